@@ -1,0 +1,22 @@
+// Hard limits of format v1. Every length read from a package is checked against these
+// before anything is allocated from it (docs/FORMAT.md §2).
+
+/** Size of the fixed header. */
+export const HEADER_SIZE_BYTES = 64;
+/** Largest target header. */
+export const MAX_TARGET_HEADER_BYTES = 64 * 1024;
+/** Largest manifest: about two million operations. */
+export const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
+/** Largest blob section (2^50 bytes, one PiB): above any real partition set, below 2^53. */
+export const MAX_BLOB_SECTION_BYTES = 2 ** 50;
+/** Largest image an identity may describe. */
+export const MAX_IMAGE_BYTES = 2 ** 50;
+/** Block sizes a package may use. */
+export const MIN_BLOCK_SIZE_BYTES = 512;
+export const MAX_BLOCK_SIZE_BYTES = 1024 * 1024;
+/** Counts a manifest may hold. */
+export const MAX_PARTITIONS = 256;
+export const MAX_OPERATIONS = 4_000_000;
+export const MAX_EXTENTS_PER_OPERATION = 65_536;
+/** Length of every sha256 field. */
+export const SHA256_BYTES = 32;

@@ -1,0 +1,168 @@
+// Encodes and strictly decodes the manifest section (FORMAT.md §4): shape of every field and
+// operation. Cross-field invariants (extents in range, blob order) live in manifest-invariants.ts.
+
+import { PackageFormatError, UnsupportedError } from '../errors/ota-error.js';
+import type { Extent } from '../model/extent.js';
+import type { ImageIdentity, Manifest, PartitionUpdate } from '../model/manifest.js';
+import { assertNever, type BlobRef, type Operation } from '../model/operation.js';
+import { CodecWireId, DifferWireId, nameOfWireId } from '../model/wire-ids.js';
+import { MAX_EXTENTS_PER_OPERATION, MAX_OPERATIONS, MAX_PARTITIONS, SHA256_BYTES } from './limits.js';
+import { decodeMessageStrict, encodeMessage } from './proto-message.js';
+import { ManifestType } from './schema.js';
+
+const OP_WIRE = { zero: 1, copy: 2, replace: 3, diff: 4 } as const;
+
+/** Encodes a manifest canonically. */
+export function encodeManifest(m: Manifest): Buffer {
+  return encodeMessage(ManifestType, {
+    block_size_bytes: m.blockSizeBytes,
+    timestamp_seconds: m.timestampSeconds,
+    source_version: m.sourceVersion,
+    target_version: m.targetVersion,
+    partitions: m.partitions.map((p) => ({
+      name: p.name,
+      source: p.source && identityToWire(p.source),
+      target: identityToWire(p.target),
+      operations: p.operations.map(operationToWire),
+    })),
+    max_decoder_memory_bytes: m.maxDecoderMemoryBytes,
+    required_space_bytes: m.requiredSpaceBytes,
+  });
+}
+
+/** Decodes a manifest and checks the shape of every field. Throws PackageFormatError (exit 4). */
+export function decodeManifest(bytes: Uint8Array): Manifest {
+  const m = decodeMessageStrict(ManifestType, bytes, 'manifest');
+  if (m.partitions.length === 0 || m.partitions.length > MAX_PARTITIONS) {
+    bad(`has ${m.partitions.length} partitions, expected 1..${MAX_PARTITIONS}`);
+  }
+  let opCount = 0;
+  const partitions: PartitionUpdate[] = m.partitions.map((p: any, pi: number): PartitionUpdate => {
+    const where = `partition ${pi}`;
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(p.name)) bad(`${where}: name ${JSON.stringify(p.name)} is not a valid partition name`);
+    if (!p.target) bad(`${where}: target identity is missing`);
+    opCount += p.operations.length;
+    if (opCount > MAX_OPERATIONS) bad(`has more than ${MAX_OPERATIONS} operations`);
+    return {
+      name: p.name,
+      source: p.source ? identityFromWire(p.source, `${where} source`) : undefined,
+      target: identityFromWire(p.target, `${where} target`),
+      operations: p.operations.map((o: any, oi: number) => operationFromWire(o, `${where} op ${oi}`)),
+    };
+  });
+  return {
+    blockSizeBytes: m.block_size_bytes,
+    timestampSeconds: m.timestamp_seconds,
+    sourceVersion: m.source_version,
+    targetVersion: m.target_version,
+    partitions,
+    maxDecoderMemoryBytes: m.max_decoder_memory_bytes,
+    requiredSpaceBytes: m.required_space_bytes,
+  };
+}
+
+function identityToWire(i: ImageIdentity): object {
+  return { size_bytes: i.sizeBytes, sha256: i.sha256, version: i.version, format: i.format };
+}
+
+function identityFromWire(w: any, where: string): ImageIdentity {
+  checkSha(w.sha256, `${where} sha256`);
+  return { sizeBytes: w.size_bytes, sha256: w.sha256, version: w.version, format: w.format };
+}
+
+function extentsToWire(extents: readonly Extent[]): object[] {
+  return extents.map((e) => ({ start_block: e.startBlock, block_count: e.blockCount }));
+}
+
+function operationToWire(op: Operation): object {
+  const base = { type: OP_WIRE[op.type], dst_extents: extentsToWire(op.dst) };
+  switch (op.type) {
+    case 'zero':
+      return base;
+    case 'copy':
+      return { ...base, src_extents: extentsToWire(op.src), src_sha256: op.srcSha256 };
+    case 'replace':
+      return { ...base, ...blobToWire(op.blob), codec: CodecWireId[op.codec as keyof typeof CodecWireId], decoder_memory_bytes: op.decoderMemoryBytes };
+    case 'diff':
+      return {
+        ...base,
+        src_extents: extentsToWire(op.src),
+        src_sha256: op.srcSha256,
+        ...blobToWire(op.blob),
+        differ: DifferWireId[op.differ as keyof typeof DifferWireId],
+        decoder_memory_bytes: op.decoderMemoryBytes,
+      };
+    default:
+      return assertNever(op);
+  }
+}
+
+function blobToWire(b: BlobRef): object {
+  return { blob_offset: b.offsetBytes, blob_size_bytes: b.sizeBytes, blob_sha256: b.sha256 };
+}
+
+function operationFromWire(w: any, where: string): Operation {
+  const type = nameOfWireId(OP_WIRE, w.type);
+  if (!type) bad(`${where}: unknown operation type ${w.type}`);
+  const dst = extentsFromWire(w.dst_extents, `${where} dst`);
+  if (dst.length === 0) bad(`${where}: no destination extents`);
+  const hasSrc = w.src_extents.length > 0 || w.src_sha256.length > 0;
+  const hasBlob = w.blob_offset !== 0 || w.blob_size_bytes !== 0 || w.blob_sha256.length > 0;
+  const forbid = (cond: boolean, field: string): void => {
+    if (cond) bad(`${where}: ${type} operation must not have ${field}`);
+  };
+  switch (type!) {
+    case 'zero':
+      forbid(hasSrc, 'source fields');
+      forbid(hasBlob, 'blob fields');
+      forbid(w.codec !== 0 || w.differ !== 0 || w.decoder_memory_bytes !== 0, 'codec/differ fields');
+      return { type: 'zero', dst };
+    case 'copy':
+      forbid(hasBlob, 'blob fields');
+      forbid(w.codec !== 0 || w.differ !== 0 || w.decoder_memory_bytes !== 0, 'codec/differ fields');
+      return { type: 'copy', dst, ...sourceFromWire(w, where) };
+    case 'replace': {
+      forbid(hasSrc, 'source fields');
+      forbid(w.differ !== 0, 'a differ');
+      const codec = nameOfWireId(CodecWireId, w.codec);
+      if (codec === undefined) throw new UnsupportedError('UNKNOWN_CODEC', `${where}: unknown codec id ${w.codec}`);
+      return { type: 'replace', dst, codec, blob: blobFromWire(w, where), decoderMemoryBytes: w.decoder_memory_bytes };
+    }
+    case 'diff': {
+      forbid(w.codec !== 0, 'a codec');
+      const differ = nameOfWireId(DifferWireId, w.differ);
+      if (differ === undefined) throw new UnsupportedError('UNKNOWN_DIFFER', `${where}: unknown differ id ${w.differ}`);
+      return { type: 'diff', dst, ...sourceFromWire(w, where), differ, blob: blobFromWire(w, where), decoderMemoryBytes: w.decoder_memory_bytes };
+    }
+  }
+}
+
+function sourceFromWire(w: any, where: string): { src: Extent[]; srcSha256: Uint8Array } {
+  const src = extentsFromWire(w.src_extents, `${where} src`);
+  if (src.length === 0) bad(`${where}: no source extents`);
+  checkSha(w.src_sha256, `${where} src_sha256`);
+  return { src, srcSha256: w.src_sha256 };
+}
+
+function blobFromWire(w: any, where: string): BlobRef {
+  if (w.blob_size_bytes === 0) bad(`${where}: empty blob`);
+  checkSha(w.blob_sha256, `${where} blob_sha256`);
+  return { offsetBytes: w.blob_offset, sizeBytes: w.blob_size_bytes, sha256: w.blob_sha256 };
+}
+
+function extentsFromWire(list: any[], where: string): Extent[] {
+  if (list.length > MAX_EXTENTS_PER_OPERATION) bad(`${where}: ${list.length} extents, at most ${MAX_EXTENTS_PER_OPERATION}`);
+  return list.map((e, i) => {
+    if (e.block_count === 0) bad(`${where} extent ${i}: block_count is 0`);
+    if (!Number.isSafeInteger(e.start_block + e.block_count)) bad(`${where} extent ${i}: out of range`);
+    return { startBlock: e.start_block, blockCount: e.block_count };
+  });
+}
+
+function checkSha(value: Uint8Array, where: string): void {
+  if (value.length !== SHA256_BYTES) bad(`${where} is ${value.length} bytes, expected ${SHA256_BYTES}`);
+}
+
+function bad(detail: string): never {
+  throw new PackageFormatError('PKG_BAD_MANIFEST', `manifest ${detail}`);
+}

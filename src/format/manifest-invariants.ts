@@ -1,0 +1,76 @@
+// Cross-field invariants of a decoded manifest (FORMAT.md §4), checked before any write:
+// extents inside their images, no overlapping writes, blobs contiguous in op order, op limits.
+
+import { PackageFormatError } from '../errors/ota-error.js';
+import { totalBlocks, type Extent } from '../model/extent.js';
+import type { Manifest } from '../model/manifest.js';
+import { blobOf, sourceOf } from '../model/operation.js';
+import type { TargetHeader } from '../model/target-header.js';
+
+/** Number of blocks an image of `sizeBytes` occupies (last block zero-padded). */
+export function blockCountOf(sizeBytes: number, blockSizeBytes: number): number {
+  return Math.ceil(sizeBytes / blockSizeBytes);
+}
+
+/** Checks every invariant; throws PackageFormatError (`PKG_BAD_MANIFEST`, exit 4) on the first violation. */
+export function checkManifestInvariants(m: Manifest, target: TargetHeader, blobSectionSizeBytes: number): void {
+  const bs = m.blockSizeBytes;
+  if (bs !== target.blockSizeBytes) bad(`block size ${bs} differs from the target header's ${target.blockSizeBytes}`);
+  const names = new Set<string>();
+  let nextBlobOffset = 0;
+  let maxDecoder = 0;
+  for (const [pi, p] of m.partitions.entries()) {
+    if (names.has(p.name)) bad(`partition name ${p.name} appears twice`);
+    names.add(p.name);
+    const dstBlocks = blockCountOf(p.target.sizeBytes, bs);
+    const srcBlocks = p.source ? blockCountOf(p.source.sizeBytes, bs) : 0;
+    const written: Extent[] = [];
+    for (const [oi, op] of p.operations.entries()) {
+      const where = `partition ${p.name} op ${oi} (${op.type})`;
+      checkInside(op.dst, dstBlocks, `${where} destination`);
+      written.push(...op.dst);
+      const dstBytes = totalBlocks(op.dst) * bs;
+      if (dstBytes > target.maxOperationBytes) bad(`${where} writes ${dstBytes} bytes, over the target's limit of ${target.maxOperationBytes}`);
+      const src = sourceOf(op);
+      if (src.length > 0) {
+        if (!p.source) bad(`${where} reads the old image, but the package is a full package`);
+        checkInside(src, srcBlocks, `${where} source`);
+        const srcBytes = totalBlocks(src) * bs;
+        if (srcBytes > 4 * target.maxOperationBytes) bad(`${where} reads ${srcBytes} bytes, over 4 × the target's op limit`);
+      }
+      if (op.type === 'copy' && totalBlocks(op.src) !== totalBlocks(op.dst)) bad(`${where} copies ${totalBlocks(op.src)} blocks into ${totalBlocks(op.dst)}`);
+      const blob = blobOf(op);
+      if (blob) {
+        if (blob.offsetBytes !== nextBlobOffset) bad(`${where} blob starts at ${blob.offsetBytes}, expected ${nextBlobOffset} (blobs must be contiguous in op order)`);
+        nextBlobOffset += blob.sizeBytes;
+        if (nextBlobOffset > blobSectionSizeBytes) bad(`${where} blob ends at ${nextBlobOffset}, past the ${blobSectionSizeBytes}-byte blob section`);
+      }
+      if (op.type === 'replace' || op.type === 'diff') {
+        if (op.decoderMemoryBytes > target.decoderMemoryLimitBytes) bad(`${where} needs ${op.decoderMemoryBytes} bytes of decoder memory, over the target's ${target.decoderMemoryLimitBytes}`);
+        maxDecoder = Math.max(maxDecoder, op.decoderMemoryBytes);
+      }
+    }
+    checkNoOverlap(written, `partition ${p.name} (index ${pi})`);
+  }
+  if (nextBlobOffset !== blobSectionSizeBytes) bad(`blobs end at ${nextBlobOffset} but the blob section is ${blobSectionSizeBytes} bytes`);
+  if (maxDecoder > m.maxDecoderMemoryBytes) bad(`max_decoder_memory_bytes ${m.maxDecoderMemoryBytes} is below an op's ${maxDecoder}`);
+}
+
+function checkInside(extents: readonly Extent[], imageBlocks: number, where: string): void {
+  for (const e of extents) {
+    if (e.startBlock + e.blockCount > imageBlocks) bad(`${where} extent ${e.startBlock}+${e.blockCount} runs past the image's ${imageBlocks} blocks`);
+  }
+}
+
+function checkNoOverlap(extents: Extent[], where: string): void {
+  const sorted = [...extents].sort((a, b) => a.startBlock - b.startBlock);
+  for (let i = 1; i < sorted.length; i++) {
+    const prev = sorted[i - 1]!;
+    const cur = sorted[i]!;
+    if (prev.startBlock + prev.blockCount > cur.startBlock) bad(`${where}: destination extents ${prev.startBlock}+${prev.blockCount} and ${cur.startBlock}+${cur.blockCount} overlap`);
+  }
+}
+
+function bad(detail: string): never {
+  throw new PackageFormatError('PKG_BAD_MANIFEST', `manifest invalid: ${detail}`);
+}

@@ -1,0 +1,165 @@
+// The 64-byte fixed header (docs/FORMAT.md §2): encode, decode and check against the file size.
+// Knows byte offsets and limits; nothing about signatures, manifests or policy.
+
+import { PackageFormatError, UnsupportedError, hexBytes } from '../errors/ota-error.js';
+import {
+  HEADER_SIZE_BYTES,
+  MAX_BLOB_SECTION_BYTES,
+  MAX_MANIFEST_BYTES,
+  MAX_TARGET_HEADER_BYTES,
+} from './limits.js';
+
+/** Magic bytes at offset 0. */
+export const PACKAGE_MAGIC = Buffer.from('OTAPKG', 'ascii');
+/** Format version this code writes and reads. */
+export const FORMAT_MAJOR = 1;
+export const FORMAT_MINOR = 0;
+
+/** Section sizes recorded in the header. */
+export interface PackageHeader {
+  readonly formatMajor: number;
+  readonly formatMinor: number;
+  readonly targetHeaderSizeBytes: number;
+  readonly manifestSizeBytes: number;
+  readonly metadataSignatureSizeBytes: number;
+  readonly payloadSignatureSizeBytes: number;
+  readonly blobSectionSizeBytes: number;
+}
+
+/** Offset and size of one section in the file. */
+export interface SectionRange {
+  readonly offsetBytes: number;
+  readonly sizeBytes: number;
+}
+
+/** Where every section lies, derived from a header. */
+export interface PackageLayout {
+  readonly header: SectionRange;
+  readonly targetHeader: SectionRange;
+  readonly manifest: SectionRange;
+  readonly metadataSignature: SectionRange;
+  readonly blobs: SectionRange;
+  readonly payloadSignature: SectionRange;
+  /** End of the bytes the metadata signature covers. */
+  readonly metadataEndBytes: number;
+  readonly fileSizeBytes: number;
+}
+
+/** Encodes a header (all sizes must already be within limits). */
+export function encodePackageHeader(h: PackageHeader): Buffer {
+  const buf = Buffer.alloc(HEADER_SIZE_BYTES);
+  PACKAGE_MAGIC.copy(buf, 0);
+  buf.writeUInt8(h.formatMajor, 6);
+  buf.writeUInt8(h.formatMinor, 7);
+  buf.writeUInt32LE(HEADER_SIZE_BYTES, 8);
+  buf.writeUInt32LE(0, 12);
+  buf.writeUInt32LE(h.targetHeaderSizeBytes, 16);
+  buf.writeUInt32LE(h.manifestSizeBytes, 20);
+  buf.writeUInt32LE(h.metadataSignatureSizeBytes, 24);
+  buf.writeUInt32LE(h.payloadSignatureSizeBytes, 28);
+  buf.writeBigUInt64LE(BigInt(h.blobSectionSizeBytes), 32);
+  return buf;
+}
+
+/**
+ * Decodes and checks a header against the real file size. Throws PackageFormatError (exit 4)
+ * or UnsupportedError (exit 7, newer major version) before any size is trusted.
+ */
+export function decodePackageHeader(buf: Uint8Array, fileSizeBytes: number): PackageHeader {
+  if (buf.length < HEADER_SIZE_BYTES || fileSizeBytes < HEADER_SIZE_BYTES) {
+    throw new PackageFormatError(
+      'PKG_TRUNCATED',
+      `package is ${fileSizeBytes} bytes, shorter than the ${HEADER_SIZE_BYTES}-byte header`,
+    );
+  }
+  const b = Buffer.from(buf.buffer, buf.byteOffset, HEADER_SIZE_BYTES);
+  if (!b.subarray(0, 6).equals(PACKAGE_MAGIC)) {
+    throw new PackageFormatError(
+      'PKG_BAD_MAGIC',
+      `bad magic at offset 0: expected "OTAPKG", got ${hexBytes(b.subarray(0, 6))}`,
+    );
+  }
+  const formatMajor = b.readUInt8(6);
+  const formatMinor = b.readUInt8(7);
+  if (formatMajor !== FORMAT_MAJOR) {
+    throw new UnsupportedError(
+      'PKG_UNSUPPORTED_VERSION',
+      `package format ${formatMajor}.${formatMinor} at offset 6 is not supported: this reader knows major version ${FORMAT_MAJOR}`,
+    );
+  }
+  expectField(b.readUInt32LE(8) === HEADER_SIZE_BYTES, 8, `headerSizeBytes ${b.readUInt32LE(8)}, expected ${HEADER_SIZE_BYTES}`);
+  expectField(b.readUInt32LE(12) === 0, 12, `flags 0x${b.readUInt32LE(12).toString(16)}, expected 0`);
+  for (let i = 40; i < HEADER_SIZE_BYTES; i++) {
+    expectField(b[i] === 0, i, `reserved byte is 0x${b[i]!.toString(16)}, expected 0`);
+  }
+  const blobBig = b.readBigUInt64LE(32);
+  const header: PackageHeader = {
+    formatMajor,
+    formatMinor,
+    targetHeaderSizeBytes: checkedLength(b.readUInt32LE(16), 16, 'targetHeaderSizeBytes', 1, MAX_TARGET_HEADER_BYTES),
+    manifestSizeBytes: checkedLength(b.readUInt32LE(20), 20, 'manifestSizeBytes', 1, MAX_MANIFEST_BYTES),
+    metadataSignatureSizeBytes: checkedLength(b.readUInt32LE(24), 24, 'metadataSignatureSizeBytes', 37, 4096),
+    payloadSignatureSizeBytes: checkedLength(b.readUInt32LE(28), 28, 'payloadSignatureSizeBytes', 37, 4096),
+    blobSectionSizeBytes: checkedLength(
+      blobBig > BigInt(MAX_BLOB_SECTION_BYTES) ? Number.MAX_SAFE_INTEGER : Number(blobBig),
+      32,
+      'blobSectionSizeBytes',
+      0,
+      MAX_BLOB_SECTION_BYTES,
+    ),
+  };
+  const layout = packageLayout(header);
+  if (layout.fileSizeBytes !== fileSizeBytes) {
+    const code = fileSizeBytes < layout.fileSizeBytes ? 'PKG_TRUNCATED' : 'PKG_SIZE_MISMATCH';
+    throw new PackageFormatError(
+      code,
+      `package is ${fileSizeBytes} bytes but its header describes ${layout.fileSizeBytes} bytes` +
+        (code === 'PKG_TRUNCATED' ? ' (truncated)' : ' (trailing data)'),
+    );
+  }
+  return header;
+}
+
+/** Computes every section's offset from a header. */
+export function packageLayout(h: PackageHeader): PackageLayout {
+  const sections: SectionRange[] = [];
+  let offset = 0;
+  for (const size of [
+    HEADER_SIZE_BYTES,
+    h.targetHeaderSizeBytes,
+    h.manifestSizeBytes,
+    h.metadataSignatureSizeBytes,
+    h.blobSectionSizeBytes,
+    h.payloadSignatureSizeBytes,
+  ]) {
+    sections.push({ offsetBytes: offset, sizeBytes: size });
+    offset += size;
+  }
+  const [header, targetHeader, manifest, metadataSignature, blobs, payloadSignature] = sections as [
+    SectionRange, SectionRange, SectionRange, SectionRange, SectionRange, SectionRange,
+  ];
+  return {
+    header,
+    targetHeader,
+    manifest,
+    metadataSignature,
+    blobs,
+    payloadSignature,
+    metadataEndBytes: metadataSignature.offsetBytes,
+    fileSizeBytes: offset,
+  };
+}
+
+function checkedLength(value: number, offset: number, name: string, min: number, max: number): number {
+  if (value < min || value > max) {
+    throw new PackageFormatError(
+      'PKG_BAD_LENGTH',
+      `${name} at offset ${offset} is ${value === Number.MAX_SAFE_INTEGER ? 'over 2^53' : value}, expected ${min}..${max}`,
+    );
+  }
+  return value;
+}
+
+function expectField(ok: boolean, offset: number, what: string): void {
+  if (!ok) throw new PackageFormatError('PKG_BAD_HEADER', `bad header at offset ${offset}: ${what}`);
+}

@@ -1,0 +1,58 @@
+// Encodes and strictly decodes the target header section (FORMAT.md §3).
+
+import { PackageFormatError } from '../errors/ota-error.js';
+import { algorithmByName, algorithmByWireId } from '../model/signature-algorithm.js';
+import type { TargetHeader } from '../model/target-header.js';
+import type { StorageType, UpdateMode } from '../model/target-profile.js';
+import { MAX_BLOCK_SIZE_BYTES, MIN_BLOCK_SIZE_BYTES } from './limits.js';
+import { decodeMessageStrict, encodeMessage } from './proto-message.js';
+import { TargetHeaderType } from './schema.js';
+
+const STORAGE: readonly StorageType[] = ['ufs', 'emmc', 'nand', 'generic'];
+const MODES: readonly UpdateMode[] = ['ab', 'in-place'];
+
+/** Encodes a target header. */
+export function encodeTargetHeader(h: TargetHeader): Buffer {
+  return encodeMessage(TargetHeaderType, {
+    target_id: h.targetId,
+    vendor: h.vendor,
+    platform: h.platform,
+    storage: h.storage,
+    block_size_bytes: h.blockSizeBytes,
+    update_mode: h.updateMode,
+    signature_algorithm: algorithmByName(h.signatureAlgorithm)!.wireId,
+    decoder_memory_limit_bytes: h.decoderMemoryLimitBytes,
+    max_operation_bytes: h.maxOperationBytes,
+    partition_layout: h.partitionLayout,
+    slot_suffixes: [...h.slotSuffixes],
+  });
+}
+
+/** Decodes a target header, checking every field's range. Throws PackageFormatError (exit 4). */
+export function decodeTargetHeader(bytes: Uint8Array): TargetHeader {
+  const m = decodeMessageStrict(TargetHeaderType, bytes, 'target header');
+  const bad = (detail: string): never => {
+    throw new PackageFormatError('PKG_BAD_TARGET_HEADER', `target header: ${detail}`);
+  };
+  if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(m.target_id)) bad(`target_id ${JSON.stringify(m.target_id)} is not a valid id`);
+  if (!STORAGE.includes(m.storage)) bad(`storage ${JSON.stringify(m.storage)}, expected one of ${STORAGE.join(', ')}`);
+  if (!MODES.includes(m.update_mode)) bad(`update_mode ${JSON.stringify(m.update_mode)}, expected ab or in-place`);
+  const bs = m.block_size_bytes as number;
+  if (bs < MIN_BLOCK_SIZE_BYTES || bs > MAX_BLOCK_SIZE_BYTES || (bs & (bs - 1)) !== 0) bad(`block_size_bytes ${bs} is not a power of two in 512..1 MiB`);
+  const algorithm = algorithmByWireId(m.signature_algorithm);
+  if (!algorithm) bad(`unknown signature_algorithm ${m.signature_algorithm}`);
+  if (m.max_operation_bytes < bs) bad(`max_operation_bytes ${m.max_operation_bytes} is below one block`);
+  return {
+    targetId: m.target_id,
+    vendor: m.vendor,
+    platform: m.platform,
+    storage: m.storage,
+    blockSizeBytes: bs,
+    updateMode: m.update_mode,
+    signatureAlgorithm: algorithm!.name,
+    decoderMemoryLimitBytes: m.decoder_memory_limit_bytes,
+    maxOperationBytes: m.max_operation_bytes,
+    partitionLayout: m.partition_layout,
+    slotSuffixes: m.slot_suffixes,
+  };
+}

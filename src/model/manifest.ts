@@ -1,0 +1,34 @@
+// Manifest: the signed description of an update (identities, partitions, ops). Pure vocabulary.
+
+import type { Operation } from './operation.js';
+
+/** What an image is: its exact size, its sha256, an optional version label and how it was read. */
+export interface ImageIdentity {
+  readonly sizeBytes: number;
+  readonly sha256: Uint8Array;
+  readonly version: string;
+  /** Input container the builder read (`raw`, `sparse`); informational. */
+  readonly format: string;
+}
+
+/** The update of one partition: from `source` (absent for a full package) to `target`. */
+export interface PartitionUpdate {
+  readonly name: string;
+  readonly source: ImageIdentity | undefined;
+  readonly target: ImageIdentity;
+  readonly operations: readonly Operation[];
+}
+
+/** The whole signed manifest of one package. */
+export interface Manifest {
+  readonly blockSizeBytes: number;
+  /** Seconds since the epoch: SOURCE_DATE_EPOCH or the new image's identity, never the clock. */
+  readonly timestampSeconds: number;
+  readonly sourceVersion: string;
+  readonly targetVersion: string;
+  readonly partitions: readonly PartitionUpdate[];
+  /** Largest decoder memory any op declares. */
+  readonly maxDecoderMemoryBytes: number;
+  /** Bytes the device needs at the destination (new images + scratch). */
+  readonly requiredSpaceBytes: number;
+}

@@ -1,0 +1,38 @@
+// TargetProfile: the data that describes a chipset target (DESIGN §5). Loaded from JSON, validated in targets/.
+
+/** Storage technology the target writes to. */
+export type StorageType = 'ufs' | 'emmc' | 'nand' | 'generic';
+/** A/B (write the inactive slot) or in-place (recovery rewrites the live partition). */
+export type UpdateMode = 'ab' | 'in-place';
+/** Signature algorithms the package format supports. */
+export type SignatureAlgorithmName = 'ed25519' | 'ecdsa-p256' | 'ecdsa-p384' | 'rsa-2048' | 'rsa-4096';
+
+/** A chipset target profile. Every field is data; no code branches on the target id. */
+export interface TargetProfile {
+  /** Stable id written into the package (`qualcomm`, `mediatek`, `unisoc`, `generic`, or a custom one). */
+  readonly id: string;
+  readonly aliases: readonly string[];
+  readonly vendor: string;
+  readonly description: string;
+  /** Default SoC/platform label when `--platform` is not given. */
+  readonly defaultPlatform: string;
+  readonly storage: StorageType;
+  readonly blockSizeBytes: number;
+  readonly updateMode: UpdateMode;
+  readonly defaultSignatureAlgorithm: SignatureAlgorithmName;
+  /** Why that default was chosen, shown by `targets`. */
+  readonly signatureRationale: string;
+  readonly allowedOperations: readonly ('zero' | 'copy' | 'replace' | 'diff')[];
+  readonly allowedCodecs: readonly string[];
+  readonly allowedDiffers: readonly string[];
+  /** Largest memory one op's decoder may need on the device. */
+  readonly decoderMemoryLimitBytes: number;
+  /** Largest destination size of one op. */
+  readonly maxOperationBytes: number;
+  /** Layout the device expects: partition naming scheme. */
+  readonly partitionLayout: string;
+  /** A/B slot suffixes such as `_a`,`_b`; empty for in-place. */
+  readonly slotSuffixes: readonly string[];
+  /** Partition name used when `--partition-name` is not given. */
+  readonly defaultPartitionName: string;
+}
