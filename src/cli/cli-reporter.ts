@@ -1,0 +1,67 @@
+// The CLI's Reporter: warnings to stderr (once each), progress as an ora spinner on a TTY only
+// (or plain lines with --progress when stderr is not a TTY). Nothing on stdout: that is for results.
+
+import type { Ora } from 'ora';
+import { UsageError } from '../errors/ota-error.js';
+import type { ProgressEvent, Reporter, Warning } from '../reporter.js';
+
+/** How the CLI shows progress. */
+export interface CliReporterOptions {
+  /** Show progress even when stderr is not a TTY (plain lines). */
+  readonly forceProgress?: boolean;
+  /** Suppress progress (e.g. --json on a TTY still shows it on stderr; --quiet does not). */
+  readonly quiet?: boolean;
+  /** Promote warnings to errors. */
+  readonly strict?: boolean;
+}
+
+/** A Reporter that writes to stderr. */
+export class CliReporter implements Reporter {
+  readonly warnings: Warning[] = [];
+  private spinner: Ora | undefined;
+  private lastPlain = '';
+
+  private constructor(private readonly options: CliReporterOptions, private readonly ora: ((o: object) => Ora) | undefined) {}
+
+  /** Creates a reporter; loads ora only when it will be used. */
+  static async create(options: CliReporterOptions): Promise<CliReporter> {
+    const tty = Boolean(process.stderr.isTTY);
+    const ora = tty && !options.quiet ? ((await import('ora')).default as unknown as (o: object) => Ora) : undefined;
+    return new CliReporter(options, ora);
+  }
+
+  warn(w: Warning): void {
+    if (this.warnings.some((x) => x.code === w.code && x.message === w.message)) return;
+    this.warnings.push(w);
+    // --strict: a warning aborts the command before anything is written.
+    if (this.options.strict) throw new UsageError(`STRICT_${w.code}`, `--strict: ${w.message}`);
+    this.pause(() => process.stderr.write(`warning [${w.code}]: ${w.message}\n`));
+  }
+
+  progress(e: ProgressEvent): void {
+    if (this.options.quiet) return;
+    const pct = e.total > 0 ? Math.floor((100 * e.done) / e.total) : 0;
+    const text = `${e.phase} ${pct}%${e.detail ? ` ${e.detail}` : ''}`;
+    if (this.ora) {
+      this.spinner ??= this.ora({ stream: process.stderr, text }).start();
+      this.spinner.text = text;
+    } else if (this.options.forceProgress) {
+      const line = `${e.phase} ${Math.floor(pct / 10) * 10}%`;
+      if (line !== this.lastPlain) process.stderr.write(`${line}\n`);
+      this.lastPlain = line;
+    }
+  }
+
+  /** Stops the spinner (call before printing results). */
+  stop(): void {
+    this.spinner?.stop();
+    this.spinner = undefined;
+  }
+
+  private pause(write: () => void): void {
+    const text = this.spinner?.text;
+    this.stop();
+    write();
+    if (text !== undefined && this.ora) this.spinner = this.ora({ stream: process.stderr, text }).start();
+  }
+}

@@ -1,0 +1,27 @@
+// `ota-build apply`: the reference applier (old image read-only; output renamed into place only after it verifies).
+
+import { Command } from 'commander';
+import { CliReporter } from '../cli-reporter.js';
+import type { CommandResult } from '../command-result.js';
+
+/** Declares the command. */
+export function applyCommand(run: (work: () => Promise<CommandResult>) => Promise<void>): Command {
+  return new Command('apply')
+    .summary('apply a package to an old image, producing the new image')
+    .description('Checks the signatures, the target and the old image\'s sha256 before writing anything; writes the output to a temp file beside it and renames it into place only when its sha256 matches the package.')
+    .argument('<package>', 'package file (.otapkg)')
+    .option('--old <img>', 'old image (required for delta packages; opened read-only)')
+    .requiredOption('-o, --out <img>', 'where to write the new image')
+    .option('--pubkey <pem>', 'public key to verify with (default: the public test key, with a warning)')
+    .option('--device-target <id>', 'refuse packages built for any other target (exit 5)')
+    .option('--json', 'print the result as JSON on stdout')
+    .addHelpText('after', '\nExample:\n  ota-build apply out/update-qualcomm.otapkg --old v1.img -o v2.img --pubkey release.pub.pem --device-target qualcomm')
+    .action(async (pkg: string, o) => {
+      await run(async () => {
+        const reporter = await CliReporter.create({});
+        const { applyPackage } = await import('../../apply/apply-package.js');
+        const r = await applyPackage({ packagePath: pkg, oldPath: o.old, outputPath: o.out, pubkeyPath: o.pubkey, deviceTarget: o.deviceTarget, reporter });
+        return { json: { ...r, warnings: reporter.warnings }, text: `wrote ${r.outputPath} (${r.sizeBytes} bytes, sha256 ${r.sha256}) from ${r.operationCount} operations for ${r.targetId}` };
+      });
+    });
+}

@@ -1,0 +1,43 @@
+// `ota-build inspect`: describes a package (target, identities, ops by type and codec, signature).
+
+import { Command } from 'commander';
+import { CliReporter } from '../cli-reporter.js';
+import type { CommandResult } from '../command-result.js';
+import { formatBytes, renderTable } from '../render.js';
+import type { InspectReport } from '../../inspect/inspect-package.js';
+
+/** Declares the command. */
+export function inspectCommand(run: (work: () => Promise<CommandResult>) => Promise<void>): Command {
+  return new Command('inspect')
+    .summary('describe a package')
+    .argument('<package>', 'package file (.otapkg)')
+    .option('--pubkey <pem>', 'check the metadata signature with this key')
+    .option('--json', 'print the description as JSON on stdout (section offsets included)')
+    .action(async (pkg: string, o) => {
+      await run(async () => {
+        const reporter = await CliReporter.create({});
+        const { inspectPackage } = await import('../../inspect/inspect-package.js');
+        const r = await inspectPackage({ packagePath: pkg, pubkeyPath: o.pubkey, reporter });
+        return { json: r, text: describe(r) };
+      });
+    });
+}
+
+function describe(r: InspectReport): string {
+  const t = r.target as Record<string, string | number>;
+  const lines = [
+    `${r.path}: ota-build package ${r.formatVersion}, ${formatBytes(r.fileSizeBytes)}`,
+    `target     ${t.targetId} (${t.vendor} ${t.platform}, ${t.storage}, ${t.blockSizeBytes}-byte blocks, ${t.updateMode})`,
+    `signature  ${r.signature.algorithm}, key ${r.signature.keyId.slice(0, 16)}…${r.metadataVerified ? '' : ' (NOT verified)'}`,
+    `versions   ${r.sourceVersion || '-'} → ${r.targetVersion || '-'}, timestamp ${r.timestampSeconds}`,
+    `decoder    needs up to ${formatBytes(r.maxDecoderMemoryBytes)} (limit ${formatBytes(Number(t.decoderMemoryLimitBytes))})`,
+  ];
+  for (const p of r.partitions) {
+    lines.push('', `partition ${p.name} (${p.kind}): ${p.operationCount} operations`);
+    if (p.source) lines.push(`  source ${formatBytes(p.source.sizeBytes)} ${p.source.format} sha256 ${p.source.sha256}`);
+    lines.push(`  target ${formatBytes(p.target.sizeBytes)} ${p.target.format} sha256 ${p.target.sha256}`);
+    const rows = [...Object.entries(p.byType), ...Object.entries(p.byEncoding)].map(([k, s]) => [k, String(s.count), formatBytes(s.dstBytes), formatBytes(s.blobBytes)]);
+    lines.push(renderTable(['  kind', 'ops', 'writes', 'blob bytes'], rows.map(([k, ...rest]) => [`  ${k}`, ...rest])));
+  }
+  return lines.join('\n');
+}

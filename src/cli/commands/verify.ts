@@ -1,0 +1,28 @@
+// `ota-build verify`: what CI runs on a package (structure, both signatures, blob hashes, optional trial apply).
+
+import { Command } from 'commander';
+import { CliReporter } from '../cli-reporter.js';
+import type { CommandResult } from '../command-result.js';
+
+/** Declares the command. */
+export function verifyCommand(run: (work: () => Promise<CommandResult>) => Promise<void>): Command {
+  return new Command('verify')
+    .summary('check a package: structure, both signatures, every blob hash')
+    .description('Exit 0 only when everything checks. With --old it also applies the package to a temp copy and checks the result\'s sha256.')
+    .argument('<package>', 'package file (.otapkg)')
+    .option('--pubkey <pem>', 'public key to verify with (default: the public test key, with a warning)')
+    .option('--old <img>', 'also prove the package applies to this image')
+    .option('--device-target <id>', 'also require the package to be for this target')
+    .option('--json', 'print the report as JSON on stdout')
+    .action(async (pkg: string, o) => {
+      await run(async () => {
+        const reporter = await CliReporter.create({});
+        const { verifyPackage } = await import('../../verify/verify-package.js');
+        const r = await verifyPackage({ packagePath: pkg, pubkeyPath: o.pubkey, oldPath: o.old, deviceTarget: o.deviceTarget, reporter });
+        return {
+          json: { ok: true, ...r, warnings: reporter.warnings },
+          text: `OK ${pkg}: ${r.target}, ${r.signatureAlgorithm} key ${r.keyId.slice(0, 16)}…\n${r.checks.map((c) => `  ✓ ${c}`).join('\n')}`,
+        };
+      });
+    });
+}

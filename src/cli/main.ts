@@ -1,0 +1,64 @@
+// The ota-build command line: declares commands (each lazily imports its library code), and is
+// the one error boundary: OtaErrors become one line and their documented exit code.
+
+import { Command, CommanderError } from 'commander';
+import { createRequire } from 'node:module';
+import { ExitCode, OtaError } from '../errors/ota-error.js';
+import type { CommandResult } from './command-result.js';
+import { applyCommand } from './commands/apply.js';
+import { buildCommand } from './commands/build.js';
+import { inspectCommand } from './commands/inspect.js';
+import { keygenCommand } from './commands/keygen.js';
+import { targetsCommand } from './commands/targets.js';
+import { verifyCommand } from './commands/verify.js';
+
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+/** Runs the CLI with `argv` (without node and script) and returns the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const wantsJson = argv.includes('--json');
+  let exitCode: number = ExitCode.ok;
+  const run = async (work: () => Promise<CommandResult>) => {
+    const result = await work();
+    process.stdout.write(wantsJson ? `${JSON.stringify(result.json, null, 2)}\n` : result.text ? `${result.text}\n` : '');
+  };
+  const program = new Command('ota-build')
+    .description('Build, sign, verify, apply and inspect delta OTA packages for Qualcomm, MediaTek and Unisoc phones.')
+    .version(version)
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', '\nQuick start:\n  ota-build build --old v1.img --new v2.img -o out\n  ota-build verify out/update-qualcomm.otapkg\n  ota-build apply out/update-qualcomm.otapkg --old v1.img -o v2-applied.img\n\nExit codes: 0 ok, 1 internal error, 2 usage, 3 bad input image, 4 bad package, 5 verification mismatch, 6 signature, 7 unsupported, 8 I/O.');
+  for (const make of [buildCommand, applyCommand, verifyCommand, inspectCommand, keygenCommand, targetsCommand]) {
+    program.addCommand(make(run).exitOverride());
+  }
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (err) {
+    exitCode = report(err, wantsJson);
+  }
+  return exitCode;
+}
+
+function report(err: unknown, json: boolean): number {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
+    if (json) process.stdout.write(`${JSON.stringify({ error: { code: 'USAGE', message: err.message.replace(/^error: /, '') } })}\n`);
+    return ExitCode.usage;
+  }
+  if (err instanceof OtaError) {
+    if (json) process.stdout.write(`${JSON.stringify({ error: { code: err.code, message: err.message } })}\n`);
+    else process.stderr.write(`ota-build: error [${err.code}]: ${err.message}\n`);
+    return err.exitCode;
+  }
+  const message = (err as Error)?.stack ?? String(err);
+  if (json) process.stdout.write(`${JSON.stringify({ error: { code: 'INTERNAL', message: String((err as Error)?.message ?? err) } })}\n`);
+  process.stderr.write(`ota-build: internal error (please report): ${message}\n`);
+  return ExitCode.internal;
+}
+
+// Entry point when run as a program (bin/ota-build.js imports this module).
+export async function runFromProcess(): Promise<void> {
+  const code = await main(process.argv.slice(2));
+  process.exit(code);
+}

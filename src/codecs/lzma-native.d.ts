@@ -1,0 +1,42 @@
+// Type declarations for the parts of lzma-native (8.x, no bundled types) the xz codec uses.
+// Declarations only: the runtime is the package's own CommonJS module (default import).
+
+declare module 'lzma-native' {
+  import type { Duplex } from 'node:stream';
+
+  /** A filter in a filter chain; LZMA2 options use liblzma's names in camelCase. */
+  interface LzmaFilter {
+    id: string;
+    options?: Record<string, number>;
+  }
+
+  /** Options accepted by createStream. */
+  interface LzmaStreamOptions {
+    filters?: LzmaFilter[];
+    check?: number;
+    memlimit?: number;
+    flags?: number;
+    synchronous?: boolean;
+    bufsize?: number;
+  }
+
+  /** The module object (CommonJS `module.exports`). */
+  interface LzmaNative {
+    createStream(coder: 'streamEncoder' | 'streamDecoder', options?: LzmaStreamOptions): Duplex;
+    rawDecoderMemusage(filters: LzmaFilter[]): number;
+    versionString(): string;
+    readonly CHECK_NONE: number;
+    readonly CHECK_CRC32: number;
+    readonly CHECK_CRC64: number;
+    readonly CHECK_SHA256: number;
+    readonly FILTER_LZMA2: string;
+    readonly MODE_FAST: number;
+    readonly MODE_NORMAL: number;
+    readonly MF_HC3: number;
+    readonly MF_HC4: number;
+    readonly MF_BT4: number;
+  }
+
+  const lzma: LzmaNative;
+  export default lzma;
+}

@@ -1,0 +1,110 @@
+// Applies a BSDIFF40 patch (Colin Percival's format, as `bspatch` reads it) in memory with
+// every length checked before use. Owns the header layout and the control-tuple walk; the
+// bzip2 streams are decoded by bzip2-decoder.ts. Pure: no files, no native code.
+//
+//   offset 0   8  "BSDIFF40"
+//          8   8  X = compressed length of the control block   (lengths are 64-bit sign-magnitude
+//         16   8  Y = compressed length of the diff block        little-endian: bit 63 is the sign)
+//         24   8  size of the new file
+//         32   X  bzip2(control: triples (add x bytes of diff+old, copy y bytes of extra, seek old by z))
+//       32+X   Y  bzip2(diff block)
+//     32+X+Y   …  bzip2(extra block)
+
+import { blobDecodeError } from '../codecs/codec-errors.js';
+import { hexBytes } from '../errors/ota-error.js';
+import { decodeBzip2 } from './bzip2-decoder.js';
+
+const WHAT = 'bsdiff';
+const MAGIC = 'BSDIFF40';
+/** Size of the fixed header. */
+export const BSDIFF_HEADER_BYTES = 32;
+const CTRL_TUPLE_BYTES = 24;
+/** Offsets and lengths we accept are below 2^48 in magnitude (256 TiB), so they stay exact. */
+const MAX_MAGNITUDE_BYTES = 6;
+
+/** What a BSDIFF40 header declares. */
+export interface BsdiffHeader {
+  readonly ctrlSizeBytes: number;
+  readonly diffSizeBytes: number;
+  readonly newSizeBytes: number;
+}
+
+/**
+ * Reads and checks the header: magic, non-negative lengths, both blocks inside the patch, and
+ * a new size equal to `expectedSizeBytes`. Throws PackageFormatError (`BLOB_DECODE_FAILED`).
+ */
+export function parseBsdiffHeader(patch: Uint8Array, expectedSizeBytes: number): BsdiffHeader {
+  if (patch.length < BSDIFF_HEADER_BYTES) throw fail(`patch is ${patch.length} bytes, shorter than the 32-byte header`);
+  if (Buffer.from(patch.buffer, patch.byteOffset, 8).toString('latin1') !== MAGIC) {
+    throw fail(`bad magic at offset 0: expected "${MAGIC}", got ${hexBytes(patch.subarray(0, 8))}`);
+  }
+  const ctrlSizeBytes = readOfft(patch, 8, 'control length');
+  const diffSizeBytes = readOfft(patch, 16, 'diff length');
+  const newSizeBytes = readOfft(patch, 24, 'new size');
+  if (ctrlSizeBytes < 0 || diffSizeBytes < 0 || newSizeBytes < 0) throw fail('negative length in the header');
+  if (BSDIFF_HEADER_BYTES + ctrlSizeBytes + diffSizeBytes > patch.length) {
+    throw fail(`header declares blocks of ${ctrlSizeBytes} + ${diffSizeBytes} bytes, patch has ${patch.length - BSDIFF_HEADER_BYTES} after the header`);
+  }
+  if (newSizeBytes !== expectedSizeBytes) throw fail(`patch makes ${newSizeBytes} bytes, expected ${expectedSizeBytes}`);
+  return { ctrlSizeBytes, diffSizeBytes, newSizeBytes };
+}
+
+/**
+ * Applies `patch` to `source` and returns exactly `expectedSizeBytes` bytes. The header is
+ * checked first; each block is decoded with a cap (control 24 bytes per output byte + 1,
+ * diff and extra at most the output size); every control tuple is checked to stay inside the
+ * output before any byte is written. Old bytes outside `source` read as zero, as in bspatch.
+ * Memory: source + output + decoded diff and extra blocks (each ≤ output) + 3.6 MB of bzip2 state.
+ */
+export function applyBsdiffPatch(source: Uint8Array, patch: Uint8Array, expectedSizeBytes: number): Buffer {
+  const header = parseBsdiffHeader(patch, expectedSizeBytes);
+  const diffStart = BSDIFF_HEADER_BYTES + header.ctrlSizeBytes;
+  const extraStart = diffStart + header.diffSizeBytes;
+  const ctrl = decodeBzip2(patch.subarray(BSDIFF_HEADER_BYTES, diffStart), CTRL_TUPLE_BYTES * (expectedSizeBytes + 1)).output;
+  const diff = decodeBzip2(patch.subarray(diffStart, extraStart), expectedSizeBytes).output;
+  const extra = decodeBzip2(patch.subarray(extraStart), expectedSizeBytes).output;
+
+  const out = Buffer.allocUnsafe(expectedSizeBytes);
+  let newPos = 0;
+  let oldPos = 0;
+  let ctrlPos = 0;
+  let diffPos = 0;
+  let extraPos = 0;
+  while (newPos < expectedSizeBytes) {
+    if (ctrlPos + CTRL_TUPLE_BYTES > ctrl.length) throw fail('control block ends before the output is complete');
+    const addBytes = readOfft(ctrl, ctrlPos, 'control add length');
+    const copyBytes = readOfft(ctrl, ctrlPos + 8, 'control copy length');
+    const seekBytes = readOfft(ctrl, ctrlPos + 16, 'control seek');
+    ctrlPos += CTRL_TUPLE_BYTES;
+    // The checks bspatch lacked (CVE-2014-9862): negative lengths and writes past the end.
+    if (addBytes < 0 || copyBytes < 0) throw fail('negative length in a control tuple');
+    if (newPos + addBytes > expectedSizeBytes || diffPos + addBytes > diff.length) throw fail('control tuple adds past the end');
+    for (let i = 0; i < addBytes; i++) {
+      const oldIndex = oldPos + i;
+      const oldByte = oldIndex >= 0 && oldIndex < source.length ? (source[oldIndex] as number) : 0;
+      out[newPos + i] = ((diff[diffPos + i] as number) + oldByte) & 0xff;
+    }
+    newPos += addBytes;
+    oldPos += addBytes;
+    diffPos += addBytes;
+    if (newPos + copyBytes > expectedSizeBytes || extraPos + copyBytes > extra.length) throw fail('control tuple copies past the end');
+    extra.copy(out, newPos, extraPos, extraPos + copyBytes);
+    newPos += copyBytes;
+    extraPos += copyBytes;
+    oldPos += seekBytes;
+    if (Math.abs(oldPos) >= 2 ** (8 * MAX_MAGNITUDE_BYTES)) throw fail('control tuple seeks out of range');
+  }
+  return out;
+}
+
+/** Reads bsdiff's 64-bit sign-magnitude integer, refusing magnitudes of 2^48 or more. */
+function readOfft(bytes: Uint8Array, offset: number, field: string): number {
+  if ((bytes[offset + 6] ?? 0) !== 0 || ((bytes[offset + 7] ?? 0) & 0x7f) !== 0) throw fail(`${field} out of range`);
+  let magnitude = 0;
+  for (let i = MAX_MAGNITUDE_BYTES - 1; i >= 0; i--) magnitude = magnitude * 256 + (bytes[offset + i] ?? 0);
+  return ((bytes[offset + 7] ?? 0) & 0x80) !== 0 ? -magnitude : magnitude;
+}
+
+function fail(detail: string): Error {
+  return blobDecodeError(WHAT, detail);
+}

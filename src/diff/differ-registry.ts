@@ -1,0 +1,37 @@
+// Differ registry: the only module that imports the concrete differs. Resolves a differ by the
+// name a user or profile gives (usage error when unknown) or by the wire id a package stores
+// (unsupported when unknown). Differs are stateless, so one instance of each is shared.
+
+import { UnsupportedError, UsageError } from '../errors/ota-error.js';
+import { BsdiffDiffer } from './bsdiff-differ.js';
+import type { Differ, DifferName } from './differ.js';
+import { ZstdDictDiffer } from './zstd-dict-differ.js';
+
+const DIFFERS: readonly Differ[] = [new BsdiffDiffer(), new ZstdDictDiffer()];
+
+/** Names of every differ, in wire-id order. */
+export const DIFFER_NAMES: readonly DifferName[] = DIFFERS.map((differ) => differ.name);
+
+/** Every differ (at its default settings), in wire-id order. */
+export function allDiffers(): readonly Differ[] {
+  return DIFFERS;
+}
+
+/** The differ called `name`. Throws UsageError `BAD_DIFFER` listing the valid names otherwise. */
+export function differByName(name: string): Differ {
+  const differ = DIFFERS.find((candidate) => candidate.name === name);
+  if (differ === undefined) {
+    throw new UsageError('BAD_DIFFER', `unknown differ "${name}": expected one of ${DIFFER_NAMES.join(', ')}`);
+  }
+  return differ;
+}
+
+/** The differ with wire id `id`. Throws UnsupportedError `UNKNOWN_DIFFER` otherwise. */
+export function differByWireId(id: number): Differ {
+  const differ = DIFFERS.find((candidate) => candidate.wireId === id);
+  if (differ === undefined) {
+    const known = DIFFERS.map((d) => `${d.wireId} (${d.name})`).join(', ');
+    throw new UnsupportedError('UNKNOWN_DIFFER', `unknown differ id ${String(id)}: this version knows ${known}`);
+  }
+  return differ;
+}

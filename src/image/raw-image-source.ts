@@ -1,0 +1,59 @@
+// RawImageSource: a BlockSource over a plain image file, opened read-only.
+
+import { open, type FileHandle } from 'node:fs/promises';
+import { ImageError, ioError } from '../errors/ota-error.js';
+import type { BlockSource } from './block-source.js';
+
+/** A plain image file. The file is opened with flag `r`: never for writing. */
+export class RawImageSource implements BlockSource {
+  readonly format = 'raw';
+  private closed = false;
+
+  private constructor(readonly path: string, private readonly fh: FileHandle, readonly sizeBytes: number) {}
+
+  /** Opens `path` read-only. Throws IoError (exit 8) when it cannot be opened, ImageError when it is not a file. */
+  static async open(path: string): Promise<RawImageSource> {
+    let fh: FileHandle;
+    try {
+      fh = await open(path, 'r');
+    } catch (err) {
+      throw ioError('open image', path, err);
+    }
+    const st = await fh.stat();
+    if (!st.isFile() && !st.isBlockDevice()) {
+      await fh.close();
+      throw new ImageError('IMAGE_NOT_FILE', `${path} is not a regular file or block device`);
+    }
+    return new RawImageSource(path, fh, st.size);
+  }
+
+  /** Wraps an already-open handle (used by open-image after sniffing). */
+  static fromHandle(path: string, fh: FileHandle, sizeBytes: number): RawImageSource {
+    return new RawImageSource(path, fh, sizeBytes);
+  }
+
+  async read(offsetBytes: number, lengthBytes: number): Promise<Buffer> {
+    const buf = Buffer.alloc(lengthBytes);
+    const available = Math.max(0, Math.min(lengthBytes, this.sizeBytes - offsetBytes));
+    let done = 0;
+    while (done < available) {
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await this.fh.read(buf, done, available - done, offsetBytes + done));
+      } catch (err) {
+        throw ioError('read image', this.path, err);
+      }
+      if (bytesRead === 0) {
+        throw new ImageError('IMAGE_TRUNCATED', `${this.path} ended at ${offsetBytes + done} bytes while reading; it was ${this.sizeBytes} bytes when opened`);
+      }
+      done += bytesRead;
+    }
+    return buf;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.fh.close();
+  }
+}

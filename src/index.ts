@@ -1,0 +1,17 @@
+// Public library API of ota-build (re-exports only). Build pipelines import from 'ota-build'.
+
+export { buildPackages } from './pipeline/build-packages.js';
+export type { BuildOptions, BuildResult, BuiltPackage } from './pipeline/build-options.js';
+export { applyPackage } from './apply/apply-package.js';
+export type { ApplyOptions, ApplyResult } from './apply/apply-package.js';
+export { verifyPackage } from './verify/verify-package.js';
+export type { VerifyOptions, VerifyReport } from './verify/verify-package.js';
+export { inspectPackage } from './inspect/inspect-package.js';
+export type { InspectOptions, InspectReport, OpStats } from './inspect/inspect-package.js';
+export { keygen } from './signing/keygen.js';
+export type { KeygenResult } from './signing/keygen.js';
+export { builtinTargets, resolveTargets, loadTargetFile } from './targets/target-registry.js';
+export type { TargetProfile } from './model/target-profile.js';
+export { OtaError, ExitCode } from './errors/ota-error.js';
+export type { Reporter, Warning, ProgressEvent } from './reporter.js';
+export { CollectingReporter } from './reporter.js';

@@ -1,0 +1,119 @@
+// inspectPackage: a package described as plain data (for `inspect` and `inspect --json`).
+
+import { totalBlocks } from '../model/extent.js';
+import { blobOf } from '../model/operation.js';
+import { PackageReader } from '../package/package-reader.js';
+import { CollectingReporter, type Reporter } from '../reporter.js';
+
+/** Options of `inspect`. */
+export interface InspectOptions {
+  readonly packagePath: string;
+  /** Verify the metadata signature with this key; without it the signature is checked against the test key if it matches, else reported unverified. */
+  readonly pubkeyPath?: string;
+  readonly reporter?: Reporter;
+}
+
+/** Totals for one op type or codec/differ. */
+export interface OpStats {
+  count: number;
+  dstBytes: number;
+  blobBytes: number;
+}
+
+/** A package, described. */
+export interface InspectReport {
+  readonly path: string;
+  readonly formatVersion: string;
+  readonly fileSizeBytes: number;
+  readonly metadataVerified: boolean;
+  readonly target: Record<string, unknown>;
+  readonly signature: { algorithm: string; keyId: string; metadataSignatureBytes: number; payloadSignatureBytes: number };
+  readonly sections: Record<string, { offsetBytes: number; sizeBytes: number }>;
+  readonly timestampSeconds: number;
+  readonly sourceVersion: string;
+  readonly targetVersion: string;
+  readonly partitions: readonly {
+    name: string;
+    kind: 'delta' | 'full';
+    source?: { sizeBytes: number; sha256: string; format: string };
+    target: { sizeBytes: number; sha256: string; format: string };
+    operationCount: number;
+    byType: Record<string, OpStats>;
+    byEncoding: Record<string, OpStats>;
+  }[];
+  readonly maxDecoderMemoryBytes: number;
+  readonly requiredSpaceBytes: number;
+}
+
+/** Describes a package. Tries the given or test key; falls back to an unverified read. */
+export async function inspectPackage(options: InspectOptions): Promise<InspectReport> {
+  const reporter = options.reporter ?? new CollectingReporter();
+  let reader: PackageReader;
+  let metadataVerified = true;
+  try {
+    reader = await PackageReader.open(options.packagePath, { pubkeyPath: options.pubkeyPath, reporter });
+  } catch (err) {
+    if (options.pubkeyPath || (err as { code?: string }).code !== 'SIG_UNKNOWN_KEY') throw err;
+    reporter.warn({ code: 'UNVERIFIED', message: 'metadata signature not checked (signed by a key other than the test key; pass --pubkey to check it)' });
+    reader = await PackageReader.open(options.packagePath, { verifyMetadata: false, reporter });
+    metadataVerified = false;
+  }
+  await reader.close();
+  const m = reader.manifest;
+  const bs = m.blockSizeBytes;
+  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+  const ident = (i: { sizeBytes: number; sha256: Uint8Array; format: string }) => ({ sizeBytes: i.sizeBytes, sha256: hex(i.sha256), format: i.format });
+  const { layout } = reader;
+  return {
+    path: options.packagePath,
+    formatVersion: `${reader.header.formatMajor}.${reader.header.formatMinor}`,
+    fileSizeBytes: layout.fileSizeBytes,
+    metadataVerified,
+    target: { ...reader.targetHeader },
+    signature: {
+      algorithm: reader.metadataSignature.algorithm.name,
+      keyId: hex(reader.metadataSignature.keyId),
+      metadataSignatureBytes: reader.metadataSignature.signature.length,
+      payloadSignatureBytes: reader.payloadSignature.signature.length,
+    },
+    sections: {
+      header: layout.header,
+      targetHeader: layout.targetHeader,
+      manifest: layout.manifest,
+      metadataSignature: layout.metadataSignature,
+      blobs: layout.blobs,
+      payloadSignature: layout.payloadSignature,
+    },
+    timestampSeconds: m.timestampSeconds,
+    sourceVersion: m.sourceVersion,
+    targetVersion: m.targetVersion,
+    partitions: m.partitions.map((p) => {
+      const byType: Record<string, OpStats> = {};
+      const byEncoding: Record<string, OpStats> = {};
+      const add = (table: Record<string, OpStats>, key: string, dstBytes: number, blobBytes: number) => {
+        const s = (table[key] ??= { count: 0, dstBytes: 0, blobBytes: 0 });
+        s.count++;
+        s.dstBytes += dstBytes;
+        s.blobBytes += blobBytes;
+      };
+      for (const op of p.operations) {
+        const dstBytes = totalBlocks(op.dst) * bs;
+        const blobBytes = blobOf(op)?.sizeBytes ?? 0;
+        add(byType, op.type, dstBytes, blobBytes);
+        if (op.type === 'replace') add(byEncoding, `codec:${op.codec}`, dstBytes, blobBytes);
+        if (op.type === 'diff') add(byEncoding, `differ:${op.differ}`, dstBytes, blobBytes);
+      }
+      return {
+        name: p.name,
+        kind: p.source ? ('delta' as const) : ('full' as const),
+        ...(p.source ? { source: ident(p.source) } : {}),
+        target: ident(p.target),
+        operationCount: p.operations.length,
+        byType,
+        byEncoding,
+      };
+    }),
+    maxDecoderMemoryBytes: m.maxDecoderMemoryBytes,
+    requiredSpaceBytes: m.requiredSpaceBytes,
+  };
+}

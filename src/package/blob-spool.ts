@@ -1,0 +1,55 @@
+// BlobSpool: an append-only temp file holding every encoded blob once, shared by all targets'
+// packages; each package then copies the ranges it uses. Lives in the output folder.
+
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ioError } from '../errors/ota-error.js';
+
+/** Where a blob sits in the spool. */
+export interface SpoolRange {
+  readonly offsetBytes: number;
+  readonly sizeBytes: number;
+}
+
+/** Append-only blob storage on disk. */
+export class BlobSpool {
+  private sizeBytes = 0;
+
+  private constructor(readonly path: string, private readonly fh: FileHandle) {}
+
+  /** Creates an empty spool file in `dir`. */
+  static async create(dir: string): Promise<BlobSpool> {
+    const path = join(dir, `.ota-build-spool-${process.pid}-${Date.now().toString(36)}.tmp`);
+    try {
+      return new BlobSpool(path, await open(path, 'wx+', 0o600));
+    } catch (err) {
+      throw ioError('create blob spool in', dir, err);
+    }
+  }
+
+  /** Appends a blob and returns where it went. */
+  async append(bytes: Uint8Array): Promise<SpoolRange> {
+    const range = { offsetBytes: this.sizeBytes, sizeBytes: bytes.length };
+    try {
+      await this.fh.write(bytes, 0, bytes.length, this.sizeBytes);
+    } catch (err) {
+      throw ioError('write blob spool', this.path, err);
+    }
+    this.sizeBytes += bytes.length;
+    return range;
+  }
+
+  /** Reads a range back. */
+  async read(range: SpoolRange): Promise<Buffer> {
+    const buf = Buffer.alloc(range.sizeBytes);
+    const { bytesRead } = await this.fh.read(buf, 0, range.sizeBytes, range.offsetBytes);
+    if (bytesRead !== range.sizeBytes) throw ioError('read blob spool', this.path, new Error('short read'));
+    return buf;
+  }
+
+  /** Closes and deletes the spool. */
+  async dispose(): Promise<void> {
+    await this.fh.close().catch(() => undefined);
+    await unlink(this.path).catch(() => undefined);
+  }
+}

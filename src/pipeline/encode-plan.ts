@@ -1,0 +1,102 @@
+// Encodes a plan in destination order: changed chunks go to the worker pool with a bounded
+// number in flight, results are consumed strictly in item order (so output never depends on
+// thread timing), each target picks its smallest allowed candidate, and chosen blobs are spooled once.
+// Memory: at most IN_FLIGHT_PER_JOB × jobs chunks (new data + sources + candidates) at a time.
+
+import { createHash } from 'node:crypto';
+import { readExtents } from '../apply/extent-io.js';
+import { UnsupportedError } from '../errors/ota-error.js';
+import type { BlockSource } from '../image/block-source.js';
+import type { BlobSpool, SpoolRange } from '../package/blob-spool.js';
+import { candidateLabel, selectCandidate, type CandidateSpec, type EncodedCandidate } from '../planner/candidates.js';
+import type { PlanItem } from '../planner/plan-items.js';
+import type { Reporter } from '../reporter.js';
+import type { EncodePool } from './encode-pool.js';
+import type { TargetAssembly } from './target-assembly.js';
+
+const IN_FLIGHT_PER_JOB = 2;
+/** bsdiff is tried only when zstd-dict already beats the best replace by this factor. */
+const BSDIFF_GATE = 0.5;
+
+/** Inputs of encodePlan. */
+export interface EncodePlanInput {
+  readonly items: readonly PlanItem[];
+  readonly next: BlockSource;
+  readonly old: BlockSource | undefined;
+  readonly blockSizeBytes: number;
+  readonly specs: readonly CandidateSpec[];
+  readonly pool: EncodePool;
+  readonly spool: BlobSpool;
+  readonly assemblies: readonly TargetAssembly[];
+  readonly reporter: Reporter;
+}
+
+interface Started {
+  readonly item: PlanItem;
+  readonly work: Promise<{ candidates: EncodedCandidate[]; srcSha256: Buffer } | undefined>;
+}
+
+/** Runs the plan through the pool and fills every target's assembly. */
+export async function encodePlan(input: EncodePlanInput): Promise<void> {
+  const window = Math.max(2, input.pool.jobs * IN_FLIGHT_PER_JOB);
+  const started: Started[] = [];
+  const total = input.items.length;
+  let done = 0;
+  for (const item of input.items) {
+    const work = item.kind === 'changed' ? startChunk(input, item) : Promise.resolve(undefined);
+    work.catch(() => undefined); // consumed in order below; avoid unhandled rejections meanwhile
+    started.push({ item, work });
+    if (started.length >= window) {
+      await finish(input, started.shift()!);
+      input.reporter.progress({ phase: 'encoding', done: ++done, total });
+    }
+  }
+  while (started.length > 0) {
+    await finish(input, started.shift()!);
+    input.reporter.progress({ phase: 'encoding', done: ++done, total });
+  }
+}
+
+async function startChunk(input: EncodePlanInput, item: Extract<PlanItem, { kind: 'changed' }>) {
+  const bs = input.blockSizeBytes;
+  const newData = await input.next.read(item.dst.startBlock * bs, item.dst.blockCount * bs);
+  const sourceData = input.old && item.sources.length > 0 ? await readExtents(input.old, item.sources, bs) : Buffer.alloc(0);
+  const srcSha256 = createHash('sha256').update(sourceData).digest();
+  const candidates = await input.pool.run({ newData, sourceData, specs: input.specs, bsdiffGate: BSDIFF_GATE });
+  return { candidates, srcSha256 };
+}
+
+async function finish(input: EncodePlanInput, s: Started): Promise<void> {
+  const { item } = s;
+  const bs = input.blockSizeBytes;
+  switch (item.kind) {
+    case 'zero':
+      for (const a of input.assemblies) a.addPlain({ type: 'zero', dst: [item.dst] });
+      return;
+    case 'copy': {
+      const data = await readExtents(input.old!, [item.src], bs);
+      const srcSha256 = createHash('sha256').update(data).digest();
+      for (const a of input.assemblies) a.addPlain({ type: 'copy', dst: [item.dst], src: [item.src], srcSha256 });
+      return;
+    }
+    case 'changed': {
+      const { candidates, srcSha256 } = (await s.work)!;
+      const spooled = new Map<number, { range: SpoolRange; sha256: Buffer }>();
+      for (const a of input.assemblies) {
+        const chosen = selectCandidate(a.profile, candidates);
+        if (chosen < 0) {
+          throw new UnsupportedError('NO_ALLOWED_ENCODING', `target ${a.profile.id}: no allowed encoding for blocks ${item.dst.startBlock}+${item.dst.blockCount} (tried ${candidates.map((c) => candidateLabel(c.spec)).join(', ')})`);
+        }
+        let entry = spooled.get(chosen);
+        if (!entry) {
+          const bytes = candidates[chosen]!.bytes;
+          entry = { range: await input.spool.append(bytes), sha256: createHash('sha256').update(bytes).digest() };
+          spooled.set(chosen, entry);
+        }
+        const c = candidates[chosen]!;
+        a.addEncoded(c, entry.range, entry.sha256, item.dst, c.spec.kind === 'diff' ? item.sources : [], srcSha256);
+      }
+      return;
+    }
+  }
+}

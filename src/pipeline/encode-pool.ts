@@ -1,0 +1,91 @@
+// EncodePool: runs EncodeTasks on `jobs` worker threads (zstd-napi is synchronous, so encoding
+// must leave the main thread), or in-process when jobs is 1. Results never depend on which
+// worker ran a task, so packages are byte-identical for any job count.
+// Memory: each busy worker holds one task (chunk + source + candidates).
+
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { OtaError, type ExitCode } from '../errors/ota-error.js';
+import type { EncodedCandidate } from '../planner/candidates.js';
+import { encodeChunk, type EncodeTask } from './encode-chunk.js';
+
+interface Pending {
+  resolve(result: EncodedCandidate[]): void;
+  reject(err: unknown): void;
+}
+
+/** Finds the compiled worker script (from dist/ even when this module runs from src/ in tests). */
+function workerUrl(): URL {
+  const here = new URL('./encode-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(here))) return here;
+  return new URL('../../dist/pipeline/encode-worker.js', import.meta.url);
+}
+
+/** A fixed pool of encode workers. */
+export class EncodePool {
+  private readonly idle: Worker[] = [];
+  private readonly queue: { id: number; task: EncodeTask }[] = [];
+  private readonly pending = new Map<number, Pending>();
+  private readonly workers: Worker[] = [];
+  private nextId = 0;
+
+  private constructor(readonly jobs: number) {
+    if (jobs <= 1) return;
+    for (let i = 0; i < jobs; i++) {
+      const w = new Worker(workerUrl());
+      w.on('message', (msg) => this.onMessage(w, msg));
+      w.on('error', (err) => this.failAll(err));
+      this.workers.push(w);
+      this.idle.push(w);
+    }
+  }
+
+  /** Creates a pool of `jobs` workers (1 = run in-process). */
+  static create(jobs: number): EncodePool {
+    return new EncodePool(Math.max(1, Math.floor(jobs)));
+  }
+
+  /** Encodes one chunk. */
+  run(task: EncodeTask): Promise<EncodedCandidate[]> {
+    if (this.jobs <= 1) return encodeChunk(task);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.queue.push({ id, task });
+      this.dispatch();
+    });
+  }
+
+  /** Stops the workers. */
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+
+  private dispatch(): void {
+    while (this.idle.length > 0 && this.queue.length > 0) {
+      const w = this.idle.pop()!;
+      const job = this.queue.shift()!;
+      w.postMessage(job);
+    }
+  }
+
+  private onMessage(w: Worker, msg: { id: number; result?: EncodedCandidate[]; error?: { message: string; code?: string; exitCode?: number } }): void {
+    const p = this.pending.get(msg.id);
+    this.pending.delete(msg.id);
+    this.idle.push(w);
+    this.dispatch();
+    if (!p) return;
+    if (msg.error) {
+      const { message, code, exitCode } = msg.error;
+      p.reject(code && exitCode ? new OtaError(code, exitCode as ExitCode, message) : new Error(message));
+    } else {
+      p.resolve(msg.result!.map((c) => ({ ...c, bytes: Buffer.from(c.bytes.buffer, c.bytes.byteOffset, c.bytes.byteLength) })));
+    }
+  }
+
+  private failAll(err: unknown): void {
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+}

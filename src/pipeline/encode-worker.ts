@@ -1,0 +1,20 @@
+// Worker-thread entry: receives EncodeTasks from EncodePool, answers with encoded candidates.
+
+import { parentPort } from 'node:worker_threads';
+import { encodeChunk, type EncodeTask } from './encode-chunk.js';
+
+parentPort!.on('message', async (msg: { id: number; task: EncodeTask }) => {
+  try {
+    const result = await encodeChunk(msg.task);
+    const transfer = result.map((c) => c.bytes.buffer as ArrayBuffer).filter((b, i, all) => all.indexOf(b) === i && b.byteLength > 0);
+    const plain = result.map((c) => ({ spec: c.spec, bytes: new Uint8Array(c.bytes.buffer, c.bytes.byteOffset, c.bytes.byteLength), decoderMemoryBytes: c.decoderMemoryBytes }));
+    try {
+      parentPort!.postMessage({ id: msg.id, result: plain }, transfer);
+    } catch {
+      parentPort!.postMessage({ id: msg.id, result: plain });
+    }
+  } catch (err) {
+    const e = err as { message?: string; code?: string; exitCode?: number };
+    parentPort!.postMessage({ id: msg.id, error: { message: String(e?.message ?? err), code: e?.code, exitCode: e?.exitCode } });
+  }
+});

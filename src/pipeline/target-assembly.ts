@@ -1,0 +1,74 @@
+// TargetAssembly: collects one target's operations and blob ranges while the shared plan is
+// encoded, then turns them into that target's manifest and target header.
+
+import type { Extent } from '../model/extent.js';
+import type { ImageIdentity, Manifest } from '../model/manifest.js';
+import type { Operation } from '../model/operation.js';
+import type { TargetHeader } from '../model/target-header.js';
+import type { TargetProfile } from '../model/target-profile.js';
+import type { SpoolRange } from '../package/blob-spool.js';
+import type { EncodedCandidate } from '../planner/candidates.js';
+import type { Signer } from '../signing/key-pair.js';
+
+/** Per-target state during a build. */
+export class TargetAssembly {
+  readonly operations: Operation[] = [];
+  readonly blobRanges: SpoolRange[] = [];
+  private blobOffsetBytes = 0;
+  private maxDecoderMemoryBytes = 0;
+  /** Bytes of blob data per op kind label, for reports. */
+  readonly bytesByKind = new Map<string, number>();
+
+  constructor(readonly profile: TargetProfile, readonly signer: Signer, readonly platform: string) {}
+
+  /** Adds an op without data. */
+  addPlain(op: Operation): void {
+    this.operations.push(op);
+  }
+
+  /** Adds the op for a chosen candidate whose bytes sit at `range` in the spool. */
+  addEncoded(c: EncodedCandidate, range: SpoolRange, sha256: Uint8Array, dst: Extent, src: readonly Extent[], srcSha256: Uint8Array): void {
+    const blob = { offsetBytes: this.blobOffsetBytes, sizeBytes: range.sizeBytes, sha256 };
+    this.blobOffsetBytes += range.sizeBytes;
+    this.blobRanges.push(range);
+    this.maxDecoderMemoryBytes = Math.max(this.maxDecoderMemoryBytes, c.decoderMemoryBytes);
+    const label = c.spec.kind === 'replace' ? `replace/${c.spec.codec}` : `diff/${c.spec.differ}`;
+    this.bytesByKind.set(label, (this.bytesByKind.get(label) ?? 0) + range.sizeBytes);
+    if (c.spec.kind === 'replace') {
+      this.operations.push({ type: 'replace', dst: [dst], codec: c.spec.codec, blob, decoderMemoryBytes: c.decoderMemoryBytes });
+    } else {
+      this.operations.push({ type: 'diff', dst: [dst], src, srcSha256, differ: c.spec.differ, blob, decoderMemoryBytes: c.decoderMemoryBytes });
+    }
+  }
+
+  /** The target header this package carries. */
+  targetHeader(): TargetHeader {
+    const p = this.profile;
+    return {
+      targetId: p.id,
+      vendor: p.vendor,
+      platform: this.platform,
+      storage: p.storage,
+      blockSizeBytes: p.blockSizeBytes,
+      updateMode: p.updateMode,
+      signatureAlgorithm: this.signer.algorithm.name,
+      decoderMemoryLimitBytes: p.decoderMemoryLimitBytes,
+      maxOperationBytes: p.maxOperationBytes,
+      partitionLayout: p.partitionLayout,
+      slotSuffixes: p.slotSuffixes,
+    };
+  }
+
+  /** The manifest for this target. */
+  manifest(m: { partitionName: string; source: ImageIdentity | undefined; target: ImageIdentity; timestampSeconds: number; sourceVersion: string; targetVersion: string }): Manifest {
+    return {
+      blockSizeBytes: this.profile.blockSizeBytes,
+      timestampSeconds: m.timestampSeconds,
+      sourceVersion: m.sourceVersion,
+      targetVersion: m.targetVersion,
+      partitions: [{ name: m.partitionName, source: m.source, target: m.target, operations: this.operations }],
+      maxDecoderMemoryBytes: this.maxDecoderMemoryBytes,
+      requiredSpaceBytes: m.target.sizeBytes,
+    };
+  }
+}

@@ -1,0 +1,103 @@
+// The block planner: classifies every new block (zero, found in the old image, changed), merges
+// runs into items capped by the op size, and picks old regions to diff each changed chunk against.
+// Pure: digests in, items out; no I/O, no policy about codecs.
+
+import { sameBlock, type BlockDigests } from '../hashing/block-digests.js';
+import type { DigestIndex } from '../hashing/digest-index.js';
+import type { Extent } from '../model/extent.js';
+import type { PlanItem } from './plan-items.js';
+
+/** Planner limits, in blocks. */
+export interface PlanOptions {
+  /** Largest run any item covers (the target's maxOperationBytes / blockSize). */
+  readonly maxRunBlocks: number;
+  /** Largest changed chunk handed to the encoders. */
+  readonly chunkBlocks: number;
+  /** Largest total source a changed chunk may diff against (≤ 4 × maxRunBlocks). */
+  readonly maxSourceBlocks: number;
+}
+
+/** The old image as the planner sees it. */
+export interface OldImageView {
+  readonly digests: BlockDigests;
+  readonly index: DigestIndex;
+}
+
+/**
+ * Plans the new image. Without `old` every non-zero block is changed (a full package).
+ * Copy preference: continue the current copy run, then the same offset, then any match.
+ */
+export function planBlocks(next: BlockDigests, old: OldImageView | undefined, options: PlanOptions): PlanItem[] {
+  const items: PlanItem[] = [];
+  const maxRun = Math.max(1, options.maxRunBlocks);
+  const chunk = Math.max(1, Math.min(options.chunkBlocks, maxRun));
+  let i = 0;
+  // Offset (src − dst) of the latest copy run: where shifted data most likely continues.
+  let lastDelta = 0;
+  while (i < next.blockCount) {
+    if (next.zero[i]) {
+      const start = i;
+      while (i < next.blockCount && next.zero[i] && i - start < maxRun) i++;
+      items.push({ kind: 'zero', dst: { startBlock: start, blockCount: i - start } });
+      continue;
+    }
+    const src = old ? findSource(next, i, old) : -1;
+    if (src >= 0) {
+      const start = i;
+      let s = src;
+      do {
+        i++;
+        s++;
+      } while (
+        i < next.blockCount && !next.zero[i] && i - start < maxRun &&
+        s < old!.digests.blockCount && sameBlock(next, i, old!.digests, s)
+      );
+      items.push({ kind: 'copy', dst: { startBlock: start, blockCount: i - start }, src: { startBlock: src, blockCount: i - start } });
+      lastDelta = src - start;
+      continue;
+    }
+    const start = i;
+    do i++;
+    while (i < next.blockCount && i - start < chunk && !next.zero[i] && !(old && findSource(next, i, old) >= 0));
+    const dst = { startBlock: start, blockCount: i - start };
+    items.push({ kind: 'changed', dst, sources: old ? diffSources(dst, lastDelta, old.digests.blockCount, options.maxSourceBlocks) : [] });
+  }
+  return items;
+}
+
+function findSource(next: BlockDigests, i: number, old: OldImageView): number {
+  if (i < old.digests.blockCount && sameBlock(next, i, old.digests, i)) return i;
+  return old.index.find(next.digests, i * 32);
+}
+
+/**
+ * Old regions for a changed chunk: a window around the same offset and, when data shifted, a
+ * window around where the last copy run says it moved. Windows are clipped, merged, ≤ maxSourceBlocks.
+ */
+export function diffSources(dst: Extent, lastDelta: number, oldBlocks: number, maxSourceBlocks: number): Extent[] {
+  const centers = lastDelta === 0 ? [dst.startBlock] : [dst.startBlock + lastDelta, dst.startBlock];
+  const perWindow = Math.floor(maxSourceBlocks / centers.length);
+  const margin = Math.max(0, Math.floor((perWindow - dst.blockCount) / 2));
+  const windows: Extent[] = [];
+  for (const c of centers) {
+    const start = Math.max(0, c - margin);
+    const end = Math.min(oldBlocks, c + dst.blockCount + margin);
+    if (end > start) windows.push({ startBlock: start, blockCount: end - start });
+  }
+  return mergeWindows(windows);
+}
+
+function mergeWindows(windows: Extent[]): Extent[] {
+  const sorted = [...windows].sort((a, b) => a.startBlock - b.startBlock);
+  const out: Extent[] = [];
+  for (const w of sorted) {
+    const last = out[out.length - 1];
+    if (last && w.startBlock <= last.startBlock + last.blockCount) {
+      const end = Math.max(last.startBlock + last.blockCount, w.startBlock + w.blockCount);
+      out[out.length - 1] = { startBlock: last.startBlock, blockCount: end - last.startBlock };
+    } else {
+      out.push(w);
+    }
+  }
+  return out;
+}

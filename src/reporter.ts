@@ -1,0 +1,33 @@
+// Reporter: how the library tells its caller about warnings and progress. The core never prints;
+// cli/ supplies a Reporter that does (ora on a TTY), the library default collects silently.
+
+/** A warning with a stable code (`TEST_KEY`, `NO_TIMESTAMP`, …). */
+export interface Warning {
+  readonly code: string;
+  readonly message: string;
+}
+
+/** A progress event: a named phase and how far it is. */
+export interface ProgressEvent {
+  readonly phase: string;
+  readonly done: number;
+  readonly total: number;
+  readonly detail?: string;
+}
+
+/** Receives warnings and progress from the library. */
+export interface Reporter {
+  warn(warning: Warning): void;
+  progress(event: ProgressEvent): void;
+}
+
+/** A Reporter that keeps warnings and drops progress. */
+export class CollectingReporter implements Reporter {
+  readonly warnings: Warning[] = [];
+
+  warn(warning: Warning): void {
+    if (!this.warnings.some((w) => w.code === warning.code && w.message === warning.message)) this.warnings.push(warning);
+  }
+
+  progress(): void {}
+}

@@ -1,0 +1,72 @@
+// Generates a key pair and writes `<prefix>.pem` (PKCS#8, mode 0600) and `<prefix>.pub.pem` (SPKI).
+
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { open, rename, unlink } from 'node:fs/promises';
+import { UsageError, ioError } from '../errors/ota-error.js';
+import { algorithmByName, SIGNATURE_ALGORITHMS } from '../model/signature-algorithm.js';
+import { keyIdOf } from './key-pair.js';
+
+/** What keygen wrote. */
+export interface KeygenResult {
+  readonly algorithm: string;
+  readonly privateKeyPath: string;
+  readonly publicKeyPath: string;
+  readonly keyIdHex: string;
+}
+
+function generate(name: string): { privateKey: KeyObject; publicKey: KeyObject } {
+  switch (name) {
+    case 'ed25519':
+      return generateKeyPairSync('ed25519');
+    case 'ecdsa-p256':
+      return generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    case 'ecdsa-p384':
+      return generateKeyPairSync('ec', { namedCurve: 'secp384r1' });
+    case 'rsa-2048':
+      return generateKeyPairSync('rsa', { modulusLength: 2048 });
+    case 'rsa-4096':
+      return generateKeyPairSync('rsa', { modulusLength: 4096 });
+    default:
+      throw new UsageError(
+        'BAD_ALGORITHM',
+        `unknown algorithm ${JSON.stringify(name)}; expected one of ${SIGNATURE_ALGORITHMS.map((a) => a.name).join(', ')}`,
+      );
+  }
+}
+
+/** Writes a file that must not exist yet, via a temp file and rename, with the given mode. */
+async function writeNew(path: string, data: string, mode: number): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    const fh = await open(tmp, 'wx', mode);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw ioError('write key file', path, err);
+  }
+}
+
+/** Generates a key pair for `algorithm` and writes both files. Refuses to overwrite existing keys. */
+export async function keygen(algorithm: string, prefix: string): Promise<KeygenResult> {
+  if (!algorithmByName(algorithm)) generate(algorithm);
+  const { privateKey, publicKey } = generate(algorithm);
+  const privateKeyPath = `${prefix}.pem`;
+  const publicKeyPath = `${prefix}.pub.pem`;
+  for (const p of [privateKeyPath, publicKeyPath]) {
+    try {
+      await open(p, 'r').then((fh) => fh.close());
+      throw new UsageError('KEY_EXISTS', `${p} already exists; keygen never overwrites a key`);
+    } catch (err) {
+      if (err instanceof UsageError) throw err;
+    }
+  }
+  await writeNew(privateKeyPath, privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, 0o600);
+  await writeNew(publicKeyPath, publicKey.export({ type: 'spki', format: 'pem' }) as string, 0o644);
+  return { algorithm, privateKeyPath, publicKeyPath, keyIdHex: keyIdOf(publicKey).toString('hex') };
+}

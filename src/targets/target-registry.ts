@@ -1,0 +1,71 @@
+// Finds target profiles: the built-in data files in profiles/ (by id or alias) and custom
+// profiles given as a JSON file path. The only place that reads profile files.
+
+import { readFileSync, statSync } from 'node:fs';
+import { UsageError, ioError } from '../errors/ota-error.js';
+import type { TargetProfile } from '../model/target-profile.js';
+import { parseTargetProfile } from './parse-target-profile.js';
+
+const PROFILES_DIR = new URL('../../profiles/', import.meta.url);
+/** Built-in profile ids, in the order `targets` lists them. */
+export const BUILTIN_TARGET_IDS = ['qualcomm', 'mediatek', 'unisoc', 'generic'] as const;
+/** Targets built when `--target` is not given. */
+export const DEFAULT_TARGETS = 'qualcomm,mediatek,unisoc';
+const MAX_PROFILE_FILE_BYTES = 64 * 1024;
+
+let builtins: TargetProfile[] | undefined;
+
+/** The built-in profiles (parsed once). */
+export function builtinTargets(): readonly TargetProfile[] {
+  builtins ??= BUILTIN_TARGET_IDS.map((id) => {
+    const url = new URL(`${id}.json`, PROFILES_DIR);
+    return parseTargetProfile(JSON.parse(readFileSync(url, 'utf8')), `${id}.json`);
+  });
+  return builtins;
+}
+
+/** Loads a custom profile from a JSON file. */
+export function loadTargetFile(path: string): TargetProfile {
+  let text: string;
+  try {
+    const sizeBytes = statSync(path).size;
+    if (sizeBytes > MAX_PROFILE_FILE_BYTES) {
+      throw new UsageError('PROFILE_INVALID', `target profile ${path} is ${sizeBytes} bytes; profiles are at most ${MAX_PROFILE_FILE_BYTES}`);
+    }
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw ioError('read target profile', path, err);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError('PROFILE_INVALID', `target profile ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  return parseTargetProfile(json, path);
+}
+
+/** Resolves one id, alias or profile path. */
+export function resolveTarget(spec: string): TargetProfile {
+  const trimmed = spec.trim();
+  if (trimmed.includes('/') || trimmed.endsWith('.json')) return loadTargetFile(trimmed);
+  const key = trimmed.toLowerCase();
+  const found = builtinTargets().find((t) => t.id === key || t.aliases.includes(key));
+  if (!found) {
+    const names = builtinTargets().map((t) => [t.id, ...t.aliases].join('|')).join(', ');
+    throw new UsageError('UNKNOWN_TARGET', `unknown target ${JSON.stringify(spec)}; expected one of ${names}, or a path to a profile .json`);
+  }
+  return found;
+}
+
+/** Resolves a comma list (`qualcomm,mtk,./my-soc.json`), dropping duplicates, keeping order. */
+export function resolveTargets(list: string): TargetProfile[] {
+  const out: TargetProfile[] = [];
+  for (const spec of list.split(',').filter((s) => s.trim() !== '')) {
+    const t = resolveTarget(spec);
+    if (!out.some((o) => o.id === t.id)) out.push(t);
+  }
+  if (out.length === 0) throw new UsageError('UNKNOWN_TARGET', `--target ${JSON.stringify(list)} names no target`);
+  return out;
+}

@@ -1,0 +1,63 @@
+// verifyPackage: what CI runs. Structure and metadata signature (by opening), payload signature,
+// every blob hash, the device target, and with an old image a full trial apply into a temp folder.
+
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { applyPackage } from '../apply/apply-package.js';
+import { checkDeviceTarget } from '../apply/check-device-target.js';
+import { PackageReader } from '../package/package-reader.js';
+import { CollectingReporter, type Reporter } from '../reporter.js';
+import { checkPackageBody } from './check-package-body.js';
+
+/** Options of `verify`. */
+export interface VerifyOptions {
+  readonly packagePath: string;
+  readonly pubkeyPath?: string;
+  /** When given, also prove the package applies to this image and yields its target sha256. */
+  readonly oldPath?: string;
+  readonly deviceTarget?: string;
+  readonly reporter?: Reporter;
+}
+
+/** What was checked. Any failure throws instead. */
+export interface VerifyReport {
+  readonly package: string;
+  readonly target: string;
+  readonly signatureAlgorithm: string;
+  readonly keyId: string;
+  readonly checks: readonly string[];
+}
+
+/** Verifies a package; throws the typed error of the first failed check. */
+export async function verifyPackage(options: VerifyOptions): Promise<VerifyReport> {
+  const reporter = options.reporter ?? new CollectingReporter();
+  const checks: string[] = [];
+  const reader = await PackageReader.open(options.packagePath, { pubkeyPath: options.pubkeyPath, reporter });
+  const header = reader.targetHeader;
+  try {
+    checks.push('header and section lengths', 'metadata signature', 'target header and manifest invariants');
+    checkDeviceTarget(header, options.deviceTarget);
+    if (options.deviceTarget) checks.push(`device target ${header.targetId}`);
+    const blobs = await checkPackageBody(reader);
+    checks.push('payload signature', `${blobs} blob hashes`);
+  } finally {
+    await reader.close();
+  }
+  if (options.oldPath) {
+    const dir = await mkdtemp(join(tmpdir(), 'ota-verify-'));
+    try {
+      await applyPackage({ packagePath: options.packagePath, oldPath: options.oldPath, outputPath: join(dir, 'new.img'), pubkeyPath: options.pubkeyPath, reporter });
+      checks.push('applies to the old image and reproduces the target sha256');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+  return {
+    package: options.packagePath,
+    target: header.targetId,
+    signatureAlgorithm: header.signatureAlgorithm,
+    keyId: Buffer.from(reader.metadataSignature.keyId).toString('hex'),
+    checks,
+  };
+}
