@@ -13,8 +13,6 @@ const brotliCompressAsync = promisify(zlib.brotliCompress);
 /** Brotli's window limits (RFC 7932 §9.1, without the large-window extension). */
 const MIN_LGWIN = 10;
 const MAX_LGWIN = 24;
-/** A window of `2 ** lgwin` holds `2 ** lgwin - 16` bytes of history. */
-const WINDOW_GAP_BYTES = 16;
 /**
  * Decoder state beyond the ring buffer: ~8 KiB of fixed state plus the Huffman tables a stream
  * declares. Our encoder's streams stay well under this; a crafted stream with the maximum of
@@ -24,23 +22,31 @@ const DECODER_STATE_BYTES = 128 * 1024;
 /** Largest decoder output chunk; also the most a bomb can produce past the cap. */
 const MAX_CHUNK_BYTES = 16 * 1024;
 
-/** The window log that holds all of `inputBytes` (so no match is ever out of reach). */
+/**
+ * Window log for `inputBytes`: `ceil(log2(input))`, 10..24. A window of `2 ** lgwin` reaches
+ * back `2 ** lgwin - 16` bytes, so only the last 16 bytes of a power-of-two input lose the very
+ * first ones as match candidates (no measurable size cost), while the decoder's ring buffer
+ * stays at the input size instead of doubling.
+ */
 export function brotliWindowLog(inputBytes: number): number {
-  return windowLogFor(inputBytes + WINDOW_GAP_BYTES, MIN_LGWIN, MAX_LGWIN);
+  return windowLogFor(inputBytes, MIN_LGWIN, MAX_LGWIN);
 }
 
-/** Brotli (wire id 2), qualities 0..11, default 10. */
+/** Brotli (wire id 2), qualities 0..11, default 9. */
 export class BrotliCodec implements Codec {
   readonly name = 'brotli' as const;
   readonly wireId = CodecWireId.brotli;
   readonly minLevel = 0;
   readonly maxLevel = 11;
-  /** 10, not 11: within ~2% of 11's size at ~2.5x its speed on firmware-like data. */
-  readonly defaultLevel = 10;
+  /**
+   * 9: on 1 MiB of an ELF binary, 10 and 11 are 9-14% smaller but 10-40x slower (0.3-1.6 MiB/s)
+   * and still lose to xz -9 on size, so brotli's useful point is fast decent compression.
+   */
+  readonly defaultLevel = 9;
 
   /**
    * Compresses with quality `level`, a window fitted to the input and the input size as a hint.
-   * Memory: about 10x the window at quality 10-11.
+   * Memory: a few times the window (quality 10-11: about 10x).
    */
   async encode(data: Uint8Array, level: number): Promise<Buffer> {
     assertLevel(this.name, level, this.minLevel, this.maxLevel);

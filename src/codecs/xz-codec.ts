@@ -20,6 +20,12 @@ const DECODER_STATE_BYTES = 65_584;
 const MEMLIMIT_SLACK_BYTES = 64 * 1024;
 /** LZMA2 expands at most ~7,000x (1 GiB of zeros -> 153 KiB); rounded up for the slicing. */
 const MAX_EXPANSION_RATIO = 8192;
+/**
+ * lzma-native decodes a whole input slice before returning, so one slice may expand to
+ * slice x ~7,000 bytes inside liblzma before the cap is seen. Slices are sized so that this is
+ * at most max(expected, 4 MiB); smaller slices (below 512 B) cost more time than they save.
+ */
+const SLICE_OVERSHOOT_BYTES = 4 * 1024 * 1024;
 /** .xz stream header magic (xz file format §2.1.1.1). */
 const STREAM_MAGIC = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00] as const;
 /** Integrity check ids we accept: CRC32, CRC64, SHA-256. "None" is refused. */
@@ -56,7 +62,7 @@ export class XzCodec implements Codec {
   /**
    * Checks the container (magic, an integrity check other than None, footer), then decodes
    * with a memlimit that fits a dictionary for `expectedSizeBytes` and stops as soon as the
-   * output passes it. Input is fed in slices so one slice expands to at most ~max(1 MiB,
+   * output passes it. Input is fed in slices so one slice expands to at most ~max(4 MiB,
    * expected) inside liblzma before the cap is seen.
    */
   async decode(data: Uint8Array, expectedSizeBytes: number): Promise<Buffer> {
@@ -64,7 +70,7 @@ export class XzCodec implements Codec {
     checkContainer(data);
     const memlimit = this.decoderMemoryBytes(this.maxLevel, expectedSizeBytes) + MEMLIMIT_SLACK_BYTES;
     const decoder = lzma.createStream('streamDecoder', { memlimit, synchronous: true });
-    const inputSliceBytes = Math.min(64 * 1024, Math.max(64, Math.floor(Math.max(expectedSizeBytes, 1 << 20) / MAX_EXPANSION_RATIO)));
+    const inputSliceBytes = Math.min(64 * 1024, Math.max(512, Math.floor(Math.max(expectedSizeBytes, SLICE_OVERSHOOT_BYTES) / MAX_EXPANSION_RATIO)));
     return decodeStreamCapped(this.name, decoder, data, expectedSizeBytes, { inputSliceBytes });
   }
 

@@ -21,6 +21,24 @@ const MAX_BLOCK_BYTES = 128 * 1024;
 /** sizeof(ZSTD_DCtx) in zstd 1.5 (~95 KiB: entropy tables and the 64 KiB literal buffer), rounded up. */
 const DCTX_BYTES = 96 * 1024;
 
+// One context of each kind per thread, reset before every use. A context per call would leave
+// its native tables (tens of MiB at level 19) to the garbage collector, which does not see them:
+// memory then grows with the number of chunks instead of staying bounded.
+let cctx: InstanceType<typeof binding.CCtx> | undefined;
+let dctx: InstanceType<typeof binding.DCtx> | undefined;
+
+function reusedCCtx(): InstanceType<typeof binding.CCtx> {
+  cctx ??= new binding.CCtx();
+  cctx.reset(binding.ResetDirective.sessionAndParameters);
+  return cctx;
+}
+
+function reusedDCtx(): InstanceType<typeof binding.DCtx> {
+  dctx ??= new binding.DCtx();
+  dctx.reset(binding.ResetDirective.sessionAndParameters);
+  return dctx;
+}
+
 /** Parameters of one frame. */
 export interface ZstdFrameOptions {
   /** Compression level (1..22). */
@@ -50,7 +68,7 @@ export function zstdDictionaryView(source: Uint8Array): Uint8Array {
  * off the main thread for large inputs. Memory: roughly 10x the window at level 19.
  */
 export function encodeZstdFrame(data: Uint8Array, options: ZstdFrameOptions): Buffer {
-  const cctx = new binding.CCtx();
+  const cctx = reusedCCtx();
   cctx.setParameter(binding.CParameter.compressionLevel, options.level);
   cctx.setParameter(binding.CParameter.windowLog, options.windowLog);
   cctx.setParameter(binding.CParameter.checksumFlag, 1);
@@ -91,7 +109,7 @@ export function decodeZstdFrame(what: string, frame: Uint8Array, expectedSizeByt
     throw blobDecodeError(what, `${frame.length - frameSizeBytes} bytes after the end of the frame`);
   }
 
-  const dctx = new binding.DCtx();
+  const dctx = reusedDCtx();
   dctx.setParameter(binding.DParameter.windowLogMax, ZSTD_MAX_WINDOW_LOG);
   if (dictionary !== undefined) dctx.loadDictionary(zstdDictionaryView(dictionary));
   const out = Buffer.allocUnsafe(expectedSizeBytes);

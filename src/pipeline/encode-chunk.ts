@@ -1,5 +1,7 @@
-// Encodes one changed chunk with every requested candidate. Runs inside a worker thread (or
+// Encodes one changed chunk with the requested candidates. Runs inside a worker thread (or
 // in-process with --jobs 1). Memory: the chunk, its source, and each candidate's output.
+// Candidates that cannot win are skipped by rules that look only at the data, so the result
+// is the same on every run and every thread.
 
 import { codecByName } from '../codecs/codec-registry.js';
 import { differByName } from '../diff/differ-registry.js';
@@ -11,32 +13,74 @@ export interface EncodeTask {
   /** Concatenated old source regions; empty when there is none. */
   readonly sourceData: Uint8Array;
   readonly specs: readonly CandidateSpec[];
-  /** Try bsdiff only when zstd-dict beats the best replace by this factor (it is far slower). */
-  readonly bsdiffGate: number;
+  /** Some target cannot use DIFF: every replace candidate must be computed. */
+  readonly replaceRequired: boolean;
 }
 
-/** Encodes every candidate; candidates that cannot apply (no source) are skipped. */
+/** A diff this small (relative to the chunk) leaves nothing for slower encoders to win. */
+const DIFF_IS_TINY = 1 / 64;
+/** Slow replace codecs are skipped when a diff is already this much smaller than the fast ones. */
+const DIFF_BEATS_REPLACE = 1 / 4;
+/** bsdiff's suffix sort degrades badly on long zero runs; skip it when more blocks than this are zero. */
+const MAX_ZERO_BLOCK_SHARE = 1 / 8;
+/** Replace codecs in the order they are tried: fast ones first. */
+const FAST_CODECS = new Set(['none', 'gzip']);
+
+/** Encodes the candidates of one chunk; candidates that cannot apply or cannot win are skipped. */
 export async function encodeChunk(task: EncodeTask): Promise<EncodedCandidate[]> {
   const out: EncodedCandidate[] = [];
-  for (const spec of task.specs) {
-    if (spec.kind !== 'replace') continue;
+  const size = task.newData.length;
+  const haveSource = task.sourceData.length > 0;
+  const replaceSpecs = task.specs.filter((s): s is Extract<CandidateSpec, { kind: 'replace' }> => s.kind === 'replace');
+  const diffSpecs = haveSource ? task.specs.filter((s): s is Extract<CandidateSpec, { kind: 'diff' }> => s.kind === 'diff') : [];
+
+  const runReplace = async (spec: (typeof replaceSpecs)[number]) => {
     const codec = codecByName(spec.codec);
-    out.push({ spec, bytes: await codec.encode(task.newData, spec.level), decoderMemoryBytes: codec.decoderMemoryBytes(spec.level, task.newData.length) });
-  }
-  if (task.sourceData.length === 0) return out;
-  const bestReplace = Math.min(...out.map((c) => c.bytes.length), task.newData.length);
-  const diffSpecs = task.specs.filter((s) => s.kind === 'diff');
-  // zstd-dict first: it is fast and tells whether the source is similar enough to try bsdiff.
-  diffSpecs.sort((a, b) => Number(a.differ === 'bsdiff') - Number(b.differ === 'bsdiff'));
-  let bestDiff = Infinity;
-  for (const spec of diffSpecs) {
-    if (spec.differ === 'bsdiff' && diffSpecs.length > 1 && bestDiff > bestReplace * task.bsdiffGate) continue;
+    out.push({ spec, bytes: await codec.encode(task.newData, spec.level), decoderMemoryBytes: codec.decoderMemoryBytes(spec.level, size) });
+  };
+  const runDiff = async (spec: (typeof diffSpecs)[number]) => {
     const differ = differByName(spec.differ);
     const bytes = await differ.diff(task.sourceData, task.newData);
-    bestDiff = Math.min(bestDiff, bytes.length);
-    out.push({ spec, bytes, decoderMemoryBytes: differ.decoderMemoryBytes(task.sourceData.length, task.newData.length) });
+    out.push({ spec, bytes, decoderMemoryBytes: differ.decoderMemoryBytes(task.sourceData.length, size) });
+    return bytes.length;
+  };
+
+  // zstd-dict first: fast, and it tells whether anything else can still win.
+  let bestDiff = Infinity;
+  for (const spec of diffSpecs) if (spec.differ === 'zstd-dict') bestDiff = Math.min(bestDiff, await runDiff(spec));
+
+  for (const spec of replaceSpecs) if (FAST_CODECS.has(spec.codec)) await runReplace(spec);
+  const bestFast = Math.min(size, ...out.filter((c) => c.spec.kind === 'replace').map((c) => c.bytes.length));
+  const diffWins = bestDiff < bestFast * DIFF_BEATS_REPLACE;
+  for (const spec of replaceSpecs) {
+    if (FAST_CODECS.has(spec.codec)) continue;
+    if (!task.replaceRequired && diffWins && out.some((c) => c.spec.kind === 'replace')) continue;
+    await runReplace(spec);
   }
-  // Keep the caller's candidate order so ties break the same way every run.
+
+  const bsdiff = diffSpecs.find((s) => s.differ === 'bsdiff');
+  if (bsdiff) {
+    const onlyDiffer = diffSpecs.length === 1;
+    const worthTrying = onlyDiffer || (bestDiff > size * DIFF_IS_TINY && bestDiff < bestFast / 2);
+    if (worthTrying && (onlyDiffer || zeroBlockShare(task.sourceData, task.newData) <= MAX_ZERO_BLOCK_SHARE)) await runDiff(bsdiff);
+  }
+  // Report in the caller's candidate order so ties break the same way every run.
   const order = (s: CandidateSpec) => task.specs.indexOf(s);
   return out.sort((a, b) => order(a.spec) - order(b.spec));
+}
+
+/** Share of 4 KiB blocks that are all zero across both inputs. */
+function zeroBlockShare(a: Uint8Array, b: Uint8Array): number {
+  const blockBytes = 4096;
+  const zero = Buffer.alloc(blockBytes);
+  let zeros = 0;
+  let blocks = 0;
+  for (const data of [a, b]) {
+    const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    for (let at = 0; at + blockBytes <= buf.length; at += blockBytes) {
+      blocks++;
+      if (buf.compare(zero, 0, blockBytes, at, at + blockBytes) === 0) zeros++;
+    }
+  }
+  return blocks === 0 ? 0 : zeros / blocks;
 }

@@ -15,8 +15,6 @@ import type { EncodePool } from './encode-pool.js';
 import type { TargetAssembly } from './target-assembly.js';
 
 const IN_FLIGHT_PER_JOB = 2;
-/** bsdiff is tried only when zstd-dict already beats the best replace by this factor. */
-const BSDIFF_GATE = 0.5;
 
 /** Inputs of encodePlan. */
 export interface EncodePlanInput {
@@ -62,7 +60,8 @@ async function startChunk(input: EncodePlanInput, item: Extract<PlanItem, { kind
   const newData = await input.next.read(item.dst.startBlock * bs, item.dst.blockCount * bs);
   const sourceData = input.old && item.sources.length > 0 ? await readExtents(input.old, item.sources, bs) : Buffer.alloc(0);
   const srcSha256 = createHash('sha256').update(sourceData).digest();
-  const candidates = await input.pool.run({ newData, sourceData, specs: input.specs, bsdiffGate: BSDIFF_GATE });
+  const replaceRequired = input.assemblies.some((a) => !a.profile.allowedOperations.includes('diff'));
+  const candidates = await input.pool.run({ newData, sourceData, specs: input.specs, replaceRequired });
   return { candidates, srcSha256 };
 }
 

@@ -7,6 +7,9 @@ import type { DigestIndex } from '../hashing/digest-index.js';
 import type { Extent } from '../model/extent.js';
 import type { PlanItem } from './plan-items.js';
 
+/** Smallest diff window around a changed chunk, in blocks (256 KiB at 4 KiB blocks). */
+export const MIN_WINDOW_BLOCKS = 64;
+
 /** Planner limits, in blocks. */
 export interface PlanOptions {
   /** Largest run any item covers (the target's maxOperationBytes / blockSize). */
@@ -76,7 +79,9 @@ function findSource(next: BlockDigests, i: number, old: OldImageView): number {
  */
 export function diffSources(dst: Extent, lastDelta: number, oldBlocks: number, maxSourceBlocks: number): Extent[] {
   const centers = lastDelta === 0 ? [dst.startBlock] : [dst.startBlock + lastDelta, dst.startBlock];
-  const perWindow = Math.floor(maxSourceBlocks / centers.length);
+  // A window a few times the chunk (at least MIN_WINDOW_BLOCKS): the old version of a small
+  // change sits close by, and every dictionary byte costs encoder time at high levels.
+  const perWindow = Math.min(Math.floor(maxSourceBlocks / centers.length), Math.max(MIN_WINDOW_BLOCKS, 3 * dst.blockCount));
   const margin = Math.max(0, Math.floor((perWindow - dst.blockCount) / 2));
   const windows: Extent[] = [];
   for (const c of centers) {

@@ -1,0 +1,46 @@
+// Registry lookups: every differ by name and wire id; unknown ones are typed errors.
+
+import { describe, expect, it } from 'vitest';
+import { allDiffers, DIFFER_NAMES, differByName, differByWireId } from '../../src/diff/differ-registry.js';
+import { DifferWireId } from '../../src/diff/differ.js';
+import { OtaError, UnsupportedError, UsageError } from '../../src/errors/ota-error.js';
+
+function thrown(fn: () => unknown): OtaError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(OtaError);
+    return error as OtaError;
+  }
+  throw new Error('expected a throw');
+}
+
+describe('differ registry', () => {
+  it('lists every wire id once, in wire-id order', () => {
+    expect(DIFFER_NAMES).toEqual(['bsdiff', 'zstd-dict']);
+    for (const name of DIFFER_NAMES) {
+      const differ = differByName(name);
+      expect(differ.wireId).toBe(DifferWireId[name]);
+      expect(differByWireId(differ.wireId)).toBe(differ);
+    }
+    expect(allDiffers().map((d) => d.wireId)).toEqual([1, 2]);
+  });
+
+  it('rejects an unknown name as a usage error listing the valid names', () => {
+    const error = thrown(() => differByName('xdelta3'));
+    expect(error).toBeInstanceOf(UsageError);
+    expect(error.exitCode).toBe(2);
+    expect(error.code).toBe('BAD_DIFFER');
+    expect(error.message).toBe('unknown differ "xdelta3": expected one of bsdiff, zstd-dict');
+  });
+
+  it('rejects an unknown wire id as unsupported (exit 7)', () => {
+    for (const id of [0, 3, 99]) {
+      const error = thrown(() => differByWireId(id));
+      expect(error).toBeInstanceOf(UnsupportedError);
+      expect(error.exitCode).toBe(7);
+      expect(error.code).toBe('UNKNOWN_DIFFER');
+      expect(error.message).toBe(`unknown differ id ${id}: this version knows 1 (bsdiff), 2 (zstd-dict)`);
+    }
+  });
+});

@@ -1,0 +1,51 @@
+// Golden package bytes and golden `inspect --json` for a tiny fixed input, signed with the
+// deterministic Ed25519 and RSA-2048 test keys. A format change must re-bless these on purpose:
+//   UPDATE_GOLDEN=1 npx vitest run test/golden.test.ts   (then review the diff)
+
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildPackages, inspectPackage } from '../src/index.js';
+import { applyEdits, syntheticImage } from './helpers/synthetic-images.js';
+
+const goldenDir = new URL('./golden/', import.meta.url).pathname;
+const work = mkdtempSync(join(tmpdir(), 'ota-golden-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function goldenInputs(): { oldPath: string; newPath: string } {
+  const old = syntheticImage(96 * 1024, 42);
+  const next = applyEdits(old, [{ kind: 'insert', at: 30_000, length: 100 }, { kind: 'zero', at: 70_000, length: 9000 }, { kind: 'random', at: 5000, length: 300 }], 42);
+  const oldPath = join(work, 'old.img');
+  const newPath = join(work, 'new.img');
+  writeFileSync(oldPath, old);
+  writeFileSync(newPath, next);
+  return { oldPath, newPath };
+}
+
+function compareOrBless(name: string, actual: Buffer): void {
+  const path = join(goldenDir, name);
+  if (process.env.UPDATE_GOLDEN === '1' || !existsSync(path)) {
+    if (process.env.CI) throw new Error(`golden file ${name} is missing; run UPDATE_GOLDEN=1 locally and commit it`);
+    writeFileSync(path, actual);
+  }
+  const expected = readFileSync(path);
+  expect(actual.length, `${name} size`).toBe(expected.length);
+  expect(actual.equals(expected), `${name} bytes differ from the golden file`).toBe(true);
+}
+
+describe('golden packages', () => {
+  it('tiny delta for generic (ed25519) and mediatek (rsa-2048) matches the committed bytes and inspect JSON', async () => {
+    const { oldPath, newPath } = goldenInputs();
+    const built = await buildPackages({
+      oldPath, newPath, outDir: join(work, 'out'), targets: 'generic,mediatek', jobs: 1, timestampSeconds: 1_700_000_000,
+      sourceVersion: 'golden-1', targetVersion: 'golden-2',
+    });
+    for (const p of built.packages) {
+      compareOrBless(`tiny-${p.target}.otapkg`, readFileSync(p.path));
+      const report = await inspectPackage({ packagePath: p.path });
+      const json = JSON.stringify({ ...report, path: `tiny-${p.target}.otapkg` }, null, 2) + '\n';
+      compareOrBless(`tiny-${p.target}.inspect.json`, Buffer.from(json));
+    }
+  });
+});
