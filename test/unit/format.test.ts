@@ -1,0 +1,135 @@
+// Unit tests of the pure format core: header bounds, signature blocks, protobuf canonicality,
+// manifest shape and invariants, and the published .proto matching the compiled-in schema.
+
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { OtaError } from '../../src/errors/ota-error.js';
+import { decodeManifest, encodeManifest } from '../../src/format/manifest-codec.js';
+import { checkManifestInvariants } from '../../src/format/manifest-invariants.js';
+import { decodePackageHeader, encodePackageHeader, packageLayout, type PackageHeader } from '../../src/format/package-header.js';
+import { PROTO_TEXT } from '../../src/format/schema.js';
+import { decodeSignatureBlock, encodeSignatureBlock } from '../../src/format/signature-block.js';
+import { decodeTargetHeader, encodeTargetHeader } from '../../src/format/target-header-codec.js';
+import type { Manifest } from '../../src/model/manifest.js';
+import { algorithmByName } from '../../src/model/signature-algorithm.js';
+import type { TargetHeader } from '../../src/model/target-header.js';
+
+const header: PackageHeader = { formatMajor: 1, formatMinor: 0, targetHeaderSizeBytes: 40, manifestSizeBytes: 100, metadataSignatureSizeBytes: 100, payloadSignatureSizeBytes: 100, blobSectionSizeBytes: 1000 };
+const fileSize = packageLayout(header).fileSizeBytes;
+
+function expectOta(f: () => unknown, code: string, exitCode: number, message?: RegExp): void {
+  let caught: unknown;
+  try {
+    f();
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught, `expected ${code}`).toBeInstanceOf(OtaError);
+  expect((caught as OtaError).code).toBe(code);
+  expect((caught as OtaError).exitCode).toBe(exitCode);
+  expect((caught as OtaError).message).not.toContain('\n');
+  if (message) expect((caught as OtaError).message).toMatch(message);
+}
+
+describe('package header', () => {
+  it('round-trips and computes the layout', () => {
+    expect(decodePackageHeader(encodePackageHeader(header), fileSize)).toEqual(header);
+    expect(packageLayout(header).blobs).toEqual({ offsetBytes: 64 + 40 + 100 + 100, sizeBytes: 1000 });
+  });
+  it('names the offset and bytes of a bad magic', () => {
+    const b = encodePackageHeader(header);
+    b.write('PK\u0003\u0004', 0, 'latin1');
+    expectOta(() => decodePackageHeader(b, fileSize), 'PKG_BAD_MAGIC', 4, /offset 0: expected "OTAPKG", got 50 4b 03 04/);
+  });
+  it('refuses a newer major version with exit 7', () => {
+    const b = encodePackageHeader(header);
+    b[6] = 2;
+    expectOta(() => decodePackageHeader(b, fileSize), 'PKG_UNSUPPORTED_VERSION', 7);
+  });
+  it('checks every length against its limit and the file size before use', () => {
+    for (const [offset, value] of [[16, 0], [16, 0xffffffff], [20, 0], [20, 0xffffffff], [24, 0], [28, 0xffffffff]] as const) {
+      const b = encodePackageHeader(header);
+      b.writeUInt32LE(value, offset);
+      expectOta(() => decodePackageHeader(b, fileSize), 'PKG_BAD_LENGTH', 4, new RegExp(`offset ${offset}`));
+    }
+    const big = encodePackageHeader(header);
+    big.writeBigUInt64LE(2n ** 63n, 32);
+    expectOta(() => decodePackageHeader(big, fileSize), 'PKG_BAD_LENGTH', 4);
+    expectOta(() => decodePackageHeader(encodePackageHeader(header), fileSize - 1), 'PKG_TRUNCATED', 4);
+    expectOta(() => decodePackageHeader(encodePackageHeader(header), fileSize + 1), 'PKG_SIZE_MISMATCH', 4);
+    expectOta(() => decodePackageHeader(encodePackageHeader(header).subarray(0, 63), 63), 'PKG_TRUNCATED', 4);
+  });
+  it('rejects non-zero flags and reserved bytes', () => {
+    for (const at of [12, 40, 63]) {
+      const b = encodePackageHeader(header);
+      b[at] = 1;
+      expectOta(() => decodePackageHeader(b, fileSize), 'PKG_BAD_HEADER', 4, new RegExp(`offset ${at}`));
+    }
+  });
+});
+
+describe('signature block', () => {
+  const algorithm = algorithmByName('ecdsa-p256')!;
+  const block = { algorithm, keyId: Buffer.alloc(32, 7), signature: Buffer.alloc(70, 9) };
+  it('round-trips with zero padding and rejects non-zero padding', () => {
+    const b = encodeSignatureBlock(block);
+    expect(b.length).toBe(36 + 72);
+    expect(decodeSignatureBlock(b, 0, 'sig').signature.length).toBe(70);
+    b[b.length - 1] = 1;
+    expectOta(() => decodeSignatureBlock(b, 0, 'sig'), 'PKG_BAD_SIGNATURE_BLOCK', 4, /padding/);
+  });
+  it('rejects unknown algorithms and impossible lengths', () => {
+    const b = encodeSignatureBlock(block);
+    b[0] = 99;
+    expectOta(() => decodeSignatureBlock(b, 10, 'sig'), 'SIG_UNKNOWN_ALGORITHM', 6, /offset 10/);
+    const c = encodeSignatureBlock(block);
+    c.writeUInt16LE(73, 2);
+    expectOta(() => decodeSignatureBlock(c, 0, 'sig'), 'PKG_BAD_SIGNATURE_BLOCK', 4);
+  });
+});
+
+const target: TargetHeader = { targetId: 'qualcomm', vendor: 'Qualcomm', platform: 'sm8550', storage: 'ufs', blockSizeBytes: 4096, updateMode: 'ab', signatureAlgorithm: 'rsa-4096', decoderMemoryLimitBytes: 1 << 28, maxOperationBytes: 1 << 22, partitionLayout: 'qualcomm-gpt', slotSuffixes: ['_a', '_b'] };
+const sha = (n: number) => Buffer.alloc(32, n);
+const manifest: Manifest = {
+  blockSizeBytes: 4096, timestampSeconds: 1700000000, sourceVersion: '1', targetVersion: '2', maxDecoderMemoryBytes: 5000, requiredSpaceBytes: 40960,
+  partitions: [{
+    name: 'system', source: { sizeBytes: 40960, sha256: sha(1), version: '1', format: 'raw' }, target: { sizeBytes: 40960, sha256: sha(2), version: '2', format: 'raw' },
+    operations: [
+      { type: 'zero', dst: [{ startBlock: 0, blockCount: 2 }] },
+      { type: 'copy', dst: [{ startBlock: 2, blockCount: 2 }], src: [{ startBlock: 5, blockCount: 2 }], srcSha256: sha(3) },
+      { type: 'replace', dst: [{ startBlock: 4, blockCount: 1 }], codec: 'zstd', blob: { offsetBytes: 0, sizeBytes: 10, sha256: sha(4) }, decoderMemoryBytes: 5000 },
+      { type: 'diff', dst: [{ startBlock: 5, blockCount: 5 }], src: [{ startBlock: 0, blockCount: 10 }], srcSha256: sha(5), differ: 'zstd-dict', blob: { offsetBytes: 10, sizeBytes: 20, sha256: sha(6) }, decoderMemoryBytes: 100 },
+    ],
+  }],
+};
+
+describe('target header and manifest', () => {
+  it('round-trip exactly', () => {
+    expect(decodeTargetHeader(encodeTargetHeader(target))).toEqual(target);
+    const decoded = decodeManifest(encodeManifest(manifest));
+    expect(decoded).toEqual(manifest);
+    expect(encodeManifest(decoded).equals(encodeManifest(manifest))).toBe(true);
+  });
+  it('reject unknown fields (non-canonical) and bad op shapes', () => {
+    const bytes = Buffer.concat([encodeManifest(manifest), Buffer.from([0xf8, 0x01, 0x01])]); // field 31, varint 1
+    expectOta(() => decodeManifest(bytes), 'PKG_NON_CANONICAL', 4);
+    const zeroWithBlob = { ...manifest, partitions: [{ ...manifest.partitions[0]!, operations: [{ type: 'replace' as const, dst: [{ startBlock: 0, blockCount: 1 }], codec: 'zstd', blob: { offsetBytes: 0, sizeBytes: 0, sha256: sha(1) }, decoderMemoryBytes: 1 }] }] };
+    expectOta(() => decodeManifest(encodeManifest(zeroWithBlob)), 'PKG_BAD_MANIFEST', 4, /empty blob/);
+    expectOta(() => decodeTargetHeader(encodeTargetHeader({ ...target, blockSizeBytes: 1000 })), 'PKG_BAD_TARGET_HEADER', 4);
+  });
+  it('invariants: extents inside the image, no overlap, contiguous blobs, op limits', () => {
+    expect(() => checkManifestInvariants(manifest, target, 30)).not.toThrow();
+    expectOta(() => checkManifestInvariants(manifest, target, 31), 'PKG_BAD_MANIFEST', 4, /blob section/);
+    const with_ = (op: Manifest['partitions'][0]['operations'][0], i: number): Manifest => ({
+      ...manifest, partitions: [{ ...manifest.partitions[0]!, operations: manifest.partitions[0]!.operations.map((o, j) => (j === i ? op : o)) }],
+    });
+    expectOta(() => checkManifestInvariants(with_({ type: 'zero', dst: [{ startBlock: 9, blockCount: 2 }] }, 0), target, 30), 'PKG_BAD_MANIFEST', 4, /past the image|overlap/);
+    expectOta(() => checkManifestInvariants(with_({ type: 'zero', dst: [{ startBlock: 3, blockCount: 1 }] }, 0), target, 30), 'PKG_BAD_MANIFEST', 4, /overlap/);
+    expectOta(() => checkManifestInvariants(with_({ type: 'copy', dst: [{ startBlock: 2, blockCount: 2 }], src: [{ startBlock: 9, blockCount: 3 }], srcSha256: sha(3) }, 1), target, 30), 'PKG_BAD_MANIFEST', 4);
+    expectOta(() => checkManifestInvariants(manifest, { ...target, decoderMemoryLimitBytes: 4999 }, 30), 'PKG_BAD_MANIFEST', 4, /decoder memory/);
+    expectOta(() => checkManifestInvariants(manifest, { ...target, maxOperationBytes: 4096 }, 30), 'PKG_BAD_MANIFEST', 4, /limit/);
+  });
+  it('the published proto/ota_package.proto is the compiled-in schema', () => {
+    expect(readFileSync(new URL('../../proto/ota_package.proto', import.meta.url), 'utf8').trimEnd()).toBe(PROTO_TEXT.trimEnd());
+  });
+});

@@ -1,0 +1,57 @@
+// Unit tests of the pure planner: zero runs, copies found anywhere (incl. moved data), changed
+// chunks capped in size, diff windows that follow shifted data.
+
+import { describe, expect, it } from 'vitest';
+import { hashBlocks } from '../../src/hashing/block-digests.js';
+import { DigestIndex } from '../../src/hashing/digest-index.js';
+import { MemoryBlockSource } from '../../src/image/memory-block-source.js';
+import { diffSources, planBlocks } from '../../src/planner/plan-blocks.js';
+
+const BS = 4096;
+function image(blocks: (number | null)[]): Buffer {
+  // Each entry is a block whose content is derived from the number (null = zero block).
+  return Buffer.concat(blocks.map((n) => (n === null ? Buffer.alloc(BS) : Buffer.alloc(BS, `block-${n}-`))));
+}
+async function plan(oldBlocks: (number | null)[] | undefined, newBlocks: (number | null)[], maxRunBlocks = 100, chunkBlocks = 3) {
+  const next = await hashBlocks(new MemoryBlockSource(image(newBlocks)), BS);
+  const old = oldBlocks ? await hashBlocks(new MemoryBlockSource(image(oldBlocks)), BS) : undefined;
+  return planBlocks(next, old ? { digests: old, index: new DigestIndex(old) } : undefined, { maxRunBlocks, chunkBlocks, maxSourceBlocks: 4 * chunkBlocks });
+}
+
+describe('planBlocks', () => {
+  it('classifies zero, same-offset copy, moved copy and changed blocks', async () => {
+    const items = await plan([1, 2, 3, 4, 5, 6], [null, null, 2, 3, 9, 1]);
+    expect(items).toEqual([
+      { kind: 'zero', dst: { startBlock: 0, blockCount: 2 } },
+      { kind: 'copy', dst: { startBlock: 2, blockCount: 2 }, src: { startBlock: 1, blockCount: 2 } },
+      { kind: 'changed', dst: { startBlock: 4, blockCount: 1 }, sources: expect.any(Array) },
+      { kind: 'copy', dst: { startBlock: 5, blockCount: 1 }, src: { startBlock: 0, blockCount: 1 } },
+    ]);
+  });
+  it('covers every destination block exactly once, in order', async () => {
+    const items = await plan([1, 2, 3, null, 4], [7, 7, 7, 7, 7, 7, 7, 1, 2, null, null, 8]);
+    let next = 0;
+    for (const it of items) {
+      expect(it.dst.startBlock).toBe(next);
+      next += it.dst.blockCount;
+      if (it.kind === 'changed') expect(it.dst.blockCount).toBeLessThanOrEqual(3);
+    }
+    expect(next).toBe(12);
+  });
+  it('caps runs at maxRunBlocks', async () => {
+    const items = await plan([1, 2, 3, 4, 5], [1, 2, 3, 4, 5], 2);
+    expect(items.map((i) => i.dst.blockCount)).toEqual([2, 2, 1]);
+  });
+  it('a full plan (no old image) has only zero and changed items', async () => {
+    const items = await plan(undefined, [1, null, 2, 3]);
+    expect(items.map((i) => i.kind)).toEqual(['changed', 'zero', 'changed']);
+    expect(items.every((i) => i.kind !== 'changed' || i.sources.length === 0)).toBe(true);
+  });
+  it('diff windows follow the last copy run when data shifted, and stay inside the old image', () => {
+    const windows = diffSources({ startBlock: 100, blockCount: 10 }, 500, 1000, 400);
+    expect(windows.some((w) => w.startBlock <= 600 && w.startBlock + w.blockCount >= 610)).toBe(true);
+    expect(windows.some((w) => w.startBlock <= 100 && w.startBlock + w.blockCount >= 110)).toBe(true);
+    for (const w of diffSources({ startBlock: 990, blockCount: 10 }, 0, 995, 400)) expect(w.startBlock + w.blockCount).toBeLessThanOrEqual(995);
+    expect(diffSources({ startBlock: 10, blockCount: 5 }, 0, 0, 400)).toEqual([]);
+  });
+});
