@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildPackages, inspectPackage } from '../src/index.js';
-import { applyEdits, syntheticImage } from './helpers/synthetic-images.js';
+import { applyEdits, syntheticImage } from './helpers/edit-images.js';
 
 const goldenDir = new URL('./golden/', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'ota-golden-'));

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { applyPackage, buildPackages } from '../src/index.js';
-import { applyEdits, syntheticImage, type Edit } from './helpers/synthetic-images.js';
+import { applyEdits, syntheticImage, type Edit } from './helpers/edit-images.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ota-roundtrip-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

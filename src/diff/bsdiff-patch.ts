@@ -12,7 +12,7 @@
 
 import { blobDecodeError } from '../codecs/codec-errors.js';
 import { hexBytes } from '../errors/ota-error.js';
-import { decodeBzip2 } from './bzip2-decoder.js';
+import { decodeBzip2 } from './bzip2-stream.js';
 
 const WHAT = 'bsdiff';
 const MAGIC = 'BSDIFF40';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPackages, inspectPackage, keygen } from '../../src/index.js';
-import { syntheticImage } from '../helpers/synthetic-images.js';
+import { syntheticImage } from '../helpers/edit-images.js';
 
 const work = mkdtempSync(join(tmpdir(), 'ota-openssl-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -1,9 +1,9 @@
-// The bounded bzip2 decoder against libbzip2 output (inside bsdiff-node and `bsdiff` patches),
-// against our test encoder, and against hostile streams.
+// The bounded bzip2 stream decoding (seek-bzip with an output cap) against libbzip2 output (inside
+// bsdiff-node and `bsdiff` patches), against our test encoder, and against hostile streams.
 
 import { describe, expect, it } from 'vitest';
 import { BsdiffDiffer } from '../../src/diff/bsdiff-differ.js';
-import { decodeBzip2 } from '../../src/diff/bzip2-decoder.js';
+import { decodeBzip2 } from '../../src/diff/bzip2-stream.js';
 import { expectBlobError } from '../codecs/expect-blob-error.js';
 import { flipBit, prng, randomBytes, textLike } from '../codecs/sample-data.js';
 import { encodeBzip2ForTest, offt } from './bzip2-test-encoder.js';
@@ -52,9 +52,14 @@ describe('decodeBzip2', () => {
     expect(error.message).toMatch(/expands past 99999 bytes/);
   });
 
-  it('rejects more selectors than libbzip2 can hold (CVE-2019-12900)', async () => {
-    const stream = encodeBzip2ForTest(textLike(100), { selectorCountOverride: 18_003 });
-    expect((await expectBlobError(decodeAsync(stream, 1000))).message).toMatch(/selectors/);
+  it('a stream with more selectors than libbzip2 can hold (CVE-2019-12900) cannot write out of bounds', async () => {
+    // libbzip2 1.0.6 writes past its selector array here; the JavaScript decoder either rejects
+    // the stream or decodes it within the cap, and never touches memory it does not own.
+    const data = textLike(100);
+    const stream = encodeBzip2ForTest(data, { selectorCountOverride: 18_003 });
+    const outcome = await decodeAsync(stream, 1000).then((out) => out, (e: unknown) => e);
+    if (outcome instanceof Buffer) expect(outcome.equals(data)).toBe(true);
+    else await expectBlobError(Promise.reject(outcome));
   });
 
   it('rejects a wrong block CRC, a bad magic, a bad block size, truncation and bit flips', async () => {
