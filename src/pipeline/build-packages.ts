@@ -1,7 +1,6 @@
 // buildPackages: open → hash → plan → encode once (worker pool) → per-target selection →
 // shared blob spool → one signed package per target → self-check → rename into place.
 
-import { createHash } from 'node:crypto';
 import { mkdir, rename, unlink } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -164,9 +163,4 @@ async function writeVerified(a: TargetAssembly, manifest: ReturnType<TargetAssem
     operationCounts,
     blobBytesByKind: Object.fromEntries(a.bytesByKind),
   };
-}
-
-/** sha256 helper for callers that hash small buffers. */
-export function sha256(data: Uint8Array): Buffer {
-  return createHash('sha256').update(data).digest();
 }
