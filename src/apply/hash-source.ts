@@ -1,15 +1,25 @@
-// sha256 of a whole BlockSource, read sequentially in bounded chunks.
+// sha256 of a whole BlockSource, read sequentially in bounded chunks, with optional extents read
+// as zeros (DONT_CARE blocks whose content on a device is undefined).
 
 import { createHash } from 'node:crypto';
 import type { BlockSource } from '../image/block-source.js';
+import type { Extent } from '../model/extent.js';
 
 const READ_BYTES = 4 * 1024 * 1024;
 
-/** Hashes the exact `sizeBytes` bytes of `source`. Memory: one 4 MiB buffer. */
-export async function hashSource(source: BlockSource): Promise<Buffer> {
+/** Hashes the exact `sizeBytes` bytes of `source`, `zeroed` blocks as zeros. Memory: one 4 MiB buffer. */
+export async function hashSource(source: BlockSource, zeroed: readonly Extent[] = [], blockSizeBytes = 4096): Promise<Buffer> {
   const hash = createHash('sha256');
+  const sorted = [...zeroed].sort((a, b) => a.startBlock - b.startBlock);
   for (let at = 0; at < source.sizeBytes; at += READ_BYTES) {
-    hash.update(await source.read(at, Math.min(READ_BYTES, source.sizeBytes - at)));
+    const length = Math.min(READ_BYTES, source.sizeBytes - at);
+    const buf = await source.read(at, length);
+    for (const e of sorted) {
+      const start = Math.max(at, e.startBlock * blockSizeBytes);
+      const end = Math.min(at + length, (e.startBlock + e.blockCount) * blockSizeBytes);
+      if (end > start) buf.fill(0, start - at, end - at);
+    }
+    hash.update(buf);
   }
   return hash.digest();
 }

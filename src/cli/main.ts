@@ -32,6 +32,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   for (const make of [buildCommand, applyCommand, verifyCommand, inspectCommand, keygenCommand, targetsCommand]) {
     program.addCommand(make(run).exitOverride());
   }
+  if (argv.length === 0) {
+    // A script running `ota-build $CMD` with an empty $CMD must not see success.
+    process.stderr.write(program.helpInformation());
+    return ExitCode.usage;
+  }
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (err) {
@@ -42,7 +47,9 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 function report(err: unknown, json: boolean): number {
   if (err instanceof CommanderError) {
-    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return ExitCode.ok;
+    // `help <known command>` exits 0; `help <unknown>` is a usage error.
+    if (err.code === 'commander.help') return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     if (json) process.stdout.write(`${JSON.stringify({ error: { code: 'USAGE', message: err.message.replace(/^error: /, '') } })}\n`);
     return ExitCode.usage;
   }

@@ -1,7 +1,9 @@
 // Option value parsers shared by the commands: integers, key lists, SOURCE_DATE_EPOCH.
 
 import { UsageError } from '../errors/ota-error.js';
-import { builtinTargets } from '../targets/target-registry.js';
+
+/** Largest accepted timestamp (year ~36812): keeps every value exact in a double. */
+export const MAX_TIMESTAMP_SECONDS = 2 ** 40;
 
 /** Parses a non-negative integer option. */
 export function parseIntOption(name: string, min: number, max: number) {
@@ -18,15 +20,26 @@ export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-/** Splits `--key` values into a default key and per-target keys (`<target>=<pem>`). */
-export function splitKeys(values: readonly string[]): { keyPath?: string; keyPathByTarget: Record<string, string> } {
+/**
+ * Splits `--key` values into a default key and per-target keys (`<target>=<pem>`). A prefix
+ * counts as a target when it names one of `targets` (ids or aliases, custom profiles included).
+ */
+export function splitKeys(
+  values: readonly string[],
+  targets: readonly { id: string; aliases: readonly string[] }[],
+  knownTargets: readonly { id: string; aliases: readonly string[] }[] = targets,
+): { keyPath?: string; keyPathByTarget: Record<string, string> } {
   const keyPathByTarget: Record<string, string> = {};
   let keyPath: string | undefined;
+  const named = (list: typeof targets, name: string) => list.find((t) => t.id === name || t.aliases.includes(name));
   for (const v of values) {
     const m = /^([a-z0-9._-]+)=(.+)$/i.exec(v);
-    const target = m && builtinTargets().find((t) => t.id === m[1]!.toLowerCase() || t.aliases.includes(m[1]!.toLowerCase()));
+    const name = m?.[1]!.toLowerCase();
+    const target = m && named(targets, name!);
     if (m && target) {
       keyPathByTarget[target.id] = m[2]!;
+    } else if (m && named(knownTargets, name!)) {
+      throw new UsageError('BAD_OPTION', `--key ${v} names target ${name}, which this build does not make (--target ${targets.map((t) => t.id).join(',')})`);
     } else {
       if (keyPath) throw new UsageError('BAD_OPTION', `--key given twice without a target (${keyPath}, ${v}); use --key <target>=<pem> for per-target keys`);
       keyPath = v;
@@ -40,6 +53,8 @@ export function timestampFrom(option: number | undefined, env: NodeJS.ProcessEnv
   if (option !== undefined) return option;
   const raw = env.SOURCE_DATE_EPOCH;
   if (raw === undefined || raw === '') return undefined;
-  if (!/^\d+$/.test(raw)) throw new UsageError('BAD_OPTION', `SOURCE_DATE_EPOCH must be whole seconds, got ${JSON.stringify(raw)}`);
+  if (!/^\d+$/.test(raw) || Number(raw) > MAX_TIMESTAMP_SECONDS) {
+    throw new UsageError('BAD_OPTION', `SOURCE_DATE_EPOCH must be whole seconds in 0..${MAX_TIMESTAMP_SECONDS}, got ${JSON.stringify(raw)}`);
+  }
   return Number(raw);
 }

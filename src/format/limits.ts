@@ -18,5 +18,6 @@ export const MAX_BLOCK_SIZE_BYTES = 1024 * 1024;
 export const MAX_PARTITIONS = 256;
 export const MAX_OPERATIONS = 4_000_000;
 export const MAX_EXTENTS_PER_OPERATION = 65_536;
+export const MAX_DONT_CARE_EXTENTS = 1_000_000;
 /** Length of every sha256 field. */
 export const SHA256_BYTES = 32;

@@ -6,7 +6,7 @@ import type { Extent } from '../model/extent.js';
 import type { ImageIdentity, Manifest, PartitionUpdate } from '../model/manifest.js';
 import { assertNever, type BlobRef, type Operation } from '../model/operation.js';
 import { CodecWireId, DifferWireId, nameOfWireId } from '../model/wire-ids.js';
-import { MAX_EXTENTS_PER_OPERATION, MAX_OPERATIONS, MAX_PARTITIONS, SHA256_BYTES } from './limits.js';
+import { MAX_DONT_CARE_EXTENTS, MAX_EXTENTS_PER_OPERATION, MAX_OPERATIONS, MAX_PARTITIONS, SHA256_BYTES } from './limits.js';
 import { decodeMessageStrict, encodeMessage } from './proto-message.js';
 import { ManifestType } from './schema.js';
 
@@ -62,12 +62,13 @@ export function decodeManifest(bytes: Uint8Array): Manifest {
 }
 
 function identityToWire(i: ImageIdentity): object {
-  return { size_bytes: i.sizeBytes, sha256: i.sha256, version: i.version, format: i.format };
+  return { size_bytes: i.sizeBytes, sha256: i.sha256, version: i.version, dont_care_extents: extentsToWire(i.dontCare) };
 }
 
 function identityFromWire(w: any, where: string): ImageIdentity {
   checkSha(w.sha256, `${where} sha256`);
-  return { sizeBytes: w.size_bytes, sha256: w.sha256, version: w.version, format: w.format };
+  if (w.dont_care_extents.length > MAX_DONT_CARE_EXTENTS) bad(`${where}: ${w.dont_care_extents.length} DONT_CARE extents, at most ${MAX_DONT_CARE_EXTENTS}`);
+  return { sizeBytes: w.size_bytes, sha256: w.sha256, version: w.version, dontCare: extentsFromWire(w.dont_care_extents, `${where} dont_care`) };
 }
 
 function extentsToWire(extents: readonly Extent[]): object[] {
@@ -151,7 +152,7 @@ function blobFromWire(w: any, where: string): BlobRef {
 }
 
 function extentsFromWire(list: any[], where: string): Extent[] {
-  if (list.length > MAX_EXTENTS_PER_OPERATION) bad(`${where}: ${list.length} extents, at most ${MAX_EXTENTS_PER_OPERATION}`);
+  if (list.length > MAX_EXTENTS_PER_OPERATION && !where.endsWith('dont_care')) bad(`${where}: ${list.length} extents, at most ${MAX_EXTENTS_PER_OPERATION}`);
   return list.map((e, i) => {
     if (e.block_count === 0) bad(`${where} extent ${i}: block_count is 0`);
     if (!Number.isSafeInteger(e.start_block + e.block_count)) bad(`${where} extent ${i}: out of range`);

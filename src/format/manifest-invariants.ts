@@ -24,7 +24,11 @@ export function checkManifestInvariants(m: Manifest, target: TargetHeader, blobS
     names.add(p.name);
     const dstBlocks = blockCountOf(p.target.sizeBytes, bs);
     const srcBlocks = p.source ? blockCountOf(p.source.sizeBytes, bs) : 0;
-    const written: Extent[] = [];
+    checkInside(p.target.dontCare, dstBlocks, `partition ${p.name} target DONT_CARE`);
+    const sourceDontCare = p.source ? [...p.source.dontCare].sort((a, b) => a.startBlock - b.startBlock) : [];
+    checkNoOverlap(sourceDontCare, `partition ${p.name} source DONT_CARE`);
+    checkInside(sourceDontCare, srcBlocks, `partition ${p.name} source DONT_CARE`);
+    const written: Extent[] = [...p.target.dontCare];
     for (const [oi, op] of p.operations.entries()) {
       const where = `partition ${p.name} op ${oi} (${op.type})`;
       checkInside(op.dst, dstBlocks, `${where} destination`);
@@ -35,6 +39,7 @@ export function checkManifestInvariants(m: Manifest, target: TargetHeader, blobS
       if (src.length > 0) {
         if (!p.source) bad(`${where} reads the old image, but the package is a full package`);
         checkInside(src, srcBlocks, `${where} source`);
+        if (sourceDontCare.length > 0) checkDisjoint(src, sourceDontCare, `${where} reads DONT_CARE blocks of the old image`);
         const srcBytes = totalBlocks(src) * bs;
         if (srcBytes > 4 * target.maxOperationBytes) bad(`${where} reads ${srcBytes} bytes, over 4 × the target's op limit`);
       }
@@ -51,6 +56,8 @@ export function checkManifestInvariants(m: Manifest, target: TargetHeader, blobS
       }
     }
     checkNoOverlap(written, `partition ${p.name} (index ${pi})`);
+    // Every target block is written by exactly one op or declared DONT_CARE.
+    if (totalBlocks(written) !== dstBlocks) bad(`partition ${p.name}: ops and DONT_CARE cover ${totalBlocks(written)} of the target's ${dstBlocks} blocks`);
   }
   if (nextBlobOffset !== blobSectionSizeBytes) bad(`blobs end at ${nextBlobOffset} but the blob section is ${blobSectionSizeBytes} bytes`);
   if (maxDecoder > m.maxDecoderMemoryBytes) bad(`max_decoder_memory_bytes ${m.maxDecoderMemoryBytes} is below an op's ${maxDecoder}`);
@@ -59,6 +66,23 @@ export function checkManifestInvariants(m: Manifest, target: TargetHeader, blobS
 function checkInside(extents: readonly Extent[], imageBlocks: number, where: string): void {
   for (const e of extents) {
     if (e.startBlock + e.blockCount > imageBlocks) bad(`${where} extent ${e.startBlock}+${e.blockCount} runs past the image's ${imageBlocks} blocks`);
+  }
+}
+
+/** Throws when any extent of `a` touches `sorted` (sorted by start, non-overlapping). */
+function checkDisjoint(a: readonly Extent[], sorted: readonly Extent[], what: string): void {
+  for (const x of a) {
+    // First extent of `sorted` that ends after x starts: binary search.
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const m = sorted[mid]!;
+      if (m.startBlock + m.blockCount <= x.startBlock) lo = mid + 1;
+      else hi = mid;
+    }
+    const y = sorted[lo];
+    if (y && y.startBlock < x.startBlock + x.blockCount) bad(what);
   }
 }
 

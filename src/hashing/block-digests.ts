@@ -1,8 +1,10 @@
-// BlockDigests: one pass over an image that yields a sha256 per block (one typed array), a
-// zero flag per block, and the sha256 of the whole image. Memory: 33 bytes per block + one read buffer.
+// BlockDigests: one pass over an image that yields a sha256 per block (one typed array), zero and
+// DONT_CARE flags per block, and the sha256 of the whole expanded image (DONT_CARE read as zeros).
+// Fill and DONT_CARE runs a container knows about are never read: a fill block is hashed once.
+// Memory: 34 bytes per block + one read buffer.
 
 import { createHash } from 'node:crypto';
-import type { BlockSource } from '../image/block-source.js';
+import type { BlockSource, SourceRun } from '../image/block-source.js';
 
 /** Size of the sequential reads while hashing. */
 export const HASH_READ_BYTES = 4 * 1024 * 1024;
@@ -14,39 +16,103 @@ export interface BlockDigests {
   readonly sizeBytes: number;
   /** `blockCount × 32` bytes: block i's sha256 at `i * 32`. */
   readonly digests: Buffer;
-  /** 1 where the block is all zeros. */
+  /** 1 where the block is all zeros (DONT_CARE blocks are not zero). */
   readonly zero: Uint8Array;
-  /** sha256 of the exact `sizeBytes` bytes of the image. */
+  /** 1 where the container says the block's content is undefined (Android sparse DONT_CARE). */
+  readonly dontCare: Uint8Array;
+  /** Number of DONT_CARE blocks. */
+  readonly dontCareCount: number;
+  /** sha256 of the exact `sizeBytes` bytes of the expanded image, DONT_CARE as zeros. */
   readonly imageSha256: Buffer;
 }
 
 /** Progress callback: bytes hashed so far. */
 export type HashProgress = (doneBytes: number, totalBytes: number) => void;
 
+/** The known run that covers block `[start, end)` completely, if any (runs sorted by offset). */
+function runCovering(runs: readonly SourceRun[], from: { index: number }, start: number, end: number): SourceRun | undefined {
+  while (from.index < runs.length && runs[from.index]!.offsetBytes + runs[from.index]!.sizeBytes <= start) from.index++;
+  const run = runs[from.index];
+  return run && run.offsetBytes <= start && run.offsetBytes + run.sizeBytes >= end ? run : undefined;
+}
+
 /** Hashes every block of `source` in one sequential pass. */
 export async function hashBlocks(source: BlockSource, blockSizeBytes: number, onProgress?: HashProgress): Promise<BlockDigests> {
   const blockCount = Math.ceil(source.sizeBytes / blockSizeBytes);
   const digests = Buffer.alloc(blockCount * 32);
   const zero = new Uint8Array(blockCount);
+  const dontCare = new Uint8Array(blockCount);
+  let dontCareCount = 0;
   const whole = createHash('sha256');
   const zeroBlock = Buffer.alloc(blockSizeBytes);
-  const readBytes = Math.max(blockSizeBytes, HASH_READ_BYTES - (HASH_READ_BYTES % blockSizeBytes));
-  for (let offset = 0; offset < source.sizeBytes; offset += readBytes) {
-    const length = Math.min(readBytes, blockCount * blockSizeBytes - offset);
-    const buf = await source.read(offset, length);
-    whole.update(buf.subarray(0, Math.min(length, source.sizeBytes - offset)));
-    for (let at = 0; at < length; at += blockSizeBytes) {
-      const block = buf.subarray(at, at + blockSizeBytes);
-      const index = (offset + at) / blockSizeBytes;
-      if (block.equals(zeroBlock)) zero[index] = 1;
-      createHash('sha256').update(block).digest().copy(digests, index * 32);
+  const zeroDigest = createHash('sha256').update(zeroBlock).digest();
+  const runs = source.knownRuns();
+  const cursor = { index: 0 };
+  const fillBlocks = new Map<number, { block: Buffer; digest: Buffer }>();
+  const readBlocks = Math.max(1, Math.floor(HASH_READ_BYTES / blockSizeBytes));
+
+  for (let first = 0; first < blockCount; ) {
+    // Blocks covered by a known run are handled without reading; the rest are read in batches.
+    const start = first * blockSizeBytes;
+    const run = runCovering(runs, cursor, start, start + blockSizeBytes);
+    if (run) {
+      const isZero = run.kind === 'dont-care' || run.fillValue === 0;
+      let known = fillBlocks.get(run.kind === 'fill' ? run.fillValue : -1);
+      if (!known) {
+        const block = run.kind === 'fill' ? Buffer.alloc(blockSizeBytes) : zeroBlock;
+        if (run.kind === 'fill') for (let at = 0; at < blockSizeBytes; at += 4) block.writeUInt32LE(run.fillValue, at);
+        known = { block, digest: isZero ? zeroDigest : createHash('sha256').update(block).digest() };
+        fillBlocks.set(run.kind === 'fill' ? run.fillValue : -1, known);
+      }
+      const runEndBlock = Math.min(blockCount, Math.floor((run.offsetBytes + run.sizeBytes) / blockSizeBytes));
+      for (let i = first; i < runEndBlock; i++) {
+        known.digest.copy(digests, i * 32);
+        whole.update(i === blockCount - 1 ? known.block.subarray(0, source.sizeBytes - i * blockSizeBytes) : known.block);
+        if (run.kind === 'dont-care') {
+          dontCare[i] = 1;
+          dontCareCount++;
+        } else if (isZero) zero[i] = 1;
+      }
+      first = Math.max(runEndBlock, first + 1);
+      continue;
     }
-    onProgress?.(Math.min(offset + length, source.sizeBytes), source.sizeBytes);
+    let count = 1;
+    while (count < readBlocks && first + count < blockCount) {
+      const s = (first + count) * blockSizeBytes;
+      if (runCovering(runs, { index: cursor.index }, s, s + blockSizeBytes)) break;
+      count++;
+    }
+    const buf = await source.read(start, count * blockSizeBytes);
+    whole.update(buf.subarray(0, Math.min(buf.length, source.sizeBytes - start)));
+    for (let k = 0; k < count; k++) {
+      const block = buf.subarray(k * blockSizeBytes, (k + 1) * blockSizeBytes);
+      if (block.equals(zeroBlock)) {
+        zero[first + k] = 1;
+        zeroDigest.copy(digests, (first + k) * 32);
+      } else {
+        createHash('sha256').update(block).digest().copy(digests, (first + k) * 32);
+      }
+    }
+    first += count;
+    onProgress?.(Math.min(first * blockSizeBytes, source.sizeBytes), source.sizeBytes);
   }
-  return { blockSizeBytes, blockCount, sizeBytes: source.sizeBytes, digests, zero, imageSha256: whole.digest() };
+  onProgress?.(source.sizeBytes, source.sizeBytes);
+  return { blockSizeBytes, blockCount, sizeBytes: source.sizeBytes, digests, zero, dontCare, dontCareCount, imageSha256: whole.digest() };
 }
 
 /** True when block `i` of `a` and block `j` of `b` have the same digest. */
 export function sameBlock(a: BlockDigests, i: number, b: BlockDigests, j: number): boolean {
   return a.digests.compare(b.digests, j * 32, j * 32 + 32, i * 32, i * 32 + 32) === 0;
+}
+
+/** DONT_CARE blocks as extents (for the manifest). */
+export function dontCareExtents(d: BlockDigests): { startBlock: number; blockCount: number }[] {
+  const out: { startBlock: number; blockCount: number }[] = [];
+  for (let i = 0; i < d.blockCount; i++) {
+    if (!d.dontCare[i]) continue;
+    const start = i;
+    while (i < d.blockCount && d.dontCare[i]) i++;
+    out.push({ startBlock: start, blockCount: i - start });
+  }
+  return out;
 }

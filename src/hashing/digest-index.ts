@@ -3,13 +3,13 @@
 
 import type { BlockDigests } from './block-digests.js';
 
-/** Lookup from block digest to the first old block with that digest (zero blocks excluded). */
+/** Lookup from block digest to the first old block with that digest (zero and DONT_CARE blocks excluded). */
 export class DigestIndex {
   private readonly firstByKey = new Map<bigint, number>();
 
   constructor(private readonly old: BlockDigests) {
     for (let i = 0; i < old.blockCount; i++) {
-      if (old.zero[i]) continue;
+      if (old.zero[i] || old.dontCare[i]) continue;
       const key = old.digests.readBigUInt64LE(i * 32);
       if (!this.firstByKey.has(key)) this.firstByKey.set(key, i);
     }

@@ -1,5 +1,14 @@
 // BlockSource: random-read access to an image's logical bytes, whatever its container.
-// Implementations: RawImageSource (a plain file), MemoryBlockSource (tests); sparse later.
+// Implementations: RawImageSource (a plain file), SparseImageSource (Android sparse, read in
+// place), MemoryBlockSource (tests).
+
+/**
+ * A run of the logical image whose content is known without reading it: a repeated 32-bit fill
+ * value, or DONT_CARE (content undefined; reads as zeros). Offsets and sizes in bytes.
+ */
+export type SourceRun =
+  | { readonly kind: 'fill'; readonly offsetBytes: number; readonly sizeBytes: number; readonly fillValue: number }
+  | { readonly kind: 'dont-care'; readonly offsetBytes: number; readonly sizeBytes: number };
 
 /** Random-read access to an image. Memory: implementations hold no image data themselves. */
 export interface BlockSource {
@@ -7,13 +16,18 @@ export interface BlockSource {
   readonly path: string;
   /** Container format the bytes were read from: `raw`, `sparse`, `memory`. */
   readonly format: string;
-  /** Exact size of the logical image. */
+  /** Exact size of the logical image (a sparse image's expanded size). */
   readonly sizeBytes: number;
   /**
-   * Reads `lengthBytes` at `offsetBytes` into a new buffer. Bytes past `sizeBytes` read as zero,
-   * so callers can read whole blocks of an image whose size is not a block multiple.
+   * Reads `lengthBytes` at `offsetBytes` into a new buffer. Bytes past `sizeBytes` and in
+   * DONT_CARE runs read as zero, so callers can read whole blocks of any image.
    */
   read(offsetBytes: number, lengthBytes: number): Promise<Buffer>;
+  /**
+   * Fill and DONT_CARE runs, sorted by offset and non-overlapping (everything else is data).
+   * Lets hashing skip expanding fills and mark DONT_CARE. Raw images have none.
+   */
+  knownRuns(): readonly SourceRun[];
   /** Releases the file handle. Safe to call twice. */
   close(): Promise<void>;
 }

@@ -1,6 +1,6 @@
 // MemoryBlockSource: a BlockSource over a buffer, for tests and small library callers.
 
-import type { BlockSource } from './block-source.js';
+import type { BlockSource, SourceRun } from './block-source.js';
 
 /** An in-memory image. Holds the whole image: only for small inputs. */
 export class MemoryBlockSource implements BlockSource {
@@ -17,6 +17,10 @@ export class MemoryBlockSource implements BlockSource {
       buf.set(this.data.subarray(offsetBytes, Math.min(this.sizeBytes, offsetBytes + lengthBytes)));
     }
     return buf;
+  }
+
+  knownRuns(): readonly SourceRun[] {
+    return [];
   }
 
   async close(): Promise<void> {}

@@ -1,26 +1,32 @@
-// Opens an image path as a BlockSource, sniffing the container by its magic bytes.
+// Opens an image path as a BlockSource, sniffing the container by its magic bytes: Android
+// sparse images are read in place (never expanded to disk), anything else is a raw image.
 
-import { ImageError, UnsupportedError } from '../errors/ota-error.js';
+import { open, type FileHandle } from 'node:fs/promises';
+import { ImageError, ioError } from '../errors/ota-error.js';
 import type { BlockSource } from './block-source.js';
 import { RawImageSource } from './raw-image-source.js';
-
-/** Android sparse image magic, little-endian at offset 0. */
-export const SPARSE_MAGIC = 0xed26ff3a;
+import { SPARSE_HEADER_MAGIC } from './sparse-format.js';
+import { SparseImageSource } from './sparse-image-source.js';
 
 /** Opens `path` read-only and returns the matching BlockSource. */
 export async function openImage(path: string): Promise<BlockSource> {
-  const raw = await RawImageSource.open(path);
+  let fh: FileHandle;
   try {
-    if (raw.sizeBytes >= 4) {
-      const head = await raw.read(0, 4);
-      if (head.readUInt32LE(0) === SPARSE_MAGIC) {
-        throw new UnsupportedError('SPARSE_NOT_SUPPORTED', `${path} is an Android sparse image; expand it with simg2img first (sparse input is not supported yet)`);
-      }
-    }
-    if (raw.sizeBytes === 0) throw new ImageError('IMAGE_EMPTY', `${path} is empty`);
-    return raw;
+    fh = await open(path, 'r');
   } catch (err) {
-    await raw.close();
-    throw err;
+    throw ioError('open image', path, err);
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile() && !st.isBlockDevice()) throw new ImageError('IMAGE_NOT_FILE', `${path} is not a regular file or block device`);
+    if (st.size === 0) throw new ImageError('IMAGE_EMPTY', `${path} is empty`);
+    const head = Buffer.alloc(4);
+    const { bytesRead } = await fh.read(head, 0, 4, 0);
+    if (bytesRead === 4 && head.readUInt32LE(0) === SPARSE_HEADER_MAGIC) return await SparseImageSource.fromHandle(path, fh, st.size);
+    return RawImageSource.fromHandle(path, fh, st.size);
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    if ((err as { exitCode?: number }).exitCode) throw err;
+    throw ioError('read image', path, err);
   }
 }

@@ -1,33 +1,17 @@
 // RawImageSource: a BlockSource over a plain image file, opened read-only.
 
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { ImageError, ioError } from '../errors/ota-error.js';
-import type { BlockSource } from './block-source.js';
+import type { BlockSource, SourceRun } from './block-source.js';
 
-/** A plain image file. The file is opened with flag `r`: never for writing. */
+/** A plain image file, opened by open-image.ts with flag `r`: never for writing. */
 export class RawImageSource implements BlockSource {
   readonly format = 'raw';
   private closed = false;
 
   private constructor(readonly path: string, private readonly fh: FileHandle, readonly sizeBytes: number) {}
 
-  /** Opens `path` read-only. Throws IoError (exit 8) when it cannot be opened, ImageError when it is not a file. */
-  static async open(path: string): Promise<RawImageSource> {
-    let fh: FileHandle;
-    try {
-      fh = await open(path, 'r');
-    } catch (err) {
-      throw ioError('open image', path, err);
-    }
-    const st = await fh.stat();
-    if (!st.isFile() && !st.isBlockDevice()) {
-      await fh.close();
-      throw new ImageError('IMAGE_NOT_FILE', `${path} is not a regular file or block device`);
-    }
-    return new RawImageSource(path, fh, st.size);
-  }
-
-  /** Wraps an already-open handle (used by open-image after sniffing). */
+  /** Wraps a handle open-image.ts opened read-only after sniffing the magic. */
   static fromHandle(path: string, fh: FileHandle, sizeBytes: number): RawImageSource {
     return new RawImageSource(path, fh, sizeBytes);
   }
@@ -49,6 +33,10 @@ export class RawImageSource implements BlockSource {
       done += bytesRead;
     }
     return buf;
+  }
+
+  knownRuns(): readonly SourceRun[] {
+    return [];
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,7 @@
 // inspectPackage: a package described as plain data (for `inspect` and `inspect --json`).
 
 import { totalBlocks } from '../model/extent.js';
+import type { ImageIdentity } from '../model/manifest.js';
 import { blobOf } from '../model/operation.js';
 import { PackageReader } from '../package/package-reader.js';
 import { CollectingReporter, type Reporter } from '../reporter.js';
@@ -20,6 +21,16 @@ export interface OpStats {
   blobBytes: number;
 }
 
+/** An image identity, described. */
+export interface ImageSummary {
+  readonly sizeBytes: number;
+  readonly sha256: string;
+  /** `full`: every block has content (raw, or sparse without DONT_CARE); `sparse`: some blocks are DONT_CARE. */
+  readonly claim: 'full' | 'sparse';
+  readonly dontCareBlocks: number;
+  readonly version: string;
+}
+
 /** A package, described. */
 export interface InspectReport {
   readonly path: string;
@@ -35,8 +46,8 @@ export interface InspectReport {
   readonly partitions: readonly {
     name: string;
     kind: 'delta' | 'full';
-    source?: { sizeBytes: number; sha256: string; format: string };
-    target: { sizeBytes: number; sha256: string; format: string };
+    source?: ImageSummary;
+    target: ImageSummary;
     operationCount: number;
     byType: Record<string, OpStats>;
     byEncoding: Record<string, OpStats>;
@@ -62,7 +73,10 @@ export async function inspectPackage(options: InspectOptions): Promise<InspectRe
   const m = reader.manifest;
   const bs = m.blockSizeBytes;
   const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-  const ident = (i: { sizeBytes: number; sha256: Uint8Array; format: string }) => ({ sizeBytes: i.sizeBytes, sha256: hex(i.sha256), format: i.format });
+  const ident = (i: ImageIdentity): ImageSummary => {
+    const dontCareBlocks = totalBlocks(i.dontCare);
+    return { sizeBytes: i.sizeBytes, sha256: hex(i.sha256), claim: dontCareBlocks > 0 ? 'sparse' : 'full', dontCareBlocks, version: i.version };
+  };
   const { layout } = reader;
   return {
     path: options.packagePath,

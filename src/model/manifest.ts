@@ -1,14 +1,17 @@
 // Manifest: the signed description of an update (identities, partitions, ops). Pure vocabulary.
 
+import type { Extent } from './extent.js';
 import type { Operation } from './operation.js';
 
-/** What an image is: its exact size, its sha256, an optional version label and how it was read. */
+/**
+ * What an image is: its exact size, its sha256 (with `dontCare` blocks read as zeros), an
+ * optional version label, and the blocks whose content is undefined (sparse DONT_CARE).
+ */
 export interface ImageIdentity {
   readonly sizeBytes: number;
   readonly sha256: Uint8Array;
   readonly version: string;
-  /** Input container the builder read (`raw`, `sparse`); informational. */
-  readonly format: string;
+  readonly dontCare: readonly Extent[];
 }
 
 /** The update of one partition: from `source` (absent for a full package) to `target`. */

@@ -43,11 +43,22 @@ export interface BuiltPackage {
   readonly blobBytesByKind: Record<string, number>;
 }
 
+/** An input image as the build read it. */
+export interface InputSummary {
+  readonly path: string;
+  /** Container: `raw` or `sparse`. */
+  readonly format: string;
+  readonly sizeBytes: number;
+  /** sha256 of the expanded image, DONT_CARE blocks as zeros. */
+  readonly sha256: string;
+  readonly dontCareBlocks: number;
+}
+
 /** Result of a build. */
 export interface BuildResult {
   readonly kind: 'delta' | 'full';
-  readonly source?: { path: string; format: string; sizeBytes: number; sha256: string };
-  readonly target: { path: string; format: string; sizeBytes: number; sha256: string };
+  readonly source?: InputSummary;
+  readonly target: InputSummary;
   readonly packages: readonly BuiltPackage[];
   /** Milliseconds per phase. */
   readonly timingsMs: Record<string, number>;

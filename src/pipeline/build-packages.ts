@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { codecByName } from '../codecs/codec-registry.js';
 import { differByName } from '../diff/differ-registry.js';
 import { UnsupportedError, UsageError, ioError } from '../errors/ota-error.js';
-import { hashBlocks, type BlockDigests } from '../hashing/block-digests.js';
+import { dontCareExtents, hashBlocks, type BlockDigests } from '../hashing/block-digests.js';
 import { DigestIndex } from '../hashing/digest-index.js';
 import type { BlockSource } from '../image/block-source.js';
 import { openImage } from '../image/open-image.js';
@@ -83,7 +83,7 @@ export async function buildPackages(options: BuildOptions): Promise<BuildResult>
     spool = await BlobSpool.create(options.outDir);
     await timed('encodeMs', () => encodePlan({ items, next, old, blockSizeBytes, specs, pool, spool: spool!, assemblies, reporter }));
 
-    const identity = (src: BlockSource, d: BlockDigests, version: string): ImageIdentity => ({ sizeBytes: src.sizeBytes, sha256: d.imageSha256, version, format: src.format });
+    const identity = (src: BlockSource, d: BlockDigests, version: string): ImageIdentity => ({ sizeBytes: src.sizeBytes, sha256: d.imageSha256, version, dontCare: dontCareExtents(d) });
     const packages: BuiltPackage[] = [];
     await timed('writeMs', async () => {
       for (const a of assemblies) {
@@ -98,7 +98,7 @@ export async function buildPackages(options: BuildOptions): Promise<BuildResult>
         packages.push(await writeVerified(a, manifest, spool!, options.outDir));
       }
     });
-    const describe = (src: BlockSource, d: BlockDigests) => ({ path: src.path, format: src.format, sizeBytes: src.sizeBytes, sha256: d.imageSha256.toString('hex') });
+    const describe = (src: BlockSource, d: BlockDigests) => ({ path: src.path, format: src.format, sizeBytes: src.sizeBytes, sha256: d.imageSha256.toString('hex'), dontCareBlocks: d.dontCareCount });
     return {
       kind: old ? 'delta' : 'full',
       ...(old && oldDigests ? { source: describe(old, oldDigests) } : {}),

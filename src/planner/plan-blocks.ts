@@ -29,6 +29,7 @@ export interface OldImageView {
 /**
  * Plans the new image. Without `old` every non-zero block is changed (a full package).
  * Copy preference: continue the current copy run, then the same offset, then any match.
+ * New DONT_CARE blocks get no item (nothing to write); old DONT_CARE blocks are never a source.
  */
 export function planBlocks(next: BlockDigests, old: OldImageView | undefined, options: PlanOptions): PlanItem[] {
   const items: PlanItem[] = [];
@@ -38,6 +39,10 @@ export function planBlocks(next: BlockDigests, old: OldImageView | undefined, op
   // Offset (src − dst) of the latest copy run: where shifted data most likely continues.
   let lastDelta = 0;
   while (i < next.blockCount) {
+    if (next.dontCare[i]) {
+      i++;
+      continue;
+    }
     if (next.zero[i]) {
       const start = i;
       while (i < next.blockCount && next.zero[i] && i - start < maxRun) i++;
@@ -52,8 +57,8 @@ export function planBlocks(next: BlockDigests, old: OldImageView | undefined, op
         i++;
         s++;
       } while (
-        i < next.blockCount && !next.zero[i] && i - start < maxRun &&
-        s < old!.digests.blockCount && sameBlock(next, i, old!.digests, s)
+        i < next.blockCount && !next.zero[i] && !next.dontCare[i] && i - start < maxRun &&
+        s < old!.digests.blockCount && !old!.digests.dontCare[s] && sameBlock(next, i, old!.digests, s)
       );
       items.push({ kind: 'copy', dst: { startBlock: start, blockCount: i - start }, src: { startBlock: src, blockCount: i - start } });
       lastDelta = src - start;
@@ -61,15 +66,16 @@ export function planBlocks(next: BlockDigests, old: OldImageView | undefined, op
     }
     const start = i;
     do i++;
-    while (i < next.blockCount && i - start < chunk && !next.zero[i] && !(old && findSource(next, i, old) >= 0));
+    while (i < next.blockCount && i - start < chunk && !next.zero[i] && !next.dontCare[i] && !(old && findSource(next, i, old) >= 0));
     const dst = { startBlock: start, blockCount: i - start };
-    items.push({ kind: 'changed', dst, sources: old ? diffSources(dst, lastDelta, old.digests.blockCount, options.maxSourceBlocks) : [] });
+    const windows = old ? diffSources(dst, lastDelta, old.digests.blockCount, options.maxSourceBlocks) : [];
+    items.push({ kind: 'changed', dst, sources: old && old.digests.dontCareCount > 0 ? withoutDontCare(windows, old.digests.dontCare) : windows });
   }
   return items;
 }
 
 function findSource(next: BlockDigests, i: number, old: OldImageView): number {
-  if (i < old.digests.blockCount && sameBlock(next, i, old.digests, i)) return i;
+  if (i < old.digests.blockCount && !old.digests.dontCare[i] && sameBlock(next, i, old.digests, i)) return i;
   return old.index.find(next.digests, i * 32);
 }
 
@@ -90,6 +96,22 @@ export function diffSources(dst: Extent, lastDelta: number, oldBlocks: number, m
     if (end > start) windows.push({ startBlock: start, blockCount: end - start });
   }
   return mergeWindows(windows);
+}
+
+/** Removes DONT_CARE blocks from windows (their content on the device is undefined). */
+function withoutDontCare(windows: readonly Extent[], dontCare: Uint8Array): Extent[] {
+  const out: Extent[] = [];
+  for (const w of windows) {
+    let i = w.startBlock;
+    const end = w.startBlock + w.blockCount;
+    while (i < end) {
+      while (i < end && dontCare[i]) i++;
+      const start = i;
+      while (i < end && !dontCare[i]) i++;
+      if (i > start) out.push({ startBlock: start, blockCount: i - start });
+    }
+  }
+  return out;
 }
 
 function mergeWindows(windows: Extent[]): Extent[] {

@@ -93,7 +93,7 @@ const sha = (n: number) => Buffer.alloc(32, n);
 const manifest: Manifest = {
   blockSizeBytes: 4096, timestampSeconds: 1700000000, sourceVersion: '1', targetVersion: '2', maxDecoderMemoryBytes: 5000, requiredSpaceBytes: 40960,
   partitions: [{
-    name: 'system', source: { sizeBytes: 40960, sha256: sha(1), version: '1', format: 'raw' }, target: { sizeBytes: 40960, sha256: sha(2), version: '2', format: 'raw' },
+    name: 'system', source: { sizeBytes: 40960, sha256: sha(1), version: '1', dontCare: [] }, target: { sizeBytes: 40960, sha256: sha(2), version: '2', dontCare: [] },
     operations: [
       { type: 'zero', dst: [{ startBlock: 0, blockCount: 2 }] },
       { type: 'copy', dst: [{ startBlock: 2, blockCount: 2 }], src: [{ startBlock: 5, blockCount: 2 }], srcSha256: sha(3) },

@@ -1,6 +1,6 @@
 // `ota-build apply`: the reference applier (old image read-only; output renamed into place only after it verifies).
 
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { CliReporter } from '../cli-reporter.js';
 import type { CommandResult } from '../command-result.js';
 
@@ -14,14 +14,15 @@ export function applyCommand(run: (work: () => Promise<CommandResult>) => Promis
     .requiredOption('-o, --out <img>', 'where to write the new image')
     .option('--pubkey <pem>', 'public key to verify with (default: the public test key, with a warning)')
     .option('--device-target <id>', 'refuse packages built for any other target (exit 5)')
+    .addOption(new Option('--output-format <format>', 'raw or sparse (Android sparse image; default: the format of --old)').choices(['raw', 'sparse']))
     .option('--json', 'print the result as JSON on stdout')
     .addHelpText('after', '\nExample:\n  ota-build apply out/update-qualcomm.otapkg --old v1.img -o v2.img --pubkey release.pub.pem --device-target qualcomm')
     .action(async (pkg: string, o) => {
       await run(async () => {
         const reporter = await CliReporter.create({});
         const { applyPackage } = await import('../../apply/apply-package.js');
-        const r = await applyPackage({ packagePath: pkg, oldPath: o.old, outputPath: o.out, pubkeyPath: o.pubkey, deviceTarget: o.deviceTarget, reporter });
-        return { json: { ...r, warnings: reporter.warnings }, text: `wrote ${r.outputPath} (${r.sizeBytes} bytes, sha256 ${r.sha256}) from ${r.operationCount} operations for ${r.targetId}` };
+        const r = await applyPackage({ packagePath: pkg, oldPath: o.old, outputPath: o.out, pubkeyPath: o.pubkey, deviceTarget: o.deviceTarget, outputFormat: o.outputFormat, reporter });
+        return { json: { ...r, warnings: reporter.warnings }, text: `wrote ${r.outputPath} (${r.outputFormat}, ${r.sizeBytes} bytes expanded, sha256 ${r.sha256}) from ${r.operationCount} operations for ${r.targetId}` };
       });
     });
 }

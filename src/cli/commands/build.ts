@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { availableParallelism } from 'node:os';
 import { CliReporter } from '../cli-reporter.js';
 import type { CommandResult } from '../command-result.js';
-import { collect, parseIntOption, splitKeys, timestampFrom } from '../parse-options.js';
+import { MAX_TIMESTAMP_SECONDS, collect, parseIntOption, splitKeys, timestampFrom } from '../parse-options.js';
 import { formatBytes, formatPercent, renderTable } from '../render.js';
 
 /** Declares the command; `run` is given the finished result. */
@@ -24,7 +24,7 @@ export function buildCommand(run: (work: () => Promise<CommandResult>) => Promis
     .option('--source-version <s>', 'version label of the old image')
     .option('--target-version <s>', 'version label of the new image')
     .option('--partition-name <name>', 'partition the image belongs to (default: the profile\'s, usually system)')
-    .option('--timestamp <seconds>', 'anti-rollback timestamp (default: $SOURCE_DATE_EPOCH)', parseIntOption('--timestamp', 0, 2 ** 40))
+    .option('--timestamp <seconds>', 'anti-rollback timestamp (default: $SOURCE_DATE_EPOCH)', parseIntOption('--timestamp', 0, MAX_TIMESTAMP_SECONDS))
     .option('-j, --jobs <n>', `encoder worker threads (default: ${availableParallelism()})`, parseIntOption('--jobs', 1, 256))
     .option('--progress', 'show progress even when stderr is not a terminal')
     .option('--strict', 'treat warnings (e.g. test keys) as errors')
@@ -34,9 +34,10 @@ export function buildCommand(run: (work: () => Promise<CommandResult>) => Promis
       await run(async () => {
         const reporter = await CliReporter.create({ forceProgress: o.progress, strict: o.strict });
         const { buildPackages } = await import('../../pipeline/build-packages.js');
+        const { builtinTargets, resolveTargets } = await import('../../targets/target-registry.js');
         const result = await buildPackages({
           oldPath: o.old, newPath: o.new, outDir: o.out, targets: o.target, codec: o.codec, level: o.level, differ: o.differ,
-          ...splitKeys(o.key), platform: o.platform, sourceVersion: o.sourceVersion, targetVersion: o.targetVersion,
+          ...splitKeys(o.key, resolveTargets(o.target), [...resolveTargets(o.target), ...builtinTargets()]), platform: o.platform, sourceVersion: o.sourceVersion, targetVersion: o.targetVersion,
           partitionName: o.partitionName, timestampSeconds: timestampFrom(o.timestamp, process.env), jobs: o.jobs, reporter,
         }).finally(() => reporter.stop());
         const rows = result.packages.map((p) => [p.target, p.path, formatBytes(p.sizeBytes), formatPercent(p.sizeBytes, result.target.sizeBytes), p.signatureAlgorithm]);

@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { CliReporter } from '../cli-reporter.js';
 import type { CommandResult } from '../command-result.js';
 import { formatBytes, renderTable } from '../render.js';
-import type { InspectReport } from '../../inspect/inspect-package.js';
+import type { ImageSummary, InspectReport } from '../../inspect/inspect-package.js';
 
 /** Declares the command. */
 export function inspectCommand(run: (work: () => Promise<CommandResult>) => Promise<void>): Command {
@@ -23,6 +23,11 @@ export function inspectCommand(run: (work: () => Promise<CommandResult>) => Prom
     });
 }
 
+function image(i: ImageSummary): string {
+  const claim = i.claim === 'sparse' ? `sparse image with ${i.dontCareBlocks} DONT_CARE blocks` : 'full content (raw, or sparse without DONT_CARE)';
+  return `${formatBytes(i.sizeBytes)}${i.version ? ` version ${i.version}` : ''}, ${claim}, sha256 ${i.sha256}`;
+}
+
 function describe(r: InspectReport): string {
   const t = r.target as Record<string, string | number>;
   const lines = [
@@ -34,8 +39,8 @@ function describe(r: InspectReport): string {
   ];
   for (const p of r.partitions) {
     lines.push('', `partition ${p.name} (${p.kind}): ${p.operationCount} operations`);
-    if (p.source) lines.push(`  source ${formatBytes(p.source.sizeBytes)} ${p.source.format} sha256 ${p.source.sha256}`);
-    lines.push(`  target ${formatBytes(p.target.sizeBytes)} ${p.target.format} sha256 ${p.target.sha256}`);
+    if (p.source) lines.push(`  source ${image(p.source)}`);
+    lines.push(`  target ${image(p.target)}`);
     const rows = [...Object.entries(p.byType), ...Object.entries(p.byEncoding)].map(([k, s]) => [k, String(s.count), formatBytes(s.dstBytes), formatBytes(s.blobBytes)]);
     lines.push(renderTable(['  kind', 'ops', 'writes', 'blob bytes'], rows.map(([k, ...rest]) => [`  ${k}`, ...rest])));
   }

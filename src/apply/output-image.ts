@@ -1,0 +1,109 @@
+// Where the applier writes the new image: a raw file (random writes by extent) or an Android
+// sparse image (streamed in destination order). Both go to a temp path and report the sha256
+// of the expanded result; the applier renames only after that matches the package.
+
+import { open, type FileHandle } from 'node:fs/promises';
+import { UnsupportedError } from '../errors/ota-error.js';
+import { blockCountOf } from '../format/manifest-invariants.js';
+import { openImage } from '../image/open-image.js';
+import { SparseImageWriter } from '../image/sparse-image-writer.js';
+import type { Extent } from '../model/extent.js';
+import type { PartitionUpdate } from '../model/manifest.js';
+import { hashSource } from './hash-source.js';
+import { writeExtents } from './extent-io.js';
+
+/** Output container formats. */
+export type OutputFormat = 'raw' | 'sparse';
+
+/** A destination the applier fills op by op, in op order. */
+export interface OutputImage {
+  /** Writes the bytes of `dst` (whole blocks). */
+  write(dst: readonly Extent[], data: Buffer): Promise<void>;
+  /** Writes zeros to `dst`. */
+  zero(dst: readonly Extent[]): Promise<void>;
+  /** Completes the file and returns the sha256 of the expanded image (DONT_CARE as zeros). */
+  finish(): Promise<Buffer>;
+  /** Closes without completing (the caller deletes the temp file). */
+  abort(): Promise<void>;
+}
+
+/** Opens an output of `format` at `tmpPath` for `part`. */
+export async function createOutputImage(format: OutputFormat, tmpPath: string, part: PartitionUpdate, blockSizeBytes: number): Promise<OutputImage> {
+  return format === 'raw' ? RawOutput.create(tmpPath, part, blockSizeBytes) : SparseOutput.create(tmpPath, part, blockSizeBytes);
+}
+
+/** A plain image file: a fresh file reads as zeros, so ZERO ops and DONT_CARE blocks need no writes. */
+class RawOutput implements OutputImage {
+  private constructor(private readonly path: string, private fh: FileHandle | undefined, private readonly part: PartitionUpdate, private readonly bs: number) {}
+
+  static async create(path: string, part: PartitionUpdate, bs: number): Promise<RawOutput> {
+    const fh = await open(path, 'wx', 0o644);
+    await fh.truncate(blockCountOf(part.target.sizeBytes, bs) * bs);
+    return new RawOutput(path, fh, part, bs);
+  }
+
+  async write(dst: readonly Extent[], data: Buffer): Promise<void> {
+    await writeExtents(this.fh!, this.path, dst, this.bs, data);
+  }
+
+  async zero(): Promise<void> {}
+
+  async finish(): Promise<Buffer> {
+    await this.fh!.truncate(this.part.target.sizeBytes);
+    await this.fh!.sync();
+    await this.fh!.close();
+    this.fh = undefined;
+    const written = await openImage(this.path);
+    return hashSource(written).finally(() => written.close());
+  }
+
+  async abort(): Promise<void> {
+    await this.fh?.close().catch(() => undefined);
+  }
+}
+
+/** An Android sparse image, streamed: ops must come in destination order; gaps are DONT_CARE. */
+class SparseOutput implements OutputImage {
+  private nextBlock = 0;
+
+  private constructor(private readonly writer: SparseImageWriter, private readonly bs: number) {}
+
+  static async create(path: string, part: PartitionUpdate, bs: number): Promise<SparseOutput> {
+    if (part.target.sizeBytes % bs !== 0) {
+      throw new UnsupportedError('SPARSE_OUTPUT_UNALIGNED', `the new image is ${part.target.sizeBytes} bytes, not a whole number of ${bs}-byte blocks: write it with --output-format raw`);
+    }
+    return new SparseOutput(await SparseImageWriter.create(path, bs, part.target.sizeBytes / bs), bs);
+  }
+
+  private advance(dst: readonly Extent[]): void {
+    for (const e of dst) {
+      if (e.startBlock < this.nextBlock) {
+        throw new UnsupportedError('SPARSE_OUTPUT_ORDER', 'sparse output needs operations in destination order; this package has none: use --output-format raw');
+      }
+      this.nextBlock = e.startBlock + e.blockCount;
+    }
+  }
+
+  async write(dst: readonly Extent[], data: Buffer): Promise<void> {
+    this.advance(dst);
+    let at = 0;
+    for (const e of dst) {
+      const bytes = e.blockCount * this.bs;
+      await this.writer.writeData(e.startBlock, data.subarray(at, at + bytes));
+      at += bytes;
+    }
+  }
+
+  async zero(dst: readonly Extent[]): Promise<void> {
+    this.advance(dst);
+    for (const e of dst) await this.writer.writeFill(e.startBlock, e.blockCount, 0);
+  }
+
+  async finish(): Promise<Buffer> {
+    return (await this.writer.finish()).expandedSha256;
+  }
+
+  async abort(): Promise<void> {
+    await this.writer.abort();
+  }
+}
