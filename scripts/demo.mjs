@@ -12,8 +12,10 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(root, 'bin', 'ota-build.js');
 const samples = join(root, 'sample-images');
 const out = join(root, 'demo-out');
-const oldImg = join(samples, 'system-v1.img');
-const newImg = join(samples, 'system-v2.img');
+// The sparse pair (img2simg output) is what phone builds produce; the raw pair is its expansion.
+const oldImg = join(samples, 'system-v1.simg');
+const newImg = join(samples, 'system-v2.simg');
+const newRaw = join(samples, 'system-v2.img');
 const env = { ...process.env, SOURCE_DATE_EPOCH: '1700000000' };
 
 function cli(args, { allowFail = false } = {}) {
@@ -35,14 +37,17 @@ const t0 = performance.now();
 const delta = JSON.parse(cli(['build', '--old', oldImg, '--new', newImg, '-o', join(out, 'delta'), '--source-version', '1.0', '--target-version', '1.1', '--json']).stdout);
 const deltaSeconds = (performance.now() - t0) / 1000;
 const full = JSON.parse(cli(['build', '--new', newImg, '-o', join(out, 'full'), '--target-version', '1.1', '--json']).stdout);
+const fromRaw = JSON.parse(cli(['build', '--old', join(samples, 'system-v1.img'), '--new', newRaw, '-o', join(out, 'delta-from-raw'), '--source-version', '1.0', '--target-version', '1.1', '--json']).stdout);
+const sameAsRaw = delta.packages.every((p, i) => sha256(p.path) === sha256(fromRaw.packages[i].path));
 const fullSize = Object.fromEntries(full.packages.map((p) => [p.target, p.sizeBytes]));
 
 const rows = [];
 for (const p of delta.packages) {
   const verify = cli(['verify', p.path, '--old', oldImg, '--json'], { allowFail: true });
-  const applied = join(out, `applied-${p.target}.img`);
+  const applied = join(out, `applied-${p.target}.simg`);
   const apply = cli(['apply', p.path, '--old', oldImg, '-o', applied, '--device-target', p.target, '--json'], { allowFail: true });
-  const same = apply.status === 0 && sha256(applied) === sha256(newImg);
+  // The output is a sparse image (like --old); its expanded sha256 must be the raw new image's.
+  const same = apply.status === 0 && JSON.parse(apply.stdout).sha256 === sha256(newRaw);
   rows.push([p.target, String(p.sizeBytes), `${((100 * p.sizeBytes) / fullSize[p.target]).toFixed(1)} %`, p.signatureAlgorithm,
     verify.status === 0 ? 'ok' : `FAILED (${verify.status})`, same ? 'ok, identical' : `FAILED (${apply.status})`]);
 }
@@ -52,6 +57,8 @@ const line = (r) => r.map((c, i) => c.padEnd(widths[i])).join('  ');
 console.log(line(header));
 console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 rows.forEach((r) => console.log(line(r)));
-console.log(`\nnew image ${mib(delta.target.sizeBytes)}; delta build for 3 targets took ${deltaSeconds.toFixed(1)} s; packages in ${out.replace(root, '')}/`);
+console.log(`\ninputs: ${delta.source.format} -> ${delta.target.format} (Android sparse), new image ${mib(delta.target.sizeBytes)} expanded; delta build for 3 targets took ${deltaSeconds.toFixed(1)} s`);
+console.log(`packages built from the raw expansions are ${sameAsRaw ? 'byte-identical' : 'DIFFERENT (bug)'}; apply wrote sparse images that expand to the new image`);
+console.log(`packages in ${out.replace(root, '')}/delta/`);
 console.log('next: ota-build inspect demo-out/delta/update-qualcomm.otapkg');
-if (rows.some((r) => !r[4].startsWith('ok') || !r[5].startsWith('ok'))) process.exit(1);
+if (!sameAsRaw || rows.some((r) => !r[4].startsWith('ok') || !r[5].startsWith('ok'))) process.exit(1);
