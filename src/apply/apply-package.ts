@@ -1,22 +1,26 @@
-// The reference applier (A/B style). Order matters for safety: metadata signature, target,
-// base image hash and payload signature are all checked before the output is created; the
-// old image is opened read-only; the output (raw or Android sparse) is written to a temp file
-// beside the destination, hashed, and renamed into place only when its sha256 matches.
+// The reference applier (A/B style). Order matters for safety: metadata signature, target and
+// platform, anti-rollback, base image hash, payload signature and free space are all checked
+// before anything is written; the old image is opened read-only; the output (raw or Android
+// sparse) goes to a partial file beside the destination and is renamed into place only when
+// its sha256 matches. Raw outputs keep a checkpoint so `resume` continues after an interruption.
 
 import { createHash } from 'node:crypto';
 import { rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { codecByName } from '../codecs/codec-registry.js';
 import { differByName } from '../diff/differ-registry.js';
-import { UsageError, VerificationError, UnsupportedError, ioError } from '../errors/ota-error.js';
+import { UnsupportedError, UsageError, VerificationError, ioError } from '../errors/ota-error.js';
+import { blockCountOf } from '../format/manifest-invariants.js';
 import type { BlockSource } from '../image/block-source.js';
 import { openImage } from '../image/open-image.js';
-import { totalBlocks } from '../model/extent.js';
+import { totalBlocks, type Extent } from '../model/extent.js';
 import type { PartitionUpdate } from '../model/manifest.js';
 import { assertNever, type Operation } from '../model/operation.js';
 import { PackageReader } from '../package/package-reader.js';
 import { CollectingReporter, type Reporter } from '../reporter.js';
-import { checkDeviceTarget } from './check-device-target.js';
+import { resumePoint, type ResumeState } from './resume-point.js';
+import { chainStep, removeCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { checkDeviceIdentity, checkFreeSpace, checkNotDowngrade, readDeviceState, type DeviceState } from './device-checks.js';
 import { readExtents } from './extent-io.js';
 import { hashSource } from './hash-source.js';
 import { createOutputImage, type OutputFormat, type OutputImage } from './output-image.js';
@@ -24,14 +28,25 @@ import { createOutputImage, type OutputFormat, type OutputImage } from './output
 /** Options of `apply`. */
 export interface ApplyOptions {
   readonly packagePath: string;
-  /** Old image; required for delta packages, ignored by full packages. */
+  /** Old image; required for delta packages, ignored by full packages. Opened read-only. */
   readonly oldPath?: string;
   readonly outputPath: string;
   readonly pubkeyPath?: string;
   /** Refuse packages for any other target id (aliases accepted). */
   readonly deviceTarget?: string;
+  /** Refuse packages for any other SoC/platform label. */
+  readonly devicePlatform?: string;
+  /** Refuse packages older than this (seconds); see also `deviceStatePath`. */
+  readonly deviceTimestampSeconds?: number;
+  /** JSON file `{"target","platform","timestampSeconds"}`; explicit options win over it. */
+  readonly deviceStatePath?: string;
+  readonly allowDowngrade?: boolean;
   /** Container of the output; default: the old image's (`sparse` for a sparse --old), else `raw`. */
   readonly outputFormat?: OutputFormat;
+  /** Continue an interrupted apply from its checkpoint (raw output only). */
+  readonly resume?: boolean;
+  /** Destination bytes between checkpoints (default 64 MiB). */
+  readonly checkpointEveryBytes?: number;
   readonly reporter?: Reporter;
 }
 
@@ -44,7 +59,13 @@ export interface ApplyResult {
   readonly sha256: string;
   readonly operationCount: number;
   readonly outputFormat: OutputFormat;
+  /** Operations skipped because a verified checkpoint covered them. */
+  readonly resumedFromOp: number;
 }
+
+const DEFAULT_CHECKPOINT_EVERY_BYTES = 64 * 1024 * 1024;
+/** Scratch space beyond the output: checkpoint files and one op's temp files. */
+const SCRATCH_BYTES = 8 * 1024 * 1024;
 
 /** Applies a package; see the file comment for the guarantees. */
 export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> {
@@ -52,28 +73,42 @@ export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> 
   const reader = await PackageReader.open(options.packagePath, { pubkeyPath: options.pubkeyPath, reporter });
   let old: BlockSource | undefined;
   try {
-    checkDeviceTarget(reader.targetHeader, options.deviceTarget);
+    const fromFile = options.deviceStatePath ? await readDeviceState(options.deviceStatePath) : {};
+    const device: DeviceState = {
+      target: options.deviceTarget ?? fromFile.target,
+      platform: options.devicePlatform ?? fromFile.platform,
+      timestampSeconds: options.deviceTimestampSeconds ?? fromFile.timestampSeconds,
+    };
+    checkDeviceIdentity(reader.targetHeader, device);
+    checkNotDowngrade(reader.manifest, device, options.allowDowngrade ?? false);
     if (reader.manifest.partitions.length !== 1) {
       throw new UnsupportedError('MULTI_PARTITION', `package holds ${reader.manifest.partitions.length} partitions; this applier writes one image`);
     }
     const part = reader.manifest.partitions[0]!;
+    let oldSha256 = '';
     if (part.source) {
       if (!options.oldPath) throw new UsageError('OLD_REQUIRED', `${options.packagePath} is a delta package: pass the old image with --old`);
       if (resolve(options.oldPath) === resolve(options.outputPath)) throw new UsageError('OUTPUT_IS_OLD', 'the output must not be the old image (A/B apply never writes the source)');
       old = await openImage(options.oldPath);
-      await checkBase(old, part, reader.manifest.blockSizeBytes);
+      oldSha256 = await checkBase(old, part, reader.manifest.blockSizeBytes);
     }
     await reader.verifyPayloadSignature();
-    const outputFormat = options.outputFormat ?? (old?.format === 'sparse' ? 'sparse' : 'raw');
-    const sha256 = await writeOutput(reader, part, old, options.outputPath, outputFormat);
-    return { outputPath: options.outputPath, targetId: reader.targetHeader.targetId, partition: part.name, sizeBytes: part.target.sizeBytes, sha256, operationCount: part.operations.length, outputFormat };
+    const format = options.outputFormat ?? (old?.format === 'sparse' ? 'sparse' : 'raw');
+    const bs = reader.manifest.blockSizeBytes;
+    const partialPath = join(dirname(options.outputPath), `.${basename(options.outputPath)}.ota-partial`);
+    const checkpointPath = join(dirname(options.outputPath), `.${basename(options.outputPath)}.ota-checkpoint`);
+    const state = await resumePoint({ resume: options.resume ?? false, format, partialPath, checkpointPath, part, bs, packageDigest: reader.metadataSha256.toString('hex'), oldSha256, reporter });
+    if (state.completedOps === 0) await checkFreeSpace(options.outputPath, blockCountOf(part.target.sizeBytes, bs) * bs + SCRATCH_BYTES);
+    const sha256 = await writeOutput({ reader, part, old, outputPath: options.outputPath, partialPath, checkpointPath, format, state, oldSha256, everyBytes: options.checkpointEveryBytes ?? DEFAULT_CHECKPOINT_EVERY_BYTES });
+    return { outputPath: options.outputPath, targetId: reader.targetHeader.targetId, partition: part.name, sizeBytes: part.target.sizeBytes, sha256, operationCount: part.operations.length, outputFormat: format, resumedFromOp: state.completedOps };
   } finally {
     await old?.close();
     await reader.close();
   }
 }
 
-async function checkBase(old: BlockSource, part: PartitionUpdate, blockSizeBytes: number): Promise<void> {
+/** Checks the old image against the package's source identity; returns its sha256 (hex). */
+async function checkBase(old: BlockSource, part: PartitionUpdate, blockSizeBytes: number): Promise<string> {
   const expected = Buffer.from(part.source!.sha256).toString('hex');
   if (old.sizeBytes !== part.source!.sizeBytes) {
     throw new VerificationError('WRONG_BASE', `old image ${old.path} is ${old.sizeBytes} bytes; the package was built from a ${part.source!.sizeBytes}-byte image (sha256 ${expected.slice(0, 16)}…)`);
@@ -83,36 +118,64 @@ async function checkBase(old: BlockSource, part: PartitionUpdate, blockSizeBytes
   if (actual !== expected) {
     throw new VerificationError('WRONG_BASE', `old image ${old.path} has sha256 ${actual.slice(0, 16)}…, the package needs ${expected.slice(0, 16)}…`);
   }
+  return actual;
 }
 
-async function writeOutput(reader: PackageReader, part: PartitionUpdate, old: BlockSource | undefined, outputPath: string, format: OutputFormat): Promise<string> {
-  const bs = reader.manifest.blockSizeBytes;
-  const tmp = join(dirname(outputPath), `.${basename(outputPath)}.ota-tmp-${process.pid}`);
-  let out: OutputImage | undefined;
+interface WriteJob {
+  readonly reader: PackageReader;
+  readonly part: PartitionUpdate;
+  readonly old: BlockSource | undefined;
+  readonly outputPath: string;
+  readonly partialPath: string;
+  readonly checkpointPath: string;
+  readonly format: OutputFormat;
+  readonly state: ResumeState;
+  readonly oldSha256: string;
+  readonly everyBytes: number;
+}
+
+async function writeOutput(j: WriteJob): Promise<string> {
+  const bs = j.reader.manifest.blockSizeBytes;
+  let out: OutputImage | undefined = j.state.output ?? (await createOutputImage(j.format, j.partialPath, j.part, bs));
+  let { chain, bytesWritten } = j.state;
+  let sinceCheckpoint = 0;
   try {
-    out = await createOutputImage(format, tmp, part, bs);
-    for (const [i, op] of part.operations.entries()) {
-      const where = `partition ${part.name} op ${i} (${op.type})`;
-      const data = await produce(reader, op, old, bs, where);
+    for (let i = j.state.completedOps; i < j.part.operations.length; i++) {
+      const op = j.part.operations[i]!;
+      const where = `partition ${j.part.name} op ${i} (${op.type})`;
+      const data = await produce(j.reader, op, j.old, bs, where);
       if (data) await out.write(op.dst, data);
       else await out.zero(op.dst);
+      const dstBytes = totalBlocks(op.dst) * bs;
+      chain = chainStep(chain, sha256Of(data ?? Buffer.alloc(dstBytes)));
+      bytesWritten += dstBytes;
+      sinceCheckpoint += dstBytes;
+      if (j.format === 'raw' && sinceCheckpoint >= j.everyBytes && i + 1 < j.part.operations.length) {
+        // Data first, then the checkpoint that names it: a checkpoint never claims unwritten bytes.
+        await out.sync();
+        await writeCheckpoint(j.checkpointPath, { packageDigest: j.reader.metadataSha256.toString('hex'), oldSha256: j.oldSha256, completedOps: i + 1, bytesWritten, chain });
+        sinceCheckpoint = 0;
+      }
     }
     const actual = await out.finish();
     out = undefined;
-    if (!actual.equals(Buffer.from(part.target.sha256))) {
-      throw new VerificationError('OUTPUT_MISMATCH', `applied image has sha256 ${actual.toString('hex').slice(0, 16)}…, the package promises ${Buffer.from(part.target.sha256).toString('hex').slice(0, 16)}…; nothing was written to ${outputPath}`);
+    if (!actual.equals(Buffer.from(j.part.target.sha256))) {
+      throw new VerificationError('OUTPUT_MISMATCH', `applied image has sha256 ${actual.toString('hex').slice(0, 16)}…, the package promises ${Buffer.from(j.part.target.sha256).toString('hex').slice(0, 16)}…; nothing was written to ${j.outputPath}`);
     }
     try {
-      await rename(tmp, outputPath);
+      await rename(j.partialPath, j.outputPath);
     } catch (err) {
-      throw ioError('rename output to', outputPath, err);
+      throw ioError('rename output to', j.outputPath, err);
     }
+    await removeCheckpoint(j.checkpointPath);
     return actual.toString('hex');
   } catch (err) {
-    await out?.abort().catch(() => undefined);
-    await unlink(tmp).catch(() => undefined);
+    // A failure (not an interruption) is final: nothing partial is kept to resume from.
+    await out?.abort();
+    await unlink(j.partialPath).catch(() => undefined);
+    await removeCheckpoint(j.checkpointPath);
     if ((err as { exitCode?: number }).exitCode) throw err;
-    throw ioError('write output', tmp, err);
+    throw ioError('write output', j.partialPath, err);
   }
 }
 
@@ -134,11 +197,14 @@ async function produce(reader: PackageReader, op: Operation, old: BlockSource | 
   }
 }
 
-async function readSource(old: BlockSource, extents: Operation['dst'], sha256: Uint8Array, bs: number, where: string): Promise<Buffer> {
+async function readSource(old: BlockSource, extents: readonly Extent[], sha256: Uint8Array, bs: number, where: string): Promise<Buffer> {
   const data = await readExtents(old, extents, bs);
-  if (!createHash('sha256').update(data).digest().equals(Buffer.from(sha256))) {
+  if (!sha256Of(data).equals(Buffer.from(sha256))) {
     throw new VerificationError('SOURCE_MISMATCH', `${where}: old image blocks do not match the package's source hash`);
   }
   return data;
 }
 
+function sha256Of(data: Uint8Array): Buffer {
+  return createHash('sha256').update(data).digest();
+}

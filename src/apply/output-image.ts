@@ -1,13 +1,13 @@
-// Where the applier writes the new image: a raw file (random writes by extent) or an Android
-// sparse image (streamed in destination order). Both go to a temp path and report the sha256
+// Where the applier writes the new image: a raw file (random writes by extent; can be reopened
+// to resume) or an Android sparse image (streamed in destination order). Both report the sha256
 // of the expanded result; the applier renames only after that matches the package.
 
-import { open, type FileHandle } from 'node:fs/promises';
-import { UnsupportedError } from '../errors/ota-error.js';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { UnsupportedError, ioError } from '../errors/ota-error.js';
 import { blockCountOf } from '../format/manifest-invariants.js';
 import { openImage } from '../image/open-image.js';
 import { SparseImageWriter } from '../image/sparse-image-writer.js';
-import type { Extent } from '../model/extent.js';
+import { totalBlocks, type Extent } from '../model/extent.js';
 import type { PartitionUpdate } from '../model/manifest.js';
 import { hashSource } from './hash-source.js';
 import { writeExtents } from './extent-io.js';
@@ -21,24 +21,37 @@ export interface OutputImage {
   write(dst: readonly Extent[], data: Buffer): Promise<void>;
   /** Writes zeros to `dst`. */
   zero(dst: readonly Extent[]): Promise<void>;
+  /** Makes everything written so far durable (before a checkpoint names it). */
+  sync(): Promise<void>;
   /** Completes the file and returns the sha256 of the expanded image (DONT_CARE as zeros). */
   finish(): Promise<Buffer>;
-  /** Closes without completing (the caller deletes the temp file). */
+  /** Closes without completing (the caller deletes the file). */
   abort(): Promise<void>;
 }
 
-/** Opens an output of `format` at `tmpPath` for `part`. */
-export async function createOutputImage(format: OutputFormat, tmpPath: string, part: PartitionUpdate, blockSizeBytes: number): Promise<OutputImage> {
-  return format === 'raw' ? RawOutput.create(tmpPath, part, blockSizeBytes) : SparseOutput.create(tmpPath, part, blockSizeBytes);
+/** Opens a new output of `format` at `path` (replacing a stale one) for `part`. */
+export async function createOutputImage(format: OutputFormat, path: string, part: PartitionUpdate, blockSizeBytes: number): Promise<OutputImage> {
+  await unlink(path).catch(() => undefined);
+  return format === 'raw' ? RawOutput.open(path, part, blockSizeBytes, false) : SparseOutput.create(path, part, blockSizeBytes);
+}
+
+/** Reopens a partial raw output to resume it; `readBack` re-reads what completed ops wrote. */
+export async function reopenRawOutput(path: string, part: PartitionUpdate, blockSizeBytes: number): Promise<RawOutput> {
+  return RawOutput.open(path, part, blockSizeBytes, true);
 }
 
 /** A plain image file: a fresh file reads as zeros, so ZERO ops and DONT_CARE blocks need no writes. */
-class RawOutput implements OutputImage {
+export class RawOutput implements OutputImage {
   private constructor(private readonly path: string, private fh: FileHandle | undefined, private readonly part: PartitionUpdate, private readonly bs: number) {}
 
-  static async create(path: string, part: PartitionUpdate, bs: number): Promise<RawOutput> {
-    const fh = await open(path, 'wx', 0o644);
-    await fh.truncate(blockCountOf(part.target.sizeBytes, bs) * bs);
+  static async open(path: string, part: PartitionUpdate, bs: number, resume: boolean): Promise<RawOutput> {
+    let fh: FileHandle;
+    try {
+      fh = await open(path, resume ? 'r+' : 'wx', 0o644);
+      await fh.truncate(blockCountOf(part.target.sizeBytes, bs) * bs);
+    } catch (err) {
+      throw ioError(resume ? 'reopen partial output' : 'create output', path, err);
+    }
     return new RawOutput(path, fh, part, bs);
   }
 
@@ -47,6 +60,26 @@ class RawOutput implements OutputImage {
   }
 
   async zero(): Promise<void> {}
+
+  /** Reads back the bytes of `dst` from the file (a short file reads as zeros). */
+  async readBack(dst: readonly Extent[]): Promise<Buffer> {
+    const out = Buffer.alloc(totalBlocks(dst) * this.bs);
+    let at = 0;
+    for (const e of dst) {
+      const length = e.blockCount * this.bs;
+      for (let done = 0; done < length; ) {
+        const { bytesRead } = await this.fh!.read(out, at + done, length - done, e.startBlock * this.bs + done);
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
+      at += length;
+    }
+    return out;
+  }
+
+  async sync(): Promise<void> {
+    await this.fh!.sync();
+  }
 
   async finish(): Promise<Buffer> {
     await this.fh!.truncate(this.part.target.sizeBytes);
@@ -99,11 +132,13 @@ class SparseOutput implements OutputImage {
     for (const e of dst) await this.writer.writeFill(e.startBlock, e.blockCount, 0);
   }
 
+  async sync(): Promise<void> {}
+
   async finish(): Promise<Buffer> {
     return (await this.writer.finish()).expandedSha256;
   }
 
   async abort(): Promise<void> {
-    await this.writer.abort();
+    await this.writer.abort().catch(() => undefined);
   }
 }

@@ -49,6 +49,8 @@ export class PackageReader {
     readonly metadataSignature: SignatureBlock,
     readonly payloadSignature: SignatureBlock,
     readonly verifier: Verifier | undefined,
+    /** sha256 of the signed metadata (header, target header, manifest): identifies the package. */
+    readonly metadataSha256: Buffer,
   ) {}
 
   /** Opens and checks a package; see the file comment for the order. */
@@ -71,10 +73,11 @@ export class PackageReader {
       const paySigBytes = await readAt(fh, layout.payloadSignature.offsetBytes, layout.payloadSignature.sizeBytes, path);
       const payloadSignature = decodeSignatureBlock(paySigBytes, layout.payloadSignature.offsetBytes, 'payload signature');
       let verifier: Verifier | undefined;
+      const metadataSha256 = createHash('sha256').update(metadata).digest();
       if (options.verifyMetadata !== false) {
         // Security: the metadata signature is checked before a single manifest byte is parsed.
         verifier = options.verifier ?? await chooseVerifier(metadataSignature.algorithm, metadataSignature.keyId, options.pubkeyPath, reporter);
-        const statement = signedStatement(METADATA_CONTEXT, createHash('sha256').update(metadata).digest());
+        const statement = signedStatement(METADATA_CONTEXT, metadataSha256);
         if (!verifier.verify(statement, metadataSignature.signature)) {
           throw new SignatureError('SIG_METADATA_INVALID', `metadata signature at offset ${layout.metadataSignature.offsetBytes} does not verify with key ${Buffer.from(verifier.keyId).toString('hex').slice(0, 16)}…`);
         }
@@ -90,7 +93,7 @@ export class PackageReader {
         throw new SignatureError('SIG_KEY_MISMATCH', 'metadata and payload signatures name different keys');
       }
       checkManifestInvariants(manifest, targetHeader, header.blobSectionSizeBytes);
-      return new PackageReader(path, fh, header, layout, targetHeader, manifest, metadataSignature, payloadSignature, verifier);
+      return new PackageReader(path, fh, header, layout, targetHeader, manifest, metadataSignature, payloadSignature, verifier, metadataSha256);
     } catch (err) {
       await fh.close();
       throw err;

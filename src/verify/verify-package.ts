@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyPackage } from '../apply/apply-package.js';
-import { checkDeviceTarget } from '../apply/check-device-target.js';
+import { checkDeviceIdentity } from '../apply/device-checks.js';
 import { PackageReader } from '../package/package-reader.js';
 import { CollectingReporter, type Reporter } from '../reporter.js';
 import { checkPackageBody } from './check-package-body.js';
@@ -37,7 +37,7 @@ export async function verifyPackage(options: VerifyOptions): Promise<VerifyRepor
   const header = reader.targetHeader;
   try {
     checks.push('header and section lengths', 'metadata signature', 'target header and manifest invariants');
-    checkDeviceTarget(header, options.deviceTarget);
+    checkDeviceIdentity(header, { target: options.deviceTarget });
     if (options.deviceTarget) checks.push(`device target ${header.targetId}`);
     const blobs = await checkPackageBody(reader);
     checks.push('payload signature', `${blobs} blob hashes`);

@@ -3,6 +3,7 @@
 import { Command, Option } from 'commander';
 import { CliReporter } from '../cli-reporter.js';
 import type { CommandResult } from '../command-result.js';
+import { MAX_TIMESTAMP_SECONDS, parseIntOption } from '../parse-options.js';
 
 /** Declares the command. */
 export function applyCommand(run: (work: () => Promise<CommandResult>) => Promise<void>): Command {
@@ -14,14 +15,22 @@ export function applyCommand(run: (work: () => Promise<CommandResult>) => Promis
     .requiredOption('-o, --out <img>', 'where to write the new image')
     .option('--pubkey <pem>', 'public key to verify with (default: the public test key, with a warning)')
     .option('--device-target <id>', 'refuse packages built for any other target (exit 5)')
+    .option('--device-platform <soc>', 'refuse packages built for any other SoC/platform (exit 5)')
+    .option('--device-timestamp <seconds>', 'timestamp of the build the device runs: older packages are refused (exit 5)', parseIntOption('--device-timestamp', 0, MAX_TIMESTAMP_SECONDS))
+    .option('--device-state <json>', 'file with {"target","platform","timestampSeconds"} of the device (options above win)')
+    .option('--allow-downgrade', 'apply a package older than --device-timestamp')
+    .option('--resume', 'continue an interrupted apply from its checkpoint (re-verifies the partial output first)')
+    .addOption(new Option('--checkpoint-every <bytes>', 'destination bytes between checkpoints').argParser(parseIntOption('--checkpoint-every', 4096, 2 ** 40)).hideHelp())
     .addOption(new Option('--output-format <format>', 'raw or sparse (Android sparse image; default: the format of --old)').choices(['raw', 'sparse']))
     .option('--json', 'print the result as JSON on stdout')
-    .addHelpText('after', '\nExample:\n  ota-build apply out/update-qualcomm.otapkg --old v1.img -o v2.img --pubkey release.pub.pem --device-target qualcomm')
+    .addHelpText('after', '\nExample:\n  ota-build apply out/update-qualcomm.otapkg --old v1.img -o v2.img --pubkey release.pub.pem --device-target qualcomm\n  ota-build apply pkg.otapkg --old v1.img -o v2.img --device-state /data/ota/device.json --resume')
     .action(async (pkg: string, o) => {
       await run(async () => {
         const reporter = await CliReporter.create({});
         const { applyPackage } = await import('../../apply/apply-package.js');
-        const r = await applyPackage({ packagePath: pkg, oldPath: o.old, outputPath: o.out, pubkeyPath: o.pubkey, deviceTarget: o.deviceTarget, outputFormat: o.outputFormat, reporter });
+        const r = await applyPackage({ packagePath: pkg, oldPath: o.old, outputPath: o.out, pubkeyPath: o.pubkey, deviceTarget: o.deviceTarget, devicePlatform: o.devicePlatform,
+          deviceTimestampSeconds: o.deviceTimestamp, deviceStatePath: o.deviceState, allowDowngrade: o.allowDowngrade, outputFormat: o.outputFormat,
+          resume: o.resume, checkpointEveryBytes: o.checkpointEvery, reporter });
         return { json: { ...r, warnings: reporter.warnings }, text: `wrote ${r.outputPath} (${r.outputFormat}, ${r.sizeBytes} bytes expanded, sha256 ${r.sha256}) from ${r.operationCount} operations for ${r.targetId}` };
       });
     });

@@ -1,0 +1,83 @@
+// The resumable-apply checkpoint: a small JSON file beside the output saying how many ops are
+// done and a hash chain over the bytes they wrote, so `apply --resume` can re-verify the partial
+// output before relying on it. Written atomically: temp file, fsync, rename, fsync of the folder.
+
+import { createHash } from 'node:crypto';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { ioError } from '../errors/ota-error.js';
+
+/** Checkpoint format version. */
+const CHECKPOINT_VERSION = 1;
+/** A checkpoint file larger than this is corrupt. */
+const MAX_CHECKPOINT_BYTES = 4096;
+
+/** Progress of one apply, as persisted. */
+export interface Checkpoint {
+  /** sha256 of the package's signed metadata: the checkpoint belongs to exactly this package. */
+  readonly packageDigest: string;
+  /** sha256 of the old image the apply started from (empty for a full package). */
+  readonly oldSha256: string;
+  /** Operations completed, in manifest order. */
+  readonly completedOps: number;
+  /** Destination bytes those operations wrote. */
+  readonly bytesWritten: number;
+  /** Hash chain over the completed operations' destination bytes (see `chainStep`). */
+  readonly chain: string;
+}
+
+/** The chain before any op. */
+export const CHAIN_START = '0'.repeat(64);
+
+/** Extends the chain with one op's destination bytes: sha256(chain ‖ sha256(bytes)). */
+export function chainStep(chain: string, dstSha256: Buffer): string {
+  return createHash('sha256').update(Buffer.from(chain, 'hex')).update(dstSha256).digest('hex');
+}
+
+/** Writes `cp` to `path` atomically. */
+export async function writeCheckpoint(path: string, cp: Checkpoint): Promise<void> {
+  const tmp = `${path}.tmp`;
+  try {
+    const fh = await open(tmp, 'w', 0o600);
+    try {
+      await fh.writeFile(JSON.stringify({ version: CHECKPOINT_VERSION, ...cp }));
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+    const dir = await open(dirname(path), 'r');
+    await dir.sync().finally(() => dir.close());
+  } catch (err) {
+    throw ioError('write checkpoint', path, err);
+  }
+}
+
+/** Reads a checkpoint: the checkpoint, `missing`, or why it cannot be used. */
+export async function readCheckpoint(path: string): Promise<Checkpoint | { problem: string }> {
+  let buf: Buffer;
+  try {
+    buf = await readFile(path);
+  } catch {
+    return { problem: 'no checkpoint' };
+  }
+  if (buf.length > MAX_CHECKPOINT_BYTES) return { problem: 'checkpoint is too large' };
+  let o: Record<string, unknown>;
+  try {
+    o = JSON.parse(buf.toString('utf8'));
+  } catch {
+    return { problem: 'checkpoint is not valid JSON' };
+  }
+  const hex64 = (v: unknown) => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
+  const count = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+  if (o?.version !== CHECKPOINT_VERSION || !hex64(o.packageDigest) || !(o.oldSha256 === '' || hex64(o.oldSha256)) || !count(o.completedOps) || !count(o.bytesWritten) || !hex64(o.chain)) {
+    return { problem: 'checkpoint fields are malformed' };
+  }
+  return o as unknown as Checkpoint;
+}
+
+/** Removes a checkpoint and its temp file. */
+export async function removeCheckpoint(path: string): Promise<void> {
+  await unlink(path).catch(() => undefined);
+  await unlink(`${path}.tmp`).catch(() => undefined);
+}

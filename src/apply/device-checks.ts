@@ -1,0 +1,90 @@
+// Refusals that depend on the device, all made before anything is written (exit 5 unless noted):
+// another chipset target or platform (mix-and-match), an older package than the device runs
+// (rollback), and too little free space at the destination (exit 8).
+
+import { readFile, statfs } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { IoError, UsageError, VerificationError, ioError } from '../errors/ota-error.js';
+import type { Manifest } from '../model/manifest.js';
+import type { TargetHeader } from '../model/target-header.js';
+import { builtinTargets } from '../targets/target-registry.js';
+
+/** What the device says about itself. Every field is optional: absent means "not checked". */
+export interface DeviceState {
+  /** Target id or alias the device is (e.g. `qualcomm`, `mtk`). */
+  readonly target?: string;
+  /** SoC/platform label the device is (e.g. `sm8550`). */
+  readonly platform?: string;
+  /** Timestamp (seconds) of the build the device runs now; older packages are refused. */
+  readonly timestampSeconds?: number;
+}
+
+/** Largest device-state file accepted. */
+const MAX_STATE_FILE_BYTES = 64 * 1024;
+
+/** Reads a device-state JSON file (`{"target","platform","timestampSeconds"}`). */
+export async function readDeviceState(path: string): Promise<DeviceState> {
+  let text: string;
+  try {
+    const buf = await readFile(path);
+    if (buf.length > MAX_STATE_FILE_BYTES) throw new UsageError('BAD_DEVICE_STATE', `device state ${path} is ${buf.length} bytes; at most ${MAX_STATE_FILE_BYTES}`);
+    text = buf.toString('utf8');
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw ioError('read device state', path, err);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError('BAD_DEVICE_STATE', `device state ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  const o = json as Record<string, unknown>;
+  if (!o || typeof o !== 'object' || Array.isArray(o)) throw new UsageError('BAD_DEVICE_STATE', `device state ${path} is not a JSON object`);
+  for (const k of Object.keys(o)) if (!['target', 'platform', 'timestampSeconds'].includes(k)) throw new UsageError('BAD_DEVICE_STATE', `device state ${path}: unknown field ${JSON.stringify(k)}`);
+  const str = (k: string) => (o[k] === undefined ? undefined : typeof o[k] === 'string' ? (o[k] as string) : badField(path, k, 'a string'));
+  const ts = o.timestampSeconds;
+  if (ts !== undefined && (typeof ts !== 'number' || !Number.isSafeInteger(ts) || ts < 0)) badField(path, 'timestampSeconds', 'a non-negative integer');
+  return { target: str('target'), platform: str('platform'), timestampSeconds: ts as number | undefined };
+}
+
+function badField(path: string, field: string, what: string): never {
+  throw new UsageError('BAD_DEVICE_STATE', `device state ${path}: ${field} must be ${what}`);
+}
+
+/** Refuses a package for another target or platform. */
+export function checkDeviceIdentity(header: TargetHeader, device: DeviceState): void {
+  if (device.target !== undefined) {
+    const wanted = device.target.trim().toLowerCase();
+    const id = builtinTargets().find((t) => t.id === wanted || t.aliases.includes(wanted))?.id ?? wanted;
+    if (id !== header.targetId) {
+      throw new VerificationError('WRONG_TARGET', `package is built for target ${header.targetId} (${header.vendor} ${header.platform}), this device is ${id}`);
+    }
+  }
+  if (device.platform !== undefined && device.platform.toLowerCase() !== header.platform.toLowerCase()) {
+    throw new VerificationError('WRONG_PLATFORM', `package is built for platform ${header.platform}, this device is ${device.platform}`);
+  }
+}
+
+/** Refuses a package older than what the device runs (anti-rollback), unless allowed. */
+export function checkNotDowngrade(manifest: Manifest, device: DeviceState, allowDowngrade: boolean): void {
+  const current = device.timestampSeconds;
+  if (current === undefined || allowDowngrade) return;
+  if (manifest.timestampSeconds < current) {
+    throw new VerificationError('DOWNGRADE', `package timestamp ${manifest.timestampSeconds} is older than the device's ${current}: refusing a rollback (--allow-downgrade to force)`);
+  }
+}
+
+/** Refuses to start when the destination file system has less free space than `neededBytes`. */
+export async function checkFreeSpace(outputPath: string, neededBytes: number): Promise<void> {
+  let freeBytes: number;
+  try {
+    const s = await statfs(dirname(outputPath));
+    freeBytes = s.bavail * s.bsize;
+  } catch (err) {
+    throw ioError('check free space in', dirname(outputPath), err);
+  }
+  if (freeBytes < neededBytes) {
+    throw new IoError('NO_SPACE', `${dirname(outputPath)} has ${freeBytes} bytes free; applying needs ${neededBytes} (output and scratch)`);
+  }
+}

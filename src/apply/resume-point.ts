@@ -1,0 +1,70 @@
+// Where an apply starts: from zero, or — with `resume` and a checkpoint that belongs to this
+// package and old image — after the checkpointed ops, once the partial output has been re-read
+// and its hash chain matches. Anything else restarts from zero safely, with a warning.
+
+import type { PartitionUpdate } from '../model/manifest.js';
+import { totalBlocks } from '../model/extent.js';
+import type { Reporter } from '../reporter.js';
+import { createHash } from 'node:crypto';
+import { CHAIN_START, chainStep, readCheckpoint, removeCheckpoint } from './checkpoint.js';
+import { reopenRawOutput, type OutputFormat, type RawOutput } from './output-image.js';
+
+/** The state to continue from. */
+export interface ResumeState {
+  readonly completedOps: number;
+  readonly bytesWritten: number;
+  readonly chain: string;
+  /** The reopened partial output when resuming. */
+  readonly output?: RawOutput;
+}
+
+/** Inputs of resumePoint. */
+export interface ResumeInput {
+  readonly resume: boolean;
+  readonly format: OutputFormat;
+  readonly partialPath: string;
+  readonly checkpointPath: string;
+  readonly part: PartitionUpdate;
+  readonly bs: number;
+  readonly packageDigest: string;
+  readonly oldSha256: string;
+  readonly reporter: Reporter;
+}
+
+const FRESH: ResumeState = { completedOps: 0, bytesWritten: 0, chain: CHAIN_START };
+
+/** Decides where to start; never trusts a checkpoint it could not re-verify. */
+export async function resumePoint(r: ResumeInput): Promise<ResumeState> {
+  const restart = async (why: string): Promise<ResumeState> => {
+    if (r.resume) r.reporter.warn({ code: 'RESUME_RESTART', message: `cannot resume (${why}): starting from the first operation` });
+    await removeCheckpoint(r.checkpointPath);
+    return FRESH;
+  };
+  if (!r.resume) return restart('not asked to');
+  if (r.format !== 'raw') return restart('sparse output is streamed and cannot be resumed');
+  const cp = await readCheckpoint(r.checkpointPath);
+  if ('problem' in cp) return restart(cp.problem);
+  if (cp.packageDigest !== r.packageDigest) return restart('the checkpoint belongs to another package');
+  if (cp.oldSha256 !== r.oldSha256) return restart('the checkpoint was made from another old image');
+  if (cp.completedOps > r.part.operations.length) return restart('the checkpoint counts more operations than the package has');
+  let output: RawOutput;
+  try {
+    output = await reopenRawOutput(r.partialPath, r.part, r.bs);
+  } catch {
+    return restart('the partial output is missing');
+  }
+  // Re-verify: the bytes every completed op wrote must reproduce the checkpoint's hash chain.
+  let chain = CHAIN_START;
+  let bytesWritten = 0;
+  for (let i = 0; i < cp.completedOps; i++) {
+    const dst = r.part.operations[i]!.dst;
+    chain = chainStep(chain, createHash('sha256').update(await output.readBack(dst)).digest());
+    bytesWritten += totalBlocks(dst) * r.bs;
+  }
+  if (chain !== cp.chain || bytesWritten !== cp.bytesWritten) {
+    await output.abort();
+    return restart('the partial output does not match the checkpoint');
+  }
+  r.reporter.warn({ code: 'RESUMED', message: `resuming after ${cp.completedOps} of ${r.part.operations.length} operations (${bytesWritten} bytes re-verified)` });
+  return { completedOps: cp.completedOps, bytesWritten, chain, output };
+}

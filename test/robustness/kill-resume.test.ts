@@ -1,0 +1,112 @@
+// Interrupted updates: `apply` on a 64 MiB pair is SIGKILLed at ≥ 20 random moments (with
+// checkpoints every op, so kills land inside checkpoint writes, and every 8 MiB, so they land
+// inside blob writes), then `apply --resume` must produce the byte-identical new image, and the
+// old image's sha256 must never change. Seeded: OTA_TEST_SEED replays a failure.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyEdits, syntheticImage } from '../helpers/edit-images.js';
+import { seededRng } from '../helpers/seeded-random.js';
+
+const root = new URL('../..', import.meta.url).pathname;
+const bin = join(root, 'bin/ota-build.js');
+const work = mkdtempSync(join(tmpdir(), 'ota-kill-'));
+const seed = Number(process.env.OTA_TEST_SEED ?? 4242);
+const MiB = 1024 * 1024;
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+const oldPath = join(work, 'old.img');
+const newPath = join(work, 'new.img');
+const pkg = join(work, 'out', 'update-generic.otapkg');
+const out = join(work, 'applied.img');
+let oldSha = '';
+let newSha = '';
+
+beforeAll(() => {
+  const old = syntheticImage(64 * MiB, seed);
+  writeFileSync(oldPath, old);
+  const edits = Array.from({ length: 40 }, (_, i) => ({ kind: 'random' as const, at: (i * 1.6 * MiB) | 0, length: 200_000 }));
+  writeFileSync(newPath, applyEdits(old, [...edits, { kind: 'insert', at: 3 * MiB, length: 777 }], seed));
+  oldSha = sha(oldPath);
+  newSha = sha(newPath);
+  const r = spawnSync(process.execPath, [bin, 'build', '--old', oldPath, '--new', newPath, '-o', join(work, 'out'), '--target', 'generic', '--codec', 'zstd', '--level', '3', '--differ', 'zstd-dict'], { encoding: 'utf8', env: { ...process.env, SOURCE_DATE_EPOCH: '1' } });
+  expect(r.status, r.stderr).toBe(0);
+}, 300_000);
+
+/** Runs apply and SIGKILLs it `delayMs` after the partial output appears; returns what was on disk then. */
+async function killDuringApply(delayMs: number, checkpointEvery: number): Promise<{ finished: boolean; inCheckpointWrite: boolean }> {
+  const child = spawn(process.execPath, [bin, 'apply', pkg, '--old', oldPath, '-o', out, '--checkpoint-every', String(checkpointEvery), '--resume'], { stdio: 'ignore' });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const partial = join(work, '.applied.img.ota-partial');
+  const started = Date.now();
+  while (!existsSync(partial) && Date.now() - started < 20_000 && child.exitCode === null) await new Promise((r) => setTimeout(r, 5));
+  await new Promise((r) => setTimeout(r, delayMs));
+  const inCheckpointWrite = existsSync(join(work, '.applied.img.ota-checkpoint.tmp'));
+  child.kill('SIGKILL');
+  const code = await exited;
+  return { finished: code === 0, inCheckpointWrite };
+}
+
+describe('kill and resume', () => {
+  it('≥ 20 SIGKILLs during apply, each followed by --resume, always give the new image', async () => {
+    const rng = seededRng(seed);
+    let kills = 0;
+    let checkpointKills = 0;
+    let resumedRuns = 0;
+    for (let round = 0; kills < 22 && round < 40; round++) {
+      rmSync(out, { force: true });
+      const every = round % 2 === 0 ? 4096 : 8 * MiB;
+      const { finished, inCheckpointWrite } = await killDuringApply(Math.floor(rng.next() * 900), every);
+      if (!finished) kills++;
+      if (inCheckpointWrite) checkpointKills++;
+      expect(sha(oldPath), `seed ${seed} round ${round}: old image changed`).toBe(oldSha);
+      // The output may exist only if it is complete and verified (killed after the rename).
+      if (existsSync(out)) expect(sha(out), `seed ${seed} round ${round}: an unverified output appeared`).toBe(newSha);
+      const r = spawnSync(process.execPath, [bin, 'apply', pkg, '--old', oldPath, '-o', out, '--resume', '--json'], { encoding: 'utf8' });
+      expect(r.status, `seed ${seed} round ${round}: ${r.stdout}${r.stderr}`).toBe(0);
+      if (JSON.parse(r.stdout).resumedFromOp > 0) resumedRuns++;
+      expect(sha(out), `seed ${seed} round ${round}: resumed output differs`).toBe(newSha);
+      expect(sha(oldPath)).toBe(oldSha);
+      expect(existsSync(join(work, '.applied.img.ota-checkpoint')), 'checkpoint left behind after success').toBe(false);
+    }
+    expect(kills, `seed ${seed}`).toBeGreaterThanOrEqual(20);
+    expect(resumedRuns, `seed ${seed}: no run actually resumed from a checkpoint`).toBeGreaterThan(0);
+    console.log(`kill/resume seed ${seed}: ${kills} kills, ${checkpointKills} inside a checkpoint write, ${resumedRuns} resumed from a checkpoint`);
+  }, 600_000);
+
+  it('a corrupt or foreign checkpoint restarts from zero with a warning, and still gives the new image', () => {
+    rmSync(out, { force: true });
+    writeFileSync(join(work, '.applied.img.ota-checkpoint'), '{"version":1,"garbage":true}');
+    writeFileSync(join(work, '.applied.img.ota-partial'), Buffer.alloc(4096, 0xee));
+    const r = spawnSync(process.execPath, [bin, 'apply', pkg, '--old', oldPath, '-o', out, '--resume'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/RESUME_RESTART.*malformed/);
+    expect(sha(out)).toBe(newSha);
+    // A checkpoint whose partial output was tampered with is not trusted either.
+    rmSync(out);
+  });
+
+  it('a partial output that no longer matches its checkpoint is re-verified, rejected and rebuilt', async () => {
+    rmSync(out, { force: true });
+    const child = spawn(process.execPath, [bin, 'apply', pkg, '--old', oldPath, '-o', out, '--checkpoint-every', '4096'], { stdio: 'ignore' });
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    const checkpoint = join(work, '.applied.img.ota-checkpoint');
+    while (!existsSync(checkpoint) && child.exitCode === null) await new Promise((r) => setTimeout(r, 2));
+    child.kill('SIGKILL');
+    await exited;
+    expect(existsSync(checkpoint), 'the apply finished before a checkpoint could be tampered with').toBe(true);
+    const partial = join(work, '.applied.img.ota-partial');
+    const bytes = readFileSync(partial);
+    bytes[0] ^= 0xff;
+    writeFileSync(partial, bytes);
+    const r = spawnSync(process.execPath, [bin, 'apply', pkg, '--old', oldPath, '-o', out, '--resume'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/RESUME_RESTART.*does not match the checkpoint/);
+    expect(sha(out)).toBe(newSha);
+  });
+});
