@@ -1,7 +1,7 @@
 // The 64-byte fixed header (docs/FORMAT.md §2): encode, decode and check against the file size.
 // Knows byte offsets and limits; nothing about signatures, manifests or policy.
 
-import { PackageFormatError, UnsupportedError, hexBytes } from '../errors/ota-error.js';
+import { PackageFormatError, SignatureError, hexBytes } from '../errors/ota-error.js';
 import {
   HEADER_SIZE_BYTES,
   MAX_BLOB_SECTION_BYTES,
@@ -62,8 +62,9 @@ export function encodePackageHeader(h: PackageHeader): Buffer {
 }
 
 /**
- * Decodes and checks a header against the real file size. Throws PackageFormatError (exit 4)
- * or UnsupportedError (exit 7, newer major version) before any size is trusted.
+ * Decodes and checks a header against the real file size before any size is trusted. Throws
+ * PackageFormatError (exit 4; also for another major version) or SignatureError (exit 6) when a
+ * signature section is missing.
  */
 export function decodePackageHeader(buf: Uint8Array, fileSizeBytes: number): PackageHeader {
   if (buf.length < HEADER_SIZE_BYTES || fileSizeBytes < HEADER_SIZE_BYTES) {
@@ -82,7 +83,7 @@ export function decodePackageHeader(buf: Uint8Array, fileSizeBytes: number): Pac
   const formatMajor = b.readUInt8(6);
   const formatMinor = b.readUInt8(7);
   if (formatMajor !== FORMAT_MAJOR) {
-    throw new UnsupportedError(
+    throw new PackageFormatError(
       'PKG_UNSUPPORTED_VERSION',
       `package format ${formatMajor}.${formatMinor} at offset 6 is not supported: this reader knows major version ${FORMAT_MAJOR}`,
     );
@@ -91,6 +92,9 @@ export function decodePackageHeader(buf: Uint8Array, fileSizeBytes: number): Pac
   expectField(b.readUInt32LE(12) === 0, 12, `flags 0x${b.readUInt32LE(12).toString(16)}, expected 0`);
   for (let i = 40; i < HEADER_SIZE_BYTES; i++) {
     expectField(b[i] === 0, i, `reserved byte is 0x${b[i]!.toString(16)}, expected 0`);
+  }
+  for (const [offset, what] of [[24, 'metadata'], [28, 'payload']] as const) {
+    if (b.readUInt32LE(offset) === 0) throw new SignatureError('SIG_MISSING', `package is unsigned: the ${what} signature size at offset ${offset} is 0`);
   }
   const blobBig = b.readBigUInt64LE(32);
   const header: PackageHeader = {

@@ -41,13 +41,18 @@ describe('package header', () => {
     b.write('PK\u0003\u0004', 0, 'latin1');
     expectOta(() => decodePackageHeader(b, fileSize), 'PKG_BAD_MAGIC', 4, /offset 0: expected "OTAPKG", got 50 4b 03 04/);
   });
-  it('refuses a newer major version with exit 7', () => {
+  it('refuses another major version with exit 4, and a missing signature with exit 6', () => {
     const b = encodePackageHeader(header);
     b[6] = 2;
-    expectOta(() => decodePackageHeader(b, fileSize), 'PKG_UNSUPPORTED_VERSION', 7);
+    expectOta(() => decodePackageHeader(b, fileSize), 'PKG_UNSUPPORTED_VERSION', 4, /format 2\.0 at offset 6/);
+    for (const offset of [24, 28]) {
+      const c = encodePackageHeader(header);
+      c.writeUInt32LE(0, offset);
+      expectOta(() => decodePackageHeader(c, fileSize), 'SIG_MISSING', 6, /unsigned/);
+    }
   });
   it('checks every length against its limit and the file size before use', () => {
-    for (const [offset, value] of [[16, 0], [16, 0xffffffff], [20, 0], [20, 0xffffffff], [24, 0], [28, 0xffffffff]] as const) {
+    for (const [offset, value] of [[16, 0], [16, 0xffffffff], [20, 0], [20, 0xffffffff], [24, 1], [28, 0xffffffff]] as const) {
       const b = encodePackageHeader(header);
       b.writeUInt32LE(value, offset);
       expectOta(() => decodePackageHeader(b, fileSize), 'PKG_BAD_LENGTH', 4, new RegExp(`offset ${offset}`));

@@ -1,0 +1,163 @@
+#!/usr/bin/env node
+// `npm run fuzz -- --cases 20000 [--seed N] [--json]`: seeded mutation fuzzing of valid packages.
+// Builds small valid packages (delta and full, Ed25519 and RSA), then mutates them — byte flips
+// in every section, truncation at section boundaries ±1 and at random offsets, length fields set
+// to 0 / max / file size ±1, swapped sections, appended bytes — and requires every case to be
+// rejected by verify (and apply, for a sample) with a typed error and exit 4, 5 or 6: no crash,
+// no hang (per-case time limit), no RSS spike. Prints the seed and the counts; exits 1 on any failure.
+
+import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildPackages, verifyPackage, applyPackage, inspectPackage, OtaError } from '../dist/index.js';
+
+const args = process.argv.slice(2);
+const opt = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+const cases = Number(opt('cases', 2000));
+const seed = Number(opt('seed', Date.now() % 2 ** 31));
+const caseTimeMs = Number(opt('case-time-limit-ms', 10_000));
+const rssLimitMb = Number(opt('rss-limit-mb', 256));
+const json = args.includes('--json');
+
+function prng(s) {
+  let a = s >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const rand = prng(seed);
+const int = (n) => Math.floor(rand() * n);
+
+const work = mkdtempSync(join(tmpdir(), 'ota-fuzz-'));
+const quiet = { warn() {}, progress() {} };
+
+async function makePackages() {
+  const r = prng(7);
+  const old = Buffer.alloc(256 * 1024);
+  for (let i = 0; i < old.length; i++) old[i] = i % 4096 < 3000 ? int(256) : (i >> 7) & 0xff;
+  const next = Buffer.from(old);
+  for (let i = 0; i < 20_000; i++) next[Math.floor(r() * next.length)] = int(256);
+  next.fill(0, 100_000, 140_000);
+  writeFileSync(join(work, 'old.img'), old);
+  writeFileSync(join(work, 'new.img'), next);
+  const built = [];
+  for (const [name, extra] of [['delta', { oldPath: join(work, 'old.img'), targets: 'generic,mediatek' }], ['full', { targets: 'generic' }]]) {
+    const res = await buildPackages({ newPath: join(work, 'new.img'), outDir: join(work, name), jobs: 1, timestampSeconds: 1, reporter: quiet, ...extra });
+    for (const p of res.packages) {
+      const info = await inspectPackage({ packagePath: p.path, reporter: quiet });
+      built.push({ label: `${name}-${p.target}`, bytes: readFileSync(p.path), sections: info.sections });
+    }
+  }
+  return built;
+}
+
+/** Mutation kinds: each returns mutated bytes (never identical to the original). */
+const mutations = {
+  flip(pkg) {
+    const names = Object.keys(pkg.sections).filter((n) => pkg.sections[n].sizeBytes > 0);
+    const s = pkg.sections[names[int(names.length)]];
+    const b = Buffer.from(pkg.bytes);
+    const at = s.offsetBytes + [0, s.sizeBytes - 1, int(s.sizeBytes)][int(3)];
+    b[at] ^= 1 + int(255);
+    return { bytes: b, where: `flip @${at}` };
+  },
+  truncateBoundary(pkg) {
+    const ends = Object.values(pkg.sections).flatMap((s) => [s.offsetBytes, s.offsetBytes + s.sizeBytes]);
+    const at = Math.max(0, Math.min(pkg.bytes.length - 1, ends[int(ends.length)] + int(3) - 1));
+    return { bytes: pkg.bytes.subarray(0, at), where: `truncate @${at}` };
+  },
+  truncateRandom(pkg) {
+    const at = int(pkg.bytes.length);
+    return { bytes: pkg.bytes.subarray(0, at), where: `truncate @${at}` };
+  },
+  lengthField(pkg) {
+    const b = Buffer.from(pkg.bytes);
+    const field = [16, 20, 24, 28, 32][int(5)];
+    const cur = field === 32 ? Number(b.readBigUInt64LE(32)) : b.readUInt32LE(field);
+    const choices = [0, 0xffffffff, b.length + 1, b.length - 1, cur + 1, cur - 1].filter((v) => v >= 0 && v !== cur);
+    const v = choices[int(choices.length)];
+    if (field === 32) b.writeBigUInt64LE(BigInt(int(2) ? v : 2 ** 52), 32);
+    else b.writeUInt32LE(v >>> 0, field);
+    return { bytes: b, where: `length @${field} = ${v}` };
+  },
+  swap(pkg) {
+    const { metadataSignature: m, payloadSignature: p, targetHeader: t, manifest: mf } = pkg.sections;
+    const b = Buffer.from(pkg.bytes);
+    if (int(2)) {
+      const ms = b.subarray(m.offsetBytes, m.offsetBytes + m.sizeBytes);
+      const ps = b.subarray(p.offsetBytes, p.offsetBytes + p.sizeBytes);
+      return { bytes: Buffer.concat([b.subarray(0, m.offsetBytes), ps, b.subarray(m.offsetBytes + m.sizeBytes, p.offsetBytes), ms]), where: 'swap signatures' };
+    }
+    const th = b.subarray(t.offsetBytes, t.offsetBytes + t.sizeBytes);
+    const man = b.subarray(mf.offsetBytes, mf.offsetBytes + mf.sizeBytes);
+    return { bytes: Buffer.concat([b.subarray(0, t.offsetBytes), man, th, b.subarray(mf.offsetBytes + mf.sizeBytes)]), where: 'swap target header and manifest' };
+  },
+  append(pkg) {
+    return { bytes: Buffer.concat([pkg.bytes, Buffer.alloc(1 + int(64), int(256))]), where: 'append' };
+  },
+};
+
+function withTimeout(promise, ms) {
+  let timer;
+  return Promise.race([promise, new Promise((_, reject) => { timer = setTimeout(() => reject(Object.assign(new Error('hang'), { hang: true })), ms); })]).finally(() => clearTimeout(timer));
+}
+
+async function classify(run) {
+  try {
+    await withTimeout(run(), caseTimeMs);
+    return 'accepted';
+  } catch (err) {
+    if (err?.hang) return 'hang';
+    if (!(err instanceof OtaError)) return `crash: ${String(err?.stack ?? err).split('\n').slice(0, 2).join(' ')}`;
+    if (String(err.message).includes('\n')) return 'multi-line message';
+    return [4, 5, 6].includes(err.exitCode) ? `exit ${err.exitCode}` : `wrong exit ${err.exitCode} ${err.code}`;
+  }
+}
+
+const packages = await makePackages();
+const counts = {};
+const byKind = {};
+const failures = [];
+const baselineRss = process.memoryUsage().rss;
+let maxRssMb = 0;
+const kinds = Object.keys(mutations);
+for (let n = 0; n < cases; n++) {
+  const pkg = packages[int(packages.length)];
+  const kind = kinds[n % kinds.length];
+  const m = mutations[kind](pkg);
+  if (m.bytes.equals(pkg.bytes)) { n--; continue; }
+  const path = join(work, 'case.otapkg');
+  writeFileSync(path, m.bytes);
+  let outcome = await classify(() => verifyPackage({ packagePath: path, reporter: quiet }));
+  if (n % 10 === 0 && !outcome.startsWith('crash') && outcome !== 'hang') {
+    const outDir = join(work, 'apply');
+    rmSync(outDir, { recursive: true, force: true });
+    const applyOutcome = await classify(() => applyPackage({ packagePath: path, oldPath: join(work, 'old.img'), outputPath: join(outDir, 'x.img'), reporter: quiet }));
+    if (!applyOutcome.startsWith('exit ')) outcome = `apply: ${applyOutcome}`;
+    if (existsSync(outDir) && readdirSync(outDir).length > 0) outcome = 'apply left files';
+  }
+  const rssMb = (process.memoryUsage().rss - baselineRss) / 1048576;
+  maxRssMb = Math.max(maxRssMb, rssMb);
+  if (rssMb > rssLimitMb) outcome = `rss spike ${rssMb.toFixed(0)} MiB`;
+  counts[outcome] = (counts[outcome] ?? 0) + 1;
+  byKind[kind] = (byKind[kind] ?? 0) + 1;
+  if (!outcome.startsWith('exit ')) failures.push({ case: n, package: pkg.label, kind, where: m.where, outcome });
+}
+rmSync(work, { recursive: true, force: true });
+const rejected = Object.entries(counts).filter(([k]) => k.startsWith('exit ')).reduce((s, [, v]) => s + v, 0);
+const summary = { seed, cases, rejected, rejectedPercent: (100 * rejected) / cases, counts, byKind, maxRssGrowthMb: Math.round(maxRssMb), failures: failures.slice(0, 20) };
+if (json) console.log(JSON.stringify(summary));
+else {
+  console.log(`fuzz seed ${seed}: ${cases} cases, ${rejected} rejected with exit 4/5/6 (${summary.rejectedPercent.toFixed(2)} %), max RSS growth ${summary.maxRssGrowthMb} MiB`);
+  console.log(`outcomes: ${JSON.stringify(counts)}`);
+  console.log(`mutations: ${JSON.stringify(byKind)}`);
+  for (const f of failures.slice(0, 20)) console.log(`FAIL case ${f.case} (${f.package}, ${f.kind}, ${f.where}): ${f.outcome}  — replay with --seed ${seed}`);
+}
+process.exit(failures.length === 0 ? 0 : 1);
