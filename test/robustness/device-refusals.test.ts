@@ -1,0 +1,89 @@
+// Refusals before any write, through the real CLI: another platform, a rollback (by option and
+// by device-state file), too little free space, an unsigned package. Each asserts the exit code,
+// the error code in a one-line message, and that no output (or partial output) exists.
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyEdits, syntheticImage } from '../helpers/edit-images.js';
+
+const root = new URL('../..', import.meta.url).pathname;
+const bin = join(root, 'bin/ota-build.js');
+const work = mkdtempSync(join(tmpdir(), 'ota-refusals-'));
+const small = join(work, 'small-fs');
+afterAll(() => {
+  spawnSync('umount', [small]);
+  rmSync(work, { recursive: true, force: true });
+});
+
+const oldPath = join(work, 'old.img');
+const pkg = join(work, 'out', 'update-qualcomm.otapkg');
+const cli = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+
+beforeAll(() => {
+  const old = syntheticImage(2 * 1024 * 1024, 3);
+  writeFileSync(oldPath, old);
+  writeFileSync(join(work, 'new.img'), applyEdits(old, [{ kind: 'random', at: 50_000, length: 9000 }], 3));
+  const r = spawnSync(process.execPath, [bin, 'build', '--old', oldPath, '--new', join(work, 'new.img'), '-o', join(work, 'out'), '--target', 'qualcomm', '--platform', 'sm8650', '--jobs', '1'], { encoding: 'utf8', env: { ...process.env, SOURCE_DATE_EPOCH: '2000' } });
+  expect(r.status, r.stderr).toBe(0);
+});
+
+function expectRefused(args: string[], exit: number, code: string, outDir = work): void {
+  const out = join(outDir, 'refused.img');
+  const r = cli(['apply', pkg, '--old', oldPath, '-o', out, ...args]);
+  expect(r.status, r.stderr).toBe(exit);
+  const lines = r.stderr.split('\n').filter((l) => l && !l.startsWith('warning'));
+  expect(lines).toEqual([expect.stringContaining(`[${code}]`)]);
+  expect(existsSync(out)).toBe(false);
+  expect(readdirSync(outDir).filter((f) => f.includes('refused'))).toEqual([]);
+}
+
+describe('refusals before any write', () => {
+  it('another platform → exit 5 WRONG_PLATFORM; the same platform applies', () => {
+    expectRefused(['--device-platform', 'mt6789'], 5, 'WRONG_PLATFORM');
+    expect(cli(['apply', pkg, '--old', oldPath, '-o', join(work, 'ok1.img'), '--device-platform', 'SM8650']).status).toBe(0);
+  });
+
+  it('an older package than the device runs → exit 5 DOWNGRADE, unless --allow-downgrade; equal is fine', () => {
+    expectRefused(['--device-timestamp', '3000'], 5, 'DOWNGRADE');
+    expect(cli(['apply', pkg, '--old', oldPath, '-o', join(work, 'ok2.img'), '--device-timestamp', '3000', '--allow-downgrade']).status).toBe(0);
+    expect(cli(['apply', pkg, '--old', oldPath, '-o', join(work, 'ok3.img'), '--device-timestamp', '2000']).status).toBe(0);
+  });
+
+  it('a device-state file is honoured, and a bad one is a usage error', () => {
+    const state = join(work, 'device.json');
+    writeFileSync(state, JSON.stringify({ target: 'qualcomm', platform: 'sm8650', timestampSeconds: 2500 }));
+    expectRefused(['--device-state', state], 5, 'DOWNGRADE');
+    writeFileSync(state, JSON.stringify({ target: 'mtk' }));
+    expectRefused(['--device-state', state], 5, 'WRONG_TARGET');
+    writeFileSync(state, '{"timestampSeconds": "soon"}');
+    expectRefused(['--device-state', state], 2, 'BAD_DEVICE_STATE');
+    writeFileSync(state, '{not json');
+    expectRefused(['--device-state', state], 2, 'BAD_DEVICE_STATE');
+    writeFileSync(state, JSON.stringify({ timestampSeconds: 1000 }));
+    expect(cli(['apply', pkg, '--old', oldPath, '-o', join(work, 'ok4.img'), '--device-state', state]).status).toBe(0);
+  });
+
+  it('too little free space at the destination → exit 8 NO_SPACE before starting', () => {
+    mkdirSync(small);
+    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', small], { encoding: 'utf8' });
+    expect(m.status, `mounting a 1 MiB tmpfs (needs root): ${m.stderr}`).toBe(0);
+    expectRefused([], 8, 'NO_SPACE', small);
+    execFileSync('umount', [small]);
+  });
+
+  it('an unsigned package (signature sizes zeroed) → exit 6 SIG_MISSING for verify and apply', () => {
+    const bytes = readFileSync(pkg);
+    bytes.writeUInt32LE(0, 24);
+    const unsigned = join(work, 'unsigned.otapkg');
+    writeFileSync(unsigned, bytes);
+    const v = cli(['verify', unsigned]);
+    expect(v.status).toBe(6);
+    expect(v.stderr).toMatch(/\[SIG_MISSING\].*unsigned/);
+    const a = cli(['apply', unsigned, '--old', oldPath, '-o', join(work, 'unsigned.img')]);
+    expect(a.status).toBe(6);
+    expect(existsSync(join(work, 'unsigned.img'))).toBe(false);
+  });
+});
