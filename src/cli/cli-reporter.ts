@@ -25,7 +25,9 @@ export class CliReporter implements Reporter {
 
   /** Creates a reporter; loads ora only when it will be used. */
   static async create(options: CliReporterOptions): Promise<CliReporter> {
-    const tty = Boolean(process.stderr.isTTY);
+    // A TTY that reports 0 columns (some CI ptys, `docker run -t`) makes ora's redraw loop spin
+    // forever: use the spinner only on a terminal with a real width.
+    const tty = Boolean(process.stderr.isTTY) && (process.stderr.columns ?? 0) > 0;
     const ora = tty && !options.quiet ? ((await import('ora')).default as unknown as (o: object) => Ora) : undefined;
     return new CliReporter(options, ora);
   }

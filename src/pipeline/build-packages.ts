@@ -57,16 +57,15 @@ export async function buildPackages(options: BuildOptions): Promise<BuildResult>
     const key = options.keyPathByTarget?.[p.id] ?? options.keyPath;
     assemblies.push(new TargetAssembly(p, await chooseSigner(key, p.defaultSignatureAlgorithm, reporter), options.platform ?? p.defaultPlatform));
   }
-  try {
-    await mkdir(options.outDir, { recursive: true });
-  } catch (err) {
-    throw ioError('create output folder', options.outDir, err);
-  }
-
   const maxRunBytes = Math.min(...profiles.map((p) => p.maxOperationBytes));
   const prepared = await PreparedImages.prepare({ oldPath: options.oldPath, newPath: options.newPath, blockSizeBytes, maxRunBytes, reporter, timed });
   const pool = EncodePool.create(options.jobs ?? availableParallelism());
   try {
+    try {
+      await mkdir(options.outDir, { recursive: true });
+    } catch (err) {
+      throw ioError('create output folder', options.outDir, err);
+    }
     const packages = await producePackages({
       prepared, assemblies, specs, pool, outDir: options.outDir, reporter, timed,
       labels: { partitionName: options.partitionName, sourceVersion: options.sourceVersion ?? '', targetVersion: options.targetVersion ?? '', timestampSeconds },

@@ -95,7 +95,7 @@ describe('DONT_CARE chunks', () => {
 
   it('a wrong old image is still refused (the mask only covers DONT_CARE blocks)', async () => {
     const device = Buffer.from(oldContent);
-    device[5 * BS] ^= 1;
+    device[5 * BS] = device[5 * BS]! ^ 1;
     writeFileSync(join(work, 'bad-old.img'), device);
     await expect(applyPackage({ packagePath: join(work, 'out', 'update-generic.otapkg'), oldPath: join(work, 'bad-old.img'), outputPath: join(work, 'never.img') })).rejects.toMatchObject({ code: 'WRONG_BASE', exitCode: 5 });
   });

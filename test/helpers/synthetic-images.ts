@@ -40,7 +40,10 @@ export function makeNewImage(old: Buffer, seed: number): Buffer {
   const size = img.length;
   const q = Math.floor(size / 8);
   // Scattered small edits.
-  for (let i = 0; i < 12; i++) img[rng.int(0, q - 1)] ^= rng.int(1, 255);
+  for (let i = 0; i < 12; i++) {
+    const at = rng.int(0, q - 1);
+    img[at] = img[at]! ^ rng.int(1, 255);
+  }
   // A region shifted by 777 bytes (an insertion), not block aligned.
   old.copy(img, q + 777, q, 2 * q - 777);
   rng.bytes(777).copy(img, q);

@@ -102,7 +102,7 @@ describe('kill and resume', () => {
     expect(existsSync(checkpoint), 'the apply finished before a checkpoint could be tampered with').toBe(true);
     const partial = join(work, '.applied.img.ota-partial');
     const bytes = readFileSync(partial);
-    bytes[0] ^= 0xff;
+    bytes[0] = bytes[0]! ^ 0xff;
     writeFileSync(partial, bytes);
     const r = spawnSync(process.execPath, [bin, 'apply', pkg, '--old', oldPath, '-o', out, '--resume'], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);

@@ -1,0 +1,473 @@
+// Every input path of the real CLI fed truncated, corrupted, oversized or wrong inputs: images,
+// packages, keys, target profiles, options, the environment and keygen. Each case asserts the
+// exit code AND the error code in the one-line message, and that nothing was written.
+
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256Hex } from '../helpers/package-bytes.js';
+import { ROOT, TEST_KEYS, describeRun, jsonOf, runCli, runCliOk, type CliRun } from '../helpers/run-cli.js';
+import { suiteSeed } from '../helpers/seeded-random.js';
+import { writeImagePair, type ImagePair } from '../helpers/synthetic-images.js';
+
+const SEED = suiteSeed(0xbad1);
+
+let work: string;
+let pair: ImagePair;
+let goodKey: string;
+let pkg: string;
+const bad: Record<string, string> = {};
+
+/** The error line(s) of a run: stderr without `warning [` lines. */
+function errorLines(r: CliRun): string[] {
+  return r.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('warning ['));
+}
+
+/** Exit `status`, exactly one `ota-build: error [code]: …` line, and the same code with --json (`code` is a regex). */
+function expectError(args: string[], status: number, code: string, options: Parameters<typeof runCli>[1] & { json?: boolean } = {}): CliRun {
+  const r = runCli(args, options);
+  expect(r.status, describeRun(r)).toBe(status);
+  const lines = errorLines(r);
+  expect(lines, describeRun(r)).toHaveLength(1);
+  expect(lines[0], describeRun(r)).toMatch(new RegExp(`^ota-build: error \\[(${code})\\]: \\S`));
+  if (options.json === false) return r; // (the --json twin is checked once per input kind, to save time)
+  const j = runCli([...args, '--json'], options);
+  expect(j.status, describeRun(j)).toBe(status);
+  expect(jsonOf(j).error?.code, describeRun(j)).toMatch(new RegExp(`^(${code})$`));
+  return r;
+}
+
+/** A commander-level usage error: exit 2, one `error: …` line naming `mention`, {error:{code:'USAGE'}} with --json. */
+function expectUsage(args: string[], mention: RegExp): void {
+  const r = runCli(args);
+  expect(r.status, describeRun(r)).toBe(2);
+  const lines = errorLines(r);
+  expect(lines.length, describeRun(r)).toBeGreaterThanOrEqual(1);
+  expect(lines[0], describeRun(r)).toMatch(/^error: /);
+  expect(lines[0], describeRun(r)).toMatch(mention);
+  // --json goes right after the command, so it is never taken as a missing option value.
+  const j = runCli([args[0]!, '--json', ...args.slice(1)]);
+  expect(j.status, describeRun(j)).toBe(2);
+  expect(jsonOf(j).error?.code, describeRun(j)).toBe('USAGE');
+}
+
+/** A fresh output folder path (not created). */
+let outSerial = 0;
+function freshOut(): string {
+  return join(work, `out-${outSerial++}`);
+}
+
+/** No package was written under `dir` (the folder itself may or may not exist). */
+function expectNoPackage(dir: string): void {
+  const files = existsSync(dir) ? readdirSync(dir) : [];
+  expect(files, `files left in ${dir}`).toEqual([]);
+}
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'ota-bad-inputs-'));
+  pair = writeImagePair(work, SEED, 256 * 1024);
+  goodKey = join(work, 'good');
+  runCliOk(['keygen', '--algorithm', 'ed25519', '-o', goodKey]);
+  runCliOk(['build', '--old', pair.oldPath, '--new', pair.newPath, '-o', join(work, 'pkg'), '--target', 'generic', '--jobs', '1', '--key', `${goodKey}.pem`]);
+  pkg = join(work, 'pkg', 'update-generic.otapkg');
+
+  // Images.
+  bad.missing = join(work, 'no-such.img');
+  bad.directory = join(work, 'a-directory');
+  mkdirSync(bad.directory);
+  bad.empty = join(work, 'empty.img');
+  writeFileSync(bad.empty, Buffer.alloc(0));
+  bad.sparseHeader = join(work, 'sparse-magic.img');
+  writeFileSync(bad.sparseHeader, Buffer.concat([Buffer.from([0x3a, 0xff, 0x26, 0xed]), Buffer.alloc(8192, 1)]));
+  bad.sparseReal = join(work, 'sparse-real.img');
+  bad.sparseOld = join(work, 'sparse-old.img');
+  for (const [from, to] of [[pair.newPath, bad.sparseReal], [pair.oldPath, bad.sparseOld]] as const) {
+    const s = spawnSync('img2simg', [from, to]);
+    if (s.error || s.status !== 0) throw new Error(`img2simg failed (${String(s.error ?? s.stderr)}): apt-get install android-sdk-libsparse-utils`);
+  }
+  const sparse = readFileSync(bad.sparseReal);
+  bad.sparseTruncated = join(work, 'sparse-truncated.img');
+  writeFileSync(bad.sparseTruncated, sparse.subarray(0, Math.floor(sparse.length / 2)));
+  bad.sparseManyChunks = join(work, 'sparse-many-chunks.img');
+  const many = Buffer.from(sparse);
+  many.writeUInt32LE(0x7fffffff, 20); // total_chunks
+  writeFileSync(bad.sparseManyChunks, many);
+  bad.sparseHuge = join(work, 'sparse-huge.img');
+  const huge = Buffer.from(sparse);
+  huge.writeUInt32LE(0x7fffffff, 16); // total_blks
+  writeFileSync(bad.sparseHuge, huge);
+
+  // Keys.
+  const der = generateKeyPairSync('ed25519');
+  const rsa3072 = generateKeyPairSync('rsa', { modulusLength: 3072 });
+  const k1 = generateKeyPairSync('ec', { namedCurve: 'secp256k1' });
+  const ed448 = generateKeyPairSync('ed448');
+  const good = readFileSync(`${goodKey}.pem`, 'utf8');
+  const keys: Record<string, string | Buffer> = {
+    emptyKey: '',
+    truncatedKey: good.slice(0, Math.floor(good.length / 2)),
+    headerOnlyKey: '-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----\n',
+    garbageKey: Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 37 + 11) & 255)),
+    derKey: der.privateKey.export({ type: 'pkcs8', format: 'der' }),
+    encryptedKey: der.privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'secret' }),
+    rsa3072Key: rsa3072.privateKey.export({ type: 'pkcs8', format: 'pem' }),
+    rsa3072Pub: rsa3072.publicKey.export({ type: 'spki', format: 'pem' }),
+    secp256k1Key: k1.privateKey.export({ type: 'pkcs8', format: 'pem' }),
+    secp256k1Pub: k1.publicKey.export({ type: 'spki', format: 'pem' }),
+    ed448Key: ed448.privateKey.export({ type: 'pkcs8', format: 'pem' }),
+    hugeKey: Buffer.concat([Buffer.from(good), Buffer.alloc(100 * 1024 - good.length, 0x20)]),
+  };
+  for (const [name, data] of Object.entries(keys)) {
+    bad[name] = join(work, `${name}.pem`);
+    writeFileSync(bad[name]!, data);
+  }
+});
+
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('images', () => {
+  // [what, exit, error code pattern, which file]. Sparse images are read in place since sparse
+  // support landed (this table said exit 7 SPARSE_NOT_SUPPORTED before): broken ones are exit 3.
+  const kinds: [string, number, string, string][] = [
+    ['a missing file', 8, 'IO_ENOENT', 'missing'],
+    ['a directory', 3, 'IMAGE_NOT_FILE', 'directory'],
+    ['an empty file', 3, 'IMAGE_EMPTY', 'empty'],
+    ['a file with the sparse magic 3a ff 26 ed and a garbage header', 3, 'SPARSE_[A-Z_]+', 'sparseHeader'],
+    ['a sparse image cut inside its chunks', 3, 'SPARSE_TRUNCATED', 'sparseTruncated'],
+    ['a sparse image whose header declares 2^31 chunks', 3, 'SPARSE_[A-Z_]+', 'sparseManyChunks'],
+    ['a sparse image whose header declares a 8 TiB image', 3, 'IMAGE_TOO_LARGE|SPARSE_[A-Z_]+', 'sparseHuge'],
+  ];
+
+  it.each(kinds)('build --new <%s> → exit %i %s', (_what, status, code, key) => {
+    const out = freshOut();
+    expectError(['build', '--new', bad[key]!, '-o', out, '--target', 'generic', '--jobs', '1', '--key', `${goodKey}.pem`], status, code);
+    expectNoPackage(out);
+  });
+
+  it.each(kinds)('build --old <%s> → exit %i %s', (_what, status, code, key) => {
+    const out = freshOut();
+    expectError(['build', '--old', bad[key]!, '--new', pair.newPath, '-o', out, '--target', 'generic', '--jobs', '1', '--key', `${goodKey}.pem`], status, code, { json: false });
+    expectNoPackage(out);
+  });
+
+  it.each(kinds)('apply --old <%s> → exit %i %s, no output', (_what, status, code, key) => {
+    const out = freshOut();
+    mkdirSync(out);
+    expectError(['apply', pkg, '--old', bad[key]!, '-o', join(out, 'new.img'), '--pubkey', `${goodKey}.pub.pem`], status, code, { json: false });
+    expectNoPackage(out);
+  });
+
+  it('a valid Android sparse image (img2simg) is accepted as --new and --old, and the package reproduces the raw new image', () => {
+    const out = freshOut();
+    const r = runCliOk(['build', '--old', bad.sparseOld!, '--new', bad.sparseReal!, '-o', out, '--target', 'generic', '--jobs', '1', '--key', `${goodKey}.pem`, '--json']);
+    const j = jsonOf(r);
+    expect(j.target).toMatchObject({ format: 'sparse', sizeBytes: pair.newImage.length, sha256: sha256Hex(pair.newImage) });
+    expect(j.source).toMatchObject({ format: 'sparse', sizeBytes: pair.oldImage.length, sha256: sha256Hex(pair.oldImage) });
+    const applied = join(out, 'applied.img');
+    runCliOk(['apply', join(out, 'update-generic.otapkg'), '--old', pair.oldPath, '-o', applied, '--pubkey', `${goodKey}.pub.pem`]);
+    expect(sha256Hex(readFileSync(applied))).toBe(sha256Hex(pair.newImage));
+  });
+
+  it('verify --old <a truncated old image> → exit 5 WRONG_BASE', () => {
+    const truncated = join(work, 'truncated-old.img');
+    writeFileSync(truncated, pair.oldImage.subarray(0, pair.oldImage.length - 1));
+    expectError(['verify', pkg, '--old', truncated, '--pubkey', `${goodKey}.pub.pem`], 5, 'WRONG_BASE');
+  });
+
+  it('a file smaller than a block and an odd-sized image still build and apply exactly', () => {
+    for (const size of [3, 4096 * 3 + 17]) {
+      const img = join(work, `odd-${size}.img`);
+      writeFileSync(img, pair.newImage.subarray(0, size));
+      const out = freshOut();
+      runCliOk(['build', '--old', pair.oldPath, '--new', img, '-o', out, '--target', 'generic', '--jobs', '1', '--key', `${goodKey}.pem`]);
+      const applied = join(out, 'applied.img');
+      runCliOk(['apply', join(out, 'update-generic.otapkg'), '--old', pair.oldPath, '-o', applied, '--pubkey', `${goodKey}.pub.pem`]);
+      expect(sha256Hex(readFileSync(applied)), `size ${size}`).toBe(sha256Hex(pair.newImage.subarray(0, size)));
+    }
+  });
+});
+
+describe('package files', () => {
+  const shortFile = (length: number): string => {
+    const p = join(work, `short-${length}.otapkg`);
+    writeFileSync(p, readFileSync(pkg).subarray(0, length));
+    return p;
+  };
+
+  it.each([
+    ['a missing file', 8, 'IO_ENOENT', () => bad.missing!],
+    ['an empty file', 4, 'PKG_TRUNCATED', () => bad.empty!],
+    ['a 63-byte file (shorter than the header)', 4, 'PKG_TRUNCATED', () => shortFile(63)],
+    ['an image (not a package)', 4, 'PKG_BAD_MAGIC', () => pair.oldPath],
+    ['a PEM key', 4, 'PKG_BAD_MAGIC', () => `${goodKey}.pub.pem`],
+    // Recorded behaviour: a directory is an I/O error (EISDIR), not a format error.
+    ['a directory', 8, 'IO_EISDIR', () => bad.directory!],
+  ])('verify / inspect / apply <%s> → exit %i %s', (_what, status, code, pathOf) => {
+    expectError(['verify', pathOf(), '--pubkey', `${goodKey}.pub.pem`], status, code);
+    expectError(['inspect', pathOf(), '--pubkey', `${goodKey}.pub.pem`], status, code, { json: false });
+    const out = freshOut();
+    mkdirSync(out);
+    expectError(['apply', pathOf(), '--old', pair.oldPath, '-o', join(out, 'new.img'), '--pubkey', `${goodKey}.pub.pem`], status, code, { json: false });
+    expectNoPackage(out);
+  });
+});
+
+describe('keys', () => {
+  const build = (key: string) => ['build', '--old', pair.oldPath, '--new', pair.newPath, '-o', join(work, 'key-out'), '--target', 'generic', '--jobs', '1', '--key', key];
+
+  it.each([
+    ['a missing file', 'missing', 8, 'IO_ENOENT'],
+    ['a directory', 'directory', 8, 'IO_EISDIR'],
+    ['an empty file', 'emptyKey', 6, 'KEY_INVALID'],
+    ['a truncated PEM', 'truncatedKey', 6, 'KEY_INVALID'],
+    ['a PEM with no body', 'headerOnlyKey', 6, 'KEY_INVALID'],
+    ['binary garbage', 'garbageKey', 6, 'KEY_INVALID'],
+    ['a DER (not PEM) key', 'derKey', 6, 'KEY_INVALID'],
+    ['a passphrase-protected PEM', 'encryptedKey', 6, 'KEY_INVALID'],
+    ['an RSA-3072 key', 'rsa3072Key', 7, 'KEY_UNSUPPORTED'],
+    ['a secp256k1 key', 'secp256k1Key', 7, 'KEY_UNSUPPORTED'],
+    ['an Ed448 key', 'ed448Key', 7, 'KEY_UNSUPPORTED'],
+    ['a 100 KiB file', 'hugeKey', 6, 'KEY_INVALID'],
+  ])('build --key <%s> → exit %i %s, no package', (_what, key, status, code) => {
+    rmSync(join(work, 'key-out'), { recursive: true, force: true });
+    expectError(build(bad[key]!), status, code);
+    expectNoPackage(join(work, 'key-out'));
+  });
+
+  it('build --key <a public key> → exit 6 KEY_NOT_PRIVATE', () => {
+    rmSync(join(work, 'key-out'), { recursive: true, force: true });
+    const r = expectError(build(`${goodKey}.pub.pem`), 6, 'KEY_NOT_PRIVATE');
+    expect(r.stderr).toContain('public key');
+    expectNoPackage(join(work, 'key-out'));
+  });
+
+  it.each([
+    ['a missing file', 'missing', 8, 'IO_ENOENT'],
+    ['an empty file', 'emptyKey', 6, 'KEY_INVALID'],
+    ['a truncated PEM', 'truncatedKey', 6, 'KEY_INVALID'],
+    ['binary garbage', 'garbageKey', 6, 'KEY_INVALID'],
+    ['an RSA-3072 public key', 'rsa3072Pub', 7, 'KEY_UNSUPPORTED'],
+    ['a secp256k1 public key', 'secp256k1Pub', 7, 'KEY_UNSUPPORTED'],
+    ['a 100 KiB file', 'hugeKey', 6, 'KEY_INVALID'],
+  ])('verify --pubkey <%s> → exit %i %s', (_what, key, status, code) => {
+    expectError(['verify', pkg, '--pubkey', bad[key]!], status, code, { json: false });
+  });
+
+  it('verify/apply --pubkey <the private key> works (the public key is derived from it) — recorded behaviour', () => {
+    const r = runCliOk(['verify', pkg, '--pubkey', `${goodKey}.pem`, '--json']);
+    expect(jsonOf(r).ok).toBe(true);
+    const out = freshOut();
+    mkdirSync(out);
+    runCliOk(['apply', pkg, '--old', pair.oldPath, '-o', join(out, 'new.img'), '--pubkey', `${goodKey}.pem`]);
+    expect(sha256Hex(readFileSync(join(out, 'new.img')))).toBe(sha256Hex(pair.newImage));
+  });
+});
+
+describe('target profiles', () => {
+  const base = JSON.parse(readFileSync(join(ROOT, 'profiles', 'generic.json'), 'utf8')) as Record<string, unknown>;
+  const profile = (name: string, content: string): string => {
+    const p = join(work, `${name}.json`);
+    writeFileSync(p, content);
+    return p;
+  };
+  const variant = (name: string, edit: (o: Record<string, unknown>) => void): string => {
+    const o = structuredClone(base);
+    o.id = 'myco';
+    edit(o);
+    return profile(name, JSON.stringify(o, null, 2));
+  };
+  const buildWith = (target: string, out: string) => ['build', '--new', pair.newPath, '-o', out, '--target', target, '--jobs', '1', '--key', `${goodKey}.pem`];
+
+  it.each([
+    ['invalid JSON', 2, 'PROFILE_INVALID', () => profile('invalid', '{ "id": "myco", ')],
+    ['an empty file', 2, 'PROFILE_INVALID', () => profile('empty-profile', '')],
+    ['a JSON array', 2, 'PROFILE_INVALID', () => profile('array', '[]')],
+    ['a missing field', 2, 'PROFILE_INVALID', () => variant('missing-field', (o) => delete o.storage)],
+    ['an unknown field', 2, 'PROFILE_INVALID', () => variant('unknown-field', (o) => (o.colour = 'blue'))],
+    ['block size 3000 (not a power of two)', 2, 'PROFILE_INVALID', () => variant('bs-3000', (o) => (o.blockSizeBytes = 3000))],
+    ['block size 256 (too small)', 2, 'PROFILE_INVALID', () => variant('bs-256', (o) => (o.blockSizeBytes = 256))],
+    ['block size "4096" (a string)', 2, 'PROFILE_INVALID', () => variant('bs-string', (o) => (o.blockSizeBytes = '4096'))],
+    ['an unknown codec', 2, 'PROFILE_INVALID', () => variant('codec', (o) => (o.allowedCodecs = ['lz4']))],
+    ['a bad id', 2, 'PROFILE_INVALID', () => variant('bad-id', (o) => (o.id = 'My SoC'))],
+    ['an oversized file (70 KiB)', 2, 'PROFILE_INVALID', () => profile('huge', JSON.stringify(base) + ' '.repeat(70 * 1024))],
+    ['a missing file', 8, 'IO_ENOENT', () => join(work, 'no-such-profile.json')],
+    ['updateMode in-place', 7, 'IN_PLACE_UNSUPPORTED', () => variant('in-place', (o) => (o.updateMode = 'in-place'))],
+  ])('--target <profile with %s> → exit %i %s, no package', (_what, status, code, pathOf) => {
+    const out = freshOut();
+    const r = expectError(buildWith(pathOf(), out), status, code);
+    if (code === 'PROFILE_INVALID') expect(r.stderr, 'the message names the profile').toContain('.json');
+    expectNoPackage(out);
+  });
+
+  it('a profile with another block size cannot be mixed with a built-in target → exit 2 MIXED_BLOCK_SIZES', () => {
+    const p = variant('mixed', (o) => (o.blockSizeBytes = 1024));
+    const out = freshOut();
+    expectError(buildWith(`generic,${p}`, out), 2, 'MIXED_BLOCK_SIZES');
+    expectNoPackage(out);
+  });
+
+  it('a valid custom profile works end to end (build, inspect, verify --device-target, apply)', () => {
+    const p = variant('myco-valid', (o) => {
+      o.vendor = 'MyCo';
+      o.defaultPlatform = 'myco-x1';
+      o.storage = 'nand';
+      o.blockSizeBytes = 1024;
+      o.maxOperationBytes = 1024 * 1024;
+      o.defaultSignatureAlgorithm = 'ecdsa-p256';
+      o.allowedCodecs = ['none', 'zstd'];
+      o.partitionLayout = 'myco-gpt';
+      o.defaultPartitionName = 'super_sys';
+    });
+    const out = freshOut();
+    // Signed with the ecdsa-p256 test key (the profile's default algorithm).
+    const r = runCliOk(['build', '--old', pair.oldPath, '--new', pair.newPath, '-o', out, '--target', p, '--jobs', '1', '--json']);
+    const built = jsonOf(r);
+    expect(built.packages.map((x: { target: string; signatureAlgorithm: string }) => [x.target, x.signatureAlgorithm])).toEqual([['myco', 'ecdsa-p256']]);
+    const file = join(out, 'update-myco.otapkg');
+    const info = jsonOf(runCliOk(['inspect', file, '--json']));
+    expect(info.target).toMatchObject({ targetId: 'myco', vendor: 'MyCo', platform: 'myco-x1', storage: 'nand', blockSizeBytes: 1024, partitionLayout: 'myco-gpt' });
+    expect(info.partitions[0].name).toBe('super_sys');
+    expect(Object.keys(info.partitions[0].byEncoding).filter((k) => k.startsWith('codec:')).every((k) => ['codec:none', 'codec:zstd'].includes(k))).toBe(true);
+    runCliOk(['verify', file, '--device-target', 'myco', '--old', pair.oldPath]);
+    expectError(['verify', file, '--device-target', 'generic'], 5, 'WRONG_TARGET');
+    runCliOk(['apply', file, '--old', pair.oldPath, '-o', join(out, 'new.img'), '--device-target', 'myco']);
+    expect(sha256Hex(readFileSync(join(out, 'new.img')))).toBe(sha256Hex(pair.newImage));
+  });
+
+  it('--key <custom target id>=<pem> gives a custom-profile target its own key (README: --key <target>=<pem>)', () => {
+    const p = variant('myco-keyed', () => undefined);
+    const out = freshOut();
+    const r = runCli(['build', '--new', pair.newPath, '-o', out, '--target', `generic,${p}`, '--jobs', '1', '--key', `myco=${goodKey}.pem`, '--key', `generic=${goodKey}.pem`, '--json']);
+    expect(r.status, describeRun(r)).toBe(0);
+    runCliOk(['verify', join(out, 'update-myco.otapkg'), '--pubkey', `${goodKey}.pub.pem`]);
+  });
+});
+
+describe('options', () => {
+  const build = (...extra: string[]) => ['build', '--new', pair.newPath, '-o', join(work, 'opt-out'), '--jobs', '1', ...extra];
+
+  it.each([
+    ['--codec foo', ['--codec', 'foo', '--target', 'generic'], 'BAD_CODEC'],
+    ['--differ foo', ['--differ', 'foo', '--target', 'generic'], 'BAD_DIFFER'],
+    ['--level 99 --codec zstd', ['--level', '99', '--codec', 'zstd', '--target', 'generic'], 'BAD_OPTION'],
+    ['--level 20 --codec gzip', ['--level', '20', '--codec', 'gzip', '--target', 'generic'], 'BAD_LEVEL'],
+    ['--level 1.5 --codec zstd', ['--level', '1.5', '--codec', 'zstd', '--target', 'generic'], 'BAD_OPTION'],
+    ['--level 5 without --codec', ['--level', '5', '--target', 'generic'], 'LEVEL_NEEDS_CODEC'],
+    ['--jobs 0', ['--jobs', '0', '--target', 'generic'], 'BAD_OPTION'],
+    ['--jobs 257', ['--jobs', '257', '--target', 'generic'], 'BAD_OPTION'],
+    ['--jobs two', ['--jobs', 'two', '--target', 'generic'], 'BAD_OPTION'],
+    ['--timestamp abc', ['--timestamp', 'abc', '--target', 'generic'], 'BAD_OPTION'],
+    ['--timestamp 2^40+1', ['--timestamp', String(2 ** 40 + 1), '--target', 'generic'], 'BAD_OPTION'],
+    ['--target nosuch', ['--target', 'nosuch'], 'UNKNOWN_TARGET'],
+    ['--target ""', ['--target', ''], 'UNKNOWN_TARGET'],
+    ['--target ,', ['--target', ','], 'UNKNOWN_TARGET'],
+    ['--codec brotli --target unisoc', ['--codec', 'brotli', '--target', 'unisoc'], 'CODEC_NOT_ALLOWED'],
+    ['--codec brotli --target qualcomm,unisoc', ['--codec', 'brotli', '--target', 'qualcomm,unisoc'], 'CODEC_NOT_ALLOWED'],
+    ['two --key without a target', ['--key', 'a.pem', '--key', 'b.pem', '--target', 'generic'], 'BAD_OPTION'],
+  ])('build %s → exit 2 %s, no package', (_what, extra, code) => {
+    rmSync(join(work, 'opt-out'), { recursive: true, force: true });
+    const r = expectError(build(...extra), 2, code);
+    expect(r.stderr.length, 'a message that says what is wrong').toBeGreaterThan(30);
+    expectNoPackage(join(work, 'opt-out'));
+  });
+
+  it.each([
+    ['an unknown option', ['build', '--new', 'x.img', '-o', 'out', '--bogus'], /unknown option '--bogus'/],
+    ['a missing required option (--new)', ['build', '-o', 'out'], /required option '--new <img>' not specified/],
+    ['a missing required option (-o)', ['apply', 'x.otapkg'], /required option '-o, --out <img>' not specified/],
+    ['a missing argument', ['verify'], /missing required argument 'package'/],
+    ['an unknown command', ['frobnicate'], /unknown command 'frobnicate'/],
+    ['keygen without --algorithm', ['keygen', '-o', 'k'], /required option '--algorithm <alg>' not specified/],
+    ['an option missing its value', ['build', '--new', 'x.img', '-o', 'out', '--codec'], /option '--codec <name>' argument missing/],
+  ])('%s → exit 2 with a clear message', (_what, args, mention) => {
+    expectUsage(args, mention);
+  });
+});
+
+describe('environment', () => {
+  const build = (out: string) => ['build', '--new', pair.newPath, '-o', out, '--target', 'generic', '--jobs', '1', '--key', `${goodKey}.pem`];
+
+  it.each([['abc'], ['-1'], ['1.5'], ['1e9'], [' 1700000000']])('SOURCE_DATE_EPOCH=%j → exit 2 BAD_OPTION, no package', (value) => {
+    const out = freshOut();
+    const r = expectError(build(out), 2, 'BAD_OPTION', { env: { SOURCE_DATE_EPOCH: value } });
+    expect(r.stderr).toContain('SOURCE_DATE_EPOCH');
+    expectNoPackage(out);
+  });
+
+  it.each([['9007199254740993'], ['18446744073709551616'], ['99999999999999999999']])(
+    'SOURCE_DATE_EPOCH=%s (not representable) → exit 2 BAD_OPTION instead of a silently different timestamp',
+    (value) => {
+      const out = freshOut();
+      const r = runCli(build(out), { env: { SOURCE_DATE_EPOCH: value } });
+      const written = r.status === 0 ? jsonOf(runCliOk(['inspect', join(out, 'update-generic.otapkg'), '--json', '--pubkey', `${goodKey}.pub.pem`])).timestampSeconds : undefined;
+      expect({ status: r.status, code: errorLines(r)[0]?.match(/\[([A-Z_]+)\]/)?.[1] }, `${describeRun(r)}; package timestamp written: ${String(written)}`).toEqual({ status: 2, code: 'BAD_OPTION' });
+    },
+  );
+
+  it('SOURCE_DATE_EPOCH sets the timestamp; --timestamp overrides it; empty means none (NO_TIMESTAMP warning)', () => {
+    const out = freshOut();
+    runCliOk(build(out), { env: { SOURCE_DATE_EPOCH: '1234567890' } });
+    const info = (dir: string) => jsonOf(runCliOk(['inspect', join(dir, 'update-generic.otapkg'), '--json', '--pubkey', `${goodKey}.pub.pem`]));
+    expect(info(out).timestampSeconds).toBe(1234567890);
+    const out2 = freshOut();
+    runCliOk([...build(out2), '--timestamp', '42'], { env: { SOURCE_DATE_EPOCH: 'abc' } });
+    expect(info(out2).timestampSeconds).toBe(42);
+    const out3 = freshOut();
+    const r = runCliOk(build(out3), { env: { SOURCE_DATE_EPOCH: '' } });
+    expect(r.stderr).toMatch(/^warning \[NO_TIMESTAMP\]: /m);
+    expect(info(out3).timestampSeconds).toBe(0);
+  });
+});
+
+describe('keygen', () => {
+  it('an unknown algorithm → exit 2 BAD_ALGORITHM, nothing written', () => {
+    const prefix = join(work, 'kg-unknown');
+    for (const alg of ['rsa-3072', 'secp256k1', 'ED25519x', '']) {
+      expectError(['keygen', '--algorithm', alg, '-o', prefix], 2, 'BAD_ALGORITHM');
+    }
+    expect(existsSync(`${prefix}.pem`) || existsSync(`${prefix}.pub.pem`)).toBe(false);
+  });
+
+  it('refuses to overwrite either file → exit 2 KEY_EXISTS, existing files untouched, nothing new written', () => {
+    const prefix = join(work, 'kg-exists');
+    runCliOk(['keygen', '--algorithm', 'ed25519', '-o', prefix]);
+    const before = [readFileSync(`${prefix}.pem`), readFileSync(`${prefix}.pub.pem`)];
+    expectError(['keygen', '--algorithm', 'ed25519', '-o', prefix], 2, 'KEY_EXISTS');
+    expect(readFileSync(`${prefix}.pem`).equals(before[0]!)).toBe(true);
+    expect(readFileSync(`${prefix}.pub.pem`).equals(before[1]!)).toBe(true);
+    // Only the public file exists: still refused, and no private key is created beside it.
+    const half = join(work, 'kg-half');
+    writeFileSync(`${half}.pub.pem`, 'placeholder\n');
+    expectError(['keygen', '--algorithm', 'ed25519', '-o', half], 2, 'KEY_EXISTS');
+    expect(existsSync(`${half}.pem`)).toBe(false);
+    expect(readFileSync(`${half}.pub.pem`, 'utf8')).toBe('placeholder\n');
+    expect(readdirSync(work).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+
+  it.each([['ed25519'], ['ecdsa-p256'], ['ecdsa-p384'], ['rsa-2048']])('%s: writes <prefix>.pem mode 0600 and <prefix>.pub.pem mode 0644 (minus umask)', (alg) => {
+    const prefix = join(work, `kg-${alg}`);
+    const r = runCliOk(['keygen', '--algorithm', alg, '-o', prefix, '--json']);
+    const j = jsonOf(r);
+    expect(j).toMatchObject({ algorithm: alg, privateKeyPath: `${prefix}.pem`, publicKeyPath: `${prefix}.pub.pem` });
+    expect(j.keyIdHex).toMatch(/^[0-9a-f]{64}$/);
+    expect(statSync(`${prefix}.pem`).mode & 0o777).toBe(0o600);
+    expect(statSync(`${prefix}.pub.pem`).mode & 0o777).toBe(0o644 & ~process.umask());
+    expect(readFileSync(`${prefix}.pem`, 'utf8')).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
+    expect(readFileSync(`${prefix}.pub.pem`, 'utf8')).toMatch(/^-----BEGIN PUBLIC KEY-----\n/);
+  });
+
+  it('keygen into a missing folder → exit 8, nothing written', () => {
+    expectError(['keygen', '--algorithm', 'ed25519', '-o', join(work, 'no-such-dir', 'k')], 8, 'IO_ENOENT');
+    expect(existsSync(join(work, 'no-such-dir'))).toBe(false);
+  });
+
+  it('a keygen key signs a package that verifies with its .pub.pem only (control)', () => {
+    runCliOk(['verify', pkg, '--pubkey', `${goodKey}.pub.pem`]);
+    expectError(['verify', pkg, '--pubkey', join(TEST_KEYS, 'ed25519.pub.pem')], 6, 'SIG_WRONG_KEY');
+  });
+});
