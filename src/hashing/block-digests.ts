@@ -5,6 +5,7 @@
 
 import { createHash } from 'node:crypto';
 import type { BlockSource, SourceRun } from '../image/block-source.js';
+import { AnchorSampler, type AnchorList } from './anchor-sampler.js';
 
 /** Size of the sequential reads while hashing. */
 export const HASH_READ_BYTES = 4 * 1024 * 1024;
@@ -24,6 +25,8 @@ export interface BlockDigests {
   readonly dontCareCount: number;
   /** sha256 of the exact `sizeBytes` bytes of the expanded image, DONT_CARE as zeros. */
   readonly imageSha256: Buffer;
+  /** Content-defined anchors (when asked for), to find data that moved. */
+  readonly anchors?: AnchorList;
 }
 
 /** Progress callback: bytes hashed so far. */
@@ -36,8 +39,9 @@ function runCovering(runs: readonly SourceRun[], from: { index: number }, start:
   return run && run.offsetBytes <= start && run.offsetBytes + run.sizeBytes >= end ? run : undefined;
 }
 
-/** Hashes every block of `source` in one sequential pass. */
-export async function hashBlocks(source: BlockSource, blockSizeBytes: number, onProgress?: HashProgress): Promise<BlockDigests> {
+/** Hashes every block of `source` in one sequential pass; with `withAnchors`, also samples anchors. */
+export async function hashBlocks(source: BlockSource, blockSizeBytes: number, onProgress?: HashProgress, withAnchors = false): Promise<BlockDigests> {
+  const sampler = withAnchors ? new AnchorSampler() : undefined;
   const blockCount = Math.ceil(source.sizeBytes / blockSizeBytes);
   const digests = Buffer.alloc(blockCount * 32);
   const zero = new Uint8Array(blockCount);
@@ -73,6 +77,7 @@ export async function hashBlocks(source: BlockSource, blockSizeBytes: number, on
           dontCareCount++;
         } else if (isZero) zero[i] = 1;
       }
+      sampler?.feed(first * blockSizeBytes, zeroBlock.subarray(0, 0), true);
       first = Math.max(runEndBlock, first + 1);
       continue;
     }
@@ -89,15 +94,17 @@ export async function hashBlocks(source: BlockSource, blockSizeBytes: number, on
       if (block.equals(zeroBlock)) {
         zero[first + k] = 1;
         zeroDigest.copy(digests, (first + k) * 32);
+        sampler?.feed(start + k * blockSizeBytes, block, true);
       } else {
         createHash('sha256').update(block).digest().copy(digests, (first + k) * 32);
+        sampler?.feed(start + k * blockSizeBytes, block);
       }
     }
     first += count;
     onProgress?.(Math.min(first * blockSizeBytes, source.sizeBytes), source.sizeBytes);
   }
   onProgress?.(source.sizeBytes, source.sizeBytes);
-  return { blockSizeBytes, blockCount, sizeBytes: source.sizeBytes, digests, zero, dontCare, dontCareCount, imageSha256: whole.digest() };
+  return { blockSizeBytes, blockCount, sizeBytes: source.sizeBytes, digests, zero, dontCare, dontCareCount, imageSha256: whole.digest(), ...(sampler ? { anchors: sampler.finish() } : {}) };
 }
 
 /** True when block `i` of `a` and block `j` of `b` have the same digest. */

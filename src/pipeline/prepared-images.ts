@@ -4,6 +4,7 @@
 // Memory: two digest arrays (34 bytes per block each), the old-image index and the plan.
 
 import { dontCareExtents, hashBlocks, type BlockDigests } from '../hashing/block-digests.js';
+import { AnchorIndex } from '../hashing/anchor-index.js';
 import { DigestIndex } from '../hashing/digest-index.js';
 import type { BlockSource } from '../image/block-source.js';
 import { openImage } from '../image/open-image.js';
@@ -47,10 +48,10 @@ export class PreparedImages {
       old = o.oldPath ? await openImage(o.oldPath) : undefined;
       const progress = (phase: string) => (done: number, total: number) => o.reporter.progress({ phase, done, total });
       const [oldDigests, newDigests] = await o.timed('hashMs', () =>
-        Promise.all([old ? hashBlocks(old, o.blockSizeBytes, progress('hashing old')) : undefined, hashBlocks(next, o.blockSizeBytes, progress('hashing new'))]),
+        Promise.all([old ? hashBlocks(old, o.blockSizeBytes, progress('hashing old'), true) : undefined, hashBlocks(next, o.blockSizeBytes, progress('hashing new'), old !== undefined)]),
       );
       const items = await o.timed('planMs', async () => {
-        const oldView = oldDigests ? { digests: oldDigests, index: new DigestIndex(oldDigests) } : undefined;
+        const oldView = oldDigests ? { digests: oldDigests, index: new DigestIndex(oldDigests), anchors: oldDigests.anchors && new AnchorIndex(oldDigests.anchors) } : undefined;
         const chunkBlocks = Math.max(1, Math.floor(Math.min(CHUNK_BYTES, o.maxRunBytes) / o.blockSizeBytes));
         return planBlocks(newDigests, oldView, { maxRunBlocks: Math.floor(o.maxRunBytes / o.blockSizeBytes), chunkBlocks, maxSourceBlocks: 4 * chunkBlocks });
       });

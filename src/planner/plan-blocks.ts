@@ -3,6 +3,7 @@
 // Pure: digests in, items out; no I/O, no policy about codecs.
 
 import { sameBlock, type BlockDigests } from '../hashing/block-digests.js';
+import type { AnchorIndex } from '../hashing/anchor-index.js';
 import type { DigestIndex } from '../hashing/digest-index.js';
 import type { Extent } from '../model/extent.js';
 import type { PlanItem } from './plan-items.js';
@@ -24,7 +25,12 @@ export interface PlanOptions {
 export interface OldImageView {
   readonly digests: BlockDigests;
   readonly index: DigestIndex;
+  /** Old-image anchors; with the new image's anchors they locate moved data. */
+  readonly anchors?: AnchorIndex;
 }
+
+/** Most anchor-voted displacements tried per changed chunk. */
+const ANCHOR_CANDIDATES = 2;
 
 /**
  * Plans the new image. Without `old` every non-zero block is changed (a full package).
@@ -68,7 +74,7 @@ export function planBlocks(next: BlockDigests, old: OldImageView | undefined, op
     do i++;
     while (i < next.blockCount && i - start < chunk && !next.zero[i] && !next.dontCare[i] && !(old && findSource(next, i, old) >= 0));
     const dst = { startBlock: start, blockCount: i - start };
-    const windows = old ? diffSources(dst, lastDelta, old.digests.blockCount, options.maxSourceBlocks) : [];
+    const windows = old ? diffSources(dst, sourceDeltas(next, old, dst, lastDelta), old.digests.blockCount, options.maxSourceBlocks) : [];
     items.push({ kind: 'changed', dst, sources: old && old.digests.dontCareCount > 0 ? withoutDontCare(windows, old.digests.dontCare) : windows });
   }
   return items;
@@ -80,11 +86,23 @@ function findSource(next: BlockDigests, i: number, old: OldImageView): number {
 }
 
 /**
- * Old regions for a changed chunk: a window around the same offset and, when data shifted, a
- * window around where the last copy run says it moved. Windows are clipped, merged, ≤ maxSourceBlocks.
+ * Where a changed chunk's old version most likely is, as block displacements (old − new), best
+ * first: where its anchors point, where the last copy run says data shifted, the same offset.
  */
-export function diffSources(dst: Extent, lastDelta: number, oldBlocks: number, maxSourceBlocks: number): Extent[] {
-  const centers = lastDelta === 0 ? [dst.startBlock] : [dst.startBlock + lastDelta, dst.startBlock];
+function sourceDeltas(next: BlockDigests, old: OldImageView, dst: Extent, lastDelta: number): number[] {
+  const bs = next.blockSizeBytes;
+  const voted = old.anchors && next.anchors
+    ? old.anchors.likelyDisplacements(next.anchors, dst.startBlock * bs, (dst.startBlock + dst.blockCount) * bs, ANCHOR_CANDIDATES, bs).map((d) => Math.round(d / bs))
+    : [];
+  return [...new Set([...voted, lastDelta, 0])].slice(0, ANCHOR_CANDIDATES + 1);
+}
+
+/**
+ * Old regions for a changed chunk: a window around each candidate displacement (`deltas`, best
+ * first). Windows are clipped to the old image, merged, and share ≤ maxSourceBlocks.
+ */
+export function diffSources(dst: Extent, deltas: readonly number[], oldBlocks: number, maxSourceBlocks: number): Extent[] {
+  const centers = deltas.map((d) => dst.startBlock + d);
   // A window a few times the chunk (at least MIN_WINDOW_BLOCKS): the old version of a small
   // change sits close by, and every dictionary byte costs encoder time at high levels.
   const perWindow = Math.min(Math.floor(maxSourceBlocks / centers.length), Math.max(MIN_WINDOW_BLOCKS, 3 * dst.blockCount));

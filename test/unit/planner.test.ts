@@ -48,10 +48,10 @@ describe('planBlocks', () => {
     expect(items.every((i) => i.kind !== 'changed' || i.sources.length === 0)).toBe(true);
   });
   it('diff windows follow the last copy run when data shifted, and stay inside the old image', () => {
-    const windows = diffSources({ startBlock: 100, blockCount: 10 }, 500, 1000, 400);
+    const windows = diffSources({ startBlock: 100, blockCount: 10 }, [500, 0], 1000, 400);
     expect(windows.some((w) => w.startBlock <= 600 && w.startBlock + w.blockCount >= 610)).toBe(true);
     expect(windows.some((w) => w.startBlock <= 100 && w.startBlock + w.blockCount >= 110)).toBe(true);
-    for (const w of diffSources({ startBlock: 990, blockCount: 10 }, 0, 995, 400)) expect(w.startBlock + w.blockCount).toBeLessThanOrEqual(995);
-    expect(diffSources({ startBlock: 10, blockCount: 5 }, 0, 0, 400)).toEqual([]);
+    for (const w of diffSources({ startBlock: 990, blockCount: 10 }, [0], 995, 400)) expect(w.startBlock + w.blockCount).toBeLessThanOrEqual(995);
+    expect(diffSources({ startBlock: 10, blockCount: 5 }, [0], 0, 400)).toEqual([]);
   });
 });

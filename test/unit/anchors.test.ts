@@ -1,0 +1,71 @@
+// Finding moved data: a chunk whose content moved 40 MiB away in the old image (and was edited,
+// with a 100-byte insert so nothing is block-aligned) is found through content-defined anchors
+// and encoded as a small DIFF — where a same-offset dictionary would find only zeros.
+
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { applyPackage, buildPackages } from '../../src/index.js';
+import { AnchorIndex } from '../../src/hashing/anchor-index.js';
+import { AnchorSampler } from '../../src/hashing/anchor-sampler.js';
+import { PackageReader } from '../../src/package/package-reader.js';
+import { syntheticImage } from '../helpers/edit-images.js';
+
+const MiB = 1024 * 1024;
+const work = mkdtempSync(join(tmpdir(), 'ota-anchors-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function anchorsOf(data: Buffer) {
+  const s = new AnchorSampler();
+  s.feed(0, data);
+  return s.finish();
+}
+
+describe('anchors', () => {
+  it('the same content gives the same anchors wherever it sits', () => {
+    const content = syntheticImage(256 * 1024, 1);
+    const a = anchorsOf(content);
+    const b = anchorsOf(Buffer.concat([Buffer.alloc(12_345, 7), content]));
+    expect(a.count).toBeGreaterThan(100);
+    const shifted = new Set(Array.from(b.positions, (p) => p - 12_345));
+    const kept = Array.from(a.positions).filter((p) => p > 64 && shifted.has(p)).length;
+    expect(kept / a.count).toBeGreaterThan(0.95);
+  });
+
+  it('votes for the displacement of moved data', () => {
+    const content = syntheticImage(512 * 1024, 2);
+    const old = Buffer.concat([Buffer.alloc(3 * MiB, 0x11), content]);
+    const next = Buffer.concat([Buffer.alloc(1 * MiB, 0x22), content]);
+    const index = new AnchorIndex(anchorsOf(old));
+    const [best] = index.likelyDisplacements(anchorsOf(next), 1 * MiB, 1 * MiB + content.length, 2, 4096);
+    expect(best).toBe(2 * MiB);
+  });
+
+  it('a chunk moved 40 MiB away and edited is encoded as a small DIFF', async () => {
+    const region = syntheticImage(MiB, 3);
+    const old = Buffer.alloc(64 * MiB);
+    region.copy(old, 45 * MiB);
+    const edited = Buffer.concat([region.subarray(0, 300_000), Buffer.alloc(100, 0x5a), region.subarray(300_000, MiB - 100)]);
+    for (let i = 0; i < 50; i++) edited[i * 20_000 + 7] ^= 0xff;
+    const next = Buffer.alloc(64 * MiB);
+    edited.copy(next, 5 * MiB);
+    writeFileSync(join(work, 'old.img'), old);
+    writeFileSync(join(work, 'new.img'), next);
+    const built = await buildPackages({ oldPath: join(work, 'old.img'), newPath: join(work, 'new.img'), outDir: join(work, 'out'), targets: 'generic', jobs: 1, timestampSeconds: 1, codec: 'zstd', differ: 'zstd-dict' });
+    const pkg = built.packages[0]!;
+    const reader = await PackageReader.open(pkg.path);
+    await reader.close();
+    const diffs = reader.manifest.partitions[0]!.operations.filter((op) => op.type === 'diff');
+    expect(diffs.length).toBeGreaterThan(0);
+    // Every diff reads from around 45 MiB, i.e. ~40 MiB away from where it writes.
+    for (const op of diffs) {
+      if (op.type !== 'diff') continue;
+      expect(op.src.some((e) => e.startBlock * 4096 >= 44 * MiB && e.startBlock * 4096 < 47 * MiB), JSON.stringify(op.src)).toBe(true);
+    }
+    const diffBytes = diffs.reduce((n, op) => n + (op.type === 'diff' ? op.blob.sizeBytes : 0), 0);
+    expect(diffBytes).toBeLessThan(MiB / 50);
+    await applyPackage({ packagePath: pkg.path, oldPath: join(work, 'old.img'), outputPath: join(work, 'applied.img') });
+    expect(readFileSync(join(work, 'applied.img')).equals(next)).toBe(true);
+  }, 120_000);
+});
