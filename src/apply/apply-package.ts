@@ -5,7 +5,7 @@
 // its sha256 matches. Raw outputs keep a checkpoint so `resume` continues after an interruption.
 
 import { createHash } from 'node:crypto';
-import { rename, unlink } from 'node:fs/promises';
+import { realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { codecByName } from '../codecs/codec-registry.js';
 import { differByName } from '../diff/differ-registry.js';
@@ -88,7 +88,7 @@ export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> 
     let oldSha256 = '';
     if (part.source) {
       if (!options.oldPath) throw new UsageError('OLD_REQUIRED', `${options.packagePath} is a delta package: pass the old image with --old`);
-      if (resolve(options.oldPath) === resolve(options.outputPath)) throw new UsageError('OUTPUT_IS_OLD', 'the output must not be the old image (A/B apply never writes the source)');
+      if (await sameFile(options.oldPath, options.outputPath)) throw new UsageError('OUTPUT_IS_OLD', 'the output must not be the old image (A/B apply never writes the source)');
       old = await openImage(options.oldPath);
       oldSha256 = await checkBase(old, part, reader.manifest.blockSizeBytes);
     }
@@ -136,10 +136,11 @@ interface WriteJob {
 
 async function writeOutput(j: WriteJob): Promise<string> {
   const bs = j.reader.manifest.blockSizeBytes;
-  let out: OutputImage | undefined = j.state.output ?? (await createOutputImage(j.format, j.partialPath, j.part, bs));
+  let out: OutputImage | undefined = j.state.output;
   let { chain, bytesWritten } = j.state;
   let sinceCheckpoint = 0;
   try {
+    out ??= await createOutputImage(j.format, j.partialPath, j.part, bs);
     for (let i = j.state.completedOps; i < j.part.operations.length; i++) {
       const op = j.part.operations[i]!;
       const where = `partition ${j.part.name} op ${i} (${op.type})`;
@@ -147,7 +148,7 @@ async function writeOutput(j: WriteJob): Promise<string> {
       if (data) await out.write(op.dst, data);
       else await out.zero(op.dst);
       const dstBytes = totalBlocks(op.dst) * bs;
-      chain = chainStep(chain, sha256Of(data ?? Buffer.alloc(dstBytes)));
+      chain = chainStep(chain, data ? sha256Of(data) : zerosSha256(dstBytes));
       bytesWritten += dstBytes;
       sinceCheckpoint += dstBytes;
       if (j.format === 'raw' && sinceCheckpoint >= j.everyBytes && i + 1 < j.part.operations.length) {
@@ -174,8 +175,9 @@ async function writeOutput(j: WriteJob): Promise<string> {
     await out?.abort();
     await unlink(j.partialPath).catch(() => undefined);
     await removeCheckpoint(j.checkpointPath);
-    if ((err as { exitCode?: number }).exitCode) throw err;
-    throw ioError('write output', j.partialPath, err);
+    // Only file-system failures become I/O errors; anything else is a bug and must say so.
+    if ((err as NodeJS.ErrnoException).code && !(err as { exitCode?: number }).exitCode) throw ioError('write output', j.partialPath, err);
+    throw err;
   }
 }
 
@@ -207,4 +209,22 @@ async function readSource(old: BlockSource, extents: readonly Extent[], sha256: 
 
 function sha256Of(data: Uint8Array): Buffer {
   return createHash('sha256').update(data).digest();
+}
+
+const ZERO_CHUNK = Buffer.alloc(1024 * 1024);
+
+/** sha256 of `sizeBytes` zero bytes, without allocating them. */
+function zerosSha256(sizeBytes: number): Buffer {
+  const h = createHash('sha256');
+  for (let left = sizeBytes; left > 0; left -= ZERO_CHUNK.length) h.update(ZERO_CHUNK.subarray(0, Math.min(left, ZERO_CHUNK.length)));
+  return h.digest();
+}
+
+/** True when writing `outputPath` would replace `oldPath` (symlinks and hard links followed). */
+async function sameFile(oldPath: string, outputPath: string): Promise<boolean> {
+  const oldReal = await realpath(oldPath).catch(() => resolve(oldPath));
+  const outDirReal = await realpath(dirname(outputPath)).catch(() => resolve(dirname(outputPath)));
+  if (oldReal === join(outDirReal, basename(outputPath))) return true;
+  const [a, b] = await Promise.all([stat(oldPath).catch(() => undefined), stat(outputPath).catch(() => undefined)]);
+  return Boolean(a && b && a.dev === b.dev && a.ino === b.ino);
 }

@@ -6,6 +6,7 @@ import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { UnsupportedError, ioError } from '../errors/ota-error.js';
 import { blockCountOf } from '../format/manifest-invariants.js';
 import { openImage } from '../image/open-image.js';
+import { RawImageSource } from '../image/raw-image-source.js';
 import { SparseImageWriter } from '../image/sparse-image-writer.js';
 import { totalBlocks, type Extent } from '../model/extent.js';
 import type { PartitionUpdate } from '../model/manifest.js';
@@ -86,7 +87,9 @@ export class RawOutput implements OutputImage {
     await this.fh!.sync();
     await this.fh!.close();
     this.fh = undefined;
-    const written = await openImage(this.path);
+    // Re-read what is on disk, as a raw image whatever its first bytes look like.
+    const fh = await open(this.path, 'r');
+    const written = RawImageSource.fromHandle(this.path, fh, this.part.target.sizeBytes);
     return hashSource(written).finally(() => written.close());
   }
 
@@ -99,13 +102,13 @@ export class RawOutput implements OutputImage {
 class SparseOutput implements OutputImage {
   private nextBlock = 0;
 
-  private constructor(private readonly writer: SparseImageWriter, private readonly bs: number) {}
+  private constructor(private readonly writer: SparseImageWriter, private readonly bs: number, private readonly path: string) {}
 
   static async create(path: string, part: PartitionUpdate, bs: number): Promise<SparseOutput> {
     if (part.target.sizeBytes % bs !== 0) {
       throw new UnsupportedError('SPARSE_OUTPUT_UNALIGNED', `the new image is ${part.target.sizeBytes} bytes, not a whole number of ${bs}-byte blocks: write it with --output-format raw`);
     }
-    return new SparseOutput(await SparseImageWriter.create(path, bs, part.target.sizeBytes / bs), bs);
+    return new SparseOutput(await SparseImageWriter.create(path, bs, part.target.sizeBytes / bs), bs, path);
   }
 
   private advance(dst: readonly Extent[]): void {
@@ -135,7 +138,10 @@ class SparseOutput implements OutputImage {
   async sync(): Promise<void> {}
 
   async finish(): Promise<Buffer> {
-    return (await this.writer.finish()).expandedSha256;
+    await this.writer.finish();
+    // Re-read the file as written (DONT_CARE reads as zeros), not the bytes handed to the writer.
+    const written = await openImage(this.path);
+    return hashSource(written).finally(() => written.close());
   }
 
   async abort(): Promise<void> {

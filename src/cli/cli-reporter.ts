@@ -9,8 +9,6 @@ import type { ProgressEvent, Reporter, Warning } from '../reporter.js';
 export interface CliReporterOptions {
   /** Show progress even when stderr is not a TTY (plain lines). */
   readonly forceProgress?: boolean;
-  /** Suppress progress (e.g. --json on a TTY still shows it on stderr; --quiet does not). */
-  readonly quiet?: boolean;
   /** Promote warnings to errors. */
   readonly strict?: boolean;
 }
@@ -28,7 +26,7 @@ export class CliReporter implements Reporter {
     // A TTY that reports 0 columns (some CI ptys, `docker run -t`) makes ora's redraw loop spin
     // forever: use the spinner only on a terminal with a real width.
     const tty = Boolean(process.stderr.isTTY) && (process.stderr.columns ?? 0) > 0;
-    const ora = tty && !options.quiet ? ((await import('ora')).default as unknown as (o: object) => Ora) : undefined;
+    const ora = tty ? ((await import('ora')).default as unknown as (o: object) => Ora) : undefined;
     return new CliReporter(options, ora);
   }
 
@@ -41,7 +39,6 @@ export class CliReporter implements Reporter {
   }
 
   progress(e: ProgressEvent): void {
-    if (this.options.quiet) return;
     const pct = e.total > 0 ? Math.floor((100 * e.done) / e.total) : 0;
     const text = `${e.phase} ${pct}%${e.detail ? ` ${e.detail}` : ''}`;
     if (this.ora) {

@@ -7,6 +7,7 @@ import { ExitCode, OtaError } from '../errors/ota-error.js';
 import type { CommandResult } from './command-result.js';
 import { applyCommand } from './commands/apply.js';
 import { buildCommand } from './commands/build.js';
+import { compareCommand } from './commands/compare.js';
 import { inspectCommand } from './commands/inspect.js';
 import { keygenCommand } from './commands/keygen.js';
 import { targetsCommand } from './commands/targets.js';
@@ -29,7 +30,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', '\nQuick start:\n  ota-build build --old v1.img --new v2.img -o out\n  ota-build verify out/update-qualcomm.otapkg\n  ota-build apply out/update-qualcomm.otapkg --old v1.img -o v2-applied.img\n\nExit codes: 0 ok, 1 internal error, 2 usage, 3 bad input image, 4 bad package, 5 verification mismatch, 6 signature, 7 unsupported, 8 I/O.');
-  for (const make of [buildCommand, applyCommand, verifyCommand, inspectCommand, keygenCommand, targetsCommand]) {
+  for (const make of [buildCommand, applyCommand, verifyCommand, inspectCommand, compareCommand, keygenCommand, targetsCommand]) {
     program.addCommand(make(run).exitOverride());
   }
   if (argv.length === 0) {

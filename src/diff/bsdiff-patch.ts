@@ -1,6 +1,6 @@
 // Applies a BSDIFF40 patch (Colin Percival's format, as `bspatch` reads it) in memory with
 // every length checked before use. Owns the header layout and the control-tuple walk; the
-// bzip2 streams are decoded by bzip2-decoder.ts. Pure: no files, no native code.
+// bzip2 streams are decoded by bzip2-stream.ts. Pure: no files, no native code.
 //
 //   offset 0   8  "BSDIFF40"
 //          8   8  X = compressed length of the control block   (lengths are 64-bit sign-magnitude

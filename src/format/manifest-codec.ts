@@ -6,7 +6,8 @@ import type { Extent } from '../model/extent.js';
 import type { ImageIdentity, Manifest, PartitionUpdate } from '../model/manifest.js';
 import { assertNever, type BlobRef, type Operation } from '../model/operation.js';
 import { CodecWireId, DifferWireId, nameOfWireId } from '../model/wire-ids.js';
-import { MAX_DONT_CARE_EXTENTS, MAX_EXTENTS_PER_OPERATION, MAX_OPERATIONS, MAX_PARTITIONS, SHA256_BYTES } from './limits.js';
+import { MAX_DONT_CARE_EXTENTS, MAX_EXTENTS_PER_OPERATION, MAX_IMAGE_BYTES, MAX_OPERATIONS, MAX_PARTITIONS, SHA256_BYTES } from './limits.js';
+import { checkManifestCounts } from './manifest-counts.js';
 import { decodeMessageStrict, encodeMessage } from './proto-message.js';
 import { ManifestType } from './schema.js';
 
@@ -32,6 +33,8 @@ export function encodeManifest(m: Manifest): Buffer {
 
 /** Decodes a manifest and checks the shape of every field. Throws PackageFormatError (exit 4). */
 export function decodeManifest(bytes: Uint8Array): Manifest {
+  // Counts first, on the raw bytes: nothing is materialized from a manifest over the limits.
+  checkManifestCounts(bytes);
   const m = decodeMessageStrict(ManifestType, bytes, 'manifest');
   if (m.partitions.length === 0 || m.partitions.length > MAX_PARTITIONS) {
     bad(`has ${m.partitions.length} partitions, expected 1..${MAX_PARTITIONS}`);
@@ -50,6 +53,9 @@ export function decodeManifest(bytes: Uint8Array): Manifest {
       operations: p.operations.map((o: any, oi: number) => operationFromWire(o, `${where} op ${oi}`)),
     };
   });
+  for (const [name, value] of [['timestamp_seconds', m.timestamp_seconds], ['max_decoder_memory_bytes', m.max_decoder_memory_bytes], ['required_space_bytes', m.required_space_bytes]] as const) {
+    if (!Number.isSafeInteger(value) || value > MAX_IMAGE_BYTES) bad(`${name} ${value} is out of range`);
+  }
   return {
     blockSizeBytes: m.block_size_bytes,
     timestampSeconds: m.timestamp_seconds,
@@ -67,6 +73,7 @@ function identityToWire(i: ImageIdentity): object {
 
 function identityFromWire(w: any, where: string): ImageIdentity {
   checkSha(w.sha256, `${where} sha256`);
+  if (!(w.size_bytes >= 1 && w.size_bytes <= MAX_IMAGE_BYTES)) bad(`${where}: size_bytes ${w.size_bytes} is outside 1..${MAX_IMAGE_BYTES}`);
   if (w.dont_care_extents.length > MAX_DONT_CARE_EXTENTS) bad(`${where}: ${w.dont_care_extents.length} DONT_CARE extents, at most ${MAX_DONT_CARE_EXTENTS}`);
   return { sizeBytes: w.size_bytes, sha256: w.sha256, version: w.version, dontCare: extentsFromWire(w.dont_care_extents, `${where} dont_care`) };
 }
@@ -147,6 +154,8 @@ function sourceFromWire(w: any, where: string): { src: Extent[]; srcSha256: Uint
 
 function blobFromWire(w: any, where: string): BlobRef {
   if (w.blob_size_bytes === 0) bad(`${where}: empty blob`);
+  if (!Number.isSafeInteger(w.blob_offset + w.blob_size_bytes)) bad(`${where}: blob range out of range`);
+  if (!Number.isSafeInteger(w.decoder_memory_bytes)) bad(`${where}: decoder memory out of range`);
   checkSha(w.blob_sha256, `${where} blob_sha256`);
   return { offsetBytes: w.blob_offset, sizeBytes: w.blob_size_bytes, sha256: w.blob_sha256 };
 }
@@ -155,7 +164,7 @@ function extentsFromWire(list: any[], where: string): Extent[] {
   if (list.length > MAX_EXTENTS_PER_OPERATION && !where.endsWith('dont_care')) bad(`${where}: ${list.length} extents, at most ${MAX_EXTENTS_PER_OPERATION}`);
   return list.map((e, i) => {
     if (e.block_count === 0) bad(`${where} extent ${i}: block_count is 0`);
-    if (!Number.isSafeInteger(e.start_block + e.block_count)) bad(`${where} extent ${i}: out of range`);
+    if (!Number.isSafeInteger(e.start_block + e.block_count) || e.start_block + e.block_count > MAX_IMAGE_BYTES) bad(`${where} extent ${i}: out of range`);
     return { startBlock: e.start_block, blockCount: e.block_count };
   });
 }

@@ -23,6 +23,7 @@ export function checkManifestInvariants(m: Manifest, target: TargetHeader, blobS
     if (names.has(p.name)) bad(`partition name ${p.name} appears twice`);
     names.add(p.name);
     const dstBlocks = blockCountOf(p.target.sizeBytes, bs);
+    if (dstBlocks > 0xffffffff) bad(`partition ${p.name}: target of ${dstBlocks} blocks is too large`);
     const srcBlocks = p.source ? blockCountOf(p.source.sizeBytes, bs) : 0;
     checkInside(p.target.dontCare, dstBlocks, `partition ${p.name} target DONT_CARE`);
     const sourceDontCare = p.source ? [...p.source.dontCare].sort((a, b) => a.startBlock - b.startBlock) : [];

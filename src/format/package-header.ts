@@ -158,7 +158,7 @@ function checkedLength(value: number, offset: number, name: string, min: number,
   if (value < min || value > max) {
     throw new PackageFormatError(
       'PKG_BAD_LENGTH',
-      `${name} at offset ${offset} is ${value === Number.MAX_SAFE_INTEGER ? 'over 2^53' : value}, expected ${min}..${max}`,
+      `${name} at offset ${offset} is ${value === Number.MAX_SAFE_INTEGER ? 'over 2^50' : value}, expected ${min}..${max}`,
     );
   }
   return value;

@@ -4,7 +4,7 @@ import { PackageFormatError } from '../errors/ota-error.js';
 import { algorithmByName, algorithmByWireId } from '../model/signature-algorithm.js';
 import type { TargetHeader } from '../model/target-header.js';
 import type { StorageType, UpdateMode } from '../model/target-profile.js';
-import { MAX_BLOCK_SIZE_BYTES, MIN_BLOCK_SIZE_BYTES } from './limits.js';
+import { MAX_BLOCK_SIZE_BYTES, MAX_DECODER_MEMORY_BYTES, MAX_OPERATION_BYTES, MIN_BLOCK_SIZE_BYTES } from './limits.js';
 import { decodeMessageStrict, encodeMessage } from './proto-message.js';
 import { TargetHeaderType } from './schema.js';
 
@@ -41,7 +41,8 @@ export function decodeTargetHeader(bytes: Uint8Array): TargetHeader {
   if (bs < MIN_BLOCK_SIZE_BYTES || bs > MAX_BLOCK_SIZE_BYTES || (bs & (bs - 1)) !== 0) bad(`block_size_bytes ${bs} is not a power of two in 512..1 MiB`);
   const algorithm = algorithmByWireId(m.signature_algorithm);
   if (!algorithm) bad(`unknown signature_algorithm ${m.signature_algorithm}`);
-  if (m.max_operation_bytes < bs) bad(`max_operation_bytes ${m.max_operation_bytes} is below one block`);
+  if (!(m.max_operation_bytes >= bs && m.max_operation_bytes <= MAX_OPERATION_BYTES)) bad(`max_operation_bytes ${m.max_operation_bytes} is outside ${bs}..${MAX_OPERATION_BYTES}`);
+  if (!(m.decoder_memory_limit_bytes >= 1 && m.decoder_memory_limit_bytes <= MAX_DECODER_MEMORY_BYTES)) bad(`decoder_memory_limit_bytes ${m.decoder_memory_limit_bytes} is outside 1..${MAX_DECODER_MEMORY_BYTES}`);
   return {
     targetId: m.target_id,
     vendor: m.vendor,

@@ -1,24 +1,53 @@
-// DigestIndex: finds a block with a given digest anywhere in the old image. Keyed by the first
-// 8 bytes of the digest; a hit is confirmed on the full 32 bytes. Memory: ~60 bytes per distinct block.
+// DigestIndex: finds a block with a given digest anywhere in the old image. One sorted
+// BigUint64Array of keys (the digest's first 36 bits ‖ the 28-bit block index); a hit is
+// confirmed on the full 32 bytes. Memory: 8 bytes per non-zero old block; up to 2^28 blocks.
 
+import { ImageError } from '../errors/ota-error.js';
 import type { BlockDigests } from './block-digests.js';
+
+const INDEX_BITS = 28n;
+const INDEX_MASK = (1n << INDEX_BITS) - 1n;
 
 /** Lookup from block digest to the first old block with that digest (zero and DONT_CARE blocks excluded). */
 export class DigestIndex {
-  private readonly firstByKey = new Map<bigint, number>();
+  private readonly keys: BigUint64Array;
 
   constructor(private readonly old: BlockDigests) {
+    if (BigInt(old.blockCount) > INDEX_MASK) {
+      throw new ImageError('IMAGE_TOO_LARGE', `old image has ${old.blockCount} blocks; at most ${INDEX_MASK} can be indexed`);
+    }
+    let n = 0;
+    for (let i = 0; i < old.blockCount; i++) if (!old.zero[i] && !old.dontCare[i]) n++;
+    this.keys = new BigUint64Array(n);
+    n = 0;
     for (let i = 0; i < old.blockCount; i++) {
       if (old.zero[i] || old.dontCare[i]) continue;
-      const key = old.digests.readBigUInt64LE(i * 32);
-      if (!this.firstByKey.has(key)) this.firstByKey.set(key, i);
+      this.keys[n++] = (this.prefixAt(old.digests, i * 32) << INDEX_BITS) | BigInt(i);
     }
+    // Equal prefixes sort by block index, so the first match is the lowest block: deterministic.
+    this.keys.sort();
   }
 
-  /** Index of an old block whose digest equals `digests[at..at+32)`, or -1. */
+  /** Index of the first old block whose digest equals `digests[at..at+32)`, or -1. */
   find(digests: Buffer, at: number): number {
-    const i = this.firstByKey.get(digests.readBigUInt64LE(at));
-    if (i === undefined) return -1;
-    return this.old.digests.compare(digests, at, at + 32, i * 32, i * 32 + 32) === 0 ? i : -1;
+    const prefix = this.prefixAt(digests, at);
+    const lo = prefix << INDEX_BITS;
+    let a = 0;
+    let b = this.keys.length;
+    while (a < b) {
+      const mid = (a + b) >> 1;
+      if (this.keys[mid]! < lo) a = mid + 1;
+      else b = mid;
+    }
+    for (let k = a; k < this.keys.length && this.keys[k]! >> INDEX_BITS === prefix; k++) {
+      const i = Number(this.keys[k]! & INDEX_MASK);
+      if (this.old.digests.compare(digests, at, at + 32, i * 32, i * 32 + 32) === 0) return i;
+    }
+    return -1;
+  }
+
+  /** The first 36 bits of a digest. */
+  private prefixAt(digests: Buffer, at: number): bigint {
+    return digests.readBigUInt64BE(at) >> 28n;
   }
 }

@@ -18,7 +18,7 @@ export async function openImage(path: string): Promise<BlockSource> {
   }
   try {
     const st = await fh.stat();
-    if (!st.isFile() && !st.isBlockDevice()) throw new ImageError('IMAGE_NOT_FILE', `${path} is not a regular file or block device`);
+    if (!st.isFile()) throw new ImageError('IMAGE_NOT_FILE', `${path} is not a regular file (block devices and folders are not supported as images)`);
     if (st.size === 0) throw new ImageError('IMAGE_EMPTY', `${path} is empty`);
     const head = Buffer.alloc(4);
     const { bytesRead } = await fh.read(head, 0, 4, 0);

@@ -6,11 +6,6 @@ export interface Extent {
   readonly blockCount: number;
 }
 
-/** Builds an extent; both numbers must be non-negative integers. */
-export function extent(startBlock: number, blockCount: number): Extent {
-  return { startBlock, blockCount };
-}
-
 /** Sum of `blockCount` over a list of extents. */
 export function totalBlocks(extents: readonly Extent[]): number {
   let count = 0;

@@ -25,7 +25,7 @@ export interface PartitionUpdate {
 /** The whole signed manifest of one package. */
 export interface Manifest {
   readonly blockSizeBytes: number;
-  /** Seconds since the epoch: SOURCE_DATE_EPOCH or the new image's identity, never the clock. */
+  /** Seconds since the epoch for anti-rollback: --timestamp or SOURCE_DATE_EPOCH, else 0; never the clock. */
   readonly timestampSeconds: number;
   readonly sourceVersion: string;
   readonly targetVersion: string;

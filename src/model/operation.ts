@@ -48,8 +48,6 @@ export interface DiffOperation {
 /** Every operation kind. Switch on `type` exhaustively. */
 export type Operation = ZeroOperation | CopyOperation | ReplaceOperation | DiffOperation;
 
-/** Operation kinds in wire order. */
-export const OPERATION_TYPES = ['zero', 'copy', 'replace', 'diff'] as const;
 export type OperationType = Operation['type'];
 
 /** Returns the blob reference of an operation, or undefined for ZERO/COPY. */

@@ -2,7 +2,7 @@
 // name the source and the field. Pure: the registry does the file reading.
 
 import { UsageError } from '../errors/ota-error.js';
-import { MAX_BLOCK_SIZE_BYTES, MIN_BLOCK_SIZE_BYTES } from '../format/limits.js';
+import { MAX_BLOCK_SIZE_BYTES, MAX_OPERATION_BYTES, MIN_BLOCK_SIZE_BYTES } from '../format/limits.js';
 import { SIGNATURE_ALGORITHMS } from '../model/signature-algorithm.js';
 import type { TargetProfile } from '../model/target-profile.js';
 import { CodecWireId, DifferWireId } from '../model/wire-ids.js';
@@ -64,13 +64,15 @@ export function parseTargetProfile(json: unknown, source: string): TargetProfile
     allowedCodecs: listOf('allowedCodecs', Object.keys(CodecWireId), true),
     allowedDiffers: listOf('allowedDiffers', Object.keys(DifferWireId), false),
     decoderMemoryLimitBytes: int('decoderMemoryLimitBytes', 1024 * 1024, 2 ** 40),
-    maxOperationBytes: int('maxOperationBytes', blockSizeBytes, 1024 * 1024 * 1024),
+    maxOperationBytes: int('maxOperationBytes', blockSizeBytes, MAX_OPERATION_BYTES),
     partitionLayout: str('partitionLayout', /^[A-Za-z0-9._-]{1,64}$/),
     slotSuffixes: listOf('slotSuffixes', /^[A-Za-z0-9_]{1,8}$/, false),
     defaultPartitionName: str('defaultPartitionName', /^[A-Za-z0-9_.-]{1,64}$/),
   };
   if (profile.maxOperationBytes % blockSizeBytes !== 0) bad('maxOperationBytes', 'must be a multiple of blockSizeBytes');
-  if (!profile.allowedOperations.includes('replace')) bad('allowedOperations', 'must include replace (a full package needs it)');
+  for (const op of ['zero', 'copy', 'replace'] as const) {
+    if (!profile.allowedOperations.includes(op)) bad('allowedOperations', `must include ${op} (every package may need it; only diff is optional)`);
+  }
   if (profile.allowedOperations.includes('diff') && profile.allowedDiffers.length === 0) bad('allowedDiffers', 'must not be empty when diff is allowed');
   return profile;
 }

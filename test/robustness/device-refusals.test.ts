@@ -74,6 +74,16 @@ describe('refusals before any write', () => {
     execFileSync('umount', [small]);
   });
 
+  it('an output path that reaches the old image through a symlinked folder → exit 2 OUTPUT_IS_OLD, old image intact', () => {
+    const link = join(work, 'link-to-work');
+    spawnSync('ln', ['-s', work, link]);
+    const before = readFileSync(oldPath);
+    const r = cli(['apply', pkg, '--old', oldPath, '-o', join(link, 'old.img')]);
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/\[OUTPUT_IS_OLD\]/);
+    expect(readFileSync(oldPath).equals(before)).toBe(true);
+  });
+
   it('an unsigned package (signature sizes zeroed) → exit 6 SIG_MISSING for verify and apply', () => {
     const bytes = readFileSync(pkg);
     bytes.writeUInt32LE(0, 24);

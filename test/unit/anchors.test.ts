@@ -47,7 +47,7 @@ describe('anchors', () => {
     const old = Buffer.alloc(64 * MiB);
     region.copy(old, 45 * MiB);
     const edited = Buffer.concat([region.subarray(0, 300_000), Buffer.alloc(100, 0x5a), region.subarray(300_000, MiB - 100)]);
-    for (let i = 0; i < 50; i++) edited[i * 20_000 + 7] ^= 0xff;
+    for (let i = 0; i < 50; i++) edited[i * 20_000 + 7] = edited[i * 20_000 + 7]! ^ 0xff;
     const next = Buffer.alloc(64 * MiB);
     edited.copy(next, 5 * MiB);
     writeFileSync(join(work, 'old.img'), old);

@@ -134,7 +134,31 @@ describe('target header and manifest', () => {
     expectOta(() => checkManifestInvariants(manifest, { ...target, decoderMemoryLimitBytes: 4999 }, 30), 'PKG_BAD_MANIFEST', 4, /decoder memory/);
     expectOta(() => checkManifestInvariants(manifest, { ...target, maxOperationBytes: 4096 }, 30), 'PKG_BAD_MANIFEST', 4, /limit/);
   });
+  it('images of 0 bytes or beyond 2^50 are refused', () => {
+    for (const sizeBytes of [0, 2 ** 51]) {
+      const m = { ...manifest, partitions: [{ ...manifest.partitions[0]!, target: { ...manifest.partitions[0]!.target, sizeBytes } }] };
+      expectOta(() => decodeManifest(encodeManifest(m)), 'PKG_BAD_MANIFEST', 4, /size_bytes/);
+    }
+    expectOta(() => decodeTargetHeader(encodeTargetHeader({ ...target, maxOperationBytes: 2 ** 40 })), 'PKG_BAD_TARGET_HEADER', 4, /max_operation_bytes/);
+  });
+
   it('the published proto/ota_package.proto is the compiled-in schema', () => {
     expect(readFileSync(new URL('../../proto/ota_package.proto', import.meta.url), 'utf8').trimEnd()).toBe(PROTO_TEXT.trimEnd());
+  });
+});
+
+describe('hostile manifest sizes', () => {
+  it('a manifest of millions of tiny ops is refused from its wire counts, before decoding, within a small memory budget', async () => {
+    const { checkManifestCounts } = await import('../../src/format/manifest-counts.js');
+    // Partition { operations: [{}, {}, …] }: each empty op is 2 bytes (tag 0x22, length 0).
+    const ops = Buffer.alloc(2 * 600_000);
+    for (let i = 0; i < ops.length; i += 2) ops[i] = 0x22;
+    const lenVarint = (n: number) => { const out: number[] = []; do { out.push((n & 0x7f) | (n >= 0x80 ? 0x80 : 0)); n = Math.floor(n / 128); } while (n > 0); return Buffer.from(out); };
+    const manifest = Buffer.concat([Buffer.from([0x2a]), lenVarint(ops.length), ops]);
+    const before = process.memoryUsage().heapUsed;
+    expectOta(() => checkManifestCounts(manifest), 'PKG_BAD_MANIFEST', 4, /more than 500000 operations/);
+    expectOta(() => decodeManifest(manifest), 'PKG_BAD_MANIFEST', 4, /operations/);
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(64 * 1024 * 1024);
+    expectOta(() => checkManifestCounts(Buffer.from([0x2a, 0x05, 0x22])), 'PKG_BAD_MANIFEST', 4, /runs past/);
   });
 });

@@ -55,3 +55,16 @@ describe('planBlocks', () => {
     expect(diffSources({ startBlock: 10, blockCount: 5 }, [0], 0, 400)).toEqual([]);
   });
 });
+
+describe('target profiles', () => {
+  it('must allow zero, copy and replace (only diff is optional)', async () => {
+    const { parseTargetProfile } = await import('../../src/targets/parse-target-profile.js');
+    const { readFileSync } = await import('node:fs');
+    const base = JSON.parse(readFileSync(new URL('../../profiles/generic.json', import.meta.url), 'utf8'));
+    expect(parseTargetProfile({ ...base, allowedOperations: ['zero', 'copy', 'replace'] }, 'x.json').allowedOperations).toEqual(['zero', 'copy', 'replace']);
+    for (const missing of ['zero', 'copy', 'replace']) {
+      const ops = ['zero', 'copy', 'replace', 'diff'].filter((o) => o !== missing);
+      expect(() => parseTargetProfile({ ...base, allowedOperations: ops }, 'x.json')).toThrow(new RegExp(`must include ${missing}`));
+    }
+  });
+});

@@ -1,4 +1,5 @@
-// `ota-build inspect`: describes a package (target, identities, ops by type and codec, signature).
+// `ota-build inspect`: describes a package (target, identities, ops by type and codec, signature);
+// `--html` also writes the block map of what it does to each target block.
 
 import { Command } from 'commander';
 import { CliReporter } from '../cli-reporter.js';
@@ -13,12 +14,21 @@ export function inspectCommand(run: (work: () => Promise<CommandResult>) => Prom
     .argument('<package>', 'package file (.otapkg)')
     .option('--pubkey <pem>', 'check the metadata signature with this key')
     .option('--json', 'print the description as JSON on stdout (section offsets included)')
+    .addHelpText('after', '\nExamples:\n  ota-build inspect out/update-mediatek.otapkg\n  ota-build inspect out/update-mediatek.otapkg --pubkey release.pub.pem --json')
+    .option('--html <file>', 'also write a self-contained HTML page with the summary and the block map')
     .action(async (pkg: string, o) => {
       await run(async () => {
         const reporter = await CliReporter.create({});
         const { inspectPackage } = await import('../../inspect/inspect-package.js');
         const r = await inspectPackage({ packagePath: pkg, pubkeyPath: o.pubkey, reporter });
-        return { json: r, text: describe(r) };
+        if (o.html) {
+          const { packageBlockMap } = await import('../../compare/package-block-map.js');
+          const { renderInspectHtml } = await import('../../compare/inspect-html.js');
+          const { writeReportFile } = await import('../../compare/write-report-file.js');
+          const map = await packageBlockMap({ packagePath: pkg, pubkeyPath: o.pubkey, verifyMetadata: r.metadataVerified, reporter });
+          await writeReportFile(o.html, renderInspectHtml(r, map));
+        }
+        return { json: r, text: describe(r) + (o.html ? `\n\nwrote ${o.html}` : '') };
       });
     });
 }

@@ -10,6 +10,7 @@ export function keygenCommand(run: (work: () => Promise<CommandResult>) => Promi
     .requiredOption('--algorithm <alg>', 'ed25519 | ecdsa-p256 | ecdsa-p384 | rsa-2048 | rsa-4096 (ed25519 and rsa-* sign deterministically)')
     .requiredOption('-o, --out <prefix>', 'writes <prefix>.pem (private, mode 0600) and <prefix>.pub.pem (public)')
     .option('--json', 'print the result as JSON on stdout')
+    .addHelpText('after', '\nExample:\n  ota-build keygen --algorithm ed25519 -o release   # release.pem (secret) + release.pub.pem (ship to devices)')
     .action(async (o) => {
       await run(async () => {
         const { keygen } = await import('../../signing/keygen.js');

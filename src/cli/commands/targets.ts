@@ -9,6 +9,7 @@ export function targetsCommand(run: (work: () => Promise<CommandResult>) => Prom
   return new Command('targets')
     .summary('list chipset target profiles')
     .option('--json', 'print the profiles as JSON on stdout')
+    .addHelpText('after', '\nExamples:\n  ota-build targets\n  ota-build targets --json > my-soc.json   # then edit one profile and use --target ./my-soc.json')
     .action(async (o) => {
       await run(async () => {
         const { builtinTargets } = await import('../../targets/target-registry.js');

@@ -14,6 +14,7 @@ export function verifyCommand(run: (work: () => Promise<CommandResult>) => Promi
     .option('--old <img>', 'also prove the package applies to this image')
     .option('--device-target <id>', 'also require the package to be for this target')
     .option('--json', 'print the report as JSON on stdout')
+    .addHelpText('after', '\nExamples:\n  ota-build verify out/update-qualcomm.otapkg --pubkey release.pub.pem\n  ota-build verify out/update-qualcomm.otapkg --pubkey release.pub.pem --old v1.img --device-target qualcomm --json')
     .action(async (pkg: string, o) => {
       await run(async () => {
         const reporter = await CliReporter.create({});

@@ -1,0 +1,54 @@
+// `ota-build compare`: builds one real package per codec/differ combination for one target and
+// shows size, build time, apply time and decoder memory side by side (table, JSON, CSV, HTML).
+
+import { Command } from 'commander';
+import { availableParallelism } from 'node:os';
+import { CliReporter } from '../cli-reporter.js';
+import type { CommandResult } from '../command-result.js';
+import { MAX_TIMESTAMP_SECONDS, parseIntOption, timestampFrom } from '../parse-options.js';
+
+/** Declares the command. */
+export function compareCommand(run: (work: () => Promise<CommandResult>) => Promise<void>): Command {
+  return new Command('compare')
+    .summary('compare codecs and differs on your own images')
+    .description('Builds a real signed package for each combination (replace-only per codec and level, each differ with the best replace codec as fallback, and auto) from ONE hashed and planned copy of the images, applies each once to a temp folder, deletes them, and reports size, build time, apply time and decoder memory. A combination the target forbids is still measured (with an unrestricted copy of the profile) and marked "not allowed".')
+    .requiredOption('--new <img>', 'new image')
+    .option('--old <img>', 'old image (omit to compare full packages; differs then do not apply)')
+    .option('--target <id>', 'one target: qualcomm, mediatek|mtk, unisoc|spreadtrum|sprd, generic, or a profile .json path', 'generic')
+    .option('--codecs <list>', 'comma list of codecs (default: none,gzip,brotli,zstd,xz)')
+    .option('--levels <spec>', 'levels per codec, e.g. "zstd=3,9,19;xz=1,6,9" (default: gzip 6,9; brotli 5,9,11; zstd 3,9,19; xz 1,6,9)')
+    .option('--differs <list>', 'comma list of differs, or none (default: zstd-dict,bsdiff)')
+    .option('-j, --jobs <n>', `encoder worker threads (default: ${availableParallelism()})`, parseIntOption('--jobs', 1, 256))
+    .option('--timestamp <seconds>', 'package timestamp (default: $SOURCE_DATE_EPOCH, else 0)', parseIntOption('--timestamp', 0, MAX_TIMESTAMP_SECONDS))
+    .option('--csv <file>', 'also write the results as CSV')
+    .option('--html <file>', 'also write a self-contained HTML report with charts and the block map')
+    .option('--progress', 'show progress even when stderr is not a terminal')
+    .option('--json', 'print the results as a JSON array (one entry per combination) on stdout')
+    .addHelpText('after', '\nExamples:\n  ota-build compare --old v1.img --new v2.img\n  ota-build compare --old v1.img --new v2.img --target unisoc --html report.html\n  ota-build compare --new v2.img --codecs zstd,xz --levels "zstd=3,19;xz=6" --csv full.csv')
+    .action(async (o) => {
+      await run(async () => {
+        const reporter = await CliReporter.create({ forceProgress: o.progress });
+        const { compareCodecs } = await import('../../compare/compare-codecs.js');
+        const { renderCompareTable } = await import('../../compare/compare-table.js');
+        const { writeReportFile } = await import('../../compare/write-report-file.js');
+        const result = await compareCodecs({
+          oldPath: o.old, newPath: o.new, target: o.target, codecs: o.codecs, levels: o.levels, differs: o.differs,
+          jobs: o.jobs, timestampSeconds: timestampFrom(o.timestamp, process.env), reporter,
+        }).finally(() => reporter.stop());
+        const written: string[] = [];
+        if (o.csv) {
+          const { renderCompareCsv } = await import('../../compare/compare-csv.js');
+          await writeReportFile(o.csv, renderCompareCsv(result.entries));
+          written.push(o.csv);
+        }
+        if (o.html) {
+          const { renderCompareHtml } = await import('../../compare/compare-html.js');
+          await writeReportFile(o.html, renderCompareHtml(result));
+          written.push(o.html);
+        }
+        const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+        const table = renderCompareTable(result, { widthColumns: process.stdout.columns || 100, color });
+        return { json: result.entries, text: table + written.map((f) => `\nwrote ${f}`).join('') };
+      });
+    });
+}

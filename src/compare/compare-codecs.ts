@@ -1,0 +1,149 @@
+// compareCodecs: builds one real package per codec/differ combination for one target and
+// measures each. The images are opened, hashed and planned once (PreparedImages); each
+// combination is one producePackages run over that plan, and encoder work is shared through
+// a CachingEncoder, so N combinations cost far less than N builds.
+
+import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { UsageError, ioError } from '../errors/ota-error.js';
+import type { TargetProfile } from '../model/target-profile.js';
+import { phaseTimer, sharedBlockSize } from '../pipeline/build-packages.js';
+import { EncodePool } from '../pipeline/encode-pool.js';
+import { PreparedImages } from '../pipeline/prepared-images.js';
+import type { CandidateSpec } from '../planner/candidates.js';
+import { CollectingReporter } from '../reporter.js';
+import { chooseSigner } from '../signing/choose-key.js';
+import { resolveTargets } from '../targets/target-registry.js';
+import { blockMapOf, type BlockMap } from './block-map.js';
+import { CachingEncoder } from './caching-encoder.js';
+import { CandidateCache } from './candidate-cache.js';
+import { CombinationRunner, type RunMeasurement } from './combination-runner.js';
+import { autoSpecs, forbiddenReasons, listCombinations, replaceLabel, resolveSelection, specLabels, type Combination, type Selection } from './compare-combinations.js';
+import type { BestFull, CompareEntry, CompareOptions, CompareResult } from './compare-result.js';
+import { fullPlanView } from './full-plan-view.js';
+
+/** Label of the full package measured as the baseline in delta mode. */
+export const FULL_BASELINE = 'full auto';
+
+/** The one target compare measures for (`--target` takes a single id, alias or profile). */
+export function resolveCompareTarget(spec: string): TargetProfile {
+  const profiles = resolveTargets(spec);
+  if (profiles.length !== 1) throw new UsageError('BAD_OPTION', `compare measures one target at a time; --target ${JSON.stringify(spec)} names ${profiles.length}`);
+  sharedBlockSize(profiles);
+  return profiles[0]!;
+}
+
+/** Runs every combination; see CompareEntry and CompareResult for what is measured. */
+export async function compareCodecs(o: CompareOptions): Promise<CompareResult> {
+  const t0 = performance.now();
+  const reporter = o.reporter ?? new CollectingReporter();
+  const profile = resolveCompareTarget(o.target ?? 'generic');
+  const selection = resolveSelection(o);
+  const delta = o.oldPath !== undefined;
+  const combos = listCombinations(selection);
+  const jobs = Math.max(1, Math.floor(o.jobs ?? availableParallelism()));
+  // Compare's packages are measurements that are deleted: sign them with the test key silently.
+  const signer = await chooseSigner(undefined, profile.defaultSignatureAlgorithm, new CollectingReporter());
+  const timingsMs: Record<string, number> = {};
+  const prepared = await PreparedImages.prepare({ oldPath: o.oldPath, newPath: o.newPath, blockSizeBytes: profile.blockSizeBytes, maxRunBytes: profile.maxOperationBytes, reporter, timed: phaseTimer(timingsMs) });
+  let workDir: string | undefined;
+  let cache: CandidateCache | undefined;
+  const pool = EncodePool.create(jobs);
+  try {
+    const parent = o.tempDir ?? tmpdir();
+    workDir = await mkdtemp(join(parent, 'ota-compare-')).catch((err) => {
+      throw ioError('create temp folder in', parent, err);
+    });
+    cache = await CandidateCache.create(workDir);
+    const runner = new CombinationRunner({
+      profile, signer, pool, encoder: new CachingEncoder(pool, cache), workDir, oldPath: o.oldPath, reporter,
+      labels: { sourceVersion: '', targetVersion: '', timestampSeconds: o.timestampSeconds ?? 0 },
+    });
+    const runnable = combos.filter((c) => delta || c.kind !== 'diff');
+    const total = runnable.length + (delta ? 1 : 0);
+    const entries: CompareEntry[] = [];
+    let blockMap: BlockMap | null = null;
+    for (const combo of combos) {
+      if (!delta && combo.kind === 'diff') {
+        entries.push(notApplicable(combo.differ, forbiddenReasons(profile, [{ kind: 'diff', differ: combo.differ }])));
+        continue;
+      }
+      const { label, specs, codec, level } = describe(combo, entries, profile, selection, delta);
+      const forbidden = forbiddenReasons(profile, specs);
+      const m = await runner.run({
+        label, specs, forbidden, prepared, apply: true, index: entries.filter((e) => e.applicable).length, total,
+        onPackage: (path) => o.onPackage?.(label, path),
+      });
+      entries.push(toEntry(combo, label, specs, codec, level, m));
+      if (combo.kind === 'auto') blockMap = blockMapOf(m.manifest.partitions[0]!, m.manifest.blockSizeBytes);
+    }
+    let bestFull: BestFull | null;
+    if (delta) {
+      // The baseline: the full package `build` would make without --old (auto, no differs).
+      const full = await runner.run({
+        label: FULL_BASELINE, specs: autoSpecs(profile, selection, false), forbidden: [], prepared: fullPlanView(prepared, profile.maxOperationBytes),
+        apply: false, index: total - 1, total, onPackage: (path) => o.onPackage?.(FULL_BASELINE, path),
+      });
+      bestFull = { combination: FULL_BASELINE, packageBytes: full.packageBytes };
+    } else {
+      const ran = entries.filter((e) => e.packageBytes !== null);
+      const candidates = ran.some((e) => e.allowed) ? ran.filter((e) => e.allowed) : ran;
+      const best = candidates.reduce((a, b) => (b.packageBytes! < a.packageBytes! ? b : a));
+      bestFull = { combination: best.combination, packageBytes: best.packageBytes! };
+    }
+    const newSize = prepared.next.sizeBytes;
+    return {
+      kind: delta ? 'delta' : 'full', target: profile.id, newImage: prepared.summary('target')!, ...(delta ? { oldImage: prepared.summary('source')! } : {}),
+      jobs, prepareMs: (timingsMs.hashMs ?? 0) + (timingsMs.planMs ?? 0), totalMs: Math.round(performance.now() - t0), bestFull,
+      entries: entries.map((e) => withPercentages(e, newSize, bestFull)), blockMap,
+    };
+  } finally {
+    await pool.close();
+    await cache?.close();
+    await prepared.close();
+    if (workDir) await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Label and specs of a combination. A differ is paired with the smallest replace-only
+ * combination the target allows (measured before it); with none, with auto's codecs.
+ */
+function describe(combo: Combination, done: readonly CompareEntry[], profile: TargetProfile, selection: Selection, delta: boolean) {
+  if (combo.kind === 'replace') {
+    return { label: replaceLabel(combo.codec, combo.level), specs: [{ kind: 'replace', codec: combo.codec, level: combo.level }] as CandidateSpec[], codec: combo.codec, level: combo.level };
+  }
+  if (combo.kind === 'auto') return { label: 'auto', specs: autoSpecs(profile, selection, delta), codec: null, level: null };
+  const replaced = done.filter((e) => e.kind === 'replace' && e.allowed && e.packageBytes !== null);
+  const best = replaced.length > 0 ? replaced.reduce((a, b) => (b.packageBytes! < a.packageBytes! ? b : a)) : undefined;
+  const fallback: CandidateSpec[] = best ? [{ kind: 'replace', codec: best.codec!, level: best.level! }] : autoSpecs(profile, selection, false);
+  const specs: CandidateSpec[] = [...fallback, { kind: 'diff', differ: combo.differ }];
+  return { label: `${combo.differ}+${best ? best.combination : 'auto'}`, specs, codec: best?.codec ?? null, level: best?.level ?? null };
+}
+
+function toEntry(combo: Combination, label: string, specs: readonly CandidateSpec[], codec: string | null, level: number | null, m: RunMeasurement): CompareEntry {
+  return {
+    combination: label, kind: combo.kind, codec, level, differ: combo.kind === 'diff' ? combo.differ : null, candidates: specLabels(specs), applicable: true,
+    packageBytes: m.packageBytes, percentOfNew: null, percentOfBestFull: null, bestFullBytes: null,
+    buildMs: m.buildMs, applyMs: m.applyMs, decoderMemoryBytes: m.decoderMemoryBytes, allowed: m.allowed, reason: m.reasons.length > 0 ? m.reasons.join('; ') : null,
+  };
+}
+
+function notApplicable(differ: string, forbidden: readonly string[]): CompareEntry {
+  return {
+    combination: differ, kind: 'diff', codec: null, level: null, differ, candidates: [`diff/${differ}`], applicable: false,
+    packageBytes: null, percentOfNew: null, percentOfBestFull: null, bestFullBytes: null, buildMs: null, applyMs: null, decoderMemoryBytes: null,
+    allowed: forbidden.length === 0, reason: ['not applicable without --old: a full package has no old image to diff against', ...forbidden].join('; '),
+  };
+}
+
+function withPercentages(e: CompareEntry, newSizeBytes: number, best: BestFull | null): CompareEntry {
+  if (e.packageBytes === null) return e;
+  return {
+    ...e,
+    percentOfNew: newSizeBytes > 0 ? (100 * e.packageBytes) / newSizeBytes : null,
+    percentOfBestFull: best ? (100 * e.packageBytes) / best.packageBytes : null,
+    bestFullBytes: best?.packageBytes ?? null,
+  };
+}

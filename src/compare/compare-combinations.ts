@@ -1,0 +1,118 @@
+// Which codec/differ combinations `compare` runs, and whether a target allows each one. Pure
+// policy: names in, combinations and reasons out. How a combination is run lives in compare-codecs.ts.
+
+import { codecByName, CODEC_NAMES } from '../codecs/codec-registry.js';
+import { differByName, DIFFER_NAMES } from '../diff/differ-registry.js';
+import { UsageError } from '../errors/ota-error.js';
+import type { TargetProfile } from '../model/target-profile.js';
+import { candidateLabel, type CandidateSpec } from '../planner/candidates.js';
+import { DEFAULT_COMPARE_LEVELS, parseLevels } from './parse-levels.js';
+
+/** Differs compared by default, in the order they are run. */
+export const DEFAULT_COMPARE_DIFFERS: readonly string[] = ['zstd-dict', 'bsdiff'];
+
+/** What the user asked to compare (comma lists and a `--levels` spec). */
+export interface SelectionInput {
+  /** Comma list of codecs; default every codec. */
+  readonly codecs?: string;
+  /** `--levels` spec; codecs it does not name keep DEFAULT_COMPARE_LEVELS. */
+  readonly levels?: string;
+  /** Comma list of differs, or `none`; default zstd-dict,bsdiff. */
+  readonly differs?: string;
+}
+
+/** The resolved selection: codecs with their levels, and differs. */
+export interface Selection {
+  readonly codecs: readonly string[];
+  readonly levels: ReadonlyMap<string, readonly number[]>;
+  readonly differs: readonly string[];
+}
+
+/** One combination to compare. `replace`: one codec at one level; `diff`: one differ plus a replace fallback; `auto`: what `build` tries. */
+export type Combination =
+  | { readonly kind: 'replace'; readonly codec: string; readonly level: number }
+  | { readonly kind: 'diff'; readonly differ: string }
+  | { readonly kind: 'auto' };
+
+function nameList(value: string, what: string, check: (name: string) => unknown): string[] {
+  const names = [...new Set(value.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== ''))];
+  if (names.length === 0) throw new UsageError('BAD_OPTION', `--${what} ${JSON.stringify(value)} names nothing`);
+  names.forEach(check);
+  return names;
+}
+
+/** Resolves and checks the user's lists. Throws UsageError (exit 2) on unknown names or bad levels. */
+export function resolveSelection(input: SelectionInput): Selection {
+  const codecs = input.codecs === undefined ? [...CODEC_NAMES] : nameList(input.codecs, 'codecs', codecByName);
+  const differs = input.differs === undefined ? [...DEFAULT_COMPARE_DIFFERS] : input.differs.trim().toLowerCase() === 'none' ? [] : nameList(input.differs, 'differs', differByName);
+  const given = input.levels === undefined ? new Map<string, number[]>() : parseLevels(input.levels);
+  for (const name of given.keys()) {
+    if (!codecs.includes(name)) throw new UsageError('BAD_LEVELS', `--levels names ${name}, which --codecs ${codecs.join(',')} leaves out`);
+  }
+  const levels = new Map(codecs.map((c) => [c, given.get(c) ?? [...(DEFAULT_COMPARE_LEVELS[c] ?? [codecByName(c).defaultLevel])]]));
+  return { codecs, levels, differs };
+}
+
+/** Every combination, in run order: replace-only per codec and level, then each differ, then auto. */
+export function listCombinations(s: Selection): Combination[] {
+  const out: Combination[] = [];
+  for (const codec of s.codecs) for (const level of s.levels.get(codec) ?? []) out.push({ kind: 'replace', codec, level });
+  for (const differ of s.differs) out.push({ kind: 'diff', differ });
+  out.push({ kind: 'auto' });
+  return out;
+}
+
+/** `zstd-19`, `none`, `bsdiff+xz-9` (a differ with its fallback), `auto`. */
+export function replaceLabel(codec: string, level: number): string {
+  return codec === 'none' ? 'none' : `${codec}-${level}`;
+}
+
+/**
+ * What `auto` tries for `profile`: like `build --codec auto --differ auto` — each compared codec
+ * the profile allows at its default level (every allowed codec when none of the compared ones
+ * is allowed), then each compared differ it allows (delta only), in the same order as build.
+ */
+export function autoSpecs(profile: TargetProfile, s: Selection, delta: boolean): CandidateSpec[] {
+  const allowedCodecs = s.codecs.filter((c) => profile.allowedCodecs.includes(c));
+  const codecs = allowedCodecs.length > 0 ? allowedCodecs : profile.allowedCodecs;
+  const specs: CandidateSpec[] = codecs.map((codec) => ({ kind: 'replace', codec, level: codecByName(codec).defaultLevel }));
+  if (delta && profile.allowedOperations.includes('diff')) {
+    for (const differ of s.differs) if (profile.allowedDiffers.includes(differ)) specs.push({ kind: 'diff', differ });
+  }
+  return specs;
+}
+
+/** Why `profile` forbids any of `specs` (empty when it allows them all). */
+export function forbiddenReasons(profile: TargetProfile, specs: readonly CandidateSpec[]): string[] {
+  const reasons: string[] = [];
+  for (const spec of specs) {
+    const op = spec.kind;
+    if (!profile.allowedOperations.includes(op)) reasons.push(`${profile.id} does not allow ${op.toUpperCase()} operations`);
+    else if (spec.kind === 'replace' && !profile.allowedCodecs.includes(spec.codec)) reasons.push(`${profile.id} does not allow codec ${spec.codec} (allowed: ${profile.allowedCodecs.join(', ')})`);
+    else if (spec.kind === 'diff' && !profile.allowedDiffers.includes(spec.differ)) reasons.push(`${profile.id} does not allow differ ${spec.differ} (allowed: ${profile.allowedDiffers.join(', ')})`);
+  }
+  return [...new Set(reasons)];
+}
+
+/** Largest decoder memory limit the unrestricted copy declares (the format's field is a u64). */
+const UNRESTRICTED_DECODER_MEMORY_BYTES = 2 ** 40;
+
+/**
+ * A copy of `profile` that allows every op, codec and differ and any decoder memory, with the
+ * same id, block size and op size (so the shared plan still fits). A forbidden combination is
+ * run with it to show what it would give; its package is a measurement, never a deliverable.
+ */
+export function unrestrictedProfile(profile: TargetProfile): TargetProfile {
+  return {
+    ...profile,
+    allowedOperations: ['zero', 'copy', 'replace', 'diff'],
+    allowedCodecs: [...CODEC_NAMES],
+    allowedDiffers: [...DIFFER_NAMES],
+    decoderMemoryLimitBytes: Math.max(profile.decoderMemoryLimitBytes, UNRESTRICTED_DECODER_MEMORY_BYTES),
+  };
+}
+
+/** Labels of the candidates a combination tries, e.g. `["diff/bsdiff", "replace/xz-9"]`. */
+export function specLabels(specs: readonly CandidateSpec[]): string[] {
+  return specs.map(candidateLabel);
+}

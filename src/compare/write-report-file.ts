@@ -1,0 +1,18 @@
+// writeReportFile: writes a report (CSV, HTML) next to its destination and renames it into
+// place, so a failed run never leaves half a file; errors become IoErrors naming the path.
+
+import { rename, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { ioError } from '../errors/ota-error.js';
+
+/** Writes `text` (UTF-8) to `path` atomically. */
+export async function writeReportFile(path: string, text: string): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}`);
+  try {
+    await writeFile(tmp, text, 'utf8');
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw ioError('write report', path, err);
+  }
+}
