@@ -21,7 +21,7 @@ import { CollectingReporter, type Reporter } from '../reporter.js';
 import { resumePoint, type ResumeState } from './resume-point.js';
 import { chainStep, removeCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { checkDeviceIdentity, checkFreeSpace, checkNotDowngrade, readDeviceState, type DeviceState } from './device-checks.js';
-import { readExtents } from './extent-io.js';
+import { readExtents } from '../image/extent-io.js';
 import { hashSource } from './hash-source.js';
 import { createOutputImage, type OutputFormat, type OutputImage } from './output-image.js';
 

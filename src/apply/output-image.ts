@@ -11,7 +11,7 @@ import { SparseImageWriter } from '../image/sparse-image-writer.js';
 import { totalBlocks, type Extent } from '../model/extent.js';
 import type { PartitionUpdate } from '../model/manifest.js';
 import { hashSource } from './hash-source.js';
-import { writeExtents } from './extent-io.js';
+import { writeExtents } from '../image/extent-io.js';
 
 /** Output container formats. */
 export type OutputFormat = 'raw' | 'sparse';

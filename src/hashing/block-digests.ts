@@ -5,6 +5,8 @@
 
 import { createHash } from 'node:crypto';
 import type { BlockSource, SourceRun } from '../image/block-source.js';
+import { extentsOfFlags } from '../extents/extent-list.js';
+import type { Extent } from '../model/extent.js';
 import { AnchorSampler, type AnchorList } from './anchor-sampler.js';
 
 /** Size of the sequential reads while hashing. */
@@ -113,13 +115,6 @@ export function sameBlock(a: BlockDigests, i: number, b: BlockDigests, j: number
 }
 
 /** DONT_CARE blocks as extents (for the manifest). */
-export function dontCareExtents(d: BlockDigests): { startBlock: number; blockCount: number }[] {
-  const out: { startBlock: number; blockCount: number }[] = [];
-  for (let i = 0; i < d.blockCount; i++) {
-    if (!d.dontCare[i]) continue;
-    const start = i;
-    while (i < d.blockCount && d.dontCare[i]) i++;
-    out.push({ startBlock: start, blockCount: i - start });
-  }
-  return out;
+export function dontCareExtents(d: BlockDigests): Extent[] {
+  return extentsOfFlags(d.dontCare);
 }

@@ -4,7 +4,7 @@
 // Memory: at most IN_FLIGHT_PER_JOB × jobs chunks (new data + sources + candidates) at a time.
 
 import { createHash } from 'node:crypto';
-import { readExtents } from '../apply/extent-io.js';
+import { readExtents } from '../image/extent-io.js';
 import { UnsupportedError } from '../errors/ota-error.js';
 import type { BlockSource } from '../image/block-source.js';
 import type { BlobSpool, SpoolRange } from '../package/blob-spool.js';

@@ -5,6 +5,7 @@
 import { sameBlock, type BlockDigests } from '../hashing/block-digests.js';
 import type { AnchorIndex } from '../hashing/anchor-index.js';
 import type { DigestIndex } from '../hashing/digest-index.js';
+import { mergeExtents, withoutFlagged } from '../extents/extent-list.js';
 import type { Extent } from '../model/extent.js';
 import type { PlanItem } from './plan-items.js';
 
@@ -75,7 +76,7 @@ export function planBlocks(next: BlockDigests, old: OldImageView | undefined, op
     while (i < next.blockCount && i - start < chunk && !next.zero[i] && !next.dontCare[i] && !(old && findSource(next, i, old) >= 0));
     const dst = { startBlock: start, blockCount: i - start };
     const windows = old ? diffSources(dst, sourceDeltas(next, old, dst, lastDelta), old.digests.blockCount, options.maxSourceBlocks) : [];
-    items.push({ kind: 'changed', dst, sources: old && old.digests.dontCareCount > 0 ? withoutDontCare(windows, old.digests.dontCare) : windows });
+    items.push({ kind: 'changed', dst, sources: old && old.digests.dontCareCount > 0 ? withoutFlagged(windows, old.digests.dontCare) : windows });
   }
   return items;
 }
@@ -113,36 +114,5 @@ export function diffSources(dst: Extent, deltas: readonly number[], oldBlocks: n
     const end = Math.min(oldBlocks, c + dst.blockCount + margin);
     if (end > start) windows.push({ startBlock: start, blockCount: end - start });
   }
-  return mergeWindows(windows);
-}
-
-/** Removes DONT_CARE blocks from windows (their content on the device is undefined). */
-function withoutDontCare(windows: readonly Extent[], dontCare: Uint8Array): Extent[] {
-  const out: Extent[] = [];
-  for (const w of windows) {
-    let i = w.startBlock;
-    const end = w.startBlock + w.blockCount;
-    while (i < end) {
-      while (i < end && dontCare[i]) i++;
-      const start = i;
-      while (i < end && !dontCare[i]) i++;
-      if (i > start) out.push({ startBlock: start, blockCount: i - start });
-    }
-  }
-  return out;
-}
-
-function mergeWindows(windows: Extent[]): Extent[] {
-  const sorted = [...windows].sort((a, b) => a.startBlock - b.startBlock);
-  const out: Extent[] = [];
-  for (const w of sorted) {
-    const last = out[out.length - 1];
-    if (last && w.startBlock <= last.startBlock + last.blockCount) {
-      const end = Math.max(last.startBlock + last.blockCount, w.startBlock + w.blockCount);
-      out[out.length - 1] = { startBlock: last.startBlock, blockCount: end - last.startBlock };
-    } else {
-      out.push(w);
-    }
-  }
-  return out;
+  return mergeExtents(windows);
 }

@@ -3,7 +3,7 @@
 
 import type { FileHandle } from 'node:fs/promises';
 import { ioError } from '../errors/ota-error.js';
-import type { BlockSource } from '../image/block-source.js';
+import type { BlockSource } from './block-source.js';
 import { totalBlocks, type Extent } from '../model/extent.js';
 
 /** Reads the blocks of `extents` from `source`, concatenated. */
