@@ -1,6 +1,6 @@
 // barChart: an inline SVG chart of horizontal bars, one per item, grouped and coloured by a
 // group key (codec family), with value ticks, category labels, axis titles and a legend.
-// Items a target does not allow are drawn hatched-light. Pure string building.
+// Items a target does not allow are drawn faded with a dashed outline. Pure string building.
 
 import { axisTitles, byteUnit, colorOf, escapeXml, legend, linearScale, num, plotRanges, svgOpen, type Frame } from './svg-chart.js';
 

@@ -49,8 +49,9 @@ export async function compareCodecs(o: CompareOptions): Promise<CompareResult> {
   const prepared = await PreparedImages.prepare({ oldPath: o.oldPath, newPath: o.newPath, blockSizeBytes: profile.blockSizeBytes, maxRunBytes: profile.maxOperationBytes, reporter, timed: phaseTimer(timingsMs) });
   let workDir: string | undefined;
   let cache: CandidateCache | undefined;
-  const pool = EncodePool.create(jobs);
+  let pool: EncodePool | undefined;
   try {
+    pool = EncodePool.create(jobs);
     const parent = o.tempDir ?? tmpdir();
     workDir = await mkdtemp(join(parent, 'ota-compare-')).catch((err) => {
       throw ioError('create temp folder in', parent, err);
@@ -99,7 +100,7 @@ export async function compareCodecs(o: CompareOptions): Promise<CompareResult> {
       entries: entries.map((e) => withPercentages(e, newSize, bestFull)), blockMap,
     };
   } finally {
-    await pool.close();
+    await pool?.close();
     await cache?.close();
     await prepared.close();
     if (workDir) await rm(workDir, { recursive: true, force: true });

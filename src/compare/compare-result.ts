@@ -86,6 +86,7 @@ export interface CompareResult {
 
 /** The measured numbers an entry can be best at (smallest wins). */
 export const MEASURES = ['packageBytes', 'buildMs', 'applyMs', 'decoderMemoryBytes'] as const;
+/** One of MEASURES. */
 export type Measure = (typeof MEASURES)[number];
 
 /**

@@ -1,5 +1,5 @@
-// Human formatting of compare's numbers (bytes, milliseconds, percentages) for the table, the
-// CSV-free text parts and the HTML report. Pure; the CLI has its own copy for other commands.
+// Human formatting of compare's numbers (bytes, milliseconds, percentages) for the terminal table
+// and the HTML reports. Pure; cli/render.ts has the CLI's own copy (the core never imports cli/).
 
 /** `1.50 MiB`-style size (binary units). */
 export function formatBytes(bytes: number): string {

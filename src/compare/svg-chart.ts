@@ -60,21 +60,26 @@ export function byteUnit(values: readonly number[]): number {
   return unit;
 }
 
-/** A log10 scale over positive values (non-positive values are drawn at the domain's low end); ticks at 1, 2, 5 × 10^k. */
+/**
+ * A log10 scale over positive values (non-positive values are drawn at the domain's low end),
+ * padded by 30 % on each side; ticks at 1, 2, 5 × 10^k inside it (decades only when that is many).
+ */
 export function logScale(values: readonly number[], range: readonly [number, number]): Scale {
   const positive = values.filter((v) => Number.isFinite(v) && v > 0);
   const lo = positive.length > 0 ? Math.min(...positive) : 1;
   const hi = positive.length > 0 ? Math.max(...positive) : 10;
-  const d0 = 10 ** Math.floor(Math.log10(lo));
-  const d1 = Math.max(10 ** Math.ceil(Math.log10(hi)), d0 * 10);
+  const d0 = lo / 1.3;
+  const d1 = Math.max(hi * 1.3, d0 * 10);
   const l0 = Math.log10(d0);
   const l1 = Math.log10(d1);
   const f = ((v: number) => range[0] + ((Math.log10(Math.max(v, d0)) - l0) / (l1 - l0)) * (range[1] - range[0])) as Scale;
   const ticks = () => {
+    const inside = (t: number) => t >= d0 * (1 - 1e-9) && t <= d1 * (1 + 1e-9);
     const decades: number[] = [];
-    for (let p = l0; p <= l1 + 1e-9; p++) decades.push(10 ** p);
-    if (decades.length > 3) return decades;
-    return decades.flatMap((d) => [d, 2 * d, 5 * d]).filter((t) => t <= d1 * (1 + 1e-9));
+    for (let p = Math.floor(l0); p <= Math.ceil(l1); p++) decades.push(10 ** p);
+    const fine = decades.flatMap((d) => [d, 2 * d, 5 * d]).filter(inside);
+    const coarse = decades.filter(inside);
+    return fine.length <= 8 || coarse.length < 2 ? fine : coarse;
   };
   return Object.assign(f, { kind: 'log' as const, domain: [d0, d1] as const, range, ticks });
 }
