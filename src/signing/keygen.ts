@@ -1,7 +1,7 @@
 // Generates a key pair and writes `<prefix>.pem` (PKCS#8, mode 0600) and `<prefix>.pub.pem` (SPKI).
 
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
+import { link, open, unlink } from 'node:fs/promises';
 import { UsageError, ioError } from '../errors/ota-error.js';
 import { algorithmByName, SIGNATURE_ALGORITHMS } from '../model/signature-algorithm.js';
 import { keyIdOf } from './key-pair.js';
@@ -34,7 +34,10 @@ function generate(name: string): { privateKey: KeyObject; publicKey: KeyObject }
   }
 }
 
-/** Writes a file that must not exist yet, via a temp file and rename, with the given mode. */
+/**
+ * Writes a file that must not exist yet: data goes to a temp file (fsynced, with `mode`), which
+ * is then hard-linked to `path` — link fails if `path` appeared meanwhile, so nothing is overwritten.
+ */
 async function writeNew(path: string, data: string, mode: number): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}`;
   try {
@@ -45,19 +48,21 @@ async function writeNew(path: string, data: string, mode: number): Promise<void>
     } finally {
       await fh.close();
     }
-    await rename(tmp, path);
+    await link(tmp, path);
   } catch (err) {
-    await unlink(tmp).catch(() => undefined);
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new UsageError('KEY_EXISTS', `${path} already exists; keygen never overwrites a key`);
     throw ioError('write key file', path, err);
+  } finally {
+    await unlink(tmp).catch(() => undefined);
   }
 }
 
 /** Generates a key pair for `algorithm` and writes both files. Refuses to overwrite existing keys. */
 export async function keygen(algorithm: string, prefix: string): Promise<KeygenResult> {
   if (!algorithmByName(algorithm)) generate(algorithm);
-  const { privateKey, publicKey } = generate(algorithm);
   const privateKeyPath = `${prefix}.pem`;
   const publicKeyPath = `${prefix}.pub.pem`;
+  // Checked before the (slow, for RSA-4096) generation; writeNew re-checks atomically.
   for (const p of [privateKeyPath, publicKeyPath]) {
     try {
       await open(p, 'r').then((fh) => fh.close());
@@ -66,6 +71,7 @@ export async function keygen(algorithm: string, prefix: string): Promise<KeygenR
       if (err instanceof UsageError) throw err;
     }
   }
+  const { privateKey, publicKey } = generate(algorithm);
   await writeNew(privateKeyPath, privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, 0o600);
   await writeNew(publicKeyPath, publicKey.export({ type: 'spki', format: 'pem' }) as string, 0o644);
   return { algorithm, privateKeyPath, publicKeyPath, keyIdHex: keyIdOf(publicKey).toString('hex') };
