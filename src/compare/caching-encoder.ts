@@ -1,22 +1,13 @@
 // CachingEncoder: lets compare's many producePackages runs share encoder work. It answers the
-// EncodePool's `run(task)` exactly as pipeline/encode-chunk.ts does (same candidates, same skip
-// rules, same order; test/compare/caching-encoder.test.ts checks it against encodeChunk), but
+// EncodePool's `run(task)` exactly as pipeline/encode-chunk.ts does (it runs the same
+// `encodeWithRules`; test/compare/caching-encoder.test.ts checks it against encodeChunk), but
 // computes each candidate once per chunk content, as a one-candidate task on the real pool, and
 // serves it from the CandidateCache to every later combination that needs it.
 
 import type { EncodePool } from '../pipeline/encode-pool.js';
-import type { EncodeTask } from '../pipeline/encode-chunk.js';
+import { encodeWithRules, type EncodeTask } from '../pipeline/encode-chunk.js';
 import { candidateLabel, type CandidateSpec, type EncodedCandidate } from '../planner/candidates.js';
 import { CandidateCache, type CachedCandidate } from './candidate-cache.js';
-
-// The skip rules of encode-chunk.ts, mirrored (the equivalence test fails if they drift).
-const DIFF_IS_TINY = 1 / 64;
-const DIFF_BEATS_REPLACE = 1 / 4;
-const MAX_ZERO_BLOCK_SHARE = 1 / 8;
-const FAST_CODECS = new Set(['none', 'gzip']);
-
-type ReplaceSpec = Extract<CandidateSpec, { kind: 'replace' }>;
-type DiffSpec = Extract<CandidateSpec, { kind: 'diff' }>;
 
 /** Encodes chunks through a real EncodePool, computing each (chunk, candidate) at most once. */
 export class CachingEncoder {
@@ -55,37 +46,7 @@ export class CachingEncoder {
       costs[slot] = costs[slot]! + computeMs;
       return candidate;
     };
-    const size = task.newData.length;
-    const replaceSpecs = task.specs.filter((s): s is ReplaceSpec => s.kind === 'replace');
-    const diffSpecs = task.sourceData.length > 0 ? task.specs.filter((s): s is DiffSpec => s.kind === 'diff') : [];
-
-    // Phase 1 (unconditional): zstd-dict and the fast codecs.
-    const zstdDict = diffSpecs.filter((s) => s.differ === 'zstd-dict');
-    const fast = replaceSpecs.filter((s) => FAST_CODECS.has(s.codec));
-    const first = await Promise.all([...zstdDict, ...fast].map(one));
-    const out = [...first];
-    const bestDiff = Math.min(Infinity, ...first.filter((c) => c.spec.kind === 'diff').map((c) => c.bytes.length));
-    const bestFast = Math.min(size, ...first.filter((c) => c.spec.kind === 'replace').map((c) => c.bytes.length));
-
-    // Phase 2: the slow codecs unless a diff already wins by far, and bsdiff when it may win.
-    const diffWins = bestDiff < bestFast * DIFF_BEATS_REPLACE;
-    let haveReplace = fast.length > 0;
-    const second: CandidateSpec[] = [];
-    for (const spec of replaceSpecs) {
-      if (FAST_CODECS.has(spec.codec)) continue;
-      if (!task.replaceRequired && diffWins && haveReplace) continue;
-      second.push(spec);
-      haveReplace = true;
-    }
-    const bsdiff = diffSpecs.find((s) => s.differ === 'bsdiff');
-    if (bsdiff) {
-      const onlyDiffer = diffSpecs.length === 1;
-      const worthTrying = onlyDiffer || (bestDiff > size * DIFF_IS_TINY && bestDiff < bestFast / 2);
-      if (worthTrying && (onlyDiffer || zeroBlockShare(task.sourceData, task.newData) <= MAX_ZERO_BLOCK_SHARE)) second.push(bsdiff);
-    }
-    out.push(...(await Promise.all(second.map(one))));
-    const order = (s: CandidateSpec) => task.specs.indexOf(s);
-    return out.sort((a, b) => order(a.spec) - order(b.spec));
+    return encodeWithRules(task, one, true);
   }
 
   /** One candidate: from the cache, from a computation already under way, or computed now. */
@@ -133,22 +94,6 @@ export class CachingEncoder {
     if (next) next();
     else this.freeSlots++;
   }
-}
-
-/** Share of 4 KiB blocks that are all zero across both inputs (as encode-chunk.ts computes it). */
-export function zeroBlockShare(a: Uint8Array, b: Uint8Array): number {
-  const blockBytes = 4096;
-  const zero = Buffer.alloc(blockBytes);
-  let zeros = 0;
-  let blocks = 0;
-  for (const data of [a, b]) {
-    const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    for (let at = 0; at + blockBytes <= buf.length; at += blockBytes) {
-      blocks++;
-      if (buf.compare(zero, 0, blockBytes, at, at + blockBytes) === 0) zeros++;
-    }
-  }
-  return blocks === 0 ? 0 : zeros / blocks;
 }
 
 /**

@@ -26,51 +26,70 @@ const MAX_ZERO_BLOCK_SHARE = 1 / 8;
 /** Replace codecs in the order they are tried: fast ones first. */
 const FAST_CODECS = new Set(['none', 'gzip']);
 
+/** Computes one candidate of a task. */
+export type ComputeCandidate = (spec: CandidateSpec) => Promise<EncodedCandidate>;
+
 /** Encodes the candidates of one chunk; candidates that cannot apply or cannot win are skipped. */
 export async function encodeChunk(task: EncodeTask): Promise<EncodedCandidate[]> {
-  const out: EncodedCandidate[] = [];
   const size = task.newData.length;
-  const haveSource = task.sourceData.length > 0;
-  const replaceSpecs = task.specs.filter((s): s is Extract<CandidateSpec, { kind: 'replace' }> => s.kind === 'replace');
-  const diffSpecs = haveSource ? task.specs.filter((s): s is Extract<CandidateSpec, { kind: 'diff' }> => s.kind === 'diff') : [];
-
-  const runReplace = async (spec: (typeof replaceSpecs)[number]) => {
-    const codec = codecByName(spec.codec);
-    out.push({ spec, bytes: await codec.encode(task.newData, spec.level), decoderMemoryBytes: codec.decoderMemoryBytes(spec.level, size) });
-  };
-  const runDiff = async (spec: (typeof diffSpecs)[number]) => {
+  const compute: ComputeCandidate = async (spec) => {
+    if (spec.kind === 'replace') {
+      const codec = codecByName(spec.codec);
+      return { spec, bytes: await codec.encode(task.newData, spec.level), decoderMemoryBytes: codec.decoderMemoryBytes(spec.level, size) };
+    }
     const differ = differByName(spec.differ);
-    const bytes = await differ.diff(task.sourceData, task.newData);
-    out.push({ spec, bytes, decoderMemoryBytes: differ.decoderMemoryBytes(task.sourceData.length, size) });
-    return bytes.length;
+    return { spec, bytes: await differ.diff(task.sourceData, task.newData), decoderMemoryBytes: differ.decoderMemoryBytes(task.sourceData.length, size) };
   };
+  return encodeWithRules(task, compute, false);
+}
 
-  // zstd-dict first: fast, and it tells whether anything else can still win.
-  let bestDiff = Infinity;
-  for (const spec of diffSpecs) if (spec.differ === 'zstd-dict') bestDiff = Math.min(bestDiff, await runDiff(spec));
+/**
+ * The candidate-selection rules of a chunk, over any way of computing one candidate (directly,
+ * or through compare's cache): zstd-dict and the fast codecs first; the slow codecs unless a
+ * diff already wins by far (or some target needs replace); bsdiff only where it may win and the
+ * data is not mostly zeros. Results come back in the task's spec order. `parallel` runs each
+ * phase's candidates concurrently; otherwise one at a time (a worker's memory stays one candidate).
+ */
+export async function encodeWithRules(task: EncodeTask, compute: ComputeCandidate, parallel: boolean): Promise<EncodedCandidate[]> {
+  const run = async (specs: readonly CandidateSpec[]): Promise<EncodedCandidate[]> => {
+    if (parallel) return Promise.all(specs.map(compute));
+    const out: EncodedCandidate[] = [];
+    for (const spec of specs) out.push(await compute(spec));
+    return out;
+  };
+  const size = task.newData.length;
+  const replaceSpecs = task.specs.filter((s): s is Extract<CandidateSpec, { kind: 'replace' }> => s.kind === 'replace');
+  const diffSpecs = task.sourceData.length > 0 ? task.specs.filter((s): s is Extract<CandidateSpec, { kind: 'diff' }> => s.kind === 'diff') : [];
 
-  for (const spec of replaceSpecs) if (FAST_CODECS.has(spec.codec)) await runReplace(spec);
-  const bestFast = Math.min(size, ...out.filter((c) => c.spec.kind === 'replace').map((c) => c.bytes.length));
+  // Phase 1: zstd-dict (fast, and it tells whether anything else can still win) and the fast codecs.
+  const first = await run([...diffSpecs.filter((s) => s.differ === 'zstd-dict'), ...replaceSpecs.filter((s) => FAST_CODECS.has(s.codec))]);
+  const bestDiff = Math.min(Infinity, ...first.filter((c) => c.spec.kind === 'diff').map((c) => c.bytes.length));
+  const bestFast = Math.min(size, ...first.filter((c) => c.spec.kind === 'replace').map((c) => c.bytes.length));
+
+  // Phase 2: the slow codecs unless a diff already wins by far, and bsdiff when it may win.
   const diffWins = bestDiff < bestFast * DIFF_BEATS_REPLACE;
+  let haveReplace = first.some((c) => c.spec.kind === 'replace');
+  const second: CandidateSpec[] = [];
   for (const spec of replaceSpecs) {
     if (FAST_CODECS.has(spec.codec)) continue;
-    if (!task.replaceRequired && diffWins && out.some((c) => c.spec.kind === 'replace')) continue;
-    await runReplace(spec);
+    if (!task.replaceRequired && diffWins && haveReplace) continue;
+    second.push(spec);
+    haveReplace = true;
   }
-
   const bsdiff = diffSpecs.find((s) => s.differ === 'bsdiff');
   if (bsdiff) {
     const onlyDiffer = diffSpecs.length === 1;
     const worthTrying = onlyDiffer || (bestDiff > size * DIFF_IS_TINY && bestDiff < bestFast / 2);
-    if (worthTrying && (onlyDiffer || zeroBlockShare(task.sourceData, task.newData) <= MAX_ZERO_BLOCK_SHARE)) await runDiff(bsdiff);
+    if (worthTrying && (onlyDiffer || zeroBlockShare(task.sourceData, task.newData) <= MAX_ZERO_BLOCK_SHARE)) second.push(bsdiff);
   }
+  const out = [...first, ...(await run(second))];
   // Report in the caller's candidate order so ties break the same way every run.
   const order = (s: CandidateSpec) => task.specs.indexOf(s);
   return out.sort((a, b) => order(a.spec) - order(b.spec));
 }
 
 /** Share of 4 KiB blocks that are all zero across both inputs. */
-function zeroBlockShare(a: Uint8Array, b: Uint8Array): number {
+export function zeroBlockShare(a: Uint8Array, b: Uint8Array): number {
   const blockBytes = 4096;
   const zero = Buffer.alloc(blockBytes);
   let zeros = 0;
