@@ -46,13 +46,15 @@ const USAGE = `Usage: npm run bench -- [options]
   --bsdiff-max-mib N         skip bsdiff above N MiB (default 256; it needs ~9x the image in RAM)
   --timeout-s N              kill any one build or apply after N seconds (default 900)
   --jobs N                   passed to ota-build build --jobs (default: ota-build's own default)
-  --out FILE                 results markdown (default bench/RESULTS.md); JSON goes to
-                             bench/work/results.json
+  --out FILE                 results markdown (default bench/RESULTS.md); the JSON goes to
+                             bench/work/results.json, or beside FILE (FILE.json) when --out is given
+  --json FILE                where to write the JSON instead
   --keep-outputs             keep patches and applied images in bench/work/runs/
   --no-snapshot              run ota-build from the live dist/ instead of a copy taken at start
   --wait-idle-s N            before each measurement wait up to N s for other processes to
                              leave the CPUs alone (default 60; 0 = do not wait)
   --dry-run                  print the plan and commands; make, run and install nothing
+  --render                   rewrite --out from bench/work/results.json (the last run); run nothing
   -h, --help                 this text
 `;
 
@@ -88,10 +90,12 @@ function parseArgs(argv) {
       case '--timeout-s': o.timeoutS = num(flag, val()); break;
       case '--jobs': o.jobs = num(flag, val()); break;
       case '--out': o.out = resolve(process.cwd(), val()); break;
+      case '--json': o.json = resolve(process.cwd(), val()); break;
       case '--keep-outputs': o.keepOutputs = true; break;
       case '--no-snapshot': o.snapshot = false; break;
       case '--wait-idle-s': { const v = Number(val()); if (!(v >= 0)) die('--wait-idle-s: expected a number >= 0'); o.waitIdleS = v; break; }
       case '--dry-run': o.dryRun = true; break;
+      case '--render': o.render = true; break;
       case '-h': case '--help': process.stdout.write(USAGE); process.exit(0); break;
       default: die(`unknown option ${a}\n\n${USAGE}`);
     }
@@ -115,6 +119,7 @@ function parseArgs(argv) {
     p.id = `${p.kind}-${p.sizeMib}`;
   }
   o.pairList = pairs;
+  o.json ??= o.out === join(BENCH, 'RESULTS.md') ? join(BENCH, 'work', 'results.json') : `${o.out.replace(/\.md$/, '')}.json`;
   return o;
 }
 
@@ -172,9 +177,12 @@ const TOOLS = {
   'zstd-patch': {
     role: 'peer',
     label: 'zstd --patch-from -19 --long=31',
-    // zstd 1.5.x CLI default: -T1 (one compression worker, plus an I/O thread). For
-    // --patch-from it sizes the window to cover old+new itself; --long=31 on decompression
-    // raises the window limit to 2 GiB (the default limit is 128 MiB), so no --memory is needed.
+    // zstd 1.5.x CLI default: -T1 (one compression worker, plus an I/O thread). With
+    // --patch-from the CLI sizes the window to cover the reference itself (1 GiB pair: window
+    // 1 GiB, ~3.2 GB RSS at -1) and, when decompressing, raises its memory limit to the reference
+    // size on its own (checked with zstd 1.5.4 on a 1 GiB pair), so no --memory=/-M is needed;
+    // --long=31 (limit 2 GiB) is passed anyway. Full `zstd -19 --long=31` output of an image
+    // over 128 MiB does need --long=31 (or --memory) to decompress: "Window size larger than maximum".
     build: (p, d) => ({ cmd: 'zstd', args: ['-q', '-f', `--patch-from=${p.old}`, '-19', '--long=31', p.new, '-o', join(d, 'patch.zst')] }),
     packages: (d) => [{ label: 'zstd --patch-from -19 --long=31', file: join(d, 'patch.zst') }],
     apply: (p, pkg, out) => ({ cmd: 'zstd', args: ['-q', '-f', '-d', `--patch-from=${p.old}`, '--long=31', pkg.file, '-o', out] }),
@@ -295,6 +303,9 @@ async function waitIdle(maxS) {
     if (load < 0.15 || (performance.now() - t0) / 1000 >= maxS) return load;
   }
 }
+
+// `npm run bench -- --dry-run | head` closes our stdout early: that is not an error.
+process.stdout.on('error', (e) => { if (e.code === 'EPIPE') process.exit(0); throw e; });
 
 let current = null; // the running child, killed on SIGINT/SIGTERM
 for (const sig of ['SIGINT', 'SIGTERM']) {
@@ -583,7 +594,7 @@ async function runPair(p, pair, o, progress) {
     } else if (b.status === 'failed') {
       log(`${progress} ${tool}: build FAILED (exit ${b.exitCode ?? b.signal}): ${b.stderrTail.split('\n').pop()}`);
     } else {
-      log(`${progress} ${tool}: build ok in ${fmtS(b.wallS)} s, peak RSS ${fmtMiB(b.maxRssKiB)} MiB${busyNote(b.otherCores)}`);
+      log(`${progress} ${tool}: build ok in ${fmtS(b.wallS)} s, peak RSS ${fmtMiB(b.maxRssKiB)} MiB${busyNote(b)}`);
     }
     r.packages = [];
     if (b.status === 'ok') {
@@ -607,7 +618,7 @@ async function runPair(p, pair, o, progress) {
         } else {
           e.correct = false;
         }
-        log(`${progress} ${tool}: ${pkg.label}: apply ${a.status === 'ok' ? `ok in ${fmtS(a.wallS)} s, peak RSS ${fmtMiB(a.maxRssKiB)} MiB${busyNote(a.otherCores)}` : a.status === 'timeout' ? 'did not finish' : `FAILED (exit ${a.exitCode ?? a.signal}): ${a.stderrTail.split('\n').pop()}`}; output ${e.correct ? 'matches new.img' : 'does NOT match new.img'}`);
+        log(`${progress} ${tool}: ${pkg.label}: apply ${a.status === 'ok' ? `ok in ${fmtS(a.wallS)} s, peak RSS ${fmtMiB(a.maxRssKiB)} MiB${busyNote(a)}` : a.status === 'timeout' ? 'did not finish' : `FAILED (exit ${a.exitCode ?? a.signal}): ${a.stderrTail.split('\n').pop()}`}; output ${e.correct ? 'matches new.img' : 'does NOT match new.img'}`);
         if (!o.keepOutputs) rmSync(out, { force: true });
       }
     }
@@ -631,8 +642,10 @@ const ceil3 = (x) => (Math.ceil(x * 1000 - 1e-9) / 1000).toFixed(3);
 const pct = (x) => `${(100 * x).toFixed(3)} %`;
 // A measurement is "disturbed" when other processes used more than this many cores on average.
 const BUSY_CORES = 0.2;
-const busyNote = (c) => (c != null && c > BUSY_CORES ? ` (WARNING: other processes used ${c.toFixed(2)} cores meanwhile)` : '');
-const dag = (m) => (m?.otherCores != null && m.otherCores > BUSY_CORES ? ' †' : '');
+// Under a second, /proc/stat's 10 ms ticks and our own spawning make the figure meaningless.
+const disturbed = (m) => m?.otherCores != null && m.otherCores > BUSY_CORES && (m.hrWallS ?? 0) >= 1;
+const busyNote = (m) => (disturbed(m) ? ` (WARNING: other processes used ${m.otherCores.toFixed(2)} cores meanwhile)` : '');
+const dag = (m) => (disturbed(m) ? ' †' : '');
 
 // Rows: one per package (ota-build-default gives three from one build).
 function rowsOf(pairRes) {
@@ -699,7 +712,7 @@ function pairTable(pairRes, opts) {
 
 // Issue 4's "done when" items that one pair can show, on unrounded numbers.
 function goalChecks(pairRes) {
-  const p = pairRes.pair;
+  const p = pairRes; // kind, sizeMib
   const ours = pairRes.results.find((r) => r.tool === 'ota-build');
   if (!ours) return null;
   const e = ours.status === 'ok' ? ours.packages[0] : null;
@@ -722,7 +735,8 @@ function goalChecks(pairRes) {
   } else {
     checks.push('no peer finished: nothing to compare sizes with');
   }
-  const notRun = peers.filter((r) => r.status !== 'ok').map((r) => `${r.tool} ${r.status === 'skipped' ? 'skipped' : r.status === 'timeout' ? 'did not finish' : 'failed'}`);
+  const notRun = peers.filter((r) => r.status !== 'ok' || !r.packages[0]?.correct)
+    .map((r) => `${r.tool} ${r.status === 'skipped' ? 'skipped' : r.status === 'timeout' ? 'did not finish' : r.status === 'failed' ? 'failed' : 'output not correct'}`);
   if (notRun.length) checks.push(`(not compared: ${notRun.join(', ')})`);
   const zt = zstdPatchTime(pairRes);
   if (p.sizeMib >= 256) {
@@ -745,6 +759,8 @@ function renderMarkdown(run) {
   L.push('');
   L.push(`**Pairs run: ${run.pairs.map((p) => p.id).join(', ')}**${run.finished ? '' : ' (run still in progress or interrupted: partial results)'}; ` +
     `tools: ${run.options.tools.join(', ')}.`);
+  const notRun = ALL_SIZES.flatMap((sz) => ALL_KINDS.map((k) => `${k}-${sz}`)).filter((id) => !run.pairs.some((p) => p.id === id));
+  if (notRun.length) L.push(`Not run this time: ${notRun.join(', ')}.`);
   L.push('');
   L.push(`Generated by \`npm run bench -- ${run.argv.join(' ')}\` on ${run.startedAt} ` +
     `(total runtime ${run.totalS != null ? `${(run.totalS / 60).toFixed(1)} min` : 'n/a'}). See [README.md](README.md) for what each column means and how to rerun.`);
@@ -781,8 +797,8 @@ function renderMarkdown(run) {
       L.push('');
     }
     const busy = pr.results.flatMap((r) => [
-      ...(r.build?.otherCores > BUSY_CORES ? [`${r.label} build ${r.build.otherCores.toFixed(2)}`] : []),
-      ...(r.packages ?? []).filter((e) => e.apply?.otherCores > BUSY_CORES).map((e) => `${e.label} apply ${e.apply.otherCores.toFixed(2)}`),
+      ...(disturbed(r.build) ? [`${r.label} build ${r.build.otherCores.toFixed(2)}`] : []),
+      ...(r.packages ?? []).filter((e) => disturbed(e.apply)).map((e) => `${e.label} apply ${e.apply.otherCores.toFixed(2)}`),
     ]);
     if (busy.length) {
       L.push(`† other processes on the machine used, on average, this many of the ${m.nproc} cores while it ran (its time is likely inflated): ${busy.join('; ')}.`);
@@ -831,7 +847,7 @@ function renderMarkdown(run) {
 const oneLine = (s) => s.replace(/\s*\n\s*/g, ' ⏎ ').replace(/`/g, "'").slice(0, 400);
 
 function writeResults(run) {
-  const json = join(BENCH, 'work', 'results.json');
+  const json = run.options.json;
   mkdirSync(dirname(json), { recursive: true });
   const write = (file, text) => { writeFileSync(`${file}.tmp`, text); renameSync(`${file}.tmp`, file); };
   write(json, JSON.stringify(run, null, 2) + '\n');
@@ -845,6 +861,13 @@ async function main() {
   const argv = process.argv.slice(2);
   const o = parseArgs(argv);
   const t0 = performance.now();
+  if (o.render) {
+    const run = JSON.parse(readFileSync(o.json, 'utf8'));
+    run.options.out = o.out;
+    writeFileSync(o.out, renderMarkdown(run));
+    log(`bench: rewrote ${relative(process.cwd(), o.out)} from ${relative(process.cwd(), o.json)} (run of ${run.startedAt})`);
+    return;
+  }
   ensureTools(o, o.pairList);
   ensureDist(o);
 
@@ -872,7 +895,7 @@ async function main() {
   }
   const run = {
     startedAt: new Date().toISOString(), argv, finished: false, totalS: null, machine,
-    options: { tools: o.tools, bsdiffMaxMib: o.bsdiffMaxMib, timeoutS: o.timeoutS, jobs: o.jobs, defaultTargetsMaxMib: o.defaultTargetsMaxMib, out: o.out },
+    options: { tools: o.tools, bsdiffMaxMib: o.bsdiffMaxMib, timeoutS: o.timeoutS, jobs: o.jobs, defaultTargetsMaxMib: o.defaultTargetsMaxMib, waitIdleS: o.waitIdleS, snapshot: o.snapshot, out: o.out, json: o.json },
     pairs: [],
   };
   log(`bench: ${o.pairList.length} pair(s): ${o.pairList.map((p) => p.id).join(', ')}; tools: ${o.tools.join(', ')}`);
@@ -899,7 +922,7 @@ async function main() {
   writeResults(run);
   const md = renderMarkdown(run);
   process.stdout.write(md.slice(md.indexOf('\n## ') + 1) + '\n');
-  log(`bench: done in ${(run.totalS / 60).toFixed(1)} min; wrote ${relative(process.cwd(), o.out) || o.out} and ${relative(process.cwd(), join(BENCH, 'work', 'results.json'))}`);
+  log(`bench: done in ${(run.totalS / 60).toFixed(1)} min; wrote ${relative(process.cwd(), o.out)} and ${relative(process.cwd(), o.json)}`);
 }
 
 main().catch((e) => {
