@@ -1,16 +1,7 @@
 // Small rendering helpers for human output: byte sizes, percentages, aligned tables.
 
-/** `1.5 MiB`-style size. */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
-}
+/** `1.5 MiB`-style size (the same formatting as compare's reports). */
+export { formatBytes } from '../compare/format-units.js';
 
 /** `12.34 %` of a whole. */
 export function formatPercent(part: number, whole: number): string {

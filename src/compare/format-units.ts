@@ -1,16 +1,23 @@
-// Human formatting of compare's numbers (bytes, milliseconds, percentages) for the terminal table
-// and the HTML reports. Pure; cli/render.ts has the CLI's own copy (the core never imports cli/).
+// Human formatting of numbers (bytes, milliseconds, percentages) for compare's table and HTML
+// reports; cli/render.ts re-exports formatBytes so the CLI and the reports print sizes alike. Pure.
 
-/** `1.50 MiB`-style size (binary units). */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'] as const;
+
+/** `bytes` scaled to the largest binary unit below 1024 of it. */
+function scaleBytes(bytes: number): { value: number; unit: string; scaled: boolean } {
   let value = bytes;
   let unit = 0;
-  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
+  while (Math.abs(value) >= 1024 && unit < BYTE_UNITS.length - 1) {
     value /= 1024;
     unit++;
   }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
+  return { value, unit: BYTE_UNITS[unit]!, scaled: unit > 0 };
+}
+
+/** `1.50 MiB`-style size (binary units). */
+export function formatBytes(bytes: number): string {
+  const { value, unit, scaled } = scaleBytes(bytes);
+  return scaled ? `${value.toFixed(value < 10 ? 2 : 1)} ${unit}` : `${bytes} B`;
 }
 
 /** `85 ms`, `1.23 s`, `12.3 s`, `2 min 05 s`. */
@@ -31,13 +38,7 @@ export function formatPercent(value: number | null): string {
 /** Short tick label for a byte axis: `0`, `512 KiB`, `1.5 MiB`. */
 export function formatBytesShort(bytes: number): string {
   if (bytes === 0) return '0';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
+  const { value, unit } = scaleBytes(bytes);
   const digits = Number.isInteger(value) ? 0 : value < 10 ? 1 : 0;
-  return `${value.toFixed(digits)} ${units[unit]}`;
+  return `${value.toFixed(digits)} ${unit}`;
 }
