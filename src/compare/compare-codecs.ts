@@ -21,7 +21,6 @@ import { CandidateCache } from './candidate-cache.js';
 import { CombinationRunner, type RunMeasurement } from './combination-runner.js';
 import { autoSpecs, forbiddenReasons, listCombinations, replaceLabel, resolveSelection, specLabels, type Combination, type Selection } from './compare-combinations.js';
 import type { BestFull, CompareEntry, CompareOptions, CompareResult } from './compare-result.js';
-import { fullPlanView } from './full-plan-view.js';
 
 /** Label of the full package measured as the baseline in delta mode. */
 export const FULL_BASELINE = 'full auto';
@@ -83,7 +82,7 @@ export async function compareCodecs(o: CompareOptions): Promise<CompareResult> {
     if (delta) {
       // The baseline: the full package `build` would make without --old (auto, no differs).
       const full = await runner.run({
-        label: FULL_BASELINE, specs: autoSpecs(profile, selection, false), forbidden: [], prepared: fullPlanView(prepared, profile.maxOperationBytes),
+        label: FULL_BASELINE, specs: autoSpecs(profile, selection, false), forbidden: [], prepared: prepared.fullPlanView(profile.maxOperationBytes),
         apply: false, index: total - 1, total, onPackage: (path) => o.onPackage?.(FULL_BASELINE, path),
       });
       bestFull = { combination: FULL_BASELINE, packageBytes: full.packageBytes };

@@ -17,10 +17,14 @@ import type { InputSummary } from './build-options.js';
 /** Largest changed chunk handed to one encoder task (op memory stays bounded). */
 export const CHUNK_BYTES = 1024 * 1024;
 
-/** What to prepare. */
-export interface PrepareOptions {
-  readonly oldPath?: string;
-  readonly newPath: string;
+/** Chunk and run limits of the planner for a block size and the targets' op limit. */
+function planLimits(blockSizeBytes: number, maxRunBytes: number) {
+  const chunkBlocks = Math.max(1, Math.floor(Math.min(CHUNK_BYTES, maxRunBytes) / blockSizeBytes));
+  return { maxRunBlocks: Math.floor(maxRunBytes / blockSizeBytes), chunkBlocks, maxSourceBlocks: 4 * chunkBlocks };
+}
+
+/** How to plan: shared by prepare (paths) and fromSources (opened images). */
+export interface PlanOptions {
   readonly blockSizeBytes: number;
   /** Smallest maxOperationBytes among the targets: no planned run is larger. */
   readonly maxRunBytes: number;
@@ -29,8 +33,16 @@ export interface PrepareOptions {
   readonly timed: <T>(phase: string, f: () => Promise<T>) => Promise<T>;
 }
 
+/** What to prepare from image paths. */
+export interface PrepareOptions extends PlanOptions {
+  readonly oldPath?: string;
+  readonly newPath: string;
+}
+
 /** Opened, hashed and planned images. Close it when done. */
 export class PreparedImages {
+  private owned = false;
+
   private constructor(
     readonly next: BlockSource,
     readonly old: BlockSource | undefined,
@@ -40,27 +52,42 @@ export class PreparedImages {
     readonly blockSizeBytes: number,
   ) {}
 
-  /** Opens, hashes (both images concurrently) and plans. */
+  /** Opens both paths, hashes and plans; the result owns the images and closes them. */
   static async prepare(o: PrepareOptions): Promise<PreparedImages> {
     const next = await openImage(o.newPath);
     let old: BlockSource | undefined;
     try {
       old = o.oldPath ? await openImage(o.oldPath) : undefined;
-      const progress = (phase: string) => (done: number, total: number) => o.reporter.progress({ phase, done, total });
-      const [oldDigests, newDigests] = await o.timed('hashMs', () =>
-        Promise.all([old ? hashBlocks(old, o.blockSizeBytes, progress('hashing old'), true) : undefined, hashBlocks(next, o.blockSizeBytes, progress('hashing new'), old !== undefined)]),
-      );
-      const items = await o.timed('planMs', async () => {
-        const oldView = oldDigests ? { digests: oldDigests, index: new DigestIndex(oldDigests), anchors: oldDigests.anchors && new AnchorIndex(oldDigests.anchors) } : undefined;
-        const chunkBlocks = Math.max(1, Math.floor(Math.min(CHUNK_BYTES, o.maxRunBytes) / o.blockSizeBytes));
-        return planBlocks(newDigests, oldView, { maxRunBlocks: Math.floor(o.maxRunBytes / o.blockSizeBytes), chunkBlocks, maxSourceBlocks: 4 * chunkBlocks });
-      });
-      return new PreparedImages(next, old, newDigests, oldDigests, items, o.blockSizeBytes);
+      const prepared = await PreparedImages.fromSources(next, old, o);
+      prepared.owned = true;
+      return prepared;
     } catch (err) {
       await old?.close();
       await next.close();
       throw err;
     }
+  }
+
+  /** Hashes (both images concurrently) and plans already-open images; close() leaves them open. */
+  static async fromSources(next: BlockSource, old: BlockSource | undefined, o: PlanOptions): Promise<PreparedImages> {
+    const progress = (phase: string) => (done: number, total: number) => o.reporter.progress({ phase, done, total });
+    const [oldDigests, newDigests] = await o.timed('hashMs', () =>
+      Promise.all([old ? hashBlocks(old, o.blockSizeBytes, progress('hashing old'), true) : undefined, hashBlocks(next, o.blockSizeBytes, progress('hashing new'), old !== undefined)]),
+    );
+    const items = await o.timed('planMs', async () => {
+      const oldView = oldDigests ? { digests: oldDigests, index: new DigestIndex(oldDigests), anchors: oldDigests.anchors && new AnchorIndex(oldDigests.anchors) } : undefined;
+      return planBlocks(newDigests, oldView, planLimits(o.blockSizeBytes, o.maxRunBytes));
+    });
+    return new PreparedImages(next, old, newDigests, oldDigests, items, o.blockSizeBytes);
+  }
+
+  /**
+   * The same new image planned as a full package (no old image), without hashing it again —
+   * compare's "best full package" baseline in delta mode. Closing the view closes nothing.
+   */
+  fullPlanView(maxRunBytes: number): PreparedImages {
+    const items = planBlocks(this.newDigests, undefined, planLimits(this.blockSizeBytes, maxRunBytes));
+    return new PreparedImages(this.next, undefined, this.newDigests, undefined, items, this.blockSizeBytes);
   }
 
   /** The manifest identity of the new (`target`) or old (`source`) image. */
@@ -79,8 +106,9 @@ export class PreparedImages {
     return { path: src.path, format: src.format, sizeBytes: src.sizeBytes, sha256: d.imageSha256.toString('hex'), dontCareBlocks: d.dontCareCount };
   }
 
-  /** Closes both images. */
+  /** Closes both images when prepare() opened them. */
   async close(): Promise<void> {
+    if (!this.owned) return;
     await this.old?.close();
     await this.next.close();
   }
