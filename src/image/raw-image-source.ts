@@ -1,18 +1,18 @@
 // RawImageSource: a BlockSource over a plain image file, opened read-only.
 
-import type { FileHandle } from 'node:fs/promises';
 import { ImageError, ioError } from '../errors/ota-error.js';
 import type { BlockSource, SourceRun } from './block-source.js';
+import type { PositionalReader } from './file-range.js';
 
 /** A plain image file, opened by open-image.ts with flag `r`: never for writing. */
 export class RawImageSource implements BlockSource {
   readonly format = 'raw';
   private closed = false;
 
-  private constructor(readonly path: string, private readonly fh: FileHandle, readonly sizeBytes: number) {}
+  private constructor(readonly path: string, private readonly fh: PositionalReader, readonly sizeBytes: number) {}
 
-  /** Wraps a handle open-image.ts opened read-only after sniffing the magic. */
-  static fromHandle(path: string, fh: FileHandle, sizeBytes: number): RawImageSource {
+  /** Wraps a handle (or a FileRange) open-image.ts opened read-only after sniffing the magic. */
+  static fromHandle(path: string, fh: PositionalReader, sizeBytes: number): RawImageSource {
     return new RawImageSource(path, fh, sizeBytes);
   }
 

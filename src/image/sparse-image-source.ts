@@ -8,6 +8,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { ImageError, ioError } from '../errors/ota-error.js';
 import type { BlockSource, SourceRun } from './block-source.js';
+import type { PositionalReader } from './file-range.js';
 import {
   SPARSE_CHUNK_HEADER_BYTES, SPARSE_FILE_HEADER_BYTES, SparseChunkType, decodeSparseChunkHeader,
   decodeSparseFileHeader, sparseChunkHeaderProblem, sparseChunkTypeName, sparseCrc32, sparseFileHeaderProblem,
@@ -84,7 +85,7 @@ export class SparseImageSource implements BlockSource {
   private runs: SourceRun[] | undefined;
   private closed = false;
 
-  private constructor(readonly path: string, private readonly fh: FileHandle, header: SparseFileHeader, private readonly table: ChunkTable) {
+  private constructor(readonly path: string, private readonly fh: PositionalReader, header: SparseFileHeader, private readonly table: ChunkTable) {
     this.blockSizeBytes = header.blockSizeBytes;
     this.sizeBytes = header.totalBlocks * header.blockSizeBytes;
   }
@@ -111,10 +112,11 @@ export class SparseImageSource implements BlockSource {
   }
 
   /**
-   * Takes over an already-open handle (open-image.ts after sniffing the magic) of a file of
-   * `fileSizeBytes`. On success the source owns the handle; on failure the caller still does.
+   * Takes over an already-open handle (open-image.ts after sniffing the magic), or a FileRange
+   * (open-image-range.ts), of a file of `fileSizeBytes`. On success the source owns the handle;
+   * on failure the caller still does.
    */
-  static async fromHandle(path: string, fh: FileHandle, fileSizeBytes: number): Promise<SparseImageSource> {
+  static async fromHandle(path: string, fh: PositionalReader, fileSizeBytes: number): Promise<SparseImageSource> {
     const scanner = new Scanner(path, fh, fileSizeBytes);
     const { header, table, checkpoints } = await scanner.scan();
     const source = new SparseImageSource(path, fh, header, table);
@@ -223,7 +225,7 @@ class Scanner {
   private window: Buffer = Buffer.alloc(0);
   private windowStart = 0;
 
-  constructor(private readonly path: string, private readonly fh: FileHandle, private readonly fileSizeBytes: number) {}
+  constructor(private readonly path: string, private readonly fh: PositionalReader, private readonly fileSizeBytes: number) {}
 
   async scan(): Promise<{ header: SparseFileHeader; table: ChunkTable; checkpoints: CrcCheckpoint[] }> {
     const size = this.fileSizeBytes;
