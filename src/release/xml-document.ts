@@ -1,0 +1,69 @@
+// Parses the small XML files vendor layouts carry (Qualcomm rawprogram*.xml, the Unisoc PAC's
+// BMAConfig) with fast-xml-parser: a well-kept, dependency-light pure-JS parser with a validator
+// that reports line and column. Owns the safety settings; the readers own the meaning.
+
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { ImageError } from '../errors/ota-error.js';
+
+/** Largest layout XML accepted (real rawprogram files are well under 1 MiB). */
+export const MAX_LAYOUT_XML_BYTES = 16 * 1024 * 1024;
+
+/** An element: attributes as strings, child elements as arrays, text under `#text`. */
+export type XmlElement = { readonly [key: string]: XmlElement[] | string | undefined };
+
+/**
+ * Parses `text` into nested XmlElements. Refuses DTDs (`<!DOCTYPE`, `<!ENTITY`): no vendor layout
+ * uses them, and refusing them rules out entity-expansion bombs. Throws ImageError with `code`
+ * naming `what` and the position of the first syntax error.
+ */
+export function parseXmlDocument(text: string, what: string, code = 'RELEASE_BAD_LAYOUT'): XmlElement {
+  if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw new ImageError(code, `${what}: DTD declarations (<!DOCTYPE>, <!ENTITY>) are not allowed in a layout file`);
+  const valid = XMLValidator.validate(text);
+  if (valid !== true) throw new ImageError(code, `${what}: not well-formed XML at line ${valid.err.line}, column ${valid.err.col}: ${valid.err.msg}`);
+  const parser = new XMLParser({
+    ignoreAttributes: false,
+    attributeNamePrefix: '',
+    parseAttributeValue: false,
+    parseTagValue: false,
+    trimValues: true,
+    processEntities: true,
+    htmlEntities: false,
+    isArray: (_name, _path, _leaf, isAttribute) => !isAttribute,
+  });
+  return parser.parse(text) as XmlElement;
+}
+
+/** Child elements named `name` (case-sensitive), or none. */
+export function xmlChildren(element: XmlElement | undefined, name: string): XmlElement[] {
+  const value = element?.[name];
+  return Array.isArray(value) ? value : [];
+}
+
+/** An attribute's value, or undefined when absent. */
+export function xmlAttribute(element: XmlElement, name: string): string | undefined {
+  const value = element[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** The trimmed text of the first child element `name` (`<ID>FDL</ID>` → `FDL`), or undefined. */
+export function xmlChildText(element: XmlElement, name: string): string | undefined {
+  const child = xmlChildren(element, name)[0];
+  if (child === undefined) return undefined;
+  const text = child['#text'];
+  if (Array.isArray(text)) return undefined;
+  return typeof text === 'string' ? text : '';
+}
+
+/**
+ * Decodes layout XML bytes: UTF-16LE/BE when they start with a BOM or look like UTF-16LE, else
+ * UTF-8 (BOM skipped). Trailing NULs, which PAC tools leave after the config, are dropped.
+ */
+export function decodeXmlBytes(bytes: Buffer): string {
+  const even = (from: number): Buffer => bytes.subarray(from, from + ((bytes.length - from) & ~1));
+  let text: string;
+  if (bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xfe) text = even(2).toString('utf16le');
+  else if (bytes.length >= 2 && bytes[0] === 0xfe && bytes[1] === 0xff) text = Buffer.from(even(2)).swap16().toString('utf16le');
+  else if (bytes.length >= 2 && bytes[0] !== 0 && bytes[1] === 0) text = even(0).toString('utf16le');
+  else text = bytes.subarray(bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0).toString('utf8');
+  return text.replace(/\0+$/, '');
+}
