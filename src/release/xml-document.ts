@@ -8,8 +8,11 @@ import { ImageError } from '../errors/ota-error.js';
 /** Largest layout XML accepted (real rawprogram files are well under 1 MiB). */
 export const MAX_LAYOUT_XML_BYTES = 16 * 1024 * 1024;
 
-/** An element: attributes as strings, child elements as arrays, text under `#text`. */
-export type XmlElement = { readonly [key: string]: XmlElement[] | string | undefined };
+/**
+ * An element: attributes as strings, child elements as arrays, text under `#text`. A child with
+ * neither attributes nor children is its text (`<ID>FDL</ID>` → `ID: ['FDL']`).
+ */
+export type XmlElement = { readonly [key: string]: Array<XmlElement | string> | string | undefined };
 
 /**
  * Parses `text` into nested XmlElements. Refuses DTDs (`<!DOCTYPE`, `<!ENTITY`): no vendor layout
@@ -33,10 +36,10 @@ export function parseXmlDocument(text: string, what: string, code = 'RELEASE_BAD
   return parser.parse(text) as XmlElement;
 }
 
-/** Child elements named `name` (case-sensitive), or none. */
+/** Child elements named `name` (case-sensitive), or none; text-only children count as empty elements. */
 export function xmlChildren(element: XmlElement | undefined, name: string): XmlElement[] {
   const value = element?.[name];
-  return Array.isArray(value) ? value : [];
+  return Array.isArray(value) ? value.map((c) => (typeof c === 'string' ? {} : c)) : [];
 }
 
 /** An attribute's value, or undefined when absent. */
@@ -47,10 +50,10 @@ export function xmlAttribute(element: XmlElement, name: string): string | undefi
 
 /** The trimmed text of the first child element `name` (`<ID>FDL</ID>` → `FDL`), or undefined. */
 export function xmlChildText(element: XmlElement, name: string): string | undefined {
-  const child = xmlChildren(element, name)[0];
-  if (child === undefined) return undefined;
+  const value = element[name];
+  const child = Array.isArray(value) ? value[0] : undefined;
+  if (child === undefined || typeof child === 'string') return child;
   const text = child['#text'];
-  if (Array.isArray(text)) return undefined;
   return typeof text === 'string' ? text : '';
 }
 
