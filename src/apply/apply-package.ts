@@ -4,32 +4,26 @@
 // sparse) goes to a partial file beside the destination and is renamed into place only when
 // its sha256 matches. Raw outputs keep a checkpoint so `resume` continues after an interruption.
 
-import { createHash } from 'node:crypto';
-import { realpath, rename, stat, unlink } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { codecByName } from '../codecs/codec-registry.js';
-import { differByName } from '../diff/differ-registry.js';
-import { UnsupportedError, UsageError, VerificationError, ioError } from '../errors/ota-error.js';
+import { UnsupportedError, UsageError } from '../errors/ota-error.js';
 import { blockCountOf } from '../format/manifest-invariants.js';
 import type { BlockSource } from '../image/block-source.js';
 import { openImage } from '../image/open-image.js';
-import { totalBlocks, type Extent } from '../model/extent.js';
-import type { PartitionUpdate } from '../model/manifest.js';
-import { assertNever, type Operation } from '../model/operation.js';
 import { PackageReader } from '../package/package-reader.js';
 import { CollectingReporter, type Reporter } from '../reporter.js';
-import { resumePoint, type ResumeState } from './resume-point.js';
-import { chainStep, removeCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { DEFAULT_CHECKPOINT_EVERY_BYTES, SCRATCH_BYTES, applySteps, checkBase, sameFile, writeOutput } from './apply-partition.js';
+import { applyRelease } from './apply-release.js';
+import { resumePoint } from './resume-point.js';
 import { checkDeviceIdentity, checkFreeSpace, checkNotDowngrade, readDeviceState, type DeviceState } from './device-checks.js';
-import { readExtents } from '../image/extent-io.js';
-import { hashSource } from './hash-source.js';
-import { createOutputImage, type OutputFormat, type OutputImage } from './output-image.js';
+import type { OutputFormat } from './output-image.js';
 
 /** Options of `apply`. */
 export interface ApplyOptions {
   readonly packagePath: string;
-  /** Old image; required for delta packages, ignored by full packages. Opened read-only. */
+  /** Old image (or release, for release packages); required for delta packages. Opened read-only. */
   readonly oldPath?: string;
+  /** The new image; for a release package, the folder that receives `<partition>.img` files. */
   readonly outputPath: string;
   readonly pubkeyPath?: string;
   /** Refuse packages for any other target id (aliases accepted). */
@@ -50,11 +44,12 @@ export interface ApplyOptions {
   readonly reporter?: Reporter;
 }
 
-/** What `apply` produced. */
-export interface ApplyResult {
+/** One partition `apply` wrote. */
+export interface AppliedPartition {
+  readonly name: string;
   readonly outputPath: string;
-  readonly targetId: string;
-  readonly partition: string;
+  /** `delta`, `full`, or `unchanged` (a verified copy of the old image). */
+  readonly status: 'delta' | 'full' | 'unchanged';
   readonly sizeBytes: number;
   readonly sha256: string;
   readonly operationCount: number;
@@ -63,9 +58,24 @@ export interface ApplyResult {
   readonly resumedFromOp: number;
 }
 
-const DEFAULT_CHECKPOINT_EVERY_BYTES = 64 * 1024 * 1024;
-/** Scratch space beyond the output: checkpoint files and one op's temp files. */
-const SCRATCH_BYTES = 8 * 1024 * 1024;
+/**
+ * What `apply` produced. For a single image the top-level fields describe it; for a release
+ * package `outputPath` is the folder and `partitions` lists each `<partition>.img` written.
+ */
+export interface ApplyResult {
+  readonly outputPath: string;
+  readonly targetId: string;
+  /** The single image's partition name; '' for a release package. */
+  readonly partition: string;
+  readonly sizeBytes: number;
+  /** The single image's sha256; '' for a release package. */
+  readonly sha256: string;
+  readonly operationCount: number;
+  readonly outputFormat: OutputFormat;
+  readonly resumedFromOp: number;
+  readonly partitions: readonly AppliedPartition[];
+}
+
 
 /** Applies a package; see the file comment for the guarantees. */
 export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> {
@@ -81,8 +91,9 @@ export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> 
     };
     checkDeviceIdentity(reader.targetHeader, device);
     checkNotDowngrade(reader.manifest, device, options.allowDowngrade ?? false);
+    if (reader.targetHeader.releaseLayout !== '') return await applyRelease(reader, options, reporter);
     if (reader.manifest.partitions.length !== 1) {
-      throw new UnsupportedError('MULTI_PARTITION', `package holds ${reader.manifest.partitions.length} partitions; this applier writes one image`);
+      throw new UnsupportedError('MULTI_PARTITION', `package holds ${reader.manifest.partitions.length} partitions but no release layout; this applier writes one image`);
     }
     const part = reader.manifest.partitions[0]!;
     let oldSha256 = '';
@@ -97,134 +108,14 @@ export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> 
     const bs = reader.manifest.blockSizeBytes;
     const partialPath = join(dirname(options.outputPath), `.${basename(options.outputPath)}.ota-partial`);
     const checkpointPath = join(dirname(options.outputPath), `.${basename(options.outputPath)}.ota-checkpoint`);
-    const state = await resumePoint({ resume: options.resume ?? false, format, partialPath, checkpointPath, part, bs, packageDigest: reader.metadataSha256.toString('hex'), oldSha256, reporter });
+    const steps = applySteps(part, bs);
+    const state = await resumePoint({ resume: options.resume ?? false, format, partialPath, checkpointPath, part, steps, bs, packageDigest: reader.metadataSha256.toString('hex'), oldSha256, reporter });
     if (state.completedOps === 0) await checkFreeSpace(options.outputPath, blockCountOf(part.target.sizeBytes, bs) * bs + SCRATCH_BYTES);
-    const sha256 = await writeOutput({ reader, part, old, outputPath: options.outputPath, partialPath, checkpointPath, format, state, oldSha256, everyBytes: options.checkpointEveryBytes ?? DEFAULT_CHECKPOINT_EVERY_BYTES });
-    return { outputPath: options.outputPath, targetId: reader.targetHeader.targetId, partition: part.name, sizeBytes: part.target.sizeBytes, sha256, operationCount: part.operations.length, outputFormat: format, resumedFromOp: state.completedOps };
+    const sha256 = await writeOutput({ reader, part, steps, old, outputPath: options.outputPath, partialPath, checkpointPath, format, state, oldSha256, everyBytes: options.checkpointEveryBytes ?? DEFAULT_CHECKPOINT_EVERY_BYTES });
+    const applied = { name: part.name, outputPath: options.outputPath, status: part.source ? 'delta' : 'full', sizeBytes: part.target.sizeBytes, sha256, operationCount: part.operations.length, outputFormat: format, resumedFromOp: state.completedOps } as const;
+    return { ...applied, targetId: reader.targetHeader.targetId, partition: part.name, partitions: [applied] };
   } finally {
     await old?.close();
     await reader.close();
   }
-}
-
-/** Checks the old image against the package's source identity; returns its sha256 (hex). */
-async function checkBase(old: BlockSource, part: PartitionUpdate, blockSizeBytes: number): Promise<string> {
-  const expected = Buffer.from(part.source!.sha256).toString('hex');
-  if (old.sizeBytes !== part.source!.sizeBytes) {
-    throw new VerificationError('WRONG_BASE', `old image ${old.path} is ${old.sizeBytes} bytes; the package was built from a ${part.source!.sizeBytes}-byte image (sha256 ${expected.slice(0, 16)}…)`);
-  }
-  // DONT_CARE blocks of the source are undefined on the device: they count as zeros.
-  const actual = (await hashSource(old, part.source!.dontCare, blockSizeBytes)).toString('hex');
-  if (actual !== expected) {
-    throw new VerificationError('WRONG_BASE', `old image ${old.path} has sha256 ${actual.slice(0, 16)}…, the package needs ${expected.slice(0, 16)}…`);
-  }
-  return actual;
-}
-
-interface WriteJob {
-  readonly reader: PackageReader;
-  readonly part: PartitionUpdate;
-  readonly old: BlockSource | undefined;
-  readonly outputPath: string;
-  readonly partialPath: string;
-  readonly checkpointPath: string;
-  readonly format: OutputFormat;
-  readonly state: ResumeState;
-  readonly oldSha256: string;
-  readonly everyBytes: number;
-}
-
-async function writeOutput(j: WriteJob): Promise<string> {
-  const bs = j.reader.manifest.blockSizeBytes;
-  let out: OutputImage | undefined = j.state.output;
-  let { chain, bytesWritten } = j.state;
-  let sinceCheckpoint = 0;
-  try {
-    out ??= await createOutputImage(j.format, j.partialPath, j.part, bs);
-    for (let i = j.state.completedOps; i < j.part.operations.length; i++) {
-      const op = j.part.operations[i]!;
-      const where = `partition ${j.part.name} op ${i} (${op.type})`;
-      const data = await produce(j.reader, op, j.old, bs, where);
-      if (data) await out.write(op.dst, data);
-      else await out.zero(op.dst);
-      const dstBytes = totalBlocks(op.dst) * bs;
-      chain = chainStep(chain, data ? sha256Of(data) : zerosSha256(dstBytes));
-      bytesWritten += dstBytes;
-      sinceCheckpoint += dstBytes;
-      if (j.format === 'raw' && sinceCheckpoint >= j.everyBytes && i + 1 < j.part.operations.length) {
-        // Data first, then the checkpoint that names it: a checkpoint never claims unwritten bytes.
-        await out.sync();
-        await writeCheckpoint(j.checkpointPath, { packageDigest: j.reader.metadataSha256.toString('hex'), oldSha256: j.oldSha256, completedOps: i + 1, bytesWritten, chain });
-        sinceCheckpoint = 0;
-      }
-    }
-    const actual = await out.finish();
-    out = undefined;
-    if (!actual.equals(Buffer.from(j.part.target.sha256))) {
-      throw new VerificationError('OUTPUT_MISMATCH', `applied image has sha256 ${actual.toString('hex').slice(0, 16)}…, the package promises ${Buffer.from(j.part.target.sha256).toString('hex').slice(0, 16)}…; nothing was written to ${j.outputPath}`);
-    }
-    try {
-      await rename(j.partialPath, j.outputPath);
-    } catch (err) {
-      throw ioError('rename output to', j.outputPath, err);
-    }
-    await removeCheckpoint(j.checkpointPath);
-    return actual.toString('hex');
-  } catch (err) {
-    // A failure (not an interruption) is final: nothing partial is kept to resume from.
-    await out?.abort();
-    await unlink(j.partialPath).catch(() => undefined);
-    await removeCheckpoint(j.checkpointPath);
-    // Only file-system failures become I/O errors; anything else is a bug and must say so.
-    if ((err as NodeJS.ErrnoException).code && !(err as { exitCode?: number }).exitCode) throw ioError('write output', j.partialPath, err);
-    throw err;
-  }
-}
-
-async function produce(reader: PackageReader, op: Operation, old: BlockSource | undefined, bs: number, where: string): Promise<Buffer | undefined> {
-  const dstBytes = totalBlocks(op.dst) * bs;
-  switch (op.type) {
-    case 'zero':
-      return undefined;
-    case 'copy':
-      return readSource(old!, op.src, op.srcSha256, bs, where);
-    case 'replace':
-      return codecByName(op.codec).decode(await reader.readBlob(op.blob, where), dstBytes);
-    case 'diff': {
-      const src = await readSource(old!, op.src, op.srcSha256, bs, where);
-      return differByName(op.differ).patch(src, await reader.readBlob(op.blob, where), dstBytes);
-    }
-    default:
-      return assertNever(op);
-  }
-}
-
-async function readSource(old: BlockSource, extents: readonly Extent[], sha256: Uint8Array, bs: number, where: string): Promise<Buffer> {
-  const data = await readExtents(old, extents, bs);
-  if (!sha256Of(data).equals(Buffer.from(sha256))) {
-    throw new VerificationError('SOURCE_MISMATCH', `${where}: old image blocks do not match the package's source hash`);
-  }
-  return data;
-}
-
-function sha256Of(data: Uint8Array): Buffer {
-  return createHash('sha256').update(data).digest();
-}
-
-const ZERO_CHUNK = Buffer.alloc(1024 * 1024);
-
-/** sha256 of `sizeBytes` zero bytes, without allocating them. */
-function zerosSha256(sizeBytes: number): Buffer {
-  const h = createHash('sha256');
-  for (let left = sizeBytes; left > 0; left -= ZERO_CHUNK.length) h.update(ZERO_CHUNK.subarray(0, Math.min(left, ZERO_CHUNK.length)));
-  return h.digest();
-}
-
-/** True when writing `outputPath` would replace `oldPath` (symlinks and hard links followed). */
-async function sameFile(oldPath: string, outputPath: string): Promise<boolean> {
-  const oldReal = await realpath(oldPath).catch(() => resolve(oldPath));
-  const outDirReal = await realpath(dirname(outputPath)).catch(() => resolve(dirname(outputPath)));
-  if (oldReal === join(outDirReal, basename(outputPath))) return true;
-  const [a, b] = await Promise.all([stat(oldPath).catch(() => undefined), stat(outputPath).catch(() => undefined)]);
-  return Boolean(a && b && a.dev === b.dev && a.ino === b.ino);
 }

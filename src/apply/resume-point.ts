@@ -3,7 +3,7 @@
 // and its hash chain matches. Anything else restarts from zero safely, with a warning.
 
 import type { PartitionUpdate } from '../model/manifest.js';
-import { totalBlocks } from '../model/extent.js';
+import { totalBlocks, type Extent } from '../model/extent.js';
 import type { Reporter } from '../reporter.js';
 import { createHash } from 'node:crypto';
 import { CHAIN_START, chainStep, readCheckpoint, removeCheckpoint } from './checkpoint.js';
@@ -25,6 +25,8 @@ export interface ResumeInput {
   readonly partialPath: string;
   readonly checkpointPath: string;
   readonly part: PartitionUpdate;
+  /** What the applier writes, in order (the ops, or `keep` steps of an unchanged partition). */
+  readonly steps: readonly { readonly dst: readonly Extent[] }[];
   readonly bs: number;
   readonly packageDigest: string;
   readonly oldSha256: string;
@@ -46,7 +48,7 @@ export async function resumePoint(r: ResumeInput): Promise<ResumeState> {
   if ('problem' in cp) return restart(cp.problem);
   if (cp.packageDigest !== r.packageDigest) return restart('the checkpoint belongs to another package');
   if (cp.oldSha256 !== r.oldSha256) return restart('the checkpoint was made from another old image');
-  if (cp.completedOps > r.part.operations.length) return restart('the checkpoint counts more operations than the package has');
+  if (cp.completedOps > r.steps.length) return restart('the checkpoint counts more operations than the package has');
   let output: RawOutput;
   try {
     output = await reopenRawOutput(r.partialPath, r.part, r.bs);
@@ -57,7 +59,7 @@ export async function resumePoint(r: ResumeInput): Promise<ResumeState> {
   let chain = CHAIN_START;
   let bytesWritten = 0;
   for (let i = 0; i < cp.completedOps; i++) {
-    const dst = r.part.operations[i]!.dst;
+    const dst = r.steps[i]!.dst;
     chain = chainStep(chain, createHash('sha256').update(await output.readBack(dst)).digest());
     bytesWritten += totalBlocks(dst) * r.bs;
   }
@@ -65,6 +67,6 @@ export async function resumePoint(r: ResumeInput): Promise<ResumeState> {
     await output.abort();
     return restart('the partial output does not match the checkpoint');
   }
-  r.reporter.warn({ code: 'RESUMED', message: `resuming after ${cp.completedOps} of ${r.part.operations.length} operations (${bytesWritten} bytes re-verified)` });
+  r.reporter.warn({ code: 'RESUMED', message: `resuming after ${cp.completedOps} of ${r.steps.length} operations (${bytesWritten} bytes re-verified)` });
   return { completedOps: cp.completedOps, bytesWritten, chain, output };
 }

@@ -15,6 +15,13 @@ export function parseIntOption(name: string, min: number, max: number) {
   };
 }
 
+/** Parses a comma list option such as `--partitions boot,system`. */
+export function splitList(value: string): string[] {
+  const items = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (items.length === 0) throw new UsageError('BAD_OPTION', `expected a comma list of names, got ${JSON.stringify(value)}`);
+  return items;
+}
+
 /** Collects repeated `--key` values. */
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];

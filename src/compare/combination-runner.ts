@@ -12,7 +12,7 @@ import { PackageReader } from '../package/package-reader.js';
 import { phaseTimer } from '../pipeline/build-packages.js';
 import type { EncodePool } from '../pipeline/encode-pool.js';
 import type { PreparedImages } from '../pipeline/prepared-images.js';
-import { producePackages, type PackageLabels } from '../pipeline/produce-packages.js';
+import { preparedJob, producePackages, type PackageLabels } from '../pipeline/produce-packages.js';
 import { TargetAssembly } from '../pipeline/target-assembly.js';
 import type { CandidateSpec } from '../planner/candidates.js';
 import { CollectingReporter, type Reporter } from '../reporter.js';
@@ -114,7 +114,7 @@ export class CombinationRunner {
     encoder.resetCosts();
     const phasesMs: Record<string, number> = {};
     const [pkg] = await producePackages({
-      prepared: req.prepared, assemblies: [assembly], specs: req.specs, pool: this.facade, outDir: dir, labels: this.ctx.labels,
+      partitions: [preparedJob(profile.defaultPartitionName, req.prepared)], assemblies: [assembly], specs: req.specs, pool: this.facade, outDir: dir, labels: this.ctx.labels,
       reporter: this.progressReporter(req), timed: phaseTimer(phasesMs),
     });
     const encodeMs = Math.max(phasesMs.encodeMs ?? 0, scheduledMs(encoder.taskCostsMs, pool.jobs));

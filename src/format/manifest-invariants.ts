@@ -3,7 +3,7 @@
 
 import { PackageFormatError } from '../errors/ota-error.js';
 import { totalBlocks, type Extent } from '../model/extent.js';
-import type { Manifest } from '../model/manifest.js';
+import { isUnchanged, type Manifest, type PartitionUpdate } from '../model/manifest.js';
 import { blobOf, sourceOf } from '../model/operation.js';
 import type { TargetHeader } from '../model/target-header.js';
 
@@ -29,6 +29,10 @@ export function checkManifestInvariants(m: Manifest, target: TargetHeader, blobS
     const sourceDontCare = p.source ? [...p.source.dontCare].sort((a, b) => a.startBlock - b.startBlock) : [];
     checkNoOverlap(sourceDontCare, `partition ${p.name} source DONT_CARE`);
     checkInside(sourceDontCare, srcBlocks, `partition ${p.name} source DONT_CARE`);
+    if (isUnchanged(p)) {
+      checkUnchanged(p);
+      continue;
+    }
     const written: Extent[] = [...p.target.dontCare];
     for (const [oi, op] of p.operations.entries()) {
       const where = `partition ${p.name} op ${oi} (${op.type})`;
@@ -60,8 +64,32 @@ export function checkManifestInvariants(m: Manifest, target: TargetHeader, blobS
     // Every target block is written by exactly one op or declared DONT_CARE.
     if (totalBlocks(written) !== dstBlocks) bad(`partition ${p.name}: ops and DONT_CARE cover ${totalBlocks(written)} of the target's ${dstBlocks} blocks`);
   }
+  checkLayouts(target, names);
   if (nextBlobOffset !== blobSectionSizeBytes) bad(`blobs end at ${nextBlobOffset} but the blob section is ${blobSectionSizeBytes} bytes`);
   if (maxDecoder > m.maxDecoderMemoryBytes) bad(`max_decoder_memory_bytes ${m.maxDecoderMemoryBytes} is below an op's ${maxDecoder}`);
+}
+
+/** An unchanged partition (no ops) must promise exactly its source image. */
+function checkUnchanged(p: PartitionUpdate): void {
+  const s = p.source;
+  if (!s) bad(`partition ${p.name} has no operations and no source image to keep`);
+  const same = s.sizeBytes === p.target.sizeBytes && Buffer.from(s.sha256).equals(Buffer.from(p.target.sha256)) && sameExtents(s.dontCare, p.target.dontCare);
+  if (!same) bad(`partition ${p.name} has no operations but its target differs from its source`);
+}
+
+function sameExtents(a: readonly Extent[], b: readonly Extent[]): boolean {
+  return a.length === b.length && a.every((e, i) => e.startBlock === b[i]!.startBlock && e.blockCount === b[i]!.blockCount);
+}
+
+/** Every partition layout places a manifest partition, at most once per slot. */
+function checkLayouts(target: TargetHeader, partitionNames: ReadonlySet<string>): void {
+  const seen = new Set<string>();
+  for (const l of target.partitionLayouts) {
+    if (!partitionNames.has(l.name)) bad(`target header places partition ${l.name}, which the manifest does not list`);
+    const key = `${l.name}${l.slotSuffix}`;
+    if (seen.has(key)) bad(`target header places partition ${key} twice`);
+    seen.add(key);
+  }
 }
 
 function checkInside(extents: readonly Extent[], imageBlocks: number, where: string): void {

@@ -1,7 +1,7 @@
 // The 64-byte fixed header (docs/FORMAT.md §2): encode, decode and check against the file size.
 // Knows byte offsets and limits; nothing about signatures, manifests or policy.
 
-import { PackageFormatError, SignatureError, hexBytes } from '../errors/ota-error.js';
+import { PackageFormatError, SignatureError, UnsupportedError, hexBytes } from '../errors/ota-error.js';
 import {
   HEADER_SIZE_BYTES,
   MAX_BLOB_SECTION_BYTES,
@@ -13,7 +13,9 @@ import {
 export const PACKAGE_MAGIC = Buffer.from('OTAPKG', 'ascii');
 /** Format version this code writes and reads. */
 export const FORMAT_MAJOR = 1;
-export const FORMAT_MINOR = 0;
+export const FORMAT_MINOR = 1;
+/** Minor version whose features (release layouts, unchanged partitions) a package needs. */
+export const MINOR_RELEASE_LAYOUT = 1;
 
 /** Section sizes recorded in the header. */
 export interface PackageHeader {
@@ -86,6 +88,12 @@ export function decodePackageHeader(buf: Uint8Array, fileSizeBytes: number): Pac
     throw new PackageFormatError(
       'PKG_UNSUPPORTED_VERSION',
       `package format ${formatMajor}.${formatMinor} at offset 6 is not supported: this reader knows major version ${FORMAT_MAJOR}`,
+    );
+  }
+  if (formatMinor > FORMAT_MINOR) {
+    throw new UnsupportedError(
+      'PKG_NEWER_MINOR',
+      `package format ${formatMajor}.${formatMinor} at offset 7 is newer than this reader's ${FORMAT_MAJOR}.${FORMAT_MINOR}: update ota-build`,
     );
   }
   expectField(b.readUInt32LE(8) === HEADER_SIZE_BYTES, 8, `headerSizeBytes ${b.readUInt32LE(8)}, expected ${HEADER_SIZE_BYTES}`);

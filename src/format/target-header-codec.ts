@@ -2,7 +2,7 @@
 
 import { PackageFormatError } from '../errors/ota-error.js';
 import { algorithmByName, algorithmByWireId } from '../model/signature-algorithm.js';
-import type { TargetHeader } from '../model/target-header.js';
+import type { PartitionLayout, TargetHeader } from '../model/target-header.js';
 import type { StorageType, UpdateMode } from '../model/target-profile.js';
 import { MAX_BLOCK_SIZE_BYTES, MAX_DECODER_MEMORY_BYTES, MAX_OPERATION_BYTES, MIN_BLOCK_SIZE_BYTES } from './limits.js';
 import { decodeMessageStrict, encodeMessage } from './proto-message.js';
@@ -25,8 +25,22 @@ export function encodeTargetHeader(h: TargetHeader): Buffer {
     max_operation_bytes: h.maxOperationBytes,
     partition_layout: h.partitionLayout,
     slot_suffixes: [...h.slotSuffixes],
+    release_layout: h.releaseLayout,
+    partition_layouts: h.partitionLayouts.map((l) => ({
+      name: l.name,
+      slot_suffix: l.slotSuffix,
+      layout_size_bytes: l.layoutSizeBytes,
+      file_name: l.fileName,
+      lun: l.lun,
+      start_sector: l.startSector,
+      sector_size_bytes: l.sectorSizeBytes,
+      region: l.region,
+      address_bytes: l.addressBytes,
+      partition_id: l.partitionId,
+    })),
   });
 }
+
 
 /** Decodes a target header, checking every field's range. Throws PackageFormatError (exit 4). */
 export function decodeTargetHeader(bytes: Uint8Array): TargetHeader {
@@ -43,6 +57,10 @@ export function decodeTargetHeader(bytes: Uint8Array): TargetHeader {
   if (!algorithm) bad(`unknown signature_algorithm ${m.signature_algorithm}`);
   if (!(m.max_operation_bytes >= bs && m.max_operation_bytes <= MAX_OPERATION_BYTES)) bad(`max_operation_bytes ${m.max_operation_bytes} is outside ${bs}..${MAX_OPERATION_BYTES}`);
   if (!(m.decoder_memory_limit_bytes >= 1 && m.decoder_memory_limit_bytes <= MAX_DECODER_MEMORY_BYTES)) bad(`decoder_memory_limit_bytes ${m.decoder_memory_limit_bytes} is outside 1..${MAX_DECODER_MEMORY_BYTES}`);
+  if (!RELEASE_LAYOUTS.includes(m.release_layout)) bad(`release_layout ${JSON.stringify(m.release_layout)}, expected one of ${RELEASE_LAYOUTS.filter(Boolean).join(', ')} or none`);
+  if ((m.release_layout === '') !== (m.partition_layouts.length === 0)) bad('release_layout and partition_layouts must be both set or both empty');
+  if (m.partition_layouts.length > MAX_PARTITION_LAYOUTS) bad(`${m.partition_layouts.length} partition layouts, at most ${MAX_PARTITION_LAYOUTS}`);
+  const partitionLayouts = m.partition_layouts.map((l: Record<string, any>, i: number) => decodeLayout(l, `partition_layouts[${i}]`, bad));
   return {
     targetId: m.target_id,
     vendor: m.vendor,
@@ -55,5 +73,38 @@ export function decodeTargetHeader(bytes: Uint8Array): TargetHeader {
     maxOperationBytes: m.max_operation_bytes,
     partitionLayout: m.partition_layout,
     slotSuffixes: m.slot_suffixes,
+    releaseLayout: m.release_layout,
+    partitionLayouts,
+  };
+}
+
+const RELEASE_LAYOUTS: readonly string[] = ['', 'qualcomm-rawprogram', 'mediatek-scatter', 'unisoc-pac', 'generic-folder'];
+/** Partition layouts one target header may carry (256 partitions × two slots). */
+export const MAX_PARTITION_LAYOUTS = 512;
+const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+function decodeLayout(l: Record<string, any>, where: string, bad: (detail: string) => never): PartitionLayout {
+  if (!NAME.test(l.name)) bad(`${where}: name ${JSON.stringify(l.name)} is not a partition name`);
+  if (!['', '_a', '_b'].includes(l.slot_suffix)) bad(`${where}: slot_suffix ${JSON.stringify(l.slot_suffix)}, expected "", "_a" or "_b"`);
+  for (const f of ['file_name', 'region', 'partition_id'] as const) {
+    if (l[f].length > 256) bad(`${where}: ${f} is longer than 256 characters`);
+  }
+  if (l.sector_size_bytes !== 0 && (l.sector_size_bytes < 512 || l.sector_size_bytes > 65536 || (l.sector_size_bytes & (l.sector_size_bytes - 1)) !== 0)) {
+    bad(`${where}: sector_size_bytes ${l.sector_size_bytes} is not a power of two in 512..65536`);
+  }
+  for (const f of ['layout_size_bytes', 'start_sector', 'address_bytes'] as const) {
+    if (!Number.isSafeInteger(l[f])) bad(`${where}: ${f} ${l[f]} is beyond 2^53`);
+  }
+  return {
+    name: l.name,
+    slotSuffix: l.slot_suffix,
+    layoutSizeBytes: l.layout_size_bytes,
+    fileName: l.file_name,
+    lun: l.lun,
+    startSector: l.start_sector,
+    sectorSizeBytes: l.sector_size_bytes,
+    region: l.region,
+    addressBytes: l.address_bytes,
+    partitionId: l.partition_id,
   };
 }

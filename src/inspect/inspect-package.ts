@@ -1,7 +1,8 @@
 // inspectPackage: a package described as plain data (for `inspect` and `inspect --json`).
 
 import { totalBlocks } from '../model/extent.js';
-import type { ImageIdentity } from '../model/manifest.js';
+import { isUnchanged, type ImageIdentity } from '../model/manifest.js';
+import type { PartitionLayout, TargetHeader } from '../model/target-header.js';
 import { blobOf } from '../model/operation.js';
 import { PackageReader } from '../package/package-reader.js';
 import { CollectingReporter, type Reporter } from '../reporter.js';
@@ -37,6 +38,7 @@ export interface InspectReport {
   readonly formatVersion: string;
   readonly fileSizeBytes: number;
   readonly metadataVerified: boolean;
+  /** The target header; `releaseLayout` only for release packages (partition layouts are per partition). */
   readonly target: Record<string, unknown>;
   readonly signature: { algorithm: string; keyId: string; metadataSignatureBytes: number; payloadSignatureBytes: number };
   readonly sections: Record<string, { offsetBytes: number; sizeBytes: number }>;
@@ -45,7 +47,10 @@ export interface InspectReport {
   readonly targetVersion: string;
   readonly partitions: readonly {
     name: string;
-    kind: 'delta' | 'full';
+    /** `unchanged`: listed without ops, the device keeps the source (multi-partition packages). */
+    kind: 'delta' | 'full' | 'unchanged';
+    /** Where the partition lives on the device, one entry per slot (release packages only). */
+    layout?: readonly Record<string, string | number>[];
     source?: ImageSummary;
     target: ImageSummary;
     operationCount: number;
@@ -83,7 +88,7 @@ export async function inspectPackage(options: InspectOptions): Promise<InspectRe
     formatVersion: `${reader.header.formatMajor}.${reader.header.formatMinor}`,
     fileSizeBytes: layout.fileSizeBytes,
     metadataVerified,
-    target: { ...reader.targetHeader },
+    target: targetOf(reader.targetHeader),
     signature: {
       algorithm: reader.metadataSignature.algorithm.name,
       keyId: hex(reader.metadataSignature.keyId),
@@ -117,9 +122,11 @@ export async function inspectPackage(options: InspectOptions): Promise<InspectRe
         if (op.type === 'replace') add(byEncoding, `codec:${op.codec}`, dstBytes, blobBytes);
         if (op.type === 'diff') add(byEncoding, `differ:${op.differ}`, dstBytes, blobBytes);
       }
+      const layouts = reader.targetHeader.partitionLayouts.filter((l) => l.name === p.name);
       return {
         name: p.name,
-        kind: p.source ? ('delta' as const) : ('full' as const),
+        kind: isUnchanged(p) ? ('unchanged' as const) : p.source ? ('delta' as const) : ('full' as const),
+        ...(layouts.length > 0 ? { layout: layouts.map((l) => layoutFields(reader.targetHeader.releaseLayout, l)) } : {}),
         ...(p.source ? { source: ident(p.source) } : {}),
         target: ident(p.target),
         operationCount: p.operations.length,
@@ -130,4 +137,26 @@ export async function inspectPackage(options: InspectOptions): Promise<InspectRe
     maxDecoderMemoryBytes: m.maxDecoderMemoryBytes,
     requiredSpaceBytes: m.requiredSpaceBytes,
   };
+}
+
+function targetOf(h: TargetHeader): Record<string, unknown> {
+  const { partitionLayouts: _, releaseLayout, ...rest } = h;
+  return releaseLayout ? { ...rest, releaseLayout } : rest;
+}
+
+/** The fields of a partition layout that its release layout uses. */
+const LAYOUT_FIELDS: Readonly<Record<string, readonly (keyof PartitionLayout)[]>> = {
+  'qualcomm-rawprogram': ['slotSuffix', 'fileName', 'lun', 'startSector', 'sectorSizeBytes', 'layoutSizeBytes'],
+  'mediatek-scatter': ['slotSuffix', 'fileName', 'region', 'addressBytes', 'layoutSizeBytes'],
+  'unisoc-pac': ['slotSuffix', 'fileName', 'partitionId', 'addressBytes', 'layoutSizeBytes'],
+  'generic-folder': ['slotSuffix', 'fileName'],
+};
+
+function layoutFields(releaseLayout: string, l: PartitionLayout): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  for (const f of LAYOUT_FIELDS[releaseLayout] ?? []) {
+    if (f === 'slotSuffix' && l.slotSuffix === '') continue;
+    out[f] = l[f];
+  }
+  return out;
 }

@@ -35,3 +35,11 @@ export interface Manifest {
   /** Bytes the device needs at the destination (new images + scratch). */
   readonly requiredSpaceBytes: number;
 }
+
+/**
+ * True for a partition a multi-partition package lists without ops because its new image equals
+ * the old one (format 1.1): the device keeps or copies the source.
+ */
+export function isUnchanged(p: PartitionUpdate): boolean {
+  return p.operations.length === 0;
+}

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { PackageFormatError, SignatureError, VerificationError, ioError } from '../errors/ota-error.js';
 import { checkManifestInvariants } from '../format/manifest-invariants.js';
+import { minorVersionOf } from '../format/format-version.js';
 import { decodeManifest } from '../format/manifest-codec.js';
 import { HEADER_SIZE_BYTES } from '../format/limits.js';
 import { decodePackageHeader, packageLayout, type PackageHeader, type PackageLayout } from '../format/package-header.js';
@@ -93,6 +94,10 @@ export class PackageReader {
         throw new SignatureError('SIG_KEY_MISMATCH', 'metadata and payload signatures name different keys');
       }
       checkManifestInvariants(manifest, targetHeader, header.blobSectionSizeBytes);
+      const minor = minorVersionOf(targetHeader, manifest);
+      if (header.formatMinor < minor) {
+        throw new PackageFormatError('PKG_BAD_MANIFEST', `package says format ${header.formatMajor}.${header.formatMinor} but uses ${header.formatMajor}.${minor} features (release layouts or unchanged partitions)`);
+      }
       return new PackageReader(path, fh, header, layout, targetHeader, manifest, metadataSignature, payloadSignature, verifier, metadataSha256);
     } catch (err) {
       await fh.close();

@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { ioError } from '../errors/ota-error.js';
-import { FORMAT_MAJOR, FORMAT_MINOR, encodePackageHeader } from '../format/package-header.js';
+import { minorVersionOf } from '../format/format-version.js';
+import { FORMAT_MAJOR, encodePackageHeader } from '../format/package-header.js';
 import { encodeManifest } from '../format/manifest-codec.js';
 import {
   METADATA_CONTEXT,
@@ -40,7 +41,7 @@ export async function writePackage(path: string, c: PackageContents): Promise<{ 
   const blobSectionSizeBytes = c.blobRanges.reduce((n, r) => n + r.sizeBytes, 0);
   const header = encodePackageHeader({
     formatMajor: FORMAT_MAJOR,
-    formatMinor: FORMAT_MINOR,
+    formatMinor: minorVersionOf(c.targetHeader, c.manifest),
     targetHeaderSizeBytes: targetHeader.length,
     manifestSizeBytes: manifest.length,
     metadataSignatureSizeBytes: sigBytes,

@@ -2,13 +2,20 @@
 
 import type { Reporter } from '../reporter.js';
 
-/** What to build. Paths are files; `outDir` is created if missing. */
+/**
+ * What to build. `newPath` (and `oldPath`) are image files, or both releases: a folder or layout
+ * file (Qualcomm rawprogram XML, MediaTek scatter, Unisoc PAC, folder of <partition>.img).
+ * `outDir` is created if missing.
+ */
 export interface BuildOptions {
-  /** Old image; omit for a full (non-delta) package. */
+  /** Old image or release; omit for a full (non-delta) package. */
   readonly oldPath?: string;
   readonly newPath: string;
   readonly outDir: string;
-  /** Comma list of target ids, aliases or profile paths. Default `qualcomm,mediatek,unisoc`. */
+  /**
+   * Comma list of target ids, aliases or profile paths. Default: the release's chipset for a
+   * vendor release, else `qualcomm,mediatek,unisoc`.
+   */
   readonly targets?: string;
   /** `auto` (default) or one codec name. */
   readonly codec?: string;
@@ -24,7 +31,12 @@ export interface BuildOptions {
   readonly platform?: string;
   readonly sourceVersion?: string;
   readonly targetVersion?: string;
+  /** Partition name of a single image; default: the profile's (usually `system`). */
   readonly partitionName?: string;
+  /** Releases: update exactly these partitions (manifest names, no slot suffix). */
+  readonly partitions?: readonly string[];
+  /** Releases: leave these partitions out. */
+  readonly excludePartitions?: readonly string[];
   /** Anti-rollback timestamp (seconds); default SOURCE_DATE_EPOCH passed in by the caller, else 0. */
   readonly timestampSeconds?: number;
   /** Worker threads for encoding; default: available cores. */
@@ -54,11 +66,27 @@ export interface InputSummary {
   readonly dontCareBlocks: number;
 }
 
+/** What one partition became in the packages. */
+export interface PartitionSummary {
+  readonly name: string;
+  /** `changed` (ops), `unchanged` (listed without ops), `new` (no old image) or `full` (full build). */
+  readonly status: 'changed' | 'unchanged' | 'new' | 'full';
+  readonly source?: InputSummary;
+  readonly target: InputSummary;
+}
+
 /** Result of a build. */
 export interface BuildResult {
   readonly kind: 'delta' | 'full';
+  /** `image` for single images, else the release layout (`qualcomm-rawprogram`, …). */
+  readonly input: string;
+  /** The old and new image of a single-image build. */
   readonly source?: InputSummary;
-  readonly target: InputSummary;
+  readonly target?: InputSummary;
+  /** Every partition in the packages and what it became (one for a single image). */
+  readonly partitions: readonly PartitionSummary[];
+  /** Bytes of every new partition image together (the "% of full" base). */
+  readonly newSizeBytes: number;
   readonly packages: readonly BuiltPackage[];
   /** Milliseconds per phase. */
   readonly timingsMs: Record<string, number>;

@@ -1,10 +1,14 @@
 // buildPackages: resolve targets and keys → prepare (open, hash, plan) → encode once on the
-// worker pool → one signed, self-verified package per target (see produce-packages.ts).
+// worker pool → one signed, self-verified package per target (see produce-packages.ts). Inputs
+// are two images, or two releases whose partitions all go into each target's one package.
 
 import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { UnsupportedError, UsageError, ioError } from '../errors/ota-error.js';
+import { ImageError, UnsupportedError, UsageError, ioError } from '../errors/ota-error.js';
+import type { PartitionLayout } from '../model/target-header.js';
 import type { TargetProfile } from '../model/target-profile.js';
+import { detectRelease, openRelease } from '../release/open-release.js';
+import type { ReleaseSource } from '../release/release-source.js';
 import { CollectingReporter, type Reporter } from '../reporter.js';
 import { chooseSigner } from '../signing/choose-key.js';
 import { DEFAULT_TARGETS, resolveTargets } from '../targets/target-registry.js';
@@ -12,7 +16,8 @@ import type { BuildOptions, BuildResult } from './build-options.js';
 import { candidateSpecs } from './candidate-specs.js';
 import { EncodePool } from './encode-pool.js';
 import { PreparedImages } from './prepared-images.js';
-import { producePackages } from './produce-packages.js';
+import { preparedJob, producePackages, type PartitionJob } from './produce-packages.js';
+import { releaseJobs, selectRelease } from './release-jobs.js';
 import { TargetAssembly } from './target-assembly.js';
 
 /** A timer that records each phase's milliseconds into `timingsMs`. */
@@ -45,35 +50,102 @@ export function packageTimestamp(timestampSeconds: number | undefined, reporter:
 
 /** Builds one signed package per target. See BuildOptions for the inputs. */
 export async function buildPackages(options: BuildOptions): Promise<BuildResult> {
+  const oldKind = options.oldPath ? await detectRelease(options.oldPath) : undefined;
+  const newKind = await detectRelease(options.newPath);
+  if (options.oldPath && (oldKind === undefined) !== (newKind === undefined)) {
+    const [release, image] = newKind ? [options.newPath, options.oldPath] : [options.oldPath, options.newPath];
+    throw new UsageError('MIXED_INPUTS', `${release} is a release but ${image} is a single image; pass two images or two releases`);
+  }
+  if (newKind === undefined) return buildFromImages(options);
+  const next = await openRelease(options.newPath);
+  let old: ReleaseSource | undefined;
+  try {
+    old = options.oldPath ? await openRelease(options.oldPath) : undefined;
+    if (old && old.layout !== next.layout) throw new ImageError('RELEASE_LAYOUT_CHANGED', `${options.oldPath} is a ${old.layout} release but ${options.newPath} is ${next.layout}`);
+    return await buildFromReleases(options, old, next);
+  } finally {
+    await old?.close();
+    await next.close();
+  }
+}
+
+/** Builds for the chipset whose layout the release uses; a generic folder builds for the usual three. */
+function defaultTargetsOf(release: ReleaseSource): string {
+  return VENDOR_OF_LAYOUT[release.layout] ?? DEFAULT_TARGETS;
+}
+
+const VENDOR_OF_LAYOUT: Readonly<Record<string, string>> = { 'qualcomm-rawprogram': 'qualcomm', 'mediatek-scatter': 'mediatek', 'unisoc-pac': 'unisoc' };
+
+/** A vendor release can only be flashed by its own chipset's profiles (or generic ones). */
+function checkTargetsFit(release: ReleaseSource, profiles: readonly TargetProfile[]): void {
+  const vendor = VENDOR_OF_LAYOUT[release.layout];
+  if (!vendor) return;
+  for (const p of profiles) {
+    const family = p.partitionLayout.split('-')[0];
+    if (family !== vendor && family !== 'generic') {
+      throw new UsageError('TARGET_LAYOUT_MISMATCH', `${release.path} is a ${release.layout} release; target ${p.id} expects ${p.partitionLayout} partitions (use --target ${vendor} or generic)`);
+    }
+  }
+}
+
+/** A build's shared setup: targets, keys, candidate specs, timers. */
+async function setup(options: BuildOptions, targets: string, release: ReleaseSource | undefined, layouts: readonly PartitionLayout[] = []) {
   const reporter = options.reporter ?? new CollectingReporter();
   const timingsMs: Record<string, number> = {};
-  const timed = phaseTimer(timingsMs);
-  const profiles = resolveTargets(options.targets ?? DEFAULT_TARGETS);
+  const profiles = resolveTargets(targets);
+  if (release) checkTargetsFit(release, profiles);
   const blockSizeBytes = sharedBlockSize(profiles);
-  const specs = candidateSpecs(options, profiles);
   const timestampSeconds = packageTimestamp(options.timestampSeconds, reporter);
   const assemblies: TargetAssembly[] = [];
   for (const p of profiles) {
     const key = options.keyPathByTarget?.[p.id] ?? options.keyPath;
-    assemblies.push(new TargetAssembly(p, await chooseSigner(key, p.defaultSignatureAlgorithm, reporter), options.platform ?? p.defaultPlatform));
+    const platform = options.platform ?? release?.platform?.toLowerCase() ?? p.defaultPlatform;
+    assemblies.push(new TargetAssembly(p, await chooseSigner(key, p.defaultSignatureAlgorithm, reporter), platform, release ? { layout: release.layout, partitionLayouts: layouts } : undefined));
   }
-  const maxRunBytes = Math.min(...profiles.map((p) => p.maxOperationBytes));
-  const prepared = await PreparedImages.prepare({ oldPath: options.oldPath, newPath: options.newPath, blockSizeBytes, maxRunBytes, reporter, timed });
+  const plan = { blockSizeBytes, maxRunBytes: Math.min(...profiles.map((p) => p.maxOperationBytes)), reporter, timed: phaseTimer(timingsMs) };
+  const labels = { sourceVersion: options.sourceVersion ?? '', targetVersion: options.targetVersion ?? '', timestampSeconds };
+  return { reporter, timingsMs, profiles, specs: candidateSpecs(options, profiles), assemblies, plan, labels };
+}
+
+/** Runs producePackages with a fresh pool once the output folder exists. */
+async function produce(options: BuildOptions, s: Awaited<ReturnType<typeof setup>>, partitions: readonly PartitionJob[]) {
+  try {
+    await mkdir(options.outDir, { recursive: true });
+  } catch (err) {
+    throw ioError('create output folder', options.outDir, err);
+  }
   const pool = EncodePool.create(options.jobs ?? availableParallelism());
   try {
-    try {
-      await mkdir(options.outDir, { recursive: true });
-    } catch (err) {
-      throw ioError('create output folder', options.outDir, err);
-    }
-    const packages = await producePackages({
-      prepared, assemblies, specs, pool, outDir: options.outDir, reporter, timed,
-      labels: { partitionName: options.partitionName, sourceVersion: options.sourceVersion ?? '', targetVersion: options.targetVersion ?? '', timestampSeconds },
-    });
-    const source = prepared.summary('source');
-    return { kind: source ? 'delta' : 'full', ...(source ? { source } : {}), target: prepared.summary('target')!, packages, timingsMs };
+    return await producePackages({ partitions, assemblies: s.assemblies, specs: s.specs, pool, outDir: options.outDir, reporter: s.reporter, timed: s.plan.timed, labels: s.labels });
   } finally {
     await pool.close();
+  }
+}
+
+async function buildFromImages(options: BuildOptions): Promise<BuildResult> {
+  const s = await setup(options, options.targets ?? DEFAULT_TARGETS, undefined);
+  const prepared = await PreparedImages.prepare({ oldPath: options.oldPath, newPath: options.newPath, ...s.plan });
+  try {
+    const name = options.partitionName ?? s.profiles[0]!.defaultPartitionName;
+    const packages = await produce(options, s, [preparedJob(name, prepared)]);
+    const source = prepared.summary('source');
+    const target = prepared.summary('target')!;
+    const partition = { name, status: source ? 'changed' : 'full', ...(source ? { source } : {}), target } as const;
+    return { kind: source ? 'delta' : 'full', input: 'image', ...(source ? { source } : {}), target, partitions: [partition], newSizeBytes: target.sizeBytes, packages, timingsMs: s.timingsMs };
+  } finally {
     await prepared.close();
   }
+}
+
+async function buildFromReleases(options: BuildOptions, old: ReleaseSource | undefined, next: ReleaseSource): Promise<BuildResult> {
+  if (options.partitionName) throw new UsageError('BAD_OPTION', '--partition-name names the partition of a single image; for releases use --partitions');
+  const reporter = options.reporter ?? new CollectingReporter();
+  const selection = selectRelease({ old, next, selection: { include: options.partitions, exclude: options.excludePartitions }, reporter });
+  const s = await setup({ ...options, reporter }, options.targets ?? defaultTargetsOf(next), next, selection.layouts);
+  const { jobs, summaries } = releaseJobs({ ...selection, plan: s.plan, reporter });
+  const packages = await produce(options, s, jobs);
+  return {
+    kind: old ? 'delta' : 'full', input: next.layout, partitions: summaries,
+    newSizeBytes: summaries.reduce((n, p) => n + p.target.sizeBytes, 0), packages, timingsMs: s.timingsMs,
+  };
 }

@@ -1,12 +1,13 @@
-// producePackages: encodes a prepared plan once for a set of targets and writes one signed,
-// self-verified package per target. Shared by `build` (one candidate set) and `compare` (one
-// run per codec/differ combination over the same PreparedImages).
+// producePackages: encodes each partition's prepared plan once for a set of targets and writes
+// one signed, self-verified package per target. Shared by `build` (one image or a whole release)
+// and `compare` (one run per codec/differ combination over the same PreparedImages).
 
 import { rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BlobSpool } from '../package/blob-spool.js';
 import { PackageReader } from '../package/package-reader.js';
 import { writePackage } from '../package/package-writer.js';
+import type { ImageIdentity } from '../model/manifest.js';
 import type { CandidateSpec } from '../planner/candidates.js';
 import type { Reporter } from '../reporter.js';
 import { checkPackageBody } from '../verify/check-package-body.js';
@@ -18,15 +19,35 @@ import type { TargetAssembly } from './target-assembly.js';
 
 /** What goes into every package besides the ops. */
 export interface PackageLabels {
-  readonly partitionName?: string;
   readonly sourceVersion: string;
   readonly targetVersion: string;
   readonly timestampSeconds: number;
 }
 
+/**
+ * One partition to encode. Prepared only when its turn comes and released right after, so one
+ * partition's images and digests are in memory at a time.
+ */
+export interface PartitionJob {
+  readonly name: string;
+  prepare(): Promise<PreparedImages>;
+  /**
+   * Called once the partition is encoded (`unchanged` says whether it was listed without ops) or
+   * failed (`undefined`); closes what prepare opened.
+   */
+  release(prepared: PreparedImages, unchanged: boolean | undefined): Promise<void>;
+  /** List the partition without ops when its new image equals the old one (release builds). */
+  readonly keepUnchanged: boolean;
+}
+
+/** A job for an already prepared single image, left open for the caller. */
+export function preparedJob(name: string, prepared: PreparedImages): PartitionJob {
+  return { name, prepare: async () => prepared, release: async () => undefined, keepUnchanged: false };
+}
+
 /** Inputs of producePackages. */
 export interface ProduceOptions {
-  readonly prepared: PreparedImages;
+  readonly partitions: readonly PartitionJob[];
   readonly assemblies: readonly TargetAssembly[];
   readonly specs: readonly CandidateSpec[];
   readonly pool: EncodePool;
@@ -38,23 +59,13 @@ export interface ProduceOptions {
 
 /** Encodes and writes; returns one BuiltPackage per assembly, in order. */
 export async function producePackages(o: ProduceOptions): Promise<BuiltPackage[]> {
-  const { prepared } = o;
   const spool = await BlobSpool.create(o.outDir);
   try {
-    await o.timed('encodeMs', () =>
-      encodePlan({ items: prepared.items, next: prepared.next, old: prepared.old, blockSizeBytes: prepared.blockSizeBytes, specs: o.specs, pool: o.pool, spool, assemblies: o.assemblies, reporter: o.reporter }),
-    );
+    for (const job of o.partitions) await encodePartition(o, job, spool);
     return await o.timed('writeMs', async () => {
       const packages: BuiltPackage[] = [];
       for (const a of o.assemblies) {
-        const manifest = a.manifest({
-          partitionName: o.labels.partitionName ?? a.profile.defaultPartitionName,
-          source: prepared.identity('source', o.labels.sourceVersion),
-          target: prepared.identity('target', o.labels.targetVersion)!,
-          timestampSeconds: o.labels.timestampSeconds,
-          sourceVersion: o.labels.sourceVersion,
-          targetVersion: o.labels.targetVersion,
-        });
+        const manifest = a.manifest({ timestampSeconds: o.labels.timestampSeconds, sourceVersion: o.labels.sourceVersion, targetVersion: o.labels.targetVersion });
         packages.push(await writeVerified(a, manifest, spool, o.outDir));
       }
       return packages;
@@ -62,6 +73,31 @@ export async function producePackages(o: ProduceOptions): Promise<BuiltPackage[]
   } finally {
     await spool.dispose();
   }
+}
+
+/** Prepares, encodes (unless unchanged) and ends one partition in every assembly. */
+async function encodePartition(o: ProduceOptions, job: PartitionJob, spool: BlobSpool): Promise<void> {
+  const prepared = await job.prepare();
+  let unchanged: boolean | undefined;
+  try {
+    const source = prepared.identity('source', o.labels.sourceVersion);
+    const target = prepared.identity('target', o.labels.targetVersion)!;
+    const same = job.keepUnchanged && source !== undefined && sameIdentity(source, target);
+    if (!same) {
+      await o.timed('encodeMs', () =>
+        encodePlan({ items: prepared.items, next: prepared.next, old: prepared.old, blockSizeBytes: prepared.blockSizeBytes, specs: o.specs, pool: o.pool, spool, assemblies: o.assemblies, reporter: o.reporter }),
+      );
+    }
+    for (const a of o.assemblies) a.endPartition(job.name, source, target);
+    unchanged = same;
+  } finally {
+    await job.release(prepared, unchanged);
+  }
+}
+
+function sameIdentity(a: ImageIdentity, b: ImageIdentity): boolean {
+  const extents = (x: ImageIdentity) => JSON.stringify(x.dontCare.map((e) => [e.startBlock, e.blockCount]));
+  return a.sizeBytes === b.sizeBytes && Buffer.from(a.sha256).equals(Buffer.from(b.sha256)) && extents(a) === extents(b);
 }
 
 /** Writes a target's package to a temp file, verifies it end to end, then renames it into place. */
@@ -78,8 +114,7 @@ async function writeVerified(a: TargetAssembly, manifest: ReturnType<TargetAssem
     await unlink(tmp).catch(() => undefined);
     throw err;
   }
-  const operationCounts: Record<string, number> = {};
-  for (const op of a.operations) operationCounts[op.type] = (operationCounts[op.type] ?? 0) + 1;
+  const operationCounts = a.operationCounts();
   return {
     target: a.profile.id,
     path: finalPath,

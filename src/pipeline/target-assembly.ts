@@ -1,10 +1,10 @@
 // TargetAssembly: collects one target's operations and blob ranges while the shared plan is
-// encoded, then turns them into that target's manifest and target header.
+// encoded, partition by partition, then turns them into that target's manifest and target header.
 
 import type { Extent } from '../model/extent.js';
-import type { ImageIdentity, Manifest } from '../model/manifest.js';
+import type { ImageIdentity, Manifest, PartitionUpdate } from '../model/manifest.js';
 import type { Operation } from '../model/operation.js';
-import type { TargetHeader } from '../model/target-header.js';
+import type { PartitionLayout, TargetHeader } from '../model/target-header.js';
 import type { TargetProfile } from '../model/target-profile.js';
 import type { SpoolRange } from '../package/blob-spool.js';
 import type { EncodedCandidate } from '../planner/candidates.js';
@@ -12,14 +12,35 @@ import type { Signer } from '../signing/key-pair.js';
 
 /** Per-target state during a build. */
 export class TargetAssembly {
-  readonly operations: Operation[] = [];
+  /** Operations of the partition being encoded (moved into `partitions` by endPartition). */
+  operations: Operation[] = [];
+  readonly partitions: PartitionUpdate[] = [];
   readonly blobRanges: SpoolRange[] = [];
   private blobOffsetBytes = 0;
   private maxDecoderMemoryBytes = 0;
   /** Bytes of blob data per op kind label, for reports. */
   readonly bytesByKind = new Map<string, number>();
 
-  constructor(readonly profile: TargetProfile, readonly signer: Signer, readonly platform: string) {}
+  constructor(
+    readonly profile: TargetProfile,
+    readonly signer: Signer,
+    readonly platform: string,
+    /** Where partitions live on the device, for packages built from a release. */
+    readonly release: { readonly layout: string; readonly partitionLayouts: readonly PartitionLayout[] } | undefined = undefined,
+  ) {}
+
+  /** Closes the partition whose ops were just added (none for an unchanged partition). */
+  endPartition(name: string, source: ImageIdentity | undefined, target: ImageIdentity): void {
+    this.partitions.push({ name, source, target, operations: this.operations });
+    this.operations = [];
+  }
+
+  /** Operation count per type over every partition, for reports. */
+  operationCounts(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const p of this.partitions) for (const op of p.operations) counts[op.type] = (counts[op.type] ?? 0) + 1;
+    return counts;
+  }
 
   /** Adds an op without data. */
   addPlain(op: Operation): void {
@@ -56,19 +77,22 @@ export class TargetAssembly {
       maxOperationBytes: p.maxOperationBytes,
       partitionLayout: p.partitionLayout,
       slotSuffixes: p.slotSuffixes,
+      releaseLayout: this.release?.layout ?? '',
+      partitionLayouts: this.release?.partitionLayouts ?? [],
     };
   }
 
-  /** The manifest for this target. */
-  manifest(m: { partitionName: string; source: ImageIdentity | undefined; target: ImageIdentity; timestampSeconds: number; sourceVersion: string; targetVersion: string }): Manifest {
+  /** The manifest for this target, once every partition has ended. */
+  manifest(m: { timestampSeconds: number; sourceVersion: string; targetVersion: string }): Manifest {
     return {
       blockSizeBytes: this.profile.blockSizeBytes,
       timestampSeconds: m.timestampSeconds,
       sourceVersion: m.sourceVersion,
       targetVersion: m.targetVersion,
-      partitions: [{ name: m.partitionName, source: m.source, target: m.target, operations: this.operations }],
+      partitions: this.partitions,
       maxDecoderMemoryBytes: this.maxDecoderMemoryBytes,
-      requiredSpaceBytes: m.target.sizeBytes,
+      // A/B: the device writes every partition's new image into the other slot.
+      requiredSpaceBytes: this.partitions.reduce((n, p) => n + p.target.sizeBytes, 0),
     };
   }
 }

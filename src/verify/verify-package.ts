@@ -47,8 +47,9 @@ export async function verifyPackage(options: VerifyOptions): Promise<VerifyRepor
   if (options.oldPath) {
     const dir = await mkdtemp(join(tmpdir(), 'ota-verify-'));
     try {
-      await applyPackage({ packagePath: options.packagePath, oldPath: options.oldPath, outputPath: join(dir, 'new.img'), pubkeyPath: options.pubkeyPath, reporter });
-      checks.push('applies to the old image and reproduces the target sha256');
+      const release = header.releaseLayout !== '';
+      const applied = await applyPackage({ packagePath: options.packagePath, oldPath: options.oldPath, outputPath: join(dir, release ? 'new' : 'new.img'), pubkeyPath: options.pubkeyPath, reporter });
+      checks.push(release ? `applies to the old release and reproduces the target sha256 of all ${applied.partitions.length} partitions` : 'applies to the old image and reproduces the target sha256');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

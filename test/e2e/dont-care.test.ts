@@ -53,7 +53,7 @@ describe('DONT_CARE chunks', () => {
   it('are recorded, get no ops, are never a source, and apply to a device with any bytes there', async () => {
     const built = await buildPackages({ oldPath: join(work, 'old.simg'), newPath: join(work, 'new.simg'), outDir: join(work, 'out'), targets: 'generic', jobs: 1, timestampSeconds: 1 });
     expect(built.source!.dontCareBlocks).toBe(30);
-    expect(built.target.dontCareBlocks).toBe(30);
+    expect(built.target!.dontCareBlocks).toBe(30);
     const pkg = built.packages[0]!.path;
     const info = await inspectPackage({ packagePath: pkg });
     expect(info.partitions[0]!.target).toMatchObject({ claim: 'sparse', dontCareBlocks: 30, sha256: sha(zeroed(newContent, newDontCare)) });

@@ -28,7 +28,7 @@ describe('signed decompression bombs', () => {
       const path = join(work, `bomb-${codec}.otapkg`);
       await writePackage(path, {
         signer, spool, blobRanges: [range],
-        targetHeader: { targetId: 'generic', vendor: 'Generic', platform: 'generic', storage: 'generic', blockSizeBytes: 4096, updateMode: 'ab', signatureAlgorithm: 'ed25519', decoderMemoryLimitBytes: 1 << 30, maxOperationBytes: 1 << 22, partitionLayout: 'generic', slotSuffixes: [] },
+        targetHeader: { targetId: 'generic', vendor: 'Generic', platform: 'generic', storage: 'generic', blockSizeBytes: 4096, updateMode: 'ab', signatureAlgorithm: 'ed25519', decoderMemoryLimitBytes: 1 << 30, maxOperationBytes: 1 << 22, partitionLayout: 'generic', slotSuffixes: [], releaseLayout: '', partitionLayouts: [] },
         manifest: {
           blockSizeBytes: 4096, timestampSeconds: 1, sourceVersion: '', targetVersion: '', maxDecoderMemoryBytes: 1 << 20, requiredSpaceBytes: 4096,
           partitions: [{ name: 'system', source: undefined, target: { sizeBytes: 4096, sha256: sha(Buffer.alloc(4096)), version: '', dontCare: [] },

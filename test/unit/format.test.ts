@@ -93,7 +93,7 @@ describe('signature block', () => {
   });
 });
 
-const target: TargetHeader = { targetId: 'qualcomm', vendor: 'Qualcomm', platform: 'sm8550', storage: 'ufs', blockSizeBytes: 4096, updateMode: 'ab', signatureAlgorithm: 'rsa-4096', decoderMemoryLimitBytes: 1 << 28, maxOperationBytes: 1 << 22, partitionLayout: 'qualcomm-gpt', slotSuffixes: ['_a', '_b'] };
+const target: TargetHeader = { targetId: 'qualcomm', vendor: 'Qualcomm', platform: 'sm8550', storage: 'ufs', blockSizeBytes: 4096, updateMode: 'ab', signatureAlgorithm: 'rsa-4096', decoderMemoryLimitBytes: 1 << 28, maxOperationBytes: 1 << 22, partitionLayout: 'qualcomm-gpt', slotSuffixes: ['_a', '_b'], releaseLayout: '', partitionLayouts: [] };
 const sha = (n: number) => Buffer.alloc(32, n);
 const manifest: Manifest = {
   blockSizeBytes: 4096, timestampSeconds: 1700000000, sourceVersion: '1', targetVersion: '2', maxDecoderMemoryBytes: 5000, requiredSpaceBytes: 40960,

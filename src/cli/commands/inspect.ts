@@ -42,13 +42,14 @@ function describe(r: InspectReport): string {
   const t = r.target as Record<string, string | number>;
   const lines = [
     `${r.path}: ota-build package ${r.formatVersion}, ${formatBytes(r.fileSizeBytes)}`,
-    `target     ${t.targetId} (${t.vendor} ${t.platform}, ${t.storage}, ${t.blockSizeBytes}-byte blocks, ${t.updateMode})`,
+    `target     ${t.targetId} (${t.vendor} ${t.platform}, ${t.storage}, ${t.blockSizeBytes}-byte blocks, ${t.updateMode})${t.releaseLayout ? `, ${t.releaseLayout} release of ${r.partitions.length} partitions` : ''}`,
     `signature  ${r.signature.algorithm}, key ${r.signature.keyId.slice(0, 16)}…${r.metadataVerified ? '' : ' (NOT verified)'}`,
     `versions   ${r.sourceVersion || '-'} → ${r.targetVersion || '-'}, timestamp ${r.timestampSeconds}`,
     `decoder    needs up to ${formatBytes(r.maxDecoderMemoryBytes)} (limit ${formatBytes(Number(t.decoderMemoryLimitBytes))})`,
   ];
   for (const p of r.partitions) {
     lines.push('', `partition ${p.name} (${p.kind}): ${p.operationCount} operations`);
+    for (const l of p.layout ?? []) lines.push(`  layout ${Object.entries(l).map(([k, v]) => `${k}=${v}`).join(' ')}`);
     if (p.source) lines.push(`  source ${image(p.source)}`);
     lines.push(`  target ${image(p.target)}`);
     const rows = [...Object.entries(p.byType), ...Object.entries(p.byEncoding)].map(([k, s]) => [k, String(s.count), formatBytes(s.dstBytes), formatBytes(s.blobBytes)]);

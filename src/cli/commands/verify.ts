@@ -11,7 +11,7 @@ export function verifyCommand(run: (work: () => Promise<CommandResult>) => Promi
     .description('Exit 0 only when everything checks. With --old it also applies the package to a temp copy and checks the result\'s sha256.')
     .argument('<package>', 'package file (.otapkg)')
     .option('--pubkey <pem>', 'public key to verify with (default: the public test key, with a warning)')
-    .option('--old <img>', 'also prove the package applies to this image')
+    .option('--old <img|release>', 'also prove the package applies to this image (or every partition of this release)')
     .option('--device-target <id>', 'also require the package to be for this target')
     .option('--json', 'print the report as JSON on stdout')
     .addHelpText('after', '\nExamples:\n  ota-build verify out/update-qualcomm.otapkg --pubkey release.pub.pem\n  ota-build verify out/update-qualcomm.otapkg --pubkey release.pub.pem --old v1.img --device-target qualcomm --json')

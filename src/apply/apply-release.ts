@@ -1,0 +1,135 @@
+// Applies a release (multi-partition) package into a folder: finds each partition's old image
+// in the old release, checks every base hash and the payload signature before writing anything,
+// writes each partition into a staging folder beside the outputs (resumable), and renames them
+// all to `<partition>.img` only when every one matches its target sha256.
+
+import { mkdir, realpath, rename, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { UsageError, VerificationError, ioError } from '../errors/ota-error.js';
+import { blockCountOf } from '../format/manifest-invariants.js';
+import type { BlockSource } from '../image/block-source.js';
+import { openImage } from '../image/open-image.js';
+import { isUnchanged, type PartitionUpdate } from '../model/manifest.js';
+import type { PackageReader } from '../package/package-reader.js';
+import { openRelease, releaseFolder } from '../release/open-release.js';
+import { groupPartitions } from '../release/release-partitions.js';
+import type { ReleaseSource } from '../release/release-source.js';
+import type { Reporter } from '../reporter.js';
+import type { AppliedPartition, ApplyOptions, ApplyResult } from './apply-package.js';
+import { DEFAULT_CHECKPOINT_EVERY_BYTES, SCRATCH_BYTES, applySteps, checkBase, sameFile, writeOutput } from './apply-partition.js';
+import { checkFreeSpace } from './device-checks.js';
+import { hashSource } from './hash-source.js';
+import { resumePoint } from './resume-point.js';
+
+/** A partition with its old image opened and checked. */
+interface Checked {
+  readonly part: PartitionUpdate;
+  readonly old: BlockSource | undefined;
+  readonly oldSha256: string;
+}
+
+/** Applies `reader`'s release package to `options.oldPath` (a release) into the folder `options.outputPath`. */
+export async function applyRelease(reader: PackageReader, options: ApplyOptions, reporter: Reporter): Promise<ApplyResult> {
+  const { manifest } = reader;
+  const bs = manifest.blockSizeBytes;
+  const outDir = options.outputPath;
+  const needsOld = manifest.partitions.some((p) => p.source);
+  if (needsOld && !options.oldPath) throw new UsageError('OLD_REQUIRED', `${options.packagePath} is a delta package: pass the old release with --old`);
+  const release = needsOld ? await openRelease(options.oldPath!) : undefined;
+  const checked: Checked[] = [];
+  try {
+    await refuseOldFolder(release, outDir);
+    for (const part of manifest.partitions) checked.push(await checkPartition(part, release, bs, outDir));
+    await reader.verifyPayloadSignature();
+    try {
+      await mkdir(outDir, { recursive: true });
+    } catch (err) {
+      throw ioError('create output folder', outDir, err);
+    }
+    const totalBytes = manifest.partitions.reduce((n, p) => n + blockCountOf(p.target.sizeBytes, bs) * bs, 0);
+    const staging = join(outDir, `.ota-staging-${reader.metadataSha256.toString('hex').slice(0, 16)}`);
+    if (!options.resume) await rm(staging, { recursive: true, force: true });
+    await checkFreeSpace(join(outDir, 'x'), totalBytes + SCRATCH_BYTES);
+    await mkdir(staging, { recursive: true }).catch((err) => {
+      throw ioError('create staging folder', staging, err);
+    });
+    const applied: AppliedPartition[] = [];
+    for (const c of checked) applied.push(await stagePartition(c, reader, options, staging, reporter));
+    // Every partition verified: move them into place together.
+    for (const a of applied) {
+      const finalPath = join(outDir, `${a.name}.img`);
+      await rename(a.outputPath, finalPath).catch((err) => {
+        throw ioError('rename output to', finalPath, err);
+      });
+      Object.assign(a, { outputPath: finalPath });
+    }
+    await rm(staging, { recursive: true, force: true });
+    return {
+      outputPath: outDir, targetId: reader.targetHeader.targetId, partition: '', sha256: '',
+      sizeBytes: applied.reduce((n, a) => n + a.sizeBytes, 0), operationCount: applied.reduce((n, a) => n + a.operationCount, 0),
+      outputFormat: applied[0]!.outputFormat, resumedFromOp: 0, partitions: applied,
+    };
+  } finally {
+    for (const c of checked) await c.old?.close();
+    await release?.close();
+  }
+}
+
+/** The output folder must not be the old release's own folder (A/B never writes the source). */
+async function refuseOldFolder(release: ReleaseSource | undefined, outDir: string): Promise<void> {
+  if (!release) return;
+  const oldRoot = await realpath(await releaseFolder(release.path)).catch(() => resolve(release.path));
+  const out = await realpath(outDir).catch(() => resolve(outDir));
+  if (out === oldRoot) throw new UsageError('OUTPUT_IS_OLD', `the output folder ${outDir} is the old release's folder; A/B apply never writes the source`);
+}
+
+/** Opens a partition's old image (when it has a source) and checks its hash. */
+async function checkPartition(part: PartitionUpdate, release: ReleaseSource | undefined, bs: number, outDir: string): Promise<Checked> {
+  if (!part.source) return { part, old: undefined, oldSha256: '' };
+  const entry = groupPartitions(release!).find((p) => p.name === part.name)?.image;
+  if (!entry) throw new VerificationError('WRONG_BASE', `the old release ${release!.path} has no image for partition ${part.name}, which the package updates`);
+  if (entry.fileName && (await sameFile(join(await releaseFolder(release!.path), entry.fileName), join(outDir, `${part.name}.img`)))) {
+    throw new UsageError('OUTPUT_IS_OLD', `writing ${part.name}.img into ${outDir} would replace the old release's ${entry.fileName}`);
+  }
+  const old = await entry.open();
+  try {
+    const oldSha256 = await checkBase(old, part, bs);
+    return { part, old, oldSha256 };
+  } catch (err) {
+    await old.close();
+    if (err instanceof VerificationError) throw new VerificationError(err.code, `partition ${part.name}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** Writes one partition to `<staging>/<name>.img`, or keeps it when a resumed run already finished it. */
+async function stagePartition(c: Checked, reader: PackageReader, options: ApplyOptions, staging: string, reporter: Reporter): Promise<AppliedPartition> {
+  const { part, old } = c;
+  const bs = reader.manifest.blockSizeBytes;
+  const stagedPath = join(staging, `${part.name}.img`);
+  const format = options.outputFormat ?? (old?.format === 'sparse' ? 'sparse' : 'raw');
+  const status = isUnchanged(part) ? 'unchanged' : part.source ? 'delta' : 'full';
+  const base = { name: part.name, outputPath: stagedPath, status, sizeBytes: part.target.sizeBytes, operationCount: part.operations.length, outputFormat: format } as const;
+  const expected = Buffer.from(part.target.sha256).toString('hex');
+  if (options.resume && (await finishedAlready(stagedPath, part, bs, expected))) {
+    reporter.warn({ code: 'RESUMED', message: `partition ${part.name} was already written and verified by the interrupted run` });
+    return { ...base, sha256: expected, resumedFromOp: part.operations.length };
+  }
+  const partialPath = join(staging, `.${part.name}.img.ota-partial`);
+  const checkpointPath = join(staging, `.${part.name}.img.ota-checkpoint`);
+  const steps = applySteps(part, bs);
+  const state = await resumePoint({ resume: options.resume ?? false, format, partialPath, checkpointPath, part, steps, bs, packageDigest: reader.metadataSha256.toString('hex'), oldSha256: c.oldSha256, reporter });
+  const sha256 = await writeOutput({ reader, part, steps, old, outputPath: stagedPath, partialPath, checkpointPath, format, state, oldSha256: c.oldSha256, everyBytes: options.checkpointEveryBytes ?? DEFAULT_CHECKPOINT_EVERY_BYTES });
+  return { ...base, sha256, resumedFromOp: state.completedOps };
+}
+
+/** True when a staged output from an interrupted run exists and hashes to the target. */
+async function finishedAlready(path: string, part: PartitionUpdate, bs: number, expectedHex: string): Promise<boolean> {
+  const staged = await openImage(path).catch(() => undefined);
+  if (!staged) return false;
+  try {
+    return staged.sizeBytes === part.target.sizeBytes && (await hashSource(staged, part.target.dontCare, bs)).toString('hex') === expectedHex;
+  } finally {
+    await staged.close();
+  }
+}

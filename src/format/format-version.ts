@@ -1,0 +1,12 @@
+// Which format minor version a package needs: the lowest that describes it (FORMAT.md §7), so
+// single-image packages stay readable by 1.0 readers.
+
+import { isUnchanged, type Manifest } from '../model/manifest.js';
+import type { TargetHeader } from '../model/target-header.js';
+import { MINOR_RELEASE_LAYOUT } from './package-header.js';
+
+/** 1 when the package carries release layouts or unchanged partitions (1.1 features), else 0. */
+export function minorVersionOf(targetHeader: TargetHeader, manifest: Manifest): number {
+  const uses11 = targetHeader.releaseLayout !== '' || targetHeader.partitionLayouts.length > 0 || manifest.partitions.some(isUnchanged);
+  return uses11 ? MINOR_RELEASE_LAYOUT : 0;
+}

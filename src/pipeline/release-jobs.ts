@@ -1,0 +1,92 @@
+// releaseJobs: turns an old and a new firmware release into one PartitionJob per selected
+// partition (opened, checked against its layout size, hashed and planned only when its turn
+// comes) and records what each partition became for the build report.
+
+import { ImageError } from '../errors/ota-error.js';
+import type { BlockSource } from '../image/block-source.js';
+import type { Reporter } from '../reporter.js';
+import { groupPartitions, partitionLayouts, selectPartitions, type PartitionSelection, type UpdatePartition } from '../release/release-partitions.js';
+import type { ReleaseSource } from '../release/release-source.js';
+import type { PartitionLayout } from '../model/target-header.js';
+import type { PartitionSummary } from './build-options.js';
+import { PreparedImages, type PlanOptions } from './prepared-images.js';
+import type { PartitionJob } from './produce-packages.js';
+
+/** The selected partitions of a release build, paired with the old release's. */
+export interface ReleaseSelection {
+  readonly old: ReleaseSource | undefined;
+  readonly next: ReleaseSource;
+  readonly selected: readonly UpdatePartition[];
+  readonly oldByName: ReadonlyMap<string, UpdatePartition>;
+  /** The target headers' partition layouts. */
+  readonly layouts: PartitionLayout[];
+}
+
+/** The jobs and the summaries they fill in as they run. */
+export interface ReleaseJobs {
+  readonly jobs: PartitionJob[];
+  readonly summaries: PartitionSummary[];
+}
+
+const PARTITION_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** Selects the new release's partitions (warning about what is left out) and pairs each with the old release's of the same name. */
+export function selectRelease(o: { old: ReleaseSource | undefined; next: ReleaseSource; selection: PartitionSelection; reporter: Reporter }): ReleaseSelection {
+  const selected = selectPartitions(groupPartitions(o.next), o.selection, o.reporter);
+  const oldByName = new Map(o.old ? groupPartitions(o.old).map((p) => [p.name, p]) : []);
+  if (o.old) {
+    const kept = new Set(groupPartitions(o.next).map((p) => p.name));
+    const gone = [...oldByName.keys()].filter((n) => !kept.has(n) && oldByName.get(n)!.image);
+    if (gone.length > 0) o.reporter.warn({ code: 'PARTITIONS_REMOVED', message: `partitions of the old release missing from the new one are left alone: ${gone.join(', ')}` });
+  }
+  for (const p of selected) {
+    if (!PARTITION_NAME.test(p.name)) throw new ImageError('RELEASE_BAD_NAME', `${o.next.path}: partition name ${JSON.stringify(p.name)} is not 1-64 of A-Z a-z 0-9 _ . -`);
+  }
+  return { old: o.old, next: o.next, selected, oldByName, layouts: partitionLayouts(selected) };
+}
+
+/** One job per selected partition, prepared lazily (one partition's images open at a time). */
+export function releaseJobs(o: ReleaseSelection & { plan: PlanOptions; reporter: Reporter }): ReleaseJobs {
+  const summaries: PartitionSummary[] = [];
+  const jobs = o.selected.map((p): PartitionJob => {
+    const oldPart = o.oldByName.get(p.name);
+    const fromOld = o.old !== undefined && oldPart?.image !== undefined;
+    if (o.old && !fromOld) o.reporter.warn({ code: 'PARTITION_NEW', message: `partition ${p.name} has no image in the old release: the package carries it in full` });
+    return {
+      name: p.name,
+      keepUnchanged: true,
+      async prepare() {
+        const next = await openChecked(p, o.next);
+        let old: BlockSource | undefined;
+        try {
+          old = fromOld ? await oldPart!.image!.open() : undefined;
+          return await PreparedImages.fromSources(next, old, o.plan);
+        } catch (err) {
+          await old?.close();
+          await next.close();
+          throw err;
+        }
+      },
+      async release(prepared, unchanged) {
+        if (unchanged !== undefined) {
+          const source = prepared.summary('source');
+          summaries.push({ name: p.name, status: unchanged ? 'unchanged' : source ? 'changed' : o.old ? 'new' : 'full', ...(source ? { source } : {}), target: prepared.summary('target')! });
+        }
+        await prepared.old?.close();
+        await prepared.next.close();
+      },
+    };
+  });
+  return { jobs, summaries };
+}
+
+/** Opens a new partition image and checks it fits the space its layout reserves. */
+async function openChecked(p: UpdatePartition, release: ReleaseSource): Promise<BlockSource> {
+  const image = await p.image!.open();
+  const room = Math.min(...p.slots.map((s) => s.layoutSizeBytes ?? Infinity));
+  if (image.sizeBytes > room) {
+    await image.close();
+    throw new ImageError('RELEASE_TOO_BIG', `${release.path}: partition ${p.name} image ${p.image!.fileName} is ${image.sizeBytes} bytes, over the ${room} bytes its layout reserves`);
+  }
+  return image;
+}

@@ -1,0 +1,101 @@
+// Which partitions of a release an update carries: groups A/B slot entries (`boot_a` + `boot_b`
+// → `boot`), leaves out entries without an image and those the layout marks as not upgradable
+// (unless named), applies --partitions / --exclude, and turns the result into the target
+// header's partition layouts. Pure: no file access.
+
+import { UsageError } from '../errors/ota-error.js';
+import type { PartitionLayout } from '../model/target-header.js';
+import type { Reporter } from '../reporter.js';
+import type { ReleasePartition, ReleaseSource } from './release-source.js';
+
+/** One partition as the manifest names it, with the layout entries that place it. */
+export interface UpdatePartition {
+  /** Manifest name: the layout name without its slot suffix. */
+  readonly name: string;
+  /** The entry whose image is the partition's content (slot `_a` when both have one). */
+  readonly image: ReleasePartition | undefined;
+  /** Every entry that places it: one, or one per slot. */
+  readonly slots: readonly ReleasePartition[];
+}
+
+const SLOT = /^(.+)(_a|_b)$/;
+
+/** Groups a release's entries into partitions, in layout order of their first entry. */
+export function groupPartitions(release: ReleaseSource): UpdatePartition[] {
+  const names = new Set(release.partitions.map((p) => p.name));
+  const groups = new Map<string, ReleasePartition[]>();
+  for (const entry of release.partitions) {
+    const m = SLOT.exec(entry.name);
+    // Only a complete pair is a slot pair: a lone `foo_a` keeps its name.
+    const name = m && names.has(`${m[1]}_a`) && names.has(`${m[1]}_b`) ? m[1]! : entry.name;
+    groups.set(name, [...(groups.get(name) ?? []), entry]);
+  }
+  return [...groups].map(([name, slots]) => ({ name, slots, image: slots.find((s) => s.fileName !== undefined) }));
+}
+
+/** What to update: `include` names exactly which; `exclude` removes from the default set. */
+export interface PartitionSelection {
+  readonly include?: readonly string[];
+  readonly exclude?: readonly string[];
+}
+
+/**
+ * The partitions of the new release to put in the package. By default every partition with an
+ * image whose layout entry is upgradable; the others are left out with one warning. Unknown
+ * names in `include`/`exclude` are usage errors (exit 2).
+ */
+export function selectPartitions(all: readonly UpdatePartition[], selection: PartitionSelection, reporter: Reporter): UpdatePartition[] {
+  const byName = new Map(all.map((p) => [p.name, p]));
+  const known = () => all.map((p) => p.name).join(', ');
+  for (const name of [...(selection.include ?? []), ...(selection.exclude ?? [])]) {
+    if (!byName.has(name)) throw new UsageError('UNKNOWN_PARTITION', `the new release has no partition ${JSON.stringify(name)}; it has ${known()}`);
+  }
+  if (selection.include && selection.include.length > 0) {
+    const wanted = new Set(selection.include);
+    const chosen = all.filter((p) => wanted.has(p.name));
+    for (const p of chosen) {
+      if (!p.image) throw new UsageError('PARTITION_WITHOUT_IMAGE', `partition ${p.name} has no image in the new release, so it cannot be updated`);
+    }
+    return chosen.filter((p) => !(selection.exclude ?? []).includes(p.name));
+  }
+  const excluded = new Set(selection.exclude ?? []);
+  const skipped: string[] = [];
+  const chosen: UpdatePartition[] = [];
+  for (const p of all) {
+    if (!p.image || excluded.has(p.name)) continue;
+    if (!p.image.upgradable) {
+      skipped.push(`${p.name} (${p.image.notUpgradableReason ?? 'not upgradable'})`);
+      continue;
+    }
+    chosen.push(p);
+  }
+  if (skipped.length > 0) {
+    reporter.warn({ code: 'PARTITIONS_LEFT_OUT', message: `left out partitions the layout marks as not upgradable: ${skipped.join(', ')}; name them with --partitions to include them` });
+  }
+  if (chosen.length === 0) throw new UsageError('NO_PARTITIONS', 'no partition of the new release is selected for the update');
+  return chosen;
+}
+
+/** The target header's partition layouts of the selected partitions (one per slot entry). */
+export function partitionLayouts(selected: readonly UpdatePartition[]): PartitionLayout[] {
+  const layouts: PartitionLayout[] = [];
+  for (const p of selected) {
+    for (const entry of p.slots) {
+      const slot = p.slots.length > 1 ? (SLOT.exec(entry.name)?.[2] ?? '') : '';
+      const pl = entry.placement;
+      layouts.push({
+        name: p.name,
+        slotSuffix: slot,
+        layoutSizeBytes: entry.layoutSizeBytes ?? 0,
+        fileName: entry.fileName ?? '',
+        lun: pl.kind === 'qualcomm' ? pl.lun : 0,
+        startSector: pl.kind === 'qualcomm' ? (pl.startSector ?? 0) : 0,
+        sectorSizeBytes: pl.kind === 'qualcomm' ? pl.sectorSizeBytes : 0,
+        region: pl.kind === 'mediatek' ? pl.region : '',
+        addressBytes: pl.kind === 'mediatek' || pl.kind === 'unisoc' ? pl.addressBytes : 0,
+        partitionId: pl.kind === 'unisoc' ? pl.partitionId : '',
+      });
+    }
+  }
+  return layouts;
+}
