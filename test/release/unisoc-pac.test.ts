@@ -128,9 +128,9 @@ describe('openUnisocPac refuses damaged PACs (exit 3)', () => {
   });
 
   test('each CRC is checked and named', async () => {
-    const header = damaged(r2, 'crc1.pac', (b) => { b[600] ^= 1; }, false);
+    const header = damaged(r2, 'crc1.pac', (b) => { b.writeUInt8(b.readUInt8(600) ^ 1, 600); }, false);
     await expectImageError(openUnisocPac(header), 'PAC_BAD_CRC', ['wCRC1', 'expected 0x', 'got 0x']);
-    const payload = damaged(r2, 'crc2.pac', (b) => { b[b.length - 5] ^= 0x40; }, false);
+    const payload = damaged(r2, 'crc2.pac', (b) => { b.writeUInt8(b.readUInt8(b.length - 5) ^ 0x40, b.length - 5); }, false);
     await expectImageError(openUnisocPac(payload), 'PAC_BAD_CRC', ['wCRC2 at offset 2122']);
   });
 
