@@ -170,10 +170,8 @@ function parseProgram(p: Parameters<typeof xmlAttribute>[0], at: string, xmlFile
   else if (!/^[A-Za-z_][A-Za-z0-9_]*\s*([-+*/]\s*\d+\.?\s*)*$/.test(startSectorText)) {
     throw new ImageError('RELEASE_BAD_LAYOUT', `${where}: start_sector "${startSectorText}" is neither a number nor an expression like NUM_DISK_SECTORS-5.`);
   }
-  for (const [what, sectors] of [['start_sector', startSector ?? 0], ['num_partition_sectors', sectorCount]] as const) {
-    if (!Number.isSafeInteger(sectors * sectorSizeBytes) || !Number.isSafeInteger((startSector ?? 0) * sectorSizeBytes + sectorCount * sectorSizeBytes)) {
-      throw new ImageError('RELEASE_BAD_LAYOUT', `${where}: ${what} ${sectors} × ${sectorSizeBytes}-byte sectors is beyond the byte range this tool handles`);
-    }
+  if (!Number.isSafeInteger(((startSector ?? 0) + sectorCount) * sectorSizeBytes)) {
+    throw new ImageError('RELEASE_BAD_LAYOUT', `${where}: start_sector ${startSector ?? 0} + num_partition_sectors ${sectorCount} × ${sectorSizeBytes}-byte sectors is beyond 2^53 bytes`);
   }
   const fileName = xmlAttribute(p, 'filename')?.trim() || undefined;
   const sparseText = (xmlAttribute(p, 'sparse') ?? 'false').trim().toLowerCase();
