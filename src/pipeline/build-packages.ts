@@ -95,6 +95,7 @@ async function setup(options: BuildOptions, targets: string, release: ReleaseSou
   const profiles = resolveTargets(targets);
   if (release) checkTargetsFit(release, profiles);
   const blockSizeBytes = sharedBlockSize(profiles);
+  const specs = candidateSpecs(options, profiles);
   const timestampSeconds = packageTimestamp(options.timestampSeconds, reporter);
   const assemblies: TargetAssembly[] = [];
   for (const p of profiles) {
@@ -104,7 +105,7 @@ async function setup(options: BuildOptions, targets: string, release: ReleaseSou
   }
   const plan = { blockSizeBytes, maxRunBytes: Math.min(...profiles.map((p) => p.maxOperationBytes)), reporter, timed: phaseTimer(timingsMs) };
   const labels = { sourceVersion: options.sourceVersion ?? '', targetVersion: options.targetVersion ?? '', timestampSeconds };
-  return { reporter, timingsMs, profiles, specs: candidateSpecs(options, profiles), assemblies, plan, labels };
+  return { reporter, timingsMs, profiles, specs, assemblies, plan, labels };
 }
 
 /** Runs producePackages with a fresh pool once the output folder exists. */

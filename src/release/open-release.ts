@@ -1,11 +1,14 @@
 // Detects which release layout a path holds and opens it with the matching reader. A folder is
 // a release (rawprogram XML, MediaTek scatter, one PAC, or <partition>.img files); a file is a
-// release when it is a layout file itself (rawprogram*.xml, *scatter*.txt, *.pac).
+// release when it is a layout file itself (rawprogram*.xml, *_Android_scatter.txt, *.pac).
 
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ImageError, ioError } from '../errors/ota-error.js';
 import { openGenericRelease } from './generic-folder.js';
+import { openMediatekRelease } from './mediatek-scatter.js';
+import { openQualcommRelease } from './qualcomm-rawprogram.js';
+import { openUnisocPac } from './unisoc-pac.js';
 import type { ReleaseLayoutKind, ReleaseSource } from './release-source.js';
 
 /** A release reader, registered by the layout it reads. */
@@ -19,7 +22,11 @@ interface LayoutReader {
 }
 
 /** The vendor layouts, in detection order. */
-const READERS: readonly LayoutReader[] = [];
+const READERS: readonly LayoutReader[] = [
+  { kind: 'qualcomm-rawprogram', fileName: /^rawprogram.*\.xml$/i, manyInFolder: true, open: openQualcommRelease },
+  { kind: 'mediatek-scatter', fileName: /_Android_scatter\.txt$/i, manyInFolder: false, open: openMediatekRelease },
+  { kind: 'unisoc-pac', fileName: /\.pac$/i, manyInFolder: false, open: openUnisocPac },
+];
 
 /** The layout of `path`, or undefined when it is a single image file. Throws IoError when missing. */
 export async function detectRelease(path: string): Promise<ReleaseLayoutKind | undefined> {
@@ -37,6 +44,7 @@ export async function detectRelease(path: string): Promise<ReleaseLayoutKind | u
     }
     if (matches.length > 0) return r.kind;
   }
+  if (!names.some((n) => n.endsWith('.img'))) throw new ImageError('RELEASE_EMPTY', `${path} holds no <partition>.img files and no rawprogram, scatter or PAC layout`);
   return 'generic-folder';
 }
 

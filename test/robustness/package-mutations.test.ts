@@ -1,7 +1,7 @@
 // Robustness of the package reader, verifier and applier against damaged packages (DESIGN.md §8):
 // byte flips in every section, truncations, trailing bytes, bad header lengths and swapped
 // signature blocks must all end in a typed OtaError with exit 4, 5 or 6 (an unknown major version
-// is exit 4 PKG_UNSUPPORTED_VERSION, per README and FORMAT.md §2), a one-line message, and no output or temp file left beside the apply destination.
+// is exit 4 PKG_UNSUPPORTED_VERSION, a newer minor exit 7 PKG_NEWER_MINOR, per README and FORMAT.md §2), a one-line message, and no output or temp file left beside the apply destination.
 // Every random choice comes from a seeded PRNG; the seed is in every assertion message
 // (replay with OTA_TEST_SEED=<seed>).
 
@@ -29,6 +29,8 @@ const SEED = suiteSeed(0x07a9c0de);
 const STRUCTURAL = [4, 5, 6] as const;
 /** An unknown major version: README and FORMAT.md §2 document exit 4 (it was exit 7 before 6588df6). */
 const UNSUPPORTED_VERSION = [4] as const;
+/** A flipped minor version: above 1 is PKG_NEWER_MINOR (exit 7, FORMAT.md §2); 1 fails the metadata signature that covers it. */
+const NEWER_MINOR = [6, 7] as const;
 
 /** One built package under test. */
 interface Subject {
@@ -188,7 +190,9 @@ describe.each(['delta', 'full'] as const)('%s package', (which) => {
     for (const pos of positions) {
       const m = flipped(s.bytes, pos, rng);
       const major = pos === HEADER_FIELD.formatMajor;
-      problems.push(...(await refusalProblems(s, m.bytes, `flip ${name} byte at offset ${pos} (xor 0x${m.xor.toString(16)})`, major ? UNSUPPORTED_VERSION : STRUCTURAL, major ? 'PKG_UNSUPPORTED_VERSION' : undefined)));
+      const minor = pos === HEADER_FIELD.formatMinor;
+      const allowed = major ? UNSUPPORTED_VERSION : minor ? NEWER_MINOR : STRUCTURAL;
+      problems.push(...(await refusalProblems(s, m.bytes, `flip ${name} byte at offset ${pos} (xor 0x${m.xor.toString(16)})`, allowed, major ? 'PKG_UNSUPPORTED_VERSION' : undefined)));
     }
     expect(problems, `seed ${SEED}: ${problems.length} problems`).toEqual([]);
   });

@@ -1,0 +1,98 @@
+// Release builds end to end with the generic layout (a folder of <partition>.img files) through
+// the real CLI: statuses, selection, layouts in inspect, apply into a folder, and refusals that
+// leave nothing behind.
+
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { syntheticImage } from '../helpers/edit-images.js';
+import { describeRun, jsonOf, nonWarningLines, runCli, runCliOk } from '../helpers/run-cli.js';
+
+let work: string;
+const v1 = () => join(work, 'v1');
+const v2 = () => join(work, 'v2');
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'ota-generic-release-'));
+  mkdirSync(v1());
+  mkdirSync(v2());
+  const system = syntheticImage(1024 * 1024, 1);
+  const system2 = Buffer.from(system);
+  system2.write('new build of libc', 300_000);
+  const boot = syntheticImage(64 * 1024, 2);
+  const vendor = syntheticImage(256 * 1024, 3);
+  writeFileSync(join(v1(), 'system.img'), system);
+  writeFileSync(join(v2(), 'system.img'), system2);
+  writeFileSync(join(v1(), 'boot.img'), boot);
+  writeFileSync(join(v2(), 'boot.img'), Buffer.concat([boot, syntheticImage(16 * 1024, 4)])); // grows
+  writeFileSync(join(v1(), 'vendor.img'), vendor);
+  writeFileSync(join(v2(), 'vendor.img'), vendor); // unchanged
+  writeFileSync(join(v2(), 'dtbo.img'), syntheticImage(8 * 1024, 5)); // new
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('generic folder releases', () => {
+  it('build one package with every partition, inspect lists them, apply reproduces each one, verify passes', () => {
+    const out = join(work, 'out');
+    const built = jsonOf(runCliOk(['build', '--old', v1(), '--new', v2(), '-o', out, '--target', 'generic', '--json']));
+    expect(built.input).toBe('generic-folder');
+    expect(Object.fromEntries(built.partitions.map((p: any) => [p.name, p.status]))).toEqual({ boot: 'changed', dtbo: 'new', system: 'changed', vendor: 'unchanged' });
+    expect(built.warnings.map((w: any) => w.code)).toContain('PARTITION_NEW');
+    const pkg = built.packages[0].path;
+    const info = jsonOf(runCliOk(['inspect', pkg, '--json']));
+    expect(info.formatVersion).toBe('1.1');
+    expect(info.target.releaseLayout).toBe('generic-folder');
+    const byName = Object.fromEntries(info.partitions.map((p: any) => [p.name, p]));
+    expect(byName.vendor).toMatchObject({ kind: 'unchanged', operationCount: 0, layout: [{ fileName: 'vendor.img' }] });
+    expect(byName.vendor.source.sha256).toBe(byName.vendor.target.sha256);
+    expect(byName.dtbo.kind).toBe('full');
+    expect(byName.boot.source.sizeBytes).toBe(64 * 1024);
+    expect(byName.boot.target.sizeBytes).toBe(80 * 1024);
+    const applied = join(work, 'applied');
+    const r = jsonOf(runCliOk(['apply', pkg, '--old', v1(), '-o', applied, '--json']));
+    expect(r.partitions.map((p: any) => p.status).sort()).toEqual(['delta', 'delta', 'full', 'unchanged']);
+    expect(readdirSync(applied).sort()).toEqual(['boot.img', 'dtbo.img', 'system.img', 'vendor.img']);
+    for (const f of readdirSync(v2())) expect(readFileSync(join(applied, f)).equals(readFileSync(join(v2(), f))), f).toBe(true);
+    const v = jsonOf(runCliOk(['verify', pkg, '--old', v1(), '--json']));
+    expect(v.checks).toContain('applies to the old release and reproduces the target sha256 of all 4 partitions');
+  });
+
+  it('--partitions and --exclude select; unknown names are usage errors naming what exists', () => {
+    const only = jsonOf(runCliOk(['build', '--old', v1(), '--new', v2(), '-o', join(work, 'only'), '--target', 'generic', '--partitions', 'system,boot', '--json']));
+    expect(only.partitions.map((p: any) => p.name)).toEqual(['boot', 'system']);
+    const without = jsonOf(runCliOk(['build', '--old', v1(), '--new', v2(), '-o', join(work, 'without'), '--target', 'generic', '--exclude', 'dtbo', '--json']));
+    expect(without.partitions.map((p: any) => p.name)).toEqual(['boot', 'system', 'vendor']);
+    const bad = runCli(['build', '--old', v1(), '--new', v2(), '-o', join(work, 'bad'), '--target', 'generic', '--partitions', 'modem']);
+    expect(bad.status, describeRun(bad)).toBe(2);
+    expect(nonWarningLines(bad.stderr)).toEqual([expect.stringMatching(/no partition "modem"; it has boot, dtbo, system, vendor/)]);
+  });
+
+  it('refuse a wrong base partition (exit 5, nothing written), the old folder as output (exit 2), and mixed inputs (exit 2)', () => {
+    const out = join(work, 'out2');
+    const pkg = jsonOf(runCliOk(['build', '--old', v1(), '--new', v2(), '-o', out, '--target', 'generic', '--json'])).packages[0].path;
+    const tampered = join(work, 'v1-tampered');
+    mkdirSync(tampered);
+    for (const f of readdirSync(v1())) writeFileSync(join(tampered, f), readFileSync(join(v1(), f)));
+    const vendor = readFileSync(join(tampered, 'vendor.img'));
+    vendor[1000] = vendor[1000]! ^ 1;
+    writeFileSync(join(tampered, 'vendor.img'), vendor);
+    const dest = join(work, 'dest');
+    const wrong = runCli(['apply', pkg, '--old', tampered, '-o', dest]);
+    expect(wrong.status, describeRun(wrong)).toBe(5);
+    expect(nonWarningLines(wrong.stderr)).toEqual([expect.stringMatching(/partition vendor: old image .*vendor\.img has sha256/)]);
+    expect(() => readdirSync(dest)).toThrow();
+    const intoOld = runCli(['apply', pkg, '--old', v1(), '-o', v1()]);
+    expect(intoOld.status, describeRun(intoOld)).toBe(2);
+    expect(intoOld.stderr).toMatch(/old release's folder/);
+    const mixed = runCli(['build', '--old', join(v1(), 'system.img'), '--new', v2(), '-o', join(work, 'mixed')]);
+    expect(mixed.status, describeRun(mixed)).toBe(2);
+    expect(mixed.stderr).toMatch(/is a release but .*system\.img is a single image/);
+  });
+
+  it('is deterministic: one worker and two give byte-identical release packages', () => {
+    const a = jsonOf(runCliOk(['build', '--old', v1(), '--new', v2(), '-o', join(work, 'j1'), '--target', 'generic', '--jobs', '1', '--json'])).packages[0];
+    const b = jsonOf(runCliOk(['build', '--old', v1(), '--new', v2(), '-o', join(work, 'j2'), '--target', 'generic', '--jobs', '2', '--json'])).packages[0];
+    expect(a.sha256).toBe(b.sha256);
+  });
+});
