@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // `npm run demo`: builds packages for the three chipset targets from sample-images/ with the
-// embedded test keys, verifies and applies each with the real CLI, and prints what it made.
+// embedded test keys, verifies and applies each with the real CLI, and prints what it made; then
+// does the same for whole firmware releases (Qualcomm rawprogram, MediaTek scatter, Unisoc PAC):
+// one multi-partition package per chipset.
 
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -60,5 +62,31 @@ rows.forEach((r) => console.log(line(r)));
 console.log(`\ninputs: ${delta.source.format} -> ${delta.target.format} (Android sparse), new image ${mib(delta.target.sizeBytes)} expanded; delta build for 3 targets took ${deltaSeconds.toFixed(1)} s`);
 console.log(`packages built from the raw expansions are ${sameAsRaw ? 'byte-identical' : 'DIFFERENT (bug)'}; apply wrote sparse images that expand to the new image`);
 console.log(`packages in ${out.replace(root, '')}/delta/`);
-console.log('next: ota-build inspect demo-out/delta/update-qualcomm.otapkg');
-if (!sameAsRaw || rows.some((r) => !r[4].startsWith('ok') || !r[5].startsWith('ok'))) process.exit(1);
+
+// Whole releases: v1 -> v2 of each vendor's sample layout, one multi-partition package each.
+console.log('\nwhole firmware releases (sample-images/releases/<vendor>/v1 -> v2), one package per chipset:\n');
+const releaseRows = [];
+for (const vendor of ['qualcomm', 'mediatek', 'unisoc']) {
+  const [v1, v2] = ['v1', 'v2'].map((v) => join(samples, 'releases', vendor, v));
+  const dir = join(out, `release-${vendor}`);
+  const built = JSON.parse(cli(['build', '--old', v1, '--new', v2, '-o', dir, '--source-version', '1.0', '--target-version', '1.1', '--json']).stdout);
+  const pkg = built.packages[0];
+  const verify = cli(['verify', pkg.path, '--old', v1, '--json'], { allowFail: true });
+  const apply = cli(['apply', pkg.path, '--old', v1, '-o', join(dir, 'applied'), '--device-target', vendor, '--json'], { allowFail: true });
+  const wanted = Object.fromEntries(built.partitions.map((p) => [p.name, p.target.sha256]));
+  const applied = apply.status === 0 ? JSON.parse(apply.stdout).partitions : [];
+  const identical = applied.length === built.partitions.length && applied.every((a) => a.sha256 === wanted[a.name]);
+  const count = (status) => built.partitions.filter((p) => p.status === status).length;
+  releaseRows.push([vendor, built.input, `${count('changed')} changed, ${count('unchanged')} unchanged${count('new') ? `, ${count('new')} new` : ''}`,
+    String(pkg.sizeBytes), `${((100 * pkg.sizeBytes) / built.newSizeBytes).toFixed(1)} %`,
+    verify.status === 0 ? 'ok' : `FAILED (${verify.status})`, identical ? `ok, ${applied.length} images identical` : `FAILED (${apply.status})`]);
+}
+const releaseHeader = ['target', 'layout', 'partitions', 'package bytes', '% of new', 'verify', 'apply'];
+const releaseWidths = releaseHeader.map((h, i) => Math.max(h.length, ...releaseRows.map((r) => r[i].length)));
+const releaseLine = (r) => r.map((c, i) => c.padEnd(releaseWidths[i])).join('  ');
+console.log(releaseLine(releaseHeader));
+console.log(releaseWidths.map((w) => '-'.repeat(w)).join('  '));
+releaseRows.forEach((r) => console.log(releaseLine(r)));
+console.log('\nnext: ota-build inspect demo-out/delta/update-qualcomm.otapkg');
+console.log('      ota-build inspect demo-out/release-mediatek/update-mediatek.otapkg   (every partition with its scatter region and address)');
+if (!sameAsRaw || [...rows, ...releaseRows].some((r) => !r.at(-2).startsWith('ok') || !r.at(-1).startsWith('ok'))) process.exit(1);

@@ -1,6 +1,6 @@
 // Which partitions of a release an update carries: groups A/B slot entries (`boot_a` + `boot_b`
-// → `boot`), leaves out entries without an image and those the layout marks as not upgradable
-// (unless named), applies --partitions / --exclude, and turns the result into the target
+// → `boot`), leaves out entries without an image, those the layout marks as not upgradable and
+// device-data partitions such as userdata (unless named), applies --partitions / --exclude, and turns the result into the target
 // header's partition layouts. Pure: no file access.
 
 import { UsageError } from '../errors/ota-error.js';
@@ -19,6 +19,19 @@ export interface UpdatePartition {
 }
 
 const SLOT = /^(.+)(_a|_b)$/;
+
+/**
+ * Partitions that hold the device's own data (user data, calibration, keys, per-device
+ * settings), whatever the layout says: an update never overwrites them unless named.
+ */
+const DEVICE_DATA = /^(userdata|cache|metadata|persist|persistent|misc|frp|modemst[12]|fsg|fsc|ssd|keystore|devinfo|rpmb|nvram|nvdata|nvcfg|protect[12]?|proinfo|prodnv|otp|seccfg)$/i;
+
+/** Why a partition is left out by default, or undefined when an update carries it. */
+export function defaultExclusionReason(p: UpdatePartition): string | undefined {
+  if (DEVICE_DATA.test(p.name)) return 'device data an update never overwrites';
+  if (!p.image!.upgradable) return p.image!.notUpgradableReason ?? 'not upgradable';
+  return undefined;
+}
 
 /** Groups a release's entries into partitions, in layout order of their first entry. */
 export function groupPartitions(release: ReleaseSource): UpdatePartition[] {
@@ -63,14 +76,15 @@ export function selectPartitions(all: readonly UpdatePartition[], selection: Par
   const chosen: UpdatePartition[] = [];
   for (const p of all) {
     if (!p.image || excluded.has(p.name)) continue;
-    if (!p.image.upgradable) {
-      skipped.push(`${p.name} (${p.image.notUpgradableReason ?? 'not upgradable'})`);
+    const reason = defaultExclusionReason(p);
+    if (reason) {
+      skipped.push(`${p.name} (${reason})`);
       continue;
     }
     chosen.push(p);
   }
   if (skipped.length > 0) {
-    reporter.warn({ code: 'PARTITIONS_LEFT_OUT', message: `left out partitions the layout marks as not upgradable: ${skipped.join(', ')}; name them with --partitions to include them` });
+    reporter.warn({ code: 'PARTITIONS_LEFT_OUT', message: `left out partitions an update must not touch: ${skipped.join(', ')}; name them with --partitions to include them` });
   }
   if (chosen.length === 0) throw new UsageError('NO_PARTITIONS', 'no partition of the new release is selected for the update');
   return chosen;
