@@ -2,6 +2,7 @@
 // the real CLI: statuses, selection, layouts in inspect, apply into a folder, and refusals that
 // leave nothing behind.
 
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,6 +89,25 @@ describe('generic folder releases', () => {
     const mixed = runCli(['build', '--old', join(v1(), 'system.img'), '--new', v2(), '-o', join(work, 'mixed')]);
     expect(mixed.status, describeRun(mixed)).toBe(2);
     expect(mixed.stderr).toMatch(/is a release but .*system\.img is a single image/);
+  });
+
+  it('--resume keeps a partition an interrupted run finished (after re-hashing it) and rewrites a damaged one', () => {
+    const pkg = jsonOf(runCliOk(['build', '--old', v1(), '--new', v2(), '-o', join(work, 'resume-out'), '--target', 'generic', '--json'])).packages[0].path;
+    const info = jsonOf(runCliOk(['inspect', pkg, '--json']));
+    // The staging folder is named after the metadata digest (header + target header + manifest).
+    const metadata = readFileSync(pkg).subarray(0, info.sections.metadataSignature.offsetBytes);
+    const dest = join(work, 'resume-dest');
+    const staging = join(dest, `.ota-staging-${createHash('sha256').update(metadata).digest('hex').slice(0, 16)}`);
+    mkdirSync(staging, { recursive: true });
+    writeFileSync(join(staging, 'system.img'), readFileSync(join(v2(), 'system.img')));
+    const damaged = readFileSync(join(v2(), 'boot.img'));
+    damaged[5] = damaged[5]! ^ 0xff;
+    writeFileSync(join(staging, 'boot.img'), damaged);
+    const r = runCliOk(['apply', pkg, '--old', v1(), '-o', dest, '--resume', '--json']);
+    const resumed = jsonOf(r).warnings.filter((w: any) => w.code === 'RESUMED').map((w: any) => w.message);
+    expect(resumed).toEqual([expect.stringMatching(/^partition system was already written/)]);
+    for (const f of readdirSync(v2())) expect(readFileSync(join(dest, f)).equals(readFileSync(join(v2(), f))), f).toBe(true);
+    expect(readdirSync(dest).sort()).toEqual(['boot.img', 'dtbo.img', 'system.img', 'vendor.img']);
   });
 
   it('is deterministic: one worker and two give byte-identical release packages', () => {
