@@ -8,6 +8,8 @@
 //   flashinfo/otp) · operation_type INVISIBLE, PROTECTED (nvram, persist…), RESERVED or
 //   BOOTLOADERS (preloader) · boot regions EMMC_BOOT_1/2 and UFS_LU0/LU1, which only the BootROM
 //   download path writes.
+// A/B scatter files list both slots; slot b usually has `file_name: NONE` and `is_download: false`
+// (reported with no file, never as a missing one).
 
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';

@@ -5,7 +5,9 @@
 // (GPT CRC fix-ups applied at flash time) are not read: they change no partition's content.
 //
 // Not upgradable: GPT entries (PrimaryGPT/BackupGPT, gpt_main*/gpt_backup* files), entries with
-// no file, and entries positioned by an expression (`NUM_DISK_SECTORS-5.`). Several upgradable
+// no file, and entries positioned by an expression (`NUM_DISK_SECTORS-5.`). A/B layouts list both
+// slots; slot b's entry often has filename="" (reported with no file, never as a missing one) or
+// names slot a's file (read once). Several upgradable
 // entries with one label (a sparse image split across <program> entries by the vendor's tool)
 // are refused: each partition must be one image file.
 

@@ -4,9 +4,15 @@
 // (wCRC2, one streaming pass) before any entry is decoded; then each entry's data range. Byte
 // layout: pac-format.ts; what the embedded BMAConfig says: pac-config.ts.
 //
-// Partitions are the entries carrying a file (nFileFlag 1); operation-only entries and the config
-// XML are not. Not upgradable: download loaders (FDL1/FDL2), NV calibration, backed-up production
-// data, entries not selected for download (nCheckFlag 0) — see pacNotUpgradableReason.
+// Partitions are the entries carrying a file (nFileFlag 1), plus every partition the BMAConfig's
+// <Partitions> lists that no entry fills (A/B PACs pack only slot a: boot_b, uboot_b… are listed
+// but have no entry). Such a config-only partition has no file, is not upgradable (nothing to
+// write, as for the other layouts' entries without an image), takes its size from the config and
+// its placement's partitionId from the config's <Partition id>. Order: entries in PAC order, each
+// `X_a` directly followed by a config-only `X_b`, then the other config-only partitions in config
+// order. Operation-only entries and the config XML are not partitions. Not upgradable otherwise:
+// download loaders (FDL1/FDL2), NV calibration, backed-up production data, entries not selected
+// for download (nCheckFlag 0) — see pacNotUpgradableReason.
 
 import { open, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -37,8 +43,9 @@ export interface PacContents {
 
 /**
  * Opens a .pac, verifies it (ImageError, exit 3, naming the failing field or entry) and lists the
- * entries that carry files as partitions. Memory: the entry table (≤ PAC_MAX_ENTRIES × 2580 bytes),
- * the config XML (≤ 4 MiB) and a 1 MiB CRC buffer while opening.
+ * partitions (entries that carry files, and config-only partitions; see above). Memory: the entry
+ * table (≤ PAC_MAX_ENTRIES × 2580 bytes), the config XML (≤ 4 MiB) and a 1 MiB CRC buffer while
+ * opening.
  */
 export async function openUnisocPac(path: string): Promise<ReleaseSource> {
   const pac = await readPac(path);
@@ -78,7 +85,35 @@ export async function openUnisocPac(path: string): Promise<ReleaseSource> {
   } finally {
     await fh?.close().catch(() => undefined);
   }
-  return { layout: 'unisoc-pac', path, platform: pac.header.productName, partitions, close: async () => undefined };
+  return { layout: 'unisoc-pac', path, platform: pac.header.productName, partitions: withConfigOnly(partitions, pac.config, what), close: async () => undefined };
+}
+
+/** `fromEntries` with the config's partitions that no entry fills inserted (order: file comment). */
+function withConfigOnly(fromEntries: readonly ReleasePartition[], config: PacConfig | undefined, what: string): ReleasePartition[] {
+  if (!config) return [...fromEntries];
+  const filled = new Set(fromEntries.map((p) => p.name));
+  const configOnly = [...config.partitionSizes.keys()].filter((name) => !filled.has(name));
+  const partition = (name: string): ReleasePartition => ({
+    name,
+    layoutSizeBytes: config.partitionSizes.get(name),
+    fileName: undefined,
+    upgradable: false,
+    notUpgradableReason: 'no image in the PAC (listed in the config only)',
+    placement: { kind: 'unisoc', partitionId: name, addressBytes: 0 },
+    open: () => Promise.reject(new ImageError('RELEASE_NO_IMAGE', `${what}: partition ${name} is listed in the config but no entry carries its image`)),
+  });
+  const out: ReleasePartition[] = [];
+  const placed = new Set<string>();
+  for (const p of fromEntries) {
+    out.push(p);
+    const sibling = p.name.endsWith('_a') ? `${p.name.slice(0, -2)}_b` : undefined;
+    if (sibling !== undefined && configOnly.includes(sibling)) {
+      out.push(partition(sibling));
+      placed.add(sibling);
+    }
+  }
+  for (const name of configOnly) if (!placed.has(name)) out.push(partition(name));
+  return out;
 }
 
 async function openEntry(path: string, e: PacEntry, displayPath: string, where: string, layoutSizeBytes: number | undefined): Promise<BlockSource> {

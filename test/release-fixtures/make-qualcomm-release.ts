@@ -1,9 +1,11 @@
-// Generates a small Qualcomm UFS release (4096-byte sectors) the way QFIL expects it: rawprogram0,
-// 1, 2 and 4 .xml (LUN 0 user data, LUNs 1/2 the xbl boot LUNs, LUN 4 the A/B firmware), patch<N>.xml
-// beside them, GPT files per LUN, and the images: xbl/abl/boot raw, system/vendor/userdata Android
-// sparse. Slot b entries of system/vendor have no file (flashed by the first boot's OTA, as in
-// real releases); boot/abl name one file for both slots. v1 → v2: boot and system get small edits,
-// vendor GROWS (more sectors, so everything after it on LUN 0 moves), xbl/abl/userdata unchanged.
+// Generates a small Qualcomm UFS A/B release (4096-byte sectors) the way QFIL expects it:
+// rawprogram0, 1, 2 and 4 .xml (LUN 0 device data and super, LUNs 1/2 the xbl boot LUNs, LUN 4 the
+// A/B firmware), patch<N>.xml beside them, GPT files per LUN, and the images. Every A/B partition
+// lists both slots, as real layouts do: xbl_b/abl_b name the same file as slot a, boot_b/dtbo_b/
+// vbmeta_b have filename="" (flashed by the first boot's OTA). Non-slotted: splash (raw), super,
+// persist and userdata (Android sparse), and ssd/misc/frp/metadata/devinfo/modemst1/modemst2/fsg
+// without files. v1 → v2: boot, dtbo, vbmeta, splash and userdata get small edits, super GROWS
+// (more sectors, so userdata moves), xbl/abl/persist unchanged.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -39,30 +41,39 @@ export interface QualcommRelease extends GeneratedRelease {
 /** Writes release `version` (1 or 2) into `dir` (created) and describes it. */
 export async function makeQualcommRelease(dir: string, version: 1 | 2, opts: QualcommReleaseOptions = {}): Promise<QualcommRelease> {
   mkdirSync(dir, { recursive: true });
+  const v2 = version === 2;
   const xbl = partitionImage('qcom/xbl', 96 * KiB);
   const abl = partitionImage('qcom/abl', 64 * KiB);
+  const persist = partitionImage('qcom/persist', 64 * KiB, 0.75);
   const bootV1 = partitionImage('qcom/boot', 192 * KiB);
-  const systemV1 = partitionImage('qcom/system', 512 * KiB, 0.4);
-  const vendorV1 = partitionImage('qcom/vendor', 320 * KiB, 0.5);
-  const userdata = partitionImage('qcom/userdata', 256 * KiB, 0.9);
-  const boot = version === 1 ? bootV1 : editedImage(bootV1, 'qcom/boot');
-  const system = version === 1 ? systemV1 : editedImage(systemV1, 'qcom/system', 12, 300 * KiB);
-  const vendor = version === 1 ? vendorV1 : grownImage(editedImage(vendorV1, 'qcom/vendor', 6, 160 * KiB), 'qcom/vendor', 448 * KiB, 64 * KiB);
-  const vendorSectors = version === 1 ? 96 : 128;
+  const dtboV1 = partitionImage('qcom/dtbo', 32 * KiB);
+  const vbmetaV1 = partitionImage('qcom/vbmeta', 8 * KiB);
+  const splashV1 = partitionImage('qcom/splash', 64 * KiB, 0.25);
+  const superV1 = partitionImage('qcom/super', 448 * KiB, 0.45);
+  const userdataV1 = partitionImage('qcom/userdata', 256 * KiB, 0.9);
+  const boot = v2 ? editedImage(bootV1, 'qcom/boot') : bootV1;
+  const dtbo = v2 ? editedImage(dtboV1, 'qcom/dtbo', 3) : dtboV1;
+  const vbmeta = v2 ? editedImage(vbmetaV1, 'qcom/vbmeta', 2) : vbmetaV1;
+  const splash = v2 ? editedImage(splashV1, 'qcom/splash', 4, 32 * KiB) : splashV1;
+  const superImage = v2 ? grownImage(editedImage(superV1, 'qcom/super', 10, 240 * KiB), 'qcom/super', 576 * KiB, 64 * KiB) : superV1;
+  const userdata = v2 ? editedImage(userdataV1, 'qcom/userdata', 3, 24 * KiB) : userdataV1;
+  const superSectors = v2 ? 160 : 128;
 
   const files = new Map<string, Buffer>([
-    ['xbl.elf', xbl], ['abl.elf', abl], ['boot.img', boot],
-    ['system.img', await sparseBytes(system)], ['vendor.img', await sparseBytes(vendor)], ['userdata.img', await sparseBytes(userdata)],
+    ['xbl.elf', xbl], ['abl.elf', abl], ['boot.img', boot], ['dtbo.img', dtbo], ['vbmeta.img', vbmeta], ['splash.img', splash],
+    ['persist.img', await sparseBytes(persist)], ['super.img', await sparseBytes(superImage)], ['userdata.img', await sparseBytes(userdata)],
   ]);
   const raw = (label: string, fileName: string, sectors: number, image: Buffer | undefined, sparse = false): Omit<Program, 'start'> =>
     ({ label, fileName, sectors, sparse, image, upgradable: fileName !== '' });
+  const none = (label: string, sectors: number): Omit<Program, 'start'> => raw(label, '', sectors, undefined);
   const lunPrograms = new Map<number, Array<Omit<Program, 'start'>>>([
-    [0, [raw('system_a', 'system.img', 160, system, true), raw('system_b', '', 160, undefined), raw('vendor_a', 'vendor.img', vendorSectors, vendor, true),
-      raw('vendor_b', '', vendorSectors, undefined), raw('userdata', 'userdata.img', 128, userdata, true)]],
+    [0, [none('ssd', 2), raw('persist', 'persist.img', 16, persist, true), none('misc', 4), none('frp', 2), none('metadata', 4),
+      raw('super', 'super.img', superSectors, superImage, true), raw('userdata', 'userdata.img', 64, userdata, true)]],
     [1, [raw('xbl_a', 'xbl.elf', 32, xbl)]],
     [2, [raw('xbl_b', 'xbl.elf', 32, xbl)]],
-    [4, [raw('abl_a', 'abl.elf', 16, abl), raw('abl_b', 'abl.elf', 16, abl), raw('boot_a', 'boot.img', 64, boot), raw('boot_b', 'boot.img', 64, boot),
-      raw('modemst1', '', 8, undefined)]],
+    [4, [raw('abl_a', 'abl.elf', 16, abl), raw('abl_b', 'abl.elf', 16, abl), raw('boot_a', 'boot.img', 64, boot), none('boot_b', 64),
+      raw('dtbo_a', 'dtbo.img', 16, dtbo), none('dtbo_b', 16), raw('vbmeta_a', 'vbmeta.img', 4, vbmeta), none('vbmeta_b', 4),
+      none('devinfo', 1), raw('splash', 'splash.img', 24, splash), none('modemst1', 8), none('modemst2', 8), none('fsg', 8)]],
   ]);
 
   const partitions: GeneratedPartition[] = [];

@@ -1,10 +1,12 @@
-// Generates a small Unisoc UMS9230 .pac in either layout (BP_R1.0.0 or BP_R2.0.1), written field
-// by field at the offsets of the vendor's BIN_PACKET_HEADER_T/FILE_T (independently of
+// Generates a small Unisoc UMS9230 A/B .pac in either layout (BP_R1.0.0 or BP_R2.0.1), written
+// field by field at the offsets of the vendor's BIN_PACKET_HEADER_T/FILE_T (independently of
 // src/release/pac-format.ts, so the reader is checked against a second rendering of the format).
-// Entries: FDL/FDL2 loaders, NV calibration, backed-up ProdNV, u-boot/boot/vbmeta raw, super and
-// userdata Android sparse, an operation-only erase, and the BMAConfig XML (nFileFlag 2).
-// v1 → v2: boot and vbmeta get small edits, super GROWS (its <Partition size> in MiB doubles and
-// the image expands past the old size), loaders/uboot/userdata unchanged.
+// Entries: FDL/FDL2 loaders, NV calibration, backed-up ProdNV, logo (not slotted), slot a of
+// u-boot/boot/dtbo/vbmeta raw, super and userdata Android sparse, an operation-only erase of
+// metadata, and the BMAConfig XML (nFileFlag 2). As in real A/B PACs, the config's <Partitions>
+// lists both slots (uboot_b, boot_b, dtbo_b, vbmeta_b) and device areas (miscdata, metadata) that
+// no entry fills. v1 → v2: boot, dtbo, vbmeta, logo and userdata get small edits, super GROWS (its
+// <Partition size> in MiB doubles and the image expands past the old size), the rest unchanged.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -44,20 +46,26 @@ export interface UnisocPacOptions {
 /** Writes release `version` (1 or 2) as `dir/<fileName>` (default `UMS9230_4h10_v<N>.pac`). */
 export async function makeUnisocPac(dir: string, version: 1 | 2, opts: UnisocPacOptions = {}): Promise<UnisocRelease> {
   mkdirSync(dir, { recursive: true });
+  const v2 = version === 2;
   const pacVersion = opts.pacVersion ?? 'BP_R2.0.1';
   const fdl1 = partitionImage('sprd/fdl1', 24 * KiB);
   const fdl2 = partitionImage('sprd/fdl2', 48 * KiB);
   const nv = partitionImage('sprd/nv', 16 * KiB, 0.5);
   const prodnv = partitionImage('sprd/prodnv', 32 * KiB, 0.7);
   const uboot = partitionImage('sprd/uboot', 96 * KiB);
+  const logoV1 = partitionImage('sprd/logo', 64 * KiB, 0.25);
   const bootV1 = partitionImage('sprd/boot', 192 * KiB);
+  const dtboV1 = partitionImage('sprd/dtbo', 32 * KiB);
   const vbmetaV1 = partitionImage('sprd/vbmeta', 8 * KiB);
-  const superV1 = partitionImage('sprd/super', 512 * KiB, 0.5);
-  const userdata = partitionImage('sprd/userdata', 256 * KiB, 0.9);
-  const boot = version === 1 ? bootV1 : editedImage(bootV1, 'sprd/boot');
-  const vbmeta = version === 1 ? vbmetaV1 : editedImage(vbmetaV1, 'sprd/vbmeta', 2);
-  const superImage = version === 1 ? superV1 : grownImage(editedImage(superV1, 'sprd/super', 10, 250 * KiB), 'sprd/super', 1280 * KiB, 64 * KiB);
-  const superMiB = version === 1 ? 1 : 2;
+  const superV1 = partitionImage('sprd/super', 448 * KiB, 0.5);
+  const userdataV1 = partitionImage('sprd/userdata', 256 * KiB, 0.9);
+  const logo = v2 ? editedImage(logoV1, 'sprd/logo', 4, 32 * KiB) : logoV1;
+  const boot = v2 ? editedImage(bootV1, 'sprd/boot') : bootV1;
+  const dtbo = v2 ? editedImage(dtboV1, 'sprd/dtbo', 3) : dtboV1;
+  const vbmeta = v2 ? editedImage(vbmetaV1, 'sprd/vbmeta', 2) : vbmetaV1;
+  const superImage = v2 ? grownImage(editedImage(superV1, 'sprd/super', 10, 220 * KiB), 'sprd/super', 1216 * KiB, 64 * KiB) : superV1;
+  const userdata = v2 ? editedImage(userdataV1, 'sprd/userdata', 3, 24 * KiB) : userdataV1;
+  const superMiB = v2 ? 2 : 1;
 
   // [file id, file name, XML Type, partition (Block id), backup, image, sparse]
   const files: Array<[string, string, string, string, boolean, Buffer, boolean]> = [
@@ -66,12 +74,17 @@ export async function makeUnisocPac(dir: string, version: 1 | 2, opts: UnisocPac
     ['NV_COMM', 'ums9230_nvitem.bin', 'NV_COMM', 'l_fixnv1', false, nv, false],
     ['ProdNV', 'prodnv.img', 'CODE2', 'prodnv', true, prodnv, false],
     ['UBOOTLoader', 'u-boot-sign.bin', 'CODE2', 'uboot_a', false, uboot, false],
+    ['Logo', 'logo.bmp', 'CODE2', 'logo', false, logo, false],
     ['BOOT', 'boot.img', 'CODE2', 'boot_a', false, boot, false],
+    ['DTBO', 'dtbo.img', 'CODE2', 'dtbo_a', false, dtbo, false],
     ['VBMETA', 'vbmeta-sign.img', 'CODE2', 'vbmeta_a', false, vbmeta, false],
     ['Super', 'super.img', 'CODE2', 'super', false, superImage, true],
     ['UserData', 'userdata.img', 'CODE2', 'userdata', false, userdata, true],
   ];
-  const partitionSizesMiB: Array<[string, number]> = [['prodnv', 5], ['l_fixnv1', 1], ['uboot_a', 1], ['boot_a', 1], ['vbmeta_a', 1], ['super', superMiB], ['userdata', 0xffffffff]];
+  const partitionSizesMiB: Array<[string, number]> = [
+    ['prodnv', 5], ['miscdata', 1], ['l_fixnv1', 1], ['uboot_a', 1], ['uboot_b', 1], ['logo', 1], ['boot_a', 1], ['boot_b', 1],
+    ['dtbo_a', 1], ['dtbo_b', 1], ['vbmeta_a', 1], ['vbmeta_b', 1], ['metadata', 1], ['super', superMiB], ['userdata', 0xffffffff],
+  ];
   const configXml = bmaConfig(partitionSizesMiB, files, version);
   const entries: PacFixtureEntry[] = [];
   for (const [fileId, fileName, , , , image, sparse] of files) {
@@ -83,12 +96,23 @@ export async function makeUnisocPac(dir: string, version: 1 | 2, opts: UnisocPac
 
   const path = join(dir, opts.fileName ?? `UMS9230_4h10_v${version}.pac`);
   writeFileSync(path, encodePac(pacVersion, `${PAC_PRODUCT}_v${version}`, entries));
-  const partitions: GeneratedPartition[] = files.map(([fileId, fileName, , block, backup, image, sparse]) => {
-    const name = block || fileId;
+  const sizeOf = (name: string): number | undefined => {
     const mib = partitionSizesMiB.find(([id]) => id === name)?.[1];
+    return mib === undefined || mib === 0xffffffff ? undefined : mib * MiB;
+  };
+  // What the reader reports: entries in PAC order, each `_a` followed by its config-only `_b`,
+  // then the other config-only partitions in config order (no file, not upgradable).
+  const filled = new Set(files.map(([fileId, , , block]) => block || fileId));
+  const configOnly = (name: string): GeneratedPartition => ({ name, fileName: undefined, layoutSizeBytes: sizeOf(name), upgradable: false, sparse: false, image: undefined });
+  const partitions: GeneratedPartition[] = [];
+  for (const [fileId, fileName, , block, backup, image, sparse] of files) {
+    const name = block || fileId;
     const upgradable = block !== '' && !backup && !fileId.startsWith('NV');
-    return { name, fileName, layoutSizeBytes: mib === undefined || mib === 0xffffffff ? undefined : mib * MiB, upgradable, sparse, image };
-  });
+    partitions.push({ name, fileName, layoutSizeBytes: sizeOf(name), upgradable, sparse, image });
+    const sibling = name.endsWith('_a') ? `${name.slice(0, -2)}_b` : undefined;
+    if (sibling && !filled.has(sibling) && partitionSizesMiB.some(([id]) => id === sibling)) partitions.push(configOnly(sibling));
+  }
+  for (const [name] of partitionSizesMiB) if (!partitions.some((p) => p.name === name)) partitions.push(configOnly(name));
   return { path, pacVersion, entries, configXml, partitions };
 }
 

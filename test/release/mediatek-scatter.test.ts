@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { openMediatekRelease } from '../../src/release/mediatek-scatter.js';
 import { parseScatter } from '../../src/release/scatter-format.js';
 import { MTK_SCATTER_NAME, makeMediatekRelease, type MediatekRelease } from '../release-fixtures/make-mediatek-release.js';
-import { expectImageError, expectReleaseMatches, scratch } from './release-test-kit.js';
+import { expectImageError, expectReleaseMatches, readAll, scratch } from './release-test-kit.js';
 
 const tmp = scratch('ota-mtk-');
 let v1: MediatekRelease;
@@ -46,10 +46,37 @@ describe('openMediatekRelease', () => {
     const reasons = Object.fromEntries(release.partitions.map((p) => [p.name, p.notUpgradableReason]));
     expect(reasons).toMatchObject({
       preloader: 'operation_type BOOTLOADERS', pgpt: 'no image in the release (file_name NONE)', nvram: 'no image in the release (file_name NONE)',
-      lk_a: undefined, boot_a: undefined, super: undefined, userdata: undefined,
+      lk_a: undefined, boot_a: undefined, super: undefined, userdata: undefined, persist: undefined, logo: undefined,
+      lk_b: 'no image in the release (file_name NONE)', metadata: 'no image in the release (file_name NONE)',
     });
+    expect(release.partitions.filter((p) => p.upgradable).map((p) => p.name)).toEqual(['persist', 'logo', 'lk_a', 'boot_a', 'dtbo_a', 'vbmeta_a', 'super', 'userdata']);
     const info = parseScatter(readFileSync(v1.scatterPath, 'utf8'), MTK_SCATTER_NAME).info;
     expect(Object.fromEntries(info)).toEqual({ config_version: 'V2.1.0', platform: 'MT6789', project: 'k6789v1_64', storage: 'UFS', boot_channel: 'NONE', block_size: '0x20000' });
+  });
+
+  test('A/B: both slots listed, slot b with file_name NONE and is_download false, each at its own address', async () => {
+    const release = await openMediatekRelease(v2.path);
+    const get = (n: string) => release.partitions.find((p) => p.name === n)!;
+    const addr = (n: string) => (get(n).placement as { addressBytes: number; region: string });
+    for (const name of ['lk', 'boot', 'dtbo', 'vbmeta']) {
+      const [a, b] = [get(`${name}_a`), get(`${name}_b`)];
+      expect([a.fileName, a.upgradable, b.fileName, b.upgradable, b.layoutSizeBytes]).toEqual([a.fileName, true, undefined, false, a.layoutSizeBytes]);
+      expect(a.fileName).toMatch(new RegExp(`^${name}\\.img$`));
+      expect(addr(`${name}_b`)).toMatchObject({ region: 'UFS_LU2', addressBytes: addr(`${name}_a`).addressBytes + a.layoutSizeBytes! });
+      await expectImageError(b.open(), 'RELEASE_NO_IMAGE', [`${name}_b`]);
+    }
+    const text = readFileSync(v2.scatterPath, 'utf8');
+    expect(text).toContain('  partition_name: boot_b\n  file_name: NONE\n  is_download: false\n');
+  });
+
+  test('slot b naming the same file as slot a is read, not refused', async () => {
+    const dir = await editedRelease('same-file', (t) => setField(setField(t, 'boot_b', 'file_name', 'boot.img'), 'boot_b', 'is_download', 'true'));
+    const release = await openMediatekRelease(dir);
+    const [a, b] = ['boot_a', 'boot_b'].map((n) => release.partitions.find((p) => p.name === n)!);
+    expect([b!.fileName, b!.upgradable]).toEqual(['boot.img', true]);
+    const [sa, sb] = await Promise.all([a!.open(), b!.open()]);
+    expect((await readAll(sb)).equals(await readAll(sa))).toBe(true);
+    await Promise.all([sa.close(), sb.close()]);
   });
 
   test('round trip from the folder and from the scatter file, v1 and v2', async () => {
@@ -101,7 +128,7 @@ describe('openMediatekRelease refuses bad scatter files (exit 3, naming the part
     const big = await editedRelease('big', (t) => setField(t, 'boot_a', 'partition_size', '0x10000'));
     await expectImageError(openMediatekRelease(big), 'RELEASE_TOO_BIG', ['boot_a', '196608 bytes', '65536 bytes']);
     const bigSparse = await editedRelease('big-sparse', (t) => setField(t, 'super', 'partition_size', '0x40000'));
-    await expectImageError(openMediatekRelease(bigSparse), 'RELEASE_TOO_BIG', ['super', 'sparse image super.img expands to 524288']);
+    await expectImageError(openMediatekRelease(bigSparse), 'RELEASE_TOO_BIG', ['super', 'sparse image super.img expands to 458752']);
     const missing = await editedRelease('missing', (t) => t);
     unlinkSync(join(missing, 'vbmeta.img'));
     await expectImageError(openMediatekRelease(missing), 'RELEASE_MISSING_FILE', ['vbmeta_a', 'vbmeta.img']);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { openQualcommRelease } from '../../src/release/qualcomm-rawprogram.js';
 import { makeQualcommRelease, type QualcommRelease } from '../release-fixtures/make-qualcomm-release.js';
-import { expectImageError, expectReleaseMatches, scratch } from './release-test-kit.js';
+import { expectImageError, expectReleaseMatches, readAll, scratch } from './release-test-kit.js';
 
 const tmp = scratch('ota-qcom-');
 let v1: QualcommRelease;
@@ -40,9 +40,44 @@ describe('openQualcommRelease', () => {
     const reasons = Object.fromEntries(release.partitions.filter((p) => !p.upgradable).map((p) => [p.name, p.notUpgradableReason]));
     expect(reasons['PrimaryGPT@lun0']).toBe('GPT partition table');
     expect(reasons['BackupGPT@lun4']).toBe('GPT partition table');
-    expect(reasons['system_b']).toBe('no image in the release');
+    expect(reasons['boot_b']).toBe('no image in the release');
+    expect(reasons['metadata']).toBe('no image in the release');
     expect(reasons['modemst1']).toBe('no image in the release');
-    expect(release.partitions.filter((p) => p.upgradable).map((p) => p.name)).toEqual(['system_a', 'vendor_a', 'userdata', 'xbl_a', 'xbl_b', 'abl_a', 'abl_b', 'boot_a', 'boot_b']);
+    expect(release.partitions.filter((p) => p.upgradable).map((p) => p.name)).toEqual([
+      'persist', 'super', 'userdata', 'xbl_a', 'xbl_b', 'abl_a', 'abl_b', 'boot_a', 'dtbo_a', 'vbmeta_a', 'splash',
+    ]);
+  });
+
+  test('A/B: both slots are reported with their own placement; slot b has no file or slot a\'s file', async () => {
+    const release = await openQualcommRelease(v2.path);
+    const get = (n: string) => release.partitions.find((p) => p.name === n)!;
+    const at = (n: string) => { const pl = get(n).placement as { lun: number; startSector: number }; return [pl.lun, pl.startSector]; };
+    // xbl: one per boot LUN, the same file for both slots.
+    expect([at('xbl_a'), at('xbl_b')]).toEqual([[1, 6], [2, 6]]);
+    expect([get('xbl_a').fileName, get('xbl_b').fileName, get('xbl_b').upgradable]).toEqual(['xbl.elf', 'xbl.elf', true]);
+    // boot/dtbo/vbmeta: slot b has filename="" → no file, not a missing file, and no image to open.
+    for (const name of ['boot', 'dtbo', 'vbmeta']) {
+      const [a, b] = [get(`${name}_a`), get(`${name}_b`)];
+      expect([a.fileName, a.upgradable, b.fileName, b.upgradable, b.layoutSizeBytes]).toEqual([`${name}.img`, true, undefined, false, a.layoutSizeBytes]);
+      const [lunA, startA] = at(`${name}_a`);
+      const sectors = (a.placement as { sectorCount: number }).sectorCount;
+      expect(at(`${name}_b`)).toEqual([lunA, startA! + sectors]);
+      await expectImageError(b.open(), 'RELEASE_NO_IMAGE', [`${name}_b`, 'names no image file']);
+    }
+    expect(at('boot_a')).toEqual([4, 6 + 16 + 16]);
+    const xml = readFileSync(join(v2.path, 'rawprogram4.xml'), 'utf8');
+    expect(xml).toMatch(/filename="" label="boot_b"/);
+    expect(xml).toMatch(/filename="abl.elf" label="abl_b"/);
+  });
+
+  test('slot b naming the same file as slot a reads the same bytes', async () => {
+    const dir = await editedRelease('same-file', 4, (x) => x.replace('filename="" label="boot_b"', 'filename="boot.img" label="boot_b"'));
+    const release = await openQualcommRelease(dir);
+    const [a, b] = ['boot_a', 'boot_b'].map((n) => release.partitions.find((p) => p.name === n)!);
+    expect([b!.fileName, b!.upgradable]).toEqual(['boot.img', true]);
+    const [sa, sb] = await Promise.all([a!.open(), b!.open()]);
+    expect((await readAll(sb)).equals(await readAll(sa))).toBe(true);
+    await Promise.all([sa.close(), sb.close()]);
   });
 
   test('round trip: each partition reads back byte for byte (v1 and v2), from the folder or one XML file', async () => {
@@ -52,18 +87,20 @@ describe('openQualcommRelease', () => {
       await release.close();
     }
     const lun4 = await openQualcommRelease(join(v2.path, 'rawprogram4.xml'));
-    expect(lun4.partitions.map((p) => p.name)).toEqual(['PrimaryGPT', 'abl_a', 'abl_b', 'boot_a', 'boot_b', 'modemst1', 'BackupGPT']);
+    expect(lun4.partitions.map((p) => p.name)).toEqual([
+      'PrimaryGPT', 'abl_a', 'abl_b', 'boot_a', 'boot_b', 'dtbo_a', 'dtbo_b', 'vbmeta_a', 'vbmeta_b', 'devinfo', 'splash', 'modemst1', 'modemst2', 'fsg', 'BackupGPT',
+    ]);
   });
 
-  test('v2 grows vendor and moves what follows it on LUN 0', async () => {
+  test('v2 grows super and moves what follows it on LUN 0', async () => {
     const [a, b] = await Promise.all([openQualcommRelease(v1.path), openQualcommRelease(v2.path)]);
     const get = (r: typeof a, n: string) => r.partitions.find((p) => p.name === n)!;
-    expect(get(b, 'vendor_a').layoutSizeBytes).toBeGreaterThan(get(a, 'vendor_a').layoutSizeBytes!);
-    const grown = await get(b, 'vendor_a').open();
-    expect(grown.sizeBytes).toBeGreaterThan(get(a, 'vendor_a').layoutSizeBytes!);
+    expect(get(b, 'super').layoutSizeBytes).toBeGreaterThan(get(a, 'super').layoutSizeBytes!);
+    const grown = await get(b, 'super').open();
+    expect(grown.sizeBytes).toBeGreaterThan(get(a, 'super').layoutSizeBytes!);
     await grown.close();
     const start = (r: typeof a) => (get(r, 'userdata').placement as { startSector: number }).startSector;
-    expect(start(b) - start(a)).toBe(2 * (128 - 96));
+    expect(start(b) - start(a)).toBe(160 - 128);
   });
 
   test('eMMC layout (512-byte sectors) with expression starts and a trailing "." on numbers', async () => {
@@ -109,8 +146,8 @@ describe('openQualcommRelease refuses bad layouts (exit 3, naming the entry)', (
   test('an image larger than its partition (sparse: by its expanded size)', async () => {
     const raw = await editedRelease('too-big', 4, (x) => x.replace(/label="boot_a" num_partition_sectors="64"/, 'label="boot_a" num_partition_sectors="40"'));
     await expectImageError(openQualcommRelease(raw), 'RELEASE_TOO_BIG', ['rawprogram4.xml: boot_a', '196608 bytes', '163840 bytes']);
-    const sparse = await editedRelease('too-big-sparse', 0, (x) => x.replace(/label="system_a" num_partition_sectors="160"/, 'label="system_a" num_partition_sectors="100"'));
-    await expectImageError(openQualcommRelease(sparse), 'RELEASE_TOO_BIG', ['system_a', 'sparse image system.img expands to 524288 bytes']);
+    const sparse = await editedRelease('too-big-sparse', 0, (x) => x.replace(/label="super" num_partition_sectors="128"/, 'label="super" num_partition_sectors="100"'));
+    await expectImageError(openQualcommRelease(sparse), 'RELEASE_TOO_BIG', ['super', 'sparse image super.img expands to 458752 bytes']);
   });
 
   test('a missing file, malformed numbers, bad XML, a sparse flag that lies, split images', async () => {
@@ -127,8 +164,8 @@ describe('openQualcommRelease refuses bad layouts (exit 3, naming the entry)', (
     await expectImageError(openQualcommRelease(dtd), 'RELEASE_BAD_LAYOUT', ['rawprogram1.xml', 'DTD']);
     const liar = await editedRelease('sparse-liar', 4, (x) => x.replace(/(label="boot_a"[^>]*sparse=")false"/, '$1true"'));
     await expectImageError(openQualcommRelease(liar), 'RELEASE_BAD_LAYOUT', ['boot_a', 'sparse="true"', 'not an Android sparse image']);
-    const split = await editedRelease('split', 0, (x) => x.replace('label="system_b"', 'label="system_a"'));
-    await expectImageError(openQualcommRelease(split), 'RELEASE_DUPLICATE_LABEL', ['label system_a', '2 <program> entries', 'not supported']);
+    const split = await editedRelease('split', 4, (x) => x.replace('label="boot_b"', 'label="boot_a"'));
+    await expectImageError(openQualcommRelease(split), 'RELEASE_DUPLICATE_LABEL', ['label boot_a', '2 <program> entries', 'not supported']);
     const sector = await editedRelease('sector', 1, (x) => x.replace('SECTOR_SIZE_IN_BYTES="4096" file_sector_offset="0" filename="xbl.elf"', 'SECTOR_SIZE_IN_BYTES="1000" file_sector_offset="0" filename="xbl.elf"'));
     await expectImageError(openQualcommRelease(sector), 'RELEASE_BAD_LAYOUT', ['xbl_a', 'SECTOR_SIZE_IN_BYTES 1000']);
   });

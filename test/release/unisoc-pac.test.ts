@@ -36,6 +36,7 @@ function damaged(from: UnisocRelease, name: string, edit: (pac: Buffer) => void,
   return path;
 }
 const entryAt = (i: number): number => PAC_HEADER_BYTES + i * PAC_ENTRY_BYTES;
+const CONFIG_ONLY = 'no image in the PAC (listed in the config only)';
 
 describe('pac-format', () => {
   test('CRC-16/ARC check value, piecewise, and agreement with the bitwise fixture CRC', () => {
@@ -84,11 +85,28 @@ describe('openUnisocPac', () => {
       ['FDL2', 'FDL2', 'download loader (FDL2)'],
       ['l_fixnv1', 'NV_COMM', 'NV calibration data (NV_COMM), merged by the flash tool'],
       ['prodnv', 'ProdNV', 'production data the flash tool backs up and restores (backup="1")'],
-      ['uboot_a', 'UBOOTLoader', undefined], ['boot_a', 'BOOT', undefined], ['vbmeta_a', 'VBMETA', undefined],
-      ['super', 'Super', undefined], ['userdata', 'UserData', undefined],
+      ['uboot_a', 'UBOOTLoader', undefined], ['uboot_b', 'uboot_b', CONFIG_ONLY], ['logo', 'Logo', undefined],
+      ['boot_a', 'BOOT', undefined], ['boot_b', 'boot_b', CONFIG_ONLY], ['dtbo_a', 'DTBO', undefined], ['dtbo_b', 'dtbo_b', CONFIG_ONLY],
+      ['vbmeta_a', 'VBMETA', undefined], ['vbmeta_b', 'vbmeta_b', CONFIG_ONLY], ['super', 'Super', undefined], ['userdata', 'UserData', undefined],
+      ['miscdata', 'miscdata', CONFIG_ONLY], ['metadata', 'metadata', CONFIG_ONLY],
     ]);
     expect(release.partitions[0]!.placement).toEqual({ kind: 'unisoc', partitionId: 'FDL', addressBytes: 0x5500 });
     expect(release.partitions[1]!.placement).toEqual({ kind: 'unisoc', partitionId: 'FDL2', addressBytes: 0x9efffe00 });
+  });
+
+  test('A/B: slot b partitions the config lists without an entry are reported with no file and the config size', async () => {
+    const release = await openUnisocPac(r2v2.path);
+    const get = (n: string) => release.partitions.find((p) => p.name === n)!;
+    for (const name of ['uboot', 'boot', 'dtbo', 'vbmeta']) {
+      const [a, b] = [get(`${name}_a`), get(`${name}_b`)];
+      expect(a.fileName).toBeDefined();
+      expect(a.upgradable).toBe(true);
+      expect(b).toMatchObject({ fileName: undefined, upgradable: false, layoutSizeBytes: 1024 * 1024, notUpgradableReason: CONFIG_ONLY });
+      expect(b.placement).toEqual({ kind: 'unisoc', partitionId: `${name}_b`, addressBytes: 0 });
+      await expectImageError(b.open(), 'RELEASE_NO_IMAGE', ['r2v2.pac', `partition ${name}_b`, 'no entry carries its image']);
+    }
+    expect(r2v2.configXml).toContain('<Partition id="boot_b" size="1"/>');
+    expect(r2v2.entries.map((e) => e.fileId)).not.toContain('BOOT_B');
   });
 
   test('round trip of every entry, read in place, for BP_R1.0.0, BP_R2.0.1 and the grown v2', async () => {
@@ -110,7 +128,7 @@ describe('openUnisocPac', () => {
     const release = await openUnisocPac(path);
     expect(release.partitions.map((p) => [p.name, p.upgradable, p.layoutSizeBytes])).toEqual([
       ['FDL', false, undefined], ['FDL2', false, undefined], ['NV_COMM', true, undefined], ['ProdNV', true, undefined], ['UBOOTLoader', true, undefined],
-      ['BOOT', true, undefined], ['VBMETA', true, undefined], ['Super', true, undefined], ['UserData', true, undefined],
+      ['Logo', true, undefined], ['BOOT', true, undefined], ['DTBO', true, undefined], ['VBMETA', true, undefined], ['Super', true, undefined], ['UserData', true, undefined],
     ]);
   });
 });
@@ -143,7 +161,8 @@ describe('openUnisocPac refuses damaged PACs (exit 3)', () => {
     await expectImageError(openUnisocPac(damaged(r1, 'size.pac', (b) => b.writeUInt32LE(0x10000000, entryAt(boot) + 1540))), 'PAC_BAD_OFFSET', ['BOOT']);
     await expectImageError(openUnisocPac(damaged(r2, 'inside-table.pac', (b) => b.writeUInt32LE(100, entryAt(boot) + 1552))), 'PAC_BAD_OFFSET', ['BOOT', "entry table's end"]);
     const vbmeta = r2.entries.find((e) => e.fileId === 'VBMETA')!;
-    await expectImageError(openUnisocPac(damaged(r2, 'overlap.pac', (b) => b.writeUInt32LE(vbmeta.offsetBytes! - 100, entryAt(boot + 1) + 1552))), 'PAC_OVERLAP', ['VBMETA', 'overlaps entry', 'BOOT']);
+    const vbmetaIndex = r2.entries.indexOf(vbmeta);
+    await expectImageError(openUnisocPac(damaged(r2, 'overlap.pac', (b) => b.writeUInt32LE(vbmeta.offsetBytes! - 100, entryAt(vbmetaIndex) + 1552))), 'PAC_OVERLAP', ['VBMETA', 'overlaps entry', 'DTBO']);
     await expectImageError(openUnisocPac(damaged(r2, 'dwsize.pac', (b) => b.writeUInt32LE(2000, entryAt(2)))), 'PAC_BAD_ENTRY', ['entry 2 (NV_COMM)', 'dwSize is 2000']);
   });
 
@@ -151,7 +170,7 @@ describe('openUnisocPac refuses damaged PACs (exit 3)', () => {
     const config = r2.entries.find((e) => e.fileFlag === 2)!;
     const shrink = (xml: Buffer): Buffer => Buffer.from(xml.toString('utf8').replace('<Partition id="super" size="1"/>', '<Partition id="super" size="0"/>').padEnd(xml.length, ' '));
     const tooBig = damaged(r2, 'too-big.pac', (b) => shrink(b.subarray(config.offsetBytes!, config.offsetBytes! + config.data.length)).copy(b, config.offsetBytes!));
-    await expectImageError(openUnisocPac(tooBig), 'RELEASE_TOO_BIG', ['entry Super (super)', 'sparse image super.img expands to 524288 bytes', 'than the 0 bytes']);
+    await expectImageError(openUnisocPac(tooBig), 'RELEASE_TOO_BIG', ['entry Super (super)', 'sparse image super.img expands to 458752 bytes', 'than the 0 bytes']);
     const broken = damaged(r2, 'broken.pac', (b) => b.write('<BMAConfig', config.offsetBytes! + 40, 'utf8'));
     await expectImageError(openUnisocPac(broken), 'PAC_BAD_CONFIG', [`config entry ${PAC_PRODUCT}.xml`]);
     const dup = damaged(r2, 'dup.pac', (b) => {
