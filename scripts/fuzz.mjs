@@ -3,7 +3,7 @@
 // Builds small valid packages (delta and full, Ed25519 and RSA), then mutates them — byte flips
 // in every section, truncation at section boundaries ±1 and at random offsets, length fields set
 // to 0 / max / file size ±1, swapped sections, appended bytes — and requires every case to be
-// rejected by verify (and apply, for a sample) with a typed error and exit 4, 5 or 6: no crash,
+// rejected by verify (and apply, for a sample) with a typed error and exit 4, 5 or 6 (7 for a newer minor version): no crash,
 // no hang (per-case time limit), no RSS spike. Prints the seed and the counts; exits 1 on any failure.
 
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, readdirSync } from 'node:fs';
@@ -117,7 +117,9 @@ async function classify(run) {
     if (err?.hang) return 'hang';
     if (!(err instanceof OtaError)) return `crash: ${String(err?.stack ?? err).split('\n').slice(0, 2).join(' ')}`;
     if (String(err.message).includes('\n')) return 'multi-line message';
-    return [4, 5, 6].includes(err.exitCode) ? `exit ${err.exitCode}` : `wrong exit ${err.exitCode} ${err.code}`;
+    // A damaged minor version byte may read as a newer format: exit 7 PKG_NEWER_MINOR is the documented refusal.
+    const expected = [4, 5, 6].includes(err.exitCode) || err.code === 'PKG_NEWER_MINOR';
+    return expected ? `exit ${err.exitCode}` : `wrong exit ${err.exitCode} ${err.code}`;
   }
 }
 
@@ -155,7 +157,7 @@ const rejected = Object.entries(counts).filter(([k]) => k.startsWith('exit ')).r
 const summary = { seed, cases, rejected, rejectedPercent: (100 * rejected) / cases, counts, byKind, maxRssGrowthMb: Math.round(maxRssMb), failures: failures.slice(0, 20) };
 if (json) console.log(JSON.stringify(summary));
 else {
-  console.log(`fuzz seed ${seed}: ${cases} cases, ${rejected} rejected with exit 4/5/6 (${summary.rejectedPercent.toFixed(2)} %), max RSS growth ${summary.maxRssGrowthMb} MiB`);
+  console.log(`fuzz seed ${seed}: ${cases} cases, ${rejected} rejected with exit 4/5/6 (or 7 for a newer minor version) (${summary.rejectedPercent.toFixed(2)} %), max RSS growth ${summary.maxRssGrowthMb} MiB`);
   console.log(`outcomes: ${JSON.stringify(counts)}`);
   console.log(`mutations: ${JSON.stringify(byKind)}`);
   for (const f of failures.slice(0, 20)) console.log(`FAIL case ${f.case} (${f.package}, ${f.kind}, ${f.where}): ${f.outcome}  — replay with --seed ${seed}`);

@@ -123,10 +123,10 @@ describe('bad layouts → exit 3 naming the entry', () => {
       writeFileSync(file, f(readFileSync(file, 'utf8')));
       return dir;
     };
-    expectBadLayout({ old: v1('qualcomm'), next: edit('q-escape', (x) => x.replace('filename="system.img"', 'filename="../outside-secret.img"')) }, /system_a: file name "\.\.\/outside-secret\.img" has a "\.\." segment/);
-    expectBadLayout({ old: v1('qualcomm'), next: edit('q-absolute', (x) => x.replace('filename="system.img"', `filename="${secret}"`)) }, /system_a: file name ".*outside-secret\.img" is an absolute path/);
-    expectBadLayout({ old: v1('qualcomm'), next: edit('q-overlap', (x) => x.replace(/(label="vendor_a"[^>]*start_sector=")\d+/, '$1100')) }, /RELEASE_OVERLAP.*vendor_a .* overlaps .*system_a/);
-    expectBadLayout({ old: v1('qualcomm'), next: edit('q-small', (x) => x.replace(/(label="system_a" num_partition_sectors=")\d+/, '$12')) }, /RELEASE_TOO_BIG.*system_a: .* larger than the 8192 bytes the layout gives/);
+    expectBadLayout({ old: v1('qualcomm'), next: edit('q-escape', (x) => x.replace('filename="super.img"', 'filename="../outside-secret.img"')) }, /super: file name "\.\.\/outside-secret\.img" has a "\.\." segment/);
+    expectBadLayout({ old: v1('qualcomm'), next: edit('q-absolute', (x) => x.replace('filename="super.img"', `filename="${secret}"`)) }, /super: file name ".*outside-secret\.img" is an absolute path/);
+    expectBadLayout({ old: v1('qualcomm'), next: edit('q-overlap', (x) => x.replace(/(label="userdata"[^>]*start_sector=")\d+/, '$1100')) }, /RELEASE_OVERLAP.*userdata .* overlaps .*super/);
+    expectBadLayout({ old: v1('qualcomm'), next: edit('q-small', (x) => x.replace(/(label="super" num_partition_sectors=")\d+/, '$12')) }, /RELEASE_TOO_BIG.*super: .* larger than the 8192 bytes the layout gives/);
   });
 
   it('mediatek: a path escape, overlapping partitions, an image larger than partition_size', () => {
