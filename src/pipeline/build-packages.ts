@@ -6,7 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { ImageError, UnsupportedError, UsageError, ioError } from '../errors/ota-error.js';
 import type { PartitionLayout } from '../model/target-header.js';
-import type { TargetProfile } from '../model/target-profile.js';
+import type { StorageType, TargetProfile } from '../model/target-profile.js';
 import { detectRelease, openRelease } from '../release/open-release.js';
 import type { ReleaseSource } from '../release/release-source.js';
 import { CollectingReporter, type Reporter } from '../reporter.js';
@@ -88,6 +88,10 @@ function checkTargetsFit(release: ReleaseSource, profiles: readonly TargetProfil
   }
 }
 
+function storageOf(release: ReleaseSource): StorageType | undefined {
+  return release.storage === 'ufs' || release.storage === 'emmc' || release.storage === 'nand' ? release.storage : undefined;
+}
+
 /** A build's shared setup: targets, keys, candidate specs, timers. */
 async function setup(options: BuildOptions, targets: string, release: ReleaseSource | undefined, layouts: readonly PartitionLayout[] = []) {
   const reporter = options.reporter ?? new CollectingReporter();
@@ -101,7 +105,7 @@ async function setup(options: BuildOptions, targets: string, release: ReleaseSou
   for (const p of profiles) {
     const key = options.keyPathByTarget?.[p.id] ?? options.keyPath;
     const platform = options.platform ?? release?.platform?.toLowerCase() ?? p.defaultPlatform;
-    assemblies.push(new TargetAssembly(p, await chooseSigner(key, p.defaultSignatureAlgorithm, reporter), platform, release ? { layout: release.layout, partitionLayouts: layouts } : undefined));
+    assemblies.push(new TargetAssembly(p, await chooseSigner(key, p.defaultSignatureAlgorithm, reporter), platform, release ? { layout: release.layout, storage: storageOf(release), partitionLayouts: layouts } : undefined));
   }
   const plan = { blockSizeBytes, maxRunBytes: Math.min(...profiles.map((p) => p.maxOperationBytes)), reporter, timed: phaseTimer(timingsMs) };
   const labels = { sourceVersion: options.sourceVersion ?? '', targetVersion: options.targetVersion ?? '', timestampSeconds };

@@ -5,7 +5,7 @@ import type { Extent } from '../model/extent.js';
 import type { ImageIdentity, Manifest, PartitionUpdate } from '../model/manifest.js';
 import type { Operation } from '../model/operation.js';
 import type { PartitionLayout, TargetHeader } from '../model/target-header.js';
-import type { TargetProfile } from '../model/target-profile.js';
+import type { StorageType, TargetProfile } from '../model/target-profile.js';
 import type { SpoolRange } from '../package/blob-spool.js';
 import type { EncodedCandidate } from '../planner/candidates.js';
 import type { Signer } from '../signing/key-pair.js';
@@ -26,7 +26,7 @@ export class TargetAssembly {
     readonly signer: Signer,
     readonly platform: string,
     /** Where partitions live on the device, for packages built from a release. */
-    readonly release: { readonly layout: string; readonly partitionLayouts: readonly PartitionLayout[] } | undefined = undefined,
+    readonly release: { readonly layout: string; readonly storage?: StorageType; readonly partitionLayouts: readonly PartitionLayout[] } | undefined = undefined,
   ) {}
 
   /** Closes the partition whose ops were just added (none for an unchanged partition). */
@@ -69,7 +69,8 @@ export class TargetAssembly {
       targetId: p.id,
       vendor: p.vendor,
       platform: this.platform,
-      storage: p.storage,
+      // The release's layout knows the device's storage better than the profile's default.
+      storage: this.release?.storage ?? p.storage,
       blockSizeBytes: p.blockSizeBytes,
       updateMode: p.updateMode,
       signatureAlgorithm: this.signer.algorithm.name,

@@ -60,6 +60,8 @@ describe.each(VENDORS)('%s sample release', (vendor) => {
     const info = jsonOf(runCliOk(['inspect', pkg, '--json']));
     expect(info.formatVersion).toBe('1.1');
     expect(info.target.releaseLayout).toBe(built.input);
+    // The layout's storage wins over the profile default (MediaTek's is eMMC; this scatter says UFS).
+    expect(info.target.storage).toBe(vendor === 'unisoc' ? 'emmc' : 'ufs');
     expect(info.partitions.map((p: any) => p.name)).toEqual(names);
     for (const p of info.partitions) {
       expect(p.layout.length, p.name).toBeGreaterThan(0);
