@@ -34,7 +34,10 @@ export type PartitionPlacement =
     }
   | {
       readonly kind: 'unisoc';
-      /** The PAC entry's partition id (e.g. `system`, `FDL`, `NV_COMM`). */
+      /**
+       * The PAC entry's partition id (e.g. `BOOT`, `FDL`, `NV_COMM`); for a partition the PAC's
+       * config lists without a file entry (e.g. the `_b` slot), the config's partition name.
+       */
       readonly partitionId: string;
       /** The entry's first address field (0 when unused). */
       readonly addressBytes: number;
