@@ -31,3 +31,11 @@ export class CollectingReporter implements Reporter {
 
   progress(): void {}
 }
+
+/** A Reporter that forwards to `inner`, labelling every progress event with `detail` (e.g. the partition). */
+export function withProgressDetail(inner: Reporter, detail: string): Reporter {
+  return {
+    warn: (w) => inner.warn(w),
+    progress: (e) => inner.progress({ ...e, detail: e.detail ? `${detail} ${e.detail}` : detail }),
+  };
+}

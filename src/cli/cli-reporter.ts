@@ -45,7 +45,7 @@ export class CliReporter implements Reporter {
       this.spinner ??= this.ora({ stream: process.stderr, text }).start();
       this.spinner.text = text;
     } else if (this.options.forceProgress) {
-      const line = `${e.phase} ${Math.floor(pct / 10) * 10}%`;
+      const line = `${e.phase} ${Math.floor(pct / 10) * 10}%${e.detail ? ` ${e.detail}` : ''}`;
       if (line !== this.lastPlain) process.stderr.write(`${line}\n`);
       this.lastPlain = line;
     }

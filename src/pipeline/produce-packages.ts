@@ -38,6 +38,8 @@ export interface PartitionJob {
   release(prepared: PreparedImages, unchanged: boolean | undefined): Promise<void>;
   /** List the partition without ops when its new image equals the old one (release builds). */
   readonly keepUnchanged: boolean;
+  /** Progress of this partition's encoding (default: the build's reporter). */
+  readonly reporter?: Reporter;
 }
 
 /** A job for an already prepared single image, left open for the caller. */
@@ -85,7 +87,7 @@ async function encodePartition(o: ProduceOptions, job: PartitionJob, spool: Blob
     const same = job.keepUnchanged && source !== undefined && sameIdentity(source, target);
     if (!same) {
       await o.timed('encodeMs', () =>
-        encodePlan({ items: prepared.items, next: prepared.next, old: prepared.old, blockSizeBytes: prepared.blockSizeBytes, specs: o.specs, pool: o.pool, spool, assemblies: o.assemblies, reporter: o.reporter }),
+        encodePlan({ items: prepared.items, next: prepared.next, old: prepared.old, blockSizeBytes: prepared.blockSizeBytes, specs: o.specs, pool: o.pool, spool, assemblies: o.assemblies, reporter: job.reporter ?? o.reporter }),
       );
     }
     for (const a of o.assemblies) a.endPartition(job.name, source, target);

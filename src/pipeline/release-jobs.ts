@@ -4,7 +4,7 @@
 
 import { ImageError } from '../errors/ota-error.js';
 import type { BlockSource } from '../image/block-source.js';
-import type { Reporter } from '../reporter.js';
+import { withProgressDetail, type Reporter } from '../reporter.js';
 import { groupPartitions, partitionLayouts, selectPartitions, type PartitionSelection, type UpdatePartition } from '../release/release-partitions.js';
 import type { ReleaseSource } from '../release/release-source.js';
 import type { PartitionLayout } from '../model/target-header.js';
@@ -48,19 +48,21 @@ export function selectRelease(o: { old: ReleaseSource | undefined; next: Release
 /** One job per selected partition, prepared lazily (one partition's images open at a time). */
 export function releaseJobs(o: ReleaseSelection & { plan: PlanOptions; reporter: Reporter }): ReleaseJobs {
   const summaries: PartitionSummary[] = [];
-  const jobs = o.selected.map((p): PartitionJob => {
+  const jobs = o.selected.map((p, i): PartitionJob => {
     const oldPart = o.oldByName.get(p.name);
+    const reporter = withProgressDetail(o.reporter, `partition ${p.name} (${i + 1}/${o.selected.length})`);
     const fromOld = o.old !== undefined && oldPart?.image !== undefined;
     if (o.old && !fromOld) o.reporter.warn({ code: 'PARTITION_NEW', message: `partition ${p.name} has no image in the old release: the package carries it in full` });
     return {
       name: p.name,
       keepUnchanged: true,
+      reporter,
       async prepare() {
         const next = await openChecked(p, o.next);
         let old: BlockSource | undefined;
         try {
           old = fromOld ? await oldPart!.image!.open() : undefined;
-          return await PreparedImages.fromSources(next, old, o.plan);
+          return await PreparedImages.fromSources(next, old, { ...o.plan, reporter });
         } catch (err) {
           await old?.close();
           await next.close();
