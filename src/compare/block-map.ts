@@ -3,7 +3,7 @@
 // Pure: a manifest partition in, counts out; no I/O. Drawing lives in block-map-svg.ts.
 
 import type { Extent } from '../model/extent.js';
-import type { PartitionUpdate } from '../model/manifest.js';
+import { isUnchanged, type PartitionUpdate } from '../model/manifest.js';
 import { assertNever } from '../model/operation.js';
 
 /** Block kinds, in legend order. */
@@ -72,7 +72,17 @@ export function blockMapOf(part: PartitionUpdate, blockSizeBytes: number, maxCel
       at = cellEnd;
     }
   };
-  for (const e of part.target.dontCare) add('dontCare', e.startBlock, e.blockCount);
+  const dontCare = [...part.target.dontCare].sort((a, b) => a.startBlock - b.startBlock);
+  for (const e of dontCare) add('dontCare', e.startBlock, e.blockCount);
+  if (isUnchanged(part)) {
+    // Listed without ops (a release package): every block the device has stays as it is.
+    let at = 0;
+    for (const e of dontCare) {
+      add('unchanged', at, e.startBlock - at);
+      at = e.startBlock + e.blockCount;
+    }
+    add('unchanged', at, blockCount - at);
+  }
   for (const op of part.operations) {
     switch (op.type) {
       case 'zero':

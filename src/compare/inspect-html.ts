@@ -1,16 +1,16 @@
-// renderInspectHtml: `inspect --html` — a package's summary table and the block map of what it
-// does to each target block, as one self-contained HTML page.
+// renderInspectHtml: `inspect --html` — a package's summary table and, per partition, the block
+// map of what it does to each target block, as one self-contained HTML page.
 
 import { basename } from 'node:path';
 import type { InspectReport } from '../inspect/inspect-package.js';
-import type { BlockMap } from './block-map.js';
+import type { PartitionBlockMap } from './package-block-map.js';
 import { blockMapSvg } from './block-map-svg.js';
 import { formatBytes } from './format-units.js';
 import { figure, htmlPage, htmlTable } from './html-page.js';
 import { escapeXml } from './svg-chart.js';
 
 /** The page for one inspected package. */
-export function renderInspectHtml(r: InspectReport, map: BlockMap): string {
+export function renderInspectHtml(r: InspectReport, maps: readonly PartitionBlockMap[]): string {
   const t = r.target as Record<string, string | number>;
   const title = `ota-build inspect: ${basename(r.path)}`;
   const summary: [string, string][] = [
@@ -30,7 +30,11 @@ export function renderInspectHtml(r: InspectReport, map: BlockMap): string {
     parts.push(`<p class="note">target ${escapeXml(formatBytes(p.target.sizeBytes))}, sha256 ${escapeXml(p.target.sha256)}</p>`);
     const rows = [...Object.entries(p.byType), ...Object.entries(p.byEncoding)].map(([k, s]) => ({ cells: [k, String(s.count), formatBytes(s.dstBytes), formatBytes(s.blobBytes)] }));
     parts.push(htmlTable(['kind', 'ops', 'writes', 'blob bytes'], rows));
+    const map = maps.find((m) => m.name === p.name)?.map;
+    if (map) {
+      const heading = r.partitions.length > 1 ? `Block map of ${p.name}` : 'Block map';
+      parts.push(`<h3>${escapeXml(heading)}</h3>`, figure(blockMapSvg(map, { title: `What the package does to each block of the target image (${map.blockCount} blocks)` }), 'Each cell is coloured by the kind covering most of its blocks; hover a run for its block range and the exact counts.'));
+    }
   }
-  parts.push('<h2>Block map</h2>', figure(blockMapSvg(map, { title: `What the package does to each block of the target image (${map.blockCount} blocks)` }), 'Each cell is coloured by the kind covering most of its blocks; hover a run for its block range and the exact counts.'));
   return htmlPage(title, parts.join('\n'));
 }

@@ -1,7 +1,6 @@
-// packageBlockMap: the block map of an existing package, read from its manifest through
-// PackageReader (metadata signature checked first, exactly as `inspect` does).
+// packageBlockMaps: the block map of each partition of an existing package, read from its
+// manifest through PackageReader (metadata signature checked first, exactly as `inspect` does).
 
-import { UnsupportedError } from '../errors/ota-error.js';
 import { PackageReader } from '../package/package-reader.js';
 import { CollectingReporter, type Reporter } from '../reporter.js';
 import { blockMapOf, type BlockMap } from './block-map.js';
@@ -15,14 +14,16 @@ export interface PackageBlockMapOptions {
   readonly reporter?: Reporter;
 }
 
-/** Reads the manifest and maps its (single) partition. */
-export async function packageBlockMap(o: PackageBlockMapOptions): Promise<BlockMap> {
+/** One partition's block map. */
+export interface PartitionBlockMap {
+  readonly name: string;
+  readonly map: BlockMap;
+}
+
+/** Reads the manifest and maps every partition, in manifest order. */
+export async function packageBlockMaps(o: PackageBlockMapOptions): Promise<PartitionBlockMap[]> {
   const reader = await PackageReader.open(o.packagePath, { pubkeyPath: o.pubkeyPath, verifyMetadata: o.verifyMetadata, reporter: o.reporter ?? new CollectingReporter() });
   await reader.close();
   const { manifest } = reader;
-  const part = manifest.partitions[0];
-  if (!part || manifest.partitions.length !== 1) {
-    throw new UnsupportedError('MULTI_PARTITION', `${o.packagePath} holds ${manifest.partitions.length} partitions; the block map shows one`);
-  }
-  return blockMapOf(part, manifest.blockSizeBytes);
+  return manifest.partitions.map((p) => ({ name: p.name, map: blockMapOf(p, manifest.blockSizeBytes) }));
 }

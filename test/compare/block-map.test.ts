@@ -32,6 +32,13 @@ describe('blockMapOf', () => {
     { type: 'replace', dst: [ext(9, 1)], codec: 'xz', blob, decoderMemoryBytes: 1 },
   ];
 
+  it('maps a partition listed without ops (unchanged in a release package) as unchanged, DONT_CARE kept', () => {
+    const target = { sizeBytes: 6 * 4096, sha256: sha, version: '', dontCare: [ext(2, 1)] };
+    const map = blockMapOf({ name: 'lk', source: target, target, operations: [] }, 4096);
+    expect(map.cells.map((c) => c.kind)).toEqual(['unchanged', 'unchanged', 'dontCare', 'unchanged', 'unchanged', 'unchanged']);
+    expect(map.totals.unchanged).toBe(5);
+  });
+
   it('one cell per block when the image is small', () => {
     const map = blockMapOf(partition(12, ops, [ext(10, 2)]), 4096);
     expect(map.blocksPerCell).toBe(1);

@@ -13,7 +13,7 @@ import { compareCodecs } from '../../src/compare/compare-codecs.js';
 import { renderCompareHtml } from '../../src/compare/compare-html.js';
 import type { CompareResult } from '../../src/compare/compare-result.js';
 import { renderInspectHtml } from '../../src/compare/inspect-html.js';
-import { packageBlockMap } from '../../src/compare/package-block-map.js';
+import { packageBlockMaps } from '../../src/compare/package-block-map.js';
 import { inspectPackage } from '../../src/inspect/inspect-package.js';
 import { buildPackages } from '../../src/pipeline/build-packages.js';
 import { applyEdits, syntheticImage } from '../helpers/edit-images.js';
@@ -48,7 +48,7 @@ beforeAll(async () => {
   const built = await buildPackages({ oldPath, newPath, outDir: join(work, 'pkg'), targets: 'generic', timestampSeconds: 0, jobs: 1 });
   const pkg = built.packages[0]!.path;
   inspectPath = join(work, 'inspect.html');
-  writeFileSync(inspectPath, renderInspectHtml(await inspectPackage({ packagePath: pkg }), await packageBlockMap({ packagePath: pkg })));
+  writeFileSync(inspectPath, renderInspectHtml(await inspectPackage({ packagePath: pkg }), await packageBlockMaps({ packagePath: pkg })));
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,

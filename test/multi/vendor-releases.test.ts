@@ -67,6 +67,9 @@ describe.each(VENDORS)('%s sample release', (vendor) => {
       expect(p.layout.length, p.name).toBeGreaterThan(0);
       for (const l of p.layout) for (const key of LAYOUT_KEYS[vendor]) expect(l, `${p.name} ${key}`).toHaveProperty(key);
     }
+    const html = join(out, 'inspect.html');
+    runCliOk(['inspect', pkg, '--html', html]);
+    for (const n of names) expect(readFileSync(html, 'utf8')).toContain(`Block map of ${n}<`);
     const text = runCliOk(['inspect', pkg]).stdout;
     for (const n of names) expect(text).toContain(`partition ${n} (`);
 

@@ -22,11 +22,11 @@ export function inspectCommand(run: (work: () => Promise<CommandResult>) => Prom
         const { inspectPackage } = await import('../../inspect/inspect-package.js');
         const r = await inspectPackage({ packagePath: pkg, pubkeyPath: o.pubkey, reporter });
         if (o.html) {
-          const { packageBlockMap } = await import('../../compare/package-block-map.js');
+          const { packageBlockMaps } = await import('../../compare/package-block-map.js');
           const { renderInspectHtml } = await import('../../compare/inspect-html.js');
           const { writeReportFile } = await import('../../compare/write-report-file.js');
-          const map = await packageBlockMap({ packagePath: pkg, pubkeyPath: o.pubkey, verifyMetadata: r.metadataVerified, reporter });
-          await writeReportFile(o.html, renderInspectHtml(r, map));
+          const maps = await packageBlockMaps({ packagePath: pkg, pubkeyPath: o.pubkey, verifyMetadata: r.metadataVerified, reporter });
+          await writeReportFile(o.html, renderInspectHtml(r, maps));
         }
         return { json: r, text: describe(r) + (o.html ? `\n\nwrote ${o.html}` : '') };
       });
