@@ -4,15 +4,15 @@
 // sparse) goes to a partial file beside the destination and is renamed into place only when
 // its sha256 matches. Raw outputs keep a checkpoint so `resume` continues after an interruption.
 
-import { realpath, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { UnsupportedError, UsageError } from '../errors/ota-error.js';
 import { blockCountOf } from '../format/manifest-invariants.js';
 import type { BlockSource } from '../image/block-source.js';
 import { openImage } from '../image/open-image.js';
 import { PackageReader } from '../package/package-reader.js';
 import { CollectingReporter, type Reporter } from '../reporter.js';
-import { DEFAULT_CHECKPOINT_EVERY_BYTES, SCRATCH_BYTES, applySteps, checkBase, sameFile, writeOutput } from './apply-partition.js';
+import { DEFAULT_CHECKPOINT_EVERY_BYTES, SCRATCH_BYTES, applySteps, checkBase, writeOutput } from './apply-partition.js';
+import { sameFile } from './same-file.js';
 import { applyRelease } from './apply-release.js';
 import { resumePoint } from './resume-point.js';
 import { checkDeviceIdentity, checkFreeSpace, checkNotDowngrade, readDeviceState, type DeviceState } from './device-checks.js';
@@ -71,7 +71,8 @@ export interface ApplyResult {
   /** The single image's sha256; '' for a release package. */
   readonly sha256: string;
   readonly operationCount: number;
-  readonly outputFormat: OutputFormat;
+  /** The output container; `mixed` when a release's partitions differ. */
+  readonly outputFormat: OutputFormat | 'mixed';
   readonly resumedFromOp: number;
   readonly partitions: readonly AppliedPartition[];
 }
@@ -96,10 +97,11 @@ export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> 
       throw new UnsupportedError('MULTI_PARTITION', `package holds ${reader.manifest.partitions.length} partitions but no release layout; this applier writes one image`);
     }
     const part = reader.manifest.partitions[0]!;
+    // Even a full package never replaces an old image the caller named.
+    if (options.oldPath && (await sameFile(options.oldPath, options.outputPath))) throw new UsageError('OUTPUT_IS_OLD', 'the output must not be the old image (A/B apply never writes the source)');
     let oldSha256 = '';
     if (part.source) {
       if (!options.oldPath) throw new UsageError('OLD_REQUIRED', `${options.packagePath} is a delta package: pass the old image with --old`);
-      if (await sameFile(options.oldPath, options.outputPath)) throw new UsageError('OUTPUT_IS_OLD', 'the output must not be the old image (A/B apply never writes the source)');
       old = await openImage(options.oldPath);
       oldSha256 = await checkBase(old, part, reader.manifest.blockSizeBytes);
     }

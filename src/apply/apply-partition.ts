@@ -4,8 +4,7 @@
 // when the output's sha256 matches the target. Shared by single-image and release applies.
 
 import { createHash } from 'node:crypto';
-import { realpath, rename, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { rename, unlink } from 'node:fs/promises';
 import { codecByName } from '../codecs/codec-registry.js';
 import { differByName } from '../diff/differ-registry.js';
 import { VerificationError, ioError } from '../errors/ota-error.js';
@@ -170,14 +169,4 @@ function zerosSha256(sizeBytes: number): Buffer {
   const h = createHash('sha256');
   for (let left = sizeBytes; left > 0; left -= ZERO_CHUNK.length) h.update(ZERO_CHUNK.subarray(0, Math.min(left, ZERO_CHUNK.length)));
   return h.digest();
-}
-
-
-/** True when writing `outputPath` would replace `oldPath` (symlinks and hard links followed). */
-export async function sameFile(oldPath: string, outputPath: string): Promise<boolean> {
-  const oldReal = await realpath(oldPath).catch(() => resolve(oldPath));
-  const outDirReal = await realpath(dirname(outputPath)).catch(() => resolve(dirname(outputPath)));
-  if (oldReal === join(outDirReal, basename(outputPath))) return true;
-  const [a, b] = await Promise.all([stat(oldPath).catch(() => undefined), stat(outputPath).catch(() => undefined)]);
-  return Boolean(a && b && a.dev === b.dev && a.ino === b.ino);
 }

@@ -3,20 +3,20 @@
 // writes each partition into a staging folder beside the outputs (resumable), and renames them
 // all to `<partition>.img` only when every one matches its target sha256.
 
-import { mkdir, realpath, rename, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { lstat, mkdir, realpath, rename, rm, rmdir } from 'node:fs/promises';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { UsageError, VerificationError, ioError } from '../errors/ota-error.js';
 import { blockCountOf } from '../format/manifest-invariants.js';
 import type { BlockSource } from '../image/block-source.js';
 import { openImage } from '../image/open-image.js';
 import { isUnchanged, type PartitionUpdate } from '../model/manifest.js';
 import type { PackageReader } from '../package/package-reader.js';
-import { openRelease, releaseFolder } from '../release/open-release.js';
+import { detectRelease, openRelease, releaseFolder } from '../release/open-release.js';
 import { groupPartitions } from '../release/release-partitions.js';
 import type { ReleaseSource } from '../release/release-source.js';
 import type { Reporter } from '../reporter.js';
 import type { AppliedPartition, ApplyOptions, ApplyResult } from './apply-package.js';
-import { DEFAULT_CHECKPOINT_EVERY_BYTES, SCRATCH_BYTES, applySteps, checkBase, sameFile, writeOutput } from './apply-partition.js';
+import { DEFAULT_CHECKPOINT_EVERY_BYTES, SCRATCH_BYTES, applySteps, checkBase, writeOutput } from './apply-partition.js';
 import { checkFreeSpace } from './device-checks.js';
 import { hashSource } from './hash-source.js';
 import { resumePoint } from './resume-point.js';
@@ -35,62 +35,89 @@ export async function applyRelease(reader: PackageReader, options: ApplyOptions,
   const outDir = options.outputPath;
   const needsOld = manifest.partitions.some((p) => p.source);
   if (needsOld && !options.oldPath) throw new UsageError('OLD_REQUIRED', `${options.packagePath} is a delta package: pass the old release with --old`);
+  // Whenever an old release is named — even for a full package — the output must stay out of it.
+  if (options.oldPath) await refuseOutputInside(options.oldPath, outDir);
+  if (needsOld && (await detectRelease(options.oldPath!)) === undefined) {
+    throw new UsageError('OLD_NOT_RELEASE', `${options.packagePath} updates a whole ${reader.targetHeader.releaseLayout} release: --old must be the old release (folder or layout file), not ${options.oldPath}`);
+  }
   const release = needsOld ? await openRelease(options.oldPath!) : undefined;
   const checked: Checked[] = [];
   try {
-    await refuseOldFolder(release, outDir);
-    for (const part of manifest.partitions) checked.push(await checkPartition(part, release, bs, outDir));
+    for (const part of manifest.partitions) checked.push(await checkPartition(part, release, bs));
     await reader.verifyPayloadSignature();
-    try {
-      await mkdir(outDir, { recursive: true });
-    } catch (err) {
+    for (const part of manifest.partitions) await refuseNonFile(join(outDir, `${part.name}.img`));
+    const created = await mkdir(outDir, { recursive: true }).catch((err) => {
       throw ioError('create output folder', outDir, err);
-    }
-    const totalBytes = manifest.partitions.reduce((n, p) => n + blockCountOf(p.target.sizeBytes, bs) * bs, 0);
-    const staging = join(outDir, `.ota-staging-${reader.metadataSha256.toString('hex').slice(0, 16)}`);
-    if (!options.resume) await rm(staging, { recursive: true, force: true });
-    await checkFreeSpace(join(outDir, 'x'), totalBytes + SCRATCH_BYTES);
-    await mkdir(staging, { recursive: true }).catch((err) => {
-      throw ioError('create staging folder', staging, err);
     });
-    const applied: AppliedPartition[] = [];
-    for (const c of checked) applied.push(await stagePartition(c, reader, options, staging, reporter));
-    // Every partition verified: move them into place together.
-    for (const a of applied) {
-      const finalPath = join(outDir, `${a.name}.img`);
-      await rename(a.outputPath, finalPath).catch((err) => {
-        throw ioError('rename output to', finalPath, err);
+    const staging = join(outDir, `.ota-staging-${reader.metadataSha256.toString('hex').slice(0, 16)}`);
+    try {
+      if (!options.resume) await rm(staging, { recursive: true, force: true });
+      const totalBytes = manifest.partitions.reduce((n, p) => n + blockCountOf(p.target.sizeBytes, bs) * bs, 0);
+      await checkFreeSpace(join(outDir, 'x'), totalBytes + SCRATCH_BYTES);
+      await mkdir(staging, { recursive: true }).catch((err) => {
+        throw ioError('create staging folder', staging, err);
       });
-      Object.assign(a, { outputPath: finalPath });
+      const staged: AppliedPartition[] = [];
+      for (const c of checked) staged.push(await stagePartition(c, reader, options, staging, reporter));
+      // Every partition verified: move them into place together.
+      const applied: AppliedPartition[] = [];
+      for (const a of staged) {
+        const finalPath = join(outDir, `${a.name}.img`);
+        await rename(a.outputPath, finalPath).catch((err) => {
+          throw ioError('rename output to', finalPath, err);
+        });
+        applied.push({ ...a, outputPath: finalPath });
+      }
+      await rm(staging, { recursive: true, force: true });
+      const formats = new Set(applied.map((a) => a.outputFormat));
+      return {
+        outputPath: outDir, targetId: reader.targetHeader.targetId, partition: '', sha256: '',
+        sizeBytes: applied.reduce((n, a) => n + a.sizeBytes, 0), operationCount: applied.reduce((n, a) => n + a.operationCount, 0),
+        outputFormat: formats.size === 1 ? applied[0]!.outputFormat : 'mixed', resumedFromOp: 0, partitions: applied,
+      };
+    } catch (err) {
+      // A failure (not an interruption) is final: nothing staged is kept, and a folder this run made goes too.
+      await rm(staging, { recursive: true, force: true }).catch(() => undefined);
+      if (created) await rmdir(outDir).catch(() => undefined);
+      throw err;
     }
-    await rm(staging, { recursive: true, force: true });
-    return {
-      outputPath: outDir, targetId: reader.targetHeader.targetId, partition: '', sha256: '',
-      sizeBytes: applied.reduce((n, a) => n + a.sizeBytes, 0), operationCount: applied.reduce((n, a) => n + a.operationCount, 0),
-      outputFormat: applied[0]!.outputFormat, resumedFromOp: 0, partitions: applied,
-    };
   } finally {
     for (const c of checked) await c.old?.close();
     await release?.close();
   }
 }
 
-/** The output folder must not be the old release's own folder (A/B never writes the source). */
-async function refuseOldFolder(release: ReleaseSource | undefined, outDir: string): Promise<void> {
-  if (!release) return;
-  const oldRoot = await realpath(await releaseFolder(release.path)).catch(() => resolve(release.path));
-  const out = await realpath(outDir).catch(() => resolve(outDir));
-  if (out === oldRoot) throw new UsageError('OUTPUT_IS_OLD', `the output folder ${outDir} is the old release's folder; A/B apply never writes the source`);
+/** Refuses an output folder that is the old release's folder or inside it (A/B never writes the source). */
+async function refuseOutputInside(oldPath: string, outDir: string): Promise<void> {
+  const oldRoot = await realpath(await releaseFolder(oldPath));
+  const out = await realPathOfMaybeMissing(outDir);
+  if (out === oldRoot || out.startsWith(oldRoot + sep)) {
+    throw new UsageError('OUTPUT_IS_OLD', `the output folder ${outDir} is inside the old release's folder ${oldRoot}; A/B apply never writes next to the source`);
+  }
+}
+
+/** The real path of `path`, resolving its nearest existing ancestor when it does not exist yet. */
+async function realPathOfMaybeMissing(path: string): Promise<string> {
+  const abs = resolve(path);
+  try {
+    return await realpath(abs);
+  } catch {
+    const parent = dirname(abs);
+    return parent === abs ? abs : join(await realPathOfMaybeMissing(parent), basename(abs));
+  }
+}
+
+/** An existing output path must be a regular file we may replace, never a folder, FIFO or device. */
+async function refuseNonFile(path: string): Promise<void> {
+  const st = await lstat(path).catch(() => undefined);
+  if (st && !st.isFile()) throw new UsageError('OUTPUT_NOT_FILE', `${path} exists and is not a regular file; remove it or choose another output folder`);
 }
 
 /** Opens a partition's old image (when it has a source) and checks its hash. */
-async function checkPartition(part: PartitionUpdate, release: ReleaseSource | undefined, bs: number, outDir: string): Promise<Checked> {
+async function checkPartition(part: PartitionUpdate, release: ReleaseSource | undefined, bs: number): Promise<Checked> {
   if (!part.source) return { part, old: undefined, oldSha256: '' };
   const entry = groupPartitions(release!).find((p) => p.name === part.name)?.image;
   if (!entry) throw new VerificationError('WRONG_BASE', `the old release ${release!.path} has no image for partition ${part.name}, which the package updates`);
-  if (entry.fileName && (await sameFile(join(await releaseFolder(release!.path), entry.fileName), join(outDir, `${part.name}.img`)))) {
-    throw new UsageError('OUTPUT_IS_OLD', `writing ${part.name}.img into ${outDir} would replace the old release's ${entry.fileName}`);
-  }
   const old = await entry.open();
   try {
     const oldSha256 = await checkBase(old, part, bs);

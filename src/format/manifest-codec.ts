@@ -1,6 +1,7 @@
 // Encodes and strictly decodes the manifest section (FORMAT.md §4): shape of every field and
 // operation. Cross-field invariants (extents in range, blob order) live in manifest-invariants.ts.
 
+import { isPartitionName } from '../model/partition-name.js';
 import { PackageFormatError, UnsupportedError } from '../errors/ota-error.js';
 import type { Extent } from '../model/extent.js';
 import type { ImageIdentity, Manifest, PartitionUpdate } from '../model/manifest.js';
@@ -42,7 +43,7 @@ export function decodeManifest(bytes: Uint8Array): Manifest {
   let opCount = 0;
   const partitions: PartitionUpdate[] = m.partitions.map((p: any, pi: number): PartitionUpdate => {
     const where = `partition ${pi}`;
-    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(p.name)) bad(`${where}: name ${JSON.stringify(p.name)} is not a valid partition name`);
+    if (!isPartitionName(p.name)) bad(`${where}: name ${JSON.stringify(p.name)} is not a valid partition name`);
     if (!p.target) bad(`${where}: target identity is missing`);
     opCount += p.operations.length;
     if (opCount > MAX_OPERATIONS) bad(`has more than ${MAX_OPERATIONS} operations`);

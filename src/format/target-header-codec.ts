@@ -2,6 +2,7 @@
 
 import { PackageFormatError } from '../errors/ota-error.js';
 import { algorithmByName, algorithmByWireId } from '../model/signature-algorithm.js';
+import { isPartitionName } from '../model/partition-name.js';
 import type { PartitionLayout, TargetHeader } from '../model/target-header.js';
 import type { StorageType, UpdateMode } from '../model/target-profile.js';
 import { MAX_BLOCK_SIZE_BYTES, MAX_DECODER_MEMORY_BYTES, MAX_OPERATION_BYTES, MIN_BLOCK_SIZE_BYTES } from './limits.js';
@@ -81,10 +82,9 @@ export function decodeTargetHeader(bytes: Uint8Array): TargetHeader {
 const RELEASE_LAYOUTS: readonly string[] = ['', 'qualcomm-rawprogram', 'mediatek-scatter', 'unisoc-pac', 'generic-folder'];
 /** Partition layouts one target header may carry (256 partitions × two slots). */
 export const MAX_PARTITION_LAYOUTS = 512;
-const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
 function decodeLayout(l: Record<string, any>, where: string, bad: (detail: string) => never): PartitionLayout {
-  if (!NAME.test(l.name)) bad(`${where}: name ${JSON.stringify(l.name)} is not a partition name`);
+  if (!isPartitionName(l.name)) bad(`${where}: name ${JSON.stringify(l.name)} is not a partition name`);
   if (!['', '_a', '_b'].includes(l.slot_suffix)) bad(`${where}: slot_suffix ${JSON.stringify(l.slot_suffix)}, expected "", "_a" or "_b"`);
   for (const f of ['file_name', 'region', 'partition_id'] as const) {
     if (l[f].length > 256) bad(`${where}: ${f} is longer than 256 characters`);

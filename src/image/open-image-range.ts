@@ -2,13 +2,14 @@
 // a BlockSource, sniffing the Android sparse magic at the range's start exactly as open-image.ts
 // does for whole files. The container is never extracted: reads go to the file in place.
 
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { ImageError, ioError } from '../errors/ota-error.js';
 import type { BlockSource } from './block-source.js';
 import { FileRange } from './file-range.js';
 import { RawImageSource } from './raw-image-source.js';
 import { SPARSE_HEADER_MAGIC } from './sparse-format.js';
 import { SparseImageSource } from './sparse-image-source.js';
+import { openReadOnly } from './open-read-only.js';
 
 /**
  * Opens bytes [offsetBytes, offsetBytes + sizeBytes) of `path` read-only as a raw or sparse image.
@@ -19,7 +20,7 @@ import { SparseImageSource } from './sparse-image-source.js';
 export async function openImageRange(path: string, offsetBytes: number, sizeBytes: number, displayPath = `${path}@${offsetBytes}`): Promise<BlockSource> {
   let fh: FileHandle;
   try {
-    fh = await open(path, 'r');
+    fh = await openReadOnly(path);
   } catch (err) {
     throw ioError('open image', path, err);
   }

@@ -1,18 +1,19 @@
 // Opens an image path as a BlockSource, sniffing the container by its magic bytes: Android
 // sparse images are read in place (never expanded to disk), anything else is a raw image.
 
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { ImageError, ioError } from '../errors/ota-error.js';
 import type { BlockSource } from './block-source.js';
 import { RawImageSource } from './raw-image-source.js';
 import { SPARSE_HEADER_MAGIC } from './sparse-format.js';
 import { SparseImageSource } from './sparse-image-source.js';
+import { openReadOnly } from './open-read-only.js';
 
 /** Opens `path` read-only and returns the matching BlockSource. */
 export async function openImage(path: string): Promise<BlockSource> {
   let fh: FileHandle;
   try {
-    fh = await open(path, 'r');
+    fh = await openReadOnly(path);
   } catch (err) {
     throw ioError('open image', path, err);
   }

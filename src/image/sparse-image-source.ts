@@ -5,7 +5,7 @@
 // entry, ≤ 34 with doubling, one entry per chunk present in the file, adjacent FILL/DONT_CARE
 // merged), plus a 64 KiB header window and a 1 MiB CRC buffer while opening.
 
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { ImageError, ioError } from '../errors/ota-error.js';
 import type { BlockSource, SourceRun } from './block-source.js';
 import type { PositionalReader } from './file-range.js';
@@ -14,6 +14,7 @@ import {
   decodeSparseFileHeader, sparseChunkHeaderProblem, sparseChunkTypeName, sparseCrc32, sparseFileHeaderProblem,
   type SparseFileHeader,
 } from './sparse-format.js';
+import { openReadOnly } from './open-read-only.js';
 
 const RAW = 0;
 const FILL = 1;
@@ -97,7 +98,7 @@ export class SparseImageSource implements BlockSource {
   static async open(path: string): Promise<SparseImageSource> {
     let fh: FileHandle;
     try {
-      fh = await open(path, 'r');
+      fh = await openReadOnly(path);
     } catch (err) {
       throw ioError('open image', path, err);
     }

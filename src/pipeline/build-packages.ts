@@ -2,7 +2,7 @@
 // worker pool → one signed, self-verified package per target (see produce-packages.ts). Inputs
 // are two images, or two releases whose partitions all go into each target's one package.
 
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rmdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { ImageError, UnsupportedError, UsageError, ioError } from '../errors/ota-error.js';
 import type { PartitionLayout } from '../model/target-header.js';
@@ -114,14 +114,16 @@ async function setup(options: BuildOptions, targets: string, release: ReleaseSou
 
 /** Runs producePackages with a fresh pool once the output folder exists. */
 async function produce(options: BuildOptions, s: Awaited<ReturnType<typeof setup>>, partitions: readonly PartitionJob[]) {
-  try {
-    await mkdir(options.outDir, { recursive: true });
-  } catch (err) {
+  const created = await mkdir(options.outDir, { recursive: true }).catch((err) => {
     throw ioError('create output folder', options.outDir, err);
-  }
+  });
   const pool = EncodePool.create(options.jobs ?? availableParallelism());
   try {
     return await producePackages({ partitions, assemblies: s.assemblies, specs: s.specs, pool, outDir: options.outDir, reporter: s.reporter, timed: s.plan.timed, labels: s.labels });
+  } catch (err) {
+    // A failed build leaves no trace: a folder it created goes again (only if still empty).
+    if (created) await rmdir(options.outDir).catch(() => undefined);
+    throw err;
   } finally {
     await pool.close();
   }

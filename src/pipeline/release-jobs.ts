@@ -7,6 +7,7 @@ import type { BlockSource } from '../image/block-source.js';
 import { withProgressDetail, type Reporter } from '../reporter.js';
 import { groupPartitions, partitionLayouts, selectPartitions, type PartitionSelection, type UpdatePartition } from '../release/release-partitions.js';
 import type { ReleaseSource } from '../release/release-source.js';
+import { isPartitionName } from '../model/partition-name.js';
 import type { PartitionLayout } from '../model/target-header.js';
 import type { PartitionSummary } from './build-options.js';
 import { PreparedImages, type PlanOptions } from './prepared-images.js';
@@ -28,7 +29,6 @@ export interface ReleaseJobs {
   readonly summaries: PartitionSummary[];
 }
 
-const PARTITION_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /** Selects the new release's partitions (warning about what is left out) and pairs each with the old release's of the same name. */
 export function selectRelease(o: { old: ReleaseSource | undefined; next: ReleaseSource; selection: PartitionSelection; reporter: Reporter }): ReleaseSelection {
@@ -40,7 +40,7 @@ export function selectRelease(o: { old: ReleaseSource | undefined; next: Release
     if (gone.length > 0) o.reporter.warn({ code: 'PARTITIONS_REMOVED', message: `partitions of the old release missing from the new one are left alone: ${gone.join(', ')}` });
   }
   for (const p of selected) {
-    if (!PARTITION_NAME.test(p.name)) throw new ImageError('RELEASE_BAD_NAME', `${o.next.path}: partition name ${JSON.stringify(p.name)} is not 1-64 of A-Z a-z 0-9 _ . -`);
+    if (!isPartitionName(p.name)) throw new ImageError('RELEASE_BAD_NAME', `${o.next.path}: partition name ${JSON.stringify(p.name)} is not 1-64 of A-Z a-z 0-9 _ . -`);
   }
   return { old: o.old, next: o.next, selected, oldByName, layouts: partitionLayouts(selected) };
 }

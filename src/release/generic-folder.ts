@@ -5,9 +5,10 @@ import { readdir, realpath } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { ImageError, ioError } from '../errors/ota-error.js';
 import { openImage } from '../image/open-image.js';
+import { isPartitionName } from '../model/partition-name.js';
 import type { ReleasePartition, ReleaseSource } from './release-source.js';
 
-const IMAGE_FILE = /^([A-Za-z0-9_.-]{1,64})\.img$/;
+const IMAGE_FILE = /^(.+)\.img$/;
 
 /** Reads the folder listing; images are opened only when asked. */
 export async function openGenericRelease(dir: string): Promise<ReleaseSource> {
@@ -15,12 +16,16 @@ export async function openGenericRelease(dir: string): Promise<ReleaseSource> {
   let root: string;
   try {
     root = await realpath(dir);
-    files = (await readdir(dir, { withFileTypes: true })).filter((d) => (d.isFile() || d.isSymbolicLink()) && IMAGE_FILE.test(d.name)).map((d) => d.name);
+    // Every *.img counts, whatever its type: a FIFO or folder is refused when opened, not skipped.
+    files = (await readdir(dir)).filter((n) => IMAGE_FILE.test(n));
   } catch (err) {
     throw ioError('read release folder', dir, err);
   }
   files.sort();
   if (files.length === 0) throw new ImageError('RELEASE_EMPTY', `${dir} holds no <partition>.img files and no rawprogram, scatter or PAC layout`);
+  for (const f of files) {
+    if (!isPartitionName(IMAGE_FILE.exec(f)![1]!)) throw new ImageError('RELEASE_BAD_NAME', `${dir}: ${JSON.stringify(f)} does not name a partition (1-64 of A-Z a-z 0-9 _ . -, then .img)`);
+  }
   const partitions: ReleasePartition[] = files.map((fileName) => ({
     name: IMAGE_FILE.exec(fileName)![1]!,
     layoutSizeBytes: undefined,

@@ -3,7 +3,7 @@
 // size (a sparse image's expanded size from its 28-byte header), the fits-its-partition check,
 // and the opener each ReleasePartition hands out. The layouts' own parsing lives in their readers.
 
-import { open, realpath, type FileHandle } from 'node:fs/promises';
+import { realpath, type FileHandle } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { ImageError, ioError } from '../errors/ota-error.js';
 import type { BlockSource } from '../image/block-source.js';
@@ -11,6 +11,7 @@ import { openImage } from '../image/open-image.js';
 import {
   SPARSE_FILE_HEADER_BYTES, SPARSE_HEADER_MAGIC, decodeSparseFileHeader, sparseFileHeaderProblem,
 } from '../image/sparse-format.js';
+import { openReadOnly } from '../image/open-read-only.js';
 
 /** A file a layout entry names, resolved inside the release folder and probed. */
 export interface ReleaseFile {
@@ -62,7 +63,7 @@ export async function resolveReleaseFile(rootRealPath: string, fileName: string,
 export async function probeImageFile(path: string, entry: string): Promise<Omit<ReleaseFile, 'realPath'>> {
   let fh: FileHandle;
   try {
-    fh = await open(path, 'r');
+    fh = await openReadOnly(path);
   } catch (err) {
     throw ioError('open release file', path, err);
   }

@@ -3,7 +3,7 @@
 // device-data partitions such as userdata (unless named), applies --partitions / --exclude, and turns the result into the target
 // header's partition layouts. Pure: no file access.
 
-import { UsageError } from '../errors/ota-error.js';
+import { ImageError, UsageError } from '../errors/ota-error.js';
 import type { PartitionLayout } from '../model/target-header.js';
 import type { Reporter } from '../reporter.js';
 import type { ReleasePartition, ReleaseSource } from './release-source.js';
@@ -43,7 +43,14 @@ export function groupPartitions(release: ReleaseSource): UpdatePartition[] {
     const name = m && names.has(`${m[1]}_a`) && names.has(`${m[1]}_b`) ? m[1]! : entry.name;
     groups.set(name, [...(groups.get(name) ?? []), entry]);
   }
-  return [...groups].map(([name, slots]) => ({ name, slots, image: slots.find((s) => s.fileName !== undefined) }));
+  return [...groups].map(([name, slots]) => {
+    const withFiles = slots.filter((s) => s.fileName !== undefined);
+    // Both slots get the same content; a release that gives them different files is ambiguous.
+    if (new Set(withFiles.map((s) => s.fileName)).size > 1) {
+      throw new ImageError('RELEASE_SLOT_MISMATCH', `${release.path}: ${withFiles.map((s) => `${s.name} names ${s.fileName}`).join(' but ')}; the slots of one partition must hold the same image (keep only the one to install)`);
+    }
+    return { name, slots, image: withFiles[0] };
+  });
 }
 
 /** What to update: `include` names exactly which; `exclude` removes from the default set. */
@@ -69,7 +76,9 @@ export function selectPartitions(all: readonly UpdatePartition[], selection: Par
     for (const p of chosen) {
       if (!p.image) throw new UsageError('PARTITION_WITHOUT_IMAGE', `partition ${p.name} has no image in the new release, so it cannot be updated`);
     }
-    return chosen.filter((p) => !(selection.exclude ?? []).includes(p.name));
+    const kept = chosen.filter((p) => !(selection.exclude ?? []).includes(p.name));
+    if (kept.length === 0) throw new UsageError('NO_PARTITIONS', 'no partition is left to update: --exclude removes every partition --partitions names');
+    return kept;
   }
   const excluded = new Set(selection.exclude ?? []);
   const skipped: string[] = [];

@@ -14,7 +14,7 @@
 // download loaders (FDL1/FDL2), NV calibration, backed-up production data, entries not selected
 // for download (nCheckFlag 0) — see pacNotUpgradableReason.
 
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { ImageError, hexBytes, ioError } from '../errors/ota-error.js';
 import type { BlockSource } from '../image/block-source.js';
@@ -28,6 +28,7 @@ import {
 import { checkImageFits, probeHeader } from './release-file.js';
 import type { ReleasePartition, ReleaseSource } from './release-source.js';
 import { decodeXmlBytes } from './xml-document.js';
+import { openReadOnly } from '../image/open-read-only.js';
 
 /** Largest embedded config XML read into memory. */
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
@@ -55,7 +56,7 @@ export async function openUnisocPac(path: string): Promise<ReleaseSource> {
   const partitions: ReleasePartition[] = [];
   let fh: FileHandle | undefined;
   try {
-    fh = await open(path, 'r');
+    fh = await openReadOnly(path);
     for (const e of pac.entries) {
       if (e.fileFlag !== PacFileFlag.file || e.sizeBytes === 0) continue;
       const k = seenPerId.get(e.fileId) ?? 0;
@@ -132,7 +133,7 @@ export async function readPac(path: string): Promise<PacContents> {
   const what = basename(path);
   let fh: FileHandle;
   try {
-    fh = await open(path, 'r');
+    fh = await openReadOnly(path);
   } catch (err) {
     throw ioError('open PAC', path, err);
   }

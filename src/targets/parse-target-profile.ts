@@ -1,6 +1,7 @@
 // Validates a target profile given as parsed JSON, field by field, with one-line errors that
 // name the source and the field. Pure: the registry does the file reading.
 
+import { PARTITION_NAME } from '../model/partition-name.js';
 import { UsageError } from '../errors/ota-error.js';
 import { MAX_BLOCK_SIZE_BYTES, MAX_OPERATION_BYTES, MIN_BLOCK_SIZE_BYTES } from '../format/limits.js';
 import { SIGNATURE_ALGORITHMS } from '../model/signature-algorithm.js';
@@ -67,7 +68,7 @@ export function parseTargetProfile(json: unknown, source: string): TargetProfile
     maxOperationBytes: int('maxOperationBytes', blockSizeBytes, MAX_OPERATION_BYTES),
     partitionLayout: str('partitionLayout', /^[A-Za-z0-9._-]{1,64}$/),
     slotSuffixes: listOf('slotSuffixes', /^[A-Za-z0-9_]{1,8}$/, false),
-    defaultPartitionName: str('defaultPartitionName', /^[A-Za-z0-9_.-]{1,64}$/),
+    defaultPartitionName: str('defaultPartitionName', PARTITION_NAME),
   };
   if (profile.maxOperationBytes % blockSizeBytes !== 0) bad('maxOperationBytes', 'must be a multiple of blockSizeBytes');
   for (const op of ['zero', 'copy', 'replace'] as const) {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareCodecs, FULL_BASELINE } from '../../src/compare/compare-codecs.js';
-import { bestValues, type CompareEntry, type CompareResult } from '../../src/compare/compare-result.js';
+import { bestValues, type CompareResult } from '../../src/compare/compare-result.js';
 import { PackageReader } from '../../src/package/package-reader.js';
 import { buildPackages } from '../../src/pipeline/build-packages.js';
 import { applyEdits, syntheticImage } from '../helpers/edit-images.js';

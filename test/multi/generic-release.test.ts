@@ -3,7 +3,8 @@
 // leave nothing behind.
 
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -108,6 +109,50 @@ describe('generic folder releases', () => {
     expect(resumed).toEqual([expect.stringMatching(/^partition system was already written/)]);
     for (const f of readdirSync(v2())) expect(readFileSync(join(dest, f)).equals(readFileSync(join(v2(), f))), f).toBe(true);
     expect(readdirSync(dest).sort()).toEqual(['boot.img', 'dtbo.img', 'system.img', 'vendor.img']);
+  });
+
+  it('keep the old release out of reach: -o equal to or inside it (even for a full package) exit 2; an image as --old exit 2; a folder where an output goes exit 2', () => {
+    const full = jsonOf(runCliOk(['build', '--new', v2(), '-o', join(work, 'full'), '--target', 'generic', '--json'])).packages[0].path;
+    const before = readFileSync(join(v1(), 'boot.img'));
+    for (const out of [v1(), join(v1(), 'sub')]) {
+      const r = runCli(['apply', full, '--old', v1(), '-o', out]);
+      expect(r.status, describeRun(r)).toBe(2);
+      expect(nonWarningLines(r.stderr)).toEqual([expect.stringMatching(/OUTPUT_IS_OLD.*inside the old release's folder/)]);
+    }
+    expect(readFileSync(join(v1(), 'boot.img')).equals(before)).toBe(true);
+    expect(readdirSync(v1()).sort()).toEqual(['boot.img', 'system.img', 'vendor.img']);
+    const delta = jsonOf(runCliOk(['build', '--old', v1(), '--new', v2(), '-o', join(work, 'guard'), '--target', 'generic', '--json'])).packages[0].path;
+    const image = runCli(['apply', delta, '--old', join(v1(), 'system.img'), '-o', join(work, 'guard-out')]);
+    expect(image.status, describeRun(image)).toBe(2);
+    expect(image.stderr).toMatch(/OLD_NOT_RELEASE.*--old must be the old release/);
+    const blocked = join(work, 'blocked');
+    mkdirSync(join(blocked, 'system.img'), { recursive: true });
+    const dir = runCli(['apply', delta, '--old', v1(), '-o', blocked]);
+    expect(dir.status, describeRun(dir)).toBe(2);
+    expect(dir.stderr).toMatch(/OUTPUT_NOT_FILE.*system\.img exists and is not a regular file/);
+    expect(readdirSync(blocked)).toEqual(['system.img']);
+  });
+
+  it('refuse a FIFO named as an image without hanging, an empty selection, and A/B slots naming different files', () => {
+    const fifoDir = join(work, 'v2-fifo');
+    mkdirSync(fifoDir);
+    writeFileSync(join(fifoDir, 'system.img'), readFileSync(join(v2(), 'system.img')));
+    execFileSync('mkfifo', [join(fifoDir, 'boot.img')]);
+    const fifo = runCli(['build', '--new', fifoDir, '-o', join(work, 'fifo-out'), '--target', 'generic'], { timeoutMs: 20_000 });
+    expect(fifo.status, describeRun(fifo)).toBe(3);
+    expect(fifo.stderr).toMatch(/IMAGE_NOT_FILE.*boot\.img is not a regular file/);
+    expect(existsSync(join(work, 'fifo-out'))).toBe(false);
+    const none = runCli(['build', '--old', v1(), '--new', v2(), '-o', join(work, 'none'), '--target', 'generic', '--partitions', 'boot', '--exclude', 'boot']);
+    expect(none.status, describeRun(none)).toBe(2);
+    expect(none.stderr).toMatch(/NO_PARTITIONS/);
+    expect(existsSync(join(work, 'none'))).toBe(false);
+    const slots = join(work, 'v2-slots');
+    mkdirSync(slots);
+    writeFileSync(join(slots, 'boot_a.img'), readFileSync(join(v2(), 'boot.img')));
+    writeFileSync(join(slots, 'boot_b.img'), readFileSync(join(v1(), 'boot.img')));
+    const mismatch = runCli(['build', '--new', slots, '-o', join(work, 'slots-out'), '--target', 'generic']);
+    expect(mismatch.status, describeRun(mismatch)).toBe(3);
+    expect(mismatch.stderr).toMatch(/RELEASE_SLOT_MISMATCH.*boot_a names boot_a\.img but boot_b names boot_b\.img/);
   });
 
   it('is deterministic: one worker and two give byte-identical release packages', () => {

@@ -44,7 +44,7 @@ export function buildCommand(run: (work: () => Promise<CommandResult>) => Promis
           partitionName: o.partitionName, partitions: o.partitions, excludePartitions: o.exclude, timestampSeconds: timestampFrom(o.timestamp, process.env), jobs: o.jobs, reporter,
         }).finally(() => reporter.stop());
         const rows = result.packages.map((p) => [p.target, p.path, formatBytes(p.sizeBytes), formatPercent(p.sizeBytes, result.newSizeBytes), p.signatureAlgorithm]);
-        const what = result.target ? `${result.target.format} image ${result.target.path}` : `${result.input} release ${o.new} (${result.partitions.length} partitions)`;
+        const what = result.target ? `${result.target.format} image ${result.target.path}` : `${result.input} release ${o.new} (${result.partitions.length} partition${result.partitions.length === 1 ? '' : 's'})`;
         const parts = result.target ? '' : renderTable(['partition', 'status', 'new size', 'old size'], result.partitions.map((p) => [p.name, p.status, formatBytes(p.target.sizeBytes), p.source ? formatBytes(p.source.sizeBytes) : '-'])) + '\n';
         const text = `${result.kind} packages for ${formatBytes(result.newSizeBytes)} ${what}\n` + parts +
           renderTable(['target', 'package', 'size', '% of new', 'signature'], rows);

@@ -53,7 +53,8 @@ function describe(r: InspectReport): string {
     if (p.source) lines.push(`  source ${image(p.source)}`);
     lines.push(`  target ${image(p.target)}`);
     const rows = [...Object.entries(p.byType), ...Object.entries(p.byEncoding)].map(([k, s]) => [k, String(s.count), formatBytes(s.dstBytes), formatBytes(s.blobBytes)]);
-    lines.push(renderTable(['  kind', 'ops', 'writes', 'blob bytes'], rows.map(([k, ...rest]) => [`  ${k}`, ...rest])));
+    if (rows.length > 0) lines.push(renderTable(['  kind', 'ops', 'writes', 'blob bytes'], rows.map(([k, ...rest]) => [`  ${k}`, ...rest])));
+    else if (p.kind === 'unchanged') lines.push('  unchanged: the device keeps its old image (no operations)');
   }
   return lines.join('\n');
 }
