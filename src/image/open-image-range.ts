@@ -2,14 +2,13 @@
 // a BlockSource, sniffing the Android sparse magic at the range's start exactly as open-image.ts
 // does for whole files. The container is never extracted: reads go to the file in place.
 
-import type { FileHandle } from 'node:fs/promises';
 import { ImageError, ioError } from '../errors/ota-error.js';
 import type { BlockSource } from './block-source.js';
 import { FileRange } from './file-range.js';
 import { RawImageSource } from './raw-image-source.js';
 import { SPARSE_HEADER_MAGIC } from './sparse-format.js';
 import { SparseImageSource } from './sparse-image-source.js';
-import { openReadOnly } from './open-read-only.js';
+import { openRegularFile } from './open-read-only.js';
 
 /**
  * Opens bytes [offsetBytes, offsetBytes + sizeBytes) of `path` read-only as a raw or sparse image.
@@ -18,18 +17,11 @@ import { openReadOnly } from './open-read-only.js';
  * file cannot be opened. Memory: as RawImageSource/SparseImageSource.
  */
 export async function openImageRange(path: string, offsetBytes: number, sizeBytes: number, displayPath = `${path}@${offsetBytes}`): Promise<BlockSource> {
-  let fh: FileHandle;
+  const { fh, sizeBytes: fileSizeBytes } = await openRegularFile(path, 'open image', () => new ImageError('IMAGE_NOT_FILE', `${path} is not a regular file`));
   try {
-    fh = await openReadOnly(path);
-  } catch (err) {
-    throw ioError('open image', path, err);
-  }
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) throw new ImageError('IMAGE_NOT_FILE', `${path} is not a regular file`);
     if (sizeBytes === 0) throw new ImageError('IMAGE_EMPTY', `${displayPath} is empty`);
-    if (offsetBytes + sizeBytes > st.size) {
-      throw new ImageError('IMAGE_TRUNCATED', `${displayPath}: bytes ${offsetBytes}..${offsetBytes + sizeBytes} run past the end of ${path} (${st.size} bytes)`);
+    if (offsetBytes + sizeBytes > fileSizeBytes) {
+      throw new ImageError('IMAGE_TRUNCATED', `${displayPath}: bytes ${offsetBytes}..${offsetBytes + sizeBytes} run past the end of ${path} (${fileSizeBytes} bytes)`);
     }
     const range = new FileRange(fh, offsetBytes, sizeBytes);
     const head = Buffer.alloc(4);

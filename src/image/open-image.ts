@@ -1,30 +1,22 @@
 // Opens an image path as a BlockSource, sniffing the container by its magic bytes: Android
 // sparse images are read in place (never expanded to disk), anything else is a raw image.
 
-import type { FileHandle } from 'node:fs/promises';
 import { ImageError, ioError } from '../errors/ota-error.js';
 import type { BlockSource } from './block-source.js';
 import { RawImageSource } from './raw-image-source.js';
 import { SPARSE_HEADER_MAGIC } from './sparse-format.js';
 import { SparseImageSource } from './sparse-image-source.js';
-import { openReadOnly } from './open-read-only.js';
+import { openRegularFile } from './open-read-only.js';
 
 /** Opens `path` read-only and returns the matching BlockSource. */
 export async function openImage(path: string): Promise<BlockSource> {
-  let fh: FileHandle;
+  const { fh, sizeBytes } = await openRegularFile(path, 'open image', () => new ImageError('IMAGE_NOT_FILE', `${path} is not a regular file (block devices, FIFOs and folders are not supported as images)`));
   try {
-    fh = await openReadOnly(path);
-  } catch (err) {
-    throw ioError('open image', path, err);
-  }
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) throw new ImageError('IMAGE_NOT_FILE', `${path} is not a regular file (block devices and folders are not supported as images)`);
-    if (st.size === 0) throw new ImageError('IMAGE_EMPTY', `${path} is empty`);
+    if (sizeBytes === 0) throw new ImageError('IMAGE_EMPTY', `${path} is empty`);
     const head = Buffer.alloc(4);
     const { bytesRead } = await fh.read(head, 0, 4, 0);
-    if (bytesRead === 4 && head.readUInt32LE(0) === SPARSE_HEADER_MAGIC) return await SparseImageSource.fromHandle(path, fh, st.size);
-    return RawImageSource.fromHandle(path, fh, st.size);
+    if (bytesRead === 4 && head.readUInt32LE(0) === SPARSE_HEADER_MAGIC) return await SparseImageSource.fromHandle(path, fh, sizeBytes);
+    return RawImageSource.fromHandle(path, fh, sizeBytes);
   } catch (err) {
     await fh.close().catch(() => undefined);
     if ((err as { exitCode?: number }).exitCode) throw err;

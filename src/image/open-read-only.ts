@@ -1,10 +1,34 @@
-// The one way input files are opened: read-only, and non-blocking so that a FIFO or device
-// named as an image cannot hang the open (callers then refuse anything but a regular file).
+// The one way input files are opened: read-only, non-blocking (so a FIFO or device named as an
+// input cannot hang the open), and refused unless they are regular files.
 
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import { ioError, type OtaError } from '../errors/ota-error.js';
 
-/** Opens `path` for reading only; O_NONBLOCK makes opening a FIFO return at once. */
-export function openReadOnly(path: string): Promise<FileHandle> {
-  return open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+/** An open regular file and its size when opened. The caller closes `fh`. */
+export interface OpenedFile {
+  readonly fh: FileHandle;
+  readonly sizeBytes: number;
+}
+
+/**
+ * Opens `path` for reading only. Throws IoError (exit 8, `action` in the message) when it cannot
+ * be opened or stat'ed, and `notFile()` when it is not a regular file; the handle is closed then.
+ */
+export async function openRegularFile(path: string, action: string, notFile: () => OtaError): Promise<OpenedFile> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    throw ioError(action, path, err);
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw notFile();
+    return { fh, sizeBytes: st.size };
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    if ((err as { exitCode?: number }).exitCode) throw err;
+    throw ioError(action, path, err);
+  }
 }

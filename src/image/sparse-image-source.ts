@@ -5,7 +5,6 @@
 // entry, ≤ 34 with doubling, one entry per chunk present in the file, adjacent FILL/DONT_CARE
 // merged), plus a 64 KiB header window and a 1 MiB CRC buffer while opening.
 
-import type { FileHandle } from 'node:fs/promises';
 import { ImageError, ioError } from '../errors/ota-error.js';
 import type { BlockSource, SourceRun } from './block-source.js';
 import type { PositionalReader } from './file-range.js';
@@ -14,7 +13,7 @@ import {
   decodeSparseFileHeader, sparseChunkHeaderProblem, sparseChunkTypeName, sparseCrc32, sparseFileHeaderProblem,
   type SparseFileHeader,
 } from './sparse-format.js';
-import { openReadOnly } from './open-read-only.js';
+import { openRegularFile } from './open-read-only.js';
 
 const RAW = 0;
 const FILL = 1;
@@ -96,16 +95,9 @@ export class SparseImageSource implements BlockSource {
    * Throws IoError (exit 8) if it cannot be opened, ImageError (exit 3) if it is not a valid sparse image.
    */
   static async open(path: string): Promise<SparseImageSource> {
-    let fh: FileHandle;
+    const { fh, sizeBytes } = await openRegularFile(path, 'open image', () => new ImageError('IMAGE_NOT_FILE', `${path} is not a regular file`));
     try {
-      fh = await openReadOnly(path);
-    } catch (err) {
-      throw ioError('open image', path, err);
-    }
-    try {
-      const st = await fh.stat();
-      if (!st.isFile()) throw new ImageError('IMAGE_NOT_FILE', `${path} is not a regular file`);
-      return await SparseImageSource.fromHandle(path, fh, st.size);
+      return await SparseImageSource.fromHandle(path, fh, sizeBytes);
     } catch (err) {
       await fh.close();
       throw err;

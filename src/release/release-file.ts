@@ -3,7 +3,7 @@
 // size (a sparse image's expanded size from its 28-byte header), the fits-its-partition check,
 // and the opener each ReleasePartition hands out. The layouts' own parsing lives in their readers.
 
-import { realpath, type FileHandle } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { ImageError, ioError } from '../errors/ota-error.js';
 import type { BlockSource } from '../image/block-source.js';
@@ -11,7 +11,7 @@ import { openImage } from '../image/open-image.js';
 import {
   SPARSE_FILE_HEADER_BYTES, SPARSE_HEADER_MAGIC, decodeSparseFileHeader, sparseFileHeaderProblem,
 } from '../image/sparse-format.js';
-import { openReadOnly } from '../image/open-read-only.js';
+import { openRegularFile } from '../image/open-read-only.js';
 
 /** A file a layout entry names, resolved inside the release folder and probed. */
 export interface ReleaseFile {
@@ -61,18 +61,11 @@ export async function resolveReleaseFile(rootRealPath: string, fileName: string,
 
 /** Size on disk and logical size of an image file, reading at most its sparse file header. */
 export async function probeImageFile(path: string, entry: string): Promise<Omit<ReleaseFile, 'realPath'>> {
-  let fh: FileHandle;
+  const { fh, sizeBytes } = await openRegularFile(path, 'open release file', () => new ImageError('RELEASE_BAD_LAYOUT', `${entry}: ${path} is not a regular file`));
   try {
-    fh = await openReadOnly(path);
-  } catch (err) {
-    throw ioError('open release file', path, err);
-  }
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) throw new ImageError('RELEASE_BAD_LAYOUT', `${entry}: ${path} is not a regular file`);
     const head = Buffer.alloc(SPARSE_FILE_HEADER_BYTES);
     const { bytesRead } = await fh.read(head, 0, head.length, 0);
-    return probeHeader(head.subarray(0, bytesRead), st.size, `${entry}: ${path}`);
+    return probeHeader(head.subarray(0, bytesRead), sizeBytes, `${entry}: ${path}`);
   } finally {
     await fh.close().catch(() => undefined);
   }

@@ -28,7 +28,7 @@ import {
 import { checkImageFits, probeHeader } from './release-file.js';
 import type { ReleasePartition, ReleaseSource } from './release-source.js';
 import { decodeXmlBytes } from './xml-document.js';
-import { openReadOnly } from '../image/open-read-only.js';
+import { openRegularFile } from '../image/open-read-only.js';
 
 /** Largest embedded config XML read into memory. */
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
@@ -54,9 +54,8 @@ export async function openUnisocPac(path: string): Promise<ReleaseSource> {
   const seenPerId = new Map<string, number>();
   const names = new Map<string, string>();
   const partitions: ReleasePartition[] = [];
-  let fh: FileHandle | undefined;
+  const { fh } = await openRegularFile(path, 'open PAC', () => new ImageError('PAC_NOT_FILE', `${path} is not a regular file`));
   try {
-    fh = await openReadOnly(path);
     for (const e of pac.entries) {
       if (e.fileFlag !== PacFileFlag.file || e.sizeBytes === 0) continue;
       const k = seenPerId.get(e.fileId) ?? 0;
@@ -84,7 +83,7 @@ export async function openUnisocPac(path: string): Promise<ReleaseSource> {
       });
     }
   } finally {
-    await fh?.close().catch(() => undefined);
+    await fh.close().catch(() => undefined);
   }
   return { layout: 'unisoc-pac', path, platform: pac.header.productName, partitions: withConfigOnly(partitions, pac.config, what), close: async () => undefined };
 }
@@ -131,16 +130,8 @@ async function openEntry(path: string, e: PacEntry, displayPath: string, where: 
 /** Reads and verifies a PAC's header, entry table and config, in the order of trust above. */
 export async function readPac(path: string): Promise<PacContents> {
   const what = basename(path);
-  let fh: FileHandle;
+  const { fh, sizeBytes: fileSizeBytes } = await openRegularFile(path, 'open PAC', () => new ImageError('PAC_NOT_FILE', `${path} is not a regular file`));
   try {
-    fh = await openReadOnly(path);
-  } catch (err) {
-    throw ioError('open PAC', path, err);
-  }
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) throw new ImageError('PAC_NOT_FILE', `${path} is not a regular file`);
-    const fileSizeBytes = st.size;
     if (fileSizeBytes < PAC_HEADER_BYTES) throw new ImageError('PAC_TRUNCATED', `${what}: ${fileSizeBytes} bytes, shorter than the ${PAC_HEADER_BYTES}-byte PAC header`);
     const raw = Buffer.alloc(PAC_HEADER_BYTES);
     await readFully(fh, raw, 0, path);
