@@ -2,13 +2,13 @@
 // which minor version a package needs (FORMAT.md §3, §4, §7).
 
 import { describe, expect, it } from 'vitest';
-import { OtaError } from '../../src/errors/ota-error.js';
 import { minorVersionOf } from '../../src/format/format-version.js';
 import { checkManifestInvariants } from '../../src/format/manifest-invariants.js';
 import { decodePackageHeader, encodePackageHeader, packageLayout, type PackageHeader } from '../../src/format/package-header.js';
 import { decodeTargetHeader, encodeTargetHeader } from '../../src/format/target-header-codec.js';
 import type { ImageIdentity, Manifest } from '../../src/model/manifest.js';
 import type { PartitionLayout, TargetHeader } from '../../src/model/target-header.js';
+import { expectOta } from '../helpers/expect-ota.js';
 
 const layout = (over: Partial<PartitionLayout> = {}): PartitionLayout => ({
   name: 'boot', slotSuffix: '_a', layoutSizeBytes: 65536, fileName: 'boot.img', lun: 4, startSector: 6, sectorSizeBytes: 4096, region: '', addressBytes: 0, partitionId: '', ...over,
@@ -20,19 +20,6 @@ const header = (over: Partial<TargetHeader> = {}): TargetHeader => ({
 });
 const ident = (sha: number, sizeBytes = 8192): ImageIdentity => ({ sizeBytes, sha256: new Uint8Array(32).fill(sha), version: '', dontCare: [] });
 const manifest = (partitions: Manifest['partitions']): Manifest => ({ blockSizeBytes: 4096, timestampSeconds: 1, sourceVersion: '', targetVersion: '', partitions, maxDecoderMemoryBytes: 0, requiredSpaceBytes: 0 });
-
-function expectOta(f: () => unknown, code: string, exitCode: number, message: RegExp): void {
-  let caught: unknown;
-  try {
-    f();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, `expected ${code}`).toBeInstanceOf(OtaError);
-  expect((caught as OtaError).code).toBe(code);
-  expect((caught as OtaError).exitCode).toBe(exitCode);
-  expect((caught as OtaError).message).toMatch(message);
-}
 
 describe('target header release layouts', () => {
   it('round-trip every field, and a single-image header encodes exactly as in 1.0', () => {

@@ -3,7 +3,6 @@
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { OtaError } from '../../src/errors/ota-error.js';
 import { decodeManifest, encodeManifest } from '../../src/format/manifest-codec.js';
 import { checkManifestInvariants } from '../../src/format/manifest-invariants.js';
 import { decodePackageHeader, encodePackageHeader, packageLayout, type PackageHeader } from '../../src/format/package-header.js';
@@ -13,23 +12,10 @@ import { decodeTargetHeader, encodeTargetHeader } from '../../src/format/target-
 import type { Manifest } from '../../src/model/manifest.js';
 import { algorithmByName } from '../../src/model/signature-algorithm.js';
 import type { TargetHeader } from '../../src/model/target-header.js';
+import { expectOta } from '../helpers/expect-ota.js';
 
 const header: PackageHeader = { formatMajor: 1, formatMinor: 0, targetHeaderSizeBytes: 40, manifestSizeBytes: 100, metadataSignatureSizeBytes: 100, payloadSignatureSizeBytes: 100, blobSectionSizeBytes: 1000 };
 const fileSize = packageLayout(header).fileSizeBytes;
-
-function expectOta(f: () => unknown, code: string, exitCode: number, message?: RegExp): void {
-  let caught: unknown;
-  try {
-    f();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, `expected ${code}`).toBeInstanceOf(OtaError);
-  expect((caught as OtaError).code).toBe(code);
-  expect((caught as OtaError).exitCode).toBe(exitCode);
-  expect((caught as OtaError).message).not.toContain('\n');
-  if (message) expect((caught as OtaError).message).toMatch(message);
-}
 
 describe('package header', () => {
   it('round-trips and computes the layout', () => {
