@@ -66,8 +66,8 @@ export async function encodeChunk(task: EncodeTask): Promise<EncodedCandidate[]>
  * The candidate-selection rules of a chunk, over any way of computing one candidate (directly,
  * or through compare's cache). Phase 1: zstd-dict and the fast codecs. Phase 2: bsdiff/bsdf2 where
  * the source helps and zstd-dict is not already tiny. Phase 3 (skipped when the best diff is
- * under half the best fast codec): the strongest slow codec, then the others only when it
- * comes close to the best diff. A target that cannot use DIFF gets every replace candidate.
+ * under REPLACE_HOPELESS of the best fast codec): the strongest slow codec, then the others only
+ * when it comes close to the best diff. A target that cannot use DIFF gets every replace candidate.
  * Results come back in the task's spec order. `parallel` runs each phase's candidates
  * concurrently; otherwise one at a time (a worker's memory stays one candidate).
  */
