@@ -144,6 +144,7 @@ export const PALETTE: Readonly<Record<string, string>> = {
   xz: '#9467bd',
   'zstd-dict': '#17becf',
   bsdiff: '#d62728',
+  bsdf2: '#e377c2',
   auto: '#111111',
 };
 

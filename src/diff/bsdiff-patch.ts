@@ -60,10 +60,31 @@ export function applyBsdiffPatch(source: Uint8Array, patch: Uint8Array, expected
   const header = parseBsdiffHeader(patch, expectedSizeBytes);
   const diffStart = BSDIFF_HEADER_BYTES + header.ctrlSizeBytes;
   const extraStart = diffStart + header.diffSizeBytes;
-  const ctrl = decodeBzip2(patch.subarray(BSDIFF_HEADER_BYTES, diffStart), CTRL_TUPLE_BYTES * (expectedSizeBytes + 1)).output;
+  const ctrl = decodeBzip2(patch.subarray(BSDIFF_HEADER_BYTES, diffStart), maxControlBytes(expectedSizeBytes)).output;
   const diff = decodeBzip2(patch.subarray(diffStart, extraStart), expectedSizeBytes).output;
   const extra = decodeBzip2(patch.subarray(extraStart), expectedSizeBytes).output;
+  return applyBsdiffStreams(source, { ctrl, diff, extra }, expectedSizeBytes);
+}
 
+/** Largest decoded control block a patch making `outputBytes` may have: one tuple per output byte, plus one. */
+export function maxControlBytes(outputBytes: number): number {
+  return CTRL_TUPLE_BYTES * (outputBytes + 1);
+}
+
+/** The three decoded blocks of a bsdiff-style patch (BSDIFF40 or BSDF2). */
+export interface BsdiffStreams {
+  readonly ctrl: Buffer;
+  readonly diff: Buffer;
+  readonly extra: Buffer;
+}
+
+/**
+ * Walks the control tuples over decoded blocks and returns exactly `expectedSizeBytes` bytes.
+ * Every tuple is checked to stay inside the output and the blocks before any byte is written;
+ * old bytes outside `source` read as zero, as in bspatch. Memory: the output.
+ */
+export function applyBsdiffStreams(source: Uint8Array, streams: BsdiffStreams, expectedSizeBytes: number): Buffer {
+  const { ctrl, diff, extra } = streams;
   const out = Buffer.allocUnsafe(expectedSizeBytes);
   let newPos = 0;
   let oldPos = 0;
@@ -98,7 +119,7 @@ export function applyBsdiffPatch(source: Uint8Array, patch: Uint8Array, expected
 }
 
 /** Reads bsdiff's 64-bit sign-magnitude integer, refusing magnitudes of 2^48 or more. */
-function readOfft(bytes: Uint8Array, offset: number, field: string): number {
+export function readOfft(bytes: Uint8Array, offset: number, field: string): number {
   if ((bytes[offset + 6] ?? 0) !== 0 || ((bytes[offset + 7] ?? 0) & 0x7f) !== 0) throw fail(`${field} out of range`);
   let magnitude = 0;
   for (let i = MAX_MAGNITUDE_BYTES - 1; i >= 0; i--) magnitude = magnitude * 256 + (bytes[offset + i] ?? 0);

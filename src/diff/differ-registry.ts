@@ -3,11 +3,12 @@
 // (unsupported when unknown). Differs are stateless, so one instance of each is shared.
 
 import { UnsupportedError, UsageError } from '../errors/ota-error.js';
+import { Bsdf2Differ } from './bsdf2-differ.js';
 import { BsdiffDiffer } from './bsdiff-differ.js';
 import type { Differ, DifferName } from './differ.js';
 import { ZstdDictDiffer } from './zstd-dict-differ.js';
 
-const DIFFERS: readonly Differ[] = [new BsdiffDiffer(), new ZstdDictDiffer()];
+const DIFFERS: readonly Differ[] = [new BsdiffDiffer(), new ZstdDictDiffer(), new Bsdf2Differ()];
 
 /** Names of every differ, in wire-id order. */
 export const DIFFER_NAMES: readonly DifferName[] = DIFFERS.map((differ) => differ.name);

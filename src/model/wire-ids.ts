@@ -15,6 +15,7 @@ export type CodecName = keyof typeof CodecWireId;
 export const DifferWireId = {
   bsdiff: 1,
   'zstd-dict': 2,
+  bsdf2: 3,
 } as const;
 export type DifferName = keyof typeof DifferWireId;
 

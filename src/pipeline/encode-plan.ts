@@ -1,7 +1,8 @@
 // Encodes a plan in destination order: changed chunks go to the worker pool with a bounded
 // number in flight, results are consumed strictly in item order (so output never depends on
 // thread timing), each target picks its smallest allowed candidate, and chosen blobs are spooled once.
-// Memory: at most IN_FLIGHT_PER_JOB × jobs chunks (new data + sources + candidates) at a time.
+// Memory: at most IN_FLIGHT_PER_JOB × jobs changed chunks (new data + sources + candidates) at a
+// time, plus a plain record per zero/copy item queued behind them.
 
 import { createHash } from 'node:crypto';
 import { readExtents } from '../image/extent-io.js';
@@ -36,23 +37,28 @@ interface Started {
 
 /** Runs the plan through the pool and fills every target's assembly. */
 export async function encodePlan(input: EncodePlanInput): Promise<void> {
+  // Only changed chunks hold data while in flight (zero and copy items wait as plain records),
+  // so the window counts changed chunks: with copies between them, the workers still get
+  // enough to do. Memory: at most `window` chunks (new data + sources + candidates) at a time.
   const window = Math.max(2, input.pool.jobs * IN_FLIGHT_PER_JOB);
   const started: Started[] = [];
   const total = input.items.length;
   let done = 0;
+  let changedInFlight = 0;
+  const finishOldest = async () => {
+    const s = started.shift()!;
+    if (s.item.kind === 'changed') changedInFlight--;
+    await finish(input, s);
+    input.reporter.progress({ phase: 'encoding', done: ++done, total });
+  };
   for (const item of input.items) {
+    while (item.kind === 'changed' && changedInFlight >= window) await finishOldest();
     const work = item.kind === 'changed' ? startChunk(input, item) : Promise.resolve(undefined);
     work.catch(() => undefined); // consumed in order below; avoid unhandled rejections meanwhile
     started.push({ item, work });
-    if (started.length >= window) {
-      await finish(input, started.shift()!);
-      input.reporter.progress({ phase: 'encoding', done: ++done, total });
-    }
+    if (item.kind === 'changed') changedInFlight++;
   }
-  while (started.length > 0) {
-    await finish(input, started.shift()!);
-    input.reporter.progress({ phase: 'encoding', done: ++done, total });
-  }
+  while (started.length > 0) await finishOldest();
 }
 
 async function startChunk(input: EncodePlanInput, item: Extract<PlanItem, { kind: 'changed' }>) {

@@ -72,13 +72,41 @@ export function planBlocks(next: BlockDigests, old: OldImageView | undefined, op
       continue;
     }
     const start = i;
-    do i++;
-    while (i < next.blockCount && i - start < chunk && !next.zero[i] && !next.dontCare[i] && !(old && findSource(next, i, old) >= 0));
+    do {
+      i++;
+      // A short run of found blocks between two changed ones joins the chunk: one DIFF op costs
+      // less than a COPY plus a second DIFF op (each op carries extents and two sha256s), and the
+      // found blocks sit in the chunk's source window, so they cost the differ next to nothing.
+      if (old && i < next.blockCount && i - start < chunk && isChanged(next, i, old) === false) i = joinGap(next, i, old, start + chunk);
+    } while (i < next.blockCount && i - start < chunk && isChanged(next, i, old) === true);
     const dst = { startBlock: start, blockCount: i - start };
     const windows = old ? diffSources(dst, sourceDeltas(next, old, dst, lastDelta), old.digests.blockCount, options.maxSourceBlocks) : [];
     items.push({ kind: 'changed', dst, sources: old && old.digests.dontCareCount > 0 ? withoutFlagged(windows, old.digests.dontCare) : windows });
   }
   return items;
+}
+
+/** Longest run of found blocks a changed chunk absorbs to reach the next changed block. */
+export const MAX_JOINED_GAP_BLOCKS = 16;
+
+/** True for a changed block, false for a found one, undefined for zero/DONT_CARE (never joined). */
+function isChanged(next: BlockDigests, i: number, old: OldImageView | undefined): boolean | undefined {
+  if (next.zero[i] || next.dontCare[i]) return undefined;
+  return !(old && findSource(next, i, old) >= 0);
+}
+
+/**
+ * From found block `i`: the index of the changed block that ends a run of at most
+ * MAX_JOINED_GAP_BLOCKS found blocks, if it lies before `limit`; otherwise `i` (no join).
+ */
+function joinGap(next: BlockDigests, i: number, old: OldImageView, limit: number): number {
+  const end = Math.min(next.blockCount, limit, i + MAX_JOINED_GAP_BLOCKS + 1);
+  for (let j = i + 1; j < end; j++) {
+    const changed = isChanged(next, j, old);
+    if (changed === undefined) return i;
+    if (changed) return j;
+  }
+  return i;
 }
 
 function findSource(next: BlockDigests, i: number, old: OldImageView): number {

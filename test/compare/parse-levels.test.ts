@@ -56,14 +56,14 @@ describe('parseLevels', () => {
 });
 
 describe('resolveSelection and the combinations', () => {
-  it('defaults: every codec at its representative levels, zstd-dict and bsdiff, then auto', () => {
+  it('defaults: every codec at its representative levels, zstd-dict, bsdiff and bsdf2, then auto', () => {
     const s = resolveSelection({});
     expect(s.codecs).toEqual(['none', 'gzip', 'brotli', 'zstd', 'xz']);
     expect(Object.fromEntries(s.levels)).toEqual(DEFAULT_COMPARE_LEVELS);
-    expect(s.differs).toEqual(['zstd-dict', 'bsdiff']);
+    expect(s.differs).toEqual(['zstd-dict', 'bsdiff', 'bsdf2']);
     const combos = listCombinations(s);
     expect(combos.filter((c) => c.kind === 'replace')).toHaveLength(12);
-    expect(combos.slice(-3)).toEqual([{ kind: 'diff', differ: 'zstd-dict' }, { kind: 'diff', differ: 'bsdiff' }, { kind: 'auto' }]);
+    expect(combos.slice(-4)).toEqual([{ kind: 'diff', differ: 'zstd-dict' }, { kind: 'diff', differ: 'bsdiff' }, { kind: 'diff', differ: 'bsdf2' }, { kind: 'auto' }]);
   });
 
   it('--levels overrides only the codecs it names; --codecs narrows; --differs none drops differs', () => {

@@ -36,7 +36,12 @@ describe.each(allDiffers().map((differ) => [differ.name, differ] as const))('%s 
     }
   });
 
-  it('rejects a bit-flipped patch or applies it to the exact target (seeded)', async () => {
+  // bsdf2's brotli blocks carry no checksum (BSDF2 has none, unlike bzip2's CRCs and zstd's
+  // XXH64), so a flip there can patch to other bytes of the declared size; the package's blob
+  // sha256 catches that before decoding (as for the brotli codec).
+  const hasIntegrityCheck = differ.name !== 'bsdf2';
+
+  it(hasIntegrityCheck ? 'rejects a bit-flipped patch or applies it to the exact target (seeded)' : 'never crashes on a bit-flipped patch and never exceeds the declared size (seeded)', async () => {
     const patch = await differ.diff(source, target);
     const next = prng(44);
     let rejected = 0;
@@ -47,13 +52,15 @@ describe.each(allDiffers().map((differ) => [differ.name, differ] as const))('%s 
         (out) => out,
         (e: unknown) => e,
       );
-      if (outcome instanceof Buffer) expect(outcome.equals(target), `bit ${bit} (seed 44, trial ${trial})`).toBe(true);
-      else {
+      if (outcome instanceof Buffer) {
+        expect(outcome.length).toBe(target.length);
+        if (hasIntegrityCheck) expect(outcome.equals(target), `bit ${bit} (seed 44, trial ${trial})`).toBe(true);
+      } else {
         await expectBlobError(Promise.reject(outcome));
         rejected += 1;
       }
     }
-    expect(rejected).toBeGreaterThan(trials * 0.9);
+    expect(rejected).toBeGreaterThan(trials * (hasIntegrityCheck ? 0.9 : 0.5));
   });
 });
 

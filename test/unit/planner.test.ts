@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { hashBlocks } from '../../src/hashing/block-digests.js';
 import { DigestIndex } from '../../src/hashing/digest-index.js';
 import { MemoryBlockSource } from '../../src/image/memory-block-source.js';
-import { diffSources, planBlocks } from '../../src/planner/plan-blocks.js';
+import { diffSources, MAX_JOINED_GAP_BLOCKS, planBlocks } from '../../src/planner/plan-blocks.js';
 
 const BS = 4096;
 function image(blocks: (number | null)[]): Buffer {
@@ -46,6 +46,18 @@ describe('planBlocks', () => {
     const items = await plan(undefined, [1, null, 2, 3]);
     expect(items.map((i) => i.kind)).toEqual(['changed', 'zero', 'changed']);
     expect(items.every((i) => i.kind !== 'changed' || i.sources.length === 0)).toBe(true);
+  });
+  it('a short run of found blocks between changed blocks joins one chunk; a long run, a zero block or the chunk cap does not', async () => {
+    const gap = (n: number) => Array.from({ length: n }, (_, k) => 10 + k);
+    const old = [...gap(40)];
+    // changed, 3 found, changed: one chunk of 5 blocks (no COPY op and second DIFF op).
+    expect((await plan(old, [90, ...gap(3), 91], 100, 64)).map((i) => [i.kind, i.dst.blockCount])).toEqual([['changed', 5]]);
+    // A gap longer than MAX_JOINED_GAP_BLOCKS stays a copy.
+    const long = MAX_JOINED_GAP_BLOCKS + 1;
+    expect((await plan(old, [90, ...gap(long), 91], 100, 64)).map((i) => i.kind)).toEqual(['changed', 'copy', 'changed']);
+    // A zero block in the gap, or a chunk cap the join would pass, stops the join.
+    expect((await plan(old, [90, 10, null, 11, 91], 100, 64)).map((i) => i.kind)).toEqual(['changed', 'copy', 'zero', 'copy', 'changed']);
+    expect((await plan(old, [90, ...gap(3), 91], 100, 4)).map((i) => i.kind)).toEqual(['changed', 'copy', 'changed']);
   });
   it('diff windows follow the last copy run when data shifted, and stay inside the old image', () => {
     const windows = diffSources({ startBlock: 100, blockCount: 10 }, [500, 0], 1000, 400);
