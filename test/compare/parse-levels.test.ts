@@ -99,7 +99,7 @@ describe('resolveSelection and the combinations', () => {
     const unisoc = resolveTarget('unisoc');
     expect(autoSpecs(unisoc, resolveSelection({}), true)).toEqual([
       { kind: 'replace', codec: 'none', level: 0 }, { kind: 'replace', codec: 'gzip', level: 9 }, { kind: 'replace', codec: 'zstd', level: 19 },
-      { kind: 'replace', codec: 'xz', level: 9 }, { kind: 'diff', differ: 'zstd-dict' }, { kind: 'diff', differ: 'bsdiff' },
+      { kind: 'replace', codec: 'xz', level: 9 }, { kind: 'diff', differ: 'zstd-dict' }, { kind: 'diff', differ: 'bsdiff' }, { kind: 'diff', differ: 'bsdf2' },
     ]);
     expect(autoSpecs(unisoc, resolveSelection({ codecs: 'brotli' }), false)).toEqual(unisoc.allowedCodecs.map((codec) => expect.objectContaining({ codec })));
   });
