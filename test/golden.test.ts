@@ -2,7 +2,7 @@
 // deterministic Ed25519 and RSA-2048 test keys. A format change must re-bless these on purpose:
 //   UPDATE_GOLDEN=1 npx vitest run test/golden.test.ts   (then review the diff)
 
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -47,5 +47,28 @@ describe('golden packages', () => {
       const json = JSON.stringify({ ...report, path: `tiny-${p.target}.otapkg` }, null, 2) + '\n';
       compareOrBless(`tiny-${p.target}.inspect.json`, Buffer.from(json));
     }
+  });
+
+  it('tiny format-1.1 release package (generic folder: changed, unchanged and new partitions) matches the committed bytes and inspect JSON', async () => {
+    const [v1, v2] = [join(work, 'rel-v1'), join(work, 'rel-v2')];
+    mkdirSync(v1);
+    mkdirSync(v2);
+    const boot = syntheticImage(32 * 1024, 7);
+    const vendor = syntheticImage(16 * 1024, 8);
+    writeFileSync(join(v1, 'boot.img'), boot);
+    writeFileSync(join(v2, 'boot.img'), applyEdits(boot, [{ kind: 'random', at: 9000, length: 200 }], 7));
+    writeFileSync(join(v1, 'vendor.img'), vendor);
+    writeFileSync(join(v2, 'vendor.img'), vendor);
+    writeFileSync(join(v2, 'dtbo.img'), syntheticImage(8 * 1024, 9));
+    const built = await buildPackages({
+      oldPath: v1, newPath: v2, outDir: join(work, 'rel-out'), targets: 'generic', jobs: 1, timestampSeconds: 1_700_000_000,
+      sourceVersion: 'golden-1', targetVersion: 'golden-2',
+    });
+    const pkg = built.packages[0]!.path;
+    compareOrBless('release-generic.otapkg', readFileSync(pkg));
+    const report = await inspectPackage({ packagePath: pkg });
+    expect(report.formatVersion).toBe('1.1');
+    const json = JSON.stringify({ ...report, path: 'release-generic.otapkg' }, null, 2) + '\n';
+    compareOrBless('release-generic.inspect.json', Buffer.from(json));
   });
 });
