@@ -13,7 +13,7 @@ import { isUnchanged, type PartitionUpdate } from '../model/manifest.js';
 import type { PackageReader } from '../package/package-reader.js';
 import { detectRelease, openRelease, releaseFolder } from '../release/open-release.js';
 import { groupPartitions } from '../release/release-partitions.js';
-import type { ReleaseSource } from '../release/release-source.js';
+import type { ReleasePartition } from '../release/release-source.js';
 import type { Reporter } from '../reporter.js';
 import type { AppliedPartition, ApplyOptions, ApplyResult } from './apply-package.js';
 import { DEFAULT_CHECKPOINT_EVERY_BYTES, SCRATCH_BYTES, applySteps, checkBase, writeOutput } from './apply-partition.js';
@@ -43,7 +43,8 @@ export async function applyRelease(reader: PackageReader, options: ApplyOptions,
   const release = needsOld ? await openRelease(options.oldPath!) : undefined;
   const checked: Checked[] = [];
   try {
-    for (const part of manifest.partitions) checked.push(await checkPartition(part, release, bs));
+    const oldByName = new Map(release ? groupPartitions(release).map((p) => [p.name, p]) : []);
+    for (const part of manifest.partitions) checked.push(await checkPartition(part, release && oldByName.get(part.name)?.image, release?.path ?? '', bs));
     await reader.verifyPayloadSignature();
     for (const part of manifest.partitions) await refuseNonFile(join(outDir, `${part.name}.img`));
     const created = await mkdir(outDir, { recursive: true }).catch((err) => {
@@ -114,10 +115,9 @@ async function refuseNonFile(path: string): Promise<void> {
 }
 
 /** Opens a partition's old image (when it has a source) and checks its hash. */
-async function checkPartition(part: PartitionUpdate, release: ReleaseSource | undefined, bs: number): Promise<Checked> {
+async function checkPartition(part: PartitionUpdate, entry: ReleasePartition | undefined, releasePath: string, bs: number): Promise<Checked> {
   if (!part.source) return { part, old: undefined, oldSha256: '' };
-  const entry = groupPartitions(release!).find((p) => p.name === part.name)?.image;
-  if (!entry) throw new VerificationError('WRONG_BASE', `the old release ${release!.path} has no image for partition ${part.name}, which the package updates`);
+  if (!entry) throw new VerificationError('WRONG_BASE', `the old release ${releasePath} has no image for partition ${part.name}, which the package updates`);
   const old = await entry.open();
   try {
     const oldSha256 = await checkBase(old, part, bs);

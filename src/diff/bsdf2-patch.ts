@@ -17,7 +17,7 @@
 import zlib from 'node:zlib';
 import { blobDecodeError, describeCause } from '../codecs/codec-errors.js';
 import { hexBytes } from '../errors/ota-error.js';
-import { applyBsdiffStreams, BSDIFF_HEADER_BYTES, maxControlBytes, readOfft } from './bsdiff-patch.js';
+import { applyBsdiffStreams, BSDIFF_HEADER_BYTES, maxControlBytes, readBsdiffLengths } from './bsdiff-patch.js';
 import { decodeBzip2 } from './bzip2-stream.js';
 
 const WHAT = 'bsdf2';
@@ -63,14 +63,7 @@ export function applyBsdf2Patch(source: Uint8Array, patch: Uint8Array, expectedS
     if (id !== Bsdf2Compressor.bzip2 && id !== Bsdf2Compressor.brotli) throw fail(`unknown compressor ${String(id)} at offset ${5 + i}`);
     return id as Bsdf2CompressorId;
   });
-  const ctrlSizeBytes = readOfft(patch, 8, 'control length');
-  const diffSizeBytes = readOfft(patch, 16, 'diff length');
-  const newSizeBytes = readOfft(patch, 24, 'new size');
-  if (ctrlSizeBytes < 0 || diffSizeBytes < 0 || newSizeBytes < 0) throw fail('negative length in the header');
-  if (BSDIFF_HEADER_BYTES + ctrlSizeBytes + diffSizeBytes > patch.length) {
-    throw fail(`header declares blocks of ${ctrlSizeBytes} + ${diffSizeBytes} bytes, patch has ${patch.length - BSDIFF_HEADER_BYTES} after the header`);
-  }
-  if (newSizeBytes !== expectedSizeBytes) throw fail(`patch makes ${newSizeBytes} bytes, expected ${expectedSizeBytes}`);
+  const { ctrlSizeBytes, diffSizeBytes } = readBsdiffLengths(patch, expectedSizeBytes, WHAT);
   const diffStart = BSDIFF_HEADER_BYTES + ctrlSizeBytes;
   const extraStart = diffStart + diffSizeBytes;
   const ctrl = decodeBlock(compressors[0]!, patch.subarray(BSDIFF_HEADER_BYTES, diffStart), maxControlBytes(expectedSizeBytes));

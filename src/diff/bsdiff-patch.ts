@@ -38,14 +38,23 @@ export function parseBsdiffHeader(patch: Uint8Array, expectedSizeBytes: number):
   if (Buffer.from(patch.buffer, patch.byteOffset, 8).toString('latin1') !== MAGIC) {
     throw fail(`bad magic at offset 0: expected "${MAGIC}", got ${hexBytes(patch.subarray(0, 8))}`);
   }
+  return readBsdiffLengths(patch, expectedSizeBytes, WHAT);
+}
+
+/**
+ * The three lengths at offsets 8, 16 and 24 that BSDIFF40 and BSDF2 headers share, checked:
+ * non-negative, both blocks inside the patch, new size equal to `expectedSizeBytes`.
+ */
+export function readBsdiffLengths(patch: Uint8Array, expectedSizeBytes: number, what: string): BsdiffHeader {
+  const bad = (detail: string) => blobDecodeError(what, detail);
   const ctrlSizeBytes = readOfft(patch, 8, 'control length');
   const diffSizeBytes = readOfft(patch, 16, 'diff length');
   const newSizeBytes = readOfft(patch, 24, 'new size');
-  if (ctrlSizeBytes < 0 || diffSizeBytes < 0 || newSizeBytes < 0) throw fail('negative length in the header');
+  if (ctrlSizeBytes < 0 || diffSizeBytes < 0 || newSizeBytes < 0) throw bad('negative length in the header');
   if (BSDIFF_HEADER_BYTES + ctrlSizeBytes + diffSizeBytes > patch.length) {
-    throw fail(`header declares blocks of ${ctrlSizeBytes} + ${diffSizeBytes} bytes, patch has ${patch.length - BSDIFF_HEADER_BYTES} after the header`);
+    throw bad(`header declares blocks of ${ctrlSizeBytes} + ${diffSizeBytes} bytes, patch has ${patch.length - BSDIFF_HEADER_BYTES} after the header`);
   }
-  if (newSizeBytes !== expectedSizeBytes) throw fail(`patch makes ${newSizeBytes} bytes, expected ${expectedSizeBytes}`);
+  if (newSizeBytes !== expectedSizeBytes) throw bad(`patch makes ${newSizeBytes} bytes, expected ${expectedSizeBytes}`);
   return { ctrlSizeBytes, diffSizeBytes, newSizeBytes };
 }
 

@@ -3,7 +3,7 @@
 
 import { PackageFormatError } from '../errors/ota-error.js';
 import { totalBlocks, type Extent } from '../model/extent.js';
-import { isUnchanged, type Manifest, type PartitionUpdate } from '../model/manifest.js';
+import { isUnchanged, sameIdentity, type Manifest, type PartitionUpdate } from '../model/manifest.js';
 import { blobOf, sourceOf } from '../model/operation.js';
 import type { TargetHeader } from '../model/target-header.js';
 
@@ -73,12 +73,7 @@ export function checkManifestInvariants(m: Manifest, target: TargetHeader, blobS
 function checkUnchanged(p: PartitionUpdate): void {
   const s = p.source;
   if (!s) bad(`partition ${p.name} has no operations and no source image to keep`);
-  const same = s.sizeBytes === p.target.sizeBytes && Buffer.from(s.sha256).equals(Buffer.from(p.target.sha256)) && sameExtents(s.dontCare, p.target.dontCare);
-  if (!same) bad(`partition ${p.name} has no operations but its target differs from its source`);
-}
-
-function sameExtents(a: readonly Extent[], b: readonly Extent[]): boolean {
-  return a.length === b.length && a.every((e, i) => e.startBlock === b[i]!.startBlock && e.blockCount === b[i]!.blockCount);
+  if (!sameIdentity(s, p.target)) bad(`partition ${p.name} has no operations but its target differs from its source`);
 }
 
 /** Every partition layout places a manifest partition, at most once per slot. */

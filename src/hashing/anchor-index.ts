@@ -2,6 +2,7 @@
 // fingerprint‖anchor-number keys). Fingerprints that occur too often (repetitive data) are
 // ignored: they say nothing about where a chunk came from. Memory: 8 bytes per anchor + the list.
 
+import { lowerBound } from './digest-index.js';
 import type { AnchorList } from './anchor-sampler.js';
 
 /** Fingerprints seen more often than this in the old image are not used for voting. */
@@ -20,13 +21,7 @@ export class AnchorIndex {
   /** Old positions of anchors with this fingerprint (empty when absent or too common). */
   positionsOf(fingerprint: number): number[] {
     const lo = BigInt(fingerprint) << 32n;
-    let a = 0;
-    let b = this.keys.length;
-    while (a < b) {
-      const mid = (a + b) >> 1;
-      if (this.keys[mid]! < lo) a = mid + 1;
-      else b = mid;
-    }
+    const a = lowerBound(this.keys, lo);
     const out: number[] = [];
     for (let i = a; i < this.keys.length && this.keys[i]! >> 32n === BigInt(fingerprint); i++) {
       if (out.length === MAX_OCCURRENCES) return [];

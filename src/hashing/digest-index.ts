@@ -32,14 +32,7 @@ export class DigestIndex {
   find(digests: Buffer, at: number): number {
     const prefix = this.prefixAt(digests, at);
     const lo = prefix << INDEX_BITS;
-    let a = 0;
-    let b = this.keys.length;
-    while (a < b) {
-      const mid = (a + b) >> 1;
-      if (this.keys[mid]! < lo) a = mid + 1;
-      else b = mid;
-    }
-    for (let k = a; k < this.keys.length && this.keys[k]! >> INDEX_BITS === prefix; k++) {
+    for (let k = lowerBound(this.keys, lo); k < this.keys.length && this.keys[k]! >> INDEX_BITS === prefix; k++) {
       const i = Number(this.keys[k]! & INDEX_MASK);
       if (this.old.digests.compare(digests, at, at + 32, i * 32, i * 32 + 32) === 0) return i;
     }
@@ -50,4 +43,16 @@ export class DigestIndex {
   private prefixAt(digests: Buffer, at: number): bigint {
     return digests.readBigUInt64BE(at) >> 28n;
   }
+}
+
+/** The first index of sorted `keys` whose value is ≥ `value` (keys.length when none). */
+export function lowerBound(keys: BigUint64Array, value: bigint): number {
+  let a = 0;
+  let b = keys.length;
+  while (a < b) {
+    const mid = (a + b) >> 1;
+    if (keys[mid]! < value) a = mid + 1;
+    else b = mid;
+  }
+  return a;
 }

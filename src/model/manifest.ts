@@ -43,3 +43,9 @@ export interface Manifest {
 export function isUnchanged(p: PartitionUpdate): boolean {
   return p.operations.length === 0;
 }
+
+/** True when two identities describe the same image: size, sha256 and DONT_CARE extents. */
+export function sameIdentity(a: ImageIdentity, b: ImageIdentity): boolean {
+  if (a.sizeBytes !== b.sizeBytes || a.sha256.length !== b.sha256.length || a.dontCare.length !== b.dontCare.length) return false;
+  return a.sha256.every((x, i) => x === b.sha256[i]) && a.dontCare.every((e, i) => e.startBlock === b.dontCare[i]!.startBlock && e.blockCount === b.dontCare[i]!.blockCount);
+}

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { BlobSpool } from '../package/blob-spool.js';
 import { PackageReader } from '../package/package-reader.js';
 import { writePackage } from '../package/package-writer.js';
-import type { ImageIdentity } from '../model/manifest.js';
+import { sameIdentity } from '../model/manifest.js';
 import type { CandidateSpec } from '../planner/candidates.js';
 import type { Reporter } from '../reporter.js';
 import { checkPackageBody } from '../verify/check-package-body.js';
@@ -97,10 +97,6 @@ async function encodePartition(o: ProduceOptions, job: PartitionJob, spool: Blob
   }
 }
 
-function sameIdentity(a: ImageIdentity, b: ImageIdentity): boolean {
-  const extents = (x: ImageIdentity) => JSON.stringify(x.dontCare.map((e) => [e.startBlock, e.blockCount]));
-  return a.sizeBytes === b.sizeBytes && Buffer.from(a.sha256).equals(Buffer.from(b.sha256)) && extents(a) === extents(b);
-}
 
 /** Writes a target's package to a temp file, verifies it end to end, then renames it into place. */
 async function writeVerified(a: TargetAssembly, manifest: ReturnType<TargetAssembly['manifest']>, spool: BlobSpool, outDir: string): Promise<BuiltPackage> {

@@ -32,10 +32,11 @@ export interface ReleaseJobs {
 
 /** Selects the new release's partitions (warning about what is left out) and pairs each with the old release's of the same name. */
 export function selectRelease(o: { old: ReleaseSource | undefined; next: ReleaseSource; selection: PartitionSelection; reporter: Reporter }): ReleaseSelection {
-  const selected = selectPartitions(groupPartitions(o.next), o.selection, o.reporter);
+  const all = groupPartitions(o.next);
+  const selected = selectPartitions(all, o.selection, o.reporter);
   const oldByName = new Map(o.old ? groupPartitions(o.old).map((p) => [p.name, p]) : []);
   if (o.old) {
-    const kept = new Set(groupPartitions(o.next).map((p) => p.name));
+    const kept = new Set(all.map((p) => p.name));
     const gone = [...oldByName.keys()].filter((n) => !kept.has(n) && oldByName.get(n)!.image);
     if (gone.length > 0) o.reporter.warn({ code: 'PARTITIONS_REMOVED', message: `partitions of the old release missing from the new one are left alone: ${gone.join(', ')}` });
   }

@@ -98,13 +98,17 @@ export function checkImageFits(entry: string, fileName: string, imageSizeBytes: 
 export function folderImageOpener(entry: string, file: ReleaseFile | undefined, fileName: string | undefined, layoutSizeBytes: number | undefined): () => Promise<BlockSource> {
   return async () => {
     if (!file || fileName === undefined) throw new ImageError('RELEASE_NO_IMAGE', `${entry}: the layout names no image file for this partition`);
-    const source = await openImage(file.realPath);
-    try {
-      checkImageFits(entry, fileName, source.sizeBytes, layoutSizeBytes, source.format === 'sparse');
-    } catch (err) {
-      await source.close();
-      throw err;
-    }
-    return source;
+    return fitsOrClosed(await openImage(file.realPath), entry, fileName, layoutSizeBytes);
   };
+}
+
+/** Returns the opened `source` when it fits the layout's size; otherwise closes it and throws RELEASE_TOO_BIG. */
+export async function fitsOrClosed(source: BlockSource, entry: string, fileName: string, layoutSizeBytes: number | undefined): Promise<BlockSource> {
+  try {
+    checkImageFits(entry, fileName, source.sizeBytes, layoutSizeBytes, source.format === 'sparse');
+  } catch (err) {
+    await source.close();
+    throw err;
+  }
+  return source;
 }

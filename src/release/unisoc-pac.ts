@@ -25,7 +25,7 @@ import {
   PAC_ENTRY_BYTES, PAC_HEADER_BYTES, PAC_HEADER_CRC_OFFSET, PAC_MAGIC, PAC_MAGIC_OFFSET, PAC_MAX_ENTRIES,
   PacFileFlag, PacVersion, crc16Arc, decodePacEntry, decodePacHeader, decodePacVersion, type PacEntry, type PacHeader,
 } from './pac-format.js';
-import { checkImageFits, probeHeader } from './release-file.js';
+import { checkImageFits, fitsOrClosed, probeHeader } from './release-file.js';
 import type { ReleasePartition, ReleaseSource } from './release-source.js';
 import { decodeXmlBytes } from './xml-document.js';
 import { openRegularFile } from '../image/open-read-only.js';
@@ -117,14 +117,7 @@ function withConfigOnly(fromEntries: readonly ReleasePartition[], config: PacCon
 }
 
 async function openEntry(path: string, e: PacEntry, displayPath: string, where: string, layoutSizeBytes: number | undefined): Promise<BlockSource> {
-  const source = await openImageRange(path, e.dataOffsetBytes, e.sizeBytes, displayPath);
-  try {
-    checkImageFits(where, displayPath, source.sizeBytes, layoutSizeBytes, source.format === 'sparse');
-  } catch (err) {
-    await source.close();
-    throw err;
-  }
-  return source;
+  return fitsOrClosed(await openImageRange(path, e.dataOffsetBytes, e.sizeBytes, displayPath), where, displayPath, layoutSizeBytes);
 }
 
 /** Reads and verifies a PAC's header, entry table and config, in the order of trust above. */
