@@ -22,7 +22,7 @@ declare module 'lzma-native' {
 
   /** The module object (CommonJS `module.exports`). */
   interface LzmaNative {
-    createStream(coder: 'streamEncoder' | 'streamDecoder', options?: LzmaStreamOptions): Duplex;
+    createStream(coder: 'streamEncoder' | 'streamDecoder' | 'rawEncoder' | 'rawDecoder', options?: LzmaStreamOptions): Duplex;
     rawDecoderMemusage(filters: LzmaFilter[]): number;
     versionString(): string;
     readonly CHECK_NONE: number;

@@ -15,7 +15,7 @@ const PRESET_DICT_LOG = [18, 20, 21, 22, 22, 23, 23, 24, 25, 26] as const;
 /** Smallest LZMA2 dictionary liblzma accepts. */
 const MIN_DICT_BYTES = 4096;
 /** LZMA2 decoder state beyond the dictionary: lzma_raw_decoder_memusage(dict) - dict in liblzma 5.2. */
-const DECODER_STATE_BYTES = 65_584;
+export const LZMA2_DECODER_STATE_BYTES = 65_584;
 /** Headroom on the decode memlimit for other liblzma versions' bookkeeping. */
 const MEMLIMIT_SLACK_BYTES = 64 * 1024;
 /** LZMA2 expands at most ~7,000x (1 GiB of zeros -> 153 KiB); rounded up for the slicing. */
@@ -56,7 +56,7 @@ export class XzCodec implements Codec {
       filters: [{ id: lzma.FILTER_LZMA2, options: lzma2Options(level, xzDictBytes(level, data.length)) }],
       check: lzma.CHECK_CRC64,
     });
-    return collect(encoder, data);
+    return encodeThrough(encoder, data, 'xz');
   }
 
   /**
@@ -70,13 +70,12 @@ export class XzCodec implements Codec {
     checkContainer(data);
     const memlimit = this.decoderMemoryBytes(this.maxLevel, expectedSizeBytes) + MEMLIMIT_SLACK_BYTES;
     const decoder = lzma.createStream('streamDecoder', { memlimit, synchronous: true });
-    const inputSliceBytes = Math.min(64 * 1024, Math.max(512, Math.floor(Math.max(expectedSizeBytes, SLICE_OVERSHOOT_BYTES) / MAX_EXPANSION_RATIO)));
-    return decodeStreamCapped(this.name, decoder, data, expectedSizeBytes, { inputSliceBytes });
+    return decodeStreamCapped(this.name, decoder, data, expectedSizeBytes, { inputSliceBytes: lzmaInputSliceBytes(expectedSizeBytes) });
   }
 
   /** The LZMA2 dictionary for this preset and input plus ~64 KiB of decoder state. */
   decoderMemoryBytes(level: number, inputBytes: number): number {
-    return xzDictBytes(level, inputBytes) + DECODER_STATE_BYTES;
+    return xzDictBytes(level, inputBytes) + LZMA2_DECODER_STATE_BYTES;
   }
 }
 
@@ -98,6 +97,11 @@ function lzma2Options(level: number, dictBytes: number): Record<string, number> 
   };
 }
 
+/** Input slice for a capped LZMA2 decode of `expectedSizeBytes` (see SLICE_OVERSHOOT_BYTES). */
+export function lzmaInputSliceBytes(expectedSizeBytes: number): number {
+  return Math.min(64 * 1024, Math.max(512, Math.floor(Math.max(expectedSizeBytes, SLICE_OVERSHOOT_BYTES) / MAX_EXPANSION_RATIO)));
+}
+
 /** Stream header magic, flags with a real integrity check, footer magic and matching flags. */
 function checkContainer(data: Uint8Array): void {
   if (data.length < 32) throw blobDecodeError('xz', `stream is ${data.length} bytes, shorter than an empty .xz stream`);
@@ -113,12 +117,12 @@ function checkContainer(data: Uint8Array): void {
   if (data[end - 4] !== data[6] || data[end - 3] !== data[7]) throw blobDecodeError('xz', 'stream footer flags differ from the header');
 }
 
-/** Writes all of `data` to an encoder stream and concatenates what comes out. */
-function collect(stream: Duplex, data: Uint8Array): Promise<Buffer> {
+/** Writes all of `data` to an lzma-native encoder stream and concatenates what comes out. */
+export function encodeThrough(stream: Duplex, data: Uint8Array, what: string): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.on('error', (error: unknown) => reject(new Error(`xz encoder failed: ${describeCause(error)}`, { cause: error })));
+    stream.on('error', (error: unknown) => reject(new Error(`${what} encoder failed: ${describeCause(error)}`, { cause: error })));
     stream.on('end', () => resolve(Buffer.concat(chunks)));
     stream.end(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   });

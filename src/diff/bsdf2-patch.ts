@@ -17,7 +17,7 @@
 import zlib from 'node:zlib';
 import { blobDecodeError, describeCause } from '../codecs/codec-errors.js';
 import { hexBytes } from '../errors/ota-error.js';
-import { applyBsdiffStreams, BSDIFF_HEADER_BYTES, maxControlBytes, readBsdiffLengths } from './bsdiff-patch.js';
+import { applyBsdiffStreams, BSDIFF_HEADER_BYTES, maxControlBytes, readBsdiffLengths, writeOfft } from './bsdiff-patch.js';
 import { decodeBzip2 } from './bzip2-stream.js';
 
 const WHAT = 'bsdf2';
@@ -82,15 +82,6 @@ function decodeBlock(compressor: Bsdf2CompressorId, data: Uint8Array, maxOutputB
   } catch (error) {
     if (error instanceof RangeError) throw fail(`brotli block expands past ${maxOutputBytes} bytes`);
     throw blobDecodeError(WHAT, `corrupt brotli block: ${describeCause(error)}`, error);
-  }
-}
-
-/** Writes bsdiff's 64-bit sign-magnitude little-endian integer (non-negative values only here). */
-function writeOfft(out: Buffer, offset: number, value: number): void {
-  let v = value;
-  for (let i = 0; i < 8; i++) {
-    out[offset + i] = v % 256;
-    v = Math.floor(v / 256);
   }
 }
 

@@ -18,7 +18,8 @@ const WHAT = 'bsdiff';
 const MAGIC = 'BSDIFF40';
 /** Size of the fixed header. */
 export const BSDIFF_HEADER_BYTES = 32;
-const CTRL_TUPLE_BYTES = 24;
+/** Bytes of one control tuple (three 8-byte integers). */
+export const CTRL_TUPLE_BYTES = 24;
 /** Offsets and lengths we accept are below 2^48 in magnitude (256 TiB), so they stay exact. */
 const MAX_MAGNITUDE_BYTES = 6;
 
@@ -80,6 +81,21 @@ export function maxControlBytes(outputBytes: number): number {
   return CTRL_TUPLE_BYTES * (outputBytes + 1);
 }
 
+/**
+ * The diff block length a control block implies: the sum of its add lengths over its whole
+ * tuples. Refuses (labelled `what`) a negative add length and a sum past `outputBytes`.
+ */
+export function controlAddBytes(ctrl: Uint8Array, outputBytes: number, what: string): number {
+  let sum = 0;
+  for (let at = 0; at + CTRL_TUPLE_BYTES <= ctrl.length; at += CTRL_TUPLE_BYTES) {
+    const addBytes = readOfft(ctrl, at, 'control add length');
+    if (addBytes < 0) throw blobDecodeError(what, 'negative length in a control tuple');
+    sum += addBytes;
+    if (sum > outputBytes) throw blobDecodeError(what, `control tuples add ${sum} bytes, more than the ${outputBytes}-byte output`);
+  }
+  return sum;
+}
+
 /** The three decoded blocks of a bsdiff-style patch (BSDIFF40 or BSDF2). */
 export interface BsdiffStreams {
   readonly ctrl: Buffer;
@@ -125,6 +141,16 @@ export function applyBsdiffStreams(source: Uint8Array, streams: BsdiffStreams, e
     if (Math.abs(oldPos) >= 2 ** (8 * MAX_MAGNITUDE_BYTES)) throw fail('control tuple seeks out of range');
   }
   return out;
+}
+
+/** Writes bsdiff's 64-bit sign-magnitude little-endian integer (|value| < 2^48). */
+export function writeOfft(out: Uint8Array, offset: number, value: number): void {
+  let v = Math.abs(value);
+  for (let i = 0; i < 8; i++) {
+    out[offset + i] = v % 256;
+    v = Math.floor(v / 256);
+  }
+  if (value < 0) out[offset + 7] = (out[offset + 7] as number) | 0x80;
 }
 
 /** Reads bsdiff's 64-bit sign-magnitude integer, refusing magnitudes of 2^48 or more. */

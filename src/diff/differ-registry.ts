@@ -5,10 +5,11 @@
 import { UnsupportedError, UsageError } from '../errors/ota-error.js';
 import { Bsdf2Differ } from './bsdf2-differ.js';
 import { BsdiffDiffer } from './bsdiff-differ.js';
+import { BsdiffLzmaDiffer } from './bsdiff-lzma-differ.js';
 import type { Differ, DifferName } from './differ.js';
 import { ZstdDictDiffer } from './zstd-dict-differ.js';
 
-const DIFFERS: readonly Differ[] = [new BsdiffDiffer(), new ZstdDictDiffer(), new Bsdf2Differ()];
+const DIFFERS: readonly Differ[] = [new BsdiffDiffer(), new ZstdDictDiffer(), new Bsdf2Differ(), new BsdiffLzmaDiffer()];
 
 /** Names of every differ, in wire-id order. */
 export const DIFFER_NAMES: readonly DifferName[] = DIFFERS.map((differ) => differ.name);

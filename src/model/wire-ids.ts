@@ -16,6 +16,7 @@ export const DifferWireId = {
   bsdiff: 1,
   'zstd-dict': 2,
   bsdf2: 3,
+  'bsdiff-lzma': 4,
 } as const;
 export type DifferName = keyof typeof DifferWireId;
 

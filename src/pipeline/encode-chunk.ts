@@ -38,8 +38,8 @@ const MAX_ZERO_BLOCK_SHARE = 1 / 2;
 const REPLACE_HOPELESS = 0.7;
 /** The other slow codecs are tried only when the strongest one comes this close to the best diff. */
 const REPLACE_CLOSE = 1.05;
-/** Differs built on bsdiff's suffix sort (bsdf2 re-packs the bsdiff patch of the same chunk). */
-const BSDIFF_FAMILY = new Set(['bsdiff', 'bsdf2']);
+/** Differs built on bsdiff's suffix sort (bsdf2 and bsdiff-lzma re-pack the bsdiff patch of the same chunk). */
+const BSDIFF_FAMILY = new Set(['bsdiff', 'bsdf2', 'bsdiff-lzma']);
 /** Replace codecs in the order they are tried: fast ones first. */
 const FAST_CODECS = new Set(['none', 'gzip']);
 /** Slow codecs, strongest first on firmware data: the first one allowed probes whether replace can win. */

@@ -17,13 +17,13 @@ function thrown(fn: () => unknown): OtaError {
 
 describe('differ registry', () => {
   it('lists every wire id once, in wire-id order', () => {
-    expect(DIFFER_NAMES).toEqual(['bsdiff', 'zstd-dict', 'bsdf2']);
+    expect(DIFFER_NAMES).toEqual(['bsdiff', 'zstd-dict', 'bsdf2', 'bsdiff-lzma']);
     for (const name of DIFFER_NAMES) {
       const differ = differByName(name);
       expect(differ.wireId).toBe(DifferWireId[name]);
       expect(differByWireId(differ.wireId)).toBe(differ);
     }
-    expect(allDiffers().map((d) => d.wireId)).toEqual([1, 2, 3]);
+    expect(allDiffers().map((d) => d.wireId)).toEqual([1, 2, 3, 4]);
   });
 
   it('rejects an unknown name as a usage error listing the valid names', () => {
@@ -31,16 +31,16 @@ describe('differ registry', () => {
     expect(error).toBeInstanceOf(UsageError);
     expect(error.exitCode).toBe(2);
     expect(error.code).toBe('BAD_DIFFER');
-    expect(error.message).toBe('unknown differ "xdelta3": expected one of bsdiff, zstd-dict, bsdf2');
+    expect(error.message).toBe('unknown differ "xdelta3": expected one of bsdiff, zstd-dict, bsdf2, bsdiff-lzma');
   });
 
   it('rejects an unknown wire id as unsupported (exit 7)', () => {
-    for (const id of [0, 4, 99]) {
+    for (const id of [0, 5, 99]) {
       const error = thrown(() => differByWireId(id));
       expect(error).toBeInstanceOf(UnsupportedError);
       expect(error.exitCode).toBe(7);
       expect(error.code).toBe('UNKNOWN_DIFFER');
-      expect(error.message).toBe(`unknown differ id ${id}: this version knows 1 (bsdiff), 2 (zstd-dict), 3 (bsdf2)`);
+      expect(error.message).toBe(`unknown differ id ${id}: this version knows 1 (bsdiff), 2 (zstd-dict), 3 (bsdf2), 4 (bsdiff-lzma)`);
     }
   });
 });

@@ -1,0 +1,96 @@
+// The bsdiff-lzma patch layout: bsdiff's control/diff/extra blocks, with the diff block in its
+// sparse form (sparse-diff.ts) and each block a raw LZMA2 stream or stored. Owns the header,
+// its checks and the decoding with caps; the control walk is bsdiff-patch.ts's.
+// Pure apart from liblzma (through codecs/raw-lzma2.ts).
+//
+//   offset 0  8  "BSDIFFLZ"
+//          8  …  new size                                   (varint: unsigned LEB128, ≤ 7 bytes)
+//             …  for each of control, sparse diff, extra:
+//                  1 byte  LZMA2 dictionary log 12..28, or 0 for a stored block
+//                  varint  decoded length
+//                  varint  encoded length (a stored block's equals its decoded length)
+//             …  the three encoded blocks back to back; the patch ends with the extra block
+
+import { blobDecodeError } from '../codecs/codec-errors.js';
+import { decodeRawLzma2 } from '../codecs/raw-lzma2.js';
+import { hexBytes } from '../errors/ota-error.js';
+import { applyBsdiffStreams, controlAddBytes, maxControlBytes } from './bsdiff-patch.js';
+import { expandSparseDiff, maxSparseBytes } from './sparse-diff.js';
+import { readVarint, varintBytes, writeVarint } from './varint.js';
+
+const WHAT = 'bsdiff-lzma';
+/** The 8 magic bytes. */
+export const BSDIFF_LZMA_MAGIC = 'BSDIFFLZ';
+/** dictLog value of a block kept as is. */
+export const STORED_BLOCK = 0;
+const BLOCK_NAMES = ['control', 'sparse diff', 'extra'] as const;
+
+/** One block of a patch: how it is encoded, its decoded length and its bytes. */
+export interface BsdiffLzmaBlock {
+  /** LZMA2 dictionary log, or STORED_BLOCK. */
+  readonly dictLog: number;
+  readonly decodedBytes: number;
+  readonly bytes: Uint8Array;
+}
+
+/** Writes a patch from its three blocks (control, sparse diff, extra). */
+export function writeBsdiffLzma(blocks: readonly [BsdiffLzmaBlock, BsdiffLzmaBlock, BsdiffLzmaBlock], newSizeBytes: number): Buffer {
+  const headerBytes = 8 + varintBytes(newSizeBytes) + blocks.reduce((n, b) => n + 1 + varintBytes(b.decodedBytes) + varintBytes(b.bytes.length), 0);
+  const header = Buffer.alloc(headerBytes);
+  header.write(BSDIFF_LZMA_MAGIC, 0, 'latin1');
+  let at = writeVarint(header, 8, newSizeBytes);
+  for (const block of blocks) {
+    header[at++] = block.dictLog;
+    at = writeVarint(header, at, block.decodedBytes);
+    at = writeVarint(header, at, block.bytes.length);
+  }
+  return Buffer.concat([header, ...blocks.map((b) => b.bytes)]);
+}
+
+/**
+ * Applies a bsdiff-lzma patch to `source` and returns exactly `expectedSizeBytes` bytes. The
+ * whole header is checked before any decoding: magic, new size as expected, decoded lengths
+ * within their caps (control 24 bytes per output byte + 1, sparse diff 2 per output byte, extra
+ * the output), stored blocks the size they say, block lengths adding up to the patch. Throws
+ * PackageFormatError (`BLOB_DECODE_FAILED`). Memory: source + output + the dense diff (≤ output)
+ * + the decoded blocks + one LZMA2 dictionary (≤ its block) at a time.
+ */
+export async function applyBsdiffLzmaPatch(source: Uint8Array, patch: Uint8Array, expectedSizeBytes: number): Promise<Buffer> {
+  if (patch.length < 8 || Buffer.from(patch.buffer, patch.byteOffset, 8).toString('latin1') !== BSDIFF_LZMA_MAGIC) {
+    throw fail(`bad magic at offset 0: expected "${BSDIFF_LZMA_MAGIC}", got ${hexBytes(patch.subarray(0, 8))}`);
+  }
+  let at = 8;
+  const varint = (field: string): number => {
+    const read = readVarint(patch, at);
+    if (typeof read === 'string') throw fail(`${field} at offset ${at} is ${read}`);
+    at = read.end;
+    return read.value;
+  };
+  const newSizeBytes = varint('new size');
+  if (newSizeBytes !== expectedSizeBytes) throw fail(`patch makes ${newSizeBytes} bytes, expected ${expectedSizeBytes}`);
+  const caps = [maxControlBytes(expectedSizeBytes), maxSparseBytes(expectedSizeBytes), expectedSizeBytes];
+  const headers = BLOCK_NAMES.map((name, i) => {
+    if (at >= patch.length) throw fail(`header ends before the ${name} block's dictionary log`);
+    const dictLog = patch[at++] as number;
+    const decodedBytes = varint(`${name} decoded length`);
+    const encodedBytes = varint(`${name} encoded length`);
+    if (decodedBytes > caps[i]!) throw fail(`${name} block declares ${decodedBytes} decoded bytes, more than the ${caps[i]} a ${expectedSizeBytes}-byte output allows`);
+    if (dictLog === STORED_BLOCK && encodedBytes !== decodedBytes) throw fail(`stored ${name} block is ${encodedBytes} bytes but declares ${decodedBytes}`);
+    return { name, dictLog, decodedBytes, encodedBytes };
+  });
+  const bodyBytes = headers.reduce((n, h) => n + h.encodedBytes, 0);
+  if (at + bodyBytes !== patch.length) throw fail(`blocks declare ${bodyBytes} bytes, the patch has ${patch.length - at} after its ${at}-byte header`);
+  const decoded: Buffer[] = [];
+  for (const h of headers) {
+    const bytes = patch.subarray(at, at + h.encodedBytes);
+    at += h.encodedBytes;
+    decoded.push(h.dictLog === STORED_BLOCK ? Buffer.from(bytes) : await decodeRawLzma2(`${WHAT} ${h.name} block`, bytes, h.dictLog, h.decodedBytes));
+  }
+  const [ctrl, sparse, extra] = decoded as [Buffer, Buffer, Buffer];
+  const diff = expandSparseDiff(WHAT, sparse, controlAddBytes(ctrl, expectedSizeBytes, WHAT));
+  return applyBsdiffStreams(source, { ctrl, diff, extra }, expectedSizeBytes);
+}
+
+function fail(detail: string): Error {
+  return blobDecodeError(WHAT, detail);
+}
