@@ -9,7 +9,7 @@ import { candidateLabel, type CandidateSpec } from '../planner/candidates.js';
 import { DEFAULT_COMPARE_LEVELS, parseLevels } from './parse-levels.js';
 
 /** Differs compared by default, in the order they are run. */
-export const DEFAULT_COMPARE_DIFFERS: readonly string[] = ['zstd-dict', 'bsdiff', 'bsdf2'];
+export const DEFAULT_COMPARE_DIFFERS: readonly string[] = ['bsdiff-lzma', 'zstd-dict', 'bsdiff', 'bsdf2'];
 
 /** What the user asked to compare (comma lists and a `--levels` spec). */
 export interface SelectionInput {
@@ -17,7 +17,7 @@ export interface SelectionInput {
   readonly codecs?: string;
   /** `--levels` spec; codecs it does not name keep DEFAULT_COMPARE_LEVELS. */
   readonly levels?: string;
-  /** Comma list of differs, or `none`; default zstd-dict,bsdiff,bsdf2. */
+  /** Comma list of differs, or `none`; default bsdiff-lzma,zstd-dict,bsdiff,bsdf2. */
   readonly differs?: string;
 }
 

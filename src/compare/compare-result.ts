@@ -15,7 +15,7 @@ export interface CompareOptions {
   readonly codecs?: string;
   /** Levels per codec, e.g. `zstd=3,9,19;xz=1,6,9`; other codecs keep DEFAULT_COMPARE_LEVELS. */
   readonly levels?: string;
-  /** Comma list of differs or `none`; default `zstd-dict,bsdiff,bsdf2`. */
+  /** Comma list of differs or `none`; default `bsdiff-lzma,zstd-dict,bsdiff,bsdf2`. */
   readonly differs?: string;
   /** Encoder worker threads; default: available cores. */
   readonly jobs?: number;

@@ -145,6 +145,7 @@ export const PALETTE: Readonly<Record<string, string>> = {
   'zstd-dict': '#17becf',
   bsdiff: '#d62728',
   bsdf2: '#e377c2',
+  'bsdiff-lzma': '#8c564b',
   auto: '#111111',
 };
 

@@ -15,18 +15,25 @@ export interface EncodeTask {
   readonly specs: readonly CandidateSpec[];
   /** Some target cannot use DIFF: every replace candidate must be computed. */
   readonly replaceRequired: boolean;
+  /** Some target allows bsdiff or bsdf2 but not bsdiff-lzma: the suffix-sort differs must run. */
+  readonly suffixSortRequired?: boolean;
 }
 
+/**
+ * zstd-dict is tried only where bsdiff-lzma leaves more than this share of gzip (or the chunk is
+ * small). On the bench pairs (~340 chunks of ext4 images of binaries and JS) zstd-dict won only
+ * 0.04 % of the bytes of the chunks this skips, for ~35 % of the encode time.
+ */
+const ZSTD_DICT_WORTH_SHARE_OF_FAST = 0.3;
+/** Chunks up to this size cost little to encode: every differ is tried. */
+const SMALL_CHUNK_BYTES = 256 * 1024;
 /** A diff this small (relative to the chunk) leaves nothing for bsdiff to win worth its time. */
 const DIFF_IS_TINY = 1 / 64;
 /**
- * bsdiff is tried only when zstd-dict beats the fast codecs at least this much (else the source
- * is of little use): on the bench pairs, where zstd-dict is over half of gzip, bsdiff saved
- * ~1 % of those chunks' bytes for ~30 % of the encode time.
+ * Without bsdiff-lzma, bsdiff is tried only when zstd-dict beats the fast codecs at least this
+ * much (else the source is of little use): there bsdiff saved ~1 % for ~30 % of the encode time.
  */
 const BSDIFF_MAX_SHARE_OF_FAST = 1 / 2;
-/** Chunks up to this size cost little to sort: bsdiff is tried up to a larger share. */
-const SMALL_CHUNK_BYTES = 256 * 1024;
 const BSDIFF_MAX_SHARE_OF_FAST_SMALL = 0.9;
 /** bsdiff's suffix sort degrades badly on long zero runs; skip it when more blocks than this are zero. */
 const MAX_ZERO_BLOCK_SHARE = 1 / 2;
@@ -38,8 +45,8 @@ const MAX_ZERO_BLOCK_SHARE = 1 / 2;
 const REPLACE_HOPELESS = 0.7;
 /** The other slow codecs are tried only when the strongest one comes this close to the best diff. */
 const REPLACE_CLOSE = 1.05;
-/** Differs built on bsdiff's suffix sort (bsdf2 and bsdiff-lzma re-pack the bsdiff patch of the same chunk). */
-const BSDIFF_FAMILY = new Set(['bsdiff', 'bsdf2', 'bsdiff-lzma']);
+/** Differs built on bsdiff's suffix sort (bsdf2 re-packs the bsdiff patch of the same chunk). */
+const SUFFIX_SORT_FAMILY = new Set(['bsdiff', 'bsdf2']);
 /** Replace codecs in the order they are tried: fast ones first. */
 const FAST_CODECS = new Set(['none', 'gzip']);
 /** Slow codecs, strongest first on firmware data: the first one allowed probes whether replace can win. */
@@ -64,12 +71,15 @@ export async function encodeChunk(task: EncodeTask): Promise<EncodedCandidate[]>
 
 /**
  * The candidate-selection rules of a chunk, over any way of computing one candidate (directly,
- * or through compare's cache). Phase 1: zstd-dict and the fast codecs. Phase 2: bsdiff/bsdf2 where
- * the source helps and zstd-dict is not already tiny. Phase 3 (skipped when the best diff is
- * under REPLACE_HOPELESS of the best fast codec): the strongest slow codec, then the others only
- * when it comes close to the best diff. A target that cannot use DIFF gets every replace candidate.
- * Results come back in the task's spec order. `parallel` runs each phase's candidates
- * concurrently; otherwise one at a time (a worker's memory stays one candidate).
+ * or through compare's cache). Phase 1: bsdiff-lzma (fast, and the smallest on most chunks) and
+ * the fast codecs. Phase 2: zstd-dict, on small chunks or where bsdiff-lzma leaves over
+ * ZSTD_DICT_WORTH_SHARE_OF_FAST of gzip. Phase 3: bsdiff/bsdf2 (one suffix sort for both) only
+ * when bsdiff-lzma is not a candidate or some target needs them, and then only where the source
+ * helps. Phase 4 (skipped when the best diff is under REPLACE_HOPELESS of the best fast codec):
+ * the strongest slow codec, then the others only when it comes close to the best diff. A target
+ * that cannot use DIFF gets every replace candidate. Results come back in the task's spec order.
+ * `parallel` runs each phase's candidates concurrently; otherwise one at a time (a worker's
+ * memory stays one candidate).
  */
 export async function encodeWithRules(task: EncodeTask, compute: ComputeCandidate, parallel: boolean): Promise<EncodedCandidate[]> {
   const run = async (specs: readonly CandidateSpec[]): Promise<EncodedCandidate[]> => {
@@ -79,29 +89,37 @@ export async function encodeWithRules(task: EncodeTask, compute: ComputeCandidat
     return out;
   };
   const size = task.newData.length;
+  const small = size <= SMALL_CHUNK_BYTES;
   const replaceSpecs = task.specs.filter((s): s is Extract<CandidateSpec, { kind: 'replace' }> => s.kind === 'replace');
   const diffSpecs = task.sourceData.length > 0 ? task.specs.filter((s): s is Extract<CandidateSpec, { kind: 'diff' }> => s.kind === 'diff') : [];
+  const lzmaDiffs = diffSpecs.filter((s) => s.differ === 'bsdiff-lzma');
+  const zstdDiffs = diffSpecs.filter((s) => s.differ === 'zstd-dict');
+  const suffixDiffs = diffSpecs.filter((s) => SUFFIX_SORT_FAMILY.has(s.differ));
   const smallest = (cs: readonly EncodedCandidate[], kind: CandidateSpec['kind'], start: number) => Math.min(start, ...cs.filter((c) => c.spec.kind === kind).map((c) => c.bytes.length));
 
-  // Phase 1: zstd-dict (fast, and it tells whether anything else can still win) and the fast codecs.
-  const out = await run([...diffSpecs.filter((s) => s.differ === 'zstd-dict'), ...replaceSpecs.filter((s) => FAST_CODECS.has(s.codec))]);
+  // Phase 1: bsdiff-lzma and the fast codecs.
+  const out = await run([...lzmaDiffs, ...replaceSpecs.filter((s) => FAST_CODECS.has(s.codec))]);
   let bestDiff = smallest(out, 'diff', Infinity);
   const bestFast = smallest(out, 'replace', size);
 
-  // Phase 2: bsdiff and bsdf2 (one suffix sort for both), unless zstd-dict already leaves them
-  // nothing to win or the data is mostly zeros.
-  const bsdiffs = diffSpecs.filter((s) => BSDIFF_FAMILY.has(s.differ));
-  if (bsdiffs.length > 0) {
-    const onlyBsdiff = bsdiffs.length === diffSpecs.length;
-    const maxShare = size <= SMALL_CHUNK_BYTES ? BSDIFF_MAX_SHARE_OF_FAST_SMALL : BSDIFF_MAX_SHARE_OF_FAST;
-    const worthTrying = onlyBsdiff || (bestDiff > size * DIFF_IS_TINY && bestDiff < bestFast * maxShare);
-    if (worthTrying && (onlyBsdiff || zeroBlockShare(task.sourceData, task.newData) <= MAX_ZERO_BLOCK_SHARE)) {
-      out.push(...(await run(bsdiffs)));
+  // Phase 2: zstd-dict where bsdiff-lzma did not already leave it nothing to win.
+  if (zstdDiffs.length > 0 && (lzmaDiffs.length === 0 || small || bestDiff > bestFast * ZSTD_DICT_WORTH_SHARE_OF_FAST)) {
+    out.push(...(await run(zstdDiffs)));
+    bestDiff = smallest(out, 'diff', Infinity);
+  }
+
+  // Phase 3: bsdiff and bsdf2, where nothing else stands in for them and the source helps.
+  if (suffixDiffs.length > 0 && (lzmaDiffs.length === 0 || task.suffixSortRequired === true)) {
+    const onlySuffix = suffixDiffs.length === diffSpecs.length;
+    const maxShare = small ? BSDIFF_MAX_SHARE_OF_FAST_SMALL : BSDIFF_MAX_SHARE_OF_FAST;
+    const worthTrying = onlySuffix || (bestDiff > size * DIFF_IS_TINY && bestDiff < bestFast * maxShare);
+    if (worthTrying && (onlySuffix || zeroBlockShare(task.sourceData, task.newData) <= MAX_ZERO_BLOCK_SHARE)) {
+      out.push(...(await run(suffixDiffs)));
       bestDiff = smallest(out, 'diff', Infinity);
     }
   }
 
-  // Phase 3: the slow codecs, only where replace may still win (or some target needs them all).
+  // Phase 4: the slow codecs, only where replace may still win (or some target needs them all).
   const slow = replaceSpecs.filter((s) => !FAST_CODECS.has(s.codec)).sort((a, b) => slowRank(a.codec) - slowRank(b.codec));
   const haveReplace = out.some((c) => c.spec.kind === 'replace');
   if (task.replaceRequired || !haveReplace) {

@@ -66,7 +66,7 @@ afterAll(() => {
 
 describe('compare (delta, unisoc)', () => {
   it('reports one entry per combination, in run order, and removes its temp folder', () => {
-    expect(delta.entries.map((e) => e.combination)).toEqual(['none', 'gzip-6', 'brotli-5', 'zstd-3', 'xz-1', expect.stringMatching(/^zstd-dict\+/), expect.stringMatching(/^bsdiff\+/), expect.stringMatching(/^bsdf2\+/), 'auto']);
+    expect(delta.entries.map((e) => e.combination)).toEqual(['none', 'gzip-6', 'brotli-5', 'zstd-3', 'xz-1', expect.stringMatching(/^bsdiff-lzma\+/), expect.stringMatching(/^zstd-dict\+/), expect.stringMatching(/^bsdiff\+/), expect.stringMatching(/^bsdf2\+/), 'auto']);
     expect(delta).toMatchObject({ kind: 'delta', target: 'unisoc', jobs: 2 });
     expect(readdirSync(tempRoot)).toEqual([]);
   });
@@ -146,7 +146,7 @@ describe('compare (full packages, and limits only a run can show)', () => {
   it('without --old: differs are not applicable, best full is the smallest allowed package', async () => {
     const r = await compareCodecs({ newPath, codecs: 'gzip,zstd', levels: 'gzip=6;zstd=3', jobs: 1, tempDir: tempRoot });
     expect(r.kind).toBe('full');
-    expect(r.entries.map((e) => [e.combination, e.applicable])).toEqual([['gzip-6', true], ['zstd-3', true], ['zstd-dict', false], ['bsdiff', false], ['bsdf2', false], ['auto', true]]);
+    expect(r.entries.map((e) => [e.combination, e.applicable])).toEqual([['gzip-6', true], ['zstd-3', true], ['bsdiff-lzma', false], ['zstd-dict', false], ['bsdiff', false], ['bsdf2', false], ['auto', true]]);
     for (const e of r.entries.filter((x) => !x.applicable)) {
       expect(e).toMatchObject({ packageBytes: null, buildMs: null, applyMs: null, percentOfBestFull: null, reason: expect.stringMatching(/not applicable without --old/) });
     }

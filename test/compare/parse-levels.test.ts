@@ -56,14 +56,14 @@ describe('parseLevels', () => {
 });
 
 describe('resolveSelection and the combinations', () => {
-  it('defaults: every codec at its representative levels, zstd-dict, bsdiff and bsdf2, then auto', () => {
+  it('defaults: every codec at its representative levels, bsdiff-lzma, zstd-dict, bsdiff and bsdf2, then auto', () => {
     const s = resolveSelection({});
     expect(s.codecs).toEqual(['none', 'gzip', 'brotli', 'zstd', 'xz']);
     expect(Object.fromEntries(s.levels)).toEqual(DEFAULT_COMPARE_LEVELS);
-    expect(s.differs).toEqual(['zstd-dict', 'bsdiff', 'bsdf2']);
+    expect(s.differs).toEqual(['bsdiff-lzma', 'zstd-dict', 'bsdiff', 'bsdf2']);
     const combos = listCombinations(s);
     expect(combos.filter((c) => c.kind === 'replace')).toHaveLength(12);
-    expect(combos.slice(-4)).toEqual([{ kind: 'diff', differ: 'zstd-dict' }, { kind: 'diff', differ: 'bsdiff' }, { kind: 'diff', differ: 'bsdf2' }, { kind: 'auto' }]);
+    expect(combos.slice(-5)).toEqual([{ kind: 'diff', differ: 'bsdiff-lzma' }, { kind: 'diff', differ: 'zstd-dict' }, { kind: 'diff', differ: 'bsdiff' }, { kind: 'diff', differ: 'bsdf2' }, { kind: 'auto' }]);
   });
 
   it('--levels overrides only the codecs it names; --codecs narrows; --differs none drops differs', () => {
@@ -99,7 +99,7 @@ describe('resolveSelection and the combinations', () => {
     const unisoc = resolveTarget('unisoc');
     expect(autoSpecs(unisoc, resolveSelection({}), true)).toEqual([
       { kind: 'replace', codec: 'none', level: 0 }, { kind: 'replace', codec: 'gzip', level: 9 }, { kind: 'replace', codec: 'zstd', level: 19 },
-      { kind: 'replace', codec: 'xz', level: 9 }, { kind: 'diff', differ: 'zstd-dict' }, { kind: 'diff', differ: 'bsdiff' }, { kind: 'diff', differ: 'bsdf2' },
+      { kind: 'replace', codec: 'xz', level: 9 }, { kind: 'diff', differ: 'bsdiff-lzma' }, { kind: 'diff', differ: 'zstd-dict' }, { kind: 'diff', differ: 'bsdiff' }, { kind: 'diff', differ: 'bsdf2' },
     ]);
     expect(autoSpecs(unisoc, resolveSelection({ codecs: 'brotli' }), false)).toEqual(unisoc.allowedCodecs.map((codec) => expect.objectContaining({ codec })));
   });

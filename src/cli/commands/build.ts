@@ -20,7 +20,7 @@ export function buildCommand(run: (work: () => Promise<CommandResult>) => Promis
     .option('--exclude <names>', 'releases: leave these partitions out (comma list)', splitList)
     .option('--codec <name>', 'auto (smallest per op among allowed codecs) | none | gzip | brotli | zstd | xz', 'auto')
     .option('--level <n>', 'compression level for --codec', parseIntOption('--level', 0, 22))
-    .option('--differ <name>', 'auto | zstd-dict | bsdiff | bsdf2 (bsdiff re-packed with brotli blocks)', 'auto')
+    .option('--differ <name>', 'auto | bsdiff-lzma (bsdiff\'s scan, sparse diff, LZMA2: the usual winner) | zstd-dict | bsdiff | bsdf2 (bsdiff with brotli blocks, Android\'s layout)', 'auto')
     .option('--key <pem>', 'private key for all targets, or <target>=<pem> (repeatable); default: public test keys', collect, [])
     .option('--platform <soc>', 'SoC/platform label written into the target header (default: the profile\'s)')
     .option('--source-version <s>', 'version label of the old image')

@@ -17,7 +17,7 @@ export function compareCommand(run: (work: () => Promise<CommandResult>) => Prom
     .option('--target <id>', 'one target: qualcomm, mediatek|mtk, unisoc|spreadtrum|sprd, generic, or a profile .json path', 'generic')
     .option('--codecs <list>', 'comma list of codecs (default: none,gzip,brotli,zstd,xz)')
     .option('--levels <spec>', 'levels per codec, e.g. "zstd=3,9,19;xz=1,6,9" (default: gzip 6,9; brotli 5,9,11; zstd 3,9,19; xz 1,6,9)')
-    .option('--differs <list>', 'comma list of differs, or none (default: zstd-dict,bsdiff,bsdf2)')
+    .option('--differs <list>', 'comma list of differs, or none (default: bsdiff-lzma,zstd-dict,bsdiff,bsdf2)')
     .option('-j, --jobs <n>', `encoder worker threads (default: ${availableParallelism()})`, parseIntOption('--jobs', 1, 256))
     .option('--timestamp <seconds>', 'package timestamp (default: $SOURCE_DATE_EPOCH, else 0)', parseIntOption('--timestamp', 0, MAX_TIMESTAMP_SECONDS))
     .option('--csv <file>', 'also write the results as CSV')
