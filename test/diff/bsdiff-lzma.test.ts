@@ -86,6 +86,19 @@ describe('bsdiff-lzma differ', () => {
     expect(lzma.length).toBeLessThan(bsdiff.length);
   });
 
+  it.each([
+    // [label, source, target, most patch bytes]
+    ['periodic data (long hash chains)', Buffer.alloc(MiB, 'ab'), Buffer.concat([Buffer.alloc(MiB / 2, 'ab'), Buffer.from('x'), Buffer.alloc(MiB / 2, 'ba')]), 500],
+    ['long zero runs with a few changes', Buffer.alloc(MiB), Buffer.from(Buffer.alloc(MiB).fill(7, 1000, 1010).fill(9, 700_000, 700_001)), 500],
+    ['inputs shorter than the 8-byte seed', Buffer.from('abc'), Buffer.from('abcd'), 100],
+    ['a source shorter than the seed (random target: stored)', Buffer.from('abc'), randomBytes(5000, 66), 5100],
+    ['a one-byte shift of random data', randomBytes(300_000, 67), Buffer.concat([Buffer.from([1]), randomBytes(300_000, 67)]), 500],
+  ] as const)('round-trips %s', async (_label, source, next, maxPatchBytes) => {
+    const patch = await differ.diff(source, next);
+    expect((await differ.patch(source, patch, next.length)).equals(next)).toBe(true);
+    expect(patch.length).toBeLessThanOrEqual(maxPatchBytes);
+  });
+
   it('applies a hand-made patch with stored and LZMA2 blocks', async () => {
     const source = randomBytes(1000, 62);
     const diff = Buffer.alloc(10, 0);
