@@ -1,12 +1,25 @@
-// Raw LZMA2 streams (no .xz container) for formats that frame and hash their own data, such as
-// the bsdiff-lzma differ's blocks. Owns the tuning knobs and the bounded decoder; the dictionary
-// size is the only thing a decoder must be told, so callers store its log next to the stream.
+// LZMA2 through lzma-native: raw streams (no .xz container) for formats that frame and hash
+// their own data, such as the bsdiff-lzma differ's blocks, and the stream plumbing the xz codec
+// shares (encoder collection, decode slicing, decoder state size). Owns the tuning knobs and the
+// bounded raw decoder; the dictionary size is the only thing a raw decoder must be told, so
+// callers store its log next to the stream.
 
 import lzma from 'lzma-native';
+import type { Duplex } from 'node:stream';
 import { decodeStreamCapped } from './capped-stream-decode.js';
-import { assertExpectedSize, blobDecodeError } from './codec-errors.js';
+import { assertExpectedSize, blobDecodeError, describeCause } from './codec-errors.js';
 import { windowLogFor } from './window-log.js';
-import { encodeThrough, lzmaInputSliceBytes, LZMA2_DECODER_STATE_BYTES } from './xz-codec.js';
+
+/** LZMA2 decoder state beyond the dictionary: lzma_raw_decoder_memusage(dict) - dict in liblzma 5.2. */
+export const LZMA2_DECODER_STATE_BYTES = 65_584;
+/** LZMA2 expands at most ~7,000x (1 GiB of zeros -> 153 KiB); rounded up for the slicing. */
+const MAX_EXPANSION_RATIO = 8192;
+/**
+ * lzma-native decodes a whole input slice before returning, so one slice may expand to
+ * slice x ~7,000 bytes inside liblzma before the cap is seen. Slices are sized so that this is
+ * at most max(expected, 4 MiB); smaller slices (below 512 B) cost more time than they save.
+ */
+const SLICE_OVERSHOOT_BYTES = 4 * 1024 * 1024;
 
 /** liblzma's smallest dictionary (4 KiB) and the largest a package may ask a device for (256 MiB). */
 export const LZMA2_MIN_DICT_LOG = 12;
@@ -19,21 +32,37 @@ export interface Lzma2Tuning {
   readonly pb: number;
 }
 
-/** The dictionary log a stream of `sizeBytes` is encoded with: the smallest that holds it. */
+/** Input slice for a capped LZMA2 decode of `expectedSizeBytes` (see SLICE_OVERSHOOT_BYTES). */
+export function lzmaInputSliceBytes(expectedSizeBytes: number): number {
+  return Math.min(64 * 1024, Math.max(512, Math.floor(Math.max(expectedSizeBytes, SLICE_OVERSHOOT_BYTES) / MAX_EXPANSION_RATIO)));
+}
+
+/** Writes all of `data` to an lzma-native encoder stream and concatenates what comes out. */
+export function encodeThrough(stream: Duplex, data: Uint8Array, what: string): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.on('error', (error: unknown) => reject(new Error(`${what} encoder failed: ${describeCause(error)}`, { cause: error })));
+    stream.on('end', () => resolve(Buffer.concat(chunks)));
+    stream.end(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+  });
+}
+
+/** The smallest dictionary log that holds a stream of `sizeBytes` (12..28). */
 export function lzma2DictLogFor(sizeBytes: number): number {
   return windowLogFor(sizeBytes, LZMA2_MIN_DICT_LOG, LZMA2_MAX_DICT_LOG);
 }
 
 /**
  * Compresses `data` as one raw LZMA2 stream with xz preset 6's match finder (BT4, nice length 64,
- * normal mode) and `tuning`; the dictionary is lzma2DictLogFor(data.length). Deterministic.
- * Runs in the libuv pool. Memory: about 10 x the dictionary.
+ * normal mode), `tuning` and a 2^dictLog dictionary (12..28). Deterministic. Runs in the libuv
+ * pool. Memory: about 10 x the dictionary.
  */
-export function encodeRawLzma2(data: Uint8Array, tuning: Lzma2Tuning): Promise<Buffer> {
+export function encodeRawLzma2(data: Uint8Array, tuning: Lzma2Tuning, dictLog: number): Promise<Buffer> {
   const encoder = lzma.createStream('rawEncoder', {
     filters: [{
       id: lzma.FILTER_LZMA2,
-      options: { dictSize: 2 ** lzma2DictLogFor(data.length), lc: tuning.lc, lp: tuning.lp, pb: tuning.pb, mode: lzma.MODE_NORMAL, mf: lzma.MF_BT4, niceLen: 64, depth: 0 },
+      options: { dictSize: 2 ** Math.max(LZMA2_MIN_DICT_LOG, Math.min(LZMA2_MAX_DICT_LOG, dictLog)), lc: tuning.lc, lp: tuning.lp, pb: tuning.pb, mode: lzma.MODE_NORMAL, mf: lzma.MF_BT4, niceLen: 64, depth: 0 },
     }],
   });
   return encodeThrough(encoder, data, 'lzma2');

@@ -3,29 +3,17 @@
 // memory-limited decoder. Output decodes with `xz -d`.
 
 import lzma from 'lzma-native';
-import type { Duplex } from 'node:stream';
 import { CodecWireId, type Codec } from './codec.js';
 import { decodeStreamCapped } from './capped-stream-decode.js';
-import { assertExpectedSize, assertLevel, blobDecodeError, describeCause } from './codec-errors.js';
+import { assertExpectedSize, assertLevel, blobDecodeError } from './codec-errors.js';
+import { encodeThrough, LZMA2_DECODER_STATE_BYTES, LZMA2_MIN_DICT_LOG, lzmaInputSliceBytes } from './raw-lzma2.js';
 import { hexBytes } from '../errors/ota-error.js';
 import { ceilLog2 } from './window-log.js';
 
 /** Dictionary log of each xz preset 0..9 (liblzma lzma_lzma_preset). */
 const PRESET_DICT_LOG = [18, 20, 21, 22, 22, 23, 23, 24, 25, 26] as const;
-/** Smallest LZMA2 dictionary liblzma accepts. */
-const MIN_DICT_BYTES = 4096;
-/** LZMA2 decoder state beyond the dictionary: lzma_raw_decoder_memusage(dict) - dict in liblzma 5.2. */
-export const LZMA2_DECODER_STATE_BYTES = 65_584;
 /** Headroom on the decode memlimit for other liblzma versions' bookkeeping. */
 const MEMLIMIT_SLACK_BYTES = 64 * 1024;
-/** LZMA2 expands at most ~7,000x (1 GiB of zeros -> 153 KiB); rounded up for the slicing. */
-const MAX_EXPANSION_RATIO = 8192;
-/**
- * lzma-native decodes a whole input slice before returning, so one slice may expand to
- * slice x ~7,000 bytes inside liblzma before the cap is seen. Slices are sized so that this is
- * at most max(expected, 4 MiB); smaller slices (below 512 B) cost more time than they save.
- */
-const SLICE_OVERSHOOT_BYTES = 4 * 1024 * 1024;
 /** .xz stream header magic (xz file format §2.1.1.1). */
 const STREAM_MAGIC = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00] as const;
 /** Integrity check ids we accept: CRC32, CRC64, SHA-256. "None" is refused. */
@@ -34,7 +22,7 @@ const ACCEPTED_CHECKS = new Set([0x01, 0x04, 0x0a]);
 /** LZMA2 dictionary for a preset and input: the preset's, shrunk to nextPow2(input), at least 4 KiB. */
 export function xzDictBytes(level: number, inputBytes: number): number {
   const presetBytes = 2 ** (PRESET_DICT_LOG[level] ?? PRESET_DICT_LOG[9]);
-  return Math.min(presetBytes, Math.max(MIN_DICT_BYTES, 2 ** ceilLog2(inputBytes)));
+  return Math.min(presetBytes, Math.max(2 ** LZMA2_MIN_DICT_LOG, 2 ** ceilLog2(inputBytes)));
 }
 
 /** xz (wire id 4), presets 0..9, default 9; one .xz stream with a CRC64 check. */
@@ -97,11 +85,6 @@ function lzma2Options(level: number, dictBytes: number): Record<string, number> 
   };
 }
 
-/** Input slice for a capped LZMA2 decode of `expectedSizeBytes` (see SLICE_OVERSHOOT_BYTES). */
-export function lzmaInputSliceBytes(expectedSizeBytes: number): number {
-  return Math.min(64 * 1024, Math.max(512, Math.floor(Math.max(expectedSizeBytes, SLICE_OVERSHOOT_BYTES) / MAX_EXPANSION_RATIO)));
-}
-
 /** Stream header magic, flags with a real integrity check, footer magic and matching flags. */
 function checkContainer(data: Uint8Array): void {
   if (data.length < 32) throw blobDecodeError('xz', `stream is ${data.length} bytes, shorter than an empty .xz stream`);
@@ -115,15 +98,4 @@ function checkContainer(data: Uint8Array): void {
   const end = data.length;
   if (data[end - 2] !== 0x59 || data[end - 1] !== 0x5a) throw blobDecodeError('xz', 'stream footer magic "YZ" missing at the end');
   if (data[end - 4] !== data[6] || data[end - 3] !== data[7]) throw blobDecodeError('xz', 'stream footer flags differ from the header');
-}
-
-/** Writes all of `data` to an lzma-native encoder stream and concatenates what comes out. */
-export function encodeThrough(stream: Duplex, data: Uint8Array, what: string): Promise<Buffer> {
-  return new Promise<Buffer>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.on('error', (error: unknown) => reject(new Error(`${what} encoder failed: ${describeCause(error)}`, { cause: error })));
-    stream.on('end', () => resolve(Buffer.concat(chunks)));
-    stream.end(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
-  });
 }

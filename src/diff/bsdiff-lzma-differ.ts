@@ -6,11 +6,20 @@
 // and extra blocks are LZMA2 too. Not an Android format: our applier (bsdiff-lzma-patch.ts) reads it.
 
 import { assertExpectedSize } from '../codecs/codec-errors.js';
-import { encodeRawLzma2, lzma2DictLogFor, rawLzma2DecoderBytes, type Lzma2Tuning } from '../codecs/raw-lzma2.js';
-import { applyBsdiffLzmaPatch, STORED_BLOCK, writeBsdiffLzma, type BsdiffLzmaBlock } from './bsdiff-lzma-patch.js';
+import { encodeRawLzma2, type Lzma2Tuning } from '../codecs/raw-lzma2.js';
+import { writeOfft } from './bsdiff-patch.js';
+import {
+  applyBsdiffLzmaPatch,
+  bsdiffLzmaApplyBytes,
+  maxBlockDictLog,
+  maxDecodedBlockBytes,
+  STORED_BLOCK,
+  writeBsdiffLzma,
+  type BsdiffLzmaBlock,
+} from './bsdiff-lzma-patch.js';
 import { matchBsdiff } from './bsdiff-matcher.js';
 import { DifferWireId, type Differ } from './differ.js';
-import { encodeSparseDiff, maxSparseBytes } from './sparse-diff.js';
+import { encodeSparseDiff } from './sparse-diff.js';
 
 /**
  * LZMA2 literal/position bits per block, measured on the bench pairs' binaries: control tuples
@@ -29,18 +38,29 @@ export class BsdiffLzmaDiffer implements Differ {
 
   /**
    * Scans for covers (matchBsdiff), makes the diff block sparse and compresses each block with
-   * LZMA2, storing a block whose LZMA2 form is not smaller. Deterministic. Memory: the matcher's
-   * index (≤ 8 x source + 64 MiB head table), the blocks (≤ 4 x target for the dense and sparse
-   * diff and the extra), and one LZMA2 encoder (about 10 x its block, ≤ 20 x target).
+   * LZMA2 (a dictionary no larger than the block or the target), storing a block whose LZMA2
+   * form is not smaller. Should the blocks pass maxDecodedBlockBytes (thousands of tiny covers),
+   * the patch is the target as one extra block instead. Deterministic. Memory: the matcher's
+   * (index ≤ 12 x source + 64 MiB, blocks), the sparse diff (≤ 2 x target) and one LZMA2 encoder
+   * (about 10 x its dictionary, ≤ 10 x target).
    */
   async diff(source: Uint8Array, target: Uint8Array): Promise<Buffer> {
-    const { ctrl, diff, extra } = matchBsdiff(source, target);
+    const streams = matchBsdiff(source, target);
+    let { ctrl, extra } = streams;
+    let sparse = encodeSparseDiff(streams.diff);
+    if (ctrl.length + sparse.length + extra.length > maxDecodedBlockBytes(target.length)) {
+      ctrl = Buffer.alloc(24);
+      writeOfft(ctrl, 8, target.length);
+      sparse = Buffer.alloc(0);
+      extra = Buffer.from(target);
+    }
+    const n = target.length;
     const blocks = [
-      await packBlock(ctrl, CONTROL_TUNING),
-      await packBlock(encodeSparseDiff(diff), SPARSE_TUNING),
-      await packBlock(extra, EXTRA_TUNING),
+      await packBlock(ctrl, CONTROL_TUNING, n),
+      await packBlock(sparse, SPARSE_TUNING, n),
+      await packBlock(extra, EXTRA_TUNING, n),
     ] as const;
-    return writeBsdiffLzma(blocks, target.length);
+    return writeBsdiffLzma(blocks, n);
   }
 
   /** Applies a bsdiff-lzma patch in memory into exactly `expectedSizeBytes` (see applyBsdiffLzmaPatch). */
@@ -49,22 +69,18 @@ export class BsdiffLzmaDiffer implements Differ {
     return applyBsdiffLzmaPatch(source, patch, expectedSizeBytes);
   }
 
-  /**
-   * The old and new data, the dense diff (≤ target), and the three decoded blocks with one
-   * LZMA2 decoder each: the sparse diff's dictionary is sized for ≤ 2 x target, the control's
-   * and extra's for ≤ target (a control block longer than the target is rare and its
-   * dictionary capped by its own length).
-   */
+  /** Source, output, expanded diff, the decoded blocks and one LZMA2 dictionary (bsdiffLzmaApplyBytes). */
   decoderMemoryBytes(sourceBytes: number, targetBytes: number): number {
-    return sourceBytes + 2 * targetBytes + rawLzma2DecoderBytes(maxSparseBytes(targetBytes)) + 2 * rawLzma2DecoderBytes(targetBytes);
+    return bsdiffLzmaApplyBytes(sourceBytes, targetBytes);
   }
 }
 
 /** LZMA2 when that is smaller, else the block as is. */
-async function packBlock(data: Uint8Array, tuning: Lzma2Tuning): Promise<BsdiffLzmaBlock> {
+async function packBlock(data: Uint8Array, tuning: Lzma2Tuning, newSizeBytes: number): Promise<BsdiffLzmaBlock> {
   if (data.length > 0) {
-    const lzma = await encodeRawLzma2(data, tuning);
-    if (lzma.length < data.length) return { dictLog: lzma2DictLogFor(data.length), decodedBytes: data.length, bytes: lzma };
+    const dictLog = maxBlockDictLog(data.length, newSizeBytes);
+    const lzma = await encodeRawLzma2(data, tuning, dictLog);
+    if (lzma.length < data.length) return { dictLog, decodedBytes: data.length, bytes: lzma };
   }
   return { dictLog: STORED_BLOCK, decodedBytes: data.length, bytes: data };
 }

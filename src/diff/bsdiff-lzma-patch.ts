@@ -1,6 +1,6 @@
 // The bsdiff-lzma patch layout: bsdiff's control/diff/extra blocks, with the diff block in its
 // sparse form (sparse-diff.ts) and each block a raw LZMA2 stream or stored. Owns the header,
-// its checks and the decoding with caps; the control walk is bsdiff-patch.ts's.
+// its checks, the memory bound and the decoding with caps; the control walk is bsdiff-patch.ts's.
 // Pure apart from liblzma (through codecs/raw-lzma2.ts).
 //
 //   offset 0  8  "BSDIFFLZ"
@@ -12,9 +12,9 @@
 //             …  the three encoded blocks back to back; the patch ends with the extra block
 
 import { blobDecodeError } from '../codecs/codec-errors.js';
-import { decodeRawLzma2 } from '../codecs/raw-lzma2.js';
+import { decodeRawLzma2, LZMA2_MIN_DICT_LOG, lzma2DictLogFor, rawLzma2DecoderBytes } from '../codecs/raw-lzma2.js';
 import { hexBytes } from '../errors/ota-error.js';
-import { applyBsdiffStreams, controlAddBytes, maxControlBytes } from './bsdiff-patch.js';
+import { applyBsdiffStreams, controlTotals, CTRL_TUPLE_BYTES } from './bsdiff-patch.js';
 import { expandSparseDiff, maxSparseBytes } from './sparse-diff.js';
 import { readVarint, varintBytes, writeVarint } from './varint.js';
 
@@ -31,6 +31,27 @@ export interface BsdiffLzmaBlock {
   readonly dictLog: number;
   readonly decodedBytes: number;
   readonly bytes: Uint8Array;
+}
+
+/**
+ * Most decoded bytes the three blocks of a patch making `newSizeBytes` may hold together: three
+ * times the output plus one control tuple (a patch that is all extra block always fits).
+ */
+export function maxDecodedBlockBytes(newSizeBytes: number): number {
+  return 3 * newSizeBytes + CTRL_TUPLE_BYTES;
+}
+
+/** Largest dictionary log a block of `decodedBytes` may use in a patch making `newSizeBytes`. */
+export function maxBlockDictLog(decodedBytes: number, newSizeBytes: number): number {
+  return lzma2DictLogFor(Math.min(decodedBytes, newSizeBytes));
+}
+
+/**
+ * Peak memory of applying a patch (this applier's, and a streaming one's upper bound): source,
+ * output, the expanded diff block, the decoded blocks and one LZMA2 dictionary at a time.
+ */
+export function bsdiffLzmaApplyBytes(sourceBytes: number, newSizeBytes: number): number {
+  return sourceBytes + 2 * newSizeBytes + maxDecodedBlockBytes(newSizeBytes) + rawLzma2DecoderBytes(newSizeBytes);
 }
 
 /** Writes a patch from its three blocks (control, sparse diff, extra). */
@@ -50,10 +71,11 @@ export function writeBsdiffLzma(blocks: readonly [BsdiffLzmaBlock, BsdiffLzmaBlo
 /**
  * Applies a bsdiff-lzma patch to `source` and returns exactly `expectedSizeBytes` bytes. The
  * whole header is checked before any decoding: magic, new size as expected, decoded lengths
- * within their caps (control 24 bytes per output byte + 1, sparse diff 2 per output byte, extra
- * the output), stored blocks the size they say, block lengths adding up to the patch. Throws
- * PackageFormatError (`BLOB_DECODE_FAILED`). Memory: source + output + the dense diff (≤ output)
- * + the decoded blocks + one LZMA2 dictionary (≤ its block) at a time.
+ * within their caps (sparse diff 2 per output byte, extra the output, all three together
+ * maxDecodedBlockBytes), dictionaries no larger than their blocks (maxBlockDictLog), stored
+ * blocks the size they say, block lengths adding up to the patch. After decoding, the control
+ * tuples must be whole and use exactly the diff and extra blocks. Throws PackageFormatError
+ * (`BLOB_DECODE_FAILED`). Memory: bsdiffLzmaApplyBytes.
  */
 export async function applyBsdiffLzmaPatch(source: Uint8Array, patch: Uint8Array, expectedSizeBytes: number): Promise<Buffer> {
   if (patch.length < 8 || Buffer.from(patch.buffer, patch.byteOffset, 8).toString('latin1') !== BSDIFF_LZMA_MAGIC) {
@@ -68,16 +90,22 @@ export async function applyBsdiffLzmaPatch(source: Uint8Array, patch: Uint8Array
   };
   const newSizeBytes = varint('new size');
   if (newSizeBytes !== expectedSizeBytes) throw fail(`patch makes ${newSizeBytes} bytes, expected ${expectedSizeBytes}`);
-  const caps = [maxControlBytes(expectedSizeBytes), maxSparseBytes(expectedSizeBytes), expectedSizeBytes];
+  const caps = [maxDecodedBlockBytes(expectedSizeBytes), maxSparseBytes(expectedSizeBytes), expectedSizeBytes];
   const headers = BLOCK_NAMES.map((name, i) => {
     if (at >= patch.length) throw fail(`header ends before the ${name} block's dictionary log`);
     const dictLog = patch[at++] as number;
     const decodedBytes = varint(`${name} decoded length`);
     const encodedBytes = varint(`${name} encoded length`);
     if (decodedBytes > caps[i]!) throw fail(`${name} block declares ${decodedBytes} decoded bytes, more than the ${caps[i]} a ${expectedSizeBytes}-byte output allows`);
-    if (dictLog === STORED_BLOCK && encodedBytes !== decodedBytes) throw fail(`stored ${name} block is ${encodedBytes} bytes but declares ${decodedBytes}`);
+    if (dictLog === STORED_BLOCK) {
+      if (encodedBytes !== decodedBytes) throw fail(`stored ${name} block is ${encodedBytes} bytes but declares ${decodedBytes}`);
+    } else if (dictLog < LZMA2_MIN_DICT_LOG || dictLog > maxBlockDictLog(decodedBytes, expectedSizeBytes)) {
+      throw fail(`${name} block's LZMA2 dictionary log ${dictLog} is outside ${LZMA2_MIN_DICT_LOG}..${maxBlockDictLog(decodedBytes, expectedSizeBytes)}`);
+    }
     return { name, dictLog, decodedBytes, encodedBytes };
   });
+  const decodedTotal = headers.reduce((n, h) => n + h.decodedBytes, 0);
+  if (decodedTotal > maxDecodedBlockBytes(expectedSizeBytes)) throw fail(`blocks declare ${decodedTotal} decoded bytes, more than the ${maxDecodedBlockBytes(expectedSizeBytes)} a ${expectedSizeBytes}-byte output allows`);
   const bodyBytes = headers.reduce((n, h) => n + h.encodedBytes, 0);
   if (at + bodyBytes !== patch.length) throw fail(`blocks declare ${bodyBytes} bytes, the patch has ${patch.length - at} after its ${at}-byte header`);
   const decoded: Buffer[] = [];
@@ -87,7 +115,11 @@ export async function applyBsdiffLzmaPatch(source: Uint8Array, patch: Uint8Array
     decoded.push(h.dictLog === STORED_BLOCK ? Buffer.from(bytes) : await decodeRawLzma2(`${WHAT} ${h.name} block`, bytes, h.dictLog, h.decodedBytes));
   }
   const [ctrl, sparse, extra] = decoded as [Buffer, Buffer, Buffer];
-  const diff = expandSparseDiff(WHAT, sparse, controlAddBytes(ctrl, expectedSizeBytes, WHAT));
+  const totals = controlTotals(ctrl, expectedSizeBytes, WHAT);
+  if (totals.addBytes + totals.copyBytes !== expectedSizeBytes || totals.copyBytes !== extra.length) {
+    throw fail(`control tuples make ${totals.addBytes} + ${totals.copyBytes} bytes from a ${extra.length}-byte extra block; expected ${expectedSizeBytes} bytes using all of it`);
+  }
+  const diff = expandSparseDiff(WHAT, sparse, totals.addBytes);
   return applyBsdiffStreams(source, { ctrl, diff, extra }, expectedSizeBytes);
 }
 

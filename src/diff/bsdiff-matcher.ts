@@ -5,9 +5,10 @@
 // BSDIFF40 patch carries, so bsdiff-patch.ts's walk applies it.
 //
 // Why not bsdiff's suffix sort: on 1 MiB chunks with 1.3-4 MiB sources it costs 0.3-1.4 s and
-// 16 bytes of memory per source byte; this index costs 8 bytes per source byte and finds the
-// same covers on firmware images (the seed only has to be an exact 8-byte match; the extension
-// does the rest).
+// 16 bytes of memory per source byte; this index costs 8-12 bytes per source byte and finds
+// covers as good on firmware images (the seed only has to be an exact 8-byte match; the
+// extension does the rest). Every byte compare is charged to a work budget, so crafted inputs
+// (periodic data, near-duplicate regions) cost at most a few hundred compares per byte.
 
 import { CTRL_TUPLE_BYTES, writeOfft, type BsdiffStreams } from './bsdiff-patch.js';
 
@@ -20,11 +21,17 @@ const MAX_MATCH_BYTES = 1 << 16;
 /** bsdiff's rule: a new match must beat the extrapolated old one by more than this many bytes. */
 const MIN_GAIN_BYTES = 8;
 /**
- * Bytes compared along hash chains per target byte before the search falls back to the first
- * candidate only: ordinary data uses a few; crafted periodic data could otherwise make the scan
- * quadratic.
+ * Byte compares (searches and extensions) per target byte before the scan falls back to short
+ * measurements: ordinary data uses a few; periodic data or near-duplicate source regions could
+ * otherwise make the scan quadratic. Until the budget runs out the result is exactly bsdiff's
+ * scan over this index; after, matches are measured to FALLBACK_MATCH_BYTES, only the first
+ * chain entry is tried, and extensions stop after FALLBACK_EXTENSION_BYTES.
  */
-const CHAIN_WORK_PER_BYTE = 256;
+const WORK_PER_BYTE = 256;
+const FALLBACK_MATCH_BYTES = 64;
+const FALLBACK_EXTENSION_BYTES = 256;
+/** Known matches remembered by diagonal (source − target offset), so a scan stepping one byte at a time along a match does not measure it again. */
+const REMEMBERED_DIAGONALS = 2;
 
 /** The source indexed by the hash of every 8-byte window (runs of one byte: their first window only). */
 class SourceIndex {
@@ -69,12 +76,13 @@ function hash8(data: Uint8Array, at: number, shift: number): number {
   return (Math.imul(lo, 0x9e3779b1) ^ Math.imul(hi ^ (lo >>> 15), 0x85ebca77)) >>> shift;
 }
 
-/** Length of the common prefix of source[p..] and target[s..], at most MAX_MATCH_BYTES. */
-function matchLength(source: Uint8Array, p: number, target: Uint8Array, s: number): number {
-  const limit = Math.min(source.length - p, target.length - s, MAX_MATCH_BYTES);
-  let n = 0;
-  while (n < limit && source[p + n] === target[s + n]) n++;
-  return n;
+/** A run known to match: target[start, end) equals source at the same positions + offset. */
+interface KnownRun {
+  offset: number;
+  start: number;
+  end: number;
+  /** The run cannot be longer (a mismatch or an input's end follows), not just cut by a cap. */
+  exact: boolean;
 }
 
 /** Growable byte buffer for the control block. */
@@ -101,8 +109,8 @@ class ControlWriter {
 
 /**
  * The control, diff and extra blocks that turn `source` into `target`, by bsdiff's scan.
- * Deterministic. Memory: 4 bytes per source byte (chain links) + a head table of ≤ 4 x source
- * (at most 64 MiB) + 2 x target (diff and extra blocks).
+ * Deterministic. Memory: 4 bytes per source byte (chain links) + a head table of ≤ 8 x source
+ * (at most 64 MiB) + 2 x target (diff and extra blocks) + the control block (24 bytes a cover).
  */
 export function matchBsdiff(source: Uint8Array, target: Uint8Array): BsdiffStreams {
   const oldSize = source.length;
@@ -120,7 +128,34 @@ export function matchBsdiff(source: Uint8Array, target: Uint8Array): BsdiffStrea
   let lastScan = 0;
   let lastPos = 0;
   let lastOffset = 0;
-  let chainWorkLeft = CHAIN_WORK_PER_BYTE * (newSize + 4096);
+  let workLeft = WORK_PER_BYTE * (newSize + 4096);
+  const known: KnownRun[] = Array.from({ length: REMEMBERED_DIAGONALS }, () => ({ offset: 0, start: 0, end: 0, exact: true }));
+  let nextKnown = 0;
+
+  // Length of the match of source[p..] and target[scan..], capped; reuses a remembered run on
+  // the same diagonal and charges every compare to the work budget.
+  const measure = (p: number): number => {
+    const bound = Math.min(oldSize - p, newSize - scan);
+    const cap = Math.min(bound, workLeft > 0 ? MAX_MATCH_BYTES : FALLBACK_MATCH_BYTES);
+    let n = 0;
+    for (const run of known) {
+      if (run.offset === p - scan && scan >= run.start && scan < run.end) {
+        n = Math.min(run.end - scan, cap);
+        if (run.exact || n === cap) return n;
+        break;
+      }
+    }
+    const from = n;
+    while (n < cap && source[p + n] === target[scan + n]) n++;
+    workLeft -= n - from + 1;
+    const run = known[nextKnown]!;
+    nextKnown = (nextKnown + 1) % REMEMBERED_DIAGONALS;
+    run.offset = p - scan;
+    run.start = scan;
+    run.end = scan + n;
+    run.exact = n < cap || cap === bound;
+    return n;
+  };
 
   // The longest match for target[scan..]: the extrapolated position first, then the hash chain.
   const search = (): void => {
@@ -128,17 +163,16 @@ export function matchBsdiff(source: Uint8Array, target: Uint8Array): BsdiffStrea
     pos = 0;
     const extrapolated = scan + lastOffset;
     if (extrapolated >= 0 && extrapolated < oldSize) {
-      len = matchLength(source, extrapolated, target, scan);
+      len = measure(extrapolated);
       pos = extrapolated;
     }
     if (scan + SEED_BYTES > newSize || len >= MAX_MATCH_BYTES) return;
-    const maxChain = chainWorkLeft > 0 ? MAX_CHAIN : 1;
+    const maxChain = workLeft > 0 ? MAX_CHAIN : 1;
     let tried = 0;
     for (let p = index.first(target, scan); p >= 0 && tried < maxChain; p = index.next(p), tried++) {
       // Cheap reject: a longer match must agree at the current best length.
       if (len > 0 && (p + len >= oldSize || source[p + len] !== target[scan + len])) continue;
-      const n = matchLength(source, p, target, scan);
-      chainWorkLeft -= n;
+      const n = measure(p);
       if (n > len) {
         len = n;
         pos = p;
@@ -164,7 +198,9 @@ export function matchBsdiff(source: Uint8Array, target: Uint8Array): BsdiffStrea
     let s = 0;
     let best = 0;
     let lenF = 0;
-    for (let i = 0; lastScan + i < scan && lastPos + i < oldSize; ) {
+    const extensionCap = workLeft > 0 ? Infinity : FALLBACK_EXTENSION_BYTES;
+    let i = 0;
+    for (; lastScan + i < scan && lastPos + i < oldSize && i < extensionCap; ) {
       if (source[lastPos + i] === target[lastScan + i]) s++;
       i++;
       if (s * 2 - i > best * 2 - lenF) {
@@ -172,18 +208,20 @@ export function matchBsdiff(source: Uint8Array, target: Uint8Array): BsdiffStrea
         lenF = i;
       }
     }
+    workLeft -= i;
     // Extend the new match backwards the same way.
     let lenB = 0;
     if (scan < newSize) {
       s = 0;
       best = 0;
-      for (let i = 1; scan >= lastScan + i && pos >= i; i++) {
+      for (i = 1; scan >= lastScan + i && pos >= i && i <= extensionCap; i++) {
         if (source[pos - i] === target[scan - i]) s++;
         if (s * 2 - i > best * 2 - lenB) {
           best = s;
           lenB = i;
         }
       }
+      workLeft -= i;
     }
     // Where the two extensions overlap, split at the point that keeps the most matching bytes.
     if (lastScan + lenF > scan - lenB) {

@@ -81,19 +81,31 @@ export function maxControlBytes(outputBytes: number): number {
   return CTRL_TUPLE_BYTES * (outputBytes + 1);
 }
 
+/** What a control block's tuples add up to. */
+export interface ControlTotals {
+  /** Bytes made from old + diff: the diff block's length. */
+  readonly addBytes: number;
+  /** Bytes copied from the extra block: its length. */
+  readonly copyBytes: number;
+}
+
 /**
- * The diff block length a control block implies: the sum of its add lengths over its whole
- * tuples. Refuses (labelled `what`) a negative add length and a sum past `outputBytes`.
+ * Sums a control block's add and copy lengths. Refuses (labelled `what`) a block that is not
+ * whole tuples, a negative length, and sums past `outputBytes`.
  */
-export function controlAddBytes(ctrl: Uint8Array, outputBytes: number, what: string): number {
-  let sum = 0;
-  for (let at = 0; at + CTRL_TUPLE_BYTES <= ctrl.length; at += CTRL_TUPLE_BYTES) {
-    const addBytes = readOfft(ctrl, at, 'control add length');
-    if (addBytes < 0) throw blobDecodeError(what, 'negative length in a control tuple');
-    sum += addBytes;
-    if (sum > outputBytes) throw blobDecodeError(what, `control tuples add ${sum} bytes, more than the ${outputBytes}-byte output`);
+export function controlTotals(ctrl: Uint8Array, outputBytes: number, what: string): ControlTotals {
+  if (ctrl.length % CTRL_TUPLE_BYTES !== 0) throw blobDecodeError(what, `control block is ${ctrl.length} bytes, not whole ${CTRL_TUPLE_BYTES}-byte tuples`);
+  let addBytes = 0;
+  let copyBytes = 0;
+  for (let at = 0; at < ctrl.length; at += CTRL_TUPLE_BYTES) {
+    const add = readOfft(ctrl, at, 'control add length');
+    const copy = readOfft(ctrl, at + 8, 'control copy length');
+    if (add < 0 || copy < 0) throw blobDecodeError(what, 'negative length in a control tuple');
+    addBytes += add;
+    copyBytes += copy;
+    if (addBytes + copyBytes > outputBytes) throw blobDecodeError(what, `control tuples make ${addBytes + copyBytes} bytes, more than the ${outputBytes}-byte output`);
   }
-  return sum;
+  return { addBytes, copyBytes };
 }
 
 /** The three decoded blocks of a bsdiff-style patch (BSDIFF40 or BSDF2). */

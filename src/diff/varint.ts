@@ -29,10 +29,11 @@ export interface VarintRead {
 }
 
 /**
- * Reads a varint at `at`. Returns a reason instead when the bytes end inside it or it is longer
- * than MAX_VARINT_BYTES (so values stay below 2^49, exact in a double).
+ * Reads a varint at `at`. Returns a reason instead when the bytes end inside it, it is longer
+ * than MAX_VARINT_BYTES (so values stay below 2^49, exact in a double), or it is not in its
+ * shortest form (a last byte of 0 after the first): each value has exactly one encoding.
  */
-export function readVarint(bytes: Uint8Array, at: number): VarintRead | 'truncated' | 'too long' {
+export function readVarint(bytes: Uint8Array, at: number): VarintRead | 'truncated' | 'too long' | 'not in shortest form' {
   let value = 0;
   let scale = 1;
   for (let n = 0; n < MAX_VARINT_BYTES; n++) {
@@ -40,7 +41,7 @@ export function readVarint(bytes: Uint8Array, at: number): VarintRead | 'truncat
     const byte = bytes[at + n] as number;
     value += (byte & 0x7f) * scale;
     scale *= 0x80;
-    if ((byte & 0x80) === 0) return { value, end: at + n + 1 };
+    if ((byte & 0x80) === 0) return n > 0 && byte === 0 ? 'not in shortest form' : { value, end: at + n + 1 };
   }
   return 'too long';
 }

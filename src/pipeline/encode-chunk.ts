@@ -15,8 +15,11 @@ export interface EncodeTask {
   readonly specs: readonly CandidateSpec[];
   /** Some target cannot use DIFF: every replace candidate must be computed. */
   readonly replaceRequired: boolean;
-  /** Some target allows bsdiff or bsdf2 but not bsdiff-lzma: the suffix-sort differs must run. */
-  readonly suffixSortRequired?: boolean;
+  /**
+   * Some target that takes DIFF ops does not allow bsdiff-lzma: zstd-dict, bsdiff and bsdf2 are
+   * then tried by their own rules, whatever bsdiff-lzma made.
+   */
+  readonly someTargetWithoutBsdiffLzma?: boolean;
 }
 
 /**
@@ -74,8 +77,8 @@ export async function encodeChunk(task: EncodeTask): Promise<EncodedCandidate[]>
  * or through compare's cache). Phase 1: bsdiff-lzma (fast, and the smallest on most chunks) and
  * the fast codecs. Phase 2: zstd-dict, on small chunks or where bsdiff-lzma leaves over
  * ZSTD_DICT_WORTH_SHARE_OF_FAST of gzip. Phase 3: bsdiff/bsdf2 (one suffix sort for both) only
- * when bsdiff-lzma is not a candidate or some target needs them, and then only where the source
- * helps. Phase 4 (skipped when the best diff is under REPLACE_HOPELESS of the best fast codec):
+ * when bsdiff-lzma is not a candidate, and then only where the source helps. Where some target
+ * cannot use bsdiff-lzma, phases 2 and 3 ignore its result. Phase 4 (skipped when the best diff is under REPLACE_HOPELESS of the best fast codec):
  * the strongest slow codec, then the others only when it comes close to the best diff. A target
  * that cannot use DIFF gets every replace candidate. Results come back in the task's spec order.
  * `parallel` runs each phase's candidates concurrently; otherwise one at a time (a worker's
@@ -103,16 +106,19 @@ export async function encodeWithRules(task: EncodeTask, compute: ComputeCandidat
   const bestFast = smallest(out, 'replace', size);
 
   // Phase 2: zstd-dict where bsdiff-lzma did not already leave it nothing to win.
-  if (zstdDiffs.length > 0 && (lzmaDiffs.length === 0 || small || bestDiff > bestFast * ZSTD_DICT_WORTH_SHARE_OF_FAST)) {
+  const lzmaStandsIn = lzmaDiffs.length > 0 && task.someTargetWithoutBsdiffLzma !== true;
+  if (zstdDiffs.length > 0 && (!lzmaStandsIn || small || bestDiff > bestFast * ZSTD_DICT_WORTH_SHARE_OF_FAST)) {
     out.push(...(await run(zstdDiffs)));
     bestDiff = smallest(out, 'diff', Infinity);
   }
 
-  // Phase 3: bsdiff and bsdf2, where nothing else stands in for them and the source helps.
-  if (suffixDiffs.length > 0 && (lzmaDiffs.length === 0 || task.suffixSortRequired === true)) {
-    const onlySuffix = suffixDiffs.length === diffSpecs.length;
+  // Phase 3: bsdiff and bsdf2, where bsdiff-lzma cannot stand in for them and the source helps
+  // (judged by the other differs).
+  if (suffixDiffs.length > 0 && !lzmaStandsIn) {
+    const onlySuffix = suffixDiffs.length === diffSpecs.length - lzmaDiffs.length;
     const maxShare = small ? BSDIFF_MAX_SHARE_OF_FAST_SMALL : BSDIFF_MAX_SHARE_OF_FAST;
-    const worthTrying = onlySuffix || (bestDiff > size * DIFF_IS_TINY && bestDiff < bestFast * maxShare);
+    const bestOther = smallest(out.filter((c) => c.spec.kind !== 'diff' || c.spec.differ !== 'bsdiff-lzma'), 'diff', Infinity);
+    const worthTrying = onlySuffix || (bestOther > size * DIFF_IS_TINY && bestOther < bestFast * maxShare);
     if (worthTrying && (onlySuffix || zeroBlockShare(task.sourceData, task.newData) <= MAX_ZERO_BLOCK_SHARE)) {
       out.push(...(await run(suffixDiffs)));
       bestDiff = smallest(out, 'diff', Infinity);

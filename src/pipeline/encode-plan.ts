@@ -11,7 +11,6 @@ import type { BlockSource } from '../image/block-source.js';
 import type { BlobSpool, SpoolRange } from '../package/blob-spool.js';
 import { candidateLabel, selectCandidate, type CandidateSpec, type EncodedCandidate } from '../planner/candidates.js';
 import type { PlanItem } from '../planner/plan-items.js';
-import type { TargetProfile } from '../model/target-profile.js';
 import type { Reporter } from '../reporter.js';
 import type { EncodePool } from './encode-pool.js';
 import type { TargetAssembly } from './target-assembly.js';
@@ -68,15 +67,9 @@ async function startChunk(input: EncodePlanInput, item: Extract<PlanItem, { kind
   const sourceData = input.old && item.sources.length > 0 ? await readExtents(input.old, item.sources, bs) : Buffer.alloc(0);
   const srcSha256 = createHash('sha256').update(sourceData).digest();
   const replaceRequired = input.assemblies.some((a) => !a.profile.allowedOperations.includes('diff'));
-  const suffixSortRequired = input.assemblies.some((a) => needsSuffixSort(a.profile));
-  const candidates = await input.pool.run({ newData, sourceData, specs: input.specs, replaceRequired, suffixSortRequired });
+  const someTargetWithoutBsdiffLzma = input.assemblies.some((a) => a.profile.allowedOperations.includes('diff') && !a.profile.allowedDiffers.includes('bsdiff-lzma'));
+  const candidates = await input.pool.run({ newData, sourceData, specs: input.specs, replaceRequired, someTargetWithoutBsdiffLzma });
   return { candidates, srcSha256 };
-}
-
-/** A target that can apply bsdiff or bsdf2 but not bsdiff-lzma (a custom profile, say). */
-function needsSuffixSort(profile: TargetProfile): boolean {
-  const differs = profile.allowedOperations.includes('diff') ? profile.allowedDiffers : [];
-  return !differs.includes('bsdiff-lzma') && (differs.includes('bsdiff') || differs.includes('bsdf2'));
 }
 
 async function finish(input: EncodePlanInput, s: Started): Promise<void> {

@@ -47,6 +47,7 @@ describe('sparse diff block', () => {
     ['a value missing after its gap', [3]],
     ['a gap varint cut short', [0x80]],
     ['a gap varint longer than 7 bytes', [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 1]],
+    ['a gap varint not in its shortest form', [0x81, 0x00, 1]],
     ['a zero value', [2, 0]],
     ['a byte past the dense block', [10, 1]],
   ])('refuses %s', async (_label, sparse) => {
@@ -105,7 +106,7 @@ describe('bsdiff-lzma differ', () => {
     diff[3] = 1;
     const sparse = encodeSparseDiff(diff);
     const extra = Buffer.from('hello hello hello hello');
-    const lzmaExtra: BsdiffLzmaBlock = { dictLog: 12, decodedBytes: extra.length, bytes: await encodeRawLzma2(extra, { lc: 3, lp: 0, pb: 2 }) };
+    const lzmaExtra: BsdiffLzmaBlock = { dictLog: 12, decodedBytes: extra.length, bytes: await encodeRawLzma2(extra, { lc: 3, lp: 0, pb: 2 }, 12) };
     const patch = writeBsdiffLzma([stored(control([[10, extra.length, 0]])), stored(sparse), lzmaExtra], 10 + extra.length);
     const out = await differ.patch(source, patch, 10 + extra.length);
     expect(out[3]).toBe((source[3]! + 1) & 0xff);
@@ -144,6 +145,9 @@ describe('bsdiff-lzma differ', () => {
       ['a dictionary log under 12', rewrite(15, [[11, 24, 24], [0, 0, 0], [0, 5, 5]], body)],
       ['a dictionary log above what the block needs', rewrite(15, [[20, 24, 24], [0, 0, 0], [0, 5, 5]], body)],
       ['a header cut inside a varint', good.subarray(0, 9)],
+      ['a control block that is not whole tuples', rewrite(15, [[0, 25, 25], [0, 0, 0], [0, 5, 5]], Buffer.concat([body.subarray(0, 24), Buffer.from([0]), body.subarray(24)]))],
+      ['an extra block the tuples do not use up', rewrite(15, [[0, 24, 24], [0, 0, 0], [0, 6, 6]], Buffer.concat([body, Buffer.from('!')]))],
+      ['all blocks together over 3 x the output + 24', rewrite(15, [[12, 60, 1], [12, 30, 1], [0, 5, 5]], Buffer.concat([Buffer.from([0, 0]), Buffer.from('hello')]))],
     ])('%s', async (_label, patch) => {
       await expectBlobError(differ.patch(source, patch, 15));
     });
@@ -152,7 +156,7 @@ describe('bsdiff-lzma differ', () => {
       await expectBlobError(differ.patch(source, writeBsdiffLzma([stored(ctrl), stored(Buffer.alloc(0)), stored(Buffer.from('hello'))], 15), 15));
     });
     it('corrupt LZMA2 data', async () => {
-      const extra = await encodeRawLzma2(Buffer.alloc(5, 7), { lc: 3, lp: 0, pb: 2 });
+      const extra = await encodeRawLzma2(Buffer.alloc(5, 7), { lc: 3, lp: 0, pb: 2 }, 12);
       const next = prng(64);
       for (let trial = 0; trial < 20; trial++) {
         const bad = Buffer.from(extra);
@@ -167,7 +171,7 @@ describe('bsdiff-lzma differ', () => {
   });
 
   it('stops an LZMA2 extra block that expands past its declared length', async () => {
-    const bomb = await encodeRawLzma2(Buffer.alloc(64 * MiB), { lc: 3, lp: 0, pb: 2 });
+    const bomb = await encodeRawLzma2(Buffer.alloc(64 * MiB), { lc: 3, lp: 0, pb: 2 }, 20);
     const patch = writeBsdiffLzma([stored(control([[0, MiB, 0]])), stored(Buffer.alloc(0)), { dictLog: 20, decodedBytes: MiB, bytes: bomb }], MiB);
     const before = process.memoryUsage();
     await expectBlobError(differ.patch(randomBytes(4096, 65), patch, MiB));
