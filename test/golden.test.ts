@@ -71,4 +71,18 @@ describe('golden packages', () => {
     const json = JSON.stringify({ ...report, path: 'release-generic.otapkg' }, null, 2) + '\n';
     compareOrBless('release-generic.inspect.json', Buffer.from(json));
   });
+
+  it('tiny delta with --differ bsdiff-lzma (differ id 4) matches the committed bytes and inspect JSON', async () => {
+    const { oldPath, newPath } = goldenInputs();
+    const built = await buildPackages({
+      oldPath, newPath, outDir: join(work, 'out-lzma'), targets: 'generic', differ: 'bsdiff-lzma', jobs: 1, timestampSeconds: 1_700_000_000,
+      sourceVersion: 'golden-1', targetVersion: 'golden-2',
+    });
+    const pkg = built.packages[0]!.path;
+    compareOrBless('tiny-generic-bsdiff-lzma.otapkg', readFileSync(pkg));
+    const report = await inspectPackage({ packagePath: pkg });
+    const json = JSON.stringify({ ...report, path: 'tiny-generic-bsdiff-lzma.otapkg' }, null, 2) + '\n';
+    expect(json).toContain('differ:bsdiff-lzma');
+    compareOrBless('tiny-generic-bsdiff-lzma.inspect.json', Buffer.from(json));
+  });
 });

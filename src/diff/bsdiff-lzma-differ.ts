@@ -7,7 +7,7 @@
 
 import { assertExpectedSize } from '../codecs/codec-errors.js';
 import { encodeRawLzma2, type Lzma2Tuning } from '../codecs/raw-lzma2.js';
-import { writeOfft } from './bsdiff-patch.js';
+import { CTRL_TUPLE_BYTES, writeOfft } from './bsdiff-patch.js';
 import {
   applyBsdiffLzmaPatch,
   bsdiffLzmaApplyBytes,
@@ -49,7 +49,7 @@ export class BsdiffLzmaDiffer implements Differ {
     let { ctrl, extra } = streams;
     let sparse = encodeSparseDiff(streams.diff);
     if (ctrl.length + sparse.length + extra.length > maxDecodedBlockBytes(target.length)) {
-      ctrl = Buffer.alloc(24);
+      ctrl = Buffer.alloc(CTRL_TUPLE_BYTES);
       writeOfft(ctrl, 8, target.length);
       sparse = Buffer.alloc(0);
       extra = Buffer.from(target);

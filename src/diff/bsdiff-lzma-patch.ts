@@ -112,7 +112,7 @@ export async function applyBsdiffLzmaPatch(source: Uint8Array, patch: Uint8Array
   for (const h of headers) {
     const bytes = patch.subarray(at, at + h.encodedBytes);
     at += h.encodedBytes;
-    decoded.push(h.dictLog === STORED_BLOCK ? Buffer.from(bytes) : await decodeRawLzma2(`${WHAT} ${h.name} block`, bytes, h.dictLog, h.decodedBytes));
+    decoded.push(h.dictLog === STORED_BLOCK ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length) : await decodeRawLzma2(`${WHAT} ${h.name} block`, bytes, h.dictLog, h.decodedBytes));
   }
   const [ctrl, sparse, extra] = decoded as [Buffer, Buffer, Buffer];
   const totals = controlTotals(ctrl, expectedSizeBytes, WHAT);
