@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { hashBlocks } from '../../src/hashing/block-digests.js';
 import { DigestIndex } from '../../src/hashing/digest-index.js';
 import { MemoryBlockSource } from '../../src/image/memory-block-source.js';
-import { diffSources, MAX_JOINED_GAP_BLOCKS, planBlocks } from '../../src/planner/plan-blocks.js';
+import { diffSources, MAX_JOINED_DELTAS, planBlocks } from '../../src/planner/plan-blocks.js';
 
 const BS = 4096;
 function image(blocks: (number | null)[]): Buffer {
@@ -47,17 +47,29 @@ describe('planBlocks', () => {
     expect(items.map((i) => i.kind)).toEqual(['changed', 'zero', 'changed']);
     expect(items.every((i) => i.kind !== 'changed' || i.sources.length === 0)).toBe(true);
   });
-  it('a short run of found blocks between changed blocks joins one chunk; a long run, a zero block or the chunk cap does not', async () => {
-    const gap = (n: number) => Array.from({ length: n }, (_, k) => 10 + k);
-    const old = [...gap(40)];
+  it('a run of found blocks at one displacement between changed blocks joins the chunk; a zero block, a mixed run or the chunk cap does not', async () => {
+    const gap = (n: number, from = 10) => Array.from({ length: n }, (_, k) => from + k);
+    const old = [...gap(200)];
     // changed, 3 found, changed: one chunk of 5 blocks (no COPY op and second DIFF op).
-    expect((await plan(old, [90, ...gap(3), 91], 100, 64)).map((i) => [i.kind, i.dst.blockCount])).toEqual([['changed', 5]]);
-    // A gap longer than MAX_JOINED_GAP_BLOCKS stays a copy.
-    const long = MAX_JOINED_GAP_BLOCKS + 1;
-    expect((await plan(old, [90, ...gap(long), 91], 100, 64)).map((i) => i.kind)).toEqual(['changed', 'copy', 'changed']);
+    expect((await plan(old, [1000, ...gap(3), 1001], 100, 64)).map((i) => [i.kind, i.dst.blockCount])).toEqual([['changed', 5]]);
+    // Runs up to the chunk join too: the found blocks cost the differ next to nothing.
+    expect((await plan(old, [1000, ...gap(60), 1001], 100, 64)).map((i) => [i.kind, i.dst.blockCount])).toEqual([['changed', 62]]);
     // A zero block in the gap, or a chunk cap the join would pass, stops the join.
-    expect((await plan(old, [90, 10, null, 11, 91], 100, 64)).map((i) => i.kind)).toEqual(['changed', 'copy', 'zero', 'copy', 'changed']);
-    expect((await plan(old, [90, ...gap(3), 91], 100, 4)).map((i) => i.kind)).toEqual(['changed', 'copy', 'changed']);
+    expect((await plan(old, [1000, 10, null, 11, 1001], 100, 64)).map((i) => i.kind)).toEqual(['changed', 'copy', 'zero', 'copy', 'changed']);
+    expect((await plan(old, [1000, ...gap(3), 1001], 100, 4)).map((i) => i.kind)).toEqual(['changed', 'copy', 'changed']);
+    // A gap whose blocks lie at two displacements is not one run: it stays two copies.
+    expect((await plan(old, [1000, 10, 11, 30, 31, 1001], 100, 64)).map((i) => i.kind)).toEqual(['changed', 'copy', 'copy', 'changed']);
+  });
+  it('a chunk joins runs at no more than MAX_JOINED_DELTAS displacements, and diffs against each of them', async () => {
+    const old = Array.from({ length: 200 }, (_, k) => 10 + k);
+    // Three one-block gaps, found at three displacements (-1, +107, +155).
+    const items = await plan(old, [1000, 10, 1001, 120, 1002, 170, 1003], 100, 64);
+    expect(MAX_JOINED_DELTAS).toBe(2);
+    expect(items.map((i) => [i.kind, i.dst.blockCount])).toEqual([['changed', 5], ['copy', 1], ['changed', 1]]);
+    const first = items[0]!;
+    if (first.kind !== 'changed') throw new Error('expected a changed chunk');
+    // Old block 110 (new block 3's content) is in one of the chunk's source windows.
+    expect(first.sources.some((w) => w.startBlock <= 110 && w.startBlock + w.blockCount > 110)).toBe(true);
   });
   it('diff windows follow the last copy run when data shifted, and stay inside the old image', () => {
     const windows = diffSources({ startBlock: 100, blockCount: 10 }, [500, 0], 1000, 400);
