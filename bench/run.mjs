@@ -21,6 +21,7 @@ const BENCH = join(ROOT, 'bench');
 const MAKE_PAIR = join(BENCH, 'images', 'make-pair.sh');
 const GENERATOR_FILES = ['make-pair.sh', 'lib-image.sh', 'catalog.tsv'].map((f) => join(BENCH, 'images', f));
 const SNAPSHOT = join(ROOT, 'bench', 'work', 'ota-build-snapshot');
+// Run as an executable, the way an installed `ota-build` runs: its shebang carries Node's flags.
 let OTA_BIN = join(ROOT, 'bin', 'ota-build.js'); // the snapshot's copy once taken (see snapshotOtaBuild)
 const TIME = '/usr/bin/time';
 const MIB = 1048576;
@@ -138,26 +139,26 @@ const TOOLS = {
     role: 'ours',
     label: 'ota-build (generic)',
     build: (p, d, o) => ({
-      cmd: process.execPath,
-      args: [OTA_BIN, 'build', '--old', p.old, '--new', p.new, '-o', join(d, 'pkg'), '--target', 'generic', '--json',
+      cmd: OTA_BIN,
+      args: ['build', '--old', p.old, '--new', p.new, '-o', join(d, 'pkg'), '--target', 'generic', '--json',
         ...(o.jobs ? ['--jobs', String(o.jobs)] : [])],
     }),
     packages: (d) => [{ label: 'ota-build (generic)', target: 'generic', file: join(d, 'pkg', 'update-generic.otapkg') }],
     apply: (p, pkg, out) => ({
-      cmd: process.execPath, args: [OTA_BIN, 'apply', pkg.file, '--old', p.old, '-o', out, '--device-target', pkg.target, '--json'],
+      cmd: OTA_BIN, args: ['apply', pkg.file, '--old', p.old, '-o', out, '--device-target', pkg.target, '--json'],
     }),
   },
   'ota-build-default': {
     role: 'ours-default',
     label: 'ota-build (default targets)',
     build: (p, d, o) => ({
-      cmd: process.execPath,
-      args: [OTA_BIN, 'build', '--old', p.old, '--new', p.new, '-o', join(d, 'pkg'), '--json',
+      cmd: OTA_BIN,
+      args: ['build', '--old', p.old, '--new', p.new, '-o', join(d, 'pkg'), '--json',
         ...(o.jobs ? ['--jobs', String(o.jobs)] : [])],
     }),
     packages: (d) => DEFAULT_TARGETS.map((t) => ({ label: `ota-build (${t})`, target: t, file: join(d, 'pkg', `update-${t}.otapkg`) })),
     apply: (p, pkg, out) => ({
-      cmd: process.execPath, args: [OTA_BIN, 'apply', pkg.file, '--old', p.old, '-o', out, '--device-target', pkg.target, '--json'],
+      cmd: OTA_BIN, args: ['apply', pkg.file, '--old', p.old, '-o', out, '--device-target', pkg.target, '--json'],
     }),
   },
   bsdiff: {
@@ -560,7 +561,8 @@ async function runPair(p, pair, o, progress) {
   const runDir = join(BENCH, 'work', 'runs', p.id);
   rmSync(runDir, { recursive: true, force: true });
   const results = [];
-  const env = { ...process.env, SOURCE_DATE_EPOCH: '1704067200' };
+  // The launcher's shebang finds `node` on PATH: make it the Node running the bench.
+  const env = { ...process.env, SOURCE_DATE_EPOCH: '1704067200', PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` };
   for (const { tool, skip } of toolsFor(p, o)) {
     const def = TOOLS[tool];
     const r = { tool, role: def.role, label: def.label };

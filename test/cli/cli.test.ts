@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sectionsOf } from '../helpers/package-bytes.js';
 import { BIN, EPOCH, ROOT, describeRun, jsonOf, runCli, runCliOk } from '../helpers/run-cli.js';
@@ -82,6 +82,14 @@ describe('help and version', () => {
       const r = runCliOk([flag]);
       expect(r.stdout.trim()).toBe(version);
     }
+  });
+
+  it('the launcher runs as an executable with its Node flag (as an installed ota-build does)', () => {
+    expect(readFileSync(BIN, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env -S node --max-semi-space-size=1');
+    const path = `${dirname(process.execPath)}:${process.env.PATH ?? ''}`;
+    const v = spawnSync(BIN, ['--version'], { encoding: 'utf8', env: { ...process.env, PATH: path } });
+    expect(v.status).toBe(0);
+    expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
   it('no command, or help for an unknown command, is a usage error: help on stderr and exit 2 (not 0)', () => {
