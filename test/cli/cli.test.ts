@@ -85,7 +85,7 @@ describe('help and version', () => {
   });
 
   it('the launcher runs as an executable with its Node flag (as an installed ota-build does)', () => {
-    expect(readFileSync(BIN, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env -S node --max-semi-space-size=1');
+    expect(readFileSync(BIN, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=1');
     const path = `${dirname(process.execPath)}:${process.env.PATH ?? ''}`;
     const v = spawnSync(BIN, ['--version'], { encoding: 'utf8', env: { ...process.env, PATH: path } });
     expect(v.status).toBe(0);
