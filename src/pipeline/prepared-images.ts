@@ -16,8 +16,13 @@ import type { PlanItem } from '../planner/plan-items.js';
 import type { Reporter } from '../reporter.js';
 import type { InputSummary } from './build-options.js';
 
-/** Largest changed chunk handed to one encoder task (op memory stays bounded). */
-export const CHUNK_BYTES = 1024 * 1024;
+/**
+ * Largest changed chunk handed to one encoder task (op memory stays bounded; a target's smaller
+ * maxOperationBytes wins). On the bench pairs 2 MiB instead of 1 MiB made packages 1-3 % smaller
+ * (a differ sees more of an edited binary at once) for 15-25 % more build time and about
+ * 80 MiB more peak RSS at 1 GiB; apply memory did not change.
+ */
+export const CHUNK_BYTES = 2 * 1024 * 1024;
 
 /** Chunk and run limits of the planner for a block size and the targets' op limit. */
 function planLimits(blockSizeBytes: number, maxRunBytes: number) {
