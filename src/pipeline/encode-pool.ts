@@ -3,10 +3,13 @@
 // worker ran a task, so packages are byte-identical for any job count.
 // Memory budget per worker, independent of the image size: one task (a chunk ≤ CHUNK_BYTES and
 // its sources ≤ 4 chunks, plus candidates ≤ the chunk each) and one encoder at a time: zstd level
-// 19 with the sources as dictionary (≈ 10 × a window ≤ 8 MiB, context reused), bsdiff's suffix
-// array (≈ 17 × the sources, native) or xz's BT4 finder (≈ 10 × its dictionary, fitted to the
-// chunk). Measured peak build RSS (2 workers, generic): ~630 MiB at 64 MiB, ~700 at 256 MiB,
-// ~850 at 1 GiB, of which PreparedImages grows ~45 MiB per GiB.
+// 19 with the sources as dictionary (≈ 180 MiB of match tables whatever the window ≤ 16 MiB),
+// bsdiff-lzma's hash index (≤ 12 × the sources) and LZMA2 encoder (≈ 10 × a dictionary ≤ the
+// chunk), bsdiff's suffix array (≈ 17 × the sources, native) or xz's BT4 finder (≈ 10 × its
+// dictionary, fitted to the chunk). Each worker collects its garbage after every task. Measured
+// peak build RSS (2 workers, generic, the launcher's memory settings): 440-750 MiB on the 64 MiB
+// pairs (the heavier the change, the more chunks run zstd), ~720 at 256 MiB, 810-820 at 1 GiB;
+// bench/RESULTS.md has the current figures.
 
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
