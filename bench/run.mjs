@@ -21,7 +21,8 @@ const BENCH = join(ROOT, 'bench');
 const MAKE_PAIR = join(BENCH, 'images', 'make-pair.sh');
 const GENERATOR_FILES = ['make-pair.sh', 'lib-image.sh', 'catalog.tsv'].map((f) => join(BENCH, 'images', f));
 const SNAPSHOT = join(ROOT, 'bench', 'work', 'ota-build-snapshot');
-// Run as an executable, the way an installed `ota-build` runs: its shebang carries Node's flags.
+// Run as an executable, the way an installed `ota-build` runs (the launcher's sh lines start Node
+// with its memory settings); `node` first on its PATH is the Node running the bench (see timed).
 let OTA_BIN = join(ROOT, 'bin', 'ota-build.js'); // the snapshot's copy once taken (see snapshotOtaBuild)
 const TIME = '/usr/bin/time';
 const MIB = 1048576;
@@ -139,26 +140,26 @@ const TOOLS = {
     role: 'ours',
     label: 'ota-build (generic)',
     build: (p, d, o) => ({
-      cmd: OTA_BIN,
+      cmd: OTA_BIN, nodeOnPath: true,
       args: ['build', '--old', p.old, '--new', p.new, '-o', join(d, 'pkg'), '--target', 'generic', '--json',
         ...(o.jobs ? ['--jobs', String(o.jobs)] : [])],
     }),
     packages: (d) => [{ label: 'ota-build (generic)', target: 'generic', file: join(d, 'pkg', 'update-generic.otapkg') }],
     apply: (p, pkg, out) => ({
-      cmd: OTA_BIN, args: ['apply', pkg.file, '--old', p.old, '-o', out, '--device-target', pkg.target, '--json'],
+      cmd: OTA_BIN, nodeOnPath: true, args: ['apply', pkg.file, '--old', p.old, '-o', out, '--device-target', pkg.target, '--json'],
     }),
   },
   'ota-build-default': {
     role: 'ours-default',
     label: 'ota-build (default targets)',
     build: (p, d, o) => ({
-      cmd: OTA_BIN,
+      cmd: OTA_BIN, nodeOnPath: true,
       args: ['build', '--old', p.old, '--new', p.new, '-o', join(d, 'pkg'), '--json',
         ...(o.jobs ? ['--jobs', String(o.jobs)] : [])],
     }),
     packages: (d) => DEFAULT_TARGETS.map((t) => ({ label: `ota-build (${t})`, target: t, file: join(d, 'pkg', `update-${t}.otapkg`) })),
     apply: (p, pkg, out) => ({
-      cmd: OTA_BIN, args: ['apply', pkg.file, '--old', p.old, '-o', out, '--device-target', pkg.target, '--json'],
+      cmd: OTA_BIN, nodeOnPath: true, args: ['apply', pkg.file, '--old', p.old, '-o', out, '--device-target', pkg.target, '--json'],
     }),
   },
   bsdiff: {
@@ -319,7 +320,8 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 
 // Run CMD ARGS under /usr/bin/time -v in its own process group; kill the group on timeout.
 // Never throws: the result says ok / failed / timeout.
-function timed({ cmd, args, stdoutFile }, { timeoutS, cwd = ROOT, env = process.env, timeFile }) {
+function timed({ cmd, args, stdoutFile, nodeOnPath }, { timeoutS, cwd = ROOT, env = process.env, timeFile }) {
+  if (nodeOnPath) env = { ...env, PATH: `${dirname(process.execPath)}:${env.PATH ?? ''}` };
   return new Promise((res) => {
     rmSync(timeFile, { force: true });
     let outFd = null;
@@ -561,8 +563,7 @@ async function runPair(p, pair, o, progress) {
   const runDir = join(BENCH, 'work', 'runs', p.id);
   rmSync(runDir, { recursive: true, force: true });
   const results = [];
-  // The launcher's shebang finds `node` on PATH: make it the Node running the bench.
-  const env = { ...process.env, SOURCE_DATE_EPOCH: '1704067200', PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` };
+  const env = { ...process.env, SOURCE_DATE_EPOCH: '1704067200' };
   for (const { tool, skip } of toolsFor(p, o)) {
     const def = TOOLS[tool];
     const r = { tool, role: def.role, label: def.label };

@@ -45,7 +45,11 @@ export async function compareCodecs(o: CompareOptions): Promise<CompareResult> {
   // Compare's packages are measurements that are deleted: sign them with the test key silently.
   const signer = await chooseSigner(undefined, profile.defaultSignatureAlgorithm, new CollectingReporter());
   const timingsMs: Record<string, number> = {};
-  const prepared = await PreparedImages.prepare({ oldPath: o.oldPath, newPath: o.newPath, blockSizeBytes: profile.blockSizeBytes, maxRunBytes: profile.maxOperationBytes, reporter, timed: phaseTimer(timingsMs) });
+  // Found runs join changed chunks only in plans for combinations that DIFF: a replace-only
+  // combination gets a plan without joins (replaceOnlyPlan), as `build` would make for it.
+  const joinFoundRuns = profile.allowedOperations.includes('diff');
+  const prepared = await PreparedImages.prepare({ oldPath: o.oldPath, newPath: o.newPath, blockSizeBytes: profile.blockSizeBytes, maxRunBytes: profile.maxOperationBytes, joinFoundRuns, reporter, timed: phaseTimer(timingsMs) });
+  let replaceOnlyPlan: PreparedImages | undefined;
   let workDir: string | undefined;
   let cache: CandidateCache | undefined;
   let pool: EncodePool | undefined;
@@ -71,8 +75,9 @@ export async function compareCodecs(o: CompareOptions): Promise<CompareResult> {
       }
       const { label, specs, codec, level } = describe(combo, entries, profile, selection, delta);
       const forbidden = forbiddenReasons(profile, specs);
+      const plan = !joinFoundRuns || specs.some((s) => s.kind === 'diff') ? prepared : (replaceOnlyPlan ??= prepared.withoutJoinedRuns());
       const m = await runner.run({
-        label, specs, forbidden, prepared, apply: true, index: entries.filter((e) => e.applicable).length, total,
+        label, specs, forbidden, prepared: plan, apply: true, index: entries.filter((e) => e.applicable).length, total,
         onPackage: (path) => o.onPackage?.(label, path),
       });
       entries.push(toEntry(combo, label, specs, codec, level, m));

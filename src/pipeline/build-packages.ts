@@ -107,7 +107,10 @@ async function setup(options: BuildOptions, targets: string, release: ReleaseSou
     const platform = options.platform ?? release?.platform?.toLowerCase() ?? p.defaultPlatform;
     assemblies.push(new TargetAssembly(p, await chooseSigner(key, p.defaultSignatureAlgorithm, reporter), platform, release ? { layout: release.layout, storage: storageOf(release), partitionLayouts: layouts } : undefined));
   }
-  const plan = { blockSizeBytes, maxRunBytes: Math.min(...profiles.map((p) => p.maxOperationBytes)), reporter, timed: phaseTimer(timingsMs) };
+  const plan = {
+    blockSizeBytes, maxRunBytes: Math.min(...profiles.map((p) => p.maxOperationBytes)),
+    joinFoundRuns: profiles.every((p) => p.allowedOperations.includes('diff')), reporter, timed: phaseTimer(timingsMs),
+  };
   const labels = { sourceVersion: options.sourceVersion ?? '', targetVersion: options.targetVersion ?? '', timestampSeconds };
   return { reporter, timingsMs, profiles, specs, assemblies, plan, labels };
 }

@@ -11,7 +11,7 @@ import { DigestIndex } from '../hashing/digest-index.js';
 import type { BlockSource } from '../image/block-source.js';
 import { openImage } from '../image/open-image.js';
 import type { ImageIdentity } from '../model/manifest.js';
-import { planBlocks } from '../planner/plan-blocks.js';
+import { planBlocks, type OldImageView, type PlanOptions as PlannerOptions } from '../planner/plan-blocks.js';
 import type { PlanItem } from '../planner/plan-items.js';
 import type { Reporter } from '../reporter.js';
 import type { InputSummary } from './build-options.js';
@@ -24,10 +24,10 @@ import type { InputSummary } from './build-options.js';
  */
 export const CHUNK_BYTES = 2 * 1024 * 1024;
 
-/** Chunk and run limits of the planner for a block size and the targets' op limit. */
-function planLimits(blockSizeBytes: number, maxRunBytes: number) {
+/** The planner's options for a block size, the targets' op limit and whether they all DIFF. */
+function planLimits(blockSizeBytes: number, maxRunBytes: number, joinFoundRuns: boolean): PlannerOptions {
   const chunkBlocks = Math.max(1, Math.floor(Math.min(CHUNK_BYTES, maxRunBytes) / blockSizeBytes));
-  return { maxRunBlocks: Math.floor(maxRunBytes / blockSizeBytes), chunkBlocks, maxSourceBlocks: 4 * chunkBlocks };
+  return { maxRunBlocks: Math.floor(maxRunBytes / blockSizeBytes), chunkBlocks, maxSourceBlocks: 4 * chunkBlocks, joinFoundRuns };
 }
 
 /** How to plan: shared by prepare (paths) and fromSources (opened images). */
@@ -35,6 +35,8 @@ export interface PlanOptions {
   readonly blockSizeBytes: number;
   /** Smallest maxOperationBytes among the targets: no planned run is larger. */
   readonly maxRunBytes: number;
+  /** True when every target allows DIFF ops (see the planner's PlanOptions.joinFoundRuns). */
+  readonly joinFoundRuns: boolean;
   readonly reporter: Reporter;
   /** Records a phase's duration (e.g. `hashMs`). */
   readonly timed: <T>(phase: string, f: () => Promise<T>) => Promise<T>;
@@ -57,6 +59,8 @@ export class PreparedImages {
     readonly oldDigests: BlockDigests | undefined,
     readonly items: readonly PlanItem[],
     readonly blockSizeBytes: number,
+    private readonly oldView: OldImageView | undefined,
+    private readonly maxRunBytes: number,
   ) {}
 
   /** Opens both paths, hashes and plans; the result owns the images and closes them. */
@@ -81,11 +85,21 @@ export class PreparedImages {
     const [oldDigests, newDigests] = await o.timed('hashMs', () =>
       Promise.all([old ? hashBlocks(old, o.blockSizeBytes, progress('hashing old'), true) : undefined, hashBlocks(next, o.blockSizeBytes, progress('hashing new'), old !== undefined)]),
     );
-    const items = await o.timed('planMs', async () => {
-      const oldView = oldDigests ? { digests: oldDigests, index: new DigestIndex(oldDigests), anchors: oldDigests.anchors && new AnchorIndex(oldDigests.anchors) } : undefined;
-      return planBlocks(newDigests, oldView, planLimits(o.blockSizeBytes, o.maxRunBytes));
+    const { oldView, items } = await o.timed('planMs', async () => {
+      const oldView: OldImageView | undefined = oldDigests ? { digests: oldDigests, index: new DigestIndex(oldDigests), anchors: oldDigests.anchors && new AnchorIndex(oldDigests.anchors) } : undefined;
+      return { oldView, items: planBlocks(newDigests, oldView, planLimits(o.blockSizeBytes, o.maxRunBytes, o.joinFoundRuns)) };
     });
-    return new PreparedImages(next, old, newDigests, oldDigests, items, o.blockSizeBytes);
+    return new PreparedImages(next, old, newDigests, oldDigests, items, o.blockSizeBytes, oldView, o.maxRunBytes);
+  }
+
+  /**
+   * The same images planned again without joined found runs, without hashing again — compare's
+   * plan for replace-only combinations (a REPLACE would store joined blocks as data). Closing
+   * the view closes nothing.
+   */
+  withoutJoinedRuns(): PreparedImages {
+    const items = planBlocks(this.newDigests, this.oldView, planLimits(this.blockSizeBytes, this.maxRunBytes, false));
+    return new PreparedImages(this.next, this.old, this.newDigests, this.oldDigests, items, this.blockSizeBytes, this.oldView, this.maxRunBytes);
   }
 
   /**
@@ -93,8 +107,8 @@ export class PreparedImages {
    * compare's "best full package" baseline in delta mode. Closing the view closes nothing.
    */
   fullPlanView(maxRunBytes: number): PreparedImages {
-    const items = planBlocks(this.newDigests, undefined, planLimits(this.blockSizeBytes, maxRunBytes));
-    return new PreparedImages(this.next, undefined, this.newDigests, undefined, items, this.blockSizeBytes);
+    const items = planBlocks(this.newDigests, undefined, planLimits(this.blockSizeBytes, maxRunBytes, false));
+    return new PreparedImages(this.next, undefined, this.newDigests, undefined, items, this.blockSizeBytes, undefined, maxRunBytes);
   }
 
   /** The manifest identity of the new (`target`) or old (`source`) image. */

@@ -20,6 +20,11 @@ export interface PlanOptions {
   readonly chunkBlocks: number;
   /** Largest total source a changed chunk may diff against (≤ 4 × maxRunBlocks). */
   readonly maxSourceBlocks: number;
+  /**
+   * Whether runs of found blocks between changed ones may join a chunk. Only when every target
+   * can DIFF: a target that must REPLACE the chunk would store the joined blocks as data.
+   */
+  readonly joinFoundRuns: boolean;
 }
 
 /** The old image as the planner sees it. */
@@ -81,17 +86,19 @@ export function planBlocks(next: BlockDigests, old: OldImageView | undefined, op
       // chunk's sources the found blocks cost the differ next to nothing. On an ext4 update whose
       // small edited files shifted their neighbours (patch-64 in the bench), joining runs up to a
       // whole chunk instead of 16 blocks made the package 2.5 % smaller and the build no slower.
-      if (old && i < next.blockCount && i - start < chunk && isChanged(next, i, old) === false) {
+      if (old && options.joinFoundRuns && i < next.blockCount && i - start < chunk && isChanged(next, i, old) === false) {
         const gap = joinableGap(next, i, old, start + chunk, joinedDeltas);
         if (gap) {
           i = gap.end;
-          if (!joinedDeltas.includes(gap.delta)) joinedDeltas.push(gap.delta);
+          if (gap.delta !== undefined && !joinedDeltas.includes(gap.delta)) joinedDeltas.push(gap.delta);
         }
       }
     } while (i < next.blockCount && i - start < chunk && isChanged(next, i, old) === true);
     const dst = { startBlock: start, blockCount: i - start };
     const windows = old ? diffSources(dst, sourceDeltas(next, old, dst, lastDelta, joinedDeltas), old.digests.blockCount, options.maxSourceBlocks) : [];
     items.push({ kind: 'changed', dst, sources: old && old.digests.dontCareCount > 0 ? withoutFlagged(windows, old.digests.dontCare) : windows });
+    // A joined run is a copy run too: shifted data most likely continues at its displacement.
+    if (joinedDeltas.length > 0) lastDelta = joinedDeltas[joinedDeltas.length - 1]!;
   }
   return items;
 }
@@ -104,20 +111,31 @@ function isChanged(next: BlockDigests, i: number, old: OldImageView | undefined)
 
 /** Most distinct displacements the found runs joined into one chunk may have. */
 export const MAX_JOINED_DELTAS = 2;
+/** Longest run of found blocks at mixed displacements a chunk still absorbs (no window added). */
+export const MAX_MIXED_GAP_BLOCKS = 16;
 
 /**
- * From found block `i`: when the found run there lies at one displacement d in the old image
- * (new block i + k is old block i + k + d) and a changed block ends it before `limit`, that
- * block's index and d; otherwise undefined (no join). d is one of `joined` (tried first) or,
- * while fewer than MAX_JOINED_DELTAS, where block i is found.
+ * From found block `i`, where a changed block ends the found run before `limit`: that block's
+ * index, and the run's displacement d when all of it lies at one (new block i + k is old block
+ * i + k + d; d is one of `joined`, tried first, or, while fewer than MAX_JOINED_DELTAS, where
+ * block i is found). A run at mixed displacements (repeated content, small moves) joins without
+ * a d when it is at most MAX_MIXED_GAP_BLOCKS long: its blocks likely sit near the chunk's
+ * windows, and one DIFF op still costs less than COPY + DIFF. Otherwise undefined (no join).
  */
-function joinableGap(next: BlockDigests, i: number, old: OldImageView, limit: number, joined: readonly number[]): { end: number; delta: number } | undefined {
-  const deltas = joined.length < MAX_JOINED_DELTAS ? [...joined, findSource(next, i, old) - i] : joined;
+function joinableGap(next: BlockDigests, i: number, old: OldImageView, limit: number, joined: readonly number[]): { end: number; delta?: number } | undefined {
+  const found = findSource(next, i, old) - i;
+  const deltas = joined.includes(found) || joined.length >= MAX_JOINED_DELTAS ? joined : [...joined, found];
   const last = Math.min(next.blockCount, limit);
   for (const d of deltas) {
     let j = i;
     while (j < last && !next.zero[j] && !next.dontCare[j] && foundAt(next, j, old, j + d)) j++;
     if (j > i && j < last && isChanged(next, j, old) === true) return { end: j, delta: d };
+  }
+  const end = Math.min(last, i + MAX_MIXED_GAP_BLOCKS + 1);
+  for (let j = i + 1; j < end; j++) {
+    const changed = isChanged(next, j, old);
+    if (changed === undefined) return undefined;
+    if (changed) return { end: j };
   }
   return undefined;
 }

@@ -84,10 +84,23 @@ describe('help and version', () => {
     }
   });
 
-  it('the launcher runs as an executable with its Node flag (as an installed ota-build does)', () => {
-    expect(readFileSync(BIN, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=1');
-    const path = `${dirname(process.execPath)}:${process.env.PATH ?? ''}`;
-    const v = spawnSync(BIN, ['--version'], { encoding: 'utf8', env: { ...process.env, PATH: path } });
+  it('the launcher is a shell script to sh and a module to Node: it starts Node with its memory settings', () => {
+    expect(readFileSync(BIN, 'utf8').split('\n')[0]).toBe('#!/bin/sh');
+    // A stand-in `node` first on PATH shows what the launcher runs and with which environment.
+    const stubDir = mkdtempSync(join(tmpdir(), 'ota-launcher-'));
+    try {
+      writeFileSync(join(stubDir, 'node'), '#!/bin/sh\necho "$MALLOC_ARENA_MAX|$*"\n', { mode: 0o755 });
+      const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${stubDir}:${process.env.PATH ?? ''}` };
+      delete env.MALLOC_ARENA_MAX;
+      const r = spawnSync(BIN, ['apply', 'a b.otapkg'], { encoding: 'utf8', env });
+      expect(r.stdout.trim()).toBe(`2|--max-semi-space-size=1 ${BIN} apply a b.otapkg`);
+      const own = spawnSync(BIN, ['--version'], { encoding: 'utf8', env: { ...env, MALLOC_ARENA_MAX: '8' } });
+      expect(own.stdout.trim()).toBe(`8|--max-semi-space-size=1 ${BIN} --version`);
+    } finally {
+      rmSync(stubDir, { recursive: true, force: true });
+    }
+    // With the real Node it runs the CLI.
+    const v = spawnSync(BIN, ['--version'], { encoding: 'utf8', env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` } });
     expect(v.status).toBe(0);
     expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
