@@ -6,10 +6,9 @@
 // 19 with the sources as dictionary (≈ 180 MiB of match tables whatever the window ≤ 16 MiB),
 // bsdiff-lzma's hash index (≤ 12 × the sources) and LZMA2 encoder (≈ 10 × a dictionary ≤ the
 // chunk), bsdiff's suffix array (≈ 17 × the sources, native) or xz's BT4 finder (≈ 10 × its
-// dictionary, fitted to the chunk). Each worker thread (jobs ≥ 2) collects its garbage after
-// every task. Measured peak build RSS (2 workers, generic, the launcher's memory settings): 440-750 MiB on the 64 MiB
-// pairs (the heavier the change, the more chunks run zstd), ~720 at 256 MiB, 810-820 at 1 GiB;
-// bench/RESULTS.md has the current figures.
+// dictionary, fitted to the chunk). Peak build RSS (2 workers, generic, the launcher's memory
+// settings) is in bench/RESULTS.md: it depends on how many chunks need zstd at once, not on
+// the image size.
 
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -1,7 +1,6 @@
 // Worker-thread entry: receives EncodeTasks from EncodePool, answers with encoded candidates.
 
 import { parentPort } from 'node:worker_threads';
-import { collectGarbage } from './collect-garbage.js';
 import { encodeChunk, type EncodeTask } from './encode-chunk.js';
 
 parentPort!.on('message', async (msg: { id: number; task: EncodeTask }) => {
@@ -18,5 +17,4 @@ parentPort!.on('message', async (msg: { id: number; task: EncodeTask }) => {
     const e = err as { message?: string; code?: string; exitCode?: number };
     parentPort!.postMessage({ id: msg.id, error: { message: String(e?.message ?? err), code: e?.code, exitCode: e?.exitCode } });
   }
-  collectGarbage();
 });

@@ -17,12 +17,12 @@ import type { Reporter } from '../reporter.js';
 import type { InputSummary } from './build-options.js';
 
 /**
- * Largest changed chunk handed to one encoder task (op memory stays bounded; a target's smaller
- * maxOperationBytes wins). On the bench pairs 2 MiB instead of 1 MiB made packages 1-3 % smaller
- * (a differ sees more of an edited binary at once) for 15-25 % more build time and about
- * 80 MiB more peak RSS at 1 GiB; apply memory did not change.
+ * Largest changed chunk handed to one encoder task (op memory stays bounded; a smaller
+ * maxOperationBytes among the targets wins). 2 MiB made the bench packages 1-3 % smaller but
+ * the build ~25 % slower (patch-256: 0.52 x zstd --patch-from, over the 0.5 goal) and peak RSS
+ * on the 1 GiB blob pair ~905 MiB; 1 MiB stays.
  */
-export const CHUNK_BYTES = 2 * 1024 * 1024;
+export const CHUNK_BYTES = 1024 * 1024;
 
 /** The planner's options for a block size, the targets' op limit and whether they all DIFF. */
 function planLimits(blockSizeBytes: number, maxRunBytes: number, joinFoundRuns: boolean): PlannerOptions {
