@@ -56,12 +56,16 @@ export class PreparedImages {
     readonly next: BlockSource,
     readonly old: BlockSource | undefined,
     readonly newDigests: BlockDigests,
-    readonly oldDigests: BlockDigests | undefined,
+    /** The old image's digests with their indexes (the planner's view), when there is one. */
+    private readonly oldView: OldImageView | undefined,
     readonly items: readonly PlanItem[],
     readonly blockSizeBytes: number,
-    private readonly oldView: OldImageView | undefined,
     private readonly maxRunBytes: number,
   ) {}
+
+  get oldDigests(): BlockDigests | undefined {
+    return this.oldView?.digests;
+  }
 
   /** Opens both paths, hashes and plans; the result owns the images and closes them. */
   static async prepare(o: PrepareOptions): Promise<PreparedImages> {
@@ -89,7 +93,7 @@ export class PreparedImages {
       const oldView: OldImageView | undefined = oldDigests ? { digests: oldDigests, index: new DigestIndex(oldDigests), anchors: oldDigests.anchors && new AnchorIndex(oldDigests.anchors) } : undefined;
       return { oldView, items: planBlocks(newDigests, oldView, planLimits(o.blockSizeBytes, o.maxRunBytes, o.joinFoundRuns)) };
     });
-    return new PreparedImages(next, old, newDigests, oldDigests, items, o.blockSizeBytes, oldView, o.maxRunBytes);
+    return new PreparedImages(next, old, newDigests, oldView, items, o.blockSizeBytes, o.maxRunBytes);
   }
 
   /**
@@ -99,7 +103,7 @@ export class PreparedImages {
    */
   withoutJoinedRuns(): PreparedImages {
     const items = planBlocks(this.newDigests, this.oldView, planLimits(this.blockSizeBytes, this.maxRunBytes, false));
-    return new PreparedImages(this.next, this.old, this.newDigests, this.oldDigests, items, this.blockSizeBytes, this.oldView, this.maxRunBytes);
+    return new PreparedImages(this.next, this.old, this.newDigests, this.oldView, items, this.blockSizeBytes, this.maxRunBytes);
   }
 
   /**
@@ -108,7 +112,7 @@ export class PreparedImages {
    */
   fullPlanView(maxRunBytes: number): PreparedImages {
     const items = planBlocks(this.newDigests, undefined, planLimits(this.blockSizeBytes, maxRunBytes, false));
-    return new PreparedImages(this.next, undefined, this.newDigests, undefined, items, this.blockSizeBytes, undefined, maxRunBytes);
+    return new PreparedImages(this.next, undefined, this.newDigests, undefined, items, this.blockSizeBytes, maxRunBytes);
   }
 
   /** The manifest identity of the new (`target`) or old (`source`) image. */
