@@ -48,8 +48,18 @@ async function makePackages() {
   writeFileSync(join(work, 'old.img'), old);
   writeFileSync(join(work, 'new.img'), next);
   const built = [];
-  for (const [name, extra] of [['delta', { oldPath: join(work, 'old.img'), targets: 'generic,mediatek' }], ['full', { targets: 'generic' }]]) {
-    const res = await buildPackages({ newPath: join(work, 'new.img'), outDir: join(work, name), jobs: 1, timestampSeconds: 1, reporter: quiet, ...extra });
+  for (const [name, extra] of [
+    ['delta', { oldPath: join(work, 'old.img'), targets: 'generic,mediatek' }],
+    ['full', { targets: 'generic' }],
+  ]) {
+    const res = await buildPackages({
+      newPath: join(work, 'new.img'),
+      outDir: join(work, name),
+      jobs: 1,
+      timestampSeconds: 1,
+      reporter: quiet,
+      ...extra,
+    });
     for (const p of res.packages) {
       const info = await inspectPackage({ packagePath: p.path, reporter: quiet });
       built.push({ label: `${name}-${p.target}`, bytes: readFileSync(p.path), sections: info.sections });
@@ -93,11 +103,22 @@ const mutations = {
     if (int(2)) {
       const ms = b.subarray(m.offsetBytes, m.offsetBytes + m.sizeBytes);
       const ps = b.subarray(p.offsetBytes, p.offsetBytes + p.sizeBytes);
-      return { bytes: Buffer.concat([b.subarray(0, m.offsetBytes), ps, b.subarray(m.offsetBytes + m.sizeBytes, p.offsetBytes), ms]), where: 'swap signatures' };
+      return {
+        bytes: Buffer.concat([
+          b.subarray(0, m.offsetBytes),
+          ps,
+          b.subarray(m.offsetBytes + m.sizeBytes, p.offsetBytes),
+          ms,
+        ]),
+        where: 'swap signatures',
+      };
     }
     const th = b.subarray(t.offsetBytes, t.offsetBytes + t.sizeBytes);
     const man = b.subarray(mf.offsetBytes, mf.offsetBytes + mf.sizeBytes);
-    return { bytes: Buffer.concat([b.subarray(0, t.offsetBytes), man, th, b.subarray(mf.offsetBytes + mf.sizeBytes)]), where: 'swap target header and manifest' };
+    return {
+      bytes: Buffer.concat([b.subarray(0, t.offsetBytes), man, th, b.subarray(mf.offsetBytes + mf.sizeBytes)]),
+      where: 'swap target header and manifest',
+    };
   },
   append(pkg) {
     return { bytes: Buffer.concat([pkg.bytes, Buffer.alloc(1 + int(64), int(256))]), where: 'append' };
@@ -106,7 +127,12 @@ const mutations = {
 
 function withTimeout(promise, ms) {
   let timer;
-  return Promise.race([promise, new Promise((_, reject) => { timer = setTimeout(() => reject(Object.assign(new Error('hang'), { hang: true })), ms); })]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error('hang'), { hang: true })), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 async function classify(run) {
@@ -115,7 +141,11 @@ async function classify(run) {
     return 'accepted';
   } catch (err) {
     if (err?.hang) return 'hang';
-    if (!(err instanceof OtaError)) return `crash: ${String(err?.stack ?? err).split('\n').slice(0, 2).join(' ')}`;
+    if (!(err instanceof OtaError))
+      return `crash: ${String(err?.stack ?? err)
+        .split('\n')
+        .slice(0, 2)
+        .join(' ')}`;
     if (String(err.message).includes('\n')) return 'multi-line message';
     // A damaged minor version byte may read as a newer format: exit 7 PKG_NEWER_MINOR is the documented refusal.
     const expected = [4, 5, 6].includes(err.exitCode) || err.code === 'PKG_NEWER_MINOR';
@@ -134,14 +164,24 @@ for (let n = 0; n < cases; n++) {
   const pkg = packages[int(packages.length)];
   const kind = kinds[n % kinds.length];
   const m = mutations[kind](pkg);
-  if (m.bytes.equals(pkg.bytes)) { n--; continue; }
+  if (m.bytes.equals(pkg.bytes)) {
+    n--;
+    continue;
+  }
   const path = join(work, 'case.otapkg');
   writeFileSync(path, m.bytes);
   let outcome = await classify(() => verifyPackage({ packagePath: path, reporter: quiet }));
   if (n % 10 === 0 && !outcome.startsWith('crash') && outcome !== 'hang') {
     const outDir = join(work, 'apply');
     rmSync(outDir, { recursive: true, force: true });
-    const applyOutcome = await classify(() => applyPackage({ packagePath: path, oldPath: join(work, 'old.img'), outputPath: join(outDir, 'x.img'), reporter: quiet }));
+    const applyOutcome = await classify(() =>
+      applyPackage({
+        packagePath: path,
+        oldPath: join(work, 'old.img'),
+        outputPath: join(outDir, 'x.img'),
+        reporter: quiet,
+      }),
+    );
     if (!applyOutcome.startsWith('exit ')) outcome = `apply: ${applyOutcome}`;
     if (existsSync(outDir) && readdirSync(outDir).length > 0) outcome = 'apply left files';
   }
@@ -153,13 +193,29 @@ for (let n = 0; n < cases; n++) {
   if (!outcome.startsWith('exit ')) failures.push({ case: n, package: pkg.label, kind, where: m.where, outcome });
 }
 rmSync(work, { recursive: true, force: true });
-const rejected = Object.entries(counts).filter(([k]) => k.startsWith('exit ')).reduce((s, [, v]) => s + v, 0);
-const summary = { seed, cases, rejected, rejectedPercent: (100 * rejected) / cases, counts, byKind, maxRssGrowthMb: Math.round(maxRssMb), failures: failures.slice(0, 20) };
+const rejected = Object.entries(counts)
+  .filter(([k]) => k.startsWith('exit '))
+  .reduce((s, [, v]) => s + v, 0);
+const summary = {
+  seed,
+  cases,
+  rejected,
+  rejectedPercent: (100 * rejected) / cases,
+  counts,
+  byKind,
+  maxRssGrowthMb: Math.round(maxRssMb),
+  failures: failures.slice(0, 20),
+};
 if (json) console.log(JSON.stringify(summary));
 else {
-  console.log(`fuzz seed ${seed}: ${cases} cases, ${rejected} rejected with exit 4/5/6 (or 7 for a newer minor version) (${summary.rejectedPercent.toFixed(2)} %), max RSS growth ${summary.maxRssGrowthMb} MiB`);
+  console.log(
+    `fuzz seed ${seed}: ${cases} cases, ${rejected} rejected with exit 4/5/6 (or 7 for a newer minor version) (${summary.rejectedPercent.toFixed(2)} %), max RSS growth ${summary.maxRssGrowthMb} MiB`,
+  );
   console.log(`outcomes: ${JSON.stringify(counts)}`);
   console.log(`mutations: ${JSON.stringify(byKind)}`);
-  for (const f of failures.slice(0, 20)) console.log(`FAIL case ${f.case} (${f.package}, ${f.kind}, ${f.where}): ${f.outcome}  — replay with --seed ${seed}`);
+  for (const f of failures.slice(0, 20))
+    console.log(
+      `FAIL case ${f.case} (${f.package}, ${f.kind}, ${f.where}): ${f.outcome}  — replay with --seed ${seed}`,
+    );
 }
 process.exit(failures.length === 0 ? 0 : 1);

@@ -1,11 +1,22 @@
 // Public library API of ota-build (re-exports only). Build pipelines import from 'ota-build'.
 
 export { buildPackages } from './pipeline/build-packages.js';
-export type { BuildOptions, BuildResult, BuiltPackage, InputSummary, PartitionSummary } from './pipeline/build-options.js';
+export type {
+  BuildOptions,
+  BuildResult,
+  BuiltPackage,
+  InputSummary,
+  PartitionSummary,
+} from './pipeline/build-options.js';
 export { applyPackage } from './apply/apply-package.js';
 export type { AppliedPartition, ApplyOptions, ApplyResult } from './apply/apply-package.js';
 export { detectRelease, openRelease } from './release/open-release.js';
-export type { PartitionPlacement, ReleaseLayoutKind, ReleasePartition, ReleaseSource } from './release/release-source.js';
+export type {
+  PartitionPlacement,
+  ReleaseLayoutKind,
+  ReleasePartition,
+  ReleaseSource,
+} from './release/release-source.js';
 export type { BlockSource, SourceRun } from './image/block-source.js';
 export type { PartitionLayout, TargetHeader } from './model/target-header.js';
 export { verifyPackage } from './verify/verify-package.js';

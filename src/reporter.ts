@@ -26,7 +26,8 @@ export class CollectingReporter implements Reporter {
   readonly warnings: Warning[] = [];
 
   warn(warning: Warning): void {
-    if (!this.warnings.some((w) => w.code === warning.code && w.message === warning.message)) this.warnings.push(warning);
+    if (!this.warnings.some((w) => w.code === warning.code && w.message === warning.message))
+      this.warnings.push(warning);
   }
 
   progress(): void {}

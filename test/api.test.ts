@@ -16,7 +16,9 @@ describe('library API', () => {
     mkdirSync(join(app, 'node_modules'));
     symlinkSync(root, join(app, 'node_modules', 'ota-build'), 'dir');
     writeFileSync(join(app, 'package.json'), JSON.stringify({ type: 'module' }));
-    writeFileSync(join(app, 'use.mjs'), `
+    writeFileSync(
+      join(app, 'use.mjs'),
+      `
       import { buildPackages, verifyPackage, applyPackage, inspectPackage, openRelease, OtaError, ExitCode } from 'ota-build';
       import { readFileSync } from 'node:fs';
       const samples = ${JSON.stringify(join(root, 'sample-images'))};
@@ -32,16 +34,41 @@ describe('library API', () => {
       console.log(JSON.stringify({ targets: r.packages.map((p) => p.target), verified: v.target, partitions: i.partitions.length,
         same: readFileSync('new.img').equals(readFileSync(samples + '/system-v2.img')), errorIsOta: err instanceof OtaError, exit: err.exitCode, badPackage: ExitCode.badPackage,
         release: release.layout, releaseTargets: rb.packages.map((p) => p.target), releaseApplied: ra.partitions.length === rb.partitions.length }));
-    `);
+    `,
+    );
     const out = JSON.parse(execFileSync(process.execPath, ['use.mjs'], { cwd: app, encoding: 'utf8' }));
-    expect(out).toEqual({ targets: ['generic', 'mediatek'], verified: 'mediatek', partitions: 1, same: true, errorIsOta: true, exit: 4, badPackage: 4, release: 'unisoc-pac', releaseTargets: ['unisoc'], releaseApplied: true });
+    expect(out).toEqual({
+      targets: ['generic', 'mediatek'],
+      verified: 'mediatek',
+      partitions: 1,
+      same: true,
+      errorIsOta: true,
+      exit: 4,
+      badPackage: 4,
+      release: 'unisoc-pac',
+      releaseTargets: ['unisoc'],
+      releaseApplied: true,
+    });
   }, 120_000);
 
   it('ships type declarations for every public export', () => {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
     expect(pkg.exports['.'].types).toBe('./dist/index.d.ts');
     const dts = readFileSync(join(root, 'dist/index.d.ts'), 'utf8');
-    for (const name of ['buildPackages', 'applyPackage', 'verifyPackage', 'inspectPackage', 'keygen', 'OtaError', 'BuildOptions', 'InspectReport', 'openRelease', 'ReleaseSource', 'PartitionSummary']) expect(dts).toContain(name);
+    for (const name of [
+      'buildPackages',
+      'applyPackage',
+      'verifyPackage',
+      'inspectPackage',
+      'keygen',
+      'OtaError',
+      'BuildOptions',
+      'InspectReport',
+      'openRelease',
+      'ReleaseSource',
+      'PartitionSummary',
+    ])
+      expect(dts).toContain(name);
     expect(existsSync(join(root, 'dist/pipeline/build-packages.d.ts'))).toBe(true);
   });
 });

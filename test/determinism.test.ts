@@ -15,7 +15,10 @@ const work = mkdtempSync(join(tmpdir(), 'ota-determinism-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 function cli(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000', ...env } });
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000', ...env },
+  });
   expect(r.status, `ota-build ${args.join(' ')}\n${r.stderr}`).toBe(0);
   return r;
 }
@@ -41,7 +44,9 @@ describe('deterministic packages', () => {
     for (const t of targets) expect(read(join(work, 'c'), t).equals(read(join(work, 'd'), t)), t).toBe(true);
     const info = JSON.parse(cli(['inspect', join(work, 'c', 'update-qualcomm.otapkg'), '--json']).stdout);
     expect(info.timestampSeconds).toBe(1700000000);
-    cli(['build', '--old', v1, '--new', v2, '-o', join(work, 'e'), '--target', 'qualcomm'], { SOURCE_DATE_EPOCH: '1800000000' });
+    cli(['build', '--old', v1, '--new', v2, '-o', join(work, 'e'), '--target', 'qualcomm'], {
+      SOURCE_DATE_EPOCH: '1800000000',
+    });
     expect(read(join(work, 'e'), 'qualcomm').equals(read(join(work, 'c'), 'qualcomm'))).toBe(false);
   }, 180_000);
 });

@@ -15,7 +15,15 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 function goldenInputs(): { oldPath: string; newPath: string } {
   const old = syntheticImage(96 * 1024, 42);
-  const next = applyEdits(old, [{ kind: 'insert', at: 30_000, length: 100 }, { kind: 'zero', at: 70_000, length: 9000 }, { kind: 'random', at: 5000, length: 300 }], 42);
+  const next = applyEdits(
+    old,
+    [
+      { kind: 'insert', at: 30_000, length: 100 },
+      { kind: 'zero', at: 70_000, length: 9000 },
+      { kind: 'random', at: 5000, length: 300 },
+    ],
+    42,
+  );
   const oldPath = join(work, 'old.img');
   const newPath = join(work, 'new.img');
   writeFileSync(oldPath, old);
@@ -38,8 +46,14 @@ describe('golden packages', () => {
   it('tiny delta for generic (ed25519) and mediatek (rsa-2048) matches the committed bytes and inspect JSON', async () => {
     const { oldPath, newPath } = goldenInputs();
     const built = await buildPackages({
-      oldPath, newPath, outDir: join(work, 'out'), targets: 'generic,mediatek', jobs: 1, timestampSeconds: 1_700_000_000,
-      sourceVersion: 'golden-1', targetVersion: 'golden-2',
+      oldPath,
+      newPath,
+      outDir: join(work, 'out'),
+      targets: 'generic,mediatek',
+      jobs: 1,
+      timestampSeconds: 1_700_000_000,
+      sourceVersion: 'golden-1',
+      targetVersion: 'golden-2',
     });
     for (const p of built.packages) {
       compareOrBless(`tiny-${p.target}.otapkg`, readFileSync(p.path));
@@ -61,8 +75,14 @@ describe('golden packages', () => {
     writeFileSync(join(v2, 'vendor.img'), vendor);
     writeFileSync(join(v2, 'dtbo.img'), syntheticImage(8 * 1024, 9));
     const built = await buildPackages({
-      oldPath: v1, newPath: v2, outDir: join(work, 'rel-out'), targets: 'generic', jobs: 1, timestampSeconds: 1_700_000_000,
-      sourceVersion: 'golden-1', targetVersion: 'golden-2',
+      oldPath: v1,
+      newPath: v2,
+      outDir: join(work, 'rel-out'),
+      targets: 'generic',
+      jobs: 1,
+      timestampSeconds: 1_700_000_000,
+      sourceVersion: 'golden-1',
+      targetVersion: 'golden-2',
     });
     const pkg = built.packages[0]!.path;
     compareOrBless('release-generic.otapkg', readFileSync(pkg));
@@ -75,8 +95,15 @@ describe('golden packages', () => {
   it('tiny delta with --differ bsdiff-lzma (differ id 4) matches the committed bytes and inspect JSON', async () => {
     const { oldPath, newPath } = goldenInputs();
     const built = await buildPackages({
-      oldPath, newPath, outDir: join(work, 'out-lzma'), targets: 'generic', differ: 'bsdiff-lzma', jobs: 1, timestampSeconds: 1_700_000_000,
-      sourceVersion: 'golden-1', targetVersion: 'golden-2',
+      oldPath,
+      newPath,
+      outDir: join(work, 'out-lzma'),
+      targets: 'generic',
+      differ: 'bsdiff-lzma',
+      jobs: 1,
+      timestampSeconds: 1_700_000_000,
+      sourceVersion: 'golden-1',
+      targetVersion: 'golden-2',
     });
     const pkg = built.packages[0]!.path;
     compareOrBless('tiny-generic-bsdiff-lzma.otapkg', readFileSync(pkg));

@@ -16,9 +16,19 @@ const editArb = (size: number): fc.Arbitrary<Edit> =>
   fc.oneof(
     fc.record({ kind: fc.constant('insert' as const), at: fc.nat(size), length: fc.integer({ min: 1, max: 20000 }) }),
     fc.record({ kind: fc.constant('delete' as const), at: fc.nat(size), length: fc.integer({ min: 1, max: 20000 }) }),
-    fc.record({ kind: fc.constant('move' as const), from: fc.nat(size), to: fc.nat(size), length: fc.integer({ min: 1, max: 60000 }) }),
+    fc.record({
+      kind: fc.constant('move' as const),
+      from: fc.nat(size),
+      to: fc.nat(size),
+      length: fc.integer({ min: 1, max: 60000 }),
+    }),
     fc.record({ kind: fc.constant('zero' as const), at: fc.nat(size), length: fc.integer({ min: 1, max: 40000 }) }),
-    fc.record({ kind: fc.constant('fill' as const), at: fc.nat(size), length: fc.integer({ min: 1, max: 40000 }), byte: fc.integer({ min: 1, max: 255 }) }),
+    fc.record({
+      kind: fc.constant('fill' as const),
+      at: fc.nat(size),
+      length: fc.integer({ min: 1, max: 40000 }),
+      byte: fc.integer({ min: 1, max: 255 }),
+    }),
     fc.record({ kind: fc.constant('random' as const), at: fc.nat(size), length: fc.integer({ min: 1, max: 8000 }) }),
   );
 
@@ -29,7 +39,14 @@ async function roundTrip(old: Buffer, next: Buffer, delta: boolean): Promise<voi
   const newPath = join(dir, `new-${n}.img`);
   writeFileSync(oldPath, old);
   writeFileSync(newPath, next);
-  const built = await buildPackages({ oldPath: delta ? oldPath : undefined, newPath, outDir: join(dir, `out-${n}`), targets: 'generic', jobs: 1, timestampSeconds: 1 });
+  const built = await buildPackages({
+    oldPath: delta ? oldPath : undefined,
+    newPath,
+    outDir: join(dir, `out-${n}`),
+    targets: 'generic',
+    jobs: 1,
+    timestampSeconds: 1,
+  });
   const out = join(dir, `applied-${n}.img`);
   await applyPackage({ packagePath: built.packages[0]!.path, oldPath, outputPath: out });
   expect(readFileSync(out).equals(next)).toBe(true);
@@ -41,10 +58,15 @@ describe('round trip over random edits', () => {
   it('apply(build(old, new), old) == new (seeded; fast-check prints the seed on failure)', async () => {
     const size = 192 * 1024;
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.array(editArb(size), { minLength: 1, maxLength: 6 }), fc.boolean(), async (seed, edits, keepSize) => {
-        const old = syntheticImage(size, seed);
-        await roundTrip(old, applyEdits(old, edits, seed, keepSize), true);
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+        fc.array(editArb(size), { minLength: 1, maxLength: 6 }),
+        fc.boolean(),
+        async (seed, edits, keepSize) => {
+          const old = syntheticImage(size, seed);
+          await roundTrip(old, applyEdits(old, edits, seed, keepSize), true);
+        },
+      ),
       { numRuns: 60, seed: Number(process.env.ROUNDTRIP_SEED ?? 20261124) },
     );
   });
@@ -66,7 +88,14 @@ describe('round trip over random edits', () => {
     const img = syntheticImage(64 * 1024, 3);
     const oldPath = join(dir, 'same.img');
     writeFileSync(oldPath, img);
-    const built = await buildPackages({ oldPath, newPath: oldPath, outDir: join(dir, 'same'), targets: 'generic', jobs: 1, timestampSeconds: 1 });
+    const built = await buildPackages({
+      oldPath,
+      newPath: oldPath,
+      outDir: join(dir, 'same'),
+      targets: 'generic',
+      jobs: 1,
+      timestampSeconds: 1,
+    });
     expect(Object.keys(built.packages[0]!.operationCounts).sort()).toEqual(expect.arrayContaining(['copy']));
     expect(built.packages[0]!.operationCounts.replace ?? 0).toBe(0);
     expect(built.packages[0]!.operationCounts.diff ?? 0).toBe(0);

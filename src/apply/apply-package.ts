@@ -11,11 +11,23 @@ import type { BlockSource } from '../image/block-source.js';
 import { openImage } from '../image/open-image.js';
 import { PackageReader } from '../package/package-reader.js';
 import { CollectingReporter, type Reporter } from '../reporter.js';
-import { DEFAULT_CHECKPOINT_EVERY_BYTES, SCRATCH_BYTES, applySteps, checkBase, writeOutput } from './apply-partition.js';
+import {
+  DEFAULT_CHECKPOINT_EVERY_BYTES,
+  SCRATCH_BYTES,
+  applySteps,
+  checkBase,
+  writeOutput,
+} from './apply-partition.js';
 import { sameFile } from './same-file.js';
 import { applyRelease } from './apply-release.js';
 import { resumePoint } from './resume-point.js';
-import { checkDeviceIdentity, checkFreeSpace, checkNotDowngrade, readDeviceState, type DeviceState } from './device-checks.js';
+import {
+  checkDeviceIdentity,
+  checkFreeSpace,
+  checkNotDowngrade,
+  readDeviceState,
+  type DeviceState,
+} from './device-checks.js';
 import type { OutputFormat } from './output-image.js';
 
 /** Options of `apply`. */
@@ -77,7 +89,6 @@ export interface ApplyResult {
   readonly partitions: readonly AppliedPartition[];
 }
 
-
 /** Applies a package; see the file comment for the guarantees. */
 export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> {
   const reporter = options.reporter ?? new CollectingReporter();
@@ -94,14 +105,22 @@ export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> 
     checkNotDowngrade(reader.manifest, device, options.allowDowngrade ?? false);
     if (reader.targetHeader.releaseLayout !== '') return await applyRelease(reader, options, reporter);
     if (reader.manifest.partitions.length !== 1) {
-      throw new UnsupportedError('MULTI_PARTITION', `package holds ${reader.manifest.partitions.length} partitions but no release layout; this applier writes one image`);
+      throw new UnsupportedError(
+        'MULTI_PARTITION',
+        `package holds ${reader.manifest.partitions.length} partitions but no release layout; this applier writes one image`,
+      );
     }
     const part = reader.manifest.partitions[0]!;
     // Even a full package never replaces an old image the caller named.
-    if (options.oldPath && (await sameFile(options.oldPath, options.outputPath))) throw new UsageError('OUTPUT_IS_OLD', 'the output must not be the old image (A/B apply never writes the source)');
+    if (options.oldPath && (await sameFile(options.oldPath, options.outputPath)))
+      throw new UsageError('OUTPUT_IS_OLD', 'the output must not be the old image (A/B apply never writes the source)');
     let oldSha256 = '';
     if (part.source) {
-      if (!options.oldPath) throw new UsageError('OLD_REQUIRED', `${options.packagePath} is a delta package: pass the old image with --old`);
+      if (!options.oldPath)
+        throw new UsageError(
+          'OLD_REQUIRED',
+          `${options.packagePath} is a delta package: pass the old image with --old`,
+        );
       old = await openImage(options.oldPath);
       oldSha256 = await checkBase(old, part, reader.manifest.blockSizeBytes);
     }
@@ -111,10 +130,43 @@ export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> 
     const partialPath = join(dirname(options.outputPath), `.${basename(options.outputPath)}.ota-partial`);
     const checkpointPath = join(dirname(options.outputPath), `.${basename(options.outputPath)}.ota-checkpoint`);
     const steps = applySteps(part, bs);
-    const state = await resumePoint({ resume: options.resume ?? false, format, partialPath, checkpointPath, part, steps, bs, packageDigest: reader.metadataSha256.toString('hex'), oldSha256, reporter });
-    if (state.completedOps === 0) await checkFreeSpace(options.outputPath, blockCountOf(part.target.sizeBytes, bs) * bs + SCRATCH_BYTES);
-    const sha256 = await writeOutput({ reader, part, steps, old, outputPath: options.outputPath, partialPath, checkpointPath, format, state, oldSha256, everyBytes: options.checkpointEveryBytes ?? DEFAULT_CHECKPOINT_EVERY_BYTES });
-    const applied = { name: part.name, outputPath: options.outputPath, status: part.source ? 'delta' : 'full', sizeBytes: part.target.sizeBytes, sha256, operationCount: part.operations.length, outputFormat: format, resumedFromOp: state.completedOps } as const;
+    const state = await resumePoint({
+      resume: options.resume ?? false,
+      format,
+      partialPath,
+      checkpointPath,
+      part,
+      steps,
+      bs,
+      packageDigest: reader.metadataSha256.toString('hex'),
+      oldSha256,
+      reporter,
+    });
+    if (state.completedOps === 0)
+      await checkFreeSpace(options.outputPath, blockCountOf(part.target.sizeBytes, bs) * bs + SCRATCH_BYTES);
+    const sha256 = await writeOutput({
+      reader,
+      part,
+      steps,
+      old,
+      outputPath: options.outputPath,
+      partialPath,
+      checkpointPath,
+      format,
+      state,
+      oldSha256,
+      everyBytes: options.checkpointEveryBytes ?? DEFAULT_CHECKPOINT_EVERY_BYTES,
+    });
+    const applied = {
+      name: part.name,
+      outputPath: options.outputPath,
+      status: part.source ? 'delta' : 'full',
+      sizeBytes: part.target.sizeBytes,
+      sha256,
+      operationCount: part.operations.length,
+      outputFormat: format,
+      resumedFromOp: state.completedOps,
+    } as const;
     return { ...applied, targetId: reader.targetHeader.targetId, partition: part.name, partitions: [applied] };
   } finally {
     await old?.close();

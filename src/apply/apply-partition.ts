@@ -43,7 +43,8 @@ export function applySteps(part: PartitionUpdate, blockSizeBytes: number): reado
   const steps: ApplyStep[] = [];
   let at = 0;
   const keep = (until: number) => {
-    for (; at < until; at = Math.min(until, at + perStep)) steps.push({ type: 'keep', dst: [{ startBlock: at, blockCount: Math.min(perStep, until - at) }] });
+    for (; at < until; at = Math.min(until, at + perStep))
+      steps.push({ type: 'keep', dst: [{ startBlock: at, blockCount: Math.min(perStep, until - at) }] });
   };
   for (const d of dontCare) {
     keep(d.startBlock);
@@ -57,12 +58,18 @@ export function applySteps(part: PartitionUpdate, blockSizeBytes: number): reado
 export async function checkBase(old: BlockSource, part: PartitionUpdate, blockSizeBytes: number): Promise<string> {
   const expected = Buffer.from(part.source!.sha256).toString('hex');
   if (old.sizeBytes !== part.source!.sizeBytes) {
-    throw new VerificationError('WRONG_BASE', `old image ${old.path} is ${old.sizeBytes} bytes; the package was built from a ${part.source!.sizeBytes}-byte image (sha256 ${expected.slice(0, 16)}…)`);
+    throw new VerificationError(
+      'WRONG_BASE',
+      `old image ${old.path} is ${old.sizeBytes} bytes; the package was built from a ${part.source!.sizeBytes}-byte image (sha256 ${expected.slice(0, 16)}…)`,
+    );
   }
   // DONT_CARE blocks of the source are undefined on the device: they count as zeros.
   const actual = (await hashSource(old, part.source!.dontCare, blockSizeBytes)).toString('hex');
   if (actual !== expected) {
-    throw new VerificationError('WRONG_BASE', `old image ${old.path} has sha256 ${actual.slice(0, 16)}…, the package needs ${expected.slice(0, 16)}…`);
+    throw new VerificationError(
+      'WRONG_BASE',
+      `old image ${old.path} has sha256 ${actual.slice(0, 16)}…, the package needs ${expected.slice(0, 16)}…`,
+    );
   }
   return actual;
 }
@@ -103,14 +110,23 @@ export async function writeOutput(j: WriteJob): Promise<string> {
       if (j.format === 'raw' && sinceCheckpoint >= j.everyBytes && i + 1 < j.steps.length) {
         // Data first, then the checkpoint that names it: a checkpoint never claims unwritten bytes.
         await out.sync();
-        await writeCheckpoint(j.checkpointPath, { packageDigest: j.reader.metadataSha256.toString('hex'), oldSha256: j.oldSha256, completedOps: i + 1, bytesWritten, chain });
+        await writeCheckpoint(j.checkpointPath, {
+          packageDigest: j.reader.metadataSha256.toString('hex'),
+          oldSha256: j.oldSha256,
+          completedOps: i + 1,
+          bytesWritten,
+          chain,
+        });
         sinceCheckpoint = 0;
       }
     }
     const actual = await out.finish();
     out = undefined;
     if (!actual.equals(Buffer.from(j.part.target.sha256))) {
-      throw new VerificationError('OUTPUT_MISMATCH', `applied image has sha256 ${actual.toString('hex').slice(0, 16)}…, the package promises ${Buffer.from(j.part.target.sha256).toString('hex').slice(0, 16)}…; nothing was written to ${j.outputPath}`);
+      throw new VerificationError(
+        'OUTPUT_MISMATCH',
+        `applied image has sha256 ${actual.toString('hex').slice(0, 16)}…, the package promises ${Buffer.from(j.part.target.sha256).toString('hex').slice(0, 16)}…; nothing was written to ${j.outputPath}`,
+      );
     }
     try {
       await rename(j.partialPath, j.outputPath);
@@ -125,12 +141,19 @@ export async function writeOutput(j: WriteJob): Promise<string> {
     await unlink(j.partialPath).catch(() => undefined);
     await removeCheckpoint(j.checkpointPath);
     // Only file-system failures become I/O errors; anything else is a bug and must say so.
-    if ((err as NodeJS.ErrnoException).code && !(err as { exitCode?: number }).exitCode) throw ioError('write output', j.partialPath, err);
+    if ((err as NodeJS.ErrnoException).code && !(err as { exitCode?: number }).exitCode)
+      throw ioError('write output', j.partialPath, err);
     throw err;
   }
 }
 
-async function produce(reader: PackageReader, op: ApplyStep, old: BlockSource | undefined, bs: number, where: string): Promise<Buffer | undefined> {
+async function produce(
+  reader: PackageReader,
+  op: ApplyStep,
+  old: BlockSource | undefined,
+  bs: number,
+  where: string,
+): Promise<Buffer | undefined> {
   const dstBytes = totalBlocks(op.dst) * bs;
   switch (op.type) {
     case 'zero':
@@ -150,7 +173,13 @@ async function produce(reader: PackageReader, op: ApplyStep, old: BlockSource | 
   }
 }
 
-async function readSource(old: BlockSource, extents: readonly Extent[], sha256: Uint8Array, bs: number, where: string): Promise<Buffer> {
+async function readSource(
+  old: BlockSource,
+  extents: readonly Extent[],
+  sha256: Uint8Array,
+  bs: number,
+  where: string,
+): Promise<Buffer> {
   const data = await readExtents(old, extents, bs);
   if (!sha256Of(data).equals(Buffer.from(sha256))) {
     throw new VerificationError('SOURCE_MISMATCH', `${where}: old image blocks do not match the package's source hash`);
@@ -167,6 +196,7 @@ const ZERO_CHUNK = Buffer.alloc(1024 * 1024);
 /** sha256 of `sizeBytes` zero bytes, without allocating them. */
 function zerosSha256(sizeBytes: number): Buffer {
   const h = createHash('sha256');
-  for (let left = sizeBytes; left > 0; left -= ZERO_CHUNK.length) h.update(ZERO_CHUNK.subarray(0, Math.min(left, ZERO_CHUNK.length)));
+  for (let left = sizeBytes; left > 0; left -= ZERO_CHUNK.length)
+    h.update(ZERO_CHUNK.subarray(0, Math.min(left, ZERO_CHUNK.length)));
   return h.digest();
 }

@@ -16,7 +16,13 @@ import { groupPartitions } from '../release/release-partitions.js';
 import type { ReleasePartition } from '../release/release-source.js';
 import type { Reporter } from '../reporter.js';
 import type { AppliedPartition, ApplyOptions, ApplyResult } from './apply-package.js';
-import { DEFAULT_CHECKPOINT_EVERY_BYTES, SCRATCH_BYTES, applySteps, checkBase, writeOutput } from './apply-partition.js';
+import {
+  DEFAULT_CHECKPOINT_EVERY_BYTES,
+  SCRATCH_BYTES,
+  applySteps,
+  checkBase,
+  writeOutput,
+} from './apply-partition.js';
 import { checkFreeSpace } from './device-checks.js';
 import { hashSource } from './hash-source.js';
 import { resumePoint } from './resume-point.js';
@@ -29,22 +35,31 @@ interface Checked {
 }
 
 /** Applies `reader`'s release package to `options.oldPath` (a release) into the folder `options.outputPath`. */
-export async function applyRelease(reader: PackageReader, options: ApplyOptions, reporter: Reporter): Promise<ApplyResult> {
+export async function applyRelease(
+  reader: PackageReader,
+  options: ApplyOptions,
+  reporter: Reporter,
+): Promise<ApplyResult> {
   const { manifest } = reader;
   const bs = manifest.blockSizeBytes;
   const outDir = options.outputPath;
   const needsOld = manifest.partitions.some((p) => p.source);
-  if (needsOld && !options.oldPath) throw new UsageError('OLD_REQUIRED', `${options.packagePath} is a delta package: pass the old release with --old`);
+  if (needsOld && !options.oldPath)
+    throw new UsageError('OLD_REQUIRED', `${options.packagePath} is a delta package: pass the old release with --old`);
   // Whenever an old release is named — even for a full package — the output must stay out of it.
   if (options.oldPath) await refuseOutputInside(options.oldPath, outDir);
   if (needsOld && (await detectRelease(options.oldPath!)) === undefined) {
-    throw new UsageError('OLD_NOT_RELEASE', `${options.packagePath} updates a whole ${reader.targetHeader.releaseLayout} release: --old must be the old release (folder or layout file), not ${options.oldPath}`);
+    throw new UsageError(
+      'OLD_NOT_RELEASE',
+      `${options.packagePath} updates a whole ${reader.targetHeader.releaseLayout} release: --old must be the old release (folder or layout file), not ${options.oldPath}`,
+    );
   }
   const release = needsOld ? await openRelease(options.oldPath!) : undefined;
   const checked: Checked[] = [];
   try {
     const oldByName = new Map(release ? groupPartitions(release).map((p) => [p.name, p]) : []);
-    for (const part of manifest.partitions) checked.push(await checkPartition(part, release && oldByName.get(part.name)?.image, release?.path ?? '', bs));
+    for (const part of manifest.partitions)
+      checked.push(await checkPartition(part, release && oldByName.get(part.name)?.image, release?.path ?? '', bs));
     await reader.verifyPayloadSignature();
     for (const part of manifest.partitions) await refuseNonFile(join(outDir, `${part.name}.img`));
     const created = await mkdir(outDir, { recursive: true }).catch((err) => {
@@ -72,9 +87,15 @@ export async function applyRelease(reader: PackageReader, options: ApplyOptions,
       await rm(staging, { recursive: true, force: true });
       const formats = new Set(applied.map((a) => a.outputFormat));
       return {
-        outputPath: outDir, targetId: reader.targetHeader.targetId, partition: '', sha256: '',
-        sizeBytes: applied.reduce((n, a) => n + a.sizeBytes, 0), operationCount: applied.reduce((n, a) => n + a.operationCount, 0),
-        outputFormat: formats.size === 1 ? applied[0]!.outputFormat : 'mixed', resumedFromOp: 0, partitions: applied,
+        outputPath: outDir,
+        targetId: reader.targetHeader.targetId,
+        partition: '',
+        sha256: '',
+        sizeBytes: applied.reduce((n, a) => n + a.sizeBytes, 0),
+        operationCount: applied.reduce((n, a) => n + a.operationCount, 0),
+        outputFormat: formats.size === 1 ? applied[0]!.outputFormat : 'mixed',
+        resumedFromOp: 0,
+        partitions: applied,
       };
     } catch (err) {
       // A failure (not an interruption) is final: nothing staged is kept, and a folder this run made goes too.
@@ -93,7 +114,10 @@ async function refuseOutputInside(oldPath: string, outDir: string): Promise<void
   const oldRoot = await realpath(await releaseFolder(oldPath));
   const out = await realPathOfMaybeMissing(outDir);
   if (out === oldRoot || out.startsWith(oldRoot + sep)) {
-    throw new UsageError('OUTPUT_IS_OLD', `the output folder ${outDir} is inside the old release's folder ${oldRoot}; A/B apply never writes next to the source`);
+    throw new UsageError(
+      'OUTPUT_IS_OLD',
+      `the output folder ${outDir} is inside the old release's folder ${oldRoot}; A/B apply never writes next to the source`,
+    );
   }
 }
 
@@ -111,42 +135,95 @@ async function realPathOfMaybeMissing(path: string): Promise<string> {
 /** An existing output path must be a regular file we may replace, never a folder, FIFO or device. */
 async function refuseNonFile(path: string): Promise<void> {
   const st = await lstat(path).catch(() => undefined);
-  if (st && !st.isFile()) throw new UsageError('OUTPUT_NOT_FILE', `${path} exists and is not a regular file; remove it or choose another output folder`);
+  if (st && !st.isFile())
+    throw new UsageError(
+      'OUTPUT_NOT_FILE',
+      `${path} exists and is not a regular file; remove it or choose another output folder`,
+    );
 }
 
 /** Opens a partition's old image (when it has a source) and checks its hash. */
-async function checkPartition(part: PartitionUpdate, entry: ReleasePartition | undefined, releasePath: string, bs: number): Promise<Checked> {
+async function checkPartition(
+  part: PartitionUpdate,
+  entry: ReleasePartition | undefined,
+  releasePath: string,
+  bs: number,
+): Promise<Checked> {
   if (!part.source) return { part, old: undefined, oldSha256: '' };
-  if (!entry) throw new VerificationError('WRONG_BASE', `the old release ${releasePath} has no image for partition ${part.name}, which the package updates`);
+  if (!entry)
+    throw new VerificationError(
+      'WRONG_BASE',
+      `the old release ${releasePath} has no image for partition ${part.name}, which the package updates`,
+    );
   const old = await entry.open();
   try {
     const oldSha256 = await checkBase(old, part, bs);
     return { part, old, oldSha256 };
   } catch (err) {
     await old.close();
-    if (err instanceof VerificationError) throw new VerificationError(err.code, `partition ${part.name}: ${err.message}`);
+    if (err instanceof VerificationError)
+      throw new VerificationError(err.code, `partition ${part.name}: ${err.message}`);
     throw err;
   }
 }
 
 /** Writes one partition to `<staging>/<name>.img`, or keeps it when a resumed run already finished it. */
-async function stagePartition(c: Checked, reader: PackageReader, options: ApplyOptions, staging: string, reporter: Reporter): Promise<AppliedPartition> {
+async function stagePartition(
+  c: Checked,
+  reader: PackageReader,
+  options: ApplyOptions,
+  staging: string,
+  reporter: Reporter,
+): Promise<AppliedPartition> {
   const { part, old } = c;
   const bs = reader.manifest.blockSizeBytes;
   const stagedPath = join(staging, `${part.name}.img`);
   const format = options.outputFormat ?? (old?.format === 'sparse' ? 'sparse' : 'raw');
   const status = isUnchanged(part) ? 'unchanged' : part.source ? 'delta' : 'full';
-  const base = { name: part.name, outputPath: stagedPath, status, sizeBytes: part.target.sizeBytes, operationCount: part.operations.length, outputFormat: format } as const;
+  const base = {
+    name: part.name,
+    outputPath: stagedPath,
+    status,
+    sizeBytes: part.target.sizeBytes,
+    operationCount: part.operations.length,
+    outputFormat: format,
+  } as const;
   const expected = Buffer.from(part.target.sha256).toString('hex');
   if (options.resume && (await finishedAlready(stagedPath, part, bs, expected))) {
-    reporter.warn({ code: 'RESUMED', message: `partition ${part.name} was already written and verified by the interrupted run` });
+    reporter.warn({
+      code: 'RESUMED',
+      message: `partition ${part.name} was already written and verified by the interrupted run`,
+    });
     return { ...base, sha256: expected, resumedFromOp: part.operations.length };
   }
   const partialPath = join(staging, `.${part.name}.img.ota-partial`);
   const checkpointPath = join(staging, `.${part.name}.img.ota-checkpoint`);
   const steps = applySteps(part, bs);
-  const state = await resumePoint({ resume: options.resume ?? false, format, partialPath, checkpointPath, part, steps, bs, packageDigest: reader.metadataSha256.toString('hex'), oldSha256: c.oldSha256, reporter });
-  const sha256 = await writeOutput({ reader, part, steps, old, outputPath: stagedPath, partialPath, checkpointPath, format, state, oldSha256: c.oldSha256, everyBytes: options.checkpointEveryBytes ?? DEFAULT_CHECKPOINT_EVERY_BYTES });
+  const state = await resumePoint({
+    resume: options.resume ?? false,
+    format,
+    partialPath,
+    checkpointPath,
+    part,
+    steps,
+    bs,
+    packageDigest: reader.metadataSha256.toString('hex'),
+    oldSha256: c.oldSha256,
+    reporter,
+  });
+  const sha256 = await writeOutput({
+    reader,
+    part,
+    steps,
+    old,
+    outputPath: stagedPath,
+    partialPath,
+    checkpointPath,
+    format,
+    state,
+    oldSha256: c.oldSha256,
+    everyBytes: options.checkpointEveryBytes ?? DEFAULT_CHECKPOINT_EVERY_BYTES,
+  });
   return { ...base, sha256, resumedFromOp: state.completedOps };
 }
 
@@ -155,7 +232,10 @@ async function finishedAlready(path: string, part: PartitionUpdate, bs: number, 
   const staged = await openImage(path).catch(() => undefined);
   if (!staged) return false;
   try {
-    return staged.sizeBytes === part.target.sizeBytes && (await hashSource(staged, part.target.dontCare, bs)).toString('hex') === expectedHex;
+    return (
+      staged.sizeBytes === part.target.sizeBytes &&
+      (await hashSource(staged, part.target.dontCare, bs)).toString('hex') === expectedHex
+    );
   } finally {
     await staged.close();
   }

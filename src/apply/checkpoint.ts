@@ -70,7 +70,14 @@ export async function readCheckpoint(path: string): Promise<Checkpoint | { probl
   }
   const hex64 = (v: unknown) => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
   const count = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-  if (o?.version !== CHECKPOINT_VERSION || !hex64(o.packageDigest) || !(o.oldSha256 === '' || hex64(o.oldSha256)) || !count(o.completedOps) || !count(o.bytesWritten) || !hex64(o.chain)) {
+  if (
+    o?.version !== CHECKPOINT_VERSION ||
+    !hex64(o.packageDigest) ||
+    !(o.oldSha256 === '' || hex64(o.oldSha256)) ||
+    !count(o.completedOps) ||
+    !count(o.bytesWritten) ||
+    !hex64(o.chain)
+  ) {
     return { problem: 'checkpoint fields are malformed' };
   }
   return o as unknown as Checkpoint;

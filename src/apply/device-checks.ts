@@ -27,7 +27,11 @@ export async function readDeviceState(path: string): Promise<DeviceState> {
   let text: string;
   try {
     const buf = await readFile(path);
-    if (buf.length > MAX_STATE_FILE_BYTES) throw new UsageError('BAD_DEVICE_STATE', `device state ${path} is ${buf.length} bytes; at most ${MAX_STATE_FILE_BYTES}`);
+    if (buf.length > MAX_STATE_FILE_BYTES)
+      throw new UsageError(
+        'BAD_DEVICE_STATE',
+        `device state ${path} is ${buf.length} bytes; at most ${MAX_STATE_FILE_BYTES}`,
+      );
     text = buf.toString('utf8');
   } catch (err) {
     if (err instanceof UsageError) throw err;
@@ -40,11 +44,16 @@ export async function readDeviceState(path: string): Promise<DeviceState> {
     throw new UsageError('BAD_DEVICE_STATE', `device state ${path} is not valid JSON: ${(err as Error).message}`);
   }
   const o = json as Record<string, unknown>;
-  if (!o || typeof o !== 'object' || Array.isArray(o)) throw new UsageError('BAD_DEVICE_STATE', `device state ${path} is not a JSON object`);
-  for (const k of Object.keys(o)) if (!['target', 'platform', 'timestampSeconds'].includes(k)) throw new UsageError('BAD_DEVICE_STATE', `device state ${path}: unknown field ${JSON.stringify(k)}`);
-  const str = (k: string) => (o[k] === undefined ? undefined : typeof o[k] === 'string' ? (o[k] as string) : badField(path, k, 'a string'));
+  if (!o || typeof o !== 'object' || Array.isArray(o))
+    throw new UsageError('BAD_DEVICE_STATE', `device state ${path} is not a JSON object`);
+  for (const k of Object.keys(o))
+    if (!['target', 'platform', 'timestampSeconds'].includes(k))
+      throw new UsageError('BAD_DEVICE_STATE', `device state ${path}: unknown field ${JSON.stringify(k)}`);
+  const str = (k: string) =>
+    o[k] === undefined ? undefined : typeof o[k] === 'string' ? (o[k] as string) : badField(path, k, 'a string');
   const ts = o.timestampSeconds;
-  if (ts !== undefined && (typeof ts !== 'number' || !Number.isSafeInteger(ts) || ts < 0)) badField(path, 'timestampSeconds', 'a non-negative integer');
+  if (ts !== undefined && (typeof ts !== 'number' || !Number.isSafeInteger(ts) || ts < 0))
+    badField(path, 'timestampSeconds', 'a non-negative integer');
   return { target: str('target'), platform: str('platform'), timestampSeconds: ts as number | undefined };
 }
 
@@ -58,11 +67,17 @@ export function checkDeviceIdentity(header: TargetHeader, device: DeviceState): 
     const wanted = device.target.trim().toLowerCase();
     const id = builtinTargets().find((t) => t.id === wanted || t.aliases.includes(wanted))?.id ?? wanted;
     if (id !== header.targetId) {
-      throw new VerificationError('WRONG_TARGET', `package is built for target ${header.targetId} (${header.vendor} ${header.platform}), this device is ${id}`);
+      throw new VerificationError(
+        'WRONG_TARGET',
+        `package is built for target ${header.targetId} (${header.vendor} ${header.platform}), this device is ${id}`,
+      );
     }
   }
   if (device.platform !== undefined && device.platform.toLowerCase() !== header.platform.toLowerCase()) {
-    throw new VerificationError('WRONG_PLATFORM', `package is built for platform ${header.platform}, this device is ${device.platform}`);
+    throw new VerificationError(
+      'WRONG_PLATFORM',
+      `package is built for platform ${header.platform}, this device is ${device.platform}`,
+    );
   }
 }
 
@@ -71,7 +86,10 @@ export function checkNotDowngrade(manifest: Manifest, device: DeviceState, allow
   const current = device.timestampSeconds;
   if (current === undefined || allowDowngrade) return;
   if (manifest.timestampSeconds < current) {
-    throw new VerificationError('DOWNGRADE', `package timestamp ${manifest.timestampSeconds} is older than the device's ${current}: refusing a rollback (--allow-downgrade to force)`);
+    throw new VerificationError(
+      'DOWNGRADE',
+      `package timestamp ${manifest.timestampSeconds} is older than the device's ${current}: refusing a rollback (--allow-downgrade to force)`,
+    );
   }
 }
 
@@ -85,6 +103,9 @@ export async function checkFreeSpace(outputPath: string, neededBytes: number): P
     throw ioError('check free space in', dirname(outputPath), err);
   }
   if (freeBytes < neededBytes) {
-    throw new IoError('NO_SPACE', `${dirname(outputPath)} has ${freeBytes} bytes free; applying needs ${neededBytes} (output and scratch)`);
+    throw new IoError(
+      'NO_SPACE',
+      `${dirname(outputPath)} has ${freeBytes} bytes free; applying needs ${neededBytes} (output and scratch)`,
+    );
   }
 }

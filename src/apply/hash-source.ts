@@ -8,14 +8,19 @@ import type { Extent } from '../model/extent.js';
 const READ_BYTES = 4 * 1024 * 1024;
 
 /** Hashes the exact `sizeBytes` bytes of `source`, `zeroed` blocks as zeros. Memory: one 4 MiB buffer. */
-export async function hashSource(source: BlockSource, zeroed: readonly Extent[] = [], blockSizeBytes = 4096): Promise<Buffer> {
+export async function hashSource(
+  source: BlockSource,
+  zeroed: readonly Extent[] = [],
+  blockSizeBytes = 4096,
+): Promise<Buffer> {
   const hash = createHash('sha256');
   const sorted = [...zeroed].sort((a, b) => a.startBlock - b.startBlock);
   let first = 0; // first extent that may still reach the current chunk
   for (let at = 0; at < source.sizeBytes; at += READ_BYTES) {
     const length = Math.min(READ_BYTES, source.sizeBytes - at);
     const buf = await source.read(at, length);
-    while (first < sorted.length && (sorted[first]!.startBlock + sorted[first]!.blockCount) * blockSizeBytes <= at) first++;
+    while (first < sorted.length && (sorted[first]!.startBlock + sorted[first]!.blockCount) * blockSizeBytes <= at)
+      first++;
     for (let i = first; i < sorted.length && sorted[i]!.startBlock * blockSizeBytes < at + length; i++) {
       const e = sorted[i]!;
       const start = Math.max(at, e.startBlock * blockSizeBytes);

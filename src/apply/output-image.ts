@@ -31,9 +31,16 @@ export interface OutputImage {
 }
 
 /** Opens a new output of `format` at `path` (replacing a stale one) for `part`. */
-export async function createOutputImage(format: OutputFormat, path: string, part: PartitionUpdate, blockSizeBytes: number): Promise<OutputImage> {
+export async function createOutputImage(
+  format: OutputFormat,
+  path: string,
+  part: PartitionUpdate,
+  blockSizeBytes: number,
+): Promise<OutputImage> {
   await unlink(path).catch(() => undefined);
-  return format === 'raw' ? RawOutput.open(path, part, blockSizeBytes, false) : SparseOutput.create(path, part, blockSizeBytes);
+  return format === 'raw'
+    ? RawOutput.open(path, part, blockSizeBytes, false)
+    : SparseOutput.create(path, part, blockSizeBytes);
 }
 
 /** Reopens a partial raw output to resume it; `readBack` re-reads what completed ops wrote. */
@@ -43,7 +50,12 @@ export async function reopenRawOutput(path: string, part: PartitionUpdate, block
 
 /** A plain image file: a fresh file reads as zeros, so ZERO ops and DONT_CARE blocks need no writes. */
 export class RawOutput implements OutputImage {
-  private constructor(private readonly path: string, private fh: FileHandle | undefined, private readonly part: PartitionUpdate, private readonly bs: number) {}
+  private constructor(
+    private readonly path: string,
+    private fh: FileHandle | undefined,
+    private readonly part: PartitionUpdate,
+    private readonly bs: number,
+  ) {}
 
   static async open(path: string, part: PartitionUpdate, bs: number, resume: boolean): Promise<RawOutput> {
     let fh: FileHandle;
@@ -68,7 +80,7 @@ export class RawOutput implements OutputImage {
     let at = 0;
     for (const e of dst) {
       const length = e.blockCount * this.bs;
-      for (let done = 0; done < length; ) {
+      for (let done = 0; done < length;) {
         const { bytesRead } = await this.fh!.read(out, at + done, length - done, e.startBlock * this.bs + done);
         if (bytesRead === 0) break;
         done += bytesRead;
@@ -102,11 +114,18 @@ export class RawOutput implements OutputImage {
 class SparseOutput implements OutputImage {
   private nextBlock = 0;
 
-  private constructor(private readonly writer: SparseImageWriter, private readonly bs: number, private readonly path: string) {}
+  private constructor(
+    private readonly writer: SparseImageWriter,
+    private readonly bs: number,
+    private readonly path: string,
+  ) {}
 
   static async create(path: string, part: PartitionUpdate, bs: number): Promise<SparseOutput> {
     if (part.target.sizeBytes % bs !== 0) {
-      throw new UnsupportedError('SPARSE_OUTPUT_UNALIGNED', `the new image is ${part.target.sizeBytes} bytes, not a whole number of ${bs}-byte blocks: write it with --output-format raw`);
+      throw new UnsupportedError(
+        'SPARSE_OUTPUT_UNALIGNED',
+        `the new image is ${part.target.sizeBytes} bytes, not a whole number of ${bs}-byte blocks: write it with --output-format raw`,
+      );
     }
     return new SparseOutput(await SparseImageWriter.create(path, bs, part.target.sizeBytes / bs), bs, path);
   }
@@ -114,7 +133,10 @@ class SparseOutput implements OutputImage {
   private advance(dst: readonly Extent[]): void {
     for (const e of dst) {
       if (e.startBlock < this.nextBlock) {
-        throw new UnsupportedError('SPARSE_OUTPUT_ORDER', 'sparse output needs operations in destination order; this package has none: use --output-format raw');
+        throw new UnsupportedError(
+          'SPARSE_OUTPUT_ORDER',
+          'sparse output needs operations in destination order; this package has none: use --output-format raw',
+        );
       }
       this.nextBlock = e.startBlock + e.blockCount;
     }

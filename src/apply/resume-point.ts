@@ -38,7 +38,8 @@ const FRESH: ResumeState = { completedOps: 0, bytesWritten: 0, chain: CHAIN_STAR
 /** Decides where to start; never trusts a checkpoint it could not re-verify. */
 export async function resumePoint(r: ResumeInput): Promise<ResumeState> {
   const restart = async (why: string): Promise<ResumeState> => {
-    if (r.resume) r.reporter.warn({ code: 'RESUME_RESTART', message: `cannot resume (${why}): starting from the first operation` });
+    if (r.resume)
+      r.reporter.warn({ code: 'RESUME_RESTART', message: `cannot resume (${why}): starting from the first operation` });
     await removeCheckpoint(r.checkpointPath);
     return FRESH;
   };
@@ -60,13 +61,21 @@ export async function resumePoint(r: ResumeInput): Promise<ResumeState> {
   let bytesWritten = 0;
   for (let i = 0; i < cp.completedOps; i++) {
     const dst = r.steps[i]!.dst;
-    chain = chainStep(chain, createHash('sha256').update(await output.readBack(dst)).digest());
+    chain = chainStep(
+      chain,
+      createHash('sha256')
+        .update(await output.readBack(dst))
+        .digest(),
+    );
     bytesWritten += totalBlocks(dst) * r.bs;
   }
   if (chain !== cp.chain || bytesWritten !== cp.bytesWritten) {
     await output.abort();
     return restart('the partial output does not match the checkpoint');
   }
-  r.reporter.warn({ code: 'RESUMED', message: `resuming after ${cp.completedOps} of ${r.steps.length} operations (${bytesWritten} bytes re-verified)` });
+  r.reporter.warn({
+    code: 'RESUMED',
+    message: `resuming after ${cp.completedOps} of ${r.steps.length} operations (${bytesWritten} bytes re-verified)`,
+  });
   return { completedOps: cp.completedOps, bytesWritten, chain, output };
 }

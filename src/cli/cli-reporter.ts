@@ -19,7 +19,10 @@ export class CliReporter implements Reporter {
   private spinner: Ora | undefined;
   private lastPlain = '';
 
-  private constructor(private readonly options: CliReporterOptions, private readonly ora: ((o: object) => Ora) | undefined) {}
+  private constructor(
+    private readonly options: CliReporterOptions,
+    private readonly ora: ((o: object) => Ora) | undefined,
+  ) {}
 
   /** Creates a reporter; loads ora only when it will be used. */
   static async create(options: CliReporterOptions): Promise<CliReporter> {

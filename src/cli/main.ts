@@ -21,7 +21,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   let exitCode: number = ExitCode.ok;
   const run = async (work: () => Promise<CommandResult>) => {
     const result = await work();
-    process.stdout.write(wantsJson ? `${JSON.stringify(result.json, null, 2)}\n` : result.text ? `${result.text}\n` : '');
+    process.stdout.write(
+      wantsJson ? `${JSON.stringify(result.json, null, 2)}\n` : result.text ? `${result.text}\n` : '',
+    );
   };
   const program = new Command('ota-build')
     .description('Build, sign, verify, apply and inspect delta OTA packages for Qualcomm, MediaTek and Unisoc phones.')
@@ -29,8 +31,19 @@ export async function main(argv: readonly string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .showHelpAfterError('(run with --help for usage)')
-    .addHelpText('after', '\nQuick start:\n  ota-build build --old v1.img --new v2.img -o out\n  ota-build verify out/update-qualcomm.otapkg\n  ota-build apply out/update-qualcomm.otapkg --old v1.img -o v2-applied.img\n\nExit codes: 0 ok, 1 internal error, 2 usage, 3 bad input image, 4 bad package, 5 verification mismatch, 6 signature, 7 unsupported, 8 I/O.');
-  for (const make of [buildCommand, applyCommand, verifyCommand, inspectCommand, compareCommand, keygenCommand, targetsCommand]) {
+    .addHelpText(
+      'after',
+      '\nQuick start:\n  ota-build build --old v1.img --new v2.img -o out\n  ota-build verify out/update-qualcomm.otapkg\n  ota-build apply out/update-qualcomm.otapkg --old v1.img -o v2-applied.img\n\nExit codes: 0 ok, 1 internal error, 2 usage, 3 bad input image, 4 bad package, 5 verification mismatch, 6 signature, 7 unsupported, 8 I/O.',
+    );
+  for (const make of [
+    buildCommand,
+    applyCommand,
+    verifyCommand,
+    inspectCommand,
+    compareCommand,
+    keygenCommand,
+    targetsCommand,
+  ]) {
     program.addCommand(make(run).exitOverride());
   }
   if (argv.length === 0) {
@@ -51,7 +64,10 @@ function report(err: unknown, json: boolean): number {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return ExitCode.ok;
     // `help <known command>` exits 0; `help <unknown>` is a usage error.
     if (err.code === 'commander.help') return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
-    if (json) process.stdout.write(`${JSON.stringify({ error: { code: 'USAGE', message: err.message.replace(/^error: /, '') } })}\n`);
+    if (json)
+      process.stdout.write(
+        `${JSON.stringify({ error: { code: 'USAGE', message: err.message.replace(/^error: /, '') } })}\n`,
+      );
     return ExitCode.usage;
   }
   if (err instanceof OtaError) {
@@ -60,7 +76,10 @@ function report(err: unknown, json: boolean): number {
     return err.exitCode;
   }
   const message = (err as Error)?.stack ?? String(err);
-  if (json) process.stdout.write(`${JSON.stringify({ error: { code: 'INTERNAL', message: String((err as Error)?.message ?? err) } })}\n`);
+  if (json)
+    process.stdout.write(
+      `${JSON.stringify({ error: { code: 'INTERNAL', message: String((err as Error)?.message ?? err) } })}\n`,
+    );
   process.stderr.write(`ota-build: internal error (please report): ${message}\n`);
   return ExitCode.internal;
 }

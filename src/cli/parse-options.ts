@@ -17,8 +17,12 @@ export function parseIntOption(name: string, min: number, max: number) {
 
 /** Parses a comma list option such as `--partitions boot,system`. */
 export function splitList(value: string): string[] {
-  const items = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (items.length === 0) throw new UsageError('BAD_OPTION', `expected a comma list of names, got ${JSON.stringify(value)}`);
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  if (items.length === 0)
+    throw new UsageError('BAD_OPTION', `expected a comma list of names, got ${JSON.stringify(value)}`);
   return items;
 }
 
@@ -46,9 +50,16 @@ export function splitKeys(
     if (m && target) {
       keyPathByTarget[target.id] = m[2]!;
     } else if (m && named(knownTargets, name!)) {
-      throw new UsageError('BAD_OPTION', `--key ${v} names target ${name}, which this build does not make (--target ${targets.map((t) => t.id).join(',')})`);
+      throw new UsageError(
+        'BAD_OPTION',
+        `--key ${v} names target ${name}, which this build does not make (--target ${targets.map((t) => t.id).join(',')})`,
+      );
     } else {
-      if (keyPath) throw new UsageError('BAD_OPTION', `--key given twice without a target (${keyPath}, ${v}); use --key <target>=<pem> for per-target keys`);
+      if (keyPath)
+        throw new UsageError(
+          'BAD_OPTION',
+          `--key given twice without a target (${keyPath}, ${v}); use --key <target>=<pem> for per-target keys`,
+        );
       keyPath = v;
     }
   }
@@ -61,7 +72,10 @@ export function timestampFrom(option: number | undefined, env: NodeJS.ProcessEnv
   const raw = env.SOURCE_DATE_EPOCH;
   if (raw === undefined || raw === '') return undefined;
   if (!/^\d+$/.test(raw) || Number(raw) > MAX_TIMESTAMP_SECONDS) {
-    throw new UsageError('BAD_OPTION', `SOURCE_DATE_EPOCH must be whole seconds in 0..${MAX_TIMESTAMP_SECONDS}, got ${JSON.stringify(raw)}`);
+    throw new UsageError(
+      'BAD_OPTION',
+      `SOURCE_DATE_EPOCH must be whole seconds in 0..${MAX_TIMESTAMP_SECONDS}, got ${JSON.stringify(raw)}`,
+    );
   }
   return Number(raw);
 }

@@ -66,7 +66,9 @@ export class BrotliCodec implements Codec {
    */
   async decode(data: Uint8Array, expectedSizeBytes: number): Promise<Buffer> {
     assertExpectedSize(this.name, expectedSizeBytes);
-    const decoder = zlib.createBrotliDecompress({ chunkSize: Math.min(MAX_CHUNK_BYTES, Math.max(64, expectedSizeBytes)) });
+    const decoder = zlib.createBrotliDecompress({
+      chunkSize: Math.min(MAX_CHUNK_BYTES, Math.max(64, expectedSizeBytes)),
+    });
     const out = await decodeStreamCapped(this.name, decoder, data, expectedSizeBytes);
     if (decoder.bytesWritten !== data.length) {
       throw blobDecodeError(this.name, `${data.length - decoder.bytesWritten} trailing bytes after the brotli stream`);

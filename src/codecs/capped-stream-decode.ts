@@ -51,7 +51,9 @@ export function decodeStreamCapped(
       chunk.copy(output, producedBytes);
       producedBytes += chunk.length;
     });
-    stream.on('error', (error: unknown) => fail(blobDecodeError(what, `corrupt stream: ${describeCause(error)}`, error)));
+    stream.on('error', (error: unknown) =>
+      fail(blobDecodeError(what, `corrupt stream: ${describeCause(error)}`, error)),
+    );
     stream.on('end', () => {
       if (settled) return;
       if (producedBytes !== expectedSizeBytes) {

@@ -11,7 +11,10 @@ export const BLOB_DECODE_FAILED = 'BLOB_DECODE_FAILED';
 /** Throws UsageError `BAD_LEVEL` unless `level` is an integer in `[minLevel, maxLevel]`. */
 export function assertLevel(codecName: string, level: number, minLevel: number, maxLevel: number): void {
   if (!Number.isInteger(level) || level < minLevel || level > maxLevel) {
-    throw new UsageError('BAD_LEVEL', `${codecName} level must be an integer ${minLevel}..${maxLevel}, got ${String(level)}`);
+    throw new UsageError(
+      'BAD_LEVEL',
+      `${codecName} level must be an integer ${minLevel}..${maxLevel}, got ${String(level)}`,
+    );
   }
 }
 
@@ -25,7 +28,11 @@ export function blobDecodeError(what: string, detail: string, cause?: unknown): 
  * can hold in one Buffer. Called before any allocation, since the size comes from the package.
  */
 export function assertExpectedSize(what: string, expectedSizeBytes: number): void {
-  if (!Number.isSafeInteger(expectedSizeBytes) || expectedSizeBytes < 0 || expectedSizeBytes > bufferConstants.MAX_LENGTH) {
+  if (
+    !Number.isSafeInteger(expectedSizeBytes) ||
+    expectedSizeBytes < 0 ||
+    expectedSizeBytes > bufferConstants.MAX_LENGTH
+  ) {
     throw blobDecodeError(what, `declared size ${String(expectedSizeBytes)} is not a valid byte count`);
   }
 }

@@ -22,7 +22,10 @@ declare module 'lzma-native' {
 
   /** The module object (CommonJS `module.exports`). */
   interface LzmaNative {
-    createStream(coder: 'streamEncoder' | 'streamDecoder' | 'rawEncoder' | 'rawDecoder', options?: LzmaStreamOptions): Duplex;
+    createStream(
+      coder: 'streamEncoder' | 'streamDecoder' | 'rawEncoder' | 'rawDecoder',
+      options?: LzmaStreamOptions,
+    ): Duplex;
     rawDecoderMemusage(filters: LzmaFilter[]): number;
     versionString(): string;
     readonly CHECK_NONE: number;

@@ -34,7 +34,10 @@ export interface Lzma2Tuning {
 
 /** Input slice for a capped LZMA2 decode of `expectedSizeBytes` (see SLICE_OVERSHOOT_BYTES). */
 export function lzmaInputSliceBytes(expectedSizeBytes: number): number {
-  return Math.min(64 * 1024, Math.max(512, Math.floor(Math.max(expectedSizeBytes, SLICE_OVERSHOOT_BYTES) / MAX_EXPANSION_RATIO)));
+  return Math.min(
+    64 * 1024,
+    Math.max(512, Math.floor(Math.max(expectedSizeBytes, SLICE_OVERSHOOT_BYTES) / MAX_EXPANSION_RATIO)),
+  );
 }
 
 /** Writes all of `data` to an lzma-native encoder stream and concatenates what comes out. */
@@ -42,7 +45,9 @@ export function encodeThrough(stream: Duplex, data: Uint8Array, what: string): P
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.on('error', (error: unknown) => reject(new Error(`${what} encoder failed: ${describeCause(error)}`, { cause: error })));
+    stream.on('error', (error: unknown) =>
+      reject(new Error(`${what} encoder failed: ${describeCause(error)}`, { cause: error })),
+    );
     stream.on('end', () => resolve(Buffer.concat(chunks)));
     stream.end(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   });
@@ -60,10 +65,21 @@ export function lzma2DictLogFor(sizeBytes: number): number {
  */
 export function encodeRawLzma2(data: Uint8Array, tuning: Lzma2Tuning, dictLog: number): Promise<Buffer> {
   const encoder = lzma.createStream('rawEncoder', {
-    filters: [{
-      id: lzma.FILTER_LZMA2,
-      options: { dictSize: 2 ** Math.max(LZMA2_MIN_DICT_LOG, Math.min(LZMA2_MAX_DICT_LOG, dictLog)), lc: tuning.lc, lp: tuning.lp, pb: tuning.pb, mode: lzma.MODE_NORMAL, mf: lzma.MF_BT4, niceLen: 64, depth: 0 },
-    }],
+    filters: [
+      {
+        id: lzma.FILTER_LZMA2,
+        options: {
+          dictSize: 2 ** Math.max(LZMA2_MIN_DICT_LOG, Math.min(LZMA2_MAX_DICT_LOG, dictLog)),
+          lc: tuning.lc,
+          lp: tuning.lp,
+          pb: tuning.pb,
+          mode: lzma.MODE_NORMAL,
+          mf: lzma.MF_BT4,
+          niceLen: 64,
+          depth: 0,
+        },
+      },
+    ],
   });
   return encodeThrough(encoder, data, 'lzma2');
 }
@@ -74,13 +90,26 @@ export function encodeRawLzma2(data: Uint8Array, tuning: Lzma2Tuning, dictLog: n
  * made to allocate more than the data), then decodes with the output capped and the input fed
  * in small slices. Throws PackageFormatError (`BLOB_DECODE_FAILED`, labelled `what`).
  */
-export function decodeRawLzma2(what: string, data: Uint8Array, dictLog: number, expectedSizeBytes: number): Promise<Buffer> {
+export function decodeRawLzma2(
+  what: string,
+  data: Uint8Array,
+  dictLog: number,
+  expectedSizeBytes: number,
+): Promise<Buffer> {
   assertExpectedSize(what, expectedSizeBytes);
   if (!Number.isInteger(dictLog) || dictLog < LZMA2_MIN_DICT_LOG || dictLog > lzma2DictLogFor(expectedSizeBytes)) {
-    throw blobDecodeError(what, `LZMA2 dictionary log ${dictLog} is outside ${LZMA2_MIN_DICT_LOG}..${lzma2DictLogFor(expectedSizeBytes)} for ${expectedSizeBytes} bytes`);
+    throw blobDecodeError(
+      what,
+      `LZMA2 dictionary log ${dictLog} is outside ${LZMA2_MIN_DICT_LOG}..${lzma2DictLogFor(expectedSizeBytes)} for ${expectedSizeBytes} bytes`,
+    );
   }
-  const decoder = lzma.createStream('rawDecoder', { filters: [{ id: lzma.FILTER_LZMA2, options: { dictSize: 2 ** dictLog } }], synchronous: true });
-  return decodeStreamCapped(what, decoder, data, expectedSizeBytes, { inputSliceBytes: lzmaInputSliceBytes(expectedSizeBytes) });
+  const decoder = lzma.createStream('rawDecoder', {
+    filters: [{ id: lzma.FILTER_LZMA2, options: { dictSize: 2 ** dictLog } }],
+    synchronous: true,
+  });
+  return decodeStreamCapped(what, decoder, data, expectedSizeBytes, {
+    inputSliceBytes: lzmaInputSliceBytes(expectedSizeBytes),
+  });
 }
 
 /** Decoder memory for a stream of `sizeBytes`: its dictionary plus liblzma's state. */

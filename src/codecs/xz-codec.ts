@@ -58,7 +58,9 @@ export class XzCodec implements Codec {
     checkContainer(data);
     const memlimit = this.decoderMemoryBytes(this.maxLevel, expectedSizeBytes) + MEMLIMIT_SLACK_BYTES;
     const decoder = lzma.createStream('streamDecoder', { memlimit, synchronous: true });
-    return decodeStreamCapped(this.name, decoder, data, expectedSizeBytes, { inputSliceBytes: lzmaInputSliceBytes(expectedSizeBytes) });
+    return decodeStreamCapped(this.name, decoder, data, expectedSizeBytes, {
+      inputSliceBytes: lzmaInputSliceBytes(expectedSizeBytes),
+    });
   }
 
   /** The LZMA2 dictionary for this preset and input plus ~64 KiB of decoder state. */
@@ -89,13 +91,21 @@ function lzma2Options(level: number, dictBytes: number): Record<string, number> 
 function checkContainer(data: Uint8Array): void {
   if (data.length < 32) throw blobDecodeError('xz', `stream is ${data.length} bytes, shorter than an empty .xz stream`);
   if (!STREAM_MAGIC.every((b, i) => data[i] === b)) {
-    throw blobDecodeError('xz', `bad magic at offset 0: expected fd 37 7a 58 5a 00, got ${hexBytes(data.subarray(0, 6))}`);
+    throw blobDecodeError(
+      'xz',
+      `bad magic at offset 0: expected fd 37 7a 58 5a 00, got ${hexBytes(data.subarray(0, 6))}`,
+    );
   }
   const checkId = data[7] ?? 0;
   if (data[6] !== 0 || !ACCEPTED_CHECKS.has(checkId)) {
-    throw blobDecodeError('xz', `stream flags ${hexBytes(data.subarray(6, 8))}: need an integrity check of CRC32, CRC64 or SHA-256`);
+    throw blobDecodeError(
+      'xz',
+      `stream flags ${hexBytes(data.subarray(6, 8))}: need an integrity check of CRC32, CRC64 or SHA-256`,
+    );
   }
   const end = data.length;
-  if (data[end - 2] !== 0x59 || data[end - 1] !== 0x5a) throw blobDecodeError('xz', 'stream footer magic "YZ" missing at the end');
-  if (data[end - 4] !== data[6] || data[end - 3] !== data[7]) throw blobDecodeError('xz', 'stream footer flags differ from the header');
+  if (data[end - 2] !== 0x59 || data[end - 1] !== 0x5a)
+    throw blobDecodeError('xz', 'stream footer magic "YZ" missing at the end');
+  if (data[end - 4] !== data[6] || data[end - 3] !== data[7])
+    throw blobDecodeError('xz', 'stream footer flags differ from the header');
 }

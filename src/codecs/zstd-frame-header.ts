@@ -47,7 +47,8 @@ export function parseZstdFrameHeader(what: string, frame: Uint8Array): ZstdFrame
 
   const windowFieldBytes = singleSegment ? 0 : 1;
   const dictFieldBytes = DICT_ID_FIELD_BYTES[descriptor & 0x03] ?? 0;
-  const contentFieldBytes = contentSizeFlag === 0 && singleSegment ? 1 : (CONTENT_SIZE_FIELD_BYTES[contentSizeFlag] ?? 0);
+  const contentFieldBytes =
+    contentSizeFlag === 0 && singleSegment ? 1 : (CONTENT_SIZE_FIELD_BYTES[contentSizeFlag] ?? 0);
   const headerSizeBytes = 5 + windowFieldBytes + dictFieldBytes + contentFieldBytes;
   if (frame.length < headerSizeBytes) {
     throw blobDecodeError(what, `frame is ${frame.length} bytes, header needs ${headerSizeBytes}`);
@@ -75,11 +76,11 @@ export function parseZstdFrameHeader(what: string, frame: Uint8Array): ZstdFrame
   else if (contentFieldBytes === 4) contentSizeBytes = view.getUint32(offset, true);
   else if (contentFieldBytes === 8) {
     const size = view.getBigUint64(offset, true);
-    if (size > BigInt(Number.MAX_SAFE_INTEGER)) throw blobDecodeError(what, `declared content size ${size} is too large`);
+    if (size > BigInt(Number.MAX_SAFE_INTEGER))
+      throw blobDecodeError(what, `declared content size ${size} is too large`);
     contentSizeBytes = Number(size);
   }
   if (singleSegment) windowSizeBytes = contentSizeBytes ?? 0;
 
   return { headerSizeBytes, contentSizeBytes, windowSizeBytes, dictionaryId, hasChecksum, singleSegment };
 }
-

@@ -87,7 +87,12 @@ export function encodeZstdFrame(data: Uint8Array, options: ZstdFrameOptions): Bu
  * output buffer is then exactly the declared size and zstd cannot write past it.
  * Throws PackageFormatError (`BLOB_DECODE_FAILED`) on any mismatch or corrupt data.
  */
-export function decodeZstdFrame(what: string, frame: Uint8Array, expectedSizeBytes: number, dictionary?: Uint8Array): Buffer {
+export function decodeZstdFrame(
+  what: string,
+  frame: Uint8Array,
+  expectedSizeBytes: number,
+  dictionary?: Uint8Array,
+): Buffer {
   const header = parseZstdFrameHeader(what, frame);
   if (header.contentSizeBytes === undefined) throw blobDecodeError(what, 'frame does not declare its content size');
   if (header.contentSizeBytes !== expectedSizeBytes) {

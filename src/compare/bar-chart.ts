@@ -2,7 +2,18 @@
 // group key (codec family), with value ticks, category labels, axis titles and a legend.
 // Items a target does not allow are drawn faded with a dashed outline. Pure string building.
 
-import { axisTitles, byteUnit, colorOf, escapeXml, legend, linearScale, num, plotRanges, svgOpen, type Frame } from './svg-chart.js';
+import {
+  axisTitles,
+  byteUnit,
+  colorOf,
+  escapeXml,
+  legend,
+  linearScale,
+  num,
+  plotRanges,
+  svgOpen,
+  type Frame,
+} from './svg-chart.js';
 
 /** One bar. */
 export interface Bar {
@@ -35,20 +46,36 @@ export function barChart(bars: readonly Bar[], o: BarOptions): string {
   const groups = [...new Set(bars.map((b) => b.group))];
   const labelPx = Math.min(220, 24 + 7 * Math.max(4, ...bars.map((b) => b.label.length)));
   const top = 22 + 16 * Math.ceil(groups.length / 7);
-  const f: Frame = { width: o.width ?? 860, height: top + bars.length * ROW_PX + 60, left: labelPx + 30, right: 90, top, bottom: 60 };
+  const f: Frame = {
+    width: o.width ?? 860,
+    height: top + bars.length * ROW_PX + 60,
+    left: labelPx + 30,
+    right: 90,
+    top,
+    bottom: 60,
+  };
   const r = plotRanges(f);
   const values = bars.map((b) => b.value);
   const x = linearScale(values, r.x, { zero: true, unit: o.bytes ? byteUnit(values) : 1 });
   const parts = [svgOpen(f, o.chart, o.title), '<g class="grid" aria-hidden="true">'];
-  for (const t of x.ticks()) parts.push(`<line x1="${num(x(t))}" x2="${num(x(t))}" y1="${num(r.y[0])}" y2="${num(r.y[1])}"/>`);
-  parts.push('</g><g class="axis">', `<line x1="${num(r.x[0])}" x2="${num(r.x[1])}" y1="${num(r.y[0])}" y2="${num(r.y[0])}"/>`);
-  for (const t of x.ticks()) parts.push(`<text class="tick" x="${num(x(t))}" y="${num(r.y[0] + 16)}" text-anchor="middle">${escapeXml(o.tick(t))}</text>`);
+  for (const t of x.ticks())
+    parts.push(`<line x1="${num(x(t))}" x2="${num(x(t))}" y1="${num(r.y[0])}" y2="${num(r.y[1])}"/>`);
+  parts.push(
+    '</g><g class="axis">',
+    `<line x1="${num(r.x[0])}" x2="${num(r.x[1])}" y1="${num(r.y[0])}" y2="${num(r.y[0])}"/>`,
+  );
+  for (const t of x.ticks())
+    parts.push(
+      `<text class="tick" x="${num(x(t))}" y="${num(r.y[0] + 16)}" text-anchor="middle">${escapeXml(o.tick(t))}</text>`,
+    );
   parts.push(axisTitles(f, o.valueTitle, o.categoryTitle), '</g>');
   bars.forEach((b, i) => {
     const yTop = f.top + i * ROW_PX + 3;
     const w = Math.max(1, x(b.value) - x(0));
     const color = colorOf(b.group);
-    const style = b.allowed ? `fill="${color}"` : `fill="${color}" fill-opacity="0.25" stroke="${color}" stroke-dasharray="3 2"`;
+    const style = b.allowed
+      ? `fill="${color}"`
+      : `fill="${color}" fill-opacity="0.25" stroke="${color}" stroke-dasharray="3 2"`;
     const outline = b.best ? ' stroke="#000" stroke-width="2"' : '';
     parts.push(
       `<g class="bar" data-bar="${escapeXml(b.label)}" data-value="${b.value}" data-allowed="${b.allowed}" tabindex="0" aria-label="${escapeXml(b.tooltip)}"><title>${escapeXml(b.tooltip)}</title>` +

@@ -36,7 +36,10 @@ export interface BlockMap {
 const TIE_ORDER: readonly BlockKind[] = ['replaced', 'diffed', 'copied', 'zero', 'unchanged', 'dontCare'];
 
 /** Pairs a COPY's dst and src extents block by block into runs with one constant offset. */
-export function copyRuns(dst: readonly Extent[], src: readonly Extent[]): { dstStart: number; srcStart: number; count: number }[] {
+export function copyRuns(
+  dst: readonly Extent[],
+  src: readonly Extent[],
+): { dstStart: number; srcStart: number; count: number }[] {
   const runs: { dstStart: number; srcStart: number; count: number }[] = [];
   let di = 0;
   let si = 0;
@@ -60,11 +63,14 @@ export function blockMapOf(part: PartitionUpdate, blockSizeBytes: number, maxCel
   const blockCount = Math.ceil(part.target.sizeBytes / blockSizeBytes);
   const blocksPerCell = Math.max(1, Math.ceil(blockCount / Math.max(1, maxCells)));
   const cellCount = Math.ceil(blockCount / blocksPerCell);
-  const counts = Object.fromEntries(BLOCK_KINDS.map((k) => [k, new Float64Array(cellCount)])) as Record<BlockKind, Float64Array>;
+  const counts = Object.fromEntries(BLOCK_KINDS.map((k) => [k, new Float64Array(cellCount)])) as Record<
+    BlockKind,
+    Float64Array
+  >;
   const totals = Object.fromEntries(BLOCK_KINDS.map((k) => [k, 0])) as Record<BlockKind, number>;
   const add = (kind: BlockKind, start: number, count: number) => {
     const end = Math.min(blockCount, start + count);
-    for (let at = Math.max(0, start); at < end; ) {
+    for (let at = Math.max(0, start); at < end;) {
       const cell = Math.floor(at / blocksPerCell);
       const cellEnd = Math.min(end, (cell + 1) * blocksPerCell);
       counts[kind][cell]! += cellEnd - at;
@@ -89,7 +95,8 @@ export function blockMapOf(part: PartitionUpdate, blockSizeBytes: number, maxCel
         for (const e of op.dst) add('zero', e.startBlock, e.blockCount);
         break;
       case 'copy':
-        for (const r of copyRuns(op.dst, op.src)) add(r.dstStart === r.srcStart ? 'unchanged' : 'copied', r.dstStart, r.count);
+        for (const r of copyRuns(op.dst, op.src))
+          add(r.dstStart === r.srcStart ? 'unchanged' : 'copied', r.dstStart, r.count);
         break;
       case 'diff':
         for (const e of op.dst) add('diffed', e.startBlock, e.blockCount);

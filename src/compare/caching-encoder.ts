@@ -20,7 +20,10 @@ export class CachingEncoder {
   private freeSlots: number;
   private readonly waiting: (() => void)[] = [];
 
-  constructor(private readonly pool: EncodePool, private readonly cache: CandidateCache) {
+  constructor(
+    private readonly pool: EncodePool,
+    private readonly cache: CandidateCache,
+  ) {
     this.freeSlots = pool.jobs;
   }
 
@@ -69,13 +72,19 @@ export class CachingEncoder {
     let result: EncodedCandidate[];
     const t0 = performance.now();
     try {
-      result = await this.pool.run({ newData: task.newData, sourceData: task.sourceData, specs: [spec], replaceRequired: task.replaceRequired });
+      result = await this.pool.run({
+        newData: task.newData,
+        sourceData: task.sourceData,
+        specs: [spec],
+        replaceRequired: task.replaceRequired,
+      });
     } finally {
       this.release();
     }
     const computeMs = performance.now() - t0;
     const c = result[0];
-    if (!c || result.length !== 1) throw new Error(`encoder returned ${result.length} candidates for one ${candidateLabel(spec)} task`);
+    if (!c || result.length !== 1)
+      throw new Error(`encoder returned ${result.length} candidates for one ${candidateLabel(spec)} task`);
     const candidate = { spec, bytes: c.bytes, decoderMemoryBytes: c.decoderMemoryBytes };
     await this.cache.put(key, candidate, computeMs);
     return { candidate, computeMs };

@@ -29,7 +29,10 @@ export class CandidateCache {
   private readonly index = new Map<string, CacheEntry>();
   private endBytes = 0;
 
-  private constructor(private readonly fh: FileHandle, readonly path: string) {}
+  private constructor(
+    private readonly fh: FileHandle,
+    readonly path: string,
+  ) {}
 
   /** Creates the cache file in `dir` (a temp folder the caller removes). */
   static async create(dir: string): Promise<CandidateCache> {
@@ -74,7 +77,12 @@ export class CandidateCache {
     } catch (err) {
       throw ioError('write candidate cache', this.path, err);
     }
-    this.index.set(`${chunkKey}/${candidateLabel(c.spec)}`, { offsetBytes, sizeBytes: c.bytes.length, decoderMemoryBytes: c.decoderMemoryBytes, computeMs });
+    this.index.set(`${chunkKey}/${candidateLabel(c.spec)}`, {
+      offsetBytes,
+      sizeBytes: c.bytes.length,
+      decoderMemoryBytes: c.decoderMemoryBytes,
+      computeMs,
+    });
   }
 
   /** Closes the file (the caller removes the folder). */

@@ -88,12 +88,19 @@ export class CombinationRunner {
       const manifest = reader.manifest;
       await reader.close();
       if (manifest.maxDecoderMemoryBytes > profile.decoderMemoryLimitBytes) {
-        reasons.push(`needs ${manifest.maxDecoderMemoryBytes} bytes of decoder memory; ${profile.id} allows ${profile.decoderMemoryLimitBytes}`);
+        reasons.push(
+          `needs ${manifest.maxDecoderMemoryBytes} bytes of decoder memory; ${profile.id} allows ${profile.decoderMemoryLimitBytes}`,
+        );
       }
       const applyMs = req.apply ? await this.timeApply(produced.path, dir) : null;
       const m: RunMeasurement = {
-        packageBytes: produced.sizeBytes, buildMs: produced.buildMs, applyMs, decoderMemoryBytes: manifest.maxDecoderMemoryBytes,
-        allowed: reasons.length === 0, reasons: [...new Set(reasons)], manifest,
+        packageBytes: produced.sizeBytes,
+        buildMs: produced.buildMs,
+        applyMs,
+        decoderMemoryBytes: manifest.maxDecoderMemoryBytes,
+        allowed: reasons.length === 0,
+        reasons: [...new Set(reasons)],
+        manifest,
       };
       await req.onPackage?.(produced.path, m);
       return m;
@@ -114,8 +121,14 @@ export class CombinationRunner {
     encoder.resetCosts();
     const phasesMs: Record<string, number> = {};
     const [pkg] = await producePackages({
-      partitions: [preparedJob(profile.defaultPartitionName, req.prepared)], assemblies: [assembly], specs: req.specs, pool: this.facade, outDir: dir, labels: this.ctx.labels,
-      reporter: this.progressReporter(req), timed: phaseTimer(phasesMs),
+      partitions: [preparedJob(profile.defaultPartitionName, req.prepared)],
+      assemblies: [assembly],
+      specs: req.specs,
+      pool: this.facade,
+      outDir: dir,
+      labels: this.ctx.labels,
+      reporter: this.progressReporter(req),
+      timed: phaseTimer(phasesMs),
     });
     const encodeMs = Math.max(phasesMs.encodeMs ?? 0, scheduledMs(encoder.taskCostsMs, pool.jobs));
     return { path: pkg!.path, sizeBytes: pkg!.sizeBytes, buildMs: Math.round(encodeMs + (phasesMs.writeMs ?? 0)) };
@@ -124,7 +137,12 @@ export class CombinationRunner {
   /** Applies the package to a temp output with the reference applier and times it. */
   private async timeApply(packagePath: string, dir: string): Promise<number> {
     const t0 = performance.now();
-    await applyPackage({ packagePath, oldPath: this.ctx.oldPath, outputPath: join(dir, 'applied.img'), reporter: new CollectingReporter() });
+    await applyPackage({
+      packagePath,
+      oldPath: this.ctx.oldPath,
+      outputPath: join(dir, 'applied.img'),
+      reporter: new CollectingReporter(),
+    });
     const ms = performance.now() - t0;
     await rm(join(dir, 'applied.img'), { force: true });
     return Math.round(ms);
@@ -139,7 +157,12 @@ export class CombinationRunner {
       warn: (w) => outer.warn(w),
       progress: (e) => {
         const pct = e.total > 0 ? Math.floor((100 * e.done) / e.total) : 0;
-        outer.progress({ phase: 'compare', done: req.index, total: req.total, detail: `${detail}: ${e.phase} ${pct}%` });
+        outer.progress({
+          phase: 'compare',
+          done: req.index,
+          total: req.total,
+          detail: `${detail}: ${e.phase} ${pct}%`,
+        });
       },
     };
   }

@@ -19,7 +19,16 @@ import { blockMapOf, type BlockMap } from './block-map.js';
 import { CachingEncoder } from './caching-encoder.js';
 import { CandidateCache } from './candidate-cache.js';
 import { CombinationRunner, type RunMeasurement } from './combination-runner.js';
-import { autoSpecs, forbiddenReasons, listCombinations, replaceLabel, resolveSelection, specLabels, type Combination, type Selection } from './compare-combinations.js';
+import {
+  autoSpecs,
+  forbiddenReasons,
+  listCombinations,
+  replaceLabel,
+  resolveSelection,
+  specLabels,
+  type Combination,
+  type Selection,
+} from './compare-combinations.js';
 import type { BestFull, CompareEntry, CompareOptions, CompareResult } from './compare-result.js';
 
 /** Label of the full package measured as the baseline in delta mode. */
@@ -28,7 +37,11 @@ export const FULL_BASELINE = 'full auto';
 /** The one target compare measures for (`--target` takes a single id, alias or profile). */
 export function resolveCompareTarget(spec: string): TargetProfile {
   const profiles = resolveTargets(spec);
-  if (profiles.length !== 1) throw new UsageError('BAD_OPTION', `compare measures one target at a time; --target ${JSON.stringify(spec)} names ${profiles.length}`);
+  if (profiles.length !== 1)
+    throw new UsageError(
+      'BAD_OPTION',
+      `compare measures one target at a time; --target ${JSON.stringify(spec)} names ${profiles.length}`,
+    );
   sharedBlockSize(profiles);
   return profiles[0]!;
 }
@@ -48,7 +61,15 @@ export async function compareCodecs(o: CompareOptions): Promise<CompareResult> {
   // Found runs join changed chunks only in plans for combinations that DIFF: a replace-only
   // combination gets a plan without joins (replaceOnlyPlan), as `build` would make for it.
   const joinFoundRuns = profile.allowedOperations.includes('diff');
-  const prepared = await PreparedImages.prepare({ oldPath: o.oldPath, newPath: o.newPath, blockSizeBytes: profile.blockSizeBytes, maxRunBytes: profile.maxOperationBytes, joinFoundRuns, reporter, timed: phaseTimer(timingsMs) });
+  const prepared = await PreparedImages.prepare({
+    oldPath: o.oldPath,
+    newPath: o.newPath,
+    blockSizeBytes: profile.blockSizeBytes,
+    maxRunBytes: profile.maxOperationBytes,
+    joinFoundRuns,
+    reporter,
+    timed: phaseTimer(timingsMs),
+  });
   let replaceOnlyPlan: PreparedImages | undefined;
   let workDir: string | undefined;
   let cache: CandidateCache | undefined;
@@ -61,7 +82,13 @@ export async function compareCodecs(o: CompareOptions): Promise<CompareResult> {
     });
     cache = await CandidateCache.create(workDir);
     const runner = new CombinationRunner({
-      profile, signer, pool, encoder: new CachingEncoder(pool, cache), workDir, oldPath: o.oldPath, reporter,
+      profile,
+      signer,
+      pool,
+      encoder: new CachingEncoder(pool, cache),
+      workDir,
+      oldPath: o.oldPath,
+      reporter,
       labels: { sourceVersion: '', targetVersion: '', timestampSeconds: o.timestampSeconds ?? 0 },
     });
     const runnable = combos.filter((c) => delta || c.kind !== 'diff');
@@ -75,9 +102,18 @@ export async function compareCodecs(o: CompareOptions): Promise<CompareResult> {
       }
       const { label, specs, codec, level } = describe(combo, entries, profile, selection, delta);
       const forbidden = forbiddenReasons(profile, specs);
-      const plan = !joinFoundRuns || specs.some((s) => s.kind === 'diff') ? prepared : (replaceOnlyPlan ??= prepared.withoutJoinedRuns());
+      const plan =
+        !joinFoundRuns || specs.some((s) => s.kind === 'diff')
+          ? prepared
+          : (replaceOnlyPlan ??= prepared.withoutJoinedRuns());
       const m = await runner.run({
-        label, specs, forbidden, prepared: plan, apply: true, index: entries.filter((e) => e.applicable).length, total,
+        label,
+        specs,
+        forbidden,
+        prepared: plan,
+        apply: true,
+        index: entries.filter((e) => e.applicable).length,
+        total,
         onPackage: (path) => o.onPackage?.(label, path),
       });
       entries.push(toEntry(combo, label, specs, codec, level, m));
@@ -87,8 +123,14 @@ export async function compareCodecs(o: CompareOptions): Promise<CompareResult> {
     if (delta) {
       // The baseline: the full package `build` would make without --old (auto, no differs).
       const full = await runner.run({
-        label: FULL_BASELINE, specs: autoSpecs(profile, selection, false), forbidden: [], prepared: prepared.fullPlanView(profile.maxOperationBytes),
-        apply: false, index: total - 1, total, onPackage: (path) => o.onPackage?.(FULL_BASELINE, path),
+        label: FULL_BASELINE,
+        specs: autoSpecs(profile, selection, false),
+        forbidden: [],
+        prepared: prepared.fullPlanView(profile.maxOperationBytes),
+        apply: false,
+        index: total - 1,
+        total,
+        onPackage: (path) => o.onPackage?.(FULL_BASELINE, path),
       });
       bestFull = { combination: FULL_BASELINE, packageBytes: full.packageBytes };
     } else {
@@ -99,9 +141,16 @@ export async function compareCodecs(o: CompareOptions): Promise<CompareResult> {
     }
     const newSize = prepared.next.sizeBytes;
     return {
-      kind: delta ? 'delta' : 'full', target: profile.id, newImage: prepared.summary('target')!, ...(delta ? { oldImage: prepared.summary('source')! } : {}),
-      jobs, prepareMs: (timingsMs.hashMs ?? 0) + (timingsMs.planMs ?? 0), totalMs: Math.round(performance.now() - t0), bestFull,
-      entries: entries.map((e) => withPercentages(e, newSize, bestFull)), blockMap,
+      kind: delta ? 'delta' : 'full',
+      target: profile.id,
+      newImage: prepared.summary('target')!,
+      ...(delta ? { oldImage: prepared.summary('source')! } : {}),
+      jobs,
+      prepareMs: (timingsMs.hashMs ?? 0) + (timingsMs.planMs ?? 0),
+      totalMs: Math.round(performance.now() - t0),
+      bestFull,
+      entries: entries.map((e) => withPercentages(e, newSize, bestFull)),
+      blockMap,
     };
   } finally {
     await pool?.close();
@@ -115,31 +164,83 @@ export async function compareCodecs(o: CompareOptions): Promise<CompareResult> {
  * Label and specs of a combination. A differ is paired with the smallest replace-only
  * combination the target allows (measured before it); with none, with auto's codecs.
  */
-function describe(combo: Combination, done: readonly CompareEntry[], profile: TargetProfile, selection: Selection, delta: boolean) {
+function describe(
+  combo: Combination,
+  done: readonly CompareEntry[],
+  profile: TargetProfile,
+  selection: Selection,
+  delta: boolean,
+) {
   if (combo.kind === 'replace') {
-    return { label: replaceLabel(combo.codec, combo.level), specs: [{ kind: 'replace', codec: combo.codec, level: combo.level }] as CandidateSpec[], codec: combo.codec, level: combo.level };
+    return {
+      label: replaceLabel(combo.codec, combo.level),
+      specs: [{ kind: 'replace', codec: combo.codec, level: combo.level }] as CandidateSpec[],
+      codec: combo.codec,
+      level: combo.level,
+    };
   }
-  if (combo.kind === 'auto') return { label: 'auto', specs: autoSpecs(profile, selection, delta), codec: null, level: null };
+  if (combo.kind === 'auto')
+    return { label: 'auto', specs: autoSpecs(profile, selection, delta), codec: null, level: null };
   const replaced = done.filter((e) => e.kind === 'replace' && e.allowed && e.packageBytes !== null);
   const best = replaced.length > 0 ? replaced.reduce((a, b) => (b.packageBytes! < a.packageBytes! ? b : a)) : undefined;
-  const fallback: CandidateSpec[] = best ? [{ kind: 'replace', codec: best.codec!, level: best.level! }] : autoSpecs(profile, selection, false);
+  const fallback: CandidateSpec[] = best
+    ? [{ kind: 'replace', codec: best.codec!, level: best.level! }]
+    : autoSpecs(profile, selection, false);
   const specs: CandidateSpec[] = [...fallback, { kind: 'diff', differ: combo.differ }];
-  return { label: `${combo.differ}+${best ? best.combination : 'auto'}`, specs, codec: best?.codec ?? null, level: best?.level ?? null };
+  return {
+    label: `${combo.differ}+${best ? best.combination : 'auto'}`,
+    specs,
+    codec: best?.codec ?? null,
+    level: best?.level ?? null,
+  };
 }
 
-function toEntry(combo: Combination, label: string, specs: readonly CandidateSpec[], codec: string | null, level: number | null, m: RunMeasurement): CompareEntry {
+function toEntry(
+  combo: Combination,
+  label: string,
+  specs: readonly CandidateSpec[],
+  codec: string | null,
+  level: number | null,
+  m: RunMeasurement,
+): CompareEntry {
   return {
-    combination: label, kind: combo.kind, codec, level, differ: combo.kind === 'diff' ? combo.differ : null, candidates: specLabels(specs), applicable: true,
-    packageBytes: m.packageBytes, percentOfNew: null, percentOfBestFull: null, bestFullBytes: null,
-    buildMs: m.buildMs, applyMs: m.applyMs, decoderMemoryBytes: m.decoderMemoryBytes, allowed: m.allowed, reason: m.reasons.length > 0 ? m.reasons.join('; ') : null,
+    combination: label,
+    kind: combo.kind,
+    codec,
+    level,
+    differ: combo.kind === 'diff' ? combo.differ : null,
+    candidates: specLabels(specs),
+    applicable: true,
+    packageBytes: m.packageBytes,
+    percentOfNew: null,
+    percentOfBestFull: null,
+    bestFullBytes: null,
+    buildMs: m.buildMs,
+    applyMs: m.applyMs,
+    decoderMemoryBytes: m.decoderMemoryBytes,
+    allowed: m.allowed,
+    reason: m.reasons.length > 0 ? m.reasons.join('; ') : null,
   };
 }
 
 function notApplicable(differ: string, forbidden: readonly string[]): CompareEntry {
   return {
-    combination: differ, kind: 'diff', codec: null, level: null, differ, candidates: [`diff/${differ}`], applicable: false,
-    packageBytes: null, percentOfNew: null, percentOfBestFull: null, bestFullBytes: null, buildMs: null, applyMs: null, decoderMemoryBytes: null,
-    allowed: forbidden.length === 0, reason: ['not applicable without --old: a full package has no old image to diff against', ...forbidden].join('; '),
+    combination: differ,
+    kind: 'diff',
+    codec: null,
+    level: null,
+    differ,
+    candidates: [`diff/${differ}`],
+    applicable: false,
+    packageBytes: null,
+    percentOfNew: null,
+    percentOfBestFull: null,
+    bestFullBytes: null,
+    buildMs: null,
+    applyMs: null,
+    decoderMemoryBytes: null,
+    allowed: forbidden.length === 0,
+    reason: ['not applicable without --old: a full package has no old image to diff against', ...forbidden].join('; '),
   };
 }
 

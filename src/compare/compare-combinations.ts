@@ -35,7 +35,14 @@ export type Combination =
   | { readonly kind: 'auto' };
 
 function nameList(value: string, what: string, check: (name: string) => unknown): string[] {
-  const names = [...new Set(value.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== ''))];
+  const names = [
+    ...new Set(
+      value
+        .split(',')
+        .map((s) => s.trim().toLowerCase())
+        .filter((s) => s !== ''),
+    ),
+  ];
   if (names.length === 0) throw new UsageError('BAD_OPTION', `--${what} ${JSON.stringify(value)} names nothing`);
   names.forEach(check);
   return names;
@@ -44,19 +51,28 @@ function nameList(value: string, what: string, check: (name: string) => unknown)
 /** Resolves and checks the user's lists. Throws UsageError (exit 2) on unknown names or bad levels. */
 export function resolveSelection(input: SelectionInput): Selection {
   const codecs = input.codecs === undefined ? [...CODEC_NAMES] : nameList(input.codecs, 'codecs', codecByName);
-  const differs = input.differs === undefined ? [...DEFAULT_COMPARE_DIFFERS] : input.differs.trim().toLowerCase() === 'none' ? [] : nameList(input.differs, 'differs', differByName);
+  const differs =
+    input.differs === undefined
+      ? [...DEFAULT_COMPARE_DIFFERS]
+      : input.differs.trim().toLowerCase() === 'none'
+        ? []
+        : nameList(input.differs, 'differs', differByName);
   const given = input.levels === undefined ? new Map<string, number[]>() : parseLevels(input.levels);
   for (const name of given.keys()) {
-    if (!codecs.includes(name)) throw new UsageError('BAD_LEVELS', `--levels names ${name}, which --codecs ${codecs.join(',')} leaves out`);
+    if (!codecs.includes(name))
+      throw new UsageError('BAD_LEVELS', `--levels names ${name}, which --codecs ${codecs.join(',')} leaves out`);
   }
-  const levels = new Map(codecs.map((c) => [c, given.get(c) ?? [...(DEFAULT_COMPARE_LEVELS[c] ?? [codecByName(c).defaultLevel])]]));
+  const levels = new Map(
+    codecs.map((c) => [c, given.get(c) ?? [...(DEFAULT_COMPARE_LEVELS[c] ?? [codecByName(c).defaultLevel])]]),
+  );
   return { codecs, levels, differs };
 }
 
 /** Every combination, in run order: replace-only per codec and level, then each differ, then auto. */
 export function listCombinations(s: Selection): Combination[] {
   const out: Combination[] = [];
-  for (const codec of s.codecs) for (const level of s.levels.get(codec) ?? []) out.push({ kind: 'replace', codec, level });
+  for (const codec of s.codecs)
+    for (const level of s.levels.get(codec) ?? []) out.push({ kind: 'replace', codec, level });
   for (const differ of s.differs) out.push({ kind: 'diff', differ });
   out.push({ kind: 'auto' });
   return out;
@@ -75,7 +91,11 @@ export function replaceLabel(codec: string, level: number): string {
 export function autoSpecs(profile: TargetProfile, s: Selection, delta: boolean): CandidateSpec[] {
   const allowedCodecs = s.codecs.filter((c) => profile.allowedCodecs.includes(c));
   const codecs = allowedCodecs.length > 0 ? allowedCodecs : profile.allowedCodecs;
-  const specs: CandidateSpec[] = codecs.map((codec) => ({ kind: 'replace', codec, level: codecByName(codec).defaultLevel }));
+  const specs: CandidateSpec[] = codecs.map((codec) => ({
+    kind: 'replace',
+    codec,
+    level: codecByName(codec).defaultLevel,
+  }));
   if (delta && profile.allowedOperations.includes('diff')) {
     for (const differ of s.differs) if (profile.allowedDiffers.includes(differ)) specs.push({ kind: 'diff', differ });
   }
@@ -87,9 +107,14 @@ export function forbiddenReasons(profile: TargetProfile, specs: readonly Candida
   const reasons: string[] = [];
   for (const spec of specs) {
     const op = spec.kind;
-    if (!profile.allowedOperations.includes(op)) reasons.push(`${profile.id} does not allow ${op.toUpperCase()} operations`);
-    else if (spec.kind === 'replace' && !profile.allowedCodecs.includes(spec.codec)) reasons.push(`${profile.id} does not allow codec ${spec.codec} (allowed: ${profile.allowedCodecs.join(', ')})`);
-    else if (spec.kind === 'diff' && !profile.allowedDiffers.includes(spec.differ)) reasons.push(`${profile.id} does not allow differ ${spec.differ} (allowed: ${profile.allowedDiffers.join(', ')})`);
+    if (!profile.allowedOperations.includes(op))
+      reasons.push(`${profile.id} does not allow ${op.toUpperCase()} operations`);
+    else if (spec.kind === 'replace' && !profile.allowedCodecs.includes(spec.codec))
+      reasons.push(`${profile.id} does not allow codec ${spec.codec} (allowed: ${profile.allowedCodecs.join(', ')})`);
+    else if (spec.kind === 'diff' && !profile.allowedDiffers.includes(spec.differ))
+      reasons.push(
+        `${profile.id} does not allow differ ${spec.differ} (allowed: ${profile.allowedDiffers.join(', ')})`,
+      );
   }
   return [...new Set(reasons)];
 }

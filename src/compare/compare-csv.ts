@@ -5,8 +5,22 @@ import type { CompareEntry } from './compare-result.js';
 
 /** CSV columns, in order (the CompareEntry field names). */
 export const CSV_FIELDS = [
-  'combination', 'kind', 'codec', 'level', 'differ', 'candidates', 'applicable', 'packageBytes', 'percentOfNew', 'percentOfBestFull',
-  'bestFullBytes', 'buildMs', 'applyMs', 'decoderMemoryBytes', 'allowed', 'reason',
+  'combination',
+  'kind',
+  'codec',
+  'level',
+  'differ',
+  'candidates',
+  'applicable',
+  'packageBytes',
+  'percentOfNew',
+  'percentOfBestFull',
+  'bestFullBytes',
+  'buildMs',
+  'applyMs',
+  'decoderMemoryBytes',
+  'allowed',
+  'reason',
 ] as const satisfies readonly (keyof CompareEntry)[];
 
 /** Quotes a cell when it holds a comma, quote, CR or LF. */

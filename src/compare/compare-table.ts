@@ -30,7 +30,12 @@ const COLUMNS: readonly Column[] = [
   { header: '% best full', cell: (e) => formatPercent(e.percentOfBestFull), dropRank: 2 },
   { header: 'build', cell: (e) => ms(e.buildMs), best: 'buildMs', dropRank: 1 },
   { header: 'apply', cell: (e) => ms(e.applyMs), best: 'applyMs', dropRank: 4 },
-  { header: 'decoder mem', cell: (e) => (e.decoderMemoryBytes === null ? '-' : formatBytes(e.decoderMemoryBytes)), best: 'decoderMemoryBytes', dropRank: 3 },
+  {
+    header: 'decoder mem',
+    cell: (e) => (e.decoderMemoryBytes === null ? '-' : formatBytes(e.decoderMemoryBytes)),
+    best: 'decoderMemoryBytes',
+    dropRank: 3,
+  },
 ];
 const GAP = '  ';
 const BOLD_GREEN = '\x1b[1;32m';
@@ -43,7 +48,8 @@ export function renderCompareTable(r: CompareResult, o: TableOptions = {}): stri
   const note = (e: CompareEntry) => (e.reason === null ? '' : ` [${reasons.indexOf(e.reason) + 1}]`);
   let columns = [...COLUMNS];
   const cellsOf = (cols: readonly Column[]) => r.entries.map((e) => cols.map((c) => c.cell(e, note(e))));
-  const widthsOf = (cols: readonly Column[], rows: string[][]) => cols.map((c, i) => Math.max(c.header.length, ...rows.map((row) => row[i]!.length)));
+  const widthsOf = (cols: readonly Column[], rows: string[][]) =>
+    cols.map((c, i) => Math.max(c.header.length, ...rows.map((row) => row[i]!.length)));
   const total = (ws: number[]) => ws.reduce((a, b) => a + b, 0) + GAP.length * (ws.length - 1);
   const hidden: string[] = [];
   let rows = cellsOf(columns);
@@ -63,7 +69,13 @@ export function renderCompareTable(r: CompareResult, o: TableOptions = {}): stri
   }
   const best = bestValues(r.entries);
   const pad = (text: string, i: number) => (i === 0 || i === 1 ? text.padEnd(widths[i]!) : text.padStart(widths[i]!));
-  const lines = [columns.map((c, i) => pad(c.header, i)).join(GAP).trimEnd(), widths.map((w) => '-'.repeat(w)).join(GAP)];
+  const lines = [
+    columns
+      .map((c, i) => pad(c.header, i))
+      .join(GAP)
+      .trimEnd(),
+    widths.map((w) => '-'.repeat(w)).join(GAP),
+  ];
   r.entries.forEach((e, ri) => {
     const cells = columns.map((c, i) => {
       const text = pad(rows[ri]![i]!, i);
@@ -74,9 +86,18 @@ export function renderCompareTable(r: CompareResult, o: TableOptions = {}): stri
   });
   lines.push('');
   reasons.forEach((reason, i) => lines.push(...wrap(`[${i + 1}] ${reason}`, width, '    ')));
-  const bestFull = r.bestFull ? `best full package ${formatBytes(r.bestFull.packageBytes)} (${r.bestFull.combination})` : 'no full package';
-  lines.push(...wrap(`${r.kind} packages for ${r.target}; ${bestFull}; hashing and planning ${formatMs(r.prepareMs)} once; total ${formatMs(r.totalMs)}.`, width, ''));
-  if (hidden.length > 0) lines.push(...wrap(`(${width} columns: hid ${hidden.join(', ')}; --json or --csv has everything)`, width, ''));
+  const bestFull = r.bestFull
+    ? `best full package ${formatBytes(r.bestFull.packageBytes)} (${r.bestFull.combination})`
+    : 'no full package';
+  lines.push(
+    ...wrap(
+      `${r.kind} packages for ${r.target}; ${bestFull}; hashing and planning ${formatMs(r.prepareMs)} once; total ${formatMs(r.totalMs)}.`,
+      width,
+      '',
+    ),
+  );
+  if (hidden.length > 0)
+    lines.push(...wrap(`(${width} columns: hid ${hidden.join(', ')}; --json or --csv has everything)`, width, ''));
   return lines.join('\n');
 }
 

@@ -47,12 +47,21 @@ export function figure(svg: string, caption: string): string {
 }
 
 /** An HTML table; cells are plain text (escaped here), `classes` adds per-cell classes. */
-export function htmlTable(header: readonly string[], rows: readonly { cells: readonly string[]; classes?: readonly string[]; rowClass?: string }[], textColumns: readonly number[] = [0]): string {
+export function htmlTable(
+  header: readonly string[],
+  rows: readonly { cells: readonly string[]; classes?: readonly string[]; rowClass?: string }[],
+  textColumns: readonly number[] = [0],
+): string {
   const cls = (i: number, extra?: string) => {
     const names = [textColumns.includes(i) ? 'text' : '', extra ?? ''].filter(Boolean).join(' ');
     return names ? ` class="${names}"` : '';
   };
   const head = `<tr>${header.map((h, i) => `<th${cls(i)} scope="col">${escapeXml(h)}</th>`).join('')}</tr>`;
-  const body = rows.map((r) => `<tr${r.rowClass ? ` class="${r.rowClass}"` : ''}>${r.cells.map((c, i) => `<td${cls(i, r.classes?.[i])}>${escapeXml(c)}</td>`).join('')}</tr>`).join('\n');
+  const body = rows
+    .map(
+      (r) =>
+        `<tr${r.rowClass ? ` class="${r.rowClass}"` : ''}>${r.cells.map((c, i) => `<td${cls(i, r.classes?.[i])}>${escapeXml(c)}</td>`).join('')}</tr>`,
+    )
+    .join('\n');
   return `<table>\n<thead>${head}</thead>\n<tbody>\n${body}\n</tbody>\n</table>`;
 }

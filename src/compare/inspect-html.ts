@@ -15,10 +15,19 @@ export function renderInspectHtml(r: InspectReport, maps: readonly PartitionBloc
   const title = `ota-build inspect: ${basename(r.path)}`;
   const summary: [string, string][] = [
     ['package', `${r.path} (format ${r.formatVersion}, ${formatBytes(r.fileSizeBytes)})`],
-    ['target', `${t.targetId} (${t.vendor} ${t.platform}, ${t.storage}, ${t.blockSizeBytes}-byte blocks, ${t.updateMode})`],
-    ['signature', `${r.signature.algorithm}, key ${r.signature.keyId.slice(0, 16)}…${r.metadataVerified ? '' : ' (NOT verified)'}`],
+    [
+      'target',
+      `${t.targetId} (${t.vendor} ${t.platform}, ${t.storage}, ${t.blockSizeBytes}-byte blocks, ${t.updateMode})`,
+    ],
+    [
+      'signature',
+      `${r.signature.algorithm}, key ${r.signature.keyId.slice(0, 16)}…${r.metadataVerified ? '' : ' (NOT verified)'}`,
+    ],
     ['versions', `${r.sourceVersion || '-'} → ${r.targetVersion || '-'}, timestamp ${r.timestampSeconds}`],
-    ['decoder memory', `up to ${formatBytes(r.maxDecoderMemoryBytes)} (limit ${formatBytes(Number(t.decoderMemoryLimitBytes))})`],
+    [
+      'decoder memory',
+      `up to ${formatBytes(r.maxDecoderMemoryBytes)} (limit ${formatBytes(Number(t.decoderMemoryLimitBytes))})`,
+    ],
   ];
   const parts = [
     `<h1>${escapeXml(title)}</h1>`,
@@ -26,14 +35,29 @@ export function renderInspectHtml(r: InspectReport, maps: readonly PartitionBloc
   ];
   for (const p of r.partitions) {
     parts.push(`<h2>Partition ${escapeXml(p.name)} (${p.kind}): ${p.operationCount} operations</h2>`);
-    if (p.source) parts.push(`<p class="note">source ${escapeXml(formatBytes(p.source.sizeBytes))}, sha256 ${escapeXml(p.source.sha256)}</p>`);
-    parts.push(`<p class="note">target ${escapeXml(formatBytes(p.target.sizeBytes))}, sha256 ${escapeXml(p.target.sha256)}</p>`);
-    const rows = [...Object.entries(p.byType), ...Object.entries(p.byEncoding)].map(([k, s]) => ({ cells: [k, String(s.count), formatBytes(s.dstBytes), formatBytes(s.blobBytes)] }));
+    if (p.source)
+      parts.push(
+        `<p class="note">source ${escapeXml(formatBytes(p.source.sizeBytes))}, sha256 ${escapeXml(p.source.sha256)}</p>`,
+      );
+    parts.push(
+      `<p class="note">target ${escapeXml(formatBytes(p.target.sizeBytes))}, sha256 ${escapeXml(p.target.sha256)}</p>`,
+    );
+    const rows = [...Object.entries(p.byType), ...Object.entries(p.byEncoding)].map(([k, s]) => ({
+      cells: [k, String(s.count), formatBytes(s.dstBytes), formatBytes(s.blobBytes)],
+    }));
     parts.push(htmlTable(['kind', 'ops', 'writes', 'blob bytes'], rows));
     const map = maps.find((m) => m.name === p.name)?.map;
     if (map) {
       const heading = r.partitions.length > 1 ? `Block map of ${p.name}` : 'Block map';
-      parts.push(`<h3>${escapeXml(heading)}</h3>`, figure(blockMapSvg(map, { title: `What the package does to each block of the target image (${map.blockCount} blocks)` }), 'Each cell is coloured by the kind covering most of its blocks; hover a run for its block range and the exact counts.'));
+      parts.push(
+        `<h3>${escapeXml(heading)}</h3>`,
+        figure(
+          blockMapSvg(map, {
+            title: `What the package does to each block of the target image (${map.blockCount} blocks)`,
+          }),
+          'Each cell is coloured by the kind covering most of its blocks; hover a run for its block range and the exact counts.',
+        ),
+      );
     }
   }
   return htmlPage(title, parts.join('\n'));

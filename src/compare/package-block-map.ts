@@ -22,7 +22,11 @@ export interface PartitionBlockMap {
 
 /** Reads the manifest and maps every partition, in manifest order. */
 export async function packageBlockMaps(o: PackageBlockMapOptions): Promise<PartitionBlockMap[]> {
-  const reader = await PackageReader.open(o.packagePath, { pubkeyPath: o.pubkeyPath, verifyMetadata: o.verifyMetadata, reporter: o.reporter ?? new CollectingReporter() });
+  const reader = await PackageReader.open(o.packagePath, {
+    pubkeyPath: o.pubkeyPath,
+    verifyMetadata: o.verifyMetadata,
+    reporter: o.reporter ?? new CollectingReporter(),
+  });
   await reader.close();
   const { manifest } = reader;
   return manifest.partitions.map((p) => ({ name: p.name, map: blockMapOf(p, manifest.blockSizeBytes) }));

@@ -30,28 +30,39 @@ const bad = (message: string): never => {
 export function parseLevels(spec: string): Map<string, number[]> {
   const out = new Map<string, number[]>();
   const parts = spec.split(';').map((p) => p.trim());
-  if (parts.every((p) => p === '')) bad(`--levels ${JSON.stringify(spec)} is empty: expected e.g. "zstd=3,9,19;xz=1,6,9"`);
+  if (parts.every((p) => p === ''))
+    bad(`--levels ${JSON.stringify(spec)} is empty: expected e.g. "zstd=3,9,19;xz=1,6,9"`);
   for (const [i, part] of parts.entries()) {
     if (part === '') {
       if (i === parts.length - 1) continue; // a trailing ";" is harmless
       bad(`--levels ${JSON.stringify(spec)} has an empty part before ";"`);
     }
     const m = /^([a-z0-9-]+)\s*=\s*(.*)$/i.exec(part);
-    if (!m) bad(`--levels part ${JSON.stringify(part)}: expected <codec>=<level>[,<level>…] (codecs: ${CODEC_NAMES.join(', ')})`);
+    if (!m)
+      bad(
+        `--levels part ${JSON.stringify(part)}: expected <codec>=<level>[,<level>…] (codecs: ${CODEC_NAMES.join(', ')})`,
+      );
     const name = m![1]!.toLowerCase();
     const codec = codecByName(name);
     if (out.has(name)) bad(`--levels names ${name} twice`);
     const levels: number[] = [];
     for (const raw of m![2]!.split(',').map((s) => s.trim())) {
       if (raw === '') bad(`--levels ${name}: empty level in ${JSON.stringify(m![2])}`);
-      if (name === 'xz' && /^\d+e$/i.test(raw)) bad(`--levels xz=${raw}: xz extreme presets ("${raw}") are not supported by the xz codec; use levels ${codec.minLevel}..${codec.maxLevel}`);
+      if (name === 'xz' && /^\d+e$/i.test(raw))
+        bad(
+          `--levels xz=${raw}: xz extreme presets ("${raw}") are not supported by the xz codec; use levels ${codec.minLevel}..${codec.maxLevel}`,
+        );
       if (!/^\d+$/.test(raw)) bad(`--levels ${name}: level ${JSON.stringify(raw)} is not an integer`);
       const level = Number(raw);
-      if (level < codec.minLevel || level > codec.maxLevel) bad(`--levels ${name}: level ${level} is outside ${codec.minLevel}..${codec.maxLevel}`);
+      if (level < codec.minLevel || level > codec.maxLevel)
+        bad(`--levels ${name}: level ${level} is outside ${codec.minLevel}..${codec.maxLevel}`);
       if (levels.includes(level)) bad(`--levels ${name}: level ${level} is given twice`);
       levels.push(level);
     }
-    out.set(name, levels.sort((a, b) => a - b));
+    out.set(
+      name,
+      levels.sort((a, b) => a - b),
+    );
   }
   return out;
 }

@@ -29,7 +29,8 @@ export function niceTicks(min: number, max: number, count = 5): number[] {
   const power = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw) ?? 10 * power;
   const out: number[] = [];
-  for (let v = Math.ceil(min / step - 1e-9) * step; v <= max + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+  for (let v = Math.ceil(min / step - 1e-9) * step; v <= max + step * 1e-9; v += step)
+    out.push(Number(v.toPrecision(12)));
   return out;
 }
 
@@ -37,7 +38,11 @@ export function niceTicks(min: number, max: number, count = 5): number[] {
  * A linear scale; the domain is widened to nice tick bounds (and to include 0 when `zero`).
  * With `unit` (e.g. 1024 ** 2 for a MiB axis) ticks are nice multiples of that unit.
  */
-export function linearScale(values: readonly number[], range: readonly [number, number], options: { zero?: boolean; unit?: number } = {}): Scale {
+export function linearScale(
+  values: readonly number[],
+  range: readonly [number, number],
+  options: { zero?: boolean; unit?: number } = {},
+): Scale {
   const unit = options.unit ?? 1;
   const finite = values.filter(Number.isFinite).map((v) => v / unit);
   let lo = Math.min(...finite, ...(options.zero ? [0] : []));
@@ -49,7 +54,12 @@ export function linearScale(values: readonly number[], range: readonly [number, 
   const d0 = Math.min(lo, Math.floor(lo / step) * step) * unit;
   const d1 = Math.max(hi, Math.ceil(hi / step) * step) * unit;
   const f = ((v: number) => range[0] + ((v - d0) / (d1 - d0)) * (range[1] - range[0])) as Scale;
-  return Object.assign(f, { kind: 'linear' as const, domain: [d0, d1] as const, range, ticks: () => niceTicks(d0 / unit, d1 / unit).map((t) => t * unit) });
+  return Object.assign(f, {
+    kind: 'linear' as const,
+    domain: [d0, d1] as const,
+    range,
+    ticks: () => niceTicks(d0 / unit, d1 / unit).map((t) => t * unit),
+  });
 }
 
 /** The binary unit (1, KiB, MiB, …) in which the largest of `values` is 1..1023, for byte axes. */
@@ -72,7 +82,8 @@ export function logScale(values: readonly number[], range: readonly [number, num
   const d1 = Math.max(hi * 1.3, d0 * 10);
   const l0 = Math.log10(d0);
   const l1 = Math.log10(d1);
-  const f = ((v: number) => range[0] + ((Math.log10(Math.max(v, d0)) - l0) / (l1 - l0)) * (range[1] - range[0])) as Scale;
+  const f = ((v: number) =>
+    range[0] + ((Math.log10(Math.max(v, d0)) - l0) / (l1 - l0)) * (range[1] - range[0])) as Scale;
   const ticks = () => {
     const inside = (t: number) => t >= d0 * (1 - 1e-9) && t <= d1 * (1 + 1e-9);
     const decades: number[] = [];
@@ -88,7 +99,9 @@ export function logScale(values: readonly number[], range: readonly [number, num
 export function autoScale(values: readonly number[], range: readonly [number, number], ratio = 30): Scale {
   const positive = values.filter((v) => Number.isFinite(v) && v > 0);
   const spread = positive.length > 1 ? Math.max(...positive) / Math.min(...positive) : 1;
-  return spread > ratio && positive.length === values.length ? logScale(values, range) : linearScale(values, range, { zero: true });
+  return spread > ratio && positive.length === values.length
+    ? logScale(values, range)
+    : linearScale(values, range, { zero: true });
 }
 
 /** Pixel geometry of a chart: the SVG size and the plot area inside the margins. */
@@ -112,16 +125,29 @@ export function svgOpen(f: Frame, chart: string, label: string): string {
 }
 
 /** Axis lines, grid, tick labels and the two axis titles (`data-axis="x"` / `"y"`). */
-export function axes(f: Frame, x: Scale, y: Scale, labels: { x: string; y: string; xTick: (v: number) => string; yTick: (v: number) => string }): string {
+export function axes(
+  f: Frame,
+  x: Scale,
+  y: Scale,
+  labels: { x: string; y: string; xTick: (v: number) => string; yTick: (v: number) => string },
+): string {
   const [x0, x1] = plotRanges(f).x;
   const [y0, y1] = plotRanges(f).y;
   const parts: string[] = [`<g class="grid" aria-hidden="true">`];
   for (const t of x.ticks()) parts.push(`<line x1="${num(x(t))}" x2="${num(x(t))}" y1="${num(y0)}" y2="${num(y1)}"/>`);
   for (const t of y.ticks()) parts.push(`<line x1="${num(x0)}" x2="${num(x1)}" y1="${num(y(t))}" y2="${num(y(t))}"/>`);
   parts.push('</g><g class="axis">');
-  parts.push(`<line x1="${num(x0)}" x2="${num(x1)}" y1="${num(y0)}" y2="${num(y0)}"/><line x1="${num(x0)}" x2="${num(x0)}" y1="${num(y0)}" y2="${num(y1)}"/>`);
-  for (const t of x.ticks()) parts.push(`<text class="tick" x="${num(x(t))}" y="${num(y0 + 16)}" text-anchor="middle">${escapeXml(labels.xTick(t))}</text>`);
-  for (const t of y.ticks()) parts.push(`<text class="tick" x="${num(x0 - 6)}" y="${num(y(t) + 4)}" text-anchor="end">${escapeXml(labels.yTick(t))}</text>`);
+  parts.push(
+    `<line x1="${num(x0)}" x2="${num(x1)}" y1="${num(y0)}" y2="${num(y0)}"/><line x1="${num(x0)}" x2="${num(x0)}" y1="${num(y0)}" y2="${num(y1)}"/>`,
+  );
+  for (const t of x.ticks())
+    parts.push(
+      `<text class="tick" x="${num(x(t))}" y="${num(y0 + 16)}" text-anchor="middle">${escapeXml(labels.xTick(t))}</text>`,
+    );
+  for (const t of y.ticks())
+    parts.push(
+      `<text class="tick" x="${num(x0 - 6)}" y="${num(y(t) + 4)}" text-anchor="end">${escapeXml(labels.yTick(t))}</text>`,
+    );
   parts.push(axisTitles(f, labels.x, labels.y), '</g>');
   return parts.join('');
 }
@@ -131,8 +157,10 @@ export function axisTitles(f: Frame, xTitle: string, yTitle: string): string {
   const [x0, x1] = plotRanges(f).x;
   const [y0, y1] = plotRanges(f).y;
   const cy = (y0 + y1) / 2;
-  return `<text class="axis-title" data-axis="x" x="${num((x0 + x1) / 2)}" y="${num(f.height - 8)}" text-anchor="middle">${escapeXml(xTitle)}</text>` +
-    `<text class="axis-title" data-axis="y" x="14" y="${num(cy)}" text-anchor="middle" transform="rotate(-90 14 ${num(cy)})">${escapeXml(yTitle)}</text>`;
+  return (
+    `<text class="axis-title" data-axis="x" x="${num((x0 + x1) / 2)}" y="${num(f.height - 8)}" text-anchor="middle">${escapeXml(xTitle)}</text>` +
+    `<text class="axis-title" data-axis="y" x="14" y="${num(cy)}" text-anchor="middle" transform="rotate(-90 14 ${num(cy)})">${escapeXml(yTitle)}</text>`
+  );
 }
 
 /** Colours per codec family (and for differ and auto combinations), readable on white. */
@@ -162,7 +190,12 @@ export interface LegendItem {
 }
 
 /** Legend entries laid out left to right from (x, y), wrapping before `maxX`; returns the SVG and the rows used. */
-export function legend(items: readonly LegendItem[], x: number, y: number, maxX: number): { svg: string; rows: number } {
+export function legend(
+  items: readonly LegendItem[],
+  x: number,
+  y: number,
+  maxX: number,
+): { svg: string; rows: number } {
   let at = x;
   let row = 0;
   const parts = ['<g class="legend">'];
@@ -170,8 +203,12 @@ export function legend(items: readonly LegendItem[], x: number, y: number, maxX:
     const width = 24 + it.label.length * 6.5;
     if (at > x && at + width > maxX) [at, row] = [x, row + 1];
     const ty = y + row * 16;
-    const marker = it.marker ? it.marker(at + 5, ty - 4) : `<rect x="${num(at)}" y="${num(ty - 9)}" width="10" height="10" fill="${it.color}"/>`;
-    parts.push(`<g data-legend="${escapeXml(it.label)}">${marker}<text x="${num(at + 14)}" y="${num(ty)}">${escapeXml(it.label)}</text></g>`);
+    const marker = it.marker
+      ? it.marker(at + 5, ty - 4)
+      : `<rect x="${num(at)}" y="${num(ty - 9)}" width="10" height="10" fill="${it.color}"/>`;
+    parts.push(
+      `<g data-legend="${escapeXml(it.label)}">${marker}<text x="${num(at + 14)}" y="${num(ty)}">${escapeXml(it.label)}</text></g>`,
+    );
     at += width;
   }
   parts.push('</g>');

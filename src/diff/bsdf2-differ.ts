@@ -40,7 +40,11 @@ export class Bsdf2Differ implements Differ {
     const header = parseBsdiffHeader(bsdiff, target.length);
     const diffStart = BSDIFF_HEADER_BYTES + header.ctrlSizeBytes;
     const extraStart = diffStart + header.diffSizeBytes;
-    const ctrl = smaller(bsdiff.subarray(BSDIFF_HEADER_BYTES, diffStart), maxControlBytes(target.length), target.length);
+    const ctrl = smaller(
+      bsdiff.subarray(BSDIFF_HEADER_BYTES, diffStart),
+      maxControlBytes(target.length),
+      target.length,
+    );
     const diff: Bsdf2Block = { compressor: Bsdf2Compressor.bzip2, bytes: bsdiff.subarray(diffStart, extraStart) };
     const extra = smaller(bsdiff.subarray(extraStart), target.length, target.length);
     return writeBsdf2(ctrl, diff, extra, target.length);
@@ -57,7 +61,9 @@ export class Bsdf2Differ implements Differ {
    * two brotli decoders (control and extra) whose windows our encoder keeps ≤ the target size.
    */
   decoderMemoryBytes(sourceBytes: number, targetBytes: number): number {
-    return sourceBytes + targetBytes + BZIP2_DECODER_BYTES + 2 * (2 ** brotliWindowLog(targetBytes) + BROTLI_STATE_BYTES);
+    return (
+      sourceBytes + targetBytes + BZIP2_DECODER_BYTES + 2 * (2 ** brotliWindowLog(targetBytes) + BROTLI_STATE_BYTES)
+    );
   }
 }
 
@@ -72,5 +78,7 @@ function smaller(bzip2: Uint8Array, maxDecodedBytes: number, targetBytes: number
       [zlib.constants.BROTLI_PARAM_MODE]: zlib.constants.BROTLI_MODE_GENERIC,
     },
   });
-  return brotli.length < bzip2.length ? { compressor: Bsdf2Compressor.brotli, bytes: brotli } : { compressor: Bsdf2Compressor.bzip2, bytes: bzip2 };
+  return brotli.length < bzip2.length
+    ? { compressor: Bsdf2Compressor.brotli, bytes: brotli }
+    : { compressor: Bsdf2Compressor.bzip2, bytes: bzip2 };
 }

@@ -17,7 +17,13 @@
 import zlib from 'node:zlib';
 import { blobDecodeError, describeCause } from '../codecs/codec-errors.js';
 import { hexBytes } from '../errors/ota-error.js';
-import { applyBsdiffStreams, BSDIFF_HEADER_BYTES, maxControlBytes, readBsdiffLengths, writeOfft } from './bsdiff-patch.js';
+import {
+  applyBsdiffStreams,
+  BSDIFF_HEADER_BYTES,
+  maxControlBytes,
+  readBsdiffLengths,
+  writeOfft,
+} from './bsdiff-patch.js';
 import { decodeBzip2 } from './bzip2-stream.js';
 
 const WHAT = 'bsdf2';
@@ -60,13 +66,18 @@ export function applyBsdf2Patch(source: Uint8Array, patch: Uint8Array, expectedS
     throw fail(`bad magic at offset 0: expected "${BSDF2_MAGIC}", got ${hexBytes(patch.subarray(0, 5))}`);
   }
   const compressors = [patch[5], patch[6], patch[7]].map((id, i) => {
-    if (id !== Bsdf2Compressor.bzip2 && id !== Bsdf2Compressor.brotli) throw fail(`unknown compressor ${String(id)} at offset ${5 + i}`);
+    if (id !== Bsdf2Compressor.bzip2 && id !== Bsdf2Compressor.brotli)
+      throw fail(`unknown compressor ${String(id)} at offset ${5 + i}`);
     return id as Bsdf2CompressorId;
   });
   const { ctrlSizeBytes, diffSizeBytes } = readBsdiffLengths(patch, expectedSizeBytes, WHAT);
   const diffStart = BSDIFF_HEADER_BYTES + ctrlSizeBytes;
   const extraStart = diffStart + diffSizeBytes;
-  const ctrl = decodeBlock(compressors[0]!, patch.subarray(BSDIFF_HEADER_BYTES, diffStart), maxControlBytes(expectedSizeBytes));
+  const ctrl = decodeBlock(
+    compressors[0]!,
+    patch.subarray(BSDIFF_HEADER_BYTES, diffStart),
+    maxControlBytes(expectedSizeBytes),
+  );
   const diff = decodeBlock(compressors[1]!, patch.subarray(diffStart, extraStart), expectedSizeBytes);
   const extra = decodeBlock(compressors[2]!, patch.subarray(extraStart), expectedSizeBytes);
   return applyBsdiffStreams(source, { ctrl, diff, extra }, expectedSizeBytes);

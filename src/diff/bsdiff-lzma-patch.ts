@@ -55,8 +55,14 @@ export function bsdiffLzmaApplyBytes(sourceBytes: number, newSizeBytes: number):
 }
 
 /** Writes a patch from its three blocks (control, sparse diff, extra). */
-export function writeBsdiffLzma(blocks: readonly [BsdiffLzmaBlock, BsdiffLzmaBlock, BsdiffLzmaBlock], newSizeBytes: number): Buffer {
-  const headerBytes = 8 + varintBytes(newSizeBytes) + blocks.reduce((n, b) => n + 1 + varintBytes(b.decodedBytes) + varintBytes(b.bytes.length), 0);
+export function writeBsdiffLzma(
+  blocks: readonly [BsdiffLzmaBlock, BsdiffLzmaBlock, BsdiffLzmaBlock],
+  newSizeBytes: number,
+): Buffer {
+  const headerBytes =
+    8 +
+    varintBytes(newSizeBytes) +
+    blocks.reduce((n, b) => n + 1 + varintBytes(b.decodedBytes) + varintBytes(b.bytes.length), 0);
   const header = Buffer.alloc(headerBytes);
   header.write(BSDIFF_LZMA_MAGIC, 0, 'latin1');
   let at = writeVarint(header, 8, newSizeBytes);
@@ -77,7 +83,11 @@ export function writeBsdiffLzma(blocks: readonly [BsdiffLzmaBlock, BsdiffLzmaBlo
  * tuples must be whole and use exactly the diff and extra blocks. Throws PackageFormatError
  * (`BLOB_DECODE_FAILED`). Memory: bsdiffLzmaApplyBytes.
  */
-export async function applyBsdiffLzmaPatch(source: Uint8Array, patch: Uint8Array, expectedSizeBytes: number): Promise<Buffer> {
+export async function applyBsdiffLzmaPatch(
+  source: Uint8Array,
+  patch: Uint8Array,
+  expectedSizeBytes: number,
+): Promise<Buffer> {
   if (patch.length < 8 || Buffer.from(patch.buffer, patch.byteOffset, 8).toString('latin1') !== BSDIFF_LZMA_MAGIC) {
     throw fail(`bad magic at offset 0: expected "${BSDIFF_LZMA_MAGIC}", got ${hexBytes(patch.subarray(0, 8))}`);
   }
@@ -89,35 +99,52 @@ export async function applyBsdiffLzmaPatch(source: Uint8Array, patch: Uint8Array
     return read.value;
   };
   const newSizeBytes = varint('new size');
-  if (newSizeBytes !== expectedSizeBytes) throw fail(`patch makes ${newSizeBytes} bytes, expected ${expectedSizeBytes}`);
+  if (newSizeBytes !== expectedSizeBytes)
+    throw fail(`patch makes ${newSizeBytes} bytes, expected ${expectedSizeBytes}`);
   const caps = [maxDecodedBlockBytes(expectedSizeBytes), maxSparseBytes(expectedSizeBytes), expectedSizeBytes];
   const headers = BLOCK_NAMES.map((name, i) => {
     if (at >= patch.length) throw fail(`header ends before the ${name} block's dictionary log`);
     const dictLog = patch[at++] as number;
     const decodedBytes = varint(`${name} decoded length`);
     const encodedBytes = varint(`${name} encoded length`);
-    if (decodedBytes > caps[i]!) throw fail(`${name} block declares ${decodedBytes} decoded bytes, more than the ${caps[i]} a ${expectedSizeBytes}-byte output allows`);
+    if (decodedBytes > caps[i]!)
+      throw fail(
+        `${name} block declares ${decodedBytes} decoded bytes, more than the ${caps[i]} a ${expectedSizeBytes}-byte output allows`,
+      );
     if (dictLog === STORED_BLOCK) {
-      if (encodedBytes !== decodedBytes) throw fail(`stored ${name} block is ${encodedBytes} bytes but declares ${decodedBytes}`);
+      if (encodedBytes !== decodedBytes)
+        throw fail(`stored ${name} block is ${encodedBytes} bytes but declares ${decodedBytes}`);
     } else if (dictLog < LZMA2_MIN_DICT_LOG || dictLog > maxBlockDictLog(decodedBytes, expectedSizeBytes)) {
-      throw fail(`${name} block's LZMA2 dictionary log ${dictLog} is outside ${LZMA2_MIN_DICT_LOG}..${maxBlockDictLog(decodedBytes, expectedSizeBytes)}`);
+      throw fail(
+        `${name} block's LZMA2 dictionary log ${dictLog} is outside ${LZMA2_MIN_DICT_LOG}..${maxBlockDictLog(decodedBytes, expectedSizeBytes)}`,
+      );
     }
     return { name, dictLog, decodedBytes, encodedBytes };
   });
   const decodedTotal = headers.reduce((n, h) => n + h.decodedBytes, 0);
-  if (decodedTotal > maxDecodedBlockBytes(expectedSizeBytes)) throw fail(`blocks declare ${decodedTotal} decoded bytes, more than the ${maxDecodedBlockBytes(expectedSizeBytes)} a ${expectedSizeBytes}-byte output allows`);
+  if (decodedTotal > maxDecodedBlockBytes(expectedSizeBytes))
+    throw fail(
+      `blocks declare ${decodedTotal} decoded bytes, more than the ${maxDecodedBlockBytes(expectedSizeBytes)} a ${expectedSizeBytes}-byte output allows`,
+    );
   const bodyBytes = headers.reduce((n, h) => n + h.encodedBytes, 0);
-  if (at + bodyBytes !== patch.length) throw fail(`blocks declare ${bodyBytes} bytes, the patch has ${patch.length - at} after its ${at}-byte header`);
+  if (at + bodyBytes !== patch.length)
+    throw fail(`blocks declare ${bodyBytes} bytes, the patch has ${patch.length - at} after its ${at}-byte header`);
   const decoded: Buffer[] = [];
   for (const h of headers) {
     const bytes = patch.subarray(at, at + h.encodedBytes);
     at += h.encodedBytes;
-    decoded.push(h.dictLog === STORED_BLOCK ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length) : await decodeRawLzma2(`${WHAT} ${h.name} block`, bytes, h.dictLog, h.decodedBytes));
+    decoded.push(
+      h.dictLog === STORED_BLOCK
+        ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)
+        : await decodeRawLzma2(`${WHAT} ${h.name} block`, bytes, h.dictLog, h.decodedBytes),
+    );
   }
   const [ctrl, sparse, extra] = decoded as [Buffer, Buffer, Buffer];
   const totals = controlTotals(ctrl, expectedSizeBytes, WHAT);
   if (totals.addBytes + totals.copyBytes !== expectedSizeBytes || totals.copyBytes !== extra.length) {
-    throw fail(`control tuples make ${totals.addBytes} + ${totals.copyBytes} bytes from a ${extra.length}-byte extra block; expected ${expectedSizeBytes} bytes using all of it`);
+    throw fail(
+      `control tuples make ${totals.addBytes} + ${totals.copyBytes} bytes from a ${extra.length}-byte extra block; expected ${expectedSizeBytes} bytes using all of it`,
+    );
   }
   const diff = expandSparseDiff(WHAT, sparse, totals.addBytes);
   return applyBsdiffStreams(source, { ctrl, diff, extra }, expectedSizeBytes);

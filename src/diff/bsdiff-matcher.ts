@@ -71,8 +71,16 @@ function isRun(data: Uint8Array, at: number): boolean {
 }
 
 function hash8(data: Uint8Array, at: number, shift: number): number {
-  const lo = (data[at] as number) | ((data[at + 1] as number) << 8) | ((data[at + 2] as number) << 16) | ((data[at + 3] as number) << 24);
-  const hi = (data[at + 4] as number) | ((data[at + 5] as number) << 8) | ((data[at + 6] as number) << 16) | ((data[at + 7] as number) << 24);
+  const lo =
+    (data[at] as number) |
+    ((data[at + 1] as number) << 8) |
+    ((data[at + 2] as number) << 16) |
+    ((data[at + 3] as number) << 24);
+  const hi =
+    (data[at + 4] as number) |
+    ((data[at + 5] as number) << 8) |
+    ((data[at + 6] as number) << 16) |
+    ((data[at + 7] as number) << 24);
   return (Math.imul(lo, 0x9e3779b1) ^ Math.imul(hi ^ (lo >>> 15), 0x85ebca77)) >>> shift;
 }
 
@@ -129,7 +137,12 @@ export function matchBsdiff(source: Uint8Array, target: Uint8Array): BsdiffStrea
   let lastPos = 0;
   let lastOffset = 0;
   let workLeft = WORK_PER_BYTE * (newSize + 4096);
-  const known: KnownRun[] = Array.from({ length: REMEMBERED_DIAGONALS }, () => ({ offset: 0, start: 0, end: 0, exact: true }));
+  const known: KnownRun[] = Array.from({ length: REMEMBERED_DIAGONALS }, () => ({
+    offset: 0,
+    start: 0,
+    end: 0,
+    exact: true,
+  }));
   let nextKnown = 0;
 
   // Length of the match of source[p..] and target[scan..], capped; reuses a remembered run on
@@ -187,10 +200,12 @@ export function matchBsdiff(source: Uint8Array, target: Uint8Array): BsdiffStrea
     for (; scan < newSize; scan++) {
       search();
       for (; scsc < scan + len; scsc++) {
-        if (scsc + lastOffset < oldSize && scsc + lastOffset >= 0 && source[scsc + lastOffset] === target[scsc]) oldScore++;
+        if (scsc + lastOffset < oldSize && scsc + lastOffset >= 0 && source[scsc + lastOffset] === target[scsc])
+          oldScore++;
       }
       if ((len === oldScore && len !== 0) || len > oldScore + MIN_GAIN_BYTES) break;
-      if (scan + lastOffset < oldSize && scan + lastOffset >= 0 && source[scan + lastOffset] === target[scan]) oldScore--;
+      if (scan + lastOffset < oldSize && scan + lastOffset >= 0 && source[scan + lastOffset] === target[scan])
+        oldScore--;
     }
     if (len === oldScore && scan !== newSize) continue;
 
@@ -200,7 +215,7 @@ export function matchBsdiff(source: Uint8Array, target: Uint8Array): BsdiffStrea
     let lenF = 0;
     const extensionCap = workLeft > 0 ? Infinity : FALLBACK_EXTENSION_BYTES;
     let i = 0;
-    for (; lastScan + i < scan && lastPos + i < oldSize && i < extensionCap; ) {
+    for (; lastScan + i < scan && lastPos + i < oldSize && i < extensionCap;) {
       if (source[lastPos + i] === target[lastScan + i]) s++;
       i++;
       if (s * 2 - i > best * 2 - lenF) {
@@ -241,7 +256,8 @@ export function matchBsdiff(source: Uint8Array, target: Uint8Array): BsdiffStrea
       lenB -= lenS;
     }
 
-    for (let i = 0; i < lenF; i++) diff[diffLength + i] = ((target[lastScan + i] as number) - (source[lastPos + i] as number)) & 0xff;
+    for (let i = 0; i < lenF; i++)
+      diff[diffLength + i] = ((target[lastScan + i] as number) - (source[lastPos + i] as number)) & 0xff;
     diffLength += lenF;
     const extraBytes = scan - lenB - (lastScan + lenF);
     extra.set(target.subarray(lastScan + lenF, scan - lenB), extraLength);

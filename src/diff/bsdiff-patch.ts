@@ -53,7 +53,9 @@ export function readBsdiffLengths(patch: Uint8Array, expectedSizeBytes: number, 
   const newSizeBytes = readOfft(patch, 24, 'new size');
   if (ctrlSizeBytes < 0 || diffSizeBytes < 0 || newSizeBytes < 0) throw bad('negative length in the header');
   if (BSDIFF_HEADER_BYTES + ctrlSizeBytes + diffSizeBytes > patch.length) {
-    throw bad(`header declares blocks of ${ctrlSizeBytes} + ${diffSizeBytes} bytes, patch has ${patch.length - BSDIFF_HEADER_BYTES} after the header`);
+    throw bad(
+      `header declares blocks of ${ctrlSizeBytes} + ${diffSizeBytes} bytes, patch has ${patch.length - BSDIFF_HEADER_BYTES} after the header`,
+    );
   }
   if (newSizeBytes !== expectedSizeBytes) throw bad(`patch makes ${newSizeBytes} bytes, expected ${expectedSizeBytes}`);
   return { ctrlSizeBytes, diffSizeBytes, newSizeBytes };
@@ -94,7 +96,8 @@ export interface ControlTotals {
  * whole tuples, a negative length, and sums past `outputBytes`.
  */
 export function controlTotals(ctrl: Uint8Array, outputBytes: number, what: string): ControlTotals {
-  if (ctrl.length % CTRL_TUPLE_BYTES !== 0) throw blobDecodeError(what, `control block is ${ctrl.length} bytes, not whole ${CTRL_TUPLE_BYTES}-byte tuples`);
+  if (ctrl.length % CTRL_TUPLE_BYTES !== 0)
+    throw blobDecodeError(what, `control block is ${ctrl.length} bytes, not whole ${CTRL_TUPLE_BYTES}-byte tuples`);
   let addBytes = 0;
   let copyBytes = 0;
   for (let at = 0; at < ctrl.length; at += CTRL_TUPLE_BYTES) {
@@ -103,7 +106,11 @@ export function controlTotals(ctrl: Uint8Array, outputBytes: number, what: strin
     if (add < 0 || copy < 0) throw blobDecodeError(what, 'negative length in a control tuple');
     addBytes += add;
     copyBytes += copy;
-    if (addBytes + copyBytes > outputBytes) throw blobDecodeError(what, `control tuples make ${addBytes + copyBytes} bytes, more than the ${outputBytes}-byte output`);
+    if (addBytes + copyBytes > outputBytes)
+      throw blobDecodeError(
+        what,
+        `control tuples make ${addBytes + copyBytes} bytes, more than the ${outputBytes}-byte output`,
+      );
   }
   return { addBytes, copyBytes };
 }
@@ -136,7 +143,8 @@ export function applyBsdiffStreams(source: Uint8Array, streams: BsdiffStreams, e
     ctrlPos += CTRL_TUPLE_BYTES;
     // The checks bspatch lacked (CVE-2014-9862): negative lengths and writes past the end.
     if (addBytes < 0 || copyBytes < 0) throw fail('negative length in a control tuple');
-    if (newPos + addBytes > expectedSizeBytes || diffPos + addBytes > diff.length) throw fail('control tuple adds past the end');
+    if (newPos + addBytes > expectedSizeBytes || diffPos + addBytes > diff.length)
+      throw fail('control tuple adds past the end');
     for (let i = 0; i < addBytes; i++) {
       const oldIndex = oldPos + i;
       const oldByte = oldIndex >= 0 && oldIndex < source.length ? (source[oldIndex] as number) : 0;
@@ -145,7 +153,8 @@ export function applyBsdiffStreams(source: Uint8Array, streams: BsdiffStreams, e
     newPos += addBytes;
     oldPos += addBytes;
     diffPos += addBytes;
-    if (newPos + copyBytes > expectedSizeBytes || extraPos + copyBytes > extra.length) throw fail('control tuple copies past the end');
+    if (newPos + copyBytes > expectedSizeBytes || extraPos + copyBytes > extra.length)
+      throw fail('control tuple copies past the end');
     extra.copy(out, newPos, extraPos, extraPos + copyBytes);
     newPos += copyBytes;
     extraPos += copyBytes;

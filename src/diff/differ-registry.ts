@@ -9,7 +9,12 @@ import { BsdiffLzmaDiffer } from './bsdiff-lzma-differ.js';
 import type { Differ, DifferName } from './differ.js';
 import { ZstdDictDiffer } from './zstd-dict-differ.js';
 
-const DIFFERS: readonly Differ[] = [new BsdiffDiffer(), new ZstdDictDiffer(), new Bsdf2Differ(), new BsdiffLzmaDiffer()];
+const DIFFERS: readonly Differ[] = [
+  new BsdiffDiffer(),
+  new ZstdDictDiffer(),
+  new Bsdf2Differ(),
+  new BsdiffLzmaDiffer(),
+];
 
 /** Names of every differ, in wire-id order. */
 export const DIFFER_NAMES: readonly DifferName[] = DIFFERS.map((differ) => differ.name);

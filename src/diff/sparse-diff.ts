@@ -51,7 +51,8 @@ export function expandSparseDiff(what: string, sparse: Uint8Array, denseBytes: n
     const value = sparse[at++] as number;
     if (value === 0) throw blobDecodeError(what, `sparse diff: zero value at offset ${at - 1} (zeros belong in gaps)`);
     pos += gap.value;
-    if (pos >= denseBytes) throw blobDecodeError(what, `sparse diff: byte at ${pos} is past the ${denseBytes}-byte diff block`);
+    if (pos >= denseBytes)
+      throw blobDecodeError(what, `sparse diff: byte at ${pos} is past the ${denseBytes}-byte diff block`);
     dense[pos++] = value;
   }
   return dense;

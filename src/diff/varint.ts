@@ -33,7 +33,10 @@ export interface VarintRead {
  * than MAX_VARINT_BYTES (so values stay below 2^49, exact in a double), or it is not in its
  * shortest form (a last byte of 0 after the first): each value has exactly one encoding.
  */
-export function readVarint(bytes: Uint8Array, at: number): VarintRead | 'truncated' | 'too long' | 'not in shortest form' {
+export function readVarint(
+  bytes: Uint8Array,
+  at: number,
+): VarintRead | 'truncated' | 'too long' | 'not in shortest form' {
   let value = 0;
   let scale = 1;
   for (let n = 0; n < MAX_VARINT_BYTES; n++) {

@@ -48,7 +48,11 @@ export class ZstdDictDiffer implements Differ {
    * 10 x window at level 19.
    */
   async diff(source: Uint8Array, target: Uint8Array): Promise<Buffer> {
-    return encodeZstdFrame(target, { level: this.level, windowLog: zstdDictWindowLog(source.length, target.length), dictionary: source });
+    return encodeZstdFrame(target, {
+      level: this.level,
+      windowLog: zstdDictWindowLog(source.length, target.length),
+      dictionary: source,
+    });
   }
 
   /** Decodes the frame with `source` as dictionary into exactly `expectedSizeBytes` (checked first). */
@@ -63,7 +67,10 @@ export class ZstdDictDiffer implements Differ {
    * window + source + block buffers + context. A one-shot decoder needs source + target + context.
    */
   decoderMemoryBytes(sourceBytes: number, targetBytes: number): number {
-    const windowBytes = Math.min(2 ** zstdDictWindowLog(sourceBytes, targetBytes), Math.max(targetBytes, 2 ** ZSTD_MIN_WINDOW_LOG));
+    const windowBytes = Math.min(
+      2 ** zstdDictWindowLog(sourceBytes, targetBytes),
+      Math.max(targetBytes, 2 ** ZSTD_MIN_WINDOW_LOG),
+    );
     return sourceBytes + zstdStreamingDecoderBytes(windowBytes);
   }
 }

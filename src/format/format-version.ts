@@ -7,6 +7,9 @@ import { MINOR_RELEASE_LAYOUT } from './package-header.js';
 
 /** 1 when the package carries release layouts or unchanged partitions (1.1 features), else 0. */
 export function minorVersionOf(targetHeader: TargetHeader, manifest: Manifest): number {
-  const uses11 = targetHeader.releaseLayout !== '' || targetHeader.partitionLayouts.length > 0 || manifest.partitions.some(isUnchanged);
+  const uses11 =
+    targetHeader.releaseLayout !== '' ||
+    targetHeader.partitionLayouts.length > 0 ||
+    manifest.partitions.some(isUnchanged);
   return uses11 ? MINOR_RELEASE_LAYOUT : 0;
 }

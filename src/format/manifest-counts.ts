@@ -3,7 +3,13 @@
 // typed error instead of being materialized. Pure; reads only lengths and tags.
 
 import { PackageFormatError } from '../errors/ota-error.js';
-import { MAX_DONT_CARE_EXTENTS, MAX_EXTENTS_PER_OPERATION, MAX_OPERATIONS, MAX_PARTITIONS, MAX_TOTAL_EXTENTS } from './limits.js';
+import {
+  MAX_DONT_CARE_EXTENTS,
+  MAX_EXTENTS_PER_OPERATION,
+  MAX_OPERATIONS,
+  MAX_PARTITIONS,
+  MAX_TOTAL_EXTENTS,
+} from './limits.js';
 
 /** Field numbers of the repeated messages the walk counts (see proto/ota_package.proto). */
 const MANIFEST_PARTITIONS = 5;

@@ -39,34 +39,48 @@ export function checkManifestInvariants(m: Manifest, target: TargetHeader, blobS
       checkInside(op.dst, dstBlocks, `${where} destination`);
       written.push(...op.dst);
       const dstBytes = totalBlocks(op.dst) * bs;
-      if (dstBytes > target.maxOperationBytes) bad(`${where} writes ${dstBytes} bytes, over the target's limit of ${target.maxOperationBytes}`);
+      if (dstBytes > target.maxOperationBytes)
+        bad(`${where} writes ${dstBytes} bytes, over the target's limit of ${target.maxOperationBytes}`);
       const src = sourceOf(op);
       if (src.length > 0) {
         if (!p.source) bad(`${where} reads the old image, but the package is a full package`);
         checkInside(src, srcBlocks, `${where} source`);
-        if (sourceDontCare.length > 0) checkDisjoint(src, sourceDontCare, `${where} reads DONT_CARE blocks of the old image`);
+        if (sourceDontCare.length > 0)
+          checkDisjoint(src, sourceDontCare, `${where} reads DONT_CARE blocks of the old image`);
         const srcBytes = totalBlocks(src) * bs;
-        if (srcBytes > 4 * target.maxOperationBytes) bad(`${where} reads ${srcBytes} bytes, over 4 × the target's op limit`);
+        if (srcBytes > 4 * target.maxOperationBytes)
+          bad(`${where} reads ${srcBytes} bytes, over 4 × the target's op limit`);
       }
-      if (op.type === 'copy' && totalBlocks(op.src) !== totalBlocks(op.dst)) bad(`${where} copies ${totalBlocks(op.src)} blocks into ${totalBlocks(op.dst)}`);
+      if (op.type === 'copy' && totalBlocks(op.src) !== totalBlocks(op.dst))
+        bad(`${where} copies ${totalBlocks(op.src)} blocks into ${totalBlocks(op.dst)}`);
       const blob = blobOf(op);
       if (blob) {
-        if (blob.offsetBytes !== nextBlobOffset) bad(`${where} blob starts at ${blob.offsetBytes}, expected ${nextBlobOffset} (blobs must be contiguous in op order)`);
+        if (blob.offsetBytes !== nextBlobOffset)
+          bad(
+            `${where} blob starts at ${blob.offsetBytes}, expected ${nextBlobOffset} (blobs must be contiguous in op order)`,
+          );
         nextBlobOffset += blob.sizeBytes;
-        if (nextBlobOffset > blobSectionSizeBytes) bad(`${where} blob ends at ${nextBlobOffset}, past the ${blobSectionSizeBytes}-byte blob section`);
+        if (nextBlobOffset > blobSectionSizeBytes)
+          bad(`${where} blob ends at ${nextBlobOffset}, past the ${blobSectionSizeBytes}-byte blob section`);
       }
       if (op.type === 'replace' || op.type === 'diff') {
-        if (op.decoderMemoryBytes > target.decoderMemoryLimitBytes) bad(`${where} needs ${op.decoderMemoryBytes} bytes of decoder memory, over the target's ${target.decoderMemoryLimitBytes}`);
+        if (op.decoderMemoryBytes > target.decoderMemoryLimitBytes)
+          bad(
+            `${where} needs ${op.decoderMemoryBytes} bytes of decoder memory, over the target's ${target.decoderMemoryLimitBytes}`,
+          );
         maxDecoder = Math.max(maxDecoder, op.decoderMemoryBytes);
       }
     }
     checkNoOverlap(written, `partition ${p.name} (index ${pi})`);
     // Every target block is written by exactly one op or declared DONT_CARE.
-    if (totalBlocks(written) !== dstBlocks) bad(`partition ${p.name}: ops and DONT_CARE cover ${totalBlocks(written)} of the target's ${dstBlocks} blocks`);
+    if (totalBlocks(written) !== dstBlocks)
+      bad(`partition ${p.name}: ops and DONT_CARE cover ${totalBlocks(written)} of the target's ${dstBlocks} blocks`);
   }
   checkLayouts(target, names);
-  if (nextBlobOffset !== blobSectionSizeBytes) bad(`blobs end at ${nextBlobOffset} but the blob section is ${blobSectionSizeBytes} bytes`);
-  if (maxDecoder > m.maxDecoderMemoryBytes) bad(`max_decoder_memory_bytes ${m.maxDecoderMemoryBytes} is below an op's ${maxDecoder}`);
+  if (nextBlobOffset !== blobSectionSizeBytes)
+    bad(`blobs end at ${nextBlobOffset} but the blob section is ${blobSectionSizeBytes} bytes`);
+  if (maxDecoder > m.maxDecoderMemoryBytes)
+    bad(`max_decoder_memory_bytes ${m.maxDecoderMemoryBytes} is below an op's ${maxDecoder}`);
 }
 
 /** An unchanged partition (no ops) must promise exactly its source image. */
@@ -89,7 +103,8 @@ function checkLayouts(target: TargetHeader, partitionNames: ReadonlySet<string>)
 
 function checkInside(extents: readonly Extent[], imageBlocks: number, where: string): void {
   for (const e of extents) {
-    if (e.startBlock + e.blockCount > imageBlocks) bad(`${where} extent ${e.startBlock}+${e.blockCount} runs past the image's ${imageBlocks} blocks`);
+    if (e.startBlock + e.blockCount > imageBlocks)
+      bad(`${where} extent ${e.startBlock}+${e.blockCount} runs past the image's ${imageBlocks} blocks`);
   }
 }
 
@@ -115,7 +130,10 @@ function checkNoOverlap(extents: Extent[], where: string): void {
   for (let i = 1; i < sorted.length; i++) {
     const prev = sorted[i - 1]!;
     const cur = sorted[i]!;
-    if (prev.startBlock + prev.blockCount > cur.startBlock) bad(`${where}: destination extents ${prev.startBlock}+${prev.blockCount} and ${cur.startBlock}+${cur.blockCount} overlap`);
+    if (prev.startBlock + prev.blockCount > cur.startBlock)
+      bad(
+        `${where}: destination extents ${prev.startBlock}+${prev.blockCount} and ${cur.startBlock}+${cur.blockCount} overlap`,
+      );
   }
 }
 

@@ -2,12 +2,7 @@
 // Knows byte offsets and limits; nothing about signatures, manifests or policy.
 
 import { PackageFormatError, SignatureError, UnsupportedError, hexBytes } from '../errors/ota-error.js';
-import {
-  HEADER_SIZE_BYTES,
-  MAX_BLOB_SECTION_BYTES,
-  MAX_MANIFEST_BYTES,
-  MAX_TARGET_HEADER_BYTES,
-} from './limits.js';
+import { HEADER_SIZE_BYTES, MAX_BLOB_SECTION_BYTES, MAX_MANIFEST_BYTES, MAX_TARGET_HEADER_BYTES } from './limits.js';
 
 /** Magic bytes at offset 0. */
 export const PACKAGE_MAGIC = Buffer.from('OTAPKG', 'ascii');
@@ -96,13 +91,24 @@ export function decodePackageHeader(buf: Uint8Array, fileSizeBytes: number): Pac
       `package format ${formatMajor}.${formatMinor} at offset 7 is newer than this reader's ${FORMAT_MAJOR}.${FORMAT_MINOR}: update ota-build`,
     );
   }
-  expectField(b.readUInt32LE(8) === HEADER_SIZE_BYTES, 8, `headerSizeBytes ${b.readUInt32LE(8)}, expected ${HEADER_SIZE_BYTES}`);
+  expectField(
+    b.readUInt32LE(8) === HEADER_SIZE_BYTES,
+    8,
+    `headerSizeBytes ${b.readUInt32LE(8)}, expected ${HEADER_SIZE_BYTES}`,
+  );
   expectField(b.readUInt32LE(12) === 0, 12, `flags 0x${b.readUInt32LE(12).toString(16)}, expected 0`);
   for (let i = 40; i < HEADER_SIZE_BYTES; i++) {
     expectField(b[i] === 0, i, `reserved byte is 0x${b[i]!.toString(16)}, expected 0`);
   }
-  for (const [offset, what] of [[24, 'metadata'], [28, 'payload']] as const) {
-    if (b.readUInt32LE(offset) === 0) throw new SignatureError('SIG_MISSING', `package is unsigned: the ${what} signature size at offset ${offset} is 0`);
+  for (const [offset, what] of [
+    [24, 'metadata'],
+    [28, 'payload'],
+  ] as const) {
+    if (b.readUInt32LE(offset) === 0)
+      throw new SignatureError(
+        'SIG_MISSING',
+        `package is unsigned: the ${what} signature size at offset ${offset} is 0`,
+      );
   }
   const blobBig = b.readBigUInt64LE(32);
   const header: PackageHeader = {
@@ -148,7 +154,12 @@ export function packageLayout(h: PackageHeader): PackageLayout {
     offset += size;
   }
   const [header, targetHeader, manifest, metadataSignature, blobs, payloadSignature] = sections as [
-    SectionRange, SectionRange, SectionRange, SectionRange, SectionRange, SectionRange,
+    SectionRange,
+    SectionRange,
+    SectionRange,
+    SectionRange,
+    SectionRange,
+    SectionRange,
   ];
   return {
     header,

@@ -61,7 +61,10 @@ export function encodeSignatureBlock(block: SignatureBlock): Buffer {
 export function decodeSignatureBlock(buf: Uint8Array, fileOffset: number, what: string): SignatureBlock {
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   if (b.length < SIGNATURE_BLOCK_PREFIX_BYTES + 1) {
-    throw new PackageFormatError('PKG_BAD_SIGNATURE_BLOCK', `${what} at offset ${fileOffset} is only ${b.length} bytes`);
+    throw new PackageFormatError(
+      'PKG_BAD_SIGNATURE_BLOCK',
+      `${what} at offset ${fileOffset} is only ${b.length} bytes`,
+    );
   }
   const algorithm = algorithmByWireId(b.readUInt8(0));
   if (!algorithm) {

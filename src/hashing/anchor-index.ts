@@ -35,7 +35,13 @@ export class AnchorIndex {
    * the range that matches old anchors, the displacement old − new. Returns up to `limit`
    * displacements (in bytes), most votes first; ties go to the smaller displacement.
    */
-  likelyDisplacements(next: AnchorList, startBytes: number, endBytes: number, limit: number, bucketBytes: number): number[] {
+  likelyDisplacements(
+    next: AnchorList,
+    startBytes: number,
+    endBytes: number,
+    limit: number,
+    bucketBytes: number,
+  ): number[] {
     const votes = new Map<number, number>();
     for (let i = firstAtOrAfter(next.positions, startBytes); i < next.count && next.positions[i]! < endBytes; i++) {
       for (const oldPos of this.positionsOf(next.fingerprints[i]!)) {

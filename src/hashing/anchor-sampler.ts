@@ -78,6 +78,10 @@ export class AnchorSampler {
 
   /** The anchors collected, trimmed to size. */
   finish(): AnchorList {
-    return { fingerprints: this.fingerprints.slice(0, this.count), positions: this.positions.slice(0, this.count), count: this.count };
+    return {
+      fingerprints: this.fingerprints.slice(0, this.count),
+      positions: this.positions.slice(0, this.count),
+      count: this.count,
+    };
   }
 }

@@ -35,14 +35,24 @@ export interface BlockDigests {
 export type HashProgress = (doneBytes: number, totalBytes: number) => void;
 
 /** The known run that covers block `[start, end)` completely, if any (runs sorted by offset). */
-function runCovering(runs: readonly SourceRun[], from: { index: number }, start: number, end: number): SourceRun | undefined {
+function runCovering(
+  runs: readonly SourceRun[],
+  from: { index: number },
+  start: number,
+  end: number,
+): SourceRun | undefined {
   while (from.index < runs.length && runs[from.index]!.offsetBytes + runs[from.index]!.sizeBytes <= start) from.index++;
   const run = runs[from.index];
   return run && run.offsetBytes <= start && run.offsetBytes + run.sizeBytes >= end ? run : undefined;
 }
 
 /** Hashes every block of `source` in one sequential pass; with `withAnchors`, also samples anchors. */
-export async function hashBlocks(source: BlockSource, blockSizeBytes: number, onProgress?: HashProgress, withAnchors = false): Promise<BlockDigests> {
+export async function hashBlocks(
+  source: BlockSource,
+  blockSizeBytes: number,
+  onProgress?: HashProgress,
+  withAnchors = false,
+): Promise<BlockDigests> {
   const sampler = withAnchors ? new AnchorSampler() : undefined;
   const blockCount = Math.ceil(source.sizeBytes / blockSizeBytes);
   const digests = Buffer.alloc(blockCount * 32);
@@ -57,7 +67,7 @@ export async function hashBlocks(source: BlockSource, blockSizeBytes: number, on
   const fillBlocks = new Map<number, { block: Buffer; digest: Buffer }>();
   const readBlocks = Math.max(1, Math.floor(HASH_READ_BYTES / blockSizeBytes));
 
-  for (let first = 0; first < blockCount; ) {
+  for (let first = 0; first < blockCount;) {
     // Blocks covered by a known run are handled without reading; the rest are read in batches.
     const start = first * blockSizeBytes;
     const run = runCovering(runs, cursor, start, start + blockSizeBytes);
@@ -73,7 +83,9 @@ export async function hashBlocks(source: BlockSource, blockSizeBytes: number, on
       const runEndBlock = Math.min(blockCount, Math.floor((run.offsetBytes + run.sizeBytes) / blockSizeBytes));
       for (let i = first; i < runEndBlock; i++) {
         known.digest.copy(digests, i * 32);
-        whole.update(i === blockCount - 1 ? known.block.subarray(0, source.sizeBytes - i * blockSizeBytes) : known.block);
+        whole.update(
+          i === blockCount - 1 ? known.block.subarray(0, source.sizeBytes - i * blockSizeBytes) : known.block,
+        );
         if (run.kind === 'dont-care') {
           dontCare[i] = 1;
           dontCareCount++;
@@ -98,7 +110,10 @@ export async function hashBlocks(source: BlockSource, blockSizeBytes: number, on
         zeroDigest.copy(digests, (first + k) * 32);
         sampler?.feed(start + k * blockSizeBytes, block, true);
       } else {
-        createHash('sha256').update(block).digest().copy(digests, (first + k) * 32);
+        createHash('sha256')
+          .update(block)
+          .digest()
+          .copy(digests, (first + k) * 32);
         sampler?.feed(start + k * blockSizeBytes, block);
       }
     }
@@ -106,7 +121,17 @@ export async function hashBlocks(source: BlockSource, blockSizeBytes: number, on
     onProgress?.(Math.min(first * blockSizeBytes, source.sizeBytes), source.sizeBytes);
   }
   onProgress?.(source.sizeBytes, source.sizeBytes);
-  return { blockSizeBytes, blockCount, sizeBytes: source.sizeBytes, digests, zero, dontCare, dontCareCount, imageSha256: whole.digest(), ...(sampler ? { anchors: sampler.finish() } : {}) };
+  return {
+    blockSizeBytes,
+    blockCount,
+    sizeBytes: source.sizeBytes,
+    digests,
+    zero,
+    dontCare,
+    dontCareCount,
+    imageSha256: whole.digest(),
+    ...(sampler ? { anchors: sampler.finish() } : {}),
+  };
 }
 
 /** True when block `i` of `a` and block `j` of `b` have the same digest. */

@@ -14,7 +14,10 @@ export class DigestIndex {
 
   constructor(private readonly old: BlockDigests) {
     if (BigInt(old.blockCount) > INDEX_MASK) {
-      throw new ImageError('IMAGE_TOO_LARGE', `old image has ${old.blockCount} blocks; at most ${INDEX_MASK} can be indexed`);
+      throw new ImageError(
+        'IMAGE_TOO_LARGE',
+        `old image has ${old.blockCount} blocks; at most ${INDEX_MASK} can be indexed`,
+      );
     }
     let n = 0;
     for (let i = 0; i < old.blockCount; i++) if (!old.zero[i] && !old.dontCare[i]) n++;

@@ -7,7 +7,11 @@ import type { BlockSource } from './block-source.js';
 import { totalBlocks, type Extent } from '../model/extent.js';
 
 /** Reads the blocks of `extents` from `source`, concatenated. */
-export async function readExtents(source: BlockSource, extents: readonly Extent[], blockSizeBytes: number): Promise<Buffer> {
+export async function readExtents(
+  source: BlockSource,
+  extents: readonly Extent[],
+  blockSizeBytes: number,
+): Promise<Buffer> {
   const out = Buffer.alloc(totalBlocks(extents) * blockSizeBytes);
   let at = 0;
   for (const e of extents) {
@@ -19,7 +23,13 @@ export async function readExtents(source: BlockSource, extents: readonly Extent[
 }
 
 /** Writes `data` over the blocks of `extents`, in order. */
-export async function writeExtents(fh: FileHandle, path: string, extents: readonly Extent[], blockSizeBytes: number, data: Uint8Array): Promise<void> {
+export async function writeExtents(
+  fh: FileHandle,
+  path: string,
+  extents: readonly Extent[],
+  blockSizeBytes: number,
+  data: Uint8Array,
+): Promise<void> {
   let at = 0;
   for (const e of extents) {
     const length = e.blockCount * blockSizeBytes;

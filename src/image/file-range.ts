@@ -18,7 +18,11 @@ export interface PositionalReader {
  * by its range is reported as truncated rather than read into its neighbour. Owns `fh`.
  */
 export class FileRange implements PositionalReader {
-  constructor(private readonly fh: FileHandle, readonly offsetBytes: number, readonly sizeBytes: number) {
+  constructor(
+    private readonly fh: FileHandle,
+    readonly offsetBytes: number,
+    readonly sizeBytes: number,
+  ) {
     if (!Number.isSafeInteger(offsetBytes) || offsetBytes < 0 || !Number.isSafeInteger(sizeBytes) || sizeBytes < 0) {
       throw new RangeError(`file range must be non-negative integers, got offset ${offsetBytes} size ${sizeBytes}`);
     }

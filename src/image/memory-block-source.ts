@@ -7,7 +7,10 @@ export class MemoryBlockSource implements BlockSource {
   readonly format = 'memory';
   readonly sizeBytes: number;
 
-  constructor(private readonly data: Uint8Array, readonly path = '<memory>') {
+  constructor(
+    private readonly data: Uint8Array,
+    readonly path = '<memory>',
+  ) {
     this.sizeBytes = data.length;
   }
 

@@ -16,17 +16,30 @@ import { openRegularFile } from './open-read-only.js';
  * (exit 3) when the range is empty or runs past the end of the file, IoError (exit 8) when the
  * file cannot be opened. Memory: as RawImageSource/SparseImageSource.
  */
-export async function openImageRange(path: string, offsetBytes: number, sizeBytes: number, displayPath = `${path}@${offsetBytes}`): Promise<BlockSource> {
-  const { fh, sizeBytes: fileSizeBytes } = await openRegularFile(path, 'open image', () => new ImageError('IMAGE_NOT_FILE', `${path} is not a regular file`));
+export async function openImageRange(
+  path: string,
+  offsetBytes: number,
+  sizeBytes: number,
+  displayPath = `${path}@${offsetBytes}`,
+): Promise<BlockSource> {
+  const { fh, sizeBytes: fileSizeBytes } = await openRegularFile(
+    path,
+    'open image',
+    () => new ImageError('IMAGE_NOT_FILE', `${path} is not a regular file`),
+  );
   try {
     if (sizeBytes === 0) throw new ImageError('IMAGE_EMPTY', `${displayPath} is empty`);
     if (offsetBytes + sizeBytes > fileSizeBytes) {
-      throw new ImageError('IMAGE_TRUNCATED', `${displayPath}: bytes ${offsetBytes}..${offsetBytes + sizeBytes} run past the end of ${path} (${fileSizeBytes} bytes)`);
+      throw new ImageError(
+        'IMAGE_TRUNCATED',
+        `${displayPath}: bytes ${offsetBytes}..${offsetBytes + sizeBytes} run past the end of ${path} (${fileSizeBytes} bytes)`,
+      );
     }
     const range = new FileRange(fh, offsetBytes, sizeBytes);
     const head = Buffer.alloc(4);
     const { bytesRead } = await range.read(head, 0, 4, 0);
-    if (bytesRead === 4 && head.readUInt32LE(0) === SPARSE_HEADER_MAGIC) return await SparseImageSource.fromHandle(displayPath, range, sizeBytes);
+    if (bytesRead === 4 && head.readUInt32LE(0) === SPARSE_HEADER_MAGIC)
+      return await SparseImageSource.fromHandle(displayPath, range, sizeBytes);
     return RawImageSource.fromHandle(displayPath, range, sizeBytes);
   } catch (err) {
     await fh.close().catch(() => undefined);

@@ -10,12 +10,21 @@ import { openRegularFile } from './open-read-only.js';
 
 /** Opens `path` read-only and returns the matching BlockSource. */
 export async function openImage(path: string): Promise<BlockSource> {
-  const { fh, sizeBytes } = await openRegularFile(path, 'open image', () => new ImageError('IMAGE_NOT_FILE', `${path} is not a regular file (block devices, FIFOs and folders are not supported as images)`));
+  const { fh, sizeBytes } = await openRegularFile(
+    path,
+    'open image',
+    () =>
+      new ImageError(
+        'IMAGE_NOT_FILE',
+        `${path} is not a regular file (block devices, FIFOs and folders are not supported as images)`,
+      ),
+  );
   try {
     if (sizeBytes === 0) throw new ImageError('IMAGE_EMPTY', `${path} is empty`);
     const head = Buffer.alloc(4);
     const { bytesRead } = await fh.read(head, 0, 4, 0);
-    if (bytesRead === 4 && head.readUInt32LE(0) === SPARSE_HEADER_MAGIC) return await SparseImageSource.fromHandle(path, fh, sizeBytes);
+    if (bytesRead === 4 && head.readUInt32LE(0) === SPARSE_HEADER_MAGIC)
+      return await SparseImageSource.fromHandle(path, fh, sizeBytes);
     return RawImageSource.fromHandle(path, fh, sizeBytes);
   } catch (err) {
     await fh.close().catch(() => undefined);

@@ -9,7 +9,11 @@ export class RawImageSource implements BlockSource {
   readonly format = 'raw';
   private closed = false;
 
-  private constructor(readonly path: string, private readonly fh: PositionalReader, readonly sizeBytes: number) {}
+  private constructor(
+    readonly path: string,
+    private readonly fh: PositionalReader,
+    readonly sizeBytes: number,
+  ) {}
 
   /** Wraps a handle (or a FileRange) open-image.ts opened read-only after sniffing the magic. */
   static fromHandle(path: string, fh: PositionalReader, sizeBytes: number): RawImageSource {
@@ -28,7 +32,10 @@ export class RawImageSource implements BlockSource {
         throw ioError('read image', this.path, err);
       }
       if (bytesRead === 0) {
-        throw new ImageError('IMAGE_TRUNCATED', `${this.path} ended at ${offsetBytes + done} bytes while reading; it was ${this.sizeBytes} bytes when opened`);
+        throw new ImageError(
+          'IMAGE_TRUNCATED',
+          `${this.path} ended at ${offsetBytes + done} bytes while reading; it was ${this.sizeBytes} bytes when opened`,
+        );
       }
       done += bytesRead;
     }

@@ -66,11 +66,22 @@ export interface SparseHeaderProblem {
 }
 
 /** A valid header for writing: magic, version 1.0 and the standard sizes filled in. */
-export function sparseFileHeader(blockSizeBytes: number, totalBlocks: number, totalChunks: number, imageChecksum = 0): SparseFileHeader {
+export function sparseFileHeader(
+  blockSizeBytes: number,
+  totalBlocks: number,
+  totalChunks: number,
+  imageChecksum = 0,
+): SparseFileHeader {
   return {
-    magic: SPARSE_HEADER_MAGIC, majorVersion: SPARSE_MAJOR_VERSION, minorVersion: 0,
-    fileHeaderBytes: SPARSE_FILE_HEADER_BYTES, chunkHeaderBytes: SPARSE_CHUNK_HEADER_BYTES,
-    blockSizeBytes, totalBlocks, totalChunks, imageChecksum,
+    magic: SPARSE_HEADER_MAGIC,
+    majorVersion: SPARSE_MAJOR_VERSION,
+    minorVersion: 0,
+    fileHeaderBytes: SPARSE_FILE_HEADER_BYTES,
+    chunkHeaderBytes: SPARSE_CHUNK_HEADER_BYTES,
+    blockSizeBytes,
+    totalBlocks,
+    totalChunks,
+    imageChecksum,
   };
 }
 
@@ -78,10 +89,15 @@ export function sparseFileHeader(blockSizeBytes: number, totalBlocks: number, to
 export function decodeSparseFileHeader(bytes: Uint8Array): SparseFileHeader {
   const v = new DataView(bytes.buffer, bytes.byteOffset, SPARSE_FILE_HEADER_BYTES);
   return {
-    magic: v.getUint32(0, true), majorVersion: v.getUint16(4, true), minorVersion: v.getUint16(6, true),
-    fileHeaderBytes: v.getUint16(8, true), chunkHeaderBytes: v.getUint16(10, true),
-    blockSizeBytes: v.getUint32(12, true), totalBlocks: v.getUint32(16, true),
-    totalChunks: v.getUint32(20, true), imageChecksum: v.getUint32(24, true),
+    magic: v.getUint32(0, true),
+    majorVersion: v.getUint16(4, true),
+    minorVersion: v.getUint16(6, true),
+    fileHeaderBytes: v.getUint16(8, true),
+    chunkHeaderBytes: v.getUint16(10, true),
+    blockSizeBytes: v.getUint32(12, true),
+    totalBlocks: v.getUint32(16, true),
+    totalChunks: v.getUint32(20, true),
+    imageChecksum: v.getUint32(24, true),
   };
 }
 
@@ -103,7 +119,12 @@ export function encodeSparseFileHeader(h: SparseFileHeader): Buffer {
 /** Decodes a chunk header from 12 bytes at `offset` of `bytes` (the caller checks the length). */
 export function decodeSparseChunkHeader(bytes: Uint8Array, offset = 0): SparseChunkHeader {
   const v = new DataView(bytes.buffer, bytes.byteOffset + offset, SPARSE_CHUNK_HEADER_BYTES);
-  return { chunkType: v.getUint16(0, true), reserved: v.getUint16(2, true), chunkBlocks: v.getUint32(4, true), totalBytes: v.getUint32(8, true) };
+  return {
+    chunkType: v.getUint16(0, true),
+    reserved: v.getUint16(2, true),
+    chunkBlocks: v.getUint32(4, true),
+    totalBytes: v.getUint32(8, true),
+  };
 }
 
 /** Encodes a chunk header to 12 bytes. */
@@ -119,11 +140,16 @@ export function encodeSparseChunkHeader(c: SparseChunkHeader): Buffer {
 /** Name of a chunk type for messages (`RAW`, `FILL`, `DONT_CARE`, `CRC32`, or the hex id). */
 export function sparseChunkTypeName(chunkType: number): string {
   switch (chunkType) {
-    case SparseChunkType.raw: return 'RAW';
-    case SparseChunkType.fill: return 'FILL';
-    case SparseChunkType.dontCare: return 'DONT_CARE';
-    case SparseChunkType.crc32: return 'CRC32';
-    default: return `0x${chunkType.toString(16).padStart(4, '0')}`;
+    case SparseChunkType.raw:
+      return 'RAW';
+    case SparseChunkType.fill:
+      return 'FILL';
+    case SparseChunkType.dontCare:
+      return 'DONT_CARE';
+    case SparseChunkType.crc32:
+      return 'CRC32';
+    default:
+      return `0x${chunkType.toString(16).padStart(4, '0')}`;
   }
 }
 
@@ -134,13 +160,24 @@ export function sparseFileHeaderProblem(h: SparseFileHeader): SparseHeaderProble
     const got = Array.from(encodeSparseFileHeader(h).subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
     return bad(`bad magic at offset 0: expected 3a ff 26 ed, got ${got}`);
   }
-  if (h.majorVersion !== SPARSE_MAJOR_VERSION) return bad(`major_version at byte 4 is ${h.majorVersion}; only version 1 exists`);
-  if (h.fileHeaderBytes !== SPARSE_FILE_HEADER_BYTES) return bad(`file_hdr_sz at byte 8 is ${h.fileHeaderBytes}; only ${SPARSE_FILE_HEADER_BYTES}-byte file headers are supported`);
-  if (h.chunkHeaderBytes !== SPARSE_CHUNK_HEADER_BYTES) return bad(`chunk_hdr_sz at byte 10 is ${h.chunkHeaderBytes}; only ${SPARSE_CHUNK_HEADER_BYTES}-byte chunk headers are supported`);
-  if (h.blockSizeBytes === 0 || h.blockSizeBytes % 4 !== 0) return bad(`blk_sz at byte 12 is ${h.blockSizeBytes}; it must be a positive multiple of 4`);
+  if (h.majorVersion !== SPARSE_MAJOR_VERSION)
+    return bad(`major_version at byte 4 is ${h.majorVersion}; only version 1 exists`);
+  if (h.fileHeaderBytes !== SPARSE_FILE_HEADER_BYTES)
+    return bad(
+      `file_hdr_sz at byte 8 is ${h.fileHeaderBytes}; only ${SPARSE_FILE_HEADER_BYTES}-byte file headers are supported`,
+    );
+  if (h.chunkHeaderBytes !== SPARSE_CHUNK_HEADER_BYTES)
+    return bad(
+      `chunk_hdr_sz at byte 10 is ${h.chunkHeaderBytes}; only ${SPARSE_CHUNK_HEADER_BYTES}-byte chunk headers are supported`,
+    );
+  if (h.blockSizeBytes === 0 || h.blockSizeBytes % 4 !== 0)
+    return bad(`blk_sz at byte 12 is ${h.blockSizeBytes}; it must be a positive multiple of 4`);
   const expandedBytes = h.totalBlocks * h.blockSizeBytes;
   if (expandedBytes > MAX_SPARSE_IMAGE_BYTES) {
-    return { code: 'IMAGE_TOO_LARGE', detail: `total_blks ${h.totalBlocks} × blk_sz ${h.blockSizeBytes} expands to ${expandedBytes} bytes, over the ${MAX_SPARSE_IMAGE_BYTES}-byte (64 GiB) limit for input images` };
+    return {
+      code: 'IMAGE_TOO_LARGE',
+      detail: `total_blks ${h.totalBlocks} × blk_sz ${h.blockSizeBytes} expands to ${expandedBytes} bytes, over the ${MAX_SPARSE_IMAGE_BYTES}-byte (64 GiB) limit for input images`,
+    };
   }
   if (h.totalBlocks === 0) return { code: 'IMAGE_EMPTY', detail: 'total_blks is 0: the image is empty' };
   return undefined;
@@ -150,13 +187,22 @@ export function sparseFileHeaderProblem(h: SparseFileHeader): SparseHeaderProble
  * The total_sz a chunk of this type and size must have, or undefined for an unknown type.
  * May exceed u32 for a huge RAW chunk, which then cannot match any total_sz.
  */
-export function expectedSparseChunkBytes(chunkType: number, chunkBlocks: number, blockSizeBytes: number): number | undefined {
+export function expectedSparseChunkBytes(
+  chunkType: number,
+  chunkBlocks: number,
+  blockSizeBytes: number,
+): number | undefined {
   switch (chunkType) {
-    case SparseChunkType.raw: return SPARSE_CHUNK_HEADER_BYTES + chunkBlocks * blockSizeBytes;
-    case SparseChunkType.fill: return SPARSE_CHUNK_HEADER_BYTES + 4;
-    case SparseChunkType.dontCare: return SPARSE_CHUNK_HEADER_BYTES;
-    case SparseChunkType.crc32: return SPARSE_CHUNK_HEADER_BYTES + 4;
-    default: return undefined;
+    case SparseChunkType.raw:
+      return SPARSE_CHUNK_HEADER_BYTES + chunkBlocks * blockSizeBytes;
+    case SparseChunkType.fill:
+      return SPARSE_CHUNK_HEADER_BYTES + 4;
+    case SparseChunkType.dontCare:
+      return SPARSE_CHUNK_HEADER_BYTES;
+    case SparseChunkType.crc32:
+      return SPARSE_CHUNK_HEADER_BYTES + 4;
+    default:
+      return undefined;
   }
 }
 
@@ -164,9 +210,12 @@ export function expectedSparseChunkBytes(chunkType: number, chunkBlocks: number,
 export function sparseChunkHeaderProblem(c: SparseChunkHeader, blockSizeBytes: number): string | undefined {
   const expected = expectedSparseChunkBytes(c.chunkType, c.chunkBlocks, blockSizeBytes);
   const name = sparseChunkTypeName(c.chunkType);
-  if (expected === undefined) return `unknown chunk type ${name} (expected RAW 0xcac1, FILL 0xcac2, DONT_CARE 0xcac3 or CRC32 0xcac4)`;
-  if (c.chunkType === SparseChunkType.crc32 && c.chunkBlocks !== 0) return `CRC32 chunk has chunk_sz ${c.chunkBlocks}; it must be 0`;
-  if (c.totalBytes !== expected) return `${name} chunk of ${c.chunkBlocks} blocks has total_sz ${c.totalBytes}; expected ${expected}`;
+  if (expected === undefined)
+    return `unknown chunk type ${name} (expected RAW 0xcac1, FILL 0xcac2, DONT_CARE 0xcac3 or CRC32 0xcac4)`;
+  if (c.chunkType === SparseChunkType.crc32 && c.chunkBlocks !== 0)
+    return `CRC32 chunk has chunk_sz ${c.chunkBlocks}; it must be 0`;
+  if (c.totalBytes !== expected)
+    return `${name} chunk of ${c.chunkBlocks} blocks has total_sz ${c.totalBytes}; expected ${expected}`;
   return undefined;
 }
 

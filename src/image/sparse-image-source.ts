@@ -9,8 +9,15 @@ import { ImageError, ioError } from '../errors/ota-error.js';
 import type { BlockSource, SourceRun } from './block-source.js';
 import type { PositionalReader } from './file-range.js';
 import {
-  SPARSE_CHUNK_HEADER_BYTES, SPARSE_FILE_HEADER_BYTES, SparseChunkType, decodeSparseChunkHeader,
-  decodeSparseFileHeader, sparseChunkHeaderProblem, sparseChunkTypeName, sparseCrc32, sparseFileHeaderProblem,
+  SPARSE_CHUNK_HEADER_BYTES,
+  SPARSE_FILE_HEADER_BYTES,
+  SparseChunkType,
+  decodeSparseChunkHeader,
+  decodeSparseFileHeader,
+  sparseChunkHeaderProblem,
+  sparseChunkTypeName,
+  sparseCrc32,
+  sparseFileHeaderProblem,
   type SparseFileHeader,
 } from './sparse-format.js';
 import { openRegularFile } from './open-read-only.js';
@@ -24,7 +31,12 @@ const SCAN_WINDOW_BYTES = 64 * 1024;
 const CRC_PIECE_BYTES = 1024 * 1024;
 
 /** A CRC32 chunk: where it is and the crc32 it promises for the blocks before `atBlock`. */
-interface CrcCheckpoint { readonly chunkIndex: number; readonly headerOffsetBytes: number; readonly atBlock: number; readonly expected: number }
+interface CrcCheckpoint {
+  readonly chunkIndex: number;
+  readonly headerOffsetBytes: number;
+  readonly atBlock: number;
+  readonly expected: number;
+}
 
 /**
  * The chunks that cover output blocks, in order and contiguous, as parallel typed arrays. Grows by
@@ -41,7 +53,12 @@ class ChunkTable {
   /** Appends a chunk, merging it into the previous one when both are DONT_CARE or the same FILL. */
   push(kind: number, startBlock: number, blockCount: number, payload: number): void {
     const last = this.count - 1;
-    if (last >= 0 && kind !== RAW && this.kind[last] === kind && (kind === DONT_CARE || this.payload[last] === payload)) {
+    if (
+      last >= 0 &&
+      kind !== RAW &&
+      this.kind[last] === kind &&
+      (kind === DONT_CARE || this.payload[last] === payload)
+    ) {
       this.blockCount[last] = this.blockCount[last]! + blockCount;
       return;
     }
@@ -85,7 +102,12 @@ export class SparseImageSource implements BlockSource {
   private runs: SourceRun[] | undefined;
   private closed = false;
 
-  private constructor(readonly path: string, private readonly fh: PositionalReader, header: SparseFileHeader, private readonly table: ChunkTable) {
+  private constructor(
+    readonly path: string,
+    private readonly fh: PositionalReader,
+    header: SparseFileHeader,
+    private readonly table: ChunkTable,
+  ) {
     this.blockSizeBytes = header.blockSizeBytes;
     this.sizeBytes = header.totalBlocks * header.blockSizeBytes;
   }
@@ -95,7 +117,11 @@ export class SparseImageSource implements BlockSource {
    * Throws IoError (exit 8) if it cannot be opened, ImageError (exit 3) if it is not a valid sparse image.
    */
   static async open(path: string): Promise<SparseImageSource> {
-    const { fh, sizeBytes } = await openRegularFile(path, 'open image', () => new ImageError('IMAGE_NOT_FILE', `${path} is not a regular file`));
+    const { fh, sizeBytes } = await openRegularFile(
+      path,
+      'open image',
+      () => new ImageError('IMAGE_NOT_FILE', `${path} is not a regular file`),
+    );
     try {
       return await SparseImageSource.fromHandle(path, fh, sizeBytes);
     } catch (err) {
@@ -113,12 +139,14 @@ export class SparseImageSource implements BlockSource {
     const scanner = new Scanner(path, fh, fileSizeBytes);
     const { header, table, checkpoints } = await scanner.scan();
     const source = new SparseImageSource(path, fh, header, table);
-    if (checkpoints.length > 0 || header.imageChecksum !== 0) await source.verifyCrc32(checkpoints, header.imageChecksum);
+    if (checkpoints.length > 0 || header.imageChecksum !== 0)
+      await source.verifyCrc32(checkpoints, header.imageChecksum);
     return source;
   }
 
   async read(offsetBytes: number, lengthBytes: number): Promise<Buffer> {
-    if (!Number.isSafeInteger(offsetBytes) || offsetBytes < 0) throw new RangeError(`read offset must be a non-negative integer, got ${offsetBytes}`);
+    if (!Number.isSafeInteger(offsetBytes) || offsetBytes < 0)
+      throw new RangeError(`read offset must be a non-negative integer, got ${offsetBytes}`);
     const out = Buffer.alloc(lengthBytes);
     const endBytes = Math.min(offsetBytes + lengthBytes, this.sizeBytes);
     const bs = this.blockSizeBytes;
@@ -167,7 +195,11 @@ export class SparseImageSource implements BlockSource {
       } catch (err) {
         throw ioError('read image', this.path, err);
       }
-      if (bytesRead === 0) throw new ImageError('SPARSE_TRUNCATED', `sparse image ${this.path}: file ended at byte ${filePosition + done} while reading RAW data; was it changed after it was opened?`);
+      if (bytesRead === 0)
+        throw new ImageError(
+          'SPARSE_TRUNCATED',
+          `sparse image ${this.path}: file ended at byte ${filePosition + done} while reading RAW data; was it changed after it was opened?`,
+        );
       done += bytesRead;
     }
   }
@@ -186,19 +218,29 @@ export class SparseImageSource implements BlockSource {
       for (; next < checkpoints.length && checkpoints[next]!.atBlock === block; next++) {
         const c = checkpoints[next]!;
         if (c.expected !== crc) {
-          throw new ImageError('SPARSE_CRC_MISMATCH', `sparse image ${this.path}: chunk ${c.chunkIndex} at byte ${c.headerOffsetBytes}: CRC32 chunk expects ${hex32(c.expected)}, but the expanded image before block ${block} (${block * bs} bytes) has crc32 ${hex32(crc)}`);
+          throw new ImageError(
+            'SPARSE_CRC_MISMATCH',
+            `sparse image ${this.path}: chunk ${c.chunkIndex} at byte ${c.headerOffsetBytes}: CRC32 chunk expects ${hex32(c.expected)}, but the expanded image before block ${block} (${block * bs} bytes) has crc32 ${hex32(crc)}`,
+          );
         }
       }
     };
     for (let i = 0; i < t.count; i++) {
       const endBlock = t.startBlock[i]! + t.blockCount[i]!;
-      if (t.kind[i] !== RAW) piece.fill(t.kind[i] === FILL ? fillPattern(t.payload[i]!, 0) : 0, 0, Math.min(piece.length, t.blockCount[i]! * bs));
+      if (t.kind[i] !== RAW)
+        piece.fill(
+          t.kind[i] === FILL ? fillPattern(t.payload[i]!, 0) : 0,
+          0,
+          Math.min(piece.length, t.blockCount[i]! * bs),
+        );
       for (let block = t.startBlock[i]!; block < endBlock;) {
         check(block);
-        const segmentEnd = next < checkpoints.length ? Math.min(endBlock, Math.max(block + 1, checkpoints[next]!.atBlock)) : endBlock;
+        const segmentEnd =
+          next < checkpoints.length ? Math.min(endBlock, Math.max(block + 1, checkpoints[next]!.atBlock)) : endBlock;
         for (let remaining = (segmentEnd - block) * bs; remaining > 0;) {
           const n = Math.min(remaining, piece.length);
-          if (t.kind[i] === RAW) await this.readFile(piece, 0, n, t.payload[i]! + (segmentEnd * bs - remaining - t.startBlock[i]! * bs));
+          if (t.kind[i] === RAW)
+            await this.readFile(piece, 0, n, t.payload[i]! + (segmentEnd * bs - remaining - t.startBlock[i]! * bs));
           crc = sparseCrc32(piece.subarray(0, n), crc);
           remaining -= n;
         }
@@ -207,7 +249,10 @@ export class SparseImageSource implements BlockSource {
     }
     check(this.sizeBytes / bs);
     if (imageChecksum !== 0 && imageChecksum !== crc) {
-      throw new ImageError('SPARSE_CRC_MISMATCH', `sparse image ${this.path}: image_checksum ${hex32(imageChecksum)} in the file header does not match the crc32 ${hex32(crc)} of the ${this.sizeBytes}-byte expanded image`);
+      throw new ImageError(
+        'SPARSE_CRC_MISMATCH',
+        `sparse image ${this.path}: image_checksum ${hex32(imageChecksum)} in the file header does not match the crc32 ${hex32(crc)} of the ${this.sizeBytes}-byte expanded image`,
+      );
     }
   }
 }
@@ -218,13 +263,20 @@ class Scanner {
   private window: Buffer = Buffer.alloc(0);
   private windowStart = 0;
 
-  constructor(private readonly path: string, private readonly fh: PositionalReader, private readonly fileSizeBytes: number) {}
+  constructor(
+    private readonly path: string,
+    private readonly fh: PositionalReader,
+    private readonly fileSizeBytes: number,
+  ) {}
 
   async scan(): Promise<{ header: SparseFileHeader; table: ChunkTable; checkpoints: CrcCheckpoint[] }> {
     const size = this.fileSizeBytes;
     const head = await this.bytesAt(0, SPARSE_FILE_HEADER_BYTES);
     if (head.length < SPARSE_FILE_HEADER_BYTES) {
-      throw new ImageError('SPARSE_TRUNCATED', `sparse image ${this.path}: file header cut short: the file is ${size} bytes, the header needs ${SPARSE_FILE_HEADER_BYTES}`);
+      throw new ImageError(
+        'SPARSE_TRUNCATED',
+        `sparse image ${this.path}: file header cut short: the file is ${size} bytes, the header needs ${SPARSE_FILE_HEADER_BYTES}`,
+      );
     }
     const header = decodeSparseFileHeader(head);
     const problem = sparseFileHeaderProblem(header);
@@ -236,24 +288,40 @@ class Scanner {
     let block = 0;
     let index = 0;
     for (; index < totalChunks; index++) {
-      const fail = (code: string, detail: string): ImageError => new ImageError(code, `sparse image ${this.path}: chunk ${index} at byte ${pos}: ${detail}`);
+      const fail = (code: string, detail: string): ImageError =>
+        new ImageError(code, `sparse image ${this.path}: chunk ${index} at byte ${pos}: ${detail}`);
       const remaining = size - pos;
-      if (remaining === 0) throw fail('SPARSE_TRUNCATED', `the file ends after ${index} of the ${totalChunks} chunks its header declares (file is ${size} bytes)`);
+      if (remaining === 0)
+        throw fail(
+          'SPARSE_TRUNCATED',
+          `the file ends after ${index} of the ${totalChunks} chunks its header declares (file is ${size} bytes)`,
+        );
       const bytes = await this.bytesAt(pos, SPARSE_CHUNK_HEADER_BYTES + 4);
-      if (bytes.length < SPARSE_CHUNK_HEADER_BYTES) throw fail('SPARSE_TRUNCATED', `chunk header cut short: ${bytes.length} of ${SPARSE_CHUNK_HEADER_BYTES} bytes before the end of the file (file is ${size} bytes)`);
+      if (bytes.length < SPARSE_CHUNK_HEADER_BYTES)
+        throw fail(
+          'SPARSE_TRUNCATED',
+          `chunk header cut short: ${bytes.length} of ${SPARSE_CHUNK_HEADER_BYTES} bytes before the end of the file (file is ${size} bytes)`,
+        );
       const c = decodeSparseChunkHeader(bytes);
       const bad = sparseChunkHeaderProblem(c, bs);
       if (bad) throw fail('SPARSE_BAD_CHUNK', bad);
       const name = sparseChunkTypeName(c.chunkType);
       if (c.totalBytes > remaining) {
-        const what = c.chunkType === SparseChunkType.raw ? `RAW chunk of ${c.chunkBlocks} blocks runs past` : `${name} chunk (${c.totalBytes} bytes) is cut short by`;
+        const what =
+          c.chunkType === SparseChunkType.raw
+            ? `RAW chunk of ${c.chunkBlocks} blocks runs past`
+            : `${name} chunk (${c.totalBytes} bytes) is cut short by`;
         throw fail('SPARSE_TRUNCATED', `${what} the end of the file (file is ${size} bytes)`);
       }
       if (block + c.chunkBlocks > totalBlocks) {
-        throw fail('SPARSE_BAD_CHUNK', `${name} chunk of ${c.chunkBlocks} blocks starting at block ${block} runs past total_blks ${totalBlocks}`);
+        throw fail(
+          'SPARSE_BAD_CHUNK',
+          `${name} chunk of ${c.chunkBlocks} blocks starting at block ${block} runs past total_blks ${totalBlocks}`,
+        );
       }
       const value = c.totalBytes === SPARSE_CHUNK_HEADER_BYTES + 4 ? bytes.readUInt32LE(SPARSE_CHUNK_HEADER_BYTES) : 0;
-      if (c.chunkType === SparseChunkType.crc32) checkpoints.push({ chunkIndex: index, headerOffsetBytes: pos, atBlock: block, expected: value });
+      if (c.chunkType === SparseChunkType.crc32)
+        checkpoints.push({ chunkIndex: index, headerOffsetBytes: pos, atBlock: block, expected: value });
       else if (c.chunkBlocks > 0) {
         if (c.chunkType === SparseChunkType.raw) table.push(RAW, block, c.chunkBlocks, pos + SPARSE_CHUNK_HEADER_BYTES);
         else if (c.chunkType === SparseChunkType.fill) table.push(FILL, block, c.chunkBlocks, value);
@@ -264,14 +332,19 @@ class Scanner {
     }
     if (pos < size) {
       const next = await this.bytesAt(pos, SPARSE_CHUNK_HEADER_BYTES);
-      const looksLikeChunk = next.length === SPARSE_CHUNK_HEADER_BYTES && sparseChunkHeaderProblem(decodeSparseChunkHeader(next), bs) === undefined;
+      const looksLikeChunk =
+        next.length === SPARSE_CHUNK_HEADER_BYTES &&
+        sparseChunkHeaderProblem(decodeSparseChunkHeader(next), bs) === undefined;
       const detail = looksLikeChunk
         ? `another chunk follows the ${totalChunks} chunks the file header declares (total_chunks ${totalChunks})`
         : `${size - pos} trailing bytes after the last of the ${totalChunks} chunks the file header declares (file is ${size} bytes)`;
       throw new ImageError('SPARSE_BAD_CHUNK', `sparse image ${this.path}: chunk ${index} at byte ${pos}: ${detail}`);
     }
     if (block !== totalBlocks) {
-      throw new ImageError('SPARSE_BAD_HEADER', `sparse image ${this.path}: its ${totalChunks} chunks cover ${block} blocks, but the file header says total_blks ${totalBlocks} (chunks end at byte ${pos})`);
+      throw new ImageError(
+        'SPARSE_BAD_HEADER',
+        `sparse image ${this.path}: its ${totalChunks} chunks cover ${block} blocks, but the file header says total_blks ${totalBlocks} (chunks end at byte ${pos})`,
+      );
     }
     return { header, table, checkpoints };
   }
@@ -279,7 +352,8 @@ class Scanner {
   /** Up to `length` bytes at `pos` (fewer at the end of the file), from a window of chunk headers. */
   private async bytesAt(pos: number, length: number): Promise<Buffer> {
     const windowEnd = this.windowStart + this.window.length;
-    if (pos >= this.windowStart && pos + length <= windowEnd) return this.window.subarray(pos - this.windowStart, pos - this.windowStart + length);
+    if (pos >= this.windowStart && pos + length <= windowEnd)
+      return this.window.subarray(pos - this.windowStart, pos - this.windowStart + length);
     const want = Math.max(0, Math.min(SCAN_WINDOW_BYTES, this.fileSizeBytes - pos));
     const buf = (this.scratch ??= Buffer.alloc(SCAN_WINDOW_BYTES));
     let got = 0;

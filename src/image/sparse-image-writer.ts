@@ -9,8 +9,12 @@ import { createHash, type Hash } from 'node:crypto';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { ioError } from '../errors/ota-error.js';
 import {
-  SPARSE_CHUNK_HEADER_BYTES, SPARSE_FILE_HEADER_BYTES, SparseChunkType,
-  encodeSparseChunkHeader, encodeSparseFileHeader, sparseFileHeader,
+  SPARSE_CHUNK_HEADER_BYTES,
+  SPARSE_FILE_HEADER_BYTES,
+  SparseChunkType,
+  encodeSparseChunkHeader,
+  encodeSparseFileHeader,
+  sparseFileHeader,
 } from './sparse-format.js';
 
 /** RAW data buffered before a RAW chunk is emitted (a longer RAW run becomes several chunks). */
@@ -51,7 +55,12 @@ export class SparseImageWriter {
   private state: 'open' | 'finished' | 'closed' = 'open';
   private readonly maxRawBlocks: number;
 
-  private constructor(readonly path: string, private readonly fh: FileHandle, readonly blockSizeBytes: number, readonly totalBlocks: number) {
+  private constructor(
+    readonly path: string,
+    private readonly fh: FileHandle,
+    readonly blockSizeBytes: number,
+    readonly totalBlocks: number,
+  ) {
     this.maxRawBlocks = Math.max(1, Math.floor(SPARSE_WRITER_MAX_RAW_CHUNK_BYTES / blockSizeBytes));
   }
 
@@ -62,7 +71,12 @@ export class SparseImageWriter {
    * IoError (exit 8) when the file cannot be created.
    */
   static async create(path: string, blockSizeBytes: number, totalBlocks: number): Promise<SparseImageWriter> {
-    if (!Number.isInteger(blockSizeBytes) || blockSizeBytes <= 0 || blockSizeBytes % 4 !== 0 || blockSizeBytes > 0x7fffffff) {
+    if (
+      !Number.isInteger(blockSizeBytes) ||
+      blockSizeBytes <= 0 ||
+      blockSizeBytes % 4 !== 0 ||
+      blockSizeBytes > 0x7fffffff
+    ) {
       throw new RangeError(`sparse block size must be a positive multiple of 4, got ${blockSizeBytes}`);
     }
     if (!Number.isInteger(totalBlocks) || totalBlocks < 1 || totalBlocks > 0xffffffff) {
@@ -95,7 +109,8 @@ export class SparseImageWriter {
    */
   async writeData(startBlock: number, data: Uint8Array): Promise<void> {
     const bs = this.blockSizeBytes;
-    if (data.length % bs !== 0) throw new RangeError(`writeData needs whole ${bs}-byte blocks, got ${data.length} bytes`);
+    if (data.length % bs !== 0)
+      throw new RangeError(`writeData needs whole ${bs}-byte blocks, got ${data.length} bytes`);
     const blocks = data.length / bs;
     this.checkRange('writeData', startBlock, blocks);
     await this.skipTo(startBlock);
@@ -144,7 +159,9 @@ export class SparseImageWriter {
     await this.skipTo(this.totalBlocks);
     await this.flush();
     await this.drain();
-    await this.writeAt(0, [encodeSparseFileHeader(sparseFileHeader(this.blockSizeBytes, this.totalBlocks, this.chunkCount))]);
+    await this.writeAt(0, [
+      encodeSparseFileHeader(sparseFileHeader(this.blockSizeBytes, this.totalBlocks, this.chunkCount)),
+    ]);
     try {
       await this.fh.sync();
       this.state = 'finished';
@@ -170,8 +187,16 @@ export class SparseImageWriter {
   /** Refuses writes after finish/abort, backwards, or past the end (caller bugs: RangeError). */
   private checkRange(what: string, startBlock: number, blockCount: number): void {
     if (this.state !== 'open') throw new Error(`sparse image ${this.path}: ${what} after the writer was ${this.state}`);
-    if (!Number.isInteger(startBlock) || !Number.isInteger(blockCount) || blockCount < 0 || startBlock < this.positionBlock || startBlock + blockCount > this.totalBlocks) {
-      throw new RangeError(`sparse image ${this.path}: ${what} of ${blockCount} blocks at block ${startBlock}: writes must move forward from block ${this.positionBlock} and end by block ${this.totalBlocks}`);
+    if (
+      !Number.isInteger(startBlock) ||
+      !Number.isInteger(blockCount) ||
+      blockCount < 0 ||
+      startBlock < this.positionBlock ||
+      startBlock + blockCount > this.totalBlocks
+    ) {
+      throw new RangeError(
+        `sparse image ${this.path}: ${what} of ${blockCount} blocks at block ${startBlock}: writes must move forward from block ${this.positionBlock} and end by block ${this.totalBlocks}`,
+      );
     }
   }
 
@@ -199,13 +224,36 @@ export class SparseImageWriter {
     const parts: Buffer[] = [];
     if (kind === 'raw') {
       const data = this.raw!.subarray(0, blocks * this.blockSizeBytes);
-      parts.push(encodeSparseChunkHeader({ chunkType: SparseChunkType.raw, reserved: 0, chunkBlocks: blocks, totalBytes: SPARSE_CHUNK_HEADER_BYTES + data.length }), data);
+      parts.push(
+        encodeSparseChunkHeader({
+          chunkType: SparseChunkType.raw,
+          reserved: 0,
+          chunkBlocks: blocks,
+          totalBytes: SPARSE_CHUNK_HEADER_BYTES + data.length,
+        }),
+        data,
+      );
     } else if (kind === 'fill') {
       const value = Buffer.alloc(4);
       value.writeUInt32LE(this.pendingFill, 0);
-      parts.push(encodeSparseChunkHeader({ chunkType: SparseChunkType.fill, reserved: 0, chunkBlocks: blocks, totalBytes: SPARSE_CHUNK_HEADER_BYTES + 4 }), value);
+      parts.push(
+        encodeSparseChunkHeader({
+          chunkType: SparseChunkType.fill,
+          reserved: 0,
+          chunkBlocks: blocks,
+          totalBytes: SPARSE_CHUNK_HEADER_BYTES + 4,
+        }),
+        value,
+      );
     } else {
-      parts.push(encodeSparseChunkHeader({ chunkType: SparseChunkType.dontCare, reserved: 0, chunkBlocks: blocks, totalBytes: SPARSE_CHUNK_HEADER_BYTES }));
+      parts.push(
+        encodeSparseChunkHeader({
+          chunkType: SparseChunkType.dontCare,
+          reserved: 0,
+          chunkBlocks: blocks,
+          totalBytes: SPARSE_CHUNK_HEADER_BYTES,
+        }),
+      );
     }
     for (const part of parts) {
       if (part.length > STAGE_BYTES - this.stagedBytes) await this.drain();

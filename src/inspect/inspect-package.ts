@@ -40,7 +40,12 @@ export interface InspectReport {
   readonly metadataVerified: boolean;
   /** The target header; `releaseLayout` only for release packages (partition layouts are per partition). */
   readonly target: Record<string, unknown>;
-  readonly signature: { algorithm: string; keyId: string; metadataSignatureBytes: number; payloadSignatureBytes: number };
+  readonly signature: {
+    algorithm: string;
+    keyId: string;
+    metadataSignatureBytes: number;
+    payloadSignatureBytes: number;
+  };
   readonly sections: Record<string, { offsetBytes: number; sizeBytes: number }>;
   readonly timestampSeconds: number;
   readonly sourceVersion: string;
@@ -70,7 +75,10 @@ export async function inspectPackage(options: InspectOptions): Promise<InspectRe
     reader = await PackageReader.open(options.packagePath, { pubkeyPath: options.pubkeyPath, reporter });
   } catch (err) {
     if (options.pubkeyPath || (err as { code?: string }).code !== 'SIG_UNKNOWN_KEY') throw err;
-    reporter.warn({ code: 'UNVERIFIED', message: 'metadata signature not checked (signed by a key other than the test key; pass --pubkey to check it)' });
+    reporter.warn({
+      code: 'UNVERIFIED',
+      message: 'metadata signature not checked (signed by a key other than the test key; pass --pubkey to check it)',
+    });
     reader = await PackageReader.open(options.packagePath, { verifyMetadata: false, reporter });
     metadataVerified = false;
   }
@@ -80,7 +88,13 @@ export async function inspectPackage(options: InspectOptions): Promise<InspectRe
   const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
   const ident = (i: ImageIdentity): ImageSummary => {
     const dontCareBlocks = totalBlocks(i.dontCare);
-    return { sizeBytes: i.sizeBytes, sha256: hex(i.sha256), claim: dontCareBlocks > 0 ? 'sparse' : 'full', dontCareBlocks, version: i.version };
+    return {
+      sizeBytes: i.sizeBytes,
+      sha256: hex(i.sha256),
+      claim: dontCareBlocks > 0 ? 'sparse' : 'full',
+      dontCareBlocks,
+      version: i.version,
+    };
   };
   const { layout } = reader;
   return {
@@ -126,7 +140,9 @@ export async function inspectPackage(options: InspectOptions): Promise<InspectRe
       return {
         name: p.name,
         kind: isUnchanged(p) ? ('unchanged' as const) : p.source ? ('delta' as const) : ('full' as const),
-        ...(layouts.length > 0 ? { layout: layouts.map((l) => layoutFields(reader.targetHeader.releaseLayout, l)) } : {}),
+        ...(layouts.length > 0
+          ? { layout: layouts.map((l) => layoutFields(reader.targetHeader.releaseLayout, l)) }
+          : {}),
         ...(p.source ? { source: ident(p.source) } : {}),
         target: ident(p.target),
         operationCount: p.operations.length,

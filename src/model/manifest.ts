@@ -46,6 +46,10 @@ export function isUnchanged(p: PartitionUpdate): boolean {
 
 /** True when two identities describe the same image: size, sha256 and DONT_CARE extents. */
 export function sameIdentity(a: ImageIdentity, b: ImageIdentity): boolean {
-  if (a.sizeBytes !== b.sizeBytes || a.sha256.length !== b.sha256.length || a.dontCare.length !== b.dontCare.length) return false;
-  return a.sha256.every((x, i) => x === b.sha256[i]) && a.dontCare.every((e, i) => e.startBlock === b.dontCare[i]!.startBlock && e.blockCount === b.dontCare[i]!.blockCount);
+  if (a.sizeBytes !== b.sizeBytes || a.sha256.length !== b.sha256.length || a.dontCare.length !== b.dontCare.length)
+    return false;
+  return (
+    a.sha256.every((x, i) => x === b.sha256[i]) &&
+    a.dontCare.every((e, i) => e.startBlock === b.dontCare[i]!.startBlock && e.blockCount === b.dontCare[i]!.blockCount)
+  );
 }

@@ -15,7 +15,10 @@ export interface SpoolRange {
 export class BlobSpool {
   private sizeBytes = 0;
 
-  private constructor(readonly path: string, private readonly fh: FileHandle) {}
+  private constructor(
+    readonly path: string,
+    private readonly fh: FileHandle,
+  ) {}
 
   /** Creates an empty spool file in `dir`. */
   static async create(dir: string): Promise<BlobSpool> {

@@ -9,7 +9,12 @@ import { checkManifestInvariants } from '../format/manifest-invariants.js';
 import { minorVersionOf } from '../format/format-version.js';
 import { decodeManifest } from '../format/manifest-codec.js';
 import { HEADER_SIZE_BYTES } from '../format/limits.js';
-import { decodePackageHeader, packageLayout, type PackageHeader, type PackageLayout } from '../format/package-header.js';
+import {
+  decodePackageHeader,
+  packageLayout,
+  type PackageHeader,
+  type PackageLayout,
+} from '../format/package-header.js';
 import {
   METADATA_CONTEXT,
   PAYLOAD_CONTEXT,
@@ -69,25 +74,56 @@ export class PackageReader {
       const header = decodePackageHeader(head, fileSizeBytes);
       const layout = packageLayout(header);
       const metadata = await readAt(fh, 0, layout.metadataEndBytes, path);
-      const metaSigBytes = await readAt(fh, layout.metadataSignature.offsetBytes, layout.metadataSignature.sizeBytes, path);
-      const metadataSignature = decodeSignatureBlock(metaSigBytes, layout.metadataSignature.offsetBytes, 'metadata signature');
-      const paySigBytes = await readAt(fh, layout.payloadSignature.offsetBytes, layout.payloadSignature.sizeBytes, path);
-      const payloadSignature = decodeSignatureBlock(paySigBytes, layout.payloadSignature.offsetBytes, 'payload signature');
+      const metaSigBytes = await readAt(
+        fh,
+        layout.metadataSignature.offsetBytes,
+        layout.metadataSignature.sizeBytes,
+        path,
+      );
+      const metadataSignature = decodeSignatureBlock(
+        metaSigBytes,
+        layout.metadataSignature.offsetBytes,
+        'metadata signature',
+      );
+      const paySigBytes = await readAt(
+        fh,
+        layout.payloadSignature.offsetBytes,
+        layout.payloadSignature.sizeBytes,
+        path,
+      );
+      const payloadSignature = decodeSignatureBlock(
+        paySigBytes,
+        layout.payloadSignature.offsetBytes,
+        'payload signature',
+      );
       let verifier: Verifier | undefined;
       const metadataSha256 = createHash('sha256').update(metadata).digest();
       if (options.verifyMetadata !== false) {
         // Security: the metadata signature is checked before a single manifest byte is parsed.
-        verifier = options.verifier ?? await chooseVerifier(metadataSignature.algorithm, metadataSignature.keyId, options.pubkeyPath, reporter);
+        verifier =
+          options.verifier ??
+          (await chooseVerifier(metadataSignature.algorithm, metadataSignature.keyId, options.pubkeyPath, reporter));
         const statement = signedStatement(METADATA_CONTEXT, metadataSha256);
         if (!verifier.verify(statement, metadataSignature.signature)) {
-          throw new SignatureError('SIG_METADATA_INVALID', `metadata signature at offset ${layout.metadataSignature.offsetBytes} does not verify with key ${Buffer.from(verifier.keyId).toString('hex').slice(0, 16)}…`);
+          throw new SignatureError(
+            'SIG_METADATA_INVALID',
+            `metadata signature at offset ${layout.metadataSignature.offsetBytes} does not verify with key ${Buffer.from(verifier.keyId).toString('hex').slice(0, 16)}…`,
+          );
         }
       }
-      const targetHeader = decodeTargetHeader(metadata.subarray(layout.targetHeader.offsetBytes, layout.manifest.offsetBytes));
+      const targetHeader = decodeTargetHeader(
+        metadata.subarray(layout.targetHeader.offsetBytes, layout.manifest.offsetBytes),
+      );
       const manifest = decodeManifest(metadata.subarray(layout.manifest.offsetBytes, layout.metadataEndBytes));
-      for (const [what, block] of [['metadata', metadataSignature], ['payload', payloadSignature]] as const) {
+      for (const [what, block] of [
+        ['metadata', metadataSignature],
+        ['payload', payloadSignature],
+      ] as const) {
         if (block.algorithm.name !== targetHeader.signatureAlgorithm) {
-          throw new PackageFormatError('PKG_BAD_SIGNATURE_BLOCK', `${what} signature uses ${block.algorithm.name} but the target header says ${targetHeader.signatureAlgorithm}`);
+          throw new PackageFormatError(
+            'PKG_BAD_SIGNATURE_BLOCK',
+            `${what} signature uses ${block.algorithm.name} but the target header says ${targetHeader.signatureAlgorithm}`,
+          );
         }
       }
       if (!Buffer.from(payloadSignature.keyId).equals(Buffer.from(metadataSignature.keyId))) {
@@ -96,9 +132,23 @@ export class PackageReader {
       checkManifestInvariants(manifest, targetHeader, header.blobSectionSizeBytes);
       const minor = minorVersionOf(targetHeader, manifest);
       if (header.formatMinor < minor) {
-        throw new PackageFormatError('PKG_BAD_MANIFEST', `package says format ${header.formatMajor}.${header.formatMinor} but uses ${header.formatMajor}.${minor} features (release layouts or unchanged partitions)`);
+        throw new PackageFormatError(
+          'PKG_BAD_MANIFEST',
+          `package says format ${header.formatMajor}.${header.formatMinor} but uses ${header.formatMajor}.${minor} features (release layouts or unchanged partitions)`,
+        );
       }
-      return new PackageReader(path, fh, header, layout, targetHeader, manifest, metadataSignature, payloadSignature, verifier, metadataSha256);
+      return new PackageReader(
+        path,
+        fh,
+        header,
+        layout,
+        targetHeader,
+        manifest,
+        metadataSignature,
+        payloadSignature,
+        verifier,
+        metadataSha256,
+      );
     } catch (err) {
       await fh.close();
       throw err;
@@ -114,7 +164,10 @@ export class PackageReader {
       hash.update(await readAt(this.fh, at, Math.min(READ_CHUNK_BYTES, end - at), this.path));
     }
     if (!this.verifier.verify(signedStatement(PAYLOAD_CONTEXT, hash.digest()), this.payloadSignature.signature)) {
-      throw new SignatureError('SIG_PAYLOAD_INVALID', `payload signature at offset ${this.layout.payloadSignature.offsetBytes} does not verify: the package body was modified`);
+      throw new SignatureError(
+        'SIG_PAYLOAD_INVALID',
+        `payload signature at offset ${this.layout.payloadSignature.offsetBytes} does not verify: the package body was modified`,
+      );
     }
   }
 
@@ -122,7 +175,10 @@ export class PackageReader {
   async readBlob(blob: BlobRef, where: string): Promise<Buffer> {
     const bytes = await readAt(this.fh, this.layout.blobs.offsetBytes + blob.offsetBytes, blob.sizeBytes, this.path);
     if (!createHash('sha256').update(bytes).digest().equals(Buffer.from(blob.sha256))) {
-      throw new VerificationError('BLOB_HASH_MISMATCH', `${where}: blob at offset ${this.layout.blobs.offsetBytes + blob.offsetBytes} does not match its sha256`);
+      throw new VerificationError(
+        'BLOB_HASH_MISMATCH',
+        `${where}: blob at offset ${this.layout.blobs.offsetBytes + blob.offsetBytes} does not match its sha256`,
+      );
     }
     return bytes;
   }
@@ -143,7 +199,8 @@ async function readAt(fh: FileHandle, offsetBytes: number, lengthBytes: number, 
     } catch (err) {
       throw ioError('read package', path, err);
     }
-    if (bytesRead === 0) throw new PackageFormatError('PKG_TRUNCATED', `${path} ended at ${offsetBytes + done} bytes, inside a section`);
+    if (bytesRead === 0)
+      throw new PackageFormatError('PKG_TRUNCATED', `${path} ended at ${offsetBytes + done} bytes, inside a section`);
     done += bytesRead;
   }
   return buf;

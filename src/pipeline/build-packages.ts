@@ -36,15 +36,28 @@ export function phaseTimer(timingsMs: Record<string, number>) {
 export function sharedBlockSize(profiles: readonly TargetProfile[]): number {
   const blockSizeBytes = profiles[0]!.blockSizeBytes;
   for (const p of profiles) {
-    if (p.updateMode !== 'ab') throw new UnsupportedError('IN_PLACE_UNSUPPORTED', `target ${p.id} uses in-place updates; this version builds A/B packages only`);
-    if (p.blockSizeBytes !== blockSizeBytes) throw new UsageError('MIXED_BLOCK_SIZES', `targets ${profiles[0]!.id} and ${p.id} use different block sizes; build them separately`);
+    if (p.updateMode !== 'ab')
+      throw new UnsupportedError(
+        'IN_PLACE_UNSUPPORTED',
+        `target ${p.id} uses in-place updates; this version builds A/B packages only`,
+      );
+    if (p.blockSizeBytes !== blockSizeBytes)
+      throw new UsageError(
+        'MIXED_BLOCK_SIZES',
+        `targets ${profiles[0]!.id} and ${p.id} use different block sizes; build them separately`,
+      );
   }
   return blockSizeBytes;
 }
 
 /** The package timestamp, warning when there is none. */
 export function packageTimestamp(timestampSeconds: number | undefined, reporter: Reporter): number {
-  if (timestampSeconds === undefined) reporter.warn({ code: 'NO_TIMESTAMP', message: 'no SOURCE_DATE_EPOCH or --timestamp: the package timestamp is 0, so devices cannot use it against rollback' });
+  if (timestampSeconds === undefined)
+    reporter.warn({
+      code: 'NO_TIMESTAMP',
+      message:
+        'no SOURCE_DATE_EPOCH or --timestamp: the package timestamp is 0, so devices cannot use it against rollback',
+    });
   return timestampSeconds ?? 0;
 }
 
@@ -54,14 +67,21 @@ export async function buildPackages(options: BuildOptions): Promise<BuildResult>
   const newKind = await detectRelease(options.newPath);
   if (options.oldPath && (oldKind === undefined) !== (newKind === undefined)) {
     const [release, image] = newKind ? [options.newPath, options.oldPath] : [options.oldPath, options.newPath];
-    throw new UsageError('MIXED_INPUTS', `${release} is a release but ${image} is a single image; pass two images or two releases`);
+    throw new UsageError(
+      'MIXED_INPUTS',
+      `${release} is a release but ${image} is a single image; pass two images or two releases`,
+    );
   }
   if (newKind === undefined) return buildFromImages(options);
   const next = await openRelease(options.newPath);
   let old: ReleaseSource | undefined;
   try {
     old = options.oldPath ? await openRelease(options.oldPath) : undefined;
-    if (old && old.layout !== next.layout) throw new ImageError('RELEASE_LAYOUT_CHANGED', `${options.oldPath} is a ${old.layout} release but ${options.newPath} is ${next.layout}`);
+    if (old && old.layout !== next.layout)
+      throw new ImageError(
+        'RELEASE_LAYOUT_CHANGED',
+        `${options.oldPath} is a ${old.layout} release but ${options.newPath} is ${next.layout}`,
+      );
     return await buildFromReleases(options, old, next);
   } finally {
     await old?.close();
@@ -74,7 +94,11 @@ function defaultTargetsOf(release: ReleaseSource): string {
   return VENDOR_OF_LAYOUT[release.layout] ?? DEFAULT_TARGETS;
 }
 
-const VENDOR_OF_LAYOUT: Readonly<Record<string, string>> = { 'qualcomm-rawprogram': 'qualcomm', 'mediatek-scatter': 'mediatek', 'unisoc-pac': 'unisoc' };
+const VENDOR_OF_LAYOUT: Readonly<Record<string, string>> = {
+  'qualcomm-rawprogram': 'qualcomm',
+  'mediatek-scatter': 'mediatek',
+  'unisoc-pac': 'unisoc',
+};
 
 /** A vendor release can only be flashed by its own chipset's profiles (or generic ones). */
 function checkTargetsFit(release: ReleaseSource, profiles: readonly TargetProfile[]): void {
@@ -83,17 +107,27 @@ function checkTargetsFit(release: ReleaseSource, profiles: readonly TargetProfil
   for (const p of profiles) {
     const family = p.partitionLayout.split('-')[0];
     if (family !== vendor && family !== 'generic') {
-      throw new UsageError('TARGET_LAYOUT_MISMATCH', `${release.path} is a ${release.layout} release; target ${p.id} expects ${p.partitionLayout} partitions (use --target ${vendor} or generic)`);
+      throw new UsageError(
+        'TARGET_LAYOUT_MISMATCH',
+        `${release.path} is a ${release.layout} release; target ${p.id} expects ${p.partitionLayout} partitions (use --target ${vendor} or generic)`,
+      );
     }
   }
 }
 
 function storageOf(release: ReleaseSource): StorageType | undefined {
-  return release.storage === 'ufs' || release.storage === 'emmc' || release.storage === 'nand' ? release.storage : undefined;
+  return release.storage === 'ufs' || release.storage === 'emmc' || release.storage === 'nand'
+    ? release.storage
+    : undefined;
 }
 
 /** A build's shared setup: targets, keys, candidate specs, timers. */
-async function setup(options: BuildOptions, targets: string, release: ReleaseSource | undefined, layouts: readonly PartitionLayout[] = []) {
+async function setup(
+  options: BuildOptions,
+  targets: string,
+  release: ReleaseSource | undefined,
+  layouts: readonly PartitionLayout[] = [],
+) {
   const reporter = options.reporter ?? new CollectingReporter();
   const timingsMs: Record<string, number> = {};
   const profiles = resolveTargets(targets);
@@ -105,24 +139,51 @@ async function setup(options: BuildOptions, targets: string, release: ReleaseSou
   for (const p of profiles) {
     const key = options.keyPathByTarget?.[p.id] ?? options.keyPath;
     const platform = options.platform ?? release?.platform?.toLowerCase() ?? p.defaultPlatform;
-    assemblies.push(new TargetAssembly(p, await chooseSigner(key, p.defaultSignatureAlgorithm, reporter), platform, release ? { layout: release.layout, storage: storageOf(release), partitionLayouts: layouts } : undefined));
+    assemblies.push(
+      new TargetAssembly(
+        p,
+        await chooseSigner(key, p.defaultSignatureAlgorithm, reporter),
+        platform,
+        release ? { layout: release.layout, storage: storageOf(release), partitionLayouts: layouts } : undefined,
+      ),
+    );
   }
   const plan = {
-    blockSizeBytes, maxRunBytes: Math.min(...profiles.map((p) => p.maxOperationBytes)),
-    joinFoundRuns: profiles.every((p) => p.allowedOperations.includes('diff')), reporter, timed: phaseTimer(timingsMs),
+    blockSizeBytes,
+    maxRunBytes: Math.min(...profiles.map((p) => p.maxOperationBytes)),
+    joinFoundRuns: profiles.every((p) => p.allowedOperations.includes('diff')),
+    reporter,
+    timed: phaseTimer(timingsMs),
   };
-  const labels = { sourceVersion: options.sourceVersion ?? '', targetVersion: options.targetVersion ?? '', timestampSeconds };
+  const labels = {
+    sourceVersion: options.sourceVersion ?? '',
+    targetVersion: options.targetVersion ?? '',
+    timestampSeconds,
+  };
   return { reporter, timingsMs, profiles, specs, assemblies, plan, labels };
 }
 
 /** Runs producePackages with a fresh pool once the output folder exists. */
-async function produce(options: BuildOptions, s: Awaited<ReturnType<typeof setup>>, partitions: readonly PartitionJob[]) {
+async function produce(
+  options: BuildOptions,
+  s: Awaited<ReturnType<typeof setup>>,
+  partitions: readonly PartitionJob[],
+) {
   const created = await mkdir(options.outDir, { recursive: true }).catch((err) => {
     throw ioError('create output folder', options.outDir, err);
   });
   const pool = EncodePool.create(options.jobs ?? availableParallelism());
   try {
-    return await producePackages({ partitions, assemblies: s.assemblies, specs: s.specs, pool, outDir: options.outDir, reporter: s.reporter, timed: s.plan.timed, labels: s.labels });
+    return await producePackages({
+      partitions,
+      assemblies: s.assemblies,
+      specs: s.specs,
+      pool,
+      outDir: options.outDir,
+      reporter: s.reporter,
+      timed: s.plan.timed,
+      labels: s.labels,
+    });
   } catch (err) {
     // A failed build leaves no trace: a folder it created goes again (only if still empty).
     if (created) await rmdir(options.outDir).catch(() => undefined);
@@ -141,21 +202,47 @@ async function buildFromImages(options: BuildOptions): Promise<BuildResult> {
     const source = prepared.summary('source');
     const target = prepared.summary('target')!;
     const partition = { name, status: source ? 'changed' : 'full', ...(source ? { source } : {}), target } as const;
-    return { kind: source ? 'delta' : 'full', input: 'image', ...(source ? { source } : {}), target, partitions: [partition], newSizeBytes: target.sizeBytes, packages, timingsMs: s.timingsMs };
+    return {
+      kind: source ? 'delta' : 'full',
+      input: 'image',
+      ...(source ? { source } : {}),
+      target,
+      partitions: [partition],
+      newSizeBytes: target.sizeBytes,
+      packages,
+      timingsMs: s.timingsMs,
+    };
   } finally {
     await prepared.close();
   }
 }
 
-async function buildFromReleases(options: BuildOptions, old: ReleaseSource | undefined, next: ReleaseSource): Promise<BuildResult> {
-  if (options.partitionName) throw new UsageError('BAD_OPTION', '--partition-name names the partition of a single image; for releases use --partitions');
+async function buildFromReleases(
+  options: BuildOptions,
+  old: ReleaseSource | undefined,
+  next: ReleaseSource,
+): Promise<BuildResult> {
+  if (options.partitionName)
+    throw new UsageError(
+      'BAD_OPTION',
+      '--partition-name names the partition of a single image; for releases use --partitions',
+    );
   const reporter = options.reporter ?? new CollectingReporter();
-  const selection = selectRelease({ old, next, selection: { include: options.partitions, exclude: options.excludePartitions }, reporter });
+  const selection = selectRelease({
+    old,
+    next,
+    selection: { include: options.partitions, exclude: options.excludePartitions },
+    reporter,
+  });
   const s = await setup({ ...options, reporter }, options.targets ?? defaultTargetsOf(next), next, selection.layouts);
   const { jobs, summaries } = releaseJobs({ ...selection, plan: s.plan, reporter });
   const packages = await produce(options, s, jobs);
   return {
-    kind: old ? 'delta' : 'full', input: next.layout, partitions: summaries,
-    newSizeBytes: summaries.reduce((n, p) => n + p.target.sizeBytes, 0), packages, timingsMs: s.timingsMs,
+    kind: old ? 'delta' : 'full',
+    input: next.layout,
+    partitions: summaries,
+    newSizeBytes: summaries.reduce((n, p) => n + p.target.sizeBytes, 0),
+    packages,
+    timingsMs: s.timingsMs,
   };
 }

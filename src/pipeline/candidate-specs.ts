@@ -22,17 +22,27 @@ export function candidateSpecs(choice: EncodingChoice, targets: readonly TargetP
   const differChoice = choice.differ ?? 'auto';
   if (codecChoice !== 'auto') codecByName(codecChoice);
   if (differChoice !== 'auto') differByName(differChoice);
-  if (choice.level !== undefined && codecChoice === 'auto') throw new UsageError('LEVEL_NEEDS_CODEC', '--level applies to one codec: give --codec too');
+  if (choice.level !== undefined && codecChoice === 'auto')
+    throw new UsageError('LEVEL_NEEDS_CODEC', '--level applies to one codec: give --codec too');
   for (const p of targets) {
-    if (codecChoice !== 'auto' && !p.allowedCodecs.includes(codecChoice)) throw new UsageError('CODEC_NOT_ALLOWED', `target ${p.id} does not allow codec ${codecChoice} (allowed: ${p.allowedCodecs.join(', ')})`);
-    if (differChoice !== 'auto' && !p.allowedDiffers.includes(differChoice)) throw new UsageError('DIFFER_NOT_ALLOWED', `target ${p.id} does not allow differ ${differChoice} (allowed: ${p.allowedDiffers.join(', ')})`);
+    if (codecChoice !== 'auto' && !p.allowedCodecs.includes(codecChoice))
+      throw new UsageError(
+        'CODEC_NOT_ALLOWED',
+        `target ${p.id} does not allow codec ${codecChoice} (allowed: ${p.allowedCodecs.join(', ')})`,
+      );
+    if (differChoice !== 'auto' && !p.allowedDiffers.includes(differChoice))
+      throw new UsageError(
+        'DIFFER_NOT_ALLOWED',
+        `target ${p.id} does not allow differ ${differChoice} (allowed: ${p.allowedDiffers.join(', ')})`,
+      );
   }
   const union = (pick: (p: TargetProfile) => readonly string[]) => [...new Set(targets.flatMap(pick))];
   const codecs = codecChoice === 'auto' ? union((p) => p.allowedCodecs) : [codecChoice];
   const specs: CandidateSpec[] = codecs.map((name) => {
     const codec = codecByName(name);
     const level = choice.level ?? codec.defaultLevel;
-    if (level < codec.minLevel || level > codec.maxLevel) throw new UsageError('BAD_LEVEL', `--level ${level} is outside ${name}'s ${codec.minLevel}..${codec.maxLevel}`);
+    if (level < codec.minLevel || level > codec.maxLevel)
+      throw new UsageError('BAD_LEVEL', `--level ${level} is outside ${name}'s ${codec.minLevel}..${codec.maxLevel}`);
     return { kind: 'replace', codec: name, level };
   });
   const diffAllowed = targets.some((p) => p.allowedOperations.includes('diff'));

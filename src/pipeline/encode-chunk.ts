@@ -64,10 +64,18 @@ export async function encodeChunk(task: EncodeTask): Promise<EncodedCandidate[]>
   const compute: ComputeCandidate = async (spec) => {
     if (spec.kind === 'replace') {
       const codec = codecByName(spec.codec);
-      return { spec, bytes: await codec.encode(task.newData, spec.level), decoderMemoryBytes: codec.decoderMemoryBytes(spec.level, size) };
+      return {
+        spec,
+        bytes: await codec.encode(task.newData, spec.level),
+        decoderMemoryBytes: codec.decoderMemoryBytes(spec.level, size),
+      };
     }
     const differ = differByName(spec.differ);
-    return { spec, bytes: await differ.diff(task.sourceData, task.newData), decoderMemoryBytes: differ.decoderMemoryBytes(task.sourceData.length, size) };
+    return {
+      spec,
+      bytes: await differ.diff(task.sourceData, task.newData),
+      decoderMemoryBytes: differ.decoderMemoryBytes(task.sourceData.length, size),
+    };
   };
   return encodeWithRules(task, compute, false);
 }
@@ -84,7 +92,11 @@ export async function encodeChunk(task: EncodeTask): Promise<EncodedCandidate[]>
  * `parallel` runs each phase's candidates concurrently; otherwise one at a time (a worker's
  * memory stays one candidate).
  */
-export async function encodeWithRules(task: EncodeTask, compute: ComputeCandidate, parallel: boolean): Promise<EncodedCandidate[]> {
+export async function encodeWithRules(
+  task: EncodeTask,
+  compute: ComputeCandidate,
+  parallel: boolean,
+): Promise<EncodedCandidate[]> {
   const run = async (specs: readonly CandidateSpec[]): Promise<EncodedCandidate[]> => {
     if (parallel) return Promise.all(specs.map(compute));
     const out: EncodedCandidate[] = [];
@@ -94,11 +106,15 @@ export async function encodeWithRules(task: EncodeTask, compute: ComputeCandidat
   const size = task.newData.length;
   const small = size <= SMALL_CHUNK_BYTES;
   const replaceSpecs = task.specs.filter((s): s is Extract<CandidateSpec, { kind: 'replace' }> => s.kind === 'replace');
-  const diffSpecs = task.sourceData.length > 0 ? task.specs.filter((s): s is Extract<CandidateSpec, { kind: 'diff' }> => s.kind === 'diff') : [];
+  const diffSpecs =
+    task.sourceData.length > 0
+      ? task.specs.filter((s): s is Extract<CandidateSpec, { kind: 'diff' }> => s.kind === 'diff')
+      : [];
   const lzmaDiffs = diffSpecs.filter((s) => s.differ === 'bsdiff-lzma');
   const zstdDiffs = diffSpecs.filter((s) => s.differ === 'zstd-dict');
   const suffixDiffs = diffSpecs.filter((s) => SUFFIX_SORT_FAMILY.has(s.differ));
-  const smallest = (cs: readonly EncodedCandidate[], kind: CandidateSpec['kind'], start: number) => Math.min(start, ...cs.filter((c) => c.spec.kind === kind).map((c) => c.bytes.length));
+  const smallest = (cs: readonly EncodedCandidate[], kind: CandidateSpec['kind'], start: number) =>
+    Math.min(start, ...cs.filter((c) => c.spec.kind === kind).map((c) => c.bytes.length));
 
   // Phase 1: bsdiff-lzma and the fast codecs.
   const out = await run([...lzmaDiffs, ...replaceSpecs.filter((s) => FAST_CODECS.has(s.codec))]);
@@ -117,7 +133,11 @@ export async function encodeWithRules(task: EncodeTask, compute: ComputeCandidat
   if (suffixDiffs.length > 0 && !lzmaStandsIn) {
     const onlySuffix = suffixDiffs.length === diffSpecs.length - lzmaDiffs.length;
     const maxShare = small ? BSDIFF_MAX_SHARE_OF_FAST_SMALL : BSDIFF_MAX_SHARE_OF_FAST;
-    const bestOther = smallest(out.filter((c) => c.spec.kind !== 'diff' || c.spec.differ !== 'bsdiff-lzma'), 'diff', Infinity);
+    const bestOther = smallest(
+      out.filter((c) => c.spec.kind !== 'diff' || c.spec.differ !== 'bsdiff-lzma'),
+      'diff',
+      Infinity,
+    );
     const worthTrying = onlySuffix || (bestOther > size * DIFF_IS_TINY && bestOther < bestFast * maxShare);
     if (worthTrying && (onlySuffix || zeroBlockShare(task.sourceData, task.newData) <= MAX_ZERO_BLOCK_SHARE)) {
       out.push(...(await run(suffixDiffs)));
@@ -126,7 +146,9 @@ export async function encodeWithRules(task: EncodeTask, compute: ComputeCandidat
   }
 
   // Phase 4: the slow codecs, only where replace may still win (or some target needs them all).
-  const slow = replaceSpecs.filter((s) => !FAST_CODECS.has(s.codec)).sort((a, b) => slowRank(a.codec) - slowRank(b.codec));
+  const slow = replaceSpecs
+    .filter((s) => !FAST_CODECS.has(s.codec))
+    .sort((a, b) => slowRank(a.codec) - slowRank(b.codec));
   const haveReplace = out.some((c) => c.spec.kind === 'replace');
   if (task.replaceRequired || !haveReplace) {
     out.push(...(await run(slow)));

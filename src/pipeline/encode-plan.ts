@@ -64,11 +64,20 @@ export async function encodePlan(input: EncodePlanInput): Promise<void> {
 async function startChunk(input: EncodePlanInput, item: Extract<PlanItem, { kind: 'changed' }>) {
   const bs = input.blockSizeBytes;
   const newData = await input.next.read(item.dst.startBlock * bs, item.dst.blockCount * bs);
-  const sourceData = input.old && item.sources.length > 0 ? await readExtents(input.old, item.sources, bs) : Buffer.alloc(0);
+  const sourceData =
+    input.old && item.sources.length > 0 ? await readExtents(input.old, item.sources, bs) : Buffer.alloc(0);
   const srcSha256 = createHash('sha256').update(sourceData).digest();
   const replaceRequired = input.assemblies.some((a) => !a.profile.allowedOperations.includes('diff'));
-  const someTargetWithoutBsdiffLzma = input.assemblies.some((a) => a.profile.allowedOperations.includes('diff') && !a.profile.allowedDiffers.includes('bsdiff-lzma'));
-  const candidates = await input.pool.run({ newData, sourceData, specs: input.specs, replaceRequired, someTargetWithoutBsdiffLzma });
+  const someTargetWithoutBsdiffLzma = input.assemblies.some(
+    (a) => a.profile.allowedOperations.includes('diff') && !a.profile.allowedDiffers.includes('bsdiff-lzma'),
+  );
+  const candidates = await input.pool.run({
+    newData,
+    sourceData,
+    specs: input.specs,
+    replaceRequired,
+    someTargetWithoutBsdiffLzma,
+  });
   return { candidates, srcSha256 };
 }
 
@@ -91,7 +100,10 @@ async function finish(input: EncodePlanInput, s: Started): Promise<void> {
       for (const a of input.assemblies) {
         const chosen = selectCandidate(a.profile, candidates);
         if (chosen < 0) {
-          throw new UnsupportedError('NO_ALLOWED_ENCODING', `target ${a.profile.id}: no allowed encoding for blocks ${item.dst.startBlock}+${item.dst.blockCount} (tried ${candidates.map((c) => candidateLabel(c.spec)).join(', ')})`);
+          throw new UnsupportedError(
+            'NO_ALLOWED_ENCODING',
+            `target ${a.profile.id}: no allowed encoding for blocks ${item.dst.startBlock}+${item.dst.blockCount} (tried ${candidates.map((c) => candidateLabel(c.spec)).join(', ')})`,
+          );
         }
         let entry = spooled.get(chosen);
         if (!entry) {

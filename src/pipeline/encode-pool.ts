@@ -77,7 +77,10 @@ export class EncodePool {
     }
   }
 
-  private onMessage(w: Worker, msg: { id: number; result?: EncodedCandidate[]; error?: { message: string; code?: string; exitCode?: number } }): void {
+  private onMessage(
+    w: Worker,
+    msg: { id: number; result?: EncodedCandidate[]; error?: { message: string; code?: string; exitCode?: number } },
+  ): void {
     const p = this.pending.get(msg.id);
     this.pending.delete(msg.id);
     this.idle.push(w);
@@ -87,7 +90,9 @@ export class EncodePool {
       const { message, code, exitCode } = msg.error;
       p.reject(code && exitCode ? new OtaError(code, exitCode as ExitCode, message) : new Error(message));
     } else {
-      p.resolve(msg.result!.map((c) => ({ ...c, bytes: Buffer.from(c.bytes.buffer, c.bytes.byteOffset, c.bytes.byteLength) })));
+      p.resolve(
+        msg.result!.map((c) => ({ ...c, bytes: Buffer.from(c.bytes.buffer, c.bytes.byteOffset, c.bytes.byteLength) })),
+      );
     }
   }
 

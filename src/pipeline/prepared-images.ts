@@ -27,7 +27,12 @@ export const CHUNK_BYTES = 1024 * 1024;
 /** The planner's options for a block size, the targets' op limit and whether they all DIFF. */
 function planLimits(blockSizeBytes: number, maxRunBytes: number, joinFoundRuns: boolean): PlannerOptions {
   const chunkBlocks = Math.max(1, Math.floor(Math.min(CHUNK_BYTES, maxRunBytes) / blockSizeBytes));
-  return { maxRunBlocks: Math.floor(maxRunBytes / blockSizeBytes), chunkBlocks, maxSourceBlocks: 4 * chunkBlocks, joinFoundRuns };
+  return {
+    maxRunBlocks: Math.floor(maxRunBytes / blockSizeBytes),
+    chunkBlocks,
+    maxSourceBlocks: 4 * chunkBlocks,
+    joinFoundRuns,
+  };
 }
 
 /** How to plan: shared by prepare (paths) and fromSources (opened images). */
@@ -87,11 +92,23 @@ export class PreparedImages {
   static async fromSources(next: BlockSource, old: BlockSource | undefined, o: PlanOptions): Promise<PreparedImages> {
     const progress = (phase: string) => (done: number, total: number) => o.reporter.progress({ phase, done, total });
     const [oldDigests, newDigests] = await o.timed('hashMs', () =>
-      Promise.all([old ? hashBlocks(old, o.blockSizeBytes, progress('hashing old'), true) : undefined, hashBlocks(next, o.blockSizeBytes, progress('hashing new'), old !== undefined)]),
+      Promise.all([
+        old ? hashBlocks(old, o.blockSizeBytes, progress('hashing old'), true) : undefined,
+        hashBlocks(next, o.blockSizeBytes, progress('hashing new'), old !== undefined),
+      ]),
     );
     const { oldView, items } = await o.timed('planMs', async () => {
-      const oldView: OldImageView | undefined = oldDigests ? { digests: oldDigests, index: new DigestIndex(oldDigests), anchors: oldDigests.anchors && new AnchorIndex(oldDigests.anchors) } : undefined;
-      return { oldView, items: planBlocks(newDigests, oldView, planLimits(o.blockSizeBytes, o.maxRunBytes, o.joinFoundRuns)) };
+      const oldView: OldImageView | undefined = oldDigests
+        ? {
+            digests: oldDigests,
+            index: new DigestIndex(oldDigests),
+            anchors: oldDigests.anchors && new AnchorIndex(oldDigests.anchors),
+          }
+        : undefined;
+      return {
+        oldView,
+        items: planBlocks(newDigests, oldView, planLimits(o.blockSizeBytes, o.maxRunBytes, o.joinFoundRuns)),
+      };
     });
     return new PreparedImages(next, old, newDigests, oldView, items, o.blockSizeBytes, o.maxRunBytes);
   }
@@ -103,7 +120,15 @@ export class PreparedImages {
    */
   withoutJoinedRuns(): PreparedImages {
     const items = planBlocks(this.newDigests, this.oldView, planLimits(this.blockSizeBytes, this.maxRunBytes, false));
-    return new PreparedImages(this.next, this.old, this.newDigests, this.oldView, items, this.blockSizeBytes, this.maxRunBytes);
+    return new PreparedImages(
+      this.next,
+      this.old,
+      this.newDigests,
+      this.oldView,
+      items,
+      this.blockSizeBytes,
+      this.maxRunBytes,
+    );
   }
 
   /**
@@ -112,7 +137,15 @@ export class PreparedImages {
    */
   fullPlanView(maxRunBytes: number): PreparedImages {
     const items = planBlocks(this.newDigests, undefined, planLimits(this.blockSizeBytes, maxRunBytes, false));
-    return new PreparedImages(this.next, undefined, this.newDigests, undefined, items, this.blockSizeBytes, maxRunBytes);
+    return new PreparedImages(
+      this.next,
+      undefined,
+      this.newDigests,
+      undefined,
+      items,
+      this.blockSizeBytes,
+      maxRunBytes,
+    );
   }
 
   /** The manifest identity of the new (`target`) or old (`source`) image. */
@@ -128,7 +161,13 @@ export class PreparedImages {
     const d = which === 'target' ? this.newDigests : this.oldDigests;
     const src = which === 'target' ? this.next : this.old;
     if (!d || !src) return undefined;
-    return { path: src.path, format: src.format, sizeBytes: src.sizeBytes, sha256: d.imageSha256.toString('hex'), dontCareBlocks: d.dontCareCount };
+    return {
+      path: src.path,
+      format: src.format,
+      sizeBytes: src.sizeBytes,
+      sha256: d.imageSha256.toString('hex'),
+      dontCareBlocks: d.dontCareCount,
+    };
   }
 
   /** Closes both images when prepare() opened them. */

@@ -67,7 +67,11 @@ export async function producePackages(o: ProduceOptions): Promise<BuiltPackage[]
     return await o.timed('writeMs', async () => {
       const packages: BuiltPackage[] = [];
       for (const a of o.assemblies) {
-        const manifest = a.manifest({ timestampSeconds: o.labels.timestampSeconds, sourceVersion: o.labels.sourceVersion, targetVersion: o.labels.targetVersion });
+        const manifest = a.manifest({
+          timestampSeconds: o.labels.timestampSeconds,
+          sourceVersion: o.labels.sourceVersion,
+          targetVersion: o.labels.targetVersion,
+        });
         packages.push(await writeVerified(a, manifest, spool, o.outDir));
       }
       return packages;
@@ -87,7 +91,17 @@ async function encodePartition(o: ProduceOptions, job: PartitionJob, spool: Blob
     const same = job.keepUnchanged && source !== undefined && sameIdentity(source, target);
     if (!same) {
       await o.timed('encodeMs', () =>
-        encodePlan({ items: prepared.items, next: prepared.next, old: prepared.old, blockSizeBytes: prepared.blockSizeBytes, specs: o.specs, pool: o.pool, spool, assemblies: o.assemblies, reporter: job.reporter ?? o.reporter }),
+        encodePlan({
+          items: prepared.items,
+          next: prepared.next,
+          old: prepared.old,
+          blockSizeBytes: prepared.blockSizeBytes,
+          specs: o.specs,
+          pool: o.pool,
+          spool,
+          assemblies: o.assemblies,
+          reporter: job.reporter ?? o.reporter,
+        }),
       );
     }
     for (const a of o.assemblies) a.endPartition(job.name, source, target);
@@ -97,13 +111,23 @@ async function encodePartition(o: ProduceOptions, job: PartitionJob, spool: Blob
   }
 }
 
-
 /** Writes a target's package to a temp file, verifies it end to end, then renames it into place. */
-async function writeVerified(a: TargetAssembly, manifest: ReturnType<TargetAssembly['manifest']>, spool: BlobSpool, outDir: string): Promise<BuiltPackage> {
+async function writeVerified(
+  a: TargetAssembly,
+  manifest: ReturnType<TargetAssembly['manifest']>,
+  spool: BlobSpool,
+  outDir: string,
+): Promise<BuiltPackage> {
   const finalPath = join(outDir, `update-${a.profile.id}.otapkg`);
   const tmp = join(outDir, `.update-${a.profile.id}.otapkg.tmp-${process.pid}`);
   await unlink(tmp).catch(() => undefined);
-  const written = await writePackage(tmp, { targetHeader: a.targetHeader(), manifest, blobRanges: a.blobRanges, spool, signer: a.signer });
+  const written = await writePackage(tmp, {
+    targetHeader: a.targetHeader(),
+    manifest,
+    blobRanges: a.blobRanges,
+    spool,
+    signer: a.signer,
+  });
   try {
     const reader = await PackageReader.open(tmp, { verifier: a.signer.verifier() });
     await checkPackageBody(reader).finally(() => reader.close());

@@ -5,7 +5,13 @@
 import { ImageError } from '../errors/ota-error.js';
 import type { BlockSource } from '../image/block-source.js';
 import { withProgressDetail, type Reporter } from '../reporter.js';
-import { groupPartitions, partitionLayouts, selectPartitions, type PartitionSelection, type UpdatePartition } from '../release/release-partitions.js';
+import {
+  groupPartitions,
+  partitionLayouts,
+  selectPartitions,
+  type PartitionSelection,
+  type UpdatePartition,
+} from '../release/release-partitions.js';
 import type { ReleaseSource } from '../release/release-source.js';
 import { isPartitionName } from '../model/partition-name.js';
 import type { PartitionLayout } from '../model/target-header.js';
@@ -29,19 +35,31 @@ export interface ReleaseJobs {
   readonly summaries: PartitionSummary[];
 }
 
-
 /** Selects the new release's partitions (warning about what is left out) and pairs each with the old release's of the same name. */
-export function selectRelease(o: { old: ReleaseSource | undefined; next: ReleaseSource; selection: PartitionSelection; reporter: Reporter }): ReleaseSelection {
+export function selectRelease(o: {
+  old: ReleaseSource | undefined;
+  next: ReleaseSource;
+  selection: PartitionSelection;
+  reporter: Reporter;
+}): ReleaseSelection {
   const all = groupPartitions(o.next);
   const selected = selectPartitions(all, o.selection, o.reporter);
   const oldByName = new Map(o.old ? groupPartitions(o.old).map((p) => [p.name, p]) : []);
   if (o.old) {
     const kept = new Set(all.map((p) => p.name));
     const gone = [...oldByName.keys()].filter((n) => !kept.has(n) && oldByName.get(n)!.image);
-    if (gone.length > 0) o.reporter.warn({ code: 'PARTITIONS_REMOVED', message: `partitions of the old release missing from the new one are left alone: ${gone.join(', ')}` });
+    if (gone.length > 0)
+      o.reporter.warn({
+        code: 'PARTITIONS_REMOVED',
+        message: `partitions of the old release missing from the new one are left alone: ${gone.join(', ')}`,
+      });
   }
   for (const p of selected) {
-    if (!isPartitionName(p.name)) throw new ImageError('RELEASE_BAD_NAME', `${o.next.path}: partition name ${JSON.stringify(p.name)} is not 1-64 of A-Z a-z 0-9 _ . -`);
+    if (!isPartitionName(p.name))
+      throw new ImageError(
+        'RELEASE_BAD_NAME',
+        `${o.next.path}: partition name ${JSON.stringify(p.name)} is not 1-64 of A-Z a-z 0-9 _ . -`,
+      );
   }
   return { old: o.old, next: o.next, selected, oldByName, layouts: partitionLayouts(selected) };
 }
@@ -53,7 +71,11 @@ export function releaseJobs(o: ReleaseSelection & { plan: PlanOptions; reporter:
     const oldPart = o.oldByName.get(p.name);
     const reporter = withProgressDetail(o.reporter, `partition ${p.name} (${i + 1}/${o.selected.length})`);
     const fromOld = o.old !== undefined && oldPart?.image !== undefined;
-    if (o.old && !fromOld) o.reporter.warn({ code: 'PARTITION_NEW', message: `partition ${p.name} has no image in the old release: the package carries it in full` });
+    if (o.old && !fromOld)
+      o.reporter.warn({
+        code: 'PARTITION_NEW',
+        message: `partition ${p.name} has no image in the old release: the package carries it in full`,
+      });
     return {
       name: p.name,
       keepUnchanged: true,
@@ -73,7 +95,12 @@ export function releaseJobs(o: ReleaseSelection & { plan: PlanOptions; reporter:
       async release(prepared, unchanged) {
         if (unchanged !== undefined) {
           const source = prepared.summary('source');
-          summaries.push({ name: p.name, status: unchanged ? 'unchanged' : source ? 'changed' : o.old ? 'new' : 'full', ...(source ? { source } : {}), target: prepared.summary('target')! });
+          summaries.push({
+            name: p.name,
+            status: unchanged ? 'unchanged' : source ? 'changed' : o.old ? 'new' : 'full',
+            ...(source ? { source } : {}),
+            target: prepared.summary('target')!,
+          });
         }
         await prepared.old?.close();
         await prepared.next.close();
@@ -89,7 +116,10 @@ async function openChecked(p: UpdatePartition, release: ReleaseSource): Promise<
   const room = Math.min(...p.slots.map((s) => s.layoutSizeBytes ?? Infinity));
   if (image.sizeBytes > room) {
     await image.close();
-    throw new ImageError('RELEASE_TOO_BIG', `${release.path}: partition ${p.name} image ${p.image!.fileName} is ${image.sizeBytes} bytes, over the ${room} bytes its layout reserves`);
+    throw new ImageError(
+      'RELEASE_TOO_BIG',
+      `${release.path}: partition ${p.name} image ${p.image!.fileName} is ${image.sizeBytes} bytes, over the ${room} bytes its layout reserves`,
+    );
   }
   return image;
 }

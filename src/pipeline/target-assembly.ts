@@ -26,7 +26,13 @@ export class TargetAssembly {
     readonly signer: Signer,
     readonly platform: string,
     /** Where partitions live on the device, for packages built from a release. */
-    readonly release: { readonly layout: string; readonly storage?: StorageType; readonly partitionLayouts: readonly PartitionLayout[] } | undefined = undefined,
+    readonly release:
+      | {
+          readonly layout: string;
+          readonly storage?: StorageType;
+          readonly partitionLayouts: readonly PartitionLayout[];
+        }
+      | undefined = undefined,
   ) {}
 
   /** Closes the partition whose ops were just added (none for an unchanged partition). */
@@ -48,7 +54,14 @@ export class TargetAssembly {
   }
 
   /** Adds the op for a chosen candidate whose bytes sit at `range` in the spool. */
-  addEncoded(c: EncodedCandidate, range: SpoolRange, sha256: Uint8Array, dst: Extent, src: readonly Extent[], srcSha256: Uint8Array): void {
+  addEncoded(
+    c: EncodedCandidate,
+    range: SpoolRange,
+    sha256: Uint8Array,
+    dst: Extent,
+    src: readonly Extent[],
+    srcSha256: Uint8Array,
+  ): void {
     const blob = { offsetBytes: this.blobOffsetBytes, sizeBytes: range.sizeBytes, sha256 };
     this.blobOffsetBytes += range.sizeBytes;
     this.blobRanges.push(range);
@@ -56,9 +69,23 @@ export class TargetAssembly {
     const label = c.spec.kind === 'replace' ? `replace/${c.spec.codec}` : `diff/${c.spec.differ}`;
     this.bytesByKind.set(label, (this.bytesByKind.get(label) ?? 0) + range.sizeBytes);
     if (c.spec.kind === 'replace') {
-      this.operations.push({ type: 'replace', dst: [dst], codec: c.spec.codec, blob, decoderMemoryBytes: c.decoderMemoryBytes });
+      this.operations.push({
+        type: 'replace',
+        dst: [dst],
+        codec: c.spec.codec,
+        blob,
+        decoderMemoryBytes: c.decoderMemoryBytes,
+      });
     } else {
-      this.operations.push({ type: 'diff', dst: [dst], src, srcSha256, differ: c.spec.differ, blob, decoderMemoryBytes: c.decoderMemoryBytes });
+      this.operations.push({
+        type: 'diff',
+        dst: [dst],
+        src,
+        srcSha256,
+        differ: c.spec.differ,
+        blob,
+        decoderMemoryBytes: c.decoderMemoryBytes,
+      });
     }
   }
 

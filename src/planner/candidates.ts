@@ -23,7 +23,8 @@ export function candidateLabel(spec: CandidateSpec): string {
 /** True when a target may emit this candidate. */
 export function allowedFor(target: TargetProfile, c: EncodedCandidate): boolean {
   if (c.decoderMemoryBytes > target.decoderMemoryLimitBytes) return false;
-  if (c.spec.kind === 'replace') return target.allowedOperations.includes('replace') && target.allowedCodecs.includes(c.spec.codec);
+  if (c.spec.kind === 'replace')
+    return target.allowedOperations.includes('replace') && target.allowedCodecs.includes(c.spec.codec);
   return target.allowedOperations.includes('diff') && target.allowedDiffers.includes(c.spec.differ);
 }
 

@@ -69,9 +69,17 @@ export function planBlocks(next: BlockDigests, old: OldImageView | undefined, op
         i++;
         s++;
       } while (
-        i < next.blockCount && !next.zero[i] && !next.dontCare[i] && i - start < maxRun && foundAt(next, i, old!, s)
+        i < next.blockCount &&
+        !next.zero[i] &&
+        !next.dontCare[i] &&
+        i - start < maxRun &&
+        foundAt(next, i, old!, s)
       );
-      items.push({ kind: 'copy', dst: { startBlock: start, blockCount: i - start }, src: { startBlock: src, blockCount: i - start } });
+      items.push({
+        kind: 'copy',
+        dst: { startBlock: start, blockCount: i - start },
+        src: { startBlock: src, blockCount: i - start },
+      });
       lastDelta = src - start;
       continue;
     }
@@ -86,7 +94,13 @@ export function planBlocks(next: BlockDigests, old: OldImageView | undefined, op
       // chunk's sources the found blocks cost the differ next to nothing. On an ext4 update whose
       // small edited files shifted their neighbours (patch-64 in the bench), joining runs up to a
       // whole chunk instead of 16 blocks made the package 2.5 % smaller and the build no slower.
-      if (old && options.joinFoundRuns && i < next.blockCount && i - start < chunk && isChanged(next, i, old) === false) {
+      if (
+        old &&
+        options.joinFoundRuns &&
+        i < next.blockCount &&
+        i - start < chunk &&
+        isChanged(next, i, old) === false
+      ) {
         const gap = joinableGap(next, i, old, start + chunk, joinedDeltas);
         if (gap) {
           i = gap.end;
@@ -95,8 +109,19 @@ export function planBlocks(next: BlockDigests, old: OldImageView | undefined, op
       }
     } while (i < next.blockCount && i - start < chunk && isChanged(next, i, old) === true);
     const dst = { startBlock: start, blockCount: i - start };
-    const windows = old ? diffSources(dst, sourceDeltas(next, old, dst, lastDelta, joinedDeltas), old.digests.blockCount, options.maxSourceBlocks) : [];
-    items.push({ kind: 'changed', dst, sources: old && old.digests.dontCareCount > 0 ? withoutFlagged(windows, old.digests.dontCare) : windows });
+    const windows = old
+      ? diffSources(
+          dst,
+          sourceDeltas(next, old, dst, lastDelta, joinedDeltas),
+          old.digests.blockCount,
+          options.maxSourceBlocks,
+        )
+      : [];
+    items.push({
+      kind: 'changed',
+      dst,
+      sources: old && old.digests.dontCareCount > 0 ? withoutFlagged(windows, old.digests.dontCare) : windows,
+    });
     // A joined run is a copy run too: shifted data most likely continues at its displacement.
     if (joinedDeltas.length > 0) lastDelta = joinedDeltas[joinedDeltas.length - 1]!;
   }
@@ -122,7 +147,13 @@ export const MAX_MIXED_GAP_BLOCKS = 16;
  * a d when it is at most MAX_MIXED_GAP_BLOCKS long: its blocks likely sit near the chunk's
  * windows, and one DIFF op still costs less than COPY + DIFF. Otherwise undefined (no join).
  */
-function joinableGap(next: BlockDigests, i: number, old: OldImageView, limit: number, joined: readonly number[]): { end: number; delta?: number } | undefined {
+function joinableGap(
+  next: BlockDigests,
+  i: number,
+  old: OldImageView,
+  limit: number,
+  joined: readonly number[],
+): { end: number; delta?: number } | undefined {
   const found = findSource(next, i, old) - i;
   const deltas = joined.includes(found) || joined.length >= MAX_JOINED_DELTAS ? joined : [...joined, found];
   const last = Math.min(next.blockCount, limit);
@@ -155,11 +186,26 @@ function findSource(next: BlockDigests, i: number, old: OldImageView): number {
  * first: where the found runs it absorbed lie, where its anchors point, where the last copy run
  * says data shifted, the same offset.
  */
-function sourceDeltas(next: BlockDigests, old: OldImageView, dst: Extent, lastDelta: number, joinedDeltas: readonly number[]): number[] {
+function sourceDeltas(
+  next: BlockDigests,
+  old: OldImageView,
+  dst: Extent,
+  lastDelta: number,
+  joinedDeltas: readonly number[],
+): number[] {
   const bs = next.blockSizeBytes;
-  const voted = old.anchors && next.anchors
-    ? old.anchors.likelyDisplacements(next.anchors, dst.startBlock * bs, (dst.startBlock + dst.blockCount) * bs, ANCHOR_CANDIDATES, bs).map((d) => Math.round(d / bs))
-    : [];
+  const voted =
+    old.anchors && next.anchors
+      ? old.anchors
+          .likelyDisplacements(
+            next.anchors,
+            dst.startBlock * bs,
+            (dst.startBlock + dst.blockCount) * bs,
+            ANCHOR_CANDIDATES,
+            bs,
+          )
+          .map((d) => Math.round(d / bs))
+      : [];
   return [...new Set([...joinedDeltas, ...voted, lastDelta, 0])].slice(0, ANCHOR_CANDIDATES + 1);
 }
 
@@ -167,11 +213,19 @@ function sourceDeltas(next: BlockDigests, old: OldImageView, dst: Extent, lastDe
  * Old regions for a changed chunk: a window around each candidate displacement (`deltas`, best
  * first). Windows are clipped to the old image, merged, and share ≤ maxSourceBlocks.
  */
-export function diffSources(dst: Extent, deltas: readonly number[], oldBlocks: number, maxSourceBlocks: number): Extent[] {
+export function diffSources(
+  dst: Extent,
+  deltas: readonly number[],
+  oldBlocks: number,
+  maxSourceBlocks: number,
+): Extent[] {
   const centers = deltas.map((d) => dst.startBlock + d);
   // A window a few times the chunk (at least MIN_WINDOW_BLOCKS): the old version of a small
   // change sits close by, and every dictionary byte costs encoder time at high levels.
-  const perWindow = Math.min(Math.floor(maxSourceBlocks / centers.length), Math.max(MIN_WINDOW_BLOCKS, 3 * dst.blockCount));
+  const perWindow = Math.min(
+    Math.floor(maxSourceBlocks / centers.length),
+    Math.max(MIN_WINDOW_BLOCKS, 3 * dst.blockCount),
+  );
   const margin = Math.max(0, Math.floor((perWindow - dst.blockCount) / 2));
   const windows: Extent[] = [];
   for (const c of centers) {

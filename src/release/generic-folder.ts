@@ -22,9 +22,17 @@ export async function openGenericRelease(dir: string): Promise<ReleaseSource> {
     throw ioError('read release folder', dir, err);
   }
   files.sort();
-  if (files.length === 0) throw new ImageError('RELEASE_EMPTY', `${dir} holds no <partition>.img files and no rawprogram, scatter or PAC layout`);
+  if (files.length === 0)
+    throw new ImageError(
+      'RELEASE_EMPTY',
+      `${dir} holds no <partition>.img files and no rawprogram, scatter or PAC layout`,
+    );
   for (const f of files) {
-    if (!isPartitionName(IMAGE_FILE.exec(f)![1]!)) throw new ImageError('RELEASE_BAD_NAME', `${dir}: ${JSON.stringify(f)} does not name a partition (1-64 of A-Z a-z 0-9 _ . -, then .img)`);
+    if (!isPartitionName(IMAGE_FILE.exec(f)![1]!))
+      throw new ImageError(
+        'RELEASE_BAD_NAME',
+        `${dir}: ${JSON.stringify(f)} does not name a partition (1-64 of A-Z a-z 0-9 _ . -, then .img)`,
+      );
   }
   const partitions: ReleasePartition[] = files.map((fileName) => ({
     name: IMAGE_FILE.exec(fileName)![1]!,
@@ -37,7 +45,11 @@ export async function openGenericRelease(dir: string): Promise<ReleaseSource> {
       const real = await realpath(path).catch((err) => {
         throw ioError('open image', path, err);
       });
-      if (!real.startsWith(root + sep)) throw new ImageError('RELEASE_PATH_ESCAPE', `${fileName} in ${dir} links to ${real}, outside the release folder`);
+      if (!real.startsWith(root + sep))
+        throw new ImageError(
+          'RELEASE_PATH_ESCAPE',
+          `${fileName} in ${dir} links to ${real}, outside the release folder`,
+        );
       return openImage(real);
     },
   }));

@@ -16,12 +16,17 @@ export interface PlacedEntry {
 
 /** Throws RELEASE_OVERLAP naming both entries of the first overlapping pair found. */
 export function checkNoOverlap(entries: readonly PlacedEntry[]): void {
-  const sorted = entries.filter((e) => e.sizeBytes > 0).sort((a, b) => (a.area < b.area ? -1 : a.area > b.area ? 1 : a.startBytes - b.startBytes));
+  const sorted = entries
+    .filter((e) => e.sizeBytes > 0)
+    .sort((a, b) => (a.area < b.area ? -1 : a.area > b.area ? 1 : a.startBytes - b.startBytes));
   for (let i = 1; i < sorted.length; i++) {
     const prev = sorted[i - 1]!;
     const cur = sorted[i]!;
     if (prev.area === cur.area && cur.startBytes < prev.startBytes + prev.sizeBytes) {
-      throw new ImageError('RELEASE_OVERLAP', `${cur.entry} (bytes ${cur.startBytes}..${cur.startBytes + cur.sizeBytes} of ${cur.area}) overlaps ${prev.entry} (bytes ${prev.startBytes}..${prev.startBytes + prev.sizeBytes})`);
+      throw new ImageError(
+        'RELEASE_OVERLAP',
+        `${cur.entry} (bytes ${cur.startBytes}..${cur.startBytes + cur.sizeBytes} of ${cur.area}) overlaps ${prev.entry} (bytes ${prev.startBytes}..${prev.startBytes + prev.sizeBytes})`,
+      );
     }
   }
 }

@@ -17,7 +17,13 @@ import { ImageError, ioError } from '../errors/ota-error.js';
 import { checkNoOverlap, type PlacedEntry } from './layout-overlap.js';
 import { checkImageFits, folderImageOpener, resolveReleaseFile, type ReleaseFile } from './release-file.js';
 import type { ReleasePartition, ReleaseSource } from './release-source.js';
-import { MAX_SCATTER_BYTES, parseScatter, parseScatterBoolean, parseScatterNumber, type ScatterBlock } from './scatter-format.js';
+import {
+  MAX_SCATTER_BYTES,
+  parseScatter,
+  parseScatterBoolean,
+  parseScatterNumber,
+  type ScatterBlock,
+} from './scatter-format.js';
 
 /** One scatter partition block, typed. */
 export interface ScatterPartition {
@@ -48,19 +54,30 @@ export async function openMediatekRelease(path: string): Promise<ReleaseSource> 
   const scatterPath = await findScatterFile(path);
   const root = dirname(scatterPath);
   const what = basename(scatterPath);
-  const st = await stat(scatterPath).catch((err: unknown) => { throw ioError('read scatter file', scatterPath, err); });
-  if (st.size > MAX_SCATTER_BYTES) throw new ImageError('RELEASE_BAD_LAYOUT', `${what}: ${st.size} bytes, over the ${MAX_SCATTER_BYTES}-byte limit for a scatter file`);
-  const text = await readFile(scatterPath, 'utf8').catch((err: unknown) => { throw ioError('read scatter file', scatterPath, err); });
+  const st = await stat(scatterPath).catch((err: unknown) => {
+    throw ioError('read scatter file', scatterPath, err);
+  });
+  if (st.size > MAX_SCATTER_BYTES)
+    throw new ImageError(
+      'RELEASE_BAD_LAYOUT',
+      `${what}: ${st.size} bytes, over the ${MAX_SCATTER_BYTES}-byte limit for a scatter file`,
+    );
+  const text = await readFile(scatterPath, 'utf8').catch((err: unknown) => {
+    throw ioError('read scatter file', scatterPath, err);
+  });
   const scatter = parseScatter(text, what);
   const entries = scatter.partitions.map((b) => typedPartition(b, what));
-  const rootReal = await realpath(root).catch((err: unknown) => { throw ioError('resolve release folder', root, err); });
+  const rootReal = await realpath(root).catch((err: unknown) => {
+    throw ioError('resolve release folder', root, err);
+  });
 
   const seen = new Set<string>();
   const placed: PlacedEntry[] = [];
   const partitions: ReleasePartition[] = [];
   for (const e of entries) {
     const where = `${what}: ${e.name}`;
-    if (seen.has(e.name)) throw new ImageError('RELEASE_BAD_LAYOUT', `${where}: partition_name ${e.name} appears twice`);
+    if (seen.has(e.name))
+      throw new ImageError('RELEASE_BAD_LAYOUT', `${where}: partition_name ${e.name} appears twice`);
     seen.add(e.name);
     const layoutSizeBytes = e.sizeBytes > 0 ? e.sizeBytes : undefined;
     let file: ReleaseFile | undefined;
@@ -68,7 +85,8 @@ export async function openMediatekRelease(path: string): Promise<ReleaseSource> 
       file = await resolveReleaseFile(rootReal, e.fileName, where);
       checkImageFits(where, e.fileName, file.imageSizeBytes, layoutSizeBytes, file.sparse);
     }
-    if (!e.isReserved) placed.push({ entry: where, area: e.region, startBytes: e.linearStartBytes, sizeBytes: e.sizeBytes });
+    if (!e.isReserved)
+      placed.push({ entry: where, area: e.region, startBytes: e.linearStartBytes, sizeBytes: e.sizeBytes });
     const reason = notUpgradableReason(e);
     partitions.push({
       name: e.name,
@@ -76,7 +94,13 @@ export async function openMediatekRelease(path: string): Promise<ReleaseSource> 
       fileName: e.fileName,
       upgradable: reason === undefined,
       ...(reason === undefined ? {} : { notUpgradableReason: reason }),
-      placement: { kind: 'mediatek', region: e.region, addressBytes: e.linearStartBytes, physicalAddressBytes: e.physicalStartBytes, operationType: e.operationType },
+      placement: {
+        kind: 'mediatek',
+        region: e.region,
+        addressBytes: e.linearStartBytes,
+        physicalAddressBytes: e.physicalStartBytes,
+        operationType: e.operationType,
+      },
       open: folderImageOpener(where, file, e.fileName, layoutSizeBytes),
     });
   }
@@ -109,7 +133,11 @@ function typedPartition(b: ScatterBlock, what: string): ScatterPartition {
   const f = b.fields;
   const name = f.get('partition_name');
   const at = `${what} line ${b.line}`;
-  if (!name) throw new ImageError('RELEASE_BAD_LAYOUT', `${at}: partition block ${f.get('partition_index')} has no partition_name`);
+  if (!name)
+    throw new ImageError(
+      'RELEASE_BAD_LAYOUT',
+      `${at}: partition block ${f.get('partition_index')} has no partition_name`,
+    );
   const where = `${what}: ${name}`;
   const get = (key: string): string => {
     const v = f.get(key);
@@ -119,7 +147,11 @@ function typedPartition(b: ScatterBlock, what: string): ScatterPartition {
   const num = (key: string, fallback?: string): number => {
     const text = f.get(key) ?? fallback ?? get(key);
     const v = parseScatterNumber(text);
-    if (v === undefined) throw new ImageError('RELEASE_BAD_LAYOUT', `${where}: ${key} "${text}" is not a hex (0x…) or decimal number within 2^53`);
+    if (v === undefined)
+      throw new ImageError(
+        'RELEASE_BAD_LAYOUT',
+        `${where}: ${key} "${text}" is not a hex (0x…) or decimal number within 2^53`,
+      );
     return v;
   };
   const bool = (key: string, fallback?: boolean): boolean => {
@@ -132,7 +164,8 @@ function typedPartition(b: ScatterBlock, what: string): ScatterPartition {
   const fileText = get('file_name');
   const linearStartBytes = num('linear_start_addr');
   const sizeBytes = num('partition_size');
-  if (!Number.isSafeInteger(linearStartBytes + sizeBytes)) throw new ImageError('RELEASE_BAD_LAYOUT', `${where}: linear_start_addr + partition_size is beyond 2^53`);
+  if (!Number.isSafeInteger(linearStartBytes + sizeBytes))
+    throw new ImageError('RELEASE_BAD_LAYOUT', `${where}: linear_start_addr + partition_size is beyond 2^53`);
   return {
     index: get('partition_index'),
     name,
@@ -151,12 +184,21 @@ function typedPartition(b: ScatterBlock, what: string): ScatterPartition {
 
 /** The scatter file: `path` itself, or the one `*_Android_scatter.txt` in the folder `path`. */
 async function findScatterFile(path: string): Promise<string> {
-  const st = await stat(path).catch((err: unknown) => { throw ioError('open release', path, err); });
+  const st = await stat(path).catch((err: unknown) => {
+    throw ioError('open release', path, err);
+  });
   if (st.isFile()) return path;
-  const names = await readdir(path).catch((err: unknown) => { throw ioError('list release folder', path, err); });
+  const names = await readdir(path).catch((err: unknown) => {
+    throw ioError('list release folder', path, err);
+  });
   const found = names.filter((n) => /_Android_scatter\.txt$/i.test(n)).sort();
   if (found.length !== 1) {
-    throw new ImageError('RELEASE_BAD_LAYOUT', found.length === 0 ? `${path}: no *_Android_scatter.txt file in the folder` : `${path}: ${found.length} scatter files (${found.join(', ')}); name the one to use`);
+    throw new ImageError(
+      'RELEASE_BAD_LAYOUT',
+      found.length === 0
+        ? `${path}: no *_Android_scatter.txt file in the folder`
+        : `${path}: ${found.length} scatter files (${found.join(', ')}); name the one to use`,
+    );
   }
   return join(path, found[0]!);
 }

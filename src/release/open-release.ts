@@ -40,11 +40,18 @@ export async function detectRelease(path: string): Promise<ReleaseLayoutKind | u
   for (const r of READERS) {
     const matches = names.filter((n) => r.fileName.test(n));
     if (matches.length > 1 && !r.manyInFolder) {
-      throw new ImageError('RELEASE_AMBIGUOUS', `${path} holds ${matches.length} ${r.kind} layout files (${matches.join(', ')}); pass the one to use`);
+      throw new ImageError(
+        'RELEASE_AMBIGUOUS',
+        `${path} holds ${matches.length} ${r.kind} layout files (${matches.join(', ')}); pass the one to use`,
+      );
     }
     if (matches.length > 0) return r.kind;
   }
-  if (!names.some((n) => n.endsWith('.img'))) throw new ImageError('RELEASE_EMPTY', `${path} holds no <partition>.img files and no rawprogram, scatter or PAC layout`);
+  if (!names.some((n) => n.endsWith('.img')))
+    throw new ImageError(
+      'RELEASE_EMPTY',
+      `${path} holds no <partition>.img files and no rawprogram, scatter or PAC layout`,
+    );
   return 'generic-folder';
 }
 
@@ -59,7 +66,11 @@ export async function releaseFolder(path: string): Promise<string> {
 /** Opens the release at `path` (folder or layout file). */
 export async function openRelease(path: string): Promise<ReleaseSource> {
   const kind = await detectRelease(path);
-  if (kind === undefined) throw new ImageError('NOT_A_RELEASE', `${path} is neither a release folder nor a rawprogram, scatter or PAC layout file`);
+  if (kind === undefined)
+    throw new ImageError(
+      'NOT_A_RELEASE',
+      `${path} is neither a release folder nor a rawprogram, scatter or PAC layout file`,
+    );
   if (kind === 'generic-folder') return openGenericRelease(path);
   const reader = READERS.find((r) => r.kind === kind)!;
   const st = await stat(path);

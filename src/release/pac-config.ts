@@ -42,7 +42,9 @@ export function parsePacConfig(text: string, what: string, headerProduct: string
   const root = xmlChildren(parseXmlDocument(text, what, 'PAC_BAD_CONFIG'), 'BMAConfig')[0];
   if (!root) throw fail('no <BMAConfig> root element');
   const products = xmlChildren(xmlChildren(root, 'ProductList')[0], 'Product');
-  const product = products.find((p) => xmlAttribute(p, 'name') === headerProduct) ?? (products.length === 1 ? products[0] : undefined);
+  const product =
+    products.find((p) => xmlAttribute(p, 'name') === headerProduct) ??
+    (products.length === 1 ? products[0] : undefined);
   if (!product) throw fail(`no <Product name="${headerProduct}"> among ${products.length} products`);
   const productName = xmlAttribute(product, 'name') ?? headerProduct;
 
@@ -51,14 +53,19 @@ export function parsePacConfig(text: string, what: string, headerProduct: string
     const id = xmlAttribute(p, 'id');
     const sizeText = xmlAttribute(p, 'size') ?? '';
     const mib = /^(0x[0-9a-f]+|\d+)$/i.test(sizeText) ? Number(BigInt(sizeText)) : NaN;
-    if (!id || !Number.isFinite(mib)) throw fail(`<Partition id="${id ?? ''}" size="${sizeText}">: needs an id and a size in MiB`);
+    if (!id || !Number.isFinite(mib))
+      throw fail(`<Partition id="${id ?? ''}" size="${sizeText}">: needs an id and a size in MiB`);
     if (partitionSizes.has(id)) throw fail(`<Partition id="${id}"> appears twice`);
-    partitionSizes.set(id, mib >= REST_OF_DEVICE_MIB || !Number.isSafeInteger(mib * 1024 * 1024) ? undefined : mib * 1024 * 1024);
+    partitionSizes.set(
+      id,
+      mib >= REST_OF_DEVICE_MIB || !Number.isSafeInteger(mib * 1024 * 1024) ? undefined : mib * 1024 * 1024,
+    );
   }
 
   const schemeName = xmlChildText(product, 'SchemeName') ?? productName;
   const schemes = xmlChildren(xmlChildren(root, 'SchemeList')[0], 'Scheme');
-  const scheme = schemes.find((s) => xmlAttribute(s, 'name') === schemeName) ?? (schemes.length === 1 ? schemes[0] : undefined);
+  const scheme =
+    schemes.find((s) => xmlAttribute(s, 'name') === schemeName) ?? (schemes.length === 1 ? schemes[0] : undefined);
   if (!scheme) throw fail(`no <Scheme name="${schemeName}"> among ${schemes.length} schemes`);
   const files = new Map<string, PacSchemeFile[]>();
   for (const f of xmlChildren(scheme, 'File')) {
@@ -82,7 +89,11 @@ export function isDownloadLoader(fileId: string, file: PacSchemeFile | undefined
 }
 
 /** Why a PAC entry is left out of updates by default, or undefined when it is upgradable. */
-export function pacNotUpgradableReason(fileId: string, file: PacSchemeFile | undefined, checkFlag: number): string | undefined {
+export function pacNotUpgradableReason(
+  fileId: string,
+  file: PacSchemeFile | undefined,
+  checkFlag: number,
+): string | undefined {
   if (isDownloadLoader(fileId, file)) return `download loader (${fileId})`;
   if (file && NV_TYPES.test(file.type)) return `NV calibration data (${file.type}), merged by the flash tool`;
   if (file?.backup) return 'production data the flash tool backs up and restores (backup="1")';

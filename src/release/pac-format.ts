@@ -95,7 +95,8 @@ export function decodePacVersion(bytes: Uint8Array): string {
 
 /** Decodes the header from its PAC_HEADER_BYTES bytes (R2 layout when the version says so). */
 export function decodePacHeader(bytes: Uint8Array): PacHeader {
-  if (bytes.length < PAC_HEADER_BYTES) throw new RangeError(`PAC header needs ${PAC_HEADER_BYTES} bytes, got ${bytes.length}`);
+  if (bytes.length < PAC_HEADER_BYTES)
+    throw new RangeError(`PAC header needs ${PAC_HEADER_BYTES} bytes, got ${bytes.length}`);
   const v = view(bytes);
   const r2 = decodePacVersion(bytes) === PacVersion.r2;
   const u32 = (at: number): number => v.getUint32(at, true);
@@ -120,7 +121,8 @@ export function decodePacHeader(bytes: Uint8Array): PacHeader {
 
 /** Decodes one entry from its PAC_ENTRY_BYTES bytes, in the layout of `version`. */
 export function decodePacEntry(bytes: Uint8Array, version: PacVersion): PacEntry {
-  if (bytes.length < PAC_ENTRY_BYTES) throw new RangeError(`PAC entry needs ${PAC_ENTRY_BYTES} bytes, got ${bytes.length}`);
+  if (bytes.length < PAC_ENTRY_BYTES)
+    throw new RangeError(`PAC entry needs ${PAC_ENTRY_BYTES} bytes, got ${bytes.length}`);
   const v = view(bytes);
   const u32 = (at: number): number => v.getUint32(at, true);
   const r2 = version === PacVersion.r2;

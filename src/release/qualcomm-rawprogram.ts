@@ -46,10 +46,13 @@ const GPT_FILE = /^gpt_(main|backup|both)\d*\.bin$/i;
  */
 export async function openQualcommRelease(path: string): Promise<ReleaseSource> {
   const { root, xmlPaths } = await findRawprogramFiles(path);
-  const rootReal = await realpath(root).catch((err: unknown) => { throw ioError('resolve release folder', root, err); });
+  const rootReal = await realpath(root).catch((err: unknown) => {
+    throw ioError('resolve release folder', root, err);
+  });
   const entries: RawProgramEntry[] = [];
   for (const xmlPath of xmlPaths) entries.push(...(await readRawprogramFile(xmlPath)));
-  if (entries.length === 0) throw new ImageError('RELEASE_BAD_LAYOUT', `${path}: the rawprogram files hold no <program> entries`);
+  if (entries.length === 0)
+    throw new ImageError('RELEASE_BAD_LAYOUT', `${path}: the rawprogram files hold no <program> entries`);
 
   const names = partitionNames(entries);
   const files = new Map<string, Promise<ReleaseFile>>();
@@ -65,11 +68,20 @@ export async function openQualcommRelease(path: string): Promise<ReleaseSource> 
       if (!files.has(fileName)) files.set(fileName, resolveReleaseFile(rootReal, fileName, where));
       file = await files.get(fileName)!;
       if (file.sparse !== e.sparse) {
-        throw new ImageError('RELEASE_BAD_LAYOUT', `${where}: the entry says sparse="${e.sparse}" but ${fileName} is ${file.sparse ? 'an Android sparse image' : 'not an Android sparse image'}`);
+        throw new ImageError(
+          'RELEASE_BAD_LAYOUT',
+          `${where}: the entry says sparse="${e.sparse}" but ${fileName} is ${file.sparse ? 'an Android sparse image' : 'not an Android sparse image'}`,
+        );
       }
       checkImageFits(where, fileName, file.imageSizeBytes, layoutSizeBytes, file.sparse);
     }
-    if (e.startSector !== undefined) placed.push({ entry: where, area: `LUN ${e.lun}`, startBytes: e.startSector * e.sectorSizeBytes, sizeBytes: e.sectorCount * e.sectorSizeBytes });
+    if (e.startSector !== undefined)
+      placed.push({
+        entry: where,
+        area: `LUN ${e.lun}`,
+        startBytes: e.startSector * e.sectorSizeBytes,
+        sizeBytes: e.sectorCount * e.sectorSizeBytes,
+      });
     const reason = notUpgradableReason(e);
     partitions.push({
       name,
@@ -77,19 +89,33 @@ export async function openQualcommRelease(path: string): Promise<ReleaseSource> 
       fileName: e.fileName,
       upgradable: reason === undefined,
       ...(reason === undefined ? {} : { notUpgradableReason: reason }),
-      placement: { kind: 'qualcomm', lun: e.lun, startSector: e.startSector, startSectorText: e.startSectorText, sectorSizeBytes: e.sectorSizeBytes, sectorCount: e.sectorCount },
+      placement: {
+        kind: 'qualcomm',
+        lun: e.lun,
+        startSector: e.startSector,
+        startSectorText: e.startSectorText,
+        sectorSizeBytes: e.sectorSizeBytes,
+        sectorCount: e.sectorCount,
+      },
       open: folderImageOpener(where, file, e.fileName, layoutSizeBytes),
     });
   }
   checkNoOverlap(placed);
   const sizes = new Set(entries.map((e) => e.sectorSizeBytes));
   const storage = sizes.size === 1 ? (sizes.has(4096) ? 'ufs' : sizes.has(512) ? 'emmc' : undefined) : undefined;
-  return { layout: 'qualcomm-rawprogram', path, ...(storage ? { storage } : {}), partitions, close: async () => undefined };
+  return {
+    layout: 'qualcomm-rawprogram',
+    path,
+    ...(storage ? { storage } : {}),
+    partitions,
+    close: async () => undefined,
+  };
 }
 
 /** Why an entry is left out of updates by default, or undefined when it is upgradable. */
 export function notUpgradableReason(e: RawProgramEntry): string | undefined {
-  if (GPT_LABELS.has(e.label) || (e.fileName !== undefined && GPT_FILE.test(basename(e.fileName.replace(/\\/g, '/'))))) return 'GPT partition table';
+  if (GPT_LABELS.has(e.label) || (e.fileName !== undefined && GPT_FILE.test(basename(e.fileName.replace(/\\/g, '/')))))
+    return 'GPT partition table';
   if (e.fileName === undefined) return 'no image in the release';
   if (e.startSector === undefined) return `positioned by an expression (start_sector="${e.startSectorText}")`;
   return undefined;
@@ -108,7 +134,10 @@ function partitionNames(entries: readonly RawProgramEntry[]): string[] {
     if (indexes.length === 1) continue;
     const where = [...new Set(indexes.map((i) => entries[i]!.xmlFile))].join(', ');
     if (indexes.some((i) => notUpgradableReason(entries[i]!) === undefined)) {
-      throw new ImageError('RELEASE_DUPLICATE_LABEL', `label ${label} appears in ${indexes.length} <program> entries (${where}); an image split over several entries is not supported: give each partition one image file`);
+      throw new ImageError(
+        'RELEASE_DUPLICATE_LABEL',
+        `label ${label} appears in ${indexes.length} <program> entries (${where}); an image split over several entries is not supported: give each partition one image file`,
+      );
     }
     const seen = new Map<string, number>();
     for (const i of indexes) {
@@ -120,7 +149,8 @@ function partitionNames(entries: readonly RawProgramEntry[]): string[] {
   }
   const all = new Set<string>();
   for (const [i, n] of names.entries()) {
-    if (all.has(n)) throw new ImageError('RELEASE_DUPLICATE_LABEL', `${entries[i]!.xmlFile}: partition name ${n} is used twice`);
+    if (all.has(n))
+      throw new ImageError('RELEASE_DUPLICATE_LABEL', `${entries[i]!.xmlFile}: partition name ${n} is used twice`);
     all.add(n);
   }
   return names;
@@ -128,9 +158,13 @@ function partitionNames(entries: readonly RawProgramEntry[]): string[] {
 
 /** The release folder and the rawprogram files to read, in order. */
 async function findRawprogramFiles(path: string): Promise<{ root: string; xmlPaths: string[] }> {
-  const st = await stat(path).catch((err: unknown) => { throw ioError('open release', path, err); });
+  const st = await stat(path).catch((err: unknown) => {
+    throw ioError('open release', path, err);
+  });
   if (st.isFile()) return { root: dirname(path), xmlPaths: [path] };
-  const names = await readdir(path).catch((err: unknown) => { throw ioError('list release folder', path, err); });
+  const names = await readdir(path).catch((err: unknown) => {
+    throw ioError('list release folder', path, err);
+  });
   const numbered = names.filter((n) => /^rawprogram\d+\.xml$/i.test(n));
   const chosen = numbered.length > 0 ? numbered : names.filter((n) => /^rawprogram.*\.xml$/i.test(n));
   if (chosen.length === 0) throw new ImageError('RELEASE_BAD_LAYOUT', `${path}: no rawprogram*.xml file in the folder`);
@@ -142,13 +176,24 @@ async function findRawprogramFiles(path: string): Promise<{ root: string; xmlPat
 /** Reads one rawprogram XML file into entries (other elements such as <read>/<erase> are ignored). */
 export async function readRawprogramFile(xmlPath: string): Promise<RawProgramEntry[]> {
   const xmlFile = basename(xmlPath);
-  const st = await stat(xmlPath).catch((err: unknown) => { throw ioError('read layout file', xmlPath, err); });
-  if (st.size > MAX_LAYOUT_XML_BYTES) throw new ImageError('RELEASE_BAD_LAYOUT', `${xmlFile}: ${st.size} bytes, over the ${MAX_LAYOUT_XML_BYTES}-byte limit for a layout file`);
-  const text = await readFile(xmlPath, 'utf8').catch((err: unknown) => { throw ioError('read layout file', xmlPath, err); });
+  const st = await stat(xmlPath).catch((err: unknown) => {
+    throw ioError('read layout file', xmlPath, err);
+  });
+  if (st.size > MAX_LAYOUT_XML_BYTES)
+    throw new ImageError(
+      'RELEASE_BAD_LAYOUT',
+      `${xmlFile}: ${st.size} bytes, over the ${MAX_LAYOUT_XML_BYTES}-byte limit for a layout file`,
+    );
+  const text = await readFile(xmlPath, 'utf8').catch((err: unknown) => {
+    throw ioError('read layout file', xmlPath, err);
+  });
   const doc = parseXmlDocument(text, xmlFile);
   const data = xmlChildren(doc, 'data');
-  if (data.length !== 1) throw new ImageError('RELEASE_BAD_LAYOUT', `${xmlFile}: expected one <data> root element, found ${data.length}`);
-  return xmlChildren(data[0], 'program').map((p, index) => parseProgram(p, `${xmlFile}: <program> #${index + 1}`, xmlFile));
+  if (data.length !== 1)
+    throw new ImageError('RELEASE_BAD_LAYOUT', `${xmlFile}: expected one <data> root element, found ${data.length}`);
+  return xmlChildren(data[0], 'program').map((p, index) =>
+    parseProgram(p, `${xmlFile}: <program> #${index + 1}`, xmlFile),
+  );
 }
 
 function parseProgram(p: Parameters<typeof xmlAttribute>[0], at: string, xmlFile: string): RawProgramEntry {
@@ -162,7 +207,10 @@ function parseProgram(p: Parameters<typeof xmlAttribute>[0], at: string, xmlFile
   };
   const sectorSizeBytes = parseLayoutNumber(required('SECTOR_SIZE_IN_BYTES'), 'SECTOR_SIZE_IN_BYTES', where);
   if (sectorSizeBytes < 512 || sectorSizeBytes > 65536 || (sectorSizeBytes & (sectorSizeBytes - 1)) !== 0) {
-    throw new ImageError('RELEASE_BAD_LAYOUT', `${where}: SECTOR_SIZE_IN_BYTES ${sectorSizeBytes} is not a power of two from 512 to 65536 (4096 on UFS, 512 on eMMC)`);
+    throw new ImageError(
+      'RELEASE_BAD_LAYOUT',
+      `${where}: SECTOR_SIZE_IN_BYTES ${sectorSizeBytes} is not a power of two from 512 to 65536 (4096 on UFS, 512 on eMMC)`,
+    );
   }
   const lun = parseLayoutNumber(required('physical_partition_number'), 'physical_partition_number', where);
   const sectorCount = parseLayoutNumber(required('num_partition_sectors'), 'num_partition_sectors', where);
@@ -170,21 +218,39 @@ function parseProgram(p: Parameters<typeof xmlAttribute>[0], at: string, xmlFile
   let startSector: number | undefined;
   if (/^\d+\.?$/.test(startSectorText)) startSector = parseLayoutNumber(startSectorText, 'start_sector', where);
   else if (!/^[A-Za-z_][A-Za-z0-9_]*\s*([-+*/]\s*\d+\.?\s*)*$/.test(startSectorText)) {
-    throw new ImageError('RELEASE_BAD_LAYOUT', `${where}: start_sector "${startSectorText}" is neither a number nor an expression like NUM_DISK_SECTORS-5.`);
+    throw new ImageError(
+      'RELEASE_BAD_LAYOUT',
+      `${where}: start_sector "${startSectorText}" is neither a number nor an expression like NUM_DISK_SECTORS-5.`,
+    );
   }
   if (!Number.isSafeInteger(((startSector ?? 0) + sectorCount) * sectorSizeBytes)) {
-    throw new ImageError('RELEASE_BAD_LAYOUT', `${where}: start_sector ${startSector ?? 0} + num_partition_sectors ${sectorCount} × ${sectorSizeBytes}-byte sectors is beyond 2^53 bytes`);
+    throw new ImageError(
+      'RELEASE_BAD_LAYOUT',
+      `${where}: start_sector ${startSector ?? 0} + num_partition_sectors ${sectorCount} × ${sectorSizeBytes}-byte sectors is beyond 2^53 bytes`,
+    );
   }
   const fileName = xmlAttribute(p, 'filename')?.trim() || undefined;
   const sparseText = (xmlAttribute(p, 'sparse') ?? 'false').trim().toLowerCase();
-  if (sparseText !== 'true' && sparseText !== 'false') throw new ImageError('RELEASE_BAD_LAYOUT', `${where}: sparse="${sparseText}" must be "true" or "false"`);
-  return { xmlFile, label, fileName, sectorSizeBytes, lun, startSector, startSectorText, sectorCount, sparse: sparseText === 'true' };
+  if (sparseText !== 'true' && sparseText !== 'false')
+    throw new ImageError('RELEASE_BAD_LAYOUT', `${where}: sparse="${sparseText}" must be "true" or "false"`);
+  return {
+    xmlFile,
+    label,
+    fileName,
+    sectorSizeBytes,
+    lun,
+    startSector,
+    startSectorText,
+    sectorCount,
+    sparse: sparseText === 'true',
+  };
 }
 
 /** A decimal layout number, optionally with the trailing '.' rawprogram files use; safe integers only. */
 function parseLayoutNumber(text: string, attr: string, where: string): number {
   const m = /^(\d+)\.?$/.exec(text);
   const value = m ? Number(m[1]) : NaN;
-  if (!Number.isSafeInteger(value)) throw new ImageError('RELEASE_BAD_LAYOUT', `${where}: ${attr}="${text}" is not a whole number`);
+  if (!Number.isSafeInteger(value))
+    throw new ImageError('RELEASE_BAD_LAYOUT', `${where}: ${attr}="${text}" is not a whole number`);
   return value;
 }

@@ -9,7 +9,10 @@ import { ImageError, ioError } from '../errors/ota-error.js';
 import type { BlockSource } from '../image/block-source.js';
 import { openImage } from '../image/open-image.js';
 import {
-  SPARSE_FILE_HEADER_BYTES, SPARSE_HEADER_MAGIC, decodeSparseFileHeader, sparseFileHeaderProblem,
+  SPARSE_FILE_HEADER_BYTES,
+  SPARSE_HEADER_MAGIC,
+  decodeSparseFileHeader,
+  sparseFileHeaderProblem,
 } from '../image/sparse-format.js';
 import { openRegularFile } from '../image/open-read-only.js';
 
@@ -30,9 +33,14 @@ export interface ReleaseFile {
  * since layouts are often written on Windows). `entry` names the layout entry in the message.
  */
 export function checkReleaseFileName(fileName: string, entry: string): void {
-  const escape = (why: string): ImageError => new ImageError('RELEASE_PATH_ESCAPE', `${entry}: file name ${JSON.stringify(fileName)} ${why}; layouts may only name files inside the release folder`);
+  const escape = (why: string): ImageError =>
+    new ImageError(
+      'RELEASE_PATH_ESCAPE',
+      `${entry}: file name ${JSON.stringify(fileName)} ${why}; layouts may only name files inside the release folder`,
+    );
   if (fileName.includes('\0')) throw escape('contains a NUL character');
-  if (isAbsolute(fileName) || /^[\\/]/.test(fileName) || /^[A-Za-z]:/.test(fileName)) throw escape('is an absolute path');
+  if (isAbsolute(fileName) || /^[\\/]/.test(fileName) || /^[A-Za-z]:/.test(fileName))
+    throw escape('is an absolute path');
   if (fileName.split(/[\\/]/).includes('..')) throw escape('has a ".." segment');
 }
 
@@ -49,19 +57,30 @@ export async function resolveReleaseFile(rootRealPath: string, fileName: string,
     real = await realpath(joined);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new ImageError('RELEASE_MISSING_FILE', `${entry}: file ${fileName} named by the layout is missing from the release folder ${rootRealPath}`);
+    if (code === 'ENOENT' || code === 'ENOTDIR')
+      throw new ImageError(
+        'RELEASE_MISSING_FILE',
+        `${entry}: file ${fileName} named by the layout is missing from the release folder ${rootRealPath}`,
+      );
     throw ioError('resolve release file', joined, err);
   }
   const rel = relative(rootRealPath, real);
   if (rel === '' || rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel)) {
-    throw new ImageError('RELEASE_PATH_ESCAPE', `${entry}: file ${fileName} resolves (through a symlink) to ${real}, outside the release folder ${rootRealPath}`);
+    throw new ImageError(
+      'RELEASE_PATH_ESCAPE',
+      `${entry}: file ${fileName} resolves (through a symlink) to ${real}, outside the release folder ${rootRealPath}`,
+    );
   }
   return { realPath: real, ...(await probeImageFile(real, entry)) };
 }
 
 /** Size on disk and logical size of an image file, reading at most its sparse file header. */
 export async function probeImageFile(path: string, entry: string): Promise<Omit<ReleaseFile, 'realPath'>> {
-  const { fh, sizeBytes } = await openRegularFile(path, 'open release file', () => new ImageError('RELEASE_BAD_LAYOUT', `${entry}: ${path} is not a regular file`));
+  const { fh, sizeBytes } = await openRegularFile(
+    path,
+    'open release file',
+    () => new ImageError('RELEASE_BAD_LAYOUT', `${entry}: ${path} is not a regular file`),
+  );
   try {
     const head = Buffer.alloc(SPARSE_FILE_HEADER_BYTES);
     const { bytesRead } = await fh.read(head, 0, head.length, 0);
@@ -76,8 +95,13 @@ export async function probeImageFile(path: string, entry: string): Promise<Omit<
  * size when it starts with the sparse magic (whose header must then be valid), else its size.
  */
 export function probeHeader(head: Buffer, storedSizeBytes: number, what: string): Omit<ReleaseFile, 'realPath'> {
-  if (head.length < 4 || head.readUInt32LE(0) !== SPARSE_HEADER_MAGIC) return { fileSizeBytes: storedSizeBytes, imageSizeBytes: storedSizeBytes, sparse: false };
-  if (head.length < SPARSE_FILE_HEADER_BYTES) throw new ImageError('SPARSE_TRUNCATED', `${what}: sparse file header cut short (${head.length} of ${SPARSE_FILE_HEADER_BYTES} bytes)`);
+  if (head.length < 4 || head.readUInt32LE(0) !== SPARSE_HEADER_MAGIC)
+    return { fileSizeBytes: storedSizeBytes, imageSizeBytes: storedSizeBytes, sparse: false };
+  if (head.length < SPARSE_FILE_HEADER_BYTES)
+    throw new ImageError(
+      'SPARSE_TRUNCATED',
+      `${what}: sparse file header cut short (${head.length} of ${SPARSE_FILE_HEADER_BYTES} bytes)`,
+    );
   const header = decodeSparseFileHeader(head);
   const problem = sparseFileHeaderProblem(header);
   if (problem) throw new ImageError(problem.code, `${what}: ${problem.detail}`);
@@ -85,25 +109,47 @@ export function probeHeader(head: Buffer, storedSizeBytes: number, what: string)
 }
 
 /** Throws RELEASE_TOO_BIG when an image of `imageSizeBytes` does not fit the layout's size. */
-export function checkImageFits(entry: string, fileName: string, imageSizeBytes: number, layoutSizeBytes: number | undefined, sparse: boolean): void {
+export function checkImageFits(
+  entry: string,
+  fileName: string,
+  imageSizeBytes: number,
+  layoutSizeBytes: number | undefined,
+  sparse: boolean,
+): void {
   if (layoutSizeBytes === undefined || imageSizeBytes <= layoutSizeBytes) return;
-  const what = sparse ? `sparse image ${fileName} expands to ${imageSizeBytes} bytes` : `image ${fileName} is ${imageSizeBytes} bytes`;
-  throw new ImageError('RELEASE_TOO_BIG', `${entry}: ${what}, larger than the ${layoutSizeBytes} bytes the layout gives the partition`);
+  const what = sparse
+    ? `sparse image ${fileName} expands to ${imageSizeBytes} bytes`
+    : `image ${fileName} is ${imageSizeBytes} bytes`;
+  throw new ImageError(
+    'RELEASE_TOO_BIG',
+    `${entry}: ${what}, larger than the ${layoutSizeBytes} bytes the layout gives the partition`,
+  );
 }
 
 /**
  * The open() of a folder-layout partition: opens the resolved file (raw or sparse, sniffed) and
  * re-checks that it still fits, in case the file changed since the release was read.
  */
-export function folderImageOpener(entry: string, file: ReleaseFile | undefined, fileName: string | undefined, layoutSizeBytes: number | undefined): () => Promise<BlockSource> {
+export function folderImageOpener(
+  entry: string,
+  file: ReleaseFile | undefined,
+  fileName: string | undefined,
+  layoutSizeBytes: number | undefined,
+): () => Promise<BlockSource> {
   return async () => {
-    if (!file || fileName === undefined) throw new ImageError('RELEASE_NO_IMAGE', `${entry}: the layout names no image file for this partition`);
+    if (!file || fileName === undefined)
+      throw new ImageError('RELEASE_NO_IMAGE', `${entry}: the layout names no image file for this partition`);
     return fitsOrClosed(await openImage(file.realPath), entry, fileName, layoutSizeBytes);
   };
 }
 
 /** Returns the opened `source` when it fits the layout's size; otherwise closes it and throws RELEASE_TOO_BIG. */
-export async function fitsOrClosed(source: BlockSource, entry: string, fileName: string, layoutSizeBytes: number | undefined): Promise<BlockSource> {
+export async function fitsOrClosed(
+  source: BlockSource,
+  entry: string,
+  fileName: string,
+  layoutSizeBytes: number | undefined,
+): Promise<BlockSource> {
   try {
     checkImageFits(entry, fileName, source.sizeBytes, layoutSizeBytes, source.format === 'sparse');
   } catch (err) {

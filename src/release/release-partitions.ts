@@ -24,7 +24,8 @@ const SLOT = /^(.+)(_a|_b)$/;
  * Partitions that hold the device's own data (user data, calibration, keys, per-device
  * settings), whatever the layout says: an update never overwrites them unless named.
  */
-const DEVICE_DATA = /^(userdata|cache|metadata|persist|persistent|misc|frp|modemst[12]|fsg|fsc|ssd|keystore|devinfo|rpmb|nvram|nvdata|nvcfg|protect[12]?|proinfo|prodnv|otp|seccfg)$/i;
+const DEVICE_DATA =
+  /^(userdata|cache|metadata|persist|persistent|misc|frp|modemst[12]|fsg|fsc|ssd|keystore|devinfo|rpmb|nvram|nvdata|nvcfg|protect[12]?|proinfo|prodnv|otp|seccfg)$/i;
 
 /** Why a partition is left out by default, or undefined when an update carries it. */
 export function defaultExclusionReason(p: UpdatePartition): string | undefined {
@@ -47,7 +48,10 @@ export function groupPartitions(release: ReleaseSource): UpdatePartition[] {
     const withFiles = slots.filter((s) => s.fileName !== undefined);
     // Both slots get the same content; a release that gives them different files is ambiguous.
     if (new Set(withFiles.map((s) => s.fileName)).size > 1) {
-      throw new ImageError('RELEASE_SLOT_MISMATCH', `${release.path}: ${withFiles.map((s) => `${s.name} names ${s.fileName}`).join(' but ')}; the slots of one partition must hold the same image (keep only the one to install)`);
+      throw new ImageError(
+        'RELEASE_SLOT_MISMATCH',
+        `${release.path}: ${withFiles.map((s) => `${s.name} names ${s.fileName}`).join(' but ')}; the slots of one partition must hold the same image (keep only the one to install)`,
+      );
     }
     return { name, slots, image: withFiles[0] };
   });
@@ -64,20 +68,36 @@ export interface PartitionSelection {
  * image whose layout entry is upgradable; the others are left out with one warning. Unknown
  * names in `include`/`exclude` are usage errors (exit 2).
  */
-export function selectPartitions(all: readonly UpdatePartition[], selection: PartitionSelection, reporter: Reporter): UpdatePartition[] {
+export function selectPartitions(
+  all: readonly UpdatePartition[],
+  selection: PartitionSelection,
+  reporter: Reporter,
+): UpdatePartition[] {
   const byName = new Map(all.map((p) => [p.name, p]));
   const known = () => all.map((p) => p.name).join(', ');
   for (const name of [...(selection.include ?? []), ...(selection.exclude ?? [])]) {
-    if (!byName.has(name)) throw new UsageError('UNKNOWN_PARTITION', `the new release has no partition ${JSON.stringify(name)}; it has ${known()}`);
+    if (!byName.has(name))
+      throw new UsageError(
+        'UNKNOWN_PARTITION',
+        `the new release has no partition ${JSON.stringify(name)}; it has ${known()}`,
+      );
   }
   if (selection.include && selection.include.length > 0) {
     const wanted = new Set(selection.include);
     const chosen = all.filter((p) => wanted.has(p.name));
     for (const p of chosen) {
-      if (!p.image) throw new UsageError('PARTITION_WITHOUT_IMAGE', `partition ${p.name} has no image in the new release, so it cannot be updated`);
+      if (!p.image)
+        throw new UsageError(
+          'PARTITION_WITHOUT_IMAGE',
+          `partition ${p.name} has no image in the new release, so it cannot be updated`,
+        );
     }
     const kept = chosen.filter((p) => !(selection.exclude ?? []).includes(p.name));
-    if (kept.length === 0) throw new UsageError('NO_PARTITIONS', 'no partition is left to update: --exclude removes every partition --partitions names');
+    if (kept.length === 0)
+      throw new UsageError(
+        'NO_PARTITIONS',
+        'no partition is left to update: --exclude removes every partition --partitions names',
+      );
     return kept;
   }
   const excluded = new Set(selection.exclude ?? []);
@@ -93,9 +113,13 @@ export function selectPartitions(all: readonly UpdatePartition[], selection: Par
     chosen.push(p);
   }
   if (skipped.length > 0) {
-    reporter.warn({ code: 'PARTITIONS_LEFT_OUT', message: `left out partitions an update must not touch: ${skipped.join(', ')}; name them with --partitions to include them` });
+    reporter.warn({
+      code: 'PARTITIONS_LEFT_OUT',
+      message: `left out partitions an update must not touch: ${skipped.join(', ')}; name them with --partitions to include them`,
+    });
   }
-  if (chosen.length === 0) throw new UsageError('NO_PARTITIONS', 'no partition of the new release is selected for the update');
+  if (chosen.length === 0)
+    throw new UsageError('NO_PARTITIONS', 'no partition of the new release is selected for the update');
   return chosen;
 }
 

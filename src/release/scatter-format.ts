@@ -26,7 +26,8 @@ export interface ScatterFile {
 
 /** Parses scatter text; `what` names the file in errors (RELEASE_BAD_LAYOUT with a line number). */
 export function parseScatter(text: string, what: string): ScatterFile {
-  const fail = (line: number, detail: string): ImageError => new ImageError('RELEASE_BAD_LAYOUT', `${what} line ${line}: ${detail}`);
+  const fail = (line: number, detail: string): ImageError =>
+    new ImageError('RELEASE_BAD_LAYOUT', `${what} line ${line}: ${detail}`);
   let info: Map<string, string> | undefined;
   const partitions: ScatterBlock[] = [];
   let block: Map<string, string> | undefined;
@@ -43,7 +44,8 @@ export function parseScatter(text: string, what: string): ScatterFile {
       inInfo = false;
       if (key === 'general') {
         if (info) throw fail(lineNo, 'a second "- general:" block');
-        if (value.trim() !== 'MTK_PLATFORM_CFG') throw fail(lineNo, `general block is "${value.trim()}", expected MTK_PLATFORM_CFG`);
+        if (value.trim() !== 'MTK_PLATFORM_CFG')
+          throw fail(lineNo, `general block is "${value.trim()}", expected MTK_PLATFORM_CFG`);
         info = new Map();
         block = undefined;
       } else if (key === 'partition_index') {
@@ -59,17 +61,30 @@ export function parseScatter(text: string, what: string): ScatterFile {
     if (!item) throw fail(lineNo, `not a "key: value" line: ${JSON.stringify(trimmed.slice(0, 60))}`);
     const [, dash, key, rawValue] = item as unknown as [string, string | undefined, string, string];
     const value = rawValue.trim();
-    if (!info) throw fail(lineNo, 'field before the "- general: MTK_PLATFORM_CFG" block; is this a scatter file (config_version V1.1 or later)?');
+    if (!info)
+      throw fail(
+        lineNo,
+        'field before the "- general: MTK_PLATFORM_CFG" block; is this a scatter file (config_version V1.1 or later)?',
+      );
     if (block === undefined) {
-      if (key === 'info' && value === '' && !dash) { inInfo = true; continue; }
+      if (key === 'info' && value === '' && !dash) {
+        inInfo = true;
+        continue;
+      }
       if (!inInfo) throw fail(lineNo, `field ${key} in the general block outside its info: list`);
       setOnce(info, key, value, () => fail(lineNo, `info field ${key} appears twice`));
     } else {
       if (dash) throw fail(lineNo, `list item "- ${key}:" inside partition block ${block.get('partition_index')}`);
-      setOnce(block, key, value, () => fail(lineNo, `field ${key} appears twice in partition block ${block!.get('partition_index')}`));
+      setOnce(block, key, value, () =>
+        fail(lineNo, `field ${key} appears twice in partition block ${block!.get('partition_index')}`),
+      );
     }
   }
-  if (!info) throw new ImageError('RELEASE_BAD_LAYOUT', `${what}: no "- general: MTK_PLATFORM_CFG" block; not a MediaTek scatter file`);
+  if (!info)
+    throw new ImageError(
+      'RELEASE_BAD_LAYOUT',
+      `${what}: no "- general: MTK_PLATFORM_CFG" block; not a MediaTek scatter file`,
+    );
   if (partitions.length === 0) throw new ImageError('RELEASE_BAD_LAYOUT', `${what}: no "- partition_index:" blocks`);
   return { info, partitions };
 }

@@ -22,8 +22,20 @@ import { openImageRange } from '../image/open-image-range.js';
 import { SPARSE_FILE_HEADER_BYTES } from '../image/sparse-format.js';
 import { parsePacConfig, pacNotUpgradableReason, type PacConfig } from './pac-config.js';
 import {
-  PAC_ENTRY_BYTES, PAC_HEADER_BYTES, PAC_HEADER_CRC_OFFSET, PAC_MAGIC, PAC_MAGIC_OFFSET, PAC_MAX_ENTRIES,
-  PacFileFlag, PacVersion, crc16Arc, decodePacEntry, decodePacHeader, decodePacVersion, type PacEntry, type PacHeader,
+  PAC_ENTRY_BYTES,
+  PAC_HEADER_BYTES,
+  PAC_HEADER_CRC_OFFSET,
+  PAC_MAGIC,
+  PAC_MAGIC_OFFSET,
+  PAC_MAX_ENTRIES,
+  PacFileFlag,
+  PacVersion,
+  crc16Arc,
+  decodePacEntry,
+  decodePacHeader,
+  decodePacVersion,
+  type PacEntry,
+  type PacHeader,
 } from './pac-format.js';
 import { checkImageFits, fitsOrClosed, probeHeader } from './release-file.js';
 import type { ReleasePartition, ReleaseSource } from './release-source.js';
@@ -54,7 +66,11 @@ export async function openUnisocPac(path: string): Promise<ReleaseSource> {
   const seenPerId = new Map<string, number>();
   const names = new Map<string, string>();
   const partitions: ReleasePartition[] = [];
-  const { fh } = await openRegularFile(path, 'open PAC', () => new ImageError('PAC_NOT_FILE', `${path} is not a regular file`));
+  const { fh } = await openRegularFile(
+    path,
+    'open PAC',
+    () => new ImageError('PAC_NOT_FILE', `${path} is not a regular file`),
+  );
   try {
     for (const e of pac.entries) {
       if (e.fileFlag !== PacFileFlag.file || e.sizeBytes === 0) continue;
@@ -63,7 +79,8 @@ export async function openUnisocPac(path: string): Promise<ReleaseSource> {
       const schemeFile = pac.config?.files.get(e.fileId)?.[k];
       const name = schemeFile?.partitionName ?? e.fileId;
       const where = `${what}: entry ${e.fileId}${name !== e.fileId ? ` (${name})` : ''}`;
-      if (names.has(name)) throw new ImageError('PAC_BAD_ENTRY', `${where}: partition ${name} is also filled by entry ${names.get(name)}`);
+      if (names.has(name))
+        throw new ImageError('PAC_BAD_ENTRY', `${where}: partition ${name} is also filled by entry ${names.get(name)}`);
       names.set(name, e.fileId);
       const layoutSizeBytes = pac.config?.partitionSizes.get(name);
       const head = Buffer.alloc(Math.min(SPARSE_FILE_HEADER_BYTES, e.sizeBytes));
@@ -85,11 +102,21 @@ export async function openUnisocPac(path: string): Promise<ReleaseSource> {
   } finally {
     await fh.close().catch(() => undefined);
   }
-  return { layout: 'unisoc-pac', path, platform: pac.header.productName, partitions: withConfigOnly(partitions, pac.config, what), close: async () => undefined };
+  return {
+    layout: 'unisoc-pac',
+    path,
+    platform: pac.header.productName,
+    partitions: withConfigOnly(partitions, pac.config, what),
+    close: async () => undefined,
+  };
 }
 
 /** `fromEntries` with the config's partitions that no entry fills inserted (order: file comment). */
-function withConfigOnly(fromEntries: readonly ReleasePartition[], config: PacConfig | undefined, what: string): ReleasePartition[] {
+function withConfigOnly(
+  fromEntries: readonly ReleasePartition[],
+  config: PacConfig | undefined,
+  what: string,
+): ReleasePartition[] {
   if (!config) return [...fromEntries];
   const filled = new Set(fromEntries.map((p) => p.name));
   const configOnly = [...config.partitionSizes.keys()].filter((name) => !filled.has(name));
@@ -100,7 +127,13 @@ function withConfigOnly(fromEntries: readonly ReleasePartition[], config: PacCon
     upgradable: false,
     notUpgradableReason: 'no image in the PAC (listed in the config only)',
     placement: { kind: 'unisoc', partitionId: name, addressBytes: 0 },
-    open: () => Promise.reject(new ImageError('RELEASE_NO_IMAGE', `${what}: partition ${name} is listed in the config but no entry carries its image`)),
+    open: () =>
+      Promise.reject(
+        new ImageError(
+          'RELEASE_NO_IMAGE',
+          `${what}: partition ${name} is listed in the config but no entry carries its image`,
+        ),
+      ),
   });
   const out: ReleasePartition[] = [];
   const placed = new Set<string>();
@@ -116,38 +149,85 @@ function withConfigOnly(fromEntries: readonly ReleasePartition[], config: PacCon
   return out;
 }
 
-async function openEntry(path: string, e: PacEntry, displayPath: string, where: string, layoutSizeBytes: number | undefined): Promise<BlockSource> {
-  return fitsOrClosed(await openImageRange(path, e.dataOffsetBytes, e.sizeBytes, displayPath), where, displayPath, layoutSizeBytes);
+async function openEntry(
+  path: string,
+  e: PacEntry,
+  displayPath: string,
+  where: string,
+  layoutSizeBytes: number | undefined,
+): Promise<BlockSource> {
+  return fitsOrClosed(
+    await openImageRange(path, e.dataOffsetBytes, e.sizeBytes, displayPath),
+    where,
+    displayPath,
+    layoutSizeBytes,
+  );
 }
 
 /** Reads and verifies a PAC's header, entry table and config, in the order of trust above. */
 export async function readPac(path: string): Promise<PacContents> {
   const what = basename(path);
-  const { fh, sizeBytes: fileSizeBytes } = await openRegularFile(path, 'open PAC', () => new ImageError('PAC_NOT_FILE', `${path} is not a regular file`));
+  const { fh, sizeBytes: fileSizeBytes } = await openRegularFile(
+    path,
+    'open PAC',
+    () => new ImageError('PAC_NOT_FILE', `${path} is not a regular file`),
+  );
   try {
-    if (fileSizeBytes < PAC_HEADER_BYTES) throw new ImageError('PAC_TRUNCATED', `${what}: ${fileSizeBytes} bytes, shorter than the ${PAC_HEADER_BYTES}-byte PAC header`);
+    if (fileSizeBytes < PAC_HEADER_BYTES)
+      throw new ImageError(
+        'PAC_TRUNCATED',
+        `${what}: ${fileSizeBytes} bytes, shorter than the ${PAC_HEADER_BYTES}-byte PAC header`,
+      );
     const raw = Buffer.alloc(PAC_HEADER_BYTES);
     await readFully(fh, raw, 0, path);
     const magic = raw.subarray(PAC_MAGIC_OFFSET, PAC_MAGIC_OFFSET + 4);
-    if (magic.readUInt32LE(0) !== PAC_MAGIC) throw new ImageError('PAC_BAD_MAGIC', `${what}: bad magic at offset ${PAC_MAGIC_OFFSET}: expected fa ff fa ff, got ${hexBytes(magic)}`);
+    if (magic.readUInt32LE(0) !== PAC_MAGIC)
+      throw new ImageError(
+        'PAC_BAD_MAGIC',
+        `${what}: bad magic at offset ${PAC_MAGIC_OFFSET}: expected fa ff fa ff, got ${hexBytes(magic)}`,
+      );
     const version = decodePacVersion(raw);
-    if (version !== PacVersion.r1 && version !== PacVersion.r2) throw new ImageError('PAC_BAD_VERSION', `${what}: version ${JSON.stringify(version.slice(0, 24))} at offset 0 is not ${PacVersion.r1} or ${PacVersion.r2}`);
+    if (version !== PacVersion.r1 && version !== PacVersion.r2)
+      throw new ImageError(
+        'PAC_BAD_VERSION',
+        `${what}: version ${JSON.stringify(version.slice(0, 24))} at offset 0 is not ${PacVersion.r1} or ${PacVersion.r2}`,
+      );
     const header = decodePacHeader(raw);
     const headerCrc = crc16Arc(raw.subarray(0, PAC_HEADER_CRC_OFFSET));
-    if (headerCrc !== header.headerCrc) throw new ImageError('PAC_BAD_CRC', `${what}: header CRC (wCRC1 at offset ${PAC_HEADER_CRC_OFFSET}) expected ${hex16(header.headerCrc)}, got ${hex16(headerCrc)} over the header's first ${PAC_HEADER_CRC_OFFSET} bytes`);
+    if (headerCrc !== header.headerCrc)
+      throw new ImageError(
+        'PAC_BAD_CRC',
+        `${what}: header CRC (wCRC1 at offset ${PAC_HEADER_CRC_OFFSET}) expected ${hex16(header.headerCrc)}, got ${hex16(headerCrc)} over the header's first ${PAC_HEADER_CRC_OFFSET} bytes`,
+      );
     if (header.totalSizeBytes !== fileSizeBytes) {
-      throw new ImageError(header.totalSizeBytes > fileSizeBytes ? 'PAC_TRUNCATED' : 'PAC_BAD_SIZE', `${what}: the header declares ${header.totalSizeBytes} bytes, the file has ${fileSizeBytes}`);
+      throw new ImageError(
+        header.totalSizeBytes > fileSizeBytes ? 'PAC_TRUNCATED' : 'PAC_BAD_SIZE',
+        `${what}: the header declares ${header.totalSizeBytes} bytes, the file has ${fileSizeBytes}`,
+      );
     }
-    if (header.entryCount > PAC_MAX_ENTRIES) throw new ImageError('PAC_TOO_MANY_ENTRIES', `${what}: nFileCount ${header.entryCount} at offset 1076 is over the limit of ${PAC_MAX_ENTRIES} entries`);
+    if (header.entryCount > PAC_MAX_ENTRIES)
+      throw new ImageError(
+        'PAC_TOO_MANY_ENTRIES',
+        `${what}: nFileCount ${header.entryCount} at offset 1076 is over the limit of ${PAC_MAX_ENTRIES} entries`,
+      );
     const tableEnd = header.entryListOffsetBytes + header.entryCount * PAC_ENTRY_BYTES;
     if (header.entryListOffsetBytes < PAC_HEADER_BYTES || tableEnd > fileSizeBytes) {
-      throw new ImageError('PAC_BAD_OFFSET', `${what}: entry table (dwFileOffset ${header.entryListOffsetBytes}, ${header.entryCount} × ${PAC_ENTRY_BYTES} bytes) is not between the header's end (${PAC_HEADER_BYTES}) and the end of the file (${fileSizeBytes})`);
+      throw new ImageError(
+        'PAC_BAD_OFFSET',
+        `${what}: entry table (dwFileOffset ${header.entryListOffsetBytes}, ${header.entryCount} × ${PAC_ENTRY_BYTES} bytes) is not between the header's end (${PAC_HEADER_BYTES}) and the end of the file (${fileSizeBytes})`,
+      );
     }
     const payloadCrc = await crcFrom(fh, PAC_HEADER_BYTES, fileSizeBytes, path);
-    if (payloadCrc !== header.payloadCrc) throw new ImageError('PAC_BAD_CRC', `${what}: payload CRC (wCRC2 at offset 2122) expected ${hex16(header.payloadCrc)}, got ${hex16(payloadCrc)} over bytes ${PAC_HEADER_BYTES}..${fileSizeBytes}`);
+    if (payloadCrc !== header.payloadCrc)
+      throw new ImageError(
+        'PAC_BAD_CRC',
+        `${what}: payload CRC (wCRC2 at offset 2122) expected ${hex16(header.payloadCrc)}, got ${hex16(payloadCrc)} over bytes ${PAC_HEADER_BYTES}..${fileSizeBytes}`,
+      );
     const table = Buffer.alloc(header.entryCount * PAC_ENTRY_BYTES);
     await readFully(fh, table, header.entryListOffsetBytes, path);
-    const entries = Array.from({ length: header.entryCount }, (_, i) => decodePacEntry(table.subarray(i * PAC_ENTRY_BYTES, (i + 1) * PAC_ENTRY_BYTES), version));
+    const entries = Array.from({ length: header.entryCount }, (_, i) =>
+      decodePacEntry(table.subarray(i * PAC_ENTRY_BYTES, (i + 1) * PAC_ENTRY_BYTES), version),
+    );
     checkEntryRanges(entries, tableEnd, fileSizeBytes, what);
     const config = await readConfig(fh, header, entries, path);
     return { header, entries, config };
@@ -160,31 +240,51 @@ export async function readPac(path: string): Promise<PacContents> {
 function checkEntryRanges(entries: readonly PacEntry[], tableEnd: number, fileSizeBytes: number, what: string): void {
   entries.forEach((e, i) => {
     const where = `${what}: entry ${i} (${e.fileId || e.fileName || 'no id'})`;
-    if (e.entryBytes !== PAC_ENTRY_BYTES) throw new ImageError('PAC_BAD_ENTRY', `${where}: dwSize is ${e.entryBytes}, expected ${PAC_ENTRY_BYTES}`);
+    if (e.entryBytes !== PAC_ENTRY_BYTES)
+      throw new ImageError('PAC_BAD_ENTRY', `${where}: dwSize is ${e.entryBytes}, expected ${PAC_ENTRY_BYTES}`);
     if (e.sizeBytes === 0) return;
     const end = e.dataOffsetBytes + e.sizeBytes;
     if (!Number.isSafeInteger(end) || e.dataOffsetBytes < tableEnd || end > fileSizeBytes) {
-      throw new ImageError('PAC_BAD_OFFSET', `${where}: data at bytes ${e.dataOffsetBytes}..${end} is not between the entry table's end (${tableEnd}) and the end of the file (${fileSizeBytes})`);
+      throw new ImageError(
+        'PAC_BAD_OFFSET',
+        `${where}: data at bytes ${e.dataOffsetBytes}..${end} is not between the entry table's end (${tableEnd}) and the end of the file (${fileSizeBytes})`,
+      );
     }
   });
-  const ranges = entries.map((e, i) => ({ e, i })).filter(({ e }) => e.sizeBytes > 0).sort((a, b) => a.e.dataOffsetBytes - b.e.dataOffsetBytes || a.e.sizeBytes - b.e.sizeBytes);
+  const ranges = entries
+    .map((e, i) => ({ e, i }))
+    .filter(({ e }) => e.sizeBytes > 0)
+    .sort((a, b) => a.e.dataOffsetBytes - b.e.dataOffsetBytes || a.e.sizeBytes - b.e.sizeBytes);
   for (let k = 1; k < ranges.length; k++) {
     const a = ranges[k - 1]!;
     const b = ranges[k]!;
     const same = a.e.dataOffsetBytes === b.e.dataOffsetBytes && a.e.sizeBytes === b.e.sizeBytes;
     if (!same && b.e.dataOffsetBytes < a.e.dataOffsetBytes + a.e.sizeBytes) {
-      throw new ImageError('PAC_OVERLAP', `${what}: entry ${b.i} (${b.e.fileId}) data at bytes ${b.e.dataOffsetBytes}..${b.e.dataOffsetBytes + b.e.sizeBytes} overlaps entry ${a.i} (${a.e.fileId}) at ${a.e.dataOffsetBytes}..${a.e.dataOffsetBytes + a.e.sizeBytes}`);
+      throw new ImageError(
+        'PAC_OVERLAP',
+        `${what}: entry ${b.i} (${b.e.fileId}) data at bytes ${b.e.dataOffsetBytes}..${b.e.dataOffsetBytes + b.e.sizeBytes} overlaps entry ${a.i} (${a.e.fileId}) at ${a.e.dataOffsetBytes}..${a.e.dataOffsetBytes + a.e.sizeBytes}`,
+      );
     }
   }
 }
 
 /** The BMAConfig: the config entry named `<product>.xml`, else the first config entry; none is fine. */
-async function readConfig(fh: FileHandle, header: PacHeader, entries: readonly PacEntry[], path: string): Promise<PacConfig | undefined> {
+async function readConfig(
+  fh: FileHandle,
+  header: PacHeader,
+  entries: readonly PacEntry[],
+  path: string,
+): Promise<PacConfig | undefined> {
   const configs = entries.filter((e) => e.fileFlag === PacFileFlag.config && e.sizeBytes > 0);
-  const entry = configs.find((e) => e.fileName.toLowerCase() === `${header.productName.toLowerCase()}.xml`) ?? configs[0];
+  const entry =
+    configs.find((e) => e.fileName.toLowerCase() === `${header.productName.toLowerCase()}.xml`) ?? configs[0];
   if (!entry) return undefined;
   const what = `${basename(path)}: config entry ${entry.fileName || entry.fileId}`;
-  if (entry.sizeBytes > MAX_CONFIG_BYTES) throw new ImageError('PAC_BAD_CONFIG', `${what}: ${entry.sizeBytes} bytes, over the ${MAX_CONFIG_BYTES}-byte limit`);
+  if (entry.sizeBytes > MAX_CONFIG_BYTES)
+    throw new ImageError(
+      'PAC_BAD_CONFIG',
+      `${what}: ${entry.sizeBytes} bytes, over the ${MAX_CONFIG_BYTES}-byte limit`,
+    );
   const bytes = Buffer.alloc(entry.sizeBytes);
   await readFully(fh, bytes, entry.dataOffsetBytes, path);
   return parsePacConfig(decodeXmlBytes(bytes), what, header.productName);
@@ -210,7 +310,11 @@ async function readFully(fh: FileHandle, into: Buffer, position: number, path: s
     } catch (err) {
       throw ioError('read PAC', path, err);
     }
-    if (bytesRead === 0) throw new ImageError('PAC_TRUNCATED', `${basename(path)}: file ended at byte ${position + done} while reading ${into.length} bytes at ${position}; was it changed while being read?`);
+    if (bytesRead === 0)
+      throw new ImageError(
+        'PAC_TRUNCATED',
+        `${basename(path)}: file ended at byte ${position + done} while reading ${into.length} bytes at ${position}; was it changed while being read?`,
+      );
     done += bytesRead;
   }
 }

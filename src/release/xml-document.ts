@@ -20,9 +20,14 @@ export type XmlElement = { readonly [key: string]: Array<XmlElement | string> | 
  * naming `what` and the position of the first syntax error.
  */
 export function parseXmlDocument(text: string, what: string, code = 'RELEASE_BAD_LAYOUT'): XmlElement {
-  if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw new ImageError(code, `${what}: DTD declarations (<!DOCTYPE>, <!ENTITY>) are not allowed in a layout file`);
+  if (/<!DOCTYPE|<!ENTITY/i.test(text))
+    throw new ImageError(code, `${what}: DTD declarations (<!DOCTYPE>, <!ENTITY>) are not allowed in a layout file`);
   const valid = XMLValidator.validate(text);
-  if (valid !== true) throw new ImageError(code, `${what}: not well-formed XML at line ${valid.err.line}, column ${valid.err.col}: ${valid.err.msg}`);
+  if (valid !== true)
+    throw new ImageError(
+      code,
+      `${what}: not well-formed XML at line ${valid.err.line}, column ${valid.err.col}: ${valid.err.msg}`,
+    );
   const parser = new XMLParser({
     ignoreAttributes: false,
     attributeNamePrefix: '',
@@ -65,8 +70,12 @@ export function decodeXmlBytes(bytes: Buffer): string {
   const even = (from: number): Buffer => bytes.subarray(from, from + ((bytes.length - from) & ~1));
   let text: string;
   if (bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xfe) text = even(2).toString('utf16le');
-  else if (bytes.length >= 2 && bytes[0] === 0xfe && bytes[1] === 0xff) text = Buffer.from(even(2)).swap16().toString('utf16le');
+  else if (bytes.length >= 2 && bytes[0] === 0xfe && bytes[1] === 0xff)
+    text = Buffer.from(even(2)).swap16().toString('utf16le');
   else if (bytes.length >= 2 && bytes[0] !== 0 && bytes[1] === 0) text = even(0).toString('utf16le');
-  else text = bytes.subarray(bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0).toString('utf8');
+  else
+    text = bytes
+      .subarray(bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0)
+      .toString('utf8');
   return text.replace(/\0+$/, '');
 }

@@ -12,7 +12,11 @@ import { testPrivateKeyPath, testPublicKeyPath } from './test-keys.js';
 const TEST_KEY_WARNING = 'signed with a PUBLIC TEST KEY: anyone can make such packages; not for release (use --key)';
 
 /** The signer for a target: `keyPath` if given, else the test key of `defaultAlgorithm`. */
-export async function chooseSigner(keyPath: string | undefined, defaultAlgorithm: SignatureAlgorithmName, reporter: Reporter): Promise<Signer> {
+export async function chooseSigner(
+  keyPath: string | undefined,
+  defaultAlgorithm: SignatureAlgorithmName,
+  reporter: Reporter,
+): Promise<Signer> {
   if (keyPath) return loadSigner(keyPath);
   reporter.warn({ code: 'TEST_KEY', message: `packages are ${TEST_KEY_WARNING}` });
   return loadSigner(testPrivateKeyPath(defaultAlgorithm));
@@ -32,13 +36,22 @@ export async function chooseVerifier(
   const signedBy = Buffer.from(keyId).toString('hex').slice(0, 16);
   const ours = Buffer.from(verifier.keyId).toString('hex').slice(0, 16);
   if (!pubkeyPath && signedBy !== ours) {
-    throw new SignatureError('SIG_UNKNOWN_KEY', `package is signed by key ${signedBy}…, not by the public test key; pass the signer's public key with --pubkey`);
+    throw new SignatureError(
+      'SIG_UNKNOWN_KEY',
+      `package is signed by key ${signedBy}…, not by the public test key; pass the signer's public key with --pubkey`,
+    );
   }
   if (verifier.algorithm.name !== algorithm.name) {
-    throw new SignatureError('SIG_WRONG_KEY', `package is signed with ${algorithm.name} but --pubkey ${pubkeyPath} is a ${verifier.algorithm.name} key`);
+    throw new SignatureError(
+      'SIG_WRONG_KEY',
+      `package is signed with ${algorithm.name} but --pubkey ${pubkeyPath} is a ${verifier.algorithm.name} key`,
+    );
   }
   if (signedBy !== ours) {
-    throw new SignatureError('SIG_WRONG_KEY', `package is signed by key ${signedBy}…, but --pubkey ${pubkeyPath} is key ${ours}…`);
+    throw new SignatureError(
+      'SIG_WRONG_KEY',
+      `package is signed by key ${signedBy}…, but --pubkey ${pubkeyPath} is key ${ours}…`,
+    );
   }
   if (!pubkeyPath) reporter.warn({ code: 'TEST_KEY', message: `package is ${TEST_KEY_WARNING}` });
   return verifier;

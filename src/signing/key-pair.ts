@@ -34,14 +34,19 @@ export function algorithmOfKey(key: KeyObject, source: string): SignatureAlgorit
   else if (key.asymmetricKeyType === 'rsa' && details.modulusLength === 4096) name = 'rsa-4096';
   if (!name) {
     const what = [key.asymmetricKeyType, details.namedCurve, details.modulusLength].filter(Boolean).join(' ');
-    throw new UnsupportedError('KEY_UNSUPPORTED', `${source}: ${what} keys are not supported; use ed25519, ecdsa-p256, ecdsa-p384, rsa-2048 or rsa-4096`);
+    throw new UnsupportedError(
+      'KEY_UNSUPPORTED',
+      `${source}: ${what} keys are not supported; use ed25519, ecdsa-p256, ecdsa-p384, rsa-2048 or rsa-4096`,
+    );
   }
   return algorithmByName(name)!;
 }
 
 /** sha256 of a public key's SPKI DER encoding: the key id stored in signature blocks. */
 export function keyIdOf(publicKey: KeyObject): Buffer {
-  return createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest();
+  return createHash('sha256')
+    .update(publicKey.export({ type: 'spki', format: 'der' }))
+    .digest();
 }
 
 function digestFor(algorithm: SignatureAlgorithmInfo): string | null {
@@ -57,7 +62,11 @@ export class KeySigner implements Signer {
   readonly algorithm: SignatureAlgorithmInfo;
   readonly keyId: Uint8Array;
 
-  constructor(private readonly privateKey: KeyObject, private readonly source: string, private readonly publicKey: KeyObject) {
+  constructor(
+    private readonly privateKey: KeyObject,
+    private readonly source: string,
+    private readonly publicKey: KeyObject,
+  ) {
     this.algorithm = algorithmOfKey(privateKey, source);
     this.keyId = keyIdOf(publicKey);
   }
@@ -70,7 +79,10 @@ export class KeySigner implements Signer {
     try {
       return sign(digestFor(this.algorithm), statement, keyInput(this.privateKey, this.algorithm));
     } catch (err) {
-      throw new SignatureError('SIG_SIGN_FAILED', `signing with ${this.algorithm.name} failed: ${(err as Error).message}`);
+      throw new SignatureError(
+        'SIG_SIGN_FAILED',
+        `signing with ${this.algorithm.name} failed: ${(err as Error).message}`,
+      );
     }
   }
 }
@@ -80,7 +92,10 @@ export class KeyVerifier implements Verifier {
   readonly algorithm: SignatureAlgorithmInfo;
   readonly keyId: Uint8Array;
 
-  constructor(private readonly publicKey: KeyObject, source: string) {
+  constructor(
+    private readonly publicKey: KeyObject,
+    source: string,
+  ) {
     this.algorithm = algorithmOfKey(publicKey, source);
     this.keyId = keyIdOf(publicKey);
   }

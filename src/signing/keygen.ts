@@ -50,7 +50,8 @@ async function writeNew(path: string, data: string, mode: number): Promise<void>
     }
     await link(tmp, path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new UsageError('KEY_EXISTS', `${path} already exists; keygen never overwrites a key`);
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST')
+      throw new UsageError('KEY_EXISTS', `${path} already exists; keygen never overwrites a key`);
     throw ioError('write key file', path, err);
   } finally {
     await unlink(tmp).catch(() => undefined);

@@ -17,7 +17,10 @@ async function readKeyFile(path: string): Promise<Buffer> {
     throw ioError('read key file', path, err);
   }
   if (sizeBytes > MAX_KEY_FILE_BYTES) {
-    throw new SignatureError('KEY_INVALID', `${path} is ${sizeBytes} bytes; a PEM key is at most ${MAX_KEY_FILE_BYTES}`);
+    throw new SignatureError(
+      'KEY_INVALID',
+      `${path} is ${sizeBytes} bytes; a PEM key is at most ${MAX_KEY_FILE_BYTES}`,
+    );
   }
   try {
     return await readFile(path);
@@ -30,7 +33,10 @@ async function readKeyFile(path: string): Promise<Buffer> {
 export async function loadSigner(path: string): Promise<Signer> {
   const pem = await readKeyFile(path);
   if (/-----BEGIN PUBLIC KEY-----/.test(pem.toString('latin1'))) {
-    throw new SignatureError('KEY_NOT_PRIVATE', `${path} is a public key; --key takes the private key (the .pem without .pub)`);
+    throw new SignatureError(
+      'KEY_NOT_PRIVATE',
+      `${path} is a public key; --key takes the private key (the .pem without .pub)`,
+    );
   }
   let privateKey;
   try {

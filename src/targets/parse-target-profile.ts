@@ -29,7 +29,8 @@ export function parseTargetProfile(json: unknown, source: string): TargetProfile
   };
   const int = (k: string, min: number, max: number): number => {
     const v = o[k];
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) bad(k, `must be an integer in ${min}..${max}`);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max)
+      bad(k, `must be an integer in ${min}..${max}`);
     return v as number;
   };
   const oneOf = <T extends string>(k: string, values: readonly T[]): T => {
@@ -39,10 +40,14 @@ export function parseTargetProfile(json: unknown, source: string): TargetProfile
   };
   const listOf = <T extends string>(k: string, values: readonly T[] | RegExp, nonEmpty: boolean): T[] => {
     const v = o[k];
-    if (!Array.isArray(v) || (nonEmpty && v.length === 0)) bad(k, nonEmpty ? 'must be a non-empty array' : 'must be an array');
+    if (!Array.isArray(v) || (nonEmpty && v.length === 0))
+      bad(k, nonEmpty ? 'must be a non-empty array' : 'must be an array');
     for (const item of v as unknown[]) {
-      const ok = Array.isArray(values) ? values.includes(item as T) : typeof item === 'string' && (values as RegExp).test(item);
-      if (!ok) bad(k, `has ${JSON.stringify(item)}; allowed: ${Array.isArray(values) ? values.join(', ') : String(values)}`);
+      const ok = Array.isArray(values)
+        ? values.includes(item as T)
+        : typeof item === 'string' && (values as RegExp).test(item);
+      if (!ok)
+        bad(k, `has ${JSON.stringify(item)}; allowed: ${Array.isArray(values) ? values.join(', ') : String(values)}`);
     }
     return [...new Set(v as T[])];
   };
@@ -59,7 +64,10 @@ export function parseTargetProfile(json: unknown, source: string): TargetProfile
     storage: oneOf('storage', STORAGE),
     blockSizeBytes,
     updateMode: oneOf('updateMode', MODES),
-    defaultSignatureAlgorithm: oneOf('defaultSignatureAlgorithm', SIGNATURE_ALGORITHMS.map((a) => a.name)),
+    defaultSignatureAlgorithm: oneOf(
+      'defaultSignatureAlgorithm',
+      SIGNATURE_ALGORITHMS.map((a) => a.name),
+    ),
     signatureRationale: str('signatureRationale'),
     allowedOperations: listOf('allowedOperations', OPERATIONS, true),
     allowedCodecs: listOf('allowedCodecs', Object.keys(CodecWireId), true),
@@ -70,17 +78,35 @@ export function parseTargetProfile(json: unknown, source: string): TargetProfile
     slotSuffixes: listOf('slotSuffixes', /^[A-Za-z0-9_]{1,8}$/, false),
     defaultPartitionName: str('defaultPartitionName', PARTITION_NAME),
   };
-  if (profile.maxOperationBytes % blockSizeBytes !== 0) bad('maxOperationBytes', 'must be a multiple of blockSizeBytes');
+  if (profile.maxOperationBytes % blockSizeBytes !== 0)
+    bad('maxOperationBytes', 'must be a multiple of blockSizeBytes');
   for (const op of ['zero', 'copy', 'replace'] as const) {
-    if (!profile.allowedOperations.includes(op)) bad('allowedOperations', `must include ${op} (every package may need it; only diff is optional)`);
+    if (!profile.allowedOperations.includes(op))
+      bad('allowedOperations', `must include ${op} (every package may need it; only diff is optional)`);
   }
-  if (profile.allowedOperations.includes('diff') && profile.allowedDiffers.length === 0) bad('allowedDiffers', 'must not be empty when diff is allowed');
+  if (profile.allowedOperations.includes('diff') && profile.allowedDiffers.length === 0)
+    bad('allowedDiffers', 'must not be empty when diff is allowed');
   return profile;
 }
 
 /** Every field a profile file has (all required). */
 export const PROFILE_FIELDS = [
-  'id', 'aliases', 'vendor', 'description', 'defaultPlatform', 'storage', 'blockSizeBytes', 'updateMode',
-  'defaultSignatureAlgorithm', 'signatureRationale', 'allowedOperations', 'allowedCodecs', 'allowedDiffers',
-  'decoderMemoryLimitBytes', 'maxOperationBytes', 'partitionLayout', 'slotSuffixes', 'defaultPartitionName',
+  'id',
+  'aliases',
+  'vendor',
+  'description',
+  'defaultPlatform',
+  'storage',
+  'blockSizeBytes',
+  'updateMode',
+  'defaultSignatureAlgorithm',
+  'signatureRationale',
+  'allowedOperations',
+  'allowedCodecs',
+  'allowedDiffers',
+  'decoderMemoryLimitBytes',
+  'maxOperationBytes',
+  'partitionLayout',
+  'slotSuffixes',
+  'defaultPartitionName',
 ] as const;

@@ -30,7 +30,10 @@ export function loadTargetFile(path: string): TargetProfile {
   try {
     const sizeBytes = statSync(path).size;
     if (sizeBytes > MAX_PROFILE_FILE_BYTES) {
-      throw new UsageError('PROFILE_INVALID', `target profile ${path} is ${sizeBytes} bytes; profiles are at most ${MAX_PROFILE_FILE_BYTES}`);
+      throw new UsageError(
+        'PROFILE_INVALID',
+        `target profile ${path} is ${sizeBytes} bytes; profiles are at most ${MAX_PROFILE_FILE_BYTES}`,
+      );
     }
     text = readFileSync(path, 'utf8');
   } catch (err) {
@@ -53,8 +56,13 @@ export function resolveTarget(spec: string): TargetProfile {
   const key = trimmed.toLowerCase();
   const found = builtinTargets().find((t) => t.id === key || t.aliases.includes(key));
   if (!found) {
-    const names = builtinTargets().map((t) => [t.id, ...t.aliases].join('|')).join(', ');
-    throw new UsageError('UNKNOWN_TARGET', `unknown target ${JSON.stringify(spec)}; expected one of ${names}, or a path to a profile .json`);
+    const names = builtinTargets()
+      .map((t) => [t.id, ...t.aliases].join('|'))
+      .join(', ');
+    throw new UsageError(
+      'UNKNOWN_TARGET',
+      `unknown target ${JSON.stringify(spec)}; expected one of ${names}, or a path to a profile .json`,
+    );
   }
   return found;
 }

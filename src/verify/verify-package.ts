@@ -48,8 +48,18 @@ export async function verifyPackage(options: VerifyOptions): Promise<VerifyRepor
     const dir = await mkdtemp(join(tmpdir(), 'ota-verify-'));
     try {
       const release = header.releaseLayout !== '';
-      const applied = await applyPackage({ packagePath: options.packagePath, oldPath: options.oldPath, outputPath: join(dir, release ? 'new' : 'new.img'), pubkeyPath: options.pubkeyPath, reporter });
-      checks.push(release ? `applies to the old release and reproduces the target sha256 of all ${applied.partitions.length} partitions` : 'applies to the old image and reproduces the target sha256');
+      const applied = await applyPackage({
+        packagePath: options.packagePath,
+        oldPath: options.oldPath,
+        outputPath: join(dir, release ? 'new' : 'new.img'),
+        pubkeyPath: options.pubkeyPath,
+        reporter,
+      });
+      checks.push(
+        release
+          ? `applies to the old release and reproduces the target sha256 of all ${applied.partitions.length} partitions`
+          : 'applies to the old image and reproduces the target sha256',
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

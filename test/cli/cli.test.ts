@@ -36,14 +36,62 @@ beforeAll(() => {
   runCliOk(['keygen', '--algorithm', 'ecdsa-p256', '-o', ecKey]);
   deltaDir = join(work, 'delta');
   builtRun = runCliOk([
-    'build', '--old', pair.oldPath, '--new', pair.newPath, '-o', deltaDir, '--target', 'qcom,generic', '--jobs', '1', '--json',
-    '--platform', 'sm8650', '--source-version', 'AP1A.240305.019', '--target-version', 'AP1A.240405.002', '--partition-name', 'vendor_boot',
+    'build',
+    '--old',
+    pair.oldPath,
+    '--new',
+    pair.newPath,
+    '-o',
+    deltaDir,
+    '--target',
+    'qcom,generic',
+    '--jobs',
+    '1',
+    '--json',
+    '--platform',
+    'sm8650',
+    '--source-version',
+    'AP1A.240305.019',
+    '--target-version',
+    'AP1A.240405.002',
+    '--partition-name',
+    'vendor_boot',
   ]);
   built = jsonOf(builtRun);
   fullDir = join(work, 'full');
-  runCliOk(['build', '--new', pair.newPath, '-o', fullDir, '--target', 'generic', '--jobs', '1', '--codec', 'zstd', '--level', '3']);
+  runCliOk([
+    'build',
+    '--new',
+    pair.newPath,
+    '-o',
+    fullDir,
+    '--target',
+    'generic',
+    '--jobs',
+    '1',
+    '--codec',
+    'zstd',
+    '--level',
+    '3',
+  ]);
   keyedDir = join(work, 'keyed');
-  runCliOk(['build', '--old', pair.oldPath, '--new', pair.newPath, '-o', keyedDir, '--target', 'qualcomm,generic', '--jobs', '1', '--key', `qualcomm=${ecKey}.pem`, '--key', `${edKey}.pem`]);
+  runCliOk([
+    'build',
+    '--old',
+    pair.oldPath,
+    '--new',
+    pair.newPath,
+    '-o',
+    keyedDir,
+    '--target',
+    'qualcomm,generic',
+    '--jobs',
+    '1',
+    '--key',
+    `qualcomm=${ecKey}.pem`,
+    '--key',
+    `${edKey}.pem`,
+  ]);
 });
 
 afterAll(() => {
@@ -54,21 +102,46 @@ describe('help and version', () => {
   it('--help exits 0 and lists every command and the exit codes', () => {
     for (const args of [['--help'], ['-h'], ['help']]) {
       const r = runCliOk(args);
-      for (const cmd of ['build', 'apply', 'verify', 'inspect', 'keygen', 'targets']) expect(r.stdout, `${args.join(' ')}: ${cmd}`).toContain(cmd);
+      for (const cmd of ['build', 'apply', 'verify', 'inspect', 'keygen', 'targets'])
+        expect(r.stdout, `${args.join(' ')}: ${cmd}`).toContain(cmd);
       expect(r.stdout).toMatch(/Exit codes: 0 ok, 1 internal error, 2 usage/);
       expect(r.stderr).toBe('');
     }
   });
 
   it.each([
-    ['build', ['--old', '--new', '--out', '--target', '--codec', '--level', '--differ', '--key', '--platform', '--source-version', '--target-version', '--partition-name', '--timestamp', '--jobs', '--progress', '--strict', '--json']],
+    [
+      'build',
+      [
+        '--old',
+        '--new',
+        '--out',
+        '--target',
+        '--codec',
+        '--level',
+        '--differ',
+        '--key',
+        '--platform',
+        '--source-version',
+        '--target-version',
+        '--partition-name',
+        '--timestamp',
+        '--jobs',
+        '--progress',
+        '--strict',
+        '--json',
+      ],
+    ],
     ['apply', ['--old', '--out', '--pubkey', '--device-target', '--json', '<package>']],
     ['verify', ['--pubkey', '--old', '--device-target', '--json', '<package>']],
     ['inspect', ['--pubkey', '--json', '<package>']],
     ['keygen', ['--algorithm', '--out', '--json', 'ed25519', 'ecdsa-p256', 'ecdsa-p384', 'rsa-2048', 'rsa-4096']],
     ['targets', ['--json']],
   ])('%s --help exits 0 and mentions its options', (cmd, options) => {
-    for (const args of [[cmd, '--help'], ['help', cmd]]) {
+    for (const args of [
+      [cmd, '--help'],
+      ['help', cmd],
+    ]) {
       const r = runCli(args);
       expect(r.status, describeRun(r)).toBe(0);
       expect(r.stdout).toContain(`Usage: ota-build ${cmd}`);
@@ -100,7 +173,10 @@ describe('help and version', () => {
       rmSync(stubDir, { recursive: true, force: true });
     }
     // With the real Node it runs the CLI.
-    const v = spawnSync(BIN, ['--version'], { encoding: 'utf8', env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` } });
+    const v = spawnSync(BIN, ['--version'], {
+      encoding: 'utf8',
+      env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` },
+    });
     expect(v.status).toBe(0);
     expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
@@ -119,32 +195,103 @@ describe('help and version', () => {
   it('commander usage errors of a command are one stderr line too', () => {
     // (An unknown top-level command adds a "(run with --help for usage)" hint line: showHelpAfterError
     // is configured on the program only, so it is deliberately not checked here.)
-    for (const args of [['build', '--new', 'x.img', '-o', 'out', '--bogus'], ['apply', 'p.otapkg'], ['verify'], ['keygen', '-o', 'k']]) {
+    for (const args of [
+      ['build', '--new', 'x.img', '-o', 'out', '--bogus'],
+      ['apply', 'p.otapkg'],
+      ['verify'],
+      ['keygen', '-o', 'k'],
+    ]) {
       const r = runCli(args);
       expect(r.status, describeRun(r)).toBe(2);
-      expect(r.stderr.split('\n').filter((l) => l !== ''), describeRun(r)).toEqual([expect.stringMatching(/^error: /)]);
+      expect(
+        r.stderr.split('\n').filter((l) => l !== ''),
+        describeRun(r),
+      ).toEqual([expect.stringMatching(/^error: /)]);
     }
   });
 });
 
 describe('targets', () => {
   const expected = [
-    { id: 'qualcomm', aliases: ['qcom'], vendor: 'Qualcomm', storage: 'ufs', alg: 'rsa-4096', mem: 256 * 2 ** 20, maxOp: 4 * 2 ** 20, codecs: ['none', 'gzip', 'brotli', 'zstd', 'xz'] },
-    { id: 'mediatek', aliases: ['mtk'], vendor: 'MediaTek', storage: 'emmc', alg: 'rsa-2048', mem: 64 * 2 ** 20, maxOp: 2 * 2 ** 20, codecs: ['none', 'gzip', 'brotli', 'zstd', 'xz'] },
-    { id: 'unisoc', aliases: ['spreadtrum', 'sprd'], vendor: 'Unisoc', storage: 'emmc', alg: 'rsa-2048', mem: 16 * 2 ** 20, maxOp: 1 * 2 ** 20, codecs: ['none', 'gzip', 'zstd', 'xz'] },
-    { id: 'generic', aliases: [], vendor: 'Generic', storage: 'generic', alg: 'ed25519', mem: 2 ** 30, maxOp: 4 * 2 ** 20, codecs: ['none', 'gzip', 'brotli', 'zstd', 'xz'] },
+    {
+      id: 'qualcomm',
+      aliases: ['qcom'],
+      vendor: 'Qualcomm',
+      storage: 'ufs',
+      alg: 'rsa-4096',
+      mem: 256 * 2 ** 20,
+      maxOp: 4 * 2 ** 20,
+      codecs: ['none', 'gzip', 'brotli', 'zstd', 'xz'],
+    },
+    {
+      id: 'mediatek',
+      aliases: ['mtk'],
+      vendor: 'MediaTek',
+      storage: 'emmc',
+      alg: 'rsa-2048',
+      mem: 64 * 2 ** 20,
+      maxOp: 2 * 2 ** 20,
+      codecs: ['none', 'gzip', 'brotli', 'zstd', 'xz'],
+    },
+    {
+      id: 'unisoc',
+      aliases: ['spreadtrum', 'sprd'],
+      vendor: 'Unisoc',
+      storage: 'emmc',
+      alg: 'rsa-2048',
+      mem: 16 * 2 ** 20,
+      maxOp: 1 * 2 ** 20,
+      codecs: ['none', 'gzip', 'zstd', 'xz'],
+    },
+    {
+      id: 'generic',
+      aliases: [],
+      vendor: 'Generic',
+      storage: 'generic',
+      alg: 'ed25519',
+      mem: 2 ** 30,
+      maxOp: 4 * 2 ** 20,
+      codecs: ['none', 'gzip', 'brotli', 'zstd', 'xz'],
+    },
   ];
 
   it('targets --json lists the 4 profiles with the documented fields and values (README table)', () => {
     const r = runCliOk(['targets', '--json']);
     const targets = jsonOf(r) as Record<string, any>[];
     expect(targets.map((t) => t.id)).toEqual(expected.map((e) => e.id));
-    const fields = ['id', 'aliases', 'vendor', 'description', 'defaultPlatform', 'storage', 'blockSizeBytes', 'updateMode', 'defaultSignatureAlgorithm', 'signatureRationale', 'allowedOperations', 'allowedCodecs', 'allowedDiffers', 'decoderMemoryLimitBytes', 'maxOperationBytes', 'partitionLayout', 'slotSuffixes', 'defaultPartitionName'];
+    const fields = [
+      'id',
+      'aliases',
+      'vendor',
+      'description',
+      'defaultPlatform',
+      'storage',
+      'blockSizeBytes',
+      'updateMode',
+      'defaultSignatureAlgorithm',
+      'signatureRationale',
+      'allowedOperations',
+      'allowedCodecs',
+      'allowedDiffers',
+      'decoderMemoryLimitBytes',
+      'maxOperationBytes',
+      'partitionLayout',
+      'slotSuffixes',
+      'defaultPartitionName',
+    ];
     for (const [i, t] of targets.entries()) {
       const e = expected[i]!;
       expect(Object.keys(t).sort(), t.id).toEqual([...fields].sort());
       for (const a of e.aliases) expect(t.aliases, t.id).toContain(a);
-      expect(t, t.id).toMatchObject({ vendor: e.vendor, storage: e.storage, blockSizeBytes: 4096, updateMode: 'ab', defaultSignatureAlgorithm: e.alg, decoderMemoryLimitBytes: e.mem, maxOperationBytes: e.maxOp });
+      expect(t, t.id).toMatchObject({
+        vendor: e.vendor,
+        storage: e.storage,
+        blockSizeBytes: 4096,
+        updateMode: 'ab',
+        defaultSignatureAlgorithm: e.alg,
+        decoderMemoryLimitBytes: e.mem,
+        maxOperationBytes: e.maxOp,
+      });
       expect([...t.allowedCodecs].sort(), t.id).toEqual([...e.codecs].sort());
       expect(t.signatureRationale.length, t.id).toBeGreaterThan(20);
     }
@@ -173,8 +320,18 @@ describe('targets', () => {
 describe('build --json', () => {
   it('has kind, source, target, packages[], timingsMs and warnings (TEST_KEY)', () => {
     expect(built.kind).toBe('delta');
-    expect(built.source).toMatchObject({ path: pair.oldPath, format: 'raw', sizeBytes: pair.oldImage.length, sha256: sha256(pair.oldImage) });
-    expect(built.target).toMatchObject({ path: pair.newPath, format: 'raw', sizeBytes: pair.newImage.length, sha256: sha256(pair.newImage) });
+    expect(built.source).toMatchObject({
+      path: pair.oldPath,
+      format: 'raw',
+      sizeBytes: pair.oldImage.length,
+      sha256: sha256(pair.oldImage),
+    });
+    expect(built.target).toMatchObject({
+      path: pair.newPath,
+      format: 'raw',
+      sizeBytes: pair.newImage.length,
+      sha256: sha256(pair.newImage),
+    });
     expect(built.packages.map((p: any) => p.target)).toEqual(['qualcomm', 'generic']);
     for (const p of built.packages) {
       expect(p.path).toBe(join(deltaDir, `update-${p.target}.otapkg`));
@@ -182,23 +339,43 @@ describe('build --json', () => {
       expect(p.sizeBytes, p.target).toBe(bytes.length);
       expect(p.sha256, p.target).toBe(sha256(bytes));
       expect(p.signatureAlgorithm, p.target).toBe(p.target === 'qualcomm' ? 'rsa-4096' : 'ed25519');
-      expect(Object.keys(p.operationCounts).every((k) => ['zero', 'copy', 'replace', 'diff'].includes(k)), JSON.stringify(p.operationCounts)).toBe(true);
+      expect(
+        Object.keys(p.operationCounts).every((k) => ['zero', 'copy', 'replace', 'diff'].includes(k)),
+        JSON.stringify(p.operationCounts),
+      ).toBe(true);
       for (const n of Object.values(p.operationCounts)) expect(Number.isInteger(n) && (n as number) > 0).toBe(true);
       // The synthetic pair has unchanged, edited and zeroed regions.
       expect(p.operationCounts.copy, p.target).toBeGreaterThan(0);
       expect(p.operationCounts.zero, p.target).toBeGreaterThan(0);
       expect((p.operationCounts.diff ?? 0) + (p.operationCounts.replace ?? 0), p.target).toBeGreaterThan(0);
     }
-    for (const phase of ['hashMs', 'planMs', 'encodeMs', 'writeMs']) expect(typeof built.timingsMs[phase], phase).toBe('number');
+    for (const phase of ['hashMs', 'planMs', 'encodeMs', 'writeMs'])
+      expect(typeof built.timingsMs[phase], phase).toBe('number');
     expect(built.warnings.map((w: any) => w.code)).toContain('TEST_KEY');
     for (const w of built.warnings) expect(Object.keys(w).sort()).toEqual(['code', 'message']);
     // The same warning is on stderr, and nothing else is.
-    expect(builtRun.stderr.split('\n').filter((l) => l !== '').every((l) => l.startsWith('warning ['))).toBe(true);
+    expect(
+      builtRun.stderr
+        .split('\n')
+        .filter((l) => l !== '')
+        .every((l) => l.startsWith('warning [')),
+    ).toBe(true);
     expect(builtRun.stderr).toContain('warning [TEST_KEY]');
   });
 
   it('a full build has kind "full", no source, and only zero/replace ops', () => {
-    const r = runCliOk(['build', '--new', pair.newPath, '-o', join(work, 'full-json'), '--target', 'generic', '--jobs', '1', '--json']);
+    const r = runCliOk([
+      'build',
+      '--new',
+      pair.newPath,
+      '-o',
+      join(work, 'full-json'),
+      '--target',
+      'generic',
+      '--jobs',
+      '1',
+      '--json',
+    ]);
     const j = jsonOf(r);
     expect(j.kind).toBe('full');
     expect(j).not.toHaveProperty('source');
@@ -209,54 +386,76 @@ describe('build --json', () => {
 describe('inspect --json', () => {
   const inspect = (path: string, ...extra: string[]) => jsonOf(runCliOk(['inspect', path, '--json', ...extra]));
 
-  it.each([['qualcomm'], ['generic']])('describes the %s package: target, identities, op stats, signature, sections', (target) => {
-    const file = join(deltaDir, `update-${target}.otapkg`);
-    const bytes = readFileSync(file);
-    const j = inspect(file);
-    const pkgInfo = built.packages.find((p: any) => p.target === target);
-    expect(j.formatVersion).toBe('1.0');
-    expect(j.fileSizeBytes).toBe(bytes.length);
-    expect(j.metadataVerified).toBe(true);
-    expect(j.target).toMatchObject(
-      target === 'qualcomm'
-        ? { targetId: 'qualcomm', vendor: 'Qualcomm', platform: 'sm8650', storage: 'ufs', blockSizeBytes: 4096, updateMode: 'ab', signatureAlgorithm: 'rsa-4096' }
-        : { targetId: 'generic', vendor: 'Generic', platform: 'sm8650', storage: 'generic', blockSizeBytes: 4096, updateMode: 'ab', signatureAlgorithm: 'ed25519' },
-    );
-    expect(j.signature.algorithm).toBe(pkgInfo.signatureAlgorithm);
-    expect(j.signature.keyId).toMatch(/^[0-9a-f]{64}$/);
-    expect(j.timestampSeconds).toBe(1700000000);
-    expect(j.sourceVersion).toBe('AP1A.240305.019');
-    expect(j.targetVersion).toBe('AP1A.240405.002');
-    expect(j.partitions).toHaveLength(1);
-    const p = j.partitions[0];
-    expect(p.name).toBe('vendor_boot');
-    expect(p.kind).toBe('delta');
-    expect(p.source).toMatchObject({ sizeBytes: pair.oldImage.length, sha256: sha256(readFileSync(pair.oldPath)) });
-    expect(p.target).toMatchObject({ sizeBytes: pair.newImage.length, sha256: sha256(readFileSync(pair.newPath)) });
-    // Op stats agree with build's counts and with the section table.
-    const byTypeCounts = Object.fromEntries(Object.entries(p.byType).map(([k, s]: [string, any]) => [k, s.count]));
-    expect(byTypeCounts).toEqual(pkgInfo.operationCounts);
-    const sum = (o: Record<string, any>, f: string) => Object.values(o).reduce((a: number, s: any) => a + s[f], 0);
-    expect(sum(p.byType, 'count')).toBe(p.operationCount);
-    expect(sum(p.byType, 'blobBytes')).toBe(j.sections.blobs.sizeBytes);
-    expect(sum(p.byEncoding, 'blobBytes')).toBe(j.sections.blobs.sizeBytes);
-    expect(sum(p.byEncoding, 'count')).toBe((byTypeCounts.replace ?? 0) + (byTypeCounts.diff ?? 0));
-    for (const k of Object.keys(p.byEncoding)) expect(k).toMatch(/^(codec:(none|gzip|brotli|zstd|xz)|differ:(bsdiff|zstd-dict))$/);
-    expect(p.byType.zero.blobBytes).toBe(0);
-    expect(p.byType.copy.blobBytes).toBe(0);
-    // An A/B slot holds stale data, so the ops must write every block of the target exactly once.
-    expect(sum(p.byType, 'dstBytes')).toBe(Math.ceil(pair.newImage.length / 4096) * 4096);
-    // Sections are contiguous, cover the file, and match the header.
-    const order = ['header', 'targetHeader', 'manifest', 'metadataSignature', 'blobs', 'payloadSignature'];
-    expect(Object.keys(j.sections)).toEqual(order);
-    let at = 0;
-    for (const name of order) {
-      expect(j.sections[name].offsetBytes, name).toBe(at);
-      at += j.sections[name].sizeBytes;
-    }
-    expect(at).toBe(bytes.length);
-    expect(sectionsOf(bytes).map((s) => ({ offsetBytes: s.offsetBytes, sizeBytes: s.sizeBytes }))).toEqual(order.map((n) => j.sections[n]));
-  });
+  it.each([['qualcomm'], ['generic']])(
+    'describes the %s package: target, identities, op stats, signature, sections',
+    (target) => {
+      const file = join(deltaDir, `update-${target}.otapkg`);
+      const bytes = readFileSync(file);
+      const j = inspect(file);
+      const pkgInfo = built.packages.find((p: any) => p.target === target);
+      expect(j.formatVersion).toBe('1.0');
+      expect(j.fileSizeBytes).toBe(bytes.length);
+      expect(j.metadataVerified).toBe(true);
+      expect(j.target).toMatchObject(
+        target === 'qualcomm'
+          ? {
+              targetId: 'qualcomm',
+              vendor: 'Qualcomm',
+              platform: 'sm8650',
+              storage: 'ufs',
+              blockSizeBytes: 4096,
+              updateMode: 'ab',
+              signatureAlgorithm: 'rsa-4096',
+            }
+          : {
+              targetId: 'generic',
+              vendor: 'Generic',
+              platform: 'sm8650',
+              storage: 'generic',
+              blockSizeBytes: 4096,
+              updateMode: 'ab',
+              signatureAlgorithm: 'ed25519',
+            },
+      );
+      expect(j.signature.algorithm).toBe(pkgInfo.signatureAlgorithm);
+      expect(j.signature.keyId).toMatch(/^[0-9a-f]{64}$/);
+      expect(j.timestampSeconds).toBe(1700000000);
+      expect(j.sourceVersion).toBe('AP1A.240305.019');
+      expect(j.targetVersion).toBe('AP1A.240405.002');
+      expect(j.partitions).toHaveLength(1);
+      const p = j.partitions[0];
+      expect(p.name).toBe('vendor_boot');
+      expect(p.kind).toBe('delta');
+      expect(p.source).toMatchObject({ sizeBytes: pair.oldImage.length, sha256: sha256(readFileSync(pair.oldPath)) });
+      expect(p.target).toMatchObject({ sizeBytes: pair.newImage.length, sha256: sha256(readFileSync(pair.newPath)) });
+      // Op stats agree with build's counts and with the section table.
+      const byTypeCounts = Object.fromEntries(Object.entries(p.byType).map(([k, s]: [string, any]) => [k, s.count]));
+      expect(byTypeCounts).toEqual(pkgInfo.operationCounts);
+      const sum = (o: Record<string, any>, f: string) => Object.values(o).reduce((a: number, s: any) => a + s[f], 0);
+      expect(sum(p.byType, 'count')).toBe(p.operationCount);
+      expect(sum(p.byType, 'blobBytes')).toBe(j.sections.blobs.sizeBytes);
+      expect(sum(p.byEncoding, 'blobBytes')).toBe(j.sections.blobs.sizeBytes);
+      expect(sum(p.byEncoding, 'count')).toBe((byTypeCounts.replace ?? 0) + (byTypeCounts.diff ?? 0));
+      for (const k of Object.keys(p.byEncoding))
+        expect(k).toMatch(/^(codec:(none|gzip|brotli|zstd|xz)|differ:(bsdiff|zstd-dict))$/);
+      expect(p.byType.zero.blobBytes).toBe(0);
+      expect(p.byType.copy.blobBytes).toBe(0);
+      // An A/B slot holds stale data, so the ops must write every block of the target exactly once.
+      expect(sum(p.byType, 'dstBytes')).toBe(Math.ceil(pair.newImage.length / 4096) * 4096);
+      // Sections are contiguous, cover the file, and match the header.
+      const order = ['header', 'targetHeader', 'manifest', 'metadataSignature', 'blobs', 'payloadSignature'];
+      expect(Object.keys(j.sections)).toEqual(order);
+      let at = 0;
+      for (const name of order) {
+        expect(j.sections[name].offsetBytes, name).toBe(at);
+        at += j.sections[name].sizeBytes;
+      }
+      expect(at).toBe(bytes.length);
+      expect(sectionsOf(bytes).map((s) => ({ offsetBytes: s.offsetBytes, sizeBytes: s.sizeBytes }))).toEqual(
+        order.map((n) => j.sections[n]),
+      );
+    },
+  );
 
   it('describes a full package (no source, codec as built) and its text form', () => {
     const file = join(fullDir, 'update-generic.otapkg');
@@ -298,7 +497,14 @@ describe('verify and apply --json', () => {
     const out = join(work, 'applied.img');
     const j = jsonOf(runCliOk(['apply', file, '--json', '--old', pair.oldPath, '-o', out]));
     const inspected = jsonOf(runCliOk(['inspect', file, '--json']));
-    expect(j).toMatchObject({ outputPath: out, targetId: 'generic', partition: 'vendor_boot', sizeBytes: pair.newImage.length, sha256: sha256(pair.newImage), operationCount: inspected.partitions[0].operationCount });
+    expect(j).toMatchObject({
+      outputPath: out,
+      targetId: 'generic',
+      partition: 'vendor_boot',
+      sizeBytes: pair.newImage.length,
+      sha256: sha256(pair.newImage),
+      operationCount: inspected.partitions[0].operationCount,
+    });
     expect(sha256(readFileSync(out))).toBe(sha256(pair.newImage));
   });
 });
@@ -307,11 +513,18 @@ describe('per-target keys', () => {
   it('--key qualcomm=<ec.pem> --key <ed.pem>: each package verifies with its own public key and not with the other', () => {
     const q = join(keyedDir, 'update-qualcomm.otapkg');
     const g = join(keyedDir, 'update-generic.otapkg');
-    expect(jsonOf(runCliOk(['inspect', q, '--json', '--pubkey', `${ecKey}.pub.pem`])).signature.algorithm).toBe('ecdsa-p256');
-    expect(jsonOf(runCliOk(['inspect', g, '--json', '--pubkey', `${edKey}.pub.pem`])).signature.algorithm).toBe('ed25519');
+    expect(jsonOf(runCliOk(['inspect', q, '--json', '--pubkey', `${ecKey}.pub.pem`])).signature.algorithm).toBe(
+      'ecdsa-p256',
+    );
+    expect(jsonOf(runCliOk(['inspect', g, '--json', '--pubkey', `${edKey}.pub.pem`])).signature.algorithm).toBe(
+      'ed25519',
+    );
     runCliOk(['verify', q, '--pubkey', `${ecKey}.pub.pem`, '--old', pair.oldPath]);
     runCliOk(['verify', g, '--pubkey', `${edKey}.pub.pem`, '--old', pair.oldPath]);
-    for (const [file, wrong] of [[q, `${edKey}.pub.pem`], [g, `${ecKey}.pub.pem`]] as const) {
+    for (const [file, wrong] of [
+      [q, `${edKey}.pub.pem`],
+      [g, `${ecKey}.pub.pem`],
+    ] as const) {
       const r = runCli(['verify', file, '--pubkey', wrong]);
       expect(r.status, describeRun(r)).toBe(6);
       expect(r.stderr).toMatch(/^ota-build: error \[SIG_WRONG_KEY\]: /);
@@ -325,7 +538,20 @@ describe('per-target keys', () => {
 
   it('a per-target key for a target that is not built is refused or at least not silently applied to another target', () => {
     const out = join(work, 'unused-key');
-    const r = runCli(['build', '--new', pair.newPath, '-o', out, '--target', 'generic', '--jobs', '1', '--key', `mtk=${ecKey}.pem`, '--json']);
+    const r = runCli([
+      'build',
+      '--new',
+      pair.newPath,
+      '-o',
+      out,
+      '--target',
+      'generic',
+      '--jobs',
+      '1',
+      '--key',
+      `mtk=${ecKey}.pem`,
+      '--json',
+    ]);
     if (r.status === 0) {
       // The generic package must not have been signed with the mediatek key.
       expect(jsonOf(r).packages[0].signatureAlgorithm).toBe('ed25519');
@@ -339,11 +565,38 @@ describe('per-target keys', () => {
 describe('--strict', () => {
   it('with test keys → exit 2 STRICT_TEST_KEY and no package written', () => {
     const out = join(work, 'strict');
-    const r = runCli(['build', '--old', pair.oldPath, '--new', pair.newPath, '-o', out, '--target', 'generic', '--jobs', '1', '--strict']);
+    const r = runCli([
+      'build',
+      '--old',
+      pair.oldPath,
+      '--new',
+      pair.newPath,
+      '-o',
+      out,
+      '--target',
+      'generic',
+      '--jobs',
+      '1',
+      '--strict',
+    ]);
     expect(r.status, describeRun(r)).toBe(2);
-    expect(r.stderr.split('\n').filter((l) => l !== '')).toEqual([expect.stringMatching(/^ota-build: error \[STRICT_TEST_KEY\]: --strict: /)]);
+    expect(r.stderr.split('\n').filter((l) => l !== '')).toEqual([
+      expect.stringMatching(/^ota-build: error \[STRICT_TEST_KEY\]: --strict: /),
+    ]);
     expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
-    const j = runCli(['build', '--new', pair.newPath, '-o', out, '--target', 'generic', '--jobs', '1', '--strict', '--json']);
+    const j = runCli([
+      'build',
+      '--new',
+      pair.newPath,
+      '-o',
+      out,
+      '--target',
+      'generic',
+      '--jobs',
+      '1',
+      '--strict',
+      '--json',
+    ]);
     expect(j.status).toBe(2);
     expect(jsonOf(j).error.code).toBe('STRICT_TEST_KEY');
     expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
@@ -351,18 +604,61 @@ describe('--strict', () => {
 
   it('without SOURCE_DATE_EPOCH → exit 2 STRICT_NO_TIMESTAMP; with a real key and a timestamp it builds with no warnings', () => {
     const out = join(work, 'strict-ts');
-    const r = runCli(['build', '--new', pair.newPath, '-o', out, '--target', 'generic', '--jobs', '1', '--strict', '--key', `${edKey}.pem`], { env: { SOURCE_DATE_EPOCH: undefined } });
+    const r = runCli(
+      [
+        'build',
+        '--new',
+        pair.newPath,
+        '-o',
+        out,
+        '--target',
+        'generic',
+        '--jobs',
+        '1',
+        '--strict',
+        '--key',
+        `${edKey}.pem`,
+      ],
+      { env: { SOURCE_DATE_EPOCH: undefined } },
+    );
     expect(r.status, describeRun(r)).toBe(2);
     expect(r.stderr).toMatch(/^ota-build: error \[STRICT_NO_TIMESTAMP\]: /);
     expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
-    const ok = runCliOk(['build', '--new', pair.newPath, '-o', out, '--target', 'generic', '--jobs', '1', '--strict', '--key', `${edKey}.pem`, '--json']);
+    const ok = runCliOk([
+      'build',
+      '--new',
+      pair.newPath,
+      '-o',
+      out,
+      '--target',
+      'generic',
+      '--jobs',
+      '1',
+      '--strict',
+      '--key',
+      `${edKey}.pem`,
+      '--json',
+    ]);
     expect(jsonOf(ok).warnings).toEqual([]);
     expect(ok.stderr).toBe('');
   });
 });
 
 describe('progress and stderr', () => {
-  const build = (out: string, ...extra: string[]) => ['build', '--old', pair.oldPath, '--new', pair.newPath, '-o', join(work, out), '--target', 'generic', '--jobs', '1', ...extra];
+  const build = (out: string, ...extra: string[]) => [
+    'build',
+    '--old',
+    pair.oldPath,
+    '--new',
+    pair.newPath,
+    '-o',
+    join(work, out),
+    '--target',
+    'generic',
+    '--jobs',
+    '1',
+    ...extra,
+  ];
 
   it('without a TTY, build prints no progress on stderr: only warnings', () => {
     const r = runCliOk(build('no-tty'));
@@ -413,37 +709,76 @@ describe('progress and stderr', () => {
     const r = runOnTty(build('tty-80', '--json'), 'cols 80 rows 24', json);
     expect(r.status, r.tty.slice(0, 2000)).toBe(0);
     expect(r.tty).toMatch(/hashing|encoding/);
-    expect(jsonOf({ status: 0, stdout: readFileSync(json, 'utf8'), stderr: '', argv: 'tty build' }).packages).toHaveLength(1);
+    expect(
+      jsonOf({ status: 0, stdout: readFileSync(json, 'utf8'), stderr: '', argv: 'tty build' }).packages,
+    ).toHaveLength(1);
   });
 
   it('on a terminal that reports 0 columns (script, docker -t, CI ptys), build still finishes instead of spinning forever', () => {
     const json = join(work, 'tty-0.json');
     const r = runOnTty(build('tty-0', '--json'), undefined, json);
     const sample = JSON.stringify(r.tty.slice(0, 600));
-    expect(r.status, `exit ${String(r.status)} (137 = killed after 10 s); ${r.tty.length} bytes on the terminal, starting ${sample}`).toBe(0);
+    expect(
+      r.status,
+      `exit ${String(r.status)} (137 = killed after 10 s); ${r.tty.length} bytes on the terminal, starting ${sample}`,
+    ).toBe(0);
     expect(r.tty.length, 'terminal output stays small').toBeLessThan(64 * 1024);
-    expect(jsonOf({ status: 0, stdout: readFileSync(json, 'utf8'), stderr: '', argv: 'tty build' }).packages).toHaveLength(1);
+    expect(
+      jsonOf({ status: 0, stdout: readFileSync(json, 'utf8'), stderr: '', argv: 'tty build' }).packages,
+    ).toHaveLength(1);
   });
 
   it.each([
-    ['verify of a missing package', () => ['verify', join(work, 'nope.otapkg'), '--pubkey', `${edKey}.pub.pem`], 8, 'IO_ENOENT'],
-    ['verify with the wrong key', () => ['verify', join(keyedDir, 'update-generic.otapkg'), '--pubkey', `${ecKey}.pub.pem`], 6, 'SIG_WRONG_KEY'],
-    ['apply with a wrong base', () => ['apply', join(keyedDir, 'update-generic.otapkg'), '--pubkey', `${edKey}.pub.pem`, '--old', pair.newPath, '-o', join(work, 'x.img')], 5, 'WRONG_BASE'],
+    [
+      'verify of a missing package',
+      () => ['verify', join(work, 'nope.otapkg'), '--pubkey', `${edKey}.pub.pem`],
+      8,
+      'IO_ENOENT',
+    ],
+    [
+      'verify with the wrong key',
+      () => ['verify', join(keyedDir, 'update-generic.otapkg'), '--pubkey', `${ecKey}.pub.pem`],
+      6,
+      'SIG_WRONG_KEY',
+    ],
+    [
+      'apply with a wrong base',
+      () => [
+        'apply',
+        join(keyedDir, 'update-generic.otapkg'),
+        '--pubkey',
+        `${edKey}.pub.pem`,
+        '--old',
+        pair.newPath,
+        '-o',
+        join(work, 'x.img'),
+      ],
+      5,
+      'WRONG_BASE',
+    ],
     ['inspect of an image', () => ['inspect', pair.oldPath], 4, 'PKG_BAD_MAGIC'],
-    ['build with a bad codec', () => ['build', '--new', pair.newPath, '-o', join(work, 'bad'), '--codec', 'lz4'], 2, 'BAD_CODEC'],
+    [
+      'build with a bad codec',
+      () => ['build', '--new', pair.newPath, '-o', join(work, 'bad'), '--codec', 'lz4'],
+      2,
+      'BAD_CODEC',
+    ],
     ['keygen over an existing key', () => ['keygen', '--algorithm', 'ed25519', '-o', edKey], 2, 'KEY_EXISTS'],
-  ])('an error (%s) is exactly one stderr line, nothing on stdout; --json puts {error:{code,message}} on stdout only', (_what, argsOf, status, code) => {
-    const args = argsOf();
-    const r = runCli(args);
-    expect(r.status, describeRun(r)).toBe(status);
-    expect(r.stdout).toBe('');
-    expect(r.stderr.endsWith('\n')).toBe(true);
-    expect(r.stderr.slice(0, -1), describeRun(r)).not.toContain('\n');
-    expect(r.stderr).toMatch(new RegExp(`^ota-build: error \\[${code}\\]: \\S.*\\n$`));
-    const j = runCli([...args, '--json']);
-    expect(j.status).toBe(status);
-    expect(j.stderr, describeRun(j)).toBe('');
-    expect(JSON.parse(j.stdout)).toEqual({ error: { code, message: expect.any(String) } });
-    expect(`ota-build: error [${code}]: ${JSON.parse(j.stdout).error.message}\n`).toBe(r.stderr);
-  });
+  ])(
+    'an error (%s) is exactly one stderr line, nothing on stdout; --json puts {error:{code,message}} on stdout only',
+    (_what, argsOf, status, code) => {
+      const args = argsOf();
+      const r = runCli(args);
+      expect(r.status, describeRun(r)).toBe(status);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.endsWith('\n')).toBe(true);
+      expect(r.stderr.slice(0, -1), describeRun(r)).not.toContain('\n');
+      expect(r.stderr).toMatch(new RegExp(`^ota-build: error \\[${code}\\]: \\S.*\\n$`));
+      const j = runCli([...args, '--json']);
+      expect(j.status).toBe(status);
+      expect(j.stderr, describeRun(j)).toBe('');
+      expect(JSON.parse(j.stdout)).toEqual({ error: { code, message: expect.any(String) } });
+      expect(`ota-build: error [${code}]: ${JSON.parse(j.stdout).error.message}\n`).toBe(r.stderr);
+    },
+  );
 });

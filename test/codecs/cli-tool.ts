@@ -18,7 +18,9 @@ export function runTool(tool: string, args: readonly string[], input?: Uint8Arra
   const result = spawnSync(tool, args, { input, maxBuffer: 512 * 1024 * 1024 });
   if (result.error) {
     const code = (result.error as NodeJS.ErrnoException).code;
-    throw new Error(`cannot run ${tool} (${code ?? result.error.message}): install it (Debian: apt-get install ${packageOf(tool)})`);
+    throw new Error(
+      `cannot run ${tool} (${code ?? result.error.message}): install it (Debian: apt-get install ${packageOf(tool)})`,
+    );
   }
   return { status: result.status, stdout: result.stdout, stderr: result.stderr.toString() };
 }

@@ -44,7 +44,9 @@ describe('codec registry', () => {
       expect(error).toBeInstanceOf(UnsupportedError);
       expect(error.exitCode).toBe(7);
       expect(error.code).toBe('UNKNOWN_CODEC');
-      expect(error.message).toMatch(new RegExp(`^unknown codec id ${String(id).replace('.', '\\.')}: this version knows 0 \\(none\\)`));
+      expect(error.message).toMatch(
+        new RegExp(`^unknown codec id ${String(id).replace('.', '\\.')}: this version knows 0 \\(none\\)`),
+      );
     }
   });
 

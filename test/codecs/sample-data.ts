@@ -61,7 +61,8 @@ export function elfChunk(sizeBytes: number, offsetBytes = 8 << 20): Buffer {
 export function editedCopy(v1: Uint8Array, seed = 3, changedBytes = 2000, insertBytes = 100): Buffer {
   const next = prng(seed);
   const copy = Buffer.from(v1);
-  for (let i = 0; i < changedBytes && copy.length > 0; i++) copy[Math.floor(next() * copy.length)] = Math.floor(next() * 256);
+  for (let i = 0; i < changedBytes && copy.length > 0; i++)
+    copy[Math.floor(next() * copy.length)] = Math.floor(next() * 256);
   const at = Math.floor(copy.length * 0.3);
   const inserted = randomBytes(insertBytes, seed + 1);
   return Buffer.concat([copy.subarray(0, at), inserted, copy.subarray(at)]);

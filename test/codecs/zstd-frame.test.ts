@@ -10,15 +10,18 @@ import { expectBlobError } from './expect-blob-error.js';
 import { randomBytes, textLike } from './sample-data.js';
 
 describe('parseZstdFrameHeader', () => {
-  it.each([0, 1, 255, 256, 65_791, 65_792, 1 << 20, 5_000_000])('reads the content size zstd reads (%i bytes)', (sizeBytes) => {
-    const frame = encodeZstdFrame(Buffer.alloc(sizeBytes, 7), { level: 1, windowLog: zstdWindowLog(sizeBytes) });
-    const header = parseZstdFrameHeader('zstd', frame);
-    expect(header.contentSizeBytes).toBe(binding.getFrameContentSize(frame));
-    expect(header.hasChecksum).toBe(true);
-    expect(header.dictionaryId).toBe(0);
-    expect(header.singleSegment).toBe(true);
-    expect(header.windowSizeBytes).toBe(sizeBytes);
-  });
+  it.each([0, 1, 255, 256, 65_791, 65_792, 1 << 20, 5_000_000])(
+    'reads the content size zstd reads (%i bytes)',
+    (sizeBytes) => {
+      const frame = encodeZstdFrame(Buffer.alloc(sizeBytes, 7), { level: 1, windowLog: zstdWindowLog(sizeBytes) });
+      const header = parseZstdFrameHeader('zstd', frame);
+      expect(header.contentSizeBytes).toBe(binding.getFrameContentSize(frame));
+      expect(header.hasChecksum).toBe(true);
+      expect(header.dictionaryId).toBe(0);
+      expect(header.singleSegment).toBe(true);
+      expect(header.windowSizeBytes).toBe(sizeBytes);
+    },
+  );
 
   it('reads the window descriptor of a multi-segment frame', () => {
     // Window 2^10 smaller than the 64 KiB content forces a window descriptor.
@@ -54,7 +57,9 @@ describe('decodeZstdFrame checks', () => {
     const target = Buffer.concat([source.subarray(0, 4096), textLike(100)]);
     const frame = encodeZstdFrame(target, { level: 3, windowLog: 14, dictionary: source });
     await expectBlobError(Promise.resolve().then(() => decodeZstdFrame('zstd', frame, target.length)));
-    await expectBlobError(Promise.resolve().then(() => decodeZstdFrame('zstd', frame, target.length, randomBytes(8192, 12))));
+    await expectBlobError(
+      Promise.resolve().then(() => decodeZstdFrame('zstd', frame, target.length, randomBytes(8192, 12))),
+    );
     expect(decodeZstdFrame('zstd', frame, target.length, source).equals(target)).toBe(true);
   });
 

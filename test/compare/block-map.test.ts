@@ -10,8 +10,17 @@ const blob = { offsetBytes: 0, sizeBytes: 1, sha256: new Uint8Array(32) };
 const sha = new Uint8Array(32);
 const ext = (startBlock: number, blockCount: number) => ({ startBlock, blockCount });
 
-function partition(blocks: number, operations: Operation[], dontCare = [] as { startBlock: number; blockCount: number }[]): PartitionUpdate {
-  return { name: 'system', source: undefined, target: { sizeBytes: blocks * 4096, sha256: sha, version: '', dontCare }, operations };
+function partition(
+  blocks: number,
+  operations: Operation[],
+  dontCare = [] as { startBlock: number; blockCount: number }[],
+): PartitionUpdate {
+  return {
+    name: 'system',
+    source: undefined,
+    target: { sizeBytes: blocks * 4096, sha256: sha, version: '', dontCare },
+    operations,
+  };
 }
 
 describe('copyRuns', () => {
@@ -35,28 +44,58 @@ describe('blockMapOf', () => {
   it('maps a partition listed without ops (unchanged in a release package) as unchanged, DONT_CARE kept', () => {
     const target = { sizeBytes: 6 * 4096, sha256: sha, version: '', dontCare: [ext(2, 1)] };
     const map = blockMapOf({ name: 'lk', source: target, target, operations: [] }, 4096);
-    expect(map.cells.map((c) => c.kind)).toEqual(['unchanged', 'unchanged', 'dontCare', 'unchanged', 'unchanged', 'unchanged']);
+    expect(map.cells.map((c) => c.kind)).toEqual([
+      'unchanged',
+      'unchanged',
+      'dontCare',
+      'unchanged',
+      'unchanged',
+      'unchanged',
+    ]);
     expect(map.totals.unchanged).toBe(5);
   });
 
   it('one cell per block when the image is small', () => {
     const map = blockMapOf(partition(12, ops, [ext(10, 2)]), 4096);
     expect(map.blocksPerCell).toBe(1);
-    expect(map.cells.map((c) => c.kind)).toEqual(['unchanged', 'unchanged', 'copied', 'copied', 'zero', 'zero', 'diffed', 'diffed', 'diffed', 'replaced', 'dontCare', 'dontCare']);
+    expect(map.cells.map((c) => c.kind)).toEqual([
+      'unchanged',
+      'unchanged',
+      'copied',
+      'copied',
+      'zero',
+      'zero',
+      'diffed',
+      'diffed',
+      'diffed',
+      'replaced',
+      'dontCare',
+      'dontCare',
+    ]);
     expect(map.totals).toEqual({ unchanged: 2, copied: 2, diffed: 3, replaced: 1, zero: 2, dontCare: 2 });
   });
 
   it('downsamples into cells with exact counts; the majority kind wins, ties favour changes', () => {
     const map = blockMapOf(partition(12, ops, [ext(10, 2)]), 4096, 3);
     expect(map.blocksPerCell).toBe(4);
-    expect(map.cells.map((c) => [c.startBlock, c.blockCount, c.kind])).toEqual([[0, 4, 'copied'], [4, 4, 'diffed'], [8, 4, 'dontCare']]);
+    expect(map.cells.map((c) => [c.startBlock, c.blockCount, c.kind])).toEqual([
+      [0, 4, 'copied'],
+      [4, 4, 'diffed'],
+      [8, 4, 'dontCare'],
+    ]);
     expect(map.cells[0]!.counts).toMatchObject({ unchanged: 2, copied: 2 }); // tie: the change (moved) wins
     expect(map.cells[2]!.counts).toMatchObject({ diffed: 1, replaced: 1, dontCare: 2 });
   });
 
   it('never exceeds the cell limit and counts every block of a large image once', () => {
     const blocks = 1_000_003;
-    const map = blockMapOf(partition(blocks, [{ type: 'zero', dst: [ext(0, 500_000)] }, { type: 'replace', dst: [ext(500_000, blocks - 500_000)], codec: 'zstd', blob, decoderMemoryBytes: 1 }]), 4096);
+    const map = blockMapOf(
+      partition(blocks, [
+        { type: 'zero', dst: [ext(0, 500_000)] },
+        { type: 'replace', dst: [ext(500_000, blocks - 500_000)], codec: 'zstd', blob, decoderMemoryBytes: 1 },
+      ]),
+      4096,
+    );
     expect(map.cells.length).toBeLessThanOrEqual(MAX_BLOCK_MAP_CELLS);
     const sum = map.cells.reduce((s, c) => s + BLOCK_KINDS.reduce((t, k) => t + c.counts[k], 0), 0);
     expect(sum).toBe(blocks);

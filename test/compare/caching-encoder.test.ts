@@ -30,9 +30,20 @@ const SPEC_SETS: Record<string, CandidateSpec[]> = {
 /** Chunks that take every branch: a small edit (diff wins big), a rewrite, no source, zero-heavy data. */
 function chunks(): { name: string; newData: Buffer; sourceData: Buffer }[] {
   const base = syntheticImage(192 * 1024, SEED);
-  const edited = applyEdits(base, [{ kind: 'random', at: 5000, length: 300 }, { kind: 'insert', at: 70000, length: 999 }], SEED + 1);
+  const edited = applyEdits(
+    base,
+    [
+      { kind: 'random', at: 5000, length: 300 },
+      { kind: 'insert', at: 70000, length: 999 },
+    ],
+    SEED + 1,
+  );
   const rewritten = applyEdits(base, [{ kind: 'random', at: 0, length: 120 * 1024 }], SEED + 2);
-  const scattered = applyEdits(base, Array.from({ length: 30 }, (_, i) => ({ kind: 'random' as const, at: i * 6400 + 100, length: 200 })), SEED + 3);
+  const scattered = applyEdits(
+    base,
+    Array.from({ length: 30 }, (_, i) => ({ kind: 'random' as const, at: i * 6400 + 100, length: 200 })),
+    SEED + 3,
+  );
   const zeros = Buffer.concat([Buffer.alloc(96 * 1024), base.subarray(0, 96 * 1024)]);
   const zerosOld = Buffer.concat([base.subarray(0, 96 * 1024), Buffer.alloc(96 * 1024)]);
   return [
@@ -63,7 +74,11 @@ afterAll(async () => {
 });
 
 const summary = (cs: { spec: CandidateSpec; bytes: Uint8Array; decoderMemoryBytes: number }[]) =>
-  cs.map((c) => ({ label: candidateLabel(c.spec), bytes: Buffer.from(c.bytes).toString('base64'), decoderMemoryBytes: c.decoderMemoryBytes }));
+  cs.map((c) => ({
+    label: candidateLabel(c.spec),
+    bytes: Buffer.from(c.bytes).toString('base64'),
+    decoderMemoryBytes: c.decoderMemoryBytes,
+  }));
 
 describe('CachingEncoder', () => {
   it('gives exactly what encodeChunk gives, computed and then cached, for every chunk kind and candidate set', async () => {
@@ -74,9 +89,16 @@ describe('CachingEncoder', () => {
           const task: EncodeTask = { newData: chunk.newData, sourceData: chunk.sourceData, specs, replaceRequired };
           const expected = summary(await encodeChunk(task));
           const labels = expected.map((c) => c.label);
-          if (specs.some((s) => s.kind === 'replace' && !labels.includes(candidateLabel(s)))) branches.add('slow codec skipped');
-          if (labels.includes('diff/zstd-dict') && labels.includes('diff/bsdiff')) branches.add('bsdiff beside zstd-dict');
-          if (labels.includes('diff/zstd-dict') && specs.some((s) => s.kind === 'diff' && s.differ === 'bsdiff') && !labels.includes('diff/bsdiff')) branches.add('bsdiff skipped');
+          if (specs.some((s) => s.kind === 'replace' && !labels.includes(candidateLabel(s))))
+            branches.add('slow codec skipped');
+          if (labels.includes('diff/zstd-dict') && labels.includes('diff/bsdiff'))
+            branches.add('bsdiff beside zstd-dict');
+          if (
+            labels.includes('diff/zstd-dict') &&
+            specs.some((s) => s.kind === 'diff' && s.differ === 'bsdiff') &&
+            !labels.includes('diff/bsdiff')
+          )
+            branches.add('bsdiff skipped');
           const where = `${chunk.name} / ${setName} / replaceRequired=${replaceRequired} (seed ${SEED})`;
           encoder.resetCosts();
           expect(summary(await encoder.encode(task)), `first: ${where}`).toEqual(expected);
@@ -91,10 +113,15 @@ describe('CachingEncoder', () => {
     expect([...branches].sort()).toEqual(['bsdiff beside zstd-dict', 'bsdiff skipped', 'slow codec skipped']);
   });
 
-  it('returns candidates carrying the caller\'s own spec objects (encodePlan matches them by identity)', async () => {
+  it("returns candidates carrying the caller's own spec objects (encodePlan matches them by identity)", async () => {
     const [chunk] = chunks();
     const specs = SPEC_SETS['one codec + bsdiff']!;
-    const out = await encoder.encode({ newData: chunk!.newData, sourceData: chunk!.sourceData, specs, replaceRequired: false });
+    const out = await encoder.encode({
+      newData: chunk!.newData,
+      sourceData: chunk!.sourceData,
+      specs,
+      replaceRequired: false,
+    });
     for (const c of out) expect(specs).toContain(c.spec);
   });
 

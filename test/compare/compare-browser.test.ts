@@ -31,7 +31,8 @@ let inspectPath: string;
 
 /** Fails the calling test (rather than skipping it) when Chromium is not installed. */
 function requireChromium(): void {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install it with \`apt-get install chromium\` (.ci/run does)`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} is missing: install it with \`apt-get install chromium\` (.ci/run does)`);
 }
 
 beforeAll(async () => {
@@ -41,18 +42,53 @@ beforeAll(async () => {
   const oldPath = join(work, 'old.img');
   const newPath = join(work, 'new & <new>.img'); // the name ends up in the page: it must be escaped
   writeFileSync(oldPath, old);
-  writeFileSync(newPath, applyEdits(old, [{ kind: 'move', from: 120 * BS, to: 10 * BS, length: 8 * BS }, { kind: 'random', at: 200_000, length: 20_000 }, { kind: 'zero', at: 400_000, length: 50_000 }], SEED));
-  result = await compareCodecs({ oldPath, newPath, target: 'unisoc', codecs: 'none,gzip,brotli,zstd', levels: 'gzip=6;brotli=5;zstd=3,19', jobs: 2 });
+  writeFileSync(
+    newPath,
+    applyEdits(
+      old,
+      [
+        { kind: 'move', from: 120 * BS, to: 10 * BS, length: 8 * BS },
+        { kind: 'random', at: 200_000, length: 20_000 },
+        { kind: 'zero', at: 400_000, length: 50_000 },
+      ],
+      SEED,
+    ),
+  );
+  result = await compareCodecs({
+    oldPath,
+    newPath,
+    target: 'unisoc',
+    codecs: 'none,gzip,brotli,zstd',
+    levels: 'gzip=6;brotli=5;zstd=3,19',
+    jobs: 2,
+  });
   reportPath = join(work, 'report.html');
   writeFileSync(reportPath, renderCompareHtml(result));
-  const built = await buildPackages({ oldPath, newPath, outDir: join(work, 'pkg'), targets: 'generic', timestampSeconds: 0, jobs: 1 });
+  const built = await buildPackages({
+    oldPath,
+    newPath,
+    outDir: join(work, 'pkg'),
+    targets: 'generic',
+    timestampSeconds: 0,
+    jobs: 1,
+  });
   const pkg = built.packages[0]!.path;
   inspectPath = join(work, 'inspect.html');
-  writeFileSync(inspectPath, renderInspectHtml(await inspectPackage({ packagePath: pkg }), await packageBlockMaps({ packagePath: pkg })));
+  writeFileSync(
+    inspectPath,
+    renderInspectHtml(await inspectPackage({ packagePath: pkg }), await packageBlockMaps({ packagePath: pkg })),
+  );
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 });
 
@@ -83,11 +119,21 @@ function charts(page: Page) {
       const box = svg.getBoundingClientRect();
       const axis = (a: string) => {
         // (The project compiles without the DOM lib: this runs in the page, typed by what it uses.)
-        const el = svg.querySelector(`[data-axis="${a}"]`) as unknown as { textContent: string | null; getBBox(): { width: number; height: number } } | null;
+        const el = svg.querySelector(`[data-axis="${a}"]`) as unknown as {
+          textContent: string | null;
+          getBBox(): { width: number; height: number };
+        } | null;
         const b = el?.getBBox();
         return { text: el?.textContent?.trim() ?? '', visible: Boolean(b && b.width > 0 && b.height > 0) };
       };
-      return { chart: svg.getAttribute('data-chart'), width: box.width, height: box.height, label: svg.getAttribute('aria-label'), x: axis('x'), y: axis('y') };
+      return {
+        chart: svg.getAttribute('data-chart'),
+        width: box.width,
+        height: box.height,
+        label: svg.getAttribute('aria-label'),
+        x: axis('x'),
+        y: axis('y'),
+      };
     }),
   );
 }
@@ -123,7 +169,12 @@ describe('compare --html in Chromium', () => {
     const ran = result.entries.filter((e) => e.applicable).length;
     expect(ran).toBe(result.entries.length); // delta: every combination ran
     const found = await charts(page);
-    expect(found.map((c) => c.chart)).toEqual(['scatter-size-build', 'bars-size', 'scatter-decode-memory', 'block-map']);
+    expect(found.map((c) => c.chart)).toEqual([
+      'scatter-size-build',
+      'bars-size',
+      'scatter-decode-memory',
+      'block-map',
+    ]);
     for (const c of found) {
       expect(c.width, c.chart!).toBeGreaterThan(300);
       expect(c.height, c.chart!).toBeGreaterThan(200);
@@ -134,15 +185,25 @@ describe('compare --html in Chromium', () => {
     }
     for (const chart of ['scatter-size-build', 'scatter-decode-memory']) {
       expect(await page.locator(`svg[data-chart="${chart}"] [data-point]`).count(), chart).toBe(ran);
-      expect(await page.locator(`svg[data-chart="${chart}"] [data-point][data-pareto="true"]`).count(), chart).toBeGreaterThan(0);
+      expect(
+        await page.locator(`svg[data-chart="${chart}"] [data-point][data-pareto="true"]`).count(),
+        chart,
+      ).toBeGreaterThan(0);
     }
-    expect(await page.locator('svg[data-chart="scatter-size-build"] [data-pareto-line]').count()).toBeLessThanOrEqual(1);
+    expect(await page.locator('svg[data-chart="scatter-size-build"] [data-pareto-line]').count()).toBeLessThanOrEqual(
+      1,
+    );
     expect(await page.locator('svg[data-chart="bars-size"] [data-bar]').count()).toBe(ran);
     expect(await page.locator('[data-point][data-allowed="false"]').count()).toBe(2); // brotli-5 in both scatters (unisoc forbids it)
     // Every point and bar has a tooltip; the block map covers every block.
-    const untitled = await page.$$eval('[data-point], [data-bar]', (els) => els.filter((e) => !e.querySelector('title')?.textContent).length);
+    const untitled = await page.$$eval(
+      '[data-point], [data-bar]',
+      (els) => els.filter((e) => !e.querySelector('title')?.textContent).length,
+    );
     expect(untitled).toBe(0);
-    const blocks = await page.$$eval('svg[data-chart="block-map"] rect[data-kind]', (rects) => rects.reduce((s, r) => s + Number(r.getAttribute('data-block-count')), 0));
+    const blocks = await page.$$eval('svg[data-chart="block-map"] rect[data-kind]', (rects) =>
+      rects.reduce((s, r) => s + Number(r.getAttribute('data-block-count')), 0),
+    );
     expect(blocks).toBe(result.blockMap!.blockCount);
     expect(await page.title()).toContain('new & <new>.img');
     expect(errors).toEqual([]);

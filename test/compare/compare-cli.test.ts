@@ -14,7 +14,7 @@ import { suiteSeed } from '../helpers/seeded-random.js';
 
 const BIN = fileURLToPath(new URL('../../bin/ota-build.js', import.meta.url));
 const SEED = suiteSeed(0xc11c0);
-// eslint-disable-next-line no-control-regex
+ 
 const ANSI = /\x1b\[/;
 
 interface Run {
@@ -26,15 +26,35 @@ interface Run {
 
 /** Runs the real CLI without a TTY, with SOURCE_DATE_EPOCH set and no colour/columns from the caller. */
 function cli(args: string[], env: Record<string, string> = {}): Run {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !['FORCE_COLOR', 'NO_COLOR', 'COLUMNS'].includes(k))) as Record<string, string>;
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...base, SOURCE_DATE_EPOCH: '1700000000', ...env }, timeout: 120_000 });
+  const base = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !['FORCE_COLOR', 'NO_COLOR', 'COLUMNS'].includes(k)),
+  ) as Record<string, string>;
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    env: { ...base, SOURCE_DATE_EPOCH: '1700000000', ...env },
+    timeout: 120_000,
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, argv: `ota-build ${args.join(' ')}` };
 }
 const show = (r: Run) => `${r.argv} → ${r.status}\nstderr: ${r.stderr}\nstdout: ${r.stdout.slice(0, 2000)}`;
 
 const ENTRY_FIELDS = [
-  'combination', 'kind', 'codec', 'level', 'differ', 'candidates', 'applicable', 'packageBytes', 'percentOfNew', 'percentOfBestFull',
-  'bestFullBytes', 'buildMs', 'applyMs', 'decoderMemoryBytes', 'allowed', 'reason',
+  'combination',
+  'kind',
+  'codec',
+  'level',
+  'differ',
+  'candidates',
+  'applicable',
+  'packageBytes',
+  'percentOfNew',
+  'percentOfBestFull',
+  'bestFullBytes',
+  'buildMs',
+  'applyMs',
+  'decoderMemoryBytes',
+  'allowed',
+  'reason',
 ];
 
 let work: string;
@@ -48,9 +68,37 @@ beforeAll(() => {
   oldPath = join(work, 'old.img');
   newPath = join(work, 'new.img');
   writeFileSync(oldPath, old);
-  writeFileSync(newPath, applyEdits(old, [{ kind: 'random', at: 100_000, length: 3000 }, { kind: 'insert', at: 300_000, length: 500 }], SEED));
-  json = cli(['compare', '--old', oldPath, '--new', newPath, '--codecs', 'gzip,zstd', '--levels', 'gzip=6;zstd=3', '--differs', 'zstd-dict',
-    '--jobs', '2', '--json', '--csv', join(work, 'r.csv'), '--html', join(work, 'r.html')]);
+  writeFileSync(
+    newPath,
+    applyEdits(
+      old,
+      [
+        { kind: 'random', at: 100_000, length: 3000 },
+        { kind: 'insert', at: 300_000, length: 500 },
+      ],
+      SEED,
+    ),
+  );
+  json = cli([
+    'compare',
+    '--old',
+    oldPath,
+    '--new',
+    newPath,
+    '--codecs',
+    'gzip,zstd',
+    '--levels',
+    'gzip=6;zstd=3',
+    '--differs',
+    'zstd-dict',
+    '--jobs',
+    '2',
+    '--json',
+    '--csv',
+    join(work, 'r.csv'),
+    '--html',
+    join(work, 'r.html'),
+  ]);
 });
 
 afterAll(() => {
@@ -61,18 +109,34 @@ describe('compare', () => {
   it('--json prints an array with one entry per combination and the documented fields', () => {
     expect(json.status, show(json)).toBe(0);
     const entries = JSON.parse(json.stdout) as Record<string, unknown>[];
-    expect(entries.map((e) => e.combination)).toEqual(['gzip-6', 'zstd-3', expect.stringMatching(/^zstd-dict\+(gzip-6|zstd-3)$/), 'auto']);
+    expect(entries.map((e) => e.combination)).toEqual([
+      'gzip-6',
+      'zstd-3',
+      expect.stringMatching(/^zstd-dict\+(gzip-6|zstd-3)$/),
+      'auto',
+    ]);
     for (const e of entries) {
       expect(Object.keys(e).sort()).toEqual([...ENTRY_FIELDS].sort());
       expect(e).toMatchObject({ applicable: true, allowed: true, reason: null });
-      for (const f of ['packageBytes', 'percentOfNew', 'percentOfBestFull', 'bestFullBytes', 'buildMs', 'applyMs', 'decoderMemoryBytes']) expect(typeof e[f], `${e.combination}.${f}`).toBe('number');
+      for (const f of [
+        'packageBytes',
+        'percentOfNew',
+        'percentOfBestFull',
+        'bestFullBytes',
+        'buildMs',
+        'applyMs',
+        'decoderMemoryBytes',
+      ])
+        expect(typeof e[f], `${e.combination}.${f}`).toBe('number');
     }
     expect(json.stderr).toBe('');
   });
 
   it('--csv writes the same entries as CSV; --html writes one self-contained page with four charts', () => {
     const entries = JSON.parse(json.stdout) as Record<string, unknown>[];
-    const lines = readFileSync(join(work, 'r.csv'), 'utf8').split('\r\n').filter((l) => l !== '');
+    const lines = readFileSync(join(work, 'r.csv'), 'utf8')
+      .split('\r\n')
+      .filter((l) => l !== '');
     expect(lines[0]).toBe(CSV_FIELDS.join(','));
     expect(lines.slice(1).map((l) => l.split(',')[0])).toEqual(entries.map((e) => e.combination));
     expect(lines[1]!.split(',')[7]).toBe(String(entries[0]!.packageBytes));
@@ -82,7 +146,21 @@ describe('compare', () => {
   });
 
   it('prints a table that fits 100 columns, without colour or progress when not on a terminal', () => {
-    const r = cli(['compare', '--new', newPath, '--target', 'unisoc', '--codecs', 'gzip,brotli', '--levels', 'gzip=6;brotli=5', '--differs', 'bsdiff', '--jobs', '1']);
+    const r = cli([
+      'compare',
+      '--new',
+      newPath,
+      '--target',
+      'unisoc',
+      '--codecs',
+      'gzip,brotli',
+      '--levels',
+      'gzip=6;brotli=5',
+      '--differs',
+      'bsdiff',
+      '--jobs',
+      '1',
+    ]);
     expect(r.status, show(r)).toBe(0);
     expect(r.stderr).toBe('');
     expect(r.stdout).not.toMatch(ANSI);
@@ -97,7 +175,20 @@ describe('compare', () => {
   });
 
   it('--progress shows plain progress lines on stderr', () => {
-    const r = cli(['compare', '--new', newPath, '--codecs', 'zstd', '--levels', 'zstd=1', '--differs', 'none', '--progress', '--jobs', '1']);
+    const r = cli([
+      'compare',
+      '--new',
+      newPath,
+      '--codecs',
+      'zstd',
+      '--levels',
+      'zstd=1',
+      '--differs',
+      'none',
+      '--progress',
+      '--jobs',
+      '1',
+    ]);
     expect(r.status, show(r)).toBe(0);
     expect(r.stderr).toMatch(/^compare \d+%/m);
   });
@@ -116,7 +207,9 @@ describe('compare', () => {
     const text = cli(args);
     expect(text.status, show(text)).toBe(status);
     expect(text.stdout).toBe('');
-    expect(text.stderr.trim().split('\n')).toEqual([expect.stringMatching(new RegExp(`^ota-build: error \\[${code}\\]: `))]);
+    expect(text.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(new RegExp(`^ota-build: error \\[${code}\\]: `)),
+    ]);
     expect(text.stderr).toMatch(message);
     const asJson = cli([...args, '--json']);
     expect(asJson.status).toBe(status);
@@ -125,7 +218,19 @@ describe('compare', () => {
 
   it('a missing --new is a usage error; an unwritable --html is an I/O error after the run', () => {
     expect(cli(['compare', '--old', oldPath]).status).toBe(2);
-    const r = cli(['compare', '--new', newPath, '--codecs', 'none', '--differs', 'none', '--jobs', '1', '--html', join(work, 'no-such-dir', 'r.html')]);
+    const r = cli([
+      'compare',
+      '--new',
+      newPath,
+      '--codecs',
+      'none',
+      '--differs',
+      'none',
+      '--jobs',
+      '1',
+      '--html',
+      join(work, 'no-such-dir', 'r.html'),
+    ]);
     expect(r.status, show(r)).toBe(8);
     expect(r.stderr).toMatch(/IO_ENOENT.*no-such-dir/);
   });
@@ -133,7 +238,20 @@ describe('compare', () => {
   it('--help lists the options and examples', () => {
     const r = cli(['compare', '--help']);
     expect(r.status).toBe(0);
-    for (const o of ['--new', '--old', '--codecs', '--levels', '--differs', '--target', '--jobs', '--json', '--csv', '--html', '--progress']) expect(r.stdout).toContain(o);
+    for (const o of [
+      '--new',
+      '--old',
+      '--codecs',
+      '--levels',
+      '--differs',
+      '--target',
+      '--jobs',
+      '--json',
+      '--csv',
+      '--html',
+      '--progress',
+    ])
+      expect(r.stdout).toContain(o);
   });
 });
 

@@ -4,7 +4,16 @@
 // packages are byte-identical to what `build` makes with the same candidates.
 
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,19 +49,29 @@ beforeAll(async () => {
   mkdirSync(tempRoot);
   mkdirSync(keep);
   const old = syntheticImage(768 * 1024, SEED);
-  const next = applyEdits(old, [
-    { kind: 'move', from: 160 * BS, to: 20 * BS, length: 16 * BS }, // block-aligned: moved copies
-    { kind: 'random', at: 300_000, length: 5000 },
-    { kind: 'zero', at: 500_000, length: 40_000 },
-    { kind: 'random', at: 700_000, length: 60_000 },
-  ], SEED + 1);
+  const next = applyEdits(
+    old,
+    [
+      { kind: 'move', from: 160 * BS, to: 20 * BS, length: 16 * BS }, // block-aligned: moved copies
+      { kind: 'random', at: 300_000, length: 5000 },
+      { kind: 'zero', at: 500_000, length: 40_000 },
+      { kind: 'random', at: 700_000, length: 60_000 },
+    ],
+    SEED + 1,
+  );
   oldPath = join(work, 'old.img');
   newPath = join(work, 'new.img');
   writeFileSync(oldPath, old);
   writeFileSync(newPath, next);
   newSize = next.length;
   delta = await compareCodecs({
-    oldPath, newPath, target: 'unisoc', codecs: 'none,gzip,brotli,zstd,xz', levels: 'gzip=6;brotli=5;zstd=3;xz=1', jobs: 2, tempDir: tempRoot,
+    oldPath,
+    newPath,
+    target: 'unisoc',
+    codecs: 'none,gzip,brotli,zstd,xz',
+    levels: 'gzip=6;brotli=5;zstd=3;xz=1',
+    jobs: 2,
+    tempDir: tempRoot,
     onPackage: (label, path) => {
       hookSizes.set(label, statSync(path).size);
       copyFileSync(path, kept(label));
@@ -66,7 +85,18 @@ afterAll(() => {
 
 describe('compare (delta, unisoc)', () => {
   it('reports one entry per combination, in run order, and removes its temp folder', () => {
-    expect(delta.entries.map((e) => e.combination)).toEqual(['none', 'gzip-6', 'brotli-5', 'zstd-3', 'xz-1', expect.stringMatching(/^bsdiff-lzma\+/), expect.stringMatching(/^zstd-dict\+/), expect.stringMatching(/^bsdiff\+/), expect.stringMatching(/^bsdf2\+/), 'auto']);
+    expect(delta.entries.map((e) => e.combination)).toEqual([
+      'none',
+      'gzip-6',
+      'brotli-5',
+      'zstd-3',
+      'xz-1',
+      expect.stringMatching(/^bsdiff-lzma\+/),
+      expect.stringMatching(/^zstd-dict\+/),
+      expect.stringMatching(/^bsdiff\+/),
+      expect.stringMatching(/^bsdf2\+/),
+      'auto',
+    ]);
     expect(delta).toMatchObject({ kind: 'delta', target: 'unisoc', jobs: 2 });
     expect(readdirSync(tempRoot)).toEqual([]);
   });
@@ -98,16 +128,24 @@ describe('compare (delta, unisoc)', () => {
     expect(delta.bestFull).toEqual({ combination: FULL_BASELINE, packageBytes: hookSizes.get(FULL_BASELINE) });
     for (const e of ran(delta)) {
       expect(e.percentOfNew, e.combination).toBeCloseTo((100 * e.packageBytes!) / newSize, 10);
-      expect(e.percentOfBestFull, e.combination).toBeCloseTo((100 * e.packageBytes!) / delta.bestFull!.packageBytes, 10);
+      expect(e.percentOfBestFull, e.combination).toBeCloseTo(
+        (100 * e.packageBytes!) / delta.bestFull!.packageBytes,
+        10,
+      );
       expect(e.bestFullBytes).toBe(delta.bestFull!.packageBytes);
     }
   });
 
   it('a combination the target forbids is measured anyway and flagged with the reason', () => {
     const brotli = entry(delta, 'brotli-5');
-    expect(brotli).toMatchObject({ allowed: false, applicable: true, reason: 'unisoc does not allow codec brotli (allowed: none, gzip, zstd, xz)' });
+    expect(brotli).toMatchObject({
+      allowed: false,
+      applicable: true,
+      reason: 'unisoc does not allow codec brotli (allowed: none, gzip, zstd, xz)',
+    });
     expect(brotli.packageBytes).toBeGreaterThan(0);
-    for (const e of ran(delta).filter((x) => x !== brotli)) expect(e, e.combination).toMatchObject({ allowed: true, reason: null });
+    for (const e of ran(delta).filter((x) => x !== brotli))
+      expect(e, e.combination).toMatchObject({ allowed: true, reason: null });
     // A differ falls back to the smallest replace-only combination the target allows, never a forbidden one.
     const replaceAllowed = ran(delta).filter((e) => e.kind === 'replace' && e.allowed);
     const smallest = replaceAllowed.reduce((a, b) => (b.packageBytes! < a.packageBytes! ? b : a));
@@ -122,7 +160,20 @@ describe('compare (delta, unisoc)', () => {
     const bsdiff = ran(delta).find((e) => e.differ === 'bsdiff')!;
     const builds: [string, Parameters<typeof buildPackages>[0]][] = [
       ['auto', { oldPath, newPath, outDir: out('auto'), targets: 'unisoc', timestampSeconds: 0, jobs: 2 }],
-      [bsdiff.combination, { oldPath, newPath, outDir: out('bsdiff'), targets: 'unisoc', codec: bsdiff.codec!, level: bsdiff.level!, differ: 'bsdiff', timestampSeconds: 0, jobs: 2 }],
+      [
+        bsdiff.combination,
+        {
+          oldPath,
+          newPath,
+          outDir: out('bsdiff'),
+          targets: 'unisoc',
+          codec: bsdiff.codec!,
+          level: bsdiff.level!,
+          differ: 'bsdiff',
+          timestampSeconds: 0,
+          jobs: 2,
+        },
+      ],
       [FULL_BASELINE, { newPath, outDir: out('full'), targets: 'unisoc', timestampSeconds: 0, jobs: 1 }],
     ];
     for (const [label, options] of builds) {
@@ -144,11 +195,31 @@ describe('compare (delta, unisoc)', () => {
 
 describe('compare (full packages, and limits only a run can show)', () => {
   it('without --old: differs are not applicable, best full is the smallest allowed package', async () => {
-    const r = await compareCodecs({ newPath, codecs: 'gzip,zstd', levels: 'gzip=6;zstd=3', jobs: 1, tempDir: tempRoot });
+    const r = await compareCodecs({
+      newPath,
+      codecs: 'gzip,zstd',
+      levels: 'gzip=6;zstd=3',
+      jobs: 1,
+      tempDir: tempRoot,
+    });
     expect(r.kind).toBe('full');
-    expect(r.entries.map((e) => [e.combination, e.applicable])).toEqual([['gzip-6', true], ['zstd-3', true], ['bsdiff-lzma', false], ['zstd-dict', false], ['bsdiff', false], ['bsdf2', false], ['auto', true]]);
+    expect(r.entries.map((e) => [e.combination, e.applicable])).toEqual([
+      ['gzip-6', true],
+      ['zstd-3', true],
+      ['bsdiff-lzma', false],
+      ['zstd-dict', false],
+      ['bsdiff', false],
+      ['bsdf2', false],
+      ['auto', true],
+    ]);
     for (const e of r.entries.filter((x) => !x.applicable)) {
-      expect(e).toMatchObject({ packageBytes: null, buildMs: null, applyMs: null, percentOfBestFull: null, reason: expect.stringMatching(/not applicable without --old/) });
+      expect(e).toMatchObject({
+        packageBytes: null,
+        buildMs: null,
+        applyMs: null,
+        percentOfBestFull: null,
+        reason: expect.stringMatching(/not applicable without --old/),
+      });
     }
     const smallest = Math.min(...ran(r).map((e) => e.packageBytes!));
     expect(r.bestFull!.packageBytes).toBe(smallest);
@@ -160,12 +231,29 @@ describe('compare (full packages, and limits only a run can show)', () => {
   it('a combination whose decoder needs more memory than the target has is flagged after the run, not dropped', async () => {
     const profile = JSON.parse(readFileSync(new URL('../../profiles/generic.json', import.meta.url), 'utf8'));
     const profilePath = join(work, 'tiny-ram.json');
-    writeFileSync(profilePath, JSON.stringify({ ...profile, id: 'tiny-ram', aliases: [], decoderMemoryLimitBytes: 1024 * 1024, maxOperationBytes: 1024 * 1024 }));
+    writeFileSync(
+      profilePath,
+      JSON.stringify({
+        ...profile,
+        id: 'tiny-ram',
+        aliases: [],
+        decoderMemoryLimitBytes: 1024 * 1024,
+        maxOperationBytes: 1024 * 1024,
+      }),
+    );
     const text = Buffer.alloc(1024 * 1024);
     for (let at = 0; at < text.length; at += 16) text.write(`line ${at % 977} ok\n`.padEnd(16), at, 'latin1');
     const textPath = join(work, 'text.img');
     writeFileSync(textPath, text);
-    const r = await compareCodecs({ newPath: textPath, target: profilePath, codecs: 'gzip,xz', levels: 'gzip=6;xz=6', differs: 'none', jobs: 1, tempDir: tempRoot });
+    const r = await compareCodecs({
+      newPath: textPath,
+      target: profilePath,
+      codecs: 'gzip,xz',
+      levels: 'gzip=6;xz=6',
+      differs: 'none',
+      jobs: 1,
+      tempDir: tempRoot,
+    });
     const xz = entry(r, 'xz-6');
     expect(xz.allowed).toBe(false);
     expect(xz.reason).toMatch(/no allowed encoding/);

@@ -7,21 +7,84 @@ import type { CompareEntry, CompareResult } from '../../src/compare/compare-resu
 import { renderCompareTable, shorten, wrap } from '../../src/compare/compare-table.js';
 
 const base: CompareEntry = {
-  combination: 'x', kind: 'replace', codec: 'zstd', level: 3, differ: null, candidates: ['replace/zstd-3'], applicable: true,
-  packageBytes: 1000, percentOfNew: 10, percentOfBestFull: 50, bestFullBytes: 2000, buildMs: 100, applyMs: 10, decoderMemoryBytes: 4096, allowed: true, reason: null,
+  combination: 'x',
+  kind: 'replace',
+  codec: 'zstd',
+  level: 3,
+  differ: null,
+  candidates: ['replace/zstd-3'],
+  applicable: true,
+  packageBytes: 1000,
+  percentOfNew: 10,
+  percentOfBestFull: 50,
+  bestFullBytes: 2000,
+  buildMs: 100,
+  applyMs: 10,
+  decoderMemoryBytes: 4096,
+  allowed: true,
+  reason: null,
 };
 const entries: CompareEntry[] = [
   { ...base, combination: 'zstd-3', packageBytes: 1200, buildMs: 40 },
-  { ...base, combination: 'xz-9', codec: 'xz', level: 9, packageBytes: 900, buildMs: 900, applyMs: 30, decoderMemoryBytes: 70_000 },
-  { ...base, combination: 'brotli-11', codec: 'brotli', level: 11, packageBytes: 800, buildMs: 5000, allowed: false, reason: 'unisoc does not allow codec brotli (allowed: none, gzip, zstd, xz)' },
-  { ...base, combination: 'bsdiff', kind: 'diff', codec: null, level: null, differ: 'bsdiff', candidates: ['diff/bsdiff'], applicable: false, packageBytes: null, percentOfNew: null, percentOfBestFull: null, bestFullBytes: null, buildMs: null, applyMs: null, decoderMemoryBytes: null, reason: 'not applicable without --old: a full package has no old image to diff against' },
-  { ...base, combination: 'a-very-long-combination-label+with-a-fallback-9', kind: 'diff', differ: 'zstd-dict', packageBytes: 950, applyMs: 5 },
+  {
+    ...base,
+    combination: 'xz-9',
+    codec: 'xz',
+    level: 9,
+    packageBytes: 900,
+    buildMs: 900,
+    applyMs: 30,
+    decoderMemoryBytes: 70_000,
+  },
+  {
+    ...base,
+    combination: 'brotli-11',
+    codec: 'brotli',
+    level: 11,
+    packageBytes: 800,
+    buildMs: 5000,
+    allowed: false,
+    reason: 'unisoc does not allow codec brotli (allowed: none, gzip, zstd, xz)',
+  },
+  {
+    ...base,
+    combination: 'bsdiff',
+    kind: 'diff',
+    codec: null,
+    level: null,
+    differ: 'bsdiff',
+    candidates: ['diff/bsdiff'],
+    applicable: false,
+    packageBytes: null,
+    percentOfNew: null,
+    percentOfBestFull: null,
+    bestFullBytes: null,
+    buildMs: null,
+    applyMs: null,
+    decoderMemoryBytes: null,
+    reason: 'not applicable without --old: a full package has no old image to diff against',
+  },
+  {
+    ...base,
+    combination: 'a-very-long-combination-label+with-a-fallback-9',
+    kind: 'diff',
+    differ: 'zstd-dict',
+    packageBytes: 950,
+    applyMs: 5,
+  },
 ];
 const result: CompareResult = {
-  kind: 'full', target: 'unisoc', newImage: { path: 'new.img', format: 'raw', sizeBytes: 10_000, sha256: 'ab'.repeat(32), dontCareBlocks: 0 },
-  jobs: 2, prepareMs: 12, totalMs: 7000, bestFull: { combination: 'xz-9', packageBytes: 900 }, entries, blockMap: null,
+  kind: 'full',
+  target: 'unisoc',
+  newImage: { path: 'new.img', format: 'raw', sizeBytes: 10_000, sha256: 'ab'.repeat(32), dontCareBlocks: 0 },
+  jobs: 2,
+  prepareMs: 12,
+  totalMs: 7000,
+  bestFull: { combination: 'xz-9', packageBytes: 900 },
+  entries,
+  blockMap: null,
 };
-// eslint-disable-next-line no-control-regex
+ 
 const ANSI = /\x1b\[[0-9;]*m/g;
 
 describe('renderCompareTable', () => {
@@ -33,7 +96,9 @@ describe('renderCompareTable', () => {
 
   it('a wide terminal shows every column; narrower tables say what they hid', () => {
     const wide = renderCompareTable(result, { widthColumns: 140 });
-    expect(wide.split('\n')[0]).toMatch(/^combination\s+allowed\s+size\s+% of new\s+% best full\s+build\s+apply\s+decoder mem$/);
+    expect(wide.split('\n')[0]).toMatch(
+      /^combination\s+allowed\s+size\s+% of new\s+% best full\s+build\s+apply\s+decoder mem$/,
+    );
     expect(wide).not.toContain('hid ');
     expect(renderCompareTable(result, { widthColumns: 60 })).toMatch(/\(60 columns: hid % of new, apply/);
   });
@@ -71,7 +136,9 @@ describe('renderCompareCsv', () => {
     expect(lines[0]).toBe(CSV_FIELDS.join(','));
     expect(lines[1]).toBe('zstd-3,replace,zstd,3,,replace/zstd-3,true,1200,10,50,2000,40,10,4096,true,');
     expect(lines[3]).toContain(',false,"unisoc does not allow codec brotli (allowed: none, gzip, zstd, xz)"');
-    expect(lines[4]).toMatch(/^bsdiff,diff,,,bsdiff,diff\/bsdiff,false,,,,,,,,true,not applicable without --old: a full package has no old image to diff against$/);
+    expect(lines[4]).toMatch(
+      /^bsdiff,diff,,,bsdiff,diff\/bsdiff,false,,,,,,,,true,not applicable without --old: a full package has no old image to diff against$/,
+    );
   });
 
   it('csvCell quotes commas, quotes and newlines', () => {

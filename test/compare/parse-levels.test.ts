@@ -2,7 +2,13 @@
 // bad spec as a UsageError (exit 2) with a message that names what is wrong.
 
 import { describe, expect, it } from 'vitest';
-import { forbiddenReasons, listCombinations, resolveSelection, unrestrictedProfile, autoSpecs } from '../../src/compare/compare-combinations.js';
+import {
+  forbiddenReasons,
+  listCombinations,
+  resolveSelection,
+  unrestrictedProfile,
+  autoSpecs,
+} from '../../src/compare/compare-combinations.js';
 import { DEFAULT_COMPARE_LEVELS, parseLevels } from '../../src/compare/parse-levels.js';
 import { UsageError } from '../../src/errors/ota-error.js';
 import { resolveTarget } from '../../src/targets/target-registry.js';
@@ -63,14 +69,26 @@ describe('resolveSelection and the combinations', () => {
     expect(s.differs).toEqual(['bsdiff-lzma', 'zstd-dict', 'bsdiff', 'bsdf2']);
     const combos = listCombinations(s);
     expect(combos.filter((c) => c.kind === 'replace')).toHaveLength(12);
-    expect(combos.slice(-5)).toEqual([{ kind: 'diff', differ: 'bsdiff-lzma' }, { kind: 'diff', differ: 'zstd-dict' }, { kind: 'diff', differ: 'bsdiff' }, { kind: 'diff', differ: 'bsdf2' }, { kind: 'auto' }]);
+    expect(combos.slice(-5)).toEqual([
+      { kind: 'diff', differ: 'bsdiff-lzma' },
+      { kind: 'diff', differ: 'zstd-dict' },
+      { kind: 'diff', differ: 'bsdiff' },
+      { kind: 'diff', differ: 'bsdf2' },
+      { kind: 'auto' },
+    ]);
   });
 
   it('--levels overrides only the codecs it names; --codecs narrows; --differs none drops differs', () => {
     const s = resolveSelection({ codecs: 'zstd, xz,zstd', levels: 'xz=6', differs: 'none' });
     expect(s.codecs).toEqual(['zstd', 'xz']);
     expect(Object.fromEntries(s.levels)).toEqual({ zstd: [3, 9, 19], xz: [6] });
-    expect(listCombinations(s).map((c) => (c.kind === 'replace' ? `${c.codec}-${c.level}` : c.kind))).toEqual(['zstd-3', 'zstd-9', 'zstd-19', 'xz-6', 'auto']);
+    expect(listCombinations(s).map((c) => (c.kind === 'replace' ? `${c.codec}-${c.level}` : c.kind))).toEqual([
+      'zstd-3',
+      'zstd-9',
+      'zstd-19',
+      'xz-6',
+      'auto',
+    ]);
   });
 
   it.each([
@@ -86,21 +104,38 @@ describe('resolveSelection and the combinations', () => {
   it('a target that forbids a codec says which and why; the unrestricted copy allows everything', () => {
     const unisoc = resolveTarget('unisoc');
     expect(forbiddenReasons(unisoc, [{ kind: 'replace', codec: 'zstd', level: 3 }])).toEqual([]);
-    expect(forbiddenReasons(unisoc, [{ kind: 'replace', codec: 'brotli', level: 9 }])).toEqual(['unisoc does not allow codec brotli (allowed: none, gzip, zstd, xz)']);
+    expect(forbiddenReasons(unisoc, [{ kind: 'replace', codec: 'brotli', level: 9 }])).toEqual([
+      'unisoc does not allow codec brotli (allowed: none, gzip, zstd, xz)',
+    ]);
     const noDiff = { ...unisoc, allowedOperations: ['zero', 'copy', 'replace'] as const, allowedDiffers: [] };
-    expect(forbiddenReasons(noDiff, [{ kind: 'diff', differ: 'bsdiff' }])).toEqual(['unisoc does not allow DIFF operations']);
+    expect(forbiddenReasons(noDiff, [{ kind: 'diff', differ: 'bsdiff' }])).toEqual([
+      'unisoc does not allow DIFF operations',
+    ]);
     const open = unrestrictedProfile(noDiff);
-    expect(forbiddenReasons(open, [{ kind: 'diff', differ: 'bsdiff' }, { kind: 'replace', codec: 'brotli', level: 11 }])).toEqual([]);
+    expect(
+      forbiddenReasons(open, [
+        { kind: 'diff', differ: 'bsdiff' },
+        { kind: 'replace', codec: 'brotli', level: 11 },
+      ]),
+    ).toEqual([]);
     expect(open).toMatchObject({ id: 'unisoc', blockSizeBytes: 4096, maxOperationBytes: unisoc.maxOperationBytes });
     expect(open.decoderMemoryLimitBytes).toBeGreaterThan(unisoc.decoderMemoryLimitBytes);
   });
 
-  it('auto is build\'s candidate set: compared codecs the target allows at default levels, then its differs', () => {
+  it("auto is build's candidate set: compared codecs the target allows at default levels, then its differs", () => {
     const unisoc = resolveTarget('unisoc');
     expect(autoSpecs(unisoc, resolveSelection({}), true)).toEqual([
-      { kind: 'replace', codec: 'none', level: 0 }, { kind: 'replace', codec: 'gzip', level: 9 }, { kind: 'replace', codec: 'zstd', level: 19 },
-      { kind: 'replace', codec: 'xz', level: 9 }, { kind: 'diff', differ: 'bsdiff-lzma' }, { kind: 'diff', differ: 'zstd-dict' }, { kind: 'diff', differ: 'bsdiff' }, { kind: 'diff', differ: 'bsdf2' },
+      { kind: 'replace', codec: 'none', level: 0 },
+      { kind: 'replace', codec: 'gzip', level: 9 },
+      { kind: 'replace', codec: 'zstd', level: 19 },
+      { kind: 'replace', codec: 'xz', level: 9 },
+      { kind: 'diff', differ: 'bsdiff-lzma' },
+      { kind: 'diff', differ: 'zstd-dict' },
+      { kind: 'diff', differ: 'bsdiff' },
+      { kind: 'diff', differ: 'bsdf2' },
     ]);
-    expect(autoSpecs(unisoc, resolveSelection({ codecs: 'brotli' }), false)).toEqual(unisoc.allowedCodecs.map((codec) => expect.objectContaining({ codec })));
+    expect(autoSpecs(unisoc, resolveSelection({ codecs: 'brotli' }), false)).toEqual(
+      unisoc.allowedCodecs.map((codec) => expect.objectContaining({ codec })),
+    );
   });
 });

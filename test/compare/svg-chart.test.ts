@@ -14,7 +14,9 @@ const count = (svg: string, re: RegExp) => (svg.match(re) ?? []).length;
 
 describe('escapeXml', () => {
   it('escapes the five XML specials and nothing else', () => {
-    expect(escapeXml(`<a href="x">Tom & 'Jerry'</a> ü`)).toBe('&lt;a href=&quot;x&quot;&gt;Tom &amp; &#39;Jerry&#39;&lt;/a&gt; ü');
+    expect(escapeXml(`<a href="x">Tom & 'Jerry'</a> ü`)).toBe(
+      '&lt;a href=&quot;x&quot;&gt;Tom &amp; &#39;Jerry&#39;&lt;/a&gt; ü',
+    );
     expect(escapeXml('&amp;')).toBe('&amp;amp;');
   });
 });
@@ -75,9 +77,13 @@ describe('scales', () => {
 describe('paretoFront', () => {
   it('keeps exactly the non-dominated points of a hand-made set, sorted by x', () => {
     const pts = [
-      { id: 'a', x: 1, y: 10 }, { id: 'b', x: 2, y: 5 }, { id: 'c', x: 3, y: 6 }, // c is dominated by b
-      { id: 'd', x: 4, y: 2 }, { id: 'e', x: 4, y: 3 }, // e is dominated by d (same x, worse y)
-      { id: 'f', x: 9, y: 1 }, { id: 'g', x: 9, y: 1 }, // identical: both stay
+      { id: 'a', x: 1, y: 10 },
+      { id: 'b', x: 2, y: 5 },
+      { id: 'c', x: 3, y: 6 }, // c is dominated by b
+      { id: 'd', x: 4, y: 2 },
+      { id: 'e', x: 4, y: 3 }, // e is dominated by d (same x, worse y)
+      { id: 'f', x: 9, y: 1 },
+      { id: 'g', x: 9, y: 1 }, // identical: both stay
       { id: 'h', x: 10, y: 1 }, // dominated by f (same y, worse x)
     ];
     expect(paretoFront(pts).map((p) => p.id)).toEqual(['a', 'b', 'd', 'f', 'g']);
@@ -95,7 +101,16 @@ describe('charts', () => {
   ];
 
   it('scatterChart: one data-point per item, the front among allowed points, labelled axes, escaped text', () => {
-    const svg = scatterChart(points, { chart: 'scatter-test', title: 'T <1>', xTitle: 'build time', yTitle: 'size', xTick: String, yTick: String, xScale: 'auto', pareto: true });
+    const svg = scatterChart(points, {
+      chart: 'scatter-test',
+      title: 'T <1>',
+      xTitle: 'build time',
+      yTitle: 'size',
+      xTick: String,
+      yTick: String,
+      xScale: 'auto',
+      pareto: true,
+    });
     expect(svg).toMatch(/^<svg [^>]*data-chart="scatter-test"/);
     expect(svg).toMatch(/^<svg [^>]*role="img" aria-label="T &lt;1&gt;"/);
     expect(count(svg, /data-point="/g)).toBe(4);
@@ -109,8 +124,22 @@ describe('charts', () => {
   });
 
   it('barChart: one data-bar per item with its value, the best one outlined', () => {
-    const bars = points.map((p, i) => ({ label: p.label, value: p.y, group: p.group, allowed: p.allowed, tooltip: p.tooltip, best: i === 1 }));
-    const svg = barChart(bars, { chart: 'bars-test', title: 'sizes', valueTitle: 'package size', categoryTitle: 'combination', tick: String, bytes: true });
+    const bars = points.map((p, i) => ({
+      label: p.label,
+      value: p.y,
+      group: p.group,
+      allowed: p.allowed,
+      tooltip: p.tooltip,
+      best: i === 1,
+    }));
+    const svg = barChart(bars, {
+      chart: 'bars-test',
+      title: 'sizes',
+      valueTitle: 'package size',
+      categoryTitle: 'combination',
+      tick: String,
+      bytes: true,
+    });
     expect(count(svg, /data-bar="/g)).toBe(4);
     expect(svg).toContain('data-bar="xz-9" data-value="700"');
     expect(count(svg, /stroke="#000" stroke-width="2"/g)).toBe(1);
@@ -119,17 +148,34 @@ describe('charts', () => {
   });
 
   it('blockMapSvg: runs of one kind merged per row, every block accounted for', () => {
-    const map = blockMapOf({
-      name: 'system', source: undefined,
-      target: { sizeBytes: 300 * 4096, sha256: new Uint8Array(32), version: '', dontCare: [{ startBlock: 290, blockCount: 10 }] },
-      operations: [
-        { type: 'zero', dst: [{ startBlock: 0, blockCount: 100 }] },
-        { type: 'replace', dst: [{ startBlock: 100, blockCount: 190 }], codec: 'zstd', blob: { offsetBytes: 0, sizeBytes: 1, sha256: new Uint8Array(32) }, decoderMemoryBytes: 1 },
-      ],
-    }, 4096);
+    const map = blockMapOf(
+      {
+        name: 'system',
+        source: undefined,
+        target: {
+          sizeBytes: 300 * 4096,
+          sha256: new Uint8Array(32),
+          version: '',
+          dontCare: [{ startBlock: 290, blockCount: 10 }],
+        },
+        operations: [
+          { type: 'zero', dst: [{ startBlock: 0, blockCount: 100 }] },
+          {
+            type: 'replace',
+            dst: [{ startBlock: 100, blockCount: 190 }],
+            codec: 'zstd',
+            blob: { offsetBytes: 0, sizeBytes: 1, sha256: new Uint8Array(32) },
+            decoderMemoryBytes: 1,
+          },
+        ],
+      },
+      4096,
+    );
     const svg = blockMapSvg(map, { title: 'map', columns: 64 });
     expect(svg).toContain('data-chart="block-map"');
-    const rects = [...svg.matchAll(/data-kind="(\w+)" data-start-block="(\d+)" data-block-count="(\d+)"/g)].map((m) => [m[1], Number(m[2]), Number(m[3])] as const);
+    const rects = [...svg.matchAll(/data-kind="(\w+)" data-start-block="(\d+)" data-block-count="(\d+)"/g)].map(
+      (m) => [m[1], Number(m[2]), Number(m[3])] as const,
+    );
     expect(rects.reduce((sum, [, , n]) => sum + n, 0)).toBe(300);
     expect(rects[0]).toEqual(['zero', 0, 64]);
     expect(new Set(rects.map(([k]) => k))).toEqual(new Set(['zero', 'replaced', 'dontCare']));

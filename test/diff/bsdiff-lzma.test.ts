@@ -5,7 +5,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeRawLzma2 } from '../../src/codecs/raw-lzma2.js';
 import { BsdiffLzmaDiffer } from '../../src/diff/bsdiff-lzma-differ.js';
-import { BSDIFF_LZMA_MAGIC, STORED_BLOCK, writeBsdiffLzma, type BsdiffLzmaBlock } from '../../src/diff/bsdiff-lzma-patch.js';
+import {
+  BSDIFF_LZMA_MAGIC,
+  STORED_BLOCK,
+  writeBsdiffLzma,
+  type BsdiffLzmaBlock,
+} from '../../src/diff/bsdiff-lzma-patch.js';
 import { BsdiffDiffer } from '../../src/diff/bsdiff-differ.js';
 import { encodeSparseDiff, expandSparseDiff, maxSparseBytes } from '../../src/diff/sparse-diff.js';
 import { readVarint, writeVarint } from '../../src/diff/varint.js';
@@ -24,23 +29,26 @@ function shiftPointers(data: Uint8Array, start: number, stride: number, delta: n
 }
 
 const stored = (bytes: Uint8Array): BsdiffLzmaBlock => ({ dictLog: STORED_BLOCK, decodedBytes: bytes.length, bytes });
-const control = (tuples: readonly [number, number, number][]) => Buffer.concat(tuples.flatMap(([x, y, z]) => [offt(x), offt(y), offt(z)]));
+const control = (tuples: readonly [number, number, number][]) =>
+  Buffer.concat(tuples.flatMap(([x, y, z]) => [offt(x), offt(y), offt(z)]));
 
 describe('sparse diff block', () => {
   it('round-trips any mostly-zero block and never exceeds 2 bytes per byte', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 3000 }), fc.integer({ min: 0, max: 100 }), (bytes, zeroPercent) => {
-      const dense = Buffer.from(bytes.map((b, i) => ((i * 7919) % 100 < zeroPercent ? 0 : b)));
-      const sparse = encodeSparseDiff(dense);
-      expect(sparse.length).toBeLessThanOrEqual(maxSparseBytes(dense.length));
-      expect(expandSparseDiff('t', sparse, dense.length).equals(dense)).toBe(true);
-    }));
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 3000 }), fc.integer({ min: 0, max: 100 }), (bytes, zeroPercent) => {
+        const dense = Buffer.from(bytes.map((b, i) => ((i * 7919) % 100 < zeroPercent ? 0 : b)));
+        const sparse = encodeSparseDiff(dense);
+        expect(sparse.length).toBeLessThanOrEqual(maxSparseBytes(dense.length));
+        expect(expandSparseDiff('t', sparse, dense.length).equals(dense)).toBe(true);
+      }),
+    );
   });
 
   it('keeps only the non-zero bytes, each after its gap', () => {
     const dense = Buffer.alloc(300);
     dense[0] = 5;
     dense[200] = 9;
-    expect([...encodeSparseDiff(dense)]).toEqual([0, 5, 199 & 0x7f | 0x80, 1, 9]);
+    expect([...encodeSparseDiff(dense)]).toEqual([0, 5, (199 & 0x7f) | 0x80, 1, 9]);
   });
 
   it.each([
@@ -55,12 +63,14 @@ describe('sparse diff block', () => {
   });
 
   it('varints round-trip up to 2^48 and refuse truncation', () => {
-    fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 48 }), (value) => {
-      const buf = Buffer.alloc(8);
-      const end = writeVarint(buf, 0, value);
-      expect(readVarint(buf, 0)).toEqual({ value, end });
-      expect(readVarint(buf.subarray(0, end - 1), 0)).toBe('truncated');
-    }));
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 48 }), (value) => {
+        const buf = Buffer.alloc(8);
+        const end = writeVarint(buf, 0, value);
+        expect(readVarint(buf, 0)).toEqual({ value, end });
+        expect(readVarint(buf.subarray(0, end - 1), 0)).toBe('truncated');
+      }),
+    );
   });
 });
 
@@ -89,11 +99,26 @@ describe('bsdiff-lzma differ', () => {
 
   it.each([
     // [label, source, target, most patch bytes]
-    ['periodic data (long hash chains)', Buffer.alloc(MiB, 'ab'), Buffer.concat([Buffer.alloc(MiB / 2, 'ab'), Buffer.from('x'), Buffer.alloc(MiB / 2, 'ba')]), 500],
-    ['long zero runs with a few changes', Buffer.alloc(MiB), Buffer.from(Buffer.alloc(MiB).fill(7, 1000, 1010).fill(9, 700_000, 700_001)), 500],
+    [
+      'periodic data (long hash chains)',
+      Buffer.alloc(MiB, 'ab'),
+      Buffer.concat([Buffer.alloc(MiB / 2, 'ab'), Buffer.from('x'), Buffer.alloc(MiB / 2, 'ba')]),
+      500,
+    ],
+    [
+      'long zero runs with a few changes',
+      Buffer.alloc(MiB),
+      Buffer.from(Buffer.alloc(MiB).fill(7, 1000, 1010).fill(9, 700_000, 700_001)),
+      500,
+    ],
     ['inputs shorter than the 8-byte seed', Buffer.from('abc'), Buffer.from('abcd'), 100],
     ['a source shorter than the seed (random target: stored)', Buffer.from('abc'), randomBytes(5000, 66), 5100],
-    ['a one-byte shift of random data', randomBytes(300_000, 67), Buffer.concat([Buffer.from([1]), randomBytes(300_000, 67)]), 500],
+    [
+      'a one-byte shift of random data',
+      randomBytes(300_000, 67),
+      Buffer.concat([Buffer.from([1]), randomBytes(300_000, 67)]),
+      500,
+    ],
   ] as const)('round-trips %s', async (_label, source, next, maxPatchBytes) => {
     const patch = await differ.diff(source, next);
     expect((await differ.patch(source, patch, next.length)).equals(next)).toBe(true);
@@ -106,8 +131,15 @@ describe('bsdiff-lzma differ', () => {
     diff[3] = 1;
     const sparse = encodeSparseDiff(diff);
     const extra = Buffer.from('hello hello hello hello');
-    const lzmaExtra: BsdiffLzmaBlock = { dictLog: 12, decodedBytes: extra.length, bytes: await encodeRawLzma2(extra, { lc: 3, lp: 0, pb: 2 }, 12) };
-    const patch = writeBsdiffLzma([stored(control([[10, extra.length, 0]])), stored(sparse), lzmaExtra], 10 + extra.length);
+    const lzmaExtra: BsdiffLzmaBlock = {
+      dictLog: 12,
+      decodedBytes: extra.length,
+      bytes: await encodeRawLzma2(extra, { lc: 3, lp: 0, pb: 2 }, 12),
+    };
+    const patch = writeBsdiffLzma(
+      [stored(control([[10, extra.length, 0]])), stored(sparse), lzmaExtra],
+      10 + extra.length,
+    );
     const out = await differ.patch(source, patch, 10 + extra.length);
     expect(out[3]).toBe((source[3]! + 1) & 0xff);
     expect(out.subarray(0, 3).equals(source.subarray(0, 3))).toBe(true);
@@ -116,9 +148,16 @@ describe('bsdiff-lzma differ', () => {
 
   describe('refuses hostile headers before decoding', () => {
     const source = randomBytes(1000, 63);
-    const good = writeBsdiffLzma([stored(control([[10, 5, 0]])), stored(Buffer.alloc(0)), stored(Buffer.from('hello'))], 15);
+    const good = writeBsdiffLzma(
+      [stored(control([[10, 5, 0]])), stored(Buffer.alloc(0)), stored(Buffer.from('hello'))],
+      15,
+    );
     /** The good patch with its header rewritten: magic, size, then per block (dictLog, decoded, encoded). */
-    const rewrite = (size: number, blocks: [number, number, number][], body: Buffer = good.subarray(good.length - 77)) => {
+    const rewrite = (
+      size: number,
+      blocks: [number, number, number][],
+      body: Buffer = good.subarray(good.length - 77),
+    ) => {
       const head = Buffer.alloc(64);
       head.write(BSDIFF_LZMA_MAGIC, 0, 'latin1');
       let at = writeVarint(head, 8, size);
@@ -131,29 +170,158 @@ describe('bsdiff-lzma differ', () => {
     };
     const body = Buffer.concat([control([[10, 5, 0]]), Buffer.from('hello')]);
     it('accepts the unmodified patch', async () => {
-      expect(rewrite(15, [[0, 24, 24], [0, 0, 0], [0, 5, 5]], body).equals(good)).toBe(true);
+      expect(
+        rewrite(
+          15,
+          [
+            [0, 24, 24],
+            [0, 0, 0],
+            [0, 5, 5],
+          ],
+          body,
+        ).equals(good),
+      ).toBe(true);
       expect((await differ.patch(source, good, 15)).length).toBe(15);
     });
     it.each([
       ['bad magic', Buffer.concat([Buffer.from('BSDIFF40'), good.subarray(8)])],
-      ['a new size other than expected', rewrite(16, [[0, 24, 24], [0, 0, 0], [0, 5, 5]], body)],
-      ['a stored block whose lengths differ', rewrite(15, [[0, 24, 23], [0, 0, 0], [0, 5, 6]], body)],
-      ['blocks longer than the patch', rewrite(15, [[0, 24, 24], [0, 0, 0], [0, 6, 6]], body)],
+      [
+        'a new size other than expected',
+        rewrite(
+          16,
+          [
+            [0, 24, 24],
+            [0, 0, 0],
+            [0, 5, 5],
+          ],
+          body,
+        ),
+      ],
+      [
+        'a stored block whose lengths differ',
+        rewrite(
+          15,
+          [
+            [0, 24, 23],
+            [0, 0, 0],
+            [0, 5, 6],
+          ],
+          body,
+        ),
+      ],
+      [
+        'blocks longer than the patch',
+        rewrite(
+          15,
+          [
+            [0, 24, 24],
+            [0, 0, 0],
+            [0, 6, 6],
+          ],
+          body,
+        ),
+      ],
       ['bytes after the last block', Buffer.concat([good, Buffer.from([0])])],
-      ['an extra block over the output size', rewrite(15, [[0, 24, 24], [0, 0, 0], [0, 16, 5]], body)],
-      ['a sparse block over twice the output size', rewrite(15, [[0, 24, 24], [12, 31, 0], [0, 5, 5]], body)],
-      ['a dictionary log under 12', rewrite(15, [[11, 24, 24], [0, 0, 0], [0, 5, 5]], body)],
-      ['a dictionary log above what the block needs', rewrite(15, [[20, 24, 24], [0, 0, 0], [0, 5, 5]], body)],
+      [
+        'an extra block over the output size',
+        rewrite(
+          15,
+          [
+            [0, 24, 24],
+            [0, 0, 0],
+            [0, 16, 5],
+          ],
+          body,
+        ),
+      ],
+      [
+        'a sparse block over twice the output size',
+        rewrite(
+          15,
+          [
+            [0, 24, 24],
+            [12, 31, 0],
+            [0, 5, 5],
+          ],
+          body,
+        ),
+      ],
+      [
+        'a dictionary log under 12',
+        rewrite(
+          15,
+          [
+            [11, 24, 24],
+            [0, 0, 0],
+            [0, 5, 5],
+          ],
+          body,
+        ),
+      ],
+      [
+        'a dictionary log above what the block needs',
+        rewrite(
+          15,
+          [
+            [20, 24, 24],
+            [0, 0, 0],
+            [0, 5, 5],
+          ],
+          body,
+        ),
+      ],
       ['a header cut inside a varint', good.subarray(0, 9)],
-      ['a control block that is not whole tuples', rewrite(15, [[0, 25, 25], [0, 0, 0], [0, 5, 5]], Buffer.concat([body.subarray(0, 24), Buffer.from([0]), body.subarray(24)]))],
-      ['an extra block the tuples do not use up', rewrite(15, [[0, 24, 24], [0, 0, 0], [0, 6, 6]], Buffer.concat([body, Buffer.from('!')]))],
-      ['all blocks together over 3 x the output + 24', rewrite(15, [[12, 60, 1], [12, 30, 1], [0, 5, 5]], Buffer.concat([Buffer.from([0, 0]), Buffer.from('hello')]))],
+      [
+        'a control block that is not whole tuples',
+        rewrite(
+          15,
+          [
+            [0, 25, 25],
+            [0, 0, 0],
+            [0, 5, 5],
+          ],
+          Buffer.concat([body.subarray(0, 24), Buffer.from([0]), body.subarray(24)]),
+        ),
+      ],
+      [
+        'an extra block the tuples do not use up',
+        rewrite(
+          15,
+          [
+            [0, 24, 24],
+            [0, 0, 0],
+            [0, 6, 6],
+          ],
+          Buffer.concat([body, Buffer.from('!')]),
+        ),
+      ],
+      [
+        'all blocks together over 3 x the output + 24',
+        rewrite(
+          15,
+          [
+            [12, 60, 1],
+            [12, 30, 1],
+            [0, 5, 5],
+          ],
+          Buffer.concat([Buffer.from([0, 0]), Buffer.from('hello')]),
+        ),
+      ],
     ])('%s', async (_label, patch) => {
       await expectBlobError(differ.patch(source, patch, 15));
     });
     it('control tuples adding more than the output', async () => {
-      const ctrl = control([[10, 5, 0], [100, 0, 0]]);
-      await expectBlobError(differ.patch(source, writeBsdiffLzma([stored(ctrl), stored(Buffer.alloc(0)), stored(Buffer.from('hello'))], 15), 15));
+      const ctrl = control([
+        [10, 5, 0],
+        [100, 0, 0],
+      ]);
+      await expectBlobError(
+        differ.patch(
+          source,
+          writeBsdiffLzma([stored(ctrl), stored(Buffer.alloc(0)), stored(Buffer.from('hello'))], 15),
+          15,
+        ),
+      );
     });
     it('corrupt LZMA2 data', async () => {
       const extra = await encodeRawLzma2(Buffer.alloc(5, 7), { lc: 3, lp: 0, pb: 2 }, 12);
@@ -162,8 +330,14 @@ describe('bsdiff-lzma differ', () => {
         const bad = Buffer.from(extra);
         const at = Math.floor(next() * bad.length);
         bad[at] = (bad[at] as number) ^ (1 + Math.floor(next() * 255));
-        const patch = writeBsdiffLzma([stored(control([[10, 5, 0]])), stored(Buffer.alloc(0)), { dictLog: 12, decodedBytes: 5, bytes: bad }], 15);
-        const outcome = await differ.patch(source, patch, 15).then((out) => out, (e: unknown) => e);
+        const patch = writeBsdiffLzma(
+          [stored(control([[10, 5, 0]])), stored(Buffer.alloc(0)), { dictLog: 12, decodedBytes: 5, bytes: bad }],
+          15,
+        );
+        const outcome = await differ.patch(source, patch, 15).then(
+          (out) => out,
+          (e: unknown) => e,
+        );
         if (outcome instanceof Buffer) expect(outcome.length).toBe(15);
         else await expectBlobError(Promise.reject(outcome));
       }
@@ -172,7 +346,10 @@ describe('bsdiff-lzma differ', () => {
 
   it('stops an LZMA2 extra block that expands past its declared length', async () => {
     const bomb = await encodeRawLzma2(Buffer.alloc(64 * MiB), { lc: 3, lp: 0, pb: 2 }, 20);
-    const patch = writeBsdiffLzma([stored(control([[0, MiB, 0]])), stored(Buffer.alloc(0)), { dictLog: 20, decodedBytes: MiB, bytes: bomb }], MiB);
+    const patch = writeBsdiffLzma(
+      [stored(control([[0, MiB, 0]])), stored(Buffer.alloc(0)), { dictLog: 20, decodedBytes: MiB, bytes: bomb }],
+      MiB,
+    );
     const before = process.memoryUsage();
     await expectBlobError(differ.patch(randomBytes(4096, 65), patch, MiB));
     const after = process.memoryUsage();

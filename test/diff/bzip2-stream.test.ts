@@ -14,7 +14,11 @@ const MiB = 1024 * 1024;
 function streamsOf(patch: Buffer): Buffer[] {
   const ctrlBytes = patch.readUInt32LE(8);
   const diffBytes = patch.readUInt32LE(16);
-  return [patch.subarray(32, 32 + ctrlBytes), patch.subarray(32 + ctrlBytes, 32 + ctrlBytes + diffBytes), patch.subarray(32 + ctrlBytes + diffBytes)];
+  return [
+    patch.subarray(32, 32 + ctrlBytes),
+    patch.subarray(32 + ctrlBytes, 32 + ctrlBytes + diffBytes),
+    patch.subarray(32 + ctrlBytes + diffBytes),
+  ];
 }
 
 function decodeAsync(data: Uint8Array, maxOutputBytes: number): Promise<Buffer> {
@@ -57,7 +61,10 @@ describe('decodeBzip2', () => {
     // the stream or decodes it within the cap, and never touches memory it does not own.
     const data = textLike(100);
     const stream = encodeBzip2ForTest(data, { selectorCountOverride: 18_003 });
-    const outcome = await decodeAsync(stream, 1000).then((out) => out, (e: unknown) => e);
+    const outcome = await decodeAsync(stream, 1000).then(
+      (out) => out,
+      (e: unknown) => e,
+    );
     if (outcome instanceof Buffer) expect(outcome.equals(data)).toBe(true);
     else await expectBlobError(Promise.reject(outcome));
   });
@@ -68,7 +75,8 @@ describe('decodeBzip2', () => {
     await expectBlobError(decodeAsync(encodeBzip2ForTest(data, { corruptBlockCrc: true }), data.length));
     await expectBlobError(decodeAsync(Buffer.concat([Buffer.from('BZx9'), good.subarray(4)]), data.length));
     await expectBlobError(decodeAsync(Buffer.concat([Buffer.from('BZh0'), good.subarray(4)]), data.length));
-    for (const cut of [0, 3, 10, good.length >> 1, good.length - 1]) await expectBlobError(decodeAsync(good.subarray(0, cut), data.length));
+    for (const cut of [0, 3, 10, good.length >> 1, good.length - 1])
+      await expectBlobError(decodeAsync(good.subarray(0, cut), data.length));
     const next = prng(35);
     for (let trial = 0; trial < 100; trial++) {
       // The last byte's low bits are padding; flip only bits a decoder reads.

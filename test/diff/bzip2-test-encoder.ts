@@ -71,7 +71,7 @@ function writeBlock(bits: BitWriter, block: Uint8Array, options: Bzip2TestOption
 /** Initial run-length encoding: runs of 4..259 equal bytes become 4 bytes + a count. */
 function rle1(data: Uint8Array): Uint8Array {
   const out: number[] = [];
-  for (let i = 0; i < data.length; ) {
+  for (let i = 0; i < data.length;) {
     const byte = data[i] as number;
     let run = 1;
     while (i + run < data.length && data[i + run] === byte && run < 259) run++;
@@ -155,10 +155,20 @@ export function offt(value: number): Buffer {
 }
 
 /** A BSDIFF40 patch from explicit control tuples and diff/extra blocks. */
-export function craftBsdiffPatch(newSizeBytes: number, tuples: readonly [number, number, number][], diff: Uint8Array, extra: Uint8Array): Buffer {
+export function craftBsdiffPatch(
+  newSizeBytes: number,
+  tuples: readonly [number, number, number][],
+  diff: Uint8Array,
+  extra: Uint8Array,
+): Buffer {
   const ctrl = encodeBzip2ForTest(Buffer.concat(tuples.flatMap(([x, y, z]) => [offt(x), offt(y), offt(z)])));
   const diffBlock = encodeBzip2ForTest(diff);
   const extraBlock = encodeBzip2ForTest(extra);
-  const header = Buffer.concat([Buffer.from('BSDIFF40'), offt(ctrl.length), offt(diffBlock.length), offt(newSizeBytes)]);
+  const header = Buffer.concat([
+    Buffer.from('BSDIFF40'),
+    offt(ctrl.length),
+    offt(diffBlock.length),
+    offt(newSizeBytes),
+  ]);
   return Buffer.concat([header, ctrl, diffBlock, extraBlock]);
 }

@@ -16,7 +16,8 @@ describe.each(allDiffers().map((differ) => [differ.name, differ] as const))('%s 
 
   it('rejects a declared size smaller or larger than the target', async () => {
     const patch = await differ.diff(source, target);
-    for (const size of [target.length - 1, 1000, 0, target.length + 1]) await expectBlobError(differ.patch(source, patch, size));
+    for (const size of [target.length - 1, 1000, 0, target.length + 1])
+      await expectBlobError(differ.patch(source, patch, size));
     for (const bad of [-1, 0.5, Number.NaN, 2 ** 60]) await expectBlobError(differ.patch(source, patch, bad));
   });
 
@@ -41,29 +42,34 @@ describe.each(allDiffers().map((differ) => [differ.name, differ] as const))('%s 
   // package's blob sha256 catches that before decoding (as for the brotli codec).
   const hasIntegrityCheck = differ.name !== 'bsdf2' && differ.name !== 'bsdiff-lzma';
 
-  it(hasIntegrityCheck ? 'rejects a bit-flipped patch or applies it to the exact target (seeded)' : 'never crashes on a bit-flipped patch and never exceeds the declared size (seeded)', async () => {
-    const patch = await differ.diff(source, target);
-    const next = prng(44);
-    let rejected = 0;
-    const trials = 150;
-    for (let trial = 0; trial < trials; trial++) {
-      const bit = Math.floor(next() * patch.length * 8);
-      const outcome = await differ.patch(source, flipBit(patch, bit), target.length).then(
-        (out) => out,
-        (e: unknown) => e,
-      );
-      if (outcome instanceof Buffer) {
-        expect(outcome.length).toBe(target.length);
-        if (hasIntegrityCheck) expect(outcome.equals(target), `bit ${bit} (seed 44, trial ${trial})`).toBe(true);
-      } else {
-        await expectBlobError(Promise.reject(outcome));
-        rejected += 1;
+  it(
+    hasIntegrityCheck
+      ? 'rejects a bit-flipped patch or applies it to the exact target (seeded)'
+      : 'never crashes on a bit-flipped patch and never exceeds the declared size (seeded)',
+    async () => {
+      const patch = await differ.diff(source, target);
+      const next = prng(44);
+      let rejected = 0;
+      const trials = 150;
+      for (let trial = 0; trial < trials; trial++) {
+        const bit = Math.floor(next() * patch.length * 8);
+        const outcome = await differ.patch(source, flipBit(patch, bit), target.length).then(
+          (out) => out,
+          (e: unknown) => e,
+        );
+        if (outcome instanceof Buffer) {
+          expect(outcome.length).toBe(target.length);
+          if (hasIntegrityCheck) expect(outcome.equals(target), `bit ${bit} (seed 44, trial ${trial})`).toBe(true);
+        } else {
+          await expectBlobError(Promise.reject(outcome));
+          rejected += 1;
+        }
       }
-    }
-    // Without a checksum most flips inside an LZMA2 or brotli body still decode to the declared
-    // size; the header and framing checks catch the rest.
-    expect(rejected).toBeGreaterThan(trials * (hasIntegrityCheck ? 0.9 : differ.name === 'bsdf2' ? 0.5 : 0.25));
-  });
+      // Without a checksum most flips inside an LZMA2 or brotli body still decode to the declared
+      // size; the header and framing checks catch the rest.
+      expect(rejected).toBeGreaterThan(trials * (hasIntegrityCheck ? 0.9 : differ.name === 'bsdf2' ? 0.5 : 0.25));
+    },
+  );
 });
 
 describe('bsdiff crafted patches', () => {
@@ -80,13 +86,32 @@ describe('bsdiff crafted patches', () => {
   });
 
   it.each([
-    ['a negative add length (CVE-2014-9862)', [[-4294967291, 0, 0], [20, 0, 0]] as [number, number, number][]],
-    ['a negative copy length', [[0, -5, 0], [20, 0, 0]] as [number, number, number][]],
+    [
+      'a negative add length (CVE-2014-9862)',
+      [
+        [-4294967291, 0, 0],
+        [20, 0, 0],
+      ] as [number, number, number][],
+    ],
+    [
+      'a negative copy length',
+      [
+        [0, -5, 0],
+        [20, 0, 0],
+      ] as [number, number, number][],
+    ],
     ['an add past the end', [[64 * MiB, 0, 0]] as [number, number, number][]],
     ['a copy past the end', [[5, 16, 0]] as [number, number, number][]],
     ['too few tuples', [[5, 5, 0]] as [number, number, number][]],
     ['an add longer than the diff block', [[20, 0, 0]] as [number, number, number][]],
-    ['a seek out of range', [[5, 0, 2 ** 47], [5, 0, 2 ** 47], [10, 0, 0]] as [number, number, number][]],
+    [
+      'a seek out of range',
+      [
+        [5, 0, 2 ** 47],
+        [5, 0, 2 ** 47],
+        [10, 0, 0],
+      ] as [number, number, number][],
+    ],
   ])('rejects %s', async (_label, tuples) => {
     const patch = craftBsdiffPatch(20, tuples, Buffer.alloc(10), Buffer.alloc(10));
     await expectBlobError(bsdiff.patch(source, patch, 20));
@@ -94,7 +119,8 @@ describe('bsdiff crafted patches', () => {
 
   it('rejects header lengths that are negative, huge or beyond the patch, and a wrong magic', async () => {
     const good = craftBsdiffPatch(15, [[10, 5, 0]], Buffer.alloc(10), Buffer.from('hello'));
-    const withField = (offset: number, value: Buffer): Buffer => Buffer.concat([good.subarray(0, offset), value, good.subarray(offset + 8)]);
+    const withField = (offset: number, value: Buffer): Buffer =>
+      Buffer.concat([good.subarray(0, offset), value, good.subarray(offset + 8)]);
     await expectBlobError(bsdiff.patch(source, withField(8, offt(-1)), 15));
     await expectBlobError(bsdiff.patch(source, withField(16, offt(good.length)), 15));
     await expectBlobError(bsdiff.patch(source, withField(8, Buffer.from([0, 0, 0, 0, 0, 0, 0, 0x7f])), 15));

@@ -46,7 +46,15 @@ describe('bsdiff interop', () => {
 
   it('a hand-crafted patch (our test bzip2 encoder) applies identically with `bspatch`', async () => {
     const old = randomBytes(64, 52);
-    const patch = craftBsdiffPatch(40, [[16, 8, 4], [10, 6, -30]], Buffer.alloc(26, 3), Buffer.from('abcdefghijklmn'));
+    const patch = craftBsdiffPatch(
+      40,
+      [
+        [16, 8, 4],
+        [10, 6, -30],
+      ],
+      Buffer.alloc(26, 3),
+      Buffer.from('abcdefghijklmn'),
+    );
     const paths = files('crafted', { old, patch });
     runToolOk('bspatch', [paths.old as string, join(scratch.dir, 'crafted.new'), paths.patch as string]);
     expect((await bsdiff.patch(old, patch, 40)).equals(readFileSync(join(scratch.dir, 'crafted.new')))).toBe(true);
@@ -56,7 +64,9 @@ describe('bsdiff interop', () => {
     const patch = await bsdiff.diff(source, target);
     const paths = files('native', { old: source, patch });
     await bsdiffNode.patch(paths.old as string, join(scratch.dir, 'native.new'), paths.patch as string);
-    expect((await bsdiff.patch(source, patch, target.length)).equals(readFileSync(join(scratch.dir, 'native.new')))).toBe(true);
+    expect(
+      (await bsdiff.patch(source, patch, target.length)).equals(readFileSync(join(scratch.dir, 'native.new'))),
+    ).toBe(true);
   });
 });
 
@@ -67,7 +77,9 @@ describe('zstd-dict interop', () => {
     const patch = await differ.diff(source, target);
     const paths = files('zd', { src: source, patch });
     expect(runToolOk('zstd', ['-D', paths.src as string, '-d', '-c', paths.patch as string]).equals(target)).toBe(true);
-    expect(runToolOk('zstd', ['-d', `--patch-from=${paths.src as string}`, '-c', paths.patch as string]).equals(target)).toBe(true);
+    expect(
+      runToolOk('zstd', ['-d', `--patch-from=${paths.src as string}`, '-c', paths.patch as string]).equals(target),
+    ).toBe(true);
   });
 
   it('a window larger than 8 MiB (4 MiB source + 4 MiB target) still needs no --long', async () => {
@@ -75,12 +87,22 @@ describe('zstd-dict interop', () => {
     const bigTarget = editedCopy(big, 54);
     const patch = await new ZstdDictDiffer({ level: 3 }).diff(big, bigTarget);
     const paths = files('zdbig', { src: big, patch });
-    expect(runToolOk('zstd', ['-D', paths.src as string, '-d', '-c', paths.patch as string]).equals(bigTarget)).toBe(true);
+    expect(runToolOk('zstd', ['-D', paths.src as string, '-d', '-c', paths.patch as string]).equals(bigTarget)).toBe(
+      true,
+    );
   });
 
   it('a `zstd --patch-from` CLI patch applies with ours', async () => {
     const paths = files('zdcli', { src: source, new: target });
-    runToolOk('zstd', ['-19', '-q', '-f', `--patch-from=${paths.src as string}`, paths.new as string, '-o', join(scratch.dir, 'zdcli.zst')]);
+    runToolOk('zstd', [
+      '-19',
+      '-q',
+      '-f',
+      `--patch-from=${paths.src as string}`,
+      paths.new as string,
+      '-o',
+      join(scratch.dir, 'zdcli.zst'),
+    ]);
     const patch = readFileSync(join(scratch.dir, 'zdcli.zst'));
     expect((await differ.patch(source, patch, target.length)).equals(target)).toBe(true);
   });

@@ -40,7 +40,9 @@ describe('differ registry', () => {
       expect(error).toBeInstanceOf(UnsupportedError);
       expect(error.exitCode).toBe(7);
       expect(error.code).toBe('UNKNOWN_DIFFER');
-      expect(error.message).toBe(`unknown differ id ${id}: this version knows 1 (bsdiff), 2 (zstd-dict), 3 (bsdf2), 4 (bsdiff-lzma)`);
+      expect(error.message).toBe(
+        `unknown differ id ${id}: this version knows 1 (bsdiff), 2 (zstd-dict), 3 (bsdf2), 4 (bsdiff-lzma)`,
+      );
     }
   });
 });

@@ -45,11 +45,17 @@ describe.each(allDiffers().map((differ) => [differ.name, differ] as const))('%s 
 
   it('round-trips random sources and edited or random targets (property)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.uint8Array({ maxLength: 4096 }), fc.uint8Array({ maxLength: 4096 }), fc.boolean(), fc.integer(), async (source, other, edit, seed) => {
-        const target = edit ? editedCopy(source, seed >>> 0, 20, 10) : Buffer.from(other);
-        const result = await differ.patch(source, await differ.diff(source, target), target.length);
-        expect(Buffer.compare(result, target)).toBe(0);
-      }),
+      fc.asyncProperty(
+        fc.uint8Array({ maxLength: 4096 }),
+        fc.uint8Array({ maxLength: 4096 }),
+        fc.boolean(),
+        fc.integer(),
+        async (source, other, edit, seed) => {
+          const target = edit ? editedCopy(source, seed >>> 0, 20, 10) : Buffer.from(other);
+          const result = await differ.patch(source, await differ.diff(source, target), target.length);
+          expect(Buffer.compare(result, target)).toBe(0);
+        },
+      ),
       { numRuns: 50, seed: 20240602 },
     );
   });

@@ -35,7 +35,10 @@ async function writeSparse(path: string, content: Buffer, dontCare: [number, num
 const oldContent = syntheticImage(BLOCKS * BS, 5);
 const newContent = Buffer.from(oldContent);
 newContent.fill(9, 10 * BS, 12 * BS);
-const oldDontCare: [number, number][] = [[40, 20], [200, 10]];
+const oldDontCare: [number, number][] = [
+  [40, 20],
+  [200, 10],
+];
 const newDontCare: [number, number][] = [[100, 30]];
 const zeroed = (buf: Buffer, ranges: [number, number][]) => {
   const out = Buffer.from(buf);
@@ -51,12 +54,23 @@ beforeAll(async () => {
 
 describe('DONT_CARE chunks', () => {
   it('are recorded, get no ops, are never a source, and apply to a device with any bytes there', async () => {
-    const built = await buildPackages({ oldPath: join(work, 'old.simg'), newPath: join(work, 'new.simg'), outDir: join(work, 'out'), targets: 'generic', jobs: 1, timestampSeconds: 1 });
+    const built = await buildPackages({
+      oldPath: join(work, 'old.simg'),
+      newPath: join(work, 'new.simg'),
+      outDir: join(work, 'out'),
+      targets: 'generic',
+      jobs: 1,
+      timestampSeconds: 1,
+    });
     expect(built.source!.dontCareBlocks).toBe(30);
     expect(built.target!.dontCareBlocks).toBe(30);
     const pkg = built.packages[0]!.path;
     const info = await inspectPackage({ packagePath: pkg });
-    expect(info.partitions[0]!.target).toMatchObject({ claim: 'sparse', dontCareBlocks: 30, sha256: sha(zeroed(newContent, newDontCare)) });
+    expect(info.partitions[0]!.target).toMatchObject({
+      claim: 'sparse',
+      dontCareBlocks: 30,
+      sha256: sha(zeroed(newContent, newDontCare)),
+    });
     expect(info.partitions[0]!.source).toMatchObject({ claim: 'sparse', dontCareBlocks: 30 });
 
     const reader = await PackageReader.open(pkg);
@@ -64,9 +78,17 @@ describe('DONT_CARE chunks', () => {
     const part = reader.manifest.partitions[0]!;
     expect(part.target.dontCare).toEqual([{ startBlock: 100, blockCount: 30 }]);
     for (const op of part.operations) {
-      for (const e of op.dst) expect(e.startBlock + e.blockCount <= 100 || e.startBlock >= 130, `op writes DONT_CARE: ${JSON.stringify(e)}`).toBe(true);
+      for (const e of op.dst)
+        expect(
+          e.startBlock + e.blockCount <= 100 || e.startBlock >= 130,
+          `op writes DONT_CARE: ${JSON.stringify(e)}`,
+        ).toBe(true);
       for (const e of sourceOf(op)) {
-        for (const [s, c] of oldDontCare) expect(e.startBlock + e.blockCount <= s || e.startBlock >= s + c, `op reads old DONT_CARE: ${JSON.stringify(e)}`).toBe(true);
+        for (const [s, c] of oldDontCare)
+          expect(
+            e.startBlock + e.blockCount <= s || e.startBlock >= s + c,
+            `op reads old DONT_CARE: ${JSON.stringify(e)}`,
+          ).toBe(true);
       }
     }
 
@@ -74,11 +96,19 @@ describe('DONT_CARE chunks', () => {
     const device = Buffer.from(oldContent);
     for (const [s, c] of oldDontCare) device.fill(0xa5, s * BS, (s + c) * BS);
     writeFileSync(join(work, 'device-old.img'), device);
-    await applyPackage({ packagePath: pkg, oldPath: join(work, 'device-old.img'), outputPath: join(work, 'device-new.img') });
+    await applyPackage({
+      packagePath: pkg,
+      oldPath: join(work, 'device-old.img'),
+      outputPath: join(work, 'device-new.img'),
+    });
     expect(sha(readFileSync(join(work, 'device-new.img')))).toBe(sha(zeroed(newContent, newDontCare)));
 
     // Sparse output: DONT_CARE stays DONT_CARE, and simg2img expands it to the same bytes.
-    const r = await applyPackage({ packagePath: pkg, oldPath: join(work, 'old.simg'), outputPath: join(work, 'new-out.simg') });
+    const r = await applyPackage({
+      packagePath: pkg,
+      oldPath: join(work, 'old.simg'),
+      outputPath: join(work, 'new-out.simg'),
+    });
     expect(r.outputFormat).toBe('sparse');
     const out = readFileSync(join(work, 'new-out.simg'));
     let chunkAt = 28;
@@ -97,6 +127,12 @@ describe('DONT_CARE chunks', () => {
     const device = Buffer.from(oldContent);
     device[5 * BS] = device[5 * BS]! ^ 1;
     writeFileSync(join(work, 'bad-old.img'), device);
-    await expect(applyPackage({ packagePath: join(work, 'out', 'update-generic.otapkg'), oldPath: join(work, 'bad-old.img'), outputPath: join(work, 'never.img') })).rejects.toMatchObject({ code: 'WRONG_BASE', exitCode: 5 });
+    await expect(
+      applyPackage({
+        packagePath: join(work, 'out', 'update-generic.otapkg'),
+        oldPath: join(work, 'bad-old.img'),
+        outputPath: join(work, 'never.img'),
+      }),
+    ).rejects.toMatchObject({ code: 'WRONG_BASE', exitCode: 5 });
   });
 });

@@ -6,7 +6,16 @@
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,7 +40,30 @@ function cli(args: string[]) {
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
 function mkext4(dir: string, image: string): void {
-  tool('mke2fs', ['-q', '-F', '-t', 'ext4', '-b', '4096', '-L', 'system', '-U', '6a5b8d2e-1c3f-4e7a-9b0d-2f4e6a8c0b1d', '-E', 'hash_seed=0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0,root_owner=0:0', '-O', '^has_journal', '-d', dir, image, '64M'], 'e2fsprogs');
+  tool(
+    'mke2fs',
+    [
+      '-q',
+      '-F',
+      '-t',
+      'ext4',
+      '-b',
+      '4096',
+      '-L',
+      'system',
+      '-U',
+      '6a5b8d2e-1c3f-4e7a-9b0d-2f4e6a8c0b1d',
+      '-E',
+      'hash_seed=0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0,root_owner=0:0',
+      '-O',
+      '^has_journal',
+      '-d',
+      dir,
+      image,
+      '64M',
+    ],
+    'e2fsprogs',
+  );
 }
 
 beforeAll(() => {
@@ -62,14 +94,29 @@ describe('ext4 images, raw and sparse', () => {
 
   it('build from img2simg images and from raw images gives byte-identical packages', () => {
     cli(['build', '--old', join(work, 'v1.simg'), '--new', join(work, 'v2.simg'), '-o', join(work, 'from-sparse')]);
-    const json = JSON.parse(cli(['build', '--old', join(work, 'v1.img'), '--new', join(work, 'v2.img'), '-o', join(work, 'from-raw'), '--json']));
+    const json = JSON.parse(
+      cli([
+        'build',
+        '--old',
+        join(work, 'v1.img'),
+        '--new',
+        join(work, 'v2.img'),
+        '-o',
+        join(work, 'from-raw'),
+        '--json',
+      ]),
+    );
     expect(json.source.format).toBe('raw');
     for (const t of ['qualcomm', 'mediatek', 'unisoc']) {
       const a = readFileSync(join(work, 'from-sparse', `update-${t}.otapkg`));
       expect(a.equals(readFileSync(join(work, 'from-raw', `update-${t}.otapkg`))), t).toBe(true);
     }
     // Only the packages are left: no spool, no expanded copy of an input.
-    expect(readdirSync(join(work, 'from-sparse')).sort()).toEqual(['update-mediatek.otapkg', 'update-qualcomm.otapkg', 'update-unisoc.otapkg']);
+    expect(readdirSync(join(work, 'from-sparse')).sort()).toEqual([
+      'update-mediatek.otapkg',
+      'update-qualcomm.otapkg',
+      'update-unisoc.otapkg',
+    ]);
     const sparseJson = JSON.parse(cli(['inspect', join(work, 'from-sparse', 'update-qualcomm.otapkg'), '--json']));
     expect(sparseJson.partitions[0].target.claim).toBe('full');
     expect(sparseJson.partitions[0].target.sha256).toBe(sha256(join(work, 'v2.img')));
@@ -78,7 +125,9 @@ describe('ext4 images, raw and sparse', () => {
   it('apply --output-format sparse expands with simg2img to the new image, and e2fsck finds it clean', () => {
     const pkg = join(work, 'from-sparse', 'update-qualcomm.otapkg');
     const before = sha256(join(work, 'v1.simg'));
-    const out = JSON.parse(cli(['apply', pkg, '--old', join(work, 'v1.simg'), '-o', join(work, 'applied.simg'), '--json']));
+    const out = JSON.parse(
+      cli(['apply', pkg, '--old', join(work, 'v1.simg'), '-o', join(work, 'applied.simg'), '--json']),
+    );
     expect(out.outputFormat).toBe('sparse');
     expect(sha256(join(work, 'v1.simg'))).toBe(before);
     tool('simg2img', [join(work, 'applied.simg'), join(work, 'applied.img')], 'android-sdk-libsparse-utils');

@@ -17,7 +17,20 @@ export function prng(seed: number): () => number {
 export function syntheticImage(sizeBytes: number, seed: number): Buffer {
   const rand = prng(seed);
   const out = Buffer.alloc(sizeBytes);
-  const words = ['system', 'vendor', 'lib64', 'framework', 'android', 'update', 'binder', 'kernel', '\n', '{', '}', '0x1f'];
+  const words = [
+    'system',
+    'vendor',
+    'lib64',
+    'framework',
+    'android',
+    'update',
+    'binder',
+    'kernel',
+    '\n',
+    '{',
+    '}',
+    '0x1f',
+  ];
   let at = 0;
   while (at < sizeBytes) {
     const kind = rand();

@@ -20,7 +20,14 @@ export const HEADER_FIELD = {
 } as const;
 
 /** Section names in file order. */
-export const SECTION_NAMES = ['header', 'targetHeader', 'manifest', 'metadataSignature', 'blobs', 'payloadSignature'] as const;
+export const SECTION_NAMES = [
+  'header',
+  'targetHeader',
+  'manifest',
+  'metadataSignature',
+  'blobs',
+  'payloadSignature',
+] as const;
 export type SectionName = (typeof SECTION_NAMES)[number];
 
 /** One section's place in the file. */
@@ -63,7 +70,14 @@ export function boundariesOf(pkg: Buffer): number[] {
   return [...out].sort((a, b) => a - b);
 }
 
-function writeSignature(pkg: Buffer, blockOffset: number, blockSize: number, context: string, coveredEnd: number, keyPem: string): void {
+function writeSignature(
+  pkg: Buffer,
+  blockOffset: number,
+  blockSize: number,
+  context: string,
+  coveredEnd: number,
+  keyPem: string,
+): void {
   const key = createPrivateKey(keyPem);
   const digest = createHash('sha256').update(pkg.subarray(0, coveredEnd)).digest();
   const statement = Buffer.concat([Buffer.from(context, 'ascii'), Buffer.of(0), digest]);
@@ -79,8 +93,22 @@ function writeSignature(pkg: Buffer, blockOffset: number, blockSize: number, con
  */
 export function resign(pkg: Buffer, keyPem: string): Buffer {
   const s = Object.fromEntries(sectionsOf(pkg).map((x) => [x.name, x])) as Record<SectionName, Section>;
-  writeSignature(pkg, s.metadataSignature.offsetBytes, s.metadataSignature.sizeBytes, 'OTABUILD/1/METADATA', s.metadataSignature.offsetBytes, keyPem);
-  writeSignature(pkg, s.payloadSignature.offsetBytes, s.payloadSignature.sizeBytes, 'OTABUILD/1/PAYLOAD', s.payloadSignature.offsetBytes, keyPem);
+  writeSignature(
+    pkg,
+    s.metadataSignature.offsetBytes,
+    s.metadataSignature.sizeBytes,
+    'OTABUILD/1/METADATA',
+    s.metadataSignature.offsetBytes,
+    keyPem,
+  );
+  writeSignature(
+    pkg,
+    s.payloadSignature.offsetBytes,
+    s.payloadSignature.sizeBytes,
+    'OTABUILD/1/PAYLOAD',
+    s.payloadSignature.offsetBytes,
+    keyPem,
+  );
   return pkg;
 }
 

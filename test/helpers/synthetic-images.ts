@@ -5,7 +5,20 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { seededRng } from './seeded-random.js';
 
-const WORDS = ['kernel', 'vendor', 'system', 'boot', 'partition', 'update', 'verity', 'selinux', 'init', 'bin', 'lib64', 'apex'];
+const WORDS = [
+  'kernel',
+  'vendor',
+  'system',
+  'boot',
+  'partition',
+  'update',
+  'verity',
+  'selinux',
+  'init',
+  'bin',
+  'lib64',
+  'apex',
+];
 
 /** An old/new pair and where they were written. */
 export interface ImagePair {
@@ -26,7 +39,8 @@ export function makeOldImage(seed: number, sizeBytes: number): Buffer {
       rng.bytes(end - at).copy(img, at);
     } else if (kind < 9) {
       let text = '';
-      while (text.length < end - at) text += `${WORDS[rng.int(0, WORDS.length - 1)]}${rng.int(0, 3) === 0 ? '\n' : ' '}`;
+      while (text.length < end - at)
+        text += `${WORDS[rng.int(0, WORDS.length - 1)]}${rng.int(0, 3) === 0 ? '\n' : ' '}`;
       img.write(text.slice(0, end - at), at, 'latin1');
     } // else: a zero block
   }

@@ -3,7 +3,16 @@
 // exit code AND the error code in the one-line message, and that nothing was written.
 
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -27,7 +36,12 @@ function errorLines(r: CliRun): string[] {
 }
 
 /** Exit `status`, exactly one `ota-build: error [code]: …` line, and the same code with --json (`code` is a regex). */
-function expectError(args: string[], status: number, code: string, options: Parameters<typeof runCli>[1] & { json?: boolean } = {}): CliRun {
+function expectError(
+  args: string[],
+  status: number,
+  code: string,
+  options: Parameters<typeof runCli>[1] & { json?: boolean } = {},
+): CliRun {
   const r = runCli(args, options);
   expect(r.status, describeRun(r)).toBe(status);
   const lines = errorLines(r);
@@ -71,7 +85,21 @@ beforeAll(() => {
   pair = writeImagePair(work, SEED, 256 * 1024);
   goodKey = join(work, 'good');
   runCliOk(['keygen', '--algorithm', 'ed25519', '-o', goodKey]);
-  runCliOk(['build', '--old', pair.oldPath, '--new', pair.newPath, '-o', join(work, 'pkg'), '--target', 'generic', '--jobs', '1', '--key', `${goodKey}.pem`]);
+  runCliOk([
+    'build',
+    '--old',
+    pair.oldPath,
+    '--new',
+    pair.newPath,
+    '-o',
+    join(work, 'pkg'),
+    '--target',
+    'generic',
+    '--jobs',
+    '1',
+    '--key',
+    `${goodKey}.pem`,
+  ]);
   pkg = join(work, 'pkg', 'update-generic.otapkg');
 
   // Images.
@@ -84,9 +112,13 @@ beforeAll(() => {
   writeFileSync(bad.sparseHeader, Buffer.concat([Buffer.from([0x3a, 0xff, 0x26, 0xed]), Buffer.alloc(8192, 1)]));
   bad.sparseReal = join(work, 'sparse-real.img');
   bad.sparseOld = join(work, 'sparse-old.img');
-  for (const [from, to] of [[pair.newPath, bad.sparseReal], [pair.oldPath, bad.sparseOld]] as const) {
+  for (const [from, to] of [
+    [pair.newPath, bad.sparseReal],
+    [pair.oldPath, bad.sparseOld],
+  ] as const) {
     const s = spawnSync('img2simg', [from, to]);
-    if (s.error || s.status !== 0) throw new Error(`img2simg failed (${String(s.error ?? s.stderr)}): apt-get install android-sdk-libsparse-utils`);
+    if (s.error || s.status !== 0)
+      throw new Error(`img2simg failed (${String(s.error ?? s.stderr)}): apt-get install android-sdk-libsparse-utils`);
   }
   const sparse = readFileSync(bad.sparseReal);
   bad.sparseTruncated = join(work, 'sparse-truncated.img');
@@ -146,31 +178,91 @@ describe('images', () => {
 
   it.each(kinds)('build --new <%s> → exit %i %s', (_what, status, code, key) => {
     const out = freshOut();
-    expectError(['build', '--new', bad[key]!, '-o', out, '--target', 'generic', '--jobs', '1', '--key', `${goodKey}.pem`], status, code);
+    expectError(
+      ['build', '--new', bad[key]!, '-o', out, '--target', 'generic', '--jobs', '1', '--key', `${goodKey}.pem`],
+      status,
+      code,
+    );
     expectNoPackage(out);
   });
 
   it.each(kinds)('build --old <%s> → exit %i %s', (_what, status, code, key) => {
     const out = freshOut();
-    expectError(['build', '--old', bad[key]!, '--new', pair.newPath, '-o', out, '--target', 'generic', '--jobs', '1', '--key', `${goodKey}.pem`], status, code, { json: false });
+    expectError(
+      [
+        'build',
+        '--old',
+        bad[key]!,
+        '--new',
+        pair.newPath,
+        '-o',
+        out,
+        '--target',
+        'generic',
+        '--jobs',
+        '1',
+        '--key',
+        `${goodKey}.pem`,
+      ],
+      status,
+      code,
+      { json: false },
+    );
     expectNoPackage(out);
   });
 
   it.each(kinds)('apply --old <%s> → exit %i %s, no output', (_what, status, code, key) => {
     const out = freshOut();
     mkdirSync(out);
-    expectError(['apply', pkg, '--old', bad[key]!, '-o', join(out, 'new.img'), '--pubkey', `${goodKey}.pub.pem`], status, code, { json: false });
+    expectError(
+      ['apply', pkg, '--old', bad[key]!, '-o', join(out, 'new.img'), '--pubkey', `${goodKey}.pub.pem`],
+      status,
+      code,
+      { json: false },
+    );
     expectNoPackage(out);
   });
 
   it('a valid Android sparse image (img2simg) is accepted as --new and --old, and the package reproduces the raw new image', () => {
     const out = freshOut();
-    const r = runCliOk(['build', '--old', bad.sparseOld!, '--new', bad.sparseReal!, '-o', out, '--target', 'generic', '--jobs', '1', '--key', `${goodKey}.pem`, '--json']);
+    const r = runCliOk([
+      'build',
+      '--old',
+      bad.sparseOld!,
+      '--new',
+      bad.sparseReal!,
+      '-o',
+      out,
+      '--target',
+      'generic',
+      '--jobs',
+      '1',
+      '--key',
+      `${goodKey}.pem`,
+      '--json',
+    ]);
     const j = jsonOf(r);
-    expect(j.target).toMatchObject({ format: 'sparse', sizeBytes: pair.newImage.length, sha256: sha256Hex(pair.newImage) });
-    expect(j.source).toMatchObject({ format: 'sparse', sizeBytes: pair.oldImage.length, sha256: sha256Hex(pair.oldImage) });
+    expect(j.target).toMatchObject({
+      format: 'sparse',
+      sizeBytes: pair.newImage.length,
+      sha256: sha256Hex(pair.newImage),
+    });
+    expect(j.source).toMatchObject({
+      format: 'sparse',
+      sizeBytes: pair.oldImage.length,
+      sha256: sha256Hex(pair.oldImage),
+    });
     const applied = join(out, 'applied.img');
-    runCliOk(['apply', join(out, 'update-generic.otapkg'), '--old', pair.oldPath, '-o', applied, '--pubkey', `${goodKey}.pub.pem`]);
+    runCliOk([
+      'apply',
+      join(out, 'update-generic.otapkg'),
+      '--old',
+      pair.oldPath,
+      '-o',
+      applied,
+      '--pubkey',
+      `${goodKey}.pub.pem`,
+    ]);
     expect(sha256Hex(readFileSync(applied))).toBe(sha256Hex(pair.newImage));
   });
 
@@ -185,9 +277,32 @@ describe('images', () => {
       const img = join(work, `odd-${size}.img`);
       writeFileSync(img, pair.newImage.subarray(0, size));
       const out = freshOut();
-      runCliOk(['build', '--old', pair.oldPath, '--new', img, '-o', out, '--target', 'generic', '--jobs', '1', '--key', `${goodKey}.pem`]);
+      runCliOk([
+        'build',
+        '--old',
+        pair.oldPath,
+        '--new',
+        img,
+        '-o',
+        out,
+        '--target',
+        'generic',
+        '--jobs',
+        '1',
+        '--key',
+        `${goodKey}.pem`,
+      ]);
       const applied = join(out, 'applied.img');
-      runCliOk(['apply', join(out, 'update-generic.otapkg'), '--old', pair.oldPath, '-o', applied, '--pubkey', `${goodKey}.pub.pem`]);
+      runCliOk([
+        'apply',
+        join(out, 'update-generic.otapkg'),
+        '--old',
+        pair.oldPath,
+        '-o',
+        applied,
+        '--pubkey',
+        `${goodKey}.pub.pem`,
+      ]);
       expect(sha256Hex(readFileSync(applied)), `size ${size}`).toBe(sha256Hex(pair.newImage.subarray(0, size)));
     }
   });
@@ -213,13 +328,32 @@ describe('package files', () => {
     expectError(['inspect', pathOf(), '--pubkey', `${goodKey}.pub.pem`], status, code, { json: false });
     const out = freshOut();
     mkdirSync(out);
-    expectError(['apply', pathOf(), '--old', pair.oldPath, '-o', join(out, 'new.img'), '--pubkey', `${goodKey}.pub.pem`], status, code, { json: false });
+    expectError(
+      ['apply', pathOf(), '--old', pair.oldPath, '-o', join(out, 'new.img'), '--pubkey', `${goodKey}.pub.pem`],
+      status,
+      code,
+      { json: false },
+    );
     expectNoPackage(out);
   });
 });
 
 describe('keys', () => {
-  const build = (key: string) => ['build', '--old', pair.oldPath, '--new', pair.newPath, '-o', join(work, 'key-out'), '--target', 'generic', '--jobs', '1', '--key', key];
+  const build = (key: string) => [
+    'build',
+    '--old',
+    pair.oldPath,
+    '--new',
+    pair.newPath,
+    '-o',
+    join(work, 'key-out'),
+    '--target',
+    'generic',
+    '--jobs',
+    '1',
+    '--key',
+    key,
+  ];
 
   it.each([
     ['a missing file', 'missing', 8, 'IO_ENOENT'],
@@ -282,7 +416,19 @@ describe('target profiles', () => {
     edit(o);
     return profile(name, JSON.stringify(o, null, 2));
   };
-  const buildWith = (target: string, out: string) => ['build', '--new', pair.newPath, '-o', out, '--target', target, '--jobs', '1', '--key', `${goodKey}.pem`];
+  const buildWith = (target: string, out: string) => [
+    'build',
+    '--new',
+    pair.newPath,
+    '-o',
+    out,
+    '--target',
+    target,
+    '--jobs',
+    '1',
+    '--key',
+    `${goodKey}.pem`,
+  ];
 
   it.each([
     ['invalid JSON', 2, 'PROFILE_INVALID', () => profile('invalid', '{ "id": "myco", ')],
@@ -290,12 +436,27 @@ describe('target profiles', () => {
     ['a JSON array', 2, 'PROFILE_INVALID', () => profile('array', '[]')],
     ['a missing field', 2, 'PROFILE_INVALID', () => variant('missing-field', (o) => delete o.storage)],
     ['an unknown field', 2, 'PROFILE_INVALID', () => variant('unknown-field', (o) => (o.colour = 'blue'))],
-    ['block size 3000 (not a power of two)', 2, 'PROFILE_INVALID', () => variant('bs-3000', (o) => (o.blockSizeBytes = 3000))],
+    [
+      'block size 3000 (not a power of two)',
+      2,
+      'PROFILE_INVALID',
+      () => variant('bs-3000', (o) => (o.blockSizeBytes = 3000)),
+    ],
     ['block size 256 (too small)', 2, 'PROFILE_INVALID', () => variant('bs-256', (o) => (o.blockSizeBytes = 256))],
-    ['block size "4096" (a string)', 2, 'PROFILE_INVALID', () => variant('bs-string', (o) => (o.blockSizeBytes = '4096'))],
+    [
+      'block size "4096" (a string)',
+      2,
+      'PROFILE_INVALID',
+      () => variant('bs-string', (o) => (o.blockSizeBytes = '4096')),
+    ],
     ['an unknown codec', 2, 'PROFILE_INVALID', () => variant('codec', (o) => (o.allowedCodecs = ['lz4']))],
     ['a bad id', 2, 'PROFILE_INVALID', () => variant('bad-id', (o) => (o.id = 'My SoC'))],
-    ['an oversized file (70 KiB)', 2, 'PROFILE_INVALID', () => profile('huge', JSON.stringify(base) + ' '.repeat(70 * 1024))],
+    [
+      'an oversized file (70 KiB)',
+      2,
+      'PROFILE_INVALID',
+      () => profile('huge', JSON.stringify(base) + ' '.repeat(70 * 1024)),
+    ],
     ['a missing file', 8, 'IO_ENOENT', () => join(work, 'no-such-profile.json')],
     ['updateMode in-place', 7, 'IN_PLACE_UNSUPPORTED', () => variant('in-place', (o) => (o.updateMode = 'in-place'))],
   ])('--target <profile with %s> → exit %i %s, no package', (_what, status, code, pathOf) => {
@@ -326,14 +487,40 @@ describe('target profiles', () => {
     });
     const out = freshOut();
     // Signed with the ecdsa-p256 test key (the profile's default algorithm).
-    const r = runCliOk(['build', '--old', pair.oldPath, '--new', pair.newPath, '-o', out, '--target', p, '--jobs', '1', '--json']);
+    const r = runCliOk([
+      'build',
+      '--old',
+      pair.oldPath,
+      '--new',
+      pair.newPath,
+      '-o',
+      out,
+      '--target',
+      p,
+      '--jobs',
+      '1',
+      '--json',
+    ]);
     const built = jsonOf(r);
-    expect(built.packages.map((x: { target: string; signatureAlgorithm: string }) => [x.target, x.signatureAlgorithm])).toEqual([['myco', 'ecdsa-p256']]);
+    expect(
+      built.packages.map((x: { target: string; signatureAlgorithm: string }) => [x.target, x.signatureAlgorithm]),
+    ).toEqual([['myco', 'ecdsa-p256']]);
     const file = join(out, 'update-myco.otapkg');
     const info = jsonOf(runCliOk(['inspect', file, '--json']));
-    expect(info.target).toMatchObject({ targetId: 'myco', vendor: 'MyCo', platform: 'myco-x1', storage: 'nand', blockSizeBytes: 1024, partitionLayout: 'myco-gpt' });
+    expect(info.target).toMatchObject({
+      targetId: 'myco',
+      vendor: 'MyCo',
+      platform: 'myco-x1',
+      storage: 'nand',
+      blockSizeBytes: 1024,
+      partitionLayout: 'myco-gpt',
+    });
     expect(info.partitions[0].name).toBe('super_sys');
-    expect(Object.keys(info.partitions[0].byEncoding).filter((k) => k.startsWith('codec:')).every((k) => ['codec:none', 'codec:zstd'].includes(k))).toBe(true);
+    expect(
+      Object.keys(info.partitions[0].byEncoding)
+        .filter((k) => k.startsWith('codec:'))
+        .every((k) => ['codec:none', 'codec:zstd'].includes(k)),
+    ).toBe(true);
     runCliOk(['verify', file, '--device-target', 'myco', '--old', pair.oldPath]);
     expectError(['verify', file, '--device-target', 'generic'], 5, 'WRONG_TARGET');
     runCliOk(['apply', file, '--old', pair.oldPath, '-o', join(out, 'new.img'), '--device-target', 'myco']);
@@ -343,14 +530,38 @@ describe('target profiles', () => {
   it('--key <custom target id>=<pem> gives a custom-profile target its own key (README: --key <target>=<pem>)', () => {
     const p = variant('myco-keyed', () => undefined);
     const out = freshOut();
-    const r = runCli(['build', '--new', pair.newPath, '-o', out, '--target', `generic,${p}`, '--jobs', '1', '--key', `myco=${goodKey}.pem`, '--key', `generic=${goodKey}.pem`, '--json']);
+    const r = runCli([
+      'build',
+      '--new',
+      pair.newPath,
+      '-o',
+      out,
+      '--target',
+      `generic,${p}`,
+      '--jobs',
+      '1',
+      '--key',
+      `myco=${goodKey}.pem`,
+      '--key',
+      `generic=${goodKey}.pem`,
+      '--json',
+    ]);
     expect(r.status, describeRun(r)).toBe(0);
     runCliOk(['verify', join(out, 'update-myco.otapkg'), '--pubkey', `${goodKey}.pub.pem`]);
   });
 });
 
 describe('options', () => {
-  const build = (...extra: string[]) => ['build', '--new', pair.newPath, '-o', join(work, 'opt-out'), '--jobs', '1', ...extra];
+  const build = (...extra: string[]) => [
+    'build',
+    '--new',
+    pair.newPath,
+    '-o',
+    join(work, 'opt-out'),
+    '--jobs',
+    '1',
+    ...extra,
+  ];
 
   it.each([
     ['--codec foo', ['--codec', 'foo', '--target', 'generic'], 'BAD_CODEC'],
@@ -368,7 +579,11 @@ describe('options', () => {
     ['--target ""', ['--target', ''], 'UNKNOWN_TARGET'],
     ['--target ,', ['--target', ','], 'UNKNOWN_TARGET'],
     ['--codec brotli --target unisoc', ['--codec', 'brotli', '--target', 'unisoc'], 'CODEC_NOT_ALLOWED'],
-    ['--codec brotli --target qualcomm,unisoc', ['--codec', 'brotli', '--target', 'qualcomm,unisoc'], 'CODEC_NOT_ALLOWED'],
+    [
+      '--codec brotli --target qualcomm,unisoc',
+      ['--codec', 'brotli', '--target', 'qualcomm,unisoc'],
+      'CODEC_NOT_ALLOWED',
+    ],
     ['two --key without a target', ['--key', 'a.pem', '--key', 'b.pem', '--target', 'generic'], 'BAD_OPTION'],
   ])('build %s → exit 2 %s, no package', (_what, extra, code) => {
     rmSync(join(work, 'opt-out'), { recursive: true, force: true });
@@ -379,41 +594,73 @@ describe('options', () => {
 
   it.each([
     ['an unknown option', ['build', '--new', 'x.img', '-o', 'out', '--bogus'], /unknown option '--bogus'/],
-    ['a missing required option (--new)', ['build', '-o', 'out'], /required option '--new <img\|release>' not specified/],
+    [
+      'a missing required option (--new)',
+      ['build', '-o', 'out'],
+      /required option '--new <img\|release>' not specified/,
+    ],
     ['a missing required option (-o)', ['apply', 'x.otapkg'], /required option '-o, --out <img\|dir>' not specified/],
     ['a missing argument', ['verify'], /missing required argument 'package'/],
     ['an unknown command', ['frobnicate'], /unknown command 'frobnicate'/],
     ['keygen without --algorithm', ['keygen', '-o', 'k'], /required option '--algorithm <alg>' not specified/],
-    ['an option missing its value', ['build', '--new', 'x.img', '-o', 'out', '--codec'], /option '--codec <name>' argument missing/],
+    [
+      'an option missing its value',
+      ['build', '--new', 'x.img', '-o', 'out', '--codec'],
+      /option '--codec <name>' argument missing/,
+    ],
   ])('%s → exit 2 with a clear message', (_what, args, mention) => {
     expectUsage(args, mention);
   });
 });
 
 describe('environment', () => {
-  const build = (out: string) => ['build', '--new', pair.newPath, '-o', out, '--target', 'generic', '--jobs', '1', '--key', `${goodKey}.pem`];
+  const build = (out: string) => [
+    'build',
+    '--new',
+    pair.newPath,
+    '-o',
+    out,
+    '--target',
+    'generic',
+    '--jobs',
+    '1',
+    '--key',
+    `${goodKey}.pem`,
+  ];
 
-  it.each([['abc'], ['-1'], ['1.5'], ['1e9'], [' 1700000000']])('SOURCE_DATE_EPOCH=%j → exit 2 BAD_OPTION, no package', (value) => {
-    const out = freshOut();
-    const r = expectError(build(out), 2, 'BAD_OPTION', { env: { SOURCE_DATE_EPOCH: value } });
-    expect(r.stderr).toContain('SOURCE_DATE_EPOCH');
-    expectNoPackage(out);
-  });
+  it.each([['abc'], ['-1'], ['1.5'], ['1e9'], [' 1700000000']])(
+    'SOURCE_DATE_EPOCH=%j → exit 2 BAD_OPTION, no package',
+    (value) => {
+      const out = freshOut();
+      const r = expectError(build(out), 2, 'BAD_OPTION', { env: { SOURCE_DATE_EPOCH: value } });
+      expect(r.stderr).toContain('SOURCE_DATE_EPOCH');
+      expectNoPackage(out);
+    },
+  );
 
   it.each([['9007199254740993'], ['18446744073709551616'], ['99999999999999999999']])(
     'SOURCE_DATE_EPOCH=%s (not representable) → exit 2 BAD_OPTION instead of a silently different timestamp',
     (value) => {
       const out = freshOut();
       const r = runCli(build(out), { env: { SOURCE_DATE_EPOCH: value } });
-      const written = r.status === 0 ? jsonOf(runCliOk(['inspect', join(out, 'update-generic.otapkg'), '--json', '--pubkey', `${goodKey}.pub.pem`])).timestampSeconds : undefined;
-      expect({ status: r.status, code: errorLines(r)[0]?.match(/\[([A-Z_]+)\]/)?.[1] }, `${describeRun(r)}; package timestamp written: ${String(written)}`).toEqual({ status: 2, code: 'BAD_OPTION' });
+      const written =
+        r.status === 0
+          ? jsonOf(
+              runCliOk(['inspect', join(out, 'update-generic.otapkg'), '--json', '--pubkey', `${goodKey}.pub.pem`]),
+            ).timestampSeconds
+          : undefined;
+      expect(
+        { status: r.status, code: errorLines(r)[0]?.match(/\[([A-Z_]+)\]/)?.[1] },
+        `${describeRun(r)}; package timestamp written: ${String(written)}`,
+      ).toEqual({ status: 2, code: 'BAD_OPTION' });
     },
   );
 
   it('SOURCE_DATE_EPOCH sets the timestamp; --timestamp overrides it; empty means none (NO_TIMESTAMP warning)', () => {
     const out = freshOut();
     runCliOk(build(out), { env: { SOURCE_DATE_EPOCH: '1234567890' } });
-    const info = (dir: string) => jsonOf(runCliOk(['inspect', join(dir, 'update-generic.otapkg'), '--json', '--pubkey', `${goodKey}.pub.pem`]));
+    const info = (dir: string) =>
+      jsonOf(runCliOk(['inspect', join(dir, 'update-generic.otapkg'), '--json', '--pubkey', `${goodKey}.pub.pem`]));
     expect(info(out).timestampSeconds).toBe(1234567890);
     const out2 = freshOut();
     runCliOk([...build(out2), '--timestamp', '42'], { env: { SOURCE_DATE_EPOCH: 'abc' } });
@@ -450,17 +697,20 @@ describe('keygen', () => {
     expect(readdirSync(work).filter((f) => f.includes('.tmp-'))).toEqual([]);
   });
 
-  it.each([['ed25519'], ['ecdsa-p256'], ['ecdsa-p384'], ['rsa-2048']])('%s: writes <prefix>.pem mode 0600 and <prefix>.pub.pem mode 0644 (minus umask)', (alg) => {
-    const prefix = join(work, `kg-${alg}`);
-    const r = runCliOk(['keygen', '--algorithm', alg, '-o', prefix, '--json']);
-    const j = jsonOf(r);
-    expect(j).toMatchObject({ algorithm: alg, privateKeyPath: `${prefix}.pem`, publicKeyPath: `${prefix}.pub.pem` });
-    expect(j.keyIdHex).toMatch(/^[0-9a-f]{64}$/);
-    expect(statSync(`${prefix}.pem`).mode & 0o777).toBe(0o600);
-    expect(statSync(`${prefix}.pub.pem`).mode & 0o777).toBe(0o644 & ~process.umask());
-    expect(readFileSync(`${prefix}.pem`, 'utf8')).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
-    expect(readFileSync(`${prefix}.pub.pem`, 'utf8')).toMatch(/^-----BEGIN PUBLIC KEY-----\n/);
-  });
+  it.each([['ed25519'], ['ecdsa-p256'], ['ecdsa-p384'], ['rsa-2048']])(
+    '%s: writes <prefix>.pem mode 0600 and <prefix>.pub.pem mode 0644 (minus umask)',
+    (alg) => {
+      const prefix = join(work, `kg-${alg}`);
+      const r = runCliOk(['keygen', '--algorithm', alg, '-o', prefix, '--json']);
+      const j = jsonOf(r);
+      expect(j).toMatchObject({ algorithm: alg, privateKeyPath: `${prefix}.pem`, publicKeyPath: `${prefix}.pub.pem` });
+      expect(j.keyIdHex).toMatch(/^[0-9a-f]{64}$/);
+      expect(statSync(`${prefix}.pem`).mode & 0o777).toBe(0o600);
+      expect(statSync(`${prefix}.pub.pem`).mode & 0o777).toBe(0o644 & ~process.umask());
+      expect(readFileSync(`${prefix}.pem`, 'utf8')).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
+      expect(readFileSync(`${prefix}.pub.pem`, 'utf8')).toMatch(/^-----BEGIN PUBLIC KEY-----\n/);
+    },
+  );
 
   it('keygen into a missing folder → exit 8, nothing written', () => {
     expectError(['keygen', '--algorithm', 'ed25519', '-o', join(work, 'no-such-dir', 'k')], 8, 'IO_ENOENT');

@@ -20,17 +20,29 @@ beforeAll(() => {
   writeFileSync(join(work, 'new.img'), next);
 });
 
-function opensslCheck(pkg: string, pub: string, algorithm: string, context: string, coveredEnd: number, sigOffset: number, sigBytes: number): string {
+function opensslCheck(
+  pkg: string,
+  pub: string,
+  algorithm: string,
+  context: string,
+  coveredEnd: number,
+  sigOffset: number,
+  sigBytes: number,
+): string {
   const bytes = readFileSync(pkg);
   const statementPath = join(work, 'statement.bin');
   const sigPath = join(work, 'signature.bin');
   // The FORMAT.md recipe, run through a shell so the documented commands are what is tested.
-  execFileSync('bash', ['-c', `{ printf '${context}\\0'; head -c "${coveredEnd}" "${pkg}" | openssl dgst -sha256 -binary; } > "${statementPath}"; tail -c +"$((${sigOffset} + 36 + 1))" "${pkg}" | head -c "${sigBytes}" > "${sigPath}"`]);
+  execFileSync('bash', [
+    '-c',
+    `{ printf '${context}\\0'; head -c "${coveredEnd}" "${pkg}" | openssl dgst -sha256 -binary; } > "${statementPath}"; tail -c +"$((${sigOffset} + 36 + 1))" "${pkg}" | head -c "${sigBytes}" > "${sigPath}"`,
+  ]);
   expect(readFileSync(statementPath).length).toBe(context.length + 1 + 32);
   expect(bytes.length).toBeGreaterThan(coveredEnd);
-  const args = algorithm === 'ed25519'
-    ? ['pkeyutl', '-verify', '-pubin', '-inkey', pub, '-rawin', '-in', statementPath, '-sigfile', sigPath]
-    : ['dgst', '-sha256', '-verify', pub, '-signature', sigPath, statementPath];
+  const args =
+    algorithm === 'ed25519'
+      ? ['pkeyutl', '-verify', '-pubin', '-inkey', pub, '-rawin', '-in', statementPath, '-sigfile', sigPath]
+      : ['dgst', '-sha256', '-verify', pub, '-signature', sigPath, statementPath];
   const r = spawnSync('openssl', args, { encoding: 'utf8' });
   return `${r.status} ${r.stdout.trim()}`;
 }
@@ -39,16 +51,48 @@ describe('openssl verifies both signatures', () => {
   for (const algorithm of ['ed25519', 'ecdsa-p256', 'ecdsa-p384', 'rsa-2048', 'rsa-4096']) {
     it(algorithm, async () => {
       const key = await keygen(algorithm, join(work, algorithm));
-      const built = await buildPackages({ oldPath: join(work, 'old.img'), newPath: join(work, 'new.img'), outDir: join(work, `out-${algorithm}`), targets: 'generic', keyPath: key.privateKeyPath, jobs: 1, timestampSeconds: 1 });
+      const built = await buildPackages({
+        oldPath: join(work, 'old.img'),
+        newPath: join(work, 'new.img'),
+        outDir: join(work, `out-${algorithm}`),
+        targets: 'generic',
+        keyPath: key.privateKeyPath,
+        jobs: 1,
+        timestampSeconds: 1,
+      });
       const pkg = built.packages[0]!.path;
       const info = await inspectPackage({ packagePath: pkg, pubkeyPath: key.publicKeyPath });
       const s = info.sections;
-      const meta = opensslCheck(pkg, key.publicKeyPath, algorithm, 'OTABUILD/1/METADATA', s.metadataSignature!.offsetBytes, s.metadataSignature!.offsetBytes, info.signature.metadataSignatureBytes);
+      const meta = opensslCheck(
+        pkg,
+        key.publicKeyPath,
+        algorithm,
+        'OTABUILD/1/METADATA',
+        s.metadataSignature!.offsetBytes,
+        s.metadataSignature!.offsetBytes,
+        info.signature.metadataSignatureBytes,
+      );
       expect(meta).toMatch(/^0 (Verified OK|Signature Verified Successfully)/);
-      const payload = opensslCheck(pkg, key.publicKeyPath, algorithm, 'OTABUILD/1/PAYLOAD', s.payloadSignature!.offsetBytes, s.payloadSignature!.offsetBytes, info.signature.payloadSignatureBytes);
+      const payload = opensslCheck(
+        pkg,
+        key.publicKeyPath,
+        algorithm,
+        'OTABUILD/1/PAYLOAD',
+        s.payloadSignature!.offsetBytes,
+        s.payloadSignature!.offsetBytes,
+        info.signature.payloadSignatureBytes,
+      );
       expect(payload).toMatch(/^0 (Verified OK|Signature Verified Successfully)/);
       // And a tampered statement must not verify (the check can fail).
-      const wrong = opensslCheck(pkg, key.publicKeyPath, algorithm, 'OTABUILD/1/PAYLOAD', s.metadataSignature!.offsetBytes, s.metadataSignature!.offsetBytes, info.signature.metadataSignatureBytes);
+      const wrong = opensslCheck(
+        pkg,
+        key.publicKeyPath,
+        algorithm,
+        'OTABUILD/1/PAYLOAD',
+        s.metadataSignature!.offsetBytes,
+        s.metadataSignature!.offsetBytes,
+        info.signature.metadataSignatureBytes,
+      );
       expect(wrong).not.toMatch(/^0 /);
     });
   }

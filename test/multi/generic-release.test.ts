@@ -39,7 +39,12 @@ describe('generic folder releases', () => {
     const out = join(work, 'out');
     const built = jsonOf(runCliOk(['build', '--old', v1(), '--new', v2(), '-o', out, '--target', 'generic', '--json']));
     expect(built.input).toBe('generic-folder');
-    expect(Object.fromEntries(built.partitions.map((p: any) => [p.name, p.status]))).toEqual({ boot: 'changed', dtbo: 'new', system: 'changed', vendor: 'unchanged' });
+    expect(Object.fromEntries(built.partitions.map((p: any) => [p.name, p.status]))).toEqual({
+      boot: 'changed',
+      dtbo: 'new',
+      system: 'changed',
+      vendor: 'unchanged',
+    });
     expect(built.warnings.map((w: any) => w.code)).toContain('PARTITION_NEW');
     const pkg = built.packages[0].path;
     const info = jsonOf(runCliOk(['inspect', pkg, '--json']));
@@ -55,24 +60,70 @@ describe('generic folder releases', () => {
     const r = jsonOf(runCliOk(['apply', pkg, '--old', v1(), '-o', applied, '--json']));
     expect(r.partitions.map((p: any) => p.status).sort()).toEqual(['delta', 'delta', 'full', 'unchanged']);
     expect(readdirSync(applied).sort()).toEqual(['boot.img', 'dtbo.img', 'system.img', 'vendor.img']);
-    for (const f of readdirSync(v2())) expect(readFileSync(join(applied, f)).equals(readFileSync(join(v2(), f))), f).toBe(true);
+    for (const f of readdirSync(v2()))
+      expect(readFileSync(join(applied, f)).equals(readFileSync(join(v2(), f))), f).toBe(true);
     const v = jsonOf(runCliOk(['verify', pkg, '--old', v1(), '--json']));
     expect(v.checks).toContain('applies to the old release and reproduces the target sha256 of all 4 partitions');
   });
 
   it('--partitions and --exclude select; unknown names are usage errors naming what exists', () => {
-    const only = jsonOf(runCliOk(['build', '--old', v1(), '--new', v2(), '-o', join(work, 'only'), '--target', 'generic', '--partitions', 'system,boot', '--json']));
+    const only = jsonOf(
+      runCliOk([
+        'build',
+        '--old',
+        v1(),
+        '--new',
+        v2(),
+        '-o',
+        join(work, 'only'),
+        '--target',
+        'generic',
+        '--partitions',
+        'system,boot',
+        '--json',
+      ]),
+    );
     expect(only.partitions.map((p: any) => p.name)).toEqual(['boot', 'system']);
-    const without = jsonOf(runCliOk(['build', '--old', v1(), '--new', v2(), '-o', join(work, 'without'), '--target', 'generic', '--exclude', 'dtbo', '--json']));
+    const without = jsonOf(
+      runCliOk([
+        'build',
+        '--old',
+        v1(),
+        '--new',
+        v2(),
+        '-o',
+        join(work, 'without'),
+        '--target',
+        'generic',
+        '--exclude',
+        'dtbo',
+        '--json',
+      ]),
+    );
     expect(without.partitions.map((p: any) => p.name)).toEqual(['boot', 'system', 'vendor']);
-    const bad = runCli(['build', '--old', v1(), '--new', v2(), '-o', join(work, 'bad'), '--target', 'generic', '--partitions', 'modem']);
+    const bad = runCli([
+      'build',
+      '--old',
+      v1(),
+      '--new',
+      v2(),
+      '-o',
+      join(work, 'bad'),
+      '--target',
+      'generic',
+      '--partitions',
+      'modem',
+    ]);
     expect(bad.status, describeRun(bad)).toBe(2);
-    expect(nonWarningLines(bad.stderr)).toEqual([expect.stringMatching(/no partition "modem"; it has boot, dtbo, system, vendor/)]);
+    expect(nonWarningLines(bad.stderr)).toEqual([
+      expect.stringMatching(/no partition "modem"; it has boot, dtbo, system, vendor/),
+    ]);
   });
 
   it('refuse a wrong base partition (exit 5, nothing written), the old folder as output (exit 2), and mixed inputs (exit 2)', () => {
     const out = join(work, 'out2');
-    const pkg = jsonOf(runCliOk(['build', '--old', v1(), '--new', v2(), '-o', out, '--target', 'generic', '--json'])).packages[0].path;
+    const pkg = jsonOf(runCliOk(['build', '--old', v1(), '--new', v2(), '-o', out, '--target', 'generic', '--json']))
+      .packages[0].path;
     const tampered = join(work, 'v1-tampered');
     mkdirSync(tampered);
     for (const f of readdirSync(v1())) writeFileSync(join(tampered, f), readFileSync(join(v1(), f)));
@@ -82,7 +133,9 @@ describe('generic folder releases', () => {
     const dest = join(work, 'dest');
     const wrong = runCli(['apply', pkg, '--old', tampered, '-o', dest]);
     expect(wrong.status, describeRun(wrong)).toBe(5);
-    expect(nonWarningLines(wrong.stderr)).toEqual([expect.stringMatching(/partition vendor: old image .*vendor\.img has sha256/)]);
+    expect(nonWarningLines(wrong.stderr)).toEqual([
+      expect.stringMatching(/partition vendor: old image .*vendor\.img has sha256/),
+    ]);
     expect(() => readdirSync(dest)).toThrow();
     const intoOld = runCli(['apply', pkg, '--old', v1(), '-o', v1()]);
     expect(intoOld.status, describeRun(intoOld)).toBe(2);
@@ -93,7 +146,20 @@ describe('generic folder releases', () => {
   });
 
   it('--resume keeps a partition an interrupted run finished (after re-hashing it) and rewrites a damaged one', () => {
-    const pkg = jsonOf(runCliOk(['build', '--old', v1(), '--new', v2(), '-o', join(work, 'resume-out'), '--target', 'generic', '--json'])).packages[0].path;
+    const pkg = jsonOf(
+      runCliOk([
+        'build',
+        '--old',
+        v1(),
+        '--new',
+        v2(),
+        '-o',
+        join(work, 'resume-out'),
+        '--target',
+        'generic',
+        '--json',
+      ]),
+    ).packages[0].path;
     const info = jsonOf(runCliOk(['inspect', pkg, '--json']));
     // The staging folder is named after the metadata digest (header + target header + manifest).
     const metadata = readFileSync(pkg).subarray(0, info.sections.metadataSignature.offsetBytes);
@@ -105,23 +171,31 @@ describe('generic folder releases', () => {
     damaged[5] = damaged[5]! ^ 0xff;
     writeFileSync(join(staging, 'boot.img'), damaged);
     const r = runCliOk(['apply', pkg, '--old', v1(), '-o', dest, '--resume', '--json']);
-    const resumed = jsonOf(r).warnings.filter((w: any) => w.code === 'RESUMED').map((w: any) => w.message);
+    const resumed = jsonOf(r)
+      .warnings.filter((w: any) => w.code === 'RESUMED')
+      .map((w: any) => w.message);
     expect(resumed).toEqual([expect.stringMatching(/^partition system was already written/)]);
-    for (const f of readdirSync(v2())) expect(readFileSync(join(dest, f)).equals(readFileSync(join(v2(), f))), f).toBe(true);
+    for (const f of readdirSync(v2()))
+      expect(readFileSync(join(dest, f)).equals(readFileSync(join(v2(), f))), f).toBe(true);
     expect(readdirSync(dest).sort()).toEqual(['boot.img', 'dtbo.img', 'system.img', 'vendor.img']);
   });
 
   it('keep the old release out of reach: -o equal to or inside it (even for a full package) exit 2; an image as --old exit 2; a folder where an output goes exit 2', () => {
-    const full = jsonOf(runCliOk(['build', '--new', v2(), '-o', join(work, 'full'), '--target', 'generic', '--json'])).packages[0].path;
+    const full = jsonOf(runCliOk(['build', '--new', v2(), '-o', join(work, 'full'), '--target', 'generic', '--json']))
+      .packages[0].path;
     const before = readFileSync(join(v1(), 'boot.img'));
     for (const out of [v1(), join(v1(), 'sub')]) {
       const r = runCli(['apply', full, '--old', v1(), '-o', out]);
       expect(r.status, describeRun(r)).toBe(2);
-      expect(nonWarningLines(r.stderr)).toEqual([expect.stringMatching(/OUTPUT_IS_OLD.*inside the old release's folder/)]);
+      expect(nonWarningLines(r.stderr)).toEqual([
+        expect.stringMatching(/OUTPUT_IS_OLD.*inside the old release's folder/),
+      ]);
     }
     expect(readFileSync(join(v1(), 'boot.img')).equals(before)).toBe(true);
     expect(readdirSync(v1()).sort()).toEqual(['boot.img', 'system.img', 'vendor.img']);
-    const delta = jsonOf(runCliOk(['build', '--old', v1(), '--new', v2(), '-o', join(work, 'guard'), '--target', 'generic', '--json'])).packages[0].path;
+    const delta = jsonOf(
+      runCliOk(['build', '--old', v1(), '--new', v2(), '-o', join(work, 'guard'), '--target', 'generic', '--json']),
+    ).packages[0].path;
     const image = runCli(['apply', delta, '--old', join(v1(), 'system.img'), '-o', join(work, 'guard-out')]);
     expect(image.status, describeRun(image)).toBe(2);
     expect(image.stderr).toMatch(/OLD_NOT_RELEASE.*--old must be the old release/);
@@ -138,11 +212,27 @@ describe('generic folder releases', () => {
     mkdirSync(fifoDir);
     writeFileSync(join(fifoDir, 'system.img'), readFileSync(join(v2(), 'system.img')));
     execFileSync('mkfifo', [join(fifoDir, 'boot.img')]);
-    const fifo = runCli(['build', '--new', fifoDir, '-o', join(work, 'fifo-out'), '--target', 'generic'], { timeoutMs: 20_000 });
+    const fifo = runCli(['build', '--new', fifoDir, '-o', join(work, 'fifo-out'), '--target', 'generic'], {
+      timeoutMs: 20_000,
+    });
     expect(fifo.status, describeRun(fifo)).toBe(3);
     expect(fifo.stderr).toMatch(/IMAGE_NOT_FILE.*boot\.img is not a regular file/);
     expect(existsSync(join(work, 'fifo-out'))).toBe(false);
-    const none = runCli(['build', '--old', v1(), '--new', v2(), '-o', join(work, 'none'), '--target', 'generic', '--partitions', 'boot', '--exclude', 'boot']);
+    const none = runCli([
+      'build',
+      '--old',
+      v1(),
+      '--new',
+      v2(),
+      '-o',
+      join(work, 'none'),
+      '--target',
+      'generic',
+      '--partitions',
+      'boot',
+      '--exclude',
+      'boot',
+    ]);
     expect(none.status, describeRun(none)).toBe(2);
     expect(none.stderr).toMatch(/NO_PARTITIONS/);
     expect(existsSync(join(work, 'none'))).toBe(false);
@@ -156,8 +246,38 @@ describe('generic folder releases', () => {
   });
 
   it('is deterministic: one worker and two give byte-identical release packages', () => {
-    const a = jsonOf(runCliOk(['build', '--old', v1(), '--new', v2(), '-o', join(work, 'j1'), '--target', 'generic', '--jobs', '1', '--json'])).packages[0];
-    const b = jsonOf(runCliOk(['build', '--old', v1(), '--new', v2(), '-o', join(work, 'j2'), '--target', 'generic', '--jobs', '2', '--json'])).packages[0];
+    const a = jsonOf(
+      runCliOk([
+        'build',
+        '--old',
+        v1(),
+        '--new',
+        v2(),
+        '-o',
+        join(work, 'j1'),
+        '--target',
+        'generic',
+        '--jobs',
+        '1',
+        '--json',
+      ]),
+    ).packages[0];
+    const b = jsonOf(
+      runCliOk([
+        'build',
+        '--old',
+        v1(),
+        '--new',
+        v2(),
+        '-o',
+        join(work, 'j2'),
+        '--target',
+        'generic',
+        '--jobs',
+        '2',
+        '--json',
+      ]),
+    ).packages[0];
     expect(a.sha256).toBe(b.sha256);
   });
 });

@@ -10,14 +10,24 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openImage } from '../../src/image/open-image.js';
 import { openRelease } from '../../src/release/open-release.js';
 import { groupPartitions } from '../../src/release/release-partitions.js';
-import { PAC_ENTRY_BYTES, PAC_HEADER_BYTES, PAC_HEADER_CRC_OFFSET, PAC_PAYLOAD_CRC_OFFSET, crc16Arc } from '../../src/release/pac-format.js';
+import {
+  PAC_ENTRY_BYTES,
+  PAC_HEADER_BYTES,
+  PAC_HEADER_CRC_OFFSET,
+  PAC_PAYLOAD_CRC_OFFSET,
+  crc16Arc,
+} from '../../src/release/pac-format.js';
 import { sha256Hex } from '../helpers/package-bytes.js';
 import { ROOT, describeRun, jsonOf, nonWarningLines, runCli, runCliOk } from '../helpers/run-cli.js';
 
 const SAMPLES = join(ROOT, 'sample-images', 'releases');
 const VENDORS = ['qualcomm', 'mediatek', 'unisoc'] as const;
 /** Layout fields inspect must show for every partition of each vendor. */
-const LAYOUT_KEYS = { qualcomm: ['lun', 'startSector', 'sectorSizeBytes'], mediatek: ['region', 'addressBytes'], unisoc: ['partitionId'] } as const;
+const LAYOUT_KEYS = {
+  qualcomm: ['lun', 'startSector', 'sectorSizeBytes'],
+  mediatek: ['region', 'addressBytes'],
+  unisoc: ['partitionId'],
+} as const;
 
 let work: string;
 beforeAll(() => {
@@ -65,7 +75,8 @@ describe.each(VENDORS)('%s sample release', (vendor) => {
     expect(info.partitions.map((p: any) => p.name)).toEqual(names);
     for (const p of info.partitions) {
       expect(p.layout.length, p.name).toBeGreaterThan(0);
-      for (const l of p.layout) for (const key of LAYOUT_KEYS[vendor]) expect(l, `${p.name} ${key}`).toHaveProperty(key);
+      for (const l of p.layout)
+        for (const key of LAYOUT_KEYS[vendor]) expect(l, `${p.name} ${key}`).toHaveProperty(key);
     }
     const html = join(out, 'inspect.html');
     runCliOk(['inspect', pkg, '--html', html]);
@@ -92,10 +103,13 @@ describe.each(VENDORS)('%s sample release', (vendor) => {
     const r = runCli(['build', '--old', v1, '--new', v2, '-o', join(work, `${vendor}-other`), '--target', other]);
     expect(r.status, describeRun(r)).toBe(2);
     expect(nonWarningLines(r.stderr)).toEqual([expect.stringMatching(new RegExp(`release; target ${other} expects`))]);
-    const pkg = jsonOf(runCliOk(['build', '--old', v1, '--new', v2, '-o', join(work, `${vendor}-base`), '--json'])).packages[0].path;
+    const pkg = jsonOf(runCliOk(['build', '--old', v1, '--new', v2, '-o', join(work, `${vendor}-base`), '--json']))
+      .packages[0].path;
     const wrongBase = runCli(['apply', pkg, '--old', v2, '-o', join(work, `${vendor}-wrong-base`)]);
     expect(wrongBase.status, describeRun(wrongBase)).toBe(5);
-    expect(nonWarningLines(wrongBase.stderr)).toEqual([expect.stringMatching(/^ota-build: error \[WRONG_BASE\]: partition \S+: /)]);
+    expect(nonWarningLines(wrongBase.stderr)).toEqual([
+      expect.stringMatching(/^ota-build: error \[WRONG_BASE\]: partition \S+: /),
+    ]);
     expect(existsSync(join(work, `${vendor}-wrong-base`))).toBe(false);
   });
 });
@@ -128,10 +142,34 @@ describe('bad layouts → exit 3 naming the entry', () => {
       writeFileSync(file, f(readFileSync(file, 'utf8')));
       return dir;
     };
-    expectBadLayout({ old: v1('qualcomm'), next: edit('q-escape', (x) => x.replace('filename="super.img"', 'filename="../outside-secret.img"')) }, /super: file name "\.\.\/outside-secret\.img" has a "\.\." segment/);
-    expectBadLayout({ old: v1('qualcomm'), next: edit('q-absolute', (x) => x.replace('filename="super.img"', `filename="${secret}"`)) }, /super: file name ".*outside-secret\.img" is an absolute path/);
-    expectBadLayout({ old: v1('qualcomm'), next: edit('q-overlap', (x) => x.replace(/(label="userdata"[^>]*start_sector=")\d+/, '$1100')) }, /RELEASE_OVERLAP.*userdata .* overlaps .*super/);
-    expectBadLayout({ old: v1('qualcomm'), next: edit('q-small', (x) => x.replace(/(label="super" num_partition_sectors=")\d+/, '$12')) }, /RELEASE_TOO_BIG.*super: .* larger than the 8192 bytes the layout gives/);
+    expectBadLayout(
+      {
+        old: v1('qualcomm'),
+        next: edit('q-escape', (x) => x.replace('filename="super.img"', 'filename="../outside-secret.img"')),
+      },
+      /super: file name "\.\.\/outside-secret\.img" has a "\.\." segment/,
+    );
+    expectBadLayout(
+      {
+        old: v1('qualcomm'),
+        next: edit('q-absolute', (x) => x.replace('filename="super.img"', `filename="${secret}"`)),
+      },
+      /super: file name ".*outside-secret\.img" is an absolute path/,
+    );
+    expectBadLayout(
+      {
+        old: v1('qualcomm'),
+        next: edit('q-overlap', (x) => x.replace(/(label="userdata"[^>]*start_sector=")\d+/, '$1100')),
+      },
+      /RELEASE_OVERLAP.*userdata .* overlaps .*super/,
+    );
+    expectBadLayout(
+      {
+        old: v1('qualcomm'),
+        next: edit('q-small', (x) => x.replace(/(label="super" num_partition_sectors=")\d+/, '$12')),
+      },
+      /RELEASE_TOO_BIG.*super: .* larger than the 8192 bytes the layout gives/,
+    );
   });
 
   it('mediatek: a path escape, overlapping partitions, an image larger than partition_size', () => {
@@ -141,19 +179,40 @@ describe('bad layouts → exit 3 naming the entry', () => {
       writeFileSync(join(dir, file), f(readFileSync(join(dir, file), 'utf8')));
       return dir;
     };
-    expectBadLayout({ old: v1('mediatek'), next: edit('m-escape', (s) => s.replace('file_name: boot.img', 'file_name: ../../etc/passwd')) }, /boot_a.*\.\.\/\.\.\/etc\/passwd/);
-    expectBadLayout({ old: v1('mediatek'), next: edit('m-small', (s) => s.replace(/(partition_name: super\n(?:.*\n)*?\s*partition_size: )0x[0-9a-fA-F]+/, '$10x1000')) }, /RELEASE_TOO_BIG.*super: .* larger than the 4096 bytes/);
-    expectBadLayout({
-      old: v1('mediatek'),
-      next: edit('m-overlap', (s) => {
-        const addr = /partition_name: boot_a\n(?:.*\n)*?\s*linear_start_addr: (0x[0-9a-fA-F]+)/.exec(s)![1]!;
-        return s.replace(/(partition_name: vbmeta_a\n(?:.*\n)*?\s*linear_start_addr: )0x[0-9a-fA-F]+/, `$1${addr}`);
-      }),
-    }, /RELEASE_OVERLAP.*vbmeta_a .* overlaps .*boot_a/);
+    expectBadLayout(
+      {
+        old: v1('mediatek'),
+        next: edit('m-escape', (s) => s.replace('file_name: boot.img', 'file_name: ../../etc/passwd')),
+      },
+      /boot_a.*\.\.\/\.\.\/etc\/passwd/,
+    );
+    expectBadLayout(
+      {
+        old: v1('mediatek'),
+        next: edit('m-small', (s) =>
+          s.replace(/(partition_name: super\n(?:.*\n)*?\s*partition_size: )0x[0-9a-fA-F]+/, '$10x1000'),
+        ),
+      },
+      /RELEASE_TOO_BIG.*super: .* larger than the 4096 bytes/,
+    );
+    expectBadLayout(
+      {
+        old: v1('mediatek'),
+        next: edit('m-overlap', (s) => {
+          const addr = /partition_name: boot_a\n(?:.*\n)*?\s*linear_start_addr: (0x[0-9a-fA-F]+)/.exec(s)![1]!;
+          return s.replace(/(partition_name: vbmeta_a\n(?:.*\n)*?\s*linear_start_addr: )0x[0-9a-fA-F]+/, `$1${addr}`);
+        }),
+      },
+      /RELEASE_OVERLAP.*vbmeta_a .* overlaps .*boot_a/,
+    );
   });
 
   it('unisoc: a header or payload CRC mismatch, and an entry offset past the end (CRCs recomputed)', () => {
-    const pacIn = (dir: string) => join(dir, readdirSync(dir).find((n) => n.endsWith('.pac'))!);
+    const pacIn = (dir: string) =>
+      join(
+        dir,
+        readdirSync(dir).find((n) => n.endsWith('.pac'))!,
+      );
     const edit = (name: string, f: (pac: Buffer) => void, fixCrcs: boolean) => {
       const dir = copyOf('unisoc', 'v2', name);
       const path = pacIn(dir);
@@ -166,10 +225,40 @@ describe('bad layouts → exit 3 naming the entry', () => {
       writeFileSync(path, pac);
       return dir;
     };
-    expectBadLayout({ old: v1('unisoc'), next: edit('u-crc1', (p) => { p[100] = p[100]! ^ 0xff; }, false) }, /PAC_BAD_CRC.*header CRC \(wCRC1 at offset 2120\)/);
-    expectBadLayout({ old: v1('unisoc'), next: edit('u-crc2', (p) => { p[p.length - 10] = p[p.length - 10]! ^ 0xff; }, false) }, /PAC_BAD_CRC.*payload CRC \(wCRC2 at offset 2122\)/);
+    expectBadLayout(
+      {
+        old: v1('unisoc'),
+        next: edit(
+          'u-crc1',
+          (p) => {
+            p[100] = p[100]! ^ 0xff;
+          },
+          false,
+        ),
+      },
+      /PAC_BAD_CRC.*header CRC \(wCRC1 at offset 2120\)/,
+    );
+    expectBadLayout(
+      {
+        old: v1('unisoc'),
+        next: edit(
+          'u-crc2',
+          (p) => {
+            p[p.length - 10] = p[p.length - 10]! ^ 0xff;
+          },
+          false,
+        ),
+      },
+      /PAC_BAD_CRC.*payload CRC \(wCRC2 at offset 2122\)/,
+    );
     // The first entry's 32-bit data offset (low word at 1552 in both layouts) pointed past the file.
-    expectBadLayout({ old: v1('unisoc'), next: edit('u-offset', (p) => p.writeUInt32LE(p.length + 4096, PAC_HEADER_BYTES + 1552), true) }, /PAC_BAD_OFFSET.*entry 0 \(\w+\): data at bytes/);
+    expectBadLayout(
+      {
+        old: v1('unisoc'),
+        next: edit('u-offset', (p) => p.writeUInt32LE(p.length + 4096, PAC_HEADER_BYTES + 1552), true),
+      },
+      /PAC_BAD_OFFSET.*entry 0 \(\w+\): data at bytes/,
+    );
     expect(PAC_ENTRY_BYTES).toBe(2580);
   });
 });

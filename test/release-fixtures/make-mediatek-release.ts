@@ -10,7 +10,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  KiB, MiB, editedImage, grownImage, partitionImage, sparseBytes, type GeneratedPartition, type GeneratedRelease,
+  KiB,
+  MiB,
+  editedImage,
+  grownImage,
+  partitionImage,
+  sparseBytes,
+  type GeneratedPartition,
+  type GeneratedRelease,
 } from './partition-images.js';
 
 /** One scatter partition block to write. */
@@ -52,7 +59,9 @@ export async function makeMediatekRelease(dir: string, version: 1 | 2): Promise<
   const boot = v2 ? editedImage(bootV1, 'mtk/boot') : bootV1;
   const dtbo = v2 ? editedImage(dtboV1, 'mtk/dtbo', 3) : dtboV1;
   const vbmeta = v2 ? editedImage(vbmetaV1, 'mtk/vbmeta', 2) : vbmetaV1;
-  const superImage = v2 ? grownImage(editedImage(superV1, 'mtk/super', 10, 240 * KiB), 'mtk/super', 704 * KiB, 80 * KiB) : superV1;
+  const superImage = v2
+    ? grownImage(editedImage(superV1, 'mtk/super', 10, 240 * KiB), 'mtk/super', 704 * KiB, 80 * KiB)
+    : superV1;
   const userdata = v2 ? editedImage(userdataV1, 'mtk/userdata', 3, 24 * KiB) : userdataV1;
   const superSize = v2 ? 1 * MiB : 640 * KiB;
 
@@ -68,12 +77,28 @@ export async function makeMediatekRelease(dir: string, version: 1 | 2): Promise<
     ['userdata.img', { image: userdata, sparse: true }],
   ]);
   const entries: ScatterEntry[] = [];
-  const add = (name: string, fileName: string, sizeBytes: number, region: string, operationType: string, more: Partial<ScatterEntry> = {}): void => {
+  const add = (
+    name: string,
+    fileName: string,
+    sizeBytes: number,
+    region: string,
+    operationType: string,
+    more: Partial<ScatterEntry> = {},
+  ): void => {
     const prev = [...entries].reverse().find((e) => e.region === region && !e.isReserved);
     const startBytes = more.startBytes ?? (prev ? prev.startBytes + prev.sizeBytes : 0);
     entries.push({
-      name, fileName, isDownload: fileName !== 'NONE', type: 'NORMAL_ROM',
-      startBytes, sizeBytes, region, isReserved: false, operationType, isUpgradable: operationType === 'UPDATE', ...more,
+      name,
+      fileName,
+      isDownload: fileName !== 'NONE',
+      type: 'NORMAL_ROM',
+      startBytes,
+      sizeBytes,
+      region,
+      isReserved: false,
+      operationType,
+      isUpgradable: operationType === 'UPDATE',
+      ...more,
     });
   };
   /** Both slots: `<name>_a` with the image, `<name>_b` without (file_name NONE, is_download false). */
@@ -81,8 +106,14 @@ export async function makeMediatekRelease(dir: string, version: 1 | 2): Promise<
     add(`${name}_a`, fileName, sizeBytes, 'UFS_LU2', 'UPDATE');
     add(`${name}_b`, 'NONE', sizeBytes, 'UFS_LU2', 'UPDATE', { isDownload: false });
   };
-  add('preloader', 'preloader_k6789v1_64.bin', 4 * MiB, 'UFS_LU0', 'BOOTLOADERS', { type: 'SV5_BL_BIN', isUpgradable: true });
-  add('preloader_backup', 'preloader_k6789v1_64.bin', 4 * MiB, 'UFS_LU1', 'BOOTLOADERS', { type: 'SV5_BL_BIN', isUpgradable: true });
+  add('preloader', 'preloader_k6789v1_64.bin', 4 * MiB, 'UFS_LU0', 'BOOTLOADERS', {
+    type: 'SV5_BL_BIN',
+    isUpgradable: true,
+  });
+  add('preloader_backup', 'preloader_k6789v1_64.bin', 4 * MiB, 'UFS_LU1', 'BOOTLOADERS', {
+    type: 'SV5_BL_BIN',
+    isUpgradable: true,
+  });
   add('pgpt', 'NONE', 32 * KiB, 'UFS_LU2', 'INVISIBLE');
   add('proinfo', 'NONE', 3 * MiB, 'UFS_LU2', 'PROTECTED');
   add('nvram', 'NONE', 64 * MiB, 'UFS_LU2', 'BINREGION', { isDownload: false });
@@ -104,11 +135,19 @@ export async function makeMediatekRelease(dir: string, version: 1 | 2): Promise<
 
   const scatterPath = join(dir, MTK_SCATTER_NAME);
   writeFileSync(scatterPath, scatterText(entries));
-  for (const [name, { image, sparse }] of images) writeFileSync(join(dir, name), sparse ? await sparseBytes(image) : image);
+  for (const [name, { image, sparse }] of images)
+    writeFileSync(join(dir, name), sparse ? await sparseBytes(image) : image);
   const partitions: GeneratedPartition[] = entries.map((e) => {
     const file = e.fileName === 'NONE' ? undefined : images.get(e.fileName);
     const upgradable = file !== undefined && e.operationType === 'UPDATE' && e.isDownload && !e.isReserved;
-    return { name: e.name, fileName: file ? e.fileName : undefined, layoutSizeBytes: e.sizeBytes, upgradable, sparse: file?.sparse ?? false, image: file?.image };
+    return {
+      name: e.name,
+      fileName: file ? e.fileName : undefined,
+      layoutSizeBytes: e.sizeBytes,
+      upgradable,
+      sparse: file?.sparse ?? false,
+      image: file?.image,
+    };
   });
   return { path: dir, scatterPath, entries, partitions };
 }
@@ -118,15 +157,48 @@ const RULE = '#'.repeat(108);
 /** The scatter text for `entries`, field order and comments as MediaTek's tools write them. */
 export function scatterText(entries: readonly ScatterEntry[]): string {
   const hex = (n: number): string => `0x${n.toString(16)}`;
-  const out = [RULE, '#', '#  General Setting', '#', RULE,
-    '- general: MTK_PLATFORM_CFG', '  info:', '    - config_version: V2.1.0', '      platform: MT6789', '      project: k6789v1_64',
-    '      storage: UFS', '      boot_channel: NONE', '      block_size: 0x20000', RULE, '#', '#  Layout Setting', '#', RULE];
+  const out = [
+    RULE,
+    '#',
+    '#  General Setting',
+    '#',
+    RULE,
+    '- general: MTK_PLATFORM_CFG',
+    '  info:',
+    '    - config_version: V2.1.0',
+    '      platform: MT6789',
+    '      project: k6789v1_64',
+    '      storage: UFS',
+    '      boot_channel: NONE',
+    '      block_size: 0x20000',
+    RULE,
+    '#',
+    '#  Layout Setting',
+    '#',
+    RULE,
+  ];
   entries.forEach((e, i) => {
-    out.push(`- partition_index: SYS${i}`, `  partition_name: ${e.name}`, `  file_name: ${e.fileName}`, `  is_download: ${e.isDownload}`,
-      `  type: ${e.type}`, `  linear_start_addr: ${hex(e.startBytes)}`, `  physical_start_addr: ${hex(e.startBytes)}`,
-      `  partition_size: ${hex(e.sizeBytes)}`, `  region: ${e.region}`, '  storage: HW_STORAGE_UFS', `  boundary_check: true`,
-      `  is_reserved: ${e.isReserved}`, `  operation_type: ${e.operationType}`, `  is_upgradable: ${e.isUpgradable}`,
-      '  empty_boot_needed: false', '  combo_partsize_check: false', '  d_type: FALSE', '  reserve: 0x00', '');
+    out.push(
+      `- partition_index: SYS${i}`,
+      `  partition_name: ${e.name}`,
+      `  file_name: ${e.fileName}`,
+      `  is_download: ${e.isDownload}`,
+      `  type: ${e.type}`,
+      `  linear_start_addr: ${hex(e.startBytes)}`,
+      `  physical_start_addr: ${hex(e.startBytes)}`,
+      `  partition_size: ${hex(e.sizeBytes)}`,
+      `  region: ${e.region}`,
+      '  storage: HW_STORAGE_UFS',
+      `  boundary_check: true`,
+      `  is_reserved: ${e.isReserved}`,
+      `  operation_type: ${e.operationType}`,
+      `  is_upgradable: ${e.isUpgradable}`,
+      '  empty_boot_needed: false',
+      '  combo_partsize_check: false',
+      '  d_type: FALSE',
+      '  reserve: 0x00',
+      '',
+    );
   });
   return `${out.join('\n')}\n`;
 }

@@ -10,7 +10,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  KiB, editedImage, grownImage, partitionImage, sparseBytes, type GeneratedPartition, type GeneratedRelease,
+  KiB,
+  editedImage,
+  grownImage,
+  partitionImage,
+  sparseBytes,
+  type GeneratedPartition,
+  type GeneratedRelease,
 } from './partition-images.js';
 
 const SECTOR = 4096;
@@ -35,11 +41,18 @@ export interface QualcommReleaseOptions {
 
 /** A generated Qualcomm release plus its per-LUN programs (for layout assertions). */
 export interface QualcommRelease extends GeneratedRelease {
-  readonly luns: ReadonlyMap<number, readonly { label: string; start: number | string; sectors: number; fileName: string }[]>;
+  readonly luns: ReadonlyMap<
+    number,
+    readonly { label: string; start: number | string; sectors: number; fileName: string }[]
+  >;
 }
 
 /** Writes release `version` (1 or 2) into `dir` (created) and describes it. */
-export async function makeQualcommRelease(dir: string, version: 1 | 2, opts: QualcommReleaseOptions = {}): Promise<QualcommRelease> {
+export async function makeQualcommRelease(
+  dir: string,
+  version: 1 | 2,
+  opts: QualcommReleaseOptions = {},
+): Promise<QualcommRelease> {
   mkdirSync(dir, { recursive: true });
   const v2 = version === 2;
   const xbl = partitionImage('qcom/xbl', 96 * KiB);
@@ -55,25 +68,64 @@ export async function makeQualcommRelease(dir: string, version: 1 | 2, opts: Qua
   const dtbo = v2 ? editedImage(dtboV1, 'qcom/dtbo', 3) : dtboV1;
   const vbmeta = v2 ? editedImage(vbmetaV1, 'qcom/vbmeta', 2) : vbmetaV1;
   const splash = v2 ? editedImage(splashV1, 'qcom/splash', 4, 32 * KiB) : splashV1;
-  const superImage = v2 ? grownImage(editedImage(superV1, 'qcom/super', 10, 240 * KiB), 'qcom/super', 576 * KiB, 64 * KiB) : superV1;
+  const superImage = v2
+    ? grownImage(editedImage(superV1, 'qcom/super', 10, 240 * KiB), 'qcom/super', 576 * KiB, 64 * KiB)
+    : superV1;
   const userdata = v2 ? editedImage(userdataV1, 'qcom/userdata', 3, 24 * KiB) : userdataV1;
   const superSectors = v2 ? 160 : 128;
 
   const files = new Map<string, Buffer>([
-    ['xbl.elf', xbl], ['abl.elf', abl], ['boot.img', boot], ['dtbo.img', dtbo], ['vbmeta.img', vbmeta], ['splash.img', splash],
-    ['persist.img', await sparseBytes(persist)], ['super.img', await sparseBytes(superImage)], ['userdata.img', await sparseBytes(userdata)],
+    ['xbl.elf', xbl],
+    ['abl.elf', abl],
+    ['boot.img', boot],
+    ['dtbo.img', dtbo],
+    ['vbmeta.img', vbmeta],
+    ['splash.img', splash],
+    ['persist.img', await sparseBytes(persist)],
+    ['super.img', await sparseBytes(superImage)],
+    ['userdata.img', await sparseBytes(userdata)],
   ]);
-  const raw = (label: string, fileName: string, sectors: number, image: Buffer | undefined, sparse = false): Omit<Program, 'start'> =>
-    ({ label, fileName, sectors, sparse, image, upgradable: fileName !== '' });
+  const raw = (
+    label: string,
+    fileName: string,
+    sectors: number,
+    image: Buffer | undefined,
+    sparse = false,
+  ): Omit<Program, 'start'> => ({ label, fileName, sectors, sparse, image, upgradable: fileName !== '' });
   const none = (label: string, sectors: number): Omit<Program, 'start'> => raw(label, '', sectors, undefined);
   const lunPrograms = new Map<number, Array<Omit<Program, 'start'>>>([
-    [0, [none('ssd', 2), raw('persist', 'persist.img', 16, persist, true), none('misc', 4), none('frp', 2), none('metadata', 4),
-      raw('super', 'super.img', superSectors, superImage, true), raw('userdata', 'userdata.img', 64, userdata, true)]],
+    [
+      0,
+      [
+        none('ssd', 2),
+        raw('persist', 'persist.img', 16, persist, true),
+        none('misc', 4),
+        none('frp', 2),
+        none('metadata', 4),
+        raw('super', 'super.img', superSectors, superImage, true),
+        raw('userdata', 'userdata.img', 64, userdata, true),
+      ],
+    ],
     [1, [raw('xbl_a', 'xbl.elf', 32, xbl)]],
     [2, [raw('xbl_b', 'xbl.elf', 32, xbl)]],
-    [4, [raw('abl_a', 'abl.elf', 16, abl), raw('abl_b', 'abl.elf', 16, abl), raw('boot_a', 'boot.img', 64, boot), none('boot_b', 64),
-      raw('dtbo_a', 'dtbo.img', 16, dtbo), none('dtbo_b', 16), raw('vbmeta_a', 'vbmeta.img', 4, vbmeta), none('vbmeta_b', 4),
-      none('devinfo', 1), raw('splash', 'splash.img', 24, splash), none('modemst1', 8), none('modemst2', 8), none('fsg', 8)]],
+    [
+      4,
+      [
+        raw('abl_a', 'abl.elf', 16, abl),
+        raw('abl_b', 'abl.elf', 16, abl),
+        raw('boot_a', 'boot.img', 64, boot),
+        none('boot_b', 64),
+        raw('dtbo_a', 'dtbo.img', 16, dtbo),
+        none('dtbo_b', 16),
+        raw('vbmeta_a', 'vbmeta.img', 4, vbmeta),
+        none('vbmeta_b', 4),
+        none('devinfo', 1),
+        raw('splash', 'splash.img', 24, splash),
+        none('modemst1', 8),
+        none('modemst2', 8),
+        none('fsg', 8),
+      ],
+    ],
   ]);
 
   const partitions: GeneratedPartition[] = [];
@@ -91,13 +143,32 @@ export async function makeQualcommRelease(dir: string, version: 1 | 2, opts: Qua
     files.set(`gpt_main${lun}.bin`, gptMain);
     files.set(`gpt_backup${lun}.bin`, gptBackup);
     const programs: Program[] = [
-      { label: 'PrimaryGPT', fileName: `gpt_main${lun}.bin`, sectors: 6, start: 0, sparse: false, image: gptMain, upgradable: false },
+      {
+        label: 'PrimaryGPT',
+        fileName: `gpt_main${lun}.bin`,
+        sectors: 6,
+        start: 0,
+        sparse: false,
+        image: gptMain,
+        upgradable: false,
+      },
       ...placed,
-      { label: 'BackupGPT', fileName: `gpt_backup${lun}.bin`, sectors: 5, start: 'NUM_DISK_SECTORS-5.', sparse: false, image: gptBackup, upgradable: false },
+      {
+        label: 'BackupGPT',
+        fileName: `gpt_backup${lun}.bin`,
+        sectors: 5,
+        start: 'NUM_DISK_SECTORS-5.',
+        sparse: false,
+        image: gptBackup,
+        upgradable: false,
+      },
     ];
     writeFileSync(join(dir, `rawprogram${lun}.xml`), rawprogramXml(lun, programs));
     if (!opts.noPatchFiles) writeFileSync(join(dir, `patch${lun}.xml`), patchXml(lun));
-    luns.set(lun, programs.map((p) => ({ label: p.label, start: p.start, sectors: p.sectors, fileName: p.fileName })));
+    luns.set(
+      lun,
+      programs.map((p) => ({ label: p.label, start: p.start, sectors: p.sectors, fileName: p.fileName })),
+    );
     for (const p of programs) {
       const gpt = p.label.endsWith('GPT');
       partitions.push({
@@ -116,7 +187,10 @@ export async function makeQualcommRelease(dir: string, version: 1 | 2, opts: Qua
 
 function rawprogramXml(lun: number, programs: readonly Program[]): string {
   const lines = programs.map((p) => {
-    const startHex = typeof p.start === 'number' ? `0x${(p.start * SECTOR).toString(16)}` : `(${SECTOR}*NUM_DISK_SECTORS)-${5 * SECTOR}.`;
+    const startHex =
+      typeof p.start === 'number'
+        ? `0x${(p.start * SECTOR).toString(16)}`
+        : `(${SECTOR}*NUM_DISK_SECTORS)-${5 * SECTOR}.`;
     return `  <program SECTOR_SIZE_IN_BYTES="${SECTOR}" file_sector_offset="0" filename="${p.fileName}" label="${p.label}" num_partition_sectors="${p.sectors}" partofsingleimage="${p.label.endsWith('GPT')}" physical_partition_number="${lun}" readbackverify="false" size_in_KB="${((p.sectors * SECTOR) / 1024).toFixed(1)}" sparse="${p.sparse}" start_byte_hex="${startHex}" start_sector="${p.start}"/>`;
   });
   return `<?xml version="1.0" ?>\n<data>\n  <!--NOTE: This is an ** Autogenerated file **-->\n  <!--NOTE: Sector size is ${SECTOR}bytes-->\n${lines.join('\n')}\n</data>\n`;

@@ -15,6 +15,8 @@ export async function makeSampleReleases(root: string): Promise<void> {
   for (const version of [1, 2] as const) {
     await makeQualcommRelease(join(root, 'qualcomm', `v${version}`), version);
     await makeMediatekRelease(join(root, 'mediatek', `v${version}`), version);
-    await makeUnisocPac(join(root, 'unisoc', `v${version}`), version, { pacVersion: version === 1 ? 'BP_R1.0.0' : 'BP_R2.0.1' });
+    await makeUnisocPac(join(root, 'unisoc', `v${version}`), version, {
+      pacVersion: version === 1 ? 'BP_R1.0.0' : 'BP_R2.0.1',
+    });
   }
 }

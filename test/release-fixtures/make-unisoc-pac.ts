@@ -11,7 +11,15 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  KiB, MiB, editedImage, grownImage, partitionImage, sparseBytes, utf16Field, type GeneratedPartition, type GeneratedRelease,
+  KiB,
+  MiB,
+  editedImage,
+  grownImage,
+  partitionImage,
+  sparseBytes,
+  utf16Field,
+  type GeneratedPartition,
+  type GeneratedRelease,
 } from './partition-images.js';
 
 export type PacLayoutVersion = 'BP_R1.0.0' | 'BP_R2.0.1';
@@ -63,7 +71,9 @@ export async function makeUnisocPac(dir: string, version: 1 | 2, opts: UnisocPac
   const boot = v2 ? editedImage(bootV1, 'sprd/boot') : bootV1;
   const dtbo = v2 ? editedImage(dtboV1, 'sprd/dtbo', 3) : dtboV1;
   const vbmeta = v2 ? editedImage(vbmetaV1, 'sprd/vbmeta', 2) : vbmetaV1;
-  const superImage = v2 ? grownImage(editedImage(superV1, 'sprd/super', 10, 220 * KiB), 'sprd/super', 1216 * KiB, 64 * KiB) : superV1;
+  const superImage = v2
+    ? grownImage(editedImage(superV1, 'sprd/super', 10, 220 * KiB), 'sprd/super', 1216 * KiB, 64 * KiB)
+    : superV1;
   const userdata = v2 ? editedImage(userdataV1, 'sprd/userdata', 3, 24 * KiB) : userdataV1;
   const superMiB = v2 ? 2 : 1;
 
@@ -82,17 +92,44 @@ export async function makeUnisocPac(dir: string, version: 1 | 2, opts: UnisocPac
     ['UserData', 'userdata.img', 'CODE2', 'userdata', false, userdata, true],
   ];
   const partitionSizesMiB: Array<[string, number]> = [
-    ['prodnv', 5], ['miscdata', 1], ['l_fixnv1', 1], ['uboot_a', 1], ['uboot_b', 1], ['logo', 1], ['boot_a', 1], ['boot_b', 1],
-    ['dtbo_a', 1], ['dtbo_b', 1], ['vbmeta_a', 1], ['vbmeta_b', 1], ['metadata', 1], ['super', superMiB], ['userdata', 0xffffffff],
+    ['prodnv', 5],
+    ['miscdata', 1],
+    ['l_fixnv1', 1],
+    ['uboot_a', 1],
+    ['uboot_b', 1],
+    ['logo', 1],
+    ['boot_a', 1],
+    ['boot_b', 1],
+    ['dtbo_a', 1],
+    ['dtbo_b', 1],
+    ['vbmeta_a', 1],
+    ['vbmeta_b', 1],
+    ['metadata', 1],
+    ['super', superMiB],
+    ['userdata', 0xffffffff],
   ];
   const configXml = bmaConfig(partitionSizesMiB, files, version);
   const entries: PacFixtureEntry[] = [];
   for (const [fileId, fileName, , , , image, sparse] of files) {
     const address = fileId === 'FDL' ? 0x5500 : fileId === 'FDL2' ? 0x9efffe00 : 0;
-    entries.push({ fileId, fileName, fileFlag: 1, checkFlag: 1, address, data: sparse ? await sparseBytes(image) : image });
+    entries.push({
+      fileId,
+      fileName,
+      fileFlag: 1,
+      checkFlag: 1,
+      address,
+      data: sparse ? await sparseBytes(image) : image,
+    });
   }
   entries.push({ fileId: 'EraseMetadata', fileName: '', fileFlag: 0, checkFlag: 1, address: 0, data: Buffer.alloc(0) });
-  entries.push({ fileId: '', fileName: `${PAC_PRODUCT}.xml`, fileFlag: 2, checkFlag: 0, address: 0, data: Buffer.from(configXml, 'utf8') });
+  entries.push({
+    fileId: '',
+    fileName: `${PAC_PRODUCT}.xml`,
+    fileFlag: 2,
+    checkFlag: 0,
+    address: 0,
+    data: Buffer.from(configXml, 'utf8'),
+  });
 
   const path = join(dir, opts.fileName ?? `UMS9230_4h10_v${version}.pac`);
   writeFileSync(path, encodePac(pacVersion, `${PAC_PRODUCT}_v${version}`, entries));
@@ -103,34 +140,92 @@ export async function makeUnisocPac(dir: string, version: 1 | 2, opts: UnisocPac
   // What the reader reports: entries in PAC order, each `_a` followed by its config-only `_b`,
   // then the other config-only partitions in config order (no file, not upgradable).
   const filled = new Set(files.map(([fileId, , , block]) => block || fileId));
-  const configOnly = (name: string): GeneratedPartition => ({ name, fileName: undefined, layoutSizeBytes: sizeOf(name), upgradable: false, sparse: false, image: undefined });
+  const configOnly = (name: string): GeneratedPartition => ({
+    name,
+    fileName: undefined,
+    layoutSizeBytes: sizeOf(name),
+    upgradable: false,
+    sparse: false,
+    image: undefined,
+  });
   const partitions: GeneratedPartition[] = [];
   for (const [fileId, fileName, , block, backup, image, sparse] of files) {
     const name = block || fileId;
     const upgradable = block !== '' && !backup && !fileId.startsWith('NV');
     partitions.push({ name, fileName, layoutSizeBytes: sizeOf(name), upgradable, sparse, image });
     const sibling = name.endsWith('_a') ? `${name.slice(0, -2)}_b` : undefined;
-    if (sibling && !filled.has(sibling) && partitionSizesMiB.some(([id]) => id === sibling)) partitions.push(configOnly(sibling));
+    if (sibling && !filled.has(sibling) && partitionSizesMiB.some(([id]) => id === sibling))
+      partitions.push(configOnly(sibling));
   }
-  for (const [name] of partitionSizesMiB) if (!partitions.some((p) => p.name === name)) partitions.push(configOnly(name));
+  for (const [name] of partitionSizesMiB)
+    if (!partitions.some((p) => p.name === name)) partitions.push(configOnly(name));
   return { path, pacVersion, entries, configXml, partitions };
 }
 
-function bmaConfig(sizes: ReadonlyArray<[string, number]>, files: ReadonlyArray<[string, string, string, string, boolean, Buffer, boolean]>, version: number): string {
-  const parts = sizes.map(([id, mib]) => `        <Partition id="${id}" size="${mib === 0xffffffff ? '0xFFFFFFFF' : mib}"/>`);
-  const file = ([id, , type, block, backup]: readonly [string, string, string, string, boolean, ...unknown[]]): string => {
+function bmaConfig(
+  sizes: ReadonlyArray<[string, number]>,
+  files: ReadonlyArray<[string, string, string, string, boolean, Buffer, boolean]>,
+  version: number,
+): string {
+  const parts = sizes.map(
+    ([id, mib]) => `        <Partition id="${id}" size="${mib === 0xffffffff ? '0xFFFFFFFF' : mib}"/>`,
+  );
+  const file = ([id, , type, block, backup]: readonly [
+    string,
+    string,
+    string,
+    string,
+    boolean,
+    ...unknown[],
+  ]): string => {
     const base = id === 'FDL' ? '0x5500' : id === 'FDL2' ? '0x9efffe00' : '0x0';
-    return [`      <File${backup ? ' backup="1"' : ''}>`, `        <ID>${id}</ID>`, `        <IDAlias>${id}</IDAlias>`, `        <Type>${type}</Type>`,
-      `        <Block${block ? ` id="${block}"` : ''}>`, `          <Base>${base}</Base>`, '          <Size>0x0</Size>', '        </Block>',
-      '        <Flag>1</Flag>', '        <CheckFlag>1</CheckFlag>', `        <Description>${id}</Description>`, '      </File>'].join('\n');
+    return [
+      `      <File${backup ? ' backup="1"' : ''}>`,
+      `        <ID>${id}</ID>`,
+      `        <IDAlias>${id}</IDAlias>`,
+      `        <Type>${type}</Type>`,
+      `        <Block${block ? ` id="${block}"` : ''}>`,
+      `          <Base>${base}</Base>`,
+      '          <Size>0x0</Size>',
+      '        </Block>',
+      '        <Flag>1</Flag>',
+      '        <CheckFlag>1</CheckFlag>',
+      `        <Description>${id}</Description>`,
+      '      </File>',
+    ].join('\n');
   };
-  const erase = ['      <File>', '        <ID>EraseMetadata</ID>', '        <Type>EraseFlash2</Type>', '        <Block id="metadata"><Base>0x0</Base><Size>0x0</Size></Block>',
-    '        <Flag>0</Flag>', '        <CheckFlag>1</CheckFlag>', '      </File>'].join('\n');
-  return ['<?xml version="1.0" encoding="UTF-8"?>', '<BMAConfig>', '  <ProductList>', `    <Product name="${PAC_PRODUCT}">`,
-    `      <SchemeName>${PAC_PRODUCT}</SchemeName>`, '      <FlashTypeID>2</FlashTypeID>', `      <Version>v${version}</Version>`,
+  const erase = [
+    '      <File>',
+    '        <ID>EraseMetadata</ID>',
+    '        <Type>EraseFlash2</Type>',
+    '        <Block id="metadata"><Base>0x0</Base><Size>0x0</Size></Block>',
+    '        <Flag>0</Flag>',
+    '        <CheckFlag>1</CheckFlag>',
+    '      </File>',
+  ].join('\n');
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    '<BMAConfig>',
+    '  <ProductList>',
+    `    <Product name="${PAC_PRODUCT}">`,
+    `      <SchemeName>${PAC_PRODUCT}</SchemeName>`,
+    '      <FlashTypeID>2</FlashTypeID>',
+    `      <Version>v${version}</Version>`,
     '      <NVBackup backup="1"><NVItem name="Calibration" backup="1"><ID>0xFFFFFFFF</ID></NVItem></NVBackup>',
-    '      <Partitions>', ...parts, '      </Partitions>', '    </Product>', '  </ProductList>', '  <SchemeList>',
-    `    <Scheme name="${PAC_PRODUCT}">`, ...files.map(file), erase, '    </Scheme>', '  </SchemeList>', '</BMAConfig>', ''].join('\n');
+    '      <Partitions>',
+    ...parts,
+    '      </Partitions>',
+    '    </Product>',
+    '  </ProductList>',
+    '  <SchemeList>',
+    `    <Scheme name="${PAC_PRODUCT}">`,
+    ...files.map(file),
+    erase,
+    '    </Scheme>',
+    '  </SchemeList>',
+    '</BMAConfig>',
+    '',
+  ].join('\n');
 }
 
 export const FIXTURE_PAC_HEADER_BYTES = 2124;

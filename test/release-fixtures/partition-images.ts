@@ -76,7 +76,8 @@ export async function sparseBytes(image: Buffer, blockSizeBytes = 4096): Promise
     const path = join(dir, 'image.simg');
     const writer = await SparseImageWriter.create(path, blockSizeBytes, image.length / blockSizeBytes);
     const step = 64 * blockSizeBytes;
-    for (let at = 0; at < image.length; at += step) await writer.writeData(at / blockSizeBytes, image.subarray(at, Math.min(image.length, at + step)));
+    for (let at = 0; at < image.length; at += step)
+      await writer.writeData(at / blockSizeBytes, image.subarray(at, Math.min(image.length, at + step)));
     await writer.finish();
     return readFileSync(path);
   } finally {

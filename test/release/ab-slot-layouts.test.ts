@@ -14,7 +14,11 @@ import { openUnisocPac } from '../../src/release/unisoc-pac.js';
 import { SAMPLE_RELEASES_DIR } from '../release-fixtures/make-sample-releases.js';
 
 const samples = join(fileURLToPath(new URL('../..', import.meta.url)), SAMPLE_RELEASES_DIR);
-const pacIn = (dir: string): string => join(dir, readdirSync(dir).find((n) => n.endsWith('.pac'))!);
+const pacIn = (dir: string): string =>
+  join(
+    dir,
+    readdirSync(dir).find((n) => n.endsWith('.pac'))!,
+  );
 
 const vendors: ReadonlyArray<[string, () => Promise<ReleaseSource>, readonly string[]]> = [
   ['qualcomm', () => openQualcommRelease(join(samples, 'qualcomm', 'v2')), ['xbl', 'abl', 'boot', 'dtbo', 'vbmeta']],
@@ -46,7 +50,10 @@ describe.each(vendors)('%s v2 sample', (vendor, open, pairs) => {
     const layouts = partitionLayouts(groups);
     expect(layouts.map((l) => `${l.name}${l.slotSuffix}`)).toEqual(pairs.flatMap((n) => [`${n}_a`, `${n}_b`]));
     for (const name of pairs) {
-      const [a, b] = [layouts.find((l) => l.name === name && l.slotSuffix === '_a')!, layouts.find((l) => l.name === name && l.slotSuffix === '_b')!];
+      const [a, b] = [
+        layouts.find((l) => l.name === name && l.slotSuffix === '_a')!,
+        layouts.find((l) => l.name === name && l.slotSuffix === '_b')!,
+      ];
       expect(a.fileName).not.toBe('');
       expect(b.layoutSizeBytes).toBe(a.layoutSizeBytes);
       const where = (l: typeof a) => [l.lun, l.startSector, l.region, l.addressBytes, l.partitionId].join('/');
@@ -55,7 +62,8 @@ describe.each(vendors)('%s v2 sample', (vendor, open, pairs) => {
       if (vendor === 'mediatek') expect(b.addressBytes).toBe(a.addressBytes + a.layoutSizeBytes);
     }
     const fileOfB = Object.fromEntries(layouts.filter((l) => l.slotSuffix === '_b').map((l) => [l.name, l.fileName]));
-    if (vendor === 'qualcomm') expect(fileOfB).toEqual({ xbl: 'xbl.elf', abl: 'abl.elf', boot: '', dtbo: '', vbmeta: '' });
+    if (vendor === 'qualcomm')
+      expect(fileOfB).toEqual({ xbl: 'xbl.elf', abl: 'abl.elf', boot: '', dtbo: '', vbmeta: '' });
     else expect(Object.values(fileOfB).every((f) => f === '')).toBe(true);
     const xbl = layouts.filter((l) => l.name === 'xbl').map((l) => l.lun);
     if (vendor === 'qualcomm') expect(xbl).toEqual([1, 2]);

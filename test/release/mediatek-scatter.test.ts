@@ -7,7 +7,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { openMediatekRelease } from '../../src/release/mediatek-scatter.js';
 import { parseScatter } from '../../src/release/scatter-format.js';
-import { MTK_SCATTER_NAME, makeMediatekRelease, type MediatekRelease } from '../release-fixtures/make-mediatek-release.js';
+import {
+  MTK_SCATTER_NAME,
+  makeMediatekRelease,
+  type MediatekRelease,
+} from '../release-fixtures/make-mediatek-release.js';
 import { expectImageError, expectReleaseMatches, readAll, scratch } from './release-test-kit.js';
 
 const tmp = scratch('ota-mtk-');
@@ -40,29 +44,68 @@ describe('openMediatekRelease', () => {
   test('reads the platform, storage and every block as written', async () => {
     const release = await openMediatekRelease(v1.path);
     expect(release).toMatchObject({ layout: 'mediatek-scatter', platform: 'MT6789', storage: 'ufs' });
-    expect(release.partitions.map((p) => p.placement)).toEqual(v1.entries.map((e) => ({
-      kind: 'mediatek', region: e.region, addressBytes: e.startBytes, physicalAddressBytes: e.startBytes, operationType: e.operationType,
-    })));
+    expect(release.partitions.map((p) => p.placement)).toEqual(
+      v1.entries.map((e) => ({
+        kind: 'mediatek',
+        region: e.region,
+        addressBytes: e.startBytes,
+        physicalAddressBytes: e.startBytes,
+        operationType: e.operationType,
+      })),
+    );
     const reasons = Object.fromEntries(release.partitions.map((p) => [p.name, p.notUpgradableReason]));
     expect(reasons).toMatchObject({
-      preloader: 'operation_type BOOTLOADERS', pgpt: 'no image in the release (file_name NONE)', nvram: 'no image in the release (file_name NONE)',
-      lk_a: undefined, boot_a: undefined, super: undefined, userdata: undefined, persist: undefined, logo: undefined,
-      lk_b: 'no image in the release (file_name NONE)', metadata: 'no image in the release (file_name NONE)',
+      preloader: 'operation_type BOOTLOADERS',
+      pgpt: 'no image in the release (file_name NONE)',
+      nvram: 'no image in the release (file_name NONE)',
+      lk_a: undefined,
+      boot_a: undefined,
+      super: undefined,
+      userdata: undefined,
+      persist: undefined,
+      logo: undefined,
+      lk_b: 'no image in the release (file_name NONE)',
+      metadata: 'no image in the release (file_name NONE)',
     });
-    expect(release.partitions.filter((p) => p.upgradable).map((p) => p.name)).toEqual(['persist', 'logo', 'lk_a', 'boot_a', 'dtbo_a', 'vbmeta_a', 'super', 'userdata']);
+    expect(release.partitions.filter((p) => p.upgradable).map((p) => p.name)).toEqual([
+      'persist',
+      'logo',
+      'lk_a',
+      'boot_a',
+      'dtbo_a',
+      'vbmeta_a',
+      'super',
+      'userdata',
+    ]);
     const info = parseScatter(readFileSync(v1.scatterPath, 'utf8'), MTK_SCATTER_NAME).info;
-    expect(Object.fromEntries(info)).toEqual({ config_version: 'V2.1.0', platform: 'MT6789', project: 'k6789v1_64', storage: 'UFS', boot_channel: 'NONE', block_size: '0x20000' });
+    expect(Object.fromEntries(info)).toEqual({
+      config_version: 'V2.1.0',
+      platform: 'MT6789',
+      project: 'k6789v1_64',
+      storage: 'UFS',
+      boot_channel: 'NONE',
+      block_size: '0x20000',
+    });
   });
 
   test('A/B: both slots listed, slot b with file_name NONE and is_download false, each at its own address', async () => {
     const release = await openMediatekRelease(v2.path);
     const get = (n: string) => release.partitions.find((p) => p.name === n)!;
-    const addr = (n: string) => (get(n).placement as { addressBytes: number; region: string });
+    const addr = (n: string) => get(n).placement as { addressBytes: number; region: string };
     for (const name of ['lk', 'boot', 'dtbo', 'vbmeta']) {
       const [a, b] = [get(`${name}_a`), get(`${name}_b`)];
-      expect([a.fileName, a.upgradable, b.fileName, b.upgradable, b.layoutSizeBytes]).toEqual([a.fileName, true, undefined, false, a.layoutSizeBytes]);
+      expect([a.fileName, a.upgradable, b.fileName, b.upgradable, b.layoutSizeBytes]).toEqual([
+        a.fileName,
+        true,
+        undefined,
+        false,
+        a.layoutSizeBytes,
+      ]);
       expect(a.fileName).toMatch(new RegExp(`^${name}\\.img$`));
-      expect(addr(`${name}_b`)).toMatchObject({ region: 'UFS_LU2', addressBytes: addr(`${name}_a`).addressBytes + a.layoutSizeBytes! });
+      expect(addr(`${name}_b`)).toMatchObject({
+        region: 'UFS_LU2',
+        addressBytes: addr(`${name}_a`).addressBytes + a.layoutSizeBytes!,
+      });
       await expectImageError(b.open(), 'RELEASE_NO_IMAGE', [`${name}_b`]);
     }
     const text = readFileSync(v2.scatterPath, 'utf8');
@@ -70,7 +113,9 @@ describe('openMediatekRelease', () => {
   });
 
   test('slot b naming the same file as slot a is read, not refused', async () => {
-    const dir = await editedRelease('same-file', (t) => setField(setField(t, 'boot_b', 'file_name', 'boot.img'), 'boot_b', 'is_download', 'true'));
+    const dir = await editedRelease('same-file', (t) =>
+      setField(setField(t, 'boot_b', 'file_name', 'boot.img'), 'boot_b', 'is_download', 'true'),
+    );
     const release = await openMediatekRelease(dir);
     const [a, b] = ['boot_a', 'boot_b'].map((n) => release.partitions.find((p) => p.name === n)!);
     expect([b!.fileName, b!.upgradable]).toEqual(['boot.img', true]);
@@ -101,9 +146,14 @@ describe('openMediatekRelease', () => {
       x = setField(x, 'preloader_backup', 'operation_type', 'UPDATE');
       return x;
     });
-    const reasons = Object.fromEntries((await openMediatekRelease(dir)).partitions.map((p) => [p.name, p.notUpgradableReason]));
+    const reasons = Object.fromEntries(
+      (await openMediatekRelease(dir)).partitions.map((p) => [p.name, p.notUpgradableReason]),
+    );
     expect(reasons).toMatchObject({
-      lk_a: 'is_upgradable: false', boot_a: 'is_download: false', vbmeta_a: 'operation_type PROTECTED', preloader_backup: 'boot region UFS_LU1',
+      lk_a: 'is_upgradable: false',
+      boot_a: 'is_download: false',
+      vbmeta_a: 'operation_type PROTECTED',
+      preloader_backup: 'boot region UFS_LU1',
       otp: 'no image in the release (file_name NONE)',
     });
   });
@@ -113,7 +163,10 @@ describe('openMediatekRelease refuses bad scatter files (exit 3, naming the part
   test('path escapes: ../, absolute, symlink out; nothing outside is read', async () => {
     writeFileSync(join(tmp.dir, 'secret.bin'), Buffer.alloc(4096, 1));
     const up = await editedRelease('up', (t) => setField(t, 'boot_a', 'file_name', '../secret.bin'));
-    await expectImageError(openMediatekRelease(up), 'RELEASE_PATH_ESCAPE', [`${MTK_SCATTER_NAME}: boot_a`, '../secret.bin']);
+    await expectImageError(openMediatekRelease(up), 'RELEASE_PATH_ESCAPE', [
+      `${MTK_SCATTER_NAME}: boot_a`,
+      '../secret.bin',
+    ]);
     const abs = await editedRelease('abs', (t) => setField(t, 'boot_a', 'file_name', join(tmp.dir, 'secret.bin')));
     await expectImageError(openMediatekRelease(abs), 'RELEASE_PATH_ESCAPE', ['boot_a', 'absolute path']);
     const link = await editedRelease('link', (t) => t);
@@ -128,7 +181,10 @@ describe('openMediatekRelease refuses bad scatter files (exit 3, naming the part
     const big = await editedRelease('big', (t) => setField(t, 'boot_a', 'partition_size', '0x10000'));
     await expectImageError(openMediatekRelease(big), 'RELEASE_TOO_BIG', ['boot_a', '196608 bytes', '65536 bytes']);
     const bigSparse = await editedRelease('big-sparse', (t) => setField(t, 'super', 'partition_size', '0x40000'));
-    await expectImageError(openMediatekRelease(bigSparse), 'RELEASE_TOO_BIG', ['super', 'sparse image super.img expands to 458752']);
+    await expectImageError(openMediatekRelease(bigSparse), 'RELEASE_TOO_BIG', [
+      'super',
+      'sparse image super.img expands to 458752',
+    ]);
     const missing = await editedRelease('missing', (t) => t);
     unlinkSync(join(missing, 'vbmeta.img'));
     await expectImageError(openMediatekRelease(missing), 'RELEASE_MISSING_FILE', ['vbmeta_a', 'vbmeta.img']);
@@ -144,10 +200,16 @@ describe('openMediatekRelease refuses bad scatter files (exit 3, naming the part
 
   test('text that is not a scatter file, and folders with no or two scatter files', async () => {
     const garbage = await editedRelease('garbage', (t) => t.replace('  partition_name: lk_a', 'partition_name lk_a'));
-    await expectImageError(openMediatekRelease(garbage), 'RELEASE_BAD_LAYOUT', [MTK_SCATTER_NAME, 'line', 'not a "key: value" line']);
+    await expectImageError(openMediatekRelease(garbage), 'RELEASE_BAD_LAYOUT', [
+      MTK_SCATTER_NAME,
+      'line',
+      'not a "key: value" line',
+    ]);
     const old = await editedRelease('old', () => 'PRELOADER 0x0\n{\n}\n');
     await expectImageError(openMediatekRelease(old), 'RELEASE_BAD_LAYOUT', ['line 1']);
-    const noGeneral = await editedRelease('no-general', (t) => t.replace('- general: MTK_PLATFORM_CFG', '- general: OTHER'));
+    const noGeneral = await editedRelease('no-general', (t) =>
+      t.replace('- general: MTK_PLATFORM_CFG', '- general: OTHER'),
+    );
     await expectImageError(openMediatekRelease(noGeneral), 'RELEASE_BAD_LAYOUT', ['expected MTK_PLATFORM_CFG']);
     const none = join(tmp.dir, 'none');
     mkdirSync(none);

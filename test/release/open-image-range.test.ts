@@ -33,6 +33,8 @@ describe('openImageRange', () => {
     const cut = openImageRange(path, before.length + raw.length, sparse.length - 100, 'c:cut');
     await expect(cut).rejects.toBeInstanceOf(ImageError);
     await expect(cut).rejects.toMatchObject({ code: 'SPARSE_TRUNCATED' });
-    await expect(openImageRange(path, container.length - 10, 20, 'c:past')).rejects.toMatchObject({ code: 'IMAGE_TRUNCATED' });
+    await expect(openImageRange(path, container.length - 10, 20, 'c:past')).rejects.toMatchObject({
+      code: 'IMAGE_TRUNCATED',
+    });
   });
 });

@@ -27,8 +27,17 @@ export async function expectReleaseMatches(release: ReleaseSource, generated: Ge
   expect(release.partitions.map((p) => p.name)).toEqual(generated.partitions.map((p) => p.name));
   for (const [i, want] of generated.partitions.entries()) {
     const got = release.partitions[i]!;
-    expect({ name: got.name, fileName: got.fileName, layoutSizeBytes: got.layoutSizeBytes, upgradable: got.upgradable })
-      .toEqual({ name: want.name, fileName: want.fileName, layoutSizeBytes: want.layoutSizeBytes, upgradable: want.upgradable });
+    expect({
+      name: got.name,
+      fileName: got.fileName,
+      layoutSizeBytes: got.layoutSizeBytes,
+      upgradable: got.upgradable,
+    }).toEqual({
+      name: want.name,
+      fileName: want.fileName,
+      layoutSizeBytes: want.layoutSizeBytes,
+      upgradable: want.upgradable,
+    });
     expect(got.upgradable || (got.notUpgradableReason ?? '').length > 0, `${got.name} needs a reason`).toBe(true);
     if (want.image === undefined) {
       await expectImageError(got.open(), 'RELEASE_NO_IMAGE', [got.name]);
@@ -46,8 +55,15 @@ export async function expectReleaseMatches(release: ReleaseSource, generated: Ge
 }
 
 /** Asserts `promise` rejects with an ImageError (exit 3) of `code` whose message contains every part. */
-export async function expectImageError(promise: Promise<unknown>, code: string, parts: readonly string[]): Promise<ImageError> {
-  const err = await promise.then(() => undefined, (e: unknown) => e);
+export async function expectImageError(
+  promise: Promise<unknown>,
+  code: string,
+  parts: readonly string[],
+): Promise<ImageError> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err, `expected ${code}`).toBeInstanceOf(ImageError);
   const e = err as ImageError;
   expect(e.code, e.message).toBe(code);

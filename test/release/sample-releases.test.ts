@@ -32,20 +32,35 @@ function listFiles(dir: string): string[] {
 
 test('committed sample releases equal a fresh generation (BLESS_SAMPLES=1 rewrites them)', async () => {
   if (process.env.BLESS_SAMPLES === '1') {
-    for (const vendor of ['qualcomm', 'mediatek', 'unisoc']) rmSync(join(committed, vendor), { recursive: true, force: true });
+    for (const vendor of ['qualcomm', 'mediatek', 'unisoc'])
+      rmSync(join(committed, vendor), { recursive: true, force: true });
     await makeSampleReleases(committed);
   }
   await makeSampleReleases(tmp.dir);
   const fresh = listFiles(tmp.dir);
   expect(listFiles(committed)).toEqual(fresh);
-  for (const file of fresh) expect(readFileSync(join(committed, file)).equals(readFileSync(join(tmp.dir, file))), `${file} differs; re-bless deliberately`).toBe(true);
+  for (const file of fresh)
+    expect(
+      readFileSync(join(committed, file)).equals(readFileSync(join(tmp.dir, file))),
+      `${file} differs; re-bless deliberately`,
+    ).toBe(true);
 });
 
 test('each sample release opens with its reader and stays small', async () => {
   for (const v of ['v1', 'v2']) {
-    for (const [vendor, open] of [['qualcomm', openQualcommRelease], ['mediatek', openMediatekRelease], ['unisoc', openUnisocPac]] as const) {
+    for (const [vendor, open] of [
+      ['qualcomm', openQualcommRelease],
+      ['mediatek', openMediatekRelease],
+      ['unisoc', openUnisocPac],
+    ] as const) {
       const dir = join(committed, vendor, v);
-      const path = vendor === 'unisoc' ? join(dir, readdirSync(dir).find((n) => n.endsWith('.pac'))!) : dir;
+      const path =
+        vendor === 'unisoc'
+          ? join(
+              dir,
+              readdirSync(dir).find((n) => n.endsWith('.pac'))!,
+            )
+          : dir;
       const release = await open(path);
       expect(release.partitions.filter((p) => p.upgradable).length, `${vendor} ${v}`).toBeGreaterThan(4);
       const bytes = listFiles(dir).reduce((sum, f) => sum + statSync(join(dir, f)).size, 0);

@@ -26,7 +26,26 @@ beforeAll(() => {
   const old = syntheticImage(2 * 1024 * 1024, 3);
   writeFileSync(oldPath, old);
   writeFileSync(join(work, 'new.img'), applyEdits(old, [{ kind: 'random', at: 50_000, length: 9000 }], 3));
-  const r = spawnSync(process.execPath, [bin, 'build', '--old', oldPath, '--new', join(work, 'new.img'), '-o', join(work, 'out'), '--target', 'qualcomm', '--platform', 'sm8650', '--jobs', '1'], { encoding: 'utf8', env: { ...process.env, SOURCE_DATE_EPOCH: '2000' } });
+  const r = spawnSync(
+    process.execPath,
+    [
+      bin,
+      'build',
+      '--old',
+      oldPath,
+      '--new',
+      join(work, 'new.img'),
+      '-o',
+      join(work, 'out'),
+      '--target',
+      'qualcomm',
+      '--platform',
+      'sm8650',
+      '--jobs',
+      '1',
+    ],
+    { encoding: 'utf8', env: { ...process.env, SOURCE_DATE_EPOCH: '2000' } },
+  );
   expect(r.status, r.stderr).toBe(0);
 });
 
@@ -43,13 +62,29 @@ function expectRefused(args: string[], exit: number, code: string, outDir = work
 describe('refusals before any write', () => {
   it('another platform → exit 5 WRONG_PLATFORM; the same platform applies', () => {
     expectRefused(['--device-platform', 'mt6789'], 5, 'WRONG_PLATFORM');
-    expect(cli(['apply', pkg, '--old', oldPath, '-o', join(work, 'ok1.img'), '--device-platform', 'SM8650']).status).toBe(0);
+    expect(
+      cli(['apply', pkg, '--old', oldPath, '-o', join(work, 'ok1.img'), '--device-platform', 'SM8650']).status,
+    ).toBe(0);
   });
 
   it('an older package than the device runs → exit 5 DOWNGRADE, unless --allow-downgrade; equal is fine', () => {
     expectRefused(['--device-timestamp', '3000'], 5, 'DOWNGRADE');
-    expect(cli(['apply', pkg, '--old', oldPath, '-o', join(work, 'ok2.img'), '--device-timestamp', '3000', '--allow-downgrade']).status).toBe(0);
-    expect(cli(['apply', pkg, '--old', oldPath, '-o', join(work, 'ok3.img'), '--device-timestamp', '2000']).status).toBe(0);
+    expect(
+      cli([
+        'apply',
+        pkg,
+        '--old',
+        oldPath,
+        '-o',
+        join(work, 'ok2.img'),
+        '--device-timestamp',
+        '3000',
+        '--allow-downgrade',
+      ]).status,
+    ).toBe(0);
+    expect(
+      cli(['apply', pkg, '--old', oldPath, '-o', join(work, 'ok3.img'), '--device-timestamp', '2000']).status,
+    ).toBe(0);
   });
 
   it('a device-state file is honoured, and a bad one is a usage error', () => {

@@ -10,13 +10,24 @@ const root = new URL('../..', import.meta.url).pathname;
 describe('mutation fuzzing', () => {
   it('2 000 mutated packages are all rejected with exit 4/5/6 (7 for a newer minor version)', () => {
     const seed = process.env.OTA_TEST_SEED ?? '20261124';
-    const r = spawnSync(process.execPath, [join(root, 'scripts/fuzz.mjs'), '--cases', '2000', '--seed', seed, '--json'], { encoding: 'utf8', timeout: 300_000 });
+    const r = spawnSync(
+      process.execPath,
+      [join(root, 'scripts/fuzz.mjs'), '--cases', '2000', '--seed', seed, '--json'],
+      { encoding: 'utf8', timeout: 300_000 },
+    );
     expect(r.error).toBeUndefined();
     const summary = JSON.parse(r.stdout.trim().split('\n').pop()!);
     expect(summary.failures, `seed ${seed}: ${JSON.stringify(summary.failures)}`).toEqual([]);
     expect(summary.cases).toBe(2000);
     expect(summary.rejected).toBe(2000);
-    expect(Object.keys(summary.byKind).sort()).toEqual(['append', 'flip', 'lengthField', 'swap', 'truncateBoundary', 'truncateRandom']);
+    expect(Object.keys(summary.byKind).sort()).toEqual([
+      'append',
+      'flip',
+      'lengthField',
+      'swap',
+      'truncateBoundary',
+      'truncateRandom',
+    ]);
     expect(summary.maxRssGrowthMb).toBeLessThan(256);
     expect(r.status).toBe(0);
   }, 300_000);

@@ -30,21 +30,54 @@ let newSha = '';
 beforeAll(() => {
   const old = syntheticImage(64 * MiB, seed);
   writeFileSync(oldPath, old);
-  const edits = Array.from({ length: 40 }, (_, i) => ({ kind: 'random' as const, at: (i * 1.6 * MiB) | 0, length: 200_000 }));
+  const edits = Array.from({ length: 40 }, (_, i) => ({
+    kind: 'random' as const,
+    at: (i * 1.6 * MiB) | 0,
+    length: 200_000,
+  }));
   writeFileSync(newPath, applyEdits(old, [...edits, { kind: 'insert', at: 3 * MiB, length: 777 }], seed));
   oldSha = sha(oldPath);
   newSha = sha(newPath);
-  const r = spawnSync(process.execPath, [bin, 'build', '--old', oldPath, '--new', newPath, '-o', join(work, 'out'), '--target', 'generic', '--codec', 'zstd', '--level', '3', '--differ', 'zstd-dict'], { encoding: 'utf8', env: { ...process.env, SOURCE_DATE_EPOCH: '1' } });
+  const r = spawnSync(
+    process.execPath,
+    [
+      bin,
+      'build',
+      '--old',
+      oldPath,
+      '--new',
+      newPath,
+      '-o',
+      join(work, 'out'),
+      '--target',
+      'generic',
+      '--codec',
+      'zstd',
+      '--level',
+      '3',
+      '--differ',
+      'zstd-dict',
+    ],
+    { encoding: 'utf8', env: { ...process.env, SOURCE_DATE_EPOCH: '1' } },
+  );
   expect(r.status, r.stderr).toBe(0);
 }, 300_000);
 
 /** Runs apply and SIGKILLs it `delayMs` after the partial output appears; returns what was on disk then. */
-async function killDuringApply(delayMs: number, checkpointEvery: number): Promise<{ finished: boolean; inCheckpointWrite: boolean }> {
-  const child = spawn(process.execPath, [bin, 'apply', pkg, '--old', oldPath, '-o', out, '--checkpoint-every', String(checkpointEvery), '--resume'], { stdio: 'ignore' });
+async function killDuringApply(
+  delayMs: number,
+  checkpointEvery: number,
+): Promise<{ finished: boolean; inCheckpointWrite: boolean }> {
+  const child = spawn(
+    process.execPath,
+    [bin, 'apply', pkg, '--old', oldPath, '-o', out, '--checkpoint-every', String(checkpointEvery), '--resume'],
+    { stdio: 'ignore' },
+  );
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const partial = join(work, '.applied.img.ota-partial');
   const started = Date.now();
-  while (!existsSync(partial) && Date.now() - started < 20_000 && child.exitCode === null) await new Promise((r) => setTimeout(r, 5));
+  while (!existsSync(partial) && Date.now() - started < 20_000 && child.exitCode === null)
+    await new Promise((r) => setTimeout(r, 5));
   await new Promise((r) => setTimeout(r, delayMs));
   const inCheckpointWrite = existsSync(join(work, '.applied.img.ota-checkpoint.tmp'));
   child.kill('SIGKILL');
@@ -67,7 +100,9 @@ describe('kill and resume', () => {
       expect(sha(oldPath), `seed ${seed} round ${round}: old image changed`).toBe(oldSha);
       // The output may exist only if it is complete and verified (killed after the rename).
       if (existsSync(out)) expect(sha(out), `seed ${seed} round ${round}: an unverified output appeared`).toBe(newSha);
-      const r = spawnSync(process.execPath, [bin, 'apply', pkg, '--old', oldPath, '-o', out, '--resume', '--json'], { encoding: 'utf8' });
+      const r = spawnSync(process.execPath, [bin, 'apply', pkg, '--old', oldPath, '-o', out, '--resume', '--json'], {
+        encoding: 'utf8',
+      });
       expect(r.status, `seed ${seed} round ${round}: ${r.stdout}${r.stderr}`).toBe(0);
       if (JSON.parse(r.stdout).resumedFromOp > 0) resumedRuns++;
       expect(sha(out), `seed ${seed} round ${round}: resumed output differs`).toBe(newSha);
@@ -76,14 +111,18 @@ describe('kill and resume', () => {
     }
     expect(kills, `seed ${seed}`).toBeGreaterThanOrEqual(20);
     expect(resumedRuns, `seed ${seed}: no run actually resumed from a checkpoint`).toBeGreaterThan(0);
-    console.log(`kill/resume seed ${seed}: ${kills} kills, ${checkpointKills} inside a checkpoint write, ${resumedRuns} resumed from a checkpoint`);
+    console.log(
+      `kill/resume seed ${seed}: ${kills} kills, ${checkpointKills} inside a checkpoint write, ${resumedRuns} resumed from a checkpoint`,
+    );
   }, 600_000);
 
   it('a corrupt or foreign checkpoint restarts from zero with a warning, and still gives the new image', () => {
     rmSync(out, { force: true });
     writeFileSync(join(work, '.applied.img.ota-checkpoint'), '{"version":1,"garbage":true}');
     writeFileSync(join(work, '.applied.img.ota-partial'), Buffer.alloc(4096, 0xee));
-    const r = spawnSync(process.execPath, [bin, 'apply', pkg, '--old', oldPath, '-o', out, '--resume'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [bin, 'apply', pkg, '--old', oldPath, '-o', out, '--resume'], {
+      encoding: 'utf8',
+    });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/RESUME_RESTART.*malformed/);
     expect(sha(out)).toBe(newSha);
@@ -93,7 +132,11 @@ describe('kill and resume', () => {
 
   it('a partial output that no longer matches its checkpoint is re-verified, rejected and rebuilt', async () => {
     rmSync(out, { force: true });
-    const child = spawn(process.execPath, [bin, 'apply', pkg, '--old', oldPath, '-o', out, '--checkpoint-every', '4096'], { stdio: 'ignore' });
+    const child = spawn(
+      process.execPath,
+      [bin, 'apply', pkg, '--old', oldPath, '-o', out, '--checkpoint-every', '4096'],
+      { stdio: 'ignore' },
+    );
     const exited = new Promise((resolve) => child.on('exit', resolve));
     const checkpoint = join(work, '.applied.img.ota-checkpoint');
     while (!existsSync(checkpoint) && child.exitCode === null) await new Promise((r) => setTimeout(r, 2));
@@ -104,7 +147,9 @@ describe('kill and resume', () => {
     const bytes = readFileSync(partial);
     bytes[0] = bytes[0]! ^ 0xff;
     writeFileSync(partial, bytes);
-    const r = spawnSync(process.execPath, [bin, 'apply', pkg, '--old', oldPath, '-o', out, '--resume'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [bin, 'apply', pkg, '--old', oldPath, '-o', out, '--resume'], {
+      encoding: 'utf8',
+    });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/RESUME_RESTART.*does not match the checkpoint/);
     expect(sha(out)).toBe(newSha);

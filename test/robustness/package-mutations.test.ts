@@ -63,7 +63,23 @@ beforeAll(() => {
   oldImagePath = pair.oldPath;
   const signer = join(work, 'signer');
   runCliOk(['keygen', '--algorithm', 'ed25519', '-o', signer]);
-  runCliOk(['build', '--old', pair.oldPath, '--new', pair.newPath, '-o', join(work, 'delta'), '--target', 'generic', '--codec', 'auto', '--jobs', '1', '--key', `${signer}.pem`]);
+  runCliOk([
+    'build',
+    '--old',
+    pair.oldPath,
+    '--new',
+    pair.newPath,
+    '-o',
+    join(work, 'delta'),
+    '--target',
+    'generic',
+    '--codec',
+    'auto',
+    '--jobs',
+    '1',
+    '--key',
+    `${signer}.pem`,
+  ]);
   runCliOk(['build', '--new', pair.newPath, '-o', join(work, 'full'), '--target', 'generic', '--jobs', '1']);
   subjects.delta = {
     label: 'delta',
@@ -96,7 +112,8 @@ async function outcome(f: () => Promise<unknown>): Promise<Outcome> {
 }
 
 function describeError(error: unknown): string {
-  if (error instanceof OtaError) return `OtaError ${error.code} exit ${error.exitCode}: ${JSON.stringify(error.message)}`;
+  if (error instanceof OtaError)
+    return `OtaError ${error.code} exit ${error.exitCode}: ${JSON.stringify(error.message)}`;
   return `plain ${(error as Error)?.constructor?.name ?? typeof error}: ${String((error as Error)?.stack ?? error)}`;
 }
 
@@ -104,10 +121,15 @@ function describeError(error: unknown): string {
 function errorProblems(label: string, error: unknown, allowed: readonly number[], code?: string): string[] {
   if (!(error instanceof OtaError)) return [`${label}: not an OtaError: ${describeError(error)}`];
   const out: string[] = [];
-  if (code !== undefined && error.code !== code) out.push(`${label}: code ${error.code}, expected ${code}: ${error.message}`);
-  if (!allowed.includes(error.exitCode)) out.push(`${label}: exit ${error.exitCode} (${error.code}), expected one of ${allowed.join('/')}: ${error.message}`);
+  if (code !== undefined && error.code !== code)
+    out.push(`${label}: code ${error.code}, expected ${code}: ${error.message}`);
+  if (!allowed.includes(error.exitCode))
+    out.push(
+      `${label}: exit ${error.exitCode} (${error.code}), expected one of ${allowed.join('/')}: ${error.message}`,
+    );
   if (error.message.includes('\n')) out.push(`${label}: message has a newline: ${JSON.stringify(error.message)}`);
-  if (!/^[A-Z][A-Z0-9_]+$/.test(error.code)) out.push(`${label}: code ${JSON.stringify(error.code)} is not a stable UPPER_CASE code`);
+  if (!/^[A-Z][A-Z0-9_]+$/.test(error.code))
+    out.push(`${label}: code ${JSON.stringify(error.code)} is not a stable UPPER_CASE code`);
   return out;
 }
 
@@ -115,7 +137,13 @@ function errorProblems(label: string, error: unknown, allowed: readonly number[]
  * Writes `bytes` as a package and runs verifyPackage and applyPackage on it; both must refuse it
  * with an allowed exit code, and apply must leave nothing in its output folder.
  */
-async function refusalProblems(subject: Subject, bytes: Buffer, label: string, allowed: readonly number[], code?: string): Promise<string[]> {
+async function refusalProblems(
+  subject: Subject,
+  bytes: Buffer,
+  label: string,
+  allowed: readonly number[],
+  code?: string,
+): Promise<string[]> {
   mutationCount++;
   const tag = `[seed ${SEED}] ${subject.label} ${label}`;
   const packagePath = join(mutDir, `m${mutationSerial++}.otapkg`);
@@ -125,7 +153,9 @@ async function refusalProblems(subject: Subject, bytes: Buffer, label: string, a
   if (verified.ok) problems.push(`${tag}: verifyPackage accepted the damaged package`);
   else problems.push(...errorProblems(`${tag}: verify`, verified.error, allowed, code));
   const outputPath = join(applyDir, 'new.img');
-  const applied = await outcome(() => applyPackage({ packagePath, oldPath: subject.oldPath, outputPath, pubkeyPath: subject.pubkeyPath }));
+  const applied = await outcome(() =>
+    applyPackage({ packagePath, oldPath: subject.oldPath, outputPath, pubkeyPath: subject.pubkeyPath }),
+  );
   if (applied.ok) problems.push(`${tag}: applyPackage accepted the damaged package`);
   else problems.push(...errorProblems(`${tag}: apply`, applied.error, allowed, code));
   const left = filesIn(applyDir);
@@ -169,13 +199,23 @@ describe.each(['delta', 'full'] as const)('%s package', (which) => {
     writeFileSync(packagePath, s.bytes);
     const report = await verifyPackage({ packagePath, pubkeyPath: s.pubkeyPath });
     expect(report.target).toBe('generic');
-    const result = await applyPackage({ packagePath, oldPath: s.oldPath, outputPath: join(applyDir, 'new.img'), pubkeyPath: s.pubkeyPath });
+    const result = await applyPackage({
+      packagePath,
+      oldPath: s.oldPath,
+      outputPath: join(applyDir, 'new.img'),
+      pubkeyPath: s.pubkeyPath,
+    });
     expect(result.sha256).toBe(targetSha256);
     rmSync(join(applyDir, 'new.img'));
     // The independent layout (from FORMAT.md) agrees with inspect --json's section table.
-    const inspected = jsonOf(runCliOk(['inspect', packagePath, '--json', ...(s.pubkeyPath ? ['--pubkey', s.pubkeyPath] : [])]));
+    const inspected = jsonOf(
+      runCliOk(['inspect', packagePath, '--json', ...(s.pubkeyPath ? ['--pubkey', s.pubkeyPath] : [])]),
+    );
     for (const sec of sectionsOf(s.bytes)) {
-      expect(inspected.sections[sec.name], `section ${sec.name}`).toEqual({ offsetBytes: sec.offsetBytes, sizeBytes: sec.sizeBytes });
+      expect(inspected.sections[sec.name], `section ${sec.name}`).toEqual({
+        offsetBytes: sec.offsetBytes,
+        sizeBytes: sec.sizeBytes,
+      });
       expect(sec.sizeBytes, `section ${sec.name} of the ${which} package is empty`).toBeGreaterThan(0);
     }
     rmSync(packagePath);
@@ -185,14 +225,25 @@ describe.each(['delta', 'full'] as const)('%s package', (which) => {
     const s = subject();
     const rng = seededRng(SEED ^ (SECTION_NAMES.indexOf(name) * 7919) ^ (which === 'delta' ? 0 : 0x100000));
     const sec = sectionNamed(s.bytes, name);
-    const positions = name === 'header' ? Array.from({ length: 64 }, (_, i) => i) : positionsIn(sec.offsetBytes, sec.sizeBytes, rng, RANDOM_FLIPS[name]);
+    const positions =
+      name === 'header'
+        ? Array.from({ length: 64 }, (_, i) => i)
+        : positionsIn(sec.offsetBytes, sec.sizeBytes, rng, RANDOM_FLIPS[name]);
     const problems: string[] = [];
     for (const pos of positions) {
       const m = flipped(s.bytes, pos, rng);
       const major = pos === HEADER_FIELD.formatMajor;
       const minor = pos === HEADER_FIELD.formatMinor;
       const allowed = major ? UNSUPPORTED_VERSION : minor ? NEWER_MINOR : STRUCTURAL;
-      problems.push(...(await refusalProblems(s, m.bytes, `flip ${name} byte at offset ${pos} (xor 0x${m.xor.toString(16)})`, allowed, major ? 'PKG_UNSUPPORTED_VERSION' : undefined)));
+      problems.push(
+        ...(await refusalProblems(
+          s,
+          m.bytes,
+          `flip ${name} byte at offset ${pos} (xor 0x${m.xor.toString(16)})`,
+          allowed,
+          major ? 'PKG_UNSUPPORTED_VERSION' : undefined,
+        )),
+      );
     }
     expect(problems, `seed ${SEED}: ${problems.length} problems`).toEqual([]);
   });
@@ -201,11 +252,19 @@ describe.each(['delta', 'full'] as const)('%s package', (which) => {
     const s = subject();
     const rng = seededRng(SEED ^ 0x7a11 ^ (which === 'delta' ? 0 : 0x100000));
     const lengths = new Set<number>([0, 1, 2, 63, 64, 65]);
-    for (const b of boundariesOf(s.bytes)) for (const d of [-1, 0, 1]) if (b + d >= 0 && b + d < s.bytes.length) lengths.add(b + d);
+    for (const b of boundariesOf(s.bytes))
+      for (const d of [-1, 0, 1]) if (b + d >= 0 && b + d < s.bytes.length) lengths.add(b + d);
     for (let i = 0; i < 44; i++) lengths.add(rng.int(0, s.bytes.length - 1));
     const problems: string[] = [];
     for (const len of [...lengths].sort((a, b) => a - b)) {
-      problems.push(...(await refusalProblems(s, s.bytes.subarray(0, len), `truncated to ${len} of ${s.bytes.length} bytes`, STRUCTURAL)));
+      problems.push(
+        ...(await refusalProblems(
+          s,
+          s.bytes.subarray(0, len),
+          `truncated to ${len} of ${s.bytes.length} bytes`,
+          STRUCTURAL,
+        )),
+      );
     }
     expect(lengths.size).toBeGreaterThanOrEqual(40);
     expect(problems, `seed ${SEED}: ${problems.length} problems`).toEqual([]);
@@ -231,22 +290,48 @@ describe.each(['delta', 'full'] as const)('%s package', (which) => {
     const s = subject();
     const size = s.bytes.length;
     const problems: string[] = [];
-    const u32Fields = ['headerSizeBytes', 'targetHeaderSizeBytes', 'manifestSizeBytes', 'metadataSignatureSizeBytes', 'payloadSignatureSizeBytes'] as const;
+    const u32Fields = [
+      'headerSizeBytes',
+      'targetHeaderSizeBytes',
+      'manifestSizeBytes',
+      'metadataSignatureSizeBytes',
+      'payloadSignatureSizeBytes',
+    ] as const;
     for (const field of u32Fields) {
       const at = HEADER_FIELD[field];
       const own = s.bytes.readUInt32LE(at);
       for (const value of new Set([0, 0xffffffff, size - 1, size, size + 1, own - 1, own + 1, 0x80000000])) {
         const m = Buffer.from(s.bytes);
         m.writeUInt32LE(value >>> 0, at);
-        problems.push(...(await refusalProblems(s, m, `${field} (offset ${at}) set to ${value} (was ${own})`, STRUCTURAL)));
+        problems.push(
+          ...(await refusalProblems(s, m, `${field} (offset ${at}) set to ${value} (was ${own})`, STRUCTURAL)),
+        );
       }
     }
     const at = HEADER_FIELD.blobSectionSizeBytes;
     const own = s.bytes.readBigUInt64LE(at);
-    for (const value of new Set([0n, 0xffffffffn, 0xffffffffffffffffn, 2n ** 50n, 2n ** 50n + 1n, 2n ** 53n + 1n, BigInt(size - 1), BigInt(size + 1), own + 1n, own > 0n ? own - 1n : 1n])) {
+    for (const value of new Set([
+      0n,
+      0xffffffffn,
+      0xffffffffffffffffn,
+      2n ** 50n,
+      2n ** 50n + 1n,
+      2n ** 53n + 1n,
+      BigInt(size - 1),
+      BigInt(size + 1),
+      own + 1n,
+      own > 0n ? own - 1n : 1n,
+    ])) {
       const m = Buffer.from(s.bytes);
       m.writeBigUInt64LE(value, at);
-      problems.push(...(await refusalProblems(s, m, `blobSectionSizeBytes (offset ${at}) set to ${value} (was ${own})`, STRUCTURAL)));
+      problems.push(
+        ...(await refusalProblems(
+          s,
+          m,
+          `blobSectionSizeBytes (offset ${at}) set to ${value} (was ${own})`,
+          STRUCTURAL,
+        )),
+      );
     }
     // Moving bytes between two sections keeps the total size right but breaks the layout.
     const moves: [string, string][] = [
@@ -275,15 +360,58 @@ describe.each(['delta', 'full'] as const)('%s package', (which) => {
       f(m);
       return m;
     };
-    problems.push(...(await refusalProblems(s, edit((b) => b.write('PK\x03\x04\x00\x00', 0, 'latin1')), 'zip magic', STRUCTURAL)));
-    problems.push(...(await refusalProblems(s, edit((b) => b.write('otapkg', 0, 'latin1')), 'lower-case magic', STRUCTURAL)));
+    problems.push(
+      ...(await refusalProblems(
+        s,
+        edit((b) => b.write('PK\x03\x04\x00\x00', 0, 'latin1')),
+        'zip magic',
+        STRUCTURAL,
+      )),
+    );
+    problems.push(
+      ...(await refusalProblems(
+        s,
+        edit((b) => b.write('otapkg', 0, 'latin1')),
+        'lower-case magic',
+        STRUCTURAL,
+      )),
+    );
     for (const major of [0, 2, 255]) {
-      problems.push(...(await refusalProblems(s, edit((b) => b.writeUInt8(major, 6)), `format major ${major}`, UNSUPPORTED_VERSION, 'PKG_UNSUPPORTED_VERSION')));
+      problems.push(
+        ...(await refusalProblems(
+          s,
+          edit((b) => b.writeUInt8(major, 6)),
+          `format major ${major}`,
+          UNSUPPORTED_VERSION,
+          'PKG_UNSUPPORTED_VERSION',
+        )),
+      );
     }
     // A newer minor version is accepted by the reader, but the header is signed: exit 6.
-    problems.push(...(await refusalProblems(s, edit((b) => b.writeUInt8(1, 7)), 'format minor 1 (unsigned change)', [6])));
-    problems.push(...(await refusalProblems(s, edit((b) => b.writeUInt32LE(1, 12)), 'flags = 1', [4])));
-    problems.push(...(await refusalProblems(s, edit((b) => b.writeUInt8(1, 63)), 'last reserved byte = 1', [4])));
+    problems.push(
+      ...(await refusalProblems(
+        s,
+        edit((b) => b.writeUInt8(1, 7)),
+        'format minor 1 (unsigned change)',
+        [6],
+      )),
+    );
+    problems.push(
+      ...(await refusalProblems(
+        s,
+        edit((b) => b.writeUInt32LE(1, 12)),
+        'flags = 1',
+        [4],
+      )),
+    );
+    problems.push(
+      ...(await refusalProblems(
+        s,
+        edit((b) => b.writeUInt8(1, 63)),
+        'last reserved byte = 1',
+        [4],
+      )),
+    );
     problems.push(...(await refusalProblems(s, Buffer.alloc(s.bytes.length), 'all zero bytes', STRUCTURAL)));
     problems.push(...(await refusalProblems(s, Buffer.alloc(s.bytes.length, 0xff), 'all 0xff bytes', STRUCTURAL)));
     expect(problems, `seed ${SEED}`).toEqual([]);
@@ -316,7 +444,10 @@ describe.each(['delta', 'full'] as const)('%s package', (which) => {
     problems.push(...(await refusalProblems(s, grafted, 'payload signature from the other package', [6])));
     // This package's metadata with the other package's blob section and payload signature.
     const mo = sectionNamed(other.bytes, 'blobs');
-    const mixed = Buffer.concat([s.bytes.subarray(0, sectionNamed(s.bytes, 'blobs').offsetBytes), other.bytes.subarray(mo.offsetBytes)]);
+    const mixed = Buffer.concat([
+      s.bytes.subarray(0, sectionNamed(s.bytes, 'blobs').offsetBytes),
+      other.bytes.subarray(mo.offsetBytes),
+    ]);
     problems.push(...(await refusalProblems(s, mixed, 'body from the other package', STRUCTURAL)));
     expect(problems, `seed ${SEED}`).toEqual([]);
   });
@@ -325,61 +456,82 @@ describe.each(['delta', 'full'] as const)('%s package', (which) => {
 describe('re-signed packages with damaged content (signatures valid, content not)', () => {
   // The signer is trusted here, so this is about crashes, not security: whatever the signed bytes
   // say, the reader must end in a typed error (or, for a harmless change, a correct result).
-  it.each([['targetHeader'], ['manifest'], ['blobs']] as const)('never crashes on a re-signed flip in the %s', async (name) => {
-    const problems: string[] = [];
-    for (const which of ['delta', 'full'] as const) {
-      const s = subjects[which];
-      const rng = seededRng(SEED ^ 0xe5 ^ SECTION_NAMES.indexOf(name) ^ (which === 'delta' ? 0 : 0x100000));
-      const sec = sectionNamed(s.bytes, name);
-      for (const pos of positionsIn(sec.offsetBytes, sec.sizeBytes, rng, 16)) {
-        const m = resign(flipped(s.bytes, pos, rng).bytes, s.privateKeyPem);
-        const tag = `[seed ${SEED}] ${which} re-signed flip at ${pos} in ${name}`;
-        const packagePath = join(mutDir, `resigned-${mutationSerial++}.otapkg`);
-        writeFileSync(packagePath, m);
-        mutationCount++;
-        const verified = await outcome(() => verifyPackage({ packagePath, pubkeyPath: s.pubkeyPath }));
-        if (!verified.ok) problems.push(...errorProblems(`${tag}: verify`, verified.error, [4, 5, 7]));
-        const outputPath = join(applyDir, 'new.img');
-        const applied = await outcome(() => applyPackage({ packagePath, oldPath: s.oldPath, outputPath, pubkeyPath: s.pubkeyPath }));
-        if (applied.ok) {
-          // Only a harmless change may pass, and then the output must be exactly the new image.
-          const out = readFileSync(outputPath);
-          if (sha256Hex(out) !== targetSha256) problems.push(`${tag}: apply succeeded but wrote sha256 ${sha256Hex(out).slice(0, 16)}…, not the new image`);
-          rmSync(outputPath);
-        } else {
-          problems.push(...errorProblems(`${tag}: apply`, applied.error, [4, 5, 7]));
+  it.each([['targetHeader'], ['manifest'], ['blobs']] as const)(
+    'never crashes on a re-signed flip in the %s',
+    async (name) => {
+      const problems: string[] = [];
+      for (const which of ['delta', 'full'] as const) {
+        const s = subjects[which];
+        const rng = seededRng(SEED ^ 0xe5 ^ SECTION_NAMES.indexOf(name) ^ (which === 'delta' ? 0 : 0x100000));
+        const sec = sectionNamed(s.bytes, name);
+        for (const pos of positionsIn(sec.offsetBytes, sec.sizeBytes, rng, 16)) {
+          const m = resign(flipped(s.bytes, pos, rng).bytes, s.privateKeyPem);
+          const tag = `[seed ${SEED}] ${which} re-signed flip at ${pos} in ${name}`;
+          const packagePath = join(mutDir, `resigned-${mutationSerial++}.otapkg`);
+          writeFileSync(packagePath, m);
+          mutationCount++;
+          const verified = await outcome(() => verifyPackage({ packagePath, pubkeyPath: s.pubkeyPath }));
+          if (!verified.ok) problems.push(...errorProblems(`${tag}: verify`, verified.error, [4, 5, 7]));
+          const outputPath = join(applyDir, 'new.img');
+          const applied = await outcome(() =>
+            applyPackage({ packagePath, oldPath: s.oldPath, outputPath, pubkeyPath: s.pubkeyPath }),
+          );
+          if (applied.ok) {
+            // Only a harmless change may pass, and then the output must be exactly the new image.
+            const out = readFileSync(outputPath);
+            if (sha256Hex(out) !== targetSha256)
+              problems.push(
+                `${tag}: apply succeeded but wrote sha256 ${sha256Hex(out).slice(0, 16)}…, not the new image`,
+              );
+            rmSync(outputPath);
+          } else {
+            problems.push(...errorProblems(`${tag}: apply`, applied.error, [4, 5, 7]));
+          }
+          // verify without --old checks structure, signatures and blob hashes only; with --old it
+          // does a trial apply, so its verdict must match the real apply's.
+          const trial = await outcome(() =>
+            verifyPackage({ packagePath, pubkeyPath: s.pubkeyPath, oldPath: oldImagePath }),
+          );
+          if (trial.ok !== applied.ok) {
+            problems.push(
+              `${tag}: verify --old ${trial.ok ? 'passed' : `failed (${describeError((trial as { error: unknown }).error)})`} but apply ${applied.ok ? 'passed' : `failed (${describeError((applied as { error: unknown }).error)})`}`,
+            );
+          }
+          if (!trial.ok) problems.push(...errorProblems(`${tag}: verify --old`, trial.error, [4, 5, 7]));
+          if (verified.ok === false && trial.ok) problems.push(`${tag}: verify failed but verify --old passed`);
+          let left = filesIn(applyDir);
+          if (left.length > 0) {
+            problems.push(`${tag}: apply left ${JSON.stringify(left)}`);
+            for (const f of left) rmSync(join(applyDir, f), { force: true });
+          }
+          // The same package written as an Android sparse output: same verdict, same cleanup.
+          const sparse = await outcome(async () => {
+            const r = await applyPackage({
+              packagePath,
+              oldPath: s.oldPath,
+              outputPath,
+              pubkeyPath: s.pubkeyPath,
+              outputFormat: 'sparse',
+            } as Parameters<typeof applyPackage>[0]);
+            if (r.sha256 !== targetSha256) throw new Error(`sparse apply succeeded with sha256 ${r.sha256}`);
+          });
+          if (sparse.ok !== applied.ok)
+            problems.push(
+              `${tag}: sparse apply ${sparse.ok ? 'passed' : `failed (${describeError((sparse as { error: unknown }).error)})`} but raw apply ${applied.ok ? 'passed' : 'failed'}`,
+            );
+          else if (!sparse.ok) problems.push(...errorProblems(`${tag}: sparse apply`, sparse.error, [4, 5, 7]));
+          if (sparse.ok) rmSync(outputPath);
+          left = filesIn(applyDir);
+          if (left.length > 0) {
+            problems.push(`${tag}: sparse apply left ${JSON.stringify(left)}`);
+            for (const f of left) rmSync(join(applyDir, f), { force: true });
+          }
+          rmSync(packagePath);
         }
-        // verify without --old checks structure, signatures and blob hashes only; with --old it
-        // does a trial apply, so its verdict must match the real apply's.
-        const trial = await outcome(() => verifyPackage({ packagePath, pubkeyPath: s.pubkeyPath, oldPath: oldImagePath }));
-        if (trial.ok !== applied.ok) {
-          problems.push(`${tag}: verify --old ${trial.ok ? 'passed' : `failed (${describeError((trial as { error: unknown }).error)})`} but apply ${applied.ok ? 'passed' : `failed (${describeError((applied as { error: unknown }).error)})`}`);
-        }
-        if (!trial.ok) problems.push(...errorProblems(`${tag}: verify --old`, trial.error, [4, 5, 7]));
-        if (verified.ok === false && trial.ok) problems.push(`${tag}: verify failed but verify --old passed`);
-        let left = filesIn(applyDir);
-        if (left.length > 0) {
-          problems.push(`${tag}: apply left ${JSON.stringify(left)}`);
-          for (const f of left) rmSync(join(applyDir, f), { force: true });
-        }
-        // The same package written as an Android sparse output: same verdict, same cleanup.
-        const sparse = await outcome(async () => {
-          const r = await applyPackage({ packagePath, oldPath: s.oldPath, outputPath, pubkeyPath: s.pubkeyPath, outputFormat: 'sparse' } as Parameters<typeof applyPackage>[0]);
-          if (r.sha256 !== targetSha256) throw new Error(`sparse apply succeeded with sha256 ${r.sha256}`);
-        });
-        if (sparse.ok !== applied.ok) problems.push(`${tag}: sparse apply ${sparse.ok ? 'passed' : `failed (${describeError((sparse as { error: unknown }).error)})`} but raw apply ${applied.ok ? 'passed' : 'failed'}`);
-        else if (!sparse.ok) problems.push(...errorProblems(`${tag}: sparse apply`, sparse.error, [4, 5, 7]));
-        if (sparse.ok) rmSync(outputPath);
-        left = filesIn(applyDir);
-        if (left.length > 0) {
-          problems.push(`${tag}: sparse apply left ${JSON.stringify(left)}`);
-          for (const f of left) rmSync(join(applyDir, f), { force: true });
-        }
-        rmSync(packagePath);
       }
-    }
-    expect(problems, `seed ${SEED}: ${problems.length} problems`).toEqual([]);
-  });
+      expect(problems, `seed ${SEED}: ${problems.length} problems`).toEqual([]);
+    },
+  );
 });
 
 describe('inspect of damaged packages', () => {
@@ -400,7 +552,14 @@ describe('inspect of damaged packages', () => {
           // Some flips (e.g. in a version string) still decode; they must be reported unverified.
           if (report.metadataVerified) throw new Error('a damaged package was reported as verified');
         });
-        if (!r.ok) problems.push(...errorProblems(`[seed ${SEED}] inspect, flip ${name} at ${pos} (xor 0x${m.xor.toString(16)})`, r.error, [4, 5, 6, 7]));
+        if (!r.ok)
+          problems.push(
+            ...errorProblems(
+              `[seed ${SEED}] inspect, flip ${name} at ${pos} (xor 0x${m.xor.toString(16)})`,
+              r.error,
+              [4, 5, 6, 7],
+            ),
+          );
         rmSync(packagePath);
       }
     }
@@ -419,7 +578,10 @@ describe('inspect of damaged packages', () => {
         writeFileSync(packagePath, m.bytes);
         const r = await outcome(() => inspectPackage({ packagePath, pubkeyPath: s.pubkeyPath }));
         if (r.ok) problems.push(`[seed ${SEED}] inspect --pubkey accepted a flip in ${name} at ${pos}`);
-        else problems.push(...errorProblems(`[seed ${SEED}] inspect --pubkey, flip ${name} at ${pos}`, r.error, [4, 6, 7]));
+        else
+          problems.push(
+            ...errorProblems(`[seed ${SEED}] inspect --pubkey, flip ${name} at ${pos}`, r.error, [4, 6, 7]),
+          );
         rmSync(packagePath);
       }
     }
@@ -442,7 +604,11 @@ describe('the real CLI on damaged packages', () => {
       const s = subjects[which];
       for (const sec of sectionsOf(s.bytes)) {
         const pos = sec.offsetBytes + rng.int(0, sec.sizeBytes - 1);
-        out.push({ label: `${which}: flip ${sec.name} at ${pos}`, subject: s, bytes: flipped(s.bytes, pos, rng).bytes });
+        out.push({
+          label: `${which}: flip ${sec.name} at ${pos}`,
+          subject: s,
+          bytes: flipped(s.bytes, pos, rng).bytes,
+        });
       }
       const cut = rng.int(1, s.bytes.length - 1);
       out.push({ label: `${which}: truncated to ${cut}`, subject: s, bytes: s.bytes.subarray(0, cut) });
@@ -454,7 +620,7 @@ describe('the real CLI on damaged packages', () => {
     return out;
   }
 
-  it('verify and apply exit with the library\'s exit code, one stderr line, and {error:{code,message}} with --json', async () => {
+  it("verify and apply exit with the library's exit code, one stderr line, and {error:{code,message}} with --json", async () => {
     // The full package is verified with the test key passed explicitly, so no TEST_KEY warning
     // shares stderr with the error line.
     const testPub = join(TEST_KEYS, 'ed25519.pub.pem');
@@ -467,33 +633,57 @@ describe('the real CLI on damaged packages', () => {
       writeFileSync(packagePath, c.bytes);
       const lib = await outcome(() => verifyPackage({ packagePath, pubkeyPath: pubkey }));
       if (lib.ok || !(lib.error instanceof OtaError)) {
-        problems.push(`${tag}: library verify did not refuse with an OtaError (${lib.ok ? 'ok' : describeError(lib.error)})`);
+        problems.push(
+          `${tag}: library verify did not refuse with an OtaError (${lib.ok ? 'ok' : describeError(lib.error)})`,
+        );
         continue;
       }
       const expected = lib.error;
       const commands: string[][] = [
         ['verify', packagePath, '--pubkey', pubkey],
-        ['apply', packagePath, '--pubkey', pubkey, '-o', join(applyDir, 'new.img'), ...(c.subject.oldPath ? ['--old', c.subject.oldPath] : [])],
+        [
+          'apply',
+          packagePath,
+          '--pubkey',
+          pubkey,
+          '-o',
+          join(applyDir, 'new.img'),
+          ...(c.subject.oldPath ? ['--old', c.subject.oldPath] : []),
+        ],
       ];
       for (const argv of commands) {
         const plain = runCli(argv);
         runs++;
         if (![4, 5, 6].includes(plain.status ?? -1)) problems.push(`${tag}: ${describeRun(plain)}: exit not 4/5/6`);
-        if (argv[0] === 'verify' && plain.status !== expected.exitCode) problems.push(`${tag}: CLI exit ${plain.status} but library exitCode ${expected.exitCode}`);
+        if (argv[0] === 'verify' && plain.status !== expected.exitCode)
+          problems.push(`${tag}: CLI exit ${plain.status} but library exitCode ${expected.exitCode}`);
         const lines = plain.stderr.split('\n').filter((l) => l !== '');
-        if (lines.length !== 1 || !lines[0]!.startsWith('ota-build: error [')) problems.push(`${tag}: stderr is not one "ota-build: error [" line: ${describeRun(plain)}`);
-        if (argv[0] === 'verify' && lines[0] !== `ota-build: error [${expected.code}]: ${expected.message}`) problems.push(`${tag}: stderr ${JSON.stringify(lines[0])} differs from the library error ${expected.code}: ${expected.message}`);
+        if (lines.length !== 1 || !lines[0]!.startsWith('ota-build: error ['))
+          problems.push(`${tag}: stderr is not one "ota-build: error [" line: ${describeRun(plain)}`);
+        if (argv[0] === 'verify' && lines[0] !== `ota-build: error [${expected.code}]: ${expected.message}`)
+          problems.push(
+            `${tag}: stderr ${JSON.stringify(lines[0])} differs from the library error ${expected.code}: ${expected.message}`,
+          );
         if (plain.stdout !== '') problems.push(`${tag}: stdout not empty on error: ${JSON.stringify(plain.stdout)}`);
         const json = runCli([...argv, '--json']);
         runs++;
-        if (json.status !== plain.status) problems.push(`${tag}: --json exit ${json.status} differs from ${plain.status}`);
+        if (json.status !== plain.status)
+          problems.push(`${tag}: --json exit ${json.status} differs from ${plain.status}`);
         try {
           const parsed = JSON.parse(json.stdout);
-          const keys = Object.keys(parsed.error ?? {}).sort().join(',');
-          if (keys !== 'code,message' || typeof parsed.error.code !== 'string' || typeof parsed.error.message !== 'string' || parsed.error.message.includes('\n')) {
+          const keys = Object.keys(parsed.error ?? {})
+            .sort()
+            .join(',');
+          if (
+            keys !== 'code,message' ||
+            typeof parsed.error.code !== 'string' ||
+            typeof parsed.error.message !== 'string' ||
+            parsed.error.message.includes('\n')
+          ) {
             problems.push(`${tag}: --json stdout is not {error:{code,message}}: ${json.stdout}`);
           }
-          if (argv[0] === 'verify' && parsed.error?.code !== expected.code) problems.push(`${tag}: --json code ${parsed.error?.code}, library ${expected.code}`);
+          if (argv[0] === 'verify' && parsed.error?.code !== expected.code)
+            problems.push(`${tag}: --json code ${parsed.error?.code}, library ${expected.code}`);
         } catch {
           problems.push(`${tag}: --json stdout does not parse: ${describeRun(json)}`);
         }

@@ -3,7 +3,17 @@
 // anything is written: no output, no temp file, the old image byte-identical, and an existing
 // output file replaced only by a successful apply.
 
-import { chmodSync, copyFileSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,9 +53,47 @@ beforeAll(() => {
   runCliOk(['keygen', '--algorithm', 'ed25519', '-o', signer]);
   runCliOk(['keygen', '--algorithm', 'ed25519', '-o', otherEd]);
   runCliOk(['keygen', '--algorithm', 'ecdsa-p256', '-o', ecKey]);
-  runCliOk(['build', '--old', pair.oldPath, '--new', pair.newPath, '-o', join(work, 'chip'), '--target', 'qualcomm,mtk', '--jobs', '1']);
-  runCliOk(['build', '--old', pair.oldPath, '--new', pair.newPath, '-o', join(work, 'gen'), '--target', 'generic', '--jobs', '1', '--key', `${signer}.pem`]);
-  runCliOk(['build', '--new', pair.newPath, '-o', join(work, 'full'), '--target', 'generic', '--jobs', '1', '--key', `${signer}.pem`]);
+  runCliOk([
+    'build',
+    '--old',
+    pair.oldPath,
+    '--new',
+    pair.newPath,
+    '-o',
+    join(work, 'chip'),
+    '--target',
+    'qualcomm,mtk',
+    '--jobs',
+    '1',
+  ]);
+  runCliOk([
+    'build',
+    '--old',
+    pair.oldPath,
+    '--new',
+    pair.newPath,
+    '-o',
+    join(work, 'gen'),
+    '--target',
+    'generic',
+    '--jobs',
+    '1',
+    '--key',
+    `${signer}.pem`,
+  ]);
+  runCliOk([
+    'build',
+    '--new',
+    pair.newPath,
+    '-o',
+    join(work, 'full'),
+    '--target',
+    'generic',
+    '--jobs',
+    '1',
+    '--key',
+    `${signer}.pem`,
+  ]);
   qualcommPkg = join(work, 'chip', 'update-qualcomm.otapkg');
   mediatekPkg = join(work, 'chip', 'update-mediatek.otapkg');
   genericPkg = join(work, 'gen', 'update-generic.otapkg');
@@ -111,7 +159,11 @@ describe('wrong base image', () => {
       const v = runCli(['verify', pkg, '--old', wrongOld, ...pub]);
       expectCliError(v, 5, 'WRONG_BASE');
     }
-    await expectOtaError(applyPackage({ packagePath: genericPkg, oldPath: wrongOld, outputPath: out, pubkeyPath: `${signer}.pub.pem` }), 'WRONG_BASE', 5);
+    await expectOtaError(
+      applyPackage({ packagePath: genericPkg, oldPath: wrongOld, outputPath: out, pubkeyPath: `${signer}.pub.pem` }),
+      'WRONG_BASE',
+      5,
+    );
     expect(filesIn(dir)).toEqual([]);
     expect(sha256Hex(readFileSync(wrongOld)), 'the old image must not be modified').toBe(before);
   });
@@ -139,7 +191,11 @@ describe('wrong base image', () => {
 describe('wrong or unknown key', () => {
   it('verify --pubkey <another ed25519 key> → exit 6 SIG_WRONG_KEY', async () => {
     expectCliError(runCli(['verify', genericPkg, '--pubkey', `${otherEd}.pub.pem`]), 6, 'SIG_WRONG_KEY');
-    await expectOtaError(verifyPackage({ packagePath: genericPkg, pubkeyPath: `${otherEd}.pub.pem` }), 'SIG_WRONG_KEY', 6);
+    await expectOtaError(
+      verifyPackage({ packagePath: genericPkg, pubkeyPath: `${otherEd}.pub.pem` }),
+      'SIG_WRONG_KEY',
+      6,
+    );
     // The embedded ed25519 test key is another key of the same algorithm, too.
     expectCliError(runCli(['verify', genericPkg, '--pubkey', join(TEST_KEYS, 'ed25519.pub.pem')]), 6, 'SIG_WRONG_KEY');
   });
@@ -155,13 +211,21 @@ describe('wrong or unknown key', () => {
     // And the RSA-4096 qualcomm package with an RSA-2048 key (the mediatek test key).
     const q = runCli(['verify', qualcommPkg, '--pubkey', join(TEST_KEYS, 'rsa-2048.pub.pem')]);
     expect(q.status, describeRun(q)).toBe(6);
-    await expectOtaError(verifyPackage({ packagePath: genericPkg, pubkeyPath: `${ecKey}.pub.pem` }), 'SIG_WRONG_KEY', 6);
+    await expectOtaError(
+      verifyPackage({ packagePath: genericPkg, pubkeyPath: `${ecKey}.pub.pem` }),
+      'SIG_WRONG_KEY',
+      6,
+    );
   });
 
   it('a package signed with a keygen key, verified or applied without --pubkey → exit 6 SIG_UNKNOWN_KEY', async () => {
     expectCliError(runCli(['verify', genericPkg]), 6, 'SIG_UNKNOWN_KEY');
     const dir = outDir('unknown-key');
-    expectCliError(runCli(['apply', genericPkg, '--old', pair.oldPath, '-o', join(dir, 'new.img')]), 6, 'SIG_UNKNOWN_KEY');
+    expectCliError(
+      runCli(['apply', genericPkg, '--old', pair.oldPath, '-o', join(dir, 'new.img')]),
+      6,
+      'SIG_UNKNOWN_KEY',
+    );
     expect(filesIn(dir)).toEqual([]);
     await expectOtaError(verifyPackage({ packagePath: fullPkg }), 'SIG_UNKNOWN_KEY', 6);
     // With its own key it verifies (control).
@@ -175,24 +239,55 @@ describe('wrong or unknown key', () => {
     expect(reporter.warnings.map((w) => w.code)).toContain('UNVERIFIED');
     const withKey = await inspectPackage({ packagePath: genericPkg, pubkeyPath: `${signer}.pub.pem` });
     expect(withKey.metadataVerified).toBe(true);
-    await expectOtaError(inspectPackage({ packagePath: genericPkg, pubkeyPath: `${otherEd}.pub.pem` }), 'SIG_WRONG_KEY', 6);
+    await expectOtaError(
+      inspectPackage({ packagePath: genericPkg, pubkeyPath: `${otherEd}.pub.pem` }),
+      'SIG_WRONG_KEY',
+      6,
+    );
   });
 });
 
 describe('wrong target', () => {
   it('apply --device-target mediatek on a qualcomm package → exit 5 WRONG_TARGET, no output', async () => {
     const dir = outDir('wrong-target');
-    const r = runCli(['apply', qualcommPkg, '--old', pair.oldPath, '-o', join(dir, 'new.img'), '--device-target', 'mediatek']);
+    const r = runCli([
+      'apply',
+      qualcommPkg,
+      '--old',
+      pair.oldPath,
+      '-o',
+      join(dir, 'new.img'),
+      '--device-target',
+      'mediatek',
+    ]);
     expectCliError(r, 5, 'WRONG_TARGET');
     expect(r.stderr).toContain('qualcomm');
     expect(filesIn(dir)).toEqual([]);
     for (const t of ['mtk', 'unisoc', 'generic', 'sprd', 'some-custom-soc']) {
-      const rr = runCli(['apply', qualcommPkg, '--old', pair.oldPath, '-o', join(dir, 'new.img'), '--device-target', t]);
+      const rr = runCli([
+        'apply',
+        qualcommPkg,
+        '--old',
+        pair.oldPath,
+        '-o',
+        join(dir, 'new.img'),
+        '--device-target',
+        t,
+      ]);
       expectCliError(rr, 5, 'WRONG_TARGET');
     }
     expect(filesIn(dir)).toEqual([]);
     expectCliError(runCli(['verify', qualcommPkg, '--device-target', 'mediatek']), 5, 'WRONG_TARGET');
-    await expectOtaError(applyPackage({ packagePath: mediatekPkg, oldPath: pair.oldPath, outputPath: join(dir, 'new.img'), deviceTarget: 'qualcomm' }), 'WRONG_TARGET', 5);
+    await expectOtaError(
+      applyPackage({
+        packagePath: mediatekPkg,
+        oldPath: pair.oldPath,
+        outputPath: join(dir, 'new.img'),
+        deviceTarget: 'qualcomm',
+      }),
+      'WRONG_TARGET',
+      5,
+    );
     expect(filesIn(dir)).toEqual([]);
     expect(sha256Hex(readFileSync(pair.oldPath))).toBe(oldSha);
   });
@@ -205,7 +300,17 @@ describe('wrong target', () => {
     ['qualcomm', () => qualcommPkg],
   ])('--device-target %s is accepted for its own package', (alias, pkgOf) => {
     const dir = outDir(`alias-${alias}`);
-    const r = runCliOk(['apply', pkgOf(), '--old', pair.oldPath, '-o', join(dir, 'new.img'), '--device-target', alias, '--json']);
+    const r = runCliOk([
+      'apply',
+      pkgOf(),
+      '--old',
+      pair.oldPath,
+      '-o',
+      join(dir, 'new.img'),
+      '--device-target',
+      alias,
+      '--json',
+    ]);
     expect(jsonOf(r).sha256, describeRun(r)).toBe(newSha);
     expect(sha256Hex(readFileSync(join(dir, 'new.img')))).toBe(newSha);
     runCliOk(['verify', pkgOf(), '--device-target', alias]);
@@ -217,7 +322,11 @@ describe('missing or clashing paths', () => {
     const dir = outDir('no-old');
     expectCliError(runCli(['apply', qualcommPkg, '-o', join(dir, 'new.img')]), 2, 'OLD_REQUIRED');
     expect(filesIn(dir)).toEqual([]);
-    await expectOtaError(applyPackage({ packagePath: genericPkg, outputPath: join(dir, 'new.img'), pubkeyPath: `${signer}.pub.pem` }), 'OLD_REQUIRED', 2);
+    await expectOtaError(
+      applyPackage({ packagePath: genericPkg, outputPath: join(dir, 'new.img'), pubkeyPath: `${signer}.pub.pem` }),
+      'OLD_REQUIRED',
+      2,
+    );
     // A full package needs no --old (control).
     runCliOk(['apply', fullPkg, '-o', join(dir, 'new.img'), '--pubkey', `${signer}.pub.pem`]);
     expect(sha256Hex(readFileSync(join(dir, 'new.img')))).toBe(newSha);
@@ -229,8 +338,16 @@ describe('missing or clashing paths', () => {
     copyFileSync(pair.oldPath, old);
     expectCliError(runCli(['apply', qualcommPkg, '--old', old, '-o', old]), 2, 'OUTPUT_IS_OLD');
     // The same file spelled differently (relative to the cwd, with ./ and ..).
-    expectCliError(runCli(['apply', qualcommPkg, '--old', 'old.img', '-o', `./../out-same-path/old.img`], { cwd: dir }), 2, 'OUTPUT_IS_OLD');
-    await expectOtaError(applyPackage({ packagePath: qualcommPkg, oldPath: old, outputPath: join(dir, '.', 'old.img') }), 'OUTPUT_IS_OLD', 2);
+    expectCliError(
+      runCli(['apply', qualcommPkg, '--old', 'old.img', '-o', `./../out-same-path/old.img`], { cwd: dir }),
+      2,
+      'OUTPUT_IS_OLD',
+    );
+    await expectOtaError(
+      applyPackage({ packagePath: qualcommPkg, oldPath: old, outputPath: join(dir, '.', 'old.img') }),
+      'OUTPUT_IS_OLD',
+      2,
+    );
     expect(sha256Hex(readFileSync(old))).toBe(oldSha);
     expect(filesIn(dir)).toEqual(['old.img']);
   });
@@ -256,8 +373,16 @@ describe('missing or clashing paths', () => {
     writeFileSync(out, sentinel);
     // Failure before writing: wrong base, wrong target, wrong key.
     expectCliError(runCli(['apply', qualcommPkg, '--old', sameSizeOld, '-o', out]), 5, 'WRONG_BASE');
-    expectCliError(runCli(['apply', qualcommPkg, '--old', pair.oldPath, '-o', out, '--device-target', 'mtk']), 5, 'WRONG_TARGET');
-    expectCliError(runCli(['apply', genericPkg, '--old', pair.oldPath, '-o', out, '--pubkey', `${otherEd}.pub.pem`]), 6, 'SIG_WRONG_KEY');
+    expectCliError(
+      runCli(['apply', qualcommPkg, '--old', pair.oldPath, '-o', out, '--device-target', 'mtk']),
+      5,
+      'WRONG_TARGET',
+    );
+    expectCliError(
+      runCli(['apply', genericPkg, '--old', pair.oldPath, '-o', out, '--pubkey', `${otherEd}.pub.pem`]),
+      6,
+      'SIG_WRONG_KEY',
+    );
     // Failure after the metadata checks: a damaged blob section (payload signature).
     const damaged = readFileSync(qualcommPkg);
     const blobs = sectionNamed(damaged, 'blobs');
@@ -269,7 +394,11 @@ describe('missing or clashing paths', () => {
     expect([5, 6], describeRun(r)).toContain(r.status);
     expect(readFileSync(out).equals(sentinel), 'failed applies must leave the existing output untouched').toBe(true);
     expect(filesIn(dir)).toEqual(['new.img']);
-    await expectOtaError(applyPackage({ packagePath: qualcommPkg, oldPath: longerOld, outputPath: out }), 'WRONG_BASE', 5);
+    await expectOtaError(
+      applyPackage({ packagePath: qualcommPkg, oldPath: longerOld, outputPath: out }),
+      'WRONG_BASE',
+      5,
+    );
     expect(readFileSync(out).equals(sentinel)).toBe(true);
     // Success replaces it.
     runCliOk(['apply', qualcommPkg, '--old', pair.oldPath, '-o', out]);

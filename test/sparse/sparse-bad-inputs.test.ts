@@ -16,7 +16,9 @@ import { SparseBuilder, expectImageError, scratchDir } from './sparse-test-kit.j
 const SEED = suiteSeed(0xbad5);
 let scratch: ReturnType<typeof scratchDir>;
 let n = 0;
-beforeAll(() => { scratch = scratchDir(); });
+beforeAll(() => {
+  scratch = scratchDir();
+});
 afterAll(() => scratch.cleanup());
 
 function save(file: Buffer): string {
@@ -30,12 +32,23 @@ const open_ = (file: Buffer): Promise<SparseImageSource> => SparseImageSource.op
 /** A valid image with every chunk type: RAW, FILL, DONT_CARE, RAW, CRC32, FILL 0 + image_checksum. */
 function valid(): SparseBuilder {
   const rng = seededRng(SEED);
-  return new SparseBuilder(4096).raw(rng.bytes(3 * 4096)).fill(0x55aa55aa, 4).dontCare(6).raw(rng.bytes(4096)).crc32().fill(0, 2);
+  return new SparseBuilder(4096)
+    .raw(rng.bytes(3 * 4096))
+    .fill(0x55aa55aa, 4)
+    .dontCare(6)
+    .raw(rng.bytes(4096))
+    .crc32()
+    .fill(0, 2);
 }
 
 describe('bad sparse headers', () => {
   const cases: [string, Record<string, number>, string, string][] = [
-    ['wrong magic', { magic: 0x12345678 }, 'SPARSE_BAD_HEADER', 'bad magic at offset 0: expected 3a ff 26 ed, got 78 56 34 12'],
+    [
+      'wrong magic',
+      { magic: 0x12345678 },
+      'SPARSE_BAD_HEADER',
+      'bad magic at offset 0: expected 3a ff 26 ed, got 78 56 34 12',
+    ],
     ['major version 2', { majorVersion: 2 }, 'SPARSE_BAD_HEADER', 'major_version at byte 4 is 2'],
     ['file_hdr_sz 32', { fileHeaderBytes: 32 }, 'SPARSE_BAD_HEADER', 'only 28-byte file headers are supported'],
     ['chunk_hdr_sz 16', { chunkHeaderBytes: 16 }, 'SPARSE_BAD_HEADER', 'only 12-byte chunk headers are supported'],
@@ -55,18 +68,31 @@ describe('bad sparse headers', () => {
   });
 
   it('a file shorter than the 28-byte header', async () => {
-    await expectImageError(open_(valid().build().subarray(0, 20)), 'SPARSE_TRUNCATED', 'file header cut short: the file is 20 bytes');
+    await expectImageError(
+      open_(valid().build().subarray(0, 20)),
+      'SPARSE_TRUNCATED',
+      'file header cut short: the file is 20 bytes',
+    );
   });
 
   it('absurd total_blks (0xFFFFFFFF × 4096 with one DONT_CARE chunk of that size) → IMAGE_TOO_LARGE without allocating', async () => {
-    const file = new SparseBuilder(4096).chunk(SparseChunkType.dontCare, 0xffffffff, 12).build({ totalBlocks: 0xffffffff });
+    const file = new SparseBuilder(4096)
+      .chunk(SparseChunkType.dontCare, 0xffffffff, 12)
+      .build({ totalBlocks: 0xffffffff });
     const before = process.memoryUsage().arrayBuffers;
-    await expectImageError(open_(file), 'IMAGE_TOO_LARGE', `over the ${MAX_SPARSE_IMAGE_BYTES}-byte (64 GiB) limit`, 'total_blks 4294967295 × blk_sz 4096');
+    await expectImageError(
+      open_(file),
+      'IMAGE_TOO_LARGE',
+      `over the ${MAX_SPARSE_IMAGE_BYTES}-byte (64 GiB) limit`,
+      'total_blks 4294967295 × blk_sz 4096',
+    );
     expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(16 * 1024 * 1024);
   });
 
   it('a 16 GiB logical image (0xFFFFFFFF blocks of 4 bytes, one DONT_CARE chunk) opens with a one-entry table', async () => {
-    const file = new SparseBuilder(4).chunk(SparseChunkType.dontCare, 0xffffffff, 12).build({ totalBlocks: 0xffffffff });
+    const file = new SparseBuilder(4)
+      .chunk(SparseChunkType.dontCare, 0xffffffff, 12)
+      .build({ totalBlocks: 0xffffffff });
     const before = process.memoryUsage().arrayBuffers;
     const src = await open_(file);
     expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(16 * 1024 * 1024);
@@ -92,7 +118,12 @@ describe('bad sparse headers', () => {
 
   it('absurd total_chunks with a short file → SPARSE_TRUNCATED, no allocation from the count', async () => {
     const b = valid();
-    await expectImageError(open_(b.build({ totalChunks: 0xffffffff })), 'SPARSE_TRUNCATED', `chunk 6 at byte ${b.build().length}:`, 'the file ends after 6 of the 4294967295 chunks');
+    await expectImageError(
+      open_(b.build({ totalChunks: 0xffffffff })),
+      'SPARSE_TRUNCATED',
+      `chunk 6 at byte ${b.build().length}:`,
+      'the file ends after 6 of the 4294967295 chunks',
+    );
   });
 });
 
@@ -107,9 +138,23 @@ describe('bad sparse chunks', () => {
   });
 
   const sizeCases: [string, number, number, number, number, string][] = [
-    ['RAW total_sz 4 bytes short', SparseChunkType.raw, 1, 12 + 4092, 4092, 'RAW chunk of 1 blocks has total_sz 4104; expected 4108'],
+    [
+      'RAW total_sz 4 bytes short',
+      SparseChunkType.raw,
+      1,
+      12 + 4092,
+      4092,
+      'RAW chunk of 1 blocks has total_sz 4104; expected 4108',
+    ],
     ['FILL without its value', SparseChunkType.fill, 1, 12, 0, 'FILL chunk of 1 blocks has total_sz 12; expected 16'],
-    ['DONT_CARE with data', SparseChunkType.dontCare, 1, 16, 4, 'DONT_CARE chunk of 1 blocks has total_sz 16; expected 12'],
+    [
+      'DONT_CARE with data',
+      SparseChunkType.dontCare,
+      1,
+      16,
+      4,
+      'DONT_CARE chunk of 1 blocks has total_sz 16; expected 12',
+    ],
     ['CRC32 with 8 bytes', SparseChunkType.crc32, 0, 20, 8, 'CRC32 chunk of 0 blocks has total_sz 20; expected 16'],
     ['CRC32 covering blocks', SparseChunkType.crc32, 2, 16, 4, 'CRC32 chunk has chunk_sz 2; it must be 0'],
   ];
@@ -123,34 +168,58 @@ describe('bad sparse chunks', () => {
   it('RAW chunk running past the end of the file', async () => {
     const b = lead().chunk(SparseChunkType.raw, 100, 12 + 100 * 4096, rng.bytes(4096));
     const file = b.build();
-    await expectImageError(open_(file), 'SPARSE_TRUNCATED', `${at(b, 2)}RAW chunk of 100 blocks runs past the end of the file (file is ${file.length} bytes)`);
+    await expectImageError(
+      open_(file),
+      'SPARSE_TRUNCATED',
+      `${at(b, 2)}RAW chunk of 100 blocks runs past the end of the file (file is ${file.length} bytes)`,
+    );
   });
 
   it('chunks covering fewer blocks than total_blks', async () => {
     const b = lead().dontCare(3);
-    await expectImageError(open_(b.build({ totalBlocks: 9 })), 'SPARSE_BAD_HEADER', 'its 3 chunks cover 5 blocks, but the file header says total_blks 9');
+    await expectImageError(
+      open_(b.build({ totalBlocks: 9 })),
+      'SPARSE_BAD_HEADER',
+      'its 3 chunks cover 5 blocks, but the file header says total_blks 9',
+    );
   });
 
   it('a chunk running past total_blks', async () => {
     const b = lead().dontCare(3).fill(1, 4);
-    await expectImageError(open_(b.build({ totalBlocks: 7 })), 'SPARSE_BAD_CHUNK', `${at(b, 3)}FILL chunk of 4 blocks starting at block 5 runs past total_blks 7`);
+    await expectImageError(
+      open_(b.build({ totalBlocks: 7 })),
+      'SPARSE_BAD_CHUNK',
+      `${at(b, 3)}FILL chunk of 4 blocks starting at block 5 runs past total_blks 7`,
+    );
   });
 
   it('more chunks than total_chunks', async () => {
     const b = lead().dontCare(3);
-    await expectImageError(open_(b.build({ totalChunks: 2, totalBlocks: 2 })), 'SPARSE_BAD_CHUNK', `${at(b, 2)}another chunk follows the 2 chunks the file header declares`);
+    await expectImageError(
+      open_(b.build({ totalChunks: 2, totalBlocks: 2 })),
+      'SPARSE_BAD_CHUNK',
+      `${at(b, 2)}another chunk follows the 2 chunks the file header declares`,
+    );
   });
 
   it('fewer chunks than total_chunks', async () => {
     const b = lead().dontCare(3);
     const file = b.build({ totalChunks: 5 });
-    await expectImageError(open_(file), 'SPARSE_TRUNCATED', `chunk 3 at byte ${file.length}: the file ends after 3 of the 5 chunks`);
+    await expectImageError(
+      open_(file),
+      'SPARSE_TRUNCATED',
+      `chunk 3 at byte ${file.length}: the file ends after 3 of the 5 chunks`,
+    );
   });
 
   it('trailing bytes after the last chunk', async () => {
     const b = lead().dontCare(3);
     const file = Buffer.concat([b.build(), Buffer.from('junk!')]);
-    await expectImageError(open_(file), 'SPARSE_BAD_CHUNK', `chunk 3 at byte ${file.length - 5}: 5 trailing bytes after the last of the 3 chunks`);
+    await expectImageError(
+      open_(file),
+      'SPARSE_BAD_CHUNK',
+      `chunk 3 at byte ${file.length - 5}: 5 trailing bytes after the last of the 3 chunks`,
+    );
   });
 });
 

@@ -12,7 +12,9 @@ import { SparseBuilder, expectImageError, runTool, runToolOk, scratchDir } from 
 
 let scratch: ReturnType<typeof scratchDir>;
 let n = 0;
-beforeAll(() => { scratch = scratchDir(); });
+beforeAll(() => {
+  scratch = scratchDir();
+});
 afterAll(() => scratch.cleanup());
 
 function save(file: Buffer): string {
@@ -33,8 +35,16 @@ async function expectReads(path: string, expanded: Buffer): Promise<void> {
 /** RAW, FILL, CRC, DONT_CARE, RAW, zero FILL, DONT_CARE, with CRC32 chunks at the start, middle and end. */
 function sample(seed: number): SparseBuilder {
   const rng = seededRng(seed);
-  return new SparseBuilder(4096).crc32().raw(rng.bytes(8192)).fill(0xdeadbeef, 3).crc32()
-    .dontCare(3).raw(rng.bytes(4096)).fill(0, 2).dontCare(5).crc32();
+  return new SparseBuilder(4096)
+    .crc32()
+    .raw(rng.bytes(8192))
+    .fill(0xdeadbeef, 3)
+    .crc32()
+    .dontCare(3)
+    .raw(rng.bytes(4096))
+    .fill(0, 2)
+    .dontCare(5)
+    .crc32();
 }
 
 describe('sparse CRC32 verification', () => {
@@ -50,8 +60,16 @@ describe('sparse CRC32 verification', () => {
   });
 
   it('checks CRC32 chunks that sit between chunks merged in the table (DONT_CARE|CRC|DONT_CARE, FILL|CRC|FILL)', async () => {
-    const good = new SparseBuilder(4096).raw(seededRng(3).bytes(4096)).dontCare(2).crc32().dontCare(3)
-      .fill(9, 2).crc32().fill(9, 1).crc32().crc32();
+    const good = new SparseBuilder(4096)
+      .raw(seededRng(3).bytes(4096))
+      .dontCare(2)
+      .crc32()
+      .dontCare(3)
+      .fill(9, 2)
+      .crc32()
+      .fill(9, 1)
+      .crc32()
+      .crc32();
     const path = save(good.build({ checksum: true }));
     await expectReads(path, good.expanded());
     const src = await SparseImageSource.open(path);
@@ -62,7 +80,12 @@ describe('sparse CRC32 verification', () => {
     await src.close();
     const bad = new SparseBuilder(4096).raw(seededRng(3).bytes(4096)).dontCare(2);
     bad.crc32(bad.crc ^ 1).dontCare(3);
-    await expectImageError(SparseImageSource.open(save(bad.build())), 'SPARSE_CRC_MISMATCH', `chunk 2 at byte ${bad.chunkOffsets[2]}:`, 'before block 3');
+    await expectImageError(
+      SparseImageSource.open(save(bad.build())),
+      'SPARSE_CRC_MISMATCH',
+      `chunk 2 at byte ${bad.chunkOffsets[2]}:`,
+      'before block 3',
+    );
   });
 
   it('rejects a wrong CRC32 chunk, naming the chunk and its offset', async () => {
@@ -71,17 +94,30 @@ describe('sparse CRC32 verification', () => {
     // Chunk 3 is the middle CRC32 chunk: corrupt its value.
     const at = b.chunkOffsets[3]!;
     file.writeUInt32LE((file.readUInt32LE(at + 12) ^ 0x80) >>> 0, at + 12);
-    await expectImageError(SparseImageSource.open(save(file)), 'SPARSE_CRC_MISMATCH', `chunk 3 at byte ${at}:`, 'CRC32 chunk expects');
+    await expectImageError(
+      SparseImageSource.open(save(file)),
+      'SPARSE_CRC_MISMATCH',
+      `chunk 3 at byte ${at}:`,
+      'CRC32 chunk expects',
+    );
   });
 
   it('rejects corrupted RAW data and corrupted fill values through the CRC', async () => {
     const b = sample(5);
     const rawData = b.build();
     rawData[b.chunkOffsets[1]! + 12 + 100]! ^= 1;
-    await expectImageError(SparseImageSource.open(save(rawData)), 'SPARSE_CRC_MISMATCH', `chunk 3 at byte ${b.chunkOffsets[3]}:`);
+    await expectImageError(
+      SparseImageSource.open(save(rawData)),
+      'SPARSE_CRC_MISMATCH',
+      `chunk 3 at byte ${b.chunkOffsets[3]}:`,
+    );
     const fillValue = b.build();
     fillValue[b.chunkOffsets[6]! + 12]! ^= 1;
-    await expectImageError(SparseImageSource.open(save(fillValue)), 'SPARSE_CRC_MISMATCH', `chunk 8 at byte ${b.chunkOffsets[8]}:`);
+    await expectImageError(
+      SparseImageSource.open(save(fillValue)),
+      'SPARSE_CRC_MISMATCH',
+      `chunk 8 at byte ${b.chunkOffsets[8]}:`,
+    );
   });
 
   it('rejects a wrong image_checksum', async () => {
@@ -112,10 +148,15 @@ describe('sparse CRC32 verification', () => {
     expect(readFileSync(badOut).equals(good.expanded())).toBe(true);
   });
 
-  it('rejects the CRC32 chunk libsparse\'s own writer emits (one block per FILL, no DONT_CARE), as libsparse\'s reader does', async () => {
+  it("rejects the CRC32 chunk libsparse's own writer emits (one block per FILL, no DONT_CARE), as libsparse's reader does", async () => {
     const fixture = new URL('./fixtures/libsparse-writer-crc.simg', import.meta.url).pathname;
     const expandedPath = join(scratch.dir, 'fixture.raw');
     expect(runTool('simg2img', [fixture, expandedPath]).status).toBe(0);
-    await expectImageError(SparseImageSource.open(fixture), 'SPARSE_CRC_MISMATCH', `chunk 6 at byte 12396:`, 'expects 0x920f4398');
+    await expectImageError(
+      SparseImageSource.open(fixture),
+      'SPARSE_CRC_MISMATCH',
+      `chunk 6 at byte 12396:`,
+      'expects 0x920f4398',
+    );
   });
 });

@@ -4,9 +4,17 @@
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import {
-  MAX_SPARSE_IMAGE_BYTES, SparseChunkType, decodeSparseChunkHeader, decodeSparseFileHeader,
-  encodeSparseChunkHeader, encodeSparseFileHeader, expectedSparseChunkBytes, sparseChunkHeaderProblem,
-  sparseFileHeader, sparseFileHeaderProblem, tableCrc32,
+  MAX_SPARSE_IMAGE_BYTES,
+  SparseChunkType,
+  decodeSparseChunkHeader,
+  decodeSparseFileHeader,
+  encodeSparseChunkHeader,
+  encodeSparseFileHeader,
+  expectedSparseChunkBytes,
+  sparseChunkHeaderProblem,
+  sparseFileHeader,
+  sparseFileHeaderProblem,
+  tableCrc32,
 } from '../../src/image/sparse-format.js';
 import { seededRng } from '../helpers/seeded-random.js';
 
@@ -14,7 +22,9 @@ describe('sparse-format', () => {
   it('encodes the 28-byte file header little-endian at the spec offsets and decodes it back', () => {
     const h = sparseFileHeader(4096, 0x00f20304, 7, 0xcafebabe);
     const bytes = encodeSparseFileHeader(h);
-    expect(bytes.toString('hex')).toBe('3aff26ed' + '0100' + '0000' + '1c00' + '0c00' + '00100000' + '0403f200' + '07000000' + 'bebafeca');
+    expect(bytes.toString('hex')).toBe(
+      '3aff26ed' + '0100' + '0000' + '1c00' + '0c00' + '00100000' + '0403f200' + '07000000' + 'bebafeca',
+    );
     expect(decodeSparseFileHeader(bytes)).toEqual(h);
     expect(sparseFileHeaderProblem(h)).toBeUndefined();
   });
@@ -26,19 +36,26 @@ describe('sparse-format', () => {
     expect(decodeSparseChunkHeader(bytes, 3)).toEqual(c);
   });
 
-  it('knows each chunk type\'s total_sz', () => {
+  it("knows each chunk type's total_sz", () => {
     expect(expectedSparseChunkBytes(SparseChunkType.raw, 3, 4096)).toBe(12 + 3 * 4096);
     expect(expectedSparseChunkBytes(SparseChunkType.fill, 3, 4096)).toBe(16);
     expect(expectedSparseChunkBytes(SparseChunkType.dontCare, 3, 4096)).toBe(12);
     expect(expectedSparseChunkBytes(SparseChunkType.crc32, 0, 4096)).toBe(16);
     expect(expectedSparseChunkBytes(0x1234, 0, 4096)).toBeUndefined();
     // A RAW chunk too large for u32 total_sz can never be consistent.
-    expect(sparseChunkHeaderProblem({ chunkType: SparseChunkType.raw, reserved: 0, chunkBlocks: 0x100000, totalBytes: 12 }, 4096)).toMatch(/expected 4294967308/);
+    expect(
+      sparseChunkHeaderProblem(
+        { chunkType: SparseChunkType.raw, reserved: 0, chunkBlocks: 0x100000, totalBytes: 12 },
+        4096,
+      ),
+    ).toMatch(/expected 4294967308/);
   });
 
   it('puts the 64 GiB limit exactly at total_blks × blk_sz', () => {
     expect(sparseFileHeaderProblem(sparseFileHeader(4096, MAX_SPARSE_IMAGE_BYTES / 4096, 1))).toBeUndefined();
-    expect(sparseFileHeaderProblem(sparseFileHeader(4096, MAX_SPARSE_IMAGE_BYTES / 4096 + 1, 1))?.code).toBe('IMAGE_TOO_LARGE');
+    expect(sparseFileHeaderProblem(sparseFileHeader(4096, MAX_SPARSE_IMAGE_BYTES / 4096 + 1, 1))?.code).toBe(
+      'IMAGE_TOO_LARGE',
+    );
   });
 
   it('table crc32 (for Node < 20.15) equals zlib.crc32, chained or not', () => {

@@ -13,7 +13,9 @@ import { isPeriodicBlock, runToolOk, scratchDir } from './sparse-test-kit.js';
 
 const SEED = suiteSeed(0x5a11);
 let scratch: ReturnType<typeof scratchDir>;
-beforeAll(() => { scratch = scratchDir(); });
+beforeAll(() => {
+  scratch = scratchDir();
+});
 afterAll(() => scratch.cleanup());
 
 /** A raw image of `sizeBytes` made of random, zero, pattern (any phase) and text runs. */
@@ -48,7 +50,8 @@ function expectedFillRuns(raw: Buffer, bs: number): SourceRun[] {
 /** Reads the whole source in `pieceBytes` pieces. */
 async function readAll(src: SparseImageSource, pieceBytes: number): Promise<Buffer> {
   const parts: Buffer[] = [];
-  for (let at = 0; at < src.sizeBytes; at += pieceBytes) parts.push(await src.read(at, Math.min(pieceBytes, src.sizeBytes - at)));
+  for (let at = 0; at < src.sizeBytes; at += pieceBytes)
+    parts.push(await src.read(at, Math.min(pieceBytes, src.sizeBytes - at)));
   return Buffer.concat(parts);
 }
 

@@ -9,13 +9,23 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import { ImageError } from '../../src/errors/ota-error.js';
 import {
-  SPARSE_CHUNK_HEADER_BYTES, SPARSE_FILE_HEADER_BYTES, SparseChunkType, decodeSparseChunkHeader,
-  decodeSparseFileHeader, encodeSparseChunkHeader, encodeSparseFileHeader, sparseCrc32, sparseFileHeader,
+  SPARSE_CHUNK_HEADER_BYTES,
+  SPARSE_FILE_HEADER_BYTES,
+  SparseChunkType,
+  decodeSparseChunkHeader,
+  decodeSparseFileHeader,
+  encodeSparseChunkHeader,
+  encodeSparseFileHeader,
+  sparseCrc32,
+  sparseFileHeader,
   type SparseFileHeader,
 } from '../../src/image/sparse-format.js';
 
 const PACKAGES: Record<string, string> = {
-  img2simg: 'android-sdk-libsparse-utils', simg2img: 'android-sdk-libsparse-utils', mke2fs: 'e2fsprogs', e2fsck: 'e2fsprogs',
+  img2simg: 'android-sdk-libsparse-utils',
+  simg2img: 'android-sdk-libsparse-utils',
+  mke2fs: 'e2fsprogs',
+  e2fsck: 'e2fsprogs',
 };
 
 /** Asserts `tool` can be spawned (a missing tool is a failure, never a skip). */
@@ -61,7 +71,12 @@ export class SparseBuilder {
   /** A RAW chunk of whole blocks. */
   raw(data: Buffer): this {
     this.expand(data);
-    return this.chunk(SparseChunkType.raw, data.length / this.blockSizeBytes, SPARSE_CHUNK_HEADER_BYTES + data.length, data);
+    return this.chunk(
+      SparseChunkType.raw,
+      data.length / this.blockSizeBytes,
+      SPARSE_CHUNK_HEADER_BYTES + data.length,
+      data,
+    );
   }
 
   /** A FILL chunk of `blocks` blocks of `value`. */
@@ -97,7 +112,10 @@ export class SparseBuilder {
   /** The file: header (defaults from what was built, overridable) + chunks. */
   build(overrides: Partial<SparseFileHeader> & { checksum?: boolean } = {}): Buffer {
     const { checksum, ...fields } = overrides;
-    const header = { ...sparseFileHeader(this.blockSizeBytes, this.blocks, this.chunkOffsets.length, checksum ? this.crc : 0), ...fields };
+    const header = {
+      ...sparseFileHeader(this.blockSizeBytes, this.blocks, this.chunkOffsets.length, checksum ? this.crc : 0),
+      ...fields,
+    };
     return Buffer.concat([encodeSparseFileHeader(header), ...this.parts]);
   }
 
@@ -113,7 +131,12 @@ export class SparseBuilder {
 }
 
 /** One chunk of a sparse file as listed by `listChunks`. */
-export interface ListedChunk { readonly type: number; readonly blocks: number; readonly offsetBytes: number; readonly fillValue?: number }
+export interface ListedChunk {
+  readonly type: number;
+  readonly blocks: number;
+  readonly offsetBytes: number;
+  readonly fillValue?: number;
+}
 
 /** Parses a (valid) sparse file's header and chunk headers. */
 export function listChunks(file: Buffer): { header: SparseFileHeader; chunks: ListedChunk[] } {
@@ -121,8 +144,14 @@ export function listChunks(file: Buffer): { header: SparseFileHeader; chunks: Li
   const chunks: ListedChunk[] = [];
   for (let pos = SPARSE_FILE_HEADER_BYTES; pos < file.length;) {
     const c = decodeSparseChunkHeader(file, pos);
-    const fillValue = c.chunkType === SparseChunkType.fill ? file.readUInt32LE(pos + SPARSE_CHUNK_HEADER_BYTES) : undefined;
-    chunks.push({ type: c.chunkType, blocks: c.chunkBlocks, offsetBytes: pos, ...(fillValue === undefined ? {} : { fillValue }) });
+    const fillValue =
+      c.chunkType === SparseChunkType.fill ? file.readUInt32LE(pos + SPARSE_CHUNK_HEADER_BYTES) : undefined;
+    chunks.push({
+      type: c.chunkType,
+      blocks: c.chunkBlocks,
+      offsetBytes: pos,
+      ...(fillValue === undefined ? {} : { fillValue }),
+    });
     pos += c.totalBytes;
   }
   return { header, chunks };
@@ -134,7 +163,11 @@ export function isPeriodicBlock(block: Buffer): boolean {
 }
 
 /** Asserts `promise` rejects with a one-line ImageError (exit 3) of `code` whose message contains every `parts`. */
-export async function expectImageError(promise: Promise<unknown>, code: string, ...parts: string[]): Promise<ImageError> {
+export async function expectImageError(
+  promise: Promise<unknown>,
+  code: string,
+  ...parts: string[]
+): Promise<ImageError> {
   let caught: unknown;
   try {
     await promise;

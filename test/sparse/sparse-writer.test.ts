@@ -17,7 +17,9 @@ import { isPeriodicBlock, listChunks, runToolOk, scratchDir, type ListedChunk } 
 const SEED = suiteSeed(0x3717);
 let scratch: ReturnType<typeof scratchDir>;
 let n = 0;
-beforeAll(() => { scratch = scratchDir(); });
+beforeAll(() => {
+  scratch = scratchDir();
+});
 afterAll(() => scratch.cleanup());
 
 /** Random blocks: random bytes, zeros, a repeated random u32, or random with a periodic tail. */
@@ -30,7 +32,10 @@ function randomBlocks(rng: Rng, count: number, bs: number): Buffer {
     const to = (i + run) * bs;
     if (kind === 0) rng.bytes(to - from).copy(out, from);
     else if (kind === 2) out.fill(rng.bytes(4), from, to);
-    else if (kind === 3) { out.fill(0x11, from, to); out[to - 1] = 0x12; } // almost periodic
+    else if (kind === 3) {
+      out.fill(0x11, from, to);
+      out[to - 1] = 0x12;
+    } // almost periodic
     i += run;
   }
   return out;
@@ -47,8 +52,10 @@ function expectWellFormedChunks(chunks: ListedChunk[], file: Buffer, bs: number,
     }
     const prev = chunks[i - 1];
     if (!prev || prev.type !== c.type) continue;
-    if (c.type === SparseChunkType.raw) expect(prev.blocks, `RAW chunks ${i - 1} and ${i} not merged`).toBe(maxRawBlocks);
-    else if (c.type === SparseChunkType.fill) expect(prev.fillValue, `FILL chunks ${i - 1} and ${i} not merged`).not.toBe(c.fillValue);
+    if (c.type === SparseChunkType.raw)
+      expect(prev.blocks, `RAW chunks ${i - 1} and ${i} not merged`).toBe(maxRawBlocks);
+    else if (c.type === SparseChunkType.fill)
+      expect(prev.fillValue, `FILL chunks ${i - 1} and ${i} not merged`).not.toBe(c.fillValue);
     else expect.fail(`adjacent DONT_CARE chunks ${i - 1} and ${i}`);
   }
 }
@@ -120,14 +127,19 @@ describe('SparseImageWriter', () => {
     const path = join(scratch.dir, 'fills.simg');
     const w = await SparseImageWriter.create(path, bs, 12);
     const data = Buffer.alloc(10 * bs); // blocks 0-2 zero, 3 random, 4-5 0xabababab, 6-9 zero
-    seededRng(SEED).bytes(bs).copy(data, 3 * bs);
+    seededRng(SEED)
+      .bytes(bs)
+      .copy(data, 3 * bs);
     data.fill(0xab, 4 * bs, 6 * bs);
     await w.writeData(0, data);
     await w.finish();
     const { chunks } = listChunks(readFileSync(path));
     expect(chunks.map((c) => [c.type, c.blocks, c.fillValue])).toEqual([
-      [SparseChunkType.fill, 3, 0], [SparseChunkType.raw, 1, undefined], [SparseChunkType.fill, 2, 0xabababab],
-      [SparseChunkType.fill, 4, 0], [SparseChunkType.dontCare, 2, undefined],
+      [SparseChunkType.fill, 3, 0],
+      [SparseChunkType.raw, 1, undefined],
+      [SparseChunkType.fill, 2, 0xabababab],
+      [SparseChunkType.fill, 4, 0],
+      [SparseChunkType.dontCare, 2, undefined],
     ]);
   });
 

@@ -46,13 +46,26 @@ describe('anchors', () => {
     const region = syntheticImage(MiB, 3);
     const old = Buffer.alloc(64 * MiB);
     region.copy(old, 45 * MiB);
-    const edited = Buffer.concat([region.subarray(0, 300_000), Buffer.alloc(100, 0x5a), region.subarray(300_000, MiB - 100)]);
+    const edited = Buffer.concat([
+      region.subarray(0, 300_000),
+      Buffer.alloc(100, 0x5a),
+      region.subarray(300_000, MiB - 100),
+    ]);
     for (let i = 0; i < 50; i++) edited[i * 20_000 + 7] = edited[i * 20_000 + 7]! ^ 0xff;
     const next = Buffer.alloc(64 * MiB);
     edited.copy(next, 5 * MiB);
     writeFileSync(join(work, 'old.img'), old);
     writeFileSync(join(work, 'new.img'), next);
-    const built = await buildPackages({ oldPath: join(work, 'old.img'), newPath: join(work, 'new.img'), outDir: join(work, 'out'), targets: 'generic', jobs: 1, timestampSeconds: 1, codec: 'zstd', differ: 'zstd-dict' });
+    const built = await buildPackages({
+      oldPath: join(work, 'old.img'),
+      newPath: join(work, 'new.img'),
+      outDir: join(work, 'out'),
+      targets: 'generic',
+      jobs: 1,
+      timestampSeconds: 1,
+      codec: 'zstd',
+      differ: 'zstd-dict',
+    });
     const pkg = built.packages[0]!;
     const reader = await PackageReader.open(pkg.path);
     await reader.close();
@@ -61,11 +74,18 @@ describe('anchors', () => {
     // Every diff reads from around 45 MiB, i.e. ~40 MiB away from where it writes.
     for (const op of diffs) {
       if (op.type !== 'diff') continue;
-      expect(op.src.some((e) => e.startBlock * 4096 >= 44 * MiB && e.startBlock * 4096 < 47 * MiB), JSON.stringify(op.src)).toBe(true);
+      expect(
+        op.src.some((e) => e.startBlock * 4096 >= 44 * MiB && e.startBlock * 4096 < 47 * MiB),
+        JSON.stringify(op.src),
+      ).toBe(true);
     }
     const diffBytes = diffs.reduce((n, op) => n + (op.type === 'diff' ? op.blob.sizeBytes : 0), 0);
     expect(diffBytes).toBeLessThan(MiB / 50);
-    await applyPackage({ packagePath: pkg.path, oldPath: join(work, 'old.img'), outputPath: join(work, 'applied.img') });
+    await applyPackage({
+      packagePath: pkg.path,
+      oldPath: join(work, 'old.img'),
+      outputPath: join(work, 'applied.img'),
+    });
     expect(readFileSync(join(work, 'applied.img')).equals(next)).toBe(true);
   }, 120_000);
 });

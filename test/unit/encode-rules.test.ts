@@ -20,12 +20,22 @@ const SPECS: CandidateSpec[] = [
 /** Runs the rules on a chunk of `chunkBytes` whose candidates have the sizes in `sizes` (default: the chunk size). */
 async function rules(chunkBytes: number, sizes: Record<string, number>, task: Partial<EncodeTask> = {}) {
   const ran: string[] = [];
-  const full: EncodeTask = { newData: new Uint8Array(chunkBytes).fill(1), sourceData: new Uint8Array(chunkBytes).fill(2), specs: SPECS, replaceRequired: false, ...task };
-  const out = await encodeWithRules(full, async (spec): Promise<EncodedCandidate> => {
-    const label = candidateLabel(spec);
-    ran.push(label);
-    return { spec, bytes: Buffer.alloc(sizes[label] ?? chunkBytes), decoderMemoryBytes: 0 };
-  }, false);
+  const full: EncodeTask = {
+    newData: new Uint8Array(chunkBytes).fill(1),
+    sourceData: new Uint8Array(chunkBytes).fill(2),
+    specs: SPECS,
+    replaceRequired: false,
+    ...task,
+  };
+  const out = await encodeWithRules(
+    full,
+    async (spec): Promise<EncodedCandidate> => {
+      const label = candidateLabel(spec);
+      ran.push(label);
+      return { spec, bytes: Buffer.alloc(sizes[label] ?? chunkBytes), decoderMemoryBytes: 0 };
+    },
+    false,
+  );
   return { ran, out: out.map((c) => candidateLabel(c.spec)) };
 }
 
@@ -36,41 +46,72 @@ describe('candidate rules', () => {
   });
 
   it('zstd-dict runs where bsdiff-lzma leaves more than 0.3 x gzip, and on small chunks always', async () => {
-    expect((await rules(1024 * KiB, { 'diff/bsdiff-lzma': 130 * KiB, 'replace/gzip-9': 400 * KiB })).ran).toContain('diff/zstd-dict');
-    expect((await rules(256 * KiB, { 'diff/bsdiff-lzma': 1 * KiB, 'replace/gzip-9': 100 * KiB })).ran).toContain('diff/zstd-dict');
+    expect((await rules(1024 * KiB, { 'diff/bsdiff-lzma': 130 * KiB, 'replace/gzip-9': 400 * KiB })).ran).toContain(
+      'diff/zstd-dict',
+    );
+    expect((await rules(256 * KiB, { 'diff/bsdiff-lzma': 1 * KiB, 'replace/gzip-9': 100 * KiB })).ran).toContain(
+      'diff/zstd-dict',
+    );
   });
 
   it('bsdiff and bsdf2 run only when bsdiff-lzma is not a candidate or some target cannot use it', async () => {
     const sizes = { 'diff/bsdiff-lzma': 200 * KiB, 'diff/zstd-dict': 150 * KiB, 'replace/gzip-9': 400 * KiB };
     expect((await rules(1024 * KiB, sizes)).ran).not.toContain('diff/bsdiff');
-    expect((await rules(1024 * KiB, sizes, { someTargetWithoutBsdiffLzma: true })).ran).toEqual(expect.arrayContaining(['diff/bsdiff', 'diff/bsdf2']));
+    expect((await rules(1024 * KiB, sizes, { someTargetWithoutBsdiffLzma: true })).ran).toEqual(
+      expect.arrayContaining(['diff/bsdiff', 'diff/bsdf2']),
+    );
     // A target without bsdiff-lzma is judged without it: a tiny bsdiff-lzma does not skip zstd-dict or bsdiff.
     const tiny = { 'diff/bsdiff-lzma': 1 * KiB, 'diff/zstd-dict': 150 * KiB, 'replace/gzip-9': 400 * KiB };
-    expect((await rules(1024 * KiB, tiny, { someTargetWithoutBsdiffLzma: true })).ran).toEqual(expect.arrayContaining(['diff/zstd-dict', 'diff/bsdiff', 'diff/bsdf2']));
+    expect((await rules(1024 * KiB, tiny, { someTargetWithoutBsdiffLzma: true })).ran).toEqual(
+      expect.arrayContaining(['diff/zstd-dict', 'diff/bsdiff', 'diff/bsdf2']),
+    );
     const withoutLzma = SPECS.filter((s) => !(s.kind === 'diff' && s.differ === 'bsdiff-lzma'));
-    expect((await rules(1024 * KiB, sizes, { specs: withoutLzma })).ran).toEqual(expect.arrayContaining(['diff/zstd-dict', 'diff/bsdiff', 'diff/bsdf2']));
+    expect((await rules(1024 * KiB, sizes, { specs: withoutLzma })).ran).toEqual(
+      expect.arrayContaining(['diff/zstd-dict', 'diff/bsdiff', 'diff/bsdf2']),
+    );
     const onlyBsdiff = SPECS.filter((s) => s.kind === 'replace' || s.differ === 'bsdiff');
     expect((await rules(1024 * KiB, { 'diff/bsdiff': 900 * KiB }, { specs: onlyBsdiff })).ran).toContain('diff/bsdiff');
   });
 
   it('slow codecs run only where no diff comes within 0.7 x gzip, the others only when the first comes close', async () => {
-    expect((await rules(1024 * KiB, { 'diff/bsdiff-lzma': 20 * KiB, 'replace/gzip-9': 400 * KiB })).ran).not.toContain('replace/xz-9');
-    const hopeless = await rules(1024 * KiB, { 'diff/bsdiff-lzma': 390 * KiB, 'diff/zstd-dict': 380 * KiB, 'replace/gzip-9': 400 * KiB, 'replace/xz-9': 370 * KiB });
+    expect((await rules(1024 * KiB, { 'diff/bsdiff-lzma': 20 * KiB, 'replace/gzip-9': 400 * KiB })).ran).not.toContain(
+      'replace/xz-9',
+    );
+    const hopeless = await rules(1024 * KiB, {
+      'diff/bsdiff-lzma': 390 * KiB,
+      'diff/zstd-dict': 380 * KiB,
+      'replace/gzip-9': 400 * KiB,
+      'replace/xz-9': 370 * KiB,
+    });
     expect(hopeless.ran).toEqual(expect.arrayContaining(['replace/xz-9', 'replace/zstd-19']));
-    const far = await rules(1024 * KiB, { 'diff/bsdiff-lzma': 390 * KiB, 'diff/zstd-dict': 300 * KiB, 'replace/gzip-9': 400 * KiB, 'replace/xz-9': 390 * KiB });
+    const far = await rules(1024 * KiB, {
+      'diff/bsdiff-lzma': 390 * KiB,
+      'diff/zstd-dict': 300 * KiB,
+      'replace/gzip-9': 400 * KiB,
+      'replace/xz-9': 390 * KiB,
+    });
     expect(far.ran).toContain('replace/xz-9');
     expect(far.ran).not.toContain('replace/zstd-19');
   });
 
   it('a target without DIFF gets every replace candidate; no source means no differ', async () => {
-    const required = await rules(1024 * KiB, { 'diff/bsdiff-lzma': 1 * KiB, 'replace/gzip-9': 400 * KiB }, { replaceRequired: true });
+    const required = await rules(
+      1024 * KiB,
+      { 'diff/bsdiff-lzma': 1 * KiB, 'replace/gzip-9': 400 * KiB },
+      { replaceRequired: true },
+    );
     expect(required.ran).toEqual(expect.arrayContaining(['replace/xz-9', 'replace/zstd-19']));
     const full = await rules(1024 * KiB, {}, { sourceData: new Uint8Array(0) });
     expect(full.ran.filter((l) => l.startsWith('diff/'))).toEqual([]);
   });
 
-  it('returns the candidates in the task\'s spec order, whatever order they ran in', async () => {
-    const { ran, out } = await rules(1024 * KiB, { 'diff/bsdiff-lzma': 390 * KiB, 'diff/zstd-dict': 380 * KiB, 'replace/gzip-9': 400 * KiB, 'replace/xz-9': 370 * KiB });
+  it("returns the candidates in the task's spec order, whatever order they ran in", async () => {
+    const { ran, out } = await rules(1024 * KiB, {
+      'diff/bsdiff-lzma': 390 * KiB,
+      'diff/zstd-dict': 380 * KiB,
+      'replace/gzip-9': 400 * KiB,
+      'replace/xz-9': 370 * KiB,
+    });
     expect(ran[0]).toBe('diff/bsdiff-lzma');
     expect(out).toEqual(SPECS.map(candidateLabel).filter((l) => out.includes(l)));
   });

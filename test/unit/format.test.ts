@@ -5,7 +5,12 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decodeManifest, encodeManifest } from '../../src/format/manifest-codec.js';
 import { checkManifestInvariants } from '../../src/format/manifest-invariants.js';
-import { decodePackageHeader, encodePackageHeader, packageLayout, type PackageHeader } from '../../src/format/package-header.js';
+import {
+  decodePackageHeader,
+  encodePackageHeader,
+  packageLayout,
+  type PackageHeader,
+} from '../../src/format/package-header.js';
 import { PROTO_TEXT } from '../../src/format/schema.js';
 import { decodeSignatureBlock, encodeSignatureBlock } from '../../src/format/signature-block.js';
 import { decodeTargetHeader, encodeTargetHeader } from '../../src/format/target-header-codec.js';
@@ -14,7 +19,15 @@ import { algorithmByName } from '../../src/model/signature-algorithm.js';
 import type { TargetHeader } from '../../src/model/target-header.js';
 import { expectOta } from '../helpers/expect-ota.js';
 
-const header: PackageHeader = { formatMajor: 1, formatMinor: 0, targetHeaderSizeBytes: 40, manifestSizeBytes: 100, metadataSignatureSizeBytes: 100, payloadSignatureSizeBytes: 100, blobSectionSizeBytes: 1000 };
+const header: PackageHeader = {
+  formatMajor: 1,
+  formatMinor: 0,
+  targetHeaderSizeBytes: 40,
+  manifestSizeBytes: 100,
+  metadataSignatureSizeBytes: 100,
+  payloadSignatureSizeBytes: 100,
+  blobSectionSizeBytes: 1000,
+};
 const fileSize = packageLayout(header).fileSizeBytes;
 
 describe('package header', () => {
@@ -25,7 +38,12 @@ describe('package header', () => {
   it('names the offset and bytes of a bad magic', () => {
     const b = encodePackageHeader(header);
     b.write('PK\u0003\u0004', 0, 'latin1');
-    expectOta(() => decodePackageHeader(b, fileSize), 'PKG_BAD_MAGIC', 4, /offset 0: expected "OTAPKG", got 50 4b 03 04/);
+    expectOta(
+      () => decodePackageHeader(b, fileSize),
+      'PKG_BAD_MAGIC',
+      4,
+      /offset 0: expected "OTAPKG", got 50 4b 03 04/,
+    );
   });
   it('refuses another major version with exit 4, and a missing signature with exit 6', () => {
     const b = encodePackageHeader(header);
@@ -38,7 +56,14 @@ describe('package header', () => {
     }
   });
   it('checks every length against its limit and the file size before use', () => {
-    for (const [offset, value] of [[16, 0], [16, 0xffffffff], [20, 0], [20, 0xffffffff], [24, 1], [28, 0xffffffff]] as const) {
+    for (const [offset, value] of [
+      [16, 0],
+      [16, 0xffffffff],
+      [20, 0],
+      [20, 0xffffffff],
+      [24, 1],
+      [28, 0xffffffff],
+    ] as const) {
       const b = encodePackageHeader(header);
       b.writeUInt32LE(value, offset);
       expectOta(() => decodePackageHeader(b, fileSize), 'PKG_BAD_LENGTH', 4, new RegExp(`offset ${offset}`));
@@ -79,19 +104,61 @@ describe('signature block', () => {
   });
 });
 
-const target: TargetHeader = { targetId: 'qualcomm', vendor: 'Qualcomm', platform: 'sm8550', storage: 'ufs', blockSizeBytes: 4096, updateMode: 'ab', signatureAlgorithm: 'rsa-4096', decoderMemoryLimitBytes: 1 << 28, maxOperationBytes: 1 << 22, partitionLayout: 'qualcomm-gpt', slotSuffixes: ['_a', '_b'], releaseLayout: '', partitionLayouts: [] };
+const target: TargetHeader = {
+  targetId: 'qualcomm',
+  vendor: 'Qualcomm',
+  platform: 'sm8550',
+  storage: 'ufs',
+  blockSizeBytes: 4096,
+  updateMode: 'ab',
+  signatureAlgorithm: 'rsa-4096',
+  decoderMemoryLimitBytes: 1 << 28,
+  maxOperationBytes: 1 << 22,
+  partitionLayout: 'qualcomm-gpt',
+  slotSuffixes: ['_a', '_b'],
+  releaseLayout: '',
+  partitionLayouts: [],
+};
 const sha = (n: number) => Buffer.alloc(32, n);
 const manifest: Manifest = {
-  blockSizeBytes: 4096, timestampSeconds: 1700000000, sourceVersion: '1', targetVersion: '2', maxDecoderMemoryBytes: 5000, requiredSpaceBytes: 40960,
-  partitions: [{
-    name: 'system', source: { sizeBytes: 40960, sha256: sha(1), version: '1', dontCare: [] }, target: { sizeBytes: 40960, sha256: sha(2), version: '2', dontCare: [] },
-    operations: [
-      { type: 'zero', dst: [{ startBlock: 0, blockCount: 2 }] },
-      { type: 'copy', dst: [{ startBlock: 2, blockCount: 2 }], src: [{ startBlock: 5, blockCount: 2 }], srcSha256: sha(3) },
-      { type: 'replace', dst: [{ startBlock: 4, blockCount: 1 }], codec: 'zstd', blob: { offsetBytes: 0, sizeBytes: 10, sha256: sha(4) }, decoderMemoryBytes: 5000 },
-      { type: 'diff', dst: [{ startBlock: 5, blockCount: 5 }], src: [{ startBlock: 0, blockCount: 10 }], srcSha256: sha(5), differ: 'zstd-dict', blob: { offsetBytes: 10, sizeBytes: 20, sha256: sha(6) }, decoderMemoryBytes: 100 },
-    ],
-  }],
+  blockSizeBytes: 4096,
+  timestampSeconds: 1700000000,
+  sourceVersion: '1',
+  targetVersion: '2',
+  maxDecoderMemoryBytes: 5000,
+  requiredSpaceBytes: 40960,
+  partitions: [
+    {
+      name: 'system',
+      source: { sizeBytes: 40960, sha256: sha(1), version: '1', dontCare: [] },
+      target: { sizeBytes: 40960, sha256: sha(2), version: '2', dontCare: [] },
+      operations: [
+        { type: 'zero', dst: [{ startBlock: 0, blockCount: 2 }] },
+        {
+          type: 'copy',
+          dst: [{ startBlock: 2, blockCount: 2 }],
+          src: [{ startBlock: 5, blockCount: 2 }],
+          srcSha256: sha(3),
+        },
+        {
+          type: 'replace',
+          dst: [{ startBlock: 4, blockCount: 1 }],
+          codec: 'zstd',
+          blob: { offsetBytes: 0, sizeBytes: 10, sha256: sha(4) },
+          decoderMemoryBytes: 5000,
+        },
+        {
+          type: 'diff',
+          dst: [{ startBlock: 5, blockCount: 5 }],
+          src: [{ startBlock: 0, blockCount: 10 }],
+          srcSha256: sha(5),
+          differ: 'zstd-dict',
+          blob: { offsetBytes: 10, sizeBytes: 20, sha256: sha(6) },
+          decoderMemoryBytes: 100,
+        },
+      ],
+    },
+  ],
 };
 
 describe('target header and manifest', () => {
@@ -104,32 +171,105 @@ describe('target header and manifest', () => {
   it('reject unknown fields (non-canonical) and bad op shapes', () => {
     const bytes = Buffer.concat([encodeManifest(manifest), Buffer.from([0xf8, 0x01, 0x01])]); // field 31, varint 1
     expectOta(() => decodeManifest(bytes), 'PKG_NON_CANONICAL', 4);
-    const zeroWithBlob = { ...manifest, partitions: [{ ...manifest.partitions[0]!, operations: [{ type: 'replace' as const, dst: [{ startBlock: 0, blockCount: 1 }], codec: 'zstd', blob: { offsetBytes: 0, sizeBytes: 0, sha256: sha(1) }, decoderMemoryBytes: 1 }] }] };
+    const zeroWithBlob = {
+      ...manifest,
+      partitions: [
+        {
+          ...manifest.partitions[0]!,
+          operations: [
+            {
+              type: 'replace' as const,
+              dst: [{ startBlock: 0, blockCount: 1 }],
+              codec: 'zstd',
+              blob: { offsetBytes: 0, sizeBytes: 0, sha256: sha(1) },
+              decoderMemoryBytes: 1,
+            },
+          ],
+        },
+      ],
+    };
     expectOta(() => decodeManifest(encodeManifest(zeroWithBlob)), 'PKG_BAD_MANIFEST', 4, /empty blob/);
-    expectOta(() => decodeTargetHeader(encodeTargetHeader({ ...target, blockSizeBytes: 1000 })), 'PKG_BAD_TARGET_HEADER', 4);
+    expectOta(
+      () => decodeTargetHeader(encodeTargetHeader({ ...target, blockSizeBytes: 1000 })),
+      'PKG_BAD_TARGET_HEADER',
+      4,
+    );
   });
   it('invariants: extents inside the image, no overlap, contiguous blobs, op limits', () => {
     expect(() => checkManifestInvariants(manifest, target, 30)).not.toThrow();
     expectOta(() => checkManifestInvariants(manifest, target, 31), 'PKG_BAD_MANIFEST', 4, /blob section/);
     const with_ = (op: Manifest['partitions'][0]['operations'][0], i: number): Manifest => ({
-      ...manifest, partitions: [{ ...manifest.partitions[0]!, operations: manifest.partitions[0]!.operations.map((o, j) => (j === i ? op : o)) }],
+      ...manifest,
+      partitions: [
+        {
+          ...manifest.partitions[0]!,
+          operations: manifest.partitions[0]!.operations.map((o, j) => (j === i ? op : o)),
+        },
+      ],
     });
-    expectOta(() => checkManifestInvariants(with_({ type: 'zero', dst: [{ startBlock: 9, blockCount: 2 }] }, 0), target, 30), 'PKG_BAD_MANIFEST', 4, /past the image|overlap/);
-    expectOta(() => checkManifestInvariants(with_({ type: 'zero', dst: [{ startBlock: 3, blockCount: 1 }] }, 0), target, 30), 'PKG_BAD_MANIFEST', 4, /overlap/);
-    expectOta(() => checkManifestInvariants(with_({ type: 'copy', dst: [{ startBlock: 2, blockCount: 2 }], src: [{ startBlock: 9, blockCount: 3 }], srcSha256: sha(3) }, 1), target, 30), 'PKG_BAD_MANIFEST', 4);
-    expectOta(() => checkManifestInvariants(manifest, { ...target, decoderMemoryLimitBytes: 4999 }, 30), 'PKG_BAD_MANIFEST', 4, /decoder memory/);
-    expectOta(() => checkManifestInvariants(manifest, { ...target, maxOperationBytes: 4096 }, 30), 'PKG_BAD_MANIFEST', 4, /limit/);
+    expectOta(
+      () => checkManifestInvariants(with_({ type: 'zero', dst: [{ startBlock: 9, blockCount: 2 }] }, 0), target, 30),
+      'PKG_BAD_MANIFEST',
+      4,
+      /past the image|overlap/,
+    );
+    expectOta(
+      () => checkManifestInvariants(with_({ type: 'zero', dst: [{ startBlock: 3, blockCount: 1 }] }, 0), target, 30),
+      'PKG_BAD_MANIFEST',
+      4,
+      /overlap/,
+    );
+    expectOta(
+      () =>
+        checkManifestInvariants(
+          with_(
+            {
+              type: 'copy',
+              dst: [{ startBlock: 2, blockCount: 2 }],
+              src: [{ startBlock: 9, blockCount: 3 }],
+              srcSha256: sha(3),
+            },
+            1,
+          ),
+          target,
+          30,
+        ),
+      'PKG_BAD_MANIFEST',
+      4,
+    );
+    expectOta(
+      () => checkManifestInvariants(manifest, { ...target, decoderMemoryLimitBytes: 4999 }, 30),
+      'PKG_BAD_MANIFEST',
+      4,
+      /decoder memory/,
+    );
+    expectOta(
+      () => checkManifestInvariants(manifest, { ...target, maxOperationBytes: 4096 }, 30),
+      'PKG_BAD_MANIFEST',
+      4,
+      /limit/,
+    );
   });
   it('images of 0 bytes or beyond 2^50 are refused', () => {
     for (const sizeBytes of [0, 2 ** 51]) {
-      const m = { ...manifest, partitions: [{ ...manifest.partitions[0]!, target: { ...manifest.partitions[0]!.target, sizeBytes } }] };
+      const m = {
+        ...manifest,
+        partitions: [{ ...manifest.partitions[0]!, target: { ...manifest.partitions[0]!.target, sizeBytes } }],
+      };
       expectOta(() => decodeManifest(encodeManifest(m)), 'PKG_BAD_MANIFEST', 4, /size_bytes/);
     }
-    expectOta(() => decodeTargetHeader(encodeTargetHeader({ ...target, maxOperationBytes: 2 ** 40 })), 'PKG_BAD_TARGET_HEADER', 4, /max_operation_bytes/);
+    expectOta(
+      () => decodeTargetHeader(encodeTargetHeader({ ...target, maxOperationBytes: 2 ** 40 })),
+      'PKG_BAD_TARGET_HEADER',
+      4,
+      /max_operation_bytes/,
+    );
   });
 
   it('the published proto/ota_package.proto is the compiled-in schema', () => {
-    expect(readFileSync(new URL('../../proto/ota_package.proto', import.meta.url), 'utf8').trimEnd()).toBe(PROTO_TEXT.trimEnd());
+    expect(readFileSync(new URL('../../proto/ota_package.proto', import.meta.url), 'utf8').trimEnd()).toBe(
+      PROTO_TEXT.trimEnd(),
+    );
   });
 });
 
@@ -139,7 +279,14 @@ describe('hostile manifest sizes', () => {
     // Partition { operations: [{}, {}, …] }: each empty op is 2 bytes (tag 0x22, length 0).
     const ops = Buffer.alloc(2 * 600_000);
     for (let i = 0; i < ops.length; i += 2) ops[i] = 0x22;
-    const lenVarint = (n: number) => { const out: number[] = []; do { out.push((n & 0x7f) | (n >= 0x80 ? 0x80 : 0)); n = Math.floor(n / 128); } while (n > 0); return Buffer.from(out); };
+    const lenVarint = (n: number) => {
+      const out: number[] = [];
+      do {
+        out.push((n & 0x7f) | (n >= 0x80 ? 0x80 : 0));
+        n = Math.floor(n / 128);
+      } while (n > 0);
+      return Buffer.from(out);
+    };
     const manifest = Buffer.concat([Buffer.from([0x2a]), lenVarint(ops.length), ops]);
     const before = process.memoryUsage().heapUsed;
     expectOta(() => checkManifestCounts(manifest), 'PKG_BAD_MANIFEST', 4, /more than 500000 operations/);

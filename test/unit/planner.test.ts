@@ -12,10 +12,21 @@ function image(blocks: (number | null)[]): Buffer {
   // Each entry is a block whose content is derived from the number (null = zero block).
   return Buffer.concat(blocks.map((n) => (n === null ? Buffer.alloc(BS) : Buffer.alloc(BS, `block-${n}-`))));
 }
-async function plan(oldBlocks: (number | null)[] | undefined, newBlocks: (number | null)[], maxRunBlocks = 100, chunkBlocks = 3, joinFoundRuns = true) {
+async function plan(
+  oldBlocks: (number | null)[] | undefined,
+  newBlocks: (number | null)[],
+  maxRunBlocks = 100,
+  chunkBlocks = 3,
+  joinFoundRuns = true,
+) {
   const next = await hashBlocks(new MemoryBlockSource(image(newBlocks)), BS);
   const old = oldBlocks ? await hashBlocks(new MemoryBlockSource(image(oldBlocks)), BS) : undefined;
-  return planBlocks(next, old ? { digests: old, index: new DigestIndex(old) } : undefined, { maxRunBlocks, chunkBlocks, maxSourceBlocks: 4 * chunkBlocks, joinFoundRuns });
+  return planBlocks(next, old ? { digests: old, index: new DigestIndex(old) } : undefined, {
+    maxRunBlocks,
+    chunkBlocks,
+    maxSourceBlocks: 4 * chunkBlocks,
+    joinFoundRuns,
+  });
 }
 
 describe('planBlocks', () => {
@@ -51,19 +62,49 @@ describe('planBlocks', () => {
     const gap = (n: number, from = 10) => Array.from({ length: n }, (_, k) => from + k);
     const old = [...gap(200)];
     // changed, 3 found, changed: one chunk of 5 blocks (no COPY op and second DIFF op).
-    expect((await plan(old, [1000, ...gap(3), 1001], 100, 64)).map((i) => [i.kind, i.dst.blockCount])).toEqual([['changed', 5]]);
+    expect((await plan(old, [1000, ...gap(3), 1001], 100, 64)).map((i) => [i.kind, i.dst.blockCount])).toEqual([
+      ['changed', 5],
+    ]);
     // Runs up to the chunk join too: the found blocks cost the differ next to nothing.
-    expect((await plan(old, [1000, ...gap(60), 1001], 100, 64)).map((i) => [i.kind, i.dst.blockCount])).toEqual([['changed', 62]]);
+    expect((await plan(old, [1000, ...gap(60), 1001], 100, 64)).map((i) => [i.kind, i.dst.blockCount])).toEqual([
+      ['changed', 62],
+    ]);
     // A zero block in the gap, or a chunk cap the join would pass, stops the join.
-    expect((await plan(old, [1000, 10, null, 11, 1001], 100, 64)).map((i) => i.kind)).toEqual(['changed', 'copy', 'zero', 'copy', 'changed']);
-    expect((await plan(old, [1000, ...gap(3), 1001], 100, 4)).map((i) => i.kind)).toEqual(['changed', 'copy', 'changed']);
+    expect((await plan(old, [1000, 10, null, 11, 1001], 100, 64)).map((i) => i.kind)).toEqual([
+      'changed',
+      'copy',
+      'zero',
+      'copy',
+      'changed',
+    ]);
+    expect((await plan(old, [1000, ...gap(3), 1001], 100, 4)).map((i) => i.kind)).toEqual([
+      'changed',
+      'copy',
+      'changed',
+    ]);
     // A gap at mixed displacements joins only up to MAX_MIXED_GAP_BLOCKS; a longer one stays copies.
-    expect((await plan(old, [1000, 10, 11, 30, 31, 1001], 100, 64)).map((i) => [i.kind, i.dst.blockCount])).toEqual([['changed', 6]]);
+    expect((await plan(old, [1000, 10, 11, 30, 31, 1001], 100, 64)).map((i) => [i.kind, i.dst.blockCount])).toEqual([
+      ['changed', 6],
+    ]);
     const mixed = [...gap(MAX_MIXED_GAP_BLOCKS / 2 + 1), ...gap(MAX_MIXED_GAP_BLOCKS / 2 + 1, 100)];
-    expect((await plan(old, [1000, ...mixed, 1001], 100, 64)).map((i) => i.kind)).toEqual(['changed', 'copy', 'copy', 'changed']);
+    expect((await plan(old, [1000, ...mixed, 1001], 100, 64)).map((i) => i.kind)).toEqual([
+      'changed',
+      'copy',
+      'copy',
+      'changed',
+    ]);
     // Without joinFoundRuns (some target cannot DIFF) nothing joins: the blocks stay COPY ops.
-    expect((await plan(old, [1000, ...gap(3), 1001], 100, 64, false)).map((i) => i.kind)).toEqual(['changed', 'copy', 'changed']);
-    expect((await plan(old, [1000, 10, 11, 30, 31, 1001], 100, 64, false)).map((i) => i.kind)).toEqual(['changed', 'copy', 'copy', 'changed']);
+    expect((await plan(old, [1000, ...gap(3), 1001], 100, 64, false)).map((i) => i.kind)).toEqual([
+      'changed',
+      'copy',
+      'changed',
+    ]);
+    expect((await plan(old, [1000, 10, 11, 30, 31, 1001], 100, 64, false)).map((i) => i.kind)).toEqual([
+      'changed',
+      'copy',
+      'copy',
+      'changed',
+    ]);
   });
   it('a chunk joins runs at no more than MAX_JOINED_DELTAS displacements, and diffs against each of them', async () => {
     const old = Array.from({ length: 200 }, (_, k) => 10 + k);
@@ -72,28 +113,39 @@ describe('planBlocks', () => {
     const third = Array.from({ length: MAX_MIXED_GAP_BLOCKS + 4 }, (_, k) => 170 + k);
     const items = await plan(old, [1000, 10, 1001, 120, 1002, ...third, 1003], 100, 64);
     expect(MAX_JOINED_DELTAS).toBe(2);
-    expect(items.map((i) => [i.kind, i.dst.blockCount])).toEqual([['changed', 5], ['copy', third.length], ['changed', 1]]);
+    expect(items.map((i) => [i.kind, i.dst.blockCount])).toEqual([
+      ['changed', 5],
+      ['copy', third.length],
+      ['changed', 1],
+    ]);
     const first = items[0]!;
     if (first.kind !== 'changed') throw new Error('expected a changed chunk');
     // Old block 110 (new block 3's content) is in one of the chunk's source windows.
     expect(first.sources.some((w) => w.startBlock <= 110 && w.startBlock + w.blockCount > 110)).toBe(true);
     // A third run at a displacement already joined still joins.
-    expect((await plan(old, [1000, 10, 1001, 120, 1002, 14, 1003], 100, 64)).map((i) => [i.kind, i.dst.blockCount])).toEqual([['changed', 7]]);
+    expect(
+      (await plan(old, [1000, 10, 1001, 120, 1002, 14, 1003], 100, 64)).map((i) => [i.kind, i.dst.blockCount]),
+    ).toEqual([['changed', 7]]);
   });
-  it('the joined runs\' displacements come first among a chunk\'s sources, before the last copy\'s', async () => {
+  it("the joined runs' displacements come first among a chunk's sources, before the last copy's", async () => {
     const old = Array.from({ length: 200 }, (_, k) => 10 + k);
     // A copy shifted by +50 (new 0..2 = old 50..52), then a chunk joining runs at -4 and +104.
     const items = await plan(old, [60, 61, 62, 1000, 10, 1001, 120, 1002], 100, 64);
-    expect(items.map((i) => [i.kind, i.dst.blockCount])).toEqual([['copy', 3], ['changed', 5]]);
+    expect(items.map((i) => [i.kind, i.dst.blockCount])).toEqual([
+      ['copy', 3],
+      ['changed', 5],
+    ]);
     const chunk = items[1]!;
     if (chunk.kind !== 'changed') throw new Error('expected a changed chunk');
-    for (const oldBlock of [0, 110]) expect(chunk.sources.some((w) => w.startBlock <= oldBlock && w.startBlock + w.blockCount > oldBlock)).toBe(true);
+    for (const oldBlock of [0, 110])
+      expect(chunk.sources.some((w) => w.startBlock <= oldBlock && w.startBlock + w.blockCount > oldBlock)).toBe(true);
   });
   it('diff windows follow the last copy run when data shifted, and stay inside the old image', () => {
     const windows = diffSources({ startBlock: 100, blockCount: 10 }, [500, 0], 1000, 400);
     expect(windows.some((w) => w.startBlock <= 600 && w.startBlock + w.blockCount >= 610)).toBe(true);
     expect(windows.some((w) => w.startBlock <= 100 && w.startBlock + w.blockCount >= 110)).toBe(true);
-    for (const w of diffSources({ startBlock: 990, blockCount: 10 }, [0], 995, 400)) expect(w.startBlock + w.blockCount).toBeLessThanOrEqual(995);
+    for (const w of diffSources({ startBlock: 990, blockCount: 10 }, [0], 995, 400))
+      expect(w.startBlock + w.blockCount).toBeLessThanOrEqual(995);
     expect(diffSources({ startBlock: 10, blockCount: 5 }, [0], 0, 400)).toEqual([]);
   });
 });
@@ -103,10 +155,14 @@ describe('target profiles', () => {
     const { parseTargetProfile } = await import('../../src/targets/parse-target-profile.js');
     const { readFileSync } = await import('node:fs');
     const base = JSON.parse(readFileSync(new URL('../../profiles/generic.json', import.meta.url), 'utf8'));
-    expect(parseTargetProfile({ ...base, allowedOperations: ['zero', 'copy', 'replace'] }, 'x.json').allowedOperations).toEqual(['zero', 'copy', 'replace']);
+    expect(
+      parseTargetProfile({ ...base, allowedOperations: ['zero', 'copy', 'replace'] }, 'x.json').allowedOperations,
+    ).toEqual(['zero', 'copy', 'replace']);
     for (const missing of ['zero', 'copy', 'replace']) {
       const ops = ['zero', 'copy', 'replace', 'diff'].filter((o) => o !== missing);
-      expect(() => parseTargetProfile({ ...base, allowedOperations: ops }, 'x.json')).toThrow(new RegExp(`must include ${missing}`));
+      expect(() => parseTargetProfile({ ...base, allowedOperations: ops }, 'x.json')).toThrow(
+        new RegExp(`must include ${missing}`),
+      );
     }
   });
 });

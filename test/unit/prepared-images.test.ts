@@ -15,18 +15,30 @@ describe('PreparedImages', () => {
   const next = [1000, 10, 11, 12, 1001];
   const prepare = (joinFoundRuns: boolean) =>
     PreparedImages.fromSources(new MemoryBlockSource(image(next)), new MemoryBlockSource(image(old)), {
-      blockSizeBytes: BS, maxRunBytes: 1024 * 1024, joinFoundRuns, reporter: new CollectingReporter(), timed: (_phase, f) => f(),
+      blockSizeBytes: BS,
+      maxRunBytes: 1024 * 1024,
+      joinFoundRuns,
+      reporter: new CollectingReporter(),
+      timed: (_phase, f) => f(),
     });
 
   it('joins found runs into the changed chunk only with joinFoundRuns', async () => {
     expect(kinds(await prepare(true))).toEqual([['changed', 5]]);
-    expect(kinds(await prepare(false))).toEqual([['changed', 1], ['copy', 3], ['changed', 1]]);
+    expect(kinds(await prepare(false))).toEqual([
+      ['changed', 1],
+      ['copy', 3],
+      ['changed', 1],
+    ]);
   });
 
   it('withoutJoinedRuns re-plans the same images without joins, keeping the old image', async () => {
     const joined = await prepare(true);
     const plain = joined.withoutJoinedRuns();
-    expect(kinds(plain)).toEqual([['changed', 1], ['copy', 3], ['changed', 1]]);
+    expect(kinds(plain)).toEqual([
+      ['changed', 1],
+      ['copy', 3],
+      ['changed', 1],
+    ]);
     expect(plain.old).toBe(joined.old);
     expect(plain.oldDigests).toBe(joined.oldDigests);
     expect(kinds(joined)).toEqual([['changed', 5]]);

@@ -10,32 +10,74 @@ import { formatBytes, renderTable } from '../render.js';
 export function applyCommand(run: (work: () => Promise<CommandResult>) => Promise<void>): Command {
   return new Command('apply')
     .summary('apply a package to an old image (or release), producing the new image(s)')
-    .description('Checks the signatures, the target and the old image\'s sha256 before writing anything; writes the output to a temp file beside it and renames it into place only when its sha256 matches the package.\n\nA release package (built from two releases) takes the old release with --old and a folder with -o: every partition is checked first, written into a staging folder, and moved to <folder>/<partition>.img only when all of them verify.')
+    .description(
+      "Checks the signatures, the target and the old image's sha256 before writing anything; writes the output to a temp file beside it and renames it into place only when its sha256 matches the package.\n\nA release package (built from two releases) takes the old release with --old and a folder with -o: every partition is checked first, written into a staging folder, and moved to <folder>/<partition>.img only when all of them verify.",
+    )
     .argument('<package>', 'package file (.otapkg)')
     .option('--old <img|release>', 'old image or release (required for delta packages; opened read-only)')
     .requiredOption('-o, --out <img|dir>', 'where to write the new image; a folder for release packages')
     .option('--pubkey <pem>', 'public key to verify with (default: the public test key, with a warning)')
     .option('--device-target <id>', 'refuse packages built for any other target (exit 5)')
     .option('--device-platform <soc>', 'refuse packages built for any other SoC/platform (exit 5)')
-    .option('--device-timestamp <seconds>', 'timestamp of the build the device runs: older packages are refused (exit 5)', parseIntOption('--device-timestamp', 0, MAX_TIMESTAMP_SECONDS))
-    .option('--device-state <json>', 'file with {"target","platform","timestampSeconds"} of the device (options above win)')
+    .option(
+      '--device-timestamp <seconds>',
+      'timestamp of the build the device runs: older packages are refused (exit 5)',
+      parseIntOption('--device-timestamp', 0, MAX_TIMESTAMP_SECONDS),
+    )
+    .option(
+      '--device-state <json>',
+      'file with {"target","platform","timestampSeconds"} of the device (options above win)',
+    )
     .option('--allow-downgrade', 'apply a package older than --device-timestamp')
     .option('--resume', 'continue an interrupted apply from its checkpoint (re-verifies the partial output first)')
-    .addOption(new Option('--checkpoint-every <bytes>', 'destination bytes between checkpoints').argParser(parseIntOption('--checkpoint-every', 4096, 2 ** 40)).hideHelp())
-    .addOption(new Option('--output-format <format>', 'raw or sparse (Android sparse image; default: the format of --old)').choices(['raw', 'sparse']))
+    .addOption(
+      new Option('--checkpoint-every <bytes>', 'destination bytes between checkpoints')
+        .argParser(parseIntOption('--checkpoint-every', 4096, 2 ** 40))
+        .hideHelp(),
+    )
+    .addOption(
+      new Option(
+        '--output-format <format>',
+        'raw or sparse (Android sparse image; default: the format of --old)',
+      ).choices(['raw', 'sparse']),
+    )
     .option('--json', 'print the result as JSON on stdout')
-    .addHelpText('after', '\nExamples:\n  ota-build apply out/update-mediatek.otapkg --old v1/MT6789_Android_scatter.txt -o v2-images/\n  ota-build apply out/update-qualcomm.otapkg --old v1.img -o v2.img --pubkey release.pub.pem --device-target qualcomm\n  ota-build apply pkg.otapkg --old v1.img -o v2.img --device-state /data/ota/device.json --resume')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  ota-build apply out/update-mediatek.otapkg --old v1/MT6789_Android_scatter.txt -o v2-images/\n  ota-build apply out/update-qualcomm.otapkg --old v1.img -o v2.img --pubkey release.pub.pem --device-target qualcomm\n  ota-build apply pkg.otapkg --old v1.img -o v2.img --device-state /data/ota/device.json --resume',
+    )
     .action(async (pkg: string, o) => {
       await run(async () => {
         const reporter = await CliReporter.create({});
         const { applyPackage } = await import('../../apply/apply-package.js');
-        const r = await applyPackage({ packagePath: pkg, oldPath: o.old, outputPath: o.out, pubkeyPath: o.pubkey, deviceTarget: o.deviceTarget, devicePlatform: o.devicePlatform,
-          deviceTimestampSeconds: o.deviceTimestamp, deviceStatePath: o.deviceState, allowDowngrade: o.allowDowngrade, outputFormat: o.outputFormat,
-          resume: o.resume, checkpointEveryBytes: o.checkpointEvery, reporter });
+        const r = await applyPackage({
+          packagePath: pkg,
+          oldPath: o.old,
+          outputPath: o.out,
+          pubkeyPath: o.pubkey,
+          deviceTarget: o.deviceTarget,
+          devicePlatform: o.devicePlatform,
+          deviceTimestampSeconds: o.deviceTimestamp,
+          deviceStatePath: o.deviceState,
+          allowDowngrade: o.allowDowngrade,
+          outputFormat: o.outputFormat,
+          resume: o.resume,
+          checkpointEveryBytes: o.checkpointEvery,
+          reporter,
+        });
         const text = r.partition
           ? `wrote ${r.outputPath} (${r.outputFormat}, ${r.sizeBytes} bytes expanded, sha256 ${r.sha256}) from ${r.operationCount} operations for ${r.targetId}`
           : `wrote ${r.partitions.length} partitions into ${r.outputPath} for ${r.targetId}\n` +
-            renderTable(['partition', 'status', 'file', 'size', 'sha256'], r.partitions.map((p) => [p.name, p.status, p.outputPath, formatBytes(p.sizeBytes), p.sha256.slice(0, 16) + '…']));
+            renderTable(
+              ['partition', 'status', 'file', 'size', 'sha256'],
+              r.partitions.map((p) => [
+                p.name,
+                p.status,
+                p.outputPath,
+                formatBytes(p.sizeBytes),
+                p.sha256.slice(0, 16) + '…',
+              ]),
+            );
         return { json: { ...r, warnings: reporter.warnings }, text };
       });
     });

@@ -4,34 +4,66 @@ import { Command } from 'commander';
 import { availableParallelism } from 'node:os';
 import { CliReporter } from '../cli-reporter.js';
 import type { CommandResult } from '../command-result.js';
-import { MAX_TIMESTAMP_SECONDS, collect, parseIntOption, splitKeys, splitList, timestampFrom } from '../parse-options.js';
+import {
+  MAX_TIMESTAMP_SECONDS,
+  collect,
+  parseIntOption,
+  splitKeys,
+  splitList,
+  timestampFrom,
+} from '../parse-options.js';
 import { formatBytes, formatPercent, renderTable } from '../render.js';
 
 /** Declares the command; `run` is given the finished result. */
 export function buildCommand(run: (work: () => Promise<CommandResult>) => Promise<void>): Command {
   return new Command('build')
     .summary('build signed delta (or full) packages, one per chipset target')
-    .description('Reads the old and new images, computes the block-level diff once, and writes <dir>/update-<target>.otapkg for each target. Without --old it builds a full package.\n\nA release (a folder or layout file: Qualcomm rawprogram*.xml, MediaTek *_Android_scatter.txt, Unisoc .pac, or a folder of <partition>.img files) gives one package per target holding every changed partition; unchanged ones are listed by hash, and partitions the layout marks as not upgradable are left out unless named in --partitions.')
+    .description(
+      'Reads the old and new images, computes the block-level diff once, and writes <dir>/update-<target>.otapkg for each target. Without --old it builds a full package.\n\nA release (a folder or layout file: Qualcomm rawprogram*.xml, MediaTek *_Android_scatter.txt, Unisoc .pac, or a folder of <partition>.img files) gives one package per target holding every changed partition; unchanged ones are listed by hash, and partitions the layout marks as not upgradable are left out unless named in --partitions.',
+    )
     .requiredOption('--new <img|release>', 'new image or release (what the device should end up with)')
     .option('--old <img|release>', 'old image or release the device has now (omit for a full package)')
     .requiredOption('-o, --out <dir>', 'output folder (created if missing)')
-    .option('--target <ids>', 'comma list: qualcomm, mediatek|mtk, unisoc|spreadtrum|sprd, generic, or a profile .json path (default: a vendor release\'s own chipset, else qualcomm,mediatek,unisoc)')
+    .option(
+      '--target <ids>',
+      "comma list: qualcomm, mediatek|mtk, unisoc|spreadtrum|sprd, generic, or a profile .json path (default: a vendor release's own chipset, else qualcomm,mediatek,unisoc)",
+    )
     .option('--partitions <names>', 'releases: update only these partitions (comma list, no slot suffix)', splitList)
     .option('--exclude <names>', 'releases: leave these partitions out (comma list)', splitList)
     .option('--codec <name>', 'auto (smallest per op among allowed codecs) | none | gzip | brotli | zstd | xz', 'auto')
     .option('--level <n>', 'compression level for --codec', parseIntOption('--level', 0, 22))
-    .option('--differ <name>', 'auto | bsdiff-lzma (bsdiff\'s scan, sparse diff, LZMA2: the usual winner) | zstd-dict | bsdiff | bsdf2 (bsdiff with brotli blocks, Android\'s layout)', 'auto')
-    .option('--key <pem>', 'private key for all targets, or <target>=<pem> (repeatable); default: public test keys', collect, [])
-    .option('--platform <soc>', 'SoC/platform label written into the target header (default: the profile\'s)')
+    .option(
+      '--differ <name>',
+      "auto | bsdiff-lzma (bsdiff's scan, sparse diff, LZMA2: the usual winner) | zstd-dict | bsdiff | bsdf2 (bsdiff with brotli blocks, Android's layout)",
+      'auto',
+    )
+    .option(
+      '--key <pem>',
+      'private key for all targets, or <target>=<pem> (repeatable); default: public test keys',
+      collect,
+      [],
+    )
+    .option('--platform <soc>', "SoC/platform label written into the target header (default: the profile's)")
     .option('--source-version <s>', 'version label of the old image')
     .option('--target-version <s>', 'version label of the new image')
-    .option('--partition-name <name>', 'partition the image belongs to (default: the profile\'s, usually system)')
-    .option('--timestamp <seconds>', 'anti-rollback timestamp (default: $SOURCE_DATE_EPOCH)', parseIntOption('--timestamp', 0, MAX_TIMESTAMP_SECONDS))
-    .option('-j, --jobs <n>', `encoder worker threads (default: ${availableParallelism()})`, parseIntOption('--jobs', 1, 256))
+    .option('--partition-name <name>', "partition the image belongs to (default: the profile's, usually system)")
+    .option(
+      '--timestamp <seconds>',
+      'anti-rollback timestamp (default: $SOURCE_DATE_EPOCH)',
+      parseIntOption('--timestamp', 0, MAX_TIMESTAMP_SECONDS),
+    )
+    .option(
+      '-j, --jobs <n>',
+      `encoder worker threads (default: ${availableParallelism()})`,
+      parseIntOption('--jobs', 1, 256),
+    )
     .option('--progress', 'show progress even when stderr is not a terminal')
     .option('--strict', 'treat warnings (e.g. test keys) as errors')
     .option('--json', 'print the result as JSON on stdout')
-    .addHelpText('after', '\nExamples:\n  ota-build build --old v1.img --new v2.img -o out\n  ota-build build --old v1/rawprogram0.xml --new v2/ -o out --exclude userdata\n  ota-build build --old v1.img --new v2.img -o out --target mtk --key release.pem\n  ota-build build --new v2.img -o full --codec xz --level 9')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  ota-build build --old v1.img --new v2.img -o out\n  ota-build build --old v1/rawprogram0.xml --new v2/ -o out --exclude userdata\n  ota-build build --old v1.img --new v2.img -o out --target mtk --key release.pem\n  ota-build build --new v2.img -o full --codec xz --level 9',
+    )
     .action(async (o) => {
       await run(async () => {
         const reporter = await CliReporter.create({ forceProgress: o.progress, strict: o.strict });
@@ -39,14 +71,48 @@ export function buildCommand(run: (work: () => Promise<CommandResult>) => Promis
         const { builtinTargets, resolveTargets } = await import('../../targets/target-registry.js');
         const named = o.target ? resolveTargets(o.target) : builtinTargets();
         const result = await buildPackages({
-          oldPath: o.old, newPath: o.new, outDir: o.out, targets: o.target, codec: o.codec, level: o.level, differ: o.differ,
-          ...splitKeys(o.key, named, [...named, ...builtinTargets()]), platform: o.platform, sourceVersion: o.sourceVersion, targetVersion: o.targetVersion,
-          partitionName: o.partitionName, partitions: o.partitions, excludePartitions: o.exclude, timestampSeconds: timestampFrom(o.timestamp, process.env), jobs: o.jobs, reporter,
+          oldPath: o.old,
+          newPath: o.new,
+          outDir: o.out,
+          targets: o.target,
+          codec: o.codec,
+          level: o.level,
+          differ: o.differ,
+          ...splitKeys(o.key, named, [...named, ...builtinTargets()]),
+          platform: o.platform,
+          sourceVersion: o.sourceVersion,
+          targetVersion: o.targetVersion,
+          partitionName: o.partitionName,
+          partitions: o.partitions,
+          excludePartitions: o.exclude,
+          timestampSeconds: timestampFrom(o.timestamp, process.env),
+          jobs: o.jobs,
+          reporter,
         }).finally(() => reporter.stop());
-        const rows = result.packages.map((p) => [p.target, p.path, formatBytes(p.sizeBytes), formatPercent(p.sizeBytes, result.newSizeBytes), p.signatureAlgorithm]);
-        const what = result.target ? `${result.target.format} image ${result.target.path}` : `${result.input} release ${o.new} (${result.partitions.length} partition${result.partitions.length === 1 ? '' : 's'})`;
-        const parts = result.target ? '' : renderTable(['partition', 'status', 'new size', 'old size'], result.partitions.map((p) => [p.name, p.status, formatBytes(p.target.sizeBytes), p.source ? formatBytes(p.source.sizeBytes) : '-'])) + '\n';
-        const text = `${result.kind} packages for ${formatBytes(result.newSizeBytes)} ${what}\n` + parts +
+        const rows = result.packages.map((p) => [
+          p.target,
+          p.path,
+          formatBytes(p.sizeBytes),
+          formatPercent(p.sizeBytes, result.newSizeBytes),
+          p.signatureAlgorithm,
+        ]);
+        const what = result.target
+          ? `${result.target.format} image ${result.target.path}`
+          : `${result.input} release ${o.new} (${result.partitions.length} partition${result.partitions.length === 1 ? '' : 's'})`;
+        const parts = result.target
+          ? ''
+          : renderTable(
+              ['partition', 'status', 'new size', 'old size'],
+              result.partitions.map((p) => [
+                p.name,
+                p.status,
+                formatBytes(p.target.sizeBytes),
+                p.source ? formatBytes(p.source.sizeBytes) : '-',
+              ]),
+            ) + '\n';
+        const text =
+          `${result.kind} packages for ${formatBytes(result.newSizeBytes)} ${what}\n` +
+          parts +
           renderTable(['target', 'package', 'size', '% of new', 'signature'], rows);
         return { json: { ...result, warnings: reporter.warnings }, text };
       });

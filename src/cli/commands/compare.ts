@@ -11,20 +11,40 @@ import { MAX_TIMESTAMP_SECONDS, parseIntOption, timestampFrom } from '../parse-o
 export function compareCommand(run: (work: () => Promise<CommandResult>) => Promise<void>): Command {
   return new Command('compare')
     .summary('compare codecs and differs on your own images')
-    .description('Builds a real signed package for each combination (replace-only per codec and level, each differ with the best replace codec as fallback, and auto) from ONE hashed and planned copy of the images, applies each once to a temp folder, deletes them, and reports size, build time, apply time and decoder memory. A combination the target forbids is still measured (with an unrestricted copy of the profile) and marked "not allowed".')
+    .description(
+      'Builds a real signed package for each combination (replace-only per codec and level, each differ with the best replace codec as fallback, and auto) from ONE hashed and planned copy of the images, applies each once to a temp folder, deletes them, and reports size, build time, apply time and decoder memory. A combination the target forbids is still measured (with an unrestricted copy of the profile) and marked "not allowed".',
+    )
     .requiredOption('--new <img>', 'new image')
     .option('--old <img>', 'old image (omit to compare full packages; differs then do not apply)')
-    .option('--target <id>', 'one target: qualcomm, mediatek|mtk, unisoc|spreadtrum|sprd, generic, or a profile .json path', 'generic')
+    .option(
+      '--target <id>',
+      'one target: qualcomm, mediatek|mtk, unisoc|spreadtrum|sprd, generic, or a profile .json path',
+      'generic',
+    )
     .option('--codecs <list>', 'comma list of codecs (default: none,gzip,brotli,zstd,xz)')
-    .option('--levels <spec>', 'levels per codec, e.g. "zstd=3,9,19;xz=1,6,9" (default: gzip 6,9; brotli 5,9,11; zstd 3,9,19; xz 1,6,9)')
+    .option(
+      '--levels <spec>',
+      'levels per codec, e.g. "zstd=3,9,19;xz=1,6,9" (default: gzip 6,9; brotli 5,9,11; zstd 3,9,19; xz 1,6,9)',
+    )
     .option('--differs <list>', 'comma list of differs, or none (default: bsdiff-lzma,zstd-dict,bsdiff,bsdf2)')
-    .option('-j, --jobs <n>', `encoder worker threads (default: ${availableParallelism()})`, parseIntOption('--jobs', 1, 256))
-    .option('--timestamp <seconds>', 'package timestamp (default: $SOURCE_DATE_EPOCH, else 0)', parseIntOption('--timestamp', 0, MAX_TIMESTAMP_SECONDS))
+    .option(
+      '-j, --jobs <n>',
+      `encoder worker threads (default: ${availableParallelism()})`,
+      parseIntOption('--jobs', 1, 256),
+    )
+    .option(
+      '--timestamp <seconds>',
+      'package timestamp (default: $SOURCE_DATE_EPOCH, else 0)',
+      parseIntOption('--timestamp', 0, MAX_TIMESTAMP_SECONDS),
+    )
     .option('--csv <file>', 'also write the results as CSV')
     .option('--html <file>', 'also write a self-contained HTML report with charts and the block map')
     .option('--progress', 'show progress even when stderr is not a terminal')
     .option('--json', 'print the results as a JSON array (one entry per combination) on stdout')
-    .addHelpText('after', '\nExamples:\n  ota-build compare --old v1.img --new v2.img\n  ota-build compare --old v1.img --new v2.img --target unisoc --html report.html\n  ota-build compare --new v2.img --codecs zstd,xz --levels "zstd=3,19;xz=6" --csv full.csv')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  ota-build compare --old v1.img --new v2.img\n  ota-build compare --old v1.img --new v2.img --target unisoc --html report.html\n  ota-build compare --new v2.img --codecs zstd,xz --levels "zstd=3,19;xz=6" --csv full.csv',
+    )
     .action(async (o) => {
       await run(async () => {
         const reporter = await CliReporter.create({ forceProgress: o.progress });
@@ -32,8 +52,15 @@ export function compareCommand(run: (work: () => Promise<CommandResult>) => Prom
         const { renderCompareTable } = await import('../../compare/compare-table.js');
         const { writeReportFile } = await import('../../compare/write-report-file.js');
         const result = await compareCodecs({
-          oldPath: o.old, newPath: o.new, target: o.target, codecs: o.codecs, levels: o.levels, differs: o.differs,
-          jobs: o.jobs, timestampSeconds: timestampFrom(o.timestamp, process.env), reporter,
+          oldPath: o.old,
+          newPath: o.new,
+          target: o.target,
+          codecs: o.codecs,
+          levels: o.levels,
+          differs: o.differs,
+          jobs: o.jobs,
+          timestampSeconds: timestampFrom(o.timestamp, process.env),
+          reporter,
         }).finally(() => reporter.stop());
         const written: string[] = [];
         if (o.csv) {

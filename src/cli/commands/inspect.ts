@@ -14,7 +14,10 @@ export function inspectCommand(run: (work: () => Promise<CommandResult>) => Prom
     .argument('<package>', 'package file (.otapkg)')
     .option('--pubkey <pem>', 'check the metadata signature with this key')
     .option('--json', 'print the description as JSON on stdout (section offsets included)')
-    .addHelpText('after', '\nExamples:\n  ota-build inspect out/update-mediatek.otapkg\n  ota-build inspect out/update-mediatek.otapkg --pubkey release.pub.pem --json')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  ota-build inspect out/update-mediatek.otapkg\n  ota-build inspect out/update-mediatek.otapkg --pubkey release.pub.pem --json',
+    )
     .option('--html <file>', 'also write a self-contained HTML page with the summary and the block map')
     .action(async (pkg: string, o) => {
       await run(async () => {
@@ -25,7 +28,12 @@ export function inspectCommand(run: (work: () => Promise<CommandResult>) => Prom
           const { packageBlockMaps } = await import('../../compare/package-block-map.js');
           const { renderInspectHtml } = await import('../../compare/inspect-html.js');
           const { writeReportFile } = await import('../../compare/write-report-file.js');
-          const maps = await packageBlockMaps({ packagePath: pkg, pubkeyPath: o.pubkey, verifyMetadata: r.metadataVerified, reporter });
+          const maps = await packageBlockMaps({
+            packagePath: pkg,
+            pubkeyPath: o.pubkey,
+            verifyMetadata: r.metadataVerified,
+            reporter,
+          });
           await writeReportFile(o.html, renderInspectHtml(r, maps));
         }
         return { json: r, text: describe(r) + (o.html ? `\n\nwrote ${o.html}` : '') };
@@ -34,7 +42,10 @@ export function inspectCommand(run: (work: () => Promise<CommandResult>) => Prom
 }
 
 function image(i: ImageSummary): string {
-  const claim = i.claim === 'sparse' ? `sparse image with ${i.dontCareBlocks} DONT_CARE blocks` : 'full content (raw, or sparse without DONT_CARE)';
+  const claim =
+    i.claim === 'sparse'
+      ? `sparse image with ${i.dontCareBlocks} DONT_CARE blocks`
+      : 'full content (raw, or sparse without DONT_CARE)';
   return `${formatBytes(i.sizeBytes)}${i.version ? ` version ${i.version}` : ''}, ${claim}, sha256 ${i.sha256}`;
 }
 
@@ -49,11 +60,27 @@ function describe(r: InspectReport): string {
   ];
   for (const p of r.partitions) {
     lines.push('', `partition ${p.name} (${p.kind}): ${p.operationCount} operations`);
-    for (const l of p.layout ?? []) lines.push(`  layout ${Object.entries(l).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    for (const l of p.layout ?? [])
+      lines.push(
+        `  layout ${Object.entries(l)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')}`,
+      );
     if (p.source) lines.push(`  source ${image(p.source)}`);
     lines.push(`  target ${image(p.target)}`);
-    const rows = [...Object.entries(p.byType), ...Object.entries(p.byEncoding)].map(([k, s]) => [k, String(s.count), formatBytes(s.dstBytes), formatBytes(s.blobBytes)]);
-    if (rows.length > 0) lines.push(renderTable(['  kind', 'ops', 'writes', 'blob bytes'], rows.map(([k, ...rest]) => [`  ${k}`, ...rest])));
+    const rows = [...Object.entries(p.byType), ...Object.entries(p.byEncoding)].map(([k, s]) => [
+      k,
+      String(s.count),
+      formatBytes(s.dstBytes),
+      formatBytes(s.blobBytes),
+    ]);
+    if (rows.length > 0)
+      lines.push(
+        renderTable(
+          ['  kind', 'ops', 'writes', 'blob bytes'],
+          rows.map(([k, ...rest]) => [`  ${k}`, ...rest]),
+        ),
+      );
     else if (p.kind === 'unchanged') lines.push('  unchanged: the device keeps its old image (no operations)');
   }
   return lines.join('\n');

@@ -9,17 +9,32 @@ export function targetsCommand(run: (work: () => Promise<CommandResult>) => Prom
   return new Command('targets')
     .summary('list chipset target profiles')
     .option('--json', 'print the profiles as JSON on stdout')
-    .addHelpText('after', '\nExamples:\n  ota-build targets\n  ota-build targets --json > my-soc.json   # then edit one profile and use --target ./my-soc.json')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  ota-build targets\n  ota-build targets --json > my-soc.json   # then edit one profile and use --target ./my-soc.json',
+    )
     .action(async (o) => {
       await run(async () => {
         const { builtinTargets } = await import('../../targets/target-registry.js');
         const targets = builtinTargets();
         const rows = targets.map((t) => [
-          [t.id, ...t.aliases].join('|'), t.vendor, t.storage, String(t.blockSizeBytes), t.updateMode, t.defaultSignatureAlgorithm,
-          formatBytes(t.decoderMemoryLimitBytes), formatBytes(t.maxOperationBytes), t.allowedCodecs.join(','),
+          [t.id, ...t.aliases].join('|'),
+          t.vendor,
+          t.storage,
+          String(t.blockSizeBytes),
+          t.updateMode,
+          t.defaultSignatureAlgorithm,
+          formatBytes(t.decoderMemoryLimitBytes),
+          formatBytes(t.maxOperationBytes),
+          t.allowedCodecs.join(','),
         ]);
-        const text = renderTable(['target', 'vendor', 'storage', 'block', 'mode', 'signature', 'decoder mem', 'max op', 'codecs'], rows) +
-          '\n\n' + targets.map((t) => `${t.id}: ${t.signatureRationale}.`).join('\n') +
+        const text =
+          renderTable(
+            ['target', 'vendor', 'storage', 'block', 'mode', 'signature', 'decoder mem', 'max op', 'codecs'],
+            rows,
+          ) +
+          '\n\n' +
+          targets.map((t) => `${t.id}: ${t.signatureRationale}.`).join('\n') +
           '\n\nCustom targets: pass a profile file, e.g. --target ./my-soc.json (same fields as `targets --json`).';
         return { json: targets, text: o.json ? '' : text };
       });

@@ -8,18 +8,29 @@ import type { CommandResult } from '../command-result.js';
 export function verifyCommand(run: (work: () => Promise<CommandResult>) => Promise<void>): Command {
   return new Command('verify')
     .summary('check a package: structure, both signatures, every blob hash')
-    .description('Exit 0 only when everything checks. With --old it also applies the package to a temp copy and checks the result\'s sha256.')
+    .description(
+      "Exit 0 only when everything checks. With --old it also applies the package to a temp copy and checks the result's sha256.",
+    )
     .argument('<package>', 'package file (.otapkg)')
     .option('--pubkey <pem>', 'public key to verify with (default: the public test key, with a warning)')
     .option('--old <img|release>', 'also prove the package applies to this image (or every partition of this release)')
     .option('--device-target <id>', 'also require the package to be for this target')
     .option('--json', 'print the report as JSON on stdout')
-    .addHelpText('after', '\nExamples:\n  ota-build verify out/update-qualcomm.otapkg --pubkey release.pub.pem\n  ota-build verify out/update-qualcomm.otapkg --pubkey release.pub.pem --old v1.img --device-target qualcomm --json')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  ota-build verify out/update-qualcomm.otapkg --pubkey release.pub.pem\n  ota-build verify out/update-qualcomm.otapkg --pubkey release.pub.pem --old v1.img --device-target qualcomm --json',
+    )
     .action(async (pkg: string, o) => {
       await run(async () => {
         const reporter = await CliReporter.create({});
         const { verifyPackage } = await import('../../verify/verify-package.js');
-        const r = await verifyPackage({ packagePath: pkg, pubkeyPath: o.pubkey, oldPath: o.old, deviceTarget: o.deviceTarget, reporter });
+        const r = await verifyPackage({
+          packagePath: pkg,
+          pubkeyPath: o.pubkey,
+          oldPath: o.old,
+          deviceTarget: o.deviceTarget,
+          reporter,
+        });
         return {
           json: { ok: true, ...r, warnings: reporter.warnings },
           text: `OK ${pkg}: ${r.target}, ${r.signatureAlgorithm} key ${r.keyId.slice(0, 16)}…\n${r.checks.map((c) => `  ✓ ${c}`).join('\n')}`,
