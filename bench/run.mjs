@@ -9,8 +9,20 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
-  cpSync, createReadStream, existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, rmSync,
-  statSync, statfsSync, symlinkSync, writeFileSync, renameSync,
+  cpSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  openSync,
+  closeSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  statfsSync,
+  symlinkSync,
+  writeFileSync,
+  renameSync,
 } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +41,6 @@ const MIB = 1048576;
 
 const ALL_SIZES = [64, 256, 1024];
 const ALL_KINDS = ['patch', 'major', 'blob'];
-const PEERS = ['bsdiff', 'xdelta3', 'zstd-patch'];
 const DEFAULT_TARGETS = ['qualcomm', 'mediatek', 'unisoc'];
 
 // ---------------------------------------------------------------------------------------------
@@ -62,12 +73,26 @@ const USAGE = `Usage: npm run bench -- [options]
 
 function parseArgs(argv) {
   const o = {
-    sizes: ALL_SIZES, kinds: ALL_KINDS, pairs: null,
+    sizes: ALL_SIZES,
+    kinds: ALL_KINDS,
+    pairs: null,
     tools: ['ota-build', 'ota-build-default', 'bsdiff', 'xdelta3', 'zstd-patch', 'full-xz', 'full-zstd'],
-    toolsGiven: false, defaultTargetsMaxMib: 64, bsdiffMaxMib: 256, timeoutS: 900, jobs: null,
-    out: join(BENCH, 'RESULTS.md'), keepOutputs: false, dryRun: false, snapshot: true, waitIdleS: 60,
+    toolsGiven: false,
+    defaultTargetsMaxMib: 64,
+    bsdiffMaxMib: 256,
+    timeoutS: 900,
+    jobs: null,
+    out: join(BENCH, 'RESULTS.md'),
+    keepOutputs: false,
+    dryRun: false,
+    snapshot: true,
+    waitIdleS: 60,
   };
-  const list = (v) => v.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = (v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   const num = (name, v) => {
     const n = Number(v);
     if (!Number.isFinite(n) || n <= 0) die(`${name}: expected a positive number, got ${JSON.stringify(v)}`);
@@ -75,31 +100,75 @@ function parseArgs(argv) {
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const [flag, inline] =
+      a.startsWith('--') && a.includes('=')
+        ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]
+        : [a, undefined];
     const val = () => {
       if (inline !== undefined) return inline;
       if (i + 1 >= argv.length) die(`${flag} needs a value`);
       return argv[++i];
     };
     switch (flag) {
-      case '--sizes': o.sizes = list(val()).map((s) => num('--sizes', s)); break;
-      case '--kinds': o.kinds = list(val()); break;
-      case '--pairs': o.pairs = list(val()); break;
-      case '--quick': o.pairs = ['patch-64']; break;
-      case '--tools': o.tools = list(val()); o.toolsGiven = true; break;
-      case '--default-targets-max-mib': o.defaultTargetsMaxMib = num(flag, val()); break;
-      case '--bsdiff-max-mib': o.bsdiffMaxMib = num(flag, val()); break;
-      case '--timeout-s': o.timeoutS = num(flag, val()); break;
-      case '--jobs': o.jobs = num(flag, val()); break;
-      case '--out': o.out = resolve(process.cwd(), val()); break;
-      case '--json': o.json = resolve(process.cwd(), val()); break;
-      case '--keep-outputs': o.keepOutputs = true; break;
-      case '--no-snapshot': o.snapshot = false; break;
-      case '--wait-idle-s': { const v = Number(val()); if (!(v >= 0)) die('--wait-idle-s: expected a number >= 0'); o.waitIdleS = v; break; }
-      case '--dry-run': o.dryRun = true; break;
-      case '--render': o.render = true; break;
-      case '-h': case '--help': process.stdout.write(USAGE); process.exit(0); break;
-      default: die(`unknown option ${a}\n\n${USAGE}`);
+      case '--sizes':
+        o.sizes = list(val()).map((s) => num('--sizes', s));
+        break;
+      case '--kinds':
+        o.kinds = list(val());
+        break;
+      case '--pairs':
+        o.pairs = list(val());
+        break;
+      case '--quick':
+        o.pairs = ['patch-64'];
+        break;
+      case '--tools':
+        o.tools = list(val());
+        o.toolsGiven = true;
+        break;
+      case '--default-targets-max-mib':
+        o.defaultTargetsMaxMib = num(flag, val());
+        break;
+      case '--bsdiff-max-mib':
+        o.bsdiffMaxMib = num(flag, val());
+        break;
+      case '--timeout-s':
+        o.timeoutS = num(flag, val());
+        break;
+      case '--jobs':
+        o.jobs = num(flag, val());
+        break;
+      case '--out':
+        o.out = resolve(process.cwd(), val());
+        break;
+      case '--json':
+        o.json = resolve(process.cwd(), val());
+        break;
+      case '--keep-outputs':
+        o.keepOutputs = true;
+        break;
+      case '--no-snapshot':
+        o.snapshot = false;
+        break;
+      case '--wait-idle-s': {
+        const v = Number(val());
+        if (!(v >= 0)) die('--wait-idle-s: expected a number >= 0');
+        o.waitIdleS = v;
+        break;
+      }
+      case '--dry-run':
+        o.dryRun = true;
+        break;
+      case '--render':
+        o.render = true;
+        break;
+      case '-h':
+      case '--help':
+        process.stdout.write(USAGE);
+        process.exit(0);
+        break;
+      default:
+        die(`unknown option ${a}\n\n${USAGE}`);
     }
   }
   for (const k of o.kinds) if (!ALL_KINDS.includes(k)) die(`--kinds: unknown kind ${k} (patch, major, blob)`);
@@ -121,7 +190,8 @@ function parseArgs(argv) {
     p.id = `${p.kind}-${p.sizeMib}`;
   }
   o.pairList = pairs;
-  o.json ??= o.out === join(BENCH, 'RESULTS.md') ? join(BENCH, 'work', 'results.json') : `${o.out.replace(/\.md$/, '')}.json`;
+  o.json ??=
+    o.out === join(BENCH, 'RESULTS.md') ? join(BENCH, 'work', 'results.json') : `${o.out.replace(/\.md$/, '')}.json`;
   return o;
 }
 
@@ -140,26 +210,59 @@ const TOOLS = {
     role: 'ours',
     label: 'ota-build (generic)',
     build: (p, d, o) => ({
-      cmd: OTA_BIN, nodeOnPath: true,
-      args: ['build', '--old', p.old, '--new', p.new, '-o', join(d, 'pkg'), '--target', 'generic', '--json',
-        ...(o.jobs ? ['--jobs', String(o.jobs)] : [])],
+      cmd: OTA_BIN,
+      nodeOnPath: true,
+      args: [
+        'build',
+        '--old',
+        p.old,
+        '--new',
+        p.new,
+        '-o',
+        join(d, 'pkg'),
+        '--target',
+        'generic',
+        '--json',
+        ...(o.jobs ? ['--jobs', String(o.jobs)] : []),
+      ],
     }),
-    packages: (d) => [{ label: 'ota-build (generic)', target: 'generic', file: join(d, 'pkg', 'update-generic.otapkg') }],
+    packages: (d) => [
+      { label: 'ota-build (generic)', target: 'generic', file: join(d, 'pkg', 'update-generic.otapkg') },
+    ],
     apply: (p, pkg, out) => ({
-      cmd: OTA_BIN, nodeOnPath: true, args: ['apply', pkg.file, '--old', p.old, '-o', out, '--device-target', pkg.target, '--json'],
+      cmd: OTA_BIN,
+      nodeOnPath: true,
+      args: ['apply', pkg.file, '--old', p.old, '-o', out, '--device-target', pkg.target, '--json'],
     }),
   },
   'ota-build-default': {
     role: 'ours-default',
     label: 'ota-build (default targets)',
     build: (p, d, o) => ({
-      cmd: OTA_BIN, nodeOnPath: true,
-      args: ['build', '--old', p.old, '--new', p.new, '-o', join(d, 'pkg'), '--json',
-        ...(o.jobs ? ['--jobs', String(o.jobs)] : [])],
+      cmd: OTA_BIN,
+      nodeOnPath: true,
+      args: [
+        'build',
+        '--old',
+        p.old,
+        '--new',
+        p.new,
+        '-o',
+        join(d, 'pkg'),
+        '--json',
+        ...(o.jobs ? ['--jobs', String(o.jobs)] : []),
+      ],
     }),
-    packages: (d) => DEFAULT_TARGETS.map((t) => ({ label: `ota-build (${t})`, target: t, file: join(d, 'pkg', `update-${t}.otapkg`) })),
+    packages: (d) =>
+      DEFAULT_TARGETS.map((t) => ({
+        label: `ota-build (${t})`,
+        target: t,
+        file: join(d, 'pkg', `update-${t}.otapkg`),
+      })),
     apply: (p, pkg, out) => ({
-      cmd: OTA_BIN, nodeOnPath: true, args: ['apply', pkg.file, '--old', p.old, '-o', out, '--device-target', pkg.target, '--json'],
+      cmd: OTA_BIN,
+      nodeOnPath: true,
+      args: ['apply', pkg.file, '--old', p.old, '-o', out, '--device-target', pkg.target, '--json'],
     }),
   },
   bsdiff: {
@@ -185,9 +288,15 @@ const TOOLS = {
     // size on its own (checked with zstd 1.5.4 on a 1 GiB pair), so no --memory=/-M is needed;
     // --long=31 (limit 2 GiB) is passed anyway. Full `zstd -19 --long=31` output of an image
     // over 128 MiB does need --long=31 (or --memory) to decompress: "Window size larger than maximum".
-    build: (p, d) => ({ cmd: 'zstd', args: ['-q', '-f', `--patch-from=${p.old}`, '-19', '--long=31', p.new, '-o', join(d, 'patch.zst')] }),
+    build: (p, d) => ({
+      cmd: 'zstd',
+      args: ['-q', '-f', `--patch-from=${p.old}`, '-19', '--long=31', p.new, '-o', join(d, 'patch.zst')],
+    }),
     packages: (d) => [{ label: 'zstd --patch-from -19 --long=31', file: join(d, 'patch.zst') }],
-    apply: (p, pkg, out) => ({ cmd: 'zstd', args: ['-q', '-f', '-d', `--patch-from=${p.old}`, '--long=31', pkg.file, '-o', out] }),
+    apply: (p, pkg, out) => ({
+      cmd: 'zstd',
+      args: ['-q', '-f', '-d', `--patch-from=${p.old}`, '--long=31', pkg.file, '-o', out],
+    }),
   },
   'full-xz': {
     role: 'reference',
@@ -239,7 +348,11 @@ function distFingerprint(distDir = join(dirname(dirname(OTA_BIN)), 'dist')) {
   const files = [];
   const walk = (dir) => {
     let ents;
-    try { ents = readdirSync(dir, { withFileTypes: true }); } catch { return; }
+    try {
+      ents = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
     for (const e of ents) {
       const p = join(dir, e.name);
       if (e.isDirectory()) walk(p);
@@ -249,7 +362,11 @@ function distFingerprint(distDir = join(dirname(dirname(OTA_BIN)), 'dist')) {
   walk(distDir);
   files.sort();
   const h = createHash('sha256');
-  for (const p of files) { h.update(relative(distDir, p)); h.update('\0'); h.update(readFileSync(p)); }
+  for (const p of files) {
+    h.update(relative(distDir, p));
+    h.update('\0');
+    h.update(readFileSync(p));
+  }
   return `${h.digest('hex').slice(0, 16)} (${files.length} files)`;
 }
 
@@ -261,7 +378,10 @@ function parseClock(s) {
 }
 
 function parseTimeV(text) {
-  const get = (re) => { const m = re.exec(text); return m ? m[1] : null; };
+  const get = (re) => {
+    const m = re.exec(text);
+    return m ? m[1] : null;
+  };
   const wall = get(/Elapsed \(wall clock\) time \([^)]*\): *([0-9:.]+)/);
   const rss = get(/Maximum resident set size \(kbytes\): *(\d+)/);
   const user = get(/User time \(seconds\): *([0-9.]+)/);
@@ -286,7 +406,9 @@ function machineBusyS() {
     // user nice system idle iowait irq softirq steal (guest is already inside user)
     const [user, nice, system, , , irq, softirq, steal] = f;
     return (user + nice + system + irq + softirq + (steal || 0)) / CLK_TCK;
-  } catch { return null; }
+  } catch {
+    return null;
+  }
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -307,12 +429,21 @@ async function waitIdle(maxS) {
 }
 
 // `npm run bench -- --dry-run | head` closes our stdout early: that is not an error.
-process.stdout.on('error', (e) => { if (e.code === 'EPIPE') process.exit(0); throw e; });
+process.stdout.on('error', (e) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
 
 let current = null; // the running child, killed on SIGINT/SIGTERM
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => {
-    if (current) { try { process.kill(-current.pid, 'SIGKILL'); } catch { /* gone */ } }
+    if (current) {
+      try {
+        process.kill(-current.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
     log(`\nbench: interrupted (${sig})`);
     process.exit(130);
   });
@@ -329,18 +460,29 @@ function timed({ cmd, args, stdoutFile, nodeOnPath }, { timeoutS, cwd = ROOT, en
     const busy0 = machineBusyS();
     const t0 = process.hrtime.bigint();
     const child = spawn(TIME, ['-v', '-o', timeFile, cmd, ...args], {
-      cwd, env, detached: true, stdio: ['ignore', outFd ?? 'pipe', 'pipe'],
+      cwd,
+      env,
+      detached: true,
+      stdio: ['ignore', outFd ?? 'pipe', 'pipe'],
     });
     current = child;
     const cap = 4 * MIB;
     let stdout = '';
     let stderr = '';
-    child.stdout?.on('data', (b) => { if (stdout.length < cap) stdout += b.toString('utf8'); });
-    child.stderr.on('data', (b) => { stderr = (stderr + b.toString('utf8')).slice(-64 * 1024); });
+    child.stdout?.on('data', (b) => {
+      if (stdout.length < cap) stdout += b.toString('utf8');
+    });
+    child.stderr.on('data', (b) => {
+      stderr = (stderr + b.toString('utf8')).slice(-64 * 1024);
+    });
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
     }, timeoutS * 1000);
     const finish = (code, signal, spawnError) => {
       clearTimeout(timer);
@@ -351,16 +493,23 @@ function timed({ cmd, args, stdoutFile, nodeOnPath }, { timeoutS, cwd = ROOT, en
       const tv = existsSync(timeFile) ? parseTimeV(readFileSync(timeFile, 'utf8')) : {};
       // CPU the rest of the machine used meanwhile, averaged over the wall time (in cores).
       const ownCpu = (tv.userS ?? 0) + (tv.sysS ?? 0);
-      const otherCores = busy0 !== null && busy1 !== null && hrWallS > 0
-        ? Math.max(0, (busy1 - busy0 - ownCpu) / hrWallS) : null;
+      const otherCores =
+        busy0 !== null && busy1 !== null && hrWallS > 0 ? Math.max(0, (busy1 - busy0 - ownCpu) / hrWallS) : null;
       let status = 'ok';
       if (timedOut) status = 'timeout';
       else if (spawnError || code !== 0 || signal || tv.signal) status = 'failed';
       res({
-        status, exitCode: code, signal: signal ?? (tv.signal ? `signal ${tv.signal}` : null),
-        wallS: status === 'timeout' ? null : tv.wallS ?? null, hrWallS,
-        maxRssKiB: tv.maxRssKiB ?? null, userS: tv.userS ?? null, sysS: tv.sysS ?? null, otherCores,
-        stdout, stderrTail: spawnError ? String(spawnError) : stderr.trim().split('\n').slice(-6).join('\n'),
+        status,
+        exitCode: code,
+        signal: signal ?? (tv.signal ? `signal ${tv.signal}` : null),
+        wallS: status === 'timeout' ? null : (tv.wallS ?? null),
+        hrWallS,
+        maxRssKiB: tv.maxRssKiB ?? null,
+        userS: tv.userS ?? null,
+        sysS: tv.sysS ?? null,
+        otherCores,
+        stdout,
+        stderrTail: spawnError ? String(spawnError) : stderr.trim().split('\n').slice(-6).join('\n'),
       });
     };
     child.on('error', (e) => finish(null, null, e));
@@ -379,7 +528,9 @@ function cmdline({ cmd, args, stdoutFile }) {
 
 function ensureTools(o, pairs) {
   const need = new Map([['time', TIME]]);
-  const add = (pkg, ...cmds) => { for (const c of cmds) need.set(`${pkg}:${c}`, c); };
+  const add = (pkg, ...cmds) => {
+    for (const c of cmds) need.set(`${pkg}:${c}`, c);
+  };
   const tools = new Set(o.tools);
   if (tools.has('bsdiff')) add('bsdiff', 'bsdiff', 'bspatch');
   if (tools.has('xdelta3')) add('xdelta3', 'xdelta3');
@@ -393,9 +544,14 @@ function ensureTools(o, pairs) {
   }
   if (!missing.size) return;
   const pkgs = [...missing];
-  if (o.dryRun) { log(`would install: ${pkgs.join(' ')}`); return; }
+  if (o.dryRun) {
+    log(`would install: ${pkgs.join(' ')}`);
+    return;
+  }
   if (process.getuid?.() !== 0) {
-    die(`missing tools from Debian packages: ${pkgs.join(' ')}; run as root (the bench installs them) or: sudo apt-get install -y ${pkgs.join(' ')}`);
+    die(
+      `missing tools from Debian packages: ${pkgs.join(' ')}; run as root (the bench installs them) or: sudo apt-get install -y ${pkgs.join(' ')}`,
+    );
   }
   log(`installing ${pkgs.join(' ')} (apt-get)`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
@@ -407,7 +563,10 @@ function ensureTools(o, pairs) {
 
 function ensureDist(o) {
   if (existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) return;
-  if (o.dryRun) { log('would run: npm run build (dist/ missing)'); return; }
+  if (o.dryRun) {
+    log('would run: npm run build (dist/ missing)');
+    return;
+  }
   log('dist/ missing: npm run build');
   const r = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 2, 'inherit'] });
   if (r.status !== 0) die(`npm run build failed (exit ${r.status})`);
@@ -447,7 +606,17 @@ function machineInfo() {
   const dpkg = (p) => sh('dpkg-query', ['-W', '-f=${Version}', p]).out || 'unknown';
   const git = (...a) => sh('git', ['-C', ROOT, ...a]);
   const head = git('rev-parse', 'HEAD').out || 'unknown';
-  const dirty = git('status', '--porcelain', '--untracked-files=no', '--', 'src', 'bin', 'package.json', 'profiles', 'proto').out;
+  const dirty = git(
+    'status',
+    '--porcelain',
+    '--untracked-files=no',
+    '--',
+    'src',
+    'bin',
+    'package.json',
+    'profiles',
+    'proto',
+  ).out;
   const untracked = git('ls-files', '--others', '--exclude-standard', '--', 'src').out;
   // Which build of ota-build actually ran: dist/ (compiled), compared with src/ mtimes.
   const newest = (dir) => {
@@ -483,11 +652,13 @@ function machineInfo() {
 // ---------------------------------------------------------------------------------------------
 // Pairs
 
-function pairDir(p) { return join(BENCH, 'work', 'pairs', p.id); }
+function pairDir(p) {
+  return join(BENCH, 'work', 'pairs', p.id);
+}
 
 // Reuse a pair when bench-pair.json says it came from the same generator files and the images
 // still hash to what was recorded (and to what make-pair.sh printed in pair.txt).
-async function ensurePair(p, o) {
+async function ensurePair(p) {
   const dir = pairDir(p);
   const old = join(dir, 'old.img');
   const nu = join(dir, 'new.img');
@@ -516,7 +687,10 @@ async function ensurePair(p, o) {
   log(`  making pair: bench/images/make-pair.sh ${p.kind} ${p.sizeMib} ${relative(ROOT, dir)}`);
   const t0 = performance.now();
   const r = spawnSync('bash', [MAKE_PAIR, p.kind, String(p.sizeMib), dir], {
-    cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * MIB,
+    cwd: ROOT,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 64 * MIB,
   });
   if (r.status !== 0) throw new Error(`make-pair.sh ${p.kind} ${p.sizeMib} failed (exit ${r.status})`);
   const summary = readFileSync(join(dir, 'pair.txt'), 'utf8');
@@ -526,8 +700,13 @@ async function ensurePair(p, o) {
     throw new Error(`pair ${p.id}: images do not hash to what make-pair.sh printed`);
   }
   const rec = {
-    kind: p.kind, sizeMib: p.sizeMib, generator, madeSeconds: (performance.now() - t0) / 1000,
-    old: { sha256: ho, bytes: statSync(old).size }, new: { sha256: hn, bytes: statSync(nu).size }, summary,
+    kind: p.kind,
+    sizeMib: p.sizeMib,
+    generator,
+    madeSeconds: (performance.now() - t0) / 1000,
+    old: { sha256: ho, bytes: statSync(old).size },
+    new: { sha256: hn, bytes: statSync(nu).size },
+    summary,
   };
   writeFileSync(recFile, JSON.stringify(rec, null, 2) + '\n');
   return done(rec, false);
@@ -540,23 +719,32 @@ function checkSpace(dir, sizeMib) {
     const free = s.bavail * s.bsize;
     // the pair (2x), staging (~1x), one patch + one applied image (~1x), plus slack
     const want = (4 * sizeMib + 512) * MIB;
-    if (free < want) log(`  WARNING: ${(free / MIB).toFixed(0)} MiB free in ${dir}; this pair wants about ${(want / MIB).toFixed(0)} MiB`);
-  } catch { /* statfs unsupported: carry on */ }
+    if (free < want)
+      log(
+        `  WARNING: ${(free / MIB).toFixed(0)} MiB free in ${dir}; this pair wants about ${(want / MIB).toFixed(0)} MiB`,
+      );
+  } catch {
+    /* statfs unsupported: carry on */
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
 // One pair: every tool, build then apply, one at a time
 
 function toolsFor(p, o) {
-  return TOOL_ORDER.filter((t) => o.tools.includes(t)).map((t) => {
-    if (t === 'bsdiff' && p.sizeMib > o.bsdiffMaxMib) {
-      return { tool: t, skip: `skipped: too slow/too much memory (> --bsdiff-max-mib ${o.bsdiffMaxMib})` };
-    }
-    if (t === 'ota-build-default' && p.sizeMib > o.defaultTargetsMaxMib) {
-      if (o.toolsGiven) { /* explicitly asked for: run it anyway */ } else return null;
-    }
-    return { tool: t };
-  }).filter(Boolean);
+  return TOOL_ORDER.filter((t) => o.tools.includes(t))
+    .map((t) => {
+      if (t === 'bsdiff' && p.sizeMib > o.bsdiffMaxMib) {
+        return { tool: t, skip: `skipped: too slow/too much memory (> --bsdiff-max-mib ${o.bsdiffMaxMib})` };
+      }
+      if (t === 'ota-build-default' && p.sizeMib > o.defaultTargetsMaxMib) {
+        if (o.toolsGiven) {
+          /* explicitly asked for: run it anyway */
+        } else return null;
+      }
+      return { tool: t };
+    })
+    .filter(Boolean);
 }
 
 async function runPair(p, pair, o, progress) {
@@ -583,13 +771,26 @@ async function runPair(p, pair, o, progress) {
     if (ours) r.distBefore = distFingerprint();
     const idleB = await waitIdle(o.waitIdleS);
     const b = await timed(spec, { timeoutS: o.timeoutS, env, timeFile: join(d, 'time-build.txt') });
-    r.build = { status: b.status, exitCode: b.exitCode, signal: b.signal, wallS: b.wallS, hrWallS: b.hrWallS, maxRssKiB: b.maxRssKiB, userS: b.userS, sysS: b.sysS, otherCores: b.otherCores, loadBeforeCores: idleB };
+    r.build = {
+      status: b.status,
+      exitCode: b.exitCode,
+      signal: b.signal,
+      wallS: b.wallS,
+      hrWallS: b.hrWallS,
+      maxRssKiB: b.maxRssKiB,
+      userS: b.userS,
+      sysS: b.sysS,
+      otherCores: b.otherCores,
+      loadBeforeCores: idleB,
+    };
     if (b.status !== 'ok') r.build.stderrTail = b.stderrTail;
     if (tool.startsWith('ota-build') && b.status === 'ok') {
       try {
         const j = JSON.parse(b.stdout);
         r.otaJson = { timingsMs: j.timingsMs, packages: j.packages?.map(({ path, ...rest }) => rest) };
-      } catch { r.otaJson = { unparsable: b.stdout.slice(0, 500) }; }
+      } catch {
+        r.otaJson = { unparsable: b.stdout.slice(0, 500) };
+      }
     }
     r.status = b.status;
     if (b.status === 'timeout') {
@@ -604,7 +805,12 @@ async function runPair(p, pair, o, progress) {
       for (const pkg of def.packages(d)) {
         const e = { label: pkg.label, target: pkg.target ?? null };
         r.packages.push(e);
-        if (!existsSync(pkg.file)) { e.missing = true; e.correct = false; log(`${progress} ${tool}: ${pkg.label}: no output file!`); continue; }
+        if (!existsSync(pkg.file)) {
+          e.missing = true;
+          e.correct = false;
+          log(`${progress} ${tool}: ${pkg.label}: no output file!`);
+          continue;
+        }
         e.bytes = statSync(pkg.file).size;
         const out = join(d, 'applied.img');
         rmSync(out, { force: true });
@@ -613,7 +819,18 @@ async function runPair(p, pair, o, progress) {
         log(`${progress} ${tool}: ${pkg.label}: ${e.bytes} bytes; apply  $ ${e.applyCmd}`);
         const idleA = await waitIdle(o.waitIdleS);
         const a = await timed(aspec, { timeoutS: o.timeoutS, env, timeFile: join(d, 'time-apply.txt') });
-        e.apply = { status: a.status, exitCode: a.exitCode, signal: a.signal, wallS: a.wallS, hrWallS: a.hrWallS, maxRssKiB: a.maxRssKiB, userS: a.userS, sysS: a.sysS, otherCores: a.otherCores, loadBeforeCores: idleA };
+        e.apply = {
+          status: a.status,
+          exitCode: a.exitCode,
+          signal: a.signal,
+          wallS: a.wallS,
+          hrWallS: a.hrWallS,
+          maxRssKiB: a.maxRssKiB,
+          userS: a.userS,
+          sysS: a.sysS,
+          otherCores: a.otherCores,
+          loadBeforeCores: idleA,
+        };
         if (a.status !== 'ok') e.apply.stderrTail = a.stderrTail;
         if (a.status === 'ok' && existsSync(out)) {
           e.outSha256 = await sha256File(out);
@@ -621,13 +838,16 @@ async function runPair(p, pair, o, progress) {
         } else {
           e.correct = false;
         }
-        log(`${progress} ${tool}: ${pkg.label}: apply ${a.status === 'ok' ? `ok in ${fmtS(a.wallS)} s, peak RSS ${fmtMiB(a.maxRssKiB)} MiB${busyNote(a)}` : a.status === 'timeout' ? 'did not finish' : `FAILED (exit ${a.exitCode ?? a.signal}): ${a.stderrTail.split('\n').pop()}`}; output ${e.correct ? 'matches new.img' : 'does NOT match new.img'}`);
+        log(
+          `${progress} ${tool}: ${pkg.label}: apply ${a.status === 'ok' ? `ok in ${fmtS(a.wallS)} s, peak RSS ${fmtMiB(a.maxRssKiB)} MiB${busyNote(a)}` : a.status === 'timeout' ? 'did not finish' : `FAILED (exit ${a.exitCode ?? a.signal}): ${a.stderrTail.split('\n').pop()}`}; output ${e.correct ? 'matches new.img' : 'does NOT match new.img'}`,
+        );
         if (!o.keepOutputs) rmSync(out, { force: true });
       }
     }
     if (ours) {
       r.distAfter = distFingerprint();
-      if (r.distAfter !== r.distBefore) log(`${progress} ${tool}: WARNING: dist/ changed while it ran (${r.distBefore} -> ${r.distAfter})`);
+      if (r.distAfter !== r.distBefore)
+        log(`${progress} ${tool}: WARNING: dist/ changed while it ran (${r.distBefore} -> ${r.distAfter})`);
     }
     if (!o.keepOutputs) rmSync(d, { recursive: true, force: true });
   }
@@ -647,14 +867,18 @@ const pct = (x) => `${(100 * x).toFixed(3)} %`;
 const BUSY_CORES = 0.2;
 // Under a second, /proc/stat's 10 ms ticks and our own spawning make the figure meaningless.
 const disturbed = (m) => m?.otherCores != null && m.otherCores > BUSY_CORES && (m.hrWallS ?? 0) >= 1;
-const busyNote = (m) => (disturbed(m) ? ` (WARNING: other processes used ${m.otherCores.toFixed(2)} cores meanwhile)` : '');
+const busyNote = (m) =>
+  disturbed(m) ? ` (WARNING: other processes used ${m.otherCores.toFixed(2)} cores meanwhile)` : '';
 const dag = (m) => (disturbed(m) ? ' †' : '');
 
 // Rows: one per package (ota-build-default gives three from one build).
 function rowsOf(pairRes) {
   const rows = [];
   for (const r of pairRes.results) {
-    if (r.status === 'skipped' || r.status !== 'ok') { rows.push({ r, e: null }); continue; }
+    if (r.status === 'skipped' || r.status !== 'ok') {
+      rows.push({ r, e: null });
+      continue;
+    }
     for (const e of r.packages) rows.push({ r, e });
   }
   return rows;
@@ -680,9 +904,22 @@ function pairTable(pairRes, opts) {
   const newBytes = pairRes.pair.new.bytes;
   const best = bestPeer(pairRes);
   const zt = zstdPatchTime(pairRes);
-  const head = ['tool', 'size bytes', '% of new', 'size ÷ best peer patch', 'build s', 'build ÷ zstd-patch',
-    'build peak RSS MiB', 'apply s', 'apply peak RSS MiB', 'correct'];
-  const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 || i === head.length - 1 ? '---' : '---:')).join('|')}|`];
+  const head = [
+    'tool',
+    'size bytes',
+    '% of new',
+    'size ÷ best peer patch',
+    'build s',
+    'build ÷ zstd-patch',
+    'build peak RSS MiB',
+    'apply s',
+    'apply peak RSS MiB',
+    'correct',
+  ];
+  const lines = [
+    `| ${head.join(' | ')} |`,
+    `|${head.map((_, i) => (i === 0 || i === head.length - 1 ? '---' : '---:')).join('|')}|`,
+  ];
   for (const { r, e } of rowsOf(pairRes)) {
     const b = r.build;
     const shared = r.tool === 'ota-build-default' ? ' ¹' : '';
@@ -691,7 +928,12 @@ function pairTable(pairRes, opts) {
       if (r.status === 'skipped') what = r.note;
       else if (r.status === 'timeout') what = `**did not finish** (killed after ${opts.timeoutS} s)`;
       else what = `**build failed** (exit ${b.exitCode ?? b.signal})`;
-      const bs = (r.status === 'failed' && b.wallS != null ? fmtS(b.wallS) : r.status === 'timeout' ? `> ${opts.timeoutS}` : '—') + dag(b);
+      const bs =
+        (r.status === 'failed' && b.wallS != null
+          ? fmtS(b.wallS)
+          : r.status === 'timeout'
+            ? `> ${opts.timeoutS}`
+            : '—') + dag(b);
       const rss = r.status === 'failed' && b.maxRssKiB != null ? fmtMiB(b.maxRssKiB) : '—';
       lines.push(`| ${r.label} | ${what} | — | — | ${bs} | — | ${rss} | — | — | — |`);
       continue;
@@ -701,14 +943,31 @@ function pairTable(pairRes, opts) {
     const ofNew = e.missing ? '—' : pct(e.bytes / newBytes);
     const vsBest = e.missing || !best ? '—' : ceil3(e.bytes / best.bytes);
     const vsZstd = zt ? ceil3(b.wallS / zt) : '—';
-    let applyS = '—'; let applyRss = '—'; let correct;
+    let applyS = '—';
+    let applyRss = '—';
+    let correct;
     if (e.missing) correct = '**NO** (no output)';
-    else if (a.status === 'timeout') { applyS = `> ${opts.timeoutS}`; correct = '**NO** (apply did not finish)'; }
-    else if (a.status === 'failed') { applyS = a.wallS != null ? fmtS(a.wallS) : '?'; applyRss = fmtMiB(a.maxRssKiB); correct = `**NO** (apply failed, exit ${a.exitCode ?? a.signal})`; }
-    else { applyS = fmtS(a.wallS) + dag(a); applyRss = fmtMiB(a.maxRssKiB); correct = e.correct ? 'yes' : `**NO** (sha256 ${e.outSha256.slice(0, 12)}…)`; }
+    else if (a.status === 'timeout') {
+      applyS = `> ${opts.timeoutS}`;
+      correct = '**NO** (apply did not finish)';
+    } else if (a.status === 'failed') {
+      applyS = a.wallS != null ? fmtS(a.wallS) : '?';
+      applyRss = fmtMiB(a.maxRssKiB);
+      correct = `**NO** (apply failed, exit ${a.exitCode ?? a.signal})`;
+    } else {
+      applyS = fmtS(a.wallS) + dag(a);
+      applyRss = fmtMiB(a.maxRssKiB);
+      correct = e.correct ? 'yes' : `**NO** (sha256 ${e.outSha256.slice(0, 12)}…)`;
+    }
     const warn = r.distBefore && r.distAfter !== r.distBefore ? ' ⚠ dist/ changed while it ran' : '';
-    const label = r.role.startsWith('ours') ? `**${e.label}**${warn}` : r.role === 'reference' ? `${e.label} (reference)` : e.label;
-    lines.push(`| ${label} | ${size} | ${ofNew} | ${vsBest} | ${fmtS(b.wallS)}${shared}${dag(b)} | ${vsZstd}${shared} | ${fmtMiB(b.maxRssKiB)}${shared} | ${applyS} | ${applyRss} | ${correct} |`);
+    const label = r.role.startsWith('ours')
+      ? `**${e.label}**${warn}`
+      : r.role === 'reference'
+        ? `${e.label} (reference)`
+        : e.label;
+    lines.push(
+      `| ${label} | ${size} | ${ofNew} | ${vsBest} | ${fmtS(b.wallS)}${shared}${dag(b)} | ${vsZstd}${shared} | ${fmtMiB(b.maxRssKiB)}${shared} | ${applyS} | ${applyRss} | ${correct} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -722,7 +981,9 @@ function goalChecks(pairRes) {
   const ok = (b) => (b ? 'pass' : '**FAIL**');
   const checks = [];
   if (!e || e.missing) {
-    checks.push(`ota-build (generic): **no package** (${ours.status === 'timeout' ? 'did not finish' : 'build failed'})`);
+    checks.push(
+      `ota-build (generic): **no package** (${ours.status === 'timeout' ? 'did not finish' : 'build failed'})`,
+    );
     return checks;
   }
   const peers = pairRes.results.filter((r) => r.role === 'peer');
@@ -733,24 +994,38 @@ function goalChecks(pairRes) {
     checks.push(`${ok(smaller)} smaller than every peer that finished (${detail})`);
     if (p.kind === 'patch') {
       const best = bestPeer(pairRes);
-      checks.push(`${ok(e.bytes <= 0.9 * best.bytes)} patch pair: ≤ 0.9 × best peer (${best.tool}): ${(e.bytes / best.bytes).toFixed(4)}×`);
+      checks.push(
+        `${ok(e.bytes <= 0.9 * best.bytes)} patch pair: ≤ 0.9 × best peer (${best.tool}): ${(e.bytes / best.bytes).toFixed(4)}×`,
+      );
     }
   } else {
     checks.push('no peer finished: nothing to compare sizes with');
   }
-  const notRun = peers.filter((r) => r.status !== 'ok' || !r.packages[0]?.correct)
-    .map((r) => `${r.tool} ${r.status === 'skipped' ? 'skipped' : r.status === 'timeout' ? 'did not finish' : r.status === 'failed' ? 'failed' : 'output not correct'}`);
+  const notRun = peers
+    .filter((r) => r.status !== 'ok' || !r.packages[0]?.correct)
+    .map(
+      (r) =>
+        `${r.tool} ${r.status === 'skipped' ? 'skipped' : r.status === 'timeout' ? 'did not finish' : r.status === 'failed' ? 'failed' : 'output not correct'}`,
+    );
   if (notRun.length) checks.push(`(not compared: ${notRun.join(', ')})`);
   const zt = zstdPatchTime(pairRes);
   if (p.sizeMib >= 256) {
-    if (zt) checks.push(`${ok(ours.build.wallS <= 0.5 * zt)} build ≤ 0.5 × zstd-patch (${(ours.build.wallS / zt).toFixed(4)}×)`);
+    if (zt)
+      checks.push(
+        `${ok(ours.build.wallS <= 0.5 * zt)} build ≤ 0.5 × zstd-patch (${(ours.build.wallS / zt).toFixed(4)}×)`,
+      );
     else checks.push('build time vs zstd-patch: zstd-patch did not finish');
   }
-  if (p.sizeMib >= 1024) checks.push(`${ok(ours.build.maxRssKiB <= MIB)} build peak RSS ≤ 1 GiB (${fmtMiB(ours.build.maxRssKiB)} MiB)`);
-  const applies = pairRes.results.filter((r) => r.role.startsWith('ours') && r.status === 'ok').flatMap((r) => r.packages);
+  if (p.sizeMib >= 1024)
+    checks.push(`${ok(ours.build.maxRssKiB <= MIB)} build peak RSS ≤ 1 GiB (${fmtMiB(ours.build.maxRssKiB)} MiB)`);
+  const applies = pairRes.results
+    .filter((r) => r.role.startsWith('ours') && r.status === 'ok')
+    .flatMap((r) => r.packages);
   for (const a of applies) {
     const rss = a.apply?.maxRssKiB;
-    checks.push(`${ok(a.correct && rss != null && rss <= 160 * 1024)} ${a.label}: apply correct and peak RSS ≤ 160 MiB (${a.correct ? 'correct' : 'NOT correct'}, ${fmtMiB(rss)} MiB)`);
+    checks.push(
+      `${ok(a.correct && rss != null && rss <= 160 * 1024)} ${a.label}: apply correct and peak RSS ≤ 160 MiB (${a.correct ? 'correct' : 'NOT correct'}, ${fmtMiB(rss)} MiB)`,
+    );
   }
   return checks;
 }
@@ -760,51 +1035,93 @@ function renderMarkdown(run) {
   const L = [];
   L.push('# ota-build benchmark results');
   L.push('');
-  L.push(`**Pairs run: ${run.pairs.map((p) => p.id).join(', ')}**${run.finished ? '' : ' (run still in progress or interrupted: partial results)'}; ` +
-    `tools: ${run.options.tools.join(', ')}.`);
-  const notRun = ALL_SIZES.flatMap((sz) => ALL_KINDS.map((k) => `${k}-${sz}`)).filter((id) => !run.pairs.some((p) => p.id === id));
+  L.push(
+    `**Pairs run: ${run.pairs.map((p) => p.id).join(', ')}**${run.finished ? '' : ' (run still in progress or interrupted: partial results)'}; ` +
+      `tools: ${run.options.tools.join(', ')}.`,
+  );
+  const notRun = ALL_SIZES.flatMap((sz) => ALL_KINDS.map((k) => `${k}-${sz}`)).filter(
+    (id) => !run.pairs.some((p) => p.id === id),
+  );
   if (notRun.length) L.push(`Not run this time: ${notRun.join(', ')}.`);
   L.push('');
-  L.push(`Generated by \`npm run bench -- ${run.argv.join(' ')}\` on ${run.startedAt} ` +
-    `(total runtime ${run.totalS != null ? `${(run.totalS / 60).toFixed(1)} min` : 'n/a'}). See [README.md](README.md) for what each column means and how to rerun.`);
+  L.push(
+    `Generated by \`npm run bench -- ${run.argv.join(' ')}\` on ${run.startedAt} ` +
+      `(total runtime ${run.totalS != null ? `${(run.totalS / 60).toFixed(1)} min` : 'n/a'}). See [README.md](README.md) for what each column means and how to rerun.`,
+  );
   L.push('');
   L.push('## Machine');
   L.push('');
   L.push(`- ${m.nproc} CPUs (\`nproc\`), ${m.memTotalGiB.toFixed(1)} GiB RAM, CPU: ${m.cpuModel}; ${m.kernel}`);
-  L.push(`- ${Object.entries(m.versions).map(([k, v]) => `${k}: ${v}`).join('; ')}`);
+  L.push(
+    `- ${Object.entries(m.versions)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('; ')}`,
+  );
   const ob = m.otaBuild;
-  L.push(`- ota-build ${ob.version} at commit \`${ob.commit}\`` +
-    (ob.uncommitted ? ` **plus uncommitted changes** in src/ (${ob.uncommitted.split('\n').length} files)` : ' (clean)') +
-    (ob.distNewerThanSrc === false ? '; **dist/ is older than src/**: the compiled dist/ is what ran' : '; dist/ built after the last src/ change'));
-  if (ob.snapshot) L.push(`- ota-build ran from a copy of bin/, dist/, profiles/ … taken at ${ob.snapshot.at} (dist/ fingerprint ${ob.snapshot.fingerprint}), so rebuilding the working tree during the run could not change it`);
-  const prints = [...new Set(run.pairs.flatMap((pr) => (pr.results ?? []).flatMap((r) => [r.distBefore, r.distAfter]).filter(Boolean)))];
+  L.push(
+    `- ota-build ${ob.version} at commit \`${ob.commit}\`` +
+      (ob.uncommitted
+        ? ` **plus uncommitted changes** in src/ (${ob.uncommitted.split('\n').length} files)`
+        : ' (clean)') +
+      (ob.distNewerThanSrc === false
+        ? '; **dist/ is older than src/**: the compiled dist/ is what ran'
+        : '; dist/ built after the last src/ change'),
+  );
+  if (ob.snapshot)
+    L.push(
+      `- ota-build ran from a copy of bin/, dist/, profiles/ … taken at ${ob.snapshot.at} (dist/ fingerprint ${ob.snapshot.fingerprint}), so rebuilding the working tree during the run could not change it`,
+    );
+  const prints = [
+    ...new Set(
+      run.pairs.flatMap((pr) => (pr.results ?? []).flatMap((r) => [r.distBefore, r.distAfter]).filter(Boolean)),
+    ),
+  ];
   if (prints.length === 1) L.push(`- the same compiled dist/ ran for every ota-build row: fingerprint ${prints[0]}`);
-  else if (prints.length > 1) L.push(`- **dist/ changed during this run** (${prints.length} versions: ${prints.join(', ')}): compare ota-build rows with care`);
-  L.push(`- every build and apply ran alone, one after the other, under \`/usr/bin/time -v\`; images were in the page cache (made or hashed just before). ota-build ran with its default \`--jobs\`${run.options.jobs ? ` (${run.options.jobs})` : ''}; zstd with its default -T1 (one compression thread + one I/O thread); bsdiff, xdelta3, xz -T1 single-threaded.`);
+  else if (prints.length > 1)
+    L.push(
+      `- **dist/ changed during this run** (${prints.length} versions: ${prints.join(', ')}): compare ota-build rows with care`,
+    );
+  L.push(
+    `- every build and apply ran alone, one after the other, under \`/usr/bin/time -v\`; images were in the page cache (made or hashed just before). ota-build ran with its default \`--jobs\`${run.options.jobs ? ` (${run.options.jobs})` : ''}; zstd with its default -T1 (one compression thread + one I/O thread); bsdiff, xdelta3, xz -T1 single-threaded.`,
+  );
   L.push('');
-  L.push('Columns: *size ÷ best peer patch* divides by the smallest correct patch of bsdiff, xdelta3 and zstd --patch-from on that pair (full xz/zstd are reference rows, not peers); *build ÷ zstd-patch* divides build wall time by zstd --patch-from\'s. Times are `/usr/bin/time` wall clock (0.01 s resolution); RSS is its "Maximum resident set size". Ratios are rounded up at the 3rd decimal; the goal checks use unrounded numbers. *correct* = sha256 of the applied output equals new.img\'s.');
+  L.push(
+    'Columns: *size ÷ best peer patch* divides by the smallest correct patch of bsdiff, xdelta3 and zstd --patch-from on that pair (full xz/zstd are reference rows, not peers); *build ÷ zstd-patch* divides build wall time by zstd --patch-from\'s. Times are `/usr/bin/time` wall clock (0.01 s resolution); RSS is its "Maximum resident set size". Ratios are rounded up at the 3rd decimal; the goal checks use unrounded numbers. *correct* = sha256 of the applied output equals new.img\'s.',
+  );
   L.push('');
   for (const pr of run.pairs) {
     L.push(`## ${pr.id}: ${pr.kind}, ${pr.sizeMib} MiB`);
     L.push('');
-    if (pr.error) { L.push(`**pair failed:** ${pr.error}`); L.push(''); continue; }
+    if (pr.error) {
+      L.push(`**pair failed:** ${pr.error}`);
+      L.push('');
+      continue;
+    }
     const summary = (pr.pair.summary ?? '').split('\n').filter((l) => l && !/^[0-9a-f]{64}\s/.test(l) && !/:$/.test(l));
     const short = summary.filter((l) => !/^\s/.test(l)).slice(0, 4);
     L.push(short.map((l) => `- ${l}`).join('\n'));
-    L.push(`- new.img sha256 \`${pr.pair.new.sha256}\`, ${pr.pair.new.bytes} bytes (${pr.pair.reused ? 'pair reused from bench/work/pairs' : `pair made in ${pr.pair.madeSeconds?.toFixed(0)} s`})`);
+    L.push(
+      `- new.img sha256 \`${pr.pair.new.sha256}\`, ${pr.pair.new.bytes} bytes (${pr.pair.reused ? 'pair reused from bench/work/pairs' : `pair made in ${pr.pair.madeSeconds?.toFixed(0)} s`})`,
+    );
     L.push('');
     L.push(pairTable(pr, run.options));
     L.push('');
     if (pr.results.some((r) => r.tool === 'ota-build-default' && r.status === 'ok')) {
-      L.push('¹ one `ota-build build` without `--target` (defaults qualcomm, mediatek, unisoc) wrote all three packages; its build time and RSS are shared by the three rows.');
+      L.push(
+        '¹ one `ota-build build` without `--target` (defaults qualcomm, mediatek, unisoc) wrote all three packages; its build time and RSS are shared by the three rows.',
+      );
       L.push('');
     }
     const busy = pr.results.flatMap((r) => [
       ...(disturbed(r.build) ? [`${r.label} build ${r.build.otherCores.toFixed(2)}`] : []),
-      ...(r.packages ?? []).filter((e) => disturbed(e.apply)).map((e) => `${e.label} apply ${e.apply.otherCores.toFixed(2)}`),
+      ...(r.packages ?? [])
+        .filter((e) => disturbed(e.apply))
+        .map((e) => `${e.label} apply ${e.apply.otherCores.toFixed(2)}`),
     ]);
     if (busy.length) {
-      L.push(`† other processes on the machine used, on average, this many of the ${m.nproc} cores while it ran (its time is likely inflated): ${busy.join('; ')}.`);
+      L.push(
+        `† other processes on the machine used, on average, this many of the ${m.nproc} cores while it ran (its time is likely inflated): ${busy.join('; ')}.`,
+      );
       L.push('');
     }
     const checks = goalChecks(pr);
@@ -817,10 +1134,16 @@ function renderMarkdown(run) {
     const failures = pr.results.flatMap((r) => {
       const out = [];
       if (r.build?.stderrTail) out.push(`- ${r.label} build (${r.status}): \`${oneLine(r.build.stderrTail)}\``);
-      for (const e of r.packages ?? []) if (e.apply?.stderrTail) out.push(`- ${e.label} apply (${e.apply.status}): \`${oneLine(e.apply.stderrTail)}\``);
+      for (const e of r.packages ?? [])
+        if (e.apply?.stderrTail) out.push(`- ${e.label} apply (${e.apply.status}): \`${oneLine(e.apply.stderrTail)}\``);
       return out;
     });
-    if (failures.length) { L.push('Failure details (last lines of stderr):'); L.push(''); L.push(...failures); L.push(''); }
+    if (failures.length) {
+      L.push('Failure details (last lines of stderr):');
+      L.push('');
+      L.push(...failures);
+      L.push('');
+    }
   }
   // Linearity: same kind at 256 and 1024.
   const lin = [];
@@ -829,30 +1152,50 @@ function renderMarkdown(run) {
     const b = run.pairs.find((p) => p.kind === k && p.sizeMib === 1024);
     const ta = a?.results?.find((r) => r.tool === 'ota-build' && r.status === 'ok')?.build.wallS;
     const tb = b?.results?.find((r) => r.tool === 'ota-build' && r.status === 'ok')?.build.wallS;
-    if (ta && tb) lin.push(`- ${k}: ota-build build ${fmtS(ta)} s at 256 MiB → ${fmtS(tb)} s at 1024 MiB: ×${(tb / ta).toFixed(2)} for ×4 the image`);
+    if (ta && tb)
+      lin.push(
+        `- ${k}: ota-build build ${fmtS(ta)} s at 256 MiB → ${fmtS(tb)} s at 1024 MiB: ×${(tb / ta).toFixed(2)} for ×4 the image`,
+      );
   }
-  if (lin.length) { L.push('## Build-time growth 256 → 1024 MiB'); L.push(''); L.push(...lin); L.push(''); }
+  if (lin.length) {
+    L.push('## Build-time growth 256 → 1024 MiB');
+    L.push('');
+    L.push(...lin);
+    L.push('');
+  }
   L.push('## Commands');
   L.push('');
   const cmds = new Map();
-  for (const pr of run.pairs) for (const r of pr.results ?? []) {
-    if (r.buildCmd && !cmds.has(r.tool)) cmds.set(r.tool, [r.buildCmd, r.packages?.[0]?.applyCmd]);
-  }
+  for (const pr of run.pairs)
+    for (const r of pr.results ?? []) {
+      if (r.buildCmd && !cmds.has(r.tool)) cmds.set(r.tool, [r.buildCmd, r.packages?.[0]?.applyCmd]);
+    }
   L.push('As run on the first pair (paths relative to the repository):');
   L.push('');
   L.push('```');
-  for (const [t, [b, a]] of cmds) { L.push(`# ${t}`); L.push(b); if (a) L.push(a); }
+  for (const [t, [b, a]] of cmds) {
+    L.push(`# ${t}`);
+    L.push(b);
+    if (a) L.push(a);
+  }
   L.push('```');
   L.push('');
   return L.join('\n');
 }
 
-const oneLine = (s) => s.replace(/\s*\n\s*/g, ' ⏎ ').replace(/`/g, "'").slice(0, 400);
+const oneLine = (s) =>
+  s
+    .replace(/\s*\n\s*/g, ' ⏎ ')
+    .replace(/`/g, "'")
+    .slice(0, 400);
 
 function writeResults(run) {
   const json = run.options.json;
   mkdirSync(dirname(json), { recursive: true });
-  const write = (file, text) => { writeFileSync(`${file}.tmp`, text); renameSync(`${file}.tmp`, file); };
+  const write = (file, text) => {
+    writeFileSync(`${file}.tmp`, text);
+    renameSync(`${file}.tmp`, file);
+  };
   write(json, JSON.stringify(run, null, 2) + '\n');
   mkdirSync(dirname(run.options.out), { recursive: true });
   write(run.options.out, renderMarkdown(run));
@@ -868,7 +1211,9 @@ async function main() {
     const run = JSON.parse(readFileSync(o.json, 'utf8'));
     run.options.out = o.out;
     writeFileSync(o.out, renderMarkdown(run));
-    log(`bench: rewrote ${relative(process.cwd(), o.out)} from ${relative(process.cwd(), o.json)} (run of ${run.startedAt})`);
+    log(
+      `bench: rewrote ${relative(process.cwd(), o.out)} from ${relative(process.cwd(), o.json)} (run of ${run.startedAt})`,
+    );
     return;
   }
   ensureTools(o, o.pairList);
@@ -878,40 +1223,72 @@ async function main() {
     const fake = (p) => ({ old: join(pairDir(p), 'old.img'), new: join(pairDir(p), 'new.img') });
     for (const p of o.pairList) {
       const dir = pairDir(p);
-      process.stdout.write(`\n# pair ${p.id}: ${existsSync(join(dir, 'bench-pair.json')) ? 'cached (checked by sha256)' : `bench/images/make-pair.sh ${p.kind} ${p.sizeMib} ${relative(ROOT, dir)}`}\n`);
+      process.stdout.write(
+        `\n# pair ${p.id}: ${existsSync(join(dir, 'bench-pair.json')) ? 'cached (checked by sha256)' : `bench/images/make-pair.sh ${p.kind} ${p.sizeMib} ${relative(ROOT, dir)}`}\n`,
+      );
       for (const { tool, skip } of toolsFor(p, o)) {
-        if (skip) { process.stdout.write(`# ${tool}: ${skip}\n`); continue; }
+        if (skip) {
+          process.stdout.write(`# ${tool}: ${skip}\n`);
+          continue;
+        }
         const def = TOOLS[tool];
         const d = join(BENCH, 'work', 'runs', p.id, tool);
         process.stdout.write(`${cmdline(def.build(fake(p), d, o))}\n`);
-        for (const pkg of def.packages(d)) process.stdout.write(`  ${cmdline(def.apply(fake(p), pkg, join(d, 'applied.img')))}\n`);
+        for (const pkg of def.packages(d))
+          process.stdout.write(`  ${cmdline(def.apply(fake(p), pkg, join(d, 'applied.img')))}\n`);
       }
     }
-    process.stdout.write(`\n(each under /usr/bin/time -v, timeout ${o.timeoutS} s; results to ${relative(ROOT, o.out)})\n`);
+    process.stdout.write(
+      `\n(each under /usr/bin/time -v, timeout ${o.timeoutS} s; results to ${relative(ROOT, o.out)})\n`,
+    );
     return;
   }
 
   const machine = machineInfo();
   if (o.snapshot) {
     machine.otaBuild.snapshot = await snapshotOtaBuild();
-    log(`bench: running ota-build from a copy of dist/ (${relative(ROOT, SNAPSHOT)}, fingerprint ${machine.otaBuild.snapshot.fingerprint})`);
+    log(
+      `bench: running ota-build from a copy of dist/ (${relative(ROOT, SNAPSHOT)}, fingerprint ${machine.otaBuild.snapshot.fingerprint})`,
+    );
   }
   const run = {
-    startedAt: new Date().toISOString(), argv, finished: false, totalS: null, machine,
-    options: { tools: o.tools, bsdiffMaxMib: o.bsdiffMaxMib, timeoutS: o.timeoutS, jobs: o.jobs, defaultTargetsMaxMib: o.defaultTargetsMaxMib, waitIdleS: o.waitIdleS, snapshot: o.snapshot, out: o.out, json: o.json },
+    startedAt: new Date().toISOString(),
+    argv,
+    finished: false,
+    totalS: null,
+    machine,
+    options: {
+      tools: o.tools,
+      bsdiffMaxMib: o.bsdiffMaxMib,
+      timeoutS: o.timeoutS,
+      jobs: o.jobs,
+      defaultTargetsMaxMib: o.defaultTargetsMaxMib,
+      waitIdleS: o.waitIdleS,
+      snapshot: o.snapshot,
+      out: o.out,
+      json: o.json,
+    },
     pairs: [],
   };
   log(`bench: ${o.pairList.length} pair(s): ${o.pairList.map((p) => p.id).join(', ')}; tools: ${o.tools.join(', ')}`);
-  log(`bench: ${machine.nproc} CPUs, ${machine.memTotalGiB.toFixed(1)} GiB RAM, ${machine.cpuModel}; ota-build ${machine.otaBuild.commit.slice(0, 12)}${machine.otaBuild.uncommitted ? ' + uncommitted changes' : ''}`);
+  log(
+    `bench: ${machine.nproc} CPUs, ${machine.memTotalGiB.toFixed(1)} GiB RAM, ${machine.cpuModel}; ota-build ${machine.otaBuild.commit.slice(0, 12)}${machine.otaBuild.uncommitted ? ' + uncommitted changes' : ''}`,
+  );
   for (const [i, p] of o.pairList.entries()) {
     const progress = `[${i + 1}/${o.pairList.length} ${p.id}]`;
     log(`${progress} pair ${p.kind} ${p.sizeMib} MiB`);
     const entry = { id: p.id, kind: p.kind, sizeMib: p.sizeMib };
     run.pairs.push(entry);
     try {
-      const pair = await ensurePair(p, o);
+      const pair = await ensurePair(p);
       const { rec } = pair;
-      entry.pair = { reused: pair.reused, madeSeconds: rec.madeSeconds, summary: rec.summary, old: rec.old, new: rec.new };
+      entry.pair = {
+        reused: pair.reused,
+        madeSeconds: rec.madeSeconds,
+        summary: rec.summary,
+        old: rec.old,
+        new: rec.new,
+      };
       entry.results = await runPair(p, { ...pair.paths, newSha256: rec.new.sha256 }, o, progress);
     } catch (e) {
       entry.error = e.message;
@@ -925,7 +1302,9 @@ async function main() {
   writeResults(run);
   const md = renderMarkdown(run);
   process.stdout.write(md.slice(md.indexOf('\n## ') + 1) + '\n');
-  log(`bench: done in ${(run.totalS / 60).toFixed(1)} min; wrote ${relative(process.cwd(), o.out)} and ${relative(process.cwd(), o.json)}`);
+  log(
+    `bench: done in ${(run.totalS / 60).toFixed(1)} min; wrote ${relative(process.cwd(), o.out)} and ${relative(process.cwd(), o.json)}`,
+  );
 }
 
 main().catch((e) => {

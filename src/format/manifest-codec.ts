@@ -7,9 +7,16 @@ import type { Extent } from '../model/extent.js';
 import type { ImageIdentity, Manifest, PartitionUpdate } from '../model/manifest.js';
 import { assertNever, type BlobRef, type Operation } from '../model/operation.js';
 import { CodecWireId, DifferWireId, nameOfWireId } from '../model/wire-ids.js';
-import { MAX_DONT_CARE_EXTENTS, MAX_EXTENTS_PER_OPERATION, MAX_IMAGE_BYTES, MAX_OPERATIONS, MAX_PARTITIONS, SHA256_BYTES } from './limits.js';
+import {
+  MAX_DONT_CARE_EXTENTS,
+  MAX_EXTENTS_PER_OPERATION,
+  MAX_IMAGE_BYTES,
+  MAX_OPERATIONS,
+  MAX_PARTITIONS,
+  SHA256_BYTES,
+} from './limits.js';
 import { checkManifestCounts } from './manifest-counts.js';
-import { decodeMessageStrict, encodeMessage } from './proto-message.js';
+import { type WireMessage, decodeMessageStrict, encodeMessage } from './proto-message.js';
 import { ManifestType } from './schema.js';
 
 const OP_WIRE = { zero: 1, copy: 2, replace: 3, diff: 4 } as const;
@@ -41,7 +48,7 @@ export function decodeManifest(bytes: Uint8Array): Manifest {
     bad(`has ${m.partitions.length} partitions, expected 1..${MAX_PARTITIONS}`);
   }
   let opCount = 0;
-  const partitions: PartitionUpdate[] = m.partitions.map((p: any, pi: number): PartitionUpdate => {
+  const partitions: PartitionUpdate[] = m.partitions.map((p: WireMessage, pi: number): PartitionUpdate => {
     const where = `partition ${pi}`;
     if (!isPartitionName(p.name)) bad(`${where}: name ${JSON.stringify(p.name)} is not a valid partition name`);
     if (!p.target) bad(`${where}: target identity is missing`);
@@ -51,10 +58,14 @@ export function decodeManifest(bytes: Uint8Array): Manifest {
       name: p.name,
       source: p.source ? identityFromWire(p.source, `${where} source`) : undefined,
       target: identityFromWire(p.target, `${where} target`),
-      operations: p.operations.map((o: any, oi: number) => operationFromWire(o, `${where} op ${oi}`)),
+      operations: p.operations.map((o: WireMessage, oi: number) => operationFromWire(o, `${where} op ${oi}`)),
     };
   });
-  for (const [name, value] of [['timestamp_seconds', m.timestamp_seconds], ['max_decoder_memory_bytes', m.max_decoder_memory_bytes], ['required_space_bytes', m.required_space_bytes]] as const) {
+  for (const [name, value] of [
+    ['timestamp_seconds', m.timestamp_seconds],
+    ['max_decoder_memory_bytes', m.max_decoder_memory_bytes],
+    ['required_space_bytes', m.required_space_bytes],
+  ] as const) {
     if (!Number.isSafeInteger(value) || value > MAX_IMAGE_BYTES) bad(`${name} ${value} is out of range`);
   }
   return {
@@ -69,14 +80,26 @@ export function decodeManifest(bytes: Uint8Array): Manifest {
 }
 
 function identityToWire(i: ImageIdentity): object {
-  return { size_bytes: i.sizeBytes, sha256: i.sha256, version: i.version, dont_care_extents: extentsToWire(i.dontCare) };
+  return {
+    size_bytes: i.sizeBytes,
+    sha256: i.sha256,
+    version: i.version,
+    dont_care_extents: extentsToWire(i.dontCare),
+  };
 }
 
-function identityFromWire(w: any, where: string): ImageIdentity {
+function identityFromWire(w: WireMessage, where: string): ImageIdentity {
   checkSha(w.sha256, `${where} sha256`);
-  if (!(w.size_bytes >= 1 && w.size_bytes <= MAX_IMAGE_BYTES)) bad(`${where}: size_bytes ${w.size_bytes} is outside 1..${MAX_IMAGE_BYTES}`);
-  if (w.dont_care_extents.length > MAX_DONT_CARE_EXTENTS) bad(`${where}: ${w.dont_care_extents.length} DONT_CARE extents, at most ${MAX_DONT_CARE_EXTENTS}`);
-  return { sizeBytes: w.size_bytes, sha256: w.sha256, version: w.version, dontCare: extentsFromWire(w.dont_care_extents, `${where} dont_care`) };
+  if (!(w.size_bytes >= 1 && w.size_bytes <= MAX_IMAGE_BYTES))
+    bad(`${where}: size_bytes ${w.size_bytes} is outside 1..${MAX_IMAGE_BYTES}`);
+  if (w.dont_care_extents.length > MAX_DONT_CARE_EXTENTS)
+    bad(`${where}: ${w.dont_care_extents.length} DONT_CARE extents, at most ${MAX_DONT_CARE_EXTENTS}`);
+  return {
+    sizeBytes: w.size_bytes,
+    sha256: w.sha256,
+    version: w.version,
+    dontCare: extentsFromWire(w.dont_care_extents, `${where} dont_care`),
+  };
 }
 
 function extentsToWire(extents: readonly Extent[]): object[] {
@@ -91,7 +114,12 @@ function operationToWire(op: Operation): object {
     case 'copy':
       return { ...base, src_extents: extentsToWire(op.src), src_sha256: op.srcSha256 };
     case 'replace':
-      return { ...base, ...blobToWire(op.blob), codec: CodecWireId[op.codec as keyof typeof CodecWireId], decoder_memory_bytes: op.decoderMemoryBytes };
+      return {
+        ...base,
+        ...blobToWire(op.blob),
+        codec: CodecWireId[op.codec as keyof typeof CodecWireId],
+        decoder_memory_bytes: op.decoderMemoryBytes,
+      };
     case 'diff':
       return {
         ...base,
@@ -110,7 +138,7 @@ function blobToWire(b: BlobRef): object {
   return { blob_offset: b.offsetBytes, blob_size_bytes: b.sizeBytes, blob_sha256: b.sha256 };
 }
 
-function operationFromWire(w: any, where: string): Operation {
+function operationFromWire(w: WireMessage, where: string): Operation {
   const type = nameOfWireId(OP_WIRE, w.type);
   if (!type) bad(`${where}: unknown operation type ${w.type}`);
   const dst = extentsFromWire(w.dst_extents, `${where} dst`);
@@ -141,19 +169,26 @@ function operationFromWire(w: any, where: string): Operation {
       forbid(w.codec !== 0, 'a codec');
       const differ = nameOfWireId(DifferWireId, w.differ);
       if (differ === undefined) throw new UnsupportedError('UNKNOWN_DIFFER', `${where}: unknown differ id ${w.differ}`);
-      return { type: 'diff', dst, ...sourceFromWire(w, where), differ, blob: blobFromWire(w, where), decoderMemoryBytes: w.decoder_memory_bytes };
+      return {
+        type: 'diff',
+        dst,
+        ...sourceFromWire(w, where),
+        differ,
+        blob: blobFromWire(w, where),
+        decoderMemoryBytes: w.decoder_memory_bytes,
+      };
     }
   }
 }
 
-function sourceFromWire(w: any, where: string): { src: Extent[]; srcSha256: Uint8Array } {
+function sourceFromWire(w: WireMessage, where: string): { src: Extent[]; srcSha256: Uint8Array } {
   const src = extentsFromWire(w.src_extents, `${where} src`);
   if (src.length === 0) bad(`${where}: no source extents`);
   checkSha(w.src_sha256, `${where} src_sha256`);
   return { src, srcSha256: w.src_sha256 };
 }
 
-function blobFromWire(w: any, where: string): BlobRef {
+function blobFromWire(w: WireMessage, where: string): BlobRef {
   if (w.blob_size_bytes === 0) bad(`${where}: empty blob`);
   if (!Number.isSafeInteger(w.blob_offset + w.blob_size_bytes)) bad(`${where}: blob range out of range`);
   if (!Number.isSafeInteger(w.decoder_memory_bytes)) bad(`${where}: decoder memory out of range`);
@@ -161,11 +196,13 @@ function blobFromWire(w: any, where: string): BlobRef {
   return { offsetBytes: w.blob_offset, sizeBytes: w.blob_size_bytes, sha256: w.blob_sha256 };
 }
 
-function extentsFromWire(list: any[], where: string): Extent[] {
-  if (list.length > MAX_EXTENTS_PER_OPERATION && !where.endsWith('dont_care')) bad(`${where}: ${list.length} extents, at most ${MAX_EXTENTS_PER_OPERATION}`);
+function extentsFromWire(list: WireMessage[], where: string): Extent[] {
+  if (list.length > MAX_EXTENTS_PER_OPERATION && !where.endsWith('dont_care'))
+    bad(`${where}: ${list.length} extents, at most ${MAX_EXTENTS_PER_OPERATION}`);
   return list.map((e, i) => {
     if (e.block_count === 0) bad(`${where} extent ${i}: block_count is 0`);
-    if (!Number.isSafeInteger(e.start_block + e.block_count) || e.start_block + e.block_count > MAX_IMAGE_BYTES) bad(`${where} extent ${i}: out of range`);
+    if (!Number.isSafeInteger(e.start_block + e.block_count) || e.start_block + e.block_count > MAX_IMAGE_BYTES)
+      bad(`${where} extent ${i}: out of range`);
     return { startBlock: e.start_block, blockCount: e.block_count };
   });
 }

@@ -6,7 +6,7 @@ import { isPartitionName } from '../model/partition-name.js';
 import type { PartitionLayout, TargetHeader } from '../model/target-header.js';
 import type { StorageType, UpdateMode } from '../model/target-profile.js';
 import { MAX_BLOCK_SIZE_BYTES, MAX_DECODER_MEMORY_BYTES, MAX_OPERATION_BYTES, MIN_BLOCK_SIZE_BYTES } from './limits.js';
-import { decodeMessageStrict, encodeMessage } from './proto-message.js';
+import { type WireMessage, decodeMessageStrict, encodeMessage } from './proto-message.js';
 import { TargetHeaderType } from './schema.js';
 
 const STORAGE: readonly StorageType[] = ['ufs', 'emmc', 'nand', 'generic'];
@@ -42,26 +42,36 @@ export function encodeTargetHeader(h: TargetHeader): Buffer {
   });
 }
 
-
 /** Decodes a target header, checking every field's range. Throws PackageFormatError (exit 4). */
 export function decodeTargetHeader(bytes: Uint8Array): TargetHeader {
   const m = decodeMessageStrict(TargetHeaderType, bytes, 'target header');
   const bad = (detail: string): never => {
     throw new PackageFormatError('PKG_BAD_TARGET_HEADER', `target header: ${detail}`);
   };
-  if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(m.target_id)) bad(`target_id ${JSON.stringify(m.target_id)} is not a valid id`);
+  if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(m.target_id))
+    bad(`target_id ${JSON.stringify(m.target_id)} is not a valid id`);
   if (!STORAGE.includes(m.storage)) bad(`storage ${JSON.stringify(m.storage)}, expected one of ${STORAGE.join(', ')}`);
   if (!MODES.includes(m.update_mode)) bad(`update_mode ${JSON.stringify(m.update_mode)}, expected ab or in-place`);
   const bs = m.block_size_bytes as number;
-  if (bs < MIN_BLOCK_SIZE_BYTES || bs > MAX_BLOCK_SIZE_BYTES || (bs & (bs - 1)) !== 0) bad(`block_size_bytes ${bs} is not a power of two in 512..1 MiB`);
+  if (bs < MIN_BLOCK_SIZE_BYTES || bs > MAX_BLOCK_SIZE_BYTES || (bs & (bs - 1)) !== 0)
+    bad(`block_size_bytes ${bs} is not a power of two in 512..1 MiB`);
   const algorithm = algorithmByWireId(m.signature_algorithm);
   if (!algorithm) bad(`unknown signature_algorithm ${m.signature_algorithm}`);
-  if (!(m.max_operation_bytes >= bs && m.max_operation_bytes <= MAX_OPERATION_BYTES)) bad(`max_operation_bytes ${m.max_operation_bytes} is outside ${bs}..${MAX_OPERATION_BYTES}`);
-  if (!(m.decoder_memory_limit_bytes >= 1 && m.decoder_memory_limit_bytes <= MAX_DECODER_MEMORY_BYTES)) bad(`decoder_memory_limit_bytes ${m.decoder_memory_limit_bytes} is outside 1..${MAX_DECODER_MEMORY_BYTES}`);
-  if (!RELEASE_LAYOUTS.includes(m.release_layout)) bad(`release_layout ${JSON.stringify(m.release_layout)}, expected one of ${RELEASE_LAYOUTS.filter(Boolean).join(', ')} or none`);
-  if ((m.release_layout === '') !== (m.partition_layouts.length === 0)) bad('release_layout and partition_layouts must be both set or both empty');
-  if (m.partition_layouts.length > MAX_PARTITION_LAYOUTS) bad(`${m.partition_layouts.length} partition layouts, at most ${MAX_PARTITION_LAYOUTS}`);
-  const partitionLayouts = m.partition_layouts.map((l: Record<string, any>, i: number) => decodeLayout(l, `partition_layouts[${i}]`, bad));
+  if (!(m.max_operation_bytes >= bs && m.max_operation_bytes <= MAX_OPERATION_BYTES))
+    bad(`max_operation_bytes ${m.max_operation_bytes} is outside ${bs}..${MAX_OPERATION_BYTES}`);
+  if (!(m.decoder_memory_limit_bytes >= 1 && m.decoder_memory_limit_bytes <= MAX_DECODER_MEMORY_BYTES))
+    bad(`decoder_memory_limit_bytes ${m.decoder_memory_limit_bytes} is outside 1..${MAX_DECODER_MEMORY_BYTES}`);
+  if (!RELEASE_LAYOUTS.includes(m.release_layout))
+    bad(
+      `release_layout ${JSON.stringify(m.release_layout)}, expected one of ${RELEASE_LAYOUTS.filter(Boolean).join(', ')} or none`,
+    );
+  if ((m.release_layout === '') !== (m.partition_layouts.length === 0))
+    bad('release_layout and partition_layouts must be both set or both empty');
+  if (m.partition_layouts.length > MAX_PARTITION_LAYOUTS)
+    bad(`${m.partition_layouts.length} partition layouts, at most ${MAX_PARTITION_LAYOUTS}`);
+  const partitionLayouts = m.partition_layouts.map((l: WireMessage, i: number) =>
+    decodeLayout(l, `partition_layouts[${i}]`, bad),
+  );
   return {
     targetId: m.target_id,
     vendor: m.vendor,
@@ -79,17 +89,29 @@ export function decodeTargetHeader(bytes: Uint8Array): TargetHeader {
   };
 }
 
-const RELEASE_LAYOUTS: readonly string[] = ['', 'qualcomm-rawprogram', 'mediatek-scatter', 'unisoc-pac', 'generic-folder'];
+const RELEASE_LAYOUTS: readonly string[] = [
+  '',
+  'qualcomm-rawprogram',
+  'mediatek-scatter',
+  'unisoc-pac',
+  'generic-folder',
+];
 /** Partition layouts one target header may carry (256 partitions × two slots). */
 export const MAX_PARTITION_LAYOUTS = 512;
 
-function decodeLayout(l: Record<string, any>, where: string, bad: (detail: string) => never): PartitionLayout {
+function decodeLayout(l: WireMessage, where: string, bad: (detail: string) => never): PartitionLayout {
   if (!isPartitionName(l.name)) bad(`${where}: name ${JSON.stringify(l.name)} is not a partition name`);
-  if (!['', '_a', '_b'].includes(l.slot_suffix)) bad(`${where}: slot_suffix ${JSON.stringify(l.slot_suffix)}, expected "", "_a" or "_b"`);
+  if (!['', '_a', '_b'].includes(l.slot_suffix))
+    bad(`${where}: slot_suffix ${JSON.stringify(l.slot_suffix)}, expected "", "_a" or "_b"`);
   for (const f of ['file_name', 'region', 'partition_id'] as const) {
     if (l[f].length > 256) bad(`${where}: ${f} is longer than 256 characters`);
   }
-  if (l.sector_size_bytes !== 0 && (l.sector_size_bytes < 512 || l.sector_size_bytes > 65536 || (l.sector_size_bytes & (l.sector_size_bytes - 1)) !== 0)) {
+  if (
+    l.sector_size_bytes !== 0 &&
+    (l.sector_size_bytes < 512 ||
+      l.sector_size_bytes > 65536 ||
+      (l.sector_size_bytes & (l.sector_size_bytes - 1)) !== 0)
+  ) {
     bad(`${where}: sector_size_bytes ${l.sector_size_bytes} is not a power of two in 512..65536`);
   }
   for (const f of ['layout_size_bytes', 'start_sector', 'address_bytes'] as const) {

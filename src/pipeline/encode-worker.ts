@@ -3,11 +3,19 @@
 import { parentPort } from 'node:worker_threads';
 import { encodeChunk, type EncodeTask } from './encode-chunk.js';
 
-parentPort!.on('message', async (msg: { id: number; task: EncodeTask }) => {
+parentPort!.on('message', (msg: { id: number; task: EncodeTask }) => void answer(msg));
+
+async function answer(msg: { id: number; task: EncodeTask }): Promise<void> {
   try {
     const result = await encodeChunk(msg.task);
-    const transfer = result.map((c) => c.bytes.buffer as ArrayBuffer).filter((b, i, all) => all.indexOf(b) === i && b.byteLength > 0);
-    const plain = result.map((c) => ({ spec: c.spec, bytes: new Uint8Array(c.bytes.buffer, c.bytes.byteOffset, c.bytes.byteLength), decoderMemoryBytes: c.decoderMemoryBytes }));
+    const transfer = result
+      .map((c) => c.bytes.buffer as ArrayBuffer)
+      .filter((b, i, all) => all.indexOf(b) === i && b.byteLength > 0);
+    const plain = result.map((c) => ({
+      spec: c.spec,
+      bytes: new Uint8Array(c.bytes.buffer, c.bytes.byteOffset, c.bytes.byteLength),
+      decoderMemoryBytes: c.decoderMemoryBytes,
+    }));
     try {
       parentPort!.postMessage({ id: msg.id, result: plain }, transfer);
     } catch {
@@ -15,6 +23,9 @@ parentPort!.on('message', async (msg: { id: number; task: EncodeTask }) => {
     }
   } catch (err) {
     const e = err as { message?: string; code?: string; exitCode?: number };
-    parentPort!.postMessage({ id: msg.id, error: { message: String(e?.message ?? err), code: e?.code, exitCode: e?.exitCode } });
+    parentPort!.postMessage({
+      id: msg.id,
+      error: { message: String(e?.message ?? err), code: e?.code, exitCode: e?.exitCode },
+    });
   }
-});
+}
