@@ -1,12 +1,37 @@
-// Test runner settings: every suite under test/ and the unit tests beside the code.
+// Test runner settings. Two tiers: `fast` (pure units, format, codecs, differs, parsers, golden
+// bytes: the edit loop, about a minute) and `slow` (everything that spawns the CLI, drives real
+// tools or a browser, kills processes or fuzzes). A suite is tagged slow by not being listed in
+// FAST_SUITES; `npm run test:fast` runs the fast tier, `npm test` runs both.
 import { defineConfig } from 'vitest/config';
+
+const ALL_SUITES = ['test/**/*.test.ts', 'src/**/*.test.ts'];
+
+/** The fast tier: no CLI processes, no browsers, no kills; each file runs in seconds. */
+const FAST_SUITES = [
+  'src/**/*.test.ts',
+  'test/unit/**/*.test.ts',
+  'test/codecs/**/*.test.ts',
+  'test/diff/**/*.test.ts',
+  'test/sparse/**/*.test.ts',
+  'test/release/**/*.test.ts',
+  'test/golden.test.ts',
+  'test/multi/format-1-1.test.ts',
+  'test/compare/block-map.test.ts',
+  'test/compare/caching-encoder.test.ts',
+  'test/compare/compare-table.test.ts',
+  'test/compare/parse-levels.test.ts',
+  'test/compare/svg-chart.test.ts',
+];
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 300_000,
     pool: 'forks',
     globalSetup: ['test/global-setup.ts'],
+    projects: [
+      { extends: true, test: { name: 'fast', include: FAST_SUITES } },
+      { extends: true, test: { name: 'slow', include: ALL_SUITES, exclude: FAST_SUITES } },
+    ],
   },
 });
