@@ -84,7 +84,6 @@ export async function compareCodecs(o: CompareOptions): Promise<CompareResult> {
     const runner = new CombinationRunner({
       profile,
       signer,
-      pool,
       encoder: new CachingEncoder(pool, cache),
       workDir,
       oldPath: o.oldPath,
