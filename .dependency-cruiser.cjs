@@ -1,6 +1,7 @@
 // The layering of ../shared/DESIGN.md §2 as rules a tool checks (`npm run lint:deps`):
 // pure layers touch no I/O, the decode side (apply, verify, inspect, transport) never meets an
-// encoder, nothing imports the CLI, and there are no import cycles.
+// encoder, rendering (report) reads results but never measures or builds, nothing imports the
+// CLI, and there are no import cycles.
 
 const PURE = '^src/(model|extents|format|planner)/';
 const DECODE_SIDE = '^src/(apply|verify|inspect|transport)/';
@@ -54,6 +55,24 @@ module.exports = {
       comment: 'A device implementer reads apply/, verify/, inspect/ and transport/ without meeting an encoder.',
       from: { path: DECODE_SIDE },
       to: { path: ENCODE_SIDE, reachable: true },
+    },
+    {
+      name: 'report-renders-only',
+      severity: 'error',
+      comment:
+        'report/ renders results: it reads model types, errors, inspect descriptions and compare results (compare-result, pareto-front), never the pipeline or other measuring internals.',
+      from: { path: '^src/report/' },
+      to: {
+        path: '^src/',
+        pathNot: '^src/(report|model|errors|inspect)/|^src/compare/(compare-result|pareto-front)\\.ts$',
+      },
+    },
+    {
+      name: 'only-cli-uses-report',
+      severity: 'error',
+      comment: 'Rendering is an edge: only the CLI and the library entry (src/index.ts) import report/.',
+      from: { path: '^src/', pathNot: '^src/(cli|report)/|^src/index\\.ts$' },
+      to: { path: '^src/report/' },
     },
     {
       name: 'nothing-imports-cli',

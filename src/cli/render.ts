@@ -1,7 +1,7 @@
 // Small rendering helpers for human output: byte sizes, percentages, aligned tables.
 
 /** `1.5 MiB`-style size (the same formatting as compare's reports). */
-export { formatBytes } from '../compare/format-units.js';
+export { formatBytes } from '../report/format-units.js';
 
 /** `12.34 %` of a whole. */
 export function formatPercent(part: number, whole: number): string {

@@ -1,16 +1,16 @@
-// CachingEncoder: lets compare's many producePackages runs share encoder work. It answers the
-// EncodePool's `run(task)` exactly as pipeline/encode-chunk.ts does (it runs the same
+// CachingEncoder: lets compare's many producePackages runs share encoder work. It is a
+// ChunkEncoder that answers exactly as pipeline/encode-chunk.ts does (it runs the same
 // `encodeWithRules`; test/compare/caching-encoder.test.ts checks it against encodeChunk), but
-// computes each candidate once per chunk content, as a one-candidate task on the real pool, and
-// serves it from the CandidateCache to every later combination that needs it.
+// computes each candidate once per chunk content, as a one-candidate task on the real encoder
+// (the pool), and serves it from the CandidateCache to every later combination that needs it.
 
-import type { EncodePool } from '../pipeline/encode-pool.js';
+import type { ChunkEncoder } from '../pipeline/chunk-encoder.js';
 import { encodeWithRules, type EncodeTask } from '../pipeline/encode-chunk.js';
 import { candidateLabel, type CandidateSpec, type EncodedCandidate } from '../planner/candidates.js';
 import { CandidateCache, type CachedCandidate } from './candidate-cache.js';
 
-/** Encodes chunks through a real EncodePool, computing each (chunk, candidate) at most once. */
-export class CachingEncoder {
+/** Encodes chunks through a real ChunkEncoder (the pool), computing each (chunk, candidate) at most once. */
+export class CachingEncoder implements ChunkEncoder {
   /**
    * Per task since the last reset, in the order tasks came: the encoder time its candidates
    * cost when first computed (cached or not), i.e. what one worker of a separate build spends on it.
@@ -21,17 +21,15 @@ export class CachingEncoder {
   private readonly waiting: (() => void)[] = [];
 
   constructor(
-    private readonly pool: EncodePool,
+    private readonly inner: ChunkEncoder,
     private readonly cache: CandidateCache,
   ) {
-    this.freeSlots = pool.jobs;
+    this.freeSlots = inner.jobs;
   }
 
-  /** An EncodePool for producePackages whose `run` goes through this encoder (jobs and close are the real pool's). */
-  asPool(): EncodePool {
-    const facade = Object.create(this.pool) as EncodePool;
-    facade.run = (task: EncodeTask) => this.encode(task);
-    return facade;
+  /** The inner encoder's: candidates are computed on it, `jobs` at a time. */
+  get jobs(): number {
+    return this.inner.jobs;
   }
 
   /** Starts a new combination's cost record. */
@@ -66,13 +64,13 @@ export class CachingEncoder {
     return { candidate: { ...c.candidate, spec }, computeMs: c.computeMs };
   }
 
-  /** Runs a one-candidate task on the pool while holding one of `jobs` slots, so its wall time is its encoder time. */
+  /** Runs a one-candidate task on the inner encoder while holding one of `jobs` slots, so its wall time is its encoder time. */
   private async compute(key: string, task: EncodeTask, spec: CandidateSpec): Promise<CachedCandidate> {
     await this.acquire();
     let result: EncodedCandidate[];
     const t0 = performance.now();
     try {
-      result = await this.pool.run({
+      result = await this.inner.encode({
         newData: task.newData,
         sourceData: task.sourceData,
         specs: [spec],

@@ -10,7 +10,6 @@ import type { Manifest } from '../model/manifest.js';
 import type { TargetProfile } from '../model/target-profile.js';
 import { PackageReader } from '../package/package-reader.js';
 import { phaseTimer } from '../pipeline/build-packages.js';
-import type { EncodePool } from '../pipeline/encode-pool.js';
 import type { PreparedImages } from '../pipeline/prepared-images.js';
 import { preparedJob, producePackages, type PackageLabels } from '../pipeline/produce-packages.js';
 import { TargetAssembly } from '../pipeline/target-assembly.js';
@@ -52,7 +51,6 @@ export interface RunnerContext {
   readonly profile: TargetProfile;
   readonly signer: Signer;
   readonly encoder: CachingEncoder;
-  readonly pool: EncodePool;
   readonly workDir: string;
   readonly oldPath?: string;
   readonly labels: PackageLabels;
@@ -61,11 +59,9 @@ export interface RunnerContext {
 
 /** Runs combinations one after another over the same prepared images. */
 export class CombinationRunner {
-  private readonly facade: EncodePool;
   private readonly unrestricted: TargetProfile;
 
   constructor(private readonly ctx: RunnerContext) {
-    this.facade = ctx.encoder.asPool();
     this.unrestricted = unrestrictedProfile(ctx.profile);
   }
 
@@ -116,7 +112,7 @@ export class CombinationRunner {
    * the write and self-check phase as measured.
    */
   private async produce(req: RunRequest, profile: TargetProfile, dir: string) {
-    const { encoder, signer, pool } = this.ctx;
+    const { encoder, signer } = this.ctx;
     const assembly = new TargetAssembly(profile, signer, profile.defaultPlatform);
     encoder.resetCosts();
     const phasesMs: Record<string, number> = {};
@@ -124,13 +120,13 @@ export class CombinationRunner {
       partitions: [preparedJob(profile.defaultPartitionName, req.prepared)],
       assemblies: [assembly],
       specs: req.specs,
-      pool: this.facade,
+      encoder,
       outDir: dir,
       labels: this.ctx.labels,
       reporter: this.progressReporter(req),
       timed: phaseTimer(phasesMs),
     });
-    const encodeMs = Math.max(phasesMs.encodeMs ?? 0, scheduledMs(encoder.taskCostsMs, pool.jobs));
+    const encodeMs = Math.max(phasesMs.encodeMs ?? 0, scheduledMs(encoder.taskCostsMs, encoder.jobs));
     return { path: pkg!.path, sizeBytes: pkg!.sizeBytes, buildMs: Math.round(encodeMs + (phasesMs.writeMs ?? 0)) };
   }
 

@@ -15,7 +15,7 @@ import type { CandidateSpec } from '../planner/candidates.js';
 import { CollectingReporter } from '../reporter.js';
 import { chooseSigner } from '../signing/choose-key.js';
 import { resolveTargets } from '../targets/target-registry.js';
-import { blockMapOf, type BlockMap } from './block-map.js';
+import { blockMapOf, type BlockMap } from '../inspect/block-map.js';
 import { CachingEncoder } from './caching-encoder.js';
 import { CandidateCache } from './candidate-cache.js';
 import { CombinationRunner, type RunMeasurement } from './combination-runner.js';
@@ -84,7 +84,6 @@ export async function compareCodecs(o: CompareOptions): Promise<CompareResult> {
     const runner = new CombinationRunner({
       profile,
       signer,
-      pool,
       encoder: new CachingEncoder(pool, cache),
       workDir,
       oldPath: o.oldPath,

@@ -2,7 +2,7 @@
 
 import type { InputSummary } from '../pipeline/build-options.js';
 import type { Reporter } from '../reporter.js';
-import type { BlockMap } from './block-map.js';
+import type { BlockMap } from '../inspect/block-map.js';
 
 /** What to compare. Images are files; packages go to a temp folder that is removed afterwards. */
 export interface CompareOptions {

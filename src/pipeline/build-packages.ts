@@ -178,7 +178,7 @@ async function produce(
       partitions,
       assemblies: s.assemblies,
       specs: s.specs,
-      pool,
+      encoder: pool,
       outDir: options.outDir,
       reporter: s.reporter,
       timed: s.plan.timed,

@@ -12,7 +12,7 @@ import type { BlobSpool, SpoolRange } from '../package/blob-spool.js';
 import { candidateLabel, selectCandidate, type CandidateSpec, type EncodedCandidate } from '../planner/candidates.js';
 import type { PlanItem } from '../planner/plan-items.js';
 import type { Reporter } from '../reporter.js';
-import type { EncodePool } from './encode-pool.js';
+import type { ChunkEncoder } from './chunk-encoder.js';
 import type { TargetAssembly } from './target-assembly.js';
 
 const IN_FLIGHT_PER_JOB = 2;
@@ -24,7 +24,7 @@ export interface EncodePlanInput {
   readonly old: BlockSource | undefined;
   readonly blockSizeBytes: number;
   readonly specs: readonly CandidateSpec[];
-  readonly pool: EncodePool;
+  readonly encoder: ChunkEncoder;
   readonly spool: BlobSpool;
   readonly assemblies: readonly TargetAssembly[];
   readonly reporter: Reporter;
@@ -35,12 +35,12 @@ interface Started {
   readonly work: Promise<{ candidates: EncodedCandidate[]; srcSha256: Buffer } | undefined>;
 }
 
-/** Runs the plan through the pool and fills every target's assembly. */
+/** Runs the plan through the encoder and fills every target's assembly. */
 export async function encodePlan(input: EncodePlanInput): Promise<void> {
   // Only changed chunks hold data while in flight (zero and copy items wait as plain records),
   // so the window counts changed chunks: with copies between them, the workers still get
   // enough to do. Memory: at most `window` chunks (new data + sources + candidates) at a time.
-  const window = Math.max(2, input.pool.jobs * IN_FLIGHT_PER_JOB);
+  const window = Math.max(2, input.encoder.jobs * IN_FLIGHT_PER_JOB);
   const started: Started[] = [];
   const total = input.items.length;
   let done = 0;
@@ -71,7 +71,7 @@ async function startChunk(input: EncodePlanInput, item: Extract<PlanItem, { kind
   const someTargetWithoutBsdiffLzma = input.assemblies.some(
     (a) => a.profile.allowedOperations.includes('diff') && !a.profile.allowedDiffers.includes('bsdiff-lzma'),
   );
-  const candidates = await input.pool.run({
+  const candidates = await input.encoder.encode({
     newData,
     sourceData,
     specs: input.specs,

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { OtaError, type ExitCode } from '../errors/ota-error.js';
 import type { EncodedCandidate } from '../planner/candidates.js';
+import type { ChunkEncoder } from './chunk-encoder.js';
 import { encodeChunk, type EncodeTask } from './encode-chunk.js';
 
 interface Pending {
@@ -30,7 +31,7 @@ function workerUrl(): URL {
 }
 
 /** A fixed pool of encode workers. */
-export class EncodePool {
+export class EncodePool implements ChunkEncoder {
   private readonly idle: Worker[] = [];
   private readonly queue: { id: number; task: EncodeTask }[] = [];
   private readonly pending = new Map<number, Pending>();
@@ -54,7 +55,7 @@ export class EncodePool {
   }
 
   /** Encodes one chunk. */
-  run(task: EncodeTask): Promise<EncodedCandidate[]> {
+  encode(task: EncodeTask): Promise<EncodedCandidate[]> {
     if (this.jobs <= 1) return encodeChunk(task);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {

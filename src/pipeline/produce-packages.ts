@@ -12,7 +12,7 @@ import type { CandidateSpec } from '../planner/candidates.js';
 import type { Reporter } from '../reporter.js';
 import { checkPackageBody } from '../verify/check-package-body.js';
 import type { BuiltPackage } from './build-options.js';
-import type { EncodePool } from './encode-pool.js';
+import type { ChunkEncoder } from './chunk-encoder.js';
 import { encodePlan } from './encode-plan.js';
 import type { PreparedImages } from './prepared-images.js';
 import type { TargetAssembly } from './target-assembly.js';
@@ -52,7 +52,7 @@ export interface ProduceOptions {
   readonly partitions: readonly PartitionJob[];
   readonly assemblies: readonly TargetAssembly[];
   readonly specs: readonly CandidateSpec[];
-  readonly pool: EncodePool;
+  readonly encoder: ChunkEncoder;
   readonly outDir: string;
   readonly labels: PackageLabels;
   readonly reporter: Reporter;
@@ -97,7 +97,7 @@ async function encodePartition(o: ProduceOptions, job: PartitionJob, spool: Blob
           old: prepared.old,
           blockSizeBytes: prepared.blockSizeBytes,
           specs: o.specs,
-          pool: o.pool,
+          encoder: o.encoder,
           spool,
           assemblies: o.assemblies,
           reporter: job.reporter ?? o.reporter,

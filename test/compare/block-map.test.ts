@@ -2,7 +2,7 @@
 // zero, DONT_CARE), downsampled to at most the cell limit with exact per-cell counts.
 
 import { describe, expect, it } from 'vitest';
-import { BLOCK_KINDS, blockMapOf, copyRuns, MAX_BLOCK_MAP_CELLS } from '../../src/compare/block-map.js';
+import { BLOCK_KINDS, blockMapOf, copyRuns, MAX_BLOCK_MAP_CELLS } from '../../src/inspect/block-map.js';
 import type { PartitionUpdate } from '../../src/model/manifest.js';
 import type { Operation } from '../../src/model/operation.js';
 

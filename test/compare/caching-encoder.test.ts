@@ -125,6 +125,11 @@ describe('CachingEncoder', () => {
     for (const c of out) expect(specs).toContain(c.spec);
   });
 
+  it('works on as many tasks at once as the encoder it wraps (encodePlan sizes its window by it)', () => {
+    expect(pool.jobs).toBe(2);
+    expect(encoder.jobs).toBe(pool.jobs);
+  });
+
   it('the zero-block share matches the rule encode-chunk uses', () => {
     const z = Buffer.alloc(4096);
     const nz = Buffer.alloc(4096, 1);

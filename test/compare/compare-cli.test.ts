@@ -8,13 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CSV_FIELDS } from '../../src/compare/compare-csv.js';
+import { CSV_FIELDS } from '../../src/report/compare-csv.js';
 import { applyEdits, syntheticImage } from '../helpers/edit-images.js';
 import { suiteSeed } from '../helpers/seeded-random.js';
 
 const BIN = fileURLToPath(new URL('../../bin/ota-build.js', import.meta.url));
 const SEED = suiteSeed(0xc11c0);
- 
+
 const ANSI = /\x1b\[/;
 
 interface Run {

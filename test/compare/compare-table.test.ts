@@ -2,9 +2,9 @@
 // when colour is on), and footnotes reasons; the CSV is RFC 4180 with one row per combination.
 
 import { describe, expect, it } from 'vitest';
-import { CSV_FIELDS, csvCell, renderCompareCsv } from '../../src/compare/compare-csv.js';
+import { CSV_FIELDS, csvCell, renderCompareCsv } from '../../src/report/compare-csv.js';
 import type { CompareEntry, CompareResult } from '../../src/compare/compare-result.js';
-import { renderCompareTable, shorten, wrap } from '../../src/compare/compare-table.js';
+import { renderCompareTable, shorten, wrap } from '../../src/report/compare-table.js';
 
 const base: CompareEntry = {
   combination: 'x',
@@ -84,7 +84,7 @@ const result: CompareResult = {
   entries,
   blockMap: null,
 };
- 
+
 const ANSI = /\x1b\[[0-9;]*m/g;
 
 describe('renderCompareTable', () => {

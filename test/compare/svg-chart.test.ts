@@ -2,13 +2,13 @@
 // hand-made point set, and the data-* structure of the scatter, bar and block-map charts.
 
 import { describe, expect, it } from 'vitest';
-import { barChart } from '../../src/compare/bar-chart.js';
-import { blockMapOf } from '../../src/compare/block-map.js';
-import { blockMapSvg } from '../../src/compare/block-map-svg.js';
-import { formatBytes, formatBytesShort, formatMs } from '../../src/compare/format-units.js';
+import { barChart } from '../../src/report/bar-chart.js';
+import { blockMapOf } from '../../src/inspect/block-map.js';
+import { blockMapSvg } from '../../src/report/block-map-svg.js';
+import { formatBytes, formatBytesShort, formatMs } from '../../src/report/format-units.js';
 import { dominates, paretoFront } from '../../src/compare/pareto-front.js';
-import { scatterChart, type ScatterPoint } from '../../src/compare/scatter-chart.js';
-import { autoScale, byteUnit, escapeXml, linearScale, logScale, niceTicks } from '../../src/compare/svg-chart.js';
+import { scatterChart, type ScatterPoint } from '../../src/report/scatter-chart.js';
+import { autoScale, byteUnit, escapeXml, linearScale, logScale, niceTicks } from '../../src/report/svg-chart.js';
 
 const count = (svg: string, re: RegExp) => (svg.match(re) ?? []).length;
 

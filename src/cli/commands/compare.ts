@@ -49,8 +49,8 @@ export function compareCommand(run: (work: () => Promise<CommandResult>) => Prom
       await run(async () => {
         const reporter = await CliReporter.create({ forceProgress: o.progress });
         const { compareCodecs } = await import('../../compare/compare-codecs.js');
-        const { renderCompareTable } = await import('../../compare/compare-table.js');
-        const { writeReportFile } = await import('../../compare/write-report-file.js');
+        const { renderCompareTable } = await import('../../report/compare-table.js');
+        const { writeReportFile } = await import('../../report/write-report-file.js');
         const result = await compareCodecs({
           oldPath: o.old,
           newPath: o.new,
@@ -64,12 +64,12 @@ export function compareCommand(run: (work: () => Promise<CommandResult>) => Prom
         }).finally(() => reporter.stop());
         const written: string[] = [];
         if (o.csv) {
-          const { renderCompareCsv } = await import('../../compare/compare-csv.js');
+          const { renderCompareCsv } = await import('../../report/compare-csv.js');
           await writeReportFile(o.csv, renderCompareCsv(result.entries));
           written.push(o.csv);
         }
         if (o.html) {
-          const { renderCompareHtml } = await import('../../compare/compare-html.js');
+          const { renderCompareHtml } = await import('../../report/compare-html.js');
           await writeReportFile(o.html, renderCompareHtml(result));
           written.push(o.html);
         }

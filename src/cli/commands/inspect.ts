@@ -25,9 +25,9 @@ export function inspectCommand(run: (work: () => Promise<CommandResult>) => Prom
         const { inspectPackage } = await import('../../inspect/inspect-package.js');
         const r = await inspectPackage({ packagePath: pkg, pubkeyPath: o.pubkey, reporter });
         if (o.html) {
-          const { packageBlockMaps } = await import('../../compare/package-block-map.js');
-          const { renderInspectHtml } = await import('../../compare/inspect-html.js');
-          const { writeReportFile } = await import('../../compare/write-report-file.js');
+          const { packageBlockMaps } = await import('../../inspect/package-block-map.js');
+          const { renderInspectHtml } = await import('../../report/inspect-html.js');
+          const { writeReportFile } = await import('../../report/write-report-file.js');
           const maps = await packageBlockMaps({
             packagePath: pkg,
             pubkeyPath: o.pubkey,

@@ -2,7 +2,7 @@
 // axes, a colour legend, optionally the Pareto front (a line through the front, drawn as
 // diamonds). Items a target does not allow are drawn hollow. Pure string building.
 
-import { paretoFront } from './pareto-front.js';
+import { paretoFront } from '../compare/pareto-front.js';
 import {
   autoScale,
   axes,

@@ -5,7 +5,7 @@
 import { basename } from 'node:path';
 import { barChart } from './bar-chart.js';
 import { blockMapSvg } from './block-map-svg.js';
-import { bestValues, type CompareEntry, type CompareResult } from './compare-result.js';
+import { bestValues, type CompareEntry, type CompareResult } from '../compare/compare-result.js';
 import { formatBytes, formatBytesShort, formatMs, formatPercent } from './format-units.js';
 import { figure, htmlPage, htmlTable } from './html-page.js';
 import { scatterChart, type ScatterPoint } from './scatter-chart.js';

@@ -3,7 +3,7 @@
 
 import { basename } from 'node:path';
 import type { InspectReport } from '../inspect/inspect-package.js';
-import type { PartitionBlockMap } from './package-block-map.js';
+import type { PartitionBlockMap } from '../inspect/package-block-map.js';
 import { blockMapSvg } from './block-map-svg.js';
 import { formatBytes } from './format-units.js';
 import { figure, htmlPage, htmlTable } from './html-page.js';

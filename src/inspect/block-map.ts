@@ -1,6 +1,6 @@
 // BlockMap: what a package does to each block of the target image (unchanged, moved, diffed,
 // replaced, zero, DONT_CARE), downsampled to a bounded number of cells for drawing.
-// Pure: a manifest partition in, counts out; no I/O. Drawing lives in block-map-svg.ts.
+// Pure: a manifest partition in, counts out; no I/O. Drawing lives in report/block-map-svg.ts.
 
 import type { Extent } from '../model/extent.js';
 import { isUnchanged, type PartitionUpdate } from '../model/manifest.js';

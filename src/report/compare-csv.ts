@@ -1,7 +1,7 @@
 // renderCompareCsv: compare's entries as RFC 4180 CSV (one header row, one row per combination,
 // the same fields and units as `compare --json`; lists joined by spaces, null as an empty cell).
 
-import type { CompareEntry } from './compare-result.js';
+import type { CompareEntry } from '../compare/compare-result.js';
 
 /** CSV columns, in order (the CompareEntry field names). */
 export const CSV_FIELDS = [

@@ -2,7 +2,7 @@
 // coloured by what the package does there; runs of one kind in a row share one rect and one
 // tooltip. Labelled axes (offset within the row, row start) and a legend with totals.
 
-import { BLOCK_KINDS, type BlockKind, type BlockMap, type BlockMapCell } from './block-map.js';
+import { BLOCK_KINDS, type BlockKind, type BlockMap, type BlockMapCell } from '../inspect/block-map.js';
 import { formatBytes, formatBytesShort } from './format-units.js';
 import { axisTitles, escapeXml, legend, num, svgOpen, type Frame } from './svg-chart.js';
 

@@ -2,7 +2,7 @@
 // dropped in a fixed order, then the label is shortened), best values in bold green when colour
 // is allowed, and reasons as numbered footnotes. Returns text; the CLI prints it.
 
-import { bestValues, type CompareEntry, type CompareResult, type Measure } from './compare-result.js';
+import { bestValues, type CompareEntry, type CompareResult, type Measure } from '../compare/compare-result.js';
 import { formatBytes, formatMs, formatPercent } from './format-units.js';
 
 /** How to render. */
