@@ -6,18 +6,25 @@ import { defineConfig } from 'vitest/config';
 
 const ALL_SUITES = ['test/**/*.test.ts', 'src/**/*.test.ts'];
 
-/** The fast tier: no CLI processes, no browsers, no kills; each file runs in seconds. */
+/**
+ * The fast tier: no CLI processes, no browsers, no kills; each file runs in seconds. Slow on
+ * purpose (and so left out): differ-caps (64 MiB bombs per differ), differ-roundtrip (every
+ * differ over every edit shape), caching-encoder (real builds).
+ */
 const FAST_SUITES = [
   'src/**/*.test.ts',
   'test/unit/**/*.test.ts',
   'test/codecs/**/*.test.ts',
-  'test/diff/**/*.test.ts',
+  'test/diff/bsdf2.test.ts',
+  'test/diff/bsdiff-lzma.test.ts',
+  'test/diff/bzip2-stream.test.ts',
+  'test/diff/differ-interop.test.ts',
+  'test/diff/differ-registry.test.ts',
   'test/sparse/**/*.test.ts',
   'test/release/**/*.test.ts',
   'test/golden.test.ts',
   'test/multi/format-1-1.test.ts',
   'test/compare/block-map.test.ts',
-  'test/compare/caching-encoder.test.ts',
   'test/compare/compare-table.test.ts',
   'test/compare/parse-levels.test.ts',
   'test/compare/svg-chart.test.ts',
