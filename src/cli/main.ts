@@ -12,6 +12,7 @@ import { inspectCommand } from './commands/inspect.js';
 import { keygenCommand } from './commands/keygen.js';
 import { targetsCommand } from './commands/targets.js';
 import { verifyCommand } from './commands/verify.js';
+import { guardRepeatedOptions } from './repeated-options.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -44,7 +45,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     keygenCommand,
     targetsCommand,
   ]) {
-    program.addCommand(make(run).exitOverride());
+    program.addCommand(guardRepeatedOptions(make(run)).exitOverride());
   }
   if (argv.length === 0) {
     // A script running `ota-build $CMD` with an empty $CMD must not see success.
