@@ -29,7 +29,10 @@ const io = ExitCode.io;
 
 /** Every error code the library throws (besides STRICT_*), with its exit code and what it means. */
 export const ERROR_CODES = {
+  // 1: internal (a bug; cli/main.ts reports any non-OtaError so)
+  INTERNAL: { exitCode: ExitCode.internal, summary: 'an unexpected error: a bug, please report' },
   // 2: usage
+  USAGE: { exitCode: usage, summary: 'unknown option or command, missing argument (from the option parser)' },
   BAD_OPTION: { exitCode: usage, summary: 'an option value is malformed or out of range' },
   REPEATED_OPTION: { exitCode: usage, summary: 'a single-valued option was given more than once' },
   BAD_ALGORITHM: { exitCode: usage, summary: 'keygen: unknown key algorithm' },
@@ -57,7 +60,7 @@ export const ERROR_CODES = {
   // 3: bad input image or release
   IMAGE_EMPTY: { exitCode: badImage, summary: 'the image has no blocks' },
   IMAGE_NOT_FILE: { exitCode: badImage, summary: 'the image path is not a regular file' },
-  IMAGE_TRUNCATED: { exitCode: badImage, summary: 'the image is shorter than it claims' },
+  IMAGE_TRUNCATED: { exitCode: badImage, summary: 'the image shrank while being read' },
   IMAGE_TOO_LARGE: { exitCode: badImage, summary: 'the image is larger than the format allows' },
   SPARSE_BAD_HEADER: { exitCode: badImage, summary: 'malformed Android sparse file header' },
   SPARSE_BAD_CHUNK: { exitCode: badImage, summary: 'malformed Android sparse chunk' },
@@ -70,11 +73,11 @@ export const ERROR_CODES = {
   RELEASE_OVERLAP: { exitCode: badImage, summary: 'two partitions of a layout overlap' },
   RELEASE_TOO_BIG: { exitCode: badImage, summary: 'an image is larger than its partition' },
   RELEASE_MISSING_FILE: { exitCode: badImage, summary: 'a layout names a file that is missing' },
-  RELEASE_NO_IMAGE: { exitCode: badImage, summary: 'a release folder holds no images' },
-  RELEASE_EMPTY: { exitCode: badImage, summary: 'a release has no partitions' },
+  RELEASE_NO_IMAGE: { exitCode: badImage, summary: 'a .pac config lists a partition no entry carries' },
+  RELEASE_EMPTY: { exitCode: badImage, summary: 'a folder holds no images and no layout file' },
   RELEASE_AMBIGUOUS: { exitCode: badImage, summary: 'a folder holds more than one layout file' },
   RELEASE_DUPLICATE_LABEL: { exitCode: badImage, summary: 'two partitions share a name' },
-  RELEASE_SLOT_MISMATCH: { exitCode: badImage, summary: 'A/B slot partitions disagree' },
+  RELEASE_SLOT_MISMATCH: { exitCode: badImage, summary: 'the slots of one partition name different images' },
   RELEASE_LAYOUT_CHANGED: { exitCode: badImage, summary: 'old and new releases have incompatible layouts' },
   PAC_BAD_MAGIC: { exitCode: badImage, summary: 'not a Unisoc .pac file' },
   PAC_BAD_VERSION: { exitCode: badImage, summary: 'unknown .pac version' },
@@ -114,17 +117,20 @@ export const ERROR_CODES = {
   SIG_WRONG_KEY: { exitCode: signature, summary: 'signed by another key than --pubkey' },
   SIG_UNKNOWN_KEY: { exitCode: signature, summary: 'signed by a key other than the test key, and no --pubkey' },
   SIG_UNKNOWN_ALGORITHM: { exitCode: signature, summary: 'unknown signature algorithm id' },
-  SIG_KEY_MISMATCH: { exitCode: signature, summary: 'the two signatures name different keys' },
-  SIG_NOT_VERIFIED: { exitCode: signature, summary: 'a signature was not checked before use' },
+  SIG_KEY_MISMATCH: { exitCode: signature, summary: 'metadata and payload signatures name different keys' },
+  SIG_NOT_VERIFIED: {
+    exitCode: signature,
+    summary: 'the payload signature was asked for on a package opened without a key',
+  },
   SIG_SIGN_FAILED: { exitCode: signature, summary: 'signing failed' },
-  SIG_ENCODE_FAILED: { exitCode: signature, summary: 'a signature has an unexpected size' },
+  SIG_ENCODE_FAILED: { exitCode: signature, summary: 'a signature does not fit its slot' },
   KEY_INVALID: { exitCode: signature, summary: 'a key file is not a usable PEM key' },
   KEY_NOT_PRIVATE: { exitCode: signature, summary: '--key is a public key' },
   // 7: unsupported
-  KEY_UNSUPPORTED: { exitCode: unsupported, summary: 'a key type no target can use' },
+  KEY_UNSUPPORTED: { exitCode: unsupported, summary: 'a key type ota-build does not sign with' },
   IN_PLACE_UNSUPPORTED: { exitCode: unsupported, summary: 'a profile asks for in-place updates' },
   SPARSE_OUTPUT_UNALIGNED: { exitCode: unsupported, summary: 'a sparse output of a size not a block multiple' },
-  SPARSE_OUTPUT_ORDER: { exitCode: unsupported, summary: 'a sparse output written out of order' },
+  SPARSE_OUTPUT_ORDER: { exitCode: unsupported, summary: 'a sparse output needs ops in destination order' },
   PKG_NEWER_MINOR: { exitCode: unsupported, summary: 'a package format newer than this reader' },
   MULTI_PARTITION: { exitCode: unsupported, summary: 'a multi-partition package without a release layout' },
   UNKNOWN_CODEC: { exitCode: unsupported, summary: 'a codec wire id this version does not know' },
