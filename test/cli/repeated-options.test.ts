@@ -5,6 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildCommand } from '../../src/cli/commands/build.js';
+import { guardRepeatedOptions, repeatMode } from '../../src/cli/repeated-options.js';
 import { describeRun, jsonOf, runCli, runCliOk } from '../helpers/run-cli.js';
 import { writeImagePair, type ImagePair } from '../helpers/synthetic-images.js';
 
@@ -93,5 +95,31 @@ describe('repeatable options still accumulate', () => {
     expect(r.status, describeRun(r)).toBe(2);
     expect(jsonOf(r).error).toMatchObject({ code: 'BAD_OPTION' });
     expect(jsonOf(r).error.message).toMatch(/--key given twice without a target/);
+  });
+});
+
+describe('repeat modes come from the option definitions', () => {
+  const build = () => guardRepeatedOptions(buildCommand(async () => undefined));
+  const modeOf = (flag: string) => repeatMode(build().options.find((o) => o.long === flag)!);
+
+  it("collect options are commander's, comma lists join, flags are ignored, the rest refuse", () => {
+    expect(['--key', '--partitions', '--exclude', '--target', '--json', '--old', '--level'].map(modeOf)).toEqual([
+      'commander',
+      'join',
+      'join',
+      'join',
+      'ignore',
+      'refuse',
+      'refuse',
+    ]);
+  });
+
+  it('--partitions a,b --partitions c is [a, b, c]; --exclude x --exclude=y is [x, y]', () => {
+    const cmd = build();
+    cmd.parseOptions(['--partitions', 'a,b', '--partitions', 'c', '--exclude', 'x', '--exclude=y']);
+    expect([cmd.opts().partitions, cmd.opts().exclude]).toEqual([
+      ['a', 'b', 'c'],
+      ['x', 'y'],
+    ]);
   });
 });
