@@ -1,9 +1,11 @@
 // Reporter: how the library tells its caller about warnings and progress. The core never prints;
 // cli/ supplies a Reporter that does (ora on a TTY), the library default collects silently.
 
-/** A warning with a stable code (`TEST_KEY`, `NO_TIMESTAMP`, …). */
+import type { WarningCode } from './errors/warning-codes.js';
+
+/** A warning with a stable code from WARNING_CODES (`TEST_KEY`, `NO_TIMESTAMP`, …). */
 export interface Warning {
-  readonly code: string;
+  readonly code: WarningCode;
   readonly message: string;
 }
 

@@ -3,6 +3,7 @@
 
 import type { Ora } from 'ora';
 import { UsageError } from '../errors/ota-error.js';
+import { strictCodeOf } from '../errors/warning-codes.js';
 import type { ProgressEvent, Reporter, Warning } from '../reporter.js';
 
 /** How the CLI shows progress. */
@@ -37,7 +38,8 @@ export class CliReporter implements Reporter {
     if (this.warnings.some((x) => x.code === w.code && x.message === w.message)) return;
     this.warnings.push(w);
     // --strict: a warning aborts the command before anything is written.
-    if (this.options.strict) throw new UsageError(`STRICT_${w.code}`, `--strict: ${w.message}`);
+    const strictCode = this.options.strict ? strictCodeOf(w.code) : undefined;
+    if (strictCode) throw new UsageError(strictCode, `--strict: ${w.message}`);
     this.pause(() => process.stderr.write(`warning [${w.code}]: ${w.message}\n`));
   }
 

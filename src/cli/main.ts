@@ -3,7 +3,7 @@
 
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
-import { ExitCode, OtaError } from '../errors/ota-error.js';
+import { ExitCode, OtaError, type ErrorCode } from '../errors/ota-error.js';
 import type { CommandResult } from './command-result.js';
 import { applyCommand } from './commands/apply.js';
 import { buildCommand } from './commands/build.js';
@@ -12,6 +12,7 @@ import { inspectCommand } from './commands/inspect.js';
 import { keygenCommand } from './commands/keygen.js';
 import { targetsCommand } from './commands/targets.js';
 import { verifyCommand } from './commands/verify.js';
+import { guardRepeatedOptions } from './repeated-options.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -44,7 +45,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     keygenCommand,
     targetsCommand,
   ]) {
-    program.addCommand(make(run).exitOverride());
+    program.addCommand(guardRepeatedOptions(make(run)).exitOverride());
   }
   if (argv.length === 0) {
     // A script running `ota-build $CMD` with an empty $CMD must not see success.
@@ -66,7 +67,7 @@ function report(err: unknown, json: boolean): number {
     if (err.code === 'commander.help') return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     if (json)
       process.stdout.write(
-        `${JSON.stringify({ error: { code: 'USAGE', message: err.message.replace(/^error: /, '') } })}\n`,
+        `${JSON.stringify({ error: { code: 'USAGE' satisfies ErrorCode, message: err.message.replace(/^error: /, '') } })}\n`,
       );
     return ExitCode.usage;
   }
@@ -78,7 +79,7 @@ function report(err: unknown, json: boolean): number {
   const message = (err as Error)?.stack ?? String(err);
   if (json)
     process.stdout.write(
-      `${JSON.stringify({ error: { code: 'INTERNAL', message: String((err as Error)?.message ?? err) } })}\n`,
+      `${JSON.stringify({ error: { code: 'INTERNAL' satisfies ErrorCode, message: String((err as Error)?.message ?? err) } })}\n`,
     );
   process.stderr.write(`ota-build: internal error (please report): ${message}\n`);
   return ExitCode.internal;

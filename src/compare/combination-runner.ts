@@ -3,6 +3,7 @@
 // and the time the reference applier takes on it. Each package lives in its own temp folder,
 // which is removed before the next run.
 
+import { UnsupportedError } from '../errors/ota-error.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { applyPackage } from '../apply/apply-package.js';
@@ -76,7 +77,7 @@ export class CombinationRunner {
         produced = await this.produce(req, reasons.length > 0 ? this.unrestricted : profile, dir);
       } catch (err) {
         // Allowed on paper, but some chunk has no candidate the target accepts (e.g. decoder memory).
-        if (reasons.length > 0 || (err as { code?: string }).code !== 'NO_ALLOWED_ENCODING') throw err;
+        if (reasons.length > 0 || !(err instanceof UnsupportedError) || err.code !== 'NO_ALLOWED_ENCODING') throw err;
         reasons.push((err as Error).message);
         produced = await this.produce(req, this.unrestricted, dir);
       }

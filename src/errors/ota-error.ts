@@ -1,81 +1,87 @@
 // Typed errors with stable string codes and documented exit codes (README "Exit codes").
-// Only cli/main.ts turns these into process exits; the library throws them.
+// Only cli/main.ts turns these into process exits; the library throws them. Codes and their exit
+// codes are listed once, in error-codes.ts.
 
-/** Process exit codes, one per failure class. Stable: scripts depend on them. */
-export const ExitCode = {
-  ok: 0,
-  internal: 1,
-  usage: 2,
-  badImage: 3,
-  badPackage: 4,
-  mismatch: 5,
-  signature: 6,
-  unsupported: 7,
-  io: 8,
-} as const;
-export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+import { ExitCode, exitCodeOf, type CodeWithExit, type ErrorCode } from './error-codes.js';
+
+export { ExitCode } from './error-codes.js';
+export type { ErrorCode } from './error-codes.js';
 
 /** Base class of every error the library raises on purpose. Messages are one line. */
 export class OtaError extends Error {
-  /** Stable machine-readable code such as `PKG_BAD_MAGIC`. */
-  readonly code: string;
-  /** Process exit code for this failure class. */
+  /** Stable machine-readable code such as `PKG_BAD_MAGIC` (a key of ERROR_CODES). */
+  readonly code: ErrorCode;
+  /** Process exit code for this failure class, from ERROR_CODES. */
   readonly exitCode: ExitCode;
 
-  constructor(code: string, exitCode: ExitCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message.replace(/\s*\n\s*/g, ' '), options);
     this.name = new.target.name;
     this.code = code;
-    this.exitCode = exitCode;
+    this.exitCode = exitCodeOf(code) ?? ExitCode.internal;
   }
 }
 
 /** Wrong or missing command-line options (exit 2). */
 export class UsageError extends OtaError {
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(code, ExitCode.usage, message, options);
+  declare readonly code: CodeWithExit<typeof ExitCode.usage>;
+
+  constructor(code: CodeWithExit<typeof ExitCode.usage>, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
   }
 }
 
 /** An input image (old or new) is unreadable, truncated or malformed (exit 3). */
 export class ImageError extends OtaError {
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(code, ExitCode.badImage, message, options);
+  declare readonly code: CodeWithExit<typeof ExitCode.badImage>;
+
+  constructor(code: CodeWithExit<typeof ExitCode.badImage>, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
   }
 }
 
 /** A package is structurally invalid: bad magic, lengths, schema, blob data (exit 4). */
 export class PackageFormatError extends OtaError {
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(code, ExitCode.badPackage, message, options);
+  declare readonly code: CodeWithExit<typeof ExitCode.badPackage>;
+
+  constructor(code: CodeWithExit<typeof ExitCode.badPackage>, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
   }
 }
 
 /** A hash or identity check failed: wrong base image, wrong target, corrupted output (exit 5). */
 export class VerificationError extends OtaError {
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(code, ExitCode.mismatch, message, options);
+  declare readonly code: CodeWithExit<typeof ExitCode.mismatch>;
+
+  constructor(code: CodeWithExit<typeof ExitCode.mismatch>, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
   }
 }
 
 /** A signature is missing, malformed, made by another key, or does not verify (exit 6). */
 export class SignatureError extends OtaError {
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(code, ExitCode.signature, message, options);
+  declare readonly code: CodeWithExit<typeof ExitCode.signature>;
+
+  constructor(code: CodeWithExit<typeof ExitCode.signature>, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
   }
 }
 
 /** A valid request this version cannot serve: newer format, unknown codec (exit 7). */
 export class UnsupportedError extends OtaError {
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(code, ExitCode.unsupported, message, options);
+  declare readonly code: CodeWithExit<typeof ExitCode.unsupported>;
+
+  constructor(code: CodeWithExit<typeof ExitCode.unsupported>, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
   }
 }
 
 /** A file-system failure: cannot read, write, rename, no space (exit 8). */
 export class IoError extends OtaError {
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(code, ExitCode.io, message, options);
+  declare readonly code: CodeWithExit<typeof ExitCode.io>;
+
+  constructor(code: CodeWithExit<typeof ExitCode.io>, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
   }
 }
 
@@ -83,7 +89,9 @@ export class IoError extends OtaError {
 export function ioError(action: string, path: string, cause: unknown): IoError {
   const sys = cause as NodeJS.ErrnoException;
   const reason = sys?.code ? `${sys.code}` : String((cause as Error)?.message ?? cause);
-  return new IoError(`IO_${(sys?.code ?? 'FAILED').toUpperCase()}`, `cannot ${action} ${path}: ${reason}`, { cause });
+  const known = `IO_${String(sys?.code ?? 'FAILED').toUpperCase()}`;
+  const code = exitCodeOf(known) === ExitCode.io ? (known as CodeWithExit<typeof ExitCode.io>) : 'IO_FAILED';
+  return new IoError(code, `cannot ${action} ${path}: ${reason}`, { cause });
 }
 
 /** Formats up to `max` bytes as spaced hex, for "expected …, got …" messages. */

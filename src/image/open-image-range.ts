@@ -2,7 +2,7 @@
 // a BlockSource, sniffing the Android sparse magic at the range's start exactly as open-image.ts
 // does for whole files. The container is never extracted: reads go to the file in place.
 
-import { ImageError, ioError } from '../errors/ota-error.js';
+import { ImageError, ioError, OtaError } from '../errors/ota-error.js';
 import type { BlockSource } from './block-source.js';
 import { FileRange } from './file-range.js';
 import { RawImageSource } from './raw-image-source.js';
@@ -43,7 +43,7 @@ export async function openImageRange(
     return RawImageSource.fromHandle(displayPath, range, sizeBytes);
   } catch (err) {
     await fh.close().catch(() => undefined);
-    if ((err as { exitCode?: number }).exitCode) throw err;
+    if (err instanceof OtaError) throw err;
     throw ioError('read image', path, err);
   }
 }

@@ -1,7 +1,7 @@
 // Opens an image path as a BlockSource, sniffing the container by its magic bytes: Android
 // sparse images are read in place (never expanded to disk), anything else is a raw image.
 
-import { ImageError, ioError } from '../errors/ota-error.js';
+import { ImageError, ioError, OtaError } from '../errors/ota-error.js';
 import type { BlockSource } from './block-source.js';
 import { RawImageSource } from './raw-image-source.js';
 import { SPARSE_HEADER_MAGIC } from './sparse-format.js';
@@ -28,7 +28,7 @@ export async function openImage(path: string): Promise<BlockSource> {
     return RawImageSource.fromHandle(path, fh, sizeBytes);
   } catch (err) {
     await fh.close().catch(() => undefined);
-    if ((err as { exitCode?: number }).exitCode) throw err;
+    if (err instanceof OtaError) throw err;
     throw ioError('read image', path, err);
   }
 }

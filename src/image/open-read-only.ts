@@ -3,7 +3,7 @@
 
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { ioError, type OtaError } from '../errors/ota-error.js';
+import { ioError, OtaError } from '../errors/ota-error.js';
 
 /** An open regular file and its size when opened. The caller closes `fh`. */
 export interface OpenedFile {
@@ -28,7 +28,7 @@ export async function openRegularFile(path: string, action: string, notFile: () 
     return { fh, sizeBytes: st.size };
   } catch (err) {
     await fh.close().catch(() => undefined);
-    if ((err as { exitCode?: number }).exitCode) throw err;
+    if (err instanceof OtaError) throw err;
     throw ioError(action, path, err);
   }
 }

@@ -288,7 +288,7 @@ class Scanner {
     let block = 0;
     let index = 0;
     for (; index < totalChunks; index++) {
-      const fail = (code: string, detail: string): ImageError =>
+      const fail = (code: 'SPARSE_BAD_CHUNK' | 'SPARSE_TRUNCATED', detail: string): ImageError =>
         new ImageError(code, `sparse image ${this.path}: chunk ${index} at byte ${pos}: ${detail}`);
       const remaining = size - pos;
       if (remaining === 0)

@@ -1,5 +1,6 @@
 // inspectPackage: a package described as plain data (for `inspect` and `inspect --json`).
 
+import { SignatureError } from '../errors/ota-error.js';
 import { totalBlocks } from '../model/extent.js';
 import { isUnchanged, type ImageIdentity } from '../model/manifest.js';
 import type { PartitionLayout, TargetHeader } from '../model/target-header.js';
@@ -74,7 +75,7 @@ export async function inspectPackage(options: InspectOptions): Promise<InspectRe
   try {
     reader = await PackageReader.open(options.packagePath, { pubkeyPath: options.pubkeyPath, reporter });
   } catch (err) {
-    if (options.pubkeyPath || (err as { code?: string }).code !== 'SIG_UNKNOWN_KEY') throw err;
+    if (options.pubkeyPath || !(err instanceof SignatureError) || err.code !== 'SIG_UNKNOWN_KEY') throw err;
     reporter.warn({
       code: 'UNVERIFIED',
       message: 'metadata signature not checked (signed by a key other than the test key; pass --pubkey to check it)',

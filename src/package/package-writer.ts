@@ -4,7 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
-import { ioError } from '../errors/ota-error.js';
+import { ioError, OtaError } from '../errors/ota-error.js';
 import { minorVersionOf } from '../format/format-version.js';
 import { FORMAT_MAJOR, encodePackageHeader } from '../format/package-header.js';
 import { encodeManifest } from '../format/manifest-codec.js';
@@ -85,7 +85,7 @@ export async function writePackage(path: string, c: PackageContents): Promise<{ 
     await fh?.close().catch(() => undefined);
     fh = undefined;
     await unlink(path).catch(() => undefined);
-    if ((err as { exitCode?: number }).exitCode) throw err;
+    if (err instanceof OtaError) throw err;
     throw ioError('write package', path, err);
   } finally {
     await fh?.close();

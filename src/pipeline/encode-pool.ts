@@ -13,7 +13,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { OtaError, type ExitCode } from '../errors/ota-error.js';
+import { errorFromWire, type ErrorWire } from '../errors/error-wire.js';
 import type { EncodedCandidate } from '../planner/candidates.js';
 import type { ChunkEncoder } from './chunk-encoder.js';
 import { encodeChunk, type EncodeTask } from './encode-chunk.js';
@@ -78,18 +78,14 @@ export class EncodePool implements ChunkEncoder {
     }
   }
 
-  private onMessage(
-    w: Worker,
-    msg: { id: number; result?: EncodedCandidate[]; error?: { message: string; code?: string; exitCode?: number } },
-  ): void {
+  private onMessage(w: Worker, msg: { id: number; result?: EncodedCandidate[]; error?: ErrorWire }): void {
     const p = this.pending.get(msg.id);
     this.pending.delete(msg.id);
     this.idle.push(w);
     this.dispatch();
     if (!p) return;
     if (msg.error) {
-      const { message, code, exitCode } = msg.error;
-      p.reject(code && exitCode ? new OtaError(code, exitCode as ExitCode, message) : new Error(message));
+      p.reject(errorFromWire(msg.error));
     } else {
       p.resolve(
         msg.result!.map((c) => ({ ...c, bytes: Buffer.from(c.bytes.buffer, c.bytes.byteOffset, c.bytes.byteLength) })),

@@ -1,6 +1,7 @@
 // Worker-thread entry: receives EncodeTasks from EncodePool, answers with encoded candidates.
 
 import { parentPort } from 'node:worker_threads';
+import { toWire } from '../errors/error-wire.js';
 import { encodeChunk, type EncodeTask } from './encode-chunk.js';
 
 parentPort!.on('message', (msg: { id: number; task: EncodeTask }) => void answer(msg));
@@ -22,10 +23,6 @@ async function answer(msg: { id: number; task: EncodeTask }): Promise<void> {
       parentPort!.postMessage({ id: msg.id, result: plain });
     }
   } catch (err) {
-    const e = err as { message?: string; code?: string; exitCode?: number };
-    parentPort!.postMessage({
-      id: msg.id,
-      error: { message: String(e?.message ?? err), code: e?.code, exitCode: e?.exitCode },
-    });
+    parentPort!.postMessage({ id: msg.id, error: toWire(err) });
   }
 }

@@ -19,7 +19,11 @@ export type XmlElement = { readonly [key: string]: Array<XmlElement | string> | 
  * uses them, and refusing them rules out entity-expansion bombs. Throws ImageError with `code`
  * naming `what` and the position of the first syntax error.
  */
-export function parseXmlDocument(text: string, what: string, code = 'RELEASE_BAD_LAYOUT'): XmlElement {
+export function parseXmlDocument(
+  text: string,
+  what: string,
+  code: 'RELEASE_BAD_LAYOUT' | 'PAC_BAD_CONFIG' = 'RELEASE_BAD_LAYOUT',
+): XmlElement {
   if (/<!DOCTYPE|<!ENTITY/i.test(text))
     throw new ImageError(code, `${what}: DTD declarations (<!DOCTYPE>, <!ENTITY>) are not allowed in a layout file`);
   const valid = XMLValidator.validate(text);

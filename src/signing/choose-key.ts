@@ -1,5 +1,6 @@
 // Picks the key to sign or verify with: the user's file, else the embedded public test key of
-// the right algorithm, with a TEST_KEY warning. Checks key ids so "wrong key" is a clear error.
+// the right algorithm. Either way a public test key earns a TEST_KEY warning (--strict refuses it).
+// Checks key ids so "wrong key" is a clear error.
 
 import { SignatureError } from '../errors/ota-error.js';
 import type { SignatureAlgorithmInfo } from '../model/signature-algorithm.js';
@@ -17,9 +18,18 @@ export async function chooseSigner(
   defaultAlgorithm: SignatureAlgorithmName,
   reporter: Reporter,
 ): Promise<Signer> {
-  if (keyPath) return loadSigner(keyPath);
-  reporter.warn({ code: 'TEST_KEY', message: `packages are ${TEST_KEY_WARNING}` });
-  return loadSigner(testPrivateKeyPath(defaultAlgorithm));
+  const signer = await loadSigner(keyPath ?? testPrivateKeyPath(defaultAlgorithm));
+  // A key file that is one of the public test keys is no better than no key at all.
+  if (!keyPath || (await isTestKey(signer))) {
+    reporter.warn({ code: 'TEST_KEY', message: `packages are ${TEST_KEY_WARNING}` });
+  }
+  return signer;
+}
+
+/** True when `key` is the public test key of its algorithm (given by path or by default). */
+async function isTestKey(key: Signer | Verifier): Promise<boolean> {
+  const test = await loadVerifier(testPublicKeyPath(key.algorithm.name));
+  return Buffer.from(test.keyId).equals(Buffer.from(key.keyId));
 }
 
 /**
@@ -53,6 +63,8 @@ export async function chooseVerifier(
       `package is signed by key ${signedBy}…, but --pubkey ${pubkeyPath} is key ${ours}…`,
     );
   }
-  if (!pubkeyPath) reporter.warn({ code: 'TEST_KEY', message: `package is ${TEST_KEY_WARNING}` });
+  if (!pubkeyPath || (await isTestKey(verifier))) {
+    reporter.warn({ code: 'TEST_KEY', message: `package is ${TEST_KEY_WARNING}` });
+  }
   return verifier;
 }

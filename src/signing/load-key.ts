@@ -3,7 +3,7 @@
 
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import { SignatureError, ioError } from '../errors/ota-error.js';
+import { ioError, OtaError, SignatureError } from '../errors/ota-error.js';
 import { KeySigner, KeyVerifier, type Signer, type Verifier } from './key-pair.js';
 
 /** Key files larger than this are not keys. */
@@ -53,7 +53,7 @@ export async function loadVerifier(path: string): Promise<Verifier> {
   try {
     return new KeyVerifier(createPublicKey(pem), path);
   } catch (err) {
-    if ((err as { exitCode?: number }).exitCode) throw err;
+    if (err instanceof OtaError) throw err;
     throw new SignatureError('KEY_INVALID', `${path} is not a PEM public key: ${firstLine(err)}`);
   }
 }

@@ -41,6 +41,7 @@ export function applyCommand(run: (work: () => Promise<CommandResult>) => Promis
         'raw or sparse (Android sparse image; default: the format of --old)',
       ).choices(['raw', 'sparse']),
     )
+    .option('--strict', 'treat warnings (e.g. the public test key) as errors: STRICT_<code>, exit 2')
     .option('--json', 'print the result as JSON on stdout')
     .addHelpText(
       'after',
@@ -48,7 +49,7 @@ export function applyCommand(run: (work: () => Promise<CommandResult>) => Promis
     )
     .action(async (pkg: string, o) => {
       await run(async () => {
-        const reporter = await CliReporter.create({});
+        const reporter = await CliReporter.create({ strict: o.strict });
         const { applyPackage } = await import('../../apply/apply-package.js');
         const r = await applyPackage({
           packagePath: pkg,

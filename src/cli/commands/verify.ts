@@ -15,6 +15,7 @@ export function verifyCommand(run: (work: () => Promise<CommandResult>) => Promi
     .option('--pubkey <pem>', 'public key to verify with (default: the public test key, with a warning)')
     .option('--old <img|release>', 'also prove the package applies to this image (or every partition of this release)')
     .option('--device-target <id>', 'also require the package to be for this target')
+    .option('--strict', 'treat warnings (e.g. the public test key) as errors: STRICT_<code>, exit 2')
     .option('--json', 'print the report as JSON on stdout')
     .addHelpText(
       'after',
@@ -22,7 +23,7 @@ export function verifyCommand(run: (work: () => Promise<CommandResult>) => Promi
     )
     .action(async (pkg: string, o) => {
       await run(async () => {
-        const reporter = await CliReporter.create({});
+        const reporter = await CliReporter.create({ strict: o.strict });
         const { verifyPackage } = await import('../../verify/verify-package.js');
         const r = await verifyPackage({
           packagePath: pkg,
