@@ -3,7 +3,7 @@
 // Candidates that cannot win are skipped by rules that look only at the data, so the result
 // is the same on every run and every thread.
 
-import { codecByName } from '../codecs/codec-registry.js';
+import { encoderByName } from '../codecs/encoder-registry.js';
 import { differByName } from '../diff/differ-registry.js';
 import type { CandidateSpec, EncodedCandidate } from '../planner/candidates.js';
 
@@ -63,7 +63,7 @@ export async function encodeChunk(task: EncodeTask): Promise<EncodedCandidate[]>
   const size = task.newData.length;
   const compute: ComputeCandidate = async (spec) => {
     if (spec.kind === 'replace') {
-      const codec = codecByName(spec.codec);
+      const codec = encoderByName(spec.codec);
       return {
         spec,
         bytes: await codec.encode(task.newData, spec.level),
