@@ -12,6 +12,9 @@ import type { BlobSpool, SpoolRange } from '../package/blob-spool.js';
 import { candidateLabel, selectCandidate, type CandidateSpec, type EncodedCandidate } from '../planner/candidates.js';
 import type { PlanItem } from '../planner/plan-items.js';
 import type { Reporter } from '../reporter.js';
+import type { TargetProfile } from '../model/target-profile.js';
+import { allDiffers } from '../diff/differ-registry.js';
+import type { EncodeTask } from './encode-chunk.js';
 import type { EncodePool } from './encode-pool.js';
 import type { TargetAssembly } from './target-assembly.js';
 
@@ -28,6 +31,24 @@ export interface EncodePlanInput {
   readonly spool: BlobSpool;
   readonly assemblies: readonly TargetAssembly[];
   readonly reporter: Reporter;
+  /** What the targets need of every chunk, computed once per build (see targetNeeds). */
+  readonly targetNeeds: TargetNeeds;
+}
+
+/** The parts of an EncodeTask that depend only on the targets, not on the chunk. */
+export type TargetNeeds = Pick<EncodeTask, 'replaceRequired' | 'someDiffTargetWithoutLead'>;
+
+/** What `profiles` need of every chunk: once per build, not per chunk. */
+export function targetNeeds(profiles: readonly TargetProfile[]): TargetNeeds {
+  const leadDiffers = allDiffers()
+    .filter((d) => d.traits.tier === 'lead')
+    .map((d) => d.name as string);
+  return {
+    replaceRequired: profiles.some((p) => !p.allowedOperations.includes('diff')),
+    someDiffTargetWithoutLead: profiles.some(
+      (p) => p.allowedOperations.includes('diff') && !p.allowedDiffers.some((d) => leadDiffers.includes(d)),
+    ),
+  };
 }
 
 interface Started {
@@ -67,17 +88,7 @@ async function startChunk(input: EncodePlanInput, item: Extract<PlanItem, { kind
   const sourceData =
     input.old && item.sources.length > 0 ? await readExtents(input.old, item.sources, bs) : Buffer.alloc(0);
   const srcSha256 = createHash('sha256').update(sourceData).digest();
-  const replaceRequired = input.assemblies.some((a) => !a.profile.allowedOperations.includes('diff'));
-  const someTargetWithoutBsdiffLzma = input.assemblies.some(
-    (a) => a.profile.allowedOperations.includes('diff') && !a.profile.allowedDiffers.includes('bsdiff-lzma'),
-  );
-  const candidates = await input.pool.run({
-    newData,
-    sourceData,
-    specs: input.specs,
-    replaceRequired,
-    someTargetWithoutBsdiffLzma,
-  });
+  const candidates = await input.pool.run({ newData, sourceData, specs: input.specs, ...input.targetNeeds });
   return { candidates, srcSha256 };
 }
 

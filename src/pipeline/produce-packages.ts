@@ -13,7 +13,7 @@ import type { Reporter } from '../reporter.js';
 import { checkPackageBody } from '../verify/check-package-body.js';
 import type { BuiltPackage } from './build-options.js';
 import type { EncodePool } from './encode-pool.js';
-import { encodePlan } from './encode-plan.js';
+import { encodePlan, targetNeeds, type TargetNeeds } from './encode-plan.js';
 import type { PreparedImages } from './prepared-images.js';
 import type { TargetAssembly } from './target-assembly.js';
 
@@ -62,8 +62,9 @@ export interface ProduceOptions {
 /** Encodes and writes; returns one BuiltPackage per assembly, in order. */
 export async function producePackages(o: ProduceOptions): Promise<BuiltPackage[]> {
   const spool = await BlobSpool.create(o.outDir);
+  const needs = targetNeeds(o.assemblies.map((a) => a.profile));
   try {
-    for (const job of o.partitions) await encodePartition(o, job, spool);
+    for (const job of o.partitions) await encodePartition(o, job, spool, needs);
     return await o.timed('writeMs', async () => {
       const packages: BuiltPackage[] = [];
       for (const a of o.assemblies) {
@@ -82,7 +83,12 @@ export async function producePackages(o: ProduceOptions): Promise<BuiltPackage[]
 }
 
 /** Prepares, encodes (unless unchanged) and ends one partition in every assembly. */
-async function encodePartition(o: ProduceOptions, job: PartitionJob, spool: BlobSpool): Promise<void> {
+async function encodePartition(
+  o: ProduceOptions,
+  job: PartitionJob,
+  spool: BlobSpool,
+  needs: TargetNeeds,
+): Promise<void> {
   const prepared = await job.prepare();
   let unchanged: boolean | undefined;
   try {
@@ -101,6 +107,7 @@ async function encodePartition(o: ProduceOptions, job: PartitionJob, spool: Blob
           spool,
           assemblies: o.assemblies,
           reporter: job.reporter ?? o.reporter,
+          targetNeeds: needs,
         }),
       );
     }

@@ -57,12 +57,12 @@ describe('candidate rules', () => {
   it('bsdiff and bsdf2 run only when bsdiff-lzma is not a candidate or some target cannot use it', async () => {
     const sizes = { 'diff/bsdiff-lzma': 200 * KiB, 'diff/zstd-dict': 150 * KiB, 'replace/gzip-9': 400 * KiB };
     expect((await rules(1024 * KiB, sizes)).ran).not.toContain('diff/bsdiff');
-    expect((await rules(1024 * KiB, sizes, { someTargetWithoutBsdiffLzma: true })).ran).toEqual(
+    expect((await rules(1024 * KiB, sizes, { someDiffTargetWithoutLead: true })).ran).toEqual(
       expect.arrayContaining(['diff/bsdiff', 'diff/bsdf2']),
     );
     // A target without bsdiff-lzma is judged without it: a tiny bsdiff-lzma does not skip zstd-dict or bsdiff.
     const tiny = { 'diff/bsdiff-lzma': 1 * KiB, 'diff/zstd-dict': 150 * KiB, 'replace/gzip-9': 400 * KiB };
-    expect((await rules(1024 * KiB, tiny, { someTargetWithoutBsdiffLzma: true })).ran).toEqual(
+    expect((await rules(1024 * KiB, tiny, { someDiffTargetWithoutLead: true })).ran).toEqual(
       expect.arrayContaining(['diff/zstd-dict', 'diff/bsdiff', 'diff/bsdf2']),
     );
     const withoutLzma = SPECS.filter((s) => !(s.kind === 'diff' && s.differ === 'bsdiff-lzma'));
