@@ -170,7 +170,7 @@ async function produce(
   const created = await mkdir(options.outDir, { recursive: true }).catch((err) => {
     throw ioError('create output folder', options.outDir, err);
   });
-  const pool = EncodePool.create(options.jobs ?? availableParallelism());
+  const pool = EncodePool.create(options.jobs ?? availableParallelism(), options.plugins);
   try {
     return await producePackages({
       partitions,

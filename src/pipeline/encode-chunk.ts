@@ -7,7 +7,11 @@
 import { encoderByName } from '../codecs/encoder-registry.js';
 import type { DifferTraits } from '../diff/differ.js';
 import { differByName } from '../diff/differ-registry.js';
+import type { Encoder } from '../codecs/encoder.js';
+import type { Differ } from '../diff/differ.js';
+import type { TargetProfile } from '../model/target-profile.js';
 import type { CandidateSpec, EncodedCandidate } from '../planner/candidates.js';
+import { proveKept } from './self-check.js';
 
 /** Work for one chunk. */
 export interface EncodeTask {
@@ -23,6 +27,22 @@ export interface EncodeTask {
    * (targetNeeds in encode-plan.ts).
    */
   readonly someDiffTargetWithoutLead?: boolean;
+  /**
+   * The targets, so the self-check can prove just the candidates they keep; when absent (one
+   * candidate asked for by compare's cache) every candidate returned is proven.
+   */
+  readonly targets?: readonly TargetProfile[];
+  /** Names the chunk in errors (e.g. `blocks 256+256`). */
+  readonly where?: string;
+}
+
+/**
+ * Encoders and differs that replace the registered ones of the same name. The injection point
+ * for tests that prove the self-check catches a broken plugin; builds never set it.
+ */
+export interface EncodePlugins {
+  readonly encoders?: readonly Encoder[];
+  readonly differs?: readonly Differ[];
 }
 
 /**
@@ -61,26 +81,29 @@ const isFast = (s: ReplaceSpec): boolean => encoderByName(s.codec).traits.speedC
 /** Computes one candidate of a task. */
 export type ComputeCandidate = (spec: CandidateSpec) => Promise<EncodedCandidate>;
 
-/** Encodes the candidates of one chunk; candidates that cannot apply or cannot win are skipped. */
-export async function encodeChunk(task: EncodeTask): Promise<EncodedCandidate[]> {
+/**
+ * Encodes the candidates of one chunk (candidates that cannot apply or cannot win are skipped),
+ * then self-checks the ones the targets keep while the data is hot (see self-check.ts).
+ */
+export async function encodeChunk(task: EncodeTask, plugins: EncodePlugins = {}): Promise<EncodedCandidate[]> {
   const size = task.newData.length;
   const compute: ComputeCandidate = async (spec) => {
     if (spec.kind === 'replace') {
-      const codec = encoderByName(spec.codec);
+      const codec = plugins.encoders?.find((e) => e.name === spec.codec) ?? encoderByName(spec.codec);
       return {
         spec,
         bytes: await codec.encode(task.newData, spec.level),
         decoderMemoryBytes: codec.decoderMemoryBytes(spec.level, size),
       };
     }
-    const differ = differByName(spec.differ);
+    const differ = plugins.differs?.find((d) => d.name === spec.differ) ?? differByName(spec.differ);
     return {
       spec,
       bytes: await differ.diff(task.sourceData, task.newData),
       decoderMemoryBytes: differ.decoderMemoryBytes(task.sourceData.length, size),
     };
   };
-  return encodeWithRules(task, compute, false);
+  return proveKept(task, await encodeWithRules(task, compute, false), task.targets);
 }
 
 /**

@@ -16,6 +16,7 @@ import type { TargetProfile } from '../model/target-profile.js';
 import { allDiffers } from '../diff/differ-registry.js';
 import type { EncodeTask } from './encode-chunk.js';
 import type { EncodePool } from './encode-pool.js';
+import { proveKept } from './self-check.js';
 import type { TargetAssembly } from './target-assembly.js';
 
 const IN_FLIGHT_PER_JOB = 2;
@@ -36,7 +37,7 @@ export interface EncodePlanInput {
 }
 
 /** The parts of an EncodeTask that depend only on the targets, not on the chunk. */
-export type TargetNeeds = Pick<EncodeTask, 'replaceRequired' | 'someDiffTargetWithoutLead'>;
+export type TargetNeeds = Pick<EncodeTask, 'replaceRequired' | 'someDiffTargetWithoutLead' | 'targets'>;
 
 /** What `profiles` need of every chunk: once per build, not per chunk. */
 export function targetNeeds(profiles: readonly TargetProfile[]): TargetNeeds {
@@ -44,6 +45,7 @@ export function targetNeeds(profiles: readonly TargetProfile[]): TargetNeeds {
     .filter((d) => d.traits.tier === 'lead')
     .map((d) => d.name as string);
   return {
+    targets: profiles,
     replaceRequired: profiles.some((p) => !p.allowedOperations.includes('diff')),
     someDiffTargetWithoutLead: profiles.some(
       (p) => p.allowedOperations.includes('diff') && !p.allowedDiffers.some((d) => leadDiffers.includes(d)),
@@ -88,7 +90,11 @@ async function startChunk(input: EncodePlanInput, item: Extract<PlanItem, { kind
   const sourceData =
     input.old && item.sources.length > 0 ? await readExtents(input.old, item.sources, bs) : Buffer.alloc(0);
   const srcSha256 = createHash('sha256').update(sourceData).digest();
-  const candidates = await input.pool.run({ newData, sourceData, specs: input.specs, ...input.targetNeeds });
+  const where = `blocks ${item.dst.startBlock}+${item.dst.blockCount}`;
+  const task = { newData, sourceData, specs: input.specs, where, ...input.targetNeeds };
+  // The worker proved what the targets keep; a candidate served without proof (compare's cache)
+  // is proven here, while its chunk is still in memory.
+  const candidates = await proveKept(task, await input.pool.run(task), input.targetNeeds.targets);
   return { candidates, srcSha256 };
 }
 

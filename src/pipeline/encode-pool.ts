@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { OtaError, type ExitCode } from '../errors/ota-error.js';
 import type { EncodedCandidate } from '../planner/candidates.js';
-import { encodeChunk, type EncodeTask } from './encode-chunk.js';
+import { encodeChunk, type EncodePlugins, type EncodeTask } from './encode-chunk.js';
 
 interface Pending {
   resolve(result: EncodedCandidate[]): void;
@@ -37,7 +37,10 @@ export class EncodePool {
   private readonly workers: Worker[] = [];
   private nextId = 0;
 
-  private constructor(readonly jobs: number) {
+  private constructor(
+    readonly jobs: number,
+    private readonly plugins: EncodePlugins = {},
+  ) {
     if (jobs <= 1) return;
     for (let i = 0; i < jobs; i++) {
       const w = new Worker(workerUrl());
@@ -48,14 +51,17 @@ export class EncodePool {
     }
   }
 
-  /** Creates a pool of `jobs` workers (1 = run in-process). */
-  static create(jobs: number): EncodePool {
-    return new EncodePool(Math.max(1, Math.floor(jobs)));
+  /**
+   * Creates a pool of `jobs` workers (1 = run in-process). Replacement `plugins` (tests only)
+   * cannot cross into workers, so with them the pool runs in-process.
+   */
+  static create(jobs: number, plugins?: EncodePlugins): EncodePool {
+    return plugins ? new EncodePool(1, plugins) : new EncodePool(Math.max(1, Math.floor(jobs)));
   }
 
   /** Encodes one chunk. */
   run(task: EncodeTask): Promise<EncodedCandidate[]> {
-    if (this.jobs <= 1) return encodeChunk(task);
+    if (this.jobs <= 1) return encodeChunk(task, this.plugins);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });

@@ -1,6 +1,8 @@
 // producePackages: encodes each partition's prepared plan once for a set of targets and writes
-// one signed, self-verified package per target. Shared by `build` (one image or a whole release)
-// and `compare` (one run per codec/differ combination over the same PreparedImages).
+// one signed, self-verified package per target: every kept blob was decoded and compared with the
+// new data (self-check.ts), then the written file's signatures and blob hashes are checked.
+// Shared by `build` (one image or a whole release) and `compare` (one run per codec/differ
+// combination over the same PreparedImages).
 
 import { rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -152,5 +154,6 @@ async function writeVerified(
     signatureAlgorithm: a.signer.algorithm.name,
     operationCounts,
     blobBytesByKind: Object.fromEntries(a.bytesByKind),
+    selfCheck: { ...a.selfCheck },
   };
 }
