@@ -35,5 +35,8 @@ export type { KeygenResult } from './signing/keygen.js';
 export { builtinTargets, resolveTargets, loadTargetFile } from './targets/target-registry.js';
 export type { TargetProfile } from './model/target-profile.js';
 export { OtaError, ExitCode } from './errors/ota-error.js';
+export type { EncodePlugins } from './pipeline/encode-chunk.js';
+export type { Encoder, EncoderTraits } from './codecs/encoder.js';
+export type { Differ, DifferTraits } from './diff/differ.js';
 export type { Reporter, Warning, ProgressEvent } from './reporter.js';
 export { CollectingReporter } from './reporter.js';

@@ -5,8 +5,8 @@
 
 import { createHash } from 'node:crypto';
 import { rename, unlink } from 'node:fs/promises';
-import { codecByName } from '../codecs/codec-registry.js';
-import { differByName } from '../diff/differ-registry.js';
+import { decoderFor } from '../codecs/decoder-registry.js';
+import { patcherFor } from '../diff/patcher-registry.js';
 import { VerificationError, ioError } from '../errors/ota-error.js';
 import { blockCountOf } from '../format/manifest-invariants.js';
 import type { BlockSource } from '../image/block-source.js';
@@ -163,10 +163,10 @@ async function produce(
     case 'copy':
       return readSource(old!, op.src, op.srcSha256, bs, where);
     case 'replace':
-      return codecByName(op.codec).decode(await reader.readBlob(op.blob, where), dstBytes);
+      return decoderFor(op.codec).decode(await reader.readBlob(op.blob, where), dstBytes);
     case 'diff': {
       const src = await readSource(old!, op.src, op.srcSha256, bs, where);
-      return differByName(op.differ).patch(src, await reader.readBlob(op.blob, where), dstBytes);
+      return patcherFor(op.differ).patch(src, await reader.readBlob(op.blob, where), dstBytes);
     }
     default:
       return assertNever(op);

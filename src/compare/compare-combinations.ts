@@ -1,7 +1,7 @@
 // Which codec/differ combinations `compare` runs, and whether a target allows each one. Pure
 // policy: names in, combinations and reasons out. How a combination is run lives in compare-codecs.ts.
 
-import { codecByName, CODEC_NAMES } from '../codecs/codec-registry.js';
+import { CODEC_NAMES, encoderByName } from '../codecs/encoder-registry.js';
 import { differByName, DIFFER_NAMES } from '../diff/differ-registry.js';
 import { UsageError } from '../errors/ota-error.js';
 import type { TargetProfile } from '../model/target-profile.js';
@@ -50,7 +50,7 @@ function nameList(value: string, what: string, check: (name: string) => unknown)
 
 /** Resolves and checks the user's lists. Throws UsageError (exit 2) on unknown names or bad levels. */
 export function resolveSelection(input: SelectionInput): Selection {
-  const codecs = input.codecs === undefined ? [...CODEC_NAMES] : nameList(input.codecs, 'codecs', codecByName);
+  const codecs = input.codecs === undefined ? [...CODEC_NAMES] : nameList(input.codecs, 'codecs', encoderByName);
   const differs =
     input.differs === undefined
       ? [...DEFAULT_COMPARE_DIFFERS]
@@ -63,7 +63,7 @@ export function resolveSelection(input: SelectionInput): Selection {
       throw new UsageError('BAD_LEVELS', `--levels names ${name}, which --codecs ${codecs.join(',')} leaves out`);
   }
   const levels = new Map(
-    codecs.map((c) => [c, given.get(c) ?? [...(DEFAULT_COMPARE_LEVELS[c] ?? [codecByName(c).defaultLevel])]]),
+    codecs.map((c) => [c, given.get(c) ?? [...(DEFAULT_COMPARE_LEVELS[c] ?? [encoderByName(c).defaultLevel])]]),
   );
   return { codecs, levels, differs };
 }
@@ -94,7 +94,7 @@ export function autoSpecs(profile: TargetProfile, s: Selection, delta: boolean):
   const specs: CandidateSpec[] = codecs.map((codec) => ({
     kind: 'replace',
     codec,
-    level: codecByName(codec).defaultLevel,
+    level: encoderByName(codec).defaultLevel,
   }));
   if (delta && profile.allowedOperations.includes('diff')) {
     for (const differ of s.differs) if (profile.allowedDiffers.includes(differ)) specs.push({ kind: 'diff', differ });

@@ -1,7 +1,7 @@
 // The `--levels` spec of `compare` (`zstd=3,9,19;xz=1,6,9`) and the default levels it overrides.
 // Pure parsing: every mistake is a UsageError (exit 2) naming the part that is wrong.
 
-import { codecByName, CODEC_NAMES } from '../codecs/codec-registry.js';
+import { CODEC_NAMES, encoderByName } from '../codecs/encoder-registry.js';
 import { UsageError } from '../errors/ota-error.js';
 
 /**
@@ -43,7 +43,7 @@ export function parseLevels(spec: string): Map<string, number[]> {
         `--levels part ${JSON.stringify(part)}: expected <codec>=<level>[,<level>…] (codecs: ${CODEC_NAMES.join(', ')})`,
       );
     const name = m![1]!.toLowerCase();
-    const codec = codecByName(name);
+    const codec = encoderByName(name);
     if (out.has(name)) bad(`--levels names ${name} twice`);
     const levels: number[] = [];
     for (const raw of m![2]!.split(',').map((s) => s.trim())) {

@@ -5,18 +5,14 @@
 // than the bsdiff patch it comes from. Layout and decoding live in bsdf2-patch.ts.
 
 import zlib from 'node:zlib';
-import { brotliWindowLog } from '../codecs/brotli-codec.js';
-import { assertExpectedSize } from '../codecs/codec-errors.js';
+import { brotliWindowLog } from '../codecs/brotli-descriptor.js';
 import { makeBsdiff40 } from './bsdiff-differ.js';
 import { BSDIFF_HEADER_BYTES, maxControlBytes, parseBsdiffHeader } from './bsdiff-patch.js';
-import { applyBsdf2Patch, Bsdf2Compressor, writeBsdf2, type Bsdf2Block } from './bsdf2-patch.js';
+import { BSDF2_DIFFER } from './bsdf2-descriptor.js';
+import { Bsdf2Compressor, writeBsdf2, type Bsdf2Block } from './bsdf2-patch.js';
 import { decodeBzip2 } from './bzip2-stream.js';
-import { DifferWireId, type Differ } from './differ.js';
+import type { Differ } from './differ.js';
 
-/** Memory of one bzip2 `-9` decompressor (libbzip2's fast mode): 4 bytes per block byte + tables. */
-const BZIP2_DECODER_BYTES = 4 * 900_000 + 64 * 1024;
-/** Brotli decoder state beyond its ring buffer (see brotli-codec.ts). */
-const BROTLI_STATE_BYTES = 128 * 1024;
 /**
  * Blocks up to this size get brotli quality 11; larger ones quality 9. On 1 MiB of firmware,
  * 11 takes 2-5 s for ~0.5 % less than 9's 0.1 s; the small control and extra blocks of a
@@ -26,8 +22,11 @@ const QUALITY_11_MAX_BYTES = 128 * 1024;
 
 /** bsdf2 (wire id 3): BSDF2 patches, bzip2 or brotli per block. */
 export class Bsdf2Differ implements Differ {
-  readonly name = 'bsdf2' as const;
-  readonly wireId = DifferWireId.bsdf2;
+  readonly name = BSDF2_DIFFER.name;
+  readonly wireId = BSDF2_DIFFER.wireId;
+  readonly decoderMemoryBytes = BSDF2_DIFFER.decoderMemoryBytes;
+  /** Re-packs bsdiff's suffix-sort patch: as slow as bsdiff (whose patch it shares). */
+  readonly traits = { tier: 'fallback', slowOnZeroRuns: true } as const;
 
   /**
    * Makes bsdiff's BSDIFF40 patch (shared with the bsdiff differ when both are tried on the same
@@ -48,22 +47,6 @@ export class Bsdf2Differ implements Differ {
     const diff: Bsdf2Block = { compressor: Bsdf2Compressor.bzip2, bytes: bsdiff.subarray(diffStart, extraStart) };
     const extra = smaller(bsdiff.subarray(extraStart), target.length, target.length);
     return writeBsdf2(ctrl, diff, extra, target.length);
-  }
-
-  /** Applies a BSDF2 patch in memory into exactly `expectedSizeBytes` (see applyBsdf2Patch). */
-  async patch(source: Uint8Array, patch: Uint8Array, expectedSizeBytes: number): Promise<Buffer> {
-    assertExpectedSize(this.name, expectedSizeBytes);
-    return applyBsdf2Patch(source, patch, expectedSizeBytes);
-  }
-
-  /**
-   * A streaming patcher holds the old and new data, one bzip2 decoder (diff block) and up to
-   * two brotli decoders (control and extra) whose windows our encoder keeps ≤ the target size.
-   */
-  decoderMemoryBytes(sourceBytes: number, targetBytes: number): number {
-    return (
-      sourceBytes + targetBytes + BZIP2_DECODER_BYTES + 2 * (2 ** brotliWindowLog(targetBytes) + BROTLI_STATE_BYTES)
-    );
   }
 }
 

@@ -1,22 +1,15 @@
 // The bsdiff differ: BSDIFF40 patches (bzip2 inside) that apply with Debian's `bspatch`.
 // Diffing runs bsdiff-node's native suffix sort on files in a private temp dir; patching is
-// done in memory by bsdiff-patch.ts, never by bsdiff-node (see applyBsdiffPatch for why).
+// done by the patcher (bsdiff-patcher.ts) in memory, never by bsdiff-node (see applyBsdiffPatch).
 
 import bsdiffNode from 'bsdiff-node';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assertExpectedSize, describeCause } from '../codecs/codec-errors.js';
+import { describeCause } from '../codecs/codec-errors.js';
 import { ioError } from '../errors/ota-error.js';
-import { applyBsdiffPatch } from './bsdiff-patch.js';
-import { DifferWireId, type Differ } from './differ.js';
-
-/**
- * Memory of one bzip2 decompressor for a `-9` stream in libbzip2's default (fast) mode:
- * 4 bytes per byte of the 900 kB block plus ~64 kB of tables. A streaming bspatch runs three
- * (control, diff, extra) at once.
- */
-const BZIP2_DECODER_BYTES = 4 * 900_000 + 64 * 1024;
+import { BSDIFF_DIFFER } from './bsdiff-descriptor.js';
+import type { Differ } from './differ.js';
 
 // The last patch made, by input identity: bsdf2 re-encodes the BSDIFF40 patch of the same
 // chunk, and an encoder that tries both (one chunk at a time per thread) then sorts only once.
@@ -75,30 +68,14 @@ async function runBsdiff(source: Uint8Array, target: Uint8Array): Promise<Buffer
 
 /** bsdiff (wire id 1): Colin Percival's BSDIFF40 format, as made by `bsdiff` 4.3. */
 export class BsdiffDiffer implements Differ {
-  readonly name = 'bsdiff' as const;
-  readonly wireId = DifferWireId.bsdiff;
+  readonly name = BSDIFF_DIFFER.name;
+  readonly wireId = BSDIFF_DIFFER.wireId;
+  readonly decoderMemoryBytes = BSDIFF_DIFFER.decoderMemoryBytes;
+  /** A suffix sort: slow, and slower still on long zero runs. */
+  readonly traits = { tier: 'fallback', slowOnZeroRuns: true } as const;
 
   /** The BSDIFF40 patch (see makeBsdiff40). */
   async diff(source: Uint8Array, target: Uint8Array): Promise<Buffer> {
     return makeBsdiff40(source, target);
-  }
-
-  /**
-   * Applies a BSDIFF40 patch in memory. The header must declare exactly `expectedSizeBytes`
-   * and blocks inside the patch; every control tuple is bounds-checked before it is used.
-   * Throws PackageFormatError (`BLOB_DECODE_FAILED`) on any corrupt, truncated or hostile patch.
-   */
-  async patch(source: Uint8Array, patch: Uint8Array, expectedSizeBytes: number): Promise<Buffer> {
-    assertExpectedSize(this.name, expectedSizeBytes);
-    return applyBsdiffPatch(source, patch, expectedSizeBytes);
-  }
-
-  /**
-   * A streaming bspatch on the device holds the old and new images and three bzip2
-   * decompressors (`-9`: ~3.7 MB each), so source + target + ~11 MB. (Our in-memory patcher
-   * also holds the decoded diff and extra blocks, up to 2 x target more.)
-   */
-  decoderMemoryBytes(sourceBytes: number, targetBytes: number): number {
-    return sourceBytes + targetBytes + 3 * BZIP2_DECODER_BYTES;
   }
 }

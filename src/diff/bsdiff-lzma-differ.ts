@@ -3,14 +3,12 @@
 // suffix sort, within 1 % of its patch size on the bench pairs). The diff block is mostly zero
 // bytes with a changed pointer here and there; written sparse (sparse-diff.ts) and LZMA2-coded it
 // is 8-12 % smaller than bzip2 of the dense block on firmware binaries, at bzip2's speed. Control
-// and extra blocks are LZMA2 too. Not an Android format: our applier (bsdiff-lzma-patch.ts) reads it.
+// and extra blocks are LZMA2 too. Not an Android format: our patcher (bsdiff-lzma-patcher.ts) reads it.
 
-import { assertExpectedSize } from '../codecs/codec-errors.js';
 import { encodeRawLzma2, type Lzma2Tuning } from '../codecs/raw-lzma2.js';
 import { CTRL_TUPLE_BYTES, writeOfft } from './bsdiff-patch.js';
+import { BSDIFF_LZMA_DIFFER } from './bsdiff-lzma-descriptor.js';
 import {
-  applyBsdiffLzmaPatch,
-  bsdiffLzmaApplyBytes,
   maxBlockDictLog,
   maxDecodedBlockBytes,
   STORED_BLOCK,
@@ -18,7 +16,7 @@ import {
   type BsdiffLzmaBlock,
 } from './bsdiff-lzma-patch.js';
 import { matchBsdiff } from './bsdiff-matcher.js';
-import { DifferWireId, type Differ } from './differ.js';
+import type { Differ } from './differ.js';
 import { encodeSparseDiff } from './sparse-diff.js';
 
 /**
@@ -33,8 +31,11 @@ const EXTRA_TUNING: Lzma2Tuning = { lc: 3, lp: 0, pb: 2 };
 
 /** bsdiff-lzma (wire id 4). */
 export class BsdiffLzmaDiffer implements Differ {
-  readonly name = 'bsdiff-lzma' as const;
-  readonly wireId = DifferWireId['bsdiff-lzma'];
+  readonly name = BSDIFF_LZMA_DIFFER.name;
+  readonly wireId = BSDIFF_LZMA_DIFFER.wireId;
+  readonly decoderMemoryBytes = BSDIFF_LZMA_DIFFER.decoderMemoryBytes;
+  /** Fast, and the smallest on most chunks: tried first, and stands in for the suffix sorts. */
+  readonly traits = { tier: 'lead', slowOnZeroRuns: false } as const;
 
   /**
    * Scans for covers (matchBsdiff), makes the diff block sparse and compresses each block with
@@ -61,17 +62,6 @@ export class BsdiffLzmaDiffer implements Differ {
       await packBlock(extra, EXTRA_TUNING, n),
     ] as const;
     return writeBsdiffLzma(blocks, n);
-  }
-
-  /** Applies a bsdiff-lzma patch in memory into exactly `expectedSizeBytes` (see applyBsdiffLzmaPatch). */
-  async patch(source: Uint8Array, patch: Uint8Array, expectedSizeBytes: number): Promise<Buffer> {
-    assertExpectedSize(this.name, expectedSizeBytes);
-    return applyBsdiffLzmaPatch(source, patch, expectedSizeBytes);
-  }
-
-  /** Source, output, expanded diff, the decoded blocks and one LZMA2 dictionary (bsdiffLzmaApplyBytes). */
-  decoderMemoryBytes(sourceBytes: number, targetBytes: number): number {
-    return bsdiffLzmaApplyBytes(sourceBytes, targetBytes);
   }
 }
 

@@ -1,12 +1,13 @@
 // Differ registry: the only module that imports the concrete differs. Resolves a differ by the
-// name a user or profile gives (usage error when unknown) or by the wire id a package stores
-// (unsupported when unknown). Differs are stateless, so one instance of each is shared.
+// name a user or profile gives (usage error when unknown). Wire ids are resolved on the decode
+// side only (patcher-registry.ts). Differs are stateless, so one instance of each is shared.
 
-import { UnsupportedError, UsageError } from '../errors/ota-error.js';
+import { UsageError } from '../errors/ota-error.js';
+import type { DifferName } from '../model/wire-ids.js';
 import { Bsdf2Differ } from './bsdf2-differ.js';
 import { BsdiffDiffer } from './bsdiff-differ.js';
 import { BsdiffLzmaDiffer } from './bsdiff-lzma-differ.js';
-import type { Differ, DifferName } from './differ.js';
+import type { Differ } from './differ.js';
 import { ZstdDictDiffer } from './zstd-dict-differ.js';
 
 const DIFFERS: readonly Differ[] = [
@@ -29,16 +30,6 @@ export function differByName(name: string): Differ {
   const differ = DIFFERS.find((candidate) => candidate.name === name);
   if (differ === undefined) {
     throw new UsageError('BAD_DIFFER', `unknown differ "${name}": expected one of ${DIFFER_NAMES.join(', ')}`);
-  }
-  return differ;
-}
-
-/** The differ with wire id `id`. Throws UnsupportedError `UNKNOWN_DIFFER` otherwise. */
-export function differByWireId(id: number): Differ {
-  const differ = DIFFERS.find((candidate) => candidate.wireId === id);
-  if (differ === undefined) {
-    const known = DIFFERS.map((d) => `${d.wireId} (${d.name})`).join(', ');
-    throw new UnsupportedError('UNKNOWN_DIFFER', `unknown differ id ${String(id)}: this version knows ${known}`);
   }
   return differ;
 }

@@ -1,25 +1,28 @@
-// Differ: the contract every binary-diff plugin meets. Plugins register by stable wire id in
-// differ-registry.ts; the planner and applier only ever see this interface.
+// Differ: the build-side half of a binary-diff plugin. Differs register by name in
+// differ-registry.ts; the build pipeline and compare only ever see this interface. The device
+// side never loads a differ (see patcher.ts for the other half).
 
-import type { DifferName } from '../model/wire-ids.js';
+import type { DifferDescriptor } from './differ-descriptor.js';
 
-/** Stable wire ids written into packages (defined in model/wire-ids.ts). */
-export { DifferWireId, type DifferName } from '../model/wire-ids.js';
+/** How the encoding rules treat a differ (pipeline/encode-chunk.ts reads these, never names). */
+export interface DifferTraits {
+  /**
+   * When the rules try it. `lead`: first, on every chunk (fast, and the smallest on most chunks);
+   * where every diff target allows a lead differ it stands in for the fallbacks. `middle`: where
+   * the lead leaves enough to win, or the chunk is small. `fallback`: only where no lead differ
+   * stands in, and only where the other differs show the source helps.
+   */
+  readonly tier: 'lead' | 'middle' | 'fallback';
+  /** Degrades badly on long zero runs (a suffix sort): skipped when most blocks are zero. */
+  readonly slowOnZeroRuns: boolean;
+}
 
-/** Makes a patch from `source` to `target` and applies it. */
-export interface Differ {
-  readonly name: DifferName;
-  readonly wireId: number;
+/** Makes patches in one patch format. */
+export interface Differ extends DifferDescriptor {
+  readonly traits: DifferTraits;
   /**
    * Returns a patch that turns `source` into `target`. Deterministic for the same inputs.
    * Memory: stated by each implementation (bsdiff ≈ 17 × source, zstd-dict ≈ window + both inputs).
    */
   diff(source: Uint8Array, target: Uint8Array): Promise<Buffer>;
-  /**
-   * Applies `patch` to `source`; the result must be exactly `expectedSizeBytes` long and is
-   * never allowed to grow past it. Throws PackageFormatError (`BLOB_DECODE_FAILED`) otherwise.
-   */
-  patch(source: Uint8Array, patch: Uint8Array, expectedSizeBytes: number): Promise<Buffer>;
-  /** Memory the device's patcher needs for these sizes. */
-  decoderMemoryBytes(sourceBytes: number, targetBytes: number): number;
 }

@@ -2,16 +2,10 @@
 // raw-content dictionary (what `zstd --patch-from` does). Owns the level and window choice;
 // the frame checks and the dictionary-loading rule live in codecs/zstd-frame.ts.
 
-import { assertExpectedSize, assertLevel } from '../codecs/codec-errors.js';
-import { windowLogFor } from '../codecs/window-log.js';
-import {
-  decodeZstdFrame,
-  encodeZstdFrame,
-  zstdStreamingDecoderBytes,
-  ZSTD_MAX_WINDOW_LOG,
-  ZSTD_MIN_WINDOW_LOG,
-} from '../codecs/zstd-frame.js';
-import { DifferWireId, type Differ } from './differ.js';
+import { assertLevel } from '../codecs/codec-errors.js';
+import { encodeZstdFrame } from '../codecs/zstd-frame.js';
+import type { Differ } from './differ.js';
+import { ZSTD_DICT_DIFFER, zstdDictWindowLog } from './zstd-dict-descriptor.js';
 
 /** Options of a ZstdDictDiffer. */
 export interface ZstdDictDifferOptions {
@@ -30,8 +24,11 @@ export const ZSTD_DICT_DEFAULT_LEVEL = 19;
  * those (see zstdDictionaryView).
  */
 export class ZstdDictDiffer implements Differ {
-  readonly name = 'zstd-dict' as const;
-  readonly wireId = DifferWireId['zstd-dict'];
+  readonly name = ZSTD_DICT_DIFFER.name;
+  readonly wireId = ZSTD_DICT_DIFFER.wireId;
+  readonly decoderMemoryBytes = ZSTD_DICT_DIFFER.decoderMemoryBytes;
+  /** Tried where the lead differ leaves enough to win, or the chunk is small. */
+  readonly traits = { tier: 'middle', slowOnZeroRuns: false } as const;
   /** Compression level used by diff(). */
   readonly level: number;
 
@@ -54,28 +51,4 @@ export class ZstdDictDiffer implements Differ {
       dictionary: source,
     });
   }
-
-  /** Decodes the frame with `source` as dictionary into exactly `expectedSizeBytes` (checked first). */
-  async patch(source: Uint8Array, patch: Uint8Array, expectedSizeBytes: number): Promise<Buffer> {
-    assertExpectedSize(this.name, expectedSizeBytes);
-    return decodeZstdFrame(this.name, patch, expectedSizeBytes, source);
-  }
-
-  /**
-   * The source (the dictionary stays referenced for the whole frame) plus a streaming decoder
-   * whose window is the target (our frames are single-segment: window = content size), i.e.
-   * window + source + block buffers + context. A one-shot decoder needs source + target + context.
-   */
-  decoderMemoryBytes(sourceBytes: number, targetBytes: number): number {
-    const windowBytes = Math.min(
-      2 ** zstdDictWindowLog(sourceBytes, targetBytes),
-      Math.max(targetBytes, 2 ** ZSTD_MIN_WINDOW_LOG),
-    );
-    return sourceBytes + zstdStreamingDecoderBytes(windowBytes);
-  }
-}
-
-/** Window log for a patch: `ceil(log2(source + target))` clamped to 10..27. */
-export function zstdDictWindowLog(sourceBytes: number, targetBytes: number): number {
-  return windowLogFor(sourceBytes + targetBytes, ZSTD_MIN_WINDOW_LOG, ZSTD_MAX_WINDOW_LOG);
 }

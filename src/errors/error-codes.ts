@@ -31,6 +31,10 @@ const io = ExitCode.io;
 export const ERROR_CODES = {
   // 1: internal (a bug; cli/main.ts reports any non-OtaError so)
   INTERNAL: { exitCode: ExitCode.internal, summary: 'an unexpected error: a bug, please report' },
+  SELF_CHECK_FAILED: {
+    exitCode: ExitCode.internal,
+    summary: 'build: a kept blob does not decode back to the new data (an encoder or differ bug)',
+  },
   // 2: usage
   USAGE: { exitCode: usage, summary: 'unknown option or command, missing argument (from the option parser)' },
   BAD_OPTION: { exitCode: usage, summary: 'an option value is malformed or out of range' },

@@ -5,6 +5,7 @@
 import { exitCodeOf, ExitCode, type ErrorCode } from './error-codes.js';
 import {
   ImageError,
+  InternalError,
   IoError,
   OtaError,
   PackageFormatError,
@@ -25,6 +26,7 @@ export interface ErrorWire {
 
 /** The OtaError subclass of each exit code (every code of one exit code shares a class). */
 const CLASS_BY_EXIT = {
+  [ExitCode.internal]: InternalError,
   [ExitCode.usage]: UsageError,
   [ExitCode.badImage]: ImageError,
   [ExitCode.badPackage]: PackageFormatError,
@@ -44,7 +46,7 @@ export function toWire(err: unknown): ErrorWire {
 /** Rebuilds the error `toWire` flattened: the same OtaError subclass and code, else a plain Error. */
 export function errorFromWire(wire: ErrorWire): Error {
   const exitCode = wire.code === undefined ? undefined : exitCodeOf(wire.code);
-  if (exitCode === undefined || exitCode === ExitCode.ok || exitCode === ExitCode.internal) {
+  if (exitCode === undefined || exitCode === ExitCode.ok || wire.code === 'INTERNAL') {
     const err = new Error(wire.message);
     if (wire.stack) err.stack = wire.stack;
     return err;

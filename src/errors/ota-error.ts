@@ -22,6 +22,15 @@ export class OtaError extends Error {
   }
 }
 
+/** A bug caught by the library's own checks, such as the build's self-check (exit 1). */
+export class InternalError extends OtaError {
+  declare readonly code: CodeWithExit<typeof ExitCode.internal>;
+
+  constructor(code: CodeWithExit<typeof ExitCode.internal>, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
 /** Wrong or missing command-line options (exit 2). */
 export class UsageError extends OtaError {
   declare readonly code: CodeWithExit<typeof ExitCode.usage>;

@@ -2,11 +2,11 @@
 // operation. Cross-field invariants (extents in range, blob order) live in manifest-invariants.ts.
 
 import { isPartitionName } from '../model/partition-name.js';
-import { PackageFormatError, UnsupportedError } from '../errors/ota-error.js';
+import { PackageFormatError } from '../errors/ota-error.js';
 import type { Extent } from '../model/extent.js';
 import type { ImageIdentity, Manifest, PartitionUpdate } from '../model/manifest.js';
 import { assertNever, type BlobRef, type Operation } from '../model/operation.js';
-import { CodecWireId, DifferWireId, nameOfWireId } from '../model/wire-ids.js';
+import { CodecWireId, DifferWireId, nameOfWireId, type CodecName, type DifferName } from '../model/wire-ids.js';
 import {
   MAX_DONT_CARE_EXTENTS,
   MAX_EXTENTS_PER_OPERATION,
@@ -20,6 +20,18 @@ import { type WireMessage, decodeMessageStrict, encodeMessage } from './proto-me
 import { ManifestType } from './schema.js';
 
 const OP_WIRE = { zero: 1, copy: 2, replace: 3, diff: 4 } as const;
+
+/**
+ * Resolves the codec and differ wire ids a manifest stores, refusing unknown ones (UnsupportedError
+ * `UNKNOWN_CODEC` / `UNKNOWN_DIFFER`). The decode side's registries supply it
+ * (package/plugin-wire-ids.ts), so the format layer names no plugin.
+ */
+export interface PluginWireIds {
+  /** The codec with wire id `wireId`; `where` names the op for the error. */
+  codecName(wireId: number, where: string): CodecName;
+  /** The differ with wire id `wireId`; `where` names the op for the error. */
+  differName(wireId: number, where: string): DifferName;
+}
 
 /** Encodes a manifest canonically. */
 export function encodeManifest(m: Manifest): Buffer {
@@ -39,8 +51,11 @@ export function encodeManifest(m: Manifest): Buffer {
   });
 }
 
-/** Decodes a manifest and checks the shape of every field. Throws PackageFormatError (exit 4). */
-export function decodeManifest(bytes: Uint8Array): Manifest {
+/**
+ * Decodes a manifest and checks the shape of every field. Throws PackageFormatError (exit 4);
+ * codec and differ ids are resolved by `plugins`, which throws for unknown ones.
+ */
+export function decodeManifest(bytes: Uint8Array, plugins: PluginWireIds): Manifest {
   // Counts first, on the raw bytes: nothing is materialized from a manifest over the limits.
   checkManifestCounts(bytes);
   const m = decodeMessageStrict(ManifestType, bytes, 'manifest');
@@ -58,7 +73,7 @@ export function decodeManifest(bytes: Uint8Array): Manifest {
       name: p.name,
       source: p.source ? identityFromWire(p.source, `${where} source`) : undefined,
       target: identityFromWire(p.target, `${where} target`),
-      operations: p.operations.map((o: WireMessage, oi: number) => operationFromWire(o, `${where} op ${oi}`)),
+      operations: p.operations.map((o: WireMessage, oi: number) => operationFromWire(o, `${where} op ${oi}`, plugins)),
     };
   });
   for (const [name, value] of [
@@ -138,7 +153,7 @@ function blobToWire(b: BlobRef): object {
   return { blob_offset: b.offsetBytes, blob_size_bytes: b.sizeBytes, blob_sha256: b.sha256 };
 }
 
-function operationFromWire(w: WireMessage, where: string): Operation {
+function operationFromWire(w: WireMessage, where: string, plugins: PluginWireIds): Operation {
   const type = nameOfWireId(OP_WIRE, w.type);
   if (!type) bad(`${where}: unknown operation type ${w.type}`);
   const dst = extentsFromWire(w.dst_extents, `${where} dst`);
@@ -161,14 +176,12 @@ function operationFromWire(w: WireMessage, where: string): Operation {
     case 'replace': {
       forbid(hasSrc, 'source fields');
       forbid(w.differ !== 0, 'a differ');
-      const codec = nameOfWireId(CodecWireId, w.codec);
-      if (codec === undefined) throw new UnsupportedError('UNKNOWN_CODEC', `${where}: unknown codec id ${w.codec}`);
+      const codec = plugins.codecName(w.codec, where);
       return { type: 'replace', dst, codec, blob: blobFromWire(w, where), decoderMemoryBytes: w.decoder_memory_bytes };
     }
     case 'diff': {
       forbid(w.codec !== 0, 'a codec');
-      const differ = nameOfWireId(DifferWireId, w.differ);
-      if (differ === undefined) throw new UnsupportedError('UNKNOWN_DIFFER', `${where}: unknown differ id ${w.differ}`);
+      const differ = plugins.differName(w.differ, where);
       return {
         type: 'diff',
         dst,

@@ -29,6 +29,7 @@ import type { TargetHeader } from '../model/target-header.js';
 import { CollectingReporter, type Reporter } from '../reporter.js';
 import { chooseVerifier } from '../signing/choose-key.js';
 import type { Verifier } from '../signing/key-pair.js';
+import { PLUGIN_WIRE_IDS } from './plugin-wire-ids.js';
 
 /** How to open a package. */
 export interface OpenPackageOptions {
@@ -114,7 +115,10 @@ export class PackageReader {
       const targetHeader = decodeTargetHeader(
         metadata.subarray(layout.targetHeader.offsetBytes, layout.manifest.offsetBytes),
       );
-      const manifest = decodeManifest(metadata.subarray(layout.manifest.offsetBytes, layout.metadataEndBytes));
+      const manifest = decodeManifest(
+        metadata.subarray(layout.manifest.offsetBytes, layout.metadataEndBytes),
+        PLUGIN_WIRE_IDS,
+      );
       for (const [what, block] of [
         ['metadata', metadataSignature],
         ['payload', payloadSignature],

@@ -1,6 +1,7 @@
 // Options and results of buildPackages, the library's main entry point.
 
 import type { Reporter } from '../reporter.js';
+import type { EncodePlugins } from './encode-chunk.js';
 
 /**
  * What to build. `newPath` (and `oldPath`) are image files, or both releases: a folder or layout
@@ -40,6 +41,11 @@ export interface BuildOptions {
   /** Anti-rollback timestamp (seconds); default SOURCE_DATE_EPOCH passed in by the caller, else 0. */
   readonly timestampSeconds?: number;
   /** Worker threads for encoding; default: available cores. */
+  /**
+   * Encoders/differs replacing the registered ones of the same name (encoding then runs
+   * in-process). Test-only injection point, to prove the self-check refuses a broken plugin.
+   */
+  readonly plugins?: EncodePlugins;
   readonly jobs?: number;
   readonly reporter?: Reporter;
 }
@@ -53,6 +59,11 @@ export interface BuiltPackage {
   readonly signatureAlgorithm: string;
   readonly operationCounts: Record<string, number>;
   readonly blobBytesByKind: Record<string, number>;
+  /**
+   * The self-check's proof: ops with a blob that were decoded (codec) or patched (differ) by the
+   * decode-side half and compared with the new data, and the new bytes compared.
+   */
+  readonly selfCheck: { readonly opsDecoded: number; readonly bytesCompared: number };
 }
 
 /** An input image as the build read it. */

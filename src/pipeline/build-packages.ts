@@ -91,22 +91,20 @@ export async function buildPackages(options: BuildOptions): Promise<BuildResult>
 
 /** Builds for the chipset whose layout the release uses; a generic folder builds for the usual three. */
 function defaultTargetsOf(release: ReleaseSource): string {
-  return VENDOR_OF_LAYOUT[release.layout] ?? DEFAULT_TARGETS;
+  return release.vendor ?? DEFAULT_TARGETS;
 }
 
-const VENDOR_OF_LAYOUT: Readonly<Record<string, string>> = {
-  'qualcomm-rawprogram': 'qualcomm',
-  'mediatek-scatter': 'mediatek',
-  'unisoc-pac': 'unisoc',
-};
+/** True when a profile's partitionLayout belongs to `family` (`qualcomm` holds `qualcomm-gpt`). */
+function layoutOf(p: TargetProfile, family: string): boolean {
+  return p.partitionLayout === family || p.partitionLayout.startsWith(`${family}-`);
+}
 
 /** A vendor release can only be flashed by its own chipset's profiles (or generic ones). */
 function checkTargetsFit(release: ReleaseSource, profiles: readonly TargetProfile[]): void {
-  const vendor = VENDOR_OF_LAYOUT[release.layout];
+  const vendor = release.vendor;
   if (!vendor) return;
   for (const p of profiles) {
-    const family = p.partitionLayout.split('-')[0];
-    if (family !== vendor && family !== 'generic') {
+    if (!layoutOf(p, vendor) && !layoutOf(p, 'generic')) {
       throw new UsageError(
         'TARGET_LAYOUT_MISMATCH',
         `${release.path} is a ${release.layout} release; target ${p.id} expects ${p.partitionLayout} partitions (use --target ${vendor} or generic)`,
@@ -172,7 +170,7 @@ async function produce(
   const created = await mkdir(options.outDir, { recursive: true }).catch((err) => {
     throw ioError('create output folder', options.outDir, err);
   });
-  const pool = EncodePool.create(options.jobs ?? availableParallelism());
+  const pool = EncodePool.create(options.jobs ?? availableParallelism(), options.plugins);
   try {
     return await producePackages({
       partitions,

@@ -1,7 +1,7 @@
 // Which candidates `build` encodes every changed chunk with: the union over the targets of the
 // allowed codecs (each at its level) and differs, narrowed by --codec/--level/--differ.
 
-import { codecByName } from '../codecs/codec-registry.js';
+import { encoderByName } from '../codecs/encoder-registry.js';
 import { differByName } from '../diff/differ-registry.js';
 import { UsageError } from '../errors/ota-error.js';
 import type { TargetProfile } from '../model/target-profile.js';
@@ -20,7 +20,7 @@ export interface EncodingChoice {
 export function candidateSpecs(choice: EncodingChoice, targets: readonly TargetProfile[]): CandidateSpec[] {
   const codecChoice = choice.codec ?? 'auto';
   const differChoice = choice.differ ?? 'auto';
-  if (codecChoice !== 'auto') codecByName(codecChoice);
+  if (codecChoice !== 'auto') encoderByName(codecChoice);
   if (differChoice !== 'auto') differByName(differChoice);
   if (choice.level !== undefined && codecChoice === 'auto')
     throw new UsageError('LEVEL_NEEDS_CODEC', '--level applies to one codec: give --codec too');
@@ -39,7 +39,7 @@ export function candidateSpecs(choice: EncodingChoice, targets: readonly TargetP
   const union = (pick: (p: TargetProfile) => readonly string[]) => [...new Set(targets.flatMap(pick))];
   const codecs = codecChoice === 'auto' ? union((p) => p.allowedCodecs) : [codecChoice];
   const specs: CandidateSpec[] = codecs.map((name) => {
-    const codec = codecByName(name);
+    const codec = encoderByName(name);
     const level = choice.level ?? codec.defaultLevel;
     if (level < codec.minLevel || level > codec.maxLevel)
       throw new UsageError('BAD_LEVEL', `--level ${level} is outside ${name}'s ${codec.minLevel}..${codec.maxLevel}`);

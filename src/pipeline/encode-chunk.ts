@@ -1,11 +1,17 @@
 // Encodes one changed chunk with the requested candidates. Runs inside a worker thread (or
 // in-process with --jobs 1). Memory: the chunk, its source, and each candidate's output.
-// Candidates that cannot win are skipped by rules that look only at the data, so the result
-// is the same on every run and every thread.
+// Candidates that cannot win are skipped by rules that look only at the data and at the traits
+// each encoder and differ declares (never at their names), so the result is the same on every
+// run and every thread, and a new plugin needs no edit here.
 
-import { codecByName } from '../codecs/codec-registry.js';
+import { encoderByName } from '../codecs/encoder-registry.js';
+import type { DifferTraits } from '../diff/differ.js';
 import { differByName } from '../diff/differ-registry.js';
+import type { Encoder } from '../codecs/encoder.js';
+import type { Differ } from '../diff/differ.js';
+import type { TargetProfile } from '../model/target-profile.js';
 import type { CandidateSpec, EncodedCandidate } from '../planner/candidates.js';
+import { proveKept } from './self-check.js';
 
 /** Work for one chunk. */
 export interface EncodeTask {
@@ -16,29 +22,47 @@ export interface EncodeTask {
   /** Some target cannot use DIFF: every replace candidate must be computed. */
   readonly replaceRequired: boolean;
   /**
-   * Some target that takes DIFF ops does not allow bsdiff-lzma: zstd-dict, bsdiff and bsdf2 are
-   * then tried by their own rules, whatever bsdiff-lzma made.
+   * Some target that takes DIFF ops allows no `lead` differ: the middle and fallback differs are
+   * then tried by their own rules, whatever the lead differ made. Computed once per build
+   * (targetNeeds in encode-plan.ts).
    */
-  readonly someTargetWithoutBsdiffLzma?: boolean;
+  readonly someDiffTargetWithoutLead?: boolean;
+  /**
+   * The targets, so the self-check can prove just the candidates they keep; when absent (one
+   * candidate asked for by compare's cache) every candidate returned is proven.
+   */
+  readonly targets?: readonly TargetProfile[];
+  /** Names the chunk in errors (e.g. `blocks 256+256`). */
+  readonly where?: string;
 }
 
 /**
- * zstd-dict is tried only where bsdiff-lzma leaves more than this share of gzip (or the chunk is
- * small). On the bench pairs (~340 chunks of ext4 images of binaries and JS) zstd-dict won only
+ * Encoders and differs that replace the registered ones of the same name. The injection point
+ * for tests that prove the self-check catches a broken plugin; builds never set it.
+ */
+export interface EncodePlugins {
+  readonly encoders?: readonly Encoder[];
+  readonly differs?: readonly Differ[];
+}
+
+/**
+ * A middle differ (zstd-dict) is tried only where the lead (bsdiff-lzma) leaves more than this
+ * share of the best fast codec (or the chunk is small). On the bench pairs (~340 chunks of ext4 images of binaries and JS) zstd-dict won only
  * 0.04 % of the bytes of the chunks this skips, for ~35 % of the encode time.
  */
 const ZSTD_DICT_WORTH_SHARE_OF_FAST = 0.3;
 /** Chunks up to this size cost little to encode: every differ is tried. */
 const SMALL_CHUNK_BYTES = 256 * 1024;
-/** A diff this small (relative to the chunk) leaves nothing for bsdiff to win worth its time. */
+/** A diff this small (relative to the chunk) leaves nothing for a fallback differ to win worth its time. */
 const DIFF_IS_TINY = 1 / 64;
 /**
- * Without bsdiff-lzma, bsdiff is tried only when zstd-dict beats the fast codecs at least this
- * much (else the source is of little use): there bsdiff saved ~1 % for ~30 % of the encode time.
+ * Without a lead differ, the fallbacks (bsdiff) are tried only when the other differs beat the fast
+ * codecs at least this much (else the source is of little use): there bsdiff saved ~1 % for ~30 %
+ * of the encode time.
  */
 const BSDIFF_MAX_SHARE_OF_FAST = 1 / 2;
 const BSDIFF_MAX_SHARE_OF_FAST_SMALL = 0.9;
-/** bsdiff's suffix sort degrades badly on long zero runs; skip it when more blocks than this are zero. */
+/** A suffix sort degrades badly on long zero runs; differs that declare it are skipped past this zero share. */
 const MAX_ZERO_BLOCK_SHARE = 1 / 2;
 /**
  * No slow codec is tried when the best diff is under this share of the best fast codec: on the
@@ -48,47 +72,52 @@ const MAX_ZERO_BLOCK_SHARE = 1 / 2;
 const REPLACE_HOPELESS = 0.7;
 /** The other slow codecs are tried only when the strongest one comes this close to the best diff. */
 const REPLACE_CLOSE = 1.05;
-/** Differs built on bsdiff's suffix sort (bsdf2 re-packs the bsdiff patch of the same chunk). */
-const SUFFIX_SORT_FAMILY = new Set(['bsdiff', 'bsdf2']);
-/** Replace codecs in the order they are tried: fast ones first. */
-const FAST_CODECS = new Set(['none', 'gzip']);
-/** Slow codecs, strongest first on firmware data: the first one allowed probes whether replace can win. */
-const SLOW_CODEC_ORDER = ['xz', 'zstd', 'brotli'];
+
+type ReplaceSpec = Extract<CandidateSpec, { kind: 'replace' }>;
+type DiffSpec = Extract<CandidateSpec, { kind: 'diff' }>;
+const tierOf = (s: DiffSpec): DifferTraits['tier'] => differByName(s.differ).traits.tier;
+const isFast = (s: ReplaceSpec): boolean => encoderByName(s.codec).traits.speedClass === 'fast';
 
 /** Computes one candidate of a task. */
 export type ComputeCandidate = (spec: CandidateSpec) => Promise<EncodedCandidate>;
 
-/** Encodes the candidates of one chunk; candidates that cannot apply or cannot win are skipped. */
-export async function encodeChunk(task: EncodeTask): Promise<EncodedCandidate[]> {
+/**
+ * Encodes the candidates of one chunk (candidates that cannot apply or cannot win are skipped),
+ * then self-checks the ones the targets keep while the data is hot (see self-check.ts).
+ */
+export async function encodeChunk(task: EncodeTask, plugins: EncodePlugins = {}): Promise<EncodedCandidate[]> {
   const size = task.newData.length;
   const compute: ComputeCandidate = async (spec) => {
     if (spec.kind === 'replace') {
-      const codec = codecByName(spec.codec);
+      const codec = plugins.encoders?.find((e) => e.name === spec.codec) ?? encoderByName(spec.codec);
       return {
         spec,
         bytes: await codec.encode(task.newData, spec.level),
         decoderMemoryBytes: codec.decoderMemoryBytes(spec.level, size),
       };
     }
-    const differ = differByName(spec.differ);
+    const differ = plugins.differs?.find((d) => d.name === spec.differ) ?? differByName(spec.differ);
     return {
       spec,
       bytes: await differ.diff(task.sourceData, task.newData),
       decoderMemoryBytes: differ.decoderMemoryBytes(task.sourceData.length, size),
     };
   };
-  return encodeWithRules(task, compute, false);
+  return proveKept(task, await encodeWithRules(task, compute, false), task.targets);
 }
 
 /**
  * The candidate-selection rules of a chunk, over any way of computing one candidate (directly,
- * or through compare's cache). Phase 1: bsdiff-lzma (fast, and the smallest on most chunks) and
- * the fast codecs. Phase 2: zstd-dict, on small chunks or where bsdiff-lzma leaves over
- * ZSTD_DICT_WORTH_SHARE_OF_FAST of gzip. Phase 3: bsdiff/bsdf2 (one suffix sort for both) only
- * when bsdiff-lzma is not a candidate, and then only where the source helps. Where some target
- * cannot use bsdiff-lzma, phases 2 and 3 ignore its result. Phase 4 (skipped when the best diff is under REPLACE_HOPELESS of the best fast codec):
- * the strongest slow codec, then the others only when it comes close to the best diff. A target
- * that cannot use DIFF gets every replace candidate. Results come back in the task's spec order.
+ * or through compare's cache), driven by the plugins' declared traits. Phase 1: the `lead`
+ * differs (bsdiff-lzma: fast, and the smallest on most chunks) and the `fast` codecs. Phase 2: the
+ * `middle` differs (zstd-dict), on small chunks or where the lead leaves over
+ * ZSTD_DICT_WORTH_SHARE_OF_FAST of the best fast codec. Phase 3: the `fallback` differs
+ * (bsdiff/bsdf2, one suffix sort for both) only when no lead differ is a candidate, and then only
+ * where the source helps. Where some target allows no lead differ, phases 2 and 3 ignore the
+ * lead's result. Phase 4 (skipped when the best diff is under REPLACE_HOPELESS of the best fast
+ * codec): the `slow` codec first in probeOrder, then the others only when it comes close to the
+ * best diff. A target that cannot use DIFF gets every replace candidate. Results come back in
+ * the task's spec order.
  * `parallel` runs each phase's candidates concurrently; otherwise one at a time (a worker's
  * memory stays one candidate).
  */
@@ -105,50 +134,50 @@ export async function encodeWithRules(
   };
   const size = task.newData.length;
   const small = size <= SMALL_CHUNK_BYTES;
-  const replaceSpecs = task.specs.filter((s): s is Extract<CandidateSpec, { kind: 'replace' }> => s.kind === 'replace');
-  const diffSpecs =
-    task.sourceData.length > 0
-      ? task.specs.filter((s): s is Extract<CandidateSpec, { kind: 'diff' }> => s.kind === 'diff')
-      : [];
-  const lzmaDiffs = diffSpecs.filter((s) => s.differ === 'bsdiff-lzma');
-  const zstdDiffs = diffSpecs.filter((s) => s.differ === 'zstd-dict');
-  const suffixDiffs = diffSpecs.filter((s) => SUFFIX_SORT_FAMILY.has(s.differ));
+  const replaceSpecs = task.specs.filter((s): s is ReplaceSpec => s.kind === 'replace');
+  const diffSpecs = task.sourceData.length > 0 ? task.specs.filter((s): s is DiffSpec => s.kind === 'diff') : [];
+  const leadDiffs = diffSpecs.filter((s) => tierOf(s) === 'lead');
+  const middleDiffs = diffSpecs.filter((s) => tierOf(s) === 'middle');
+  const fallbackDiffs = diffSpecs.filter((s) => tierOf(s) === 'fallback');
   const smallest = (cs: readonly EncodedCandidate[], kind: CandidateSpec['kind'], start: number) =>
     Math.min(start, ...cs.filter((c) => c.spec.kind === kind).map((c) => c.bytes.length));
 
-  // Phase 1: bsdiff-lzma and the fast codecs.
-  const out = await run([...lzmaDiffs, ...replaceSpecs.filter((s) => FAST_CODECS.has(s.codec))]);
+  // Phase 1: the lead differs and the fast codecs.
+  const out = await run([...leadDiffs, ...replaceSpecs.filter(isFast)]);
   let bestDiff = smallest(out, 'diff', Infinity);
   const bestFast = smallest(out, 'replace', size);
 
-  // Phase 2: zstd-dict where bsdiff-lzma did not already leave it nothing to win.
-  const lzmaStandsIn = lzmaDiffs.length > 0 && task.someTargetWithoutBsdiffLzma !== true;
-  if (zstdDiffs.length > 0 && (!lzmaStandsIn || small || bestDiff > bestFast * ZSTD_DICT_WORTH_SHARE_OF_FAST)) {
-    out.push(...(await run(zstdDiffs)));
+  // Phase 2: the middle differs where the lead did not already leave them nothing to win.
+  const leadStandsIn = leadDiffs.length > 0 && task.someDiffTargetWithoutLead !== true;
+  if (middleDiffs.length > 0 && (!leadStandsIn || small || bestDiff > bestFast * ZSTD_DICT_WORTH_SHARE_OF_FAST)) {
+    out.push(...(await run(middleDiffs)));
     bestDiff = smallest(out, 'diff', Infinity);
   }
 
-  // Phase 3: bsdiff and bsdf2, where bsdiff-lzma cannot stand in for them and the source helps
-  // (judged by the other differs).
-  if (suffixDiffs.length > 0 && !lzmaStandsIn) {
-    const onlySuffix = suffixDiffs.length === diffSpecs.length - lzmaDiffs.length;
+  // Phase 3: the fallback differs, where no lead differ stands in for them and the source helps
+  // (judged by the middle differs).
+  if (fallbackDiffs.length > 0 && !leadStandsIn) {
+    const onlyFallback = fallbackDiffs.length === diffSpecs.length - leadDiffs.length;
     const maxShare = small ? BSDIFF_MAX_SHARE_OF_FAST_SMALL : BSDIFF_MAX_SHARE_OF_FAST;
     const bestOther = smallest(
-      out.filter((c) => c.spec.kind !== 'diff' || c.spec.differ !== 'bsdiff-lzma'),
+      out.filter((c) => c.spec.kind !== 'diff' || tierOf(c.spec) !== 'lead'),
       'diff',
       Infinity,
     );
-    const worthTrying = onlySuffix || (bestOther > size * DIFF_IS_TINY && bestOther < bestFast * maxShare);
-    if (worthTrying && (onlySuffix || zeroBlockShare(task.sourceData, task.newData) <= MAX_ZERO_BLOCK_SHARE)) {
-      out.push(...(await run(suffixDiffs)));
+    const worthTrying = onlyFallback || (bestOther > size * DIFF_IS_TINY && bestOther < bestFast * maxShare);
+    const zeroRunsHurt = fallbackDiffs.some((s) => differByName(s.differ).traits.slowOnZeroRuns);
+    const zeroRunsOk =
+      onlyFallback || !zeroRunsHurt || zeroBlockShare(task.sourceData, task.newData) <= MAX_ZERO_BLOCK_SHARE;
+    if (worthTrying && zeroRunsOk) {
+      out.push(...(await run(fallbackDiffs)));
       bestDiff = smallest(out, 'diff', Infinity);
     }
   }
 
   // Phase 4: the slow codecs, only where replace may still win (or some target needs them all).
   const slow = replaceSpecs
-    .filter((s) => !FAST_CODECS.has(s.codec))
-    .sort((a, b) => slowRank(a.codec) - slowRank(b.codec));
+    .filter((s) => !isFast(s))
+    .sort((a, b) => encoderByName(a.codec).traits.probeOrder - encoderByName(b.codec).traits.probeOrder);
   const haveReplace = out.some((c) => c.spec.kind === 'replace');
   if (task.replaceRequired || !haveReplace) {
     out.push(...(await run(slow)));
@@ -160,12 +189,6 @@ export async function encodeWithRules(
   // Report in the caller's candidate order so ties break the same way every run.
   const order = (s: CandidateSpec) => task.specs.indexOf(s);
   return out.sort((a, b) => order(a.spec) - order(b.spec));
-}
-
-/** Position of a slow codec in SLOW_CODEC_ORDER (unknown ones last, in spec order). */
-function slowRank(codec: string): number {
-  const i = SLOW_CODEC_ORDER.indexOf(codec);
-  return i < 0 ? SLOW_CODEC_ORDER.length : i;
 }
 
 /** Share of 4 KiB blocks that are all zero across both inputs. */

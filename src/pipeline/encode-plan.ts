@@ -12,7 +12,11 @@ import type { BlobSpool, SpoolRange } from '../package/blob-spool.js';
 import { candidateLabel, selectCandidate, type CandidateSpec, type EncodedCandidate } from '../planner/candidates.js';
 import type { PlanItem } from '../planner/plan-items.js';
 import type { Reporter } from '../reporter.js';
+import type { TargetProfile } from '../model/target-profile.js';
+import { allDiffers } from '../diff/differ-registry.js';
 import type { ChunkEncoder } from './chunk-encoder.js';
+import type { EncodeTask } from './encode-chunk.js';
+import { proveKept } from './self-check.js';
 import type { TargetAssembly } from './target-assembly.js';
 
 const IN_FLIGHT_PER_JOB = 2;
@@ -28,6 +32,25 @@ export interface EncodePlanInput {
   readonly spool: BlobSpool;
   readonly assemblies: readonly TargetAssembly[];
   readonly reporter: Reporter;
+  /** What the targets need of every chunk, computed once per build (see targetNeeds). */
+  readonly targetNeeds: TargetNeeds;
+}
+
+/** The parts of an EncodeTask that depend only on the targets, not on the chunk. */
+export type TargetNeeds = Pick<EncodeTask, 'replaceRequired' | 'someDiffTargetWithoutLead' | 'targets'>;
+
+/** What `profiles` need of every chunk: once per build, not per chunk. */
+export function targetNeeds(profiles: readonly TargetProfile[]): TargetNeeds {
+  const leadDiffers = allDiffers()
+    .filter((d) => d.traits.tier === 'lead')
+    .map((d) => d.name as string);
+  return {
+    targets: profiles,
+    replaceRequired: profiles.some((p) => !p.allowedOperations.includes('diff')),
+    someDiffTargetWithoutLead: profiles.some(
+      (p) => p.allowedOperations.includes('diff') && !p.allowedDiffers.some((d) => leadDiffers.includes(d)),
+    ),
+  };
 }
 
 interface Started {
@@ -67,17 +90,11 @@ async function startChunk(input: EncodePlanInput, item: Extract<PlanItem, { kind
   const sourceData =
     input.old && item.sources.length > 0 ? await readExtents(input.old, item.sources, bs) : Buffer.alloc(0);
   const srcSha256 = createHash('sha256').update(sourceData).digest();
-  const replaceRequired = input.assemblies.some((a) => !a.profile.allowedOperations.includes('diff'));
-  const someTargetWithoutBsdiffLzma = input.assemblies.some(
-    (a) => a.profile.allowedOperations.includes('diff') && !a.profile.allowedDiffers.includes('bsdiff-lzma'),
-  );
-  const candidates = await input.encoder.encode({
-    newData,
-    sourceData,
-    specs: input.specs,
-    replaceRequired,
-    someTargetWithoutBsdiffLzma,
-  });
+  const where = `blocks ${item.dst.startBlock}+${item.dst.blockCount}`;
+  const task = { newData, sourceData, specs: input.specs, where, ...input.targetNeeds };
+  // The worker proved what the targets keep; a candidate served without proof (compare's cache)
+  // is proven here, while its chunk is still in memory.
+  const candidates = await proveKept(task, await input.encoder.encode(task), input.targetNeeds.targets);
   return { candidates, srcSha256 };
 }
 

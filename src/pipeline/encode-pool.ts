@@ -16,7 +16,7 @@ import { Worker } from 'node:worker_threads';
 import { errorFromWire, type ErrorWire } from '../errors/error-wire.js';
 import type { EncodedCandidate } from '../planner/candidates.js';
 import type { ChunkEncoder } from './chunk-encoder.js';
-import { encodeChunk, type EncodeTask } from './encode-chunk.js';
+import { encodeChunk, type EncodePlugins, type EncodeTask } from './encode-chunk.js';
 
 interface Pending {
   resolve(result: EncodedCandidate[]): void;
@@ -38,7 +38,10 @@ export class EncodePool implements ChunkEncoder {
   private readonly workers: Worker[] = [];
   private nextId = 0;
 
-  private constructor(readonly jobs: number) {
+  private constructor(
+    readonly jobs: number,
+    private readonly plugins: EncodePlugins = {},
+  ) {
     if (jobs <= 1) return;
     for (let i = 0; i < jobs; i++) {
       const w = new Worker(workerUrl());
@@ -49,14 +52,17 @@ export class EncodePool implements ChunkEncoder {
     }
   }
 
-  /** Creates a pool of `jobs` workers (1 = run in-process). */
-  static create(jobs: number): EncodePool {
-    return new EncodePool(Math.max(1, Math.floor(jobs)));
+  /**
+   * Creates a pool of `jobs` workers (1 = run in-process). Replacement `plugins` (tests only)
+   * cannot cross into workers, so with them the pool runs in-process.
+   */
+  static create(jobs: number, plugins?: EncodePlugins): EncodePool {
+    return plugins ? new EncodePool(1, plugins) : new EncodePool(Math.max(1, Math.floor(jobs)));
   }
 
   /** Encodes one chunk. */
   encode(task: EncodeTask): Promise<EncodedCandidate[]> {
-    if (this.jobs <= 1) return encodeChunk(task);
+    if (this.jobs <= 1) return encodeChunk(task, this.plugins);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });

@@ -16,6 +16,7 @@ async function answer(msg: { id: number; task: EncodeTask }): Promise<void> {
       spec: c.spec,
       bytes: new Uint8Array(c.bytes.buffer, c.bytes.byteOffset, c.bytes.byteLength),
       decoderMemoryBytes: c.decoderMemoryBytes,
+      selfCheckedBytes: c.selfCheckedBytes,
     }));
     try {
       parentPort!.postMessage({ id: msg.id, result: plain }, transfer);

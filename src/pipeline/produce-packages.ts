@@ -1,6 +1,8 @@
 // producePackages: encodes each partition's prepared plan once for a set of targets and writes
-// one signed, self-verified package per target. Shared by `build` (one image or a whole release)
-// and `compare` (one run per codec/differ combination over the same PreparedImages).
+// one signed, self-verified package per target: every kept blob was decoded and compared with the
+// new data (self-check.ts), then the written file's signatures and blob hashes are checked.
+// Shared by `build` (one image or a whole release) and `compare` (one run per codec/differ
+// combination over the same PreparedImages).
 
 import { rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,7 +15,7 @@ import type { Reporter } from '../reporter.js';
 import { checkPackageBody } from '../verify/check-package-body.js';
 import type { BuiltPackage } from './build-options.js';
 import type { ChunkEncoder } from './chunk-encoder.js';
-import { encodePlan } from './encode-plan.js';
+import { encodePlan, targetNeeds, type TargetNeeds } from './encode-plan.js';
 import type { PreparedImages } from './prepared-images.js';
 import type { TargetAssembly } from './target-assembly.js';
 
@@ -62,8 +64,9 @@ export interface ProduceOptions {
 /** Encodes and writes; returns one BuiltPackage per assembly, in order. */
 export async function producePackages(o: ProduceOptions): Promise<BuiltPackage[]> {
   const spool = await BlobSpool.create(o.outDir);
+  const needs = targetNeeds(o.assemblies.map((a) => a.profile));
   try {
-    for (const job of o.partitions) await encodePartition(o, job, spool);
+    for (const job of o.partitions) await encodePartition(o, job, spool, needs);
     return await o.timed('writeMs', async () => {
       const packages: BuiltPackage[] = [];
       for (const a of o.assemblies) {
@@ -82,7 +85,12 @@ export async function producePackages(o: ProduceOptions): Promise<BuiltPackage[]
 }
 
 /** Prepares, encodes (unless unchanged) and ends one partition in every assembly. */
-async function encodePartition(o: ProduceOptions, job: PartitionJob, spool: BlobSpool): Promise<void> {
+async function encodePartition(
+  o: ProduceOptions,
+  job: PartitionJob,
+  spool: BlobSpool,
+  needs: TargetNeeds,
+): Promise<void> {
   const prepared = await job.prepare();
   let unchanged: boolean | undefined;
   try {
@@ -101,6 +109,7 @@ async function encodePartition(o: ProduceOptions, job: PartitionJob, spool: Blob
           spool,
           assemblies: o.assemblies,
           reporter: job.reporter ?? o.reporter,
+          targetNeeds: needs,
         }),
       );
     }
@@ -145,5 +154,6 @@ async function writeVerified(
     signatureAlgorithm: a.signer.algorithm.name,
     operationCounts,
     blobBytesByKind: Object.fromEntries(a.bytesByKind),
+    selfCheck: { ...a.selfCheck },
   };
 }

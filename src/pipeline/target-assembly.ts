@@ -7,8 +7,9 @@ import type { Operation } from '../model/operation.js';
 import type { PartitionLayout, TargetHeader } from '../model/target-header.js';
 import type { StorageType, TargetProfile } from '../model/target-profile.js';
 import type { SpoolRange } from '../package/blob-spool.js';
-import type { EncodedCandidate } from '../planner/candidates.js';
+import { candidateLabel, type EncodedCandidate } from '../planner/candidates.js';
 import type { Signer } from '../signing/key-pair.js';
+import { selfCheckError } from './self-check.js';
 
 /** Per-target state during a build. */
 export class TargetAssembly {
@@ -20,6 +21,8 @@ export class TargetAssembly {
   private maxDecoderMemoryBytes = 0;
   /** Bytes of blob data per op kind label, for reports. */
   readonly bytesByKind = new Map<string, number>();
+  /** Ops with a blob whose bytes the self-check decoded, and the new bytes it compared. */
+  readonly selfCheck = { opsDecoded: 0, bytesCompared: 0 };
 
   constructor(
     readonly profile: TargetProfile,
@@ -62,6 +65,13 @@ export class TargetAssembly {
     src: readonly Extent[],
     srcSha256: Uint8Array,
   ): void {
+    if (c.selfCheckedBytes === undefined) {
+      throw selfCheckError(
+        `self-check: ${candidateLabel(c.spec)} for blocks ${dst.startBlock}+${dst.blockCount} was kept without being decoded`,
+      );
+    }
+    this.selfCheck.opsDecoded += 1;
+    this.selfCheck.bytesCompared += c.selfCheckedBytes;
     const blob = { offsetBytes: this.blobOffsetBytes, sizeBytes: range.sizeBytes, sha256 };
     this.blobOffsetBytes += range.sizeBytes;
     this.blobRanges.push(range);

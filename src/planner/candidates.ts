@@ -13,6 +13,11 @@ export interface EncodedCandidate {
   readonly spec: CandidateSpec;
   readonly bytes: Buffer;
   readonly decoderMemoryBytes: number;
+  /**
+   * Set once the build's self-check (pipeline/self-check.ts) decoded these bytes with the
+   * decode-side codec or patcher and found them equal to the chunk's new data: the bytes compared.
+   */
+  readonly selfCheckedBytes?: number;
 }
 
 /** Human label such as `replace/zstd-19` or `diff/bsdiff`. */

@@ -109,6 +109,7 @@ export async function openMediatekRelease(path: string): Promise<ReleaseSource> 
   const platform = scatter.info.get('platform');
   return {
     layout: 'mediatek-scatter',
+    vendor: 'mediatek',
     path,
     ...(platform ? { platform } : {}),
     ...(storage === 'ufs' || storage === 'emmc' || storage === 'nand' ? { storage } : {}),

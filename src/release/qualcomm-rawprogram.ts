@@ -105,6 +105,7 @@ export async function openQualcommRelease(path: string): Promise<ReleaseSource> 
   const storage = sizes.size === 1 ? (sizes.has(4096) ? 'ufs' : sizes.has(512) ? 'emmc' : undefined) : undefined;
   return {
     layout: 'qualcomm-rawprogram',
+    vendor: 'qualcomm',
     path,
     ...(storage ? { storage } : {}),
     partitions,

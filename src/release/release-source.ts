@@ -67,6 +67,12 @@ export interface ReleasePartition {
 /** A release as read from disk. Holds no image data; close it to release file handles. */
 export interface ReleaseSource {
   readonly layout: ReleaseLayoutKind;
+  /**
+   * The chipset vendor whose target profiles flash this layout (its built-in target id, and the
+   * first part of those profiles' partitionLayout), declared by the reader; undefined for a
+   * generic release that any target may flash.
+   */
+  readonly vendor?: string;
   /** The path the user gave (folder or layout file). */
   readonly path: string;
   /** Platform/SoC label when the layout names one (MediaTek platform, Unisoc product). */

@@ -104,6 +104,7 @@ export async function openUnisocPac(path: string): Promise<ReleaseSource> {
   }
   return {
     layout: 'unisoc-pac',
+    vendor: 'unisoc',
     path,
     platform: pac.header.productName,
     partitions: withConfigOnly(partitions, pac.config, what),

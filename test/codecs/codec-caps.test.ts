@@ -2,8 +2,8 @@
 // and trailing bytes must all end in PackageFormatError (exit 4), never a crash or a huge buffer.
 
 import { describe, expect, it } from 'vitest';
-import { allCodecs } from '../../src/codecs/codec-registry.js';
-import type { Codec } from '../../src/codecs/codec.js';
+import { allCodecs } from './codec-pairs.js';
+import type { CodecPair as Codec } from './codec-pairs.js';
 import { PackageFormatError } from '../../src/errors/ota-error.js';
 import { expectBlobError } from './expect-blob-error.js';
 import { flipBit, prng, textLike } from './sample-data.js';

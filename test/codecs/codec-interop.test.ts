@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { codecByName } from '../../src/codecs/codec-registry.js';
+import { codecByName } from './codec-pairs.js';
 import { runTool, runToolOk, scratchDir } from './cli-tool.js';
 import { expectBlobError } from './expect-blob-error.js';
 import { elfChunk, textLike } from './sample-data.js';

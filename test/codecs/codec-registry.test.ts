@@ -1,8 +1,14 @@
-// Registry lookups: every codec by name and wire id; unknown ones are typed errors.
+// Registry lookups: every encoder by name (encode side) and every decoder by wire id (decode
+// side, the one place ids are resolved); unknown ones are typed errors.
 
 import { describe, expect, it } from 'vitest';
-import { allCodecs, CODEC_NAMES, codecByName, codecByWireId } from '../../src/codecs/codec-registry.js';
-import { CodecWireId } from '../../src/codecs/codec.js';
+import { CodecWireId } from '../../src/codecs/codec-descriptor.js';
+import { allDecoders, decoderByWireId, decoderFor } from '../../src/codecs/decoder-registry.js';
+import {
+  allEncoders as allCodecs,
+  CODEC_NAMES,
+  encoderByName as codecByName,
+} from '../../src/codecs/encoder-registry.js';
 import { OtaError, UnsupportedError, UsageError } from '../../src/errors/ota-error.js';
 
 function thrown(fn: () => unknown): OtaError {
@@ -22,11 +28,14 @@ describe('codec registry', () => {
       const codec = codecByName(name);
       expect(codec.name).toBe(name);
       expect(codec.wireId).toBe(CodecWireId[name]);
-      expect(codecByWireId(codec.wireId)).toBe(codec);
+      const decoder = decoderByWireId(codec.wireId);
+      expect(decoder.name).toBe(name);
+      expect(decoderFor(name)).toBe(decoder);
       expect(codec.defaultLevel).toBeGreaterThanOrEqual(codec.minLevel);
       expect(codec.defaultLevel).toBeLessThanOrEqual(codec.maxLevel);
     }
     expect(allCodecs().map((c) => c.wireId)).toEqual([0, 1, 2, 3, 4]);
+    expect(allDecoders().map((d) => d.wireId)).toEqual([0, 1, 2, 3, 4]);
   });
 
   it('rejects an unknown name as a usage error listing the valid names', () => {
@@ -40,7 +49,7 @@ describe('codec registry', () => {
 
   it('rejects an unknown wire id as unsupported (exit 7)', () => {
     for (const id of [5, 255, -1, 1.5]) {
-      const error = thrown(() => codecByWireId(id));
+      const error = thrown(() => decoderByWireId(id));
       expect(error).toBeInstanceOf(UnsupportedError);
       expect(error.exitCode).toBe(7);
       expect(error.code).toBe('UNKNOWN_CODEC');
@@ -48,6 +57,9 @@ describe('codec registry', () => {
         new RegExp(`^unknown codec id ${String(id).replace('.', '\\.')}: this version knows 0 \\(none\\)`),
       );
     }
+    const where = thrown(() => decoderByWireId(9, 'partition 0 op 3'));
+    expect(where.message).toMatch(/^partition 0 op 3: unknown codec id 9: this version knows 0 \(none\), 1 \(gzip\)/);
+    expect(thrown(() => decoderFor('lz4')).code).toBe('UNKNOWN_CODEC');
   });
 
   it('rejects an out-of-range level as a usage error (exit 2)', async () => {

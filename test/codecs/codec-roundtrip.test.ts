@@ -2,7 +2,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { allCodecs } from '../../src/codecs/codec-registry.js';
+import { allCodecs } from './codec-pairs.js';
 import { elfChunk, randomBytes, textLike, zeroBlock } from './sample-data.js';
 
 const MiB = 1024 * 1024;

@@ -8,10 +8,11 @@ import { BsdiffDiffer } from '../../src/diff/bsdiff-differ.js';
 import { expectBlobError } from '../codecs/expect-blob-error.js';
 import { editedCopy, elfChunk, randomBytes, textLike } from '../codecs/sample-data.js';
 import { craftBsdiffPatch, offt } from './bzip2-test-encoder.js';
+import { pairDiffer } from './differ-pairs.js';
 
 const MiB = 1024 * 1024;
-const bsdf2 = new Bsdf2Differ();
-const bsdiff = new BsdiffDiffer();
+const bsdf2 = pairDiffer(new Bsdf2Differ());
+const bsdiff = pairDiffer(new BsdiffDiffer());
 
 /** A BSDF2 patch from explicit control tuples and blocks, each compressed with brotli. */
 function craftBrotliPatch(

@@ -17,9 +17,10 @@ import { readVarint, writeVarint } from '../../src/diff/varint.js';
 import { expectBlobError } from '../codecs/expect-blob-error.js';
 import { elfChunk, prng, randomBytes } from '../codecs/sample-data.js';
 import { offt } from './bzip2-test-encoder.js';
+import { pairDiffer } from './differ-pairs.js';
 
 const MiB = 1024 * 1024;
-const differ = new BsdiffLzmaDiffer();
+const differ = pairDiffer(new BsdiffLzmaDiffer());
 
 /** `data` with every 4-byte little-endian word at `stride` from `start` raised by `delta` (pointers after a shift). */
 function shiftPointers(data: Uint8Array, start: number, stride: number, delta: number): Buffer {

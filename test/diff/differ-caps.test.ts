@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { BsdiffDiffer } from '../../src/diff/bsdiff-differ.js';
-import { allDiffers } from '../../src/diff/differ-registry.js';
+import { allDifferPairs as allDiffers, pairDiffer } from './differ-pairs.js';
 import { expectBlobError } from '../codecs/expect-blob-error.js';
 import { editedCopy, flipBit, prng, randomBytes, textLike } from '../codecs/sample-data.js';
 import { craftBsdiffPatch, offt } from './bzip2-test-encoder.js';
@@ -73,7 +73,7 @@ describe.each(allDiffers().map((differ) => [differ.name, differ] as const))('%s 
 });
 
 describe('bsdiff crafted patches', () => {
-  const bsdiff = new BsdiffDiffer();
+  const bsdiff = pairDiffer(new BsdiffDiffer());
   const source = randomBytes(1000, 45);
 
   it('applies a hand-made patch (the test encoder matches the format)', async () => {

@@ -11,6 +11,7 @@ import { ZstdDictDiffer } from '../../src/diff/zstd-dict-differ.js';
 import { runToolOk, scratchDir } from '../codecs/cli-tool.js';
 import { editedCopy, elfChunk, randomBytes } from '../codecs/sample-data.js';
 import { craftBsdiffPatch } from './bzip2-test-encoder.js';
+import { pairDiffer } from './differ-pairs.js';
 
 const MiB = 1024 * 1024;
 const scratch = scratchDir();
@@ -28,7 +29,7 @@ function files(name: string, contents: Record<string, Uint8Array>): Record<strin
 }
 
 describe('bsdiff interop', () => {
-  const bsdiff = new BsdiffDiffer();
+  const bsdiff = pairDiffer(new BsdiffDiffer());
 
   it('our patch applies with Debian `bspatch`', async () => {
     const patch = await bsdiff.diff(source, target);
@@ -71,7 +72,7 @@ describe('bsdiff interop', () => {
 });
 
 describe('zstd-dict interop', () => {
-  const differ = new ZstdDictDiffer();
+  const differ = pairDiffer(new ZstdDictDiffer());
 
   it('our patch decodes with `zstd -D <source> -d` and with `--patch-from`, without --long', async () => {
     const patch = await differ.diff(source, target);
@@ -85,7 +86,7 @@ describe('zstd-dict interop', () => {
   it('a window larger than 8 MiB (4 MiB source + 4 MiB target) still needs no --long', async () => {
     const big = randomBytes(4 * MiB, 53);
     const bigTarget = editedCopy(big, 54);
-    const patch = await new ZstdDictDiffer({ level: 3 }).diff(big, bigTarget);
+    const patch = await pairDiffer(new ZstdDictDiffer({ level: 3 })).diff(big, bigTarget);
     const paths = files('zdbig', { src: big, patch });
     expect(runToolOk('zstd', ['-D', paths.src as string, '-d', '-c', paths.patch as string]).equals(bigTarget)).toBe(
       true,

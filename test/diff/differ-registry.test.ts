@@ -1,8 +1,10 @@
-// Registry lookups: every differ by name and wire id; unknown ones are typed errors.
+// Registry lookups: every differ by name (encode side) and every patcher by wire id (decode side,
+// the one place ids are resolved); unknown ones are typed errors.
 
 import { describe, expect, it } from 'vitest';
-import { allDiffers, DIFFER_NAMES, differByName, differByWireId } from '../../src/diff/differ-registry.js';
-import { DifferWireId } from '../../src/diff/differ.js';
+import { DifferWireId } from '../../src/diff/differ-descriptor.js';
+import { allDiffers, DIFFER_NAMES, differByName } from '../../src/diff/differ-registry.js';
+import { allPatchers, patcherByWireId, patcherFor } from '../../src/diff/patcher-registry.js';
 import { OtaError, UnsupportedError, UsageError } from '../../src/errors/ota-error.js';
 
 function thrown(fn: () => unknown): OtaError {
@@ -21,9 +23,12 @@ describe('differ registry', () => {
     for (const name of DIFFER_NAMES) {
       const differ = differByName(name);
       expect(differ.wireId).toBe(DifferWireId[name]);
-      expect(differByWireId(differ.wireId)).toBe(differ);
+      const patcher = patcherByWireId(differ.wireId);
+      expect(patcher.name).toBe(name);
+      expect(patcherFor(name)).toBe(patcher);
     }
     expect(allDiffers().map((d) => d.wireId)).toEqual([1, 2, 3, 4]);
+    expect(allPatchers().map((p) => p.wireId)).toEqual([1, 2, 3, 4]);
   });
 
   it('rejects an unknown name as a usage error listing the valid names', () => {
@@ -36,7 +41,7 @@ describe('differ registry', () => {
 
   it('rejects an unknown wire id as unsupported (exit 7)', () => {
     for (const id of [0, 5, 99]) {
-      const error = thrown(() => differByWireId(id));
+      const error = thrown(() => patcherByWireId(id));
       expect(error).toBeInstanceOf(UnsupportedError);
       expect(error.exitCode).toBe(7);
       expect(error.code).toBe('UNKNOWN_DIFFER');
@@ -44,5 +49,9 @@ describe('differ registry', () => {
         `unknown differ id ${id}: this version knows 1 (bsdiff), 2 (zstd-dict), 3 (bsdf2), 4 (bsdiff-lzma)`,
       );
     }
+    expect(thrown(() => patcherByWireId(7, 'partition 1 op 0')).message).toMatch(
+      /^partition 1 op 0: unknown differ id 7/,
+    );
+    expect(thrown(() => patcherFor('xdelta3')).code).toBe('UNKNOWN_DIFFER');
   });
 });

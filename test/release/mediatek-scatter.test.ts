@@ -43,7 +43,12 @@ function setField(text: string, name: string, field: string, value: string): str
 describe('openMediatekRelease', () => {
   test('reads the platform, storage and every block as written', async () => {
     const release = await openMediatekRelease(v1.path);
-    expect(release).toMatchObject({ layout: 'mediatek-scatter', platform: 'MT6789', storage: 'ufs' });
+    expect(release).toMatchObject({
+      layout: 'mediatek-scatter',
+      vendor: 'mediatek',
+      platform: 'MT6789',
+      storage: 'ufs',
+    });
     expect(release.partitions.map((p) => p.placement)).toEqual(
       v1.entries.map((e) => ({
         kind: 'mediatek',

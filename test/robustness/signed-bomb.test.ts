@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { applyPackage, verifyPackage } from '../../src/index.js';
-import { codecByName } from '../../src/codecs/codec-registry.js';
+import { encoderByName as codecByName } from '../../src/codecs/encoder-registry.js';
 import { BlobSpool } from '../../src/package/blob-spool.js';
 import { writePackage } from '../../src/package/package-writer.js';
 import { loadSigner } from '../../src/signing/load-key.js';

@@ -2,7 +2,11 @@
 // sizes are given: which candidates run, in which phase, and what comes back.
 
 import { describe, expect, it } from 'vitest';
+import { allEncoders } from '../../src/codecs/encoder-registry.js';
+import { allDiffers } from '../../src/diff/differ-registry.js';
 import { encodeWithRules, type EncodeTask } from '../../src/pipeline/encode-chunk.js';
+import { targetNeeds } from '../../src/pipeline/encode-plan.js';
+import { resolveTargets } from '../../src/targets/target-registry.js';
 import { candidateLabel, type CandidateSpec, type EncodedCandidate } from '../../src/planner/candidates.js';
 
 const KiB = 1024;
@@ -57,12 +61,12 @@ describe('candidate rules', () => {
   it('bsdiff and bsdf2 run only when bsdiff-lzma is not a candidate or some target cannot use it', async () => {
     const sizes = { 'diff/bsdiff-lzma': 200 * KiB, 'diff/zstd-dict': 150 * KiB, 'replace/gzip-9': 400 * KiB };
     expect((await rules(1024 * KiB, sizes)).ran).not.toContain('diff/bsdiff');
-    expect((await rules(1024 * KiB, sizes, { someTargetWithoutBsdiffLzma: true })).ran).toEqual(
+    expect((await rules(1024 * KiB, sizes, { someDiffTargetWithoutLead: true })).ran).toEqual(
       expect.arrayContaining(['diff/bsdiff', 'diff/bsdf2']),
     );
     // A target without bsdiff-lzma is judged without it: a tiny bsdiff-lzma does not skip zstd-dict or bsdiff.
     const tiny = { 'diff/bsdiff-lzma': 1 * KiB, 'diff/zstd-dict': 150 * KiB, 'replace/gzip-9': 400 * KiB };
-    expect((await rules(1024 * KiB, tiny, { someTargetWithoutBsdiffLzma: true })).ran).toEqual(
+    expect((await rules(1024 * KiB, tiny, { someDiffTargetWithoutLead: true })).ran).toEqual(
       expect.arrayContaining(['diff/zstd-dict', 'diff/bsdiff', 'diff/bsdf2']),
     );
     const withoutLzma = SPECS.filter((s) => !(s.kind === 'diff' && s.differ === 'bsdiff-lzma'));
@@ -114,5 +118,33 @@ describe('candidate rules', () => {
     });
     expect(ran[0]).toBe('diff/bsdiff-lzma');
     expect(out).toEqual(SPECS.map(candidateLabel).filter((l) => out.includes(l)));
+  });
+
+  it('reads the traits each plugin declares (no plugin names in the rules), and the targets once per build', () => {
+    expect(Object.fromEntries(allEncoders().map((e) => [e.name, [e.traits.speedClass, e.traits.probeOrder]]))).toEqual({
+      none: ['fast', 0],
+      gzip: ['fast', 0],
+      brotli: ['slow', 2],
+      zstd: ['slow', 1],
+      xz: ['slow', 0],
+    });
+    expect(Object.fromEntries(allDiffers().map((d) => [d.name, d.traits]))).toEqual({
+      bsdiff: { tier: 'fallback', slowOnZeroRuns: true },
+      'zstd-dict': { tier: 'middle', slowOnZeroRuns: false },
+      bsdf2: { tier: 'fallback', slowOnZeroRuns: true },
+      'bsdiff-lzma': { tier: 'lead', slowOnZeroRuns: false },
+    });
+    const generic = resolveTargets('generic');
+    const noLead = resolveTargets('generic').map((p) => ({ ...p, allowedDiffers: ['bsdiff', 'zstd-dict'] }));
+    const noDiff = resolveTargets('generic').map((p) => ({
+      ...p,
+      allowedOperations: ['zero', 'copy', 'replace'] as const,
+    }));
+    expect(targetNeeds(generic)).toMatchObject({ replaceRequired: false, someDiffTargetWithoutLead: false });
+    expect(targetNeeds([...generic, ...noLead])).toMatchObject({ someDiffTargetWithoutLead: true });
+    expect(targetNeeds([...generic, ...noDiff])).toMatchObject({
+      replaceRequired: true,
+      someDiffTargetWithoutLead: false,
+    });
   });
 });

@@ -15,6 +15,7 @@ import { PROTO_TEXT } from '../../src/format/schema.js';
 import { decodeSignatureBlock, encodeSignatureBlock } from '../../src/format/signature-block.js';
 import { decodeTargetHeader, encodeTargetHeader } from '../../src/format/target-header-codec.js';
 import type { Manifest } from '../../src/model/manifest.js';
+import { PLUGIN_WIRE_IDS } from '../../src/package/plugin-wire-ids.js';
 import { algorithmByName } from '../../src/model/signature-algorithm.js';
 import type { TargetHeader } from '../../src/model/target-header.js';
 import { expectOta } from '../helpers/expect-ota.js';
@@ -164,13 +165,32 @@ const manifest: Manifest = {
 describe('target header and manifest', () => {
   it('round-trip exactly', () => {
     expect(decodeTargetHeader(encodeTargetHeader(target))).toEqual(target);
-    const decoded = decodeManifest(encodeManifest(manifest));
+    const decoded = decodeManifest(encodeManifest(manifest), PLUGIN_WIRE_IDS);
     expect(decoded).toEqual(manifest);
     expect(encodeManifest(decoded).equals(encodeManifest(manifest))).toBe(true);
   });
+  it('refuse codec and differ ids the decode-side registries do not know (exit 7)', () => {
+    // Two manifests that differ only in one op's wire id: the differing byte is that id.
+    const withIds = (codec: string, differ: string): Buffer => {
+      const [p] = manifest.partitions;
+      const ops = p!.operations.map((op) =>
+        op.type === 'replace' ? { ...op, codec } : op.type === 'diff' ? { ...op, differ } : op,
+      );
+      return encodeManifest({ ...manifest, partitions: [{ ...p!, operations: ops }] });
+    };
+    const idAt = (a: Buffer, b: Buffer) => a.findIndex((byte, i) => byte !== b[i]);
+    const codecBytes = withIds('gzip', 'zstd-dict');
+    const codecAt = idAt(codecBytes, withIds('xz', 'zstd-dict'));
+    codecBytes[codecAt] = 9;
+    expectOta(() => decodeManifest(codecBytes, PLUGIN_WIRE_IDS), 'UNKNOWN_CODEC', 7, /op \d+: unknown codec id 9/);
+    const differBytes = withIds('gzip', 'bsdiff');
+    const differAt = idAt(differBytes, withIds('gzip', 'bsdf2'));
+    differBytes[differAt] = 9;
+    expectOta(() => decodeManifest(differBytes, PLUGIN_WIRE_IDS), 'UNKNOWN_DIFFER', 7, /op \d+: unknown differ id 9/);
+  });
   it('reject unknown fields (non-canonical) and bad op shapes', () => {
     const bytes = Buffer.concat([encodeManifest(manifest), Buffer.from([0xf8, 0x01, 0x01])]); // field 31, varint 1
-    expectOta(() => decodeManifest(bytes), 'PKG_NON_CANONICAL', 4);
+    expectOta(() => decodeManifest(bytes, PLUGIN_WIRE_IDS), 'PKG_NON_CANONICAL', 4);
     const zeroWithBlob = {
       ...manifest,
       partitions: [
@@ -188,7 +208,7 @@ describe('target header and manifest', () => {
         },
       ],
     };
-    expectOta(() => decodeManifest(encodeManifest(zeroWithBlob)), 'PKG_BAD_MANIFEST', 4, /empty blob/);
+    expectOta(() => decodeManifest(encodeManifest(zeroWithBlob), PLUGIN_WIRE_IDS), 'PKG_BAD_MANIFEST', 4, /empty blob/);
     expectOta(
       () => decodeTargetHeader(encodeTargetHeader({ ...target, blockSizeBytes: 1000 })),
       'PKG_BAD_TARGET_HEADER',
@@ -256,7 +276,7 @@ describe('target header and manifest', () => {
         ...manifest,
         partitions: [{ ...manifest.partitions[0]!, target: { ...manifest.partitions[0]!.target, sizeBytes } }],
       };
-      expectOta(() => decodeManifest(encodeManifest(m)), 'PKG_BAD_MANIFEST', 4, /size_bytes/);
+      expectOta(() => decodeManifest(encodeManifest(m), PLUGIN_WIRE_IDS), 'PKG_BAD_MANIFEST', 4, /size_bytes/);
     }
     expectOta(
       () => decodeTargetHeader(encodeTargetHeader({ ...target, maxOperationBytes: 2 ** 40 })),
@@ -290,7 +310,7 @@ describe('hostile manifest sizes', () => {
     const manifest = Buffer.concat([Buffer.from([0x2a]), lenVarint(ops.length), ops]);
     const before = process.memoryUsage().heapUsed;
     expectOta(() => checkManifestCounts(manifest), 'PKG_BAD_MANIFEST', 4, /more than 500000 operations/);
-    expectOta(() => decodeManifest(manifest), 'PKG_BAD_MANIFEST', 4, /operations/);
+    expectOta(() => decodeManifest(manifest, PLUGIN_WIRE_IDS), 'PKG_BAD_MANIFEST', 4, /operations/);
     expect(process.memoryUsage().heapUsed - before).toBeLessThan(64 * 1024 * 1024);
     expectOta(() => checkManifestCounts(Buffer.from([0x2a, 0x05, 0x22])), 'PKG_BAD_MANIFEST', 4, /runs past/);
   });

@@ -1,0 +1,40 @@
+// Brotli's shared facts (RFC 7932): wire id 2, qualities 0..11, the window fitted to the input
+// (the encoder sets it, the device's ring buffer is sized by it) and the decoder's memory.
+
+import { CodecWireId, type CodecDescriptor } from './codec-descriptor.js';
+import { windowLogFor } from './window-log.js';
+
+/** Brotli's window limits (RFC 7932 §9.1, without the large-window extension). */
+const MIN_LGWIN = 10;
+const MAX_LGWIN = 24;
+/**
+ * Decoder state beyond the ring buffer: ~8 KiB of fixed state plus the Huffman tables a stream
+ * declares. Our encoder's streams stay well under this; a crafted stream with the maximum of
+ * 256 trees per category could need ~3 MiB more (the blob sha256 is checked before decoding).
+ */
+export const BROTLI_DECODER_STATE_BYTES = 128 * 1024;
+
+/**
+ * Window log for `inputBytes`: `ceil(log2(input))`, 10..24. A window of `2 ** lgwin` reaches
+ * back `2 ** lgwin - 16` bytes, so only the last 16 bytes of a power-of-two input lose the very
+ * first ones as match candidates (no measurable size cost), while the decoder's ring buffer
+ * stays at the input size instead of doubling.
+ */
+export function brotliWindowLog(inputBytes: number): number {
+  return windowLogFor(inputBytes, MIN_LGWIN, MAX_LGWIN);
+}
+
+/** Brotli (wire id 2), qualities 0..11, default 9. */
+export const BROTLI_CODEC: CodecDescriptor = {
+  name: 'brotli',
+  wireId: CodecWireId.brotli,
+  minLevel: 0,
+  maxLevel: 11,
+  /**
+   * 9: on 1 MiB of an ELF binary, 10 and 11 are 9-14% smaller but 10-40x slower (0.3-1.6 MiB/s)
+   * and still lose to xz -9 on size, so brotli's useful point is fast decent compression.
+   */
+  defaultLevel: 9,
+  /** The ring buffer (`2 ** lgwin` for this input) plus decoder state and Huffman tables. */
+  decoderMemoryBytes: (_level, inputBytes) => 2 ** brotliWindowLog(inputBytes) + BROTLI_DECODER_STATE_BYTES,
+};

@@ -1,0 +1,17 @@
+// Decoder: the device-side half of a compression plugin. Decoders register by wire id in
+// decoder-registry.ts; the applier, verifier and the build's self-check only see this interface.
+// Nothing here or in any decoder imports an encoder.
+
+import type { CodecName } from '../model/wire-ids.js';
+
+/** Decompresses the blobs of one codec. */
+export interface Decoder {
+  readonly name: CodecName;
+  readonly wireId: number;
+  /**
+   * Decompresses `data`, which must expand to exactly `expectedSizeBytes`. Never allocates or
+   * produces more than `expectedSizeBytes` (a decompression bomb stops at the cap).
+   * Throws PackageFormatError (`BLOB_DECODE_FAILED`) on corrupt data or a size mismatch.
+   */
+  decode(data: Uint8Array, expectedSizeBytes: number): Promise<Buffer>;
+}

@@ -1,0 +1,23 @@
+// Encoder: the build-side half of a compression plugin. Encoders register by name in
+// encoder-registry.ts; the build pipeline and compare only ever see this interface. The device
+// side never loads an encoder (see decoder.ts for the other half).
+
+import type { CodecDescriptor } from './codec-descriptor.js';
+
+/** How the encoding rules treat a codec (pipeline/encode-chunk.ts reads these, never names). */
+export interface EncoderTraits {
+  /** `fast` codecs are tried on every chunk; `slow` ones only where replace may still win. */
+  readonly speedClass: 'fast' | 'slow';
+  /** Among slow codecs, lower tries first: the first allowed one probes whether replace can win. */
+  readonly probeOrder: number;
+}
+
+/** Compresses data for one codec. Encoding may run in worker threads. */
+export interface Encoder extends CodecDescriptor {
+  readonly traits: EncoderTraits;
+  /**
+   * Compresses `data` at `level`. Deterministic: the same input and level give the same bytes.
+   * Memory: about the codec's window plus input and output.
+   */
+  encode(data: Uint8Array, level: number): Promise<Buffer>;
+}

@@ -1,0 +1,62 @@
+// xz decoder through lzma-native: the container checks done before decoding, then a capped,
+// memory-limited decode into exactly the declared size.
+
+import lzma from 'lzma-native';
+import { hexBytes } from '../errors/ota-error.js';
+import { decodeStreamCapped } from './capped-stream-decode.js';
+import { assertExpectedSize, blobDecodeError } from './codec-errors.js';
+import type { Decoder } from './decoder.js';
+import { lzmaInputSliceBytes } from './raw-lzma2.js';
+import { XZ_CODEC } from './xz-descriptor.js';
+
+/** Headroom on the decode memlimit for other liblzma versions' bookkeeping. */
+const MEMLIMIT_SLACK_BYTES = 64 * 1024;
+/** .xz stream header magic (xz file format §2.1.1.1). */
+const STREAM_MAGIC = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00] as const;
+/** Integrity check ids we accept: CRC32, CRC64, SHA-256. "None" is refused. */
+const ACCEPTED_CHECKS = new Set([0x01, 0x04, 0x0a]);
+
+/** Reads xz blobs (wire id 4). */
+export class XzDecoder implements Decoder {
+  readonly name = XZ_CODEC.name;
+  readonly wireId = XZ_CODEC.wireId;
+
+  /**
+   * Checks the container (magic, an integrity check other than None, footer), then decodes
+   * with a memlimit that fits a dictionary for `expectedSizeBytes` and stops as soon as the
+   * output passes it. Input is fed in slices so one slice expands to at most ~max(4 MiB,
+   * expected) inside liblzma before the cap is seen.
+   */
+  async decode(data: Uint8Array, expectedSizeBytes: number): Promise<Buffer> {
+    assertExpectedSize(this.name, expectedSizeBytes);
+    checkContainer(data);
+    const memlimit = XZ_CODEC.decoderMemoryBytes(XZ_CODEC.maxLevel, expectedSizeBytes) + MEMLIMIT_SLACK_BYTES;
+    const decoder = lzma.createStream('streamDecoder', { memlimit, synchronous: true });
+    return decodeStreamCapped(this.name, decoder, data, expectedSizeBytes, {
+      inputSliceBytes: lzmaInputSliceBytes(expectedSizeBytes),
+    });
+  }
+}
+
+/** Stream header magic, flags with a real integrity check, footer magic and matching flags. */
+function checkContainer(data: Uint8Array): void {
+  if (data.length < 32) throw blobDecodeError('xz', `stream is ${data.length} bytes, shorter than an empty .xz stream`);
+  if (!STREAM_MAGIC.every((b, i) => data[i] === b)) {
+    throw blobDecodeError(
+      'xz',
+      `bad magic at offset 0: expected fd 37 7a 58 5a 00, got ${hexBytes(data.subarray(0, 6))}`,
+    );
+  }
+  const checkId = data[7] ?? 0;
+  if (data[6] !== 0 || !ACCEPTED_CHECKS.has(checkId)) {
+    throw blobDecodeError(
+      'xz',
+      `stream flags ${hexBytes(data.subarray(6, 8))}: need an integrity check of CRC32, CRC64 or SHA-256`,
+    );
+  }
+  const end = data.length;
+  if (data[end - 2] !== 0x59 || data[end - 1] !== 0x5a)
+    throw blobDecodeError('xz', 'stream footer magic "YZ" missing at the end');
+  if (data[end - 4] !== data[6] || data[end - 3] !== data[7])
+    throw blobDecodeError('xz', 'stream footer flags differ from the header');
+}

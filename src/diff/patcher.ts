@@ -1,0 +1,16 @@
+// Patcher: the device-side half of a binary-diff plugin. Patchers register by wire id in
+// patcher-registry.ts; the applier, verifier and the build's self-check only see this interface.
+// Nothing here or in any patcher imports a differ.
+
+import type { DifferName } from '../model/wire-ids.js';
+
+/** Applies patches of one patch format. */
+export interface Patcher {
+  readonly name: DifferName;
+  readonly wireId: number;
+  /**
+   * Applies `patch` to `source`; the result must be exactly `expectedSizeBytes` long and is
+   * never allowed to grow past it. Throws PackageFormatError (`BLOB_DECODE_FAILED`) otherwise.
+   */
+  patch(source: Uint8Array, patch: Uint8Array, expectedSizeBytes: number): Promise<Buffer>;
+}
