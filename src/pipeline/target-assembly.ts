@@ -21,9 +21,12 @@ export class TargetAssembly {
   /** Bytes of blob data per op kind label, for reports. */
   readonly bytesByKind = new Map<string, number>();
 
+  /** Every key that signs this target's package (more than one during a key rotation). */
+  readonly signers: readonly Signer[];
+
   constructor(
     readonly profile: TargetProfile,
-    readonly signer: Signer,
+    signer: Signer | readonly Signer[],
     readonly platform: string,
     /** Where partitions live on the device, for packages built from a release. */
     readonly release:
@@ -33,7 +36,14 @@ export class TargetAssembly {
           readonly partitionLayouts: readonly PartitionLayout[];
         }
       | undefined = undefined,
-  ) {}
+  ) {
+    this.signers = Array.isArray(signer) ? (signer as readonly Signer[]) : [signer as Signer];
+  }
+
+  /** The first signer (all share its algorithm). */
+  get signer(): Signer {
+    return this.signers[0]!;
+  }
 
   /** Closes the partition whose ops were just added (none for an unchanged partition). */
   endPartition(name: string, source: ImageIdentity | undefined, target: ImageIdentity): void {
