@@ -37,7 +37,8 @@ export async function openSigner(spec: string | { command: string }, options: Si
     return new CommandSigner(spec.command, await loadVerifier(options.signPubkeyPath), options.signTimeoutSeconds);
   }
   if (isPkcs11Uri(spec)) {
-    throw new UsageError('PKCS11_UNAVAILABLE', 'pkcs11: keys are not supported by this build');
+    const { Pkcs11Signer } = await import('./pkcs11-signer.js');
+    return Pkcs11Signer.open(spec, options);
   }
   return loadSigner(spec);
 }
