@@ -4,21 +4,10 @@
 import { UsageError } from '../errors/ota-error.js';
 import { CommandSigner } from './command-signer.js';
 import { loadSigner, loadVerifier } from './load-key.js';
+import type { SignerOptions } from './signer-options.js';
 import type { Signer } from './signer.js';
 
-/** Where keys that are not PEM files live, and how to reach them. */
-export interface SignerOptions {
-  /** PKCS#11 module (shared library); a URI's `module-path` overrides it. */
-  readonly pkcs11ModulePath?: string;
-  /** PKCS#11 user PIN when the URI has no `pin-source`. Never printed. */
-  readonly pkcs11Pin?: string;
-  /** Shell command that signs a statement from stdin to stdout. */
-  readonly signCommand?: string;
-  /** PEM public key of the sign command's key (required with signCommand). */
-  readonly signPubkeyPath?: string;
-  /** Seconds a sign command may take per signature. */
-  readonly signTimeoutSeconds?: number;
-}
+export type { SignerOptions } from './signer-options.js';
 
 /** True when a key spec is a PKCS#11 URI rather than a file path. */
 export function isPkcs11Uri(spec: string): boolean {

@@ -9,7 +9,7 @@ import { UsageError } from '../errors/ota-error.js';
 import { SIGNATURE_ALGORITHMS } from '../model/signature-algorithm.js';
 import { keyIdOf } from './key-pair.js';
 import { writeNew, type KeygenResult } from './keygen.js';
-import type { SignerOptions } from './open-signer.js';
+import type { SignerOptions } from './signer-options.js';
 import { ED25519_OID } from './pkcs11-public-key.js';
 import { tokenAccess, tokenPublicKey } from './pkcs11-signer.js';
 import { MECHANISM, findObject, requireMechanism, withTokenSession } from './pkcs11-token.js';

@@ -9,7 +9,7 @@ import { SignatureError, UsageError, ioError } from '../errors/ota-error.js';
 import type { SignatureAlgorithmInfo } from '../model/signature-algorithm.js';
 import { ecdsaRawToDer } from './der.js';
 import { KeyVerifier, algorithmOfKey, keyIdOf } from './key-pair.js';
-import type { SignerOptions } from './open-signer.js';
+import type { SignerOptions } from './signer-options.js';
 import { publicKeyFromAttributes } from './pkcs11-public-key.js';
 import {
   MECHANISM,
