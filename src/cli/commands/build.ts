@@ -77,7 +77,7 @@ export function buildCommand(run: (work: () => Promise<CommandResult>) => Promis
     .option('--json', 'print the result as JSON on stdout')
     .addHelpText(
       'after',
-      "\nExamples:\n  ota-build build --old v1.img --new v2.img -o out\n  ota-build build --old v1/rawprogram0.xml --new v2/ -o out --exclude userdata\n  ota-build build --old v1.img --new v2.img -o out --target mtk --key release.pem\n  ota-build build --new v2.img -o full --codec xz --level 9\n\nSigning in a release pipeline:\n  ota-build build --old v1.img --new v2.img -o out --key 'pkcs11:token=release;object=ota-2026' --pkcs11-module /usr/lib/softhsm/libsofthsm2.so   # PIN from $OTA_PKCS11_PIN\n  ota-build build --old v1.img --new v2.img -o out --sign-command 'openssl pkeyutl -sign -inkey k.pem -rawin' --sign-pubkey k.pub.pem\n  ota-build build --old v1.img --new v2.img -o out --key old.pem --key new.pem   # key rotation: both sign",
+      "\nExamples:\n  ota-build build --old v1.img --new v2.img -o out\n  ota-build build --old v1/rawprogram0.xml --new v2/ -o out --exclude userdata\n  ota-build build --old v1.img --new v2.img -o out --target mtk --key release.pem\n  ota-build build --new v2.img -o full --codec xz --level 9\n\nSigning in a release pipeline:\n  ota-build build --old v1.img --new v2.img -o out --key 'pkcs11:token=release;object=ota-2026' --pkcs11-module /usr/lib/softhsm/libsofthsm2.so   # PIN from $OTA_PKCS11_PIN\n  ota-build build --old v1.img --new v2.img -o out --sign-command 'openssl pkeyutl -sign -inkey k.pem -rawin -in /dev/stdin' --sign-pubkey k.pub.pem\n  ota-build build --old v1.img --new v2.img -o out --key old.pem --key new.pem   # key rotation: both sign",
     )
     .action(async (o) => {
       await run(async () => {
