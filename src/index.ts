@@ -32,6 +32,8 @@ export { blockMapOf } from './inspect/block-map.js';
 export type { BlockMap, BlockKind } from './inspect/block-map.js';
 export { keygen } from './signing/keygen.js';
 export type { KeygenResult } from './signing/keygen.js';
+export type { Signer, Verifier } from './signing/signer.js';
+export type { SignerOptions } from './signing/open-signer.js';
 export { builtinTargets, resolveTargets, loadTargetFile } from './targets/target-registry.js';
 export type { TargetProfile } from './model/target-profile.js';
 export { OtaError, ExitCode } from './errors/ota-error.js';

@@ -37,7 +37,7 @@ export interface ApplyOptions {
   readonly oldPath?: string;
   /** The new image; for a release package, the folder that receives `<partition>.img` files. */
   readonly outputPath: string;
-  readonly pubkeyPath?: string;
+  readonly pubkeyPath?: string | readonly string[];
   /** Refuse packages for any other target id (aliases accepted). */
   readonly deviceTarget?: string;
   /** Refuse packages for any other SoC/platform label. */

@@ -32,38 +32,48 @@ export function collect(value: string, previous: string[] = []): string[] {
 }
 
 /**
- * Splits `--key` values into a default key and per-target keys (`<target>=<pem>`). A prefix
+ * Splits `--key` values into keys for every target and per-target keys (`<target>=<key>`); a key
+ * is a PEM path or a `pkcs11:` URI, and repeating it signs with each (key rotation). A prefix
  * counts as a target when it names one of `targets` (ids or aliases, custom profiles included).
  */
 export function splitKeys(
   values: readonly string[],
   targets: readonly { id: string; aliases: readonly string[] }[],
   knownTargets: readonly { id: string; aliases: readonly string[] }[] = targets,
-): { keyPath?: string; keyPathByTarget: Record<string, string> } {
-  const keyPathByTarget: Record<string, string> = {};
-  let keyPath: string | undefined;
+): { keyPaths: string[]; keyPathsByTarget: Record<string, string[]> } {
+  const keyPathsByTarget: Record<string, string[]> = {};
+  const keyPaths: string[] = [];
   const named = (list: typeof targets, name: string) => list.find((t) => t.id === name || t.aliases.includes(name));
   for (const v of values) {
     const m = /^([a-z0-9._-]+)=(.+)$/i.exec(v);
     const name = m?.[1]!.toLowerCase();
     const target = m && named(targets, name!);
     if (m && target) {
-      keyPathByTarget[target.id] = m[2]!;
+      (keyPathsByTarget[target.id] ??= []).push(m[2]!);
     } else if (m && named(knownTargets, name!)) {
       throw new UsageError(
         'BAD_OPTION',
         `--key ${v} names target ${name}, which this build does not make (--target ${targets.map((t) => t.id).join(',')})`,
       );
     } else {
-      if (keyPath)
-        throw new UsageError(
-          'BAD_OPTION',
-          `--key given twice without a target (${keyPath}, ${v}); use --key <target>=<pem> for per-target keys`,
-        );
-      keyPath = v;
+      keyPaths.push(v);
     }
   }
-  return { keyPath, keyPathByTarget };
+  return { keyPaths, keyPathsByTarget };
+}
+
+/** Signing options from the command line and the environment (the PIN only ever from there). */
+export function signingOptionsFrom(
+  o: { pkcs11Module?: string; signCommand?: string; signPubkey?: string; signTimeout?: number },
+  env: NodeJS.ProcessEnv,
+) {
+  return {
+    pkcs11ModulePath: o.pkcs11Module ?? (env.OTA_PKCS11_MODULE || undefined),
+    pkcs11Pin: env.OTA_PKCS11_PIN,
+    signCommand: o.signCommand,
+    signPubkeyPath: o.signPubkey,
+    signTimeoutSeconds: o.signTimeout,
+  };
 }
 
 /** The package timestamp: --timestamp, else SOURCE_DATE_EPOCH, else undefined. */

@@ -12,7 +12,7 @@ import { CollectingReporter, type Reporter } from '../reporter.js';
 export interface InspectOptions {
   readonly packagePath: string;
   /** Verify the metadata signature with this key; without it the signature is checked against the test key if it matches, else reported unverified. */
-  readonly pubkeyPath?: string;
+  readonly pubkeyPath?: string | readonly string[];
   readonly reporter?: Reporter;
 }
 
@@ -43,7 +43,10 @@ export interface InspectReport {
   readonly target: Record<string, unknown>;
   readonly signature: {
     algorithm: string;
+    /** The key that verified (or the first key when not verified). */
     keyId: string;
+    /** Every signing key, in signature order; only present when there is more than one (format 1.2). */
+    keyIds?: string[];
     metadataSignatureBytes: number;
     payloadSignatureBytes: number;
   };
@@ -75,7 +78,7 @@ export async function inspectPackage(options: InspectOptions): Promise<InspectRe
   try {
     reader = await PackageReader.open(options.packagePath, { pubkeyPath: options.pubkeyPath, reporter });
   } catch (err) {
-    if (options.pubkeyPath || !(err instanceof SignatureError) || err.code !== 'SIG_UNKNOWN_KEY') throw err;
+    if (options.pubkeyPath?.length || !(err instanceof SignatureError) || err.code !== 'SIG_UNKNOWN_KEY') throw err;
     reporter.warn({
       code: 'UNVERIFIED',
       message: 'metadata signature not checked (signed by a key other than the test key; pass --pubkey to check it)',
@@ -107,6 +110,7 @@ export async function inspectPackage(options: InspectOptions): Promise<InspectRe
     signature: {
       algorithm: reader.metadataSignature.algorithm.name,
       keyId: hex(reader.metadataSignature.keyId),
+      ...(reader.metadataSignatures.length > 1 ? { keyIds: reader.metadataSignatures.map((b) => hex(b.keyId)) } : {}),
       metadataSignatureBytes: reader.metadataSignature.signature.length,
       payloadSignatureBytes: reader.payloadSignature.signature.length,
     },

@@ -8,7 +8,7 @@ import { blockMapOf, type BlockMap } from './block-map.js';
 /** Which package, and how to open it. */
 export interface PackageBlockMapOptions {
   readonly packagePath: string;
-  readonly pubkeyPath?: string;
+  readonly pubkeyPath?: string | readonly string[];
   /** false only when the caller already reported the metadata as unverifiable (inspect without --pubkey). */
   readonly verifyMetadata?: boolean;
   readonly reporter?: Reporter;

@@ -10,31 +10,30 @@ import { minorVersionOf } from '../format/format-version.js';
 import { decodeManifest } from '../format/manifest-codec.js';
 import { HEADER_SIZE_BYTES } from '../format/limits.js';
 import {
+  MINOR_MULTI_SIGNATURE,
   decodePackageHeader,
   packageLayout,
   type PackageHeader,
   type PackageLayout,
 } from '../format/package-header.js';
-import {
-  METADATA_CONTEXT,
-  PAYLOAD_CONTEXT,
-  decodeSignatureBlock,
-  signedStatement,
-  type SignatureBlock,
-} from '../format/signature-block.js';
+import { METADATA_CONTEXT, PAYLOAD_CONTEXT, signedStatement, type SignatureBlock } from '../format/signature-block.js';
+import { decodeSignatureSection } from '../format/signature-section.js';
 import { decodeTargetHeader } from '../format/target-header-codec.js';
 import type { Manifest } from '../model/manifest.js';
 import type { BlobRef } from '../model/operation.js';
 import type { TargetHeader } from '../model/target-header.js';
 import { CollectingReporter, type Reporter } from '../reporter.js';
-import { chooseVerifier } from '../signing/choose-key.js';
-import type { Verifier } from '../signing/key-pair.js';
+import { chooseVerifiers } from '../signing/choose-key.js';
+import type { Verifier } from '../signing/signer.js';
 import { PLUGIN_WIRE_IDS } from './plugin-wire-ids.js';
 
 /** How to open a package. */
 export interface OpenPackageOptions {
-  /** Public key file; default: the embedded test key (with a warning). */
-  readonly pubkeyPath?: string;
+  /**
+   * Pinned public key file(s): the package is accepted when any of them signs both the metadata
+   * and the payload. Default: the embedded test key (with a warning).
+   */
+  readonly pubkeyPath?: string | readonly string[];
   /** false only for `inspect` without a key: decode without trusting (reported as unverified). */
   readonly verifyMetadata?: boolean;
   /** A verifier to use instead of loading a key (the builder's self-check). */
@@ -53,9 +52,15 @@ export class PackageReader {
     readonly layout: PackageLayout,
     readonly targetHeader: TargetHeader,
     readonly manifest: Manifest,
+    /** The metadata signature block that verified (the first block when not verified). */
     readonly metadataSignature: SignatureBlock,
+    /** The payload signature block of the same key. */
     readonly payloadSignature: SignatureBlock,
     readonly verifier: Verifier | undefined,
+    /** Every metadata signature block, in file order (more than one during a key rotation). */
+    readonly metadataSignatures: readonly SignatureBlock[],
+    /** Every payload signature block, same keys in the same order. */
+    readonly payloadSignatures: readonly SignatureBlock[],
     /** sha256 of the signed metadata (header, target header, manifest): identifies the package. */
     readonly metadataSha256: Buffer,
   ) {}
@@ -81,7 +86,7 @@ export class PackageReader {
         layout.metadataSignature.sizeBytes,
         path,
       );
-      const metadataSignature = decodeSignatureBlock(
+      const metadataSignatures = decodeSignatureSection(
         metaSigBytes,
         layout.metadataSignature.offsetBytes,
         'metadata signature',
@@ -92,26 +97,38 @@ export class PackageReader {
         layout.payloadSignature.sizeBytes,
         path,
       );
-      const payloadSignature = decodeSignatureBlock(
+      const payloadSignatures = decodeSignatureSection(
         paySigBytes,
         layout.payloadSignature.offsetBytes,
         'payload signature',
       );
+      checkSameKeys(metadataSignatures, payloadSignatures, header.formatMinor);
       let verifier: Verifier | undefined;
+      let signedAt = 0;
       const metadataSha256 = createHash('sha256').update(metadata).digest();
       if (options.verifyMetadata !== false) {
         // Security: the metadata signature is checked before a single manifest byte is parsed.
-        verifier =
-          options.verifier ??
-          (await chooseVerifier(metadataSignature.algorithm, metadataSignature.keyId, options.pubkeyPath, reporter));
+        const candidates = options.verifier
+          ? [options.verifier]
+          : await chooseVerifiers(metadataSignatures, pubkeyPathsOf(options.pubkeyPath), reporter);
         const statement = signedStatement(METADATA_CONTEXT, metadataSha256);
-        if (!verifier.verify(statement, metadataSignature.signature)) {
+        for (const candidate of candidates) {
+          const at = metadataSignatures.findIndex((b) => Buffer.from(b.keyId).equals(Buffer.from(candidate.keyId)));
+          if (at >= 0 && candidate.verify(statement, metadataSignatures[at]!.signature)) {
+            [verifier, signedAt] = [candidate, at];
+            break;
+          }
+        }
+        if (!verifier) {
+          const keys = candidates.map((c) => `${Buffer.from(c.keyId).toString('hex').slice(0, 16)}…`).join(', ');
           throw new SignatureError(
             'SIG_METADATA_INVALID',
-            `metadata signature at offset ${layout.metadataSignature.offsetBytes} does not verify with key ${Buffer.from(verifier.keyId).toString('hex').slice(0, 16)}…`,
+            `metadata signature at offset ${layout.metadataSignature.offsetBytes} does not verify with key ${keys}`,
           );
         }
       }
+      const metadataSignature = metadataSignatures[signedAt]!;
+      const payloadSignature = payloadSignatures[signedAt]!;
       const targetHeader = decodeTargetHeader(
         metadata.subarray(layout.targetHeader.offsetBytes, layout.manifest.offsetBytes),
       );
@@ -129,9 +146,6 @@ export class PackageReader {
             `${what} signature uses ${block.algorithm.name} but the target header says ${targetHeader.signatureAlgorithm}`,
           );
         }
-      }
-      if (!Buffer.from(payloadSignature.keyId).equals(Buffer.from(metadataSignature.keyId))) {
-        throw new SignatureError('SIG_KEY_MISMATCH', 'metadata and payload signatures name different keys');
       }
       checkManifestInvariants(manifest, targetHeader, header.blobSectionSizeBytes);
       const minor = minorVersionOf(targetHeader, manifest);
@@ -151,6 +165,8 @@ export class PackageReader {
         metadataSignature,
         payloadSignature,
         verifier,
+        metadataSignatures,
+        payloadSignatures,
         metadataSha256,
       );
     } catch (err) {
@@ -190,6 +206,27 @@ export class PackageReader {
   /** Closes the file. */
   async close(): Promise<void> {
     await this.fh.close().catch(() => undefined);
+  }
+}
+
+function pubkeyPathsOf(paths: string | readonly string[] | undefined): readonly string[] {
+  return paths === undefined ? [] : typeof paths === 'string' ? [paths] : paths;
+}
+
+/**
+ * Both sections must name the same keys in the same order, and more than one key needs format
+ * 1.2 (FORMAT.md §5). Checked before any signature so a spliced section is refused as such.
+ */
+function checkSameKeys(metadata: readonly SignatureBlock[], payload: readonly SignatureBlock[], minor: number): void {
+  const ids = (blocks: readonly SignatureBlock[]) => blocks.map((b) => Buffer.from(b.keyId).toString('hex')).join(',');
+  if (ids(metadata) !== ids(payload)) {
+    throw new SignatureError('SIG_KEY_MISMATCH', 'metadata and payload signatures name different keys');
+  }
+  if (metadata.length > 1 && minor < MINOR_MULTI_SIGNATURE) {
+    throw new PackageFormatError(
+      'PKG_BAD_SIGNATURE_BLOCK',
+      `package says format 1.${minor} but carries ${metadata.length} signatures (a 1.2 feature)`,
+    );
   }
 }
 

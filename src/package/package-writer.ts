@@ -4,21 +4,21 @@
 
 import { createHash } from 'node:crypto';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
-import { ioError, OtaError } from '../errors/ota-error.js';
+import { ioError, OtaError, SignatureError } from '../errors/ota-error.js';
 import { minorVersionOf } from '../format/format-version.js';
 import { FORMAT_MAJOR, encodePackageHeader } from '../format/package-header.js';
 import { encodeManifest } from '../format/manifest-codec.js';
 import {
   METADATA_CONTEXT,
   PAYLOAD_CONTEXT,
-  encodeSignatureBlock,
   signatureBlockSizeBytes,
   signedStatement,
 } from '../format/signature-block.js';
+import { encodeSignatureSection } from '../format/signature-section.js';
 import { encodeTargetHeader } from '../format/target-header-codec.js';
 import type { Manifest } from '../model/manifest.js';
 import type { TargetHeader } from '../model/target-header.js';
-import type { Signer } from '../signing/key-pair.js';
+import type { Signer } from '../signing/signer.js';
 import type { BlobSpool, SpoolRange } from './blob-spool.js';
 
 /** Everything one package holds. Blob ranges are in op order and match the manifest's offsets. */
@@ -27,7 +27,8 @@ export interface PackageContents {
   readonly manifest: Manifest;
   readonly blobRanges: readonly SpoolRange[];
   readonly spool: BlobSpool;
-  readonly signer: Signer;
+  /** One signer, or up to MAX_SIGNATURES of one algorithm (key rotation); signatures go in this order. */
+  readonly signer: Signer | readonly Signer[];
 }
 
 /** Largest read when copying blobs from the spool. */
@@ -37,11 +38,12 @@ const COPY_CHUNK_BYTES = 4 * 1024 * 1024;
 export async function writePackage(path: string, c: PackageContents): Promise<{ sizeBytes: number; sha256: Buffer }> {
   const targetHeader = encodeTargetHeader(c.targetHeader);
   const manifest = encodeManifest(c.manifest);
-  const sigBytes = signatureBlockSizeBytes(c.signer.algorithm);
+  const signers = Array.isArray(c.signer) ? (c.signer as readonly Signer[]) : [c.signer as Signer];
+  const sigBytes = signers.length * signatureBlockSizeBytes(signers[0]!.algorithm);
   const blobSectionSizeBytes = c.blobRanges.reduce((n, r) => n + r.sizeBytes, 0);
   const header = encodePackageHeader({
     formatMajor: FORMAT_MAJOR,
-    formatMinor: minorVersionOf(c.targetHeader, c.manifest),
+    formatMinor: minorVersionOf(c.targetHeader, c.manifest, signers.length),
     targetHeaderSizeBytes: targetHeader.length,
     manifestSizeBytes: manifest.length,
     metadataSignatureSizeBytes: sigBytes,
@@ -49,11 +51,7 @@ export async function writePackage(path: string, c: PackageContents): Promise<{ 
     blobSectionSizeBytes,
   });
   const metadataDigest = createHash('sha256').update(header).update(targetHeader).update(manifest).digest();
-  const metadataSignature = encodeSignatureBlock({
-    algorithm: c.signer.algorithm,
-    keyId: c.signer.keyId,
-    signature: c.signer.sign(signedStatement(METADATA_CONTEXT, metadataDigest)),
-  });
+  const metadataSignature = await signSection(signers, signedStatement(METADATA_CONTEXT, metadataDigest), 'metadata');
 
   const payloadHash = createHash('sha256');
   const fileHash = createHash('sha256');
@@ -74,11 +72,11 @@ export async function writePackage(path: string, c: PackageContents): Promise<{ 
         await write(await c.spool.read({ offsetBytes: range.offsetBytes + at, sizeBytes }), true);
       }
     }
-    const payloadSignature = encodeSignatureBlock({
-      algorithm: c.signer.algorithm,
-      keyId: c.signer.keyId,
-      signature: c.signer.sign(signedStatement(PAYLOAD_CONTEXT, payloadHash.digest())),
-    });
+    const payloadSignature = await signSection(
+      signers,
+      signedStatement(PAYLOAD_CONTEXT, payloadHash.digest()),
+      'payload',
+    );
     await write(payloadSignature, false);
     await fh.sync();
   } catch (err) {
@@ -91,6 +89,27 @@ export async function writePackage(path: string, c: PackageContents): Promise<{ 
     await fh?.close();
   }
   return { sizeBytes: position, sha256: fileHash.digest() };
+}
+
+/**
+ * Signs one statement with every signer, in order. Security: each signature is checked against
+ * the signer's public key before it is accepted, so a token or sign command that returns garbage
+ * or signs with another key never gets its output into a package.
+ */
+async function signSection(signers: readonly Signer[], statement: Buffer, what: string): Promise<Buffer> {
+  const blocks = [];
+  for (const signer of signers) {
+    const signature = await signer.sign(statement);
+    const keyHex = Buffer.from(signer.keyId).toString('hex').slice(0, 16);
+    if (!signer.verifier().verify(statement, signature)) {
+      throw new SignatureError(
+        'SIG_SIGNER_BAD_SIGNATURE',
+        `the ${what} signature from key ${keyHex}… (${signature.length} bytes) does not verify with that key's public key`,
+      );
+    }
+    blocks.push({ algorithm: signer.algorithm, keyId: signer.keyId, signature });
+  }
+  return encodeSignatureSection(blocks);
 }
 
 /** Merges adjacent spool ranges so blobs are copied with few large reads. */

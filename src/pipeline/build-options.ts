@@ -2,6 +2,7 @@
 
 import type { Reporter } from '../reporter.js';
 import type { EncodePlugins } from './encode-chunk.js';
+import type { SignerOptions } from '../signing/open-signer.js';
 
 /**
  * What to build. `newPath` (and `oldPath`) are image files, or both releases: a folder or layout
@@ -24,10 +25,16 @@ export interface BuildOptions {
   readonly level?: number;
   /** `auto` (default) or one differ name. */
   readonly differ?: string;
-  /** Private key for every target. */
+  /** Private key for every target: a PEM file or a `pkcs11:` URI. */
   readonly keyPath?: string;
   /** Private key per target id (overrides keyPath). */
   readonly keyPathByTarget?: Readonly<Record<string, string>>;
+  /** Keys for every target, each signing (key rotation: up to 4); overrides keyPath. */
+  readonly keyPaths?: readonly string[];
+  /** Keys per target id (override keyPaths and keyPathByTarget). */
+  readonly keyPathsByTarget?: Readonly<Record<string, readonly string[]>>;
+  /** PKCS#11 module and PIN, sign command: signers other than PEM files. */
+  readonly signing?: SignerOptions;
   /** SoC/platform label for the target header; default: each profile's. */
   readonly platform?: string;
   readonly sourceVersion?: string;

@@ -10,7 +10,7 @@ import type { StorageType, TargetProfile } from '../model/target-profile.js';
 import { detectRelease, openRelease } from '../release/open-release.js';
 import type { ReleaseSource } from '../release/release-source.js';
 import { CollectingReporter, type Reporter } from '../reporter.js';
-import { chooseSigner } from '../signing/choose-key.js';
+import { chooseSigners } from '../signing/choose-key.js';
 import { DEFAULT_TARGETS, resolveTargets } from '../targets/target-registry.js';
 import type { BuildOptions, BuildResult } from './build-options.js';
 import { candidateSpecs } from './candidate-specs.js';
@@ -119,6 +119,17 @@ function storageOf(release: ReleaseSource): StorageType | undefined {
     : undefined;
 }
 
+/** The key specs that sign one target's package: per-target keys, else the keys for all. */
+function keysFor(options: BuildOptions, targetId: string): readonly string[] {
+  const one = (k: string | undefined) => (k ? [k] : []);
+  return (
+    options.keyPathsByTarget?.[targetId] ??
+    (options.keyPathByTarget?.[targetId] !== undefined
+      ? one(options.keyPathByTarget[targetId])
+      : (options.keyPaths ?? one(options.keyPath)))
+  );
+}
+
 /** A build's shared setup: targets, keys, candidate specs, timers. */
 async function setup(
   options: BuildOptions,
@@ -135,12 +146,12 @@ async function setup(
   const timestampSeconds = packageTimestamp(options.timestampSeconds, reporter);
   const assemblies: TargetAssembly[] = [];
   for (const p of profiles) {
-    const key = options.keyPathByTarget?.[p.id] ?? options.keyPath;
+    const keys = keysFor(options, p.id);
     const platform = options.platform ?? release?.platform?.toLowerCase() ?? p.defaultPlatform;
     assemblies.push(
       new TargetAssembly(
         p,
-        await chooseSigner(key, p.defaultSignatureAlgorithm, reporter),
+        await chooseSigners(keys, options.signing ?? {}, p.defaultSignatureAlgorithm, reporter),
         platform,
         release ? { layout: release.layout, storage: storageOf(release), partitionLayouts: layouts } : undefined,
       ),

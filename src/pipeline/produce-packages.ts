@@ -135,7 +135,7 @@ async function writeVerified(
     manifest,
     blobRanges: a.blobRanges,
     spool,
-    signer: a.signer,
+    signer: a.signers,
   });
   try {
     const reader = await PackageReader.open(tmp, { verifier: a.signer.verifier() });

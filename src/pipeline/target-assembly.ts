@@ -24,9 +24,12 @@ export class TargetAssembly {
   /** Ops with a blob whose bytes the self-check decoded, and the new bytes it compared. */
   readonly selfCheck = { opsDecoded: 0, bytesCompared: 0 };
 
+  /** Every key that signs this target's package (more than one during a key rotation). */
+  readonly signers: readonly Signer[];
+
   constructor(
     readonly profile: TargetProfile,
-    readonly signer: Signer,
+    signer: Signer | readonly Signer[],
     readonly platform: string,
     /** Where partitions live on the device, for packages built from a release. */
     readonly release:
@@ -36,7 +39,14 @@ export class TargetAssembly {
           readonly partitionLayouts: readonly PartitionLayout[];
         }
       | undefined = undefined,
-  ) {}
+  ) {
+    this.signers = Array.isArray(signer) ? (signer as readonly Signer[]) : [signer as Signer];
+  }
+
+  /** The first signer (all share its algorithm). */
+  get signer(): Signer {
+    return this.signers[0]!;
+  }
 
   /** Closes the partition whose ops were just added (none for an unchanged partition). */
   endPartition(name: string, source: ImageIdentity | undefined, target: ImageIdentity): void {

@@ -1,27 +1,13 @@
-// Signer and Verifier over node:crypto keys: algorithm detection, key ids, sign and verify of
+// KeySigner and KeyVerifier over node:crypto keys: algorithm detection, key ids, sign and verify of
 // the short statements defined in FORMAT.md §5. No file access (see load-key.ts).
 
 import { createHash, sign, verify, constants, type KeyObject } from 'node:crypto';
 import { SignatureError, UnsupportedError } from '../errors/ota-error.js';
 import { algorithmByName, type SignatureAlgorithmInfo } from '../model/signature-algorithm.js';
 import type { SignatureAlgorithmName } from '../model/target-profile.js';
+import type { Signer, Verifier } from './signer.js';
 
-/** Signs statements with a private key. */
-export interface Signer {
-  readonly algorithm: SignatureAlgorithmInfo;
-  /** sha256 of the public key's SPKI DER. */
-  readonly keyId: Uint8Array;
-  sign(statement: Uint8Array): Buffer;
-  /** A verifier for this signer's public key (used to self-check written packages). */
-  verifier(): Verifier;
-}
-
-/** Checks statements against a public key. */
-export interface Verifier {
-  readonly algorithm: SignatureAlgorithmInfo;
-  readonly keyId: Uint8Array;
-  verify(statement: Uint8Array, signature: Uint8Array): boolean;
-}
+export type { Signer, Verifier } from './signer.js';
 
 /** Detects which supported algorithm a key is for; throws UnsupportedError for anything else. */
 export function algorithmOfKey(key: KeyObject, source: string): SignatureAlgorithmInfo {
@@ -75,7 +61,11 @@ export class KeySigner implements Signer {
     return new KeyVerifier(this.publicKey, this.source);
   }
 
-  sign(statement: Uint8Array): Buffer {
+  sign(statement: Uint8Array): Promise<Uint8Array> {
+    return Promise.resolve(this.signNow(statement));
+  }
+
+  private signNow(statement: Uint8Array): Buffer {
     try {
       return sign(digestFor(this.algorithm), statement, keyInput(this.privateKey, this.algorithm));
     } catch (err) {

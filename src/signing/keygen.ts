@@ -38,7 +38,7 @@ function generate(name: string): { privateKey: KeyObject; publicKey: KeyObject }
  * Writes a file that must not exist yet: data goes to a temp file (fsynced, with `mode`), which
  * is then hard-linked to `path` — link fails if `path` appeared meanwhile, so nothing is overwritten.
  */
-async function writeNew(path: string, data: string, mode: number): Promise<void> {
+export async function writeNew(path: string, data: string, mode: number): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}`;
   try {
     const fh = await open(tmp, 'wx', mode);

@@ -13,7 +13,7 @@ import { checkPackageBody } from './check-package-body.js';
 /** Options of `verify`. */
 export interface VerifyOptions {
   readonly packagePath: string;
-  readonly pubkeyPath?: string;
+  readonly pubkeyPath?: string | readonly string[];
   /** When given, also prove the package applies to this image and yields its target sha256. */
   readonly oldPath?: string;
   readonly deviceTarget?: string;

@@ -3,7 +3,7 @@
 import { Command, Option } from 'commander';
 import { CliReporter } from '../cli-reporter.js';
 import type { CommandResult } from '../command-result.js';
-import { MAX_TIMESTAMP_SECONDS, parseIntOption } from '../parse-options.js';
+import { MAX_TIMESTAMP_SECONDS, collect, parseIntOption } from '../parse-options.js';
 import { formatBytes, renderTable } from '../render.js';
 
 /** Declares the command. */
@@ -16,7 +16,11 @@ export function applyCommand(run: (work: () => Promise<CommandResult>) => Promis
     .argument('<package>', 'package file (.otapkg)')
     .option('--old <img|release>', 'old image or release (required for delta packages; opened read-only)')
     .requiredOption('-o, --out <img|dir>', 'where to write the new image; a folder for release packages')
-    .option('--pubkey <pem>', 'public key to verify with (default: the public test key, with a warning)')
+    .option(
+      '--pubkey <pem>',
+      'public key to verify with; repeatable: accepted when any of them signs (key rotation). Default: the public test key, with a warning',
+      collect,
+    )
     .option('--device-target <id>', 'refuse packages built for any other target (exit 5)')
     .option('--device-platform <soc>', 'refuse packages built for any other SoC/platform (exit 5)')
     .option(

@@ -8,6 +8,7 @@ import {
   MAX_TIMESTAMP_SECONDS,
   collect,
   parseIntOption,
+  signingOptionsFrom,
   splitKeys,
   splitList,
   timestampFrom,
@@ -38,10 +39,24 @@ export function buildCommand(run: (work: () => Promise<CommandResult>) => Promis
       'auto',
     )
     .option(
-      '--key <pem>',
-      'private key for all targets, or <target>=<pem> (repeatable); default: public test keys',
+      '--key <pem|uri>',
+      "private key: a PEM file or a PKCS#11 URI 'pkcs11:token=…;object=…'; <target>=<key> for one target; repeat to sign with up to 4 keys (key rotation); default: public test keys",
       collect,
       [],
+    )
+    .option(
+      '--pkcs11-module <path>',
+      'PKCS#11 module for pkcs11: keys (default: $OTA_PKCS11_MODULE); PIN: pin-source=file:… in the URI or $OTA_PKCS11_PIN',
+    )
+    .option(
+      '--sign-command <cmd>',
+      'also sign with this shell command: statement on stdin, signature on stdout (needs --sign-pubkey)',
+    )
+    .option('--sign-pubkey <pem>', "public key of --sign-command's key; every signature is checked against it")
+    .option(
+      '--sign-timeout <seconds>',
+      'seconds --sign-command may take per signature (default 60)',
+      parseIntOption('--sign-timeout', 1, 3600),
     )
     .option('--platform <soc>', "SoC/platform label written into the target header (default: the profile's)")
     .option('--source-version <s>', 'version label of the old image')
@@ -62,7 +77,7 @@ export function buildCommand(run: (work: () => Promise<CommandResult>) => Promis
     .option('--json', 'print the result as JSON on stdout')
     .addHelpText(
       'after',
-      '\nExamples:\n  ota-build build --old v1.img --new v2.img -o out\n  ota-build build --old v1/rawprogram0.xml --new v2/ -o out --exclude userdata\n  ota-build build --old v1.img --new v2.img -o out --target mtk --key release.pem\n  ota-build build --new v2.img -o full --codec xz --level 9',
+      "\nExamples:\n  ota-build build --old v1.img --new v2.img -o out\n  ota-build build --old v1/rawprogram0.xml --new v2/ -o out --exclude userdata\n  ota-build build --old v1.img --new v2.img -o out --target mtk --key release.pem\n  ota-build build --new v2.img -o full --codec xz --level 9\n\nSigning in a release pipeline:\n  ota-build build --old v1.img --new v2.img -o out --key 'pkcs11:token=release;object=ota-2026' --pkcs11-module /usr/lib/softhsm/libsofthsm2.so   # PIN from $OTA_PKCS11_PIN\n  ota-build build --old v1.img --new v2.img -o out --sign-command 'openssl pkeyutl -sign -inkey k.pem -rawin -in /dev/stdin' --sign-pubkey k.pub.pem\n  ota-build build --old v1.img --new v2.img -o out --key old.pem --key new.pem   # key rotation: both sign",
     )
     .action(async (o) => {
       await run(async () => {
@@ -79,6 +94,7 @@ export function buildCommand(run: (work: () => Promise<CommandResult>) => Promis
           level: o.level,
           differ: o.differ,
           ...splitKeys(o.key, named, [...named, ...builtinTargets()]),
+          signing: signingOptionsFrom(o, process.env),
           platform: o.platform,
           sourceVersion: o.sourceVersion,
           targetVersion: o.targetVersion,

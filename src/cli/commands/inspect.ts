@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 import { CliReporter } from '../cli-reporter.js';
 import type { CommandResult } from '../command-result.js';
+import { collect } from '../parse-options.js';
 import { formatBytes, renderTable } from '../render.js';
 import type { ImageSummary, InspectReport } from '../../inspect/inspect-package.js';
 
@@ -12,7 +13,7 @@ export function inspectCommand(run: (work: () => Promise<CommandResult>) => Prom
   return new Command('inspect')
     .summary('describe a package')
     .argument('<package>', 'package file (.otapkg)')
-    .option('--pubkey <pem>', 'check the metadata signature with this key')
+    .option('--pubkey <pem>', 'check the metadata signature with this key (repeatable: any of them)', collect)
     .option('--json', 'print the description as JSON on stdout (section offsets included)')
     .addHelpText(
       'after',
@@ -54,7 +55,7 @@ function describe(r: InspectReport): string {
   const lines = [
     `${r.path}: ota-build package ${r.formatVersion}, ${formatBytes(r.fileSizeBytes)}`,
     `target     ${t.targetId} (${t.vendor} ${t.platform}, ${t.storage}, ${t.blockSizeBytes}-byte blocks, ${t.updateMode})${t.releaseLayout ? `, ${t.releaseLayout} release of ${r.partitions.length} partitions` : ''}`,
-    `signature  ${r.signature.algorithm}, key ${r.signature.keyId.slice(0, 16)}…${r.metadataVerified ? '' : ' (NOT verified)'}`,
+    `signature  ${r.signature.algorithm}, key ${(r.signature.keyIds ?? [r.signature.keyId]).map((k) => `${k.slice(0, 16)}…`).join(', ')}${r.metadataVerified ? '' : ' (NOT verified)'}`,
     `versions   ${r.sourceVersion || '-'} → ${r.targetVersion || '-'}, timestamp ${r.timestampSeconds}`,
     `decoder    needs up to ${formatBytes(r.maxDecoderMemoryBytes)} (limit ${formatBytes(Number(t.decoderMemoryLimitBytes))})`,
   ];

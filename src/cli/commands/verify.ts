@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { CliReporter } from '../cli-reporter.js';
 import type { CommandResult } from '../command-result.js';
+import { collect } from '../parse-options.js';
 
 /** Declares the command. */
 export function verifyCommand(run: (work: () => Promise<CommandResult>) => Promise<void>): Command {
@@ -12,14 +13,18 @@ export function verifyCommand(run: (work: () => Promise<CommandResult>) => Promi
       "Exit 0 only when everything checks. With --old it also applies the package to a temp copy and checks the result's sha256.",
     )
     .argument('<package>', 'package file (.otapkg)')
-    .option('--pubkey <pem>', 'public key to verify with (default: the public test key, with a warning)')
+    .option(
+      '--pubkey <pem>',
+      'public key to verify with; repeatable: accepted when any of them signs (key rotation). Default: the public test key, with a warning',
+      collect,
+    )
     .option('--old <img|release>', 'also prove the package applies to this image (or every partition of this release)')
     .option('--device-target <id>', 'also require the package to be for this target')
     .option('--strict', 'treat warnings (e.g. the public test key) as errors: STRICT_<code>, exit 2')
     .option('--json', 'print the report as JSON on stdout')
     .addHelpText(
       'after',
-      '\nExamples:\n  ota-build verify out/update-qualcomm.otapkg --pubkey release.pub.pem\n  ota-build verify out/update-qualcomm.otapkg --pubkey release.pub.pem --old v1.img --device-target qualcomm --json',
+      '\nExamples:\n  ota-build verify out/update-qualcomm.otapkg --pubkey release.pub.pem\n  ota-build verify out/update-qualcomm.otapkg --pubkey old-release.pub.pem --pubkey new-release.pub.pem\n  ota-build verify out/update-qualcomm.otapkg --pubkey release.pub.pem --old v1.img --device-target qualcomm --json',
     )
     .action(async (pkg: string, o) => {
       await run(async () => {

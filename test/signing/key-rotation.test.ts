@@ -1,0 +1,140 @@
+// Key rotation (format 1.2): a package signed by two keys verifies and applies with either public
+// key alone, is refused with a third (exit 6), inspect lists both key ids, and a one-key package
+// keeps the 1.0 layout byte for byte. Runs the real CLI.
+
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeRun, jsonOf, runCli, runCliOk } from '../helpers/run-cli.js';
+import { writeImagePair, type ImagePair } from '../helpers/synthetic-images.js';
+
+const work = mkdtempSync(join(tmpdir(), 'ota-rotation-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+let pair: ImagePair;
+const key = (name: string) => join(work, `${name}.pem`);
+const pub = (name: string) => join(work, `${name}.pub.pem`);
+const build = (out: string, ...keyArgs: string[]) =>
+  runCli([
+    'build',
+    '--old',
+    pair.oldPath,
+    '--new',
+    pair.newPath,
+    '-o',
+    join(work, out),
+    '--target',
+    'generic',
+    ...keyArgs,
+    '-j',
+    '1',
+  ]);
+const pkg = (out: string) => join(work, out, 'update-generic.otapkg');
+
+beforeAll(() => {
+  pair = writeImagePair(work, 0x70a7e, 96 * 1024);
+  for (const name of ['old', 'new', 'third', 'k4', 'k5'])
+    runCliOk(['keygen', '--algorithm', 'ed25519', '-o', join(work, name)]);
+  runCliOk(['keygen', '--algorithm', 'rsa-2048', '-o', join(work, 'rsa')]);
+  for (const [out, ...keys] of [
+    ['both', 'old', 'new'],
+    ['old-only', 'old'],
+    ['new-only', 'new'],
+  ]) {
+    const r = build(out!, ...keys.flatMap((k) => ['--key', key(k)]));
+    expect(r.status, describeRun(r)).toBe(0);
+  }
+}, 120_000);
+
+describe('a package signed by two keys', () => {
+  it('verifies with either public key alone, and with both pinned', () => {
+    for (const pins of [['old'], ['new'], ['third', 'new'], ['old', 'new']]) {
+      const r = runCli(['verify', pkg('both'), ...pins.flatMap((p) => ['--pubkey', pub(p)]), '--json']);
+      expect(r.status, describeRun(r)).toBe(0);
+      expect(jsonOf(r).ok).toBe(true);
+    }
+  });
+
+  it('is refused with a third key: exit 6 SIG_WRONG_KEY naming both signing keys', () => {
+    const r = runCli(['verify', pkg('both'), '--pubkey', pub('third')]);
+    expect(r.status, describeRun(r)).toBe(6);
+    expect(r.stderr).toMatch(/\[SIG_WRONG_KEY\].*signed by key [0-9a-f]{16}…, [0-9a-f]{16}…/);
+  });
+
+  it('applies with the new key only and reproduces the new image', () => {
+    const out = join(work, 'applied.img');
+    const r = runCli(['apply', pkg('both'), '--old', pair.oldPath, '-o', out, '--pubkey', pub('new')]);
+    expect(r.status, describeRun(r)).toBe(0);
+    expect(readFileSync(out).equals(pair.newImage)).toBe(true);
+  });
+
+  it('inspect lists both key ids in signing order; the format is 1.2', () => {
+    const ids = ['old', 'new'].map(
+      (k) => jsonOf(runCliOk(['inspect', pkg(`${k}-only`), '--pubkey', pub(k), '--json'])).signature.keyId,
+    );
+    const r = jsonOf(runCliOk(['inspect', pkg('both'), '--pubkey', pub('new'), '--json']));
+    expect(r.formatVersion).toBe('1.2');
+    expect(r.signature.keyIds).toEqual(ids);
+    expect(r.signature.keyId).toBe(ids[1]);
+    const text = runCliOk(['inspect', pkg('both'), '--pubkey', pub('old')]).stdout;
+    expect(text).toContain(`key ${ids[0]!.slice(0, 16)}…, ${ids[1]!.slice(0, 16)}…`);
+  });
+
+  it('carries the one-key package in its first signature slots: same bytes apart from header and signature sections', () => {
+    const one = readFileSync(pkg('old-only'));
+    const two = readFileSync(pkg('both'));
+    const blockBytes = 36 + 64;
+    expect(two.length).toBe(one.length + 2 * blockBytes);
+    expect(one[7]).toBe(0); // a one-key single-image package stays format 1.0
+    expect(two[7]).toBe(2);
+    expect(two.readUInt32LE(24)).toBe(2 * blockBytes);
+    expect(one.readUInt32LE(24)).toBe(blockBytes);
+  });
+});
+
+describe('signing key refusals', () => {
+  it('refuses a fifth key (at most 4), mixed algorithms and a repeated key with exit 2, writing nothing', () => {
+    const five = build('five', ...['old', 'new', 'third', 'k4', 'k5'].flatMap((k) => ['--key', key(k)]));
+    expect(five.status, describeRun(five)).toBe(2);
+    expect(five.stderr).toMatch(/\[TOO_MANY_KEYS\]/);
+    const mixed = build('mixed', '--key', key('old'), '--key', key('rsa'));
+    expect(mixed.status, describeRun(mixed)).toBe(2);
+    expect(mixed.stderr).toMatch(/\[KEY_ALGORITHM_MISMATCH\]/);
+    const twice = build('twice', '--key', key('old'), '--key', key('old'));
+    expect(twice.status, describeRun(twice)).toBe(2);
+    expect(twice.stderr).toMatch(/\[DUPLICATE_KEY\]/);
+    for (const out of ['five', 'mixed', 'twice']) expect(existsSync(pkg(out))).toBe(false);
+  });
+
+  it('per-target keys still work next to rotation keys', () => {
+    const r = runCli([
+      'build',
+      '--old',
+      pair.oldPath,
+      '--new',
+      pair.newPath,
+      '-o',
+      join(work, 'per-target'),
+      '--target',
+      'generic,mediatek',
+      '--key',
+      key('old'),
+      '--key',
+      key('new'),
+      '--key',
+      `mediatek=${key('rsa')}`,
+      '-j',
+      '1',
+    ]);
+    expect(r.status, describeRun(r)).toBe(0);
+    const generic = jsonOf(
+      runCliOk(['inspect', join(work, 'per-target', 'update-generic.otapkg'), '--pubkey', pub('old'), '--json']),
+    );
+    expect(generic.signature.keyIds).toHaveLength(2);
+    const mtk = jsonOf(
+      runCliOk(['inspect', join(work, 'per-target', 'update-mediatek.otapkg'), '--pubkey', pub('rsa'), '--json']),
+    );
+    expect(mtk.signature.algorithm).toBe('rsa-2048');
+    expect(mtk.signature.keyIds).toBeUndefined();
+  });
+});
