@@ -9,7 +9,8 @@ export type {
   PartitionSummary,
 } from './pipeline/build-options.js';
 export { applyPackage } from './apply/apply-package.js';
-export type { AppliedPartition, ApplyOptions, ApplyResult } from './apply/apply-package.js';
+export type { ApplyOptions } from './apply/apply-options.js';
+export type { AppliedPartition, ApplyResult, ImageApplyResult, ReleaseApplyResult } from './apply/apply-result.js';
 export { detectRelease, openRelease } from './release/open-release.js';
 export type {
   PartitionPlacement,

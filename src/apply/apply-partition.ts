@@ -1,58 +1,37 @@
 // Applies one partition update to its output: checks the old image against the source identity,
 // then writes every step (the package's ops, or for an unchanged partition a verified copy of
-// the old image) into a partial file, checkpointing raw outputs, and renames it into place only
-// when the output's sha256 matches the target. Shared by single-image and release applies.
+// the old image) into a partial file (checkpointing raw outputs) renamed into place only when the
+// output's sha256 matches, or in place into a block device that is then read back and checked.
+// The one partition writer, shared by single-image and release applies.
 
 import { createHash } from 'node:crypto';
 import { rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import { decoderFor } from '../codecs/decoder-registry.js';
 import { patcherFor } from '../diff/patcher-registry.js';
-import { VerificationError, ioError } from '../errors/ota-error.js';
-import { blockCountOf } from '../format/manifest-invariants.js';
+import { UsageError, VerificationError, ioError } from '../errors/ota-error.js';
 import type { BlockSource } from '../image/block-source.js';
 import { readExtents } from '../image/extent-io.js';
 import { totalBlocks, type Extent } from '../model/extent.js';
 import { isUnchanged, type PartitionUpdate } from '../model/manifest.js';
-import { assertNever, type Operation } from '../model/operation.js';
+import { assertNever } from '../model/operation.js';
 import type { PackageReader } from '../package/package-reader.js';
-import { chainStep, removeCheckpoint, writeCheckpoint } from './checkpoint.js';
+import type { Reporter } from '../reporter.js';
+import type { AppliedPartition } from './apply-result.js';
+import { applySteps, type ApplyStep } from './apply-steps.js';
+import { CHAIN_START, chainStep, removeCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { checkFreeSpace } from './device-checks.js';
+import { BlockDeviceOutput } from './device-output.js';
 import { hashSource } from './hash-source.js';
+import type { OutputDestination } from './output-destination.js';
 import { createOutputImage, type OutputFormat, type OutputImage } from './output-image.js';
-import type { ResumeState } from './resume-point.js';
-
-/**
- * One write of the applier: a package op, or `keep` — copy the same blocks from the old image
- * (an unchanged partition, whose source hash was checked as a whole just before).
- */
-export type ApplyStep = Operation | { readonly type: 'keep'; readonly dst: readonly Extent[] };
+import { resumePoint, type ResumeState } from './resume-point.js';
+import { newPartialName, removeStaleSideFiles, sideFilesOf } from './side-files.js';
 
 /** Destination bytes between checkpoints unless the caller says otherwise. */
 export const DEFAULT_CHECKPOINT_EVERY_BYTES = 64 * 1024 * 1024;
 /** Scratch space beyond the outputs: checkpoint files and one op's temp files. */
 export const SCRATCH_BYTES = 8 * 1024 * 1024;
-
-/** Blocks per `keep` step: 1 MiB at 4 KiB blocks. */
-const KEEP_STEP_BYTES = 1024 * 1024;
-
-/** The steps that write a partition, in order. */
-export function applySteps(part: PartitionUpdate, blockSizeBytes: number): readonly ApplyStep[] {
-  if (!isUnchanged(part)) return part.operations;
-  const blocks = blockCountOf(part.target.sizeBytes, blockSizeBytes);
-  const perStep = Math.max(1, Math.floor(KEEP_STEP_BYTES / blockSizeBytes));
-  const dontCare = [...part.target.dontCare].sort((a, b) => a.startBlock - b.startBlock);
-  const steps: ApplyStep[] = [];
-  let at = 0;
-  const keep = (until: number) => {
-    for (; at < until; at = Math.min(until, at + perStep))
-      steps.push({ type: 'keep', dst: [{ startBlock: at, blockCount: Math.min(perStep, until - at) }] });
-  };
-  for (const d of dontCare) {
-    keep(d.startBlock);
-    at = d.startBlock + d.blockCount;
-  }
-  keep(blocks);
-  return steps;
-}
 
 /** Checks the old image against the package's source identity; returns its sha256 (hex). */
 export async function checkBase(old: BlockSource, part: PartitionUpdate, blockSizeBytes: number): Promise<string> {
@@ -74,31 +53,64 @@ export async function checkBase(old: BlockSource, part: PartitionUpdate, blockSi
   return actual;
 }
 
-/** What writeOutput needs. */
-export interface WriteJob {
+/** What writePartition needs. */
+export interface PartitionJob {
   readonly reader: PackageReader;
   readonly part: PartitionUpdate;
-  readonly steps: readonly ApplyStep[];
+  /** The old image, opened and checked by `checkBase` (undefined for a full partition). */
   readonly old: BlockSource | undefined;
-  readonly outputPath: string;
-  readonly partialPath: string;
-  readonly checkpointPath: string;
-  readonly format: OutputFormat;
-  readonly state: ResumeState;
   readonly oldSha256: string;
+  readonly destination: OutputDestination;
+  readonly format: OutputFormat;
+  readonly resume: boolean;
+  /** Destination bytes between checkpoints (file destinations only). */
   readonly everyBytes: number;
+  /** Free space a file destination's folder must have before a fresh start (none checked when absent). */
+  readonly freeBytesNeeded?: number;
+  readonly reporter: Reporter;
 }
 
-/** Writes the steps from the resume point on; renames into place when the sha256 matches. Returns it (hex). */
-export async function writeOutput(j: WriteJob): Promise<string> {
+/**
+ * The one partition writer of the applier. A file destination is written into a fresh partial
+ * file beside it (checkpointed when raw, so `resume` can continue) and renamed into place only when
+ * its sha256 matches; a block device is written in place and read back. Returns what was written.
+ */
+export async function writePartition(j: PartitionJob): Promise<AppliedPartition> {
   const bs = j.reader.manifest.blockSizeBytes;
-  let out: OutputImage | undefined = j.state.output;
-  let { chain, bytesWritten } = j.state;
+  const steps = applySteps(j.part, bs);
+  const { path } = j.destination;
+  const files = j.destination.kind === 'file' ? sideFilesOf(path) : undefined;
+  let state: ResumeState = { completedOps: 0, bytesWritten: 0, chain: CHAIN_START };
+  if (files) {
+    state = await resumePoint({
+      resume: j.resume,
+      format: j.format,
+      files,
+      part: j.part,
+      steps,
+      bs,
+      packageDigest: j.reader.metadataSha256.toString('hex'),
+      oldSha256: j.oldSha256,
+      reporter: j.reporter,
+    });
+  } else if (j.resume) {
+    j.reporter.warn({
+      code: 'RESUME_RESTART',
+      message: `cannot resume (block device ${path} is written without checkpoints): starting from the first operation`,
+    });
+  }
+  const partialName = state.resumed?.partialName ?? (files ? newPartialName(files) : '');
+  const partialPath = files ? join(files.folder, partialName) : path;
+  if (files) await removeStaleSideFiles(files, partialName);
+  if (files && state.completedOps === 0 && j.freeBytesNeeded !== undefined)
+    await checkFreeSpace(path, j.freeBytesNeeded);
+  let out: OutputImage | undefined = state.resumed?.output;
+  let { chain, bytesWritten } = state;
   let sinceCheckpoint = 0;
   try {
-    out ??= await createOutputImage(j.format, j.partialPath, j.part, bs);
-    for (let i = j.state.completedOps; i < j.steps.length; i++) {
-      const op = j.steps[i]!;
+    out ??= files ? await createOutputImage(j.format, partialPath, j.part, bs) : await openDevice(j, bs);
+    for (let i = state.completedOps; i < steps.length; i++) {
+      const op = steps[i]!;
       const where = `partition ${j.part.name} op ${i} (${op.type})`;
       const data = await produce(j.reader, op, j.old, bs, where);
       if (data) await out.write(op.dst, data);
@@ -107,12 +119,13 @@ export async function writeOutput(j: WriteJob): Promise<string> {
       chain = chainStep(chain, data ? sha256Of(data) : zerosSha256(dstBytes));
       bytesWritten += dstBytes;
       sinceCheckpoint += dstBytes;
-      if (j.format === 'raw' && sinceCheckpoint >= j.everyBytes && i + 1 < j.steps.length) {
+      if (files && j.format === 'raw' && sinceCheckpoint >= j.everyBytes && i + 1 < steps.length) {
         // Data first, then the checkpoint that names it: a checkpoint never claims unwritten bytes.
         await out.sync();
-        await writeCheckpoint(j.checkpointPath, {
+        await writeCheckpoint(files.checkpointPath, {
           packageDigest: j.reader.metadataSha256.toString('hex'),
           oldSha256: j.oldSha256,
+          partialName,
           completedOps: i + 1,
           bytesWritten,
           chain,
@@ -122,29 +135,53 @@ export async function writeOutput(j: WriteJob): Promise<string> {
     }
     const actual = await out.finish();
     out = undefined;
-    if (!actual.equals(Buffer.from(j.part.target.sha256))) {
+    const expected = Buffer.from(j.part.target.sha256);
+    if (!actual.equals(expected)) {
+      const fate = files ? `nothing was written to ${path}` : `block device ${path} holds an unverified image`;
       throw new VerificationError(
         'OUTPUT_MISMATCH',
-        `applied image has sha256 ${actual.toString('hex').slice(0, 16)}…, the package promises ${Buffer.from(j.part.target.sha256).toString('hex').slice(0, 16)}…; nothing was written to ${j.outputPath}`,
+        `applied image has sha256 ${actual.toString('hex').slice(0, 16)}…, the package promises ${expected.toString('hex').slice(0, 16)}…; ${fate}`,
       );
     }
-    try {
-      await rename(j.partialPath, j.outputPath);
-    } catch (err) {
-      throw ioError('rename output to', j.outputPath, err);
+    if (files) {
+      await rename(partialPath, path).catch((err) => {
+        throw ioError('rename output to', path, err);
+      });
+      await removeCheckpoint(files.checkpointPath);
     }
-    await removeCheckpoint(j.checkpointPath);
-    return actual.toString('hex');
+    return {
+      name: j.part.name,
+      outputPath: path,
+      status: isUnchanged(j.part) ? 'unchanged' : j.part.source ? 'delta' : 'full',
+      sizeBytes: j.part.target.sizeBytes,
+      sha256: actual.toString('hex'),
+      operationCount: j.part.operations.length,
+      outputFormat: j.format,
+      outputKind: j.destination.kind,
+      resumedFromOp: state.completedOps,
+    };
   } catch (err) {
     // A failure (not an interruption) is final: nothing partial is kept to resume from.
     await out?.abort();
-    await unlink(j.partialPath).catch(() => undefined);
-    await removeCheckpoint(j.checkpointPath);
+    if (files) {
+      await unlink(partialPath).catch(() => undefined);
+      await removeCheckpoint(files.checkpointPath);
+    }
     // Only file-system failures become I/O errors; anything else is a bug and must say so.
     if ((err as NodeJS.ErrnoException).code && !(err as { exitCode?: number }).exitCode)
-      throw ioError('write output', j.partialPath, err);
+      throw ioError('write output', partialPath, err);
     throw err;
   }
+}
+
+/** Opens a block-device destination; only raw images go onto a device. */
+async function openDevice(j: PartitionJob, bs: number): Promise<OutputImage> {
+  if (j.format !== 'raw')
+    throw new UsageError(
+      'OUTPUT_FORMAT_DEVICE',
+      `${j.destination.path} is a block device: it takes the raw image, not --output-format ${j.format}`,
+    );
+  return BlockDeviceOutput.open(j.destination.path, j.part, bs);
 }
 
 async function produce(

@@ -15,17 +15,11 @@ import { detectRelease, openRelease, releaseFolder } from '../release/open-relea
 import { groupPartitions } from '../release/release-partitions.js';
 import type { ReleasePartition } from '../release/release-source.js';
 import type { Reporter } from '../reporter.js';
-import type { AppliedPartition, ApplyOptions, ApplyResult } from './apply-package.js';
-import {
-  DEFAULT_CHECKPOINT_EVERY_BYTES,
-  SCRATCH_BYTES,
-  applySteps,
-  checkBase,
-  writeOutput,
-} from './apply-partition.js';
+import type { ApplyOptions } from './apply-options.js';
+import { DEFAULT_CHECKPOINT_EVERY_BYTES, SCRATCH_BYTES, checkBase, writePartition } from './apply-partition.js';
+import type { AppliedPartition, ReleaseApplyResult } from './apply-result.js';
 import { checkFreeSpace } from './device-checks.js';
 import { hashSource } from './hash-source.js';
-import { resumePoint } from './resume-point.js';
 
 /** A partition with its old image opened and checked. */
 interface Checked {
@@ -39,7 +33,7 @@ export async function applyRelease(
   reader: PackageReader,
   options: ApplyOptions,
   reporter: Reporter,
-): Promise<ApplyResult> {
+): Promise<ReleaseApplyResult> {
   const { manifest } = reader;
   const bs = manifest.blockSizeBytes;
   const outDir = options.outputPath;
@@ -85,16 +79,12 @@ export async function applyRelease(
         applied.push({ ...a, outputPath: finalPath });
       }
       await rm(staging, { recursive: true, force: true });
-      const formats = new Set(applied.map((a) => a.outputFormat));
       return {
+        kind: 'release',
         outputPath: outDir,
         targetId: reader.targetHeader.targetId,
-        partition: '',
-        sha256: '',
         sizeBytes: applied.reduce((n, a) => n + a.sizeBytes, 0),
         operationCount: applied.reduce((n, a) => n + a.operationCount, 0),
-        outputFormat: formats.size === 1 ? applied[0]!.outputFormat : 'mixed',
-        resumedFromOp: 0,
         partitions: applied,
       };
     } catch (err) {
@@ -179,52 +169,35 @@ async function stagePartition(
   const bs = reader.manifest.blockSizeBytes;
   const stagedPath = join(staging, `${part.name}.img`);
   const format = options.outputFormat ?? (old?.format === 'sparse' ? 'sparse' : 'raw');
-  const status = isUnchanged(part) ? 'unchanged' : part.source ? 'delta' : 'full';
-  const base = {
-    name: part.name,
-    outputPath: stagedPath,
-    status,
-    sizeBytes: part.target.sizeBytes,
-    operationCount: part.operations.length,
-    outputFormat: format,
-  } as const;
   const expected = Buffer.from(part.target.sha256).toString('hex');
   if (options.resume && (await finishedAlready(stagedPath, part, bs, expected))) {
     reporter.warn({
       code: 'RESUMED',
       message: `partition ${part.name} was already written and verified by the interrupted run`,
     });
-    return { ...base, sha256: expected, resumedFromOp: part.operations.length };
+    return {
+      name: part.name,
+      outputPath: stagedPath,
+      status: isUnchanged(part) ? 'unchanged' : part.source ? 'delta' : 'full',
+      sizeBytes: part.target.sizeBytes,
+      sha256: expected,
+      operationCount: part.operations.length,
+      outputFormat: format,
+      outputKind: 'file',
+      resumedFromOp: part.operations.length,
+    };
   }
-  const partialPath = join(staging, `.${part.name}.img.ota-partial`);
-  const checkpointPath = join(staging, `.${part.name}.img.ota-checkpoint`);
-  const steps = applySteps(part, bs);
-  const state = await resumePoint({
-    resume: options.resume ?? false,
-    format,
-    partialPath,
-    checkpointPath,
-    part,
-    steps,
-    bs,
-    packageDigest: reader.metadataSha256.toString('hex'),
-    oldSha256: c.oldSha256,
-    reporter,
-  });
-  const sha256 = await writeOutput({
+  return writePartition({
     reader,
     part,
-    steps,
     old,
-    outputPath: stagedPath,
-    partialPath,
-    checkpointPath,
-    format,
-    state,
     oldSha256: c.oldSha256,
+    destination: { kind: 'file', path: stagedPath },
+    format,
+    resume: options.resume ?? false,
     everyBytes: options.checkpointEveryBytes ?? DEFAULT_CHECKPOINT_EVERY_BYTES,
+    reporter,
   });
-  return { ...base, sha256, resumedFromOp: state.completedOps };
 }
 
 /** True when a staged output from an interrupted run exists and hashes to the target. */

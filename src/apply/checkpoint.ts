@@ -1,14 +1,16 @@
 // The resumable-apply checkpoint: a small JSON file beside the output saying how many ops are
 // done and a hash chain over the bytes they wrote, so `apply --resume` can re-verify the partial
-// output before relying on it. Written atomically: temp file, fsync, rename, fsync of the folder.
+// output before relying on it. Written atomically: temp file (random name, O_EXCL: never through
+// a planted symlink), fsync, rename over the checkpoint (rename replaces a link, never follows it),
+// fsync of the folder.
 
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ioError } from '../errors/ota-error.js';
 
 /** Checkpoint format version. */
-const CHECKPOINT_VERSION = 1;
+const CHECKPOINT_VERSION = 2;
 /** A checkpoint file larger than this is corrupt. */
 const MAX_CHECKPOINT_BYTES = 4096;
 
@@ -18,6 +20,8 @@ export interface Checkpoint {
   readonly packageDigest: string;
   /** sha256 of the old image the apply started from (empty for a full package). */
   readonly oldSha256: string;
+  /** File name (in the output's folder) of the partial image this checkpoint describes. */
+  readonly partialName: string;
   /** Operations completed, in manifest order. */
   readonly completedOps: number;
   /** Destination bytes those operations wrote. */
@@ -36,9 +40,9 @@ export function chainStep(chain: string, dstSha256: Buffer): string {
 
 /** Writes `cp` to `path` atomically. */
 export async function writeCheckpoint(path: string, cp: Checkpoint): Promise<void> {
-  const tmp = `${path}.tmp`;
+  const tmp = `${path}.tmp-${randomBytes(8).toString('hex')}`;
   try {
-    const fh = await open(tmp, 'w', 0o600);
+    const fh = await open(tmp, 'wx', 0o600);
     try {
       await fh.writeFile(JSON.stringify({ version: CHECKPOINT_VERSION, ...cp }));
       await fh.sync();
@@ -49,6 +53,7 @@ export async function writeCheckpoint(path: string, cp: Checkpoint): Promise<voi
     const dir = await open(dirname(path), 'r');
     await dir.sync().finally(() => dir.close());
   } catch (err) {
+    await unlink(tmp).catch(() => undefined);
     throw ioError('write checkpoint', path, err);
   }
 }
@@ -74,6 +79,7 @@ export async function readCheckpoint(path: string): Promise<Checkpoint | { probl
     o?.version !== CHECKPOINT_VERSION ||
     !hex64(o.packageDigest) ||
     !(o.oldSha256 === '' || hex64(o.oldSha256)) ||
+    typeof o.partialName !== 'string' ||
     !count(o.completedOps) ||
     !count(o.bytesWritten) ||
     !hex64(o.chain)
@@ -83,8 +89,7 @@ export async function readCheckpoint(path: string): Promise<Checkpoint | { probl
   return o as unknown as Checkpoint;
 }
 
-/** Removes a checkpoint and its temp file. */
+/** Removes a checkpoint (a temp file is removed by the write that made it, or is left by a kill). */
 export async function removeCheckpoint(path: string): Promise<void> {
   await unlink(path).catch(() => undefined);
-  await unlink(`${path}.tmp`).catch(() => undefined);
 }

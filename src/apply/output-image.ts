@@ -1,8 +1,10 @@
 // Where the applier writes the new image: a raw file (random writes by extent; can be reopened
 // to resume) or an Android sparse image (streamed in destination order). Both report the sha256
-// of the expanded result; the applier renames only after that matches the package.
+// of the expanded result; the applier renames only after that matches the package. New files are
+// created with O_EXCL (never through a planted symlink); a resumed one is reopened with O_NOFOLLOW.
 
-import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { UnsupportedError, ioError } from '../errors/ota-error.js';
 import { blockCountOf } from '../format/manifest-invariants.js';
 import { openImage } from '../image/open-image.js';
@@ -30,14 +32,13 @@ export interface OutputImage {
   abort(): Promise<void>;
 }
 
-/** Opens a new output of `format` at `path` (replacing a stale one) for `part`. */
+/** Creates a new output of `format` at `path`, which must not exist yet (O_EXCL), for `part`. */
 export async function createOutputImage(
   format: OutputFormat,
   path: string,
   part: PartitionUpdate,
   blockSizeBytes: number,
 ): Promise<OutputImage> {
-  await unlink(path).catch(() => undefined);
   return format === 'raw'
     ? RawOutput.open(path, part, blockSizeBytes, false)
     : SparseOutput.create(path, part, blockSizeBytes);
@@ -60,7 +61,10 @@ export class RawOutput implements OutputImage {
   static async open(path: string, part: PartitionUpdate, bs: number, resume: boolean): Promise<RawOutput> {
     let fh: FileHandle;
     try {
-      fh = await open(path, resume ? 'r+' : 'wx', 0o644);
+      const flags = resume
+        ? constants.O_RDWR | constants.O_NOFOLLOW
+        : constants.O_RDWR | constants.O_CREAT | constants.O_EXCL;
+      fh = await open(path, flags, 0o644);
       await fh.truncate(blockCountOf(part.target.sizeBytes, bs) * bs);
     } catch (err) {
       throw ioError(resume ? 'reopen partial output' : 'create output', path, err);

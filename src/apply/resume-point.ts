@@ -2,28 +2,29 @@
 // package and old image — after the checkpointed ops, once the partial output has been re-read
 // and its hash chain matches. Anything else restarts from zero safely, with a warning.
 
+import { join } from 'node:path';
 import type { PartitionUpdate } from '../model/manifest.js';
 import { totalBlocks, type Extent } from '../model/extent.js';
 import type { Reporter } from '../reporter.js';
 import { createHash } from 'node:crypto';
 import { CHAIN_START, chainStep, readCheckpoint, removeCheckpoint } from './checkpoint.js';
 import { reopenRawOutput, type OutputFormat, type RawOutput } from './output-image.js';
+import { isPartialName, type SideFiles } from './side-files.js';
 
 /** The state to continue from. */
 export interface ResumeState {
   readonly completedOps: number;
   readonly bytesWritten: number;
   readonly chain: string;
-  /** The reopened partial output when resuming. */
-  readonly output?: RawOutput;
+  /** The reopened partial output and its file name when resuming. */
+  readonly resumed?: { readonly output: RawOutput; readonly partialName: string };
 }
 
 /** Inputs of resumePoint. */
 export interface ResumeInput {
   readonly resume: boolean;
   readonly format: OutputFormat;
-  readonly partialPath: string;
-  readonly checkpointPath: string;
+  readonly files: SideFiles;
   readonly part: PartitionUpdate;
   /** What the applier writes, in order (the ops, or `keep` steps of an unchanged partition). */
   readonly steps: readonly { readonly dst: readonly Extent[] }[];
@@ -40,19 +41,20 @@ export async function resumePoint(r: ResumeInput): Promise<ResumeState> {
   const restart = async (why: string): Promise<ResumeState> => {
     if (r.resume)
       r.reporter.warn({ code: 'RESUME_RESTART', message: `cannot resume (${why}): starting from the first operation` });
-    await removeCheckpoint(r.checkpointPath);
+    await removeCheckpoint(r.files.checkpointPath);
     return FRESH;
   };
   if (!r.resume) return restart('not asked to');
   if (r.format !== 'raw') return restart('sparse output is streamed and cannot be resumed');
-  const cp = await readCheckpoint(r.checkpointPath);
+  const cp = await readCheckpoint(r.files.checkpointPath);
   if ('problem' in cp) return restart(cp.problem);
+  if (!isPartialName(r.files, cp.partialName)) return restart('the checkpoint names no partial output of this image');
   if (cp.packageDigest !== r.packageDigest) return restart('the checkpoint belongs to another package');
   if (cp.oldSha256 !== r.oldSha256) return restart('the checkpoint was made from another old image');
   if (cp.completedOps > r.steps.length) return restart('the checkpoint counts more operations than the package has');
   let output: RawOutput;
   try {
-    output = await reopenRawOutput(r.partialPath, r.part, r.bs);
+    output = await reopenRawOutput(join(r.files.folder, cp.partialName), r.part, r.bs);
   } catch {
     return restart('the partial output is missing');
   }
@@ -77,5 +79,5 @@ export async function resumePoint(r: ResumeInput): Promise<ResumeState> {
     code: 'RESUMED',
     message: `resuming after ${cp.completedOps} of ${r.steps.length} operations (${bytesWritten} bytes re-verified)`,
   });
-  return { completedOps: cp.completedOps, bytesWritten, chain, output };
+  return { completedOps: cp.completedOps, bytesWritten, chain, resumed: { output, partialName: cp.partialName } };
 }

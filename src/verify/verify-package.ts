@@ -56,7 +56,7 @@ export async function verifyPackage(options: VerifyOptions): Promise<VerifyRepor
         reporter,
       });
       checks.push(
-        release
+        applied.kind === 'release'
           ? `applies to the old release and reproduces the target sha256 of all ${applied.partitions.length} partitions`
           : 'applies to the old image and reproduces the target sha256',
       );

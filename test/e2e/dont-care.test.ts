@@ -109,7 +109,7 @@ describe('DONT_CARE chunks', () => {
       oldPath: join(work, 'old.simg'),
       outputPath: join(work, 'new-out.simg'),
     });
-    expect(r.outputFormat).toBe('sparse');
+    expect(r).toMatchObject({ kind: 'image', outputFormat: 'sparse' });
     const out = readFileSync(join(work, 'new-out.simg'));
     let chunkAt = 28;
     const types: number[] = [];

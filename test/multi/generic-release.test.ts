@@ -59,6 +59,19 @@ describe('generic folder releases', () => {
     const applied = join(work, 'applied');
     const r = jsonOf(runCliOk(['apply', pkg, '--old', v1(), '-o', applied, '--json']));
     expect(r.partitions.map((p: any) => p.status).sort()).toEqual(['delta', 'delta', 'full', 'unchanged']);
+    // A release result is its partitions' results: no single-image fields padded with placeholders.
+    expect(r.kind).toBe('release');
+    expect(Object.keys(r).filter((k) => ['partition', 'sha256', 'resumedFromOp', 'outputFormat'].includes(k))).toEqual(
+      [],
+    );
+    for (const p of r.partitions) {
+      expect(p.sha256).toBe(
+        createHash('sha256')
+          .update(readFileSync(join(applied, `${p.name}.img`)))
+          .digest('hex'),
+      );
+      expect(p).toMatchObject({ outputKind: 'file', resumedFromOp: 0, outputPath: join(applied, `${p.name}.img`) });
+    }
     expect(readdirSync(applied).sort()).toEqual(['boot.img', 'dtbo.img', 'system.img', 'vendor.img']);
     for (const f of readdirSync(v2()))
       expect(readFileSync(join(applied, f)).equals(readFileSync(join(v2(), f))), f).toBe(true);
@@ -171,6 +184,10 @@ describe('generic folder releases', () => {
     damaged[5] = damaged[5]! ^ 0xff;
     writeFileSync(join(staging, 'boot.img'), damaged);
     const r = runCliOk(['apply', pkg, '--old', v1(), '-o', dest, '--resume', '--json']);
+    // The release result carries each partition's real resume point: system was finished, boot was rewritten.
+    const byName = Object.fromEntries(jsonOf(r).partitions.map((p: any) => [p.name, p]));
+    expect(byName.system.resumedFromOp).toBe(byName.system.operationCount);
+    expect(byName.boot.resumedFromOp).toBe(0);
     const resumed = jsonOf(r)
       .warnings.filter((w: any) => w.code === 'RESUMED')
       .map((w: any) => w.message);

@@ -5,7 +5,7 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,6 +26,8 @@ const pkg = join(work, 'out', 'update-generic.otapkg');
 const out = join(work, 'applied.img');
 let oldSha = '';
 let newSha = '';
+/** Side files of `out` whose names start with `prefix` (partials and checkpoint temps carry random suffixes). */
+const sideFiles = (prefix: string) => readdirSync(work).filter((n) => n.startsWith(prefix));
 
 beforeAll(() => {
   const old = syntheticImage(64 * MiB, seed);
@@ -74,12 +76,15 @@ async function killDuringApply(
     { stdio: 'ignore' },
   );
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const partial = join(work, '.applied.img.ota-partial');
   const started = Date.now();
-  while (!existsSync(partial) && Date.now() - started < 20_000 && child.exitCode === null)
+  while (
+    sideFiles('.applied.img.ota-partial-').length === 0 &&
+    Date.now() - started < 20_000 &&
+    child.exitCode === null
+  )
     await new Promise((r) => setTimeout(r, 5));
   await new Promise((r) => setTimeout(r, delayMs));
-  const inCheckpointWrite = existsSync(join(work, '.applied.img.ota-checkpoint.tmp'));
+  const inCheckpointWrite = sideFiles('.applied.img.ota-checkpoint.tmp-').length > 0;
   child.kill('SIGKILL');
   const code = await exited;
   return { finished: code === 0, inCheckpointWrite };
@@ -108,6 +113,7 @@ describe('kill and resume', () => {
       expect(sha(out), `seed ${seed} round ${round}: resumed output differs`).toBe(newSha);
       expect(sha(oldPath)).toBe(oldSha);
       expect(existsSync(join(work, '.applied.img.ota-checkpoint')), 'checkpoint left behind after success').toBe(false);
+      expect(sideFiles('.applied.img.ota-'), 'side files left behind after success').toEqual([]);
     }
     expect(kills, `seed ${seed}`).toBeGreaterThanOrEqual(20);
     expect(resumedRuns, `seed ${seed}: no run actually resumed from a checkpoint`).toBeGreaterThan(0);
@@ -118,14 +124,15 @@ describe('kill and resume', () => {
 
   it('a corrupt or foreign checkpoint restarts from zero with a warning, and still gives the new image', () => {
     rmSync(out, { force: true });
-    writeFileSync(join(work, '.applied.img.ota-checkpoint'), '{"version":1,"garbage":true}');
-    writeFileSync(join(work, '.applied.img.ota-partial'), Buffer.alloc(4096, 0xee));
+    writeFileSync(join(work, '.applied.img.ota-checkpoint'), '{"version":2,"garbage":true}');
+    writeFileSync(join(work, '.applied.img.ota-partial-00000000000000ee'), Buffer.alloc(4096, 0xee));
     const r = spawnSync(process.execPath, [bin, 'apply', pkg, '--old', oldPath, '-o', out, '--resume'], {
       encoding: 'utf8',
     });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/RESUME_RESTART.*malformed/);
     expect(sha(out)).toBe(newSha);
+    expect(sideFiles('.applied.img.ota-'), 'the stale partial is cleaned up').toEqual([]);
     // A checkpoint whose partial output was tampered with is not trusted either.
     rmSync(out);
   });
@@ -143,7 +150,7 @@ describe('kill and resume', () => {
     child.kill('SIGKILL');
     await exited;
     expect(existsSync(checkpoint), 'the apply finished before a checkpoint could be tampered with').toBe(true);
-    const partial = join(work, '.applied.img.ota-partial');
+    const partial = join(work, JSON.parse(readFileSync(checkpoint, 'utf8')).partialName);
     const bytes = readFileSync(partial);
     bytes[0] = bytes[0]! ^ 0xff;
     writeFileSync(partial, bytes);

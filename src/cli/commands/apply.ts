@@ -4,18 +4,21 @@ import { Command, Option } from 'commander';
 import { CliReporter } from '../cli-reporter.js';
 import type { CommandResult } from '../command-result.js';
 import { MAX_TIMESTAMP_SECONDS, collect, parseIntOption } from '../parse-options.js';
-import { formatBytes, renderTable } from '../render.js';
+import { applyText } from '../apply-text.js';
 
 /** Declares the command. */
 export function applyCommand(run: (work: () => Promise<CommandResult>) => Promise<void>): Command {
   return new Command('apply')
     .summary('apply a package to an old image (or release), producing the new image(s)')
     .description(
-      "Checks the signatures, the target and the old image's sha256 before writing anything; writes the output to a temp file beside it and renames it into place only when its sha256 matches the package.\n\nA release package (built from two releases) takes the old release with --old and a folder with -o: every partition is checked first, written into a staging folder, and moved to <folder>/<partition>.img only when all of them verify.",
+      "Checks the signatures, the target and the old image's sha256 before writing anything; writes the output to a temp file beside it and renames it into place only when its sha256 matches the package. A block device as -o is written in place and read back; a character device, FIFO or socket is refused (exit 2).\n\nA release package (built from two releases) takes the old release with --old and a folder with -o: every partition is checked first, written into a staging folder, and moved to <folder>/<partition>.img only when all of them verify.",
     )
     .argument('<package>', 'package file (.otapkg)')
     .option('--old <img|release>', 'old image or release (required for delta packages; opened read-only)')
-    .requiredOption('-o, --out <img|dir>', 'where to write the new image; a folder for release packages')
+    .requiredOption(
+      '-o, --out <img|dev|dir>',
+      'the new image: a file (written beside, renamed) or a block device (in place); a folder for release packages',
+    )
     .option(
       '--pubkey <pem>',
       'public key to verify with; repeatable: accepted when any of them signs (key rotation). Default: the public test key, with a warning',
@@ -70,20 +73,7 @@ export function applyCommand(run: (work: () => Promise<CommandResult>) => Promis
           checkpointEveryBytes: o.checkpointEvery,
           reporter,
         });
-        const text = r.partition
-          ? `wrote ${r.outputPath} (${r.outputFormat}, ${r.sizeBytes} bytes expanded, sha256 ${r.sha256}) from ${r.operationCount} operations for ${r.targetId}`
-          : `wrote ${r.partitions.length} partitions into ${r.outputPath} for ${r.targetId}\n` +
-            renderTable(
-              ['partition', 'status', 'file', 'size', 'sha256'],
-              r.partitions.map((p) => [
-                p.name,
-                p.status,
-                p.outputPath,
-                formatBytes(p.sizeBytes),
-                p.sha256.slice(0, 16) + '…',
-              ]),
-            );
-        return { json: { ...r, warnings: reporter.warnings }, text };
+        return { json: { ...r, warnings: reporter.warnings }, text: applyText(r) };
       });
     });
 }

@@ -1,0 +1,40 @@
+// The options of `applyPackage`, shared by the single-image and the release applier (kept apart
+// from both so neither imports the other).
+
+import type { Reporter } from '../reporter.js';
+import type { OutputFormat } from './output-image.js';
+
+/** Options of `apply`. */
+export interface ApplyOptions {
+  readonly packagePath: string;
+  /** Old image (or release, for release packages); required for delta packages. Opened read-only. */
+  readonly oldPath?: string;
+  /**
+   * The new image: a regular file path (written beside and renamed) or a block device (written in
+   * place); for a release package, the folder that receives `<partition>.img` files.
+   */
+  readonly outputPath: string;
+  /** Pinned public keys: accepted when any of them signs (key rotation). */
+  readonly pubkeyPath?: string | readonly string[];
+  /** Refuse packages for any other target id (aliases accepted). */
+  readonly deviceTarget?: string;
+  /** Refuse packages for any other SoC/platform label. */
+  readonly devicePlatform?: string;
+  /** Refuse packages older than this (seconds); see also `deviceStatePath`. */
+  readonly deviceTimestampSeconds?: number;
+  /** JSON file `{"target","platform","timestampSeconds"}`; explicit options win over it. */
+  readonly deviceStatePath?: string;
+  readonly allowDowngrade?: boolean;
+  /** Container of the output; default: the old image's (`sparse` for a sparse --old), else `raw`. */
+  readonly outputFormat?: OutputFormat;
+  /** Continue an interrupted apply from its checkpoint (raw file output only). */
+  readonly resume?: boolean;
+  /** Destination bytes between checkpoints (default 64 MiB). */
+  readonly checkpointEveryBytes?: number;
+  /**
+   * Write a regular-file output the way a block device is written (in place, no truncation, no
+   * rename), for tests on machines that cannot attach a loop device. The file must already exist.
+   */
+  readonly outputAsBlockDevice?: boolean;
+  readonly reporter?: Reporter;
+}

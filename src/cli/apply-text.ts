@@ -1,0 +1,27 @@
+// Human output of `apply`: one line for a single image, a table of partitions for a release.
+
+import type { ApplyResult } from '../apply/apply-result.js';
+import { formatBytes, renderTable } from './render.js';
+
+/** The text `apply` prints for `r`. */
+export function applyText(r: ApplyResult): string {
+  if (r.kind === 'image') {
+    const where = r.outputKind === 'block-device' ? `block device ${r.outputPath} (in place)` : r.outputPath;
+    const resumed = r.resumedFromOp > 0 ? `, resumed after op ${r.resumedFromOp}` : '';
+    return `wrote ${where} (${r.outputFormat}, ${r.sizeBytes} bytes expanded, sha256 ${r.sha256}) from ${r.operationCount} operations${resumed} for ${r.targetId}`;
+  }
+  return (
+    `wrote ${r.partitions.length} partitions into ${r.outputPath} for ${r.targetId}\n` +
+    renderTable(
+      ['partition', 'status', 'file', 'size', 'sha256', 'resumed'],
+      r.partitions.map((p) => [
+        p.name,
+        p.status,
+        p.outputPath,
+        formatBytes(p.sizeBytes),
+        p.sha256.slice(0, 16) + '…',
+        p.resumedFromOp > 0 ? `after op ${p.resumedFromOp}` : '-',
+      ]),
+    )
+  );
+}

@@ -1,0 +1,233 @@
+// What `apply -o` does with what is already at the path: a character device, FIFO, folder or a
+// symlink to one is refused (exit 2, OUTPUT_NOT_FILE) before the package is even opened, and the
+// node is left as it was; a block device (a real loop device where the kernel allows one, else a
+// regular file through the library's block-device path) is written in place and read back; side
+// files are created with O_EXCL at unpredictable names, so planted symlinks are never followed.
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import {
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  existsSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyPackage, OtaError } from '../../src/index.js';
+import { createOutputImage } from '../../src/apply/output-image.js';
+import type { PartitionUpdate } from '../../src/model/manifest.js';
+import { sha256Hex } from '../helpers/package-bytes.js';
+import { describeRun, jsonOf, nonWarningLines, runCli, runCliOk } from '../helpers/run-cli.js';
+import { suiteSeed } from '../helpers/seeded-random.js';
+import { writeImagePair, type ImagePair } from '../helpers/synthetic-images.js';
+
+const SEED = suiteSeed(0x0de71ce);
+const GARBAGE = 0xab;
+
+let work: string;
+let pair: ImagePair;
+let pkg: string;
+let newSha: string;
+/** Loop devices this suite attached (detached in afterAll). */
+const loops: string[] = [];
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'ota-output-nodes-'));
+  pair = writeImagePair(work, SEED);
+  newSha = sha256Hex(pair.newImage);
+  runCliOk(['build', '--old', pair.oldPath, '--new', pair.newPath, '-o', join(work, 'pkg'), '--target', 'generic']);
+  pkg = join(work, 'pkg', 'update-generic.otapkg');
+});
+
+afterAll(() => {
+  for (const dev of loops) spawnSync('losetup', ['-d', dev]);
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** A file of `sizeBytes` garbage bytes (a device never reads as zeros). */
+function garbageFile(name: string, sizeBytes: number): string {
+  const path = join(work, name);
+  writeFileSync(path, Buffer.alloc(sizeBytes, GARBAGE));
+  return path;
+}
+
+/** Attaches `backing` to a free loop device, or undefined when this machine cannot (not root, no loop driver). */
+function attachLoop(backing: string): string | undefined {
+  if (!LOOP) return undefined;
+  const r = spawnSync('losetup', ['-f', '--show', backing], { encoding: 'utf8' });
+  const dev = r.status === 0 ? r.stdout.trim() : '';
+  if (!dev || !statSync(dev).isBlockDevice()) return undefined;
+  loops.push(dev);
+  return dev;
+}
+
+const roundUp = (n: number, to: number) => Math.ceil(n / to) * to;
+
+/** Whether this machine attaches loop devices (probed once at load, so the test names can say which variant runs). */
+function loopDevicesWork(): boolean {
+  // OTA_TEST_NO_LOOP=1 runs the fake-device variant on a machine that could attach one.
+  if (process.env.OTA_TEST_NO_LOOP || !existsSync('/dev/loop-control')) return false;
+  const probeDir = mkdtempSync(join(tmpdir(), 'ota-loop-probe-'));
+  try {
+    writeFileSync(join(probeDir, 'probe.bin'), Buffer.alloc(4096));
+    const r = spawnSync('losetup', ['-f', '--show', join(probeDir, 'probe.bin')], { encoding: 'utf8' });
+    const dev = r.status === 0 ? r.stdout.trim() : '';
+    if (dev) spawnSync('losetup', ['-d', dev]);
+    return dev !== '';
+  } finally {
+    rmSync(probeDir, { recursive: true, force: true });
+  }
+}
+const LOOP = loopDevicesWork();
+const VARIANT = LOOP ? 'a loop device' : 'fake device: a regular file through outputAsBlockDevice';
+
+describe('outputs that are no image are refused before any work', () => {
+  it('-o /dev/null (a character device) exits 2 with OUTPUT_NOT_FILE, even before the package is opened', () => {
+    for (const p of [pkg, join(work, 'no-such-package.otapkg')]) {
+      const r = runCli(['apply', p, '--old', pair.oldPath, '-o', '/dev/null']);
+      expect(r.status, describeRun(r)).toBe(2);
+      expect(nonWarningLines(r.stderr)).toEqual([
+        expect.stringMatching(/OUTPUT_NOT_FILE.*\/dev\/null is a character device/),
+      ]);
+    }
+    expect(statSync('/dev/null').isCharacterDevice()).toBe(true);
+    symlinkSync('/dev/null', join(work, 'null-link.img'));
+    const r = runCli(['apply', pkg, '--old', pair.oldPath, '-o', join(work, 'null-link.img'), '--json']);
+    expect(r.status, describeRun(r)).toBe(2);
+    expect(jsonOf(r).error).toMatchObject({
+      code: 'OUTPUT_NOT_FILE',
+      message: expect.stringMatching(/null-link\.img is a symlink to a character device/),
+    });
+    expect(lstatSync(join(work, 'null-link.img')).isSymbolicLink()).toBe(true);
+    expect(statSync('/dev/null').isCharacterDevice()).toBe(true);
+  });
+
+  it('a FIFO (or a symlink to one) is refused with exit 2 without being opened, and stays a FIFO', () => {
+    const fifo = join(work, 'pipe.img');
+    execFileSync('mkfifo', [fifo]);
+    symlinkSync(fifo, join(work, 'pipe-link.img'));
+    for (const [out, type] of [
+      [fifo, 'a FIFO'],
+      [join(work, 'pipe-link.img'), 'a symlink to a FIFO'],
+    ] as const) {
+      // Opening a FIFO with no reader blocks: a hang here would hit runCli's timeout and fail.
+      const r = runCli(['apply', pkg, '--old', pair.oldPath, '-o', out], { timeoutMs: 30_000 });
+      expect(r.status, describeRun(r)).toBe(2);
+      expect(nonWarningLines(r.stderr)).toEqual([expect.stringContaining(`OUTPUT_NOT_FILE`)]);
+      expect(r.stderr).toContain(`${out} is ${type}`);
+    }
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+  });
+
+  it('a folder as the output of a single-image package exits 2 and is left empty', () => {
+    const dir = join(work, 'a-folder');
+    mkdirSync(dir);
+    const r = runCli(['apply', pkg, '--old', pair.oldPath, '-o', dir]);
+    expect(r.status, describeRun(r)).toBe(2);
+    expect(r.stderr).toMatch(/OUTPUT_NOT_FILE.*a-folder is a folder/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe(`a block device is written in place (${VARIANT})`, () => {
+  it(`is written, read back and verified; the node stays; bytes past the image are untouched`, async () => {
+    const backingBytes = roundUp(pair.newImage.length, 4096) + 8192;
+    const backing = garbageFile('device-backing.bin', backingBytes);
+    const dev = attachLoop(backing);
+    const variant = dev ? `loop device ${dev}` : 'fake device: regular file through outputAsBlockDevice';
+    console.log(`output-nodes: block-device variant = ${variant}`);
+    let result: Record<string, unknown>;
+    if (dev) {
+      const r = runCliOk(['apply', pkg, '--old', pair.oldPath, '-o', dev, '--json']);
+      result = jsonOf(r);
+      expect(statSync(dev).isBlockDevice(), variant).toBe(true);
+      execFileSync('sync');
+      expect(sha256Hex(readFileSync(dev).subarray(0, pair.newImage.length)), variant).toBe(newSha);
+    } else {
+      result = {
+        ...(await applyPackage({
+          packagePath: pkg,
+          oldPath: pair.oldPath,
+          outputPath: backing,
+          outputAsBlockDevice: true,
+        })),
+      };
+    }
+    expect(result, variant).toMatchObject({
+      kind: 'image',
+      outputKind: 'block-device',
+      sha256: newSha,
+      resumedFromOp: 0,
+    });
+    const bytes = readFileSync(backing);
+    expect(bytes.length, `${variant}: the device was truncated or grown`).toBe(backingBytes);
+    expect(sha256Hex(bytes.subarray(0, pair.newImage.length)), variant).toBe(newSha);
+    expect(
+      bytes.subarray(pair.newImage.length).every((b) => b === GARBAGE),
+      `${variant}: wrote past the image`,
+    ).toBe(true);
+    expect(
+      readdirSync(work).filter((n) => n.includes('.ota-')),
+      `${variant}: side files`,
+    ).toEqual([]);
+  });
+
+  it('a device smaller than the image is refused (exit 2, OUTPUT_TOO_SMALL) before any write', async () => {
+    const backing = garbageFile('small-backing.bin', roundUp(pair.newImage.length / 2, 4096));
+    const before = sha256Hex(readFileSync(backing));
+    const dev = attachLoop(backing);
+    const variant = dev ? `loop device ${dev}` : 'fake device: regular file through outputAsBlockDevice';
+    if (dev) {
+      const r = runCli(['apply', pkg, '--old', pair.oldPath, '-o', dev]);
+      expect(r.status, describeRun(r)).toBe(2);
+      expect(nonWarningLines(r.stderr)).toEqual([expect.stringMatching(/OUTPUT_TOO_SMALL.*nothing was written/)]);
+    } else {
+      const err = await applyPackage({
+        packagePath: pkg,
+        oldPath: pair.oldPath,
+        outputPath: backing,
+        outputAsBlockDevice: true,
+      }).catch((e: unknown) => e);
+      expect(err, variant).toBeInstanceOf(OtaError);
+      expect((err as OtaError).code, variant).toBe('OUTPUT_TOO_SMALL');
+    }
+    expect(sha256Hex(readFileSync(backing)), `${variant}: the device changed`).toBe(before);
+  });
+});
+
+describe('side files never follow a planted symlink', () => {
+  it('symlinks planted at the checkpoint and at the old predictable temp names leave their target untouched', () => {
+    const dir = join(work, 'planted');
+    mkdirSync(dir);
+    const victim = garbageFile('victim.bin', 4096);
+    for (const name of ['.new.img.ota-checkpoint', '.new.img.ota-checkpoint.tmp', '.new.img.ota-partial'])
+      symlinkSync(victim, join(dir, name));
+    const out = join(dir, 'new.img');
+    const r = runCliOk(['apply', pkg, '--old', pair.oldPath, '-o', out, '--checkpoint-every', '4096', '--json']);
+    expect(jsonOf(r).sha256).toBe(newSha);
+    expect(sha256Hex(readFileSync(out))).toBe(newSha);
+    expect(
+      readFileSync(victim).every((b) => b === GARBAGE),
+      'the victim behind a planted link was written',
+    ).toBe(true);
+  });
+
+  it('a new output is created with O_EXCL: a symlink already at its path makes the create fail, not write through', async () => {
+    const victim = garbageFile('victim2.bin', 4096);
+    const link = join(work, 'planted-partial');
+    symlinkSync(victim, link);
+    const part = { name: 'p', target: { sizeBytes: 8192, sha256: new Uint8Array(32), version: '', dontCare: [] } };
+    const err = await createOutputImage('raw', link, part as unknown as PartitionUpdate, 4096).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OtaError);
+    expect((err as OtaError).code).toBe('IO_EEXIST');
+    expect(readFileSync(victim).every((b) => b === GARBAGE)).toBe(true);
+    expect(statSync(victim).size).toBe(4096);
+  });
+});
