@@ -973,6 +973,24 @@ function pairTable(pairRes, opts) {
 }
 
 // Issue 4's "done when" items that one pair can show, on unrounded numbers.
+// The build's self-check (every kept blob decoded and compared before a package is written):
+// its thread time from `build --json` (timingsMs.selfCheckMs) as a share of the build's CPU time
+// (user + sys from /usr/bin/time), per ota-build build on the pair.
+function selfCheckLines(pairRes) {
+  const out = [];
+  for (const r of pairRes.results) {
+    if (!r.tool?.startsWith('ota-build') || r.status !== 'ok') continue;
+    const ms = r.otaJson?.timingsMs?.selfCheckMs;
+    const cpuS = (r.build?.userS ?? 0) + (r.build?.sysS ?? 0);
+    if (typeof ms !== 'number' || cpuS <= 0) continue;
+    const ops = (r.otaJson.packages ?? []).map((p) => p.selfCheck?.opsDecoded ?? 0);
+    out.push(
+      `- self-check (${r.label ?? r.tool}): ${(ms / 1000).toFixed(2)} s of thread time decoding ${ops.join(' / ')} kept blobs = ${((100 * ms) / (cpuS * 1000)).toFixed(1)} % of the build's CPU time (${cpuS.toFixed(2)} s user+sys; wall ${r.build.wallS?.toFixed(2)} s)`,
+    );
+  }
+  return out;
+}
+
 function goalChecks(pairRes) {
   const p = pairRes; // kind, sizeMib
   const ours = pairRes.results.find((r) => r.tool === 'ota-build');
@@ -1123,6 +1141,10 @@ function renderMarkdown(run) {
         `† other processes on the machine used, on average, this many of the ${m.nproc} cores while it ran (its time is likely inflated): ${busy.join('; ')}.`,
       );
       L.push('');
+    }
+    const selfCheck = selfCheckLines(pr);
+    if (selfCheck.length) {
+      L.push(...selfCheck, '');
     }
     const checks = goalChecks(pr);
     if (checks) {

@@ -182,8 +182,10 @@ async function produce(
     throw ioError('create output folder', options.outDir, err);
   });
   const pool = EncodePool.create(options.jobs ?? availableParallelism(), options.plugins);
+  const selfCheckTotals = { ms: 0 };
   try {
     return await producePackages({
+      selfCheckTotals,
       partitions,
       assemblies: s.assemblies,
       specs: s.specs,
@@ -198,6 +200,8 @@ async function produce(
     if (created) await rmdir(options.outDir).catch(() => undefined);
     throw err;
   } finally {
+    // Thread time of the self-check (decoding every kept blob), summed over workers.
+    s.timingsMs.selfCheckMs = (s.timingsMs.selfCheckMs ?? 0) + Math.round(selfCheckTotals.ms);
     await pool.close();
   }
 }

@@ -34,6 +34,8 @@ export interface EncodePlanInput {
   readonly reporter: Reporter;
   /** What the targets need of every chunk, computed once per build (see targetNeeds). */
   readonly targetNeeds: TargetNeeds;
+  /** Adds up the self-check's thread time over every chunk (for `timingsMs.selfCheckMs`). */
+  readonly selfCheckTotals?: { ms: number };
 }
 
 /** The parts of an EncodeTask that depend only on the targets, not on the chunk. */
@@ -95,6 +97,7 @@ async function startChunk(input: EncodePlanInput, item: Extract<PlanItem, { kind
   // The worker proved what the targets keep; a candidate served without proof (compare's cache)
   // is proven here, while its chunk is still in memory.
   const candidates = await proveKept(task, await input.encoder.encode(task), input.targetNeeds.targets);
+  if (input.selfCheckTotals) for (const c of candidates) input.selfCheckTotals.ms += c.selfCheckMs ?? 0;
   return { candidates, srcSha256 };
 }
 

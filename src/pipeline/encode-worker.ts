@@ -17,6 +17,7 @@ async function answer(msg: { id: number; task: EncodeTask }): Promise<void> {
       bytes: new Uint8Array(c.bytes.buffer, c.bytes.byteOffset, c.bytes.byteLength),
       decoderMemoryBytes: c.decoderMemoryBytes,
       selfCheckedBytes: c.selfCheckedBytes,
+      selfCheckMs: c.selfCheckMs,
     }));
     try {
       parentPort!.postMessage({ id: msg.id, result: plain }, transfer);

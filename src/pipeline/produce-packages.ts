@@ -59,6 +59,8 @@ export interface ProduceOptions {
   readonly labels: PackageLabels;
   readonly reporter: Reporter;
   readonly timed: <T>(phase: string, f: () => Promise<T>) => Promise<T>;
+  /** Receives the self-check's thread time, summed over all chunks and workers. */
+  readonly selfCheckTotals?: { ms: number };
 }
 
 /** Encodes and writes; returns one BuiltPackage per assembly, in order. */
@@ -110,6 +112,7 @@ async function encodePartition(
           assemblies: o.assemblies,
           reporter: job.reporter ?? o.reporter,
           targetNeeds: needs,
+          selfCheckTotals: o.selfCheckTotals,
         }),
       );
     }

@@ -52,7 +52,9 @@ export async function proveKept(
   for (const i of keptCandidates(candidates, targets)) {
     const c = out[i]!;
     if (c.selfCheckedBytes !== undefined) continue;
-    out[i] = { ...c, selfCheckedBytes: await proveOne(chunk, c) };
+    const t0 = performance.now();
+    const selfCheckedBytes = await proveOne(chunk, c);
+    out[i] = { ...c, selfCheckedBytes, selfCheckMs: performance.now() - t0 };
   }
   return out;
 }

@@ -18,6 +18,8 @@ export interface EncodedCandidate {
    * decode-side codec or patcher and found them equal to the chunk's new data: the bytes compared.
    */
   readonly selfCheckedBytes?: number;
+  /** Milliseconds the self-check spent decoding and comparing these bytes (thread time). */
+  readonly selfCheckMs?: number;
 }
 
 /** Human label such as `replace/zstd-19` or `diff/bsdiff`. */
