@@ -3,14 +3,17 @@
 // output before relying on it. Written atomically: temp file, fsync, rename, fsync of the folder.
 
 import { createHash } from 'node:crypto';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { open, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { ioError } from '../errors/ota-error.js';
+import { IoError, ioError } from '../errors/ota-error.js';
+import { readBoundedFile } from '../image/read-bounded-file.js';
 
 /** Checkpoint format version. */
 const CHECKPOINT_VERSION = 1;
 /** A checkpoint file larger than this is corrupt. */
 const MAX_CHECKPOINT_BYTES = 4096;
+/** Code of the (never thrown) refusals below, which become a restart reason. */
+const UNUSABLE = 'CHECKPOINT_UNUSABLE';
 
 /** Progress of one apply, as persisted. */
 export interface Checkpoint {
@@ -57,11 +60,15 @@ export async function writeCheckpoint(path: string, cp: Checkpoint): Promise<voi
 export async function readCheckpoint(path: string): Promise<Checkpoint | { problem: string }> {
   let buf: Buffer;
   try {
-    buf = await readFile(path);
-  } catch {
-    return { problem: 'no checkpoint' };
+    buf = await readBoundedFile(path, {
+      maxBytes: MAX_CHECKPOINT_BYTES,
+      action: 'read checkpoint',
+      notFile: () => new IoError(UNUSABLE, 'checkpoint is not a regular file'),
+      tooLarge: () => new IoError(UNUSABLE, 'checkpoint is too large'),
+    });
+  } catch (err) {
+    return { problem: err instanceof IoError && err.code === UNUSABLE ? err.message : 'no checkpoint' };
   }
-  if (buf.length > MAX_CHECKPOINT_BYTES) return { problem: 'checkpoint is too large' };
   let o: Record<string, unknown>;
   try {
     o = JSON.parse(buf.toString('utf8'));

@@ -69,7 +69,7 @@ export function buildCommand(run: (work: () => Promise<CommandResult>) => Promis
         const reporter = await CliReporter.create({ forceProgress: o.progress, strict: o.strict });
         const { buildPackages } = await import('../../pipeline/build-packages.js');
         const { builtinTargets, resolveTargets } = await import('../../targets/target-registry.js');
-        const named = o.target ? resolveTargets(o.target) : builtinTargets();
+        const named = o.target ? await resolveTargets(o.target) : builtinTargets();
         const result = await buildPackages({
           oldPath: o.old,
           newPath: o.new,

@@ -1,0 +1,147 @@
+// Attacks from outside, through the real CLI, on a file system others can write to: small input
+// files that are FIFOs or /dev/zero (they must be refused, never hang or grow memory), layout XML
+// built to hit object prototypes or deep nesting, an all-DONT_CARE new image, and package strings
+// carrying terminal escape sequences. Each case asserts the exit code and the one-line error.
+
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeRun, jsonOf, runCli, runCliOk, type CliRun } from '../helpers/run-cli.js';
+import { writeImagePair, type ImagePair } from '../helpers/synthetic-images.js';
+
+/** A hang shows as a timeout of this many ms (the CLI answers these cases in well under a second). */
+const HANG_MS = 20_000;
+
+let work: string;
+let pair: ImagePair;
+let pkg: string;
+let serial = 0;
+
+/** A fresh path in the scratch folder. */
+function fresh(name: string): string {
+  return join(work, `${serial++}-${name}`);
+}
+
+/** A FIFO at a fresh path named `name` (nobody ever writes to it). */
+function fifo(name: string): string {
+  const p = fresh(name);
+  execFileSync('mkfifo', [p]);
+  return p;
+}
+
+/** A symlink to /dev/zero at a fresh path named `name`. */
+function devZero(name: string): string {
+  const p = fresh(name);
+  symlinkSync('/dev/zero', p);
+  return p;
+}
+
+/** A folder holding `entry` (made by `make`, a FIFO or /dev/zero link) and nothing else. */
+function folderWith(entry: string, make: 'fifo' | 'zero'): string {
+  const dir = fresh('release');
+  mkdirSync(dir);
+  if (make === 'fifo') execFileSync('mkfifo', [join(dir, entry)]);
+  else symlinkSync('/dev/zero', join(dir, entry));
+  return dir;
+}
+
+/** The run exits `status` with exactly one `ota-build: error [code]: …` line on stderr. */
+function expectError(r: CliRun, status: number, code: string): void {
+  expect(r.status, describeRun(r)).toBe(status);
+  const lines = r.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('warning ['));
+  expect(lines, describeRun(r)).toHaveLength(1);
+  expect(lines[0], describeRun(r)).toMatch(new RegExp(`^ota-build: error \\[${code}\\]: \\S`));
+}
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'ota-hardening-'));
+  pair = writeImagePair(work, 0x4a2d, 128 * 1024);
+  const out = join(work, 'pkg');
+  runCliOk(['build', '--old', pair.oldPath, '--new', pair.newPath, '-o', out, '--target', 'generic', '--jobs', '1']);
+  pkg = join(out, 'update-generic.otapkg');
+});
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('small input files that are not regular files are refused, never read whole', () => {
+  const kinds = [
+    ['a FIFO', fifo],
+    ['/dev/zero', devZero],
+  ] as const;
+
+  for (const [kind, make] of kinds) {
+    it(`--device-state ${kind}: exit 2 BAD_DEVICE_STATE`, () => {
+      const r = runCli(
+        ['apply', pkg, '--old', pair.oldPath, '-o', fresh('out.img'), '--device-state', make('state.json')],
+        { timeoutMs: HANG_MS },
+      );
+      expectError(r, 2, 'BAD_DEVICE_STATE');
+    });
+
+    it(`--target ${kind} profile: exit 2 PROFILE_INVALID`, () => {
+      const r = runCli(['build', '--new', pair.newPath, '-o', fresh('out'), '--target', make('soc.json')], {
+        timeoutMs: HANG_MS,
+      });
+      expectError(r, 2, 'PROFILE_INVALID');
+    });
+
+    it(`--key / --pubkey ${kind}: exit 6 KEY_INVALID`, () => {
+      const build = runCli(
+        ['build', '--new', pair.newPath, '-o', fresh('out'), '--target', 'generic'].concat(['--key', make('key.pem')]),
+        { timeoutMs: HANG_MS },
+      );
+      expectError(build, 6, 'KEY_INVALID');
+      const verify = runCli(['verify', pkg, '--pubkey', make('key.pub.pem')], { timeoutMs: HANG_MS });
+      expectError(verify, 6, 'KEY_INVALID');
+    });
+
+    it(`a checkpoint that is ${kind}: --resume restarts from the first operation and succeeds`, () => {
+      const dir = fresh('apply');
+      mkdirSync(dir);
+      const out = join(dir, 'new.img');
+      const checkpoint = join(dir, '.new.img.ota-checkpoint');
+      if (make === fifo) execFileSync('mkfifo', [checkpoint]);
+      else symlinkSync('/dev/zero', checkpoint);
+      const r = runCli(['apply', pkg, '--old', pair.oldPath, '-o', out, '--resume'], { timeoutMs: HANG_MS });
+      expect(r.status, describeRun(r)).toBe(0);
+      expect(r.stderr, describeRun(r)).toMatch(/RESUME_RESTART.*checkpoint is not a regular file/);
+    });
+  }
+
+  for (const make of ['fifo', 'zero'] as const) {
+    it(`a Qualcomm rawprogram XML that is ${make === 'fifo' ? 'a FIFO' : '/dev/zero'}: exit 3 RELEASE_BAD_LAYOUT`, () => {
+      const dir = folderWith('rawprogram0.xml', make);
+      const r = runCli(['build', '--old', dir, '--new', dir, '-o', fresh('out'), '--target', 'qualcomm'], {
+        timeoutMs: HANG_MS,
+      });
+      expectError(r, 3, 'RELEASE_BAD_LAYOUT');
+    });
+
+    it(`a MediaTek scatter file that is ${make === 'fifo' ? 'a FIFO' : '/dev/zero'}: exit 3 RELEASE_BAD_LAYOUT`, () => {
+      const dir = folderWith('MT6789_Android_scatter.txt', make);
+      const r = runCli(['build', '--old', dir, '--new', dir, '-o', fresh('out'), '--target', 'mediatek'], {
+        timeoutMs: HANG_MS,
+      });
+      expectError(r, 3, 'RELEASE_BAD_LAYOUT');
+    });
+  }
+
+  it('a FIFO --device-state is refused with --json too', () => {
+    const r = runCli(
+      ['apply', pkg, '--old', pair.oldPath, '-o', fresh('out.img'), '--device-state', fifo('s.json'), '--json'],
+      { timeoutMs: HANG_MS },
+    );
+    expect(r.status, describeRun(r)).toBe(2);
+    expect(jsonOf(r).error.code).toBe('BAD_DEVICE_STATE');
+  });
+
+  it('a too-large regular device state keeps its code and names the size', () => {
+    const state = fresh('big.json');
+    writeFileSync(state, `{"platform":"${'x'.repeat(70 * 1024)}"}`);
+    const r = runCli(['apply', pkg, '--old', pair.oldPath, '-o', fresh('out.img'), '--device-state', state]);
+    expectError(r, 2, 'BAD_DEVICE_STATE');
+    expect(r.stderr).toMatch(/is 716\d\d bytes; at most 65536/);
+  });
+});
