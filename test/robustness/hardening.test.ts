@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeRun, jsonOf, runCli, runCliOk, type CliRun } from '../helpers/run-cli.js';
 import { writeImagePair, type ImagePair } from '../helpers/synthetic-images.js';
+import { PAC_PRODUCT, encodePac } from '../release-fixtures/make-unisoc-pac.js';
 
 /** A hang shows as a timeout of this many ms (the CLI answers these cases in well under a second). */
 const HANG_MS = 20_000;
@@ -144,4 +145,42 @@ describe('small input files that are not regular files are refused, never read w
     expectError(r, 2, 'BAD_DEVICE_STATE');
     expect(r.stderr).toMatch(/is 716\d\d bytes; at most 65536/);
   });
+});
+
+describe('layout XML that targets the parser: one-line exit 3, never a crash', () => {
+  const program =
+    '<program SECTOR_SIZE_IN_BYTES="4096" physical_partition_number="0" label="boot" start_sector="6" num_partition_sectors="8" filename="" sparse="false"';
+  const bodies = {
+    'elements nested 150 deep': `<data>${'<x>'.repeat(150)}${'</x>'.repeat(150)}</data>`,
+    'a <constructor/> element': '<data><constructor/></data>',
+    'a <__proto__> element': '<data><__proto__/></data>',
+    'an attribute named __proto__': `<data>${program} __proto__="x"/></data>`,
+    'an attribute named constructor': `<data>${program} constructor="x"/></data>`,
+    'an attribute named hasOwnProperty': `<data>${program} hasOwnProperty="x"/></data>`,
+  };
+
+  for (const [name, body] of Object.entries(bodies)) {
+    it(`rawprogram0.xml with ${name}: RELEASE_BAD_LAYOUT`, () => {
+      const dir = fresh('qc');
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'rawprogram0.xml'), `<?xml version="1.0" ?>\n${body}\n`);
+      const r = runCli(['build', '--old', dir, '--new', dir, '-o', fresh('out'), '--target', 'qualcomm']);
+      expectError(r, 3, 'RELEASE_BAD_LAYOUT');
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    });
+
+    it(`a PAC whose BMAConfig has ${name}: PAC_BAD_CONFIG`, () => {
+      const dir = fresh('pac');
+      mkdirSync(dir);
+      const xml = body.replace(/^<data>/, '<BMAConfig>').replace(/<\/data>$/, '</BMAConfig>');
+      const pac = encodePac('BP_R2.0.1', 'hardening', [
+        { fileId: 'BOOT', fileName: 'boot.img', fileFlag: 1, checkFlag: 1, address: 0, data: Buffer.alloc(4096, 1) },
+        { fileId: '', fileName: `${PAC_PRODUCT}.xml`, fileFlag: 2, checkFlag: 0, address: 0, data: Buffer.from(xml) },
+      ]);
+      const path = join(dir, 'release.pac');
+      writeFileSync(path, pac);
+      const r = runCli(['build', '--old', path, '--new', path, '-o', fresh('out'), '--target', 'unisoc']);
+      expectError(r, 3, 'PAC_BAD_CONFIG');
+    });
+  }
 });
