@@ -4,13 +4,23 @@
 // carrying terminal escape sequences. Each case asserts the exit code and the one-line error.
 
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeRun, jsonOf, runCli, runCliOk, type CliRun } from '../helpers/run-cli.js';
 import { writeImagePair, type ImagePair } from '../helpers/synthetic-images.js';
 import { PAC_PRODUCT, encodePac } from '../release-fixtures/make-unisoc-pac.js';
+import { SparseBuilder } from '../sparse/sparse-test-kit.js';
 
 /** A hang shows as a timeout of this many ms (the CLI answers these cases in well under a second). */
 const HANG_MS = 20_000;
@@ -183,4 +193,33 @@ describe('layout XML that targets the parser: one-line exit 3, never a crash', (
       expectError(r, 3, 'PAC_BAD_CONFIG');
     });
   }
+});
+
+describe('a new image that is entirely DONT_CARE', () => {
+  it('is refused as an input problem (exit 3 IMAGE_ALL_DONT_CARE), full and delta, and no package is written', () => {
+    const allDontCare = fresh('all-dont-care.simg');
+    writeFileSync(allDontCare, new SparseBuilder().dontCare(32).build());
+    const old = fresh('old.simg');
+    writeFileSync(old, new SparseBuilder().raw(Buffer.alloc(32 * 4096, 0x5a)).build());
+    for (const args of [
+      ['--new', allDontCare],
+      ['--old', old, '--new', allDontCare],
+    ]) {
+      const out = fresh('out');
+      const r = runCli(['build', ...args, '-o', out, '--target', 'generic', '--jobs', '1']);
+      expectError(r, 3, 'IMAGE_ALL_DONT_CARE');
+      expect(r.stderr).toContain('all-dont-care.simg');
+      expect(existsSync(out) ? readdirSync(out) : [], 'nothing left in the output folder').toEqual([]);
+    }
+  });
+
+  it('is still accepted when the old image is the same all-DONT_CARE image (an unchanged partition)', () => {
+    const img = fresh('same.simg');
+    writeFileSync(img, new SparseBuilder().dontCare(32).build());
+    const out = fresh('out');
+    runCliOk(['build', '--old', img, '--new', img, '-o', out, '--target', 'generic', '--jobs', '1']);
+    const applied = fresh('applied.img');
+    runCliOk(['apply', join(out, 'update-generic.otapkg'), '--old', img, '-o', applied, '--output-format', 'raw']);
+    expect(readFileSync(applied)).toEqual(Buffer.alloc(32 * 4096));
+  });
 });
