@@ -1,6 +1,8 @@
 // Typed errors with stable string codes and documented exit codes (README "Exit codes").
 // Only cli/main.ts turns these into process exits; the library throws them.
 
+import { printable } from './printable.js';
+
 /** Process exit codes, one per failure class. Stable: scripts depend on them. */
 export const ExitCode = {
   ok: 0,
@@ -15,7 +17,10 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
-/** Base class of every error the library raises on purpose. Messages are one line. */
+/**
+ * Base class of every error the library raises on purpose. Messages are one line, with control
+ * characters escaped (they may quote package or layout strings; see printable.ts).
+ */
 export class OtaError extends Error {
   /** Stable machine-readable code such as `PKG_BAD_MAGIC`. */
   readonly code: string;
@@ -23,7 +28,7 @@ export class OtaError extends Error {
   readonly exitCode: ExitCode;
 
   constructor(code: string, exitCode: ExitCode, message: string, options?: { cause?: unknown }) {
-    super(message.replace(/\s*\n\s*/g, ' '), options);
+    super(printable(message.replace(/\s*\n\s*/g, ' ')), options);
     this.name = new.target.name;
     this.code = code;
     this.exitCode = exitCode;

@@ -17,7 +17,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeRun, jsonOf, runCli, runCliOk, type CliRun } from '../helpers/run-cli.js';
+import { ROOT, describeRun, jsonOf, runCli, runCliOk, type CliRun } from '../helpers/run-cli.js';
 import { writeImagePair, type ImagePair } from '../helpers/synthetic-images.js';
 import { PAC_PRODUCT, encodePac } from '../release-fixtures/make-unisoc-pac.js';
 import { SparseBuilder } from '../sparse/sparse-test-kit.js';
@@ -221,5 +221,69 @@ describe('a new image that is entirely DONT_CARE', () => {
     const applied = fresh('applied.img');
     runCliOk(['apply', join(out, 'update-generic.otapkg'), '--old', img, '-o', applied, '--output-format', 'raw']);
     expect(readFileSync(applied)).toEqual(Buffer.alloc(32 * 4096));
+  });
+});
+
+describe('strings from a package are printed with control characters escaped', () => {
+  /** Raw C0 (except the line feed), DEL or C1 characters. */
+  const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
+  const sourceVersion = 'v1\u001b[2K\r';
+  const targetVersion = 'v2\u009b31m';
+  const vendor = 'Evil\u001b]0;pwned\u0007';
+  let evilPkg: string;
+  let key: string;
+
+  beforeAll(() => {
+    key = fresh('key');
+    runCliOk(['keygen', '--algorithm', 'ed25519', '-o', key]);
+    const base = JSON.parse(readFileSync(join(ROOT, 'profiles', 'generic.json'), 'utf8')) as Record<string, unknown>;
+    const profile = fresh('evil.json');
+    writeFileSync(profile, JSON.stringify({ ...base, id: 'evil', vendor }));
+    const out = fresh('out');
+    runCliOk([
+      'build',
+      '--new',
+      pair.newPath,
+      '-o',
+      out,
+      '--target',
+      profile,
+      '--source-version',
+      sourceVersion,
+      '--target-version',
+      targetVersion,
+      '--jobs',
+      '1',
+      '--key',
+      `${key}.pem`,
+    ]);
+    evilPkg = join(out, 'update-evil.otapkg');
+  });
+
+  /** No raw control character reaches the terminal, on stdout or stderr. */
+  function expectNoRawControl(r: CliRun): void {
+    expect(RAW_CONTROL.test(r.stdout), `stdout of ${describeRun(r)}`).toBe(false);
+    expect(RAW_CONTROL.test(r.stderr), `stderr of ${describeRun(r)}`).toBe(false);
+  }
+
+  it('inspect (signed by a key it was not given) shows the escapes and keeps "(NOT verified)" visible; --json stays exact', () => {
+    const r = runCliOk(['inspect', evilPkg]);
+    expectNoRawControl(r);
+    expect(r.stdout).toContain('(NOT verified)');
+    expect(r.stdout).toContain('v1\\x1b[2K\\x0d → v2\\x9b31m');
+    expect(r.stdout).toContain('Evil\\x1b]0;pwned\\x07');
+    const j = jsonOf(runCliOk(['inspect', evilPkg, '--json']));
+    expect(j.sourceVersion).toBe(sourceVersion);
+    expect(j.targetVersion).toBe(targetVersion);
+    expect(j.target.vendor).toBe(vendor);
+  });
+
+  it('verify, apply and the refusal that quotes the vendor print no raw control characters', () => {
+    const pubkey = ['--pubkey', `${key}.pub.pem`];
+    expectNoRawControl(runCliOk(['verify', evilPkg, ...pubkey]));
+    expectNoRawControl(runCliOk(['apply', evilPkg, '-o', fresh('applied.img'), ...pubkey]));
+    const refused = runCli(['apply', evilPkg, '-o', fresh('refused.img'), '--device-target', 'qualcomm', ...pubkey]);
+    expectError(refused, 5, 'WRONG_TARGET');
+    expectNoRawControl(refused);
   });
 });

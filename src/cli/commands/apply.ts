@@ -3,6 +3,7 @@
 import { Command, Option } from 'commander';
 import { CliReporter } from '../cli-reporter.js';
 import type { CommandResult } from '../command-result.js';
+import { printableLines } from '../../errors/printable.js';
 import { MAX_TIMESTAMP_SECONDS, parseIntOption } from '../parse-options.js';
 import { formatBytes, renderTable } from '../render.js';
 
@@ -78,7 +79,7 @@ export function applyCommand(run: (work: () => Promise<CommandResult>) => Promis
                 p.sha256.slice(0, 16) + '…',
               ]),
             );
-        return { json: { ...r, warnings: reporter.warnings }, text };
+        return { json: { ...r, warnings: reporter.warnings }, text: printableLines(text) };
       });
     });
 }

@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { availableParallelism } from 'node:os';
 import { CliReporter } from '../cli-reporter.js';
 import type { CommandResult } from '../command-result.js';
+import { printableLines } from '../../errors/printable.js';
 import {
   MAX_TIMESTAMP_SECONDS,
   collect,
@@ -114,7 +115,7 @@ export function buildCommand(run: (work: () => Promise<CommandResult>) => Promis
           `${result.kind} packages for ${formatBytes(result.newSizeBytes)} ${what}\n` +
           parts +
           renderTable(['target', 'package', 'size', '% of new', 'signature'], rows);
-        return { json: { ...result, warnings: reporter.warnings }, text };
+        return { json: { ...result, warnings: reporter.warnings }, text: printableLines(text) };
       });
     });
 }

@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { CliReporter } from '../cli-reporter.js';
 import type { CommandResult } from '../command-result.js';
+import { printableLines } from '../../errors/printable.js';
 
 /** Declares the command. */
 export function verifyCommand(run: (work: () => Promise<CommandResult>) => Promise<void>): Command {
@@ -33,7 +34,9 @@ export function verifyCommand(run: (work: () => Promise<CommandResult>) => Promi
         });
         return {
           json: { ok: true, ...r, warnings: reporter.warnings },
-          text: `OK ${pkg}: ${r.target}, ${r.signatureAlgorithm} key ${r.keyId.slice(0, 16)}…\n${r.checks.map((c) => `  ✓ ${c}`).join('\n')}`,
+          text: printableLines(
+            `OK ${pkg}: ${r.target}, ${r.signatureAlgorithm} key ${r.keyId.slice(0, 16)}…\n${r.checks.map((c) => `  ✓ ${c}`).join('\n')}`,
+          ),
         };
       });
     });
