@@ -139,6 +139,17 @@ describe('small input files that are not regular files are refused, never read w
     });
   }
 
+  it('a package path that is a FIFO: verify, inspect and apply exit 4 PKG_NOT_FILE instead of hanging', () => {
+    const p = fifo('update.otapkg');
+    expectError(runCli(['verify', p], { timeoutMs: HANG_MS }), 4, 'PKG_NOT_FILE');
+    expectError(runCli(['inspect', p], { timeoutMs: HANG_MS }), 4, 'PKG_NOT_FILE');
+    expectError(
+      runCli(['apply', p, '--old', pair.oldPath, '-o', fresh('out.img')], { timeoutMs: HANG_MS }),
+      4,
+      'PKG_NOT_FILE',
+    );
+  });
+
   it('a FIFO --device-state is refused with --json too', () => {
     const r = runCli(
       ['apply', pkg, '--old', pair.oldPath, '-o', fresh('out.img'), '--device-state', fifo('s.json'), '--json'],
