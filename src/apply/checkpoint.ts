@@ -5,14 +5,19 @@
 // fsync of the folder.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { open, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { ioError } from '../errors/ota-error.js';
+import { IoError, ioError } from '../errors/ota-error.js';
+import { readBoundedFile } from '../image/read-bounded-file.js';
 
 /** Checkpoint format version. */
 const CHECKPOINT_VERSION = 2;
 /** A checkpoint file larger than this is corrupt. */
 const MAX_CHECKPOINT_BYTES = 4096;
+/** Code of the (never thrown) refusals below, which become a restart reason. */
+/** Errors that mean "a checkpoint is there but cannot be used" (a restart reason, never shown as an error). */
+const unusable = new WeakSet<Error>();
+const markUnusable = (err: IoError): IoError => (unusable.add(err), err);
 
 /** Progress of one apply, as persisted. */
 export interface Checkpoint {
@@ -62,11 +67,15 @@ export async function writeCheckpoint(path: string, cp: Checkpoint): Promise<voi
 export async function readCheckpoint(path: string): Promise<Checkpoint | { problem: string }> {
   let buf: Buffer;
   try {
-    buf = await readFile(path);
-  } catch {
-    return { problem: 'no checkpoint' };
+    buf = await readBoundedFile(path, {
+      maxBytes: MAX_CHECKPOINT_BYTES,
+      action: 'read checkpoint',
+      notFile: () => markUnusable(new IoError('IO_FAILED', 'checkpoint is not a regular file')),
+      tooLarge: () => markUnusable(new IoError('IO_FAILED', 'checkpoint is too large')),
+    });
+  } catch (err) {
+    return { problem: err instanceof IoError && unusable.has(err) ? err.message : 'no checkpoint' };
   }
-  if (buf.length > MAX_CHECKPOINT_BYTES) return { problem: 'checkpoint is too large' };
   let o: Record<string, unknown>;
   try {
     o = JSON.parse(buf.toString('utf8'));

@@ -2,9 +2,10 @@
 // another chipset target or platform (mix-and-match), an older package than the device runs
 // (rollback), and too little free space at the destination (exit 8).
 
-import { readFile, statfs } from 'node:fs/promises';
+import { statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { IoError, UsageError, VerificationError, ioError } from '../errors/ota-error.js';
+import { readBoundedFile } from '../image/read-bounded-file.js';
 import type { Manifest } from '../model/manifest.js';
 import type { TargetHeader } from '../model/target-header.js';
 import { builtinTargets } from '../targets/target-registry.js';
@@ -24,19 +25,14 @@ const MAX_STATE_FILE_BYTES = 64 * 1024;
 
 /** Reads a device-state JSON file (`{"target","platform","timestampSeconds"}`). */
 export async function readDeviceState(path: string): Promise<DeviceState> {
-  let text: string;
-  try {
-    const buf = await readFile(path);
-    if (buf.length > MAX_STATE_FILE_BYTES)
-      throw new UsageError(
-        'BAD_DEVICE_STATE',
-        `device state ${path} is ${buf.length} bytes; at most ${MAX_STATE_FILE_BYTES}`,
-      );
-    text = buf.toString('utf8');
-  } catch (err) {
-    if (err instanceof UsageError) throw err;
-    throw ioError('read device state', path, err);
-  }
+  const buf = await readBoundedFile(path, {
+    maxBytes: MAX_STATE_FILE_BYTES,
+    action: 'read device state',
+    notFile: () => new UsageError('BAD_DEVICE_STATE', `device state ${path} is not a regular file`),
+    tooLarge: (sizeBytes) =>
+      new UsageError('BAD_DEVICE_STATE', `device state ${path} is ${sizeBytes} bytes; at most ${MAX_STATE_FILE_BYTES}`),
+  });
+  const text = buf.toString('utf8');
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -4,6 +4,7 @@
 import type { Ora } from 'ora';
 import { UsageError } from '../errors/ota-error.js';
 import { strictCodeOf } from '../errors/warning-codes.js';
+import { printable } from '../errors/printable.js';
 import type { ProgressEvent, Reporter, Warning } from '../reporter.js';
 
 /** How the CLI shows progress. */
@@ -39,18 +40,18 @@ export class CliReporter implements Reporter {
     this.warnings.push(w);
     // --strict: a warning aborts the command before anything is written.
     const strictCode = this.options.strict ? strictCodeOf(w.code) : undefined;
-    if (strictCode) throw new UsageError(strictCode, `--strict: ${w.message}`);
-    this.pause(() => process.stderr.write(`warning [${w.code}]: ${w.message}\n`));
+    if (strictCode) throw new UsageError(strictCode, `--strict: ${printable(w.message)}`);
+    this.pause(() => process.stderr.write(`warning [${printable(w.code)}]: ${printable(w.message)}\n`));
   }
 
   progress(e: ProgressEvent): void {
     const pct = e.total > 0 ? Math.floor((100 * e.done) / e.total) : 0;
-    const text = `${e.phase} ${pct}%${e.detail ? ` ${e.detail}` : ''}`;
+    const text = printable(`${e.phase} ${pct}%${e.detail ? ` ${e.detail}` : ''}`);
     if (this.ora) {
       this.spinner ??= this.ora({ stream: process.stderr, text }).start();
       this.spinner.text = text;
     } else if (this.options.forceProgress) {
-      const line = `${e.phase} ${Math.floor(pct / 10) * 10}%${e.detail ? ` ${e.detail}` : ''}`;
+      const line = printable(`${e.phase} ${Math.floor(pct / 10) * 10}%${e.detail ? ` ${e.detail}` : ''}`);
       if (line !== this.lastPlain) process.stderr.write(`${line}\n`);
       this.lastPlain = line;
     }

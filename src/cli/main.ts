@@ -4,6 +4,7 @@
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
 import { ExitCode, OtaError, type ErrorCode } from '../errors/ota-error.js';
+import { printable, printableLines } from '../errors/printable.js';
 import type { CommandResult } from './command-result.js';
 import { applyCommand } from './commands/apply.js';
 import { buildCommand } from './commands/build.js';
@@ -73,7 +74,7 @@ function report(err: unknown, json: boolean): number {
   }
   if (err instanceof OtaError) {
     if (json) process.stdout.write(`${JSON.stringify({ error: { code: err.code, message: err.message } })}\n`);
-    else process.stderr.write(`ota-build: error [${err.code}]: ${err.message}\n`);
+    else process.stderr.write(`ota-build: error [${printable(err.code)}]: ${printable(err.message)}\n`);
     return err.exitCode;
   }
   const message = (err as Error)?.stack ?? String(err);
@@ -81,7 +82,7 @@ function report(err: unknown, json: boolean): number {
     process.stdout.write(
       `${JSON.stringify({ error: { code: 'INTERNAL' satisfies ErrorCode, message: String((err as Error)?.message ?? err) } })}\n`,
     );
-  process.stderr.write(`ota-build: internal error (please report): ${message}\n`);
+  process.stderr.write(`ota-build: internal error (please report): ${printableLines(message)}\n`);
   return ExitCode.internal;
 }
 

@@ -35,8 +35,8 @@ import type { BestFull, CompareEntry, CompareOptions, CompareResult } from './co
 export const FULL_BASELINE = 'full auto';
 
 /** The one target compare measures for (`--target` takes a single id, alias or profile). */
-export function resolveCompareTarget(spec: string): TargetProfile {
-  const profiles = resolveTargets(spec);
+export async function resolveCompareTarget(spec: string): Promise<TargetProfile> {
+  const profiles = await resolveTargets(spec);
   if (profiles.length !== 1)
     throw new UsageError(
       'BAD_OPTION',
@@ -50,7 +50,7 @@ export function resolveCompareTarget(spec: string): TargetProfile {
 export async function compareCodecs(o: CompareOptions): Promise<CompareResult> {
   const t0 = performance.now();
   const reporter = o.reporter ?? new CollectingReporter();
-  const profile = resolveCompareTarget(o.target ?? 'generic');
+  const profile = await resolveCompareTarget(o.target ?? 'generic');
   const selection = resolveSelection(o);
   const delta = o.oldPath !== undefined;
   const combos = listCombinations(selection);

@@ -75,6 +75,10 @@ export const ERROR_CODES = {
   PKCS11_TOKEN_AMBIGUOUS: { exitCode: usage, summary: 'the URI matches more than one token' },
   PKCS11_KEY_AMBIGUOUS: { exitCode: usage, summary: 'the URI matches more than one key on the token' },
   // 3: bad input image or release
+  IMAGE_ALL_DONT_CARE: {
+    exitCode: badImage,
+    summary: 'the new image is all DONT_CARE (nothing to write) but differs from the old',
+  },
   IMAGE_EMPTY: { exitCode: badImage, summary: 'the image has no blocks' },
   IMAGE_NOT_FILE: { exitCode: badImage, summary: 'the image path is not a regular file' },
   IMAGE_TRUNCATED: { exitCode: badImage, summary: 'the image shrank while being read' },
@@ -108,6 +112,7 @@ export const ERROR_CODES = {
   PAC_OVERLAP: { exitCode: badImage, summary: 'two .pac entries overlap' },
   PAC_NOT_FILE: { exitCode: badImage, summary: 'the .pac path is not a regular file' },
   // 4: bad package format
+  PKG_NOT_FILE: { exitCode: badPackage, summary: 'the package path is a FIFO, device or other non-regular file' },
   PKG_BAD_MAGIC: { exitCode: badPackage, summary: 'not an ota-build package' },
   PKG_UNSUPPORTED_VERSION: { exitCode: badPackage, summary: 'unknown package major version' },
   PKG_BAD_HEADER: { exitCode: badPackage, summary: 'malformed package header' },

@@ -3,11 +3,15 @@
 // codes are listed once, in error-codes.ts.
 
 import { ExitCode, exitCodeOf, type CodeWithExit, type ErrorCode } from './error-codes.js';
+import { printable } from './printable.js';
 
 export { ExitCode } from './error-codes.js';
 export type { ErrorCode } from './error-codes.js';
 
-/** Base class of every error the library raises on purpose. Messages are one line. */
+/**
+ * Base class of every error the library raises on purpose. Messages are one line, with control
+ * characters escaped (they may quote package or layout strings; see printable.ts).
+ */
 export class OtaError extends Error {
   /** Stable machine-readable code such as `PKG_BAD_MAGIC` (a key of ERROR_CODES). */
   readonly code: ErrorCode;
@@ -15,7 +19,7 @@ export class OtaError extends Error {
   readonly exitCode: ExitCode;
 
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message.replace(/\s*\n\s*/g, ' '), options);
+    super(printable(message.replace(/\s*\n\s*/g, ' ')), options);
     this.name = new.target.name;
     this.code = code;
     this.exitCode = exitCodeOf(code) ?? ExitCode.internal;

@@ -2,6 +2,7 @@
 // input cannot hang the open), and refused unless they are regular files.
 
 import { constants } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { ioError, OtaError } from '../errors/ota-error.js';
 
@@ -13,9 +14,13 @@ export interface OpenedFile {
 
 /**
  * Opens `path` for reading only. Throws IoError (exit 8, `action` in the message) when it cannot
- * be opened or stat'ed, and `notFile()` when it is not a regular file; the handle is closed then.
+ * be opened or stat'ed, and `notFile(stats)` when it is not a regular file; the handle is closed then.
  */
-export async function openRegularFile(path: string, action: string, notFile: () => OtaError): Promise<OpenedFile> {
+export async function openRegularFile(
+  path: string,
+  action: string,
+  notFile: (stats: Stats) => OtaError,
+): Promise<OpenedFile> {
   let fh: FileHandle;
   try {
     fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -24,7 +29,7 @@ export async function openRegularFile(path: string, action: string, notFile: () 
   }
   try {
     const st = await fh.stat();
-    if (!st.isFile()) throw notFile();
+    if (!st.isFile()) throw notFile(st);
     return { fh, sizeBytes: st.size };
   } catch (err) {
     await fh.close().catch(() => undefined);

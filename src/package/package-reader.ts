@@ -3,7 +3,7 @@
 // target header and manifest decoded and checked. Nothing is allocated from an unchecked field.
 
 import { createHash } from 'node:crypto';
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { PackageFormatError, SignatureError, VerificationError, ioError } from '../errors/ota-error.js';
 import { checkManifestInvariants } from '../format/manifest-invariants.js';
 import { minorVersionOf } from '../format/format-version.js';
@@ -19,6 +19,7 @@ import {
 import { METADATA_CONTEXT, PAYLOAD_CONTEXT, signedStatement, type SignatureBlock } from '../format/signature-block.js';
 import { decodeSignatureSection } from '../format/signature-section.js';
 import { decodeTargetHeader } from '../format/target-header-codec.js';
+import { openRegularFile } from '../image/open-read-only.js';
 import type { Manifest } from '../model/manifest.js';
 import type { BlobRef } from '../model/operation.js';
 import type { TargetHeader } from '../model/target-header.js';
@@ -68,14 +69,17 @@ export class PackageReader {
   /** Opens and checks a package; see the file comment for the order. */
   static async open(path: string, options: OpenPackageOptions = {}): Promise<PackageReader> {
     const reporter = options.reporter ?? new CollectingReporter();
-    let fh: FileHandle;
+    // Non-blocking and regular files only: a FIFO named as the package must not hang the open. A
+    // folder stays the I/O error (EISDIR) it always was.
+    const { fh, sizeBytes: fileSizeBytes } = await openRegularFile(path, 'open package', (stats) =>
+      stats.isDirectory()
+        ? ioError('open package', path, Object.assign(new Error('EISDIR'), { code: 'EISDIR' }))
+        : new PackageFormatError(
+            'PKG_NOT_FILE',
+            `${path} is not a regular file (a FIFO or device); a package is a file`,
+          ),
+    );
     try {
-      fh = await open(path, 'r');
-    } catch (err) {
-      throw ioError('open package', path, err);
-    }
-    try {
-      const fileSizeBytes = (await fh.stat()).size;
       const head = await readAt(fh, 0, Math.min(HEADER_SIZE_BYTES, fileSizeBytes), path);
       const header = decodePackageHeader(head, fileSizeBytes);
       const layout = packageLayout(header);

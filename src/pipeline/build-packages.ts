@@ -139,7 +139,7 @@ async function setup(
 ) {
   const reporter = options.reporter ?? new CollectingReporter();
   const timingsMs: Record<string, number> = {};
-  const profiles = resolveTargets(targets);
+  const profiles = await resolveTargets(targets);
   if (release) checkTargetsFit(release, profiles);
   const blockSizeBytes = sharedBlockSize(profiles);
   const specs = candidateSpecs(options, profiles);

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { BlobSpool } from '../package/blob-spool.js';
 import { PackageReader } from '../package/package-reader.js';
 import { writePackage } from '../package/package-writer.js';
-import { sameIdentity } from '../model/manifest.js';
+import { ImageError } from '../errors/ota-error.js';
+import { sameIdentity, type ImageIdentity } from '../model/manifest.js';
 import type { CandidateSpec } from '../planner/candidates.js';
 import type { Reporter } from '../reporter.js';
 import { checkPackageBody } from '../verify/check-package-body.js';
@@ -98,6 +99,7 @@ async function encodePartition(
   try {
     const source = prepared.identity('source', o.labels.sourceVersion);
     const target = prepared.identity('target', o.labels.targetVersion)!;
+    if (source === undefined || !sameIdentity(source, target)) checkHasData(job.name, prepared, target);
     const same = job.keepUnchanged && source !== undefined && sameIdentity(source, target);
     if (!same) {
       await o.timed('encodeMs', () =>
@@ -121,6 +123,20 @@ async function encodePartition(
   } finally {
     await job.release(prepared, unchanged);
   }
+}
+
+/**
+ * Refuses a changed new image whose every block is DONT_CARE (exit 3): it would get no operation,
+ * and FORMAT.md lists a partition without operations only when it is unchanged from its source.
+ */
+function checkHasData(name: string, prepared: PreparedImages, target: ImageIdentity): void {
+  const blockCount = Math.ceil(target.sizeBytes / prepared.blockSizeBytes);
+  const dontCareBlocks = target.dontCare.reduce((n, e) => n + e.blockCount, 0);
+  if (blockCount === 0 || dontCareBlocks < blockCount) return;
+  throw new ImageError(
+    'IMAGE_ALL_DONT_CARE',
+    `${prepared.next.path}: the new image of partition ${name} is entirely DONT_CARE (${blockCount} blocks), so there is nothing to write; a package lists a partition without data only when it equals the old image`,
+  );
 }
 
 /** Writes a target's package to a temp file, verifies it end to end, then renames it into place. */

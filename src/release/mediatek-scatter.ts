@@ -11,9 +11,10 @@
 // A/B scatter files list both slots; slot b usually has `file_name: NONE` and `is_download: false`
 // (reported with no file, never as a missing one).
 
-import { readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ImageError, ioError } from '../errors/ota-error.js';
+import { readBoundedFile } from '../image/read-bounded-file.js';
 import { checkNoOverlap, type PlacedEntry } from './layout-overlap.js';
 import { checkImageFits, folderImageOpener, resolveReleaseFile, type ReleaseFile } from './release-file.js';
 import type { ReleasePartition, ReleaseSource } from './release-source.js';
@@ -54,17 +55,17 @@ export async function openMediatekRelease(path: string): Promise<ReleaseSource> 
   const scatterPath = await findScatterFile(path);
   const root = dirname(scatterPath);
   const what = basename(scatterPath);
-  const st = await stat(scatterPath).catch((err: unknown) => {
-    throw ioError('read scatter file', scatterPath, err);
+  const bytes = await readBoundedFile(scatterPath, {
+    maxBytes: MAX_SCATTER_BYTES,
+    action: 'read scatter file',
+    notFile: () => new ImageError('RELEASE_BAD_LAYOUT', `${what}: not a regular file (FIFO, device or folder)`),
+    tooLarge: (sizeBytes) =>
+      new ImageError(
+        'RELEASE_BAD_LAYOUT',
+        `${what}: ${sizeBytes} bytes, over the ${MAX_SCATTER_BYTES}-byte limit for a scatter file`,
+      ),
   });
-  if (st.size > MAX_SCATTER_BYTES)
-    throw new ImageError(
-      'RELEASE_BAD_LAYOUT',
-      `${what}: ${st.size} bytes, over the ${MAX_SCATTER_BYTES}-byte limit for a scatter file`,
-    );
-  const text = await readFile(scatterPath, 'utf8').catch((err: unknown) => {
-    throw ioError('read scatter file', scatterPath, err);
-  });
+  const text = bytes.toString('utf8');
   const scatter = parseScatter(text, what);
   const entries = scatter.partitions.map((b) => typedPartition(b, what));
   const rootReal = await realpath(root).catch((err: unknown) => {
@@ -188,7 +189,7 @@ async function findScatterFile(path: string): Promise<string> {
   const st = await stat(path).catch((err: unknown) => {
     throw ioError('open release', path, err);
   });
-  if (st.isFile()) return path;
+  if (!st.isDirectory()) return path; // (a FIFO or device is refused when read)
   const names = await readdir(path).catch((err: unknown) => {
     throw ioError('list release folder', path, err);
   });

@@ -11,9 +11,10 @@
 // entries with one label (a sparse image split across <program> entries by the vendor's tool)
 // are refused: each partition must be one image file.
 
-import { readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { ImageError, ioError } from '../errors/ota-error.js';
+import { readBoundedFile } from '../image/read-bounded-file.js';
 import { checkNoOverlap, type PlacedEntry } from './layout-overlap.js';
 import { checkImageFits, folderImageOpener, resolveReleaseFile, type ReleaseFile } from './release-file.js';
 import type { ReleasePartition, ReleaseSource } from './release-source.js';
@@ -162,7 +163,7 @@ async function findRawprogramFiles(path: string): Promise<{ root: string; xmlPat
   const st = await stat(path).catch((err: unknown) => {
     throw ioError('open release', path, err);
   });
-  if (st.isFile()) return { root: dirname(path), xmlPaths: [path] };
+  if (!st.isDirectory()) return { root: dirname(path), xmlPaths: [path] }; // (a FIFO or device is refused when read)
   const names = await readdir(path).catch((err: unknown) => {
     throw ioError('list release folder', path, err);
   });
@@ -177,17 +178,17 @@ async function findRawprogramFiles(path: string): Promise<{ root: string; xmlPat
 /** Reads one rawprogram XML file into entries (other elements such as <read>/<erase> are ignored). */
 export async function readRawprogramFile(xmlPath: string): Promise<RawProgramEntry[]> {
   const xmlFile = basename(xmlPath);
-  const st = await stat(xmlPath).catch((err: unknown) => {
-    throw ioError('read layout file', xmlPath, err);
+  const bytes = await readBoundedFile(xmlPath, {
+    maxBytes: MAX_LAYOUT_XML_BYTES,
+    action: 'read layout file',
+    notFile: () => new ImageError('RELEASE_BAD_LAYOUT', `${xmlFile}: not a regular file (FIFO, device or folder)`),
+    tooLarge: (sizeBytes) =>
+      new ImageError(
+        'RELEASE_BAD_LAYOUT',
+        `${xmlFile}: ${sizeBytes} bytes, over the ${MAX_LAYOUT_XML_BYTES}-byte limit for a layout file`,
+      ),
   });
-  if (st.size > MAX_LAYOUT_XML_BYTES)
-    throw new ImageError(
-      'RELEASE_BAD_LAYOUT',
-      `${xmlFile}: ${st.size} bytes, over the ${MAX_LAYOUT_XML_BYTES}-byte limit for a layout file`,
-    );
-  const text = await readFile(xmlPath, 'utf8').catch((err: unknown) => {
-    throw ioError('read layout file', xmlPath, err);
-  });
+  const text = bytes.toString('utf8');
   const doc = parseXmlDocument(text, xmlFile);
   const data = xmlChildren(doc, 'data');
   if (data.length !== 1)

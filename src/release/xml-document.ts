@@ -7,6 +7,8 @@ import { ImageError } from '../errors/ota-error.js';
 
 /** Largest layout XML accepted (real rawprogram files are well under 1 MiB). */
 export const MAX_LAYOUT_XML_BYTES = 16 * 1024 * 1024;
+/** Deepest element nesting accepted (rawprogram is 2 deep, a PAC's BMAConfig about 6). */
+export const MAX_XML_DEPTH = 32;
 
 /**
  * An element: attributes as strings, child elements as arrays, text under `#text`. A child with
@@ -16,8 +18,10 @@ export type XmlElement = { readonly [key: string]: Array<XmlElement | string> | 
 
 /**
  * Parses `text` into nested XmlElements. Refuses DTDs (`<!DOCTYPE`, `<!ENTITY`): no vendor layout
- * uses them, and refusing them rules out entity-expansion bombs. Throws ImageError with `code`
- * naming `what` and the position of the first syntax error.
+ * uses them, and refusing them rules out entity-expansion bombs. Refuses nesting deeper than
+ * MAX_XML_DEPTH and any element or attribute named like an Object property (`__proto__`,
+ * `constructor`, `toString`…), so no parsed name can reach an object prototype. Throws ImageError
+ * with `code` naming `what` and, for syntax errors, the position of the first one.
  */
 export function parseXmlDocument(
   text: string,
@@ -32,6 +36,11 @@ export function parseXmlDocument(
       code,
       `${what}: not well-formed XML at line ${valid.err.line}, column ${valid.err.col}: ${valid.err.msg}`,
     );
+  const reservedName = (name: string): ImageError =>
+    new ImageError(
+      code,
+      `${what}: an element or attribute named ${JSON.stringify(name)} is not allowed (an object property name; no layout uses it)`,
+    );
   const parser = new XMLParser({
     ignoreAttributes: false,
     attributeNamePrefix: '',
@@ -41,25 +50,39 @@ export function parseXmlDocument(
     processEntities: true,
     htmlEntities: false,
     isArray: (_name, _path, _leaf, isAttribute) => !isAttribute,
+    maxNestedTags: MAX_XML_DEPTH,
+    onDangerousProperty: (name) => {
+      throw reservedName(name);
+    },
   });
-  return parser.parse(text) as XmlElement;
+  try {
+    return parser.parse(text) as XmlElement;
+  } catch (err) {
+    if (err instanceof ImageError) throw err;
+    const message = String((err as Error)?.message ?? err);
+    const reserved = /Invalid name: "([^"]*)"/.exec(message);
+    if (reserved) throw reservedName(reserved[1]!);
+    if (/nested tags/i.test(message))
+      throw new ImageError(code, `${what}: elements nested more than ${MAX_XML_DEPTH} deep; a layout file is shallow`);
+    throw new ImageError(code, `${what}: cannot parse the XML: ${message.split('\n')[0]}`, { cause: err });
+  }
 }
 
 /** Child elements named `name` (case-sensitive), or none; text-only children count as empty elements. */
 export function xmlChildren(element: XmlElement | undefined, name: string): XmlElement[] {
-  const value = element?.[name];
+  const value = element && Object.hasOwn(element, name) ? element[name] : undefined;
   return Array.isArray(value) ? value.map((c) => (typeof c === 'string' ? {} : c)) : [];
 }
 
 /** An attribute's value, or undefined when absent. */
 export function xmlAttribute(element: XmlElement, name: string): string | undefined {
-  const value = element[name];
+  const value = Object.hasOwn(element, name) ? element[name] : undefined;
   return typeof value === 'string' ? value : undefined;
 }
 
 /** The trimmed text of the first child element `name` (`<ID>FDL</ID>` → `FDL`), or undefined. */
 export function xmlChildText(element: XmlElement, name: string): string | undefined {
-  const value = element[name];
+  const value = Object.hasOwn(element, name) ? element[name] : undefined;
   const child = Array.isArray(value) ? value[0] : undefined;
   if (child === undefined || typeof child === 'string') return child;
   const text = child['#text'];

@@ -1,8 +1,9 @@
 // Finds target profiles: the built-in data files in profiles/ (by id or alias) and custom
 // profiles given as a JSON file path. The only place that reads profile files.
 
-import { readFileSync, statSync } from 'node:fs';
-import { UsageError, ioError } from '../errors/ota-error.js';
+import { readFileSync } from 'node:fs';
+import { UsageError } from '../errors/ota-error.js';
+import { readBoundedFile } from '../image/read-bounded-file.js';
 import type { TargetProfile } from '../model/target-profile.js';
 import { parseTargetProfile } from './parse-target-profile.js';
 
@@ -25,21 +26,18 @@ export function builtinTargets(): readonly TargetProfile[] {
 }
 
 /** Loads a custom profile from a JSON file. */
-export function loadTargetFile(path: string): TargetProfile {
-  let text: string;
-  try {
-    const sizeBytes = statSync(path).size;
-    if (sizeBytes > MAX_PROFILE_FILE_BYTES) {
-      throw new UsageError(
+export async function loadTargetFile(path: string): Promise<TargetProfile> {
+  const bytes = await readBoundedFile(path, {
+    maxBytes: MAX_PROFILE_FILE_BYTES,
+    action: 'read target profile',
+    notFile: () => new UsageError('PROFILE_INVALID', `target profile ${path} is not a regular file`),
+    tooLarge: (sizeBytes) =>
+      new UsageError(
         'PROFILE_INVALID',
         `target profile ${path} is ${sizeBytes} bytes; profiles are at most ${MAX_PROFILE_FILE_BYTES}`,
-      );
-    }
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    if (err instanceof UsageError) throw err;
-    throw ioError('read target profile', path, err);
-  }
+      ),
+  });
+  const text = bytes.toString('utf8');
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -50,7 +48,7 @@ export function loadTargetFile(path: string): TargetProfile {
 }
 
 /** Resolves one id, alias or profile path. */
-export function resolveTarget(spec: string): TargetProfile {
+export async function resolveTarget(spec: string): Promise<TargetProfile> {
   const trimmed = spec.trim();
   if (trimmed.includes('/') || trimmed.endsWith('.json')) return loadTargetFile(trimmed);
   const key = trimmed.toLowerCase();
@@ -68,10 +66,10 @@ export function resolveTarget(spec: string): TargetProfile {
 }
 
 /** Resolves a comma list (`qualcomm,mtk,./my-soc.json`), dropping duplicates, keeping order. */
-export function resolveTargets(list: string): TargetProfile[] {
+export async function resolveTargets(list: string): Promise<TargetProfile[]> {
   const out: TargetProfile[] = [];
   for (const spec of list.split(',').filter((s) => s.trim() !== '')) {
-    const t = resolveTarget(spec);
+    const t = await resolveTarget(spec);
     if (!out.some((o) => o.id === t.id)) out.push(t);
   }
   if (out.length === 0) throw new UsageError('UNKNOWN_TARGET', `--target ${JSON.stringify(list)} names no target`);

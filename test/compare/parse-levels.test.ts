@@ -101,8 +101,8 @@ describe('resolveSelection and the combinations', () => {
     expect(usageError(() => resolveSelection(input)).code).toBe(code);
   });
 
-  it('a target that forbids a codec says which and why; the unrestricted copy allows everything', () => {
-    const unisoc = resolveTarget('unisoc');
+  it('a target that forbids a codec says which and why; the unrestricted copy allows everything', async () => {
+    const unisoc = await resolveTarget('unisoc');
     expect(forbiddenReasons(unisoc, [{ kind: 'replace', codec: 'zstd', level: 3 }])).toEqual([]);
     expect(forbiddenReasons(unisoc, [{ kind: 'replace', codec: 'brotli', level: 9 }])).toEqual([
       'unisoc does not allow codec brotli (allowed: none, gzip, zstd, xz)',
@@ -122,8 +122,8 @@ describe('resolveSelection and the combinations', () => {
     expect(open.decoderMemoryLimitBytes).toBeGreaterThan(unisoc.decoderMemoryLimitBytes);
   });
 
-  it("auto is build's candidate set: compared codecs the target allows at default levels, then its differs", () => {
-    const unisoc = resolveTarget('unisoc');
+  it("auto is build's candidate set: compared codecs the target allows at default levels, then its differs", async () => {
+    const unisoc = await resolveTarget('unisoc');
     expect(autoSpecs(unisoc, resolveSelection({}), true)).toEqual([
       { kind: 'replace', codec: 'none', level: 0 },
       { kind: 'replace', codec: 'gzip', level: 9 },

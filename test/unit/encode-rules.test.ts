@@ -120,7 +120,7 @@ describe('candidate rules', () => {
     expect(out).toEqual(SPECS.map(candidateLabel).filter((l) => out.includes(l)));
   });
 
-  it('reads the traits each plugin declares (no plugin names in the rules), and the targets once per build', () => {
+  it('reads the traits each plugin declares (no plugin names in the rules), and the targets once per build', async () => {
     expect(Object.fromEntries(allEncoders().map((e) => [e.name, [e.traits.speedClass, e.traits.probeOrder]]))).toEqual({
       none: ['fast', 0],
       gzip: ['fast', 0],
@@ -134,9 +134,9 @@ describe('candidate rules', () => {
       bsdf2: { tier: 'fallback', slowOnZeroRuns: true },
       'bsdiff-lzma': { tier: 'lead', slowOnZeroRuns: false },
     });
-    const generic = resolveTargets('generic');
-    const noLead = resolveTargets('generic').map((p) => ({ ...p, allowedDiffers: ['bsdiff', 'zstd-dict'] }));
-    const noDiff = resolveTargets('generic').map((p) => ({
+    const generic = await resolveTargets('generic');
+    const noLead = (await resolveTargets('generic')).map((p) => ({ ...p, allowedDiffers: ['bsdiff', 'zstd-dict'] }));
+    const noDiff = (await resolveTargets('generic')).map((p) => ({
       ...p,
       allowedOperations: ['zero', 'copy', 'replace'] as const,
     }));

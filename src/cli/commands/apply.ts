@@ -3,6 +3,7 @@
 import { Command, Option } from 'commander';
 import { CliReporter } from '../cli-reporter.js';
 import type { CommandResult } from '../command-result.js';
+import { printableLines } from '../../errors/printable.js';
 import { MAX_TIMESTAMP_SECONDS, collect, parseIntOption } from '../parse-options.js';
 import { applyText } from '../apply-text.js';
 
@@ -73,7 +74,7 @@ export function applyCommand(run: (work: () => Promise<CommandResult>) => Promis
           checkpointEveryBytes: o.checkpointEvery,
           reporter,
         });
-        return { json: { ...r, warnings: reporter.warnings }, text: applyText(r) };
+        return { json: { ...r, warnings: reporter.warnings }, text: printableLines(applyText(r)) };
       });
     });
 }

@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { availableParallelism } from 'node:os';
 import { CliReporter } from '../cli-reporter.js';
 import type { CommandResult } from '../command-result.js';
+import { printableLines } from '../../errors/printable.js';
 import {
   MAX_TIMESTAMP_SECONDS,
   collect,
@@ -84,7 +85,7 @@ export function buildCommand(run: (work: () => Promise<CommandResult>) => Promis
         const reporter = await CliReporter.create({ forceProgress: o.progress, strict: o.strict });
         const { buildPackages } = await import('../../pipeline/build-packages.js');
         const { builtinTargets, resolveTargets } = await import('../../targets/target-registry.js');
-        const named = o.target ? resolveTargets(o.target) : builtinTargets();
+        const named = o.target ? await resolveTargets(o.target) : builtinTargets();
         const result = await buildPackages({
           oldPath: o.old,
           newPath: o.new,
@@ -130,7 +131,7 @@ export function buildCommand(run: (work: () => Promise<CommandResult>) => Promis
           `${result.kind} packages for ${formatBytes(result.newSizeBytes)} ${what}\n` +
           parts +
           renderTable(['target', 'package', 'size', '% of new', 'signature'], rows);
-        return { json: { ...result, warnings: reporter.warnings }, text };
+        return { json: { ...result, warnings: reporter.warnings }, text: printableLines(text) };
       });
     });
 }

@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { CliReporter } from '../cli-reporter.js';
 import type { CommandResult } from '../command-result.js';
 import { collect } from '../parse-options.js';
+import { printableLines } from '../../errors/printable.js';
 import { formatBytes, renderTable } from '../render.js';
 import type { ImageSummary, InspectReport } from '../../inspect/inspect-package.js';
 
@@ -37,7 +38,8 @@ export function inspectCommand(run: (work: () => Promise<CommandResult>) => Prom
           });
           await writeReportFile(o.html, renderInspectHtml(r, maps));
         }
-        return { json: r, text: describe(r) + (o.html ? `\n\nwrote ${o.html}` : '') };
+        // Every line may quote the (possibly unverified) package: control characters are escaped.
+        return { json: r, text: printableLines(describe(r) + (o.html ? `\n\nwrote ${o.html}` : '')) };
       });
     });
 }

@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { CliReporter } from '../cli-reporter.js';
 import type { CommandResult } from '../command-result.js';
 import { collect } from '../parse-options.js';
+import { printableLines } from '../../errors/printable.js';
 
 /** Declares the command. */
 export function verifyCommand(run: (work: () => Promise<CommandResult>) => Promise<void>): Command {
@@ -39,7 +40,9 @@ export function verifyCommand(run: (work: () => Promise<CommandResult>) => Promi
         });
         return {
           json: { ok: true, ...r, warnings: reporter.warnings },
-          text: `OK ${pkg}: ${r.target}, ${r.signatureAlgorithm} key ${r.keyId.slice(0, 16)}…\n${r.checks.map((c) => `  ✓ ${c}`).join('\n')}`,
+          text: printableLines(
+            `OK ${pkg}: ${r.target}, ${r.signatureAlgorithm} key ${r.keyId.slice(0, 16)}…\n${r.checks.map((c) => `  ✓ ${c}`).join('\n')}`,
+          ),
         };
       });
     });
