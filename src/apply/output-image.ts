@@ -14,6 +14,7 @@ import { totalBlocks, type Extent } from '../model/extent.js';
 import type { PartitionUpdate } from '../model/manifest.js';
 import { hashSource } from './hash-source.js';
 import { writeExtents } from '../image/extent-io.js';
+import { readUpTo } from '../image/read-full.js';
 
 /** Output container formats. */
 export type OutputFormat = 'raw' | 'sparse';
@@ -84,11 +85,10 @@ export class RawOutput implements OutputImage {
     let at = 0;
     for (const e of dst) {
       const length = e.blockCount * this.bs;
-      for (let done = 0; done < length;) {
-        const { bytesRead } = await this.fh!.read(out, at + done, length - done, e.startBlock * this.bs + done);
-        if (bytesRead === 0) break;
-        done += bytesRead;
-      }
+      await readUpTo(this.fh!, out.subarray(at, at + length), e.startBlock * this.bs, {
+        action: 'read back output',
+        path: this.path,
+      });
       at += length;
     }
     return out;
