@@ -2,7 +2,7 @@
 // fingerprint‖anchor-number keys). Fingerprints that occur too often (repetitive data) are
 // ignored: they say nothing about where a chunk came from. Memory: 8 bytes per anchor + the list.
 
-import { lowerBound } from './digest-index.js';
+import { lowerBound } from '../extents/lower-bound.js';
 import type { AnchorList } from './anchor-sampler.js';
 
 /** Fingerprints seen more often than this in the old image are not used for voting. */

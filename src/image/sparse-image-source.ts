@@ -22,6 +22,7 @@ import {
 } from './sparse-format.js';
 import { openRegularFile } from './open-read-only.js';
 import { readFull, readUpTo } from './read-full.js';
+import { upperBound } from '../extents/lower-bound.js';
 
 const RAW = 0;
 const FILL = 1;
@@ -73,14 +74,8 @@ class ChunkTable {
 
   /** Index of the chunk holding `block` (which must be inside the image). */
   find(block: number): number {
-    let lo = 0;
-    let hi = this.count - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if (this.startBlock[mid]! <= block) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
+    // The last chunk starting at or before `block` (0 when there is none, as before).
+    return Math.max(0, upperBound(this.startBlock, block, this.count) - 1);
   }
 
   private grow(): void {
