@@ -43,7 +43,7 @@ export class AnchorIndex {
     bucketBytes: number,
   ): number[] {
     const votes = new Map<number, number>();
-    for (let i = firstAtOrAfter(next.positions, startBytes); i < next.count && next.positions[i]! < endBytes; i++) {
+    for (let i = lowerBound(next.positions, startBytes); i < next.count && next.positions[i]! < endBytes; i++) {
       for (const oldPos of this.positionsOf(next.fingerprints[i]!)) {
         const bucket = Math.round((oldPos - next.positions[i]!) / bucketBytes);
         votes.set(bucket, (votes.get(bucket) ?? 0) + 1);
@@ -55,15 +55,4 @@ export class AnchorIndex {
       .slice(0, limit)
       .map(([bucket]) => bucket * bucketBytes);
   }
-}
-
-function firstAtOrAfter(positions: Float64Array, value: number): number {
-  let a = 0;
-  let b = positions.length;
-  while (a < b) {
-    const mid = (a + b) >> 1;
-    if (positions[mid]! < value) a = mid + 1;
-    else b = mid;
-  }
-  return a;
 }
