@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, readdirSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildPackages, verifyPackage, applyPackage, inspectPackage, OtaError } from '../dist/index.js';
+import { mulberry32 } from '../dist/hashing/mulberry32.js';
 
 const args = process.argv.slice(2);
 const opt = (name, fallback) => {
@@ -22,15 +23,10 @@ const caseTimeMs = Number(opt('case-time-limit-ms', 10_000));
 const rssLimitMb = Number(opt('rss-limit-mb', 256));
 const json = args.includes('--json');
 
+/** Uniform floats in [0, 1) from the build's one seeded PRNG (mulberry32). */
 function prng(s) {
-  let a = s >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next32 = mulberry32(s);
+  return () => next32() / 4294967296;
 }
 const rand = prng(seed);
 const int = (n) => Math.floor(rand() * n);

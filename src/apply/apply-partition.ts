@@ -22,7 +22,7 @@ import { applySteps, type ApplyStep } from './apply-steps.js';
 import { CHAIN_START, chainStep, removeCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { checkFreeSpace } from './device-checks.js';
 import { BlockDeviceOutput } from './device-output.js';
-import { hashSource } from './hash-source.js';
+import { imageSha256 } from '../hashing/image-sha256.js';
 import type { OutputDestination } from './output-destination.js';
 import { createOutputImage, type OutputFormat, type OutputImage } from './output-image.js';
 import { resumePoint, type ResumeState } from './resume-point.js';
@@ -43,7 +43,7 @@ export async function checkBase(old: BlockSource, part: PartitionUpdate, blockSi
     );
   }
   // DONT_CARE blocks of the source are undefined on the device: they count as zeros.
-  const actual = (await hashSource(old, part.source!.dontCare, blockSizeBytes)).toString('hex');
+  const actual = (await imageSha256(old, blockSizeBytes, part.source!.dontCare)).toString('hex');
   if (actual !== expected) {
     throw new VerificationError(
       'WRONG_BASE',

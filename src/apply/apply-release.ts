@@ -19,7 +19,7 @@ import type { ApplyOptions } from './apply-options.js';
 import { DEFAULT_CHECKPOINT_EVERY_BYTES, SCRATCH_BYTES, checkBase, writePartition } from './apply-partition.js';
 import type { AppliedPartition, ReleaseApplyResult } from './apply-result.js';
 import { checkFreeSpace } from './device-checks.js';
-import { hashSource } from './hash-source.js';
+import { imageSha256 } from '../hashing/image-sha256.js';
 
 /** A partition with its old image opened and checked. */
 interface Checked {
@@ -207,7 +207,7 @@ async function finishedAlready(path: string, part: PartitionUpdate, bs: number, 
   try {
     return (
       staged.sizeBytes === part.target.sizeBytes &&
-      (await hashSource(staged, part.target.dontCare, bs)).toString('hex') === expectedHex
+      (await imageSha256(staged, bs, part.target.dontCare)).toString('hex') === expectedHex
     );
   } finally {
     await staged.close();

@@ -9,7 +9,7 @@ import { UsageError, ioError } from '../errors/ota-error.js';
 import { RawImageSource } from '../image/raw-image-source.js';
 import type { Extent } from '../model/extent.js';
 import type { PartitionUpdate } from '../model/manifest.js';
-import { hashSource } from './hash-source.js';
+import { imageSha256 } from '../hashing/image-sha256.js';
 import type { OutputImage } from './output-image.js';
 
 /** Bytes of zeros written per call. */
@@ -102,7 +102,7 @@ export class BlockDeviceOutput implements OutputImage {
     this.fh = undefined;
     const fh = await open(this.path, constants.O_RDONLY);
     const written = RawImageSource.fromHandle(this.path, fh, this.part.target.sizeBytes);
-    return hashSource(written, this.part.target.dontCare, this.bs).finally(() => written.close());
+    return imageSha256(written, this.bs, this.part.target.dontCare).finally(() => written.close());
   }
 
   async abort(): Promise<void> {

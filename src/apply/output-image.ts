@@ -12,8 +12,9 @@ import { RawImageSource } from '../image/raw-image-source.js';
 import { SparseImageWriter } from '../image/sparse-image-writer.js';
 import { totalBlocks, type Extent } from '../model/extent.js';
 import type { PartitionUpdate } from '../model/manifest.js';
-import { hashSource } from './hash-source.js';
+import { imageSha256 } from '../hashing/image-sha256.js';
 import { writeExtents } from '../image/extent-io.js';
+import { readUpTo } from '../image/read-full.js';
 
 /** Output container formats. */
 export type OutputFormat = 'raw' | 'sparse';
@@ -84,11 +85,10 @@ export class RawOutput implements OutputImage {
     let at = 0;
     for (const e of dst) {
       const length = e.blockCount * this.bs;
-      for (let done = 0; done < length;) {
-        const { bytesRead } = await this.fh!.read(out, at + done, length - done, e.startBlock * this.bs + done);
-        if (bytesRead === 0) break;
-        done += bytesRead;
-      }
+      await readUpTo(this.fh!, out.subarray(at, at + length), e.startBlock * this.bs, {
+        action: 'read back output',
+        path: this.path,
+      });
       at += length;
     }
     return out;
@@ -106,7 +106,7 @@ export class RawOutput implements OutputImage {
     // Re-read what is on disk, as a raw image whatever its first bytes look like.
     const fh = await open(this.path, 'r');
     const written = RawImageSource.fromHandle(this.path, fh, this.part.target.sizeBytes);
-    return hashSource(written).finally(() => written.close());
+    return imageSha256(written, this.bs).finally(() => written.close());
   }
 
   async abort(): Promise<void> {
@@ -167,7 +167,7 @@ class SparseOutput implements OutputImage {
     await this.writer.finish();
     // Re-read the file as written (DONT_CARE reads as zeros), not the bytes handed to the writer.
     const written = await openImage(this.path);
-    return hashSource(written).finally(() => written.close());
+    return imageSha256(written, this.bs).finally(() => written.close());
   }
 
   async abort(): Promise<void> {

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ioError } from '../errors/ota-error.js';
+import { readFull } from '../image/read-full.js';
 import { candidateLabel, type CandidateSpec, type EncodedCandidate } from '../planner/candidates.js';
 
 /** Where a cached candidate sits and what it cost to compute. */
@@ -57,14 +58,11 @@ export class CandidateCache {
     const e = this.index.get(`${chunkKey}/${candidateLabel(spec)}`);
     if (!e) return undefined;
     const bytes = Buffer.alloc(e.sizeBytes);
-    let done = 0;
-    while (done < e.sizeBytes) {
-      const { bytesRead } = await this.fh.read(bytes, done, e.sizeBytes - done, e.offsetBytes + done).catch((err) => {
-        throw ioError('read candidate cache', this.path, err);
-      });
-      if (bytesRead === 0) throw ioError('read candidate cache', this.path, new Error('unexpected end of file'));
-      done += bytesRead;
-    }
+    await readFull(this.fh, bytes, e.offsetBytes, {
+      action: 'read candidate cache',
+      path: this.path,
+      onShort: () => ioError('read candidate cache', this.path, new Error('unexpected end of file')),
+    });
     return { candidate: { spec, bytes, decoderMemoryBytes: e.decoderMemoryBytes }, computeMs: e.computeMs };
   }
 

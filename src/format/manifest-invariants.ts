@@ -2,6 +2,7 @@
 // extents inside their images, no overlapping writes, blobs contiguous in op order, op limits.
 
 import { PackageFormatError } from '../errors/ota-error.js';
+import { partitionPoint } from '../extents/lower-bound.js';
 import { totalBlocks, type Extent } from '../model/extent.js';
 import { isUnchanged, sameIdentity, type Manifest, type PartitionUpdate } from '../model/manifest.js';
 import { blobOf, sourceOf } from '../model/operation.js';
@@ -111,16 +112,9 @@ function checkInside(extents: readonly Extent[], imageBlocks: number, where: str
 /** Throws when any extent of `a` touches `sorted` (sorted by start, non-overlapping). */
 function checkDisjoint(a: readonly Extent[], sorted: readonly Extent[], what: string): void {
   for (const x of a) {
-    // First extent of `sorted` that ends after x starts: binary search.
-    let lo = 0;
-    let hi = sorted.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      const m = sorted[mid]!;
-      if (m.startBlock + m.blockCount <= x.startBlock) lo = mid + 1;
-      else hi = mid;
-    }
-    const y = sorted[lo];
+    // First extent of `sorted` that ends after x starts.
+    const y =
+      sorted[partitionPoint(sorted.length, (i) => sorted[i]!.startBlock + sorted[i]!.blockCount <= x.startBlock)];
     if (y && y.startBlock < x.startBlock + x.blockCount) bad(what);
   }
 }

@@ -2,7 +2,7 @@
 // fingerprint‖anchor-number keys). Fingerprints that occur too often (repetitive data) are
 // ignored: they say nothing about where a chunk came from. Memory: 8 bytes per anchor + the list.
 
-import { lowerBound } from './digest-index.js';
+import { lowerBound } from '../extents/lower-bound.js';
 import type { AnchorList } from './anchor-sampler.js';
 
 /** Fingerprints seen more often than this in the old image are not used for voting. */
@@ -43,7 +43,7 @@ export class AnchorIndex {
     bucketBytes: number,
   ): number[] {
     const votes = new Map<number, number>();
-    for (let i = firstAtOrAfter(next.positions, startBytes); i < next.count && next.positions[i]! < endBytes; i++) {
+    for (let i = lowerBound(next.positions, startBytes); i < next.count && next.positions[i]! < endBytes; i++) {
       for (const oldPos of this.positionsOf(next.fingerprints[i]!)) {
         const bucket = Math.round((oldPos - next.positions[i]!) / bucketBytes);
         votes.set(bucket, (votes.get(bucket) ?? 0) + 1);
@@ -55,15 +55,4 @@ export class AnchorIndex {
       .slice(0, limit)
       .map(([bucket]) => bucket * bucketBytes);
   }
-}
-
-function firstAtOrAfter(positions: Float64Array, value: number): number {
-  let a = 0;
-  let b = positions.length;
-  while (a < b) {
-    const mid = (a + b) >> 1;
-    if (positions[mid]! < value) a = mid + 1;
-    else b = mid;
-  }
-  return a;
 }

@@ -4,6 +4,8 @@
 // anchors wherever it sits, so anchors find data that moved, even by a few bytes.
 // Memory: 12 bytes per anchor (~12 MiB per GiB of image); zero blocks get no anchors.
 
+import { mulberry32 } from './mulberry32.js';
+
 /** Top bits of the selector hash that must be zero at an anchor (1 in 2^ANCHOR_BITS positions). */
 export const ANCHOR_BITS = 10;
 
@@ -16,14 +18,9 @@ export interface AnchorList {
 }
 
 function gearTable(seed: number): Int32Array {
+  const next = mulberry32(seed);
   const t = new Int32Array(256);
-  let a = seed >>> 0;
-  for (let i = 0; i < 256; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), a | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    t[i] = x ^ (x >>> 14);
-  }
+  for (let i = 0; i < 256; i++) t[i] = next(); // uint32 stored as int32: the same 32 bits
   return t;
 }
 const SELECT = gearTable(0x0a5c4e1d);

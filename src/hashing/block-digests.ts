@@ -8,6 +8,7 @@ import type { BlockSource, SourceRun } from '../image/block-source.js';
 import { extentsOfFlags } from '../extents/extent-list.js';
 import type { Extent } from '../model/extent.js';
 import { AnchorSampler, type AnchorList } from './anchor-sampler.js';
+import { ImageSha256 } from './image-sha256.js';
 
 /** Size of the sequential reads while hashing. */
 export const HASH_READ_BYTES = 4 * 1024 * 1024;
@@ -25,7 +26,7 @@ export interface BlockDigests {
   readonly dontCare: Uint8Array;
   /** Number of DONT_CARE blocks. */
   readonly dontCareCount: number;
-  /** sha256 of the exact `sizeBytes` bytes of the expanded image, DONT_CARE as zeros. */
+  /** The image sha256 (image-sha256.ts): the exact `sizeBytes` expanded bytes, DONT_CARE as zeros. */
   readonly imageSha256: Buffer;
   /** Content-defined anchors (when asked for), to find data that moved. */
   readonly anchors?: AnchorList;
@@ -59,7 +60,7 @@ export async function hashBlocks(
   const zero = new Uint8Array(blockCount);
   const dontCare = new Uint8Array(blockCount);
   let dontCareCount = 0;
-  const whole = createHash('sha256');
+  const whole = new ImageSha256(source.sizeBytes, blockSizeBytes); // DONT_CARE blocks arrive as zeros
   const zeroBlock = Buffer.alloc(blockSizeBytes);
   const zeroDigest = createHash('sha256').update(zeroBlock).digest();
   const runs = source.knownRuns();
@@ -83,9 +84,7 @@ export async function hashBlocks(
       const runEndBlock = Math.min(blockCount, Math.floor((run.offsetBytes + run.sizeBytes) / blockSizeBytes));
       for (let i = first; i < runEndBlock; i++) {
         known.digest.copy(digests, i * 32);
-        whole.update(
-          i === blockCount - 1 ? known.block.subarray(0, source.sizeBytes - i * blockSizeBytes) : known.block,
-        );
+        whole.update(known.block); // the last block's padding is past sizeBytes: ignored
         if (run.kind === 'dont-care') {
           dontCare[i] = 1;
           dontCareCount++;
@@ -102,7 +101,7 @@ export async function hashBlocks(
       count++;
     }
     const buf = await source.read(start, count * blockSizeBytes);
-    whole.update(buf.subarray(0, Math.min(buf.length, source.sizeBytes - start)));
+    whole.update(buf);
     for (let k = 0; k < count; k++) {
       const block = buf.subarray(k * blockSizeBytes, (k + 1) * blockSizeBytes);
       if (block.equals(zeroBlock)) {

@@ -4,6 +4,7 @@
 
 import { ImageError } from '../errors/ota-error.js';
 import type { BlockDigests } from './block-digests.js';
+import { lowerBound } from '../extents/lower-bound.js';
 
 const INDEX_BITS = 28n;
 const INDEX_MASK = (1n << INDEX_BITS) - 1n;
@@ -46,16 +47,4 @@ export class DigestIndex {
   private prefixAt(digests: Buffer, at: number): bigint {
     return digests.readBigUInt64BE(at) >> 28n;
   }
-}
-
-/** The first index of sorted `keys` whose value is ≥ `value` (keys.length when none). */
-export function lowerBound(keys: BigUint64Array, value: bigint): number {
-  let a = 0;
-  let b = keys.length;
-  while (a < b) {
-    const mid = (a + b) >> 1;
-    if (keys[mid]! < value) a = mid + 1;
-    else b = mid;
-  }
-  return a;
 }

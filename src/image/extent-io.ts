@@ -2,7 +2,7 @@
 // over destination blocks. Memory: one buffer of the extents' total size (≤ the op limits).
 
 import type { FileHandle } from 'node:fs/promises';
-import { ioError } from '../errors/ota-error.js';
+import { writeFull } from './write-full.js';
 import type { BlockSource } from './block-source.js';
 import { totalBlocks, type Extent } from '../model/extent.js';
 
@@ -33,15 +33,10 @@ export async function writeExtents(
   let at = 0;
   for (const e of extents) {
     const length = e.blockCount * blockSizeBytes;
-    try {
-      let done = 0;
-      while (done < length) {
-        const { bytesWritten } = await fh.write(data, at + done, length - done, e.startBlock * blockSizeBytes + done);
-        done += bytesWritten;
-      }
-    } catch (err) {
-      throw ioError('write output', path, err);
-    }
+    await writeFull(fh, data.subarray(at, at + length), e.startBlock * blockSizeBytes, {
+      action: 'write output',
+      path,
+    });
     at += length;
   }
 }

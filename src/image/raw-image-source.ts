@@ -1,8 +1,9 @@
 // RawImageSource: a BlockSource over a plain image file, opened read-only.
 
-import { ImageError, ioError } from '../errors/ota-error.js';
+import { ImageError } from '../errors/ota-error.js';
 import type { BlockSource, SourceRun } from './block-source.js';
 import type { PositionalReader } from './file-range.js';
+import { readFull } from './read-full.js';
 
 /** A plain image file, opened by open-image.ts with flag `r`: never for writing. */
 export class RawImageSource implements BlockSource {
@@ -23,22 +24,15 @@ export class RawImageSource implements BlockSource {
   async read(offsetBytes: number, lengthBytes: number): Promise<Buffer> {
     const buf = Buffer.alloc(lengthBytes);
     const available = Math.max(0, Math.min(lengthBytes, this.sizeBytes - offsetBytes));
-    let done = 0;
-    while (done < available) {
-      let bytesRead: number;
-      try {
-        ({ bytesRead } = await this.fh.read(buf, done, available - done, offsetBytes + done));
-      } catch (err) {
-        throw ioError('read image', this.path, err);
-      }
-      if (bytesRead === 0) {
-        throw new ImageError(
+    await readFull(this.fh, buf.subarray(0, available), offsetBytes, {
+      action: 'read image',
+      path: this.path,
+      onShort: (endedAtBytes) =>
+        new ImageError(
           'IMAGE_TRUNCATED',
-          `${this.path} ended at ${offsetBytes + done} bytes while reading; it was ${this.sizeBytes} bytes when opened`,
-        );
-      }
-      done += bytesRead;
-    }
+          `${this.path} ended at ${endedAtBytes} bytes while reading; it was ${this.sizeBytes} bytes when opened`,
+        ),
+    });
     return buf;
   }
 

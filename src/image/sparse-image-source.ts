@@ -5,7 +5,7 @@
 // entry, ≤ 34 with doubling, one entry per chunk present in the file, adjacent FILL/DONT_CARE
 // merged), plus a 64 KiB header window and a 1 MiB CRC buffer while opening.
 
-import { ImageError, ioError } from '../errors/ota-error.js';
+import { ImageError } from '../errors/ota-error.js';
 import type { BlockSource, SourceRun } from './block-source.js';
 import type { PositionalReader } from './file-range.js';
 import {
@@ -21,6 +21,8 @@ import {
   type SparseFileHeader,
 } from './sparse-format.js';
 import { openRegularFile } from './open-read-only.js';
+import { readFull, readUpTo } from './read-full.js';
+import { upperBound } from '../extents/lower-bound.js';
 
 const RAW = 0;
 const FILL = 1;
@@ -72,14 +74,8 @@ class ChunkTable {
 
   /** Index of the chunk holding `block` (which must be inside the image). */
   find(block: number): number {
-    let lo = 0;
-    let hi = this.count - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if (this.startBlock[mid]! <= block) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
+    // The last chunk starting at or before `block` (0 when there is none, as before).
+    return Math.max(0, upperBound(this.startBlock, block, this.count) - 1);
   }
 
   private grow(): void {
@@ -187,21 +183,15 @@ export class SparseImageSource implements BlockSource {
   }
 
   private async readFile(into: Buffer, at: number, lengthBytes: number, filePosition: number): Promise<void> {
-    let done = 0;
-    while (done < lengthBytes) {
-      let bytesRead: number;
-      try {
-        ({ bytesRead } = await this.fh.read(into, at + done, lengthBytes - done, filePosition + done));
-      } catch (err) {
-        throw ioError('read image', this.path, err);
-      }
-      if (bytesRead === 0)
-        throw new ImageError(
+    await readFull(this.fh, into.subarray(at, at + lengthBytes), filePosition, {
+      action: 'read image',
+      path: this.path,
+      onShort: (endedAtBytes) =>
+        new ImageError(
           'SPARSE_TRUNCATED',
-          `sparse image ${this.path}: file ended at byte ${filePosition + done} while reading RAW data; was it changed after it was opened?`,
-        );
-      done += bytesRead;
-    }
+          `sparse image ${this.path}: file ended at byte ${endedAtBytes} while reading RAW data; was it changed after it was opened?`,
+        ),
+    });
   }
 
   /**
@@ -356,17 +346,7 @@ class Scanner {
       return this.window.subarray(pos - this.windowStart, pos - this.windowStart + length);
     const want = Math.max(0, Math.min(SCAN_WINDOW_BYTES, this.fileSizeBytes - pos));
     const buf = (this.scratch ??= Buffer.alloc(SCAN_WINDOW_BYTES));
-    let got = 0;
-    while (got < want) {
-      let bytesRead: number;
-      try {
-        ({ bytesRead } = await this.fh.read(buf, got, want - got, pos + got));
-      } catch (err) {
-        throw ioError('read image', this.path, err);
-      }
-      if (bytesRead === 0) break;
-      got += bytesRead;
-    }
+    const got = await readUpTo(this.fh, buf.subarray(0, want), pos, { action: 'read image', path: this.path });
     this.window = buf.subarray(0, got);
     this.windowStart = pos;
     return this.window.subarray(0, Math.min(length, got));

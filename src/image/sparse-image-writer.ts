@@ -8,6 +8,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { ioError } from '../errors/ota-error.js';
+import { writeFull } from './write-full.js';
 import {
   SPARSE_CHUNK_HEADER_BYTES,
   SPARSE_FILE_HEADER_BYTES,
@@ -292,17 +293,10 @@ export class SparseImageWriter {
   }
 
   private async writeAt(position: number, parts: readonly Buffer[]): Promise<void> {
-    try {
-      let at = position;
-      for (const part of parts) {
-        for (let done = 0; done < part.length;) {
-          const { bytesWritten } = await this.fh.write(part, done, part.length - done, at);
-          done += bytesWritten;
-          at += bytesWritten;
-        }
-      }
-    } catch (err) {
-      throw ioError('write sparse image', this.path, err);
+    let at = position;
+    for (const part of parts) {
+      await writeFull(this.fh, part, at, { action: 'write sparse image', path: this.path });
+      at += part.length;
     }
   }
 }

@@ -4,6 +4,7 @@
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ioError } from '../errors/ota-error.js';
+import { readFull } from '../image/read-full.js';
 
 /** Where a blob sits in the spool. */
 export interface SpoolRange {
@@ -45,8 +46,11 @@ export class BlobSpool {
   /** Reads a range back. */
   async read(range: SpoolRange): Promise<Buffer> {
     const buf = Buffer.alloc(range.sizeBytes);
-    const { bytesRead } = await this.fh.read(buf, 0, range.sizeBytes, range.offsetBytes);
-    if (bytesRead !== range.sizeBytes) throw ioError('read blob spool', this.path, new Error('short read'));
+    await readFull(this.fh, buf, range.offsetBytes, {
+      action: 'read blob spool',
+      path: this.path,
+      onShort: () => ioError('read blob spool', this.path, new Error('short read')),
+    });
     return buf;
   }
 

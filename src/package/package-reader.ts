@@ -27,6 +27,7 @@ import { CollectingReporter, type Reporter } from '../reporter.js';
 import { chooseVerifiers } from '../signing/choose-key.js';
 import type { Verifier } from '../signing/signer.js';
 import { PLUGIN_WIRE_IDS } from './plugin-wire-ids.js';
+import { readFull } from '../image/read-full.js';
 
 /** How to open a package. */
 export interface OpenPackageOptions {
@@ -236,17 +237,11 @@ function checkSameKeys(metadata: readonly SignatureBlock[], payload: readonly Si
 
 async function readAt(fh: FileHandle, offsetBytes: number, lengthBytes: number, path: string): Promise<Buffer> {
   const buf = Buffer.alloc(lengthBytes);
-  let done = 0;
-  while (done < lengthBytes) {
-    let bytesRead: number;
-    try {
-      ({ bytesRead } = await fh.read(buf, done, lengthBytes - done, offsetBytes + done));
-    } catch (err) {
-      throw ioError('read package', path, err);
-    }
-    if (bytesRead === 0)
-      throw new PackageFormatError('PKG_TRUNCATED', `${path} ended at ${offsetBytes + done} bytes, inside a section`);
-    done += bytesRead;
-  }
+  await readFull(fh, buf, offsetBytes, {
+    action: 'read package',
+    path,
+    onShort: (endedAtBytes) =>
+      new PackageFormatError('PKG_TRUNCATED', `${path} ended at ${endedAtBytes} bytes, inside a section`),
+  });
   return buf;
 }

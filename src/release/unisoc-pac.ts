@@ -16,7 +16,7 @@
 
 import type { FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { ImageError, hexBytes, ioError } from '../errors/ota-error.js';
+import { ImageError, hexBytes } from '../errors/ota-error.js';
 import type { BlockSource } from '../image/block-source.js';
 import { openImageRange } from '../image/open-image-range.js';
 import { SPARSE_FILE_HEADER_BYTES } from '../image/sparse-format.js';
@@ -41,6 +41,7 @@ import { checkImageFits, fitsOrClosed, probeHeader } from './release-file.js';
 import type { ReleasePartition, ReleaseSource } from './release-source.js';
 import { decodeXmlBytes } from './xml-document.js';
 import { openRegularFile } from '../image/open-read-only.js';
+import { readFull } from '../image/read-full.js';
 
 /** Largest embedded config XML read into memory. */
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
@@ -84,7 +85,7 @@ export async function openUnisocPac(path: string): Promise<ReleaseSource> {
       names.set(name, e.fileId);
       const layoutSizeBytes = pac.config?.partitionSizes.get(name);
       const head = Buffer.alloc(Math.min(SPARSE_FILE_HEADER_BYTES, e.sizeBytes));
-      await readFully(fh, head, e.dataOffsetBytes, path);
+      await readPacBytes(fh, head, e.dataOffsetBytes, path);
       const probe = probeHeader(head, e.sizeBytes, where);
       const displayName = e.fileName || e.fileId;
       checkImageFits(where, displayName, probe.imageSizeBytes, layoutSizeBytes, probe.sparse);
@@ -180,7 +181,7 @@ export async function readPac(path: string): Promise<PacContents> {
         `${what}: ${fileSizeBytes} bytes, shorter than the ${PAC_HEADER_BYTES}-byte PAC header`,
       );
     const raw = Buffer.alloc(PAC_HEADER_BYTES);
-    await readFully(fh, raw, 0, path);
+    await readPacBytes(fh, raw, 0, path);
     const magic = raw.subarray(PAC_MAGIC_OFFSET, PAC_MAGIC_OFFSET + 4);
     if (magic.readUInt32LE(0) !== PAC_MAGIC)
       throw new ImageError(
@@ -225,7 +226,7 @@ export async function readPac(path: string): Promise<PacContents> {
         `${what}: payload CRC (wCRC2 at offset 2122) expected ${hex16(header.payloadCrc)}, got ${hex16(payloadCrc)} over bytes ${PAC_HEADER_BYTES}..${fileSizeBytes}`,
       );
     const table = Buffer.alloc(header.entryCount * PAC_ENTRY_BYTES);
-    await readFully(fh, table, header.entryListOffsetBytes, path);
+    await readPacBytes(fh, table, header.entryListOffsetBytes, path);
     const entries = Array.from({ length: header.entryCount }, (_, i) =>
       decodePacEntry(table.subarray(i * PAC_ENTRY_BYTES, (i + 1) * PAC_ENTRY_BYTES), version),
     );
@@ -287,7 +288,7 @@ async function readConfig(
       `${what}: ${entry.sizeBytes} bytes, over the ${MAX_CONFIG_BYTES}-byte limit`,
     );
   const bytes = Buffer.alloc(entry.sizeBytes);
-  await readFully(fh, bytes, entry.dataOffsetBytes, path);
+  await readPacBytes(fh, bytes, entry.dataOffsetBytes, path);
   return parsePacConfig(decodeXmlBytes(bytes), what, header.productName);
 }
 
@@ -296,28 +297,23 @@ async function crcFrom(fh: FileHandle, startBytes: number, endBytes: number, pat
   let crc = 0;
   for (let at = startBytes; at < endBytes;) {
     const n = Math.min(piece.length, endBytes - at);
-    await readFully(fh, piece.subarray(0, n), at, path);
+    await readPacBytes(fh, piece.subarray(0, n), at, path);
     crc = crc16Arc(piece.subarray(0, n), crc);
     at += n;
   }
   return crc;
 }
 
-async function readFully(fh: FileHandle, into: Buffer, position: number, path: string): Promise<void> {
-  for (let done = 0; done < into.length;) {
-    let bytesRead: number;
-    try {
-      ({ bytesRead } = await fh.read(into, done, into.length - done, position + done));
-    } catch (err) {
-      throw ioError('read PAC', path, err);
-    }
-    if (bytesRead === 0)
-      throw new ImageError(
+async function readPacBytes(fh: FileHandle, into: Buffer, position: number, path: string): Promise<void> {
+  await readFull(fh, into, position, {
+    action: 'read PAC',
+    path,
+    onShort: (endedAtBytes) =>
+      new ImageError(
         'PAC_TRUNCATED',
-        `${basename(path)}: file ended at byte ${position + done} while reading ${into.length} bytes at ${position}; was it changed while being read?`,
-      );
-    done += bytesRead;
-  }
+        `${basename(path)}: file ended at byte ${endedAtBytes} while reading ${into.length} bytes at ${position}; was it changed while being read?`,
+      ),
+  });
 }
 
 function hex16(value: number): string {

@@ -2,23 +2,15 @@
 // bytes, text-like data, a slice of a real ELF binary, and a seeded "new version" of a buffer.
 
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { prng } from '../helpers/seeded-random.js';
 
 /** One 4096-byte block of zeros. */
 export function zeroBlock(): Buffer {
   return Buffer.alloc(4096);
 }
 
-/** A small seeded PRNG (mulberry32), so failures reproduce from the printed seed. */
-export function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+/** The tests' one seeded PRNG (test/helpers/seeded-random.ts), so failures reproduce from the printed seed. */
+export { prng };
 
 /** `sizeBytes` seeded random (incompressible) bytes. */
 export function randomBytes(sizeBytes: number, seed = 1): Buffer {

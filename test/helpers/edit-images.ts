@@ -1,17 +1,10 @@
 // Deterministic synthetic images and edits for round-trip tests: realistic-ish content
 // (text-like, binary-like, zero runs) and the edits real updates make (insert, delete, move, fill).
 
-/** A small deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from './seeded-random.js';
+
+/** The tests' one seeded PRNG (uniform floats in [0, 1)), re-exported for existing importers. */
+export { prng };
 
 /** An image of `sizeBytes` mixing compressible text, random bytes and zero runs. */
 export function syntheticImage(sizeBytes: number, seed: number): Buffer {

@@ -1,5 +1,7 @@
-// A tiny seeded PRNG (mulberry32) for reproducible random choices in robustness tests. The seed
-// comes from OTA_TEST_SEED when set, so a failure printed with its seed can be replayed.
+// The tests' one seeded PRNG (mulberry32, the same one src/ uses) for reproducible random data and
+// choices. The seed comes from OTA_TEST_SEED when set, so a failure printed with its seed can be replayed.
+
+import { mulberry32 } from '../../src/hashing/mulberry32.js';
 
 /** A seeded random source. */
 export interface Rng {
@@ -12,16 +14,15 @@ export interface Rng {
   bytes(length: number): Buffer;
 }
 
-/** mulberry32: small, fast and good enough for test data. */
+/** Uniform floats in [0, 1) from `seed` (mulberry32): small, fast and good enough for test data. */
+export function prng(seed: number): () => number {
+  const next32 = mulberry32(seed);
+  return () => next32() / 4294967296;
+}
+
+/** A seeded random source over {@link prng}. */
 export function seededRng(seed: number): Rng {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = prng(seed);
   return {
     seed,
     next,
