@@ -2,12 +2,14 @@
 // done and a hash chain over the bytes they wrote, so `apply --resume` can re-verify the partial
 // output before relying on it. Written atomically: temp file (random name, O_EXCL: never through
 // a planted symlink), fsync, rename over the checkpoint (rename replaces a link, never follows it),
-// fsync of the folder.
+// fsync of the folder. Read back with O_NOFOLLOW, checked with fstat (owned-file.ts) and capped in
+// size before a byte is read.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { open, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ioError } from '../errors/ota-error.js';
+import { openOwnedFile } from './owned-file.js';
 
 /** Checkpoint format version. */
 const CHECKPOINT_VERSION = 2;
@@ -60,13 +62,25 @@ export async function writeCheckpoint(path: string, cp: Checkpoint): Promise<voi
 
 /** Reads a checkpoint: the checkpoint, `missing`, or why it cannot be used. */
 export async function readCheckpoint(path: string): Promise<Checkpoint | { problem: string }> {
+  const opened = await openOwnedFile(path, 'read');
+  if ('problem' in opened)
+    return {
+      problem: opened.problem === 'it is missing' ? 'no checkpoint' : `the checkpoint is not ours: ${opened.problem}`,
+    };
   let buf: Buffer;
   try {
-    buf = await readFile(path);
+    if (opened.st.size > MAX_CHECKPOINT_BYTES) return { problem: 'checkpoint is too large' };
+    buf = Buffer.alloc(MAX_CHECKPOINT_BYTES + 1);
+    let length = 0;
+    for (let n = -1; n !== 0 && length < buf.length; length += n)
+      n = (await opened.fh.read(buf, length, buf.length - length, length)).bytesRead;
+    if (length > MAX_CHECKPOINT_BYTES) return { problem: 'checkpoint is too large' };
+    buf = buf.subarray(0, length);
   } catch {
-    return { problem: 'no checkpoint' };
+    return { problem: 'the checkpoint cannot be read' };
+  } finally {
+    await opened.fh.close();
   }
-  if (buf.length > MAX_CHECKPOINT_BYTES) return { problem: 'checkpoint is too large' };
   let o: Record<string, unknown>;
   try {
     o = JSON.parse(buf.toString('utf8'));
