@@ -66,8 +66,8 @@ export async function applyRelease(
     const staging = join(outDir, `.ota-staging-${reader.metadataSha256.toString('hex').slice(0, 16)}`);
     try {
       const totalBytes = manifest.partitions.reduce((n, p) => n + blockCountOf(p.target.sizeBytes, bs) * bs, 0);
-      await checkFreeSpace(join(outDir, 'x'), totalBytes + SCRATCH_BYTES);
       await prepareStaging(staging, options.resume ?? false, reporter);
+      await checkFreeSpace(join(outDir, 'x'), totalBytes + SCRATCH_BYTES);
       const forbidden = await fileIdsOf(checked.flatMap((c) => (c.old ? [c.old.path] : [])));
       const staged: AppliedPartition[] = [];
       for (const c of checked) staged.push(await stagePartition(c, reader, options, staging, forbidden, reporter));
