@@ -51,8 +51,8 @@ export async function lockOutput(lockPath: string, outputPath: string): Promise<
     }
     const holder = await staleHolder(lockPath);
     if (holder.pid !== undefined) busy(outputPath, lockPath, `pid ${holder.pid}`);
-    if (!holder.stale) busy(outputPath, lockPath, 'an apply that is starting');
-    await takeOver(lockPath, holder.dev!, holder.ino!);
+    if (!holder.stale) busy(outputPath, lockPath, holder.why ?? 'an apply that is starting');
+    if (holder.dev !== undefined) await takeOver(lockPath, holder.dev, holder.ino!);
   }
   return busy(outputPath, lockPath, 'another apply');
 }
@@ -60,15 +60,18 @@ export async function lockOutput(lockPath: string, outputPath: string): Promise<
 function busy(outputPath: string, lockPath: string, who: string): never {
   throw new IoError(
     'OUTPUT_BUSY',
-    `${outputPath} is being written by ${who} (lock ${lockPath}); nothing was written; retry when it has finished`,
+    `${outputPath} is locked by ${who} (lock ${lockPath}); nothing was written; retry when that apply has finished`,
   );
 }
 
 /** Who holds the lock: a live pid, or whether the lock is stale (with its inode). */
-async function staleHolder(lockPath: string): Promise<{ pid?: number; stale: boolean; dev?: number; ino?: number }> {
+async function staleHolder(
+  lockPath: string,
+): Promise<{ pid?: number; stale: boolean; why?: string; dev?: number; ino?: number }> {
   const opened = await openOwnedFile(lockPath, 'read');
   // A lock we cannot vouch for (a symlink, another user's file, a folder) is never removed: busy.
-  if ('problem' in opened) return { stale: false };
+  if ('problem' in opened && opened.problem === 'it is missing') return { stale: true }; // released meanwhile: retry
+  if ('problem' in opened) return { stale: false, why: `a lock file this applier did not make (${opened.problem})` };
   try {
     const text = opened.st.size <= MAX_LOCK_BYTES ? (await opened.fh.readFile()).toString('utf8') : '';
     const pid = /^(\d{1,10})\n$/.exec(text)?.[1];
