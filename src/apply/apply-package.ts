@@ -14,6 +14,7 @@ import type { ApplyOptions } from './apply-options.js';
 import { DEFAULT_CHECKPOINT_EVERY_BYTES, SCRATCH_BYTES, checkBase, writePartition } from './apply-partition.js';
 import type { ApplyResult } from './apply-result.js';
 import { sameFile } from './same-file.js';
+import { fileIdsOf } from './owned-file.js';
 import { applyRelease } from './apply-release.js';
 import { checkDeviceIdentity, checkNotDowngrade, readDeviceState, type DeviceState } from './device-checks.js';
 import { imageDestination, outputNode, type OutputDestination } from './output-destination.js';
@@ -72,6 +73,7 @@ export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> 
       part,
       old,
       oldSha256,
+      forbidden: await fileIdsOf(options.oldPath ? [options.oldPath] : []),
       destination,
       format,
       resume: options.resume ?? false,

@@ -2,14 +2,16 @@
 // then writes every step (the package's ops, or for an unchanged partition a verified copy of
 // the old image) into a partial file (checkpointing raw outputs) renamed into place only when the
 // output's sha256 matches, or in place into a block device that is then read back and checked.
-// The one partition writer, shared by single-image and release applies.
+// The one partition writer, shared by single-image and release applies. A file destination is
+// locked (output-lock.ts) for the whole run, so side files are only ever touched by their owner,
+// and the rename is checked to have moved the very inode that was hashed.
 
 import { createHash } from 'node:crypto';
-import { rename, unlink } from 'node:fs/promises';
+import { lstat, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decoderFor } from '../codecs/decoder-registry.js';
 import { patcherFor } from '../diff/patcher-registry.js';
-import { UsageError, VerificationError, ioError } from '../errors/ota-error.js';
+import { IoError, UsageError, VerificationError, ioError } from '../errors/ota-error.js';
 import type { BlockSource } from '../image/block-source.js';
 import { readExtents } from '../image/extent-io.js';
 import { totalBlocks, type Extent } from '../model/extent.js';
@@ -25,8 +27,10 @@ import { BlockDeviceOutput } from './device-output.js';
 import { imageSha256 } from '../hashing/image-sha256.js';
 import type { OutputDestination } from './output-destination.js';
 import { createOutputImage, type OutputFormat, type OutputImage } from './output-image.js';
+import { lockOutput } from './output-lock.js';
+import type { FileId } from './owned-file.js';
 import { resumePoint, type ResumeState } from './resume-point.js';
-import { newPartialName, removeStaleSideFiles, sideFilesOf } from './side-files.js';
+import { newPartialName, removeStaleSideFiles, sideFilesOf, type SideFiles } from './side-files.js';
 
 /** Destination bytes between checkpoints unless the caller says otherwise. */
 export const DEFAULT_CHECKPOINT_EVERY_BYTES = 64 * 1024 * 1024;
@@ -60,6 +64,8 @@ export interface PartitionJob {
   /** The old image, opened and checked by `checkBase` (undefined for a full partition). */
   readonly old: BlockSource | undefined;
   readonly oldSha256: string;
+  /** Files the output and its side files must never be (the old images, by inode). */
+  readonly forbidden: readonly FileId[];
   readonly destination: OutputDestination;
   readonly format: OutputFormat;
   readonly resume: boolean;
@@ -76,10 +82,19 @@ export interface PartitionJob {
  * its sha256 matches; a block device is written in place and read back. Returns what was written.
  */
 export async function writePartition(j: PartitionJob): Promise<AppliedPartition> {
+  const files = j.destination.kind === 'file' ? sideFilesOf(j.destination.path) : undefined;
+  const lock = files ? await lockOutput(files.lockPath, j.destination.path) : undefined;
+  try {
+    return await writeLocked(j, files);
+  } finally {
+    await lock?.release();
+  }
+}
+
+async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promise<AppliedPartition> {
   const bs = j.reader.manifest.blockSizeBytes;
   const steps = applySteps(j.part, bs);
   const { path } = j.destination;
-  const files = j.destination.kind === 'file' ? sideFilesOf(path) : undefined;
   let state: ResumeState = { completedOps: 0, bytesWritten: 0, chain: CHAIN_START };
   if (files) {
     state = await resumePoint({
@@ -91,6 +106,7 @@ export async function writePartition(j: PartitionJob): Promise<AppliedPartition>
       bs,
       packageDigest: j.reader.metadataSha256.toString('hex'),
       oldSha256: j.oldSha256,
+      forbidden: j.forbidden,
       reporter: j.reporter,
     });
   } else if (j.resume) {
@@ -133,7 +149,7 @@ export async function writePartition(j: PartitionJob): Promise<AppliedPartition>
         sinceCheckpoint = 0;
       }
     }
-    const actual = await out.finish();
+    const { sha256: actual, fileId } = await out.finish();
     out = undefined;
     const expected = Buffer.from(j.part.target.sha256);
     if (!actual.equals(expected)) {
@@ -147,6 +163,13 @@ export async function writePartition(j: PartitionJob): Promise<AppliedPartition>
       await rename(partialPath, path).catch((err) => {
         throw ioError('rename output to', path, err);
       });
+      // The name now holds the inode hashed above, or something replaced it in between.
+      const placed = await lstat(path).catch(() => undefined);
+      if (!fileId || !placed || placed.dev !== fileId.dev || placed.ino !== fileId.ino)
+        throw new IoError(
+          'OUTPUT_BUSY',
+          `${path} was replaced by another process while it was being renamed into place`,
+        );
       await removeCheckpoint(files.checkpointPath);
     }
     return {

@@ -1,14 +1,14 @@
 // Applies a release (multi-partition) package into a folder: finds each partition's old image
 // in the old release, checks every base hash and the payload signature before writing anything,
-// writes each partition into a staging folder beside the outputs (resumable), and renames them
-// all to `<partition>.img` only when every one matches its target sha256.
+// writes each partition into a staging folder beside the outputs (resumable; release-staging.ts),
+// and moves them all to `<partition>.img` only when every one matches its target sha256 — all or
+// none. The output folder is locked (output-lock.ts) for the whole run.
 
-import { lstat, mkdir, realpath, rename, rm, rmdir } from 'node:fs/promises';
+import { lstat, mkdir, realpath, rm, rmdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { UsageError, VerificationError, ioError } from '../errors/ota-error.js';
 import { blockCountOf } from '../format/manifest-invariants.js';
 import type { BlockSource } from '../image/block-source.js';
-import { openImage } from '../image/open-image.js';
 import { isUnchanged, type PartitionUpdate } from '../model/manifest.js';
 import type { PackageReader } from '../package/package-reader.js';
 import { detectRelease, openRelease, releaseFolder } from '../release/open-release.js';
@@ -19,7 +19,9 @@ import type { ApplyOptions } from './apply-options.js';
 import { DEFAULT_CHECKPOINT_EVERY_BYTES, SCRATCH_BYTES, checkBase, writePartition } from './apply-partition.js';
 import type { AppliedPartition, ReleaseApplyResult } from './apply-result.js';
 import { checkFreeSpace } from './device-checks.js';
-import { imageSha256 } from '../hashing/image-sha256.js';
+import { lockOutput, type OutputLock } from './output-lock.js';
+import { fileIdsOf, type FileId } from './owned-file.js';
+import { finishedAlready, moveIntoPlace, prepareStaging } from './release-staging.js';
 
 /** A partition with its old image opened and checked. */
 interface Checked {
@@ -59,25 +61,18 @@ export async function applyRelease(
     const created = await mkdir(outDir, { recursive: true }).catch((err) => {
       throw ioError('create output folder', outDir, err);
     });
+    // One apply at a time per output folder: staging and side files are touched by their owner only.
+    let lock: OutputLock | undefined = await lockOutput(join(outDir, '.ota-lock'), outDir);
     const staging = join(outDir, `.ota-staging-${reader.metadataSha256.toString('hex').slice(0, 16)}`);
     try {
-      if (!options.resume) await rm(staging, { recursive: true, force: true });
       const totalBytes = manifest.partitions.reduce((n, p) => n + blockCountOf(p.target.sizeBytes, bs) * bs, 0);
+      await prepareStaging(staging, options.resume ?? false, reporter);
       await checkFreeSpace(join(outDir, 'x'), totalBytes + SCRATCH_BYTES);
-      await mkdir(staging, { recursive: true }).catch((err) => {
-        throw ioError('create staging folder', staging, err);
-      });
+      const forbidden = await fileIdsOf(checked.flatMap((c) => (c.old ? [c.old.path] : [])));
       const staged: AppliedPartition[] = [];
-      for (const c of checked) staged.push(await stagePartition(c, reader, options, staging, reporter));
-      // Every partition verified: move them into place together.
-      const applied: AppliedPartition[] = [];
-      for (const a of staged) {
-        const finalPath = join(outDir, `${a.name}.img`);
-        await rename(a.outputPath, finalPath).catch((err) => {
-          throw ioError('rename output to', finalPath, err);
-        });
-        applied.push({ ...a, outputPath: finalPath });
-      }
+      for (const c of checked) staged.push(await stagePartition(c, reader, options, staging, forbidden, reporter));
+      // Every partition verified: move them into place together (or not at all).
+      const applied = await moveIntoPlace(staged, outDir, staging);
       await rm(staging, { recursive: true, force: true });
       return {
         kind: 'release',
@@ -88,10 +83,17 @@ export async function applyRelease(
         partitions: applied,
       };
     } catch (err) {
-      // A failure (not an interruption) is final: nothing staged is kept, and a folder this run made goes too.
-      await rm(staging, { recursive: true, force: true }).catch(() => undefined);
-      if (created) await rmdir(outDir).catch(() => undefined);
+      // A failure (not an interruption) is final: nothing staged is kept, and a folder this run made
+      // goes too — except when verified images could not be moved in: they stay for --resume.
+      if ((err as { code?: string }).code !== 'RELEASE_NOT_MOVED') {
+        await rm(staging, { recursive: true, force: true }).catch(() => undefined);
+        await lock.release();
+        lock = undefined;
+        if (created) await rmdir(outDir).catch(() => undefined);
+      }
       throw err;
+    } finally {
+      await lock?.release();
     }
   } finally {
     for (const c of checked) await c.old?.close();
@@ -163,6 +165,7 @@ async function stagePartition(
   reader: PackageReader,
   options: ApplyOptions,
   staging: string,
+  forbidden: readonly FileId[],
   reporter: Reporter,
 ): Promise<AppliedPartition> {
   const { part, old } = c;
@@ -170,7 +173,7 @@ async function stagePartition(
   const stagedPath = join(staging, `${part.name}.img`);
   const format = options.outputFormat ?? (old?.format === 'sparse' ? 'sparse' : 'raw');
   const expected = Buffer.from(part.target.sha256).toString('hex');
-  if (options.resume && (await finishedAlready(stagedPath, part, bs, expected))) {
+  if (options.resume && (await finishedAlready(stagedPath, part, bs, expected, forbidden))) {
     reporter.warn({
       code: 'RESUMED',
       message: `partition ${part.name} was already written and verified by the interrupted run`,
@@ -192,24 +195,11 @@ async function stagePartition(
     part,
     old,
     oldSha256: c.oldSha256,
+    forbidden,
     destination: { kind: 'file', path: stagedPath },
     format,
     resume: options.resume ?? false,
     everyBytes: options.checkpointEveryBytes ?? DEFAULT_CHECKPOINT_EVERY_BYTES,
     reporter,
   });
-}
-
-/** True when a staged output from an interrupted run exists and hashes to the target. */
-async function finishedAlready(path: string, part: PartitionUpdate, bs: number, expectedHex: string): Promise<boolean> {
-  const staged = await openImage(path).catch(() => undefined);
-  if (!staged) return false;
-  try {
-    return (
-      staged.sizeBytes === part.target.sizeBytes &&
-      (await imageSha256(staged, bs, part.target.dontCare)).toString('hex') === expectedHex
-    );
-  } finally {
-    await staged.close();
-  }
 }

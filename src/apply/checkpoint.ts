@@ -2,22 +2,21 @@
 // done and a hash chain over the bytes they wrote, so `apply --resume` can re-verify the partial
 // output before relying on it. Written atomically: temp file (random name, O_EXCL: never through
 // a planted symlink), fsync, rename over the checkpoint (rename replaces a link, never follows it),
-// fsync of the folder.
+// fsync of the folder. Read back with O_NOFOLLOW, checked with fstat (owned-file.ts) and capped in
+// size before a byte is read.
 
 import { createHash, randomBytes } from 'node:crypto';
 import { open, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { IoError, ioError } from '../errors/ota-error.js';
-import { readBoundedFile } from '../image/read-bounded-file.js';
+import { ioError } from '../errors/ota-error.js';
+import { readUpTo } from '../image/read-full.js';
+import { openOwnedFile } from './owned-file.js';
 
 /** Checkpoint format version. */
 const CHECKPOINT_VERSION = 2;
 /** A checkpoint file larger than this is corrupt. */
 const MAX_CHECKPOINT_BYTES = 4096;
 /** Code of the (never thrown) refusals below, which become a restart reason. */
-/** Errors that mean "a checkpoint is there but cannot be used" (a restart reason, never shown as an error). */
-const unusable = new WeakSet<Error>();
-const markUnusable = (err: IoError): IoError => (unusable.add(err), err);
 
 /** Progress of one apply, as persisted. */
 export interface Checkpoint {
@@ -65,16 +64,22 @@ export async function writeCheckpoint(path: string, cp: Checkpoint): Promise<voi
 
 /** Reads a checkpoint: the checkpoint, `missing`, or why it cannot be used. */
 export async function readCheckpoint(path: string): Promise<Checkpoint | { problem: string }> {
+  const opened = await openOwnedFile(path, 'read');
+  if ('problem' in opened)
+    return {
+      problem: opened.problem === 'it is missing' ? 'no checkpoint' : `the checkpoint is not ours: ${opened.problem}`,
+    };
   let buf: Buffer;
   try {
-    buf = await readBoundedFile(path, {
-      maxBytes: MAX_CHECKPOINT_BYTES,
-      action: 'read checkpoint',
-      notFile: () => markUnusable(new IoError('IO_FAILED', 'checkpoint is not a regular file')),
-      tooLarge: () => markUnusable(new IoError('IO_FAILED', 'checkpoint is too large')),
-    });
-  } catch (err) {
-    return { problem: err instanceof IoError && unusable.has(err) ? err.message : 'no checkpoint' };
+    if (opened.st.size > MAX_CHECKPOINT_BYTES) return { problem: 'checkpoint is too large' };
+    buf = Buffer.alloc(MAX_CHECKPOINT_BYTES + 1);
+    const length = await readUpTo(opened.fh, buf, 0, { action: 'read checkpoint', path });
+    if (length > MAX_CHECKPOINT_BYTES) return { problem: 'checkpoint is too large' };
+    buf = buf.subarray(0, length);
+  } catch {
+    return { problem: 'the checkpoint cannot be read' };
+  } finally {
+    await opened.fh.close();
   }
   let o: Record<string, unknown>;
   try {

@@ -10,7 +10,7 @@ import { RawImageSource } from '../image/raw-image-source.js';
 import type { Extent } from '../model/extent.js';
 import type { PartitionUpdate } from '../model/manifest.js';
 import { imageSha256 } from '../hashing/image-sha256.js';
-import type { OutputImage } from './output-image.js';
+import type { FinishedImage, OutputImage } from './output-image.js';
 
 /** Bytes of zeros written per call. */
 const ZERO_WRITE_BYTES = 1024 * 1024;
@@ -96,13 +96,13 @@ export class BlockDeviceOutput implements OutputImage {
   }
 
   /** Syncs, reopens read-only and hashes the image's bytes on the device (DONT_CARE blocks as zeros). */
-  async finish(): Promise<Buffer> {
+  async finish(): Promise<FinishedImage> {
     await this.fh!.sync();
     await this.fh!.close();
     this.fh = undefined;
     const fh = await open(this.path, constants.O_RDONLY);
     const written = RawImageSource.fromHandle(this.path, fh, this.part.target.sizeBytes);
-    return imageSha256(written, this.bs, this.part.target.dontCare).finally(() => written.close());
+    return { sha256: await imageSha256(written, this.bs, this.part.target.dontCare).finally(() => written.close()) };
   }
 
   async abort(): Promise<void> {

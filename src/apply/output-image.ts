@@ -1,10 +1,12 @@
 // Where the applier writes the new image: a raw file (random writes by extent; can be reopened
 // to resume) or an Android sparse image (streamed in destination order). Both report the sha256
-// of the expanded result; the applier renames only after that matches the package. New files are
-// created with O_EXCL (never through a planted symlink); a resumed one is reopened with O_NOFOLLOW.
+// of the expanded result, hashed through the handle that wrote it (raw) so the file renamed is the
+// file hashed; the applier renames only after that matches the package. New files are created with
+// O_EXCL (never through a planted symlink); a resumed one is reopened with O_NOFOLLOW and checked
+// with fstat (owned-file.ts) before it is truncated or written.
 
 import { constants } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { lstat, open, type FileHandle } from 'node:fs/promises';
 import { UnsupportedError, ioError } from '../errors/ota-error.js';
 import { blockCountOf } from '../format/manifest-invariants.js';
 import { openImage } from '../image/open-image.js';
@@ -15,9 +17,16 @@ import type { PartitionUpdate } from '../model/manifest.js';
 import { imageSha256 } from '../hashing/image-sha256.js';
 import { writeExtents } from '../image/extent-io.js';
 import { readUpTo } from '../image/read-full.js';
+import { openOwnedFile, type FileId } from './owned-file.js';
 
 /** Output container formats. */
 export type OutputFormat = 'raw' | 'sparse';
+
+/** What a completed output is: its sha256 and, for a file hashed through its handle, the inode hashed. */
+export interface FinishedImage {
+  readonly sha256: Buffer;
+  readonly fileId?: FileId;
+}
 
 /** A destination the applier fills op by op, in op order. */
 export interface OutputImage {
@@ -28,7 +37,7 @@ export interface OutputImage {
   /** Makes everything written so far durable (before a checkpoint names it). */
   sync(): Promise<void>;
   /** Completes the file and returns the sha256 of the expanded image (DONT_CARE as zeros). */
-  finish(): Promise<Buffer>;
+  finish(): Promise<FinishedImage>;
   /** Closes without completing (the caller deletes the file). */
   abort(): Promise<void>;
 }
@@ -41,43 +50,73 @@ export async function createOutputImage(
   blockSizeBytes: number,
 ): Promise<OutputImage> {
   return format === 'raw'
-    ? RawOutput.open(path, part, blockSizeBytes, false)
+    ? RawOutput.open(path, part, blockSizeBytes)
     : SparseOutput.create(path, part, blockSizeBytes);
 }
 
-/** Reopens a partial raw output to resume it; `readBack` re-reads what completed ops wrote. */
-export async function reopenRawOutput(path: string, part: PartitionUpdate, blockSizeBytes: number): Promise<RawOutput> {
-  return RawOutput.open(path, part, blockSizeBytes, true);
+/**
+ * Reopens a partial raw output to resume it; `readBack` re-reads what completed ops wrote. Returns
+ * why it cannot be used instead when it is not a file this applier made: a symlink, a hard link, a
+ * file of another user or one of `forbidden` (the old images) — nothing is then written to it.
+ */
+export async function reopenRawOutput(
+  path: string,
+  part: PartitionUpdate,
+  blockSizeBytes: number,
+  forbidden: readonly FileId[],
+): Promise<RawOutput | { problem: string }> {
+  const opened = await openOwnedFile(path, 'write', forbidden);
+  if ('problem' in opened) return opened;
+  // Checked above through this very handle: only now may it be truncated.
+  await opened.fh.truncate(blockCountOf(part.target.sizeBytes, blockSizeBytes) * blockSizeBytes).catch(async (err) => {
+    await opened.fh.close();
+    throw ioError('reopen partial output', path, err);
+  });
+  return new RawOutput(path, opened.fh, part, blockSizeBytes, true);
 }
 
-/** A plain image file: a fresh file reads as zeros, so ZERO ops and DONT_CARE blocks need no writes. */
+const ZERO_CHUNK = Buffer.alloc(1024 * 1024);
+
+/**
+ * A plain image file. A fresh file reads as zeros, so ZERO ops and DONT_CARE blocks need no writes;
+ * a reopened one (`explicitZeros`) may hold anything where no completed op wrote, so they are written.
+ */
 export class RawOutput implements OutputImage {
-  private constructor(
+  /** Wraps a handle that was created with O_EXCL or reopened and checked (use open or reopenRawOutput). */
+  constructor(
     private readonly path: string,
     private fh: FileHandle | undefined,
     private readonly part: PartitionUpdate,
     private readonly bs: number,
+    /** Whether zeros must be written (a reopened partial) rather than assumed (a fresh file). */
+    readonly explicitZeros: boolean,
   ) {}
 
-  static async open(path: string, part: PartitionUpdate, bs: number, resume: boolean): Promise<RawOutput> {
+  static async open(path: string, part: PartitionUpdate, bs: number): Promise<RawOutput> {
     let fh: FileHandle;
     try {
-      const flags = resume
-        ? constants.O_RDWR | constants.O_NOFOLLOW
-        : constants.O_RDWR | constants.O_CREAT | constants.O_EXCL;
-      fh = await open(path, flags, 0o644);
+      fh = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
       await fh.truncate(blockCountOf(part.target.sizeBytes, bs) * bs);
     } catch (err) {
-      throw ioError(resume ? 'reopen partial output' : 'create output', path, err);
+      throw ioError('create output', path, err);
     }
-    return new RawOutput(path, fh, part, bs);
+    return new RawOutput(path, fh, part, bs, false);
   }
 
   async write(dst: readonly Extent[], data: Buffer): Promise<void> {
     await writeExtents(this.fh!, this.path, dst, this.bs, data);
   }
 
-  async zero(): Promise<void> {}
+  async zero(dst: readonly Extent[]): Promise<void> {
+    if (!this.explicitZeros) return;
+    for (const e of dst) {
+      const end = (e.startBlock + e.blockCount) * this.bs;
+      for (let at = e.startBlock * this.bs; at < end;) {
+        const { bytesWritten } = await this.fh!.write(ZERO_CHUNK, 0, Math.min(ZERO_CHUNK.length, end - at), at);
+        at += bytesWritten;
+      }
+    }
+  }
 
   /** Reads back the bytes of `dst` from the file (a short file reads as zeros). */
   async readBack(dst: readonly Extent[]): Promise<Buffer> {
@@ -98,15 +137,17 @@ export class RawOutput implements OutputImage {
     await this.fh!.sync();
   }
 
-  async finish(): Promise<Buffer> {
-    await this.fh!.truncate(this.part.target.sizeBytes);
-    await this.fh!.sync();
-    await this.fh!.close();
+  async finish(): Promise<FinishedImage> {
+    const fh = this.fh!;
     this.fh = undefined;
-    // Re-read what is on disk, as a raw image whatever its first bytes look like.
-    const fh = await open(this.path, 'r');
+    await fh.truncate(this.part.target.sizeBytes);
+    await fh.sync();
+    // Re-read what is on disk through the handle that wrote it (not by name: another process could
+    // have put another file there), as a raw image whatever its first bytes look like.
+    const st = await fh.stat();
     const written = RawImageSource.fromHandle(this.path, fh, this.part.target.sizeBytes);
-    return imageSha256(written, this.bs).finally(() => written.close());
+    const sha256 = await imageSha256(written, this.bs).finally(() => written.close());
+    return { sha256, fileId: { dev: st.dev, ino: st.ino } };
   }
 
   async abort(): Promise<void> {
@@ -163,11 +204,16 @@ class SparseOutput implements OutputImage {
 
   async sync(): Promise<void> {}
 
-  async finish(): Promise<Buffer> {
+  async finish(): Promise<FinishedImage> {
     await this.writer.finish();
-    // Re-read the file as written (DONT_CARE reads as zeros), not the bytes handed to the writer.
+    // Re-read the file as written (DONT_CARE reads as zeros), not the bytes handed to the writer;
+    // the inode is taken before and after, so the caller can check it renames the file it hashed.
+    const before = await lstat(this.path);
     const written = await openImage(this.path);
-    return imageSha256(written, this.bs).finally(() => written.close());
+    const sha256 = await imageSha256(written, this.bs).finally(() => written.close());
+    const after = await lstat(this.path);
+    const same = before.dev === after.dev && before.ino === after.ino;
+    return { sha256, fileId: same ? { dev: after.dev, ino: after.ino } : { dev: -1, ino: -1 } };
   }
 
   async abort(): Promise<void> {

@@ -1,14 +1,19 @@
 // Where an apply starts: from zero, or — with `resume` and a checkpoint that belongs to this
 // package and old image — after the checkpointed ops, once the partial output has been re-read
-// and its hash chain matches. Anything else restarts from zero safely, with a warning.
+// and its hash chain matches. Anything else restarts from zero safely, with a warning. The partial
+// is reopened only when fstat says this applier made it (owned-file.ts): a planted symlink or hard
+// link is discarded by name, never written through. Blocks no completed op wrote are not trusted:
+// the resumed output writes ZERO ops and DONT_CARE blocks explicitly.
 
 import { join } from 'node:path';
 import type { PartitionUpdate } from '../model/manifest.js';
 import { totalBlocks, type Extent } from '../model/extent.js';
 import type { Reporter } from '../reporter.js';
+import { blockCountOf } from '../format/manifest-invariants.js';
 import { createHash } from 'node:crypto';
 import { CHAIN_START, chainStep, readCheckpoint, removeCheckpoint } from './checkpoint.js';
 import { reopenRawOutput, type OutputFormat, type RawOutput } from './output-image.js';
+import type { FileId } from './owned-file.js';
 import { isPartialName, type SideFiles } from './side-files.js';
 
 /** The state to continue from. */
@@ -31,6 +36,8 @@ export interface ResumeInput {
   readonly bs: number;
   readonly packageDigest: string;
   readonly oldSha256: string;
+  /** Files a partial output must never be (the old images): a checkpoint naming one is discarded. */
+  readonly forbidden: readonly FileId[];
   readonly reporter: Reporter;
 }
 
@@ -52,12 +59,11 @@ export async function resumePoint(r: ResumeInput): Promise<ResumeState> {
   if (cp.packageDigest !== r.packageDigest) return restart('the checkpoint belongs to another package');
   if (cp.oldSha256 !== r.oldSha256) return restart('the checkpoint was made from another old image');
   if (cp.completedOps > r.steps.length) return restart('the checkpoint counts more operations than the package has');
-  let output: RawOutput;
-  try {
-    output = await reopenRawOutput(join(r.files.folder, cp.partialName), r.part, r.bs);
-  } catch {
-    return restart('the partial output is missing');
-  }
+  const output = await reopenRawOutput(join(r.files.folder, cp.partialName), r.part, r.bs, r.forbidden).catch(
+    (err: Error) => ({ problem: err.message }),
+  );
+  // The name is discarded by the caller's clean-up (unlink never follows); its content is untouched.
+  if ('problem' in output) return restart(`the partial output ${cp.partialName} is not ours: ${output.problem}`);
   // Re-verify: the bytes every completed op wrote must reproduce the checkpoint's hash chain.
   let chain = CHAIN_START;
   let bytesWritten = 0;
@@ -75,9 +81,25 @@ export async function resumePoint(r: ResumeInput): Promise<ResumeState> {
     await output.abort();
     return restart('the partial output does not match the checkpoint');
   }
+  // Whatever the partial holds outside the completed ops' blocks is not trusted: blocks no step
+  // writes (DONT_CARE) are zeroed now, and the ZERO ops still to come write their zeros.
+  await output.zero(blocksNoStepWrites(r.steps, blockCountOf(r.part.target.sizeBytes, r.bs)));
   r.reporter.warn({
     code: 'RESUMED',
     message: `resuming after ${cp.completedOps} of ${r.steps.length} operations (${bytesWritten} bytes re-verified)`,
   });
   return { completedOps: cp.completedOps, bytesWritten, chain, resumed: { output, partialName: cp.partialName } };
+}
+
+/** The blocks of [0, blockCount) that no step writes, as sorted extents. */
+function blocksNoStepWrites(steps: readonly { readonly dst: readonly Extent[] }[], blockCount: number): Extent[] {
+  const written = steps.flatMap((s) => s.dst).sort((a, b) => a.startBlock - b.startBlock);
+  const gaps: Extent[] = [];
+  let at = 0;
+  for (const e of written) {
+    if (e.startBlock > at) gaps.push({ startBlock: at, blockCount: e.startBlock - at });
+    at = Math.max(at, e.startBlock + e.blockCount);
+  }
+  if (at < blockCount) gaps.push({ startBlock: at, blockCount: blockCount - at });
+  return gaps;
 }

@@ -10,6 +10,8 @@ import { basename, dirname, join } from 'node:path';
 export interface SideFiles {
   readonly folder: string;
   readonly checkpointPath: string;
+  /** The lock an apply holds while it writes the output (output-lock.ts). */
+  readonly lockPath: string;
   /** Partial images are `<partialPrefix><16 hex digits>` in `folder`. */
   readonly partialPrefix: string;
 }
@@ -20,6 +22,7 @@ export function sideFilesOf(outputPath: string): SideFiles {
   return {
     folder: dirname(outputPath),
     checkpointPath: join(dirname(outputPath), `.${base}.ota-checkpoint`),
+    lockPath: join(dirname(outputPath), `.${base}.ota-lock`),
     partialPrefix: `.${base}.ota-partial-`,
   };
 }

@@ -173,6 +173,11 @@ export const ERROR_CODES = {
   // 8: I/O (IO_<errno> for the errno codes listed; IO_FAILED for any other)
   PKCS11_MODULE_LOAD_FAILED: { exitCode: io, summary: 'the PKCS#11 module cannot be loaded' },
   NO_SPACE: { exitCode: io, summary: 'not enough free space (checked before apply starts)' },
+  OUTPUT_BUSY: { exitCode: io, summary: 'another apply holds the lock of this output; nothing was written' },
+  RELEASE_NOT_MOVED: {
+    exitCode: io,
+    summary: 'verified partitions could not be moved into the output folder; it is left as it was, staging kept',
+  },
   IO_ENOENT: { exitCode: io, summary: 'no such file or folder' },
   IO_EACCES: { exitCode: io, summary: 'permission denied' },
   IO_EPERM: { exitCode: io, summary: 'operation not permitted' },

@@ -178,7 +178,9 @@ describe('generic folder releases', () => {
     const metadata = readFileSync(pkg).subarray(0, info.sections.metadataSignature.offsetBytes);
     const dest = join(work, 'resume-dest');
     const staging = join(dest, `.ota-staging-${createHash('sha256').update(metadata).digest('hex').slice(0, 16)}`);
-    mkdirSync(staging, { recursive: true });
+    // As the applier makes it: mode 0700 (a staging folder others could write to is discarded).
+    mkdirSync(dest);
+    mkdirSync(staging, { mode: 0o700 });
     writeFileSync(join(staging, 'system.img'), readFileSync(join(v2(), 'system.img')));
     const damaged = readFileSync(join(v2(), 'boot.img'));
     damaged[5] = damaged[5]! ^ 0xff;
