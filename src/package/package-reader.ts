@@ -29,7 +29,9 @@ import { CollectingReporter, type Reporter } from '../reporter.js';
 import { chooseVerifiers } from '../signing/choose-key.js';
 import type { Verifier } from '../signing/signer.js';
 import { FileRangeSource } from '../transport/file-range-source.js';
-import type { ByteRangeSource } from '../transport/byte-range-source.js';
+import { isPackageUrl, type ByteRangeSource } from '../transport/byte-range-source.js';
+import type { HttpSourceOptions } from '../transport/http-range-source.js';
+import { openPackageSource } from '../transport/open-package-source.js';
 import { PLUGIN_WIRE_IDS } from './plugin-wire-ids.js';
 
 /** How to open a package. */
@@ -86,6 +88,19 @@ export class PackageReader {
   /** Opens and checks a package; see the file comment for the order. */
   static async open(path: string, options: OpenPackageOptions = {}): Promise<PackageReader> {
     return PackageReader.openSource(await FileRangeSource.open(path), options);
+  }
+
+  /**
+   * Opens a package file or http(s) URL. A URL is opened `metadataOnly` (nothing past the metadata
+   * signature is fetched until asked for) unless the options say otherwise.
+   */
+  static async openAt(
+    where: string,
+    options: OpenPackageOptions = {},
+    http?: HttpSourceOptions,
+  ): Promise<PackageReader> {
+    const metadataOnly = options.metadataOnly ?? isPackageUrl(where);
+    return PackageReader.openSource(await openPackageSource(where, http), { ...options, metadataOnly });
   }
 
   /** Opens and checks a package read through `source` (closed on failure and by `close`). */
@@ -211,16 +226,7 @@ export class PackageReader {
     for (let at = this.hashedUpToBytes; at < end; at += READ_CHUNK_BYTES) {
       await this.readRange(at, Math.min(READ_CHUNK_BYTES, end - at));
     }
-    if (!this.payloadBlocks) {
-      const blocks = await readPayloadSection(this.source, this.layout);
-      checkSameKeys(this.metadataSignatures, blocks, this.header.formatMinor);
-      [this.payloadBlocks, this.payloadBlock] = [blocks, blocks[this.signedAt]];
-      if (this.payloadBlock!.algorithm.name !== this.targetHeader.signatureAlgorithm)
-        throw new PackageFormatError(
-          'PKG_BAD_SIGNATURE_BLOCK',
-          `payload signature uses ${this.payloadBlock!.algorithm.name} but the target header says ${this.targetHeader.signatureAlgorithm}`,
-        );
-    }
+    await this.loadPayloadSignatures();
     const digest = this.payloadHash.copy().digest();
     if (!this.verifier.verify(signedStatement(PAYLOAD_CONTEXT, digest), this.payloadSignature.signature)) {
       throw new SignatureError(
@@ -228,6 +234,19 @@ export class PackageReader {
         `payload signature at offset ${this.layout.payloadSignature.offsetBytes} does not verify: the package body was modified`,
       );
     }
+  }
+
+  /** Reads the payload signature section (the last bytes of the file) unless open already did. */
+  async loadPayloadSignatures(): Promise<void> {
+    if (this.payloadBlocks) return;
+    const blocks = await readPayloadSection(this.source, this.layout);
+    checkSameKeys(this.metadataSignatures, blocks, this.header.formatMinor);
+    [this.payloadBlocks, this.payloadBlock] = [blocks, blocks[this.signedAt]];
+    if (this.payloadBlock!.algorithm.name !== this.targetHeader.signatureAlgorithm)
+      throw new PackageFormatError(
+        'PKG_BAD_SIGNATURE_BLOCK',
+        `payload signature uses ${this.payloadBlock!.algorithm.name} but the target header says ${this.targetHeader.signatureAlgorithm}`,
+      );
   }
 
   /** Reads raw bytes; bytes read in order from the end of the metadata also feed the payload hash. */

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyEdits, syntheticImage } from '../helpers/edit-images.js';
 import { jsonOf, runCliOk } from '../helpers/run-cli.js';
+import { seededRng } from '../helpers/seeded-random.js';
 import { nginxAvailable, startNginx, type NginxServer } from './nginx-server.js';
 
 const KiB = 1024;
@@ -55,7 +56,14 @@ export async function makeStreamKit(sizeBytes: number, seed: number): Promise<St
     at: Math.floor((i * sizeBytes) / 12),
     length: Math.floor(sizeBytes / 30),
   }));
-  writeFileSync(newPath, applyEdits(old, edits, seed));
+  const next = applyEdits(old, edits, seed);
+  // Incompressible stretches, so the blob section is large enough to be cut many times (~1.5 MiB).
+  const rng = seededRng(seed);
+  for (let i = 0; i < 6; i++) {
+    const at = Math.floor(((i + 0.5) * sizeBytes) / 6);
+    for (let j = 0; j < 256 * KiB && at + j < sizeBytes; j++) next[at + j] = rng.int(0, 255);
+  }
+  writeFileSync(newPath, next);
   const build = (oldImg: string, newImg: string, out: string, targets: string) =>
     jsonOf(
       runCliOk(
