@@ -95,15 +95,16 @@ describe.runIf(run)('interruptions', () => {
     const backup = join(kit.work, 'generic-backup.otapkg');
     copyFileSync(served, backup);
     let replaced = false;
-    let proxy: FaultProxy | undefined;
-    proxy = await startFaultProxy(kit.nginx.port, () => {
-      if (!replaced && proxy && proxy.bytesSent() > 200 * KiB) {
+    const sent = { bytes: (): number => 0 };
+    const proxy: FaultProxy = await startFaultProxy(kit.nginx.port, () => {
+      if (!replaced && sent.bytes() > 200 * KiB) {
         copyFileSync(join(kit.work, 'other', 'update-generic.otapkg'), `${served}.new`);
         renameSync(`${served}.new`, served);
         replaced = true;
       }
       return { cutAfterBytes: 256 * KiB };
     });
+    sent.bytes = proxy.bytesSent;
     try {
       const dir = kit.outDir('changed');
       const r = await runCliAsync([
