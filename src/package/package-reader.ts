@@ -264,8 +264,10 @@ export class PackageReader {
     const offsetBytes = this.layout.blobs.offsetBytes + blob.offsetBytes;
     const expected = Buffer.from(blob.sha256);
     let bytes = await this.source.read(offsetBytes, blob.sizeBytes);
-    if (this.source.refetchable && !sha256Of(bytes).equals(expected))
+    if (this.source.refetchable && !sha256Of(bytes).equals(expected)) {
+      this.source.noteRefetch?.();
       bytes = await this.source.read(offsetBytes, blob.sizeBytes);
+    }
     if (!sha256Of(bytes).equals(expected)) {
       throw new VerificationError(
         'BLOB_HASH_MISMATCH',

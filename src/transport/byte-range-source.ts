@@ -15,6 +15,8 @@ export interface ByteRangeSource {
   read(offsetBytes: number, lengthBytes: number): Promise<Buffer>;
   /** true when a second read of a range may return other bytes (a network copy: refetch once). */
   readonly refetchable: boolean;
+  /** Told when a range is read again because its bytes were corrupt (counted as a retry). */
+  noteRefetch?(): void;
   /** Releases the file handle or connection. */
   close(): Promise<void>;
 }

@@ -16,6 +16,8 @@ export interface Fault {
   delayFirstByteMs?: number;
   /** XOR 0xff into the response body byte that is package byte `flipAtOffset` (needs a 206 answer). */
   flipAtOffset?: number;
+  /** Rewrite the first response's status line and headers (text up to the blank line). */
+  rewriteHead?: (head: string) => string;
   /** How many times to flip (shared by every connection given this same object; default: always). */
   flipCount?: number;
 }
@@ -109,7 +111,20 @@ export async function startFaultProxy(targetPort: number, faultFor: (n: number) 
       }
       return Buffer.concat(parts);
     };
-    upstream.on('data', (d: Buffer) => {
+    let pendingHead: Buffer | undefined = fault.rewriteHead ? Buffer.alloc(0) : undefined;
+    const rewrite = (d: Buffer): Buffer | undefined => {
+      if (!pendingHead) return d;
+      pendingHead = Buffer.concat([pendingHead, d]);
+      const end = pendingHead.indexOf('\r\n\r\n');
+      if (end < 0) return undefined;
+      const head = fault.rewriteHead!(pendingHead.subarray(0, end).toString('latin1'));
+      const out = Buffer.concat([Buffer.from(head, 'latin1'), pendingHead.subarray(end)]);
+      pendingHead = undefined;
+      return out;
+    };
+    upstream.on('data', (raw: Buffer) => {
+      const d = rewrite(raw);
+      if (!d) return;
       if (first && fault.delayFirstByteMs) {
         first = false;
         upstream.pause();

@@ -153,6 +153,24 @@ describe.runIf(run)('apply from a URL', () => {
     expect(filesIn(dir)).toEqual([]);
   }, 60_000);
 
+  it('a wrong Content-Range or Content-Length is refused: HTTP_BAD_RANGE, exit 8', async () => {
+    for (const rewriteHead of [
+      (h: string) => h.replace(/Content-Range: bytes 0-63\//i, 'Content-Range: bytes 1-64/'),
+      (h: string) => h.replace(/Content-Length: 64\b/i, 'Content-Length: 65'),
+      (h: string) => h.replace(/Content-Length: 64\b/i, 'Content-Length: 63'),
+    ]) {
+      const proxy = await proxyWith(() => ({ rewriteHead }));
+      try {
+        const { r, dir } = await applyFrom(proxy.base);
+        expect(r.status, describeRun(r)).toBe(8);
+        expect(jsonOf(r).error.code).toBe('HTTP_BAD_RANGE');
+        expect(filesIn(dir)).toEqual([]);
+      } finally {
+        await proxy.close();
+      }
+    }
+  }, 60_000);
+
   it('a server that ignores Range is refused (exit 7); a redirect is followed', async () => {
     const { r } = await applyFrom(`${kit.nginx.base}/norange`);
     expect(r.status, describeRun(r)).toBe(7);
