@@ -1,6 +1,7 @@
 // The options of `applyPackage`, shared by the single-image and the release applier (kept apart
 // from both so neither imports the other).
 
+import type { HttpSourceOptions } from '../transport/http-range-source.js';
 import type { Reporter } from '../reporter.js';
 import type { OutputFormat } from './output-image.js';
 
@@ -36,5 +37,7 @@ export interface ApplyOptions {
    * rename), for tests on machines that cannot attach a loop device. The file must already exist.
    */
   readonly outputAsBlockDevice?: boolean;
+  /** Limits of an http(s) package URL (retries, stall timeout, CA file, progress). */
+  readonly http?: HttpSourceOptions;
   readonly reporter?: Reporter;
 }

@@ -3,18 +3,23 @@
 // opened), then metadata signature, target and platform, anti-rollback, base image hash, payload
 // signature and free space are all checked before anything is written; the old image is opened
 // read-only. One partition writer (apply-partition.ts) writes single images and releases alike.
+// A package URL is streamed: only the metadata is fetched for those checks, then the blobs in op
+// order as they are applied; the payload signature is checked before the output is renamed.
 
 import { UnsupportedError, UsageError } from '../errors/ota-error.js';
 import { blockCountOf } from '../format/manifest-invariants.js';
 import type { BlockSource } from '../image/block-source.js';
 import { openImage } from '../image/open-image.js';
 import { PackageReader } from '../package/package-reader.js';
+import { HttpRangeSource } from '../transport/http-range-source.js';
+import { openPackageSource } from '../transport/open-package-source.js';
 import { CollectingReporter } from '../reporter.js';
 import type { ApplyOptions } from './apply-options.js';
 import { DEFAULT_CHECKPOINT_EVERY_BYTES, SCRATCH_BYTES, checkBase, writePartition } from './apply-partition.js';
 import type { ApplyResult } from './apply-result.js';
 import { sameFile } from './same-file.js';
 import { fileIdsOf } from './owned-file.js';
+import { replayAppliedBlobs } from './stream-replay.js';
 import { applyRelease } from './apply-release.js';
 import { checkDeviceIdentity, checkNotDowngrade, readDeviceState, type DeviceState } from './device-checks.js';
 import { imageDestination, outputNode, type OutputDestination } from './output-destination.js';
@@ -24,7 +29,13 @@ export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> 
   const reporter = options.reporter ?? new CollectingReporter();
   // lstat/stat only: a FIFO or a device that is no block device is never opened.
   const node = await outputNode(options.outputPath);
-  const reader = await PackageReader.open(options.packagePath, { pubkeyPath: options.pubkeyPath, reporter });
+  const source = await openPackageSource(options.packagePath, options.http);
+  const streamed = source instanceof HttpRangeSource ? source : undefined;
+  const reader = await PackageReader.openSource(source, {
+    pubkeyPath: options.pubkeyPath,
+    reporter,
+    metadataOnly: streamed !== undefined,
+  });
   let old: BlockSource | undefined;
   try {
     if (reader.targetHeader.releaseLayout !== '' && node !== 'missing' && node !== 'folder')
@@ -64,7 +75,11 @@ export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> 
       old = await openImage(options.oldPath);
       oldSha256 = await checkBase(old, part, reader.manifest.blockSizeBytes);
     }
-    await reader.verifyPayloadSignature();
+    if (streamed) {
+      // From here on, body bytes: one response streams the blobs in op order.
+      streamed.streamAhead = true;
+      if (options.resume) await replayAppliedBlobs(reader, part, options.outputPath);
+    } else await reader.verifyPayloadSignature();
     const bs = reader.manifest.blockSizeBytes;
     // A device takes the raw image whatever the old image's container; only a file defaults to it.
     const format = options.outputFormat ?? (destination.kind === 'file' && old?.format === 'sparse' ? 'sparse' : 'raw');
@@ -79,6 +94,7 @@ export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> 
       resume: options.resume ?? false,
       everyBytes: options.checkpointEveryBytes ?? DEFAULT_CHECKPOINT_EVERY_BYTES,
       freeBytesNeeded: blockCountOf(part.target.sizeBytes, bs) * bs + SCRATCH_BYTES,
+      beforeRename: streamed ? () => reader.verifyPayloadSignature() : undefined,
       reporter,
     });
     return { kind: 'image', targetId: reader.targetHeader.targetId, partition: name, ...applied };

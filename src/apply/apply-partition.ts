@@ -73,6 +73,8 @@ export interface PartitionJob {
   readonly everyBytes: number;
   /** Free space a file destination's folder must have before a fresh start (none checked when absent). */
   readonly freeBytesNeeded?: number;
+  /** Runs after the output verified and before it is renamed (a streamed package's payload signature). */
+  readonly beforeRename?: () => Promise<void>;
   readonly reporter: Reporter;
 }
 
@@ -159,6 +161,7 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
         `applied image has sha256 ${actual.toString('hex').slice(0, 16)}…, the package promises ${expected.toString('hex').slice(0, 16)}…; ${fate}`,
       );
     }
+    await j.beforeRename?.();
     if (files) {
       await rename(partialPath, path).catch((err) => {
         throw ioError('rename output to', path, err);

@@ -170,6 +170,7 @@ export const ERROR_CODES = {
   UNKNOWN_CODEC: { exitCode: unsupported, summary: 'a codec wire id this version does not know' },
   UNKNOWN_DIFFER: { exitCode: unsupported, summary: 'a differ wire id this version does not know' },
   NO_ALLOWED_ENCODING: { exitCode: unsupported, summary: 'no candidate encoding is allowed by a target' },
+  HTTP_RANGE_UNSUPPORTED: { exitCode: unsupported, summary: 'the server ignores Range requests (answers 200)' },
   // 8: I/O (IO_<errno> for the errno codes listed; IO_FAILED for any other)
   PKCS11_MODULE_LOAD_FAILED: { exitCode: io, summary: 'the PKCS#11 module cannot be loaded' },
   NO_SPACE: { exitCode: io, summary: 'not enough free space (checked before apply starts)' },
@@ -197,6 +198,12 @@ export const ERROR_CODES = {
   IO_EFBIG: { exitCode: io, summary: 'file too large' },
   IO_EINVAL: { exitCode: io, summary: 'invalid argument to a file-system call' },
   IO_FAILED: { exitCode: io, summary: 'any other file-system failure' },
+  HTTP_FAILED: { exitCode: io, summary: 'a package URL failed after every retry (drops, resets, stalls, 5xx)' },
+  HTTP_STATUS: { exitCode: io, summary: 'the server answered a package request with an error status' },
+  HTTP_BAD_RANGE: { exitCode: io, summary: 'a ranged response has the wrong Content-Range or Content-Length' },
+  HTTP_TOO_MANY_REDIRECTS: { exitCode: io, summary: 'a package URL redirects more than 5 times' },
+  TLS_CERTIFICATE: { exitCode: io, summary: 'the HTTPS server certificate does not verify (see --ca-file)' },
+  PACKAGE_CHANGED: { exitCode: io, summary: 'the package at the URL changed during the download (ETag/size)' },
 } as const satisfies Record<string, { exitCode: ExitCode; summary: string }>;
 
 /** A code from ERROR_CODES, or a STRICT_ code made from a warning. */

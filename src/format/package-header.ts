@@ -188,3 +188,30 @@ function checkedLength(value: number, offset: number, name: string, min: number,
 function expectField(ok: boolean, offset: number, what: string): void {
   if (!ok) throw new PackageFormatError('PKG_BAD_HEADER', `bad header at offset ${offset}: ${what}`);
 }
+
+/**
+ * The file size a header declares, read without checking it against a file (undefined when the
+ * lengths are out of their limits: decodePackageHeader then says which). For metadata prefixes.
+ */
+export function declaredFileSizeBytes(buf: Uint8Array): number | undefined {
+  try {
+    return packageLayout(decodeHeaderFields(buf)).fileSizeBytes;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Bytes from offset 0 to the end of the metadata signature, per the header's lengths (unchecked). */
+export function metadataPrefixSizeBytes(buf: Uint8Array): number {
+  const b = Buffer.from(buf.buffer, buf.byteOffset, HEADER_SIZE_BYTES);
+  return HEADER_SIZE_BYTES + b.readUInt32LE(16) + b.readUInt32LE(20) + b.readUInt32LE(24);
+}
+
+function decodeHeaderFields(buf: Uint8Array): PackageHeader {
+  // decodePackageHeader with the size the header itself describes: every check but the file size.
+  const b = Buffer.from(buf.buffer, buf.byteOffset, HEADER_SIZE_BYTES);
+  const blob = Number(b.readBigUInt64LE(32));
+  const size =
+    HEADER_SIZE_BYTES + b.readUInt32LE(16) + b.readUInt32LE(20) + b.readUInt32LE(24) + b.readUInt32LE(28) + blob;
+  return decodePackageHeader(buf, size);
+}

@@ -76,17 +76,18 @@ export async function inspectPackage(options: InspectOptions): Promise<InspectRe
   let reader: PackageReader;
   let metadataVerified = true;
   try {
-    reader = await PackageReader.open(options.packagePath, { pubkeyPath: options.pubkeyPath, reporter });
+    reader = await PackageReader.openAt(options.packagePath, { pubkeyPath: options.pubkeyPath, reporter });
   } catch (err) {
     if (options.pubkeyPath?.length || !(err instanceof SignatureError) || err.code !== 'SIG_UNKNOWN_KEY') throw err;
     reporter.warn({
       code: 'UNVERIFIED',
       message: 'metadata signature not checked (signed by a key other than the test key; pass --pubkey to check it)',
     });
-    reader = await PackageReader.open(options.packagePath, { verifyMetadata: false, reporter });
+    reader = await PackageReader.openAt(options.packagePath, { verifyMetadata: false, reporter });
     metadataVerified = false;
   }
-  await reader.close();
+  // A URL was opened metadata-only: the payload signature section is its last bytes (no blob).
+  await reader.loadPayloadSignatures().finally(() => reader.close());
   const m = reader.manifest;
   const bs = m.blockSizeBytes;
   const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');

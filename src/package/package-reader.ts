@@ -1,10 +1,11 @@
 // PackageReader: opens a package with bounded reads in the order FORMAT.md §6 prescribes —
 // header and lengths against the file size, metadata signature verified, and only then the
 // target header and manifest decoded and checked. Nothing is allocated from an unchecked field.
+// Reads go through a ByteRangeSource (a file, or HTTP ranges); with `metadataOnly` nothing past
+// the metadata signature is read at open, so a streaming client checks before it downloads a body.
 
 import { createHash } from 'node:crypto';
-import type { FileHandle } from 'node:fs/promises';
-import { PackageFormatError, SignatureError, VerificationError, ioError } from '../errors/ota-error.js';
+import { PackageFormatError, SignatureError, VerificationError } from '../errors/ota-error.js';
 import { checkManifestInvariants } from '../format/manifest-invariants.js';
 import { minorVersionOf } from '../format/format-version.js';
 import { decodeManifest } from '../format/manifest-codec.js';
@@ -12,6 +13,8 @@ import { HEADER_SIZE_BYTES } from '../format/limits.js';
 import {
   MINOR_MULTI_SIGNATURE,
   decodePackageHeader,
+  declaredFileSizeBytes,
+  metadataPrefixSizeBytes,
   packageLayout,
   type PackageHeader,
   type PackageLayout,
@@ -19,15 +22,17 @@ import {
 import { METADATA_CONTEXT, PAYLOAD_CONTEXT, signedStatement, type SignatureBlock } from '../format/signature-block.js';
 import { decodeSignatureSection } from '../format/signature-section.js';
 import { decodeTargetHeader } from '../format/target-header-codec.js';
-import { openRegularFile } from '../image/open-read-only.js';
 import type { Manifest } from '../model/manifest.js';
 import type { BlobRef } from '../model/operation.js';
 import type { TargetHeader } from '../model/target-header.js';
 import { CollectingReporter, type Reporter } from '../reporter.js';
 import { chooseVerifiers } from '../signing/choose-key.js';
 import type { Verifier } from '../signing/signer.js';
+import { FileRangeSource } from '../transport/file-range-source.js';
+import { isPackageUrl, type ByteRangeSource } from '../transport/byte-range-source.js';
+import type { HttpSourceOptions } from '../transport/http-range-source.js';
+import { openPackageSource } from '../transport/open-package-source.js';
 import { PLUGIN_WIRE_IDS } from './plugin-wire-ids.js';
-import { readFull } from '../image/read-full.js';
 
 /** How to open a package. */
 export interface OpenPackageOptions {
@@ -41,73 +46,88 @@ export interface OpenPackageOptions {
   /** A verifier to use instead of loading a key (the builder's self-check). */
   readonly verifier?: Verifier;
   readonly reporter?: Reporter;
+  /**
+   * Read only the metadata prefix (header … metadata signature) at open: the source may hold just
+   * that prefix (`verify --metadata-only`), and the payload signature is read by
+   * `verifyPayloadSignature` after the body (streaming).
+   */
+  readonly metadataOnly?: boolean;
 }
 
 const READ_CHUNK_BYTES = 4 * 1024 * 1024;
 
 /** An opened, metadata-verified package. */
 export class PackageReader {
+  /** sha256 over [0, hashedUpToBytes) of the bytes read in order so far (for the payload signature). */
+  private readonly payloadHash = createHash('sha256');
+  private hashedUpToBytes = 0;
+
   private constructor(
     readonly path: string,
-    private readonly fh: FileHandle,
+    /** Where the bytes come from. */
+    readonly source: ByteRangeSource,
     readonly header: PackageHeader,
     readonly layout: PackageLayout,
     readonly targetHeader: TargetHeader,
     readonly manifest: Manifest,
     /** The metadata signature block that verified (the first block when not verified). */
     readonly metadataSignature: SignatureBlock,
-    /** The payload signature block of the same key. */
-    readonly payloadSignature: SignatureBlock,
+    /** The payload signature block of the same key (read later when opened `metadataOnly`). */
+    private payloadBlock: SignatureBlock | undefined,
     readonly verifier: Verifier | undefined,
     /** Every metadata signature block, in file order (more than one during a key rotation). */
     readonly metadataSignatures: readonly SignatureBlock[],
     /** Every payload signature block, same keys in the same order. */
-    readonly payloadSignatures: readonly SignatureBlock[],
+    private payloadBlocks: readonly SignatureBlock[] | undefined,
+    /** Index of the signature block that verified. */
+    private readonly signedAt: number,
     /** sha256 of the signed metadata (header, target header, manifest): identifies the package. */
     readonly metadataSha256: Buffer,
   ) {}
 
   /** Opens and checks a package; see the file comment for the order. */
   static async open(path: string, options: OpenPackageOptions = {}): Promise<PackageReader> {
+    return PackageReader.openSource(await FileRangeSource.open(path), options);
+  }
+
+  /**
+   * Opens a package file or http(s) URL. A URL is opened `metadataOnly` (nothing past the metadata
+   * signature is fetched until asked for) unless the options say otherwise.
+   */
+  static async openAt(
+    where: string,
+    options: OpenPackageOptions = {},
+    http?: HttpSourceOptions,
+  ): Promise<PackageReader> {
+    const metadataOnly = options.metadataOnly ?? isPackageUrl(where);
+    return PackageReader.openSource(await openPackageSource(where, http), { ...options, metadataOnly });
+  }
+
+  /** Opens and checks a package read through `source` (closed on failure and by `close`). */
+  static async openSource(source: ByteRangeSource, options: OpenPackageOptions = {}): Promise<PackageReader> {
     const reporter = options.reporter ?? new CollectingReporter();
-    // Non-blocking and regular files only: a FIFO named as the package must not hang the open. A
-    // folder stays the I/O error (EISDIR) it always was.
-    const { fh, sizeBytes: fileSizeBytes } = await openRegularFile(path, 'open package', (stats) =>
-      stats.isDirectory()
-        ? ioError('open package', path, Object.assign(new Error('EISDIR'), { code: 'EISDIR' }))
-        : new PackageFormatError(
-            'PKG_NOT_FILE',
-            `${path} is not a regular file (a FIFO or device); a package is a file`,
-          ),
-    );
+    const path = source.name;
     try {
-      const head = await readAt(fh, 0, Math.min(HEADER_SIZE_BYTES, fileSizeBytes), path);
-      const header = decodePackageHeader(head, fileSizeBytes);
-      const layout = packageLayout(header);
-      const metadata = await readAt(fh, 0, layout.metadataEndBytes, path);
-      const metaSigBytes = await readAt(
-        fh,
-        layout.metadataSignature.offsetBytes,
-        layout.metadataSignature.sizeBytes,
-        path,
+      const head = await source.read(0, Math.min(HEADER_SIZE_BYTES, source.sizeBytes));
+      const header = decodePackageHeader(
+        head,
+        options.metadataOnly ? metadataOnlySize(head, source.sizeBytes) : source.sizeBytes,
       );
+      const layout = packageLayout(header);
+      // One range for the rest of the metadata and its signature (FORMAT.md "Streaming a package").
+      const rest = await source.read(HEADER_SIZE_BYTES, layout.blobs.offsetBytes - HEADER_SIZE_BYTES);
+      const metadata = Buffer.concat([head.subarray(0, HEADER_SIZE_BYTES), rest]).subarray(0, layout.metadataEndBytes);
+      const metaSigBytes = rest.subarray(layout.metadataEndBytes - HEADER_SIZE_BYTES);
       const metadataSignatures = decodeSignatureSection(
         metaSigBytes,
         layout.metadataSignature.offsetBytes,
         'metadata signature',
       );
-      const paySigBytes = await readAt(
-        fh,
-        layout.payloadSignature.offsetBytes,
-        layout.payloadSignature.sizeBytes,
-        path,
-      );
-      const payloadSignatures = decodeSignatureSection(
-        paySigBytes,
-        layout.payloadSignature.offsetBytes,
-        'payload signature',
-      );
-      checkSameKeys(metadataSignatures, payloadSignatures, header.formatMinor);
+      let payloadSignatures: readonly SignatureBlock[] | undefined;
+      if (!options.metadataOnly) {
+        payloadSignatures = await readPayloadSection(source, layout);
+        checkSameKeys(metadataSignatures, payloadSignatures, header.formatMinor);
+      } else checkSameKeys(metadataSignatures, metadataSignatures, header.formatMinor);
       let verifier: Verifier | undefined;
       let signedAt = 0;
       const metadataSha256 = createHash('sha256').update(metadata).digest();
@@ -133,7 +153,7 @@ export class PackageReader {
         }
       }
       const metadataSignature = metadataSignatures[signedAt]!;
-      const payloadSignature = payloadSignatures[signedAt]!;
+      const payloadSignature = payloadSignatures?.[signedAt];
       const targetHeader = decodeTargetHeader(
         metadata.subarray(layout.targetHeader.offsetBytes, layout.manifest.offsetBytes),
       );
@@ -145,7 +165,7 @@ export class PackageReader {
         ['metadata', metadataSignature],
         ['payload', payloadSignature],
       ] as const) {
-        if (block.algorithm.name !== targetHeader.signatureAlgorithm) {
+        if (block && block.algorithm.name !== targetHeader.signatureAlgorithm) {
           throw new PackageFormatError(
             'PKG_BAD_SIGNATURE_BLOCK',
             `${what} signature uses ${block.algorithm.name} but the target header says ${targetHeader.signatureAlgorithm}`,
@@ -160,9 +180,9 @@ export class PackageReader {
           `package says format ${header.formatMajor}.${header.formatMinor} but uses ${header.formatMajor}.${minor} features (release layouts or unchanged partitions)`,
         );
       }
-      return new PackageReader(
+      const reader = new PackageReader(
         path,
-        fh,
+        source,
         header,
         layout,
         targetHeader,
@@ -172,23 +192,43 @@ export class PackageReader {
         verifier,
         metadataSignatures,
         payloadSignatures,
+        signedAt,
         metadataSha256,
       );
+      reader.payloadHash.update(metadata).update(metaSigBytes);
+      reader.hashedUpToBytes = layout.blobs.offsetBytes;
+      return reader;
     } catch (err) {
-      await fh.close();
+      await source.close();
       throw err;
     }
   }
 
-  /** Streams the whole signed prefix and checks the payload signature. */
+  /** The payload signature block of the verifying key (read by `verifyPayloadSignature` when `metadataOnly`). */
+  get payloadSignature(): SignatureBlock {
+    if (!this.payloadBlock) throw new SignatureError('SIG_NOT_VERIFIED', 'payload signature not read yet');
+    return this.payloadBlock;
+  }
+
+  /** Every payload signature block, same keys in the same order. */
+  get payloadSignatures(): readonly SignatureBlock[] {
+    if (!this.payloadBlocks) throw new SignatureError('SIG_NOT_VERIFIED', 'payload signature not read yet');
+    return this.payloadBlocks;
+  }
+
+  /**
+   * Checks the payload signature: hashes whatever of [0, payload signature) was not already read
+   * in order (a streaming apply has read all of it), reading the payload section if not done yet.
+   */
   async verifyPayloadSignature(): Promise<void> {
     if (!this.verifier) throw new SignatureError('SIG_NOT_VERIFIED', 'package was opened without a key');
-    const hash = createHash('sha256');
     const end = this.layout.payloadSignature.offsetBytes;
-    for (let at = 0; at < end; at += READ_CHUNK_BYTES) {
-      hash.update(await readAt(this.fh, at, Math.min(READ_CHUNK_BYTES, end - at), this.path));
+    for (let at = this.hashedUpToBytes; at < end; at += READ_CHUNK_BYTES) {
+      await this.readRange(at, Math.min(READ_CHUNK_BYTES, end - at));
     }
-    if (!this.verifier.verify(signedStatement(PAYLOAD_CONTEXT, hash.digest()), this.payloadSignature.signature)) {
+    await this.loadPayloadSignatures();
+    const digest = this.payloadHash.copy().digest();
+    if (!this.verifier.verify(signedStatement(PAYLOAD_CONTEXT, digest), this.payloadSignature.signature)) {
       throw new SignatureError(
         'SIG_PAYLOAD_INVALID',
         `payload signature at offset ${this.layout.payloadSignature.offsetBytes} does not verify: the package body was modified`,
@@ -196,22 +236,86 @@ export class PackageReader {
     }
   }
 
-  /** Reads one blob (bounded by the checked manifest) and checks its sha256. */
-  async readBlob(blob: BlobRef, where: string): Promise<Buffer> {
-    const bytes = await readAt(this.fh, this.layout.blobs.offsetBytes + blob.offsetBytes, blob.sizeBytes, this.path);
-    if (!createHash('sha256').update(bytes).digest().equals(Buffer.from(blob.sha256))) {
-      throw new VerificationError(
-        'BLOB_HASH_MISMATCH',
-        `${where}: blob at offset ${this.layout.blobs.offsetBytes + blob.offsetBytes} does not match its sha256`,
+  /** Reads the payload signature section (the last bytes of the file) unless open already did. */
+  async loadPayloadSignatures(): Promise<void> {
+    if (this.payloadBlocks) return;
+    const blocks = await readPayloadSection(this.source, this.layout);
+    checkSameKeys(this.metadataSignatures, blocks, this.header.formatMinor);
+    [this.payloadBlocks, this.payloadBlock] = [blocks, blocks[this.signedAt]];
+    if (this.payloadBlock!.algorithm.name !== this.targetHeader.signatureAlgorithm)
+      throw new PackageFormatError(
+        'PKG_BAD_SIGNATURE_BLOCK',
+        `payload signature uses ${this.payloadBlock!.algorithm.name} but the target header says ${this.targetHeader.signatureAlgorithm}`,
       );
-    }
+  }
+
+  /** Reads raw bytes; bytes read in order from the end of the metadata also feed the payload hash. */
+  async readRange(offsetBytes: number, lengthBytes: number): Promise<Buffer> {
+    const bytes = await this.source.read(offsetBytes, lengthBytes);
+    this.track(offsetBytes, bytes);
     return bytes;
   }
 
-  /** Closes the file. */
-  async close(): Promise<void> {
-    await this.fh.close().catch(() => undefined);
+  /**
+   * Reads one blob (bounded by the checked manifest) and checks its sha256. A source that may
+   * return other bytes on a second read (a network) is asked once more before giving up.
+   */
+  async readBlob(blob: BlobRef, where: string): Promise<Buffer> {
+    const offsetBytes = this.layout.blobs.offsetBytes + blob.offsetBytes;
+    const expected = Buffer.from(blob.sha256);
+    let bytes = await this.source.read(offsetBytes, blob.sizeBytes);
+    if (this.source.refetchable && !sha256Of(bytes).equals(expected)) {
+      this.source.noteRefetch?.();
+      bytes = await this.source.read(offsetBytes, blob.sizeBytes);
+    }
+    if (!sha256Of(bytes).equals(expected)) {
+      throw new VerificationError(
+        'BLOB_HASH_MISMATCH',
+        `${where}: blob at offset ${offsetBytes} does not match its sha256`,
+      );
+    }
+    this.track(offsetBytes, bytes);
+    return bytes;
   }
+
+  /** Closes the source. */
+  async close(): Promise<void> {
+    await this.source.close();
+  }
+
+  private track(offsetBytes: number, bytes: Buffer): void {
+    const end = Math.min(offsetBytes + bytes.length, this.layout.payloadSignature.offsetBytes);
+    if (offsetBytes <= this.hashedUpToBytes && end > this.hashedUpToBytes) {
+      this.payloadHash.update(bytes.subarray(this.hashedUpToBytes - offsetBytes, end - offsetBytes));
+      this.hashedUpToBytes = end;
+    }
+  }
+}
+
+function sha256Of(bytes: Uint8Array): Buffer {
+  return createHash('sha256').update(bytes).digest();
+}
+
+/** Reads and decodes the payload signature section at the end of the package. */
+async function readPayloadSection(source: ByteRangeSource, layout: PackageLayout): Promise<readonly SignatureBlock[]> {
+  const bytes = await source.read(layout.payloadSignature.offsetBytes, layout.payloadSignature.sizeBytes);
+  return decodeSignatureSection(bytes, layout.payloadSignature.offsetBytes, 'payload signature');
+}
+
+/**
+ * The size to check the header against when only the metadata prefix may be present: the size the
+ * header itself declares, provided the source holds at least the prefix or exactly the whole file.
+ */
+function metadataOnlySize(head: Buffer, sourceSizeBytes: number): number {
+  const declared = declaredFileSizeBytes(head);
+  if (declared === undefined || sourceSizeBytes >= declared) return sourceSizeBytes;
+  const prefix = metadataPrefixSizeBytes(head);
+  if (sourceSizeBytes < prefix)
+    throw new PackageFormatError(
+      'PKG_TRUNCATED',
+      `metadata prefix is ${sourceSizeBytes} bytes, shorter than the ${prefix} bytes its header describes`,
+    );
+  return declared;
 }
 
 function pubkeyPathsOf(paths: string | readonly string[] | undefined): readonly string[] {
@@ -233,15 +337,4 @@ function checkSameKeys(metadata: readonly SignatureBlock[], payload: readonly Si
       `package says format 1.${minor} but carries ${metadata.length} signatures (a 1.2 feature)`,
     );
   }
-}
-
-async function readAt(fh: FileHandle, offsetBytes: number, lengthBytes: number, path: string): Promise<Buffer> {
-  const buf = Buffer.alloc(lengthBytes);
-  await readFull(fh, buf, offsetBytes, {
-    action: 'read package',
-    path,
-    onShort: (endedAtBytes) =>
-      new PackageFormatError('PKG_TRUNCATED', `${path} ended at ${endedAtBytes} bytes, inside a section`),
-  });
-  return buf;
 }

@@ -1,5 +1,6 @@
 // Options and results of buildPackages, the library's main entry point.
 
+import type { PackageProperties } from '../package/package-properties.js';
 import type { Reporter } from '../reporter.js';
 import type { EncodePlugins } from './encode-chunk.js';
 import type { SignerOptions } from '../signing/open-signer.js';
@@ -71,6 +72,10 @@ export interface BuiltPackage {
    * decode-side half and compared with the new data, and the new bytes compared.
    */
   readonly selfCheck: { readonly opsDecoded: number; readonly bytesCompared: number };
+  /** update-<target>.properties.json written beside the package. */
+  readonly propertiesPath: string;
+  /** Its content: offsets and hashes for downloaders. */
+  readonly properties: PackageProperties;
 }
 
 /** An input image as the build read it. */

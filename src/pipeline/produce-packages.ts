@@ -4,10 +4,11 @@
 // Shared by `build` (one image or a whole release) and `compare` (one run per codec/differ
 // combination over the same PreparedImages).
 
-import { rename, unlink } from 'node:fs/promises';
+import { rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BlobSpool } from '../package/blob-spool.js';
 import { PackageReader } from '../package/package-reader.js';
+import { packageProperties, propertiesPathOf, type PackageProperties } from '../package/package-properties.js';
 import { writePackage } from '../package/package-writer.js';
 import { ImageError } from '../errors/ota-error.js';
 import { sameIdentity, type ImageIdentity } from '../model/manifest.js';
@@ -156,9 +157,14 @@ async function writeVerified(
     spool,
     signer: a.signers,
   });
+  let properties: PackageProperties;
   try {
     const reader = await PackageReader.open(tmp, { verifier: a.signer.verifier() });
-    await checkPackageBody(reader).finally(() => reader.close());
+    properties = await checkPackageBody(reader)
+      .then(() => packageProperties(reader, written.sha256.toString('hex')))
+      .finally(() => reader.close());
+    // The map for downloaders first, then the package it describes.
+    await writeFile(propertiesPathOf(finalPath), JSON.stringify(properties, null, 2) + '\n');
     await rename(tmp, finalPath);
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
@@ -174,5 +180,7 @@ async function writeVerified(
     operationCounts,
     blobBytesByKind: Object.fromEntries(a.bytesByKind),
     selfCheck: { ...a.selfCheck },
+    propertiesPath: propertiesPathOf(finalPath),
+    properties,
   };
 }

@@ -3,9 +3,12 @@
 import { blobOf } from '../model/operation.js';
 import type { PackageReader } from '../package/package-reader.js';
 
-/** Verifies the payload signature and every blob hash; returns how many blobs were checked. */
-export async function checkPackageBody(reader: PackageReader): Promise<number> {
-  await reader.verifyPayloadSignature();
+/**
+ * Verifies the payload signature and every blob hash; returns how many blobs were checked.
+ * `blobsFirst` checks the blobs before the signature (a streamed package: one pass feeds both).
+ */
+export async function checkPackageBody(reader: PackageReader, blobsFirst = false): Promise<number> {
+  if (!blobsFirst) await reader.verifyPayloadSignature();
   let blobCount = 0;
   for (const part of reader.manifest.partitions) {
     for (const [i, op] of part.operations.entries()) {
@@ -15,5 +18,6 @@ export async function checkPackageBody(reader: PackageReader): Promise<number> {
       blobCount++;
     }
   }
+  if (blobsFirst) await reader.verifyPayloadSignature();
   return blobCount;
 }

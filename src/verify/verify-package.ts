@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { applyPackage } from '../apply/apply-package.js';
 import { checkDeviceIdentity } from '../apply/device-checks.js';
 import { PackageReader } from '../package/package-reader.js';
+import type { HttpSourceOptions } from '../transport/http-range-source.js';
 import { CollectingReporter, type Reporter } from '../reporter.js';
 import { checkPackageBody } from './check-package-body.js';
 
@@ -17,6 +18,13 @@ export interface VerifyOptions {
   /** When given, also prove the package applies to this image and yields its target sha256. */
   readonly oldPath?: string;
   readonly deviceTarget?: string;
+  /**
+   * Check only the metadata prefix (header, lengths up to the metadata end, metadata signature,
+   * manifest invariants); the file may hold just that prefix, and a URL is asked for nothing else.
+   */
+  readonly metadataOnly?: boolean;
+  /** Limits of an http(s) package URL. */
+  readonly http?: HttpSourceOptions;
   readonly reporter?: Reporter;
 }
 
@@ -33,18 +41,25 @@ export interface VerifyReport {
 export async function verifyPackage(options: VerifyOptions): Promise<VerifyReport> {
   const reporter = options.reporter ?? new CollectingReporter();
   const checks: string[] = [];
-  const reader = await PackageReader.open(options.packagePath, { pubkeyPath: options.pubkeyPath, reporter });
+  const reader = await PackageReader.openAt(
+    options.packagePath,
+    { pubkeyPath: options.pubkeyPath, reporter, metadataOnly: options.metadataOnly ?? false },
+    options.http,
+  );
   const header = reader.targetHeader;
   try {
     checks.push('header and section lengths', 'metadata signature', 'target header and manifest invariants');
     checkDeviceIdentity(header, { target: options.deviceTarget });
     if (options.deviceTarget) checks.push(`device target ${header.targetId}`);
-    const blobs = await checkPackageBody(reader);
-    checks.push('payload signature', `${blobs} blob hashes`);
+    if (!options.metadataOnly) {
+      // Over a network the blobs come first, in order: they feed the payload hash (one download).
+      const blobs = await checkPackageBody(reader, reader.source.refetchable);
+      checks.push('payload signature', `${blobs} blob hashes`);
+    }
   } finally {
     await reader.close();
   }
-  if (options.oldPath) {
+  if (options.oldPath && !options.metadataOnly) {
     const dir = await mkdtemp(join(tmpdir(), 'ota-verify-'));
     try {
       const release = header.releaseLayout !== '';
@@ -53,6 +68,7 @@ export async function verifyPackage(options: VerifyOptions): Promise<VerifyRepor
         oldPath: options.oldPath,
         outputPath: join(dir, release ? 'new' : 'new.img'),
         pubkeyPath: options.pubkeyPath,
+        http: options.http,
         reporter,
       });
       checks.push(

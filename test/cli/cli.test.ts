@@ -313,7 +313,7 @@ describe('targets', () => {
     writeFileSync(p, JSON.stringify({ ...targets[3], id: 'generic-copy', aliases: [] }));
     const out = join(work, 'custom-copy');
     runCliOk(['build', '--new', pair.newPath, '-o', out, '--target', p, '--jobs', '1']);
-    expect(readdirSync(out)).toEqual(['update-generic-copy.otapkg']);
+    expect(readdirSync(out)).toEqual(['update-generic-copy.otapkg', 'update-generic-copy.properties.json']);
   });
 });
 

@@ -6,15 +6,16 @@ import type { CommandResult } from '../command-result.js';
 import { printableLines } from '../../errors/printable.js';
 import { MAX_TIMESTAMP_SECONDS, collect, parseIntOption } from '../parse-options.js';
 import { applyText } from '../apply-text.js';
+import { transportFrom, transportJson, withTransportOptions } from '../transport-options.js';
 
 /** Declares the command. */
 export function applyCommand(run: (work: () => Promise<CommandResult>) => Promise<void>): Command {
-  return new Command('apply')
+  return withTransportOptions(new Command('apply'))
     .summary('apply a package to an old image (or release), producing the new image(s)')
     .description(
       "Checks the signatures, the target and the old image's sha256 before writing anything; writes the output to a temp file beside it and renames it into place only when its sha256 matches the package. A block device as -o is written in place and read back; a character device, FIFO or socket is refused (exit 2).\n\nA release package (built from two releases) takes the old release with --old and a folder with -o: every partition is checked first, written into a staging folder, and moved to <folder>/<partition>.img only when all of them verify.",
     )
-    .argument('<package>', 'package file (.otapkg)')
+    .argument('<package>', 'package file (.otapkg) or http(s) URL (streamed by ranges, never stored)')
     .option('--old <img|release>', 'old image or release (required for delta packages; opened read-only)')
     .requiredOption(
       '-o, --out <img|dev|dir>',
@@ -59,6 +60,7 @@ export function applyCommand(run: (work: () => Promise<CommandResult>) => Promis
       await run(async () => {
         const reporter = await CliReporter.create({ strict: o.strict });
         const { applyPackage } = await import('../../apply/apply-package.js');
+        const t = transportFrom(o);
         const r = await applyPackage({
           packagePath: pkg,
           oldPath: o.old,
@@ -72,9 +74,11 @@ export function applyCommand(run: (work: () => Promise<CommandResult>) => Promis
           outputFormat: o.outputFormat,
           resume: o.resume,
           checkpointEveryBytes: o.checkpointEvery,
+          http: t.http,
           reporter,
-        });
-        return { json: { ...r, warnings: reporter.warnings }, text: printableLines(applyText(r)) };
+        }).finally(t.done);
+        const net = /^https?:/i.test(pkg) ? transportJson(t.stats()) : {};
+        return { json: { ...r, ...net, warnings: reporter.warnings }, text: printableLines(applyText(r)) };
       });
     });
 }

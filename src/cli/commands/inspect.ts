@@ -13,7 +13,7 @@ import type { ImageSummary, InspectReport } from '../../inspect/inspect-package.
 export function inspectCommand(run: (work: () => Promise<CommandResult>) => Promise<void>): Command {
   return new Command('inspect')
     .summary('describe a package')
-    .argument('<package>', 'package file (.otapkg)')
+    .argument('<package>', 'package file (.otapkg) or http(s) URL (fetches only the metadata and signatures)')
     .option('--pubkey <pem>', 'check the metadata signature with this key (repeatable: any of them)', collect)
     .option('--json', 'print the description as JSON on stdout (section offsets included)')
     .addHelpText(

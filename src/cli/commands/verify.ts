@@ -5,15 +5,17 @@ import { CliReporter } from '../cli-reporter.js';
 import type { CommandResult } from '../command-result.js';
 import { collect } from '../parse-options.js';
 import { printableLines } from '../../errors/printable.js';
+import { transportFrom, transportJson, withTransportOptions } from '../transport-options.js';
 
 /** Declares the command. */
 export function verifyCommand(run: (work: () => Promise<CommandResult>) => Promise<void>): Command {
-  return new Command('verify')
+  return withTransportOptions(new Command('verify'))
     .summary('check a package: structure, both signatures, every blob hash')
     .description(
       "Exit 0 only when everything checks. With --old it also applies the package to a temp copy and checks the result's sha256.",
     )
-    .argument('<package>', 'package file (.otapkg)')
+    .argument('<package>', 'package file (.otapkg), its metadata prefix (with --metadata-only), or http(s) URL')
+    .option('--metadata-only', 'check only the metadata prefix (header … metadata signature); fetches nothing else')
     .option(
       '--pubkey <pem>',
       'public key to verify with; repeatable: accepted when any of them signs (key rotation). Default: the public test key, with a warning',
@@ -31,15 +33,19 @@ export function verifyCommand(run: (work: () => Promise<CommandResult>) => Promi
       await run(async () => {
         const reporter = await CliReporter.create({ strict: o.strict });
         const { verifyPackage } = await import('../../verify/verify-package.js');
+        const t = transportFrom(o);
         const r = await verifyPackage({
           packagePath: pkg,
           pubkeyPath: o.pubkey,
           oldPath: o.old,
           deviceTarget: o.deviceTarget,
+          metadataOnly: o.metadataOnly,
+          http: t.http,
           reporter,
-        });
+        }).finally(t.done);
+        const net = /^https?:/i.test(pkg) ? transportJson(t.stats()) : {};
         return {
-          json: { ok: true, ...r, warnings: reporter.warnings },
+          json: { ok: true, ...r, ...net, warnings: reporter.warnings },
           text: printableLines(
             `OK ${pkg}: ${r.target}, ${r.signatureAlgorithm} key ${r.keyId.slice(0, 16)}…\n${r.checks.map((c) => `  ✓ ${c}`).join('\n')}`,
           ),

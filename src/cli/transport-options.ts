@@ -1,0 +1,64 @@
+// The options every command that takes a package URL shares (--retries, --timeout, --ca-file), the
+// HttpSourceOptions made of them, and the progress line drawn on a TTY (bytes, speed, ETA, retries).
+
+import type { Command } from 'commander';
+import type { HttpSourceOptions } from '../transport/http-range-source.js';
+import { emptyStats, type TransportStats } from '../transport/transport-stats.js';
+import { parseIntOption } from './parse-options.js';
+import { formatBytes } from './render.js';
+
+/** Adds the URL options to a command. */
+export function withTransportOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--retries <n>',
+      'package URL: attempts in a row without progress before giving up (default 5; backoff doubles from 250 ms with jitter, at most 10 s)',
+      parseIntOption('--retries', 0, 100),
+    )
+    .option(
+      '--timeout <seconds>',
+      'package URL: a read that receives no byte for this long is retried (default 30)',
+      parseIntOption('--timeout', 1, 3600),
+    )
+    .option('--ca-file <pem>', 'package URL: trust these CA certificates for https instead of the system ones');
+}
+
+/** HttpSourceOptions from parsed options, plus the counters they fill in and a progress line on a TTY. */
+export function transportFrom(o: { retries?: number; timeout?: number; caFile?: string; json?: boolean }): {
+  http: HttpSourceOptions;
+  stats: () => TransportStats;
+  done: () => void;
+} {
+  let last: TransportStats = emptyStats();
+  const tty = process.stderr.isTTY && !o.json;
+  const startedMs = Date.now();
+  let drawnMs = 0;
+  const http: HttpSourceOptions = {
+    retries: o.retries,
+    timeoutSeconds: o.timeout,
+    caFile: o.caFile,
+    onProgress: (stats, totalBytes) => {
+      last = stats;
+      const now = Date.now();
+      if (!tty || now - drawnMs < 200) return;
+      drawnMs = now;
+      const perSecond = stats.bytesReceived / Math.max(0.001, (now - startedMs) / 1000);
+      const etaSeconds = Math.max(0, (totalBytes - stats.bytesReceived) / Math.max(1, perSecond));
+      process.stderr.write(
+        `\r${formatBytes(stats.bytesReceived)} / ${formatBytes(totalBytes)}  ${formatBytes(perSecond)}/s  ETA ${Math.round(etaSeconds)} s  retries ${stats.retries}\x1b[K`,
+      );
+    },
+  };
+  return {
+    http,
+    stats: () => last,
+    done: () => {
+      if (tty && drawnMs > 0) process.stderr.write('\r\x1b[K');
+    },
+  };
+}
+
+/** The counters `--json` results carry. */
+export function transportJson(s: TransportStats): Record<string, number> {
+  return { bytesReceived: s.bytesReceived, retries: s.retries, resumes: s.resumes, waitMs: s.waitMs };
+}

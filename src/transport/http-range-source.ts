@@ -1,0 +1,236 @@
+// HttpRangeSource: a ByteRangeSource over an http(s) URL. Every read is a `Range` request; the
+// first learns the size and the validator (strong ETag, else Last-Modified) that every later
+// request carries as `If-Range`, so bytes of two packages are never mixed. With `streamAhead` a
+// read asks for the rest of the file and the next read in order continues on the same response
+// (memory: one network chunk). A drop, reset or stall resumes at the first byte not yet received,
+// after exponential backoff with jitter; `retries` bounds the attempts in a row without progress.
+
+import { readFile } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
+import { IoError, UnsupportedError, ioError } from '../errors/ota-error.js';
+import type { ByteRangeSource } from './byte-range-source.js';
+import { RetryableError, httpGetRange } from './http-request.js';
+import { emptyStats, type TransportStats } from './transport-stats.js';
+
+/** Limits of an HTTP package source. */
+export interface HttpSourceOptions {
+  /** Attempts in a row that make no progress before HTTP_FAILED (default 5). */
+  readonly retries?: number;
+  /** Seconds a response may go without a byte before it counts as stalled (default 30). */
+  readonly timeoutSeconds?: number;
+  /** PEM file of the CA certificates to trust for https. */
+  readonly caFile?: string;
+  /** First backoff in milliseconds (doubles per attempt, capped at 10 s; default 250). */
+  readonly backoffMs?: number;
+  /** Called whenever bytes arrive (progress display). */
+  readonly onProgress?: (stats: TransportStats, totalBytes: number) => void;
+}
+
+interface Active {
+  readonly res: IncomingMessage;
+  readonly it: AsyncIterator<Buffer>;
+  cursor: number;
+  readonly endBytes: number;
+  chunk: Buffer;
+}
+
+const MAX_BACKOFF_MS = 10_000;
+
+/** A package read by HTTP byte ranges. */
+export class HttpRangeSource implements ByteRangeSource {
+  readonly refetchable = true;
+  /** Ask for the rest of the file on each new request, and continue sequential reads on it. */
+  streamAhead = false;
+  /** Counters for progress and `--json`. */
+  readonly stats: TransportStats = emptyStats();
+  private active: Active | undefined;
+  private sizeKnown = -1;
+  private validator: string | undefined;
+  private etag: string | undefined;
+
+  private constructor(
+    readonly name: string,
+    private url: string,
+    private readonly o: Required<Omit<HttpSourceOptions, 'caFile' | 'onProgress'>> & HttpSourceOptions,
+    private readonly ca: Buffer | undefined,
+  ) {}
+
+  /** Connects and reads nothing but what the first read asks for (the size comes with it). */
+  static async open(url: string, options: HttpSourceOptions = {}): Promise<HttpRangeSource> {
+    let ca: Buffer | undefined;
+    if (options.caFile)
+      ca = await readFile(options.caFile).catch((err) => Promise.reject(ioError('read', options.caFile!, err)));
+    const o = {
+      ...options,
+      retries: options.retries ?? 5,
+      timeoutSeconds: options.timeoutSeconds ?? 30,
+      backoffMs: options.backoffMs ?? 250,
+    };
+    return new HttpRangeSource(url, url, o, ca);
+  }
+
+  get sizeBytes(): number {
+    // The first read is at offset 0 (the header); the size is known once it answered.
+    return this.sizeKnown < 0 ? 64 : this.sizeKnown;
+  }
+
+  async read(offsetBytes: number, lengthBytes: number): Promise<Buffer> {
+    const out = Buffer.alloc(lengthBytes);
+    let done = 0;
+    let failures = 0;
+    while (done < lengthBytes) {
+      const at = offsetBytes + done;
+      try {
+        if (!this.active || this.active.cursor !== at || at > this.active.endBytes) {
+          this.drop();
+          const last = this.streamAhead && this.sizeKnown > 0 ? this.sizeKnown - 1 : offsetBytes + lengthBytes - 1;
+          if (failures > 0 || done > 0) this.stats.resumes++;
+          this.active = await this.request(at, last);
+        }
+        const n = await this.pull(out, done, lengthBytes - done);
+        done += n;
+        if (n > 0) failures = 0;
+      } catch (err) {
+        this.drop();
+        if (!(err instanceof RetryableError)) throw err;
+        if (++failures > this.o.retries)
+          throw new IoError(
+            'HTTP_FAILED',
+            `${this.name}: ${err.message}; gave up after ${this.o.retries} retries at byte ${at}`,
+          );
+        this.stats.retries++;
+        const ceiling = Math.min(MAX_BACKOFF_MS, this.o.backoffMs * 2 ** (failures - 1));
+        const waitMs = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+        this.stats.waitMs += waitMs;
+        await new Promise((r) => setTimeout(r, waitMs));
+      }
+    }
+    return out;
+  }
+
+  /** Counts a blob refetch (a corrupt copy) as a retry. */
+  noteRefetch(): void {
+    this.stats.retries++;
+  }
+
+  async close(): Promise<void> {
+    this.drop();
+  }
+
+  private drop(): void {
+    this.active?.res.destroy();
+    this.active = undefined;
+  }
+
+  /** Sends one range request and checks the answer before any body byte is used. */
+  private async request(startBytes: number, endBytes: number): Promise<Active> {
+    this.stats.requests++;
+    const first = this.sizeKnown < 0;
+    const { res, url } = await httpGetRange({
+      url: this.url,
+      startBytes,
+      endBytes,
+      ifRange: this.validator,
+      ca: this.ca,
+      timeoutMs: this.o.timeoutSeconds * 1000,
+    });
+    this.url = url;
+    const status = res.statusCode ?? 0;
+    const fail = (e: Error) => {
+      res.destroy();
+      return e;
+    };
+    if (status === 200) {
+      if (first)
+        throw fail(
+          new UnsupportedError(
+            'HTTP_RANGE_UNSUPPORTED',
+            `${this.name}: the server ignores Range (answered 200 to bytes=${startBytes}-${endBytes})`,
+          ),
+        );
+      throw fail(
+        new IoError(
+          'PACKAGE_CHANGED',
+          `${this.name} changed during the download: If-Range ${this.validator} no longer matches (answered 200)`,
+        ),
+      );
+    }
+    if (status === 416 && !first)
+      throw fail(
+        new IoError(
+          'PACKAGE_CHANGED',
+          `${this.name} changed during the download: bytes=${startBytes}-${endBytes} is no longer satisfiable`,
+        ),
+      );
+    if (status !== 206)
+      throw fail(new IoError('HTTP_STATUS', `${this.name}: answered ${status} to bytes=${startBytes}-${endBytes}`));
+    const m = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(String(res.headers['content-range'] ?? ''));
+    const total = m ? Number(m[3]) : -1;
+    const etag = typeof res.headers.etag === 'string' ? res.headers.etag : undefined;
+    if (!first && (total !== this.sizeKnown || etag !== this.etag))
+      throw fail(
+        new IoError(
+          'PACKAGE_CHANGED',
+          `${this.name} changed during the download: now ${total} bytes, ETag ${etag ?? 'none'} (was ${this.sizeKnown}, ${this.etag ?? 'none'})`,
+        ),
+      );
+    const end = m ? Math.min(endBytes, total - 1) : -1;
+    if (!m || Number(m[1]) !== startBytes || Number(m[2]) !== end)
+      throw fail(
+        new IoError(
+          'HTTP_BAD_RANGE',
+          `${this.name}: asked for bytes=${startBytes}-${endBytes}, got Content-Range "${res.headers['content-range'] ?? ''}"`,
+        ),
+      );
+    const length = res.headers['content-length'];
+    if (length !== undefined && Number(length) !== end - startBytes + 1)
+      throw fail(
+        new IoError(
+          'HTTP_BAD_RANGE',
+          `${this.name}: Content-Length ${length} for a ${end - startBytes + 1}-byte range at ${startBytes}`,
+        ),
+      );
+    if (first) {
+      this.sizeKnown = total;
+      this.etag = etag;
+      // If-Range needs a strong ETag; a weak one (W/…) falls back to Last-Modified.
+      this.validator = etag && !etag.startsWith('W/') ? etag : (res.headers['last-modified'] as string | undefined);
+    }
+    return { res, it: res[Symbol.asyncIterator](), cursor: startBytes, endBytes: end, chunk: Buffer.alloc(0) };
+  }
+
+  /** Copies up to `want` bytes of the active response into `out`; waits at most the timeout. */
+  private async pull(out: Buffer, at: number, want: number): Promise<number> {
+    const a = this.active!;
+    if (a.cursor > a.endBytes) throw new RetryableError(`range ended at ${a.endBytes}`);
+    if (a.chunk.length === 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const next = a.it.next();
+      next.catch(() => undefined);
+      const stalled = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new RetryableError(`no byte for ${this.o.timeoutSeconds} s at ${a.cursor}`)),
+          this.o.timeoutSeconds * 1000,
+        );
+      });
+      let r: IteratorResult<Buffer>;
+      try {
+        r = await Promise.race([next, stalled]);
+      } catch (err) {
+        if (err instanceof RetryableError) throw err;
+        throw new RetryableError(`connection lost at byte ${a.cursor}: ${(err as Error).message}`);
+      } finally {
+        clearTimeout(timer);
+      }
+      if (r.done) throw new RetryableError(`response ended at byte ${a.cursor}, before ${a.endBytes + 1}`);
+      a.chunk = r.value;
+      this.stats.bytesReceived += r.value.length;
+      this.o.onProgress?.(this.stats, this.sizeKnown);
+    }
+    const n = Math.min(want, a.chunk.length, a.endBytes + 1 - a.cursor);
+    a.chunk.copy(out, at, 0, n);
+    a.chunk = a.chunk.subarray(n);
+    a.cursor += n;
+    return n;
+  }
+}

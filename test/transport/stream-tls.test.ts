@@ -1,0 +1,72 @@
+// apply over HTTPS from nginx with a certificate made by openssl: accepted with --ca-file,
+// refused with TLS_CERTIFICATE (exit 8) without it, before anything is written.
+
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeRun, jsonOf } from '../helpers/run-cli.js';
+import { freePort, startNginx, type NginxServer } from './nginx-server.js';
+import { runCliAsync } from './run-cli-async.js';
+import { filesIn, makeStreamKit, requireNginx, sha, type StreamKit } from './stream-kit.js';
+
+const run = requireNginx();
+let kit: StreamKit;
+let tls: NginxServer;
+let ca = '';
+
+beforeAll(async () => {
+  if (!run) return;
+  kit = await makeStreamKit(1024 * 1024, 79);
+  const dir = join(kit.work, 'tls');
+  ca = join(kit.work, 'ca.pem');
+  execFileSync('mkdir', ['-p', dir]);
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      join(kit.work, 'key.pem'),
+      '-out',
+      ca,
+    ],
+    { stdio: 'ignore' },
+  );
+  const port = await freePort();
+  tls = await startNginx(
+    kit.served,
+    dir,
+    `} server { listen 127.0.0.1:${port} ssl; root ${kit.served}; ssl_certificate ${ca}; ssl_certificate_key ${join(kit.work, 'key.pem')};`,
+  );
+  (tls as { tlsBase?: string }).tlsBase = `https://127.0.0.1:${port}`;
+}, 120_000);
+afterAll(async () => {
+  await tls?.stop();
+  await kit?.dispose();
+});
+
+describe.runIf(run)('apply over https', () => {
+  it('--ca-file trusts the server; without it the certificate error is named (exit 8)', async () => {
+    const url = `${(tls as { tlsBase?: string }).tlsBase}/update-generic.otapkg`;
+    const dir = kit.outDir('tls');
+    const out = join(dir, 'new.img');
+    const refused = await runCliAsync(['apply', url, '--old', kit.oldPath, '-o', out, '--json']);
+    expect(refused.status, describeRun(refused)).toBe(8);
+    expect(jsonOf(refused).error.code).toBe('TLS_CERTIFICATE');
+    expect(filesIn(dir)).toEqual([]);
+    const ok = await runCliAsync(['apply', url, '--old', kit.oldPath, '-o', out, '--ca-file', ca, '--json']);
+    expect(ok.status, describeRun(ok)).toBe(0);
+    expect(sha(out)).toBe(kit.newSha);
+  }, 60_000);
+});
