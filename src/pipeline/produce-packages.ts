@@ -139,7 +139,7 @@ async function writeVerified(
   });
   try {
     const reader = await PackageReader.open(tmp, { verifier: a.signer.verifier() });
-    await checkPackageBody(reader).finally(() => reader.close());
+    await checkPackageBody(reader, { decode: false }).finally(() => reader.close());
     await rename(tmp, finalPath);
   } catch (err) {
     await unlink(tmp).catch(() => undefined);

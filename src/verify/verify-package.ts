@@ -1,11 +1,13 @@
 // verifyPackage: what CI runs. Structure and metadata signature (by opening), payload signature,
-// every blob hash, the device target, and with an old image a full trial apply into a temp folder.
+// every blob hash, REPLACE blobs trial-decoded, the device target and profile limits, and with an
+// old image a full trial apply into a temp folder.
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyPackage } from '../apply/apply-package.js';
 import { checkDeviceIdentity } from '../apply/device-checks.js';
+import { checkDeviceLimits, checkUpdateMode, deviceProfileFor } from '../apply/device-limits.js';
 import { PackageReader } from '../package/package-reader.js';
 import { CollectingReporter, type Reporter } from '../reporter.js';
 import { checkPackageBody } from './check-package-body.js';
@@ -17,6 +19,8 @@ export interface VerifyOptions {
   /** When given, also prove the package applies to this image and yields its target sha256. */
   readonly oldPath?: string;
   readonly deviceTarget?: string;
+  /** The device's profile file: its id is the device target, its limits are checked on every op. */
+  readonly deviceProfilePath?: string;
   readonly reporter?: Reporter;
 }
 
@@ -37,10 +41,15 @@ export async function verifyPackage(options: VerifyOptions): Promise<VerifyRepor
   const header = reader.targetHeader;
   try {
     checks.push('header and section lengths', 'metadata signature', 'target header and manifest invariants');
-    checkDeviceIdentity(header, { target: options.deviceTarget });
-    if (options.deviceTarget) checks.push(`device target ${header.targetId}`);
-    const blobs = await checkPackageBody(reader);
-    checks.push('payload signature', `${blobs} blob hashes`);
+    const profile = deviceProfileFor(header, options);
+    const deviceTarget = options.deviceTarget ?? (options.deviceProfilePath !== undefined ? profile.id : undefined);
+    checkDeviceIdentity(header, { target: deviceTarget });
+    if (deviceTarget) checks.push(`device target ${header.targetId}`);
+    checkUpdateMode(header);
+    checkDeviceLimits(reader.manifest, profile);
+    checks.push(`every op within the ${profile.id} device profile's limits`);
+    const body = await checkPackageBody(reader);
+    checks.push('payload signature', `${body.blobCount} blob hashes`, `${body.decodedCount} replace blobs decode`);
   } finally {
     await reader.close();
   }
@@ -53,6 +62,10 @@ export async function verifyPackage(options: VerifyOptions): Promise<VerifyRepor
         oldPath: options.oldPath,
         outputPath: join(dir, release ? 'new' : 'new.img'),
         pubkeyPath: options.pubkeyPath,
+        // The trial output's container does not matter: raw, whatever --old is (raw or sparse).
+        outputFormat: 'raw',
+        deviceTarget: options.deviceTarget,
+        deviceProfilePath: options.deviceProfilePath,
         reporter,
       });
       checks.push(
