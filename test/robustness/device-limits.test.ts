@@ -38,6 +38,8 @@ async function signedPackage(p: {
   target: Buffer | { sizeBytes: number; sha256: Buffer };
   source?: Buffer;
   ops: readonly OpSpec[];
+  /** Private key file to sign with (default: the ed25519 test key). */
+  signerPath?: string;
 }): Promise<string> {
   const spool = await BlobSpool.create(work);
   const blobRanges = [];
@@ -58,7 +60,7 @@ async function signedPackage(p: {
   const target = Buffer.isBuffer(p.target) ? { sizeBytes: p.target.length, sha256: sha(p.target) } : p.target;
   const path = join(work, `pkg-${serial++}.otapkg`);
   await writePackage(path, {
-    signer: await loadSigner(testPrivateKeyPath('ed25519')),
+    signer: await loadSigner(p.signerPath ?? testPrivateKeyPath('ed25519')),
     spool,
     blobRanges,
     targetHeader: {
@@ -386,5 +388,58 @@ describe('item 10: verify proves a full package decodes', () => {
     const r = runCli(['verify', good, '--json']);
     expect(r.status, describeRun(r)).toBe(0);
     expect(JSON.parse(r.stdout).checks.join('\n')).toContain('decode');
+  });
+});
+
+describe('item 5: the largest allowed manifest fits the memory budget', () => {
+  it('verify, apply and inspect of a package with MAX_OPERATIONS ops and MAX_TOTAL_EXTENTS extents stay under 512 MiB RSS', async () => {
+    const { MAX_OPERATIONS, MAX_TOTAL_EXTENTS } = await import('../../src/format/limits.js');
+    const perOp = Math.floor(MAX_TOTAL_EXTENTS / MAX_OPERATIONS);
+    const bs = 512;
+    const sizeBytes = MAX_OPERATIONS * perOp * bs;
+    // Interleaved one-block extents, so none merge: op i writes blocks i, i + ops, i + 2 ops, …
+    const ops: OpSpec[] = [];
+    for (let i = 0; i < MAX_OPERATIONS; i++) {
+      const dst = Array.from({ length: perOp }, (_, j) => ({ startBlock: j * MAX_OPERATIONS + i, blockCount: 1 }));
+      ops.push({ op: { type: 'zero', dst } });
+    }
+    const target = { sizeBytes, sha256: sha(Buffer.alloc(sizeBytes)) };
+    const pkg = await signedPackage({ header: { blockSizeBytes: bs }, target, ops });
+    const runs = {
+      verify: cliWithRss(['verify', pkg]),
+      apply: cliWithRss(['apply', pkg, '-o', join(work, 'max-manifest.img')]),
+      inspect: cliWithRss(['inspect', pkg, '--json']),
+    };
+    for (const [name, { run, rssBytes }] of Object.entries(runs)) {
+      expect(run.status, describeRun(run)).toBe(0);
+      console.log(
+        `${name} of ${MAX_OPERATIONS} ops / ${MAX_TOTAL_EXTENTS} extents: peak RSS ${(rssBytes / MiB).toFixed(1)} MiB`,
+      );
+      expect(rssBytes, name).toBeLessThan(512 * MiB);
+    }
+    expect(JSON.parse(runs.inspect.run.stdout).partitions[0].operationCount).toBe(MAX_OPERATIONS);
+  }, 120_000);
+
+  it('inspect of an unverified package above 1000 ops shows header, sizes and counts, not the op list', async () => {
+    const { generateKeyPairSync } = await import('node:crypto');
+    const keyPath = join(work, 'other-key.pem');
+    writeFileSync(keyPath, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    const ops: OpSpec[] = Array.from({ length: 1001 }, (_, i) => ({
+      op: { type: 'zero' as const, dst: [{ startBlock: i, blockCount: 1 }] },
+    }));
+    const sizeBytes = 1001 * 4096;
+    const pkg = await signedPackage({
+      target: { sizeBytes, sha256: sha(Buffer.alloc(sizeBytes)) },
+      ops,
+      signerPath: keyPath,
+    });
+    const j = JSON.parse(runCli(['inspect', pkg, '--json']).stdout);
+    expect(j.metadataVerified).toBe(false);
+    expect(j.manifestNotDecoded).toEqual({ partitionCount: 1, operationCount: 1001, extentCount: 1001 });
+    expect(j.partitions).toEqual([]);
+    expect(j.target.targetId).toBe('generic');
+    const text = runCli(['inspect', pkg]);
+    expect(text.status, describeRun(text)).toBe(0);
+    expect(text.stdout).toContain('not decoded: an unverified package with more than 1000 operations');
   });
 });
