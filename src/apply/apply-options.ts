@@ -17,8 +17,13 @@ export interface ApplyOptions {
   readonly outputPath: string;
   /** Pinned public keys: accepted when any of them signs (key rotation). */
   readonly pubkeyPath?: string | readonly string[];
-  /** Refuse packages for any other target id (aliases accepted). */
+  /** Refuse packages for any other target id (aliases accepted); a built-in id also sets the device's limits. */
   readonly deviceTarget?: string;
+  /**
+   * The device's own profile file (same schema as `build --target ./x.json`): its id is the device
+   * target and its limits are enforced on every op (device-limits.ts).
+   */
+  readonly deviceProfilePath?: string;
   /** Refuse packages for any other SoC/platform label. */
   readonly devicePlatform?: string;
   /** Refuse packages older than this (seconds); see also `deviceStatePath`. */

@@ -2,9 +2,11 @@
 // first (a node no image may replace — /dev/null, a FIFO — is refused before the package is
 // opened), then metadata signature, target and platform, anti-rollback, base image hash, payload
 // signature and free space are all checked before anything is written; the old image is opened
-// read-only. One partition writer (apply-partition.ts) writes single images and releases alike.
-// A package URL is streamed: only the metadata is fetched for those checks, then the blobs in op
-// order as they are applied; the payload signature is checked before the output is renamed.
+// read-only. Resource limits come from the device's profile (device-limits.ts), never from the
+// package alone: every op is checked against them before anything is written. One partition
+// writer (apply-partition.ts) writes single images and releases alike. A package URL is
+// streamed: only the metadata is fetched for those checks, then the blobs in op order as they
+// are applied; the payload signature is checked before the output is renamed.
 
 import { UnsupportedError, UsageError } from '../errors/ota-error.js';
 import { blockCountOf } from '../format/manifest-invariants.js';
@@ -22,6 +24,7 @@ import { fileIdsOf } from './owned-file.js';
 import { replayAppliedBlobs } from './stream-replay.js';
 import { applyRelease } from './apply-release.js';
 import { checkDeviceIdentity, checkNotDowngrade, readDeviceState, type DeviceState } from './device-checks.js';
+import { checkDeviceLimits, checkUpdateMode, deviceProfileFor } from './device-limits.js';
 import { imageDestination, outputNode, type OutputDestination } from './output-destination.js';
 
 /** Applies a package; see the file comment for the guarantees. */
@@ -44,13 +47,20 @@ export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> 
         `${options.packagePath} is a release package: -o must be a folder, and ${options.outputPath} is a ${node === 'file' ? 'regular file' : 'block device'}`,
       );
     const fromFile = options.deviceStatePath ? await readDeviceState(options.deviceStatePath) : {};
+    const deviceTarget = options.deviceTarget ?? fromFile.target;
+    const profile = await deviceProfileFor(reader.targetHeader, {
+      deviceProfilePath: options.deviceProfilePath,
+      deviceTarget,
+    });
     const device: DeviceState = {
-      target: options.deviceTarget ?? fromFile.target,
+      target: deviceTarget ?? (options.deviceProfilePath !== undefined ? profile.id : undefined),
       platform: options.devicePlatform ?? fromFile.platform,
       timestampSeconds: options.deviceTimestampSeconds ?? fromFile.timestampSeconds,
     };
     checkDeviceIdentity(reader.targetHeader, device);
     checkNotDowngrade(reader.manifest, device, options.allowDowngrade ?? false);
+    checkUpdateMode(reader.targetHeader);
+    checkDeviceLimits(reader.manifest, profile);
     if (reader.targetHeader.releaseLayout !== '') return await applyRelease(reader, options, reporter);
     if (reader.manifest.partitions.length !== 1) {
       throw new UnsupportedError(

@@ -226,10 +226,12 @@ async function produce(
     case 'copy':
       return readSource(old!, op.src, op.srcSha256, bs, where);
     case 'replace':
-      return decoderFor(op.codec).decode(await reader.readBlob(op.blob, where), dstBytes);
+      return decoderFor(op.codec).decode(await reader.readBlob(op.blob, where), dstBytes, op.decoderMemoryBytes);
     case 'diff': {
       const src = await readSource(old!, op.src, op.srcSha256, bs, where);
-      return patcherFor(op.differ).patch(src, await reader.readBlob(op.blob, where), dstBytes);
+      const blob = await reader.readBlob(op.blob, where);
+      // The op's declared decoder memory (checked against the device's limit) bounds every decoded block.
+      return patcherFor(op.differ).patch(src, blob, dstBytes, op.decoderMemoryBytes);
     }
     default:
       return assertNever(op);

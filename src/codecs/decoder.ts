@@ -11,7 +11,9 @@ export interface Decoder {
   /**
    * Decompresses `data`, which must expand to exactly `expectedSizeBytes`. Never allocates or
    * produces more than `expectedSizeBytes` (a decompression bomb stops at the cap).
+   * `memoryBytes` is the op's declared decoder memory: a stream that needs a larger dictionary or
+   * window is refused (absent: the dictionary or window must fit the output, FORMAT.md §4).
    * Throws PackageFormatError (`BLOB_DECODE_FAILED`) on corrupt data or a size mismatch.
    */
-  decode(data: Uint8Array, expectedSizeBytes: number): Promise<Buffer>;
+  decode(data: Uint8Array, expectedSizeBytes: number, memoryBytes?: number): Promise<Buffer>;
 }

@@ -23,14 +23,16 @@ export class XzDecoder implements Decoder {
 
   /**
    * Checks the container (magic, an integrity check other than None, footer), then decodes
-   * with a memlimit that fits a dictionary for `expectedSizeBytes` and stops as soon as the
-   * output passes it. Input is fed in slices so one slice expands to at most ~max(4 MiB,
+   * with liblzma's memlimit set to `memoryBytes` (the op's declared decoder memory; without it,
+   * a dictionary fitted to `expectedSizeBytes`) and stops as soon as the output passes the cap:
+   * `xz -6`'s 8 MiB dictionary for a 1 MiB op decodes when the op declares 8 MiB + state. Input is fed in slices so one slice expands to at most ~max(4 MiB,
    * expected) inside liblzma before the cap is seen.
    */
-  async decode(data: Uint8Array, expectedSizeBytes: number): Promise<Buffer> {
+  async decode(data: Uint8Array, expectedSizeBytes: number, memoryBytes?: number): Promise<Buffer> {
     assertExpectedSize(this.name, expectedSizeBytes);
     checkContainer(data);
-    const memlimit = XZ_CODEC.decoderMemoryBytes(XZ_CODEC.maxLevel, expectedSizeBytes) + MEMLIMIT_SLACK_BYTES;
+    const declared = memoryBytes ?? XZ_CODEC.decoderMemoryBytes(XZ_CODEC.maxLevel, expectedSizeBytes);
+    const memlimit = Math.max(1, Math.floor(declared)) + MEMLIMIT_SLACK_BYTES;
     const decoder = lzma.createStream('streamDecoder', { memlimit, synchronous: true });
     return decodeStreamCapped(this.name, decoder, data, expectedSizeBytes, {
       inputSliceBytes: lzmaInputSliceBytes(expectedSizeBytes),

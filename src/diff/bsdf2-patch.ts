@@ -17,13 +17,7 @@
 import zlib from 'node:zlib';
 import { blobDecodeError, describeCause } from '../codecs/codec-errors.js';
 import { hexBytes } from '../errors/ota-error.js';
-import {
-  applyBsdiffStreams,
-  BSDIFF_HEADER_BYTES,
-  maxControlBytes,
-  readBsdiffLengths,
-  writeOfft,
-} from './bsdiff-patch.js';
+import { applyBsdiffStreams, blockCaps, BSDIFF_HEADER_BYTES, readBsdiffLengths, writeOfft } from './bsdiff-patch.js';
 import { decodeBzip2 } from './bzip2-stream.js';
 
 const WHAT = 'bsdf2';
@@ -55,12 +49,18 @@ export function writeBsdf2(ctrl: Bsdf2Block, diff: Bsdf2Block, extra: Bsdf2Block
 /**
  * Applies a BSDF2 patch to `source` and returns exactly `expectedSizeBytes` bytes. The header is
  * checked first (magic, known compressors, lengths inside the patch, new size as expected);
- * each block is decoded with a cap (control 24 bytes per output byte + 1, diff and extra at
- * most the output size). Throws PackageFormatError (`BLOB_DECODE_FAILED`) on anything corrupt,
+ * each block is decoded with a cap (control 3 bytes per output byte + 48, diff and extra at
+ * most the output size, each also at most `memoryBytes`, the op's declared decoder memory);
+ * bytes after a brotli or bzip2 stream inside its block are refused. Throws PackageFormatError (`BLOB_DECODE_FAILED`) on anything corrupt,
  * truncated or hostile. Memory: source + output + decoded blocks (diff and extra ≤ output each)
  * + one decoder at a time (bzip2 3.6 MB, brotli its window ≤ 16 MiB).
  */
-export function applyBsdf2Patch(source: Uint8Array, patch: Uint8Array, expectedSizeBytes: number): Buffer {
+export function applyBsdf2Patch(
+  source: Uint8Array,
+  patch: Uint8Array,
+  expectedSizeBytes: number,
+  memoryBytes = Infinity,
+): Buffer {
   if (patch.length < BSDIFF_HEADER_BYTES) throw fail(`patch is ${patch.length} bytes, shorter than the 32-byte header`);
   if (Buffer.from(patch.buffer, patch.byteOffset, 5).toString('latin1') !== BSDF2_MAGIC) {
     throw fail(`bad magic at offset 0: expected "${BSDF2_MAGIC}", got ${hexBytes(patch.subarray(0, 5))}`);
@@ -73,27 +73,31 @@ export function applyBsdf2Patch(source: Uint8Array, patch: Uint8Array, expectedS
   const { ctrlSizeBytes, diffSizeBytes } = readBsdiffLengths(patch, expectedSizeBytes, WHAT);
   const diffStart = BSDIFF_HEADER_BYTES + ctrlSizeBytes;
   const extraStart = diffStart + diffSizeBytes;
-  const ctrl = decodeBlock(
-    compressors[0]!,
-    patch.subarray(BSDIFF_HEADER_BYTES, diffStart),
-    maxControlBytes(expectedSizeBytes),
-  );
-  const diff = decodeBlock(compressors[1]!, patch.subarray(diffStart, extraStart), expectedSizeBytes);
-  const extra = decodeBlock(compressors[2]!, patch.subarray(extraStart), expectedSizeBytes);
+  const [ctrlCap, blockCap] = blockCaps(expectedSizeBytes, memoryBytes);
+  const ctrl = decodeBlock(compressors[0]!, patch.subarray(BSDIFF_HEADER_BYTES, diffStart), ctrlCap);
+  const diff = decodeBlock(compressors[1]!, patch.subarray(diffStart, extraStart), blockCap);
+  const extra = decodeBlock(compressors[2]!, patch.subarray(extraStart), blockCap);
   return applyBsdiffStreams(source, { ctrl, diff, extra }, expectedSizeBytes);
 }
 
-/** Decodes one block, never producing more than `maxOutputBytes`. */
+/** Decodes one block, never producing more than `maxOutputBytes`; the stream must fill the block. */
 function decodeBlock(compressor: Bsdf2CompressorId, data: Uint8Array, maxOutputBytes: number): Buffer {
   if (compressor === Bsdf2Compressor.bzip2) return decodeBzip2(data, maxOutputBytes).output;
   if (data.length === 0) throw fail('empty brotli block');
+  let decoded: { buffer: Buffer; engine: zlib.BrotliDecompress };
   try {
     // maxOutputLength stops the decoder with a RangeError as soon as the output would pass it.
-    return zlib.brotliDecompressSync(data, { maxOutputLength: Math.max(1, maxOutputBytes) });
+    const options = { maxOutputLength: Math.max(1, maxOutputBytes), info: true } as zlib.BrotliOptions;
+    decoded = zlib.brotliDecompressSync(data, options) as unknown as typeof decoded;
   } catch (error) {
     if (error instanceof RangeError) throw fail(`brotli block expands past ${maxOutputBytes} bytes`);
     throw blobDecodeError(WHAT, `corrupt brotli block: ${describeCause(error)}`, error);
   }
+  if (decoded.buffer.length > maxOutputBytes) throw fail(`brotli block expands past ${maxOutputBytes} bytes`);
+  // Node's decoder stops at the end of the stream and ignores what follows: FORMAT.md forbids it.
+  if (decoded.engine.bytesWritten !== data.length)
+    throw fail(`${data.length - decoded.engine.bytesWritten} trailing bytes after a brotli block's stream`);
+  return decoded.buffer;
 }
 
 function fail(detail: string): Error {

@@ -15,8 +15,8 @@ export class Bsdf2Patcher implements Patcher {
    * Applies a BSDF2 patch in memory into exactly `expectedSizeBytes` (see applyBsdf2Patch). Throws
    * PackageFormatError (`BLOB_DECODE_FAILED`) on a corrupt, truncated or hostile patch.
    */
-  async patch(source: Uint8Array, patch: Uint8Array, expectedSizeBytes: number): Promise<Buffer> {
+  async patch(source: Uint8Array, patch: Uint8Array, expectedSizeBytes: number, memoryBytes?: number): Promise<Buffer> {
     assertExpectedSize(this.name, expectedSizeBytes);
-    return applyBsdf2Patch(source, patch, expectedSizeBytes);
+    return applyBsdf2Patch(source, patch, expectedSizeBytes, memoryBytes);
   }
 }

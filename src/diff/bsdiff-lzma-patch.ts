@@ -87,6 +87,7 @@ export async function applyBsdiffLzmaPatch(
   source: Uint8Array,
   patch: Uint8Array,
   expectedSizeBytes: number,
+  memoryBytes = Infinity,
 ): Promise<Buffer> {
   if (patch.length < 8 || Buffer.from(patch.buffer, patch.byteOffset, 8).toString('latin1') !== BSDIFF_LZMA_MAGIC) {
     throw fail(`bad magic at offset 0: expected "${BSDIFF_LZMA_MAGIC}", got ${hexBytes(patch.subarray(0, 8))}`);
@@ -101,7 +102,10 @@ export async function applyBsdiffLzmaPatch(
   const newSizeBytes = varint('new size');
   if (newSizeBytes !== expectedSizeBytes)
     throw fail(`patch makes ${newSizeBytes} bytes, expected ${expectedSizeBytes}`);
-  const caps = [maxDecodedBlockBytes(expectedSizeBytes), maxSparseBytes(expectedSizeBytes), expectedSizeBytes];
+  // Each block is also bounded by the op's declared decoder memory (it is held decoded).
+  const caps = [maxDecodedBlockBytes(expectedSizeBytes), maxSparseBytes(expectedSizeBytes), expectedSizeBytes].map(
+    (cap) => Math.min(cap, Math.max(0, Math.floor(memoryBytes))),
+  );
   const headers = BLOCK_NAMES.map((name, i) => {
     if (at >= patch.length) throw fail(`header ends before the ${name} block's dictionary log`);
     const dictLog = patch[at++] as number;
@@ -109,7 +113,7 @@ export async function applyBsdiffLzmaPatch(
     const encodedBytes = varint(`${name} encoded length`);
     if (decodedBytes > caps[i]!)
       throw fail(
-        `${name} block declares ${decodedBytes} decoded bytes, more than the ${caps[i]} a ${expectedSizeBytes}-byte output allows`,
+        `${name} block declares ${decodedBytes} decoded bytes, more than the ${caps[i]} a ${expectedSizeBytes}-byte output and the op's declared decoder memory allow`,
       );
     if (dictLog === STORED_BLOCK) {
       if (encodedBytes !== decodedBytes)

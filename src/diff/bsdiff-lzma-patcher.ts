@@ -16,8 +16,8 @@ export class BsdiffLzmaPatcher implements Patcher {
    * applyBsdiffLzmaPatch). Throws PackageFormatError (`BLOB_DECODE_FAILED`) on a corrupt, truncated
    * or hostile patch.
    */
-  async patch(source: Uint8Array, patch: Uint8Array, expectedSizeBytes: number): Promise<Buffer> {
+  async patch(source: Uint8Array, patch: Uint8Array, expectedSizeBytes: number, memoryBytes?: number): Promise<Buffer> {
     assertExpectedSize(this.name, expectedSizeBytes);
-    return applyBsdiffLzmaPatch(source, patch, expectedSizeBytes);
+    return applyBsdiffLzmaPatch(source, patch, expectedSizeBytes, memoryBytes);
   }
 }

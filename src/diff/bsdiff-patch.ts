@@ -20,6 +20,13 @@ const MAGIC = 'BSDIFF40';
 export const BSDIFF_HEADER_BYTES = 32;
 /** Bytes of one control tuple (three 8-byte integers). */
 export const CTRL_TUPLE_BYTES = 24;
+/**
+ * Fewest output bytes per control tuple that bsdiff's scan can produce: it emits a tuple only
+ * after a match that beats the current alignment by more than 8 bytes, then resumes the scan past
+ * that match, so tuples start at least 9 output bytes apart (plus one final tuple). The matcher
+ * of bsdiff-lzma follows the same rule (bsdiff-matcher.ts MIN_GAIN_BYTES).
+ */
+const MIN_OUTPUT_BYTES_PER_TUPLE = 8;
 /** Offsets and lengths we accept are below 2^48 in magnitude (256 TiB), so they stay exact. */
 const MAX_MAGNITUDE_BYTES = 6;
 
@@ -63,24 +70,40 @@ export function readBsdiffLengths(patch: Uint8Array, expectedSizeBytes: number, 
 
 /**
  * Applies `patch` to `source` and returns exactly `expectedSizeBytes` bytes. The header is
- * checked first; each block is decoded with a cap (control 24 bytes per output byte + 1,
- * diff and extra at most the output size); every control tuple is checked to stay inside the
- * output before any byte is written. Old bytes outside `source` read as zero, as in bspatch.
- * Memory: source + output + decoded diff and extra blocks (each ≤ output) + 3.6 MB of bzip2 state.
+ * checked first; each block is decoded with a cap (control maxControlBytes, diff and extra at
+ * most the output size, each also at most `memoryBytes`, the op's declared decoder memory);
+ * every control tuple is checked to stay inside the output before any byte is written. Old
+ * bytes outside `source` read as zero, as in bspatch. Memory: source + output + decoded blocks
+ * (control ≤ 3 × output + 48, diff and extra ≤ output each, all ≤ memoryBytes) + 3.6 MB of bzip2 state.
  */
-export function applyBsdiffPatch(source: Uint8Array, patch: Uint8Array, expectedSizeBytes: number): Buffer {
+export function applyBsdiffPatch(
+  source: Uint8Array,
+  patch: Uint8Array,
+  expectedSizeBytes: number,
+  memoryBytes = Infinity,
+): Buffer {
   const header = parseBsdiffHeader(patch, expectedSizeBytes);
   const diffStart = BSDIFF_HEADER_BYTES + header.ctrlSizeBytes;
   const extraStart = diffStart + header.diffSizeBytes;
-  const ctrl = decodeBzip2(patch.subarray(BSDIFF_HEADER_BYTES, diffStart), maxControlBytes(expectedSizeBytes)).output;
-  const diff = decodeBzip2(patch.subarray(diffStart, extraStart), expectedSizeBytes).output;
-  const extra = decodeBzip2(patch.subarray(extraStart), expectedSizeBytes).output;
+  const [ctrlCap, blockCap] = blockCaps(expectedSizeBytes, memoryBytes);
+  const ctrl = decodeBzip2(patch.subarray(BSDIFF_HEADER_BYTES, diffStart), ctrlCap).output;
+  const diff = decodeBzip2(patch.subarray(diffStart, extraStart), blockCap).output;
+  const extra = decodeBzip2(patch.subarray(extraStart), blockCap).output;
   return applyBsdiffStreams(source, { ctrl, diff, extra }, expectedSizeBytes);
 }
 
-/** Largest decoded control block a patch making `outputBytes` may have: one tuple per output byte, plus one. */
+/**
+ * Largest decoded control block a patch making `outputBytes` may have: one tuple per
+ * MIN_OUTPUT_BYTES_PER_TUPLE output bytes, plus one (3 bytes per output byte + 24).
+ */
 export function maxControlBytes(outputBytes: number): number {
-  return CTRL_TUPLE_BYTES * (outputBytes + 1);
+  return CTRL_TUPLE_BYTES * (Math.ceil(outputBytes / MIN_OUTPUT_BYTES_PER_TUPLE) + 1);
+}
+
+/** Caps of the control block and of the diff and extra blocks, also bounded by the op's declared memory. */
+export function blockCaps(outputBytes: number, memoryBytes: number): [number, number] {
+  const memory = Math.max(0, Math.floor(memoryBytes));
+  return [Math.min(maxControlBytes(outputBytes), memory), Math.min(outputBytes, memory)];
 }
 
 /** What a control block's tuples add up to. */

@@ -16,8 +16,8 @@ export class BsdiffPatcher implements Patcher {
    * blocks inside the patch; every control tuple is bounds-checked before it is used. Throws
    * PackageFormatError (`BLOB_DECODE_FAILED`) on a corrupt, truncated or hostile patch.
    */
-  async patch(source: Uint8Array, patch: Uint8Array, expectedSizeBytes: number): Promise<Buffer> {
+  async patch(source: Uint8Array, patch: Uint8Array, expectedSizeBytes: number, memoryBytes?: number): Promise<Buffer> {
     assertExpectedSize(this.name, expectedSizeBytes);
-    return applyBsdiffPatch(source, patch, expectedSizeBytes);
+    return applyBsdiffPatch(source, patch, expectedSizeBytes, memoryBytes);
   }
 }

@@ -10,7 +10,9 @@ export interface Patcher {
   readonly wireId: number;
   /**
    * Applies `patch` to `source`; the result must be exactly `expectedSizeBytes` long and is
-   * never allowed to grow past it. Throws PackageFormatError (`BLOB_DECODE_FAILED`) otherwise.
+   * never allowed to grow past it. `memoryBytes` is the op's declared decoder memory: no decoded
+   * patch block may be larger (absent: only the format's own caps apply). Throws
+   * PackageFormatError (`BLOB_DECODE_FAILED`) otherwise.
    */
-  patch(source: Uint8Array, patch: Uint8Array, expectedSizeBytes: number): Promise<Buffer>;
+  patch(source: Uint8Array, patch: Uint8Array, expectedSizeBytes: number, memoryBytes?: number): Promise<Buffer>;
 }

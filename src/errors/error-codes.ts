@@ -162,7 +162,14 @@ export const ERROR_CODES = {
   // 7: unsupported
   PKCS11_MECHANISM_UNSUPPORTED: { exitCode: unsupported, summary: 'the token lacks the signing mechanism' },
   KEY_UNSUPPORTED: { exitCode: unsupported, summary: 'a key type ota-build does not sign with' },
-  IN_PLACE_UNSUPPORTED: { exitCode: unsupported, summary: 'a profile asks for in-place updates' },
+  IN_PLACE_UNSUPPORTED: {
+    exitCode: unsupported,
+    summary: 'a profile asks for in-place updates, or apply/verify meets an in-place package',
+  },
+  DEVICE_LIMIT_EXCEEDED: {
+    exitCode: unsupported,
+    summary: "an op exceeds the device profile's limits (op size, decoder memory, op type, codec, differ)",
+  },
   SPARSE_OUTPUT_UNALIGNED: { exitCode: unsupported, summary: 'a sparse output of a size not a block multiple' },
   SPARSE_OUTPUT_ORDER: { exitCode: unsupported, summary: 'a sparse output needs ops in destination order' },
   PKG_NEWER_MINOR: { exitCode: unsupported, summary: 'a package format newer than this reader' },

@@ -20,8 +20,15 @@ const OPERATION_DST = 2;
 const OPERATION_SRC = 3;
 const IDENTITY_DONT_CARE = 5;
 
-/** Throws PackageFormatError when any count in `bytes` exceeds its limit. */
-export function checkManifestCounts(bytes: Uint8Array): void {
+/** What a manifest holds, counted on the wire. */
+export interface ManifestCounts {
+  readonly partitionCount: number;
+  readonly operationCount: number;
+  readonly extentCount: number;
+}
+
+/** Throws PackageFormatError when any count in `bytes` exceeds its limit; returns the counts. */
+export function checkManifestCounts(bytes: Uint8Array): ManifestCounts {
   let operations = 0;
   let extents = 0;
   const addExtents = (n: number) => {
@@ -45,6 +52,7 @@ export function checkManifestCounts(bytes: Uint8Array): void {
     });
   });
   if (partitions > MAX_PARTITIONS) bad(`more than ${MAX_PARTITIONS} partitions`);
+  return { partitionCount: partitions, operationCount: operations, extentCount: extents };
 }
 
 /** Counts length-delimited occurrences of `field` in a message, calling `each` on their bodies. */

@@ -7,6 +7,7 @@ import type { PartitionLayout, TargetHeader } from '../model/target-header.js';
 import { blobOf } from '../model/operation.js';
 import { PackageReader } from '../package/package-reader.js';
 import { CollectingReporter, type Reporter } from '../reporter.js';
+import { readUnverifiedSummary, UNVERIFIED_OP_LIST_MAX, type UnverifiedSummary } from './unverified-summary.js';
 
 /** Options of `inspect`. */
 export interface InspectOptions {
@@ -68,6 +69,12 @@ export interface InspectReport {
   }[];
   readonly maxDecoderMemoryBytes: number;
   readonly requiredSpaceBytes: number;
+  /**
+   * Set when the manifest was NOT decoded (an unverified package with more than
+   * UNVERIFIED_OP_LIST_MAX ops): its wire counts; `partitions` is then empty and the manifest's
+   * scalar fields are 0 / ''.
+   */
+  readonly manifestNotDecoded?: { partitionCount: number; operationCount: number; extentCount: number };
 }
 
 /** Describes a package. Tries the given or test key; falls back to an unverified read. */
@@ -83,6 +90,9 @@ export async function inspectPackage(options: InspectOptions): Promise<InspectRe
       code: 'UNVERIFIED',
       message: 'metadata signature not checked (signed by a key other than the test key; pass --pubkey to check it)',
     });
+    // An unverified manifest is decoded only when it is small: anyone can sign a huge one.
+    const summary = await readUnverifiedSummary(options.packagePath);
+    if (summary.counts.operationCount > UNVERIFIED_OP_LIST_MAX) return countsOnly(options.packagePath, summary);
     reader = await PackageReader.openAt(options.packagePath, { verifyMetadata: false, reporter });
     metadataVerified = false;
   }
@@ -158,6 +168,42 @@ export async function inspectPackage(options: InspectOptions): Promise<InspectRe
     }),
     maxDecoderMemoryBytes: m.maxDecoderMemoryBytes,
     requiredSpaceBytes: m.requiredSpaceBytes,
+  };
+}
+
+/** The report of an unverified package whose manifest is not decoded (see UNVERIFIED_OP_LIST_MAX). */
+function countsOnly(path: string, s: UnverifiedSummary): InspectReport {
+  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+  const [meta, pay] = [s.metadataSignatures[0]!, s.payloadSignatures[0]!];
+  const { layout } = s;
+  return {
+    path,
+    formatVersion: `${s.header.formatMajor}.${s.header.formatMinor}`,
+    fileSizeBytes: layout.fileSizeBytes,
+    metadataVerified: false,
+    target: targetOf(s.targetHeader),
+    signature: {
+      algorithm: meta.algorithm.name,
+      keyId: hex(meta.keyId),
+      ...(s.metadataSignatures.length > 1 ? { keyIds: s.metadataSignatures.map((b) => hex(b.keyId)) } : {}),
+      metadataSignatureBytes: meta.signature.length,
+      payloadSignatureBytes: pay.signature.length,
+    },
+    sections: {
+      header: layout.header,
+      targetHeader: layout.targetHeader,
+      manifest: layout.manifest,
+      metadataSignature: layout.metadataSignature,
+      blobs: layout.blobs,
+      payloadSignature: layout.payloadSignature,
+    },
+    timestampSeconds: 0,
+    sourceVersion: '',
+    targetVersion: '',
+    partitions: [],
+    maxDecoderMemoryBytes: 0,
+    requiredSpaceBytes: 0,
+    manifestNotDecoded: { ...s.counts },
   };
 }
 

@@ -160,7 +160,7 @@ async function writeVerified(
   let properties: PackageProperties;
   try {
     const reader = await PackageReader.open(tmp, { verifier: a.signer.verifier() });
-    properties = await checkPackageBody(reader)
+    properties = await checkPackageBody(reader, { decode: false })
       .then(() => packageProperties(reader, written.sha256.toString('hex')))
       .finally(() => reader.close());
     // The map for downloaders first, then the package it describes.

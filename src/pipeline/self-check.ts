@@ -67,8 +67,8 @@ async function proveOne(chunk: SelfCheckInput, c: EncodedCandidate): Promise<num
   try {
     decoded =
       c.spec.kind === 'replace'
-        ? await decoderFor(c.spec.codec).decode(c.bytes, expected.length)
-        : await patcherFor(c.spec.differ).patch(chunk.sourceData, c.bytes, expected.length);
+        ? await decoderFor(c.spec.codec).decode(c.bytes, expected.length, c.decoderMemoryBytes)
+        : await patcherFor(c.spec.differ).patch(chunk.sourceData, c.bytes, expected.length, c.decoderMemoryBytes);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw selfCheckError(`self-check: ${what} does not decode: ${reason}`, { cause: err });

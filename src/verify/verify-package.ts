@@ -1,11 +1,13 @@
 // verifyPackage: what CI runs. Structure and metadata signature (by opening), payload signature,
-// every blob hash, the device target, and with an old image a full trial apply into a temp folder.
+// every blob hash, REPLACE blobs trial-decoded, the device target and profile limits, and with an
+// old image a full trial apply into a temp folder.
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyPackage } from '../apply/apply-package.js';
 import { checkDeviceIdentity } from '../apply/device-checks.js';
+import { checkDeviceLimits, checkUpdateMode, deviceProfileFor } from '../apply/device-limits.js';
 import { PackageReader } from '../package/package-reader.js';
 import type { HttpSourceOptions } from '../transport/http-range-source.js';
 import { CollectingReporter, type Reporter } from '../reporter.js';
@@ -25,6 +27,8 @@ export interface VerifyOptions {
   readonly metadataOnly?: boolean;
   /** Limits of an http(s) package URL. */
   readonly http?: HttpSourceOptions;
+  /** The device's profile file: its id is the device target, its limits are checked on every op. */
+  readonly deviceProfilePath?: string;
   readonly reporter?: Reporter;
 }
 
@@ -49,12 +53,17 @@ export async function verifyPackage(options: VerifyOptions): Promise<VerifyRepor
   const header = reader.targetHeader;
   try {
     checks.push('header and section lengths', 'metadata signature', 'target header and manifest invariants');
-    checkDeviceIdentity(header, { target: options.deviceTarget });
-    if (options.deviceTarget) checks.push(`device target ${header.targetId}`);
+    const profile = await deviceProfileFor(header, options);
+    const deviceTarget = options.deviceTarget ?? (options.deviceProfilePath !== undefined ? profile.id : undefined);
+    checkDeviceIdentity(header, { target: deviceTarget });
+    if (deviceTarget) checks.push(`device target ${header.targetId}`);
+    checkUpdateMode(header);
+    checkDeviceLimits(reader.manifest, profile);
+    checks.push(`every op within the ${profile.id} device profile's limits`);
     if (!options.metadataOnly) {
       // Over a network the blobs come first, in order: they feed the payload hash (one download).
-      const blobs = await checkPackageBody(reader, reader.source.refetchable);
-      checks.push('payload signature', `${blobs} blob hashes`);
+      const body = await checkPackageBody(reader, { blobsFirst: reader.source.refetchable });
+      checks.push('payload signature', `${body.blobCount} blob hashes`, `${body.decodedCount} replace blobs decode`);
     }
   } finally {
     await reader.close();
@@ -69,6 +78,10 @@ export async function verifyPackage(options: VerifyOptions): Promise<VerifyRepor
         outputPath: join(dir, release ? 'new' : 'new.img'),
         pubkeyPath: options.pubkeyPath,
         http: options.http,
+        // The trial output's container does not matter: raw, whatever --old is (raw or sparse).
+        outputFormat: 'raw',
+        deviceTarget: options.deviceTarget,
+        deviceProfilePath: options.deviceProfilePath,
         reporter,
       });
       checks.push(

@@ -74,9 +74,12 @@ describe('signed decompression bombs', () => {
         },
       });
       await spool.dispose();
-      // The package itself is valid and correctly signed…
-      await expect(verifyPackage({ packagePath: path })).resolves.toMatchObject({ target: 'generic' });
-      // …but applying it stops at the declared size.
+      // The package is correctly signed, but verify trial-decodes its REPLACE blob and refuses it…
+      await expect(verifyPackage({ packagePath: path })).rejects.toMatchObject({
+        code: 'BLOB_DECODE_FAILED',
+        exitCode: 4,
+      });
+      // …and applying it stops at the declared size.
       const before = process.memoryUsage().rss;
       await expect(
         applyPackage({ packagePath: path, outputPath: join(work, `out-${codec}.img`) }),

@@ -26,7 +26,11 @@ export function applyCommand(run: (work: () => Promise<CommandResult>) => Promis
       'public key to verify with; repeatable: accepted when any of them signs (key rotation). Default: the public test key, with a warning',
       collect,
     )
-    .option('--device-target <id>', 'refuse packages built for any other target (exit 5)')
+    .option(
+      '--device-target <id>',
+      'refuse packages built for any other target (exit 5); a built-in id sets the limits',
+    )
+    .option('--device-profile <json>', "the device's profile file: its id and limits (op size, decoder memory…) apply")
     .option('--device-platform <soc>', 'refuse packages built for any other SoC/platform (exit 5)')
     .option(
       '--device-timestamp <seconds>',
@@ -67,6 +71,7 @@ export function applyCommand(run: (work: () => Promise<CommandResult>) => Promis
           outputPath: o.out,
           pubkeyPath: o.pubkey,
           deviceTarget: o.deviceTarget,
+          deviceProfilePath: o.deviceProfile,
           devicePlatform: o.devicePlatform,
           deviceTimestampSeconds: o.deviceTimestamp,
           deviceStatePath: o.deviceState,

@@ -26,7 +26,7 @@ export function inspectCommand(run: (work: () => Promise<CommandResult>) => Prom
         const reporter = await CliReporter.create({});
         const { inspectPackage } = await import('../../inspect/inspect-package.js');
         const r = await inspectPackage({ packagePath: pkg, pubkeyPath: o.pubkey, reporter });
-        if (o.html) {
+        if (o.html && !r.manifestNotDecoded) {
           const { packageBlockMaps } = await import('../../inspect/package-block-map.js');
           const { renderInspectHtml } = await import('../../report/inspect-html.js');
           const { writeReportFile } = await import('../../report/write-report-file.js');
@@ -54,6 +54,15 @@ function image(i: ImageSummary): string {
 
 function describe(r: InspectReport): string {
   const t = r.target as Record<string, string | number>;
+  const n = r.manifestNotDecoded;
+  if (n)
+    return [
+      `${r.path}: ota-build package ${r.formatVersion}, ${formatBytes(r.fileSizeBytes)}`,
+      `target     ${t.targetId} (${t.vendor} ${t.platform}, ${t.storage}, ${t.blockSizeBytes}-byte blocks, ${t.updateMode})`,
+      `signature  ${r.signature.algorithm}, key ${r.signature.keyId.slice(0, 16)}… (NOT verified)`,
+      `manifest   ${formatBytes(r.sections.manifest!.sizeBytes)}: ${n.partitionCount} partitions, ${n.operationCount} operations, ${n.extentCount} extents`,
+      `           not decoded: an unverified package with more than 1000 operations; pass --pubkey to list them`,
+    ].join('\n');
   const lines = [
     `${r.path}: ota-build package ${r.formatVersion}, ${formatBytes(r.fileSizeBytes)}`,
     `target     ${t.targetId} (${t.vendor} ${t.platform}, ${t.storage}, ${t.blockSizeBytes}-byte blocks, ${t.updateMode})${t.releaseLayout ? `, ${t.releaseLayout} release of ${r.partitions.length} partitions` : ''}`,

@@ -22,7 +22,8 @@ export function verifyCommand(run: (work: () => Promise<CommandResult>) => Promi
       collect,
     )
     .option('--old <img|release>', 'also prove the package applies to this image (or every partition of this release)')
-    .option('--device-target <id>', 'also require the package to be for this target')
+    .option('--device-target <id>', 'also require the package to be for this target (a built-in id sets the limits)')
+    .option('--device-profile <json>', "check every op against this device profile's limits (and its id)")
     .option('--strict', 'treat warnings (e.g. the public test key) as errors: STRICT_<code>, exit 2')
     .option('--json', 'print the report as JSON on stdout')
     .addHelpText(
@@ -41,6 +42,7 @@ export function verifyCommand(run: (work: () => Promise<CommandResult>) => Promi
           deviceTarget: o.deviceTarget,
           metadataOnly: o.metadataOnly,
           http: t.http,
+          deviceProfilePath: o.deviceProfile,
           reporter,
         }).finally(t.done);
         const net = /^https?:/i.test(pkg) ? transportJson(t.stats()) : {};

@@ -1,0 +1,80 @@
+// Resource limits come from the DEVICE, never from the package alone: the profile named by
+// --device-profile (a file) or --device-target (a built-in), else the built-in profile of the
+// package's own target id, else the built-in `generic` profile. Every op is checked against it
+// before anything is written (DEVICE_LIMIT_EXCEEDED, exit 7); in-place packages are refused.
+
+import { UnsupportedError } from '../errors/ota-error.js';
+import { totalBlocks } from '../model/extent.js';
+import type { Manifest } from '../model/manifest.js';
+import type { TargetHeader } from '../model/target-header.js';
+import type { TargetProfile } from '../model/target-profile.js';
+import { builtinTargets, loadTargetFile } from '../targets/target-registry.js';
+
+/** Where the device's limits come from. */
+export interface DeviceProfileSource {
+  /** A profile file (same schema as `build --target ./x.json`): the device's own limits. */
+  readonly deviceProfilePath?: string;
+  /** Target id or alias of the device; a built-in id gives that profile's limits. */
+  readonly deviceTarget?: string;
+}
+
+/** Profile id whose limits apply when nothing else names a built-in profile (the most permissive built-in). */
+export const FALLBACK_DEVICE_PROFILE_ID = 'generic';
+
+/** The built-in profile with this id or alias, if any. */
+function builtinProfile(idOrAlias: string): TargetProfile | undefined {
+  const key = idOrAlias.trim().toLowerCase();
+  return builtinTargets().find((t) => t.id === key || t.aliases.includes(key));
+}
+
+/**
+ * The profile whose limits this device enforces: the --device-profile file; else the built-in
+ * profile named by --device-target; else the built-in profile of the package's target id; else
+ * (a custom target id and no profile file) the built-in `generic` profile. The package's own
+ * target-header numbers are never used.
+ */
+export async function deviceProfileFor(header: TargetHeader, source: DeviceProfileSource): Promise<TargetProfile> {
+  if (source.deviceProfilePath !== undefined) return await loadTargetFile(source.deviceProfilePath);
+  const named = source.deviceTarget !== undefined ? builtinProfile(source.deviceTarget) : undefined;
+  return named ?? builtinProfile(header.targetId) ?? builtinProfile(FALLBACK_DEVICE_PROFILE_ID)!;
+}
+
+/** Refuses an in-place package: this applier writes A/B outputs only (exit 7). */
+export function checkUpdateMode(header: TargetHeader): void {
+  if (header.updateMode !== 'ab')
+    throw new UnsupportedError(
+      'IN_PLACE_UNSUPPORTED',
+      `package update_mode is ${header.updateMode}; this applier writes A/B outputs only (in-place is not implemented)`,
+    );
+}
+
+/**
+ * Checks every op against the device profile before anything is written: op type allowed,
+ * destination size ≤ maxOperationBytes, declared decoder memory ≤ decoderMemoryLimitBytes,
+ * codec and differ allowed. Throws UnsupportedError `DEVICE_LIMIT_EXCEEDED` (exit 7).
+ */
+export function checkDeviceLimits(manifest: Manifest, profile: TargetProfile): void {
+  const bs = manifest.blockSizeBytes;
+  const refuse = (where: string, detail: string): never => {
+    throw new UnsupportedError('DEVICE_LIMIT_EXCEEDED', `${where}: ${detail} (device profile ${profile.id})`);
+  };
+  for (const part of manifest.partitions) {
+    for (const [i, op] of part.operations.entries()) {
+      const where = `partition ${part.name} op ${i} (${op.type})`;
+      if (!profile.allowedOperations.includes(op.type)) refuse(where, `op type ${op.type} is not allowed`);
+      const dstBytes = totalBlocks(op.dst) * bs;
+      if (dstBytes > profile.maxOperationBytes)
+        refuse(where, `writes ${dstBytes} bytes, over the device's ${profile.maxOperationBytes}-byte op limit`);
+      if (op.type !== 'replace' && op.type !== 'diff') continue;
+      if (op.decoderMemoryBytes > profile.decoderMemoryLimitBytes)
+        refuse(
+          where,
+          `declares ${op.decoderMemoryBytes} bytes of decoder memory, over the device's ${profile.decoderMemoryLimitBytes}`,
+        );
+      if (op.type === 'replace' && !profile.allowedCodecs.includes(op.codec))
+        refuse(where, `codec ${op.codec} is not allowed`);
+      if (op.type === 'diff' && !profile.allowedDiffers.includes(op.differ))
+        refuse(where, `differ ${op.differ} is not allowed`);
+    }
+  }
+}
