@@ -1,6 +1,7 @@
 // The options of `applyPackage`, shared by the single-image and the release applier (kept apart
 // from both so neither imports the other).
 
+import type { TargetProfile } from '../model/target-profile.js';
 import type { HttpSourceOptions } from '../transport/http-range-source.js';
 import type { Reporter } from '../reporter.js';
 import type { OutputFormat } from './output-image.js';
@@ -24,6 +25,8 @@ export interface ApplyOptions {
    * target and its limits are enforced on every op (device-limits.ts).
    */
   readonly deviceProfilePath?: string;
+  /** The device's profile as data (library callers, e.g. compare's applier timing); wins over the path. */
+  readonly deviceProfile?: TargetProfile;
   /** Refuse packages for any other SoC/platform label. */
   readonly devicePlatform?: string;
   /** Refuse packages older than this (seconds); see also `deviceStatePath`. */

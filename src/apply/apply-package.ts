@@ -50,10 +50,13 @@ export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> 
     const deviceTarget = options.deviceTarget ?? fromFile.target;
     const profile = await deviceProfileFor(reader.targetHeader, {
       deviceProfilePath: options.deviceProfilePath,
+      deviceProfile: options.deviceProfile,
       deviceTarget,
     });
     const device: DeviceState = {
-      target: deviceTarget ?? (options.deviceProfilePath !== undefined ? profile.id : undefined),
+      target:
+        deviceTarget ??
+        (options.deviceProfilePath !== undefined || options.deviceProfile !== undefined ? profile.id : undefined),
       platform: options.devicePlatform ?? fromFile.platform,
       timestampSeconds: options.deviceTimestampSeconds ?? fromFile.timestampSeconds,
     };

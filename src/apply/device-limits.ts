@@ -14,6 +14,8 @@ import { builtinTargets, loadTargetFile } from '../targets/target-registry.js';
 export interface DeviceProfileSource {
   /** A profile file (same schema as `build --target ./x.json`): the device's own limits. */
   readonly deviceProfilePath?: string;
+  /** The device's profile as data; wins over `deviceProfilePath`. */
+  readonly deviceProfile?: TargetProfile;
   /** Target id or alias of the device; a built-in id gives that profile's limits. */
   readonly deviceTarget?: string;
 }
@@ -34,6 +36,7 @@ function builtinProfile(idOrAlias: string): TargetProfile | undefined {
  * target-header numbers are never used.
  */
 export async function deviceProfileFor(header: TargetHeader, source: DeviceProfileSource): Promise<TargetProfile> {
+  if (source.deviceProfile !== undefined) return source.deviceProfile;
   if (source.deviceProfilePath !== undefined) return await loadTargetFile(source.deviceProfilePath);
   const named = source.deviceTarget !== undefined ? builtinProfile(source.deviceTarget) : undefined;
   return named ?? builtinProfile(header.targetId) ?? builtinProfile(FALLBACK_DEVICE_PROFILE_ID)!;

@@ -111,11 +111,14 @@ describe('ext4 images, raw and sparse', () => {
       const a = readFileSync(join(work, 'from-sparse', `update-${t}.otapkg`));
       expect(a.equals(readFileSync(join(work, 'from-raw', `update-${t}.otapkg`))), t).toBe(true);
     }
-    // Only the packages are left: no spool, no expanded copy of an input.
+    // Only the packages and their properties files are left: no spool, no expanded copy of an input.
     expect(readdirSync(join(work, 'from-sparse')).sort()).toEqual([
       'update-mediatek.otapkg',
+      'update-mediatek.properties.json',
       'update-qualcomm.otapkg',
+      'update-qualcomm.properties.json',
       'update-unisoc.otapkg',
+      'update-unisoc.properties.json',
     ]);
     const sparseJson = JSON.parse(cli(['inspect', join(work, 'from-sparse', 'update-qualcomm.otapkg'), '--json']));
     expect(sparseJson.partitions[0].target.claim).toBe('full');

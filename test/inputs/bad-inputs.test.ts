@@ -584,7 +584,11 @@ describe('options', () => {
       ['--codec', 'brotli', '--target', 'qualcomm,unisoc'],
       'CODEC_NOT_ALLOWED',
     ],
-    ['two --key without a target', ['--key', 'a.pem', '--key', 'b.pem', '--target', 'generic'], 'BAD_OPTION'],
+    [
+      'five --key (a package carries at most four signatures)',
+      ['--key', 'a.pem', '--key', 'b.pem', '--key', 'c.pem', '--key', 'd.pem', '--key', 'e.pem', '--target', 'generic'],
+      'TOO_MANY_KEYS',
+    ],
   ])('build %s → exit 2 %s, no package', (_what, extra, code) => {
     rmSync(join(work, 'opt-out'), { recursive: true, force: true });
     const r = expectError(build(...extra), 2, code);
@@ -599,7 +603,11 @@ describe('options', () => {
       ['build', '-o', 'out'],
       /required option '--new <img\|release>' not specified/,
     ],
-    ['a missing required option (-o)', ['apply', 'x.otapkg'], /required option '-o, --out <img\|dir>' not specified/],
+    [
+      'a missing required option (-o)',
+      ['apply', 'x.otapkg'],
+      /required option '-o, --out <img\|dev\|dir>' not specified/,
+    ],
     ['a missing argument', ['verify'], /missing required argument 'package'/],
     ['an unknown command', ['frobnicate'], /unknown command 'frobnicate'/],
     ['keygen without --algorithm', ['keygen', '-o', 'k'], /required option '--algorithm <alg>' not specified/],

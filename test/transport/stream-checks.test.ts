@@ -135,8 +135,8 @@ describe.runIf(run)('interruptions', () => {
     let kills = 0;
     let resumed = 0;
     try {
-      for (let round = 0; kills < 10 && round < 20; round++) {
-        const delayMs = Math.floor(rng.next() * 1200);
+      for (let round = 0; kills < 10 && round < 30; round++) {
+        const delayMs = Math.floor(rng.next() * 400);
         // Killed a random time after the partial output appeared (the download is under way).
         const r = await runCliAsync(
           ['apply', url, '--old', kit.oldPath, '-o', out, '--checkpoint-every', '4096', '--resume'],
