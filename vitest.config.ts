@@ -35,6 +35,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 300_000,
     pool: 'forks',
+    // Both cores: suites are files run side by side (vitest's default leaves one core idle here).
+    maxWorkers: 2,
     globalSetup: ['test/global-setup.ts'],
     projects: [
       { extends: true, test: { name: 'fast', include: FAST_SUITES } },
