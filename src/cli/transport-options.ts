@@ -1,6 +1,7 @@
 // The options every command that takes a package URL shares (--retries, --timeout, --ca-file), the
 // HttpSourceOptions made of them, and the progress line drawn on a TTY (bytes, speed, ETA, retries).
 
+import { isPackageUrl } from '../transport/byte-range-source.js';
 import type { Command } from 'commander';
 import type { HttpSourceOptions } from '../transport/http-range-source.js';
 import { emptyStats, type TransportStats } from '../transport/transport-stats.js';
@@ -58,7 +59,8 @@ export function transportFrom(o: { retries?: number; timeout?: number; caFile?: 
   };
 }
 
-/** The counters `--json` results carry. */
-export function transportJson(s: TransportStats): Record<string, number> {
+/** The counters `--json` results carry for a package URL (none for a local file). */
+export function transportJson(where: string, s: TransportStats): Record<string, number> {
+  if (!isPackageUrl(where)) return {};
   return { bytesReceived: s.bytesReceived, retries: s.retries, resumes: s.resumes, waitMs: s.waitMs };
 }

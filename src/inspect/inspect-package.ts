@@ -1,6 +1,8 @@
 // inspectPackage: a package described as plain data (for `inspect` and `inspect --json`).
 
 import { SignatureError } from '../errors/ota-error.js';
+import type { PackageLayout } from '../format/package-header.js';
+import type { SignatureBlock } from '../format/signature-block.js';
 import { totalBlocks } from '../model/extent.js';
 import { isUnchanged, type ImageIdentity } from '../model/manifest.js';
 import type { PartitionLayout, TargetHeader } from '../model/target-header.js';
@@ -100,7 +102,6 @@ export async function inspectPackage(options: InspectOptions): Promise<InspectRe
   await reader.loadPayloadSignatures().finally(() => reader.close());
   const m = reader.manifest;
   const bs = m.blockSizeBytes;
-  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
   const ident = (i: ImageIdentity): ImageSummary => {
     const dontCareBlocks = totalBlocks(i.dontCare);
     return {
@@ -118,21 +119,7 @@ export async function inspectPackage(options: InspectOptions): Promise<InspectRe
     fileSizeBytes: layout.fileSizeBytes,
     metadataVerified,
     target: targetOf(reader.targetHeader),
-    signature: {
-      algorithm: reader.metadataSignature.algorithm.name,
-      keyId: hex(reader.metadataSignature.keyId),
-      ...(reader.metadataSignatures.length > 1 ? { keyIds: reader.metadataSignatures.map((b) => hex(b.keyId)) } : {}),
-      metadataSignatureBytes: reader.metadataSignature.signature.length,
-      payloadSignatureBytes: reader.payloadSignature.signature.length,
-    },
-    sections: {
-      header: layout.header,
-      targetHeader: layout.targetHeader,
-      manifest: layout.manifest,
-      metadataSignature: layout.metadataSignature,
-      blobs: layout.blobs,
-      payloadSignature: layout.payloadSignature,
-    },
+    ...signaturesAndSections(reader.metadataSignature, reader.metadataSignatures, reader.payloadSignature, layout),
     timestampSeconds: m.timestampSeconds,
     sourceVersion: m.sourceVersion,
     targetVersion: m.targetVersion,
@@ -173,8 +160,6 @@ export async function inspectPackage(options: InspectOptions): Promise<InspectRe
 
 /** The report of an unverified package whose manifest is not decoded (see UNVERIFIED_OP_LIST_MAX). */
 function countsOnly(path: string, s: UnverifiedSummary): InspectReport {
-  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-  const [meta, pay] = [s.metadataSignatures[0]!, s.payloadSignatures[0]!];
   const { layout } = s;
   return {
     path,
@@ -182,12 +167,34 @@ function countsOnly(path: string, s: UnverifiedSummary): InspectReport {
     fileSizeBytes: layout.fileSizeBytes,
     metadataVerified: false,
     target: targetOf(s.targetHeader),
+    ...signaturesAndSections(s.metadataSignatures[0]!, s.metadataSignatures, s.payloadSignatures[0]!, layout),
+    timestampSeconds: 0,
+    sourceVersion: '',
+    targetVersion: '',
+    partitions: [],
+    maxDecoderMemoryBytes: 0,
+    requiredSpaceBytes: 0,
+    manifestNotDecoded: { ...s.counts },
+  };
+}
+
+/**
+ * The signature and section parts of a report, the same for a decoded and a counts-only package:
+ * `meta` is the block reported as the key (the one that verified, when one did).
+ */
+function signaturesAndSections(
+  meta: SignatureBlock,
+  metadataSignatures: readonly SignatureBlock[],
+  payloadSignature: SignatureBlock,
+  layout: PackageLayout,
+): Pick<InspectReport, 'signature' | 'sections'> {
+  return {
     signature: {
       algorithm: meta.algorithm.name,
       keyId: hex(meta.keyId),
-      ...(s.metadataSignatures.length > 1 ? { keyIds: s.metadataSignatures.map((b) => hex(b.keyId)) } : {}),
+      ...(metadataSignatures.length > 1 ? { keyIds: metadataSignatures.map((b) => hex(b.keyId)) } : {}),
       metadataSignatureBytes: meta.signature.length,
-      payloadSignatureBytes: pay.signature.length,
+      payloadSignatureBytes: payloadSignature.signature.length,
     },
     sections: {
       header: layout.header,
@@ -197,14 +204,11 @@ function countsOnly(path: string, s: UnverifiedSummary): InspectReport {
       blobs: layout.blobs,
       payloadSignature: layout.payloadSignature,
     },
-    timestampSeconds: 0,
-    sourceVersion: '',
-    targetVersion: '',
-    partitions: [],
-    maxDecoderMemoryBytes: 0,
-    requiredSpaceBytes: 0,
-    manifestNotDecoded: { ...s.counts },
   };
+}
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('hex');
 }
 
 function targetOf(h: TargetHeader): Record<string, unknown> {

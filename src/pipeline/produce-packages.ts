@@ -4,6 +4,7 @@
 // Shared by `build` (one image or a whole release) and `compare` (one run per codec/differ
 // combination over the same PreparedImages).
 
+import { randomBytes } from 'node:crypto';
 import { rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BlobSpool } from '../package/blob-spool.js';
@@ -158,16 +159,20 @@ async function writeVerified(
     signer: a.signers,
   });
   let properties: PackageProperties;
+  const propertiesTmp = join(outDir, `.update-${a.profile.id}.properties.json.tmp-${randomBytes(8).toString('hex')}`);
   try {
     const reader = await PackageReader.open(tmp, { verifier: a.signer.verifier() });
     properties = await checkPackageBody(reader, { decode: false })
       .then(() => packageProperties(reader, written.sha256.toString('hex')))
       .finally(() => reader.close());
-    // The map for downloaders first, then the package it describes.
-    await writeFile(propertiesPathOf(finalPath), JSON.stringify(properties, null, 2) + '\n');
+    // The map for downloaders first, then the package it describes; both through an exclusively
+    // created temp file (never through a planted link) renamed into place.
+    await writeFile(propertiesTmp, JSON.stringify(properties, null, 2) + '\n', { flag: 'wx', mode: 0o644 });
+    await rename(propertiesTmp, propertiesPathOf(finalPath));
     await rename(tmp, finalPath);
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
+    await unlink(propertiesTmp).catch(() => undefined);
     throw err;
   }
   const operationCounts = a.operationCounts();

@@ -82,7 +82,7 @@ export function applyCommand(run: (work: () => Promise<CommandResult>) => Promis
           http: t.http,
           reporter,
         }).finally(t.done);
-        const net = /^https?:/i.test(pkg) ? transportJson(t.stats()) : {};
+        const net = transportJson(pkg, t.stats());
         return { json: { ...r, ...net, warnings: reporter.warnings }, text: printableLines(applyText(r)) };
       });
     });

@@ -45,7 +45,7 @@ export function verifyCommand(run: (work: () => Promise<CommandResult>) => Promi
           deviceProfilePath: o.deviceProfile,
           reporter,
         }).finally(t.done);
-        const net = /^https?:/i.test(pkg) ? transportJson(t.stats()) : {};
+        const net = transportJson(pkg, t.stats());
         return {
           json: { ok: true, ...r, ...net, warnings: reporter.warnings },
           text: printableLines(
