@@ -28,6 +28,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 
+const MIB = 1048576;
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BENCH = join(ROOT, 'bench');
 const MAKE_PAIR = join(BENCH, 'images', 'make-pair.sh');
@@ -37,9 +38,13 @@ const SNAPSHOT = join(ROOT, 'bench', 'work', 'ota-build-snapshot');
 // with its memory settings); `node` first on its PATH is the Node running the bench (see timed).
 let OTA_BIN = join(ROOT, 'bin', 'ota-build.js'); // the snapshot's copy once taken (see snapshotOtaBuild)
 const TIME = '/usr/bin/time';
-const MIB = 1048576;
 
 const ALL_SIZES = [64, 256, 1024];
+// HDiffPatch (hdiffz / hpatchz beside it), only when HDIFFZ names hdiffz: see bench/README.md.
+const HDIFFZ = process.env.HDIFFZ ? resolve(process.env.HDIFFZ) : null;
+const HPATCHZ = HDIFFZ ? join(dirname(HDIFFZ), 'hpatchz') : null;
+// hdiffz -m needs about new + 5 x old bytes (9 x old from 2 GiB on, its help says).
+const hdiffzMemoryBytes = (sizeMib) => (sizeMib + (sizeMib >= 2048 ? 9 : 5) * sizeMib) * MIB;
 const ALL_KINDS = ['patch', 'major', 'blob'];
 const DEFAULT_TARGETS = ['qualcomm', 'mediatek', 'unisoc'];
 
@@ -52,11 +57,15 @@ const USAGE = `Usage: npm run bench -- [options]
   --kinds patch,major,blob   pair kinds (default: all three)
   --pairs patch-64,blob-256  explicit list of kind-size pairs (instead of --sizes x --kinds)
   --quick                    same as --pairs patch-64
-  --tools LIST               any of ${'ota-build,ota-build-default,bsdiff,xdelta3,zstd-patch,full-xz,full-zstd'}
+  --tools LIST               any of ${'ota-build,ota-build-default,bsdiff,xdelta3,zstd-patch,hdiffz,full-xz,full-zstd'}
+                             (hdiffz needs env HDIFFZ=path/to/hdiffz, hpatchz beside it; default: all,
+                             with hdiffz only when HDIFFZ is set)
                              (default: all; ota-build-default = one build for the CLI's default
                              targets qualcomm,mediatek,unisoc, only up to --default-targets-max-mib)
   --default-targets-max-mib N  run ota-build-default only on pairs up to N MiB (default 64)
   --bsdiff-max-mib N         skip bsdiff above N MiB (default 256; it needs ~9x the image in RAM)
+  --hdiffz-m-max-mib N       hdiffz -m up to N MiB, its bounded -s mode above (default 1024; -s also
+                             when -m's new + 5 x old would exceed 3/4 of RAM)
   --timeout-s N              kill any one build or apply after N seconds (default 900)
   --jobs N                   passed to ota-build build --jobs (default: ota-build's own default)
   --out FILE                 results markdown (default bench/RESULTS.md); the JSON goes to
@@ -76,10 +85,20 @@ function parseArgs(argv) {
     sizes: ALL_SIZES,
     kinds: ALL_KINDS,
     pairs: null,
-    tools: ['ota-build', 'ota-build-default', 'bsdiff', 'xdelta3', 'zstd-patch', 'full-xz', 'full-zstd'],
+    tools: [
+      'ota-build',
+      'ota-build-default',
+      'bsdiff',
+      'xdelta3',
+      'zstd-patch',
+      ...(HDIFFZ ? ['hdiffz'] : []),
+      'full-xz',
+      'full-zstd',
+    ],
     toolsGiven: false,
     defaultTargetsMaxMib: 64,
     bsdiffMaxMib: 256,
+    hdiffzMMaxMib: 1024,
     timeoutS: 900,
     jobs: null,
     out: join(BENCH, 'RESULTS.md'),
@@ -132,6 +151,9 @@ function parseArgs(argv) {
       case '--bsdiff-max-mib':
         o.bsdiffMaxMib = num(flag, val());
         break;
+      case '--hdiffz-m-max-mib':
+        o.hdiffzMMaxMib = num(flag, val());
+        break;
       case '--timeout-s':
         o.timeoutS = num(flag, val());
         break;
@@ -174,6 +196,7 @@ function parseArgs(argv) {
   for (const k of o.kinds) if (!ALL_KINDS.includes(k)) die(`--kinds: unknown kind ${k} (patch, major, blob)`);
   const known = new Set(Object.keys(TOOLS));
   for (const t of o.tools) if (!known.has(t)) die(`--tools: unknown tool ${t} (${[...known].join(', ')})`);
+  if (o.tools.includes('hdiffz') && !HDIFFZ) die('--tools hdiffz: set HDIFFZ to the hdiffz binary (hpatchz beside it)');
   let pairs;
   if (o.pairs) {
     pairs = o.pairs.map((p) => {
@@ -298,6 +321,20 @@ const TOOLS = {
       args: ['-q', '-f', '-d', `--patch-from=${p.old}`, '--long=31', pkg.file, '-o', out],
     }),
   },
+  hdiffz: {
+    role: 'peer',
+    // HDiffPatch: -m (whole-image suffix array, best patch) up to --hdiffz-m-max-mib and while its
+    // memory estimate fits; the bounded -s (streaming, 64-byte blocks) above. -d skips hdiffz's
+    // own re-patch check (hpatchz is timed and its output hashed like every apply).
+    label: 'hdiffz -m -c-lzma',
+    labelFor: (p, o) => `hdiffz ${hdiffzMode(p, o)} -c-lzma`,
+    build: (p, d, o) => ({
+      cmd: HDIFFZ,
+      args: [hdiffzMode(p, o), '-c-lzma', '-f', '-d', p.old, p.new, join(d, 'patch.hdiff')],
+    }),
+    packages: (d) => [{ file: join(d, 'patch.hdiff') }],
+    apply: (p, pkg, out) => ({ cmd: HPATCHZ, args: ['-f', p.old, pkg.file, out] }),
+  },
   'full-xz': {
     role: 'reference',
     label: 'full xz -9 -T1',
@@ -315,6 +352,14 @@ const TOOLS = {
   },
 };
 const TOOL_ORDER = Object.keys(TOOLS);
+
+/** `-m` or `-s` for hdiffz on pair `p` (see --hdiffz-m-max-mib). */
+function hdiffzMode(p, o) {
+  const ramBytes = os.totalmem();
+  return p.sizeMib <= o.hdiffzMMaxMib && hdiffzMemoryBytes(p.sizeMib) <= 0.75 * ramBytes ? '-m' : '-s';
+}
+/** A tool's label on pair `p` (hdiffz names the mode it ran in). */
+const labelOf = (def, p, o) => (def.labelFor ? def.labelFor(p, o) : def.label);
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -536,6 +581,10 @@ function ensureTools(o, pairs) {
   if (tools.has('xdelta3')) add('xdelta3', 'xdelta3');
   if (tools.has('zstd-patch') || tools.has('full-zstd')) add('zstd', 'zstd');
   if (tools.has('full-xz')) add('xz-utils', 'xz');
+  if (tools.has('hdiffz')) {
+    for (const b of [HDIFFZ, HPATCHZ])
+      if (!existsSync(b)) die(`HDIFFZ: ${b} is missing (HDIFFZ must name hdiffz, with hpatchz beside it)`);
+  }
   if (pairs.some((p) => p.kind !== 'blob')) add('e2fsprogs', 'mke2fs', 'e2fsck', 'debugfs', 'dumpe2fs');
   const missing = new Set();
   for (const [key, c] of need) {
@@ -639,6 +688,7 @@ function machineInfo() {
       xdelta3: first(sh('xdelta3', ['-V']).err || sh('xdelta3', ['-V']).out || 'missing').replace(/, Copyright.*/, ''),
       time: `GNU time ${dpkg('time')}`,
       e2fsprogs: dpkg('e2fsprogs'),
+      ...(HDIFFZ ? { hdiffpatch: first(sh(HDIFFZ, ['-v']).out || 'missing').replace(/^HDiffPatch::/, '') } : {}),
     },
     otaBuild: {
       version: JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version,
@@ -754,7 +804,7 @@ async function runPair(p, pair, o, progress) {
   const env = { ...process.env, SOURCE_DATE_EPOCH: '1704067200' };
   for (const { tool, skip } of toolsFor(p, o)) {
     const def = TOOLS[tool];
-    const r = { tool, role: def.role, label: def.label };
+    const r = { tool, role: def.role, label: labelOf(def, p, o) };
     results.push(r);
     if (skip) {
       r.status = 'skipped';
@@ -803,6 +853,7 @@ async function runPair(p, pair, o, progress) {
     r.packages = [];
     if (b.status === 'ok') {
       for (const pkg of def.packages(d)) {
+        pkg.label ??= r.label;
         const e = { label: pkg.label, target: pkg.target ?? null };
         r.packages.push(e);
         if (!existsSync(pkg.file)) {
@@ -890,7 +941,8 @@ function bestPeer(pairRes) {
     if (r.role !== 'peer' || r.status !== 'ok') continue;
     const e = r.packages[0];
     if (!e || !e.correct) continue;
-    if (!best || e.bytes < best.bytes) best = { tool: r.tool, label: r.label, bytes: e.bytes };
+    if (!best || e.bytes < best.bytes)
+      best = { tool: r.tool, label: r.label, bytes: e.bytes, build: r.build, apply: e.apply };
   }
   return best;
 }
@@ -911,9 +963,12 @@ function pairTable(pairRes, opts) {
     'size ÷ best peer patch',
     'build s',
     'build ÷ zstd-patch',
+    'build ÷ best peer',
     'build peak RSS MiB',
     'apply s',
+    'apply ÷ best peer',
     'apply peak RSS MiB',
+    'apply RSS ÷ best peer',
     'correct',
   ];
   const lines = [
@@ -935,7 +990,7 @@ function pairTable(pairRes, opts) {
             ? `> ${opts.timeoutS}`
             : '—') + dag(b);
       const rss = r.status === 'failed' && b.maxRssKiB != null ? fmtMiB(b.maxRssKiB) : '—';
-      lines.push(`| ${r.label} | ${what} | — | — | ${bs} | — | ${rss} | — | — | — |`);
+      lines.push(`| ${r.label} | ${what} | — | — | ${bs} | — | — | ${rss} | — | — | — | — | — |`);
       continue;
     }
     const a = e.apply;
@@ -943,6 +998,11 @@ function pairTable(pairRes, opts) {
     const ofNew = e.missing ? '—' : pct(e.bytes / newBytes);
     const vsBest = e.missing || !best ? '—' : ceil3(e.bytes / best.bytes);
     const vsZstd = zt ? ceil3(b.wallS / zt) : '—';
+    const vsPeer = (x, y) => (x != null && y ? ceil3(x / y) : '—');
+    const buildVsBest = vsPeer(b.wallS, best?.build?.wallS);
+    const okApply = !e.missing && a?.status === 'ok';
+    const applyVsBest = okApply ? vsPeer(a.wallS, best?.apply?.wallS) : '—';
+    const applyRssVsBest = okApply ? vsPeer(a.maxRssKiB, best?.apply?.maxRssKiB) : '—';
     let applyS = '—';
     let applyRss = '—';
     let correct;
@@ -966,10 +1026,43 @@ function pairTable(pairRes, opts) {
         ? `${e.label} (reference)`
         : e.label;
     lines.push(
-      `| ${label} | ${size} | ${ofNew} | ${vsBest} | ${fmtS(b.wallS)}${shared}${dag(b)} | ${vsZstd}${shared} | ${fmtMiB(b.maxRssKiB)}${shared} | ${applyS} | ${applyRss} | ${correct} |`,
+      `| ${label} | ${size} | ${ofNew} | ${vsBest} | ${fmtS(b.wallS)}${shared}${dag(b)} | ${vsZstd}${shared} | ${buildVsBest}${shared} | ${fmtMiB(b.maxRssKiB)}${shared} | ${applyS} | ${applyVsBest} | ${applyRss} | ${applyRssVsBest} | ${correct} |`,
     );
   }
+  if (best)
+    lines.push(
+      '',
+      `Best peer (smallest correct patch, the one every *÷ best peer* column divides by): ${best.label}, ${best.bytes} bytes, build ${fmtS(best.build?.wallS)} s, apply ${fmtS(best.apply?.wallS)} s at ${fmtMiB(best.apply?.maxRssKiB)} MiB peak RSS.`,
+    );
   return lines.join('\n');
+}
+
+// Issue 17's "done when" items against HDiffPatch (when it ran on the pair), on unrounded numbers.
+function hdiffGoalChecks(pairRes) {
+  const ours = pairRes.results.find((r) => r.tool === 'ota-build' && r.status === 'ok');
+  const h = pairRes.results.find((r) => r.tool === 'hdiffz');
+  if (!ours || !h) return null;
+  const e = ours.packages[0];
+  const he = h.status === 'ok' ? h.packages[0] : null;
+  if (!e || e.missing || !he?.correct)
+    return [`hdiffz ${h.status === 'ok' ? 'output not correct' : h.status}: nothing to compare`];
+  const ok = (b) => (b ? 'pass' : '**FAIL**');
+  const x = (v) => `${v.toFixed(3)}×`;
+  const sizeGoal = pairRes.kind === 'major' ? 0.97 : 0.9;
+  const buildGoal = pairRes.sizeMib >= 256 ? 1.5 : 2;
+  const size = e.bytes / he.bytes;
+  const build = ours.build.wallS / h.build.wallS;
+  const checks = [
+    `${ok(size <= sizeGoal)} size ≤ ${sizeGoal} × ${h.label}: ${x(size)}`,
+    `${ok(build <= buildGoal)} build time ≤ ${buildGoal} × hdiffz: ${x(build)}`,
+  ];
+  if (e.apply?.status === 'ok' && he.apply?.status === 'ok') {
+    const apply = e.apply.wallS / he.apply.wallS;
+    checks.push(
+      `${ok(apply <= 3 && e.apply.maxRssKiB <= 160 * 1024)} apply time ≤ 3 × hpatchz (${x(apply)}) and apply peak RSS ≤ 160 MiB (${fmtMiB(e.apply.maxRssKiB)} MiB; hpatchz ${fmtMiB(he.apply.maxRssKiB)} MiB)`,
+    );
+  }
+  return checks;
 }
 
 // Issue 4's "done when" items that one pair can show, on unrounded numbers.
@@ -1104,7 +1197,7 @@ function renderMarkdown(run) {
   );
   L.push('');
   L.push(
-    'Columns: *size ÷ best peer patch* divides by the smallest correct patch of bsdiff, xdelta3 and zstd --patch-from on that pair (full xz/zstd are reference rows, not peers); *build ÷ zstd-patch* divides build wall time by zstd --patch-from\'s. Times are `/usr/bin/time` wall clock (0.01 s resolution); RSS is its "Maximum resident set size". Ratios are rounded up at the 3rd decimal; the goal checks use unrounded numbers. *correct* = sha256 of the applied output equals new.img\'s.',
+    "Columns: *size ÷ best peer patch* divides by the smallest correct patch of the peers that ran on that pair (bsdiff, xdelta3, zstd --patch-from, and hdiffz when HDIFFZ was set; full xz/zstd are reference rows, not peers), the *best peer*; *build ÷ best peer*, *apply ÷ best peer* and *apply RSS ÷ best peer* divide by that same peer's build time, apply time and apply peak RSS; *build ÷ zstd-patch* divides build wall time by zstd --patch-from's. Times are `/usr/bin/time` wall clock (0.01 s resolution); RSS is its \"Maximum resident set size\". Ratios are rounded up at the 3rd decimal; the goal checks use unrounded numbers. *correct* = sha256 of the applied output equals new.img's.",
   );
   L.push('');
   for (const pr of run.pairs) {
@@ -1145,6 +1238,13 @@ function renderMarkdown(run) {
     const selfCheck = selfCheckLines(pr);
     if (selfCheck.length) {
       L.push(...selfCheck, '');
+    }
+    const hdiffChecks = hdiffGoalChecks(pr);
+    if (hdiffChecks) {
+      L.push('Issue 17 goal checks vs HDiffPatch (ota-build generic):');
+      L.push('');
+      for (const c of hdiffChecks) L.push(`- ${c}`);
+      L.push('');
     }
     const checks = goalChecks(pr);
     if (checks) {
@@ -1242,7 +1342,7 @@ async function main() {
   ensureDist(o);
 
   if (o.dryRun) {
-    const fake = (p) => ({ old: join(pairDir(p), 'old.img'), new: join(pairDir(p), 'new.img') });
+    const fake = (p) => ({ old: join(pairDir(p), 'old.img'), new: join(pairDir(p), 'new.img'), sizeMib: p.sizeMib });
     for (const p of o.pairList) {
       const dir = pairDir(p);
       process.stdout.write(
@@ -1311,7 +1411,7 @@ async function main() {
         old: rec.old,
         new: rec.new,
       };
-      entry.results = await runPair(p, { ...pair.paths, newSha256: rec.new.sha256 }, o, progress);
+      entry.results = await runPair(p, { ...pair.paths, newSha256: rec.new.sha256, sizeMib: p.sizeMib }, o, progress);
     } catch (e) {
       entry.error = e.message;
       log(`${progress} ERROR: ${e.message}`);
