@@ -15,7 +15,7 @@ import { blobDecodeError } from '../codecs/codec-errors.js';
 import { decodeRawLzma2, LZMA2_MIN_DICT_LOG, lzma2DictLogFor, rawLzma2DecoderBytes } from '../codecs/raw-lzma2.js';
 import { hexBytes } from '../errors/ota-error.js';
 import { applyBsdiffStreams, controlTotals, CTRL_TUPLE_BYTES } from './bsdiff-patch.js';
-import { expandSparseDiff, maxSparseBytes } from './sparse-diff.js';
+import { checkSparseDiff, maxSparseBytes } from './sparse-diff.js';
 import { readVarint, varintBytes, writeVarint } from './varint.js';
 
 const WHAT = 'bsdiff-lzma';
@@ -150,7 +150,8 @@ export async function applyBsdiffLzmaPatch(
       `control tuples make ${totals.addBytes} + ${totals.copyBytes} bytes from a ${extra.length}-byte extra block; expected ${expectedSizeBytes} bytes using all of it`,
     );
   }
-  const diff = expandSparseDiff(WHAT, sparse, totals.addBytes);
+  // Checked whole, then added onto the old bytes as the control walk goes (never expanded).
+  const diff = checkSparseDiff(WHAT, sparse, totals.addBytes);
   return applyBsdiffStreams(source, { ctrl, diff, extra }, expectedSizeBytes);
 }
 

@@ -13,6 +13,7 @@
 import { blobDecodeError } from '../codecs/codec-errors.js';
 import { hexBytes } from '../errors/ota-error.js';
 import { decodeBzip2 } from './bzip2-stream.js';
+import { SparseDiffAdder, type CheckedSparseDiff } from './sparse-diff.js';
 
 const WHAT = 'bsdiff';
 const MAGIC = 'BSDIFF40';
@@ -145,14 +146,28 @@ export interface BsdiffStreams {
   readonly extra: Buffer;
 }
 
+/** The same with the diff block in its checked sparse form (bsdiff-lzma), never expanded. */
+export interface SparseBsdiffStreams {
+  readonly ctrl: Buffer;
+  readonly diff: CheckedSparseDiff;
+  readonly extra: Buffer;
+}
+
 /**
  * Walks the control tuples over decoded blocks and returns exactly `expectedSizeBytes` bytes.
  * Every tuple is checked to stay inside the output and the blocks before any byte is written;
  * old bytes outside `source` read as zero, as in bspatch. Memory: the output.
  */
-export function applyBsdiffStreams(source: Uint8Array, streams: BsdiffStreams, expectedSizeBytes: number): Buffer {
-  const { ctrl, diff, extra } = streams;
-  const out = Buffer.allocUnsafe(expectedSizeBytes);
+export function applyBsdiffStreams(
+  source: Uint8Array,
+  streams: BsdiffStreams | SparseBsdiffStreams,
+  expectedSizeBytes: number,
+): Buffer {
+  const { ctrl, extra } = streams;
+  const dense = Buffer.isBuffer(streams.diff) ? streams.diff : undefined;
+  const sparse = dense ? undefined : new SparseDiffAdder(streams.diff as CheckedSparseDiff);
+  const diffBytes = dense ? dense.length : (streams.diff as CheckedSparseDiff).denseBytes;
+  const out = Buffer.allocUnsafeSlow(expectedSizeBytes);
   let newPos = 0;
   let oldPos = 0;
   let ctrlPos = 0;
@@ -166,12 +181,18 @@ export function applyBsdiffStreams(source: Uint8Array, streams: BsdiffStreams, e
     ctrlPos += CTRL_TUPLE_BYTES;
     // The checks bspatch lacked (CVE-2014-9862): negative lengths and writes past the end.
     if (addBytes < 0 || copyBytes < 0) throw fail('negative length in a control tuple');
-    if (newPos + addBytes > expectedSizeBytes || diffPos + addBytes > diff.length)
+    if (newPos + addBytes > expectedSizeBytes || diffPos + addBytes > diffBytes)
       throw fail('control tuple adds past the end');
-    for (let i = 0; i < addBytes; i++) {
-      const oldIndex = oldPos + i;
-      const oldByte = oldIndex >= 0 && oldIndex < source.length ? (source[oldIndex] as number) : 0;
-      out[newPos + i] = ((diff[diffPos + i] as number) + oldByte) & 0xff;
+    if (sparse) {
+      // Old bytes in bulk (outside the source: zeros), then the few non-zero diff bytes.
+      copyOld(source, oldPos, out, newPos, addBytes);
+      sparse.addRange(out, newPos, diffPos, addBytes);
+    } else {
+      for (let i = 0; i < addBytes; i++) {
+        const oldIndex = oldPos + i;
+        const oldByte = oldIndex >= 0 && oldIndex < source.length ? (source[oldIndex] as number) : 0;
+        out[newPos + i] = ((dense![diffPos + i] as number) + oldByte) & 0xff;
+      }
     }
     newPos += addBytes;
     oldPos += addBytes;
@@ -185,6 +206,19 @@ export function applyBsdiffStreams(source: Uint8Array, streams: BsdiffStreams, e
     if (Math.abs(oldPos) >= 2 ** (8 * MAX_MAGNITUDE_BYTES)) throw fail('control tuple seeks out of range');
   }
   return out;
+}
+
+/** Copies source[oldPos, oldPos + length) to out[newPos …], bytes outside the source as zeros. */
+function copyOld(source: Uint8Array, oldPos: number, out: Buffer, newPos: number, length: number): void {
+  const lo = Math.min(Math.max(oldPos, 0), source.length);
+  const hi = Math.min(Math.max(oldPos + length, 0), source.length);
+  if (hi <= lo) {
+    out.fill(0, newPos, newPos + length);
+    return;
+  }
+  out.fill(0, newPos, newPos + (lo - oldPos));
+  out.set(source.subarray(lo, hi), newPos + (lo - oldPos));
+  out.fill(0, newPos + (hi - oldPos), newPos + length);
 }
 
 /** Writes bsdiff's 64-bit sign-magnitude little-endian integer (|value| < 2^48). */

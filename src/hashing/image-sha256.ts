@@ -1,10 +1,12 @@
 // The image sha256: the one definition of an image's identity, used by build (block-digests),
 // apply (base check, staged and finished outputs) and verify (through apply). It is the sha256 of
 // the exact `sizeBytes` bytes of the expanded image, in order, with the bytes of `zeroed` extents
-// (DONT_CARE blocks, undefined on a device) hashed as zeros. Memory: one 4 MiB read buffer.
+// (DONT_CARE blocks, undefined on a device) hashed as zeros. Memory: two 4 MiB read buffers,
+// reused: the next chunk is read (libuv pool) while this one is hashed.
 
 import { createHash, type Hash } from 'node:crypto';
 import type { BlockSource } from '../image/block-source.js';
+import { readSourceInto } from '../image/extent-io.js';
 import type { Extent } from '../model/extent.js';
 
 /** Size of the sequential reads of {@link imageSha256}. */
@@ -61,14 +63,34 @@ export class ImageSha256 {
   }
 }
 
-/** The image sha256 of `source` (see the file comment), read sequentially in 4 MiB chunks. */
+/**
+ * The image sha256 of `source` (see the file comment), read sequentially in 4 MiB chunks into two
+ * buffers that take turns: chunk n + 1 is being read while chunk n is hashed.
+ */
 export async function imageSha256(
   source: BlockSource,
   blockSizeBytes: number,
   zeroed: readonly Extent[] = [],
 ): Promise<Buffer> {
   const hash = new ImageSha256(source.sizeBytes, blockSizeBytes, zeroed);
-  for (let at = 0; at < source.sizeBytes; at += READ_BYTES)
-    hash.update(await source.read(at, Math.min(READ_BYTES, source.sizeBytes - at)));
+  const size = source.sizeBytes;
+  const buffers = [0, 1].map(() => Buffer.allocUnsafeSlow(Math.min(READ_BYTES, size)));
+  const readChunk = async (at: number, buffer: Buffer): Promise<Buffer> => {
+    const chunk = buffer.subarray(0, Math.min(READ_BYTES, size - at));
+    await readSourceInto(source, at, chunk);
+    return chunk;
+  };
+  let next = size > 0 ? readChunk(0, buffers[0]!) : undefined;
+  for (let at = 0, turn = 0; next; at += READ_BYTES, turn ^= 1) {
+    const chunk = await next;
+    // Start the next read (into the other buffer) before hashing this chunk.
+    next = at + READ_BYTES < size ? readChunk(at + READ_BYTES, buffers[turn ^ 1]!) : undefined;
+    try {
+      hash.update(chunk);
+    } catch (err) {
+      await next?.catch(() => undefined);
+      throw err;
+    }
+  }
   return hash.digest();
 }

@@ -24,6 +24,12 @@ export interface BlockSource {
    */
   read(offsetBytes: number, lengthBytes: number): Promise<Buffer>;
   /**
+   * Optional: reads `into.length` bytes at `offsetBytes` into `into`, under the same rules as
+   * `read`, so a caller can reuse one buffer instead of allocating per read (readSourceInto falls
+   * back to `read` and a copy where a source has no such method).
+   */
+  readInto?(offsetBytes: number, into: Buffer): Promise<void>;
+  /**
    * Fill and DONT_CARE runs, sorted by offset and non-overlapping (everything else is data).
    * Lets hashing skip expanding fills and mark DONT_CARE. Raw images have none.
    */

@@ -6,18 +6,31 @@ import { writeFull } from './write-full.js';
 import type { BlockSource } from './block-source.js';
 import { totalBlocks, type Extent } from '../model/extent.js';
 
-/** Reads the blocks of `extents` from `source`, concatenated. */
+/**
+ * Reads `into.length` bytes at `offsetBytes` of `source` into `into`: straight into it when the
+ * source can (BlockSource.readInto), else through `read` and a copy.
+ */
+export async function readSourceInto(source: BlockSource, offsetBytes: number, into: Buffer): Promise<void> {
+  if (source.readInto) await source.readInto(offsetBytes, into);
+  else into.set(await source.read(offsetBytes, into.length));
+}
+
+/**
+ * Reads the blocks of `extents` from `source`, concatenated, into one new buffer (each extent read
+ * straight into its place when the source can: no second buffer, no copy).
+ */
 export async function readExtents(
   source: BlockSource,
   extents: readonly Extent[],
   blockSizeBytes: number,
 ): Promise<Buffer> {
-  const out = Buffer.alloc(totalBlocks(extents) * blockSizeBytes);
+  // Every byte is overwritten by the reads below.
+  const out = Buffer.allocUnsafeSlow(totalBlocks(extents) * blockSizeBytes);
   let at = 0;
   for (const e of extents) {
-    const part = await source.read(e.startBlock * blockSizeBytes, e.blockCount * blockSizeBytes);
-    part.copy(out, at);
-    at += part.length;
+    const length = e.blockCount * blockSizeBytes;
+    await readSourceInto(source, e.startBlock * blockSizeBytes, out.subarray(at, at + length));
+    at += length;
   }
   return out;
 }

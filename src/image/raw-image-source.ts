@@ -22,9 +22,17 @@ export class RawImageSource implements BlockSource {
   }
 
   async read(offsetBytes: number, lengthBytes: number): Promise<Buffer> {
-    const buf = Buffer.alloc(lengthBytes);
-    const available = Math.max(0, Math.min(lengthBytes, this.sizeBytes - offsetBytes));
-    await readFull(this.fh, buf.subarray(0, available), offsetBytes, {
+    // Every byte is written below (data or zeros); never a pooled slice: callers may keep it.
+    const buf = Buffer.allocUnsafeSlow(lengthBytes);
+    await this.readInto(offsetBytes, buf);
+    return buf;
+  }
+
+  async readInto(offsetBytes: number, into: Buffer): Promise<void> {
+    const available = Math.max(0, Math.min(into.length, this.sizeBytes - offsetBytes));
+    // Past the end reads as zeros (see BlockSource.read).
+    into.fill(0, available);
+    await readFull(this.fh, into.subarray(0, available), offsetBytes, {
       action: 'read image',
       path: this.path,
       onShort: (endedAtBytes) =>
@@ -33,7 +41,6 @@ export class RawImageSource implements BlockSource {
           `${this.path} ended at ${endedAtBytes} bytes while reading; it was ${this.sizeBytes} bytes when opened`,
         ),
     });
-    return buf;
   }
 
   knownRuns(): readonly SourceRun[] {
