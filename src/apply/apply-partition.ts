@@ -134,7 +134,9 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
       if (data) await out.write(op.dst, data);
       else await out.zero(op.dst);
       const dstBytes = totalBlocks(op.dst) * bs;
-      chain = chainStep(chain, data ? sha256Of(data) : zerosSha256(dstBytes));
+      // A copy's bytes are its source, whose sha256 readSource has just checked: not hashed twice.
+      const written = op.type === 'copy' ? Buffer.from(op.srcSha256) : data ? sha256Of(data) : zerosSha256(dstBytes);
+      chain = chainStep(chain, written);
       bytesWritten += dstBytes;
       sinceCheckpoint += dstBytes;
       if (files && j.format === 'raw' && sinceCheckpoint >= j.everyBytes && i + 1 < steps.length) {
@@ -258,10 +260,14 @@ function sha256Of(data: Uint8Array): Buffer {
 
 const ZERO_CHUNK = Buffer.alloc(1024 * 1024);
 
-/** sha256 of `sizeBytes` zero bytes, without allocating them. */
+let lastZeros: { sizeBytes: number; sha256: Buffer } | undefined;
+
+/** sha256 of `sizeBytes` zero bytes, without allocating them (the last size's is kept: runs of equal ZERO ops). */
 function zerosSha256(sizeBytes: number): Buffer {
+  if (lastZeros?.sizeBytes === sizeBytes) return lastZeros.sha256;
   const h = createHash('sha256');
   for (let left = sizeBytes; left > 0; left -= ZERO_CHUNK.length)
     h.update(ZERO_CHUNK.subarray(0, Math.min(left, ZERO_CHUNK.length)));
-  return h.digest();
+  lastZeros = { sizeBytes, sha256: h.digest() };
+  return lastZeros.sha256;
 }

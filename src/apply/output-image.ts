@@ -141,13 +141,21 @@ export class RawOutput implements OutputImage {
     const fh = this.fh!;
     this.fh = undefined;
     await fh.truncate(this.part.target.sizeBytes);
-    await fh.sync();
-    // Re-read what is on disk through the handle that wrote it (not by name: another process could
-    // have put another file there), as a raw image whatever its first bytes look like.
-    const st = await fh.stat();
-    const written = RawImageSource.fromHandle(this.path, fh, this.part.target.sizeBytes);
-    const sha256 = await imageSha256(written, this.bs).finally(() => written.close());
-    return { sha256, fileId: { dev: st.dev, ino: st.ino } };
+    // The flush to disk runs (libuv pool) while the file is re-read and hashed: both must finish
+    // before the caller may rename, and neither changes the bytes the other sees.
+    const synced = fh.sync();
+    try {
+      // Re-read what is on disk through the handle that wrote it (not by name: another process could
+      // have put another file there), as a raw image whatever its first bytes look like.
+      const st = await fh.stat();
+      const written = RawImageSource.fromHandle(this.path, fh, this.part.target.sizeBytes);
+      const sha256 = await imageSha256(written, this.bs);
+      await synced;
+      return { sha256, fileId: { dev: st.dev, ino: st.ino } };
+    } finally {
+      await synced.catch(() => undefined);
+      await fh.close();
+    }
   }
 
   async abort(): Promise<void> {
