@@ -13,7 +13,7 @@ import { decoderFor } from '../codecs/decoder-registry.js';
 import { patcherFor } from '../diff/patcher-registry.js';
 import { IoError, UsageError, VerificationError, ioError } from '../errors/ota-error.js';
 import type { BlockSource } from '../image/block-source.js';
-import { readExtents } from '../image/extent-io.js';
+import { readExtents, readExtentsInto, ScratchBuffer } from '../image/extent-io.js';
 import { totalBlocks, type Extent } from '../model/extent.js';
 import { isUnchanged, type PartitionUpdate } from '../model/manifest.js';
 import { assertNever } from '../model/operation.js';
@@ -125,12 +125,15 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
   let out: OutputImage | undefined = state.resumed?.output;
   let { chain, bytesWritten } = state;
   let sinceCheckpoint = 0;
+  // COPY and DIFF sources are read into one reused buffer: each op's source is dropped (written,
+  // or patched into a new buffer) before the next op reads.
+  const sourceScratch = new ScratchBuffer();
   try {
     out ??= files ? await createOutputImage(j.format, partialPath, j.part, bs) : await openDevice(j, bs);
     for (let i = state.completedOps; i < steps.length; i++) {
       const op = steps[i]!;
       const where = `partition ${j.part.name} op ${i} (${op.type})`;
-      const data = await produce(j.reader, op, j.old, bs, where);
+      const data = await produce(j.reader, op, j.old, bs, where, sourceScratch);
       if (data) await out.write(op.dst, data);
       else await out.zero(op.dst);
       const dstBytes = totalBlocks(op.dst) * bs;
@@ -218,6 +221,7 @@ async function produce(
   old: BlockSource | undefined,
   bs: number,
   where: string,
+  scratch: ScratchBuffer,
 ): Promise<Buffer | undefined> {
   const dstBytes = totalBlocks(op.dst) * bs;
   switch (op.type) {
@@ -226,11 +230,11 @@ async function produce(
     case 'keep':
       return readExtents(old!, op.dst, bs);
     case 'copy':
-      return readSource(old!, op.src, op.srcSha256, bs, where);
+      return readSource(old!, op.src, op.srcSha256, bs, where, scratch);
     case 'replace':
       return decoderFor(op.codec).decode(await reader.readBlob(op.blob, where), dstBytes, op.decoderMemoryBytes);
     case 'diff': {
-      const src = await readSource(old!, op.src, op.srcSha256, bs, where);
+      const src = await readSource(old!, op.src, op.srcSha256, bs, where, scratch);
       const blob = await reader.readBlob(op.blob, where);
       // The op's declared decoder memory (checked against the device's limit) bounds every decoded block.
       return patcherFor(op.differ).patch(src, blob, dstBytes, op.decoderMemoryBytes);
@@ -246,8 +250,9 @@ async function readSource(
   sha256: Uint8Array,
   bs: number,
   where: string,
+  scratch: ScratchBuffer,
 ): Promise<Buffer> {
-  const data = await readExtents(old, extents, bs);
+  const data = await readExtentsInto(old, extents, bs, scratch);
   if (!sha256Of(data).equals(Buffer.from(sha256))) {
     throw new VerificationError('SOURCE_MISMATCH', `${where}: old image blocks do not match the package's source hash`);
   }

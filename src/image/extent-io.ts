@@ -24,8 +24,34 @@ export async function readExtents(
   extents: readonly Extent[],
   blockSizeBytes: number,
 ): Promise<Buffer> {
-  // Every byte is overwritten by the reads below.
-  const out = Buffer.allocUnsafeSlow(totalBlocks(extents) * blockSizeBytes);
+  // Every byte is overwritten by the reads.
+  const scratch = new ScratchBuffer();
+  return readExtentsInto(source, extents, blockSizeBytes, scratch);
+}
+
+/**
+ * One buffer reused for successive reads (grown to the largest asked for, never shrunk): a loop
+ * that reads an op's blocks, uses them and drops them before the next op pays the page faults of
+ * a fresh buffer once instead of per op. A buffer it hands out is valid until the next `take`.
+ */
+export class ScratchBuffer {
+  private buffer = Buffer.alloc(0);
+
+  /** A view of `bytes` bytes (contents undefined) that the next `take` reuses. */
+  take(bytes: number): Buffer {
+    if (this.buffer.length < bytes) this.buffer = Buffer.allocUnsafeSlow(bytes);
+    return this.buffer.subarray(0, bytes);
+  }
+}
+
+/** Reads the blocks of `extents` from `source`, concatenated, into `scratch` (see ScratchBuffer). */
+export async function readExtentsInto(
+  source: BlockSource,
+  extents: readonly Extent[],
+  blockSizeBytes: number,
+  scratch: ScratchBuffer,
+): Promise<Buffer> {
+  const out = scratch.take(totalBlocks(extents) * blockSizeBytes);
   let at = 0;
   for (const e of extents) {
     const length = e.blockCount * blockSizeBytes;
