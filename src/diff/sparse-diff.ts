@@ -49,13 +49,19 @@ export function checkSparseDiff(what: string, sparse: Uint8Array, denseBytes: nu
   let at = 0;
   let pos = 0;
   while (at < sparse.length) {
-    const gap = readVarint(sparse, at);
-    if (typeof gap === 'string') throw blobDecodeError(what, `sparse diff: gap at offset ${at} is ${gap}`);
-    at = gap.end;
+    // One-byte gaps (most of them) without readVarint's result object: millions per image.
+    let gapValue = sparse[at] as number;
+    if (gapValue < 0x80) at++;
+    else {
+      const gap = readVarint(sparse, at);
+      if (typeof gap === 'string') throw blobDecodeError(what, `sparse diff: gap at offset ${at} is ${gap}`);
+      gapValue = gap.value;
+      at = gap.end;
+    }
     if (at >= sparse.length) throw blobDecodeError(what, 'sparse diff: ends after a gap, before its value');
     const value = sparse[at++] as number;
     if (value === 0) throw blobDecodeError(what, `sparse diff: zero value at offset ${at - 1} (zeros belong in gaps)`);
-    pos += gap.value;
+    pos += gapValue;
     if (pos >= denseBytes)
       throw blobDecodeError(what, `sparse diff: byte at ${pos} is past the ${denseBytes}-byte diff block`);
     pos++;
@@ -94,11 +100,14 @@ export class SparseDiffAdder {
       return;
     }
     // Checked by checkSparseDiff: every varint is whole and every pair lies inside the block.
-    const gap = readVarint(sparse, this.at) as { value: number; end: number };
-    this.nextPos = this.pos + gap.value;
-    this.nextValue = sparse[gap.end] as number;
+    const first = sparse[this.at] as number;
+    let gap = first;
+    let end = this.at + 1;
+    if (first >= 0x80) ({ value: gap, end } = readVarint(sparse, this.at) as { value: number; end: number });
+    this.nextPos = this.pos + gap;
+    this.nextValue = sparse[end] as number;
     this.pos = this.nextPos + 1;
-    this.at = gap.end + 1;
+    this.at = end + 1;
   }
 }
 
