@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_KEYS, describeRun, jsonOf } from '../helpers/run-cli.js';
-import { startFaultProxy, type Fault } from './fault-proxy.js';
+import { startFaultProxy, type Fault } from './fault-proxy.mjs';
 import { runCliAsync } from './run-cli-async.js';
 import { SLACK_BYTES, filesIn, makeStreamKit, requireNginx, sha, type StreamKit } from './stream-kit.js';
 

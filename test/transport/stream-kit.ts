@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { applyEdits, syntheticImage } from '../helpers/edit-images.js';
 import { jsonOf, runCliOk } from '../helpers/run-cli.js';
 import { seededRng } from '../helpers/seeded-random.js';
-import { nginxAvailable, startNginx, type NginxServer } from './nginx-server.js';
+import { nginxAvailable, startNginx, type NginxServer } from './nginx-server.mjs';
 
 const KiB = 1024;
 
