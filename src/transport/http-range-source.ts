@@ -7,7 +7,7 @@
 
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
-import { IoError, UnsupportedError, ioError } from '../errors/ota-error.js';
+import { IoError, PackageFormatError, UnsupportedError, ioError } from '../errors/ota-error.js';
 import type { ByteRangeSource } from './byte-range-source.js';
 import { RetryableError, httpGetRange } from './http-request.js';
 import { emptyStats, type TransportStats } from './transport-stats.js';
@@ -78,6 +78,7 @@ export class HttpRangeSource implements ByteRangeSource {
     const out = Buffer.alloc(lengthBytes);
     let done = 0;
     let failures = 0;
+    this.checkInside(offsetBytes, lengthBytes);
     while (done < lengthBytes) {
       const at = offsetBytes + done;
       try {
@@ -86,6 +87,8 @@ export class HttpRangeSource implements ByteRangeSource {
           const last = this.streamAhead && this.sizeKnown > 0 ? this.sizeKnown - 1 : offsetBytes + lengthBytes - 1;
           if (failures > 0 || done > 0) this.stats.resumes++;
           this.active = await this.request(at, last);
+          // The first answer tells the size: a file shorter than what is asked is truncated, not dropped.
+          this.checkInside(offsetBytes, lengthBytes);
         }
         const n = await this.pull(out, done, lengthBytes - done);
         done += n;
@@ -106,6 +109,17 @@ export class HttpRangeSource implements ByteRangeSource {
       }
     }
     return out;
+  }
+
+  /** PKG_TRUNCATED when [offsetBytes, +lengthBytes) runs past the end of the file (once its size is known). */
+  private checkInside(offsetBytes: number, lengthBytes: number): void {
+    if (this.sizeKnown >= 0 && offsetBytes + lengthBytes > this.sizeKnown) {
+      this.drop();
+      throw new PackageFormatError(
+        'PKG_TRUNCATED',
+        `${this.name} is ${this.sizeKnown} bytes: it ends inside a section (bytes ${offsetBytes}-${offsetBytes + lengthBytes - 1} needed)`,
+      );
+    }
   }
 
   /** Counts a blob refetch (a corrupt copy) as a retry. */
@@ -140,6 +154,21 @@ export class HttpRangeSource implements ByteRangeSource {
       res.destroy();
       return e;
     };
+    // An empty file cannot satisfy bytes=0-63: it is answered `416` with `Content-Range: bytes */0`,
+    // or (nginx) `200` with `Content-Length: 0`. Its size is known, and it is truncated.
+    const unsatisfied = status === 416 ? /^bytes \*\/(\d+)$/.exec(String(res.headers['content-range'] ?? '')) : null;
+    const empty = status === 200 && res.headers['content-length'] === '0';
+    if (first && (unsatisfied || empty)) {
+      res.resume();
+      this.sizeKnown = unsatisfied ? Number(unsatisfied[1]) : 0;
+      return {
+        res,
+        it: res[Symbol.asyncIterator](),
+        cursor: startBytes,
+        endBytes: startBytes - 1,
+        chunk: Buffer.alloc(0),
+      };
+    }
     if (status === 200) {
       if (first)
         throw fail(

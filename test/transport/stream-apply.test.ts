@@ -2,6 +2,7 @@
 // the new image, the metadata is checked before a body byte is asked for, drops/resets/stalls are
 // resumed, corrupt bytes are caught, and nothing but the output is left on disk.
 
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_KEYS, describeRun, jsonOf } from '../helpers/run-cli.js';
@@ -178,5 +179,30 @@ describe.runIf(run)('apply from a URL', () => {
     const redirected = await applyFrom(`${kit.nginx.base}/redirect`);
     expect(redirected.r.status, describeRun(redirected.r)).toBe(0);
     expect(sha(redirected.out)).toBe(kit.newSha);
+  }, 60_000);
+
+  it('a server file shorter than the header (10 bytes, empty) or than its metadata: PKG_TRUNCATED, no retries', async () => {
+    const whole = readFileSync(join(kit.served, 'update-generic.otapkg'));
+    writeFileSync(join(kit.served, 'short.otapkg'), whole.subarray(0, 10));
+    writeFileSync(join(kit.served, 'empty.otapkg'), Buffer.alloc(0));
+    writeFileSync(join(kit.served, 'prefix.otapkg'), whole.subarray(0, kit.props.metadataSizeBytes - 100));
+    for (const file of ['short.otapkg', 'empty.otapkg', 'prefix.otapkg']) {
+      const logBefore = kit.nginx.accessLog().length;
+      const { r, dir } = await applyFrom(kit.nginx.base, ['--retries', '3'], file);
+      expect(r.status, `${file}: ${describeRun(r)}`).toBe(4);
+      expect(jsonOf(r).error.code, file).toBe('PKG_TRUNCATED');
+      expect(filesIn(dir)).toEqual([]);
+      // Refused at once: one request (the header's), no retries.
+      const requests = kit.nginx
+        .accessLog()
+        .slice(logBefore)
+        .filter((l) => l.includes(file));
+      expect(requests.length, `${file}: ${requests.join('\n')}`).toBe(1);
+      for (const args of [['inspect'], ['verify', '--metadata-only']]) {
+        const v = await runCliAsync([args[0]!, `${kit.nginx.base}/${file}`, ...args.slice(1), '--json']);
+        expect(v.status, `${file}: ${describeRun(v)}`).toBe(4);
+        expect(jsonOf(v).error.code, file).toBe('PKG_TRUNCATED');
+      }
+    }
   }, 60_000);
 });
