@@ -108,6 +108,27 @@ describe.runIf(run)('metadata first', () => {
     const inspectRanges = log.slice(-3);
     for (const m of inspectRanges) expect(Number(m![2]) < blobAt || Number(m![1]) >= blobEnd).toBe(true);
   }, 60_000);
+  it('inspect --html <URL> downloads only the metadata and writes the same page as for the file', async () => {
+    const logBefore = kit.nginx.accessLog().length;
+    const html = join(kit.work, 'url.html');
+    const fileHtml = join(kit.work, 'file.html');
+    const url = `${kit.nginx.base}/update-generic.otapkg`;
+    const r = await runCliAsync(['inspect', url, '--html', html]);
+    expect(r.status, describeRun(r)).toBe(0);
+    const local = join(kit.served, 'update-generic.otapkg');
+    expect(runCli(['inspect', local, '--html', fileHtml]).status).toBe(0);
+    const page = readFileSync(html, 'utf8');
+    expect(page).toContain('<svg');
+    expect(page.split(url).join('PKG')).toBe(readFileSync(fileHtml, 'utf8').split(local).join('PKG'));
+    const blobAt = kit.props.blobSection.offsetBytes;
+    const blobEnd = blobAt + kit.props.blobSection.sizeBytes;
+    const ranges = kit.nginx
+      .accessLog()
+      .slice(logBefore)
+      .map((l) => /"bytes=(\d+)-(\d+)"/.exec(l));
+    expect(ranges.length).toBeGreaterThan(0);
+    for (const m of ranges) expect(Number(m![2]) < blobAt || Number(m![1]) >= blobEnd, m![0]).toBe(true);
+  }, 60_000);
 });
 
 describe.runIf(run)('interruptions', () => {

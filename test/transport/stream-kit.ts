@@ -20,7 +20,11 @@ export interface StreamKit {
   readonly oldPath: string;
   readonly newSha: string;
   /** The generic package's properties.json. */
-  readonly props: { fileSizeBytes: number; metadataSizeBytes: number; blobSection: { offsetBytes: number } };
+  readonly props: {
+    fileSizeBytes: number;
+    metadataSizeBytes: number;
+    blobSection: { offsetBytes: number; sizeBytes: number };
+  };
   readonly nginx: NginxServer;
   /** A fresh empty folder for an output. */
   outDir(name: string): string;
