@@ -52,11 +52,28 @@ describe.runIf(run)('apply from a URL', () => {
   it('a proxy cutting every 256 KiB: resumed by ranges, new image, bounded bytes, no stored package', async () => {
     const proxy = await proxyWith(() => ({ cutAfterBytes: 256 * KiB }));
     try {
-      const { r, dir, out } = await applyFrom(proxy.base, ['--retries', '3']);
+      // Every name that appears in the output folder while the apply runs (sampled every 2 ms).
+      const seen = new Set<string>();
+      const dir = kit.outDir('cut');
+      const out = join(dir, 'new.img');
+      const r = await runCliAsync(
+        ['apply', `${proxy.base}/update-generic.otapkg`, '--old', kit.oldPath, '-o', out, '--json', '--retries', '3'],
+        (child) => {
+          const poll = setInterval(() => {
+            for (const n of filesIn(dir)) seen.add(n);
+            if (child.exitCode !== null) clearInterval(poll);
+          }, 2);
+        },
+      );
       expect(r.status, describeRun(r)).toBe(0);
       expect(sha(out)).toBe(kit.newSha);
       expect(filesIn(dir)).toEqual(['new.img']);
+      // Only the output (under its partial name), its checkpoint and its lock, never a package copy.
+      for (const n of seen)
+        expect(n).toMatch(/^(new\.img|\.new\.img\.ota-(partial-[0-9a-f]+|checkpoint(\.tmp-[0-9a-f]+)?|lock))$/);
       expect(proxy.bytesSent()).toBeLessThanOrEqual(kit.props.fileSizeBytes * 1.1 + 2 * MiB);
+      // A drop is resumed at the first byte not received: no package byte arrives twice.
+      expect(proxy.bodyBytesSent()).toBeLessThanOrEqual(kit.props.fileSizeBytes);
       const j = jsonOf(r);
       expect(j.resumes).toBeGreaterThanOrEqual(Math.floor(kit.props.fileSizeBytes / (256 * KiB)) - 1);
       expect(j.retries).toBeGreaterThan(0);
