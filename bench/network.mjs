@@ -20,11 +20,12 @@ const RSS_GOAL_MIB = 160;
 const MIB = 1048576;
 
 /**
- * Runs the network section. `ctx` comes from run.mjs: { root, workDir, otaBin, timed, waitIdle,
- * ensurePair, log, options: { timeoutS, waitIdleS } }. Returns the JSON the page is rendered from.
+ * Runs the network section. `ctx` comes from run.mjs: { argv, commit, root, workDir, otaBin, timed,
+ * waitIdle, ensurePair, log, options: { timeoutS, waitIdleS } }. Returns the JSON the page is rendered from.
  */
 export async function runNetwork(ctx) {
   const { log } = ctx;
+  const startedAt = new Date().toISOString();
   if (!nginxAvailable()) return { error: 'nginx not found (/usr/sbin/nginx; apt-get install nginx-light)' };
   const base = join(ctx.workDir, 'network');
   rmSync(base, { recursive: true, force: true });
@@ -87,15 +88,24 @@ export async function runNetwork(ctx) {
     await nginx.stop();
   }
   rmSync(served, { recursive: true, force: true });
-  return { rows };
+  return { startedAt, argv: ctx.argv, commit: ctx.commit, rows };
 }
 
 /** One apply by URL through a proxy that cuts `disconnects` connections, spread over the file. */
 async function applyOnce(ctx, nginx, pkg, disconnects, base) {
   const { log } = ctx;
-  // Connection k < disconnects is cut after its share of the file: exactly `disconnects` drops.
-  const shareBytes = Math.ceil(pkg.sizeBytes / (disconnects + 1));
-  const proxy = await startFaultProxy(nginx.port, (k) => (k < disconnects ? { cutAfterBytes: shareBytes } : {}));
+  // Cut i (of `disconnects`) closes the connection that carries response byte ⌈size × (i+1) ÷
+  // (disconnects+1)⌉ of the whole run: exactly `disconnects` drops, spread over the download (the
+  // small header and metadata requests end before their threshold and are not cut).
+  const thresholds = Array.from({ length: disconnects }, (_, i) =>
+    Math.ceil((pkg.sizeBytes * (i + 1)) / (disconnects + 1)),
+  );
+  let sent = () => 0;
+  const proxy = await startFaultProxy(nginx.port, () => {
+    const next = thresholds.find((t) => t > sent());
+    return next === undefined ? {} : { cutAfterBytes: next - sent() };
+  });
+  sent = proxy.bytesSent;
   const dir = join(base, `out-${pkg.id}-${disconnects}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir);
@@ -187,25 +197,30 @@ const up3 = (x) => (Math.ceil(x * 1000) / 1000).toFixed(3);
 export function renderNetwork(net) {
   const L = ['## Network: apply by URL (issue 15)', ''];
   if (net.error) return [...L, `Not run: ${net.error}.`, ''];
+  if (net.startedAt)
+    L.push(
+      `Run by \`npm run bench -- ${net.argv.join(' ')}\` on ${net.startedAt}, ota-build at commit \`${net.commit}\`.`,
+      '',
+    );
   L.push(
     'Each patch pair built for `generic`, served by nginx on 127.0.0.1 through the fault proxy of the ' +
-      'transport tests, which closes the connection N times (connection k < N after ⌈size ÷ (N+1)⌉ ' +
+      'transport tests, which closes the connection N times (cut i when the run has sent ⌈size × (i+1) ÷ (N+1)⌉ ' +
       'response bytes); `ota-build apply http://…` under `/usr/bin/time -v`. *Extra disk* is the largest ' +
       'disk use (allocated blocks) beside the output image and its partial, sampled every 50 ms.',
   );
   L.push('');
   L.push(
-    '| pair | disconnects | package bytes | bytes received | received ÷ size | retries | apply s | peak RSS MiB | extra disk bytes (what) | correct |',
+    '| pair | disconnects | package bytes | bytes received | received ÷ size | proxy bytes sent | retries | apply s | peak RSS MiB | extra disk bytes (what) | correct |',
   );
-  L.push('|---|---|---|---|---|---|---|---|---|---|');
+  L.push('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of net.rows) {
     if (r.error) {
-      L.push(`| ${r.id} | | | | | | | | | **NO**: ${r.error} |`);
+      L.push(`| ${r.id} | | | | | | | | | | **NO**: ${r.error} |`);
       continue;
     }
     const busy = r.otherCores != null && r.otherCores > 0.2 ? ' †' : '';
     L.push(
-      `| ${r.id} | ${r.disconnects} | ${r.packageBytes} | ${r.bytesReceived ?? 'n/a'} | ${r.bytesReceived != null ? up3(r.bytesReceived / r.packageBytes) : 'n/a'} | ${r.retries ?? 'n/a'} | ${r.wallS?.toFixed(2) ?? 'n/a'}${busy} | ${mib(r.maxRssKiB)} | ${r.maxExtraDiskBytes} (${r.maxExtraDiskWhat || 'none'}) | ${r.correct ? 'yes' : `**NO** (${r.status}${r.leftOver.length ? `; left: ${r.leftOver.join(' ')}` : ''})`} |`,
+      `| ${r.id} | ${r.disconnects} | ${r.packageBytes} | ${r.bytesReceived ?? 'n/a'} | ${r.bytesReceived != null ? up3(r.bytesReceived / r.packageBytes) : 'n/a'} | ${r.proxyBytesSent} | ${r.retries ?? 'n/a'} | ${r.wallS?.toFixed(2) ?? 'n/a'}${busy} | ${mib(r.maxRssKiB)} | ${r.maxExtraDiskBytes} (${r.maxExtraDiskWhat || 'none'}) | ${r.correct ? 'yes' : `**NO** (${r.status}${r.leftOver.length ? `; left: ${r.leftOver.join(' ')}` : ''})`} |`,
     );
   }
   const busyRows = net.rows.filter((r) => r.otherCores != null && r.otherCores > 0.2);

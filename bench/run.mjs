@@ -1301,6 +1301,11 @@ async function main() {
     },
     pairs: [],
   };
+  if (o.network === '--network-only' && existsSync(o.json)) {
+    // Keep the last run's tables: only its network section is replaced.
+    const prev = JSON.parse(readFileSync(o.json, 'utf8'));
+    Object.assign(run, { ...prev, network: undefined, options: { ...prev.options, out: o.out, json: o.json } });
+  }
   log(`bench: ${o.pairList.length} pair(s): ${o.pairList.map((p) => p.id).join(', ')}; tools: ${o.tools.join(', ')}`);
   log(
     `bench: ${machine.nproc} CPUs, ${machine.memTotalGiB.toFixed(1)} GiB RAM, ${machine.cpuModel}; ota-build ${machine.otaBuild.commit.slice(0, 12)}${machine.otaBuild.uncommitted ? ' + uncommitted changes' : ''}`,
@@ -1330,6 +1335,8 @@ async function main() {
   }
   if (o.network) {
     const ctx = {
+      argv,
+      commit: machine.otaBuild.commit,
       root: ROOT,
       workDir: join(BENCH, 'work'),
       otaBin: OTA_BIN,
