@@ -111,7 +111,7 @@ async function applyOnce(ctx, nginx, pkg, disconnects, base) {
   mkdirSync(dir);
   const output = join(dir, 'new.img');
   const url = `${proxy.base}/${pkg.file}`;
-  const args = [ctx.otaBin, 'apply', url, '--old', pkg.pair.paths.old, '-o', output, '--json', '--retries', '8'];
+  const args = ['apply', url, '--old', pkg.pair.paths.old, '-o', output, '--json', '--retries', '8'];
   const waited = await ctx.waitIdle(ctx.options.waitIdleS);
   log(`[network ${pkg.id}] apply by URL, ${disconnects} disconnects`);
   let maxExtraBytes = 0;
@@ -123,7 +123,8 @@ async function applyOnce(ctx, nginx, pkg, disconnects, base) {
   let r;
   try {
     r = await ctx.timed(
-      { cmd: process.execPath, args },
+      // The launcher itself (its memory settings included), as the other ota-build rows run it.
+      { cmd: ctx.otaBin, args, nodeOnPath: true },
       { timeoutS: ctx.options.timeoutS, timeFile: join(base, 'time.txt') },
     );
   } finally {
@@ -157,7 +158,7 @@ async function applyOnce(ctx, nginx, pkg, disconnects, base) {
     maxExtraDiskBytes: maxExtraBytes,
     maxExtraDiskWhat: maxExtraWhat,
     leftOver,
-    cmd: `node ${relative(ctx.root, ctx.otaBin)} apply ${url.replace(/:\d+\//, ':PORT/')} --old ${relative(ctx.root, pkg.pair.paths.old)} -o OUT/new.img --json --retries 8`,
+    cmd: `${relative(ctx.root, ctx.otaBin)} apply ${url.replace(/:\d+\//, ':PORT/')} --old ${relative(ctx.root, pkg.pair.paths.old)} -o OUT/new.img --json --retries 8`,
     stderrTail: r.status === 'ok' ? undefined : r.stderrTail,
   };
 }
