@@ -38,7 +38,7 @@ export const DEFAULT_CHECKPOINT_EVERY_BYTES = 64 * 1024 * 1024;
  * Blob bytes between checkpoints of a streamed apply (besides `everyBytes`): what a power loss
  * can cost in download at most, on top of the blob in flight (FORMAT.md §6a).
  */
-export const STREAM_CHECKPOINT_BLOB_BYTES = 1024 * 1024;
+export const STREAM_CHECKPOINT_BLOB_BYTES = 256 * 1024;
 /** Scratch space beyond the outputs: checkpoint files and one op's temp files. */
 export const SCRATCH_BYTES = 8 * 1024 * 1024;
 
