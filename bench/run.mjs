@@ -27,6 +27,7 @@ import {
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
+import { renderNetwork, runNetwork } from './network.mjs';
 
 const MIB = 1048576;
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -77,6 +78,9 @@ const USAGE = `Usage: npm run bench -- [options]
                              leave the CPUs alone (default 60; 0 = do not wait)
   --dry-run                  print the plan and commands; make, run and install nothing
   --render                   rewrite --out from bench/work/results.json (the last run); run nothing
+  --network                  also apply patch-64 and patch-256 by URL from nginx through a proxy
+                             that disconnects 0, 5 and 20 times (bench/network.mjs; needs nginx-light)
+  --network-only             only that network run (no other pairs or tools)
   -h, --help                 this text
 `;
 
@@ -184,6 +188,10 @@ function parseArgs(argv) {
       case '--render':
         o.render = true;
         break;
+      case '--network':
+      case '--network-only':
+        o.network = a;
+        break;
       case '-h':
       case '--help':
         process.stdout.write(USAGE);
@@ -212,7 +220,7 @@ function parseArgs(argv) {
     if (!Number.isInteger(p.sizeMib)) die(`sizes must be whole MiB, got ${p.sizeMib}`);
     p.id = `${p.kind}-${p.sizeMib}`;
   }
-  o.pairList = pairs;
+  o.pairList = o.network === '--network-only' ? [] : pairs;
   o.json ??=
     o.out === join(BENCH, 'RESULTS.md') ? join(BENCH, 'work', 'results.json') : `${o.out.replace(/\.md$/, '')}.json`;
   return o;
@@ -1285,6 +1293,7 @@ function renderMarkdown(run) {
     L.push(...lin);
     L.push('');
   }
+  if (run.network) L.push(...renderNetwork(run.network));
   L.push('## Commands');
   L.push('');
   const cmds = new Map();
@@ -1392,6 +1401,11 @@ async function main() {
     },
     pairs: [],
   };
+  if (o.network === '--network-only' && existsSync(o.json)) {
+    // Keep the last run's tables: only its network section is replaced.
+    const prev = JSON.parse(readFileSync(o.json, 'utf8'));
+    Object.assign(run, { ...prev, network: undefined, options: { ...prev.options, out: o.out, json: o.json } });
+  }
   log(`bench: ${o.pairList.length} pair(s): ${o.pairList.map((p) => p.id).join(', ')}; tools: ${o.tools.join(', ')}`);
   log(
     `bench: ${machine.nproc} CPUs, ${machine.memTotalGiB.toFixed(1)} GiB RAM, ${machine.cpuModel}; ota-build ${machine.otaBuild.commit.slice(0, 12)}${machine.otaBuild.uncommitted ? ' + uncommitted changes' : ''}`,
@@ -1418,6 +1432,21 @@ async function main() {
     }
     run.totalS = (performance.now() - t0) / 1000;
     writeResults(run);
+  }
+  if (o.network) {
+    const ctx = {
+      argv,
+      commit: machine.otaBuild.commit,
+      root: ROOT,
+      workDir: join(BENCH, 'work'),
+      otaBin: OTA_BIN,
+      timed,
+      waitIdle,
+      ensurePair,
+      log,
+      options: o,
+    };
+    run.network = await runNetwork(ctx);
   }
   run.finished = true;
   run.totalS = (performance.now() - t0) / 1000;

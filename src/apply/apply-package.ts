@@ -6,7 +6,8 @@
 // package alone: every op is checked against them before anything is written. One partition
 // writer (apply-partition.ts) writes single images and releases alike. A package URL is
 // streamed: only the metadata is fetched for those checks, then the blobs in op order as they
-// are applied; the payload signature is checked before the output is renamed.
+// are applied; the payload signature is checked before the output is renamed (or, for a
+// release, before the staged images are moved into place).
 
 import { UnsupportedError, UsageError } from '../errors/ota-error.js';
 import { blockCountOf } from '../format/manifest-invariants.js';
@@ -21,7 +22,6 @@ import { DEFAULT_CHECKPOINT_EVERY_BYTES, SCRATCH_BYTES, checkBase, writePartitio
 import type { ApplyResult } from './apply-result.js';
 import { sameFile } from './same-file.js';
 import { fileIdsOf } from './owned-file.js';
-import { replayAppliedBlobs } from './stream-replay.js';
 import { checkDeviceIdentity, checkNotDowngrade, readDeviceState, type DeviceState } from './device-checks.js';
 import { checkDeviceLimits, checkUpdateMode, deviceProfileFor } from './device-limits.js';
 import { imageDestination, outputNode, type OutputDestination } from './output-destination.js';
@@ -63,6 +63,8 @@ export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> 
     checkNotDowngrade(reader.manifest, device, options.allowDowngrade ?? false);
     checkUpdateMode(reader.targetHeader);
     checkDeviceLimits(reader.manifest, profile);
+    // From here on, body bytes: one response streams the blobs in op order.
+    if (streamed) streamed.streamAhead = true;
     if (reader.targetHeader.releaseLayout !== '') {
       // Loaded only for release packages: the release readers (XML layouts) cost a single-image
       // apply ~40 modules of start-up time.
@@ -92,11 +94,8 @@ export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> 
       old = await openImage(options.oldPath);
       oldSha256 = await checkBase(old, part, reader.manifest.blockSizeBytes);
     }
-    if (streamed) {
-      // From here on, body bytes: one response streams the blobs in op order.
-      streamed.streamAhead = true;
-      if (options.resume) await replayAppliedBlobs(reader, part, options.outputPath);
-    } else await reader.verifyPayloadSignature();
+    // A streamed package's payload signature is checked as its body arrives, before the rename.
+    if (!streamed) await reader.verifyPayloadSignature();
     const bs = reader.manifest.blockSizeBytes;
     // A device takes the raw image whatever the old image's container; only a file defaults to it.
     const format = options.outputFormat ?? (destination.kind === 'file' && old?.format === 'sparse' ? 'sparse' : 'raw');

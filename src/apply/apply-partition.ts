@@ -16,7 +16,7 @@ import type { BlockSource } from '../image/block-source.js';
 import { readExtents, readExtentsInto, ScratchBuffer } from '../image/extent-io.js';
 import { totalBlocks, type Extent } from '../model/extent.js';
 import { isUnchanged, type PartitionUpdate } from '../model/manifest.js';
-import { assertNever } from '../model/operation.js';
+import { assertNever, blobOf } from '../model/operation.js';
 import type { PackageReader } from '../package/package-reader.js';
 import type { Reporter } from '../reporter.js';
 import type { AppliedPartition } from './apply-result.js';
@@ -34,6 +34,11 @@ import { newPartialName, removeStaleSideFiles, sideFilesOf, type SideFiles } fro
 
 /** Destination bytes between checkpoints unless the caller says otherwise. */
 export const DEFAULT_CHECKPOINT_EVERY_BYTES = 64 * 1024 * 1024;
+/**
+ * Blob bytes between checkpoints of a streamed apply (besides `everyBytes`): what a power loss
+ * can cost in download at most, on top of the blob in flight (FORMAT.md §6a).
+ */
+export const STREAM_CHECKPOINT_BLOB_BYTES = 256 * 1024;
 /** Scratch space beyond the outputs: checkpoint files and one op's temp files. */
 export const SCRATCH_BYTES = 8 * 1024 * 1024;
 
@@ -128,6 +133,16 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
   // COPY and DIFF sources are read into one reused buffer: each op's source is dropped (written,
   // or patched into a new buffer) before the next op reads.
   const sourceScratch = new ScratchBuffer();
+  // A streamed resume continues the payload hash from the checkpoint, at the blob it stopped before
+  // (else the reader reads the skipped blobs again, only to hash them).
+  const streamed = j.reader.bodyStreamed;
+  if (streamed && state.completedOps > 0 && state.payloadHash) {
+    const at = blobCursor(j.part, state.completedOps);
+    // Bound to this package (the checkpoint's digest was matched) and to the completed-op count.
+    if (at !== undefined && state.payloadHash.atBytes === j.reader.layout.blobs.offsetBytes + at)
+      j.reader.restorePayloadHash(state.payloadHash);
+  }
+  let blobBytesSinceCheckpoint = 0;
   try {
     out ??= files ? await createOutputImage(j.format, partialPath, j.part, bs) : await openDevice(j, bs);
     for (let i = state.completedOps; i < steps.length; i++) {
@@ -142,7 +157,10 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
       chain = chainStep(chain, written);
       bytesWritten += dstBytes;
       sinceCheckpoint += dstBytes;
-      if (files && j.format === 'raw' && sinceCheckpoint >= j.everyBytes && i + 1 < steps.length) {
+      blobBytesSinceCheckpoint += 'blob' in op ? op.blob.sizeBytes : 0;
+      const due =
+        sinceCheckpoint >= j.everyBytes || (streamed && blobBytesSinceCheckpoint >= STREAM_CHECKPOINT_BLOB_BYTES);
+      if (files && j.format === 'raw' && due && i + 1 < steps.length) {
         // Data first, then the checkpoint that names it: a checkpoint never claims unwritten bytes.
         await out.sync();
         await writeCheckpoint(files.checkpointPath, {
@@ -152,8 +170,10 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
           completedOps: i + 1,
           bytesWritten,
           chain,
+          payloadHash: j.reader.savePayloadHash(),
         });
         sinceCheckpoint = 0;
+        blobBytesSinceCheckpoint = 0;
       }
     }
     const { sha256: actual, fileId } = await out.finish();
@@ -257,6 +277,22 @@ async function readSource(
     throw new VerificationError('SOURCE_MISMATCH', `${where}: old image blocks do not match the package's source hash`);
   }
   return data;
+}
+
+/**
+ * Where the blob stream stands once `doneOps` ops are done (an offset in the blob section): the
+ * first blob of the ops still to do, else the end of the last one done; undefined without blobs.
+ */
+function blobCursor(part: PartitionUpdate, doneOps: number): number | undefined {
+  for (const op of part.operations.slice(doneOps)) {
+    const blob = blobOf(op);
+    if (blob) return blob.offsetBytes;
+  }
+  for (const op of part.operations.slice(0, doneOps).reverse()) {
+    const blob = blobOf(op);
+    if (blob) return blob.offsetBytes + blob.sizeBytes;
+  }
+  return undefined;
 }
 
 function sha256Of(data: Uint8Array): Buffer {

@@ -1,5 +1,6 @@
 // Applies a release (multi-partition) package into a folder: finds each partition's old image
-// in the old release, checks every base hash and the payload signature before writing anything,
+// in the old release, checks every base hash and the payload signature before writing anything
+// (a streamed package: its payload signature as the body arrives, before anything is moved in),
 // writes each partition into a staging folder beside the outputs (resumable; release-staging.ts),
 // and moves them all to `<partition>.img` only when every one matches its target sha256 — all or
 // none. The output folder is locked (output-lock.ts) for the whole run.
@@ -56,7 +57,8 @@ export async function applyRelease(
     const oldByName = new Map(release ? groupPartitions(release).map((p) => [p.name, p]) : []);
     for (const part of manifest.partitions)
       checked.push(await checkPartition(part, release && oldByName.get(part.name)?.image, release?.path ?? '', bs));
-    await reader.verifyPayloadSignature();
+    // A streamed body is hashed as it is applied: its signature is checked before the move below.
+    if (!reader.bodyStreamed) await reader.verifyPayloadSignature();
     for (const part of manifest.partitions) await refuseNonFile(join(outDir, `${part.name}.img`));
     const created = await mkdir(outDir, { recursive: true }).catch((err) => {
       throw ioError('create output folder', outDir, err);
@@ -71,6 +73,7 @@ export async function applyRelease(
       const forbidden = await fileIdsOf(checked.flatMap((c) => (c.old ? [c.old.path] : [])));
       const staged: AppliedPartition[] = [];
       for (const c of checked) staged.push(await stagePartition(c, reader, options, staging, forbidden, reporter));
+      if (reader.bodyStreamed) await reader.verifyPayloadSignature();
       // Every partition verified: move them into place together (or not at all).
       const applied = await moveIntoPlace(staged, outDir, staging);
       await rm(staging, { recursive: true, force: true });

@@ -9,7 +9,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { open, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ioError } from '../errors/ota-error.js';
+import { MAX_SAVED_STATE_CHARS } from '../hashing/running-sha256.js';
 import { readUpTo } from '../image/read-full.js';
+import type { SavedPayloadHash } from '../package/package-reader.js';
 import { openOwnedFile } from './owned-file.js';
 
 /** Checkpoint format version. */
@@ -32,6 +34,11 @@ export interface Checkpoint {
   readonly bytesWritten: number;
   /** Hash chain over the completed operations' destination bytes (see `chainStep`). */
   readonly chain: string;
+  /**
+   * A streamed apply only: the payload signature's running sha256 after the completed ops' blobs
+   * (saved with them in the same write), so a resume continues the download where they end.
+   */
+  readonly payloadHash?: SavedPayloadHash;
 }
 
 /** The chain before any op. */
@@ -89,6 +96,16 @@ export async function readCheckpoint(path: string): Promise<Checkpoint | { probl
   }
   const hex64 = (v: unknown) => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
   const count = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+  const savedHash = (v: unknown) => {
+    const h = v as Record<string, unknown> | null;
+    return (
+      typeof h === 'object' &&
+      h !== null &&
+      typeof h.state === 'string' &&
+      h.state.length <= MAX_SAVED_STATE_CHARS &&
+      count(h.atBytes)
+    );
+  };
   if (
     o?.version !== CHECKPOINT_VERSION ||
     !hex64(o.packageDigest) ||
@@ -96,7 +113,8 @@ export async function readCheckpoint(path: string): Promise<Checkpoint | { probl
     typeof o.partialName !== 'string' ||
     !count(o.completedOps) ||
     !count(o.bytesWritten) ||
-    !hex64(o.chain)
+    !hex64(o.chain) ||
+    !(o.payloadHash === undefined || savedHash(o.payloadHash))
   ) {
     return { problem: 'checkpoint fields are malformed' };
   }

@@ -8,6 +8,7 @@
 import { join } from 'node:path';
 import type { PartitionUpdate } from '../model/manifest.js';
 import { totalBlocks, type Extent } from '../model/extent.js';
+import type { SavedPayloadHash } from '../package/package-reader.js';
 import type { Reporter } from '../reporter.js';
 import { blockCountOf } from '../format/manifest-invariants.js';
 import { createHash } from 'node:crypto';
@@ -21,6 +22,8 @@ export interface ResumeState {
   readonly completedOps: number;
   readonly bytesWritten: number;
   readonly chain: string;
+  /** The checkpoint's payload hash state (untrusted; see PackageReader.restorePayloadHash). */
+  readonly payloadHash?: SavedPayloadHash;
   /** The reopened partial output and its file name when resuming. */
   readonly resumed?: { readonly output: RawOutput; readonly partialName: string };
 }
@@ -88,7 +91,13 @@ export async function resumePoint(r: ResumeInput): Promise<ResumeState> {
     code: 'RESUMED',
     message: `resuming after ${cp.completedOps} of ${r.steps.length} operations (${bytesWritten} bytes re-verified)`,
   });
-  return { completedOps: cp.completedOps, bytesWritten, chain, resumed: { output, partialName: cp.partialName } };
+  return {
+    completedOps: cp.completedOps,
+    bytesWritten,
+    chain,
+    payloadHash: cp.payloadHash,
+    resumed: { output, partialName: cp.partialName },
+  };
 }
 
 /** The blocks of [0, blockCount) that no step writes, as sorted extents. */

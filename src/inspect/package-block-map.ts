@@ -1,5 +1,6 @@
 // packageBlockMaps: the block map of each partition of an existing package, read from its
 // manifest through PackageReader (metadata signature checked first, exactly as `inspect` does).
+// A package URL is read by ranges: only its metadata is downloaded (no blob is needed).
 
 import { PackageReader } from '../package/package-reader.js';
 import { CollectingReporter, type Reporter } from '../reporter.js';
@@ -7,6 +8,7 @@ import { blockMapOf, type BlockMap } from './block-map.js';
 
 /** Which package, and how to open it. */
 export interface PackageBlockMapOptions {
+  /** A package file or http(s) URL. */
   readonly packagePath: string;
   readonly pubkeyPath?: string | readonly string[];
   /** false only when the caller already reported the metadata as unverifiable (inspect without --pubkey). */
@@ -22,7 +24,7 @@ export interface PartitionBlockMap {
 
 /** Reads the manifest and maps every partition, in manifest order. */
 export async function packageBlockMaps(o: PackageBlockMapOptions): Promise<PartitionBlockMap[]> {
-  const reader = await PackageReader.open(o.packagePath, {
+  const reader = await PackageReader.openAt(o.packagePath, {
     pubkeyPath: o.pubkeyPath,
     verifyMetadata: o.verifyMetadata,
     reporter: o.reporter ?? new CollectingReporter(),

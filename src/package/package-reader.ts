@@ -28,6 +28,7 @@ import type { TargetHeader } from '../model/target-header.js';
 import { CollectingReporter, type Reporter } from '../reporter.js';
 import { chooseVerifiers } from '../signing/choose-key.js';
 import type { Verifier } from '../signing/signer.js';
+import { nodeSha256, resumableSha256, type RunningSha256 } from '../hashing/running-sha256.js';
 import { FileRangeSource } from '../transport/file-range-source.js';
 import { isPackageUrl, type ByteRangeSource } from '../transport/byte-range-source.js';
 import type { HttpSourceOptions } from '../transport/http-range-source.js';
@@ -55,12 +56,24 @@ export interface OpenPackageOptions {
 }
 
 const READ_CHUNK_BYTES = 4 * 1024 * 1024;
+/** Reads of blob bytes that are only hashed (a resumed stream without a saved hash state). */
+const GAP_CHUNK_BYTES = 1024 * 1024;
+
+/** A payload hash state kept in a checkpoint: sha256 over [0, atBytes) of the package file. */
+export interface SavedPayloadHash {
+  /** The running sha256 state (base64, hash-wasm's format). */
+  readonly state: string;
+  /** File offset up to which the state has hashed. */
+  readonly atBytes: number;
+}
 
 /** An opened, metadata-verified package. */
 export class PackageReader {
   /** sha256 over [0, hashedUpToBytes) of the bytes read in order so far (for the payload signature). */
-  private readonly payloadHash = createHash('sha256');
+  private payloadHash: RunningSha256 = nodeSha256();
   private hashedUpToBytes = 0;
+  /** Opened `metadataOnly`: the body is hashed as it is read, by a hash that can be saved. */
+  private streamedBody = false;
 
   private constructor(
     readonly path: string,
@@ -195,7 +208,10 @@ export class PackageReader {
         signedAt,
         metadataSha256,
       );
-      reader.payloadHash.update(metadata).update(metaSigBytes);
+      // A streamed body is hashed as it arrives, by a hash whose state a checkpoint can keep.
+      if (options.metadataOnly) [reader.payloadHash, reader.streamedBody] = [await resumableSha256(), true];
+      reader.payloadHash.update(metadata);
+      reader.payloadHash.update(metaSigBytes);
       reader.hashedUpToBytes = layout.blobs.offsetBytes;
       return reader;
     } catch (err) {
@@ -227,7 +243,7 @@ export class PackageReader {
       await this.readRange(at, Math.min(READ_CHUNK_BYTES, end - at));
     }
     await this.loadPayloadSignatures();
-    const digest = this.payloadHash.copy().digest();
+    const digest = this.payloadHash.digestSoFar();
     if (!this.verifier.verify(signedStatement(PAYLOAD_CONTEXT, digest), this.payloadSignature.signature)) {
       throw new SignatureError(
         'SIG_PAYLOAD_INVALID',
@@ -256,12 +272,47 @@ export class PackageReader {
     return bytes;
   }
 
+  /** true when opened `metadataOnly`: the body is hashed as it is read, and the hash can be saved. */
+  get bodyStreamed(): boolean {
+    return this.streamedBody;
+  }
+
+  /**
+   * The payload hash's running state and the file offset it has hashed up to, for a checkpoint;
+   * undefined when this reader's hash cannot be saved (a local file, verified before applying).
+   */
+  savePayloadHash(): SavedPayloadHash | undefined {
+    const state = this.payloadHash.save();
+    return state === undefined ? undefined : { state, atBytes: this.hashedUpToBytes };
+  }
+
+  /**
+   * Continues the payload hash from a checkpoint's saved state, so the blobs before `atBytes` are
+   * not read again. Untrusted input: `atBytes` must lie in the blob section ahead of what this
+   * reader hashed itself, and a state that is not sha256's is refused (false). A state that is
+   * wrong but well formed can only make the payload signature fail: every blob is still checked
+   * against its sha256, and the output against the target's.
+   */
+  restorePayloadHash(saved: SavedPayloadHash): boolean {
+    const { blobs, payloadSignature } = this.layout;
+    if (!Number.isSafeInteger(saved.atBytes) || saved.atBytes < blobs.offsetBytes) return false;
+    if (saved.atBytes > payloadSignature.offsetBytes || saved.atBytes <= this.hashedUpToBytes) return false;
+    if (!this.payloadHash.load(saved.state)) return false;
+    this.hashedUpToBytes = saved.atBytes;
+    return true;
+  }
+
   /**
    * Reads one blob (bounded by the checked manifest) and checks its sha256. A source that may
-   * return other bytes on a second read (a network) is asked once more before giving up.
+   * return other bytes on a second read (a network) is asked once more before giving up. When the
+   * body is streamed, blob bytes before this blob that were not hashed yet (blobs of ops a resumed
+   * run skips without a saved hash state) are read first, in order, for the payload hash.
    */
   async readBlob(blob: BlobRef, where: string): Promise<Buffer> {
     const offsetBytes = this.layout.blobs.offsetBytes + blob.offsetBytes;
+    if (this.streamedBody)
+      for (let at = this.hashedUpToBytes; at < offsetBytes; at += GAP_CHUNK_BYTES)
+        await this.readRange(at, Math.min(GAP_CHUNK_BYTES, offsetBytes - at));
     const expected = Buffer.from(blob.sha256);
     let bytes = await this.source.read(offsetBytes, blob.sizeBytes);
     if (this.source.refetchable && !sha256Of(bytes).equals(expected)) {

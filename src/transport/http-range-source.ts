@@ -2,12 +2,13 @@
 // first learns the size and the validator (strong ETag, else Last-Modified) that every later
 // request carries as `If-Range`, so bytes of two packages are never mixed. With `streamAhead` a
 // read asks for the rest of the file and the next read in order continues on the same response
-// (memory: one network chunk). A drop, reset or stall resumes at the first byte not yet received,
-// after exponential backoff with jitter; `retries` bounds the attempts in a row without progress.
+// (memory: at most QUEUE_HIGH_WATER_BYTES of arrived bytes; the socket holds the rest). A drop,
+// reset or stall resumes at the first byte not yet received (bytes that arrived before a drop are
+// used), after exponential backoff with jitter; `retries` bounds the attempts in a row without progress.
 
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
-import { IoError, UnsupportedError, ioError } from '../errors/ota-error.js';
+import { IoError, PackageFormatError, UnsupportedError, ioError } from '../errors/ota-error.js';
 import type { ByteRangeSource } from './byte-range-source.js';
 import { RetryableError, httpGetRange } from './http-request.js';
 import { emptyStats, type TransportStats } from './transport-stats.js';
@@ -26,13 +27,22 @@ export interface HttpSourceOptions {
   readonly onProgress?: (stats: TransportStats, totalBytes: number) => void;
 }
 
+/** One response being read: the bytes that arrived and were not used yet, in order. */
 interface Active {
   readonly res: IncomingMessage;
-  readonly it: AsyncIterator<Buffer>;
   cursor: number;
   readonly endBytes: number;
-  chunk: Buffer;
+  readonly queue: Buffer[];
+  queuedBytes: number;
+  /** The response ended (`end`) or broke (`aborted`, `error`, `close` before `end`). */
+  ended: boolean;
+  failure?: string;
+  /** Wakes a `pull` waiting for bytes. */
+  wake?: () => void;
 }
+
+/** Arrived bytes kept per response before it is paused (the socket then holds the rest). */
+const QUEUE_HIGH_WATER_BYTES = 256 * 1024;
 
 const MAX_BACKOFF_MS = 10_000;
 
@@ -78,6 +88,7 @@ export class HttpRangeSource implements ByteRangeSource {
     const out = Buffer.alloc(lengthBytes);
     let done = 0;
     let failures = 0;
+    this.checkInside(offsetBytes, lengthBytes);
     while (done < lengthBytes) {
       const at = offsetBytes + done;
       try {
@@ -86,6 +97,8 @@ export class HttpRangeSource implements ByteRangeSource {
           const last = this.streamAhead && this.sizeKnown > 0 ? this.sizeKnown - 1 : offsetBytes + lengthBytes - 1;
           if (failures > 0 || done > 0) this.stats.resumes++;
           this.active = await this.request(at, last);
+          // The first answer tells the size: a file shorter than what is asked is truncated, not dropped.
+          this.checkInside(offsetBytes, lengthBytes);
         }
         const n = await this.pull(out, done, lengthBytes - done);
         done += n;
@@ -106,6 +119,17 @@ export class HttpRangeSource implements ByteRangeSource {
       }
     }
     return out;
+  }
+
+  /** PKG_TRUNCATED when [offsetBytes, +lengthBytes) runs past the end of the file (once its size is known). */
+  private checkInside(offsetBytes: number, lengthBytes: number): void {
+    if (this.sizeKnown >= 0 && offsetBytes + lengthBytes > this.sizeKnown) {
+      this.drop();
+      throw new PackageFormatError(
+        'PKG_TRUNCATED',
+        `${this.name} is ${this.sizeKnown} bytes: it ends inside a section (bytes ${offsetBytes}-${offsetBytes + lengthBytes - 1} needed)`,
+      );
+    }
   }
 
   /** Counts a blob refetch (a corrupt copy) as a retry. */
@@ -140,6 +164,15 @@ export class HttpRangeSource implements ByteRangeSource {
       res.destroy();
       return e;
     };
+    // An empty file cannot satisfy bytes=0-63: it is answered `416` with `Content-Range: bytes */0`,
+    // or (nginx) `200` with `Content-Length: 0`. Its size is known, and it is truncated.
+    const unsatisfied = status === 416 ? /^bytes \*\/(\d+)$/.exec(String(res.headers['content-range'] ?? '')) : null;
+    const empty = status === 200 && res.headers['content-length'] === '0';
+    if (first && (unsatisfied || empty)) {
+      res.resume();
+      this.sizeKnown = unsatisfied ? Number(unsatisfied[1]) : 0;
+      return this.reading(res, startBytes, startBytes - 1);
+    }
     if (status === 200) {
       if (first)
         throw fail(
@@ -196,41 +229,68 @@ export class HttpRangeSource implements ByteRangeSource {
       // If-Range needs a strong ETag; a weak one (W/…) falls back to Last-Modified.
       this.validator = etag && !etag.startsWith('W/') ? etag : (res.headers['last-modified'] as string | undefined);
     }
-    return { res, it: res[Symbol.asyncIterator](), cursor: startBytes, endBytes: end, chunk: Buffer.alloc(0) };
+    return this.reading(res, startBytes, end);
   }
 
-  /** Copies up to `want` bytes of the active response into `out`; waits at most the timeout. */
+  /**
+   * Starts taking a response's bytes into a queue. Bytes that arrived before a connection broke
+   * stay usable, so a drop resumes exactly after the last byte received (nothing is fetched twice).
+   */
+  private reading(res: IncomingMessage, cursor: number, endBytes: number): Active {
+    const a: Active = { res, cursor, endBytes, queue: [], queuedBytes: 0, ended: false };
+    const wake = () => a.wake?.();
+    res.on('data', (chunk: Buffer) => {
+      a.queue.push(chunk);
+      a.queuedBytes += chunk.length;
+      this.stats.bytesReceived += chunk.length;
+      this.o.onProgress?.(this.stats, this.sizeKnown);
+      if (a.queuedBytes >= QUEUE_HIGH_WATER_BYTES) res.pause();
+      wake();
+    });
+    res.on('end', () => {
+      a.ended = true;
+      wake();
+    });
+    const broke = (why: string) => {
+      if (!a.ended) a.failure ??= why;
+      a.ended = true;
+      wake();
+    };
+    res.on('aborted', () => broke('the connection was closed'));
+    res.on('error', (err: Error) => broke(err.message));
+    res.on('close', () => broke('the connection was closed'));
+    return a;
+  }
+
+  /** Copies up to `want` bytes of the active response into `out`; waits at most the timeout for one. */
   private async pull(out: Buffer, at: number, want: number): Promise<number> {
     const a = this.active!;
     if (a.cursor > a.endBytes) throw new RetryableError(`range ended at ${a.endBytes}`);
-    if (a.chunk.length === 0) {
-      let timer: NodeJS.Timeout | undefined;
-      const next = a.it.next();
-      next.catch(() => undefined);
-      const stalled = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new RetryableError(`no byte for ${this.o.timeoutSeconds} s at ${a.cursor}`)),
-          this.o.timeoutSeconds * 1000,
+    while (a.queue.length === 0) {
+      if (a.ended)
+        throw new RetryableError(
+          a.failure
+            ? `connection lost at byte ${a.cursor}: ${a.failure}`
+            : `response ended at byte ${a.cursor}, before ${a.endBytes + 1}`,
         );
-      });
-      let r: IteratorResult<Buffer>;
-      try {
-        r = await Promise.race([next, stalled]);
-      } catch (err) {
-        if (err instanceof RetryableError) throw err;
-        throw new RetryableError(`connection lost at byte ${a.cursor}: ${(err as Error).message}`);
-      } finally {
+      let timer: NodeJS.Timeout | undefined;
+      const arrived = await new Promise<boolean>((resolve) => {
+        a.wake = () => resolve(true);
+        timer = setTimeout(() => resolve(false), this.o.timeoutSeconds * 1000);
+      }).finally(() => {
         clearTimeout(timer);
-      }
-      if (r.done) throw new RetryableError(`response ended at byte ${a.cursor}, before ${a.endBytes + 1}`);
-      a.chunk = r.value;
-      this.stats.bytesReceived += r.value.length;
-      this.o.onProgress?.(this.stats, this.sizeKnown);
+        a.wake = undefined;
+      });
+      if (!arrived) throw new RetryableError(`no byte for ${this.o.timeoutSeconds} s at ${a.cursor}`);
     }
-    const n = Math.min(want, a.chunk.length, a.endBytes + 1 - a.cursor);
-    a.chunk.copy(out, at, 0, n);
-    a.chunk = a.chunk.subarray(n);
+    const chunk = a.queue[0]!;
+    const n = Math.min(want, chunk.length, a.endBytes + 1 - a.cursor);
+    chunk.copy(out, at, 0, n);
+    if (n === chunk.length) a.queue.shift();
+    else a.queue[0] = chunk.subarray(n);
+    a.queuedBytes -= n;
     a.cursor += n;
+    if (a.res.isPaused() && !a.ended && a.queuedBytes < QUEUE_HIGH_WATER_BYTES / 2) a.res.resume();
     return n;
   }
 }

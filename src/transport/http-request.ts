@@ -61,7 +61,9 @@ function getOnce(url: string, r: RangeRequest): Promise<IncomingMessage> {
     const https = url.toLowerCase().startsWith('https:');
     const headers: Record<string, string> = { range: `bytes=${r.startBytes}-${r.endBytes}` };
     if (r.ifRange) headers['if-range'] = r.ifRange;
-    const options = { headers, ...(https && r.ca ? { ca: r.ca } : {}) };
+    // One connection per range (agent: false): a range is dropped by closing its connection, and
+    // every request starts on a fresh one, whatever the previous response left unread.
+    const options = { headers, agent: false, ...(https && r.ca ? { ca: r.ca } : {}) };
     const req = (https ? httpsRequest : httpRequest)(url, options, resolve);
     req.setTimeout(r.timeoutMs, () => req.destroy(new RetryableError(`${url}: no response in ${r.timeoutMs} ms`)));
     req.on('error', (err: NodeJS.ErrnoException) => {

@@ -2,10 +2,11 @@
 // the new image, the metadata is checked before a body byte is asked for, drops/resets/stalls are
 // resumed, corrupt bytes are caught, and nothing but the output is left on disk.
 
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_KEYS, describeRun, jsonOf } from '../helpers/run-cli.js';
-import { startFaultProxy, type Fault } from './fault-proxy.js';
+import { startFaultProxy, type Fault } from './fault-proxy.mjs';
 import { runCliAsync } from './run-cli-async.js';
 import { SLACK_BYTES, filesIn, makeStreamKit, requireNginx, sha, type StreamKit } from './stream-kit.js';
 
@@ -51,11 +52,28 @@ describe.runIf(run)('apply from a URL', () => {
   it('a proxy cutting every 256 KiB: resumed by ranges, new image, bounded bytes, no stored package', async () => {
     const proxy = await proxyWith(() => ({ cutAfterBytes: 256 * KiB }));
     try {
-      const { r, dir, out } = await applyFrom(proxy.base, ['--retries', '3']);
+      // Every name that appears in the output folder while the apply runs (sampled every 2 ms).
+      const seen = new Set<string>();
+      const dir = kit.outDir('cut');
+      const out = join(dir, 'new.img');
+      const r = await runCliAsync(
+        ['apply', `${proxy.base}/update-generic.otapkg`, '--old', kit.oldPath, '-o', out, '--json', '--retries', '3'],
+        (child) => {
+          const poll = setInterval(() => {
+            for (const n of filesIn(dir)) seen.add(n);
+            if (child.exitCode !== null) clearInterval(poll);
+          }, 2);
+        },
+      );
       expect(r.status, describeRun(r)).toBe(0);
       expect(sha(out)).toBe(kit.newSha);
       expect(filesIn(dir)).toEqual(['new.img']);
+      // Only the output (under its partial name), its checkpoint and its lock, never a package copy.
+      for (const n of seen)
+        expect(n).toMatch(/^(new\.img|\.new\.img\.ota-(partial-[0-9a-f]+|checkpoint(\.tmp-[0-9a-f]+)?|lock))$/);
       expect(proxy.bytesSent()).toBeLessThanOrEqual(kit.props.fileSizeBytes * 1.1 + 2 * MiB);
+      // A drop is resumed at the first byte not received: no package byte arrives twice.
+      expect(proxy.bodyBytesSent()).toBeLessThanOrEqual(kit.props.fileSizeBytes);
       const j = jsonOf(r);
       expect(j.resumes).toBeGreaterThanOrEqual(Math.floor(kit.props.fileSizeBytes / (256 * KiB)) - 1);
       expect(j.retries).toBeGreaterThan(0);
@@ -178,5 +196,30 @@ describe.runIf(run)('apply from a URL', () => {
     const redirected = await applyFrom(`${kit.nginx.base}/redirect`);
     expect(redirected.r.status, describeRun(redirected.r)).toBe(0);
     expect(sha(redirected.out)).toBe(kit.newSha);
+  }, 60_000);
+
+  it('a server file shorter than the header (10 bytes, empty) or than its metadata: PKG_TRUNCATED, no retries', async () => {
+    const whole = readFileSync(join(kit.served, 'update-generic.otapkg'));
+    writeFileSync(join(kit.served, 'short.otapkg'), whole.subarray(0, 10));
+    writeFileSync(join(kit.served, 'empty.otapkg'), Buffer.alloc(0));
+    writeFileSync(join(kit.served, 'prefix.otapkg'), whole.subarray(0, kit.props.metadataSizeBytes - 100));
+    for (const file of ['short.otapkg', 'empty.otapkg', 'prefix.otapkg']) {
+      const logBefore = kit.nginx.accessLog().length;
+      const { r, dir } = await applyFrom(kit.nginx.base, ['--retries', '3'], file);
+      expect(r.status, `${file}: ${describeRun(r)}`).toBe(4);
+      expect(jsonOf(r).error.code, file).toBe('PKG_TRUNCATED');
+      expect(filesIn(dir)).toEqual([]);
+      // Refused at once: one request (the header's), no retries.
+      const requests = kit.nginx
+        .accessLog()
+        .slice(logBefore)
+        .filter((l) => l.includes(file));
+      expect(requests.length, `${file}: ${requests.join('\n')}`).toBe(1);
+      for (const args of [['inspect'], ['verify', '--metadata-only']]) {
+        const v = await runCliAsync([args[0]!, `${kit.nginx.base}/${file}`, ...args.slice(1), '--json']);
+        expect(v.status, `${file}: ${describeRun(v)}`).toBe(4);
+        expect(jsonOf(v).error.code, file).toBe('PKG_TRUNCATED');
+      }
+    }
   }, 60_000);
 });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { applyEdits, syntheticImage } from '../helpers/edit-images.js';
 import { jsonOf, runCliOk } from '../helpers/run-cli.js';
 import { seededRng } from '../helpers/seeded-random.js';
-import { nginxAvailable, startNginx, type NginxServer } from './nginx-server.js';
+import { nginxAvailable, startNginx, type NginxServer } from './nginx-server.mjs';
 
 const KiB = 1024;
 
@@ -20,7 +20,11 @@ export interface StreamKit {
   readonly oldPath: string;
   readonly newSha: string;
   /** The generic package's properties.json. */
-  readonly props: { fileSizeBytes: number; metadataSizeBytes: number; blobSection: { offsetBytes: number } };
+  readonly props: {
+    fileSizeBytes: number;
+    metadataSizeBytes: number;
+    blobSection: { offsetBytes: number; sizeBytes: number };
+  };
   readonly nginx: NginxServer;
   /** A fresh empty folder for an output. */
   outDir(name: string): string;

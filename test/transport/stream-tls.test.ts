@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeRun, jsonOf } from '../helpers/run-cli.js';
-import { freePort, startNginx, type NginxServer } from './nginx-server.js';
+import { freePort, startNginx, type NginxServer } from './nginx-server.mjs';
 import { runCliAsync } from './run-cli-async.js';
 import { filesIn, makeStreamKit, requireNginx, sha, type StreamKit } from './stream-kit.js';
 

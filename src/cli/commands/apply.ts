@@ -42,7 +42,10 @@ export function applyCommand(run: (work: () => Promise<CommandResult>) => Promis
       'file with {"target","platform","timestampSeconds"} of the device (options above win)',
     )
     .option('--allow-downgrade', 'apply a package older than --device-timestamp')
-    .option('--resume', 'continue an interrupted apply from its checkpoint (re-verifies the partial output first)')
+    .option(
+      '--resume',
+      'continue an interrupted apply from its checkpoint (re-verifies the partial output first; a URL continues the download after the applied blobs)',
+    )
     .addOption(
       new Option('--checkpoint-every <bytes>', 'destination bytes between checkpoints')
         .argParser(parseIntOption('--checkpoint-every', 4096, 2 ** 40))

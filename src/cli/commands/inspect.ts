@@ -20,7 +20,10 @@ export function inspectCommand(run: (work: () => Promise<CommandResult>) => Prom
       'after',
       '\nExamples:\n  ota-build inspect out/update-mediatek.otapkg\n  ota-build inspect out/update-mediatek.otapkg --pubkey release.pub.pem --json',
     )
-    .option('--html <file>', 'also write a self-contained HTML page with the summary and the block map')
+    .option(
+      '--html <file>',
+      'also write a self-contained HTML page with the summary and the block map (for a URL, from the metadata alone)',
+    )
     .action(async (pkg: string, o) => {
       await run(async () => {
         const reporter = await CliReporter.create({});

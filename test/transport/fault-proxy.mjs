@@ -1,44 +1,20 @@
 // A fault-injecting TCP proxy (node:net) between the CLI and nginx: per connection it can cut
 // after N response bytes, stall without closing, reset, delay the first byte, flip one response
-// byte at a given package offset, or truncate; counts every response byte it forwards.
+// byte at a given package offset, truncate, or pace the response to a bandwidth; counts every
+// response byte it forwards, and the body bytes by package offset. Plain JS (types in
+// fault-proxy.d.mts) so the transport tests and `npm run bench -- --network` share it.
 
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
-
-/** What to do to one connection (index = connection number, from 0). */
-export interface Fault {
-  /** Close the client side cleanly after this many response bytes (headers included). */
-  cutAfterBytes?: number;
-  /** Stop forwarding after this many response bytes but keep the socket open. */
-  stallAfterBytes?: number;
-  /** Reset (RST) the client socket after this many response bytes. */
-  resetAfterBytes?: number;
-  /** Wait this long before forwarding the first response byte. */
-  delayFirstByteMs?: number;
-  /** XOR 0xff into the response body byte that is package byte `flipAtOffset` (needs a 206 answer). */
-  flipAtOffset?: number;
-  /** Rewrite the first response's status line and headers (text up to the blank line). */
-  rewriteHead?: (head: string) => string;
-  /** How many times to flip (shared by every connection given this same object; default: always). */
-  flipCount?: number;
-}
-
-/** A running proxy. */
-export interface FaultProxy {
-  readonly port: number;
-  readonly base: string;
-  /** Response bytes sent to clients so far. */
-  bytesSent(): number;
-  /** Connections accepted so far. */
-  connections(): number;
-  close(): Promise<void>;
-}
+import { createConnection, createServer } from 'node:net';
+import { setTimeout } from 'node:timers';
 
 /** Starts a proxy to 127.0.0.1:`targetPort`; `faultFor(n)` picks the fault of connection n. */
-export async function startFaultProxy(targetPort: number, faultFor: (n: number) => Fault): Promise<FaultProxy> {
+export async function startFaultProxy(targetPort, faultFor) {
   let sent = 0;
   let count = 0;
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
+  /** Package byte ranges forwarded as response bodies, [start, end) pairs in order. */
+  const bodyRanges = [];
+  const sockets = new Set();
+  const server = createServer((client) => {
     const fault = faultFor(count++);
     sockets.add(client);
     const upstream = createConnection(targetPort, '127.0.0.1');
@@ -55,26 +31,41 @@ export async function startFaultProxy(targetPort: number, faultFor: (n: number) 
     client.on('error', () => upstream.destroy());
     upstream.on('error', () => client.destroy());
     client.on('close', () => upstream.destroy());
-    upstream.on('end', () => client.end());
-    const send = (chunk: Buffer) => {
+    // Backpressure: what the client has not taken stays upstream (so counts are bytes delivered).
+    client.on('drain', () => queue.length === 0 && upstream.resume());
+    const queue = [];
+    let pacing = false;
+    let ended = false;
+    upstream.on('end', () => {
+      ended = true;
+      if (queue.length === 0) client.end();
+    });
+    const send = (chunk) => {
       if (stalled || client.destroyed) return;
       let out = chunk;
       const limit = fault.cutAfterBytes ?? fault.stallAfterBytes ?? fault.resetAfterBytes;
       if (limit !== undefined && forwarded + out.length >= limit) out = out.subarray(0, Math.max(0, limit - forwarded));
-      if (fault.flipAtOffset !== undefined) out = flip(out);
+      out = walk(out);
       forwarded += out.length;
       sent += out.length;
-      client.write(out);
+      if (!client.write(out)) upstream.pause();
       if (limit !== undefined && forwarded >= limit) {
         upstream.pause();
+        queue.length = 0;
         if (fault.cutAfterBytes !== undefined) client.end(() => upstream.destroy());
         else if (fault.resetAfterBytes !== undefined) client.resetAndDestroy();
         else stalled = true;
       }
     };
-    // Walks the response stream (keep-alive: several responses per connection) to find body bytes.
-    const flip = (chunk: Buffer): Buffer => {
-      const parts: Buffer[] = [];
+    const noteBody = (start, n) => {
+      const last = bodyRanges[bodyRanges.length - 1];
+      if (last && last[1] === start) last[1] += n;
+      else bodyRanges.push([start, start + n]);
+    };
+    // Walks the response stream (keep-alive: several responses per connection) to find body bytes,
+    // counts them by package offset and flips the one asked for.
+    const walk = (chunk) => {
+      const parts = [];
       let rest = chunk;
       while (rest.length > 0) {
         if (!headerDone) {
@@ -97,13 +88,14 @@ export async function startFaultProxy(targetPort: number, faultFor: (n: number) 
         }
         const n = Math.min(bodyLeft, rest.length);
         let part = rest.subarray(0, n);
-        const at = fault.flipAtOffset! - bodyStart - bodySeen;
-        if (at >= 0 && at < n && (fault.flipCount ?? Infinity) > 0) {
+        const at = (fault.flipAtOffset ?? -1) - bodyStart - bodySeen;
+        if (fault.flipAtOffset !== undefined && at >= 0 && at < n && (fault.flipCount ?? Infinity) > 0) {
           part = Buffer.from(part);
-          part[at]! ^= 0xff;
+          part[at] ^= 0xff;
           if (fault.flipCount !== undefined) fault.flipCount--;
         }
         parts.push(part);
+        noteBody(bodyStart + bodySeen, n);
         bodySeen += n;
         bodyLeft -= n;
         rest = rest.subarray(n);
@@ -111,20 +103,48 @@ export async function startFaultProxy(targetPort: number, faultFor: (n: number) 
       }
       return Buffer.concat(parts);
     };
-    let pendingHead: Buffer | undefined = fault.rewriteHead ? Buffer.alloc(0) : undefined;
-    const rewrite = (d: Buffer): Buffer | undefined => {
+    let pendingHead = fault.rewriteHead ? Buffer.alloc(0) : undefined;
+    const rewrite = (d) => {
       if (!pendingHead) return d;
       pendingHead = Buffer.concat([pendingHead, d]);
       const end = pendingHead.indexOf('\r\n\r\n');
       if (end < 0) return undefined;
-      const head = fault.rewriteHead!(pendingHead.subarray(0, end).toString('latin1'));
-      const out = Buffer.concat([Buffer.from(head, 'latin1'), pendingHead.subarray(end)]);
+      const text = fault.rewriteHead(pendingHead.subarray(0, end).toString('latin1'));
+      const out = Buffer.concat([Buffer.from(text, 'latin1'), pendingHead.subarray(end)]);
       pendingHead = undefined;
       return out;
     };
-    upstream.on('data', (raw: Buffer) => {
+    // Paced sending: PACE_MS slices of bytesPerSecond, the next slice only once the client took the last.
+    const pace = () => {
+      if (queue.length === 0 || stalled || client.destroyed) {
+        pacing = false;
+        if (ended && queue.length === 0) client.end();
+        else if (!stalled) upstream.resume();
+        return;
+      }
+      pacing = true;
+      let budget = Math.max(1, Math.round((fault.bytesPerSecond * PACE_MS) / 1000));
+      while (budget > 0 && queue.length > 0) {
+        const c = queue[0];
+        const take = c.subarray(0, budget);
+        if (take.length === c.length) queue.shift();
+        else queue[0] = c.subarray(budget);
+        budget -= take.length;
+        send(take);
+      }
+      const next = () => setTimeout(pace, PACE_MS);
+      if (client.writableNeedDrain) client.once('drain', next);
+      else next();
+    };
+    upstream.on('data', (raw) => {
       const d = rewrite(raw);
       if (!d) return;
+      if (fault.bytesPerSecond) {
+        queue.push(d);
+        upstream.pause();
+        if (!pacing) pace();
+        return;
+      }
       if (first && fault.delayFirstByteMs) {
         first = false;
         upstream.pause();
@@ -138,12 +158,14 @@ export async function startFaultProxy(targetPort: number, faultFor: (n: number) 
       send(d);
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const port = server.address().port;
   return {
     port,
     base: `http://127.0.0.1:${port}`,
     bytesSent: () => sent,
+    bodyBytesSent: (fromOffset = 0) =>
+      bodyRanges.reduce((n, [start, end]) => n + Math.max(0, end - Math.max(start, fromOffset)), 0),
     connections: () => count,
     close: async () => {
       for (const s of sockets) s.destroy();
@@ -151,3 +173,6 @@ export async function startFaultProxy(targetPort: number, faultFor: (n: number) 
     },
   };
 }
+
+/** Slice period of a paced (bytesPerSecond) connection. */
+const PACE_MS = 10;

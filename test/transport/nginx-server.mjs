@@ -1,44 +1,36 @@
-// A real nginx (Debian nginx-light) serving a folder on 127.0.0.1 for the transport tests: a temp
-// prefix with its own config, pid, logs and temp paths (no root), `daemon off;` under our child
-// process, an access log of every Range asked for. Without nginx the tests fail when CI is set.
+// A real nginx (Debian nginx-light) serving a folder on 127.0.0.1 for the transport tests and the
+// bench's network run: a temp prefix with its own config, pid, logs and temp paths (no root),
+// `daemon off;` under our child process, an access log of every Range asked for. Without nginx the
+// tests fail when CI is set. Plain JS (types in nginx-server.d.mts) so the bench can import it.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { setTimeout } from 'node:timers';
 
 /** The nginx binary the tests use. */
 export const NGINX = process.env.OTA_NGINX ?? '/usr/sbin/nginx';
 
 /** true when nginx can be started here. */
-export function nginxAvailable(): boolean {
+export function nginxAvailable() {
   return existsSync(NGINX);
 }
 
 /** A free TCP port on 127.0.0.1. */
-export async function freePort(): Promise<number> {
+export async function freePort() {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.on('error', reject);
     s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
+      const port = s.address().port;
       s.close(() => resolve(port));
     });
   });
 }
 
-/** A running nginx. */
-export interface NginxServer {
-  readonly port: number;
-  /** http://127.0.0.1:port */
-  readonly base: string;
-  /** Lines of the access log: `<status> <range header> <request>`. */
-  accessLog(): string[];
-  stop(): Promise<void>;
-}
-
 /** Starts nginx serving `root` from a config in `prefix` (both folders exist). */
-export async function startNginx(root: string, prefix: string, extraServer = ''): Promise<NginxServer> {
+export async function startNginx(root, prefix, extraServer = '') {
   const port = await freePort();
   mkdirSync(join(prefix, 'logs'), { recursive: true });
   const conf = join(prefix, 'nginx.conf');
@@ -68,9 +60,9 @@ http {
 }
 `,
   );
-  const child: ChildProcess = spawn(NGINX, ['-p', prefix, '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(NGINX, ['-p', prefix, '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
+  child.stderr.on('data', (d) => (stderr += d));
   const deadline = Date.now() + 10_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`nginx exited ${child.exitCode}: ${stderr}`);
