@@ -25,4 +25,15 @@ export interface Differ extends DifferDescriptor {
    * Memory: stated by each implementation (bsdiff ≈ 17 × source, zstd-dict ≈ window + both inputs).
    */
   diff(source: Uint8Array, target: Uint8Array): Promise<Buffer>;
+  /**
+   * Content-aware differs only: whether `target` holds content this differ understands (e.g.
+   * deflate streams). The encoding rules skip the differ on chunks where it says no; absent,
+   * the differ applies everywhere. Cheap, deterministic, looks only at the data.
+   */
+  applies?(source: Uint8Array, target: Uint8Array): boolean;
+  /**
+   * Content-aware differs only: the decoder memory `patch` needs, which may exceed
+   * decoderMemoryBytes (e.g. inflated streams); the op declares this instead. Absent: decoderMemoryBytes.
+   */
+  patchDecoderMemoryBytes?(patch: Uint8Array, sourceBytes: number, targetBytes: number): number;
 }
