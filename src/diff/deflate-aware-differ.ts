@@ -4,6 +4,7 @@
 // source, inflated, with bsdiff-lzma; everything else is diffed as bytes in the same inner patch.
 // A stream cut by the chunk's edge, or one no parameter set reproduces, stays bytes.
 
+import { createHash } from 'node:crypto';
 import { BsdiffLzmaDiffer } from './bsdiff-lzma-differ.js';
 import { DEFLATE_AWARE_DIFFER } from './deflate-aware-descriptor.js';
 import {
@@ -35,7 +36,7 @@ export class DeflateAwareDiffer implements Differ {
 
   /** True when `target` holds at least one whole deflate stream. */
   applies(_source: Uint8Array, target: Uint8Array): boolean {
-    return findDeflateStreams(target, { ...DEFAULT_SEARCH_LIMITS, maxTotalInflatedBytes: 1 }).length > 0;
+    return findDeflateStreams(target, DEFAULT_SEARCH_LIMITS, 1).length > 0;
   }
 
   /** What the patch's header says its apply needs (headerApplyBytes). */
@@ -44,7 +45,8 @@ export class DeflateAwareDiffer implements Differ {
   }
 
   /**
-   * Segments the target into raw bytes and reproducible deflate streams, picks the old streams
+   * Segments the target into raw bytes and the reproducible deflate streams the source does not
+   * hold unchanged, picks the old streams
    * (zip members of the same names first, then unnamed streams for unnamed ones, within
    * MAX_INFLATED_PER_SIDE_BYTES) and makes one bsdiff-lzma patch from source + old streams
    * inflated to the expanded target. Deterministic. Memory: both sides inflated (≤ 2 x 16 MiB)
@@ -57,8 +59,15 @@ export class DeflateAwareDiffer implements Differ {
     const kept: FoundDeflateStream[] = [];
     let pos = 0;
     let preferred: DeflateParams | undefined;
+    // A stream whose deflated bytes the source holds as they are costs the byte differ next to
+    // nothing: only changed streams are worth inflating.
+    const oldStreams = findDeflateStreams(source, limits);
+    const unchanged = new Set(
+      oldStreams.map((s) => digest(source.subarray(s.startByte, s.startByte + s.deflatedBytes))),
+    );
     for (const s of findDeflateStreams(target, limits)) {
       const deflated = target.subarray(s.startByte, s.startByte + s.deflatedBytes);
+      if (unchanged.has(digest(deflated))) continue;
       const params = findDeflateParams(s.inflated, deflated, s.levelHint, preferred);
       if (params === undefined) continue;
       preferred = params;
@@ -75,16 +84,20 @@ export class DeflateAwareDiffer implements Differ {
       segments.push({ kind: 'raw', sizeBytes: target.length - pos });
       parts.push(target.subarray(pos));
     }
-    const olds = kept.length === 0 ? [] : chooseOldStreams(findDeflateStreams(source, limits), kept);
-    const oldStreams: OldStreamRef[] = olds.map((s) => ({
+    const olds = chooseOldStreams(oldStreams, kept);
+    const refs: OldStreamRef[] = olds.map((s) => ({
       sourceOffsetBytes: s.startByte,
       deflatedBytes: s.deflatedBytes,
       inflatedBytes: s.inflated.length,
     }));
     const expandedSource = Buffer.concat([source, ...olds.map((s) => s.inflated)]);
     const inner = await this.inner.diff(expandedSource, Buffer.concat(parts));
-    return writeDeflateAwarePatch({ newSizeBytes: target.length, oldStreams, segments }, inner);
+    return writeDeflateAwarePatch({ newSizeBytes: target.length, oldStreams: refs, segments }, inner);
   }
+}
+
+function digest(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('base64');
 }
 
 /**
@@ -96,6 +109,7 @@ function chooseOldStreams(
   old: readonly FoundDeflateStream[],
   wanted: readonly FoundDeflateStream[],
 ): FoundDeflateStream[] {
+  if (wanted.length === 0) return [];
   const names = new Set(wanted.flatMap((s) => (s.name === undefined ? [] : [s.name])));
   const unnamedWanted = wanted.some((s) => s.name === undefined);
   const chosen: FoundDeflateStream[] = [];

@@ -107,16 +107,17 @@ function inflateAt(data: Uint8Array, start: number, maxInflatedBytes: number) {
 /**
  * Every deflate stream that begins after a zip, gzip or zlib header in `data` and ends inside it,
  * in order and without overlaps (the search resumes after each stream found). Streams cut by the
- * end of `data` are not found. Memory: the inflated streams.
+ * end of `data` are not found; the search stops after `maxStreams`. Memory: the inflated streams.
  */
 export function findDeflateStreams(
   data: Uint8Array,
   limits: DeflateSearchLimits = DEFAULT_SEARCH_LIMITS,
+  maxStreams = Infinity,
 ): FoundDeflateStream[] {
   const found: FoundDeflateStream[] = [];
   let total = 0;
   let i = 0;
-  while (i + 2 < data.length && total < limits.maxTotalInflatedBytes) {
+  while (i + 2 < data.length && total < limits.maxTotalInflatedBytes && found.length < maxStreams) {
     const c = headerAt(data, i);
     if (c === undefined || c.startByte >= data.length) {
       i++;
