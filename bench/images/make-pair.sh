@@ -10,10 +10,6 @@
 #               bumped by a patch version (catalog column "patch")
 #   kind major  ext4; same files as "patch" in old.img, every package moved
 #               to a later minor/major version (catalog column "major")
-#   kind apk    ext4; APK-like: each JS package of the catalog (rows under
-#               framework/) zipped into app/<name>/<name>.apk with deflate
-#               (zlib levels 6, 9, 6, 1 in turn, see zip-tree.py), old at v1,
-#               new at the patch version
 #   kind blob   raw blob, no filesystem: the ELF binaries of the native
 #               packages (catalog rows under bin/ and lib64/) laid end to
 #               end, 4 KiB aligned, at v1 vs the patch version, zero-padded
@@ -77,7 +73,7 @@ EOF
 build_id_for() {
   case "$1" in
     old) echo OTAB.240101.001 ;;
-    patch | apk) echo OTAB.240101.002 ;;
+    patch) echo OTAB.240101.002 ;;
     major) echo OTAB.250601.001 ;;
     blob) echo OTAB.240101.002 ;;
   esac
@@ -143,55 +139,10 @@ tree_changes() {
     "$(comm -23 <(cd "$old" && find . -type f | LC_ALL=C sort) <(cd "$new" && find . -type f | LC_ALL=C sort) | wc -l)"
 }
 
-# Fill STAGE/old and STAGE/new with one .apk per JS package (catalog rows
-# under framework/) until old holds about FILL_TARGET % of SIZE_MIB; the zlib
-# level goes round APK_LEVELS.
-APK_LEVELS=(6 9 6 1)
-stage_apk_trees() {
-  local size_mib="$1" stage="$2"
-  local target=$((size_mib * 1048576 * FILL_TARGET / 100))
-  local limit=$((size_mib * 1048576 * FILL_LIMIT / 100))
-  local used=0 n=0 place name v1 patch major vnew bytes app level side
-  mkdir -p "$stage/old" "$stage/new" "$stage/pkg"
-  : >"$stage/packages.txt"
-  while read -r place name v1 patch major; do
-    ((used < target)) || break
-    [[ "$place" == framework/* ]] || continue
-    app="${place#framework/}"
-    level="${APK_LEVELS[$((n % ${#APK_LEVELS[@]}))]}"
-    vnew="$(new_version patch "$v1" "$patch" "$major")"
-    for side in old new; do
-      rm -rf "$stage/pkg"
-      if [[ "$side" == old ]]; then img_extract_pkg "$name" "$v1" "$stage/pkg"; else img_extract_pkg "$name" "$vnew" "$stage/pkg"; fi
-      img_normalize_tree "$stage/pkg"
-      mkdir -p "$stage/$side/app/$app"
-      python3 "$HERE/zip-tree.py" "$stage/pkg" "$stage/$side/app/$app/$app.apk" "$level"
-    done
-    bytes="$(img_tree_bytes "$stage/old/app/$app")"
-    if ((used + bytes > limit)); then
-      rm -rf "${stage:?}/old/app/$app" "${stage:?}/new/app/$app"
-      continue
-    fi
-    used=$((used + bytes))
-    n=$((n + 1))
-    printf 'app/%s.apk %s %s -> %s (zlib level %s)\n' "$app" "$name" "$v1" "$vnew" "$level" >>"$stage/packages.txt"
-  done < <(catalog_rows)
-  rm -rf "$stage/pkg"
-  write_build_prop "$stage/old/build.prop" system "$(build_id_for old)"
-  write_build_prop "$stage/new/build.prop" system "$(build_id_for apk)"
-  img_normalize_tree "$stage/old"
-  img_normalize_tree "$stage/new"
-}
-
 make_ext4_pair() {
   local kind="$1" size_mib="$2" out="$3" stage="$4"
   local inodes img
-  if [[ "$kind" == apk ]]; then
-    img_require_tools python3
-    stage_apk_trees "$size_mib" "$stage"
-  else
-    stage_ext4_trees "$kind" "$size_mib" "$stage"
-  fi
+  stage_ext4_trees "$kind" "$size_mib" "$stage"
   inodes="$(pair_inode_count "$stage/old")"
   img_mkfs_ext4 "$stage/old" "$out/old.img" "$size_mib" "bench-${size_mib}MiB-old" system "$inodes"
   img_mkfs_ext4 "$stage/new" "$out/new.img" "$size_mib" "bench-${size_mib}MiB-$kind-new" system "$inodes"
@@ -288,7 +239,7 @@ print_result() {
 main() {
   [[ $# -eq 3 ]] || usage
   local kind="$1" size_mib="$2" out="$3"
-  [[ "$kind" =~ ^(patch|major|apk|blob)$ ]] || usage
+  [[ "$kind" =~ ^(patch|major|blob)$ ]] || usage
   [[ "$size_mib" =~ ^[1-9][0-9]*$ ]] || usage
   img_require_tools cmp comm od
   mkdir -p "$out" "$IMG_WORK"
