@@ -30,8 +30,11 @@ export class DeflateAwareDiffer implements Differ {
   readonly name = DEFLATE_AWARE_DIFFER.name;
   readonly wireId = DEFLATE_AWARE_DIFFER.wireId;
   readonly decoderMemoryBytes = DEFLATE_AWARE_DIFFER.decoderMemoryBytes;
-  /** Tried first on every chunk that holds a deflate stream (elsewhere it does not apply). */
-  readonly traits = { tier: 'lead', slowOnZeroRuns: false } as const;
+  /**
+   * Tried first on every chunk that holds a deflate stream (elsewhere it does not apply); asks
+   * the planner to keep changed zip members whole in one op.
+   */
+  readonly traits = { tier: 'lead', slowOnZeroRuns: false, keepWhole: 'zip-members' } as const;
   private readonly inner = new BsdiffLzmaDiffer();
 
   /** True when `target` holds at least one whole deflate stream. */

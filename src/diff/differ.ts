@@ -15,6 +15,12 @@ export interface DifferTraits {
   readonly tier: 'lead' | 'middle' | 'fallback';
   /** Degrades badly on long zero runs (a suffix sort): skipped when most blocks are zero. */
   readonly slowOnZeroRuns: boolean;
+  /**
+   * Content the differ can only use whole: `zip-members` asks the planner to keep each changed
+   * zip member in one op where the op size allows (the deflate-aware differ re-deflates whole
+   * streams). Absent: any chunking.
+   */
+  readonly keepWhole?: 'zip-members';
 }
 
 /** Makes patches in one patch format. */
