@@ -101,6 +101,13 @@ export class PreparedImages {
   /** Hashes (both images concurrently) and plans already-open images; close() leaves them open. */
   static async fromSources(next: BlockSource, old: BlockSource | undefined, o: PlanOptions): Promise<PreparedImages> {
     const progress = (phase: string) => (done: number, total: number) => o.reporter.progress({ phase, done, total });
+    // The zip scan reads the new image once more: started now, it overlaps the hashing.
+    const spans =
+      old && o.keepZipMembersWhole
+        ? zipMemberSpans(next, o.blockSizeBytes, Math.floor(o.maxRunBytes / o.blockSizeBytes))
+        : undefined;
+    // Its error, if any, surfaces where it is awaited; this keeps it from being unhandled meanwhile.
+    spans?.catch(() => undefined);
     const [oldDigests, newDigests] = await o.timed('hashMs', () =>
       Promise.all([
         old ? hashBlocks(old, o.blockSizeBytes, progress('hashing old'), true) : undefined,
@@ -115,10 +122,7 @@ export class PreparedImages {
             anchors: oldDigests.anchors && new AnchorIndex(oldDigests.anchors),
           }
         : undefined;
-      const keepWhole =
-        old && o.keepZipMembersWhole
-          ? await zipMemberSpans(next, o.blockSizeBytes, Math.floor(o.maxRunBytes / o.blockSizeBytes))
-          : undefined;
+      const keepWhole = await spans;
       return {
         oldView,
         items: planBlocks(newDigests, oldView, planLimits(o.blockSizeBytes, o.maxRunBytes, o.joinFoundRuns, keepWhole)),

@@ -7,6 +7,8 @@ import type { BlockSource } from '../image/block-source.js';
 import type { Extent } from '../model/extent.js';
 
 const PIECE_BYTES = 4 * 1024 * 1024;
+/** A zip local file header's signature, PK\3\4. */
+const LOCAL_HEADER = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
 /** A local header and a name fit in this overlap between pieces. */
 const OVERLAP_BYTES = 64 * 1024;
 
@@ -25,9 +27,9 @@ export async function zipMemberSpans(
     const piece = await source.read(base, Math.min(PIECE_BYTES + OVERLAP_BYTES, source.sizeBytes - base));
     const limit = Math.min(piece.length, PIECE_BYTES);
     for (let i = Math.max(0, resumeAt - base); i < limit; i++) {
-      i = piece.indexOf(0x50, i);
+      i = piece.indexOf(LOCAL_HEADER, i);
       if (i < 0 || i >= limit) break;
-      if (piece[i + 1] !== 0x4b || piece[i + 2] !== 0x03 || piece[i + 3] !== 0x04 || i + 30 > piece.length) continue;
+      if (i + 30 > piece.length) continue;
       const flags = piece.readUInt16LE(i + 6);
       const compressedBytes = piece.readUInt32LE(i + 18);
       if (piece.readUInt16LE(i + 8) !== 8 || (flags & 9) !== 0 || compressedBytes === 0) continue;
