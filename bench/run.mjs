@@ -34,6 +34,10 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BENCH = join(ROOT, 'bench');
 const MAKE_PAIR = join(BENCH, 'images', 'make-pair.sh');
 const GENERATOR_FILES = ['make-pair.sh', 'lib-image.sh', 'catalog.tsv'].map((f) => join(BENCH, 'images', f));
+// Kind apk (APK-like zip archives, issue 18) has its own generator beside the shared helpers.
+const MAKE_APK_PAIR = join(BENCH, 'images', 'make-apk-pair.sh');
+const generatorFiles = (kind) =>
+  kind === 'apk' ? [...GENERATOR_FILES, MAKE_APK_PAIR, join(BENCH, 'images', 'zip-tree.py')] : GENERATOR_FILES;
 const SNAPSHOT = join(ROOT, 'bench', 'work', 'ota-build-snapshot');
 // Run as an executable, the way an installed `ota-build` runs (the launcher's sh lines start Node
 // with its memory settings); `node` first on its PATH is the Node running the bench (see timed).
@@ -46,7 +50,7 @@ const HDIFFZ = process.env.HDIFFZ ? resolve(process.env.HDIFFZ) : null;
 const HPATCHZ = HDIFFZ ? join(dirname(HDIFFZ), 'hpatchz') : null;
 // hdiffz -m needs about new + 5 x old bytes (9 x old from 2 GiB on, its help says).
 const hdiffzMemoryBytes = (sizeMib) => (sizeMib + (sizeMib >= 2048 ? 9 : 5) * sizeMib) * MIB;
-const ALL_KINDS = ['patch', 'major', 'blob'];
+const ALL_KINDS = ['patch', 'major', 'blob', 'apk'];
 const DEFAULT_TARGETS = ['qualcomm', 'mediatek', 'unisoc'];
 
 // ---------------------------------------------------------------------------------------------
@@ -55,7 +59,7 @@ const DEFAULT_TARGETS = ['qualcomm', 'mediatek', 'unisoc'];
 const USAGE = `Usage: npm run bench -- [options]
 
   --sizes 64,256,1024        image sizes in MiB (default: all three)
-  --kinds patch,major,blob   pair kinds (default: all three)
+  --kinds patch,major,blob   pair kinds (default: all four: patch, major, blob, apk)
   --pairs patch-64,blob-256  explicit list of kind-size pairs (instead of --sizes x --kinds)
   --quick                    same as --pairs patch-64
   --tools LIST               any of ${'ota-build,ota-build-default,bsdiff,xdelta3,zstd-patch,hdiffz,full-xz,full-zstd'}
@@ -201,14 +205,14 @@ function parseArgs(argv) {
         die(`unknown option ${a}\n\n${USAGE}`);
     }
   }
-  for (const k of o.kinds) if (!ALL_KINDS.includes(k)) die(`--kinds: unknown kind ${k} (patch, major, blob)`);
+  for (const k of o.kinds) if (!ALL_KINDS.includes(k)) die(`--kinds: unknown kind ${k} (${ALL_KINDS.join(', ')})`);
   const known = new Set(Object.keys(TOOLS));
   for (const t of o.tools) if (!known.has(t)) die(`--tools: unknown tool ${t} (${[...known].join(', ')})`);
   if (o.tools.includes('hdiffz') && !HDIFFZ) die('--tools hdiffz: set HDIFFZ to the hdiffz binary (hpatchz beside it)');
   let pairs;
   if (o.pairs) {
     pairs = o.pairs.map((p) => {
-      const m = /^(patch|major|blob)-([1-9][0-9]*)$/.exec(p);
+      const m = /^(patch|major|blob|apk)-([1-9][0-9]*)$/.exec(p);
       if (!m) die(`--pairs: expected kind-sizeMiB like patch-64, got ${p}`);
       return { kind: m[1], sizeMib: Number(m[2]) };
     });
@@ -721,7 +725,7 @@ async function ensurePair(p) {
   const old = join(dir, 'old.img');
   const nu = join(dir, 'new.img');
   const recFile = join(dir, 'bench-pair.json');
-  const generator = sha256Files(GENERATOR_FILES);
+  const generator = sha256Files(generatorFiles(p.kind));
   const done = (rec, reused) => ({ dir, paths: { old, new: nu }, rec, reused });
   if (existsSync(recFile) && existsSync(old) && existsSync(nu)) {
     try {
@@ -744,7 +748,7 @@ async function ensurePair(p) {
   rmSync(recFile, { force: true });
   log(`  making pair: bench/images/make-pair.sh ${p.kind} ${p.sizeMib} ${relative(ROOT, dir)}`);
   const t0 = performance.now();
-  const r = spawnSync('bash', [MAKE_PAIR, p.kind, String(p.sizeMib), dir], {
+  const r = spawnSync('bash', [p.kind === 'apk' ? MAKE_APK_PAIR : MAKE_PAIR, p.kind, String(p.sizeMib), dir], {
     cwd: ROOT,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildPackages, verifyPackage, applyPackage, inspectPackage, OtaError } from '../dist/index.js';
 import { mulberry32 } from '../dist/hashing/mulberry32.js';
+import { DeflateSink } from '../dist/diff/deflate-sink.js';
+import { zlibDeflateRaw } from '../dist/diff/zlib-deflate.js';
 
 const args = process.argv.slice(2);
 const opt = (name, fallback) => {
@@ -43,13 +45,17 @@ async function makePackages() {
   next.fill(0, 100_000, 140_000);
   writeFileSync(join(work, 'old.img'), old);
   writeFileSync(join(work, 'new.img'), next);
+  writeFileSync(join(work, 'old-zip.img'), zipImage(0));
+  writeFileSync(join(work, 'new-zip.img'), zipImage(1));
   const built = [];
-  for (const [name, extra] of [
+  for (const [name, extra, newName = 'new.img'] of [
     ['delta', { oldPath: join(work, 'old.img'), targets: 'generic,mediatek' }],
     ['full', { targets: 'generic' }],
+    // An APK-like image whose changed chunk is a deflate-aware (differ id 5) op.
+    ['zip', { oldPath: join(work, 'old-zip.img'), targets: 'generic', differ: 'deflate-aware' }, 'new-zip.img'],
   ]) {
     const res = await buildPackages({
-      newPath: join(work, 'new.img'),
+      newPath: join(work, newName),
       outDir: join(work, name),
       jobs: 1,
       timestampSeconds: 1,
@@ -58,10 +64,40 @@ async function makePackages() {
     });
     for (const p of res.packages) {
       const info = await inspectPackage({ packagePath: p.path, reporter: quiet });
+      if (name === 'zip' && !info.partitions[0].byEncoding['differ:deflate-aware'])
+        throw new Error('the zip package has no deflate-aware op to fuzz');
       built.push({ label: `${name}-${p.target}`, bytes: readFileSync(p.path), sections: info.sections });
     }
   }
   return built;
+}
+
+/**
+ * 256 KiB image holding zip local entries whose members are deflated as zlib level 6 makes them;
+ * `version` 1 edits two members, so the deflate-aware differ re-deflates them.
+ */
+function zipImage(version) {
+  const r = prng(11);
+  const parts = [];
+  for (let k = 0; k < 8; k++) {
+    const words = [];
+    for (let w = 0; w < 3000; w++) words.push(`w${Math.floor(r() * 500)}`);
+    if (version === 1 && (k === 2 || k === 5)) words.splice(1000, 0, 'edited-in-v2');
+    const data = Buffer.from(words.join(' '));
+    const sink = new DeflateSink(data.length + 1024);
+    zlibDeflateRaw(data, { level: 6, windowBits: 15, memLevel: 8, strategy: 0 }, sink);
+    const name = Buffer.from(`lib/member${k}.js`);
+    const header = Buffer.alloc(30);
+    header.writeUInt32LE(0x04034b50, 0);
+    header.writeUInt16LE(8, 8);
+    header.writeUInt32LE(sink.length, 18);
+    header.writeUInt32LE(data.length, 22);
+    header.writeUInt16LE(name.length, 26);
+    parts.push(header, name, Buffer.from(sink.bytes()));
+  }
+  const image = Buffer.alloc(256 * 1024);
+  Buffer.concat(parts).copy(image);
+  return image;
 }
 
 /** Mutation kinds: each returns mutated bytes (never identical to the original). */

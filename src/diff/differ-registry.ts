@@ -7,6 +7,7 @@ import type { DifferName } from '../model/wire-ids.js';
 import { Bsdf2Differ } from './bsdf2-differ.js';
 import { BsdiffDiffer } from './bsdiff-differ.js';
 import { BsdiffLzmaDiffer } from './bsdiff-lzma-differ.js';
+import { DeflateAwareDiffer } from './deflate-aware-differ.js';
 import type { Differ } from './differ.js';
 import { ZstdDictDiffer } from './zstd-dict-differ.js';
 
@@ -15,6 +16,7 @@ const DIFFERS: readonly Differ[] = [
   new ZstdDictDiffer(),
   new Bsdf2Differ(),
   new BsdiffLzmaDiffer(),
+  new DeflateAwareDiffer(),
 ];
 
 /** Names of every differ, in wire-id order. */

@@ -15,6 +15,12 @@ export interface DifferTraits {
   readonly tier: 'lead' | 'middle' | 'fallback';
   /** Degrades badly on long zero runs (a suffix sort): skipped when most blocks are zero. */
   readonly slowOnZeroRuns: boolean;
+  /**
+   * Content the differ can only use whole: `zip-members` asks the planner to keep each changed
+   * zip member in one op where the op size allows (the deflate-aware differ re-deflates whole
+   * streams). Absent: any chunking.
+   */
+  readonly keepWhole?: 'zip-members';
 }
 
 /** Makes patches in one patch format. */
@@ -25,4 +31,15 @@ export interface Differ extends DifferDescriptor {
    * Memory: stated by each implementation (bsdiff ≈ 17 × source, zstd-dict ≈ window + both inputs).
    */
   diff(source: Uint8Array, target: Uint8Array): Promise<Buffer>;
+  /**
+   * Content-aware differs only: whether `target` holds content this differ understands (e.g.
+   * deflate streams). The encoding rules skip the differ on chunks where it says no; absent,
+   * the differ applies everywhere. Cheap, deterministic, looks only at the data.
+   */
+  applies?(source: Uint8Array, target: Uint8Array): boolean;
+  /**
+   * Content-aware differs only: the decoder memory `patch` needs, which may exceed
+   * decoderMemoryBytes (e.g. inflated streams); the op declares this instead. Absent: decoderMemoryBytes.
+   */
+  patchDecoderMemoryBytes?(patch: Uint8Array, sourceBytes: number, targetBytes: number): number;
 }

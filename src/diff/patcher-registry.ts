@@ -6,6 +6,7 @@ import { UnsupportedError } from '../errors/ota-error.js';
 import { Bsdf2Patcher } from './bsdf2-patcher.js';
 import { BsdiffLzmaPatcher } from './bsdiff-lzma-patcher.js';
 import { BsdiffPatcher } from './bsdiff-patcher.js';
+import { DeflateAwarePatcher } from './deflate-aware-patcher.js';
 import type { Patcher } from './patcher.js';
 import { ZstdDictPatcher } from './zstd-dict-patcher.js';
 
@@ -14,6 +15,7 @@ const PATCHERS: readonly Patcher[] = [
   new ZstdDictPatcher(),
   new Bsdf2Patcher(),
   new BsdiffLzmaPatcher(),
+  new DeflateAwarePatcher(),
 ];
 
 /** Every patcher, in wire-id order. */

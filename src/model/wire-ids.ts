@@ -17,6 +17,7 @@ export const DifferWireId = {
   'zstd-dict': 2,
   bsdf2: 3,
   'bsdiff-lzma': 4,
+  'deflate-aware': 5,
 } as const;
 export type DifferName = keyof typeof DifferWireId;
 

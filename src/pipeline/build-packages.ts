@@ -4,6 +4,7 @@
 
 import { mkdir, rmdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
+import { differByName } from '../diff/differ-registry.js';
 import { ImageError, UnsupportedError, UsageError, ioError } from '../errors/ota-error.js';
 import type { PartitionLayout } from '../model/target-header.js';
 import type { StorageType, TargetProfile } from '../model/target-profile.js';
@@ -161,6 +162,9 @@ async function setup(
     blockSizeBytes,
     maxRunBytes: Math.min(...profiles.map((p) => p.maxOperationBytes)),
     joinFoundRuns: profiles.every((p) => p.allowedOperations.includes('diff')),
+    keepZipMembersWhole:
+      profiles.every((p) => p.allowedOperations.includes('diff')) &&
+      specs.some((c) => c.kind === 'diff' && differByName(c.differ).traits.keepWhole === 'zip-members'),
     reporter,
     timed: phaseTimer(timingsMs),
   };

@@ -97,10 +97,13 @@ export async function encodeChunk(task: EncodeTask, plugins: EncodePlugins = {})
       };
     }
     const differ = plugins.differs?.find((d) => d.name === spec.differ) ?? differByName(spec.differ);
+    const bytes = await differ.diff(task.sourceData, task.newData);
     return {
       spec,
-      bytes: await differ.diff(task.sourceData, task.newData),
-      decoderMemoryBytes: differ.decoderMemoryBytes(task.sourceData.length, size),
+      bytes,
+      decoderMemoryBytes:
+        differ.patchDecoderMemoryBytes?.(bytes, task.sourceData.length, size) ??
+        differ.decoderMemoryBytes(task.sourceData.length, size),
     };
   };
   return proveKept(task, await encodeWithRules(task, compute, false), task.targets);
@@ -135,7 +138,10 @@ export async function encodeWithRules(
   const size = task.newData.length;
   const small = size <= SMALL_CHUNK_BYTES;
   const replaceSpecs = task.specs.filter((s): s is ReplaceSpec => s.kind === 'replace');
-  const diffSpecs = task.sourceData.length > 0 ? task.specs.filter((s): s is DiffSpec => s.kind === 'diff') : [];
+  // Content-aware differs join only chunks that hold their content.
+  const applies = (s: DiffSpec) => differByName(s.differ).applies?.(task.sourceData, task.newData) ?? true;
+  const diffSpecs =
+    task.sourceData.length > 0 ? task.specs.filter((s): s is DiffSpec => s.kind === 'diff').filter(applies) : [];
   const leadDiffs = diffSpecs.filter((s) => tierOf(s) === 'lead');
   const middleDiffs = diffSpecs.filter((s) => tierOf(s) === 'middle');
   const fallbackDiffs = diffSpecs.filter((s) => tierOf(s) === 'fallback');

@@ -14,6 +14,8 @@ import type { ImageIdentity } from '../model/manifest.js';
 import { planBlocks, type OldImageView, type PlanOptions as PlannerOptions } from '../planner/plan-blocks.js';
 import type { PlanItem } from '../planner/plan-items.js';
 import type { Reporter } from '../reporter.js';
+import type { Extent } from '../model/extent.js';
+import { zipMemberSpans } from './zip-member-spans.js';
 import type { InputSummary } from './build-options.js';
 
 /**
@@ -25,13 +27,19 @@ import type { InputSummary } from './build-options.js';
 export const CHUNK_BYTES = 1024 * 1024;
 
 /** The planner's options for a block size, the targets' op limit and whether they all DIFF. */
-function planLimits(blockSizeBytes: number, maxRunBytes: number, joinFoundRuns: boolean): PlannerOptions {
+function planLimits(
+  blockSizeBytes: number,
+  maxRunBytes: number,
+  joinFoundRuns: boolean,
+  keepWhole?: readonly Extent[],
+): PlannerOptions {
   const chunkBlocks = Math.max(1, Math.floor(Math.min(CHUNK_BYTES, maxRunBytes) / blockSizeBytes));
   return {
     maxRunBlocks: Math.floor(maxRunBytes / blockSizeBytes),
     chunkBlocks,
     maxSourceBlocks: 4 * chunkBlocks,
     joinFoundRuns,
+    ...(keepWhole === undefined || keepWhole.length === 0 ? {} : { keepWhole }),
   };
 }
 
@@ -42,6 +50,8 @@ export interface PlanOptions {
   readonly maxRunBytes: number;
   /** True when every target allows DIFF ops (see the planner's PlanOptions.joinFoundRuns). */
   readonly joinFoundRuns: boolean;
+  /** A differ tried keeps zip members whole (traits.keepWhole): the planner keeps changed ones in one op. */
+  readonly keepZipMembersWhole?: boolean;
   readonly reporter: Reporter;
   /** Records a phase's duration (e.g. `hashMs`). */
   readonly timed: <T>(phase: string, f: () => Promise<T>) => Promise<T>;
@@ -91,6 +101,13 @@ export class PreparedImages {
   /** Hashes (both images concurrently) and plans already-open images; close() leaves them open. */
   static async fromSources(next: BlockSource, old: BlockSource | undefined, o: PlanOptions): Promise<PreparedImages> {
     const progress = (phase: string) => (done: number, total: number) => o.reporter.progress({ phase, done, total });
+    // The zip scan reads the new image once more: started now, it overlaps the hashing.
+    const spans =
+      old && o.keepZipMembersWhole
+        ? zipMemberSpans(next, o.blockSizeBytes, Math.floor(o.maxRunBytes / o.blockSizeBytes))
+        : undefined;
+    // Its error, if any, surfaces where it is awaited; this keeps it from being unhandled meanwhile.
+    spans?.catch(() => undefined);
     const [oldDigests, newDigests] = await o.timed('hashMs', () =>
       Promise.all([
         old ? hashBlocks(old, o.blockSizeBytes, progress('hashing old'), true) : undefined,
@@ -105,9 +122,10 @@ export class PreparedImages {
             anchors: oldDigests.anchors && new AnchorIndex(oldDigests.anchors),
           }
         : undefined;
+      const keepWhole = await spans;
       return {
         oldView,
-        items: planBlocks(newDigests, oldView, planLimits(o.blockSizeBytes, o.maxRunBytes, o.joinFoundRuns)),
+        items: planBlocks(newDigests, oldView, planLimits(o.blockSizeBytes, o.maxRunBytes, o.joinFoundRuns, keepWhole)),
       };
     });
     return new PreparedImages(next, old, newDigests, oldView, items, o.blockSizeBytes, o.maxRunBytes);

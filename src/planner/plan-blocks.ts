@@ -25,6 +25,12 @@ export interface PlanOptions {
    * can DIFF: a target that must REPLACE the chunk would store the joined blocks as data.
    */
   readonly joinFoundRuns: boolean;
+  /**
+   * Runs a differ needs whole in one op (zip members, for the deflate-aware differ), sorted. A
+   * run of at most maxRunBlocks with any changed block is planned changed as a whole (its found
+   * blocks too), and a chunk grows to its end or stops before its start rather than cut it.
+   */
+  readonly keepWhole?: readonly Extent[];
 }
 
 /** The old image as the planner sees it. */
@@ -47,6 +53,9 @@ export function planBlocks(next: BlockDigests, old: OldImageView | undefined, op
   const items: PlanItem[] = [];
   const maxRun = Math.max(1, options.maxRunBlocks);
   const chunk = Math.max(1, Math.min(options.chunkBlocks, maxRun));
+  const whole = old ? changedWholeRuns(next, old, options.keepWhole ?? [], maxRun) : undefined;
+  const isForced = (k: number) => whole !== undefined && whole.endOf[k]! > 0;
+  const changedAt = (k: number) => isForced(k) || isChanged(next, k, old) === true;
   let i = 0;
   // Offset (src − dst) of the latest copy run: where shifted data most likely continues.
   let lastDelta = 0;
@@ -55,13 +64,14 @@ export function planBlocks(next: BlockDigests, old: OldImageView | undefined, op
       i++;
       continue;
     }
-    if (next.zero[i]) {
+    const forced = isForced(i);
+    if (next.zero[i] && !forced) {
       const start = i;
-      while (i < next.blockCount && next.zero[i] && i - start < maxRun) i++;
+      while (i < next.blockCount && next.zero[i] && !isForced(i) && i - start < maxRun) i++;
       items.push({ kind: 'zero', dst: { startBlock: start, blockCount: i - start } });
       continue;
     }
-    const src = old ? findSource(next, i, old) : -1;
+    const src = old && !forced ? findSource(next, i, old) : -1;
     if (src >= 0) {
       const start = i;
       let s = src;
@@ -73,6 +83,7 @@ export function planBlocks(next: BlockDigests, old: OldImageView | undefined, op
         !next.zero[i] &&
         !next.dontCare[i] &&
         i - start < maxRun &&
+        !isForced(i) &&
         foundAt(next, i, old!, s)
       );
       items.push({
@@ -84,6 +95,7 @@ export function planBlocks(next: BlockDigests, old: OldImageView | undefined, op
       continue;
     }
     const start = i;
+    const end = whole === undefined ? start + chunk : chunkEnd(whole, start, chunk, maxRun);
     // Displacements (old − new) of the found runs this chunk absorbed; their windows are kept.
     const joinedDeltas: number[] = [];
     do {
@@ -98,24 +110,22 @@ export function planBlocks(next: BlockDigests, old: OldImageView | undefined, op
         old &&
         options.joinFoundRuns &&
         i < next.blockCount &&
-        i - start < chunk &&
+        i < end &&
+        !changedAt(i) &&
         isChanged(next, i, old) === false
       ) {
-        const gap = joinableGap(next, i, old, start + chunk, joinedDeltas);
+        const gap = joinableGap(next, i, old, end, joinedDeltas);
         if (gap) {
           i = gap.end;
           if (gap.delta !== undefined && !joinedDeltas.includes(gap.delta)) joinedDeltas.push(gap.delta);
         }
       }
-    } while (i < next.blockCount && i - start < chunk && isChanged(next, i, old) === true);
+    } while (i < next.blockCount && i < end && changedAt(i));
     const dst = { startBlock: start, blockCount: i - start };
+    // A chunk grown to keep a run whole may read up to twice its size (at most 4 × maxRun).
+    const sourceBlocks = Math.max(options.maxSourceBlocks, Math.min(2 * dst.blockCount, 4 * maxRun));
     const windows = old
-      ? diffSources(
-          dst,
-          sourceDeltas(next, old, dst, lastDelta, joinedDeltas),
-          old.digests.blockCount,
-          options.maxSourceBlocks,
-        )
+      ? diffSources(dst, sourceDeltas(next, old, dst, lastDelta, joinedDeltas), old.digests.blockCount, sourceBlocks)
       : [];
     items.push({
       kind: 'changed',
@@ -126,6 +136,52 @@ export function planBlocks(next: BlockDigests, old: OldImageView | undefined, op
     if (joinedDeltas.length > 0) lastDelta = joinedDeltas[joinedDeltas.length - 1]!;
   }
   return items;
+}
+
+/** The keepWhole runs that hold a changed block, per block: the run's start and end (0: none). */
+interface WholeRuns {
+  readonly startOf: Int32Array;
+  readonly endOf: Int32Array;
+}
+
+function changedWholeRuns(
+  next: BlockDigests,
+  old: OldImageView,
+  runs: readonly Extent[],
+  maxRun: number,
+): WholeRuns | undefined {
+  if (runs.length === 0) return undefined;
+  const startOf = new Int32Array(next.blockCount);
+  const endOf = new Int32Array(next.blockCount);
+  for (const r of runs) {
+    const end = Math.min(next.blockCount, r.startBlock + r.blockCount);
+    if (end - r.startBlock > maxRun) continue;
+    let changed = false;
+    for (let k = r.startBlock; k < end && !changed; k++) changed = isChanged(next, k, old) === true;
+    if (!changed) continue;
+    for (let k = r.startBlock; k < end; k++) {
+      // A block two members share stays with the first (its end would otherwise be cut off).
+      if (next.dontCare[k] || endOf[k] !== 0) continue;
+      startOf[k] = r.startBlock;
+      endOf[k] = end;
+    }
+  }
+  return { startOf, endOf };
+}
+
+/**
+ * Where a chunk from `start` ends: `start + chunk`, unless its last block's changed keepWhole run
+ * goes on past it;
+ * then the run's end when the chunk stays within maxRun, else the run's start (when after `start`).
+ */
+function chunkEnd(whole: WholeRuns, start: number, chunk: number, maxRun: number): number {
+  const cut = start + chunk;
+  if (cut >= whole.endOf.length) return cut;
+  const runEnd = whole.endOf[cut - 1]!;
+  const runStart = whole.startOf[cut - 1]!;
+  if (runEnd <= cut) return cut;
+  if (runEnd - start <= maxRun) return runEnd;
+  return runStart > start ? runStart : cut;
 }
 
 /** True for a changed block, false for a found one, undefined for zero/DONT_CARE (never joined). */

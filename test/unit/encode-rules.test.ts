@@ -8,6 +8,8 @@ import { encodeWithRules, type EncodeTask } from '../../src/pipeline/encode-chun
 import { targetNeeds } from '../../src/pipeline/encode-plan.js';
 import { resolveTargets } from '../../src/targets/target-registry.js';
 import { candidateLabel, type CandidateSpec, type EncodedCandidate } from '../../src/planner/candidates.js';
+import { textLike } from '../codecs/sample-data.js';
+import { zipArchive } from '../helpers/zip-archive.js';
 
 const KiB = 1024;
 const SPECS: CandidateSpec[] = [
@@ -44,6 +46,15 @@ async function rules(chunkBytes: number, sizes: Record<string, number>, task: Pa
 }
 
 describe('candidate rules', () => {
+  it('a content-aware differ (deflate-aware) runs with the lead only on chunks holding its content', async () => {
+    const specs = [...SPECS, { kind: 'diff', differ: 'deflate-aware' } as const];
+    const plain = await rules(1024 * KiB, { 'replace/gzip-9': 400 * KiB }, { specs });
+    expect(plain.ran).not.toContain('diff/deflate-aware');
+    const zip = zipArchive([{ name: 'a.txt', data: textLike(200 * KiB, 5), level: 6 }]);
+    const withZip = await rules(1024 * KiB, { 'replace/gzip-9': 400 * KiB }, { specs, newData: zip });
+    expect(withZip.ran.slice(0, 2)).toEqual(['diff/bsdiff-lzma', 'diff/deflate-aware']);
+  });
+
   it('a big chunk where bsdiff-lzma is under 0.3 x gzip: only bsdiff-lzma and the fast codecs run', async () => {
     const { ran } = await rules(1024 * KiB, { 'diff/bsdiff-lzma': 20 * KiB, 'replace/gzip-9': 400 * KiB });
     expect(ran).toEqual(['diff/bsdiff-lzma', 'replace/none-0', 'replace/gzip-9']);
@@ -133,6 +144,7 @@ describe('candidate rules', () => {
       'zstd-dict': { tier: 'middle', slowOnZeroRuns: false },
       bsdf2: { tier: 'fallback', slowOnZeroRuns: true },
       'bsdiff-lzma': { tier: 'lead', slowOnZeroRuns: false },
+      'deflate-aware': { tier: 'lead', slowOnZeroRuns: false, keepWhole: 'zip-members' },
     });
     const generic = await resolveTargets('generic');
     const noLead = (await resolveTargets('generic')).map((p) => ({ ...p, allowedDiffers: ['bsdiff', 'zstd-dict'] }));

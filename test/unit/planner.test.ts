@@ -150,6 +150,74 @@ describe('planBlocks', () => {
   });
 });
 
+describe('planBlocks with runs to keep whole (zip members for the deflate-aware differ)', () => {
+  async function planWhole(oldBlocks: number[], newBlocks: number[], keepWhole: [number, number][], maxRun = 8) {
+    const next = await hashBlocks(new MemoryBlockSource(image(newBlocks)), BS);
+    const old = await hashBlocks(new MemoryBlockSource(image(oldBlocks)), BS);
+    return planBlocks(
+      next,
+      { digests: old, index: new DigestIndex(old) },
+      {
+        maxRunBlocks: maxRun,
+        chunkBlocks: 3,
+        maxSourceBlocks: 12,
+        joinFoundRuns: true,
+        keepWhole: keepWhole.map(([startBlock, blockCount]) => ({ startBlock, blockCount })),
+      },
+    );
+  }
+  const old = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+
+  it('plans a run with one changed block changed as a whole (its found head too), in one chunk past the chunk size', async () => {
+    // Blocks 2..7 are one member; only its block 6 changed.
+    const items = await planWhole(old, [1, 2, 3, 4, 5, 6, 99, 8, 9, 10, 11, 12], [[2, 6]]);
+    expect(items.map((i) => [i.kind, i.dst.startBlock, i.dst.blockCount])).toEqual([
+      ['copy', 0, 2],
+      ['changed', 2, 6],
+      ['copy', 8, 4],
+    ]);
+  });
+
+  it('leaves unchanged runs, and runs longer than maxRun, to the usual plan', async () => {
+    const items = await planWhole(
+      old,
+      [1, 2, 3, 4, 5, 6, 99, 8, 9, 10, 11, 12],
+      [
+        [0, 3],
+        [4, 6],
+      ],
+      4,
+    );
+    // (copy runs are capped at maxRun too)
+    expect(items.map((i) => [i.kind, i.dst.startBlock, i.dst.blockCount])).toEqual([
+      ['copy', 0, 4],
+      ['copy', 4, 2],
+      ['changed', 6, 1],
+      ['copy', 7, 4],
+      ['copy', 11, 1],
+    ]);
+  });
+
+  it('stops a chunk before a changed run it cannot hold, so the run starts the next chunk', async () => {
+    // Everything changed; members at 2..6 (5 blocks) and 7..10. Chunks of 3, at most 5 blocks.
+    const items = await planWhole(
+      old,
+      [91, 92, 93, 94, 95, 96, 97, 98, 99, 100, 101, 102],
+      [
+        [2, 5],
+        [7, 4],
+      ],
+      5,
+    );
+    expect(items.map((i) => [i.dst.startBlock, i.dst.blockCount])).toEqual([
+      [0, 2],
+      [2, 5],
+      [7, 4],
+      [11, 1],
+    ]);
+  });
+});
+
 describe('target profiles', () => {
   it('must allow zero, copy and replace (only diff is optional)', async () => {
     const { parseTargetProfile } = await import('../../src/targets/parse-target-profile.js');

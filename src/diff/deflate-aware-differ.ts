@@ -1,0 +1,129 @@
+// The deflate-aware differ: finds the deflate streams of the destination chunk (zip members,
+// gzip, zlib), keeps those our zlib re-deflate reproduces bit for bit (the parameters are found
+// by trying the common ones), and diffs their inflated bytes against the old streams of the
+// source, inflated, with bsdiff-lzma; everything else is diffed as bytes in the same inner patch.
+// A stream cut by the chunk's edge, or one no parameter set reproduces, stays bytes.
+
+import { createHash } from 'node:crypto';
+import { BsdiffLzmaDiffer } from './bsdiff-lzma-differ.js';
+import { DEFLATE_AWARE_DIFFER } from './deflate-aware-descriptor.js';
+import {
+  headerApplyBytes,
+  readDeflateAwareHeader,
+  writeDeflateAwarePatch,
+  type DeflateAwareSegment,
+  type OldStreamRef,
+} from './deflate-aware-patch.js';
+import { findDeflateParams } from './deflate-params-search.js';
+import { DEFAULT_SEARCH_LIMITS, findDeflateStreams, type FoundDeflateStream } from './deflate-streams.js';
+import type { Differ } from './differ.js';
+import type { DeflateParams } from './zlib-deflate.js';
+
+/**
+ * Most inflated bytes taken from each side: the destination's streams and the old streams
+ * chosen. Bounds the inner patch's inputs (and the patcher's memory: ~5 x both plus source).
+ */
+const MAX_INFLATED_PER_SIDE_BYTES = 16 * 1024 * 1024;
+
+/** deflate-aware (wire id 5). */
+export class DeflateAwareDiffer implements Differ {
+  readonly name = DEFLATE_AWARE_DIFFER.name;
+  readonly wireId = DEFLATE_AWARE_DIFFER.wireId;
+  readonly decoderMemoryBytes = DEFLATE_AWARE_DIFFER.decoderMemoryBytes;
+  /**
+   * Tried first on every chunk that holds a deflate stream (elsewhere it does not apply); asks
+   * the planner to keep changed zip members whole in one op.
+   */
+  readonly traits = { tier: 'lead', slowOnZeroRuns: false, keepWhole: 'zip-members' } as const;
+  private readonly inner = new BsdiffLzmaDiffer();
+
+  /** True when `target` holds at least one whole deflate stream. */
+  applies(_source: Uint8Array, target: Uint8Array): boolean {
+    return findDeflateStreams(target, DEFAULT_SEARCH_LIMITS, 1).length > 0;
+  }
+
+  /** What the patch's header says its apply needs (headerApplyBytes). */
+  patchDecoderMemoryBytes(patch: Uint8Array, sourceBytes: number, targetBytes: number): number {
+    return headerApplyBytes(readDeflateAwareHeader(patch, sourceBytes, targetBytes).header, sourceBytes);
+  }
+
+  /**
+   * Segments the target into raw bytes and the reproducible deflate streams the source does not
+   * hold unchanged, picks the old streams
+   * (zip members of the same names first, then unnamed streams for unnamed ones, within
+   * MAX_INFLATED_PER_SIDE_BYTES) and makes one bsdiff-lzma patch from source + old streams
+   * inflated to the expanded target. Deterministic. Memory: both sides inflated (≤ 2 x 16 MiB)
+   * plus bsdiff-lzma's on those inputs (index ≤ 12 x expanded source + 64 MiB).
+   */
+  async diff(source: Uint8Array, target: Uint8Array): Promise<Buffer> {
+    const limits = { ...DEFAULT_SEARCH_LIMITS, maxTotalInflatedBytes: MAX_INFLATED_PER_SIDE_BYTES };
+    const segments: DeflateAwareSegment[] = [];
+    const parts: Uint8Array[] = [];
+    const kept: FoundDeflateStream[] = [];
+    let pos = 0;
+    let preferred: DeflateParams | undefined;
+    // A stream whose deflated bytes the source holds as they are costs the byte differ next to
+    // nothing: only changed streams are worth inflating.
+    const oldStreams = findDeflateStreams(source, limits);
+    const unchanged = new Set(
+      oldStreams.map((s) => digest(source.subarray(s.startByte, s.startByte + s.deflatedBytes))),
+    );
+    for (const s of findDeflateStreams(target, limits)) {
+      const deflated = target.subarray(s.startByte, s.startByte + s.deflatedBytes);
+      if (unchanged.has(digest(deflated))) continue;
+      const params = findDeflateParams(s.inflated, deflated, s.levelHint, preferred);
+      if (params === undefined) continue;
+      preferred = params;
+      kept.push(s);
+      if (s.startByte > pos) {
+        segments.push({ kind: 'raw', sizeBytes: s.startByte - pos });
+        parts.push(target.subarray(pos, s.startByte));
+      }
+      segments.push({ kind: 'deflate', params, inflatedBytes: s.inflated.length, deflatedBytes: s.deflatedBytes });
+      parts.push(s.inflated);
+      pos = s.startByte + s.deflatedBytes;
+    }
+    if (pos < target.length) {
+      segments.push({ kind: 'raw', sizeBytes: target.length - pos });
+      parts.push(target.subarray(pos));
+    }
+    const olds = chooseOldStreams(oldStreams, kept);
+    const refs: OldStreamRef[] = olds.map((s) => ({
+      sourceOffsetBytes: s.startByte,
+      deflatedBytes: s.deflatedBytes,
+      inflatedBytes: s.inflated.length,
+    }));
+    const expandedSource = Buffer.concat([source, ...olds.map((s) => s.inflated)]);
+    const inner = await this.inner.diff(expandedSource, Buffer.concat(parts));
+    return writeDeflateAwarePatch({ newSizeBytes: target.length, oldStreams: refs, segments }, inner);
+  }
+}
+
+function digest(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('base64');
+}
+
+/**
+ * The old streams worth inflating for `wanted`: zip members whose name a kept stream has, then,
+ * when some kept stream has no name (gzip, zlib), the unnamed old streams; in source order,
+ * within MAX_INFLATED_PER_SIDE_BYTES.
+ */
+function chooseOldStreams(
+  old: readonly FoundDeflateStream[],
+  wanted: readonly FoundDeflateStream[],
+): FoundDeflateStream[] {
+  if (wanted.length === 0) return [];
+  const names = new Set(wanted.flatMap((s) => (s.name === undefined ? [] : [s.name])));
+  const unnamedWanted = wanted.some((s) => s.name === undefined);
+  const chosen: FoundDeflateStream[] = [];
+  let total = 0;
+  for (const pass of [true, false]) {
+    for (const s of old) {
+      const fits = pass ? s.name !== undefined && names.has(s.name) : s.name === undefined && unnamedWanted;
+      if (!fits || total + s.inflated.length > MAX_INFLATED_PER_SIDE_BYTES) continue;
+      chosen.push(s);
+      total += s.inflated.length;
+    }
+  }
+  return chosen.sort((a, b) => a.startByte - b.startByte);
+}

@@ -1,0 +1,276 @@
+// The deflate-aware patch layout (FORMAT.md §4, differ id 5): the destination as segments, raw
+// bytes or deflate streams re-made with recorded zlib parameters, all taken from one "expanded
+// target" that an inner bsdiff-lzma patch makes from the "expanded source" (the source followed
+// by the old deflate streams it names, inflated). Owns the header, its checks, the memory bound
+// and the capped apply. Decode side: imports no differ.
+//
+//   "DEFLDIFF"  varint newSize  varint K  K × (varint srcOffset, varint deflated, varint inflated)
+//   varint N  N × (u8 0, varint rawBytes | u8 1, u8 level, u8 windowBits, u8 memLevel,
+//                  u8 strategy, varint inflated, varint deflated)   then the bsdiff-lzma patch
+
+import { inflateRawSync } from 'node:zlib';
+import { blobDecodeError, describeCause } from '../codecs/codec-errors.js';
+import { hexBytes } from '../errors/ota-error.js';
+import { applyBsdiffLzmaPatch, bsdiffLzmaApplyBytes } from './bsdiff-lzma-patch.js';
+import { DeflateMismatch, DeflateSink } from './deflate-sink.js';
+import { readVarint, writeVarint } from './varint.js';
+import { deflateStateBytes, validDeflateParams, zlibDeflateRaw, type DeflateParams } from './zlib-deflate.js';
+
+const WHAT = 'deflate-aware';
+/** The 8 magic bytes. */
+export const DEFLATE_AWARE_MAGIC = 'DEFLDIFF';
+/** Most old streams a patch may name. */
+export const MAX_OLD_STREAMS = 4096;
+/** Most segments a patch may have. */
+export const MAX_SEGMENTS = 65536;
+/** Most bytes the old streams may inflate to together, and the most the expanded target may hold. */
+export const MAX_EXPANDED_BYTES = 2 ** 30;
+const SEGMENT_RAW = 0;
+const SEGMENT_DEFLATE = 1;
+const LARGEST_DEFLATER = deflateStateBytes({ level: 9, windowBits: 15, memLevel: 9, strategy: 0 });
+
+/** An old deflate stream in the source: where it is and what it inflates to. */
+export interface OldStreamRef {
+  readonly sourceOffsetBytes: number;
+  readonly deflatedBytes: number;
+  readonly inflatedBytes: number;
+}
+
+/** One piece of the destination, in order. */
+export type DeflateAwareSegment =
+  | { readonly kind: 'raw'; readonly sizeBytes: number }
+  | {
+      readonly kind: 'deflate';
+      readonly params: DeflateParams;
+      readonly inflatedBytes: number;
+      readonly deflatedBytes: number;
+    };
+
+/** A patch's header. */
+export interface DeflateAwareHeader {
+  readonly newSizeBytes: number;
+  readonly oldStreams: readonly OldStreamRef[];
+  readonly segments: readonly DeflateAwareSegment[];
+}
+
+/** Bytes of the expanded target the segments take (raw bytes plus inflated streams). */
+export function expandedTargetBytes(segments: readonly DeflateAwareSegment[]): number {
+  return segments.reduce((n, s) => n + (s.kind === 'raw' ? s.sizeBytes : s.inflatedBytes), 0);
+}
+
+/**
+ * Peak memory of applying a patch: the source, the expanded source (source + old streams
+ * inflated) with one inflated stream in flight, the inner bsdiff-lzma apply into the expanded
+ * target, the output, one re-deflated stream and the largest deflater's state.
+ */
+export function deflateAwareApplyBytes(
+  sourceBytes: number,
+  oldInflatedBytes: number,
+  expandedBytes: number,
+  newSizeBytes: number,
+): number {
+  const expandedSource = sourceBytes + oldInflatedBytes;
+  return (
+    sourceBytes +
+    oldInflatedBytes +
+    bsdiffLzmaApplyBytes(expandedSource, expandedBytes) +
+    2 * newSizeBytes +
+    LARGEST_DEFLATER
+  );
+}
+
+/** Memory a patch with this header needs against a source of `sourceBytes`. */
+export function headerApplyBytes(h: DeflateAwareHeader, sourceBytes: number): number {
+  const oldInflated = h.oldStreams.reduce((n, s) => n + s.inflatedBytes, 0);
+  return deflateAwareApplyBytes(sourceBytes, oldInflated, expandedTargetBytes(h.segments), h.newSizeBytes);
+}
+
+/** Writes a patch: its header, then the inner bsdiff-lzma patch. */
+export function writeDeflateAwarePatch(h: DeflateAwareHeader, inner: Uint8Array): Buffer {
+  const out = Buffer.alloc(8 + 10 * (2 + 3 * h.oldStreams.length) + h.segments.length * (5 + 20));
+  out.write(DEFLATE_AWARE_MAGIC, 0, 'latin1');
+  let at = writeVarint(out, 8, h.newSizeBytes);
+  at = writeVarint(out, at, h.oldStreams.length);
+  for (const s of h.oldStreams) {
+    at = writeVarint(out, at, s.sourceOffsetBytes);
+    at = writeVarint(out, at, s.deflatedBytes);
+    at = writeVarint(out, at, s.inflatedBytes);
+  }
+  at = writeVarint(out, at, h.segments.length);
+  for (const s of h.segments) {
+    if (s.kind === 'raw') {
+      out[at++] = SEGMENT_RAW;
+      at = writeVarint(out, at, s.sizeBytes);
+      continue;
+    }
+    out[at++] = SEGMENT_DEFLATE;
+    for (const v of [s.params.level, s.params.windowBits, s.params.memLevel, s.params.strategy]) out[at++] = v;
+    at = writeVarint(out, at, s.inflatedBytes);
+    at = writeVarint(out, at, s.deflatedBytes);
+  }
+  return Buffer.concat([out.subarray(0, at), inner]);
+}
+
+/**
+ * Reads and checks a header against the op: magic, new size as expected, counts within
+ * MAX_OLD_STREAMS / MAX_SEGMENTS, every old stream inside the source, inflated totals and the
+ * expanded target within MAX_EXPANDED_BYTES, segment kinds known, zlib parameters in range,
+ * segment outputs adding up to the new size. Returns the header and where the inner patch starts.
+ */
+export function readDeflateAwareHeader(
+  patch: Uint8Array,
+  sourceBytes: number,
+  expectedSizeBytes: number,
+): { header: DeflateAwareHeader; innerOffsetBytes: number } {
+  if (patch.length < 8 || Buffer.from(patch.buffer, patch.byteOffset, 8).toString('latin1') !== DEFLATE_AWARE_MAGIC)
+    throw fail(`bad magic at offset 0: expected "${DEFLATE_AWARE_MAGIC}", got ${hexBytes(patch.subarray(0, 8))}`);
+  let at = 8;
+  const varint = (field: string): number => {
+    const read = readVarint(patch, at);
+    if (typeof read === 'string') throw fail(`${field} at offset ${at} is ${read}`);
+    at = read.end;
+    return read.value;
+  };
+  const byte = (field: string): number => {
+    if (at >= patch.length) throw fail(`header ends before ${field}`);
+    return patch[at++] as number;
+  };
+  const newSizeBytes = varint('new size');
+  if (newSizeBytes !== expectedSizeBytes)
+    throw fail(`patch makes ${newSizeBytes} bytes, expected ${expectedSizeBytes}`);
+  const streamCount = varint('old stream count');
+  if (streamCount > MAX_OLD_STREAMS) throw fail(`${streamCount} old streams, at most ${MAX_OLD_STREAMS} allowed`);
+  const oldStreams: OldStreamRef[] = [];
+  let oldInflated = 0;
+  for (let i = 0; i < streamCount; i++) {
+    const sourceOffsetBytes = varint(`old stream ${i} offset`);
+    const deflatedBytes = varint(`old stream ${i} deflated length`);
+    const inflatedBytes = varint(`old stream ${i} inflated length`);
+    if (deflatedBytes === 0 || sourceOffsetBytes + deflatedBytes > sourceBytes)
+      throw fail(`old stream ${i} at ${sourceOffsetBytes}+${deflatedBytes} is outside the ${sourceBytes}-byte source`);
+    oldInflated += inflatedBytes;
+    if (oldInflated > MAX_EXPANDED_BYTES)
+      throw fail(`old streams inflate to more than the ${MAX_EXPANDED_BYTES} bytes allowed`);
+    oldStreams.push({ sourceOffsetBytes, deflatedBytes, inflatedBytes });
+  }
+  const segmentCount = varint('segment count');
+  if (segmentCount > MAX_SEGMENTS) throw fail(`${segmentCount} segments, at most ${MAX_SEGMENTS} allowed`);
+  const segments: DeflateAwareSegment[] = [];
+  let outBytes = 0;
+  let expanded = 0;
+  for (let i = 0; i < segmentCount; i++) {
+    const kind = byte(`segment ${i}'s kind`);
+    if (kind === SEGMENT_RAW) {
+      const sizeBytes = varint(`segment ${i} length`);
+      if (sizeBytes === 0) throw fail(`raw segment ${i} is empty`);
+      segments.push({ kind: 'raw', sizeBytes });
+      outBytes += sizeBytes;
+      expanded += sizeBytes;
+    } else if (kind === SEGMENT_DEFLATE) {
+      const params = {
+        level: byte(`segment ${i}'s level`),
+        windowBits: byte(`segment ${i}'s windowBits`),
+        memLevel: byte(`segment ${i}'s memLevel`),
+        strategy: byte(`segment ${i}'s strategy`),
+      };
+      if (!validDeflateParams(params))
+        throw fail(
+          `segment ${i}: zlib level ${params.level}, windowBits ${params.windowBits}, memLevel ${params.memLevel}, strategy ${params.strategy} outside 1..9, 9..15, 1..9, {0, 1, 4}`,
+        );
+      const inflatedBytes = varint(`segment ${i} inflated length`);
+      const deflatedBytes = varint(`segment ${i} deflated length`);
+      if (deflatedBytes === 0) throw fail(`deflate segment ${i} is empty`);
+      segments.push({ kind: 'deflate', params, inflatedBytes, deflatedBytes });
+      outBytes += deflatedBytes;
+      expanded += inflatedBytes;
+    } else {
+      throw fail(`segment ${i} has unknown kind ${kind} (expected 0 raw or 1 deflate)`);
+    }
+    if (outBytes > expectedSizeBytes)
+      throw fail(`segments make more than the ${expectedSizeBytes} destination bytes (at segment ${i})`);
+    if (expanded > MAX_EXPANDED_BYTES)
+      throw fail(`segments expand to more than the ${MAX_EXPANDED_BYTES} bytes allowed (at segment ${i})`);
+  }
+  if (outBytes !== expectedSizeBytes) throw fail(`segments make ${outBytes} bytes, expected ${expectedSizeBytes}`);
+  return { header: { newSizeBytes, oldStreams, segments }, innerOffsetBytes: at };
+}
+
+/**
+ * Applies a deflate-aware patch to `source` and returns exactly `expectedSizeBytes` bytes. The
+ * header is checked first (readDeflateAwareHeader), then its memory (headerApplyBytes) against
+ * the op's declared `memoryBytes`, before anything is allocated. Each old stream must inflate to
+ * exactly its stated length and end exactly at its stated deflated length; each deflate segment
+ * must re-deflate to exactly its stated length (the re-deflate writes into a buffer of that size
+ * and stops at the first byte past it). Throws PackageFormatError (`BLOB_DECODE_FAILED`).
+ */
+export async function applyDeflateAwarePatch(
+  source: Uint8Array,
+  patch: Uint8Array,
+  expectedSizeBytes: number,
+  memoryBytes = Infinity,
+): Promise<Buffer> {
+  const { header, innerOffsetBytes } = readDeflateAwareHeader(patch, source.length, expectedSizeBytes);
+  const needBytes = headerApplyBytes(header, source.length);
+  if (needBytes > memoryBytes)
+    throw fail(`patch needs ${needBytes} bytes of decoder memory, the op declares ${memoryBytes}`);
+  const oldInflated = header.oldStreams.reduce((n, s) => n + s.inflatedBytes, 0);
+  const expandedSource = Buffer.allocUnsafe(source.length + oldInflated);
+  expandedSource.set(source, 0);
+  let at = source.length;
+  header.oldStreams.forEach((s, i) => {
+    const input = Buffer.from(source.buffer, source.byteOffset + s.sourceOffsetBytes, s.deflatedBytes);
+    let inflated: Buffer;
+    let consumed: number;
+    try {
+      const r = inflateRawSync(input, { info: true, maxOutputLength: Math.max(1, s.inflatedBytes) }) as unknown as {
+        buffer: Buffer;
+        engine: { bytesWritten: number };
+      };
+      inflated = r.buffer;
+      consumed = r.engine.bytesWritten;
+    } catch (error) {
+      throw fail(`old stream ${i} at source offset ${s.sourceOffsetBytes}: ${describeCause(error)}`, error);
+    }
+    if (inflated.length !== s.inflatedBytes || consumed !== s.deflatedBytes)
+      throw fail(
+        `old stream ${i} inflates ${consumed} bytes into ${inflated.length}, declared ${s.deflatedBytes} into ${s.inflatedBytes}`,
+      );
+    expandedSource.set(inflated, at);
+    at += inflated.length;
+  });
+  const expanded = await applyBsdiffLzmaPatch(
+    expandedSource,
+    patch.subarray(innerOffsetBytes),
+    expandedTargetBytes(header.segments),
+    memoryBytes,
+  );
+  const out = Buffer.allocUnsafe(expectedSizeBytes);
+  let from = 0;
+  let to = 0;
+  header.segments.forEach((s, i) => {
+    if (s.kind === 'raw') {
+      out.set(expanded.subarray(from, from + s.sizeBytes), to);
+      from += s.sizeBytes;
+      to += s.sizeBytes;
+      return;
+    }
+    const sink = new DeflateSink(s.deflatedBytes);
+    try {
+      zlibDeflateRaw(expanded.subarray(from, from + s.inflatedBytes), s.params, sink);
+    } catch (error) {
+      if (error instanceof DeflateMismatch)
+        throw fail(`segment ${i} re-deflates to more than its declared ${s.deflatedBytes} bytes`);
+      throw error;
+    }
+    if (sink.length !== s.deflatedBytes)
+      throw fail(`segment ${i} re-deflates to ${sink.length} bytes, declared ${s.deflatedBytes}`);
+    out.set(sink.bytes(), to);
+    from += s.inflatedBytes;
+    to += s.deflatedBytes;
+  });
+  return out;
+}
+
+function fail(detail: string, cause?: unknown): Error {
+  return blobDecodeError(WHAT, detail, cause);
+}

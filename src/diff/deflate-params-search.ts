@@ -1,0 +1,54 @@
+// Finds the zlib parameters that re-make a deflate stream bit for bit from its inflated bytes, by
+// re-deflating with the common settings (levels 1-9, memLevel 8 and 9, windowBits 15, default
+// strategy) and comparing as the bytes come: a wrong setting usually departs in its first block,
+// so a miss costs little. Build side only (the deflate-aware differ).
+
+import { DeflateMismatch, DeflateSink } from './deflate-sink.js';
+import type { FoundDeflateStream } from './deflate-streams.js';
+import { zlibDeflateRaw, type DeflateParams } from './zlib-deflate.js';
+
+/** Levels to try first for each level class a header states. */
+const LEVEL_ORDER: Record<NonNullable<FoundDeflateStream['levelHint']> | 'none', readonly number[]> = {
+  none: [6, 9, 1, 5, 4, 7, 8, 3, 2],
+  default: [6, 5, 9, 1, 4, 7, 8, 3, 2],
+  max: [9, 8, 7, 6, 5, 4, 1, 3, 2],
+  fast: [2, 3, 4, 5, 1, 6, 9, 7, 8],
+  fastest: [1, 2, 3, 6, 9, 4, 5, 7, 8],
+};
+const MEM_LEVELS = [8, 9] as const;
+
+/** True when `params` re-deflate `inflated` into exactly `deflated`. */
+export function reproduces(inflated: Uint8Array, deflated: Uint8Array, params: DeflateParams): boolean {
+  const sink = new DeflateSink(deflated.length, deflated);
+  try {
+    zlibDeflateRaw(inflated, params, sink);
+  } catch (error) {
+    if (error instanceof DeflateMismatch) return false;
+    throw error;
+  }
+  return sink.length === deflated.length;
+}
+
+/**
+ * The first parameter set that reproduces `deflated` (the stream's bytes) from `inflated`, trying
+ * `preferred` (e.g. what reproduced the previous stream of the same archive) first, then the
+ * levels in the order the header's hint suggests, memLevel 8 before 9. Undefined when none does.
+ */
+export function findDeflateParams(
+  inflated: Uint8Array,
+  deflated: Uint8Array,
+  hint: FoundDeflateStream['levelHint'],
+  preferred?: DeflateParams,
+): DeflateParams | undefined {
+  const tries: DeflateParams[] = preferred ? [preferred] : [];
+  for (const memLevel of MEM_LEVELS)
+    for (const level of LEVEL_ORDER[hint ?? 'none']) tries.push({ level, windowBits: 15, memLevel, strategy: 0 });
+  const seen = new Set<string>();
+  for (const p of tries) {
+    const key = `${p.level}/${p.windowBits}/${p.memLevel}/${p.strategy}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    if (reproduces(inflated, deflated, p)) return p;
+  }
+  return undefined;
+}

@@ -1,0 +1,57 @@
+// Test helper: a minimal zip writer (local headers with sizes, deflate members made by our zlib
+// re-implementation, a central directory), so tests build APK-like archives in-process and fast.
+// Interop with real zlib is checked separately (test/diff/zlib-deflate.test.ts uses python3).
+
+import { crc32 } from 'node:zlib';
+import { DeflateSink } from '../../src/diff/deflate-sink.js';
+import { zlibDeflateRaw } from '../../src/diff/zlib-deflate.js';
+
+/** One member: its name, content and zlib level (0: stored). */
+export interface ZipMember {
+  readonly name: string;
+  readonly data: Uint8Array;
+  readonly level: number;
+}
+
+/** Raw deflate of `data` as zlib makes it at `level` (windowBits 15, memLevel 8, default strategy). */
+export function zlibRaw(data: Uint8Array, level: number): Buffer {
+  const sink = new DeflateSink(data.length + (data.length >> 3) + 1024);
+  zlibDeflateRaw(data, { level, windowBits: 15, memLevel: 8, strategy: 0 }, sink);
+  return Buffer.from(sink.bytes());
+}
+
+/** A zip archive of `members`, in order. */
+export function zipArchive(members: readonly ZipMember[]): Buffer {
+  const parts: Buffer[] = [];
+  const central: Buffer[] = [];
+  let offset = 0;
+  for (const m of members) {
+    const name = Buffer.from(m.name, 'latin1');
+    const body = m.level === 0 ? Buffer.from(m.data) : zlibRaw(m.data, m.level);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(m.level === 0 ? 0 : 8, 8);
+    local.writeUInt32LE(crc32(m.data), 14);
+    local.writeUInt32LE(body.length, 18);
+    local.writeUInt32LE(m.data.length, 22);
+    local.writeUInt16LE(name.length, 26);
+    const entry = Buffer.alloc(46);
+    entry.writeUInt32LE(0x02014b50, 0);
+    entry.writeUInt16LE(20, 4);
+    entry.writeUInt16LE(20, 6);
+    local.copy(entry, 8, 6, 30);
+    entry.writeUInt32LE(offset, 42);
+    parts.push(local, name, body);
+    central.push(entry, name);
+    offset += 30 + name.length + body.length;
+  }
+  const dir = Buffer.concat(central);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(members.length, 8);
+  end.writeUInt16LE(members.length, 10);
+  end.writeUInt32LE(dir.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...parts, dir, end]);
+}
