@@ -36,8 +36,15 @@ const MAKE_PAIR = join(BENCH, 'images', 'make-pair.sh');
 const GENERATOR_FILES = ['make-pair.sh', 'lib-image.sh', 'catalog.tsv'].map((f) => join(BENCH, 'images', f));
 // Kind apk (APK-like zip archives, issue 18) has its own generator beside the shared helpers.
 const MAKE_APK_PAIR = join(BENCH, 'images', 'make-apk-pair.sh');
+// Kind arm64 (Debian arm64 libc6/libssl3 at two security versions, issue 18) likewise.
+const MAKE_ARM64_PAIR = join(BENCH, 'images', 'make-arm64-pair.sh');
 const generatorFiles = (kind) =>
-  kind === 'apk' ? [...GENERATOR_FILES, MAKE_APK_PAIR, join(BENCH, 'images', 'zip-tree.py')] : GENERATOR_FILES;
+  kind === 'apk'
+    ? [...GENERATOR_FILES, MAKE_APK_PAIR, join(BENCH, 'images', 'zip-tree.py')]
+    : kind === 'arm64'
+      ? [...GENERATOR_FILES, MAKE_ARM64_PAIR]
+      : GENERATOR_FILES;
+const pairGenerator = (kind) => (kind === 'apk' ? MAKE_APK_PAIR : kind === 'arm64' ? MAKE_ARM64_PAIR : MAKE_PAIR);
 const SNAPSHOT = join(ROOT, 'bench', 'work', 'ota-build-snapshot');
 // Run as an executable, the way an installed `ota-build` runs (the launcher's sh lines start Node
 // with its memory settings); `node` first on its PATH is the Node running the bench (see timed).
@@ -50,7 +57,7 @@ const HDIFFZ = process.env.HDIFFZ ? resolve(process.env.HDIFFZ) : null;
 const HPATCHZ = HDIFFZ ? join(dirname(HDIFFZ), 'hpatchz') : null;
 // hdiffz -m needs about new + 5 x old bytes (9 x old from 2 GiB on, its help says).
 const hdiffzMemoryBytes = (sizeMib) => (sizeMib + (sizeMib >= 2048 ? 9 : 5) * sizeMib) * MIB;
-const ALL_KINDS = ['patch', 'major', 'blob', 'apk'];
+const ALL_KINDS = ['patch', 'major', 'blob', 'apk', 'arm64'];
 const DEFAULT_TARGETS = ['qualcomm', 'mediatek', 'unisoc'];
 
 // ---------------------------------------------------------------------------------------------
@@ -59,7 +66,7 @@ const DEFAULT_TARGETS = ['qualcomm', 'mediatek', 'unisoc'];
 const USAGE = `Usage: npm run bench -- [options]
 
   --sizes 64,256,1024        image sizes in MiB (default: all three)
-  --kinds patch,major,blob   pair kinds (default: all four: patch, major, blob, apk)
+  --kinds patch,major,blob   pair kinds (default: all five: patch, major, blob, apk, arm64)
   --pairs patch-64,blob-256  explicit list of kind-size pairs (instead of --sizes x --kinds)
   --quick                    same as --pairs patch-64
   --tools LIST               any of ${'ota-build,ota-build-default,bsdiff,xdelta3,zstd-patch,hdiffz,full-xz,full-zstd'}
@@ -212,7 +219,7 @@ function parseArgs(argv) {
   let pairs;
   if (o.pairs) {
     pairs = o.pairs.map((p) => {
-      const m = /^(patch|major|blob|apk)-([1-9][0-9]*)$/.exec(p);
+      const m = /^(patch|major|blob|apk|arm64)-([1-9][0-9]*)$/.exec(p);
       if (!m) die(`--pairs: expected kind-sizeMiB like patch-64, got ${p}`);
       return { kind: m[1], sizeMib: Number(m[2]) };
     });
@@ -748,7 +755,7 @@ async function ensurePair(p) {
   rmSync(recFile, { force: true });
   log(`  making pair: bench/images/make-pair.sh ${p.kind} ${p.sizeMib} ${relative(ROOT, dir)}`);
   const t0 = performance.now();
-  const r = spawnSync('bash', [p.kind === 'apk' ? MAKE_APK_PAIR : MAKE_PAIR, p.kind, String(p.sizeMib), dir], {
+  const r = spawnSync('bash', [pairGenerator(p.kind), p.kind, String(p.sizeMib), dir], {
     cwd: ROOT,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],

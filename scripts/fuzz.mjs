@@ -6,7 +6,17 @@
 // rejected by verify (and apply, for a sample) with a typed error and exit 4, 5 or 6 (7 for a newer minor version): no crash,
 // no hang (per-case time limit), no RSS spike. Prints the seed and the counts; exits 1 on any failure.
 
-import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, readdirSync } from 'node:fs';
+import {
+  closeSync,
+  mkdtempSync,
+  openSync,
+  readSync,
+  rmSync,
+  writeFileSync,
+  readFileSync,
+  existsSync,
+  readdirSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildPackages, verifyPackage, applyPackage, inspectPackage, OtaError } from '../dist/index.js';
@@ -47,12 +57,16 @@ async function makePackages() {
   writeFileSync(join(work, 'new.img'), next);
   writeFileSync(join(work, 'old-zip.img'), zipImage(0));
   writeFileSync(join(work, 'new-zip.img'), zipImage(1));
+  writeFileSync(join(work, 'old-exec.img'), execImage(0));
+  writeFileSync(join(work, 'new-exec.img'), execImage(1));
   const built = [];
   for (const [name, extra, newName = 'new.img'] of [
     ['delta', { oldPath: join(work, 'old.img'), targets: 'generic,mediatek' }],
     ['full', { targets: 'generic' }],
     // An APK-like image whose changed chunk is a deflate-aware (differ id 5) op.
     ['zip', { oldPath: join(work, 'old-zip.img'), targets: 'generic', differ: 'deflate-aware' }, 'new-zip.img'],
+    // An x86-64 ELF image whose changed chunk is an exec-aware (differ id 6) op.
+    ['exec', { oldPath: join(work, 'old-exec.img'), targets: 'generic', differ: 'exec-aware' }, 'new-exec.img'],
   ]) {
     const res = await buildPackages({
       newPath: join(work, newName),
@@ -66,6 +80,8 @@ async function makePackages() {
       const info = await inspectPackage({ packagePath: p.path, reporter: quiet });
       if (name === 'zip' && !info.partitions[0].byEncoding['differ:deflate-aware'])
         throw new Error('the zip package has no deflate-aware op to fuzz');
+      if (name === 'exec' && !info.partitions[0].byEncoding['differ:exec-aware'])
+        throw new Error('the exec package has no exec-aware op to fuzz');
       built.push({ label: `${name}-${p.target}`, bytes: readFileSync(p.path), sections: info.sections });
     }
   }
@@ -97,6 +113,21 @@ function zipImage(version) {
   }
   const image = Buffer.alloc(256 * 1024);
   Buffer.concat(parts).copy(image);
+  return image;
+}
+
+/**
+ * 256 KiB image starting with this Node binary's first bytes (an x86-64 or AArch64 ELF);
+ * `version` 1 has 300 bytes inserted at 70 000, so the code after it moves.
+ */
+function execImage(version) {
+  const code = Buffer.alloc(256 * 1024);
+  const fd = openSync(process.execPath, 'r');
+  readSync(fd, code, 0, code.length, 0);
+  closeSync(fd);
+  const image = Buffer.alloc(256 * 1024);
+  if (version === 0) code.copy(image);
+  else Buffer.concat([code.subarray(0, 70_000), Buffer.alloc(300, 0x90), code.subarray(70_000)]).copy(image);
   return image;
 }
 

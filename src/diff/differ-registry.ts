@@ -9,6 +9,7 @@ import { BsdiffDiffer } from './bsdiff-differ.js';
 import { BsdiffLzmaDiffer } from './bsdiff-lzma-differ.js';
 import { DeflateAwareDiffer } from './deflate-aware-differ.js';
 import type { Differ } from './differ.js';
+import { ExecAwareDiffer } from './exec-aware-differ.js';
 import { ZstdDictDiffer } from './zstd-dict-differ.js';
 
 const DIFFERS: readonly Differ[] = [
@@ -17,6 +18,7 @@ const DIFFERS: readonly Differ[] = [
   new Bsdf2Differ(),
   new BsdiffLzmaDiffer(),
   new DeflateAwareDiffer(),
+  new ExecAwareDiffer(),
 ];
 
 /** Names of every differ, in wire-id order. */

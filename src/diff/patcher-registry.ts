@@ -7,6 +7,7 @@ import { Bsdf2Patcher } from './bsdf2-patcher.js';
 import { BsdiffLzmaPatcher } from './bsdiff-lzma-patcher.js';
 import { BsdiffPatcher } from './bsdiff-patcher.js';
 import { DeflateAwarePatcher } from './deflate-aware-patcher.js';
+import { ExecAwarePatcher } from './exec-aware-patcher.js';
 import type { Patcher } from './patcher.js';
 import { ZstdDictPatcher } from './zstd-dict-patcher.js';
 
@@ -16,6 +17,7 @@ const PATCHERS: readonly Patcher[] = [
   new Bsdf2Patcher(),
   new BsdiffLzmaPatcher(),
   new DeflateAwarePatcher(),
+  new ExecAwarePatcher(),
 ];
 
 /** Every patcher, in wire-id order. */

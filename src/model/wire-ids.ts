@@ -18,6 +18,7 @@ export const DifferWireId = {
   bsdf2: 3,
   'bsdiff-lzma': 4,
   'deflate-aware': 5,
+  'exec-aware': 6,
 } as const;
 export type DifferName = keyof typeof DifferWireId;
 

@@ -19,7 +19,7 @@ function thrown(fn: () => unknown): OtaError {
 
 describe('differ registry', () => {
   it('lists every wire id once, in wire-id order', () => {
-    expect(DIFFER_NAMES).toEqual(['bsdiff', 'zstd-dict', 'bsdf2', 'bsdiff-lzma', 'deflate-aware']);
+    expect(DIFFER_NAMES).toEqual(['bsdiff', 'zstd-dict', 'bsdf2', 'bsdiff-lzma', 'deflate-aware', 'exec-aware']);
     for (const name of DIFFER_NAMES) {
       const differ = differByName(name);
       expect(differ.wireId).toBe(DifferWireId[name]);
@@ -27,8 +27,8 @@ describe('differ registry', () => {
       expect(patcher.name).toBe(name);
       expect(patcherFor(name)).toBe(patcher);
     }
-    expect(allDiffers().map((d) => d.wireId)).toEqual([1, 2, 3, 4, 5]);
-    expect(allPatchers().map((p) => p.wireId)).toEqual([1, 2, 3, 4, 5]);
+    expect(allDiffers().map((d) => d.wireId)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(allPatchers().map((p) => p.wireId)).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
   it('rejects an unknown name as a usage error listing the valid names', () => {
@@ -37,22 +37,22 @@ describe('differ registry', () => {
     expect(error.exitCode).toBe(2);
     expect(error.code).toBe('BAD_DIFFER');
     expect(error.message).toBe(
-      'unknown differ "xdelta3": expected one of bsdiff, zstd-dict, bsdf2, bsdiff-lzma, deflate-aware',
+      'unknown differ "xdelta3": expected one of bsdiff, zstd-dict, bsdf2, bsdiff-lzma, deflate-aware, exec-aware',
     );
   });
 
   it('rejects an unknown wire id as unsupported (exit 7)', () => {
-    for (const id of [0, 6, 99]) {
+    for (const id of [0, 7, 99]) {
       const error = thrown(() => patcherByWireId(id));
       expect(error).toBeInstanceOf(UnsupportedError);
       expect(error.exitCode).toBe(7);
       expect(error.code).toBe('UNKNOWN_DIFFER');
       expect(error.message).toBe(
-        `unknown differ id ${id}: this version knows 1 (bsdiff), 2 (zstd-dict), 3 (bsdf2), 4 (bsdiff-lzma), 5 (deflate-aware)`,
+        `unknown differ id ${id}: this version knows 1 (bsdiff), 2 (zstd-dict), 3 (bsdf2), 4 (bsdiff-lzma), 5 (deflate-aware), 6 (exec-aware)`,
       );
     }
-    expect(thrown(() => patcherByWireId(7, 'partition 1 op 0')).message).toMatch(
-      /^partition 1 op 0: unknown differ id 7/,
+    expect(thrown(() => patcherByWireId(8, 'partition 1 op 0')).message).toMatch(
+      /^partition 1 op 0: unknown differ id 8/,
     );
     expect(thrown(() => patcherFor('xdelta3')).code).toBe('UNKNOWN_DIFFER');
   });

@@ -8,7 +8,7 @@ import { encodeWithRules, type EncodeTask } from '../../src/pipeline/encode-chun
 import { targetNeeds } from '../../src/pipeline/encode-plan.js';
 import { resolveTargets } from '../../src/targets/target-registry.js';
 import { candidateLabel, type CandidateSpec, type EncodedCandidate } from '../../src/planner/candidates.js';
-import { textLike } from '../codecs/sample-data.js';
+import { elfChunk, textLike } from '../codecs/sample-data.js';
 import { zipArchive } from '../helpers/zip-archive.js';
 
 const KiB = 1024;
@@ -53,6 +53,15 @@ describe('candidate rules', () => {
     const zip = zipArchive([{ name: 'a.txt', data: textLike(200 * KiB, 5), level: 6 }]);
     const withZip = await rules(1024 * KiB, { 'replace/gzip-9': 400 * KiB }, { specs, newData: zip });
     expect(withZip.ran.slice(0, 2)).toEqual(['diff/bsdiff-lzma', 'diff/deflate-aware']);
+  });
+
+  it('exec-aware runs with the lead only on chunks holding AArch64 or x86-64 code', async () => {
+    const specs = [...SPECS, { kind: 'diff', differ: 'exec-aware' } as const];
+    const plain = await rules(1024 * KiB, { 'replace/gzip-9': 400 * KiB }, { specs, newData: textLike(1024 * KiB, 6) });
+    expect(plain.ran).not.toContain('diff/exec-aware');
+    const code = elfChunk(1024 * KiB);
+    const withCode = await rules(1024 * KiB, { 'replace/gzip-9': 400 * KiB }, { specs, newData: code });
+    expect(withCode.ran.slice(0, 2)).toEqual(['diff/bsdiff-lzma', 'diff/exec-aware']);
   });
 
   it('a big chunk where bsdiff-lzma is under 0.3 x gzip: only bsdiff-lzma and the fast codecs run', async () => {
@@ -145,6 +154,7 @@ describe('candidate rules', () => {
       bsdf2: { tier: 'fallback', slowOnZeroRuns: true },
       'bsdiff-lzma': { tier: 'lead', slowOnZeroRuns: false },
       'deflate-aware': { tier: 'lead', slowOnZeroRuns: false, keepWhole: 'zip-members' },
+      'exec-aware': { tier: 'lead', slowOnZeroRuns: false },
     });
     const generic = await resolveTargets('generic');
     const noLead = (await resolveTargets('generic')).map((p) => ({ ...p, allowedDiffers: ['bsdiff', 'zstd-dict'] }));
