@@ -64,6 +64,7 @@ export function checkDeviceLimits(manifest: Manifest, profile: TargetProfile): v
   for (const part of manifest.partitions) {
     for (const [i, op] of part.operations.entries()) {
       const where = `partition ${part.name} op ${i} (${op.type})`;
+      if (op.type === 'stash' || op.type === 'free') continue; // bounded by maxStashBytes (checkStashLimit)
       if (!profile.allowedOperations.includes(op.type)) refuse(where, `op type ${op.type} is not allowed`);
       const dstBytes = totalBlocks(op.dst) * bs;
       if (dstBytes > profile.maxOperationBytes)

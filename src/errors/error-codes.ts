@@ -123,6 +123,10 @@ export const ERROR_CODES = {
   PKG_BAD_MANIFEST: { exitCode: badPackage, summary: 'malformed or inconsistent manifest' },
   PKG_NON_CANONICAL: { exitCode: badPackage, summary: 'a protobuf section is not canonically encoded' },
   PKG_BAD_SIGNATURE_BLOCK: { exitCode: badPackage, summary: 'malformed signature block' },
+  PKG_IN_PLACE_UNSAFE: {
+    exitCode: badPackage,
+    summary: 'an in-place package reads an overwritten block, exceeds its stash limit, or misuses a stash',
+  },
   BLOB_DECODE_FAILED: { exitCode: badPackage, summary: 'a blob is corrupt, truncated or over its size cap' },
   // 5: verification mismatch
   WRONG_BASE: { exitCode: mismatch, summary: "the old image's sha256 is not the package's source" },
@@ -164,7 +168,8 @@ export const ERROR_CODES = {
   KEY_UNSUPPORTED: { exitCode: unsupported, summary: 'a key type ota-build does not sign with' },
   IN_PLACE_UNSUPPORTED: {
     exitCode: unsupported,
-    summary: 'a profile asks for in-place updates, or apply/verify meets an in-place package',
+    summary:
+      'an in-place build or apply of what in-place mode does not cover (releases, several targets of mixed modes, resized images)',
   },
   DEVICE_LIMIT_EXCEEDED: {
     exitCode: unsupported,
