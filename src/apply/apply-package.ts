@@ -24,7 +24,7 @@ import { fileIdsOf } from './owned-file.js';
 import { replayAppliedBlobs } from './stream-replay.js';
 import { applyRelease } from './apply-release.js';
 import { checkDeviceIdentity, checkNotDowngrade, readDeviceState, type DeviceState } from './device-checks.js';
-import { checkDeviceLimits, checkUpdateMode, deviceProfileFor } from './device-limits.js';
+import { checkDeviceLimits, deviceProfileFor } from './device-limits.js';
 import { imageDestination, outputNode, type OutputDestination } from './output-destination.js';
 
 /** Applies a package; see the file comment for the guarantees. */
@@ -62,7 +62,6 @@ export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> 
     };
     checkDeviceIdentity(reader.targetHeader, device);
     checkNotDowngrade(reader.manifest, device, options.allowDowngrade ?? false);
-    checkUpdateMode(reader.targetHeader);
     checkDeviceLimits(reader.manifest, profile);
     if (reader.targetHeader.releaseLayout !== '') return await applyRelease(reader, options, reporter);
     if (reader.manifest.partitions.length !== 1) {

@@ -63,6 +63,11 @@ export const ERROR_CODES = {
   OUTPUT_NOT_FILE: { exitCode: usage, summary: 'the output path is not a file (or folder, for releases)' },
   OUTPUT_NOT_FOLDER: { exitCode: usage, summary: 'a release package needs a folder as output' },
   OUTPUT_TOO_SMALL: { exitCode: usage, summary: 'the output block device is smaller than the new image' },
+  NOT_IN_PLACE_PACKAGE: {
+    exitCode: usage,
+    summary: 'apply --in-place given an A/B package (its op order is not proven safe in place)',
+  },
+  BAD_STASH_DIR: { exitCode: usage, summary: '--stash-dir is not a folder of ours (a symlink, a file, another user)' },
   OUTPUT_FORMAT_DEVICE: { exitCode: usage, summary: '--output-format sparse cannot be written to a block device' },
   TOO_MANY_KEYS: { exitCode: usage, summary: 'more signing keys than a package carries (4)' },
   KEY_ALGORITHM_MISMATCH: { exitCode: usage, summary: 'the signing keys of one package use different algorithms' },
