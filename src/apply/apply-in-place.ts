@@ -6,6 +6,7 @@
 // stashes go to --stash-dir (locked for the run), and the image must end at the target hash.
 // Re-running the same command after any interruption converges; no checkpoint is needed.
 
+import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UnsupportedError, UsageError, VerificationError, ioError } from '../errors/ota-error.js';
 import { proveInPlace } from '../format/in-place-proof.js';
@@ -74,22 +75,42 @@ export async function applyInPlace(options: InPlaceApplyOptions): Promise<InPlac
         `partition ${part.name}: the stash peaks at ${peakStashBytes} bytes, over the device's ${profile.maxStashBytes} (device profile ${profile.id})`,
       );
     await reader.verifyPayloadSignature();
+    const existed = await lstat(options.stashDir).then(
+      () => true,
+      () => false,
+    );
     const store = await StashStore.open(options.stashDir);
     const lock = await lockOutput(join(options.stashDir, '.ota-lock'), options.inPlacePath);
-    let removed = false;
+    const image = await InPlaceImage.open(options.inPlacePath, part.target.sizeBytes, bs).catch(async (err) => {
+      await lock.release();
+      throw err;
+    });
+    let released = false;
     try {
-      const result = await rewrite(reader, options, store, peakStashBytes);
+      const result = await rewrite(reader, image, options, store, peakStashBytes);
       await store.removeStashes();
       await lock.release();
-      removed = await store.removeFolder();
+      released = true;
+      const removed = await store.removeFolder();
       if (!removed)
         reporter.warn({
           code: 'STASH_DIR_KEPT',
           message: `${options.stashDir} holds files this applier did not make: the stash folder was left in place`,
         });
       return { ...result, targetId: header.targetId, stashFolderRemoved: removed };
+    } catch (err) {
+      // Refused before the first block was written: leave no trace (a folder we made goes again).
+      // Once the image is touched, the stashes are what a re-run needs: they stay.
+      if (!image.wroteAny && !existed) {
+        await store.removeStashes();
+        await lock.release();
+        released = true;
+        await store.removeFolder();
+      }
+      throw err;
     } finally {
-      if (!removed) await lock.release();
+      await image.close();
+      if (!released) await lock.release();
     }
   } finally {
     await reader.close();
@@ -98,13 +119,13 @@ export async function applyInPlace(options: InPlaceApplyOptions): Promise<InPlac
 
 async function rewrite(
   reader: PackageReader,
+  image: InPlaceImage,
   options: { readonly inPlacePath: string; readonly stashDir: string },
   store: StashStore,
   peakStashBytes: number,
 ): Promise<Omit<InPlaceApplyResult, 'targetId' | 'stashFolderRemoved'>> {
   const part = reader.manifest.partitions[0]!;
   const bs = reader.manifest.blockSizeBytes;
-  const image = await InPlaceImage.open(options.inPlacePath, part.target.sizeBytes, bs);
   try {
     const sourceSha = part.source ? await image.sha256(part.source.dontCare) : undefined;
     const fresh = sourceSha !== undefined && sourceSha.equals(Buffer.from(part.source!.sha256));
@@ -145,7 +166,5 @@ async function rewrite(
     if ((err as NodeJS.ErrnoException).code && !(err as { exitCode?: number }).exitCode)
       throw ioError('update in place', options.inPlacePath, err);
     throw err;
-  } finally {
-    await image.close();
   }
 }

@@ -25,6 +25,8 @@ async function readableSizeBytes(fh: FileHandle, atLeast: number): Promise<numbe
 export class InPlaceImage {
   /** Reads through the writable handle (never closes it). */
   readonly source: BlockSource;
+  /** Whether this run has written any block yet. */
+  wroteAny = false;
 
   private constructor(
     readonly path: string,
@@ -77,6 +79,7 @@ export class InPlaceImage {
 
   /** Writes `data` over the blocks of `extents`, clipped to the image size. */
   async write(extents: readonly Extent[], data: Buffer): Promise<void> {
+    this.wroteAny = true;
     let at = 0;
     for (const e of extents) {
       const offset = e.startBlock * this.bs;

@@ -7,7 +7,7 @@ import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyInPlace } from '../apply/apply-in-place.js';
-import { ioError } from '../errors/ota-error.js';
+import { VerificationError, ioError } from '../errors/ota-error.js';
 import { openImage } from '../image/open-image.js';
 import { writeFull } from '../image/write-full.js';
 import type { Reporter } from '../reporter.js';
@@ -45,7 +45,7 @@ export async function simulateInPlace(o: SimulateInPlaceOptions): Promise<void> 
     } finally {
       await old.close();
     }
-    await applyInPlace({
+    const r = await applyInPlace({
       packagePath: o.packagePath,
       inPlacePath: copy,
       stashDir: join(dir, 'stash'),
@@ -54,6 +54,12 @@ export async function simulateInPlace(o: SimulateInPlaceOptions): Promise<void> 
       deviceProfilePath: o.deviceProfilePath,
       reporter: o.reporter,
     });
+    // A re-run converges from an interrupted state, but verify asks about the base itself.
+    if (r.start !== 'base')
+      throw new VerificationError(
+        'WRONG_BASE',
+        `old image ${o.oldPath} is not the package's base (it is ${r.start === 'done' ? 'already the target' : 'a partly updated image'})`,
+      );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
