@@ -94,6 +94,14 @@ export function applyCommand(run: (work: () => Promise<CommandResult>) => Promis
       'after',
       '\nExamples:\n  ota-build apply out/update-mediatek.otapkg --old v1/MT6789_Android_scatter.txt -o v2-images/\n  ota-build apply out/update-qualcomm.otapkg --old v1.img -o v2.img --pubkey release.pub.pem --device-target qualcomm\n  ota-build apply pkg.otapkg --old v1.img -o v2.img --device-state /data/ota/device.json --resume',
     )
+    .hook('preAction', (cmd) => {
+      // -o is required unless the image is rewritten in place (commander's own wording and exit).
+      const o = cmd.opts();
+      if (o.out === undefined && o.inPlace === undefined && o.stashDir === undefined)
+        cmd.error("error: required option '-o, --out <img|dev|dir>' not specified", {
+          code: 'commander.missingMandatoryOptionValue',
+        });
+    })
     .action(async (pkg: string, o) => {
       await run(async () => {
         const reporter = await CliReporter.create({ strict: o.strict });
