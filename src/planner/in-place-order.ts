@@ -21,7 +21,10 @@ export interface InPlaceOrder {
   readonly steps: PlanStep[];
   /** Most stash bytes alive at once. */
   readonly peakStashBytes: number;
-  /** Items turned into REPLACE (sources dropped) to keep the stash within the limit. */
+  /**
+   * Items turned into REPLACE to keep the stash within the limit: copies, and changed chunks whose
+   * whole diff window had to be dropped (a chunk that loses part of its window stays a DIFF).
+   */
   readonly convertedCount: number;
   readonly stashCount: number;
 }
@@ -48,11 +51,17 @@ export function orderInPlace(items: readonly PlanItem[], o: InPlaceOrderOptions)
   const pieces = readPieces(items);
   const order = readersFirst(items, pieces);
   const converted = new Set<number>();
+  // A changed chunk's sources are only a diff window: a stash that does not fit is better dropped
+  // from its window (the DIFF keeps the rest) than paid for with a REPLACE. "reader:writer" pairs.
+  const trimmed = new Set<string>();
   for (;;) {
-    const plan = stashPlan(order, pieces, converted);
+    const plan = stashPlan(order, pieces, converted, trimmed);
     const tooBig = overLimit(plan, o);
-    if (tooBig.length === 0) return emit(items, order, plan, converted, o);
-    for (const reader of tooBig) converted.add(reader);
+    if (tooBig.length === 0) return emit(items, order, pieces, plan, converted, trimmed, o);
+    for (const { reader, writer } of tooBig) {
+      if (items[reader]!.kind === 'changed') trimmed.add(`${reader}:${writer}`);
+      else converted.add(reader);
+    }
   }
 }
 
@@ -115,7 +124,12 @@ interface PlannedStash {
 }
 
 /** The stashes an order needs (by writer position), given the readers already converted. */
-function stashPlan(order: readonly number[], pieces: readonly Piece[][], converted: ReadonlySet<number>) {
+function stashPlan(
+  order: readonly number[],
+  pieces: readonly Piece[][],
+  converted: ReadonlySet<number>,
+  trimmed: ReadonlySet<string>,
+) {
   const pos = new Int32Array(order.length);
   order.forEach((id, at) => (pos[id] = at));
   const needed = new Map<number, { extents: Extent[]; readers: Set<number> }>();
@@ -123,6 +137,7 @@ function stashPlan(order: readonly number[], pieces: readonly Piece[][], convert
     if (converted.has(reader)) continue;
     for (const p of list) {
       if (pos[reader]! < pos[p.writer]!) continue; // read before it is overwritten
+      if (trimmed.has(`${reader}:${p.writer}`)) continue; // dropped from the reader's window
       const n = needed.get(p.writer) ?? { extents: [], readers: new Set<number>() };
       n.extents.push({ startBlock: p.start, blockCount: p.end - p.start });
       n.readers.add(reader);
@@ -144,15 +159,19 @@ function stashPlan(order: readonly number[], pieces: readonly Piece[][], convert
   return byPosition;
 }
 
-/** Walks the stashes in order; returns the readers to convert so that no stash passes the limit. */
-function overLimit(plan: ReadonlyMap<number, PlannedStash>, o: InPlaceOrderOptions): number[] {
+/** Walks the stashes in order; returns the (reader, writer) reads to give up so that no stash passes the limit. */
+function overLimit(
+  plan: ReadonlyMap<number, PlannedStash>,
+  o: InPlaceOrderOptions,
+): { reader: number; writer: number }[] {
   let live: { lastUse: number; bytes: number }[] = [];
-  const convert: number[] = [];
+  const convert: { reader: number; writer: number }[] = [];
   for (const at of [...plan.keys()].sort((a, b) => a - b)) {
     live = live.filter((l) => l.lastUse >= at); // freed after their last reader, before `at`
     const s = plan.get(at)!;
     const bytes = s.blockCount * o.blockSizeBytes;
-    if (live.reduce((n, l) => n + l.bytes, 0) + bytes > o.maxStashBytes) convert.push(...s.readers);
+    if (live.reduce((n, l) => n + l.bytes, 0) + bytes > o.maxStashBytes)
+      convert.push(...s.readers.map((reader) => ({ reader, writer: s.writer })));
     else live.push({ lastUse: s.lastUse, bytes });
   }
   return convert;
@@ -162,8 +181,10 @@ function overLimit(plan: ReadonlyMap<number, PlannedStash>, o: InPlaceOrderOptio
 function emit(
   items: readonly PlanItem[],
   order: readonly number[],
+  pieces: readonly Piece[][],
   plan: ReadonlyMap<number, PlannedStash>,
   converted: ReadonlySet<number>,
+  trimmed: ReadonlySet<string>,
   o: InPlaceOrderOptions,
 ): InPlaceOrder {
   const idOfWriter = new Map<number, number>();
@@ -180,6 +201,7 @@ function emit(
     for (const r of s.readers) stashesOf.set(r, [...(stashesOf.get(r) ?? []), idOfWriter.get(s.writer)!]);
   const steps: PlanStep[] = [];
   const sizeOf = new Map<number, number>();
+  let trimmedAway = 0;
   let liveBytes = 0;
   let peakStashBytes = 0;
   for (const [at, id] of order.entries()) {
@@ -191,8 +213,13 @@ function emit(
       liveBytes += s.blockCount * o.blockSizeBytes;
       peakStashBytes = Math.max(peakStashBytes, liveBytes);
     }
-    const item = items[id]!;
+    let item = items[id]!;
     const stashIds = (stashesOf.get(id) ?? []).sort((a, b) => a - b);
+    if (item.kind === 'changed') {
+      const drop = pieces[id]!.filter((p) => trimmed.has(`${id}:${p.writer}`));
+      if (drop.length > 0) item = { ...item, sources: withoutPieces(item.sources, drop) };
+      if (drop.length > 0 && item.sources.length === 0) trimmedAway++; // nothing left to diff against: a REPLACE
+    }
     if (converted.has(id)) steps.push({ kind: 'changed', dst: item.dst, sources: [] });
     else if (item.kind === 'zero') steps.push(item);
     else steps.push(stashIds.length > 0 ? { ...item, stashIds } : item);
@@ -201,7 +228,24 @@ function emit(
       liveBytes -= sizeOf.get(stashId)!;
     }
   }
-  return { steps, peakStashBytes, convertedCount: converted.size, stashCount: plan.size };
+  return { steps, peakStashBytes, convertedCount: converted.size + trimmedAway, stashCount: plan.size };
+}
+
+/** `extents` without the blocks of `drop` (sorted, disjoint extents in; same out). */
+function withoutPieces(extents: readonly Extent[], drop: readonly Piece[]): Extent[] {
+  const cuts = [...drop].sort((a, b) => a.start - b.start);
+  const out: Extent[] = [];
+  for (const e of extents) {
+    let at = e.startBlock;
+    const end = e.startBlock + e.blockCount;
+    for (const c of cuts) {
+      if (c.end <= at || c.start >= end) continue;
+      if (c.start > at) out.push({ startBlock: at, blockCount: c.start - at });
+      at = Math.max(at, c.end);
+    }
+    if (at < end) out.push({ startBlock: at, blockCount: end - at });
+  }
+  return out;
 }
 
 /** A binary min-heap of (cost, start, id), ordered by cost then start. */
