@@ -1,7 +1,9 @@
 // The image an in-place apply rewrites: the one place the applier opens an old image for writing,
-// and only because the user named it with --in-place. A regular file or a block device, opened
-// O_RDWR without O_CREAT/O_TRUNC (a regular file also with O_NOFOLLOW, and refused unless it is
-// exactly the package's image size); reads pad past the end with zeros, writes are clipped to it.
+// and only because the user named it with --in-place. A regular file or a block device (named
+// directly or through a symlink such as /dev/block/by-name/system), opened O_RDWR without
+// O_CREAT/O_TRUNC and checked with fstat on the open handle: anything else is refused, a regular
+// file must be exactly the package's image size; reads pad past the end with zeros, writes are
+// clipped to it.
 
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
@@ -44,7 +46,7 @@ export class InPlaceImage {
   static async open(path: string, sizeBytes: number, blockSizeBytes: number): Promise<InPlaceImage> {
     let fh: FileHandle;
     try {
-      fh = await open(path, constants.O_RDWR | constants.O_NOFOLLOW);
+      fh = await open(path, constants.O_RDWR);
     } catch (err) {
       throw ioError('open image for in-place update', path, err);
     }

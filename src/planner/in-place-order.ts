@@ -29,6 +29,9 @@ export interface InPlaceOrder {
   readonly stashCount: number;
 }
 
+/** How much a block a changed chunk's diff window reads counts against a copy's read, when ordering. */
+const WINDOW_READ_WEIGHT = 1 / 16;
+
 /** Blocks `[start, end)` that item `reader` reads and item `writer` writes. */
 interface Piece {
   readonly writer: number;
@@ -56,7 +59,7 @@ export function orderInPlace(items: readonly PlanItem[], o: InPlaceOrderOptions)
   const trimmed = new Set<string>();
   for (;;) {
     const plan = stashPlan(order, pieces, converted, trimmed);
-    const tooBig = overLimit(plan, o);
+    const tooBig = overLimit(items, plan, o);
     if (tooBig.length === 0) return emit(items, order, pieces, plan, converted, trimmed, o);
     for (const { reader, writer } of tooBig) {
       if (items[reader]!.kind === 'changed') trimmed.add(`${reader}:${writer}`);
@@ -93,9 +96,12 @@ function readPieces(items: readonly PlanItem[]): Piece[][] {
  * blocks get stashed.
  */
 function readersFirst(items: readonly PlanItem[], pieces: readonly Piece[][]): number[] {
+  // A copy must read every source block (stash or REPLACE otherwise); a changed chunk's window is
+  // only a hint (it can be trimmed): cycles are broken on window reads first.
+  const weight = (reader: number) => (items[reader]!.kind === 'copy' ? 1 : WINDOW_READ_WEIGHT);
   const cost = new Float64Array(items.length);
   for (const [reader, list] of pieces.entries())
-    for (const p of list) if (p.writer !== reader) cost[p.writer]! += p.end - p.start;
+    for (const p of list) if (p.writer !== reader) cost[p.writer]! += (p.end - p.start) * weight(reader);
   const heap = new MinHeap();
   for (let id = 0; id < items.length; id++) heap.push(cost[id]!, items[id]!.dst.startBlock, id);
   const placed = new Uint8Array(items.length);
@@ -107,7 +113,7 @@ function readersFirst(items: readonly PlanItem[], pieces: readonly Piece[][]): n
     order.push(top.id);
     for (const p of pieces[top.id]!) {
       if (p.writer === top.id || placed[p.writer]) continue;
-      cost[p.writer]! -= p.end - p.start;
+      cost[p.writer]! -= (p.end - p.start) * weight(top.id);
       heap.push(cost[p.writer]!, items[p.writer]!.dst.startBlock, p.writer);
     }
   }
@@ -159,22 +165,35 @@ function stashPlan(
   return byPosition;
 }
 
-/** Walks the stashes in order; returns the (reader, writer) reads to give up so that no stash passes the limit. */
+/**
+ * Walks the stashes in order; returns the (reader, writer) reads to give up so that no stash
+ * passes the limit. Where a stash does not fit, the cheap way out comes first: the changed chunks
+ * reading that stash or any live one lose those blocks from their diff windows. Only when no
+ * changed chunk is left to trim are copies (which need every source block) turned into REPLACE.
+ */
 function overLimit(
+  items: readonly PlanItem[],
   plan: ReadonlyMap<number, PlannedStash>,
   o: InPlaceOrderOptions,
 ): { reader: number; writer: number }[] {
-  let live: { lastUse: number; bytes: number }[] = [];
-  const convert: { reader: number; writer: number }[] = [];
+  let live: PlannedStash[] = [];
+  const out: { reader: number; writer: number }[] = [];
+  const isChanged = (r: number) => items[r]!.kind === 'changed';
   for (const at of [...plan.keys()].sort((a, b) => a - b)) {
     live = live.filter((l) => l.lastUse >= at); // freed after their last reader, before `at`
     const s = plan.get(at)!;
     const bytes = s.blockCount * o.blockSizeBytes;
-    if (live.reduce((n, l) => n + l.bytes, 0) + bytes > o.maxStashBytes)
-      convert.push(...s.readers.map((reader) => ({ reader, writer: s.writer })));
-    else live.push({ lastUse: s.lastUse, bytes });
+    if (live.reduce((n, l) => n + l.blockCount * o.blockSizeBytes, 0) + bytes <= o.maxStashBytes) {
+      live.push(s);
+      continue;
+    }
+    const trims = [...live, s].flatMap((l) =>
+      l.readers.filter(isChanged).map((reader) => ({ reader, writer: l.writer })),
+    );
+    if (trims.length > 0) return trims;
+    out.push(...s.readers.map((reader) => ({ reader, writer: s.writer })));
   }
-  return convert;
+  return out;
 }
 
 /** The steps: STASH before its writer, the items (converted ones without sources), FREE after the last reader. */
