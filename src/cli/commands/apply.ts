@@ -7,35 +7,7 @@ import { printableLines } from '../../errors/printable.js';
 import { MAX_TIMESTAMP_SECONDS, collect, parseIntOption } from '../parse-options.js';
 import { applyText } from '../apply-text.js';
 import { transportFrom, transportJson, withTransportOptions } from '../transport-options.js';
-import { UsageError } from '../../errors/ota-error.js';
-
-/** `apply --in-place`: only the options that make sense when the image is rewritten where it is. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- commander's parsed options
-async function inPlace(pkg: string, o: Record<string, any>, reporter: CliReporter): Promise<CommandResult> {
-  const clash = (['out', 'old', 'resume', 'outputFormat'] as const).find((k) => o[k] !== undefined);
-  if (clash)
-    throw new UsageError(
-      'BAD_OPTION',
-      `--in-place rewrites the image it names: --${clash === 'out' ? 'out (-o)' : clash === 'outputFormat' ? 'output-format' : clash} cannot be used with it`,
-    );
-  if (o.inPlace === undefined || o.stashDir === undefined)
-    throw new UsageError('BAD_OPTION', '--in-place <image> and --stash-dir <dir> go together');
-  const { applyInPlace } = await import('../../apply/apply-in-place.js');
-  const r = await applyInPlace({
-    packagePath: pkg,
-    inPlacePath: o.inPlace,
-    stashDir: o.stashDir,
-    pubkeyPath: o.pubkey,
-    deviceTarget: o.deviceTarget,
-    deviceProfilePath: o.deviceProfile,
-    devicePlatform: o.devicePlatform,
-    deviceTimestampSeconds: o.deviceTimestamp,
-    deviceStatePath: o.deviceState,
-    allowDowngrade: o.allowDowngrade,
-    reporter,
-  });
-  return { json: { ...r, warnings: reporter.warnings }, text: printableLines(applyText(r)) };
-}
+import { inPlace } from '../in-place-apply.js';
 
 /** Declares the command. */
 export function applyCommand(run: (work: () => Promise<CommandResult>) => Promise<void>): Command {
@@ -106,8 +78,6 @@ export function applyCommand(run: (work: () => Promise<CommandResult>) => Promis
       await run(async () => {
         const reporter = await CliReporter.create({ strict: o.strict });
         if (o.inPlace !== undefined || o.stashDir !== undefined) return inPlace(pkg, o, reporter);
-        if (o.out === undefined)
-          throw new UsageError('USAGE', "required option '-o, --out <img|dev|dir>' not specified");
         const { applyPackage } = await import('../../apply/apply-package.js');
         const t = transportFrom(o);
         const r = await applyPackage({
