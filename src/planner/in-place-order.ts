@@ -187,10 +187,15 @@ function overLimit(
       live.push(s);
       continue;
     }
-    const trims = [...live, s].flatMap((l) =>
+    // The cheapest way out first: changed chunks reading a neighbour's blocks (from this stash or
+    // a live one) drop them from their windows; then chunks reading their own old blocks; only
+    // then do copies become REPLACE.
+    const reads = [...live, s].flatMap((l) =>
       l.readers.filter(isChanged).map((reader) => ({ reader, writer: l.writer })),
     );
-    if (trims.length > 0) return trims;
+    const neighbours = reads.filter((r) => r.reader !== r.writer);
+    if (neighbours.length > 0) return neighbours;
+    if (reads.length > 0) return reads;
     out.push(...s.readers.map((reader) => ({ reader, writer: s.writer })));
   }
   return out;
