@@ -190,12 +190,16 @@ function overLimit(
     // The cheapest way out first: changed chunks reading a neighbour's blocks (from this stash or
     // a live one) drop them from their windows; then chunks reading their own old blocks; only
     // then do copies become REPLACE.
-    const reads = [...live, s].flatMap((l) =>
-      l.readers.filter(isChanged).map((reader) => ({ reader, writer: l.writer })),
-    );
-    const neighbours = reads.filter((r) => r.reader !== r.writer);
-    if (neighbours.length > 0) return neighbours;
-    if (reads.length > 0) return reads;
+    const readsOf = (l: PlannedStash) => l.readers.filter(isChanged).map((reader) => ({ reader, writer: l.writer }));
+    const byNeighbours = (l: PlannedStash) => readsOf(l).filter((r) => r.reader !== r.writer);
+    // One stash per round (the caller recomputes): this one, else the largest live one.
+    const largestFirst = [s, ...[...live].sort((a, b) => b.blockCount - a.blockCount)];
+    for (const pick of [byNeighbours, readsOf]) {
+      for (const l of largestFirst) {
+        const reads = pick(l);
+        if (reads.length > 0) return reads;
+      }
+    }
     out.push(...s.readers.map((reader) => ({ reader, writer: s.writer })));
   }
   return out;
