@@ -19,7 +19,7 @@ import { loadSigner } from '../../src/signing/load-key.js';
 import { testPrivateKeyPath } from '../../src/signing/test-keys.js';
 import { syntheticImage } from '../helpers/edit-images.js';
 import { sectionNamed, sha256Hex } from '../helpers/package-bytes.js';
-import { runCli, runCliOk, type CliRun } from '../helpers/run-cli.js';
+import { ROOT, runCli, runCliOk, type CliRun } from '../helpers/run-cli.js';
 import { shuffledBlocks } from '../helpers/shuffled-blocks.js';
 
 const work = mkdtempSync(join(tmpdir(), 'ota-in-place-'));
@@ -82,6 +82,51 @@ describe('apply --in-place', () => {
     expect(existsSync(stash)).toBe(false);
     const again = JSON.parse(runCliOk(['apply', pkg, '--in-place', img, '--stash-dir', stash, '--json']).stdout);
     expect(again).toMatchObject({ start: 'done', opsRun: 0 });
+  });
+
+  it('with no stash allowed (a profile with maxStashBytes 0) cycles are broken without stashing, and it still applies', () => {
+    const profile = JSON.parse(readFileSync(join(ROOT, 'profiles', 'generic.json'), 'utf8'));
+    const path = join(work, 'no-stash.json');
+    writeFileSync(path, JSON.stringify({ ...profile, id: 'no-stash', maxStashBytes: 0 }));
+    const out = join(work, 'no-stash');
+    const built = JSON.parse(
+      runCliOk([
+        'build',
+        '--old',
+        oldPath,
+        '--new',
+        newPath,
+        '-o',
+        out,
+        '--target',
+        path,
+        '--update-mode',
+        'in-place',
+        '--jobs',
+        '1',
+        '--json',
+      ]).stdout,
+    ).packages[0];
+    expect(built.inPlace).toMatchObject({ peakStashBytes: 0, stashOps: 0 });
+    expect(built.operationCounts.stash).toBeUndefined();
+    const inspected = JSON.parse(runCliOk(['inspect', built.path, '--json']).stdout).partitions[0].inPlace;
+    expect(inspected).toEqual({
+      peakStashBytes: 0,
+      stashOps: 0,
+      convertedReplaceOps: built.inPlace.convertedReplaceOps,
+    });
+    const img = copyOfOld('no-stash.img');
+    runCliOk([
+      'apply',
+      built.path,
+      '--in-place',
+      img,
+      '--stash-dir',
+      join(work, 'stash-none'),
+      '--device-profile',
+      path,
+    ]);
+    expect(sha256Hex(readFileSync(img))).toBe(newSha);
   });
 
   it('verify --old simulates the in-place apply; inspect reports the stash peak and conversions', () => {
