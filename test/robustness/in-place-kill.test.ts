@@ -97,7 +97,7 @@ function classify(byStrace: 'pwrite64' | 'fsync' | undefined): Kind {
 function killedRun(rng: ReturnType<typeof seededRng>): Promise<{ killed: boolean; kind?: Kind; how: string }> {
   const mode = straceWorks ? rng.int(0, 2) : 0;
   const syscall = mode === 1 ? 'pwrite64' : 'fsync';
-  const n = rng.int(1, mode === 1 ? 12 : 24);
+  const n = rng.int(1, mode === 1 ? 6 : 12);
   const child =
     mode === 0
       ? spawn(process.execPath, [BIN, ...applyArgs()], { stdio: ['ignore', 'ignore', 'pipe'] })
@@ -120,7 +120,7 @@ function killedRun(rng: ReturnType<typeof seededRng>): Promise<{ killed: boolean
         );
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
-  const delayMs = rng.int(250, 1100);
+  const delayMs = rng.int(250, 900);
   const timer = mode === 0 ? setTimeout(() => child.kill('SIGKILL'), delayMs) : undefined;
   const how = mode === 0 ? `SIGKILL after ${delayMs} ms` : `SIGKILL in ${syscall} #${n} (strace)`;
   return new Promise((resolve, reject) =>
@@ -148,7 +148,7 @@ describe('apply --in-place under SIGKILL', () => {
     while ((kills < MIN_KILLS || !allHit()) && Date.now() - started < TIME_BUDGET_MS) {
       copyFileSync(oldPath, imgPath);
       chains++;
-      for (let run = 0; run < 6; run++) {
+      for (let run = 0; run < 8; run++) {
         const r = await killedRun(rng);
         log.push(`chain ${chains} run ${run}: ${r.how}: ${r.killed ? r.kind : 'finished'}`);
         if (!r.killed) break;
