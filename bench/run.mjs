@@ -69,7 +69,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --kinds patch,major,blob   pair kinds (default: all five: patch, major, blob, apk, arm64)
   --pairs patch-64,blob-256  explicit list of kind-size pairs (instead of --sizes x --kinds)
   --quick                    same as --pairs patch-64
-  --tools LIST               any of ${'ota-build,ota-build-default,bsdiff,xdelta3,zstd-patch,hdiffz,full-xz,full-zstd'}
+  --tools LIST               any of ${'ota-build,ota-build-default,ota-build-inplace,bsdiff,xdelta3,zstd-patch,hdiffz,full-xz,full-zstd'}
                              (hdiffz needs env HDIFFZ=path/to/hdiffz, hpatchz beside it; default: all,
                              with hdiffz only when HDIFFZ is set)
                              (default: all; ota-build-default = one build for the CLI's default
@@ -103,6 +103,7 @@ function parseArgs(argv) {
     tools: [
       'ota-build',
       'ota-build-default',
+      'ota-build-inplace',
       'bsdiff',
       'xdelta3',
       'zstd-patch',
@@ -305,6 +306,48 @@ const TOOLS = {
       cmd: OTA_BIN,
       nodeOnPath: true,
       args: ['apply', pkg.file, '--old', p.old, '-o', out, '--device-target', pkg.target, '--json'],
+    }),
+  },
+  // In-place (no B slot): the same build with --update-mode in-place; apply rewrites a copy of the
+  // old image where it is (the copy is part of the timed apply). Its build JSON carries the peak
+  // stash and the ops turned into REPLACE (packages[].inPlace).
+  'ota-build-inplace': {
+    role: 'ours-inplace',
+    label: 'ota-build in-place (generic)',
+    build: (p, d, o) => ({
+      cmd: OTA_BIN,
+      nodeOnPath: true,
+      args: [
+        'build',
+        '--old',
+        p.old,
+        '--new',
+        p.new,
+        '-o',
+        join(d, 'pkg'),
+        '--target',
+        'generic',
+        '--update-mode',
+        'in-place',
+        '--json',
+        ...(o.jobs ? ['--jobs', String(o.jobs)] : []),
+      ],
+    }),
+    packages: (d) => [
+      { label: 'ota-build in-place (generic)', target: 'generic', file: join(d, 'pkg', 'update-generic.otapkg') },
+    ],
+    apply: (p, pkg, out) => ({
+      cmd: 'sh',
+      nodeOnPath: true,
+      args: [
+        '-c',
+        'cp "$1" "$2" && exec "$3" apply "$4" --in-place "$2" --stash-dir "$2.stash" --device-target generic --json',
+        'sh',
+        p.old,
+        out,
+        OTA_BIN,
+        pkg.file,
+      ],
     }),
   },
   bsdiff: {

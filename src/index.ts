@@ -10,7 +10,14 @@ export type {
 } from './pipeline/build-options.js';
 export { applyPackage } from './apply/apply-package.js';
 export type { ApplyOptions } from './apply/apply-options.js';
-export type { AppliedPartition, ApplyResult, ImageApplyResult, ReleaseApplyResult } from './apply/apply-result.js';
+export type {
+  AppliedPartition,
+  ApplyResult,
+  ImageApplyResult,
+  InPlaceApplyResult,
+  ReleaseApplyResult,
+} from './apply/apply-result.js';
+export { applyInPlace, type InPlaceApplyOptions } from './apply/apply-in-place.js';
 export { detectRelease, openRelease } from './release/open-release.js';
 export type {
   PartitionPlacement,

@@ -23,7 +23,7 @@ import type { ApplyResult } from './apply-result.js';
 import { sameFile } from './same-file.js';
 import { fileIdsOf } from './owned-file.js';
 import { checkDeviceIdentity, checkNotDowngrade, readDeviceState, type DeviceState } from './device-checks.js';
-import { checkDeviceLimits, checkUpdateMode, deviceProfileFor } from './device-limits.js';
+import { checkDeviceLimits, deviceProfileFor } from './device-limits.js';
 import { imageDestination, outputNode, type OutputDestination } from './output-destination.js';
 
 /** Applies a package; see the file comment for the guarantees. */
@@ -61,7 +61,6 @@ export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> 
     };
     checkDeviceIdentity(reader.targetHeader, device);
     checkNotDowngrade(reader.manifest, device, options.allowDowngrade ?? false);
-    checkUpdateMode(reader.targetHeader);
     checkDeviceLimits(reader.manifest, profile);
     // From here on, body bytes: one response streams the blobs in op order.
     if (streamed) streamed.streamAhead = true;

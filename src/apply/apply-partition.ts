@@ -247,6 +247,11 @@ async function produce(
   switch (op.type) {
     case 'zero':
       return undefined;
+    case 'stash':
+    case 'free':
+      // An in-place package applied A/B style: the old image is never written, so every source
+      // block (stashed or not) is still read from it; stash steps write nothing.
+      return Buffer.alloc(0);
     case 'keep':
       return readExtents(old!, op.dst, bs);
     case 'copy':

@@ -43,5 +43,29 @@ export interface ReleaseApplyResult {
   readonly partitions: readonly AppliedPartition[];
 }
 
+/** The result of `apply --in-place`: the image rewritten where it is. */
+export interface InPlaceApplyResult {
+  readonly kind: 'in-place';
+  readonly targetId: string;
+  readonly partition: string;
+  readonly imagePath: string;
+  readonly sizeBytes: number;
+  /** sha256 (hex) the image now has: the package's target. */
+  readonly sha256: string;
+  readonly operationCount: number;
+  /** What the image was when the run started: the base, the target already, or an interrupted run's state. */
+  readonly start: 'base' | 'done' | 'interrupted';
+  /** Ops this run executed, and ops it found done (or that write nothing). */
+  readonly opsRun: number;
+  readonly opsSkipped: number;
+  /** The package's stash peak (proven before any write). */
+  readonly peakStashBytes: number;
+  /** Stash files this run wrote, and their bytes. */
+  readonly stashFilesWritten: number;
+  readonly stashBytesWritten: number;
+  /** Whether the stash folder was removed at the end (it is kept when it holds foreign files). */
+  readonly stashFolderRemoved: boolean;
+}
+
 /** What `apply` produced. */
-export type ApplyResult = ImageApplyResult | ReleaseApplyResult;
+export type ApplyResult = ImageApplyResult | ReleaseApplyResult | InPlaceApplyResult;

@@ -1,7 +1,7 @@
 // Resource limits come from the DEVICE, never from the package alone: the profile named by
 // --device-profile (a file) or --device-target (a built-in), else the built-in profile of the
 // package's own target id, else the built-in `generic` profile. Every op is checked against it
-// before anything is written (DEVICE_LIMIT_EXCEEDED, exit 7); in-place packages are refused.
+// before anything is written (DEVICE_LIMIT_EXCEEDED, exit 7).
 
 import { UnsupportedError } from '../errors/ota-error.js';
 import { totalBlocks } from '../model/extent.js';
@@ -42,15 +42,6 @@ export async function deviceProfileFor(header: TargetHeader, source: DeviceProfi
   return named ?? builtinProfile(header.targetId) ?? builtinProfile(FALLBACK_DEVICE_PROFILE_ID)!;
 }
 
-/** Refuses an in-place package: this applier writes A/B outputs only (exit 7). */
-export function checkUpdateMode(header: TargetHeader): void {
-  if (header.updateMode !== 'ab')
-    throw new UnsupportedError(
-      'IN_PLACE_UNSUPPORTED',
-      `package update_mode is ${header.updateMode}; this applier writes A/B outputs only (in-place is not implemented)`,
-    );
-}
-
 /**
  * Checks every op against the device profile before anything is written: op type allowed,
  * destination size ≤ maxOperationBytes, declared decoder memory ≤ decoderMemoryLimitBytes,
@@ -64,6 +55,7 @@ export function checkDeviceLimits(manifest: Manifest, profile: TargetProfile): v
   for (const part of manifest.partitions) {
     for (const [i, op] of part.operations.entries()) {
       const where = `partition ${part.name} op ${i} (${op.type})`;
+      if (op.type === 'stash' || op.type === 'free') continue; // bounded by maxStashBytes (checkStashLimit)
       if (!profile.allowedOperations.includes(op.type)) refuse(where, `op type ${op.type} is not allowed`);
       const dstBytes = totalBlocks(op.dst) * bs;
       if (dstBytes > profile.maxOperationBytes)

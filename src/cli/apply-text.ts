@@ -10,6 +10,17 @@ export function applyText(r: ApplyResult): string {
     const resumed = r.resumedFromOp > 0 ? `, resumed after op ${r.resumedFromOp}` : '';
     return `wrote ${where} (${r.outputFormat}, ${r.sizeBytes} bytes expanded, sha256 ${r.sha256}) from ${r.operationCount} operations${resumed} for ${r.targetId}`;
   }
+  if (r.kind === 'in-place') {
+    const start = {
+      base: 'from the base image',
+      done: 'already up to date',
+      interrupted: 'resumed from an interrupted run',
+    }[r.start];
+    return (
+      `updated ${r.imagePath} in place (${r.sizeBytes} bytes, sha256 ${r.sha256}) for ${r.targetId}, ${start}: ` +
+      `${r.opsRun} of ${r.operationCount} operations run, ${r.stashFilesWritten} stashes written (${formatBytes(r.stashBytesWritten)}; peak ${formatBytes(r.peakStashBytes)})`
+    );
+  }
   return (
     `wrote ${r.partitions.length} partitions into ${r.outputPath} for ${r.targetId}\n` +
     renderTable(

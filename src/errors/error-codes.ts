@@ -63,6 +63,11 @@ export const ERROR_CODES = {
   OUTPUT_NOT_FILE: { exitCode: usage, summary: 'the output path is not a file (or folder, for releases)' },
   OUTPUT_NOT_FOLDER: { exitCode: usage, summary: 'a release package needs a folder as output' },
   OUTPUT_TOO_SMALL: { exitCode: usage, summary: 'the output block device is smaller than the new image' },
+  NOT_IN_PLACE_PACKAGE: {
+    exitCode: usage,
+    summary: 'apply --in-place given an A/B package (its op order is not proven safe in place)',
+  },
+  BAD_STASH_DIR: { exitCode: usage, summary: '--stash-dir is not a folder of ours (a symlink, a file, another user)' },
   OUTPUT_FORMAT_DEVICE: { exitCode: usage, summary: '--output-format sparse cannot be written to a block device' },
   TOO_MANY_KEYS: { exitCode: usage, summary: 'more signing keys than a package carries (4)' },
   KEY_ALGORITHM_MISMATCH: { exitCode: usage, summary: 'the signing keys of one package use different algorithms' },
@@ -123,6 +128,10 @@ export const ERROR_CODES = {
   PKG_BAD_MANIFEST: { exitCode: badPackage, summary: 'malformed or inconsistent manifest' },
   PKG_NON_CANONICAL: { exitCode: badPackage, summary: 'a protobuf section is not canonically encoded' },
   PKG_BAD_SIGNATURE_BLOCK: { exitCode: badPackage, summary: 'malformed signature block' },
+  PKG_IN_PLACE_UNSAFE: {
+    exitCode: badPackage,
+    summary: 'an in-place package reads an overwritten block, exceeds its stash limit, or misuses a stash',
+  },
   BLOB_DECODE_FAILED: { exitCode: badPackage, summary: 'a blob is corrupt, truncated or over its size cap' },
   // 5: verification mismatch
   WRONG_BASE: { exitCode: mismatch, summary: "the old image's sha256 is not the package's source" },
@@ -164,7 +173,8 @@ export const ERROR_CODES = {
   KEY_UNSUPPORTED: { exitCode: unsupported, summary: 'a key type ota-build does not sign with' },
   IN_PLACE_UNSUPPORTED: {
     exitCode: unsupported,
-    summary: 'a profile asks for in-place updates, or apply/verify meets an in-place package',
+    summary:
+      'an in-place build or apply of what in-place mode does not cover (releases, several targets of mixed modes, resized images)',
   },
   DEVICE_LIMIT_EXCEEDED: {
     exitCode: unsupported,

@@ -10,6 +10,7 @@ export const WARNING_CODES = {
   PARTITION_NEW: { strict: true, summary: 'a partition is new in the new release (full update)' },
   RESUME_RESTART: { strict: true, summary: 'apply --resume could not resume and started over' },
   RESUMED: { strict: false, summary: 'apply --resume continued after re-verifying the partial output' },
+  STASH_DIR_KEPT: { strict: false, summary: 'apply --in-place left a stash folder holding files it did not make' },
   UNVERIFIED: { strict: true, summary: 'inspect: the metadata signature was not checked' },
 } as const satisfies Record<string, { strict: boolean; summary: string }>;
 

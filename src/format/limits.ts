@@ -15,6 +15,8 @@ export const MAX_IMAGE_BYTES = 2 ** 50;
 export const MAX_OPERATION_BYTES = 1024 * 1024 * 1024;
 /** Largest decoder memory a target may allow. */
 export const MAX_DECODER_MEMORY_BYTES = 2 ** 40;
+/** Largest stash limit a target header or profile may declare (in-place packages, 1.3). */
+export const MAX_STASH_BYTES = 2 ** 40;
 /** Block sizes a package may use. */
 export const MIN_BLOCK_SIZE_BYTES = 512;
 export const MAX_BLOCK_SIZE_BYTES = 1024 * 1024;

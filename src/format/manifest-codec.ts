@@ -19,7 +19,7 @@ import { checkManifestCounts } from './manifest-counts.js';
 import { type WireMessage, decodeMessageStrict, encodeMessage } from './proto-message.js';
 import { ManifestType } from './schema.js';
 
-const OP_WIRE = { zero: 1, copy: 2, replace: 3, diff: 4 } as const;
+const OP_WIRE = { zero: 1, copy: 2, replace: 3, diff: 4, stash: 5, free: 6 } as const;
 
 /**
  * Resolves the codec and differ wire ids a manifest stores, refusing unknown ones (UnsupportedError
@@ -45,6 +45,7 @@ export function encodeManifest(m: Manifest): Buffer {
       source: p.source && identityToWire(p.source),
       target: identityToWire(p.target),
       operations: p.operations.map(operationToWire),
+      converted_replace_ops: p.convertedReplaceOps ?? 0,
     })),
     max_decoder_memory_bytes: m.maxDecoderMemoryBytes,
     required_space_bytes: m.requiredSpaceBytes,
@@ -74,6 +75,7 @@ export function decodeManifest(bytes: Uint8Array, plugins: PluginWireIds): Manif
       source: p.source ? identityFromWire(p.source, `${where} source`) : undefined,
       target: identityFromWire(p.target, `${where} target`),
       operations: p.operations.map((o: WireMessage, oi: number) => operationFromWire(o, `${where} op ${oi}`, plugins)),
+      ...(p.converted_replace_ops > 0 ? { convertedReplaceOps: p.converted_replace_ops } : {}),
     };
   });
   for (const [name, value] of [
@@ -127,13 +129,14 @@ function operationToWire(op: Operation): object {
     case 'zero':
       return base;
     case 'copy':
-      return { ...base, src_extents: extentsToWire(op.src), src_sha256: op.srcSha256 };
+      return { ...base, src_extents: extentsToWire(op.src), src_sha256: op.srcSha256, stash_ids: op.stashIds ?? [] };
     case 'replace':
       return {
         ...base,
         ...blobToWire(op.blob),
         codec: CodecWireId[op.codec as keyof typeof CodecWireId],
         decoder_memory_bytes: op.decoderMemoryBytes,
+        dst_sha256: op.dstSha256,
       };
     case 'diff':
       return {
@@ -143,7 +146,18 @@ function operationToWire(op: Operation): object {
         ...blobToWire(op.blob),
         differ: DifferWireId[op.differ as keyof typeof DifferWireId],
         decoder_memory_bytes: op.decoderMemoryBytes,
+        stash_ids: op.stashIds ?? [],
+        dst_sha256: op.dstSha256,
       };
+    case 'stash':
+      return {
+        type: OP_WIRE.stash,
+        src_extents: extentsToWire(op.src),
+        src_sha256: op.srcSha256,
+        stash_id: op.stashId,
+      };
+    case 'free':
+      return { type: OP_WIRE.free, stash_id: op.stashId };
     default:
       return assertNever(op);
   }
@@ -157,27 +171,39 @@ function operationFromWire(w: WireMessage, where: string, plugins: PluginWireIds
   const type = nameOfWireId(OP_WIRE, w.type);
   if (!type) bad(`${where}: unknown operation type ${w.type}`);
   const dst = extentsFromWire(w.dst_extents, `${where} dst`);
-  if (dst.length === 0) bad(`${where}: no destination extents`);
+  const stashStep = type === 'stash' || type === 'free';
+  if (dst.length === 0 && !stashStep) bad(`${where}: no destination extents`);
   const hasSrc = w.src_extents.length > 0 || w.src_sha256.length > 0;
   const hasBlob = w.blob_offset !== 0 || w.blob_size_bytes !== 0 || w.blob_sha256.length > 0;
   const forbid = (cond: boolean, field: string): void => {
     if (cond) bad(`${where}: ${type} operation must not have ${field}`);
   };
+  const codecless = w.codec !== 0 || w.differ !== 0 || w.decoder_memory_bytes !== 0;
+  forbid(!stashStep && w.stash_id !== 0, 'a stash_id');
+  forbid(type !== 'copy' && type !== 'diff' && w.stash_ids.length > 0, 'stash_ids');
+  forbid(type !== 'replace' && type !== 'diff' && w.dst_sha256.length > 0, 'a dst_sha256');
   switch (type!) {
     case 'zero':
       forbid(hasSrc, 'source fields');
       forbid(hasBlob, 'blob fields');
-      forbid(w.codec !== 0 || w.differ !== 0 || w.decoder_memory_bytes !== 0, 'codec/differ fields');
+      forbid(codecless, 'codec/differ fields');
       return { type: 'zero', dst };
     case 'copy':
       forbid(hasBlob, 'blob fields');
-      forbid(w.codec !== 0 || w.differ !== 0 || w.decoder_memory_bytes !== 0, 'codec/differ fields');
-      return { type: 'copy', dst, ...sourceFromWire(w, where) };
+      forbid(codecless, 'codec/differ fields');
+      return { type: 'copy', dst, ...sourceFromWire(w, where), ...stashIdsFromWire(w, where) };
     case 'replace': {
       forbid(hasSrc, 'source fields');
       forbid(w.differ !== 0, 'a differ');
       const codec = plugins.codecName(w.codec, where);
-      return { type: 'replace', dst, codec, blob: blobFromWire(w, where), decoderMemoryBytes: w.decoder_memory_bytes };
+      return {
+        type: 'replace',
+        dst,
+        codec,
+        blob: blobFromWire(w, where),
+        decoderMemoryBytes: w.decoder_memory_bytes,
+        ...dstShaFromWire(w, where),
+      };
     }
     case 'diff': {
       forbid(w.codec !== 0, 'a codec');
@@ -189,9 +215,36 @@ function operationFromWire(w: WireMessage, where: string, plugins: PluginWireIds
         differ,
         blob: blobFromWire(w, where),
         decoderMemoryBytes: w.decoder_memory_bytes,
+        ...stashIdsFromWire(w, where),
+        ...dstShaFromWire(w, where),
       };
     }
+    case 'stash':
+    case 'free': {
+      forbid(dst.length > 0, 'destination extents');
+      forbid(hasBlob, 'blob fields');
+      forbid(codecless, 'codec/differ fields');
+      if (w.stash_id === 0) bad(`${where}: ${type} operation has no stash_id`);
+      if (type === 'free') {
+        forbid(hasSrc, 'source fields');
+        return { type: 'free', dst: [], stashId: w.stash_id };
+      }
+      return { type: 'stash', dst: [], stashId: w.stash_id, ...sourceFromWire(w, where) };
+    }
   }
+}
+
+function stashIdsFromWire(w: WireMessage, where: string): { stashIds?: number[] } {
+  if (w.stash_ids.length === 0) return {};
+  if (w.stash_ids.length > MAX_EXTENTS_PER_OPERATION) bad(`${where}: too many stash_ids`);
+  if (w.stash_ids.some((id: number) => id === 0)) bad(`${where}: stash id 0 is not a stash`);
+  return { stashIds: w.stash_ids };
+}
+
+function dstShaFromWire(w: WireMessage, where: string): { dstSha256?: Uint8Array } {
+  if (w.dst_sha256.length === 0) return {};
+  checkSha(w.dst_sha256, `${where} dst_sha256`);
+  return { dstSha256: w.dst_sha256 };
 }
 
 function sourceFromWire(w: WireMessage, where: string): { src: Extent[]; srcSha256: Uint8Array } {

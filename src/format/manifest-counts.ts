@@ -18,6 +18,8 @@ const PARTITION_TARGET = 3;
 const PARTITION_OPERATIONS = 4;
 const OPERATION_DST = 2;
 const OPERATION_SRC = 3;
+/** Packed `stash_ids` (1.3): its byte length bounds the ids it holds, counted with the extents. */
+const OPERATION_STASH_IDS = 12;
 const IDENTITY_DONT_CARE = 5;
 
 /** What a manifest holds, counted on the wire. */
@@ -44,6 +46,12 @@ export function checkManifestCounts(bytes: Uint8Array): ManifestCounts {
           if (n > MAX_EXTENTS_PER_OPERATION) bad(`an operation has more than ${MAX_EXTENTS_PER_OPERATION} extents`);
           addExtents(n);
         }
+        forEachField(body, (f, ids) => {
+          if (f !== OPERATION_STASH_IDS) return;
+          if (ids.length > MAX_EXTENTS_PER_OPERATION)
+            bad(`an operation names more than ${MAX_EXTENTS_PER_OPERATION} stashes`);
+          addExtents(ids.length);
+        });
       } else if (field === PARTITION_SOURCE || field === PARTITION_TARGET) {
         const n = countField(body, IDENTITY_DONT_CARE);
         if (n > MAX_DONT_CARE_EXTENTS) bad(`an image has more than ${MAX_DONT_CARE_EXTENTS} DONT_CARE extents`);

@@ -5,7 +5,8 @@ import { PackageFormatError } from '../errors/ota-error.js';
 import { partitionPoint } from '../extents/lower-bound.js';
 import { totalBlocks, type Extent } from '../model/extent.js';
 import { isUnchanged, sameIdentity, type Manifest, type PartitionUpdate } from '../model/manifest.js';
-import { blobOf, sourceOf } from '../model/operation.js';
+import { blobOf, sourceOf, stashIdsOf } from '../model/operation.js';
+import { proveInPlace } from './in-place-proof.js';
 import type { TargetHeader } from '../model/target-header.js';
 
 /** Number of blocks an image of `sizeBytes` occupies (last block zero-padded). */
@@ -76,12 +77,28 @@ export function checkManifestInvariants(m: Manifest, target: TargetHeader, blobS
     // Every target block is written by exactly one op or declared DONT_CARE.
     if (totalBlocks(written) !== dstBlocks)
       bad(`partition ${p.name}: ops and DONT_CARE cover ${totalBlocks(written)} of the target's ${dstBlocks} blocks`);
+    // In-place (1.3): the order must be proven safe before any write (FORMAT.md §4b).
+    if (target.updateMode === 'in-place') proveInPlace(p, bs, target.maxStashBytes ?? 0);
+    else checkNoInPlaceFields(p);
   }
   checkLayouts(target, names);
   if (nextBlobOffset !== blobSectionSizeBytes)
     bad(`blobs end at ${nextBlobOffset} but the blob section is ${blobSectionSizeBytes} bytes`);
   if (maxDecoder > m.maxDecoderMemoryBytes)
     bad(`max_decoder_memory_bytes ${m.maxDecoderMemoryBytes} is below an op's ${maxDecoder}`);
+}
+
+/** An A/B partition carries none of the in-place fields (STASH/FREE, stash ids, dst hashes). */
+function checkNoInPlaceFields(p: PartitionUpdate): void {
+  if ((p.convertedReplaceOps ?? 0) > 0) bad(`partition ${p.name}: converted_replace_ops in an A/B package`);
+  for (const [i, op] of p.operations.entries()) {
+    const inPlace =
+      op.type === 'stash' ||
+      op.type === 'free' ||
+      stashIdsOf(op).length > 0 ||
+      ((op.type === 'replace' || op.type === 'diff') && op.dstSha256 !== undefined);
+    if (inPlace) bad(`partition ${p.name} op ${i} (${op.type}) uses an in-place field in an A/B package`);
+  }
 }
 
 /** An unchanged partition (no ops) must promise exactly its source image. */

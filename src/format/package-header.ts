@@ -8,11 +8,13 @@ import { HEADER_SIZE_BYTES, MAX_BLOB_SECTION_BYTES, MAX_MANIFEST_BYTES, MAX_TARG
 export const PACKAGE_MAGIC = Buffer.from('OTAPKG', 'ascii');
 /** Format version this code writes and reads. */
 export const FORMAT_MAJOR = 1;
-export const FORMAT_MINOR = 2;
+export const FORMAT_MINOR = 3;
 /** Minor version whose features (release layouts, unchanged partitions) a package needs. */
 export const MINOR_RELEASE_LAYOUT = 1;
 /** Minor version a package signed by more than one key needs (signature sections, FORMAT.md §5). */
 export const MINOR_MULTI_SIGNATURE = 2;
+/** Minor version an in-place package needs (STASH/FREE ops, stash ids, dst hashes, FORMAT.md §4b). */
+export const MINOR_IN_PLACE = 3;
 
 /** Section sizes recorded in the header. */
 export interface PackageHeader {

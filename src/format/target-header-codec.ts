@@ -5,7 +5,13 @@ import { algorithmByName, algorithmByWireId } from '../model/signature-algorithm
 import { isPartitionName } from '../model/partition-name.js';
 import type { PartitionLayout, TargetHeader } from '../model/target-header.js';
 import type { StorageType, UpdateMode } from '../model/target-profile.js';
-import { MAX_BLOCK_SIZE_BYTES, MAX_DECODER_MEMORY_BYTES, MAX_OPERATION_BYTES, MIN_BLOCK_SIZE_BYTES } from './limits.js';
+import {
+  MAX_BLOCK_SIZE_BYTES,
+  MAX_DECODER_MEMORY_BYTES,
+  MAX_OPERATION_BYTES,
+  MAX_STASH_BYTES,
+  MIN_BLOCK_SIZE_BYTES,
+} from './limits.js';
 import { type WireMessage, decodeMessageStrict, encodeMessage } from './proto-message.js';
 import { TargetHeaderType } from './schema.js';
 
@@ -24,6 +30,7 @@ export function encodeTargetHeader(h: TargetHeader): Buffer {
     signature_algorithm: algorithmByName(h.signatureAlgorithm)!.wireId,
     decoder_memory_limit_bytes: h.decoderMemoryLimitBytes,
     max_operation_bytes: h.maxOperationBytes,
+    max_stash_bytes: h.maxStashBytes ?? 0,
     partition_layout: h.partitionLayout,
     slot_suffixes: [...h.slotSuffixes],
     release_layout: h.releaseLayout,
@@ -69,6 +76,10 @@ export function decodeTargetHeader(bytes: Uint8Array): TargetHeader {
     bad('release_layout and partition_layouts must be both set or both empty');
   if (m.partition_layouts.length > MAX_PARTITION_LAYOUTS)
     bad(`${m.partition_layouts.length} partition layouts, at most ${MAX_PARTITION_LAYOUTS}`);
+  if (!Number.isSafeInteger(m.max_stash_bytes) || m.max_stash_bytes > MAX_STASH_BYTES)
+    bad(`max_stash_bytes ${m.max_stash_bytes} is outside 0..${MAX_STASH_BYTES}`);
+  if (m.update_mode !== 'in-place' && m.max_stash_bytes !== 0)
+    bad(`max_stash_bytes is ${m.max_stash_bytes} in an ${m.update_mode} package (only in-place packages stash)`);
   const partitionLayouts = m.partition_layouts.map((l: WireMessage, i: number) =>
     decodeLayout(l, `partition_layouts[${i}]`, bad),
   );
@@ -82,6 +93,7 @@ export function decodeTargetHeader(bytes: Uint8Array): TargetHeader {
     signatureAlgorithm: algorithm!.name,
     decoderMemoryLimitBytes: m.decoder_memory_limit_bytes,
     maxOperationBytes: m.max_operation_bytes,
+    ...(m.update_mode === 'in-place' ? { maxStashBytes: m.max_stash_bytes } : {}),
     partitionLayout: m.partition_layout,
     slotSuffixes: m.slot_suffixes,
     releaseLayout: m.release_layout,

@@ -104,6 +104,9 @@ export function blockMapOf(part: PartitionUpdate, blockSizeBytes: number, maxCel
       case 'replace':
         for (const e of op.dst) add('replaced', e.startBlock, e.blockCount);
         break;
+      case 'stash':
+      case 'free':
+        break; // in-place bookkeeping: writes no block
       default:
         assertNever(op);
     }

@@ -4,7 +4,8 @@ import { SignatureError } from '../errors/ota-error.js';
 import type { PackageLayout } from '../format/package-header.js';
 import type { SignatureBlock } from '../format/signature-block.js';
 import { totalBlocks } from '../model/extent.js';
-import { isUnchanged, type ImageIdentity } from '../model/manifest.js';
+import { isUnchanged, type ImageIdentity, type PartitionUpdate } from '../model/manifest.js';
+import { proveInPlace } from '../format/in-place-proof.js';
 import type { PartitionLayout, TargetHeader } from '../model/target-header.js';
 import { blobOf } from '../model/operation.js';
 import { PackageReader } from '../package/package-reader.js';
@@ -68,6 +69,11 @@ export interface InspectReport {
     operationCount: number;
     byType: Record<string, OpStats>;
     byEncoding: Record<string, OpStats>;
+    /**
+     * In-place packages only: the stash peak (from the same proof a device runs), STASH ops, and
+     * the ops the builder turned into REPLACE to stay within the stash limit.
+     */
+    inPlace?: { peakStashBytes: number; stashOps: number; convertedReplaceOps: number };
   }[];
   readonly maxDecoderMemoryBytes: number;
   readonly requiredSpaceBytes: number;
@@ -151,10 +157,21 @@ export async function inspectPackage(options: InspectOptions): Promise<InspectRe
         operationCount: p.operations.length,
         byType,
         byEncoding,
+        ...(reader.targetHeader.updateMode === 'in-place' ? { inPlace: inPlaceOf(p, bs, reader.targetHeader) } : {}),
       };
     }),
     maxDecoderMemoryBytes: m.maxDecoderMemoryBytes,
     requiredSpaceBytes: m.requiredSpaceBytes,
+  };
+}
+
+/** What an in-place partition costs in stash (the reader's proof, re-run; it passed at open). */
+function inPlaceOf(p: PartitionUpdate, bs: number, h: TargetHeader) {
+  const proof = proveInPlace(p, bs, h.maxStashBytes ?? 0);
+  return {
+    peakStashBytes: proof.peakStashBytes,
+    stashOps: proof.stashCount,
+    convertedReplaceOps: p.convertedReplaceOps ?? 0,
   };
 }
 

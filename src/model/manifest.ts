@@ -20,6 +20,11 @@ export interface PartitionUpdate {
   readonly source: ImageIdentity | undefined;
   readonly target: ImageIdentity;
   readonly operations: readonly Operation[];
+  /**
+   * In-place packages (1.3): how many ops the builder turned into REPLACE because stashing their
+   * source would have exceeded the stash limit. Informational; 0 otherwise.
+   */
+  readonly convertedReplaceOps?: number;
 }
 
 /** The whole signed manifest of one package. */

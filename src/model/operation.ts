@@ -16,12 +16,16 @@ export interface ZeroOperation {
   readonly dst: readonly Extent[];
 }
 
-/** Copy old-image blocks `src` to `dst` (same block count); `srcSha256` covers the bytes read. */
+/**
+ * Copy old-image blocks `src` to `dst` (same block count); `srcSha256` covers the bytes read.
+ * In-place (format 1.3): source blocks inside a stash named by `stashIds` are read from that stash.
+ */
 export interface CopyOperation {
   readonly type: 'copy';
   readonly dst: readonly Extent[];
   readonly src: readonly Extent[];
   readonly srcSha256: Uint8Array;
+  readonly stashIds?: readonly number[];
 }
 
 /** Decode the blob with `codec` and write it to `dst`. */
@@ -32,6 +36,8 @@ export interface ReplaceOperation {
   readonly blob: BlobRef;
   /** Memory the decoder needs, as the encoder declared it. */
   readonly decoderMemoryBytes: number;
+  /** In-place (1.3): sha256 of the bytes the op writes, so a re-run can skip it. */
+  readonly dstSha256?: Uint8Array;
 }
 
 /** Read `src` (checked against `srcSha256`), patch it with the blob using `differ`, write `dst`. */
@@ -43,10 +49,42 @@ export interface DiffOperation {
   readonly differ: string;
   readonly blob: BlobRef;
   readonly decoderMemoryBytes: number;
+  /** In-place (1.3): stashes the source is partly read from (see CopyOperation). */
+  readonly stashIds?: readonly number[];
+  /** In-place (1.3): sha256 of the bytes the op writes, so a re-run can skip it. */
+  readonly dstSha256?: Uint8Array;
+}
+
+/**
+ * In-place only (1.3): save old-image blocks `src` (hashing to `srcSha256`) as stash `stashId`
+ * before a later op overwrites them. Writes nothing to the image (`dst` is empty).
+ */
+export interface StashOperation {
+  readonly type: 'stash';
+  readonly dst: readonly Extent[];
+  readonly stashId: number;
+  readonly src: readonly Extent[];
+  readonly srcSha256: Uint8Array;
+}
+
+/** In-place only (1.3): drop stash `stashId` after its last use (`dst` is empty). */
+export interface FreeOperation {
+  readonly type: 'free';
+  readonly dst: readonly Extent[];
+  readonly stashId: number;
 }
 
 /** Every operation kind. Switch on `type` exhaustively. */
-export type Operation = ZeroOperation | CopyOperation | ReplaceOperation | DiffOperation;
+export type Operation =
+  ZeroOperation | CopyOperation | ReplaceOperation | DiffOperation | StashOperation | FreeOperation;
+
+/** The kinds of op that write destination blocks (every kind but STASH and FREE). */
+export type WritingOperation = ZeroOperation | CopyOperation | ReplaceOperation | DiffOperation;
+
+/** True for STASH and FREE, the in-place bookkeeping ops that write no destination block. */
+export function isStashStep(op: Operation): op is StashOperation | FreeOperation {
+  return op.type === 'stash' || op.type === 'free';
+}
 
 export type OperationType = Operation['type'];
 
@@ -55,9 +93,14 @@ export function blobOf(op: Operation): BlobRef | undefined {
   return op.type === 'replace' || op.type === 'diff' ? op.blob : undefined;
 }
 
-/** Returns the source extents an operation reads from the old image (empty for ZERO/REPLACE). */
+/** Returns the source extents an operation reads from the old image (empty for ZERO/REPLACE/FREE). */
 export function sourceOf(op: Operation): readonly Extent[] {
-  return op.type === 'copy' || op.type === 'diff' ? op.src : [];
+  return op.type === 'copy' || op.type === 'diff' || op.type === 'stash' ? op.src : [];
+}
+
+/** The stashes an op reads part of its source from (in-place packages; empty otherwise). */
+export function stashIdsOf(op: Operation): readonly number[] {
+  return (op.type === 'copy' || op.type === 'diff' ? op.stashIds : undefined) ?? [];
 }
 
 /** Throws at compile time when a switch over `Operation['type']` misses a case. */

@@ -40,6 +40,8 @@ export interface TargetHeader {
   readonly signatureAlgorithm: SignatureAlgorithmName;
   readonly decoderMemoryLimitBytes: number;
   readonly maxOperationBytes: number;
+  /** In-place packages (1.3): the stash limit the package was ordered for; absent (0) for A/B packages. */
+  readonly maxStashBytes?: number;
   readonly partitionLayout: string;
   readonly slotSuffixes: readonly string[];
   /** Release layout the package was built from (`qualcomm-rawprogram`, …); '' for a single image. */

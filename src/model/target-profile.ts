@@ -29,6 +29,11 @@ export interface TargetProfile {
   readonly decoderMemoryLimitBytes: number;
   /** Largest destination size of one op. */
   readonly maxOperationBytes: number;
+  /**
+   * In-place updates: most bytes of old blocks the device may hold in its stash at once (the
+   * stash lives in a folder beside the partition, e.g. /cache). 0: no stash, cycles become REPLACE.
+   */
+  readonly maxStashBytes: number;
   /** Layout the device expects: partition naming scheme. */
   readonly partitionLayout: string;
   /** A/B slot suffixes such as `_a`,`_b`; empty for in-place. */

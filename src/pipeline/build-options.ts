@@ -4,6 +4,7 @@ import type { PackageProperties } from '../package/package-properties.js';
 import type { Reporter } from '../reporter.js';
 import type { EncodePlugins } from './encode-chunk.js';
 import type { SignerOptions } from '../signing/open-signer.js';
+import type { UpdateMode } from '../model/target-profile.js';
 
 /**
  * What to build. `newPath` (and `oldPath`) are image files, or both releases: a folder or layout
@@ -48,6 +49,11 @@ export interface BuildOptions {
   readonly excludePartitions?: readonly string[];
   /** Anti-rollback timestamp (seconds); default SOURCE_DATE_EPOCH passed in by the caller, else 0. */
   readonly timestampSeconds?: number;
+  /**
+   * `in-place` or `ab` for every target, overriding the profiles' `updateMode` (`build
+   * --update-mode`). In-place packages are ordered for rewriting the old image where it is.
+   */
+  readonly updateMode?: UpdateMode;
   /** Worker threads for encoding; default: available cores. */
   /**
    * Encoders/differs replacing the registered ones of the same name (encoding then runs
@@ -72,6 +78,15 @@ export interface BuiltPackage {
    * decode-side half and compared with the new data, and the new bytes compared.
    */
   readonly selfCheck: { readonly opsDecoded: number; readonly bytesCompared: number };
+  /**
+   * In-place packages only: the peak stash the op order needs (≤ the profile's maxStashBytes, as
+   * the reader's proof checks), the ops turned into REPLACE to stay within it, and STASH ops.
+   */
+  readonly inPlace?: {
+    readonly peakStashBytes: number;
+    readonly convertedReplaceOps: number;
+    readonly stashOps: number;
+  };
   /** update-<target>.properties.json written beside the package. */
   readonly propertiesPath: string;
   /** Its content: offsets and hashes for downloaders. */

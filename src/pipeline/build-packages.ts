@@ -37,10 +37,11 @@ export function phaseTimer(timingsMs: Record<string, number>) {
 export function sharedBlockSize(profiles: readonly TargetProfile[]): number {
   const blockSizeBytes = profiles[0]!.blockSizeBytes;
   for (const p of profiles) {
-    if (p.updateMode !== 'ab')
+    // One plan serves every target: an in-place order (with its stashes) or the A/B one, not both.
+    if (p.updateMode !== profiles[0]!.updateMode)
       throw new UnsupportedError(
         'IN_PLACE_UNSUPPORTED',
-        `target ${p.id} uses in-place updates; this version builds A/B packages only`,
+        `targets ${profiles[0]!.id} (${profiles[0]!.updateMode}) and ${p.id} (${p.updateMode}) use different update modes; build them separately or pass --update-mode`,
       );
     if (p.blockSizeBytes !== blockSizeBytes)
       throw new UsageError(
@@ -140,8 +141,15 @@ async function setup(
 ) {
   const reporter = options.reporter ?? new CollectingReporter();
   const timingsMs: Record<string, number> = {};
-  const profiles = await resolveTargets(targets);
+  const profiles = (await resolveTargets(targets)).map((p) =>
+    options.updateMode ? { ...p, updateMode: options.updateMode } : p,
+  );
   if (release) checkTargetsFit(release, profiles);
+  if (release && profiles.some((p) => p.updateMode === 'in-place'))
+    throw new UnsupportedError(
+      'IN_PLACE_UNSUPPORTED',
+      `${release.path}: in-place packages are built from two single images; a release is updated A/B (--update-mode ab)`,
+    );
   const blockSizeBytes = sharedBlockSize(profiles);
   const specs = candidateSpecs(options, profiles);
   const timestampSeconds = packageTimestamp(options.timestampSeconds, reporter);
@@ -198,6 +206,10 @@ async function produce(
       reporter: s.reporter,
       timed: s.plan.timed,
       labels: s.labels,
+      // The strictest target's stash limit: one order serves every target.
+      ...(s.profiles[0]!.updateMode === 'in-place'
+        ? { inPlace: { maxStashBytes: Math.min(...s.profiles.map((p) => p.maxStashBytes)) } }
+        : {}),
     });
   } catch (err) {
     // A failed build leaves no trace: a folder it created goes again (only if still empty).

@@ -10,7 +10,7 @@ import { UnsupportedError } from '../errors/ota-error.js';
 import type { BlockSource } from '../image/block-source.js';
 import type { BlobSpool, SpoolRange } from '../package/blob-spool.js';
 import { candidateLabel, selectCandidate, type CandidateSpec, type EncodedCandidate } from '../planner/candidates.js';
-import type { PlanItem } from '../planner/plan-items.js';
+import type { PlanStep } from '../planner/plan-items.js';
 import type { Reporter } from '../reporter.js';
 import type { TargetProfile } from '../model/target-profile.js';
 import { allDiffers } from '../diff/differ-registry.js';
@@ -23,7 +23,7 @@ const IN_FLIGHT_PER_JOB = 2;
 
 /** Inputs of encodePlan. */
 export interface EncodePlanInput {
-  readonly items: readonly PlanItem[];
+  readonly items: readonly PlanStep[];
   readonly next: BlockSource;
   readonly old: BlockSource | undefined;
   readonly blockSizeBytes: number;
@@ -56,8 +56,8 @@ export function targetNeeds(profiles: readonly TargetProfile[]): TargetNeeds {
 }
 
 interface Started {
-  readonly item: PlanItem;
-  readonly work: Promise<{ candidates: EncodedCandidate[]; srcSha256: Buffer } | undefined>;
+  readonly item: PlanStep;
+  readonly work: Promise<{ candidates: EncodedCandidate[]; srcSha256: Buffer; dstSha256: Buffer } | undefined>;
 }
 
 /** Runs the plan through the encoder and fills every target's assembly. */
@@ -86,7 +86,7 @@ export async function encodePlan(input: EncodePlanInput): Promise<void> {
   while (started.length > 0) await finishOldest();
 }
 
-async function startChunk(input: EncodePlanInput, item: Extract<PlanItem, { kind: 'changed' }>) {
+async function startChunk(input: EncodePlanInput, item: Extract<PlanStep, { kind: 'changed' }>) {
   const bs = input.blockSizeBytes;
   const newData = await input.next.read(item.dst.startBlock * bs, item.dst.blockCount * bs);
   const sourceData =
@@ -98,7 +98,9 @@ async function startChunk(input: EncodePlanInput, item: Extract<PlanItem, { kind
   // is proven here, while its chunk is still in memory.
   const candidates = await proveKept(task, await input.encoder.encode(task), input.targetNeeds.targets);
   if (input.selfCheckTotals) for (const c of candidates) input.selfCheckTotals.ms += c.selfCheckMs ?? 0;
-  return { candidates, srcSha256 };
+  // In-place ops carry the hash of what they write, so a re-run can tell they are done.
+  const dstSha256 = createHash('sha256').update(newData).digest();
+  return { candidates, srcSha256, dstSha256 };
 }
 
 async function finish(input: EncodePlanInput, s: Started): Promise<void> {
@@ -111,11 +113,23 @@ async function finish(input: EncodePlanInput, s: Started): Promise<void> {
     case 'copy': {
       const data = await readExtents(input.old!, [item.src], bs);
       const srcSha256 = createHash('sha256').update(data).digest();
-      for (const a of input.assemblies) a.addPlain({ type: 'copy', dst: [item.dst], src: [item.src], srcSha256 });
+      const stashIds = item.stashIds ? { stashIds: item.stashIds } : {};
+      for (const a of input.assemblies)
+        a.addPlain({ type: 'copy', dst: [item.dst], src: [item.src], srcSha256, ...stashIds });
       return;
     }
+    case 'stash': {
+      const data = await readExtents(input.old!, item.src, bs);
+      const srcSha256 = createHash('sha256').update(data).digest();
+      for (const a of input.assemblies)
+        a.addPlain({ type: 'stash', dst: [], stashId: item.stashId, src: item.src, srcSha256 });
+      return;
+    }
+    case 'free':
+      for (const a of input.assemblies) a.addPlain({ type: 'free', dst: [], stashId: item.stashId });
+      return;
     case 'changed': {
-      const { candidates, srcSha256 } = (await s.work)!;
+      const { candidates, srcSha256, dstSha256 } = (await s.work)!;
       const spooled = new Map<number, { range: SpoolRange; sha256: Buffer }>();
       for (const a of input.assemblies) {
         const chosen = selectCandidate(a.profile, candidates);
@@ -132,7 +146,10 @@ async function finish(input: EncodePlanInput, s: Started): Promise<void> {
           spooled.set(chosen, entry);
         }
         const c = candidates[chosen]!;
-        a.addEncoded(c, entry.range, entry.sha256, item.dst, c.spec.kind === 'diff' ? item.sources : [], srcSha256);
+        a.addEncoded(c, entry.range, entry.sha256, item.dst, c.spec.kind === 'diff' ? item.sources : [], srcSha256, {
+          dstSha256,
+          stashIds: c.spec.kind === 'diff' ? (item.stashIds ?? []) : [],
+        });
       }
       return;
     }

@@ -11,7 +11,9 @@ import { BlobSpool } from '../package/blob-spool.js';
 import { PackageReader } from '../package/package-reader.js';
 import { packageProperties, propertiesPathOf, type PackageProperties } from '../package/package-properties.js';
 import { writePackage } from '../package/package-writer.js';
-import { ImageError } from '../errors/ota-error.js';
+import { ImageError, UnsupportedError } from '../errors/ota-error.js';
+import { orderInPlace } from '../planner/in-place-order.js';
+import type { PlanStep } from '../planner/plan-items.js';
 import { sameIdentity, type ImageIdentity } from '../model/manifest.js';
 import type { CandidateSpec } from '../planner/candidates.js';
 import type { Reporter } from '../reporter.js';
@@ -64,6 +66,8 @@ export interface ProduceOptions {
   readonly timed: <T>(phase: string, f: () => Promise<T>) => Promise<T>;
   /** Receives the self-check's thread time, summed over all chunks and workers. */
   readonly selfCheckTotals?: { ms: number };
+  /** In-place packages: order every partition for rewriting in place within this stash limit. */
+  readonly inPlace?: { readonly maxStashBytes: number };
 }
 
 /** Encodes and writes; returns one BuiltPackage per assembly, in order. */
@@ -103,10 +107,25 @@ async function encodePartition(
     const target = prepared.identity('target', o.labels.targetVersion)!;
     if (source === undefined || !sameIdentity(source, target)) checkHasData(job.name, prepared, target);
     const same = job.keepUnchanged && source !== undefined && sameIdentity(source, target);
+    let convertedReplaceOps = 0;
     if (!same) {
+      let items: readonly PlanStep[] = prepared.items;
+      if (o.inPlace) {
+        if (source && source.sizeBytes !== target.sizeBytes)
+          throw new UnsupportedError(
+            'IN_PLACE_UNSUPPORTED',
+            `partition ${job.name}: the old image is ${source.sizeBytes} bytes and the new one ${target.sizeBytes}; an in-place update rewrites an image of one size (build an A/B package)`,
+          );
+        const ordered = orderInPlace(prepared.items, {
+          blockSizeBytes: prepared.blockSizeBytes,
+          maxStashBytes: o.inPlace.maxStashBytes,
+        });
+        items = ordered.steps;
+        convertedReplaceOps = ordered.convertedCount;
+      }
       await o.timed('encodeMs', () =>
         encodePlan({
-          items: prepared.items,
+          items,
           next: prepared.next,
           old: prepared.old,
           blockSizeBytes: prepared.blockSizeBytes,
@@ -120,7 +139,7 @@ async function encodePartition(
         }),
       );
     }
-    for (const a of o.assemblies) a.endPartition(job.name, source, target);
+    for (const a of o.assemblies) a.endPartition(job.name, source, target, convertedReplaceOps);
     unchanged = same;
   } finally {
     await job.release(prepared, unchanged);
@@ -185,6 +204,7 @@ async function writeVerified(
     operationCounts,
     blobBytesByKind: Object.fromEntries(a.bytesByKind),
     selfCheck: { ...a.selfCheck },
+    ...(a.profile.updateMode === 'in-place' ? { inPlace: { ...a.inPlace } } : {}),
     propertiesPath: propertiesPathOf(finalPath),
     properties,
   };

@@ -9,6 +9,7 @@ import type { StorageType, TargetProfile } from '../model/target-profile.js';
 import type { SpoolRange } from '../package/blob-spool.js';
 import { candidateLabel, type EncodedCandidate } from '../planner/candidates.js';
 import type { Signer } from '../signing/key-pair.js';
+import { proveInPlace } from '../format/in-place-proof.js';
 import { selfCheckError } from './self-check.js';
 
 /** Per-target state during a build. */
@@ -48,9 +49,20 @@ export class TargetAssembly {
     return this.signers[0]!;
   }
 
+  /** In-place packages: what the ordering cost (peak stash, ops turned into REPLACE, stash ops). */
+  readonly inPlace = { peakStashBytes: 0, convertedReplaceOps: 0, stashOps: 0 };
+
   /** Closes the partition whose ops were just added (none for an unchanged partition). */
-  endPartition(name: string, source: ImageIdentity | undefined, target: ImageIdentity): void {
-    this.partitions.push({ name, source, target, operations: this.operations });
+  endPartition(name: string, source: ImageIdentity | undefined, target: ImageIdentity, convertedReplaceOps = 0): void {
+    const part: PartitionUpdate = { name, source, target, operations: this.operations };
+    if (this.profile.updateMode === 'in-place') {
+      // The reader runs the same proof before any write; the builder refuses to write what it would refuse.
+      const proof = proveInPlace(part, this.profile.blockSizeBytes, this.profile.maxStashBytes);
+      this.inPlace.peakStashBytes = Math.max(this.inPlace.peakStashBytes, proof.peakStashBytes);
+      this.inPlace.convertedReplaceOps += convertedReplaceOps;
+      this.inPlace.stashOps += proof.stashCount;
+      this.partitions.push(convertedReplaceOps > 0 ? { ...part, convertedReplaceOps } : part);
+    } else this.partitions.push(part);
     this.operations = [];
   }
 
@@ -74,7 +86,15 @@ export class TargetAssembly {
     dst: Extent,
     src: readonly Extent[],
     srcSha256: Uint8Array,
+    inPlace: { readonly dstSha256: Uint8Array; readonly stashIds: readonly number[] } = {
+      dstSha256: new Uint8Array(),
+      stashIds: [],
+    },
   ): void {
+    // In-place ops name the stashes they read and the hash of what they write (format 1.3).
+    const isInPlace = this.profile.updateMode === 'in-place';
+    const dstHash = isInPlace ? { dstSha256: inPlace.dstSha256 } : {};
+    const extra = { ...dstHash, ...(isInPlace && inPlace.stashIds.length > 0 ? { stashIds: inPlace.stashIds } : {}) };
     if (c.selfCheckedBytes === undefined) {
       throw selfCheckError(
         `self-check: ${candidateLabel(c.spec)} for blocks ${dst.startBlock}+${dst.blockCount} was kept without being decoded`,
@@ -95,6 +115,7 @@ export class TargetAssembly {
         codec: c.spec.codec,
         blob,
         decoderMemoryBytes: c.decoderMemoryBytes,
+        ...dstHash,
       });
     } else {
       this.operations.push({
@@ -105,6 +126,7 @@ export class TargetAssembly {
         differ: c.spec.differ,
         blob,
         decoderMemoryBytes: c.decoderMemoryBytes,
+        ...extra,
       });
     }
   }
@@ -123,6 +145,7 @@ export class TargetAssembly {
       signatureAlgorithm: this.signer.algorithm.name,
       decoderMemoryLimitBytes: p.decoderMemoryLimitBytes,
       maxOperationBytes: p.maxOperationBytes,
+      ...(p.updateMode === 'in-place' ? { maxStashBytes: p.maxStashBytes } : {}),
       partitionLayout: p.partitionLayout,
       slotSuffixes: p.slotSuffixes,
       releaseLayout: this.release?.layout ?? '',
@@ -139,8 +162,12 @@ export class TargetAssembly {
       targetVersion: m.targetVersion,
       partitions: this.partitions,
       maxDecoderMemoryBytes: this.maxDecoderMemoryBytes,
-      // A/B: the device writes every partition's new image into the other slot.
-      requiredSpaceBytes: this.partitions.reduce((n, p) => n + p.target.sizeBytes, 0),
+      // A/B: the device writes every partition's new image into the other slot; in-place: it
+      // needs room for the stash peak only (the image is rewritten where it is).
+      requiredSpaceBytes:
+        this.profile.updateMode === 'in-place'
+          ? this.inPlace.peakStashBytes
+          : this.partitions.reduce((n, p) => n + p.target.sizeBytes, 0),
     };
   }
 }

@@ -13,6 +13,8 @@ export interface CopyItem {
   readonly kind: 'copy';
   readonly dst: Extent;
   readonly src: Extent;
+  /** In-place: stashes part of the source is read from (in-place-order.ts). */
+  readonly stashIds?: readonly number[];
 }
 
 /** A chunk of changed blocks to encode; `sources` are old regions to diff against (may be empty). */
@@ -20,7 +22,25 @@ export interface ChangedItem {
   readonly kind: 'changed';
   readonly dst: Extent;
   readonly sources: readonly Extent[];
+  /** In-place: stashes part of the sources are read from (in-place-order.ts). */
+  readonly stashIds?: readonly number[];
+}
+
+/** In-place: save old blocks `src` as stash `stashId` before a later item overwrites them. */
+export interface StashItem {
+  readonly kind: 'stash';
+  readonly stashId: number;
+  readonly src: readonly Extent[];
+}
+
+/** In-place: drop stash `stashId` after its last reader. */
+export interface FreeItem {
+  readonly kind: 'free';
+  readonly stashId: number;
 }
 
 /** One planned run, in destination order. */
 export type PlanItem = ZeroItem | CopyItem | ChangedItem;
+
+/** What the encoder walks: the items in destination order (A/B), or in-place order with stash steps. */
+export type PlanStep = PlanItem | StashItem | FreeItem;

@@ -3,7 +3,7 @@
 
 import { PARTITION_NAME } from '../model/partition-name.js';
 import { UsageError } from '../errors/ota-error.js';
-import { MAX_BLOCK_SIZE_BYTES, MAX_OPERATION_BYTES, MIN_BLOCK_SIZE_BYTES } from '../format/limits.js';
+import { MAX_BLOCK_SIZE_BYTES, MAX_OPERATION_BYTES, MAX_STASH_BYTES, MIN_BLOCK_SIZE_BYTES } from '../format/limits.js';
 import { SIGNATURE_ALGORITHMS } from '../model/signature-algorithm.js';
 import type { TargetProfile } from '../model/target-profile.js';
 import { CodecWireId, DifferWireId } from '../model/wire-ids.js';
@@ -74,6 +74,7 @@ export function parseTargetProfile(json: unknown, source: string): TargetProfile
     allowedDiffers: listOf('allowedDiffers', Object.keys(DifferWireId), false),
     decoderMemoryLimitBytes: int('decoderMemoryLimitBytes', 1024 * 1024, 2 ** 40),
     maxOperationBytes: int('maxOperationBytes', blockSizeBytes, MAX_OPERATION_BYTES),
+    maxStashBytes: int('maxStashBytes', 0, MAX_STASH_BYTES),
     partitionLayout: str('partitionLayout', /^[A-Za-z0-9._-]{1,64}$/),
     slotSuffixes: listOf('slotSuffixes', /^[A-Za-z0-9_]{1,8}$/, false),
     defaultPartitionName: str('defaultPartitionName', PARTITION_NAME),
@@ -106,6 +107,7 @@ export const PROFILE_FIELDS = [
   'allowedDiffers',
   'decoderMemoryLimitBytes',
   'maxOperationBytes',
+  'maxStashBytes',
   'partitionLayout',
   'slotSuffixes',
   'defaultPartitionName',

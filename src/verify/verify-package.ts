@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyPackage } from '../apply/apply-package.js';
 import { checkDeviceIdentity } from '../apply/device-checks.js';
-import { checkDeviceLimits, checkUpdateMode, deviceProfileFor } from '../apply/device-limits.js';
+import { checkDeviceLimits, deviceProfileFor } from '../apply/device-limits.js';
+import { simulateInPlace } from './simulate-in-place.js';
 import { PackageReader } from '../package/package-reader.js';
 import type { HttpSourceOptions } from '../transport/http-range-source.js';
 import { CollectingReporter, type Reporter } from '../reporter.js';
@@ -57,7 +58,6 @@ export async function verifyPackage(options: VerifyOptions): Promise<VerifyRepor
     const deviceTarget = options.deviceTarget ?? (options.deviceProfilePath !== undefined ? profile.id : undefined);
     checkDeviceIdentity(header, { target: deviceTarget });
     if (deviceTarget) checks.push(`device target ${header.targetId}`);
-    checkUpdateMode(header);
     checkDeviceLimits(reader.manifest, profile);
     checks.push(`every op within the ${profile.id} device profile's limits`);
     if (!options.metadataOnly) {
@@ -68,7 +68,10 @@ export async function verifyPackage(options: VerifyOptions): Promise<VerifyRepor
   } finally {
     await reader.close();
   }
-  if (options.oldPath && !options.metadataOnly) {
+  if (options.oldPath && !options.metadataOnly && header.updateMode === 'in-place') {
+    await simulateInPlace({ ...options, oldPath: options.oldPath, reporter });
+    checks.push('applied in place to a temp copy of the old image: reproduces the target sha256');
+  } else if (options.oldPath && !options.metadataOnly) {
     const dir = await mkdtemp(join(tmpdir(), 'ota-verify-'));
     try {
       const release = header.releaseLayout !== '';

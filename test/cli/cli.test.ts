@@ -275,6 +275,7 @@ describe('targets', () => {
       'allowedDiffers',
       'decoderMemoryLimitBytes',
       'maxOperationBytes',
+      'maxStashBytes',
       'partitionLayout',
       'slotSuffixes',
       'defaultPartitionName',
@@ -291,6 +292,7 @@ describe('targets', () => {
         defaultSignatureAlgorithm: e.alg,
         decoderMemoryLimitBytes: e.mem,
         maxOperationBytes: e.maxOp,
+        maxStashBytes: { qualcomm: 64, mediatek: 32, unisoc: 8, generic: 128 }[t.id as string]! * 2 ** 20,
       });
       expect([...t.allowedCodecs].sort(), t.id).toEqual([...e.codecs].sort());
       expect(t.signatureRationale.length, t.id).toBeGreaterThan(20);

@@ -458,7 +458,9 @@ describe('target profiles', () => {
       () => profile('huge', JSON.stringify(base) + ' '.repeat(70 * 1024)),
     ],
     ['a missing file', 8, 'IO_ENOENT', () => join(work, 'no-such-profile.json')],
-    ['updateMode in-place', 7, 'IN_PLACE_UNSUPPORTED', () => variant('in-place', (o) => (o.updateMode = 'in-place'))],
+    ['no maxStashBytes', 2, 'PROFILE_INVALID', () => variant('no-stash', (o) => delete o.maxStashBytes)],
+    ['a negative maxStashBytes', 2, 'PROFILE_INVALID', () => variant('neg-stash', (o) => (o.maxStashBytes = -1))],
+    ['maxStashBytes over 2^40', 2, 'PROFILE_INVALID', () => variant('big-stash', (o) => (o.maxStashBytes = 2 ** 41))],
   ])('--target <profile with %s> → exit %i %s, no package', (_what, status, code, pathOf) => {
     const out = freshOut();
     const r = expectError(buildWith(pathOf(), out), status, code);

@@ -2,7 +2,7 @@
 // built-in or --device-profile profile), never from the package; decoders stop at caps derived
 // from each op's declared decoder memory (apply child RSS measured with /usr/bin/time -v);
 // decoders are as strict as FORMAT.md (one gzip member, one bzip2 stream, no trailing bytes);
-// in-place packages are refused; verify trial-decodes full packages.
+// unsafe in-place packages are refused; verify trial-decodes full packages.
 
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -352,16 +352,16 @@ describe('item 14: decoders as strict as FORMAT.md', () => {
     expect(r.stderr).toContain('trailing bytes');
   });
 
-  it('an in-place package is refused by apply and verify (exit 7 IN_PLACE_UNSUPPORTED), nothing written', async () => {
+  it('an in-place package whose REPLACE has no dst_sha256 (a re-run could not skip it) is refused by apply and verify (exit 4 PKG_IN_PLACE_UNSAFE), nothing written', async () => {
     const pkg = await signedPackage({
       header: { updateMode: 'in-place' },
       target: image,
       ops: [{ op: fullReplace(image.length, 'none', 0), blob: image }],
     });
     const out = join(work, 'in-place.img');
-    expectError(runCli(['apply', pkg, '-o', out]), 7, 'IN_PLACE_UNSUPPORTED');
+    expectError(runCli(['apply', pkg, '-o', out]), 4, 'PKG_IN_PLACE_UNSAFE');
     expect(existsSync(out)).toBe(false);
-    expectError(runCli(['verify', pkg]), 7, 'IN_PLACE_UNSUPPORTED');
+    expectError(runCli(['verify', pkg]), 4, 'PKG_IN_PLACE_UNSAFE');
   });
 });
 

@@ -7,6 +7,7 @@ import { printableLines } from '../../errors/printable.js';
 import { MAX_TIMESTAMP_SECONDS, collect, parseIntOption } from '../parse-options.js';
 import { applyText } from '../apply-text.js';
 import { transportFrom, transportJson, withTransportOptions } from '../transport-options.js';
+import { inPlace } from '../in-place-apply.js';
 
 /** Declares the command. */
 export function applyCommand(run: (work: () => Promise<CommandResult>) => Promise<void>): Command {
@@ -17,10 +18,15 @@ export function applyCommand(run: (work: () => Promise<CommandResult>) => Promis
     )
     .argument('<package>', 'package file (.otapkg) or http(s) URL (streamed by ranges, never stored)')
     .option('--old <img|release>', 'old image or release (required for delta packages; opened read-only)')
-    .requiredOption(
+    .option(
       '-o, --out <img|dev|dir>',
       'the new image: a file (written beside, renamed) or a block device (in place); a folder for release packages',
     )
+    .option(
+      '--in-place <img|dev>',
+      'in-place packages: rewrite this image (file or block device) where it is, instead of --old/-o; re-run after an interruption',
+    )
+    .option('--stash-dir <dir>', 'with --in-place: folder for saved blocks (created, removed at the end)')
     .option(
       '--pubkey <pem>',
       'public key to verify with; repeatable: accepted when any of them signs (key rotation). Default: the public test key, with a warning',
@@ -63,9 +69,18 @@ export function applyCommand(run: (work: () => Promise<CommandResult>) => Promis
       'after',
       '\nExamples:\n  ota-build apply out/update-mediatek.otapkg --old v1/MT6789_Android_scatter.txt -o v2-images/\n  ota-build apply out/update-qualcomm.otapkg --old v1.img -o v2.img --pubkey release.pub.pem --device-target qualcomm\n  ota-build apply pkg.otapkg --old v1.img -o v2.img --device-state /data/ota/device.json --resume',
     )
+    .hook('preAction', (cmd) => {
+      // -o is required unless the image is rewritten in place (commander's own wording and exit).
+      const o = cmd.opts();
+      if (o.out === undefined && o.inPlace === undefined && o.stashDir === undefined)
+        cmd.error("error: required option '-o, --out <img|dev|dir>' not specified", {
+          code: 'commander.missingMandatoryOptionValue',
+        });
+    })
     .action(async (pkg: string, o) => {
       await run(async () => {
         const reporter = await CliReporter.create({ strict: o.strict });
+        if (o.inPlace !== undefined || o.stashDir !== undefined) return inPlace(pkg, o, reporter);
         const { applyPackage } = await import('../../apply/apply-package.js');
         const t = transportFrom(o);
         const r = await applyPackage({

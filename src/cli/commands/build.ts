@@ -1,6 +1,6 @@
 // `ota-build build`: one signed package per target from an old and a new image or release.
 
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { availableParallelism } from 'node:os';
 import { CliReporter } from '../cli-reporter.js';
 import type { CommandResult } from '../command-result.js';
@@ -59,6 +59,12 @@ export function buildCommand(run: (work: () => Promise<CommandResult>) => Promis
       'seconds --sign-command may take per signature (default 60)',
       parseIntOption('--sign-timeout', 1, 3600),
     )
+    .addOption(
+      new Option(
+        '--update-mode <mode>',
+        "ab, or in-place (ordered to rewrite the old image where it is, within each profile's maxStashBytes); default: the profile's",
+      ).choices(['ab', 'in-place']),
+    )
     .option('--platform <soc>', "SoC/platform label written into the target header (default: the profile's)")
     .option('--source-version <s>', 'version label of the old image')
     .option('--target-version <s>', 'version label of the new image')
@@ -104,6 +110,7 @@ export function buildCommand(run: (work: () => Promise<CommandResult>) => Promis
           excludePartitions: o.exclude,
           timestampSeconds: timestampFrom(o.timestamp, process.env),
           jobs: o.jobs,
+          updateMode: o.updateMode,
           reporter,
         }).finally(() => reporter.stop());
         const rows = result.packages.map((p) => [
@@ -130,7 +137,14 @@ export function buildCommand(run: (work: () => Promise<CommandResult>) => Promis
         const text =
           `${result.kind} packages for ${formatBytes(result.newSizeBytes)} ${what}\n` +
           parts +
-          renderTable(['target', 'package', 'size', '% of new', 'signature'], rows);
+          renderTable(['target', 'package', 'size', '% of new', 'signature'], rows) +
+          result.packages
+            .filter((p) => p.inPlace)
+            .map(
+              (p) =>
+                `\n${p.target}: in-place, stash peak ${formatBytes(p.inPlace!.peakStashBytes)} in ${p.inPlace!.stashOps} stashes, ${p.inPlace!.convertedReplaceOps} ops turned into REPLACE`,
+            )
+            .join('');
         return { json: { ...result, warnings: reporter.warnings }, text: printableLines(text) };
       });
     });

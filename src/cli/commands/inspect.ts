@@ -83,6 +83,10 @@ function describe(r: InspectReport): string {
       );
     if (p.source) lines.push(`  source ${image(p.source)}`);
     lines.push(`  target ${image(p.target)}`);
+    if (p.inPlace)
+      lines.push(
+        `  in-place: stash peak ${formatBytes(p.inPlace.peakStashBytes)} (limit ${formatBytes(Number(t.maxStashBytes ?? 0))}) in ${p.inPlace.stashOps} stashes, ${p.inPlace.convertedReplaceOps} ops turned into REPLACE`,
+      );
     const rows = [...Object.entries(p.byType), ...Object.entries(p.byEncoding)].map(([k, s]) => [
       k,
       String(s.count),

@@ -26,15 +26,29 @@ export function targetsCommand(run: (work: () => Promise<CommandResult>) => Prom
           t.defaultSignatureAlgorithm,
           formatBytes(t.decoderMemoryLimitBytes),
           formatBytes(t.maxOperationBytes),
+          formatBytes(t.maxStashBytes),
           t.allowedCodecs.join(','),
         ]);
         const text =
           renderTable(
-            ['target', 'vendor', 'storage', 'block', 'mode', 'signature', 'decoder mem', 'max op', 'codecs'],
+            [
+              'target',
+              'vendor',
+              'storage',
+              'block',
+              'mode',
+              'signature',
+              'decoder mem',
+              'max op',
+              'max stash',
+              'codecs',
+            ],
             rows,
           ) +
           '\n\n' +
           targets.map((t) => `${t.id}: ${t.signatureRationale}.`).join('\n') +
+          '\n\nmax stash: the most old blocks an in-place update (build --update-mode in-place) may keep at once in' +
+          "\nthe device's stash folder; sized to what recovery's /cache can spare (see README, Chipset targets)." +
           '\n\nCustom targets: pass a profile file, e.g. --target ./my-soc.json (same fields as `targets --json`).';
         return { json: targets, text: o.json ? '' : text };
       });

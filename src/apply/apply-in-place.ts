@@ -1,0 +1,170 @@
+// `apply --in-place`: rewrites the image where it is (FORMAT.md §4b). Before the first write:
+// metadata signature, the safety proof (at open), target, rollback, device limits (stash peak
+// included), payload signature, free space for the stash, and the image's state — the base, the
+// finished target, or a state an interrupted run of this package leaves (checked op by op without
+// writing); anything else is refused with nothing touched. Then one pass runs what is not done,
+// stashes go to --stash-dir (locked for the run), and the image must end at the target hash.
+// Re-running the same command after any interruption converges; no checkpoint is needed.
+
+import { lstat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { UnsupportedError, UsageError, VerificationError, ioError } from '../errors/ota-error.js';
+import { proveInPlace } from '../format/in-place-proof.js';
+import { PackageReader } from '../package/package-reader.js';
+import { CollectingReporter } from '../reporter.js';
+import type { ApplyOptions } from './apply-options.js';
+import type { InPlaceApplyResult } from './apply-result.js';
+import { checkDeviceIdentity, checkFreeSpace, checkNotDowngrade, readDeviceState } from './device-checks.js';
+import { checkDeviceLimits, deviceProfileFor } from './device-limits.js';
+import { InPlaceImage } from './in-place-image.js';
+import { InPlaceRun } from './in-place-run.js';
+import { lockOutput } from './output-lock.js';
+import { StashStore } from './stash-store.js';
+
+/** Room beyond the stash peak: one stash temp and the lock. */
+const STASH_SCRATCH_BYTES = 1024 * 1024;
+
+/** Options of `apply --in-place`: the package, the device checks, the image and the stash folder. */
+export type InPlaceApplyOptions = Omit<
+  ApplyOptions,
+  'oldPath' | 'outputPath' | 'outputFormat' | 'resume' | 'checkpointEveryBytes' | 'outputAsBlockDevice' | 'http'
+> & {
+  /** The image to rewrite where it is: a regular file or a block device. */
+  readonly inPlacePath: string;
+  /** Folder for the stash (created if missing, removed at the end). */
+  readonly stashDir: string;
+};
+
+/** Applies an in-place package to `options.inPlacePath`; see the file comment. */
+export async function applyInPlace(options: InPlaceApplyOptions): Promise<InPlaceApplyResult> {
+  const reporter = options.reporter ?? new CollectingReporter();
+  const reader = await PackageReader.open(options.packagePath, { pubkeyPath: options.pubkeyPath, reporter });
+  try {
+    const header = reader.targetHeader;
+    if (header.updateMode !== 'in-place')
+      throw new UsageError(
+        'NOT_IN_PLACE_PACKAGE',
+        `${options.packagePath} is an ${header.updateMode} package: its op order is not proven safe in place; apply it with -o (nothing was written)`,
+      );
+    if (header.releaseLayout !== '' || reader.manifest.partitions.length !== 1)
+      throw new UnsupportedError(
+        'IN_PLACE_UNSUPPORTED',
+        'in-place apply writes one image; this package has several partitions',
+      );
+    const fromFile = options.deviceStatePath ? await readDeviceState(options.deviceStatePath) : {};
+    const deviceTarget = options.deviceTarget ?? fromFile.target;
+    const profile = await deviceProfileFor(header, { ...options, deviceTarget });
+    const named = options.deviceProfilePath !== undefined || options.deviceProfile !== undefined;
+    checkDeviceIdentity(header, {
+      target: deviceTarget ?? (named ? profile.id : undefined),
+      platform: options.devicePlatform ?? fromFile.platform,
+    });
+    checkNotDowngrade(
+      reader.manifest,
+      { timestampSeconds: options.deviceTimestampSeconds ?? fromFile.timestampSeconds },
+      options.allowDowngrade ?? false,
+    );
+    checkDeviceLimits(reader.manifest, profile);
+    const part = reader.manifest.partitions[0]!;
+    const bs = reader.manifest.blockSizeBytes;
+    // Proven at open against the package's own limit; the device's own limit is checked here.
+    const { peakStashBytes } = proveInPlace(part, bs, header.maxStashBytes ?? 0);
+    if (peakStashBytes > profile.maxStashBytes)
+      throw new UnsupportedError(
+        'DEVICE_LIMIT_EXCEEDED',
+        `partition ${part.name}: the stash peaks at ${peakStashBytes} bytes, over the device's ${profile.maxStashBytes} (device profile ${profile.id})`,
+      );
+    await reader.verifyPayloadSignature();
+    const existed = await lstat(options.stashDir).then(
+      () => true,
+      () => false,
+    );
+    const store = await StashStore.open(options.stashDir);
+    const lock = await lockOutput(join(options.stashDir, '.ota-lock'), options.inPlacePath);
+    const image = await InPlaceImage.open(options.inPlacePath, part.target.sizeBytes, bs).catch(async (err) => {
+      await lock.release();
+      throw err;
+    });
+    let released = false;
+    try {
+      const result = await rewrite(reader, image, options, store, peakStashBytes);
+      await store.removeStashes();
+      await lock.release();
+      released = true;
+      const removed = await store.removeFolder();
+      if (!removed)
+        reporter.warn({
+          code: 'STASH_DIR_KEPT',
+          message: `${options.stashDir} holds files this applier did not make: the stash folder was left in place`,
+        });
+      return { ...result, targetId: header.targetId, stashFolderRemoved: removed };
+    } catch (err) {
+      // Refused before the first block was written: leave no trace (a folder we made goes again).
+      // Once the image is touched, the stashes are what a re-run needs: they stay.
+      if (!image.wroteAny && !existed) {
+        await store.removeStashes();
+        await lock.release();
+        released = true;
+        await store.removeFolder();
+      }
+      throw err;
+    } finally {
+      await image.close();
+      if (!released) await lock.release();
+    }
+  } finally {
+    await reader.close();
+  }
+}
+
+async function rewrite(
+  reader: PackageReader,
+  image: InPlaceImage,
+  options: { readonly inPlacePath: string; readonly stashDir: string },
+  store: StashStore,
+  peakStashBytes: number,
+): Promise<Omit<InPlaceApplyResult, 'targetId' | 'stashFolderRemoved'>> {
+  const part = reader.manifest.partitions[0]!;
+  const bs = reader.manifest.blockSizeBytes;
+  try {
+    const sourceSha = part.source ? await image.sha256(part.source.dontCare) : undefined;
+    const fresh = sourceSha !== undefined && sourceSha.equals(Buffer.from(part.source!.sha256));
+    const targetSha = Buffer.from(part.target.sha256);
+    const done = !fresh && (await image.sha256(part.target.dontCare)).equals(targetSha);
+    const pass = (write: boolean) => new InPlaceRun(reader, part, image, store, bs, write, fresh);
+    let counts = { opsRun: 0, opsSkipped: part.operations.length };
+    if (!done) {
+      // Not the base: prove, without writing, that an interrupted run of this package left it.
+      if (!fresh) await pass(false).all();
+      if (fresh || store.filesWritten === 0)
+        await checkFreeSpace(join(options.stashDir, '.stash'), peakStashBytes + STASH_SCRATCH_BYTES);
+      const run = pass(true);
+      await run.all();
+      counts = run.counts;
+      const actual = await image.sha256(part.target.dontCare);
+      if (!actual.equals(targetSha))
+        throw new VerificationError(
+          'OUTPUT_MISMATCH',
+          `image ${options.inPlacePath} has sha256 ${actual.toString('hex').slice(0, 16)}… after the update, the package promises ${targetSha.toString('hex').slice(0, 16)}…; the stash folder is kept`,
+        );
+    }
+    return {
+      kind: 'in-place',
+      partition: part.name,
+      imagePath: options.inPlacePath,
+      sizeBytes: part.target.sizeBytes,
+      sha256: targetSha.toString('hex'),
+      operationCount: part.operations.length,
+      start: fresh ? 'base' : done ? 'done' : 'interrupted',
+      ...counts,
+      peakStashBytes,
+      stashFilesWritten: store.filesWritten,
+      stashBytesWritten: store.bytesWritten,
+    };
+  } catch (err) {
+    // Only file-system failures become I/O errors; anything else is a bug and must say so.
+    if ((err as NodeJS.ErrnoException).code && !(err as { exitCode?: number }).exitCode)
+      throw ioError('update in place', options.inPlacePath, err);
+    throw err;
+  }
+}

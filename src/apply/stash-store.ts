@@ -1,0 +1,127 @@
+// The stash folder of an in-place apply (`--stash-dir`): one file per live stash, `stash-<id>`.
+// Same file-safety rules as the checkpoint (owned-file.ts): a stash is written to an exclusively
+// created temp with an unpredictable name, fsynced, renamed into place and the folder fsynced, so
+// a named stash file is always complete and durable before the blocks it saves are overwritten;
+// it is read back with O_NOFOLLOW, checked with fstat and hashed before use. The folder must be
+// ours (a real folder, not a symlink, our uid); it is created when missing and removed at the end.
+
+import { createHash, randomBytes } from 'node:crypto';
+import { lstat, mkdir, open, readdir, rename, rmdir, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { UsageError, ioError } from '../errors/ota-error.js';
+import { readUpTo } from '../image/read-full.js';
+import { openOwnedFile } from './owned-file.js';
+
+const STASH_NAME = /^stash-[1-9][0-9]{0,9}$/;
+const TEMP_NAME = /^stash-[1-9][0-9]{0,9}\.tmp-[0-9a-f]{16}$/;
+
+/** The stash folder of one in-place apply. */
+export class StashStore {
+  /** Bytes written to stash files by this run (for reports). */
+  bytesWritten = 0;
+  /** Stash files written by this run. */
+  filesWritten = 0;
+
+  private constructor(readonly folder: string) {}
+
+  /**
+   * Opens (creating when missing, mode 0700) the folder `dir`; refuses (`BAD_STASH_DIR`, exit 2)
+   * a symlink, a non-folder or a folder of another user. Removes temps a killed run left.
+   */
+  static async open(dir: string): Promise<StashStore> {
+    await mkdir(dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw ioError('create stash folder', dir, err);
+    });
+    const st = await lstat(dir).catch((err) => {
+      throw ioError('look at stash folder', dir, err);
+    });
+    const uid = process.getuid?.();
+    if (st.isSymbolicLink() || !st.isDirectory())
+      throw new UsageError(
+        'BAD_STASH_DIR',
+        `--stash-dir ${dir} is ${st.isSymbolicLink() ? 'a symlink' : 'not a folder'}; nothing was written`,
+      );
+    if (uid !== undefined && st.uid !== uid)
+      throw new UsageError(
+        'BAD_STASH_DIR',
+        `--stash-dir ${dir} belongs to uid ${st.uid}, not to us (${uid}); nothing was written`,
+      );
+    const store = new StashStore(dir);
+    for (const name of await store.names())
+      if (TEMP_NAME.test(name)) await unlink(join(dir, name)).catch(() => undefined);
+    return store;
+  }
+
+  private async names(): Promise<string[]> {
+    return readdir(this.folder).catch((err) => {
+      throw ioError('list stash folder', this.folder, err);
+    });
+  }
+
+  private pathOf(id: number): string {
+    return join(this.folder, `stash-${id}`);
+  }
+
+  /** The stash's bytes when its file exists, is ours, is `sizeBytes` long and hashes to `sha256`; else undefined. */
+  async read(id: number, sizeBytes: number, sha256: Uint8Array): Promise<Buffer | undefined> {
+    const path = this.pathOf(id);
+    const opened = await openOwnedFile(path, 'read');
+    if ('problem' in opened) return undefined;
+    try {
+      if (opened.st.size !== sizeBytes) return undefined;
+      const data = Buffer.alloc(sizeBytes);
+      if ((await readUpTo(opened.fh, data, 0, { action: 'read stash', path })) !== sizeBytes) return undefined;
+      return createHash('sha256').update(data).digest().equals(Buffer.from(sha256)) ? data : undefined;
+    } finally {
+      await opened.fh.close();
+    }
+  }
+
+  /** Writes stash `id` durably: temp (O_EXCL), fsync, rename, fsync of the folder. */
+  async write(id: number, data: Buffer): Promise<void> {
+    const path = this.pathOf(id);
+    const tmp = `${path}.tmp-${randomBytes(8).toString('hex')}`;
+    try {
+      const fh = await open(tmp, 'wx', 0o600);
+      try {
+        await fh.writeFile(data);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, path);
+      await this.syncFolder();
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      throw ioError('write stash', path, err);
+    }
+    this.bytesWritten += data.length;
+    this.filesWritten++;
+  }
+
+  /** Removes stash `id` (unlink never follows a link). */
+  async remove(id: number): Promise<void> {
+    await unlink(this.pathOf(id)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw ioError('remove stash', this.pathOf(id), err);
+    });
+  }
+
+  /** Removes every stash file and temp this applier names (other files are left alone). */
+  async removeStashes(): Promise<void> {
+    for (const name of await this.names())
+      if (STASH_NAME.test(name) || TEMP_NAME.test(name)) await unlink(join(this.folder, name)).catch(() => undefined);
+  }
+
+  /** Removes the folder if it is empty; false when something else is left in it. */
+  async removeFolder(): Promise<boolean> {
+    return rmdir(this.folder).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  private async syncFolder(): Promise<void> {
+    const dir = await open(this.folder, 'r');
+    await dir.sync().finally(() => dir.close());
+  }
+}
