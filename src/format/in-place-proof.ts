@@ -61,6 +61,7 @@ export function proveInPlace(part: PartitionUpdate, blockSizeBytes: number, maxS
   }
   writes.sort((a, b) => a.start - b.start);
   const live = new Map<number, { extents: Extent[]; bytes: number }>();
+  const used = new Set<number>();
   let liveBytes = 0;
   let peakStashBytes = 0;
   let stashCount = 0;
@@ -80,6 +81,10 @@ export function proveInPlace(part: PartitionUpdate, blockSizeBytes: number, maxS
     const where = `op ${i} (${op.type})`;
     if (op.type === 'stash') {
       if (live.has(op.stashId)) unsafe(`${where} stashes id ${op.stashId}, which is still live`);
+      // Ids are never reused: a re-run finds a stash by its id, and would take (and then free) a
+      // later stash's file for an earlier STASH of the same id.
+      if (used.has(op.stashId)) unsafe(`${where} stashes id ${op.stashId}, which an earlier STASH used`);
+      used.add(op.stashId);
       // A stash must save old content: none of its blocks may have been written yet.
       overwritten(op.src, i, (a, b, by) =>
         unsafe(`${where} stashes blocks ${a}..${b - 1}, which op ${by} already wrote`),

@@ -253,6 +253,22 @@ describe('in-place proof refusals (PKG_IN_PLACE_UNSAFE, exit 4)', () => {
       BS,
       /stashes blocks 0\.\.0, which op 0 already wrote/,
     ],
+    [
+      // On a re-run the first STASH 1 (its file now holds the second one's blocks) would rewrite
+      // stash-1 from the image and its FREE delete it: the second stash's saved blocks are lost.
+      'a stash id used again after its FREE',
+      [
+        { type: 'stash', dst: [], stashId: 1, src: [e(3)], srcSha256: SHA },
+        { type: 'free', dst: [], stashId: 1 },
+        { type: 'stash', dst: [], stashId: 1, src: [e(0)], srcSha256: SHA },
+        { type: 'zero', dst: [e(0)] },
+        { type: 'copy', dst: [e(1)], src: [e(0)], srcSha256: SHA, stashIds: [1] },
+        { type: 'free', dst: [], stashId: 1 },
+        { type: 'copy', dst: [e(2, 2)], src: [e(2, 2)], srcSha256: SHA },
+      ] as Operation[],
+      BS,
+      /op 2 \(stash\) stashes id 1, which an earlier STASH used/,
+    ],
   ])('refuses %s', (_what, ops, limit, message) => {
     expectOta(() => proveInPlace(part(ops), BS, limit), 'PKG_IN_PLACE_UNSAFE', 4, message);
   });
