@@ -11,6 +11,17 @@ import { totalBlocks, type Extent } from '../model/extent.js';
 import type { PartitionUpdate } from '../model/manifest.js';
 import { stashIdsOf, type Operation } from '../model/operation.js';
 
+/**
+ * Most steps the proof may take (write runs met by sources, stash extents merged for readers):
+ * an honest plan reads each old block about once and needs well under 2^20; a hostile package
+ * whose sources or stashes are named over and over would cost O(n²) (minutes at the manifest
+ * limits), so past this it is refused as unprovable (about a second of work).
+ */
+export const MAX_PROOF_STEPS = 2 ** 24;
+
+/** Steps charged per stash extent merged for an op naming several stashes (a sort, ~20× a lookup). */
+const MERGE_STEPS = 16;
+
 /** What the proof found. */
 export interface InPlaceProof {
   /** Most bytes of stash alive at once. */
@@ -42,7 +53,8 @@ export function isIdentityCopy(op: Operation): boolean {
 
 /**
  * Proves the op order of an in-place partition safe; throws PackageFormatError
- * `PKG_IN_PLACE_UNSAFE` naming the first violation. Cost: O(ops + extents · log + overlaps).
+ * `PKG_IN_PLACE_UNSAFE` naming the first violation. Cost: O(ops + extents · log + overlaps), the
+ * overlaps capped at MAX_PROOF_STEPS.
  */
 export function proveInPlace(part: PartitionUpdate, blockSizeBytes: number, maxStashBytes: number): InPlaceProof {
   const unsafe = (detail: string): never => {
@@ -60,7 +72,18 @@ export function proveInPlace(part: PartitionUpdate, blockSizeBytes: number, maxS
     for (const e of op.dst) writes.push({ start: e.startBlock, end: e.startBlock + e.blockCount, opIndex: i });
   }
   writes.sort((a, b) => a.start - b.start);
+  // The lookups below need disjoint runs (the manifest invariants check it; callers may not).
+  for (let k = 1; k < writes.length; k++)
+    if (writes[k - 1]!.end > writes[k]!.start)
+      unsafe(`ops ${writes[k - 1]!.opIndex} and ${writes[k]!.opIndex} write the same blocks`);
   const live = new Map<number, { extents: Extent[]; bytes: number }>();
+  const used = new Set<number>();
+  let steps = 0;
+  const spend = (n: number) => {
+    steps += n;
+    if (steps > MAX_PROOF_STEPS)
+      unsafe(`proving the op order takes over ${MAX_PROOF_STEPS} steps (sources or stashes overlap too often)`);
+  };
   let liveBytes = 0;
   let peakStashBytes = 0;
   let stashCount = 0;
@@ -72,6 +95,7 @@ export function proveInPlace(part: PartitionUpdate, blockSizeBytes: number, maxS
       for (let k = partitionPoint(writes.length, (j) => writes[j]!.end <= a); k < writes.length; k++) {
         const w = writes[k]!;
         if (w.start >= b) break;
+        spend(1);
         if (w.opIndex <= opIndex) each(Math.max(a, w.start), Math.min(b, w.end), w.opIndex);
       }
     }
@@ -80,6 +104,10 @@ export function proveInPlace(part: PartitionUpdate, blockSizeBytes: number, maxS
     const where = `op ${i} (${op.type})`;
     if (op.type === 'stash') {
       if (live.has(op.stashId)) unsafe(`${where} stashes id ${op.stashId}, which is still live`);
+      // Ids are never reused: a re-run finds a stash by its id, and would take (and then free) a
+      // later stash's file for an earlier STASH of the same id.
+      if (used.has(op.stashId)) unsafe(`${where} stashes id ${op.stashId}, which an earlier STASH used`);
+      used.add(op.stashId);
       // A stash must save old content: none of its blocks may have been written yet.
       overwritten(op.src, i, (a, b, by) =>
         unsafe(`${where} stashes blocks ${a}..${b - 1}, which op ${by} already wrote`),
@@ -99,14 +127,16 @@ export function proveInPlace(part: PartitionUpdate, blockSizeBytes: number, maxS
       continue;
     }
     if (op.type !== 'copy' && op.type !== 'diff') continue;
-    const covered: Extent[] = [];
+    const covered: Extent[][] = [];
     for (const id of stashIdsOf(op)) {
       const s = live.get(id);
       if (!s) unsafe(`${where} reads stash ${id}, which is not live (used after its FREE, or never stashed)`);
-      covered.push(...s!.extents);
+      covered.push(s!.extents);
     }
     if (isIdentityCopy(op)) continue;
-    const stashed = mergeExtents(covered);
+    // One stash is merged already; merging several costs a sort (charged as MERGE_STEPS each).
+    if (covered.length > 1) spend(MERGE_STEPS * covered.reduce((n, x) => n + x.length, 0));
+    const stashed = covered.length === 1 ? covered[0]! : mergeExtents(covered.flat());
     overwritten(op.src, i, (a, b, by) => {
       const k = partitionPoint(stashed.length, (j) => stashed[j]!.startBlock + stashed[j]!.blockCount <= a);
       const s = stashed[k];

@@ -7,7 +7,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isIdentityCopy, proveInPlace } from '../../src/format/in-place-proof.js';
+import { isIdentityCopy, MAX_PROOF_STEPS, proveInPlace } from '../../src/format/in-place-proof.js';
 import type { Extent } from '../../src/model/extent.js';
 import type { PartitionUpdate } from '../../src/model/manifest.js';
 import type { Operation } from '../../src/model/operation.js';
@@ -253,7 +253,72 @@ describe('in-place proof refusals (PKG_IN_PLACE_UNSAFE, exit 4)', () => {
       BS,
       /stashes blocks 0\.\.0, which op 0 already wrote/,
     ],
+    [
+      // On a re-run the first STASH 1 (its file now holds the second one's blocks) would rewrite
+      // stash-1 from the image and its FREE delete it: the second stash's saved blocks are lost.
+      'a stash id used again after its FREE',
+      [
+        { type: 'stash', dst: [], stashId: 1, src: [e(3)], srcSha256: SHA },
+        { type: 'free', dst: [], stashId: 1 },
+        { type: 'stash', dst: [], stashId: 1, src: [e(0)], srcSha256: SHA },
+        { type: 'zero', dst: [e(0)] },
+        { type: 'copy', dst: [e(1)], src: [e(0)], srcSha256: SHA, stashIds: [1] },
+        { type: 'free', dst: [], stashId: 1 },
+        { type: 'copy', dst: [e(2, 2)], src: [e(2, 2)], srcSha256: SHA },
+      ] as Operation[],
+      BS,
+      /op 2 \(stash\) stashes id 1, which an earlier STASH used/,
+    ],
   ])('refuses %s', (_what, ops, limit, message) => {
     expectOta(() => proveInPlace(part(ops), BS, limit), 'PKG_IN_PLACE_UNSAFE', 4, message);
+  });
+});
+
+describe('in-place proof cost at the manifest limits (32,768 ops, 131,072 extents)', () => {
+  const image = (blocks: number) => ({ sizeBytes: blocks * BS, sha256: SHA, version: '', dontCare: [] });
+  const e = (startBlock: number, blockCount = 1): Extent => ({ startBlock, blockCount });
+  const timed = (ops: Operation[], blocks: number, refused = true) => {
+    const t0 = performance.now();
+    const prove = () =>
+      proveInPlace({ name: 'system', source: image(blocks), target: image(blocks), operations: ops }, BS, 2 ** 40);
+    if (refused) expectOta(prove, 'PKG_IN_PLACE_UNSAFE', 4, new RegExp(`takes over ${MAX_PROOF_STEPS} steps`));
+    else expect(prove().stashCount).toBe(1);
+    return performance.now() - t0;
+  };
+
+  it('proves one 50,000-extent stash named by 27,000 ops, refuses it named with a second stash, in seconds', () => {
+    const n = 50_000;
+    const ops: Operation[] = [
+      { type: 'stash', dst: [], stashId: 1, src: Array.from({ length: n }, (_, i) => e(2 * i)), srcSha256: SHA },
+    ];
+    for (let j = 0; j < 27_000; j++)
+      ops.push({ type: 'copy', dst: [e(2 * j)], src: [e(2 * j + 2)], srcSha256: SHA, stashIds: [1] });
+    ops.push({ type: 'free', dst: [], stashId: 1 });
+    expect(timed(ops, 2 * n, false)).toBeLessThan(5000);
+    // The same stash named with a second (one-block) stash: every op merges 50,001 extents.
+    const two: Operation[] = [{ type: 'stash', dst: [], stashId: 2, src: [e(1)], srcSha256: SHA }, ...ops];
+    for (const op of two) if (op.type === 'copy') Object.assign(op, { stashIds: [1, 2] });
+    two.push({ type: 'free', dst: [], stashId: 2 });
+    expect(timed(two, 2 * n)).toBeLessThan(5000);
+  });
+
+  it('refuses, within seconds, 20,000 sources each spanning 40,000 one-block writes (O(n²) without the step cap)', () => {
+    const w = 40_000;
+    const m = 20_000;
+    const ops: Operation[] = [{ type: 'stash', dst: [], stashId: 1, src: [e(0, w)], srcSha256: SHA }];
+    for (let j = 0; j < m; j++)
+      ops.push({
+        type: 'diff',
+        dst: [e(j), e(j + m)],
+        src: [e(0, w)],
+        srcSha256: SHA,
+        stashIds: [1],
+        differ: 'bsdiff',
+        blob: { offsetBytes: 0, sizeBytes: 0, sha256: SHA },
+        decoderMemoryBytes: 0,
+        dstSha256: SHA,
+      });
+    ops.push({ type: 'free', dst: [], stashId: 1 });
+    expect(timed(ops, w)).toBeLessThan(5000);
   });
 });
