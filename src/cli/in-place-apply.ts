@@ -6,6 +6,7 @@ import type { CommandResult } from './command-result.js';
 import { applyText } from './apply-text.js';
 import { printableLines } from '../errors/printable.js';
 import { UsageError } from '../errors/ota-error.js';
+import { transportFrom, transportJson } from './transport-options.js';
 
 /** `apply --in-place`: only the options that make sense when the image is rewritten where it is. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- commander's parsed options
@@ -19,6 +20,7 @@ export async function inPlace(pkg: string, o: Record<string, any>, reporter: Cli
   if (o.inPlace === undefined || o.stashDir === undefined)
     throw new UsageError('BAD_OPTION', '--in-place <image> and --stash-dir <dir> go together');
   const { applyInPlace } = await import('../apply/apply-in-place.js');
+  const t = transportFrom(o);
   const r = await applyInPlace({
     packagePath: pkg,
     inPlacePath: o.inPlace,
@@ -30,7 +32,9 @@ export async function inPlace(pkg: string, o: Record<string, any>, reporter: Cli
     deviceTimestampSeconds: o.deviceTimestamp,
     deviceStatePath: o.deviceState,
     allowDowngrade: o.allowDowngrade,
+    http: t.http,
     reporter,
-  });
-  return { json: { ...r, warnings: reporter.warnings }, text: printableLines(applyText(r)) };
+  }).finally(t.done);
+  const net = transportJson(pkg, t.stats());
+  return { json: { ...r, ...net, warnings: reporter.warnings }, text: printableLines(applyText(r)) };
 }
