@@ -1151,6 +1151,12 @@ function inPlaceTable(pairRes) {
     `| ${row.join(' | ')} |`,
     '',
     'The in-place apply time includes copying old.img to the image it rewrites (`cp`), as a device would not.',
+    ...(pairRes.kind === 'patch' && e?.bytes && ab?.bytes
+      ? [
+          '',
+          `${e.bytes <= 1.05 * ab.bytes ? 'pass' : '**FAIL**'} issue 16: in-place ≤ 1.05 × A/B on a patch pair (${(e.bytes / ab.bytes).toFixed(4)}×)`,
+        ]
+      : []),
   ].join('\n');
 }
 
