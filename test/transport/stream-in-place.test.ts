@@ -1,7 +1,8 @@
 // `apply <URL> --in-place <img> --stash-dir <dir>` against a real nginx, through the fault proxy:
 // drops are resumed and the image becomes the new one; a flipped metadata byte is refused before
 // any body byte or any write; a run that gives up mid-body (retries exhausted) leaves a state that
-// the same command, run again, finishes; a blob corrupt on every fetch is refused (exit 5).
+// the same command, run again, finishes; a bad payload signature (checked after the last write)
+// fails the run (exit 6); a blob corrupt on every fetch is refused (exit 5).
 
 import {
   chmodSync,
@@ -65,6 +66,10 @@ beforeAll(async () => {
   expect(built.packages[0].inPlace.peakStashBytes).toBeGreaterThan(0);
   props = JSON.parse(readFileSync(join(served, 'update-unisoc.properties.json'), 'utf8'));
   expect(props.blobSection.sizeBytes).toBeGreaterThan(256 * KiB);
+  // The same package with a byte of its payload signature flipped: metadata and blobs intact.
+  const bad = readFileSync(join(served, 'update-unisoc.otapkg'));
+  bad[bad.length - 5] ^= 0xff;
+  writeFileSync(join(served, 'bad-payload.otapkg'), bad);
   nginx = await startNginx(served, join(work, 'nginx'));
 }, 120_000);
 afterAll(async () => {
@@ -79,8 +84,8 @@ function fresh(): { img: string; stash: string } {
   return { img, stash: join(work, `stash-${n++}`) };
 }
 
-const applyArgs = (base: string, img: string, stash: string, extra: string[] = []) =>
-  ['apply', `${base}/update-unisoc.otapkg`, '--in-place', img, '--stash-dir', stash, '--json'].concat(extra);
+const applyArgs = (base: string, img: string, stash: string, extra: string[] = [], file = 'update-unisoc.otapkg') =>
+  ['apply', `${base}/${file}`, '--in-place', img, '--stash-dir', stash, '--json'].concat(extra);
 
 async function withProxy(
   fault: (i: number) => Fault,
@@ -148,6 +153,17 @@ describe.runIf(run)('apply <URL> --in-place', () => {
     expect(jsonOf(r)).toMatchObject({ start: 'interrupted', sha256: newSha });
     expect(sha(img)).toBe(newSha);
     expect(existsSync(stash)).toBe(false);
+  }, 60_000);
+
+  it('a bad payload signature is found after the last write: exit 6, and never exit 0 on a re-run', async () => {
+    const { img, stash } = fresh();
+    for (const start of ['base', 'done']) {
+      const r = await runCliAsync(applyArgs(nginx.base, img, stash, [], 'bad-payload.otapkg'));
+      expect(r.status, `${start}: ${describeRun(r)}`).toBe(6);
+      expect(jsonOf(r).error.code).toBe('SIG_PAYLOAD_INVALID');
+    }
+    // Every block written came from a blob the signed manifest vouches for.
+    expect(sha(img)).toBe(newSha);
   }, 60_000);
 
   it('a blob corrupt on every fetch: BLOB_HASH_MISMATCH exit 5; without the fault, a re-run finishes', async () => {
