@@ -68,7 +68,7 @@ beforeAll(async () => {
   expect(props.blobSection.sizeBytes).toBeGreaterThan(256 * KiB);
   // The same package with a byte of its payload signature flipped: metadata and blobs intact.
   const bad = readFileSync(join(served, 'update-unisoc.otapkg'));
-  bad[bad.length - 5] ^= 0xff;
+  bad[bad.length - 5] = bad[bad.length - 5]! ^ 0xff;
   writeFileSync(join(served, 'bad-payload.otapkg'), bad);
   nginx = await startNginx(served, join(work, 'nginx'));
 }, 120_000);
