@@ -945,6 +945,7 @@ async function runPair(p, pair, o, progress) {
           loadBeforeCores: idleA,
         };
         if (a.status !== 'ok') e.apply.stderrTail = a.stderrTail;
+        if (r.role === 'ours-inplace' && a.status === 'ok') e.inPlaceApply = inPlaceApplyOf(a.stdout);
         if (a.status === 'ok' && existsSync(out)) {
           e.outSha256 = await sha256File(out);
           e.correct = e.outSha256 === pair.newSha256;
@@ -1097,6 +1098,66 @@ function pairTable(pairRes, opts) {
       `Best peer (smallest correct patch, the one every *÷ best peer* column divides by): ${best.label}, ${best.bytes} bytes, build ${fmtS(best.build?.wallS)} s, apply ${fmtS(best.apply?.wallS)} s at ${fmtMiB(best.apply?.maxRssKiB)} MiB peak RSS.`,
     );
   return lines.join('\n');
+}
+
+/** The figures of `apply --in-place --json` the in-place table shows. */
+function inPlaceApplyOf(stdout) {
+  try {
+    const { stashFilesWritten, stashBytesWritten, opsRun, opsSkipped } = JSON.parse(stdout);
+    return { stashFilesWritten, stashBytesWritten, opsRun, opsSkipped };
+  } catch {
+    return null;
+  }
+}
+
+// In-place packages (issue 16): size ÷ the A/B ota-build package of the same pair, the peak stash
+// and the ops turned into REPLACE (build --json packages[].inPlace), the apply and its stash writes.
+function inPlaceTable(pairRes) {
+  const ip = pairRes.results.find((r) => r.role === 'ours-inplace' && r.status === 'ok');
+  if (!ip) return null;
+  const ab = pairRes.results.find((r) => r.tool === 'ota-build' && r.status === 'ok')?.packages[0];
+  const e = ip.packages[0];
+  const info = ip.otaJson?.packages?.[0]?.inPlace ?? {};
+  const a = e?.apply?.status === 'ok' ? e.apply : null;
+  const w = e?.inPlaceApply;
+  const mib = (b) => (b == null ? '?' : (b / MIB).toFixed(2));
+  const head = [
+    'in-place package',
+    'size bytes',
+    'size ÷ A/B ota-build',
+    'peak stash MiB',
+    'stash ops',
+    'ops → REPLACE',
+    'apply s',
+    'apply peak RSS MiB',
+    'stash written MiB (files)',
+    'correct',
+  ];
+  const row = [
+    `**${ip.label}**`,
+    e?.bytes ?? '—',
+    e?.bytes && ab?.bytes && !ab.missing ? ceil3(e.bytes / ab.bytes) : '— (ota-build not run)',
+    mib(info.peakStashBytes),
+    info.stashOps ?? '?',
+    info.convertedReplaceOps ?? '?',
+    a ? fmtS(a.wallS) + dag(a) : '—',
+    a ? fmtMiB(a.maxRssKiB) : '—',
+    w ? `${mib(w.stashBytesWritten)} (${w.stashFilesWritten})` : '—',
+    e?.correct ? 'yes' : '**NO**',
+  ];
+  return [
+    `| ${head.join(' | ')} |`,
+    `|${head.map((_, i) => (i === 0 || i === head.length - 1 ? '---' : '---:')).join('|')}|`,
+    `| ${row.join(' | ')} |`,
+    '',
+    'The in-place apply time includes copying old.img to the image it rewrites (`cp`), as a device would not.',
+    ...(pairRes.kind === 'patch' && e?.bytes && ab?.bytes
+      ? [
+          '',
+          `${e.bytes <= 1.05 * ab.bytes ? 'pass' : '**FAIL**'} issue 16: in-place ≤ 1.05 × A/B on a patch pair (${(e.bytes / ab.bytes).toFixed(4)}×)`,
+        ]
+      : []),
+  ].join('\n');
 }
 
 // Issue 17's "done when" items against HDiffPatch (when it ran on the pair), on unrounded numbers.
@@ -1297,6 +1358,8 @@ function renderMarkdown(run) {
       );
       L.push('');
     }
+    const inPlace = inPlaceTable(pr);
+    if (inPlace) L.push(inPlace, '');
     const selfCheck = selfCheckLines(pr);
     if (selfCheck.length) {
       L.push(...selfCheck, '');

@@ -5,12 +5,18 @@
 // writing); anything else is refused with nothing touched. Then one pass runs what is not done,
 // stashes go to --stash-dir (locked for the run), and the image must end at the target hash.
 // Re-running the same command after any interruption converges; no checkpoint is needed.
+// A package URL is streamed (FORMAT.md §6a): the metadata alone is fetched for every check above
+// but the payload signature, the blobs then arrive in op order, each checked against its sha256 in
+// the signed manifest before use; the payload signature is checked after the image reaches the
+// target hash, and only an exit 0 says the image may be used (there is no rename to gate on).
 
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UnsupportedError, UsageError, VerificationError, ioError } from '../errors/ota-error.js';
 import { proveInPlace } from '../format/in-place-proof.js';
 import { PackageReader } from '../package/package-reader.js';
+import { HttpRangeSource } from '../transport/http-range-source.js';
+import { openPackageSource } from '../transport/open-package-source.js';
 import { CollectingReporter } from '../reporter.js';
 import type { ApplyOptions } from './apply-options.js';
 import type { InPlaceApplyResult } from './apply-result.js';
@@ -27,7 +33,7 @@ const STASH_SCRATCH_BYTES = 1024 * 1024;
 /** Options of `apply --in-place`: the package, the device checks, the image and the stash folder. */
 export type InPlaceApplyOptions = Omit<
   ApplyOptions,
-  'oldPath' | 'outputPath' | 'outputFormat' | 'resume' | 'checkpointEveryBytes' | 'outputAsBlockDevice' | 'http'
+  'oldPath' | 'outputPath' | 'outputFormat' | 'resume' | 'checkpointEveryBytes' | 'outputAsBlockDevice'
 > & {
   /** The image to rewrite where it is: a regular file or a block device. */
   readonly inPlacePath: string;
@@ -38,7 +44,13 @@ export type InPlaceApplyOptions = Omit<
 /** Applies an in-place package to `options.inPlacePath`; see the file comment. */
 export async function applyInPlace(options: InPlaceApplyOptions): Promise<InPlaceApplyResult> {
   const reporter = options.reporter ?? new CollectingReporter();
-  const reader = await PackageReader.open(options.packagePath, { pubkeyPath: options.pubkeyPath, reporter });
+  const source = await openPackageSource(options.packagePath, options.http);
+  const streamed = source instanceof HttpRangeSource ? source : undefined;
+  const reader = await PackageReader.openSource(source, {
+    pubkeyPath: options.pubkeyPath,
+    reporter,
+    metadataOnly: streamed !== undefined,
+  });
   try {
     const header = reader.targetHeader;
     if (header.updateMode !== 'in-place')
@@ -74,7 +86,9 @@ export async function applyInPlace(options: InPlaceApplyOptions): Promise<InPlac
         'DEVICE_LIMIT_EXCEEDED',
         `partition ${part.name}: the stash peaks at ${peakStashBytes} bytes, over the device's ${profile.maxStashBytes} (device profile ${profile.id})`,
       );
-    await reader.verifyPayloadSignature();
+    // A streamed body is hashed as its blobs arrive; its signature is checked once the image is done.
+    if (streamed) streamed.streamAhead = true;
+    else await reader.verifyPayloadSignature();
     const existed = await lstat(options.stashDir).then(
       () => true,
       () => false,
@@ -88,6 +102,7 @@ export async function applyInPlace(options: InPlaceApplyOptions): Promise<InPlac
     let released = false;
     try {
       const result = await rewrite(reader, image, options, store, peakStashBytes);
+      if (streamed) await reader.verifyPayloadSignature();
       await store.removeStashes();
       await lock.release();
       released = true;

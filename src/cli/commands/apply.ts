@@ -7,14 +7,15 @@ import { printableLines } from '../../errors/printable.js';
 import { MAX_TIMESTAMP_SECONDS, collect, parseIntOption } from '../parse-options.js';
 import { applyText } from '../apply-text.js';
 import { transportFrom, transportJson, withTransportOptions } from '../transport-options.js';
-import { inPlace } from '../in-place-apply.js';
+import { IN_PLACE_EXAMPLES, IN_PLACE_HELP, inPlace } from '../in-place-apply.js';
 
 /** Declares the command. */
 export function applyCommand(run: (work: () => Promise<CommandResult>) => Promise<void>): Command {
   return withTransportOptions(new Command('apply'))
     .summary('apply a package to an old image (or release), producing the new image(s)')
     .description(
-      "Checks the signatures, the target and the old image's sha256 before writing anything; writes the output to a temp file beside it and renames it into place only when its sha256 matches the package. A block device as -o is written in place and read back; a character device, FIFO or socket is refused (exit 2).\n\nA release package (built from two releases) takes the old release with --old and a folder with -o: every partition is checked first, written into a staging folder, and moved to <folder>/<partition>.img only when all of them verify.",
+      "Checks the signatures, the target and the old image's sha256 before writing anything; writes the output to a temp file beside it and renames it into place only when its sha256 matches the package. A block device as -o is written in place and read back; a character device, FIFO or socket is refused (exit 2).\n\nA release package (built from two releases) takes the old release with --old and a folder with -o: every partition is checked first, written into a staging folder, and moved to <folder>/<partition>.img only when all of them verify.\n\n" +
+        IN_PLACE_HELP,
     )
     .argument('<package>', 'package file (.otapkg) or http(s) URL (streamed by ranges, never stored)')
     .option('--old <img|release>', 'old image or release (required for delta packages; opened read-only)')
@@ -24,9 +25,12 @@ export function applyCommand(run: (work: () => Promise<CommandResult>) => Promis
     )
     .option(
       '--in-place <img|dev>',
-      'in-place packages: rewrite this image (file or block device) where it is, instead of --old/-o; re-run after an interruption',
+      'in-place packages: rewrite this image (file or block device) where it is, instead of --old/-o; after a power cut or failure, run the same command again',
     )
-    .option('--stash-dir <dir>', 'with --in-place: folder for saved blocks (created, removed at the end)')
+    .option(
+      '--stash-dir <dir>',
+      'with --in-place: folder for old blocks saved before they are overwritten; not on the image, free space for the stash peak (inspect shows it); created 0700, kept while a re-run needs it, removed at the end',
+    )
     .option(
       '--pubkey <pem>',
       'public key to verify with; repeatable: accepted when any of them signs (key rotation). Default: the public test key, with a warning',
@@ -50,7 +54,7 @@ export function applyCommand(run: (work: () => Promise<CommandResult>) => Promis
     .option('--allow-downgrade', 'apply a package older than --device-timestamp')
     .option(
       '--resume',
-      'continue an interrupted apply from its checkpoint (re-verifies the partial output first; a URL continues the download after the applied blobs)',
+      'continue an interrupted apply from its checkpoint (re-verifies the partial output first; a URL continues the download after the applied blobs); not for --in-place',
     )
     .addOption(
       new Option('--checkpoint-every <bytes>', 'destination bytes between checkpoints')
@@ -67,7 +71,8 @@ export function applyCommand(run: (work: () => Promise<CommandResult>) => Promis
     .option('--json', 'print the result as JSON on stdout')
     .addHelpText(
       'after',
-      '\nExamples:\n  ota-build apply out/update-mediatek.otapkg --old v1/MT6789_Android_scatter.txt -o v2-images/\n  ota-build apply out/update-qualcomm.otapkg --old v1.img -o v2.img --pubkey release.pub.pem --device-target qualcomm\n  ota-build apply pkg.otapkg --old v1.img -o v2.img --device-state /data/ota/device.json --resume',
+      '\nExamples:\n  ota-build apply out/update-mediatek.otapkg --old v1/MT6789_Android_scatter.txt -o v2-images/\n  ota-build apply out/update-qualcomm.otapkg --old v1.img -o v2.img --pubkey release.pub.pem --device-target qualcomm\n  ota-build apply pkg.otapkg --old v1.img -o v2.img --device-state /data/ota/device.json --resume\n' +
+        IN_PLACE_EXAMPLES,
     )
     .hook('preAction', (cmd) => {
       // -o is required unless the image is rewritten in place (commander's own wording and exit).

@@ -62,7 +62,7 @@ export function buildCommand(run: (work: () => Promise<CommandResult>) => Promis
     .addOption(
       new Option(
         '--update-mode <mode>',
-        "ab, or in-place (ordered to rewrite the old image where it is, within each profile's maxStashBytes); default: the profile's",
+        "ab, or in-place for devices without a B slot (ops ordered to rewrite the old image where it is, the stash within each profile's maxStashBytes: see `ota-build targets`; applied with apply --in-place); default: the profile's",
       ).choices(['ab', 'in-place']),
     )
     .option('--platform <soc>', "SoC/platform label written into the target header (default: the profile's)")
@@ -84,7 +84,7 @@ export function buildCommand(run: (work: () => Promise<CommandResult>) => Promis
     .option('--json', 'print the result as JSON on stdout')
     .addHelpText(
       'after',
-      "\nExamples:\n  ota-build build --old v1.img --new v2.img -o out\n  ota-build build --old v1/rawprogram0.xml --new v2/ -o out --exclude userdata\n  ota-build build --old v1.img --new v2.img -o out --target mtk --key release.pem\n  ota-build build --new v2.img -o full --codec xz --level 9\n\nSigning in a release pipeline:\n  ota-build build --old v1.img --new v2.img -o out --key 'pkcs11:token=release;object=ota-2026' --pkcs11-module /usr/lib/softhsm/libsofthsm2.so   # PIN from $OTA_PKCS11_PIN\n  ota-build build --old v1.img --new v2.img -o out --sign-command 'openssl pkeyutl -sign -inkey k.pem -rawin -in /dev/stdin' --sign-pubkey k.pub.pem\n  ota-build build --old v1.img --new v2.img -o out --key old.pem --key new.pem   # key rotation: both sign",
+      "\nExamples:\n  ota-build build --old v1.img --new v2.img -o out\n  ota-build build --old v1/rawprogram0.xml --new v2/ -o out --exclude userdata\n  ota-build build --old v1.img --new v2.img -o out --target mtk --key release.pem\n  ota-build build --new v2.img -o full --codec xz --level 9\n  ota-build build --old v1.img --new v2.img -o out --target unisoc --update-mode in-place --json   # inPlace: peak stash, ops turned into REPLACE\n\nSigning in a release pipeline:\n  ota-build build --old v1.img --new v2.img -o out --key 'pkcs11:token=release;object=ota-2026' --pkcs11-module /usr/lib/softhsm/libsofthsm2.so   # PIN from $OTA_PKCS11_PIN\n  ota-build build --old v1.img --new v2.img -o out --sign-command 'openssl pkeyutl -sign -inkey k.pem -rawin -in /dev/stdin' --sign-pubkey k.pub.pem\n  ota-build build --old v1.img --new v2.img -o out --key old.pem --key new.pem   # key rotation: both sign",
     )
     .action(async (o) => {
       await run(async () => {
