@@ -1,6 +1,7 @@
 // `apply --in-place <image> --stash-dir <dir>`: the CLI side of an in-place apply, kept out of
 // the apply command file: only the options that make sense when the image is rewritten where it is.
 
+import { deviceCheckOptions } from './device-check-options.js';
 import type { CliReporter } from './cli-reporter.js';
 import type { CommandResult } from './command-result.js';
 import { applyText } from './apply-text.js';
@@ -33,13 +34,7 @@ export async function inPlace(pkg: string, o: Record<string, any>, reporter: Cli
     packagePath: pkg,
     inPlacePath: o.inPlace,
     stashDir: o.stashDir,
-    pubkeyPath: o.pubkey,
-    deviceTarget: o.deviceTarget,
-    deviceProfilePath: o.deviceProfile,
-    devicePlatform: o.devicePlatform,
-    deviceTimestampSeconds: o.deviceTimestamp,
-    deviceStatePath: o.deviceState,
-    allowDowngrade: o.allowDowngrade,
+    ...deviceCheckOptions(o),
     http: t.http,
     reporter,
   }).finally(t.done);

@@ -1,5 +1,6 @@
 // `ota-build apply`: the reference applier (old image read-only; output renamed into place only after it verifies).
 
+import { deviceCheckOptions } from '../device-check-options.js';
 import { Command, Option } from 'commander';
 import { CliReporter } from '../cli-reporter.js';
 import type { CommandResult } from '../command-result.js';
@@ -92,13 +93,7 @@ export function applyCommand(run: (work: () => Promise<CommandResult>) => Promis
           packagePath: pkg,
           oldPath: o.old,
           outputPath: o.out,
-          pubkeyPath: o.pubkey,
-          deviceTarget: o.deviceTarget,
-          deviceProfilePath: o.deviceProfile,
-          devicePlatform: o.devicePlatform,
-          deviceTimestampSeconds: o.deviceTimestamp,
-          deviceStatePath: o.deviceState,
-          allowDowngrade: o.allowDowngrade,
+          ...deviceCheckOptions(o),
           outputFormat: o.outputFormat,
           resume: o.resume,
           checkpointEveryBytes: o.checkpointEvery,
