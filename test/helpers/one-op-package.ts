@@ -3,6 +3,7 @@
 // only the decoder's or patcher's own checks stand between the blob and the device.
 
 import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { applyPackage, verifyPackage } from '../../src/index.js';
@@ -108,4 +109,33 @@ export async function expectBlobRefused(
   const before = process.memoryUsage().rss;
   await expect(applyPackage({ packagePath, oldPath, outputPath }), label).rejects.toMatchObject(refused);
   expect(process.memoryUsage().rss - before, label).toBeLessThan(128 * 1024 * 1024);
+}
+
+/** A hostile variant of a patch: a label, the blob, and the decoder memory its op declares. */
+export type HostilePatch = readonly [label: string, blob: Buffer, decoderMemoryBytes: number];
+
+/**
+ * The set-up of a differ's hostile-patch suite: `oldImage` written to `dir`, a package of one
+ * whole-image DIFF op for any patch, and the check that every hostile variant is refused.
+ */
+export function wholeImageDiffCase(dir: string, differ: string, oldImage: Uint8Array, newImage: Uint8Array) {
+  const oldPath = join(dir, 'old.img');
+  writeFileSync(oldPath, oldImage);
+  const packageOf = (name: string, blob: Buffer, decoderMemoryBytes: number): Promise<string> =>
+    writeOneOpPackage({
+      dir,
+      name,
+      blob,
+      op: wholeImageDiff(differ, oldImage),
+      decoderMemoryBytes,
+      oldImage,
+      target: targetOf(newImage),
+    });
+  const expectAllRefused = async (hostile: readonly HostilePatch[]): Promise<void> => {
+    for (const [label, blob, declared] of hostile) {
+      const packagePath = await packageOf(label.replace(/ /g, '-'), blob, declared);
+      await expectBlobRefused(packagePath, oldPath, join(dir, 'out.img'), label);
+    }
+  };
+  return { oldPath, packageOf, expectAllRefused };
 }

@@ -4,7 +4,7 @@
 // its op declares are refused by verify --old and apply with BLOB_DECODE_FAILED (exit 4), with
 // no memory spike; the untouched patch applies.
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ import {
   type DeflateAwareHeader,
 } from '../../src/diff/deflate-aware-patch.js';
 import { textLike } from '../codecs/sample-data.js';
-import { expectBlobRefused, targetOf, wholeImageDiff, writeOneOpPackage } from '../helpers/one-op-package.js';
+import { wholeImageDiffCase, type HostilePatch } from '../helpers/one-op-package.js';
 import { zipArchive, type ZipMember } from '../helpers/zip-archive.js';
 
 const work = mkdtempSync(join(tmpdir(), 'ota-deflate-signed-'));
@@ -37,19 +37,7 @@ function image(edit: boolean): Buffer {
 
 const oldImage = image(false);
 const newImage = image(true);
-const oldPath = join(work, 'old.img');
-writeFileSync(oldPath, oldImage);
-
-const signedPackage = (name: string, patch: Buffer, decoderMemoryBytes: number): Promise<string> =>
-  writeOneOpPackage({
-    dir: work,
-    name,
-    blob: patch,
-    op: wholeImageDiff('deflate-aware', oldImage),
-    decoderMemoryBytes,
-    oldImage,
-    target: targetOf(newImage),
-  });
+const { oldPath, packageOf, expectAllRefused } = wholeImageDiffCase(work, 'deflate-aware', oldImage, newImage);
 
 describe('signed packages with hostile deflate-aware blobs', () => {
   const differ = new DeflateAwareDiffer();
@@ -60,7 +48,7 @@ describe('signed packages with hostile deflate-aware blobs', () => {
     const { header, innerOffsetBytes } = readDeflateAwareHeader(patch, oldImage.length, newImage.length);
     expect(header.segments.some((s) => s.kind === 'deflate')).toBe(true);
     const inner = patch.subarray(innerOffsetBytes);
-    const good = await signedPackage('good', patch, memory);
+    const good = await packageOf('good', patch, memory);
     await applyPackage({ packagePath: good, oldPath, outputPath: join(work, 'good.img') });
 
     const segment = (
@@ -70,7 +58,7 @@ describe('signed packages with hostile deflate-aware blobs', () => {
       ...h,
       segments: h.segments.map((s) => (s.kind === 'deflate' ? { ...s, ...f(s) } : s)),
     });
-    const hostile: [string, Buffer, number][] = [
+    const hostile: HostilePatch[] = [
       [
         'level 12',
         writeDeflateAwarePatch(
@@ -113,9 +101,6 @@ describe('signed packages with hostile deflate-aware blobs', () => {
       ],
       ['memory under what the header needs', patch, memory - 1],
     ];
-    for (const [label, bytes, declared] of hostile) {
-      const packagePath = await signedPackage(label.replace(/ /g, '-'), bytes, declared);
-      await expectBlobRefused(packagePath, oldPath, join(work, 'out.img'), label);
-    }
+    await expectAllRefused(hostile);
   }, 120_000);
 });

@@ -4,7 +4,7 @@
 // than its op declares are refused by verify --old and apply with BLOB_DECODE_FAILED (exit 4),
 // with no memory spike; the untouched patch applies.
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import { BsdiffLzmaDiffer } from '../../src/diff/bsdiff-lzma-differ.js';
 import { ExecAwareDiffer } from '../../src/diff/exec-aware-differ.js';
 import { EXEC_AWARE_HEADER_BYTES, readExecAwareArch } from '../../src/diff/exec-aware-patch.js';
 import { elfChunk } from '../codecs/sample-data.js';
-import { expectBlobRefused, targetOf, wholeImageDiff, writeOneOpPackage } from '../helpers/one-op-package.js';
+import { wholeImageDiffCase, type HostilePatch } from '../helpers/one-op-package.js';
 
 const work = mkdtempSync(join(tmpdir(), 'ota-exec-signed-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -31,19 +31,7 @@ function image(edit: boolean): Buffer {
 
 const oldImage = image(false);
 const newImage = image(true);
-const oldPath = join(work, 'old.img');
-writeFileSync(oldPath, oldImage);
-
-const signedPackage = (name: string, patch: Buffer, decoderMemoryBytes: number): Promise<string> =>
-  writeOneOpPackage({
-    dir: work,
-    name,
-    blob: patch,
-    op: wholeImageDiff('exec-aware', oldImage),
-    decoderMemoryBytes,
-    oldImage,
-    target: targetOf(newImage),
-  });
+const { oldPath, packageOf, expectAllRefused } = wholeImageDiffCase(work, 'exec-aware', oldImage, newImage);
 
 describe('signed packages with hostile exec-aware blobs', () => {
   const differ = new ExecAwareDiffer();
@@ -52,14 +40,14 @@ describe('signed packages with hostile exec-aware blobs', () => {
     const patch = await differ.diff(oldImage, newImage);
     expect(readExecAwareArch(patch)).toBe('x86-64');
     const memory = differ.decoderMemoryBytes(oldImage.length, newImage.length);
-    const good = await signedPackage('good', patch, memory);
+    const good = await packageOf('good', patch, memory);
     await applyPackage({ packagePath: good, oldPath, outputPath: join(work, 'good.img') });
     expect(readFileSync(join(work, 'good.img')).equals(newImage)).toBe(true);
 
     const header = patch.subarray(0, EXEC_AWARE_HEADER_BYTES);
     const withArch = (id: number) => Buffer.concat([header.subarray(0, 8), Buffer.from([id]), patch.subarray(9)]);
     const shorter = await new BsdiffLzmaDiffer().diff(oldImage, newImage.subarray(0, IMAGE_BYTES - BLOCK));
-    const hostile: [string, Buffer, number][] = [
+    const hostile: HostilePatch[] = [
       ['arch byte 0', withArch(0), memory],
       ['arch byte 255', withArch(255), memory],
       ['bad magic', Buffer.concat([Buffer.from('BSDIFFLZ'), patch.subarray(8)]), memory],
@@ -67,9 +55,6 @@ describe('signed packages with hostile exec-aware blobs', () => {
       ['inner patch cut short', patch.subarray(0, patch.length - 5), memory],
       ['memory under what the apply needs', patch, memory - 1],
     ];
-    for (const [label, bytes, declared] of hostile) {
-      const packagePath = await signedPackage(label.replace(/ /g, '-'), bytes, declared);
-      await expectBlobRefused(packagePath, oldPath, join(work, 'out.img'), label);
-    }
+    await expectAllRefused(hostile);
   }, 120_000);
 });
