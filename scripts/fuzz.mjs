@@ -4,7 +4,10 @@
 // in every section, truncation at section boundaries ±1 and at random offsets, length fields set
 // to 0 / max / file size ±1, swapped sections, appended bytes — and requires every case to be
 // rejected by verify (and apply, for a sample) with a typed error and exit 4, 5 or 6 (7 for a newer minor version): no crash,
-// no hang (per-case time limit), no RSS spike. Prints the seed and the counts; exits 1 on any failure.
+// no hang (per-case time limit), no RSS spike. One kind (`resignedBlob`) mutates the blob of a
+// content-aware op (deflate-aware, exec-aware) and signs the package again with the test key, so
+// only the patcher's own checks stand: `verify --old` must still refuse it. Prints the seed and the
+// counts; exits 1 on any failure.
 
 import {
   closeSync,
@@ -23,6 +26,12 @@ import { buildPackages, verifyPackage, applyPackage, inspectPackage, OtaError } 
 import { mulberry32 } from '../dist/hashing/mulberry32.js';
 import { DeflateSink } from '../dist/diff/deflate-sink.js';
 import { zlibDeflateRaw } from '../dist/diff/zlib-deflate.js';
+import { PackageReader } from '../dist/package/package-reader.js';
+import { BlobSpool } from '../dist/package/blob-spool.js';
+import { writePackage } from '../dist/package/package-writer.js';
+import { loadSigner } from '../dist/signing/load-key.js';
+import { testPrivateKeyPath } from '../dist/signing/test-keys.js';
+import { createHash } from 'node:crypto';
 
 const args = process.argv.slice(2);
 const opt = (name, fallback) => {
@@ -82,7 +91,9 @@ async function makePackages() {
         throw new Error('the zip package has no deflate-aware op to fuzz');
       if (name === 'exec' && !info.partitions[0].byEncoding['differ:exec-aware'])
         throw new Error('the exec package has no exec-aware op to fuzz');
-      built.push({ label: `${name}-${p.target}`, bytes: readFileSync(p.path), sections: info.sections });
+      const pkg = { label: `${name}-${p.target}`, bytes: readFileSync(p.path), sections: info.sections };
+      if (name === 'zip' || name === 'exec') pkg.resignable = await resignable(p.path, extra.oldPath);
+      built.push(pkg);
     }
   }
   return built;
@@ -129,6 +140,74 @@ function execImage(version) {
   if (version === 0) code.copy(image);
   else Buffer.concat([code.subarray(0, 70_000), Buffer.alloc(300, 0x90), code.subarray(70_000)]).copy(image);
   return image;
+}
+
+/** What re-signing a package needs: its decoded metadata, its blobs in op order, its content-aware ops. */
+async function resignable(path, oldPath) {
+  const reader = await PackageReader.open(path);
+  try {
+    const ops = reader.manifest.partitions[0].operations;
+    const blobs = [];
+    for (const op of ops) if ('blob' in op) blobs.push(await reader.readBlob(op.blob, 'fuzz'));
+    const contentOps = ops
+      .map((op, i) => (op.type === 'diff' && ['deflate-aware', 'exec-aware'].includes(op.differ) ? i : -1))
+      .filter((i) => i >= 0);
+    return { oldPath, targetHeader: reader.targetHeader, manifest: reader.manifest, blobs, contentOps };
+  } finally {
+    await reader.close();
+  }
+}
+
+/** Writes `r`'s package with op `opIndex`'s blob replaced by `blob`, signed with the ed25519 test key. */
+async function resign(r, opIndex, blob, path) {
+  const spool = await BlobSpool.create(work);
+  const blobRanges = [];
+  let b = 0;
+  const operations = [];
+  for (const [i, op] of r.manifest.partitions[0].operations.entries()) {
+    if (!('blob' in op)) {
+      operations.push(op);
+      continue;
+    }
+    const bytes = i === opIndex ? blob : r.blobs[b];
+    b++;
+    const range = await spool.append(bytes);
+    blobRanges.push(range);
+    const sha256 = createHash('sha256').update(bytes).digest();
+    operations.push({ ...op, blob: { offsetBytes: range.offsetBytes, sizeBytes: bytes.length, sha256 } });
+  }
+  const [part] = r.manifest.partitions;
+  const manifest = { ...r.manifest, partitions: [{ ...part, operations }] };
+  const signer = await loadSigner(testPrivateKeyPath('ed25519'));
+  rmSync(path, { force: true });
+  try {
+    await writePackage(path, { signer, spool, blobRanges, targetHeader: r.targetHeader, manifest });
+  } finally {
+    await spool.dispose();
+  }
+}
+
+/** Mutates one blob of a content-aware op: byte flips (header or anywhere), a cut, or bytes appended. */
+function mutateBlob(blob) {
+  const b = Buffer.from(blob);
+  switch (int(4)) {
+    case 0: {
+      const at = int(Math.min(64, b.length));
+      b[at] ^= 1 + int(255);
+      return { bytes: b, where: `blob flip @${at} (header)` };
+    }
+    case 1: {
+      const flips = 1 + int(4);
+      for (let k = 0; k < flips; k++) b[int(b.length)] ^= 1 + int(255);
+      return { bytes: b, where: `blob ${flips} flips` };
+    }
+    case 2: {
+      const at = int(b.length);
+      return { bytes: b.subarray(0, at), where: `blob cut @${at}` };
+    }
+    default:
+      return { bytes: Buffer.concat([b, Buffer.alloc(1 + int(64), int(256))]), where: 'blob append' };
+  }
 }
 
 /** Mutation kinds: each returns mutated bytes (never identical to the original). */
@@ -223,15 +302,38 @@ const failures = [];
 const baselineRss = process.memoryUsage().rss;
 let maxRssMb = 0;
 const kinds = Object.keys(mutations);
+const resignables = packages.filter((p) => p.resignable);
+const allKinds = [...kinds, 'resignedBlob'];
 for (let n = 0; n < cases; n++) {
+  const kind = allKinds[n % allKinds.length];
+  const path = join(work, 'case.otapkg');
+  if (kind === 'resignedBlob') {
+    const pkg = resignables[int(resignables.length)];
+    const r = pkg.resignable;
+    const opIndex = r.contentOps[int(r.contentOps.length)];
+    const blobIndex = r.manifest.partitions[0].operations.slice(0, opIndex).filter((op) => 'blob' in op).length;
+    const m = mutateBlob(r.blobs[blobIndex]);
+    if (m.bytes.equals(r.blobs[blobIndex])) {
+      n--;
+      continue;
+    }
+    await resign(r, opIndex, m.bytes, path);
+    // Signed and hashed as it should be: only the patcher stands (verify --old applies to a temp file).
+    let outcome = await classify(() => verifyPackage({ packagePath: path, oldPath: r.oldPath, reporter: quiet }));
+    const rssMb = (process.memoryUsage().rss - baselineRss) / 1048576;
+    maxRssMb = Math.max(maxRssMb, rssMb);
+    if (rssMb > rssLimitMb) outcome = `rss spike ${rssMb.toFixed(0)} MiB`;
+    counts[outcome] = (counts[outcome] ?? 0) + 1;
+    byKind[kind] = (byKind[kind] ?? 0) + 1;
+    if (!outcome.startsWith('exit ')) failures.push({ case: n, package: pkg.label, kind, where: m.where, outcome });
+    continue;
+  }
   const pkg = packages[int(packages.length)];
-  const kind = kinds[n % kinds.length];
   const m = mutations[kind](pkg);
   if (m.bytes.equals(pkg.bytes)) {
     n--;
     continue;
   }
-  const path = join(work, 'case.otapkg');
   writeFileSync(path, m.bytes);
   let outcome = await classify(() => verifyPackage({ packagePath: path, reporter: quiet }));
   if (n % 10 === 0 && !outcome.startsWith('crash') && outcome !== 'hang') {
