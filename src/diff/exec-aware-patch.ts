@@ -34,10 +34,11 @@ export const EXEC_AWARE_HEADER_BYTES = 9;
 
 /**
  * Peak memory of applying a patch: the adjusted copy of the source, the control block decoded
- * once more and its regions (each at most maxDecodedBlockBytes), plus the inner bsdiff-lzma apply's.
+ * once more (at most maxDecodedBlockBytes, 24 bytes a tuple) and the regions worked out from it
+ * (at most 52 bytes a tuple: 3 x that), plus the inner bsdiff-lzma apply's.
  */
 export function execAwareApplyBytes(sourceBytes: number, newSizeBytes: number): number {
-  return sourceBytes + 2 * maxDecodedBlockBytes(newSizeBytes) + bsdiffLzmaApplyBytes(sourceBytes, newSizeBytes);
+  return sourceBytes + 4 * maxDecodedBlockBytes(newSizeBytes) + bsdiffLzmaApplyBytes(sourceBytes, newSizeBytes);
 }
 
 /** Writes a patch: the header for `arch`, the runs of `adjusted` (one flag per region), then `inner`. */

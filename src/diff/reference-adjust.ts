@@ -31,30 +31,48 @@ export interface AdjustRegions {
  * (a clipped run shorter than MIN_REGION_BYTES is dropped). Throws on an out-of-range number.
  */
 export function regionsFromControl(ctrl: Uint8Array, sourceBytes: number): AdjustRegions {
-  const runs: [number, number, number][] = [];
+  // Typed arrays throughout: a hostile control block may hold millions of tuples.
+  const tuples = Math.floor(ctrl.length / CTRL_TUPLE_BYTES);
+  const from = new Float64Array(tuples);
+  const to = new Float64Array(tuples);
+  const size = new Float64Array(tuples);
+  let count = 0;
   let oldPos = 0;
   let newPos = 0;
   for (let at = 0; at + CTRL_TUPLE_BYTES <= ctrl.length; at += CTRL_TUPLE_BYTES) {
     const add = readOfft(ctrl, at, 'control add length');
     const copy = readOfft(ctrl, at + 8, 'control copy length');
     const seek = readOfft(ctrl, at + 16, 'control seek');
-    if (add >= MIN_REGION_BYTES && oldPos >= 0 && oldPos + add <= sourceBytes) runs.push([oldPos, newPos, add]);
+    if (add >= MIN_REGION_BYTES && oldPos >= 0 && oldPos + add <= sourceBytes) {
+      from[count] = oldPos;
+      to[count] = newPos;
+      size[count++] = add;
+    }
     newPos += add + copy;
     oldPos += add + seek;
   }
-  runs.sort((a, b) => a[0] - b[0] || b[2] - a[2] || a[1] - b[1]);
-  const kept: [number, number, number][] = [];
+  const order = new Uint32Array(count).map((_, i) => i);
+  order.sort((a, b) => from[a]! - from[b]! || size[b]! - size[a]! || to[a]! - to[b]!);
+  let kept = 0;
   let end = 0;
-  for (const [start, to, length] of runs) {
+  const out = {
+    oldStart: new Float64Array(count),
+    newStart: new Float64Array(count),
+    lengthBytes: new Float64Array(count),
+  };
+  for (const i of order) {
+    const start = from[i]!;
     const cut = Math.max(0, end - start);
-    if (length - cut < MIN_REGION_BYTES) continue;
-    kept.push([start + cut, to + cut, length - cut]);
-    end = start + length;
+    if (size[i]! - cut < MIN_REGION_BYTES) continue;
+    out.oldStart[kept] = start + cut;
+    out.newStart[kept] = to[i]! + cut;
+    out.lengthBytes[kept++] = size[i]! - cut;
+    end = start + size[i]!;
   }
   return {
-    oldStart: Float64Array.from(kept, (r) => r[0]),
-    newStart: Float64Array.from(kept, (r) => r[1]),
-    lengthBytes: Float64Array.from(kept, (r) => r[2]),
+    oldStart: out.oldStart.subarray(0, kept),
+    newStart: out.newStart.subarray(0, kept),
+    lengthBytes: out.lengthBytes.subarray(0, kept),
   };
 }
 
