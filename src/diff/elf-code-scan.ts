@@ -3,7 +3,7 @@
 // which have an executable PT_LOAD segment, read defensively (any inconsistency: not an ELF);
 // failing that, the density of near branches (most chunks of a library hold no header). Pure.
 
-import type { BranchArchName } from './branch-transform.js';
+import type { ReferenceArchName } from './reference-adjust.js';
 
 const EM_X86_64 = 62;
 const EM_AARCH64 = 183;
@@ -24,7 +24,7 @@ const MIN_BRANCHES_PER_4K = 12;
 const MIN_SCORED_BYTES = 64 * 1024;
 
 /** The architecture of a well-formed ELF64 LE executable header at `at`, or undefined. */
-export function elfCodeArchAt(data: Uint8Array, at: number): BranchArchName | undefined {
+export function elfCodeArchAt(data: Uint8Array, at: number): ReferenceArchName | undefined {
   if (at < 0 || at + ELF64_HEADER_BYTES > data.length) return undefined;
   if (data[at] !== 0x7f || data[at + 1] !== 0x45 || data[at + 2] !== 0x4c || data[at + 3] !== 0x46) return undefined;
   // ELFCLASS64, ELFDATA2LSB, EV_CURRENT
@@ -78,7 +78,7 @@ function branchDensity(data: Uint8Array): { aarch64: number; x86: number; blocks
  * `source`; else the one whose near branches are dense enough in the target (MIN_BRANCHES_PER_4K);
  * else undefined (the exec-aware differ does not apply). Cheap: one pass over the target.
  */
-export function chunkCodeArch(source: Uint8Array, target: Uint8Array): BranchArchName | undefined {
+export function chunkCodeArch(source: Uint8Array, target: Uint8Array): ReferenceArchName | undefined {
   for (const data of [target, source]) {
     for (let at = 0; at + ELF64_HEADER_BYTES <= data.length; at += HEADER_ALIGN_BYTES) {
       const arch = elfCodeArchAt(data, at);

@@ -1,14 +1,33 @@
-// The exec-aware differ (Courgette/BCJ-style adjust then diff): on chunks holding AArch64 or
-// x86-64 code (elf-code-scan.ts), turns relative branch targets of both sides into absolute ones
-// (branch-transform.ts), so calls to code that did not move read the same after the caller
-// moved, and diffs the transformed data with bsdiff-lzma. The patcher inverts the transform.
+// The exec-aware differ (Courgette-style adjust then diff): on chunks holding AArch64 or x86-64
+// code (elf-code-scan.ts), finds bsdiff's covers, rewrites the source's relative references in
+// each cover to reach where their targets went (reference-adjust.ts) wherever that makes the
+// cover match the destination better, and recomputes the diff block against the adjusted source.
+// The control block is the one the patcher derives the regions from: no table travels.
 
-import { transformBranches } from './branch-transform.js';
+import { encodeRawLzma2, type Lzma2Tuning } from '../codecs/raw-lzma2.js';
+import { CTRL_TUPLE_BYTES, readOfft } from './bsdiff-patch.js';
 import { BsdiffLzmaDiffer } from './bsdiff-lzma-differ.js';
+import {
+  maxBlockDictLog,
+  maxDecodedBlockBytes,
+  STORED_BLOCK,
+  writeBsdiffLzma,
+  type BsdiffLzmaBlock,
+} from './bsdiff-lzma-patch.js';
+import { matchBsdiff } from './bsdiff-matcher.js';
 import type { Differ } from './differ.js';
 import { chunkCodeArch } from './elf-code-scan.js';
 import { EXEC_AWARE_DIFFER } from './exec-aware-descriptor.js';
-import { writeExecAwarePatch } from './exec-aware-patch.js';
+import { adjustSource, writeExecAwarePatch } from './exec-aware-patch.js';
+import { adjustRegion, regionsFromControl, type AdjustRegions } from './reference-adjust.js';
+import { encodeSparseDiff } from './sparse-diff.js';
+
+/** bsdiff-lzma's block tunings (bsdiff-lzma-differ.ts): control, sparse diff, extra. */
+const TUNINGS: readonly Lzma2Tuning[] = [
+  { lc: 0, lp: 3, pb: 3 },
+  { lc: 2, lp: 0, pb: 0 },
+  { lc: 3, lp: 0, pb: 2 },
+];
 
 /** exec-aware (wire id 6). */
 export class ExecAwareDiffer implements Differ {
@@ -17,7 +36,6 @@ export class ExecAwareDiffer implements Differ {
   readonly decoderMemoryBytes = EXEC_AWARE_DIFFER.decoderMemoryBytes;
   /** Tried first, beside bsdiff-lzma, on every chunk that holds code (elsewhere it does not apply). */
   readonly traits = { tier: 'lead', slowOnZeroRuns: false } as const;
-  private readonly inner = new BsdiffLzmaDiffer();
 
   /** True when the chunk holds AArch64 or x86-64 code (chunkCodeArch). */
   applies(source: Uint8Array, target: Uint8Array): boolean {
@@ -25,15 +43,85 @@ export class ExecAwareDiffer implements Differ {
   }
 
   /**
-   * Transforms copies of both sides for the chunk's arch (aarch64 when none is found) and makes
-   * a bsdiff-lzma patch between them. Deterministic. Memory: both copies plus bsdiff-lzma's.
+   * bsdiff's covers of `target` in `source`, each cover adjusted when that leaves fewer bytes
+   * differing, the diff block recomputed, the blocks LZMA2-coded as bsdiff-lzma does. Deterministic.
+   * Memory: the matcher's, two copies of the source, the blocks.
    */
   async diff(source: Uint8Array, target: Uint8Array): Promise<Buffer> {
     const arch = chunkCodeArch(source, target) ?? 'aarch64';
-    const from = Buffer.from(source);
-    const to = Buffer.from(target);
-    transformBranches(from, arch, true);
-    transformBranches(to, arch, true);
-    return writeExecAwarePatch(arch, await this.inner.diff(from, to));
+    const streams = matchBsdiff(source, target);
+    const n = target.length;
+    const sparseProbe = encodeSparseDiff(streams.diff);
+    if (streams.ctrl.length + sparseProbe.length + streams.extra.length > maxDecodedBlockBytes(n))
+      return writeExecAwarePatch(arch, [], await new BsdiffLzmaDiffer().diff(source, target));
+    const regions = regionsFromControl(streams.ctrl, source.length);
+    const all = Buffer.from(source);
+    const flags: boolean[] = [];
+    for (let r = 0; r < regions.oldStart.length; r++) {
+      adjustRegion(source, all, regions, r, arch);
+      const gain = mismatches(source, target, regions, r) - mismatches(all, target, regions, r);
+      flags.push(gain > 0 || (gain === 0 && (flags[r - 1] ?? false)));
+    }
+    const runs = runsOf(flags);
+    const adjusted = adjustSource(source, regions, arch, runs);
+    const diff = diffBlock(streams.ctrl, adjusted, target, streams.diff.length);
+    const blocks = [streams.ctrl, encodeSparseDiff(diff), streams.extra];
+    const packed = await Promise.all(blocks.map((b, k) => packBlock(b, TUNINGS[k]!, n)));
+    return writeExecAwarePatch(arch, flags, writeBsdiffLzma([packed[0]!, packed[1]!, packed[2]!], n));
   }
+}
+
+/** Bytes of region `r` of `old` that differ from where they went in `target`. */
+function mismatches(old: Uint8Array, target: Uint8Array, regions: AdjustRegions, r: number): number {
+  const start = regions.oldStart[r] as number;
+  const to = regions.newStart[r] as number;
+  const length = regions.lengthBytes[r] as number;
+  let count = 0;
+  for (let k = 0; k < length; k++) if (old[start + k] !== target[to + k]) count++;
+  return count;
+}
+
+/** Run lengths of `flags`, alternately false and true, false first (as the patch stores them). */
+function runsOf(flags: readonly boolean[]): number[] {
+  const runs: number[] = [];
+  let value = false;
+  let length = 0;
+  for (const flag of flags) {
+    if (flag !== value) {
+      runs.push(length);
+      value = flag;
+      length = 0;
+    }
+    length++;
+  }
+  runs.push(length);
+  return runs;
+}
+
+/** The dense diff block of `ctrl` over `old` (bytes outside it read as zero, as bspatch does). */
+function diffBlock(ctrl: Uint8Array, old: Uint8Array, target: Uint8Array, lengthBytes: number): Buffer {
+  const diff = Buffer.alloc(lengthBytes);
+  let oldPos = 0;
+  let newPos = 0;
+  let at = 0;
+  for (let c = 0; c + CTRL_TUPLE_BYTES <= ctrl.length; c += CTRL_TUPLE_BYTES) {
+    const add = readOfft(ctrl, c, 'add');
+    for (let k = 0; k < add; k++) {
+      const o = oldPos + k;
+      diff[at++] = ((target[newPos + k] as number) - (o >= 0 && o < old.length ? (old[o] as number) : 0)) & 0xff;
+    }
+    newPos += add + readOfft(ctrl, c + 8, 'copy');
+    oldPos += add + readOfft(ctrl, c + 16, 'seek');
+  }
+  return diff;
+}
+
+/** LZMA2 when that is smaller, else the block as is (bsdiff-lzma's rule). */
+async function packBlock(data: Uint8Array, tuning: Lzma2Tuning, newSizeBytes: number): Promise<BsdiffLzmaBlock> {
+  if (data.length > 0) {
+    const dictLog = maxBlockDictLog(data.length, newSizeBytes);
+    const lzma = await encodeRawLzma2(data, tuning, dictLog);
+    if (lzma.length < data.length) return { dictLog, decodedBytes: data.length, bytes: lzma };
+  }
+  return { dictLog: STORED_BLOCK, decodedBytes: data.length, bytes: data };
 }

@@ -1,60 +1,170 @@
-// The exec-aware patch layout (FORMAT.md §4, differ id 6): an arch byte naming the branch
-// transform (branch-transform.ts), then a bsdiff-lzma patch from the transformed source to the
-// transformed target. Owns the header, its checks, the memory bound and the apply. Decode side:
-// imports no differ.
+// The exec-aware patch layout (FORMAT.md §4, differ id 6): an arch byte, the runs choosing which
+// regions of the inner patch's control tuples get their references adjusted (reference-adjust.ts),
+// then a bsdiff-lzma patch from the adjusted source to the destination. Owns the header, its
+// checks, the memory bound and the apply. Decode side: imports no differ.
 //
-//   "EXECDIFF"  u8 arch (1 aarch64, 2 x86-64)  then the bsdiff-lzma patch
+//   "EXECDIFF"  u8 arch (1 aarch64, 2 x86-64)  varint run count, the runs  then the bsdiff-lzma patch
 
 import { blobDecodeError } from '../codecs/codec-errors.js';
+import { decodeRawLzma2, LZMA2_MIN_DICT_LOG } from '../codecs/raw-lzma2.js';
 import { hexBytes } from '../errors/ota-error.js';
-import { BranchArch, transformBranches, type BranchArchName } from './branch-transform.js';
-import { applyBsdiffLzmaPatch, bsdiffLzmaApplyBytes } from './bsdiff-lzma-patch.js';
+import { controlTotals } from './bsdiff-patch.js';
+import {
+  applyBsdiffLzmaPatch,
+  BSDIFF_LZMA_MAGIC,
+  bsdiffLzmaApplyBytes,
+  maxBlockDictLog,
+  maxDecodedBlockBytes,
+  STORED_BLOCK,
+} from './bsdiff-lzma-patch.js';
+import {
+  adjustRegion,
+  ReferenceArch,
+  regionsFromControl,
+  type AdjustRegions,
+  type ReferenceArchName,
+} from './reference-adjust.js';
+import { readVarint, varintBytes, writeVarint } from './varint.js';
 
 const WHAT = 'exec-aware';
 /** The 8 magic bytes. */
 export const EXEC_AWARE_MAGIC = 'EXECDIFF';
-/** Bytes before the inner bsdiff-lzma patch. */
+/** Bytes of the fixed header (magic and arch) before the runs. */
 export const EXEC_AWARE_HEADER_BYTES = 9;
 
 /**
- * Peak memory of applying a patch: the transformed copy of the source, plus the inner
- * bsdiff-lzma apply's (whose output is inverse-transformed in place).
+ * Peak memory of applying a patch: the adjusted copy of the source, the control block decoded
+ * once more (at most maxDecodedBlockBytes, 24 bytes a tuple) and the regions worked out from it
+ * (at most 52 bytes a tuple: 3 x that), plus the inner bsdiff-lzma apply's.
  */
 export function execAwareApplyBytes(sourceBytes: number, newSizeBytes: number): number {
-  return sourceBytes + bsdiffLzmaApplyBytes(sourceBytes, newSizeBytes);
+  return sourceBytes + 4 * maxDecodedBlockBytes(newSizeBytes) + bsdiffLzmaApplyBytes(sourceBytes, newSizeBytes);
 }
 
-/** Writes a patch: the header for `arch`, then `inner` (a bsdiff-lzma patch of the transformed data). */
-export function writeExecAwarePatch(arch: BranchArchName, inner: Uint8Array): Buffer {
-  const header = Buffer.alloc(EXEC_AWARE_HEADER_BYTES);
+/** Writes a patch: the header for `arch`, the runs of `adjusted` (one flag per region), then `inner`. */
+export function writeExecAwarePatch(arch: ReferenceArchName, adjusted: readonly boolean[], inner: Uint8Array): Buffer {
+  const runs: number[] = [];
+  let value = false;
+  let length = 0;
+  for (const flag of adjusted) {
+    if (flag !== value) {
+      runs.push(length);
+      value = flag;
+      length = 0;
+    }
+    length++;
+  }
+  if (value) runs.push(length); // a trailing run of kept regions is implied
+  const header = Buffer.alloc(
+    EXEC_AWARE_HEADER_BYTES + varintBytes(runs.length) + runs.reduce((n, r) => n + varintBytes(r), 0),
+  );
   header.write(EXEC_AWARE_MAGIC, 0, 'latin1');
-  header[8] = BranchArch[arch];
+  header[8] = ReferenceArch[arch];
+  let at = writeVarint(header, EXEC_AWARE_HEADER_BYTES, runs.length);
+  for (const run of runs) at = writeVarint(header, at, run);
   return Buffer.concat([header, inner]);
 }
 
 /** The arch a patch's header names. Throws PackageFormatError (`BLOB_DECODE_FAILED`) on a bad header. */
-export function readExecAwareArch(patch: Uint8Array): BranchArchName {
+export function readExecAwareArch(patch: Uint8Array): ReferenceArchName {
   if (
     patch.length < EXEC_AWARE_HEADER_BYTES ||
     Buffer.from(patch.buffer, patch.byteOffset, 8).toString('latin1') !== EXEC_AWARE_MAGIC
   ) {
-    throw blobDecodeError(
-      WHAT,
-      `bad magic at offset 0: expected "${EXEC_AWARE_MAGIC}", got ${hexBytes(patch.subarray(0, 8))}`,
-    );
+    throw fail(`bad magic at offset 0: expected "${EXEC_AWARE_MAGIC}", got ${hexBytes(patch.subarray(0, 8))}`);
   }
   const id = patch[8] as number;
-  const arch = (Object.keys(BranchArch) as BranchArchName[]).find((name) => BranchArch[name] === id);
-  if (arch === undefined)
-    throw blobDecodeError(WHAT, `arch byte at offset 8 is ${id}, expected 1 (aarch64) or 2 (x86-64)`);
+  const arch = (Object.keys(ReferenceArch) as ReferenceArchName[]).find((name) => ReferenceArch[name] === id);
+  if (arch === undefined) throw fail(`arch byte at offset 8 is ${id}, expected 1 (aarch64) or 2 (x86-64)`);
   return arch;
+}
+
+/** A patch's parts: the arch, the run lengths and the offset of the inner patch. */
+export interface ExecAwareHeader {
+  readonly arch: ReferenceArchName;
+  readonly runs: readonly number[];
+  readonly innerOffset: number;
+}
+
+/** Reads the header and the runs; `maxRuns` bounds the run count (a region count + 1). */
+export function readExecAwareHeader(patch: Uint8Array, maxRuns: number): ExecAwareHeader {
+  const arch = readExecAwareArch(patch);
+  let at = EXEC_AWARE_HEADER_BYTES;
+  const varint = (field: string): number => {
+    const read = readVarint(patch, at);
+    if (typeof read === 'string') throw fail(`${field} at offset ${at} is ${read}`);
+    at = read.end;
+    return read.value;
+  };
+  const count = varint('run count');
+  if (count > maxRuns) throw fail(`run count ${count} is more than the ${maxRuns} the output size allows`);
+  const runs: number[] = [];
+  for (let k = 0; k < count; k++) runs.push(varint(`run ${k}`));
+  return { arch, runs, innerOffset: at };
+}
+
+/**
+ * The control block of an inner bsdiff-lzma patch, decoded with bsdiff-lzma's caps (magic, new
+ * size, the block within its caps, the op's memory and the patch) and checked as whole tuples.
+ */
+async function innerControl(inner: Uint8Array, expectedSizeBytes: number, memoryBytes: number): Promise<Uint8Array> {
+  if (inner.length < 8 || Buffer.from(inner.buffer, inner.byteOffset, 8).toString('latin1') !== BSDIFF_LZMA_MAGIC)
+    throw fail(`inner patch's magic is ${hexBytes(inner.subarray(0, 8))}, expected "${BSDIFF_LZMA_MAGIC}"`);
+  let at = 8;
+  const varint = (field: string): number => {
+    const read = readVarint(inner, at);
+    if (typeof read === 'string') throw fail(`inner ${field} at offset ${at} is ${read}`);
+    at = read.end;
+    return read.value;
+  };
+  if (varint('new size') !== expectedSizeBytes) throw fail(`inner patch does not make ${expectedSizeBytes} bytes`);
+  const blocks = [0, 1, 2].map(() => {
+    const dictLog = inner[at++] ?? -1;
+    return { dictLog, decodedBytes: varint('block decoded length'), encodedBytes: varint('block encoded length') };
+  });
+  const ctrl = blocks[0]!;
+  const cap = Math.min(maxDecodedBlockBytes(expectedSizeBytes), Math.max(0, Math.floor(memoryBytes)));
+  if (ctrl.decodedBytes > cap) throw fail(`inner control block declares ${ctrl.decodedBytes} bytes, over ${cap}`);
+  if (at + ctrl.encodedBytes > inner.length) throw fail('inner control block runs past the patch');
+  const bytes = inner.subarray(at, at + ctrl.encodedBytes);
+  let decoded: Uint8Array;
+  if (ctrl.dictLog === STORED_BLOCK) {
+    if (ctrl.encodedBytes !== ctrl.decodedBytes) throw fail('stored inner control block is not its declared size');
+    decoded = bytes;
+  } else if (
+    ctrl.dictLog < LZMA2_MIN_DICT_LOG ||
+    ctrl.dictLog > maxBlockDictLog(ctrl.decodedBytes, expectedSizeBytes)
+  ) {
+    throw fail(`inner control block's LZMA2 dictionary log ${ctrl.dictLog} is out of range`);
+  } else decoded = await decodeRawLzma2(`${WHAT} control block`, bytes, ctrl.dictLog, ctrl.decodedBytes);
+  controlTotals(decoded, expectedSizeBytes, WHAT);
+  return decoded;
+}
+
+/** The adjusted copy of `source`: regions picked by the runs (alternately kept and adjusted, kept first). */
+export function adjustSource(
+  source: Uint8Array,
+  regions: AdjustRegions,
+  arch: ReferenceArchName,
+  runs: readonly number[],
+): Buffer {
+  const out = Buffer.from(source);
+  let index = 0;
+  for (let k = 0; k < runs.length; k++) {
+    const end = index + (runs[k] as number);
+    if (end > regions.oldStart.length)
+      throw fail(`runs cover ${end} regions, the control block has ${regions.oldStart.length}`);
+    if (k % 2 === 1) for (let r = index; r < end; r++) adjustRegion(source, out, regions, r, arch);
+    index = end;
+  }
+  return out;
 }
 
 /**
  * Applies a patch: checks the header and that the op's declared `memoryBytes` covers
- * execAwareApplyBytes before allocating, transforms a copy of the source, applies the inner
- * bsdiff-lzma patch (its own checks and caps) into exactly `expectedSizeBytes`, and
- * inverse-transforms the result. Throws PackageFormatError (`BLOB_DECODE_FAILED`) otherwise.
+ * execAwareApplyBytes before allocating, decodes the inner control block, adjusts a copy of the
+ * source in the regions the runs pick, and applies the inner bsdiff-lzma patch to it (all its
+ * checks and caps) into exactly `expectedSizeBytes`. Throws PackageFormatError (`BLOB_DECODE_FAILED`).
  */
 export async function applyExecAwarePatch(
   source: Uint8Array,
@@ -62,14 +172,20 @@ export async function applyExecAwarePatch(
   expectedSizeBytes: number,
   memoryBytes = Infinity,
 ): Promise<Buffer> {
-  const arch = readExecAwareArch(patch);
+  readExecAwareArch(patch);
   const needBytes = execAwareApplyBytes(source.length, expectedSizeBytes);
   if (needBytes > memoryBytes)
-    throw blobDecodeError(WHAT, `patch needs ${needBytes} bytes of decoder memory, the op declares ${memoryBytes}`);
-  const transformed = Buffer.from(source);
-  transformBranches(transformed, arch, true);
-  const inner = patch.subarray(EXEC_AWARE_HEADER_BYTES);
-  const out = await applyBsdiffLzmaPatch(transformed, inner, expectedSizeBytes, memoryBytes);
-  transformBranches(out, arch, false);
-  return out;
+    throw fail(`patch needs ${needBytes} bytes of decoder memory, the op declares ${memoryBytes}`);
+  const maxRegions = Math.floor(maxDecodedBlockBytes(expectedSizeBytes) / 24);
+  const header = readExecAwareHeader(patch, maxRegions + 1);
+  const inner = patch.subarray(header.innerOffset);
+  const regions = regionsFromControl(await innerControl(inner, expectedSizeBytes, memoryBytes), source.length);
+  if (header.runs.length > regions.oldStart.length + 1)
+    throw fail(`${header.runs.length} runs for ${regions.oldStart.length} regions`);
+  const adjusted = adjustSource(source, regions, header.arch, header.runs);
+  return applyBsdiffLzmaPatch(adjusted, inner, expectedSizeBytes, memoryBytes);
+}
+
+function fail(detail: string): Error {
+  return blobDecodeError(WHAT, detail);
 }

@@ -1,26 +1,29 @@
-// The exec-aware differ (id 6): its branch transforms invert exactly on any bytes (fast-check,
-// random bytes and real x86-64 code: node's own binary) and convert the instructions FORMAT.md
-// §4a names; the ELF scan takes well-formed AArch64/x86-64 headers only and falls back to branch
-// density; moved AArch64 code diffs smaller than with bsdiff-lzma alone; hostile patches (bad
-// magic or arch, lying sizes, memory under the need, truncation) fail with BLOB_DECODE_FAILED.
+// The exec-aware differ (id 6): regions come from control tuples as FORMAT.md §4 says; the
+// reference adjustment moves the AArch64 and x86-64 references it names and writes only inside
+// its region on any bytes (fast-check); the ELF scan takes well-formed AArch64/x86-64 headers only
+// and falls back to branch density; moved AArch64 code diffs smaller than with bsdiff-lzma alone;
+// seeded edits round-trip; hostile patches (bad magic, arch or runs, lying sizes, an inner
+// control block past its cap, memory under the need, truncation) fail with BLOB_DECODE_FAILED.
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { transformAarch64, transformBranches, transformX86 } from '../../src/diff/branch-transform.js';
 import { BsdiffLzmaDiffer } from '../../src/diff/bsdiff-lzma-differ.js';
+import { writeOfft } from '../../src/diff/bsdiff-patch.js';
 import { chunkCodeArch, elfCodeArchAt } from '../../src/diff/elf-code-scan.js';
 import { ExecAwareDiffer } from '../../src/diff/exec-aware-differ.js';
-import { execAwareApplyBytes, readExecAwareArch } from '../../src/diff/exec-aware-patch.js';
+import { execAwareApplyBytes, readExecAwareArch, readExecAwareHeader } from '../../src/diff/exec-aware-patch.js';
 import { ExecAwarePatcher } from '../../src/diff/exec-aware-patcher.js';
+import { adjustRegion, regionsFromControl, type AdjustRegions } from '../../src/diff/reference-adjust.js';
 import { expectBlobError } from '../codecs/expect-blob-error.js';
 import { elfChunk, prng, randomBytes, textLike } from '../codecs/sample-data.js';
 
 const differ = new ExecAwareDiffer();
 const patcher = new ExecAwarePatcher();
-const word = (w: number) => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(w >>> 0);
-  return b;
+const varint = (value: number): number[] => {
+  const out: number[] = [];
+  let v = value;
+  for (; v >= 0x80; v = Math.floor(v / 0x80)) out.push((v % 0x80) | 0x80);
+  return [...out, v];
 };
 
 /**
@@ -61,82 +64,119 @@ function aarch64Code(seed: number, count: number, shiftWords = 0, insertAtWord =
   return out;
 }
 
-describe('branch transforms', () => {
-  it('invert exactly on random bytes, for both arches (fast-check)', () => {
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 4096 }), fc.constantFrom('aarch64', 'x86-64'), (bytes, arch) => {
-        const data = Buffer.from(bytes);
-        transformBranches(data, arch as 'aarch64' | 'x86-64', true);
-        transformBranches(data, arch as 'aarch64' | 'x86-64', false);
-        expect(data.equals(Buffer.from(bytes))).toBe(true);
-      }),
-      { numRuns: 400 },
-    );
+describe('reference adjustment', () => {
+  const regionsOf = (...rs: [number, number, number][]): AdjustRegions => ({
+    oldStart: Float64Array.from(rs, (r) => r[0]),
+    newStart: Float64Array.from(rs, (r) => r[1]),
+    lengthBytes: Float64Array.from(rs, (r) => r[2]),
+  });
+  const tuple = (add: number, copy: number, seek: number) => {
+    const b = Buffer.alloc(24);
+    writeOfft(b, 0, add);
+    writeOfft(b, 8, copy);
+    writeOfft(b, 16, seek);
+    return b;
+  };
+
+  it('derives regions from control tuples: inside the source, sorted, clipped, >= 16 bytes (FORMAT.md §4)', () => {
+    const ctrl = Buffer.concat([
+      tuple(100, 5, 900), // old 0..100 -> new 0
+      tuple(50, 0, -1000), // old 1000..1050 -> new 105
+      tuple(80, 0, 0), // old 50..130 -> new 155: clipped to old 100..130 -> new 205
+      tuple(10, 0, 5000), // too short
+      tuple(40, 0, 0), // old 5140..5180: past a 5150-byte source
+    ]);
+    const r = regionsFromControl(ctrl, 5150);
+    expect(Array.from(r.oldStart)).toEqual([0, 100, 1000]);
+    expect(Array.from(r.newStart)).toEqual([0, 205, 105]);
+    expect(Array.from(r.lengthBytes)).toEqual([100, 30, 50]);
+    // A clip leaving under 16 bytes drops the run.
+    expect(
+      Array.from(regionsFromControl(Buffer.concat([tuple(100, 0, -90), tuple(100, 0, 0)]), 1000).oldStart),
+    ).toEqual([0]);
   });
 
-  it('invert exactly on branch-dense bytes and on real code (node binary, synthetic AArch64)', () => {
-    const dense = fc.array(
-      fc.oneof(
-        fc.integer({ min: 0x94000000, max: 0x97ffffff }),
-        fc.integer({ min: 0x90000000, max: 0x9fffffff }),
-        fc.integer({ min: 0, max: 0xffffffff }),
-      ),
-      { maxLength: 512 },
-    );
+  it('moves AArch64 branches, literal loads, ADR and ADRP+lo12 to where their targets went', () => {
+    // Region 0 (old 0..8192) stays; region 1 (old 8192..16384) moved up by 4096 + 16 bytes.
+    const regions = regionsOf([0, 0, 8192], [8192, 8192 + 4112, 8192]);
+    const src = Buffer.alloc(16384);
+    const target = 8192 + 64; // a moved "function" -> 12368
+    const put = (at: number, w: number) => src.writeUInt32LE(w >>> 0, at);
+    put(0, 0x94000000 | (target / 4)); // BL
+    put(4, 0x54000000 | (((target - 4) / 4) << 5) | 1); // B.NE
+    put(8, 0xb4000000 | (((target - 8) / 4) << 5) | 3); // CBZ x3
+    put(12, 0x58000000 | (((target - 12) / 4) << 5) | 4); // LDR x4, literal
+    put(16, 0x10000000 | (((target - 16) & 3) << 29) | (((target - 16) >> 2) << 5) | 5); // ADR x5
+    put(20, 0x90000000 | (2 << 29) | 6); // ADRP x6, +2 pages (8192)
+    put(24, 0x91000000 | (64 << 10) | (6 << 5) | 6); // ADD x6, x6, #64
+    put(28, 0x94000000 | 4); // BL to 44, which did not move: left alone
+    put(32, 0x94000000 | 0x10000); // BL to 256 KiB: in no region, left alone
+    put(8192 + 4, 0x37000000 | ((((0 - 8196) / 4) & 0x3fff) << 5)); // TBNZ w0, #0 back to 0: region 1 -> region 0
+    const out = Buffer.from(src);
+    for (let r = 0; r < 2; r++) adjustRegion(src, out, regions, r, 'aarch64');
+    const moved = target + 4112;
+    const get = (at: number) => out.readUInt32LE(at);
+    expect(get(0)).toBe((0x94000000 | (moved / 4)) >>> 0);
+    expect(get(4)).toBe((0x54000000 | (((moved - 4) / 4) << 5) | 1) >>> 0);
+    expect(get(8)).toBe((0xb4000000 | (((moved - 8) / 4) << 5) | 3) >>> 0);
+    expect(get(12)).toBe((0x58000000 | (((moved - 12) / 4) << 5) | 4) >>> 0);
+    expect(get(16)).toBe((0x10000000 | (((moved - 16) & 3) << 29) | (((moved - 16) >> 2) << 5) | 5) >>> 0);
+    expect(get(20)).toBe((0x90000000 | (3 << 29) | 6) >>> 0); // page 3 (12288)
+    expect(get(24)).toBe((0x91000000 | (80 << 10) | (6 << 5) | 6) >>> 0); // + 80 = 12368
+    expect(get(28)).toBe(src.readUInt32LE(28));
+    expect(get(32)).toBe(src.readUInt32LE(32));
+    // The TBNZ moved with its region, its target did not: the offset grows by the move.
+    expect(get(8192 + 4)).toBe((0x37000000 | ((((0 - 8196 - 4112) / 4) & 0x3fff) << 5)) >>> 0);
+    expect(out.subarray(36, 8192).equals(src.subarray(36, 8192))).toBe(true);
+  });
+
+  it('moves x86-64 call/jmp/jcc rel32 and skips their operands', () => {
+    const regions = regionsOf([0, 0, 100], [100, 132, 100]);
+    const src = Buffer.alloc(200, 0x90);
+    src[0] = 0xe8;
+    src.writeInt32LE(150 - 5, 1); // call 150 -> 182
+    src[5] = 0x0f;
+    src[6] = 0x85;
+    src.writeInt32LE(120 - 11, 7); // jne 120 -> 152
+    src[11] = 0xe9;
+    src.writeInt32LE(20 - 16, 12); // jmp 20: same region, unchanged
+    const out = Buffer.from(src);
+    adjustRegion(src, out, regions, 0, 'x86-64');
+    expect(out.readInt32LE(1)).toBe(182 - 5);
+    expect(out.readInt32LE(7)).toBe(152 - 11);
+    expect(out.readInt32LE(12)).toBe(4);
+  });
+
+  it('is total on any bytes and any regions: writes only inside the region (fast-check)', () => {
     fc.assert(
-      fc.property(dense, fc.nat(3), (words, skew) => {
-        const bytes = Buffer.concat([Buffer.alloc(skew, 0xe8), ...words.map(word)]);
-        for (const arch of ['aarch64', 'x86-64'] as const) {
-          const data = Buffer.from(bytes);
-          transformBranches(data, arch, true);
-          transformBranches(data, arch, false);
-          expect(data.equals(bytes)).toBe(true);
-        }
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: 64, maxLength: 2048 }),
+        fc.array(
+          fc.tuple(fc.nat(4096), fc.integer({ min: -(2 ** 40), max: 2 ** 40 }), fc.integer({ min: 16, max: 512 })),
+          {
+            maxLength: 6,
+          },
+        ),
+        fc.constantFrom('aarch64', 'x86-64'),
+        (bytes, raw, arch) => {
+          const rs = raw
+            .map(([s, d, l]): [number, number, number] => [s % bytes.length, (s % bytes.length) + d, l])
+            .filter(([s, , l]) => s + l <= bytes.length)
+            .sort((a, b) => a[0] - b[0]);
+          const disjoint = rs.filter((r, i) => i === 0 || r[0] >= rs[i - 1]![0] + rs[i - 1]![2]);
+          const regions = regionsOf(...disjoint);
+          const out = Buffer.from(bytes);
+          for (let r = 0; r < disjoint.length; r++) {
+            const before = Buffer.from(out);
+            adjustRegion(bytes, out, regions, r, arch as 'aarch64' | 'x86-64');
+            const [s, , l] = disjoint[r]!;
+            expect(out.subarray(0, s).equals(before.subarray(0, s))).toBe(true);
+            expect(out.subarray(s + l).equals(before.subarray(s + l))).toBe(true);
+          }
+        },
+      ),
       { numRuns: 300 },
     );
-    // x86 opcodes next to near-range operand bytes: a call's operand overlapping an unconverted
-    // E8/E9's (the case a naive rel32 scan gets wrong).
-    const x86Alphabet = fc.array(fc.constantFrom(0xe8, 0xe9, 0x00, 0xff, 0x01, 0xfe, 0x02, 0x80), { maxLength: 2048 });
-    fc.assert(
-      fc.property(x86Alphabet, (bytes) => {
-        const data = Buffer.from(bytes);
-        transformX86(data, true);
-        transformX86(data, false);
-        expect(data.equals(Buffer.from(bytes))).toBe(true);
-      }),
-      { numRuns: 500 },
-    );
-    for (const real of [elfChunk(1 << 20, 0), elfChunk(1 << 20), aarch64Code(9, 1 << 18)]) {
-      for (const arch of ['aarch64', 'x86-64'] as const) {
-        const data = Buffer.from(real);
-        transformBranches(data, arch, true);
-        expect(data.equals(real)).toBe(false);
-        transformBranches(data, arch, false);
-        expect(data.equals(real)).toBe(true);
-      }
-    }
-  });
-
-  it('turn AArch64 BL and ADRP into absolute targets, and x86 E8/E9 rel32 (FORMAT.md §4)', () => {
-    // BL at word 3 (offset 12) with imm26 -2 -> 1; B (0x14...) is left alone.
-    const a = Buffer.concat([word(0), word(0x14000005), word(0), word(0x97fffffe)]);
-    transformAarch64(a, true);
-    expect(a.readUInt32LE(12)).toBe(0x94000001);
-    expect(a.readUInt32LE(4)).toBe(0x14000005);
-    // ADRP x0, +1 page at offset 8192 (page 2) -> page 3; an ADRP with an immediate past ±2^17 is left alone.
-    const adrp = Buffer.alloc(8200);
-    adrp.writeUInt32LE(0xb0000000, 8192); // immlo 1, immhi 0: +1 page
-    adrp.writeUInt32LE(0x90800000, 8196); // immhi bit 18 set: out of the range
-    transformAarch64(adrp, true);
-    expect(adrp.readUInt32LE(8192)).toBe(0xf0000000); // immlo 3 = page 3
-    expect(adrp.readUInt32LE(8196)).toBe(0x90800000);
-    // call rel32 +0x10 at offset 2 -> 0x10 + 7; jmp rel32 -0x20 at 7 -> -0x20 + 12; far call left.
-    const x = Buffer.from([0x90, 0x90, 0xe8, 0x10, 0, 0, 0, 0xe9, 0xe0, 0xff, 0xff, 0xff, 0xe8, 0, 0, 0, 0x40]);
-    transformX86(x, true);
-    expect(x.readInt32LE(3)).toBe(0x17);
-    expect(x.readInt32LE(8)).toBe(-0x20 + 12);
-    expect(x.readUInt32LE(13)).toBe(0x40000000);
   });
 });
 
@@ -244,5 +284,54 @@ describe('exec-aware differ', () => {
     for (const cut of [0, 8, 9, 20, patch.length - 1])
       await expectBlobError(patcher.patch(old, patch.subarray(0, cut), target.length));
     expect((await patcher.patch(old, patch, target.length, need)).equals(target)).toBe(true);
+    // Runs past the regions the control block has, a run count past any output's, a bad inner patch.
+    const { innerOffset } = readExecAwareHeader(patch, Infinity);
+    const inner = patch.subarray(innerOffset);
+    const withRuns = (runs: Buffer) => Buffer.concat([patch.subarray(0, 9), runs, inner]);
+    await expectBlobError(patcher.patch(old, withRuns(Buffer.from([2, 0, 0xff, 0xff, 0x03])), target.length));
+    await expectBlobError(patcher.patch(old, withRuns(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f])), target.length));
+    await expectBlobError(
+      patcher.patch(
+        old,
+        Buffer.concat([patch.subarray(0, innerOffset), Buffer.from('BSDIFF40'), inner.subarray(8)]),
+        target.length,
+      ),
+    );
+    // An inner control block declaring 2^40 decoded bytes: refused before any allocation.
+    const huge = Buffer.from([
+      ...Buffer.from('BSDIFFLZ'),
+      ...varint(target.length),
+      0,
+      ...varint(2 ** 40),
+      ...varint(2 ** 40),
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+    ]);
+    await expectBlobError(patcher.patch(old, Buffer.concat([patch.subarray(0, innerOffset), huge]), target.length));
+  });
+
+  it('round-trips seeded edits of AArch64 code with moved functions (fast-check)', async () => {
+    const base = aarch64Code(21, 1 << 14);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ at: fc.nat((1 << 14) - 1), words: fc.nat(64), cut: fc.nat(64) }), { maxLength: 5 }),
+        async (edits) => {
+          let target = Buffer.from(base);
+          for (const e of edits) {
+            const at = Math.min(e.at, target.length / 4) * 4;
+            const nops = Buffer.alloc(e.words * 4);
+            for (let k = 0; k < e.words; k++) nops.writeUInt32LE(0xd503201f, 4 * k);
+            target = Buffer.concat([target.subarray(0, at), nops, target.subarray(at + e.cut * 4)]);
+          }
+          const patch = await differ.diff(base, target);
+          expect((await patcher.patch(base, patch, target.length)).equals(target)).toBe(true);
+        },
+      ),
+      { numRuns: 10 },
+    );
   });
 });

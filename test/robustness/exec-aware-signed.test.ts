@@ -1,6 +1,7 @@
 // Hostile exec-aware (differ id 6) blobs inside validly signed packages (the signer is trusted,
 // the blob sha256 matches, so only the patcher's own checks stand): an unknown arch byte, a bad
-// magic, an inner patch that makes another size or is cut short, and a patch needing more memory
+// magic, runs past the regions or a run count past any output, an inner patch that makes
+// another size or is cut short, and a patch needing more memory
 // than its op declares are refused by verify --old and apply with BLOB_DECODE_FAILED (exit 4),
 // with no memory spike; the untouched patch applies.
 
@@ -11,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { applyPackage } from '../../src/index.js';
 import { BsdiffLzmaDiffer } from '../../src/diff/bsdiff-lzma-differ.js';
 import { ExecAwareDiffer } from '../../src/diff/exec-aware-differ.js';
-import { EXEC_AWARE_HEADER_BYTES, readExecAwareArch } from '../../src/diff/exec-aware-patch.js';
+import { EXEC_AWARE_HEADER_BYTES, readExecAwareArch, readExecAwareHeader } from '../../src/diff/exec-aware-patch.js';
 import { elfChunk } from '../codecs/sample-data.js';
 import { wholeImageDiffCase, type HostilePatch } from '../helpers/one-op-package.js';
 
@@ -46,12 +47,21 @@ describe('signed packages with hostile exec-aware blobs', () => {
 
     const header = patch.subarray(0, EXEC_AWARE_HEADER_BYTES);
     const withArch = (id: number) => Buffer.concat([header.subarray(0, 8), Buffer.from([id]), patch.subarray(9)]);
+    const { innerOffset } = readExecAwareHeader(patch, Infinity);
+    const runsHeader = patch.subarray(0, innerOffset);
+    const inner = patch.subarray(innerOffset);
     const shorter = await new BsdiffLzmaDiffer().diff(oldImage, newImage.subarray(0, IMAGE_BYTES - BLOCK));
     const hostile: HostilePatch[] = [
       ['arch byte 0', withArch(0), memory],
       ['arch byte 255', withArch(255), memory],
       ['bad magic', Buffer.concat([Buffer.from('BSDIFFLZ'), patch.subarray(8)]), memory],
-      ['inner patch makes another size', Buffer.concat([header, shorter]), memory],
+      ['inner patch makes another size', Buffer.concat([runsHeader, shorter]), memory],
+      ['runs past the regions', Buffer.concat([header, Buffer.from([2, 0, 0xff, 0xff, 0x03]), inner]), memory],
+      [
+        'run count past any output',
+        Buffer.concat([header, Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f]), inner]),
+        memory,
+      ],
       ['inner patch cut short', patch.subarray(0, patch.length - 5), memory],
       ['memory under what the apply needs', patch, memory - 1],
     ];

@@ -1,0 +1,235 @@
+// The exec-aware differ's reference adjustment (Courgette-style "adjust then diff", FORMAT.md §4):
+// the bsdiff control tuples say which source bytes became which destination bytes (regions);
+// inside a chosen region every relative reference of the source (AArch64 branches, literal loads,
+// ADR, ADRP with its lo12 partner; x86-64 call/jmp/jcc rel32) is rewritten to reach where its
+// target went, so it reads as the new code's does. Only the source is changed: nothing to invert.
+// Pure; reads the source, writes a copy; work is linear in the source (one binary search a word).
+
+import { CTRL_TUPLE_BYTES, readOfft } from './bsdiff-patch.js';
+
+/** Code architectures the adjustment knows (the patch's arch byte). */
+export const ReferenceArch = { aarch64: 1, 'x86-64': 2 } as const;
+/** An arch name. */
+export type ReferenceArchName = keyof typeof ReferenceArch;
+
+/** Add runs shorter than this are not regions (too short to hold a moved reference worth it). */
+export const MIN_REGION_BYTES = 16;
+/** ADRP's lo12 partner (ADD / load / store with the ADRP's register as base) is looked for this many words on. */
+const ADRP_PAIR_WORDS = 4;
+
+/** Source ranges and where their bytes went: sorted by `oldStart`, disjoint in the source. */
+export interface AdjustRegions {
+  readonly oldStart: Float64Array;
+  readonly newStart: Float64Array;
+  readonly lengthBytes: Float64Array;
+}
+
+/**
+ * The regions of a control block over a `sourceBytes`-byte source: each tuple's add run
+ * [oldPos, oldPos + x) of at least MIN_REGION_BYTES inside the source, sorted by old start (ties:
+ * longer first, then smaller new start), then clipped so none overlaps an earlier kept one
+ * (a clipped run shorter than MIN_REGION_BYTES is dropped). Throws on an out-of-range number.
+ */
+export function regionsFromControl(ctrl: Uint8Array, sourceBytes: number): AdjustRegions {
+  // Typed arrays throughout: a hostile control block may hold millions of tuples.
+  const tuples = Math.floor(ctrl.length / CTRL_TUPLE_BYTES);
+  const from = new Float64Array(tuples);
+  const to = new Float64Array(tuples);
+  const size = new Float64Array(tuples);
+  let count = 0;
+  let oldPos = 0;
+  let newPos = 0;
+  for (let at = 0; at + CTRL_TUPLE_BYTES <= ctrl.length; at += CTRL_TUPLE_BYTES) {
+    const add = readOfft(ctrl, at, 'control add length');
+    const copy = readOfft(ctrl, at + 8, 'control copy length');
+    const seek = readOfft(ctrl, at + 16, 'control seek');
+    if (add >= MIN_REGION_BYTES && oldPos >= 0 && oldPos + add <= sourceBytes) {
+      from[count] = oldPos;
+      to[count] = newPos;
+      size[count++] = add;
+    }
+    newPos += add + copy;
+    oldPos += add + seek;
+  }
+  const order = new Uint32Array(count).map((_, i) => i);
+  order.sort((a, b) => from[a]! - from[b]! || size[b]! - size[a]! || to[a]! - to[b]!);
+  let kept = 0;
+  let end = 0;
+  const out = {
+    oldStart: new Float64Array(count),
+    newStart: new Float64Array(count),
+    lengthBytes: new Float64Array(count),
+  };
+  for (const i of order) {
+    const start = from[i]!;
+    const cut = Math.max(0, end - start);
+    if (size[i]! - cut < MIN_REGION_BYTES) continue;
+    out.oldStart[kept] = start + cut;
+    out.newStart[kept] = to[i]! + cut;
+    out.lengthBytes[kept++] = size[i]! - cut;
+    end = start + size[i]!;
+  }
+  return {
+    oldStart: out.oldStart.subarray(0, kept),
+    newStart: out.newStart.subarray(0, kept),
+    lengthBytes: out.lengthBytes.subarray(0, kept),
+  };
+}
+
+/** Where source position `t` went: through the region holding it, or undefined. */
+function mapTarget(regions: AdjustRegions, t: number): number | undefined {
+  let lo = 0;
+  let hi = regions.oldStart.length - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((regions.oldStart[mid] as number) <= t) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  if (found < 0) return undefined;
+  const start = regions.oldStart[found] as number;
+  return t < start + (regions.lengthBytes[found] as number)
+    ? t - start + (regions.newStart[found] as number)
+    : undefined;
+}
+
+/** [field shift, field bits, byte scale] of an AArch64 word's PC-relative immediate, or undefined. */
+function aarch64Field(w: number): readonly [number, number, number] | undefined {
+  if ((w & 0x7c000000) === 0x14000000) return [0, 26, 4]; // B, BL
+  if ((w & 0xff000010) >>> 0 === 0x54000000) return [5, 19, 4]; // B.cond
+  if ((w & 0x7e000000) === 0x34000000) return [5, 19, 4]; // CBZ, CBNZ
+  if ((w & 0x7e000000) === 0x36000000) return [5, 14, 4]; // TBZ, TBNZ
+  if ((w & 0x3b000000) === 0x18000000) return [5, 19, 4]; // LDR (literal), LDRSW, PRFM
+  return undefined;
+}
+
+const signed = (value: number, bits: number): number => (value << (32 - bits)) >> (32 - bits);
+const fits = (value: number, bits: number): boolean => value >= -(2 ** (bits - 1)) && value < 2 ** (bits - 1);
+/** ADR/ADRP's 21-bit immediate, sign-extended. */
+const adrImm = (w: number): number => signed(((w >>> 29) & 3) | ((w >>> 3) & 0x1ffffc), 21);
+const withAdrImm = (w: number, imm: number): number =>
+  ((w & 0x9f00001f) | ((imm & 3) << 29) | (((imm >>> 2) & 0x7ffff) << 5)) >>> 0;
+
+/** AArch64: rewrites the references of source[start, end) (moved by `delta`) into `out`. */
+function adjustAarch64(
+  src: DataView,
+  out: DataView,
+  regions: AdjustRegions,
+  start: number,
+  end: number,
+  delta: number,
+): void {
+  for (let p = Math.ceil(start / 4) * 4; p + 4 <= end; p += 4) {
+    const w = src.getUint32(p, true);
+    const field = aarch64Field(w);
+    if (field !== undefined) {
+      const [shift, bits, scale] = field;
+      const mask = 2 ** bits - 1;
+      const to = mapTarget(regions, p + signed((w >>> shift) & mask, bits) * scale);
+      if (to === undefined) continue;
+      const rel = (to - (p + delta)) / scale;
+      if (Number.isInteger(rel) && fits(rel, bits))
+        out.setUint32(p, ((w & ~(mask * 2 ** shift)) | ((rel & mask) << shift)) >>> 0, true);
+    } else if ((w & 0x9f000000) >>> 0 === 0x10000000) {
+      const to = mapTarget(regions, p + adrImm(w)); // ADR
+      if (to !== undefined && fits(to - (p + delta), 21)) out.setUint32(p, withAdrImm(w, to - (p + delta)), true);
+    } else if ((w & 0x9f000000) >>> 0 === 0x90000000) {
+      adjustAdrp(src, out, regions, p, end, delta, w);
+    }
+  }
+}
+
+/** ADRP at `p` and, when found, its lo12 partner: both rewritten to the moved full target. */
+function adjustAdrp(
+  src: DataView,
+  out: DataView,
+  regions: AdjustRegions,
+  p: number,
+  end: number,
+  delta: number,
+  w: number,
+): void {
+  const rd = w & 31;
+  let q = -1;
+  let scaleLog = 0;
+  let lo = 0;
+  for (let k = 1; k <= ADRP_PAIR_WORDS && p + 4 * k + 4 <= end; k++) {
+    const u = src.getUint32(p + 4 * k, true);
+    if ((u & 0x9f000000) >>> 0 === 0x90000000) break;
+    if (((u >>> 5) & 31) !== rd) continue;
+    if ((u & 0xffc00000) >>> 0 === 0x91000000)
+      scaleLog = 0; // ADD (immediate), 64-bit, no shift
+    else if ((u & 0x3b000000) === 0x39000000)
+      scaleLog = (u & 0x04800000) === 0x04800000 ? 4 : u >>> 30; // LDR/STR (unsigned offset)
+    else continue;
+    q = p + 4 * k;
+    lo = ((u >>> 10) & 0xfff) * 2 ** scaleLog;
+    break;
+  }
+  const to = mapTarget(regions, Math.floor(p / 4096) * 4096 + adrImm(w) * 4096 + lo);
+  if (to === undefined) return;
+  const pages = Math.floor(to / 4096) - Math.floor((p + delta) / 4096);
+  const newLo = to - Math.floor(to / 4096) * 4096;
+  if (!fits(pages, 21) || newLo % 2 ** scaleLog !== 0) return;
+  out.setUint32(p, withAdrImm(w, pages), true);
+  if (q >= 0) {
+    const u = src.getUint32(q, true);
+    out.setUint32(q, ((u & 0xffc003ff) | ((newLo / 2 ** scaleLog) << 10)) >>> 0, true);
+  }
+}
+
+/** x86-64: call/jmp rel32 (E8/E9) and jcc rel32 (0F 80..8F) of source[start, end), moved by `delta`. */
+function adjustX86(
+  src: DataView,
+  out: DataView,
+  regions: AdjustRegions,
+  start: number,
+  end: number,
+  delta: number,
+): void {
+  let p = start;
+  while (p < end) {
+    const op = src.getUint8(p);
+    const at =
+      op === 0xe8 || op === 0xe9
+        ? p + 1
+        : op === 0x0f && p + 1 < end && (src.getUint8(p + 1) & 0xf0) === 0x80
+          ? p + 2
+          : -1;
+    if (at < 0 || at + 4 > end) {
+      p++;
+      continue;
+    }
+    const next = at + 4;
+    const to = mapTarget(regions, next + src.getInt32(at, true));
+    if (to === undefined) {
+      p++;
+      continue;
+    }
+    const rel = to - (next + delta);
+    if (fits(rel, 32)) out.setInt32(at, rel, true);
+    p = next;
+  }
+}
+
+/**
+ * Rewrites the references inside region `index` of `source` into `out` (a copy of the source
+ * of the same length); only bytes inside the region are written.
+ */
+export function adjustRegion(
+  source: Uint8Array,
+  out: Uint8Array,
+  regions: AdjustRegions,
+  index: number,
+  arch: ReferenceArchName,
+): void {
+  const start = regions.oldStart[index] as number;
+  const end = start + (regions.lengthBytes[index] as number);
+  const delta = (regions.newStart[index] as number) - start;
+  const src = new DataView(source.buffer, source.byteOffset, source.byteLength);
+  const dst = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  if (arch === 'aarch64') adjustAarch64(src, dst, regions, start, end, delta);
+  else adjustX86(src, dst, regions, start, end, delta);
+}
