@@ -229,7 +229,7 @@ async function produce(
 
 async function buildFromImages(options: BuildOptions): Promise<BuildResult> {
   const s = await setup(options, options.targets ?? DEFAULT_TARGETS, undefined);
-  // Started first: the workers load while the images are opened, and one hashes the old image.
+  // Started first: the workers load while the images are opened, then hash one image each.
   const pool = createPool(options);
   let prepared: PreparedImages;
   try {
@@ -237,7 +237,7 @@ async function buildFromImages(options: BuildOptions): Promise<BuildResult> {
       oldPath: options.oldPath,
       newPath: options.newPath,
       ...s.plan,
-      ...(pool.jobs > 1 ? { hashOldImage: (job, progress) => pool.hashImage(job, progress) } : {}),
+      ...(pool.jobs > 1 ? { hashImageFile: (job, progress) => pool.hashImage(job, progress) } : {}),
     });
   } catch (err) {
     await pool.close();

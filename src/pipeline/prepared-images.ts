@@ -73,10 +73,10 @@ export interface PrepareOptions extends PlanOptions {
   readonly oldPath?: string;
   readonly newPath: string;
   /**
-   * Hashes the old image from its path elsewhere (a worker), while this thread hashes the new
-   * one; absent, both are hashed here. Must give what hashBlocks gives.
+   * Hashes an image from its path elsewhere (on a worker: the two images on two threads while
+   * this one scans the zip members); absent, both are hashed here. Must give what hashBlocks gives.
    */
-  readonly hashOldImage?: HashImageFile;
+  readonly hashImageFile?: HashImageFile;
 }
 
 /** Opened, hashed and planned images. Close it when done. */
@@ -104,16 +104,20 @@ export class PreparedImages {
     let old: BlockSource | undefined;
     try {
       old = o.oldPath ? await openImage(o.oldPath) : undefined;
-      const oldDigests =
-        o.oldPath && o.hashOldImage
-          ? o.hashOldImage(
-              { path: o.oldPath, blockSizeBytes: o.blockSizeBytes, withAnchors: true },
-              progressOf(o.reporter, 'hashing old'),
-            )
-          : undefined;
-      // Awaited inside fromSources; an error while this thread still opens or hashes surfaces there.
-      oldDigests?.catch(() => undefined);
-      const prepared = await PreparedImages.fromSources(next, old, o, oldDigests);
+      const hash = (path: string, withAnchors: boolean, phase: string) => {
+        const digests = o.hashImageFile!(
+          { path, blockSizeBytes: o.blockSizeBytes, withAnchors },
+          progressOf(o.reporter, phase),
+        );
+        // Awaited inside fromSources; an error while this thread still works surfaces there.
+        digests.catch(() => undefined);
+        return digests;
+      };
+      const hashed = o.hashImageFile && {
+        old: o.oldPath ? hash(o.oldPath, true, 'hashing old') : undefined,
+        next: hash(o.newPath, o.oldPath !== undefined, 'hashing new'),
+      };
+      const prepared = await PreparedImages.fromSources(next, old, o, hashed);
       prepared.owned = true;
       return prepared;
     } catch (err) {
@@ -125,13 +129,13 @@ export class PreparedImages {
 
   /**
    * Hashes (both images concurrently) and plans already-open images; close() leaves them open.
-   * `hashedOld`, when given, are the old image's digests hashed elsewhere (with anchors).
+   * `hashed`, when given, holds the digests of the images hashed elsewhere (as hashBlocks would).
    */
   static async fromSources(
     next: BlockSource,
     old: BlockSource | undefined,
     o: PlanOptions,
-    hashedOld?: Promise<BlockDigests>,
+    hashed?: { old?: Promise<BlockDigests>; next?: Promise<BlockDigests> },
   ): Promise<PreparedImages> {
     const progress = (phase: string) => progressOf(o.reporter, phase);
     // The zip scan reads the new image once more: started now, it overlaps the hashing.
@@ -143,8 +147,8 @@ export class PreparedImages {
     spans?.catch(() => undefined);
     const [oldDigests, newDigests] = await o.timed('hashMs', () =>
       Promise.all([
-        old ? (hashedOld ?? hashBlocks(old, o.blockSizeBytes, progress('hashing old'), true)) : undefined,
-        hashBlocks(next, o.blockSizeBytes, progress('hashing new'), old !== undefined),
+        old ? (hashed?.old ?? hashBlocks(old, o.blockSizeBytes, progress('hashing old'), true)) : undefined,
+        hashed?.next ?? hashBlocks(next, o.blockSizeBytes, progress('hashing new'), old !== undefined),
       ]),
     );
     const { oldView, items } = await o.timed('planMs', async () => {
