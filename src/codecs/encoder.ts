@@ -10,6 +10,12 @@ export interface EncoderTraits {
   readonly speedClass: 'fast' | 'slow';
   /** Among slow codecs, lower tries first: the first allowed one probes whether replace can win. */
   readonly probeOrder: number;
+  /**
+   * A level at which this codec compresses at hundreds of MB/s, so its output size is a cheap
+   * estimate of how compressible a chunk is (the rules skip the fast codecs where every target's
+   * best diff is far below it). Absent: the codec gives no estimate.
+   */
+  readonly estimateLevel?: number;
 }
 
 /** Compresses data for one codec. Encoding may run in worker threads. */

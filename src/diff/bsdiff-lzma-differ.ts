@@ -15,8 +15,8 @@ import {
   writeBsdiffLzma,
   type BsdiffLzmaBlock,
 } from './bsdiff-lzma-patch.js';
-import { matchBsdiff } from './bsdiff-matcher.js';
 import type { Differ } from './differ.js';
+import { matchBsdiffShared, pairMemo, type PairResults } from './pair-memo.js';
 import { encodeSparseDiff } from './sparse-diff.js';
 
 /**
@@ -43,10 +43,19 @@ export class BsdiffLzmaDiffer implements Differ {
    * form is not smaller. Should the blocks pass maxDecodedBlockBytes (thousands of tiny covers),
    * the patch is the target as one extra block instead. Deterministic. Memory: the matcher's
    * (index ≤ 12 x source + 64 MiB, blocks), the sparse diff (≤ 2 x target) and one LZMA2 encoder
-   * (about 10 x its dictionary, ≤ 10 x target).
+   * (about 10 x its dictionary, ≤ 10 x target). A pair with the same bytes as one just diffed on
+   * this thread (a content-aware differ that found nothing to transform) reuses that patch
+   * (pair-memo.ts).
    */
   async diff(source: Uint8Array, target: Uint8Array): Promise<Buffer> {
-    const streams = matchBsdiff(source, target);
+    const results = pairMemo.resultsOf(source, target);
+    if (!results) return this.compute(source, target);
+    results.bsdiffLzma ??= this.compute(source, target, results);
+    return Buffer.from(await results.bsdiffLzma);
+  }
+
+  private async compute(source: Uint8Array, target: Uint8Array, results?: PairResults): Promise<Buffer> {
+    const streams = matchBsdiffShared(source, target, results);
     let { ctrl, extra } = streams;
     let sparse = encodeSparseDiff(streams.diff);
     if (ctrl.length + sparse.length + extra.length > maxDecodedBlockBytes(target.length)) {

@@ -184,16 +184,21 @@ async function setup(
   return { reporter, timingsMs, profiles, specs, assemblies, plan, labels };
 }
 
-/** Runs producePackages with a fresh pool once the output folder exists. */
+/** The build's worker pool (--jobs, default one per core). */
+function createPool(options: BuildOptions): EncodePool {
+  return EncodePool.create(options.jobs ?? availableParallelism(), options.plugins);
+}
+
+/** Runs producePackages on `pool` once the output folder exists; closes the pool. */
 async function produce(
   options: BuildOptions,
   s: Awaited<ReturnType<typeof setup>>,
   partitions: readonly PartitionJob[],
+  pool: EncodePool,
 ) {
   const created = await mkdir(options.outDir, { recursive: true }).catch((err) => {
     throw ioError('create output folder', options.outDir, err);
   });
-  const pool = EncodePool.create(options.jobs ?? availableParallelism(), options.plugins);
   const selfCheckTotals = { ms: 0 };
   try {
     return await producePackages({
@@ -224,10 +229,23 @@ async function produce(
 
 async function buildFromImages(options: BuildOptions): Promise<BuildResult> {
   const s = await setup(options, options.targets ?? DEFAULT_TARGETS, undefined);
-  const prepared = await PreparedImages.prepare({ oldPath: options.oldPath, newPath: options.newPath, ...s.plan });
+  // Started first: the workers load while the images are opened, then hash one image each.
+  const pool = createPool(options);
+  let prepared: PreparedImages;
+  try {
+    prepared = await PreparedImages.prepare({
+      oldPath: options.oldPath,
+      newPath: options.newPath,
+      ...s.plan,
+      ...(pool.jobs > 1 ? { hashImageFile: (job, progress) => pool.hashImage(job, progress) } : {}),
+    });
+  } catch (err) {
+    await pool.close();
+    throw err;
+  }
   try {
     const name = options.partitionName ?? s.profiles[0]!.defaultPartitionName;
-    const packages = await produce(options, s, [preparedJob(name, prepared)]);
+    const packages = await produce(options, s, [preparedJob(name, prepared)], pool);
     const source = prepared.summary('source');
     const target = prepared.summary('target')!;
     const partition = { name, status: source ? 'changed' : 'full', ...(source ? { source } : {}), target } as const;
@@ -265,7 +283,7 @@ async function buildFromReleases(
   });
   const s = await setup({ ...options, reporter }, options.targets ?? defaultTargetsOf(next), next, selection.layouts);
   const { jobs, summaries } = releaseJobs({ ...selection, plan: s.plan, reporter });
-  const packages = await produce(options, s, jobs);
+  const packages = await produce(options, s, jobs, createPool(options));
   return {
     kind: old ? 'delta' : 'full',
     input: next.layout,

@@ -4,13 +4,13 @@
 // each encoder and differ declares (never at their names), so the result is the same on every
 // run and every thread, and a new plugin needs no edit here.
 
-import { encoderByName } from '../codecs/encoder-registry.js';
+import { allEncoders, encoderByName } from '../codecs/encoder-registry.js';
 import type { DifferTraits } from '../diff/differ.js';
 import { differByName } from '../diff/differ-registry.js';
 import type { Encoder } from '../codecs/encoder.js';
 import type { Differ } from '../diff/differ.js';
 import type { TargetProfile } from '../model/target-profile.js';
-import type { CandidateSpec, EncodedCandidate } from '../planner/candidates.js';
+import { allowedFor, type CandidateSpec, type EncodedCandidate } from '../planner/candidates.js';
 import { proveKept } from './self-check.js';
 
 /** Work for one chunk. */
@@ -72,6 +72,12 @@ const MAX_ZERO_BLOCK_SHARE = 1 / 2;
 const REPLACE_HOPELESS = 0.7;
 /** The other slow codecs are tried only when the strongest one comes this close to the best diff. */
 const REPLACE_CLOSE = 1.05;
+/**
+ * No fast codec makes a chunk smaller than this share of the quick estimate (the codec that
+ * declares an estimateLevel: zstd -1). On the bench pairs' ~140 changed chunks gzip -9 was
+ * 0.85-2.2 x zstd -1, and zstd -1 cost ~2 % of gzip -9's time; 0.5 leaves a wide margin.
+ */
+const FAST_FLOOR_SHARE_OF_ESTIMATE = 0.5;
 
 type ReplaceSpec = Extract<CandidateSpec, { kind: 'replace' }>;
 type DiffSpec = Extract<CandidateSpec, { kind: 'diff' }>;
@@ -112,7 +118,8 @@ export async function encodeChunk(task: EncodeTask, plugins: EncodePlugins = {})
 /**
  * The candidate-selection rules of a chunk, over any way of computing one candidate (directly,
  * or through compare's cache), driven by the plugins' declared traits. Phase 1: the `lead`
- * differs (bsdiff-lzma: fast, and the smallest on most chunks) and the `fast` codecs. Phase 2: the
+ * differs (bsdiff-lzma: fast, and the smallest on most chunks), then the `fast` codecs unless
+ * every target's best lead diff is far below what they could make (fastFloor). Phase 2: the
  * `middle` differs (zstd-dict), on small chunks or where the lead leaves over
  * ZSTD_DICT_WORTH_SHARE_OF_FAST of the best fast codec. Phase 3: the `fallback` differs
  * (bsdiff/bsdf2, one suffix sort for both) only when no lead differ is a candidate, and then only
@@ -148,13 +155,15 @@ export async function encodeWithRules(
   const smallest = (cs: readonly EncodedCandidate[], kind: CandidateSpec['kind'], start: number) =>
     Math.min(start, ...cs.filter((c) => c.spec.kind === kind).map((c) => c.bytes.length));
 
-  // Phase 1: the lead differs and the fast codecs.
-  const out = await run([...leadDiffs, ...replaceSpecs.filter(isFast)]);
+  // Phase 1: the lead differs, then the fast codecs unless they cannot matter (fastFloor).
+  const leadStandsIn = leadDiffs.length > 0 && task.someDiffTargetWithoutLead !== true;
+  const out = await run(leadDiffs);
+  const floor = leadStandsIn && !task.replaceRequired ? await fastFloor(task, out) : undefined;
+  if (floor === undefined) out.push(...(await run(replaceSpecs.filter(isFast))));
   let bestDiff = smallest(out, 'diff', Infinity);
-  const bestFast = smallest(out, 'replace', size);
+  const bestFast = floor ?? smallest(out, 'replace', size);
 
   // Phase 2: the middle differs where the lead did not already leave them nothing to win.
-  const leadStandsIn = leadDiffs.length > 0 && task.someDiffTargetWithoutLead !== true;
   if (middleDiffs.length > 0 && (!leadStandsIn || small || bestDiff > bestFast * ZSTD_DICT_WORTH_SHARE_OF_FAST)) {
     out.push(...(await run(middleDiffs)));
     bestDiff = smallest(out, 'diff', Infinity);
@@ -184,7 +193,7 @@ export async function encodeWithRules(
   const slow = replaceSpecs
     .filter((s) => !isFast(s))
     .sort((a, b) => encoderByName(a.codec).traits.probeOrder - encoderByName(b.codec).traits.probeOrder);
-  const haveReplace = out.some((c) => c.spec.kind === 'replace');
+  const haveReplace = floor !== undefined || out.some((c) => c.spec.kind === 'replace');
   if (task.replaceRequired || !haveReplace) {
     out.push(...(await run(slow)));
   } else if (slow.length > 0 && bestDiff >= bestFast * REPLACE_HOPELESS) {
@@ -195,6 +204,28 @@ export async function encodeWithRules(
   // Report in the caller's candidate order so ties break the same way every run.
   const order = (s: CandidateSpec) => task.specs.indexOf(s);
   return out.sort((a, b) => order(a.spec) - order(b.spec));
+}
+
+/**
+ * A floor under every fast codec's size (FAST_FLOOR_SHARE_OF_ESTIMATE of the quick estimate)
+ * when each target's best allowed lead diff is so far below it that the fast codecs could
+ * neither be kept nor change a later phase's decision (with the floor as the best fast codec,
+ * every decision comes out as with the real one); else undefined, and they are run. Needs the
+ * targets (absent: undefined).
+ */
+async function fastFloor(task: EncodeTask, leads: readonly EncodedCandidate[]): Promise<number | undefined> {
+  const estimator = allEncoders().find((e) => e.traits.estimateLevel !== undefined);
+  if (task.targets === undefined || task.targets.length === 0 || estimator === undefined) return undefined;
+  const bestFor = (t: TargetProfile) =>
+    Math.min(...leads.filter((c) => c.spec.kind === 'diff' && allowedFor(t, c)).map((c) => c.bytes.length));
+  const worstBest = Math.max(...task.targets.map(bestFor));
+  // The decisions compare the best diff with these shares of the best fast codec.
+  const share = Math.min(ZSTD_DICT_WORTH_SHARE_OF_FAST, REPLACE_HOPELESS);
+  // The estimate is a pass over the chunk: not made where even an incompressible chunk's floor is too low.
+  if (!(worstBest <= share * FAST_FLOOR_SHARE_OF_ESTIMATE * task.newData.length)) return undefined;
+  const estimate = (await estimator.encode(task.newData, estimator.traits.estimateLevel!)).length;
+  const floor = FAST_FLOOR_SHARE_OF_ESTIMATE * estimate;
+  return worstBest <= share * floor ? floor : undefined;
 }
 
 /** Share of 4 KiB blocks that are all zero across both inputs. */

@@ -1,6 +1,7 @@
 // EncodePool: runs EncodeTasks on `jobs` worker threads (zstd-napi is synchronous, so encoding
-// must leave the main thread), or in-process when jobs is 1. Results never depend on which
-// worker ran a task, so packages are byte-identical for any job count.
+// must leave the main thread), or in-process when jobs is 1; it also hashes an image file on a
+// worker (hashImage), so a build hashes its two images on two threads. Results never depend on
+// which worker ran a task, so packages are byte-identical for any job count.
 // Memory budget per worker, independent of the image size: one task (a chunk ≤ CHUNK_BYTES and
 // its sources ≤ 4 chunks, plus candidates ≤ the chunk each) and one encoder at a time: zstd level
 // 19 with the sources as dictionary (≈ 180 MiB of match tables whatever the window ≤ 16 MiB),
@@ -14,13 +15,26 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { errorFromWire, type ErrorWire } from '../errors/error-wire.js';
+import type { BlockDigests, HashProgress } from '../hashing/block-digests.js';
 import type { EncodedCandidate } from '../planner/candidates.js';
 import type { ChunkEncoder } from './chunk-encoder.js';
 import { encodeChunk, type EncodePlugins, type EncodeTask } from './encode-chunk.js';
+import { digestsFromWire, hashImageFile, type HashJob } from './hash-image-file.js';
 
 interface Pending {
-  resolve(result: EncodedCandidate[]): void;
+  resolve(result: EncodedCandidate[] | BlockDigests): void;
   reject(err: unknown): void;
+  progress?: HashProgress;
+}
+
+type Job = { id: number; task: EncodeTask } | { id: number; hash: HashJob };
+
+interface Reply {
+  id: number;
+  result?: EncodedCandidate[];
+  digests?: BlockDigests;
+  progress?: [number, number];
+  error?: ErrorWire;
 }
 
 /** Finds the compiled worker script (from dist/ even when this module runs from src/ in tests). */
@@ -33,7 +47,7 @@ function workerUrl(): URL {
 /** A fixed pool of encode workers. */
 export class EncodePool implements ChunkEncoder {
   private readonly idle: Worker[] = [];
-  private readonly queue: { id: number; task: EncodeTask }[] = [];
+  private readonly queue: Job[] = [];
   private readonly pending = new Map<number, Pending>();
   private readonly workers: Worker[] = [];
   private nextId = 0;
@@ -63,10 +77,26 @@ export class EncodePool implements ChunkEncoder {
   /** Encodes one chunk. */
   encode(task: EncodeTask): Promise<EncodedCandidate[]> {
     if (this.jobs <= 1) return encodeChunk(task, this.plugins);
+    return this.run<EncodedCandidate[]>((id) => ({ id, task }));
+  }
+
+  /**
+   * Hashes the image file `job.path` (hashImageFile) on a worker, or in-process when jobs is 1.
+   * Memory: the digests (34 bytes per block, plus anchors), moved to this thread without a copy.
+   */
+  hashImage(job: HashJob, onProgress?: HashProgress): Promise<BlockDigests> {
+    if (this.jobs <= 1) return hashImageFile(job, onProgress);
+    return this.run<BlockDigests>((id) => ({ id, hash: job }), onProgress);
+  }
+
+  private run<T extends EncodedCandidate[] | BlockDigests>(
+    job: (id: number) => Job,
+    progress?: HashProgress,
+  ): Promise<T> {
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.queue.push({ id, task });
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (r: EncodedCandidate[] | BlockDigests) => void, reject, progress });
+      this.queue.push(job(id));
       this.dispatch();
     });
   }
@@ -84,7 +114,11 @@ export class EncodePool implements ChunkEncoder {
     }
   }
 
-  private onMessage(w: Worker, msg: { id: number; result?: EncodedCandidate[]; error?: ErrorWire }): void {
+  private onMessage(w: Worker, msg: Reply): void {
+    if (msg.progress) {
+      this.pending.get(msg.id)?.progress?.(...msg.progress);
+      return;
+    }
     const p = this.pending.get(msg.id);
     this.pending.delete(msg.id);
     this.idle.push(w);
@@ -92,6 +126,8 @@ export class EncodePool implements ChunkEncoder {
     if (!p) return;
     if (msg.error) {
       p.reject(errorFromWire(msg.error));
+    } else if (msg.digests) {
+      p.resolve(digestsFromWire(msg.digests));
     } else {
       p.resolve(
         msg.result!.map((c) => ({ ...c, bytes: Buffer.from(c.bytes.buffer, c.bytes.byteOffset, c.bytes.byteLength) })),

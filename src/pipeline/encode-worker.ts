@@ -1,13 +1,24 @@
-// Worker-thread entry: receives EncodeTasks from EncodePool, answers with encoded candidates.
+// Worker-thread entry: receives EncodeTasks from EncodePool and answers with encoded candidates,
+// or hashes a whole image (HashJob) so the two images of a build are hashed on two threads.
 
 import { parentPort } from 'node:worker_threads';
 import { toWire } from '../errors/error-wire.js';
 import { encodeChunk, type EncodeTask } from './encode-chunk.js';
+import { hashImageFile, transferablesOf, type HashJob } from './hash-image-file.js';
 
-parentPort!.on('message', (msg: { id: number; task: EncodeTask }) => void answer(msg));
+type Request = { id: number; task: EncodeTask } | { id: number; hash: HashJob };
 
-async function answer(msg: { id: number; task: EncodeTask }): Promise<void> {
+parentPort!.on('message', (msg: Request) => void answer(msg));
+
+async function answer(msg: Request): Promise<void> {
   try {
+    if ('hash' in msg) {
+      const progress = (done: number, total: number) =>
+        parentPort!.postMessage({ id: msg.id, progress: [done, total] });
+      const digests = await hashImageFile(msg.hash, progress);
+      parentPort!.postMessage({ id: msg.id, digests }, transferablesOf(digests));
+      return;
+    }
     const result = await encodeChunk(msg.task);
     const transfer = result
       .map((c) => c.bytes.buffer as ArrayBuffer)

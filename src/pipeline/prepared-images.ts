@@ -5,7 +5,7 @@
 // each), both images' anchors (12 bytes each, ~1 per KiB of non-zero data), the anchor index
 // (8 bytes per old anchor), the digest index (8 bytes per old block) and the plan.
 
-import { dontCareExtents, hashBlocks, type BlockDigests } from '../hashing/block-digests.js';
+import { dontCareExtents, hashBlocks, type BlockDigests, type HashProgress } from '../hashing/block-digests.js';
 import { AnchorIndex } from '../hashing/anchor-index.js';
 import { DigestIndex } from '../hashing/digest-index.js';
 import type { BlockSource } from '../image/block-source.js';
@@ -43,6 +43,11 @@ function planLimits(
   };
 }
 
+/** Progress of one hashing phase, as reporter events. */
+function progressOf(reporter: Reporter, phase: string): HashProgress {
+  return (done, total) => reporter.progress({ phase, done, total });
+}
+
 /** How to plan: shared by prepare (paths) and fromSources (opened images). */
 export interface PlanOptions {
   readonly blockSizeBytes: number;
@@ -57,10 +62,21 @@ export interface PlanOptions {
   readonly timed: <T>(phase: string, f: () => Promise<T>) => Promise<T>;
 }
 
+/** Hashes an image file by path, possibly on another thread (EncodePool.hashImage). */
+export type HashImageFile = (
+  job: { path: string; blockSizeBytes: number; withAnchors: boolean },
+  onProgress?: HashProgress,
+) => Promise<BlockDigests>;
+
 /** What to prepare from image paths. */
 export interface PrepareOptions extends PlanOptions {
   readonly oldPath?: string;
   readonly newPath: string;
+  /**
+   * Hashes an image from its path elsewhere (on a worker: the two images on two threads while
+   * this one scans the zip members); absent, both are hashed here. Must give what hashBlocks gives.
+   */
+  readonly hashImageFile?: HashImageFile;
 }
 
 /** Opened, hashed and planned images. Close it when done. */
@@ -88,7 +104,20 @@ export class PreparedImages {
     let old: BlockSource | undefined;
     try {
       old = o.oldPath ? await openImage(o.oldPath) : undefined;
-      const prepared = await PreparedImages.fromSources(next, old, o);
+      const hash = (path: string, withAnchors: boolean, phase: string) => {
+        const digests = o.hashImageFile!(
+          { path, blockSizeBytes: o.blockSizeBytes, withAnchors },
+          progressOf(o.reporter, phase),
+        );
+        // Awaited inside fromSources; an error while this thread still works surfaces there.
+        digests.catch(() => undefined);
+        return digests;
+      };
+      const hashed = o.hashImageFile && {
+        old: o.oldPath ? hash(o.oldPath, true, 'hashing old') : undefined,
+        next: hash(o.newPath, o.oldPath !== undefined, 'hashing new'),
+      };
+      const prepared = await PreparedImages.fromSources(next, old, o, hashed);
       prepared.owned = true;
       return prepared;
     } catch (err) {
@@ -98,9 +127,17 @@ export class PreparedImages {
     }
   }
 
-  /** Hashes (both images concurrently) and plans already-open images; close() leaves them open. */
-  static async fromSources(next: BlockSource, old: BlockSource | undefined, o: PlanOptions): Promise<PreparedImages> {
-    const progress = (phase: string) => (done: number, total: number) => o.reporter.progress({ phase, done, total });
+  /**
+   * Hashes (both images concurrently) and plans already-open images; close() leaves them open.
+   * `hashed`, when given, holds the digests of the images hashed elsewhere (as hashBlocks would).
+   */
+  static async fromSources(
+    next: BlockSource,
+    old: BlockSource | undefined,
+    o: PlanOptions,
+    hashed?: { old?: Promise<BlockDigests>; next?: Promise<BlockDigests> },
+  ): Promise<PreparedImages> {
+    const progress = (phase: string) => progressOf(o.reporter, phase);
     // The zip scan reads the new image once more: started now, it overlaps the hashing.
     const spans =
       old && o.keepZipMembersWhole
@@ -110,8 +147,8 @@ export class PreparedImages {
     spans?.catch(() => undefined);
     const [oldDigests, newDigests] = await o.timed('hashMs', () =>
       Promise.all([
-        old ? hashBlocks(old, o.blockSizeBytes, progress('hashing old'), true) : undefined,
-        hashBlocks(next, o.blockSizeBytes, progress('hashing new'), old !== undefined),
+        old ? (hashed?.old ?? hashBlocks(old, o.blockSizeBytes, progress('hashing old'), true)) : undefined,
+        hashed?.next ?? hashBlocks(next, o.blockSizeBytes, progress('hashing new'), old !== undefined),
       ]),
     );
     const { oldView, items } = await o.timed('planMs', async () => {

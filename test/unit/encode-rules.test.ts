@@ -2,13 +2,13 @@
 // sizes are given: which candidates run, in which phase, and what comes back.
 
 import { describe, expect, it } from 'vitest';
-import { allEncoders } from '../../src/codecs/encoder-registry.js';
+import { allEncoders, encoderByName } from '../../src/codecs/encoder-registry.js';
 import { allDiffers } from '../../src/diff/differ-registry.js';
 import { encodeWithRules, type EncodeTask } from '../../src/pipeline/encode-chunk.js';
 import { targetNeeds } from '../../src/pipeline/encode-plan.js';
 import { resolveTargets } from '../../src/targets/target-registry.js';
 import { candidateLabel, type CandidateSpec, type EncodedCandidate } from '../../src/planner/candidates.js';
-import { elfChunk, textLike } from '../codecs/sample-data.js';
+import { elfChunk, randomBytes, textLike } from '../codecs/sample-data.js';
 import { zipArchive } from '../helpers/zip-archive.js';
 
 const KiB = 1024;
@@ -116,6 +116,44 @@ describe('candidate rules', () => {
     });
     expect(far.ran).toContain('replace/xz-9');
     expect(far.ran).not.toContain('replace/zstd-19');
+  });
+
+  it('the fast codecs are skipped where every target keeps a lead diff under 0.3 x half the zstd -1 estimate', async () => {
+    const generic = await resolveTargets('generic');
+    const incompressible = randomBytes(1024 * KiB, 7); // zstd -1: ~1 MiB, so the bar is ~157 KiB
+    const tiny = { 'diff/bsdiff-lzma': 20 * KiB, 'replace/gzip-9': 400 * KiB };
+    const skipped = await rules(1024 * KiB, tiny, { newData: incompressible, targets: generic });
+    expect(skipped.ran).toEqual(['diff/bsdiff-lzma']);
+    const near = { 'diff/bsdiff-lzma': 200 * KiB, 'replace/gzip-9': 400 * KiB };
+    expect((await rules(1024 * KiB, near, { newData: incompressible, targets: generic })).ran).toContain(
+      'replace/gzip-9',
+    );
+    // The same small diff of a chunk that compresses well: gzip might come close, so it runs.
+    expect((await rules(1024 * KiB, tiny, { targets: generic })).ran).toContain('replace/gzip-9');
+    // A target that cannot use the lead diff may keep a fast codec: they run.
+    const noLead = generic.map((p) => ({ ...p, id: 'no-lead', allowedDiffers: ['zstd-dict'] }));
+    const mixed = await rules(1024 * KiB, tiny, { newData: incompressible, targets: [...generic, ...noLead] });
+    expect(mixed.ran).toContain('replace/gzip-9');
+    // Without the targets (a cached candidate) or when replace is required, nothing is skipped.
+    expect((await rules(1024 * KiB, tiny, { newData: incompressible })).ran).toContain('replace/gzip-9');
+    const required = await rules(1024 * KiB, tiny, {
+      newData: incompressible,
+      targets: generic,
+      replaceRequired: true,
+    });
+    expect(required.ran).toEqual(expect.arrayContaining(['replace/gzip-9', 'replace/xz-9']));
+  });
+
+  it("the floor's premise: gzip -9 makes no chunk smaller than half of zstd -1's", async () => {
+    const [gzip, zstd] = [encoderByName('gzip'), encoderByName('zstd')];
+    const zeroRuns = Buffer.concat([textLike(64 * KiB, 9), Buffer.alloc(512 * KiB), textLike(64 * KiB, 10)]);
+    for (const data of [randomBytes(256 * KiB, 8), textLike(512 * KiB, 4), elfChunk(512 * KiB), zeroRuns]) {
+      const [g, z] = [
+        (await gzip.encode(data, 9)).length,
+        (await zstd.encode(data, zstd.traits.estimateLevel!)).length,
+      ];
+      expect(g).toBeGreaterThanOrEqual(0.5 * z);
+    }
   });
 
   it('a target without DIFF gets every replace candidate; no source means no differ', async () => {

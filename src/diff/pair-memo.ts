@@ -1,0 +1,70 @@
+// PairMemo: what pure, deterministic work made from one (source, target) pair of bytes, kept for
+// the next call on EQUAL bytes. The differs of one chunk repeat work on the same pair: a
+// content-aware differ that finds nothing to transform diffs the plain bytes with bsdiff-lzma
+// again, and the bsdiff scan of a pair is what every bsdiff-lzma based differ starts from.
+// Entries keep private copies of both inputs (compared byte for byte on every lookup), so a hit
+// never depends on buffer identity or on what a caller did to its buffers. Memory: at most
+// MAX_ENTRIES pairs of ≤ MAX_PAIR_BYTES inputs plus their results, per thread.
+
+import { matchBsdiff } from './bsdiff-matcher.js';
+import type { BsdiffStreams } from './bsdiff-patch.js';
+
+/** Pairs remembered (most recent first): one chunk's plain pair and one transformed pair. */
+const MAX_ENTRIES = 2;
+/** Larger pairs are not remembered (source + target bytes). */
+const MAX_PAIR_BYTES = 24 * 1024 * 1024;
+
+/** Results kept for one pair; each slot is filled by the code that computes it. */
+export interface PairResults {
+  /** matchBsdiff(source, target): read-only to every user. */
+  streams?: BsdiffStreams;
+  /** The bsdiff-lzma patch; callers get a copy (candidates' buffers are transferred between threads). */
+  bsdiffLzma?: Promise<Buffer>;
+}
+
+interface Entry {
+  readonly source: Buffer;
+  readonly target: Buffer;
+  readonly results: PairResults;
+}
+
+/** A small most-recently-used memo keyed by the bytes of a (source, target) pair. */
+export class PairMemo {
+  private entries: Entry[] = [];
+
+  /**
+   * The results slot of the pair with these bytes (created empty when new), or undefined when the
+   * pair is too large to remember. Costs one compare per remembered pair of the same lengths,
+   * and a copy of both inputs when the pair is new.
+   */
+  resultsOf(source: Uint8Array, target: Uint8Array): PairResults | undefined {
+    if (source.length + target.length > MAX_PAIR_BYTES) return undefined;
+    const i = this.entries.findIndex((e) => sameBytes(e.source, source) && sameBytes(e.target, target));
+    const entry = i >= 0 ? this.entries.splice(i, 1)[0]! : { source: copy(source), target: copy(target), results: {} };
+    this.entries.unshift(entry);
+    this.entries.length = Math.min(this.entries.length, MAX_ENTRIES);
+    return entry.results;
+  }
+}
+
+/** The memo this thread's differs share. */
+export const pairMemo = new PairMemo();
+
+function sameBytes(kept: Buffer, data: Uint8Array): boolean {
+  return kept.length === data.length && kept.equals(data);
+}
+
+function copy(data: Uint8Array): Buffer {
+  return Buffer.from(data);
+}
+
+/**
+ * matchBsdiff(source, target), remembered for a pair of equal bytes (in `results` when the caller
+ * already holds the pair's slot). The streams are shared: read them, never write them.
+ */
+export function matchBsdiffShared(source: Uint8Array, target: Uint8Array, results?: PairResults): BsdiffStreams {
+  const slot = results ?? pairMemo.resultsOf(source, target);
+  if (!slot) return matchBsdiff(source, target);
+  slot.streams ??= matchBsdiff(source, target);
+  return slot.streams;
+}

@@ -1,0 +1,33 @@
+// PairMemo (src/diff/pair-memo.ts): results are shared only between pairs of equal bytes, and
+// bsdiff-lzma hands every caller its own copy of a remembered patch.
+
+import { describe, expect, it } from 'vitest';
+import { BsdiffLzmaDiffer } from '../../src/diff/bsdiff-lzma-differ.js';
+import { PairMemo } from '../../src/diff/pair-memo.js';
+import { editedCopy, randomBytes } from '../codecs/sample-data.js';
+
+describe('PairMemo', () => {
+  it('finds a pair by its bytes, not by its buffers, and forgets the oldest of three', () => {
+    const memo = new PairMemo();
+    const [a, b] = [randomBytes(4096, 1), randomBytes(4096, 2)];
+    const slot = memo.resultsOf(a, b)!;
+    slot.streams = { ctrl: Buffer.alloc(0), diff: Buffer.alloc(0), extra: Buffer.alloc(0) };
+    expect(memo.resultsOf(Buffer.from(a), Buffer.from(b))).toBe(slot);
+    // A caller that changes its buffer afterwards does not change what the memo matched on.
+    const changed = Buffer.from(a);
+    changed[100]! ^= 1;
+    expect(memo.resultsOf(changed, b)).not.toBe(slot);
+    expect(memo.resultsOf(b, a)).not.toBe(slot);
+    expect(memo.resultsOf(a, b)).not.toBe(slot); // evicted by the two newer pairs
+  });
+
+  it('bsdiff-lzma: the same pair again gives equal bytes in a buffer of its own', async () => {
+    const source = randomBytes(64 * 1024, 3);
+    const target = editedCopy(source, 4);
+    const differ = new BsdiffLzmaDiffer();
+    const first = await differ.diff(source, target);
+    const again = await differ.diff(Buffer.from(source), Buffer.from(target));
+    expect(again.equals(first)).toBe(true);
+    expect(again.buffer).not.toBe(first.buffer);
+  });
+});
