@@ -4,6 +4,7 @@
 // cover match the destination better, and recomputes the diff block against the adjusted source.
 // The control block is the one the patcher derives the regions from: no table travels.
 
+import { matchBsdiffShared } from './pair-memo.js';
 import { encodeRawLzma2, type Lzma2Tuning } from '../codecs/raw-lzma2.js';
 import { CTRL_TUPLE_BYTES, readOfft } from './bsdiff-patch.js';
 import { BsdiffLzmaDiffer } from './bsdiff-lzma-differ.js';
@@ -14,7 +15,6 @@ import {
   writeBsdiffLzma,
   type BsdiffLzmaBlock,
 } from './bsdiff-lzma-patch.js';
-import { matchBsdiff } from './bsdiff-matcher.js';
 import type { Differ } from './differ.js';
 import { chunkCodeArch } from './elf-code-scan.js';
 import { EXEC_AWARE_DIFFER } from './exec-aware-descriptor.js';
@@ -49,7 +49,8 @@ export class ExecAwareDiffer implements Differ {
    */
   async diff(source: Uint8Array, target: Uint8Array): Promise<Buffer> {
     const arch = chunkCodeArch(source, target) ?? 'aarch64';
-    const streams = matchBsdiff(source, target);
+    // The pair bsdiff-lzma has just scanned for this chunk: its covers are remembered (pair-memo.ts).
+    const streams = matchBsdiffShared(source, target);
     const n = target.length;
     const sparseProbe = encodeSparseDiff(streams.diff);
     if (streams.ctrl.length + sparseProbe.length + streams.extra.length > maxDecodedBlockBytes(n))
