@@ -21,7 +21,7 @@ import type { PackageReader } from '../package/package-reader.js';
 import type { Reporter } from '../reporter.js';
 import type { AppliedPartition } from './apply-result.js';
 import { applySteps, type ApplyStep } from './apply-steps.js';
-import { CHAIN_START, chainStep, removeCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { CHAIN_START, chainStep, checkpointSchedule, removeCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { checkFreeSpace } from './device-checks.js';
 import { BlockDeviceOutput } from './device-output.js';
 import { imageSha256 } from '../hashing/image-sha256.js';
@@ -129,7 +129,6 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
     await checkFreeSpace(path, j.freeBytesNeeded);
   let out: OutputImage | undefined = state.resumed?.output;
   let { chain, bytesWritten } = state;
-  let sinceCheckpoint = 0;
   // COPY and DIFF sources are read into one reused buffer: each op's source is dropped (written,
   // or patched into a new buffer) before the next op reads.
   const sourceScratch = new ScratchBuffer();
@@ -142,25 +141,41 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
     if (at !== undefined && state.payloadHash.atBytes === j.reader.layout.blobs.offsetBytes + at)
       j.reader.restorePayloadHash(state.payloadHash);
   }
-  let blobBytesSinceCheckpoint = 0;
+  // Where checkpoints go is fixed by the manifest (destination and blob sizes): the chain (the
+  // hash of every op's written bytes) is computed only as far as the last one.
+  const checkpoints =
+    files && j.format === 'raw'
+      ? checkpointSchedule(
+          steps,
+          state.completedOps,
+          bs,
+          j.everyBytes,
+          streamed ? STREAM_CHECKPOINT_BLOB_BYTES : Infinity,
+        )
+      : new Set<number>();
+  let chainOps = 0;
+  for (const after of checkpoints) chainOps = Math.max(chainOps, after);
+  // checkBase has hashed the whole old image, and the output's sha256 is checked before the
+  // rename: for a file, re-hashing each op's source would only stop a bad apply earlier. A block
+  // device, written in place, still stops at the first source that changed since the base check.
+  const checkSources = !files;
   try {
     out ??= files ? await createOutputImage(j.format, partialPath, j.part, bs) : await openDevice(j, bs);
     for (let i = state.completedOps; i < steps.length; i++) {
       const op = steps[i]!;
       const where = `partition ${j.part.name} op ${i} (${op.type})`;
-      const data = await produce(j.reader, op, j.old, bs, where, sourceScratch);
+      const data = await produce(j.reader, op, j.old, bs, where, sourceScratch, checkSources);
       if (data) await out.write(op.dst, data);
       else await out.zero(op.dst);
       const dstBytes = totalBlocks(op.dst) * bs;
-      // A copy's bytes are its source, whose sha256 readSource has just checked: not hashed twice.
-      const written = op.type === 'copy' ? Buffer.from(op.srcSha256) : data ? sha256Of(data) : zerosSha256(dstBytes);
-      chain = chainStep(chain, written);
+      if (i < chainOps) {
+        // A copy's bytes are its source, whose sha256 the package declares: a partial whose copied
+        // bytes differ from it fails the resume's re-verification and restarts (resume-point.ts).
+        const written = op.type === 'copy' ? Buffer.from(op.srcSha256) : data ? sha256Of(data) : zerosSha256(dstBytes);
+        chain = chainStep(chain, written);
+      }
       bytesWritten += dstBytes;
-      sinceCheckpoint += dstBytes;
-      blobBytesSinceCheckpoint += 'blob' in op ? op.blob.sizeBytes : 0;
-      const due =
-        sinceCheckpoint >= j.everyBytes || (streamed && blobBytesSinceCheckpoint >= STREAM_CHECKPOINT_BLOB_BYTES);
-      if (files && j.format === 'raw' && due && i + 1 < steps.length) {
+      if (files && checkpoints.has(i + 1)) {
         // Data first, then the checkpoint that names it: a checkpoint never claims unwritten bytes.
         await out.sync();
         await writeCheckpoint(files.checkpointPath, {
@@ -172,8 +187,6 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
           chain,
           payloadHash: j.reader.savePayloadHash(),
         });
-        sinceCheckpoint = 0;
-        blobBytesSinceCheckpoint = 0;
       }
     }
     const { sha256: actual, fileId } = await out.finish();
@@ -242,6 +255,7 @@ async function produce(
   bs: number,
   where: string,
   scratch: ScratchBuffer,
+  checkSources: boolean,
 ): Promise<Buffer | undefined> {
   const dstBytes = totalBlocks(op.dst) * bs;
   switch (op.type) {
@@ -255,11 +269,11 @@ async function produce(
     case 'keep':
       return readExtents(old!, op.dst, bs);
     case 'copy':
-      return readSource(old!, op.src, op.srcSha256, bs, where, scratch);
+      return readSource(old!, op.src, checkSources ? op.srcSha256 : undefined, bs, where, scratch);
     case 'replace':
       return decoderFor(op.codec).decode(await reader.readBlob(op.blob, where), dstBytes, op.decoderMemoryBytes);
     case 'diff': {
-      const src = await readSource(old!, op.src, op.srcSha256, bs, where, scratch);
+      const src = await readSource(old!, op.src, checkSources ? op.srcSha256 : undefined, bs, where, scratch);
       const blob = await reader.readBlob(op.blob, where);
       // The op's declared decoder memory (checked against the device's limit) bounds every decoded block.
       return patcherFor(op.differ).patch(src, blob, dstBytes, op.decoderMemoryBytes);
@@ -272,13 +286,13 @@ async function produce(
 async function readSource(
   old: BlockSource,
   extents: readonly Extent[],
-  sha256: Uint8Array,
+  sha256: Uint8Array | undefined,
   bs: number,
   where: string,
   scratch: ScratchBuffer,
 ): Promise<Buffer> {
   const data = await readExtentsInto(old, extents, bs, scratch);
-  if (!sha256Of(data).equals(Buffer.from(sha256))) {
+  if (sha256 && !sha256Of(data).equals(Buffer.from(sha256))) {
     throw new VerificationError('SOURCE_MISMATCH', `${where}: old image blocks do not match the package's source hash`);
   }
   return data;
