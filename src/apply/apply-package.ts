@@ -1,8 +1,10 @@
 // The reference applier (A/B style). Order matters for safety: the output path is looked at
 // first (a node no image may replace — /dev/null, a FIFO — is refused before the package is
-// opened), then metadata signature, target and platform, anti-rollback, base image hash, payload
-// signature and free space are all checked before anything is written; the old image is opened
-// read-only. Resource limits come from the device's profile (device-limits.ts), never from the
+// opened), then metadata signature, target and platform, anti-rollback, base image size, payload
+// signature and free space are all checked before anything is written; the base image hash before
+// anything is written to a block device, and for a file output (written beside its name) on the
+// second core while the partial is written, before any checkpoint and the rename; the old image
+// is opened read-only. Resource limits come from the device's profile (device-limits.ts), never from the
 // package alone: every op is checked against them before anything is written. One partition
 // writer (apply-partition.ts) writes single images and releases alike. A package URL is
 // streamed: only the metadata is fetched for those checks, then the blobs in op order as they
@@ -18,7 +20,8 @@ import { HttpRangeSource } from '../transport/http-range-source.js';
 import { openPackageSource } from '../transport/open-package-source.js';
 import { CollectingReporter } from '../reporter.js';
 import type { ApplyOptions } from './apply-options.js';
-import { DEFAULT_CHECKPOINT_EVERY_BYTES, SCRATCH_BYTES, checkBase, writePartition } from './apply-partition.js';
+import { DEFAULT_CHECKPOINT_EVERY_BYTES, SCRATCH_BYTES, writePartition } from './apply-partition.js';
+import { checkBase, startBaseCheck } from './base-check.js';
 import type { ApplyResult } from './apply-result.js';
 import { sameFile } from './same-file.js';
 import { fileIdsOf } from './owned-file.js';
@@ -39,6 +42,7 @@ export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> 
     metadataOnly: streamed !== undefined,
   });
   let old: BlockSource | undefined;
+  let baseChecked: Promise<string> | undefined;
   try {
     if (reader.targetHeader.releaseLayout !== '' && node !== 'missing' && node !== 'folder')
       throw new UsageError(
@@ -91,7 +95,15 @@ export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> 
           `${options.packagePath} is a delta package: pass the old image with --old`,
         );
       old = await openImage(options.oldPath);
-      oldSha256 = await checkBase(old, part, reader.manifest.blockSizeBytes);
+      if (destination.kind === 'file') {
+        // A file output is written beside its name and renamed only after every check: the old
+        // image is hashed on the second core meanwhile (base-check.ts), no checkpoint is written
+        // before it matched, and a wrong base is what the apply reports (catch below). A block
+        // device is written in place: nothing is written to it before the check.
+        baseChecked = startBaseCheck(old, part, reader.manifest.blockSizeBytes);
+        baseChecked.catch(() => undefined); // reported through the awaits
+        oldSha256 = Buffer.from(part.source.sha256).toString('hex');
+      } else oldSha256 = await checkBase(old, part, reader.manifest.blockSizeBytes);
     }
     // A streamed package's payload signature is checked as its body arrives, before the rename.
     if (!streamed) await reader.verifyPayloadSignature();
@@ -108,12 +120,21 @@ export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> 
       format,
       resume: options.resume ?? false,
       everyBytes: options.checkpointEveryBytes ?? DEFAULT_CHECKPOINT_EVERY_BYTES,
+      baseChecked,
       freeBytesNeeded: blockCountOf(part.target.sizeBytes, bs) * bs + SCRATCH_BYTES,
       beforeRename: streamed ? () => reader.verifyPayloadSignature() : undefined,
       reporter,
     });
     return { kind: 'image', targetId: reader.targetHeader.targetId, partition: name, ...applied };
+  } catch (err) {
+    // Whatever failed once the base check had started, a wrong base is the reason to report.
+    const baseError = await baseChecked?.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    throw baseError ?? err;
   } finally {
+    await baseChecked?.catch(() => undefined); // the hash worker reads through old's descriptor
     await old?.close();
     await reader.close();
   }

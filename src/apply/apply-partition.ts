@@ -11,9 +11,10 @@ import { lstat, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decoderFor } from '../codecs/decoder-registry.js';
 import { patcherFor } from '../diff/patcher-registry.js';
+import type { OutputBuffer } from '../diff/patcher.js';
 import { IoError, UsageError, VerificationError, ioError } from '../errors/ota-error.js';
 import type { BlockSource } from '../image/block-source.js';
-import { readExtents, readExtentsInto, ScratchBuffer } from '../image/extent-io.js';
+import { readExtentsInto, ScratchBuffer } from '../image/extent-io.js';
 import { totalBlocks, type Extent } from '../model/extent.js';
 import { isUnchanged, type PartitionUpdate } from '../model/manifest.js';
 import { assertNever, blobOf } from '../model/operation.js';
@@ -21,10 +22,9 @@ import type { PackageReader } from '../package/package-reader.js';
 import type { Reporter } from '../reporter.js';
 import type { AppliedPartition } from './apply-result.js';
 import { applySteps, type ApplyStep } from './apply-steps.js';
-import { CHAIN_START, chainStep, removeCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { CHAIN_START, chainStep, checkpointSchedule, removeCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { checkFreeSpace } from './device-checks.js';
 import { BlockDeviceOutput } from './device-output.js';
-import { imageSha256 } from '../hashing/image-sha256.js';
 import type { OutputDestination } from './output-destination.js';
 import { createOutputImage, type OutputFormat, type OutputImage } from './output-image.js';
 import { lockOutput } from './output-lock.js';
@@ -42,31 +42,11 @@ export const STREAM_CHECKPOINT_BLOB_BYTES = 256 * 1024;
 /** Scratch space beyond the outputs: checkpoint files and one op's temp files. */
 export const SCRATCH_BYTES = 8 * 1024 * 1024;
 
-/** Checks the old image against the package's source identity; returns its sha256 (hex). */
-export async function checkBase(old: BlockSource, part: PartitionUpdate, blockSizeBytes: number): Promise<string> {
-  const expected = Buffer.from(part.source!.sha256).toString('hex');
-  if (old.sizeBytes !== part.source!.sizeBytes) {
-    throw new VerificationError(
-      'WRONG_BASE',
-      `old image ${old.path} is ${old.sizeBytes} bytes; the package was built from a ${part.source!.sizeBytes}-byte image (sha256 ${expected.slice(0, 16)}…)`,
-    );
-  }
-  // DONT_CARE blocks of the source are undefined on the device: they count as zeros.
-  const actual = (await imageSha256(old, blockSizeBytes, part.source!.dontCare)).toString('hex');
-  if (actual !== expected) {
-    throw new VerificationError(
-      'WRONG_BASE',
-      `old image ${old.path} has sha256 ${actual.slice(0, 16)}…, the package needs ${expected.slice(0, 16)}…`,
-    );
-  }
-  return actual;
-}
-
 /** What writePartition needs. */
 export interface PartitionJob {
   readonly reader: PackageReader;
   readonly part: PartitionUpdate;
-  /** The old image, opened and checked by `checkBase` (undefined for a full partition). */
+  /** The old image, opened and checked (or being checked: `baseChecked`) by base-check.ts (undefined for a full partition). */
   readonly old: BlockSource | undefined;
   readonly oldSha256: string;
   /** Files the output and its side files must never be (the old images, by inode). */
@@ -78,6 +58,11 @@ export interface PartitionJob {
   readonly everyBytes: number;
   /** Free space a file destination's folder must have before a fresh start (none checked when absent). */
   readonly freeBytesNeeded?: number;
+  /**
+   * The base check when it runs while the output is written (file destinations only): awaited
+   * before any checkpoint is written and before the output is checked and renamed.
+   */
+  readonly baseChecked?: Promise<unknown>;
   /** Runs after the output verified and before it is renamed (a streamed package's payload signature). */
   readonly beforeRename?: () => Promise<void>;
   readonly reporter: Reporter;
@@ -129,10 +114,12 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
     await checkFreeSpace(path, j.freeBytesNeeded);
   let out: OutputImage | undefined = state.resumed?.output;
   let { chain, bytesWritten } = state;
-  let sinceCheckpoint = 0;
   // COPY and DIFF sources are read into one reused buffer: each op's source is dropped (written,
   // or patched into a new buffer) before the next op reads.
   const sourceScratch = new ScratchBuffer();
+  // A patcher's output likewise (written before the next op patches).
+  const outputScratch = new ScratchBuffer();
+  const output = (sizeBytes: number) => outputScratch.take(sizeBytes);
   // A streamed resume continues the payload hash from the checkpoint, at the blob it stopped before
   // (else the reader reads the skipped blobs again, only to hash them).
   const streamed = j.reader.bodyStreamed;
@@ -142,26 +129,45 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
     if (at !== undefined && state.payloadHash.atBytes === j.reader.layout.blobs.offsetBytes + at)
       j.reader.restorePayloadHash(state.payloadHash);
   }
-  let blobBytesSinceCheckpoint = 0;
+  // Where checkpoints go is fixed by the manifest (destination and blob sizes): the chain (the
+  // hash of every op's written bytes) is computed only as far as the last one.
+  const checkpoints =
+    files && j.format === 'raw'
+      ? checkpointSchedule(
+          steps,
+          state.completedOps,
+          bs,
+          j.everyBytes,
+          streamed ? STREAM_CHECKPOINT_BLOB_BYTES : Infinity,
+        )
+      : new Set<number>();
+  let chainOps = 0;
+  for (const after of checkpoints) chainOps = Math.max(chainOps, after);
+  // The base check hashes the whole old image (before a checkpoint, the output check and the
+  // rename), and the output's sha256 is checked before the rename: for a file, re-hashing each
+  // op's source would only stop a bad apply earlier. A block device, written in place after the
+  // base check, still stops at the first source that changed since.
+  const checkSources = !files;
   try {
     out ??= files ? await createOutputImage(j.format, partialPath, j.part, bs) : await openDevice(j, bs);
     for (let i = state.completedOps; i < steps.length; i++) {
       const op = steps[i]!;
       const where = `partition ${j.part.name} op ${i} (${op.type})`;
-      const data = await produce(j.reader, op, j.old, bs, where, sourceScratch);
+      const data = await produce(j.reader, op, j.old, bs, where, { source: sourceScratch, output }, checkSources);
       if (data) await out.write(op.dst, data);
       else await out.zero(op.dst);
       const dstBytes = totalBlocks(op.dst) * bs;
-      // A copy's bytes are its source, whose sha256 readSource has just checked: not hashed twice.
-      const written = op.type === 'copy' ? Buffer.from(op.srcSha256) : data ? sha256Of(data) : zerosSha256(dstBytes);
-      chain = chainStep(chain, written);
+      if (i < chainOps) {
+        // A copy's bytes are its source, whose sha256 the package declares: a partial whose copied
+        // bytes differ from it fails the resume's re-verification and restarts (resume-point.ts).
+        const written = op.type === 'copy' ? Buffer.from(op.srcSha256) : data ? sha256Of(data) : zerosSha256(dstBytes);
+        chain = chainStep(chain, written);
+      }
       bytesWritten += dstBytes;
-      sinceCheckpoint += dstBytes;
-      blobBytesSinceCheckpoint += 'blob' in op ? op.blob.sizeBytes : 0;
-      const due =
-        sinceCheckpoint >= j.everyBytes || (streamed && blobBytesSinceCheckpoint >= STREAM_CHECKPOINT_BLOB_BYTES);
-      if (files && j.format === 'raw' && due && i + 1 < steps.length) {
-        // Data first, then the checkpoint that names it: a checkpoint never claims unwritten bytes.
+      if (files && checkpoints.has(i + 1)) {
+        // Data first, then the checkpoint that names it: a checkpoint never claims unwritten bytes;
+        // and only once the old image is known to be the package's base.
+        await j.baseChecked;
         await out.sync();
         await writeCheckpoint(files.checkpointPath, {
           packageDigest: j.reader.metadataSha256.toString('hex'),
@@ -172,10 +178,9 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
           chain,
           payloadHash: j.reader.savePayloadHash(),
         });
-        sinceCheckpoint = 0;
-        blobBytesSinceCheckpoint = 0;
       }
     }
+    await j.baseChecked;
     const { sha256: actual, fileId } = await out.finish();
     out = undefined;
     const expected = Buffer.from(j.part.target.sha256);
@@ -241,7 +246,8 @@ async function produce(
   old: BlockSource | undefined,
   bs: number,
   where: string,
-  scratch: ScratchBuffer,
+  scratch: { readonly source: ScratchBuffer; readonly output: OutputBuffer },
+  checkSources: boolean,
 ): Promise<Buffer | undefined> {
   const dstBytes = totalBlocks(op.dst) * bs;
   switch (op.type) {
@@ -253,16 +259,16 @@ async function produce(
       // block (stashed or not) is still read from it; stash steps write nothing.
       return Buffer.alloc(0);
     case 'keep':
-      return readExtents(old!, op.dst, bs);
+      return readExtentsInto(old!, op.dst, bs, scratch.source);
     case 'copy':
-      return readSource(old!, op.src, op.srcSha256, bs, where, scratch);
+      return readSource(old!, op.src, checkSources ? op.srcSha256 : undefined, bs, where, scratch.source);
     case 'replace':
       return decoderFor(op.codec).decode(await reader.readBlob(op.blob, where), dstBytes, op.decoderMemoryBytes);
     case 'diff': {
-      const src = await readSource(old!, op.src, op.srcSha256, bs, where, scratch);
+      const src = await readSource(old!, op.src, checkSources ? op.srcSha256 : undefined, bs, where, scratch.source);
       const blob = await reader.readBlob(op.blob, where);
       // The op's declared decoder memory (checked against the device's limit) bounds every decoded block.
-      return patcherFor(op.differ).patch(src, blob, dstBytes, op.decoderMemoryBytes);
+      return patcherFor(op.differ).patch(src, blob, dstBytes, op.decoderMemoryBytes, scratch.output);
     }
     default:
       return assertNever(op);
@@ -272,13 +278,13 @@ async function produce(
 async function readSource(
   old: BlockSource,
   extents: readonly Extent[],
-  sha256: Uint8Array,
+  sha256: Uint8Array | undefined,
   bs: number,
   where: string,
   scratch: ScratchBuffer,
 ): Promise<Buffer> {
   const data = await readExtentsInto(old, extents, bs, scratch);
-  if (!sha256Of(data).equals(Buffer.from(sha256))) {
+  if (sha256 && !sha256Of(data).equals(Buffer.from(sha256))) {
     throw new VerificationError('SOURCE_MISMATCH', `${where}: old image blocks do not match the package's source hash`);
   }
   return data;

@@ -49,6 +49,35 @@ export function chainStep(chain: string, dstSha256: Buffer): string {
   return createHash('sha256').update(Buffer.from(chain, 'hex')).update(dstSha256).digest('hex');
 }
 
+/**
+ * After which ops of `steps` (from `startOp` on) an apply writes a checkpoint, as completed-op
+ * counts in increasing order: after the op that brings the destination bytes since the last one
+ * to `everyBytes`, or their blob bytes to `everyBlobBytes`, unless it is the last op. Known before
+ * the first write, so the checkpoint chain is computed only as far as the last one needs.
+ */
+export function checkpointSchedule(
+  steps: readonly { readonly dst: readonly { readonly blockCount: number }[]; readonly blob?: { sizeBytes: number } }[],
+  startOp: number,
+  blockSizeBytes: number,
+  everyBytes: number,
+  everyBlobBytes: number,
+): Set<number> {
+  const after = new Set<number>();
+  let bytes = 0;
+  let blobBytes = 0;
+  for (let i = startOp; i + 1 < steps.length; i++) {
+    const step = steps[i]!;
+    for (const e of step.dst) bytes += e.blockCount * blockSizeBytes;
+    blobBytes += step.blob?.sizeBytes ?? 0;
+    if (bytes >= everyBytes || blobBytes >= everyBlobBytes) {
+      after.add(i + 1);
+      bytes = 0;
+      blobBytes = 0;
+    }
+  }
+  return after;
+}
+
 /** Writes `cp` to `path` atomically. */
 export async function writeCheckpoint(path: string, cp: Checkpoint): Promise<void> {
   const tmp = `${path}.tmp-${randomBytes(8).toString('hex')}`;

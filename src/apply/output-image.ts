@@ -14,7 +14,7 @@ import { RawImageSource } from '../image/raw-image-source.js';
 import { SparseImageWriter } from '../image/sparse-image-writer.js';
 import { totalBlocks, type Extent } from '../model/extent.js';
 import type { PartitionUpdate } from '../model/manifest.js';
-import { imageSha256 } from '../hashing/image-sha256.js';
+import { ImageSha256, imageSha256 } from '../hashing/image-sha256.js';
 import { writeExtents } from '../image/extent-io.js';
 import { readUpTo } from '../image/read-full.js';
 import { openOwnedFile, type FileId } from './owned-file.js';
@@ -76,12 +76,31 @@ export async function reopenRawOutput(
 }
 
 const ZERO_CHUNK = Buffer.alloc(1024 * 1024);
+/** Bytes written between background flushes of a raw output. */
+const FLUSH_EVERY_BYTES = 8 * 1024 * 1024;
 
 /**
  * A plain image file. A fresh file reads as zeros, so ZERO ops and DONT_CARE blocks need no writes;
  * a reopened one (`explicitZeros`) may hold anything where no completed op wrote, so they are written.
+ *
+ * The image sha256 of a fresh file is taken as it is written, while the writes come in destination
+ * order (A/B packages write them so): each write's bytes are hashed while the kernel takes them
+ * through this handle, blocks skipped are hashed as the zeros a fresh file holds there, and a
+ * write behind one already hashed (or a reopened file) drops that hash for a re-read at `finish`.
+ * Either way the bytes hashed are those given to this handle, whose inode `finish` reports: the
+ * file renamed is the file hashed (the lock keeps other appliers out; a process writing into
+ * another's partial could equally change it after a re-read, before the rename).
  */
 export class RawOutput implements OutputImage {
+  /** The running image sha256 while writes come in destination order on a fresh file. */
+  private hash: ImageSha256 | undefined;
+  /** Bytes from the start of the image that `hash` has taken. */
+  private hashedBytes = 0;
+  /** Bytes written since the last background flush started. */
+  private unflushedBytes = 0;
+  private flushing: Promise<void> | undefined;
+  private flushError: unknown;
+
   /** Wraps a handle that was created with O_EXCL or reopened and checked (use open or reopenRawOutput). */
   constructor(
     private readonly path: string,
@@ -90,7 +109,9 @@ export class RawOutput implements OutputImage {
     private readonly bs: number,
     /** Whether zeros must be written (a reopened partial) rather than assumed (a fresh file). */
     readonly explicitZeros: boolean,
-  ) {}
+  ) {
+    if (!explicitZeros) this.hash = new ImageSha256(part.target.sizeBytes, bs);
+  }
 
   static async open(path: string, part: PartitionUpdate, bs: number): Promise<RawOutput> {
     let fh: FileHandle;
@@ -104,10 +125,41 @@ export class RawOutput implements OutputImage {
   }
 
   async write(dst: readonly Extent[], data: Buffer): Promise<void> {
-    await writeExtents(this.fh!, this.path, dst, this.bs, data);
+    // Hashed while the write is under way (neither changes `data`).
+    const written = writeExtents(this.fh!, this.path, dst, this.bs, data);
+    try {
+      this.follow(dst, data);
+    } finally {
+      await written;
+    }
+    this.unflushedBytes += data.length;
+    if (this.unflushedBytes >= FLUSH_EVERY_BYTES && !this.flushing) this.startFlush();
+  }
+
+  /**
+   * Starts writing back what is written so far (fdatasync on the libuv pool, not awaited), so the
+   * flush that must precede the rename (`sync`, `finish`) finds little left to write. A failure
+   * is kept and thrown by the next `sync` or `finish`: a write-back error is reported only once.
+   */
+  private startFlush(): void {
+    this.unflushedBytes = 0;
+    this.flushing = this.fh!.datasync()
+      .catch((err: unknown) => {
+        this.flushError ??= err;
+      })
+      .finally(() => {
+        this.flushing = undefined;
+      });
+  }
+
+  /** Waits for a background flush and throws its error, if any. */
+  private async flushed(): Promise<void> {
+    await this.flushing;
+    if (this.flushError !== undefined) throw ioError('flush output', this.path, this.flushError);
   }
 
   async zero(dst: readonly Extent[]): Promise<void> {
+    this.follow(dst, undefined);
     if (!this.explicitZeros) return;
     for (const e of dst) {
       const end = (e.startBlock + e.blockCount) * this.bs;
@@ -133,23 +185,55 @@ export class RawOutput implements OutputImage {
     return out;
   }
 
+  /** Feeds `dst`'s bytes (`data`, or zeros) to the running hash while they come in destination order. */
+  private follow(dst: readonly Extent[], data: Buffer | undefined): void {
+    let at = 0;
+    for (const e of dst) {
+      if (!this.hash) return;
+      const start = e.startBlock * this.bs;
+      const length = e.blockCount * this.bs;
+      if (start < this.hashedBytes) {
+        this.hash = undefined; // behind what was hashed: finish re-reads the file
+        return;
+      }
+      this.hashZeros(start - this.hashedBytes);
+      if (data) this.hash.update(data.subarray(at, at + length));
+      else this.hashZeros(length);
+      this.hashedBytes = start + length;
+      at += length;
+    }
+  }
+
+  private hashZeros(bytes: number): void {
+    for (let left = Math.min(bytes, this.part.target.sizeBytes - this.hashedBytes); left > 0; left -= ZERO_CHUNK.length)
+      this.hash!.update(ZERO_CHUNK.subarray(0, Math.min(left, ZERO_CHUNK.length)));
+  }
+
   async sync(): Promise<void> {
+    await this.flushed();
     await this.fh!.sync();
   }
 
   async finish(): Promise<FinishedImage> {
+    await this.flushed();
     const fh = this.fh!;
     this.fh = undefined;
     await fh.truncate(this.part.target.sizeBytes);
-    // The flush to disk runs (libuv pool) while the file is re-read and hashed: both must finish
-    // before the caller may rename, and neither changes the bytes the other sees.
+    // The flush to disk runs (libuv pool) while the file is (if need be) re-read and hashed: both
+    // must finish before the caller may rename, and neither changes the bytes the other sees.
     const synced = fh.sync();
     try {
-      // Re-read what is on disk through the handle that wrote it (not by name: another process could
-      // have put another file there), as a raw image whatever its first bytes look like.
+      // The inode of the handle that wrote (not the name: another process could have put another
+      // file there); a re-read goes through that handle too, as a raw image whatever its first bytes.
       const st = await fh.stat();
-      const written = RawImageSource.fromHandle(this.path, fh, this.part.target.sizeBytes);
-      const sha256 = await imageSha256(written, this.bs);
+      let sha256: Buffer;
+      if (this.hash) {
+        this.hashZeros(this.part.target.sizeBytes - this.hashedBytes); // never written: zeros
+        sha256 = this.hash.digest();
+      } else {
+        const written = RawImageSource.fromHandle(this.path, fh, this.part.target.sizeBytes);
+        sha256 = await imageSha256(written, this.bs);
+      }
       await synced;
       return { sha256, fileId: { dev: st.dev, ino: st.ino } };
     } finally {

@@ -4,11 +4,22 @@
 // bounded raw decoder; the dictionary size is the only thing a raw decoder must be told, so
 // callers store its log next to the stream.
 
-import lzma from 'lzma-native';
+import type lzmaModule from 'lzma-native';
+import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
 import { decodeStreamCapped } from './capped-stream-decode.js';
 import { assertExpectedSize, blobDecodeError, describeCause } from './codec-errors.js';
 import { windowLogFor } from './window-log.js';
+
+let loaded: typeof lzmaModule | undefined;
+
+/**
+ * lzma-native, loaded on first use (its native addon and stream classes cost start-up time an
+ * apply whose ops use no LZMA never needs to pay).
+ */
+export function lzmaNative(): typeof lzmaModule {
+  return (loaded ??= createRequire(import.meta.url)('lzma-native') as typeof lzmaModule);
+}
 
 /** LZMA2 decoder state beyond the dictionary: lzma_raw_decoder_memusage(dict) - dict in liblzma 5.2. */
 export const LZMA2_DECODER_STATE_BYTES = 65_584;
@@ -64,17 +75,17 @@ export function lzma2DictLogFor(sizeBytes: number): number {
  * pool. Memory: about 10 x the dictionary.
  */
 export function encodeRawLzma2(data: Uint8Array, tuning: Lzma2Tuning, dictLog: number): Promise<Buffer> {
-  const encoder = lzma.createStream('rawEncoder', {
+  const encoder = lzmaNative().createStream('rawEncoder', {
     filters: [
       {
-        id: lzma.FILTER_LZMA2,
+        id: lzmaNative().FILTER_LZMA2,
         options: {
           dictSize: 2 ** Math.max(LZMA2_MIN_DICT_LOG, Math.min(LZMA2_MAX_DICT_LOG, dictLog)),
           lc: tuning.lc,
           lp: tuning.lp,
           pb: tuning.pb,
-          mode: lzma.MODE_NORMAL,
-          mf: lzma.MF_BT4,
+          mode: lzmaNative().MODE_NORMAL,
+          mf: lzmaNative().MF_BT4,
           niceLen: 64,
           depth: 0,
         },
@@ -103,8 +114,8 @@ export function decodeRawLzma2(
       `LZMA2 dictionary log ${dictLog} is outside ${LZMA2_MIN_DICT_LOG}..${lzma2DictLogFor(expectedSizeBytes)} for ${expectedSizeBytes} bytes`,
     );
   }
-  const decoder = lzma.createStream('rawDecoder', {
-    filters: [{ id: lzma.FILTER_LZMA2, options: { dictSize: 2 ** dictLog } }],
+  const decoder = lzmaNative().createStream('rawDecoder', {
+    filters: [{ id: lzmaNative().FILTER_LZMA2, options: { dictSize: 2 ** dictLog } }],
     synchronous: true,
   });
   return decodeStreamCapped(what, decoder, data, expectedSizeBytes, {

@@ -1,12 +1,11 @@
 // xz decoder through lzma-native: the container checks done before decoding, then a capped,
 // memory-limited decode into exactly the declared size.
 
-import lzma from 'lzma-native';
 import { hexBytes } from '../errors/ota-error.js';
 import { decodeStreamCapped } from './capped-stream-decode.js';
 import { assertExpectedSize, blobDecodeError } from './codec-errors.js';
 import type { Decoder } from './decoder.js';
-import { lzmaInputSliceBytes } from './raw-lzma2.js';
+import { lzmaInputSliceBytes, lzmaNative } from './raw-lzma2.js';
 import { XZ_CODEC } from './xz-descriptor.js';
 
 /** Headroom on the decode memlimit for other liblzma versions' bookkeeping. */
@@ -33,7 +32,7 @@ export class XzDecoder implements Decoder {
     checkContainer(data);
     const declared = memoryBytes ?? XZ_CODEC.decoderMemoryBytes(XZ_CODEC.maxLevel, expectedSizeBytes);
     const memlimit = Math.max(1, Math.floor(declared)) + MEMLIMIT_SLACK_BYTES;
-    const decoder = lzma.createStream('streamDecoder', { memlimit, synchronous: true });
+    const decoder = lzmaNative().createStream('streamDecoder', { memlimit, synchronous: true });
     return decodeStreamCapped(this.name, decoder, data, expectedSizeBytes, {
       inputSliceBytes: lzmaInputSliceBytes(expectedSizeBytes),
     });

@@ -2,7 +2,8 @@
 // fixed, deterministic parameters, and decoding that never allocates more than the declared
 // size. Owns the dictionary-loading rule and the memory estimate; knows nothing of packages.
 
-import binding from 'zstd-napi/binding.js';
+import type bindingModule from 'zstd-napi/binding.js';
+import { createRequire } from 'node:module';
 import { blobDecodeError, describeCause } from './codec-errors.js';
 import { parseZstdFrameHeader } from './zstd-frame-header.js';
 
@@ -24,18 +25,25 @@ const DCTX_BYTES = 96 * 1024;
 // One context of each kind per thread, reset before every use. A context per call would leave
 // its native tables (tens of MiB at level 19) to the garbage collector, which does not see them:
 // memory then grows with the number of chunks instead of staying bounded.
-let cctx: InstanceType<typeof binding.CCtx> | undefined;
-let dctx: InstanceType<typeof binding.DCtx> | undefined;
+let loaded: typeof bindingModule | undefined;
 
-function reusedCCtx(): InstanceType<typeof binding.CCtx> {
-  cctx ??= new binding.CCtx();
-  cctx.reset(binding.ResetDirective.sessionAndParameters);
+/** zstd-napi's native binding, loaded on first use (start-up time an apply without zstd never pays). */
+function zstd(): typeof bindingModule {
+  return (loaded ??= createRequire(import.meta.url)('zstd-napi/binding.js') as typeof bindingModule);
+}
+
+let cctx: InstanceType<typeof bindingModule.CCtx> | undefined;
+let dctx: InstanceType<typeof bindingModule.DCtx> | undefined;
+
+function reusedCCtx(): InstanceType<typeof bindingModule.CCtx> {
+  cctx ??= new (zstd().CCtx)();
+  cctx.reset(zstd().ResetDirective.sessionAndParameters);
   return cctx;
 }
 
-function reusedDCtx(): InstanceType<typeof binding.DCtx> {
-  dctx ??= new binding.DCtx();
-  dctx.reset(binding.ResetDirective.sessionAndParameters);
+function reusedDCtx(): InstanceType<typeof bindingModule.DCtx> {
+  dctx ??= new (zstd().DCtx)();
+  dctx.reset(zstd().ResetDirective.sessionAndParameters);
   return dctx;
 }
 
@@ -69,13 +77,13 @@ export function zstdDictionaryView(source: Uint8Array): Uint8Array {
  */
 export function encodeZstdFrame(data: Uint8Array, options: ZstdFrameOptions): Buffer {
   const cctx = reusedCCtx();
-  cctx.setParameter(binding.CParameter.compressionLevel, options.level);
-  cctx.setParameter(binding.CParameter.windowLog, options.windowLog);
-  cctx.setParameter(binding.CParameter.checksumFlag, 1);
-  cctx.setParameter(binding.CParameter.contentSizeFlag, 1);
-  cctx.setParameter(binding.CParameter.dictIDFlag, 0);
+  cctx.setParameter(zstd().CParameter.compressionLevel, options.level);
+  cctx.setParameter(zstd().CParameter.windowLog, options.windowLog);
+  cctx.setParameter(zstd().CParameter.checksumFlag, 1);
+  cctx.setParameter(zstd().CParameter.contentSizeFlag, 1);
+  cctx.setParameter(zstd().CParameter.dictIDFlag, 0);
   if (options.dictionary !== undefined) cctx.loadDictionary(zstdDictionaryView(options.dictionary));
-  const scratch = Buffer.allocUnsafe(binding.compressBound(data.length));
+  const scratch = Buffer.allocUnsafe(zstd().compressBound(data.length));
   const sizeBytes = cctx.compress2(scratch, data);
   return Buffer.from(scratch.subarray(0, sizeBytes));
 }
@@ -106,7 +114,7 @@ export function decodeZstdFrame(
 
   let frameSizeBytes: number;
   try {
-    frameSizeBytes = binding.findFrameCompressedSize(frame);
+    frameSizeBytes = zstd().findFrameCompressedSize(frame);
   } catch (error) {
     throw blobDecodeError(what, `corrupt or truncated frame: ${describeCause(error)}`, error);
   }
@@ -115,7 +123,7 @@ export function decodeZstdFrame(
   }
 
   const dctx = reusedDCtx();
-  dctx.setParameter(binding.DParameter.windowLogMax, ZSTD_MAX_WINDOW_LOG);
+  dctx.setParameter(zstd().DParameter.windowLogMax, ZSTD_MAX_WINDOW_LOG);
   if (dictionary !== undefined) dctx.loadDictionary(zstdDictionaryView(dictionary));
   const out = Buffer.allocUnsafe(expectedSizeBytes);
   let producedBytes: number;

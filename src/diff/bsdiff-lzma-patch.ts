@@ -15,6 +15,7 @@ import { blobDecodeError } from '../codecs/codec-errors.js';
 import { decodeRawLzma2, LZMA2_MIN_DICT_LOG, lzma2DictLogFor, rawLzma2DecoderBytes } from '../codecs/raw-lzma2.js';
 import { hexBytes } from '../errors/ota-error.js';
 import { applyBsdiffStreams, controlTotals, CTRL_TUPLE_BYTES } from './bsdiff-patch.js';
+import type { OutputBuffer } from './patcher.js';
 import { checkSparseDiff, maxSparseBytes } from './sparse-diff.js';
 import { readVarint, varintBytes, writeVarint } from './varint.js';
 
@@ -81,13 +82,14 @@ export function writeBsdiffLzma(
  * maxDecodedBlockBytes), dictionaries no larger than their blocks (maxBlockDictLog), stored
  * blocks the size they say, block lengths adding up to the patch. After decoding, the control
  * tuples must be whole and use exactly the diff and extra blocks. Throws PackageFormatError
- * (`BLOB_DECODE_FAILED`). Memory: bsdiffLzmaApplyBytes.
+ * (`BLOB_DECODE_FAILED`). Memory: bsdiffLzmaApplyBytes. The result is put in `output` when given.
  */
 export async function applyBsdiffLzmaPatch(
   source: Uint8Array,
   patch: Uint8Array,
   expectedSizeBytes: number,
   memoryBytes = Infinity,
+  output?: OutputBuffer,
 ): Promise<Buffer> {
   if (patch.length < 8 || Buffer.from(patch.buffer, patch.byteOffset, 8).toString('latin1') !== BSDIFF_LZMA_MAGIC) {
     throw fail(`bad magic at offset 0: expected "${BSDIFF_LZMA_MAGIC}", got ${hexBytes(patch.subarray(0, 8))}`);
@@ -152,7 +154,7 @@ export async function applyBsdiffLzmaPatch(
   }
   // Checked whole, then added onto the old bytes as the control walk goes (never expanded).
   const diff = checkSparseDiff(WHAT, sparse, totals.addBytes);
-  return applyBsdiffStreams(source, { ctrl, diff, extra }, expectedSizeBytes);
+  return applyBsdiffStreams(source, { ctrl, diff, extra }, expectedSizeBytes, output);
 }
 
 function fail(detail: string): Error {

@@ -4,7 +4,7 @@
 import { assertExpectedSize } from '../codecs/codec-errors.js';
 import { applyBsdiffLzmaPatch } from './bsdiff-lzma-patch.js';
 import { BSDIFF_LZMA_DIFFER } from './bsdiff-lzma-descriptor.js';
-import type { Patcher } from './patcher.js';
+import type { OutputBuffer, Patcher } from './patcher.js';
 
 /** Applies bsdiff-lzma patches (wire id 4). */
 export class BsdiffLzmaPatcher implements Patcher {
@@ -16,8 +16,14 @@ export class BsdiffLzmaPatcher implements Patcher {
    * applyBsdiffLzmaPatch). Throws PackageFormatError (`BLOB_DECODE_FAILED`) on a corrupt, truncated
    * or hostile patch.
    */
-  async patch(source: Uint8Array, patch: Uint8Array, expectedSizeBytes: number, memoryBytes?: number): Promise<Buffer> {
+  async patch(
+    source: Uint8Array,
+    patch: Uint8Array,
+    expectedSizeBytes: number,
+    memoryBytes?: number,
+    output?: OutputBuffer,
+  ): Promise<Buffer> {
     assertExpectedSize(this.name, expectedSizeBytes);
-    return applyBsdiffLzmaPatch(source, patch, expectedSizeBytes, memoryBytes);
+    return applyBsdiffLzmaPatch(source, patch, expectedSizeBytes, memoryBytes, output);
   }
 }

@@ -13,6 +13,7 @@
 import { blobDecodeError } from '../codecs/codec-errors.js';
 import { hexBytes } from '../errors/ota-error.js';
 import { decodeBzip2 } from './bzip2-stream.js';
+import type { OutputBuffer } from './patcher.js';
 import { SparseDiffAdder, type CheckedSparseDiff } from './sparse-diff.js';
 
 const WHAT = 'bsdiff';
@@ -156,18 +157,20 @@ export interface SparseBsdiffStreams {
 /**
  * Walks the control tuples over decoded blocks and returns exactly `expectedSizeBytes` bytes.
  * Every tuple is checked to stay inside the output and the blocks before any byte is written;
- * old bytes outside `source` read as zero, as in bspatch. Memory: the output.
+ * old bytes outside `source` read as zero, as in bspatch. Memory: the output (in `output` when given).
  */
 export function applyBsdiffStreams(
   source: Uint8Array,
   streams: BsdiffStreams | SparseBsdiffStreams,
   expectedSizeBytes: number,
+  output?: OutputBuffer,
 ): Buffer {
   const { ctrl, extra } = streams;
   const dense = Buffer.isBuffer(streams.diff) ? streams.diff : undefined;
   const sparse = dense ? undefined : new SparseDiffAdder(streams.diff as CheckedSparseDiff);
   const diffBytes = dense ? dense.length : (streams.diff as CheckedSparseDiff).denseBytes;
-  const out = Buffer.allocUnsafeSlow(expectedSizeBytes);
+  // Every byte of `out` is written below (the walk ends exactly at expectedSizeBytes).
+  const out = output ? output(expectedSizeBytes) : Buffer.allocUnsafeSlow(expectedSizeBytes);
   let newPos = 0;
   let oldPos = 0;
   let ctrlPos = 0;
@@ -199,7 +202,7 @@ export function applyBsdiffStreams(
     diffPos += addBytes;
     if (newPos + copyBytes > expectedSizeBytes || extraPos + copyBytes > extra.length)
       throw fail('control tuple copies past the end');
-    extra.copy(out, newPos, extraPos, extraPos + copyBytes);
+    copyRun(extra, extraPos, out, newPos, copyBytes);
     newPos += copyBytes;
     extraPos += copyBytes;
     oldPos += seekBytes;
@@ -210,6 +213,10 @@ export function applyBsdiffStreams(
 
 /** Copies source[oldPos, oldPos + length) to out[newPos …], bytes outside the source as zeros. */
 function copyOld(source: Uint8Array, oldPos: number, out: Buffer, newPos: number, length: number): void {
+  if (oldPos >= 0 && oldPos + length <= source.length) {
+    copyRun(source, oldPos, out, newPos, length); // the common case: inside the source
+    return;
+  }
   const lo = Math.min(Math.max(oldPos, 0), source.length);
   const hi = Math.min(Math.max(oldPos + length, 0), source.length);
   if (hi <= lo) {
@@ -219,6 +226,19 @@ function copyOld(source: Uint8Array, oldPos: number, out: Buffer, newPos: number
   out.fill(0, newPos, newPos + (lo - oldPos));
   out.set(source.subarray(lo, hi), newPos + (lo - oldPos));
   out.fill(0, newPos + (hi - oldPos), newPos + length);
+}
+
+/** Runs shorter than this are copied byte by byte: cheaper than making a view for a native copy. */
+const SHORT_RUN_BYTES = 64;
+
+/**
+ * Copies from[fromAt, fromAt + length) to to[toAt …] (ranges checked by the caller). A patch has
+ * a control tuple every few hundred bytes, most with short runs: a short run is a plain loop.
+ */
+function copyRun(from: Uint8Array, fromAt: number, to: Uint8Array, toAt: number, length: number): void {
+  if (length < SHORT_RUN_BYTES) {
+    for (let i = 0; i < length; i++) to[toAt + i] = from[fromAt + i] as number;
+  } else to.set(from.subarray(fromAt, fromAt + length), toAt);
 }
 
 /** Writes bsdiff's 64-bit sign-magnitude little-endian integer (|value| < 2^48). */

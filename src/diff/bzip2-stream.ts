@@ -2,7 +2,8 @@
 // decoder), so a patch never reaches native libbzip2 1.0.6 (CVE-2019-12900), and caps the output:
 // decoding stops with an error as soon as it would pass the size the patch header declared.
 
-import Bunzip from 'seek-bzip';
+import type BunzipModule from 'seek-bzip';
+import { createRequire } from 'node:module';
 import { blobDecodeError, describeCause } from '../codecs/codec-errors.js';
 
 const WHAT = 'bsdiff';
@@ -16,6 +17,9 @@ class CapExceeded extends Error {}
 
 /** Bytes of each output chunk: growth never copies, so the peak is the output itself. */
 const OUTPUT_CHUNK_BYTES = 1024 * 1024;
+
+/** seek-bzip, loaded on first use (only BSDIFF40 patches need it). */
+let Bunzip: typeof BunzipModule | undefined;
 
 /** Output stream for seek-bzip that never grows past `maxOutputBytes`. */
 class CappedOutput {
@@ -81,7 +85,7 @@ export function decodeBzip2(data: Uint8Array, maxOutputBytes: number): Bzip2Resu
   const out = new CappedOutput(maxOutputBytes);
   const input = new CountingInput(data);
   try {
-    Bunzip.decode(input, out, false);
+    (Bunzip ??= createRequire(import.meta.url)('seek-bzip') as typeof BunzipModule).decode(input, out, false);
   } catch (error) {
     if (error instanceof CapExceeded) throw blobDecodeError(WHAT, `bzip2 stream expands past ${maxOutputBytes} bytes`);
     throw blobDecodeError(WHAT, `corrupt bzip2 stream: ${describeCause(error)}`, error);

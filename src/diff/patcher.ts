@@ -14,5 +14,18 @@ export interface Patcher {
    * patch block may be larger (absent: only the format's own caps apply). Throws
    * PackageFormatError (`BLOB_DECODE_FAILED`) otherwise.
    */
-  patch(source: Uint8Array, patch: Uint8Array, expectedSizeBytes: number, memoryBytes?: number): Promise<Buffer>;
+  patch(
+    source: Uint8Array,
+    patch: Uint8Array,
+    expectedSizeBytes: number,
+    memoryBytes?: number,
+    output?: OutputBuffer,
+  ): Promise<Buffer>;
 }
+
+/**
+ * Where a patcher may put its output instead of a fresh allocation: a buffer of `sizeBytes` (any
+ * contents) that the caller reuses once it is done with the result. An applier passes one so a
+ * fresh multi-MiB buffer (page faults on every byte) is not paid per op; patchers may ignore it.
+ */
+export type OutputBuffer = (sizeBytes: number) => Buffer;

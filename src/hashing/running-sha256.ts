@@ -5,7 +5,7 @@
 // Memory: a few hundred bytes; the saved state is 116 bytes (base64 in the checkpoint).
 
 import { createHash, type Hash } from 'node:crypto';
-import { createSHA256, type IHasher } from 'hash-wasm';
+import type { IHasher } from 'hash-wasm';
 
 /** A sha256 fed in order; its digest can be taken without ending it. */
 export interface RunningSha256 {
@@ -34,6 +34,8 @@ export const MAX_SAVED_STATE_CHARS = 512;
 
 /** hash-wasm's sha256, whose state can be saved and loaded (about 4x slower than Node's). */
 export async function resumableSha256(): Promise<RunningSha256> {
+  // Loaded here: only a streamed apply needs it (start-up time a local apply never pays).
+  const { createSHA256 } = await import('hash-wasm');
   const h: IHasher = await createSHA256();
   h.init();
   return {

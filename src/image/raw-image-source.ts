@@ -43,6 +43,15 @@ export class RawImageSource implements BlockSource {
     });
   }
 
+  /**
+   * The descriptor of the whole file this source reads (for a hashing worker's positional reads);
+   * undefined when it reads a range of a container. Valid until `close`.
+   */
+  fileDescriptor(): number | undefined {
+    const fd = (this.fh as { fd?: unknown }).fd;
+    return typeof fd === 'number' && !this.closed ? fd : undefined;
+  }
+
   knownRuns(): readonly SourceRun[] {
     return [];
   }
