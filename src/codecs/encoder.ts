@@ -2,6 +2,7 @@
 // encoder-registry.ts; the build pipeline and compare only ever see this interface. The device
 // side never loads an encoder (see decoder.ts for the other half).
 
+import type { ContentClass } from '../hashing/content-sketch.js';
 import type { CodecDescriptor } from './codec-descriptor.js';
 
 /** How the encoding rules treat a codec (pipeline/encode-chunk.ts reads these, never names). */
@@ -10,6 +11,12 @@ export interface EncoderTraits {
   readonly speedClass: 'fast' | 'slow';
   /** Among slow codecs, lower tries first: the first allowed one probes whether replace can win. */
   readonly probeOrder: number;
+  /**
+   * Content classes on which it beats the other slow codecs, as measured on full-image chunks: a
+   * chunk of a full image gets the first slow codec suited to its class (probeOrder breaks ties),
+   * not every slow codec.
+   */
+  readonly suitedContent?: readonly ContentClass[];
 }
 
 /** Compresses data for one codec. Encoding may run in worker threads. */
