@@ -35,7 +35,8 @@ export interface EncodeTask {
   readonly targets?: readonly TargetProfile[];
   /**
    * The chunk is from a partition without an old image (a full package): no differ applies, and
-   * the slow codecs are chosen by content (fullImageSlowCodecs) instead of all being tried.
+   * the slow codecs of a chunk over SMALL_CHUNK_BYTES are chosen by content (fullImageSlowCodecs)
+   * instead of all being tried.
    */
   readonly fullImage?: boolean;
   /** Names the chunk in errors (e.g. `blocks 256+256`). */
@@ -191,7 +192,8 @@ export async function encodeWithRules(
     .filter((s) => !isFast(s))
     .sort((a, b) => encoderByName(a.codec).traits.probeOrder - encoderByName(b.codec).traits.probeOrder);
   const haveReplace = out.some((c) => c.spec.kind === 'replace');
-  if (task.fullImage === true) {
+  if (task.fullImage === true && !small) {
+    // Small chunks cost little: they still try every slow codec (the choice by class was measured on 4 MiB).
     out.push(...(await run(fullImageSlowCodecs(task, slow))));
   } else if (task.replaceRequired || !haveReplace) {
     out.push(...(await run(slow)));
