@@ -69,7 +69,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --kinds patch,major,blob   pair kinds (default: all five: patch, major, blob, apk, arm64)
   --pairs patch-64,blob-256  explicit list of kind-size pairs (instead of --sizes x --kinds)
   --quick                    same as --pairs patch-64
-  --tools LIST               any of ${'ota-build,ota-build-default,ota-build-inplace,bsdiff,xdelta3,zstd-patch,hdiffz,full-xz,full-zstd'}
+  --tools LIST               any of ${'ota-build,ota-build-default,ota-build-inplace,ota-build-full,bsdiff,xdelta3,zstd-patch,hdiffz,full-xz,full-xz9e,full-zstd'}
                              (hdiffz needs env HDIFFZ=path/to/hdiffz, hpatchz beside it; default: all,
                              with hdiffz only when HDIFFZ is set)
                              (default: all; ota-build-default = one build for the CLI's default
@@ -108,7 +108,9 @@ function parseArgs(argv) {
       'xdelta3',
       'zstd-patch',
       ...(HDIFFZ ? ['hdiffz'] : []),
+      'ota-build-full',
       'full-xz',
+      'full-xz9e',
       'full-zstd',
     ],
     toolsGiven: false,
@@ -350,6 +352,35 @@ const TOOLS = {
       ],
     }),
   },
+  'ota-build-full': {
+    role: 'ours-full',
+    label: 'ota-build full (generic, no --old)',
+    // A full package of new.img (REPLACE/ZERO ops only), for issue 17's full-package goal
+    // against the `full-xz9e` reference.
+    build: (p, d, o) => ({
+      cmd: OTA_BIN,
+      nodeOnPath: true,
+      args: [
+        'build',
+        '--new',
+        p.new,
+        '-o',
+        join(d, 'pkg'),
+        '--target',
+        'generic',
+        '--json',
+        ...(o.jobs ? ['--jobs', String(o.jobs)] : []),
+      ],
+    }),
+    packages: (d) => [
+      { label: 'ota-build full (generic)', target: 'generic', file: join(d, 'pkg', 'update-generic.otapkg') },
+    ],
+    apply: (p, pkg, out) => ({
+      cmd: OTA_BIN,
+      nodeOnPath: true,
+      args: ['apply', pkg.file, '-o', out, '--device-target', pkg.target, '--json'],
+    }),
+  },
   bsdiff: {
     role: 'peer',
     label: 'bsdiff',
@@ -403,6 +434,14 @@ const TOOLS = {
     // Same as `xz -9 -T1 -k new.img`, written to our output folder instead of beside the image.
     build: (p, d) => ({ cmd: 'xz', args: ['-9', '-T1', '-c', p.new], stdoutFile: join(d, 'new.img.xz') }),
     packages: (d) => [{ label: 'full xz -9 -T1', file: join(d, 'new.img.xz') }],
+    apply: (p, pkg, out) => ({ cmd: 'xz', args: ['-dc', pkg.file], stdoutFile: out }),
+  },
+  'full-xz9e': {
+    role: 'reference',
+    label: 'full xz -9e -T1',
+    // Issue 17's full-package reference: xz's strongest preset, one thread.
+    build: (p, d) => ({ cmd: 'xz', args: ['-9e', '-T1', '-c', p.new], stdoutFile: join(d, 'new.img.xz') }),
+    packages: (d) => [{ label: 'full xz -9e -T1', file: join(d, 'new.img.xz') }],
     apply: (p, pkg, out) => ({ cmd: 'xz', args: ['-dc', pkg.file], stdoutFile: out }),
   },
   'full-zstd': {
@@ -642,7 +681,7 @@ function ensureTools(o, pairs) {
   if (tools.has('bsdiff')) add('bsdiff', 'bsdiff', 'bspatch');
   if (tools.has('xdelta3')) add('xdelta3', 'xdelta3');
   if (tools.has('zstd-patch') || tools.has('full-zstd')) add('zstd', 'zstd');
-  if (tools.has('full-xz')) add('xz-utils', 'xz');
+  if (tools.has('full-xz') || tools.has('full-xz9e')) add('xz-utils', 'xz');
   if (tools.has('hdiffz')) {
     for (const b of [HDIFFZ, HPATCHZ])
       if (!existsSync(b)) die(`HDIFFZ: ${b} is missing (HDIFFZ must name hdiffz, with hpatchz beside it)`);
@@ -1188,6 +1227,29 @@ function hdiffGoalChecks(pairRes) {
   return checks;
 }
 
+// Issue 17's full-package goal: ota-build's full package (no --old) ≤ 1.00 × `xz -9e -T1` of
+// new.img in size, and its build no slower (wall clock), on unrounded numbers.
+function fullGoalChecks(pairRes) {
+  const ours = pairRes.results.find((r) => r.tool === 'ota-build-full' && r.status === 'ok');
+  const ref = pairRes.results.find((r) => r.tool === 'full-xz9e' && r.status === 'ok');
+  if (!ours || !ref) return null;
+  const e = ours.packages[0];
+  const re = ref.packages[0];
+  if (!e || e.missing || !re || re.missing) return ['a package is missing: nothing to compare'];
+  const ok = (b) => (b ? 'pass' : '**FAIL**');
+  const size = e.bytes / re.bytes;
+  const build = ours.build.wallS / ref.build.wallS;
+  const checks = [
+    `${ok(size <= 1)} full package size ≤ 1.00 × xz -9e -T1: ${size.toFixed(3)}× (${e.bytes} vs ${re.bytes} bytes)`,
+    `${ok(build <= 1)} full package build time ≤ xz -9e -T1's: ${build.toFixed(3)}× (${ours.build.wallS} s vs ${ref.build.wallS} s)`,
+  ];
+  if (e.apply?.status === 'ok')
+    checks.push(
+      `${ok(e.correct && e.apply.maxRssKiB <= 160 * 1024)} full package applies correctly with peak RSS ≤ 160 MiB (${fmtMiB(e.apply.maxRssKiB)} MiB)`,
+    );
+  return checks;
+}
+
 // Issue 4's "done when" items that one pair can show, on unrounded numbers.
 // The build's self-check (every kept blob decoded and compared before a package is written):
 // its thread time from `build --json` (timingsMs.selfCheckMs) as a share of the build's CPU time
@@ -1369,6 +1431,13 @@ function renderMarkdown(run) {
       L.push('Issue 17 goal checks vs HDiffPatch (ota-build generic):');
       L.push('');
       for (const c of hdiffChecks) L.push(`- ${c}`);
+      L.push('');
+    }
+    const fullChecks = fullGoalChecks(pr);
+    if (fullChecks) {
+      L.push('Issue 17 full-package goal checks (ota-build full vs xz -9e -T1):');
+      L.push('');
+      for (const c of fullChecks) L.push(`- ${c}`);
       L.push('');
     }
     const checks = goalChecks(pr);

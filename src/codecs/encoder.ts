@@ -2,6 +2,7 @@
 // encoder-registry.ts; the build pipeline and compare only ever see this interface. The device
 // side never loads an encoder (see decoder.ts for the other half).
 
+import type { ContentClass } from '../hashing/content-sketch.js';
 import type { CodecDescriptor } from './codec-descriptor.js';
 
 /** How the encoding rules treat a codec (pipeline/encode-chunk.ts reads these, never names). */
@@ -16,6 +17,12 @@ export interface EncoderTraits {
    * best diff is far below it). Absent: the codec gives no estimate.
    */
   readonly estimateLevel?: number;
+  /**
+   * Content classes on which it beats the other slow codecs, as measured on full-image chunks: a
+   * chunk of a full image gets the first slow codec suited to its class (probeOrder breaks ties),
+   * not every slow codec.
+   */
+  readonly suitedContent?: readonly ContentClass[];
 }
 
 /** Compresses data for one codec. Encoding may run in worker threads. */

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { readExtents } from '../image/extent-io.js';
 import { UnsupportedError } from '../errors/ota-error.js';
 import type { BlockSource } from '../image/block-source.js';
+import type { Extent } from '../model/extent.js';
 import type { BlobSpool, SpoolRange } from '../package/blob-spool.js';
 import { candidateLabel, selectCandidate, type CandidateSpec, type EncodedCandidate } from '../planner/candidates.js';
 import type { PlanStep } from '../planner/plan-items.js';
@@ -72,28 +73,39 @@ export async function encodePlan(input: EncodePlanInput): Promise<void> {
   let changedInFlight = 0;
   const finishOldest = async () => {
     const s = started.shift()!;
-    if (s.item.kind === 'changed') changedInFlight--;
+    if (isData(s.item)) changedInFlight--;
     await finish(input, s);
     input.reporter.progress({ phase: 'encoding', done: ++done, total });
   };
   for (const item of input.items) {
-    while (item.kind === 'changed' && changedInFlight >= window) await finishOldest();
-    const work = item.kind === 'changed' ? startChunk(input, item) : Promise.resolve(undefined);
+    while (isData(item) && changedInFlight >= window) await finishOldest();
+    const work = isData(item) ? startChunk(input, item) : Promise.resolve(undefined);
     work.catch(() => undefined); // consumed in order below; avoid unhandled rejections meanwhile
     started.push({ item, work });
-    if (item.kind === 'changed') changedInFlight++;
+    if (isData(item)) changedInFlight++;
   }
   while (started.length > 0) await finishOldest();
 }
 
-async function startChunk(input: EncodePlanInput, item: Extract<PlanStep, { kind: 'changed' }>) {
+/** A step that carries data to encode: a changed chunk, or a full image's gathered one. */
+type DataStep = Extract<PlanStep, { kind: 'changed' | 'gathered' }>;
+const isData = (item: PlanStep): item is DataStep => item.kind === 'changed' || item.kind === 'gathered';
+const dstOf = (item: DataStep): readonly Extent[] => (item.kind === 'gathered' ? item.dst : [item.dst]);
+const sourcesOf = (item: DataStep): readonly Extent[] => (item.kind === 'gathered' ? [] : item.sources);
+
+async function startChunk(input: EncodePlanInput, item: DataStep) {
   const bs = input.blockSizeBytes;
-  const newData = await input.next.read(item.dst.startBlock * bs, item.dst.blockCount * bs);
-  const sourceData =
-    input.old && item.sources.length > 0 ? await readExtents(input.old, item.sources, bs) : Buffer.alloc(0);
+  const newData =
+    item.kind === 'gathered'
+      ? await readExtents(input.next, item.dst, bs)
+      : await input.next.read(item.dst.startBlock * bs, item.dst.blockCount * bs);
+  const sources = sourcesOf(item);
+  const sourceData = input.old && sources.length > 0 ? await readExtents(input.old, sources, bs) : Buffer.alloc(0);
   const srcSha256 = createHash('sha256').update(sourceData).digest();
-  const where = `blocks ${item.dst.startBlock}+${item.dst.blockCount}`;
-  const task = { newData, sourceData, specs: input.specs, where, ...input.targetNeeds };
+  const where = blocksLabel(dstOf(item));
+  // A partition without an old image (a full one): only REPLACE, with the full-image rules.
+  const full = input.old === undefined ? { fullImage: true } : {};
+  const task = { newData, sourceData, specs: input.specs, where, ...full, ...input.targetNeeds };
   // The worker proved what the targets keep; a candidate served without proof (compare's cache)
   // is proven here, while its chunk is still in memory.
   const candidates = await proveKept(task, await input.encoder.encode(task), input.targetNeeds.targets);
@@ -128,7 +140,8 @@ async function finish(input: EncodePlanInput, s: Started): Promise<void> {
     case 'free':
       for (const a of input.assemblies) a.addPlain({ type: 'free', dst: [], stashId: item.stashId });
       return;
-    case 'changed': {
+    case 'changed':
+    case 'gathered': {
       const { candidates, srcSha256, dstSha256 } = (await s.work)!;
       const spooled = new Map<number, { range: SpoolRange; sha256: Buffer }>();
       for (const a of input.assemblies) {
@@ -136,7 +149,7 @@ async function finish(input: EncodePlanInput, s: Started): Promise<void> {
         if (chosen < 0) {
           throw new UnsupportedError(
             'NO_ALLOWED_ENCODING',
-            `target ${a.profile.id}: no allowed encoding for blocks ${item.dst.startBlock}+${item.dst.blockCount} (tried ${candidates.map((c) => candidateLabel(c.spec)).join(', ')})`,
+            `target ${a.profile.id}: no allowed encoding for ${blocksLabel(dstOf(item))} (tried ${candidates.map((c) => candidateLabel(c.spec)).join(', ')})`,
           );
         }
         let entry = spooled.get(chosen);
@@ -146,12 +159,17 @@ async function finish(input: EncodePlanInput, s: Started): Promise<void> {
           spooled.set(chosen, entry);
         }
         const c = candidates[chosen]!;
-        a.addEncoded(c, entry.range, entry.sha256, item.dst, c.spec.kind === 'diff' ? item.sources : [], srcSha256, {
-          dstSha256,
-          stashIds: c.spec.kind === 'diff' ? (item.stashIds ?? []) : [],
-        });
+        const stashIds = item.kind === 'changed' && c.spec.kind === 'diff' ? (item.stashIds ?? []) : [];
+        const src = c.spec.kind === 'diff' ? sourcesOf(item) : [];
+        a.addEncoded(c, entry.range, entry.sha256, dstOf(item), src, srcSha256, { dstSha256, stashIds });
       }
       return;
     }
   }
+}
+
+/** Names a chunk in messages: `blocks 256+256`, or `blocks 0+16 and 3 more extents`. */
+function blocksLabel(dst: readonly Extent[]): string {
+  const first = `blocks ${dst[0]!.startBlock}+${dst[0]!.blockCount}`;
+  return dst.length > 1 ? `${first} and ${dst.length - 1} more extents` : first;
 }

@@ -91,7 +91,8 @@ export class PreparedImages {
     private readonly oldView: OldImageView | undefined,
     readonly items: readonly PlanItem[],
     readonly blockSizeBytes: number,
-    private readonly maxRunBytes: number,
+    /** Smallest maxOperationBytes among the targets: no planned run is larger. */
+    readonly maxRunBytes: number,
   ) {}
 
   get oldDigests(): BlockDigests | undefined {

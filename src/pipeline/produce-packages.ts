@@ -20,6 +20,7 @@ import type { Reporter } from '../reporter.js';
 import { checkPackageBody } from '../verify/check-package-body.js';
 import type { BuiltPackage } from './build-options.js';
 import type { ChunkEncoder } from './chunk-encoder.js';
+import { gatherFullChunks } from './gather-full-chunks.js';
 import { encodePlan, targetNeeds, type TargetNeeds } from './encode-plan.js';
 import type { PreparedImages } from './prepared-images.js';
 import type { TargetAssembly } from './target-assembly.js';
@@ -122,6 +123,11 @@ async function encodePartition(
         });
         items = ordered.steps;
         convertedReplaceOps = ordered.convertedCount;
+      } else if (prepared.old === undefined) {
+        // A full partition: alike content from anywhere in the image shares one op's compressor.
+        items = await o.timed('gatherMs', () =>
+          gatherFullChunks(prepared.next, prepared.items, prepared.blockSizeBytes, prepared.maxRunBytes),
+        );
       }
       await o.timed('encodeMs', () =>
         encodePlan({

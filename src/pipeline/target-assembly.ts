@@ -83,7 +83,7 @@ export class TargetAssembly {
     c: EncodedCandidate,
     range: SpoolRange,
     sha256: Uint8Array,
-    dst: Extent,
+    dst: readonly Extent[],
     src: readonly Extent[],
     srcSha256: Uint8Array,
     inPlace: { readonly dstSha256: Uint8Array; readonly stashIds: readonly number[] } = {
@@ -97,7 +97,7 @@ export class TargetAssembly {
     const extra = { ...dstHash, ...(isInPlace && inPlace.stashIds.length > 0 ? { stashIds: inPlace.stashIds } : {}) };
     if (c.selfCheckedBytes === undefined) {
       throw selfCheckError(
-        `self-check: ${candidateLabel(c.spec)} for blocks ${dst.startBlock}+${dst.blockCount} was kept without being decoded`,
+        `self-check: ${candidateLabel(c.spec)} for blocks ${dst[0]!.startBlock}+${dst[0]!.blockCount} was kept without being decoded`,
       );
     }
     this.selfCheck.opsDecoded += 1;
@@ -111,7 +111,7 @@ export class TargetAssembly {
     if (c.spec.kind === 'replace') {
       this.operations.push({
         type: 'replace',
-        dst: [dst],
+        dst: [...dst],
         codec: c.spec.codec,
         blob,
         decoderMemoryBytes: c.decoderMemoryBytes,
@@ -120,7 +120,7 @@ export class TargetAssembly {
     } else {
       this.operations.push({
         type: 'diff',
-        dst: [dst],
+        dst: [...dst],
         src,
         srcSha256,
         differ: c.spec.differ,

@@ -26,6 +26,15 @@ export interface ChangedItem {
   readonly stashIds?: readonly number[];
 }
 
+/**
+ * Changed blocks of a full image (no old image) gathered from several runs because their content
+ * is alike (gather-similar.ts): one chunk to REPLACE, its bytes the `dst` extents' in order.
+ */
+export interface GatheredItem {
+  readonly kind: 'gathered';
+  readonly dst: readonly Extent[];
+}
+
 /** In-place: save old blocks `src` as stash `stashId` before a later item overwrites them. */
 export interface StashItem {
   readonly kind: 'stash';
@@ -42,5 +51,8 @@ export interface FreeItem {
 /** One planned run, in destination order. */
 export type PlanItem = ZeroItem | CopyItem | ChangedItem;
 
-/** What the encoder walks: the items in destination order (A/B), or in-place order with stash steps. */
-export type PlanStep = PlanItem | StashItem | FreeItem;
+/**
+ * What the encoder walks: the items in destination order (A/B; a full image's changed blocks
+ * gathered by content), or in-place order with stash steps.
+ */
+export type PlanStep = PlanItem | GatheredItem | StashItem | FreeItem;

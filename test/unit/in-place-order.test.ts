@@ -109,6 +109,8 @@ function opsOf(steps: readonly PlanStep[]): Operation[] {
           srcSha256: SHA,
           ...(s.stashIds ? { stashIds: s.stashIds } : {}),
         };
+      case 'gathered':
+        return { type: 'replace', dst: s.dst, codec: 'none', blob, decoderMemoryBytes: 0, dstSha256: SHA };
       case 'changed':
         return s.sources.length === 0
           ? { type: 'replace', dst: [s.dst], codec: 'none', blob, decoderMemoryBytes: 0, dstSha256: SHA }

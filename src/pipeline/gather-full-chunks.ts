@@ -1,0 +1,49 @@
+// The plan of a full partition (no old image) regrouped by content before encoding: the changed
+// blocks are cut into segments, each sketched (hashing/content-sketch.ts), and alike segments are
+// gathered into chunks of up to the op size (planner/gather-similar.ts). Reads the new image once
+// more, one planned chunk at a time. Memory: one chunk plus ~4 bytes per sampled shingle
+// (about 1/64 of the nonzero bytes).
+
+import { sketchSegment } from '../hashing/content-sketch.js';
+import type { BlockSource } from '../image/block-source.js';
+import { gatherSimilar, type SketchedSegment } from '../planner/gather-similar.js';
+import type { PlanItem, PlanStep, ZeroItem } from '../planner/plan-items.js';
+
+/** Segment size: small enough to keep unlike files of one run apart, large enough to sample well. */
+const SEGMENT_BYTES = 64 * 1024;
+/** Most segments a partition is cut into (bigger segments beyond): bounds the extents and the work. */
+const MAX_SEGMENTS = 16384;
+
+/** The full plan `items` (zero and changed items only) with the changed ones gathered by content. */
+export async function gatherFullChunks(
+  next: BlockSource,
+  items: readonly PlanItem[],
+  blockSizeBytes: number,
+  maxRunBytes: number,
+): Promise<PlanStep[]> {
+  const zeros: ZeroItem[] = [];
+  let changedBlocks = 0;
+  for (const item of items) {
+    if (item.kind === 'zero') zeros.push(item);
+    else if (item.kind === 'changed') changedBlocks += item.dst.blockCount;
+    else return [...items]; // not a full plan: nothing to gather
+  }
+  const maxRunBlocks = Math.max(1, Math.floor(maxRunBytes / blockSizeBytes));
+  const perSegment = Math.max(
+    1,
+    Math.min(maxRunBlocks, Math.floor(SEGMENT_BYTES / blockSizeBytes)),
+    Math.ceil(changedBlocks / MAX_SEGMENTS),
+  );
+  const segments: SketchedSegment[] = [];
+  for (const item of items) {
+    if (item.kind !== 'changed') continue;
+    const { startBlock, blockCount } = item.dst;
+    const data = await next.read(startBlock * blockSizeBytes, blockCount * blockSizeBytes);
+    for (let at = 0; at < blockCount; at += perSegment) {
+      const count = Math.min(perSegment, blockCount - at);
+      const bytes = data.subarray(at * blockSizeBytes, (at + count) * blockSizeBytes);
+      segments.push({ dst: { startBlock: startBlock + at, blockCount: count }, sketch: sketchSegment(bytes) });
+    }
+  }
+  return gatherSimilar(zeros, segments, maxRunBlocks);
+}
