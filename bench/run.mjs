@@ -76,6 +76,8 @@ const USAGE = `Usage: npm run bench -- [options]
                              targets qualcomm,mediatek,unisoc, only up to --default-targets-max-mib)
   --default-targets-max-mib N  run ota-build-default only on pairs up to N MiB (default 64)
   --bsdiff-max-mib N         skip bsdiff above N MiB (default 256; it needs ~9x the image in RAM)
+  --full-max-mib N           skip the full-package tools (ota-build-full, full-xz, full-xz9e, full-zstd)
+                             above N MiB (default 256: xz -9e of 1 GiB alone takes ~7 minutes)
   --hdiffz-m-max-mib N       hdiffz -m up to N MiB, its bounded -s mode above (default 1024; -s also
                              when -m's new + 5 x old would exceed 3/4 of RAM)
   --timeout-s N              kill any one build or apply after N seconds (default 900)
@@ -116,6 +118,7 @@ function parseArgs(argv) {
     toolsGiven: false,
     defaultTargetsMaxMib: 64,
     bsdiffMaxMib: 256,
+    fullMaxMib: 256,
     hdiffzMMaxMib: 1024,
     timeoutS: 900,
     jobs: null,
@@ -168,6 +171,9 @@ function parseArgs(argv) {
         break;
       case '--bsdiff-max-mib':
         o.bsdiffMaxMib = num(flag, val());
+        break;
+      case '--full-max-mib':
+        o.fullMaxMib = num(flag, val());
         break;
       case '--hdiffz-m-max-mib':
         o.hdiffzMMaxMib = num(flag, val());
@@ -882,11 +888,17 @@ function checkSpace(dir, sizeMib) {
 // ---------------------------------------------------------------------------------------------
 // One pair: every tool, build then apply, one at a time
 
+/** Tools that compress the whole new image (no old image): slow on large images. */
+const FULL_TOOLS = ['ota-build-full', 'full-xz', 'full-xz9e', 'full-zstd'];
+
 function toolsFor(p, o) {
   return TOOL_ORDER.filter((t) => o.tools.includes(t))
     .map((t) => {
       if (t === 'bsdiff' && p.sizeMib > o.bsdiffMaxMib) {
         return { tool: t, skip: `skipped: too slow/too much memory (> --bsdiff-max-mib ${o.bsdiffMaxMib})` };
+      }
+      if (FULL_TOOLS.includes(t) && p.sizeMib > o.fullMaxMib) {
+        return { tool: t, skip: `skipped: full package of a large image (> --full-max-mib ${o.fullMaxMib})` };
       }
       if (t === 'ota-build-default' && p.sizeMib > o.defaultTargetsMaxMib) {
         if (o.toolsGiven) {
@@ -1577,6 +1589,7 @@ async function main() {
     options: {
       tools: o.tools,
       bsdiffMaxMib: o.bsdiffMaxMib,
+      fullMaxMib: o.fullMaxMib,
       timeoutS: o.timeoutS,
       jobs: o.jobs,
       defaultTargetsMaxMib: o.defaultTargetsMaxMib,
