@@ -1,8 +1,8 @@
 // The exec-aware differ's reference adjustment (Courgette-style "adjust then diff", FORMAT.md §4):
 // the bsdiff control tuples say which source bytes became which destination bytes (regions);
 // inside a chosen region every relative reference of the source (AArch64 branches, literal loads,
-// ADR, ADRP with its lo12 partner; x86-64 call/jmp/jcc rel32 and RIP-relative disp32) is rewritten to reach where its
-// target went, so it reads as the new code's does. Only the source is changed: nothing to invert.
+// ADR, ADRP with its lo12 partner; x86-64 call/jmp/jcc rel32 and RIP-relative disp32 operands)
+// is rewritten to reach where its target went, so it reads as the new code's does.
 // Pure; reads the source, writes a copy; work is linear in the source (one binary search a word).
 
 import { CTRL_TUPLE_BYTES, readOfft } from './bsdiff-patch.js';
