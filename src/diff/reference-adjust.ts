@@ -1,8 +1,8 @@
 // The exec-aware differ's reference adjustment (Courgette-style "adjust then diff", FORMAT.md §4):
 // the bsdiff control tuples say which source bytes became which destination bytes (regions);
 // inside a chosen region every relative reference of the source (AArch64 branches, literal loads,
-// ADR, ADRP with its lo12 partner; x86-64 call/jmp/jcc rel32) is rewritten to reach where its
-// target went, so it reads as the new code's does. Only the source is changed: nothing to invert.
+// ADR, ADRP with its lo12 partner; x86-64 call/jmp/jcc rel32 and RIP-relative disp32 operands)
+// is rewritten to reach where its target went, so it reads as the new code's does.
 // Pure; reads the source, writes a copy; work is linear in the source (one binary search a word).
 
 import { CTRL_TUPLE_BYTES, readOfft } from './bsdiff-patch.js';
@@ -180,7 +180,52 @@ function adjustAdrp(
   }
 }
 
-/** x86-64: call/jmp rel32 (E8/E9) and jcc rel32 (0F 80..8F) of source[start, end), moved by `delta`. */
+/** Immediate bytes after a RIP-relative disp32 by opcode (-1: not a listed opcode); one-byte opcodes. */
+const X86_ONE_BYTE = opcodeTable([
+  [0, '01 03 09 0B 11 13 19 1B 21 23 29 2B 31 33 39 3B 63 84 85 86 87 88 89 8A 8B 8D 8F D0 D1 D3 FE FF'],
+  [1, '6B 80 83 C0 C1 C6'],
+  [4, '69 81 C7'],
+]);
+/** The same for two-byte opcodes `0F xx`. */
+const X86_TWO_BYTE = opcodeTable([
+  [0, '10 11 12 13 14 15 16 17 18 1F 28 29 2A 2B 2C 2D 2E 2F 40 41 42 43 44 45 46 47 48 49 4A 4B 4C 4D 4E 4F'],
+  [0, '51 54 55 56 57 58 59 5A 5B 5C 5D 5E 5F 60 61 62 66 6C 6D 6E 6F 7E 7F AF B6 B7 BE BF D4 D6 DB DF EB EF FA FB FE'],
+  [1, '70 BA C2 C6'],
+]);
+
+function opcodeTable(rows: readonly (readonly [number, string])[]): Int8Array {
+  const table = new Int8Array(256).fill(-1);
+  for (const [immBytes, ops] of rows) for (const op of ops.split(' ')) table[parseInt(op, 16)] = immBytes;
+  return table;
+}
+
+/**
+ * The x86-64 reference starting at byte `p` of source[start, end): [operand position, end of
+ * the instruction] (the target is that end + the signed 32-bit operand), or undefined.
+ */
+function x86Reference(src: DataView, p: number, start: number, end: number): readonly [number, number] | undefined {
+  const op = src.getUint8(p);
+  if (op === 0xe8 || op === 0xe9) return [p + 1, p + 5];
+  const two = op === 0x0f && p + 1 < end;
+  const op2 = two ? src.getUint8(p + 1) : -1;
+  if (two && (op2 & 0xf0) === 0x80) return [p + 2, p + 6];
+  const modrmAt = two ? p + 2 : p + 1;
+  if (modrmAt >= end) return undefined;
+  const modrm = src.getUint8(modrmAt);
+  if ((modrm & 0xc7) !== 0x05) return undefined; // mod 00, rm 101: [rip + disp32]
+  let imm = two ? (X86_TWO_BYTE[op2] as number) : (X86_ONE_BYTE[op] as number);
+  if (!two && (op & 0xfe) === 0xf6) imm = (modrm & 0x30) !== 0 ? 0 : op === 0xf6 ? 1 : 4; // TEST imm (reg 0, 1)
+  if (imm < 0) return undefined;
+  const before = (k: number): number => (p - k >= start ? src.getUint8(p - k) : -1);
+  const size16 = before(1) === 0x66 || ((before(1) & 0xf8) === 0x40 && before(2) === 0x66);
+  if (!two && imm === 4 && size16) imm = 2;
+  return [modrmAt + 1, modrmAt + 5 + imm];
+}
+
+/**
+ * x86-64: call/jmp rel32 (E8/E9), jcc rel32 (0F 80..8F) and the RIP-relative disp32 of the
+ * listed opcodes (x86Reference) in source[start, end), moved by `delta`.
+ */
 function adjustX86(
   src: DataView,
   out: DataView,
@@ -191,18 +236,12 @@ function adjustX86(
 ): void {
   let p = start;
   while (p < end) {
-    const op = src.getUint8(p);
-    const at =
-      op === 0xe8 || op === 0xe9
-        ? p + 1
-        : op === 0x0f && p + 1 < end && (src.getUint8(p + 1) & 0xf0) === 0x80
-          ? p + 2
-          : -1;
-    if (at < 0 || at + 4 > end) {
+    const ref = x86Reference(src, p, start, end);
+    if (ref === undefined || ref[0] + 4 > end) {
       p++;
       continue;
     }
-    const next = at + 4;
+    const [at, next] = ref;
     const to = mapTarget(regions, next + src.getInt32(at, true));
     if (to === undefined) {
       p++;

@@ -147,6 +147,41 @@ describe('reference adjustment', () => {
     expect(out.readInt32LE(12)).toBe(4);
   });
 
+  it('moves x86-64 RIP-relative disp32 operands, counting an immediate after the disp', () => {
+    const regions = regionsOf([0, 0, 100], [100, 132, 100]);
+    const src = Buffer.alloc(200, 0x90);
+    const put = (at: number, bytes: number[], target: number, immBytes: number): number => {
+      src.set(bytes, at);
+      const disp = at + bytes.length;
+      src.writeInt32LE(target - (disp + 4 + immBytes), disp);
+      return disp;
+    };
+    const mov = put(0, [0x48, 0x8b, 0x05], 150, 0); // mov rax, [rip + d] -> 150 moves to 182
+    const lea = put(7, [0x48, 0x8d, 0x3d], 120, 0); // lea rdi, [rip + d] -> 152
+    const call = put(14, [0xff, 0x15], 160, 0); // call [rip + d] -> 192
+    const cmp = put(20, [0x48, 0x83, 0x3d], 110, 1); // cmp qword [rip + d], imm8 -> 142
+    src[cmp + 4] = 0x07;
+    const movImm = put(28, [0xc7, 0x05], 130, 4); // mov dword [rip + d], imm32 -> 162
+    const movImm16 = put(38, [0x66, 0xc7, 0x05], 140, 2); // mov word [rip + d], imm16 -> 172
+    const sse = put(47, [0xf2, 0x0f, 0x10, 0x05], 170, 0); // movsd xmm0, [rip + d] -> 202
+    const test = put(55, [0xf6, 0x05], 180, 1); // test byte [rip + d], imm8 -> 212
+    const local = put(62, [0x8b, 0x0d], 10, 0); // mov ecx, [rip + d] -> 10: same region, unchanged
+    const rbp = put(68, [0x8b, 0x45], 150, 0); // mov eax, [rbp + d8]: not RIP-relative, left as is
+    const out = Buffer.from(src);
+    adjustRegion(src, out, regions, 0, 'x86-64');
+    expect(out.readInt32LE(mov)).toBe(182 - (mov + 4));
+    expect(out.readInt32LE(lea)).toBe(152 - (lea + 4));
+    expect(out.readInt32LE(call)).toBe(192 - (call + 4));
+    expect(out.readInt32LE(cmp)).toBe(142 - (cmp + 5));
+    expect(out[cmp + 4]).toBe(0x07);
+    expect(out.readInt32LE(movImm)).toBe(162 - (movImm + 8));
+    expect(out.readInt32LE(movImm16)).toBe(172 - (movImm16 + 6));
+    expect(out.readInt32LE(sse)).toBe(202 - (sse + 4));
+    expect(out.readInt32LE(test)).toBe(212 - (test + 5));
+    expect(out.readInt32LE(local)).toBe(10 - (local + 4));
+    expect(out.readInt32LE(rbp)).toBe(src.readInt32LE(rbp));
+  });
+
   it('is total on any bytes and any regions: writes only inside the region (fast-check)', () => {
     fc.assert(
       fc.property(
