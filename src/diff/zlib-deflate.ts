@@ -8,6 +8,7 @@
 
 import { DeflateBlockCoder } from './zlib-deflate-trees.js';
 import type { DeflateSink } from './deflate-sink.js';
+import { lastMatchStart, longestMatchAt, slideHashes } from './zlib-longest-match.js';
 
 /** zlib parameters that reproduce a stream. */
 export interface DeflateParams {
@@ -58,86 +59,6 @@ const MAX_MATCH = 258;
 const MIN_LOOKAHEAD = MAX_MATCH + MIN_MATCH + 1;
 const TOO_FAR = 4096;
 const NIL = 0;
-
-/** Where longestMatchAt's best match starts (a module variable: a second return value, no allocation). */
-let foundMatchStart = 0;
-
-/**
- * longest_match: walks the hash chain from `curMatch` for the longest match at `str`, as zlib's C
- * does (best length so far `prevLength`, chain cut to a quarter past `goodMatch`, stop at `nice`).
- * A plain top-level function on plain arguments so V8 keeps every value in a register.
- */
-function longestMatchAt(
-  win: Uint8Array,
-  view: DataView,
-  prv: Uint16Array,
-  mask: number,
-  str: number,
-  curMatch: number,
-  prevLength: number,
-  matchStart: number,
-  maxChain: number,
-  goodMatch: number,
-  niceLength: number,
-  lookahead: number,
-  maxDist: number,
-): number {
-  let chainLength = maxChain;
-  let bestLen = prevLength;
-  let bestStart = matchStart;
-  const nice = niceLength > lookahead ? lookahead : niceLength;
-  const limit = str > maxDist ? str - maxDist : NIL;
-  const scan0 = win[str]!;
-  const scan1 = win[str + 1]!;
-  let scanEnd1 = win[str + bestLen - 1]!;
-  let scanEnd = win[str + bestLen]!;
-  if (bestLen >= goodMatch) chainLength >>= 2;
-  do {
-    const match = curMatch;
-    if (
-      win[match + bestLen] !== scanEnd ||
-      win[match + bestLen - 1] !== scanEnd1 ||
-      win[match] !== scan0 ||
-      win[match + 1] !== scan1
-    )
-      continue;
-    // Bytes 0 and 1 match and byte 2 is implied by the hash (zlib does not compare it). zlib's
-    // loop then compares bytes 3.. until one differs or scan reaches strend: the match length is
-    // the offset of the first differing byte at or past 3, capped at MAX_MATCH. Here four bytes at a
-    // time (little-endian words; the lowest set bit of their XOR names the first differing byte),
-    // then bytes; the same length.
-    let len = 3;
-    while (len <= MAX_MATCH - 4) {
-      const x = view.getUint32(str + len, true) ^ view.getUint32(match + len, true);
-      if (x !== 0) {
-        len += (31 - Math.clz32(x & -x)) >> 3;
-        break;
-      }
-      len += 4;
-    }
-    if (len > MAX_MATCH - 4) while (len < MAX_MATCH && win[str + len] === win[match + len]) len++;
-    if (len > bestLen) {
-      bestStart = curMatch;
-      bestLen = len;
-      if (len >= nice) break;
-      scanEnd1 = win[str + bestLen - 1]!;
-      scanEnd = win[str + bestLen]!;
-    }
-  } while ((curMatch = prv[curMatch & mask]!) > limit && --chainLength !== 0);
-  foundMatchStart = bestStart;
-  return bestLen <= lookahead ? bestLen : lookahead;
-}
-
-/**
- * slide_hash: positions in `table` move down by wSize, those that fall out of the window become NIL.
- * Branch-free (v − wSize, cleared by its own sign), as the entries are unpredictable.
- */
-function slideHashes(table: Uint16Array, count: number, wSize: number): void {
-  for (let n = 0; n < count; n++) {
-    const v = table[n]! - wSize;
-    table[n] = v & ~(v >> 31);
-  }
-}
 
 /**
  * Deflates `input` as zlib would with `params` (raw stream, Z_FINISH) into `sink`. The sink may
@@ -245,7 +166,7 @@ export function zlibDeflateRaw(input: Uint8Array, params: DeflateParams, sink: D
       lookahead,
       maxDist,
     );
-    matchStart = foundMatchStart;
+    matchStart = lastMatchStart();
     return len;
   };
 
