@@ -356,27 +356,63 @@ export class DeflateBlockCoder {
     }
   }
 
+  /**
+   * compress_block: the block's symbols with the given codes. The bit buffer lives in locals here
+   * (send_bits inlined; whole bytes go to the sink as soon as eight bits are pending, as before).
+   */
   private compressBlock(lcode: Uint16Array, llen: Uint16Array, dcode: Uint16Array, dlen: Uint16Array): void {
-    for (let sx = 0; sx < this.symNext; sx++) {
-      let dist = this.symDist[sx]!;
-      let lc = this.symLc[sx]!;
+    const sink = this.sink;
+    const symDist = this.symDist;
+    const symLc = this.symLc;
+    const symCount = this.symNext;
+    let bitBuf = this.bitBuf;
+    let bitCount = this.bitCount;
+    for (let sx = 0; sx < symCount; sx++) {
+      let dist = symDist[sx]!;
+      let lc = symLc[sx]!;
       if (dist === 0) {
-        this.sendBits(lcode[lc]!, llen[lc]!);
-        continue;
+        bitBuf |= lcode[lc]! << bitCount;
+        bitCount += llen[lc]!;
+      } else {
+        let code = LENGTH_CODE[lc]!;
+        bitBuf |= lcode[code + LITERALS + 1]! << bitCount;
+        bitCount += llen[code + LITERALS + 1]!;
+        let extra = EXTRA_LBITS[code]!;
+        if (extra !== 0) {
+          lc -= BASE_LENGTH[code]!;
+          bitBuf |= lc << bitCount;
+          bitCount += extra;
+        }
+        // Fewer than 8 bits were pending, so at most 7 + 15 + 5 = 27 now: flush before the distance
+        // code (15 bits) and again before its extra bits (13), so the buffer stays within 32 bits.
+        while (bitCount >= 8) {
+          sink.put(bitBuf & 0xff);
+          bitBuf >>>= 8;
+          bitCount -= 8;
+        }
+        dist--;
+        code = distCode(dist);
+        bitBuf |= dcode[code]! << bitCount;
+        bitCount += dlen[code]!;
+        extra = EXTRA_DBITS[code]!;
+        if (extra !== 0) {
+          while (bitCount >= 8) {
+            sink.put(bitBuf & 0xff);
+            bitBuf >>>= 8;
+            bitCount -= 8;
+          }
+          bitBuf |= (dist - BASE_DIST[code]!) << bitCount;
+          bitCount += extra;
+        }
       }
-      let code = LENGTH_CODE[lc]!;
-      this.sendBits(lcode[code + LITERALS + 1]!, llen[code + LITERALS + 1]!);
-      let extra = EXTRA_LBITS[code]!;
-      if (extra !== 0) {
-        lc -= BASE_LENGTH[code]!;
-        this.sendBits(lc, extra);
+      while (bitCount >= 8) {
+        sink.put(bitBuf & 0xff);
+        bitBuf >>>= 8;
+        bitCount -= 8;
       }
-      dist--;
-      code = distCode(dist);
-      this.sendBits(dcode[code]!, dlen[code]!);
-      extra = EXTRA_DBITS[code]!;
-      if (extra !== 0) this.sendBits(dist - BASE_DIST[code]!, extra);
     }
+    this.bitBuf = bitBuf;
+    this.bitCount = bitCount;
     this.sendBits(lcode[END_BLOCK]!, llen[END_BLOCK]!);
   }
 

@@ -8,6 +8,7 @@
 
 import { DeflateBlockCoder } from './zlib-deflate-trees.js';
 import type { DeflateSink } from './deflate-sink.js';
+import { lastMatchStart, longestMatchAt, slideHashes } from './zlib-longest-match.js';
 
 /** zlib parameters that reproduce a stream. */
 export interface DeflateParams {
@@ -73,6 +74,7 @@ export function zlibDeflateRaw(input: Uint8Array, params: DeflateParams, sink: D
   const hashMask = hashSize - 1;
   const hashShift = Math.floor((hashBits + MIN_MATCH - 1) / MIN_MATCH);
   const window = new Uint8Array(2 * wSize);
+  const windowView = new DataView(window.buffer);
   const windowSize = 2 * wSize;
   const prev = new Uint16Array(wSize);
   const head = new Uint16Array(hashSize);
@@ -111,8 +113,8 @@ export function zlibDeflateRaw(input: Uint8Array, params: DeflateParams, sink: D
         strstart -= wSize;
         blockStart -= wSize;
         if (insert > strstart) insert = strstart;
-        for (let n = 0; n < hashSize; n++) head[n] = head[n]! >= wSize ? head[n]! - wSize : NIL;
-        for (let n = 0; n < wSize; n++) prev[n] = prev[n]! >= wSize ? prev[n]! - wSize : NIL;
+        slideHashes(head, hashSize, wSize);
+        slideHashes(prev, wSize, wSize);
         more += wSize;
       }
       if (nextIn >= input.length) break;
@@ -149,41 +151,23 @@ export function zlibDeflateRaw(input: Uint8Array, params: DeflateParams, sink: D
   };
 
   const longestMatch = (start: number): number => {
-    let curMatch = start;
-    let chainLength = maxChain;
-    let bestLen = prevLength;
-    let nice = niceLength;
-    const limit = strstart > maxDist ? strstart - maxDist : NIL;
-    const strend = strstart + MAX_MATCH;
-    let scanEnd1 = window[strstart + bestLen - 1]!;
-    let scanEnd = window[strstart + bestLen]!;
-    if (prevLength >= goodMatch) chainLength >>= 2;
-    if (nice > lookahead) nice = lookahead;
-    do {
-      let match = curMatch;
-      if (
-        window[match + bestLen] !== scanEnd ||
-        window[match + bestLen - 1] !== scanEnd1 ||
-        window[match] !== window[strstart] ||
-        window[++match] !== window[strstart + 1]
-      )
-        continue;
-      // Bytes 0 and 1 match and byte 2 is implied by the hash (zlib does not compare it).
-      let scan = strstart + 2;
-      match++;
-      while (window[++scan] === window[++match] && scan < strend);
-      // zlib compares eight bytes per bound check; the bound lands exactly on strend, so this
-      // byte-wise loop stops at the same place.
-      const len = MAX_MATCH - (strend - scan);
-      if (len > bestLen) {
-        matchStart = curMatch;
-        bestLen = len;
-        if (len >= nice) break;
-        scanEnd1 = window[strstart + bestLen - 1]!;
-        scanEnd = window[strstart + bestLen]!;
-      }
-    } while ((curMatch = prev[curMatch & wMask]!) > limit && --chainLength !== 0);
-    return bestLen <= lookahead ? bestLen : lookahead;
+    const len = longestMatchAt(
+      window,
+      windowView,
+      prev,
+      wMask,
+      strstart,
+      start,
+      prevLength,
+      matchStart,
+      maxChain,
+      goodMatch,
+      niceLength,
+      lookahead,
+      maxDist,
+    );
+    matchStart = lastMatchStart();
+    return len;
   };
 
   const flushBlock = (last: boolean): void => {
