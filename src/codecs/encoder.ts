@@ -25,6 +25,15 @@ export interface EncoderTraits {
   readonly suitedContent?: readonly ContentClass[];
 }
 
+/** What the build knows about a chunk that a codec may use (ignored by codecs that cannot). */
+export interface EncodeOptions {
+  /**
+   * The chunk is x86 code in a full image (content class `x86`): a codec with an x86 branch
+   * filter applies it. Set only there, so delta packages keep their bytes.
+   */
+  readonly x86Code?: boolean;
+}
+
 /** Compresses data for one codec. Encoding may run in worker threads. */
 export interface Encoder extends CodecDescriptor {
   readonly traits: EncoderTraits;
@@ -32,5 +41,7 @@ export interface Encoder extends CodecDescriptor {
    * Compresses `data` at `level`. Deterministic: the same input and level give the same bytes.
    * Memory: about the codec's window plus input and output.
    */
-  encode(data: Uint8Array, level: number): Promise<Buffer>;
+  encode(data: Uint8Array, level: number, options?: EncodeOptions): Promise<Buffer>;
+  /** Decoder memory of a blob encoded with `options`; absent: decoderMemoryBytes(level, inputBytes). */
+  decoderMemoryBytesWith?(level: number, inputBytes: number, options: EncodeOptions): number;
 }

@@ -33,6 +33,7 @@ declare module 'lzma-native' {
     readonly CHECK_CRC64: number;
     readonly CHECK_SHA256: number;
     readonly FILTER_LZMA2: string;
+    readonly FILTER_X86: string;
     readonly MODE_FAST: number;
     readonly MODE_NORMAL: number;
     readonly MF_HC3: number;

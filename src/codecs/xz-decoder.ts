@@ -6,7 +6,8 @@ import { decodeStreamCapped } from './capped-stream-decode.js';
 import { assertExpectedSize, blobDecodeError } from './codec-errors.js';
 import type { Decoder } from './decoder.js';
 import { lzmaInputSliceBytes, lzmaNative } from './raw-lzma2.js';
-import { XZ_CODEC } from './xz-descriptor.js';
+import { X86_BCJ_DECODER_STATE_BYTES, XZ_CODEC } from './xz-descriptor.js';
+import { xzUsesX86Filter } from './xz-filter-chain.js';
 
 /** Headroom on the decode memlimit for other liblzma versions' bookkeeping. */
 const MEMLIMIT_SLACK_BYTES = 64 * 1024;
@@ -21,7 +22,8 @@ export class XzDecoder implements Decoder {
   readonly wireId = XZ_CODEC.wireId;
 
   /**
-   * Checks the container (magic, an integrity check other than None, footer), then decodes
+   * Checks the container (magic, an integrity check other than None, footer) and each block's
+   * filter chain ([LZMA2] or [x86 BCJ, LZMA2], xz-filter-chain.ts), then decodes
    * with liblzma's memlimit set to `memoryBytes` (the op's declared decoder memory; without it,
    * a dictionary fitted to `expectedSizeBytes`) and stops as soon as the output passes the cap:
    * `xz -6`'s 8 MiB dictionary for a 1 MiB op decodes when the op declares 8 MiB + state. Input is fed in slices so one slice expands to at most ~max(4 MiB,
@@ -30,7 +32,8 @@ export class XzDecoder implements Decoder {
   async decode(data: Uint8Array, expectedSizeBytes: number, memoryBytes?: number): Promise<Buffer> {
     assertExpectedSize(this.name, expectedSizeBytes);
     checkContainer(data);
-    const declared = memoryBytes ?? XZ_CODEC.decoderMemoryBytes(XZ_CODEC.maxLevel, expectedSizeBytes);
+    const bcjBytes = xzUsesX86Filter(data) ? X86_BCJ_DECODER_STATE_BYTES : 0;
+    const declared = memoryBytes ?? XZ_CODEC.decoderMemoryBytes(XZ_CODEC.maxLevel, expectedSizeBytes) + bcjBytes;
     const memlimit = Math.max(1, Math.floor(declared)) + MEMLIMIT_SLACK_BYTES;
     const decoder = lzmaNative().createStream('streamDecoder', { memlimit, synchronous: true });
     return decodeStreamCapped(this.name, decoder, data, expectedSizeBytes, {

@@ -8,7 +8,7 @@ import { allEncoders, encoderByName } from '../codecs/encoder-registry.js';
 import type { DifferTraits } from '../diff/differ.js';
 import { differByName } from '../diff/differ-registry.js';
 import { contentClassOf } from '../hashing/content-sketch.js';
-import type { Encoder } from '../codecs/encoder.js';
+import type { EncodeOptions, Encoder } from '../codecs/encoder.js';
 import type { Differ } from '../diff/differ.js';
 import type { TargetProfile } from '../model/target-profile.js';
 import { allowedFor, type CandidateSpec, type EncodedCandidate } from '../planner/candidates.js';
@@ -100,13 +100,15 @@ export type ComputeCandidate = (spec: CandidateSpec) => Promise<EncodedCandidate
  */
 export async function encodeChunk(task: EncodeTask, plugins: EncodePlugins = {}): Promise<EncodedCandidate[]> {
   const size = task.newData.length;
+  const options = encodeOptions(task);
   const compute: ComputeCandidate = async (spec) => {
     if (spec.kind === 'replace') {
       const codec = plugins.encoders?.find((e) => e.name === spec.codec) ?? encoderByName(spec.codec);
       return {
         spec,
-        bytes: await codec.encode(task.newData, spec.level),
-        decoderMemoryBytes: codec.decoderMemoryBytes(spec.level, size),
+        bytes: await codec.encode(task.newData, spec.level, options),
+        decoderMemoryBytes:
+          codec.decoderMemoryBytesWith?.(spec.level, size, options) ?? codec.decoderMemoryBytes(spec.level, size),
       };
     }
     const differ = plugins.differs?.find((d) => d.name === spec.differ) ?? differByName(spec.differ);
@@ -120,6 +122,15 @@ export async function encodeChunk(task: EncodeTask, plugins: EncodePlugins = {})
     };
   };
   return proveKept(task, await encodeWithRules(task, compute, false), task.targets);
+}
+
+/**
+ * What the codecs are told about a chunk: x86 code only for full-image chunks over
+ * SMALL_CHUNK_BYTES (delta packages and small chunks keep their bytes).
+ */
+export function encodeOptions(task: EncodeTask): EncodeOptions {
+  const large = task.newData.length > SMALL_CHUNK_BYTES;
+  return task.fullImage === true && large && contentClassOf(task.newData) === 'x86' ? { x86Code: true } : {};
 }
 
 /**

@@ -1,0 +1,90 @@
+// xz's two filter chains: [LZMA2] and [x86 BCJ, LZMA2] round-trip (ours and the xz CLI's), and a
+// stream with any other chain (ARM, delta, x86 with a start offset) is refused, typed.
+
+import { describe, expect, it } from 'vitest';
+import { XzDecoder } from '../../src/codecs/xz-decoder.js';
+import { XzEncoder } from '../../src/codecs/xz-encoder.js';
+import { encodeOptions } from '../../src/pipeline/encode-chunk.js';
+import { runToolOk } from './cli-tool.js';
+import { expectBlobError } from './expect-blob-error.js';
+import { elfChunk, textLike } from './sample-data.js';
+
+const MiB = 1024 * 1024;
+const data = elfChunk(MiB);
+const encoder = new XzEncoder();
+const decoder = new XzDecoder();
+
+describe('xz x86 BCJ chain', () => {
+  it('round-trips, deterministically, within its declared memory, and `xz -d` reads it', async () => {
+    const level = encoder.defaultLevel;
+    const filtered = await encoder.encode(data, level, { x86Code: true });
+    expect(filtered.equals(await encoder.encode(data, level, { x86Code: true }))).toBe(true);
+    const plain = await encoder.encode(data, level);
+    expect(filtered.equals(plain)).toBe(false);
+    const memory = encoder.decoderMemoryBytesWith(level, data.length, { x86Code: true });
+    expect(memory).toBeGreaterThan(encoder.decoderMemoryBytes(level, data.length));
+    expect((await decoder.decode(filtered, data.length, memory)).equals(data)).toBe(true);
+    expect(runToolOk('xz', ['-d', '-c'], filtered).equals(data)).toBe(true);
+  });
+
+  it('an `xz --x86 --lzma2` CLI stream decodes', async () => {
+    const stream = runToolOk('xz', ['--x86', '--lzma2=preset=6', '-c'], data);
+    expect((await decoder.decode(stream, data.length, 8 * MiB + 128 * 1024)).equals(data)).toBe(true);
+  });
+
+  it.each([
+    ['ARM', ['--arm', '--lzma2=preset=1']],
+    ['delta', ['--delta=dist=4', '--lzma2=preset=1']],
+    ['x86 with a start offset', ['--x86=start=16', '--lzma2=preset=1']],
+    ['two x86', ['--x86', '--x86', '--lzma2=preset=1']],
+  ])('a stream with the %s filter is refused', async (_label, args) => {
+    const stream = runToolOk('xz', [...args, '-c'], data);
+    const error = await expectBlobError(decoder.decode(stream, data.length, 8 * MiB));
+    expect(error.message).toMatch(/filter chain/);
+  });
+
+  it('a multi-block stream (xz -T2 --block-size) has every block checked', async () => {
+    const text = textLike(MiB);
+    const ok = runToolOk('xz', ['-T2', '--block-size=262144', '--lzma2=preset=1', '-c'], text);
+    expect((await decoder.decode(ok, text.length, 2 * MiB)).equals(text)).toBe(true);
+    const arm = runToolOk('xz', ['-T2', '--block-size=262144', '--arm', '--lzma2=preset=1', '-c'], text);
+    await expectBlobError(decoder.decode(arm, text.length, 2 * MiB));
+  });
+});
+
+describe('encodeOptions', () => {
+  it('marks only large x86 chunks of full images', () => {
+    const chunk = elfChunk(MiB);
+    expect(
+      encodeOptions({
+        newData: chunk,
+        sourceData: new Uint8Array(0),
+        specs: [],
+        replaceRequired: false,
+        fullImage: true,
+      }),
+    ).toEqual({ x86Code: true });
+    expect(encodeOptions({ newData: chunk, sourceData: new Uint8Array(0), specs: [], replaceRequired: false })).toEqual(
+      {},
+    );
+    const small = chunk.subarray(0, 64 * 1024);
+    expect(
+      encodeOptions({
+        newData: small,
+        sourceData: new Uint8Array(0),
+        specs: [],
+        replaceRequired: false,
+        fullImage: true,
+      }),
+    ).toEqual({});
+    expect(
+      encodeOptions({
+        newData: textLike(MiB),
+        sourceData: new Uint8Array(0),
+        specs: [],
+        replaceRequired: false,
+        fullImage: true,
+      }),
+    ).toEqual({});
+  });
+});
