@@ -27,6 +27,7 @@ import { checkFreeSpace } from './device-checks.js';
 import { BlockDeviceOutput } from './device-output.js';
 import type { OutputDestination } from './output-destination.js';
 import { createOutputImage, type OutputFormat, type OutputImage } from './output-image.js';
+import { inDestinationOrder, StagedSparseOutput } from './staged-sparse-output.js';
 import { lockOutput } from './output-lock.js';
 import type { FileId } from './owned-file.js';
 import { resumePoint, type ResumeState } from './resume-point.js';
@@ -149,7 +150,13 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
   // base check, still stops at the first source that changed since.
   const checkSources = !files;
   try {
-    out ??= files ? await createOutputImage(j.format, partialPath, j.part, bs) : await openDevice(j, bs);
+    // A sparse output of ops out of destination order (gathered full-image ops) is staged raw first.
+    const staged = files && j.format === 'sparse' && !inDestinationOrder(j.part.operations);
+    out ??= !files
+      ? await openDevice(j, bs)
+      : staged
+        ? await StagedSparseOutput.create(partialPath, j.part, bs)
+        : await createOutputImage(j.format, partialPath, j.part, bs);
     for (let i = state.completedOps; i < steps.length; i++) {
       const op = steps[i]!;
       const where = `partition ${j.part.name} op ${i} (${op.type})`;

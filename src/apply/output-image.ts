@@ -298,17 +298,24 @@ class SparseOutput implements OutputImage {
 
   async finish(): Promise<FinishedImage> {
     await this.writer.finish();
-    // Re-read the file as written (DONT_CARE reads as zeros), not the bytes handed to the writer;
-    // the inode is taken before and after, so the caller can check it renames the file it hashed.
-    const before = await lstat(this.path);
-    const written = await openImage(this.path);
-    const sha256 = await imageSha256(written, this.bs).finally(() => written.close());
-    const after = await lstat(this.path);
-    const same = before.dev === after.dev && before.ino === after.ino;
-    return { sha256, fileId: same ? { dev: after.dev, ino: after.ino } : { dev: -1, ino: -1 } };
+    return hashWrittenSparse(this.path, this.bs);
   }
 
   async abort(): Promise<void> {
     await this.writer.abort().catch(() => undefined);
   }
+}
+
+/**
+ * The expanded sha256 of the sparse image at `path` as written (DONT_CARE reads as zeros), not of
+ * the bytes handed to the writer; the inode is taken before and after, so the caller can check it
+ * renames the file it hashed.
+ */
+export async function hashWrittenSparse(path: string, blockSizeBytes: number): Promise<FinishedImage> {
+  const before = await lstat(path);
+  const written = await openImage(path);
+  const sha256 = await imageSha256(written, blockSizeBytes).finally(() => written.close());
+  const after = await lstat(path);
+  const same = before.dev === after.dev && before.ino === after.ino;
+  return { sha256, fileId: same ? { dev: after.dev, ino: after.ino } : { dev: -1, ino: -1 } };
 }

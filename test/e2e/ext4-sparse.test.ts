@@ -144,4 +144,15 @@ describe('ext4 images, raw and sparse', () => {
     expect(sha256(join(work, 'applied3.img'))).toBe(sha256(join(work, 'v2.img')));
     cli(['verify', pkg, '--old', join(work, 'v1.simg')]);
   }, 300_000);
+
+  it('a full package, whose gathered ops are out of destination order, applies as sparse too (staged raw, no side files left)', () => {
+    cli(['build', '--new', join(work, 'v2.img'), '-o', join(work, 'full'), '--target', 'generic']);
+    const pkg = join(work, 'full', 'update-generic.otapkg');
+    const outDir = join(work, 'full-out');
+    mkdirSync(outDir);
+    cli(['apply', pkg, '-o', join(outDir, 'v2.simg'), '--output-format', 'sparse', '--device-target', 'generic']);
+    expect(readdirSync(outDir)).toEqual(['v2.simg']);
+    execFileSync('simg2img', [join(outDir, 'v2.simg'), join(outDir, 'v2.img')]);
+    expect(sha256(join(outDir, 'v2.img'))).toBe(sha256(join(work, 'v2.img')));
+  }, 300_000);
 });

@@ -1,7 +1,7 @@
 // The mutation fuzzer (scripts/fuzz.mjs, also `npm run fuzz`) with 2 000 seeded cases: every
 // mutated package must be rejected with exit 4, 5 or 6, with no crash, hang or RSS spike; that
 // includes deflate-aware and exec-aware blobs mutated and signed again, which only the patchers
-// can refuse.
+// can refuse (or, when the mutated patch still makes exactly the target, apply harmlessly).
 
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -21,7 +21,9 @@ describe('mutation fuzzing', () => {
     const summary = JSON.parse(r.stdout.trim().split('\n').pop()!);
     expect(summary.failures, `seed ${seed}: ${JSON.stringify(summary.failures)}`).toEqual([]);
     expect(summary.cases).toBe(2000);
-    expect(summary.rejected).toBe(2000);
+    // A re-signed content-aware blob may be harmless: its patch still makes exactly the target.
+    expect(summary.rejected + summary.harmless).toBe(2000);
+    expect(summary.harmless).toBeLessThan(20);
     expect(Object.keys(summary.byKind).sort()).toEqual([
       'append',
       'flip',
