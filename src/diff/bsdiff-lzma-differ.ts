@@ -28,6 +28,8 @@ import { encodeSparseDiff } from './sparse-diff.js';
 const CONTROL_TUNING: Lzma2Tuning = { lc: 0, lp: 3, pb: 3 };
 const SPARSE_TUNING: Lzma2Tuning = { lc: 2, lp: 0, pb: 0 };
 const EXTRA_TUNING: Lzma2Tuning = { lc: 3, lp: 0, pb: 2 };
+/** The tunings of the control, sparse diff and extra blocks, in patch order. */
+export const BLOCK_TUNINGS: readonly Lzma2Tuning[] = [CONTROL_TUNING, SPARSE_TUNING, EXTRA_TUNING];
 
 /** bsdiff-lzma (wire id 4). */
 export class BsdiffLzmaDiffer implements Differ {
@@ -75,7 +77,7 @@ export class BsdiffLzmaDiffer implements Differ {
 }
 
 /** LZMA2 when that is smaller, else the block as is. */
-async function packBlock(data: Uint8Array, tuning: Lzma2Tuning, newSizeBytes: number): Promise<BsdiffLzmaBlock> {
+export async function packBlock(data: Uint8Array, tuning: Lzma2Tuning, newSizeBytes: number): Promise<BsdiffLzmaBlock> {
   if (data.length > 0) {
     const dictLog = maxBlockDictLog(data.length, newSizeBytes);
     const lzma = await encodeRawLzma2(data, tuning, dictLog);

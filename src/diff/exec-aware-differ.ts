@@ -5,29 +5,15 @@
 // The control block is the one the patcher derives the regions from: no table travels.
 
 import { matchBsdiffShared } from './pair-memo.js';
-import { encodeRawLzma2, type Lzma2Tuning } from '../codecs/raw-lzma2.js';
 import { CTRL_TUPLE_BYTES, readOfft } from './bsdiff-patch.js';
-import { BsdiffLzmaDiffer } from './bsdiff-lzma-differ.js';
-import {
-  maxBlockDictLog,
-  maxDecodedBlockBytes,
-  STORED_BLOCK,
-  writeBsdiffLzma,
-  type BsdiffLzmaBlock,
-} from './bsdiff-lzma-patch.js';
+import { BLOCK_TUNINGS, BsdiffLzmaDiffer, packBlock } from './bsdiff-lzma-differ.js';
+import { maxDecodedBlockBytes, writeBsdiffLzma } from './bsdiff-lzma-patch.js';
 import type { Differ } from './differ.js';
 import { chunkCodeArch } from './elf-code-scan.js';
 import { EXEC_AWARE_DIFFER } from './exec-aware-descriptor.js';
 import { adjustSource, writeExecAwarePatch } from './exec-aware-patch.js';
 import { adjustRegion, regionsFromControl, type AdjustRegions } from './reference-adjust.js';
 import { encodeSparseDiff } from './sparse-diff.js';
-
-/** bsdiff-lzma's block tunings (bsdiff-lzma-differ.ts): control, sparse diff, extra. */
-const TUNINGS: readonly Lzma2Tuning[] = [
-  { lc: 0, lp: 3, pb: 3 },
-  { lc: 2, lp: 0, pb: 0 },
-  { lc: 3, lp: 0, pb: 2 },
-];
 
 /** exec-aware (wire id 6). */
 export class ExecAwareDiffer implements Differ {
@@ -67,7 +53,7 @@ export class ExecAwareDiffer implements Differ {
     const adjusted = adjustSource(source, regions, arch, runs);
     const diff = diffBlock(streams.ctrl, adjusted, target, streams.diff.length);
     const blocks = [streams.ctrl, encodeSparseDiff(diff), streams.extra];
-    const packed = await Promise.all(blocks.map((b, k) => packBlock(b, TUNINGS[k]!, n)));
+    const packed = await Promise.all(blocks.map((b, k) => packBlock(b, BLOCK_TUNINGS[k]!, n)));
     return writeExecAwarePatch(arch, flags, writeBsdiffLzma([packed[0]!, packed[1]!, packed[2]!], n));
   }
 }
@@ -115,14 +101,4 @@ function diffBlock(ctrl: Uint8Array, old: Uint8Array, target: Uint8Array, length
     oldPos += add + readOfft(ctrl, c + 16, 'seek');
   }
   return diff;
-}
-
-/** LZMA2 when that is smaller, else the block as is (bsdiff-lzma's rule). */
-async function packBlock(data: Uint8Array, tuning: Lzma2Tuning, newSizeBytes: number): Promise<BsdiffLzmaBlock> {
-  if (data.length > 0) {
-    const dictLog = maxBlockDictLog(data.length, newSizeBytes);
-    const lzma = await encodeRawLzma2(data, tuning, dictLog);
-    if (lzma.length < data.length) return { dictLog, decodedBytes: data.length, bytes: lzma };
-  }
-  return { dictLog: STORED_BLOCK, decodedBytes: data.length, bytes: data };
 }
