@@ -90,19 +90,21 @@ export async function encodePlan(input: EncodePlanInput): Promise<void> {
 /** A step that carries data to encode: a changed chunk, or a full image's gathered one. */
 type DataStep = Extract<PlanStep, { kind: 'changed' | 'gathered' }>;
 const isData = (item: PlanStep): item is DataStep => item.kind === 'changed' || item.kind === 'gathered';
-const dstOf = (item: DataStep): readonly Extent[] => (item.kind === 'gathered' ? item.dst : [item.dst]);
+const dstOf = (item: DataStep): readonly Extent[] =>
+  item.kind === 'gathered' ? item.dst : item.extraDst ? [item.dst, ...item.extraDst] : [item.dst];
 const sourcesOf = (item: DataStep): readonly Extent[] => (item.kind === 'gathered' ? [] : item.sources);
 
 async function startChunk(input: EncodePlanInput, item: DataStep) {
   const bs = input.blockSizeBytes;
+  const dst = dstOf(item);
   const newData =
-    item.kind === 'gathered'
-      ? await readExtents(input.next, item.dst, bs)
-      : await input.next.read(item.dst.startBlock * bs, item.dst.blockCount * bs);
+    dst.length > 1
+      ? await readExtents(input.next, dst, bs)
+      : await input.next.read(dst[0]!.startBlock * bs, dst[0]!.blockCount * bs);
   const sources = sourcesOf(item);
   const sourceData = input.old && sources.length > 0 ? await readExtents(input.old, sources, bs) : Buffer.alloc(0);
   const srcSha256 = createHash('sha256').update(sourceData).digest();
-  const where = blocksLabel(dstOf(item));
+  const where = blocksLabel(dst);
   // A partition without an old image (a full one): only REPLACE, with the full-image rules.
   const full = input.old === undefined ? { fullImage: true } : {};
   const task = { newData, sourceData, specs: input.specs, where, ...full, ...input.targetNeeds };

@@ -12,6 +12,7 @@ import { PackageReader } from '../package/package-reader.js';
 import { packageProperties, propertiesPathOf, type PackageProperties } from '../package/package-properties.js';
 import { writePackage } from '../package/package-writer.js';
 import { ImageError, UnsupportedError } from '../errors/ota-error.js';
+import { gatherTwins } from '../planner/gather-twins.js';
 import { orderInPlace } from '../planner/in-place-order.js';
 import type { PlanStep } from '../planner/plan-items.js';
 import { sameIdentity, type ImageIdentity } from '../model/manifest.js';
@@ -128,6 +129,10 @@ async function encodePartition(
         items = await o.timed('gatherMs', () =>
           gatherFullChunks(prepared.next, prepared.items, prepared.blockSizeBytes, prepared.maxRunBytes),
         );
+      } else {
+        // A/B delta: content repeated in the new image is coded once, in the op of its first copy.
+        const maxRunBlocks = Math.floor(prepared.maxRunBytes / prepared.blockSizeBytes);
+        items = await o.timed('gatherMs', async () => gatherTwins(prepared.items, prepared.newDigests, maxRunBlocks));
       }
       await o.timed('encodeMs', () =>
         encodePlan({

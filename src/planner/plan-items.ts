@@ -22,6 +22,11 @@ export interface ChangedItem {
   readonly kind: 'changed';
   readonly dst: Extent;
   readonly sources: readonly Extent[];
+  /**
+   * A/B: further runs the op writes after `dst`, in order, from the same blob: later copies of
+   * this chunk's content, or the rest of a chunk whose copies went elsewhere (gather-twins.ts).
+   */
+  readonly extraDst?: readonly Extent[];
   /** In-place: stashes part of the sources are read from (in-place-order.ts). */
   readonly stashIds?: readonly number[];
 }

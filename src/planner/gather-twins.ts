@@ -1,0 +1,164 @@
+// Gathers a delta plan's repeated new content: changed blocks whose content already appears in an
+// earlier changed chunk (a library's copy in a second partition folder, a file shipped twice) join
+// that chunk as its twins, so one op's differ and compressor code the content once and the copy
+// as a repeat. Pure: digests and items in, items out. Memory: 8 bytes per changed block (sorted
+// keys) + 8 bytes per new-image block (first occurrence and owner, as Int32Arrays).
+
+import { sameBlock, type BlockDigests } from '../hashing/block-digests.js';
+import type { Extent } from '../model/extent.js';
+import type { ChangedItem, PlanItem } from './plan-items.js';
+
+/** Shortest run of repeated blocks moved to an earlier chunk (shorter ones stay, coded in place). */
+export const MIN_TWIN_BLOCKS = 8;
+/**
+ * Longest run of unrepeated blocks that goes along with a neighbouring repeated run: a few blocks
+ * left behind (metadata between two copied files) would otherwise become a small op of their own
+ * that still reads, and indexes, the whole chunk's sources.
+ */
+export const MAX_CARRIED_BLOCKS = 32;
+
+const INDEX_BITS = 28n;
+const INDEX_MASK = (1n << INDEX_BITS) - 1n;
+
+/** A run of a chunk's blocks and the earlier chunk (index in the output) that takes it, or -1. */
+interface Run {
+  owner: number;
+  start: number;
+  count: number;
+}
+
+/**
+ * The A/B delta plan `items` (destination order) with repeated changed content gathered: a run
+ * of at least MIN_TWIN_BLOCKS changed blocks whose every block equals a block of one earlier
+ * changed chunk is appended to that chunk's `extraDst` (with up to MAX_CARRIED_BLOCKS unrepeated
+ * neighbours) while the chunk stays within `maxRunBlocks`; the rest of a chunk stays where it
+ * was, as one chunk with the same sources. A chunk's op writes `dst`, then `extraDst` in order,
+ * from one blob: content repeated in the image repeats inside one op's data.
+ */
+export function gatherTwins(items: readonly PlanItem[], next: BlockDigests, maxRunBlocks: number): PlanItem[] {
+  if (BigInt(next.blockCount) > INDEX_MASK) return [...items];
+  const first = firstOccurrences(items, next);
+  if (first === undefined) return [...items];
+  // Where each changed block's content is coded now: the index in `out` of its chunk.
+  const ownerOf = new Int32Array(next.blockCount).fill(-1);
+  const out: PlanItem[] = [];
+  const extra = new Map<number, Extent[]>();
+  const blocksOf: number[] = [];
+  for (const item of items) {
+    if (item.kind !== 'changed') {
+      out.push(item);
+      blocksOf.push(0);
+      continue;
+    }
+    const runs = ownedRuns(item.dst, first, ownerOf);
+    const own: Extent[] = [];
+    for (const r of runs) {
+      if (r.owner >= 0 && blocksOf[r.owner]! + r.count <= maxRunBlocks) {
+        appendExtent(extra, r.owner, { startBlock: r.start, blockCount: r.count });
+        blocksOf[r.owner] = blocksOf[r.owner]! + r.count;
+        ownerOf.fill(r.owner, r.start, r.start + r.count);
+      } else {
+        appendTo(own, { startBlock: r.start, blockCount: r.count });
+      }
+    }
+    if (own.length === 0) continue;
+    const at = out.length;
+    out.push({ kind: 'changed', dst: own[0]!, sources: item.sources });
+    blocksOf.push(own.reduce((n, e) => n + e.blockCount, 0));
+    for (const e of own) ownerOf.fill(at, e.startBlock, e.startBlock + e.blockCount);
+    if (own.length > 1) extra.set(at, own.slice(1));
+  }
+  return out.map((item, at) => {
+    const more = extra.get(at);
+    return more && item.kind === 'changed' ? ({ ...item, extraDst: more } satisfies ChangedItem) : item;
+  });
+}
+
+/**
+ * A chunk's blocks in runs by the earlier chunk that already codes their content (-1: none, or a
+ * repeated run shorter than MIN_TWIN_BLOCKS); an unrepeated run of at most MAX_CARRIED_BLOCKS
+ * next to a repeated one goes with it (the one before it first).
+ */
+function ownedRuns(dst: Extent, first: Int32Array, ownerOf: Int32Array): Run[] {
+  const raw: Run[] = [];
+  for (let k = dst.startBlock; k < dst.startBlock + dst.blockCount; k++) {
+    const owner = first[k]! >= 0 ? ownerOf[first[k]!]! : -1;
+    const last = raw[raw.length - 1];
+    if (last && last.owner === owner) last.count++;
+    else raw.push({ owner, start: k, count: 1 });
+  }
+  for (const r of raw) if (r.count < MIN_TWIN_BLOCKS) r.owner = -1;
+  const runs = joinSameOwner(raw);
+  for (let i = 0; i < runs.length; i++) {
+    const r = runs[i]!;
+    if (r.owner >= 0 || r.count > MAX_CARRIED_BLOCKS) continue;
+    const before = runs[i - 1];
+    const after = runs[i + 1];
+    if (before && before.owner >= 0) r.owner = before.owner;
+    else if (after && after.owner >= 0) r.owner = after.owner;
+  }
+  return joinSameOwner(runs);
+}
+
+/** Adjacent runs of one owner joined. */
+function joinSameOwner(runs: readonly Run[]): Run[] {
+  const out: Run[] = [];
+  for (const r of runs) {
+    const last = out[out.length - 1];
+    if (last && last.owner === r.owner) last.count += r.count;
+    else out.push({ ...r });
+  }
+  return out;
+}
+
+/**
+ * For each changed, non-zero block: the lowest earlier changed block with the same content, or -1.
+ * Undefined when no changed block repeats (nothing to gather).
+ */
+function firstOccurrences(items: readonly PlanItem[], next: BlockDigests): Int32Array | undefined {
+  let n = 0;
+  const counts = (e: Extent, f: (k: number) => void) => {
+    for (let k = e.startBlock; k < e.startBlock + e.blockCount; k++) if (!next.zero[k] && !next.dontCare[k]) f(k);
+  };
+  for (const item of items) if (item.kind === 'changed') counts(item.dst, () => n++);
+  const keys = new BigUint64Array(n);
+  n = 0;
+  for (const item of items)
+    if (item.kind === 'changed')
+      counts(item.dst, (k) => (keys[n++] = ((next.digests.readBigUInt64BE(k * 32) >> 28n) << INDEX_BITS) | BigInt(k)));
+  // Equal prefixes sort by block index: the first of a group is the lowest block, the earliest chunk.
+  keys.sort();
+  const first = new Int32Array(next.blockCount).fill(-1);
+  let any = false;
+  for (let g = 0; g < keys.length;) {
+    const prefix = keys[g]! >> INDEX_BITS;
+    const rep = Number(keys[g]! & INDEX_MASK);
+    let j = g + 1;
+    for (; j < keys.length && keys[j]! >> INDEX_BITS === prefix; j++) {
+      const k = Number(keys[j]! & INDEX_MASK);
+      // A prefix collision of unlike blocks is left alone (only a lost gain, never a wrong byte:
+      // an op always carries the image's real bytes).
+      if (sameBlock(next, k, next, rep)) {
+        first[k] = rep;
+        any = true;
+      }
+    }
+    g = j;
+  }
+  return any ? first : undefined;
+}
+
+/** Appends `e` to chunk `at`'s extra destination runs. */
+function appendExtent(extra: Map<number, Extent[]>, at: number, e: Extent): void {
+  const list = extra.get(at);
+  if (list) appendTo(list, e);
+  else extra.set(at, [e]);
+}
+
+/** Appends `e` to `list`, joining it to the last extent when they touch. */
+function appendTo(list: Extent[], e: Extent): void {
+  const last = list[list.length - 1];
+  if (last && last.startBlock + last.blockCount === e.startBlock)
+    list[list.length - 1] = { startBlock: last.startBlock, blockCount: last.blockCount + e.blockCount };
+  else list.push(e);
+}
