@@ -2,7 +2,7 @@
 // write at the frontier is hashed from its own buffer; a write ahead of blocks that an op has
 // still to write is only noted (its block range) and read back from the file once the frontier
 // reaches it; blocks no op writes (DONT_CARE, ZERO ops) are hashed as the zeros of a fresh file.
-// Memory: 17 bytes per op extent (the plan) and one read buffer of at most 1 MiB.
+// Memory: 17 bytes per op extent (the plan; 20 more while it is built) and one 1 MiB read buffer.
 
 import type { Extent } from '../model/extent.js';
 import type { PartitionUpdate } from '../model/manifest.js';
