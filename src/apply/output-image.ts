@@ -14,9 +14,10 @@ import { RawImageSource } from '../image/raw-image-source.js';
 import { SparseImageWriter } from '../image/sparse-image-writer.js';
 import { totalBlocks, type Extent } from '../model/extent.js';
 import type { PartitionUpdate } from '../model/manifest.js';
-import { ImageSha256, imageSha256 } from '../hashing/image-sha256.js';
+import { imageSha256 } from '../hashing/image-sha256.js';
 import { writeExtents } from '../image/extent-io.js';
 import { readUpTo } from '../image/read-full.js';
+import { FrontierHash } from './frontier-hash.js';
 import { openOwnedFile, type FileId } from './owned-file.js';
 
 /** Output container formats. */
@@ -83,19 +84,19 @@ const FLUSH_EVERY_BYTES = 8 * 1024 * 1024;
  * A plain image file. A fresh file reads as zeros, so ZERO ops and DONT_CARE blocks need no writes;
  * a reopened one (`explicitZeros`) may hold anything where no completed op wrote, so they are written.
  *
- * The image sha256 of a fresh file is taken as it is written, while the writes come in destination
- * order (A/B packages write them so): each write's bytes are hashed while the kernel takes them
- * through this handle, blocks skipped are hashed as the zeros a fresh file holds there, and a
- * write behind one already hashed (or a reopened file) drops that hash for a re-read at `finish`.
- * Either way the bytes hashed are those given to this handle, whose inode `finish` reports: the
- * file renamed is the file hashed (the lock keeps other appliers out; a process writing into
- * another's partial could equally change it after a re-read, before the rename).
+ * The image sha256 of a fresh file is taken as it is written, up to a frontier (frontier-hash.ts):
+ * a write at the frontier is hashed from its buffer while the kernel takes it through this handle;
+ * one ahead of blocks that ops have still to write (a gathered or twinned op's later extents) is
+ * read back through this handle once its write completed and the frontier reached it; blocks no
+ * op writes are hashed as the zeros a fresh file holds there. A write behind the frontier (or a
+ * reopened file) drops that hash for a re-read of the whole file at `finish`. Either way the bytes
+ * hashed are those given to this handle (or read back through it after they were), whose inode
+ * `finish` reports: the file renamed is the file hashed (the lock keeps other appliers out; a
+ * process writing into another's partial could equally change it after a re-read, before the rename).
  */
 export class RawOutput implements OutputImage {
-  /** The running image sha256 while writes come in destination order on a fresh file. */
-  private hash: ImageSha256 | undefined;
-  /** Bytes from the start of the image that `hash` has taken. */
-  private hashedBytes = 0;
+  /** The running image sha256 of a fresh file, while no write came behind its frontier. */
+  private readonly hash: FrontierHash | undefined;
   /** Bytes written since the last background flush started. */
   private unflushedBytes = 0;
   private flushing: Promise<void> | undefined;
@@ -110,7 +111,17 @@ export class RawOutput implements OutputImage {
     /** Whether zeros must be written (a reopened partial) rather than assumed (a fresh file). */
     readonly explicitZeros: boolean,
   ) {
-    if (!explicitZeros) this.hash = new ImageSha256(part.target.sizeBytes, bs);
+    if (!explicitZeros) this.hash = new FrontierHash(part, bs);
+  }
+
+  /** Whether `finish` will take the running hash (true) or re-read the whole file (false). */
+  get hashRunning(): boolean {
+    return this.hash?.running ?? false;
+  }
+
+  /** Bytes read back so far to hash writes that came ahead of the hash frontier. */
+  get hashReadBackBytes(): number {
+    return this.hash?.readBackBytes ?? 0;
   }
 
   static async open(path: string, part: PartitionUpdate, bs: number): Promise<RawOutput> {
@@ -128,10 +139,12 @@ export class RawOutput implements OutputImage {
     // Hashed while the write is under way (neither changes `data`).
     const written = writeExtents(this.fh!, this.path, dst, this.bs, data);
     try {
-      this.follow(dst, data);
+      this.hash?.follow(dst, data);
     } finally {
       await written;
     }
+    // Only now may extents written ahead be read back (this write's among them).
+    await this.hash?.catchUp(this.reader(this.fh!));
     this.unflushedBytes += data.length;
     if (this.unflushedBytes >= FLUSH_EVERY_BYTES && !this.flushing) this.startFlush();
   }
@@ -159,7 +172,7 @@ export class RawOutput implements OutputImage {
   }
 
   async zero(dst: readonly Extent[]): Promise<void> {
-    this.follow(dst, undefined);
+    // A fresh file already holds zeros there (the running hash takes them as blocks no op writes).
     if (!this.explicitZeros) return;
     for (const e of dst) {
       const end = (e.startBlock + e.blockCount) * this.bs;
@@ -185,28 +198,9 @@ export class RawOutput implements OutputImage {
     return out;
   }
 
-  /** Feeds `dst`'s bytes (`data`, or zeros) to the running hash while they come in destination order. */
-  private follow(dst: readonly Extent[], data: Buffer | undefined): void {
-    let at = 0;
-    for (const e of dst) {
-      if (!this.hash) return;
-      const start = e.startBlock * this.bs;
-      const length = e.blockCount * this.bs;
-      if (start < this.hashedBytes) {
-        this.hash = undefined; // behind what was hashed: finish re-reads the file
-        return;
-      }
-      this.hashZeros(start - this.hashedBytes);
-      if (data) this.hash.update(data.subarray(at, at + length));
-      else this.hashZeros(length);
-      this.hashedBytes = start + length;
-      at += length;
-    }
-  }
-
-  private hashZeros(bytes: number): void {
-    for (let left = Math.min(bytes, this.part.target.sizeBytes - this.hashedBytes); left > 0; left -= ZERO_CHUNK.length)
-      this.hash!.update(ZERO_CHUNK.subarray(0, Math.min(left, ZERO_CHUNK.length)));
+  /** Reads the output through `fh` for the running hash. */
+  private reader(fh: FileHandle): (into: Buffer, offsetBytes: number) => Promise<number> {
+    return (into, offsetBytes) => readUpTo(fh, into, offsetBytes, { action: 'read back output', path: this.path });
   }
 
   async sync(): Promise<void> {
@@ -226,11 +220,10 @@ export class RawOutput implements OutputImage {
       // The inode of the handle that wrote (not the name: another process could have put another
       // file there); a re-read goes through that handle too, as a raw image whatever its first bytes.
       const st = await fh.stat();
-      let sha256: Buffer;
-      if (this.hash) {
-        this.hashZeros(this.part.target.sizeBytes - this.hashedBytes); // never written: zeros
-        sha256 = this.hash.digest();
-      } else {
+      // Blocks never written are zeros; extents still ahead of the frontier are read back.
+      await this.hash?.catchUp(this.reader(fh), true);
+      let sha256 = this.hash?.digest();
+      if (!sha256) {
         const written = RawImageSource.fromHandle(this.path, fh, this.part.target.sizeBytes);
         sha256 = await imageSha256(written, this.bs);
       }
