@@ -32,7 +32,8 @@ interface Run {
  * of at least MIN_TWIN_BLOCKS changed blocks whose every block equals a block of one earlier
  * changed chunk is appended to that chunk's `extraDst` (with up to MAX_CARRIED_BLOCKS unrepeated
  * neighbours) while the chunk stays within `maxRunBlocks`; the rest of a chunk stays where it
- * was, as one chunk with the same sources. A chunk's op writes `dst`, then `extraDst` in order,
+ * was, as one chunk with the same sources, and takes later copies of the repeats it kept (a
+ * file shipped four times fills one op, then the next). A chunk's op writes `dst`, then `extraDst` in order,
  * from one blob: content repeated in the image repeats inside one op's data.
  */
 export function gatherTwins(items: readonly PlanItem[], next: BlockDigests, maxRunBlocks: number): PlanItem[] {
@@ -65,7 +66,11 @@ export function gatherTwins(items: readonly PlanItem[], next: BlockDigests, maxR
     const at = out.length;
     out.push({ kind: 'changed', dst: own[0]!, sources: item.sources });
     blocksOf.push(own.reduce((n, e) => n + e.blockCount, 0));
-    for (const e of own) ownerOf.fill(at, e.startBlock, e.startBlock + e.blockCount);
+    for (const e of own) {
+      ownerOf.fill(at, e.startBlock, e.startBlock + e.blockCount);
+      // Repeats kept here (their first copy's chunk was full) are where later copies go now.
+      for (let k = e.startBlock; k < e.startBlock + e.blockCount; k++) if (first[k]! >= 0) ownerOf[first[k]!] = at;
+    }
     if (own.length > 1) extra.set(at, own.slice(1));
   }
   return out.map((item, at) => {

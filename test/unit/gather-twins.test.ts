@@ -74,6 +74,15 @@ describe('gatherTwins', () => {
     expect(items).toEqual([{ ...changed(0, 10), extraDst: [{ startBlock: 20, blockCount: 20 }] }, changed(10, 10)]);
   });
 
+  it('fills the op of the first copy, then the op of the first copy that did not fit', async () => {
+    const next = await digestsOf([...range(100, 10), ...range(100, 10), ...range(100, 10), ...range(100, 10)]);
+    const items = gatherTwins([changed(0, 10), changed(10, 10), changed(20, 10), changed(30, 10)], next, 20);
+    expect(items).toEqual([
+      { ...changed(0, 10), extraDst: [{ startBlock: 10, blockCount: 10 }] },
+      { ...changed(20, 10), extraDst: [{ startBlock: 30, blockCount: 10 }] },
+    ]);
+  });
+
   it('writes every block once, in ops within the op size, other items untouched (property)', async () => {
     let gathered = 0;
     await fc.assert(
