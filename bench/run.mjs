@@ -95,7 +95,8 @@ const USAGE = `Usage: npm run bench -- [options]
   --hdiffz-m-max-mib N       hdiffz -m up to N MiB, its bounded -s mode above (default 1024; -s also
                              when -m's new + 5 x old would exceed 3/4 of RAM)
   --no-peer-cache            re-run hdiffz even when bench/work/peer-cache holds its result for the
-                             same command line, binary (sha256) and images (sha256)
+                             same command line, binary (sha256) and images (sha256); the new result
+                             replaces the stored one
   --peer-cache-min-mib N     reuse/store hdiffz results only on pairs above N MiB (default 1024);
                              hpatchz still applies the cached patch and its output is hashed
   --timeout-s N              kill any one build or apply after N seconds (default 900)
@@ -1069,8 +1070,9 @@ async function runPair(p, pair, o, progress) {
     const ours = def.role.startsWith('ours');
     if (ours) r.distBefore = distFingerprint();
     // hdiffz on large pairs: reuse a stored result for the same command line, binary and images
-    // (peer-cache.mjs); its patch is still applied and hashed below.
-    const cacheFields = tool === 'hdiffz' && o.peerCache && p.sizeMib > o.peerCacheMinMib ? {} : null;
+    // (peer-cache.mjs); its patch is still applied and hashed below. --no-peer-cache re-runs the
+    // build and stores its result in place of the old one.
+    const cacheFields = tool === 'hdiffz' && p.sizeMib > o.peerCacheMinMib ? {} : null;
     let cached = null;
     if (cacheFields) {
       Object.assign(cacheFields, {
@@ -1080,7 +1082,9 @@ async function runPair(p, pair, o, progress) {
         oldSha256: pair.oldSha256,
         newSha256: pair.newSha256,
       });
-      const hit = await lookupPeerCache(PEER_CACHE_DIR, cacheFields, sha256File);
+      const hit = o.peerCache
+        ? await lookupPeerCache(PEER_CACHE_DIR, cacheFields, sha256File)
+        : { why: '--no-peer-cache' };
       if (hit.record) cached = hit;
       else log(`${progress} ${tool}: peer cache: ${hit.why}; running it (the result will be stored)`);
     }
@@ -1242,7 +1246,7 @@ function bestPeer(pairRes) {
     const e = r.packages[0];
     if (!e || !e.correct) continue;
     if (!best || e.bytes < best.bytes)
-      best = { tool: r.tool, label: r.label, bytes: e.bytes, build: r.build, apply: e.apply };
+      best = { tool: r.tool, label: r.label, bytes: e.bytes, build: r.build, apply: e.apply, reused: !!r.reused };
   }
   return best;
 }
@@ -1332,7 +1336,7 @@ function pairTable(pairRes, opts) {
   if (best)
     lines.push(
       '',
-      `Best peer (smallest correct patch, the one every *÷ best peer* column divides by): ${best.label}, ${best.bytes} bytes, build ${fmtS(best.build?.wallS)} s, apply ${fmtS(best.apply?.wallS)} s at ${fmtMiB(best.apply?.maxRssKiB)} MiB peak RSS.`,
+      `Best peer (smallest correct patch, the one every *÷ best peer* column divides by): ${best.label}${best.reused ? ' ‡' : ''}, ${best.bytes} bytes, build ${fmtS(best.build?.wallS)} s, apply ${fmtS(best.apply?.wallS)} s at ${fmtMiB(best.apply?.maxRssKiB)} MiB peak RSS.`,
     );
   return lines.join('\n');
 }
@@ -1437,7 +1441,7 @@ function peerCacheLines(pairRes) {
       const where = m ? ` on ${m.hostname} (${m.nproc} CPUs, ${m.memTotalGiB.toFixed(1)} GiB RAM)` : '';
       out.push(
         `‡ ${r.label}: result **reused** from a run on ${u.measuredAt}${where}, same binary (sha256 \`${short(u.key.binarySha256)}\`), options (\`${u.key.args.join(' ')}\`) and images (old.img \`${short(u.key.oldSha256)}\`, new.img \`${short(u.key.newSha256)}\`): its size, build time and build RSS are from that run` +
-          (u.measuredCmd ? `, measured as \`${u.measuredCmd}\`` : '') +
+          (u.measuredCmd && u.measuredCmd !== r.buildCmd ? `, measured as \`${u.measuredCmd}\`` : '') +
           (u.note ? `; ${u.note}` : '') +
           `. Its patch (kept in bench/work/${u.dir.replace(/^bench\/work\//, '')}) was applied with hpatchz and the output hashed in this run. \`--no-peer-cache\` re-runs the build.`,
       );
@@ -1659,7 +1663,7 @@ function renderMarkdown(run) {
     const short = summary.filter((l) => !/^\s/.test(l)).slice(0, 4);
     L.push(short.map((l) => `- ${l}`).join('\n'));
     L.push(
-      `- new.img sha256 \`${pr.pair.new.sha256}\`, ${pr.pair.new.bytes} bytes (${pr.pair.reused ? 'pair reused from bench/work/pairs' : `pair made in ${pr.pair.madeSeconds?.toFixed(0)} s`})`,
+      `- new.img sha256 \`${pr.pair.new.sha256}\`, ${pr.pair.new.bytes} bytes (${pr.pair.reused ? `pair reused from bench/work/${pr.kind === 'repeat' ? 'repeat' : 'pairs'}` : pr.pair.adopted ? 'images found in place and checked by sha256 to be the base pair repeated' : `pair made in ${pr.pair.madeSeconds?.toFixed(0)} s`})`,
     );
     L.push('');
     L.push(pairTable(pr, run.options));
@@ -1891,6 +1895,7 @@ async function main() {
       const { rec } = pair;
       entry.pair = {
         reused: pair.reused,
+        adopted: rec.adopted ?? false,
         madeSeconds: rec.madeSeconds,
         summary: rec.summary,
         old: rec.old,
