@@ -28,7 +28,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import { renderNetwork, runNetwork } from './network.mjs';
-import { cacheArgs, lookupPeerCache, storePeerCache } from './peer-cache.mjs';
+import { cacheArgs, lookupPeerCache, recordDir, storePeerCache } from './peer-cache.mjs';
 
 const MIB = 1048576;
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -1429,6 +1429,25 @@ function hdiffGoalChecks(pairRes) {
   return checks;
 }
 
+// What a real run would do with the peer cache for hdiffz on pair `p` (dry run: the pair's recorded
+// sha256s, the record's presence; the patch itself is hashed only in a real run).
+async function dryRunCacheNote(p, spec, patch, o) {
+  if (!o.peerCache) return '--no-peer-cache: runs, then replaces any stored result';
+  const recFile = join(pairDir(p), 'bench-pair.json');
+  if (!existsSync(recFile)) return 'peer cache looked up once the pair is made (no bench-pair.json yet)';
+  const rec = JSON.parse(readFileSync(recFile, 'utf8'));
+  const dir = recordDir(PEER_CACHE_DIR, {
+    tool: 'hdiffz',
+    args: cacheArgs(spec.args, { old: spec.args.at(-3), nu: spec.args.at(-2), patch }),
+    binarySha256: await sha256File(spec.cmd),
+    oldSha256: rec.old.sha256,
+    newSha256: rec.new.sha256,
+  });
+  if (!existsSync(join(dir, 'record.json'))) return 'not in the peer cache: runs, then stores its result';
+  const measuredAt = JSON.parse(readFileSync(join(dir, 'record.json'), 'utf8')).measuredAt;
+  return `build result cached in ${relative(ROOT, dir)} (measured ${measuredAt}): reused if its patch still hashes to the record; hpatchz applies it`;
+}
+
 // The ‡ footnote of a peer row whose build result came from the peer cache, and a line for a result
 // this run stored there.
 function peerCacheLines(pairRes) {
@@ -1829,6 +1848,10 @@ async function main() {
         }
         const def = TOOLS[tool];
         const d = join(BENCH, 'work', 'runs', p.id, tool);
+        if (tool === 'hdiffz' && p.sizeMib > o.peerCacheMinMib)
+          process.stdout.write(
+            `# hdiffz: ${await dryRunCacheNote(p, def.build(fake(p), d, o), def.packages(d)[0].file, o)}\n`,
+          );
         process.stdout.write(`${cmdline(def.build(fake(p), d, o))}\n`);
         for (const pkg of def.packages(d))
           process.stdout.write(`  ${cmdline(def.apply(fake(p), pkg, join(d, 'applied.img')))}\n`);
