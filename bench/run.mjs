@@ -28,6 +28,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import { renderNetwork, runNetwork } from './network.mjs';
+import { cacheArgs, lookupPeerCache, recordDir, storePeerCache } from './peer-cache.mjs';
 
 const MIB = 1048576;
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -45,6 +46,17 @@ const generatorFiles = (kind) =>
       ? [...GENERATOR_FILES, MAKE_ARM64_PAIR]
       : GENERATOR_FILES;
 const pairGenerator = (kind) => (kind === 'apk' ? MAKE_APK_PAIR : kind === 'arm64' ? MAKE_ARM64_PAIR : MAKE_PAIR);
+// Kind repeat (issue 17, done-when 6): the patch pair of a quarter the size, each image concatenated
+// four times (`--pairs repeat-4096` = patch-1024 x 4), kept in bench/work/repeat/patch-<size>.
+const MAKE_REPEAT_PAIR = join(BENCH, 'images', 'make-repeat-pair.sh');
+const REPEAT_COUNT = 4;
+const repeatBase = (p) => ({
+  kind: 'patch',
+  sizeMib: p.sizeMib / REPEAT_COUNT,
+  id: `patch-${p.sizeMib / REPEAT_COUNT}`,
+});
+// Expensive peer results that do not depend on ota-build (see peer-cache.mjs and --no-peer-cache).
+const PEER_CACHE_DIR = join(BENCH, 'work', 'peer-cache');
 const SNAPSHOT = join(ROOT, 'bench', 'work', 'ota-build-snapshot');
 // Run as an executable, the way an installed `ota-build` runs (the launcher's sh lines start Node
 // with its memory settings); `node` first on its PATH is the Node running the bench (see timed).
@@ -67,7 +79,9 @@ const USAGE = `Usage: npm run bench -- [options]
 
   --sizes 64,256,1024        image sizes in MiB (default: all three)
   --kinds patch,major,blob   pair kinds (default: all five: patch, major, blob, apk, arm64)
-  --pairs patch-64,blob-256  explicit list of kind-size pairs (instead of --sizes x --kinds)
+  --pairs patch-64,blob-256  explicit list of kind-size pairs (instead of --sizes x --kinds); kind
+                             repeat (only when named): repeat-4096 = patch-1024's images each
+                             concatenated 4 times (issue 17 done-when 6; bench/work/repeat/patch-4096)
   --quick                    same as --pairs patch-64
   --tools LIST               any of ${'ota-build,ota-build-default,ota-build-inplace,ota-build-full,bsdiff,xdelta3,zstd-patch,hdiffz,full-xz,full-xz9e,full-zstd'}
                              (hdiffz needs env HDIFFZ=path/to/hdiffz, hpatchz beside it; default: all,
@@ -80,6 +94,11 @@ const USAGE = `Usage: npm run bench -- [options]
                              above N MiB (default 256: xz -9e of 1 GiB alone takes ~7 minutes)
   --hdiffz-m-max-mib N       hdiffz -m up to N MiB, its bounded -s mode above (default 1024; -s also
                              when -m's new + 5 x old would exceed 3/4 of RAM)
+  --no-peer-cache            re-run hdiffz even when bench/work/peer-cache holds its result for the
+                             same command line, binary (sha256) and images (sha256); the new result
+                             replaces the stored one
+  --peer-cache-min-mib N     reuse/store hdiffz results only on pairs above N MiB (default 1024);
+                             hpatchz still applies the cached patch and its output is hashed
   --timeout-s N              kill any one build or apply after N seconds (default 900)
   --jobs N                   passed to ota-build build --jobs (default: ota-build's own default)
   --out FILE                 results markdown (default bench/RESULTS.md); the JSON goes to
@@ -120,6 +139,8 @@ function parseArgs(argv) {
     bsdiffMaxMib: 256,
     fullMaxMib: 256,
     hdiffzMMaxMib: 1024,
+    peerCache: true,
+    peerCacheMinMib: 1024,
     timeoutS: 900,
     jobs: null,
     out: join(BENCH, 'RESULTS.md'),
@@ -178,6 +199,15 @@ function parseArgs(argv) {
       case '--hdiffz-m-max-mib':
         o.hdiffzMMaxMib = num(flag, val());
         break;
+      case '--no-peer-cache':
+        o.peerCache = false;
+        break;
+      case '--peer-cache-min-mib': {
+        const v = Number(val());
+        if (!(v >= 0)) die('--peer-cache-min-mib: expected a number >= 0');
+        o.peerCacheMinMib = v;
+        break;
+      }
       case '--timeout-s':
         o.timeoutS = num(flag, val());
         break;
@@ -221,14 +251,15 @@ function parseArgs(argv) {
         die(`unknown option ${a}\n\n${USAGE}`);
     }
   }
-  for (const k of o.kinds) if (!ALL_KINDS.includes(k)) die(`--kinds: unknown kind ${k} (${ALL_KINDS.join(', ')})`);
+  for (const k of o.kinds)
+    if (!ALL_KINDS.includes(k) && k !== 'repeat') die(`--kinds: unknown kind ${k} (${ALL_KINDS.join(', ')}, repeat)`);
   const known = new Set(Object.keys(TOOLS));
   for (const t of o.tools) if (!known.has(t)) die(`--tools: unknown tool ${t} (${[...known].join(', ')})`);
   if (o.tools.includes('hdiffz') && !HDIFFZ) die('--tools hdiffz: set HDIFFZ to the hdiffz binary (hpatchz beside it)');
   let pairs;
   if (o.pairs) {
     pairs = o.pairs.map((p) => {
-      const m = /^(patch|major|blob|apk|arm64)-([1-9][0-9]*)$/.exec(p);
+      const m = /^(patch|major|blob|apk|arm64|repeat)-([1-9][0-9]*)$/.exec(p);
       if (!m) die(`--pairs: expected kind-sizeMiB like patch-64, got ${p}`);
       return { kind: m[1], sizeMib: Number(m[2]) };
     });
@@ -238,6 +269,8 @@ function parseArgs(argv) {
   }
   for (const p of pairs) {
     if (!Number.isInteger(p.sizeMib)) die(`sizes must be whole MiB, got ${p.sizeMib}`);
+    if (p.kind === 'repeat' && p.sizeMib % REPEAT_COUNT)
+      die(`repeat-${p.sizeMib}: the size must be ${REPEAT_COUNT} x a whole number of MiB (the patch pair it repeats)`);
     p.id = `${p.kind}-${p.sizeMib}`;
   }
   o.pairList = o.network === '--network-only' ? [] : pairs;
@@ -810,12 +843,13 @@ function machineInfo() {
 // Pairs
 
 function pairDir(p) {
-  return join(BENCH, 'work', 'pairs', p.id);
+  return p.kind === 'repeat' ? join(BENCH, 'work', 'repeat', `patch-${p.sizeMib}`) : join(BENCH, 'work', 'pairs', p.id);
 }
 
 // Reuse a pair when bench-pair.json says it came from the same generator files and the images
 // still hash to what was recorded (and to what make-pair.sh printed in pair.txt).
 async function ensurePair(p) {
+  if (p.kind === 'repeat') return ensureRepeatPair(p);
   const dir = pairDir(p);
   const old = join(dir, 'old.img');
   const nu = join(dir, 'new.img');
@@ -863,6 +897,109 @@ async function ensurePair(p) {
     madeSeconds: (performance.now() - t0) / 1000,
     old: { sha256: ho, bytes: statSync(old).size },
     new: { sha256: hn, bytes: statSync(nu).size },
+    summary,
+  };
+  writeFileSync(recFile, JSON.stringify(rec, null, 2) + '\n');
+  return done(rec, false);
+}
+
+// sha256 of what `cat path path ...` (count times) writes, reading path count times.
+async function sha256Repeated(path, count) {
+  const h = createHash('sha256');
+  for (let i = 0; i < count; i++) {
+    await new Promise((res, rej) =>
+      createReadStream(path, { highWaterMark: 4 * MIB })
+        .on('data', (b) => h.update(b))
+        .on('error', rej)
+        .on('end', res),
+    );
+  }
+  return h.digest('hex');
+}
+
+// Kind repeat: the base patch pair (made or reused like any pair) with each image concatenated
+// REPEAT_COUNT times by make-repeat-pair.sh. Reused when bench-pair.json names the same generator
+// (that script, the count, the base pair's generator and image sha256s) and the images still hash
+// to the record. Images already in the folder without a record (e.g. made by hand with `cat`) are
+// adopted when they hash to the base images repeated, so the 2 x sizeMib are not written again.
+async function ensureRepeatPair(p) {
+  const base = repeatBase(p);
+  log(`  base pair ${base.id} (repeat-${p.sizeMib} = ${base.id} x ${REPEAT_COUNT})`);
+  const b = await ensurePair(base);
+  const dir = pairDir(p);
+  const old = join(dir, 'old.img');
+  const nu = join(dir, 'new.img');
+  const recFile = join(dir, 'bench-pair.json');
+  const generator = createHash('sha256')
+    .update(
+      JSON.stringify({
+        script: readFileSync(MAKE_REPEAT_PAIR, 'utf8'),
+        count: REPEAT_COUNT,
+        base: base.id,
+        baseGenerator: b.rec.generator,
+        baseOld: b.rec.old.sha256,
+        baseNew: b.rec.new.sha256,
+      }),
+    )
+    .digest('hex');
+  const done = (rec, reused) => ({ dir, paths: { old, new: nu }, rec, reused });
+  if (existsSync(recFile) && existsSync(old) && existsSync(nu)) {
+    try {
+      const rec = JSON.parse(readFileSync(recFile, 'utf8'));
+      if (rec.generator === generator && rec.kind === p.kind && rec.sizeMib === p.sizeMib) {
+        log(`  checking cached pair ${relative(ROOT, dir)} (sha256)`);
+        const [ho, hn] = await Promise.all([sha256File(old), sha256File(nu)]);
+        if (ho === rec.old.sha256 && hn === rec.new.sha256) return done(rec, true);
+        log('  cached images do not match their sha256 record: remaking');
+      } else {
+        log(`  repeat generator (make-repeat-pair.sh or ${base.id}) changed: remaking`);
+      }
+    } catch (e) {
+      log(`  unreadable pair record (${e.message}): remaking`);
+    }
+  }
+  rmSync(recFile, { force: true });
+  const t0 = performance.now();
+  log(`  sha256 of ${base.id}'s images x ${REPEAT_COUNT} (reading each ${REPEAT_COUNT} times)`);
+  const [eo, en] = await Promise.all([
+    sha256Repeated(b.paths.old, REPEAT_COUNT),
+    sha256Repeated(b.paths.new, REPEAT_COUNT),
+  ]);
+  const bytes = REPEAT_COUNT * b.rec.old.bytes;
+  const sized = (f, n) => existsSync(f) && statSync(f).size === n;
+  let adopted = false;
+  if (sized(old, bytes) && sized(nu, REPEAT_COUNT * b.rec.new.bytes)) {
+    log(`  images already in ${relative(ROOT, dir)}: checking they are ${base.id} x ${REPEAT_COUNT} (sha256)`);
+    const [ho, hn] = await Promise.all([sha256File(old), sha256File(nu)]);
+    adopted = ho === eo && hn === en;
+    if (!adopted) log('  they are not: remaking');
+  }
+  if (!adopted) {
+    checkSpace(dir, p.sizeMib);
+    const args = [MAKE_REPEAT_PAIR, b.dir, String(REPEAT_COUNT), dir];
+    log(`  making pair: bash ${args.map((a) => relative(ROOT, a) || a).join(' ')}`);
+    const r = spawnSync('bash', args, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+    if (r.status !== 0) throw new Error(`make-repeat-pair.sh failed (exit ${r.status})`);
+    const [ho, hn] = await Promise.all([sha256File(old), sha256File(nu)]);
+    if (ho !== eo || hn !== en) throw new Error(`pair ${p.id}: images do not hash to ${base.id}'s repeated`);
+  }
+  const baseLines = b.rec.summary.split('\n').filter((l) => l && !/^[0-9a-f]{64}\s/.test(l));
+  const summary = [
+    `kind: repeat (${base.id}'s old.img and new.img each concatenated ${REPEAT_COUNT} times by make-repeat-pair.sh: ${p.sizeMib} MiB)`,
+    ...baseLines.map((l) => (/^\s/.test(l) || /:$/.test(l) ? l : `${base.id} ${l}`)),
+    `${eo}  ${old} (${bytes} bytes)`,
+    `${en}  ${nu} (${REPEAT_COUNT * b.rec.new.bytes} bytes)`,
+    '',
+  ].join('\n');
+  const rec = {
+    kind: p.kind,
+    sizeMib: p.sizeMib,
+    generator,
+    base: { id: base.id, old: b.rec.old, new: b.rec.new },
+    madeSeconds: (performance.now() - t0) / 1000,
+    adopted,
+    old: { sha256: eo, bytes: statSync(old).size },
+    new: { sha256: en, bytes: statSync(nu).size },
     summary,
   };
   writeFileSync(recFile, JSON.stringify(rec, null, 2) + '\n');
@@ -932,8 +1069,47 @@ async function runPair(p, pair, o, progress) {
     log(`${progress} ${tool}: build  $ ${r.buildCmd}`);
     const ours = def.role.startsWith('ours');
     if (ours) r.distBefore = distFingerprint();
-    const idleB = await waitIdle(o.waitIdleS);
-    const b = await timed(spec, { timeoutS: o.timeoutS, env, timeFile: join(d, 'time-build.txt') });
+    // hdiffz on large pairs: reuse a stored result for the same command line, binary and images
+    // (peer-cache.mjs); its patch is still applied and hashed below. --no-peer-cache re-runs the
+    // build and stores its result in place of the old one.
+    const cacheFields = tool === 'hdiffz' && p.sizeMib > o.peerCacheMinMib ? {} : null;
+    let cached = null;
+    if (cacheFields) {
+      Object.assign(cacheFields, {
+        tool,
+        args: cacheArgs(spec.args, { old: pair.old, nu: pair.new, patch: def.packages(d)[0].file }),
+        binarySha256: await sha256File(spec.cmd),
+        oldSha256: pair.oldSha256,
+        newSha256: pair.newSha256,
+      });
+      const hit = o.peerCache
+        ? await lookupPeerCache(PEER_CACHE_DIR, cacheFields, sha256File)
+        : { why: '--no-peer-cache' };
+      if (hit.record) cached = hit;
+      else log(`${progress} ${tool}: peer cache: ${hit.why}; running it (the result will be stored)`);
+    }
+    let idleB = null;
+    let b;
+    const buildStartedAt = new Date().toISOString();
+    if (cached) {
+      const rec = cached.record;
+      b = { status: 'ok', exitCode: 0, signal: null, stdout: '', ...rec.build };
+      idleB = rec.build.loadBeforeCores ?? null;
+      r.reused = {
+        measuredAt: rec.measuredAt,
+        machine: rec.machine ?? null,
+        measuredCmd: rec.measuredCmd ?? null,
+        note: rec.note ?? null,
+        key: rec.key,
+        dir: relative(ROOT, cached.dir),
+      };
+      log(
+        `${progress} ${tool}: build result REUSED from ${r.reused.dir} (measured ${rec.measuredAt}): ${rec.patchBytes} bytes, ${fmtS(b.wallS)} s, peak RSS ${fmtMiB(b.maxRssKiB)} MiB (--no-peer-cache re-runs it)`,
+      );
+    } else {
+      idleB = await waitIdle(o.waitIdleS);
+      b = await timed(spec, { timeoutS: o.timeoutS, env, timeFile: join(d, 'time-build.txt') });
+    }
     r.build = {
       status: b.status,
       exitCode: b.exitCode,
@@ -960,13 +1136,14 @@ async function runPair(p, pair, o, progress) {
       log(`${progress} ${tool}: build did not finish within ${o.timeoutS} s (killed)`);
     } else if (b.status === 'failed') {
       log(`${progress} ${tool}: build FAILED (exit ${b.exitCode ?? b.signal}): ${b.stderrTail.split('\n').pop()}`);
-    } else {
+    } else if (!cached) {
       log(`${progress} ${tool}: build ok in ${fmtS(b.wallS)} s, peak RSS ${fmtMiB(b.maxRssKiB)} MiB${busyNote(b)}`);
     }
     r.packages = [];
     if (b.status === 'ok') {
       for (const pkg of def.packages(d)) {
         pkg.label ??= r.label;
+        if (cached) pkg.file = cached.patchFile;
         const e = { label: pkg.label, target: pkg.target ?? null };
         r.packages.push(e);
         if (!existsSync(pkg.file)) {
@@ -1002,6 +1179,19 @@ async function runPair(p, pair, o, progress) {
           e.correct = e.outSha256 === pair.newSha256;
         } else {
           e.correct = false;
+        }
+        if (cacheFields && !cached && e.correct) {
+          const stored = storePeerCache(PEER_CACHE_DIR, cacheFields, {
+            patchFile: pkg.file,
+            patchSha256: await sha256File(pkg.file),
+            move: !o.keepOutputs,
+            measuredAt: buildStartedAt,
+            measuredCmd: r.buildCmd,
+            machine: o.machineSummary ?? null,
+            build: r.build,
+          });
+          r.cacheStored = relative(ROOT, stored);
+          log(`${progress} ${tool}: result stored in the peer cache: ${r.cacheStored}`);
         }
         log(
           `${progress} ${tool}: ${pkg.label}: apply ${a.status === 'ok' ? `ok in ${fmtS(a.wallS)} s, peak RSS ${fmtMiB(a.maxRssKiB)} MiB${busyNote(a)}` : a.status === 'timeout' ? 'did not finish' : `FAILED (exit ${a.exitCode ?? a.signal}): ${a.stderrTail.split('\n').pop()}`}; output ${e.correct ? 'matches new.img' : 'does NOT match new.img'}`,
@@ -1056,7 +1246,7 @@ function bestPeer(pairRes) {
     const e = r.packages[0];
     if (!e || !e.correct) continue;
     if (!best || e.bytes < best.bytes)
-      best = { tool: r.tool, label: r.label, bytes: e.bytes, build: r.build, apply: e.apply };
+      best = { tool: r.tool, label: r.label, bytes: e.bytes, build: r.build, apply: e.apply, reused: !!r.reused };
   }
   return best;
 }
@@ -1138,7 +1328,7 @@ function pairTable(pairRes, opts) {
       ? `**${e.label}**${warn}`
       : r.role === 'reference'
         ? `${e.label} (reference)`
-        : e.label;
+        : `${e.label}${r.reused ? ' ‡' : ''}`;
     lines.push(
       `| ${label} | ${size} | ${ofNew} | ${vsBest} | ${fmtS(b.wallS)}${shared}${dag(b)} | ${vsZstd}${shared} | ${buildVsBest}${shared} | ${fmtMiB(b.maxRssKiB)}${shared} | ${applyS} | ${applyVsBest} | ${applyRss} | ${applyRssVsBest} | ${correct} |`,
     );
@@ -1146,7 +1336,7 @@ function pairTable(pairRes, opts) {
   if (best)
     lines.push(
       '',
-      `Best peer (smallest correct patch, the one every *÷ best peer* column divides by): ${best.label}, ${best.bytes} bytes, build ${fmtS(best.build?.wallS)} s, apply ${fmtS(best.apply?.wallS)} s at ${fmtMiB(best.apply?.maxRssKiB)} MiB peak RSS.`,
+      `Best peer (smallest correct patch, the one every *÷ best peer* column divides by): ${best.label}${best.reused ? ' ‡' : ''}, ${best.bytes} bytes, build ${fmtS(best.build?.wallS)} s, apply ${fmtS(best.apply?.wallS)} s at ${fmtMiB(best.apply?.maxRssKiB)} MiB peak RSS.`,
     );
   return lines.join('\n');
 }
@@ -1236,6 +1426,89 @@ function hdiffGoalChecks(pairRes) {
       `${ok(apply <= 3 && e.apply.maxRssKiB <= 160 * 1024)} apply time ≤ 3 × hpatchz (${x(apply)}) and apply peak RSS ≤ 160 MiB (${fmtMiB(e.apply.maxRssKiB)} MiB; hpatchz ${fmtMiB(he.apply.maxRssKiB)} MiB)`,
     );
   }
+  return checks;
+}
+
+// What a real run would do with the peer cache for hdiffz on pair `p` (dry run: the pair's recorded
+// sha256s, the record's presence; the patch itself is hashed only in a real run).
+async function dryRunCacheNote(p, spec, patch, o) {
+  if (!o.peerCache) return '--no-peer-cache: runs, then replaces any stored result';
+  const recFile = join(pairDir(p), 'bench-pair.json');
+  if (!existsSync(recFile)) return 'peer cache looked up once the pair is made (no bench-pair.json yet)';
+  const rec = JSON.parse(readFileSync(recFile, 'utf8'));
+  const dir = recordDir(PEER_CACHE_DIR, {
+    tool: 'hdiffz',
+    args: cacheArgs(spec.args, { old: spec.args.at(-3), nu: spec.args.at(-2), patch }),
+    binarySha256: await sha256File(spec.cmd),
+    oldSha256: rec.old.sha256,
+    newSha256: rec.new.sha256,
+  });
+  if (!existsSync(join(dir, 'record.json'))) return 'not in the peer cache: runs, then stores its result';
+  const measuredAt = JSON.parse(readFileSync(join(dir, 'record.json'), 'utf8')).measuredAt;
+  return `build result cached in ${relative(ROOT, dir)} (measured ${measuredAt}): reused if its patch still hashes to the record; hpatchz applies it`;
+}
+
+// The ‡ footnote of a peer row whose build result came from the peer cache, and a line for a result
+// this run stored there.
+function peerCacheLines(pairRes) {
+  const out = [];
+  const short = (h) => `${h.slice(0, 16)}…`;
+  for (const r of pairRes.results) {
+    const u = r.reused;
+    if (u) {
+      const m = u.machine;
+      const where = m ? ` on ${m.hostname} (${m.nproc} CPUs, ${m.memTotalGiB.toFixed(1)} GiB RAM)` : '';
+      out.push(
+        `‡ ${r.label}: result **reused** from a run on ${u.measuredAt}${where}, same binary (sha256 \`${short(u.key.binarySha256)}\`), options (\`${u.key.args.join(' ')}\`) and images (old.img \`${short(u.key.oldSha256)}\`, new.img \`${short(u.key.newSha256)}\`): its size, build time and build RSS are from that run` +
+          (u.measuredCmd && u.measuredCmd !== r.buildCmd ? `, measured as \`${u.measuredCmd}\`` : '') +
+          (u.note ? `; ${u.note}` : '') +
+          `. Its patch (kept in bench/work/${u.dir.replace(/^bench\/work\//, '')}) was applied with hpatchz and the output hashed in this run. \`--no-peer-cache\` re-runs the build.`,
+      );
+    }
+    if (r.cacheStored)
+      out.push(
+        `${r.label}: result stored in the peer cache (${r.cacheStored}); later runs with the same binary, options and images reuse it (\`--no-peer-cache\` re-runs it).`,
+      );
+  }
+  return out;
+}
+
+// Issue 17 done-when 6 on a repeat pair (the patch pair of a quarter the size x 4): build peak RSS
+// ≤ 1 GiB, build time ≤ 4.5 x that base pair's in the same run, package ≤ 0.9 x hdiffz (-s at 4 GiB).
+function repeatGoalChecks(pairRes, run) {
+  if (pairRes.kind !== 'repeat') return null;
+  const ours = pairRes.results?.find((r) => r.tool === 'ota-build');
+  if (!ours) return null;
+  const e = ours.status === 'ok' ? ours.packages[0] : null;
+  if (!e || e.missing)
+    return [`ota-build (generic): **no package** (${ours.status === 'timeout' ? 'did not finish' : 'build failed'})`];
+  const ok = (b) => (b ? 'pass' : '**FAIL**');
+  const x = (v) => `${v.toFixed(3)}×`;
+  const baseId = `patch-${pairRes.sizeMib / REPEAT_COUNT}`;
+  const checks = [
+    `${ok(ours.build.maxRssKiB <= MIB)} build peak RSS ≤ 1 GiB (${fmtMiB(ours.build.maxRssKiB)} MiB)${dag(ours.build)}`,
+  ];
+  const base = run.pairs
+    .find((pr) => pr.id === baseId)
+    ?.results?.find((r) => r.tool === 'ota-build' && r.status === 'ok');
+  if (base)
+    checks.push(
+      `${ok(ours.build.wallS <= 4.5 * base.build.wallS)} build time ≤ 4.5 × the ${baseId} pair's in this run: ${x(ours.build.wallS / base.build.wallS)} (${fmtS(ours.build.wallS)} s vs ${fmtS(base.build.wallS)} s${dag(ours.build) || dag(base.build) ? '; † a time was measured on a busy machine' : ''})`,
+    );
+  else
+    checks.push(
+      `build time ≤ 4.5 × the ${baseId} pair's: not checked: ${baseId} not in this run (or its ota-build build failed)`,
+    );
+  const h = pairRes.results.find((r) => r.tool === 'hdiffz');
+  const he = h?.status === 'ok' ? h.packages[0] : null;
+  if (he?.correct)
+    checks.push(
+      `${ok(e.bytes <= 0.9 * he.bytes)} package ≤ 0.9 × ${h.label}${h.reused ? ' ‡' : ''}: ${x(e.bytes / he.bytes)} (${e.bytes} vs ${he.bytes} bytes)`,
+    );
+  else
+    checks.push(
+      `package ≤ 0.9 × hdiffz -s -c-lzma: not checked: ${!h ? 'hdiffz not in this run (set HDIFFZ)' : h.status === 'ok' ? 'its output was not correct' : `hdiffz ${h.status}`}`,
+    );
   return checks;
 }
 
@@ -1409,7 +1682,7 @@ function renderMarkdown(run) {
     const short = summary.filter((l) => !/^\s/.test(l)).slice(0, 4);
     L.push(short.map((l) => `- ${l}`).join('\n'));
     L.push(
-      `- new.img sha256 \`${pr.pair.new.sha256}\`, ${pr.pair.new.bytes} bytes (${pr.pair.reused ? 'pair reused from bench/work/pairs' : `pair made in ${pr.pair.madeSeconds?.toFixed(0)} s`})`,
+      `- new.img sha256 \`${pr.pair.new.sha256}\`, ${pr.pair.new.bytes} bytes (${pr.pair.reused ? `pair reused from bench/work/${pr.kind === 'repeat' ? 'repeat' : 'pairs'}` : pr.pair.adopted ? 'images found in place and checked by sha256 to be the base pair repeated' : `pair made in ${pr.pair.madeSeconds?.toFixed(0)} s`})`,
     );
     L.push('');
     L.push(pairTable(pr, run.options));
@@ -1438,7 +1711,16 @@ function renderMarkdown(run) {
     if (selfCheck.length) {
       L.push(...selfCheck, '');
     }
-    const hdiffChecks = hdiffGoalChecks(pr);
+    const cacheLines = peerCacheLines(pr);
+    if (cacheLines.length) L.push(...cacheLines, '');
+    const repeatChecks = repeatGoalChecks(pr, run);
+    if (repeatChecks) {
+      L.push('Issue 17 goal checks at phone scale (done-when 6; ota-build generic):');
+      L.push('');
+      for (const c of repeatChecks) L.push(`- ${c}`);
+      L.push('');
+    }
+    const hdiffChecks = pr.kind === 'repeat' ? null : hdiffGoalChecks(pr);
     if (hdiffChecks) {
       L.push('Issue 17 goal checks vs HDiffPatch (ota-build generic):');
       L.push('');
@@ -1552,8 +1834,12 @@ async function main() {
     const fake = (p) => ({ old: join(pairDir(p), 'old.img'), new: join(pairDir(p), 'new.img'), sizeMib: p.sizeMib });
     for (const p of o.pairList) {
       const dir = pairDir(p);
+      const make =
+        p.kind === 'repeat'
+          ? `bench/images/make-repeat-pair.sh ${relative(ROOT, pairDir(repeatBase(p)))} ${REPEAT_COUNT} ${relative(ROOT, dir)} (after pair ${repeatBase(p).id}; images already there are adopted when they hash to it x ${REPEAT_COUNT})`
+          : `bench/images/make-pair.sh ${p.kind} ${p.sizeMib} ${relative(ROOT, dir)}`;
       process.stdout.write(
-        `\n# pair ${p.id}: ${existsSync(join(dir, 'bench-pair.json')) ? 'cached (checked by sha256)' : `bench/images/make-pair.sh ${p.kind} ${p.sizeMib} ${relative(ROOT, dir)}`}\n`,
+        `\n# pair ${p.id}: ${existsSync(join(dir, 'bench-pair.json')) ? 'cached (checked by sha256)' : make}\n`,
       );
       for (const { tool, skip } of toolsFor(p, o)) {
         if (skip) {
@@ -1562,6 +1848,10 @@ async function main() {
         }
         const def = TOOLS[tool];
         const d = join(BENCH, 'work', 'runs', p.id, tool);
+        if (tool === 'hdiffz' && p.sizeMib > o.peerCacheMinMib)
+          process.stdout.write(
+            `# hdiffz: ${await dryRunCacheNote(p, def.build(fake(p), d, o), def.packages(d)[0].file, o)}\n`,
+          );
         process.stdout.write(`${cmdline(def.build(fake(p), d, o))}\n`);
         for (const pkg of def.packages(d))
           process.stdout.write(`  ${cmdline(def.apply(fake(p), pkg, join(d, 'applied.img')))}\n`);
@@ -1574,6 +1864,13 @@ async function main() {
   }
 
   const machine = machineInfo();
+  o.machineSummary = {
+    hostname: machine.hostname,
+    nproc: machine.nproc,
+    memTotalGiB: machine.memTotalGiB,
+    cpuModel: machine.cpuModel,
+    kernel: machine.kernel,
+  };
   if (o.snapshot) {
     machine.otaBuild.snapshot = await snapshotOtaBuild();
     log(
@@ -1591,6 +1888,8 @@ async function main() {
       bsdiffMaxMib: o.bsdiffMaxMib,
       fullMaxMib: o.fullMaxMib,
       timeoutS: o.timeoutS,
+      peerCache: o.peerCache,
+      peerCacheMinMib: o.peerCacheMinMib,
       jobs: o.jobs,
       defaultTargetsMaxMib: o.defaultTargetsMaxMib,
       waitIdleS: o.waitIdleS,
@@ -1619,12 +1918,18 @@ async function main() {
       const { rec } = pair;
       entry.pair = {
         reused: pair.reused,
+        adopted: rec.adopted ?? false,
         madeSeconds: rec.madeSeconds,
         summary: rec.summary,
         old: rec.old,
         new: rec.new,
       };
-      entry.results = await runPair(p, { ...pair.paths, newSha256: rec.new.sha256, sizeMib: p.sizeMib }, o, progress);
+      entry.results = await runPair(
+        p,
+        { ...pair.paths, oldSha256: rec.old.sha256, newSha256: rec.new.sha256, sizeMib: p.sizeMib },
+        o,
+        progress,
+      );
     } catch (e) {
       entry.error = e.message;
       log(`${progress} ERROR: ${e.message}`);
