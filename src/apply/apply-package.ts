@@ -24,6 +24,7 @@ import { DEFAULT_CHECKPOINT_EVERY_BYTES, SCRATCH_BYTES, writePartition } from '.
 import { checkBase, startBaseCheck } from './base-check.js';
 import type { ApplyResult } from './apply-result.js';
 import { sameFile } from './same-file.js';
+import { inDestinationOrder } from './staged-sparse-output.js';
 import { fileIdsOf } from './owned-file.js';
 import { checkDeviceIdentity, checkNotDowngrade, readDeviceState, type DeviceState } from './device-checks.js';
 import { checkDeviceLimits, deviceProfileFor } from './device-limits.js';
@@ -121,7 +122,13 @@ export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> 
       resume: options.resume ?? false,
       everyBytes: options.checkpointEveryBytes ?? DEFAULT_CHECKPOINT_EVERY_BYTES,
       baseChecked,
-      freeBytesNeeded: blockCountOf(part.target.sizeBytes, bs) * bs + SCRATCH_BYTES,
+      // A sparse output of ops out of destination order is written raw first, then converted
+      // beside it: room for both (the sparse image is at most the raw one plus chunk headers).
+      freeBytesNeeded:
+        blockCountOf(part.target.sizeBytes, bs) *
+          bs *
+          (format === 'sparse' && !inDestinationOrder(part.operations) ? 2 : 1) +
+        SCRATCH_BYTES,
       beforeRename: streamed ? () => reader.verifyPayloadSignature() : undefined,
       reporter,
     });

@@ -18,6 +18,7 @@ import type { ReleasePartition } from '../release/release-source.js';
 import type { Reporter } from '../reporter.js';
 import type { ApplyOptions } from './apply-options.js';
 import { DEFAULT_CHECKPOINT_EVERY_BYTES, SCRATCH_BYTES, writePartition } from './apply-partition.js';
+import { inDestinationOrder } from './staged-sparse-output.js';
 import { checkBase } from './base-check.js';
 import type { AppliedPartition, ReleaseApplyResult } from './apply-result.js';
 import { checkFreeSpace } from './device-checks.js';
@@ -70,7 +71,17 @@ export async function applyRelease(
     try {
       const totalBytes = manifest.partitions.reduce((n, p) => n + blockCountOf(p.target.sizeBytes, bs) * bs, 0);
       await prepareStaging(staging, options.resume ?? false, reporter);
-      await checkFreeSpace(join(outDir, 'x'), totalBytes + SCRATCH_BYTES);
+      // A sparse output of ops out of destination order is staged raw, then converted beside it.
+      const stagedRawBytes =
+        options.outputFormat === 'raw'
+          ? 0
+          : Math.max(
+              0,
+              ...manifest.partitions
+                .filter((p) => !inDestinationOrder(p.operations))
+                .map((p) => blockCountOf(p.target.sizeBytes, bs) * bs),
+            );
+      await checkFreeSpace(join(outDir, 'x'), totalBytes + stagedRawBytes + SCRATCH_BYTES);
       const forbidden = await fileIdsOf(checked.flatMap((c) => (c.old ? [c.old.path] : [])));
       const staged: AppliedPartition[] = [];
       for (const c of checked) staged.push(await stagePartition(c, reader, options, staging, forbidden, reporter));

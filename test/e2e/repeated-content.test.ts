@@ -3,7 +3,7 @@
 // package still applies to exactly the new image, as raw and as sparse output, with one or two jobs.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,7 +12,11 @@ import { PackageReader } from '../../src/package/package-reader.js';
 import { applyEdits, syntheticImage } from '../helpers/edit-images.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ota-repeated-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const small = join(dir, 'small-fs');
+afterAll(() => {
+  spawnSync('umount', [small]);
+  rmSync(dir, { recursive: true, force: true });
+});
 
 const KiB = 1024;
 const IMAGE_BYTES = 2048 * KiB;
@@ -95,5 +99,25 @@ describe('repeated content in a delta', () => {
     expect(x.error, 'simg2img is required: apt-get install android-sdk-libsparse-utils').toBeUndefined();
     expect(x.status, x.stderr?.toString()).toBe(0);
     expect(readFileSync(raw).equals(readFileSync(built.newPath))).toBe(true);
+  });
+
+  it('asks for room for the raw staging too before a sparse output of ops out of order', async () => {
+    const built = await build('space', imageWith(oldFile, COPY_AT), imageWith(newFile, COPY_AT));
+    // 11 MiB: enough for the raw image (2 MiB) and the 8 MiB scratch, not for a raw copy as well.
+    mkdirSync(small);
+    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=11m', 'tmpfs', small], { encoding: 'utf8' });
+    expect(m.status, `mounting an 11 MiB tmpfs (needs root): ${m.stderr}`).toBe(0);
+    try {
+      const sparse = join(small, 'out.simg');
+      await expect(
+        applyPackage({ packagePath: built.pkg, oldPath: built.oldPath, outputPath: sparse, outputFormat: 'sparse' }),
+      ).rejects.toMatchObject({ code: 'NO_SPACE' });
+      expect(readdirSync(small)).toEqual([]);
+      const raw = join(small, 'out.img');
+      await applyPackage({ packagePath: built.pkg, oldPath: built.oldPath, outputPath: raw });
+      expect(readFileSync(raw).equals(readFileSync(built.newPath))).toBe(true);
+    } finally {
+      spawnSync('umount', [small]);
+    }
   });
 });

@@ -83,6 +83,24 @@ describe('gatherTwins', () => {
     ]);
   });
 
+  it('leaves the remaining chunks as they are once it added its most extents', async () => {
+    // Each later chunk: a 10-block copy of chunk 0, then 40 new blocks (two extents once split).
+    const blocks = [...range(100, 10)];
+    for (let c = 0; c < 4; c++) blocks.push(...range(100, 10), ...range(1000 + 100 * c, 40));
+    const next = await digestsOf(blocks);
+    const plan = [changed(0, 10), ...[0, 1, 2, 3].map((c) => changed(10 + 50 * c, 50))];
+    const items = gatherTwins(plan, next, 1000, 2);
+    // Two chunks were split (one extent added each), the other two stay whole.
+    expect(items.slice(-2)).toEqual(plan.slice(-2));
+    expect(items[0]).toEqual({
+      ...changed(0, 10),
+      extraDst: [
+        { startBlock: 10, blockCount: 10 },
+        { startBlock: 60, blockCount: 10 },
+      ],
+    });
+  });
+
   it('writes every block once, in ops within the op size, other items untouched (property)', async () => {
     let gathered = 0;
     await fc.assert(
