@@ -1,7 +1,8 @@
 // Interrupted updates: `apply` on a 64 MiB pair is SIGKILLed at ≥ 20 random moments (with
 // checkpoints every op, so kills land inside checkpoint writes, and every 8 MiB, so they land
 // inside blob writes), then `apply --resume` must produce the byte-identical new image, and the
-// old image's sha256 must never change. Seeded: OTA_TEST_SEED replays a failure.
+// old image's sha256 must never change. The new image repeats changed content far away, so one op
+// writes out of destination order. Seeded: OTA_TEST_SEED replays a failure.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -9,6 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PackageReader } from '../../src/package/package-reader.js';
 import { applyEdits, syntheticImage } from '../helpers/edit-images.js';
 import { seededRng } from '../helpers/seeded-random.js';
 
@@ -29,7 +31,7 @@ let newSha = '';
 /** Side files of `out` whose names start with `prefix` (partials and checkpoint temps carry random suffixes). */
 const sideFiles = (prefix: string) => readdirSync(work).filter((n) => n.startsWith(prefix));
 
-beforeAll(() => {
+beforeAll(async () => {
   const old = syntheticImage(64 * MiB, seed);
   writeFileSync(oldPath, old);
   const edits = Array.from({ length: 40 }, (_, i) => ({
@@ -37,7 +39,11 @@ beforeAll(() => {
     at: (i * 1.6 * MiB) | 0,
     length: 200_000,
   }));
-  writeFileSync(newPath, applyEdits(old, [...edits, { kind: 'insert', at: 3 * MiB, length: 777 }], seed));
+  const next = applyEdits(old, [...edits, { kind: 'insert', at: 3 * MiB, length: 777 }], seed);
+  // A copy of changed content far away (a file in two folders): its op writes out of
+  // destination order (planner/gather-twins.ts), so kills also land between such writes.
+  next.copy(next, 50 * MiB + 512 * 1024, 8 * MiB, 8 * MiB + 256 * 1024);
+  writeFileSync(newPath, next);
   oldSha = sha(oldPath);
   newSha = sha(newPath);
   const r = spawnSync(
@@ -63,6 +69,15 @@ beforeAll(() => {
     { encoding: 'utf8', env: { ...process.env, SOURCE_DATE_EPOCH: '1' } },
   );
   expect(r.status, r.stderr).toBe(0);
+  const reader = await PackageReader.open(pkg);
+  try {
+    const far = reader.manifest.partitions[0]!.operations.some((op) =>
+      op.dst.some((e, i) => i > 0 && e.startBlock - op.dst[i - 1]!.startBlock > (16 * MiB) / 4096),
+    );
+    expect(far, 'the package has an op that writes the far copy').toBe(true);
+  } finally {
+    await reader.close();
+  }
 }, 300_000);
 
 /** Runs apply and SIGKILLs it `delayMs` after the partial output appears; returns what was on disk then. */
