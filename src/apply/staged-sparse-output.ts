@@ -4,6 +4,7 @@
 // raw one. Memory: one 1 MiB read; disk: the raw image until it is converted.
 
 import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { ioError } from '../errors/ota-error.js';
 import { SparseImageWriter } from '../image/sparse-image-writer.js';
@@ -12,6 +13,7 @@ import type { Extent } from '../model/extent.js';
 import type { Operation } from '../model/operation.js';
 import type { PartitionUpdate } from '../model/manifest.js';
 import { RawOutput, hashWrittenSparse, type FinishedImage, type OutputImage } from './output-image.js';
+import type { FileId } from './owned-file.js';
 
 /** Bytes read from the raw stage per step of the conversion. */
 const CONVERT_STEP_BYTES = 1024 * 1024;
@@ -54,11 +56,11 @@ export class StagedSparseOutput implements OutputImage {
 
   /** Converts the finished raw stage; returns the sparse file's expanded sha256 (the caller checks it). */
   async finish(): Promise<FinishedImage> {
-    await this.raw.finish();
+    const stage = await this.raw.finish();
     // A sibling of the partial with another random suffix: a partial name, so a killed run's is cleaned up.
     const sparsePath = this.path.replace(/[0-9a-f]{16}$/, randomBytes(8).toString('hex'));
     try {
-      await this.convert(sparsePath);
+      await this.convert(sparsePath, stage.fileId);
       await rename(sparsePath, this.path).catch((err) => {
         throw ioError('replace the raw stage with', sparsePath, err);
       });
@@ -73,13 +75,18 @@ export class StagedSparseOutput implements OutputImage {
     await this.raw.abort();
   }
 
-  private async convert(sparsePath: string): Promise<void> {
+  /** Writes the raw stage, reopened without following links and checked to be the file written, as sparse. */
+  private async convert(sparsePath: string, stageId: FileId | undefined): Promise<void> {
     const blockCount = this.part.target.sizeBytes / this.bs;
     const writer = await SparseImageWriter.create(sparsePath, this.bs, blockCount);
-    const fh = await open(this.path, 'r').catch((err) => {
+    const fh = await open(this.path, constants.O_RDONLY | constants.O_NOFOLLOW).catch(async (err) => {
+      await writer.abort().catch(() => undefined);
       throw ioError('read the raw stage', this.path, err);
     });
     try {
+      const st = await fh.stat();
+      if (!st.isFile() || st.dev !== stageId?.dev || st.ino !== stageId.ino)
+        throw ioError('read the raw stage', this.path, new Error('it is no longer the file this apply wrote'));
       const step = Buffer.alloc(Math.max(this.bs, CONVERT_STEP_BYTES - (CONVERT_STEP_BYTES % this.bs)));
       for (let block = 0; block < blockCount;) {
         const want = Math.min(step.length, (blockCount - block) * this.bs);

@@ -8,12 +8,21 @@ import { lowerBound } from '../extents/lower-bound.js';
 
 const INDEX_BITS = 28n;
 const INDEX_MASK = (1n << INDEX_BITS) - 1n;
+/** Most blocks an image may have to be indexed. */
+export const DIGEST_INDEX_MAX_BLOCKS = Number(INDEX_MASK);
 
-/** Lookup from block digest to the first old block with that digest (zero and DONT_CARE blocks excluded). */
+/**
+ * Lookup from block digest to the first old block with that digest (zero and DONT_CARE blocks
+ * excluded; with `include`, only the blocks it accepts: the planner indexes a new image's changed
+ * blocks this way to find repeats).
+ */
 export class DigestIndex {
   private readonly keys: BigUint64Array;
 
-  constructor(private readonly old: BlockDigests) {
+  constructor(
+    private readonly old: BlockDigests,
+    include: (block: number) => boolean = () => true,
+  ) {
     if (BigInt(old.blockCount) > INDEX_MASK) {
       throw new ImageError(
         'IMAGE_TOO_LARGE',
@@ -21,11 +30,12 @@ export class DigestIndex {
       );
     }
     let n = 0;
-    for (let i = 0; i < old.blockCount; i++) if (!old.zero[i] && !old.dontCare[i]) n++;
+    const indexed = (i: number) => !old.zero[i] && !old.dontCare[i] && include(i);
+    for (let i = 0; i < old.blockCount; i++) if (indexed(i)) n++;
     this.keys = new BigUint64Array(n);
     n = 0;
     for (let i = 0; i < old.blockCount; i++) {
-      if (old.zero[i] || old.dontCare[i]) continue;
+      if (!indexed(i)) continue;
       this.keys[n++] = (this.prefixAt(old.digests, i * 32) << INDEX_BITS) | BigInt(i);
     }
     // Equal prefixes sort by block index, so the first match is the lowest block: deterministic.

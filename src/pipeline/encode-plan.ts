@@ -97,10 +97,7 @@ const sourcesOf = (item: DataStep): readonly Extent[] => (item.kind === 'gathere
 async function startChunk(input: EncodePlanInput, item: DataStep) {
   const bs = input.blockSizeBytes;
   const dst = dstOf(item);
-  const newData =
-    dst.length > 1
-      ? await readExtents(input.next, dst, bs)
-      : await input.next.read(dst[0]!.startBlock * bs, dst[0]!.blockCount * bs);
+  const newData = await readExtents(input.next, dst, bs);
   const sources = sourcesOf(item);
   const sourceData = input.old && sources.length > 0 ? await readExtents(input.old, sources, bs) : Buffer.alloc(0);
   const srcSha256 = createHash('sha256').update(sourceData).digest();

@@ -1,10 +1,11 @@
 // Gathers a delta plan's repeated new content: changed blocks whose content already appears in an
 // earlier changed chunk (a library's copy in a second partition folder, a file shipped twice) join
 // that chunk as its twins, so one op's differ and compressor code the content once and the copy
-// as a repeat. Pure: digests and items in, items out. Memory: 8 bytes per changed block (sorted
-// keys) + 8 bytes per new-image block (first occurrence and owner, as Int32Arrays).
+// as a repeat. Pure: digests and items in, items out. Memory: a digest index of the changed blocks
+// (8 bytes each) + 9 bytes per new-image block (changed flag, first occurrence and owner).
 
-import { sameBlock, type BlockDigests } from '../hashing/block-digests.js';
+import type { BlockDigests } from '../hashing/block-digests.js';
+import { DigestIndex, DIGEST_INDEX_MAX_BLOCKS } from '../hashing/digest-index.js';
 import type { Extent } from '../model/extent.js';
 import type { ChangedItem, PlanItem } from './plan-items.js';
 
@@ -22,9 +23,6 @@ export const MAX_CARRIED_BLOCKS = 32;
  * counts; the 4 GiB bench pair (a 1 GiB image four times) needs about 1,100.
  */
 export const MAX_GATHERED_EXTENTS = 4096;
-
-const INDEX_BITS = 28n;
-const INDEX_MASK = (1n << INDEX_BITS) - 1n;
 
 /** A run of a chunk's blocks and the earlier chunk (index in the output) that takes it, or -1. */
 interface Run {
@@ -49,7 +47,7 @@ export function gatherTwins(
   maxRunBlocks: number,
   maxGatheredExtents = MAX_GATHERED_EXTENTS,
 ): PlanItem[] {
-  if (BigInt(next.blockCount) > INDEX_MASK) return [...items];
+  if (next.blockCount > DIGEST_INDEX_MAX_BLOCKS) return [...items];
   const first = firstOccurrences(items, next);
   if (first === undefined) return [...items];
   // Where each changed block's content is coded now: the index in `out` of its chunk.
@@ -135,34 +133,20 @@ function joinSameOwner(runs: readonly Run[]): Run[] {
  * Undefined when no changed block repeats (nothing to gather).
  */
 function firstOccurrences(items: readonly PlanItem[], next: BlockDigests): Int32Array | undefined {
-  let n = 0;
-  const counts = (e: Extent, f: (k: number) => void) => {
-    for (let k = e.startBlock; k < e.startBlock + e.blockCount; k++) if (!next.zero[k] && !next.dontCare[k]) f(k);
-  };
-  for (const item of items) if (item.kind === 'changed') counts(item.dst, () => n++);
-  const keys = new BigUint64Array(n);
-  n = 0;
+  const changed = new Uint8Array(next.blockCount);
   for (const item of items)
-    if (item.kind === 'changed')
-      counts(item.dst, (k) => (keys[n++] = ((next.digests.readBigUInt64BE(k * 32) >> 28n) << INDEX_BITS) | BigInt(k)));
-  // Equal prefixes sort by block index: the first of a group is the lowest block, the earliest chunk.
-  keys.sort();
+    if (item.kind === 'changed') changed.fill(1, item.dst.startBlock, item.dst.startBlock + item.dst.blockCount);
+  // The lowest changed block of each content (zero and DONT_CARE blocks are not indexed).
+  const index = new DigestIndex(next, (k) => changed[k] === 1);
   const first = new Int32Array(next.blockCount).fill(-1);
   let any = false;
-  for (let g = 0; g < keys.length;) {
-    const prefix = keys[g]! >> INDEX_BITS;
-    const rep = Number(keys[g]! & INDEX_MASK);
-    let j = g + 1;
-    for (; j < keys.length && keys[j]! >> INDEX_BITS === prefix; j++) {
-      const k = Number(keys[j]! & INDEX_MASK);
-      // A prefix collision of unlike blocks is left alone (only a lost gain, never a wrong byte:
-      // an op always carries the image's real bytes).
-      if (sameBlock(next, k, next, rep)) {
-        first[k] = rep;
-        any = true;
-      }
+  for (let k = 0; k < next.blockCount; k++) {
+    if (changed[k] !== 1) continue;
+    const j = index.find(next.digests, k * 32);
+    if (j >= 0 && j < k) {
+      first[k] = j;
+      any = true;
     }
-    g = j;
   }
   return any ? first : undefined;
 }
