@@ -115,12 +115,11 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
     await checkFreeSpace(path, j.freeBytesNeeded);
   let out: OutputImage | undefined = state.resumed?.output;
   let { chain, bytesWritten } = state;
-  // COPY and DIFF sources are read into one reused buffer: each op's source is dropped (written,
-  // or patched into a new buffer) before the next op reads.
-  const sourceScratch = new ScratchBuffer();
-  // A patcher's output likewise (written before the next op patches).
-  const outputScratch = new ScratchBuffer();
-  const output = (sizeBytes: number) => outputScratch.take(sizeBytes);
+  // Two ops are in flight: while op i is hashed and written, op i+1's blob and source are read and
+  // decoded (the thread pool's work overlaps the main thread's). Each has its own reused source
+  // and patch-output buffers, alternating by op index: an op's buffers are written out before the
+  // op two ahead reads into them.
+  const scratches = [newOpScratch(), newOpScratch()] as const;
   // A streamed resume continues the payload hash from the checkpoint, at the blob it stopped before
   // (else the reader reads the skipped blobs again, only to hash them).
   const streamed = j.reader.bodyStreamed;
@@ -149,6 +148,7 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
   // op's source would only stop a bad apply earlier. A block device, written in place after the
   // base check, still stops at the first source that changed since.
   const checkSources = !files;
+  let ahead: Promise<Buffer | undefined> | undefined;
   try {
     // A sparse output of ops out of destination order (gathered full-image ops) is staged raw first.
     const staged = files && j.format === 'sparse' && !inDestinationOrder(j.part.operations);
@@ -157,10 +157,17 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
       : staged
         ? await StagedSparseOutput.create(partialPath, j.part, bs)
         : await createOutputImage(j.format, partialPath, j.part, bs);
+    const start = (i: number): Promise<Buffer | undefined> => {
+      const where = `partition ${j.part.name} op ${i} (${steps[i]!.type})`;
+      const produced = produce(j.reader, steps[i]!, j.old, bs, where, scratches[i % 2]!, checkSources);
+      produced.catch(() => undefined); // reported when awaited, in op order
+      return produced;
+    };
     for (let i = state.completedOps; i < steps.length; i++) {
       const op = steps[i]!;
-      const where = `partition ${j.part.name} op ${i} (${op.type})`;
-      const data = await produce(j.reader, op, j.old, bs, where, { source: sourceScratch, output }, checkSources);
+      const data = await (ahead ?? start(i));
+      // Not across a checkpoint: it records the payload hash at the blob of the next op to do.
+      ahead = i + 1 < steps.length && !checkpoints.has(i + 1) ? start(i + 1) : undefined;
       if (data) await out.write(op.dst, data);
       else await out.zero(op.dst);
       const dstBytes = totalBlocks(op.dst) * bs;
@@ -224,6 +231,8 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
       resumedFromOp: state.completedOps,
     };
   } catch (err) {
+    // The op read ahead is let finish first: it still reads through the old image and the package.
+    await ahead?.catch(() => undefined);
     // A failure (not an interruption) is final: nothing partial is kept to resume from.
     await out?.abort();
     if (files) {
@@ -253,7 +262,7 @@ async function produce(
   old: BlockSource | undefined,
   bs: number,
   where: string,
-  scratch: { readonly source: ScratchBuffer; readonly output: OutputBuffer },
+  scratch: OpScratch,
   checkSources: boolean,
 ): Promise<Buffer | undefined> {
   const dstBytes = totalBlocks(op.dst) * bs;
@@ -311,6 +320,17 @@ function blobCursor(part: PartitionUpdate, doneOps: number): number | undefined 
     if (blob) return blob.offsetBytes + blob.sizeBytes;
   }
   return undefined;
+}
+
+/** One in-flight op's reused buffers: its source (COPY, DIFF) and its patcher's output. */
+interface OpScratch {
+  readonly source: ScratchBuffer;
+  readonly output: OutputBuffer;
+}
+
+function newOpScratch(): OpScratch {
+  const output = new ScratchBuffer();
+  return { source: new ScratchBuffer(), output: (sizeBytes: number) => output.take(sizeBytes) };
 }
 
 function sha256Of(data: Uint8Array): Buffer {

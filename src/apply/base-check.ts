@@ -1,15 +1,15 @@
 // The base check: the old image must be the one the package was built from (size, then the image
 // sha256 with DONT_CARE blocks as zeros). Run before anything is written (checkBase), or started
 // on the second core (startBaseCheck) while a file output is written: a plain old image file is
-// hashed by a worker thread through the applier's own descriptor (the very file it reads, never
+// hashed by a worker thread (descriptor-hasher.ts) through the applier's own descriptor (the very file it reads, never
 // reopened by name); any other source is hashed on the main thread between the ops' awaits.
 
-import { Worker } from 'node:worker_threads';
 import { ioError, VerificationError } from '../errors/ota-error.js';
 import { imageSha256 } from '../hashing/image-sha256.js';
 import type { BlockSource } from '../image/block-source.js';
 import { RawImageSource } from '../image/raw-image-source.js';
 import type { PartitionUpdate } from '../model/manifest.js';
+import { DescriptorHasher } from './descriptor-hasher.js';
 
 /** Checks the old image against the package's source identity; returns its sha256 (hex). */
 export async function checkBase(old: BlockSource, part: PartitionUpdate, blockSizeBytes: number): Promise<string> {
@@ -27,18 +27,17 @@ export function startBaseCheck(old: BlockSource, part: PartitionUpdate, blockSiz
   checkBaseSize(old, part);
   const fd = old instanceof RawImageSource ? old.fileDescriptor() : undefined;
   if (fd === undefined) return checkBase(old, part, blockSizeBytes);
-  const zeroed = part.source!.dontCare.map((e) => [e.startBlock * blockSizeBytes, e.blockCount * blockSizeBytes]);
-  return new Promise<Buffer>((resolve, reject) => {
-    const worker = new Worker(HASH_WORKER, {
-      eval: true,
-      workerData: { fd, sizeBytes: old.sizeBytes, zeroed },
-      // A hash needs little heap: keep the worker's small.
-      resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
-    });
-    worker.once('message', (digest: Uint8Array) => resolve(Buffer.from(digest)));
-    worker.once('error', (err) => reject(ioError('hash old image', old.path, err)));
-    worker.once('exit', (code) => reject(new Error(`old image hash worker exited with code ${code}`)));
-  }).then((digest) => matchBase(old, part, digest));
+  const zeroed = part.source!.dontCare.map(
+    (e) => [e.startBlock * blockSizeBytes, e.blockCount * blockSizeBytes] as const,
+  );
+  return DescriptorHasher.start(fd, { sizeBytes: old.sizeBytes, zeroed })
+    .digest()
+    .then(
+      (digest) => matchBase(old, part, digest),
+      (err: unknown) => {
+        throw ioError('hash old image', old.path, err);
+      },
+    );
 }
 
 function checkBaseSize(old: BlockSource, part: PartitionUpdate): void {
@@ -65,33 +64,3 @@ function matchBase(old: BlockSource, part: PartitionUpdate, digest: Buffer): str
 function expectedOf(part: PartitionUpdate): string {
   return Buffer.from(part.source!.sha256).toString('hex');
 }
-
-/**
- * The worker (CommonJS, node built-ins only): the image sha256 of `sizeBytes` bytes read with
- * positional reads from `fd` in 4 MiB chunks, `zeroed` byte ranges ([start, length], DONT_CARE)
- * hashed as zeros; a file that ends early fails (the main thread's source would too).
- */
-const HASH_WORKER = `
-const { readSync } = require('node:fs');
-const { createHash } = require('node:crypto');
-const { workerData, parentPort } = require('node:worker_threads');
-const { fd, sizeBytes, zeroed } = workerData;
-const ranges = zeroed.map(([start, length]) => [start, start + length]).sort((a, b) => a[0] - b[0]);
-const hash = createHash('sha256');
-const buffer = Buffer.allocUnsafeSlow(Math.min(4 * 1024 * 1024, Math.max(1, sizeBytes)));
-for (let at = 0; at < sizeBytes; ) {
-  const chunk = buffer.subarray(0, Math.min(buffer.length, sizeBytes - at));
-  for (let done = 0; done < chunk.length; ) {
-    const n = readSync(fd, chunk, done, chunk.length - done, at + done);
-    if (n === 0) throw new Error('old image ended at ' + (at + done) + ' bytes while being hashed');
-    done += n;
-  }
-  for (const [start, end] of ranges) {
-    if (end <= at || start >= at + chunk.length) continue;
-    chunk.fill(0, Math.max(start, at) - at, Math.min(end, at + chunk.length) - at);
-  }
-  hash.update(chunk);
-  at += chunk.length;
-}
-parentPort.postMessage(hash.digest());
-`;

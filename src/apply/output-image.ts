@@ -10,14 +10,14 @@ import { lstat, open, type FileHandle } from 'node:fs/promises';
 import { UnsupportedError, ioError } from '../errors/ota-error.js';
 import { blockCountOf } from '../format/manifest-invariants.js';
 import { openImage } from '../image/open-image.js';
-import { RawImageSource } from '../image/raw-image-source.js';
 import { SparseImageWriter } from '../image/sparse-image-writer.js';
 import { totalBlocks, type Extent } from '../model/extent.js';
 import type { PartitionUpdate } from '../model/manifest.js';
 import { imageSha256 } from '../hashing/image-sha256.js';
 import { writeExtents } from '../image/extent-io.js';
 import { readUpTo } from '../image/read-full.js';
-import { FrontierHash } from './frontier-hash.js';
+import { DescriptorHasher } from './descriptor-hasher.js';
+import { WriteFrontier } from './write-frontier.js';
 import { openOwnedFile, type FileId } from './owned-file.js';
 
 /** Output container formats. */
@@ -84,19 +84,22 @@ const FLUSH_EVERY_BYTES = 8 * 1024 * 1024;
  * A plain image file. A fresh file reads as zeros, so ZERO ops and DONT_CARE blocks need no writes;
  * a reopened one (`explicitZeros`) may hold anything where no completed op wrote, so they are written.
  *
- * The image sha256 of a fresh file is taken as it is written, up to a frontier (frontier-hash.ts):
- * a write at the frontier is hashed from its buffer while the kernel takes it through this handle;
- * one ahead of blocks that ops have still to write (a gathered or twinned op's later extents) is
- * read back through this handle once its write completed and the frontier reached it; blocks no
- * op writes are hashed as the zeros a fresh file holds there. A write behind the frontier (or a
- * reopened file) drops that hash for a re-read of the whole file at `finish`. Either way the bytes
- * hashed are those given to this handle (or read back through it after they were), whose inode
- * `finish` reports: the file renamed is the file hashed (the lock keeps other appliers out; a
- * process writing into another's partial could equally change it after a re-read, before the rename).
+ * The image sha256 of a fresh file is taken as it is written, on a worker thread that reads it
+ * back through this handle's descriptor (descriptor-hasher.ts) as far as it is final: up to the
+ * first block an op has still to write (write-frontier.ts; a gathered or twinned op's later
+ * extents, written ahead, are passed once the frontier reaches them; blocks no op writes read as
+ * the zeros of a fresh file). A write behind the frontier (or a reopened file) drops that hash
+ * for a re-read of the whole file at `finish`, on a worker too. Either way the bytes hashed are
+ * read back through this handle after they were written, and `finish` reports its inode: the file
+ * renamed is the file hashed (the lock keeps other appliers out; a process writing into another's
+ * partial could equally change it after a re-read, before the rename).
  */
 export class RawOutput implements OutputImage {
-  /** The running image sha256 of a fresh file, while no write came behind its frontier. */
-  private readonly hash: FrontierHash | undefined;
+  /** How far a fresh file is final, while no write came behind it. */
+  private readonly frontier: WriteFrontier | undefined;
+  /** The running image sha256 of a fresh file up to the frontier (stopped when it stops). */
+  private hasher: DescriptorHasher | undefined;
+  private hasherStopped: Promise<void> | undefined;
   /** Bytes written since the last background flush started. */
   private unflushedBytes = 0;
   private flushing: Promise<void> | undefined;
@@ -111,17 +114,15 @@ export class RawOutput implements OutputImage {
     /** Whether zeros must be written (a reopened partial) rather than assumed (a fresh file). */
     readonly explicitZeros: boolean,
   ) {
-    if (!explicitZeros) this.hash = new FrontierHash(part, bs);
+    if (!explicitZeros && fh) {
+      this.frontier = new WriteFrontier(part, bs);
+      this.hasher = this.hashFile(fh);
+    }
   }
 
   /** Whether `finish` will take the running hash (true) or re-read the whole file (false). */
   get hashRunning(): boolean {
-    return this.hash?.running ?? false;
-  }
-
-  /** Bytes read back so far to hash writes that came ahead of the hash frontier. */
-  get hashReadBackBytes(): number {
-    return this.hash?.readBackBytes ?? 0;
+    return this.frontier?.running ?? false;
   }
 
   static async open(path: string, part: PartitionUpdate, bs: number): Promise<RawOutput> {
@@ -136,17 +137,31 @@ export class RawOutput implements OutputImage {
   }
 
   async write(dst: readonly Extent[], data: Buffer): Promise<void> {
-    // Hashed while the write is under way (neither changes `data`).
-    const written = writeExtents(this.fh!, this.path, dst, this.bs, data);
-    try {
-      this.hash?.follow(dst, data);
-    } finally {
-      await written;
-    }
-    // Only now may extents written ahead be read back (this write's among them).
-    await this.hash?.catchUp(this.reader(this.fh!));
+    await writeExtents(this.fh!, this.path, dst, this.bs, data);
+    // Only now may the hash read what this write passed.
+    this.follow(dst);
     this.unflushedBytes += data.length;
     if (this.unflushedBytes >= FLUSH_EVERY_BYTES && !this.flushing) this.startFlush();
+  }
+
+  /** Moves the running hash's frontier over a completed write of `dst`, or stops the hash. */
+  private follow(dst: readonly Extent[]): void {
+    if (!this.frontier || !this.hasher) return;
+    this.frontier.note(dst);
+    if (this.frontier.running) {
+      this.frontier.advance(this.extendHash);
+    } else {
+      this.hasherStopped = this.hasher.stop();
+      this.hasher = undefined;
+    }
+  }
+
+  /** Passes a final range to the running hash (`zeros`: never written, hashed unread). */
+  private readonly extendHash = (endBytes: number, zeros: boolean): void => this.hasher?.extend(endBytes, zeros);
+
+  /** A hash of this output's bytes through `fh`'s descriptor (as zeros past its end). */
+  private hashFile(fh: FileHandle): DescriptorHasher {
+    return DescriptorHasher.start(fh.fd, { sizeBytes: this.part.target.sizeBytes, shortReadsAsZeros: true });
   }
 
   /**
@@ -198,11 +213,6 @@ export class RawOutput implements OutputImage {
     return out;
   }
 
-  /** Reads the output through `fh` for the running hash. */
-  private reader(fh: FileHandle): (into: Buffer, offsetBytes: number) => Promise<number> {
-    return (into, offsetBytes) => readUpTo(fh, into, offsetBytes, { action: 'read back output', path: this.path });
-  }
-
   async sync(): Promise<void> {
     await this.flushed();
     await this.fh!.sync();
@@ -220,13 +230,15 @@ export class RawOutput implements OutputImage {
       // The inode of the handle that wrote (not the name: another process could have put another
       // file there); a re-read goes through that handle too, as a raw image whatever its first bytes.
       const st = await fh.stat();
-      // Blocks never written are zeros; extents still ahead of the frontier are read back.
-      await this.hash?.catchUp(this.reader(fh), true);
-      let sha256 = this.hash?.digest();
-      if (!sha256) {
-        const written = RawImageSource.fromHandle(this.path, fh, this.part.target.sizeBytes);
-        sha256 = await imageSha256(written, this.bs);
-      }
+      // The running hash reads to the end (planned blocks never written are the file's zeros), or
+      // the whole file is read again.
+      const hasher = this.hasher ?? this.hashFile(fh);
+      this.hasher = undefined;
+      await this.hasherStopped;
+      if (this.frontier?.running) this.frontier.advance((endBytes, zeros) => hasher.extend(endBytes, zeros), true);
+      const sha256 = await hasher.digest().catch((err: unknown) => {
+        throw ioError('hash output', this.path, err);
+      });
       await synced;
       return { sha256, fileId: { dev: st.dev, ino: st.ino } };
     } finally {
@@ -236,6 +248,10 @@ export class RawOutput implements OutputImage {
   }
 
   async abort(): Promise<void> {
+    // The hash worker reads through the descriptor: stopped before it is closed.
+    await this.hasher?.stop();
+    this.hasher = undefined;
+    await this.hasherStopped;
     await this.fh?.close().catch(() => undefined);
   }
 }

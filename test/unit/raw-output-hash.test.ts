@@ -1,7 +1,8 @@
-// The running sha256 of a fresh raw output (RawOutput + frontier-hash.ts) when ops write out of
-// destination order: finish() must report the sha256 of the file's bytes and of the expected image,
-// read back only the extents written ahead of the frontier, and fall back to a whole-file re-read
-// (hash no longer running) only for a write behind the frontier or one the ops do not plan.
+// The running sha256 of a fresh raw output (RawOutput + write-frontier.ts + descriptor-hasher.ts)
+// when ops write out of destination order: finish() must report the sha256 of the file's bytes and
+// of the expected image, keep the hash running while every write is a planned extent at or ahead
+// of the frontier, and fall back to a whole-file re-read (hash no longer running) only for a write
+// behind the frontier or one the ops do not plan.
 
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -74,7 +75,6 @@ interface Applied {
   readonly sha256: string;
   readonly fileSha256: string;
   readonly running: boolean;
-  readonly readBackBytes: number;
 }
 
 /** Writes `part`'s ops in `order` (indexes) into a fresh RawOutput, then finishes it. */
@@ -89,9 +89,8 @@ async function apply(part: PartitionUpdate, image: Buffer, order?: readonly numb
     }
     const running = out.hashRunning;
     const finished = await out.finish();
-    const readBackBytes = out.hashReadBackBytes; // finish reads back what is still ahead
     const fileSha256 = sha(await readFile(path));
-    return { sha256: finished.sha256.toString('hex'), fileSha256, running, readBackBytes };
+    return { sha256: finished.sha256.toString('hex'), fileSha256, running };
   } finally {
     await out.abort();
     await rm(path, { force: true });
@@ -101,19 +100,19 @@ async function apply(part: PartitionUpdate, image: Buffer, order?: readonly numb
 describe('RawOutput running hash', () => {
   const image = imageBytes(64 * BS, 7);
 
-  it('hashes ops in destination order without reading back', async () => {
+  it('hashes ops in destination order', async () => {
     const part = partOf(
       64 * BS,
       [replace(ext(0, 8)), zero(ext(8, 8)), replace(ext(20, 10)), replace(ext(30, 34))],
       [ext(16, 4)],
     );
     const r = await apply(part, image);
-    expect(r).toMatchObject({ running: true, readBackBytes: 0 });
+    expect(r.running).toBe(true);
     expect(r.sha256).toBe(r.fileSha256);
     expect(r.sha256).toBe(sha(expectedImage(part, image)));
   });
 
-  it('reads back only the later extents of a gathered op', async () => {
+  it('follows the later extents of a gathered op', async () => {
     // One REPLACE gathers three far-apart extents; the others fill the gaps in order.
     const gathered = replace(ext(0, 4), ext(20, 4), ext(40, 4));
     const part = partOf(64 * BS, [
@@ -124,12 +123,12 @@ describe('RawOutput running hash', () => {
       replace(ext(44, 20)),
     ]);
     const r = await apply(part, image);
-    expect(r).toMatchObject({ running: true, readBackBytes: 8 * BS });
+    expect(r.running).toBe(true);
     expect(r.sha256).toBe(r.fileSha256);
     expect(r.sha256).toBe(sha(expectedImage(part, image)));
   });
 
-  it('reads back twins (a chunk plus its duplicate later in the image) and skips DONT_CARE as zeros', async () => {
+  it('follows twins (a chunk plus its duplicate later in the image) and takes DONT_CARE as zeros', async () => {
     const part = partOf(
       64 * BS,
       [
@@ -142,16 +141,16 @@ describe('RawOutput running hash', () => {
       [ext(30, 10)],
     );
     const r = await apply(part, image);
-    expect(r).toMatchObject({ running: true, readBackBytes: (4 + 2 + 6) * BS });
+    expect(r.running).toBe(true);
     expect(r.sha256).toBe(r.fileSha256);
     expect(r.sha256).toBe(sha(expectedImage(part, image)));
   });
 
-  it('ops in reverse order: every extent but the first is read back', async () => {
+  it('ops in reverse order', async () => {
     const ops = [replace(ext(0, 8)), replace(ext(8, 8)), zero(ext(16, 8)), replace(ext(24, 8)), replace(ext(40, 24))];
     const part = partOf(64 * BS, ops, [ext(32, 8)]);
     const r = await apply(part, image, [4, 3, 2, 1, 0]);
-    expect(r).toMatchObject({ running: true, readBackBytes: (8 + 8 + 24) * BS });
+    expect(r.running).toBe(true);
     expect(r.sha256).toBe(r.fileSha256);
     expect(r.sha256).toBe(sha(expectedImage(part, image)));
   });
@@ -160,7 +159,7 @@ describe('RawOutput running hash', () => {
     const size = 20 * BS - 100;
     const part = partOf(size, [replace(ext(0, 10)), replace(ext(10, 10))]);
     const r = await apply(part, image, [1, 0]);
-    expect(r).toMatchObject({ running: true, readBackBytes: 10 * BS - 100 });
+    expect(r.running).toBe(true);
     expect(r.sha256).toBe(r.fileSha256);
     expect(r.sha256).toBe(sha(expectedImage(part, image)));
   });
@@ -168,7 +167,7 @@ describe('RawOutput running hash', () => {
   it('a planned extent never written hashes as the zeros the file holds', async () => {
     const part = partOf(32 * BS, [replace(ext(0, 8)), replace(ext(8, 8)), replace(ext(16, 16))]);
     const r = await apply(part, image, [2, 0]);
-    expect(r).toMatchObject({ running: true, readBackBytes: 16 * BS });
+    expect(r.running).toBe(true);
     expect(r.sha256).toBe(r.fileSha256);
   });
 
@@ -236,16 +235,8 @@ describe('RawOutput running hash', () => {
         expect(r.running).toBe(true); // a valid cover never needs the whole-file re-read
         expect(r.sha256).toBe(r.fileSha256);
         expect(r.sha256).toBe(sha(expectedImage(part, img)));
-        // The first data extent of the image is always hashed from its own buffer.
-        const data = byGroup.flat().sort((a, b) => a.startBlock - b.startBlock);
-        const bytes = (e: Extent) => Math.min(e.blockCount * BS, sizeBytes - e.startBlock * BS);
-        const dataBytes = data.reduce((n, e) => n + bytes(e), 0);
-        if (data.length > 0) expect(r.readBackBytes).toBeLessThanOrEqual(dataBytes - bytes(data[0]!));
-        // Extents written in destination order are never read back.
-        const flat = permuted.flatMap((i) => (ops[i]!.type === 'zero' ? [] : ops[i]!.dst));
-        if (flat.every((e, i) => i === 0 || e.startBlock > flat[i - 1]!.startBlock)) expect(r.readBackBytes).toBe(0);
       }),
-      { numRuns: 150 },
+      { numRuns: 30 },
     );
   });
 });
