@@ -95,13 +95,18 @@ function mapTarget(regions: AdjustRegions, t: number): number | undefined {
     : undefined;
 }
 
+/** The AArch64 PC-relative immediate fields: [field shift, field bits, byte scale] (shared, never allocated per word). */
+const IMM26: readonly [number, number, number] = [0, 26, 4];
+const IMM19: readonly [number, number, number] = [5, 19, 4];
+const IMM14: readonly [number, number, number] = [5, 14, 4];
+
 /** [field shift, field bits, byte scale] of an AArch64 word's PC-relative immediate, or undefined. */
 function aarch64Field(w: number): readonly [number, number, number] | undefined {
-  if ((w & 0x7c000000) === 0x14000000) return [0, 26, 4]; // B, BL
-  if ((w & 0xff000010) >>> 0 === 0x54000000) return [5, 19, 4]; // B.cond
-  if ((w & 0x7e000000) === 0x34000000) return [5, 19, 4]; // CBZ, CBNZ
-  if ((w & 0x7e000000) === 0x36000000) return [5, 14, 4]; // TBZ, TBNZ
-  if ((w & 0x3b000000) === 0x18000000) return [5, 19, 4]; // LDR (literal), LDRSW, PRFM
+  if ((w & 0x7c000000) === 0x14000000) return IMM26; // B, BL
+  if ((w & 0xff000010) >>> 0 === 0x54000000) return IMM19; // B.cond
+  if ((w & 0x7e000000) === 0x34000000) return IMM19; // CBZ, CBNZ
+  if ((w & 0x7e000000) === 0x36000000) return IMM14; // TBZ, TBNZ
+  if ((w & 0x3b000000) === 0x18000000) return IMM19; // LDR (literal), LDRSW, PRFM
   return undefined;
 }
 
@@ -125,7 +130,9 @@ function adjustAarch64(
     const w = src.getUint32(p, true);
     const field = aarch64Field(w);
     if (field !== undefined) {
-      const [shift, bits, scale] = field;
+      const shift = field[0];
+      const bits = field[1];
+      const scale = field[2];
       const mask = 2 ** bits - 1;
       const to = mapTarget(regions, p + signed((w >>> shift) & mask, bits) * scale);
       if (to === undefined) continue;
@@ -200,26 +207,28 @@ function opcodeTable(rows: readonly (readonly [number, string])[]): Int8Array {
 }
 
 /**
- * The x86-64 reference starting at byte `p` of source[start, end): [operand position, end of
- * the instruction] (the target is that end + the signed 32-bit operand), or undefined.
+ * The x86-64 reference starting at byte `p` of source[start, end), packed as `at * 8 + imm`
+ * (no allocation: this runs for every byte of a code region): the signed 32-bit operand is at
+ * `at`, the instruction ends at `at + 4 + imm` (the target is that end + the operand); -1 if none.
  */
-function x86Reference(src: DataView, p: number, start: number, end: number): readonly [number, number] | undefined {
+function x86Reference(src: DataView, p: number, start: number, end: number): number {
   const op = src.getUint8(p);
-  if (op === 0xe8 || op === 0xe9) return [p + 1, p + 5];
+  if (op === 0xe8 || op === 0xe9) return (p + 1) * 8;
   const two = op === 0x0f && p + 1 < end;
   const op2 = two ? src.getUint8(p + 1) : -1;
-  if (two && (op2 & 0xf0) === 0x80) return [p + 2, p + 6];
+  if (two && (op2 & 0xf0) === 0x80) return (p + 2) * 8;
   const modrmAt = two ? p + 2 : p + 1;
-  if (modrmAt >= end) return undefined;
+  if (modrmAt >= end) return -1;
   const modrm = src.getUint8(modrmAt);
-  if ((modrm & 0xc7) !== 0x05) return undefined; // mod 00, rm 101: [rip + disp32]
+  if ((modrm & 0xc7) !== 0x05) return -1; // mod 00, rm 101: [rip + disp32]
   let imm = two ? (X86_TWO_BYTE[op2] as number) : (X86_ONE_BYTE[op] as number);
   if (!two && (op & 0xfe) === 0xf6) imm = (modrm & 0x30) !== 0 ? 0 : op === 0xf6 ? 1 : 4; // TEST imm (reg 0, 1)
-  if (imm < 0) return undefined;
-  const before = (k: number): number => (p - k >= start ? src.getUint8(p - k) : -1);
-  const size16 = before(1) === 0x66 || ((before(1) & 0xf8) === 0x40 && before(2) === 0x66);
+  if (imm < 0) return -1;
+  const before1 = p - 1 >= start ? src.getUint8(p - 1) : -1;
+  const before2 = p - 2 >= start ? src.getUint8(p - 2) : -1;
+  const size16 = before1 === 0x66 || ((before1 & 0xf8) === 0x40 && before2 === 0x66);
   if (!two && imm === 4 && size16) imm = 2;
-  return [modrmAt + 1, modrmAt + 5 + imm];
+  return (modrmAt + 1) * 8 + imm;
 }
 
 /**
@@ -237,11 +246,12 @@ function adjustX86(
   let p = start;
   while (p < end) {
     const ref = x86Reference(src, p, start, end);
-    if (ref === undefined || ref[0] + 4 > end) {
+    const at = Math.floor(ref / 8);
+    if (ref < 0 || at + 4 > end) {
       p++;
       continue;
     }
-    const [at, next] = ref;
+    const next = at + 4 + (ref % 8);
     const to = mapTarget(regions, next + src.getInt32(at, true));
     if (to === undefined) {
       p++;
