@@ -148,7 +148,9 @@ export function adjustSource(
   arch: ReferenceArchName,
   runs: readonly number[],
 ): Buffer {
-  const out = Buffer.from(source);
+  // A memcpy (Buffer.from(Uint8Array) copies element by element: 10 ms per 4 MiB source).
+  const out = Buffer.allocUnsafe(source.length);
+  out.set(source);
   let index = 0;
   for (let k = 0; k < runs.length; k++) {
     const end = index + (runs[k] as number);
