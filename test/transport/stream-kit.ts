@@ -6,6 +6,8 @@ import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inDestinationOrder } from '../../src/apply/staged-sparse-output.js';
+import { PackageReader } from '../../src/package/package-reader.js';
 import { applyEdits, syntheticImage } from '../helpers/edit-images.js';
 import { jsonOf, runCliOk } from '../helpers/run-cli.js';
 import { seededRng } from '../helpers/seeded-random.js';
@@ -63,10 +65,19 @@ export async function makeStreamKit(sizeBytes: number, seed: number): Promise<St
   const next = applyEdits(old, edits, seed);
   // Incompressible stretches, so the blob section is large enough to be cut many times (~1.5 MiB).
   const rng = seededRng(seed);
+  const stretchAt = (i: number) => Math.floor(((i + 0.5) * sizeBytes) / 6 / 4096) * 4096;
   for (let i = 0; i < 6; i++) {
-    const at = Math.floor(((i + 0.5) * sizeBytes) / 6);
+    const at = stretchAt(i);
     for (let j = 0; j < 256 * KiB && at + j < sizeBytes; j++) next[at + j] = rng.int(0, 255);
   }
+  // The last stretch repeats the second: it joins that stretch's op (repeated content is coded
+  // once), so the package has an op that writes out of destination order, streamed like any other.
+  next.copy(
+    next,
+    stretchAt(5),
+    stretchAt(1),
+    Math.min(stretchAt(1) + 256 * KiB, sizeBytes - stretchAt(5) + stretchAt(1)),
+  );
   writeFileSync(newPath, next);
   const build = (oldImg: string, newImg: string, out: string, targets: string) =>
     jsonOf(
@@ -82,6 +93,8 @@ export async function makeStreamKit(sizeBytes: number, seed: number): Promise<St
   mkdirSync(join(work, 'other'));
   build(oldPath, otherNew, join(work, 'other'), 'generic');
   const props = JSON.parse(readFileSync(join(served, 'update-generic.properties.json'), 'utf8'));
+  if (!(await writesOutOfOrder(join(served, 'update-generic.otapkg'))))
+    throw new Error('stream kit: the generic package was meant to have an op writing out of destination order');
   const nginx = await startNginx(
     served,
     join(work, 'nginx'),
@@ -105,6 +118,16 @@ export async function makeStreamKit(sizeBytes: number, seed: number): Promise<St
       rmSync(work, { recursive: true, force: true });
     },
   };
+}
+
+/** Whether the ops of the package at `path` write out of destination order (repeated content). */
+async function writesOutOfOrder(path: string): Promise<boolean> {
+  const reader = await PackageReader.open(path);
+  try {
+    return reader.manifest.partitions.some((part) => !inDestinationOrder(part.operations));
+  } finally {
+    await reader.close();
+  }
 }
 
 /** 64 KiB, for "fewer bytes than" bounds. */
