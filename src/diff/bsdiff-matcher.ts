@@ -44,17 +44,18 @@ class SourceIndex {
     this.shift = 32 - bits;
     this.head = new Int32Array(1 << bits).fill(-1);
     this.prev = new Int32Array(Math.max(0, source.length));
+    const words = viewOf(source);
     for (let i = 0; i + SEED_BYTES <= source.length; i++) {
       // Inside a run of one repeated byte every window is the same: keep the run's first.
       if (i > 0 && source[i - 1] === source[i + SEED_BYTES - 1] && isRun(source, i)) continue;
-      const h = hash8(source, i, this.shift);
+      const h = hash8(words, i, this.shift);
       this.prev[i] = this.head[h] as number;
       this.head[h] = i;
     }
   }
 
-  /** Positions whose window hashes like `data` at `at`, most recent first (-1 ends). */
-  first(data: Uint8Array, at: number): number {
+  /** Positions whose window hashes like `data` (a view: viewOf) at `at`, most recent first (-1 ends). */
+  first(data: DataView, at: number): number {
     return this.head[hash8(data, at, this.shift)] as number;
   }
 
@@ -70,17 +71,15 @@ function isRun(data: Uint8Array, at: number): boolean {
   return true;
 }
 
-function hash8(data: Uint8Array, at: number, shift: number): number {
-  const lo =
-    (data[at] as number) |
-    ((data[at + 1] as number) << 8) |
-    ((data[at + 2] as number) << 16) |
-    ((data[at + 3] as number) << 24);
-  const hi =
-    (data[at + 4] as number) |
-    ((data[at + 5] as number) << 8) |
-    ((data[at + 6] as number) << 16) |
-    ((data[at + 7] as number) << 24);
+/** A DataView over `data`'s bytes, for hash8. */
+function viewOf(data: Uint8Array): DataView {
+  return new DataView(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** The hash of the 8 bytes at `at` (two little-endian 32-bit words, read whole). */
+function hash8(data: DataView, at: number, shift: number): number {
+  const lo = data.getInt32(at, true);
+  const hi = data.getInt32(at + 4, true);
   return (Math.imul(lo, 0x9e3779b1) ^ Math.imul(hi ^ (lo >>> 15), 0x85ebca77)) >>> shift;
 }
 
@@ -124,6 +123,7 @@ export function matchBsdiff(source: Uint8Array, target: Uint8Array): BsdiffStrea
   const oldSize = source.length;
   const newSize = target.length;
   const index = new SourceIndex(source);
+  const targetWords = viewOf(target);
   const ctrl = new ControlWriter();
   const diff = Buffer.alloc(newSize);
   const extra = Buffer.alloc(newSize);
@@ -182,7 +182,7 @@ export function matchBsdiff(source: Uint8Array, target: Uint8Array): BsdiffStrea
     if (scan + SEED_BYTES > newSize || len >= MAX_MATCH_BYTES) return;
     const maxChain = workLeft > 0 ? MAX_CHAIN : 1;
     let tried = 0;
-    for (let p = index.first(target, scan); p >= 0 && tried < maxChain; p = index.next(p), tried++) {
+    for (let p = index.first(targetWords, scan); p >= 0 && tried < maxChain; p = index.next(p), tried++) {
       // Cheap reject: a longer match must agree at the current best length.
       if (len > 0 && (p + len >= oldSize || source[p + len] !== target[scan + len])) continue;
       const n = measure(p);
