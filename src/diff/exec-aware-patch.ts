@@ -25,6 +25,7 @@ import {
   type ReferenceArchName,
 } from './reference-adjust.js';
 import { readVarint, varintBytes, writeVarint } from './varint.js';
+import type { OutputBuffer } from './patcher.js';
 
 const WHAT = 'exec-aware';
 /** The 8 magic bytes. */
@@ -166,13 +167,15 @@ export function adjustSource(
  * Applies a patch: checks the header and that the op's declared `memoryBytes` covers
  * execAwareApplyBytes before allocating, decodes the inner control block, adjusts a copy of the
  * source in the regions the runs pick, and applies the inner bsdiff-lzma patch to it (all its
- * checks and caps) into exactly `expectedSizeBytes`. Throws PackageFormatError (`BLOB_DECODE_FAILED`).
+ * checks and caps) into exactly `expectedSizeBytes` (in `output` when given). Throws
+ * PackageFormatError (`BLOB_DECODE_FAILED`).
  */
 export async function applyExecAwarePatch(
   source: Uint8Array,
   patch: Uint8Array,
   expectedSizeBytes: number,
   memoryBytes = Infinity,
+  output?: OutputBuffer,
 ): Promise<Buffer> {
   readExecAwareArch(patch);
   const needBytes = execAwareApplyBytes(source.length, expectedSizeBytes);
@@ -185,7 +188,7 @@ export async function applyExecAwarePatch(
   if (header.runs.length > regions.oldStart.length + 1)
     throw fail(`${header.runs.length} runs for ${regions.oldStart.length} regions`);
   const adjusted = adjustSource(source, regions, header.arch, header.runs);
-  return applyBsdiffLzmaPatch(adjusted, inner, expectedSizeBytes, memoryBytes);
+  return applyBsdiffLzmaPatch(adjusted, inner, expectedSizeBytes, memoryBytes, output);
 }
 
 function fail(detail: string): Error {

@@ -4,7 +4,7 @@
 import { assertExpectedSize } from '../codecs/codec-errors.js';
 import { EXEC_AWARE_DIFFER } from './exec-aware-descriptor.js';
 import { applyExecAwarePatch } from './exec-aware-patch.js';
-import type { Patcher } from './patcher.js';
+import type { OutputBuffer, Patcher } from './patcher.js';
 
 /** Applies exec-aware patches (wire id 6). */
 export class ExecAwarePatcher implements Patcher {
@@ -16,8 +16,14 @@ export class ExecAwarePatcher implements Patcher {
    * Throws PackageFormatError (`BLOB_DECODE_FAILED`) on a corrupt, truncated or hostile patch,
    * or one that needs more than the op's declared `memoryBytes`.
    */
-  async patch(source: Uint8Array, patch: Uint8Array, expectedSizeBytes: number, memoryBytes?: number): Promise<Buffer> {
+  async patch(
+    source: Uint8Array,
+    patch: Uint8Array,
+    expectedSizeBytes: number,
+    memoryBytes?: number,
+    output?: OutputBuffer,
+  ): Promise<Buffer> {
     assertExpectedSize(this.name, expectedSizeBytes);
-    return applyExecAwarePatch(source, patch, expectedSizeBytes, memoryBytes);
+    return applyExecAwarePatch(source, patch, expectedSizeBytes, memoryBytes, output);
   }
 }
