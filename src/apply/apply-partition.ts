@@ -231,8 +231,10 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
       resumedFromOp: state.completedOps,
     };
   } catch (err) {
-    // The op read ahead is let finish first: it still reads through the old image and the package.
-    await ahead?.catch(() => undefined);
+    // The op read ahead is let finish first (it still reads through the old image and the package),
+    // unless it waits for a download: closing the package then ends that read, and a failed write
+    // is not held up by a stalled server (its result is dropped either way).
+    if (!j.reader.bodyStreamed) await ahead?.catch(() => undefined);
     // A failure (not an interruption) is final: nothing partial is kept to resume from.
     await out?.abort();
     if (files) {

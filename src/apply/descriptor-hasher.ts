@@ -11,8 +11,6 @@ export interface DescriptorHashOptions {
   readonly sizeBytes: number;
   /** Byte ranges [start, length] hashed as zeros whatever the file holds (DONT_CARE). */
   readonly zeroed?: readonly (readonly [number, number])[];
-  /** Whether bytes past the end of a shorter file hash as zeros (an output) or fail (an input). */
-  readonly shortReadsAsZeros?: boolean;
 }
 
 /**
@@ -32,7 +30,6 @@ export class DescriptorHasher {
         fd,
         sizeBytes: options.sizeBytes,
         zeroed: options.zeroed ?? [],
-        short: !!options.shortReadsAsZeros,
       },
       // A hash needs little heap: keep the worker's small.
       resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
@@ -80,13 +77,13 @@ export class DescriptorHasher {
  * The worker (CommonJS, node built-ins only). Messages are byte counts that may be hashed (n >= 0:
  * read up to n; -2 - n: zeros up to n, unread; -1: all, then post the digest); reads are
  * positional, 1 MiB at a time. A file that ends early
- * hashes as zeros past its end (`short`) or fails (the caller's own reads would too).
+ * fails (the caller's own reads would too).
  */
 const HASH_WORKER = `
 const { readSync } = require('node:fs');
 const { createHash } = require('node:crypto');
 const { workerData, parentPort } = require('node:worker_threads');
-const { fd, sizeBytes, zeroed, short } = workerData;
+const { fd, sizeBytes, zeroed } = workerData;
 const ranges = zeroed.map(([start, length]) => [start, start + length]).sort((a, b) => a[0] - b[0]);
 const hash = createHash('sha256');
 const buffer = Buffer.allocUnsafeSlow(Math.min(1024 * 1024, Math.max(1, sizeBytes)));
@@ -95,16 +92,13 @@ const zeros = Buffer.alloc(buffer.length);
 parentPort.on('message', (bytes) => {
   const unread = bytes <= -2;
   const end = bytes === -1 ? sizeBytes : Math.min(unread ? -2 - bytes : bytes, sizeBytes);
-  for (; unread && at < end; at += Math.min(zeros.length, end - at)) hash.update(zeros.subarray(0, Math.min(zeros.length, end - at)));
+  for (; unread && at < end; at += Math.min(zeros.length, end - at))
+    hash.update(zeros.subarray(0, Math.min(zeros.length, end - at)));
   while (at < end) {
     const chunk = buffer.subarray(0, Math.min(buffer.length, end - at));
     for (let done = 0; done < chunk.length; ) {
       const n = readSync(fd, chunk, done, chunk.length - done, at + done);
-      if (n === 0) {
-        if (!short) throw new Error('file ended at ' + (at + done) + ' bytes while being hashed');
-        chunk.fill(0, done);
-        break;
-      }
+      if (n === 0) throw new Error('file ended at ' + (at + done) + ' bytes while being hashed');
       done += n;
     }
     for (const [start, stop] of ranges) {

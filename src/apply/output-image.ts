@@ -159,9 +159,9 @@ export class RawOutput implements OutputImage {
   /** Passes a final range to the running hash (`zeros`: never written, hashed unread). */
   private readonly extendHash = (endBytes: number, zeros: boolean): void => this.hasher?.extend(endBytes, zeros);
 
-  /** A hash of this output's bytes through `fh`'s descriptor (as zeros past its end). */
+  /** A hash of this output's bytes through `fh`'s descriptor (the file is never shorter: see open). */
   private hashFile(fh: FileHandle): DescriptorHasher {
-    return DescriptorHasher.start(fh.fd, { sizeBytes: this.part.target.sizeBytes, shortReadsAsZeros: true });
+    return DescriptorHasher.start(fh.fd, { sizeBytes: this.part.target.sizeBytes });
   }
 
   /**
@@ -222,27 +222,32 @@ export class RawOutput implements OutputImage {
     await this.flushed();
     const fh = this.fh!;
     this.fh = undefined;
-    await fh.truncate(this.part.target.sizeBytes);
-    // The flush to disk runs (libuv pool) while the file is (if need be) re-read and hashed: both
-    // must finish before the caller may rename, and neither changes the bytes the other sees.
-    const synced = fh.sync();
+    // The running hash, or a re-read of the whole file: either way a worker reads through `fh`,
+    // stopped (if it did not finish) before `fh` is closed, whatever fails on the way.
+    const hasher = this.hasher ?? this.hashFile(fh);
+    this.hasher = undefined;
+    let digested = false;
+    let synced: Promise<void> | undefined;
     try {
+      await this.hasherStopped;
+      await fh.truncate(this.part.target.sizeBytes);
+      // The flush to disk runs (libuv pool) while the file is (if need be) re-read and hashed: both
+      // must finish before the caller may rename, and neither changes the bytes the other sees.
+      synced = fh.sync();
       // The inode of the handle that wrote (not the name: another process could have put another
       // file there); a re-read goes through that handle too, as a raw image whatever its first bytes.
       const st = await fh.stat();
-      // The running hash reads to the end (planned blocks never written are the file's zeros), or
-      // the whole file is read again.
-      const hasher = this.hasher ?? this.hashFile(fh);
-      this.hasher = undefined;
-      await this.hasherStopped;
+      // The running hash reads to the end (planned blocks never written are the file's zeros).
       if (this.frontier?.running) this.frontier.advance((endBytes, zeros) => hasher.extend(endBytes, zeros), true);
+      digested = true; // digest() stops the worker whether it succeeds or not
       const sha256 = await hasher.digest().catch((err: unknown) => {
         throw ioError('hash output', this.path, err);
       });
       await synced;
       return { sha256, fileId: { dev: st.dev, ino: st.ino } };
     } finally {
-      await synced.catch(() => undefined);
+      if (!digested) await hasher.stop();
+      await synced?.catch(() => undefined);
       await fh.close();
     }
   }

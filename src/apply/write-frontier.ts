@@ -1,13 +1,14 @@
-// How far a fresh raw output is final, as the ops write it: the frontier is the start of the first
-// block an op has still to write (blocks no op writes, DONT_CARE and ZERO ops, stay the zeros of
-// a fresh file). Writes ahead of the frontier (a gathered or twinned op's later extents) are
-// noted by their block range and passed when the frontier reaches them. Pure bookkeeping: the
-// bytes are hashed elsewhere (descriptor-hasher.ts), told which final ranges were never written
-// (zeros in a fresh file: hashed without reading them, which would fill the page cache with zeros). Memory: 17 bytes per op extent (the plan;
-// 20 more while it is built).
+// How far a fresh raw output is final, as the applier's steps write it: the frontier is the
+// start of the first block a step has still to write (blocks no op writes, DONT_CARE and ZERO
+// ops, stay the zeros of a fresh file). Writes ahead of the frontier (a gathered or twinned op's
+// later extents) are noted by their block range and passed when the frontier reaches them. Pure
+// bookkeeping: the bytes are hashed elsewhere (descriptor-hasher.ts), told which final ranges
+// were never written (zeros in a fresh file: hashed unread, not read into the page cache).
+// Memory: 17 bytes per step extent (the plan; 20 more while it is built).
 
 import type { Extent } from '../model/extent.js';
 import type { PartitionUpdate } from '../model/manifest.js';
+import { applySteps, type ApplyStep } from './apply-steps.js';
 
 /**
  * The frontier of a fresh output file (reads as zeros where nothing was written). The plan is
@@ -37,7 +38,7 @@ export class WriteFrontier {
   ) {
     this.sizeBytes = part.target.sizeBytes;
     this.blockCount = Math.ceil(part.target.sizeBytes / bs);
-    [this.planStart, this.planEnd] = planOf(part);
+    [this.planStart, this.planEnd] = planOf(applySteps(part, bs));
     this.written = new Uint8Array(this.planStart.length);
   }
 
@@ -94,14 +95,17 @@ export class WriteFrontier {
   }
 }
 
-/** The sorted extents of the ops that write data; none when they overlap (not a valid A/B package). */
-function planOf(part: PartitionUpdate): [Float64Array, Float64Array] {
+/**
+ * The sorted extents of the steps that write data (the ops, or an unchanged partition's `keep`
+ * steps); none when they overlap (not a valid A/B package).
+ */
+function planOf(steps: readonly ApplyStep[]): [Float64Array, Float64Array] {
   let count = 0;
-  for (const op of part.operations) if (op.type !== 'zero') count += op.dst.length;
+  for (const op of steps) if (op.type !== 'zero') count += op.dst.length;
   const starts = new Float64Array(count);
   const ends = new Float64Array(count);
   let n = 0;
-  for (const op of part.operations) {
+  for (const op of steps) {
     if (op.type === 'zero') continue;
     for (const e of op.dst) {
       if (e.blockCount === 0) continue;

@@ -95,7 +95,7 @@ function mapTarget(regions: AdjustRegions, t: number): number | undefined {
     : undefined;
 }
 
-/** The AArch64 PC-relative immediate fields: [field shift, field bits, byte scale] (shared, never allocated per word). */
+/** AArch64 PC-relative immediate fields: [field shift, field bits, byte scale]; shared, not allocated per word. */
 const IMM26: readonly [number, number, number] = [0, 26, 4];
 const IMM19: readonly [number, number, number] = [5, 19, 4];
 const IMM14: readonly [number, number, number] = [5, 14, 4];

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applySteps } from '../../src/apply/apply-steps.js';
 import { RawOutput } from '../../src/apply/output-image.js';
 import type { Extent } from '../../src/model/extent.js';
 import type { PartitionUpdate } from '../../src/model/manifest.js';
@@ -169,6 +170,21 @@ describe('RawOutput running hash', () => {
     const r = await apply(part, image, [2, 0]);
     expect(r.running).toBe(true);
     expect(r.sha256).toBe(r.fileSha256);
+  });
+
+  it('an unchanged partition written by its keep steps keeps the running hash', async () => {
+    const part = partOf(40 * BS, [], [ext(10, 6)]);
+    const path = join(dir, `out-${files++}.img`);
+    const out = await RawOutput.open(path, part, BS);
+    try {
+      for (const step of applySteps(part, BS)) await out.write(step.dst, bytesOf(image, step.dst));
+      expect(out.hashRunning).toBe(true);
+      const finished = await out.finish();
+      expect(finished.sha256.toString('hex')).toBe(sha(await readFile(path)));
+    } finally {
+      await out.abort();
+      await rm(path, { force: true });
+    }
   });
 
   it('falls back to a re-read of the file for a write behind the frontier (overlapping ops)', async () => {
