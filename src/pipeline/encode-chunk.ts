@@ -125,12 +125,13 @@ export async function encodeChunk(task: EncodeTask, plugins: EncodePlugins = {})
 }
 
 /**
- * What the codecs are told about a chunk: x86 code only for full-image chunks over
- * SMALL_CHUNK_BYTES (delta packages and small chunks keep their bytes).
+ * What the codecs are told about a chunk: its content class, and whether it is x86 code, only for
+ * full-image chunks over SMALL_CHUNK_BYTES (delta packages and small chunks keep their bytes).
  */
 export function encodeOptions(task: EncodeTask): EncodeOptions {
-  const large = task.newData.length > SMALL_CHUNK_BYTES;
-  return task.fullImage === true && large && contentClassOf(task.newData) === 'x86' ? { x86Code: true } : {};
+  if (task.fullImage !== true || task.newData.length <= SMALL_CHUNK_BYTES) return {};
+  const contentClass = contentClassOf(task.newData);
+  return contentClass === 'x86' ? { x86Code: true, contentClass } : { contentClass };
 }
 
 /**

@@ -53,7 +53,7 @@ describe('xz x86 BCJ chain', () => {
 });
 
 describe('encodeOptions', () => {
-  it('marks only large x86 chunks of full images', () => {
+  it('gives the content class only to large chunks of full images, and marks the x86 ones', () => {
     const chunk = elfChunk(MiB);
     expect(
       encodeOptions({
@@ -63,7 +63,7 @@ describe('encodeOptions', () => {
         replaceRequired: false,
         fullImage: true,
       }),
-    ).toEqual({ x86Code: true });
+    ).toEqual({ x86Code: true, contentClass: 'x86' });
     expect(encodeOptions({ newData: chunk, sourceData: new Uint8Array(0), specs: [], replaceRequired: false })).toEqual(
       {},
     );
@@ -85,6 +85,6 @@ describe('encodeOptions', () => {
         replaceRequired: false,
         fullImage: true,
       }),
-    ).toEqual({});
+    ).toEqual({ contentClass: 'text' });
   });
 });
