@@ -5,8 +5,8 @@
 import lzma from 'lzma-native';
 import { assertLevel } from './codec-errors.js';
 import type { EncodeOptions, Encoder } from './encoder.js';
-import { lzma2TuningFor, XZ_DEFAULT_TUNING } from './lzma2-content-tuning.js';
-import { encodeThrough, type Lzma2Tuning } from './raw-lzma2.js';
+import { lzma2TuningFor, XZ_DEFAULT_TUNING, type XzContentTuning } from './lzma2-content-tuning.js';
+import { encodeThrough } from './raw-lzma2.js';
 import { X86_BCJ_DECODER_STATE_BYTES, XZ_CODEC, xzDictBytes } from './xz-descriptor.js';
 
 /** xz (wire id 4), presets 0..9, default 9; one .xz stream with a CRC64 check. */
@@ -52,10 +52,10 @@ export class XzEncoder implements Encoder {
 
 /**
  * LZMA2 options of xz preset `level` with `dictBytes` as the dictionary and `tuning`'s lc/lp/pb
- * (the preset's are 3/0/2). lzma-native applies a `preset` after `dictSize`, so the preset is
+ * (the preset's are 3/0/2) and longer nice length. lzma-native applies a `preset` after `dictSize`, so the preset is
  * spelled out here (liblzma lzma_lzma_preset).
  */
-function lzma2Options(level: number, dictBytes: number, tuning: Lzma2Tuning): Record<string, number> {
+function lzma2Options(level: number, dictBytes: number, tuning: XzContentTuning): Record<string, number> {
   const fast = level <= 3;
   return {
     dictSize: dictBytes,
@@ -64,7 +64,7 @@ function lzma2Options(level: number, dictBytes: number, tuning: Lzma2Tuning): Re
     pb: tuning.pb,
     mode: fast ? lzma.MODE_FAST : lzma.MODE_NORMAL,
     mf: fast ? (level === 0 ? lzma.MF_HC3 : lzma.MF_HC4) : lzma.MF_BT4,
-    niceLen: fast ? (level <= 1 ? 128 : 273) : level === 4 ? 16 : level === 5 ? 32 : 64,
+    niceLen: fast ? (level <= 1 ? 128 : 273) : Math.max(level === 4 ? 16 : level === 5 ? 32 : 64, tuning.niceLen ?? 0),
     depth: fast ? ([4, 8, 24, 48][level] ?? 0) : 0,
   };
 }

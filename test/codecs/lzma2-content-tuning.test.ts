@@ -52,10 +52,10 @@ describe('lzma2TuningFor', () => {
     expect(byteLaneGapBits(new Uint8Array(4096))).toBe(0);
   });
 
-  it('picks lp=2/pb=2 for aligned data, pb=0 for x86 code and text, the defaults for the rest', () => {
+  it('picks lp=2/pb=2 for aligned data, pb=0 for x86 code and text (with a longer nice length), the defaults for the rest', () => {
     expect(lzma2TuningFor(alignedWords(256 * KiB, 1), 'binary')).toEqual({ lc: 0, lp: 2, pb: 2 });
     expect(lzma2TuningFor(elfChunk(256 * KiB), 'x86')).toEqual({ lc: 4, lp: 0, pb: 0 });
-    expect(lzma2TuningFor(textLike(256 * KiB, 2), 'text')).toEqual({ lc: 3, lp: 0, pb: 0 });
+    expect(lzma2TuningFor(textLike(256 * KiB, 2), 'text')).toEqual({ lc: 3, lp: 0, pb: 0, niceLen: 128 });
     expect(lzma2TuningFor(randomBytes(256 * KiB, 3), 'binary')).toEqual(XZ_DEFAULT_TUNING);
   });
 });
