@@ -58,6 +58,16 @@ describe('lzma2TuningFor', () => {
     expect(lzma2TuningFor(textLike(256 * KiB, 2), 'text')).toEqual({ lc: 3, lp: 0, pb: 0, niceLen: 128 });
     expect(lzma2TuningFor(randomBytes(256 * KiB, 3), 'binary')).toEqual(XZ_DEFAULT_TUNING);
   });
+
+  it('gives weakly aligned data lp=2/pb=2 with lc=0 when it is x86 code, lc=1 otherwise', () => {
+    // 32 KiB of words with fixed top and low bytes before x86 code: a skew between 0.1 and 0.3 bits.
+    const words = Buffer.alloc(32 * KiB).map((_, i) => (i % 4 === 3 ? 0x94 : i % 4 === 0 ? 0x10 : (i * 7) & 0xff));
+    const data = Buffer.concat([words, elfChunk(256 * KiB)]);
+    expect(byteLaneGapBits(data)).toBeGreaterThan(0.1);
+    expect(byteLaneGapBits(data)).toBeLessThan(0.3);
+    expect(lzma2TuningFor(data, 'x86')).toEqual({ lc: 0, lp: 2, pb: 2 });
+    expect(lzma2TuningFor(data, 'binary')).toEqual({ lc: 1, lp: 2, pb: 2 });
+  });
 });
 
 describe('xz with a content tuning', () => {

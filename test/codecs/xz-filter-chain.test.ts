@@ -99,5 +99,9 @@ describe('encodeOptions', () => {
     const task = { newData: words, sourceData: new Uint8Array(0), specs: [], replaceRequired: false, fullImage: true };
     expect(contentClassOf(words)).toBe('x86');
     expect(encodeOptions(task)).toEqual({ contentClass: 'x86' });
+    // x86 code after a little word-structured data (a weak 4-byte skew) keeps the filter.
+    const table = Buffer.alloc(32 * 1024).map((_, i) => (i % 4 === 3 ? 0x94 : i % 4 === 0 ? 0x10 : (i * 7) & 0xff));
+    const mixed = Buffer.concat([table, elfChunk(256 * 1024 + 4096)]);
+    expect(encodeOptions({ ...task, newData: mixed })).toEqual({ x86Code: true, contentClass: 'x86' });
   });
 });
