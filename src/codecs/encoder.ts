@@ -32,6 +32,11 @@ export interface EncodeOptions {
    * filter applies it. Set only there, so delta packages keep their bytes.
    */
   readonly x86Code?: boolean;
+  /**
+   * The content class of a full-image chunk over 256 KiB: a codec may tune to it (xz picks its
+   * LZMA2 lc/lp/pb, lzma2-content-tuning.ts). Set only there, so delta packages keep their bytes.
+   */
+  readonly contentClass?: ContentClass;
 }
 
 /** Compresses data for one codec. Encoding may run in worker threads. */

@@ -5,6 +5,7 @@
 // run and every thread, and a new plugin needs no edit here.
 
 import { allEncoders, encoderByName } from '../codecs/encoder-registry.js';
+import { isStronglyWordStructured } from '../codecs/lzma2-content-tuning.js';
 import type { DifferTraits } from '../diff/differ.js';
 import { differByName } from '../diff/differ-registry.js';
 import { contentClassOf } from '../hashing/content-sketch.js';
@@ -86,6 +87,12 @@ const REPLACE_CLOSE = 1.05;
  */
 const FAST_FLOOR_SHARE_OF_ESTIMATE = 0.5;
 
+/**
+ * A large full-image chunk gets the fast codecs (gzip, none) too only where its slow codec's
+ * output is over this share of it: nearly incompressible data, where storing it may win.
+ */
+const FULL_FAST_WORTH_SHARE = 0.9;
+
 type ReplaceSpec = Extract<CandidateSpec, { kind: 'replace' }>;
 type DiffSpec = Extract<CandidateSpec, { kind: 'diff' }>;
 const tierOf = (s: DiffSpec): DifferTraits['tier'] => differByName(s.differ).traits.tier;
@@ -125,12 +132,16 @@ export async function encodeChunk(task: EncodeTask, plugins: EncodePlugins = {})
 }
 
 /**
- * What the codecs are told about a chunk: x86 code only for full-image chunks over
+ * What the codecs are told about a chunk: its content class, and whether it is x86 code (class
+ * x86 without the strong 4-byte structure of AArch64 code), only for full-image chunks over
  * SMALL_CHUNK_BYTES (delta packages and small chunks keep their bytes).
  */
 export function encodeOptions(task: EncodeTask): EncodeOptions {
-  const large = task.newData.length > SMALL_CHUNK_BYTES;
-  return task.fullImage === true && large && contentClassOf(task.newData) === 'x86' ? { x86Code: true } : {};
+  if (task.fullImage !== true || task.newData.length <= SMALL_CHUNK_BYTES) return {};
+  const contentClass = contentClassOf(task.newData);
+  return contentClass === 'x86' && !isStronglyWordStructured(task.newData)
+    ? { x86Code: true, contentClass }
+    : { contentClass };
 }
 
 /**
@@ -144,8 +155,9 @@ export function encodeOptions(task: EncodeTask): EncodeOptions {
  * where the source helps. Where some target allows no lead differ, phases 2 and 3 ignore the
  * lead's result. Phase 4 (skipped when the best diff is under REPLACE_HOPELESS of the best fast
  * codec): the `slow` codec first in probeOrder, then the others only when it comes close to the
- * best diff. A target that cannot use DIFF gets every replace candidate. Results come back in
- * the task's spec order.
+ * best diff. A target that cannot use DIFF gets every replace candidate. A large full-image
+ * chunk gets its slow codecs by class (fullImageSlowCodecs), then the fast codecs only where
+ * they may still matter (fastStillNeeded). Results come back in the task's spec order.
  * `parallel` runs each phase's candidates concurrently; otherwise one at a time (a worker's
  * memory stays one candidate).
  */
@@ -173,11 +185,13 @@ export async function encodeWithRules(
   const smallest = (cs: readonly EncodedCandidate[], kind: CandidateSpec['kind'], start: number) =>
     Math.min(start, ...cs.filter((c) => c.spec.kind === kind).map((c) => c.bytes.length));
 
-  // Phase 1: the lead differs, then the fast codecs unless they cannot matter (fastFloor).
+  // Phase 1: the lead differs, then the fast codecs unless they cannot matter (fastFloor) or come
+  // after the slow one (large full-image chunks, phase 4).
+  const fullLarge = task.fullImage === true && !small;
   const leadStandsIn = leadDiffs.length > 0 && task.someDiffTargetWithoutLead !== true;
   const out = await run(leadDiffs);
   const floor = leadStandsIn && !task.replaceRequired ? await fastFloor(task, out) : undefined;
-  if (floor === undefined) out.push(...(await run(replaceSpecs.filter(isFast))));
+  if (floor === undefined && !fullLarge) out.push(...(await run(replaceSpecs.filter(isFast))));
   let bestDiff = smallest(out, 'diff', Infinity);
   const bestFast = floor ?? smallest(out, 'replace', size);
 
@@ -212,9 +226,10 @@ export async function encodeWithRules(
     .filter((s) => !isFast(s))
     .sort((a, b) => encoderByName(a.codec).traits.probeOrder - encoderByName(b.codec).traits.probeOrder);
   const haveReplace = floor !== undefined || out.some((c) => c.spec.kind === 'replace');
-  if (task.fullImage === true && !small) {
+  if (fullLarge) {
     // Small chunks cost little: they still try every slow codec (the choice by class was measured on 4 MiB).
     out.push(...(await run(fullImageSlowCodecs(task, slow))));
+    if (fastStillNeeded(task, out)) out.push(...(await run(replaceSpecs.filter(isFast))));
   } else if (task.replaceRequired || !haveReplace) {
     out.push(...(await run(slow)));
   } else if (slow.length > 0 && bestDiff >= bestFast * REPLACE_HOPELESS) {
@@ -265,6 +280,18 @@ export function fullImageSlowCodecs(task: EncodeTask, slow: readonly ReplaceSpec
     ? task.targets.map((p) => firstFor((codec) => p.allowedCodecs.includes(codec)))
     : [preferred[0]];
   return slow.filter((s) => picks.includes(s));
+}
+
+/**
+ * Whether a large full-image chunk still needs the fast codecs after its slow one: when the slow
+ * codec left it over FULL_FAST_WORTH_SHARE of its size (where storing it may win), or some
+ * target (or, without targets, any) can use none of the candidates made. On the bench's full
+ * images gzip -9 never won a 4 MiB chunk from xz -9 and cost ~10 % of the build's CPU time.
+ */
+function fastStillNeeded(task: EncodeTask, made: readonly EncodedCandidate[]): boolean {
+  const best = Math.min(Infinity, ...made.map((c) => c.bytes.length));
+  if (best > task.newData.length * FULL_FAST_WORTH_SHARE || task.targets === undefined) return true;
+  return task.targets.some((t) => !made.some((c) => allowedFor(t, c)));
 }
 
 /** Share of 4 KiB blocks that are all zero across both inputs. */

@@ -7,7 +7,8 @@ import { XzEncoder } from '../../src/codecs/xz-encoder.js';
 import { encodeOptions } from '../../src/pipeline/encode-chunk.js';
 import { runToolOk } from './cli-tool.js';
 import { expectBlobError } from './expect-blob-error.js';
-import { elfChunk, textLike } from './sample-data.js';
+import { contentClassOf } from '../../src/hashing/content-sketch.js';
+import { elfChunk, prng, textLike } from './sample-data.js';
 
 const MiB = 1024 * 1024;
 const data = elfChunk(MiB);
@@ -53,7 +54,7 @@ describe('xz x86 BCJ chain', () => {
 });
 
 describe('encodeOptions', () => {
-  it('marks only large x86 chunks of full images', () => {
+  it('gives the content class only to large chunks of full images, and marks the x86 ones', () => {
     const chunk = elfChunk(MiB);
     expect(
       encodeOptions({
@@ -63,7 +64,7 @@ describe('encodeOptions', () => {
         replaceRequired: false,
         fullImage: true,
       }),
-    ).toEqual({ x86Code: true });
+    ).toEqual({ x86Code: true, contentClass: 'x86' });
     expect(encodeOptions({ newData: chunk, sourceData: new Uint8Array(0), specs: [], replaceRequired: false })).toEqual(
       {},
     );
@@ -85,6 +86,22 @@ describe('encodeOptions', () => {
         replaceRequired: false,
         fullImage: true,
       }),
-    ).toEqual({});
+    ).toEqual({ contentClass: 'text' });
+  });
+
+  it('does not mark 4-byte structured code as x86 even when its E8 bytes count as x86 branches', () => {
+    const words = Buffer.alloc(MiB);
+    const next = prng(11);
+    for (let at = 0; at < words.length; at += 8) {
+      // [E8, r, r, opcode] [00, r, r, opcode]: an "E8 rel32" at every 8 bytes, AArch64-like lanes.
+      words.set([0xe8, next() * 256, next() * 16, 0x94, 0x00, next() * 256, 0x40 | (next() * 8), 0xf9], at);
+    }
+    const task = { newData: words, sourceData: new Uint8Array(0), specs: [], replaceRequired: false, fullImage: true };
+    expect(contentClassOf(words)).toBe('x86');
+    expect(encodeOptions(task)).toEqual({ contentClass: 'x86' });
+    // x86 code after a little word-structured data (a weak 4-byte skew) keeps the filter.
+    const table = Buffer.alloc(32 * 1024).map((_, i) => (i % 4 === 3 ? 0x94 : i % 4 === 0 ? 0x10 : (i * 7) & 0xff));
+    const mixed = Buffer.concat([table, elfChunk(256 * 1024 + 4096)]);
+    expect(encodeOptions({ ...task, newData: mixed })).toEqual({ x86Code: true, contentClass: 'x86' });
   });
 });

@@ -46,6 +46,22 @@ async function rules(chunkBytes: number, sizes: Record<string, number>, task: Pa
 }
 
 describe('candidate rules', () => {
+  it('a large full-image chunk gets the fast codecs only when its slow codec leaves it nearly incompressible or a target cannot use it', async () => {
+    const [generic] = await resolveTargets('generic');
+    const full = { fullImage: true, sourceData: new Uint8Array(0), targets: [generic!] };
+    const fast = ['replace/none-0', 'replace/gzip-9'];
+    const packed = await rules(1024 * KiB, { 'replace/xz-9': 300 * KiB }, full);
+    expect(packed.ran).toEqual(['replace/xz-9']);
+    const stored = await rules(1024 * KiB, { 'replace/xz-9': 1000 * KiB }, full);
+    expect(stored.ran).toEqual(['replace/xz-9', ...fast]);
+    const gzipOnly = { ...generic!, id: 'gzip-only', allowedCodecs: ['none', 'gzip'] };
+    const mixed = await rules(1024 * KiB, { 'replace/xz-9': 300 * KiB }, { ...full, targets: [generic!, gzipOnly] });
+    expect(mixed.ran).toEqual(['replace/xz-9', ...fast]);
+    // A small chunk still gets every codec, fast ones first.
+    const small = await rules(128 * KiB, { 'replace/xz-9': 30 * KiB }, full);
+    expect(small.ran.slice(0, 2)).toEqual(fast);
+  });
+
   it('a content-aware differ (deflate-aware) runs with the lead only on chunks holding its content', async () => {
     const specs = [...SPECS, { kind: 'diff', differ: 'deflate-aware' } as const];
     const plain = await rules(1024 * KiB, { 'replace/gzip-9': 400 * KiB }, { specs });

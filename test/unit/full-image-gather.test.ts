@@ -74,7 +74,7 @@ describe('gatherSimilar', () => {
 });
 
 describe('fullImageSlowCodecs', () => {
-  it('gives text to the codec suited to text and binary to the one suited to binary', async () => {
+  it('gives text and binary to the first codec (by probeOrder) suited to them: xz', async () => {
     const targets = await resolveTargets('generic');
     const task = (newData: Uint8Array) => ({
       newData,
@@ -84,12 +84,14 @@ describe('fullImageSlowCodecs', () => {
       targets,
       fullImage: true,
     });
-    expect(fullImageSlowCodecs(task(textLike(64 * KiB, 1)), SLOW).map((s) => s.codec)).toEqual(['brotli']);
+    expect(fullImageSlowCodecs(task(textLike(64 * KiB, 1)), SLOW).map((s) => s.codec)).toEqual(['xz']);
     expect(fullImageSlowCodecs(task(randomBytes(64 * KiB, 2)), SLOW).map((s) => s.codec)).toEqual(['xz']);
   });
 
   it('adds the best codec a target allows when it does not allow the suited one', async () => {
-    const targets = await resolveTargets('generic,unisoc'); // unisoc allows no brotli
+    const [generic] = await resolveTargets('generic');
+    const noXz = { ...generic!, id: 'no-xz', allowedCodecs: generic!.allowedCodecs.filter((c) => c !== 'xz') };
+    const targets = [generic!, noXz]; // text: xz for generic, brotli (also suited to text) for no-xz
     const task = {
       newData: textLike(64 * KiB, 1),
       sourceData: new Uint8Array(),
