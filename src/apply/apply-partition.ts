@@ -9,24 +9,22 @@
 import { createHash } from 'node:crypto';
 import { lstat, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { decoderFor } from '../codecs/decoder-registry.js';
-import { patcherFor } from '../diff/patcher-registry.js';
-import type { OutputBuffer } from '../diff/patcher.js';
 import { IoError, UsageError, VerificationError, ioError } from '../errors/ota-error.js';
 import type { BlockSource } from '../image/block-source.js';
-import { readExtentsInto, ScratchBuffer } from '../image/extent-io.js';
-import { totalBlocks, type Extent } from '../model/extent.js';
+import { totalBlocks } from '../model/extent.js';
 import { isUnchanged, type PartitionUpdate } from '../model/manifest.js';
-import { assertNever, blobOf } from '../model/operation.js';
+import { blobOf } from '../model/operation.js';
 import type { PackageReader } from '../package/package-reader.js';
 import type { Reporter } from '../reporter.js';
 import type { AppliedPartition } from './apply-result.js';
-import { applySteps, type ApplyStep } from './apply-steps.js';
+import { applySteps } from './apply-steps.js';
+import { newOpScratch, produceStep } from './produce-step.js';
 import { CHAIN_START, chainStep, checkpointSchedule, removeCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { checkFreeSpace } from './device-checks.js';
 import { BlockDeviceOutput } from './device-output.js';
 import type { OutputDestination } from './output-destination.js';
-import { createOutputImage, type OutputFormat, type OutputImage } from './output-image.js';
+import { createOutputImage } from './create-output-image.js';
+import type { OutputFormat, OutputImage } from './output-image.js';
 import { inDestinationOrder, StagedSparseOutput } from './staged-sparse-output.js';
 import { lockOutput } from './output-lock.js';
 import type { FileId } from './owned-file.js';
@@ -159,7 +157,7 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
         : await createOutputImage(j.format, partialPath, j.part, bs);
     const start = (i: number): Promise<Buffer | undefined> => {
       const where = `partition ${j.part.name} op ${i} (${steps[i]!.type})`;
-      const produced = produce(j.reader, steps[i]!, j.old, bs, where, scratches[i % 2]!, checkSources);
+      const produced = produceStep(j.reader, steps[i]!, j.old, bs, where, scratches[i % 2]!, checkSources);
       produced.catch(() => undefined); // reported when awaited, in op order
       return produced;
     };
@@ -258,56 +256,6 @@ async function openDevice(j: PartitionJob, bs: number): Promise<OutputImage> {
   return BlockDeviceOutput.open(j.destination.path, j.part, bs);
 }
 
-async function produce(
-  reader: PackageReader,
-  op: ApplyStep,
-  old: BlockSource | undefined,
-  bs: number,
-  where: string,
-  scratch: OpScratch,
-  checkSources: boolean,
-): Promise<Buffer | undefined> {
-  const dstBytes = totalBlocks(op.dst) * bs;
-  switch (op.type) {
-    case 'zero':
-      return undefined;
-    case 'stash':
-    case 'free':
-      // An in-place package applied A/B style: the old image is never written, so every source
-      // block (stashed or not) is still read from it; stash steps write nothing.
-      return Buffer.alloc(0);
-    case 'keep':
-      return readExtentsInto(old!, op.dst, bs, scratch.source);
-    case 'copy':
-      return readSource(old!, op.src, checkSources ? op.srcSha256 : undefined, bs, where, scratch.source);
-    case 'replace':
-      return decoderFor(op.codec).decode(await reader.readBlob(op.blob, where), dstBytes, op.decoderMemoryBytes);
-    case 'diff': {
-      const src = await readSource(old!, op.src, checkSources ? op.srcSha256 : undefined, bs, where, scratch.source);
-      const blob = await reader.readBlob(op.blob, where);
-      // The op's declared decoder memory (checked against the device's limit) bounds every decoded block.
-      return patcherFor(op.differ).patch(src, blob, dstBytes, op.decoderMemoryBytes, scratch.output);
-    }
-    default:
-      return assertNever(op);
-  }
-}
-
-async function readSource(
-  old: BlockSource,
-  extents: readonly Extent[],
-  sha256: Uint8Array | undefined,
-  bs: number,
-  where: string,
-  scratch: ScratchBuffer,
-): Promise<Buffer> {
-  const data = await readExtentsInto(old, extents, bs, scratch);
-  if (sha256 && !sha256Of(data).equals(Buffer.from(sha256))) {
-    throw new VerificationError('SOURCE_MISMATCH', `${where}: old image blocks do not match the package's source hash`);
-  }
-  return data;
-}
-
 /**
  * Where the blob stream stands once `doneOps` ops are done (an offset in the blob section): the
  * first blob of the ops still to do, else the end of the last one done; undefined without blobs.
@@ -322,17 +270,6 @@ function blobCursor(part: PartitionUpdate, doneOps: number): number | undefined 
     if (blob) return blob.offsetBytes + blob.sizeBytes;
   }
   return undefined;
-}
-
-/** One in-flight op's reused buffers: its source (COPY, DIFF) and its patcher's output. */
-interface OpScratch {
-  readonly source: ScratchBuffer;
-  readonly output: OutputBuffer;
-}
-
-function newOpScratch(): OpScratch {
-  const output = new ScratchBuffer();
-  return { source: new ScratchBuffer(), output: (sizeBytes: number) => output.take(sizeBytes) };
 }
 
 function sha256Of(data: Uint8Array): Buffer {

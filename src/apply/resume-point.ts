@@ -13,7 +13,8 @@ import type { Reporter } from '../reporter.js';
 import { blockCountOf } from '../format/manifest-invariants.js';
 import { createHash } from 'node:crypto';
 import { CHAIN_START, chainStep, readCheckpoint, removeCheckpoint } from './checkpoint.js';
-import { reopenRawOutput, type OutputFormat, type RawOutput } from './output-image.js';
+import type { OutputFormat } from './output-image.js';
+import { reopenRawOutput, type RawOutput } from './raw-output.js';
 import type { FileId } from './owned-file.js';
 import { isPartialName, type SideFiles } from './side-files.js';
 

@@ -12,7 +12,9 @@ import { readUpTo } from '../image/read-full.js';
 import type { Extent } from '../model/extent.js';
 import type { Operation } from '../model/operation.js';
 import type { PartitionUpdate } from '../model/manifest.js';
-import { RawOutput, hashWrittenSparse, type FinishedImage, type OutputImage } from './output-image.js';
+import type { FinishedImage, OutputImage } from './output-image.js';
+import { RawOutput } from './raw-output.js';
+import { hashWrittenSparse } from './sparse-output.js';
 import type { FileId } from './owned-file.js';
 
 /** Bytes read from the raw stage per step of the conversion. */

@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyPackage, OtaError } from '../../src/index.js';
-import { createOutputImage } from '../../src/apply/output-image.js';
+import { createOutputImage } from '../../src/apply/create-output-image.js';
 import type { PartitionUpdate } from '../../src/model/manifest.js';
 import { sha256Hex } from '../helpers/package-bytes.js';
 import { describeRun, jsonOf, nonWarningLines, runCli, runCliOk } from '../helpers/run-cli.js';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applySteps } from '../../src/apply/apply-steps.js';
-import { RawOutput } from '../../src/apply/output-image.js';
+import { RawOutput } from '../../src/apply/raw-output.js';
 import type { Extent } from '../../src/model/extent.js';
 import type { PartitionUpdate } from '../../src/model/manifest.js';
 import type { Operation } from '../../src/model/operation.js';

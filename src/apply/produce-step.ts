@@ -1,0 +1,87 @@
+// Makes the bytes one applier step writes: nothing for ZERO, the old image's blocks for COPY and
+// KEEP (re-hashed when asked), a decoded blob for REPLACE, a patched source for DIFF. Every cap is
+// the decoder's or patcher's own; the op's declared decoder memory bounds what they decode.
+
+import { createHash } from 'node:crypto';
+import { decoderFor } from '../codecs/decoder-registry.js';
+import { patcherFor } from '../diff/patcher-registry.js';
+import type { OutputBuffer } from '../diff/patcher.js';
+import { VerificationError } from '../errors/ota-error.js';
+import type { BlockSource } from '../image/block-source.js';
+import { readExtentsInto, ScratchBuffer } from '../image/extent-io.js';
+import { totalBlocks, type Extent } from '../model/extent.js';
+import { assertNever } from '../model/operation.js';
+import type { PackageReader } from '../package/package-reader.js';
+import type { ApplyStep } from './apply-steps.js';
+
+/** One in-flight op's reused buffers: its source (COPY, DIFF) and its patcher's output. */
+export interface OpScratch {
+  readonly source: ScratchBuffer;
+  readonly output: OutputBuffer;
+}
+
+/** A fresh pair of reused buffers for one in-flight step. */
+export function newOpScratch(): OpScratch {
+  const output = new ScratchBuffer();
+  return { source: new ScratchBuffer(), output: (sizeBytes: number) => output.take(sizeBytes) };
+}
+
+/**
+ * The bytes step `op` writes (undefined: zeros), made from the old image and the package:
+ * `where` labels errors; `scratch` is the step's reused buffers (valid until the step two later);
+ * `checkSources` re-hashes what COPY and DIFF read from the old image against the package.
+ */
+export async function produceStep(
+  reader: PackageReader,
+  op: ApplyStep,
+  old: BlockSource | undefined,
+  bs: number,
+  where: string,
+  scratch: OpScratch,
+  checkSources: boolean,
+): Promise<Buffer | undefined> {
+  const dstBytes = totalBlocks(op.dst) * bs;
+  switch (op.type) {
+    case 'zero':
+      return undefined;
+    case 'stash':
+    case 'free':
+      // An in-place package applied A/B style: the old image is never written, so every source
+      // block (stashed or not) is still read from it; stash steps write nothing.
+      return Buffer.alloc(0);
+    case 'keep':
+      return readExtentsInto(old!, op.dst, bs, scratch.source);
+    case 'copy':
+      return readSource(old!, op.src, checkSources ? op.srcSha256 : undefined, bs, where, scratch.source);
+    case 'replace':
+      return decoderFor(op.codec).decode(await reader.readBlob(op.blob, where), dstBytes, op.decoderMemoryBytes);
+    case 'diff': {
+      const src = await readSource(old!, op.src, checkSources ? op.srcSha256 : undefined, bs, where, scratch.source);
+      const blob = await reader.readBlob(op.blob, where);
+      // The op's declared decoder memory (checked against the device's limit) bounds every decoded block.
+      return patcherFor(op.differ).patch(src, blob, dstBytes, op.decoderMemoryBytes, scratch.output);
+    }
+    default:
+      return assertNever(op);
+  }
+}
+
+/** Reads `extents` of the old image, checked against `sha256` when given. */
+async function readSource(
+  old: BlockSource,
+  extents: readonly Extent[],
+  sha256: Uint8Array | undefined,
+  bs: number,
+  where: string,
+  scratch: ScratchBuffer,
+): Promise<Buffer> {
+  const data = await readExtentsInto(old, extents, bs, scratch);
+  if (sha256 && !sha256Of(data).equals(Buffer.from(sha256))) {
+    throw new VerificationError('SOURCE_MISMATCH', `${where}: old image blocks do not match the package's source hash`);
+  }
+  return data;
+}
+
+function sha256Of(data: Uint8Array): Buffer {
+  return createHash('sha256').update(data).digest();
+}
