@@ -37,6 +37,11 @@ export interface EncodeOptions {
    * LZMA2 lc/lp/pb, lzma2-content-tuning.ts). Set only there, so delta packages keep their bytes.
    */
   readonly contentClass?: ContentClass;
+  /**
+   * With `contentClass`: the chunk's 4-byte structure (byteLaneGapBits, lzma2-content-tuning.ts),
+   * measured once per chunk by the pipeline; a codec that needs it and finds it absent measures it.
+   */
+  readonly laneGapBits?: number;
 }
 
 /** Compresses data for one codec. Encoding may run in worker threads. */

@@ -34,26 +34,25 @@ const ALIGNED_LANE_GAP_BITS = 0.1;
 const STRONGLY_ALIGNED_LANE_GAP_BITS = 0.3;
 
 /**
- * Whether `data` is strongly 4-byte structured (byteLaneGapBits at least
+ * Whether data with this byteLaneGapBits is strongly 4-byte structured (at least
  * STRONGLY_ALIGNED_LANE_GAP_BITS), as AArch64 code is; it may still count as x86 by its E8/E9
  * bytes. There the x86 BCJ filter cost 3.4 % (arm64-64's one such chunk, 0.42 bits), so
  * encodeOptions does not ask for it; on x86 code with a weaker skew (0.125 bits: code and
  * tables) it still saved 3.4 %.
  */
-export function isStronglyWordStructured(data: Uint8Array): boolean {
-  return byteLaneGapBits(data) >= STRONGLY_ALIGNED_LANE_GAP_BITS;
+export function isStronglyWordStructured(laneGapBits: number): boolean {
+  return laneGapBits >= STRONGLY_ALIGNED_LANE_GAP_BITS;
 }
 
 /**
- * The tuning for a full-image chunk of class `contentClass`: lp=2/pb=2 (lc 0 or 1) when its
- * 4-byte lanes are skewed (byteLaneGapBits), else lc=4/pb=0 for x86 code (won 0.3-0.6 % on
+ * The tuning for a full-image chunk of class `contentClass` whose byteLaneGapBits is `gap`:
+ * lp=2/pb=2 (lc 0 or 1) when its 4-byte lanes are skewed, else lc=4/pb=0 for x86 code (won 0.3-0.6 % on
  * every x86 chunk of the bench), lc=3/pb=0 (0.2-0.4 %) and nice length TEXT_NICE_LEN for text,
  * else xz's defaults.
  */
-export function lzma2TuningFor(data: Uint8Array, contentClass: ContentClass): XzContentTuning {
-  const gap = byteLaneGapBits(data);
+export function lzma2TuningFor(contentClass: ContentClass, gap: number): XzContentTuning {
   if (gap >= ALIGNED_LANE_GAP_BITS) {
-    return { lc: gap >= STRONGLY_ALIGNED_LANE_GAP_BITS || contentClass === 'x86' ? 0 : 1, lp: 2, pb: 2 };
+    return { lc: isStronglyWordStructured(gap) || contentClass === 'x86' ? 0 : 1, lp: 2, pb: 2 };
   }
   if (contentClass === 'x86') return { lc: 4, lp: 0, pb: 0 };
   if (contentClass === 'text') return { lc: 3, lp: 0, pb: 0, niceLen: TEXT_NICE_LEN };

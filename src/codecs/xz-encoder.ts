@@ -5,7 +5,7 @@
 import lzma from 'lzma-native';
 import { assertLevel } from './codec-errors.js';
 import type { EncodeOptions, Encoder } from './encoder.js';
-import { lzma2TuningFor, XZ_DEFAULT_TUNING, type XzContentTuning } from './lzma2-content-tuning.js';
+import { byteLaneGapBits, lzma2TuningFor, XZ_DEFAULT_TUNING, type XzContentTuning } from './lzma2-content-tuning.js';
 import { encodeThrough } from './raw-lzma2.js';
 import { X86_BCJ_DECODER_STATE_BYTES, XZ_CODEC, xzDictBytes } from './xz-descriptor.js';
 
@@ -34,7 +34,10 @@ export class XzEncoder implements Encoder {
    */
   async encode(data: Uint8Array, level: number, options?: EncodeOptions): Promise<Buffer> {
     assertLevel(this.name, level, this.minLevel, this.maxLevel);
-    const tuning = options?.contentClass === undefined ? XZ_DEFAULT_TUNING : lzma2TuningFor(data, options.contentClass);
+    const tuning =
+      options?.contentClass === undefined
+        ? XZ_DEFAULT_TUNING
+        : lzma2TuningFor(options.contentClass, options.laneGapBits ?? byteLaneGapBits(data));
     const lzma2 = { id: lzma.FILTER_LZMA2, options: lzma2Options(level, xzDictBytes(level, data.length), tuning) };
     const encoder = lzma.createStream('streamEncoder', {
       filters: options?.x86Code === true ? [{ id: lzma.FILTER_X86 }, lzma2] : [lzma2],
@@ -52,8 +55,8 @@ export class XzEncoder implements Encoder {
 
 /**
  * LZMA2 options of xz preset `level` with `dictBytes` as the dictionary and `tuning`'s lc/lp/pb
- * (the preset's are 3/0/2) and longer nice length. lzma-native applies a `preset` after `dictSize`, so the preset is
- * spelled out here (liblzma lzma_lzma_preset).
+ * (the preset's are 3/0/2) and longer nice length. lzma-native applies a `preset` after
+ * `dictSize`, so the preset is spelled out here (liblzma lzma_lzma_preset).
  */
 function lzma2Options(level: number, dictBytes: number, tuning: XzContentTuning): Record<string, number> {
   const fast = level <= 3;

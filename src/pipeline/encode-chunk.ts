@@ -5,7 +5,7 @@
 // run and every thread, and a new plugin needs no edit here.
 
 import { allEncoders, encoderByName } from '../codecs/encoder-registry.js';
-import { isStronglyWordStructured } from '../codecs/lzma2-content-tuning.js';
+import { byteLaneGapBits, isStronglyWordStructured } from '../codecs/lzma2-content-tuning.js';
 import type { DifferTraits } from '../diff/differ.js';
 import { differByName } from '../diff/differ-registry.js';
 import { contentClassOf } from '../hashing/content-sketch.js';
@@ -132,16 +132,18 @@ export async function encodeChunk(task: EncodeTask, plugins: EncodePlugins = {})
 }
 
 /**
- * What the codecs are told about a chunk: its content class, and whether it is x86 code (class
- * x86 without the strong 4-byte structure of AArch64 code), only for full-image chunks over
- * SMALL_CHUNK_BYTES (delta packages and small chunks keep their bytes).
+ * What the codecs are told about a chunk: its content class and 4-byte structure (measured once
+ * here, for every codec and level), and whether it is x86 code (class x86 without the strong
+ * 4-byte structure of AArch64 code), only for full-image chunks over SMALL_CHUNK_BYTES (delta
+ * packages and small chunks keep their bytes).
  */
 export function encodeOptions(task: EncodeTask): EncodeOptions {
   if (task.fullImage !== true || task.newData.length <= SMALL_CHUNK_BYTES) return {};
   const contentClass = contentClassOf(task.newData);
-  return contentClass === 'x86' && !isStronglyWordStructured(task.newData)
-    ? { x86Code: true, contentClass }
-    : { contentClass };
+  const laneGapBits = byteLaneGapBits(task.newData);
+  return contentClass === 'x86' && !isStronglyWordStructured(laneGapBits)
+    ? { x86Code: true, contentClass, laneGapBits }
+    : { contentClass, laneGapBits };
 }
 
 /**

@@ -53,10 +53,15 @@ describe('lzma2TuningFor', () => {
   });
 
   it('picks lp=2/pb=2 for aligned data, pb=0 for x86 code and text (with a longer nice length), the defaults for the rest', () => {
-    expect(lzma2TuningFor(alignedWords(256 * KiB, 1), 'binary')).toEqual({ lc: 0, lp: 2, pb: 2 });
-    expect(lzma2TuningFor(elfChunk(256 * KiB), 'x86')).toEqual({ lc: 4, lp: 0, pb: 0 });
-    expect(lzma2TuningFor(textLike(256 * KiB, 2), 'text')).toEqual({ lc: 3, lp: 0, pb: 0, niceLen: 128 });
-    expect(lzma2TuningFor(randomBytes(256 * KiB, 3), 'binary')).toEqual(XZ_DEFAULT_TUNING);
+    expect(lzma2TuningFor('binary', byteLaneGapBits(alignedWords(256 * KiB, 1)))).toEqual({ lc: 0, lp: 2, pb: 2 });
+    expect(lzma2TuningFor('x86', byteLaneGapBits(elfChunk(256 * KiB)))).toEqual({ lc: 4, lp: 0, pb: 0 });
+    expect(lzma2TuningFor('text', byteLaneGapBits(textLike(256 * KiB, 2)))).toEqual({
+      lc: 3,
+      lp: 0,
+      pb: 0,
+      niceLen: 128,
+    });
+    expect(lzma2TuningFor('binary', byteLaneGapBits(randomBytes(256 * KiB, 3)))).toEqual(XZ_DEFAULT_TUNING);
   });
 
   it('gives weakly aligned data lp=2/pb=2 with lc=0 when it is x86 code, lc=1 otherwise', () => {
@@ -65,8 +70,8 @@ describe('lzma2TuningFor', () => {
     const data = Buffer.concat([words, elfChunk(256 * KiB)]);
     expect(byteLaneGapBits(data)).toBeGreaterThan(0.1);
     expect(byteLaneGapBits(data)).toBeLessThan(0.3);
-    expect(lzma2TuningFor(data, 'x86')).toEqual({ lc: 0, lp: 2, pb: 2 });
-    expect(lzma2TuningFor(data, 'binary')).toEqual({ lc: 1, lp: 2, pb: 2 });
+    expect(lzma2TuningFor('x86', byteLaneGapBits(data))).toEqual({ lc: 0, lp: 2, pb: 2 });
+    expect(lzma2TuningFor('binary', byteLaneGapBits(data))).toEqual({ lc: 1, lp: 2, pb: 2 });
   });
 });
 

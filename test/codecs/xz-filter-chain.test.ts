@@ -64,7 +64,7 @@ describe('encodeOptions', () => {
         replaceRequired: false,
         fullImage: true,
       }),
-    ).toEqual({ x86Code: true, contentClass: 'x86' });
+    ).toEqual({ x86Code: true, contentClass: 'x86', laneGapBits: expect.any(Number) });
     expect(encodeOptions({ newData: chunk, sourceData: new Uint8Array(0), specs: [], replaceRequired: false })).toEqual(
       {},
     );
@@ -86,7 +86,7 @@ describe('encodeOptions', () => {
         replaceRequired: false,
         fullImage: true,
       }),
-    ).toEqual({ contentClass: 'text' });
+    ).toEqual({ contentClass: 'text', laneGapBits: expect.any(Number) });
   });
 
   it('does not mark 4-byte structured code as x86 even when its E8 bytes count as x86 branches', () => {
@@ -98,10 +98,14 @@ describe('encodeOptions', () => {
     }
     const task = { newData: words, sourceData: new Uint8Array(0), specs: [], replaceRequired: false, fullImage: true };
     expect(contentClassOf(words)).toBe('x86');
-    expect(encodeOptions(task)).toEqual({ contentClass: 'x86' });
+    expect(encodeOptions(task)).toEqual({ contentClass: 'x86', laneGapBits: expect.any(Number) });
     // x86 code after a little word-structured data (a weak 4-byte skew) keeps the filter.
     const table = Buffer.alloc(32 * 1024).map((_, i) => (i % 4 === 3 ? 0x94 : i % 4 === 0 ? 0x10 : (i * 7) & 0xff));
     const mixed = Buffer.concat([table, elfChunk(256 * 1024 + 4096)]);
-    expect(encodeOptions({ ...task, newData: mixed })).toEqual({ x86Code: true, contentClass: 'x86' });
+    expect(encodeOptions({ ...task, newData: mixed })).toEqual({
+      x86Code: true,
+      contentClass: 'x86',
+      laneGapBits: expect.any(Number),
+    });
   });
 });
