@@ -54,12 +54,12 @@ export class DescriptorHasher {
   extend(bytes: number, zeros = false): void {
     if (bytes <= this.finalBytes) return;
     this.finalBytes = bytes;
-    this.worker.postMessage(zeros ? -2 - bytes : bytes);
+    this.worker.postMessage({ endBytes: bytes, zeros });
   }
 
   /** Hashes to the end; the sha256 of the whole file (as the options say). Rejects on a read error. */
   async digest(): Promise<Buffer> {
-    this.worker.postMessage(-1);
+    this.worker.postMessage({ endBytes: Infinity, zeros: false, digest: true });
     try {
       return await this.result;
     } finally {
@@ -74,9 +74,9 @@ export class DescriptorHasher {
 }
 
 /**
- * The worker (CommonJS, node built-ins only). Messages are byte counts that may be hashed (n >= 0:
- * read up to n; -2 - n: zeros up to n, unread; -1: all, then post the digest); reads are
- * positional, 1 MiB at a time. A file that ends early
+ * The worker (CommonJS, node built-ins only). Each message says how far the file may be hashed
+ * (`endBytes`, capped at sizeBytes), whether that stretch is known zeros (hashed unread), and
+ * whether to post the digest then. Reads are positional, 1 MiB at a time; a file that ends early
  * fails (the caller's own reads would too).
  */
 const HASH_WORKER = `
@@ -89,9 +89,8 @@ const hash = createHash('sha256');
 const buffer = Buffer.allocUnsafeSlow(Math.min(1024 * 1024, Math.max(1, sizeBytes)));
 let at = 0;
 const zeros = Buffer.alloc(buffer.length);
-parentPort.on('message', (bytes) => {
-  const unread = bytes <= -2;
-  const end = bytes === -1 ? sizeBytes : Math.min(unread ? -2 - bytes : bytes, sizeBytes);
+parentPort.on('message', ({ endBytes, zeros: unread, digest }) => {
+  const end = Math.min(endBytes, sizeBytes);
   for (; unread && at < end; at += Math.min(zeros.length, end - at))
     hash.update(zeros.subarray(0, Math.min(zeros.length, end - at)));
   while (at < end) {
@@ -108,6 +107,6 @@ parentPort.on('message', (bytes) => {
     hash.update(chunk);
     at += chunk.length;
   }
-  if (bytes === -1) parentPort.postMessage(hash.digest());
+  if (digest) parentPort.postMessage(hash.digest());
 });
 `;

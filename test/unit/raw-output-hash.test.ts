@@ -14,7 +14,7 @@ import { applySteps } from '../../src/apply/apply-steps.js';
 import { RawOutput } from '../../src/apply/raw-output.js';
 import type { Extent } from '../../src/model/extent.js';
 import type { PartitionUpdate } from '../../src/model/manifest.js';
-import type { Operation } from '../../src/model/operation.js';
+import { ext, partitionOf as partOf, replaceOp as replace, zeroOp as zero } from '../helpers/plan-ops.js';
 
 const BS = 512;
 
@@ -26,22 +26,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-const ext = (startBlock: number, blockCount: number): Extent => ({ startBlock, blockCount });
-const replace = (...dst: Extent[]): Operation => ({
-  type: 'replace',
-  dst,
-  codec: 'none',
-  blob: { offsetBytes: 0, sizeBytes: 0, sha256: new Uint8Array(32) },
-  decoderMemoryBytes: 0,
-});
-const zero = (...dst: Extent[]): Operation => ({ type: 'zero', dst });
-
-/** A partition of `sizeBytes` with these ops and DONT_CARE extents (hash not needed by RawOutput). */
-function partOf(sizeBytes: number, operations: Operation[], dontCare: Extent[] = []): PartitionUpdate {
-  const target = { sizeBytes, sha256: new Uint8Array(32), version: '', dontCare };
-  return { name: 'p', source: undefined, target, operations };
-}
 
 /** Deterministic bytes, never all zero per block. */
 function imageBytes(sizeBytes: number, seed: number): Buffer {

@@ -7,19 +7,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { WriteFrontier } from '../../src/apply/write-frontier.js';
 import type { Extent } from '../../src/model/extent.js';
-import type { PartitionUpdate } from '../../src/model/manifest.js';
-import type { Operation } from '../../src/model/operation.js';
+import { ext, partitionOf as partOf, replaceOp as replace, zeroOp as zero } from '../helpers/plan-ops.js';
 
 const BS = 512;
-const ext = (startBlock: number, blockCount: number): Extent => ({ startBlock, blockCount });
-const replace = (...dst: Extent[]): Operation => ({
-  type: 'replace',
-  dst,
-  codec: 'none',
-  blob: { offsetBytes: 0, sizeBytes: 0, sha256: new Uint8Array(32) },
-  decoderMemoryBytes: 0,
-});
-const zero = (...dst: Extent[]): Operation => ({ type: 'zero', dst });
 /**
  * Advances `f` from `fromBytes`; returns where it stands, in bytes. Each step's claim that the
  * file holds zeros there is checked against `writtenBlocks` (1 per block written) when given.
@@ -36,12 +26,6 @@ function advanced(f: WriteFrontier, fromBytes: number, final = false, writtenBlo
   }, final);
   return at;
 }
-const partOf = (sizeBytes: number, operations: Operation[]): PartitionUpdate => ({
-  name: 'p',
-  source: undefined,
-  target: { sizeBytes, sha256: new Uint8Array(32), version: '', dontCare: [] },
-  operations,
-});
 
 describe('WriteFrontier', () => {
   it('waits at a gap an op has still to write, then passes what was written ahead', () => {
