@@ -6,7 +6,7 @@
 // and extra blocks are LZMA2 too. Not an Android format: our patcher (bsdiff-lzma-patcher.ts) reads it.
 
 import { encodeRawLzma2, type Lzma2Tuning } from '../codecs/raw-lzma2.js';
-import { CTRL_TUPLE_BYTES, writeOfft } from './bsdiff-patch.js';
+import { CTRL_TUPLE_BYTES, writeOfft, type BsdiffStreams } from './bsdiff-patch.js';
 import { BSDIFF_LZMA_DIFFER } from './bsdiff-lzma-descriptor.js';
 import {
   maxBlockDictLog,
@@ -67,13 +67,33 @@ export class BsdiffLzmaDiffer implements Differ {
       extra = Buffer.from(target);
     }
     const n = target.length;
+    // The scan's own blocks (not the fallback's) are shared with differs that keep them (pair-memo.ts).
+    const shared = results !== undefined && ctrl === streams.ctrl;
     const blocks = [
-      await packBlock(ctrl, CONTROL_TUNING, n),
+      await (shared ? packedCtrl(results, streams, n) : packBlock(ctrl, CONTROL_TUNING, n)),
       await packBlock(sparse, SPARSE_TUNING, n),
-      await packBlock(extra, EXTRA_TUNING, n),
+      await (shared ? packedExtra(results, streams, n) : packBlock(extra, EXTRA_TUNING, n)),
     ] as const;
     return writeBsdiffLzma(blocks, n);
   }
+}
+
+/** `streams.ctrl` packed as bsdiff-lzma packs it, once per remembered pair (`results`). */
+export function packedCtrl(
+  results: PairResults,
+  streams: BsdiffStreams,
+  newSizeBytes: number,
+): Promise<BsdiffLzmaBlock> {
+  return (results.packedCtrl ??= packBlock(streams.ctrl, CONTROL_TUNING, newSizeBytes));
+}
+
+/** `streams.extra` packed as bsdiff-lzma packs it, once per remembered pair (`results`). */
+export function packedExtra(
+  results: PairResults,
+  streams: BsdiffStreams,
+  newSizeBytes: number,
+): Promise<BsdiffLzmaBlock> {
+  return (results.packedExtra ??= packBlock(streams.extra, EXTRA_TUNING, newSizeBytes));
 }
 
 /** LZMA2 when that is smaller, else the block as is. */

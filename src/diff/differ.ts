@@ -21,6 +21,12 @@ export interface DifferTraits {
    * streams). Absent: any chunking.
    */
   readonly keepWhole?: 'zip-members';
+  /**
+   * With `estimate`: how much smaller than its estimate diff()'s patch typically is (measured
+   * ratio estimate ÷ patch). The rules skip a middle differ whose estimate divided by this is
+   * still larger than the best diff already found.
+   */
+  readonly estimateGain?: number;
 }
 
 /** Makes patches in one patch format. */
@@ -37,6 +43,11 @@ export interface Differ extends DifferDescriptor {
    * the differ applies everywhere. Cheap, deterministic, looks only at the data.
    */
   applies?(source: Uint8Array, target: Uint8Array): boolean;
+  /**
+   * A quick pass (a small fraction of diff()'s time) whose size predicts diff()'s, in bytes (see
+   * traits.estimateGain). Deterministic. Absent: the rules have no cheaper way to judge the differ.
+   */
+  estimate?(source: Uint8Array, target: Uint8Array): Promise<number>;
   /**
    * Content-aware differs only: the decoder memory `patch` needs, which may exceed
    * decoderMemoryBytes (e.g. inflated streams); the op declares this instead. Absent: decoderMemoryBytes.

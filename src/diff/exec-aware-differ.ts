@@ -4,9 +4,9 @@
 // cover match the destination better, and recomputes the diff block against the adjusted source.
 // The control block is the one the patcher derives the regions from: no table travels.
 
-import { matchBsdiffShared } from './pair-memo.js';
+import { matchBsdiffShared, pairMemo } from './pair-memo.js';
 import { CTRL_TUPLE_BYTES, readOfft } from './bsdiff-patch.js';
-import { BLOCK_TUNINGS, BsdiffLzmaDiffer, packBlock } from './bsdiff-lzma-differ.js';
+import { BLOCK_TUNINGS, BsdiffLzmaDiffer, packBlock, packedCtrl, packedExtra } from './bsdiff-lzma-differ.js';
 import { maxDecodedBlockBytes, writeBsdiffLzma } from './bsdiff-lzma-patch.js';
 import type { Differ } from './differ.js';
 import { chunkCodeArch } from './elf-code-scan.js';
@@ -36,7 +36,8 @@ export class ExecAwareDiffer implements Differ {
   async diff(source: Uint8Array, target: Uint8Array): Promise<Buffer> {
     const arch = chunkCodeArch(source, target) ?? 'aarch64';
     // The pair bsdiff-lzma has just scanned for this chunk: its covers are remembered (pair-memo.ts).
-    const streams = matchBsdiffShared(source, target);
+    const results = pairMemo.resultsOf(source, target);
+    const streams = matchBsdiffShared(source, target, results);
     const n = target.length;
     const sparseProbe = encodeSparseDiff(streams.diff);
     if (streams.ctrl.length + sparseProbe.length + streams.extra.length > maxDecodedBlockBytes(n))
@@ -52,9 +53,14 @@ export class ExecAwareDiffer implements Differ {
     const runs = runsOf(flags);
     const adjusted = adjustSource(source, regions, arch, runs);
     const diff = diffBlock(streams.ctrl, adjusted, target, streams.diff.length);
-    const blocks = [streams.ctrl, encodeSparseDiff(diff), streams.extra];
-    const packed = await Promise.all(blocks.map((b, k) => packBlock(b, BLOCK_TUNINGS[k]!, n)));
-    return writeExecAwarePatch(arch, flags, writeBsdiffLzma([packed[0]!, packed[1]!, packed[2]!], n));
+    // Only the diff block differs from bsdiff-lzma's patch of this pair: its control and extra
+    // blocks are packed once (pair-memo.ts).
+    const packed = await Promise.all([
+      results ? packedCtrl(results, streams, n) : packBlock(streams.ctrl, BLOCK_TUNINGS[0]!, n),
+      packBlock(encodeSparseDiff(diff), BLOCK_TUNINGS[1]!, n),
+      results ? packedExtra(results, streams, n) : packBlock(streams.extra, BLOCK_TUNINGS[2]!, n),
+    ]);
+    return writeExecAwarePatch(arch, flags, writeBsdiffLzma(packed, n));
   }
 }
 

@@ -7,6 +7,7 @@
 // MAX_ENTRIES pairs of ≤ MAX_PAIR_BYTES inputs plus their results, per thread.
 
 import { matchBsdiff } from './bsdiff-matcher.js';
+import type { BsdiffLzmaBlock } from './bsdiff-lzma-patch.js';
 import type { BsdiffStreams } from './bsdiff-patch.js';
 
 /** Pairs remembered (most recent first): one chunk's plain pair and one transformed pair. */
@@ -20,6 +21,12 @@ export interface PairResults {
   streams?: BsdiffStreams;
   /** The bsdiff-lzma patch; callers get a copy (candidates' buffers are transferred between threads). */
   bsdiffLzma?: Promise<Buffer>;
+  /**
+   * The control and extra blocks of `streams`, LZMA2-packed as bsdiff-lzma packs them: a differ
+   * that keeps those blocks and changes only the diff block (exec-aware) packs them once.
+   */
+  packedCtrl?: Promise<BsdiffLzmaBlock>;
+  packedExtra?: Promise<BsdiffLzmaBlock>;
 }
 
 interface Entry {

@@ -4,7 +4,7 @@
 
 import { assertLevel } from '../codecs/codec-errors.js';
 import { encodeZstdFrame } from '../codecs/zstd-frame.js';
-import type { Differ } from './differ.js';
+import type { Differ, DifferTraits } from './differ.js';
 import { ZSTD_DICT_DIFFER, zstdDictWindowLog } from './zstd-dict-descriptor.js';
 
 /** Options of a ZstdDictDiffer. */
@@ -15,6 +15,15 @@ export interface ZstdDictDifferOptions {
 
 /** Level used when none is given: the smallest patches at acceptable speed. */
 export const ZSTD_DICT_DEFAULT_LEVEL = 19;
+
+/**
+ * Level of the quick estimate: a fortieth of level 19's time on 1 MiB chunks with 1-3 MiB
+ * sources. On the bench pairs' 50 chunks of 100 KiB or more that zstd-dict was tried on, level 19
+ * was 1.11 x smaller than level 9 at the median, 1.20 x at the 90th percentile, 1.27 x at most.
+ */
+const ESTIMATE_LEVEL = 9;
+/** estimateGain for a level above ESTIMATE_LEVEL (see DifferTraits.estimateGain). */
+const ESTIMATE_GAIN = 1.15;
 
 /**
  * zstd-dict (wire id 2). Patches decode with `zstd -D <source> -d` (or
@@ -28,13 +37,18 @@ export class ZstdDictDiffer implements Differ {
   readonly wireId = ZSTD_DICT_DIFFER.wireId;
   readonly decoderMemoryBytes = ZSTD_DICT_DIFFER.decoderMemoryBytes;
   /** Tried where the lead differ leaves enough to win, or the chunk is small. */
-  readonly traits = { tier: 'middle', slowOnZeroRuns: false } as const;
+  readonly traits: DifferTraits;
   /** Compression level used by diff(). */
   readonly level: number;
+  /** The same frame at ESTIMATE_LEVEL (only when this.level is above it). */
+  readonly estimate?: (source: Uint8Array, target: Uint8Array) => Promise<number>;
 
   constructor(options: ZstdDictDifferOptions = {}) {
     this.level = options.level ?? ZSTD_DICT_DEFAULT_LEVEL;
     assertLevel(this.name, this.level, 1, 22);
+    const estimated = this.level > ESTIMATE_LEVEL;
+    this.traits = { tier: 'middle', slowOnZeroRuns: false, ...(estimated ? { estimateGain: ESTIMATE_GAIN } : {}) };
+    if (estimated) this.estimate = async (source, target) => frameOf(source, target, ESTIMATE_LEVEL).length;
   }
 
   /**
@@ -45,10 +59,15 @@ export class ZstdDictDiffer implements Differ {
    * 10 x window at level 19.
    */
   async diff(source: Uint8Array, target: Uint8Array): Promise<Buffer> {
-    return encodeZstdFrame(target, {
-      level: this.level,
-      windowLog: zstdDictWindowLog(source.length, target.length),
-      dictionary: source,
-    });
+    return frameOf(source, target, this.level);
   }
+}
+
+/** `target` as one frame at `level` with `source` as its raw-content dictionary. */
+function frameOf(source: Uint8Array, target: Uint8Array, level: number): Buffer {
+  return encodeZstdFrame(target, {
+    level,
+    windowLog: zstdDictWindowLog(source.length, target.length),
+    dictionary: source,
+  });
 }

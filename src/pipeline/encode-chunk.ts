@@ -152,7 +152,8 @@ export function encodeOptions(task: EncodeTask): EncodeOptions {
  * differs (bsdiff-lzma: fast, and the smallest on most chunks), then the `fast` codecs unless
  * every target's best lead diff is far below what they could make (fastFloor). Phase 2: the
  * `middle` differs (zstd-dict), on small chunks or where the lead leaves over
- * ZSTD_DICT_WORTH_SHARE_OF_FAST of the best fast codec. Phase 3: the `fallback` differs
+ * ZSTD_DICT_WORTH_SHARE_OF_FAST of the best fast codec and the differ's quick estimate, divided
+ * by its declared estimateGain, does not already lose to the best diff. Phase 3: the `fallback` differs
  * (bsdiff/bsdf2, one suffix sort for both) only when no lead differ is a candidate, and then only
  * where the source helps. Where some target allows no lead differ, phases 2 and 3 ignore the
  * lead's result. Phase 4 (skipped when the best diff is under REPLACE_HOPELESS of the best fast
@@ -197,9 +198,18 @@ export async function encodeWithRules(
   let bestDiff = smallest(out, 'diff', Infinity);
   const bestFast = floor ?? smallest(out, 'replace', size);
 
-  // Phase 2: the middle differs where the lead did not already leave them nothing to win.
+  // Phase 2: the middle differs where the lead did not already leave them nothing to win, and
+  // where their estimate (if they have one) does not already lose to the best diff.
   if (middleDiffs.length > 0 && (!leadStandsIn || small || bestDiff > bestFast * ZSTD_DICT_WORTH_SHARE_OF_FAST)) {
-    out.push(...(await run(middleDiffs)));
+    const worth = async (s: DiffSpec) => {
+      const differ = differByName(s.differ);
+      if (!leadStandsIn || small || differ.estimate === undefined) return true;
+      const estimate = await differ.estimate(task.sourceData, task.newData);
+      return estimate / (differ.traits.estimateGain ?? 1) <= bestDiff;
+    };
+    const tried: DiffSpec[] = [];
+    for (const s of middleDiffs) if (await worth(s)) tried.push(s);
+    out.push(...(await run(tried)));
     bestDiff = smallest(out, 'diff', Infinity);
   }
 

@@ -17,6 +17,8 @@ import {
   type DeflateAwareSegment,
 } from '../../src/diff/deflate-aware-patch.js';
 import { DeflateAwarePatcher } from '../../src/diff/deflate-aware-patcher.js';
+import { DeflateSink } from '../../src/diff/deflate-sink.js';
+import { zlibDeflateRaw } from '../../src/diff/zlib-deflate.js';
 import { expectBlobError } from '../codecs/expect-blob-error.js';
 import { elfChunk, flipBit, prng, textLike } from '../codecs/sample-data.js';
 import { zipArchive, zlibRaw, type ZipMember } from '../helpers/zip-archive.js';
@@ -138,6 +140,29 @@ describe('deflate-aware differ', () => {
     const foreign = zlibRaw(b, 6).equals(deflateRawSync(b, { level: 6 }));
     const { header } = await roundTrip(wrap(a), wrap(b));
     if (!foreign) expect(deflateSegments(header)).toHaveLength(0);
+  });
+
+  it('stops trying a kind of stream after 8 that nothing reproduces, unless one of its kind was reproduced', async () => {
+    // The filtered strategy is not among the parameters searched: such members never reproduce.
+    const foreign = (seed: number) => {
+      const data = textLike(20_000, seed);
+      const sink = new DeflateSink(30_000);
+      zlibDeflateRaw(data, { level: 6, windowBits: 15, memLevel: 8, strategy: 1 }, sink);
+      const member = gzipMember(data, 6);
+      return Buffer.concat([member.subarray(0, 10), sink.bytes(), member.subarray(member.length - 8)]);
+    };
+    const plain = (seed: number) => gzipMember(textLike(20_000, seed), 6);
+    const zip = zipArchive([{ name: 'a.js', data: textLike(20_000, 90), level: 6 }]);
+    const chunk = (foreignCount: number) =>
+      Buffer.concat([...Array.from({ length: foreignCount }, (_, i) => foreign(80 + i)), plain(79), zip]);
+    // Eight misses: the reproducible gzip member after them is left as bytes; the zip member (another kind) is not.
+    const gaveUp = (await roundTrip(Buffer.from('head'), chunk(8))).header;
+    expect(deflateSegments(gaveUp)).toHaveLength(1);
+    const tried = (await roundTrip(Buffer.from('head'), chunk(7))).header;
+    expect(deflateSegments(tried)).toHaveLength(2);
+    // A kind with a hit first is tried to the end.
+    const hitFirst = Buffer.concat([plain(79), ...Array.from({ length: 9 }, (_, i) => foreign(80 + i)), plain(78)]);
+    expect(deflateSegments((await roundTrip(Buffer.from('head'), hitFirst)).header)).toHaveLength(2);
   });
 
   it('applies only where the target holds a whole deflate stream', () => {

@@ -78,4 +78,13 @@ describe('ZstdDictDiffer options', () => {
     expect(pairDiffer(new ZstdDictDiffer()).level).toBe(19);
     for (const level of [0, 23, 2.5]) expect(() => new ZstdDictDiffer({ level })).toThrow(UsageError);
   });
+
+  it('estimates (above level 9 only) with the size of the same frame at level 9', async () => {
+    const source = elfChunk(256 * 1024);
+    const target = editedCopy(source, 30);
+    expect(new ZstdDictDiffer({ level: 9 }).estimate).toBeUndefined();
+    const differ = new ZstdDictDiffer();
+    const estimate = await differ.estimate!(source, target);
+    expect(estimate).toBe((await new ZstdDictDiffer({ level: 9 }).diff(source, target)).length);
+  });
 });

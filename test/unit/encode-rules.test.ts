@@ -94,6 +94,21 @@ describe('candidate rules', () => {
     );
   });
 
+  it('zstd-dict is skipped on a big chunk where its level-9 estimate, over its gain, already loses to bsdiff-lzma', async () => {
+    const sizes = { 'diff/bsdiff-lzma': 130 * KiB, 'replace/gzip-9': 400 * KiB };
+    // Random data against an unrelated source: the estimate is about the whole chunk.
+    const unrelated = { newData: randomBytes(1024 * KiB, 7), sourceData: randomBytes(1024 * KiB, 8) };
+    expect((await rules(1024 * KiB, sizes, unrelated)).ran).not.toContain('diff/zstd-dict');
+    // The same chunk where bsdiff-lzma did no better than the estimate could: zstd-dict runs.
+    const close = { ...sizes, 'diff/bsdiff-lzma': 1000 * KiB, 'replace/gzip-9': 1024 * KiB };
+    expect((await rules(1024 * KiB, close, unrelated)).ran).toContain('diff/zstd-dict');
+    // Small chunks, and targets without a lead differ, never consult the estimate.
+    const small = { newData: randomBytes(256 * KiB, 7), sourceData: randomBytes(256 * KiB, 8) };
+    expect((await rules(256 * KiB, { 'diff/bsdiff-lzma': 1 * KiB }, small)).ran).toContain('diff/zstd-dict');
+    const noLead = { ...unrelated, someDiffTargetWithoutLead: true };
+    expect((await rules(1024 * KiB, sizes, noLead)).ran).toContain('diff/zstd-dict');
+  });
+
   it('bsdiff and bsdf2 run only when bsdiff-lzma is not a candidate or some target cannot use it', async () => {
     const sizes = { 'diff/bsdiff-lzma': 200 * KiB, 'diff/zstd-dict': 150 * KiB, 'replace/gzip-9': 400 * KiB };
     expect((await rules(1024 * KiB, sizes)).ran).not.toContain('diff/bsdiff');
@@ -204,7 +219,7 @@ describe('candidate rules', () => {
     });
     expect(Object.fromEntries(allDiffers().map((d) => [d.name, d.traits]))).toEqual({
       bsdiff: { tier: 'fallback', slowOnZeroRuns: true },
-      'zstd-dict': { tier: 'middle', slowOnZeroRuns: false },
+      'zstd-dict': { tier: 'middle', slowOnZeroRuns: false, estimateGain: 1.15 },
       bsdf2: { tier: 'fallback', slowOnZeroRuns: true },
       'bsdiff-lzma': { tier: 'lead', slowOnZeroRuns: false },
       'deflate-aware': { tier: 'lead', slowOnZeroRuns: false, keepWhole: 'zip-members' },
