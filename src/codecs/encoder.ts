@@ -33,8 +33,8 @@ export interface EncodeOptions {
    */
   readonly x86Code?: boolean;
   /**
-   * The chunk is AArch64 code in a full image (strongly 4-byte structured): a codec with an ARM64
-   * branch filter applies it. Set only there, so delta packages keep their bytes.
+   * The chunk is AArch64 code in a full image (arm64FilterGain at least ARM64_FILTER_MIN_GAIN):
+   * a codec with an ARM64 branch filter applies it. Set only there, so delta packages keep their bytes.
    */
   readonly arm64Code?: boolean;
   /**
