@@ -24,16 +24,30 @@ export function arm64BcjDecode(data: Uint8Array, startOffset = 0): Uint8Array {
   return convert(data, startOffset, false);
 }
 
-function convert(data: Uint8Array, startOffset: number, encoding: boolean): Uint8Array {
+/** Whether this host stores a Uint32Array little-endian (every platform Node ships for today). */
+const LITTLE_ENDIAN_HOST = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
+/** The 4-byte words of `data` as little-endian u32s: a Uint32Array over it when aligned, else a DataView. */
+export function littleEndianWords(data: Uint8Array): { get(w: number): number; set(w: number, value: number): void } {
+  if (LITTLE_ENDIAN_HOST && data.byteOffset % 4 === 0) {
+    const words = new Uint32Array(data.buffer, data.byteOffset, data.length >>> 2);
+    return { get: (w) => words[w]!, set: (w, value) => (words[w] = value) };
+  }
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const end = data.length & ~3;
-  for (let i = 0; i < end; i += 4) {
-    const word = view.getUint32(i, true);
-    const pc = (startOffset + i) >>> 0;
+  return { get: (w) => view.getUint32(w * 4, true), set: (w, value) => view.setUint32(w * 4, value, true) };
+}
+
+function convert(data: Uint8Array, startOffset: number, encoding: boolean): Uint8Array {
+  const view = littleEndianWords(data);
+  const wordCount = data.length >>> 2;
+  for (let w = 0; w < wordCount; w++) {
+    const word = view.get(w);
+    if (word >>> 26 !== BL_OPCODE && (word & ADRP_MASK) >>> 0 !== ADRP_VALUE) continue;
+    const pc = (startOffset + w * 4) >>> 0;
     if (word >>> 26 === BL_OPCODE) {
       const delta = encoding ? pc >>> 2 : -(pc >>> 2);
-      view.setUint32(i, (0x94000000 | ((word + delta) & 0x03ffffff)) >>> 0, true);
-    } else if ((word & ADRP_MASK) >>> 0 === ADRP_VALUE) {
+      view.set(w, (0x94000000 | ((word + delta) & 0x03ffffff)) >>> 0);
+    } else {
       // immhi (bits 23..5) and immlo (bits 30..29) as one 21-bit page offset.
       const pages = ((word >>> 29) & 3) | ((word >>> 3) & 0x001ffffc);
       // Only offsets whose bits 20..17 are all equal (within +-512 MiB) are converted.
@@ -41,11 +55,7 @@ function convert(data: Uint8Array, startOffset: number, encoding: boolean): Uint
       const delta = encoding ? pc >>> 12 : -(pc >>> 12);
       const moved = (pages + delta) >>> 0;
       const signBits = -(moved & 0x00020000) & 0x00e00000;
-      view.setUint32(
-        i,
-        ((word & 0x9000001f) | ((moved & 3) << 29) | ((moved & 0x0003fffc) << 3) | signBits) >>> 0,
-        true,
-      );
+      view.set(w, ((word & 0x9000001f) | ((moved & 3) << 29) | ((moved & 0x0003fffc) << 3) | signBits) >>> 0);
     }
   }
   return data;

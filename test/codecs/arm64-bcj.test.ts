@@ -39,6 +39,12 @@ describe('ARM64 BCJ transform', () => {
           expect(Buffer.from(arm64BcjDecode(Uint8Array.from(there), start)).equals(Buffer.from(bytes))).toBe(true);
           const back = arm64BcjDecode(Uint8Array.from(bytes), start);
           expect(Buffer.from(arm64BcjEncode(back, start)).equals(Buffer.from(bytes))).toBe(true);
+          // A buffer at an odd byte offset (the DataView path) gives the same bytes.
+          const shifted = new Uint8Array(bytes.length + 1).fill(7);
+          shifted.set(bytes, 1);
+          arm64BcjEncode(shifted.subarray(1), start);
+          expect(Buffer.from(shifted.subarray(1)).equals(Buffer.from(there))).toBe(true);
+          expect(shifted[0]).toBe(7);
           // A trailing 1-3 bytes are never touched.
           const tail = bytes.length & 3;
           expect(
