@@ -40,11 +40,6 @@ export interface XzStreamLayout {
   readonly blocks: readonly XzBlockLayout[];
 }
 
-/** Checks every block's filter chain and returns whether some block uses the x86 BCJ filter. */
-export function xzUsesX86Filter(data: Uint8Array): boolean {
-  return readXzLayout(data).blocks.some((b) => b.chain === 'x86');
-}
-
 /**
  * Reads the index and every block header. Any chain other than the allowed ones, an ARM64 chain
  * in a stream of more than one block, a block header whose CRC32 is wrong, or a header or index
