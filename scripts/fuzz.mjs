@@ -69,6 +69,7 @@ async function makePackages() {
   writeFileSync(join(work, 'new-zip.img'), zipImage(1));
   writeFileSync(join(work, 'old-exec.img'), execImage(0));
   writeFileSync(join(work, 'new-exec.img'), execImage(1));
+  writeFileSync(join(work, 'new-arm64.img'), arm64Image());
   const built = [];
   for (const [name, extra, newName = 'new.img'] of [
     ['delta', { oldPath: join(work, 'old.img'), targets: 'generic,mediatek' }],
@@ -77,6 +78,8 @@ async function makePackages() {
     ['zip', { oldPath: join(work, 'old-zip.img'), targets: 'generic', differ: 'deflate-aware' }, 'new-zip.img'],
     // An x86-64 ELF image whose changed chunk is an exec-aware (differ id 6) op.
     ['exec', { oldPath: join(work, 'old-exec.img'), targets: 'generic', differ: 'exec-aware' }, 'new-exec.img'],
+    // A full image of AArch64-like code: its op is an xz blob with the [ARM64 BCJ, LZMA2] chain.
+    ['arm64', { targets: 'generic' }, 'new-arm64.img'],
   ]) {
     const res = await buildPackages({
       newPath: join(work, newName),
@@ -94,6 +97,10 @@ async function makePackages() {
         throw new Error('the exec package has no exec-aware op to fuzz');
       const pkg = { label: `${name}-${p.target}`, bytes: readFileSync(p.path), sections: info.sections };
       if (name === 'zip' || name === 'exec') pkg.resignable = await resignable(p.path, extra.oldPath);
+      // verify --old applies a full package too (the old image is not read), so the decoder runs.
+      if (name === 'arm64') pkg.resignable = await resignable(p.path, join(work, 'old.img'));
+      if (name === 'arm64' && pkg.resignable.contentOps.length === 0)
+        throw new Error('the arm64 package has no xz ARM64 blob to fuzz');
       built.push(pkg);
     }
   }
@@ -143,6 +150,30 @@ function execImage(version) {
   return image;
 }
 
+/**
+ * 384 KiB of AArch64-like code: 4-byte words from a small vocabulary with BL calls to 100
+ * functions and ADRP references to 20 pages, so the build picks the xz ARM64 chain.
+ */
+function arm64Image() {
+  const r = prng(13);
+  const words = (384 * 1024) / 4;
+  const functions = Array.from({ length: 100 }, () => Math.floor(r() * words));
+  const pages = Array.from({ length: 20 }, () => Math.floor(r() * 96));
+  const vocabulary = Array.from({ length: 800 }, () => (0xa9000000 + Math.floor(r() * 0x06ffffff)) >>> 0);
+  const image = Buffer.alloc(words * 4);
+  for (let w = 0; w < words; w++) {
+    const roll = r();
+    let word = vocabulary[Math.floor(r() * r() * vocabulary.length)];
+    if (roll < 0.06) word = (0x94000000 | ((functions[Math.floor(r() * 100)] - w) & 0x03ffffff)) >>> 0;
+    else if (roll < 0.09) {
+      const page = (pages[Math.floor(r() * 20)] - Math.floor(w / 1024)) & 0x1fffff;
+      word = (0x90000000 | ((page & 3) << 29) | ((page >>> 2) << 5)) >>> 0;
+    }
+    image.writeUInt32LE(word, w * 4);
+  }
+  return image;
+}
+
 /** What re-signing a package needs: its decoded metadata, its blobs in op order, its content-aware ops. */
 async function resignable(path, oldPath) {
   const reader = await PackageReader.open(path);
@@ -150,8 +181,15 @@ async function resignable(path, oldPath) {
     const ops = reader.manifest.partitions[0].operations;
     const blobs = [];
     for (const op of ops) if ('blob' in op) blobs.push(await reader.readBlob(op.blob, 'fuzz'));
+    const blobOf = new Map(ops.flatMap((op, i) => ('blob' in op ? [i] : [])).map((i, k) => [i, blobs[k]]));
+    // Content-aware diffs, and xz blobs whose first block header names the ARM64 filter (id 0x0a).
     const contentOps = ops
-      .map((op, i) => (op.type === 'diff' && ['deflate-aware', 'exec-aware'].includes(op.differ) ? i : -1))
+      .map((op, i) =>
+        (op.type === 'diff' && ['deflate-aware', 'exec-aware'].includes(op.differ)) ||
+        (op.type === 'replace' && blobOf.get(i)?.[14] === 0x0a)
+          ? i
+          : -1,
+      )
       .filter((i) => i >= 0);
     return { oldPath, targetHeader: reader.targetHeader, manifest: reader.manifest, blobs, contentOps };
   } finally {

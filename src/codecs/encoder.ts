@@ -33,6 +33,11 @@ export interface EncodeOptions {
    */
   readonly x86Code?: boolean;
   /**
+   * The chunk is AArch64 code in a full image (arm64FilterGain at least ARM64_FILTER_MIN_GAIN):
+   * a codec with an ARM64 branch filter applies it. Set only there, so delta packages keep their bytes.
+   */
+  readonly arm64Code?: boolean;
+  /**
    * The content class of a full-image chunk over 256 KiB: a codec may tune to it (xz picks its
    * LZMA2 lc/lp/pb, lzma2-content-tuning.ts). Set only there, so delta packages keep their bytes.
    */

@@ -5,7 +5,7 @@ declare module 'lzma-native' {
   import type { Duplex } from 'node:stream';
 
   /** A filter in a filter chain; LZMA2 options use liblzma's names in camelCase. */
-  interface LzmaFilter {
+  export interface LzmaFilter {
     id: string;
     options?: Record<string, number>;
   }

@@ -6,8 +6,9 @@ import { decodeStreamCapped } from './capped-stream-decode.js';
 import { assertExpectedSize, blobDecodeError } from './codec-errors.js';
 import type { Decoder } from './decoder.js';
 import { lzmaInputSliceBytes, lzmaNative } from './raw-lzma2.js';
-import { X86_BCJ_DECODER_STATE_BYTES, XZ_CODEC } from './xz-descriptor.js';
-import { xzUsesX86Filter } from './xz-filter-chain.js';
+import { BCJ_DECODER_STATE_BYTES, XZ_CODEC } from './xz-descriptor.js';
+import { decodeXzArm64 } from './xz-arm64-decode.js';
+import { readXzLayout } from './xz-filter-chain.js';
 
 /** Headroom on the decode memlimit for other liblzma versions' bookkeeping. */
 const MEMLIMIT_SLACK_BYTES = 64 * 1024;
@@ -23,18 +24,21 @@ export class XzDecoder implements Decoder {
 
   /**
    * Checks the container (magic, an integrity check other than None, footer) and each block's
-   * filter chain ([LZMA2] or [x86 BCJ, LZMA2], xz-filter-chain.ts), then decodes
+   * filter chain ([LZMA2], [x86 BCJ, LZMA2] or [ARM64 BCJ, LZMA2], xz-filter-chain.ts), then decodes
    * with liblzma's memlimit set to `memoryBytes` (the op's declared decoder memory; without it,
    * a dictionary fitted to `expectedSizeBytes`) and stops as soon as the output passes the cap:
    * `xz -6`'s 8 MiB dictionary for a 1 MiB op decodes when the op declares 8 MiB + state. Input is fed in slices so one slice expands to at most ~max(4 MiB,
-   * expected) inside liblzma before the cap is seen.
+   * expected) inside liblzma before the cap is seen. The ARM64 chain goes through xz-arm64-decode.ts
+   * (liblzma 5.2 lacks that filter) with the same limit and cap.
    */
   async decode(data: Uint8Array, expectedSizeBytes: number, memoryBytes?: number): Promise<Buffer> {
     assertExpectedSize(this.name, expectedSizeBytes);
     checkContainer(data);
-    const bcjBytes = xzUsesX86Filter(data) ? X86_BCJ_DECODER_STATE_BYTES : 0;
+    const layout = readXzLayout(data);
+    const bcjBytes = layout.blocks.some((b) => b.chain !== 'lzma2') ? BCJ_DECODER_STATE_BYTES : 0;
     const declared = memoryBytes ?? XZ_CODEC.decoderMemoryBytes(XZ_CODEC.maxLevel, expectedSizeBytes) + bcjBytes;
     const memlimit = Math.max(1, Math.floor(declared)) + MEMLIMIT_SLACK_BYTES;
+    if (layout.blocks.some((b) => b.chain === 'arm64')) return decodeXzArm64(data, layout, expectedSizeBytes, memlimit);
     const decoder = lzmaNative().createStream('streamDecoder', { memlimit, synchronous: true });
     return decodeStreamCapped(this.name, decoder, data, expectedSizeBytes, {
       inputSliceBytes: lzmaInputSliceBytes(expectedSizeBytes),

@@ -8,8 +8,8 @@ import { ceilLog2 } from './window-log.js';
 /** Dictionary log of each xz preset 0..9 (liblzma lzma_lzma_preset). */
 const PRESET_DICT_LOG = [18, 20, 21, 22, 22, 23, 23, 24, 25, 26] as const;
 
-/** Declared for the x86 BCJ filter's decoder state (liblzma: ~100 bytes plus a 4 KiB-bounded buffer). */
-export const X86_BCJ_DECODER_STATE_BYTES = 16 * 1024;
+/** Declared for a BCJ filter's decoder state, x86 or ARM64 (liblzma: ~100 bytes plus a 4 KiB-bounded buffer). */
+export const BCJ_DECODER_STATE_BYTES = 16 * 1024;
 
 /** LZMA2 dictionary for a preset and input: the preset's, shrunk to nextPow2(input), at least 4 KiB. */
 export function xzDictBytes(level: number, inputBytes: number): number {

@@ -1,13 +1,18 @@
 // xz encoder through lzma-native: the preset's LZMA2 settings with a dictionary fitted to the
-// input (after the x86 BCJ filter for x86 code of full images, and with lc/lp/pb fitted to the
-// content of full-image chunks), one .xz stream with a CRC64 check. Output decodes with `xz -d`.
+// input (after the x86 or ARM64 BCJ filter for x86 or AArch64 code of full images, and with
+// lc/lp/pb fitted to the content of full-image chunks), one .xz stream with a CRC64 check.
+// Output decodes with `xz -d` (the ARM64 chain with xz >= 5.4).
 
-import lzma from 'lzma-native';
+import lzma, { type LzmaFilter } from 'lzma-native';
 import { assertLevel } from './codec-errors.js';
 import type { EncodeOptions, Encoder } from './encoder.js';
 import { byteLaneGapBits, lzma2TuningFor, XZ_DEFAULT_TUNING, type XzContentTuning } from './lzma2-content-tuning.js';
+import { arm64BcjEncode } from './arm64-bcj.js';
 import { encodeThrough } from './raw-lzma2.js';
-import { X86_BCJ_DECODER_STATE_BYTES, XZ_CODEC, xzDictBytes } from './xz-descriptor.js';
+import { crc64Bytes } from './xz-checksums.js';
+import { lzma2DictProperty, writeXzStream } from './xz-container.js';
+import { BCJ_DECODER_STATE_BYTES, XZ_CODEC, xzDictBytes } from './xz-descriptor.js';
+import { FILTER_ARM64, FILTER_LZMA2 } from './xz-filter-chain.js';
 
 /** xz (wire id 4), presets 0..9, default 9; one .xz stream with a CRC64 check. */
 export class XzEncoder implements Encoder {
@@ -28,7 +33,9 @@ export class XzEncoder implements Encoder {
   /**
    * Compresses with the preset's LZMA2 settings (as `xz -<level>`) but a dictionary fitted to
    * the input; with `options.x86Code`, the x86 BCJ filter (no start offset) runs before LZMA2
-   * (patch-64's full package: 1.034 -> ~0.99 x `xz -9e`); with `options.contentClass`, lc/lp/pb
+   * (patch-64's full package: 1.034 -> ~0.99 x `xz -9e`); with `options.arm64Code`, the ARM64
+   * BCJ filter (our own, liblzma 5.2 lacks it: arm64-bcj.ts; container written here: arm64-64's
+   * full package 1.013 -> ~0.986 x `xz -9e`); with `options.contentClass`, lc/lp/pb
    * fitted to the content (lzma2TuningFor; the stream carries them, decoder memory is the same).
    * Runs in the libuv pool. Memory: about 10x the dictionary (BT4 match finder).
    */
@@ -38,7 +45,9 @@ export class XzEncoder implements Encoder {
       options?.contentClass === undefined
         ? XZ_DEFAULT_TUNING
         : lzma2TuningFor(options.contentClass, options.laneGapBits ?? byteLaneGapBits(data));
-    const lzma2 = { id: lzma.FILTER_LZMA2, options: lzma2Options(level, xzDictBytes(level, data.length), tuning) };
+    const dictBytes = xzDictBytes(level, data.length);
+    const lzma2 = { id: lzma.FILTER_LZMA2, options: lzma2Options(level, dictBytes, tuning) };
+    if (options?.arm64Code === true) return encodeArm64(data, lzma2, dictBytes);
     const encoder = lzma.createStream('streamEncoder', {
       filters: options?.x86Code === true ? [{ id: lzma.FILTER_X86 }, lzma2] : [lzma2],
       check: lzma.CHECK_CRC64,
@@ -46,11 +55,30 @@ export class XzEncoder implements Encoder {
     return encodeThrough(encoder, data, 'xz');
   }
 
-  /** The LZMA2 dictionary and state, plus the x86 BCJ filter's state when it is used. */
+  /** The LZMA2 dictionary and state, plus a BCJ filter's state when one is used. */
   decoderMemoryBytesWith(level: number, inputBytes: number, options: EncodeOptions): number {
-    const bcj = options.x86Code === true ? X86_BCJ_DECODER_STATE_BYTES : 0;
+    const bcj = options.x86Code === true || options.arm64Code === true ? BCJ_DECODER_STATE_BYTES : 0;
     return XZ_CODEC.decoderMemoryBytes(level, inputBytes) + bcj;
   }
+}
+
+/**
+ * One .xz stream (CRC64 check) with the chain [ARM64 BCJ (no start offset), LZMA2]: the filter
+ * on a copy of `data`, liblzma's raw LZMA2 encoder on that, the container by writeXzStream.
+ */
+async function encodeArm64(data: Uint8Array, lzma2: LzmaFilter, dictBytes: number): Promise<Buffer> {
+  const filtered = arm64BcjEncode(Uint8Array.from(data));
+  const compressed = await encodeThrough(lzma.createStream('rawEncoder', { filters: [lzma2] }), filtered, 'xz');
+  return writeXzStream({
+    checkId: lzma.CHECK_CRC64,
+    filters: [
+      { id: FILTER_ARM64, properties: new Uint8Array(0) },
+      { id: FILTER_LZMA2, properties: Uint8Array.of(lzma2DictProperty(dictBytes)) },
+    ],
+    compressed,
+    uncompressedBytes: data.length,
+    check: crc64Bytes(data),
+  });
 }
 
 /**

@@ -1,13 +1,16 @@
 // The filter chains an xz blob may use, read from every block header (found through the
-// stream's index): [LZMA2] or [x86 BCJ without a start offset, LZMA2]. Pure: bytes in, facts out.
+// stream's index): [LZMA2], [x86 BCJ without a start offset, LZMA2] or, in a one-block stream,
+// [ARM64 BCJ without a start offset, LZMA2]; and where each block lies. Pure: bytes in, facts out.
 
 import { blobDecodeError } from './codec-errors.js';
+import { crc32 } from './xz-checksums.js';
 
-/** Filter ids (xz file format §5.3). */
-const FILTER_LZMA2 = 0x21;
-const FILTER_X86 = 0x04;
+/** Filter ids (xz file format §5.3; ARM64 since xz 5.4). */
+export const FILTER_LZMA2 = 0x21;
+export const FILTER_X86 = 0x04;
+export const FILTER_ARM64 = 0x0a;
 /** Stream header and footer sizes (§2.1). */
-const STREAM_HEADER_BYTES = 12;
+export const STREAM_HEADER_BYTES = 12;
 const STREAM_FOOTER_BYTES = 12;
 /** Integrity check sizes by check id (CRC32, CRC64, SHA-256). */
 const CHECK_BYTES = new Map([
@@ -16,13 +19,35 @@ const CHECK_BYTES = new Map([
   [0x0a, 32],
 ]);
 
+/** The allowed chains: LZMA2 alone, or after the x86 or ARM64 BCJ filter (no start offset). */
+export type XzChain = 'lzma2' | 'x86' | 'arm64';
+
+/** One block: where its header starts, its size, chain, LZMA2 properties byte and index sizes. */
+export interface XzBlockLayout {
+  readonly headerAt: number;
+  readonly headerBytes: number;
+  readonly chain: XzChain;
+  readonly lzma2Property: number;
+  readonly unpaddedBytes: number;
+  readonly uncompressedBytes: number;
+}
+
+/** A stream's check, index position and blocks. */
+export interface XzStreamLayout {
+  readonly checkId: number;
+  readonly checkBytes: number;
+  readonly indexAt: number;
+  readonly blocks: readonly XzBlockLayout[];
+}
+
 /**
- * Checks every block's filter chain and returns whether some block uses the x86 BCJ filter.
- * Any other chain, or a header or index that does not parse, is BLOB_DECODE_FAILED. Assumes
- * the stream header and footer magic were checked.
+ * Reads the index and every block header. Any chain other than the allowed ones, an ARM64 chain
+ * in a stream of more than one block, a block header whose CRC32 is wrong, or a header or index
+ * that does not parse, is BLOB_DECODE_FAILED. Assumes the stream header and footer magic were checked.
  */
-export function xzUsesX86Filter(data: Uint8Array): boolean {
-  const checkBytes = CHECK_BYTES.get(data[7] ?? 0) ?? 0;
+export function readXzLayout(data: Uint8Array): XzStreamLayout {
+  const checkId = data[7] ?? 0;
+  const checkBytes = CHECK_BYTES.get(checkId) ?? 0;
   const footer = data.length - STREAM_FOOTER_BYTES;
   const backwardBytes = (readU32(data, footer + 4) + 1) * 4;
   const indexAt = footer - backwardBytes;
@@ -31,24 +56,33 @@ export function xzUsesX86Filter(data: Uint8Array): boolean {
   const cursor = { at: indexAt + 1 };
   const records = readVarint(data, cursor, footer);
   let blockAt = STREAM_HEADER_BYTES;
-  let usesX86 = false;
+  const blocks: XzBlockLayout[] = [];
   for (let i = 0; i < records; i++) {
     const unpaddedBytes = readVarint(data, cursor, footer);
-    readVarint(data, cursor, footer);
+    const uncompressedBytes = readVarint(data, cursor, footer);
     if (blockAt >= indexAt) throw blobDecodeError('xz', `block ${i} starts at ${blockAt}, past the index`);
-    usesX86 = checkBlockHeader(data, blockAt, indexAt) || usesX86;
-    if (unpaddedBytes < 5 + checkBytes)
+    const header = readBlockHeader(data, blockAt, indexAt);
+    if (unpaddedBytes < header.headerBytes + 1 + checkBytes)
       throw blobDecodeError('xz', `block ${i} unpadded size ${unpaddedBytes} too small`);
+    blocks.push({ ...header, unpaddedBytes, uncompressedBytes });
     blockAt += Math.ceil(unpaddedBytes / 4) * 4;
   }
   if (blockAt !== indexAt) throw blobDecodeError('xz', `blocks end at ${blockAt}, index starts at ${indexAt}`);
-  return usesX86;
+  if (blocks.length > 1 && blocks.some((b) => b.chain === 'arm64'))
+    throw blobDecodeError('xz', `stream of ${blocks.length} blocks uses the ARM64 chain: allowed in one block only`);
+  return { checkId, checkBytes, indexAt, blocks };
 }
 
-/** Parses the block header at `at`: returns true for [x86, LZMA2], false for [LZMA2], else throws. */
-function checkBlockHeader(data: Uint8Array, at: number, end: number): boolean {
+/** Parses the block header at `at` (size, CRC32, chain); throws for a chain that is not allowed. */
+function readBlockHeader(
+  data: Uint8Array,
+  at: number,
+  end: number,
+): Omit<XzBlockLayout, 'unpaddedBytes' | 'uncompressedBytes'> {
   const headerBytes = ((data[at] ?? 0) + 1) * 4;
   if (data[at] === 0 || at + headerBytes > end) throw blobDecodeError('xz', `block header at ${at} is malformed`);
+  if (crc32(data.subarray(at, at + headerBytes - 4)) !== readU32(data, at + headerBytes - 4))
+    throw blobDecodeError('xz', `block header at ${at}: CRC32 mismatch`);
   const flags = data[at + 1] ?? 0;
   if ((flags & 0x3c) !== 0) throw blobDecodeError('xz', `block header at ${at} has reserved flags ${flags}`);
   const cursor = { at: at + 2 };
@@ -56,26 +90,34 @@ function checkBlockHeader(data: Uint8Array, at: number, end: number): boolean {
   if ((flags & 0x40) !== 0) readVarint(data, cursor, limit);
   if ((flags & 0x80) !== 0) readVarint(data, cursor, limit);
   const chain: string[] = [];
+  let lzma2Property = -1;
   for (let f = 0; f <= (flags & 0x03); f++) {
     const id = readVarint(data, cursor, limit);
     const propsBytes = readVarint(data, cursor, limit);
+    if (cursor.at + propsBytes > limit)
+      throw blobDecodeError('xz', `block header at ${at}: filter properties overrun it`);
+    if (id === FILTER_LZMA2 && propsBytes === 1) lzma2Property = data[cursor.at]!;
     cursor.at += propsBytes;
-    if (cursor.at > limit) throw blobDecodeError('xz', `block header at ${at}: filter properties overrun it`);
-    chain.push(
-      id === FILTER_LZMA2 && propsBytes === 1
-        ? 'lzma2'
-        : id === FILTER_X86 && propsBytes === 0
-          ? 'x86'
-          : `0x${id.toString(16)}/${propsBytes}`,
-    );
+    chain.push(filterName(id, propsBytes));
   }
   const spelled = chain.join(',');
-  if (spelled === 'lzma2') return false;
-  if (spelled === 'x86,lzma2') return true;
-  throw blobDecodeError(
-    'xz',
-    `block at ${at} has filter chain [${spelled}] (id/property bytes): expected [lzma2] or [x86 (no start offset), lzma2]`,
-  );
+  const known = ({ lzma2: 'lzma2', 'x86,lzma2': 'x86', 'arm64,lzma2': 'arm64' } as const)[spelled];
+  if (known === undefined) {
+    throw blobDecodeError(
+      'xz',
+      `block at ${at} has filter chain [${spelled}] (id/property bytes): expected [lzma2], [x86, lzma2] or [arm64, lzma2] (BCJ without start offset)`,
+    );
+  }
+  if (lzma2Property > 40)
+    throw blobDecodeError('xz', `block at ${at}: LZMA2 dictionary property ${lzma2Property} > 40`);
+  return { headerAt: at, headerBytes, chain: known, lzma2Property };
+}
+
+function filterName(id: number, propsBytes: number): string {
+  if (id === FILTER_LZMA2 && propsBytes === 1) return 'lzma2';
+  if (id === FILTER_X86 && propsBytes === 0) return 'x86';
+  if (id === FILTER_ARM64 && propsBytes === 0) return 'arm64';
+  return `0x${id.toString(16)}/${propsBytes}`;
 }
 
 /** A multibyte integer (§1.2) of at most 9 bytes, below `end`. */
@@ -90,6 +132,7 @@ function readVarint(data: Uint8Array, cursor: { at: number }, end: number): numb
   throw blobDecodeError('xz', `integer ending at ${cursor.at} is longer than 9 bytes`);
 }
 
-function readU32(data: Uint8Array, at: number): number {
+/** A little-endian u32. */
+export function readU32(data: Uint8Array, at: number): number {
   return ((data[at] ?? 0) | ((data[at + 1] ?? 0) << 8) | ((data[at + 2] ?? 0) << 16)) + (data[at + 3] ?? 0) * 2 ** 24;
 }

@@ -4,6 +4,7 @@
 // each encoder and differ declares (never at their names), so the result is the same on every
 // run and every thread, and a new plugin needs no edit here.
 
+import { ARM64_FILTER_MIN_GAIN, arm64FilterGain } from '../codecs/arm64-filter-gain.js';
 import { allEncoders, encoderByName } from '../codecs/encoder-registry.js';
 import { byteLaneGapBits, isStronglyWordStructured } from '../codecs/lzma2-content-tuning.js';
 import type { DifferTraits } from '../diff/differ.js';
@@ -133,14 +134,15 @@ export async function encodeChunk(task: EncodeTask, plugins: EncodePlugins = {})
 
 /**
  * What the codecs are told about a chunk: its content class and 4-byte structure (measured once
- * here, for every codec and level), and whether it is x86 code (class x86 without the strong
- * 4-byte structure of AArch64 code), only for full-image chunks over SMALL_CHUNK_BYTES (delta
- * packages and small chunks keep their bytes).
+ * here, for every codec and level), and whether it is AArch64 code (by arm64FilterGain, whatever
+ * its class) or x86 code (class x86 without the strong 4-byte structure of AArch64 code), only for full-image chunks
+ * over SMALL_CHUNK_BYTES (delta packages and small chunks keep their bytes).
  */
 export function encodeOptions(task: EncodeTask): EncodeOptions {
   if (task.fullImage !== true || task.newData.length <= SMALL_CHUNK_BYTES) return {};
   const contentClass = contentClassOf(task.newData);
   const laneGapBits = byteLaneGapBits(task.newData);
+  if (arm64FilterGain(task.newData) >= ARM64_FILTER_MIN_GAIN) return { arm64Code: true, contentClass, laneGapBits };
   return contentClass === 'x86' && !isStronglyWordStructured(laneGapBits)
     ? { x86Code: true, contentClass, laneGapBits }
     : { contentClass, laneGapBits };

@@ -67,3 +67,32 @@ export function flipBit(bytes: Uint8Array, bit: number): Buffer {
   copy[index] = (copy[index] ?? 0) ^ (1 << (bit % 8));
   return copy;
 }
+
+/**
+ * `sizeBytes` of seeded AArch64-like code: little-endian 4-byte words from a small instruction
+ * vocabulary, with BL calls to 300 function entry points and ADRP references to 40 pages (so
+ * their PC-relative immediates vary while their targets repeat, as in real code).
+ */
+export function aarch64Like(sizeBytes: number, seed = 5): Buffer {
+  const next = prng(seed);
+  const words = Math.floor(sizeBytes / 4);
+  const functions = Array.from({ length: 300 }, () => Math.floor(next() * words));
+  const pages = Array.from({ length: 40 }, () => Math.floor((next() * sizeBytes) / 4096));
+  const vocabulary = Array.from({ length: 1500 }, () => (0xa9000000 + Math.floor(next() * 0x06ffffff)) >>> 0);
+  const out = Buffer.alloc(words * 4);
+  for (let w = 0; w < words; w++) {
+    const roll = next();
+    let word: number;
+    if (roll < 0.06) {
+      const target = functions[Math.floor(next() * functions.length)]!;
+      word = (0x94000000 | ((target - w) & 0x03ffffff)) >>> 0;
+    } else if (roll < 0.09) {
+      const page = (pages[Math.floor(next() * pages.length)]! - Math.floor((w * 4) / 4096)) & 0x1fffff;
+      word = (0x90000000 | ((page & 3) << 29) | ((page >>> 2) << 5) | Math.floor(next() * 31)) >>> 0;
+    } else {
+      word = vocabulary[Math.floor(next() * next() * vocabulary.length)]!;
+    }
+    out.writeUInt32LE(word, w * 4);
+  }
+  return out;
+}
