@@ -32,9 +32,10 @@ export class DeflateAwareDiffer implements Differ {
   readonly decoderMemoryBytes = DEFLATE_AWARE_DIFFER.decoderMemoryBytes;
   /**
    * Tried first on every chunk that holds a deflate stream (elsewhere it does not apply); asks
-   * the planner to keep changed zip members whole in one op.
+   * the planner to keep changed zip members whole in one op; without a source (a full image's
+   * chunk) its patch is the expanded target LZMA-coded, far smaller than the deflated bytes.
    */
-  readonly traits = { tier: 'lead', slowOnZeroRuns: false, keepWhole: 'zip-members' } as const;
+  readonly traits = { tier: 'lead', slowOnZeroRuns: false, keepWhole: 'zip-members', withoutSource: true } as const;
   private readonly inner = new BsdiffLzmaDiffer();
 
   /** True when `target` holds at least one whole deflate stream. */

@@ -35,9 +35,9 @@ export interface EncodeTask {
    */
   readonly targets?: readonly TargetProfile[];
   /**
-   * The chunk is from a partition without an old image (a full package): no differ applies, and
-   * the slow codecs of a chunk over SMALL_CHUNK_BYTES are chosen by content (fullImageSlowCodecs)
-   * instead of all being tried.
+   * The chunk is from a partition without an old image (a full package): only the differs that
+   * declare traits.withoutSource apply (on an empty source), and the slow codecs of a chunk over
+   * SMALL_CHUNK_BYTES are chosen by content (fullImageSlowCodecs) instead of all being tried.
    */
   readonly fullImage?: boolean;
   /** Names the chunk in errors (e.g. `blocks 256+256`). */
@@ -179,19 +179,24 @@ export async function encodeWithRules(
   const replaceSpecs = task.specs.filter((s): s is ReplaceSpec => s.kind === 'replace');
   // Content-aware differs join only chunks that hold their content.
   const applies = (s: DiffSpec) => differByName(s.differ).applies?.(task.sourceData, task.newData) ?? true;
-  const diffSpecs =
-    task.sourceData.length > 0 ? task.specs.filter((s): s is DiffSpec => s.kind === 'diff').filter(applies) : [];
+  const allDiffSpecs = task.specs.filter((s): s is DiffSpec => s.kind === 'diff');
+  const diffSpecs = task.sourceData.length > 0 ? allDiffSpecs.filter(applies) : [];
+  // A full image's chunk: the differs that need no source, where they apply (a sourceless DIFF).
+  const sourceless =
+    task.fullImage === true && task.sourceData.length === 0
+      ? allDiffSpecs.filter((s) => differByName(s.differ).traits.withoutSource === true).filter(applies)
+      : [];
   const leadDiffs = diffSpecs.filter((s) => tierOf(s) === 'lead');
   const middleDiffs = diffSpecs.filter((s) => tierOf(s) === 'middle');
   const fallbackDiffs = diffSpecs.filter((s) => tierOf(s) === 'fallback');
   const smallest = (cs: readonly EncodedCandidate[], kind: CandidateSpec['kind'], start: number) =>
     Math.min(start, ...cs.filter((c) => c.spec.kind === kind).map((c) => c.bytes.length));
 
-  // Phase 1: the lead differs, then the fast codecs unless they cannot matter (fastFloor) or come
-  // after the slow one (large full-image chunks, phase 4).
+  // Phase 1: the lead differs (on a full image: the sourceless ones), then the fast codecs unless
+  // they cannot matter (fastFloor) or come after the slow one (large full-image chunks, phase 4).
   const fullLarge = task.fullImage === true && !small;
   const leadStandsIn = leadDiffs.length > 0 && task.someDiffTargetWithoutLead !== true;
-  const out = await run(leadDiffs);
+  const out = await run([...leadDiffs, ...sourceless]);
   const floor = leadStandsIn && !task.replaceRequired ? await fastFloor(task, out) : undefined;
   if (floor === undefined && !fullLarge) out.push(...(await run(replaceSpecs.filter(isFast))));
   let bestDiff = smallest(out, 'diff', Infinity);

@@ -102,7 +102,7 @@ async function startChunk(input: EncodePlanInput, item: DataStep) {
   const sourceData = input.old && sources.length > 0 ? await readExtents(input.old, sources, bs) : Buffer.alloc(0);
   const srcSha256 = createHash('sha256').update(sourceData).digest();
   const where = blocksLabel(dst);
-  // A partition without an old image (a full one): only REPLACE, with the full-image rules.
+  // A partition without an old image (a full one): REPLACE and sourceless DIFF, with the full-image rules.
   const full = input.old === undefined ? { fullImage: true } : {};
   const task = { newData, sourceData, specs: input.specs, where, ...full, ...input.targetNeeds };
   // The worker proved what the targets keep; a candidate served without proof (compare's cache)
