@@ -93,6 +93,13 @@ const FAST_FLOOR_SHARE_OF_ESTIMATE = 0.5;
  */
 const FULL_FAST_WORTH_SHARE = 0.9;
 
+/**
+ * A large full-image chunk whose sourceless diff is under this share of the quick estimate (zstd
+ * -1) gets no slow codec: xz -9e makes text at best ~0.6 x zstd -1, and deflated bytes (where a
+ * sourceless diff wins: ~0.3 x on the bench's apk-64) no smaller at all.
+ */
+const SOURCELESS_WINS_SHARE = 0.5;
+
 type ReplaceSpec = Extract<CandidateSpec, { kind: 'replace' }>;
 type DiffSpec = Extract<CandidateSpec, { kind: 'diff' }>;
 const tierOf = (s: DiffSpec): DifferTraits['tier'] => differByName(s.differ).traits.tier;
@@ -235,7 +242,7 @@ export async function encodeWithRules(
   const haveReplace = floor !== undefined || out.some((c) => c.spec.kind === 'replace');
   if (fullLarge) {
     // Small chunks cost little: they still try every slow codec (the choice by class was measured on 4 MiB).
-    out.push(...(await run(fullImageSlowCodecs(task, slow))));
+    if (!(await sourcelessWins(task, out))) out.push(...(await run(fullImageSlowCodecs(task, slow))));
     if (fastStillNeeded(task, out)) out.push(...(await run(replaceSpecs.filter(isFast))));
   } else if (task.replaceRequired || !haveReplace) {
     out.push(...(await run(slow)));
@@ -269,6 +276,24 @@ async function fastFloor(task: EncodeTask, leads: readonly EncodedCandidate[]): 
   const estimate = (await estimator.encode(task.newData, estimator.traits.estimateLevel!)).length;
   const floor = FAST_FLOOR_SHARE_OF_ESTIMATE * estimate;
   return worstBest <= share * floor ? floor : undefined;
+}
+
+/**
+ * Whether a large full-image chunk's sourceless diff leaves its slow codecs nothing to win: every
+ * target keeps a sourceless diff under SOURCELESS_WINS_SHARE of the quick estimate (zstd -1).
+ * Needs the targets (absent: false).
+ */
+async function sourcelessWins(task: EncodeTask, made: readonly EncodedCandidate[]): Promise<boolean> {
+  const estimator = allEncoders().find((e) => e.traits.estimateLevel !== undefined);
+  const diffs = made.filter((c) => c.spec.kind === 'diff');
+  if (task.targets === undefined || task.targets.length === 0 || estimator === undefined || diffs.length === 0)
+    return false;
+  const worstBest = Math.max(
+    ...task.targets.map((t) => Math.min(...diffs.filter((c) => allowedFor(t, c)).map((c) => c.bytes.length))),
+  );
+  if (!(worstBest <= SOURCELESS_WINS_SHARE * task.newData.length)) return false;
+  const estimate = (await estimator.encode(task.newData, estimator.traits.estimateLevel!)).length;
+  return worstBest <= SOURCELESS_WINS_SHARE * estimate;
 }
 
 /**
