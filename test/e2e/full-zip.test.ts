@@ -9,36 +9,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { PackageReader } from '../../src/package/package-reader.js';
 import { HEADER_FIELD } from '../helpers/package-bytes.js';
 import { runCliOk } from '../helpers/run-cli.js';
-import { prng } from '../helpers/seeded-random.js';
-import { zipArchive, type ZipMember } from '../helpers/zip-archive.js';
+import { zipTextImage } from '../helpers/zip-archive.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ota-full-zip-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** JS-like text from a small vocabulary: deflates to about a third, LZMA-codes far smaller. */
-function source(sizeBytes: number, seed: number): Buffer {
-  const next = prng(seed);
-  const words = ['function', 'return', 'const', 'value', 'module', 'exports', 'require', 'this', 'null', 'if'];
-  const lines: string[] = [];
-  let length = 0;
-  while (length < sizeBytes) {
-    const pick = () => words[Math.floor(next() * words.length)]!;
-    const line = `  ${pick()} ${pick()}_${Math.floor(next() * 500)} = ${pick()}(${Math.floor(next() * 1e6)});\n`;
-    lines.push(line);
-    length += line.length;
-  }
-  return Buffer.from(lines.join('')).subarray(0, sizeBytes);
-}
-
 describe('full package of zip archives (CLI)', () => {
   it('uses sourceless deflate-aware DIFF ops and applies exactly', async () => {
-    const members: ZipMember[] = Array.from({ length: 12 }, (_, i) => ({
-      name: `lib/m${i}.js`,
-      data: source(60_000 + i * 1000, 40 + i),
-      level: i % 3 === 0 ? 9 : 6,
-    }));
-    const image = Buffer.alloc(1024 * 1024);
-    zipArchive(members).copy(image, 8192);
+    const image = zipTextImage(1024 * 1024, 12, 40);
     const newPath = join(dir, 'new.img');
     writeFileSync(newPath, image);
     const out = join(dir, 'out');
