@@ -40,6 +40,8 @@ export interface EncodeTask {
    * SMALL_CHUNK_BYTES are chosen by content (fullImageSlowCodecs) instead of all being tried.
    */
   readonly fullImage?: boolean;
+  /** False when some target is in-place (no sourceless DIFF there): full-image chunks get REPLACE only. */
+  readonly sourcelessDiffAllowed?: boolean;
   /** Names the chunk in errors (e.g. `blocks 256+256`). */
   readonly where?: string;
 }
@@ -190,7 +192,7 @@ export async function encodeWithRules(
   const diffSpecs = task.sourceData.length > 0 ? allDiffSpecs.filter(applies) : [];
   // A full image's chunk: the differs that need no source, where they apply (a sourceless DIFF).
   const sourceless =
-    task.fullImage === true && task.sourceData.length === 0
+    task.fullImage === true && task.sourceData.length === 0 && task.sourcelessDiffAllowed !== false
       ? allDiffSpecs.filter((s) => differByName(s.differ).traits.withoutSource === true).filter(applies)
       : [];
   const leadDiffs = diffSpecs.filter((s) => tierOf(s) === 'lead');

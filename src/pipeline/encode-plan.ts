@@ -40,7 +40,10 @@ export interface EncodePlanInput {
 }
 
 /** The parts of an EncodeTask that depend only on the targets, not on the chunk. */
-export type TargetNeeds = Pick<EncodeTask, 'replaceRequired' | 'someDiffTargetWithoutLead' | 'targets'>;
+export type TargetNeeds = Pick<
+  EncodeTask,
+  'replaceRequired' | 'someDiffTargetWithoutLead' | 'targets' | 'sourcelessDiffAllowed'
+>;
 
 /** What `profiles` need of every chunk: once per build, not per chunk. */
 export function targetNeeds(profiles: readonly TargetProfile[]): TargetNeeds {
@@ -50,6 +53,8 @@ export function targetNeeds(profiles: readonly TargetProfile[]): TargetNeeds {
   return {
     targets: profiles,
     replaceRequired: profiles.some((p) => !p.allowedOperations.includes('diff')),
+    // An in-place package never carries a sourceless DIFF (FORMAT.md §4).
+    sourcelessDiffAllowed: !profiles.some((p) => p.updateMode === 'in-place'),
     someDiffTargetWithoutLead: profiles.some(
       (p) => p.allowedOperations.includes('diff') && !p.allowedDiffers.some((d) => leadDiffers.includes(d)),
     ),

@@ -97,6 +97,11 @@ describe('candidate rules', () => {
     expect(mixed.ran).toContain('replace/xz-9');
     const plain = await rules(1024 * KiB, { 'replace/xz-9': 300 * KiB }, full);
     expect(plain.ran).toEqual(['replace/xz-9']);
+    // An in-place target takes no sourceless DIFF (targetNeeds says so).
+    const inPlace = targetNeeds([{ ...generic!, updateMode: 'in-place' }]);
+    expect(inPlace.sourcelessDiffAllowed).toBe(false);
+    const none = await rules(zip.length, { 'diff/deflate-aware': 20 * KiB }, { ...full, ...inPlace, newData: zip });
+    expect(none.ran).not.toContain('diff/deflate-aware');
   });
 
   it('exec-aware runs with the lead only on chunks holding AArch64 or x86-64 code', async () => {
