@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm run fuzz -- --cases 20000 [--seed N] [--json]`: seeded mutation fuzzing of valid packages.
-// Builds small valid packages (delta and full, Ed25519 and RSA), then mutates them — byte flips
+// Builds small valid packages (delta and full, Ed25519 and RSA; a full one with a sourceless
+// deflate-aware DIFF, format 1.4), then mutates them — byte flips
 // in every section, truncation at section boundaries ±1 and at random offsets, length fields set
 // to 0 / max / file size ±1, swapped sections, appended bytes — and requires every case to be
 // rejected by verify (and apply, for a sample) with a typed error and exit 4, 5 or 6 (7 for a newer minor version): no crash,
@@ -76,6 +77,8 @@ async function makePackages() {
     ['full', { targets: 'generic' }],
     // An APK-like image whose changed chunk is a deflate-aware (differ id 5) op.
     ['zip', { oldPath: join(work, 'old-zip.img'), targets: 'generic', differ: 'deflate-aware' }, 'new-zip.img'],
+    // A full package of the zip image: its chunk is a sourceless deflate-aware op (format 1.4).
+    ['fullzip', { targets: 'generic' }, 'new-zip.img'],
     // An x86-64 ELF image whose changed chunk is an exec-aware (differ id 6) op.
     ['exec', { oldPath: join(work, 'old-exec.img'), targets: 'generic', differ: 'exec-aware' }, 'new-exec.img'],
     // A full image of AArch64-like code: its op is an xz blob with the [ARM64 BCJ, LZMA2] chain.
@@ -91,12 +94,13 @@ async function makePackages() {
     });
     for (const p of res.packages) {
       const info = await inspectPackage({ packagePath: p.path, reporter: quiet });
-      if (name === 'zip' && !info.partitions[0].byEncoding['differ:deflate-aware'])
-        throw new Error('the zip package has no deflate-aware op to fuzz');
+      if ((name === 'zip' || name === 'fullzip') && !info.partitions[0].byEncoding['differ:deflate-aware'])
+        throw new Error(`the ${name} package has no deflate-aware op to fuzz`);
       if (name === 'exec' && !info.partitions[0].byEncoding['differ:exec-aware'])
         throw new Error('the exec package has no exec-aware op to fuzz');
       const pkg = { label: `${name}-${p.target}`, bytes: readFileSync(p.path), sections: info.sections };
-      if (name === 'zip' || name === 'exec') pkg.resignable = await resignable(p.path, extra.oldPath);
+      if (name === 'zip' || name === 'fullzip' || name === 'exec')
+        pkg.resignable = await resignable(p.path, extra.oldPath);
       // verify --old applies a full package too (the old image is not read), so the decoder runs.
       if (name === 'arm64') pkg.resignable = await resignable(p.path, join(work, 'old.img'));
       if (name === 'arm64' && pkg.resignable.contentOps.length === 0)

@@ -52,11 +52,11 @@ export async function produceStep(
     case 'keep':
       return readExtentsInto(old!, op.dst, bs, scratch.source);
     case 'copy':
-      return readSource(old!, op.src, checkSources ? op.srcSha256 : undefined, bs, where, scratch.source);
+      return readSource(old, op.src, checkSources ? op.srcSha256 : undefined, bs, where, scratch.source);
     case 'replace':
       return decoderFor(op.codec).decode(await reader.readBlob(op.blob, where), dstBytes, op.decoderMemoryBytes);
     case 'diff': {
-      const src = await readSource(old!, op.src, checkSources ? op.srcSha256 : undefined, bs, where, scratch.source);
+      const src = await readSource(old, op.src, checkSources ? op.srcSha256 : undefined, bs, where, scratch.source);
       const blob = await reader.readBlob(op.blob, where);
       // The op's declared decoder memory (checked against the device's limit) bounds every decoded block.
       return patcherFor(op.differ).patch(src, blob, dstBytes, op.decoderMemoryBytes, scratch.output);
@@ -68,14 +68,16 @@ export async function produceStep(
 
 /** Reads `extents` of the old image, checked against `sha256` when given. */
 async function readSource(
-  old: BlockSource,
+  old: BlockSource | undefined,
   extents: readonly Extent[],
   sha256: Uint8Array | undefined,
   bs: number,
   where: string,
   scratch: ScratchBuffer,
 ): Promise<Buffer> {
-  const data = await readExtentsInto(old, extents, bs, scratch);
+  // A sourceless DIFF (FORMAT.md §4, 1.4) reads nothing: its source is zero bytes, and a full
+  // partition has no old image to read from.
+  const data = extents.length === 0 ? Buffer.alloc(0) : await readExtentsInto(old!, extents, bs, scratch);
   if (sha256 && !sha256Of(data).equals(Buffer.from(sha256))) {
     throw new VerificationError('SOURCE_MISMATCH', `${where}: old image blocks do not match the package's source hash`);
   }

@@ -41,6 +41,11 @@ export interface Lzma2Tuning {
   readonly lc: number;
   readonly lp: number;
   readonly pb: number;
+  /**
+   * liblzma's fast mode with preset 3's match finder (HC4, nice length 273, depth 48) instead of
+   * normal mode with BT4: ~3x faster on text for ~15 % more bytes. The stream format is the same.
+   */
+  readonly quick?: boolean;
 }
 
 /** Input slice for a capped LZMA2 decode of `expectedSizeBytes` (see SLICE_OVERSHOOT_BYTES). */
@@ -84,10 +89,9 @@ export function encodeRawLzma2(data: Uint8Array, tuning: Lzma2Tuning, dictLog: n
           lc: tuning.lc,
           lp: tuning.lp,
           pb: tuning.pb,
-          mode: lzmaNative().MODE_NORMAL,
-          mf: lzmaNative().MF_BT4,
-          niceLen: 64,
-          depth: 0,
+          ...(tuning.quick === true
+            ? { mode: lzmaNative().MODE_FAST, mf: lzmaNative().MF_HC4, niceLen: 273, depth: 48 }
+            : { mode: lzmaNative().MODE_NORMAL, mf: lzmaNative().MF_BT4, niceLen: 64, depth: 0 }),
         },
       },
     ],

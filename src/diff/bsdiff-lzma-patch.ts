@@ -154,6 +154,10 @@ export async function applyBsdiffLzmaPatch(
   }
   // Checked whole, then added onto the old bytes as the control walk goes (never expanded).
   const diff = checkSparseDiff(WHAT, sparse, totals.addBytes);
+  // One tuple that copies the whole extra block (a patch made without a source): the output is
+  // the extra block itself, not a second copy of it.
+  if (!output && ctrl.length === CTRL_TUPLE_BYTES && totals.addBytes === 0 && ctrl.readBigInt64LE(16) === 0n)
+    return extra;
   return applyBsdiffStreams(source, { ctrl, diff, extra }, expectedSizeBytes, output);
 }
 

@@ -24,6 +24,12 @@ import type { DeflateParams } from './zlib-deflate.js';
  * chosen. Bounds the inner patch's inputs (and the patcher's memory: ~5 x both plus source).
  */
 const MAX_INFLATED_PER_SIDE_BYTES = 16 * 1024 * 1024;
+/**
+ * Without a source, the differ applies to a chunk only where deflate streams make up at least this
+ * share of it: its patch then LZMA-codes the whole expanded chunk, for little gain over a replace
+ * codec where few bytes are deflated.
+ */
+const MIN_SOURCELESS_DEFLATED_SHARE = 1 / 4;
 
 /**
  * Streams of one container kind (zip, gzip, zlib) that no parameter set reproduces, before the
@@ -41,14 +47,35 @@ export class DeflateAwareDiffer implements Differ {
   readonly decoderMemoryBytes = DEFLATE_AWARE_DIFFER.decoderMemoryBytes;
   /**
    * Tried first on every chunk that holds a deflate stream (elsewhere it does not apply); asks
-   * the planner to keep changed zip members whole in one op.
+   * the planner to keep changed zip members whole in one op; without a source (a full image's
+   * chunk) its patch is the expanded target LZMA-coded, far smaller than the deflated bytes.
    */
-  readonly traits = { tier: 'lead', slowOnZeroRuns: false, keepWhole: 'zip-members' } as const;
+  readonly traits = { tier: 'lead', slowOnZeroRuns: false, keepWhole: 'zip-members', withoutSource: true } as const;
   private readonly inner = new BsdiffLzmaDiffer();
+  /** Without a source the inner patch is the expanded target in its extra block: coded quickly. */
+  private readonly sourcelessInner = new BsdiffLzmaDiffer(true);
+  /** The last target searched (applies, then diff, see the same chunk), by digest: its streams. */
+  private lastSearch: { digest: string; streams: FoundDeflateStream[] } | undefined;
 
-  /** True when `target` holds at least one whole deflate stream. */
-  applies(_source: Uint8Array, target: Uint8Array): boolean {
-    return findDeflateStreams(target, DEFAULT_SEARCH_LIMITS, 1).length > 0;
+  /**
+   * True when `target` holds at least one whole deflate stream; without a source, when its deflate
+   * streams make up at least MIN_SOURCELESS_DEFLATED_SHARE of it (elsewhere a replace codec does
+   * as well for less time).
+   */
+  applies(source: Uint8Array, target: Uint8Array): boolean {
+    if (source.length > 0) return findDeflateStreams(target, DEFAULT_SEARCH_LIMITS, 1).length > 0;
+    const deflatedBytes = this.streamsOf(target).reduce((sum, s) => sum + s.deflatedBytes, 0);
+    return deflatedBytes > 0 && deflatedBytes >= target.length * MIN_SOURCELESS_DEFLATED_SHARE;
+  }
+
+  /** The target's deflate streams (within MAX_INFLATED_PER_SIDE_BYTES), searched once per chunk. */
+  private streamsOf(target: Uint8Array): FoundDeflateStream[] {
+    const key = digest(target);
+    if (this.lastSearch?.digest !== key) {
+      const limits = { ...DEFAULT_SEARCH_LIMITS, maxTotalInflatedBytes: MAX_INFLATED_PER_SIDE_BYTES };
+      this.lastSearch = { digest: key, streams: findDeflateStreams(target, limits) };
+    }
+    return this.lastSearch.streams;
   }
 
   /** What the patch's header says its apply needs (headerApplyBytes). */
@@ -78,7 +105,9 @@ export class DeflateAwareDiffer implements Differ {
       oldStreams.map((s) => digest(source.subarray(s.startByte, s.startByte + s.deflatedBytes))),
     );
     const misses = new Map<FoundDeflateStream['kind'], number>();
-    for (const s of findDeflateStreams(target, limits)) {
+    const found = this.streamsOf(target);
+    this.lastSearch = undefined;
+    for (const s of found) {
       const deflated = target.subarray(s.startByte, s.startByte + s.deflatedBytes);
       if (unchanged.has(digest(deflated))) continue;
       if ((misses.get(s.kind) ?? 0) >= MAX_MISSES_BEFORE_A_HIT) continue;
@@ -109,7 +138,10 @@ export class DeflateAwareDiffer implements Differ {
       inflatedBytes: s.inflated.length,
     }));
     const expandedSource = Buffer.concat([source, ...olds.map((s) => s.inflated)]);
-    const inner = await this.inner.diff(expandedSource, Buffer.concat(parts));
+    const inner = await (source.length > 0 ? this.inner : this.sourcelessInner).diff(
+      expandedSource,
+      Buffer.concat(parts),
+    );
     return writeDeflateAwarePatch({ newSizeBytes: target.length, oldStreams: refs, segments }, inner);
   }
 }

@@ -27,6 +27,12 @@ export interface DifferTraits {
    * still larger than the best diff already found.
    */
   readonly estimateGain?: number;
+  /**
+   * Makes useful patches from no source at all (FORMAT.md §4, a sourceless DIFF, 1.4): tried on
+   * full-image chunks it applies to, next to the REPLACE codecs (e.g. deflate-aware: the
+   * expanded target LZMA-coded beats any codec on deflated bytes). Absent: needs a source.
+   */
+  readonly withoutSource?: boolean;
 }
 
 /** Makes patches in one patch format. */

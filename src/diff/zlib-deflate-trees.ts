@@ -115,8 +115,10 @@ export class DeflateBlockCoder {
   private bitBuf = 0;
   private bitCount = 0;
 
+  /** `symDist` and `symLc`: the symbol buffer, all zero, of zlib's lit_bufsize entries each. */
   constructor(
-    litBufSize: number,
+    symDist: Uint16Array,
+    symLc: Uint8Array,
     private readonly fixedTrees: boolean,
     private readonly sink: DeflateSink,
   ) {
@@ -140,9 +142,9 @@ export class DeflateBlockCoder {
     this.ltree = tree(HEAP_SIZE, STATIC_LLEN, EXTRA_LBITS, LITERALS + 1, L_CODES, MAX_BITS);
     this.dtree = tree(2 * D_CODES + 1, STATIC_DLEN, EXTRA_DBITS, 0, D_CODES, MAX_BITS);
     this.bltree = tree(2 * BL_CODES + 1, undefined, EXTRA_BLBITS, 0, BL_CODES, MAX_BL_BITS);
-    this.symDist = new Uint16Array(litBufSize);
-    this.symLc = new Uint8Array(litBufSize);
-    this.symEnd = litBufSize - 1;
+    this.symDist = symDist;
+    this.symLc = symLc;
+    this.symEnd = symDist.length - 1;
     this.initBlock();
   }
 

@@ -60,6 +60,41 @@ const MIN_LOOKAHEAD = MAX_MATCH + MIN_MATCH + 1;
 const TOO_FAR = 4096;
 const NIL = 0;
 
+/** A deflater's large arrays (window, hash chains, symbol buffer). */
+interface DeflateState {
+  readonly window: Uint8Array;
+  readonly prev: Uint16Array;
+  readonly head: Uint16Array;
+  readonly symDist: Uint16Array;
+  readonly symLc: Uint8Array;
+}
+
+/** The last state made, per thread: a patch re-deflates thousands of streams with one setting. */
+let reusable: { key: string; state: DeflateState } | undefined;
+
+/**
+ * All-zero arrays for a deflater of 2^wBits and memLevel, as freshly allocated ones are: the last
+ * ones made, zeroed again, when their sizes match (zlibDeflateRaw runs to its end or throws
+ * before another starts on this thread), so thousands of small streams make no garbage.
+ */
+function zeroedState(wBits: number, memLevel: number): DeflateState {
+  const key = `${wBits}/${memLevel}`;
+  if (reusable?.key === key) {
+    for (const a of Object.values(reusable.state) as (Uint8Array | Uint16Array)[]) a.fill(0);
+    return reusable.state;
+  }
+  const litBufSize = 1 << (memLevel + 6);
+  const state = {
+    window: new Uint8Array(2 << wBits),
+    prev: new Uint16Array(1 << wBits),
+    head: new Uint16Array(1 << (memLevel + 7)),
+    symDist: new Uint16Array(litBufSize),
+    symLc: new Uint8Array(litBufSize),
+  };
+  reusable = { key, state };
+  return state;
+}
+
 /**
  * Deflates `input` as zlib would with `params` (raw stream, Z_FINISH) into `sink`. The sink may
  * stop it by throwing (DeflateMismatch). Caller checks validDeflateParams first.
@@ -73,12 +108,10 @@ export function zlibDeflateRaw(input: Uint8Array, params: DeflateParams, sink: D
   const hashSize = 1 << hashBits;
   const hashMask = hashSize - 1;
   const hashShift = Math.floor((hashBits + MIN_MATCH - 1) / MIN_MATCH);
-  const window = new Uint8Array(2 * wSize);
+  const { window, prev, head, symDist, symLc } = zeroedState(wBits, params.memLevel);
   const windowView = new DataView(window.buffer);
   const windowSize = 2 * wSize;
-  const prev = new Uint16Array(wSize);
-  const head = new Uint16Array(hashSize);
-  const coder = new DeflateBlockCoder(1 << (params.memLevel + 6), params.strategy === 4, sink);
+  const coder = new DeflateBlockCoder(symDist, symLc, params.strategy === 4, sink);
   const [goodMatch, maxLazy, niceLength, maxChain] = CONFIG[params.level]!;
   const filtered = params.strategy === 1;
 

@@ -3,13 +3,19 @@
 
 import { isUnchanged, type Manifest, type PartitionUpdate } from '../model/manifest.js';
 import type { TargetHeader } from '../model/target-header.js';
-import { MINOR_IN_PLACE, MINOR_MULTI_SIGNATURE, MINOR_RELEASE_LAYOUT } from './package-header.js';
+import {
+  MINOR_IN_PLACE,
+  MINOR_MULTI_SIGNATURE,
+  MINOR_RELEASE_LAYOUT,
+  MINOR_SOURCELESS_DIFF,
+} from './package-header.js';
 
 /**
- * 3 when the package is an in-place package (1.3), else 2 when it is signed by more than one key
+ * 4 when some DIFF op has no source extents (1.4), else 3 when the package is an in-place package (1.3), else 2 when it is signed by more than one key
  * (1.2), else 1 when it carries release layouts or unchanged partitions (1.1 features), else 0.
  */
 export function minorVersionOf(targetHeader: TargetHeader, manifest: Manifest, signatureCount = 1): number {
+  if (manifest.partitions.some(hasSourcelessDiff)) return MINOR_SOURCELESS_DIFF;
   if (targetHeader.updateMode === 'in-place' || manifest.partitions.some(usesInPlaceFields)) return MINOR_IN_PLACE;
   if (signatureCount > 1) return MINOR_MULTI_SIGNATURE;
   const uses11 =
@@ -17,6 +23,11 @@ export function minorVersionOf(targetHeader: TargetHeader, manifest: Manifest, s
     targetHeader.partitionLayouts.length > 0 ||
     manifest.partitions.some(isUnchanged);
   return uses11 ? MINOR_RELEASE_LAYOUT : 0;
+}
+
+/** True when a partition has a DIFF op that reads no source (1.4). */
+export function hasSourcelessDiff(p: PartitionUpdate): boolean {
+  return p.operations.some((op) => op.type === 'diff' && op.src.length === 0);
 }
 
 /** True when a partition carries a 1.3 field: STASH/FREE ops, stash ids, dst hashes, conversions. */

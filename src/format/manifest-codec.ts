@@ -211,7 +211,7 @@ function operationFromWire(w: WireMessage, where: string, plugins: PluginWireIds
       return {
         type: 'diff',
         dst,
-        ...sourceFromWire(w, where),
+        ...sourceFromWire(w, where, true),
         differ,
         blob: blobFromWire(w, where),
         decoderMemoryBytes: w.decoder_memory_bytes,
@@ -247,12 +247,21 @@ function dstShaFromWire(w: WireMessage, where: string): { dstSha256?: Uint8Array
   return { dstSha256: w.dst_sha256 };
 }
 
-function sourceFromWire(w: WireMessage, where: string): { src: Extent[]; srcSha256: Uint8Array } {
+/**
+ * An op's source. Only a DIFF may have none (1.4, a sourceless DIFF: its differ patches zero
+ * bytes), and then its src_sha256 is the sha256 of the empty input.
+ */
+function sourceFromWire(w: WireMessage, where: string, sourceless = false): { src: Extent[]; srcSha256: Uint8Array } {
   const src = extentsFromWire(w.src_extents, `${where} src`);
-  if (src.length === 0) bad(`${where}: no source extents`);
+  if (src.length === 0 && !sourceless) bad(`${where}: no source extents`);
   checkSha(w.src_sha256, `${where} src_sha256`);
+  if (src.length === 0 && !EMPTY_SHA256.equals(w.src_sha256))
+    bad(`${where}: no source extents, but src_sha256 is not the sha256 of no bytes`);
   return { src, srcSha256: w.src_sha256 };
 }
+
+/** sha256 of zero bytes: the src_sha256 of a sourceless DIFF. */
+const EMPTY_SHA256 = Buffer.from('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', 'hex');
 
 function blobFromWire(w: WireMessage, where: string): BlobRef {
   if (w.blob_size_bytes === 0) bad(`${where}: empty blob`);

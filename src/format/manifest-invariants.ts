@@ -44,6 +44,9 @@ export function checkManifestInvariants(m: Manifest, target: TargetHeader, blobS
       if (dstBytes > target.maxOperationBytes)
         bad(`${where} writes ${dstBytes} bytes, over the target's limit of ${target.maxOperationBytes}`);
       const src = sourceOf(op);
+      // A sourceless DIFF (1.4) reads nothing; in-place packages, always deltas, never carry one.
+      if (op.type === 'diff' && src.length === 0 && target.updateMode === 'in-place')
+        bad(`${where} has no source, which an in-place package does not allow`);
       if (src.length > 0) {
         if (!p.source) bad(`${where} reads the old image, but the package is a full package`);
         checkInside(src, srcBlocks, `${where} source`);

@@ -8,13 +8,15 @@ import { HEADER_SIZE_BYTES, MAX_BLOB_SECTION_BYTES, MAX_MANIFEST_BYTES, MAX_TARG
 export const PACKAGE_MAGIC = Buffer.from('OTAPKG', 'ascii');
 /** Format version this code writes and reads. */
 export const FORMAT_MAJOR = 1;
-export const FORMAT_MINOR = 3;
+export const FORMAT_MINOR = 4;
 /** Minor version whose features (release layouts, unchanged partitions) a package needs. */
 export const MINOR_RELEASE_LAYOUT = 1;
 /** Minor version a package signed by more than one key needs (signature sections, FORMAT.md §5). */
 export const MINOR_MULTI_SIGNATURE = 2;
 /** Minor version an in-place package needs (STASH/FREE ops, stash ids, dst hashes, FORMAT.md §4b). */
 export const MINOR_IN_PLACE = 3;
+/** Minor version a package with a sourceless DIFF op needs (a differ run on no source bytes, FORMAT.md §4). */
+export const MINOR_SOURCELESS_DIFF = 4;
 
 /** Section sizes recorded in the header. */
 export interface PackageHeader {

@@ -36,11 +36,13 @@ export interface EncodeTask {
    */
   readonly targets?: readonly TargetProfile[];
   /**
-   * The chunk is from a partition without an old image (a full package): no differ applies, and
-   * the slow codecs of a chunk over SMALL_CHUNK_BYTES are chosen by content (fullImageSlowCodecs)
-   * instead of all being tried.
+   * The chunk is from a partition without an old image (a full package): only the differs that
+   * declare traits.withoutSource apply (on an empty source), and the slow codecs of a chunk over
+   * SMALL_CHUNK_BYTES are chosen by content (fullImageSlowCodecs) instead of all being tried.
    */
   readonly fullImage?: boolean;
+  /** False when some target is in-place (no sourceless DIFF there): full-image chunks get REPLACE only. */
+  readonly sourcelessDiffAllowed?: boolean;
   /** Names the chunk in errors (e.g. `blocks 256+256`). */
   readonly where?: string;
 }
@@ -93,6 +95,13 @@ const FAST_FLOOR_SHARE_OF_ESTIMATE = 0.5;
  * output is over this share of it: nearly incompressible data, where storing it may win.
  */
 const FULL_FAST_WORTH_SHARE = 0.9;
+
+/**
+ * A large full-image chunk whose sourceless diff is under this share of the quick estimate (zstd
+ * -1) gets no slow codec: xz -9e makes text at best ~0.6 x zstd -1, and deflated bytes (where a
+ * sourceless diff wins: ~0.3 x on the bench's apk-64) no smaller at all.
+ */
+const SOURCELESS_WINS_SHARE = 0.5;
 
 type ReplaceSpec = Extract<CandidateSpec, { kind: 'replace' }>;
 type DiffSpec = Extract<CandidateSpec, { kind: 'diff' }>;
@@ -182,19 +191,24 @@ export async function encodeWithRules(
   const replaceSpecs = task.specs.filter((s): s is ReplaceSpec => s.kind === 'replace');
   // Content-aware differs join only chunks that hold their content.
   const applies = (s: DiffSpec) => differByName(s.differ).applies?.(task.sourceData, task.newData) ?? true;
-  const diffSpecs =
-    task.sourceData.length > 0 ? task.specs.filter((s): s is DiffSpec => s.kind === 'diff').filter(applies) : [];
+  const allDiffSpecs = task.specs.filter((s): s is DiffSpec => s.kind === 'diff');
+  const diffSpecs = task.sourceData.length > 0 ? allDiffSpecs.filter(applies) : [];
+  // A full image's chunk: the differs that need no source, where they apply (a sourceless DIFF).
+  const sourceless =
+    task.fullImage === true && task.sourceData.length === 0 && task.sourcelessDiffAllowed !== false
+      ? allDiffSpecs.filter((s) => differByName(s.differ).traits.withoutSource === true).filter(applies)
+      : [];
   const leadDiffs = diffSpecs.filter((s) => tierOf(s) === 'lead');
   const middleDiffs = diffSpecs.filter((s) => tierOf(s) === 'middle');
   const fallbackDiffs = diffSpecs.filter((s) => tierOf(s) === 'fallback');
   const smallest = (cs: readonly EncodedCandidate[], kind: CandidateSpec['kind'], start: number) =>
     Math.min(start, ...cs.filter((c) => c.spec.kind === kind).map((c) => c.bytes.length));
 
-  // Phase 1: the lead differs, then the fast codecs unless they cannot matter (fastFloor) or come
-  // after the slow one (large full-image chunks, phase 4).
+  // Phase 1: the lead differs (on a full image: the sourceless ones), then the fast codecs unless
+  // they cannot matter (fastFloor) or come after the slow one (large full-image chunks, phase 4).
   const fullLarge = task.fullImage === true && !small;
   const leadStandsIn = leadDiffs.length > 0 && task.someDiffTargetWithoutLead !== true;
-  const out = await run(leadDiffs);
+  const out = await run([...leadDiffs, ...sourceless]);
   const floor = leadStandsIn && !task.replaceRequired ? await fastFloor(task, out) : undefined;
   if (floor === undefined && !fullLarge) out.push(...(await run(replaceSpecs.filter(isFast))));
   let bestDiff = smallest(out, 'diff', Infinity);
@@ -242,7 +256,7 @@ export async function encodeWithRules(
   const haveReplace = floor !== undefined || out.some((c) => c.spec.kind === 'replace');
   if (fullLarge) {
     // Small chunks cost little: they still try every slow codec (the choice by class was measured on 4 MiB).
-    out.push(...(await run(fullImageSlowCodecs(task, slow))));
+    if (!(await sourcelessWins(task, out))) out.push(...(await run(fullImageSlowCodecs(task, slow))));
     if (fastStillNeeded(task, out)) out.push(...(await run(replaceSpecs.filter(isFast))));
   } else if (task.replaceRequired || !haveReplace) {
     out.push(...(await run(slow)));
@@ -276,6 +290,24 @@ async function fastFloor(task: EncodeTask, leads: readonly EncodedCandidate[]): 
   const estimate = (await estimator.encode(task.newData, estimator.traits.estimateLevel!)).length;
   const floor = FAST_FLOOR_SHARE_OF_ESTIMATE * estimate;
   return worstBest <= share * floor ? floor : undefined;
+}
+
+/**
+ * Whether a large full-image chunk's sourceless diff leaves its slow codecs nothing to win: every
+ * target keeps a sourceless diff under SOURCELESS_WINS_SHARE of the quick estimate (zstd -1).
+ * Needs the targets (absent: false).
+ */
+async function sourcelessWins(task: EncodeTask, made: readonly EncodedCandidate[]): Promise<boolean> {
+  const estimator = allEncoders().find((e) => e.traits.estimateLevel !== undefined);
+  const diffs = made.filter((c) => c.spec.kind === 'diff');
+  if (task.targets === undefined || task.targets.length === 0 || estimator === undefined || diffs.length === 0)
+    return false;
+  const worstBest = Math.max(
+    ...task.targets.map((t) => Math.min(...diffs.filter((c) => allowedFor(t, c)).map((c) => c.bytes.length))),
+  );
+  if (!(worstBest <= SOURCELESS_WINS_SHARE * task.newData.length)) return false;
+  const estimate = (await estimator.encode(task.newData, estimator.traits.estimateLevel!)).length;
+  return worstBest <= SOURCELESS_WINS_SHARE * estimate;
 }
 
 /**

@@ -40,7 +40,10 @@ export interface EncodePlanInput {
 }
 
 /** The parts of an EncodeTask that depend only on the targets, not on the chunk. */
-export type TargetNeeds = Pick<EncodeTask, 'replaceRequired' | 'someDiffTargetWithoutLead' | 'targets'>;
+export type TargetNeeds = Pick<
+  EncodeTask,
+  'replaceRequired' | 'someDiffTargetWithoutLead' | 'targets' | 'sourcelessDiffAllowed'
+>;
 
 /** What `profiles` need of every chunk: once per build, not per chunk. */
 export function targetNeeds(profiles: readonly TargetProfile[]): TargetNeeds {
@@ -50,6 +53,8 @@ export function targetNeeds(profiles: readonly TargetProfile[]): TargetNeeds {
   return {
     targets: profiles,
     replaceRequired: profiles.some((p) => !p.allowedOperations.includes('diff')),
+    // An in-place package never carries a sourceless DIFF (FORMAT.md §4).
+    sourcelessDiffAllowed: !profiles.some((p) => p.updateMode === 'in-place'),
     someDiffTargetWithoutLead: profiles.some(
       (p) => p.allowedOperations.includes('diff') && !p.allowedDiffers.some((d) => leadDiffers.includes(d)),
     ),
@@ -102,7 +107,7 @@ async function startChunk(input: EncodePlanInput, item: DataStep) {
   const sourceData = input.old && sources.length > 0 ? await readExtents(input.old, sources, bs) : Buffer.alloc(0);
   const srcSha256 = createHash('sha256').update(sourceData).digest();
   const where = blocksLabel(dst);
-  // A partition without an old image (a full one): only REPLACE, with the full-image rules.
+  // A partition without an old image (a full one): REPLACE and sourceless DIFF, with the full-image rules.
   const full = input.old === undefined ? { fullImage: true } : {};
   const task = { newData, sourceData, specs: input.specs, where, ...full, ...input.targetNeeds };
   // The worker proved what the targets keep; a candidate served without proof (compare's cache)

@@ -1,8 +1,9 @@
 // Checks a package's body: the payload signature and every blob's sha256, streaming in op order,
-// and trial-decodes every REPLACE blob (they need no old image) into a discarding sink, so a
-// package that can never apply does not verify. Decode side only: never imports an encoder.
+// and trial-decodes every REPLACE blob and patches every sourceless DIFF blob (they need no old
+// image; the output is dropped), so a package that can never apply does not verify. Decode side only: never imports an encoder.
 
 import { decoderFor } from '../codecs/decoder-registry.js';
+import { patcherFor } from '../diff/patcher-registry.js';
 import { totalBlocks } from '../model/extent.js';
 import { blobOf } from '../model/operation.js';
 import type { PackageReader } from '../package/package-reader.js';
@@ -11,22 +12,26 @@ import type { PackageReader } from '../package/package-reader.js';
 export interface BodyChecks {
   /** Blobs whose sha256 matched. */
   readonly blobCount: number;
-  /** REPLACE blobs that decoded to exactly their destination size. */
+  /** REPLACE blobs that decoded, and sourceless DIFF blobs that patched, to exactly their destination size. */
   readonly decodedCount: number;
 }
 
 /** How checkPackageBody runs. */
 export interface BodyCheckOptions {
-  /** Decode REPLACE blobs (default true); the build skips it: its self-check already decoded them. */
+  /**
+   * Decode REPLACE and sourceless DIFF blobs (default true); the build skips it: its self-check
+   * already decoded them.
+   */
   readonly decode?: boolean;
   /** Check the blobs before the payload signature (a streamed package: one pass feeds both). */
   readonly blobsFirst?: boolean;
 }
 
 /**
- * Verifies the payload signature and every blob hash, and decodes every REPLACE blob with its
- * codec, bounded by the op's declared decoder memory (the output is dropped). Memory: one op's
- * blob and output at a time.
+ * Verifies the payload signature and every blob hash, decodes every REPLACE blob with its codec
+ * and patches every sourceless DIFF blob (FORMAT.md §4, 1.4) onto zero bytes with its patcher,
+ * bounded by the op's declared decoder memory (the output is dropped). Memory: one op's blob and
+ * output at a time.
  */
 export async function checkPackageBody(reader: PackageReader, options: BodyCheckOptions = {}): Promise<BodyChecks> {
   if (!options.blobsFirst) await reader.verifyPayloadSignature();
@@ -39,8 +44,12 @@ export async function checkPackageBody(reader: PackageReader, options: BodyCheck
       if (!blob) continue;
       const bytes = await reader.readBlob(blob, `partition ${part.name} op ${i} (${op.type})`);
       blobCount++;
-      if (op.type !== 'replace' || options.decode === false) continue;
-      await decoderFor(op.codec).decode(bytes, totalBlocks(op.dst) * bs, op.decoderMemoryBytes);
+      if (options.decode === false) continue;
+      const dstBytes = totalBlocks(op.dst) * bs;
+      if (op.type === 'replace') await decoderFor(op.codec).decode(bytes, dstBytes, op.decoderMemoryBytes);
+      else if (op.type === 'diff' && op.src.length === 0)
+        await patcherFor(op.differ).patch(new Uint8Array(0), bytes, dstBytes, op.decoderMemoryBytes);
+      else continue;
       decodedCount++;
     }
   }

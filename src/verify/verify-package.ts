@@ -63,7 +63,11 @@ export async function verifyPackage(options: VerifyOptions): Promise<VerifyRepor
     if (!options.metadataOnly) {
       // Over a network the blobs come first, in order: they feed the payload hash (one download).
       const body = await checkPackageBody(reader, { blobsFirst: reader.source.refetchable });
-      checks.push('payload signature', `${body.blobCount} blob hashes`, `${body.decodedCount} replace blobs decode`);
+      checks.push(
+        'payload signature',
+        `${body.blobCount} blob hashes`,
+        `${body.decodedCount} replace and sourceless diff blobs decode`,
+      );
     }
   } finally {
     await reader.close();

@@ -5,6 +5,7 @@
 import { crc32 } from 'node:zlib';
 import { DeflateSink } from '../../src/diff/deflate-sink.js';
 import { zlibDeflateRaw } from '../../src/diff/zlib-deflate.js';
+import { prng } from './seeded-random.js';
 
 /** One member: its name, content and zlib level (0: stored). */
 export interface ZipMember {
@@ -54,4 +55,34 @@ export function zipArchive(members: readonly ZipMember[]): Buffer {
   end.writeUInt32LE(dir.length, 12);
   end.writeUInt32LE(offset, 16);
   return Buffer.concat([...parts, dir, end]);
+}
+
+/** JS-like text from a small vocabulary, seeded: deflates to about a third, LZMA-codes far smaller. */
+export function jsLikeText(sizeBytes: number, seed: number): Buffer {
+  const next = prng(seed);
+  const words = ['function', 'return', 'const', 'value', 'module', 'exports', 'require', 'this', 'null', 'if'];
+  const pick = () => words[Math.floor(next() * words.length)]!;
+  const lines: string[] = [];
+  let length = 0;
+  while (length < sizeBytes) {
+    const line = `  ${pick()} ${pick()}_${Math.floor(next() * 500)} = ${pick()}(${Math.floor(next() * 1e6)});\n`;
+    lines.push(line);
+    length += line.length;
+  }
+  return Buffer.from(lines.join('')).subarray(0, sizeBytes);
+}
+
+/**
+ * An image of `imageBytes` holding, at 8 KiB, a zip archive of `memberCount` JS-like members of
+ * about 60 KB (zlib levels 6 and 9): a full package of it uses sourceless deflate-aware DIFF ops.
+ */
+export function zipTextImage(imageBytes: number, memberCount: number, seed: number): Buffer {
+  const members: ZipMember[] = Array.from({ length: memberCount }, (_, i) => ({
+    name: `lib/m${i}.js`,
+    data: jsLikeText(60_000 + i * 1000, seed + i),
+    level: i % 3 === 0 ? 9 : 6,
+  }));
+  const image = Buffer.alloc(imageBytes);
+  zipArchive(members).copy(image, 8192);
+  return image;
 }

@@ -167,10 +167,10 @@ describe('format minor version', () => {
     expect(decodePackageHeader(encodePackageHeader(h), size).formatMinor).toBe(1);
     expect(decodePackageHeader(encodePackageHeader({ ...h, formatMinor: 0 }), size).formatMinor).toBe(0);
     expectOta(
-      () => decodePackageHeader(encodePackageHeader({ ...h, formatMinor: 4 }), size),
+      () => decodePackageHeader(encodePackageHeader({ ...h, formatMinor: 5 }), size),
       'PKG_NEWER_MINOR',
       7,
-      /format 1\.4 at offset 7 is newer than this reader's 1\.3/,
+      /format 1\.5 at offset 7 is newer than this reader's 1\.4/,
     );
   });
 });

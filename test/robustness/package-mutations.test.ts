@@ -24,6 +24,7 @@ import {
 import { TEST_KEYS, describeRun, jsonOf, runCli, runCliOk } from '../helpers/run-cli.js';
 import { seededRng, suiteSeed, type Rng } from '../helpers/seeded-random.js';
 import { writeImagePair } from '../helpers/synthetic-images.js';
+import { zipTextImage } from '../helpers/zip-archive.js';
 
 const SEED = suiteSeed(0x07a9c0de);
 const STRUCTURAL = [4, 5, 6] as const;
@@ -34,13 +35,15 @@ const NEWER_MINOR = [6, 7] as const;
 
 /** One built package under test. */
 interface Subject {
-  readonly label: 'delta' | 'full';
+  readonly label: 'delta' | 'full' | 'full-zip';
   bytes: Buffer;
   /** Key for verify/apply (undefined: the embedded test key). */
   pubkeyPath?: string;
   /** Private key that signed it (for re-signing). */
   privateKeyPem: string;
   oldPath?: string;
+  /** sha256 hex of the image it makes (undefined: the pair's new image). */
+  targetSha256?: string;
 }
 
 let work: string;
@@ -49,6 +52,8 @@ let applyDir: string;
 let targetSha256: string;
 let oldImagePath: string;
 const subjects: Record<'delta' | 'full', Subject> = {} as Record<'delta' | 'full', Subject>;
+/** A full package with sourceless deflate-aware DIFF ops (format 1.4), of an image of zip archives. */
+let fullZip: Subject;
 let mutationCount = 0;
 let mutationSerial = 0;
 
@@ -92,6 +97,25 @@ beforeAll(() => {
     label: 'full',
     bytes: readFileSync(join(work, 'full', 'update-generic.otapkg')),
     privateKeyPem: readFileSync(join(TEST_KEYS, 'ed25519.pem'), 'utf8'),
+  };
+  const zipImage = zipTextImage(256 * 1024, 4, SEED & 0xffff);
+  writeFileSync(join(work, 'zip.img'), zipImage);
+  runCliOk([
+    'build',
+    '--new',
+    join(work, 'zip.img'),
+    '-o',
+    join(work, 'full-zip'),
+    '--target',
+    'generic',
+    '--jobs',
+    '1',
+  ]);
+  fullZip = {
+    label: 'full-zip',
+    bytes: readFileSync(join(work, 'full-zip', 'update-generic.otapkg')),
+    privateKeyPem: readFileSync(join(TEST_KEYS, 'ed25519.pem'), 'utf8'),
+    targetSha256: sha256Hex(zipImage),
   };
 });
 
@@ -460,9 +484,13 @@ describe('re-signed packages with damaged content (signatures valid, content not
     'never crashes on a re-signed flip in the %s',
     async (name) => {
       const problems: string[] = [];
-      for (const which of ['delta', 'full'] as const) {
-        const s = subjects[which];
-        const rng = seededRng(SEED ^ 0xe5 ^ SECTION_NAMES.indexOf(name) ^ (which === 'delta' ? 0 : 0x100000));
+      // The full-zip package is written as 1.4 only because of its sourceless DIFF ops.
+      expect(fullZip.bytes[HEADER_FIELD.formatMinor]).toBe(4);
+      for (const which of ['delta', 'full', 'full-zip'] as const) {
+        const s = which === 'full-zip' ? fullZip : subjects[which];
+        const rng = seededRng(
+          SEED ^ 0xe5 ^ SECTION_NAMES.indexOf(name) ^ { delta: 0, full: 0x100000, 'full-zip': 0x200000 }[which],
+        );
         const sec = sectionNamed(s.bytes, name);
         for (const pos of positionsIn(sec.offsetBytes, sec.sizeBytes, rng, 16)) {
           const m = resign(flipped(s.bytes, pos, rng).bytes, s.privateKeyPem);
@@ -479,7 +507,7 @@ describe('re-signed packages with damaged content (signatures valid, content not
           if (applied.ok) {
             // Only a harmless change may pass, and then the output must be exactly the new image.
             const out = readFileSync(outputPath);
-            if (sha256Hex(out) !== targetSha256)
+            if (sha256Hex(out) !== (s.targetSha256 ?? targetSha256))
               problems.push(
                 `${tag}: apply succeeded but wrote sha256 ${sha256Hex(out).slice(0, 16)}…, not the new image`,
               );
@@ -513,7 +541,7 @@ describe('re-signed packages with damaged content (signatures valid, content not
               pubkeyPath: s.pubkeyPath,
               outputFormat: 'sparse',
             } as Parameters<typeof applyPackage>[0]);
-            if (r.kind !== 'image' || r.sha256 !== targetSha256)
+            if (r.kind !== 'image' || r.sha256 !== (s.targetSha256 ?? targetSha256))
               throw new Error(`sparse apply succeeded with ${JSON.stringify(r)}`);
           });
           if (sparse.ok !== applied.ok)

@@ -7,6 +7,7 @@ import { allDiffers } from '../../src/diff/differ-registry.js';
 import { encodeWithRules, type EncodeTask } from '../../src/pipeline/encode-chunk.js';
 import { targetNeeds } from '../../src/pipeline/encode-plan.js';
 import { resolveTargets } from '../../src/targets/target-registry.js';
+import type { TargetProfile } from '../../src/model/target-profile.js';
 import { candidateLabel, type CandidateSpec, type EncodedCandidate } from '../../src/planner/candidates.js';
 import { elfChunk, randomBytes, textLike } from '../codecs/sample-data.js';
 import { zipArchive } from '../helpers/zip-archive.js';
@@ -69,6 +70,38 @@ describe('candidate rules', () => {
     const zip = zipArchive([{ name: 'a.txt', data: textLike(200 * KiB, 5), level: 6 }]);
     const withZip = await rules(1024 * KiB, { 'replace/gzip-9': 400 * KiB }, { specs, newData: zip });
     expect(withZip.ran.slice(0, 2)).toEqual(['diff/bsdiff-lzma', 'diff/deflate-aware']);
+  });
+
+  it('a full-image chunk of deflate streams gets the sourceless differ, and no slow codec where it wins', async () => {
+    const [generic] = await resolveTargets('generic');
+    const specs = [...SPECS, { kind: 'diff', differ: 'deflate-aware' } as const];
+    const full = { fullImage: true, sourceData: new Uint8Array(0), targets: [generic!], specs };
+    const zip = zipArchive([{ name: 'a.js', data: textLike(2048 * KiB, 7), level: 6 }]);
+    expect(zip.length).toBeGreaterThan(256 * KiB);
+    const wins = await rules(zip.length, { 'diff/deflate-aware': 20 * KiB }, { ...full, newData: zip });
+    expect(wins.ran).toEqual(['diff/deflate-aware']);
+    // No better than the chunk: the slow codec is tried as before.
+    const loses = await rules(zip.length, {}, { ...full, newData: zip });
+    expect(loses.ran).toEqual(['diff/deflate-aware', 'replace/xz-9', 'replace/none-0', 'replace/gzip-9']);
+    // A target without DIFF still gets its codecs; a chunk without deflate streams no sourceless diff.
+    const noDiff = {
+      ...generic!,
+      id: 'no-diff',
+      allowedOperations: ['zero', 'replace'] as TargetProfile['allowedOperations'],
+    };
+    const mixed = await rules(
+      zip.length,
+      { 'diff/deflate-aware': 20 * KiB },
+      { ...full, newData: zip, targets: [generic!, noDiff] },
+    );
+    expect(mixed.ran).toContain('replace/xz-9');
+    const plain = await rules(1024 * KiB, { 'replace/xz-9': 300 * KiB }, full);
+    expect(plain.ran).toEqual(['replace/xz-9']);
+    // An in-place target takes no sourceless DIFF (targetNeeds says so).
+    const inPlace = targetNeeds([{ ...generic!, updateMode: 'in-place' }]);
+    expect(inPlace.sourcelessDiffAllowed).toBe(false);
+    const none = await rules(zip.length, { 'diff/deflate-aware': 20 * KiB }, { ...full, ...inPlace, newData: zip });
+    expect(none.ran).not.toContain('diff/deflate-aware');
   });
 
   it('exec-aware runs with the lead only on chunks holding AArch64 or x86-64 code', async () => {
@@ -222,7 +255,7 @@ describe('candidate rules', () => {
       'zstd-dict': { tier: 'middle', slowOnZeroRuns: false, estimateGain: 1.15 },
       bsdf2: { tier: 'fallback', slowOnZeroRuns: true },
       'bsdiff-lzma': { tier: 'lead', slowOnZeroRuns: false },
-      'deflate-aware': { tier: 'lead', slowOnZeroRuns: false, keepWhole: 'zip-members' },
+      'deflate-aware': { tier: 'lead', slowOnZeroRuns: false, keepWhole: 'zip-members', withoutSource: true },
       'exec-aware': { tier: 'lead', slowOnZeroRuns: false },
     });
     const generic = await resolveTargets('generic');

@@ -1,0 +1,165 @@
+// Sourceless DIFF ops (format 1.4, FORMAT.md §4): a DIFF with no source extents, whose differ
+// patches zero bytes, in a full partition. The manifest codec, the invariants and the minor
+// version a package must state; a package stating a minor below 4 is refused after its signature.
+
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DeflateAwareDiffer } from '../../src/diff/deflate-aware-differ.js';
+import { minorVersionOf } from '../../src/format/format-version.js';
+import { decodeManifest, encodeManifest } from '../../src/format/manifest-codec.js';
+import { checkManifestInvariants } from '../../src/format/manifest-invariants.js';
+import { applyPackage, inspectPackage } from '../../src/index.js';
+import type { Manifest } from '../../src/model/manifest.js';
+import type { DiffOperation } from '../../src/model/operation.js';
+import type { TargetHeader } from '../../src/model/target-header.js';
+import { PLUGIN_WIRE_IDS } from '../../src/package/plugin-wire-ids.js';
+import { testPrivateKeyPath } from '../../src/signing/test-keys.js';
+import { expectOta } from '../helpers/expect-ota.js';
+import { targetOf, writeOneOpPackage } from '../helpers/one-op-package.js';
+import { HEADER_FIELD, resign } from '../helpers/package-bytes.js';
+import { zipArchive } from '../helpers/zip-archive.js';
+
+const work = mkdtempSync(join(tmpdir(), 'ota-sourceless-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest();
+const EMPTY_SHA256 = sha256(new Uint8Array(0));
+const quiet = { warn() {}, progress() {} };
+
+const sourceless = (over: Partial<DiffOperation> = {}): DiffOperation => ({
+  type: 'diff',
+  dst: [{ startBlock: 0, blockCount: 2 }],
+  src: [],
+  srcSha256: EMPTY_SHA256,
+  differ: 'deflate-aware',
+  blob: { offsetBytes: 0, sizeBytes: 100, sha256: new Uint8Array(32).fill(7) },
+  decoderMemoryBytes: 1 << 20,
+  ...over,
+});
+const manifest = (op: DiffOperation): Manifest => ({
+  blockSizeBytes: 4096,
+  timestampSeconds: 1,
+  sourceVersion: '',
+  targetVersion: '',
+  partitions: [
+    {
+      name: 'system',
+      source: undefined,
+      target: { sizeBytes: 8192, sha256: new Uint8Array(32).fill(1), version: '', dontCare: [] },
+      operations: [op],
+    },
+  ],
+  maxDecoderMemoryBytes: 1 << 20,
+  requiredSpaceBytes: 8192,
+});
+const targetHeader = (over: Partial<TargetHeader> = {}): TargetHeader => ({
+  targetId: 'generic',
+  vendor: 'Generic',
+  platform: 'generic',
+  storage: 'generic',
+  blockSizeBytes: 4096,
+  updateMode: 'ab',
+  signatureAlgorithm: 'ed25519',
+  decoderMemoryLimitBytes: 1 << 30,
+  maxOperationBytes: 1 << 22,
+  partitionLayout: 'generic',
+  slotSuffixes: [],
+  releaseLayout: '',
+  partitionLayouts: [],
+  ...over,
+});
+
+describe('sourceless DIFF in the manifest', () => {
+  it('round-trips in a full partition and needs minor 4', () => {
+    const m = manifest(sourceless());
+    const decoded = decodeManifest(encodeManifest(m), PLUGIN_WIRE_IDS);
+    const op = decoded.partitions[0]!.operations[0]!;
+    expect(op.type === 'diff' && op.src.length === 0 && Buffer.from(op.srcSha256).equals(EMPTY_SHA256)).toBe(true);
+    checkManifestInvariants(decoded, targetHeader(), 100);
+    expect(minorVersionOf(targetHeader(), decoded)).toBe(4);
+  });
+
+  it('refuses one whose src_sha256 is not the sha256 of no bytes, and a COPY without source', () => {
+    const badSha = encodeManifest(manifest(sourceless({ srcSha256: new Uint8Array(32).fill(9) })));
+    expectOta(() => decodeManifest(badSha, PLUGIN_WIRE_IDS), 'PKG_BAD_MANIFEST', 4, /not the sha256 of no bytes/);
+    const copy = manifest(sourceless());
+    const noSrcCopy = {
+      ...copy,
+      partitions: [
+        {
+          ...copy.partitions[0]!,
+          operations: [{ type: 'copy' as const, dst: sourceless().dst, src: [], srcSha256: EMPTY_SHA256 }],
+        },
+      ],
+    };
+    expectOta(
+      () => decodeManifest(encodeManifest(noSrcCopy), PLUGIN_WIRE_IDS),
+      'PKG_BAD_MANIFEST',
+      4,
+      /no source extents/,
+    );
+  });
+
+  it('refuses one in an in-place package', () => {
+    const m = manifest(sourceless({ dstSha256: new Uint8Array(32).fill(3) }));
+    expectOta(
+      () => checkManifestInvariants(m, targetHeader({ updateMode: 'in-place', maxStashBytes: 0 }), 100),
+      'PKG_BAD_MANIFEST',
+      4,
+      /has no source, which an in-place package does not allow/,
+    );
+  });
+});
+
+describe('a full package with a sourceless deflate-aware op', () => {
+  const image = Buffer.alloc(64 * 1024);
+  const text = Buffer.from('export function f(x) { return x + 1; }\n'.repeat(600));
+  zipArchive([
+    { name: 'a.js', data: text, level: 6 },
+    { name: 'b.js', data: Buffer.from(text.toString().replace(/f\(/g, 'g(')), level: 9 },
+  ]).copy(image, 4096);
+  const makePackage = async (name: string): Promise<string> => {
+    const differ = new DeflateAwareDiffer();
+    const blob = await differ.diff(new Uint8Array(0), image);
+    return writeOneOpPackage({
+      dir: work,
+      name,
+      blob,
+      op: {
+        type: 'diff',
+        dst: [{ startBlock: 0, blockCount: 16 }],
+        src: [],
+        srcSha256: EMPTY_SHA256,
+        differ: 'deflate-aware',
+      },
+      decoderMemoryBytes: differ.patchDecoderMemoryBytes(blob, 0, image.length),
+      target: targetOf(image),
+    });
+  };
+
+  it('is written as minor 4 and applies without an old image', async () => {
+    const path = await makePackage('applies');
+    expect(readFileSync(path)[HEADER_FIELD.formatMinor]).toBe(4);
+    const outputPath = join(work, 'out.img');
+    await applyPackage({ packagePath: path, outputPath });
+    expect(readFileSync(outputPath).equals(image)).toBe(true);
+  });
+
+  it('is refused when it states minor 0 to 3, even when re-signed', async () => {
+    const path = await makePackage('restated');
+    const key = readFileSync(testPrivateKeyPath('ed25519'), 'utf8');
+    for (const minor of [0, 1, 2, 3]) {
+      const bytes = Buffer.from(readFileSync(path));
+      bytes[HEADER_FIELD.formatMinor] = minor;
+      const mutated = join(work, `minor-${minor}.otapkg`);
+      writeFileSync(mutated, resign(bytes, key));
+      await expect(inspectPackage({ packagePath: mutated, reporter: quiet }), `minor ${minor}`).rejects.toMatchObject({
+        code: 'PKG_BAD_MANIFEST',
+        exitCode: 4,
+        message: expect.stringMatching(/uses 1\.4 features/),
+      });
+    }
+  });
+});
