@@ -66,6 +66,9 @@ function checkCrcs(data: Uint8Array, indexAt: number): void {
   for (const [what, from, to, at] of sums) {
     if (crc32(data.subarray(from, to)) !== readU32(data, at)) throw blobDecodeError('xz', `${what} CRC32 mismatch`);
   }
+  // The footer repeats the header's stream flags (§2.1.2.3).
+  if (data[6] !== data[footer + 8] || data[7] !== data[footer + 9])
+    throw blobDecodeError('xz', 'stream footer flags differ from the header');
 }
 
 /** The check field of check id `checkId` over `output`. */

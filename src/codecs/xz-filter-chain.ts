@@ -42,8 +42,9 @@ export interface XzStreamLayout {
 
 /**
  * Reads the index and every block header. Any chain other than the allowed ones, an ARM64 chain
- * in a stream of more than one block, a block header whose CRC32 is wrong, or a header or index
- * that does not parse, is BLOB_DECODE_FAILED. Assumes the stream header and footer magic were checked.
+ * in a stream of more than one block, a block header whose CRC32 is wrong, whose padding is not
+ * zero or whose stated sizes are not the index's, index padding that is not zero, or a header or
+ * index that does not parse, is BLOB_DECODE_FAILED. Assumes the stream header and footer magic were checked.
  */
 export function readXzLayout(data: Uint8Array): XzStreamLayout {
   const checkId = data[7] ?? 0;
@@ -61,13 +62,29 @@ export function readXzLayout(data: Uint8Array): XzStreamLayout {
     const unpaddedBytes = readVarint(data, cursor, footer);
     const uncompressedBytes = readVarint(data, cursor, footer);
     if (blockAt >= indexAt) throw blobDecodeError('xz', `block ${i} starts at ${blockAt}, past the index`);
-    const header = readBlockHeader(data, blockAt, indexAt);
+    const { statedCompressedBytes, statedUncompressedBytes, ...header } = readBlockHeader(data, blockAt, indexAt);
     if (unpaddedBytes < header.headerBytes + 1 + checkBytes)
       throw blobDecodeError('xz', `block ${i} unpadded size ${unpaddedBytes} too small`);
+    // Sizes a block header states must be the index's (§3.1.3, §3.1.4).
+    const compressedBytes = unpaddedBytes - header.headerBytes - checkBytes;
+    if (statedCompressedBytes !== undefined && statedCompressedBytes !== compressedBytes)
+      throw blobDecodeError(
+        'xz',
+        `block ${i} header states ${statedCompressedBytes} compressed bytes, index ${compressedBytes}`,
+      );
+    if (statedUncompressedBytes !== undefined && statedUncompressedBytes !== uncompressedBytes)
+      throw blobDecodeError(
+        'xz',
+        `block ${i} header states ${statedUncompressedBytes} bytes, index ${uncompressedBytes}`,
+      );
     blocks.push({ ...header, unpaddedBytes, uncompressedBytes });
     blockAt += Math.ceil(unpaddedBytes / 4) * 4;
   }
   if (blockAt !== indexAt) throw blobDecodeError('xz', `blocks end at ${blockAt}, index starts at ${indexAt}`);
+  // The records end in 0-3 zero bytes of padding, then the index CRC32 (§4.4, §4.5).
+  const indexCrcAt = footer - 4;
+  if (indexCrcAt - cursor.at > 3 || data.subarray(cursor.at, indexCrcAt).some((b) => b !== 0))
+    throw blobDecodeError('xz', `index padding at ${cursor.at}..${indexCrcAt} is not 0-3 zero bytes`);
   if (blocks.length > 1 && blocks.some((b) => b.chain === 'arm64'))
     throw blobDecodeError('xz', `stream of ${blocks.length} blocks uses the ARM64 chain: allowed in one block only`);
   return { checkId, checkBytes, indexAt, blocks };
@@ -78,7 +95,10 @@ function readBlockHeader(
   data: Uint8Array,
   at: number,
   end: number,
-): Omit<XzBlockLayout, 'unpaddedBytes' | 'uncompressedBytes'> {
+): Omit<XzBlockLayout, 'unpaddedBytes' | 'uncompressedBytes'> & {
+  statedCompressedBytes?: number;
+  statedUncompressedBytes?: number;
+} {
   const headerBytes = ((data[at] ?? 0) + 1) * 4;
   if (data[at] === 0 || at + headerBytes > end) throw blobDecodeError('xz', `block header at ${at} is malformed`);
   if (crc32(data.subarray(at, at + headerBytes - 4)) !== readU32(data, at + headerBytes - 4))
@@ -87,8 +107,8 @@ function readBlockHeader(
   if ((flags & 0x3c) !== 0) throw blobDecodeError('xz', `block header at ${at} has reserved flags ${flags}`);
   const cursor = { at: at + 2 };
   const limit = at + headerBytes - 4;
-  if ((flags & 0x40) !== 0) readVarint(data, cursor, limit);
-  if ((flags & 0x80) !== 0) readVarint(data, cursor, limit);
+  const statedCompressedBytes = (flags & 0x40) !== 0 ? readVarint(data, cursor, limit) : undefined;
+  const statedUncompressedBytes = (flags & 0x80) !== 0 ? readVarint(data, cursor, limit) : undefined;
   const chain: string[] = [];
   let lzma2Property = -1;
   for (let f = 0; f <= (flags & 0x03); f++) {
@@ -110,7 +130,17 @@ function readBlockHeader(
   }
   if (lzma2Property > 40)
     throw blobDecodeError('xz', `block at ${at}: LZMA2 dictionary property ${lzma2Property} > 40`);
-  return { headerAt: at, headerBytes, chain: known, lzma2Property };
+  // The header's padding up to its CRC32 is zeros (§3.1.6).
+  if (data.subarray(cursor.at, limit).some((b) => b !== 0))
+    throw blobDecodeError('xz', `block header at ${at}: padding is not zero`);
+  return {
+    headerAt: at,
+    headerBytes,
+    chain: known,
+    lzma2Property,
+    ...(statedCompressedBytes === undefined ? {} : { statedCompressedBytes }),
+    ...(statedUncompressedBytes === undefined ? {} : { statedUncompressedBytes }),
+  };
 }
 
 function filterName(id: number, propsBytes: number): string {

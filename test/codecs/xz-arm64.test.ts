@@ -6,7 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { XzDecoder } from '../../src/codecs/xz-decoder.js';
 import { XzEncoder } from '../../src/codecs/xz-encoder.js';
 import { writeXzStream } from '../../src/codecs/xz-container.js';
-import { crc64Bytes } from '../../src/codecs/xz-checksums.js';
+import { crc32, crc64Bytes } from '../../src/codecs/xz-checksums.js';
+
+/** The byte at `at` (-1 past the end). */
+const b4 = (b: Buffer, at: number): number => b[at] ?? -1;
 import { encodeOptions } from '../../src/pipeline/encode-chunk.js';
 import { runToolOk } from './cli-tool.js';
 import { expectBlobError } from './expect-blob-error.js';
@@ -74,6 +77,41 @@ describe('xz ARM64 chain', () => {
     await expectBlobError(decoder.decode(ours, data.length + 1, memory));
     await expectBlobError(decoder.decode(ours, data.length - 1, memory));
     await expectBlobError(decoder.decode(ours, data.length, 64 * KiB));
+  });
+
+  it("refuses what liblzma refuses in the container: stated sizes not the index's, non-zero header or index padding, footer flags not the header's", async () => {
+    // Edits a stream and fixes the CRC32 over [from, to) (stored at crcAt), so only the rule stands.
+    const withCrc = (stream: Buffer, from: number, to: number, edit: (b: Buffer) => void, crcAt = to): Buffer => {
+      const copy = Buffer.from(stream);
+      edit(copy);
+      copy.writeUInt32LE(crc32(copy.subarray(from, to)), crcAt);
+      return copy;
+    };
+    const headerBytes = ((ours[12] ?? 0) + 1) * 4;
+    const headerPadded = withCrc(ours, 12, 12 + headerBytes - 4, (b) => (b[12 + headerBytes - 5] = 0x55));
+    expect((await expectBlobError(decoder.decode(headerPadded, data.length, memory))).message).toMatch(/padding/);
+    // Zeros code to a few bytes: the one-record index (6 bytes) then ends in 2 bytes of padding.
+    const zeros = await encoder.encode(Buffer.alloc(data.length), 9, options);
+    const footer = zeros.length - 12;
+    const indexAt = footer - (zeros.readUInt32LE(footer + 4) + 1) * 4;
+    expect(b4(zeros, footer - 5)).toBe(0);
+    expect((await decoder.decode(zeros, data.length, memory)).equals(Buffer.alloc(data.length))).toBe(true);
+    const indexPadded = withCrc(zeros, indexAt, footer - 4, (b) => (b[footer - 5] = 0x55));
+    expect((await expectBlobError(decoder.decode(indexPadded, data.length, memory))).message).toMatch(/padding/);
+    const flags = withCrc(zeros, footer + 4, footer + 10, (b) => (b[footer + 9] = 0x0a), footer);
+    expect((await expectBlobError(decoder.decode(flags, data.length, memory))).message).toMatch(/flags/);
+    // xz -T2 states both sizes in the block header: valid as made, refused with a size that lies.
+    const stated = runToolOk('xz', ['-T2', '--block-size=1MiB', '--arm64', '--lzma2=preset=1', '-c'], data);
+    expect((stated[13] ?? 0) & 0xc0).toBe(0xc0);
+    expect((await decoder.decode(stated, data.length, 4 * 1024 * KiB)).equals(data)).toBe(true);
+    const statedHeaderBytes = ((stated[12] ?? 0) + 1) * 4;
+    const lying = withCrc(
+      stated,
+      12,
+      12 + statedHeaderBytes - 4,
+      (b) => (b[14] = ((b[14] ?? 0) & 0x80) | (((b[14] ?? 0) + 1) & 0x7f)),
+    );
+    expect((await expectBlobError(decoder.decode(lying, data.length, 4 * 1024 * KiB))).message).toMatch(/states/);
   });
 
   it('refuses every truncation', async () => {
