@@ -59,4 +59,9 @@ export interface Encoder extends CodecDescriptor {
   encode(data: Uint8Array, level: number, options?: EncodeOptions): Promise<Buffer>;
   /** Decoder memory of a blob encoded with `options`; absent: decoderMemoryBytes(level, inputBytes). */
   decoderMemoryBytesWith?(level: number, inputBytes: number, options: EncodeOptions): number;
+  /**
+   * The least package format minor a blob encoded with `options` needs beyond what the manifest
+   * shows (e.g. 4 for xz's ARM64 chain, FORMAT.md §2); absent or 0: none.
+   */
+  formatMinorWith?(options: EncodeOptions): number;
 }

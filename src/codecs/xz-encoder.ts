@@ -3,6 +3,7 @@
 // lc/lp/pb fitted to the content of full-image chunks), one .xz stream with a CRC64 check.
 // Output decodes with `xz -d` (the ARM64 chain with xz >= 5.4).
 
+import { MINOR_XZ_ARM64 } from '../format/package-header.js';
 import lzma, { type LzmaFilter } from 'lzma-native';
 import { assertLevel } from './codec-errors.js';
 import type { EncodeOptions, Encoder } from './encoder.js';
@@ -60,6 +61,11 @@ export class XzEncoder implements Encoder {
     const bcj = options.x86Code === true || options.arm64Code === true ? BCJ_DECODER_STATE_BYTES : 0;
     return XZ_CODEC.decoderMemoryBytes(level, inputBytes) + bcj;
   }
+
+  /** The ARM64 chain needs format 1.4 (a 1.3 reader refuses the blob); the others need nothing. */
+  formatMinorWith(options: EncodeOptions): number {
+    return options.arm64Code === true ? MINOR_XZ_ARM64 : 0;
+  }
 }
 
 /**
@@ -67,7 +73,7 @@ export class XzEncoder implements Encoder {
  * on a copy of `data`, liblzma's raw LZMA2 encoder on that, the container by writeXzStream.
  */
 async function encodeArm64(data: Uint8Array, lzma2: LzmaFilter, dictBytes: number): Promise<Buffer> {
-  const filtered = arm64BcjEncode(Uint8Array.from(data));
+  const filtered = arm64BcjEncode(Buffer.from(data));
   const compressed = await encodeThrough(lzma.createStream('rawEncoder', { filters: [lzma2] }), filtered, 'xz');
   return writeXzStream({
     checkId: lzma.CHECK_CRC64,

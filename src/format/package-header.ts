@@ -17,6 +17,11 @@ export const MINOR_MULTI_SIGNATURE = 2;
 export const MINOR_IN_PLACE = 3;
 /** Minor version a package with a sourceless DIFF op needs (a differ run on no source bytes, FORMAT.md §4). */
 export const MINOR_SOURCELESS_DIFF = 4;
+/**
+ * Minor version a package with an xz blob in the [ARM64 BCJ, LZMA2] chain needs (FORMAT.md §4):
+ * the manifest does not show it, so the writer takes it from the blobs' encoders.
+ */
+export const MINOR_XZ_ARM64 = 4;
 
 /** Section sizes recorded in the header. */
 export interface PackageHeader {

@@ -29,6 +29,8 @@ export interface PackageContents {
   readonly spool: BlobSpool;
   /** One signer, or up to MAX_SIGNATURES of one algorithm (key rotation); signatures go in this order. */
   readonly signer: Signer | readonly Signer[];
+  /** The least format minor the blobs need beyond what the manifest shows (e.g. xz's ARM64 chain: 4). */
+  readonly leastFormatMinor?: number;
 }
 
 /** Largest read when copying blobs from the spool. */
@@ -43,7 +45,7 @@ export async function writePackage(path: string, c: PackageContents): Promise<{ 
   const blobSectionSizeBytes = c.blobRanges.reduce((n, r) => n + r.sizeBytes, 0);
   const header = encodePackageHeader({
     formatMajor: FORMAT_MAJOR,
-    formatMinor: minorVersionOf(c.targetHeader, c.manifest, signers.length),
+    formatMinor: Math.max(minorVersionOf(c.targetHeader, c.manifest, signers.length), c.leastFormatMinor ?? 0),
     targetHeaderSizeBytes: targetHeader.length,
     manifestSizeBytes: manifest.length,
     metadataSignatureSizeBytes: sigBytes,

@@ -121,8 +121,10 @@ export async function encodeChunk(task: EncodeTask, plugins: EncodePlugins = {})
   const compute: ComputeCandidate = async (spec) => {
     if (spec.kind === 'replace') {
       const codec = plugins.encoders?.find((e) => e.name === spec.codec) ?? encoderByName(spec.codec);
+      const formatMinor = codec.formatMinorWith?.(options) ?? 0;
       return {
         spec,
+        ...(formatMinor > 0 ? { formatMinor } : {}),
         bytes: await codec.encode(task.newData, spec.level, options),
         decoderMemoryBytes:
           codec.decoderMemoryBytesWith?.(spec.level, size, options) ?? codec.decoderMemoryBytes(spec.level, size),

@@ -187,6 +187,7 @@ async function writeVerified(
     blobRanges: a.blobRanges,
     spool,
     signer: a.signers,
+    leastFormatMinor: a.blobFormatMinor,
   });
   let properties: PackageProperties;
   const propertiesTmp = join(outDir, `.update-${a.profile.id}.properties.json.tmp-${randomBytes(8).toString('hex')}`);

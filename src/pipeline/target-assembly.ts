@@ -20,6 +20,8 @@ export class TargetAssembly {
   readonly blobRanges: SpoolRange[] = [];
   private blobOffsetBytes = 0;
   private maxDecoderMemoryBytes = 0;
+  /** The least format minor the kept blobs need beyond the manifest's (EncodedCandidate.formatMinor). */
+  blobFormatMinor = 0;
   /** Bytes of blob data per op kind label, for reports. */
   readonly bytesByKind = new Map<string, number>();
   /** Ops with a blob whose bytes the self-check decoded, and the new bytes it compared. */
@@ -101,6 +103,7 @@ export class TargetAssembly {
       );
     }
     this.selfCheck.opsDecoded += 1;
+    this.blobFormatMinor = Math.max(this.blobFormatMinor, c.formatMinor ?? 0);
     this.selfCheck.bytesCompared += c.selfCheckedBytes;
     const blob = { offsetBytes: this.blobOffsetBytes, sizeBytes: range.sizeBytes, sha256 };
     this.blobOffsetBytes += range.sizeBytes;

@@ -20,6 +20,8 @@ export interface EncodedCandidate {
   readonly selfCheckedBytes?: number;
   /** Milliseconds the self-check spent decoding and comparing these bytes (thread time). */
   readonly selfCheckMs?: number;
+  /** The least package format minor these bytes need beyond the manifest's (Encoder.formatMinorWith). */
+  readonly formatMinor?: number;
 }
 
 /** Human label such as `replace/zstd-19` or `diff/bsdiff`. */
