@@ -205,6 +205,20 @@ export async function encodeWithRules(
   const fallbackDiffs = diffSpecs.filter((s) => tierOf(s) === 'fallback');
   const smallest = (cs: readonly EncodedCandidate[], kind: CandidateSpec['kind'], start: number) =>
     Math.min(start, ...cs.filter((c) => c.spec.kind === kind).map((c) => c.bytes.length));
+  // What a skip must hold for: the largest of the targets' best allowed diffs (a diff one target
+  // cannot use, by differ or decoder memory, leaves it the codecs); without targets, the best diff.
+  const worstBestDiff = (cs: readonly EncodedCandidate[]) =>
+    task.targets === undefined || task.targets.length === 0
+      ? smallest(cs, 'diff', Infinity)
+      : Math.max(
+          ...task.targets.map((t) =>
+            smallest(
+              cs.filter((c) => allowedFor(t, c)),
+              'diff',
+              Infinity,
+            ),
+          ),
+        );
 
   // Phase 1: the lead differs (on a full image: the sourceless ones), then the fast codecs unless
   // they cannot matter (fastFloor) or come after the slow one (large full-image chunks, phase 4).
@@ -223,7 +237,7 @@ export async function encodeWithRules(
       const differ = differByName(s.differ);
       if (!leadStandsIn || small || differ.estimate === undefined) return true;
       const estimate = await differ.estimate(task.sourceData, task.newData);
-      return estimate / (differ.traits.estimateGain ?? 1) <= bestDiff;
+      return estimate / (differ.traits.estimateGain ?? 1) <= worstBestDiff(out);
     };
     const tried: DiffSpec[] = [];
     for (const s of middleDiffs) if (await worth(s)) tried.push(s);
@@ -262,10 +276,10 @@ export async function encodeWithRules(
     if (fastStillNeeded(task, out)) out.push(...(await run(replaceSpecs.filter(isFast))));
   } else if (task.replaceRequired || !haveReplace) {
     out.push(...(await run(slow)));
-  } else if (slow.length > 0 && bestDiff >= bestFast * REPLACE_HOPELESS) {
+  } else if (slow.length > 0 && worstBestDiff(out) >= bestFast * REPLACE_HOPELESS) {
     const probe = await run(slow.slice(0, 1));
     out.push(...probe);
-    if (probe[0]!.bytes.length < bestDiff * REPLACE_CLOSE) out.push(...(await run(slow.slice(1))));
+    if (probe[0]!.bytes.length < worstBestDiff(out) * REPLACE_CLOSE) out.push(...(await run(slow.slice(1))));
   }
   // Report in the caller's candidate order so ties break the same way every run.
   const order = (s: CandidateSpec) => task.specs.indexOf(s);

@@ -104,6 +104,21 @@ describe('candidate rules', () => {
     expect(none.ran).not.toContain('diff/deflate-aware');
   });
 
+  it("a small chunk's slow codecs are judged by the worst target's best allowed diff, not any target's", async () => {
+    const [generic] = await resolveTargets('generic');
+    const specs = [...SPECS, { kind: 'diff', differ: 'deflate-aware' } as const];
+    const zip = zipArchive([{ name: 'a.js', data: textLike(400 * KiB, 8), level: 6 }]);
+    expect(zip.length).toBeLessThanOrEqual(256 * KiB);
+    const full = { fullImage: true, sourceData: new Uint8Array(0), specs, newData: zip };
+    const sizes = { 'diff/deflate-aware': 1 * KiB, 'replace/gzip-9': 100 * KiB };
+    // generic keeps the tiny sourceless diff: the slow codecs are hopeless.
+    expect((await rules(zip.length, sizes, { ...full, targets: [generic!] })).ran).not.toContain('replace/xz-9');
+    // A target that takes DIFF ops but not deflate-aware has only the codecs: they are tried for it.
+    const noDeflateAware = { ...generic!, id: 'no-deflate-aware', allowedDiffers: ['bsdiff-lzma'] };
+    const both = await rules(zip.length, sizes, { ...full, targets: [generic!, noDeflateAware] });
+    expect(both.ran).toContain('replace/xz-9');
+  });
+
   it('exec-aware runs with the lead only on chunks holding AArch64 or x86-64 code', async () => {
     const specs = [...SPECS, { kind: 'diff', differ: 'exec-aware' } as const];
     const plain = await rules(1024 * KiB, { 'replace/gzip-9': 400 * KiB }, { specs, newData: textLike(1024 * KiB, 6) });
