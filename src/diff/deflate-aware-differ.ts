@@ -24,6 +24,8 @@ import type { DeflateParams } from './zlib-deflate.js';
  * chosen. Bounds the inner patch's inputs (and the patcher's memory: ~5 x both plus source).
  */
 const MAX_INFLATED_PER_SIDE_BYTES = 16 * 1024 * 1024;
+/** The stream search of either side: the defaults, within MAX_INFLATED_PER_SIDE_BYTES. */
+const SEARCH_LIMITS = { ...DEFAULT_SEARCH_LIMITS, maxTotalInflatedBytes: MAX_INFLATED_PER_SIDE_BYTES };
 /**
  * Without a source, the differ applies to a chunk only where deflate streams make up at least this
  * share of it: its patch then LZMA-codes the whole expanded chunk, for little gain over a replace
@@ -65,15 +67,17 @@ export class DeflateAwareDiffer implements Differ {
   applies(source: Uint8Array, target: Uint8Array): boolean {
     if (source.length > 0) return findDeflateStreams(target, DEFAULT_SEARCH_LIMITS, 1).length > 0;
     const deflatedBytes = this.streamsOf(target).reduce((sum, s) => sum + s.deflatedBytes, 0);
-    return deflatedBytes > 0 && deflatedBytes >= target.length * MIN_SOURCELESS_DEFLATED_SHARE;
+    const applies = deflatedBytes > 0 && deflatedBytes >= target.length * MIN_SOURCELESS_DEFLATED_SHARE;
+    // diff() follows only a yes: a no must not keep the inflated streams alive until the next chunk.
+    if (!applies) this.lastSearch = undefined;
+    return applies;
   }
 
   /** The target's deflate streams (within MAX_INFLATED_PER_SIDE_BYTES), searched once per chunk. */
   private streamsOf(target: Uint8Array): FoundDeflateStream[] {
     const key = digest(target);
     if (this.lastSearch?.digest !== key) {
-      const limits = { ...DEFAULT_SEARCH_LIMITS, maxTotalInflatedBytes: MAX_INFLATED_PER_SIDE_BYTES };
-      this.lastSearch = { digest: key, streams: findDeflateStreams(target, limits) };
+      this.lastSearch = { digest: key, streams: findDeflateStreams(target, SEARCH_LIMITS) };
     }
     return this.lastSearch.streams;
   }
@@ -92,7 +96,6 @@ export class DeflateAwareDiffer implements Differ {
    * plus bsdiff-lzma's on those inputs (index ≤ 12 x expanded source + 64 MiB).
    */
   async diff(source: Uint8Array, target: Uint8Array): Promise<Buffer> {
-    const limits = { ...DEFAULT_SEARCH_LIMITS, maxTotalInflatedBytes: MAX_INFLATED_PER_SIDE_BYTES };
     const segments: DeflateAwareSegment[] = [];
     const parts: Uint8Array[] = [];
     const kept: FoundDeflateStream[] = [];
@@ -100,7 +103,7 @@ export class DeflateAwareDiffer implements Differ {
     let preferred: DeflateParams | undefined;
     // A stream whose deflated bytes the source holds as they are costs the byte differ next to
     // nothing: only changed streams are worth inflating.
-    const oldStreams = findDeflateStreams(source, limits);
+    const oldStreams = findDeflateStreams(source, SEARCH_LIMITS);
     const unchanged = new Set(
       oldStreams.map((s) => digest(source.subarray(s.startByte, s.startByte + s.deflatedBytes))),
     );
