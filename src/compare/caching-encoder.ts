@@ -5,7 +5,8 @@
 // (the pool), and serves it from the CandidateCache to every later combination that needs it.
 
 import type { ChunkEncoder } from '../pipeline/chunk-encoder.js';
-import { encodeWithRules, type EncodeTask } from '../pipeline/encode-chunk.js';
+import { encodeWithRules } from '../pipeline/encode-chunk.js';
+import type { EncodeTask } from '../pipeline/encode-task.js';
 import { candidateLabel, type CandidateSpec, type EncodedCandidate } from '../planner/candidates.js';
 import { CandidateCache, type CachedCandidate } from './candidate-cache.js';
 

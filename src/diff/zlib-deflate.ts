@@ -2,7 +2,8 @@
 // stream zlib made can be re-made bit for bit from its inflated bytes and its parameters: the same
 // hash chains, window sliding, lazy matching and block boundaries, with all input given at once and
 // Z_FINISH (zlib's output does not depend on how its input was split). Raw deflate only: wrappers
-// (zip, gzip, zlib) stay outside. Block coding lives in zlib-deflate-trees.ts. Pure.
+// (zip, gzip, zlib) stay outside. Block coding lives in zlib-deflate-trees.ts. No I/O; keeps its
+// last arrays per thread for the next stream (zeroedState).
 // Memory: window 2 × 2^windowBits, prev 2 × 2^windowBits, head 2 × 2^(memLevel+7), symbols
 // 3 × 2^(memLevel+6) bytes (under 1 MiB at 15/9), plus the sink.
 

@@ -3,7 +3,7 @@
 // compare's CachingEncoder (candidates shared between runs) implement it.
 
 import type { EncodedCandidate } from '../planner/candidates.js';
-import type { EncodeTask } from './encode-chunk.js';
+import type { EncodeTask } from './encode-task.js';
 
 /** Encodes planned chunks into candidates, `jobs` tasks at a time. */
 export interface ChunkEncoder {

@@ -4,48 +4,22 @@
 // each encoder and differ declares (never at their names), so the result is the same on every
 // run and every thread, and a new plugin needs no edit here.
 
-import { ARM64_FILTER_MIN_GAIN, arm64FilterGain } from '../codecs/arm64-filter-gain.js';
-import { allEncoders, encoderByName } from '../codecs/encoder-registry.js';
-import { byteLaneGapBits, isStronglyWordStructured } from '../codecs/lzma2-content-tuning.js';
+import { encoderByName } from '../codecs/encoder-registry.js';
 import type { DifferTraits } from '../diff/differ.js';
 import { differByName } from '../diff/differ-registry.js';
-import { contentClassOf } from '../hashing/content-sketch.js';
-import type { EncodeOptions, Encoder } from '../codecs/encoder.js';
+import type { Encoder } from '../codecs/encoder.js';
 import type { Differ } from '../diff/differ.js';
-import type { TargetProfile } from '../model/target-profile.js';
-import { allowedFor, type CandidateSpec, type EncodedCandidate } from '../planner/candidates.js';
+import type { CandidateSpec, EncodedCandidate } from '../planner/candidates.js';
+import {
+  encodeOptions,
+  fastStillNeeded,
+  fullImageSlowCodecs,
+  SMALL_CHUNK_BYTES,
+  sourcelessWins,
+} from './full-image-rules.js';
+import { hasQuickEstimate, quickEstimateBytes, worstBestAllowedDiff } from './quick-estimate.js';
 import { proveKept } from './self-check.js';
-
-/** Work for one chunk. */
-export interface EncodeTask {
-  readonly newData: Uint8Array;
-  /** Concatenated old source regions; empty when there is none. */
-  readonly sourceData: Uint8Array;
-  readonly specs: readonly CandidateSpec[];
-  /** Some target cannot use DIFF: every replace candidate must be computed. */
-  readonly replaceRequired: boolean;
-  /**
-   * Some target that takes DIFF ops allows no `lead` differ: the middle and fallback differs are
-   * then tried by their own rules, whatever the lead differ made. Computed once per build
-   * (targetNeeds in encode-plan.ts).
-   */
-  readonly someDiffTargetWithoutLead?: boolean;
-  /**
-   * The targets, so the self-check can prove just the candidates they keep; when absent (one
-   * candidate asked for by compare's cache) every candidate returned is proven.
-   */
-  readonly targets?: readonly TargetProfile[];
-  /**
-   * The chunk is from a partition without an old image (a full package): only the differs that
-   * declare traits.withoutSource apply (on an empty source), and the slow codecs of a chunk over
-   * SMALL_CHUNK_BYTES are chosen by content (fullImageSlowCodecs) instead of all being tried.
-   */
-  readonly fullImage?: boolean;
-  /** False when some target is in-place (no sourceless DIFF there): full-image chunks get REPLACE only. */
-  readonly sourcelessDiffAllowed?: boolean;
-  /** Names the chunk in errors (e.g. `blocks 256+256`). */
-  readonly where?: string;
-}
+import type { EncodeTask } from './encode-task.js';
 
 /**
  * Encoders and differs that replace the registered ones of the same name. The injection point
@@ -62,8 +36,6 @@ export interface EncodePlugins {
  * 0.04 % of the bytes of the chunks this skips, for ~35 % of the encode time.
  */
 const ZSTD_DICT_WORTH_SHARE_OF_FAST = 0.3;
-/** Chunks up to this size cost little to encode: every differ is tried. */
-const SMALL_CHUNK_BYTES = 256 * 1024;
 /** A diff this small (relative to the chunk) leaves nothing for a fallback differ to win worth its time. */
 const DIFF_IS_TINY = 1 / 64;
 /**
@@ -89,19 +61,6 @@ const REPLACE_CLOSE = 1.05;
  * 0.85-2.2 x zstd -1, and zstd -1 cost ~2 % of gzip -9's time; 0.5 leaves a wide margin.
  */
 const FAST_FLOOR_SHARE_OF_ESTIMATE = 0.5;
-
-/**
- * A large full-image chunk gets the fast codecs (gzip, none) too only where its slow codec's
- * output is over this share of it: nearly incompressible data, where storing it may win.
- */
-const FULL_FAST_WORTH_SHARE = 0.9;
-
-/**
- * A large full-image chunk whose sourceless diff is under this share of the quick estimate (zstd
- * -1) gets no slow codec: xz -9e makes text at best ~0.6 x zstd -1, and deflated bytes (where a
- * sourceless diff wins: ~0.3 x on the bench's apk-64) no smaller at all.
- */
-const SOURCELESS_WINS_SHARE = 0.5;
 
 type ReplaceSpec = Extract<CandidateSpec, { kind: 'replace' }>;
 type DiffSpec = Extract<CandidateSpec, { kind: 'diff' }>;
@@ -141,22 +100,6 @@ export async function encodeChunk(task: EncodeTask, plugins: EncodePlugins = {})
     };
   };
   return proveKept(task, await encodeWithRules(task, compute, false), task.targets);
-}
-
-/**
- * What the codecs are told about a chunk: its content class and 4-byte structure (measured once
- * here, for every codec and level), and whether it is AArch64 code (by arm64FilterGain, whatever
- * its class) or x86 code (class x86 without the strong 4-byte structure of AArch64 code), only for full-image chunks
- * over SMALL_CHUNK_BYTES (delta packages and small chunks keep their bytes).
- */
-export function encodeOptions(task: EncodeTask): EncodeOptions {
-  if (task.fullImage !== true || task.newData.length <= SMALL_CHUNK_BYTES) return {};
-  const contentClass = contentClassOf(task.newData);
-  const laneGapBits = byteLaneGapBits(task.newData);
-  if (arm64FilterGain(task.newData) >= ARM64_FILTER_MIN_GAIN) return { arm64Code: true, contentClass, laneGapBits };
-  return contentClass === 'x86' && !isStronglyWordStructured(laneGapBits)
-    ? { x86Code: true, contentClass, laneGapBits }
-    : { contentClass, laneGapBits };
 }
 
 /**
@@ -210,15 +153,7 @@ export async function encodeWithRules(
   const worstBestDiff = (cs: readonly EncodedCandidate[]) =>
     task.targets === undefined || task.targets.length === 0
       ? smallest(cs, 'diff', Infinity)
-      : Math.max(
-          ...task.targets.map((t) =>
-            smallest(
-              cs.filter((c) => allowedFor(t, c)),
-              'diff',
-              Infinity,
-            ),
-          ),
-        );
+      : worstBestAllowedDiff(task.targets, cs);
 
   // Phase 1: the lead differs (on a full image: the sourceless ones), then the fast codecs unless
   // they cannot matter (fastFloor) or come after the slow one (large full-image chunks, phase 4).
@@ -294,66 +229,14 @@ export async function encodeWithRules(
  * targets (absent: undefined).
  */
 async function fastFloor(task: EncodeTask, leads: readonly EncodedCandidate[]): Promise<number | undefined> {
-  const estimator = allEncoders().find((e) => e.traits.estimateLevel !== undefined);
-  if (task.targets === undefined || task.targets.length === 0 || estimator === undefined) return undefined;
-  const bestFor = (t: TargetProfile) =>
-    Math.min(...leads.filter((c) => c.spec.kind === 'diff' && allowedFor(t, c)).map((c) => c.bytes.length));
-  const worstBest = Math.max(...task.targets.map(bestFor));
+  if (task.targets === undefined || task.targets.length === 0 || !hasQuickEstimate()) return undefined;
+  const worstBest = worstBestAllowedDiff(task.targets, leads);
   // The decisions compare the best diff with these shares of the best fast codec.
   const share = Math.min(ZSTD_DICT_WORTH_SHARE_OF_FAST, REPLACE_HOPELESS);
   // The estimate is a pass over the chunk: not made where even an incompressible chunk's floor is too low.
   if (!(worstBest <= share * FAST_FLOOR_SHARE_OF_ESTIMATE * task.newData.length)) return undefined;
-  const estimate = (await estimator.encode(task.newData, estimator.traits.estimateLevel!)).length;
-  const floor = FAST_FLOOR_SHARE_OF_ESTIMATE * estimate;
+  const floor = FAST_FLOOR_SHARE_OF_ESTIMATE * (await quickEstimateBytes(task.newData));
   return worstBest <= share * floor ? floor : undefined;
-}
-
-/**
- * Whether a large full-image chunk's sourceless diff leaves its slow codecs nothing to win: every
- * target keeps a sourceless diff under SOURCELESS_WINS_SHARE of the quick estimate (zstd -1).
- * Needs the targets (absent: false).
- */
-async function sourcelessWins(task: EncodeTask, made: readonly EncodedCandidate[]): Promise<boolean> {
-  const estimator = allEncoders().find((e) => e.traits.estimateLevel !== undefined);
-  const diffs = made.filter((c) => c.spec.kind === 'diff');
-  if (task.targets === undefined || task.targets.length === 0 || estimator === undefined || diffs.length === 0)
-    return false;
-  const worstBest = Math.max(
-    ...task.targets.map((t) => Math.min(...diffs.filter((c) => allowedFor(t, c)).map((c) => c.bytes.length))),
-  );
-  if (!(worstBest <= SOURCELESS_WINS_SHARE * task.newData.length)) return false;
-  const estimate = (await estimator.encode(task.newData, estimator.traits.estimateLevel!)).length;
-  return worstBest <= SOURCELESS_WINS_SHARE * estimate;
-}
-
-/**
- * The slow codecs a full-image chunk gets: for each target (or, without targets, for any), the
- * first it allows among those suited to the chunk's content class (traits.suitedContent), else
- * the first it allows; `slow` is in probeOrder. On the bench's full images (ext4 of JS and x86
- * binaries, 4 MiB chunks) the suited codec was the smallest on 10 of 12 chunks and within 3 % on
- * the others, for a third to a half of the time of trying all three.
- */
-export function fullImageSlowCodecs(task: EncodeTask, slow: readonly ReplaceSpec[]): ReplaceSpec[] {
-  const cls = contentClassOf(task.newData);
-  const suited = (s: ReplaceSpec) => encoderByName(s.codec).traits.suitedContent?.includes(cls) === true;
-  const preferred = [...slow.filter(suited), ...slow.filter((s) => !suited(s))];
-  const firstFor = (allowed: (codec: string) => boolean) => preferred.find((s) => allowed(s.codec));
-  const picks = task.targets
-    ? task.targets.map((p) => firstFor((codec) => p.allowedCodecs.includes(codec)))
-    : [preferred[0]];
-  return slow.filter((s) => picks.includes(s));
-}
-
-/**
- * Whether a large full-image chunk still needs the fast codecs after its slow one: when the slow
- * codec left it over FULL_FAST_WORTH_SHARE of its size (where storing it may win), or some
- * target (or, without targets, any) can use none of the candidates made. On the bench's full
- * images gzip -9 never won a 4 MiB chunk from xz -9 and cost ~10 % of the build's CPU time.
- */
-function fastStillNeeded(task: EncodeTask, made: readonly EncodedCandidate[]): boolean {
-  const best = Math.min(Infinity, ...made.map((c) => c.bytes.length));
-  if (best > task.newData.length * FULL_FAST_WORTH_SHARE || task.targets === undefined) return true;
-  return task.targets.some((t) => !made.some((c) => allowedFor(t, c)));
 }
 
 /** Share of 4 KiB blocks that are all zero across both inputs. */

@@ -16,7 +16,7 @@ import type { Reporter } from '../reporter.js';
 import type { TargetProfile } from '../model/target-profile.js';
 import { allDiffers } from '../diff/differ-registry.js';
 import type { ChunkEncoder } from './chunk-encoder.js';
-import type { EncodeTask } from './encode-chunk.js';
+import type { EncodeTask } from './encode-task.js';
 import { proveKept } from './self-check.js';
 import type { TargetAssembly } from './target-assembly.js';
 

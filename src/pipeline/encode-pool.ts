@@ -18,7 +18,8 @@ import { errorFromWire, type ErrorWire } from '../errors/error-wire.js';
 import type { BlockDigests, HashProgress } from '../hashing/block-digests.js';
 import type { EncodedCandidate } from '../planner/candidates.js';
 import type { ChunkEncoder } from './chunk-encoder.js';
-import { encodeChunk, type EncodePlugins, type EncodeTask } from './encode-chunk.js';
+import { encodeChunk, type EncodePlugins } from './encode-chunk.js';
+import type { EncodeTask } from './encode-task.js';
 import { digestsFromWire, hashImageFile, type HashJob } from './hash-image-file.js';
 
 interface Pending {

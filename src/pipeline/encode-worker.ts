@@ -3,7 +3,8 @@
 
 import { parentPort } from 'node:worker_threads';
 import { toWire } from '../errors/error-wire.js';
-import { encodeChunk, type EncodeTask } from './encode-chunk.js';
+import { encodeChunk } from './encode-chunk.js';
+import type { EncodeTask } from './encode-task.js';
 import { hashImageFile, transferablesOf, type HashJob } from './hash-image-file.js';
 
 type Request = { id: number; task: EncodeTask } | { id: number; hash: HashJob };

@@ -10,7 +10,7 @@ import { crc32, crc64Bytes } from '../../src/codecs/xz-checksums.js';
 
 /** The byte at `at` (-1 past the end). */
 const b4 = (b: Buffer, at: number): number => b[at] ?? -1;
-import { encodeOptions } from '../../src/pipeline/encode-chunk.js';
+import { encodeOptions } from '../../src/pipeline/full-image-rules.js';
 import { runToolOk } from './cli-tool.js';
 import { expectBlobError } from './expect-blob-error.js';
 import { aarch64Like } from './sample-data.js';

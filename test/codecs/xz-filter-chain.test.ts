@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { XzDecoder } from '../../src/codecs/xz-decoder.js';
 import { XzEncoder } from '../../src/codecs/xz-encoder.js';
-import { encodeOptions } from '../../src/pipeline/encode-chunk.js';
+import { encodeOptions } from '../../src/pipeline/full-image-rules.js';
 import { runToolOk } from './cli-tool.js';
 import { expectBlobError } from './expect-blob-error.js';
 import { contentClassOf } from '../../src/hashing/content-sketch.js';

@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { allEncoders, encoderByName } from '../../src/codecs/encoder-registry.js';
 import { allDiffers } from '../../src/diff/differ-registry.js';
-import { encodeWithRules, type EncodeTask } from '../../src/pipeline/encode-chunk.js';
+import { encodeWithRules } from '../../src/pipeline/encode-chunk.js';
+import type { EncodeTask } from '../../src/pipeline/encode-task.js';
 import { targetNeeds } from '../../src/pipeline/encode-plan.js';
 import { resolveTargets } from '../../src/targets/target-registry.js';
 import type { TargetProfile } from '../../src/model/target-profile.js';

@@ -1,11 +1,11 @@
 // The full-image path (no old image): content classes (hashing/content-sketch.ts), the gathering
 // of alike segments into one chunk (planner/gather-similar.ts), and the slow codecs a full-image
-// chunk gets (pipeline/encode-chunk.ts fullImageSlowCodecs).
+// chunk gets (pipeline/full-image-rules.ts fullImageSlowCodecs).
 
 import { describe, expect, it } from 'vitest';
 import { contentClassOf, sketchSegment } from '../../src/hashing/content-sketch.js';
 import { gatherSimilar, type SketchedSegment } from '../../src/planner/gather-similar.js';
-import { fullImageSlowCodecs } from '../../src/pipeline/encode-chunk.js';
+import { fullImageSlowCodecs } from '../../src/pipeline/full-image-rules.js';
 import { resolveTargets } from '../../src/targets/target-registry.js';
 import type { CandidateSpec } from '../../src/planner/candidates.js';
 import type { Extent } from '../../src/model/extent.js';

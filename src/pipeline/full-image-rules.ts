@@ -1,0 +1,90 @@
+// The rules only full-image chunks (no old image) follow: what the codecs are told about a chunk's
+// content, which slow codec its class gets, when the fast codecs still matter, and when a
+// sourceless diff leaves the slow codecs nothing to win. Reads plugin traits, never names.
+
+import { ARM64_FILTER_MIN_GAIN, arm64FilterGain } from '../codecs/arm64-filter-gain.js';
+import type { EncodeOptions } from '../codecs/encoder.js';
+import { encoderByName } from '../codecs/encoder-registry.js';
+import { byteLaneGapBits, isStronglyWordStructured } from '../codecs/lzma2-content-tuning.js';
+import { contentClassOf } from '../hashing/content-sketch.js';
+import { allowedFor, type CandidateSpec, type EncodedCandidate } from '../planner/candidates.js';
+import type { EncodeTask } from './encode-task.js';
+import { hasQuickEstimate, quickEstimateBytes, worstBestAllowedDiff } from './quick-estimate.js';
+
+/** Chunks up to this size cost little to encode: every differ and codec is tried. */
+export const SMALL_CHUNK_BYTES = 256 * 1024;
+
+/**
+ * A large full-image chunk gets the fast codecs (gzip, none) too only where its slow codec's
+ * output is over this share of it: nearly incompressible data, where storing it may win.
+ */
+const FULL_FAST_WORTH_SHARE = 0.9;
+
+/**
+ * A large full-image chunk whose sourceless diff is under this share of the quick estimate (zstd
+ * -1) gets no slow codec: xz -9e makes text at best ~0.6 x zstd -1, and deflated bytes (where a
+ * sourceless diff wins: ~0.3 x on the bench's apk-64) no smaller at all.
+ */
+const SOURCELESS_WINS_SHARE = 0.5;
+
+type ReplaceSpec = Extract<CandidateSpec, { kind: 'replace' }>;
+
+/**
+ * What the codecs are told about a chunk: its content class and 4-byte structure (measured once
+ * here, for every codec and level), and whether it is AArch64 code (by arm64FilterGain, whatever
+ * its class) or x86 code (class x86 without the strong 4-byte structure of AArch64 code), only for full-image chunks
+ * over SMALL_CHUNK_BYTES (delta packages and small chunks keep their bytes).
+ */
+export function encodeOptions(task: EncodeTask): EncodeOptions {
+  if (task.fullImage !== true || task.newData.length <= SMALL_CHUNK_BYTES) return {};
+  const contentClass = contentClassOf(task.newData);
+  const laneGapBits = byteLaneGapBits(task.newData);
+  if (arm64FilterGain(task.newData) >= ARM64_FILTER_MIN_GAIN) return { arm64Code: true, contentClass, laneGapBits };
+  return contentClass === 'x86' && !isStronglyWordStructured(laneGapBits)
+    ? { x86Code: true, contentClass, laneGapBits }
+    : { contentClass, laneGapBits };
+}
+
+/**
+ * The slow codecs a full-image chunk gets: for each target (or, without targets, for any), the
+ * first it allows among those suited to the chunk's content class (traits.suitedContent), else
+ * the first it allows; `slow` is in probeOrder. On the bench's full images (ext4 of JS and x86
+ * binaries, 4 MiB chunks) the suited codec was the smallest on 10 of 12 chunks and within 3 % on
+ * the others, for a third to a half of the time of trying all three.
+ */
+export function fullImageSlowCodecs(task: EncodeTask, slow: readonly ReplaceSpec[]): ReplaceSpec[] {
+  const cls = contentClassOf(task.newData);
+  const suited = (s: ReplaceSpec) => encoderByName(s.codec).traits.suitedContent?.includes(cls) === true;
+  const preferred = [...slow.filter(suited), ...slow.filter((s) => !suited(s))];
+  const firstFor = (allowed: (codec: string) => boolean) => preferred.find((s) => allowed(s.codec));
+  const picks = task.targets
+    ? task.targets.map((p) => firstFor((codec) => p.allowedCodecs.includes(codec)))
+    : [preferred[0]];
+  return slow.filter((s) => picks.includes(s));
+}
+
+/**
+ * Whether a large full-image chunk still needs the fast codecs after its slow one: when the slow
+ * codec left it over FULL_FAST_WORTH_SHARE of its size (where storing it may win), or some
+ * target (or, without targets, any) can use none of the candidates made. On the bench's full
+ * images gzip -9 never won a 4 MiB chunk from xz -9 and cost ~10 % of the build's CPU time.
+ */
+export function fastStillNeeded(task: EncodeTask, made: readonly EncodedCandidate[]): boolean {
+  const best = Math.min(Infinity, ...made.map((c) => c.bytes.length));
+  if (best > task.newData.length * FULL_FAST_WORTH_SHARE || task.targets === undefined) return true;
+  return task.targets.some((t) => !made.some((c) => allowedFor(t, c)));
+}
+
+/**
+ * Whether a large full-image chunk's sourceless diff leaves its slow codecs nothing to win: every
+ * target keeps a sourceless diff under SOURCELESS_WINS_SHARE of the quick estimate (zstd -1).
+ * Needs the targets (absent: false).
+ */
+export async function sourcelessWins(task: EncodeTask, made: readonly EncodedCandidate[]): Promise<boolean> {
+  const diffs = made.filter((c) => c.spec.kind === 'diff');
+  if (task.targets === undefined || task.targets.length === 0 || !hasQuickEstimate() || diffs.length === 0)
+    return false;
+  const worstBest = worstBestAllowedDiff(task.targets, diffs);
+  if (!(worstBest <= SOURCELESS_WINS_SHARE * task.newData.length)) return false;
+  return worstBest <= SOURCELESS_WINS_SHARE * (await quickEstimateBytes(task.newData));
+}
