@@ -1,6 +1,8 @@
 // Sourceless DIFF ops (format 1.4, FORMAT.md §4): a DIFF with no source extents, whose differ
 // patches zero bytes, in a full partition. The manifest codec, the invariants and the minor
 // version a package must state; a package stating a minor below 4 is refused after its signature.
+// Every differ patches zero bytes into its target, and deflate-aware takes a sourceless chunk only
+// where deflate streams are at least a quarter of it.
 
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DeflateAwareDiffer } from '../../src/diff/deflate-aware-differ.js';
+import { allDiffers } from '../../src/diff/differ-registry.js';
+import { patcherFor } from '../../src/diff/patcher-registry.js';
 import { minorVersionOf } from '../../src/format/format-version.js';
 import { decodeManifest, encodeManifest } from '../../src/format/manifest-codec.js';
 import { checkManifestInvariants } from '../../src/format/manifest-invariants.js';
@@ -161,5 +165,36 @@ describe('a full package with a sourceless deflate-aware op', () => {
         message: expect.stringMatching(/uses 1\.4 features/),
       });
     }
+  });
+});
+
+describe('every differ on no source (FORMAT.md §4: readers accept a sourceless DIFF of any known differ)', () => {
+  it('each differ patches zero bytes into its target, within the memory it declares', async () => {
+    const targets = [
+      zipArchive([{ name: 'a.js', data: Buffer.from('const x = 1;\n'.repeat(3000)), level: 6 }]),
+      Buffer.from('plain text, no deflate streams\n'.repeat(500)),
+    ];
+    const empty = new Uint8Array(0);
+    for (const differ of allDiffers()) {
+      for (const target of targets) {
+        const patch = await differ.diff(empty, target);
+        const memory =
+          differ.patchDecoderMemoryBytes?.(patch, 0, target.length) ?? differ.decoderMemoryBytes(0, target.length);
+        const out = await patcherFor(differ.name).patch(empty, patch, target.length, memory);
+        expect(out.equals(target), `${differ.name} on ${target.length} bytes`).toBe(true);
+      }
+    }
+  });
+
+  it('deflate-aware applies without a source only where deflate streams are at least a quarter of the chunk', () => {
+    const differ = new DeflateAwareDiffer();
+    const zip = zipArchive([{ name: 'a.js', data: Buffer.from('let y = 2;\n'.repeat(4000)), level: 6 }]);
+    const filler = (bytes: number) => Buffer.alloc(bytes, 0x41);
+    // The zip and nine times its size of filler: under a tenth of the chunk is deflated, too little
+    // without a source (any stream will do with one); the zip alone is mostly its deflated member.
+    const tenth = Buffer.concat([zip, filler(zip.length * 9)]);
+    expect(differ.applies(new Uint8Array(0), tenth)).toBe(false);
+    expect(differ.applies(new Uint8Array(1), tenth)).toBe(true);
+    expect(differ.applies(new Uint8Array(0), zip)).toBe(true);
   });
 });
