@@ -12,6 +12,7 @@ import { BlobSpool } from '../../src/package/blob-spool.js';
 import { writePackage } from '../../src/package/package-writer.js';
 import { loadSigner } from '../../src/signing/load-key.js';
 import { testPrivateKeyPath } from '../../src/signing/test-keys.js';
+import { genericTargetHeader } from './target-header.js';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest();
 const BLOCK_BYTES = 4096;
@@ -47,21 +48,7 @@ export async function writeOneOpPackage(p: OneOpPackage): Promise<string> {
     signer,
     spool,
     blobRanges: [range],
-    targetHeader: {
-      targetId: 'generic',
-      vendor: 'Generic',
-      platform: 'generic',
-      storage: 'generic',
-      blockSizeBytes: BLOCK_BYTES,
-      updateMode: 'ab',
-      signatureAlgorithm: 'ed25519',
-      decoderMemoryLimitBytes: 1 << 30,
-      maxOperationBytes: 1 << 22,
-      partitionLayout: 'generic',
-      slotSuffixes: [],
-      releaseLayout: '',
-      partitionLayouts: [],
-    },
+    targetHeader: genericTargetHeader({ blockSizeBytes: BLOCK_BYTES }),
     manifest: {
       blockSizeBytes: BLOCK_BYTES,
       timestampSeconds: 1,

@@ -19,6 +19,7 @@ import { loadSigner } from '../../src/signing/load-key.js';
 import { testPrivateKeyPath } from '../../src/signing/test-keys.js';
 import { BIN, EPOCH, ROOT, describeRun, runCli, type CliRun } from '../helpers/run-cli.js';
 import { seededRng } from '../helpers/seeded-random.js';
+import { genericTargetHeader } from '../helpers/target-header.js';
 
 const work = mkdtempSync(join(tmpdir(), 'ota-device-limits-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -63,22 +64,7 @@ async function signedPackage(p: {
     signer: await loadSigner(p.signerPath ?? testPrivateKeyPath('ed25519')),
     spool,
     blobRanges,
-    targetHeader: {
-      targetId: 'generic',
-      vendor: 'Generic',
-      platform: 'generic',
-      storage: 'generic',
-      blockSizeBytes: 4096,
-      updateMode: 'ab',
-      signatureAlgorithm: 'ed25519',
-      decoderMemoryLimitBytes: 2 ** 40,
-      maxOperationBytes: 1 << 30,
-      partitionLayout: 'generic',
-      slotSuffixes: [],
-      releaseLayout: '',
-      partitionLayouts: [],
-      ...p.header,
-    },
+    targetHeader: genericTargetHeader({ decoderMemoryLimitBytes: 2 ** 40, maxOperationBytes: 1 << 30, ...p.header }),
     manifest: {
       blockSizeBytes: p.header?.blockSizeBytes ?? 4096,
       timestampSeconds: 1,

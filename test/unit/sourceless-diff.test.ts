@@ -18,12 +18,12 @@ import { checkManifestInvariants } from '../../src/format/manifest-invariants.js
 import { applyPackage, inspectPackage } from '../../src/index.js';
 import type { Manifest } from '../../src/model/manifest.js';
 import type { DiffOperation } from '../../src/model/operation.js';
-import type { TargetHeader } from '../../src/model/target-header.js';
 import { PLUGIN_WIRE_IDS } from '../../src/package/plugin-wire-ids.js';
 import { testPrivateKeyPath } from '../../src/signing/test-keys.js';
 import { expectOta } from '../helpers/expect-ota.js';
 import { targetOf, writeOneOpPackage } from '../helpers/one-op-package.js';
 import { HEADER_FIELD, resign } from '../helpers/package-bytes.js';
+import { genericTargetHeader } from '../helpers/target-header.js';
 import { zipArchive } from '../helpers/zip-archive.js';
 
 const work = mkdtempSync(join(tmpdir(), 'ota-sourceless-'));
@@ -58,22 +58,6 @@ const manifest = (op: DiffOperation): Manifest => ({
   maxDecoderMemoryBytes: 1 << 20,
   requiredSpaceBytes: 8192,
 });
-const targetHeader = (over: Partial<TargetHeader> = {}): TargetHeader => ({
-  targetId: 'generic',
-  vendor: 'Generic',
-  platform: 'generic',
-  storage: 'generic',
-  blockSizeBytes: 4096,
-  updateMode: 'ab',
-  signatureAlgorithm: 'ed25519',
-  decoderMemoryLimitBytes: 1 << 30,
-  maxOperationBytes: 1 << 22,
-  partitionLayout: 'generic',
-  slotSuffixes: [],
-  releaseLayout: '',
-  partitionLayouts: [],
-  ...over,
-});
 
 describe('sourceless DIFF in the manifest', () => {
   it('round-trips in a full partition and needs minor 4', () => {
@@ -81,8 +65,8 @@ describe('sourceless DIFF in the manifest', () => {
     const decoded = decodeManifest(encodeManifest(m), PLUGIN_WIRE_IDS);
     const op = decoded.partitions[0]!.operations[0]!;
     expect(op.type === 'diff' && op.src.length === 0 && Buffer.from(op.srcSha256).equals(EMPTY_SHA256)).toBe(true);
-    checkManifestInvariants(decoded, targetHeader(), 100);
-    expect(minorVersionOf(targetHeader(), decoded)).toBe(4);
+    checkManifestInvariants(decoded, genericTargetHeader(), 100);
+    expect(minorVersionOf(genericTargetHeader(), decoded)).toBe(4);
   });
 
   it('refuses one whose src_sha256 is not the sha256 of no bytes, and a COPY without source', () => {
@@ -109,7 +93,7 @@ describe('sourceless DIFF in the manifest', () => {
   it('refuses one in an in-place package', () => {
     const m = manifest(sourceless({ dstSha256: new Uint8Array(32).fill(3) }));
     expectOta(
-      () => checkManifestInvariants(m, targetHeader({ updateMode: 'in-place', maxStashBytes: 0 }), 100),
+      () => checkManifestInvariants(m, genericTargetHeader({ updateMode: 'in-place', maxStashBytes: 0 }), 100),
       'PKG_BAD_MANIFEST',
       4,
       /has no source, which an in-place package does not allow/,
