@@ -33,25 +33,43 @@ const FALLBACK_EXTENSION_BYTES = 256;
 /** Known matches remembered by diagonal (source − target offset), so a scan stepping one byte at a time along a match does not measure it again. */
 const REMEMBERED_DIAGONALS = 2;
 
-/** The source indexed by the hash of every 8-byte window (runs of one byte: their first window only). */
-class SourceIndex {
+/**
+ * The source indexed by the hash of every 8-byte window (runs of one byte: their first window
+ * only) whose hash bucket some window of the target also falls in: a lookup only ever walks the
+ * buckets of target windows, so leaving the others out changes no chain a lookup sees (the same
+ * covers, byte for byte) and spares most of the random writes into the head table, which cost
+ * more than the rest of the index (a bit per bucket fits in the cache; the head table does not).
+ */
+export class SourceIndex {
   private readonly head: Int32Array;
   private readonly prev: Int32Array;
   private readonly shift: number;
 
-  constructor(source: Uint8Array) {
+  constructor(source: Uint8Array, target: Uint8Array) {
     const bits = Math.max(12, Math.min(24, Math.ceil(Math.log2(Math.max(2, source.length)))));
     this.shift = 32 - bits;
     this.head = new Int32Array(1 << bits).fill(-1);
     this.prev = new Int32Array(Math.max(0, source.length));
+    const looked = new Uint32Array(1 << Math.max(0, bits - 5));
+    const targetWords = viewOf(target);
+    for (let i = 0; i + SEED_BYTES <= target.length; i++) {
+      const h = hash8(targetWords, i, this.shift);
+      looked[h >>> 5]! |= 1 << (h & 31);
+    }
     const words = viewOf(source);
     for (let i = 0; i + SEED_BYTES <= source.length; i++) {
+      const h = hash8(words, i, this.shift);
+      if ((looked[h >>> 5]! & (1 << (h & 31))) === 0) continue;
       // Inside a run of one repeated byte every window is the same: keep the run's first.
       if (i > 0 && source[i - 1] === source[i + SEED_BYTES - 1] && isRun(source, i)) continue;
-      const h = hash8(words, i, this.shift);
       this.prev[i] = this.head[h] as number;
       this.head[h] = i;
     }
+  }
+
+  /** The hash bucket of the 8-byte window of `data` (a DataView over it) at `at`. */
+  bucketOf(data: DataView, at: number): number {
+    return hash8(data, at, this.shift);
   }
 
   /** Positions whose window hashes like `data` (a view: viewOf) at `at`, most recent first (-1 ends). */
@@ -59,6 +77,7 @@ class SourceIndex {
     return this.head[hash8(data, at, this.shift)] as number;
   }
 
+  /** The position after `position` in its chain (-1 ends). */
   next(position: number): number {
     return this.prev[position] as number;
   }
@@ -122,7 +141,7 @@ class ControlWriter {
 export function matchBsdiff(source: Uint8Array, target: Uint8Array): BsdiffStreams {
   const oldSize = source.length;
   const newSize = target.length;
-  const index = new SourceIndex(source);
+  const index = new SourceIndex(source, target);
   const sourceWords = viewOf(source);
   const targetWords = viewOf(target);
   const ctrl = new ControlWriter();
