@@ -49,6 +49,40 @@ interface Candidate {
 const ZIP_HINTS = ['default', 'max', 'fast', 'fastest'] as const;
 const ZLIB_HINTS = ['fastest', 'fast', 'default', 'max'] as const;
 
+/** zlib's FLG bytes after CMF 0x78 (deflate, 32 KiB window): FCHECK right, no preset dictionary. */
+const ZLIB_FLAGS = Array.from({ length: 256 }, (_, f) => f).filter((f) => (0x7800 | f) % 31 === 0 && (f & 0x20) === 0);
+/** The leading bytes every header headerAt accepts begins with: zip local entry, gzip deflate member, zlib. */
+const HEADER_PREFIXES = [
+  Buffer.from([0x50, 0x4b, 0x03, 0x04]),
+  Buffer.from([0x1f, 0x8b, 0x08]),
+  ...ZLIB_FLAGS.map((f) => Buffer.from([0x78, f])),
+];
+
+/**
+ * Where the next possible header is, from `from` on (-1: none): a byte search for each prefix
+ * (memchr speed), each resumed only once the scan passes it, so a whole search reads the data
+ * once per prefix instead of trying headerAt at every byte.
+ */
+class HeaderCursor {
+  private readonly haystack: Buffer;
+  private readonly next: number[];
+
+  constructor(data: Uint8Array) {
+    this.haystack = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    this.next = HEADER_PREFIXES.map(() => -2);
+  }
+
+  from(at: number): number {
+    let least = -1;
+    for (let k = 0; k < HEADER_PREFIXES.length; k++) {
+      if (this.next[k] !== -1 && this.next[k]! < at) this.next[k] = this.haystack.indexOf(HEADER_PREFIXES[k]!, at);
+      const n = this.next[k]!;
+      if (n >= 0 && (least < 0 || n < least)) least = n;
+    }
+    return least;
+  }
+}
+
 /** A header at `i` that starts a deflate stream, or undefined. */
 function headerAt(data: Uint8Array, i: number): Candidate | undefined {
   const b0 = data[i]!;
@@ -116,8 +150,11 @@ export function findDeflateStreams(
 ): FoundDeflateStream[] {
   const found: FoundDeflateStream[] = [];
   let total = 0;
+  const headers = new HeaderCursor(data);
   let i = 0;
-  while (i + 2 < data.length && total < limits.maxTotalInflatedBytes && found.length < maxStreams) {
+  while (total < limits.maxTotalInflatedBytes && found.length < maxStreams) {
+    i = headers.from(i);
+    if (i < 0 || i + 2 >= data.length) break;
     const c = headerAt(data, i);
     if (c === undefined || c.startByte >= data.length) {
       i++;
