@@ -136,7 +136,8 @@ class ControlWriter {
 /**
  * The control, diff and extra blocks that turn `source` into `target`, by bsdiff's scan.
  * Deterministic. Memory: 4 bytes per source byte (chain links) + a head table of ≤ 8 x source
- * (at most 64 MiB) + 2 x target (diff and extra blocks) + the control block (24 bytes a cover).
+ * (at most 64 MiB) and a bit per head entry + 2 x target (diff and extra blocks) + the control
+ * block (24 bytes a cover).
  */
 export function matchBsdiff(source: Uint8Array, target: Uint8Array): BsdiffStreams {
   const oldSize = source.length;
