@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildPackages, inspectPackage } from '../src/index.js';
 import { applyEdits, syntheticImage } from './helpers/edit-images.js';
+import { zipTextImage } from './helpers/zip-archive.js';
 
 const goldenDir = new URL('./golden/', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'ota-golden-'));
@@ -111,5 +112,26 @@ describe('golden packages', () => {
     const json = JSON.stringify({ ...report, path: 'tiny-generic-bsdiff-lzma.otapkg' }, null, 2) + '\n';
     expect(json).toContain('differ:bsdiff-lzma');
     compareOrBless('tiny-generic-bsdiff-lzma.inspect.json', Buffer.from(json));
+  });
+
+  it('full package of a zip image (format 1.4: sourceless deflate-aware DIFF ops) matches the committed bytes and inspect JSON', async () => {
+    // Two 16 KB members of JS-like text at zlib levels 9 and 6, at 8 KiB into a 64 KiB image.
+    const newPath = join(work, 'zip.img');
+    writeFileSync(newPath, zipTextImage(64 * 1024, 2, 7, 16_000));
+    const built = await buildPackages({
+      newPath,
+      outDir: join(work, 'out-zip'),
+      targets: 'generic',
+      jobs: 1,
+      timestampSeconds: 1_700_000_000,
+      targetVersion: 'golden-2',
+    });
+    const pkg = built.packages[0]!.path;
+    compareOrBless('full-zip-generic.otapkg', readFileSync(pkg));
+    const report = await inspectPackage({ packagePath: pkg });
+    expect(report.formatVersion).toBe('1.4');
+    const json = JSON.stringify({ ...report, path: 'full-zip-generic.otapkg' }, null, 2) + '\n';
+    expect(json).toContain('differ:deflate-aware');
+    compareOrBless('full-zip-generic.inspect.json', Buffer.from(json));
   });
 });

@@ -74,12 +74,13 @@ export function jsLikeText(sizeBytes: number, seed: number): Buffer {
 
 /**
  * An image of `imageBytes` holding, at 8 KiB, a zip archive of `memberCount` JS-like members of
- * about 60 KB (zlib levels 6 and 9): a full package of it uses sourceless deflate-aware DIFF ops.
+ * about `memberBytes` (zlib levels 9 and 6): a full package of it uses sourceless deflate-aware
+ * DIFF ops.
  */
-export function zipTextImage(imageBytes: number, memberCount: number, seed: number): Buffer {
+export function zipTextImage(imageBytes: number, memberCount: number, seed: number, memberBytes = 60_000): Buffer {
   const members: ZipMember[] = Array.from({ length: memberCount }, (_, i) => ({
     name: `lib/m${i}.js`,
-    data: jsLikeText(60_000 + i * 1000, seed + i),
+    data: jsLikeText(memberBytes + i * 1000, seed + i),
     level: i % 3 === 0 ? 9 : 6,
   }));
   const image = Buffer.alloc(imageBytes);
