@@ -86,6 +86,8 @@ export async function sourcelessWins(task: EncodeTask, made: readonly EncodedCan
   const diffs = made.filter((c) => c.spec.kind === 'diff');
   if (task.targets === undefined || task.targets.length === 0 || diffs.length === 0) return false;
   const worstBest = worstBestAllowedDiff(task.targets, diffs);
+  // No floor exceeds the chunk: past it, asking one (maybe a search, for compare's cached diffs) is no use.
+  if (!(worstBest < task.newData.length)) return false;
   if (worstBest <= replaceFloorBytes(task, diffs)) return true;
   if (!hasQuickEstimate() || !(worstBest <= SOURCELESS_WINS_SHARE * task.newData.length)) return false;
   return worstBest <= SOURCELESS_WINS_SHARE * (await quickEstimateBytes(task.newData));
