@@ -14,9 +14,10 @@ import {
   type DeflateAwareSegment,
   type OldStreamRef,
 } from './deflate-aware-patch.js';
-import { findDeflateParams } from './deflate-params-search.js';
+import { findDeflateMatch } from './deflate-params-search.js';
 import { DEFAULT_SEARCH_LIMITS, findDeflateStreams, type FoundDeflateStream } from './deflate-streams.js';
 import type { Differ } from './differ.js';
+import { huffmanCodedFloorBytes } from './huffman-coded-floor.js';
 import type { DeflateParams } from './zlib-deflate.js';
 
 /**
@@ -72,6 +73,8 @@ export class DeflateAwareDiffer implements Differ {
   private readonly sourcelessInner = new BsdiffLzmaDiffer(true);
   /** The last target searched (applies, then diff, see the same chunk), by digest: its streams. */
   private lastSearch: { digest: string; streams: FoundDeflateStream[] } | undefined;
+  /** The floor under a replace codec of the last target diffed from no source, by digest. */
+  private lastFloor: { digest: string; floorBytes: number } | undefined;
 
   /**
    * True when `target` holds at least one whole deflate stream; without a source, when its deflate
@@ -88,8 +91,7 @@ export class DeflateAwareDiffer implements Differ {
   }
 
   /** The target's deflate streams (within MAX_INFLATED_PER_SIDE_BYTES), searched once per chunk. */
-  private streamsOf(target: Uint8Array): FoundDeflateStream[] {
-    const key = digest(target);
+  private streamsOf(target: Uint8Array, key = digest(target)): FoundDeflateStream[] {
     if (this.lastSearch?.digest !== key) {
       this.lastSearch = { digest: key, streams: findDeflateStreams(target, SEARCH_LIMITS) };
     }
@@ -112,30 +114,16 @@ export class DeflateAwareDiffer implements Differ {
   async diff(source: Uint8Array, target: Uint8Array): Promise<Buffer> {
     const segments: DeflateAwareSegment[] = [];
     const parts: Uint8Array[] = [];
-    const kept: FoundDeflateStream[] = [];
     let pos = 0;
-    let preferred: DeflateParams | undefined;
     // A stream whose deflated bytes the source holds as they are costs the byte differ next to
     // nothing: only changed streams are worth inflating.
     const oldStreams = findDeflateStreams(source, SEARCH_LIMITS);
     const unchanged = new Set(
       oldStreams.map((s) => digest(source.subarray(s.startByte, s.startByte + s.deflatedBytes))),
     );
-    const misses = new Map<FoundDeflateStream['kind'], number>();
-    const found = this.streamsOf(target);
-    this.lastSearch = undefined;
-    for (const s of found) {
-      const deflated = target.subarray(s.startByte, s.startByte + s.deflatedBytes);
-      if (unchanged.has(digest(deflated))) continue;
-      if ((misses.get(s.kind) ?? 0) >= MAX_MISSES_BEFORE_A_HIT) continue;
-      const params = findDeflateParams(s.inflated, deflated, s.levelHint, preferred);
-      if (params === undefined) {
-        if (misses.get(s.kind) !== -1) misses.set(s.kind, (misses.get(s.kind) ?? 0) + 1);
-        continue;
-      }
-      misses.set(s.kind, -1);
-      preferred = params;
-      kept.push(s);
+    const targetDigest = digest(target);
+    const kept = this.reproducedStreams(target, targetDigest, unchanged);
+    for (const { stream: s, params } of kept) {
       if (s.startByte > pos) {
         segments.push({ kind: 'raw', sizeBytes: s.startByte - pos });
         parts.push(target.subarray(pos, s.startByte));
@@ -148,7 +136,12 @@ export class DeflateAwareDiffer implements Differ {
       segments.push({ kind: 'raw', sizeBytes: target.length - pos });
       parts.push(target.subarray(pos));
     }
-    const olds = chooseOldStreams(oldStreams, kept);
+    // From no source every stream was searched: the floor is the target's own (replaceFloorBytes).
+    this.lastFloor = source.length === 0 ? { digest: targetDigest, floorBytes: floorOf(target, kept) } : undefined;
+    const olds = chooseOldStreams(
+      oldStreams,
+      kept.map((k) => k.stream),
+    );
     const refs: OldStreamRef[] = olds.map((s) => ({
       sourceOffsetBytes: s.startByte,
       deflatedBytes: s.deflatedBytes,
@@ -161,6 +154,65 @@ export class DeflateAwareDiffer implements Differ {
     );
     return writeDeflateAwarePatch({ newSizeBytes: target.length, oldStreams: refs, segments }, inner);
   }
+
+  /**
+   * Without a source: the Huffman-coded bytes of the target's reproducible deflate streams, each
+   * piece counted once, less what a codec may still take off them (huffman-coded-floor.ts). No
+   * replace codec makes the target smaller. Free right after diff() of the same target from no
+   * source; else the stream and parameter search is run again (no LZMA).
+   */
+  replaceFloorBytes(target: Uint8Array): number {
+    const key = digest(target);
+    if (this.lastFloor?.digest === key) return this.lastFloor.floorBytes;
+    const floorBytes = floorOf(target, this.reproducedStreams(target, key, new Set()));
+    this.lastFloor = { digest: key, floorBytes };
+    return floorBytes;
+  }
+
+  /**
+   * The target's deflate streams our re-deflate reproduces, in target order, with their
+   * parameters, skipping those whose deflated bytes are in `unchanged` (by digest) and, per
+   * container kind, the rest after MAX_MISSES_BEFORE_A_HIT misses. Drops the cached search.
+   */
+  private reproducedStreams(target: Uint8Array, targetDigest: string, unchanged: ReadonlySet<string>): KeptStream[] {
+    const kept: KeptStream[] = [];
+    let preferred: DeflateParams | undefined;
+    const misses = new Map<FoundDeflateStream['kind'], number>();
+    const found = this.streamsOf(target, targetDigest);
+    this.lastSearch = undefined;
+    for (const s of found) {
+      const deflated = target.subarray(s.startByte, s.startByte + s.deflatedBytes);
+      if (unchanged.has(digest(deflated))) continue;
+      if ((misses.get(s.kind) ?? 0) >= MAX_MISSES_BEFORE_A_HIT) continue;
+      const match = findDeflateMatch(s.inflated, deflated, s.levelHint, preferred);
+      if (match === undefined) {
+        if (misses.get(s.kind) !== -1) misses.set(s.kind, (misses.get(s.kind) ?? 0) + 1);
+        continue;
+      }
+      misses.set(s.kind, -1);
+      preferred = match.params;
+      kept.push({ stream: s, params: match.params, uncodedBytes: match.uncodedBytes });
+    }
+    return kept;
+  }
+}
+
+/** A reproduced stream of the target, its parameters, and its bytes in stored blocks. */
+interface KeptStream {
+  readonly stream: FoundDeflateStream;
+  readonly params: DeflateParams;
+  readonly uncodedBytes: number;
+}
+
+function floorOf(target: Uint8Array, kept: readonly KeptStream[]): number {
+  return huffmanCodedFloorBytes(
+    target,
+    kept.map((k) => ({
+      startByte: k.stream.startByte,
+      deflatedBytes: k.stream.deflatedBytes,
+      uncodedBytes: k.uncodedBytes,
+    })),
+  );
 }
 
 function digest(bytes: Uint8Array): string {

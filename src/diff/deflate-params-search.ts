@@ -19,14 +19,33 @@ const MEM_LEVELS = [8, 9] as const;
 
 /** True when `params` re-deflate `inflated` into exactly `deflated`. */
 export function reproduces(inflated: Uint8Array, deflated: Uint8Array, params: DeflateParams): boolean {
+  return uncodedBytesIfReproduced(inflated, deflated, params) !== undefined;
+}
+
+/**
+ * When `params` re-deflate `inflated` into exactly `deflated`: the bytes of its stored and
+ * fixed-code blocks (DeflateSink.uncodedBytes; the rest is coded by trees fitted to it). Else undefined.
+ */
+function uncodedBytesIfReproduced(
+  inflated: Uint8Array,
+  deflated: Uint8Array,
+  params: DeflateParams,
+): number | undefined {
   const sink = new DeflateSink(deflated.length, deflated);
   try {
     zlibDeflateRaw(inflated, params, sink);
   } catch (error) {
-    if (error instanceof DeflateMismatch) return false;
+    if (error instanceof DeflateMismatch) return undefined;
     throw error;
   }
-  return sink.length === deflated.length;
+  return sink.length === deflated.length ? sink.uncodedBytes : undefined;
+}
+
+/** Parameters that reproduce a stream, and how much of it is not coded by trees fitted to it. */
+export interface DeflateMatch {
+  readonly params: DeflateParams;
+  /** Bytes of the stream in stored or fixed-code blocks (DeflateSink.uncodedBytes). */
+  readonly uncodedBytes: number;
 }
 
 /**
@@ -40,15 +59,26 @@ export function findDeflateParams(
   hint: FoundDeflateStream['levelHint'],
   preferred?: DeflateParams,
 ): DeflateParams | undefined {
+  return findDeflateMatch(inflated, deflated, hint, preferred)?.params;
+}
+
+/** findDeflateParams, with the uncoded bytes of the stream the reproducing trial saw. */
+export function findDeflateMatch(
+  inflated: Uint8Array,
+  deflated: Uint8Array,
+  hint: FoundDeflateStream['levelHint'],
+  preferred?: DeflateParams,
+): DeflateMatch | undefined {
   const tries: DeflateParams[] = preferred ? [preferred] : [];
   for (const memLevel of MEM_LEVELS)
     for (const level of LEVEL_ORDER[hint ?? 'none']) tries.push({ level, windowBits: 15, memLevel, strategy: 0 });
   const seen = new Set<string>();
-  for (const p of tries) {
-    const key = `${p.level}/${p.windowBits}/${p.memLevel}/${p.strategy}`;
+  for (const params of tries) {
+    const key = `${params.level}/${params.windowBits}/${params.memLevel}/${params.strategy}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    if (reproduces(inflated, deflated, p)) return p;
+    const uncodedBytes = uncodedBytesIfReproduced(inflated, deflated, params);
+    if (uncodedBytes !== undefined) return { params, uncodedBytes };
   }
   return undefined;
 }

@@ -14,6 +14,11 @@ export class DeflateSink {
   private readonly out: Uint8Array;
   /** Bytes written so far. */
   length = 0;
+  /**
+   * Of those, about the bytes of stored and fixed-code blocks (stored ones exactly, fixed ones
+   * within 2 bytes over): the part not entropy-coded to fit its data, which a codec may still shrink.
+   */
+  uncodedBytes = 0;
 
   /**
    * `capacityBytes`: the most bytes the stream may have (allocated once). `expected`: when given,

@@ -64,4 +64,12 @@ export interface Differ extends DifferDescriptor {
    * decoderMemoryBytes (e.g. inflated streams); the op declares this instead. Absent: decoderMemoryBytes.
    */
   patchDecoderMemoryBytes?(patch: Uint8Array, sourceBytes: number, targetBytes: number): number;
+  /**
+   * Differs that work without a source only (traits.withoutSource): bytes under which no
+   * general-purpose REPLACE codec brings `target`, from what the differ found in it (e.g. its
+   * Huffman-coded deflate streams, each counted once). Must be a sound lower bound: the rules skip
+   * the slow codecs where a sourceless patch is below it. Deterministic; cheap right after diff()
+   * of the same target from no source. Absent: no floor known.
+   */
+  replaceFloorBytes?(target: Uint8Array): number;
 }

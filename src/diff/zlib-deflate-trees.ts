@@ -438,12 +438,15 @@ export class DeflateBlockCoder {
     if (storedLen + 4 <= optLenb && stored !== undefined) {
       this.sendBits(lastBit, 3);
       this.windup();
+      this.sink.uncodedBytes += storedLen + 4;
       for (const b of [storedLen & 0xff, (storedLen >> 8) & 0xff, ~storedLen & 0xff, (~storedLen >> 8) & 0xff])
         this.sink.put(b);
       for (let i = 0; i < storedLen; i++) this.sink.put(stored[i]!);
     } else if (staticLenb === optLenb) {
+      const before = this.sink.length;
       this.sendBits(2 + lastBit, 3);
       this.compressBlock(STATIC_LCODE, STATIC_LLEN, STATIC_DCODE, STATIC_DLEN);
+      this.sink.uncodedBytes += this.sink.length - before + 2; // the bits still pending on either side
     } else {
       this.sendBits(4 + lastBit, 3);
       const lcodes = this.ltree.maxCode + 1;

@@ -1,10 +1,11 @@
 // The rules only full-image chunks (no old image) follow: what the codecs are told about a chunk's
 // content, which slow codec its class gets, when the fast codecs still matter, and when a
-// sourceless diff leaves the slow codecs nothing to win. Reads plugin traits, never names.
+// sourceless diff leaves the slow codecs nothing to win. Reads plugin traits and hooks, never names.
 
 import { ARM64_FILTER_MIN_GAIN, arm64FilterGain } from '../codecs/arm64-filter-gain.js';
 import type { EncodeOptions } from '../codecs/encoder.js';
 import { encoderByName } from '../codecs/encoder-registry.js';
+import { differByName } from '../diff/differ-registry.js';
 import { byteLaneGapBits, isStronglyWordStructured } from '../codecs/lzma2-content-tuning.js';
 import { contentClassOf } from '../hashing/content-sketch.js';
 import { allowedFor, type CandidateSpec, type EncodedCandidate } from '../planner/candidates.js';
@@ -77,14 +78,33 @@ export function fastStillNeeded(task: EncodeTask, made: readonly EncodedCandidat
 
 /**
  * Whether a large full-image chunk's sourceless diff leaves its slow codecs nothing to win: every
- * target keeps a sourceless diff under SOURCELESS_WINS_SHARE of the quick estimate (zstd -1).
- * Needs the targets (absent: false).
+ * target keeps a sourceless diff no larger than the floor a differ states under any replace codec
+ * of the chunk (replaceFloorBytes, a sound lower bound with its own margin: then no codec can win),
+ * or under SOURCELESS_WINS_SHARE of the quick estimate (zstd -1). Needs the targets (absent: false).
  */
 export async function sourcelessWins(task: EncodeTask, made: readonly EncodedCandidate[]): Promise<boolean> {
   const diffs = made.filter((c) => c.spec.kind === 'diff');
-  if (task.targets === undefined || task.targets.length === 0 || !hasQuickEstimate() || diffs.length === 0)
-    return false;
+  if (task.targets === undefined || task.targets.length === 0 || diffs.length === 0) return false;
   const worstBest = worstBestAllowedDiff(task.targets, diffs);
-  if (!(worstBest <= SOURCELESS_WINS_SHARE * task.newData.length)) return false;
+  // No floor exceeds the chunk: past it, asking one (maybe a search, for compare's cached diffs) is no use.
+  if (!(worstBest < task.newData.length)) return false;
+  if (worstBest <= replaceFloorBytes(task, diffs)) return true;
+  if (!hasQuickEstimate() || !(worstBest <= SOURCELESS_WINS_SHARE * task.newData.length)) return false;
   return worstBest <= SOURCELESS_WINS_SHARE * (await quickEstimateBytes(task.newData));
+}
+
+/**
+ * The highest floor under every replace codec that a differ of `diffs` states for the chunk
+ * (traits.withoutSource differs with replaceFloorBytes); 0 when none does. Each floor is a lower
+ * bound, so the highest is too.
+ */
+function replaceFloorBytes(task: EncodeTask, diffs: readonly EncodedCandidate[]): number {
+  let floor = 0;
+  for (const c of diffs) {
+    if (c.spec.kind !== 'diff') continue;
+    const differ = differByName(c.spec.differ);
+    if (differ.traits.withoutSource !== true || differ.replaceFloorBytes === undefined) continue;
+    floor = Math.max(floor, differ.replaceFloorBytes(task.newData));
+  }
+  return floor;
 }

@@ -3,6 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { allEncoders, encoderByName } from '../../src/codecs/encoder-registry.js';
+import { DeflateAwareDiffer } from '../../src/diff/deflate-aware-differ.js';
 import { allDiffers } from '../../src/diff/differ-registry.js';
 import { encodeWithRules } from '../../src/pipeline/encode-chunk.js';
 import type { EncodeTask } from '../../src/pipeline/encode-task.js';
@@ -103,6 +104,22 @@ describe('candidate rules', () => {
     expect(inPlace.sourcelessDiffAllowed).toBe(false);
     const none = await rules(zip.length, { 'diff/deflate-aware': 20 * KiB }, { ...full, ...inPlace, newData: zip });
     expect(none.ran).not.toContain('diff/deflate-aware');
+  });
+
+  it('a large full-image chunk gets no slow codec where the sourceless diff is under the floor its differ states under every codec', async () => {
+    const [generic] = await resolveTargets('generic');
+    const specs = [...SPECS, { kind: 'diff', differ: 'deflate-aware' } as const];
+    const zip = zipArchive([{ name: 'a.js', data: textLike(2048 * KiB, 9), level: 6 }]);
+    const full = { fullImage: true, sourceData: new Uint8Array(0), targets: [generic!], specs, newData: zip };
+    const floor = new DeflateAwareDiffer().replaceFloorBytes(zip);
+    // Deflated text: the floor is most of the chunk, far over half the quick estimate (zstd -1).
+    expect(floor).toBeGreaterThan(0.8 * zip.length);
+    const under = await rules(zip.length, { 'diff/deflate-aware': floor }, full);
+    // (the fast codecs may follow: such a diff is over FULL_FAST_WORTH_SHARE of the chunk)
+    expect(under.ran.filter((c) => c === 'replace/xz-9' || c === 'replace/zstd-19')).toEqual([]);
+    // Over the floor a codec might win: it is tried.
+    const over = await rules(zip.length, { 'diff/deflate-aware': floor + 1 }, full);
+    expect(over.ran).toContain('replace/xz-9');
   });
 
   it("a small chunk's slow codecs are judged by the worst target's best allowed diff, not any target's", async () => {
