@@ -20,14 +20,14 @@ import type { InputSummary } from './build-options.js';
 
 /**
  * Largest changed chunk handed to one encoder task (op memory stays bounded; a smaller
- * maxOperationBytes among the targets wins), with 4 x its size of source. Against 1 MiB, 2 MiB
- * made the bench's delta packages 3.7-6.5 % smaller (patch-64, blob-64, major-64, arm64-64,
- * patch-256, patch-1024) for about the same CPU time (the estimate-gated zstd-dict and the
- * filtered source index cost less per byte on fewer, larger chunks), and raised peak build RSS
- * by 40-180 MiB (patch-1024: 850 MiB). 4 MiB was 2-4 % smaller again but reached 989 MiB on
- * major-64. Chunks holding zip members keep their differ's size (DifferTraits.wholeChunkBytes).
+ * maxOperationBytes among the targets wins). 2 MiB made the bench packages 1-3 % smaller but
+ * the build ~25 % slower (patch-256: 0.52 x zstd --patch-from, over the 0.5 goal) and peak RSS
+ * on the 1 GiB blob pair ~905 MiB; 1 MiB stays. Measured again later (estimate-gated zstd-dict,
+ * filtered source index): 2 MiB made the delta packages of six bench pairs 3.7-6.5 % smaller for
+ * about the same CPU, but raised peak build RSS by 84-290 MiB (the 4 GiB pair: 1.0-1.1 GiB, over
+ * the 1 GiB budget), and a file repeated four times (gather-twins) no longer fit one 4 MiB op.
  */
-export const CHUNK_BYTES = 2 * 1024 * 1024;
+export const CHUNK_BYTES = 1024 * 1024;
 
 /** The planner's options for a block size, the targets' op limit and whether they all DIFF. */
 function planLimits(
@@ -35,18 +35,14 @@ function planLimits(
   maxRunBytes: number,
   joinFoundRuns: boolean,
   keepWhole?: readonly Extent[],
-  wholeChunkBytes = Infinity,
 ): PlannerOptions {
-  const blocksOf = (bytes: number) => Math.max(1, Math.floor(Math.min(bytes, maxRunBytes) / blockSizeBytes));
-  const chunkBlocks = blocksOf(CHUNK_BYTES);
+  const chunkBlocks = Math.max(1, Math.floor(Math.min(CHUNK_BYTES, maxRunBytes) / blockSizeBytes));
   return {
     maxRunBlocks: Math.floor(maxRunBytes / blockSizeBytes),
     chunkBlocks,
     maxSourceBlocks: 4 * chunkBlocks,
     joinFoundRuns,
-    ...(keepWhole === undefined || keepWhole.length === 0
-      ? {}
-      : { keepWhole, wholeChunkBlocks: blocksOf(Math.min(wholeChunkBytes, CHUNK_BYTES)) }),
+    ...(keepWhole === undefined || keepWhole.length === 0 ? {} : { keepWhole }),
   };
 }
 
@@ -64,8 +60,6 @@ export interface PlanOptions {
   readonly joinFoundRuns: boolean;
   /** A differ tried keeps zip members whole (traits.keepWhole): the planner keeps changed ones in one op. */
   readonly keepZipMembersWhole?: boolean;
-  /** The largest chunk holding such members (DifferTraits.wholeChunkBytes; Infinity: CHUNK_BYTES). */
-  readonly wholeChunkBytes?: number;
   readonly reporter: Reporter;
   /** Records a phase's duration (e.g. `hashMs`). */
   readonly timed: <T>(phase: string, f: () => Promise<T>) => Promise<T>;
@@ -172,11 +166,7 @@ export class PreparedImages {
       const keepWhole = await spans;
       return {
         oldView,
-        items: planBlocks(
-          newDigests,
-          oldView,
-          planLimits(o.blockSizeBytes, o.maxRunBytes, o.joinFoundRuns, keepWhole, o.wholeChunkBytes),
-        ),
+        items: planBlocks(newDigests, oldView, planLimits(o.blockSizeBytes, o.maxRunBytes, o.joinFoundRuns, keepWhole)),
       };
     });
     return new PreparedImages(next, old, newDigests, oldView, items, o.blockSizeBytes, o.maxRunBytes);

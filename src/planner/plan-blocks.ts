@@ -31,12 +31,6 @@ export interface PlanOptions {
    * blocks too), and a chunk grows to its end or stops before its start rather than cut it.
    */
   readonly keepWhole?: readonly Extent[];
-  /**
-   * Largest chunk (before it grows to keep a run whole) that holds a changed keepWhole run, and
-   * its source shrinks in proportion: the differ that needs the runs whole declares what it
-   * handles well (DifferTraits.wholeChunkBytes). Absent: chunkBlocks.
-   */
-  readonly wholeChunkBlocks?: number;
 }
 
 /** The old image as the planner sees it. */
@@ -59,7 +53,6 @@ export function planBlocks(next: BlockDigests, old: OldImageView | undefined, op
   const items: PlanItem[] = [];
   const maxRun = Math.max(1, options.maxRunBlocks);
   const chunk = Math.max(1, Math.min(options.chunkBlocks, maxRun));
-  const wholeChunk = Math.max(1, Math.min(options.wholeChunkBlocks ?? chunk, chunk));
   const whole = old ? changedWholeRuns(next, old, options.keepWhole ?? [], maxRun) : undefined;
   const isForced = (k: number) => whole !== undefined && whole.endOf[k]! > 0;
   const changedAt = (k: number) => isForced(k) || isChanged(next, k, old) === true;
@@ -102,8 +95,7 @@ export function planBlocks(next: BlockDigests, old: OldImageView | undefined, op
       continue;
     }
     const start = i;
-    const size = whole !== undefined && holdsWholeRun(whole, start, chunk) ? wholeChunk : chunk;
-    const end = whole === undefined ? start + size : chunkEnd(whole, start, size, maxRun);
+    const end = whole === undefined ? start + chunk : chunkEnd(whole, start, chunk, maxRun);
     // Displacements (old − new) of the found runs this chunk absorbed; their windows are kept.
     const joinedDeltas: number[] = [];
     do {
@@ -131,8 +123,7 @@ export function planBlocks(next: BlockDigests, old: OldImageView | undefined, op
     } while (i < next.blockCount && i < end && changedAt(i));
     const dst = { startBlock: start, blockCount: i - start };
     // A chunk grown to keep a run whole may read up to twice its size (at most 4 × maxRun).
-    const sourceShare = Math.floor((options.maxSourceBlocks * size) / chunk);
-    const sourceBlocks = Math.max(sourceShare, Math.min(2 * dst.blockCount, 4 * maxRun));
+    const sourceBlocks = Math.max(options.maxSourceBlocks, Math.min(2 * dst.blockCount, 4 * maxRun));
     const windows = old
       ? diffSources(dst, sourceDeltas(next, old, dst, lastDelta, joinedDeltas), old.digests.blockCount, sourceBlocks)
       : [];
@@ -176,13 +167,6 @@ function changedWholeRuns(
     }
   }
   return { startOf, endOf };
-}
-
-/** True when a changed keepWhole run has a block in [start, start + chunk). */
-function holdsWholeRun(whole: WholeRuns, start: number, chunk: number): boolean {
-  const end = Math.min(whole.endOf.length, start + chunk);
-  for (let k = start; k < end; k++) if (whole.endOf[k]! > 0) return true;
-  return false;
 }
 
 /**
