@@ -52,6 +52,7 @@ export interface DeflateMatch {
  * The first parameter set that reproduces `deflated` (the stream's bytes) from `inflated`, trying
  * `preferred` (e.g. what reproduced the previous stream of the same archive) first, then the
  * levels in the order the header's hint suggests, memLevel 8 before 9. Undefined when none does.
+ * (The differ calls findDeflateMatch; this form is the tests'.)
  */
 export function findDeflateParams(
   inflated: Uint8Array,

@@ -72,6 +72,7 @@ class HeaderCursor {
     this.next = HEADER_PREFIXES.map(() => -2);
   }
 
+  /** The least offset ≥ `at` where some prefix starts, or -1 (`at` never goes back between calls). */
   from(at: number): number {
     let least = -1;
     for (let k = 0; k < HEADER_PREFIXES.length; k++) {

@@ -62,9 +62,11 @@ export interface Differ extends DifferDescriptor {
   /**
    * Differs that work without a source only (traits.withoutSource): bytes under which no
    * general-purpose REPLACE codec brings `target`, from what the differ found in it (e.g. its
-   * Huffman-coded deflate streams, each counted once). Must be a sound lower bound: the rules skip
-   * the slow codecs where a sourceless patch is below it. Deterministic; cheap right after diff()
-   * of the same target from no source. Absent: no floor known.
+   * Huffman-coded deflate streams, each counted once). The rules skip the slow codecs where a
+   * sourceless patch is below it, so an implementer must show, by measurement with a margin, that
+   * no codec comes under it; a floor set too high costs package size, never correctness (every
+   * candidate kept is still self-checked). Deterministic; cheap right after diff() of the same
+   * target from no source. Absent: no floor known.
    */
   replaceFloorBytes?(target: Uint8Array): number;
 }

@@ -28,7 +28,9 @@ const PIECE_BYTES = 64;
 const MAX_CODEC_GAIN_SHARE = 0.08;
 
 /**
- * Bytes under which no general-purpose codec brings `data`: the fitted-coded bytes of `streams`
+ * Bytes under which no general-purpose codec is expected to bring `data` (an empirical floor: repeats
+ * at other alignments and skewed codes are not modelled; MAX_CODEC_GAIN_SHARE is the measured
+ * margin for them): the fitted-coded bytes of `streams`
  * (in `data`), pieces repeated across or within streams counted once, stored and fixed-code blocks
  * never counted, less MAX_CODEC_GAIN_SHARE. The bytes outside the streams count as nothing.
  */

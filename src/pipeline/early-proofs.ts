@@ -2,7 +2,9 @@
 // worker's own thread proves the sourceless diffs made before it (on chunks of zip archives, the
 // candidate usually kept) instead of idling, so the proof no longer waits for the codec. Changes no
 // output: proveKept takes a proof only for a candidate it keeps, and one that failed early is made
-// again there (and fails there). Memory: one decoded chunk next to the codec's.
+// again there (and fails there). Memory: the patcher's whole apply memory (its declared decoder
+// memory: inflated streams and an LZMA dictionary) next to the codec's encoder, where before they
+// came one after the other.
 
 import type { EncodedCandidate } from '../planner/candidates.js';
 import { proveKept, type SelfCheckInput } from './self-check.js';

@@ -79,7 +79,8 @@ export function fastStillNeeded(task: EncodeTask, made: readonly EncodedCandidat
 /**
  * Whether a large full-image chunk's sourceless diff leaves its slow codecs nothing to win: every
  * target keeps a sourceless diff no larger than the floor a differ states under any replace codec
- * of the chunk (replaceFloorBytes, a sound lower bound with its own margin: then no codec can win),
+ * of the chunk (replaceFloorBytes, an empirical floor with a measured margin: a codec is not
+ * expected to win there; if one could, the package is larger, never wrong),
  * or under SOURCELESS_WINS_SHARE of the quick estimate (zstd -1). Needs the targets (absent: false).
  */
 export async function sourcelessWins(task: EncodeTask, made: readonly EncodedCandidate[]): Promise<boolean> {
@@ -95,8 +96,9 @@ export async function sourcelessWins(task: EncodeTask, made: readonly EncodedCan
 
 /**
  * The highest floor under every replace codec that a differ of `diffs` states for the chunk
- * (traits.withoutSource differs with replaceFloorBytes); 0 when none does. Each floor is a lower
- * bound, so the highest is too.
+ * (traits.withoutSource differs with replaceFloorBytes); 0 when none does. Differs come from the
+ * registry, as for applies(): a plugin differ injected into encodeChunk (tests) is asked through
+ * its registered namesake, which computes its floor afresh.
  */
 function replaceFloorBytes(task: EncodeTask, diffs: readonly EncodedCandidate[]): number {
   let floor = 0;

@@ -23,9 +23,11 @@ import type { InputSummary } from './build-options.js';
  * maxOperationBytes among the targets wins). 2 MiB made the bench packages 1-3 % smaller but
  * the build ~25 % slower (patch-256: 0.52 x zstd --patch-from, over the 0.5 goal) and peak RSS
  * on the 1 GiB blob pair ~905 MiB; 1 MiB stays. Measured again later (estimate-gated zstd-dict,
- * filtered source index): 2 MiB made the delta packages of six bench pairs 3.7-6.5 % smaller for
- * about the same CPU, but raised peak build RSS by 84-290 MiB (the 4 GiB pair: 1.0-1.1 GiB, over
- * the 1 GiB budget), and a file repeated four times (gather-twins) no longer fit one 4 MiB op.
+ * filtered source index; one bench run): 2 MiB made the delta packages of patch-64, blob-64,
+ * major-64, arm64-64, patch-256 and patch-1024 3.7-6.5 % smaller (apk-64's zip chunks kept 1 MiB)
+ * for about the same CPU, but peak build RSS rose by 84 MiB (patch-1024) to 386 MiB (the 4 GiB
+ * pair: 714 -> 1,100 MiB, over the 1 GiB budget), and there the package was 1.8 x larger: four
+ * copies of a changed 2 MiB chunk no longer fit one 4 MiB op (gather-twins).
  */
 export const CHUNK_BYTES = 1024 * 1024;
 

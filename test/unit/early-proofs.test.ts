@@ -4,6 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { DeflateAwareDiffer } from '../../src/diff/deflate-aware-differ.js';
+import { EarlyProofs } from '../../src/pipeline/early-proofs.js';
 import { encodeChunk } from '../../src/pipeline/encode-chunk.js';
 import type { EncodeTask } from '../../src/pipeline/encode-task.js';
 import type { CandidateSpec } from '../../src/planner/candidates.js';
@@ -55,6 +56,29 @@ describe('early self-checks', () => {
     const xz = out.find((c) => c.spec.kind === 'replace' && c.spec.codec === 'xz')!;
     expect(diff.bytes.length).toBeLessThan(xz.bytes.length);
     expect(diff.selfCheckedBytes).toBe(task.newData.length);
+  });
+
+  it('settle: a good candidate comes back proven, a bad one comes back as it was (for proveKept to refuse)', async () => {
+    const task = await chunkTask();
+    const made = await new DeflateAwareDiffer().diff(new Uint8Array(0), task.newData);
+    const spec = SPECS[3]!;
+    const good = { spec, bytes: made, decoderMemoryBytes: 1 << 30 };
+    const wrong = Buffer.from(task.newData);
+    wrong[wrong.length - 100]! ^= 1;
+    const bad = {
+      spec,
+      bytes: await new DeflateAwareDiffer().diff(new Uint8Array(0), wrong),
+      decoderMemoryBytes: 1 << 30,
+    };
+    const early = new EarlyProofs(task);
+    early.add(good);
+    early.add(bad);
+    early.beginWaiting();
+    const [provenGood, settledBad] = await early.settle([good, bad]);
+    expect(provenGood).not.toBe(good);
+    expect(provenGood!.selfCheckedBytes).toBe(task.newData.length);
+    expect(settledBad).toBe(bad);
+    expect(settledBad!.selfCheckedBytes).toBeUndefined();
   });
 
   it('still refuse a kept diff that does not reproduce its chunk', async () => {
