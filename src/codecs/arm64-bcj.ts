@@ -37,26 +37,38 @@ export function littleEndianWords(data: Uint8Array): { get(w: number): number; s
   return { get: (w) => view.getUint32(w * 4, true), set: (w, value) => view.setUint32(w * 4, value, true) };
 }
 
+/** True for a BL instruction word (bits 31..26 = 100101): its imm26 is the call's word offset. */
+export function isBl(word: number): boolean {
+  return word >>> 26 === BL_OPCODE;
+}
+
+/**
+ * The 21-bit page offset of an ADRP word (immhi, bits 23..5, and immlo, bits 30..29) when the
+ * filter converts it (bits 20..17 all equal: within +-512 MiB); -1 for any other word.
+ */
+export function convertibleAdrpPages(word: number): number {
+  if ((word & ADRP_MASK) >>> 0 !== ADRP_VALUE) return -1;
+  const pages = ((word >>> 29) & 3) | ((word >>> 3) & 0x001ffffc);
+  return ((pages + 0x00020000) & 0x001c0000) === 0 ? pages : -1;
+}
+
 function convert(data: Uint8Array, startOffset: number, encoding: boolean): Uint8Array {
   const view = littleEndianWords(data);
   const wordCount = data.length >>> 2;
   for (let w = 0; w < wordCount; w++) {
     const word = view.get(w);
-    if (word >>> 26 !== BL_OPCODE && (word & ADRP_MASK) >>> 0 !== ADRP_VALUE) continue;
     const pc = (startOffset + w * 4) >>> 0;
-    if (word >>> 26 === BL_OPCODE) {
+    if (isBl(word)) {
       const delta = encoding ? pc >>> 2 : -(pc >>> 2);
       view.set(w, (0x94000000 | ((word + delta) & 0x03ffffff)) >>> 0);
-    } else {
-      // immhi (bits 23..5) and immlo (bits 30..29) as one 21-bit page offset.
-      const pages = ((word >>> 29) & 3) | ((word >>> 3) & 0x001ffffc);
-      // Only offsets whose bits 20..17 are all equal (within +-512 MiB) are converted.
-      if (((pages + 0x00020000) & 0x001c0000) !== 0) continue;
-      const delta = encoding ? pc >>> 12 : -(pc >>> 12);
-      const moved = (pages + delta) >>> 0;
-      const signBits = -(moved & 0x00020000) & 0x00e00000;
-      view.set(w, ((word & 0x9000001f) | ((moved & 3) << 29) | ((moved & 0x0003fffc) << 3) | signBits) >>> 0);
+      continue;
     }
+    const pages = convertibleAdrpPages(word);
+    if (pages < 0) continue;
+    const delta = encoding ? pc >>> 12 : -(pc >>> 12);
+    const moved = (pages + delta) >>> 0;
+    const signBits = -(moved & 0x00020000) & 0x00e00000;
+    view.set(w, ((word & 0x9000001f) | ((moved & 3) << 29) | ((moved & 0x0003fffc) << 3) | signBits) >>> 0);
   }
   return data;
 }
