@@ -8,7 +8,8 @@ import { arm64BcjDecode } from './arm64-bcj.js';
 import { decodeStreamCapped } from './capped-stream-decode.js';
 import { blobDecodeError } from './codec-errors.js';
 import { lzmaInputSliceBytes, lzmaNative } from './raw-lzma2.js';
-import { crc32, crc64Bytes } from './xz-checksums.js';
+import { crc32 } from '../hashing/crc32.js';
+import { crc64Bytes } from './xz-checksums.js';
 import { writeXzStream } from './xz-container.js';
 import { FILTER_LZMA2, readU32, type XzStreamLayout } from './xz-filter-chain.js';
 

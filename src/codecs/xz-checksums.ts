@@ -1,21 +1,11 @@
-// The checksums of the .xz container: CRC32 (headers, index, footer, check id 1) and CRC64
-// (check id 4), both the reflected forms the xz file format names (§6). Pure: bytes in, bytes out.
+// The .xz container's CRC64 (check id 4), the reflected ECMA-182 form the xz file format names
+// (§6); its CRC32 (headers, index, footer, check id 1) is zlib's (hashing/crc32.ts). Pure.
 
-/** CRC32 polynomial (IEEE 802.3, reflected). */
-const CRC32_POLY = 0xedb88320;
 /** CRC64 polynomial (ECMA-182, reflected) as high and low 32-bit halves. */
 const CRC64_POLY_HI = 0xc96c5795;
 const CRC64_POLY_LO = 0xd7870f42;
 
-const CRC32_TABLE = buildCrc32Table();
 const [CRC64_TABLE_HI, CRC64_TABLE_LO] = buildCrc64Tables();
-
-/** CRC32 of `data` as xz computes it (initial value and final xor 0xffffffff), unsigned. */
-export function crc32(data: Uint8Array): number {
-  let crc = 0xffffffff;
-  for (let i = 0; i < data.length; i++) crc = CRC32_TABLE[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
-}
 
 /** CRC64 of `data` as xz computes it, as its 8 little-endian bytes (how the check field stores it). */
 export function crc64Bytes(data: Uint8Array): Buffer {
@@ -30,16 +20,6 @@ export function crc64Bytes(data: Uint8Array): Buffer {
   out.writeUInt32LE((lo ^ 0xffffffff) >>> 0, 0);
   out.writeUInt32LE((hi ^ 0xffffffff) >>> 0, 4);
   return out;
-}
-
-function buildCrc32Table(): Uint32Array {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? CRC32_POLY ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
 }
 
 function buildCrc64Tables(): [Uint32Array, Uint32Array] {

@@ -3,7 +3,7 @@
 // stream footer, with their CRC32s. Used where liblzma cannot make the stream itself (the ARM64
 // chain). Pure: bytes in, bytes out.
 
-import { crc32 } from './xz-checksums.js';
+import { crc32 } from '../hashing/crc32.js';
 
 /** Stream header magic (§2.1.1.1). */
 const STREAM_MAGIC = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00] as const;

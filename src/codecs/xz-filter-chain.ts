@@ -3,7 +3,7 @@
 // [ARM64 BCJ without a start offset, LZMA2]; and where each block lies. Pure: bytes in, facts out.
 
 import { blobDecodeError } from './codec-errors.js';
-import { crc32 } from './xz-checksums.js';
+import { crc32 } from '../hashing/crc32.js';
 
 /** Filter ids (xz file format §5.3; ARM64 since xz 5.4). */
 export const FILTER_LZMA2 = 0x21;

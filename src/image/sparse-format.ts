@@ -1,9 +1,7 @@
 // Android sparse image bytes (libsparse `sparse_format.h`, major version 1): the 28-byte file
-// header, the 12-byte chunk header, chunk type ids, the size limit for sparse inputs and the CRC32
-// the format uses. Pure: decode, encode and field-consistency checks. No file I/O and no policy
+// header, the 12-byte chunk header, chunk type ids and the size limit for sparse inputs (its CRC32
+// is hashing/crc32.ts). Pure: decode, encode and field-consistency checks. No file I/O and no policy
 // (sparse-image-source.ts turns the problems found here into ImageErrors with positions).
-
-import * as zlib from 'node:zlib';
 
 /** Magic u32 at offset 0 (little-endian bytes `3a ff 26 ed`). */
 export const SPARSE_HEADER_MAGIC = 0xed26ff3a;
@@ -217,27 +215,4 @@ export function sparseChunkHeaderProblem(c: SparseChunkHeader, blockSizeBytes: n
   if (c.totalBytes !== expected)
     return `${name} chunk of ${c.chunkBlocks} blocks has total_sz ${c.totalBytes}; expected ${expected}`;
   return undefined;
-}
-
-/** crc32 (IEEE 802.3, as zlib and libsparse compute it) of `data`, continuing from `previous`. */
-export function sparseCrc32(data: Uint8Array, previous = 0): number {
-  return typeof zlib.crc32 === 'function' ? zlib.crc32(data, previous) : tableCrc32(data, previous);
-}
-
-let crcTable: Int32Array | undefined;
-
-/** Table-driven crc32 for Node versions before 20.15 (no zlib.crc32). Same results, slower. */
-export function tableCrc32(data: Uint8Array, previous = 0): number {
-  if (!crcTable) {
-    crcTable = new Int32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c;
-    }
-  }
-  const table = crcTable;
-  let crc = ~previous;
-  for (let i = 0; i < data.length; i++) crc = table[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
-  return ~crc >>> 0;
 }

@@ -16,10 +16,10 @@ import {
   decodeSparseFileHeader,
   sparseChunkHeaderProblem,
   sparseChunkTypeName,
-  sparseCrc32,
   sparseFileHeaderProblem,
   type SparseFileHeader,
 } from './sparse-format.js';
+import { crc32 } from '../hashing/crc32.js';
 import { openRegularFile } from './open-read-only.js';
 import { readFull, readUpTo } from './read-full.js';
 import { upperBound } from '../extents/lower-bound.js';
@@ -231,7 +231,7 @@ export class SparseImageSource implements BlockSource {
           const n = Math.min(remaining, piece.length);
           if (t.kind[i] === RAW)
             await this.readFile(piece, 0, n, t.payload[i]! + (segmentEnd * bs - remaining - t.startBlock[i]! * bs));
-          crc = sparseCrc32(piece.subarray(0, n), crc);
+          crc = crc32(piece.subarray(0, n), crc);
           remaining -= n;
         }
         block = segmentEnd;

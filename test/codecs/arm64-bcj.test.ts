@@ -6,7 +6,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { arm64BcjDecode, arm64BcjEncode } from '../../src/codecs/arm64-bcj.js';
 import { ARM64_FILTER_MIN_GAIN, arm64FilterGain } from '../../src/codecs/arm64-filter-gain.js';
-import { crc32, crc64Bytes } from '../../src/codecs/xz-checksums.js';
+import { crc32 } from '../../src/hashing/crc32.js';
+import { crc64Bytes } from '../../src/codecs/xz-checksums.js';
 import { aarch64Like, elfChunk, randomBytes, textLike } from './sample-data.js';
 
 /** Words biased to BL and ADRP opcodes (so most of them convert), as bytes with a 0-3 byte tail. */

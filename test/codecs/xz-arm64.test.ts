@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { XzDecoder } from '../../src/codecs/xz-decoder.js';
 import { XzEncoder } from '../../src/codecs/xz-encoder.js';
 import { writeXzStream } from '../../src/codecs/xz-container.js';
-import { crc32, crc64Bytes } from '../../src/codecs/xz-checksums.js';
+import { crc32 } from '../../src/hashing/crc32.js';
+import { crc64Bytes } from '../../src/codecs/xz-checksums.js';
 
 /** The byte at `at` (-1 past the end). */
 const b4 = (b: Buffer, at: number): number => b[at] ?? -1;

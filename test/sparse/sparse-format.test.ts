@@ -14,8 +14,8 @@ import {
   sparseChunkHeaderProblem,
   sparseFileHeader,
   sparseFileHeaderProblem,
-  tableCrc32,
 } from '../../src/image/sparse-format.js';
+import { tableCrc32 } from '../../src/hashing/crc32.js';
 import { seededRng } from '../helpers/seeded-random.js';
 
 describe('sparse-format', () => {

@@ -16,10 +16,10 @@ import {
   decodeSparseFileHeader,
   encodeSparseChunkHeader,
   encodeSparseFileHeader,
-  sparseCrc32,
   sparseFileHeader,
   type SparseFileHeader,
 } from '../../src/image/sparse-format.js';
+import { crc32 } from '../../src/hashing/crc32.js';
 
 const PACKAGES: Record<string, string> = {
   img2simg: 'android-sdk-libsparse-utils',
@@ -126,7 +126,7 @@ export class SparseBuilder {
 
   private expand(data: Buffer): void {
     this.expandedParts.push(data);
-    this.crc = sparseCrc32(data, this.crc);
+    this.crc = crc32(data, this.crc);
   }
 }
 
