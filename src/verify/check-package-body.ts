@@ -1,6 +1,7 @@
 // Checks a package's body: the payload signature and every blob's sha256, streaming in op order,
 // and trial-decodes every REPLACE blob and patches every sourceless DIFF blob (they need no old
-// image; the output is dropped), so a package that can never apply does not verify. Decode side only: never imports an encoder.
+// image; the output is dropped), so a package that can never apply does not verify. Decode side
+// only: never imports an encoder.
 
 import { decoderFor } from '../codecs/decoder-registry.js';
 import { patcherFor } from '../diff/patcher-registry.js';
