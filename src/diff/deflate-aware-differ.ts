@@ -36,6 +36,14 @@ const SEARCH_LIMITS = { ...DEFAULT_SEARCH_LIMITS, maxTotalInflatedBytes: MAX_INF
 const MIN_SOURCELESS_DEFLATED_SHARE = 1 / 4;
 
 /**
+ * Chunks holding zip members stay at 1 MiB (with 4 MiB of source): their deflated members inflate
+ * ~3-4 x, so both sides stay within MAX_INFLATED_PER_SIDE_BYTES. On the bench's apk-64 pair,
+ * 2 MiB chunks (8 MiB of source) made the package 1.6 x larger: old members past the budget
+ * were not inflated, and their new versions were diffed as deflated bytes.
+ */
+const WHOLE_CHUNK_BYTES = 1024 * 1024;
+
+/**
  * Streams of one container kind (zip, gzip, zlib) that no parameter set reproduces, before the
  * chunk's other streams of that kind are left as bytes untried: their producer is likely not zlib
  * (none of the 1,238 gzip members of the bench's major-64 image, Debian's documentation, is
@@ -54,7 +62,13 @@ export class DeflateAwareDiffer implements Differ {
    * the planner to keep changed zip members whole in one op; without a source (a full image's
    * chunk) its patch is the expanded target LZMA-coded, far smaller than the deflated bytes.
    */
-  readonly traits = { tier: 'lead', slowOnZeroRuns: false, keepWhole: 'zip-members', withoutSource: true } as const;
+  readonly traits = {
+    tier: 'lead',
+    slowOnZeroRuns: false,
+    keepWhole: 'zip-members',
+    wholeChunkBytes: WHOLE_CHUNK_BYTES,
+    withoutSource: true,
+  } as const;
   private readonly inner = new BsdiffLzmaDiffer();
   /** Without a source the inner patch is the expanded target in its extra block: coded quickly. */
   private readonly sourcelessInner = new BsdiffLzmaDiffer(true);

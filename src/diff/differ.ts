@@ -22,6 +22,11 @@ export interface DifferTraits {
    */
   readonly keepWhole?: 'zip-members';
   /**
+   * With `keepWhole`: the largest chunk holding such runs it handles well (the planner cuts those
+   * chunks to this, their source in proportion). Absent: the planner's chunk size.
+   */
+  readonly wholeChunkBytes?: number;
+  /**
    * With `estimate`: how much smaller than its estimate diff()'s patch typically is (measured
    * ratio estimate ÷ patch). The rules skip a middle differ whose estimate divided by this is
    * still larger than the best diff already found.

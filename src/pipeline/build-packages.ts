@@ -166,13 +166,15 @@ async function setup(
       ),
     );
   }
+  const keepWholeTraits = specs
+    .flatMap((c) => (c.kind === 'diff' ? [differByName(c.differ).traits] : []))
+    .filter((t) => t.keepWhole === 'zip-members');
   const plan = {
     blockSizeBytes,
     maxRunBytes: Math.min(...profiles.map((p) => p.maxOperationBytes)),
     joinFoundRuns: profiles.every((p) => p.allowedOperations.includes('diff')),
-    keepZipMembersWhole:
-      profiles.every((p) => p.allowedOperations.includes('diff')) &&
-      specs.some((c) => c.kind === 'diff' && differByName(c.differ).traits.keepWhole === 'zip-members'),
+    keepZipMembersWhole: profiles.every((p) => p.allowedOperations.includes('diff')) && keepWholeTraits.length > 0,
+    wholeChunkBytes: Math.min(Infinity, ...keepWholeTraits.map((t) => t.wholeChunkBytes ?? Infinity)),
     reporter,
     timed: phaseTimer(timingsMs),
   };

@@ -2,14 +2,14 @@
 // must leave the main thread), or in-process when jobs is 1; it also hashes an image file on a
 // worker (hashImage), so a build hashes its two images on two threads. Results never depend on
 // which worker ran a task, so packages are byte-identical for any job count.
-// Memory budget per worker, independent of the image size: one task (a chunk ≤ CHUNK_BYTES and
-// its sources ≤ 4 chunks, plus candidates ≤ the chunk each) and one encoder at a time: zstd level
-// 19 with the sources as dictionary (≈ 180 MiB of match tables whatever the window ≤ 16 MiB),
-// bsdiff-lzma's hash index (≤ 12 × the sources) and LZMA2 encoder (≈ 10 × a dictionary ≤ the
-// chunk), bsdiff's suffix array (≈ 17 × the sources, native) or xz's BT4 finder (≈ 10 × its
-// dictionary, fitted to the chunk). Peak build RSS (2 workers, generic, the launcher's memory
-// settings) is in bench/RESULTS.md: it depends on how many chunks need zstd at once, not on
-// the image size.
+// Memory budget per worker, independent of the image size: one task (an op ≤ maxOperationBytes,
+// its sources ≤ SOURCE_BYTES or 1.5 x the chunk, plus candidates ≤ the op each) and one encoder
+// at a time: zstd level 19 with the sources as dictionary (≈ 180 MiB of match tables whatever
+// the window ≤ 16 MiB), bsdiff-lzma's hash index (≤ 12 × the sources) and LZMA2 encoder (≈ 10 ×
+// a dictionary ≤ the chunk), bsdiff's suffix array (≈ 17 × the sources, native) or xz's BT4
+// finder (≈ 10 × its dictionary, fitted to the chunk). Peak build RSS (2 workers, generic, the
+// launcher's memory settings) is in bench/RESULTS.md: it depends on how many chunks need zstd at
+// once, not on the image size.
 
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

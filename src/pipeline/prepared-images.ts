@@ -20,16 +20,16 @@ import type { InputSummary } from './build-options.js';
 
 /**
  * Largest changed chunk handed to one encoder task (op memory stays bounded; a smaller
- * maxOperationBytes among the targets wins). 2 MiB made the bench packages 1-3 % smaller but
- * the build ~25 % slower (patch-256: 0.52 x zstd --patch-from, over the 0.5 goal) and peak RSS
- * on the 1 GiB blob pair ~905 MiB; 1 MiB stays. Measured again later (estimate-gated zstd-dict,
- * filtered source index; one bench run): 2 MiB made the delta packages of patch-64, blob-64,
- * major-64, arm64-64, patch-256 and patch-1024 3.7-6.5 % smaller (apk-64's zip chunks kept 1 MiB)
- * for about the same CPU, but peak build RSS rose by 84 MiB (patch-1024) to 386 MiB (the 4 GiB
- * pair: 714 -> 1,100 MiB, over the 1 GiB budget), and there the package was 1.8 x larger: four
- * copies of a changed 2 MiB chunk no longer fit one 4 MiB op (gather-twins).
+ * maxOperationBytes among the targets wins). Chunks holding zip members keep their differ's
+ * size (DifferTraits.wholeChunkBytes); chunks whose content repeats later are cut to a quarter
+ * op (gather-twins.ts). Measured against 1 MiB chunks with 4 MiB of source (the same 4 MiB of
+ * source): patch-64, blob-64 and major-64's delta packages were 6.2, 6.2 and 2.9 % smaller and
+ * built 4-13 % faster. 4 x the chunk of source (8 MiB) was no smaller on patch-64 and blob-64
+ * for 10-20 % more build time, and on the 4 GiB pair kept peak RSS over 1 GiB.
  */
-export const CHUNK_BYTES = 1024 * 1024;
+export const CHUNK_BYTES = 2 * 1024 * 1024;
+/** Most old bytes a changed chunk is diffed against (at most 4 x the chunk; see diffSources). */
+export const SOURCE_BYTES = 4 * 1024 * 1024;
 
 /** The planner's options for a block size, the targets' op limit and whether they all DIFF. */
 function planLimits(
@@ -37,14 +37,18 @@ function planLimits(
   maxRunBytes: number,
   joinFoundRuns: boolean,
   keepWhole?: readonly Extent[],
+  wholeChunkBytes = Infinity,
 ): PlannerOptions {
-  const chunkBlocks = Math.max(1, Math.floor(Math.min(CHUNK_BYTES, maxRunBytes) / blockSizeBytes));
+  const blocksOf = (bytes: number) => Math.max(1, Math.floor(Math.min(bytes, maxRunBytes) / blockSizeBytes));
+  const chunkBlocks = blocksOf(CHUNK_BYTES);
   return {
     maxRunBlocks: Math.floor(maxRunBytes / blockSizeBytes),
     chunkBlocks,
-    maxSourceBlocks: 4 * chunkBlocks,
+    maxSourceBlocks: Math.min(4 * chunkBlocks, Math.floor(SOURCE_BYTES / blockSizeBytes)),
     joinFoundRuns,
-    ...(keepWhole === undefined || keepWhole.length === 0 ? {} : { keepWhole }),
+    ...(keepWhole === undefined || keepWhole.length === 0
+      ? {}
+      : { keepWhole, wholeChunkBlocks: blocksOf(Math.min(wholeChunkBytes, CHUNK_BYTES)) }),
   };
 }
 
@@ -62,6 +66,8 @@ export interface PlanOptions {
   readonly joinFoundRuns: boolean;
   /** A differ tried keeps zip members whole (traits.keepWhole): the planner keeps changed ones in one op. */
   readonly keepZipMembersWhole?: boolean;
+  /** The largest chunk holding such members (DifferTraits.wholeChunkBytes; Infinity: CHUNK_BYTES). */
+  readonly wholeChunkBytes?: number;
   readonly reporter: Reporter;
   /** Records a phase's duration (e.g. `hashMs`). */
   readonly timed: <T>(phase: string, f: () => Promise<T>) => Promise<T>;
@@ -168,7 +174,11 @@ export class PreparedImages {
       const keepWhole = await spans;
       return {
         oldView,
-        items: planBlocks(newDigests, oldView, planLimits(o.blockSizeBytes, o.maxRunBytes, o.joinFoundRuns, keepWhole)),
+        items: planBlocks(
+          newDigests,
+          oldView,
+          planLimits(o.blockSizeBytes, o.maxRunBytes, o.joinFoundRuns, keepWhole, o.wholeChunkBytes),
+        ),
       };
     });
     return new PreparedImages(next, old, newDigests, oldView, items, o.blockSizeBytes, o.maxRunBytes);

@@ -31,6 +31,12 @@ export interface PlanOptions {
    * blocks too), and a chunk grows to its end or stops before its start rather than cut it.
    */
   readonly keepWhole?: readonly Extent[];
+  /**
+   * Largest chunk (before it grows to keep a run whole) that holds a changed keepWhole run: the
+   * differ that needs the runs whole declares what it handles well (DifferTraits.wholeChunkBytes).
+   * Its source budget stays maxSourceBlocks. Absent: chunkBlocks.
+   */
+  readonly wholeChunkBlocks?: number;
 }
 
 /** The old image as the planner sees it. */
@@ -53,6 +59,7 @@ export function planBlocks(next: BlockDigests, old: OldImageView | undefined, op
   const items: PlanItem[] = [];
   const maxRun = Math.max(1, options.maxRunBlocks);
   const chunk = Math.max(1, Math.min(options.chunkBlocks, maxRun));
+  const wholeChunk = Math.max(1, Math.min(options.wholeChunkBlocks ?? chunk, chunk));
   const whole = old ? changedWholeRuns(next, old, options.keepWhole ?? [], maxRun) : undefined;
   const isForced = (k: number) => whole !== undefined && whole.endOf[k]! > 0;
   const changedAt = (k: number) => isForced(k) || isChanged(next, k, old) === true;
@@ -95,7 +102,8 @@ export function planBlocks(next: BlockDigests, old: OldImageView | undefined, op
       continue;
     }
     const start = i;
-    const end = whole === undefined ? start + chunk : chunkEnd(whole, start, chunk, maxRun);
+    const holdsWhole = whole !== undefined && holdsWholeRun(whole, start, chunk);
+    const end = whole === undefined ? start + chunk : chunkEnd(whole, start, holdsWhole ? wholeChunk : chunk, maxRun);
     // Displacements (old − new) of the found runs this chunk absorbed; their windows are kept.
     const joinedDeltas: number[] = [];
     do {
@@ -131,6 +139,7 @@ export function planBlocks(next: BlockDigests, old: OldImageView | undefined, op
       kind: 'changed',
       dst,
       sources: old && old.digests.dontCareCount > 0 ? withoutFlagged(windows, old.digests.dontCare) : windows,
+      ...(whole !== undefined && holdsWholeRun(whole, dst.startBlock, dst.blockCount) ? { holdsWholeRuns: true } : {}),
     });
     // A joined run is a copy run too: shifted data most likely continues at its displacement.
     if (joinedDeltas.length > 0) lastDelta = joinedDeltas[joinedDeltas.length - 1]!;
@@ -167,6 +176,13 @@ function changedWholeRuns(
     }
   }
   return { startOf, endOf };
+}
+
+/** True when a changed keepWhole run has a block in [start, start + chunk). */
+function holdsWholeRun(whole: WholeRuns, start: number, chunk: number): boolean {
+  const end = Math.min(whole.endOf.length, start + chunk);
+  for (let k = start; k < end; k++) if (whole.endOf[k]! > 0) return true;
+  return false;
 }
 
 /**
@@ -267,7 +283,8 @@ function sourceDeltas(
 
 /**
  * Old regions for a changed chunk: a window around each candidate displacement (`deltas`, best
- * first). Windows are clipped to the old image, merged, and share ≤ maxSourceBlocks.
+ * first). Windows are clipped to the old image and merged; they share maxSourceBlocks, but each
+ * spans at least the chunk (three candidates for a chunk of half the budget read 1.5 x the budget).
  */
 export function diffSources(
   dst: Extent,

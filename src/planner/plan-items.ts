@@ -29,6 +29,8 @@ export interface ChangedItem {
   readonly extraDst?: readonly Extent[];
   /** In-place: stashes part of the sources are read from (in-place-order.ts). */
   readonly stashIds?: readonly number[];
+  /** True when the chunk was cut around runs a differ needs whole (zip members): never cut again. */
+  readonly holdsWholeRuns?: boolean;
 }
 
 /**

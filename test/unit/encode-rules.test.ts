@@ -288,7 +288,13 @@ describe('candidate rules', () => {
       'zstd-dict': { tier: 'middle', slowOnZeroRuns: false, estimateGain: 1.15 },
       bsdf2: { tier: 'fallback', slowOnZeroRuns: true },
       'bsdiff-lzma': { tier: 'lead', slowOnZeroRuns: false },
-      'deflate-aware': { tier: 'lead', slowOnZeroRuns: false, keepWhole: 'zip-members', withoutSource: true },
+      'deflate-aware': {
+        tier: 'lead',
+        slowOnZeroRuns: false,
+        keepWhole: 'zip-members',
+        wholeChunkBytes: 1024 * 1024,
+        withoutSource: true,
+      },
       'exec-aware': { tier: 'lead', slowOnZeroRuns: false },
     });
     const generic = await resolveTargets('generic');

@@ -41,7 +41,7 @@ describe('gatherTwins', () => {
     const other: Extent[] = [{ startBlock: 2, blockCount: 3 }];
     // Chunk 2: 40 new blocks, a 10-block copy of chunk 1, 40 more new blocks.
     const next = await digestsOf([...range(100, 10), ...range(500, 40), ...range(100, 10), ...range(600, 40)]);
-    const items = gatherTwins([changed(0, 10), changed(10, 90, other)], next, 64);
+    const items = gatherTwins([changed(0, 10), changed(10, 90, other)], next, 100);
     expect(items).toEqual([
       { ...changed(0, 10), extraDst: [{ startBlock: 50, blockCount: 10 }] },
       { ...changed(10, 40, other), extraDst: [{ startBlock: 60, blockCount: 40 }] },
@@ -62,7 +62,8 @@ describe('gatherTwins', () => {
     expect(gatherTwins(plan, next, 64)).toEqual(plan);
     const full = await digestsOf([...range(100, 20), ...range(100, 20)]);
     const tight = [changed(0, 20), changed(20, 20)];
-    expect(gatherTwins(tight, full, 39)).toEqual(tight);
+    // (31: a quarter-op piece would be shorter than MIN_TWIN_BLOCKS, so the chunk is not cut first)
+    expect(gatherTwins(tight, full, 31)).toEqual(tight);
     expect(gatherTwins(tight, full, 40)).toEqual([
       { ...changed(0, 20), extraDst: [{ startBlock: 20, blockCount: 20 }] },
     ]);
@@ -99,6 +100,37 @@ describe('gatherTwins', () => {
         { startBlock: 60, blockCount: 10 },
       ],
     });
+  });
+
+  it('first cuts a chunk too large to take its copies into quarter-op pieces, unless it holds whole runs', async () => {
+    // A 32-block chunk, then three copies of it; ops of 64 blocks: only one copy fits the chunk.
+    const next = await digestsOf([...range(100, 32), ...range(100, 32), ...range(100, 32), ...range(100, 32)]);
+    const plan = [changed(0, 32), changed(32, 32), changed(64, 32), changed(96, 32)];
+    expect(gatherTwins(plan, next, 64)).toEqual([
+      {
+        ...changed(0, 16),
+        extraDst: [
+          { startBlock: 32, blockCount: 16 },
+          { startBlock: 64, blockCount: 16 },
+          { startBlock: 96, blockCount: 16 },
+        ],
+      },
+      {
+        ...changed(16, 16),
+        extraDst: [
+          { startBlock: 48, blockCount: 16 },
+          { startBlock: 80, blockCount: 16 },
+          { startBlock: 112, blockCount: 16 },
+        ],
+      },
+    ]);
+    // A chunk planned around a zip member is never cut: one copy joins it, later ones pair up.
+    const whole = [{ ...changed(0, 32), holdsWholeRuns: true }, ...plan.slice(1)];
+    expect(gatherTwins(whole, next, 64)).toEqual([
+      { ...changed(0, 32), extraDst: [{ startBlock: 32, blockCount: 32 }] },
+      { ...changed(64, 16), extraDst: [{ startBlock: 96, blockCount: 16 }] },
+      { ...changed(80, 16), extraDst: [{ startBlock: 112, blockCount: 16 }] },
+    ]);
   });
 
   it('writes every block once, in ops within the op size, other items untouched (property)', async () => {

@@ -6,6 +6,7 @@ import { hashBlocks } from '../../src/hashing/block-digests.js';
 import { DigestIndex } from '../../src/hashing/digest-index.js';
 import { MemoryBlockSource } from '../../src/image/memory-block-source.js';
 import { diffSources, MAX_JOINED_DELTAS, MAX_MIXED_GAP_BLOCKS, planBlocks } from '../../src/planner/plan-blocks.js';
+import type { PlanItem } from '../../src/planner/plan-items.js';
 
 const BS = 4096;
 function image(blocks: (number | null)[]): Buffer {
@@ -150,22 +151,32 @@ describe('planBlocks', () => {
   });
 });
 
+/** Plans `newBlocks` against `oldBlocks` (block ids) with `keepWhole` runs, chunks of 3 unless `limits` says. */
+async function planWhole(
+  oldBlocks: number[],
+  newBlocks: number[],
+  keepWhole: [number, number][],
+  maxRun = 8,
+  limits: { chunkBlocks?: number; wholeChunkBlocks?: number } = {},
+) {
+  const next = await hashBlocks(new MemoryBlockSource(image(newBlocks)), BS);
+  const old = await hashBlocks(new MemoryBlockSource(image(oldBlocks)), BS);
+  const chunkBlocks = limits.chunkBlocks ?? 3;
+  return planBlocks(
+    next,
+    { digests: old, index: new DigestIndex(old) },
+    {
+      maxRunBlocks: maxRun,
+      chunkBlocks,
+      maxSourceBlocks: 4 * chunkBlocks,
+      joinFoundRuns: true,
+      keepWhole: keepWhole.map(([startBlock, blockCount]) => ({ startBlock, blockCount })),
+      ...(limits.wholeChunkBlocks === undefined ? {} : { wholeChunkBlocks: limits.wholeChunkBlocks }),
+    },
+  );
+}
+
 describe('planBlocks with runs to keep whole (zip members for the deflate-aware differ)', () => {
-  async function planWhole(oldBlocks: number[], newBlocks: number[], keepWhole: [number, number][], maxRun = 8) {
-    const next = await hashBlocks(new MemoryBlockSource(image(newBlocks)), BS);
-    const old = await hashBlocks(new MemoryBlockSource(image(oldBlocks)), BS);
-    return planBlocks(
-      next,
-      { digests: old, index: new DigestIndex(old) },
-      {
-        maxRunBlocks: maxRun,
-        chunkBlocks: 3,
-        maxSourceBlocks: 12,
-        joinFoundRuns: true,
-        keepWhole: keepWhole.map(([startBlock, blockCount]) => ({ startBlock, blockCount })),
-      },
-    );
-  }
   const old = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
 
   it('plans a run with one changed block changed as a whole (its found head too), in one chunk past the chunk size', async () => {
@@ -216,6 +227,50 @@ describe('planBlocks with runs to keep whole (zip members for the deflate-aware 
       [11, 1],
     ]);
   });
+});
+
+describe('planBlocks with a smaller chunk for runs kept whole (DifferTraits.wholeChunkBytes)', () => {
+  const many = Array.from({ length: 40 }, (_, i) => i + 1);
+  const changed = many.map((b) => b + 100);
+
+  it('cuts chunks that hold a changed kept run to wholeChunkBlocks, marks the one holding it, and leaves the others at chunkBlocks', async () => {
+    // Everything changed; one 2-block member at 22..23. Chunks of 8, 2 where a member is.
+    const dsts = (items: PlanItem[]) => items.map((i) => [i.dst.startBlock, i.dst.blockCount]);
+    const items = await planWholeMany([[22, 2]], { chunkBlocks: 8, wholeChunkBlocks: 2 });
+    expect(dsts(items)).toEqual([
+      [0, 8],
+      [8, 8],
+      [16, 2],
+      [18, 2],
+      [20, 2],
+      [22, 2],
+      [24, 8],
+      [32, 8],
+    ]);
+    // Only the chunk holding the member is marked (gather-twins never cuts it).
+    expect(items.map((i) => i.kind === 'changed' && i.holdsWholeRuns === true)).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+      true,
+      false,
+      false,
+    ]);
+    // Without the cap: the same member in a chunk of 8.
+    expect(dsts(await planWholeMany([[22, 2]], { chunkBlocks: 8 }))).toEqual([
+      [0, 8],
+      [8, 8],
+      [16, 8],
+      [24, 8],
+      [32, 8],
+    ]);
+  });
+
+  function planWholeMany(keep: [number, number][], limits: { chunkBlocks: number; wholeChunkBlocks?: number }) {
+    return planWhole(many, changed, keep, 8, limits);
+  }
 });
 
 describe('target profiles', () => {
