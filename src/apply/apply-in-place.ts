@@ -76,7 +76,7 @@ export async function applyInPlace(options: InPlaceApplyOptions): Promise<InPlac
       { timestampSeconds: options.deviceTimestampSeconds ?? fromFile.timestampSeconds },
       options.allowDowngrade ?? false,
     );
-    checkDeviceLimits(reader.manifest, profile);
+    checkDeviceLimits(reader.manifest, profile, reader.header.formatMinor);
     const part = reader.manifest.partitions[0]!;
     const bs = reader.manifest.blockSizeBytes;
     // Proven at open against the package's own limit; the device's own limit is checked here.

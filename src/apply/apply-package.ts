@@ -66,7 +66,7 @@ export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> 
     };
     checkDeviceIdentity(reader.targetHeader, device);
     checkNotDowngrade(reader.manifest, device, options.allowDowngrade ?? false);
-    checkDeviceLimits(reader.manifest, profile);
+    checkDeviceLimits(reader.manifest, profile, reader.header.formatMinor);
     // From here on, body bytes: one response streams the blobs in op order.
     if (streamed) streamed.streamAhead = true;
     if (reader.targetHeader.releaseLayout !== '') {

@@ -7,7 +7,7 @@ import { UnsupportedError } from '../errors/ota-error.js';
 import { totalBlocks } from '../model/extent.js';
 import type { Manifest } from '../model/manifest.js';
 import type { TargetHeader } from '../model/target-header.js';
-import type { TargetProfile } from '../model/target-profile.js';
+import { readsFormatMinor, type TargetProfile } from '../model/target-profile.js';
 import { builtinTargets, loadTargetFile } from '../targets/target-registry.js';
 
 /** Where the device's limits come from. */
@@ -43,15 +43,18 @@ export async function deviceProfileFor(header: TargetHeader, source: DeviceProfi
 }
 
 /**
- * Checks every op against the device profile before anything is written: op type allowed,
- * destination size ≤ maxOperationBytes, declared decoder memory ≤ decoderMemoryLimitBytes,
- * codec and differ allowed. Throws UnsupportedError `DEVICE_LIMIT_EXCEEDED` (exit 7).
+ * Checks the package against the device profile before anything is written: its format minor
+ * (`formatMinor`, from the header) ≤ maxFormatMinor, then every op: op type allowed, destination
+ * size ≤ maxOperationBytes, declared decoder memory ≤ decoderMemoryLimitBytes, codec and differ
+ * allowed. Throws UnsupportedError `DEVICE_LIMIT_EXCEEDED` (exit 7).
  */
-export function checkDeviceLimits(manifest: Manifest, profile: TargetProfile): void {
+export function checkDeviceLimits(manifest: Manifest, profile: TargetProfile, formatMinor = 0): void {
   const bs = manifest.blockSizeBytes;
   const refuse = (where: string, detail: string): never => {
     throw new UnsupportedError('DEVICE_LIMIT_EXCEEDED', `${where}: ${detail} (device profile ${profile.id})`);
   };
+  if (!readsFormatMinor(profile, formatMinor))
+    refuse('package', `format 1.${formatMinor} is newer than the 1.${profile.maxFormatMinor} the device reads`);
   for (const part of manifest.partitions) {
     for (const [i, op] of part.operations.entries()) {
       const where = `partition ${part.name} op ${i} (${op.type})`;

@@ -49,6 +49,10 @@ export const ERROR_CODES = {
   KEY_EXISTS: { exitCode: usage, summary: 'keygen: the output key file already exists' },
   UNKNOWN_TARGET: { exitCode: usage, summary: '--target names no built-in or file profile' },
   PROFILE_INVALID: { exitCode: usage, summary: 'a target profile file is malformed' },
+  FORMAT_TOO_NEW: {
+    exitCode: usage,
+    summary: "the package would need a newer format than the target profile's maxFormatMinor",
+  },
   CODEC_NOT_ALLOWED: { exitCode: usage, summary: 'the chosen codec is not allowed by a target' },
   DIFFER_NOT_ALLOWED: { exitCode: usage, summary: 'the chosen differ is not allowed by a target' },
   MIXED_INPUTS: { exitCode: usage, summary: 'one input is an image and the other a release' },

@@ -14,7 +14,11 @@ import {
  * 4 when some DIFF op has no source extents (1.4), else 3 when the package is an in-place package (1.3), else 2 when it is signed by more than one key
  * (1.2), else 1 when it carries release layouts or unchanged partitions (1.1 features), else 0.
  */
-export function minorVersionOf(targetHeader: TargetHeader, manifest: Manifest, signatureCount = 1): number {
+export function minorVersionOf(
+  targetHeader: TargetHeader,
+  manifest: Pick<Manifest, 'partitions'>,
+  signatureCount = 1,
+): number {
   if (manifest.partitions.some(hasSourcelessDiff)) return MINOR_SOURCELESS_DIFF;
   if (targetHeader.updateMode === 'in-place' || manifest.partitions.some(usesInPlaceFields)) return MINOR_IN_PLACE;
   if (signatureCount > 1) return MINOR_MULTI_SIGNATURE;

@@ -40,4 +40,16 @@ export interface TargetProfile {
   readonly slotSuffixes: readonly string[];
   /** Partition name used when `--partition-name` is not given. */
   readonly defaultPartitionName: string;
+  /**
+   * Newest package format minor (1.x) the target's appliers read; absent: the newest ota-build
+   * writes. Candidates that need a newer minor are not kept for the target (a sourceless DIFF
+   * or xz's ARM64 chain need 1.4); a package that still would (in-place 1.3, several signing
+   * keys 1.2, release layouts 1.1) is refused with FORMAT_TOO_NEW before it is written.
+   */
+  readonly maxFormatMinor?: number;
+}
+
+/** True when the target's appliers read packages of format 1.`minor` (maxFormatMinor absent: any). */
+export function readsFormatMinor(target: TargetProfile, minor: number): boolean {
+  return target.maxFormatMinor === undefined || target.maxFormatMinor >= minor;
 }

@@ -12,6 +12,8 @@ import { detectRelease, openRelease } from '../release/open-release.js';
 import type { ReleaseSource } from '../release/release-source.js';
 import { CollectingReporter, type Reporter } from '../reporter.js';
 import { chooseSigners } from '../signing/choose-key.js';
+import { minorVersionOf } from '../format/format-version.js';
+import { checkFormatLimit, formatLimitOf } from '../package/package-writer.js';
 import { DEFAULT_TARGETS, resolveTargets } from '../targets/target-registry.js';
 import type { BuildOptions, BuildResult } from './build-options.js';
 import { candidateSpecs } from './candidate-specs.js';
@@ -166,6 +168,9 @@ async function setup(
       ),
     );
   }
+  // What each package needs whatever its ops (in-place, several keys, a release): refused now, not after encoding.
+  for (const a of assemblies)
+    checkFormatLimit(minorVersionOf(a.targetHeader(), { partitions: [] }, a.signers.length), formatLimitOf(a.profile));
   const keepWholeTraits = specs
     .flatMap((c) => (c.kind === 'diff' ? [differByName(c.differ).traits] : []))
     .filter((t) => t.keepWhole === 'zip-members');

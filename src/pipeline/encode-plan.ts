@@ -13,7 +13,8 @@ import type { BlobSpool, SpoolRange } from '../package/blob-spool.js';
 import { candidateLabel, selectCandidate, type CandidateSpec, type EncodedCandidate } from '../planner/candidates.js';
 import type { PlanStep } from '../planner/plan-items.js';
 import type { Reporter } from '../reporter.js';
-import type { TargetProfile } from '../model/target-profile.js';
+import { readsFormatMinor, type TargetProfile } from '../model/target-profile.js';
+import { MINOR_SOURCELESS_DIFF } from '../format/package-header.js';
 import { allDiffers } from '../diff/differ-registry.js';
 import type { ChunkEncoder } from './chunk-encoder.js';
 import type { EncodeTask } from './encode-task.js';
@@ -53,8 +54,10 @@ export function targetNeeds(profiles: readonly TargetProfile[]): TargetNeeds {
   return {
     targets: profiles,
     replaceRequired: profiles.some((p) => !p.allowedOperations.includes('diff')),
-    // An in-place package never carries a sourceless DIFF (FORMAT.md §4).
-    sourcelessDiffAllowed: !profiles.some((p) => p.updateMode === 'in-place'),
+    // An in-place package never carries a sourceless DIFF (FORMAT.md §4); it needs format 1.4.
+    sourcelessDiffAllowed: profiles.every(
+      (p) => p.updateMode !== 'in-place' && readsFormatMinor(p, MINOR_SOURCELESS_DIFF),
+    ),
     someDiffTargetWithoutLead: profiles.some(
       (p) => p.allowedOperations.includes('diff') && !p.allowedDiffers.some((d) => leadDiffers.includes(d)),
     ),

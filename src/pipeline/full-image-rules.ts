@@ -8,6 +8,8 @@ import { encoderByName } from '../codecs/encoder-registry.js';
 import { differByName } from '../diff/differ-registry.js';
 import { byteLaneGapBits, isStronglyWordStructured } from '../codecs/lzma2-content-tuning.js';
 import { contentClassOf } from '../hashing/content-sketch.js';
+import { MINOR_XZ_ARM64 } from '../format/package-header.js';
+import { readsFormatMinor } from '../model/target-profile.js';
 import { allowedFor, type CandidateSpec, type EncodedCandidate } from '../planner/candidates.js';
 import type { EncodeTask } from './encode-task.js';
 import { hasQuickEstimate, quickEstimateBytes, worstBestAllowedDiff } from './quick-estimate.js';
@@ -40,7 +42,10 @@ export function encodeOptions(task: EncodeTask): EncodeOptions {
   if (task.fullImage !== true || task.newData.length <= SMALL_CHUNK_BYTES) return {};
   const contentClass = contentClassOf(task.newData);
   const laneGapBits = byteLaneGapBits(task.newData);
-  if (arm64FilterGain(task.newData) >= ARM64_FILTER_MIN_GAIN) return { arm64Code: true, contentClass, laneGapBits };
+  // The ARM64 chain needs format 1.4: only where every target reads it.
+  const arm64Readable = (task.targets ?? []).every((t) => readsFormatMinor(t, MINOR_XZ_ARM64));
+  if (arm64Readable && arm64FilterGain(task.newData) >= ARM64_FILTER_MIN_GAIN)
+    return { arm64Code: true, contentClass, laneGapBits };
   return contentClass === 'x86' && !isStronglyWordStructured(laneGapBits)
     ? { x86Code: true, contentClass, laneGapBits }
     : { contentClass, laneGapBits };

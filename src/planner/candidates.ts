@@ -1,7 +1,7 @@
 // Encoding candidates for a changed chunk and the per-target choice among them. Pure policy:
 // the smallest candidate the target's constraints allow wins; ties go to the earlier candidate.
 
-import type { TargetProfile } from '../model/target-profile.js';
+import { readsFormatMinor, type TargetProfile } from '../model/target-profile.js';
 
 /** What to try on a changed chunk. */
 export type CandidateSpec =
@@ -20,7 +20,10 @@ export interface EncodedCandidate {
   readonly selfCheckedBytes?: number;
   /** Milliseconds the self-check spent decoding and comparing these bytes (thread time). */
   readonly selfCheckMs?: number;
-  /** The least package format minor these bytes need beyond the manifest's (Encoder.formatMinorWith). */
+  /**
+   * The least package format minor these bytes need beyond the manifest's
+   * (Encoder.formatMinorWith). Targets whose maxFormatMinor is lower do not keep them.
+   */
   readonly formatMinor?: number;
 }
 
@@ -32,6 +35,7 @@ export function candidateLabel(spec: CandidateSpec): string {
 /** True when a target may emit this candidate. */
 export function allowedFor(target: TargetProfile, c: EncodedCandidate): boolean {
   if (c.decoderMemoryBytes > target.decoderMemoryLimitBytes) return false;
+  if (!readsFormatMinor(target, c.formatMinor ?? 0)) return false;
   if (c.spec.kind === 'replace')
     return target.allowedOperations.includes('replace') && target.allowedCodecs.includes(c.spec.codec);
   return target.allowedOperations.includes('diff') && target.allowedDiffers.includes(c.spec.differ);

@@ -4,6 +4,7 @@
 import { PARTITION_NAME } from '../model/partition-name.js';
 import { UsageError } from '../errors/ota-error.js';
 import { MAX_BLOCK_SIZE_BYTES, MAX_OPERATION_BYTES, MAX_STASH_BYTES, MIN_BLOCK_SIZE_BYTES } from '../format/limits.js';
+import { FORMAT_MINOR, MINOR_IN_PLACE } from '../format/package-header.js';
 import { SIGNATURE_ALGORITHMS } from '../model/signature-algorithm.js';
 import type { TargetProfile } from '../model/target-profile.js';
 import { CodecWireId, DifferWireId } from '../model/wire-ids.js';
@@ -19,7 +20,7 @@ export function parseTargetProfile(json: unknown, source: string): TargetProfile
   };
   if (!json || typeof json !== 'object' || Array.isArray(json)) bad('', 'is not a JSON object');
   const o = json as Record<string, unknown>;
-  const known = new Set<string>(PROFILE_FIELDS);
+  const known = new Set<string>([...PROFILE_FIELDS, ...OPTIONAL_PROFILE_FIELDS]);
   for (const k of Object.keys(o)) if (!known.has(k)) bad(k, 'is not a profile field');
 
   const str = (k: string, pattern = /^.{0,200}$/): string => {
@@ -78,6 +79,7 @@ export function parseTargetProfile(json: unknown, source: string): TargetProfile
     partitionLayout: str('partitionLayout', /^[A-Za-z0-9._-]{1,64}$/),
     slotSuffixes: listOf('slotSuffixes', /^[A-Za-z0-9_]{1,8}$/, false),
     defaultPartitionName: str('defaultPartitionName', PARTITION_NAME),
+    ...(o.maxFormatMinor === undefined ? {} : { maxFormatMinor: int('maxFormatMinor', 0, FORMAT_MINOR) }),
   };
   if (profile.maxOperationBytes % blockSizeBytes !== 0)
     bad('maxOperationBytes', 'must be a multiple of blockSizeBytes');
@@ -87,10 +89,18 @@ export function parseTargetProfile(json: unknown, source: string): TargetProfile
   }
   if (profile.allowedOperations.includes('diff') && profile.allowedDiffers.length === 0)
     bad('allowedDiffers', 'must not be empty when diff is allowed');
+  if (profile.updateMode === 'in-place' && (profile.maxFormatMinor ?? FORMAT_MINOR) < MINOR_IN_PLACE)
+    bad(
+      'maxFormatMinor',
+      `must be at least ${MINOR_IN_PLACE} for an in-place profile (in-place packages are format 1.3)`,
+    );
   return profile;
 }
 
-/** Every field a profile file has (all required). */
+/** Fields a profile file may leave out (see TargetProfile). */
+export const OPTIONAL_PROFILE_FIELDS = ['maxFormatMinor'] as const;
+
+/** Every field a profile file must have. */
 export const PROFILE_FIELDS = [
   'id',
   'aliases',

@@ -58,7 +58,7 @@ export async function verifyPackage(options: VerifyOptions): Promise<VerifyRepor
     const deviceTarget = options.deviceTarget ?? (options.deviceProfilePath !== undefined ? profile.id : undefined);
     checkDeviceIdentity(header, { target: deviceTarget });
     if (deviceTarget) checks.push(`device target ${header.targetId}`);
-    checkDeviceLimits(reader.manifest, profile);
+    checkDeviceLimits(reader.manifest, profile, reader.header.formatMinor);
     checks.push(`every op within the ${profile.id} device profile's limits`);
     if (!options.metadataOnly) {
       // Over a network the blobs come first, in order: they feed the payload hash (one download).

@@ -2,11 +2,12 @@
 // key alone, is refused with a third (exit 6), inspect lists both key ids, and a one-key package
 // keeps the 1.0 layout byte for byte. Runs the real CLI.
 
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeRun, jsonOf, runCli, runCliOk } from '../helpers/run-cli.js';
+import { describeRun, jsonOf, ROOT, runCli, runCliOk } from '../helpers/run-cli.js';
+import { HEADER_FIELD } from '../helpers/package-bytes.js';
 import { writeImagePair, type ImagePair } from '../helpers/synthetic-images.js';
 
 const work = mkdtempSync(join(tmpdir(), 'ota-rotation-'));
@@ -137,4 +138,24 @@ describe('signing key refusals', () => {
     expect(mtk.signature.algorithm).toBe('rsa-2048');
     expect(mtk.signature.keyIds).toBeUndefined();
   });
+});
+
+describe('a target that reads an older format (maxFormatMinor)', () => {
+  it('refuses a two-key build for a 1.1 target with FORMAT_TOO_NEW (exit 2) and writes no package', () => {
+    const generic = JSON.parse(readFileSync(join(ROOT, 'profiles', 'generic.json'), 'utf8'));
+    const profile = join(work, 'legacy-1.1.json');
+    writeFileSync(profile, JSON.stringify({ ...generic, id: 'legacy', aliases: [], maxFormatMinor: 1 }));
+    const out = join(work, 'legacy-two-keys');
+    const args = ['build', '--old', pair.oldPath, '--new', pair.newPath, '-o', out, '--target', profile, '-j', '1'];
+    const r = runCli([...args, '--key', key('old'), '--key', key('new')]);
+    expect(r.status, describeRun(r)).toBe(2);
+    expect(r.stderr).toContain('[FORMAT_TOO_NEW]');
+    expect(r.stderr).toContain('reads package format 1.1 at most');
+    expect(r.stderr).toContain('needs 1.2 for more than one signing key');
+    expect(existsSync(join(out, 'update-legacy.otapkg'))).toBe(false);
+    // One key: a 1.0 package, which that target reads.
+    const one = runCli([...args, '--key', key('old')]);
+    expect(one.status, describeRun(one)).toBe(0);
+    expect(readFileSync(join(out, 'update-legacy.otapkg'))[HEADER_FIELD.formatMinor]).toBe(0);
+  }, 60_000);
 });
