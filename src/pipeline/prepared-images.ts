@@ -22,10 +22,14 @@ import type { InputSummary } from './build-options.js';
  * Largest changed chunk handed to one encoder task (op memory stays bounded; a smaller
  * maxOperationBytes among the targets wins). Chunks holding zip members keep their differ's
  * size (DifferTraits.wholeChunkBytes); chunks whose content repeats later are cut to a quarter
- * op (gather-twins.ts). Measured against 1 MiB chunks with 4 MiB of source (the same 4 MiB of
- * source): patch-64, blob-64 and major-64's delta packages were 6.2, 6.2 and 2.9 % smaller and
- * built 4-13 % faster. 4 x the chunk of source (8 MiB) was no smaller on patch-64 and blob-64
- * for 10-20 % more build time, and on the 4 GiB pair kept peak RSS over 1 GiB.
+ * op (gather-twins.ts). Against 1 MiB chunks with the same 4 MiB of source (bench runs at
+ * 2ad4dee and c2f3365): delta packages 6.2 % (patch-64, blob-64), 4.4 % (arm64-64), 2.9 %
+ * (major-64), 1.0 % (patch-1024) and 0.5 % (patch-256) smaller, apk-64 byte-identical, the 4 GiB
+ * pair 1.0 % larger; build CPU 17 % lower on patch-256, 9 % on patch-64, within the runs' noise
+ * on the others and 13 % higher on the 4 GiB pair; peak build RSS up to 170 MiB higher
+ * (major-64: 754 MiB; the 4 GiB pair: 731 -> 930 MiB). 4 x the chunk of source (8 MiB) was no
+ * smaller on patch-64 and blob-64 for 10-20 % more build time, and took the 4 GiB pair to
+ * 1,008-1,100 MiB.
  */
 export const CHUNK_BYTES = 2 * 1024 * 1024;
 /** Most old bytes a changed chunk is diffed against (at most 4 x the chunk; see diffSources). */
