@@ -36,7 +36,7 @@ export function buildCommand(run: (work: () => Promise<CommandResult>) => Promis
     .option('--level <n>', 'compression level for --codec', parseIntOption('--level', 0, 22))
     .option(
       '--differ <name>',
-      "auto | bsdiff-lzma (bsdiff's scan, sparse diff, LZMA2: the usual winner) | zstd-dict | bsdiff | bsdf2 (bsdiff with brotli blocks, Android's layout)",
+      "auto | bsdiff-lzma (bsdiff's scan, sparse diff, LZMA2: the usual winner) | zstd-dict | bsdiff | bsdf2 (bsdiff with brotli blocks, Android's layout) | deflate-aware (zip/gzip/zlib members inflated, diffed and re-deflated exactly) | exec-aware (AArch64/x86-64 code: branches and calls follow their moved targets)",
       'auto',
     )
     .option(

@@ -26,7 +26,10 @@ export function compareCommand(run: (work: () => Promise<CommandResult>) => Prom
       '--levels <spec>',
       'levels per codec, e.g. "zstd=3,9,19;xz=1,6,9" (default: gzip 6,9; brotli 5,9,11; zstd 3,9,19; xz 1,6,9)',
     )
-    .option('--differs <list>', 'comma list of differs, or none (default: bsdiff-lzma,zstd-dict,bsdiff,bsdf2)')
+    .option(
+      '--differs <list>',
+      'comma list of differs, or none (default: bsdiff-lzma,zstd-dict,bsdiff,bsdf2; also deflate-aware, exec-aware)',
+    )
     .option(
       '-j, --jobs <n>',
       `encoder worker threads (default: ${availableParallelism()})`,
