@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { UsageError, ioError } from '../errors/ota-error.js';
 import type { TargetProfile } from '../model/target-profile.js';
 import { phaseTimer, sharedBlockSize } from '../pipeline/build-packages.js';
+import { keepWholeOptions } from '../pipeline/candidate-specs.js';
 import { EncodePool } from '../pipeline/encode-pool.js';
 import { PreparedImages } from '../pipeline/prepared-images.js';
 import type { CandidateSpec } from '../planner/candidates.js';
@@ -58,19 +59,23 @@ export async function compareCodecs(o: CompareOptions): Promise<CompareResult> {
   // Compare's packages are measurements that are deleted: sign them with the test key silently.
   const signer = await chooseSigner(undefined, profile.defaultSignatureAlgorithm, new CollectingReporter());
   const timingsMs: Record<string, number> = {};
-  // Found runs join changed chunks only in plans for combinations that DIFF: a replace-only
-  // combination gets a plan without joins (replaceOnlyPlan), as `build` would make for it.
+  // Each combination gets the plan `build` would make for its candidates: found runs join changed
+  // chunks only where it DIFFs (replaceOnlyPlan has no joins), and zip members stay whole only
+  // where one of its differs needs them so (prepared; the other DIFF combinations get plainPlan).
   const joinFoundRuns = profile.allowedOperations.includes('diff');
+  const allDiffs = selection.differs.map((differ): CandidateSpec => ({ kind: 'diff', differ }));
   const prepared = await PreparedImages.prepare({
     oldPath: o.oldPath,
     newPath: o.newPath,
     blockSizeBytes: profile.blockSizeBytes,
     maxRunBytes: profile.maxOperationBytes,
     joinFoundRuns,
+    ...keepWholeOptions(allDiffs, [profile]),
     reporter,
     timed: phaseTimer(timingsMs),
   });
   let replaceOnlyPlan: PreparedImages | undefined;
+  let plainPlan: PreparedImages | undefined;
   let workDir: string | undefined;
   let cache: CandidateCache | undefined;
   let pool: EncodePool | undefined;
@@ -101,10 +106,11 @@ export async function compareCodecs(o: CompareOptions): Promise<CompareResult> {
       }
       const { label, specs, codec, level } = describe(combo, entries, profile, selection, delta);
       const forbidden = forbiddenReasons(profile, specs);
-      const plan =
-        !joinFoundRuns || specs.some((s) => s.kind === 'diff')
+      const plan = !specs.some((s) => s.kind === 'diff')
+        ? (replaceOnlyPlan ??= prepared.replanned(false))
+        : keepWholeOptions(specs, [profile]).keepZipMembersWhole
           ? prepared
-          : (replaceOnlyPlan ??= prepared.withoutJoinedRuns());
+          : (plainPlan ??= prepared.replanned(joinFoundRuns));
       const m = await runner.run({
         label,
         specs,

@@ -4,7 +4,6 @@
 
 import { mkdir, rmdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { differByName } from '../diff/differ-registry.js';
 import { ImageError, UnsupportedError, UsageError, ioError } from '../errors/ota-error.js';
 import type { PartitionLayout } from '../model/target-header.js';
 import type { StorageType, TargetProfile } from '../model/target-profile.js';
@@ -16,7 +15,7 @@ import { minorVersionOf } from '../format/format-version.js';
 import { checkFormatLimit, formatLimitOf } from '../package/package-writer.js';
 import { DEFAULT_TARGETS, resolveTargets } from '../targets/target-registry.js';
 import type { BuildOptions, BuildResult } from './build-options.js';
-import { candidateSpecs } from './candidate-specs.js';
+import { candidateSpecs, keepWholeOptions } from './candidate-specs.js';
 import { EncodePool } from './encode-pool.js';
 import { PreparedImages } from './prepared-images.js';
 import { preparedJob, producePackages, type PartitionJob } from './produce-packages.js';
@@ -171,15 +170,11 @@ async function setup(
   // What each package needs whatever its ops (in-place, several keys, a release): refused now, not after encoding.
   for (const a of assemblies)
     checkFormatLimit(minorVersionOf(a.targetHeader(), { partitions: [] }, a.signers.length), formatLimitOf(a.profile));
-  const keepWholeTraits = specs
-    .flatMap((c) => (c.kind === 'diff' ? [differByName(c.differ).traits] : []))
-    .filter((t) => t.keepWhole === 'zip-members');
   const plan = {
     blockSizeBytes,
     maxRunBytes: Math.min(...profiles.map((p) => p.maxOperationBytes)),
     joinFoundRuns: profiles.every((p) => p.allowedOperations.includes('diff')),
-    keepZipMembersWhole: profiles.every((p) => p.allowedOperations.includes('diff')) && keepWholeTraits.length > 0,
-    wholeChunkBytes: Math.min(Infinity, ...keepWholeTraits.map((t) => t.wholeChunkBytes ?? Infinity)),
+    ...keepWholeOptions(specs, profiles),
     reporter,
     timed: phaseTimer(timingsMs),
   };

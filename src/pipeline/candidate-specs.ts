@@ -50,3 +50,21 @@ export function candidateSpecs(choice: EncodingChoice, targets: readonly TargetP
   for (const differ of differs) specs.push({ kind: 'diff', differ });
   return specs;
 }
+
+/**
+ * How the planner treats zip members for `specs` on `targets`, as `build` and `compare` plan:
+ * kept whole when every target may DIFF and a differ of `specs` needs them whole
+ * (traits.keepWhole), in chunks of at most the smallest wholeChunkBytes such differs declare.
+ */
+export function keepWholeOptions(
+  specs: readonly CandidateSpec[],
+  targets: readonly TargetProfile[],
+): { keepZipMembersWhole: boolean; wholeChunkBytes: number } {
+  const traits = specs
+    .flatMap((c) => (c.kind === 'diff' ? [differByName(c.differ).traits] : []))
+    .filter((t) => t.keepWhole === 'zip-members');
+  return {
+    keepZipMembersWhole: targets.every((p) => p.allowedOperations.includes('diff')) && traits.length > 0,
+    wholeChunkBytes: Math.min(Infinity, ...traits.map((t) => t.wholeChunkBytes ?? Infinity)),
+  };
+}

@@ -189,12 +189,14 @@ export class PreparedImages {
   }
 
   /**
-   * The same images planned again without joined found runs, without hashing again — compare's
-   * plan for replace-only combinations (a REPLACE would store joined blocks as data). Closing
-   * the view closes nothing.
+   * The same images planned again without zip members kept whole, and with or without joined
+   * found runs, without hashing again — compare's plans for combinations whose differs need no
+   * whole members (`joinFoundRuns` false: replace-only ones, a REPLACE would store joined blocks
+   * as data), as `build` plans them. Closing the view closes nothing.
    */
-  withoutJoinedRuns(): PreparedImages {
-    const items = planBlocks(this.newDigests, this.oldView, planLimits(this.blockSizeBytes, this.maxRunBytes, false));
+  replanned(joinFoundRuns: boolean): PreparedImages {
+    const limits = planLimits(this.blockSizeBytes, this.maxRunBytes, joinFoundRuns);
+    const items = planBlocks(this.newDigests, this.oldView, limits);
     return new PreparedImages(
       this.next,
       this.old,

@@ -1,12 +1,13 @@
 // End to end through the library: an APK-like image whose changed zip member (about 1.4 MB
 // deflated) is longer than the 1 MiB chunk. The planner keeps it whole in one op (zip member
 // spans), the deflate-aware differ re-deflates it, and the package applies to the exact new image.
+// `compare` plans the same way for a combination with that differ: it measures what `build` makes.
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { applyPackage, buildPackages, inspectPackage } from '../../src/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyPackage, buildPackages, compareCodecs, inspectPackage } from '../../src/index.js';
 import { prng } from '../codecs/sample-data.js';
 import { zipArchive, type ZipMember } from '../helpers/zip-archive.js';
 
@@ -34,21 +35,26 @@ function image(members: ZipMember[]): Buffer {
   return out;
 }
 
+const oldPath = join(work, 'old.img');
+const newPath = join(work, 'new.img');
+let newImage: Buffer;
+
+beforeAll(() => {
+  const big = words(4_000_000, 101);
+  const members: ZipMember[] = [
+    { name: 'res/a.txt', data: words(300_000, 102), level: 6 },
+    { name: 'classes.dex', data: big, level: 6 },
+    { name: 'res/b.txt', data: words(300_000, 103), level: 6 },
+  ];
+  const edited = Buffer.from(big);
+  edited.write('EDITED', 2_000_000);
+  writeFileSync(oldPath, image(members));
+  newImage = image(members.map((m) => (m.name === 'classes.dex' ? { ...m, data: edited } : m)));
+  writeFileSync(newPath, newImage);
+});
+
 describe('deflate-aware in a build', () => {
   it('keeps a changed zip member longer than a chunk in one op and re-deflates it exactly', async () => {
-    const big = words(4_000_000, 101);
-    const members: ZipMember[] = [
-      { name: 'res/a.txt', data: words(300_000, 102), level: 6 },
-      { name: 'classes.dex', data: big, level: 6 },
-      { name: 'res/b.txt', data: words(300_000, 103), level: 6 },
-    ];
-    const edited = Buffer.from(big);
-    edited.write('EDITED', 2_000_000);
-    const oldPath = join(work, 'old.img');
-    const newPath = join(work, 'new.img');
-    writeFileSync(oldPath, image(members));
-    const newImage = image(members.map((m) => (m.name === 'classes.dex' ? { ...m, data: edited } : m)));
-    writeFileSync(newPath, newImage);
     const built = await buildPackages({
       oldPath,
       newPath,
@@ -68,4 +74,34 @@ describe('deflate-aware in a build', () => {
     await applyPackage({ packagePath: pkg.path, oldPath, outputPath });
     expect(readFileSync(outputPath).equals(newImage)).toBe(true);
   }, 120_000);
+
+  it('compare measures the package build makes with the same candidates (members kept whole too)', async () => {
+    const built = await buildPackages({
+      oldPath,
+      newPath,
+      outDir: join(work, 'out-xz'),
+      targets: 'generic',
+      codec: 'xz',
+      level: 6,
+      differ: 'deflate-aware',
+      timestampSeconds: 1,
+      jobs: 1,
+      reporter: quiet,
+    });
+    const compared = await compareCodecs({
+      oldPath,
+      newPath,
+      target: 'generic',
+      codecs: 'xz',
+      levels: 'xz=6',
+      differs: 'deflate-aware,bsdiff-lzma',
+      timestampSeconds: 1,
+      jobs: 1,
+      reporter: quiet,
+    });
+    const entry = (differ: string) => compared.entries.find((e) => e.kind === 'diff' && e.differ === differ)!;
+    expect(entry('deflate-aware').packageBytes).toBe(built.packages[0]!.sizeBytes);
+    // The byte differ on the deflated member, planned without whole members, is far larger.
+    expect(entry('bsdiff-lzma').packageBytes).toBeGreaterThan(3 * built.packages[0]!.sizeBytes);
+  }, 180_000);
 });

@@ -31,9 +31,9 @@ describe('PreparedImages', () => {
     ]);
   });
 
-  it('withoutJoinedRuns re-plans the same images without joins, keeping the old image', async () => {
+  it('replanned(false) re-plans the same images without joins, keeping the old image', async () => {
     const joined = await prepare(true);
-    const plain = joined.withoutJoinedRuns();
+    const plain = joined.replanned(false);
     expect(kinds(plain)).toEqual([
       ['changed', 1],
       ['copy', 3],
@@ -42,5 +42,6 @@ describe('PreparedImages', () => {
     expect(plain.old).toBe(joined.old);
     expect(plain.oldDigests).toBe(joined.oldDigests);
     expect(kinds(joined)).toEqual([['changed', 5]]);
+    expect(kinds(joined.replanned(true))).toEqual([['changed', 5]]);
   });
 });
