@@ -24,7 +24,7 @@ export const MAX_CARRIED_BLOCKS = 32;
  */
 export const MAX_GATHERED_EXTENTS = 4096;
 /**
- * A chunk too large to take the later copies of its content within the op is first cut into
+ * A chunk that may not take the copies of its content within the op is first cut into
  * pieces of 1/TWINS_PER_OP of the op, so a piece and three copies of it fit one op. On the
  * bench's 4 GiB pair (a 1 GiB image four times), 2 MiB chunks left whole made the package 1.8 x
  * larger: one copy fitted, and the other two were coded again.
