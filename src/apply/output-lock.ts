@@ -1,17 +1,19 @@
 // One apply at a time per output: an exclusive lock file beside the output (`.<name>.ota-lock`, or
-// `.ota-lock` inside a release folder), created with O_EXCL and holding the owner's pid. A lock
-// whose pid is no longer alive is stale and taken over: it is first renamed to a unique name, and
-// removed only if that moved the very inode found stale (so two takers never both win). A second
-// apply to a locked output fails with OUTPUT_BUSY (exit 8) instead of racing the first.
+// `.ota-lock` inside a release folder) holding the owner's pid. It appears with its pid already in
+// it: the pid is written to a private file that is then hard-linked to the lock's name (link fails
+// if the name exists), so a kill at any moment never leaves a lock without an owner. A lock whose
+// pid is no longer alive is stale and taken over: it is first renamed to a unique name, and removed
+// only if that moved the very inode found stale (so two takers never both win). A second apply to
+// a locked output fails with OUTPUT_BUSY (exit 8) instead of racing the first. Side files a killed
+// apply left (its private file, a lock it had moved aside) carry its pid and are removed once it is dead.
 
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { link, lstat, open, rename, unlink } from 'node:fs/promises';
+import { link, lstat, open, readdir, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { IoError, ioError } from '../errors/ota-error.js';
 import { openOwnedFile } from './owned-file.js';
 
-/** A lock file without a pid (its owner died between create and write) is stale after this. */
-const EMPTY_LOCK_STALE_MS = 60_000;
 /** A lock file longer than this is not ours. */
 const MAX_LOCK_BYTES = 64;
 
@@ -32,29 +34,63 @@ function alive(pid: number): boolean {
 
 /** Takes the lock at `lockPath` for `outputPath`, or throws OUTPUT_BUSY when another live apply holds it. */
 export async function lockOutput(lockPath: string, outputPath: string): Promise<OutputLock> {
+  await removeDeadSideFiles(lockPath);
   for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fh = await open(
-        lockPath,
-        constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
-        0o600,
-      );
-      try {
-        await fh.writeFile(`${process.pid}\n`);
-        const st = await fh.stat();
-        return { release: () => unlinkIfSame(lockPath, st.dev, st.ino) };
-      } finally {
-        await fh.close();
-      }
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError('create lock', lockPath, err);
-    }
+    const made = await linkNewLock(lockPath);
+    if (made) return { release: () => unlinkIfSame(lockPath, made.dev, made.ino) };
     const holder = await staleHolder(lockPath);
     if (holder.pid !== undefined) busy(outputPath, lockPath, `pid ${holder.pid}`);
-    if (!holder.stale) busy(outputPath, lockPath, holder.why ?? 'an apply that is starting');
+    if (!holder.stale) busy(outputPath, lockPath, holder.why ?? 'another apply');
     if (holder.dev !== undefined) await takeOver(lockPath, holder.dev, holder.ino!);
   }
   return busy(outputPath, lockPath, 'another apply');
+}
+
+/** `<lock>.<pid>.<random>.<kind>`: a side file of the apply with that pid. */
+function sideFileName(lockPath: string, kind: 'new' | 'stale'): string {
+  return `${lockPath}.${process.pid}.${randomBytes(8).toString('hex')}.${kind}`;
+}
+
+/**
+ * Writes this process's pid to a private file and links it to `lockPath`; returns the lock's
+ * inode, or undefined when `lockPath` already exists. The private name is removed either way.
+ */
+async function linkNewLock(lockPath: string): Promise<{ dev: number; ino: number } | undefined> {
+  const fresh = sideFileName(lockPath, 'new');
+  let fh;
+  try {
+    fh = await open(fresh, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  } catch (err) {
+    throw ioError('create lock', fresh, err);
+  }
+  try {
+    await fh.writeFile(`${process.pid}\n`);
+    const st = await fh.stat();
+    await fh.close();
+    fh = undefined;
+    try {
+      await link(fresh, lockPath);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
+      throw ioError('create lock', lockPath, err);
+    }
+    return { dev: st.dev, ino: st.ino };
+  } finally {
+    await fh?.close().catch(() => undefined);
+    await unlink(fresh).catch(() => undefined);
+  }
+}
+
+/** Removes `<lock>.<pid>.<random>.new|stale` files whose apply is dead (it was killed between two steps). */
+async function removeDeadSideFiles(lockPath: string): Promise<void> {
+  const prefix = `${basename(lockPath)}.`;
+  const names = await readdir(dirname(lockPath)).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = /^(\d{1,10})\.[0-9a-f]{16}\.(?:new|stale)$/.exec(name.slice(prefix.length))?.[1];
+    if (pid !== undefined && Number(pid) !== process.pid && !alive(Number(pid)))
+      await unlink(join(dirname(lockPath), name)).catch(() => undefined);
+  }
 }
 
 function busy(outputPath: string, lockPath: string, who: string): never {
@@ -68,7 +104,8 @@ function busy(outputPath: string, lockPath: string, who: string): never {
 async function staleHolder(
   lockPath: string,
 ): Promise<{ pid?: number; stale: boolean; why?: string; dev?: number; ino?: number }> {
-  const opened = await openOwnedFile(lockPath, 'read');
+  // Two links: an apply is taking the lock (its private name is removed right after the link).
+  const opened = await openOwnedFile(lockPath, 'read', [], 2);
   // A lock we cannot vouch for (a symlink, another user's file, a folder) is never removed: busy.
   if ('problem' in opened && opened.problem === 'it is missing') return { stale: true }; // released meanwhile: retry
   if ('problem' in opened) return { stale: false, why: `a lock file this applier did not make (${opened.problem})` };
@@ -78,7 +115,6 @@ async function staleHolder(
     const { dev, ino } = opened.st;
     if (pid !== undefined && Number(pid) !== process.pid && alive(Number(pid)))
       return { pid: Number(pid), stale: false };
-    if (pid === undefined && Date.now() - opened.st.mtimeMs < EMPTY_LOCK_STALE_MS) return { stale: false };
     return { stale: true, dev, ino };
   } finally {
     await opened.fh.close();
@@ -87,7 +123,7 @@ async function staleHolder(
 
 /** Removes a stale lock if it is still inode (dev, ino); puts back a lock someone took meanwhile. */
 async function takeOver(lockPath: string, dev: number, ino: number): Promise<void> {
-  const aside = `${lockPath}.stale-${randomBytes(8).toString('hex')}`;
+  const aside = sideFileName(lockPath, 'stale');
   try {
     await rename(lockPath, aside);
   } catch {

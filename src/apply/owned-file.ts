@@ -23,9 +23,9 @@ export async function fileIdsOf(paths: readonly string[]): Promise<FileId[]> {
 }
 
 /** Why `st` is not a file this process made and alone holds, or undefined when it is. */
-export function ownedFileProblem(st: Stats, forbidden: readonly FileId[] = []): string | undefined {
+export function ownedFileProblem(st: Stats, forbidden: readonly FileId[] = [], maxLinks = 1): string | undefined {
   if (!st.isFile()) return 'it is not a regular file';
-  if (st.nlink !== 1) return `it has ${st.nlink} links (a hard link to another file)`;
+  if (st.nlink < 1 || st.nlink > maxLinks) return `it has ${st.nlink} links (a hard link to another file)`;
   const uid = process.getuid?.();
   if (uid !== undefined && st.uid !== uid) return `it is owned by uid ${st.uid}, not by us (${uid})`;
   if (forbidden.some((f) => f.dev === st.dev && f.ino === st.ino)) return 'it is one of the input images';
@@ -35,12 +35,13 @@ export function ownedFileProblem(st: Stats, forbidden: readonly FileId[] = []): 
 /**
  * Opens an existing file with O_NOFOLLOW (never O_CREAT, never O_TRUNC) and checks it with fstat.
  * Returns the open handle, or why the file must not be used (the handle is then closed and
- * nothing was read from or written to the file).
+ * nothing was read from or written to the file). `maxLinks` above 1 is for files only read.
  */
 export async function openOwnedFile(
   path: string,
   mode: 'read' | 'write',
   forbidden: readonly FileId[] = [],
+  maxLinks = 1,
 ): Promise<{ fh: FileHandle; st: Stats } | { problem: string }> {
   const access = mode === 'write' ? constants.O_RDWR : constants.O_RDONLY;
   let fh: FileHandle;
@@ -54,7 +55,7 @@ export async function openOwnedFile(
     };
   }
   const st = await fh.stat().catch(() => undefined);
-  const problem = st ? ownedFileProblem(st, forbidden) : 'fstat failed';
+  const problem = st ? ownedFileProblem(st, forbidden, maxLinks) : 'fstat failed';
   if (problem || !st) {
     await fh.close().catch(() => undefined);
     return { problem: problem ?? 'fstat failed' };
