@@ -112,13 +112,14 @@ async function startChunk(input: EncodePlanInput, item: DataStep) {
   const where = blocksLabel(dst);
   // A partition without an old image (a full one): REPLACE and sourceless DIFF, with the full-image rules.
   const full = input.old === undefined ? { fullImage: true } : {};
-  const task = { newData, sourceData, specs: input.specs, where, ...full, ...input.targetNeeds };
-  // The worker proved what the targets keep; a candidate served without proof (compare's cache)
-  // is proven here, while its chunk is still in memory.
-  const candidates = await proveKept(task, await input.encoder.encode(task), input.targetNeeds.targets);
-  if (input.selfCheckTotals) for (const c of candidates) input.selfCheckTotals.ms += c.selfCheckMs ?? 0;
   // In-place ops carry the hash of what they write, so a re-run can tell they are done.
   const dstSha256 = createHash('sha256').update(newData).digest();
+  // The chunk's buffers are this call's alone: the pool moves them to its worker without a copy.
+  const task = { newData, sourceData, specs: input.specs, where, ...full, ...input.targetNeeds, handedOver: true };
+  // The worker proved what the targets keep; a candidate served without proof (compare's cache,
+  // which never moves the buffers) is proven here, while its chunk is still in memory.
+  const candidates = await proveKept(task, await input.encoder.encode(task), input.targetNeeds.targets);
+  if (input.selfCheckTotals) for (const c of candidates) input.selfCheckTotals.ms += c.selfCheckMs ?? 0;
   return { candidates, srcSha256, dstSha256 };
 }
 

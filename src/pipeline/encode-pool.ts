@@ -45,6 +45,17 @@ function workerUrl(): URL {
   return new URL('../../dist/pipeline/encode-worker.js', import.meta.url);
 }
 
+/**
+ * The buffers of a handed-over task that can move to a worker without a copy: those its views
+ * cover whole (a view of part of a buffer would move the rest with it).
+ */
+function movableBuffers(task: EncodeTask): ArrayBuffer[] {
+  const whole = [task.newData, task.sourceData].filter(
+    (v) => v.byteLength > 0 && v.byteOffset === 0 && v.byteLength === v.buffer.byteLength,
+  );
+  return [...new Set(whole.map((v) => v.buffer as ArrayBuffer))];
+}
+
 /** A fixed pool of encode workers. */
 export class EncodePool implements ChunkEncoder {
   private readonly idle: Worker[] = [];
@@ -111,7 +122,7 @@ export class EncodePool implements ChunkEncoder {
     while (this.idle.length > 0 && this.queue.length > 0) {
       const w = this.idle.pop()!;
       const job = this.queue.shift()!;
-      w.postMessage(job);
+      w.postMessage(job, 'task' in job && job.task.handedOver ? movableBuffers(job.task) : []);
     }
   }
 

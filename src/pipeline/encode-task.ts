@@ -33,4 +33,9 @@ export interface EncodeTask {
   readonly sourcelessDiffAllowed?: boolean;
   /** Names the chunk in errors (e.g. `blocks 256+256`). */
   readonly where?: string;
+  /**
+   * The caller hands `newData` and `sourceData` over: an encoder may move them to a worker thread
+   * instead of copying them, after which they are empty (detached) on the caller's side.
+   */
+  readonly handedOver?: boolean;
 }

@@ -126,6 +126,22 @@ describe('CachingEncoder', () => {
     for (const c of out) expect(specs).toContain(c.spec);
   });
 
+  it("moves a handed-over task's buffers to the worker (no copy): same candidates, the caller's views emptied", async () => {
+    const [chunk] = chunks();
+    const specs = SPEC_SETS['build auto']!;
+    const kept: EncodeTask = { newData: chunk!.newData, sourceData: chunk!.sourceData, specs, replaceRequired: false };
+    const expected = summary(await pool.encode(kept));
+    expect(kept.newData.byteLength).toBe(chunk!.newData.length); // not handed over: still there
+    const moved: EncodeTask = {
+      ...kept,
+      newData: new Uint8Array(kept.newData),
+      sourceData: new Uint8Array(kept.sourceData),
+      handedOver: true,
+    };
+    expect(summary(await pool.encode(moved))).toEqual(expected);
+    expect([moved.newData.byteLength, moved.sourceData.byteLength]).toEqual([0, 0]);
+  });
+
   it('works on as many tasks at once as the encoder it wraps (encodePlan sizes its window by it)', () => {
     expect(pool.jobs).toBe(2);
     expect(encoder.jobs).toBe(pool.jobs);
