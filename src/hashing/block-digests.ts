@@ -1,12 +1,14 @@
 // BlockDigests: one pass over an image that yields a sha256 per block (one typed array), zero and
 // DONT_CARE flags per block, and the sha256 of the whole expanded image (DONT_CARE read as zeros).
 // Fill and DONT_CARE runs a container knows about are never read: a fill block is hashed once.
-// Memory: 34 bytes per block + one read buffer.
+// The same pass can sample anchors and find zip members (when asked), so nothing reads the image
+// twice. Memory: 34 bytes per block + one read buffer.
 
 import { createHash } from 'node:crypto';
 import type { BlockSource, SourceRun } from '../image/block-source.js';
 import { extentsOfFlags } from '../extents/extent-list.js';
 import type { Extent } from '../model/extent.js';
+import { ZipMemberScanner } from '../image/zip-member-scanner.js';
 import { AnchorSampler, type AnchorList } from './anchor-sampler.js';
 import { ImageSha256 } from './image-sha256.js';
 
@@ -30,6 +32,17 @@ export interface BlockDigests {
   readonly imageSha256: Buffer;
   /** Content-defined anchors (when asked for), to find data that moved. */
   readonly anchors?: AnchorList;
+  /** The zip members of 2 .. `zipSpanMaxBlocks` blocks (when asked for; ZipMemberScanner). */
+  readonly zipMemberSpans?: readonly Extent[];
+}
+
+/** What hashBlocks does besides hashing. */
+export interface HashOptions {
+  readonly onProgress?: HashProgress;
+  /** Sample content-defined anchors (the old image, and the new one of a delta). */
+  readonly withAnchors?: boolean;
+  /** Find the zip members of up to this many blocks (a planner that keeps them whole). */
+  readonly zipSpanMaxBlocks?: number;
 }
 
 /** Progress callback: bytes hashed so far. */
@@ -47,14 +60,18 @@ function runCovering(
   return run && run.offsetBytes <= start && run.offsetBytes + run.sizeBytes >= end ? run : undefined;
 }
 
-/** Hashes every block of `source` in one sequential pass; with `withAnchors`, also samples anchors. */
+/** Hashes every block of `source` in one sequential pass, sampling anchors and finding zip members as asked. */
 export async function hashBlocks(
   source: BlockSource,
   blockSizeBytes: number,
-  onProgress?: HashProgress,
-  withAnchors = false,
+  options: HashOptions = {},
 ): Promise<BlockDigests> {
-  const sampler = withAnchors ? new AnchorSampler() : undefined;
+  const { onProgress, zipSpanMaxBlocks } = options;
+  const sampler = options.withAnchors ? new AnchorSampler() : undefined;
+  const zips =
+    zipSpanMaxBlocks === undefined
+      ? undefined
+      : new ZipMemberScanner(source.sizeBytes, blockSizeBytes, zipSpanMaxBlocks);
   const blockCount = Math.ceil(source.sizeBytes / blockSizeBytes);
   const digests = Buffer.alloc(blockCount * 32);
   const zero = new Uint8Array(blockCount);
@@ -102,6 +119,7 @@ export async function hashBlocks(
     }
     const buf = await source.read(start, count * blockSizeBytes);
     whole.update(buf);
+    zips?.feed(start, buf.subarray(0, Math.max(0, Math.min(buf.length, source.sizeBytes - start))));
     for (let k = 0; k < count; k++) {
       const block = buf.subarray(k * blockSizeBytes, (k + 1) * blockSizeBytes);
       if (block.equals(zeroBlock)) {
@@ -130,6 +148,7 @@ export async function hashBlocks(
     dontCareCount,
     imageSha256: whole.digest(),
     ...(sampler ? { anchors: sampler.finish() } : {}),
+    ...(zips ? { zipMemberSpans: zips.spans() } : {}),
   };
 }
 

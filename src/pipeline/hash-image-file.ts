@@ -5,18 +5,20 @@
 import { hashBlocks, type BlockDigests, type HashProgress } from '../hashing/block-digests.js';
 import { openImage } from '../image/open-image.js';
 
-/** An image to hash: its path, block size and whether to sample anchors (see hashBlocks). */
+/** An image to hash: its path, block size, and whether to sample anchors and find zip members (see hashBlocks). */
 export interface HashJob {
   readonly path: string;
   readonly blockSizeBytes: number;
   readonly withAnchors: boolean;
+  readonly zipSpanMaxBlocks?: number;
 }
 
 /** Opens `job.path`, hashes every block (hashBlocks) and closes it. Memory: hashBlocks'. */
 export async function hashImageFile(job: HashJob, onProgress?: HashProgress): Promise<BlockDigests> {
   const source = await openImage(job.path);
   try {
-    return await hashBlocks(source, job.blockSizeBytes, onProgress, job.withAnchors);
+    const { withAnchors, zipSpanMaxBlocks } = job;
+    return await hashBlocks(source, job.blockSizeBytes, { onProgress, withAnchors, zipSpanMaxBlocks });
   } finally {
     await source.close();
   }

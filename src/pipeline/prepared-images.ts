@@ -15,8 +15,8 @@ import { planBlocks, type OldImageView, type PlanOptions as PlannerOptions } fro
 import type { PlanItem } from '../planner/plan-items.js';
 import type { Reporter } from '../reporter.js';
 import type { Extent } from '../model/extent.js';
-import { zipMemberSpans } from './zip-member-spans.js';
 import type { InputSummary } from './build-options.js';
+import type { HashJob } from './hash-image-file.js';
 
 /**
  * Largest changed chunk handed to one encoder task (op memory stays bounded; a smaller
@@ -57,6 +57,14 @@ function planLimits(
 }
 
 /** Progress of one hashing phase, as reporter events. */
+/**
+ * How many blocks a zip member kept whole may span (none longer than an op), when the new image's
+ * hashing must find them: a delta whose differs keep members whole.
+ */
+function zipSpanMaxBlocks(o: PlanOptions, delta: boolean): number | undefined {
+  return delta && o.keepZipMembersWhole ? Math.floor(o.maxRunBytes / o.blockSizeBytes) : undefined;
+}
+
 function progressOf(reporter: Reporter, phase: string): HashProgress {
   return (done, total) => reporter.progress({ phase, done, total });
 }
@@ -78,10 +86,7 @@ export interface PlanOptions {
 }
 
 /** Hashes an image file by path, possibly on another thread (EncodePool.hashImage). */
-export type HashImageFile = (
-  job: { path: string; blockSizeBytes: number; withAnchors: boolean },
-  onProgress?: HashProgress,
-) => Promise<BlockDigests>;
+export type HashImageFile = (job: HashJob, onProgress?: HashProgress) => Promise<BlockDigests>;
 
 /** What to prepare from image paths. */
 export interface PrepareOptions extends PlanOptions {
@@ -120,9 +125,9 @@ export class PreparedImages {
     let old: BlockSource | undefined;
     try {
       old = o.oldPath ? await openImage(o.oldPath) : undefined;
-      const hash = (path: string, withAnchors: boolean, phase: string) => {
+      const hash = (path: string, withAnchors: boolean, phase: string, zipSpanMaxBlocks?: number) => {
         const digests = o.hashImageFile!(
-          { path, blockSizeBytes: o.blockSizeBytes, withAnchors },
+          { path, blockSizeBytes: o.blockSizeBytes, withAnchors, zipSpanMaxBlocks },
           progressOf(o.reporter, phase),
         );
         // Awaited inside fromSources; an error while this thread still works surfaces there.
@@ -131,7 +136,7 @@ export class PreparedImages {
       };
       const hashed = o.hashImageFile && {
         old: o.oldPath ? hash(o.oldPath, true, 'hashing old') : undefined,
-        next: hash(o.newPath, o.oldPath !== undefined, 'hashing new'),
+        next: hash(o.newPath, o.oldPath !== undefined, 'hashing new', zipSpanMaxBlocks(o, o.oldPath !== undefined)),
       };
       const prepared = await PreparedImages.fromSources(next, old, o, hashed);
       prepared.owned = true;
@@ -154,17 +159,18 @@ export class PreparedImages {
     hashed?: { old?: Promise<BlockDigests>; next?: Promise<BlockDigests> },
   ): Promise<PreparedImages> {
     const progress = (phase: string) => progressOf(o.reporter, phase);
-    // The zip scan reads the new image once more: started now, it overlaps the hashing.
-    const spans =
-      old && o.keepZipMembersWhole
-        ? zipMemberSpans(next, o.blockSizeBytes, Math.floor(o.maxRunBytes / o.blockSizeBytes))
-        : undefined;
-    // Its error, if any, surfaces where it is awaited; this keeps it from being unhandled meanwhile.
-    spans?.catch(() => undefined);
     const [oldDigests, newDigests] = await o.timed('hashMs', () =>
       Promise.all([
-        old ? (hashed?.old ?? hashBlocks(old, o.blockSizeBytes, progress('hashing old'), true)) : undefined,
-        hashed?.next ?? hashBlocks(next, o.blockSizeBytes, progress('hashing new'), old !== undefined),
+        old
+          ? (hashed?.old ??
+            hashBlocks(old, o.blockSizeBytes, { onProgress: progress('hashing old'), withAnchors: true }))
+          : undefined,
+        hashed?.next ??
+          hashBlocks(next, o.blockSizeBytes, {
+            onProgress: progress('hashing new'),
+            withAnchors: old !== undefined,
+            zipSpanMaxBlocks: zipSpanMaxBlocks(o, old !== undefined),
+          }),
       ]),
     );
     const { oldView, items } = await o.timed('planMs', async () => {
@@ -175,7 +181,9 @@ export class PreparedImages {
             anchors: oldDigests.anchors && new AnchorIndex(oldDigests.anchors),
           }
         : undefined;
-      const keepWhole = await spans;
+      const keepWhole = zipSpanMaxBlocks(o, old !== undefined) === undefined ? undefined : newDigests.zipMemberSpans;
+      if (keepWhole === undefined && zipSpanMaxBlocks(o, old !== undefined) !== undefined)
+        throw new Error('the new image was hashed without the zip member scan it was asked for');
       return {
         oldView,
         items: planBlocks(
