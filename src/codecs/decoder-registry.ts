@@ -1,21 +1,34 @@
 // Decoder registry: the only module that imports the concrete decoders, and the one place that
 // turns a codec wire id read from a package into a codec (refusing unknown ids). Imports no
-// encoder. Decoders are stateless, so one instance of each is shared.
+// encoder. Decoders are stateless, so one instance of each is shared. Each is loaded on its first
+// decode: an apply or verify loads only the decoders its package uses.
 
 import { UnsupportedError } from '../errors/ota-error.js';
-import { BrotliDecoder } from './brotli-decoder.js';
+import { CodecWireId, type CodecName } from '../model/wire-ids.js';
 import type { Decoder } from './decoder.js';
-import { GzipDecoder } from './gzip-decoder.js';
-import { NoneDecoder } from './none-decoder.js';
-import { XzDecoder } from './xz-decoder.js';
-import { ZstdDecoder } from './zstd-decoder.js';
+
+/** The decoder called `name`, its module imported by `load` on the first decode. */
+function loadedOnFirstUse(name: CodecName, load: () => Promise<Decoder>): Decoder {
+  let loaded: Promise<Decoder> | undefined;
+  const decoder = async (): Promise<Decoder> => {
+    const d = await load();
+    if (d.name !== name || d.wireId !== CodecWireId[name])
+      throw new Error(`decoder registry: ${name} loaded ${d.name} (wire id ${d.wireId})`);
+    return d;
+  };
+  return {
+    name,
+    wireId: CodecWireId[name],
+    decode: async (...args) => (await (loaded ??= decoder())).decode(...args),
+  };
+}
 
 const DECODERS: readonly Decoder[] = [
-  new NoneDecoder(),
-  new GzipDecoder(),
-  new BrotliDecoder(),
-  new ZstdDecoder(),
-  new XzDecoder(),
+  loadedOnFirstUse('none', async () => new (await import('./none-decoder.js')).NoneDecoder()),
+  loadedOnFirstUse('gzip', async () => new (await import('./gzip-decoder.js')).GzipDecoder()),
+  loadedOnFirstUse('brotli', async () => new (await import('./brotli-decoder.js')).BrotliDecoder()),
+  loadedOnFirstUse('zstd', async () => new (await import('./zstd-decoder.js')).ZstdDecoder()),
+  loadedOnFirstUse('xz', async () => new (await import('./xz-decoder.js')).XzDecoder()),
 ];
 
 /** Every decoder, in wire-id order. */

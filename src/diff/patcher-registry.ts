@@ -1,23 +1,36 @@
 // Patcher registry: the only module that imports the concrete patchers, and the one place that
 // turns a differ wire id read from a package into a differ (refusing unknown ids). Imports no
-// differ. Patchers are stateless, so one instance of each is shared.
+// differ. Patchers are stateless, so one instance of each is shared. Each is loaded on its first
+// patch: an apply or verify loads only the patchers its package uses (a deflate re-encoder, a
+// bzip2 reader and the rest are start-up time a package without them should not pay).
 
 import { UnsupportedError } from '../errors/ota-error.js';
-import { Bsdf2Patcher } from './bsdf2-patcher.js';
-import { BsdiffLzmaPatcher } from './bsdiff-lzma-patcher.js';
-import { BsdiffPatcher } from './bsdiff-patcher.js';
-import { DeflateAwarePatcher } from './deflate-aware-patcher.js';
-import { ExecAwarePatcher } from './exec-aware-patcher.js';
+import { DifferWireId, type DifferName } from '../model/wire-ids.js';
 import type { Patcher } from './patcher.js';
-import { ZstdDictPatcher } from './zstd-dict-patcher.js';
+
+/** The patcher called `name`, its module imported by `load` on the first patch. */
+function loadedOnFirstUse(name: DifferName, load: () => Promise<Patcher>): Patcher {
+  let loaded: Promise<Patcher> | undefined;
+  const patcher = async (): Promise<Patcher> => {
+    const p = await load();
+    if (p.name !== name || p.wireId !== DifferWireId[name])
+      throw new Error(`patcher registry: ${name} loaded ${p.name} (wire id ${p.wireId})`);
+    return p;
+  };
+  return {
+    name,
+    wireId: DifferWireId[name],
+    patch: async (...args) => (await (loaded ??= patcher())).patch(...args),
+  };
+}
 
 const PATCHERS: readonly Patcher[] = [
-  new BsdiffPatcher(),
-  new ZstdDictPatcher(),
-  new Bsdf2Patcher(),
-  new BsdiffLzmaPatcher(),
-  new DeflateAwarePatcher(),
-  new ExecAwarePatcher(),
+  loadedOnFirstUse('bsdiff', async () => new (await import('./bsdiff-patcher.js')).BsdiffPatcher()),
+  loadedOnFirstUse('zstd-dict', async () => new (await import('./zstd-dict-patcher.js')).ZstdDictPatcher()),
+  loadedOnFirstUse('bsdf2', async () => new (await import('./bsdf2-patcher.js')).Bsdf2Patcher()),
+  loadedOnFirstUse('bsdiff-lzma', async () => new (await import('./bsdiff-lzma-patcher.js')).BsdiffLzmaPatcher()),
+  loadedOnFirstUse('deflate-aware', async () => new (await import('./deflate-aware-patcher.js')).DeflateAwarePatcher()),
+  loadedOnFirstUse('exec-aware', async () => new (await import('./exec-aware-patcher.js')).ExecAwarePatcher()),
 ];
 
 /** Every patcher, in wire-id order. */
