@@ -1,5 +1,5 @@
-// Runs compressed bytes through a Node decompression stream (zlib, brotli, lzma-native) into a
-// buffer of exactly the declared size. Owns the output cap: the first chunk that would pass it
+// Runs compressed bytes through a Node decompression stream (zlib, brotli) into a buffer of
+// exactly the declared size (LZMA goes through lzma-capped-decode.ts, without a stream). Owns the output cap: the first chunk that would pass it
 // stops the stream and fails, so a decompression bomb costs at most one chunk beyond the cap.
 // It does not know any format; callers check format-specific framing before and after.
 
@@ -10,7 +10,7 @@ import { blobDecodeError, describeCause } from './codec-errors.js';
 export interface CappedStreamOptions {
   /**
    * Input is written in slices of at most this many bytes, each after the previous one was
-   * consumed. Decoders that expand a whole input chunk at once (lzma-native) need small slices
+   * consumed. Decoders that expand a whole input chunk at once need small slices
    * to bound how much they produce before the cap is noticed. Default: all input at once.
    */
   readonly inputSliceBytes?: number;

@@ -20,8 +20,28 @@ declare module 'lzma-native' {
     bufsize?: number;
   }
 
+  /**
+   * The native coder behind createStream's streams, driven directly: `code` runs liblzma over its
+   * input (synchronously when `async` is false) and calls `bufferHandler` with each output buffer,
+   * then once with `buf` null at the stream's end or on an error (`err`).
+   */
+  export interface NativeCoder {
+    rawDecoder(options: { filters: LzmaFilter[] }): void;
+    streamDecoder(options: { memlimit?: number; flags?: number }): void;
+    memlimitSet(bytes: number): number;
+    setBufsize(bytes: number): number;
+    code(input: Buffer | null, async: boolean): void;
+    resetUnderlying(): void;
+    bufferHandler: (
+      buf: Buffer | null | undefined,
+      processedChunks: number | undefined,
+      err: Error | null | undefined,
+    ) => void;
+  }
+
   /** The module object (CommonJS `module.exports`). */
   interface LzmaNative {
+    readonly Stream: new () => NativeCoder;
     createStream(
       coder: 'streamEncoder' | 'streamDecoder' | 'rawEncoder' | 'rawDecoder',
       options?: LzmaStreamOptions,

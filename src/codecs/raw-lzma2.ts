@@ -5,9 +5,10 @@
 // callers store its log next to the stream.
 
 import type lzmaModule from 'lzma-native';
+import type { NativeCoder } from 'lzma-native';
 import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
-import { decodeStreamCapped } from './capped-stream-decode.js';
+import { decodeCapped } from './lzma-capped-decode.js';
 import { assertExpectedSize, blobDecodeError, describeCause } from './codec-errors.js';
 import { windowLogFor } from './window-log.js';
 
@@ -118,16 +119,22 @@ export function decodeRawLzma2(
       `LZMA2 dictionary log ${dictLog} is outside ${LZMA2_MIN_DICT_LOG}..${lzma2DictLogFor(expectedSizeBytes)} for ${expectedSizeBytes} bytes`,
     );
   }
-  const decoder = lzmaNative().createStream('rawDecoder', {
-    filters: [{ id: lzmaNative().FILTER_LZMA2, options: { dictSize: 2 ** dictLog } }],
-    synchronous: true,
-  });
-  return decodeStreamCapped(what, decoder, data, expectedSizeBytes, {
-    inputSliceBytes: lzmaInputSliceBytes(expectedSizeBytes),
+  return Promise.resolve().then(() => {
+    const coder = new (lzmaNative().Stream)();
+    coder.rawDecoder({ filters: [{ id: lzmaNative().FILTER_LZMA2, options: { dictSize: 2 ** dictLog } }] });
+    return decodeCapped(what, coder, data, expectedSizeBytes, lzmaInputSliceBytes(expectedSizeBytes));
   });
 }
 
 /** Decoder memory for a stream of `sizeBytes`: its dictionary plus liblzma's state. */
 export function rawLzma2DecoderBytes(sizeBytes: number): number {
   return 2 ** lzma2DictLogFor(sizeBytes) + LZMA2_DECODER_STATE_BYTES;
+}
+
+/** A decoder of one .xz stream that needs at most `memlimitBytes` (liblzma refuses more). */
+export function xzStreamDecoder(memlimitBytes: number): NativeCoder {
+  const coder = new (lzmaNative().Stream)();
+  coder.streamDecoder({ memlimit: memlimitBytes });
+  coder.memlimitSet(memlimitBytes);
+  return coder;
 }

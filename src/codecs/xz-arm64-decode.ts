@@ -5,9 +5,9 @@
 
 import { createHash } from 'node:crypto';
 import { arm64BcjDecode } from './arm64-bcj.js';
-import { decodeStreamCapped } from './capped-stream-decode.js';
+import { decodeCapped } from './lzma-capped-decode.js';
 import { blobDecodeError } from './codec-errors.js';
-import { lzmaInputSliceBytes, lzmaNative } from './raw-lzma2.js';
+import { lzmaInputSliceBytes, xzStreamDecoder } from './raw-lzma2.js';
 import { crc32 } from '../hashing/crc32.js';
 import { crc64Bytes } from './xz-checksums.js';
 import { writeXzStream } from './xz-container.js';
@@ -45,10 +45,13 @@ export async function decodeXzArm64(
     uncompressedBytes: expectedSizeBytes,
     check: new Uint8Array(0),
   });
-  const decoder = lzmaNative().createStream('streamDecoder', { memlimit: memlimitBytes, synchronous: true });
-  const output = await decodeStreamCapped('xz', decoder, plain, expectedSizeBytes, {
-    inputSliceBytes: lzmaInputSliceBytes(expectedSizeBytes),
-  });
+  const output = decodeCapped(
+    'xz',
+    xzStreamDecoder(memlimitBytes),
+    plain,
+    expectedSizeBytes,
+    lzmaInputSliceBytes(expectedSizeBytes),
+  );
   arm64BcjDecode(output);
   const stored = data.subarray(checkAt, checkAt + layout.checkBytes);
   if (!checkOf(layout.checkId, output).equals(stored))

@@ -2,10 +2,10 @@
 // memory-limited decode into exactly the declared size.
 
 import { hexBytes } from '../errors/ota-error.js';
-import { decodeStreamCapped } from './capped-stream-decode.js';
+import { decodeCapped } from './lzma-capped-decode.js';
 import { assertExpectedSize, blobDecodeError } from './codec-errors.js';
 import type { Decoder } from './decoder.js';
-import { lzmaInputSliceBytes, lzmaNative } from './raw-lzma2.js';
+import { lzmaInputSliceBytes, xzStreamDecoder } from './raw-lzma2.js';
 import { BCJ_DECODER_STATE_BYTES, XZ_CODEC } from './xz-descriptor.js';
 import { decodeXzArm64 } from './xz-arm64-decode.js';
 import { readXzLayout } from './xz-filter-chain.js';
@@ -39,10 +39,13 @@ export class XzDecoder implements Decoder {
     const declared = memoryBytes ?? XZ_CODEC.decoderMemoryBytes(XZ_CODEC.maxLevel, expectedSizeBytes) + bcjBytes;
     const memlimit = Math.max(1, Math.floor(declared)) + MEMLIMIT_SLACK_BYTES;
     if (layout.blocks.some((b) => b.chain === 'arm64')) return decodeXzArm64(data, layout, expectedSizeBytes, memlimit);
-    const decoder = lzmaNative().createStream('streamDecoder', { memlimit, synchronous: true });
-    return decodeStreamCapped(this.name, decoder, data, expectedSizeBytes, {
-      inputSliceBytes: lzmaInputSliceBytes(expectedSizeBytes),
-    });
+    return decodeCapped(
+      this.name,
+      xzStreamDecoder(memlimit),
+      data,
+      expectedSizeBytes,
+      lzmaInputSliceBytes(expectedSizeBytes),
+    );
   }
 }
 
