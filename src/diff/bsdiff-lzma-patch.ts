@@ -90,6 +90,8 @@ export async function applyBsdiffLzmaPatch(
   expectedSizeBytes: number,
   memoryBytes = Infinity,
   output?: OutputBuffer,
+  /** The control block, when the caller decoded it already (exec-aware reads it first); its length is checked. */
+  decodedControl?: Uint8Array,
 ): Promise<Buffer> {
   if (patch.length < 8 || Buffer.from(patch.buffer, patch.byteOffset, 8).toString('latin1') !== BSDIFF_LZMA_MAGIC) {
     throw fail(`bad magic at offset 0: expected "${BSDIFF_LZMA_MAGIC}", got ${hexBytes(patch.subarray(0, 8))}`);
@@ -139,10 +141,15 @@ export async function applyBsdiffLzmaPatch(
   for (const h of headers) {
     const bytes = patch.subarray(at, at + h.encodedBytes);
     at += h.encodedBytes;
+    const known = decoded.length === 0 ? decodedControl : undefined;
+    if (known && known.length !== h.decodedBytes)
+      throw fail(`control block declares ${h.decodedBytes} bytes, ${known.length} were decoded`);
     decoded.push(
-      h.dictLog === STORED_BLOCK
-        ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)
-        : await decodeRawLzma2(`${WHAT} ${h.name} block`, bytes, h.dictLog, h.decodedBytes),
+      known
+        ? Buffer.from(known.buffer, known.byteOffset, known.length)
+        : h.dictLog === STORED_BLOCK
+          ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)
+          : await decodeRawLzma2(`${WHAT} ${h.name} block`, bytes, h.dictLog, h.decodedBytes),
     );
   }
   const [ctrl, sparse, extra] = decoded as [Buffer, Buffer, Buffer];

@@ -184,11 +184,12 @@ export async function applyExecAwarePatch(
   const maxRegions = Math.floor(maxDecodedBlockBytes(expectedSizeBytes) / 24);
   const header = readExecAwareHeader(patch, maxRegions + 1);
   const inner = patch.subarray(header.innerOffset);
-  const regions = regionsFromControl(await innerControl(inner, expectedSizeBytes, memoryBytes), source.length);
+  const control = await innerControl(inner, expectedSizeBytes, memoryBytes);
+  const regions = regionsFromControl(control, source.length);
   if (header.runs.length > regions.oldStart.length + 1)
     throw fail(`${header.runs.length} runs for ${regions.oldStart.length} regions`);
   const adjusted = adjustSource(source, regions, header.arch, header.runs);
-  return applyBsdiffLzmaPatch(adjusted, inner, expectedSizeBytes, memoryBytes, output);
+  return applyBsdiffLzmaPatch(adjusted, inner, expectedSizeBytes, memoryBytes, output, control);
 }
 
 function fail(detail: string): Error {
