@@ -125,8 +125,24 @@ function headerAt(data: Uint8Array, i: number): Candidate | undefined {
   return undefined;
 }
 
+/**
+ * False when the bytes at `start` cannot begin a deflate stream: a first block of the reserved
+ * type 3, or a stored block whose length and its complement disagree. Most false zlib headers in
+ * binaries fail this, at the cost of two byte reads instead of a zlib stream's set-up.
+ */
+function mayStartDeflate(data: Uint8Array, start: number): boolean {
+  const blockType = (data[start]! >> 1) & 3;
+  if (blockType === 3) return false;
+  if (blockType !== 0) return true;
+  if (start + 5 > data.length) return false;
+  const length = data[start + 1]! | (data[start + 2]! << 8);
+  const complement = data[start + 3]! | (data[start + 4]! << 8);
+  return (length ^ complement) === 0xffff;
+}
+
 /** Inflates the stream at `start`: its inflated bytes and deflated length, or undefined. */
 function inflateAt(data: Uint8Array, start: number, maxInflatedBytes: number) {
+  if (!mayStartDeflate(data, start)) return undefined;
   try {
     const input = Buffer.from(data.buffer, data.byteOffset + start, data.length - start);
     const r = inflateRawSync(input, { info: true, maxOutputLength: maxInflatedBytes }) as unknown as {

@@ -66,4 +66,17 @@ describe('findDeflateStreams', () => {
     expect(findDeflateStreams(Buffer.from([0x78, 0x9c, 0x1f, 0x8b, 0x08, 0x50, 0x4b, 0x03, 0x04]))).toEqual([]);
     expect(findDeflateStreams(Buffer.from([0x00, 0x78]))).toEqual([]);
   });
+
+  it('finds a stream of stored blocks, and nothing where the first block is of type 3 or a stored length is broken', () => {
+    const data = textLike(3000, 7);
+    const stored = deflateSync(data, { level: 0 }); // zlib header, then stored blocks
+    expect((stored[2]! >> 1) & 3).toBe(0);
+    const found = findDeflateStreams(Buffer.concat([Buffer.alloc(100, 0x33), stored]), undefined, 1);
+    expect(found.map((f) => [f.startByte, f.inflated.equals(data)])).toEqual([[102, true]]);
+    const reserved = Buffer.from(stored);
+    reserved[2] = reserved[2]! | 0b110; // block type 3
+    const badLength = Buffer.from(stored);
+    badLength[3] = badLength[3]! ^ 1; // LEN no longer the complement of NLEN
+    for (const broken of [reserved, badLength]) expect(findDeflateStreams(broken)).toEqual([]);
+  });
 });
