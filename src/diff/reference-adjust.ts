@@ -236,6 +236,7 @@ function x86Reference(src: DataView, p: number, start: number, end: number): num
  * listed opcodes (x86Reference) in source[start, end), moved by `delta`.
  */
 function adjustX86(
+  bytes: Uint8Array,
   src: DataView,
   out: DataView,
   regions: AdjustRegions,
@@ -245,6 +246,13 @@ function adjustX86(
 ): void {
   let p = start;
   while (p < end) {
+    // Most bytes start no reference: neither E8/E9/0F nor followed by a [rip + disp32] ModRM
+    // (x86Reference's first tests, done here without the call).
+    const op = bytes[p]!;
+    if (op !== 0xe8 && op !== 0xe9 && op !== 0x0f && (p + 1 >= end || (bytes[p + 1]! & 0xc7) !== 0x05)) {
+      p++;
+      continue;
+    }
     const ref = x86Reference(src, p, start, end);
     const at = Math.floor(ref / 8);
     if (ref < 0 || at + 4 > end) {
@@ -280,5 +288,5 @@ export function adjustRegion(
   const src = new DataView(source.buffer, source.byteOffset, source.byteLength);
   const dst = new DataView(out.buffer, out.byteOffset, out.byteLength);
   if (arch === 'aarch64') adjustAarch64(src, dst, regions, start, end, delta);
-  else adjustX86(src, dst, regions, start, end, delta);
+  else adjustX86(source, src, dst, regions, start, end, delta);
 }
