@@ -2,17 +2,15 @@
 // loop turn per slice) into a buffer of exactly the declared size. The input is fed in slices and
 // the cap is checked after each, so a decompression bomb expands at most one slice past it (the
 // slice size bounds that: lzmaInputSliceBytes). Decode side: LZMA2 blocks and xz streams.
+// A coder is used for one decode and reset: never pool them (a reset coder keeps queued output).
 
 import type { NativeCoder } from 'lzma-native';
 import { blobDecodeError, describeCause } from './codec-errors.js';
 
-/** Output buffers the coder hands back at a time: fewer, larger calls than its 64 KiB default. */
-const OUTPUT_BUFFER_BYTES = 1024 * 1024;
-
 /**
  * Runs `input` through `coder` (a decoder, set up) and returns exactly `expectedSizeBytes` bytes.
  * Throws PackageFormatError (`BLOB_DECODE_FAILED`, labelled `what`) on a liblzma error, output
- * past the cap, or output short of it. Bytes after the stream's end are not read.
+ * past the cap, output short of it, or input left after the stream's end (the stream must be all of it).
  */
 export function decodeCapped(
   what: string,
@@ -24,13 +22,16 @@ export function decodeCapped(
   const output = Buffer.allocUnsafe(expectedSizeBytes);
   let producedBytes = 0;
   let ended = false;
+  let consumedBytes = 0;
   let failure: Error | undefined;
-  coder.setBufsize(Math.min(OUTPUT_BUFFER_BYTES, Math.max(4096, expectedSizeBytes)));
-  coder.bufferHandler = (buf, _processedChunks, err) => {
+  // The coder's own output buffer size (64 KiB): it allocates one per code() call, i.e. per slice.
+  coder.bufferHandler = (buf, _processedChunks, err, totalIn) => {
     if (failure || ended) return;
     if (err) failure = blobDecodeError(what, `corrupt stream: ${describeCause(err)}`, err);
-    else if (buf === null) ended = true;
-    else if (buf) {
+    else if (buf === null) {
+      ended = true;
+      consumedBytes = totalIn ?? -1;
+    } else if (buf) {
       if (producedBytes + buf.length > expectedSizeBytes)
         failure = blobDecodeError(what, `output exceeds the declared ${expectedSizeBytes} bytes`);
       else producedBytes += buf.copy(output, producedBytes);
@@ -48,6 +49,8 @@ export function decodeCapped(
   }
   if (failure) throw failure;
   if (!ended) throw blobDecodeError(what, 'corrupt stream: the stream does not end');
+  if (consumedBytes !== input.length)
+    throw blobDecodeError(what, `the stream ends after ${consumedBytes} of its ${input.length} bytes`);
   if (producedBytes !== expectedSizeBytes)
     throw blobDecodeError(what, `output is ${producedBytes} bytes, declared ${expectedSizeBytes}`);
   return output;

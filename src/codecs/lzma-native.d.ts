@@ -29,13 +29,14 @@ declare module 'lzma-native' {
     rawDecoder(options: { filters: LzmaFilter[] }): void;
     streamDecoder(options: { memlimit?: number; flags?: number }): void;
     memlimitSet(bytes: number): number;
-    setBufsize(bytes: number): number;
     code(input: Buffer | null, async: boolean): void;
     resetUnderlying(): void;
+    /** `totalIn`: the input bytes liblzma has consumed so far (null when it cannot tell). */
     bufferHandler: (
       buf: Buffer | null | undefined,
       processedChunks: number | undefined,
       err: Error | null | undefined,
+      totalIn: number | null,
     ) => void;
   }
 

@@ -1,7 +1,11 @@
 // Raw LZMA2 decoding driven directly (lzma-capped-decode.ts): exact round trips, every truncation
 // and a wrong declared size refused with the typed error, a bomb stopped one slice past its cap.
 import { describe, expect, it } from 'vitest';
-import { decodeRawLzma2, encodeRawLzma2, lzma2DictLogFor } from '../../src/codecs/raw-lzma2.js';
+import { decodeCapped } from '../../src/codecs/lzma-capped-decode.js';
+import { decodeRawLzma2, encodeRawLzma2, lzma2DictLogFor, xzStreamDecoder } from '../../src/codecs/raw-lzma2.js';
+import { XzDecoder } from '../../src/codecs/xz-decoder.js';
+import { crc32 } from '../../src/hashing/crc32.js';
+import { execFileSync } from 'node:child_process';
 import { prng, suiteSeed } from '../helpers/seeded-random.js';
 import { expectBlobError } from './expect-blob-error.js';
 
@@ -45,4 +49,58 @@ describe('decodeRawLzma2 (direct, capped)', () => {
     const after = process.memoryUsage();
     expect(after.arrayBuffers + after.external - (before.arrayBuffers + before.external)).toBeLessThan(16 * MiB);
   });
+
+  it('refuses bytes after the end of the stream (raw LZMA2 and xz), even when xz container checks pass', async () => {
+    const data = sample(5000);
+    const packed = await encodeRawLzma2(data, TUNING, 13);
+    for (const extra of [1, 16])
+      expect(
+        (await expectBlobError(decodeRawLzma2('t', Buffer.concat([packed, Buffer.alloc(extra, 0x41)]), 13, 5000)))
+          .message,
+      ).toMatch(`the stream ends after ${packed.length} of its ${packed.length + extra} bytes`);
+    const xz = execFileSync('xz', ['-c', '--check=crc64'], { input: data });
+    const garbage = Buffer.concat([xz, Buffer.from('garbage')]);
+    expect(() => decodeCapped('xz', xzStreamDecoder(1 << 24), garbage, 5000, 512)).toThrow(/the stream ends after/);
+    // Two streams under one outer index and footer: the container checks see one stream of two blocks.
+    expect((await expectBlobError(new XzDecoder().decode(twoStreamsAsOne(), 10_000, 16 << 20))).message).toMatch(
+      /the stream ends after/,
+    );
+  });
 });
+
+/** xz stream A, then stream B's header and block, then an index listing both blocks and a footer for it. */
+function twoStreamsAsOne(): Buffer {
+  const a = execFileSync('xz', ['-c', '--check=crc64'], { input: Buffer.alloc(10_000, 0x41) });
+  const b = execFileSync('xz', ['-c', '--check=crc64'], { input: Buffer.alloc(10_000, 0x42) });
+  const bFooter = b.length - 12;
+  const bIndexAt = bFooter - (b.readUInt32LE(bFooter + 4) + 1) * 4;
+  let at = bIndexAt + 2; // indicator, record count (1)
+  const varintAt = (): number => {
+    let n = 0;
+    for (let scale = 1; ; scale *= 128) {
+      const x = b[at++]!;
+      n += (x & 0x7f) * scale;
+      if ((x & 0x80) === 0) return n;
+    }
+  };
+  const bUnpadded = varintAt();
+  const bUncompressed = varintAt();
+  const prefix = Buffer.concat([a, b.subarray(0, 12)]);
+  const varint = (n: number): number[] => {
+    const out: number[] = [];
+    for (; n >= 0x80; n = Math.floor(n / 128)) out.push((n & 0x7f) | 0x80);
+    return [...out, n];
+  };
+  const record = [0x00, ...varint(2), ...varint(prefix.length - 12), ...varint(10_000), ...varint(bUnpadded)];
+  const fields = [...record, ...varint(bUncompressed)];
+  while (fields.length % 4) fields.push(0);
+  const index = Buffer.concat([Buffer.from(fields), Buffer.alloc(4)]);
+  index.writeUInt32LE(crc32(index.subarray(0, fields.length)) >>> 0, fields.length);
+  const footer = Buffer.alloc(12);
+  footer.writeUInt32LE(index.length / 4 - 1, 4);
+  footer[8] = b[6]!;
+  footer[9] = b[7]!;
+  footer.write('YZ', 10, 'latin1');
+  footer.writeUInt32LE(crc32(footer.subarray(4, 10)) >>> 0, 0);
+  return Buffer.concat([prefix, b.subarray(12, bIndexAt), index, footer]);
+}
