@@ -6,6 +6,9 @@
 // only if that moved the very inode found stale (so two takers never both win). A second apply to
 // a locked output fails with OUTPUT_BUSY (exit 8) instead of racing the first. Side files a killed
 // apply left (its private file, a lock it had moved aside) carry its pid and are removed once it is dead.
+// On a file system without hard links (FAT, some network mounts) the lock is created with O_EXCL
+// and the pid written after: a lock found empty there is an apply starting, or one killed before
+// it wrote its pid, and is taken over once EMPTY_LOCK_STALE_MS old.
 
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
@@ -14,6 +17,10 @@ import { basename, dirname, join } from 'node:path';
 import { IoError, ioError } from '../errors/ota-error.js';
 import { openOwnedFile } from './owned-file.js';
 
+/** An empty lock (made without hard links, its pid not yet written) is stale once this old. */
+const EMPTY_LOCK_STALE_MS = 5_000;
+/** link() errors of a file system that has no hard links. */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
 /** A lock file longer than this is not ours. */
 const MAX_LOCK_BYTES = 64;
 
@@ -71,13 +78,33 @@ async function linkNewLock(lockPath: string): Promise<{ dev: number; ino: number
     try {
       await link(fresh, lockPath);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
+      const code = (err as NodeJS.ErrnoException).code ?? '';
+      if (code === 'EEXIST') return undefined;
+      if (NO_HARD_LINKS.has(code)) return await createNewLock(lockPath);
       throw ioError('create lock', lockPath, err);
     }
     return { dev: st.dev, ino: st.ino };
   } finally {
     await fh?.close().catch(() => undefined);
     await unlink(fresh).catch(() => undefined);
+  }
+}
+
+/** Without hard links: creates `lockPath` with O_EXCL, then writes the pid (undefined when it exists). */
+async function createNewLock(lockPath: string): Promise<{ dev: number; ino: number } | undefined> {
+  let fh;
+  try {
+    fh = await open(lockPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
+    throw ioError('create lock', lockPath, err);
+  }
+  try {
+    await fh.writeFile(`${process.pid}\n`);
+    const st = await fh.stat();
+    return { dev: st.dev, ino: st.ino };
+  } finally {
+    await fh.close();
   }
 }
 
@@ -115,6 +142,8 @@ async function staleHolder(
     const { dev, ino } = opened.st;
     if (pid !== undefined && Number(pid) !== process.pid && alive(Number(pid)))
       return { pid: Number(pid), stale: false };
+    if (opened.st.size === 0 && Date.now() - opened.st.mtimeMs < EMPTY_LOCK_STALE_MS)
+      return { stale: false, why: 'an apply that is starting' };
     return { stale: true, dev, ino };
   } finally {
     await opened.fh.close();

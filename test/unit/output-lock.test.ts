@@ -8,6 +8,7 @@ import {
   rmSync,
   statSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,10 +48,12 @@ describe('output lock', () => {
 
   it.each([
     ['a dead pid', `${DEAD_PID}\n`],
-    ['no pid (an older applier killed between create and write)', ''],
+    ['no pid, 10 s old (an apply killed between create and write, where there are no hard links)', ''],
     ['garbage', 'not a pid at all\n'],
   ])('takes over a lock holding %s at once', async (_what, text) => {
     writeFileSync(lockPath, text);
+    const tenSecondsAgo = new Date(Date.now() - 10_000);
+    utimesSync(lockPath, tenSecondsAgo, tenSecondsAgo);
     const lock = await lockOutput(lockPath, 'out.img');
     expect(readFileSync(lockPath, 'utf8')).toBe(`${process.pid}\n`);
     await lock.release();
@@ -72,6 +75,15 @@ describe('output lock', () => {
     const lock = await lockOutput(lockPath, 'out.img');
     await lock.release();
     expect(readdirSync(dir).sort()).toEqual([...kept].sort());
+  });
+
+  it('an empty lock made just now is an apply starting: busy, and left alone', async () => {
+    writeFileSync(lockPath, '');
+    await expect(lockOutput(lockPath, 'out.img')).rejects.toMatchObject({
+      code: 'OUTPUT_BUSY',
+      message: expect.stringContaining('an apply that is starting'),
+    });
+    expect(readFileSync(lockPath, 'utf8')).toBe('');
   });
 
   it('never removes a lock that is a symlink: busy, and the link stays', async () => {
