@@ -50,8 +50,8 @@ let spareTables: IndexTables | undefined;
 /** Tables for a 2^bits head and `positions` links: the spare ones cleared when they fit, else new. */
 function takeTables(bits: number, positions: number): IndexTables {
   const spare = spareTables;
+  spareTables = undefined; // taken, or dropped for new ones of another size (never two sets held)
   if (spare && spare.head.length === 1 << bits && spare.prev.length >= positions) {
-    spareTables = undefined;
     spare.head.fill(-1);
     spare.looked.fill(0);
     return spare; // prev needs no clearing: a link is only ever read at a position this index inserted

@@ -45,6 +45,20 @@ describe('SourceIndex', () => {
     );
   });
 
+  it('an index made on the arrays another released (larger, smaller or the same size) walks the same whole chains', () => {
+    fc.assert(
+      fc.property(fc.array(pair, { minLength: 2, maxLength: 5 }), (pairs) => {
+        for (const [source, target] of pairs) {
+          const index = new SourceIndex(source, target);
+          for (let at = 0; at + 8 <= target.length; at++)
+            expect(walk(index, target, at)).toEqual(fullChain(index, source, target, at));
+          index.release(); // the next index takes these arrays, stale links and heads included
+        }
+      }),
+      { numRuns: 100, seed: 20261206 },
+    );
+  });
+
   it('finds a window the target shares with the source, and none for a target it does not', () => {
     const source = Uint8Array.from({ length: 4096 }, (_, i) => (i * 7919) & 0xff);
     const target = source.slice(1000, 1100);
