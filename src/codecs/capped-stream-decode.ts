@@ -1,20 +1,11 @@
 // Runs compressed bytes through a Node decompression stream (zlib, brotli) into a buffer of
-// exactly the declared size (LZMA goes through lzma-capped-decode.ts, without a stream). Owns the output cap: the first chunk that would pass it
-// stops the stream and fails, so a decompression bomb costs at most one chunk beyond the cap.
+// exactly the declared size (LZMA goes through lzma-capped-decode.ts, without a stream). Owns the
+// output cap: the first chunk that would pass it stops the stream and fails, so a decompression
+// bomb costs at most one chunk beyond the cap (these streams emit their output in small chunks).
 // It does not know any format; callers check format-specific framing before and after.
 
 import type { Duplex } from 'node:stream';
 import { blobDecodeError, describeCause } from './codec-errors.js';
-
-/** How to feed the stream. */
-export interface CappedStreamOptions {
-  /**
-   * Input is written in slices of at most this many bytes, each after the previous one was
-   * consumed. Decoders that expand a whole input chunk at once need small slices
-   * to bound how much they produce before the cap is noticed. Default: all input at once.
-   */
-  readonly inputSliceBytes?: number;
-}
 
 /**
  * Decodes `input` through `stream` and returns exactly `expectedSizeBytes` bytes.
@@ -27,12 +18,10 @@ export function decodeStreamCapped(
   stream: Duplex,
   input: Uint8Array,
   expectedSizeBytes: number,
-  options: CappedStreamOptions = {},
 ): Promise<Buffer> {
   const output = Buffer.allocUnsafe(expectedSizeBytes);
   let producedBytes = 0;
   let settled = false;
-  const sliceBytes = Math.max(1, options.inputSliceBytes ?? input.length);
 
   return new Promise<Buffer>((resolve, reject) => {
     const fail = (error: Error): void => {
@@ -64,24 +53,11 @@ export function decodeStreamCapped(
       resolve(output);
     });
 
-    // Feed one slice at a time: the next slice is written only once the stream took the last
-    // one, so a stream that is already over the cap is never handed more input.
-    let offset = 0;
-    const feedNext = (error?: Error | null): void => {
+    // The input in one write (a Buffer view, not a copy), then the end once the stream took it.
+    stream.write(Buffer.from(input.buffer, input.byteOffset, input.length), (error?: Error | null) => {
       if (settled) return;
-      if (error) {
-        fail(blobDecodeError(what, `corrupt stream: ${describeCause(error)}`, error));
-        return;
-      }
-      if (offset >= input.length) {
-        stream.end();
-        return;
-      }
-      // A Buffer view, not a copy: some stream implementations accept only Buffers.
-      const slice = Buffer.from(input.buffer, input.byteOffset + offset, Math.min(sliceBytes, input.length - offset));
-      offset += slice.length;
-      stream.write(slice, feedNext);
-    };
-    feedNext();
+      if (error) fail(blobDecodeError(what, `corrupt stream: ${describeCause(error)}`, error));
+      else stream.end();
+    });
   });
 }

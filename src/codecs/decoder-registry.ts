@@ -4,31 +4,23 @@
 // decode: an apply or verify loads only the decoders its package uses.
 
 import { UnsupportedError } from '../errors/ota-error.js';
+import { loadedOnFirstUse } from '../model/loaded-on-first-use.js';
 import { CodecWireId, type CodecName } from '../model/wire-ids.js';
 import type { Decoder } from './decoder.js';
 
 /** The decoder called `name`, its module imported by `load` on the first decode. */
-function loadedOnFirstUse(name: CodecName, load: () => Promise<Decoder>): Decoder {
-  let loaded: Promise<Decoder> | undefined;
-  const decoder = async (): Promise<Decoder> => {
-    const d = await load();
-    if (d.name !== name || d.wireId !== CodecWireId[name])
-      throw new Error(`decoder registry: ${name} loaded ${d.name} (wire id ${d.wireId})`);
-    return d;
-  };
-  return {
-    name,
-    wireId: CodecWireId[name],
-    decode: async (...args) => (await (loaded ??= decoder())).decode(...args),
-  };
+function decoderOnFirstUse(name: CodecName, load: () => Promise<Decoder>): Decoder {
+  const id = { name, wireId: CodecWireId[name] };
+  const loaded = loadedOnFirstUse(id, load);
+  return { ...id, decode: async (...args) => (await loaded()).decode(...args) };
 }
 
 const DECODERS: readonly Decoder[] = [
-  loadedOnFirstUse('none', async () => new (await import('./none-decoder.js')).NoneDecoder()),
-  loadedOnFirstUse('gzip', async () => new (await import('./gzip-decoder.js')).GzipDecoder()),
-  loadedOnFirstUse('brotli', async () => new (await import('./brotli-decoder.js')).BrotliDecoder()),
-  loadedOnFirstUse('zstd', async () => new (await import('./zstd-decoder.js')).ZstdDecoder()),
-  loadedOnFirstUse('xz', async () => new (await import('./xz-decoder.js')).XzDecoder()),
+  decoderOnFirstUse('none', async () => new (await import('./none-decoder.js')).NoneDecoder()),
+  decoderOnFirstUse('gzip', async () => new (await import('./gzip-decoder.js')).GzipDecoder()),
+  decoderOnFirstUse('brotli', async () => new (await import('./brotli-decoder.js')).BrotliDecoder()),
+  decoderOnFirstUse('zstd', async () => new (await import('./zstd-decoder.js')).ZstdDecoder()),
+  decoderOnFirstUse('xz', async () => new (await import('./xz-decoder.js')).XzDecoder()),
 ];
 
 /** Every decoder, in wire-id order. */

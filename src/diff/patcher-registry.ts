@@ -5,32 +5,27 @@
 // bzip2 reader and the rest are start-up time a package without them should not pay).
 
 import { UnsupportedError } from '../errors/ota-error.js';
+import { loadedOnFirstUse } from '../model/loaded-on-first-use.js';
 import { DifferWireId, type DifferName } from '../model/wire-ids.js';
 import type { Patcher } from './patcher.js';
 
 /** The patcher called `name`, its module imported by `load` on the first patch. */
-function loadedOnFirstUse(name: DifferName, load: () => Promise<Patcher>): Patcher {
-  let loaded: Promise<Patcher> | undefined;
-  const patcher = async (): Promise<Patcher> => {
-    const p = await load();
-    if (p.name !== name || p.wireId !== DifferWireId[name])
-      throw new Error(`patcher registry: ${name} loaded ${p.name} (wire id ${p.wireId})`);
-    return p;
-  };
-  return {
-    name,
-    wireId: DifferWireId[name],
-    patch: async (...args) => (await (loaded ??= patcher())).patch(...args),
-  };
+function patcherOnFirstUse(name: DifferName, load: () => Promise<Patcher>): Patcher {
+  const id = { name, wireId: DifferWireId[name] };
+  const loaded = loadedOnFirstUse(id, load);
+  return { ...id, patch: async (...args) => (await loaded()).patch(...args) };
 }
 
 const PATCHERS: readonly Patcher[] = [
-  loadedOnFirstUse('bsdiff', async () => new (await import('./bsdiff-patcher.js')).BsdiffPatcher()),
-  loadedOnFirstUse('zstd-dict', async () => new (await import('./zstd-dict-patcher.js')).ZstdDictPatcher()),
-  loadedOnFirstUse('bsdf2', async () => new (await import('./bsdf2-patcher.js')).Bsdf2Patcher()),
-  loadedOnFirstUse('bsdiff-lzma', async () => new (await import('./bsdiff-lzma-patcher.js')).BsdiffLzmaPatcher()),
-  loadedOnFirstUse('deflate-aware', async () => new (await import('./deflate-aware-patcher.js')).DeflateAwarePatcher()),
-  loadedOnFirstUse('exec-aware', async () => new (await import('./exec-aware-patcher.js')).ExecAwarePatcher()),
+  patcherOnFirstUse('bsdiff', async () => new (await import('./bsdiff-patcher.js')).BsdiffPatcher()),
+  patcherOnFirstUse('zstd-dict', async () => new (await import('./zstd-dict-patcher.js')).ZstdDictPatcher()),
+  patcherOnFirstUse('bsdf2', async () => new (await import('./bsdf2-patcher.js')).Bsdf2Patcher()),
+  patcherOnFirstUse('bsdiff-lzma', async () => new (await import('./bsdiff-lzma-patcher.js')).BsdiffLzmaPatcher()),
+  patcherOnFirstUse(
+    'deflate-aware',
+    async () => new (await import('./deflate-aware-patcher.js')).DeflateAwarePatcher(),
+  ),
+  patcherOnFirstUse('exec-aware', async () => new (await import('./exec-aware-patcher.js')).ExecAwarePatcher()),
 ];
 
 /** Every patcher, in wire-id order. */

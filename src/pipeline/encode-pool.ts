@@ -20,7 +20,7 @@ import type { EncodedCandidate } from '../planner/candidates.js';
 import type { ChunkEncoder } from './chunk-encoder.js';
 import { encodeChunk, type EncodePlugins } from './encode-chunk.js';
 import type { EncodeTask } from './encode-task.js';
-import { digestsFromWire, hashImageFile, type HashJob } from './hash-image-file.js';
+import { digestsFromWire, hashImageFile, wholeBuffersOf, type HashJob } from './hash-image-file.js';
 
 interface Pending {
   resolve(result: EncodedCandidate[] | BlockDigests): void;
@@ -43,17 +43,6 @@ function workerUrl(): URL {
   const here = new URL('./encode-worker.js', import.meta.url);
   if (existsSync(fileURLToPath(here))) return here;
   return new URL('../../dist/pipeline/encode-worker.js', import.meta.url);
-}
-
-/**
- * The buffers of a handed-over task that can move to a worker without a copy: those its views
- * cover whole (a view of part of a buffer would move the rest with it).
- */
-function movableBuffers(task: EncodeTask): ArrayBuffer[] {
-  const whole = [task.newData, task.sourceData].filter(
-    (v) => v.byteLength > 0 && v.byteOffset === 0 && v.byteLength === v.buffer.byteLength,
-  );
-  return [...new Set(whole.map((v) => v.buffer as ArrayBuffer))];
 }
 
 /** A fixed pool of encode workers. */
@@ -122,7 +111,10 @@ export class EncodePool implements ChunkEncoder {
     while (this.idle.length > 0 && this.queue.length > 0) {
       const w = this.idle.pop()!;
       const job = this.queue.shift()!;
-      w.postMessage(job, 'task' in job && job.task.handedOver ? movableBuffers(job.task) : []);
+      w.postMessage(
+        job,
+        'task' in job && job.task.handedOver ? wholeBuffersOf([job.task.newData, job.task.sourceData]) : [],
+      );
     }
   }
 

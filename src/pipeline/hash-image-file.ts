@@ -26,17 +26,24 @@ export async function hashImageFile(job: HashJob, onProgress?: HashProgress): Pr
 
 /** The buffers of `d` that postMessage may transfer (each owns its whole ArrayBuffer). */
 export function transferablesOf(d: BlockDigests): ArrayBuffer[] {
-  const arrays: Uint8Array[] | (Uint8Array | Uint32Array | Float64Array)[] = [
+  return wholeBuffersOf([
     d.digests,
     d.zero,
     d.dontCare,
     d.imageSha256,
     ...(d.anchors ? [d.anchors.fingerprints, d.anchors.positions] : []),
-  ];
+  ]);
+}
+
+/**
+ * The buffers `views` cover whole, once each: those postMessage may move to another thread
+ * (moving a buffer a view covers only in part would take the rest of it along).
+ */
+export function wholeBuffersOf(views: readonly ArrayBufferView[]): ArrayBuffer[] {
   const out: ArrayBuffer[] = [];
-  for (const a of arrays) {
-    const b = a.buffer as ArrayBuffer;
-    if (a.byteOffset === 0 && a.byteLength === b.byteLength && b.byteLength > 0 && !out.includes(b)) out.push(b);
+  for (const v of views) {
+    const b = v.buffer as ArrayBuffer;
+    if (v.byteOffset === 0 && v.byteLength === b.byteLength && b.byteLength > 0 && !out.includes(b)) out.push(b);
   }
   return out;
 }

@@ -56,7 +56,6 @@ function planLimits(
   };
 }
 
-/** Progress of one hashing phase, as reporter events. */
 /**
  * How many blocks a zip member kept whole may span (none longer than an op), when the new image's
  * hashing must find them: a delta whose differs keep members whole.
@@ -65,6 +64,7 @@ function zipSpanMaxBlocks(o: PlanOptions, delta: boolean): number | undefined {
   return delta && o.keepZipMembersWhole ? Math.floor(o.maxRunBytes / o.blockSizeBytes) : undefined;
 }
 
+/** Progress of one hashing phase, as reporter events. */
 function progressOf(reporter: Reporter, phase: string): HashProgress {
   return (done, total) => reporter.progress({ phase, done, total });
 }
