@@ -68,9 +68,12 @@ describe.runIf(run)('apply from a URL', () => {
       expect(r.status, describeRun(r)).toBe(0);
       expect(sha(out)).toBe(kit.newSha);
       expect(filesIn(dir)).toEqual(['new.img']);
-      // Only the output (under its partial name), its checkpoint and its lock, never a package copy.
+      // Only the output (under its partial name), its checkpoint and its lock (with the private
+      // name its pid is written under before the lock is linked), never a package copy.
       for (const n of seen)
-        expect(n).toMatch(/^(new\.img|\.new\.img\.ota-(partial-[0-9a-f]+|checkpoint(\.tmp-[0-9a-f]+)?|lock))$/);
+        expect(n).toMatch(
+          /^(new\.img|\.new\.img\.ota-(partial-[0-9a-f]+|checkpoint(\.tmp-[0-9a-f]+)?|lock(\.\d+\.[0-9a-f]{16}\.new)?))$/,
+        );
       expect(proxy.bytesSent()).toBeLessThanOrEqual(kit.props.fileSizeBytes * 1.1 + 2 * MiB);
       // A drop is resumed at the first byte not received: no package byte arrives twice.
       expect(proxy.bodyBytesSent()).toBeLessThanOrEqual(kit.props.fileSizeBytes);
