@@ -28,7 +28,6 @@ declare module 'lzma-native' {
   export interface NativeCoder {
     rawDecoder(options: { filters: LzmaFilter[] }): void;
     streamDecoder(options: { memlimit?: number; flags?: number }): void;
-    memlimitSet(bytes: number): number;
     code(input: Buffer | null, async: boolean): void;
     resetUnderlying(): void;
     /** `totalIn`: the input bytes liblzma has consumed so far (null when it cannot tell). */

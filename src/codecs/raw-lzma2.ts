@@ -135,6 +135,5 @@ export function rawLzma2DecoderBytes(sizeBytes: number): number {
 export function xzStreamDecoder(memlimitBytes: number): NativeCoder {
   const coder = new (lzmaNative().Stream)();
   coder.streamDecoder({ memlimit: memlimitBytes });
-  coder.memlimitSet(memlimitBytes);
   return coder;
 }

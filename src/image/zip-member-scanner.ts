@@ -28,14 +28,31 @@ export class ZipMemberScanner {
 
   /** Scans `piece`, the image's bytes at `offsetBytes`; pieces come in increasing offsets (gaps allowed). */
   feed(offsetBytes: number, piece: Uint8Array): void {
-    const joined = this.carry.length > 0 && this.carryAt + this.carry.length === offsetBytes;
-    const data = joined
-      ? Buffer.concat([this.carry, piece])
-      : Buffer.from(piece.buffer, piece.byteOffset, piece.length);
-    const base = joined ? this.carryAt : offsetBytes;
-    for (let i = Math.max(0, this.resumeAt - base); i < data.length; i++) {
+    let data = Buffer.from(piece.buffer, piece.byteOffset, piece.length);
+    let base = offsetBytes;
+    if (this.carry.length > 0 && this.carryAt + this.carry.length === offsetBytes) {
+      if (data.length >= HEADER_BYTES - 1) {
+        // A header that began in the carry is read with the piece's first bytes (no copy of the piece).
+        const seam = Buffer.concat([this.carry, data.subarray(0, HEADER_BYTES - 1)]);
+        this.scan(seam, this.carryAt, this.carry.length);
+      } else {
+        data = Buffer.concat([this.carry, data]); // a piece shorter than a header: carried on whole
+        base = this.carryAt;
+      }
+    }
+    this.scan(data, base, data.length);
+    // A header cut by the piece's end starts within its last HEADER_BYTES - 1 bytes (never one
+    // already taken: those had HEADER_BYTES to read); copied, as the reader reuses its buffers.
+    const keepFrom = Math.max(data.length - (HEADER_BYTES - 1), this.resumeAt - base, 0);
+    this.carry = keepFrom < data.length ? Buffer.from(data.subarray(keepFrom)) : Buffer.alloc(0);
+    this.carryAt = base + keepFrom;
+  }
+
+  /** Takes the members whose header starts in data[0, limit) (`data` is the image at `base`). */
+  private scan(data: Buffer, base: number, limit: number): void {
+    for (let i = Math.max(0, this.resumeAt - base); i < limit; i++) {
       i = data.indexOf(LOCAL_HEADER, i);
-      if (i < 0 || i + HEADER_BYTES > data.length) break;
+      if (i < 0 || i >= limit || i + HEADER_BYTES > data.length) break;
       const end = this.memberEnd(data, i, base);
       if (end === undefined) continue;
       const startBlock = Math.floor((base + i) / this.blockSizeBytes);
@@ -44,11 +61,6 @@ export class ZipMemberScanner {
       this.resumeAt = end;
       i = end - base - 1;
     }
-    // A header cut by the piece's end starts within its last HEADER_BYTES - 1 bytes (never one
-    // already taken: those had HEADER_BYTES to read); copied, as the reader reuses its buffers.
-    const keepFrom = Math.max(data.length - (HEADER_BYTES - 1), this.resumeAt - base, 0);
-    this.carry = keepFrom < data.length ? Buffer.from(data.subarray(keepFrom)) : Buffer.alloc(0);
-    this.carryAt = base + keepFrom;
   }
 
   /** The members found so far. */

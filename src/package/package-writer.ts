@@ -6,7 +6,14 @@ import { createHash } from 'node:crypto';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { ioError, OtaError, SignatureError, UsageError } from '../errors/ota-error.js';
 import { minorVersionOf } from '../format/format-version.js';
-import { FORMAT_MAJOR, encodePackageHeader } from '../format/package-header.js';
+import {
+  FORMAT_MAJOR,
+  MINOR_IN_PLACE,
+  MINOR_MULTI_SIGNATURE,
+  MINOR_RELEASE_LAYOUT,
+  MINOR_SOURCELESS_DIFF,
+  encodePackageHeader,
+} from '../format/package-header.js';
 import { encodeManifest } from '../format/manifest-codec.js';
 import {
   METADATA_CONTEXT,
@@ -18,7 +25,7 @@ import { encodeSignatureSection } from '../format/signature-section.js';
 import { encodeTargetHeader } from '../format/target-header-codec.js';
 import type { Manifest } from '../model/manifest.js';
 import type { TargetHeader } from '../model/target-header.js';
-import type { TargetProfile } from '../model/target-profile.js';
+import { readsFormatMinor, type TargetProfile } from '../model/target-profile.js';
 import type { Signer } from '../signing/signer.js';
 import type { BlobSpool, SpoolRange } from './blob-spool.js';
 
@@ -32,33 +39,24 @@ export interface PackageContents {
   readonly signer: Signer | readonly Signer[];
   /** The least format minor the blobs need beyond what the manifest shows (e.g. xz's ARM64 chain: 4). */
   readonly leastFormatMinor?: number;
-  /** The newest format minor the target reads (formatLimitOf): a newer package is refused unwritten. */
-  readonly formatLimit?: FormatLimit | undefined;
-}
-
-/** The newest format minor a package for `profile` may have (maxFormatMinor), as writePackage checks it. */
-export type FormatLimit = { readonly maxMinor: number; readonly target: string };
-
-/** The profile's FormatLimit; undefined when it reads every minor. */
-export function formatLimitOf(profile: TargetProfile): FormatLimit | undefined {
-  return profile.maxFormatMinor === undefined ? undefined : { maxMinor: profile.maxFormatMinor, target: profile.id };
+  /** The target the package is for: a package newer than its maxFormatMinor is refused unwritten. */
+  readonly target?: TargetProfile;
 }
 
 /** What first needs each format minor (FORMAT.md §7), for FORMAT_TOO_NEW. */
-const MINOR_FEATURES = [
-  '',
-  'release layouts or unchanged partitions',
-  'more than one signing key',
-  'an in-place update',
-  "a DIFF op without a source or xz's ARM64 chain",
-];
+const MINOR_FEATURES: Readonly<Record<number, string>> = {
+  [MINOR_RELEASE_LAYOUT]: 'release layouts or unchanged partitions',
+  [MINOR_MULTI_SIGNATURE]: 'more than one signing key',
+  [MINOR_IN_PLACE]: 'an in-place update',
+  [MINOR_SOURCELESS_DIFF]: "a DIFF op without a source or xz's ARM64 chain",
+};
 
-/** Throws UsageError FORMAT_TOO_NEW (exit 2) when a package of `formatMinor` is past `limit`. */
-export function checkFormatLimit(formatMinor: number, limit: FormatLimit | undefined): void {
-  if (limit === undefined || formatMinor <= limit.maxMinor) return;
+/** Throws UsageError FORMAT_TOO_NEW (exit 2) when `target` does not read packages of `formatMinor`. */
+export function checkFormatLimit(formatMinor: number, target: TargetProfile | undefined): void {
+  if (target === undefined || readsFormatMinor(target, formatMinor)) return;
   throw new UsageError(
     'FORMAT_TOO_NEW',
-    `target ${limit.target} reads package format ${FORMAT_MAJOR}.${limit.maxMinor} at most (maxFormatMinor), but this package needs ${FORMAT_MAJOR}.${formatMinor} for ${MINOR_FEATURES[formatMinor] ?? 'its contents'}`,
+    `target ${target.id} reads package format ${FORMAT_MAJOR}.${target.maxFormatMinor} at most (maxFormatMinor), but this package needs ${FORMAT_MAJOR}.${formatMinor} for ${MINOR_FEATURES[formatMinor] ?? 'its contents'}`,
   );
 }
 
@@ -73,7 +71,7 @@ export async function writePackage(path: string, c: PackageContents): Promise<{ 
   const sigBytes = signers.length * signatureBlockSizeBytes(signers[0]!.algorithm);
   const blobSectionSizeBytes = c.blobRanges.reduce((n, r) => n + r.sizeBytes, 0);
   const formatMinor = Math.max(minorVersionOf(c.targetHeader, c.manifest, signers.length), c.leastFormatMinor ?? 0);
-  checkFormatLimit(formatMinor, c.formatLimit);
+  checkFormatLimit(formatMinor, c.target);
   const header = encodePackageHeader({
     formatMajor: FORMAT_MAJOR,
     formatMinor,

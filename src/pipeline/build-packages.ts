@@ -12,7 +12,7 @@ import type { ReleaseSource } from '../release/release-source.js';
 import { CollectingReporter, type Reporter } from '../reporter.js';
 import { chooseSigners } from '../signing/choose-key.js';
 import { minorVersionOf } from '../format/format-version.js';
-import { checkFormatLimit, formatLimitOf } from '../package/package-writer.js';
+import { checkFormatLimit } from '../package/package-writer.js';
 import { DEFAULT_TARGETS, resolveTargets } from '../targets/target-registry.js';
 import type { BuildOptions, BuildResult } from './build-options.js';
 import { candidateSpecs, keepWholeOptions } from './candidate-specs.js';
@@ -169,7 +169,7 @@ async function setup(
   }
   // What each package needs whatever its ops (in-place, several keys, a release): refused now, not after encoding.
   for (const a of assemblies)
-    checkFormatLimit(minorVersionOf(a.targetHeader(), { partitions: [] }, a.signers.length), formatLimitOf(a.profile));
+    checkFormatLimit(minorVersionOf(a.targetHeader(), { partitions: [] }, a.signers.length), a.profile);
   const plan = {
     blockSizeBytes,
     maxRunBytes: Math.min(...profiles.map((p) => p.maxOperationBytes)),

@@ -159,6 +159,7 @@ export class PreparedImages {
     hashed?: { old?: Promise<BlockDigests>; next?: Promise<BlockDigests> },
   ): Promise<PreparedImages> {
     const progress = (phase: string) => progressOf(o.reporter, phase);
+    const zipSpans = zipSpanMaxBlocks(o, old !== undefined);
     const [oldDigests, newDigests] = await o.timed('hashMs', () =>
       Promise.all([
         old
@@ -169,7 +170,7 @@ export class PreparedImages {
           hashBlocks(next, o.blockSizeBytes, {
             onProgress: progress('hashing new'),
             withAnchors: old !== undefined,
-            zipSpanMaxBlocks: zipSpanMaxBlocks(o, old !== undefined),
+            zipSpanMaxBlocks: zipSpans,
           }),
       ]),
     );
@@ -181,8 +182,8 @@ export class PreparedImages {
             anchors: oldDigests.anchors && new AnchorIndex(oldDigests.anchors),
           }
         : undefined;
-      const keepWhole = zipSpanMaxBlocks(o, old !== undefined) === undefined ? undefined : newDigests.zipMemberSpans;
-      if (keepWhole === undefined && zipSpanMaxBlocks(o, old !== undefined) !== undefined)
+      const keepWhole = zipSpans === undefined ? undefined : newDigests.zipMemberSpans;
+      if (zipSpans !== undefined && keepWhole === undefined)
         throw new Error('the new image was hashed without the zip member scan it was asked for');
       return {
         oldView,

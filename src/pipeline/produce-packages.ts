@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { BlobSpool } from '../package/blob-spool.js';
 import { PackageReader } from '../package/package-reader.js';
 import { packageProperties, propertiesPathOf, type PackageProperties } from '../package/package-properties.js';
-import { formatLimitOf, writePackage } from '../package/package-writer.js';
+import { writePackage } from '../package/package-writer.js';
 import { ImageError, UnsupportedError } from '../errors/ota-error.js';
 import { gatherTwins } from '../planner/gather-twins.js';
 import { orderInPlace } from '../planner/in-place-order.js';
@@ -188,7 +188,7 @@ async function writeVerified(
     spool,
     signer: a.signers,
     leastFormatMinor: a.blobFormatMinor,
-    formatLimit: formatLimitOf(a.profile),
+    target: a.profile,
   });
   let properties: PackageProperties;
   const propertiesTmp = join(outDir, `.update-${a.profile.id}.properties.json.tmp-${randomBytes(8).toString('hex')}`);

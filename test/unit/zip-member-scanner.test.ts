@@ -69,6 +69,14 @@ describe('ZipMemberScanner', () => {
     );
   });
 
+  it('finds the same members when the image comes in pieces shorter or just longer than a header', () => {
+    const { bytes, expected } = image();
+    for (const size of [1, 7, 28, 29, 31]) {
+      const cuts = Array.from({ length: Math.floor(bytes.length / size) }, (_, k) => (k + 1) * size);
+      expect(scan(bytes, cuts), `pieces of ${size} bytes`).toEqual(expected);
+    }
+  });
+
   it('a gap between pieces (a run that is not read) drops the carry instead of joining across it', () => {
     const { bytes, expected } = image();
     const scanner = new ZipMemberScanner(bytes.length, BS, 64);
