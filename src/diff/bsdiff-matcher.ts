@@ -30,6 +30,8 @@ const MIN_GAIN_BYTES = 8;
 const WORK_PER_BYTE = 256;
 const FALLBACK_MATCH_BYTES = 64;
 const FALLBACK_EXTENSION_BYTES = 256;
+/** Covers this short are folded into the extra block (worthACover). */
+const FOLD_MAX_ADD_BYTES = 24;
 /** Known matches remembered by diagonal (source − target offset), so a scan stepping one byte at a time along a match does not measure it again. */
 const REMEMBERED_DIAGONALS = 2;
 
@@ -155,6 +157,9 @@ interface KnownRun {
 class ControlWriter {
   private bytes = new Uint8Array(CTRL_TUPLE_BYTES * 64);
   private length = 0;
+  /** The last tuple's extra length and seek. */
+  private lastCopy = 0;
+  private lastSeek = 0;
 
   push(add: number, copy: number, seek: number): void {
     if (this.length + CTRL_TUPLE_BYTES > this.bytes.length) {
@@ -166,11 +171,38 @@ class ControlWriter {
     writeOfft(this.bytes, this.length + 8, copy);
     writeOfft(this.bytes, this.length + 16, seek);
     this.length += CTRL_TUPLE_BYTES;
+    this.lastCopy = copy;
+    this.lastSeek = seek;
+  }
+
+  /** Tuples pushed so far. */
+  get count(): number {
+    return this.length / CTRL_TUPLE_BYTES;
+  }
+
+  /** Adds to the last tuple's extra length and seek. */
+  amendLast(moreExtra: number, moreSeek: number): void {
+    const at = this.length - CTRL_TUPLE_BYTES;
+    writeOfft(this.bytes, at + 8, (this.lastCopy += moreExtra));
+    writeOfft(this.bytes, at + 16, (this.lastSeek += moreSeek));
   }
 
   done(): Buffer {
     return Buffer.from(this.bytes.buffer, 0, this.length);
   }
+}
+
+/**
+ * Whether a cover of `addBytes` earns its control tuple, rather than its new bytes going to the
+ * extra block: a short cover costs a tuple (24 bytes, a few once compressed) to spare fewer
+ * literal bytes than that. Measured with bsdiff-lzma on the largest 2 MiB chunks of the bench
+ * pairs, folding covers of at most 24 bytes made the patches 0.6 % (patch-64), 1.0 % (blob-64),
+ * 2.2 % (arm64-64), 3.0 % (patch-256) and 4.0 % (major-64) smaller; 8, 16, 32, 48 and 64 bytes
+ * gained less. Also folding covers with more than a quarter of their bytes changed gained
+ * another 3 % on patch-256 but lost 1-5 % on the others.
+ */
+function worthACover(addBytes: number): boolean {
+  return addBytes > FOLD_MAX_ADD_BYTES;
 }
 
 /**
@@ -328,13 +360,22 @@ function matchWith(index: SourceIndex, source: Uint8Array, target: Uint8Array): 
       lenB -= lenS;
     }
 
-    for (let i = 0; i < lenF; i++)
-      diff[diffLength + i] = ((target[lastScan + i] as number) - (source[lastPos + i] as number)) & 0xff;
-    diffLength += lenF;
     const extraBytes = scan - lenB - (lastScan + lenF);
-    extra.set(target.subarray(lastScan + lenF, scan - lenB), extraLength);
-    extraLength += extraBytes;
-    ctrl.push(lenF, extraBytes, pos - lenB - (lastPos + lenF));
+    const seek = pos - lenB - (lastPos + lenF);
+    if (ctrl.count > 0 && lenF > 0 && !worthACover(lenF)) {
+      // The cover's new bytes go to the extra block after the previous cover's, whose seek
+      // steps over the source bytes this cover would have read.
+      extra.set(target.subarray(lastScan, scan - lenB), extraLength);
+      extraLength += lenF + extraBytes;
+      ctrl.amendLast(lenF + extraBytes, lenF + seek);
+    } else {
+      for (let i = 0; i < lenF; i++)
+        diff[diffLength + i] = ((target[lastScan + i] as number) - (source[lastPos + i] as number)) & 0xff;
+      diffLength += lenF;
+      extra.set(target.subarray(lastScan + lenF, scan - lenB), extraLength);
+      extraLength += extraBytes;
+      ctrl.push(lenF, extraBytes, seek);
+    }
 
     lastScan = scan - lenB;
     lastPos = pos - lenB;

@@ -283,8 +283,11 @@ function sourceDeltas(
 
 /**
  * Old regions for a changed chunk: a window around each candidate displacement (`deltas`, best
- * first). Windows are clipped to the old image and merged; they share maxSourceBlocks, but each
- * spans at least the chunk (three candidates for a chunk of half the budget read 1.5 x the budget).
+ * first). Each window spans at least the chunk; windows are clipped to the old image and merged,
+ * then grown evenly on both sides until they hold the budget: maxSourceBlocks, or a few times the
+ * chunk per displacement for a small chunk (at least MIN_WINDOW_BLOCKS). Candidates that land
+ * close together thus still read the whole budget around them (three candidates for a chunk of
+ * half the budget read 1.5 x the budget).
  */
 export function diffSources(
   dst: Extent,
@@ -293,18 +296,26 @@ export function diffSources(
   maxSourceBlocks: number,
 ): Extent[] {
   const centers = deltas.map((d) => dst.startBlock + d);
-  // A window a few times the chunk (at least MIN_WINDOW_BLOCKS): the old version of a small
-  // change sits close by, and every dictionary byte costs encoder time at high levels.
-  const perWindow = Math.min(
-    Math.floor(maxSourceBlocks / centers.length),
-    Math.max(MIN_WINDOW_BLOCKS, 3 * dst.blockCount),
-  );
-  const margin = Math.max(0, Math.floor((perWindow - dst.blockCount) / 2));
-  const windows: Extent[] = [];
+  // A window a few times the chunk: the old version of a small change sits close by, and every
+  // dictionary byte costs encoder time at high levels.
+  const budget = Math.min(maxSourceBlocks, centers.length * Math.max(MIN_WINDOW_BLOCKS, 3 * dst.blockCount));
+  let windows: Extent[] = [];
   for (const c of centers) {
-    const start = Math.max(0, c - margin);
-    const end = Math.min(oldBlocks, c + dst.blockCount + margin);
+    const start = Math.max(0, c);
+    const end = Math.min(oldBlocks, c + dst.blockCount);
     if (end > start) windows.push({ startBlock: start, blockCount: end - start });
   }
-  return mergeExtents(windows);
+  windows = mergeExtents(windows);
+  for (let round = 0; round < 4; round++) {
+    const total = windows.reduce((t, w) => t + w.blockCount, 0);
+    const side = Math.floor((budget - total) / (2 * windows.length));
+    if (side <= 0) break;
+    windows = mergeExtents(
+      windows.map((w) => {
+        const start = Math.max(0, w.startBlock - side);
+        return { startBlock: start, blockCount: Math.min(oldBlocks, w.startBlock + w.blockCount + side) - start };
+      }),
+    );
+  }
+  return windows;
 }

@@ -149,6 +149,28 @@ describe('planBlocks', () => {
       expect(w.startBlock + w.blockCount).toBeLessThanOrEqual(995);
     expect(diffSources({ startBlock: 10, blockCount: 5 }, [0], 0, 400)).toEqual([]);
   });
+  it('diff windows of candidates that land close together still read the whole budget around them', () => {
+    const total = (ws: { blockCount: number }[]) => ws.reduce((t, w) => t + w.blockCount, 0);
+    // Three displacements a few blocks apart: one region, grown to the budget on both sides.
+    const near = diffSources({ startBlock: 3000, blockCount: 512 }, [0, 3, -5], 65_536, 1024);
+    expect(near).toHaveLength(1);
+    expect(total(near)).toBeGreaterThanOrEqual(1020);
+    expect(total(near)).toBeLessThanOrEqual(1024);
+    expect(near[0]!.startBlock).toBeLessThan(3000 - 200);
+    expect(near[0]!.startBlock + near[0]!.blockCount).toBeGreaterThan(3512 + 200);
+    // Far apart: each keeps at least the chunk, and together they stay within the budget.
+    const far = diffSources({ startBlock: 3000, blockCount: 100 }, [0, 20_000], 65_536, 1024);
+    expect(far).toHaveLength(2);
+    expect(total(far)).toBeLessThanOrEqual(1024);
+    expect(total(far)).toBeGreaterThanOrEqual(600);
+    // A small chunk reads a few times itself per candidate, not the whole budget.
+    expect(total(diffSources({ startBlock: 3000, blockCount: 10 }, [0], 65_536, 1024))).toBeLessThanOrEqual(64);
+    // Near the image's edges the windows stay inside it.
+    for (const w of diffSources({ startBlock: 0, blockCount: 512 }, [0], 700, 1024)) {
+      expect(w.startBlock).toBeGreaterThanOrEqual(0);
+      expect(w.startBlock + w.blockCount).toBeLessThanOrEqual(700);
+    }
+  });
 });
 
 /** Plans `newBlocks` against `oldBlocks` (block ids) with `keepWhole` runs, chunks of 3 unless `limits` says. */
