@@ -71,6 +71,8 @@ async function makePackages() {
   writeFileSync(join(work, 'old-exec.img'), execImage(0));
   writeFileSync(join(work, 'new-exec.img'), execImage(1));
   writeFileSync(join(work, 'new-arm64.img'), arm64Image());
+  writeFileSync(join(work, 'old-labels.img'), labelImage(0));
+  writeFileSync(join(work, 'new-labels.img'), labelImage(1));
   const built = [];
   for (const [name, extra, newName = 'new.img'] of [
     ['delta', { oldPath: join(work, 'old.img'), targets: 'generic,mediatek' }],
@@ -81,6 +83,9 @@ async function makePackages() {
     ['fullzip', { targets: 'generic' }, 'new-zip.img'],
     // An x86-64 ELF image whose changed chunk is an exec-aware (differ id 6) op.
     ['exec', { oldPath: join(work, 'old-exec.img'), targets: 'generic', differ: 'exec-aware' }, 'new-exec.img'],
+    // x86-64 calls into functions that moved outside the changed chunk: an exec-aware op with a
+    // label table (format 1.5).
+    ['labels', { oldPath: join(work, 'old-labels.img'), targets: 'generic', differ: 'exec-aware' }, 'new-labels.img'],
     // A full image of AArch64-like code: its op is an xz blob with the [ARM64 BCJ, LZMA2] chain.
     ['arm64', { targets: 'generic' }, 'new-arm64.img'],
   ]) {
@@ -96,10 +101,12 @@ async function makePackages() {
       const info = await inspectPackage({ packagePath: p.path, reporter: quiet });
       if ((name === 'zip' || name === 'fullzip') && !info.partitions[0].byEncoding['differ:deflate-aware'])
         throw new Error(`the ${name} package has no deflate-aware op to fuzz`);
-      if (name === 'exec' && !info.partitions[0].byEncoding['differ:exec-aware'])
-        throw new Error('the exec package has no exec-aware op to fuzz');
+      if ((name === 'exec' || name === 'labels') && !info.partitions[0].byEncoding['differ:exec-aware'])
+        throw new Error(`the ${name} package has no exec-aware op to fuzz`);
+      if (name === 'labels' && info.formatVersion !== '1.5')
+        throw new Error(`the labels package is format ${info.formatVersion}: its exec-aware op has no label table`);
       const pkg = { label: `${name}-${p.target}`, bytes: readFileSync(p.path), sections: info.sections };
-      if (name === 'zip' || name === 'fullzip' || name === 'exec')
+      if (name === 'zip' || name === 'fullzip' || name === 'exec' || name === 'labels')
         pkg.resignable = await resignable(p.path, extra.oldPath);
       // verify --old applies a full package too (the old image is not read), so the decoder runs.
       if (name === 'arm64') pkg.resignable = await resignable(p.path, join(work, 'old.img'));
@@ -151,6 +158,27 @@ function execImage(version) {
   const image = Buffer.alloc(256 * 1024);
   if (version === 0) code.copy(image);
   else Buffer.concat([code.subarray(0, 70_000), Buffer.alloc(300, 0x90), code.subarray(70_000)]).copy(image);
+  return image;
+}
+
+/**
+ * 256 KiB with x86-64-like code at 64 KiB: one-byte filler and `call rel32` to 48 "functions" in
+ * the zeros before it; `version` 1 inserts 41 NOPs halfway and has the functions 0x1800 further on,
+ * so no cover holds the calls' targets and the exec-aware op carries a label table.
+ */
+function labelImage(version) {
+  const r = prng(17);
+  const filler = [0x90, 0x50, 0x53, 0x55, 0x58, 0x5b, 0x5d, 0xc3];
+  const code = [];
+  for (let k = 0; k < 60_000; k++) {
+    if (version === 1 && k === 30_000) for (let i = 0; i < 41; i++) code.push(0x90);
+    if (r() < 0.3) {
+      const rel = -32_768 - 256 * Math.floor(r() * 48) + (version === 1 ? 0x1800 : 0) - (code.length + 5);
+      code.push(0xe8, rel & 0xff, (rel >>> 8) & 0xff, (rel >>> 16) & 0xff, (rel >>> 24) & 0xff);
+    } else code.push(filler[Math.floor(r() * filler.length)]);
+  }
+  const image = Buffer.alloc(256 * 1024);
+  Buffer.from(code).copy(image, 64 * 1024);
   return image;
 }
 

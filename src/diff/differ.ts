@@ -65,6 +65,11 @@ export interface Differ extends DifferDescriptor {
    */
   patchDecoderMemoryBytes?(patch: Uint8Array, sourceBytes: number, targetBytes: number): number;
   /**
+   * The least package format minor `patch` needs beyond its differ's own (e.g. exec-aware's label
+   * table: 1.5); targets that read older packages do not keep it. Absent: 0.
+   */
+  patchFormatMinor?(patch: Uint8Array): number;
+  /**
    * Differs that work without a source only (traits.withoutSource): bytes under which no
    * general-purpose REPLACE codec brings `target`, from what the differ found in it (e.g. its
    * Huffman-coded deflate streams, each counted once). The rules skip the slow codecs where a

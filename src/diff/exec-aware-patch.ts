@@ -1,14 +1,16 @@
 // The exec-aware patch layout (FORMAT.md §4, differ id 6): an arch byte, the runs choosing which
 // regions of the inner patch's control tuples get their references adjusted (reference-adjust.ts),
-// then a bsdiff-lzma patch from the adjusted source to the destination. Owns the header, its
-// checks, the memory bound and the apply. Decode side: imports no differ.
+// from format 1.5 a label table for references whose targets no region holds (label-map.ts), then
+// a bsdiff-lzma patch from the adjusted source to the destination. Owns the header, its checks,
+// the memory bound and the apply. Decode side: imports no differ.
 //
-//   "EXECDIFF"  u8 arch (1 aarch64, 2 x86-64)  varint run count, the runs  then the bsdiff-lzma patch
+//   "EXECDIFF"  u8 arch (1 aarch64, 2 x86-64; | 0x80: a label table follows the runs)
+//   varint run count, the runs  [the label table]  then the bsdiff-lzma patch
 
 import { blobDecodeError } from '../codecs/codec-errors.js';
 import { decodeRawLzma2, LZMA2_MIN_DICT_LOG } from '../codecs/raw-lzma2.js';
 import { hexBytes } from '../errors/ota-error.js';
-import { controlTotals } from './bsdiff-patch.js';
+import { controlTotals, CTRL_TUPLE_BYTES } from './bsdiff-patch.js';
 import {
   applyBsdiffLzmaPatch,
   BSDIFF_LZMA_MAGIC,
@@ -25,6 +27,7 @@ import {
   type ReferenceArchName,
 } from './reference-adjust.js';
 import { readVarint, varintBytes, writeVarint } from './varint.js';
+import { decodeLabelMap, encodeLabelMap, LABEL_INTERVAL_BYTES, NO_LABELS, type LabelMap } from './label-map.js';
 import type { OutputBuffer } from './patcher.js';
 
 const WHAT = 'exec-aware';
@@ -32,6 +35,8 @@ const WHAT = 'exec-aware';
 export const EXEC_AWARE_MAGIC = 'EXECDIFF';
 /** Bytes of the fixed header (magic and arch) before the runs. */
 export const EXEC_AWARE_HEADER_BYTES = 9;
+/** The arch byte's flag saying a label table follows the runs (format 1.5). */
+export const EXEC_AWARE_LABELS_FLAG = 0x80;
 
 /**
  * Peak memory of applying a patch: the adjusted copy of the source, the control block decoded
@@ -42,8 +47,16 @@ export function execAwareApplyBytes(sourceBytes: number, newSizeBytes: number): 
   return sourceBytes + 4 * maxDecodedBlockBytes(newSizeBytes) + bsdiffLzmaApplyBytes(sourceBytes, newSizeBytes);
 }
 
-/** Writes a patch: the header for `arch`, the runs of `adjusted` (one flag per region), then `inner`. */
-export function writeExecAwarePatch(arch: ReferenceArchName, adjusted: readonly boolean[], inner: Uint8Array): Buffer {
+/**
+ * Writes a patch: the header for `arch`, the runs of `adjusted` (one flag per region), the label
+ * table when `labels` has an interval, then `inner`.
+ */
+export function writeExecAwarePatch(
+  arch: ReferenceArchName,
+  adjusted: readonly boolean[],
+  inner: Uint8Array,
+  labels: LabelMap = NO_LABELS,
+): Buffer {
   const runs: number[] = [];
   let value = false;
   let length = 0;
@@ -59,11 +72,12 @@ export function writeExecAwarePatch(arch: ReferenceArchName, adjusted: readonly 
   const header = Buffer.alloc(
     EXEC_AWARE_HEADER_BYTES + varintBytes(runs.length) + runs.reduce((n, r) => n + varintBytes(r), 0),
   );
+  const withLabels = labels.start.length > 0;
   header.write(EXEC_AWARE_MAGIC, 0, 'latin1');
-  header[8] = ReferenceArch[arch];
+  header[8] = ReferenceArch[arch] | (withLabels ? EXEC_AWARE_LABELS_FLAG : 0);
   let at = writeVarint(header, EXEC_AWARE_HEADER_BYTES, runs.length);
   for (const run of runs) at = writeVarint(header, at, run);
-  return Buffer.concat([header, inner]);
+  return Buffer.concat(withLabels ? [header, encodeLabelMap(labels), inner] : [header, inner]);
 }
 
 /** The arch a patch's header names. Throws PackageFormatError (`BLOB_DECODE_FAILED`) on a bad header. */
@@ -74,21 +88,32 @@ export function readExecAwareArch(patch: Uint8Array): ReferenceArchName {
   ) {
     throw fail(`bad magic at offset 0: expected "${EXEC_AWARE_MAGIC}", got ${hexBytes(patch.subarray(0, 8))}`);
   }
-  const id = patch[8] as number;
+  const id = (patch[8] as number) & ~EXEC_AWARE_LABELS_FLAG;
   const arch = (Object.keys(ReferenceArch) as ReferenceArchName[]).find((name) => ReferenceArch[name] === id);
-  if (arch === undefined) throw fail(`arch byte at offset 8 is ${id}, expected 1 (aarch64) or 2 (x86-64)`);
+  if (arch === undefined)
+    throw fail(`arch byte at offset 8 is ${patch[8]}, expected 1 (aarch64) or 2 (x86-64), with or without 0x80`);
   return arch;
 }
 
-/** A patch's parts: the arch, the run lengths and the offset of the inner patch. */
+/** A patch's parts: the arch, the run lengths, the label table and the offset of the inner patch. */
 export interface ExecAwareHeader {
   readonly arch: ReferenceArchName;
   readonly runs: readonly number[];
+  /** NO_LABELS when the arch byte has no label flag. */
+  readonly labels: LabelMap;
   readonly innerOffset: number;
 }
 
-/** Reads the header and the runs; `maxRuns` bounds the run count (a region count + 1). */
-export function readExecAwareHeader(patch: Uint8Array, maxRuns: number): ExecAwareHeader {
+/** True when the patch's arch byte says a label table follows the runs (format 1.5). */
+export function hasLabelTable(patch: Uint8Array): boolean {
+  return patch.length > 8 && ((patch[8] as number) & EXEC_AWARE_LABELS_FLAG) !== 0;
+}
+
+/**
+ * Reads the header, the runs and the label table; `maxRuns` bounds the run count (a region
+ * count + 1) and `maxIntervals` the table's interval count.
+ */
+export function readExecAwareHeader(patch: Uint8Array, maxRuns: number, maxIntervals: number): ExecAwareHeader {
   const arch = readExecAwareArch(patch);
   let at = EXEC_AWARE_HEADER_BYTES;
   const varint = (field: string): number => {
@@ -101,7 +126,26 @@ export function readExecAwareHeader(patch: Uint8Array, maxRuns: number): ExecAwa
   if (count > maxRuns) throw fail(`run count ${count} is more than the ${maxRuns} the output size allows`);
   const runs: number[] = [];
   for (let k = 0; k < count; k++) runs.push(varint(`run ${k}`));
-  return { arch, runs, innerOffset: at };
+  if (!hasLabelTable(patch)) return { arch, runs, labels: NO_LABELS, innerOffset: at };
+  const table = decodeLabelMap(patch, at, maxIntervals, fail);
+  return { arch, runs, labels: table.map, innerOffset: table.end };
+}
+
+/** Most label intervals a patch making `newSizeBytes` may carry (as many as control tuples). */
+export function maxLabelIntervals(newSizeBytes: number): number {
+  return Math.floor(maxDecodedBlockBytes(newSizeBytes) / CTRL_TUPLE_BYTES);
+}
+
+/**
+ * Decoder memory of a patch: execAwareApplyBytes, plus LABEL_INTERVAL_BYTES per label interval
+ * when it carries a table (the count read from the header, within maxLabelIntervals).
+ */
+export function execAwarePatchBytes(patch: Uint8Array, sourceBytes: number, newSizeBytes: number): number {
+  const base = execAwareApplyBytes(sourceBytes, newSizeBytes);
+  if (!hasLabelTable(patch)) return base;
+  const maxRegions = maxLabelIntervals(newSizeBytes);
+  const header = readExecAwareHeader(patch, maxRegions + 1, maxLabelIntervals(newSizeBytes));
+  return base + LABEL_INTERVAL_BYTES * header.labels.start.length;
 }
 
 /**
@@ -148,6 +192,7 @@ export function adjustSource(
   regions: AdjustRegions,
   arch: ReferenceArchName,
   runs: readonly number[],
+  labels: LabelMap = NO_LABELS,
 ): Buffer {
   // A memcpy (Buffer.from(Uint8Array) copies element by element: 10 ms per 4 MiB source).
   const out = Buffer.allocUnsafe(source.length);
@@ -157,7 +202,7 @@ export function adjustSource(
     const end = index + (runs[k] as number);
     if (end > regions.oldStart.length)
       throw fail(`runs cover ${end} regions, the control block has ${regions.oldStart.length}`);
-    if (k % 2 === 1) for (let r = index; r < end; r++) adjustRegion(source, out, regions, r, arch);
+    if (k % 2 === 1) for (let r = index; r < end; r++) adjustRegion(source, out, regions, r, arch, labels);
     index = end;
   }
   return out;
@@ -178,17 +223,22 @@ export async function applyExecAwarePatch(
   output?: OutputBuffer,
 ): Promise<Buffer> {
   readExecAwareArch(patch);
-  const needBytes = execAwareApplyBytes(source.length, expectedSizeBytes);
-  if (needBytes > memoryBytes)
-    throw fail(`patch needs ${needBytes} bytes of decoder memory, the op declares ${memoryBytes}`);
-  const maxRegions = Math.floor(maxDecodedBlockBytes(expectedSizeBytes) / 24);
-  const header = readExecAwareHeader(patch, maxRegions + 1);
+  const baseBytes = execAwareApplyBytes(source.length, expectedSizeBytes);
+  if (baseBytes > memoryBytes)
+    throw fail(`patch needs ${baseBytes} bytes of decoder memory, the op declares ${memoryBytes}`);
+  const maxRegions = maxLabelIntervals(expectedSizeBytes);
+  // The label table's count is checked against the op's memory before its arrays are allocated.
+  const maxIntervals = Math.min(
+    maxRegions,
+    Math.floor(Math.max(0, Math.min(memoryBytes, Number.MAX_SAFE_INTEGER) - baseBytes) / LABEL_INTERVAL_BYTES),
+  );
+  const header = readExecAwareHeader(patch, maxRegions + 1, maxIntervals);
   const inner = patch.subarray(header.innerOffset);
   const control = await innerControl(inner, expectedSizeBytes, memoryBytes);
   const regions = regionsFromControl(control, source.length);
   if (header.runs.length > regions.oldStart.length + 1)
     throw fail(`${header.runs.length} runs for ${regions.oldStart.length} regions`);
-  const adjusted = adjustSource(source, regions, header.arch, header.runs);
+  const adjusted = adjustSource(source, regions, header.arch, header.runs, header.labels);
   return applyBsdiffLzmaPatch(adjusted, inner, expectedSizeBytes, memoryBytes, output, control);
 }
 

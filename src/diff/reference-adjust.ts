@@ -6,6 +6,7 @@
 // Pure; reads the source, writes a copy; work is linear in the source (one binary search a word).
 
 import { CTRL_TUPLE_BYTES, readOfft } from './bsdiff-patch.js';
+import { labelShift, LabelVotes, type LabelMap } from './label-map.js';
 
 /** Code architectures the adjustment knows (the patch's arch byte). */
 export const ReferenceArch = { aarch64: 1, 'x86-64': 2 } as const;
@@ -76,8 +77,19 @@ export function regionsFromControl(ctrl: Uint8Array, sourceBytes: number): Adjus
   };
 }
 
-/** Where source position `t` went: through the region holding it, or undefined. */
-function mapTarget(regions: AdjustRegions, t: number): number | undefined {
+/**
+ * Where source position `t` went: through the region holding it, else by the label table's
+ * interval holding it (when given), else undefined.
+ */
+function mapTarget(regions: AdjustRegions, t: number, labels?: LabelMap): number | undefined {
+  const to = throughRegion(regions, t);
+  if (to !== undefined || labels === undefined) return to;
+  const shift = labelShift(labels, t);
+  return shift === undefined ? undefined : t + shift;
+}
+
+/** Where source position `t` went through the region holding it, or undefined. */
+function throughRegion(regions: AdjustRegions, t: number): number | undefined {
   let lo = 0;
   let hi = regions.oldStart.length - 1;
   let found = -1;
@@ -122,6 +134,7 @@ function adjustAarch64(
   src: DataView,
   out: DataView,
   regions: AdjustRegions,
+  labels: LabelMap | undefined,
   start: number,
   end: number,
   delta: number,
@@ -134,16 +147,16 @@ function adjustAarch64(
       const bits = field[1];
       const scale = field[2];
       const mask = 2 ** bits - 1;
-      const to = mapTarget(regions, p + signed((w >>> shift) & mask, bits) * scale);
+      const to = mapTarget(regions, p + signed((w >>> shift) & mask, bits) * scale, labels);
       if (to === undefined) continue;
       const rel = (to - (p + delta)) / scale;
       if (Number.isInteger(rel) && fits(rel, bits))
         out.setUint32(p, ((w & ~(mask * 2 ** shift)) | ((rel & mask) << shift)) >>> 0, true);
     } else if ((w & 0x9f000000) >>> 0 === 0x10000000) {
-      const to = mapTarget(regions, p + adrImm(w)); // ADR
+      const to = mapTarget(regions, p + adrImm(w), labels); // ADR
       if (to !== undefined && fits(to - (p + delta), 21)) out.setUint32(p, withAdrImm(w, to - (p + delta)), true);
     } else if ((w & 0x9f000000) >>> 0 === 0x90000000) {
-      adjustAdrp(src, out, regions, p, end, delta, w);
+      adjustAdrp(src, out, regions, labels, p, end, delta, w);
     }
   }
 }
@@ -153,6 +166,7 @@ function adjustAdrp(
   src: DataView,
   out: DataView,
   regions: AdjustRegions,
+  labels: LabelMap | undefined,
   p: number,
   end: number,
   delta: number,
@@ -175,7 +189,7 @@ function adjustAdrp(
     lo = ((u >>> 10) & 0xfff) * 2 ** scaleLog;
     break;
   }
-  const to = mapTarget(regions, Math.floor(p / 4096) * 4096 + adrImm(w) * 4096 + lo);
+  const to = mapTarget(regions, Math.floor(p / 4096) * 4096 + adrImm(w) * 4096 + lo, labels);
   if (to === undefined) return;
   const pages = Math.floor(to / 4096) - Math.floor((p + delta) / 4096);
   const newLo = to - Math.floor(to / 4096) * 4096;
@@ -232,17 +246,16 @@ function x86Reference(src: DataView, p: number, start: number, end: number): num
 }
 
 /**
- * x86-64: call/jmp rel32 (E8/E9), jcc rel32 (0F 80..8F) and the RIP-relative disp32 of the
- * listed opcodes (x86Reference) in source[start, end), moved by `delta`.
+ * Visits the x86-64 references of bytes[start, end) in order (x86Reference): `visit(at, next)`
+ * gets the operand's offset and the instruction's end, and returns whether the reference was
+ * taken (the scan goes on after the instruction) or not (from the next byte: it may not be one).
  */
-function adjustX86(
+function scanX86(
   bytes: Uint8Array,
   src: DataView,
-  out: DataView,
-  regions: AdjustRegions,
   start: number,
   end: number,
-  delta: number,
+  visit: (at: number, next: number) => boolean,
 ): void {
   let p = start;
   while (p < end) {
@@ -260,15 +273,31 @@ function adjustX86(
       continue;
     }
     const next = at + 4 + (ref % 8);
-    const to = mapTarget(regions, next + src.getInt32(at, true));
-    if (to === undefined) {
-      p++;
-      continue;
-    }
+    p = visit(at, next) ? next : p + 1;
+  }
+}
+
+/**
+ * x86-64: call/jmp rel32 (E8/E9), jcc rel32 (0F 80..8F) and the RIP-relative disp32 of the
+ * listed opcodes (x86Reference) in source[start, end), moved by `delta`.
+ */
+function adjustX86(
+  bytes: Uint8Array,
+  src: DataView,
+  out: DataView,
+  regions: AdjustRegions,
+  labels: LabelMap | undefined,
+  start: number,
+  end: number,
+  delta: number,
+): void {
+  scanX86(bytes, src, start, end, (at, next) => {
+    const to = mapTarget(regions, next + src.getInt32(at, true), labels);
+    if (to === undefined) return false;
     const rel = to - (next + delta);
     if (fits(rel, 32)) out.setInt32(at, rel, true);
-    p = next;
-  }
+    return true;
+  });
 }
 
 /**
@@ -281,12 +310,69 @@ export function adjustRegion(
   regions: AdjustRegions,
   index: number,
   arch: ReferenceArchName,
+  labels?: LabelMap,
 ): void {
   const start = regions.oldStart[index] as number;
   const end = start + (regions.lengthBytes[index] as number);
   const delta = (regions.newStart[index] as number) - start;
   const src = new DataView(source.buffer, source.byteOffset, source.byteLength);
   const dst = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  if (arch === 'aarch64') adjustAarch64(src, dst, regions, start, end, delta);
-  else adjustX86(source, src, dst, regions, start, end, delta);
+  if (arch === 'aarch64') adjustAarch64(src, dst, regions, labels, start, end, delta);
+  else adjustX86(source, src, dst, regions, labels, start, end, delta);
+}
+
+/**
+ * The label table for a chunk (build side): every reference in a region whose target no region
+ * holds votes for the shift that takes its target to where the destination's reference at the
+ * same place points (x86-64 rel32 and disp32; AArch64 B, BL, B.cond, CBZ, TBZ, literal loads and
+ * ADR whose destination word is the same instruction), and LabelVotes.build keeps the intervals
+ * the votes agree on.
+ */
+export function labelMapFor(
+  source: Uint8Array,
+  target: Uint8Array,
+  regions: AdjustRegions,
+  arch: ReferenceArchName,
+): LabelMap {
+  const votes = new LabelVotes();
+  const src = new DataView(source.buffer, source.byteOffset, source.byteLength);
+  const dst = new DataView(target.buffer, target.byteOffset, target.byteLength);
+  for (let r = 0; r < regions.oldStart.length; r++) {
+    const start = regions.oldStart[r] as number;
+    const end = start + (regions.lengthBytes[r] as number);
+    const delta = (regions.newStart[r] as number) - start;
+    if (arch === 'x86-64') {
+      scanX86(source, src, start, end, (at, next) => {
+        const t = next + src.getInt32(at, true);
+        if (throughRegion(regions, t) !== undefined) return true;
+        if (at + delta < 0 || at + delta + 4 > target.length) return false;
+        // Scanned on from the instruction's end, as the adjustment will once the table maps it:
+        // its operand's bytes then cast no votes of their own.
+        votes.add(t, next + delta + dst.getInt32(at + delta, true) - t);
+        return true;
+      });
+    } else {
+      for (let p = Math.ceil(start / 4) * 4; p + 4 <= end; p += 4) {
+        const q = p + delta;
+        if (q < 0 || q + 4 > target.length) continue;
+        const w = src.getUint32(p, true);
+        const u = dst.getUint32(q, true);
+        const field = aarch64Field(w);
+        let t: number;
+        let moved: number;
+        if (field !== undefined) {
+          const mask = 2 ** field[1] - 1;
+          const fieldMask = mask * 2 ** field[0];
+          if ((w & ~fieldMask) >>> 0 !== (u & ~fieldMask) >>> 0) continue;
+          t = p + signed((w >>> field[0]) & mask, field[1]) * field[2];
+          moved = q + signed((u >>> field[0]) & mask, field[1]) * field[2];
+        } else if ((w & 0x9f000000) >>> 0 === 0x10000000 && (w & 0x9f00001f) >>> 0 === (u & 0x9f00001f) >>> 0) {
+          t = p + adrImm(w);
+          moved = q + adrImm(u);
+        } else continue;
+        if (throughRegion(regions, t) === undefined) votes.add(t, moved - t);
+      }
+    }
+  }
+  return votes.build();
 }

@@ -12,6 +12,7 @@ import {
   MINOR_MULTI_SIGNATURE,
   MINOR_RELEASE_LAYOUT,
   MINOR_SOURCELESS_DIFF,
+  MINOR_EXEC_LABELS,
   encodePackageHeader,
 } from '../format/package-header.js';
 import { encodeManifest } from '../format/manifest-codec.js';
@@ -49,6 +50,7 @@ const MINOR_FEATURES: Readonly<Record<number, string>> = {
   [MINOR_MULTI_SIGNATURE]: 'more than one signing key',
   [MINOR_IN_PLACE]: 'an in-place update',
   [MINOR_SOURCELESS_DIFF]: "a DIFF op without a source or xz's ARM64 chain",
+  [MINOR_EXEC_LABELS]: 'an exec-aware patch with a label table',
 };
 
 /** Throws UsageError FORMAT_TOO_NEW (exit 2) when `target` does not read packages of `formatMinor`. */

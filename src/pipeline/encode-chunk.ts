@@ -97,8 +97,10 @@ export async function encodeChunk(task: EncodeTask, plugins: EncodePlugins = {})
     }
     const differ = plugins.differs?.find((d) => d.name === spec.differ) ?? differByName(spec.differ);
     const bytes = await differ.diff(task.sourceData, task.newData);
+    const formatMinor = differ.patchFormatMinor?.(bytes) ?? 0;
     const made = {
       spec,
+      ...(formatMinor > 0 ? { formatMinor } : {}),
       bytes,
       decoderMemoryBytes:
         differ.patchDecoderMemoryBytes?.(bytes, task.sourceData.length, size) ??

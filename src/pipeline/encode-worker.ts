@@ -28,6 +28,7 @@ async function answer(msg: Request): Promise<void> {
       spec: c.spec,
       bytes: new Uint8Array(c.bytes.buffer, c.bytes.byteOffset, c.bytes.byteLength),
       decoderMemoryBytes: c.decoderMemoryBytes,
+      ...(c.formatMinor !== undefined ? { formatMinor: c.formatMinor } : {}),
       selfCheckedBytes: c.selfCheckedBytes,
       selfCheckMs: c.selfCheckMs,
     }));

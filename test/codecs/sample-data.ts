@@ -96,3 +96,24 @@ export function aarch64Like(sizeBytes: number, seed = 5): Buffer {
   }
   return out;
 }
+
+/**
+ * x86-64-like code: `count` units, about a third of them `call rel32` to one of 48 functions that
+ * lie before the buffer (outside any source), the rest one-byte filler that starts no reference.
+ * The new version inserts `insertBytes` NOPs at unit `insertAt` and has the functions moved by
+ * `functionShift`.
+ */
+export function x86CallCode(seed: number, count: number, insertAt = -1, insertBytes = 0, functionShift = 0): Buffer {
+  const next = prng(seed);
+  const filler = [0x90, 0x50, 0x53, 0x55, 0x58, 0x5b, 0x5d, 0xc3];
+  const out: number[] = [];
+  for (let k = 0; k < count; k++) {
+    if (k === insertAt) for (let i = 0; i < insertBytes; i++) out.push(0x90);
+    if (next() < 0.3) {
+      const target = -65_536 - 256 * Math.floor(next() * 48) + functionShift;
+      const rel = target - (out.length + 5);
+      out.push(0xe8, rel & 0xff, (rel >>> 8) & 0xff, (rel >>> 16) & 0xff, (rel >>> 24) & 0xff);
+    } else out.push(filler[Math.floor(next() * filler.length)]!);
+  }
+  return Buffer.from(out);
+}

@@ -11,11 +11,18 @@ import { BsdiffLzmaDiffer } from '../../src/diff/bsdiff-lzma-differ.js';
 import { writeOfft } from '../../src/diff/bsdiff-patch.js';
 import { chunkCodeArch, elfCodeArchAt } from '../../src/diff/elf-code-scan.js';
 import { ExecAwareDiffer } from '../../src/diff/exec-aware-differ.js';
-import { execAwareApplyBytes, readExecAwareArch, readExecAwareHeader } from '../../src/diff/exec-aware-patch.js';
+import {
+  execAwareApplyBytes,
+  execAwarePatchBytes,
+  hasLabelTable,
+  readExecAwareArch,
+  readExecAwareHeader,
+} from '../../src/diff/exec-aware-patch.js';
+import { encodeLabelMap, labelShift } from '../../src/diff/label-map.js';
 import { ExecAwarePatcher } from '../../src/diff/exec-aware-patcher.js';
 import { adjustRegion, regionsFromControl, type AdjustRegions } from '../../src/diff/reference-adjust.js';
 import { expectBlobError } from '../codecs/expect-blob-error.js';
-import { elfChunk, prng, randomBytes, textLike } from '../codecs/sample-data.js';
+import { elfChunk, prng, randomBytes, textLike, x86CallCode } from '../codecs/sample-data.js';
 
 const differ = new ExecAwareDiffer();
 const patcher = new ExecAwarePatcher();
@@ -280,6 +287,48 @@ describe('exec-aware differ', () => {
     expect(patch.length).toBeLessThan(plain.length * 0.8);
   });
 
+  it('carries a label table for calls into functions outside the source that all moved, and round-trips', async () => {
+    const old = x86CallCode(21, 40_000);
+    const moved = x86CallCode(21, 40_000, 20_000, 37, 0x3000);
+    const patch = await differ.diff(old, moved);
+    expect(readExecAwareArch(patch)).toBe('x86-64');
+    expect(hasLabelTable(patch)).toBe(true);
+    expect(differ.patchFormatMinor(patch)).toBe(5);
+    const { labels } = readExecAwareHeader(patch, Infinity, Infinity);
+    // The moved functions lie before the source, and one interval moves them all by 0x3000.
+    expect(labelShift(labels, -65_536 - 256 * 20)).toBe(0x3000);
+    expect(labels.start.length).toBeLessThanOrEqual(2);
+    const need = execAwarePatchBytes(patch, old.length, moved.length);
+    expect(need).toBe(execAwareApplyBytes(old.length, moved.length) + 24 * labels.start.length);
+    expect(differ.patchDecoderMemoryBytes(patch, old.length, moved.length)).toBe(need);
+    expect((await patcher.patch(old, patch, moved.length, need)).equals(moved)).toBe(true);
+    // Without the table every call's operand differs: several times the bytes.
+    const plain = await new BsdiffLzmaDiffer().diff(old, moved);
+    expect(patch.length * 3).toBeLessThan(plain.length);
+    // Hostile: memory for one interval fewer, the flag cleared (the table read as the inner
+    // patch), a cut inside the table, and an interval count past any output's.
+    await expectBlobError(patcher.patch(old, patch, moved.length, need - 1));
+    const flagOff = Buffer.from(patch);
+    flagOff[8] = flagOff[8]! & 0x7f;
+    await expectBlobError(patcher.patch(old, flagOff, moved.length));
+    const { innerOffset } = readExecAwareHeader(patch, Infinity, Infinity);
+    await expectBlobError(patcher.patch(old, patch.subarray(0, innerOffset - 1), moved.length));
+    const runsEnd = innerOffset - encodeLabelMap(labels).length;
+    const hugeCount = Buffer.concat([
+      patch.subarray(0, runsEnd),
+      Buffer.from(varint(2 ** 40)),
+      patch.subarray(runsEnd),
+    ]);
+    await expectBlobError(patcher.patch(old, hugeCount, moved.length));
+  });
+
+  it('writes no label table where no reference leaves the regions (format 1.2 patches stay as they were)', async () => {
+    const old = aarch64Code(11, 1 << 14);
+    const patch = await differ.diff(old, aarch64Code(11, 1 << 14, 30, 100));
+    expect(hasLabelTable(patch)).toBe(false);
+    expect(differ.patchFormatMinor(patch)).toBe(0);
+  });
+
   it('makes the same patch whether or not bsdiff-lzma packed the pair first (shared control and extra blocks)', async () => {
     const old = aarch64Code(12, 1 << 15);
     const moved = aarch64Code(12, 1 << 15, 200, 500);
@@ -321,7 +370,7 @@ describe('exec-aware differ', () => {
     const old = aarch64Code(12, 4096);
     const target = aarch64Code(12, 4096, 10, 100);
     const patch = await differ.diff(old, target);
-    const need = execAwareApplyBytes(old.length, target.length);
+    const need = execAwarePatchBytes(patch, old.length, target.length);
     const arch = (id: number) => Buffer.concat([patch.subarray(0, 8), Buffer.from([id]), patch.subarray(9)]);
     await expectBlobError(patcher.patch(old, arch(0), target.length));
     await expectBlobError(patcher.patch(old, arch(3), target.length));
@@ -334,7 +383,7 @@ describe('exec-aware differ', () => {
       await expectBlobError(patcher.patch(old, patch.subarray(0, cut), target.length));
     expect((await patcher.patch(old, patch, target.length, need)).equals(target)).toBe(true);
     // Runs past the regions the control block has, a run count past any output's, a bad inner patch.
-    const { innerOffset } = readExecAwareHeader(patch, Infinity);
+    const { innerOffset } = readExecAwareHeader(patch, Infinity, Infinity);
     const inner = patch.subarray(innerOffset);
     const withRuns = (runs: Buffer) => Buffer.concat([patch.subarray(0, 9), runs, inner]);
     await expectBlobError(patcher.patch(old, withRuns(Buffer.from([2, 0, 0xff, 0xff, 0x03])), target.length));

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { minorVersionOf } from '../../src/format/format-version.js';
 import { checkManifestInvariants } from '../../src/format/manifest-invariants.js';
 import {
+  FORMAT_MINOR,
   decodePackageHeader,
   encodePackageHeader,
   packageLayout,
@@ -167,10 +168,10 @@ describe('format minor version', () => {
     expect(decodePackageHeader(encodePackageHeader(h), size).formatMinor).toBe(1);
     expect(decodePackageHeader(encodePackageHeader({ ...h, formatMinor: 0 }), size).formatMinor).toBe(0);
     expectOta(
-      () => decodePackageHeader(encodePackageHeader({ ...h, formatMinor: 5 }), size),
+      () => decodePackageHeader(encodePackageHeader({ ...h, formatMinor: FORMAT_MINOR + 1 }), size),
       'PKG_NEWER_MINOR',
       7,
-      /format 1\.5 at offset 7 is newer than this reader's 1\.4/,
+      new RegExp(`format 1\\.${FORMAT_MINOR + 1} at offset 7 is newer than this reader's 1\\.${FORMAT_MINOR}`),
     );
   });
 });

@@ -3,17 +3,26 @@
 // magic, runs past the regions or a run count past any output, an inner patch that makes
 // another size or is cut short, and a patch needing more memory
 // than its op declares are refused by verify --old and apply with BLOB_DECODE_FAILED (exit 4),
-// with no memory spike; the untouched patch applies.
+// with no memory spike; the untouched patch applies. The same for a patch with a label table
+// (format 1.5): the table cut, its flag cleared, an interval count past the op's memory or any
+// output's, a position past ±2^40.
 
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { applyPackage } from '../../src/index.js';
 import { BsdiffLzmaDiffer } from '../../src/diff/bsdiff-lzma-differ.js';
 import { ExecAwareDiffer } from '../../src/diff/exec-aware-differ.js';
-import { EXEC_AWARE_HEADER_BYTES, readExecAwareArch, readExecAwareHeader } from '../../src/diff/exec-aware-patch.js';
-import { elfChunk } from '../codecs/sample-data.js';
+import {
+  EXEC_AWARE_HEADER_BYTES,
+  execAwarePatchBytes,
+  hasLabelTable,
+  readExecAwareArch,
+  readExecAwareHeader,
+} from '../../src/diff/exec-aware-patch.js';
+import { encodeLabelMap } from '../../src/diff/label-map.js';
+import { elfChunk, x86CallCode } from '../codecs/sample-data.js';
 import { wholeImageDiffCase, type HostilePatch } from '../helpers/one-op-package.js';
 
 const work = mkdtempSync(join(tmpdir(), 'ota-exec-signed-'));
@@ -47,7 +56,7 @@ describe('signed packages with hostile exec-aware blobs', () => {
 
     const header = patch.subarray(0, EXEC_AWARE_HEADER_BYTES);
     const withArch = (id: number) => Buffer.concat([header.subarray(0, 8), Buffer.from([id]), patch.subarray(9)]);
-    const { innerOffset } = readExecAwareHeader(patch, Infinity);
+    const { innerOffset } = readExecAwareHeader(patch, Infinity, Infinity);
     const runsHeader = patch.subarray(0, innerOffset);
     const inner = patch.subarray(innerOffset);
     const shorter = await new BsdiffLzmaDiffer().diff(oldImage, newImage.subarray(0, IMAGE_BYTES - BLOCK));
@@ -66,5 +75,43 @@ describe('signed packages with hostile exec-aware blobs', () => {
       ['memory under what the apply needs', patch, memory - 1],
     ];
     await expectAllRefused(hostile);
+  }, 120_000);
+
+  it('refuses hostile label tables with exit 4, and applies the untouched one', async () => {
+    const at = join(work, 'labels');
+    mkdirSync(at);
+    const code = (edit: boolean) => {
+      const out = Buffer.alloc(IMAGE_BYTES);
+      (edit ? x86CallCode(9, 100_000, 50_000, 29, 0x1800) : x86CallCode(9, 100_000)).copy(out, 64 * 1024);
+      return out;
+    };
+    const [before, after] = [code(false), code(true)];
+    const labelled = wholeImageDiffCase(at, 'exec-aware', before, after);
+    const patch = await differ.diff(before, after);
+    expect(hasLabelTable(patch)).toBe(true);
+    const memory = execAwarePatchBytes(patch, before.length, after.length);
+    const good = await labelled.packageOf('good', patch, memory);
+    await applyPackage({ packagePath: good, oldPath: labelled.oldPath, outputPath: join(at, 'good.img') });
+    expect(readFileSync(join(at, 'good.img')).equals(after)).toBe(true);
+
+    const { innerOffset, labels } = readExecAwareHeader(patch, Infinity, Infinity);
+    const tableAt = innerOffset - encodeLabelMap(labels).length;
+    const withTable = (table: Buffer) =>
+      Buffer.concat([patch.subarray(0, tableAt), table, patch.subarray(innerOffset)]);
+    const flagOff = Buffer.from(patch);
+    flagOff[8] = flagOff[8]! & 0x7f;
+    const farStart = encodeLabelMap({
+      start: Float64Array.of(2 ** 40),
+      end: Float64Array.of(2 ** 40 + 8),
+      shift: Float64Array.of(16),
+    });
+    const hostile: HostilePatch[] = [
+      ['label flag cleared', flagOff, memory],
+      ['label table cut', withTable(encodeLabelMap(labels).subarray(0, 3)), memory],
+      ['label count past any output', withTable(Buffer.from([0x80, 0x80, 0x80, 0x80, 0x80, 0x01])), memory],
+      ['label intervals past the declared memory', patch, memory - 1],
+      ['label position past 2^40', withTable(farStart), memory],
+    ];
+    await labelled.expectAllRefused(hostile);
   }, 120_000);
 });
