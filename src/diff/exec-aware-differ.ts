@@ -2,7 +2,8 @@
 // code (elf-code-scan.ts), finds bsdiff's covers, rewrites the source's relative references in
 // each cover to reach where their targets went (reference-adjust.ts) wherever that makes the
 // cover match the destination better, and recomputes the diff block against the adjusted source.
-// The control block is the one the patcher derives the regions from: no table travels.
+// The control block is the one the patcher derives the regions from; the only table that travels
+// is the label table (format 1.5), for references whose targets no region holds, when it pays.
 
 import { matchBsdiffShared, pairMemo } from './pair-memo.js';
 import { CTRL_TUPLE_BYTES, readOfft } from './bsdiff-patch.js';

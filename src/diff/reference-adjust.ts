@@ -2,7 +2,9 @@
 // the bsdiff control tuples say which source bytes became which destination bytes (regions);
 // inside a chosen region every relative reference of the source (AArch64 branches, literal loads,
 // ADR, ADRP with its lo12 partner; x86-64 call/jmp/jcc rel32 and RIP-relative disp32 operands)
-// is rewritten to reach where its target went, so it reads as the new code's does.
+// is rewritten to reach where its target went, so it reads as the new code's does. A target no
+// region holds goes through the patch's label table when it has one (label-map.ts); the build
+// side votes that table from the destination's references (labelMapFor).
 // Pure; reads the source, writes a copy; work is linear in the source (one binary search a word).
 
 import { CTRL_TUPLE_BYTES, readOfft } from './bsdiff-patch.js';
