@@ -30,6 +30,12 @@ const MIN_GAIN_BYTES = 8;
 const WORK_PER_BYTE = 256;
 const FALLBACK_MATCH_BYTES = 64;
 const FALLBACK_EXTENSION_BYTES = 256;
+/**
+ * Most hash bits of the head table (4 Mi buckets, 16 MiB): a source of 4 MiB plus a few blocks
+ * (two windows merged) would otherwise take a 32 MiB table, and a thread alternating between the
+ * two sizes allocated and cleared a new table each time (~120 ms, page faults included).
+ */
+const MAX_HEAD_BITS = 22;
 /** Covers this short are folded into the extra block (worthACover). */
 const FOLD_MAX_ADD_BYTES = 24;
 /** Known matches remembered by diagonal (source − target offset), so a scan stepping one byte at a time along a match does not measure it again. */
@@ -81,7 +87,7 @@ export class SourceIndex {
   private tables: IndexTables | undefined;
 
   constructor(source: Uint8Array, target: Uint8Array) {
-    const bits = Math.max(12, Math.min(24, Math.ceil(Math.log2(Math.max(2, source.length)))));
+    const bits = Math.max(12, Math.min(MAX_HEAD_BITS, Math.ceil(Math.log2(Math.max(2, source.length)))));
     this.shift = 32 - bits;
     this.tables = takeTables(bits, source.length);
     const { head, prev, looked } = this.tables;
@@ -208,7 +214,7 @@ function worthACover(addBytes: number): boolean {
 /**
  * The control, diff and extra blocks that turn `source` into `target`, by bsdiff's scan.
  * Deterministic. Memory: 4 bytes per source byte (chain links) + a head table of ≤ 8 x source
- * (at most 64 MiB) and a bit per head entry + 2 x target (diff and extra blocks) + the control
+ * (at most 16 MiB) and a bit per head entry + 2 x target (diff and extra blocks) + the control
  * block (24 bytes a cover).
  */
 export function matchBsdiff(source: Uint8Array, target: Uint8Array): BsdiffStreams {

@@ -99,7 +99,9 @@ function chooseRegions(
   arch: ReferenceArchName,
   labels?: LabelMap,
 ): { flags: boolean[]; mismatches: number } {
-  const all = Buffer.from(source);
+  // A memcpy: Buffer.from(Uint8Array) copies element by element (~10 ms per 4 MiB).
+  const all = Buffer.allocUnsafe(source.length);
+  all.set(source);
   const flags: boolean[] = [];
   let left = 0;
   for (let r = 0; r < regions.oldStart.length; r++) {
