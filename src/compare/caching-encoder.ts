@@ -84,7 +84,12 @@ export class CachingEncoder implements ChunkEncoder {
     const c = result[0];
     if (!c || result.length !== 1)
       throw new Error(`encoder returned ${result.length} candidates for one ${candidateLabel(spec)} task`);
-    const candidate = { spec, bytes: c.bytes, decoderMemoryBytes: c.decoderMemoryBytes };
+    const candidate = {
+      spec,
+      bytes: c.bytes,
+      decoderMemoryBytes: c.decoderMemoryBytes,
+      ...(c.formatMinor !== undefined ? { formatMinor: c.formatMinor } : {}),
+    };
     await this.cache.put(key, candidate, computeMs);
     return { candidate, computeMs };
   }

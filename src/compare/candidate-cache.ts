@@ -15,6 +15,8 @@ interface CacheEntry {
   readonly offsetBytes: number;
   readonly sizeBytes: number;
   readonly decoderMemoryBytes: number;
+  /** The format minor the bytes need (EncodedCandidate.formatMinor), when above 0. */
+  readonly formatMinor?: number;
   /** Encoder wall time while it held one worker. */
   readonly computeMs: number;
 }
@@ -63,7 +65,11 @@ export class CandidateCache {
       path: this.path,
       onShort: () => ioError('read candidate cache', this.path, new Error('unexpected end of file')),
     });
-    return { candidate: { spec, bytes, decoderMemoryBytes: e.decoderMemoryBytes }, computeMs: e.computeMs };
+    const formatMinor = e.formatMinor !== undefined ? { formatMinor: e.formatMinor } : {};
+    return {
+      candidate: { spec, bytes, decoderMemoryBytes: e.decoderMemoryBytes, ...formatMinor },
+      computeMs: e.computeMs,
+    };
   }
 
   /** Stores a freshly computed candidate. */
@@ -79,6 +85,7 @@ export class CandidateCache {
       offsetBytes,
       sizeBytes: c.bytes.length,
       decoderMemoryBytes: c.decoderMemoryBytes,
+      ...(c.formatMinor !== undefined ? { formatMinor: c.formatMinor } : {}),
       computeMs,
     });
   }

@@ -368,7 +368,7 @@ function matchWith(index: SourceIndex, source: Uint8Array, target: Uint8Array): 
 
     const extraBytes = scan - lenB - (lastScan + lenF);
     const seek = pos - lenB - (lastPos + lenF);
-    if (ctrl.count > 0 && lenF > 0 && !worthACover(lenF)) {
+    if (ctrl.count > 0 && !worthACover(lenF)) {
       // The cover's new bytes go to the extra block after the previous cover's, whose seek
       // steps over the source bytes this cover would have read.
       extra.set(target.subarray(lastScan, scan - lenB), extraLength);

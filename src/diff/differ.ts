@@ -40,14 +40,23 @@ export interface DifferTraits {
   readonly withoutSource?: boolean;
 }
 
+/** What the targets a patch is for can read. */
+export interface DiffOptions {
+  /**
+   * The least maxFormatMinor among them (absent: any): a differ whose patches may use a newer
+   * feature (patchFormatMinor) makes one without it, so those targets keep the differ.
+   */
+  readonly maxFormatMinor?: number;
+}
+
 /** Makes patches in one patch format. */
 export interface Differ extends DifferDescriptor {
   readonly traits: DifferTraits;
   /**
-   * Returns a patch that turns `source` into `target`. Deterministic for the same inputs.
-   * Memory: stated by each implementation (bsdiff ≈ 17 × source, zstd-dict ≈ window + both inputs).
+   * Returns a patch that turns `source` into `target`. Deterministic for the same inputs and
+   * options. Memory: stated by each implementation (bsdiff ≈ 17 × source, zstd-dict ≈ window + both inputs).
    */
-  diff(source: Uint8Array, target: Uint8Array): Promise<Buffer>;
+  diff(source: Uint8Array, target: Uint8Array, options?: DiffOptions): Promise<Buffer>;
   /**
    * Content-aware differs only: whether `target` holds content this differ understands (e.g.
    * deflate streams). The encoding rules skip the differ on chunks where it says no; absent,

@@ -9,7 +9,7 @@ import { matchBsdiffShared, pairMemo } from './pair-memo.js';
 import { CTRL_TUPLE_BYTES, readOfft } from './bsdiff-patch.js';
 import { BLOCK_TUNINGS, BsdiffLzmaDiffer, packBlock, packedCtrl, packedExtra } from './bsdiff-lzma-differ.js';
 import { maxDecodedBlockBytes, writeBsdiffLzma } from './bsdiff-lzma-patch.js';
-import type { Differ } from './differ.js';
+import type { Differ, DiffOptions } from './differ.js';
 import { chunkCodeArch } from './elf-code-scan.js';
 import { EXEC_AWARE_DIFFER } from './exec-aware-descriptor.js';
 import { adjustSource, execAwarePatchBytes, hasLabelTable, writeExecAwarePatch } from './exec-aware-patch.js';
@@ -42,7 +42,7 @@ export class ExecAwareDiffer implements Differ {
    * differing, the diff block recomputed, the blocks LZMA2-coded as bsdiff-lzma does. Deterministic.
    * Memory: the matcher's, two copies of the source, the blocks.
    */
-  async diff(source: Uint8Array, target: Uint8Array): Promise<Buffer> {
+  async diff(source: Uint8Array, target: Uint8Array, options: DiffOptions = {}): Promise<Buffer> {
     const arch = chunkCodeArch(source, target) ?? 'aarch64';
     // The pair bsdiff-lzma has just scanned for this chunk: its covers are remembered (pair-memo.ts).
     const results = pairMemo.resultsOf(source, target);
@@ -54,7 +54,7 @@ export class ExecAwareDiffer implements Differ {
     const regions = regionsFromControl(streams.ctrl, source.length);
     const plain = chooseRegions(source, target, regions, arch);
     // The label table goes in when the differing bytes it spares are worth more than its bytes.
-    const labels = labelMapFor(source, target, regions, arch);
+    const labels = readsLabels(options) ? labelMapFor(source, target, regions, arch) : NO_LABELS;
     const labelled = labels.start.length > 0 ? chooseRegions(source, target, regions, arch, labels) : undefined;
     const useLabels =
       labelled !== undefined &&
@@ -83,6 +83,11 @@ export class ExecAwareDiffer implements Differ {
   patchFormatMinor(patch: Uint8Array): number {
     return hasLabelTable(patch) ? MINOR_EXEC_LABELS : 0;
   }
+}
+
+/** Whether the targets read format 1.5, whose patches may carry a label table. */
+function readsLabels(options: DiffOptions): boolean {
+  return (options.maxFormatMinor ?? Infinity) >= MINOR_EXEC_LABELS;
 }
 
 /**

@@ -348,8 +348,8 @@ export function labelMapFor(
         const t = next + src.getInt32(at, true);
         if (throughRegion(regions, t) !== undefined) return true;
         if (at + delta < 0 || at + delta + 4 > target.length) return false;
-        // Scanned on from the instruction's end, as the adjustment will once the table maps it:
-        // its operand's bytes then cast no votes of their own.
+        // Scanned on from the instruction's end, as the adjustment does once the table maps it
+        // (votes only: a target whose interval is dropped is rescanned from the next byte there).
         votes.add(t, next + delta + dst.getInt32(at + delta, true) - t);
         return true;
       });

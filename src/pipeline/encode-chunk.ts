@@ -8,7 +8,7 @@ import { encoderByName } from '../codecs/encoder-registry.js';
 import type { DifferTraits } from '../diff/differ.js';
 import { differByName } from '../diff/differ-registry.js';
 import type { EncodeOptions, Encoder } from '../codecs/encoder.js';
-import type { Differ } from '../diff/differ.js';
+import type { Differ, DiffOptions } from '../diff/differ.js';
 import type { CandidateSpec, EncodedCandidate } from '../planner/candidates.js';
 import {
   encodeOptions,
@@ -96,7 +96,7 @@ export async function encodeChunk(task: EncodeTask, plugins: EncodePlugins = {})
       };
     }
     const differ = plugins.differs?.find((d) => d.name === spec.differ) ?? differByName(spec.differ);
-    const bytes = await differ.diff(task.sourceData, task.newData);
+    const bytes = await differ.diff(task.sourceData, task.newData, diffOptionsFor(task, spec.differ));
     const formatMinor = differ.patchFormatMinor?.(bytes) ?? 0;
     const made = {
       spec,
@@ -110,6 +110,18 @@ export async function encodeChunk(task: EncodeTask, plugins: EncodePlugins = {})
     return made;
   };
   return proveKept(task, await early.settle(await encodeWithRules(task, compute, false)), task.targets);
+}
+
+/**
+ * The least maxFormatMinor of the task's targets that allow `differ` (none: no limit), so a patch
+ * all of them can use is made (DiffOptions).
+ */
+export function diffOptionsFor(task: Pick<EncodeTask, 'targets'>, differ: string): DiffOptions {
+  const limits = (task.targets ?? [])
+    .filter((t) => t.allowedDiffers.includes(differ))
+    .map((t) => t.maxFormatMinor)
+    .filter((m): m is number => m !== undefined);
+  return limits.length > 0 ? { maxFormatMinor: Math.min(...limits) } : {};
 }
 
 /**

@@ -322,6 +322,49 @@ describe('exec-aware differ', () => {
     await expectBlobError(patcher.patch(old, hugeCount, moved.length));
   });
 
+  it('votes a label table from AArch64 BL, B.cond, CBZ, TBZ, LDR-literal and ADR whose targets moved outside the source', async () => {
+    // Words calling or loading 40 "functions" 64-80 KiB before the buffer; the new version has
+    // 16 NOPs inserted halfway and the functions 0x2000 bytes further on.
+    const code = (edit: boolean): Buffer => {
+      const next = prng(31);
+      const out: number[] = [];
+      for (let k = 0; k < 30_000; k++) {
+        if (edit && k === 15_000) for (let i = 0; i < 16; i++) out.push(0xd503201f);
+        const target = -65_536 - 4 * 100 * Math.floor(next() * 40) + (edit ? 0x2000 : 0);
+        const rel = (target - 4 * out.length) / 4;
+        const kind = Math.floor(next() * 8);
+        if (kind === 0)
+          out.push((0x94000000 | (rel & 0x03ffffff)) >>> 0); // BL
+        else if (kind === 1)
+          out.push((0x54000000 | ((rel & 0x7ffff) << 5) | 1) >>> 0); // B.NE
+        else if (kind === 2)
+          out.push((0xb4000000 | ((rel & 0x7ffff) << 5) | 3) >>> 0); // CBZ x3
+        else if (kind === 3)
+          out.push((0x58000000 | ((rel & 0x7ffff) << 5) | 4) >>> 0); // LDR x4, literal
+        else if (kind === 4) {
+          const imm = target - 4 * out.length; // ADR x5
+          out.push((0x10000000 | ((imm & 3) << 29) | (((imm >>> 2) & 0x7ffff) << 5) | 5) >>> 0);
+        } else out.push((0xd2800000 | (Math.floor(next() * 0xffff) << 5) | Math.floor(next() * 32)) >>> 0);
+      }
+      const buf = Buffer.alloc(out.length * 4);
+      out.forEach((w, i) => buf.writeUInt32LE(w, i * 4));
+      return buf;
+    };
+    const old = code(false);
+    const moved = code(true);
+    const patch = await differ.diff(old, moved);
+    expect(readExecAwareArch(patch)).toBe('aarch64');
+    expect(hasLabelTable(patch)).toBe(true);
+    const { labels } = readExecAwareHeader(patch, Infinity, Infinity);
+    expect(labelShift(labels, -65_536 - 400 * 7)).toBe(0x2000);
+    expect((await patcher.patch(old, patch, moved.length)).equals(moved)).toBe(true);
+    // A target that reads format 1.4 at most gets the same differ without the table.
+    const older = await differ.diff(old, moved, { maxFormatMinor: 4 });
+    expect(hasLabelTable(older)).toBe(false);
+    expect((await patcher.patch(old, older, moved.length)).equals(moved)).toBe(true);
+    expect(patch.length * 2).toBeLessThan(older.length);
+  });
+
   it('writes no label table where no reference leaves the regions (format 1.2 patches stay as they were)', async () => {
     const old = aarch64Code(11, 1 << 14);
     const patch = await differ.diff(old, aarch64Code(11, 1 << 14, 30, 100));

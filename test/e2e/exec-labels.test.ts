@@ -1,7 +1,7 @@
 // exec-aware's label table end to end: an x86-64 update whose called functions moved outside the
 // changed chunk gets patches with a table, so the package says format 1.5 (through the encode
 // workers too) and applies exactly; a target whose appliers read 1.4 at most gets a 1.4-or-older
-// package of the same image instead.
+// package of the same image instead (its exec-aware patches, if any, without the table).
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { allEncoders, encoderByName } from '../../src/codecs/encoder-registry.js';
 import { DeflateAwareDiffer } from '../../src/diff/deflate-aware-differ.js';
 import { allDiffers } from '../../src/diff/differ-registry.js';
-import { encodeWithRules } from '../../src/pipeline/encode-chunk.js';
+import { diffOptionsFor, encodeWithRules } from '../../src/pipeline/encode-chunk.js';
 import type { EncodeTask } from '../../src/pipeline/encode-task.js';
 import { targetNeeds } from '../../src/pipeline/encode-plan.js';
 import { resolveTargets } from '../../src/targets/target-registry.js';
@@ -309,5 +309,17 @@ describe('candidate rules', () => {
       replaceRequired: true,
       someDiffTargetWithoutLead: false,
     });
+  });
+});
+
+describe('diffOptionsFor', () => {
+  it('passes the least maxFormatMinor of the targets that allow the differ, none when they read any', async () => {
+    const [generic] = await resolveTargets('generic');
+    const old4 = { ...generic!, id: 'old4', maxFormatMinor: 4 };
+    const old2 = { ...generic!, id: 'old2', maxFormatMinor: 2, allowedDiffers: ['bsdiff-lzma'] };
+    expect(diffOptionsFor({ targets: [generic!] }, 'exec-aware')).toEqual({});
+    expect(diffOptionsFor({}, 'exec-aware')).toEqual({});
+    expect(diffOptionsFor({ targets: [generic!, old4, old2] }, 'exec-aware')).toEqual({ maxFormatMinor: 4 });
+    expect(diffOptionsFor({ targets: [generic!, old4, old2] }, 'bsdiff-lzma')).toEqual({ maxFormatMinor: 2 });
   });
 });
