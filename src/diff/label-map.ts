@@ -28,18 +28,24 @@ export const MIN_LABEL_REFERENCES = 3;
 /** Largest position or shift magnitude a table may hold (positions are source offsets). */
 const MAX_LABEL_MAGNITUDE = 2 ** 40;
 
-/** The shift of the interval holding `t`, or undefined. */
-export function labelShift(map: LabelMap, t: number): number | undefined {
+/** Index of the last of the ascending `starts` at or before `t`, or -1 (a binary search). */
+export function lastStartAtOrBefore(starts: Float64Array, t: number): number {
   let lo = 0;
-  let hi = map.start.length - 1;
+  let hi = starts.length - 1;
   let found = -1;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
-    if ((map.start[mid] as number) <= t) {
+    if ((starts[mid] as number) <= t) {
       found = mid;
       lo = mid + 1;
     } else hi = mid - 1;
   }
+  return found;
+}
+
+/** The shift of the interval holding `t`, or undefined. */
+export function labelShift(map: LabelMap, t: number): number | undefined {
+  const found = lastStartAtOrBefore(map.start, t);
   return found >= 0 && t < (map.end[found] as number) ? (map.shift[found] as number) : undefined;
 }
 

@@ -8,7 +8,7 @@
 // Pure; reads the source, writes a copy; work is linear in the source (one binary search a word).
 
 import { CTRL_TUPLE_BYTES, readOfft } from './bsdiff-patch.js';
-import { labelShift, LabelVotes, type LabelMap } from './label-map.js';
+import { labelShift, lastStartAtOrBefore, LabelVotes, type LabelMap } from './label-map.js';
 
 /** Code architectures the adjustment knows (the patch's arch byte). */
 export const ReferenceArch = { aarch64: 1, 'x86-64': 2 } as const;
@@ -92,16 +92,7 @@ function mapTarget(regions: AdjustRegions, t: number, labels?: LabelMap): number
 
 /** Where source position `t` went through the region holding it, or undefined. */
 function throughRegion(regions: AdjustRegions, t: number): number | undefined {
-  let lo = 0;
-  let hi = regions.oldStart.length - 1;
-  let found = -1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((regions.oldStart[mid] as number) <= t) {
-      found = mid;
-      lo = mid + 1;
-    } else hi = mid - 1;
-  }
+  const found = lastStartAtOrBefore(regions.oldStart, t);
   if (found < 0) return undefined;
   const start = regions.oldStart[found] as number;
   return t < start + (regions.lengthBytes[found] as number)
