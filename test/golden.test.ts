@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildPackages, inspectPackage } from '../src/index.js';
 import { applyEdits, syntheticImage } from './helpers/edit-images.js';
 import { zipTextImage } from './helpers/zip-archive.js';
+import { x86CallCode } from './codecs/sample-data.js';
 
 const goldenDir = new URL('./golden/', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'ota-golden-'));
@@ -133,5 +134,36 @@ describe('golden packages', () => {
     const json = JSON.stringify({ ...report, path: 'full-zip-generic.otapkg' }, null, 2) + '\n';
     expect(json).toContain('differ:deflate-aware');
     compareOrBless('full-zip-generic.inspect.json', Buffer.from(json));
+  });
+
+  it('tiny x86-64 delta whose exec-aware op carries a label table (format 1.5) matches the committed bytes and inspect JSON', async () => {
+    // Calls into 48 "functions" in the zero blocks before the code (ZERO ops, so in no cover of
+    // the changed chunk); the new build moved them by 0x2000.
+    const image = (code: Buffer) => {
+      const img = Buffer.alloc(1024 * 1024);
+      code.copy(img, 512 * 1024);
+      return img;
+    };
+    const oldPath = join(work, 'labels-old.img');
+    const newPath = join(work, 'labels-new.img');
+    writeFileSync(oldPath, image(x86CallCode(5, 60_000)));
+    writeFileSync(newPath, image(x86CallCode(5, 60_000, 30_000, 53, 0x2000)));
+    const built = await buildPackages({
+      oldPath,
+      newPath,
+      outDir: join(work, 'out-labels'),
+      targets: 'generic',
+      jobs: 1,
+      timestampSeconds: 1_700_000_000,
+      sourceVersion: 'golden-1',
+      targetVersion: 'golden-2',
+    });
+    const pkg = built.packages[0]!.path;
+    compareOrBless('labels-generic-exec-aware.otapkg', readFileSync(pkg));
+    const report = await inspectPackage({ packagePath: pkg });
+    expect(report.formatVersion).toBe('1.5');
+    const json = JSON.stringify({ ...report, path: 'labels-generic-exec-aware.otapkg' }, null, 2) + '\n';
+    expect(json).toContain('differ:exec-aware');
+    compareOrBless('labels-generic-exec-aware.inspect.json', Buffer.from(json));
   });
 });

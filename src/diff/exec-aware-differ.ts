@@ -52,10 +52,12 @@ export class ExecAwareDiffer implements Differ {
     if (streams.ctrl.length + sparseProbe.length + streams.extra.length > maxDecodedBlockBytes(n))
       return writeExecAwarePatch(arch, [], await new BsdiffLzmaDiffer().diff(source, target));
     const regions = regionsFromControl(streams.ctrl, source.length);
-    const plain = chooseRegions(source, target, regions, arch);
+    // Each region's differing bytes before any adjustment, counted once for both choices.
+    const before = regions.oldStart.map((_, r) => mismatches(source, target, regions, r));
+    const plain = chooseRegions(source, target, regions, arch, before);
     // The label table goes in when the differing bytes it spares are worth more than its bytes.
     const labels = readsLabels(options) ? labelMapFor(source, target, regions, arch) : NO_LABELS;
-    const labelled = labels.start.length > 0 ? chooseRegions(source, target, regions, arch, labels) : undefined;
+    const labelled = labels.start.length > 0 ? chooseRegions(source, target, regions, arch, before, labels) : undefined;
     const useLabels =
       labelled !== undefined &&
       (plain.mismatches - labelled.mismatches) * LABEL_BYTES_PER_MISMATCH > encodeLabelMap(labels).length;
@@ -96,12 +98,16 @@ function readsLabels(options: DiffOptions): boolean {
  */
 const LABEL_BYTES_PER_MISMATCH = 0.75;
 
-/** Per region, whether adjusting it (with `labels`) leaves fewer bytes differing; and the bytes left differing. */
+/**
+ * Per region, whether adjusting it (with `labels`) leaves fewer bytes differing than `before`
+ * (each region's count unadjusted); and the bytes left differing.
+ */
 function chooseRegions(
   source: Uint8Array,
   target: Uint8Array,
   regions: AdjustRegions,
   arch: ReferenceArchName,
+  before: Float64Array,
   labels?: LabelMap,
 ): { flags: boolean[]; mismatches: number } {
   // A memcpy: Buffer.from(Uint8Array) copies element by element (~10 ms per 4 MiB).
@@ -111,11 +117,10 @@ function chooseRegions(
   let left = 0;
   for (let r = 0; r < regions.oldStart.length; r++) {
     adjustRegion(source, all, regions, r, arch, labels);
-    const before = mismatches(source, target, regions, r);
     const after = mismatches(all, target, regions, r);
-    const gain = before - after;
+    const gain = before[r]! - after;
     flags.push(gain > 0 || (gain === 0 && (flags[r - 1] ?? false)));
-    left += Math.min(before, after);
+    left += Math.min(before[r]!, after);
   }
   return { flags, mismatches: left };
 }

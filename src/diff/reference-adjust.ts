@@ -122,16 +122,23 @@ const adrImm = (w: number): number => signed(((w >>> 29) & 3) | ((w >>> 3) & 0x1
 const withAdrImm = (w: number, imm: number): number =>
   ((w & 0x9f00001f) | ((imm & 3) << 29) | (((imm >>> 2) & 0x7ffff) << 5)) >>> 0;
 
-/** AArch64: rewrites the references of source[start, end) (moved by `delta`) into `out`. */
-function adjustAarch64(
-  src: DataView,
-  out: DataView,
-  regions: AdjustRegions,
-  labels: LabelMap | undefined,
-  start: number,
-  end: number,
-  delta: number,
-): void {
+/**
+ * One region's adjustment: the source (read), the copy written, the maps a target goes through,
+ * and the region source[start, end), moved by `delta`.
+ */
+interface RegionWork {
+  readonly src: DataView;
+  readonly out: DataView;
+  readonly regions: AdjustRegions;
+  readonly labels: LabelMap | undefined;
+  readonly start: number;
+  readonly end: number;
+  readonly delta: number;
+}
+
+/** AArch64: rewrites the references of the region into the copy. */
+function adjustAarch64(work: RegionWork): void {
+  const { src, out, regions, labels, start, end, delta } = work;
   for (let p = Math.ceil(start / 4) * 4; p + 4 <= end; p += 4) {
     const w = src.getUint32(p, true);
     const field = aarch64Field(w);
@@ -149,22 +156,14 @@ function adjustAarch64(
       const to = mapTarget(regions, p + adrImm(w), labels); // ADR
       if (to !== undefined && fits(to - (p + delta), 21)) out.setUint32(p, withAdrImm(w, to - (p + delta)), true);
     } else if ((w & 0x9f000000) >>> 0 === 0x90000000) {
-      adjustAdrp(src, out, regions, labels, p, end, delta, w);
+      adjustAdrp(work, p, w);
     }
   }
 }
 
 /** ADRP at `p` and, when found, its lo12 partner: both rewritten to the moved full target. */
-function adjustAdrp(
-  src: DataView,
-  out: DataView,
-  regions: AdjustRegions,
-  labels: LabelMap | undefined,
-  p: number,
-  end: number,
-  delta: number,
-  w: number,
-): void {
+function adjustAdrp(work: RegionWork, p: number, w: number): void {
+  const { src, out, regions, labels, end, delta } = work;
   const rd = w & 31;
   let q = -1;
   let scaleLog = 0;
@@ -272,18 +271,10 @@ function scanX86(
 
 /**
  * x86-64: call/jmp rel32 (E8/E9), jcc rel32 (0F 80..8F) and the RIP-relative disp32 of the
- * listed opcodes (x86Reference) in source[start, end), moved by `delta`.
+ * listed opcodes (x86Reference) in the region (`bytes` is the source as bytes).
  */
-function adjustX86(
-  bytes: Uint8Array,
-  src: DataView,
-  out: DataView,
-  regions: AdjustRegions,
-  labels: LabelMap | undefined,
-  start: number,
-  end: number,
-  delta: number,
-): void {
+function adjustX86(bytes: Uint8Array, work: RegionWork): void {
+  const { src, out, regions, labels, start, end, delta } = work;
   scanX86(bytes, src, start, end, (at, next) => {
     const to = mapTarget(regions, next + src.getInt32(at, true), labels);
     if (to === undefined) return false;
@@ -310,8 +301,9 @@ export function adjustRegion(
   const delta = (regions.newStart[index] as number) - start;
   const src = new DataView(source.buffer, source.byteOffset, source.byteLength);
   const dst = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  if (arch === 'aarch64') adjustAarch64(src, dst, regions, labels, start, end, delta);
-  else adjustX86(source, src, dst, regions, labels, start, end, delta);
+  const work = { src, out: dst, regions, labels, start, end, delta };
+  if (arch === 'aarch64') adjustAarch64(work);
+  else adjustX86(source, work);
 }
 
 /**
