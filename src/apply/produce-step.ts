@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { decoderFor } from '../codecs/decoder-registry.js';
 import { patcherFor } from '../diff/patcher-registry.js';
-import type { OutputBuffer } from '../diff/patcher.js';
+import type { PatchBuffers } from '../diff/patcher.js';
 import { VerificationError } from '../errors/ota-error.js';
 import type { BlockSource } from '../image/block-source.js';
 import { readExtentsInto, ScratchBuffer } from '../image/extent-io.js';
@@ -14,16 +14,22 @@ import { assertNever } from '../model/operation.js';
 import type { PackageReader } from '../package/package-reader.js';
 import type { ApplyStep } from './apply-steps.js';
 
-/** One in-flight op's reused buffers: its source (COPY, DIFF) and its patcher's output. */
+/** One in-flight op's reused buffers: its source (COPY, DIFF) and its patcher's (PatchBuffers). */
 export interface OpScratch {
   readonly source: ScratchBuffer;
-  readonly output: OutputBuffer;
+  readonly buffers: PatchBuffers;
 }
 
-/** A fresh pair of reused buffers for one in-flight step. */
-export function newOpScratch(): OpScratch {
+/**
+ * Fresh buffers for one in-flight step; the patcher's working copy is `work`, which the in-flight
+ * steps share (one op decodes at a time: the next starts once the previous one's bytes are made).
+ */
+export function newOpScratch(work: ScratchBuffer): OpScratch {
   const output = new ScratchBuffer();
-  return { source: new ScratchBuffer(), output: (sizeBytes: number) => output.take(sizeBytes) };
+  return {
+    source: new ScratchBuffer(),
+    buffers: (sizeBytes, use = 'output') => (use === 'work' ? work : output).take(sizeBytes),
+  };
 }
 
 /**
@@ -59,7 +65,7 @@ export async function produceStep(
       const src = await readSource(old, op.src, checkSources ? op.srcSha256 : undefined, bs, where, scratch.source);
       const blob = await reader.readBlob(op.blob, where);
       // The op's declared decoder memory (checked against the device's limit) bounds every decoded block.
-      return patcherFor(op.differ).patch(src, blob, dstBytes, op.decoderMemoryBytes, scratch.output);
+      return patcherFor(op.differ).patch(src, blob, dstBytes, op.decoderMemoryBytes, scratch.buffers);
     }
     default:
       return assertNever(op);

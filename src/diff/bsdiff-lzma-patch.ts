@@ -15,7 +15,7 @@ import { blobDecodeError } from '../codecs/codec-errors.js';
 import { decodeRawLzma2, LZMA2_MIN_DICT_LOG, lzma2DictLogFor, rawLzma2DecoderBytes } from '../codecs/raw-lzma2.js';
 import { hexBytes } from '../errors/ota-error.js';
 import { applyBsdiffStreams, controlTotals, CTRL_TUPLE_BYTES } from './bsdiff-patch.js';
-import type { OutputBuffer } from './patcher.js';
+import type { PatchBuffers } from './patcher.js';
 import { checkSparseDiff, maxSparseBytes } from './sparse-diff.js';
 import { readVarint, varintBytes, writeVarint } from './varint.js';
 
@@ -82,14 +82,14 @@ export function writeBsdiffLzma(
  * maxDecodedBlockBytes), dictionaries no larger than their blocks (maxBlockDictLog), stored
  * blocks the size they say, block lengths adding up to the patch. After decoding, the control
  * tuples must be whole and use exactly the diff and extra blocks. Throws PackageFormatError
- * (`BLOB_DECODE_FAILED`). Memory: bsdiffLzmaApplyBytes. The result is put in `output` when given.
+ * (`BLOB_DECODE_FAILED`). Memory: bsdiffLzmaApplyBytes. The result is put in `buffers` when given.
  */
 export async function applyBsdiffLzmaPatch(
   source: Uint8Array,
   patch: Uint8Array,
   expectedSizeBytes: number,
   memoryBytes = Infinity,
-  output?: OutputBuffer,
+  buffers?: PatchBuffers,
   /** The control block, when the caller decoded it already (exec-aware reads it first); its length is checked. */
   decodedControl?: Uint8Array,
 ): Promise<Buffer> {
@@ -163,9 +163,9 @@ export async function applyBsdiffLzmaPatch(
   const diff = checkSparseDiff(WHAT, sparse, totals.addBytes);
   // One tuple that copies the whole extra block (a patch made without a source): the output is
   // the extra block itself, not a second copy of it.
-  if (!output && ctrl.length === CTRL_TUPLE_BYTES && totals.addBytes === 0 && ctrl.readBigInt64LE(16) === 0n)
+  if (!buffers && ctrl.length === CTRL_TUPLE_BYTES && totals.addBytes === 0 && ctrl.readBigInt64LE(16) === 0n)
     return extra;
-  return applyBsdiffStreams(source, { ctrl, diff, extra }, expectedSizeBytes, output);
+  return applyBsdiffStreams(source, { ctrl, diff, extra }, expectedSizeBytes, buffers);
 }
 
 function fail(detail: string): Error {

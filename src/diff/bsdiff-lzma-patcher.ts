@@ -4,7 +4,7 @@
 import { assertExpectedSize } from '../codecs/codec-errors.js';
 import { applyBsdiffLzmaPatch } from './bsdiff-lzma-patch.js';
 import { BSDIFF_LZMA_DIFFER } from './bsdiff-lzma-descriptor.js';
-import type { OutputBuffer, Patcher } from './patcher.js';
+import type { PatchBuffers, Patcher } from './patcher.js';
 
 /** Applies bsdiff-lzma patches (wire id 4). */
 export class BsdiffLzmaPatcher implements Patcher {
@@ -21,9 +21,9 @@ export class BsdiffLzmaPatcher implements Patcher {
     patch: Uint8Array,
     expectedSizeBytes: number,
     memoryBytes?: number,
-    output?: OutputBuffer,
+    buffers?: PatchBuffers,
   ): Promise<Buffer> {
     assertExpectedSize(this.name, expectedSizeBytes);
-    return applyBsdiffLzmaPatch(source, patch, expectedSizeBytes, memoryBytes, output);
+    return applyBsdiffLzmaPatch(source, patch, expectedSizeBytes, memoryBytes, buffers);
   }
 }

@@ -13,7 +13,7 @@
 import { blobDecodeError } from '../codecs/codec-errors.js';
 import { hexBytes } from '../errors/ota-error.js';
 import { decodeBzip2 } from './bzip2-stream.js';
-import type { OutputBuffer } from './patcher.js';
+import type { PatchBuffers } from './patcher.js';
 import { SparseDiffAdder, type CheckedSparseDiff } from './sparse-diff.js';
 
 const WHAT = 'bsdiff';
@@ -157,20 +157,20 @@ export interface SparseBsdiffStreams {
 /**
  * Walks the control tuples over decoded blocks and returns exactly `expectedSizeBytes` bytes.
  * Every tuple is checked to stay inside the output and the blocks before any byte is written;
- * old bytes outside `source` read as zero, as in bspatch. Memory: the output (in `output` when given).
+ * old bytes outside `source` read as zero, as in bspatch. Memory: the output (in `buffers` when given).
  */
 export function applyBsdiffStreams(
   source: Uint8Array,
   streams: BsdiffStreams | SparseBsdiffStreams,
   expectedSizeBytes: number,
-  output?: OutputBuffer,
+  buffers?: PatchBuffers,
 ): Buffer {
   const { ctrl, extra } = streams;
   const dense = Buffer.isBuffer(streams.diff) ? streams.diff : undefined;
   const sparse = dense ? undefined : new SparseDiffAdder(streams.diff as CheckedSparseDiff);
   const diffBytes = dense ? dense.length : (streams.diff as CheckedSparseDiff).denseBytes;
   // Every byte of `out` is written below (the walk ends exactly at expectedSizeBytes).
-  const out = output ? output(expectedSizeBytes) : Buffer.allocUnsafeSlow(expectedSizeBytes);
+  const out = buffers ? buffers(expectedSizeBytes) : Buffer.allocUnsafeSlow(expectedSizeBytes);
   let newPos = 0;
   let oldPos = 0;
   let ctrlPos = 0;

@@ -28,7 +28,7 @@ import {
 } from './reference-adjust.js';
 import { readVarint, varintBytes, writeVarint } from './varint.js';
 import { decodeLabelMap, encodeLabelMap, LABEL_INTERVAL_BYTES, NO_LABELS, type LabelMap } from './label-map.js';
-import type { OutputBuffer } from './patcher.js';
+import type { PatchBuffers } from './patcher.js';
 
 const WHAT = 'exec-aware';
 /** The 8 magic bytes. */
@@ -186,16 +186,20 @@ async function innerControl(inner: Uint8Array, expectedSizeBytes: number, memory
   return decoded;
 }
 
-/** The adjusted copy of `source`: regions picked by the runs (alternately kept and adjusted, kept first). */
+/**
+ * The adjusted copy of `source` (in `into`, of the source's length, when given): regions picked
+ * by the runs (alternately kept and adjusted, kept first).
+ */
 export function adjustSource(
   source: Uint8Array,
   regions: AdjustRegions,
   arch: ReferenceArchName,
   runs: readonly number[],
   labels: LabelMap = NO_LABELS,
+  into?: Buffer,
 ): Buffer {
   // A memcpy (Buffer.from(Uint8Array) copies element by element: 10 ms per 4 MiB source).
-  const out = Buffer.allocUnsafe(source.length);
+  const out = into ?? Buffer.allocUnsafe(source.length);
   out.set(source);
   let index = 0;
   for (let k = 0; k < runs.length; k++) {
@@ -212,15 +216,15 @@ export function adjustSource(
  * Applies a patch: checks the header and that the op's declared `memoryBytes` covers
  * execAwareApplyBytes before allocating, decodes the inner control block, adjusts a copy of the
  * source in the regions the runs pick, and applies the inner bsdiff-lzma patch to it (all its
- * checks and caps) into exactly `expectedSizeBytes` (in `output` when given). Throws
- * PackageFormatError (`BLOB_DECODE_FAILED`).
+ * checks and caps) into exactly `expectedSizeBytes` (the adjusted source and the result in
+ * `buffers` when given). Throws PackageFormatError (`BLOB_DECODE_FAILED`).
  */
 export async function applyExecAwarePatch(
   source: Uint8Array,
   patch: Uint8Array,
   expectedSizeBytes: number,
   memoryBytes = Infinity,
-  output?: OutputBuffer,
+  buffers?: PatchBuffers,
 ): Promise<Buffer> {
   readExecAwareArch(patch);
   const baseBytes = execAwareApplyBytes(source.length, expectedSizeBytes);
@@ -238,8 +242,15 @@ export async function applyExecAwarePatch(
   const regions = regionsFromControl(control, source.length);
   if (header.runs.length > regions.oldStart.length + 1)
     throw fail(`${header.runs.length} runs for ${regions.oldStart.length} regions`);
-  const adjusted = adjustSource(source, regions, header.arch, header.runs, header.labels);
-  return applyBsdiffLzmaPatch(adjusted, inner, expectedSizeBytes, memoryBytes, output, control);
+  const adjusted = adjustSource(
+    source,
+    regions,
+    header.arch,
+    header.runs,
+    header.labels,
+    buffers?.(source.length, 'work'),
+  );
+  return applyBsdiffLzmaPatch(adjusted, inner, expectedSizeBytes, memoryBytes, buffers, control);
 }
 
 function fail(detail: string): Error {

@@ -4,7 +4,7 @@
 import { assertExpectedSize } from '../codecs/codec-errors.js';
 import { EXEC_AWARE_DIFFER } from './exec-aware-descriptor.js';
 import { applyExecAwarePatch } from './exec-aware-patch.js';
-import type { OutputBuffer, Patcher } from './patcher.js';
+import type { PatchBuffers, Patcher } from './patcher.js';
 
 /** Applies exec-aware patches (wire id 6). */
 export class ExecAwarePatcher implements Patcher {
@@ -21,9 +21,9 @@ export class ExecAwarePatcher implements Patcher {
     patch: Uint8Array,
     expectedSizeBytes: number,
     memoryBytes?: number,
-    output?: OutputBuffer,
+    buffers?: PatchBuffers,
   ): Promise<Buffer> {
     assertExpectedSize(this.name, expectedSizeBytes);
-    return applyExecAwarePatch(source, patch, expectedSizeBytes, memoryBytes, output);
+    return applyExecAwarePatch(source, patch, expectedSizeBytes, memoryBytes, buffers);
   }
 }

@@ -19,13 +19,15 @@ export interface Patcher {
     patch: Uint8Array,
     expectedSizeBytes: number,
     memoryBytes?: number,
-    output?: OutputBuffer,
+    buffers?: PatchBuffers,
   ): Promise<Buffer>;
 }
 
 /**
- * Where a patcher may put its output instead of a fresh allocation: a buffer of `sizeBytes` (any
- * contents) that the caller reuses once it is done with the result. An applier passes one so a
- * fresh multi-MiB buffer (page faults on every byte) is not paid per op; patchers may ignore it.
+ * Buffers an applier lends a patcher instead of fresh allocations (a fresh multi-MiB buffer
+ * page-faults on every 4 KiB, and the collector unmaps it again): `sizeBytes` bytes (any
+ * contents) for one use, reused by the caller once it is done with the result. `output` (the
+ * default) holds the result; `work` a copy the patcher rewrites and drops before it returns (the
+ * exec-aware patcher's adjusted source). Patchers may ignore them.
  */
-export type OutputBuffer = (sizeBytes: number) => Buffer;
+export type PatchBuffers = (sizeBytes: number, use?: 'output' | 'work') => Buffer;

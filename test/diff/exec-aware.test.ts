@@ -20,6 +20,7 @@ import {
 } from '../../src/diff/exec-aware-patch.js';
 import { encodeLabelMap, labelShift } from '../../src/diff/label-map.js';
 import { ExecAwarePatcher } from '../../src/diff/exec-aware-patcher.js';
+import type { PatchBuffers } from '../../src/diff/patcher.js';
 import { adjustRegion, regionsFromControl, type AdjustRegions } from '../../src/diff/reference-adjust.js';
 import { expectBlobError } from '../codecs/expect-blob-error.js';
 import { elfChunk, prng, randomBytes, textLike, x86CallCode } from '../codecs/sample-data.js';
@@ -285,6 +286,31 @@ describe('exec-aware differ', () => {
     expect((await patcher.patch(old, patch, moved.length)).equals(moved)).toBe(true);
     const plain = await new BsdiffLzmaDiffer().diff(old, moved);
     expect(patch.length).toBeLessThan(plain.length * 0.8);
+  });
+
+  it('works in lent buffers of any contents, reused from patch to patch, and leaves the source as it was', async () => {
+    const pairs = [
+      [aarch64Code(11, 1 << 14), aarch64Code(11, 1 << 14, 30, 1000)],
+      [x86CallCode(21, 8_000), x86CallCode(21, 8_000, 4_000, 37, 0x3000)],
+    ] as const;
+    const lent = { output: Buffer.alloc(0), work: Buffer.alloc(0) };
+    const asked: string[] = [];
+    const buffers: PatchBuffers = (sizeBytes, use = 'output') => {
+      asked.push(`${use} ${sizeBytes}`);
+      // Garbage where a fresh buffer would be zeros: the patcher must write every byte it reads.
+      if (lent[use].length < sizeBytes) lent[use] = Buffer.alloc(sizeBytes, 0xa5);
+      return lent[use].subarray(0, sizeBytes);
+    };
+    for (const [old, moved] of [...pairs, ...pairs]) {
+      const before = Buffer.from(old);
+      const patch = await differ.diff(old, moved);
+      const made = await patcher.patch(old, patch, moved.length, undefined, buffers);
+      expect(made.equals(moved)).toBe(true);
+      expect(made.buffer).toBe(lent.output.buffer);
+      expect(old.equals(before)).toBe(true);
+    }
+    expect(asked).toContain(`work ${pairs[0][0].length}`);
+    expect(asked).toContain(`output ${pairs[1][1].length}`);
   });
 
   it('carries a label table for calls into functions outside the source that all moved, and round-trips', async () => {
