@@ -11,11 +11,12 @@ import { lstat, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IoError, UsageError, VerificationError, ioError } from '../errors/ota-error.js';
 import type { BlockSource } from '../image/block-source.js';
-import { ScratchBuffer } from '../image/extent-io.js';
+import type { ScratchBuffer } from '../image/extent-io.js';
 import { totalBlocks } from '../model/extent.js';
 import { isUnchanged, type PartitionUpdate } from '../model/manifest.js';
 import { blobOf } from '../model/operation.js';
 import type { PackageReader } from '../package/package-reader.js';
+import type { PatchBufferUse } from '../diff/patcher.js';
 import type { Reporter } from '../reporter.js';
 import type { AppliedPartition } from './apply-result.js';
 import { applySteps } from './apply-steps.js';
@@ -117,10 +118,10 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
   // Two ops are in flight: while op i is hashed and written, op i+1's blob and source are read and
   // decoded (the thread pool's work overlaps the main thread's). Each has its own reused source
   // and patch-output buffers, alternating by op index: an op's buffers are written out before the
-  // op two ahead reads into them. The patcher's working copy is shared: op i+1 starts only once
-  // op i's bytes are made.
-  const work = new ScratchBuffer();
-  const scratches = [newOpScratch(work), newOpScratch(work)] as const;
+  // op two ahead reads into them. The patcher's other buffers (working copy, decoded blocks) are
+  // shared: op i+1 starts only once op i's bytes are made.
+  const shared = new Map<PatchBufferUse, ScratchBuffer>();
+  const scratches = [newOpScratch(shared), newOpScratch(shared)] as const;
   // A streamed resume continues the payload hash from the checkpoint, at the blob it stopped before
   // (else the reader reads the skipped blobs again, only to hash them).
   const streamed = j.reader.bodyStreamed;

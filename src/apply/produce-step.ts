@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { decoderFor } from '../codecs/decoder-registry.js';
 import { patcherFor } from '../diff/patcher-registry.js';
-import type { PatchBuffers } from '../diff/patcher.js';
+import type { PatchBufferUse, PatchBuffers } from '../diff/patcher.js';
 import { VerificationError } from '../errors/ota-error.js';
 import type { BlockSource } from '../image/block-source.js';
 import { readExtentsInto, ScratchBuffer } from '../image/extent-io.js';
@@ -21,15 +21,19 @@ export interface OpScratch {
 }
 
 /**
- * Fresh buffers for one in-flight step; the patcher's working copy is `work`, which the in-flight
- * steps share (one op decodes at a time: the next starts once the previous one's bytes are made).
+ * Fresh buffers for one in-flight step: its own source and output; every other use of the
+ * patcher's (working copy, decoded blocks) comes from `shared`, which the in-flight steps share
+ * (one op decodes at a time: the next starts once the previous one's bytes are made).
  */
-export function newOpScratch(work: ScratchBuffer): OpScratch {
+export function newOpScratch(shared: Map<PatchBufferUse, ScratchBuffer>): OpScratch {
   const output = new ScratchBuffer();
-  return {
-    source: new ScratchBuffer(),
-    buffers: (sizeBytes, use = 'output') => (use === 'work' ? work : output).take(sizeBytes),
+  const bufferFor = (use: PatchBufferUse): ScratchBuffer => {
+    if (use === 'output') return output;
+    let buffer = shared.get(use);
+    if (!buffer) shared.set(use, (buffer = new ScratchBuffer()));
+    return buffer;
   };
+  return { source: new ScratchBuffer(), buffers: (sizeBytes, use = 'output') => bufferFor(use).take(sizeBytes) };
 }
 
 /**

@@ -8,7 +8,8 @@ import type { NativeCoder } from 'lzma-native';
 import { blobDecodeError, describeCause } from './codec-errors.js';
 
 /**
- * Runs `input` through `coder` (a decoder, set up) and returns exactly `expectedSizeBytes` bytes.
+ * Runs `input` through `coder` (a decoder, set up) and returns exactly `expectedSizeBytes` bytes
+ * (in `into` when given: a buffer of exactly that length, whose contents are overwritten).
  * Throws PackageFormatError (`BLOB_DECODE_FAILED`, labelled `what`) on a liblzma error, output
  * past the cap, output short of it, or input left after the stream's end (the stream must be all of it).
  */
@@ -18,8 +19,11 @@ export function decodeCapped(
   input: Uint8Array,
   expectedSizeBytes: number,
   sliceBytes: number,
+  into?: Buffer,
 ): Buffer {
-  const output = Buffer.allocUnsafe(expectedSizeBytes);
+  if (into && into.length !== expectedSizeBytes)
+    throw new RangeError(`decode buffer is ${into.length} bytes, not ${expectedSizeBytes}`);
+  const output = into ?? Buffer.allocUnsafe(expectedSizeBytes);
   let producedBytes = 0;
   let ended = false;
   let consumedBytes = 0;

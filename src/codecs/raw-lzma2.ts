@@ -104,13 +104,15 @@ export function encodeRawLzma2(data: Uint8Array, tuning: Lzma2Tuning, dictLog: n
  * Decodes a raw LZMA2 stream made with a 2^dictLog dictionary into exactly `expectedSizeBytes`.
  * Refuses a dictionary log outside 12..28 or larger than the output needs (a device must not be
  * made to allocate more than the data), then decodes with the output capped and the input fed
- * in small slices. Throws PackageFormatError (`BLOB_DECODE_FAILED`, labelled `what`).
+ * in small slices, into `into` when given (exactly `expectedSizeBytes` long). Throws
+ * PackageFormatError (`BLOB_DECODE_FAILED`, labelled `what`).
  */
 export function decodeRawLzma2(
   what: string,
   data: Uint8Array,
   dictLog: number,
   expectedSizeBytes: number,
+  into?: Buffer,
 ): Promise<Buffer> {
   assertExpectedSize(what, expectedSizeBytes);
   if (!Number.isInteger(dictLog) || dictLog < LZMA2_MIN_DICT_LOG || dictLog > lzma2DictLogFor(expectedSizeBytes)) {
@@ -122,7 +124,7 @@ export function decodeRawLzma2(
   return Promise.resolve().then(() => {
     const coder = new (lzmaNative().Stream)();
     coder.rawDecoder({ filters: [{ id: lzmaNative().FILTER_LZMA2, options: { dictSize: 2 ** dictLog } }] });
-    return decodeCapped(what, coder, data, expectedSizeBytes, lzmaInputSliceBytes(expectedSizeBytes));
+    return decodeCapped(what, coder, data, expectedSizeBytes, lzmaInputSliceBytes(expectedSizeBytes), into);
   });
 }
 

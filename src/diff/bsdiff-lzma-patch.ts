@@ -25,6 +25,8 @@ export const BSDIFF_LZMA_MAGIC = 'BSDIFFLZ';
 /** dictLog value of a block kept as is. */
 export const STORED_BLOCK = 0;
 const BLOCK_NAMES = ['control', 'sparse diff', 'extra'] as const;
+/** The lent buffer (PatchBuffers) each block decodes into. */
+const BLOCK_USES = ['control', 'diff', 'extra'] as const;
 
 /** One block of a patch: how it is encoded, its decoded length and its bytes. */
 export interface BsdiffLzmaBlock {
@@ -138,7 +140,7 @@ export async function applyBsdiffLzmaPatch(
   if (at + bodyBytes !== patch.length)
     throw fail(`blocks declare ${bodyBytes} bytes, the patch has ${patch.length - at} after its ${at}-byte header`);
   const decoded: Buffer[] = [];
-  for (const h of headers) {
+  for (const [i, h] of headers.entries()) {
     const bytes = patch.subarray(at, at + h.encodedBytes);
     at += h.encodedBytes;
     const known = decoded.length === 0 ? decodedControl : undefined;
@@ -149,7 +151,13 @@ export async function applyBsdiffLzmaPatch(
         ? Buffer.from(known.buffer, known.byteOffset, known.length)
         : h.dictLog === STORED_BLOCK
           ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)
-          : await decodeRawLzma2(`${WHAT} ${h.name} block`, bytes, h.dictLog, h.decodedBytes),
+          : await decodeRawLzma2(
+              `${WHAT} ${h.name} block`,
+              bytes,
+              h.dictLog,
+              h.decodedBytes,
+              buffers?.(h.decodedBytes, BLOCK_USES[i]),
+            ),
     );
   }
   const [ctrl, sparse, extra] = decoded as [Buffer, Buffer, Buffer];

@@ -152,7 +152,12 @@ export function execAwarePatchBytes(patch: Uint8Array, sourceBytes: number, newS
  * The control block of an inner bsdiff-lzma patch, decoded with bsdiff-lzma's caps (magic, new
  * size, the block within its caps, the op's memory and the patch) and checked as whole tuples.
  */
-async function innerControl(inner: Uint8Array, expectedSizeBytes: number, memoryBytes: number): Promise<Uint8Array> {
+async function innerControl(
+  inner: Uint8Array,
+  expectedSizeBytes: number,
+  memoryBytes: number,
+  buffers?: PatchBuffers,
+): Promise<Uint8Array> {
   if (inner.length < 8 || Buffer.from(inner.buffer, inner.byteOffset, 8).toString('latin1') !== BSDIFF_LZMA_MAGIC)
     throw fail(`inner patch's magic is ${hexBytes(inner.subarray(0, 8))}, expected "${BSDIFF_LZMA_MAGIC}"`);
   let at = 8;
@@ -181,7 +186,14 @@ async function innerControl(inner: Uint8Array, expectedSizeBytes: number, memory
     ctrl.dictLog > maxBlockDictLog(ctrl.decodedBytes, expectedSizeBytes)
   ) {
     throw fail(`inner control block's LZMA2 dictionary log ${ctrl.dictLog} is out of range`);
-  } else decoded = await decodeRawLzma2(`${WHAT} control block`, bytes, ctrl.dictLog, ctrl.decodedBytes);
+  } else
+    decoded = await decodeRawLzma2(
+      `${WHAT} control block`,
+      bytes,
+      ctrl.dictLog,
+      ctrl.decodedBytes,
+      buffers?.(ctrl.decodedBytes, 'control'),
+    );
   controlTotals(decoded, expectedSizeBytes, WHAT);
   return decoded;
 }
@@ -238,7 +250,7 @@ export async function applyExecAwarePatch(
   );
   const header = readExecAwareHeader(patch, maxRegions + 1, maxIntervals);
   const inner = patch.subarray(header.innerOffset);
-  const control = await innerControl(inner, expectedSizeBytes, memoryBytes);
+  const control = await innerControl(inner, expectedSizeBytes, memoryBytes, buffers);
   const regions = regionsFromControl(control, source.length);
   if (header.runs.length > regions.oldStart.length + 1)
     throw fail(`${header.runs.length} runs for ${regions.oldStart.length} regions`);

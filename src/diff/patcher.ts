@@ -23,11 +23,15 @@ export interface Patcher {
   ): Promise<Buffer>;
 }
 
+/** What a lent buffer holds: the result, a working copy, or one decoded block of a patch. */
+export type PatchBufferUse = 'output' | 'work' | 'control' | 'diff' | 'extra';
+
 /**
  * Buffers an applier lends a patcher instead of fresh allocations (a fresh multi-MiB buffer
  * page-faults on every 4 KiB, and the collector unmaps it again): `sizeBytes` bytes (any
- * contents) for one use, reused by the caller once it is done with the result. `output` (the
- * default) holds the result; `work` a copy the patcher rewrites and drops before it returns (the
- * exec-aware patcher's adjusted source). Patchers may ignore them.
+ * contents) for one use, a different buffer for each use, reused by the caller once it is done
+ * with the result. `output` (the default) holds the result; the others are dropped before the
+ * patcher returns: `work`, a copy it rewrites (the exec-aware patcher's adjusted source), and
+ * `control`, `diff`, `extra`, its decoded blocks (bsdiff-lzma's). Patchers may ignore them.
  */
-export type PatchBuffers = (sizeBytes: number, use?: 'output' | 'work') => Buffer;
+export type PatchBuffers = (sizeBytes: number, use?: PatchBufferUse) => Buffer;

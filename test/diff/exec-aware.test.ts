@@ -20,7 +20,7 @@ import {
 } from '../../src/diff/exec-aware-patch.js';
 import { encodeLabelMap, labelShift } from '../../src/diff/label-map.js';
 import { ExecAwarePatcher } from '../../src/diff/exec-aware-patcher.js';
-import type { PatchBuffers } from '../../src/diff/patcher.js';
+import type { PatchBufferUse, PatchBuffers } from '../../src/diff/patcher.js';
 import { adjustRegion, regionsFromControl, type AdjustRegions } from '../../src/diff/reference-adjust.js';
 import { expectBlobError } from '../codecs/expect-blob-error.js';
 import { elfChunk, prng, randomBytes, textLike, x86CallCode } from '../codecs/sample-data.js';
@@ -293,24 +293,25 @@ describe('exec-aware differ', () => {
       [aarch64Code(11, 1 << 14), aarch64Code(11, 1 << 14, 30, 1000)],
       [x86CallCode(21, 8_000), x86CallCode(21, 8_000, 4_000, 37, 0x3000)],
     ] as const;
-    const lent = { output: Buffer.alloc(0), work: Buffer.alloc(0) };
-    const asked: string[] = [];
+    const lent = new Map<PatchBufferUse, Buffer>();
+    const asked = new Set<PatchBufferUse>();
     const buffers: PatchBuffers = (sizeBytes, use = 'output') => {
-      asked.push(`${use} ${sizeBytes}`);
+      asked.add(use);
       // Garbage where a fresh buffer would be zeros: the patcher must write every byte it reads.
-      if (lent[use].length < sizeBytes) lent[use] = Buffer.alloc(sizeBytes, 0xa5);
-      return lent[use].subarray(0, sizeBytes);
+      if ((lent.get(use)?.length ?? -1) < sizeBytes) lent.set(use, Buffer.alloc(sizeBytes, 0xa5));
+      return lent.get(use)!.subarray(0, sizeBytes);
     };
     for (const [old, moved] of [...pairs, ...pairs]) {
       const before = Buffer.from(old);
       const patch = await differ.diff(old, moved);
       const made = await patcher.patch(old, patch, moved.length, undefined, buffers);
       expect(made.equals(moved)).toBe(true);
-      expect(made.buffer).toBe(lent.output.buffer);
+      expect(made.buffer).toBe(lent.get('output')!.buffer);
       expect(old.equals(before)).toBe(true);
     }
-    expect(asked).toContain(`work ${pairs[0][0].length}`);
-    expect(asked).toContain(`output ${pairs[1][1].length}`);
+    // Every buffer the patch needs is lent: none is shared between two uses.
+    expect([...asked].sort()).toEqual(['control', 'diff', 'extra', 'output', 'work']);
+    expect(new Set([...lent.values()].map((b) => b.buffer)).size).toBe(lent.size);
   });
 
   it('carries a label table for calls into functions outside the source that all moved, and round-trips', async () => {
