@@ -11,16 +11,14 @@ import { lstat, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IoError, UsageError, VerificationError, ioError } from '../errors/ota-error.js';
 import type { BlockSource } from '../image/block-source.js';
-import type { ScratchBuffer } from '../image/extent-io.js';
 import { totalBlocks } from '../model/extent.js';
 import { isUnchanged, type PartitionUpdate } from '../model/manifest.js';
 import { blobOf } from '../model/operation.js';
 import type { PackageReader } from '../package/package-reader.js';
-import type { PatchBufferUse } from '../diff/patcher.js';
 import type { Reporter } from '../reporter.js';
 import type { AppliedPartition } from './apply-result.js';
 import { applySteps } from './apply-steps.js';
-import { newOpScratch, produceStep } from './produce-step.js';
+import { OpScratches, produceStep } from './produce-step.js';
 import { CHAIN_START, chainStep, checkpointSchedule, removeCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { checkFreeSpace } from './device-checks.js';
 import { BlockDeviceOutput } from './device-output.js';
@@ -118,10 +116,9 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
   // Two ops are in flight: while op i is hashed and written, op i+1's blob and source are read and
   // decoded (the thread pool's work overlaps the main thread's). Each has its own reused source
   // and patch-output buffers, alternating by op index: an op's buffers are written out before the
-  // op two ahead reads into them. The patcher's other buffers (working copy, decoded blocks) are
-  // shared: op i+1 starts only once op i's bytes are made.
-  const shared = new Map<PatchBufferUse, ScratchBuffer>();
-  const scratches = [newOpScratch(shared), newOpScratch(shared)] as const;
+  // op two ahead reads into them. The patchers' other buffers (working copies, decoded blocks)
+  // come from one arena the two share: op i+1 starts only once op i's bytes are made.
+  const scratches = new OpScratches();
   // A streamed resume continues the payload hash from the checkpoint, at the blob it stopped before
   // (else the reader reads the skipped blobs again, only to hash them).
   const streamed = j.reader.bodyStreamed;
@@ -161,7 +158,7 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
         : await createOutputImage(j.format, partialPath, j.part, bs);
     const start = (i: number): Promise<Buffer | undefined> => {
       const where = `partition ${j.part.name} op ${i} (${steps[i]!.type})`;
-      const produced = produceStep(j.reader, steps[i]!, j.old, bs, where, scratches[i % 2]!, checkSources);
+      const produced = produceStep(j.reader, steps[i]!, j.old, bs, where, scratches.forStep(i), checkSources);
       produced.catch(() => undefined); // reported when awaited, in op order
       return produced;
     };

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { decoderFor } from '../codecs/decoder-registry.js';
 import { patcherFor } from '../diff/patcher-registry.js';
-import type { PatchBufferUse, PatchBuffers } from '../diff/patcher.js';
+import type { PatchBuffers } from '../diff/patcher.js';
 import { VerificationError } from '../errors/ota-error.js';
 import type { BlockSource } from '../image/block-source.js';
 import { readExtentsInto, ScratchBuffer } from '../image/extent-io.js';
@@ -14,31 +14,45 @@ import { assertNever } from '../model/operation.js';
 import type { PackageReader } from '../package/package-reader.js';
 import type { ApplyStep } from './apply-steps.js';
 
-/** One in-flight op's reused buffers: its source (COPY, DIFF) and its patcher's (PatchBuffers). */
-export interface OpScratch {
+/** The buffers one step is made in: its source (COPY, DIFF) and its patcher's (PatchBuffers). */
+export interface StepBuffers {
   readonly source: ScratchBuffer;
-  readonly buffers: PatchBuffers;
+  readonly patch: PatchBuffers;
 }
 
 /**
- * Fresh buffers for one in-flight step: its own source and output; every other use of the
- * patcher's (working copy, decoded blocks) comes from `shared`, which the in-flight steps share
- * (one op decodes at a time: the next starts once the previous one's bytes are made).
+ * The reused buffers of an applier's two in-flight steps: each its own source and output
+ * (alternating by step index), and one arena both share for every other buffer a patcher asks for
+ * (its working copy, its decoded blocks), handed out front to back for one op at a time. Ops
+ * decode one at a time (the next starts once the previous one's bytes are made), so the arena
+ * only ever holds the most one op asked for, which that op's declared decoder memory bounds.
  */
-export function newOpScratch(shared: Map<PatchBufferUse, ScratchBuffer>): OpScratch {
-  const output = new ScratchBuffer();
-  const bufferFor = (use: PatchBufferUse): ScratchBuffer => {
-    if (use === 'output') return output;
-    let buffer = shared.get(use);
-    if (!buffer) shared.set(use, (buffer = new ScratchBuffer()));
-    return buffer;
-  };
-  return { source: new ScratchBuffer(), buffers: (sizeBytes, use = 'output') => bufferFor(use).take(sizeBytes) };
+export class OpScratches {
+  private readonly slots = [0, 1].map(() => ({ source: new ScratchBuffer(), output: new ScratchBuffer() }));
+  private arena = Buffer.alloc(0);
+
+  /**
+   * Step `index`'s buffers, taken when it starts: its slot's source and output stay valid until
+   * step index + 2 starts; what the arena lends, until the next step starts.
+   */
+  forStep(index: number): StepBuffers {
+    const slot = this.slots[index % 2]!;
+    let usedBytes = 0;
+    const patch: PatchBuffers = (sizeBytes, use = 'output') => {
+      if (use === 'output') return slot.output.take(sizeBytes);
+      // Grown to what this op has asked for so far; the views lent before stay on the old buffer.
+      if (usedBytes + sizeBytes > this.arena.length) this.arena = Buffer.allocUnsafeSlow(usedBytes + sizeBytes);
+      const lent = this.arena.subarray(usedBytes, usedBytes + sizeBytes);
+      usedBytes += sizeBytes;
+      return lent;
+    };
+    return { source: slot.source, patch };
+  }
 }
 
 /**
  * The bytes step `op` writes (undefined: zeros), made from the old image and the package:
- * `where` labels errors; `scratch` is the step's reused buffers (valid until the step two later);
+ * `where` labels errors; `buffers` are the step's (OpScratches.forStep);
  * `checkSources` re-hashes what COPY and DIFF read from the old image against the package.
  */
 export async function produceStep(
@@ -47,7 +61,7 @@ export async function produceStep(
   old: BlockSource | undefined,
   bs: number,
   where: string,
-  scratch: OpScratch,
+  buffers: StepBuffers,
   checkSources: boolean,
 ): Promise<Buffer | undefined> {
   const dstBytes = totalBlocks(op.dst) * bs;
@@ -60,16 +74,16 @@ export async function produceStep(
       // block (stashed or not) is still read from it; stash steps write nothing.
       return Buffer.alloc(0);
     case 'keep':
-      return readExtentsInto(old!, op.dst, bs, scratch.source);
+      return readExtentsInto(old!, op.dst, bs, buffers.source);
     case 'copy':
-      return readSource(old, op.src, checkSources ? op.srcSha256 : undefined, bs, where, scratch.source);
+      return readSource(old, op.src, checkSources ? op.srcSha256 : undefined, bs, where, buffers.source);
     case 'replace':
       return decoderFor(op.codec).decode(await reader.readBlob(op.blob, where), dstBytes, op.decoderMemoryBytes);
     case 'diff': {
-      const src = await readSource(old, op.src, checkSources ? op.srcSha256 : undefined, bs, where, scratch.source);
+      const src = await readSource(old, op.src, checkSources ? op.srcSha256 : undefined, bs, where, buffers.source);
       const blob = await reader.readBlob(op.blob, where);
       // The op's declared decoder memory (checked against the device's limit) bounds every decoded block.
-      return patcherFor(op.differ).patch(src, blob, dstBytes, op.decoderMemoryBytes, scratch.buffers);
+      return patcherFor(op.differ).patch(src, blob, dstBytes, op.decoderMemoryBytes, buffers.patch);
     }
     default:
       return assertNever(op);

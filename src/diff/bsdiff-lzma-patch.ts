@@ -15,7 +15,7 @@ import { blobDecodeError } from '../codecs/codec-errors.js';
 import { decodeRawLzma2, LZMA2_MIN_DICT_LOG, lzma2DictLogFor, rawLzma2DecoderBytes } from '../codecs/raw-lzma2.js';
 import { hexBytes } from '../errors/ota-error.js';
 import { applyBsdiffStreams, controlTotals, CTRL_TUPLE_BYTES } from './bsdiff-patch.js';
-import type { PatchBuffers } from './patcher.js';
+import { lend, type PatchBuffers } from './patcher.js';
 import { checkSparseDiff, maxSparseBytes } from './sparse-diff.js';
 import { readVarint, varintBytes, writeVarint } from './varint.js';
 
@@ -84,7 +84,8 @@ export function writeBsdiffLzma(
  * maxDecodedBlockBytes), dictionaries no larger than their blocks (maxBlockDictLog), stored
  * blocks the size they say, block lengths adding up to the patch. After decoding, the control
  * tuples must be whole and use exactly the diff and extra blocks. Throws PackageFormatError
- * (`BLOB_DECODE_FAILED`). Memory: bsdiffLzmaApplyBytes. The result is put in `buffers` when given.
+ * (`BLOB_DECODE_FAILED`). Memory: bsdiffLzmaApplyBytes. The decoded blocks and the result are put
+ * in `buffers` when given.
  */
 export async function applyBsdiffLzmaPatch(
   source: Uint8Array,
@@ -156,7 +157,7 @@ export async function applyBsdiffLzmaPatch(
               bytes,
               h.dictLog,
               h.decodedBytes,
-              buffers?.(h.decodedBytes, BLOCK_USES[i]),
+              lend(buffers, h.decodedBytes, BLOCK_USES[i]!),
             ),
     );
   }
@@ -170,7 +171,8 @@ export async function applyBsdiffLzmaPatch(
   // Checked whole, then added onto the old bytes as the control walk goes (never expanded).
   const diff = checkSparseDiff(WHAT, sparse, totals.addBytes);
   // One tuple that copies the whole extra block (a patch made without a source): the output is
-  // the extra block itself, not a second copy of it.
+  // the extra block itself, not a second copy of it; but not when the block is lent (the caller
+  // reuses it for the next op while this one's result is still being written).
   if (!buffers && ctrl.length === CTRL_TUPLE_BYTES && totals.addBytes === 0 && ctrl.readBigInt64LE(16) === 0n)
     return extra;
   return applyBsdiffStreams(source, { ctrl, diff, extra }, expectedSizeBytes, buffers);

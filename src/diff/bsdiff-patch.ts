@@ -13,7 +13,7 @@
 import { blobDecodeError } from '../codecs/codec-errors.js';
 import { hexBytes } from '../errors/ota-error.js';
 import { decodeBzip2 } from './bzip2-stream.js';
-import type { PatchBuffers } from './patcher.js';
+import { lend, type PatchBuffers } from './patcher.js';
 import { SparseDiffAdder, type CheckedSparseDiff } from './sparse-diff.js';
 
 const WHAT = 'bsdiff';
@@ -170,7 +170,7 @@ export function applyBsdiffStreams(
   const sparse = dense ? undefined : new SparseDiffAdder(streams.diff as CheckedSparseDiff);
   const diffBytes = dense ? dense.length : (streams.diff as CheckedSparseDiff).denseBytes;
   // Every byte of `out` is written below (the walk ends exactly at expectedSizeBytes).
-  const out = buffers ? buffers(expectedSizeBytes) : Buffer.allocUnsafeSlow(expectedSizeBytes);
+  const out = lend(buffers, expectedSizeBytes, 'output') ?? Buffer.allocUnsafeSlow(expectedSizeBytes);
   let newPos = 0;
   let oldPos = 0;
   let ctrlPos = 0;

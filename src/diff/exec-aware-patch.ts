@@ -28,7 +28,7 @@ import {
 } from './reference-adjust.js';
 import { readVarint, varintBytes, writeVarint } from './varint.js';
 import { decodeLabelMap, encodeLabelMap, LABEL_INTERVAL_BYTES, NO_LABELS, type LabelMap } from './label-map.js';
-import type { PatchBuffers } from './patcher.js';
+import { lend, type PatchBuffers } from './patcher.js';
 
 const WHAT = 'exec-aware';
 /** The 8 magic bytes. */
@@ -192,7 +192,7 @@ async function innerControl(
       bytes,
       ctrl.dictLog,
       ctrl.decodedBytes,
-      buffers?.(ctrl.decodedBytes, 'control'),
+      lend(buffers, ctrl.decodedBytes, 'control'),
     );
   controlTotals(decoded, expectedSizeBytes, WHAT);
   return decoded;
@@ -228,8 +228,8 @@ export function adjustSource(
  * Applies a patch: checks the header and that the op's declared `memoryBytes` covers
  * execAwareApplyBytes before allocating, decodes the inner control block, adjusts a copy of the
  * source in the regions the runs pick, and applies the inner bsdiff-lzma patch to it (all its
- * checks and caps) into exactly `expectedSizeBytes` (the adjusted source and the result in
- * `buffers` when given). Throws PackageFormatError (`BLOB_DECODE_FAILED`).
+ * checks and caps) into exactly `expectedSizeBytes` (the adjusted source, the decoded blocks and
+ * the result in `buffers` when given). Throws PackageFormatError (`BLOB_DECODE_FAILED`).
  */
 export async function applyExecAwarePatch(
   source: Uint8Array,
@@ -260,7 +260,7 @@ export async function applyExecAwarePatch(
     header.arch,
     header.runs,
     header.labels,
-    buffers?.(source.length, 'work'),
+    lend(buffers, source.length, 'work'),
   );
   return applyBsdiffLzmaPatch(adjusted, inner, expectedSizeBytes, memoryBytes, buffers, control);
 }

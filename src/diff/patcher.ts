@@ -29,9 +29,21 @@ export type PatchBufferUse = 'output' | 'work' | 'control' | 'diff' | 'extra';
 /**
  * Buffers an applier lends a patcher instead of fresh allocations (a fresh multi-MiB buffer
  * page-faults on every 4 KiB, and the collector unmaps it again): `sizeBytes` bytes (any
- * contents) for one use, a different buffer for each use, reused by the caller once it is done
- * with the result. `output` (the default) holds the result; the others are dropped before the
- * patcher returns: `work`, a copy it rewrites (the exec-aware patcher's adjusted source), and
- * `control`, `diff`, `extra`, its decoded blocks (bsdiff-lzma's). Patchers may ignore them.
+ * contents) for one use, a different buffer for each, reused by the caller once it is done with
+ * the result. `output` (the default) holds the result; the others are dropped before the patcher
+ * returns: `work`, a copy it rewrites (the exec-aware patcher's adjusted source), and `control`,
+ * `diff`, `extra`, its decoded blocks (bsdiff-lzma's). A patcher takes each use at most once per
+ * patch and never returns a view of any but `output`. Patchers may ignore them.
  */
 export type PatchBuffers = (sizeBytes: number, use?: PatchBufferUse) => Buffer;
+
+/**
+ * The buffer `buffers` lends for `use` (undefined without `buffers`), checked to be exactly
+ * `sizeBytes` long: every byte of it is then written before it is read.
+ */
+export function lend(buffers: PatchBuffers | undefined, sizeBytes: number, use: PatchBufferUse): Buffer | undefined {
+  if (!buffers) return undefined;
+  const lent = buffers(sizeBytes, use);
+  if (lent.length !== sizeBytes) throw new RangeError(`lent ${use} buffer is ${lent.length} bytes, not ${sizeBytes}`);
+  return lent;
+}

@@ -1,5 +1,6 @@
-// Raw LZMA2 decoding driven directly (lzma-capped-decode.ts): exact round trips, every truncation
-// and a wrong declared size refused with the typed error, a bomb stopped one slice past its cap.
+// Raw LZMA2 decoding driven directly (lzma-capped-decode.ts): exact round trips (also into a lent
+// buffer), every truncation and a wrong declared size refused with the typed error, a bomb stopped
+// one slice past its cap.
 import { describe, expect, it } from 'vitest';
 import { decodeCapped } from '../../src/codecs/lzma-capped-decode.js';
 import { decodeRawLzma2, encodeRawLzma2, lzma2DictLogFor, xzStreamDecoder } from '../../src/codecs/raw-lzma2.js';
@@ -39,6 +40,20 @@ describe('decodeRawLzma2 (direct, capped)', () => {
     expect((await expectBlobError(decodeRawLzma2('t', packed, 19, data.length - 1))).message).toMatch(/exceeds/);
     expect((await expectBlobError(decodeRawLzma2('t', packed, 19, data.length + 1))).message).toMatch(
       /output is 300000 bytes, declared 300001/,
+    );
+  });
+
+  it('decodes into a lent buffer of garbage exactly, refuses a truncation there too, and a wrong-length one', async () => {
+    const data = sample(300_000);
+    const packed = await encodeRawLzma2(data, TUNING, 19);
+    const lent = Buffer.alloc(data.length, 0xa5);
+    const made = await decodeRawLzma2('t', packed, 19, data.length, lent);
+    expect(made.buffer).toBe(lent.buffer);
+    expect(made.equals(data)).toBe(true);
+    lent.fill(0x5a);
+    await expectBlobError(decodeRawLzma2('t', packed.subarray(0, packed.length >> 1), 19, data.length, lent));
+    await expect(decodeRawLzma2('t', packed, 19, data.length, Buffer.alloc(data.length + 1))).rejects.toThrow(
+      RangeError,
     );
   });
 

@@ -12,10 +12,11 @@ import {
   type BsdiffLzmaBlock,
 } from '../../src/diff/bsdiff-lzma-patch.js';
 import { BsdiffDiffer } from '../../src/diff/bsdiff-differ.js';
+import type { PatchBufferUse, PatchBuffers } from '../../src/diff/patcher.js';
 import { encodeSparseDiff, expandSparseDiff, maxSparseBytes } from '../../src/diff/sparse-diff.js';
 import { readVarint, writeVarint } from '../../src/diff/varint.js';
 import { expectBlobError } from '../codecs/expect-blob-error.js';
-import { elfChunk, prng, randomBytes } from '../codecs/sample-data.js';
+import { elfChunk, prng, randomBytes, textLike } from '../codecs/sample-data.js';
 import { offt } from './bzip2-test-encoder.js';
 import { pairDiffer } from './differ-pairs.js';
 
@@ -88,6 +89,22 @@ describe('bsdiff-lzma differ', () => {
     expect(size).toEqual({ value: target.length, end: 8 + 3 });
     expect([STORED_BLOCK, ...Array.from({ length: 17 }, (_, i) => 12 + i)]).toContain(patch[11]);
     expect((await differ.patch(elf, patch, target.length)).equals(target)).toBe(true);
+  });
+
+  it("puts a sourceless patch's result in the lent output, never in its lent extra block (reused next op)", async () => {
+    const data = textLike(100_000, 7); // compressible: the extra block is LZMA2, decoded into its lent buffer
+    const patch = await differ.diff(new Uint8Array(0), data);
+    expect((await differ.patch(new Uint8Array(0), patch, data.length)).equals(data)).toBe(true);
+    const lent = new Map<PatchBufferUse, Buffer>();
+    const buffers: PatchBuffers = (sizeBytes, use = 'output') => {
+      lent.set(use, Buffer.alloc(sizeBytes, 0xa5));
+      return lent.get(use)!;
+    };
+    const made = await differ.patch(new Uint8Array(0), patch, data.length, undefined, buffers);
+    expect(made.equals(data)).toBe(true);
+    expect(made.buffer).toBe(lent.get('output')!.buffer);
+    lent.get('extra')!.fill(0);
+    expect(made.equals(data)).toBe(true);
   });
 
   // The size gain on real binaries (8-12 % under bsdf2 on the bench's ext4 pairs) is measured by
