@@ -1,6 +1,7 @@
 // Makes the bytes one applier step writes: nothing for ZERO, the old image's blocks for COPY and
-// KEEP (re-hashed when asked), a decoded blob for REPLACE, a patched source for DIFF. Every cap is
-// the decoder's or patcher's own; the op's declared decoder memory bounds what they decode.
+// KEEP (re-hashed when asked), a decoded blob for REPLACE, a patched source for DIFF; and the
+// reused buffers the two in-flight steps are made in (OpScratches). Every cap is the decoder's or
+// patcher's own; the op's declared decoder memory bounds what they decode.
 
 import { createHash } from 'node:crypto';
 import { decoderFor } from '../codecs/decoder-registry.js';

@@ -1,6 +1,7 @@
 // Patcher: the device-side half of a binary-diff plugin. Patchers register by wire id in
-// patcher-registry.ts; the applier, verifier and the build's self-check only see this interface.
-// Nothing here or in any patcher imports a differ.
+// patcher-registry.ts; the applier, verifier and the build's self-check only see this interface
+// (and the buffers an applier may lend a patcher: PatchBuffers). Nothing here or in any patcher
+// imports a differ.
 
 import type { DifferName } from '../model/wire-ids.js';
 
