@@ -44,6 +44,26 @@ function compareOrBless(name: string, actual: Buffer): void {
   expect(actual.equals(expected), `${name} bytes differ from the golden file`).toBe(true);
 }
 
+/** The fixed build settings every golden package shares (one job, a fixed clock and versions). */
+const FIXED = {
+  jobs: 1,
+  timestampSeconds: 1_700_000_000,
+  sourceVersion: 'golden-1',
+  targetVersion: 'golden-2',
+} as const;
+
+/**
+ * Compares the package at `pkg` and its `inspect --json` with the golden files `<name>.otapkg`
+ * and `<name>.inspect.json` (blessing them when asked); returns the report's format and JSON.
+ */
+async function compareOrBlessPackage(name: string, pkg: string): Promise<{ formatVersion: string; json: string }> {
+  compareOrBless(`${name}.otapkg`, readFileSync(pkg));
+  const report = await inspectPackage({ packagePath: pkg });
+  const json = JSON.stringify({ ...report, path: `${name}.otapkg` }, null, 2) + '\n';
+  compareOrBless(`${name}.inspect.json`, Buffer.from(json));
+  return { formatVersion: report.formatVersion, json };
+}
+
 describe('golden packages', () => {
   it('tiny delta for generic (ed25519) and mediatek (rsa-2048) matches the committed bytes and inspect JSON', async () => {
     const { oldPath, newPath } = goldenInputs();
@@ -52,17 +72,9 @@ describe('golden packages', () => {
       newPath,
       outDir: join(work, 'out'),
       targets: 'generic,mediatek',
-      jobs: 1,
-      timestampSeconds: 1_700_000_000,
-      sourceVersion: 'golden-1',
-      targetVersion: 'golden-2',
+      ...FIXED,
     });
-    for (const p of built.packages) {
-      compareOrBless(`tiny-${p.target}.otapkg`, readFileSync(p.path));
-      const report = await inspectPackage({ packagePath: p.path });
-      const json = JSON.stringify({ ...report, path: `tiny-${p.target}.otapkg` }, null, 2) + '\n';
-      compareOrBless(`tiny-${p.target}.inspect.json`, Buffer.from(json));
-    }
+    for (const p of built.packages) await compareOrBlessPackage(`tiny-${p.target}`, p.path);
   });
 
   it('tiny format-1.1 release package (generic folder: changed, unchanged and new partitions) matches the committed bytes and inspect JSON', async () => {
@@ -81,17 +93,10 @@ describe('golden packages', () => {
       newPath: v2,
       outDir: join(work, 'rel-out'),
       targets: 'generic',
-      jobs: 1,
-      timestampSeconds: 1_700_000_000,
-      sourceVersion: 'golden-1',
-      targetVersion: 'golden-2',
+      ...FIXED,
     });
-    const pkg = built.packages[0]!.path;
-    compareOrBless('release-generic.otapkg', readFileSync(pkg));
-    const report = await inspectPackage({ packagePath: pkg });
-    expect(report.formatVersion).toBe('1.1');
-    const json = JSON.stringify({ ...report, path: 'release-generic.otapkg' }, null, 2) + '\n';
-    compareOrBless('release-generic.inspect.json', Buffer.from(json));
+    const { formatVersion } = await compareOrBlessPackage('release-generic', built.packages[0]!.path);
+    expect(formatVersion).toBe('1.1');
   });
 
   it('tiny delta with --differ bsdiff-lzma (differ id 4) matches the committed bytes and inspect JSON', async () => {
@@ -102,17 +107,10 @@ describe('golden packages', () => {
       outDir: join(work, 'out-lzma'),
       targets: 'generic',
       differ: 'bsdiff-lzma',
-      jobs: 1,
-      timestampSeconds: 1_700_000_000,
-      sourceVersion: 'golden-1',
-      targetVersion: 'golden-2',
+      ...FIXED,
     });
-    const pkg = built.packages[0]!.path;
-    compareOrBless('tiny-generic-bsdiff-lzma.otapkg', readFileSync(pkg));
-    const report = await inspectPackage({ packagePath: pkg });
-    const json = JSON.stringify({ ...report, path: 'tiny-generic-bsdiff-lzma.otapkg' }, null, 2) + '\n';
+    const { json } = await compareOrBlessPackage('tiny-generic-bsdiff-lzma', built.packages[0]!.path);
     expect(json).toContain('differ:bsdiff-lzma');
-    compareOrBless('tiny-generic-bsdiff-lzma.inspect.json', Buffer.from(json));
   });
 
   it('full package of a zip image (format 1.4: sourceless deflate-aware DIFF ops) matches the committed bytes and inspect JSON', async () => {
@@ -127,13 +125,9 @@ describe('golden packages', () => {
       timestampSeconds: 1_700_000_000,
       targetVersion: 'golden-2',
     });
-    const pkg = built.packages[0]!.path;
-    compareOrBless('full-zip-generic.otapkg', readFileSync(pkg));
-    const report = await inspectPackage({ packagePath: pkg });
-    expect(report.formatVersion).toBe('1.4');
-    const json = JSON.stringify({ ...report, path: 'full-zip-generic.otapkg' }, null, 2) + '\n';
+    const { formatVersion, json } = await compareOrBlessPackage('full-zip-generic', built.packages[0]!.path);
+    expect(formatVersion).toBe('1.4');
     expect(json).toContain('differ:deflate-aware');
-    compareOrBless('full-zip-generic.inspect.json', Buffer.from(json));
   });
 
   it('tiny x86-64 delta whose exec-aware op carries a label table (format 1.5) matches the committed bytes and inspect JSON', async () => {
@@ -153,17 +147,10 @@ describe('golden packages', () => {
       newPath,
       outDir: join(work, 'out-labels'),
       targets: 'generic',
-      jobs: 1,
-      timestampSeconds: 1_700_000_000,
-      sourceVersion: 'golden-1',
-      targetVersion: 'golden-2',
+      ...FIXED,
     });
-    const pkg = built.packages[0]!.path;
-    compareOrBless('labels-generic-exec-aware.otapkg', readFileSync(pkg));
-    const report = await inspectPackage({ packagePath: pkg });
-    expect(report.formatVersion).toBe('1.5');
-    const json = JSON.stringify({ ...report, path: 'labels-generic-exec-aware.otapkg' }, null, 2) + '\n';
+    const { formatVersion, json } = await compareOrBlessPackage('labels-generic-exec-aware', built.packages[0]!.path);
+    expect(formatVersion).toBe('1.5');
     expect(json).toContain('differ:exec-aware');
-    compareOrBless('labels-generic-exec-aware.inspect.json', Buffer.from(json));
   });
 });

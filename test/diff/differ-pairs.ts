@@ -2,27 +2,20 @@
 // id, so round-trip and cap tests drive both real halves through one object.
 
 import type { Differ } from '../../src/diff/differ.js';
-import type { PatchBuffers } from '../../src/diff/patcher.js';
+import type { Patcher } from '../../src/diff/patcher.js';
 import { allDiffers } from '../../src/diff/differ-registry.js';
 import { patcherByWireId } from '../../src/diff/patcher-registry.js';
 
 /** A differ plus its patcher's `patch`. */
 export interface DifferPair extends Differ {
-  patch(
-    source: Uint8Array,
-    patch: Uint8Array,
-    expectedSizeBytes: number,
-    memoryBytes?: number,
-    buffers?: PatchBuffers,
-  ): Promise<Buffer>;
+  patch: Patcher['patch'];
 }
 
 /** Joins `differ` with the patcher registered under its wire id. */
 export function pairDiffer<D extends Differ>(differ: D): D & DifferPair {
   const patcher = patcherByWireId(differ.wireId);
   const pair = Object.create(differ) as D & DifferPair;
-  pair.patch = (source, patch, expectedSizeBytes, memoryBytes, buffers) =>
-    patcher.patch(source, patch, expectedSizeBytes, memoryBytes, buffers);
+  pair.patch = (...args) => patcher.patch(...args);
   return pair;
 }
 
