@@ -17,7 +17,7 @@ import { blobOf } from '../model/operation.js';
 import type { PackageReader } from '../package/package-reader.js';
 import type { Reporter } from '../reporter.js';
 import type { AppliedPartition } from './apply-result.js';
-import { applySteps } from './apply-steps.js';
+import { applySteps, type ApplyStep } from './apply-steps.js';
 import { OpScratches, produceStep } from './produce-step.js';
 import { CHAIN_START, chainStep, checkpointSchedule, removeCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { checkFreeSpace } from './device-checks.js';
@@ -149,24 +149,29 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
   const checkSources = !files;
   let ahead: Promise<Buffer | undefined> | undefined;
   try {
-    // A sparse output of ops out of destination order (gathered full-image ops) is staged raw first.
-    const staged = files && j.format === 'sparse' && !inDestinationOrder(j.part.operations);
+    // A sparse output of ops out of destination order (gathered full-image ops), or of ops that read
+    // blocks written before (1.6), is staged raw first.
+    const staged =
+      files && j.format === 'sparse' && (!inDestinationOrder(j.part.operations) || steps.some(readsTarget));
     out ??= !files
       ? await openDevice(j, bs)
       : staged
         ? await StagedSparseOutput.create(partialPath, j.part, bs)
         : await createOutputImage(j.format, partialPath, j.part, bs);
+    const output = out;
+    const written = output.readBackInto ? output.readBackInto.bind(output) : undefined;
     const start = (i: number): Promise<Buffer | undefined> => {
       const where = `partition ${j.part.name} op ${i} (${steps[i]!.type})`;
-      const produced = produceStep(j.reader, steps[i]!, j.old, bs, where, scratches.forStep(i), checkSources);
+      const produced = produceStep(j.reader, steps[i]!, j.old, bs, where, scratches.forStep(i), checkSources, written);
       produced.catch(() => undefined); // reported when awaited, in op order
       return produced;
     };
     for (let i = state.completedOps; i < steps.length; i++) {
       const op = steps[i]!;
       const data = await (ahead ?? start(i));
-      // Not across a checkpoint: it records the payload hash at the blob of the next op to do.
-      ahead = i + 1 < steps.length && !checkpoints.has(i + 1) ? start(i + 1) : undefined;
+      // Not across a checkpoint: it records the payload hash at the blob of the next op to do; and
+      // not an op that reads blocks written before: this op's are not written yet.
+      ahead = i + 1 < steps.length && !checkpoints.has(i + 1) && !readsTarget(steps[i + 1]!) ? start(i + 1) : undefined;
       if (data) await out.write(op.dst, data);
       else await out.zero(op.dst);
       const dstBytes = totalBlocks(op.dst) * bs;
@@ -245,6 +250,11 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
       throw ioError('write output', partialPath, err);
     throw err;
   }
+}
+
+/** True for a DIFF op that reads blocks of the image being written (1.6). */
+function readsTarget(step: ApplyStep): boolean {
+  return step.type === 'diff' && (step.targetSrc?.length ?? 0) > 0;
 }
 
 /** Opens a block-device destination; only raw images go onto a device. */

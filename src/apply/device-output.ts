@@ -7,6 +7,7 @@ import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { UsageError, ioError } from '../errors/ota-error.js';
 import { RawImageSource } from '../image/raw-image-source.js';
+import { readUpTo } from '../image/read-full.js';
 import type { Extent } from '../model/extent.js';
 import type { PartitionUpdate } from '../model/manifest.js';
 import { imageSha256 } from '../hashing/image-sha256.js';
@@ -77,6 +78,23 @@ export class BlockDeviceOutput implements OutputImage {
       const end = (e.startBlock + e.blockCount) * this.bs;
       for (let at = e.startBlock * this.bs; at < end; at += zeros.length)
         await this.put(at, zeros.subarray(0, Math.min(zeros.length, end - at)));
+    }
+  }
+
+  /** Reads back what was written; bytes past the image's end (the device may be larger) read as zeros. */
+  async readBackInto(extents: readonly Extent[], into: Buffer): Promise<void> {
+    let at = 0;
+    for (const e of extents) {
+      const length = e.blockCount * this.bs;
+      const offsetBytes = e.startBlock * this.bs;
+      const part = into.subarray(at, at + length);
+      const inside = Math.max(0, Math.min(length, this.part.target.sizeBytes - offsetBytes));
+      const got = await readUpTo(this.fh!, part.subarray(0, inside), offsetBytes, {
+        action: 'read back block device',
+        path: this.path,
+      });
+      part.fill(0, got);
+      at += length;
     }
   }
 

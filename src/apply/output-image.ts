@@ -21,6 +21,12 @@ export interface FinishedImage {
 export interface OutputImage {
   /** Writes the bytes of `dst` (whole blocks). */
   write(dst: readonly Extent[], data: Buffer): Promise<void>;
+  /**
+   * Reads the blocks of `extents`, concatenated, into `into` (its length their total), as written
+   * so far; bytes past the image's end read as zeros. Outputs that can be read back while written
+   * have it (raw files, staged sparse files, block devices): a DIFF op reading the target (1.6).
+   */
+  readBackInto?(extents: readonly Extent[], into: Buffer): Promise<void>;
   /** Writes zeros to `dst`. */
   zero(dst: readonly Extent[]): Promise<void>;
   /** Makes everything written so far durable (before a checkpoint names it). */

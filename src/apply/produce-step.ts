@@ -9,7 +9,7 @@ import { patcherFor } from '../diff/patcher-registry.js';
 import type { PatchBuffers } from '../diff/patcher.js';
 import { VerificationError } from '../errors/ota-error.js';
 import type { BlockSource } from '../image/block-source.js';
-import { readExtentsInto, ScratchBuffer } from '../image/extent-io.js';
+import { readExtentsAt, readExtentsInto, ScratchBuffer } from '../image/extent-io.js';
 import { totalBlocks, type Extent } from '../model/extent.js';
 import { assertNever } from '../model/operation.js';
 import type { PackageReader } from '../package/package-reader.js';
@@ -52,9 +52,16 @@ export class OpScratches {
 }
 
 /**
- * The bytes step `op` writes (undefined: zeros), made from the old image and the package:
- * `where` labels errors; `buffers` are the step's (OpScratches.forStep);
- * `checkSources` re-hashes what COPY and DIFF read from the old image against the package.
+ * Reads back blocks of the image being written (OutputImage.readBackInto): a DIFF op's target
+ * source (1.6), which earlier ops wrote.
+ */
+export type TargetBlocks = (extents: readonly Extent[], into: Buffer) => Promise<void>;
+
+/**
+ * The bytes step `op` writes (undefined: zeros), made from the old image, the blocks written
+ * before (`written`, for a DIFF op with a target source) and the package: `where` labels errors;
+ * `buffers` are the step's (OpScratches.forStep); `checkSources` re-hashes what COPY and DIFF
+ * read against the package.
  */
 export async function produceStep(
   reader: PackageReader,
@@ -64,6 +71,7 @@ export async function produceStep(
   where: string,
   buffers: StepBuffers,
   checkSources: boolean,
+  written?: TargetBlocks,
 ): Promise<Buffer | undefined> {
   const dstBytes = totalBlocks(op.dst) * bs;
   switch (op.type) {
@@ -77,11 +85,20 @@ export async function produceStep(
     case 'keep':
       return readExtentsInto(old!, op.dst, bs, buffers.source);
     case 'copy':
-      return readSource(old, op.src, checkSources ? op.srcSha256 : undefined, bs, where, buffers.source);
+      return readSource(old, op.src, [], undefined, checkSources ? op.srcSha256 : undefined, bs, where, buffers.source);
     case 'replace':
       return decoderFor(op.codec).decode(await reader.readBlob(op.blob, where), dstBytes, op.decoderMemoryBytes);
     case 'diff': {
-      const src = await readSource(old, op.src, checkSources ? op.srcSha256 : undefined, bs, where, buffers.source);
+      const src = await readSource(
+        old,
+        op.src,
+        op.targetSrc ?? [],
+        written,
+        checkSources ? op.srcSha256 : undefined,
+        bs,
+        where,
+        buffers.source,
+      );
       const blob = await reader.readBlob(op.blob, where);
       // The op's declared decoder memory (checked against the device's limit) bounds every decoded block.
       return patcherFor(op.differ).patch(src, blob, dstBytes, op.decoderMemoryBytes, buffers.patch);
@@ -91,10 +108,15 @@ export async function produceStep(
   }
 }
 
-/** Reads `extents` of the old image, checked against `sha256` when given. */
+/**
+ * Reads `extents` of the old image, then `targetExtents` of the image being written (`written`),
+ * into one buffer, checked against `sha256` when given.
+ */
 async function readSource(
   old: BlockSource | undefined,
   extents: readonly Extent[],
+  targetExtents: readonly Extent[],
+  written: TargetBlocks | undefined,
   sha256: Uint8Array | undefined,
   bs: number,
   where: string,
@@ -102,9 +124,20 @@ async function readSource(
 ): Promise<Buffer> {
   // A sourceless DIFF (FORMAT.md §4, 1.4) reads nothing: its source is zero bytes, and a full
   // partition has no old image to read from.
-  const data = extents.length === 0 ? Buffer.alloc(0) : await readExtentsInto(old!, extents, bs, scratch);
+  let data: Buffer;
+  if (targetExtents.length === 0) {
+    data = extents.length === 0 ? Buffer.alloc(0) : await readExtentsInto(old!, extents, bs, scratch);
+  } else {
+    // The applier passes `written` for every output it lets such an op reach (apply-partition.ts).
+    if (!written) throw new Error(`${where}: reads the target image, but this output cannot be read back`);
+    const oldBytes = totalBlocks(extents) * bs;
+    data = scratch.take(oldBytes + totalBlocks(targetExtents) * bs);
+    if (extents.length > 0) await readExtentsAt(old!, extents, bs, data.subarray(0, oldBytes));
+    await written(targetExtents, data.subarray(oldBytes));
+  }
   if (sha256 && !sha256Of(data).equals(Buffer.from(sha256))) {
-    throw new VerificationError('SOURCE_MISMATCH', `${where}: old image blocks do not match the package's source hash`);
+    const what = targetExtents.length > 0 ? 'old image blocks and blocks written before' : 'old image blocks';
+    throw new VerificationError('SOURCE_MISMATCH', `${where}: ${what} do not match the package's source hash`);
   }
   return data;
 }

@@ -161,16 +161,23 @@ export class RawOutput implements OutputImage {
   /** Reads back the bytes of `dst` from the file (a short file reads as zeros). */
   async readBack(dst: readonly Extent[]): Promise<Buffer> {
     const out = Buffer.alloc(totalBlocks(dst) * this.bs);
+    await this.readBackInto(dst, out);
+    return out;
+  }
+
+  /** readBack into `into`, which must be zeros past what the file holds (see OutputImage). */
+  async readBackInto(dst: readonly Extent[], into: Buffer): Promise<void> {
     let at = 0;
     for (const e of dst) {
       const length = e.blockCount * this.bs;
-      await readUpTo(this.fh!, out.subarray(at, at + length), e.startBlock * this.bs, {
+      const part = into.subarray(at, at + length);
+      const got = await readUpTo(this.fh!, part, e.startBlock * this.bs, {
         action: 'read back output',
         path: this.path,
       });
+      part.fill(0, got);
       at += length;
     }
-    return out;
   }
 
   async sync(): Promise<void> {

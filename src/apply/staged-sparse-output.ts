@@ -52,6 +52,10 @@ export class StagedSparseOutput implements OutputImage {
     return this.raw.zero(dst);
   }
 
+  readBackInto(extents: readonly Extent[], into: Buffer): Promise<void> {
+    return this.raw.readBackInto(extents, into);
+  }
+
   sync(): Promise<void> {
     return this.raw.sync();
   }

@@ -8,10 +8,12 @@ import {
   MINOR_MULTI_SIGNATURE,
   MINOR_RELEASE_LAYOUT,
   MINOR_SOURCELESS_DIFF,
+  MINOR_TARGET_SOURCE,
 } from './package-header.js';
+import { targetSourceOf } from '../model/operation.js';
 
 /**
- * 4 when some DIFF op has no source extents (1.4), else 3 when the package is an in-place package (1.3), else 2 when it is signed by more than one key
+ * 6 when some DIFF op reads blocks of the image being written (1.6), else 4 when some DIFF op has no source extents (1.4), else 3 when the package is an in-place package (1.3), else 2 when it is signed by more than one key
  * (1.2), else 1 when it carries release layouts or unchanged partitions (1.1 features), else 0.
  */
 export function minorVersionOf(
@@ -19,6 +21,8 @@ export function minorVersionOf(
   manifest: Pick<Manifest, 'partitions'>,
   signatureCount = 1,
 ): number {
+  if (manifest.partitions.some((p) => p.operations.some((op) => targetSourceOf(op).length > 0)))
+    return MINOR_TARGET_SOURCE;
   if (manifest.partitions.some(hasSourcelessDiff)) return MINOR_SOURCELESS_DIFF;
   if (targetHeader.updateMode === 'in-place' || manifest.partitions.some(usesInPlaceFields)) return MINOR_IN_PLACE;
   if (signatureCount > 1) return MINOR_MULTI_SIGNATURE;

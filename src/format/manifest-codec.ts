@@ -148,6 +148,7 @@ function operationToWire(op: Operation): object {
         decoder_memory_bytes: op.decoderMemoryBytes,
         stash_ids: op.stashIds ?? [],
         dst_sha256: op.dstSha256,
+        target_src_extents: extentsToWire(op.targetSrc ?? []),
       };
     case 'stash':
       return {
@@ -182,6 +183,7 @@ function operationFromWire(w: WireMessage, where: string, plugins: PluginWireIds
   forbid(!stashStep && w.stash_id !== 0, 'a stash_id');
   forbid(type !== 'copy' && type !== 'diff' && w.stash_ids.length > 0, 'stash_ids');
   forbid(type !== 'replace' && type !== 'diff' && w.dst_sha256.length > 0, 'a dst_sha256');
+  forbid(type !== 'diff' && w.target_src_extents.length > 0, 'target_src_extents');
   switch (type!) {
     case 'zero':
       forbid(hasSrc, 'source fields');
@@ -217,6 +219,7 @@ function operationFromWire(w: WireMessage, where: string, plugins: PluginWireIds
         decoderMemoryBytes: w.decoder_memory_bytes,
         ...stashIdsFromWire(w, where),
         ...dstShaFromWire(w, where),
+        ...targetSourceFromWire(w, where),
       };
     }
     case 'stash':
@@ -239,6 +242,11 @@ function stashIdsFromWire(w: WireMessage, where: string): { stashIds?: number[] 
   if (w.stash_ids.length > MAX_EXTENTS_PER_OPERATION) bad(`${where}: too many stash_ids`);
   if (w.stash_ids.some((id: number) => id === 0)) bad(`${where}: stash id 0 is not a stash`);
   return { stashIds: w.stash_ids };
+}
+
+function targetSourceFromWire(w: WireMessage, where: string): { targetSrc?: Extent[] } {
+  if (w.target_src_extents.length === 0) return {};
+  return { targetSrc: extentsFromWire(w.target_src_extents, `${where} target_src`) };
 }
 
 function dstShaFromWire(w: WireMessage, where: string): { dstSha256?: Uint8Array } {

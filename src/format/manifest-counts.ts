@@ -18,6 +18,8 @@ const PARTITION_TARGET = 3;
 const PARTITION_OPERATIONS = 4;
 const OPERATION_DST = 2;
 const OPERATION_SRC = 3;
+/** `target_src_extents` (1.6). */
+const OPERATION_TARGET_SRC = 14;
 /** Packed `stash_ids` (1.3): its byte length bounds the ids it holds, counted with the extents. */
 const OPERATION_STASH_IDS = 12;
 const IDENTITY_DONT_CARE = 5;
@@ -41,7 +43,7 @@ export function checkManifestCounts(bytes: Uint8Array): ManifestCounts {
     forEachField(partition, (field, body) => {
       if (field === PARTITION_OPERATIONS) {
         if (++operations > MAX_OPERATIONS) bad(`more than ${MAX_OPERATIONS} operations`);
-        for (const f of [OPERATION_DST, OPERATION_SRC]) {
+        for (const f of [OPERATION_DST, OPERATION_SRC, OPERATION_TARGET_SRC]) {
           const n = countField(body, f);
           if (n > MAX_EXTENTS_PER_OPERATION) bad(`an operation has more than ${MAX_EXTENTS_PER_OPERATION} extents`);
           addExtents(n);

@@ -5,7 +5,7 @@ import { PackageFormatError } from '../errors/ota-error.js';
 import { partitionPoint } from '../extents/lower-bound.js';
 import { totalBlocks, type Extent } from '../model/extent.js';
 import { isUnchanged, sameIdentity, type Manifest, type PartitionUpdate } from '../model/manifest.js';
-import { blobOf, sourceOf, stashIdsOf } from '../model/operation.js';
+import { blobOf, sourceOf, stashIdsOf, targetSourceOf } from '../model/operation.js';
 import { proveInPlace } from './in-place-proof.js';
 import type { TargetHeader } from '../model/target-header.js';
 
@@ -36,10 +36,13 @@ export function checkManifestInvariants(m: Manifest, target: TargetHeader, blobS
       continue;
     }
     const written: Extent[] = [...p.target.dontCare];
+    const writers: OwnedExtent[] = [];
+    const targetReads: OwnedExtent[] = [];
     for (const [oi, op] of p.operations.entries()) {
       const where = `partition ${p.name} op ${oi} (${op.type})`;
       checkInside(op.dst, dstBlocks, `${where} destination`);
       written.push(...op.dst);
+      for (const e of op.dst) writers.push({ ...e, op: oi });
       const dstBytes = totalBlocks(op.dst) * bs;
       if (dstBytes > target.maxOperationBytes)
         bad(`${where} writes ${dstBytes} bytes, over the target's limit of ${target.maxOperationBytes}`);
@@ -47,15 +50,23 @@ export function checkManifestInvariants(m: Manifest, target: TargetHeader, blobS
       // A sourceless DIFF (1.4) reads nothing; in-place packages, always deltas, never carry one.
       if (op.type === 'diff' && src.length === 0 && target.updateMode === 'in-place')
         bad(`${where} has no source, which an in-place package does not allow`);
+      const targetSrc = targetSourceOf(op);
       if (src.length > 0) {
         if (!p.source) bad(`${where} reads the old image, but the package is a full package`);
         checkInside(src, srcBlocks, `${where} source`);
         if (sourceDontCare.length > 0)
           checkDisjoint(src, sourceDontCare, `${where} reads DONT_CARE blocks of the old image`);
-        const srcBytes = totalBlocks(src) * bs;
-        if (srcBytes > 4 * target.maxOperationBytes)
-          bad(`${where} reads ${srcBytes} bytes, over 4 × the target's op limit`);
       }
+      if (targetSrc.length > 0) {
+        // 1.6: read back from the image being written, which an in-place update overwrites.
+        if (target.updateMode === 'in-place')
+          bad(`${where} reads the target image, which an in-place package does not allow`);
+        checkInside(targetSrc, dstBlocks, `${where} target source`);
+        for (const e of targetSrc) targetReads.push({ ...e, op: oi });
+      }
+      const srcBytes = (totalBlocks(src) + totalBlocks(targetSrc)) * bs;
+      if (srcBytes > 4 * target.maxOperationBytes)
+        bad(`${where} reads ${srcBytes} bytes, over 4 × the target's op limit`);
       if (op.type === 'copy' && totalBlocks(op.src) !== totalBlocks(op.dst))
         bad(`${where} copies ${totalBlocks(op.src)} blocks into ${totalBlocks(op.dst)}`);
       const blob = blobOf(op);
@@ -77,6 +88,7 @@ export function checkManifestInvariants(m: Manifest, target: TargetHeader, blobS
       }
     }
     checkNoOverlap(written, `partition ${p.name} (index ${pi})`);
+    checkWrittenBefore(targetReads, writers, p.name);
     // Every target block is written by exactly one op or declared DONT_CARE.
     if (totalBlocks(written) !== dstBlocks)
       bad(`partition ${p.name}: ops and DONT_CARE cover ${totalBlocks(written)} of the target's ${dstBlocks} blocks`);
@@ -89,6 +101,32 @@ export function checkManifestInvariants(m: Manifest, target: TargetHeader, blobS
     bad(`blobs end at ${nextBlobOffset} but the blob section is ${blobSectionSizeBytes} bytes`);
   if (maxDecoder > m.maxDecoderMemoryBytes)
     bad(`max_decoder_memory_bytes ${m.maxDecoderMemoryBytes} is below an op's ${maxDecoder}`);
+}
+
+/** A run of blocks and the index of the op that writes (or reads) it. */
+interface OwnedExtent extends Extent {
+  readonly op: number;
+}
+
+/**
+ * Every block an op reads from the target (1.6) was written by an earlier op: never a DONT_CARE
+ * block, a block written later, or one no op writes. `writers` hold every op's destination
+ * extents (non-overlapping: checked before).
+ */
+function checkWrittenBefore(reads: readonly OwnedExtent[], writers: OwnedExtent[], partition: string): void {
+  if (reads.length === 0) return;
+  writers.sort((a, b) => a.startBlock - b.startBlock);
+  for (const r of reads) {
+    const end = r.startBlock + r.blockCount;
+    // The first writer that ends after the read starts, then each following one must continue it.
+    let i = partitionPoint(writers.length, (k) => writers[k]!.startBlock + writers[k]!.blockCount <= r.startBlock);
+    for (let at = r.startBlock; at < end; i++) {
+      const w = writers[i];
+      if (!w || w.startBlock > at || w.op >= r.op)
+        bad(`partition ${partition} op ${r.op} reads target block ${at}, which no earlier op writes`);
+      at = w.startBlock + w.blockCount;
+    }
+  }
 }
 
 /** An A/B partition carries none of the in-place fields (STASH/FREE, stash ids, dst hashes). */

@@ -52,13 +52,23 @@ export async function readExtentsInto(
   scratch: ScratchBuffer,
 ): Promise<Buffer> {
   const out = scratch.take(totalBlocks(extents) * blockSizeBytes);
+  await readExtentsAt(source, extents, blockSizeBytes, out);
+  return out;
+}
+
+/** Reads the blocks of `extents` from `source`, concatenated, into `into` (their total size). */
+export async function readExtentsAt(
+  source: BlockSource,
+  extents: readonly Extent[],
+  blockSizeBytes: number,
+  into: Buffer,
+): Promise<void> {
   let at = 0;
   for (const e of extents) {
     const length = e.blockCount * blockSizeBytes;
-    await readSourceInto(source, e.startBlock * blockSizeBytes, out.subarray(at, at + length));
+    await readSourceInto(source, e.startBlock * blockSizeBytes, into.subarray(at, at + length));
     at += length;
   }
-  return out;
 }
 
 /** Writes `data` over the blocks of `extents`, in order. */

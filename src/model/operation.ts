@@ -40,12 +40,20 @@ export interface ReplaceOperation {
   readonly dstSha256?: Uint8Array;
 }
 
-/** Read `src` (checked against `srcSha256`), patch it with the blob using `differ`, write `dst`. */
+/**
+ * Read `src` then `targetSrc` (checked together against `srcSha256`), patch them with the blob
+ * using `differ`, write `dst`.
+ */
 export interface DiffOperation {
   readonly type: 'diff';
   readonly dst: readonly Extent[];
   readonly src: readonly Extent[];
   readonly srcSha256: Uint8Array;
+  /**
+   * A/B (1.6): blocks of the image being written, each written by an earlier op, read after
+   * `src` as the rest of the source (content the new image repeats from what came before).
+   */
+  readonly targetSrc?: readonly Extent[];
   readonly differ: string;
   readonly blob: BlobRef;
   readonly decoderMemoryBytes: number;
@@ -96,6 +104,11 @@ export function blobOf(op: Operation): BlobRef | undefined {
 /** Returns the source extents an operation reads from the old image (empty for ZERO/REPLACE/FREE). */
 export function sourceOf(op: Operation): readonly Extent[] {
   return op.type === 'copy' || op.type === 'diff' || op.type === 'stash' ? op.src : [];
+}
+
+/** The blocks of the image being written that an op reads as source (A/B DIFF, 1.6; else empty). */
+export function targetSourceOf(op: Operation): readonly Extent[] {
+  return (op.type === 'diff' ? op.targetSrc : undefined) ?? [];
 }
 
 /** The stashes an op reads part of its source from (in-place packages; empty otherwise). */

@@ -13,6 +13,7 @@ import {
   MINOR_RELEASE_LAYOUT,
   MINOR_SOURCELESS_DIFF,
   MINOR_EXEC_LABELS,
+  MINOR_TARGET_SOURCE,
   encodePackageHeader,
 } from '../format/package-header.js';
 import { encodeManifest } from '../format/manifest-codec.js';
@@ -51,6 +52,7 @@ const MINOR_FEATURES: Readonly<Record<number, string>> = {
   [MINOR_IN_PLACE]: 'an in-place update',
   [MINOR_SOURCELESS_DIFF]: "a DIFF op without a source or xz's ARM64 chain",
   [MINOR_EXEC_LABELS]: 'an exec-aware patch with a label table',
+  [MINOR_TARGET_SOURCE]: 'a DIFF op that reads blocks the package wrote before',
 };
 
 /** Throws UsageError FORMAT_TOO_NEW (exit 2) when `target` does not read packages of `formatMinor`. */

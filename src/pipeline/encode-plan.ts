@@ -14,7 +14,7 @@ import { candidateLabel, selectCandidate, type CandidateSpec, type EncodedCandid
 import type { PlanStep } from '../planner/plan-items.js';
 import type { Reporter } from '../reporter.js';
 import { readsFormatMinor, type TargetProfile } from '../model/target-profile.js';
-import { MINOR_SOURCELESS_DIFF } from '../format/package-header.js';
+import { MINOR_SOURCELESS_DIFF, MINOR_TARGET_SOURCE } from '../format/package-header.js';
 import { allDiffers } from '../diff/differ-registry.js';
 import type { ChunkEncoder } from './chunk-encoder.js';
 import type { EncodeTask } from './encode-task.js';
@@ -44,7 +44,10 @@ export interface EncodePlanInput {
 export type TargetNeeds = Pick<
   EncodeTask,
   'replaceRequired' | 'someDiffTargetWithoutLead' | 'targets' | 'sourcelessDiffAllowed'
->;
+> & {
+  /** Every target reads DIFF ops whose source includes blocks written before (A/B, format 1.6). */
+  readonly targetSourceAllowed: boolean;
+};
 
 /** What `profiles` need of every chunk: once per build, not per chunk. */
 export function targetNeeds(profiles: readonly TargetProfile[]): TargetNeeds {
@@ -58,6 +61,7 @@ export function targetNeeds(profiles: readonly TargetProfile[]): TargetNeeds {
     sourcelessDiffAllowed: profiles.every(
       (p) => p.updateMode !== 'in-place' && readsFormatMinor(p, MINOR_SOURCELESS_DIFF),
     ),
+    targetSourceAllowed: profiles.every((p) => p.updateMode !== 'in-place' && readsFormatMinor(p, MINOR_TARGET_SOURCE)),
     someDiffTargetWithoutLead: profiles.some(
       (p) => p.allowedOperations.includes('diff') && !p.allowedDiffers.some((d) => leadDiffers.includes(d)),
     ),
@@ -101,13 +105,19 @@ const isData = (item: PlanStep): item is DataStep => item.kind === 'changed' || 
 const dstOf = (item: DataStep): readonly Extent[] =>
   item.kind === 'gathered' ? item.dst : item.extraDst ? [item.dst, ...item.extraDst] : [item.dst];
 const sourcesOf = (item: DataStep): readonly Extent[] => (item.kind === 'gathered' ? [] : item.sources);
+const targetSourcesOf = (item: DataStep): readonly Extent[] =>
+  (item.kind === 'changed' ? item.targetSources : undefined) ?? [];
 
 async function startChunk(input: EncodePlanInput, item: DataStep) {
   const bs = input.blockSizeBytes;
   const dst = dstOf(item);
   const newData = await readExtents(input.next, dst, bs);
   const sources = sourcesOf(item);
-  const sourceData = input.old && sources.length > 0 ? await readExtents(input.old, sources, bs) : Buffer.alloc(0);
+  const oldData = input.old && sources.length > 0 ? await readExtents(input.old, sources, bs) : Buffer.alloc(0);
+  // Blocks earlier ops write, read from the new image: what the device reads back (1.6).
+  const targetSources = targetSourcesOf(item);
+  const sourceData =
+    targetSources.length > 0 ? Buffer.concat([oldData, await readExtents(input.next, targetSources, bs)]) : oldData;
   const srcSha256 = createHash('sha256').update(sourceData).digest();
   const where = blocksLabel(dst);
   // A partition without an old image (a full one): REPLACE and sourceless DIFF, with the full-image rules.
@@ -169,7 +179,8 @@ async function finish(input: EncodePlanInput, s: Started): Promise<void> {
         const c = candidates[chosen]!;
         const stashIds = item.kind === 'changed' && c.spec.kind === 'diff' ? (item.stashIds ?? []) : [];
         const src = c.spec.kind === 'diff' ? sourcesOf(item) : [];
-        a.addEncoded(c, entry.range, entry.sha256, dstOf(item), src, srcSha256, { dstSha256, stashIds });
+        const targetSrc = c.spec.kind === 'diff' ? targetSourcesOf(item) : [];
+        a.addEncoded(c, entry.range, entry.sha256, dstOf(item), src, srcSha256, { dstSha256, stashIds }, targetSrc);
       }
       return;
     }

@@ -119,6 +119,11 @@ export class PreparedImages {
     return this.oldView?.digests;
   }
 
+  /** The old image's anchors, indexed (a delta's planner view). */
+  get oldAnchors(): AnchorIndex | undefined {
+    return this.oldView?.anchors;
+  }
+
   /** Opens both paths, hashes and plans; the result owns the images and closes them. */
   static async prepare(o: PrepareOptions): Promise<PreparedImages> {
     const next = await openImage(o.newPath);

@@ -13,6 +13,7 @@ import { packageProperties, propertiesPathOf, type PackageProperties } from '../
 import { writePackage } from '../package/package-writer.js';
 import { ImageError, UnsupportedError } from '../errors/ota-error.js';
 import { gatherTwins } from '../planner/gather-twins.js';
+import { addTargetSources } from '../planner/target-sources.js';
 import { orderInPlace } from '../planner/in-place-order.js';
 import type { PlanStep } from '../planner/plan-items.js';
 import { sameIdentity, type ImageIdentity } from '../model/manifest.js';
@@ -23,7 +24,7 @@ import type { BuiltPackage } from './build-options.js';
 import type { ChunkEncoder } from './chunk-encoder.js';
 import { gatherFullChunks } from './gather-full-chunks.js';
 import { encodePlan, targetNeeds, type TargetNeeds } from './encode-plan.js';
-import type { PreparedImages } from './prepared-images.js';
+import { CHUNK_BYTES, type PreparedImages } from './prepared-images.js';
 import type { TargetAssembly } from './target-assembly.js';
 
 /** What goes into every package besides the ops. */
@@ -132,7 +133,21 @@ async function encodePartition(
       } else {
         // A/B delta: content repeated in the new image is coded once, in the op of its first copy.
         const maxRunBlocks = Math.floor(prepared.maxRunBytes / prepared.blockSizeBytes);
-        items = await o.timed('gatherMs', async () => gatherTwins(prepared.items, prepared.newDigests, maxRunBlocks));
+        items = await o.timed('gatherMs', async () => {
+          const gathered = gatherTwins(prepared.items, prepared.newDigests, maxRunBlocks);
+          // Content the new image repeats from what earlier ops write is diffed against it too (1.6).
+          const newAnchors = prepared.newDigests.anchors;
+          const oldAnchors = prepared.oldAnchors;
+          if (!needs.targetSourceAllowed || !newAnchors || !oldAnchors) return gathered;
+          return addTargetSources(gathered, {
+            blockSizeBytes: prepared.blockSizeBytes,
+            blockCount: prepared.newDigests.blockCount,
+            newAnchors,
+            oldAnchors,
+            windowBlocks: Math.floor(CHUNK_BYTES / prepared.blockSizeBytes),
+            maxSourceBlocks: 4 * maxRunBlocks,
+          });
+        });
       }
       await o.timed('encodeMs', () =>
         encodePlan({

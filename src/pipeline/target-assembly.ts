@@ -92,6 +92,8 @@ export class TargetAssembly {
       dstSha256: new Uint8Array(),
       stashIds: [],
     },
+    /** A DIFF's source blocks read back from the image being written (1.6), after `src`. */
+    targetSrc: readonly Extent[] = [],
   ): void {
     // In-place ops name the stashes they read and the hash of what they write (format 1.3).
     const isInPlace = this.profile.updateMode === 'in-place';
@@ -130,6 +132,7 @@ export class TargetAssembly {
         blob,
         decoderMemoryBytes: c.decoderMemoryBytes,
         ...extra,
+        ...(targetSrc.length > 0 ? { targetSrc: [...targetSrc] } : {}),
       });
     }
   }

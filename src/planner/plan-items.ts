@@ -29,6 +29,11 @@ export interface ChangedItem {
   readonly extraDst?: readonly Extent[];
   /** In-place: stashes part of the sources are read from (in-place-order.ts). */
   readonly stashIds?: readonly number[];
+  /**
+   * A/B (format 1.6): blocks of the new image, written by earlier items, read after `sources` as
+   * the rest of the chunk's source (target-sources.ts).
+   */
+  readonly targetSources?: readonly Extent[];
   /** True when the chunk was cut around runs a differ needs whole (zip members): never cut again. */
   readonly holdsWholeRuns?: boolean;
 }
