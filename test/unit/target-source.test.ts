@@ -1,0 +1,254 @@
+// Target sources (format 1.6, FORMAT.md §4): a DIFF in an A/B package reads, after its old-image
+// source, blocks of the target that earlier ops wrote. The manifest codec, the invariants that
+// keep a hostile manifest from reading what is not yet written, the minor a package must state;
+// then a build whose new image repeats new content: the copy is coded against the first one, the
+// package applies to a raw file, a sparse file and a device, and only targets that read 1.6 get it.
+
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { minorVersionOf } from '../../src/format/format-version.js';
+import { decodeManifest, encodeManifest } from '../../src/format/manifest-codec.js';
+import { checkManifestInvariants } from '../../src/format/manifest-invariants.js';
+import { applyPackage, buildPackages, inspectPackage, verifyPackage } from '../../src/index.js';
+import { openImage } from '../../src/image/open-image.js';
+import type { Extent } from '../../src/model/extent.js';
+import type { Manifest } from '../../src/model/manifest.js';
+import type { DiffOperation, Operation } from '../../src/model/operation.js';
+import { PackageReader } from '../../src/package/package-reader.js';
+import { PLUGIN_WIRE_IDS } from '../../src/package/plugin-wire-ids.js';
+import { testPrivateKeyPath } from '../../src/signing/test-keys.js';
+import { syntheticImage } from '../helpers/edit-images.js';
+import { expectOta } from '../helpers/expect-ota.js';
+import { HEADER_FIELD, resign } from '../helpers/package-bytes.js';
+import { genericTargetHeader } from '../helpers/target-header.js';
+
+const MiB = 1024 * 1024;
+const BS = 4096;
+const work = mkdtempSync(join(tmpdir(), 'ota-target-source-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const quiet = { warn() {}, progress() {} };
+const blocks = (startBlock: number, blockCount: number): Extent => ({ startBlock, blockCount });
+
+describe('target sources in the manifest', () => {
+  // Op 0 writes blocks 0-3, op 1 reads old blocks 0-1 and target blocks 0-3 and writes 4-7.
+  const blob = (offsetBytes: number) => ({ offsetBytes, sizeBytes: 10, sha256: new Uint8Array(32).fill(5) });
+  const diff = (over: Partial<DiffOperation> = {}): DiffOperation => ({
+    type: 'diff',
+    dst: [blocks(4, 4)],
+    src: [blocks(0, 2)],
+    srcSha256: new Uint8Array(32).fill(2),
+    targetSrc: [blocks(0, 4)],
+    differ: 'bsdiff-lzma',
+    blob: blob(10),
+    decoderMemoryBytes: 1 << 20,
+    ...over,
+  });
+  const first: Operation = {
+    type: 'replace',
+    dst: [blocks(0, 4)],
+    codec: 'none',
+    blob: blob(0),
+    decoderMemoryBytes: 1 << 20,
+  };
+  const manifest = (ops: Operation[], dontCare: Extent[] = []): Manifest => ({
+    blockSizeBytes: BS,
+    timestampSeconds: 1,
+    sourceVersion: '',
+    targetVersion: '',
+    partitions: [
+      {
+        name: 'system',
+        source: { sizeBytes: 8 * BS, sha256: new Uint8Array(32).fill(1), version: '', dontCare: [] },
+        target: { sizeBytes: 8 * BS, sha256: new Uint8Array(32).fill(3), version: '', dontCare },
+        operations: ops,
+      },
+    ],
+    maxDecoderMemoryBytes: 1 << 20,
+    requiredSpaceBytes: 8 * BS,
+  });
+  const blobBytes = (m: Manifest) =>
+    m.partitions[0]!.operations.reduce((n, op) => n + ('blob' in op ? op.blob.sizeBytes : 0), 0);
+  const refused = (m: Manifest, pattern: RegExp, header = genericTargetHeader()) =>
+    expectOta(() => checkManifestInvariants(m, header, blobBytes(m)), 'PKG_BAD_MANIFEST', 4, pattern);
+
+  it('round-trips, passes the invariants and needs minor 6; packages without it keep their minor', () => {
+    const m = manifest([first, diff()]);
+    const decoded = decodeManifest(encodeManifest(m), PLUGIN_WIRE_IDS);
+    const op = decoded.partitions[0]!.operations[1]!;
+    expect(op.type === 'diff' && op.targetSrc).toEqual([blocks(0, 4)]);
+    checkManifestInvariants(decoded, genericTargetHeader(), 20);
+    expect(minorVersionOf(genericTargetHeader(), decoded)).toBe(6);
+    const without = manifest([first, diff({ targetSrc: undefined })]);
+    expect(minorVersionOf(genericTargetHeader(), without)).toBe(0);
+    // An empty list is the absent field: the same bytes as a package without target sources.
+    expect(encodeManifest(manifest([first, diff({ targetSrc: [] })])).equals(encodeManifest(without))).toBe(true);
+  });
+
+  it('refuses reads of blocks written later, by the op itself, by no op, or past the image', () => {
+    refused(
+      manifest([
+        diff({ dst: [blocks(0, 4)], targetSrc: [blocks(4, 2)], blob: blob(0) }),
+        { ...first, dst: [blocks(4, 4)], blob: blob(10) },
+      ]),
+      /op 0 reads target block 4, which no earlier op writes/,
+    );
+    refused(
+      manifest([first, diff({ targetSrc: [blocks(3, 2)] })]),
+      /op 1 reads target block 4, which no earlier op writes/,
+    );
+    // Blocks 4-7 of the target are DONT_CARE here: no op writes them, so none may be read.
+    const dontCare = manifest(
+      [{ ...first, dst: [blocks(0, 2)] }, diff({ dst: [blocks(2, 2)], targetSrc: [blocks(4, 1)] })],
+      [blocks(4, 4)],
+    );
+    refused(dontCare, /reads target block 4, which no earlier op writes/);
+    refused(
+      manifest([first, diff({ targetSrc: [blocks(6, 4)] })]),
+      /target source extent 6\+4 runs past the image's 8 blocks/,
+    );
+  });
+
+  it('accepts reads across several earlier ops and extents in any order, refuses a gap between them', () => {
+    const ops: Operation[] = [
+      { ...first, dst: [blocks(2, 2)] },
+      { ...first, dst: [blocks(0, 2)], blob: blob(10) },
+      diff({ targetSrc: [blocks(3, 1), blocks(0, 4)], blob: blob(20) }),
+    ];
+    checkManifestInvariants(manifest(ops), genericTargetHeader(), 30);
+    const gap: Operation[] = [
+      { ...first, dst: [blocks(0, 1)] },
+      { type: 'zero', dst: [blocks(1, 1)] },
+      diff({ dst: [blocks(2, 6)], targetSrc: [blocks(0, 2)], blob: blob(10) }),
+    ];
+    checkManifestInvariants(manifest(gap), genericTargetHeader(), 20);
+    const later: Operation[] = [
+      gap[0]!,
+      diff({ dst: [blocks(2, 6)], targetSrc: [blocks(0, 2)], blob: blob(10) }),
+      gap[1]!,
+    ];
+    refused(manifest(later), /op 1 reads target block 1, which no earlier op writes/);
+  });
+
+  it('refuses them in an in-place package, and a source over 4 x the op limit counting both', () => {
+    refused(
+      manifest([first, diff()]),
+      /reads the target image, which an in-place package does not allow/,
+      genericTargetHeader({ updateMode: 'in-place', maxStashBytes: 0 }),
+    );
+    const big = manifest([
+      { ...first, dst: [blocks(0, 2)] },
+      { ...first, dst: [blocks(2, 2)], blob: blob(10) },
+      { ...first, dst: [blocks(4, 2)], blob: blob(20) },
+      diff({ dst: [blocks(6, 2)], src: [blocks(0, 8)], targetSrc: [blocks(0, 6)], blob: blob(30) }),
+    ]);
+    refused(
+      big,
+      /reads 57344 bytes, over 4 × the target's op limit/,
+      genericTargetHeader({ maxOperationBytes: 2 * BS }),
+    );
+  });
+});
+
+describe('a build whose new image repeats new content', () => {
+  // Old: content A. New: A edited, then new content R (not in the old image) at 3 MiB and an edited
+  // copy of R at 6 MiB: only the target holds what the copy is like.
+  const fresh = syntheticImage(512 * 1024, 71);
+  const copy = Buffer.concat([
+    fresh.subarray(0, 200_000),
+    Buffer.alloc(100, 0x5a),
+    fresh.subarray(200_000, fresh.length - 100),
+  ]);
+  for (let i = 0; i < 30; i++) copy[i * 15_000 + 11] = copy[i * 15_000 + 11]! ^ 0x3c;
+  const old = Buffer.alloc(8 * MiB);
+  syntheticImage(2 * MiB, 72).copy(old, 0);
+  const next = Buffer.from(old);
+  for (let i = 0; i < 20; i++) next[i * 100_000 + 5] = next[i * 100_000 + 5]! ^ 0xff;
+  fresh.copy(next, 3 * MiB);
+  copy.copy(next, 6 * MiB);
+  const oldPath = join(work, 'old.img');
+  const newPath = join(work, 'new.img');
+  const build = (outDir: string, targets = 'generic', jobs = 1) =>
+    buildPackages({ oldPath, newPath, outDir: join(work, outDir), targets, jobs, timestampSeconds: 1 }).then(
+      (b) => b.packages[0]!.path,
+    );
+  const diffsOf = async (path: string) => {
+    const reader = await PackageReader.open(path);
+    await reader.close();
+    return reader.manifest.partitions[0]!.operations.filter((op): op is DiffOperation => op.type === 'diff');
+  };
+  let pkg = '';
+  beforeAll(async () => {
+    writeFileSync(oldPath, old);
+    writeFileSync(newPath, next);
+    pkg = await build('out');
+  }, 120_000);
+
+  it('codes the copy against the first one, as format 1.6', async () => {
+    expect(readFileSync(pkg)[HEADER_FIELD.formatMinor]).toBe(6);
+    const reading = (await diffsOf(pkg)).filter((op) => (op.targetSrc?.length ?? 0) > 0);
+    expect(reading.length).toBeGreaterThan(0);
+    const first = { start: (3 * MiB) / BS, end: (3 * MiB + fresh.length) / BS };
+    for (const op of reading) {
+      // Only the copy's ops read the target, each the blocks where the first copy was written.
+      const at = op.dst[0]!.startBlock;
+      expect(at >= (6 * MiB) / BS && at < (6 * MiB + copy.length) / BS, JSON.stringify(op.dst)).toBe(true);
+      expect(op.targetSrc!.every((e) => e.startBlock + e.blockCount <= at)).toBe(true);
+      expect(op.targetSrc!.some((e) => e.startBlock <= first.start && e.startBlock + e.blockCount >= first.end)).toBe(
+        true,
+      );
+    }
+    // The copy costs next to nothing: a few edits.
+    expect(reading.reduce((n, op) => n + op.blob.sizeBytes, 0)).toBeLessThan(2000);
+  });
+
+  it('is smaller than for a target that reads at most 1.5, which gets none', async () => {
+    const profile = {
+      ...JSON.parse(readFileSync(new URL('../../profiles/generic.json', import.meta.url), 'utf8')),
+      id: 'generic15',
+      maxFormatMinor: 5,
+    };
+    const profilePath = join(work, 'generic15.json');
+    writeFileSync(profilePath, JSON.stringify(profile));
+    const older = await build('out15', profilePath);
+    expect(readFileSync(older)[HEADER_FIELD.formatMinor]).toBeLessThanOrEqual(5);
+    expect((await diffsOf(older)).every((op) => op.targetSrc === undefined)).toBe(true);
+    // Without them the copy is coded again, at about what the first copy costs (~260 KB).
+    expect(readFileSync(older).length - readFileSync(pkg).length).toBeGreaterThan(200_000);
+  }, 120_000);
+
+  it('builds the same bytes with --jobs 2', async () => {
+    expect(readFileSync(await build('out-jobs2', 'generic', 2)).equals(readFileSync(pkg))).toBe(true);
+  }, 120_000);
+
+  it('applies to a raw file, a sparse file and a device holding garbage, and verifies', async () => {
+    const raw = join(work, 'applied.img');
+    await applyPackage({ packagePath: pkg, oldPath, outputPath: raw, reporter: quiet });
+    expect(readFileSync(raw).equals(next)).toBe(true);
+    const sparse = join(work, 'applied.simg');
+    await applyPackage({ packagePath: pkg, oldPath, outputPath: sparse, outputFormat: 'sparse', reporter: quiet });
+    const expanded = await openImage(sparse);
+    expect((await expanded.read(0, next.length)).equals(next)).toBe(true);
+    await expanded.close();
+    // A device is written in place: what the op reads back must be what earlier ops wrote there.
+    const device = join(work, 'device.img');
+    writeFileSync(device, syntheticImage(next.length, 73));
+    await applyPackage({ packagePath: pkg, oldPath, outputPath: device, outputAsBlockDevice: true, reporter: quiet });
+    expect(readFileSync(device).equals(next)).toBe(true);
+    await verifyPackage({ packagePath: pkg, oldPath, reporter: quiet });
+  }, 120_000);
+
+  it('is refused when it states minor 5, even when re-signed', async () => {
+    const bytes = Buffer.from(readFileSync(pkg));
+    bytes[HEADER_FIELD.formatMinor] = 5;
+    const mutated = join(work, 'minor-5.otapkg');
+    writeFileSync(mutated, resign(bytes, readFileSync(testPrivateKeyPath('ed25519'), 'utf8')));
+    await expect(inspectPackage({ packagePath: mutated, reporter: quiet })).rejects.toMatchObject({
+      code: 'PKG_BAD_MANIFEST',
+      exitCode: 4,
+      message: expect.stringMatching(/uses 1\.6 features/),
+    });
+  });
+});
