@@ -24,7 +24,7 @@ import { DEFAULT_CHECKPOINT_EVERY_BYTES, SCRATCH_BYTES, writePartition } from '.
 import { checkBase, startBaseCheck } from './base-check.js';
 import type { ApplyResult } from './apply-result.js';
 import { sameFile } from './same-file.js';
-import { inDestinationOrder } from './staged-sparse-output.js';
+import { needsRawStaging } from './staged-sparse-output.js';
 import { fileIdsOf } from './owned-file.js';
 import { checkDeviceIdentity, checkNotDowngrade, readDeviceState, type DeviceState } from './device-checks.js';
 import { checkDeviceLimits, deviceProfileFor } from './device-limits.js';
@@ -109,8 +109,12 @@ export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> 
     // A streamed package's payload signature is checked as its body arrives, before the rename.
     if (!streamed) await reader.verifyPayloadSignature();
     const bs = reader.manifest.blockSizeBytes;
-    // A device takes the raw image whatever the old image's container; only a file defaults to it.
-    const format = options.outputFormat ?? (destination.kind === 'file' && old?.format === 'sparse' ? 'sparse' : 'raw');
+    // A device takes the raw image whatever the old image's container; only a file defaults to it,
+    // and only an image of whole blocks has a sparse form.
+    const wholeBlocks = part.target.sizeBytes % reader.manifest.blockSizeBytes === 0;
+    const format =
+      options.outputFormat ??
+      (destination.kind === 'file' && old?.format === 'sparse' && wholeBlocks ? 'sparse' : 'raw');
     const { name, ...applied } = await writePartition({
       reader,
       part,
@@ -122,12 +126,13 @@ export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> 
       resume: options.resume ?? false,
       everyBytes: options.checkpointEveryBytes ?? DEFAULT_CHECKPOINT_EVERY_BYTES,
       baseChecked,
-      // A sparse output of ops out of destination order is written raw first, then converted
-      // beside it: room for both (the sparse image is at most the raw one plus chunk headers).
+      // A sparse output of ops out of destination order, or of ops that read back what earlier ones
+      // wrote, is written raw first, then converted beside it: room for both (the sparse image is
+      // at most the raw one plus chunk headers).
       freeBytesNeeded:
         blockCountOf(part.target.sizeBytes, bs) *
           bs *
-          (format === 'sparse' && !inDestinationOrder(part.operations) ? 2 : 1) +
+          (format === 'sparse' && needsRawStaging(part.operations) ? 2 : 1) +
         SCRATCH_BYTES,
       beforeRename: streamed ? () => reader.verifyPayloadSignature() : undefined,
       reporter,

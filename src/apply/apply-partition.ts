@@ -25,7 +25,7 @@ import { BlockDeviceOutput } from './device-output.js';
 import type { OutputDestination } from './output-destination.js';
 import { createOutputImage } from './create-output-image.js';
 import type { OutputFormat, OutputImage } from './output-image.js';
-import { inDestinationOrder, StagedSparseOutput } from './staged-sparse-output.js';
+import { needsRawStaging, StagedSparseOutput } from './staged-sparse-output.js';
 import { lockOutput } from './output-lock.js';
 import type { FileId } from './owned-file.js';
 import { resumePoint, type ResumeState } from './resume-point.js';
@@ -73,6 +73,13 @@ export interface PartitionJob {
  * its sha256 matches; a block device is written in place and read back. Returns what was written.
  */
 export async function writePartition(j: PartitionJob): Promise<AppliedPartition> {
+  const bs = j.reader.manifest.blockSizeBytes;
+  // An Android sparse image is whole blocks: an image that ends inside one has no sparse form.
+  if (j.format === 'sparse' && j.part.target.sizeBytes % bs !== 0)
+    throw new UsageError(
+      'OUTPUT_FORMAT_SIZE',
+      `partition ${j.part.name}: the new image is ${j.part.target.sizeBytes} bytes, not a whole number of ${bs}-byte blocks, so it has no sparse form; use --output-format raw (nothing was written)`,
+    );
   const files = j.destination.kind === 'file' ? sideFilesOf(j.destination.path) : undefined;
   const lock = files ? await lockOutput(files.lockPath, j.destination.path) : undefined;
   try {
@@ -151,8 +158,7 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
   try {
     // A sparse output of ops out of destination order (gathered full-image ops), or of ops that read
     // blocks written before (1.6), is staged raw first.
-    const staged =
-      files && j.format === 'sparse' && (!inDestinationOrder(j.part.operations) || steps.some(readsTarget));
+    const staged = files && j.format === 'sparse' && needsRawStaging(j.part.operations);
     out ??= !files
       ? await openDevice(j, bs)
       : staged
@@ -162,7 +168,9 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
     const written = output.readBackInto ? output.readBackInto.bind(output) : undefined;
     const start = (i: number): Promise<Buffer | undefined> => {
       const where = `partition ${j.part.name} op ${i} (${steps[i]!.type})`;
-      const produced = produceStep(j.reader, steps[i]!, j.old, bs, where, scratches.forStep(i), checkSources, written);
+      // What an op reads back is always checked (§6 step 6): a wrong read-back stops it there.
+      const check = checkSources || readsTarget(steps[i]!);
+      const produced = produceStep(j.reader, steps[i]!, j.old, bs, where, scratches.forStep(i), check, written);
       produced.catch(() => undefined); // reported when awaited, in op order
       return produced;
     };

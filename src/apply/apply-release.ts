@@ -18,7 +18,7 @@ import type { ReleasePartition } from '../release/release-source.js';
 import type { Reporter } from '../reporter.js';
 import type { ApplyOptions } from './apply-options.js';
 import { DEFAULT_CHECKPOINT_EVERY_BYTES, SCRATCH_BYTES, writePartition } from './apply-partition.js';
-import { inDestinationOrder } from './staged-sparse-output.js';
+import { needsRawStaging } from './staged-sparse-output.js';
 import { checkBase } from './base-check.js';
 import type { AppliedPartition, ReleaseApplyResult } from './apply-result.js';
 import { checkFreeSpace } from './device-checks.js';
@@ -78,7 +78,7 @@ export async function applyRelease(
           : Math.max(
               0,
               ...manifest.partitions
-                .filter((p) => !inDestinationOrder(p.operations))
+                .filter((p) => needsRawStaging(p.operations))
                 .map((p) => blockCountOf(p.target.sizeBytes, bs) * bs),
             );
       await checkFreeSpace(join(outDir, 'x'), totalBytes + stagedRawBytes + SCRATCH_BYTES);
@@ -186,7 +186,9 @@ async function stagePartition(
   const { part, old } = c;
   const bs = reader.manifest.blockSizeBytes;
   const stagedPath = join(staging, `${part.name}.img`);
-  const format = options.outputFormat ?? (old?.format === 'sparse' ? 'sparse' : 'raw');
+  // Only an image of whole blocks has a sparse form.
+  const format =
+    options.outputFormat ?? (old?.format === 'sparse' && part.target.sizeBytes % bs === 0 ? 'sparse' : 'raw');
   const expected = Buffer.from(part.target.sha256).toString('hex');
   if (options.resume && (await finishedAlready(stagedPath, part, bs, expected, forbidden))) {
     reporter.warn({

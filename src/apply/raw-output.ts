@@ -158,20 +158,27 @@ export class RawOutput implements OutputImage {
     }
   }
 
-  /** Reads back the bytes of `dst` from the file (a short file reads as zeros). */
+  /** Reads back the bytes of `dst` from the file, as written (a short file reads as zeros). */
   async readBack(dst: readonly Extent[]): Promise<Buffer> {
     const out = Buffer.alloc(totalBlocks(dst) * this.bs);
-    await this.readBackInto(dst, out);
+    await this.readBlocks(dst, out, Infinity);
     return out;
   }
 
-  /** readBack into `into`, which must be zeros past what the file holds (see OutputImage). */
-  async readBackInto(dst: readonly Extent[], into: Buffer): Promise<void> {
+  /** See OutputImage: bytes past the image's end read as zeros, as on a device. */
+  readBackInto(dst: readonly Extent[], into: Buffer): Promise<void> {
+    return this.readBlocks(dst, into, this.part.target.sizeBytes);
+  }
+
+  /** Reads the blocks of `dst` into `into`; bytes at or past `endBytes`, or past the file's end, are zeros. */
+  private async readBlocks(dst: readonly Extent[], into: Buffer, endBytes: number): Promise<void> {
     let at = 0;
     for (const e of dst) {
       const length = e.blockCount * this.bs;
+      const offsetBytes = e.startBlock * this.bs;
       const part = into.subarray(at, at + length);
-      const got = await readUpTo(this.fh!, part, e.startBlock * this.bs, {
+      const inside = Math.max(0, Math.min(length, endBytes - offsetBytes));
+      const got = await readUpTo(this.fh!, part.subarray(0, inside), offsetBytes, {
         action: 'read back output',
         path: this.path,
       });

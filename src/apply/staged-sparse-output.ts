@@ -10,7 +10,7 @@ import { ioError } from '../errors/ota-error.js';
 import { SparseImageWriter } from '../image/sparse-image-writer.js';
 import { readUpTo } from '../image/read-full.js';
 import type { Extent } from '../model/extent.js';
-import type { Operation } from '../model/operation.js';
+import { targetSourceOf, type Operation } from '../model/operation.js';
 import type { PartitionUpdate } from '../model/manifest.js';
 import type { FinishedImage, OutputImage } from './output-image.js';
 import { RawOutput } from './raw-output.js';
@@ -29,6 +29,15 @@ export function inDestinationOrder(operations: readonly Operation[]): boolean {
       next = e.startBlock + e.blockCount;
     }
   return true;
+}
+
+/**
+ * True when a sparse output of these ops must be staged raw first: they write out of destination
+ * order (gathered full-image ops), or some op reads back blocks written before (1.6), which a
+ * sparse stream cannot give back.
+ */
+export function needsRawStaging(operations: readonly Operation[]): boolean {
+  return !inDestinationOrder(operations) || operations.some((op) => targetSourceOf(op).length > 0);
 }
 
 /** Applies raw into `path` (a partial name), then converts it to sparse in place of it at `finish`. */

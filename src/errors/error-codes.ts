@@ -73,6 +73,10 @@ export const ERROR_CODES = {
   },
   BAD_STASH_DIR: { exitCode: usage, summary: '--stash-dir is not a folder of ours (a symlink, a file, another user)' },
   OUTPUT_FORMAT_DEVICE: { exitCode: usage, summary: '--output-format sparse cannot be written to a block device' },
+  OUTPUT_FORMAT_SIZE: {
+    exitCode: usage,
+    summary: '--output-format sparse given an image whose size is not a whole number of blocks',
+  },
   TOO_MANY_KEYS: { exitCode: usage, summary: 'more signing keys than a package carries (4)' },
   KEY_ALGORITHM_MISMATCH: { exitCode: usage, summary: 'the signing keys of one package use different algorithms' },
   DUPLICATE_KEY: { exitCode: usage, summary: 'the same signing key is given twice' },

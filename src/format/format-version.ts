@@ -33,9 +33,9 @@ export function minorVersionOf(
   return uses11 ? MINOR_RELEASE_LAYOUT : 0;
 }
 
-/** True when a partition has a DIFF op that reads no source (1.4). */
+/** True when a partition has a DIFF op that reads no source at all (1.4). */
 export function hasSourcelessDiff(p: PartitionUpdate): boolean {
-  return p.operations.some((op) => op.type === 'diff' && op.src.length === 0);
+  return p.operations.some((op) => op.type === 'diff' && op.src.length === 0 && targetSourceOf(op).length === 0);
 }
 
 /** True when a partition carries a 1.3 field: STASH/FREE ops, stash ids, dst hashes, conversions. */

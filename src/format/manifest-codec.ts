@@ -257,13 +257,14 @@ function dstShaFromWire(w: WireMessage, where: string): { dstSha256?: Uint8Array
 
 /**
  * An op's source. Only a DIFF may have none (1.4, a sourceless DIFF: its differ patches zero
- * bytes), and then its src_sha256 is the sha256 of the empty input.
+ * bytes), and then its src_sha256 is the sha256 of the empty input, unless it reads target blocks
+ * (1.6), which src_sha256 then covers.
  */
 function sourceFromWire(w: WireMessage, where: string, sourceless = false): { src: Extent[]; srcSha256: Uint8Array } {
   const src = extentsFromWire(w.src_extents, `${where} src`);
   if (src.length === 0 && !sourceless) bad(`${where}: no source extents`);
   checkSha(w.src_sha256, `${where} src_sha256`);
-  if (src.length === 0 && !EMPTY_SHA256.equals(w.src_sha256))
+  if (src.length === 0 && w.target_src_extents.length === 0 && !EMPTY_SHA256.equals(w.src_sha256))
     bad(`${where}: no source extents, but src_sha256 is not the sha256 of no bytes`);
   return { src, srcSha256: w.src_sha256 };
 }

@@ -190,7 +190,7 @@ export class PackageReader {
       if (header.formatMinor < minor) {
         throw new PackageFormatError(
           'PKG_BAD_MANIFEST',
-          `package says format ${header.formatMajor}.${header.formatMinor} but uses ${header.formatMajor}.${minor} features (release layouts, unchanged partitions, in-place ops or sourceless DIFF ops)`,
+          `package says format ${header.formatMajor}.${header.formatMinor} but uses ${header.formatMajor}.${minor} features (release layouts, unchanged partitions, in-place ops, sourceless DIFF ops or DIFF ops reading the target)`,
         );
       }
       const reader = new PackageReader(

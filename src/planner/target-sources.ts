@@ -16,6 +16,13 @@ import type { ChangedItem, PlanItem } from './plan-items.js';
  * source: fewer say too little to pay for indexing a window of the target.
  */
 export const MIN_TARGET_VOTES = 8;
+/** Most target-source extents of one op: a window more fragmented than this is not read. */
+export const MAX_EXTENTS_PER_CHUNK = 16;
+/**
+ * Most target-source extents one partition's items get; past it, chunks keep only their old
+ * windows. Keeps the manifest well inside its extent counts whatever the image.
+ */
+export const MAX_PARTITION_EXTENTS = 4096;
 
 /** What addTargetSources needs besides the items. */
 export interface TargetSourceOptions {
@@ -37,6 +44,7 @@ export interface TargetSourceOptions {
 export function addTargetSources(items: readonly PlanItem[], o: TargetSourceOptions): PlanItem[] {
   const writer = writersOf(items, o.blockCount);
   const index = new AnchorIndex(o.newAnchors);
+  let extentsLeft = MAX_PARTITION_EXTENTS;
   return items.map((item, k) => {
     if (item.kind !== 'changed') return item;
     const budget = Math.min(o.windowBlocks, o.maxSourceBlocks - totalBlocks(item.sources));
@@ -45,7 +53,9 @@ export function addTargetSources(items: readonly PlanItem[], o: TargetSourceOpti
     if (delta === undefined) return item;
     const window = windowAround(item.dst, delta, budget);
     const targetSources = writtenBefore(window, k, writer);
-    return targetSources.length > 0 ? { ...item, targetSources } : item;
+    if (targetSources.length === 0 || targetSources.length > Math.min(MAX_EXTENTS_PER_CHUNK, extentsLeft)) return item;
+    extentsLeft -= targetSources.length;
+    return { ...item, targetSources };
   });
 }
 

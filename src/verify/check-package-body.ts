@@ -6,7 +6,7 @@
 import { decoderFor } from '../codecs/decoder-registry.js';
 import { patcherFor } from '../diff/patcher-registry.js';
 import { totalBlocks } from '../model/extent.js';
-import { blobOf } from '../model/operation.js';
+import { blobOf, targetSourceOf } from '../model/operation.js';
 import type { PackageReader } from '../package/package-reader.js';
 
 /** What checkPackageBody checked. */
@@ -48,7 +48,7 @@ export async function checkPackageBody(reader: PackageReader, options: BodyCheck
       if (options.decode === false) continue;
       const dstBytes = totalBlocks(op.dst) * bs;
       if (op.type === 'replace') await decoderFor(op.codec).decode(bytes, dstBytes, op.decoderMemoryBytes);
-      else if (op.type === 'diff' && op.src.length === 0)
+      else if (op.type === 'diff' && op.src.length === 0 && targetSourceOf(op).length === 0)
         await patcherFor(op.differ).patch(new Uint8Array(0), bytes, dstBytes, op.decoderMemoryBytes);
       else continue;
       decodedCount++;

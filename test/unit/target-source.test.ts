@@ -4,7 +4,8 @@
 // then a build whose new image repeats new content: the copy is coded against the first one, the
 // package applies to a raw file, a sparse file and a device, and only targets that read 1.6 get it.
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -85,6 +86,22 @@ describe('target sources in the manifest', () => {
     expect(minorVersionOf(genericTargetHeader(), without)).toBe(0);
     // An empty list is the absent field: the same bytes as a package without target sources.
     expect(encodeManifest(manifest([first, diff({ targetSrc: [] })])).equals(encodeManifest(without))).toBe(true);
+  });
+
+  it('takes a DIFF that reads target blocks only (no old source), whose src_sha256 covers them', () => {
+    const m = manifest([first, diff({ src: [] })]);
+    const decoded = decodeManifest(encodeManifest(m), PLUGIN_WIRE_IDS);
+    const op = decoded.partitions[0]!.operations[1]!;
+    expect(op.type === 'diff' && op.src.length === 0 && op.targetSrc).toEqual([blocks(0, 4)]);
+    checkManifestInvariants(decoded, genericTargetHeader(), 20);
+    expect(minorVersionOf(genericTargetHeader(), decoded)).toBe(6);
+    // Without target sources the same op is a sourceless DIFF, whose hash must be of no bytes.
+    expectOta(
+      () => decodeManifest(encodeManifest(manifest([first, diff({ src: [], targetSrc: undefined })])), PLUGIN_WIRE_IDS),
+      'PKG_BAD_MANIFEST',
+      4,
+      /not the sha256 of no bytes/,
+    );
   });
 
   it('refuses reads of blocks written later, by the op itself, by no op, or past the image', () => {
@@ -215,6 +232,20 @@ describe('a build whose new image repeats new content', () => {
     const older = await build('out15', profilePath);
     expect(readFileSync(older)[HEADER_FIELD.formatMinor]).toBeLessThanOrEqual(5);
     expect((await diffsOf(older)).every((op) => op.targetSrc === undefined)).toBe(true);
+    // One build for a 1.6 target and a 1.5 one encodes each chunk once: neither gets them.
+    const mixed = await buildPackages({
+      oldPath,
+      newPath,
+      outDir: join(work, 'mixed'),
+      targets: `generic,${profilePath}`,
+      jobs: 1,
+      timestampSeconds: 1,
+    });
+    for (const p of mixed.packages)
+      expect(
+        (await diffsOf(p.path)).every((op) => op.targetSrc === undefined),
+        p.path,
+      ).toBe(true);
     // Without them the copy is coded again, at about what the first copy costs (~260 KB).
     expect(readFileSync(older).length - readFileSync(pkg).length).toBeGreaterThan(200_000);
   }, 120_000);
@@ -240,6 +271,25 @@ describe('a build whose new image repeats new content', () => {
     await verifyPackage({ packagePath: pkg, oldPath, reporter: quiet });
   }, 120_000);
 
+  it('asks for room for a raw stage before a sparse output, whose ops read back', async () => {
+    // 20 MiB: the raw image (8 MiB) and the 8 MiB scratch fit, a raw stage beside them does not.
+    const small = join(work, 'small');
+    mkdirSync(small);
+    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=20m', 'tmpfs', small], { encoding: 'utf8' });
+    expect(m.status, `mounting a 20 MiB tmpfs (needs root): ${m.stderr}`).toBe(0);
+    try {
+      const sparse = join(small, 'out.simg');
+      await expect(
+        applyPackage({ packagePath: pkg, oldPath, outputPath: sparse, outputFormat: 'sparse', reporter: quiet }),
+      ).rejects.toMatchObject({ code: 'NO_SPACE' });
+      expect(readdirSync(small)).toEqual([]);
+      await applyPackage({ packagePath: pkg, oldPath, outputPath: join(small, 'out.img'), reporter: quiet });
+      expect(readFileSync(join(small, 'out.img')).equals(next)).toBe(true);
+    } finally {
+      spawnSync('umount', [small]);
+    }
+  });
+
   it('is refused when it states minor 5, even when re-signed', async () => {
     const bytes = Buffer.from(readFileSync(pkg));
     bytes[HEADER_FIELD.formatMinor] = 5;
@@ -251,4 +301,64 @@ describe('a build whose new image repeats new content', () => {
       message: expect.stringMatching(/uses 1\.6 features/),
     });
   });
+});
+
+describe('a grown image whose new part repeats itself', () => {
+  // Old: 4 MiB. New: 8 MiB, new content at 4.5 MiB and an edited copy at 6.5 MiB, both past the
+  // old image's end: the copy's op has no old source, only the target.
+  const fresh = syntheticImage(384 * 1024, 81);
+  const copy = Buffer.from(fresh);
+  for (let i = 0; i < 20; i++) copy[i * 17_000 + 3] = copy[i * 17_000 + 3]! ^ 0x77;
+  const old = syntheticImage(4 * MiB, 82);
+  const next = Buffer.concat([old, Buffer.alloc(4 * MiB - 1000)]);
+  fresh.copy(next, 4.5 * MiB);
+  copy.copy(next, 6.5 * MiB);
+  const dir = join(work, 'grown');
+  const oldPath = join(dir, 'old.img');
+  const newPath = join(dir, 'new.img');
+  let pkg = '';
+  beforeAll(async () => {
+    mkdirSync(dir);
+    writeFileSync(oldPath, old);
+    writeFileSync(newPath, next);
+    const built = await buildPackages({
+      oldPath,
+      newPath,
+      outDir: join(dir, 'out'),
+      targets: 'generic',
+      jobs: 1,
+      timestampSeconds: 1,
+    });
+    pkg = built.packages[0]!.path;
+  }, 120_000);
+
+  it('codes the copy from the target alone and applies it to a raw file and a device', async () => {
+    const reader = await PackageReader.open(pkg);
+    await reader.close();
+    const reading = reader.manifest.partitions[0]!.operations.filter(
+      (op): op is DiffOperation => op.type === 'diff' && (op.targetSrc?.length ?? 0) > 0,
+    );
+    expect(reading.length).toBeGreaterThan(0);
+    expect(reading.some((op) => op.src.length === 0)).toBe(true);
+    expect(reading.reduce((n, op) => n + op.blob.sizeBytes, 0)).toBeLessThan(3000);
+    // The image's size is not a whole number of blocks: its last block is padded on every output.
+    const raw = join(dir, 'applied.img');
+    await applyPackage({ packagePath: pkg, oldPath, outputPath: raw, reporter: quiet });
+    expect(readFileSync(raw).equals(next)).toBe(true);
+    // An image that ends inside a block has no sparse form: refused up front, nothing written.
+    const sparse = join(dir, 'applied.simg');
+    await expect(
+      applyPackage({ packagePath: pkg, oldPath, outputPath: sparse, outputFormat: 'sparse', reporter: quiet }),
+    ).rejects.toMatchObject({ code: 'OUTPUT_FORMAT_SIZE', exitCode: 2 });
+    expect(readdirSync(dir).filter((n) => n.includes('applied.simg'))).toEqual([]);
+    const device = join(dir, 'device.img');
+    writeFileSync(device, syntheticImage(8 * MiB, 83));
+    await applyPackage({ packagePath: pkg, oldPath, outputPath: device, outputAsBlockDevice: true, reporter: quiet });
+    expect(readFileSync(device).subarray(0, next.length).equals(next)).toBe(true);
+  }, 120_000);
+
+  it('verifies with and without the old image', async () => {
+    await verifyPackage({ packagePath: pkg, reporter: quiet });
+    await verifyPackage({ packagePath: pkg, oldPath, reporter: quiet });
+  }, 120_000);
 });
