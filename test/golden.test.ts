@@ -153,4 +153,30 @@ describe('golden packages', () => {
     expect(formatVersion).toBe('1.5');
     expect(json).toContain('differ:exec-aware');
   });
+
+  it('delta whose new image repeats new content (format 1.6: a DIFF op reading target blocks) matches the committed bytes and inspect JSON', async () => {
+    // 4 MiB: 32 KiB of new content at 1 MiB and an edited copy of it at 3 MiB, in another chunk.
+    const old = syntheticImage(4 * 1024 * 1024, 61);
+    const fresh = syntheticImage(32 * 1024, 62);
+    const next = Buffer.from(old);
+    fresh.copy(next, 1024 * 1024);
+    applyEdits(fresh, [{ kind: 'random', at: 9000, length: 40 }], 63).copy(next, 3 * 1024 * 1024);
+    const oldPath = join(work, 'repeat-old.img');
+    const newPath = join(work, 'repeat-new.img');
+    writeFileSync(oldPath, old);
+    writeFileSync(newPath, next);
+    const built = await buildPackages({
+      oldPath,
+      newPath,
+      outDir: join(work, 'out-repeat'),
+      targets: 'generic',
+      ...FIXED,
+    });
+    const { formatVersion, json } = await compareOrBlessPackage(
+      'repeat-generic-target-source',
+      built.packages[0]!.path,
+    );
+    expect(formatVersion).toBe('1.6');
+    expect(json).toContain('"targetReads"');
+  });
 });

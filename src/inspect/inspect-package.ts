@@ -7,7 +7,7 @@ import { totalBlocks } from '../model/extent.js';
 import { isUnchanged, type ImageIdentity, type PartitionUpdate } from '../model/manifest.js';
 import { proveInPlace } from '../format/in-place-proof.js';
 import type { PartitionLayout, TargetHeader } from '../model/target-header.js';
-import { blobOf } from '../model/operation.js';
+import { blobOf, targetSourceOf } from '../model/operation.js';
 import { PackageReader } from '../package/package-reader.js';
 import { CollectingReporter, type Reporter } from '../reporter.js';
 import { readUnverifiedSummary, UNVERIFIED_OP_LIST_MAX, type UnverifiedSummary } from './unverified-summary.js';
@@ -74,6 +74,8 @@ export interface InspectReport {
      * the ops the builder turned into REPLACE to stay within the stash limit.
      */
     inPlace?: { peakStashBytes: number; stashOps: number; convertedReplaceOps: number };
+    /** DIFF ops that read back blocks the package wrote before (1.6), and the bytes they read. */
+    targetReads?: { ops: number; bytes: number };
   }[];
   readonly maxDecoderMemoryBytes: number;
   readonly requiredSpaceBytes: number;
@@ -138,7 +140,13 @@ export async function inspectPackage(options: InspectOptions): Promise<InspectRe
         s.dstBytes += dstBytes;
         s.blobBytes += blobBytes;
       };
+      const targetReads = { ops: 0, bytes: 0 };
       for (const op of p.operations) {
+        const readBack = totalBlocks(targetSourceOf(op));
+        if (readBack > 0) {
+          targetReads.ops++;
+          targetReads.bytes += readBack * bs;
+        }
         const dstBytes = totalBlocks(op.dst) * bs;
         const blobBytes = blobOf(op)?.sizeBytes ?? 0;
         add(byType, op.type, dstBytes, blobBytes);
@@ -158,6 +166,7 @@ export async function inspectPackage(options: InspectOptions): Promise<InspectRe
         byType,
         byEncoding,
         ...(reader.targetHeader.updateMode === 'in-place' ? { inPlace: inPlaceOf(p, bs, reader.targetHeader) } : {}),
+        ...(targetReads.ops > 0 ? { targetReads } : {}),
       };
     }),
     maxDecoderMemoryBytes: m.maxDecoderMemoryBytes,

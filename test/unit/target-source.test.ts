@@ -21,6 +21,7 @@ import { PackageReader } from '../../src/package/package-reader.js';
 import { PLUGIN_WIRE_IDS } from '../../src/package/plugin-wire-ids.js';
 import { testPrivateKeyPath } from '../../src/signing/test-keys.js';
 import { syntheticImage } from '../helpers/edit-images.js';
+import { repeatedContentPair } from '../helpers/repeated-content.js';
 import { expectOta } from '../helpers/expect-ota.js';
 import { HEADER_FIELD, resign } from '../helpers/package-bytes.js';
 import { genericTargetHeader } from '../helpers/target-header.js';
@@ -170,21 +171,8 @@ describe('target sources in the manifest', () => {
 });
 
 describe('a build whose new image repeats new content', () => {
-  // Old: content A. New: A edited, then new content R (not in the old image) at 3 MiB and an edited
-  // copy of R at 6 MiB: only the target holds what the copy is like.
-  const fresh = syntheticImage(512 * 1024, 71);
-  const copy = Buffer.concat([
-    fresh.subarray(0, 200_000),
-    Buffer.alloc(100, 0x5a),
-    fresh.subarray(200_000, fresh.length - 100),
-  ]);
-  for (let i = 0; i < 30; i++) copy[i * 15_000 + 11] = copy[i * 15_000 + 11]! ^ 0x3c;
-  const old = Buffer.alloc(8 * MiB);
-  syntheticImage(2 * MiB, 72).copy(old, 0);
-  const next = Buffer.from(old);
-  for (let i = 0; i < 20; i++) next[i * 100_000 + 5] = next[i * 100_000 + 5]! ^ 0xff;
-  fresh.copy(next, 3 * MiB);
-  copy.copy(next, 6 * MiB);
+  // New content at 3 MiB and an edited copy at 6 MiB, like nothing in the old image.
+  const { old, next, fresh, freshAtBytes, copy, copyAtBytes } = repeatedContentPair();
   const oldPath = join(work, 'old.img');
   const newPath = join(work, 'new.img');
   const build = (outDir: string, targets = 'generic', jobs = 1) =>
@@ -207,11 +195,11 @@ describe('a build whose new image repeats new content', () => {
     expect(readFileSync(pkg)[HEADER_FIELD.formatMinor]).toBe(6);
     const reading = (await diffsOf(pkg)).filter((op) => (op.targetSrc?.length ?? 0) > 0);
     expect(reading.length).toBeGreaterThan(0);
-    const first = { start: (3 * MiB) / BS, end: (3 * MiB + fresh.length) / BS };
+    const first = { start: freshAtBytes / BS, end: (freshAtBytes + fresh.length) / BS };
     for (const op of reading) {
       // Only the copy's ops read the target, each the blocks where the first copy was written.
       const at = op.dst[0]!.startBlock;
-      expect(at >= (6 * MiB) / BS && at < (6 * MiB + copy.length) / BS, JSON.stringify(op.dst)).toBe(true);
+      expect(at >= copyAtBytes / BS && at < (copyAtBytes + copy.length) / BS, JSON.stringify(op.dst)).toBe(true);
       expect(op.targetSrc!.every((e) => e.startBlock + e.blockCount <= at)).toBe(true);
       expect(op.targetSrc!.some((e) => e.startBlock <= first.start && e.startBlock + e.blockCount >= first.end)).toBe(
         true,
@@ -219,6 +207,10 @@ describe('a build whose new image repeats new content', () => {
     }
     // The copy costs next to nothing: a few edits.
     expect(reading.reduce((n, op) => n + op.blob.sizeBytes, 0)).toBeLessThan(2000);
+    // inspect says how much the package reads back.
+    const report = await inspectPackage({ packagePath: pkg, reporter: quiet });
+    const bytes = reading.reduce((n, op) => n + op.targetSrc!.reduce((m, e) => m + e.blockCount * BS, 0), 0);
+    expect(report.partitions[0]!.targetReads).toEqual({ ops: reading.length, bytes });
   });
 
   it('is smaller than for a target that reads at most 1.5, which gets none', async () => {

@@ -87,6 +87,10 @@ function describe(r: InspectReport): string {
       lines.push(
         `  in-place: stash peak ${formatBytes(p.inPlace.peakStashBytes)} (limit ${formatBytes(Number(t.maxStashBytes ?? 0))}) in ${p.inPlace.stashOps} stashes, ${p.inPlace.convertedReplaceOps} ops turned into REPLACE`,
       );
+    if (p.targetReads)
+      lines.push(
+        `  reads back: ${p.targetReads.ops} diff ops read ${formatBytes(p.targetReads.bytes)} that earlier ops wrote (format 1.6)`,
+      );
     const rows = [...Object.entries(p.byType), ...Object.entries(p.byEncoding)].map(([k, s]) => [
       k,
       String(s.count),
