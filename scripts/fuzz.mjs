@@ -6,7 +6,8 @@
 // to 0 / max / file size ±1, swapped sections, appended bytes — and requires every case to be
 // rejected by verify (and apply, for a sample) with a typed error and exit 4, 5 or 6 (7 for a newer minor version): no crash,
 // no hang (per-case time limit), no RSS spike. One kind (`resignedBlob`) mutates the blob of a
-// content-aware op (deflate-aware, exec-aware) and signs the package again with the test key, so
+// content-aware op (deflate-aware, exec-aware, or a DIFF reading back target blocks, format 1.6)
+// and signs the package again with the test key, so
 // only the patcher's own checks stand: `verify --old` must refuse it, unless the image it applies
 // is still exactly the target (counted as harmless). Prints the seed and the counts; exits 1 on
 // any failure.
@@ -73,6 +74,9 @@ async function makePackages() {
   writeFileSync(join(work, 'new-arm64.img'), arm64Image());
   writeFileSync(join(work, 'old-labels.img'), labelImage(0));
   writeFileSync(join(work, 'new-labels.img'), labelImage(1));
+  const repeat = repeatImages();
+  writeFileSync(join(work, 'old-repeat.img'), repeat.old);
+  writeFileSync(join(work, 'new-repeat.img'), repeat.next);
   const built = [];
   for (const [name, extra, newName = 'new.img'] of [
     ['delta', { oldPath: join(work, 'old.img'), targets: 'generic,mediatek' }],
@@ -88,6 +92,9 @@ async function makePackages() {
     ['labels', { oldPath: join(work, 'old-labels.img'), targets: 'generic', differ: 'exec-aware' }, 'new-labels.img'],
     // A full image of AArch64-like code: its op is an xz blob with the [ARM64 BCJ, LZMA2] chain.
     ['arm64', { targets: 'generic' }, 'new-arm64.img'],
+    // New content and an edited copy of it in another chunk: a DIFF op reads back the first copy
+    // from the target (format 1.6).
+    ['repeat', { oldPath: join(work, 'old-repeat.img'), targets: 'generic' }, 'new-repeat.img'],
   ]) {
     const res = await buildPackages({
       newPath: join(work, newName),
@@ -105,8 +112,10 @@ async function makePackages() {
         throw new Error(`the ${name} package has no exec-aware op to fuzz`);
       if (name === 'labels' && info.formatVersion !== '1.5')
         throw new Error(`the labels package is format ${info.formatVersion}: its exec-aware op has no label table`);
+      if (name === 'repeat' && !info.partitions[0].targetReads)
+        throw new Error(`the repeat package (format ${info.formatVersion}) has no op reading back target blocks`);
       const pkg = { label: `${name}-${p.target}`, bytes: readFileSync(p.path), sections: info.sections };
-      if (name === 'zip' || name === 'fullzip' || name === 'exec' || name === 'labels')
+      if (['zip', 'fullzip', 'exec', 'labels', 'repeat'].includes(name))
         pkg.resignable = await resignable(p.path, extra.oldPath);
       // verify --old applies a full package too (the old image is not read), so the decoder runs.
       if (name === 'arm64') pkg.resignable = await resignable(p.path, join(work, 'old.img'));
@@ -206,6 +215,24 @@ function arm64Image() {
   return image;
 }
 
+/**
+ * A 1 MiB pair whose new image holds 32 KiB of new content at 128 KiB and an edited copy of it at
+ * 768 KiB, past a zero gap (so in another chunk): the copy's op reads back the first one.
+ */
+function repeatImages() {
+  const r = prng(11);
+  const old = Buffer.alloc(1024 * 1024);
+  for (let i = 0; i < old.length; i++) old[i] = i % 4096 < 2500 ? Math.floor(r() * 256) : (i >> 6) & 0xff;
+  old.fill(0, 256 * 1024, 640 * 1024);
+  const fresh = Buffer.alloc(32 * 1024);
+  for (let i = 0; i < fresh.length; i++) fresh[i] = i % 512 < 300 ? Math.floor(r() * 256) : 'repeat'.charCodeAt(i % 6);
+  const next = Buffer.from(old);
+  fresh.copy(next, 128 * 1024);
+  for (let i = 0; i < 10; i++) fresh[i * 3000 + 7] ^= 0x55;
+  fresh.copy(next, 768 * 1024);
+  return { old, next };
+}
+
 /** What re-signing a package needs: its decoded metadata, its blobs in op order, its content-aware ops. */
 async function resignable(path, oldPath) {
   const reader = await PackageReader.open(path);
@@ -217,7 +244,7 @@ async function resignable(path, oldPath) {
     // Content-aware diffs, and xz blobs whose first block header names the ARM64 filter (id 0x0a).
     const contentOps = ops
       .map((op, i) =>
-        (op.type === 'diff' && ['deflate-aware', 'exec-aware'].includes(op.differ)) ||
+        (op.type === 'diff' && (['deflate-aware', 'exec-aware'].includes(op.differ) || op.targetSrc?.length > 0)) ||
         (op.type === 'replace' && blobOf.get(i)?.[14] === 0x0a)
           ? i
           : -1,

@@ -24,6 +24,7 @@ import {
 import { TEST_KEYS, describeRun, jsonOf, runCli, runCliOk } from '../helpers/run-cli.js';
 import { seededRng, suiteSeed, type Rng } from '../helpers/seeded-random.js';
 import { writeImagePair } from '../helpers/synthetic-images.js';
+import { applyEdits, syntheticImage } from '../helpers/edit-images.js';
 import { zipTextImage } from '../helpers/zip-archive.js';
 
 const SEED = suiteSeed(0x07a9c0de);
@@ -35,7 +36,7 @@ const NEWER_MINOR = [6, 7] as const;
 
 /** One built package under test. */
 interface Subject {
-  readonly label: 'delta' | 'full' | 'full-zip';
+  readonly label: 'delta' | 'full' | 'full-zip' | 'repeat';
   bytes: Buffer;
   /** Key for verify/apply (undefined: the embedded test key). */
   pubkeyPath?: string;
@@ -54,6 +55,8 @@ let oldImagePath: string;
 const subjects: Record<'delta' | 'full', Subject> = {} as Record<'delta' | 'full', Subject>;
 /** A full package with sourceless deflate-aware DIFF ops (format 1.4), of an image of zip archives. */
 let fullZip: Subject;
+/** A delta whose new image repeats new content: a DIFF op reads back target blocks (format 1.6). */
+let repeat: Subject;
 let mutationCount = 0;
 let mutationSerial = 0;
 
@@ -116,6 +119,34 @@ beforeAll(() => {
     bytes: readFileSync(join(work, 'full-zip', 'update-generic.otapkg')),
     privateKeyPem: readFileSync(join(TEST_KEYS, 'ed25519.pem'), 'utf8'),
     targetSha256: sha256Hex(zipImage),
+  };
+  // 4 MiB: 32 KiB of new content at 1 MiB and an edited copy of it at 3 MiB, in another chunk.
+  const repeatOld = syntheticImage(4 * 1024 * 1024, SEED & 0xffff);
+  const fresh = syntheticImage(32 * 1024, (SEED >>> 8) & 0xffff);
+  const repeatNew = Buffer.from(repeatOld);
+  fresh.copy(repeatNew, 1024 * 1024);
+  applyEdits(fresh, [{ kind: 'random', at: 9000, length: 40 }], SEED & 0xff).copy(repeatNew, 3 * 1024 * 1024);
+  writeFileSync(join(work, 'repeat-old.img'), repeatOld);
+  writeFileSync(join(work, 'repeat-new.img'), repeatNew);
+  runCliOk([
+    'build',
+    '--old',
+    join(work, 'repeat-old.img'),
+    '--new',
+    join(work, 'repeat-new.img'),
+    '-o',
+    join(work, 'repeat'),
+    '--target',
+    'generic',
+    '--jobs',
+    '1',
+  ]);
+  repeat = {
+    label: 'repeat',
+    bytes: readFileSync(join(work, 'repeat', 'update-generic.otapkg')),
+    privateKeyPem: readFileSync(join(TEST_KEYS, 'ed25519.pem'), 'utf8'),
+    oldPath: join(work, 'repeat-old.img'),
+    targetSha256: sha256Hex(repeatNew),
   };
 });
 
@@ -484,12 +515,17 @@ describe('re-signed packages with damaged content (signatures valid, content not
     'never crashes on a re-signed flip in the %s',
     async (name) => {
       const problems: string[] = [];
-      // The full-zip package is written as 1.4 only because of its sourceless DIFF ops.
+      // The full-zip package is written as 1.4 only because of its sourceless DIFF ops, the
+      // repeat package as 1.6 only because an op reads back target blocks.
       expect(fullZip.bytes[HEADER_FIELD.formatMinor]).toBe(4);
-      for (const which of ['delta', 'full', 'full-zip'] as const) {
-        const s = which === 'full-zip' ? fullZip : subjects[which];
+      expect(repeat.bytes[HEADER_FIELD.formatMinor]).toBe(6);
+      for (const which of ['delta', 'full', 'full-zip', 'repeat'] as const) {
+        const s = which === 'full-zip' ? fullZip : which === 'repeat' ? repeat : subjects[which];
         const rng = seededRng(
-          SEED ^ 0xe5 ^ SECTION_NAMES.indexOf(name) ^ { delta: 0, full: 0x100000, 'full-zip': 0x200000 }[which],
+          SEED ^
+            0xe5 ^
+            SECTION_NAMES.indexOf(name) ^
+            { delta: 0, full: 0x100000, 'full-zip': 0x200000, repeat: 0x300000 }[which],
         );
         const sec = sectionNamed(s.bytes, name);
         for (const pos of positionsIn(sec.offsetBytes, sec.sizeBytes, rng, 16)) {
@@ -518,7 +554,7 @@ describe('re-signed packages with damaged content (signatures valid, content not
           // verify without --old checks structure, signatures and blob hashes only; with --old it
           // does a trial apply, so its verdict must match the real apply's.
           const trial = await outcome(() =>
-            verifyPackage({ packagePath, pubkeyPath: s.pubkeyPath, oldPath: oldImagePath }),
+            verifyPackage({ packagePath, pubkeyPath: s.pubkeyPath, oldPath: s.oldPath ?? oldImagePath }),
           );
           if (trial.ok !== applied.ok) {
             problems.push(
