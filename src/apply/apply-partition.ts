@@ -18,6 +18,7 @@ import type { PackageReader } from '../package/package-reader.js';
 import type { Reporter } from '../reporter.js';
 import type { AppliedPartition } from './apply-result.js';
 import { applySteps, type ApplyStep } from './apply-steps.js';
+import { lastWritersRead } from './read-back-order.js';
 import { OpScratches, produceStep } from './produce-step.js';
 import { CHAIN_START, chainStep, checkpointSchedule, removeCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { checkFreeSpace } from './device-checks.js';
@@ -126,6 +127,8 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
   // op two ahead reads into them. The patchers' other buffers (working copies, decoded blocks)
   // come from one arena the two share: op i+1 starts only once op i's bytes are made.
   const scratches = new OpScratches();
+  // For each op that reads back target blocks (1.6), the last op that writes one of them.
+  const waitsFor = isUnchanged(j.part) ? new Int32Array(steps.length).fill(-1) : lastWritersRead(j.part.operations);
   // A streamed resume continues the payload hash from the checkpoint, at the blob it stopped before
   // (else the reader reads the skipped blobs again, only to hash them).
   const streamed = j.reader.bodyStreamed;
@@ -178,8 +181,9 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
       const op = steps[i]!;
       const data = await (ahead ?? start(i));
       // Not across a checkpoint: it records the payload hash at the blob of the next op to do; and
-      // not an op that reads blocks written before: this op's are not written yet.
-      ahead = i + 1 < steps.length && !checkpoints.has(i + 1) && !readsTarget(steps[i + 1]!) ? start(i + 1) : undefined;
+      // not an op that reads back blocks this op writes: they are not written yet (those of the
+      // ops before it are).
+      ahead = i + 1 < steps.length && !checkpoints.has(i + 1) && waitsFor[i + 1]! < i ? start(i + 1) : undefined;
       if (data) await out.write(op.dst, data);
       else await out.zero(op.dst);
       const dstBytes = totalBlocks(op.dst) * bs;

@@ -63,7 +63,9 @@ export async function makeStreamKit(sizeBytes: number, seed: number): Promise<St
     length: Math.floor(sizeBytes / 30),
   }));
   const next = applyEdits(old, edits, seed);
-  // Incompressible stretches, so the blob section is large enough to be cut many times (~1.5 MiB).
+  // Random stretches, so the blob section is large enough to be cut many times. They draw from the
+  // same seed as the edits above, so a 1.6 package codes most of them against those edits, written
+  // before (4 MiB kit: ~250 KiB), and the streamed ops read back target blocks.
   const rng = seededRng(seed);
   const stretchAt = (i: number) => Math.floor(((i + 0.5) * sizeBytes) / 6 / 4096) * 4096;
   for (let i = 0; i < 6; i++) {

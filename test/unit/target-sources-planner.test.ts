@@ -1,16 +1,19 @@
 // addTargetSources (planner/target-sources.ts) on hand-made anchors: which earlier place a chunk
 // reads, ties, anchors its old windows explain, the vote threshold, only blocks earlier items
-// write, the extent cap; and the raw output's read-back past the image's end.
+// write, the extent cap; the raw output's read-back past the image's end; and which earlier op
+// an op reading back waits for (lastWritersRead).
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { lastWritersRead } from '../../src/apply/read-back-order.js';
 import { RawOutput } from '../../src/apply/raw-output.js';
 import { AnchorIndex } from '../../src/hashing/anchor-index.js';
 import type { AnchorList } from '../../src/hashing/anchor-sampler.js';
 import type { Extent } from '../../src/model/extent.js';
 import type { PartitionUpdate } from '../../src/model/manifest.js';
+import type { Operation } from '../../src/model/operation.js';
 import type { ChangedItem, PlanItem } from '../../src/planner/plan-items.js';
 import { addTargetSources, MIN_TARGET_VOTES } from '../../src/planner/target-sources.js';
 
@@ -118,5 +121,37 @@ describe('RawOutput.readBackInto', () => {
     } finally {
       await out.abort();
     }
+  });
+});
+
+describe('lastWritersRead (which op an op reading back waits for)', () => {
+  const replace = (dst: Extent[]): Operation => ({
+    type: 'replace',
+    dst,
+    codec: 'none',
+    blob: { offsetBytes: 0, sizeBytes: 1, sha256: new Uint8Array(32) },
+    decoderMemoryBytes: 1,
+  });
+  const reading = (dst: Extent[], targetSrc: Extent[]): Operation => ({
+    type: 'diff',
+    dst,
+    src: [],
+    srcSha256: new Uint8Array(32),
+    targetSrc,
+    differ: 'bsdiff-lzma',
+    blob: { offsetBytes: 0, sizeBytes: 1, sha256: new Uint8Array(32) },
+    decoderMemoryBytes: 1,
+  });
+
+  it('is the highest index of an op writing a block read back, -1 for ops reading none back', () => {
+    const ops = [
+      replace([blocks(10, 5)]),
+      replace([blocks(0, 10), blocks(30, 2)]),
+      reading([blocks(15, 5)], [blocks(12, 2)]),
+      reading([blocks(20, 10)], [blocks(8, 4), blocks(31, 1)]),
+      reading([blocks(32, 8)], [blocks(0, 1)]),
+    ];
+    expect(Array.from(lastWritersRead(ops))).toEqual([-1, -1, 0, 1, 1]);
+    expect(Array.from(lastWritersRead(ops.slice(0, 2)))).toEqual([-1, -1]);
   });
 });
