@@ -3,13 +3,14 @@
 // package still applies to exactly the new image, as raw and as sparse output, with one or two jobs.
 
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { applyPackage, buildPackages } from '../../src/index.js';
 import { PackageReader } from '../../src/package/package-reader.js';
 import { applyEdits, syntheticImage } from '../helpers/edit-images.js';
+import { withSmallTmpfs } from '../helpers/small-tmpfs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ota-repeated-'));
 const small = join(dir, 'small-fs');
@@ -104,10 +105,7 @@ describe('repeated content in a delta', () => {
   it('asks for room for the raw staging too before a sparse output of ops out of order', async () => {
     const built = await build('space', imageWith(oldFile, COPY_AT), imageWith(newFile, COPY_AT));
     // 11 MiB: enough for the raw image (2 MiB) and the 8 MiB scratch, not for a raw copy as well.
-    mkdirSync(small);
-    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=11m', 'tmpfs', small], { encoding: 'utf8' });
-    expect(m.status, `mounting an 11 MiB tmpfs (needs root): ${m.stderr}`).toBe(0);
-    try {
+    await withSmallTmpfs(small, 11, async () => {
       const sparse = join(small, 'out.simg');
       await expect(
         applyPackage({ packagePath: built.pkg, oldPath: built.oldPath, outputPath: sparse, outputFormat: 'sparse' }),
@@ -116,8 +114,6 @@ describe('repeated content in a delta', () => {
       const raw = join(small, 'out.img');
       await applyPackage({ packagePath: built.pkg, oldPath: built.oldPath, outputPath: raw });
       expect(readFileSync(raw).equals(readFileSync(built.newPath))).toBe(true);
-    } finally {
-      spawnSync('umount', [small]);
-    }
+    });
   });
 });

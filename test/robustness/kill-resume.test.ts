@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PackageReader } from '../../src/package/package-reader.js';
 import { applyEdits, syntheticImage } from '../helpers/edit-images.js';
+import { killAfterPartial } from '../helpers/kill-apply.js';
 import { seededRng } from '../helpers/seeded-random.js';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -85,24 +86,15 @@ async function killDuringApply(
   delayMs: number,
   checkpointEvery: number,
 ): Promise<{ finished: boolean; inCheckpointWrite: boolean }> {
-  const child = spawn(
-    process.execPath,
-    [bin, 'apply', pkg, '--old', oldPath, '-o', out, '--checkpoint-every', String(checkpointEvery), '--resume'],
-    { stdio: 'ignore' },
-  );
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const started = Date.now();
-  while (
-    sideFiles('.applied.img.ota-partial-').length === 0 &&
-    Date.now() - started < 20_000 &&
-    child.exitCode === null
-  )
-    await new Promise((r) => setTimeout(r, 5));
-  await new Promise((r) => setTimeout(r, delayMs));
-  const inCheckpointWrite = sideFiles('.applied.img.ota-checkpoint.tmp-').length > 0;
-  child.kill('SIGKILL');
-  const code = await exited;
-  return { finished: code === 0, inCheckpointWrite };
+  let inCheckpointWrite = false;
+  const finished = await killAfterPartial({
+    argv: [bin, 'apply', pkg, '--old', oldPath, '-o', out, '--checkpoint-every', String(checkpointEvery), '--resume'],
+    dir: work,
+    partialPrefix: '.applied.img.ota-partial-',
+    delayMs,
+    atKill: () => (inCheckpointWrite = sideFiles('.applied.img.ota-checkpoint.tmp-').length > 0),
+  });
+  return { finished, inCheckpointWrite };
 }
 
 describe('kill and resume', () => {

@@ -103,17 +103,7 @@ beforeAll(() => {
   };
   const zipImage = zipTextImage(256 * 1024, 4, SEED & 0xffff);
   writeFileSync(join(work, 'zip.img'), zipImage);
-  runCliOk([
-    'build',
-    '--new',
-    join(work, 'zip.img'),
-    '-o',
-    join(work, 'full-zip'),
-    '--target',
-    'generic',
-    '--jobs',
-    '1',
-  ]);
+  buildGeneric(join(work, 'full-zip'), join(work, 'zip.img'));
   fullZip = {
     label: 'full-zip',
     bytes: readFileSync(join(work, 'full-zip', 'update-generic.otapkg')),
@@ -128,19 +118,7 @@ beforeAll(() => {
   applyEdits(fresh, [{ kind: 'random', at: 9000, length: 40 }], SEED & 0xff).copy(repeatNew, 3 * 1024 * 1024);
   writeFileSync(join(work, 'repeat-old.img'), repeatOld);
   writeFileSync(join(work, 'repeat-new.img'), repeatNew);
-  runCliOk([
-    'build',
-    '--old',
-    join(work, 'repeat-old.img'),
-    '--new',
-    join(work, 'repeat-new.img'),
-    '-o',
-    join(work, 'repeat'),
-    '--target',
-    'generic',
-    '--jobs',
-    '1',
-  ]);
+  buildGeneric(join(work, 'repeat'), join(work, 'repeat-new.img'), join(work, 'repeat-old.img'));
   repeat = {
     label: 'repeat',
     bytes: readFileSync(join(work, 'repeat', 'update-generic.otapkg')),
@@ -153,6 +131,12 @@ beforeAll(() => {
 afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
+
+/** Builds the generic package of `newPath` (against `oldPath`, else full) into `outDir`, one job. */
+function buildGeneric(outDir: string, newPath: string, oldPath?: string): void {
+  const old = oldPath ? ['--old', oldPath] : [];
+  runCliOk(['build', ...old, '--new', newPath, '-o', outDir, '--target', 'generic', '--jobs', '1']);
+}
 
 /** Outcome of running one library entry point on a package. */
 type Outcome = { ok: true } | { ok: false; error: unknown };

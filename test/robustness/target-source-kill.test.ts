@@ -4,7 +4,7 @@
 // content and the op reading it back: the resumed process reads blocks the killed one wrote.
 // Seeded: OTA_TEST_SEED replays a failure.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPackages } from '../../src/index.js';
 import { PackageReader } from '../../src/package/package-reader.js';
 import { repeatedContentPair } from '../helpers/repeated-content.js';
+import { killAfterPartial } from '../helpers/kill-apply.js';
 import { seededRng } from '../helpers/seeded-random.js';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -58,43 +59,48 @@ beforeAll(async () => {
   window = { from, to };
 }, 120_000);
 
-/** Runs apply (a checkpoint after every op) and SIGKILLs it `delayMs` after the partial output appears. */
-async function killDuringApply(delayMs: number): Promise<boolean> {
-  const child = spawn(
-    process.execPath,
-    [bin, 'apply', pkg, '--old', oldPath, '-o', out, '--checkpoint-every', '4096', '--resume'],
-    {
-      stdio: 'ignore',
-    },
-  );
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const started = Date.now();
-  while (
-    sideFiles('.applied.img.ota-partial-').length === 0 &&
-    Date.now() - started < 20_000 &&
-    child.exitCode === null
-  )
-    await new Promise((r) => setTimeout(r, 2));
-  await new Promise((r) => setTimeout(r, delayMs));
-  child.kill('SIGKILL');
-  return (await exited) === 0;
+/**
+ * Runs apply (a checkpoint after every op) and SIGKILLs it `delayMs` after the partial output
+ * appears, or, with `window`, once its checkpoint says it completed an op inside it.
+ */
+const killDuringApply = (delayMs: number, window?: { from: number; to: number }) =>
+  killAfterPartial({
+    argv: [bin, 'apply', pkg, '--old', oldPath, '-o', out, '--checkpoint-every', '4096', '--resume'],
+    dir: work,
+    partialPrefix: '.applied.img.ota-partial-',
+    delayMs,
+    pollMs: 1,
+    ...(window ? { until: () => inWindow(completedOps(), window) } : {}),
+  });
+
+/** Ops the checkpoint beside the output says are done (0 when there is none yet). */
+function completedOps(): number {
+  try {
+    return JSON.parse(readFileSync(join(work, '.applied.img.ota-checkpoint'), 'utf8')).completedOps as number;
+  } catch {
+    return 0;
+  }
 }
+
+/** A resume from `completed` ops is after the first copy was written and at or before the read-back. */
+const inWindow = (completed: number, w: { from: number; to: number }) => completed > w.from && completed <= w.to;
 
 describe('kill and resume with ops reading back', () => {
   it('SIGKILLs then --resume always give the new image, also resuming between the write and the read-back', async () => {
     const rng = seededRng(seed);
     let kills = 0;
     let between = 0;
-    for (let round = 0; round < 40 && (kills < 6 || between === 0); round++) {
+    // Six kills at random moments, then kills aimed between the two ops (checkpoint polled).
+    for (let round = 0; round < 30 && (kills < 6 || between === 0); round++) {
       rmSync(out, { force: true });
-      if (!(await killDuringApply(Math.floor(rng.next() * 250)))) kills++;
+      const aimed = kills >= 6;
+      if (!(await killDuringApply(aimed ? 0 : Math.floor(rng.next() * 250), aimed ? window : undefined))) kills++;
       if (existsSync(out)) expect(sha(out), `seed ${seed} round ${round}: an unverified output appeared`).toBe(newSha);
       const r = spawnSync(process.execPath, [bin, 'apply', pkg, '--old', oldPath, '-o', out, '--resume', '--json'], {
         encoding: 'utf8',
       });
       expect(r.status, `seed ${seed} round ${round}: ${r.stdout}${r.stderr}`).toBe(0);
-      const resumedFrom = JSON.parse(r.stdout).resumedFromOp as number;
-      if (resumedFrom > window.from && resumedFrom <= window.to) between++;
+      if (inWindow(JSON.parse(r.stdout).resumedFromOp as number, window)) between++;
       expect(sha(out), `seed ${seed} round ${round}: resumed output differs`).toBe(newSha);
       expect(sideFiles('.applied.img.ota-'), 'side files left behind after success').toEqual([]);
     }

@@ -4,7 +4,6 @@
 // then a build whose new image repeats new content: the copy is coded against the first one, the
 // package applies to a raw file, a sparse file and a device, and only targets that read 1.6 get it.
 
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +21,7 @@ import { PLUGIN_WIRE_IDS } from '../../src/package/plugin-wire-ids.js';
 import { testPrivateKeyPath } from '../../src/signing/test-keys.js';
 import { syntheticImage } from '../helpers/edit-images.js';
 import { repeatedContentPair } from '../helpers/repeated-content.js';
+import { withSmallTmpfs } from '../helpers/small-tmpfs.js';
 import { expectOta } from '../helpers/expect-ota.js';
 import { HEADER_FIELD, resign } from '../helpers/package-bytes.js';
 import { genericTargetHeader } from '../helpers/target-header.js';
@@ -266,10 +266,7 @@ describe('a build whose new image repeats new content', () => {
   it('asks for room for a raw stage before a sparse output, whose ops read back', async () => {
     // 20 MiB: the raw image (8 MiB) and the 8 MiB scratch fit, a raw stage beside them does not.
     const small = join(work, 'small');
-    mkdirSync(small);
-    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=20m', 'tmpfs', small], { encoding: 'utf8' });
-    expect(m.status, `mounting a 20 MiB tmpfs (needs root): ${m.stderr}`).toBe(0);
-    try {
+    await withSmallTmpfs(small, 20, async () => {
       const sparse = join(small, 'out.simg');
       await expect(
         applyPackage({ packagePath: pkg, oldPath, outputPath: sparse, outputFormat: 'sparse', reporter: quiet }),
@@ -277,9 +274,7 @@ describe('a build whose new image repeats new content', () => {
       expect(readdirSync(small)).toEqual([]);
       await applyPackage({ packagePath: pkg, oldPath, outputPath: join(small, 'out.img'), reporter: quiet });
       expect(readFileSync(join(small, 'out.img')).equals(next)).toBe(true);
-    } finally {
-      spawnSync('umount', [small]);
-    }
+    });
   });
 
   it('is refused when it states minor 5, even when re-signed', async () => {
