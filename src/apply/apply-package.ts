@@ -25,6 +25,7 @@ import { checkBase, startBaseCheck } from './base-check.js';
 import type { ApplyResult } from './apply-result.js';
 import { sameFile } from './same-file.js';
 import { needsRawStaging } from './staged-sparse-output.js';
+import { hasSparseForm } from './output-image.js';
 import { fileIdsOf } from './owned-file.js';
 import { checkDeviceIdentity, checkNotDowngrade, readDeviceState, type DeviceState } from './device-checks.js';
 import { checkDeviceLimits, deviceProfileFor } from './device-limits.js';
@@ -110,11 +111,12 @@ export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> 
     if (!streamed) await reader.verifyPayloadSignature();
     const bs = reader.manifest.blockSizeBytes;
     // A device takes the raw image whatever the old image's container; only a file defaults to it,
-    // and only an image of whole blocks has a sparse form.
-    const wholeBlocks = part.target.sizeBytes % reader.manifest.blockSizeBytes === 0;
+    // when the image has a sparse form.
     const format =
       options.outputFormat ??
-      (destination.kind === 'file' && old?.format === 'sparse' && wholeBlocks ? 'sparse' : 'raw');
+      (destination.kind === 'file' && old?.format === 'sparse' && hasSparseForm(part.target.sizeBytes, bs)
+        ? 'sparse'
+        : 'raw');
     const { name, ...applied } = await writePartition({
       reader,
       part,

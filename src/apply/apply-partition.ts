@@ -18,14 +18,14 @@ import type { PackageReader } from '../package/package-reader.js';
 import type { Reporter } from '../reporter.js';
 import type { AppliedPartition } from './apply-result.js';
 import { applySteps, type ApplyStep } from './apply-steps.js';
-import { lastWritersRead } from './read-back-order.js';
+import { targetReadWriters } from '../model/target-reads.js';
 import { OpScratches, produceStep } from './produce-step.js';
 import { CHAIN_START, chainStep, checkpointSchedule, removeCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { checkFreeSpace } from './device-checks.js';
 import { BlockDeviceOutput } from './device-output.js';
 import type { OutputDestination } from './output-destination.js';
 import { createOutputImage } from './create-output-image.js';
-import type { OutputFormat, OutputImage } from './output-image.js';
+import { hasSparseForm, type OutputFormat, type OutputImage } from './output-image.js';
 import { needsRawStaging, StagedSparseOutput } from './staged-sparse-output.js';
 import { lockOutput } from './output-lock.js';
 import type { FileId } from './owned-file.js';
@@ -75,8 +75,7 @@ export interface PartitionJob {
  */
 export async function writePartition(j: PartitionJob): Promise<AppliedPartition> {
   const bs = j.reader.manifest.blockSizeBytes;
-  // An Android sparse image is whole blocks: an image that ends inside one has no sparse form.
-  if (j.format === 'sparse' && j.part.target.sizeBytes % bs !== 0)
+  if (j.format === 'sparse' && !hasSparseForm(j.part.target.sizeBytes, bs))
     throw new UsageError(
       'OUTPUT_FORMAT_SIZE',
       `partition ${j.part.name}: the new image is ${j.part.target.sizeBytes} bytes, not a whole number of ${bs}-byte blocks, so it has no sparse form; use --output-format raw (nothing was written)`,
@@ -128,7 +127,7 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
   // come from one arena the two share: op i+1 starts only once op i's bytes are made.
   const scratches = new OpScratches();
   // For each op that reads back target blocks (1.6), the last op that writes one of them.
-  const waitsFor = isUnchanged(j.part) ? new Int32Array(steps.length).fill(-1) : lastWritersRead(j.part.operations);
+  const waitsFor = targetReadWriters(j.part.operations).lastWriter;
   // A streamed resume continues the payload hash from the checkpoint, at the blob it stopped before
   // (else the reader reads the skipped blobs again, only to hash them).
   const streamed = j.reader.bodyStreamed;
@@ -183,7 +182,7 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
       // Not across a checkpoint: it records the payload hash at the blob of the next op to do; and
       // not an op that reads back blocks this op writes: they are not written yet (those of the
       // ops before it are).
-      ahead = i + 1 < steps.length && !checkpoints.has(i + 1) && waitsFor[i + 1]! < i ? start(i + 1) : undefined;
+      ahead = i + 1 < steps.length && !checkpoints.has(i + 1) && (waitsFor[i + 1] ?? -1) < i ? start(i + 1) : undefined;
       if (data) await out.write(op.dst, data);
       else await out.zero(op.dst);
       const dstBytes = totalBlocks(op.dst) * bs;

@@ -7,7 +7,7 @@ import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { UsageError, ioError } from '../errors/ota-error.js';
 import { RawImageSource } from '../image/raw-image-source.js';
-import { readUpTo } from '../image/read-full.js';
+import { readFileExtentsInto } from '../image/extent-io.js';
 import type { Extent } from '../model/extent.js';
 import type { PartitionUpdate } from '../model/manifest.js';
 import { imageSha256 } from '../hashing/image-sha256.js';
@@ -82,20 +82,11 @@ export class BlockDeviceOutput implements OutputImage {
   }
 
   /** Reads back what was written; bytes past the image's end (the device may be larger) read as zeros. */
-  async readBackInto(extents: readonly Extent[], into: Buffer): Promise<void> {
-    let at = 0;
-    for (const e of extents) {
-      const length = e.blockCount * this.bs;
-      const offsetBytes = e.startBlock * this.bs;
-      const part = into.subarray(at, at + length);
-      const inside = Math.max(0, Math.min(length, this.part.target.sizeBytes - offsetBytes));
-      const got = await readUpTo(this.fh!, part.subarray(0, inside), offsetBytes, {
-        action: 'read back block device',
-        path: this.path,
-      });
-      part.fill(0, got);
-      at += length;
-    }
+  readBackInto(extents: readonly Extent[], into: Buffer): Promise<void> {
+    return readFileExtentsInto(this.fh!, extents, this.bs, into, this.part.target.sizeBytes, {
+      action: 'read back block device',
+      path: this.path,
+    });
   }
 
   /** Writes `data` at `offsetBytes`, clipped to the image size (the device may be larger). */

@@ -11,6 +11,11 @@ import type { FileId } from './owned-file.js';
 /** Output container formats. */
 export type OutputFormat = 'raw' | 'sparse';
 
+/** Whether an image of `sizeBytes` has an Android sparse form: whole blocks only. */
+export function hasSparseForm(sizeBytes: number, blockSizeBytes: number): boolean {
+  return sizeBytes % blockSizeBytes === 0;
+}
+
 /** What a completed output is: its sha256 and, for a file hashed through its handle, the inode hashed. */
 export interface FinishedImage {
   readonly sha256: Buffer;

@@ -124,15 +124,12 @@ async function readSource(
 ): Promise<Buffer> {
   // A sourceless DIFF (FORMAT.md §4, 1.4) reads nothing: its source is zero bytes, and a full
   // partition has no old image to read from.
-  let data: Buffer;
-  if (targetExtents.length === 0) {
-    data = extents.length === 0 ? Buffer.alloc(0) : await readExtentsInto(old!, extents, bs, scratch);
-  } else {
+  const oldBytes = totalBlocks(extents) * bs;
+  const data = scratch.take(oldBytes + totalBlocks(targetExtents) * bs);
+  if (extents.length > 0) await readExtentsAt(old!, extents, bs, data.subarray(0, oldBytes));
+  if (targetExtents.length > 0) {
     // The applier passes `written` for every output it lets such an op reach (apply-partition.ts).
     if (!written) throw new Error(`${where}: reads the target image, but this output cannot be read back`);
-    const oldBytes = totalBlocks(extents) * bs;
-    data = scratch.take(oldBytes + totalBlocks(targetExtents) * bs);
-    if (extents.length > 0) await readExtentsAt(old!, extents, bs, data.subarray(0, oldBytes));
     await written(targetExtents, data.subarray(oldBytes));
   }
   if (sha256 && !sha256Of(data).equals(Buffer.from(sha256))) {

@@ -6,8 +6,7 @@ import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { ioError } from '../errors/ota-error.js';
 import { blockCountOf } from '../format/manifest-invariants.js';
-import { writeExtents } from '../image/extent-io.js';
-import { readUpTo } from '../image/read-full.js';
+import { readFileExtentsInto, writeExtents } from '../image/extent-io.js';
 import { totalBlocks, type Extent } from '../model/extent.js';
 import type { PartitionUpdate } from '../model/manifest.js';
 import { DescriptorHasher } from './descriptor-hasher.js';
@@ -161,30 +160,17 @@ export class RawOutput implements OutputImage {
   /** Reads back the bytes of `dst` from the file, as written (a short file reads as zeros). */
   async readBack(dst: readonly Extent[]): Promise<Buffer> {
     const out = Buffer.alloc(totalBlocks(dst) * this.bs);
-    await this.readBlocks(dst, out, Infinity);
+    await readFileExtentsInto(this.fh!, dst, this.bs, out, Infinity, this.readBackPurpose);
     return out;
   }
 
   /** See OutputImage: bytes past the image's end read as zeros, as on a device. */
   readBackInto(dst: readonly Extent[], into: Buffer): Promise<void> {
-    return this.readBlocks(dst, into, this.part.target.sizeBytes);
+    return readFileExtentsInto(this.fh!, dst, this.bs, into, this.part.target.sizeBytes, this.readBackPurpose);
   }
 
-  /** Reads the blocks of `dst` into `into`; bytes at or past `endBytes`, or past the file's end, are zeros. */
-  private async readBlocks(dst: readonly Extent[], into: Buffer, endBytes: number): Promise<void> {
-    let at = 0;
-    for (const e of dst) {
-      const length = e.blockCount * this.bs;
-      const offsetBytes = e.startBlock * this.bs;
-      const part = into.subarray(at, at + length);
-      const inside = Math.max(0, Math.min(length, endBytes - offsetBytes));
-      const got = await readUpTo(this.fh!, part.subarray(0, inside), offsetBytes, {
-        action: 'read back output',
-        path: this.path,
-      });
-      part.fill(0, got);
-      at += length;
-    }
+  private get readBackPurpose() {
+    return { action: 'read back output', path: this.path };
   }
 
   async sync(): Promise<void> {

@@ -7,6 +7,7 @@ import { totalBlocks, type Extent } from '../model/extent.js';
 import { isUnchanged, sameIdentity, type Manifest, type PartitionUpdate } from '../model/manifest.js';
 import { blobOf, sourceOf, stashIdsOf, targetSourceOf } from '../model/operation.js';
 import { proveInPlace } from './in-place-proof.js';
+import { targetReadWriters } from '../model/target-reads.js';
 import type { TargetHeader } from '../model/target-header.js';
 
 /** Number of blocks an image of `sizeBytes` occupies (last block zero-padded). */
@@ -36,13 +37,10 @@ export function checkManifestInvariants(m: Manifest, target: TargetHeader, blobS
       continue;
     }
     const written: Extent[] = [...p.target.dontCare];
-    const writers: OwnedExtent[] = [];
-    const targetReads: OwnedExtent[] = [];
     for (const [oi, op] of p.operations.entries()) {
       const where = `partition ${p.name} op ${oi} (${op.type})`;
       checkInside(op.dst, dstBlocks, `${where} destination`);
       written.push(...op.dst);
-      for (const e of op.dst) writers.push({ ...e, op: oi });
       const dstBytes = totalBlocks(op.dst) * bs;
       if (dstBytes > target.maxOperationBytes)
         bad(`${where} writes ${dstBytes} bytes, over the target's limit of ${target.maxOperationBytes}`);
@@ -62,7 +60,6 @@ export function checkManifestInvariants(m: Manifest, target: TargetHeader, blobS
         if (target.updateMode === 'in-place')
           bad(`${where} reads the target image, which an in-place package does not allow`);
         checkInside(targetSrc, dstBlocks, `${where} target source`);
-        for (const e of targetSrc) targetReads.push({ ...e, op: oi });
       }
       const srcBytes = (totalBlocks(src) + totalBlocks(targetSrc)) * bs;
       if (srcBytes > 4 * target.maxOperationBytes)
@@ -88,7 +85,10 @@ export function checkManifestInvariants(m: Manifest, target: TargetHeader, blobS
       }
     }
     checkNoOverlap(written, `partition ${p.name} (index ${pi})`);
-    checkWrittenBefore(targetReads, writers, p.name);
+    // 1.6: every block read back was written by an earlier op (never DONT_CARE, later or its own).
+    const { unwritten } = targetReadWriters(p.operations);
+    if (unwritten)
+      bad(`partition ${p.name} op ${unwritten.op} reads target block ${unwritten.block}, which no earlier op writes`);
     // Every target block is written by exactly one op or declared DONT_CARE.
     if (totalBlocks(written) !== dstBlocks)
       bad(`partition ${p.name}: ops and DONT_CARE cover ${totalBlocks(written)} of the target's ${dstBlocks} blocks`);
@@ -101,32 +101,6 @@ export function checkManifestInvariants(m: Manifest, target: TargetHeader, blobS
     bad(`blobs end at ${nextBlobOffset} but the blob section is ${blobSectionSizeBytes} bytes`);
   if (maxDecoder > m.maxDecoderMemoryBytes)
     bad(`max_decoder_memory_bytes ${m.maxDecoderMemoryBytes} is below an op's ${maxDecoder}`);
-}
-
-/** A run of blocks and the index of the op that writes (or reads) it. */
-interface OwnedExtent extends Extent {
-  readonly op: number;
-}
-
-/**
- * Every block an op reads from the target (1.6) was written by an earlier op: never a DONT_CARE
- * block, a block written later, or one no op writes. `writers` hold every op's destination
- * extents (non-overlapping: checked before).
- */
-function checkWrittenBefore(reads: readonly OwnedExtent[], writers: OwnedExtent[], partition: string): void {
-  if (reads.length === 0) return;
-  writers.sort((a, b) => a.startBlock - b.startBlock);
-  for (const r of reads) {
-    const end = r.startBlock + r.blockCount;
-    // The first writer that ends after the read starts, then each following one must continue it.
-    let i = partitionPoint(writers.length, (k) => writers[k]!.startBlock + writers[k]!.blockCount <= r.startBlock);
-    for (let at = r.startBlock; at < end; i++) {
-      const w = writers[i];
-      if (!w || w.startBlock > at || w.op >= r.op)
-        bad(`partition ${partition} op ${r.op} reads target block ${at}, which no earlier op writes`);
-      at = w.startBlock + w.blockCount;
-    }
-  }
 }
 
 /** An A/B partition carries none of the in-place fields (STASH/FREE, stash ids, dst hashes). */

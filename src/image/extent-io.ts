@@ -1,7 +1,9 @@
-// Reading and writing extent lists: gather old-image blocks into one buffer, scatter a buffer
-// over destination blocks. Memory: one buffer of the extents' total size (≤ the op limits).
+// Reading and writing extent lists: gather old-image blocks (or blocks an output holds) into one
+// buffer, scatter a buffer over destination blocks. Memory: one buffer of the extents' total size
+// (≤ the op limits).
 
 import type { FileHandle } from 'node:fs/promises';
+import { readUpTo, type ReadPurpose } from './read-full.js';
 import { writeFull } from './write-full.js';
 import type { BlockSource } from './block-source.js';
 import { totalBlocks, type Extent } from '../model/extent.js';
@@ -67,6 +69,29 @@ export async function readExtentsAt(
   for (const e of extents) {
     const length = e.blockCount * blockSizeBytes;
     await readSourceInto(source, e.startBlock * blockSizeBytes, into.subarray(at, at + length));
+    at += length;
+  }
+}
+
+/**
+ * Reads the blocks of `extents` of the file behind `fh`, concatenated, into `into` (their total
+ * size); bytes at or past `endBytes`, or past the file's end, read as zeros.
+ */
+export async function readFileExtentsInto(
+  fh: FileHandle,
+  extents: readonly Extent[],
+  blockSizeBytes: number,
+  into: Buffer,
+  endBytes: number,
+  purpose: ReadPurpose,
+): Promise<void> {
+  let at = 0;
+  for (const e of extents) {
+    const length = e.blockCount * blockSizeBytes;
+    const offsetBytes = e.startBlock * blockSizeBytes;
+    const part = into.subarray(at, at + length);
+    const inside = Math.max(0, Math.min(length, endBytes - offsetBytes));
+    part.fill(0, await readUpTo(fh, part.subarray(0, inside), offsetBytes, purpose));
     at += length;
   }
 }

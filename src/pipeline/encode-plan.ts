@@ -5,10 +5,10 @@
 // time, plus a plain record per zero/copy item queued behind them.
 
 import { createHash } from 'node:crypto';
-import { readExtents } from '../image/extent-io.js';
+import { readExtents, readExtentsAt } from '../image/extent-io.js';
 import { UnsupportedError } from '../errors/ota-error.js';
 import type { BlockSource } from '../image/block-source.js';
-import type { Extent } from '../model/extent.js';
+import { totalBlocks, type Extent } from '../model/extent.js';
 import type { BlobSpool, SpoolRange } from '../package/blob-spool.js';
 import { candidateLabel, selectCandidate, type CandidateSpec, type EncodedCandidate } from '../planner/candidates.js';
 import type { PlanStep } from '../planner/plan-items.js';
@@ -112,12 +112,14 @@ async function startChunk(input: EncodePlanInput, item: DataStep) {
   const bs = input.blockSizeBytes;
   const dst = dstOf(item);
   const newData = await readExtents(input.next, dst, bs);
-  const sources = sourcesOf(item);
-  const oldData = input.old && sources.length > 0 ? await readExtents(input.old, sources, bs) : Buffer.alloc(0);
-  // Blocks earlier ops write, read from the new image: what the device reads back (1.6).
+  // The old image's blocks, then those earlier ops write, read from the new image: what the device
+  // reads back (1.6). One buffer: the pool moves it to its worker.
+  const sources = input.old ? sourcesOf(item) : [];
   const targetSources = targetSourcesOf(item);
-  const sourceData =
-    targetSources.length > 0 ? Buffer.concat([oldData, await readExtents(input.next, targetSources, bs)]) : oldData;
+  const oldBytes = totalBlocks(sources) * bs;
+  const sourceData = Buffer.allocUnsafeSlow(oldBytes + totalBlocks(targetSources) * bs);
+  if (sources.length > 0) await readExtentsAt(input.old!, sources, bs, sourceData.subarray(0, oldBytes));
+  if (targetSources.length > 0) await readExtentsAt(input.next, targetSources, bs, sourceData.subarray(oldBytes));
   const srcSha256 = createHash('sha256').update(sourceData).digest();
   const where = blocksLabel(dst);
   // A partition without an old image (a full one): REPLACE and sourceless DIFF, with the full-image rules.

@@ -10,6 +10,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { minorVersionOf } from '../../src/format/format-version.js';
 import { decodeManifest, encodeManifest } from '../../src/format/manifest-codec.js';
+import { MAX_EXTENTS_PER_OPERATION } from '../../src/format/limits.js';
+import { decodeMessageStrict, encodeMessage } from '../../src/format/proto-message.js';
+import { ManifestType } from '../../src/format/schema.js';
 import { checkManifestInvariants } from '../../src/format/manifest-invariants.js';
 import { applyPackage, buildPackages, inspectPackage, verifyPackage } from '../../src/index.js';
 import { openImage } from '../../src/image/open-image.js';
@@ -102,6 +105,34 @@ describe('target sources in the manifest', () => {
       'PKG_BAD_MANIFEST',
       4,
       /not the sha256 of no bytes/,
+    );
+  });
+
+  it('refuses target_src_extents on an op other than DIFF, and too many of them, on the wire', () => {
+    // A COPY carrying target sources: the wire form only, the model has no such field.
+    const copy = manifest([
+      first,
+      { type: 'copy', dst: [blocks(4, 4)], src: [blocks(0, 4)], srcSha256: new Uint8Array(32) },
+    ]);
+    const wire = decodeMessageStrict(ManifestType, encodeManifest(copy), 'manifest');
+    wire.partitions[0].operations[1].target_src_extents = [{ start_block: 0, block_count: 4 }];
+    expectOta(
+      () => decodeManifest(encodeMessage(ManifestType, wire), PLUGIN_WIRE_IDS),
+      'PKG_BAD_MANIFEST',
+      4,
+      /op 1: copy operation must not have target_src_extents/,
+    );
+    // More extents than an op may hold are refused on the wire, before anything is decoded.
+    const many = decodeMessageStrict(ManifestType, encodeManifest(manifest([first, diff()])), 'manifest');
+    many.partitions[0].operations[1].target_src_extents = Array.from({ length: MAX_EXTENTS_PER_OPERATION + 1 }, () => ({
+      start_block: 0,
+      block_count: 1,
+    }));
+    expectOta(
+      () => decodeManifest(encodeMessage(ManifestType, many), PLUGIN_WIRE_IDS),
+      'PKG_BAD_MANIFEST',
+      4,
+      new RegExp(`more than ${MAX_EXTENTS_PER_OPERATION} extents`),
     );
   });
 

@@ -1,19 +1,19 @@
 // addTargetSources (planner/target-sources.ts) on hand-made anchors: which earlier place a chunk
 // reads, ties, anchors its old windows explain, the vote threshold, only blocks earlier items
 // write, the extent cap; the raw output's read-back past the image's end; and which earlier op
-// an op reading back waits for (lastWritersRead).
+// an op reading back waits for (targetReadWriters).
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { lastWritersRead } from '../../src/apply/read-back-order.js';
 import { RawOutput } from '../../src/apply/raw-output.js';
 import { AnchorIndex } from '../../src/hashing/anchor-index.js';
 import type { AnchorList } from '../../src/hashing/anchor-sampler.js';
 import type { Extent } from '../../src/model/extent.js';
 import type { PartitionUpdate } from '../../src/model/manifest.js';
 import type { Operation } from '../../src/model/operation.js';
+import { targetReadWriters } from '../../src/model/target-reads.js';
 import type { ChangedItem, PlanItem } from '../../src/planner/plan-items.js';
 import { addTargetSources, MIN_TARGET_VOTES } from '../../src/planner/target-sources.js';
 
@@ -124,7 +124,7 @@ describe('RawOutput.readBackInto', () => {
   });
 });
 
-describe('lastWritersRead (which op an op reading back waits for)', () => {
+describe('targetReadWriters (which op an op reading back waits for)', () => {
   const replace = (dst: Extent[]): Operation => ({
     type: 'replace',
     dst,
@@ -151,7 +151,7 @@ describe('lastWritersRead (which op an op reading back waits for)', () => {
       reading([blocks(20, 10)], [blocks(8, 4), blocks(31, 1)]),
       reading([blocks(32, 8)], [blocks(0, 1)]),
     ];
-    expect(Array.from(lastWritersRead(ops))).toEqual([-1, -1, 0, 1, 1]);
-    expect(Array.from(lastWritersRead(ops.slice(0, 2)))).toEqual([-1, -1]);
+    expect(Array.from(targetReadWriters(ops).lastWriter)).toEqual([-1, -1, 0, 1, 1]);
+    expect(Array.from(targetReadWriters(ops.slice(0, 2)).lastWriter)).toEqual([-1, -1]);
   });
 });
