@@ -19,6 +19,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PackageReader } from '../../src/package/package-reader.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const bin = join(root, 'bin/ota-build.js');
@@ -145,9 +146,21 @@ describe('ext4 images, raw and sparse', () => {
     cli(['verify', pkg, '--old', join(work, 'v1.simg')]);
   }, 300_000);
 
-  it('a full package, whose gathered ops are out of destination order, applies as sparse too (staged raw, no side files left)', () => {
-    cli(['build', '--new', join(work, 'v2.img'), '-o', join(work, 'full'), '--target', 'generic']);
+  it('a full package, whose gathered ops are out of destination order, applies as sparse too (staged raw, no side files left)', async () => {
+    // zstd -3: the ops are gathered the same way as with the default codecs, in a fifth of the time.
+    const args = ['build', '--new', join(work, 'v2.img'), '-o', join(work, 'full'), '--target', 'generic'];
+    cli([...args, '--codec', 'zstd', '--level', '3']);
     const pkg = join(work, 'full', 'update-generic.otapkg');
+    const reader = await PackageReader.open(pkg);
+    let lastEnd = 0;
+    let backwards = 0;
+    for (const op of reader.manifest.partitions[0]!.operations)
+      for (const e of op.dst) {
+        if (e.startBlock < lastEnd) backwards++;
+        lastEnd = e.startBlock + e.blockCount;
+      }
+    await reader.close();
+    expect(backwards, 'some op writes before the end of an earlier one').toBeGreaterThan(0);
     const outDir = join(work, 'full-out');
     mkdirSync(outDir);
     cli(['apply', pkg, '-o', join(outDir, 'v2.simg'), '--output-format', 'sparse', '--device-target', 'generic']);

@@ -110,12 +110,12 @@ beforeAll(() => {
     privateKeyPem: readFileSync(join(TEST_KEYS, 'ed25519.pem'), 'utf8'),
     targetSha256: sha256Hex(zipImage),
   };
-  // 4 MiB: 32 KiB of new content at 1 MiB and an edited copy of it at 3 MiB, in another chunk.
-  const repeatOld = syntheticImage(4 * 1024 * 1024, SEED & 0xffff);
+  // 1 MiB: 32 KiB of new content at 128 KiB and an edited copy of it at 768 KiB, in another chunk.
+  const repeatOld = syntheticImage(1024 * 1024, SEED & 0xffff);
   const fresh = syntheticImage(32 * 1024, (SEED >>> 8) & 0xffff);
   const repeatNew = Buffer.from(repeatOld);
-  fresh.copy(repeatNew, 1024 * 1024);
-  applyEdits(fresh, [{ kind: 'random', at: 9000, length: 40 }], SEED & 0xff).copy(repeatNew, 3 * 1024 * 1024);
+  fresh.copy(repeatNew, 128 * 1024);
+  applyEdits(fresh, [{ kind: 'random', at: 9000, length: 40 }], SEED & 0xff).copy(repeatNew, 768 * 1024);
   writeFileSync(join(work, 'repeat-old.img'), repeatOld);
   writeFileSync(join(work, 'repeat-new.img'), repeatNew);
   buildGeneric(join(work, 'repeat'), join(work, 'repeat-new.img'), join(work, 'repeat-old.img'));
