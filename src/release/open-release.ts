@@ -6,9 +6,6 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ImageError, ioError } from '../errors/ota-error.js';
 import { openGenericRelease } from './generic-folder.js';
-import { openMediatekRelease } from './mediatek-scatter.js';
-import { openQualcommRelease } from './qualcomm-rawprogram.js';
-import { openUnisocPac } from './unisoc-pac.js';
 import type { ReleaseLayoutKind, ReleaseSource } from './release-source.js';
 
 /** A release reader, registered by the layout it reads. */
@@ -21,11 +18,29 @@ interface LayoutReader {
   open(path: string): Promise<ReleaseSource>;
 }
 
-/** The vendor layouts, in detection order. */
+/**
+ * The vendor layouts, in detection order. Each reader (and its XML parser) loads when a release of
+ * its layout is opened, so building from single images does not pay for them at startup.
+ */
 const READERS: readonly LayoutReader[] = [
-  { kind: 'qualcomm-rawprogram', fileName: /^rawprogram.*\.xml$/i, manyInFolder: true, open: openQualcommRelease },
-  { kind: 'mediatek-scatter', fileName: /_Android_scatter\.txt$/i, manyInFolder: false, open: openMediatekRelease },
-  { kind: 'unisoc-pac', fileName: /\.pac$/i, manyInFolder: false, open: openUnisocPac },
+  {
+    kind: 'qualcomm-rawprogram',
+    fileName: /^rawprogram.*\.xml$/i,
+    manyInFolder: true,
+    open: async (path) => (await import('./qualcomm-rawprogram.js')).openQualcommRelease(path),
+  },
+  {
+    kind: 'mediatek-scatter',
+    fileName: /_Android_scatter\.txt$/i,
+    manyInFolder: false,
+    open: async (path) => (await import('./mediatek-scatter.js')).openMediatekRelease(path),
+  },
+  {
+    kind: 'unisoc-pac',
+    fileName: /\.pac$/i,
+    manyInFolder: false,
+    open: async (path) => (await import('./unisoc-pac.js')).openUnisocPac(path),
+  },
 ];
 
 /** The layout of `path`, or undefined when it is a single image file. Throws IoError when missing. */

@@ -104,7 +104,7 @@ describe('kill and resume', () => {
     let kills = 0;
     let checkpointKills = 0;
     let resumedRuns = 0;
-    for (let round = 0; kills < 22 && round < 40; round++) {
+    for (let round = 0; kills < 20 && round < 40; round++) {
       rmSync(out, { force: true });
       const every = round % 2 === 0 ? 4096 : 8 * MiB;
       const { finished, inCheckpointWrite } = await killDuringApply(Math.floor(rng.next() * 900), every);
