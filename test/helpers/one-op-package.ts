@@ -1,4 +1,4 @@
-// Validly signed one-partition, one-op packages around a blob a test chose (hostile or not), and the
+// Validly signed one-partition packages of one op (or a few) around blobs a test chose (hostile or not), and the
 // refusal check the robustness suites share: the signer is trusted and the blob sha256 matches, so
 // only the decoder's or patcher's own checks stand between the blob and the device.
 
@@ -37,31 +37,51 @@ export interface OneOpPackage {
 }
 
 /** Writes a generic-target package, signed with the ed25519 test key, of one op; returns its path. */
-export async function writeOneOpPackage(p: OneOpPackage): Promise<string> {
+export function writeOneOpPackage(p: OneOpPackage): Promise<string> {
+  return writeOpsPackage({ ...p, ops: [{ op: p.op, blob: p.blob, decoderMemoryBytes: p.decoderMemoryBytes }] });
+}
+
+/** One op of writeOpsPackage and the blob it carries. */
+export interface OpWithBlob {
+  readonly op: OneOp;
+  readonly blob: Uint8Array;
+  readonly decoderMemoryBytes: number;
+}
+
+/** Writes a generic-target package, signed with the ed25519 test key, of `ops` in order; returns its path. */
+export async function writeOpsPackage(
+  p: Omit<OneOpPackage, 'op' | 'blob' | 'decoderMemoryBytes'> & { readonly ops: readonly OpWithBlob[] },
+): Promise<string> {
   const spool = await BlobSpool.create(p.dir);
-  const range = await spool.append(p.blob);
   const signer = await loadSigner(testPrivateKeyPath('ed25519'));
   const path = join(p.dir, `${p.name}.otapkg`);
-  const blob = { offsetBytes: 0, sizeBytes: p.blob.length, sha256: sha256(p.blob) };
+  const blobRanges = [];
+  const operations = [];
+  let offsetBytes = 0;
+  for (const { op, blob, decoderMemoryBytes } of p.ops) {
+    blobRanges.push(await spool.append(blob));
+    operations.push({ ...op, blob: { offsetBytes, sizeBytes: blob.length, sha256: sha256(blob) }, decoderMemoryBytes });
+    offsetBytes += blob.length;
+  }
   const identity = (sizeBytes: number, sha: Uint8Array) => ({ sizeBytes, sha256: sha, version: '', dontCare: [] });
   await writePackage(path, {
     signer,
     spool,
-    blobRanges: [range],
+    blobRanges,
     targetHeader: genericTargetHeader({ blockSizeBytes: BLOCK_BYTES }),
     manifest: {
       blockSizeBytes: BLOCK_BYTES,
       timestampSeconds: 1,
       sourceVersion: '',
       targetVersion: '',
-      maxDecoderMemoryBytes: p.decoderMemoryBytes,
+      maxDecoderMemoryBytes: Math.max(...p.ops.map((o) => o.decoderMemoryBytes)),
       requiredSpaceBytes: p.target.sizeBytes,
       partitions: [
         {
           name: 'system',
           source: p.oldImage ? identity(p.oldImage.length, sha256(p.oldImage)) : undefined,
           target: identity(p.target.sizeBytes, p.target.sha256),
-          operations: [{ ...p.op, blob, decoderMemoryBytes: p.decoderMemoryBytes }],
+          operations,
         },
       ],
     },
