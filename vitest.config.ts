@@ -8,7 +8,7 @@ const ALL_SUITES = ['test/**/*.test.ts', 'src/**/*.test.ts'];
 
 /**
  * The fast tier: no CLI processes, no browsers, no kills; each file runs in seconds. Slow on
- * purpose (and so left out): differ-caps (64 MiB bombs per differ), differ-roundtrip (every
+ * purpose (and so left out): differ-caps (32 MiB bombs per differ), differ-roundtrip (every
  * differ over every edit shape), caching-encoder (real builds).
  */
 const FAST_SUITES = [

@@ -21,7 +21,8 @@ describe.each(allDiffers().map((differ) => [differ.name, differ] as const))('%s 
     for (const bad of [-1, 0.5, Number.NaN, 2 ** 60]) await expectBlobError(differ.patch(source, patch, bad));
   });
 
-  // 32 MiB: twice the memory growth allowed below, so a patcher that did not stop would fail.
+  // 32 MiB: twice the buffer growth allowed below, so a patcher that kept its output past the
+  // declared size would fail the check (besides the refusal itself, which is asserted first).
   it('stops a patch that makes 32 MiB when 1 MiB is declared', async () => {
     const bomb = await differ.diff(randomBytes(4096, 43), Buffer.alloc(32 * MiB));
     expect(bomb.length).toBeLessThan(MiB);

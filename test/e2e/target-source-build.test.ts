@@ -1,6 +1,8 @@
 // Builds whose new image repeats new content (format 1.6, FORMAT.md §4): the copy is coded
-// against the first one, the package applies to a raw file, a sparse file and a device, only
-// targets that read 1.6 get target sources, and a grown image codes its copy from the target alone.
+// against the first one; only targets that read 1.6 get target sources (also in a mix with a 1.5
+// target); --jobs 2 builds the same bytes; the package applies to a raw file, a sparse file and a
+// device, asks for room for a raw stage before a sparse output, and is refused when re-signed as
+// minor 5; a grown image codes its copy from the target alone.
 
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -110,8 +110,9 @@ beforeAll(() => {
     privateKeyPem: readFileSync(join(TEST_KEYS, 'ed25519.pem'), 'utf8'),
     targetSha256: sha256Hex(zipImage),
   };
-  // 1 MiB: 32 KiB of new content at 128 KiB and an edited copy of it at 768 KiB, in another chunk.
-  const repeatOld = syntheticImage(1024 * 1024, SEED & 0xffff);
+  // 1 MiB: 32 KiB of new content at 128 KiB and an edited copy of it at 768 KiB, in a separate
+  // item: the unchanged zero blocks between them end the first (whatever the seed).
+  const repeatOld = syntheticImage(1024 * 1024, SEED & 0xffff).fill(0, 384 * 1024, 640 * 1024);
   const fresh = syntheticImage(32 * 1024, (SEED >>> 8) & 0xffff);
   const repeatNew = Buffer.from(repeatOld);
   fresh.copy(repeatNew, 128 * 1024);
