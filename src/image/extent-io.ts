@@ -65,12 +65,8 @@ export async function readExtentsAt(
   blockSizeBytes: number,
   into: Buffer,
 ): Promise<void> {
-  let at = 0;
-  for (const e of extents) {
-    const length = e.blockCount * blockSizeBytes;
-    await readSourceInto(source, e.startBlock * blockSizeBytes, into.subarray(at, at + length));
-    at += length;
-  }
+  for (const [offsetBytes, part] of extentSlices(extents, blockSizeBytes, into))
+    await readSourceInto(source, offsetBytes, part);
 }
 
 /**
@@ -85,14 +81,9 @@ export async function readFileExtentsInto(
   endBytes: number,
   purpose: ReadPurpose,
 ): Promise<void> {
-  let at = 0;
-  for (const e of extents) {
-    const length = e.blockCount * blockSizeBytes;
-    const offsetBytes = e.startBlock * blockSizeBytes;
-    const part = into.subarray(at, at + length);
-    const inside = Math.max(0, Math.min(length, endBytes - offsetBytes));
+  for (const [offsetBytes, part] of extentSlices(extents, blockSizeBytes, into)) {
+    const inside = Math.max(0, Math.min(part.length, endBytes - offsetBytes));
     part.fill(0, await readUpTo(fh, part.subarray(0, inside), offsetBytes, purpose));
-    at += length;
   }
 }
 
@@ -104,13 +95,20 @@ export async function writeExtents(
   blockSizeBytes: number,
   data: Uint8Array,
 ): Promise<void> {
+  for (const [offsetBytes, part] of extentSlices(extents, blockSizeBytes, data))
+    await writeFull(fh, part, offsetBytes, { action: 'write output', path });
+}
+
+/** Each extent's byte offset in the image and its slice of `data` (the extents' blocks, concatenated). */
+function* extentSlices<T extends Uint8Array>(
+  extents: readonly Extent[],
+  blockSizeBytes: number,
+  data: T,
+): Generator<[offsetBytes: number, slice: T]> {
   let at = 0;
   for (const e of extents) {
     const length = e.blockCount * blockSizeBytes;
-    await writeFull(fh, data.subarray(at, at + length), e.startBlock * blockSizeBytes, {
-      action: 'write output',
-      path,
-    });
+    yield [e.startBlock * blockSizeBytes, data.subarray(at, at + length) as T];
     at += length;
   }
 }
