@@ -3,7 +3,7 @@
 // order, depth tie-break and overflow fix, the stored/fixed/dynamic choice, and an LSB-first bit
 // writer into a capped sink. Knows nothing about matching (zlib-deflate.ts). Pure.
 
-import type { DeflateSink } from './deflate-sink.js';
+import { DeflateSink } from './deflate-sink.js';
 
 const L_CODES = 286;
 const D_CODES = 30;
@@ -83,6 +83,9 @@ function distCode(dist: number): number {
   return dist < 256 ? DIST_CODE[dist]! : DIST_CODE[256 + (dist >> 7)]!;
 }
 
+/** A coder's sink outside a stream: no capacity, so any byte put is refused. */
+const NO_SINK = new DeflateSink(0);
+
 /** One dynamic tree: zlib keeps Freq/Code and Dad/Len in unions; so do these two arrays. */
 interface Tree {
   readonly fc: Uint16Array;
@@ -115,13 +118,15 @@ export class DeflateBlockCoder {
   private bitBuf = 0;
   private bitCount = 0;
 
-  /** `symDist` and `symLc`: the symbol buffer, all zero, of zlib's lit_bufsize entries each. */
-  constructor(
-    symDist: Uint16Array,
-    symLc: Uint8Array,
-    private readonly fixedTrees: boolean,
-    private readonly sink: DeflateSink,
-  ) {
+  private fixedTrees = false;
+  /** The stream's sink; outside one, NO_SINK. */
+  private sink = NO_SINK;
+
+  /**
+   * `symDist` and `symLc`: the symbol buffer, of zlib's lit_bufsize entries each (written before
+   * read). One coder serves one stream at a time: start() begins each.
+   */
+  constructor(symDist: Uint16Array, symLc: Uint8Array) {
     const tree = (
       size: number,
       st: Uint16Array | undefined,
@@ -145,7 +150,33 @@ export class DeflateBlockCoder {
     this.symDist = symDist;
     this.symLc = symLc;
     this.symEnd = symDist.length - 1;
+  }
+
+  /**
+   * Begins a stream into `sink` (`fixedTrees`: strategy Z_FIXED) from the state a new coder has:
+   * trees, heap and bit buffer all zero. Reusing one coder saves its ten small arrays per stream.
+   */
+  start(fixedTrees: boolean, sink: DeflateSink): void {
+    this.fixedTrees = fixedTrees;
+    this.sink = sink;
+    for (const t of [this.ltree, this.dtree, this.bltree]) {
+      t.fc.fill(0);
+      t.dl.fill(0);
+      t.maxCode = 0;
+    }
+    this.heap.fill(0);
+    this.depth.fill(0);
+    this.blCount.fill(0);
+    this.heapLen = 0;
+    this.heapMax = 0;
+    this.bitBuf = 0;
+    this.bitCount = 0;
     this.initBlock();
+  }
+
+  /** Ends the coder's hold on the stream's sink (NO_SINK until the next start()). */
+  detach(): void {
+    this.sink = NO_SINK;
   }
 
   private initBlock(): void {

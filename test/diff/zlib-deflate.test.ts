@@ -70,6 +70,34 @@ describe('zlib deflate re-implementation', () => {
     expect(findDeflateParams(data, foreign, 'max')).toBeUndefined();
   });
 
+  it('makes each stream as a fresh zlib would, whatever streams ran before it on the thread', () => {
+    // The deflater keeps its arrays for the next stream and zeroes only the hash heads (as zlib's
+    // deflateReset): a long stream (window slid, chains and symbol buffer full) and one cut off
+    // mid-way by a mismatch leave stale bytes everywhere else, which must never reach the output.
+    const params: DeflateParams[] = [
+      { level: 1, windowBits: 15, memLevel: 8, strategy: 0 },
+      { level: 6, windowBits: 15, memLevel: 8, strategy: 0 },
+      { level: 9, windowBits: 15, memLevel: 9, strategy: 1 },
+      { level: 9, windowBits: 9, memLevel: 1, strategy: 4 },
+    ];
+    const long = Buffer.concat([mixed, randomBytes(70_000, 66), mixed]);
+    const after = [
+      Buffer.from('abcabcabcabcabc'),
+      textLike(3_000, 67),
+      Buffer.alloc(600),
+      elfChunk(9_000),
+      Buffer.alloc(0),
+    ];
+    const expected = after.map((data) => pythonDeflate(data, params));
+    params.forEach((p, i) => {
+      ours(long, p);
+      expect(() => zlibDeflateRaw(long, p, new DeflateSink(5_000, Buffer.alloc(5_000)))).toThrow(DeflateMismatch);
+      after.forEach((data, k) =>
+        expect(ours(data, p).equals(expected[k]![i]!), `${JSON.stringify(p)} #${k}`).toBe(true),
+      );
+    });
+  });
+
   it('accepts only the supported parameter ranges', () => {
     const ok = { level: 6, windowBits: 15, memLevel: 8, strategy: 0 };
     expect(validDeflateParams(ok)).toBe(true);
