@@ -18,7 +18,7 @@ import {
 import { findDeflateMatch } from './deflate-params-search.js';
 import { DEFAULT_SEARCH_LIMITS, findDeflateStreams, type FoundDeflateStream } from './deflate-streams.js';
 import type { Differ } from './differ.js';
-import { huffmanCodedFloorBytes } from './huffman-coded-floor.js';
+import { entropyCodedFloorBytes } from './entropy-coded-floor.js';
 import type { DeflateParams } from './zlib-deflate.js';
 
 /**
@@ -157,10 +157,10 @@ export class DeflateAwareDiffer implements Differ {
   }
 
   /**
-   * Without a source: the Huffman-coded bytes of the target's reproducible deflate streams, each
-   * piece counted once, less what a codec may still take off them (huffman-coded-floor.ts): an
-   * empirical floor, with a margin over what xz -9e and zstd -19 --long achieved on the bench's
-   * apk-64 chunks. Free right after diff() of the same target from no source; else the stream and
+   * Without a source: the Huffman-coded bytes of the target's reproducible deflate streams and the
+   * near-uniform stretches between them, each piece counted once, less what a codec may still take
+   * off them (entropy-coded-floor.ts): an empirical floor, with a margin over what xz -9e and zstd
+   * -19 --long achieved on the bench's apk-64 chunks. Free right after diff() of the same target from no source; else the stream and
    * parameter search is run again (no LZMA).
    */
   replaceFloorBytes(target: Uint8Array): number {
@@ -206,9 +206,9 @@ interface KeptStream {
   readonly uncodedBytes: number;
 }
 
-/** huffmanCodedFloorBytes of `target` over the streams kept. */
+/** entropyCodedFloorBytes of `target` over the streams kept. */
 function floorOf(target: Uint8Array, kept: readonly KeptStream[]): number {
-  return huffmanCodedFloorBytes(
+  return entropyCodedFloorBytes(
     target,
     kept.map((k) => ({
       startByte: k.stream.startByte,

@@ -1,5 +1,5 @@
 // The floor deflate-aware states under every replace codec of a chunk (replaceFloorBytes,
-// diff/huffman-coded-floor.ts), which lets the full-image rules skip the slow codecs where the
+// diff/entropy-coded-floor.ts), which lets the full-image rules skip the slow codecs where the
 // sourceless patch is under it: it must stay under what the strongest codecs really make of the
 // chunk, also where the deflated bytes repeat (members in two archives, members that start alike,
 // many tiny members) or are not entropy-coded (stored blocks).
@@ -54,6 +54,25 @@ describe('the replace floor of a sourceless deflate-aware chunk', () => {
     expect(naive).toBeGreaterThan(best);
     expect(floor).toBeGreaterThan(0);
     expect(floor).toBeLessThan(best);
+  });
+
+  it('counts near-uniform stored members between the streams once, and stays under the best codec', async () => {
+    const js = { name: 'a.js', data: textLike(200 * KiB, 16), level: 6 };
+    const png = randomBytes(96 * KiB, 17); // stands in for an already compressed file, stored
+    const streamsOnly = zipArchive([js]);
+    const withStored = zipArchive([
+      js,
+      { name: 'res/a.png', data: png, level: 0 },
+      { name: 'res/copy.png', data: png, level: 0 },
+      { name: 'NOTICE.txt', data: textLike(64 * KiB, 18), level: 0 },
+    ]);
+    const differ = new DeflateAwareDiffer();
+    const before = differ.replaceFloorBytes(streamsOnly);
+    const floor = differ.replaceFloorBytes(withStored);
+    // The stored image counts (once: its copy is a repeat); the stored text does not.
+    expect(floor - before).toBeGreaterThan(0.85 * png.length);
+    expect(floor - before).toBeLessThan(1.1 * png.length);
+    expect(floor).toBeLessThan(await bestCodecBytes(withStored));
   });
 
   it('is the same after diff() from no source as computed on its own, and counts nothing outside streams', async () => {
