@@ -237,36 +237,29 @@ function x86Reference(src: DataView, p: number, start: number, end: number): num
   return (modrmAt + 1) * 8 + imm;
 }
 
+/** Where the reference nextX86Reference last found starts (a second return value, no allocation). */
+let referenceStart = 0;
+
 /**
- * Visits the x86-64 references of bytes[start, end) in order (x86Reference): `visit(at, next)`
- * gets the operand's offset and the instruction's end, and returns whether the reference was
- * taken (the scan goes on after the instruction) or not (from the next byte: it may not be one).
+ * The first x86-64 reference (x86Reference, packed) whose instruction starts at or after byte `p`
+ * of bytes[start, end) and whose operand ends inside it, or -1; referenceStart then holds where
+ * that instruction starts. A caller that takes the reference scans on from the instruction's end,
+ * one that does not from referenceStart + 1 (the bytes may not be an instruction). A plain
+ * function on plain arguments, called in a loop (no callback): V8 keeps the scan in registers.
  */
-function scanX86(
-  bytes: Uint8Array,
-  src: DataView,
-  start: number,
-  end: number,
-  visit: (at: number, next: number) => boolean,
-): void {
-  let p = start;
-  while (p < end) {
+function nextX86Reference(bytes: Uint8Array, src: DataView, p: number, start: number, end: number): number {
+  for (; p < end; p++) {
     // Most bytes start no reference: neither E8/E9/0F nor followed by a [rip + disp32] ModRM
     // (x86Reference's first tests, done here without the call).
     const op = bytes[p]!;
-    if (op !== 0xe8 && op !== 0xe9 && op !== 0x0f && (p + 1 >= end || (bytes[p + 1]! & 0xc7) !== 0x05)) {
-      p++;
-      continue;
-    }
+    if (op !== 0xe8 && op !== 0xe9 && op !== 0x0f && (p + 1 >= end || (bytes[p + 1]! & 0xc7) !== 0x05)) continue;
     const ref = x86Reference(src, p, start, end);
-    const at = Math.floor(ref / 8);
-    if (ref < 0 || at + 4 > end) {
-      p++;
-      continue;
+    if (ref >= 0 && Math.floor(ref / 8) + 4 <= end) {
+      referenceStart = p;
+      return ref;
     }
-    const next = at + 4 + (ref % 8);
-    p = visit(at, next) ? next : p + 1;
   }
+  return -1;
 }
 
 /**
@@ -275,13 +268,20 @@ function scanX86(
  */
 function adjustX86(bytes: Uint8Array, work: RegionWork): void {
   const { src, out, regions, labels, start, end, delta } = work;
-  scanX86(bytes, src, start, end, (at, next) => {
+  for (let p = start; ;) {
+    const ref = nextX86Reference(bytes, src, p, start, end);
+    if (ref < 0) return;
+    const at = Math.floor(ref / 8);
+    const next = at + 4 + (ref % 8);
     const to = mapTarget(regions, next + src.getInt32(at, true), labels);
-    if (to === undefined) return false;
+    if (to === undefined) {
+      p = referenceStart + 1;
+      continue;
+    }
     const rel = to - (next + delta);
     if (fits(rel, 32)) out.setInt32(at, rel, true);
-    return true;
-  });
+    p = next;
+  }
 }
 
 /**
@@ -327,15 +327,22 @@ export function labelMapFor(
     const end = start + (regions.lengthBytes[r] as number);
     const delta = (regions.newStart[r] as number) - start;
     if (arch === 'x86-64') {
-      scanX86(source, src, start, end, (at, next) => {
+      for (let p = start; ;) {
+        const ref = nextX86Reference(source, src, p, start, end);
+        if (ref < 0) break;
+        const at = Math.floor(ref / 8);
+        const next = at + 4 + (ref % 8);
         const t = next + src.getInt32(at, true);
-        if (throughRegion(regions, t) !== undefined) return true;
-        if (at + delta < 0 || at + delta + 4 > target.length) return false;
+        p = next;
+        if (throughRegion(regions, t) !== undefined) continue;
+        if (at + delta < 0 || at + delta + 4 > target.length) {
+          p = referenceStart + 1;
+          continue;
+        }
         // Scanned on from the instruction's end, as the adjustment does once the table maps it
         // (votes only: a target whose interval is dropped is rescanned from the next byte there).
         votes.add(t, next + delta + dst.getInt32(at + delta, true) - t);
-        return true;
-      });
+      }
     } else {
       for (let p = Math.ceil(start / 4) * 4; p + 4 <= end; p += 4) {
         const q = p + delta;
