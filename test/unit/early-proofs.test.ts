@@ -20,14 +20,18 @@ const SPECS: CandidateSpec[] = [
   { kind: 'diff', differ: 'deflate-aware' },
 ];
 
-/** Deflated text and as many random bytes: the sourceless diff beats xz but not its floor, so xz runs. */
+/**
+ * Deflated text and as many random bytes of 181 values (7.5 bits a byte: under the entropy from
+ * which the floor counts bytes between streams, yet barely compressible): the sourceless diff
+ * beats xz but not its floor, so xz runs.
+ */
 async function chunkTask(): Promise<EncodeTask> {
   // Text that repeats past deflate's 32 KiB window: LZMA codes it far smaller than deflate did.
   const text = textLike(300 * KiB, 21);
   const zip = zipArchive([{ name: 'a.js', data: Buffer.concat(Array.from({ length: 4 }, () => text)), level: 6 }]);
   const [generic] = await resolveTargets('generic');
   return {
-    newData: Buffer.concat([zip, randomBytes(zip.length, 22)]),
+    newData: Buffer.concat([zip, randomBytes(zip.length, 22).map((b) => b % 181)]),
     sourceData: new Uint8Array(0),
     specs: SPECS,
     replaceRequired: false,
