@@ -158,10 +158,11 @@ export class DeflateAwareDiffer implements Differ {
 
   /**
    * Without a source: the Huffman-coded bytes of the target's reproducible deflate streams and the
-   * near-uniform stretches between them, each piece counted once, less what a codec may still take
-   * off them (entropy-coded-floor.ts): an empirical floor, with a margin over what xz -9e and zstd
-   * -19 --long achieved on the bench's apk-64 chunks. Free right after diff() of the same target from no source; else the stream and
-   * parameter search is run again (no LZMA).
+   * near-uniform windows between them (stored compressed files), each piece counted once, less
+   * what a codec may still take off them (entropy-coded-floor.ts): an empirical floor, with a
+   * margin over what xz -9e and zstd -19 --long achieved on the bench's apk-64 chunks. Free right
+   * after diff() of the same target from no source; else the stream and parameter search is run
+   * again (no LZMA).
    */
   replaceFloorBytes(target: Uint8Array): number {
     const key = digest(target);

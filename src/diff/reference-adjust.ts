@@ -333,8 +333,10 @@ export function labelMapFor(
         const at = Math.floor(ref / 8);
         const next = at + 4 + (ref % 8);
         const t = next + src.getInt32(at, true);
-        p = next;
-        if (throughRegion(regions, t) !== undefined) continue;
+        if (throughRegion(regions, t) !== undefined) {
+          p = next;
+          continue;
+        }
         if (at + delta < 0 || at + delta + 4 > target.length) {
           p = referenceStart + 1;
           continue;
@@ -342,6 +344,7 @@ export function labelMapFor(
         // Scanned on from the instruction's end, as the adjustment does once the table maps it
         // (votes only: a target whose interval is dropped is rescanned from the next byte there).
         votes.add(t, next + delta + dst.getInt32(at + delta, true) - t);
+        p = next;
       }
     } else {
       for (let p = Math.ceil(start / 4) * 4; p + 4 <= end; p += 4) {

@@ -154,7 +154,7 @@ export class DeflateBlockCoder {
 
   /**
    * Begins a stream into `sink` (`fixedTrees`: strategy Z_FIXED) from the state a new coder has:
-   * trees, heap and bit buffer all zero. Reusing one coder saves its ten small arrays per stream.
+   * trees, heap and bit buffer all zero. Reusing one coder saves its nine small arrays per stream.
    */
   start(fixedTrees: boolean, sink: DeflateSink): void {
     this.fixedTrees = fixedTrees;

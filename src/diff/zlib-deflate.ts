@@ -79,8 +79,9 @@ let reusable: { key: string; state: DeflateState } | undefined;
  * its sizes match (zlibDeflateRaw runs to its end or throws before another starts on this thread),
  * so thousands of small streams make no garbage. Only `head` is zeroed, as zlib's deflateReset
  * does (CLEAR_HASH): a chain only reaches `prev` entries this stream wrote, the symbol buffer is
- * written before it is read, and no window byte is read past the data but those fillWindow zeroes
- * for this stream (zlib's high_water, reset with each stream).
+ * written before it is read, and a match compare reads past the data only bytes this stream wrote
+ * or fillWindow zeroed (high_water starts at 0 with each stream here); nor does the output depend
+ * on them, as every match length is cut to the lookahead.
  */
 function stateFor(wBits: number, memLevel: number): DeflateState {
   const key = `${wBits}/${memLevel}`;
@@ -105,7 +106,8 @@ function stateFor(wBits: number, memLevel: number): DeflateState {
 
 /**
  * The window-filling state of one deflate (zlib's fill_window): the hot loops keep these in locals
- * and hand them over only around a fill, which comes once every few KiB of input.
+ * and hand them over only around a fill: about once per window size of input (and on each of
+ * the last MIN_LOOKAHEAD positions).
  */
 interface FillState {
   nextIn: number;
@@ -195,7 +197,7 @@ function flushBlock(coder: DeflateBlockCoder, window: Uint8Array, f: FillState, 
 /**
  * Deflates `input` as zlib would with `params` (raw stream, Z_FINISH) into `sink`. The sink may
  * stop it by throwing (DeflateMismatch). Caller checks validDeflateParams first. The thread's
- * state lets go of the sink when done, so a kept state never holds a stream's bytes.
+ * state lets go of the sink when done, so a kept state never keeps the sink (its output) alive.
  */
 export function zlibDeflateRaw(input: Uint8Array, params: DeflateParams, sink: DeflateSink): void {
   const state = stateFor(params.windowBits, params.memLevel);

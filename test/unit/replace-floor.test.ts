@@ -2,7 +2,8 @@
 // diff/entropy-coded-floor.ts), which lets the full-image rules skip the slow codecs where the
 // sourceless patch is under it: it must stay under what the strongest codecs really make of the
 // chunk, also where the deflated bytes repeat (members in two archives, members that start alike,
-// many tiny members) or are not entropy-coded (stored blocks).
+// many tiny members) or are not entropy-coded (stored blocks), and where the bytes between the
+// streams are (stored compressed files, counted once) or only look so (padding, repeated records).
 
 import { describe, expect, it } from 'vitest';
 import { encoderByName } from '../../src/codecs/encoder-registry.js';
@@ -75,7 +76,28 @@ describe('the replace floor of a sourceless deflate-aware chunk', () => {
     expect(floor).toBeLessThan(await bestCodecBytes(withStored));
   });
 
-  it('is the same after diff() from no source as computed on its own, and counts nothing outside streams', async () => {
+  it('counts no padding (erased flash: 0xFF) after a stored member, nor records with repeated fields, between the streams', async () => {
+    const js = { name: 'a.js', data: textLike(200 * KiB, 19), level: 6 };
+    const blob = randomBytes(64 * KiB, 20);
+    // A verity-like tree: 32-byte hashes, one in sixteen the same (the hash of a zero block): its
+    // byte counts look uniform (over 7.9 bits), its repeated words do not.
+    const zeroHash = randomBytes(32, 21);
+    const tree = Buffer.concat(
+      Array.from({ length: 2048 }, (_, i) => (i % 16 === 0 ? zeroHash : randomBytes(32, 1000 + i))),
+    );
+    const differ = new DeflateAwareDiffer();
+    const before = differ.replaceFloorBytes(zipArchive([js]));
+    const padded = zipArchive([
+      js,
+      { name: 'fw.bin', data: Buffer.concat([blob, Buffer.alloc(1024 * KiB, 0xff)]), level: 0 },
+    ]);
+    expect(differ.replaceFloorBytes(padded) - before).toBeLessThan(1.05 * blob.length);
+    const withTree = zipArchive([js, { name: 'verity.bin', data: tree, level: 0 }]);
+    expect(differ.replaceFloorBytes(withTree)).toBe(before);
+    expect(before).toBeLessThan(await bestCodecBytes(withTree));
+  });
+
+  it('is the same after diff() from no source as computed on its own, and counts no text outside streams', async () => {
     const zip = zipArchive([{ name: 'a.js', data: textLike(300 * KiB, 14), level: 9 }]);
     const fresh = new DeflateAwareDiffer().replaceFloorBytes(zip);
     const differ = new DeflateAwareDiffer();
