@@ -1,8 +1,10 @@
 // Encodes a plan in destination order: changed chunks go to the worker pool with a bounded
 // number in flight, results are consumed strictly in item order (so output never depends on
 // thread timing), each target picks its smallest allowed candidate, and chosen blobs are spooled once.
-// Memory: at most IN_FLIGHT_PER_JOB × jobs changed chunks (new data + sources + candidates) at a
-// time, plus a plain record per zero/copy item queued behind them.
+// Memory: at most 2 × IN_FLIGHT_PER_JOB × jobs changed chunks started and not yet consumed, of
+// which at most IN_FLIGHT_PER_JOB × jobs are being encoded (new data + sources + candidates) and
+// the others, encoded, wait for an older one with their candidates only; plus a plain record per
+// zero/copy item queued behind them.
 
 import { createHash } from 'node:crypto';
 import { readExtents, readExtentsAt } from '../image/extent-io.js';
@@ -21,6 +23,7 @@ import type { EncodeTask } from './encode-task.js';
 import { proveKept } from './self-check.js';
 import type { TargetAssembly } from './target-assembly.js';
 
+/** Changed chunks being encoded at once, per worker (one running, one queued). */
 const IN_FLIGHT_PER_JOB = 2;
 
 /** Inputs of encodePlan. */
@@ -71,30 +74,57 @@ export function targetNeeds(profiles: readonly TargetProfile[]): TargetNeeds {
 interface Started {
   readonly item: PlanStep;
   readonly work: Promise<{ candidates: EncodedCandidate[]; srcSha256: Buffer; dstSha256: Buffer } | undefined>;
+  /** The work has settled (its chunk's data is gone; only its result waits). */
+  settled: boolean;
 }
 
 /** Runs the plan through the encoder and fills every target's assembly. */
 export async function encodePlan(input: EncodePlanInput): Promise<void> {
-  // Only changed chunks hold data while in flight (zero and copy items wait as plain records),
-  // so the window counts changed chunks: with copies between them, the workers still get
-  // enough to do. Memory: at most `window` chunks (new data + sources + candidates) at a time.
+  // Only changed chunks hold data while being encoded (zero and copy items wait as plain
+  // records), so the window counts those. A chunk encoded before an older one still encoding waits
+  // with its candidates only, and does not hold a worker back: a slow chunk at the head of the
+  // plan once left the other worker idle for seconds. Started and unconsumed: at most 2 x `window`.
   const window = Math.max(2, input.encoder.jobs * IN_FLIGHT_PER_JOB);
   const started: Started[] = [];
   const total = input.items.length;
   let done = 0;
-  let changedInFlight = 0;
+  let encoding = 0;
+  let unconsumed = 0;
+  let wake: (() => void) | undefined;
   const finishOldest = async () => {
     const s = started.shift()!;
-    if (isData(s.item)) changedInFlight--;
+    if (isData(s.item)) unconsumed--;
     await finish(input, s);
     input.reporter.progress({ phase: 'encoding', done: ++done, total });
   };
+  /** Consumes the settled items at the head of the plan. */
+  const finishSettled = async () => {
+    while (started.length > 0 && started[0]!.settled) await finishOldest();
+  };
   for (const item of input.items) {
-    while (isData(item) && changedInFlight >= window) await finishOldest();
+    if (isData(item)) {
+      await finishSettled();
+      while (encoding >= window || unconsumed >= 2 * window) {
+        if (encoding < window)
+          await finishOldest(); // the waiting ones are at their bound
+        else await new Promise<void>((resolve) => (wake = resolve)); // until a chunk settles
+        await finishSettled();
+      }
+    }
     const work = isData(item) ? startChunk(input, item) : Promise.resolve(undefined);
-    work.catch(() => undefined); // consumed in order below; avoid unhandled rejections meanwhile
-    started.push({ item, work });
-    if (isData(item)) changedInFlight++;
+    const s: Started = { item, work, settled: !isData(item) };
+    if (isData(item)) {
+      encoding++;
+      unconsumed++;
+      const settle = () => {
+        s.settled = true;
+        encoding--;
+        wake?.();
+        wake = undefined;
+      };
+      work.then(settle, settle); // consumed in order below (its rejection too)
+    }
+    started.push(s);
   }
   while (started.length > 0) await finishOldest();
 }
