@@ -1,10 +1,9 @@
 // Encodes a plan in destination order: changed chunks go to the worker pool with a bounded
 // number in flight, results are consumed strictly in item order (so output never depends on
 // thread timing), each target picks its smallest allowed candidate, and chosen blobs are spooled once.
-// Memory: at most 2 × IN_FLIGHT_PER_JOB × jobs changed chunks started and not yet consumed, of
-// which at most IN_FLIGHT_PER_JOB × jobs are being encoded (new data + sources + candidates) and
-// the others, encoded, wait for an older one with their candidates only; plus a plain record per
-// zero/copy item queued behind them.
+// Memory: the data (new data + sources + candidates) of at most IN_FLIGHT_PER_JOB × jobs changed
+// chunks being encoded, plus the kept candidates (what some target selects) of at most as many
+// more encoded ones waiting for an older one; and a plain record per zero/copy item queued behind.
 
 import { createHash } from 'node:crypto';
 import { readExtents, readExtentsAt } from '../image/extent-io.js';
@@ -20,10 +19,10 @@ import { MINOR_SOURCELESS_DIFF, MINOR_TARGET_SOURCE } from '../format/package-he
 import { allDiffers } from '../diff/differ-registry.js';
 import type { ChunkEncoder } from './chunk-encoder.js';
 import type { EncodeTask } from './encode-task.js';
-import { proveKept } from './self-check.js';
+import { keptCandidates, proveKept } from './self-check.js';
 import type { TargetAssembly } from './target-assembly.js';
 
-/** Changed chunks being encoded at once, per worker (one running, one queued). */
+/** Changed chunks being encoded at once (read, queued, encoded or proved), per worker. */
 const IN_FLIGHT_PER_JOB = 2;
 
 /** Inputs of encodePlan. */
@@ -73,56 +72,65 @@ export function targetNeeds(profiles: readonly TargetProfile[]): TargetNeeds {
 
 interface Started {
   readonly item: PlanStep;
-  readonly work: Promise<{ candidates: EncodedCandidate[]; srcSha256: Buffer; dstSha256: Buffer } | undefined>;
+  readonly work: Promise<ChunkResult | undefined>;
   /** The work has settled (its chunk's data is gone; only its result waits). */
   settled: boolean;
+}
+
+/** What a changed chunk leaves for its turn: the candidates some target keeps, and hashes. */
+interface ChunkResult {
+  /** The kept candidates, in spec order (each target's selection among all is among them). */
+  readonly candidates: EncodedCandidate[];
+  /** Labels of every candidate made (for the message when a target can use none). */
+  readonly tried: readonly string[];
+  readonly srcSha256: Buffer;
+  readonly dstSha256: Buffer;
 }
 
 /** Runs the plan through the encoder and fills every target's assembly. */
 export async function encodePlan(input: EncodePlanInput): Promise<void> {
   // Only changed chunks hold data while being encoded (zero and copy items wait as plain
   // records), so the window counts those. A chunk encoded before an older one still encoding waits
-  // with its candidates only, and does not hold a worker back: a slow chunk at the head of the
-  // plan once left the other worker idle for seconds. Started and unconsumed: at most 2 x `window`.
-  const window = Math.max(2, input.encoder.jobs * IN_FLIGHT_PER_JOB);
+  // with its kept candidates only and does not hold a worker back: a slow chunk at the head of
+  // the plan once left the other worker idle for seconds. Started and unconsumed: at most 2 x the window.
+  const windowChunks = Math.max(2, input.encoder.jobs * IN_FLIGHT_PER_JOB);
   const started: Started[] = [];
   const total = input.items.length;
   let done = 0;
-  let encoding = 0;
-  let unconsumed = 0;
+  let encodingChunks = 0;
+  let unconsumedChunks = 0;
+  let failed = false;
   let wake: (() => void) | undefined;
   const finishOldest = async () => {
     const s = started.shift()!;
-    if (isData(s.item)) unconsumed--;
+    if (isData(s.item)) unconsumedChunks--;
     await finish(input, s);
     input.reporter.progress({ phase: 'encoding', done: ++done, total });
   };
-  /** Consumes the settled items at the head of the plan. */
-  const finishSettled = async () => {
-    while (started.length > 0 && started[0]!.settled) await finishOldest();
-  };
   for (const item of input.items) {
     if (isData(item)) {
-      await finishSettled();
-      while (encoding >= window || unconsumed >= 2 * window) {
-        if (encoding < window)
-          await finishOldest(); // the waiting ones are at their bound
+      // Results are consumed only when a bound is reached: until then every chunk goes to the pool.
+      while (encodingChunks >= windowChunks || unconsumedChunks >= 2 * windowChunks) {
+        if (started[0]!.settled || encodingChunks < windowChunks) await finishOldest();
         else await new Promise<void>((resolve) => (wake = resolve)); // until a chunk settles
-        await finishSettled();
       }
     }
+    // After a failure nothing more starts: the items started are consumed in order below, and the
+    // first failure in plan order is thrown (the same whatever the timing).
+    if (failed) break;
     const work = isData(item) ? startChunk(input, item) : Promise.resolve(undefined);
     const s: Started = { item, work, settled: !isData(item) };
     if (isData(item)) {
-      encoding++;
-      unconsumed++;
-      const settle = () => {
+      encodingChunks++;
+      unconsumedChunks++;
+      const settle = (ok: boolean) => () => {
         s.settled = true;
-        encoding--;
+        if (!ok) failed = true;
+        encodingChunks--;
         wake?.();
         wake = undefined;
       };
-      work.then(settle, settle); // consumed in order below (its rejection too)
+      work.then(settle(true), settle(false)); // consumed in order below (its rejection too)
     }
     started.push(s);
   }
@@ -162,7 +170,11 @@ async function startChunk(input: EncodePlanInput, item: DataStep) {
   // which never moves the buffers) is proven here, while its chunk is still in memory.
   const candidates = await proveKept(task, await input.encoder.encode(task), input.targetNeeds.targets);
   if (input.selfCheckTotals) for (const c of candidates) input.selfCheckTotals.ms += c.selfCheckMs ?? 0;
-  return { candidates, srcSha256, dstSha256 };
+  // Only what some target selects waits for its turn: the smallest allowed candidate of a list is
+  // the same in any sublist holding it, in the same order.
+  const kept = keptCandidates(candidates, input.targetNeeds.targets).map((i) => candidates[i]!);
+  const tried = candidates.map((c) => candidateLabel(c.spec));
+  return { candidates: kept, tried, srcSha256, dstSha256 } satisfies ChunkResult;
 }
 
 async function finish(input: EncodePlanInput, s: Started): Promise<void> {
@@ -192,14 +204,14 @@ async function finish(input: EncodePlanInput, s: Started): Promise<void> {
       return;
     case 'changed':
     case 'gathered': {
-      const { candidates, srcSha256, dstSha256 } = (await s.work)!;
+      const { candidates, tried, srcSha256, dstSha256 } = (await s.work)!;
       const spooled = new Map<number, { range: SpoolRange; sha256: Buffer }>();
       for (const a of input.assemblies) {
         const chosen = selectCandidate(a.profile, candidates);
         if (chosen < 0) {
           throw new UnsupportedError(
             'NO_ALLOWED_ENCODING',
-            `target ${a.profile.id}: no allowed encoding for ${blocksLabel(dstOf(item))} (tried ${candidates.map((c) => candidateLabel(c.spec)).join(', ')})`,
+            `target ${a.profile.id}: no allowed encoding for ${blocksLabel(dstOf(item))} (tried ${tried.join(', ')})`,
           );
         }
         let entry = spooled.get(chosen);

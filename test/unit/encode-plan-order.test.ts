@@ -1,6 +1,7 @@
 // encodePlan's scheduling (pipeline/encode-plan.ts): a slow chunk at the head of the plan does not
-// hold the other workers back (later chunks keep being encoded, up to a bound on those waiting
-// for it), and the operations still come out in plan order, whatever order the encoder finishes in.
+// hold the other workers back (later chunks keep being encoded, up to the bounds on those encoding
+// and those waiting for it), the operations still come out in plan order whatever order the
+// encoder finishes in, and a failing chunk fails the plan with its own error.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,12 +20,12 @@ import type { Signer } from '../../src/signing/signer.js';
 import { resolveTargets } from '../../src/targets/target-registry.js';
 
 const BLOCK_BYTES = 4096;
-const CHUNKS = 20;
+const BLOCKS = 24;
 
-/** An image of CHUNKS blocks, block i filled with i + 1. */
+/** An image of BLOCKS blocks, block i filled with i + 1 (so a chunk names its block). */
 function memoryImage(): BlockSource {
-  const data = Buffer.alloc(CHUNKS * BLOCK_BYTES);
-  for (let i = 0; i < CHUNKS; i++) data.fill(i + 1, i * BLOCK_BYTES, (i + 1) * BLOCK_BYTES);
+  const data = Buffer.alloc(BLOCKS * BLOCK_BYTES);
+  for (let i = 0; i < BLOCKS; i++) data.fill(i + 1, i * BLOCK_BYTES, (i + 1) * BLOCK_BYTES);
   return {
     path: 'memory',
     format: 'memory',
@@ -34,26 +35,40 @@ function memoryImage(): BlockSource {
 }
 
 /**
- * A 2-job encoder that answers every chunk at once (stored as is), except the first block's,
- * which it holds until release() is called.
+ * A 2-job encoder that stores every chunk as is: at once, except the blocks in `held` (until
+ * release()), and failing the block `failing`. Records the blocks asked for and the most encodes
+ * running at once.
  */
-class HeadHoldingEncoder implements ChunkEncoder {
+class ScriptedEncoder implements ChunkEncoder {
   readonly jobs = 2;
   readonly calls: number[] = [];
-  private releaseHead: (() => void) | undefined;
-  private readonly headHeld = new Promise<void>((resolve) => (this.releaseHead = resolve));
+  peakRunning = 0;
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  private releasing = false;
+
+  constructor(
+    private readonly held: ReadonlySet<number>,
+    private readonly failing = -1,
+  ) {}
 
   async encode(task: EncodeTask): Promise<EncodedCandidate[]> {
     const block = task.newData[0]! - 1;
     this.calls.push(block);
-    if (block === 0) await this.headHeld;
-    return [
-      { spec: { kind: 'replace', codec: 'none', level: 0 }, bytes: Buffer.from(task.newData), decoderMemoryBytes: 0 },
-    ];
+    this.peakRunning = Math.max(this.peakRunning, ++this.running);
+    try {
+      if (this.held.has(block) && !this.releasing) await new Promise<void>((resolve) => this.waiting.push(resolve));
+      if (block === this.failing) throw new Error(`chunk ${block} failed`);
+      const spec = { kind: 'replace', codec: 'none', level: 0 } as const;
+      return [{ spec, bytes: Buffer.from(task.newData), decoderMemoryBytes: 0 }];
+    } finally {
+      this.running--;
+    }
   }
 
   release(): void {
-    this.releaseHead!();
+    this.releasing = true;
+    for (const resolve of this.waiting.splice(0)) resolve();
   }
 }
 
@@ -62,40 +77,81 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-describe('encodePlan scheduling', () => {
-  it('keeps encoding past a slow head chunk, up to its bound, and writes the ops in plan order', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ota-encode-plan-'));
-    dirs.push(dir);
-    const [generic] = await resolveTargets('generic');
-    const assembly = new TargetAssembly(generic!, {} as Signer, generic!.defaultPlatform);
-    const spool = await BlobSpool.create(dir);
-    const encoder = new HeadHoldingEncoder();
-    const items: PlanStep[] = Array.from({ length: CHUNKS }, (_, i) => ({
-      kind: 'gathered',
-      dst: [{ startBlock: i, blockCount: 1 }],
-    }));
-    const done = encodePlan({
-      items,
-      next: memoryImage(),
-      old: undefined,
-      blockSizeBytes: BLOCK_BYTES,
-      specs: [{ kind: 'replace', codec: 'none', level: 0 }],
-      encoder,
-      spool,
-      assemblies: [assembly],
-      reporter: new CollectingReporter(),
-      targetNeeds: targetNeeds([generic!]),
-    });
-    // 2 jobs: 4 chunks may be encoding and 8 wait unconsumed (the head is 1 of them): while the
-    // head is held, the others are encoded until 8 are, and no more.
-    await vi.waitFor(() => expect(encoder.calls.length).toBe(8), { timeout: 10_000, interval: 5 });
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(encoder.calls.length).toBe(8);
-    expect(assembly.operations).toEqual([]);
+/** Runs encodePlan over one-block chunks (a zero item after every fourth) with `encoder`. */
+async function runPlan(encoder: ScriptedEncoder, whileRunning: () => Promise<void>) {
+  const dir = mkdtempSync(join(tmpdir(), 'ota-encode-plan-'));
+  dirs.push(dir);
+  const [generic] = await resolveTargets('generic');
+  const assembly = new TargetAssembly(generic!, {} as Signer, generic!.defaultPlatform);
+  const spool = await BlobSpool.create(dir);
+  const items: PlanStep[] = [];
+  for (let i = 0; i < BLOCKS; i++) {
+    items.push({ kind: 'gathered', dst: [{ startBlock: i, blockCount: 1 }] });
+    if (i % 4 === 3) items.push({ kind: 'zero', dst: { startBlock: BLOCKS + i, blockCount: 1 } });
+  }
+  const done = encodePlan({
+    items,
+    next: memoryImage(),
+    old: undefined,
+    blockSizeBytes: BLOCK_BYTES,
+    specs: [{ kind: 'replace', codec: 'none', level: 0 }],
+    encoder,
+    spool,
+    assemblies: [assembly],
+    reporter: new CollectingReporter(),
+    targetNeeds: targetNeeds([generic!]),
+  });
+  done.catch(() => undefined); // awaited below
+  try {
+    await whileRunning();
+  } finally {
     encoder.release();
-    await done;
-    expect(encoder.calls.length).toBe(CHUNKS);
-    expect(assembly.operations.map((op) => op.dst[0]!.startBlock)).toEqual(items.map((_, i) => i));
+    await done.catch(() => undefined);
     await spool.dispose();
+  }
+  return { done, assembly, items };
+}
+
+describe('encodePlan scheduling', () => {
+  it('keeps encoding past a slow head chunk, up to its bounds, and writes the ops in plan order', async () => {
+    const encoder = new ScriptedEncoder(new Set([0]));
+    const { done, assembly, items } = await runPlan(encoder, async () => {
+      // 2 jobs: 4 chunks may be encoding, 8 started and unconsumed (the held head among them):
+      // while the head is held, 7 more are encoded and no more start.
+      await vi.waitFor(() => expect(encoder.calls.length).toBe(8), { timeout: 10_000, interval: 5 });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(encoder.calls.length).toBe(8);
+    });
+    await done;
+    expect(encoder.calls.length).toBe(BLOCKS);
+    const ops = assembly.operations;
+    const firstBlock = (item: PlanStep) =>
+      item.kind === 'zero' ? item.dst.startBlock : item.kind === 'gathered' ? item.dst[0]!.startBlock : -1;
+    expect(ops.map((op) => op.dst[0]!.startBlock)).toEqual(items.map(firstBlock));
+    // Blobs were spooled in plan order too.
+    const offsets = ops.flatMap((op) => ('blob' in op ? [op.blob.offsetBytes] : []));
+    expect(offsets).toEqual([...offsets].sort((a, b) => a - b));
+  });
+
+  it('never has more chunks encoding than the window, when many are slow', async () => {
+    const encoder = new ScriptedEncoder(new Set([0, 1, 2, 3, 4, 5, 6, 7]));
+    await runPlan(encoder, async () => {
+      await vi.waitFor(() => expect(encoder.calls.length).toBe(4), { timeout: 10_000, interval: 5 });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(encoder.calls.length).toBe(4);
+    });
+    expect(encoder.peakRunning).toBe(4);
+  });
+
+  it("fails with a failing chunk's own error, in plan order, and starts nothing after it", async () => {
+    // Chunks 0-2 held and 3 failing: the window is full until 3 fails, and then nothing more starts.
+    const encoder = new ScriptedEncoder(new Set([0, 1, 2]), 3);
+    const { done } = await runPlan(encoder, async () => {
+      await vi.waitFor(() => expect(encoder.calls).toContain(3), { timeout: 10_000, interval: 5 });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(encoder.calls).toEqual([0, 1, 2, 3]);
+    });
+    await expect(done).rejects.toThrow('chunk 3 failed');
+    expect(encoder.calls).toEqual([0, 1, 2, 3]);
   });
 });
