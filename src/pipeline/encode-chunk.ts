@@ -63,6 +63,21 @@ const REPLACE_CLOSE = 1.05;
  */
 const FAST_FLOOR_SHARE_OF_ESTIMATE = 0.5;
 
+/**
+ * A chunk the quick estimate (zstd -1) leaves at least this share of is poorly compressible
+ * (compressed files: fonts, images, archives). There, and only there, the source's help is
+ * measured before the byte differs run (sourceHelpsByteDiffers): a dozen changed chunks of the
+ * bench pairs are over it; patch and code chunks are at 0.3-0.55.
+ */
+const DENSE_SHARE_OF_ESTIMATE = 0.6;
+/**
+ * On a poorly compressible chunk, the byte differs (those that read no content: no applies()) run
+ * only where the source takes at least this share off a middle differ's estimate. On the bench
+ * pairs the dense chunks measured either under 0.2 % (new font files in major-64: every diff lost
+ * to brotli, after ~2.5 s of CPU each) or over 13 % (archives whose other members are unchanged).
+ */
+const MIN_SOURCE_GAIN_SHARE = 0.02;
+
 type ReplaceSpec = Extract<CandidateSpec, { kind: 'replace' }>;
 type DiffSpec = Extract<CandidateSpec, { kind: 'diff' }>;
 const tierOf = (s: DiffSpec): DifferTraits['tier'] => differByName(s.differ).traits.tier;
@@ -159,7 +174,12 @@ export async function encodeWithRules(
   // Content-aware differs join only chunks that hold their content.
   const applies = (s: DiffSpec) => differByName(s.differ).applies?.(task.sourceData, task.newData) ?? true;
   const allDiffSpecs = task.specs.filter((s): s is DiffSpec => s.kind === 'diff');
-  const diffSpecs = task.sourceData.length > 0 ? allDiffSpecs.filter(applies) : [];
+  const diffSpecs =
+    task.sourceData.length === 0
+      ? []
+      : (await sourceHelpsByteDiffers(task, allDiffSpecs, replaceSpecs))
+        ? allDiffSpecs.filter(applies)
+        : allDiffSpecs.filter((s) => differByName(s.differ).applies !== undefined).filter(applies);
   // A full image's chunk: the differs that need no source, where they apply (a sourceless DIFF).
   const sourceless =
     task.fullImage === true && task.sourceData.length === 0 && task.sourcelessDiffAllowed !== false
@@ -259,6 +279,32 @@ async function fastFloor(task: EncodeTask, leads: readonly EncodedCandidate[]): 
   if (!(worstBest <= share * FAST_FLOOR_SHARE_OF_ESTIMATE * task.newData.length)) return undefined;
   const floor = FAST_FLOOR_SHARE_OF_ESTIMATE * (await quickEstimateBytes(task.newData));
   return worstBest <= share * floor ? floor : undefined;
+}
+
+/**
+ * False when a large, poorly compressible chunk (quick estimate over DENSE_SHARE_OF_ESTIMATE of
+ * it) gains less than MIN_SOURCE_GAIN_SHARE from its source, as a middle differ's estimate
+ * (traits.estimate: zstd -9 with the source as dictionary) measures it against the same estimate
+ * from no source: the source then holds next to none of the chunk's bytes, and a byte differ can
+ * only code the chunk about as a replace codec does, for several times the time. True elsewhere,
+ * and whenever a skip could leave some target without a candidate (one that allows no replace
+ * codec asked for), or no differ has an estimate. Content-aware differs are judged by their own
+ * applies(), never by this.
+ */
+async function sourceHelpsByteDiffers(
+  task: EncodeTask,
+  diffSpecs: readonly DiffSpec[],
+  replaceSpecs: readonly ReplaceSpec[],
+): Promise<boolean> {
+  const size = task.newData.length;
+  if (size <= SMALL_CHUNK_BYTES || replaceSpecs.length === 0 || !hasQuickEstimate()) return true;
+  if (task.targets?.some((t) => !replaceSpecs.some((s) => t.allowedCodecs.includes(s.codec)))) return true;
+  const estimating = diffSpecs.map((s) => differByName(s.differ)).find((d) => d.estimate !== undefined);
+  if (estimating?.estimate === undefined) return true;
+  if ((await quickEstimateBytes(task.newData)) < size * DENSE_SHARE_OF_ESTIMATE) return true;
+  const alone = await estimating.estimate(new Uint8Array(0), task.newData);
+  const withSource = await estimating.estimate(task.sourceData, task.newData);
+  return withSource <= alone * (1 - MIN_SOURCE_GAIN_SHARE);
 }
 
 /** Share of 4 KiB blocks that are all zero across both inputs. */

@@ -162,8 +162,8 @@ describe('candidate rules', () => {
 
   it('zstd-dict is skipped on a big chunk where its level-9 estimate, over its gain, already loses to bsdiff-lzma', async () => {
     const sizes = { 'diff/bsdiff-lzma': 130 * KiB, 'replace/gzip-9': 400 * KiB };
-    // Random data against an unrelated source: the estimate is about the whole chunk.
-    const unrelated = { newData: randomBytes(1024 * KiB, 7), sourceData: randomBytes(1024 * KiB, 8) };
+    // Text against an unrelated source: the estimate is about the whole chunk.
+    const unrelated = { newData: textLike(1024 * KiB, 7), sourceData: randomBytes(1024 * KiB, 8) };
     expect((await rules(1024 * KiB, sizes, unrelated)).ran).not.toContain('diff/zstd-dict');
     // The same chunk where bsdiff-lzma did no better than the estimate could: zstd-dict runs.
     const close = { ...sizes, 'diff/bsdiff-lzma': 1000 * KiB, 'replace/gzip-9': 1024 * KiB };
@@ -173,6 +173,40 @@ describe('candidate rules', () => {
     expect((await rules(256 * KiB, { 'diff/bsdiff-lzma': 1 * KiB }, small)).ran).toContain('diff/zstd-dict');
     const noLead = { ...unrelated, someDiffTargetWithoutLead: true };
     expect((await rules(1024 * KiB, sizes, noLead)).ran).toContain('diff/zstd-dict');
+  });
+
+  it('on a poorly compressible chunk the source does not help, only the codecs and content-aware differs that apply run', async () => {
+    const [generic] = await resolveTargets('generic');
+    const byteDiffers = ['diff/bsdiff-lzma', 'diff/zstd-dict', 'diff/bsdiff', 'diff/bsdf2'];
+    const dense = randomBytes(1024 * KiB, 11);
+    const unrelated = { newData: dense, sourceData: randomBytes(2048 * KiB, 12), targets: [generic!] };
+    const skipped = await rules(1024 * KiB, {}, unrelated);
+    for (const d of byteDiffers) expect(skipped.ran).not.toContain(d);
+    expect(skipped.ran).toEqual(['replace/none-0', 'replace/gzip-9', 'replace/xz-9', 'replace/zstd-19']);
+    // Where the source holds the chunk's bytes (here a third of them), the byte differs run.
+    const holding = Buffer.concat([randomBytes(1024 * KiB, 12), dense.subarray(0, 340 * KiB)]);
+    const helped = await rules(1024 * KiB, {}, { ...unrelated, sourceData: holding });
+    expect(helped.ran[0]).toBe('diff/bsdiff-lzma');
+    // Compressible chunks are never measured: the lead runs whatever the source.
+    const text = { ...unrelated, newData: textLike(1024 * KiB, 13) };
+    expect((await rules(1024 * KiB, {}, text)).ran[0]).toBe('diff/bsdiff-lzma');
+    // A target that can use no replace codec keeps its diffs.
+    const diffOnly = { ...generic!, id: 'diff-only', allowedCodecs: [] };
+    expect((await rules(1024 * KiB, {}, { ...unrelated, targets: [generic!, diffOnly] })).ran[0]).toBe(
+      'diff/bsdiff-lzma',
+    );
+    // A content-aware differ is judged by its own applies(): changed deflated members still get it.
+    const specs = [...SPECS, { kind: 'diff', differ: 'deflate-aware' } as const];
+    const members = (v: number) =>
+      Array.from({ length: 6 }, (_, i) => ({
+        name: `res/m${i}.txt`,
+        data: Buffer.concat([Buffer.from('v'.repeat(v)), textLike(400 * KiB, 20 + i)]), // every stream's bits move
+        level: 6,
+      }));
+    const zip = { newData: zipArchive(members(2)), sourceData: zipArchive(members(1)), specs, targets: [generic!] };
+    const aware = await rules(zip.newData.length, {}, zip);
+    expect(aware.ran[0]).toBe('diff/deflate-aware');
+    for (const d of byteDiffers) expect(aware.ran).not.toContain(d);
   });
 
   it('bsdiff and bsdf2 run only when bsdiff-lzma is not a candidate or some target cannot use it', async () => {
@@ -218,18 +252,18 @@ describe('candidate rules', () => {
   it('the fast codecs are skipped where every target keeps a lead diff under 0.3 x half the zstd -1 estimate', async () => {
     const generic = await resolveTargets('generic');
     const incompressible = randomBytes(1024 * KiB, 7); // zstd -1: ~1 MiB, so the bar is ~157 KiB
+    // The source holds the chunk (as where a lead diff is tiny), so the byte differs are not skipped.
+    const held = { newData: incompressible, sourceData: incompressible };
     const tiny = { 'diff/bsdiff-lzma': 20 * KiB, 'replace/gzip-9': 400 * KiB };
-    const skipped = await rules(1024 * KiB, tiny, { newData: incompressible, targets: generic });
+    const skipped = await rules(1024 * KiB, tiny, { ...held, targets: generic });
     expect(skipped.ran).toEqual(['diff/bsdiff-lzma']);
     const near = { 'diff/bsdiff-lzma': 200 * KiB, 'replace/gzip-9': 400 * KiB };
-    expect((await rules(1024 * KiB, near, { newData: incompressible, targets: generic })).ran).toContain(
-      'replace/gzip-9',
-    );
+    expect((await rules(1024 * KiB, near, { ...held, targets: generic })).ran).toContain('replace/gzip-9');
     // The same small diff of a chunk that compresses well: gzip might come close, so it runs.
     expect((await rules(1024 * KiB, tiny, { targets: generic })).ran).toContain('replace/gzip-9');
     // A target that cannot use the lead diff may keep a fast codec: they run.
     const noLead = generic.map((p) => ({ ...p, id: 'no-lead', allowedDiffers: ['zstd-dict'] }));
-    const mixed = await rules(1024 * KiB, tiny, { newData: incompressible, targets: [...generic, ...noLead] });
+    const mixed = await rules(1024 * KiB, tiny, { ...held, targets: [...generic, ...noLead] });
     expect(mixed.ran).toContain('replace/gzip-9');
     // Without the targets (a cached candidate) or when replace is required, nothing is skipped.
     expect((await rules(1024 * KiB, tiny, { newData: incompressible })).ran).toContain('replace/gzip-9');
