@@ -74,26 +74,19 @@ export class DeflateAwareDiffer implements Differ {
   private readonly sourcelessInner = new BsdiffLzmaDiffer(true);
   /** The last target searched (applies, then diff, see the same chunk), by digest: its streams. */
   private lastSearch: { digest: string; streams: FoundDeflateStream[] } | undefined;
-  /** The last (source, target) pair searched with a source (applies, then diff): its changed streams. */
+  /** The last (source, target) pair searched (beatsByteDiffers, then diff): its changed streams. */
   private lastChanged: (ChangedStreams & { readonly key: string }) | undefined;
   /** The floor under a replace codec of the last target diffed from no source, by digest. */
   private lastFloor: { digest: string; floorBytes: number } | undefined;
 
   /**
-   * With a source: true when `target` holds a deflate stream our re-deflate reproduces that the
-   * source does not hold as it is (elsewhere the patch would be bsdiff-lzma's with a header: it
-   * cannot win); the search (both sides' inflated streams, at most MAX_INFLATED_PER_SIDE_BYTES
-   * each) is kept for the diff() of the same pair that follows, or until the next call. Without a
-   * source: when its deflate streams make up at least MIN_SOURCELESS_DEFLATED_SHARE of it
-   * (elsewhere a replace codec does as well for less time).
+   * True when `target` holds at least one whole deflate stream; without a source, when its deflate
+   * streams make up at least MIN_SOURCELESS_DEFLATED_SHARE of it (elsewhere a replace codec does
+   * as well for less time). Drops the pair search beatsByteDiffers kept.
    */
   applies(source: Uint8Array, target: Uint8Array): boolean {
-    if (source.length > 0) {
-      if (findDeflateStreams(target, DEFAULT_SEARCH_LIMITS, 1).length === 0) return false;
-      const changed = this.changedStreamsOf(source, target);
-      if (changed.kept.length === 0) this.lastChanged = undefined;
-      return changed.kept.length > 0;
-    }
+    this.lastChanged = undefined;
+    if (source.length > 0) return findDeflateStreams(target, DEFAULT_SEARCH_LIMITS, 1).length > 0;
     const deflatedBytes = this.streamsOf(target).reduce((sum, s) => sum + s.deflatedBytes, 0);
     const applies = deflatedBytes > 0 && deflatedBytes >= target.length * MIN_SOURCELESS_DEFLATED_SHARE;
     // diff() follows only a yes: a no must not keep the inflated streams alive until the next chunk.
@@ -102,20 +95,26 @@ export class DeflateAwareDiffer implements Differ {
   }
 
   /**
-   * The source's streams and the target's reproduced ones it does not hold unchanged, searched
-   * once per (source, target) pair: applies() then diff() of the same chunk share one search.
+   * True when some deflate stream of `target` that the source does not hold as it is re-deflates
+   * bit for bit: elsewhere the patch is bsdiff-lzma's with a header. On a yes the search (both
+   * sides' inflated streams, at most MAX_INFLATED_PER_SIDE_BYTES each) is kept for the diff() of
+   * the same pair, until that diff() or the next applies().
    */
-  private changedStreamsOf(source: Uint8Array, target: Uint8Array): ChangedStreams {
-    const key = `${digest(source)} ${digest(target)}`;
-    if (this.lastChanged?.key === key) return this.lastChanged;
+  beatsByteDiffers(source: Uint8Array, target: Uint8Array): boolean {
+    const changed = this.changedStreamsOf(source, target);
+    this.lastChanged = changed.kept.length > 0 ? { key: pairKey(source, target), ...changed } : undefined;
+    return changed.kept.length > 0;
+  }
+
+  /** The source's streams, and the target's reproduced ones the source does not hold unchanged. */
+  private changedStreamsOf(source: Uint8Array, target: Uint8Array, targetDigest = digest(target)): ChangedStreams {
     // A stream whose deflated bytes the source holds as they are costs the byte differ next to
     // nothing: only changed streams are worth inflating.
     const oldStreams = findDeflateStreams(source, SEARCH_LIMITS);
     const unchanged = new Set(
       oldStreams.map((s) => digest(source.subarray(s.startByte, s.startByte + s.deflatedBytes))),
     );
-    this.lastChanged = { key, oldStreams, kept: this.reproducedStreams(target, digest(target), unchanged) };
-    return this.lastChanged;
+    return { oldStreams, kept: this.reproducedStreams(target, targetDigest, unchanged) };
   }
 
   /** The target's deflate streams (within MAX_INFLATED_PER_SIDE_BYTES), searched once per chunk. */
@@ -144,12 +143,13 @@ export class DeflateAwareDiffer implements Differ {
     const parts: Uint8Array[] = [];
     let pos = 0;
     const targetDigest = digest(target);
-    let oldStreams: FoundDeflateStream[] = [];
-    let kept: KeptStream[];
-    if (source.length > 0) {
-      ({ oldStreams, kept } = this.changedStreamsOf(source, target));
-      this.lastChanged = undefined;
-    } else kept = this.reproducedStreams(target, targetDigest, new Set());
+    // The search beatsByteDiffers made of this very pair, if it was the last thing asked.
+    const searched = this.lastChanged;
+    this.lastChanged = undefined;
+    const { oldStreams, kept } =
+      searched !== undefined && searched.key === pairKey(source, target)
+        ? searched
+        : this.changedStreamsOf(source, target, targetDigest);
     for (const { stream: s, params } of kept) {
       if (s.startByte > pos) {
         segments.push({ kind: 'raw', sizeBytes: s.startByte - pos });
@@ -253,6 +253,11 @@ function floorOf(target: Uint8Array, kept: readonly KeptStream[]): number {
 
 function digest(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('base64');
+}
+
+/** Names a (source, target) pair by both digests. */
+function pairKey(source: Uint8Array, target: Uint8Array): string {
+  return `${digest(source)} ${digest(target)}`;
 }
 
 /**

@@ -64,6 +64,15 @@ export interface Differ extends DifferDescriptor {
    */
   applies?(source: Uint8Array, target: Uint8Array): boolean;
   /**
+   * Content-aware differs only: whether this pair's patch can beat a byte differ's at all (e.g.
+   * deflate-aware: only where a changed stream re-deflates bit for bit; elsewhere its patch is
+   * bsdiff-lzma's plus a header). May cost diff()'s content search, which the diff() of the same
+   * pair right after reuses. The encoding rules ask it only on chunks where they drop the byte
+   * differs (a poorly compressible chunk its source barely helps); there a differ without it does
+   * not run. Deterministic, looks only at the data.
+   */
+  beatsByteDiffers?(source: Uint8Array, target: Uint8Array): boolean;
+  /**
    * A quick pass (a small fraction of diff()'s time) whose size predicts diff()'s, in bytes (see
    * traits.estimateGain). Deterministic. Absent: the rules have no cheaper way to judge the differ.
    */

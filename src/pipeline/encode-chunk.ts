@@ -17,7 +17,8 @@ import {
   SMALL_CHUNK_BYTES,
   sourcelessWins,
 } from './full-image-rules.js';
-import { hasQuickEstimate, quickEstimateBytes, worstBestAllowedDiff } from './quick-estimate.js';
+import { hasQuickEstimate, worstBestAllowedDiff } from './quick-estimate.js';
+import { ChunkEstimates } from './chunk-estimates.js';
 import { EarlyProofs } from './early-proofs.js';
 import { proveKept } from './self-check.js';
 import type { EncodeTask } from './encode-task.js';
@@ -62,21 +63,6 @@ const REPLACE_CLOSE = 1.05;
  * 0.85-2.2 x zstd -1, and zstd -1 cost ~2 % of gzip -9's time; 0.5 leaves a wide margin.
  */
 const FAST_FLOOR_SHARE_OF_ESTIMATE = 0.5;
-
-/**
- * A chunk the quick estimate (zstd -1) leaves at least this share of is poorly compressible
- * (compressed files: fonts, images, archives). There, and only there, the source's help is
- * measured before the byte differs run (sourceHelpsByteDiffers): a dozen changed chunks of the
- * bench pairs are over it; patch and code chunks are at 0.3-0.55.
- */
-const DENSE_SHARE_OF_ESTIMATE = 0.6;
-/**
- * On a poorly compressible chunk, the byte differs (those that read no content: no applies()) run
- * only where the source takes at least this share off a middle differ's estimate. On the bench
- * pairs the dense chunks measured either under 0.2 % (new font files in major-64: every diff lost
- * to brotli, after ~2.5 s of CPU each) or over 13 % (archives whose other members are unchanged).
- */
-const MIN_SOURCE_GAIN_SHARE = 0.02;
 
 type ReplaceSpec = Extract<CandidateSpec, { kind: 'replace' }>;
 type DiffSpec = Extract<CandidateSpec, { kind: 'diff' }>;
@@ -141,7 +127,10 @@ export function diffOptionsFor(task: Pick<EncodeTask, 'targets'>, differ: string
 
 /**
  * The candidate-selection rules of a chunk, over any way of computing one candidate (directly,
- * or through compare's cache), driven by the plugins' declared traits. Phase 1: the `lead`
+ * or through compare's cache), driven by the plugins' declared traits. First, on a large,
+ * poorly compressible chunk its source barely helps (ChunkEstimates.sourceHelpsByteDiffers),
+ * every differ is dropped but the content-aware ones that apply and say they beat a byte differ
+ * there (beatsByteDiffers); the phases below then run with those. Phase 1: the `lead`
  * differs (bsdiff-lzma: fast, and the smallest on most chunks), then the `fast` codecs unless
  * every target's best lead diff is far below what they could make (fastFloor). Phase 2: the
  * `middle` differs (zstd-dict), on small chunks or where the lead leaves over
@@ -174,12 +163,16 @@ export async function encodeWithRules(
   // Content-aware differs join only chunks that hold their content.
   const applies = (s: DiffSpec) => differByName(s.differ).applies?.(task.sourceData, task.newData) ?? true;
   const allDiffSpecs = task.specs.filter((s): s is DiffSpec => s.kind === 'diff');
+  const estimates = new ChunkEstimates(task);
+  // Where the source barely helps a poorly compressible chunk, only the content-aware differs
+  // that can tell they beat a byte differ there run (ChunkEstimates.sourceHelpsByteDiffers).
+  const beatsBytes = (s: DiffSpec) => differByName(s.differ).beatsByteDiffers?.(task.sourceData, task.newData) ?? false;
   const diffSpecs =
     task.sourceData.length === 0
       ? []
-      : (await sourceHelpsByteDiffers(task, allDiffSpecs, replaceSpecs))
+      : (await estimates.sourceHelpsByteDiffers(allDiffSpecs, replaceSpecs))
         ? allDiffSpecs.filter(applies)
-        : allDiffSpecs.filter((s) => differByName(s.differ).applies !== undefined).filter(applies);
+        : allDiffSpecs.filter((s) => applies(s) && beatsBytes(s));
   // A full image's chunk: the differs that need no source, where they apply (a sourceless DIFF).
   const sourceless =
     task.fullImage === true && task.sourceData.length === 0 && task.sourcelessDiffAllowed !== false
@@ -202,7 +195,7 @@ export async function encodeWithRules(
   const fullLarge = task.fullImage === true && !small;
   const leadStandsIn = leadDiffs.length > 0 && task.someDiffTargetWithoutLead !== true;
   const out = await run([...leadDiffs, ...sourceless]);
-  const floor = leadStandsIn && !task.replaceRequired ? await fastFloor(task, out) : undefined;
+  const floor = leadStandsIn && !task.replaceRequired ? await fastFloor(task, out, estimates) : undefined;
   if (floor === undefined && !fullLarge) out.push(...(await run(replaceSpecs.filter(isFast))));
   let bestDiff = smallest(out, 'diff', Infinity);
   const bestFast = floor ?? smallest(out, 'replace', size);
@@ -213,7 +206,7 @@ export async function encodeWithRules(
     const worth = async (s: DiffSpec) => {
       const differ = differByName(s.differ);
       if (!leadStandsIn || small || differ.estimate === undefined) return true;
-      const estimate = await differ.estimate(task.sourceData, task.newData);
+      const estimate = await estimates.fromSourceBytes(differ);
       return estimate / (differ.traits.estimateGain ?? 1) <= worstBestDiff(out);
     };
     const tried: DiffSpec[] = [];
@@ -270,41 +263,19 @@ export async function encodeWithRules(
  * every decision comes out as with the real one); else undefined, and they are run. Needs the
  * targets (absent: undefined).
  */
-async function fastFloor(task: EncodeTask, leads: readonly EncodedCandidate[]): Promise<number | undefined> {
+async function fastFloor(
+  task: EncodeTask,
+  leads: readonly EncodedCandidate[],
+  estimates: ChunkEstimates,
+): Promise<number | undefined> {
   if (task.targets === undefined || task.targets.length === 0 || !hasQuickEstimate()) return undefined;
   const worstBest = worstBestAllowedDiff(task.targets, leads);
   // The decisions compare the best diff with these shares of the best fast codec.
   const share = Math.min(ZSTD_DICT_WORTH_SHARE_OF_FAST, REPLACE_HOPELESS);
   // The estimate is a pass over the chunk: not made where even an incompressible chunk's floor is too low.
   if (!(worstBest <= share * FAST_FLOOR_SHARE_OF_ESTIMATE * task.newData.length)) return undefined;
-  const floor = FAST_FLOOR_SHARE_OF_ESTIMATE * (await quickEstimateBytes(task.newData));
+  const floor = FAST_FLOOR_SHARE_OF_ESTIMATE * (await estimates.quickBytes());
   return worstBest <= share * floor ? floor : undefined;
-}
-
-/**
- * False when a large, poorly compressible chunk (quick estimate over DENSE_SHARE_OF_ESTIMATE of
- * it) gains less than MIN_SOURCE_GAIN_SHARE from its source, as a middle differ's estimate
- * (traits.estimate: zstd -9 with the source as dictionary) measures it against the same estimate
- * from no source: the source then holds next to none of the chunk's bytes, and a byte differ can
- * only code the chunk about as a replace codec does, for several times the time. True elsewhere,
- * and whenever a skip could leave some target without a candidate (one that allows no replace
- * codec asked for), or no differ has an estimate. Content-aware differs are judged by their own
- * applies(), never by this.
- */
-async function sourceHelpsByteDiffers(
-  task: EncodeTask,
-  diffSpecs: readonly DiffSpec[],
-  replaceSpecs: readonly ReplaceSpec[],
-): Promise<boolean> {
-  const size = task.newData.length;
-  if (size <= SMALL_CHUNK_BYTES || replaceSpecs.length === 0 || !hasQuickEstimate()) return true;
-  if (task.targets?.some((t) => !replaceSpecs.some((s) => t.allowedCodecs.includes(s.codec)))) return true;
-  const estimating = diffSpecs.map((s) => differByName(s.differ)).find((d) => d.estimate !== undefined);
-  if (estimating?.estimate === undefined) return true;
-  if ((await quickEstimateBytes(task.newData)) < size * DENSE_SHARE_OF_ESTIMATE) return true;
-  const alone = await estimating.estimate(new Uint8Array(0), task.newData);
-  const withSource = await estimating.estimate(task.sourceData, task.newData);
-  return withSource <= alone * (1 - MIN_SOURCE_GAIN_SHARE);
 }
 
 /** Share of 4 KiB blocks that are all zero across both inputs. */

@@ -173,23 +173,27 @@ describe('deflate-aware differ', () => {
     expect(differ.applies(Buffer.alloc(0), newZip.subarray(0, 40))).toBe(false);
   });
 
-  it('with a source, applies only where a stream it reproduces has changed (elsewhere its patch is bsdiff-lzma with a header)', async () => {
+  it('beats a byte differ only where a stream it reproduces has changed (elsewhere its patch is bsdiff-lzma with a header)', async () => {
     // Two members edited: reproduced, not in the source as they are.
-    expect(differ.applies(oldZip, newZip)).toBe(true);
+    expect(differ.beatsByteDiffers(oldZip, newZip)).toBe(true);
     // The same archive: every stream is in the source unchanged.
-    expect(differ.applies(oldZip, Buffer.from(oldZip))).toBe(false);
+    expect(differ.beatsByteDiffers(oldZip, Buffer.from(oldZip))).toBe(false);
     // Only streams nothing reproduces (the filtered strategy is never searched).
     const data = textLike(20_000, 91);
     const sink = new DeflateSink(30_000);
     zlibDeflateRaw(data, { level: 6, windowBits: 15, memLevel: 8, strategy: 1 }, sink);
     const member = gzipMember(data, 6);
     const foreign = Buffer.concat([member.subarray(0, 10), sink.bytes(), member.subarray(member.length - 8)]);
-    expect(differ.applies(Buffer.from('head'), foreign)).toBe(false);
-    // The search applies() made serves the diff() of the same pair; a diff() of another pair searches its own.
-    expect(differ.applies(oldZip, newZip)).toBe(true);
+    expect(differ.applies(Buffer.from('head'), foreign)).toBe(true);
+    expect(differ.beatsByteDiffers(Buffer.from('head'), foreign)).toBe(false);
+    // The search it keeps serves only the diff() of the same pair: another source's, or another
+    // target's, is searched afresh (one member edited against the old archive, or none edited).
+    expect(differ.beatsByteDiffers(oldZip, newZip)).toBe(true);
     const other = zipArchive(edited(oldMembers, 9, 92));
-    const { header } = await roundTrip(oldZip, other);
-    expect(deflateSegments(header)).toHaveLength(1);
+    expect(deflateSegments((await roundTrip(oldZip, other)).header)).toHaveLength(1);
+    expect(differ.beatsByteDiffers(oldZip, newZip)).toBe(true);
+    expect(deflateSegments((await roundTrip(newZip, newZip)).header)).toHaveLength(0);
+    expect(differ.beatsByteDiffers(oldZip, newZip)).toBe(true);
     expect(deflateSegments((await roundTrip(oldZip, newZip)).header)).toHaveLength(2);
   });
 

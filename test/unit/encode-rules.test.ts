@@ -1,6 +1,7 @@
 // The candidate rules of a chunk (pipeline/encode-chunk.ts), with a fake encoder whose output
 // sizes are given: which candidates run, in which phase, and what comes back.
 
+import { constants as zlibConstants, crc32, deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { allEncoders, encoderByName } from '../../src/codecs/encoder-registry.js';
 import { DeflateAwareDiffer } from '../../src/diff/deflate-aware-differ.js';
@@ -190,11 +191,14 @@ describe('candidate rules', () => {
     // Compressible chunks are never measured: the lead runs whatever the source.
     const text = { ...unrelated, newData: textLike(1024 * KiB, 13) };
     expect((await rules(1024 * KiB, {}, text)).ran[0]).toBe('diff/bsdiff-lzma');
-    // A target that can use no replace codec keeps its diffs.
-    const diffOnly = { ...generic!, id: 'diff-only', allowedCodecs: [] };
-    expect((await rules(1024 * KiB, {}, { ...unrelated, targets: [generic!, diffOnly] })).ran[0]).toBe(
-      'diff/bsdiff-lzma',
-    );
+    // A target that can use no strong codec (gzip only, or no REPLACE at all) keeps its diffs,
+    // and so does a task without a slow codec among its candidates.
+    const gzipOnly = { ...generic!, id: 'gzip-only', allowedCodecs: ['none', 'gzip'] };
+    const noReplace = { ...generic!, id: 'no-replace', allowedOperations: ['zero', 'copy', 'diff'] as const };
+    for (const targets of [[generic!, gzipOnly], [noReplace]])
+      expect((await rules(1024 * KiB, {}, { ...unrelated, targets })).ran[0]).toBe('diff/bsdiff-lzma');
+    const fastOnly = SPECS.filter((s) => s.kind === 'diff' || s.codec === 'none' || s.codec === 'gzip');
+    expect((await rules(1024 * KiB, {}, { ...unrelated, specs: fastOnly })).ran[0]).toBe('diff/bsdiff-lzma');
     // A content-aware differ is judged by its own applies(): changed deflated members still get it.
     const specs = [...SPECS, { kind: 'diff', differ: 'deflate-aware' } as const];
     const members = (v: number) =>
@@ -207,6 +211,20 @@ describe('candidate rules', () => {
     const aware = await rules(zip.newData.length, {}, zip);
     expect(aware.ran[0]).toBe('diff/deflate-aware');
     for (const d of byteDiffers) expect(aware.ran).not.toContain(d);
+    // A stream it applies to but cannot re-make (zlib's filtered strategy is never searched): no
+    // differ runs at all, content-aware or not.
+    const inflated = textLike(200 * KiB, 31);
+    const filtered = deflateRawSync(inflated, { level: 6, strategy: zlibConstants.Z_FILTERED });
+    const trailer = Buffer.alloc(8);
+    trailer.writeUInt32LE(crc32(inflated), 0);
+    trailer.writeUInt32LE(inflated.length, 4);
+    const member = Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]), filtered, trailer]);
+    const foreign = { ...unrelated, newData: Buffer.concat([dense.subarray(0, 900 * KiB), member]), specs };
+    const deflateAware = new DeflateAwareDiffer();
+    expect(deflateAware.applies(foreign.sourceData, foreign.newData)).toBe(true);
+    expect(deflateAware.beatsByteDiffers(foreign.sourceData, foreign.newData)).toBe(false);
+    const none = await rules(foreign.newData.length, {}, foreign);
+    expect(none.ran.filter((label) => label.startsWith('diff/'))).toEqual([]);
   });
 
   it('bsdiff and bsdf2 run only when bsdiff-lzma is not a candidate or some target cannot use it', async () => {
@@ -266,9 +284,10 @@ describe('candidate rules', () => {
     const mixed = await rules(1024 * KiB, tiny, { ...held, targets: [...generic, ...noLead] });
     expect(mixed.ran).toContain('replace/gzip-9');
     // Without the targets (a cached candidate) or when replace is required, nothing is skipped.
-    expect((await rules(1024 * KiB, tiny, { newData: incompressible })).ran).toContain('replace/gzip-9');
+    const withoutTargets = await rules(1024 * KiB, tiny, held);
+    expect(withoutTargets.ran.slice(0, 2)).toEqual(['diff/bsdiff-lzma', 'replace/none-0']);
     const required = await rules(1024 * KiB, tiny, {
-      newData: incompressible,
+      ...held,
       targets: generic,
       replaceRequired: true,
     });
