@@ -3,7 +3,9 @@
 // by trying the common ones), and diffs their inflated bytes against the old streams of the
 // source, inflated, with bsdiff-lzma; everything else is diffed as bytes in the same inner patch.
 // A stream cut by the chunk's edge, or one no parameter set reproduces, stays bytes. Without a
-// source it also states a floor under the replace codecs (replaceFloorBytes) from the streams found.
+// source it also states a floor under the replace codecs (replaceFloorBytes) from the streams found;
+// with one, whether any changed stream reproduces at all (beatsByteDiffers: elsewhere its patch is
+// bsdiff-lzma's plus a header).
 
 import { createHash } from 'node:crypto';
 import { BsdiffLzmaDiffer } from './bsdiff-lzma-differ.js';
@@ -72,20 +74,22 @@ export class DeflateAwareDiffer implements Differ {
   private readonly inner = new BsdiffLzmaDiffer();
   /** Without a source the inner patch is the expanded target in its extra block: coded quickly. */
   private readonly sourcelessInner = new BsdiffLzmaDiffer(true);
-  /** The last target searched (applies, then diff, see the same chunk), by digest: its streams. */
+  /** The last target searched without a source (applies, then diff, see the same chunk), by digest: its streams. */
   private lastSearch: { digest: string; streams: FoundDeflateStream[] } | undefined;
-  /** The last (source, target) pair searched (beatsByteDiffers, then diff): its changed streams. */
-  private lastChanged: (ChangedStreams & { readonly key: string }) | undefined;
+  /**
+   * The search beatsByteDiffers made, by target buffer, for the diff() of the same buffers that
+   * follows (in the encoding rules, with no await between): dies with the chunk's buffers.
+   */
+  private readonly searched = new WeakMap<Uint8Array, ChangedStreams & { readonly source: Uint8Array }>();
   /** The floor under a replace codec of the last target diffed from no source, by digest. */
   private lastFloor: { digest: string; floorBytes: number } | undefined;
 
   /**
    * True when `target` holds at least one whole deflate stream; without a source, when its deflate
    * streams make up at least MIN_SOURCELESS_DEFLATED_SHARE of it (elsewhere a replace codec does
-   * as well for less time). Drops the pair search beatsByteDiffers kept.
+   * as well for less time).
    */
   applies(source: Uint8Array, target: Uint8Array): boolean {
-    this.lastChanged = undefined;
     if (source.length > 0) return findDeflateStreams(target, DEFAULT_SEARCH_LIMITS, 1).length > 0;
     const deflatedBytes = this.streamsOf(target).reduce((sum, s) => sum + s.deflatedBytes, 0);
     const applies = deflatedBytes > 0 && deflatedBytes >= target.length * MIN_SOURCELESS_DEFLATED_SHARE;
@@ -98,11 +102,12 @@ export class DeflateAwareDiffer implements Differ {
    * True when some deflate stream of `target` that the source does not hold as it is re-deflates
    * bit for bit: elsewhere the patch is bsdiff-lzma's with a header. On a yes the search (both
    * sides' inflated streams, at most MAX_INFLATED_PER_SIDE_BYTES each) is kept for the diff() of
-   * the same pair, until that diff() or the next applies().
+   * the same two buffers, until that diff() or until the target buffer is collected.
    */
   beatsByteDiffers(source: Uint8Array, target: Uint8Array): boolean {
     const changed = this.changedStreamsOf(source, target);
-    this.lastChanged = changed.kept.length > 0 ? { key: pairKey(source, target), ...changed } : undefined;
+    if (changed.kept.length > 0) this.searched.set(target, { ...changed, source });
+    else this.searched.delete(target);
     return changed.kept.length > 0;
   }
 
@@ -143,13 +148,11 @@ export class DeflateAwareDiffer implements Differ {
     const parts: Uint8Array[] = [];
     let pos = 0;
     const targetDigest = digest(target);
-    // The search beatsByteDiffers made of this very pair, if it was the last thing asked.
-    const searched = this.lastChanged;
-    this.lastChanged = undefined;
+    // The search beatsByteDiffers made of these very buffers, if it did.
+    const searched = this.searched.get(target);
+    this.searched.delete(target);
     const { oldStreams, kept } =
-      searched !== undefined && searched.key === pairKey(source, target)
-        ? searched
-        : this.changedStreamsOf(source, target, targetDigest);
+      searched?.source === source ? searched : this.changedStreamsOf(source, target, targetDigest);
     for (const { stream: s, params } of kept) {
       if (s.startByte > pos) {
         segments.push({ kind: 'raw', sizeBytes: s.startByte - pos });
@@ -253,11 +256,6 @@ function floorOf(target: Uint8Array, kept: readonly KeptStream[]): number {
 
 function digest(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('base64');
-}
-
-/** Names a (source, target) pair by both digests. */
-function pairKey(source: Uint8Array, target: Uint8Array): string {
-  return `${digest(source)} ${digest(target)}`;
 }
 
 /**

@@ -66,8 +66,8 @@ export interface Differ extends DifferDescriptor {
   /**
    * Content-aware differs only: whether this pair's patch can beat a byte differ's at all (e.g.
    * deflate-aware: only where a changed stream re-deflates bit for bit; elsewhere its patch is
-   * bsdiff-lzma's plus a header). May cost diff()'s content search, which the diff() of the same
-   * pair right after reuses. The encoding rules ask it only on chunks where they drop the byte
+   * bsdiff-lzma's plus a header). May cost diff()'s content search, which a diff() of the same
+   * buffers on the same thread may reuse. The encoding rules ask it only on chunks where they drop the byte
    * differs (a poorly compressible chunk its source barely helps); there a differ without it does
    * not run. Deterministic, looks only at the data.
    */

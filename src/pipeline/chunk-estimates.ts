@@ -52,14 +52,15 @@ export class ChunkEstimates {
   }
 
   /**
-   * False when a large, poorly compressible chunk (quick estimate over DENSE_SHARE_OF_ESTIMATE of
-   * it) gains less than MIN_SOURCE_GAIN_SHARE from its source, as a middle differ's estimate
+   * False when a large, poorly compressible chunk (quick estimate at least DENSE_SHARE_OF_ESTIMATE
+   * of it) gains less than MIN_SOURCE_GAIN_SHARE from its source, as a middle differ's estimate
    * (zstd-dict: level 9, the source as dictionary) measures it against the same estimate from no
    * source. The source then holds next to none of the chunk's bytes, and a byte differ can only
    * code the chunk about as a strong (`slow`) replace codec does, for several times the time.
-   * True elsewhere: on small chunks, where no middle differ with an estimate is among `diffSpecs`,
-   * and where some target could not use a slow codec among `replaceSpecs` (REPLACE not allowed, or
-   * only the fast codecs: a diff may beat those by far).
+   * True elsewhere: on small chunks, chunks without a source, chunks the quick estimate codes
+   * below that share, where no codec declares a quick estimate or no middle differ with an
+   * estimate is among `diffSpecs`, and where some target could not use a slow codec among
+   * `replaceSpecs` (REPLACE not allowed, or only the fast codecs: a diff may beat those by far).
    */
   async sourceHelpsByteDiffers(diffSpecs: readonly DiffSpec[], replaceSpecs: readonly ReplaceSpec[]): Promise<boolean> {
     const sizeBytes = this.task.newData.length;

@@ -184,10 +184,15 @@ describe('candidate rules', () => {
     const skipped = await rules(1024 * KiB, {}, unrelated);
     for (const d of byteDiffers) expect(skipped.ran).not.toContain(d);
     expect(skipped.ran).toEqual(['replace/none-0', 'replace/gzip-9', 'replace/xz-9', 'replace/zstd-19']);
-    // Where the source holds the chunk's bytes (here a third of them), the byte differs run.
-    const holding = Buffer.concat([randomBytes(1024 * KiB, 12), dense.subarray(0, 340 * KiB)]);
-    const helped = await rules(1024 * KiB, {}, { ...unrelated, sourceData: holding });
-    expect(helped.ran[0]).toBe('diff/bsdiff-lzma');
+    // Where the source holds the chunk's bytes (a third of them, or a twentieth: over the 2 %
+    // bar), the byte differs run; and on a small chunk, whatever the source.
+    for (const heldBytes of [340 * KiB, 52 * KiB]) {
+      const holding = Buffer.concat([randomBytes(1024 * KiB, 12), dense.subarray(0, heldBytes)]);
+      const helped = await rules(1024 * KiB, {}, { ...unrelated, sourceData: holding });
+      expect(helped.ran[0]).toBe('diff/bsdiff-lzma');
+    }
+    const small = { ...unrelated, newData: dense.subarray(0, 256 * KiB) };
+    expect((await rules(256 * KiB, {}, small)).ran[0]).toBe('diff/bsdiff-lzma');
     // Compressible chunks are never measured: the lead runs whatever the source.
     const text = { ...unrelated, newData: textLike(1024 * KiB, 13) };
     expect((await rules(1024 * KiB, {}, text)).ran[0]).toBe('diff/bsdiff-lzma');
@@ -199,7 +204,8 @@ describe('candidate rules', () => {
       expect((await rules(1024 * KiB, {}, { ...unrelated, targets })).ran[0]).toBe('diff/bsdiff-lzma');
     const fastOnly = SPECS.filter((s) => s.kind === 'diff' || s.codec === 'none' || s.codec === 'gzip');
     expect((await rules(1024 * KiB, {}, { ...unrelated, specs: fastOnly })).ran[0]).toBe('diff/bsdiff-lzma');
-    // A content-aware differ is judged by its own applies(): changed deflated members still get it.
+    // A content-aware differ is judged by its own applies() and beatsByteDiffers(): changed
+    // deflated members still get it.
     const specs = [...SPECS, { kind: 'diff', differ: 'deflate-aware' } as const];
     const members = (v: number) =>
       Array.from({ length: 6 }, (_, i) => ({
