@@ -28,6 +28,11 @@ const MIN_SOURCE_GAIN_SHARE = 0.02;
 
 type ReplaceSpec = Extract<CandidateSpec, { kind: 'replace' }>;
 type DiffSpec = Extract<CandidateSpec, { kind: 'diff' }>;
+/** A differ that declares an estimate. */
+export type EstimatingDiffer = Differ & Required<Pick<Differ, 'estimate'>>;
+
+/** True when `differ` declares an estimate. */
+export const hasEstimate = (differ: Differ): differ is EstimatingDiffer => differ.estimate !== undefined;
 
 /** One chunk's estimates, each computed on first use. */
 export class ChunkEstimates {
@@ -41,11 +46,11 @@ export class ChunkEstimates {
     return (this.quick ??= quickEstimateBytes(this.task.newData));
   }
 
-  /** `differ`'s estimate of its patch from the chunk's source (the differ has an estimate). */
-  fromSourceBytes(differ: Differ): Promise<number> {
+  /** `differ`'s estimate of its patch from the chunk's source. */
+  fromSourceBytes(differ: EstimatingDiffer): Promise<number> {
     let made = this.fromSource.get(differ.name);
     if (made === undefined) {
-      made = differ.estimate!(this.task.sourceData, this.task.newData);
+      made = differ.estimate(this.task.sourceData, this.task.newData);
       this.fromSource.set(differ.name, made);
     }
     return made;
@@ -72,8 +77,8 @@ export class ChunkEstimates {
     if (this.task.targets?.some((t) => !usesSlow(t))) return true;
     const estimating = diffSpecs
       .map((s) => differByName(s.differ))
-      .find((d) => d.traits.tier === 'middle' && d.estimate !== undefined);
-    if (estimating?.estimate === undefined) return true;
+      .find((d): d is EstimatingDiffer => d.traits.tier === 'middle' && hasEstimate(d));
+    if (estimating === undefined) return true;
     if ((await this.quickBytes()) < sizeBytes * DENSE_SHARE_OF_ESTIMATE) return true;
     const aloneBytes = await estimating.estimate(new Uint8Array(0), this.task.newData);
     const withSourceBytes = await this.fromSourceBytes(estimating);

@@ -18,7 +18,7 @@ import {
   sourcelessWins,
 } from './full-image-rules.js';
 import { hasQuickEstimate, worstBestAllowedDiff } from './quick-estimate.js';
-import { ChunkEstimates } from './chunk-estimates.js';
+import { ChunkEstimates, hasEstimate } from './chunk-estimates.js';
 import { EarlyProofs } from './early-proofs.js';
 import { proveKept } from './self-check.js';
 import type { EncodeTask } from './encode-task.js';
@@ -205,7 +205,7 @@ export async function encodeWithRules(
   if (middleDiffs.length > 0 && (!leadStandsIn || small || bestDiff > bestFast * ZSTD_DICT_WORTH_SHARE_OF_FAST)) {
     const worth = async (s: DiffSpec) => {
       const differ = differByName(s.differ);
-      if (!leadStandsIn || small || differ.estimate === undefined) return true;
+      if (!leadStandsIn || small || !hasEstimate(differ)) return true;
       const estimate = await estimates.fromSourceBytes(differ);
       return estimate / (differ.traits.estimateGain ?? 1) <= worstBestDiff(out);
     };

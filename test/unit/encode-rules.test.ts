@@ -292,6 +292,7 @@ describe('candidate rules', () => {
     // Without the targets (a cached candidate) or when replace is required, nothing is skipped.
     const withoutTargets = await rules(1024 * KiB, tiny, held);
     expect(withoutTargets.ran.slice(0, 2)).toEqual(['diff/bsdiff-lzma', 'replace/none-0']);
+    expect(withoutTargets.ran).toContain('replace/gzip-9');
     const required = await rules(1024 * KiB, tiny, {
       ...held,
       targets: generic,
