@@ -36,6 +36,8 @@ const FALLBACK_EXTENSION_BYTES = 256;
  * two sizes allocated and cleared a new table each time (~120 ms, page faults included).
  */
 const MAX_HEAD_BITS = 22;
+/** Source windows a SourceIndex filters before inserting them (its constructor explains). */
+const INSERT_BATCH = 1024;
 /** Covers this short are folded into the extra block (worthACover). */
 const FOLD_MAX_ADD_BYTES = 24;
 /** Known matches remembered by diagonal (source − target offset), so a scan stepping one byte at a time along a match does not measure it again. */
@@ -56,19 +58,32 @@ interface IndexTables {
  */
 let spareTables: IndexTables | undefined;
 
-/** Tables for a 2^bits head and `positions` links: the spare ones cleared when they fit, else new. */
+/** The windows of one batch to insert, reused by every index made on this thread (8 KiB). */
+const insertBatch = { positions: new Int32Array(INSERT_BATCH), buckets: new Int32Array(INSERT_BATCH) };
+
+/**
+ * Arrays for a 2^bits head and `positions` links: the spare ones when they are large enough, else
+ * new ones (as large as the spare ones at least, so chunks whose sources straddle a power of two
+ * do not reallocate them in turn). An index uses views of their fronts (indexViews).
+ */
 function takeTables(bits: number, positions: number): IndexTables {
   const spare = spareTables;
-  spareTables = undefined; // taken, or dropped for new ones of another size (never two sets held)
-  if (spare && spare.head.length === 1 << bits && spare.prev.length >= positions) {
-    spare.head.fill(-1);
-    spare.looked.fill(0);
-    return spare; // prev needs no clearing: a link is only ever read at a position this index inserted
-  }
+  spareTables = undefined; // taken, or dropped for larger ones (never two sets held)
+  if (spare && spare.head.length >= 1 << bits && spare.prev.length >= positions) return spare;
   return {
-    head: new Int32Array(1 << bits).fill(-1),
-    prev: new Int32Array(Math.max(0, positions)),
-    looked: new Uint32Array(1 << Math.max(0, bits - 5)),
+    head: new Int32Array(Math.max(1 << bits, spare?.head.length ?? 0)),
+    prev: new Int32Array(Math.max(0, positions, spare?.prev.length ?? 0)),
+    looked: new Uint32Array(Math.max(1 << Math.max(0, bits - 5), spare?.looked.length ?? 0)),
+  };
+}
+
+/** The fronts of `tables` a 2^bits index uses, heads cleared to -1 and no bucket looked at yet. */
+function indexViews(tables: IndexTables, bits: number): IndexTables {
+  return {
+    head: tables.head.subarray(0, 1 << bits).fill(-1),
+    // prev needs no clearing: a link is only ever read at a position this index inserted
+    prev: tables.prev,
+    looked: tables.looked.subarray(0, 1 << Math.max(0, bits - 5)).fill(0),
   };
 }
 
@@ -90,7 +105,7 @@ export class SourceIndex {
     const bits = Math.max(12, Math.min(MAX_HEAD_BITS, Math.ceil(Math.log2(Math.max(2, source.length)))));
     this.shift = 32 - bits;
     this.tables = takeTables(bits, source.length);
-    const { head, prev, looked } = this.tables;
+    const { head, prev, looked } = indexViews(this.tables, bits);
     this.head = head;
     this.prev = prev;
     const targetWords = viewOf(target);
@@ -98,14 +113,30 @@ export class SourceIndex {
       const h = hash8(targetWords, i, this.shift);
       looked[h >>> 5]! |= 1 << (h & 31);
     }
+    // In batches: first the windows to insert (hash, bucket test, run test: branches that often
+    // mispredict), then their inserts in a loop without branches, whose random head reads and
+    // writes the processor can then overlap (a third less time than one loop doing both, on
+    // 4 MiB sources of the bench pairs). The same chains, in the same order.
     const words = viewOf(source);
-    for (let i = 0; i + SEED_BYTES <= source.length; i++) {
-      const h = hash8(words, i, this.shift);
-      if ((looked[h >>> 5]! & (1 << (h & 31))) === 0) continue;
-      // Inside a run of one repeated byte every window is the same: keep the run's first.
-      if (i > 0 && source[i - 1] === source[i + SEED_BYTES - 1] && isRun(source, i)) continue;
-      prev[i] = head[h] as number;
-      head[h] = i;
+    const { positions, buckets } = insertBatch;
+    const end = source.length - SEED_BYTES + 1;
+    for (let from = 0; from < end; from += INSERT_BATCH) {
+      const to = Math.min(end, from + INSERT_BATCH);
+      let count = 0;
+      for (let i = from; i < to; i++) {
+        const h = hash8(words, i, this.shift);
+        if ((looked[h >>> 5]! & (1 << (h & 31))) === 0) continue;
+        // Inside a run of one repeated byte every window is the same: keep the run's first.
+        if (i > 0 && source[i - 1] === source[i + SEED_BYTES - 1] && isRun(source, i)) continue;
+        positions[count] = i;
+        buckets[count++] = h;
+      }
+      for (let k = 0; k < count; k++) {
+        const h = buckets[k]!;
+        const i = positions[k]!;
+        prev[i] = head[h]!;
+        head[h] = i;
+      }
     }
   }
 

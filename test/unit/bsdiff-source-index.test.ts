@@ -59,6 +59,20 @@ describe('SourceIndex', () => {
     );
   });
 
+  it('walks whole chains over a source of several insert batches (1024 windows each)', () => {
+    // Four distinct bytes, so buckets repeat across batch boundaries; a run crosses one too.
+    const source = Uint8Array.from({ length: 5000 }, (_, i) => (i >= 2040 && i < 2060 ? 7 : (i * 2654435761) >>> 30));
+    const target = Uint8Array.from([
+      ...source.subarray(1000, 1100),
+      ...source.subarray(2030, 2070),
+      ...source.subarray(4900),
+    ]);
+    const index = new SourceIndex(source, target);
+    for (let at = 0; at + 8 <= target.length; at++)
+      expect(walk(index, target, at)).toEqual(fullChain(index, source, target, at));
+    expect(walk(index, target, 0)).toContain(1000);
+  });
+
   it('finds a window the target shares with the source, and none for a target it does not', () => {
     const source = Uint8Array.from({ length: 4096 }, (_, i) => (i * 7919) & 0xff);
     const target = source.slice(1000, 1100);
