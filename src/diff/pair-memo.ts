@@ -30,9 +30,12 @@ export interface PairResults {
 }
 
 interface Entry {
+  /** Copies of the pair's bytes: views of the fronts of `storage`. */
   readonly source: Buffer;
   readonly target: Buffer;
   readonly results: PairResults;
+  /** The buffers the copies live in, handed to the entry that replaces this one. */
+  readonly storage: { readonly source: Buffer; readonly target: Buffer };
 }
 
 /** A small most-recently-used memo keyed by the bytes of a (source, target) pair. */
@@ -42,14 +45,29 @@ export class PairMemo {
   /**
    * The results slot of the pair with these bytes (created empty when new), or undefined when the
    * pair is too large to remember. Costs one compare per remembered pair of the same lengths,
-   * and a copy of both inputs when the pair is new.
+   * and a copy of both inputs when the pair is new: into the buffers of the entry it evicts when
+   * they are large enough (new buffers of a few MiB cost more in page faults than the copy).
    */
   resultsOf(source: Uint8Array, target: Uint8Array): PairResults | undefined {
     if (source.length + target.length > MAX_PAIR_BYTES) return undefined;
     const i = this.entries.findIndex((e) => sameBytes(e.source, source) && sameBytes(e.target, target));
-    const entry = i >= 0 ? this.entries.splice(i, 1)[0]! : { source: copy(source), target: copy(target), results: {} };
+    if (i >= 0) {
+      const hit = this.entries.splice(i, 1)[0]!;
+      this.entries.unshift(hit);
+      return hit.results;
+    }
+    const evicted = this.entries.length >= MAX_ENTRIES ? this.entries.pop() : undefined;
+    const storage = {
+      source: reusable(evicted?.storage.source, source.length),
+      target: reusable(evicted?.storage.target, target.length),
+    };
+    const entry: Entry = {
+      source: copyInto(storage.source, source),
+      target: copyInto(storage.target, target),
+      results: {},
+      storage,
+    };
     this.entries.unshift(entry);
-    this.entries.length = Math.min(this.entries.length, MAX_ENTRIES);
     return entry.results;
   }
 }
@@ -61,8 +79,15 @@ function sameBytes(kept: Buffer, data: Uint8Array): boolean {
   return kept.length === data.length && kept.equals(data);
 }
 
-function copy(data: Uint8Array): Buffer {
-  return Buffer.from(data);
+/** `buffer` when it holds `sizeBytes`, else a new buffer of that size (its own memory, not Node's shared pool). */
+function reusable(buffer: Buffer | undefined, sizeBytes: number): Buffer {
+  return buffer && buffer.length >= sizeBytes ? buffer : Buffer.allocUnsafeSlow(sizeBytes);
+}
+
+/** `data` copied to the front of `storage` (a memcpy), as a view of exactly its length. */
+function copyInto(storage: Buffer, data: Uint8Array): Buffer {
+  storage.set(data);
+  return storage.subarray(0, data.length);
 }
 
 /**

@@ -21,6 +21,20 @@ describe('PairMemo', () => {
     expect(memo.resultsOf(a, b)).not.toBe(slot); // evicted by the two newer pairs
   });
 
+  it('a new pair copied into the buffers of the pair it evicts matches only its own bytes and length', () => {
+    const memo = new PairMemo();
+    const big = [randomBytes(8192, 5), randomBytes(8192, 6)] as const;
+    const small = [randomBytes(1024, 7), randomBytes(512, 8)] as const;
+    const mid = [big[0].subarray(0, 4096), randomBytes(4096, 9)] as const; // a prefix of what the storage held
+    const bigSlot = memo.resultsOf(...big);
+    const smallSlot = memo.resultsOf(...small);
+    const midSlot = memo.resultsOf(...mid); // evicts big, copied into its buffers
+    expect(memo.resultsOf(Buffer.from(mid[0]), Buffer.from(mid[1]))).toBe(midSlot);
+    expect(memo.resultsOf(...small)).toBe(smallSlot);
+    expect(memo.resultsOf(big[0].subarray(0, 4097), mid[1])).not.toBe(midSlot); // longer by the next stored byte
+    expect(memo.resultsOf(...big)).not.toBe(bigSlot);
+  });
+
   it('bsdiff-lzma: the same pair again gives equal bytes in a buffer of its own', async () => {
     const source = randomBytes(64 * 1024, 3);
     const target = editedCopy(source, 4);
@@ -28,6 +42,10 @@ describe('PairMemo', () => {
     const first = await differ.diff(source, target);
     const again = await differ.diff(Buffer.from(source), Buffer.from(target));
     expect(again.equals(first)).toBe(true);
-    expect(again.buffer).not.toBe(first.buffer);
+    // Its own bytes: a caller that changes (or transfers) it changes no other caller's patch.
+    const kept = Buffer.from(first);
+    again.fill(0);
+    expect(first.equals(kept)).toBe(true);
+    expect((await differ.diff(source, target)).equals(kept)).toBe(true);
   });
 });
