@@ -2,10 +2,11 @@
 // DONT_CARE flags per block, and the sha256 of the whole expanded image (DONT_CARE read as zeros).
 // Fill and DONT_CARE runs a container knows about are never read: a fill block is hashed once.
 // The same pass can sample anchors and find zip members (when asked), so nothing reads the image
-// twice. Memory: 34 bytes per block + one read buffer.
+// twice. Memory: 34 bytes per block + two read buffers (one read ahead while the other is hashed).
 
 import { createHash } from 'node:crypto';
 import type { BlockSource, SourceRun } from '../image/block-source.js';
+import { readSourceInto } from '../image/extent-io.js';
 import { extentsOfFlags } from '../extents/extent-list.js';
 import type { Extent } from '../model/extent.js';
 import { ZipMemberScanner } from '../image/zip-member-scanner.js';
@@ -60,6 +61,83 @@ function runCovering(
   return run && run.offsetBytes <= start && run.offsetBytes + run.sizeBytes >= end ? run : undefined;
 }
 
+/** Blocks `[first, first + count)`: all covered by `run` (not read), or read in one piece. */
+interface Segment {
+  readonly first: number;
+  readonly count: number;
+  readonly run?: SourceRun;
+}
+
+/** The image in order: runs of blocks a known run covers, and reads of at most HASH_READ_BYTES between them. */
+function segmentsOf(source: BlockSource, blockSizeBytes: number, blockCount: number): Segment[] {
+  const runs = source.knownRuns();
+  const cursor = { index: 0 };
+  const readBlocks = Math.max(1, Math.floor(HASH_READ_BYTES / blockSizeBytes));
+  const out: Segment[] = [];
+  for (let first = 0; first < blockCount;) {
+    const start = first * blockSizeBytes;
+    const run = runCovering(runs, cursor, start, start + blockSizeBytes);
+    if (run) {
+      const runEndBlock = Math.min(blockCount, Math.floor((run.offsetBytes + run.sizeBytes) / blockSizeBytes));
+      const end = Math.max(runEndBlock, first + 1);
+      out.push({ first, count: end - first, run });
+      first = end;
+      continue;
+    }
+    let count = 1;
+    while (count < readBlocks && first + count < blockCount) {
+      const s = (first + count) * blockSizeBytes;
+      if (runCovering(runs, { index: cursor.index }, s, s + blockSizeBytes)) break;
+      count++;
+    }
+    out.push({ first, count });
+    first += count;
+  }
+  return out;
+}
+
+/**
+ * The reads of `segments`, in order, each started while the one before is hashed (the libuv
+ * pool reads as this thread hashes), into two buffers used in turn: a buffer is handed out
+ * until the next call.
+ */
+class ReadAhead {
+  private readonly buffers: Buffer[];
+  private readonly reads: Segment[];
+  private done = 0;
+  private pending: Promise<Buffer> | undefined;
+
+  constructor(
+    private readonly source: BlockSource,
+    private readonly blockSizeBytes: number,
+    segments: readonly Segment[],
+  ) {
+    this.reads = segments.filter((s) => !s.run);
+    const largest = Math.max(0, ...this.reads.map((s) => s.count)) * blockSizeBytes;
+    this.buffers =
+      this.reads.length > 1
+        ? [Buffer.allocUnsafeSlow(largest), Buffer.allocUnsafeSlow(largest)]
+        : [Buffer.allocUnsafeSlow(largest)];
+    this.pending = this.start(0);
+  }
+
+  /** The bytes of the next read segment (valid until the call after this one). */
+  async next(): Promise<Buffer> {
+    const current = this.pending!;
+    this.pending = this.start(++this.done);
+    return current;
+  }
+
+  private start(k: number): Promise<Buffer> | undefined {
+    const s = this.reads[k];
+    if (!s) return undefined;
+    const into = this.buffers[k % this.buffers.length]!.subarray(0, s.count * this.blockSizeBytes);
+    const read = readSourceInto(this.source, s.first * this.blockSizeBytes, into).then(() => into);
+    read.catch(() => undefined); // a failure is thrown by next(); one never asked for is not unhandled
+    return read;
+  }
+}
+
 /** Hashes every block of `source` in one sequential pass, sampling anchors and finding zip members as asked. */
 export async function hashBlocks(
   source: BlockSource,
@@ -80,16 +158,14 @@ export async function hashBlocks(
   const whole = new ImageSha256(source.sizeBytes, blockSizeBytes); // DONT_CARE blocks arrive as zeros
   const zeroBlock = Buffer.alloc(blockSizeBytes);
   const zeroDigest = createHash('sha256').update(zeroBlock).digest();
-  const runs = source.knownRuns();
-  const cursor = { index: 0 };
   const fillBlocks = new Map<number, { block: Buffer; digest: Buffer }>();
-  const readBlocks = Math.max(1, Math.floor(HASH_READ_BYTES / blockSizeBytes));
+  const segments = segmentsOf(source, blockSizeBytes, blockCount);
+  const reads = new ReadAhead(source, blockSizeBytes, segments);
 
-  for (let first = 0; first < blockCount;) {
-    // Blocks covered by a known run are handled without reading; the rest are read in batches.
+  for (const { first, count, run } of segments) {
     const start = first * blockSizeBytes;
-    const run = runCovering(runs, cursor, start, start + blockSizeBytes);
     if (run) {
+      // Blocks covered by a known run are handled without reading.
       const isZero = run.kind === 'dont-care' || run.fillValue === 0;
       let known = fillBlocks.get(run.kind === 'fill' ? run.fillValue : -1);
       if (!known) {
@@ -98,8 +174,7 @@ export async function hashBlocks(
         known = { block, digest: isZero ? zeroDigest : createHash('sha256').update(block).digest() };
         fillBlocks.set(run.kind === 'fill' ? run.fillValue : -1, known);
       }
-      const runEndBlock = Math.min(blockCount, Math.floor((run.offsetBytes + run.sizeBytes) / blockSizeBytes));
-      for (let i = first; i < runEndBlock; i++) {
+      for (let i = first; i < first + count; i++) {
         known.digest.copy(digests, i * 32);
         whole.update(known.block); // the last block's padding is past sizeBytes: ignored
         if (run.kind === 'dont-care') {
@@ -107,17 +182,10 @@ export async function hashBlocks(
           dontCareCount++;
         } else if (isZero) zero[i] = 1;
       }
-      sampler?.feed(first * blockSizeBytes, zeroBlock.subarray(0, 0), true);
-      first = Math.max(runEndBlock, first + 1);
+      sampler?.feed(start, zeroBlock.subarray(0, 0), true);
       continue;
     }
-    let count = 1;
-    while (count < readBlocks && first + count < blockCount) {
-      const s = (first + count) * blockSizeBytes;
-      if (runCovering(runs, { index: cursor.index }, s, s + blockSizeBytes)) break;
-      count++;
-    }
-    const buf = await source.read(start, count * blockSizeBytes);
+    const buf = await reads.next();
     whole.update(buf);
     zips?.feed(start, buf.subarray(0, Math.max(0, Math.min(buf.length, source.sizeBytes - start))));
     for (let k = 0; k < count; k++) {
@@ -134,8 +202,7 @@ export async function hashBlocks(
         sampler?.feed(start + k * blockSizeBytes, block);
       }
     }
-    first += count;
-    onProgress?.(Math.min(first * blockSizeBytes, source.sizeBytes), source.sizeBytes);
+    onProgress?.(Math.min((first + count) * blockSizeBytes, source.sizeBytes), source.sizeBytes);
   }
   onProgress?.(source.sizeBytes, source.sizeBytes);
   return {
