@@ -3,6 +3,7 @@
 import type { PackageProperties } from '../package/package-properties.js';
 import type { Reporter } from '../reporter.js';
 import type { EncodePlugins } from './encode-chunk.js';
+import type { EncodePool } from './encode-pool.js';
 import type { SignerOptions } from '../signing/open-signer.js';
 import type { UpdateMode } from '../model/target-profile.js';
 
@@ -54,13 +55,19 @@ export interface BuildOptions {
    * --update-mode`). In-place packages are ordered for rewriting the old image where it is.
    */
   readonly updateMode?: UpdateMode;
-  /** Worker threads for encoding; default: available cores. */
   /**
    * Encoders/differs replacing the registered ones of the same name (encoding then runs
    * in-process). Test-only injection point, to prove the self-check refuses a broken plugin.
    */
   readonly plugins?: EncodePlugins;
+  /** Worker threads for encoding; default: available cores. */
   readonly jobs?: number;
+  /**
+   * Workers started by the caller (EncodePool.create) for this build, instead of `jobs`: a CLI
+   * starts them before loading the build's code, so they are up when hashing begins. The build
+   * closes them when it ends, whether it succeeds or fails.
+   */
+  readonly pool?: EncodePool;
   readonly reporter?: Reporter;
 }
 

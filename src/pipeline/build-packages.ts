@@ -66,6 +66,14 @@ export function packageTimestamp(timestampSeconds: number | undefined, reporter:
 
 /** Builds one signed package per target. See BuildOptions for the inputs. */
 export async function buildPackages(options: BuildOptions): Promise<BuildResult> {
+  try {
+    return await buildFromInputs(options);
+  } finally {
+    await options.pool?.close(); // closed already when the build used it; not when it failed before
+  }
+}
+
+async function buildFromInputs(options: BuildOptions): Promise<BuildResult> {
   const oldKind = options.oldPath ? await detectRelease(options.oldPath) : undefined;
   const newKind = await detectRelease(options.newPath);
   if (options.oldPath && (oldKind === undefined) !== (newKind === undefined)) {
@@ -186,9 +194,10 @@ async function setup(
   return { reporter, timingsMs, profiles, specs, assemblies, plan, labels };
 }
 
-/** The build's worker pool (--jobs, default one per core). */
+/** The build's worker pool: the caller's, or one of --jobs workers (default one per core). */
 function createPool(options: BuildOptions): EncodePool {
-  return EncodePool.create(options.jobs ?? availableParallelism(), options.plugins);
+  if (options.plugins) return EncodePool.create(1, options.plugins); // in-process: plugins cannot cross into workers
+  return options.pool ?? EncodePool.create(options.jobs ?? availableParallelism());
 }
 
 /** Runs producePackages on `pool` once the output folder exists; closes the pool. */

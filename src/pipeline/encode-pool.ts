@@ -18,7 +18,7 @@ import { errorFromWire, type ErrorWire } from '../errors/error-wire.js';
 import type { BlockDigests, HashProgress } from '../hashing/block-digests.js';
 import type { EncodedCandidate } from '../planner/candidates.js';
 import type { ChunkEncoder } from './chunk-encoder.js';
-import { encodeChunk, type EncodePlugins } from './encode-chunk.js';
+import type { EncodePlugins } from './encode-chunk.js';
 import type { EncodeTask } from './encode-task.js';
 import { digestsFromWire, hashImageFile, wholeBuffersOf, type HashJob } from './hash-image-file.js';
 
@@ -36,6 +36,15 @@ interface Reply {
   digests?: BlockDigests;
   progress?: [number, number];
   error?: ErrorWire;
+}
+
+/**
+ * encodeChunk, loaded on first use: importing this module (to start the workers early) then
+ * costs only the pool and hashing code, not the encoders and differs.
+ */
+async function encodeInProcess(task: EncodeTask, plugins: EncodePlugins): Promise<EncodedCandidate[]> {
+  const { encodeChunk } = await import('./encode-chunk.js');
+  return encodeChunk(task, plugins);
 }
 
 /** Finds the compiled worker script (from dist/ even when this module runs from src/ in tests). */
@@ -77,7 +86,7 @@ export class EncodePool implements ChunkEncoder {
 
   /** Encodes one chunk. */
   encode(task: EncodeTask): Promise<EncodedCandidate[]> {
-    if (this.jobs <= 1) return encodeChunk(task, this.plugins);
+    if (this.jobs <= 1) return encodeInProcess(task, this.plugins);
     return this.run<EncodedCandidate[]>((id) => ({ id, task }));
   }
 

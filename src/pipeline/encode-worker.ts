@@ -1,15 +1,24 @@
 // Worker-thread entry: receives EncodeTasks from EncodePool and answers with encoded candidates,
 // or hashes a whole image (HashJob) so the two images of a build are hashed on two threads.
+// A build's first job is hashing, so the encoders and differs are loaded only after it (while
+// the main thread plans) or for the first task: hashing starts as soon as the thread is up.
 
 import { parentPort } from 'node:worker_threads';
 import { toWire } from '../errors/error-wire.js';
-import { encodeChunk } from './encode-chunk.js';
+import type * as EncodeChunkModule from './encode-chunk.js';
 import type { EncodeTask } from './encode-task.js';
 import { hashImageFile, transferablesOf, type HashJob } from './hash-image-file.js';
 
 type Request = { id: number; task: EncodeTask } | { id: number; hash: HashJob };
 
 parentPort!.on('message', (msg: Request) => void answer(msg));
+
+let encoder: Promise<typeof EncodeChunkModule> | undefined;
+
+/** The encoding module, imported once. */
+function loadEncoder(): Promise<typeof EncodeChunkModule> {
+  return (encoder ??= import('./encode-chunk.js'));
+}
 
 async function answer(msg: Request): Promise<void> {
   try {
@@ -18,8 +27,10 @@ async function answer(msg: Request): Promise<void> {
         parentPort!.postMessage({ id: msg.id, progress: [done, total] });
       const digests = await hashImageFile(msg.hash, progress);
       parentPort!.postMessage({ id: msg.id, digests }, transferablesOf(digests));
+      void loadEncoder().catch(() => undefined); // a failure is reported by the first task that needs it
       return;
     }
+    const { encodeChunk } = await loadEncoder();
     const result = await encodeChunk(msg.task);
     const transfer = result
       .map((c) => c.bytes.buffer as ArrayBuffer)

@@ -88,31 +88,40 @@ export function buildCommand(run: (work: () => Promise<CommandResult>) => Promis
     )
     .action(async (o) => {
       await run(async () => {
-        const reporter = await CliReporter.create({ forceProgress: o.progress, strict: o.strict });
-        const { buildPackages } = await import('../../pipeline/build-packages.js');
-        const { builtinTargets, resolveTargets } = await import('../../targets/target-registry.js');
-        const named = o.target ? await resolveTargets(o.target) : builtinTargets();
-        const result = await buildPackages({
-          oldPath: o.old,
-          newPath: o.new,
-          outDir: o.out,
-          targets: o.target,
-          codec: o.codec,
-          level: o.level,
-          differ: o.differ,
-          ...splitKeys(o.key, named, [...named, ...builtinTargets()]),
-          signing: signingOptionsFrom(o, process.env),
-          platform: o.platform,
-          sourceVersion: o.sourceVersion,
-          targetVersion: o.targetVersion,
-          partitionName: o.partitionName,
-          partitions: o.partitions,
-          excludePartitions: o.exclude,
-          timestampSeconds: timestampFrom(o.timestamp, process.env),
-          jobs: o.jobs,
-          updateMode: o.updateMode,
-          reporter,
-        }).finally(() => reporter.stop());
+        // The workers start first: they load and are ready to hash while this thread loads the build.
+        const { EncodePool } = await import('../../pipeline/encode-pool.js');
+        const pool = EncodePool.create(o.jobs ?? availableParallelism());
+        const build = async () => {
+          const reporter = await CliReporter.create({ forceProgress: o.progress, strict: o.strict });
+          const { buildPackages } = await import('../../pipeline/build-packages.js');
+          const { builtinTargets, resolveTargets } = await import('../../targets/target-registry.js');
+          const named = o.target ? await resolveTargets(o.target) : builtinTargets();
+          const built = await buildPackages({
+            pool,
+            oldPath: o.old,
+            newPath: o.new,
+            outDir: o.out,
+            targets: o.target,
+            codec: o.codec,
+            level: o.level,
+            differ: o.differ,
+            ...splitKeys(o.key, named, [...named, ...builtinTargets()]),
+            signing: signingOptionsFrom(o, process.env),
+            platform: o.platform,
+            sourceVersion: o.sourceVersion,
+            targetVersion: o.targetVersion,
+            partitionName: o.partitionName,
+            partitions: o.partitions,
+            excludePartitions: o.exclude,
+            timestampSeconds: timestampFrom(o.timestamp, process.env),
+            jobs: o.jobs,
+            updateMode: o.updateMode,
+            reporter,
+          }).finally(() => reporter.stop());
+          return { result: built, warnings: reporter.warnings };
+        };
+        // buildPackages closes the pool; this also covers a failure before it is called.
+        const { result, warnings } = await build().finally(() => pool.close());
         const rows = result.packages.map((p) => [
           p.target,
           p.path,
@@ -145,7 +154,7 @@ export function buildCommand(run: (work: () => Promise<CommandResult>) => Promis
                 `\n${p.target}: in-place, stash peak ${formatBytes(p.inPlace!.peakStashBytes)} in ${p.inPlace!.stashOps} stashes, ${p.inPlace!.convertedReplaceOps} ops turned into REPLACE`,
             )
             .join('');
-        return { json: { ...result, warnings: reporter.warnings }, text: printableLines(text) };
+        return { json: { ...result, warnings }, text: printableLines(text) };
       });
     });
 }
