@@ -84,7 +84,8 @@ interface ChunkResult {
   /** Labels of every candidate made (for the message when a target can use none). */
   readonly tried: readonly string[];
   readonly srcSha256: Buffer;
-  readonly dstSha256: Buffer;
+  /** The hash of the chunk's new bytes, which only in-place ops carry (none: no in-place target). */
+  readonly dstSha256?: Buffer;
 }
 
 /** Runs the plan through the encoder and fills every target's assembly. */
@@ -163,7 +164,8 @@ async function startChunk(input: EncodePlanInput, item: DataStep) {
   // A partition without an old image (a full one): REPLACE and sourceless DIFF, with the full-image rules.
   const full = input.old === undefined ? { fullImage: true } : {};
   // In-place ops carry the hash of what they write, so a re-run can tell they are done.
-  const dstSha256 = createHash('sha256').update(newData).digest();
+  const inPlace = input.assemblies.some((a) => a.profile.updateMode === 'in-place');
+  const dstSha256 = inPlace ? createHash('sha256').update(newData).digest() : undefined;
   // The chunk's buffers are this call's alone: the pool moves them to its worker without a copy.
   const task = { newData, sourceData, specs: input.specs, where, ...full, ...input.targetNeeds, handedOver: true };
   // The worker proved what the targets keep; a candidate served without proof (compare's cache,
@@ -174,7 +176,7 @@ async function startChunk(input: EncodePlanInput, item: DataStep) {
   // the same in any sublist holding it, in the same order.
   const kept = keptCandidates(candidates, input.targetNeeds.targets).map((i) => candidates[i]!);
   const tried = candidates.map((c) => candidateLabel(c.spec));
-  return { candidates: kept, tried, srcSha256, dstSha256 } satisfies ChunkResult;
+  return { candidates: kept, tried, srcSha256, ...(dstSha256 ? { dstSha256 } : {}) } satisfies ChunkResult;
 }
 
 async function finish(input: EncodePlanInput, s: Started): Promise<void> {

@@ -88,15 +88,14 @@ export class TargetAssembly {
     dst: readonly Extent[],
     src: readonly Extent[],
     srcSha256: Uint8Array,
-    inPlace: { readonly dstSha256: Uint8Array; readonly stashIds: readonly number[] } = {
-      dstSha256: new Uint8Array(),
-      stashIds: [],
-    },
+    inPlace: { readonly dstSha256?: Uint8Array; readonly stashIds: readonly number[] } = { stashIds: [] },
     /** A DIFF's source blocks read back from the image being written (1.6), after `src`. */
     targetSrc: readonly Extent[] = [],
   ): void {
     // In-place ops name the stashes they read and the hash of what they write (format 1.3).
     const isInPlace = this.profile.updateMode === 'in-place';
+    if (isInPlace && inPlace.dstSha256 === undefined)
+      throw new Error(`an in-place op for blocks ${dst[0]!.startBlock}+${dst[0]!.blockCount} has no dstSha256`);
     const dstHash = isInPlace ? { dstSha256: inPlace.dstSha256 } : {};
     const extra = { ...dstHash, ...(isInPlace && inPlace.stashIds.length > 0 ? { stashIds: inPlace.stashIds } : {}) };
     if (c.selfCheckedBytes === undefined) {
