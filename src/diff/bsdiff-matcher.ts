@@ -37,7 +37,7 @@ const FALLBACK_EXTENSION_BYTES = 256;
  */
 const MAX_HEAD_BITS = 22;
 /** Source windows a SourceIndex filters before inserting them (its constructor explains). */
-const INSERT_BATCH = 1024;
+const INSERT_BATCH_WINDOWS = 1024;
 /** Covers this short are folded into the extra block (worthACover). */
 const FOLD_MAX_ADD_BYTES = 24;
 /** Known matches remembered by diagonal (source − target offset), so a scan stepping one byte at a time along a match does not measure it again. */
@@ -51,29 +51,35 @@ interface IndexTables {
 }
 
 /**
- * The arrays of the last index released on this thread, lent to the next one: a build makes an
- * index per chunk and candidate, and fresh 16 MiB arrays each time cost page faults and garbage
- * collection (a 4 MiB-source index took half the time with reused arrays in a micro-benchmark on
- * a busy machine; whole builds on a quiet one gained a few percent).
+ * The arrays released on this thread, lent to the next index: a build makes an index per chunk
+ * and candidate, and fresh 16 MiB arrays each time cost page faults and garbage collection (a
+ * 4 MiB-source index took half the time with reused arrays in a micro-benchmark on a busy
+ * machine; whole builds on a quiet one gained a few percent). They keep the largest size asked
+ * for, so chunks whose sources straddle a power of two do not reallocate them in turn: per
+ * thread, at most a 16 MiB head (and its 512 KiB of bits) and 4 bytes per byte of the largest
+ * source, held until the thread ends.
  */
 let spareTables: IndexTables | undefined;
 
 /** The windows of one batch to insert, reused by every index made on this thread (8 KiB). */
-const insertBatch = { positions: new Int32Array(INSERT_BATCH), buckets: new Int32Array(INSERT_BATCH) };
+const insertBatch = {
+  positions: new Int32Array(INSERT_BATCH_WINDOWS),
+  buckets: new Int32Array(INSERT_BATCH_WINDOWS),
+};
 
 /**
- * Arrays for a 2^bits head and `positions` links: the spare ones when they are large enough, else
- * new ones (as large as the spare ones at least, so chunks whose sources straddle a power of two
- * do not reallocate them in turn). An index uses views of their fronts (indexViews).
+ * Arrays for a 2^bits head and `positions` links: each of the spare ones that is large enough,
+ * else a new one. An index uses views of their fronts (indexViews).
  */
 function takeTables(bits: number, positions: number): IndexTables {
   const spare = spareTables;
-  spareTables = undefined; // taken, or dropped for larger ones (never two sets held)
-  if (spare && spare.head.length >= 1 << bits && spare.prev.length >= positions) return spare;
+  spareTables = undefined; // taken (never two sets held)
+  const heads = 1 << bits;
+  const fits = spare !== undefined && spare.head.length >= heads;
   return {
-    head: new Int32Array(Math.max(1 << bits, spare?.head.length ?? 0)),
-    prev: new Int32Array(Math.max(0, positions, spare?.prev.length ?? 0)),
-    looked: new Uint32Array(Math.max(1 << Math.max(0, bits - 5), spare?.looked.length ?? 0)),
+    head: fits ? spare.head : new Int32Array(heads),
+    looked: fits ? spare.looked : new Uint32Array(1 << Math.max(0, bits - 5)),
+    prev: spare && spare.prev.length >= positions ? spare.prev : new Int32Array(Math.max(0, positions)),
   };
 }
 
@@ -120,8 +126,8 @@ export class SourceIndex {
     const words = viewOf(source);
     const { positions, buckets } = insertBatch;
     const end = source.length - SEED_BYTES + 1;
-    for (let from = 0; from < end; from += INSERT_BATCH) {
-      const to = Math.min(end, from + INSERT_BATCH);
+    for (let from = 0; from < end; from += INSERT_BATCH_WINDOWS) {
+      const to = Math.min(end, from + INSERT_BATCH_WINDOWS);
       let count = 0;
       for (let i = from; i < to; i++) {
         const h = hash8(words, i, this.shift);
@@ -245,8 +251,8 @@ function worthACover(addBytes: number): boolean {
 /**
  * The control, diff and extra blocks that turn `source` into `target`, by bsdiff's scan.
  * Deterministic. Memory: 4 bytes per source byte (chain links) + a head table of ≤ 8 x source
- * (at most 16 MiB) and a bit per head entry + 2 x target (diff and extra blocks) + the control
- * block (24 bytes a cover).
+ * (at most 16 MiB) and a bit per head entry, both kept for the thread's next index (spareTables)
+ * + 2 x target (diff and extra blocks) + the control block (24 bytes a cover).
  */
 export function matchBsdiff(source: Uint8Array, target: Uint8Array): BsdiffStreams {
   const index = new SourceIndex(source, target);

@@ -4,7 +4,8 @@
 // again, and the bsdiff scan of a pair is what every bsdiff-lzma based differ starts from.
 // Entries keep private copies of both inputs (compared byte for byte on every lookup), so a hit
 // never depends on buffer identity or on what a caller did to its buffers. Memory: at most
-// MAX_ENTRIES pairs of ≤ MAX_PAIR_BYTES inputs plus their results, per thread.
+// MAX_ENTRIES pairs of ≤ MAX_PAIR_BYTES inputs, each copied into buffers of at most twice its
+// bytes (reused from the pair it evicts), plus their results, per thread.
 
 import { matchBsdiff } from './bsdiff-matcher.js';
 import type { BsdiffLzmaBlock } from './bsdiff-lzma-patch.js';
@@ -79,9 +80,14 @@ function sameBytes(kept: Buffer, data: Uint8Array): boolean {
   return kept.length === data.length && kept.equals(data);
 }
 
-/** `buffer` when it holds `sizeBytes`, else a new buffer of that size (its own memory, not Node's shared pool). */
+/**
+ * `buffer` when it holds `sizeBytes` and is at most twice that, else a new buffer of that size (its
+ * own memory, not Node's shared pool): an entry's buffers stay within twice its pair's bytes.
+ */
 function reusable(buffer: Buffer | undefined, sizeBytes: number): Buffer {
-  return buffer && buffer.length >= sizeBytes ? buffer : Buffer.allocUnsafeSlow(sizeBytes);
+  return buffer && buffer.length >= sizeBytes && buffer.length <= 2 * sizeBytes
+    ? buffer
+    : Buffer.allocUnsafeSlow(sizeBytes);
 }
 
 /** `data` copied to the front of `storage` (a memcpy), as a view of exactly its length. */

@@ -2,11 +2,12 @@
 // DONT_CARE flags per block, and the sha256 of the whole expanded image (DONT_CARE read as zeros).
 // Fill and DONT_CARE runs a container knows about are never read: a fill block is hashed once.
 // The same pass can sample anchors and find zip members (when asked), so nothing reads the image
-// twice. Memory: 34 bytes per block + two read buffers (one read ahead while the other is hashed).
+// twice. Memory: 34 bytes per block + two 4 MiB read buffers (ReadAhead: one is read while the other
+// is hashed).
 
 import { createHash } from 'node:crypto';
 import type { BlockSource, SourceRun } from '../image/block-source.js';
-import { readSourceInto } from '../image/extent-io.js';
+import { ReadAhead } from '../image/read-ahead.js';
 import { extentsOfFlags } from '../extents/extent-list.js';
 import type { Extent } from '../model/extent.js';
 import { ZipMemberScanner } from '../image/zip-member-scanner.js';
@@ -96,48 +97,6 @@ function segmentsOf(source: BlockSource, blockSizeBytes: number, blockCount: num
   return out;
 }
 
-/**
- * The reads of `segments`, in order, each started while the one before is hashed (the libuv
- * pool reads as this thread hashes), into two buffers used in turn: a buffer is handed out
- * until the next call.
- */
-class ReadAhead {
-  private readonly buffers: Buffer[];
-  private readonly reads: Segment[];
-  private done = 0;
-  private pending: Promise<Buffer> | undefined;
-
-  constructor(
-    private readonly source: BlockSource,
-    private readonly blockSizeBytes: number,
-    segments: readonly Segment[],
-  ) {
-    this.reads = segments.filter((s) => !s.run);
-    const largest = Math.max(0, ...this.reads.map((s) => s.count)) * blockSizeBytes;
-    this.buffers =
-      this.reads.length > 1
-        ? [Buffer.allocUnsafeSlow(largest), Buffer.allocUnsafeSlow(largest)]
-        : [Buffer.allocUnsafeSlow(largest)];
-    this.pending = this.start(0);
-  }
-
-  /** The bytes of the next read segment (valid until the call after this one). */
-  async next(): Promise<Buffer> {
-    const current = this.pending!;
-    this.pending = this.start(++this.done);
-    return current;
-  }
-
-  private start(k: number): Promise<Buffer> | undefined {
-    const s = this.reads[k];
-    if (!s) return undefined;
-    const into = this.buffers[k % this.buffers.length]!.subarray(0, s.count * this.blockSizeBytes);
-    const read = readSourceInto(this.source, s.first * this.blockSizeBytes, into).then(() => into);
-    read.catch(() => undefined); // a failure is thrown by next(); one never asked for is not unhandled
-    return read;
-  }
-}
-
 /** Hashes every block of `source` in one sequential pass, sampling anchors and finding zip members as asked. */
 export async function hashBlocks(
   source: BlockSource,
@@ -160,7 +119,12 @@ export async function hashBlocks(
   const zeroDigest = createHash('sha256').update(zeroBlock).digest();
   const fillBlocks = new Map<number, { block: Buffer; digest: Buffer }>();
   const segments = segmentsOf(source, blockSizeBytes, blockCount);
-  const reads = new ReadAhead(source, blockSizeBytes, segments);
+  const reads = new ReadAhead(
+    source,
+    segments
+      .filter((s) => !s.run)
+      .map((s) => ({ offsetBytes: s.first * blockSizeBytes, sizeBytes: s.count * blockSizeBytes })),
+  );
 
   for (const { first, count, run } of segments) {
     const start = first * blockSizeBytes;

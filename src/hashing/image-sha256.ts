@@ -6,7 +6,7 @@
 
 import { createHash, type Hash } from 'node:crypto';
 import type { BlockSource } from '../image/block-source.js';
-import { readSourceInto } from '../image/extent-io.js';
+import { ReadAhead, type ByteRange } from '../image/read-ahead.js';
 import type { Extent } from '../model/extent.js';
 
 /** Size of the sequential reads of {@link imageSha256}. */
@@ -74,23 +74,10 @@ export async function imageSha256(
 ): Promise<Buffer> {
   const hash = new ImageSha256(source.sizeBytes, blockSizeBytes, zeroed);
   const size = source.sizeBytes;
-  const buffers = [0, 1].map(() => Buffer.allocUnsafeSlow(Math.min(READ_BYTES, size)));
-  const readChunk = async (at: number, buffer: Buffer): Promise<Buffer> => {
-    const chunk = buffer.subarray(0, Math.min(READ_BYTES, size - at));
-    await readSourceInto(source, at, chunk);
-    return chunk;
-  };
-  let next = size > 0 ? readChunk(0, buffers[0]!) : undefined;
-  for (let at = 0, turn = 0; next; at += READ_BYTES, turn ^= 1) {
-    const chunk = await next;
-    // Start the next read (into the other buffer) before hashing this chunk.
-    next = at + READ_BYTES < size ? readChunk(at + READ_BYTES, buffers[turn ^ 1]!) : undefined;
-    try {
-      hash.update(chunk);
-    } catch (err) {
-      await next?.catch(() => undefined);
-      throw err;
-    }
-  }
+  const ranges: ByteRange[] = [];
+  for (let at = 0; at < size; at += READ_BYTES)
+    ranges.push({ offsetBytes: at, sizeBytes: Math.min(READ_BYTES, size - at) });
+  const reads = new ReadAhead(source, ranges);
+  for (let k = 0; k < ranges.length; k++) hash.update(await reads.next());
   return hash.digest();
 }

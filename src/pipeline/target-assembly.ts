@@ -10,6 +10,7 @@ import type { SpoolRange } from '../package/blob-spool.js';
 import { candidateLabel, type EncodedCandidate } from '../planner/candidates.js';
 import type { Signer } from '../signing/key-pair.js';
 import { proveInPlace } from '../format/in-place-proof.js';
+import { InternalError } from '../errors/ota-error.js';
 import { selfCheckError } from './self-check.js';
 
 /** Per-target state during a build. */
@@ -95,7 +96,10 @@ export class TargetAssembly {
     // In-place ops name the stashes they read and the hash of what they write (format 1.3).
     const isInPlace = this.profile.updateMode === 'in-place';
     if (isInPlace && inPlace.dstSha256 === undefined)
-      throw new Error(`an in-place op for blocks ${dst[0]!.startBlock}+${dst[0]!.blockCount} has no dstSha256`);
+      throw new InternalError(
+        'INTERNAL',
+        `an in-place op for blocks ${dst[0]!.startBlock}+${dst[0]!.blockCount} has no dstSha256`,
+      );
     const dstHash = isInPlace ? { dstSha256: inPlace.dstSha256 } : {};
     const extra = { ...dstHash, ...(isInPlace && inPlace.stashIds.length > 0 ? { stashIds: inPlace.stashIds } : {}) };
     if (c.selfCheckedBytes === undefined) {

@@ -73,6 +73,21 @@ describe('SourceIndex', () => {
     expect(walk(index, target, 0)).toContain(1000);
   });
 
+  it('an index on the front of larger arrays, then on arrays grown from smaller ones, walks whole chains', () => {
+    const bytes = (length: number, seed: number) =>
+      Uint8Array.from({ length }, (_, i) => (((i + seed) * 2654435761) >>> 30) ^ (i % 7 === 0 ? 1 : 0));
+    for (const length of [5000, 300, 5000, 70_000, 300]) {
+      const source = bytes(length, length);
+      const target = Uint8Array.from([...source.subarray(length >> 2, (length >> 2) + 120), ...bytes(60, 1)]);
+      const index = new SourceIndex(source, target);
+      for (let at = 0; at + 8 <= target.length; at++)
+        expect(walk(index, target, at), `source of ${length} bytes, window ${at}`).toEqual(
+          fullChain(index, source, target, at),
+        );
+      index.release();
+    }
+  });
+
   it('finds a window the target shares with the source, and none for a target it does not', () => {
     const source = Uint8Array.from({ length: 4096 }, (_, i) => (i * 7919) & 0xff);
     const target = source.slice(1000, 1100);

@@ -26,13 +26,16 @@ describe('PairMemo', () => {
     const big = [randomBytes(8192, 5), randomBytes(8192, 6)] as const;
     const small = [randomBytes(1024, 7), randomBytes(512, 8)] as const;
     const mid = [big[0].subarray(0, 4096), randomBytes(4096, 9)] as const; // a prefix of what the storage held
-    const bigSlot = memo.resultsOf(...big);
+    memo.resultsOf(...big);
     const smallSlot = memo.resultsOf(...small);
-    const midSlot = memo.resultsOf(...mid); // evicts big, copied into its buffers
+    const midSlot = memo.resultsOf(...mid)!; // evicts big, copied into its buffers (which hold big[0] whole)
+    midSlot.streams = { ctrl: Buffer.alloc(0), diff: Buffer.alloc(0), extra: Buffer.alloc(0) };
+    // Longer by the next byte the buffer holds: another pair (it evicts small, not mid).
+    const longer = memo.resultsOf(big[0].subarray(0, 4097), mid[1]);
+    expect(longer).not.toBe(midSlot);
+    expect(longer!.streams).toBeUndefined();
     expect(memo.resultsOf(Buffer.from(mid[0]), Buffer.from(mid[1]))).toBe(midSlot);
-    expect(memo.resultsOf(...small)).toBe(smallSlot);
-    expect(memo.resultsOf(big[0].subarray(0, 4097), mid[1])).not.toBe(midSlot); // longer by the next stored byte
-    expect(memo.resultsOf(...big)).not.toBe(bigSlot);
+    expect(memo.resultsOf(...small)).not.toBe(smallSlot); // evicted by the longer pair
   });
 
   it('bsdiff-lzma: the same pair again gives equal bytes in a buffer of its own', async () => {
