@@ -9,7 +9,7 @@ import { patcherFor } from '../diff/patcher-registry.js';
 import type { PatchBuffers } from '../diff/patcher.js';
 import { VerificationError } from '../errors/ota-error.js';
 import type { BlockSource } from '../image/block-source.js';
-import { readExtentsAt, readExtentsInto, ScratchBuffer } from '../image/extent-io.js';
+import { grownSizeBytes, readExtentsAt, readExtentsInto, ScratchBuffer } from '../image/extent-io.js';
 import { totalBlocks, type Extent } from '../model/extent.js';
 import { assertNever } from '../model/operation.js';
 import type { PackageReader } from '../package/package-reader.js';
@@ -26,7 +26,8 @@ export interface StepBuffers {
  * (alternating by step index), and one arena both share for every other buffer a patcher asks for
  * (its working copy, its decoded blocks), handed out front to back for one op at a time. Ops
  * decode one at a time (the next starts once the previous one's bytes are made), so the arena
- * only ever holds the most one op asked for, which that op's declared decoder memory bounds.
+ * only ever holds the most one op asked for (rounded up to a whole MiB: grownSizeBytes), which
+ * that op's declared decoder memory bounds.
  */
 export class OpScratches {
   private readonly slots = [0, 1].map(() => ({ source: new ScratchBuffer(), output: new ScratchBuffer() }));
@@ -42,7 +43,8 @@ export class OpScratches {
     const patch: PatchBuffers = (sizeBytes, use = 'output') => {
       if (use === 'output') return slot.output.take(sizeBytes);
       // Grown to what this op has asked for so far; the views lent before stay on the old buffer.
-      if (usedBytes + sizeBytes > this.arena.length) this.arena = Buffer.allocUnsafeSlow(usedBytes + sizeBytes);
+      if (usedBytes + sizeBytes > this.arena.length)
+        this.arena = Buffer.allocUnsafeSlow(grownSizeBytes(usedBytes + sizeBytes));
       const lent = this.arena.subarray(usedBytes, usedBytes + sizeBytes);
       usedBytes += sizeBytes;
       return lent;

@@ -42,4 +42,21 @@ describe('OpScratches', () => {
     expect(overlap(more, work)).toBe(false);
     expect(scratches.forStep(2).patch(14_000, 'work').buffer).toBe(more.buffer);
   });
+
+  it('grows the arena and the slots a whole MiB at a time, not by the few KiB one step asks more than the last', () => {
+    const MiB = 1024 * 1024;
+    const scratches = new OpScratches();
+    const first = scratches.forStep(0);
+    const work = first.patch(4 * MiB + 100, 'work');
+    const control = first.patch(2000, 'control');
+    expect(control.buffer).toBe(work.buffer); // 5 MiB: room for both
+    expect(work.buffer.byteLength).toBe(5 * MiB);
+    const output = first.patch(MiB + 1, 'output');
+    // Two steps later: more than before by a few KiB each, all in the same buffers.
+    const third = scratches.forStep(2);
+    expect(third.patch(4 * MiB + 3000, 'work').buffer).toBe(work.buffer);
+    expect(third.patch(5000, 'diff').buffer).toBe(work.buffer);
+    expect(third.patch(MiB + 9000, 'output').buffer).toBe(output.buffer);
+    expect(output.buffer.byteLength).toBe(2 * MiB);
+  });
 });
