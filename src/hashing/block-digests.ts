@@ -3,7 +3,7 @@
 // Fill and DONT_CARE runs a container knows about are never read: a fill block is hashed once.
 // The same pass can sample anchors and find zip members (when asked), so nothing reads the image
 // twice. Memory: 34 bytes per block + two 4 MiB read buffers (ReadAhead: one is read while the other
-// is hashed).
+// is hashed) + a list of the reads and known runs in order (a few times the container's own runs).
 
 import { createHash } from 'node:crypto';
 import type { BlockSource, SourceRun } from '../image/block-source.js';

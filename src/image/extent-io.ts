@@ -18,8 +18,9 @@ export async function readSourceInto(source: BlockSource, offsetBytes: number, i
 }
 
 /**
- * Reads the blocks of `extents` from `source`, concatenated, into one new buffer (each extent read
- * straight into its place when the source can: no second buffer, no copy).
+ * Reads the blocks of `extents` from `source`, concatenated, into one new buffer of exactly their
+ * size that owns its whole memory (so a worker pool can move it to another thread without a copy),
+ * each extent read straight into its place when the source can: no second buffer, no copy.
  */
 export async function readExtents(
   source: BlockSource,
@@ -27,8 +28,9 @@ export async function readExtents(
   blockSizeBytes: number,
 ): Promise<Buffer> {
   // Every byte is overwritten by the reads.
-  const scratch = new ScratchBuffer();
-  return readExtentsInto(source, extents, blockSizeBytes, scratch);
+  const out = Buffer.allocUnsafeSlow(totalBlocks(extents) * blockSizeBytes);
+  await readExtentsAt(source, extents, blockSizeBytes, out);
+  return out;
 }
 
 /**

@@ -5,7 +5,7 @@
 import { encoderByName } from '../codecs/encoder-registry.js';
 import type { Differ } from '../diff/differ.js';
 import { differByName } from '../diff/differ-registry.js';
-import type { CandidateSpec } from '../planner/candidates.js';
+import type { DiffSpec, ReplaceSpec } from '../planner/candidates.js';
 import type { EncodeTask } from './encode-task.js';
 import { SMALL_CHUNK_BYTES } from './full-image-rules.js';
 import { hasQuickEstimate, quickEstimateBytes } from './quick-estimate.js';
@@ -26,8 +26,6 @@ const DENSE_SHARE_OF_ESTIMATE = 0.6;
  */
 const MIN_SOURCE_GAIN_SHARE = 0.02;
 
-type ReplaceSpec = Extract<CandidateSpec, { kind: 'replace' }>;
-type DiffSpec = Extract<CandidateSpec, { kind: 'diff' }>;
 /** A differ that declares an estimate. */
 export type EstimatingDiffer = Differ & Required<Pick<Differ, 'estimate'>>;
 

@@ -9,7 +9,7 @@ import type { DifferTraits } from '../diff/differ.js';
 import { differByName } from '../diff/differ-registry.js';
 import type { EncodeOptions, Encoder } from '../codecs/encoder.js';
 import type { Differ, DiffOptions } from '../diff/differ.js';
-import type { CandidateSpec, EncodedCandidate } from '../planner/candidates.js';
+import type { CandidateSpec, DiffSpec, EncodedCandidate, ReplaceSpec } from '../planner/candidates.js';
 import {
   encodeOptions,
   fastStillNeeded,
@@ -64,8 +64,6 @@ const REPLACE_CLOSE = 1.05;
  */
 const FAST_FLOOR_SHARE_OF_ESTIMATE = 0.5;
 
-type ReplaceSpec = Extract<CandidateSpec, { kind: 'replace' }>;
-type DiffSpec = Extract<CandidateSpec, { kind: 'diff' }>;
 const tierOf = (s: DiffSpec): DifferTraits['tier'] => differByName(s.differ).traits.tier;
 const isFast = (s: ReplaceSpec): boolean => encoderByName(s.codec).traits.speedClass === 'fast';
 

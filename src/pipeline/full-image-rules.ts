@@ -10,7 +10,7 @@ import { byteLaneGapBits, isStronglyWordStructured } from '../codecs/lzma2-conte
 import { contentClassOf } from '../hashing/content-sketch.js';
 import { MINOR_XZ_ARM64 } from '../format/package-header.js';
 import { readsFormatMinor } from '../model/target-profile.js';
-import { allowedFor, type CandidateSpec, type EncodedCandidate } from '../planner/candidates.js';
+import { allowedFor, type EncodedCandidate, type ReplaceSpec } from '../planner/candidates.js';
 import type { EncodeTask } from './encode-task.js';
 import { hasQuickEstimate, quickEstimateBytes, worstBestAllowedDiff } from './quick-estimate.js';
 
@@ -29,8 +29,6 @@ const FULL_FAST_WORTH_SHARE = 0.9;
  * sourceless diff wins: ~0.3 x on the bench's apk-64) no smaller at all.
  */
 const SOURCELESS_WINS_SHARE = 0.5;
-
-type ReplaceSpec = Extract<CandidateSpec, { kind: 'replace' }>;
 
 /**
  * What the codecs are told about a chunk: its content class and 4-byte structure (measured once

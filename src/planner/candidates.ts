@@ -8,6 +8,11 @@ export type CandidateSpec =
   | { readonly kind: 'replace'; readonly codec: string; readonly level: number }
   | { readonly kind: 'diff'; readonly differ: string };
 
+/** A candidate that REPLACEs the chunk with one codec. */
+export type ReplaceSpec = Extract<CandidateSpec, { kind: 'replace' }>;
+/** A candidate that DIFFs the chunk against its source with one differ. */
+export type DiffSpec = Extract<CandidateSpec, { kind: 'diff' }>;
+
 /** An encoded candidate. */
 export interface EncodedCandidate {
   readonly spec: CandidateSpec;
