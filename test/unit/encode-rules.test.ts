@@ -169,9 +169,17 @@ describe('candidate rules', () => {
     // The same chunk where bsdiff-lzma did no better than the estimate could: zstd-dict runs.
     const close = { ...sizes, 'diff/bsdiff-lzma': 1000 * KiB, 'replace/gzip-9': 1024 * KiB };
     expect((await rules(1024 * KiB, close, unrelated)).ran).toContain('diff/zstd-dict');
-    // Small chunks, and targets without a lead differ, never consult the estimate.
-    const small = { newData: randomBytes(256 * KiB, 7), sourceData: randomBytes(256 * KiB, 8) };
-    expect((await rules(256 * KiB, { 'diff/bsdiff-lzma': 1 * KiB }, small)).ran).toContain('diff/zstd-dict');
+    // A small chunk with a large source (zstd-dict's time grows with the source it loads) consults
+    // it too: text against random bytes makes an estimate of the whole chunk.
+    const smallChunk = { newData: textLike(128 * KiB, 7), sourceData: randomBytes(1536 * KiB, 8) };
+    const smallSizes = { 'diff/bsdiff-lzma': 1 * KiB, 'replace/gzip-9': 100 * KiB };
+    expect((await rules(128 * KiB, smallSizes, smallChunk)).ran).not.toContain('diff/zstd-dict');
+    expect((await rules(128 * KiB, { ...smallSizes, 'diff/bsdiff-lzma': 120 * KiB }, smallChunk)).ran).toContain(
+      'diff/zstd-dict',
+    );
+    // A small chunk and source (256 KiB together), and targets without a lead differ, never consult the estimate.
+    const small = { newData: randomBytes(128 * KiB, 7), sourceData: randomBytes(128 * KiB, 8) };
+    expect((await rules(128 * KiB, { 'diff/bsdiff-lzma': 1 * KiB }, small)).ran).toContain('diff/zstd-dict');
     const noLead = { ...unrelated, someDiffTargetWithoutLead: true };
     expect((await rules(1024 * KiB, sizes, noLead)).ran).toContain('diff/zstd-dict');
   });
