@@ -39,11 +39,12 @@ export interface EncodePlugins {
  */
 const ZSTD_DICT_WORTH_SHARE_OF_FAST = 0.3;
 /**
- * A small chunk whose source is this small too gets the middle differs without consulting their
- * estimates. The source counts: zstd-dict loads it whole as a level-19 dictionary, so a small
- * chunk with a 1-1.6 MiB source cost 0.2-0.4 s of a thread. On the six 64 and 256 MiB bench
- * pairs such tries took 1.8 s in all and won 16 bytes; with the estimate consulted, 0.5 s (0.27 s
- * of estimates, 0.27 s of tries), the same bytes won.
+ * A chunk and its source of at most this many bytes together get the middle differs without
+ * consulting their estimates: the small-chunk bound, counting the source too, since zstd-dict
+ * loads it whole as a level-19 dictionary (a small chunk with a 1-1.6 MiB source cost 0.2-0.4 s of
+ * a thread). On the six 64 and 256 MiB bench pairs, small chunks with larger sources took 1.8 s of
+ * zstd-dict in all and won 16 bytes; with the estimate consulted, 0.54 s (0.27 s of estimates,
+ * 0.27 s of tries), the same 16 bytes won.
  */
 const SMALL_PAIR_BYTES = SMALL_CHUNK_BYTES;
 /** A diff this small (relative to the chunk) leaves nothing for a fallback differ to win worth its time. */
