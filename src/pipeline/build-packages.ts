@@ -3,7 +3,6 @@
 // are two images, or two releases whose partitions all go into each target's one package.
 
 import { mkdir, rmdir } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { ImageError, UnsupportedError, UsageError, ioError } from '../errors/ota-error.js';
 import type { PartitionLayout } from '../model/target-header.js';
 import type { StorageType, TargetProfile } from '../model/target-profile.js';
@@ -197,7 +196,7 @@ async function setup(
 /** The build's worker pool: the caller's, or one of --jobs workers (default one per core). */
 function createPool(options: BuildOptions): EncodePool {
   if (options.plugins) return EncodePool.create(1, options.plugins); // in-process: plugins cannot cross into workers
-  return options.pool ?? EncodePool.create(options.jobs ?? availableParallelism());
+  return options.pool ?? EncodePool.create(options.jobs);
 }
 
 /** Runs producePackages on `pool` once the output folder exists; closes the pool. */

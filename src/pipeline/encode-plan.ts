@@ -97,6 +97,8 @@ export async function encodePlan(input: EncodePlanInput): Promise<void> {
   const windowChunks = Math.max(2, input.encoder.jobs * IN_FLIGHT_PER_JOB);
   const started: Started[] = [];
   const total = input.items.length;
+  // Only in-place ops carry the hash of what they write.
+  const hashesNewData = input.assemblies.some((a) => a.profile.updateMode === 'in-place');
   let done = 0;
   let encodingChunks = 0;
   let unconsumedChunks = 0;
@@ -119,7 +121,7 @@ export async function encodePlan(input: EncodePlanInput): Promise<void> {
     // After a failure nothing more starts: the items started are consumed in order below, and the
     // first failure in plan order is thrown (the same whatever the timing).
     if (failed) break;
-    const work = isData(item) ? startChunk(input, item) : Promise.resolve(undefined);
+    const work = isData(item) ? startChunk(input, item, hashesNewData) : Promise.resolve(undefined);
     const s: Started = { item, work, settled: !isData(item) };
     if (isData(item)) {
       encodingChunks++;
@@ -147,7 +149,8 @@ const sourcesOf = (item: DataStep): readonly Extent[] => (item.kind === 'gathere
 const targetSourcesOf = (item: DataStep): readonly Extent[] =>
   (item.kind === 'changed' ? item.targetSources : undefined) ?? [];
 
-async function startChunk(input: EncodePlanInput, item: DataStep) {
+/** Reads one changed chunk and its sources and encodes it (`hashesNewData`: some target is in-place). */
+async function startChunk(input: EncodePlanInput, item: DataStep, hashesNewData: boolean) {
   const bs = input.blockSizeBytes;
   const dst = dstOf(item);
   const newData = await readExtents(input.next, dst, bs);
@@ -164,8 +167,7 @@ async function startChunk(input: EncodePlanInput, item: DataStep) {
   // A partition without an old image (a full one): REPLACE and sourceless DIFF, with the full-image rules.
   const full = input.old === undefined ? { fullImage: true } : {};
   // In-place ops carry the hash of what they write, so a re-run can tell they are done.
-  const inPlace = input.assemblies.some((a) => a.profile.updateMode === 'in-place');
-  const dstSha256 = inPlace ? createHash('sha256').update(newData).digest() : undefined;
+  const dstSha256 = hashesNewData ? createHash('sha256').update(newData).digest() : undefined;
   // The chunk's buffers are this call's alone: the pool moves them to its worker without a copy.
   const task = { newData, sourceData, specs: input.specs, where, ...full, ...input.targetNeeds, handedOver: true };
   // The worker proved what the targets keep; a candidate served without proof (compare's cache,

@@ -11,6 +11,7 @@
 // launcher's memory settings) is in bench/RESULTS.md: it depends on how many chunks need zstd at
 // once, not on the image size.
 
+import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -77,10 +78,10 @@ export class EncodePool implements ChunkEncoder {
   }
 
   /**
-   * Creates a pool of `jobs` workers (1 = run in-process). Replacement `plugins` (tests only)
-   * cannot cross into workers, so with them the pool runs in-process.
+   * Creates a pool of `jobs` workers (1 = run in-process; default: one per core). Replacement
+   * `plugins` (tests only) cannot cross into workers, so with them the pool runs in-process.
    */
-  static create(jobs: number, plugins?: EncodePlugins): EncodePool {
+  static create(jobs = availableParallelism(), plugins?: EncodePlugins): EncodePool {
     return plugins ? new EncodePool(1, plugins) : new EncodePool(Math.max(1, Math.floor(jobs)));
   }
 

@@ -90,7 +90,7 @@ export function buildCommand(run: (work: () => Promise<CommandResult>) => Promis
       await run(async () => {
         // The workers start first: they load and are ready to hash while this thread loads the build.
         const { EncodePool } = await import('../../pipeline/encode-pool.js');
-        const pool = EncodePool.create(o.jobs ?? availableParallelism());
+        const pool = EncodePool.create(o.jobs);
         const build = async () => {
           const reporter = await CliReporter.create({ forceProgress: o.progress, strict: o.strict });
           const { buildPackages } = await import('../../pipeline/build-packages.js');
@@ -114,7 +114,6 @@ export function buildCommand(run: (work: () => Promise<CommandResult>) => Promis
             partitions: o.partitions,
             excludePartitions: o.exclude,
             timestampSeconds: timestampFrom(o.timestamp, process.env),
-            jobs: o.jobs,
             updateMode: o.updateMode,
             reporter,
           }).finally(() => reporter.stop());
