@@ -119,23 +119,31 @@ export class SourceIndex {
       const h = hash8(targetWords, i, this.shift);
       looked[h >>> 5]! |= 1 << (h & 31);
     }
-    // In batches: first the windows to insert (hash, bucket test, run test: branches that often
-    // mispredict), then their inserts in a loop without branches, whose random head reads and
-    // writes the processor can then overlap (a third less time than one loop doing both, on
-    // 4 MiB sources of the bench pairs). The same chains, in the same order.
+    // In batches: first the windows to insert (hash, bucket test, run test), without a branch
+    // (each window is written to the batch, and the count moves on only for one to keep: the
+    // tests mispredicted often), then their inserts in a loop without branches, whose random head
+    // reads and writes the processor can then overlap. The same chains, in the same order.
     const words = viewOf(source);
     const { positions, buckets } = insertBatch;
+    const shift = this.shift;
     const end = source.length - SEED_BYTES + 1;
+    // The previous window's first word: inside a run of one repeated byte every window is the
+    // same, and only the run's first is kept. Window 0 has none (a value unlike its own).
+    let lastLo = end > 0 ? ~words.getInt32(0, true) : 0;
     for (let from = 0; from < end; from += INSERT_BATCH_WINDOWS) {
       const to = Math.min(end, from + INSERT_BATCH_WINDOWS);
       let count = 0;
       for (let i = from; i < to; i++) {
-        const h = hash8(words, i, this.shift);
-        if ((looked[h >>> 5]! & (1 << (h & 31))) === 0) continue;
-        // Inside a run of one repeated byte every window is the same: keep the run's first.
-        if (i > 0 && source[i - 1] === source[i + SEED_BYTES - 1] && isRun(source, i)) continue;
+        const lo = words.getInt32(i, true);
+        const hi = words.getInt32(i + 4, true);
+        const h = hashWords(lo, hi, shift);
+        const wanted = (looked[h >>> 5]! >>> (h & 31)) & 1;
+        // This window is one byte repeated (both words the same byte) and so was the last one.
+        const runGoesOn = (lo === hi ? 1 : 0) & (lo === ((lo >>> 8) | (lo << 24)) ? 1 : 0) & (lo === lastLo ? 1 : 0);
+        lastLo = lo;
         positions[count] = i;
-        buckets[count++] = h;
+        buckets[count] = h;
+        count += wanted & (runGoesOn ^ 1);
       }
       for (let k = 0; k < count; k++) {
         const h = buckets[k]!;
@@ -168,13 +176,6 @@ export class SourceIndex {
   }
 }
 
-/** True when the 8 bytes at `at` are one byte repeated. */
-function isRun(data: Uint8Array, at: number): boolean {
-  const b = data[at];
-  for (let i = 1; i < SEED_BYTES; i++) if (data[at + i] !== b) return false;
-  return true;
-}
-
 /** A DataView over `data`'s bytes, for hash8. */
 function viewOf(data: Uint8Array): DataView {
   return new DataView(data.buffer, data.byteOffset, data.byteLength);
@@ -182,8 +183,11 @@ function viewOf(data: Uint8Array): DataView {
 
 /** The hash of the 8 bytes at `at` (two little-endian 32-bit words, read whole). */
 function hash8(data: DataView, at: number, shift: number): number {
-  const lo = data.getInt32(at, true);
-  const hi = data.getInt32(at + 4, true);
+  return hashWords(data.getInt32(at, true), data.getInt32(at + 4, true), shift);
+}
+
+/** hash8 of a window whose two little-endian words are `lo` and `hi`. */
+function hashWords(lo: number, hi: number, shift: number): number {
   return (Math.imul(lo, 0x9e3779b1) ^ Math.imul(hi ^ (lo >>> 15), 0x85ebca77)) >>> shift;
 }
 

@@ -5,12 +5,14 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { applyPackage, buildPackages } from '../../src/index.js';
 import { AnchorIndex } from '../../src/hashing/anchor-index.js';
 import { AnchorSampler } from '../../src/hashing/anchor-sampler.js';
 import { PackageReader } from '../../src/package/package-reader.js';
 import { syntheticImage } from '../helpers/edit-images.js';
+import { mulberry32 } from '../../src/hashing/mulberry32.js';
 
 const MiB = 1024 * 1024;
 const work = mkdtempSync(join(tmpdir(), 'ota-anchors-'));
@@ -31,6 +33,58 @@ describe('anchors', () => {
     const shifted = new Set(Array.from(b.positions, (p) => p - 12_345));
     const kept = Array.from(a.positions).filter((p) => p > 64 && shifted.has(p)).length;
     expect(kept / a.count).toBeGreaterThan(0.95);
+  });
+
+  it('gives the same anchors however the bytes are split into feeds (a fingerprint spans feeds)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1_000_000 }), fc.integer({ min: 1, max: 64 }), (seed, maxPiece) => {
+        const data = syntheticImage(48 * 1024, seed);
+        const next = mulberry32(seed);
+        // Pieces of 1..maxPiece bytes (some far larger), some of them skipped (zero blocks): the
+        // state resets there, as it does after a gap in the offsets.
+        const pieces: { at: number; end: number; skip: boolean }[] = [];
+        for (let at = 0; at < data.length; ) {
+          const size = next() % 8 === 0 ? 1 + (next() % 5000) : 1 + (next() % maxPiece);
+          const end = Math.min(data.length, at + size);
+          pieces.push({ at, end, skip: next() % 50 === 0 });
+          at = end;
+        }
+        const split = new AnchorSampler();
+        for (const p of pieces) split.feed(p.at, data.subarray(p.at, p.end), p.skip);
+        // The reference: each run between skips fed whole.
+        const whole = new AnchorSampler();
+        let runStart = 0;
+        for (const [k, p] of pieces.entries()) {
+          if (p.skip) {
+            if (p.at > runStart) whole.feed(runStart, data.subarray(runStart, p.at));
+            whole.feed(p.at, data.subarray(p.at, p.end), true);
+            runStart = p.end;
+          } else if (k === pieces.length - 1) whole.feed(runStart, data.subarray(runStart, p.end));
+        }
+        const a = split.finish();
+        const b = whole.finish();
+        expect(a.count).toBeGreaterThan(0);
+        expect(Array.from(a.positions)).toEqual(Array.from(b.positions));
+        expect(Array.from(a.fingerprints)).toEqual(Array.from(b.fingerprints));
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('an anchor fingerprints its 32 bytes only: the same window after other bytes prints the same', () => {
+    const content = syntheticImage(64 * 1024, 9);
+    const a = anchorsOf(content);
+    const b = anchorsOf(Buffer.concat([syntheticImage(777, 10), content]));
+    const printOf = (l: ReturnType<typeof anchorsOf>) => new Map(Array.from(l.positions, (p, i) => [p, l.fingerprints[i]]));
+    const pa = printOf(a);
+    const pb = printOf(b);
+    let compared = 0;
+    for (const [p, f] of pa) {
+      if (p < 32) continue;
+      expect(pb.get(p + 777)).toBe(f);
+      compared++;
+    }
+    expect(compared).toBeGreaterThan(10);
   });
 
   it('votes for the displacement of moved data', () => {
