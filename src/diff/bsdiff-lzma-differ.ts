@@ -88,7 +88,7 @@ export class BsdiffLzmaDiffer implements Differ {
     const shared = results !== undefined && ctrl === streams.ctrl;
     const blocks = [
       await (shared ? packedCtrl(results, streams, n) : packBlock(ctrl, CONTROL_TUNING, n)),
-      await packBlock(sparse, SPARSE_TUNING, n),
+      await (shared ? packedSparse(results, streams, n, sparse) : packBlock(sparse, SPARSE_TUNING, n)),
       this.quickExtra
         ? await packBlock(extra, { ...EXTRA_TUNING, quick: true }, n, QUICK_EXTRA_MAX_DICT_LOG)
         : await (shared ? packedExtra(results, streams, n) : packBlock(extra, EXTRA_TUNING, n)),
@@ -104,6 +104,19 @@ export function packedCtrl(
   newSizeBytes: number,
 ): Promise<BsdiffLzmaBlock> {
   return (results.packedCtrl ??= packBlock(streams.ctrl, CONTROL_TUNING, newSizeBytes));
+}
+
+/**
+ * The sparse form of `streams.diff` packed as bsdiff-lzma packs it, once per remembered pair
+ * (`results`); `sparse`, when given, is that form already made.
+ */
+export function packedSparse(
+  results: PairResults,
+  streams: BsdiffStreams,
+  newSizeBytes: number,
+  sparse?: Uint8Array,
+): Promise<BsdiffLzmaBlock> {
+  return (results.packedSparse ??= packBlock(sparse ?? encodeSparseDiff(streams.diff), SPARSE_TUNING, newSizeBytes));
 }
 
 /** `streams.extra` packed as bsdiff-lzma packs it, once per remembered pair (`results`). */

@@ -28,6 +28,11 @@ export interface PairResults {
    */
   packedCtrl?: Promise<BsdiffLzmaBlock>;
   packedExtra?: Promise<BsdiffLzmaBlock>;
+  /**
+   * The sparse form of `streams.diff`, packed the same way: a differ whose transform changed no
+   * byte of the diff block (exec-aware where no region is worth adjusting) packs it once too.
+   */
+  packedSparse?: Promise<BsdiffLzmaBlock>;
 }
 
 interface Entry {
