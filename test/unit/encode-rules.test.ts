@@ -284,15 +284,15 @@ describe('candidate rules', () => {
     expect(far.ran).not.toContain('replace/zstd-19');
   });
 
-  it('the fast codecs are skipped where every target keeps a lead diff under 0.3 x half the zstd -1 estimate', async () => {
+  it('the fast codecs are skipped where every target keeps a lead diff under 0.3 x 0.7 of the zstd -1 estimate', async () => {
     const generic = await resolveTargets('generic');
-    const incompressible = randomBytes(1024 * KiB, 7); // zstd -1: ~1 MiB, so the bar is ~157 KiB
+    const incompressible = randomBytes(1024 * KiB, 7); // zstd -1: ~1 MiB, so the bar is ~215 KiB
     // The source holds the chunk (as where a lead diff is tiny), so the byte differs are not skipped.
     const held = { newData: incompressible, sourceData: incompressible };
     const tiny = { 'diff/bsdiff-lzma': 20 * KiB, 'replace/gzip-9': 400 * KiB };
     const skipped = await rules(1024 * KiB, tiny, { ...held, targets: generic });
     expect(skipped.ran).toEqual(['diff/bsdiff-lzma']);
-    const near = { 'diff/bsdiff-lzma': 200 * KiB, 'replace/gzip-9': 400 * KiB };
+    const near = { 'diff/bsdiff-lzma': 230 * KiB, 'replace/gzip-9': 400 * KiB };
     expect((await rules(1024 * KiB, near, { ...held, targets: generic })).ran).toContain('replace/gzip-9');
     // The same small diff of a chunk that compresses well: gzip might come close, so it runs.
     expect((await rules(1024 * KiB, tiny, { targets: generic })).ran).toContain('replace/gzip-9');
@@ -312,7 +312,7 @@ describe('candidate rules', () => {
     expect(required.ran).toEqual(expect.arrayContaining(['replace/gzip-9', 'replace/xz-9']));
   });
 
-  it("the floor's premise: gzip -9 makes no chunk smaller than half of zstd -1's", async () => {
+  it("the floor's premise: gzip -9 makes no chunk smaller than 0.7 of zstd -1's", async () => {
     const [gzip, zstd] = [encoderByName('gzip'), encoderByName('zstd')];
     const zeroRuns = Buffer.concat([textLike(64 * KiB, 9), Buffer.alloc(512 * KiB), textLike(64 * KiB, 10)]);
     for (const data of [randomBytes(256 * KiB, 8), textLike(512 * KiB, 4), elfChunk(512 * KiB), zeroRuns]) {
@@ -320,7 +320,7 @@ describe('candidate rules', () => {
         (await gzip.encode(data, 9)).length,
         (await zstd.encode(data, zstd.traits.estimateLevel!)).length,
       ];
-      expect(g).toBeGreaterThanOrEqual(0.5 * z);
+      expect(g).toBeGreaterThanOrEqual(0.7 * z);
     }
   });
 
