@@ -416,7 +416,7 @@ describe('exec-aware differ', () => {
     expect((await patcher.patch(old, after, moved.length)).equals(moved)).toBe(true);
   });
 
-  it('where no adjustment changes the diff block, its patch holds bsdiff-lzma\'s whole (the packed sparse diff shared)', async () => {
+  it("where no adjustment changes the diff block, its patch holds bsdiff-lzma's whole (the packed sparse diff shared)", async () => {
     const old = aarch64Code(15, 1 << 14);
     const edited = Buffer.from(old);
     // Nothing moves: a few plain instructions change in place, so every reference stays put.

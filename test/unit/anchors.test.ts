@@ -43,7 +43,7 @@ describe('anchors', () => {
         // Pieces of 1..maxPiece bytes (some far larger), some of them skipped (zero blocks): the
         // state resets there, as it does after a gap in the offsets.
         const pieces: { at: number; end: number; skip: boolean }[] = [];
-        for (let at = 0; at < data.length; ) {
+        for (let at = 0; at < data.length;) {
           const size = next() % 8 === 0 ? 1 + (next() % 5000) : 1 + (next() % maxPiece);
           const end = Math.min(data.length, at + size);
           pieces.push({ at, end, skip: next() % 50 === 0 });
@@ -75,7 +75,8 @@ describe('anchors', () => {
     const content = syntheticImage(64 * 1024, 9);
     const a = anchorsOf(content);
     const b = anchorsOf(Buffer.concat([syntheticImage(777, 10), content]));
-    const printOf = (l: ReturnType<typeof anchorsOf>) => new Map(Array.from(l.positions, (p, i) => [p, l.fingerprints[i]]));
+    const printOf = (l: ReturnType<typeof anchorsOf>) =>
+      new Map(Array.from(l.positions, (p, i) => [p, l.fingerprints[i]]));
     const pa = printOf(a);
     const pb = printOf(b);
     let compared = 0;
