@@ -7,7 +7,14 @@
 
 import { matchBsdiffShared, pairMemo } from './pair-memo.js';
 import { CTRL_TUPLE_BYTES, readOfft } from './bsdiff-patch.js';
-import { BLOCK_TUNINGS, BsdiffLzmaDiffer, packBlock, packedCtrl, packedExtra, packedSparse } from './bsdiff-lzma-differ.js';
+import {
+  BLOCK_TUNINGS,
+  BsdiffLzmaDiffer,
+  packBlock,
+  packedCtrl,
+  packedExtra,
+  packedSparse,
+} from './bsdiff-lzma-differ.js';
 import { maxDecodedBlockBytes, writeBsdiffLzma } from './bsdiff-lzma-patch.js';
 import type { Differ, DiffOptions } from './differ.js';
 import { chunkCodeArch } from './elf-code-scan.js';
@@ -71,7 +78,9 @@ export class ExecAwareDiffer implements Differ {
     const unchanged = results !== undefined && diff.equals(streams.diff);
     const packed = await Promise.all([
       results ? packedCtrl(results, streams, n) : packBlock(streams.ctrl, BLOCK_TUNINGS[0]!, n),
-      unchanged ? packedSparse(results, streams, n, sparseProbe) : packBlock(encodeSparseDiff(diff), BLOCK_TUNINGS[1]!, n),
+      unchanged
+        ? packedSparse(results, streams, n, sparseProbe)
+        : packBlock(encodeSparseDiff(diff), BLOCK_TUNINGS[1]!, n),
       results ? packedExtra(results, streams, n) : packBlock(streams.extra, BLOCK_TUNINGS[2]!, n),
     ]);
     return writeExecAwarePatch(arch, flags, writeBsdiffLzma(packed, n), table);
