@@ -29,8 +29,8 @@ export interface PairResults {
   packedCtrl?: Promise<BsdiffLzmaBlock>;
   packedExtra?: Promise<BsdiffLzmaBlock>;
   /**
-   * The sparse form of `streams.diff`, packed the same way: a differ whose transform changed no
-   * byte of the diff block (exec-aware where no region is worth adjusting) packs it once too.
+   * The sparse form of `streams.diff`, packed the same way: filled by bsdiff-lzma, or by a differ
+   * whose diff block is byte-equal to `streams.diff` (exec-aware where adjusting changed no byte).
    */
   packedSparse?: Promise<BsdiffLzmaBlock>;
 }

@@ -9,6 +9,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BsdiffLzmaDiffer } from '../../src/diff/bsdiff-lzma-differ.js';
+import { STORED_BLOCK } from '../../src/diff/bsdiff-lzma-patch.js';
 import { writeOfft } from '../../src/diff/bsdiff-patch.js';
 import { chunkCodeArch, elfCodeArchAt } from '../../src/diff/elf-code-scan.js';
 import { ExecAwareDiffer } from '../../src/diff/exec-aware-differ.js';
@@ -22,7 +23,9 @@ import {
 import { encodeLabelMap, labelShift } from '../../src/diff/label-map.js';
 import { ExecAwarePatcher } from '../../src/diff/exec-aware-patcher.js';
 import type { PatchBufferUse, PatchBuffers } from '../../src/diff/patcher.js';
+import { pairMemo } from '../../src/diff/pair-memo.js';
 import { adjustRegion, regionsFromControl, type AdjustRegions } from '../../src/diff/reference-adjust.js';
+import { encodeSparseDiff } from '../../src/diff/sparse-diff.js';
 import { expectBlobError } from '../codecs/expect-blob-error.js';
 import { elfChunk, prng, randomBytes, textLike, x86CallCode } from '../codecs/sample-data.js';
 
@@ -416,18 +419,28 @@ describe('exec-aware differ', () => {
     expect((await patcher.patch(old, after, moved.length)).equals(moved)).toBe(true);
   });
 
-  it("where no adjustment changes the diff block, its patch holds bsdiff-lzma's whole (the packed sparse diff shared)", async () => {
+  it("where no adjustment changes the diff block, it takes bsdiff-lzma's packed sparse diff from the pair's memo", async () => {
     const old = aarch64Code(15, 1 << 14);
     const edited = Buffer.from(old);
-    // Nothing moves: a few plain instructions change in place, so every reference stays put.
-    for (const word of [300, 4000, 9000, 15000]) edited.writeUInt32LE((0xd2800000 | (word << 5) | 3) >>> 0, word * 4);
+    // Nothing moves: every 4th of 2000 words changes in place, so every reference stays put (and
+    // the sparse diff is long enough for LZMA2 to beat storing it).
+    for (let word = 1000; word < 9000; word += 4) edited.writeUInt32LE(0xd2800063, word * 4);
     const plain = await new BsdiffLzmaDiffer().diff(old, edited);
-    const after = await differ.diff(old, edited);
-    expect(after.subarray(after.length - plain.length).equals(plain)).toBe(true);
-    // Made again from scratch (two other pairs push this one out of the thread's memo): the same bytes.
+    // A stand-in in the memo: the same sparse diff stored, not LZMA2-coded. A patch that holds it
+    // took the shared block; one packed anew would hold the LZMA2 form.
+    const slot = pairMemo.resultsOf(old, edited)!;
+    const sparse = encodeSparseDiff(slot.streams!.diff);
+    slot.packedSparse = Promise.resolve({ dictLog: STORED_BLOCK, decodedBytes: sparse.length, bytes: sparse });
+    const shared = await differ.diff(old, edited);
+    expect(shared.includes(sparse)).toBe(true);
+    expect((await patcher.patch(old, shared, edited.length)).equals(edited)).toBe(true);
+    // Made from scratch (two other pairs push this one out of the thread's memo): bsdiff-lzma's
+    // patch whole, as its inner patch.
     for (const seed of [16, 17]) await differ.diff(aarch64Code(seed, 1 << 12), aarch64Code(seed, 1 << 12, 7, 9));
-    expect((await differ.diff(Buffer.from(old), Buffer.from(edited))).equals(after)).toBe(true);
-    expect((await patcher.patch(old, after, edited.length)).equals(edited)).toBe(true);
+    const alone = await differ.diff(Buffer.from(old), Buffer.from(edited));
+    expect(alone.subarray(alone.length - plain.length).equals(plain)).toBe(true);
+    expect(alone.includes(sparse)).toBe(false);
+    expect((await patcher.patch(old, alone, edited.length)).equals(edited)).toBe(true);
   });
 
   it('round-trips seeded random edits of real and random bytes (fast-check)', async () => {

@@ -1,6 +1,8 @@
-// Finding moved data: a chunk whose content moved 40 MiB away in the old image (and was edited,
-// with a 100-byte insert so nothing is block-aligned) is found through content-defined anchors
-// and encoded as a small DIFF — where a same-offset dictionary would find only zeros.
+// Content-defined anchors: the sampler gives the same anchors however an image's bytes are fed
+// to it, and an anchor's fingerprint depends only on its 32-byte window; moved data is found
+// through them: a chunk whose content moved 40 MiB away in the old image (and was edited, with a
+// 100-byte insert so nothing is block-aligned) is encoded as a small DIFF — where a same-offset
+// dictionary would find only zeros.
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,9 +12,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { applyPackage, buildPackages } from '../../src/index.js';
 import { AnchorIndex } from '../../src/hashing/anchor-index.js';
 import { AnchorSampler } from '../../src/hashing/anchor-sampler.js';
+import { mulberry32 } from '../../src/hashing/mulberry32.js';
 import { PackageReader } from '../../src/package/package-reader.js';
 import { syntheticImage } from '../helpers/edit-images.js';
-import { mulberry32 } from '../../src/hashing/mulberry32.js';
 
 const MiB = 1024 * 1024;
 const work = mkdtempSync(join(tmpdir(), 'ota-anchors-'));
@@ -37,15 +39,15 @@ describe('anchors', () => {
 
   it('gives the same anchors however the bytes are split into feeds (a fingerprint spans feeds)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 1_000_000 }), fc.integer({ min: 1, max: 64 }), (seed, maxPiece) => {
+      fc.property(fc.integer({ min: 1, max: 1_000_000 }), fc.integer({ min: 1, max: 64 }), (seed, maxPieceBytes) => {
         const data = syntheticImage(48 * 1024, seed);
         const next = mulberry32(seed);
-        // Pieces of 1..maxPiece bytes (some far larger), some of them skipped (zero blocks): the
+        // Pieces of 1..maxPieceBytes bytes (some far larger), some of them skipped (zero blocks): the
         // state resets there, as it does after a gap in the offsets.
         const pieces: { at: number; end: number; skip: boolean }[] = [];
         for (let at = 0; at < data.length;) {
-          const size = next() % 8 === 0 ? 1 + (next() % 5000) : 1 + (next() % maxPiece);
-          const end = Math.min(data.length, at + size);
+          const sizeBytes = next() % 8 === 0 ? 1 + (next() % 5000) : 1 + (next() % maxPieceBytes);
+          const end = Math.min(data.length, at + sizeBytes);
           pieces.push({ at, end, skip: next() % 50 === 0 });
           at = end;
         }

@@ -292,6 +292,9 @@ describe('candidate rules', () => {
     const tiny = { 'diff/bsdiff-lzma': 20 * KiB, 'replace/gzip-9': 400 * KiB };
     const skipped = await rules(1024 * KiB, tiny, { ...held, targets: generic });
     expect(skipped.ran).toEqual(['diff/bsdiff-lzma']);
+    // Under 0.3 x 0.7 of the estimate, over 0.3 x 0.5 of it (the bar before): skipped.
+    const between = { 'diff/bsdiff-lzma': 190 * KiB, 'replace/gzip-9': 400 * KiB };
+    expect((await rules(1024 * KiB, between, { ...held, targets: generic })).ran).toEqual(['diff/bsdiff-lzma']);
     const near = { 'diff/bsdiff-lzma': 230 * KiB, 'replace/gzip-9': 400 * KiB };
     expect((await rules(1024 * KiB, near, { ...held, targets: generic })).ran).toContain('replace/gzip-9');
     // The same small diff of a chunk that compresses well: gzip might come close, so it runs.
