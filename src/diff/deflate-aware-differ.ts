@@ -130,6 +130,15 @@ export class DeflateAwareDiffer implements Differ {
     return this.lastSearch.streams;
   }
 
+  /** True when the patch re-deflates some stream (a deflate segment): else it is bsdiff-lzma's with a header. */
+  transformsContent(patch: Uint8Array, sourceBytes: number, targetBytes: number): boolean {
+    try {
+      return readDeflateAwareHeader(patch, sourceBytes, targetBytes).header.segments.some((s) => s.kind === 'deflate');
+    } catch {
+      return false;
+    }
+  }
+
   /** What the patch's header says its apply needs (headerApplyBytes). */
   patchDecoderMemoryBytes(patch: Uint8Array, sourceBytes: number, targetBytes: number): number {
     return headerApplyBytes(readDeflateAwareHeader(patch, sourceBytes, targetBytes).header, sourceBytes);

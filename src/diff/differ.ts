@@ -73,6 +73,14 @@ export interface Differ extends DifferDescriptor {
    */
   beatsByteDiffers?(source: Uint8Array, target: Uint8Array): boolean;
   /**
+   * Content-aware differs only: whether `patch` (one of this differ's, for a `sourceBytes`-byte
+   * source and a `targetBytes`-byte target) transformed content (deflate-aware: re-deflates some
+   * stream), rather than wrap a byte differ's patch in its header. The encoding rules run such a
+   * lead first, and skip the other leads where each target keeps a transformed patch this small
+   * (encode-chunk.ts, LEAD_LEAVES_NOTHING_SHARE). False for bytes it cannot read. Pure.
+   */
+  transformsContent?(patch: Uint8Array, sourceBytes: number, targetBytes: number): boolean;
+  /**
    * A quick pass (a small fraction of diff()'s time) whose size predicts diff()'s, in bytes (see
    * traits.estimateGain). Deterministic. Absent: the rules have no cheaper way to judge the differ.
    */

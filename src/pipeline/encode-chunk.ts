@@ -9,7 +9,13 @@ import type { DifferTraits } from '../diff/differ.js';
 import { differByName } from '../diff/differ-registry.js';
 import type { EncodeOptions, Encoder } from '../codecs/encoder.js';
 import type { Differ, DiffOptions } from '../diff/differ.js';
-import type { CandidateSpec, DiffSpec, EncodedCandidate, ReplaceSpec } from '../planner/candidates.js';
+import {
+  selectCandidate,
+  type CandidateSpec,
+  type DiffSpec,
+  type EncodedCandidate,
+  type ReplaceSpec,
+} from '../planner/candidates.js';
 import {
   encodeOptions,
   fastStillNeeded,
@@ -49,6 +55,14 @@ const ZSTD_DICT_WORTH_SHARE_OF_FAST = 0.3;
 const SMALL_PAIR_BYTES = SMALL_CHUNK_BYTES;
 /** A diff this small (relative to the chunk) leaves nothing for a fallback differ to win worth its time. */
 const DIFF_IS_TINY = 1 / 64;
+/**
+ * Where each target keeps a content-transforming lead's patch of at most this share of the chunk,
+ * the other leads could win at most that and are skipped. On apk-64's changed zip members
+ * deflate-aware made 310-803 bytes of 1.1-1.7 MB chunks where bsdiff-lzma spent its scan and
+ * LZMA2 on 0.07-1.4 MB of deflated bytes; over the six 64 and 256 MiB bench pairs no chunk under
+ * this share had a smaller bsdiff-lzma patch than its transformed one.
+ */
+const LEAD_LEAVES_NOTHING_SHARE = 1 / 1024;
 /**
  * Without a lead differ, the fallbacks (bsdiff) are tried only when the other differs beat the fast
  * codecs at least this much (else the source is of little use): there bsdiff saved ~1 % for ~30 %
@@ -142,7 +156,10 @@ export function diffOptionsFor(task: Pick<EncodeTask, 'targets'>, differ: string
  * poorly compressible chunk its source barely helps (ChunkEstimates.sourceHelpsByteDiffers),
  * every differ is dropped but the content-aware ones that apply and say they beat a byte differ
  * there (beatsByteDiffers); the phases below then run with those. Phase 1: the `lead`
- * differs (bsdiff-lzma: fast, and the smallest on most chunks), then the `fast` codecs unless
+ * differs (bsdiff-lzma: fast, and the smallest on most chunks), those that transform content
+ * first (transformsContent: deflate-aware); where every target keeps a patch of theirs that
+ * transformed content and is at most LEAD_LEAVES_NOTHING_SHARE of the chunk, the other leads
+ * are skipped (leadsLeaveNothing); then the `fast` codecs unless
  * every target's best lead diff is far below what they could make (fastFloor). Phase 2: the
  * `middle` differs (zstd-dict), on small chunks or where the lead leaves over
  * ZSTD_DICT_WORTH_SHARE_OF_FAST of the best fast codec, and (unless chunk and source are small
@@ -207,7 +224,11 @@ export async function encodeWithRules(
   // they cannot matter (fastFloor) or come after the slow one (large full-image chunks, phase 4).
   const fullLarge = task.fullImage === true && !small;
   const leadStandsIn = leadDiffs.length > 0 && task.someDiffTargetWithoutLead !== true;
-  const out = await run([...leadDiffs, ...sourceless]);
+  // Content-transforming leads first: where each target keeps one of their transformed patches
+  // that is tiny (leadsLeaveNothing), the other leads are skipped.
+  const transforming = (s: DiffSpec) => differByName(s.differ).transformsContent !== undefined;
+  const out = await run([...leadDiffs.filter(transforming), ...sourceless]);
+  if (!leadsLeaveNothing(task, out)) out.push(...(await run(leadDiffs.filter((s) => !transforming(s)))));
   const floor = leadStandsIn && !task.replaceRequired ? await fastFloor(task, out, estimates) : undefined;
   if (floor === undefined && !fullLarge) out.push(...(await run(replaceSpecs.filter(isFast))));
   let bestDiff = smallest(out, 'diff', Infinity);
@@ -289,6 +310,21 @@ async function fastFloor(
   if (!(worstBest <= share * FAST_FLOOR_SHARE_OF_ESTIMATE * task.newData.length)) return undefined;
   const floor = FAST_FLOOR_SHARE_OF_ESTIMATE * (await estimates.quickBytes());
   return worstBest <= share * floor ? floor : undefined;
+}
+
+/**
+ * True when every target keeps (selectCandidate) a patch of `made` that transformed content and
+ * is at most LEAD_LEAVES_NOTHING_SHARE of the chunk: another lead could win at most that much.
+ * Needs the targets (absent: false).
+ */
+function leadsLeaveNothing(task: EncodeTask, made: readonly EncodedCandidate[]): boolean {
+  if (task.targets === undefined || task.targets.length === 0 || made.length === 0) return false;
+  const size = task.newData.length;
+  return task.targets.every((t) => {
+    const c = made[selectCandidate(t, made)];
+    if (c === undefined || c.spec.kind !== 'diff' || c.bytes.length > size * LEAD_LEAVES_NOTHING_SHARE) return false;
+    return differByName(c.spec.differ).transformsContent?.(c.bytes, task.sourceData.length, size) === true;
+  });
 }
 
 /** Share of 4 KiB blocks that are all zero across both inputs. */

@@ -72,7 +72,59 @@ describe('candidate rules', () => {
     expect(plain.ran).not.toContain('diff/deflate-aware');
     const zip = zipArchive([{ name: 'a.txt', data: textLike(200 * KiB, 5), level: 6 }]);
     const withZip = await rules(1024 * KiB, { 'replace/gzip-9': 400 * KiB }, { specs, newData: zip });
-    expect(withZip.ran.slice(0, 2)).toEqual(['diff/bsdiff-lzma', 'diff/deflate-aware']);
+    // It transforms content, so it runs first; a patch of its that re-deflates nothing (here: the
+    // stand-in's zero bytes) leaves the lead bsdiff-lzma to run.
+    expect(withZip.ran.slice(0, 2)).toEqual(['diff/deflate-aware', 'diff/bsdiff-lzma']);
+  });
+
+  it('a tiny patch that re-deflates a changed member leaves the other leads nothing: they are skipped', async () => {
+    const generic = await resolveTargets('generic');
+    const specs = [...SPECS, { kind: 'diff', differ: 'deflate-aware' } as const];
+    const text = textLike(200 * KiB, 21);
+    const edited = Buffer.from(text);
+    edited.write('a small edit', 100 * KiB, 'latin1');
+    const stored = randomBytes(600 * KiB, 22); // an unchanged stored member: most of the chunk
+    const zipOf = (a: Uint8Array) =>
+      zipArchive([
+        { name: 'a.txt', data: a, level: 6 },
+        { name: 'b.bin', data: stored, level: 0 },
+      ]);
+    const [oldZip, newZip] = [zipOf(text), zipOf(edited)];
+    // Real deflate-aware patches (transformsContent reads them); the other candidates' sizes are given.
+    const run = async (sourceData: Buffer, targets = generic) => {
+      const ran: string[] = [];
+      const task: EncodeTask = { newData: newZip, sourceData, specs, replaceRequired: false, targets };
+      await encodeWithRules(
+        task,
+        async (spec): Promise<EncodedCandidate> => {
+          ran.push(candidateLabel(spec));
+          const bytes =
+            spec.kind === 'diff' && spec.differ === 'deflate-aware'
+              ? await new DeflateAwareDiffer().diff(sourceData, newZip)
+              : Buffer.alloc(spec.kind === 'diff' ? 50 * KiB : newZip.length);
+          return { spec, bytes, decoderMemoryBytes: 0 };
+        },
+        false,
+      );
+      return ran;
+    };
+    const patch = await new DeflateAwareDiffer().diff(oldZip, newZip);
+    expect(patch.length).toBeLessThanOrEqual(newZip.length / 1024);
+    expect(new DeflateAwareDiffer().transformsContent(patch, oldZip.length, newZip.length)).toBe(true);
+    const skipped = await run(oldZip);
+    expect(skipped[0]).toBe('diff/deflate-aware');
+    expect(skipped).not.toContain('diff/bsdiff-lzma');
+    // A target that cannot use deflate-aware keeps another candidate: the lead runs.
+    const noDeflate = generic.map((p) => ({ ...p, id: 'no-deflate', allowedDiffers: ['bsdiff-lzma'] }));
+    expect(await run(oldZip, [...generic, ...noDeflate])).toContain('diff/bsdiff-lzma');
+    // The new archive as its own source: no member changed, nothing re-deflated, so its tiny
+    // patch is bsdiff-lzma's in a header, and bsdiff-lzma still runs (it would be smaller).
+    const wrapped = await new DeflateAwareDiffer().diff(newZip, newZip);
+    expect(wrapped.length).toBeLessThanOrEqual(newZip.length / 1024);
+    expect(new DeflateAwareDiffer().transformsContent(wrapped, newZip.length, newZip.length)).toBe(false);
+    expect(await run(newZip)).toContain('diff/bsdiff-lzma');
+    // Not a patch of its: no transform is read into it.
+    expect(new DeflateAwareDiffer().transformsContent(Buffer.alloc(64), 10, 10)).toBe(false);
   });
 
   it('a full-image chunk of deflate streams gets the sourceless differ, and no slow codec where it wins', async () => {
