@@ -19,7 +19,7 @@ import { maxDecodedBlockBytes, writeBsdiffLzma } from './bsdiff-lzma-patch.js';
 import type { Differ, DiffOptions } from './differ.js';
 import { chunkCodeArch } from './elf-code-scan.js';
 import { EXEC_AWARE_DIFFER } from './exec-aware-descriptor.js';
-import { adjustSource, execAwarePatchBytes, hasLabelTable, writeExecAwarePatch } from './exec-aware-patch.js';
+import { execAwarePatchBytes, hasLabelTable, writeExecAwarePatch } from './exec-aware-patch.js';
 import { encodeLabelMap, NO_LABELS, type LabelMap } from './label-map.js';
 import {
   adjustRegion,
@@ -68,10 +68,18 @@ export class ExecAwareDiffer implements Differ {
     const useLabels =
       labelled !== undefined &&
       (plain.mismatches - labelled.mismatches) * LABEL_BYTES_PER_MISMATCH > encodeLabelMap(labels).length;
-    const { flags } = useLabels ? labelled : plain;
+    const { flags, adjustedAll } = useLabels ? labelled : plain;
     const table = useLabels ? labels : NO_LABELS;
     const runs = runsOf(flags);
-    const adjusted = adjustSource(source, regions, arch, runs, table);
+    // What adjustSource(source, regions, arch, runs, table) makes, from the regions chooseRegions
+    // already adjusted (each region's bytes depend only on the source and the regions).
+    const adjusted = Buffer.allocUnsafe(source.length);
+    adjusted.set(source);
+    for (let r = 0; r < flags.length; r++) {
+      if (!flags[r]) continue;
+      const start = regions.oldStart[r] as number;
+      adjusted.set(adjustedAll.subarray(start, start + (regions.lengthBytes[r] as number)), start);
+    }
     const diff = diffBlock(streams.ctrl, adjusted, target, streams.diff.length);
     // Only the diff block differs from bsdiff-lzma's patch of this pair: its control and extra
     // blocks are packed once (pair-memo.ts), and so is the diff block where no adjustment changed it.
@@ -119,7 +127,7 @@ function chooseRegions(
   arch: ReferenceArchName,
   before: Float64Array,
   labels?: LabelMap,
-): { flags: boolean[]; mismatches: number } {
+): { flags: boolean[]; mismatches: number; adjustedAll: Buffer } {
   // A memcpy: Buffer.from(Uint8Array) copies element by element (~10 ms per 4 MiB).
   const all = Buffer.allocUnsafe(source.length);
   all.set(source);
@@ -132,7 +140,7 @@ function chooseRegions(
     flags.push(gain > 0 || (gain === 0 && (flags[r - 1] ?? false)));
     left += Math.min(before[r]!, after);
   }
-  return { flags, mismatches: left };
+  return { flags, mismatches: left, adjustedAll: all };
 }
 
 /** Bytes of region `r` of `old` that differ from where they went in `target`. */
