@@ -70,8 +70,7 @@ export class ExecAwareDiffer implements Differ {
       (plain.mismatches - labelled.mismatches) * LABEL_BYTES_PER_MISMATCH > encodeLabelMap(labels).length;
     const { flags, adjustedAll } = useLabels ? labelled : plain;
     const table = useLabels ? labels : NO_LABELS;
-    const runs = runsOf(flags);
-    // What adjustSource(source, regions, arch, runs, table) makes, from the regions chooseRegions
+    // What adjustSource (the patcher's) makes of the flags' runs, from the regions chooseRegions
     // already adjusted (each region's bytes depend only on the source and the regions).
     const adjusted = Buffer.allocUnsafe(source.length);
     adjusted.set(source);
@@ -151,23 +150,6 @@ function mismatches(old: Uint8Array, target: Uint8Array, regions: AdjustRegions,
   let count = 0;
   for (let k = 0; k < length; k++) if (old[start + k] !== target[to + k]) count++;
   return count;
-}
-
-/** Run lengths of `flags`, alternately false and true, false first (as the patch stores them). */
-function runsOf(flags: readonly boolean[]): number[] {
-  const runs: number[] = [];
-  let value = false;
-  let length = 0;
-  for (const flag of flags) {
-    if (flag !== value) {
-      runs.push(length);
-      value = flag;
-      length = 0;
-    }
-    length++;
-  }
-  runs.push(length);
-  return runs;
 }
 
 /** The dense diff block of `ctrl` over `old` (bytes outside it read as zero, as bspatch does). */
