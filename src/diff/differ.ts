@@ -75,9 +75,10 @@ export interface Differ extends DifferDescriptor {
   /**
    * Content-aware differs only: whether `patch` (one of this differ's, for a `sourceBytes`-byte
    * source and a `targetBytes`-byte target) transformed content (deflate-aware: re-deflates some
-   * stream), rather than wrap a byte differ's patch in its header. The encoding rules run such a
-   * lead first, and skip the other leads where each target keeps a transformed patch this small
-   * (encode-chunk.ts, LEAD_LEAVES_NOTHING_SHARE). False for bytes it cannot read. Pure.
+   * stream), rather than wrap a byte differ's patch in its header. The encoding rules run the
+   * leads that declare it first, and skip the other leads where each target keeps a patch of
+   * theirs that transformed content and is that small (encode-chunk.ts,
+   * LEAD_LEAVES_NOTHING_SHARE). False for bytes it cannot read. Pure.
    */
   transformsContent?(patch: Uint8Array, sourceBytes: number, targetBytes: number): boolean;
   /**

@@ -47,7 +47,8 @@ export class ExecAwareDiffer implements Differ {
   /**
    * bsdiff's covers of `target` in `source`, each cover adjusted when that leaves fewer bytes
    * differing, the diff block recomputed, the blocks LZMA2-coded as bsdiff-lzma does. Deterministic.
-   * Memory: the matcher's, two copies of the source, the blocks.
+   * Memory: the matcher's, two copies of the source (adjusted without and with a label table;
+   * the one kept becomes the adjusted source), the blocks.
    */
   async diff(source: Uint8Array, target: Uint8Array, options: DiffOptions = {}): Promise<Buffer> {
     const arch = chunkCodeArch(source, target) ?? 'aarch64';
@@ -70,14 +71,14 @@ export class ExecAwareDiffer implements Differ {
       (plain.mismatches - labelled.mismatches) * LABEL_BYTES_PER_MISMATCH > encodeLabelMap(labels).length;
     const { flags, adjustedAll } = useLabels ? labelled : plain;
     const table = useLabels ? labels : NO_LABELS;
-    // What adjustSource (the patcher's) makes of the flags' runs, from the regions chooseRegions
-    // already adjusted (each region's bytes depend only on the source and the regions).
-    const adjusted = Buffer.allocUnsafe(source.length);
-    adjusted.set(source);
+    // What adjustSource (the patcher's) makes of the flags' runs: the copy chooseRegions adjusted
+    // in every region, with the source's bytes put back in the regions not picked (each region's
+    // bytes depend only on the source and the regions, and regions do not overlap).
+    const adjusted = adjustedAll;
     for (let r = 0; r < flags.length; r++) {
-      if (!flags[r]) continue;
+      if (flags[r]) continue;
       const start = regions.oldStart[r] as number;
-      adjusted.set(adjustedAll.subarray(start, start + (regions.lengthBytes[r] as number)), start);
+      adjusted.set(source.subarray(start, start + (regions.lengthBytes[r] as number)), start);
     }
     const diff = diffBlock(streams.ctrl, adjusted, target, streams.diff.length);
     // Only the diff block differs from bsdiff-lzma's patch of this pair: its control and extra
@@ -117,7 +118,8 @@ const LABEL_BYTES_PER_MISMATCH = 0.75;
 
 /**
  * Per region, whether adjusting it (with `labels`) leaves fewer bytes differing than `before`
- * (each region's count unadjusted); and the bytes left differing.
+ * (each region's count unadjusted); the bytes left differing; and the copy of the source with
+ * every region adjusted (`adjustedAll`, the caller's to change).
  */
 function chooseRegions(
   source: Uint8Array,

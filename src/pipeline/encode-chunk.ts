@@ -62,7 +62,7 @@ const DIFF_IS_TINY = 1 / 64;
  * LZMA2 on 0.07-1.4 MB of deflated bytes; over the six 64 and 256 MiB bench pairs no chunk under
  * this share had a smaller bsdiff-lzma patch than its transformed one.
  */
-const LEAD_LEAVES_NOTHING_SHARE = 1 / 1024;
+export const LEAD_LEAVES_NOTHING_SHARE = 1 / 1024;
 /**
  * Without a lead differ, the fallbacks (bsdiff) are tried only when the other differs beat the fast
  * codecs at least this much (else the source is of little use): there bsdiff saved ~1 % for ~30 %
@@ -225,7 +225,8 @@ export async function encodeWithRules(
   const fullLarge = task.fullImage === true && !small;
   const leadStandsIn = leadDiffs.length > 0 && task.someDiffTargetWithoutLead !== true;
   // Content-transforming leads first: where each target keeps one of their transformed patches
-  // that is tiny (leadsLeaveNothing), the other leads are skipped.
+  // that is tiny (leadsLeaveNothing), the other leads are skipped. (With `parallel`, compare's,
+  // they run before the other leads rather than beside them: the same candidates as a build.)
   const transforming = (s: DiffSpec) => differByName(s.differ).transformsContent !== undefined;
   const out = await run([...leadDiffs.filter(transforming), ...sourceless]);
   if (!leadsLeaveNothing(task, out)) out.push(...(await run(leadDiffs.filter((s) => !transforming(s)))));
@@ -313,14 +314,16 @@ async function fastFloor(
 }
 
 /**
- * True when every target keeps (selectCandidate) a patch of `made` that transformed content and
- * is at most LEAD_LEAVES_NOTHING_SHARE of the chunk: another lead could win at most that much.
- * Needs the targets (absent: false).
+ * True when every target that allows DIFF keeps (selectCandidate) a patch of `made` that
+ * transformed content and is at most LEAD_LEAVES_NOTHING_SHARE of the chunk: another lead could
+ * win at most that much. Needs the targets (absent, or none allowing DIFF: false).
  */
 function leadsLeaveNothing(task: EncodeTask, made: readonly EncodedCandidate[]): boolean {
-  if (task.targets === undefined || task.targets.length === 0 || made.length === 0) return false;
+  // A target without DIFF gets every replace candidate whatever the leads do.
+  const diffTargets = (task.targets ?? []).filter((t) => t.allowedOperations.includes('diff'));
+  if (diffTargets.length === 0 || made.length === 0) return false;
   const size = task.newData.length;
-  return task.targets.every((t) => {
+  return diffTargets.every((t) => {
     const c = made[selectCandidate(t, made)];
     if (c === undefined || c.spec.kind !== 'diff' || c.bytes.length > size * LEAD_LEAVES_NOTHING_SHARE) return false;
     return differByName(c.spec.differ).transformsContent?.(c.bytes, task.sourceData.length, size) === true;

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { allEncoders, encoderByName } from '../../src/codecs/encoder-registry.js';
 import { DeflateAwareDiffer } from '../../src/diff/deflate-aware-differ.js';
 import { allDiffers } from '../../src/diff/differ-registry.js';
-import { diffOptionsFor, encodeWithRules } from '../../src/pipeline/encode-chunk.js';
+import { diffOptionsFor, encodeWithRules, LEAD_LEAVES_NOTHING_SHARE } from '../../src/pipeline/encode-chunk.js';
 import type { EncodeTask } from '../../src/pipeline/encode-task.js';
 import { targetNeeds } from '../../src/pipeline/encode-plan.js';
 import { resolveTargets } from '../../src/targets/target-registry.js';
@@ -72,8 +72,8 @@ describe('candidate rules', () => {
     expect(plain.ran).not.toContain('diff/deflate-aware');
     const zip = zipArchive([{ name: 'a.txt', data: textLike(200 * KiB, 5), level: 6 }]);
     const withZip = await rules(1024 * KiB, { 'replace/gzip-9': 400 * KiB }, { specs, newData: zip });
-    // It transforms content, so it runs first; a patch of its that re-deflates nothing (here: the
-    // stand-in's zero bytes) leaves the lead bsdiff-lzma to run.
+    // It transforms content, so it runs first; without targets the skip never applies, so the
+    // lead bsdiff-lzma runs after it.
     expect(withZip.ran.slice(0, 2)).toEqual(['diff/deflate-aware', 'diff/bsdiff-lzma']);
   });
 
@@ -91,7 +91,7 @@ describe('candidate rules', () => {
       ]);
     const [oldZip, newZip] = [zipOf(text), zipOf(edited)];
     // Real deflate-aware patches (transformsContent reads them); the other candidates' sizes are given.
-    const run = async (sourceData: Buffer, targets = generic) => {
+    const run = async (sourceData: Buffer, targets = generic, deflateAwareMemoryBytes = 0) => {
       const ran: string[] = [];
       const task: EncodeTask = { newData: newZip, sourceData, specs, replaceRequired: false, targets };
       await encodeWithRules(
@@ -102,14 +102,16 @@ describe('candidate rules', () => {
             spec.kind === 'diff' && spec.differ === 'deflate-aware'
               ? await new DeflateAwareDiffer().diff(sourceData, newZip)
               : Buffer.alloc(spec.kind === 'diff' ? 50 * KiB : newZip.length);
-          return { spec, bytes, decoderMemoryBytes: 0 };
+          const decoderMemoryBytes =
+            spec.kind === 'diff' && spec.differ === 'deflate-aware' ? deflateAwareMemoryBytes : 0;
+          return { spec, bytes, decoderMemoryBytes };
         },
         false,
       );
       return ran;
     };
     const patch = await new DeflateAwareDiffer().diff(oldZip, newZip);
-    expect(patch.length).toBeLessThanOrEqual(newZip.length / 1024);
+    expect(patch.length).toBeLessThanOrEqual(newZip.length * LEAD_LEAVES_NOTHING_SHARE);
     expect(new DeflateAwareDiffer().transformsContent(patch, oldZip.length, newZip.length)).toBe(true);
     const skipped = await run(oldZip);
     expect(skipped[0]).toBe('diff/deflate-aware');
@@ -117,12 +119,24 @@ describe('candidate rules', () => {
     // A target that cannot use deflate-aware keeps another candidate: the lead runs.
     const noDeflate = generic.map((p) => ({ ...p, id: 'no-deflate', allowedDiffers: ['bsdiff-lzma'] }));
     expect(await run(oldZip, [...generic, ...noDeflate])).toContain('diff/bsdiff-lzma');
+    // So does a target whose decoder memory the deflate-aware patch exceeds.
+    const small = generic.map((p) => ({ ...p, id: 'small', decoderMemoryLimitBytes: 1024 * KiB }));
+    expect(await run(oldZip, small, 64 * 1024 * KiB)).toContain('diff/bsdiff-lzma');
+    // A target without DIFF gets every replace candidate anyway: it does not stop the skip.
+    const replaceOnly = generic.map((p) => ({
+      ...p,
+      id: 'replace-only',
+      allowedOperations: ['zero', 'copy', 'replace'],
+    }));
+    expect(await run(oldZip, [...generic, ...replaceOnly] as typeof generic)).not.toContain('diff/bsdiff-lzma');
     // The new archive as its own source: no member changed, nothing re-deflated, so its tiny
     // patch is bsdiff-lzma's in a header, and bsdiff-lzma still runs (it would be smaller).
     const wrapped = await new DeflateAwareDiffer().diff(newZip, newZip);
-    expect(wrapped.length).toBeLessThanOrEqual(newZip.length / 1024);
+    expect(wrapped.length).toBeLessThanOrEqual(newZip.length * LEAD_LEAVES_NOTHING_SHARE);
     expect(new DeflateAwareDiffer().transformsContent(wrapped, newZip.length, newZip.length)).toBe(false);
-    expect(await run(newZip)).toContain('diff/bsdiff-lzma');
+    const unchanged = await run(newZip);
+    expect(unchanged[0]).toBe('diff/deflate-aware');
+    expect(unchanged).toContain('diff/bsdiff-lzma');
     // Not a patch of its: no transform is read into it.
     expect(new DeflateAwareDiffer().transformsContent(Buffer.alloc(64), 10, 10)).toBe(false);
   });
