@@ -28,7 +28,7 @@ export function buildCommand(run: (work: () => Promise<CommandResult>) => Promis
     .requiredOption('-o, --out <dir>', 'output folder (created if missing)')
     .option(
       '--target <ids>',
-      "comma list: qualcomm, mediatek|mtk, unisoc|spreadtrum|sprd, generic, or a profile .json path (default: a vendor release's own chipset, else qualcomm,mediatek,unisoc)",
+      "comma list: qualcomm, mediatek|mtk, unisoc|spreadtrum|sprd, generic, or a profile .json path (default: a vendor release's own chipset, else qualcomm,mediatek,unisoc); targets built together share one plan, cut to the smallest op size among them: one target per run gives each its smallest package",
     )
     .option('--partitions <names>', 'releases: update only these partitions (comma list, no slot suffix)', splitList)
     .option('--exclude <names>', 'releases: leave these partitions out (comma list)', splitList)
