@@ -16,8 +16,7 @@ import {
   type BsdiffLzmaBlock,
 } from './bsdiff-lzma-patch.js';
 import type { Differ } from './differ.js';
-import { matchBsdiffShared, pairMemo, type PairResults } from './pair-memo.js';
-import { encodeSparseDiff } from './sparse-diff.js';
+import { matchBsdiffShared, pairMemo, sparseDiffShared, type PairResults } from './pair-memo.js';
 
 /**
  * LZMA2 literal/position bits per block, measured on the bench pairs' binaries: control tuples
@@ -76,7 +75,7 @@ export class BsdiffLzmaDiffer implements Differ {
         ? matchBsdiffShared(source, target, results)
         : { ctrl: Buffer.alloc(0), diff: Buffer.alloc(0), extra: Buffer.alloc(0) };
     let { ctrl, extra } = streams;
-    let sparse = encodeSparseDiff(streams.diff);
+    let sparse = sparseDiffShared(streams, results);
     if (source.length === 0 || ctrl.length + sparse.length + extra.length > maxDecodedBlockBytes(target.length)) {
       ctrl = Buffer.alloc(CTRL_TUPLE_BYTES);
       writeOfft(ctrl, 8, target.length);
@@ -84,11 +83,12 @@ export class BsdiffLzmaDiffer implements Differ {
       extra = Buffer.from(target);
     }
     const n = target.length;
-    // The scan's own blocks (not the fallback's) are shared with differs that keep them (pair-memo.ts).
-    const shared = results !== undefined && ctrl === streams.ctrl;
+    // The scan's own blocks (not the fallback's, nor those of a pair with no source) are shared
+    // with differs that keep them (pair-memo.ts).
+    const shared = results !== undefined && results.streams === streams && ctrl === streams.ctrl;
     const blocks = [
       await (shared ? packedCtrl(results, streams, n) : packBlock(ctrl, CONTROL_TUNING, n)),
-      await (shared ? packedSparse(results, streams, n, sparse) : packBlock(sparse, SPARSE_TUNING, n)),
+      await (shared ? packedSparse(results, streams, n) : packBlock(sparse, SPARSE_TUNING, n)),
       this.quickExtra
         ? await packBlock(extra, { ...EXTRA_TUNING, quick: true }, n, QUICK_EXTRA_MAX_DICT_LOG)
         : await (shared ? packedExtra(results, streams, n) : packBlock(extra, EXTRA_TUNING, n)),
@@ -106,17 +106,13 @@ export function packedCtrl(
   return (results.packedCtrl ??= packBlock(streams.ctrl, CONTROL_TUNING, newSizeBytes));
 }
 
-/**
- * The sparse form of `streams.diff` packed as bsdiff-lzma packs it, once per remembered pair
- * (`results`); `sparse`, when given, is that form already made.
- */
+/** The sparse form of `streams.diff` packed as bsdiff-lzma packs it, once per remembered pair (`results`). */
 export function packedSparse(
   results: PairResults,
   streams: BsdiffStreams,
   newSizeBytes: number,
-  sparse?: Uint8Array,
 ): Promise<BsdiffLzmaBlock> {
-  return (results.packedSparse ??= packBlock(sparse ?? encodeSparseDiff(streams.diff), SPARSE_TUNING, newSizeBytes));
+  return (results.packedSparse ??= packBlock(sparseDiffShared(streams, results), SPARSE_TUNING, newSizeBytes));
 }
 
 /** `streams.extra` packed as bsdiff-lzma packs it, once per remembered pair (`results`). */

@@ -5,7 +5,7 @@
 // The control block is the one the patcher derives the regions from; the only table that travels
 // is the label table (format 1.5), for references whose targets no region holds, when it pays.
 
-import { matchBsdiffShared, pairMemo } from './pair-memo.js';
+import { matchBsdiffShared, pairMemo, sparseDiffShared } from './pair-memo.js';
 import { CTRL_TUPLE_BYTES, readOfft } from './bsdiff-patch.js';
 import {
   BLOCK_TUNINGS,
@@ -56,7 +56,7 @@ export class ExecAwareDiffer implements Differ {
     const results = pairMemo.resultsOf(source, target);
     const streams = matchBsdiffShared(source, target, results);
     const n = target.length;
-    const sparseProbe = encodeSparseDiff(streams.diff);
+    const sparseProbe = sparseDiffShared(streams, results);
     if (streams.ctrl.length + sparseProbe.length + streams.extra.length > maxDecodedBlockBytes(n))
       return writeExecAwarePatch(arch, [], await new BsdiffLzmaDiffer().diff(source, target));
     const regions = regionsFromControl(streams.ctrl, source.length);
@@ -86,9 +86,7 @@ export class ExecAwareDiffer implements Differ {
     const unchanged = results !== undefined && diff.equals(streams.diff);
     const packed = await Promise.all([
       results ? packedCtrl(results, streams, n) : packBlock(streams.ctrl, BLOCK_TUNINGS[0]!, n),
-      unchanged
-        ? packedSparse(results, streams, n, sparseProbe)
-        : packBlock(encodeSparseDiff(diff), BLOCK_TUNINGS[1]!, n),
+      unchanged ? packedSparse(results, streams, n) : packBlock(encodeSparseDiff(diff), BLOCK_TUNINGS[1]!, n),
       results ? packedExtra(results, streams, n) : packBlock(streams.extra, BLOCK_TUNINGS[2]!, n),
     ]);
     return writeExecAwarePatch(arch, flags, writeBsdiffLzma(packed, n), table);

@@ -10,6 +10,7 @@
 import { matchBsdiff } from './bsdiff-matcher.js';
 import type { BsdiffLzmaBlock } from './bsdiff-lzma-patch.js';
 import type { BsdiffStreams } from './bsdiff-patch.js';
+import { encodeSparseDiff } from './sparse-diff.js';
 
 /** Pairs remembered (most recent first): one chunk's plain pair and one transformed pair. */
 const MAX_ENTRIES = 2;
@@ -28,9 +29,11 @@ export interface PairResults {
    */
   packedCtrl?: Promise<BsdiffLzmaBlock>;
   packedExtra?: Promise<BsdiffLzmaBlock>;
+  /** encodeSparseDiff(streams.diff): read-only to every user (sparseDiffShared). */
+  sparse?: Buffer;
   /**
-   * The sparse form of `streams.diff`, packed the same way: filled by bsdiff-lzma, or by a differ
-   * whose diff block is byte-equal to `streams.diff` (exec-aware where adjusting changed no byte).
+   * `sparse`, packed the same way: filled by bsdiff-lzma, or by a differ whose diff block is
+   * byte-equal to `streams.diff` (exec-aware where adjusting changed no byte).
    */
   packedSparse?: Promise<BsdiffLzmaBlock>;
 }
@@ -110,4 +113,14 @@ export function matchBsdiffShared(source: Uint8Array, target: Uint8Array, result
   if (!slot) return matchBsdiff(source, target);
   slot.streams ??= matchBsdiff(source, target);
   return slot.streams;
+}
+
+/**
+ * encodeSparseDiff(streams.diff), made once per remembered pair when `streams` are the pair's
+ * shared ones (`results.streams`; else made anew). Shared: read it, never write it.
+ */
+export function sparseDiffShared(streams: BsdiffStreams, results?: PairResults): Buffer {
+  if (results?.streams !== streams) return encodeSparseDiff(streams.diff);
+  results.sparse ??= encodeSparseDiff(streams.diff);
+  return results.sparse;
 }
