@@ -40,8 +40,11 @@ describe('anchors', () => {
   it('gives the same anchors however the bytes are split into feeds (a fingerprint spans feeds)', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 1_000_000 }), fc.integer({ min: 1, max: 64 }), (seed, maxPieceBytes) => {
-        const data = syntheticImage(48 * 1024, seed);
         const next = mulberry32(seed);
+        // syntheticImage can be all zero runs for some seeds (181371 is); 8 KiB of seeded noise
+        // in the middle gives every case anchors to compare.
+        const noise = Buffer.from(Uint32Array.from({ length: 2048 }, () => next()).buffer);
+        const data = Buffer.concat([syntheticImage(20 * 1024, seed), noise, syntheticImage(20 * 1024, seed + 1)]);
         // Pieces of 1..maxPieceBytes bytes (some far larger), some of them skipped (zero blocks): the
         // state resets there, as it does after a gap in the offsets.
         const pieces: { at: number; end: number; skip: boolean }[] = [];
@@ -69,7 +72,7 @@ describe('anchors', () => {
         expect(Array.from(a.positions)).toEqual(Array.from(b.positions));
         expect(Array.from(a.fingerprints)).toEqual(Array.from(b.fingerprints));
       }),
-      { numRuns: 40 },
+      { numRuns: 40, examples: [[181371, 1]] },
     );
   });
 
