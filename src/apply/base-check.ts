@@ -1,15 +1,16 @@
 // The base check: the old image must be the one the package was built from (size, then the image
 // sha256 with DONT_CARE blocks as zeros). Run before anything is written (checkBase), or started
 // on the second core (startBaseCheck) while a file output is written: a plain old image file is
-// hashed by a worker thread (descriptor-hasher.ts) through the applier's own descriptor (the very file it reads, never
-// reopened by name); any other source is hashed on the main thread between the ops' awaits.
+// hashed through the applier's own descriptor (the very file it reads, never reopened by name) by
+// descriptor-hasher.ts (a worker thread, or this one for a small file); any other source is
+// hashed on the main thread between the ops' awaits.
 
 import { ioError, VerificationError } from '../errors/ota-error.js';
 import { imageSha256 } from '../hashing/image-sha256.js';
 import type { BlockSource } from '../image/block-source.js';
 import { RawImageSource } from '../image/raw-image-source.js';
 import type { PartitionUpdate } from '../model/manifest.js';
-import { DescriptorHasher } from './descriptor-hasher.js';
+import { startDescriptorHash } from './descriptor-hasher.js';
 
 /** Checks the old image against the package's source identity; returns its sha256 (hex). */
 export async function checkBase(old: BlockSource, part: PartitionUpdate, blockSizeBytes: number): Promise<string> {
@@ -19,8 +20,8 @@ export async function checkBase(old: BlockSource, part: PartitionUpdate, blockSi
 }
 
 /**
- * checkBase, started: the size is checked now (throws), the hash runs on a worker thread when
- * `old` is a plain file. The promise must be settled before `old` is closed (the worker reads its
+ * checkBase, started: the size is checked now (throws), the hash runs through the descriptor
+ * (on a worker thread unless the file is small) when `old` is a plain file. The promise must be settled before `old` is closed (the worker reads its
  * descriptor); it rejects with `WRONG_BASE` like checkBase.
  */
 export function startBaseCheck(old: BlockSource, part: PartitionUpdate, blockSizeBytes: number): Promise<string> {
@@ -30,7 +31,7 @@ export function startBaseCheck(old: BlockSource, part: PartitionUpdate, blockSiz
   const zeroed = part.source!.dontCare.map(
     (e) => [e.startBlock * blockSizeBytes, e.blockCount * blockSizeBytes] as const,
   );
-  return DescriptorHasher.start(fd, { sizeBytes: old.sizeBytes, zeroed })
+  return startDescriptorHash(fd, { sizeBytes: old.sizeBytes, zeroed })
     .digest()
     .then(
       (digest) => matchBase(old, part, digest),

@@ -1,6 +1,6 @@
-// A raw output image file: written by extent (in any order), hashed as it is written on a worker
-// thread up to the frontier of completed writes, flushed in the background, and reopened (checked
-// first) to resume. The one file whose renamed inode is the one hashed.
+// A raw output image file: written by extent (in any order), hashed as it is written (on a worker
+// thread for a large image) up to the frontier of completed writes, flushed in the background, and
+// reopened (checked first) to resume. The one file whose renamed inode is the one hashed.
 
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
@@ -9,7 +9,7 @@ import { blockCountOf } from '../format/manifest-invariants.js';
 import { readFileExtentsInto, writeExtents } from '../image/extent-io.js';
 import { totalBlocks, type Extent } from '../model/extent.js';
 import type { PartitionUpdate } from '../model/manifest.js';
-import { DescriptorHasher } from './descriptor-hasher.js';
+import { startDescriptorHash, type FileHasher } from './descriptor-hasher.js';
 import type { FinishedImage, OutputImage } from './output-image.js';
 import { openOwnedFile, type FileId } from './owned-file.js';
 import { WriteFrontier } from './write-frontier.js';
@@ -43,12 +43,12 @@ const FLUSH_EVERY_BYTES = 8 * 1024 * 1024;
  * A plain image file. A fresh file reads as zeros, so ZERO ops and DONT_CARE blocks need no writes;
  * a reopened one (`explicitZeros`) may hold anything where no completed op wrote, so they are written.
  *
- * The image sha256 of a fresh file is taken as it is written, on a worker thread that reads it
- * back through this handle's descriptor (descriptor-hasher.ts) as far as it is final: up to the
- * first block an op has still to write (write-frontier.ts; a gathered or twinned op's later
- * extents, written ahead, are passed once the frontier reaches them; blocks no op writes read as
- * the zeros of a fresh file). A write behind the frontier (or a reopened file) drops that hash
- * for a re-read of the whole file at `finish`, on a worker too. Either way the bytes hashed are
+ * The image sha256 of a fresh file is taken as it is written: read back through this handle's
+ * descriptor (descriptor-hasher.ts: on a worker thread, or at `finish` on this one for a small
+ * image) as far as it is final: up to the first block an op has still to write (write-frontier.ts;
+ * a gathered or twinned op's later extents, written ahead, are passed once the frontier reaches
+ * them; blocks no op writes read as the zeros of a fresh file). A write behind the frontier (or a reopened file) drops that hash
+ * for a re-read of the whole file at `finish`, the same way. Either way the bytes hashed are
  * read back through this handle after they were written, and `finish` reports its inode: the file
  * renamed is the file hashed (the lock keeps other appliers out; a process writing into another's
  * partial could equally change it after a re-read, before the rename).
@@ -57,7 +57,7 @@ export class RawOutput implements OutputImage {
   /** How far a fresh file is final, while no write came behind it. */
   private readonly frontier: WriteFrontier | undefined;
   /** The running image sha256 of a fresh file up to the frontier (stopped when it stops). */
-  private hasher: DescriptorHasher | undefined;
+  private hasher: FileHasher | undefined;
   private hasherStopped: Promise<void> | undefined;
   /** Bytes written since the last background flush started. */
   private unflushedBytes = 0;
@@ -72,6 +72,8 @@ export class RawOutput implements OutputImage {
     private readonly bs: number,
     /** Whether zeros must be written (a reopened partial) rather than assumed (a fresh file). */
     readonly explicitZeros: boolean,
+    /** Where the hash runs (DescriptorHashOptions.onWorker); default: by the image's size. */
+    private readonly hashOnWorker?: boolean,
   ) {
     if (!explicitZeros && fh) {
       this.frontier = new WriteFrontier(part, bs);
@@ -84,7 +86,7 @@ export class RawOutput implements OutputImage {
     return this.frontier?.running ?? false;
   }
 
-  static async open(path: string, part: PartitionUpdate, bs: number): Promise<RawOutput> {
+  static async open(path: string, part: PartitionUpdate, bs: number, hashOnWorker?: boolean): Promise<RawOutput> {
     let fh: FileHandle;
     try {
       fh = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
@@ -92,7 +94,7 @@ export class RawOutput implements OutputImage {
     } catch (err) {
       throw ioError('create output', path, err);
     }
-    return new RawOutput(path, fh, part, bs, false);
+    return new RawOutput(path, fh, part, bs, false, hashOnWorker);
   }
 
   async write(dst: readonly Extent[], data: Buffer): Promise<void> {
@@ -119,8 +121,9 @@ export class RawOutput implements OutputImage {
   private readonly extendHash = (endBytes: number, zeros: boolean): void => this.hasher?.extend(endBytes, zeros);
 
   /** A hash of this output's bytes through `fh`'s descriptor (the file is never shorter: see open). */
-  private hashFile(fh: FileHandle): DescriptorHasher {
-    return DescriptorHasher.start(fh.fd, { sizeBytes: this.part.target.sizeBytes });
+  private hashFile(fh: FileHandle): FileHasher {
+    const where = this.hashOnWorker === undefined ? {} : { onWorker: this.hashOnWorker };
+    return startDescriptorHash(fh.fd, { sizeBytes: this.part.target.sizeBytes, ...where });
   }
 
   /**
@@ -182,7 +185,7 @@ export class RawOutput implements OutputImage {
     await this.flushed();
     const fh = this.fh!;
     this.fh = undefined;
-    // The running hash, or a re-read of the whole file: either way a worker reads through `fh`,
+    // The running hash, or a re-read of the whole file: either way the hasher reads through `fh`,
     // stopped (if it did not finish) before `fh` is closed, whatever fails on the way.
     const hasher = this.hasher ?? this.hashFile(fh);
     this.hasher = undefined;
@@ -199,7 +202,7 @@ export class RawOutput implements OutputImage {
       const st = await fh.stat();
       // The running hash reads to the end (planned blocks never written are the file's zeros).
       if (this.frontier?.running) this.frontier.advance((endBytes, zeros) => hasher.extend(endBytes, zeros), true);
-      digested = true; // digest() stops the worker whether it succeeds or not
+      digested = true; // digest() stops a worker whether it succeeds or not
       const sha256 = await hasher.digest().catch((err: unknown) => {
         throw ioError('hash output', this.path, err);
       });

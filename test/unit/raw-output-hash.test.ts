@@ -1,5 +1,5 @@
-// The running sha256 of a fresh raw output (RawOutput + write-frontier.ts + descriptor-hasher.ts)
-// when ops write out of destination order: finish() must report the sha256 of the file's bytes and
+// The running sha256 of a fresh raw output (RawOutput + write-frontier.ts + descriptor-hasher.ts,
+// with either hasher) when ops write out of destination order: finish() must report the sha256 of the file's bytes and
 // of the expected image, keep the hash running while every write is a planned extent at or ahead
 // of the frontier, and fall back to a whole-file re-read (hash no longer running) only for a write
 // behind the frontier or one the ops do not plan.
@@ -62,10 +62,18 @@ interface Applied {
   readonly running: boolean;
 }
 
-/** Writes `part`'s ops in `order` (indexes) into a fresh RawOutput, then finishes it. */
-async function apply(part: PartitionUpdate, image: Buffer, order?: readonly number[]): Promise<Applied> {
+/**
+ * Writes `part`'s ops in `order` (indexes) into a fresh RawOutput hashing on a worker thread or
+ * on this one, then finishes it.
+ */
+async function applyWith(
+  onWorker: boolean,
+  part: PartitionUpdate,
+  image: Buffer,
+  order?: readonly number[],
+): Promise<Applied> {
   const path = join(dir, `out-${files++}.img`);
-  const out = await RawOutput.open(path, part, BS);
+  const out = await RawOutput.open(path, part, BS, onWorker);
   try {
     for (const i of order ?? part.operations.map((_, i) => i)) {
       const op = part.operations[i]!;
@@ -82,7 +90,13 @@ async function apply(part: PartitionUpdate, image: Buffer, order?: readonly numb
   }
 }
 
-describe('RawOutput running hash', () => {
+// Both hashers (descriptor-hasher.ts): a real image is hashed on a worker, a small one on this thread.
+describe.each([
+  ['on a worker thread', true],
+  ['on this thread', false],
+])('RawOutput running hash (%s)', (_, onWorker) => {
+  const apply = (part: PartitionUpdate, image: Buffer, order?: readonly number[]) =>
+    applyWith(onWorker, part, image, order);
   const image = imageBytes(64 * BS, 7);
 
   it('hashes ops in destination order', async () => {
@@ -159,7 +173,7 @@ describe('RawOutput running hash', () => {
   it('an unchanged partition written by its keep steps keeps the running hash', async () => {
     const part = partOf(40 * BS, [], [ext(10, 6)]);
     const path = join(dir, `out-${files++}.img`);
-    const out = await RawOutput.open(path, part, BS);
+    const out = await RawOutput.open(path, part, BS, onWorker);
     try {
       for (const step of applySteps(part, BS)) await out.write(step.dst, bytesOf(image, step.dst));
       expect(out.hashRunning).toBe(true);
@@ -181,7 +195,7 @@ describe('RawOutput running hash', () => {
   it('falls back for a write ahead that is no planned extent', async () => {
     const part = partOf(32 * BS, [replace(ext(0, 16)), replace(ext(16, 16))]);
     const path = join(dir, `out-${files++}.img`);
-    const out = await RawOutput.open(path, part, BS);
+    const out = await RawOutput.open(path, part, BS, onWorker);
     await out.write([ext(20, 4)], bytesOf(image, [ext(20, 4)]));
     expect(out.hashRunning).toBe(false);
     await out.write([ext(0, 16)], bytesOf(image, [ext(0, 16)]));
