@@ -12,6 +12,11 @@ export const WARNING_CODES = {
   RESUMED: { strict: false, summary: 'apply --resume continued after re-verifying the partial output' },
   STASH_DIR_KEPT: { strict: false, summary: 'apply --in-place left a stash folder holding files it did not make' },
   UNVERIFIED: { strict: true, summary: 'inspect: the metadata signature was not checked' },
+  ZIP_MEMBERS_CUT: {
+    strict: false,
+    summary:
+      'targets built together cut changed zip members a larger-op target could keep whole (package size, not safety)',
+  },
 } as const satisfies Record<string, { strict: boolean; summary: string }>;
 
 /** One of the warning codes. */

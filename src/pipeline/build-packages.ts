@@ -180,6 +180,7 @@ async function setup(
   const plan = {
     blockSizeBytes,
     maxRunBytes: Math.min(...profiles.map((p) => p.maxOperationBytes)),
+    largestRunBytes: Math.max(...profiles.map((p) => p.maxOperationBytes)),
     joinFoundRuns: profiles.every((p) => p.allowedOperations.includes('diff')),
     ...keepWholeOptions(specs, profiles),
     reporter,

@@ -11,7 +11,12 @@ import { DigestIndex } from '../hashing/digest-index.js';
 import type { BlockSource } from '../image/block-source.js';
 import { openImage } from '../image/open-image.js';
 import type { ImageIdentity } from '../model/manifest.js';
-import { planBlocks, type OldImageView, type PlanOptions as PlannerOptions } from '../planner/plan-blocks.js';
+import {
+  changedRunsLongerThan,
+  planBlocks,
+  type OldImageView,
+  type PlanOptions as PlannerOptions,
+} from '../planner/plan-blocks.js';
 import type { PlanItem } from '../planner/plan-items.js';
 import type { Reporter } from '../reporter.js';
 import type { Extent } from '../model/extent.js';
@@ -61,7 +66,9 @@ function planLimits(
  * hashing must find them: a delta whose differs keep members whole.
  */
 function zipSpanMaxBlocks(o: PlanOptions, delta: boolean): number | undefined {
-  return delta && o.keepZipMembersWhole ? Math.floor(o.maxRunBytes / o.blockSizeBytes) : undefined;
+  return delta && o.keepZipMembersWhole
+    ? Math.floor(Math.max(o.maxRunBytes, o.largestRunBytes ?? 0) / o.blockSizeBytes)
+    : undefined;
 }
 
 /** Progress of one hashing phase, as reporter events. */
@@ -74,6 +81,11 @@ export interface PlanOptions {
   readonly blockSizeBytes: number;
   /** Smallest maxOperationBytes among the targets: no planned run is larger. */
   readonly maxRunBytes: number;
+  /**
+   * Largest maxOperationBytes among the targets (default maxRunBytes): zip members up to this
+   * size are found, so the changed ones the plan cuts for a smaller op can be told (membersCut).
+   */
+  readonly largestRunBytes?: number;
   /** True when every target allows DIFF ops (see the planner's PlanOptions.joinFoundRuns). */
   readonly joinFoundRuns: boolean;
   /** A differ tried keeps zip members whole (traits.keepWhole): the planner keeps changed ones in one op. */
@@ -117,6 +129,24 @@ export class PreparedImages {
 
   get oldDigests(): BlockDigests | undefined {
     return this.oldView?.digests;
+  }
+
+  /**
+   * The changed zip members longer than maxRunBytes, which the plan cuts into several ops (a
+   * differ that needs them whole, deflate-aware, cannot take them): found only up to
+   * PlanOptions.largestRunBytes, and only when a differ keeps members whole. Their count, their
+   * bytes and the shortest one's (whole blocks; 0 when none).
+   */
+  membersCut(): { count: number; sizeBytes: number; shortestBytes: number } {
+    const spans = this.newDigests.zipMemberSpans;
+    if (!this.oldView || !spans) return { count: 0, sizeBytes: 0, shortestBytes: 0 };
+    const maxRunBlocks = Math.floor(this.maxRunBytes / this.blockSizeBytes);
+    const cut = changedRunsLongerThan(this.newDigests, this.oldView, spans, maxRunBlocks);
+    return {
+      count: cut.count,
+      sizeBytes: cut.blockCount * this.blockSizeBytes,
+      shortestBytes: cut.shortestBlockCount * this.blockSizeBytes,
+    };
   }
 
   /** The old image's anchors, indexed (a delta's planner view). */

@@ -35,6 +35,28 @@ export interface PackageLabels {
 }
 
 /**
+ * Warns (ZIP_MEMBERS_CUT) when targets built together cut changed zip members that some of them
+ * could have kept whole: the shared plan's op limit is the smallest target's, and a member longer
+ * than it is diffed as bytes, for every target, instead of by deflate-aware. Names the targets
+ * whose ops could hold at least the shortest such member.
+ */
+function warnMembersCut(o: ProduceOptions, job: PartitionJob, prepared: PreparedImages): void {
+  const cut = prepared.membersCut();
+  if (cut.count === 0) return;
+  const profiles = o.assemblies.map((a) => a.profile);
+  const larger = profiles.filter((p) => p.maxOperationBytes >= cut.shortestBytes).map((p) => p.id);
+  if (larger.length === 0) return;
+  const smaller = profiles.filter((p) => p.maxOperationBytes <= prepared.maxRunBytes).map((p) => p.id);
+  const mib = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+  const and = (ids: readonly string[]) => ids.join(' and ');
+  const members = cut.count === 1 ? '1 changed zip member' : `${cut.count} changed zip members`;
+  (job.reporter ?? o.reporter).warn({
+    code: 'ZIP_MEMBERS_CUT',
+    message: `partition ${job.name}: ${members} (${mib(cut.sizeBytes)}) ${cut.count === 1 ? 'is' : 'are'} longer than the ${mib(prepared.maxRunBytes)} ops of ${and(smaller)}, and targets built together share one plan, so ${and(larger)} got byte diffs for ${cut.count === 1 ? 'it' : 'them'} too; build ${and(larger)} without ${and(smaller)} (--target) to keep ${cut.count === 1 ? 'it' : 'them'} whole`,
+  });
+}
+
+/**
  * One partition to encode. Prepared only when its turn comes and released right after, so one
  * partition's images and digests are in memory at a time.
  */
@@ -111,6 +133,7 @@ async function encodePartition(
     if (source === undefined || !sameIdentity(source, target)) checkHasData(job.name, prepared, target);
     const same = job.keepUnchanged && source !== undefined && sameIdentity(source, target);
     let convertedReplaceOps = 0;
+    if (!same) warnMembersCut(o, job, prepared);
     if (!same) {
       let items: readonly PlanStep[] = prepared.items;
       if (o.inPlace) {

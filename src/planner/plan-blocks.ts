@@ -147,6 +147,35 @@ export function planBlocks(next: BlockDigests, old: OldImageView | undefined, op
   return items;
 }
 
+/**
+ * The keepWhole runs holding a changed block that are longer than `maxRunBlocks`: a plan with
+ * that op limit cuts them (planBlocks keeps only shorter ones whole). Their count, their blocks
+ * and the shortest one's (0 when none).
+ */
+export function changedRunsLongerThan(
+  next: BlockDigests,
+  old: OldImageView,
+  runs: readonly Extent[],
+  maxRunBlocks: number,
+): { count: number; blockCount: number; shortestBlockCount: number } {
+  let count = 0;
+  let blockCount = 0;
+  let shortestBlockCount = 0;
+  for (const r of runs) {
+    const end = Math.min(next.blockCount, r.startBlock + r.blockCount);
+    const length = end - r.startBlock;
+    if (length <= maxRunBlocks) continue;
+    for (let k = r.startBlock; k < end; k++) {
+      if (isChanged(next, k, old) !== true) continue;
+      count++;
+      blockCount += length;
+      shortestBlockCount = shortestBlockCount === 0 ? length : Math.min(shortestBlockCount, length);
+      break;
+    }
+  }
+  return { count, blockCount, shortestBlockCount };
+}
+
 /** The keepWhole runs that hold a changed block, per block: the run's start and end (0: none). */
 interface WholeRuns {
   readonly startOf: Int32Array;

@@ -5,7 +5,13 @@ import { describe, expect, it } from 'vitest';
 import { hashBlocks } from '../../src/hashing/block-digests.js';
 import { DigestIndex } from '../../src/hashing/digest-index.js';
 import { MemoryBlockSource } from '../../src/image/memory-block-source.js';
-import { diffSources, MAX_JOINED_DELTAS, MAX_MIXED_GAP_BLOCKS, planBlocks } from '../../src/planner/plan-blocks.js';
+import {
+  changedRunsLongerThan,
+  diffSources,
+  MAX_JOINED_DELTAS,
+  MAX_MIXED_GAP_BLOCKS,
+  planBlocks,
+} from '../../src/planner/plan-blocks.js';
 import type { PlanItem } from '../../src/planner/plan-items.js';
 
 const BS = 4096;
@@ -229,6 +235,25 @@ describe('planBlocks with runs to keep whole (zip members for the deflate-aware 
       ['copy', 7, 4],
       ['copy', 11, 1],
     ]);
+  });
+
+  it('counts the changed runs a plan cuts: longer than maxRun, with a changed block (changedRunsLongerThan)', async () => {
+    // Runs: 0..2 unchanged and long, 3..8 changed (block 6) and long, 9..11 changed (block 10) and short.
+    const newBlocks = [1, 2, 3, 4, 5, 6, 99, 8, 9, 10, 98, 12];
+    const next = await hashBlocks(new MemoryBlockSource(image(newBlocks)), BS);
+    const oldDigests = await hashBlocks(new MemoryBlockSource(image(old)), BS);
+    const view = { digests: oldDigests, index: new DigestIndex(oldDigests) };
+    const runs = [
+      { startBlock: 0, blockCount: 3 },
+      { startBlock: 3, blockCount: 6 },
+      { startBlock: 9, blockCount: 3 },
+    ];
+    expect(changedRunsLongerThan(next, view, runs, 2)).toEqual({ count: 2, blockCount: 9, shortestBlockCount: 3 });
+    expect(changedRunsLongerThan(next, view, runs, 3)).toEqual({ count: 1, blockCount: 6, shortestBlockCount: 6 });
+    expect(changedRunsLongerThan(next, view, runs, 6)).toEqual({ count: 0, blockCount: 0, shortestBlockCount: 0 });
+    // The plan with maxRun 3 indeed cuts the 6-block run: no item holds it whole.
+    const items = await planWhole(old, newBlocks, [[3, 6]], 3);
+    expect(items.some((i) => i.dst.startBlock <= 3 && i.dst.startBlock + i.dst.blockCount >= 9)).toBe(false);
   });
 
   it('stops a chunk before a changed run it cannot hold, so the run starts the next chunk', async () => {
