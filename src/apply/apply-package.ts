@@ -23,7 +23,7 @@ import type { ApplyOptions } from './apply-options.js';
 import { DEFAULT_CHECKPOINT_EVERY_BYTES, SCRATCH_BYTES, writePartition } from './apply-partition.js';
 import { checkBase, startBaseCheck } from './base-check.js';
 import type { ApplyResult } from './apply-result.js';
-import { sameFile } from './same-file.js';
+import { sameFile } from '../image/same-file.js';
 import { needsRawStaging } from './staged-sparse-output.js';
 import { hasSparseForm } from './output-image.js';
 import { fileIdsOf } from './owned-file.js';
@@ -89,6 +89,8 @@ export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> 
     // Even a full package never replaces an old image the caller named.
     if (options.oldPath && (await sameFile(options.oldPath, options.outputPath)))
       throw new UsageError('OUTPUT_IS_OLD', 'the output must not be the old image (A/B apply never writes the source)');
+    if (!/^https?:\/\//i.test(options.packagePath) && (await sameFile(options.packagePath, options.outputPath)))
+      throw new UsageError('OUTPUT_IS_INPUT', `the output ${options.outputPath} is the package being applied`);
     let oldSha256 = '';
     if (part.source) {
       if (!options.oldPath)

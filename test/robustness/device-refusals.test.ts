@@ -1,5 +1,5 @@
 // Refusals before any write, through the real CLI: another platform, a rollback (by option and
-// by device-state file), too little free space, an unsigned package. Each asserts the exit code,
+// by device-state file), too little free space, an output over an input, an unsigned package. Each asserts the exit code,
 // the error code in a one-line message, and that no output (or partial output) exists.
 
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -117,6 +117,31 @@ describe('refusals before any write', () => {
     expect(r.status, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/\[OUTPUT_IS_OLD\]/);
     expect(readFileSync(oldPath).equals(before)).toBe(true);
+  });
+
+  it('an output that names an input (the package; a report over an image or the package) → exit 2 OUTPUT_IS_INPUT, input intact', () => {
+    const copy = join(work, 'copy.otapkg');
+    writeFileSync(copy, readFileSync(pkg));
+    const before = readFileSync(copy);
+    const newPath = join(work, 'new.img');
+    const newBefore = readFileSync(newPath);
+    const link = join(work, 'link-to-copy.otapkg');
+    spawnSync('ln', ['-sf', copy, link]);
+    const cases: [string[], RegExp][] = [
+      [['apply', copy, '--old', oldPath, '-o', copy], /output .*copy\.otapkg is the package being applied/],
+      [['apply', link, '--old', oldPath, '-o', copy], /is the package being applied/],
+      [['inspect', copy, '--html', link], /--html .* is the input package .*copy\.otapkg/],
+      [['compare', '--old', oldPath, '--new', newPath, '--csv', newPath], /--csv .* is the input --new /],
+      [['compare', '--new', newPath, '--html', newPath], /--html .* is the input --new /],
+    ];
+    for (const [args, message] of cases) {
+      const r = cli(args);
+      expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(/\[OUTPUT_IS_INPUT\]/);
+      expect(r.stderr).toMatch(message);
+    }
+    expect(readFileSync(copy).equals(before)).toBe(true);
+    expect(readFileSync(newPath).equals(newBefore)).toBe(true);
   });
 
   it('an unsigned package (signature sizes zeroed) → exit 6 SIG_MISSING for verify and apply', () => {

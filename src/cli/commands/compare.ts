@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 import { availableParallelism } from 'node:os';
 import { CliReporter } from '../cli-reporter.js';
+import { refuseOutputOverInput } from '../refuse-output-over-input.js';
 import type { CommandResult } from '../command-result.js';
 import { MAX_TIMESTAMP_SECONDS, parseIntOption, timestampFrom } from '../parse-options.js';
 
@@ -50,6 +51,16 @@ export function compareCommand(run: (work: () => Promise<CommandResult>) => Prom
     )
     .action(async (o) => {
       await run(async () => {
+        await refuseOutputOverInput(
+          [
+            { option: '--csv', path: o.csv },
+            { option: '--html', path: o.html },
+          ],
+          [
+            { option: '--old', path: o.old },
+            { option: '--new', path: o.new },
+          ],
+        );
         const reporter = await CliReporter.create({ forceProgress: o.progress });
         const { compareCodecs } = await import('../../compare/compare-codecs.js');
         const { renderCompareTable } = await import('../../report/compare-table.js');

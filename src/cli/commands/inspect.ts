@@ -3,6 +3,7 @@
 
 import { Command } from 'commander';
 import { CliReporter } from '../cli-reporter.js';
+import { refuseOutputOverInput } from '../refuse-output-over-input.js';
 import type { CommandResult } from '../command-result.js';
 import { collect } from '../parse-options.js';
 import { printableLines } from '../../errors/printable.js';
@@ -26,6 +27,7 @@ export function inspectCommand(run: (work: () => Promise<CommandResult>) => Prom
     )
     .action(async (pkg: string, o) => {
       await run(async () => {
+        await refuseOutputOverInput([{ option: '--html', path: o.html }], [{ option: 'package', path: pkg }]);
         const reporter = await CliReporter.create({});
         const { inspectPackage } = await import('../../inspect/inspect-package.js');
         const r = await inspectPackage({ packagePath: pkg, pubkeyPath: o.pubkey, reporter });
