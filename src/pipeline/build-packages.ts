@@ -3,6 +3,7 @@
 // are two images, or two releases whose partitions all go into each target's one package.
 
 import { mkdir, rmdir } from 'node:fs/promises';
+import { dirname, resolve, sep } from 'node:path';
 import { ImageError, UnsupportedError, UsageError, ioError } from '../errors/ota-error.js';
 import type { PartitionLayout } from '../model/target-header.js';
 import type { StorageType, TargetProfile } from '../model/target-profile.js';
@@ -228,13 +229,25 @@ async function produce(
         : {}),
     });
   } catch (err) {
-    // A failed build leaves no trace: a folder it created goes again (only if still empty).
-    if (created) await rmdir(options.outDir).catch(() => undefined);
+    // A failed build leaves no trace: the folders it created go again (each only if still empty),
+    // from the output folder up to the first one mkdir made.
+    if (created) await removeCreatedFolders(resolve(options.outDir), resolve(created));
     throw err;
   } finally {
     // Thread time of the self-check (decoding every kept blob), summed over workers.
     s.timingsMs.selfCheckMs = (s.timingsMs.selfCheckMs ?? 0) + Math.round(selfCheckTotals.ms);
     await pool.close();
+  }
+}
+
+/** Removes `folder` and its parents up to `top` (inclusive, an ancestor), stopping at the first not empty. */
+async function removeCreatedFolders(folder: string, top: string): Promise<void> {
+  for (let d = folder; d === top || d.startsWith(top + sep); d = dirname(d)) {
+    const removed = await rmdir(d).then(
+      () => true,
+      () => false,
+    );
+    if (!removed || d === top) return;
   }
 }
 

@@ -102,16 +102,28 @@ export async function producePackages(o: ProduceOptions): Promise<BuiltPackage[]
   try {
     for (const job of o.partitions) await encodePartition(o, job, spool, needs);
     return await o.timed('writeMs', async () => {
-      const packages: BuiltPackage[] = [];
-      for (const a of o.assemblies) {
-        const manifest = a.manifest({
-          timestampSeconds: o.labels.timestampSeconds,
-          sourceVersion: o.labels.sourceVersion,
-          targetVersion: o.labels.targetVersion,
-        });
-        packages.push(await writeVerified(a, manifest, spool, o.outDir));
+      // Every package is written and verified under a temporary name first; only when all of them
+      // are do they take their names, so a failure (a signer, a full disk) leaves none of them.
+      const staged: StagedPackage[] = [];
+      const committed: StagedPackage[] = [];
+      try {
+        for (const a of o.assemblies) {
+          const manifest = a.manifest({
+            timestampSeconds: o.labels.timestampSeconds,
+            sourceVersion: o.labels.sourceVersion,
+            targetVersion: o.labels.targetVersion,
+          });
+          staged.push(await stageVerified(a, manifest, spool, o.outDir));
+        }
+        for (const p of staged) {
+          await commitStaged(p);
+          committed.push(p);
+        }
+        return staged.map((p) => p.built);
+      } catch (err) {
+        for (const p of staged) await discardStaged(p, committed.includes(p));
+        throw err;
       }
-      return packages;
     });
   } finally {
     await spool.dispose();
@@ -209,37 +221,46 @@ function checkHasData(name: string, prepared: PreparedImages, target: ImageIdent
   );
 }
 
-/** Writes a target's package to a temp file, verifies it end to end, then renames it into place. */
-async function writeVerified(
+/** A package written and verified under temporary names, with where it goes and what it is. */
+interface StagedPackage {
+  readonly tmp: string;
+  readonly propertiesTmp: string;
+  readonly built: BuiltPackage;
+}
+
+/**
+ * Writes `a`'s package to a temporary file next to its final name, checks it as a device would
+ * (signatures with the target's own verifier, every blob's hash: checkPackageBody) and writes its
+ * properties map to a temporary file too; removes both when anything fails.
+ */
+async function stageVerified(
   a: TargetAssembly,
   manifest: ReturnType<TargetAssembly['manifest']>,
   spool: BlobSpool,
   outDir: string,
-): Promise<BuiltPackage> {
+): Promise<StagedPackage> {
   const finalPath = join(outDir, `update-${a.profile.id}.otapkg`);
   const tmp = join(outDir, `.update-${a.profile.id}.otapkg.tmp-${process.pid}`);
   await unlink(tmp).catch(() => undefined);
-  const written = await writePackage(tmp, {
-    targetHeader: a.targetHeader(),
-    manifest,
-    blobRanges: a.blobRanges,
-    spool,
-    signer: a.signers,
-    leastFormatMinor: a.blobFormatMinor,
-    target: a.profile,
-  });
-  let properties: PackageProperties;
   const propertiesTmp = join(outDir, `.update-${a.profile.id}.properties.json.tmp-${randomBytes(8).toString('hex')}`);
+  let properties: PackageProperties;
+  let written: Awaited<ReturnType<typeof writePackage>>;
   try {
+    written = await writePackage(tmp, {
+      targetHeader: a.targetHeader(),
+      manifest,
+      blobRanges: a.blobRanges,
+      spool,
+      signer: a.signers,
+      leastFormatMinor: a.blobFormatMinor,
+      target: a.profile,
+    });
     const reader = await PackageReader.open(tmp, { verifier: a.signer.verifier() });
     properties = await checkPackageBody(reader, { decode: false })
       .then(() => packageProperties(reader, written.sha256.toString('hex')))
       .finally(() => reader.close());
-    // The map for downloaders first, then the package it describes; both through an exclusively
-    // created temp file (never through a planted link) renamed into place.
+    // Through an exclusively created temp file (never through a planted link).
     await writeFile(propertiesTmp, JSON.stringify(properties, null, 2) + '\n', { flag: 'wx', mode: 0o644 });
-    await rename(propertiesTmp, propertiesPathOf(finalPath));
-    await rename(tmp, finalPath);
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
     await unlink(propertiesTmp).catch(() => undefined);
@@ -247,16 +268,38 @@ async function writeVerified(
   }
   const operationCounts = a.operationCounts();
   return {
-    target: a.profile.id,
-    path: finalPath,
-    sizeBytes: written.sizeBytes,
-    sha256: written.sha256.toString('hex'),
-    signatureAlgorithm: a.signer.algorithm.name,
-    operationCounts,
-    blobBytesByKind: Object.fromEntries(a.bytesByKind),
-    selfCheck: { ...a.selfCheck },
-    ...(a.profile.updateMode === 'in-place' ? { inPlace: { ...a.inPlace } } : {}),
-    propertiesPath: propertiesPathOf(finalPath),
-    properties,
+    tmp,
+    propertiesTmp,
+    built: {
+      target: a.profile.id,
+      path: finalPath,
+      sizeBytes: written.sizeBytes,
+      sha256: written.sha256.toString('hex'),
+      signatureAlgorithm: a.signer.algorithm.name,
+      operationCounts,
+      blobBytesByKind: Object.fromEntries(a.bytesByKind),
+      selfCheck: { ...a.selfCheck },
+      ...(a.profile.updateMode === 'in-place' ? { inPlace: { ...a.inPlace } } : {}),
+      propertiesPath: propertiesPathOf(finalPath),
+      properties,
+    },
   };
+}
+
+/**
+ * Renames a staged package into place: the map for downloaders first, then the package it
+ * describes (a map whose package could not follow is removed again).
+ */
+async function commitStaged(p: StagedPackage): Promise<void> {
+  await rename(p.propertiesTmp, p.built.propertiesPath);
+  await rename(p.tmp, p.built.path).catch(async (err: unknown) => {
+    await unlink(p.built.propertiesPath).catch(() => undefined);
+    throw err;
+  });
+}
+
+/** Removes a staged package's files: its temporaries, and what it renamed into place when `committed`. */
+async function discardStaged(p: StagedPackage, committed: boolean): Promise<void> {
+  const paths = committed ? [p.built.path, p.built.propertiesPath] : [p.tmp, p.propertiesTmp];
+  for (const path of paths) await unlink(path).catch(() => undefined);
 }

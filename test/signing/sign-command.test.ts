@@ -113,6 +113,44 @@ describe('--sign-command', () => {
     expect(existsSync(pkg('hangs'))).toBe(false);
   });
 
+  it('a signer that fails on the second target leaves no package of the first, nor the folders the build made', () => {
+    // Counts its calls in a file; fails from call `failFrom` on.
+    const signer = (counter: string, failFrom: number) =>
+      `n=$(cat ${counter} 2>/dev/null || echo 0); n=$((n+1)); echo $n > ${counter}; ` +
+      `if [ $n -ge ${failFrom} ]; then echo "hsm gone" >&2; exit 3; fi; ` +
+      `openssl pkeyutl -sign -inkey ${join(work, 'ed.pem')} -rawin -in "$OTA_SIGN_STATEMENT"`;
+    const pub = join(work, 'ed.pub.pem');
+    // How many signatures one package takes.
+    const once = join(work, 'count-once');
+    const ok = build('one-target', '--sign-command', signer(once, 1000), '--sign-pubkey', pub);
+    expect(ok.status, describeRun(ok)).toBe(0);
+    const perPackage = Number(readFileSync(once, 'utf8'));
+    expect(perPackage).toBeGreaterThan(0);
+
+    const out = join('made', 'by', 'build');
+    const r = runCli([
+      'build',
+      '--old',
+      pair.oldPath,
+      '--new',
+      pair.newPath,
+      '-o',
+      join(work, out),
+      '--target',
+      'generic,qualcomm',
+      '--sign-command',
+      signer(join(work, 'count-twice'), perPackage + 1),
+      '--sign-pubkey',
+      pub,
+      '-j',
+      '1',
+    ]);
+    expect(r.status, describeRun(r)).toBe(6);
+    expect(r.stderr).toMatch(/\[SIG_COMMAND_FAILED\].*hsm gone/);
+    expect(Number(readFileSync(join(work, 'count-twice'), 'utf8'))).toBe(perPackage + 1); // the first package was signed
+    expect(existsSync(join(work, 'made'))).toBe(false);
+  });
+
   it('needs --sign-pubkey (exit 2)', () => {
     const r = build('nopub', '--sign-command', 'true');
     expect(r.status, describeRun(r)).toBe(2);
