@@ -29,7 +29,7 @@ export async function inPlace(pkg: string, o: Record<string, any>, reporter: Cli
   if (o.inPlace === undefined || o.stashDir === undefined)
     throw new UsageError('BAD_OPTION', '--in-place <image> and --stash-dir <dir> go together');
   const { applyInPlace } = await import('../apply/apply-in-place.js');
-  const t = transportFrom(o);
+  const t = transportFrom(pkg, o);
   const r = await applyInPlace({
     packagePath: pkg,
     inPlacePath: o.inPlace,

@@ -5,6 +5,7 @@ import { isPackageUrl } from '../transport/byte-range-source.js';
 import type { Command } from 'commander';
 import type { HttpSourceOptions } from '../transport/http-range-source.js';
 import { emptyStats, type TransportStats } from '../transport/transport-stats.js';
+import { UsageError } from '../errors/ota-error.js';
 import { parseIntOption } from './parse-options.js';
 import { formatBytes } from './render.js';
 
@@ -24,12 +25,30 @@ export function withTransportOptions(cmd: Command): Command {
     .option('--ca-file <pem>', 'package URL: trust these CA certificates for https instead of the system ones');
 }
 
-/** HttpSourceOptions from parsed options, plus the counters they fill in and a progress line on a TTY. */
-export function transportFrom(o: { retries?: number; timeout?: number; caFile?: string; json?: boolean }): {
+/**
+ * HttpSourceOptions from parsed options, plus the counters they fill in and a progress line on a
+ * TTY. The URL options given with a local package are refused (BAD_OPTION), not ignored.
+ */
+export function transportFrom(
+  pkg: string,
+  o: { retries?: number; timeout?: number; caFile?: string; json?: boolean },
+): {
   http: HttpSourceOptions;
   stats: () => TransportStats;
   done: () => void;
 } {
+  if (!isPackageUrl(pkg)) {
+    const given = [
+      ['--retries', o.retries],
+      ['--timeout', o.timeout],
+      ['--ca-file', o.caFile],
+    ].filter(([, v]) => v !== undefined);
+    if (given.length > 0)
+      throw new UsageError(
+        'BAD_OPTION',
+        `${given.map(([name]) => name).join(', ')} ${given.length === 1 ? 'is' : 'are'} for a package URL; ${pkg} is a local file`,
+      );
+  }
   let last: TransportStats = emptyStats();
   const tty = process.stderr.isTTY && !o.json;
   const startedMs = Date.now();

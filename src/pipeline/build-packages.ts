@@ -252,6 +252,11 @@ async function removeCreatedFolders(folder: string, top: string): Promise<void> 
 }
 
 async function buildFromImages(options: BuildOptions): Promise<BuildResult> {
+  if (options.partitions !== undefined || options.excludePartitions !== undefined)
+    throw new UsageError(
+      'BAD_OPTION',
+      '--partitions and --exclude choose partitions of a release; a single image is one partition (name it with --partition-name)',
+    );
   const s = await setup(options, options.targets ?? DEFAULT_TARGETS, undefined);
   // Started first: the workers load while the images are opened, then hash one image each.
   const pool = createPool(options);

@@ -13,6 +13,7 @@ import { PackageReader } from '../package/package-reader.js';
 import type { HttpSourceOptions } from '../transport/http-range-source.js';
 import { CollectingReporter, type Reporter } from '../reporter.js';
 import { checkPackageBody } from './check-package-body.js';
+import { UsageError } from '../errors/ota-error.js';
 
 /** Options of `verify`. */
 export interface VerifyOptions {
@@ -45,6 +46,12 @@ export interface VerifyReport {
 /** Verifies a package; throws the typed error of the first failed check. */
 export async function verifyPackage(options: VerifyOptions): Promise<VerifyReport> {
   const reporter = options.reporter ?? new CollectingReporter();
+  // --old proves the package applies to an image: that needs the blobs --metadata-only skips.
+  if (options.metadataOnly && options.oldPath !== undefined)
+    throw new UsageError(
+      'BAD_OPTION',
+      '--old applies the package to prove it fits the image, which needs the whole package: leave out --metadata-only or --old',
+    );
   const checks: string[] = [];
   const reader = await PackageReader.openAt(
     options.packagePath,

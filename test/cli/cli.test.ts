@@ -525,6 +525,60 @@ describe('verify and apply --json', () => {
   });
 });
 
+describe('options that do not apply are refused, not ignored (exit 2 BAD_OPTION, nothing written)', () => {
+  it('--partitions/--exclude with single images, URL options with a local package, --old with --metadata-only', () => {
+    const file = join(deltaDir, 'update-generic.otapkg');
+    const out = join(work, 'refused-out');
+    const cases: [string[], RegExp][] = [
+      [
+        [
+          'build',
+          '--old',
+          pair.oldPath,
+          '--new',
+          pair.newPath,
+          '-o',
+          out,
+          '--target',
+          'generic',
+          '--partitions',
+          'boot',
+        ],
+        /--partitions and --exclude choose partitions of a release/,
+      ],
+      [
+        [
+          'build',
+          '--old',
+          pair.oldPath,
+          '--new',
+          pair.newPath,
+          '-o',
+          out,
+          '--target',
+          'generic',
+          '--exclude',
+          'vendor',
+        ],
+        /--partitions and --exclude choose partitions of a release/,
+      ],
+      [
+        ['apply', file, '--old', pair.oldPath, '-o', join(out, 'x.img'), '--ca-file', 'ca.pem', '--retries', '2'],
+        /--retries, --ca-file are for a package URL; .* is a local file/,
+      ],
+      [['verify', file, '--timeout', '5'], /--timeout is for a package URL/],
+      [['verify', file, '--metadata-only', '--old', pair.oldPath], /leave out --metadata-only or --old/],
+    ];
+    for (const [args, message] of cases) {
+      const r = runCli(args);
+      expect(r.status, describeRun(r)).toBe(2);
+      expect(r.stderr).toMatch(/\[BAD_OPTION\]/);
+      expect(r.stderr).toMatch(message);
+      expect(existsSync(out), args.join(' ')).toBe(false);
+    }
+  });
+});
+
 describe('per-target keys', () => {
   it('--key qualcomm=<ec.pem> --key <ed.pem>: each package verifies with its own public key and not with the other', () => {
     const q = join(keyedDir, 'update-qualcomm.otapkg');

@@ -88,7 +88,7 @@ export function applyCommand(run: (work: () => Promise<CommandResult>) => Promis
         const reporter = await CliReporter.create({ strict: o.strict });
         if (o.inPlace !== undefined || o.stashDir !== undefined) return inPlace(pkg, o, reporter);
         const { applyPackage } = await import('../../apply/apply-package.js');
-        const t = transportFrom(o);
+        const t = transportFrom(pkg, o);
         const r = await applyPackage({
           packagePath: pkg,
           oldPath: o.old,

@@ -34,7 +34,7 @@ export function verifyCommand(run: (work: () => Promise<CommandResult>) => Promi
       await run(async () => {
         const reporter = await CliReporter.create({ strict: o.strict });
         const { verifyPackage } = await import('../../verify/verify-package.js');
-        const t = transportFrom(o);
+        const t = transportFrom(pkg, o);
         const r = await verifyPackage({
           packagePath: pkg,
           pubkeyPath: o.pubkey,
