@@ -3,7 +3,7 @@
 
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
-import { ExitCode, OtaError, type ErrorCode } from '../errors/ota-error.js';
+import { ExitCode, ioError, OtaError, type ErrorCode } from '../errors/ota-error.js';
 import { printable, printableLines } from '../errors/printable.js';
 import type { CommandResult } from './command-result.js';
 import { applyCommand } from './commands/apply.js';
@@ -23,9 +23,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   let exitCode: number = ExitCode.ok;
   const run = async (work: () => Promise<CommandResult>) => {
     const result = await work();
-    process.stdout.write(
-      wantsJson ? `${JSON.stringify(result.json, null, 2)}\n` : result.text ? `${result.text}\n` : '',
-    );
+    await writeStdout(wantsJson ? `${JSON.stringify(result.json, null, 2)}\n` : result.text ? `${result.text}\n` : '');
   };
   const program = new Command('ota-build')
     .description('Build, sign, verify, apply and inspect delta OTA packages for Qualcomm, MediaTek and Unisoc phones.')
@@ -61,6 +59,26 @@ export async function main(argv: readonly string[]): Promise<number> {
   return exitCode;
 }
 
+/**
+ * Writes the result to stdout and waits for it: a write that fails (a full disk, a closed pipe)
+ * is an I/O error (exit 8), never a success with an empty or cut result.
+ */
+function writeStdout(text: string): Promise<void> {
+  if (text === '') return Promise.resolve();
+  // Reported through the callback below; unhandled, the stream's 'error' event would crash the process.
+  if (process.stdout.listenerCount('error') === 0) process.stdout.on('error', () => undefined);
+  return new Promise((resolve, reject) => {
+    process.stdout.write(text, (err) => {
+      if (!err) return resolve();
+      stdoutFailed = true;
+      reject(ioError('write the result to', 'standard output', err));
+    });
+  });
+}
+
+/** A result could not be written to stdout: its error goes to stderr, even with --json. */
+let stdoutFailed = false;
+
 function report(err: unknown, json: boolean): number {
   if (err instanceof CommanderError) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return ExitCode.ok;
@@ -73,7 +91,8 @@ function report(err: unknown, json: boolean): number {
     return ExitCode.usage;
   }
   if (err instanceof OtaError) {
-    if (json) process.stdout.write(`${JSON.stringify({ error: { code: err.code, message: err.message } })}\n`);
+    if (json && !stdoutFailed)
+      process.stdout.write(`${JSON.stringify({ error: { code: err.code, message: err.message } })}\n`);
     else process.stderr.write(`ota-build: error [${printable(err.code)}]: ${printable(err.message)}\n`);
     return err.exitCode;
   }

@@ -1,9 +1,20 @@
 // Refusals before any write, through the real CLI: another platform, a rollback (by option and
-// by device-state file), too little free space, an output over an input, an unsigned package. Each asserts the exit code,
+// by device-state file), too little free space, an output over an input, a result stdout cannot
+// take, an unsigned package. Each asserts the exit code,
 // the error code in a one-line message, and that no output (or partial output) exists.
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -142,6 +153,25 @@ describe('refusals before any write', () => {
     }
     expect(readFileSync(copy).equals(before)).toBe(true);
     expect(readFileSync(newPath).equals(newBefore)).toBe(true);
+  });
+
+  it('a result that cannot be written to stdout (a full disk) → exit 8 IO_ENOSPC on stderr, also with --json', () => {
+    const full = join(work, 'full-fs');
+    mkdirSync(full);
+    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=16k', 'tmpfs', full], { encoding: 'utf8' });
+    expect(m.status, `mounting a 16 KiB tmpfs (needs root): ${m.stderr}`).toBe(0);
+    try {
+      writeFileSync(join(full, 'fill'), Buffer.alloc(16 * 1024)); // the file system is now full
+      for (const args of [['targets', '--json'], ['inspect', pkg, '--json'], ['targets']]) {
+        const fd = openSync(join(full, 'result'), 'w');
+        const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', stdio: ['ignore', fd, 'pipe'] });
+        closeSync(fd);
+        expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(8);
+        expect(r.stderr).toMatch(/\[IO_ENOSPC\]: cannot write the result to standard output/);
+      }
+    } finally {
+      spawnSync('umount', [full]);
+    }
   });
 
   it('an unsigned package (signature sizes zeroed) → exit 6 SIG_MISSING for verify and apply', () => {
