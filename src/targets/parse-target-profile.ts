@@ -18,7 +18,13 @@ export function parseTargetProfile(json: unknown, source: string): TargetProfile
   const bad = (field: string, detail: string): never => {
     throw new UsageError('PROFILE_INVALID', `target profile ${source}: ${field} ${detail}`);
   };
-  if (!json || typeof json !== 'object' || Array.isArray(json)) bad('', 'is not a JSON object');
+  if (Array.isArray(json))
+    throw new UsageError(
+      'PROFILE_INVALID',
+      `target profile ${source} is a JSON array, not one profile object (\`ota-build targets <id> --json\` prints one)`,
+    );
+  if (!json || typeof json !== 'object')
+    throw new UsageError('PROFILE_INVALID', `target profile ${source} is not a JSON object`);
   const o = json as Record<string, unknown>;
   const known = new Set<string>([...PROFILE_FIELDS, ...OPTIONAL_PROFILE_FIELDS]);
   for (const k of Object.keys(o)) if (!known.has(k)) bad(k, 'is not a profile field');

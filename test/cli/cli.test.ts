@@ -331,6 +331,28 @@ describe('targets', () => {
     runCliOk(['build', '--new', pair.newPath, '-o', out, '--target', p, '--jobs', '1']);
     expect(readdirSync(out)).toEqual(['update-generic-copy.otapkg', 'update-generic-copy.properties.json']);
   });
+
+  it('targets <id> --json prints that one profile (by alias too), a file --target takes as it is; the whole list is refused with a hint', () => {
+    const all = jsonOf(runCliOk(['targets', '--json'])) as { id: string }[];
+    const one = jsonOf(runCliOk(['targets', 'mtk', '--json']));
+    expect(one).toEqual(all.find((t) => t.id === 'mediatek'));
+    const file = join(work, 'my-soc.json');
+    writeFileSync(file, JSON.stringify(jsonOf(runCliOk(['targets', 'generic', '--json']))));
+    const out = join(work, 'custom-one');
+    runCliOk(['build', '--new', pair.newPath, '-o', out, '--target', file, '--jobs', '1']);
+    expect(readdirSync(out)).toEqual(['update-generic.otapkg', 'update-generic.properties.json']);
+
+    const list = join(work, 'all-socs.json');
+    writeFileSync(list, JSON.stringify(all));
+    const r = runCli(['build', '--new', pair.newPath, '-o', join(work, 'custom-list'), '--target', list]);
+    expect(r.status, describeRun(r)).toBe(2);
+    expect(r.stderr).toMatch(
+      /\[PROFILE_INVALID\]: target profile .*all-socs\.json is a JSON array, not one profile object/,
+    );
+    const two = runCli(['targets', 'qualcomm,unisoc']);
+    expect(two.status, describeRun(two)).toBe(2);
+    expect(two.stderr).toMatch(/\[BAD_OPTION\]: targets takes one target id or alias/);
+  });
 });
 
 describe('build --json', () => {

@@ -1,6 +1,7 @@
 // `ota-build targets`: lists the chipset target profiles.
 
 import { Command } from 'commander';
+import { UsageError } from '../../errors/ota-error.js';
 import type { CommandResult } from '../command-result.js';
 import { formatBytes, renderTable } from '../render.js';
 
@@ -8,15 +9,21 @@ import { formatBytes, renderTable } from '../render.js';
 export function targetsCommand(run: (work: () => Promise<CommandResult>) => Promise<void>): Command {
   return new Command('targets')
     .summary('list chipset target profiles')
-    .option('--json', 'print the profiles as JSON on stdout')
+    .argument(
+      '[target]',
+      'show only this target (id or alias); with --json, one profile object: a custom profile to start from',
+    )
+    .option('--json', 'print the profiles as JSON on stdout (an array; one object with [target])')
     .addHelpText(
       'after',
-      '\nExamples:\n  ota-build targets\n  ota-build targets --json > my-soc.json   # then edit one profile and use --target ./my-soc.json',
+      '\nExamples:\n  ota-build targets\n  ota-build targets qualcomm --json > my-soc.json   # then edit it and use --target ./my-soc.json',
     )
-    .action(async (o) => {
+    .action(async (only: string | undefined, o) => {
       await run(async () => {
-        const { builtinTargets } = await import('../../targets/target-registry.js');
-        const targets = builtinTargets();
+        const { builtinTargets, resolveTargets } = await import('../../targets/target-registry.js');
+        const targets = only === undefined ? builtinTargets() : await resolveTargets(only);
+        if (only !== undefined && (targets.length !== 1 || only.includes(',')))
+          throw new UsageError('BAD_OPTION', `targets takes one target id or alias, got ${only}`);
         const rows = targets.map((t) => [
           [t.id, ...t.aliases].join('|'),
           t.vendor,
@@ -50,7 +57,7 @@ export function targetsCommand(run: (work: () => Promise<CommandResult>) => Prom
           '\n\nmax stash: the most old blocks an in-place update (build --update-mode in-place) may keep at once in' +
           "\nthe device's stash folder; sized to what recovery's /cache can spare (see README, Chipset targets)." +
           '\n\nCustom targets: pass a profile file, e.g. --target ./my-soc.json (same fields as `targets --json`).';
-        return { json: targets, text: o.json ? '' : text };
+        return { json: only === undefined ? targets : targets[0], text: o.json ? '' : text };
       });
     });
 }
