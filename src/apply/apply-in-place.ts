@@ -97,6 +97,11 @@ export async function applyInPlace(options: InPlaceApplyOptions): Promise<InPlac
     const lock = await lockOutput(join(options.stashDir, '.ota-lock'), options.inPlacePath);
     const image = await InPlaceImage.open(options.inPlacePath, part.target.sizeBytes, bs).catch(async (err) => {
       await lock.release();
+      // Nothing was written: a stash folder this applier made goes again (missing or wrong-size image).
+      if (!existed) {
+        await store.removeStashes();
+        await store.removeFolder();
+      }
       throw err;
     });
     let released = false;

@@ -185,6 +185,22 @@ describe('apply --in-place', () => {
     expect(readFileSync(img).equals(bytes)).toBe(true);
     expect(existsSync(stash)).toBe(false);
   });
+
+  it('a missing image (exit 8) or one of another size (exit 5) leaves no stash folder behind', () => {
+    const missing = join(work, 'stash-missing');
+    expectError(
+      runCli(['apply', pkg, '--in-place', join(work, 'no-such.img'), '--stash-dir', missing]),
+      8,
+      'IO_ENOENT',
+    );
+    expect(existsSync(missing)).toBe(false);
+    const short = join(work, 'short.img');
+    writeFileSync(short, readFileSync(oldPath).subarray(0, 1024 * 1024));
+    const shortStash = join(work, 'stash-short');
+    expectError(runCli(['apply', pkg, '--in-place', short, '--stash-dir', shortStash]), 5, 'WRONG_BASE');
+    expect(existsSync(shortStash)).toBe(false);
+    expect(readFileSync(short).length).toBe(1024 * 1024);
+  });
 });
 
 /** Writes `pkg` again with a changed manifest or target header, validly signed by the test key. */
