@@ -12,7 +12,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { link, lstat, open, readdir, rename, unlink } from 'node:fs/promises';
+import { link, lstat, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { IoError, ioError } from '../errors/ota-error.js';
 import { openOwnedFile } from './owned-file.js';
@@ -41,6 +41,10 @@ function alive(pid: number): boolean {
 
 /** Takes the lock at `lockPath` for `outputPath`, or throws OUTPUT_BUSY when another live apply holds it. */
 export async function lockOutput(lockPath: string, outputPath: string): Promise<OutputLock> {
+  // Said about the output the user named, not the lock's side file (a missing folder, say).
+  await stat(dirname(lockPath)).catch((err: unknown) => {
+    throw ioError('write output', `${outputPath}: folder ${dirname(lockPath)}`, err);
+  });
   await removeDeadSideFiles(lockPath);
   for (let attempt = 0; attempt < 3; attempt++) {
     const made = await linkNewLock(lockPath);

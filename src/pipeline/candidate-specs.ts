@@ -23,7 +23,10 @@ export function candidateSpecs(choice: EncodingChoice, targets: readonly TargetP
   if (codecChoice !== 'auto') encoderByName(codecChoice);
   if (differChoice !== 'auto') differByName(differChoice);
   if (choice.level !== undefined && codecChoice === 'auto')
-    throw new UsageError('LEVEL_NEEDS_CODEC', '--level applies to one codec: give --codec too');
+    throw new UsageError(
+      'LEVEL_NEEDS_CODEC',
+      '--level applies to one codec: name it with --codec (with --codec auto each codec uses its own level)',
+    );
   for (const p of targets) {
     if (codecChoice !== 'auto' && !p.allowedCodecs.includes(codecChoice))
       throw new UsageError(

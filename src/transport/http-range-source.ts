@@ -106,11 +106,12 @@ export class HttpRangeSource implements ByteRangeSource {
       } catch (err) {
         this.drop();
         if (!(err instanceof RetryableError)) throw err;
-        if (++failures > this.o.retries)
-          throw new IoError(
-            'HTTP_FAILED',
-            `${this.name}: ${err.message}; gave up after ${this.o.retries} retries at byte ${at}`,
-          );
+        if (++failures > this.o.retries) {
+          // The request's own message already names the URL.
+          const why = err.message.startsWith(`${this.name}: `) ? err.message.slice(this.name.length + 2) : err.message;
+          const retries = `${this.o.retries} ${this.o.retries === 1 ? 'retry' : 'retries'}`;
+          throw new IoError('HTTP_FAILED', `${this.name}: ${why}; gave up after ${retries} at byte ${at}`);
+        }
         this.stats.retries++;
         const ceiling = Math.min(MAX_BACKOFF_MS, this.o.backoffMs * 2 ** (failures - 1));
         const waitMs = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));

@@ -601,6 +601,27 @@ describe('options that do not apply are refused, not ignored (exit 2 BAD_OPTION,
   });
 });
 
+describe('messages name things once, as the user gave them', () => {
+  it('a refused connection names the URL once; a missing output folder is said of the output, not of a lock file', () => {
+    const url = 'http://127.0.0.1:1/x.otapkg';
+    const r = runCli(['verify', url, '--retries', '1']);
+    expect(r.status, describeRun(r)).toBe(8);
+    expect(r.stderr).toMatch(
+      /\[HTTP_FAILED\]: http:\/\/127\.0\.0\.1:1\/x\.otapkg: ECONNREFUSED; gave up after 1 retry at byte 0/,
+    );
+    expect(r.stderr.split(url).length - 1).toBe(1);
+
+    const file = join(deltaDir, 'update-generic.otapkg');
+    const out = join(work, 'no-such-folder', 'x.img');
+    const a = runCli(['apply', file, '--old', pair.oldPath, '-o', out]);
+    expect(a.status, describeRun(a)).toBe(8);
+    expect(a.stderr).toMatch(
+      /\[IO_ENOENT\]: cannot write output .*no-such-folder\/x\.img: folder .*no-such-folder: ENOENT/,
+    );
+    expect(a.stderr).not.toMatch(/ota-lock/);
+  });
+});
+
 describe('per-target keys', () => {
   it('--key qualcomm=<ec.pem> --key <ed.pem>: each package verifies with its own public key and not with the other', () => {
     const q = join(keyedDir, 'update-qualcomm.otapkg');
