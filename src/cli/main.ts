@@ -17,6 +17,18 @@ import { guardRepeatedOptions } from './repeated-options.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
+/**
+ * Where commander writes: help to stdout, the rest to stderr, and its parse errors (an unknown
+ * command or option, a missing value) as one line in the form of every other error.
+ */
+const OUTPUT = {
+  writeErr: (s: string) => process.stderr.write(s),
+  outputError: (message: string, write: (s: string) => void) =>
+    write(
+      `ota-build: error [USAGE]: ${printable(message.replace(/^error: /, '').trim())} (run with --help for usage)\n`,
+    ),
+};
+
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   const wantsJson = argv.includes('--json');
@@ -29,8 +41,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .description('Build, sign, verify, apply and inspect delta OTA packages for Qualcomm, MediaTek and Unisoc phones.')
     .version(version)
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
-    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput(OUTPUT)
     .addHelpText(
       'after',
       '\nQuick start:\n  ota-build build --old v1.img --new v2.img -o out\n  ota-build verify out/update-qualcomm.otapkg\n  ota-build apply out/update-qualcomm.otapkg --old v1.img -o v2-applied.img\n\nExit codes: 0 ok, 1 internal error, 2 usage, 3 bad input image, 4 bad package, 5 verification mismatch, 6 signature, 7 unsupported, 8 I/O.',
@@ -44,7 +55,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     keygenCommand,
     targetsCommand,
   ]) {
-    program.addCommand(guardRepeatedOptions(make(run)).exitOverride());
+    program.addCommand(guardRepeatedOptions(make(run)).exitOverride().configureOutput(OUTPUT));
   }
   if (argv.length === 0) {
     // A script running `ota-build $CMD` with an empty $CMD must not see success.

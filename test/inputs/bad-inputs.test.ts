@@ -54,13 +54,13 @@ function expectError(
   return r;
 }
 
-/** A commander-level usage error: exit 2, one `error: …` line naming `mention`, {error:{code:'USAGE'}} with --json. */
+/** A commander-level usage error: exit 2, one `ota-build: error [USAGE]: …` line naming `mention`, {error:{code:'USAGE'}} with --json. */
 function expectUsage(args: string[], mention: RegExp): void {
   const r = runCli(args);
   expect(r.status, describeRun(r)).toBe(2);
   const lines = errorLines(r);
   expect(lines.length, describeRun(r)).toBeGreaterThanOrEqual(1);
-  expect(lines[0], describeRun(r)).toMatch(/^error: /);
+  expect(lines[0], describeRun(r)).toMatch(/^ota-build: error \[USAGE\]: /);
   expect(lines[0], describeRun(r)).toMatch(mention);
   // --json goes right after the command, so it is never taken as a missing option value.
   const j = runCli([args[0]!, '--json', ...args.slice(1)]);
