@@ -66,7 +66,7 @@ export const ERROR_CODES = {
   OUTPUT_IS_OLD: { exitCode: usage, summary: 'the output path is the old image' },
   OUTPUT_IS_INPUT: { exitCode: usage, summary: "an output path names one of the command's inputs" },
   OUTPUT_NOT_FILE: { exitCode: usage, summary: 'the output path is not a file (or folder, for releases)' },
-  OUTPUT_NOT_FOLDER: { exitCode: usage, summary: 'a release package needs a folder as output' },
+  OUTPUT_NOT_FOLDER: { exitCode: usage, summary: 'the output must be a folder (build -o, a release package)' },
   OUTPUT_TOO_SMALL: { exitCode: usage, summary: 'the output block device is smaller than the new image' },
   NOT_IN_PLACE_PACKAGE: {
     exitCode: usage,

@@ -2,7 +2,7 @@
 // worker pool → one signed, self-verified package per target (see produce-packages.ts). Inputs
 // are two images, or two releases whose partitions all go into each target's one package.
 
-import { mkdir, rmdir } from 'node:fs/promises';
+import { mkdir, rmdir, stat } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
 import { ImageError, UnsupportedError, UsageError, ioError } from '../errors/ota-error.js';
 import type { PartitionLayout } from '../model/target-header.js';
@@ -149,6 +149,13 @@ async function setup(
   layouts: readonly PartitionLayout[] = [],
 ) {
   const reporter = options.reporter ?? new CollectingReporter();
+  // Refused now, not after hashing: the packages go into a folder.
+  const out = await stat(options.outDir).catch(() => undefined);
+  if (out && !out.isDirectory())
+    throw new UsageError(
+      'OUTPUT_NOT_FOLDER',
+      `build writes one package per target into a folder: -o ${options.outDir} is an existing file`,
+    );
   const timingsMs: Record<string, number> = {};
   const profiles = (await resolveTargets(targets)).map((p) =>
     options.updateMode ? { ...p, updateMode: options.updateMode } : p,

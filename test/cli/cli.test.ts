@@ -598,6 +598,26 @@ describe('options that do not apply are refused, not ignored (exit 2 BAD_OPTION,
       expect(existsSync(out), args.join(' ')).toBe(false);
     }
   });
+
+  it('build -o an existing file → exit 2 OUTPUT_NOT_FOLDER before any work, the file intact', () => {
+    const before = readFileSync(pair.oldPath);
+    const r = runCli([
+      'build',
+      '--old',
+      pair.oldPath,
+      '--new',
+      pair.newPath,
+      '-o',
+      pair.oldPath,
+      '--target',
+      'generic',
+    ]);
+    expect(r.status, describeRun(r)).toBe(2);
+    expect(r.stderr).toMatch(
+      /\[OUTPUT_NOT_FOLDER\]: build writes one package per target into a folder: -o .* is an existing file/,
+    );
+    expect(readFileSync(pair.oldPath).equals(before)).toBe(true);
+  });
 });
 
 describe('messages name things once, as the user gave them', () => {
