@@ -46,14 +46,15 @@ export async function applyRelease(
   const needsOld = manifest.partitions.some((p) => p.source);
   if (needsOld && !options.oldPath)
     throw new UsageError('OLD_REQUIRED', `${options.packagePath} is a delta package: pass the old release with --old`);
-  // Whenever an old release is named — even for a full package — the output must stay out of it.
-  if (options.oldPath) await refuseOutputInside(options.oldPath, outDir);
+  // An old image where a release is needed is the first thing wrong (the folder it sits in is no release).
   if (needsOld && (await detectRelease(options.oldPath!)) === undefined) {
     throw new UsageError(
       'OLD_NOT_RELEASE',
       `${options.packagePath} updates a whole ${reader.targetHeader.releaseLayout} release: --old must be the old release (folder or layout file), not ${options.oldPath}`,
     );
   }
+  // Whenever an old release is named — even for a full package — the output must stay out of it.
+  if (options.oldPath) await refuseOutputInside(options.oldPath, outDir);
   const release = needsOld ? await openRelease(options.oldPath!) : undefined;
   const checked: Checked[] = [];
   try {

@@ -218,6 +218,11 @@ describe('generic folder releases', () => {
     const image = runCli(['apply', delta, '--old', join(v1(), 'system.img'), '-o', join(work, 'guard-out')]);
     expect(image.status, describeRun(image)).toBe(2);
     expect(image.stderr).toMatch(/OLD_NOT_RELEASE.*--old must be the old release/);
+    // With the output beside that image too, what is wrong first is still the image.
+    const beside = runCli(['apply', delta, '--old', join(v1(), 'system.img'), '-o', join(v1(), 'out')]);
+    expect(beside.status, describeRun(beside)).toBe(2);
+    expect(beside.stderr).toMatch(/OLD_NOT_RELEASE.*--old must be the old release/);
+    expect(existsSync(join(v1(), 'out'))).toBe(false);
     const blocked = join(work, 'blocked');
     mkdirSync(join(blocked, 'system.img'), { recursive: true });
     const dir = runCli(['apply', delta, '--old', v1(), '-o', blocked]);
