@@ -5,7 +5,8 @@
 // and moves them all to `<partition>.img` only when every one matches its target sha256 — all or
 // none. The output folder is locked (output-lock.ts) for the whole run.
 
-import { lstat, mkdir, realpath, rm, rmdir } from 'node:fs/promises';
+import { lstat, realpath, rm } from 'node:fs/promises';
+import { makeFolders, removeMadeFolders } from '../image/make-folders.js';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { UsageError, VerificationError, ioError } from '../errors/ota-error.js';
 import { blockCountOf } from '../format/manifest-invariants.js';
@@ -64,7 +65,7 @@ export async function applyRelease(
     // A streamed body is hashed as it is applied: its signature is checked before the move below.
     if (!reader.bodyStreamed) await reader.verifyPayloadSignature();
     for (const part of manifest.partitions) await refuseNonFile(join(outDir, `${part.name}.img`));
-    const created = await mkdir(outDir, { recursive: true }).catch((err) => {
+    const created = await makeFolders(outDir).catch((err) => {
       throw ioError('create output folder', outDir, err);
     });
     // One apply at a time per output folder: staging and side files are touched by their owner only.
@@ -106,7 +107,7 @@ export async function applyRelease(
         await rm(staging, { recursive: true, force: true }).catch(() => undefined);
         await lock.release();
         lock = undefined;
-        if (created) await rmdir(outDir).catch(() => undefined);
+        if (created) await removeMadeFolders(outDir, created);
       }
       throw err;
     } finally {

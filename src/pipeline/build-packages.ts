@@ -2,8 +2,8 @@
 // worker pool → one signed, self-verified package per target (see produce-packages.ts). Inputs
 // are two images, or two releases whose partitions all go into each target's one package.
 
-import { mkdir, rmdir, stat } from 'node:fs/promises';
-import { dirname, resolve, sep } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { makeFolders, removeMadeFolders } from '../image/make-folders.js';
 import { ImageError, UnsupportedError, UsageError, ioError } from '../errors/ota-error.js';
 import type { PartitionLayout } from '../model/target-header.js';
 import type { StorageType, TargetProfile } from '../model/target-profile.js';
@@ -215,7 +215,7 @@ async function produce(
   partitions: readonly PartitionJob[],
   pool: EncodePool,
 ) {
-  const created = await mkdir(options.outDir, { recursive: true }).catch((err) => {
+  const created = await makeFolders(options.outDir).catch((err) => {
     throw ioError('create output folder', options.outDir, err);
   });
   const selfCheckTotals = { ms: 0 };
@@ -237,24 +237,13 @@ async function produce(
     });
   } catch (err) {
     // A failed build leaves no trace: the folders it created go again (each only if still empty),
-    // from the output folder up to the first one mkdir made.
-    if (created) await removeCreatedFolders(resolve(options.outDir), resolve(created));
+    // from the output folder up to the first one makeFolders made.
+    if (created) await removeMadeFolders(options.outDir, created);
     throw err;
   } finally {
     // Thread time of the self-check (decoding every kept blob), summed over workers.
     s.timingsMs.selfCheckMs = (s.timingsMs.selfCheckMs ?? 0) + Math.round(selfCheckTotals.ms);
     await pool.close();
-  }
-}
-
-/** Removes `folder` and its parents up to `top` (inclusive, an ancestor), stopping at the first not empty. */
-async function removeCreatedFolders(folder: string, top: string): Promise<void> {
-  for (let d = folder; d === top || d.startsWith(top + sep); d = dirname(d)) {
-    const removed = await rmdir(d).then(
-      () => true,
-      () => false,
-    );
-    if (!removed || d === top) return;
   }
 }
 

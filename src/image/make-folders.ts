@@ -1,0 +1,49 @@
+// makeFolders: `mkdir -p` that always ends, and its undo (removeMadeFolders). Node 20's recursive mkdir spins forever on a path in a
+// file system that refuses new folders with ENOENT (`/proc/x`); this walks up to the nearest
+// existing folder and creates the missing ones one by one, so such a path fails at once.
+
+import { mkdir, rmdir, stat } from 'node:fs/promises';
+import { dirname, resolve, sep } from 'node:path';
+
+/**
+ * Creates `path` and its missing parents; returns the first folder it created (the top-most, as
+ * `mkdir(path, { recursive: true })` does), or undefined when `path` existed. Rejects with the
+ * failing call's error (ENOTDIR for a file in the way).
+ */
+export async function makeFolders(path: string): Promise<string | undefined> {
+  const missing: string[] = [];
+  for (let d = resolve(path); ; d = dirname(d)) {
+    const st = await stat(d).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+      return undefined;
+    });
+    if (st) {
+      if (!st.isDirectory())
+        throw Object.assign(new Error(`ENOTDIR: not a folder, ${d}`), { code: 'ENOTDIR', path: d });
+      break;
+    }
+    missing.push(d);
+    if (dirname(d) === d) break;
+  }
+  missing.reverse();
+  for (const d of missing)
+    await mkdir(d).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err; // made meanwhile by another process: fine
+    });
+  return missing[0];
+}
+
+/**
+ * Undoes makeFolders after a failure: removes `path` and its parents up to `made` (what
+ * makeFolders returned), each only if empty, stopping at the first that is not.
+ */
+export async function removeMadeFolders(path: string, made: string): Promise<void> {
+  const top = resolve(made);
+  for (let d = resolve(path); d === top || d.startsWith(top + sep); d = dirname(d)) {
+    const removed = await rmdir(d).then(
+      () => true,
+      () => false,
+    );
+    if (!removed || d === top) return;
+  }
+}
