@@ -26,6 +26,8 @@ import { gatherFullChunks } from './gather-full-chunks.js';
 import { encodePlan, targetNeeds, type TargetNeeds } from './encode-plan.js';
 import { CHUNK_BYTES, type PreparedImages } from './prepared-images.js';
 import type { TargetAssembly } from './target-assembly.js';
+import type { TargetProfile } from '../model/target-profile.js';
+import { differByName } from '../diff/differ-registry.js';
 
 /** What goes into every package besides the ops. */
 export interface PackageLabels {
@@ -37,22 +39,28 @@ export interface PackageLabels {
 /**
  * Warns (ZIP_MEMBERS_CUT) when targets built together cut changed zip members that some of them
  * could have kept whole: the shared plan's op limit is the smallest target's, and a member longer
- * than it is diffed as bytes, for every target, instead of by deflate-aware. Names the targets
- * whose ops could hold at least the shortest such member.
+ * than it is diffed as bytes, for every target, instead of by deflate-aware. The targets that
+ * could keep at least the shortest such member whole (ops that hold it, a differ that keeps
+ * members whole allowed) are told to be built without those whose ops are shorter than it.
  */
 function warnMembersCut(o: ProduceOptions, job: PartitionJob, prepared: PreparedImages): void {
   const cut = prepared.membersCut();
   if (cut.count === 0) return;
   const profiles = o.assemblies.map((a) => a.profile);
-  const larger = profiles.filter((p) => p.maxOperationBytes >= cut.shortestBytes).map((p) => p.id);
-  if (larger.length === 0) return;
-  const smaller = profiles.filter((p) => p.maxOperationBytes <= prepared.maxRunBytes).map((p) => p.id);
+  const keepsWhole = (p: TargetProfile) =>
+    p.allowedOperations.includes('diff') &&
+    p.allowedDiffers.some((d) => differByName(d).traits.keepWhole === 'zip-members');
+  const larger = profiles.filter((p) => p.maxOperationBytes >= cut.shortestBytes && keepsWhole(p)).map((p) => p.id);
+  const smaller = profiles.filter((p) => p.maxOperationBytes < cut.shortestBytes).map((p) => p.id);
+  if (larger.length === 0 || smaller.length === 0) return;
   const mib = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
   const and = (ids: readonly string[]) => ids.join(' and ');
-  const members = cut.count === 1 ? '1 changed zip member' : `${cut.count} changed zip members`;
+  const one = cut.count === 1;
+  const members = one ? '1 changed zip member' : `${cut.count} changed zip members`;
+  const whole = one ? 'it whole' : `those their ops hold (the shortest is ${mib(cut.shortestBytes)}) whole`;
   (job.reporter ?? o.reporter).warn({
     code: 'ZIP_MEMBERS_CUT',
-    message: `partition ${job.name}: ${members} (${mib(cut.sizeBytes)}) ${cut.count === 1 ? 'is' : 'are'} longer than the ${mib(prepared.maxRunBytes)} ops of ${and(smaller)}, and targets built together share one plan, so ${and(larger)} got byte diffs for ${cut.count === 1 ? 'it' : 'them'} too; build ${and(larger)} without ${and(smaller)} (--target) to keep ${cut.count === 1 ? 'it' : 'them'} whole`,
+    message: `partition ${job.name}: ${members} (${mib(cut.sizeBytes)}) ${one ? 'is' : 'are'} longer than the ${mib(prepared.maxRunBytes)} ops of ${and(smaller)}, and targets built together share one plan, so ${and(larger)} got byte diffs for ${one ? 'it' : 'them'} too; build ${and(larger)} without ${and(smaller)} (--target) to keep ${whole}`,
   });
 }
 
