@@ -7,8 +7,8 @@ import { dirname, resolve, sep } from 'node:path';
 
 /**
  * Creates `path` and its missing parents; returns the first folder it created (the top-most, as
- * `mkdir(path, { recursive: true })` does), or undefined when `path` existed. Rejects with the
- * failing call's error (ENOTDIR for a file in the way).
+ * `mkdir(path, { recursive: true })` does), or undefined when it created none. Rejects with the
+ * failing call's error (ENOTDIR for a file in the way), having removed what it made.
  */
 export async function makeFolders(path: string): Promise<string | undefined> {
   const missing: string[] = [];
@@ -26,11 +26,20 @@ export async function makeFolders(path: string): Promise<string | undefined> {
     if (dirname(d) === d) break;
   }
   missing.reverse();
-  for (const d of missing)
-    await mkdir(d).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EEXIST') throw err; // made meanwhile by another process: fine
-    });
-  return missing[0];
+  // Only what this call made counts (a folder another process made meanwhile is theirs), and a
+  // failure part-way removes it again.
+  const made: string[] = [];
+  for (const d of missing) {
+    try {
+      await mkdir(d);
+      made.push(d);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      for (const m of made.reverse()) await rmdir(m).catch(() => undefined);
+      throw err;
+    }
+  }
+  return made[0];
 }
 
 /**

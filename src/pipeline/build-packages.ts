@@ -2,7 +2,9 @@
 // worker pool → one signed, self-verified package per target (see produce-packages.ts). Inputs
 // are two images, or two releases whose partitions all go into each target's one package.
 
-import { stat } from 'node:fs/promises';
+import { lstat, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { propertiesPathOf } from '../package/package-properties.js';
 import { makeFolders, removeMadeFolders } from '../image/make-folders.js';
 import { ImageError, UnsupportedError, UsageError, ioError } from '../errors/ota-error.js';
 import type { PartitionLayout } from '../model/target-header.js';
@@ -160,6 +162,15 @@ async function setup(
   const profiles = (await resolveTargets(targets)).map((p) =>
     options.updateMode ? { ...p, updateMode: options.updateMode } : p,
   );
+  // What the packages will replace must be files: a rename over a folder would fail after encoding.
+  for (const p of profiles) {
+    const pkg = join(options.outDir, `update-${p.id}.otapkg`);
+    for (const path of [pkg, propertiesPathOf(pkg)]) {
+      const st = await lstat(path).catch(() => undefined);
+      if (st && !st.isFile())
+        throw new UsageError('OUTPUT_NOT_FILE', `${path} exists and is not a regular file: build only replaces files`);
+    }
+  }
   if (release) checkTargetsFit(release, profiles);
   if (release && profiles.some((p) => p.updateMode === 'in-place'))
     throw new UnsupportedError(
@@ -215,11 +226,12 @@ async function produce(
   partitions: readonly PartitionJob[],
   pool: EncodePool,
 ) {
-  const created = await makeFolders(options.outDir).catch((err) => {
-    throw ioError('create output folder', options.outDir, err);
-  });
   const selfCheckTotals = { ms: 0 };
+  let created: string | undefined;
   try {
+    created = await makeFolders(options.outDir).catch((err) => {
+      throw ioError('create output folder', options.outDir, err);
+    });
     return await producePackages({
       selfCheckTotals,
       partitions,

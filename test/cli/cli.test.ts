@@ -4,7 +4,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -213,6 +213,7 @@ describe('help and version', () => {
       ['verify'],
       ['keygen', '-o', 'k'],
       ['bogus'],
+      ['buidl'], // commander adds a second line, "(Did you mean build?)": joined into the one
     ]) {
       const r = runCli(args);
       expect(r.status, describeRun(r)).toBe(2);
@@ -597,6 +598,17 @@ describe('options that do not apply are refused, not ignored (exit 2 BAD_OPTION,
       expect(r.stderr).toMatch(message);
       expect(existsSync(out), args.join(' ')).toBe(false);
     }
+  });
+
+  it('build where a package name is taken by a folder → exit 2 OUTPUT_NOT_FILE before any work, folder intact', () => {
+    const out = join(work, 'taken');
+    mkdirSync(join(out, 'update-generic.properties.json'), { recursive: true });
+    const r = runCli(['build', '--old', pair.oldPath, '--new', pair.newPath, '-o', out, '--target', 'generic']);
+    expect(r.status, describeRun(r)).toBe(2);
+    expect(r.stderr).toMatch(
+      /\[OUTPUT_NOT_FILE\]: .*update-generic\.properties\.json exists and is not a regular file/,
+    );
+    expect(readdirSync(out)).toEqual(['update-generic.properties.json']);
   });
 
   it('build -o an existing file → exit 2 OUTPUT_NOT_FOLDER before any work, the file intact', () => {
