@@ -24,6 +24,7 @@ import { DEFAULT_CHECKPOINT_EVERY_BYTES, SCRATCH_BYTES, writePartition } from '.
 import { checkBase, startBaseCheck } from './base-check.js';
 import type { ApplyResult } from './apply-result.js';
 import { sameFile } from '../image/same-file.js';
+import { isPackageUrl } from '../transport/byte-range-source.js';
 import { needsRawStaging } from './staged-sparse-output.js';
 import { hasSparseForm } from './output-image.js';
 import { fileIdsOf } from './owned-file.js';
@@ -89,7 +90,7 @@ export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> 
     // Even a full package never replaces an old image the caller named.
     if (options.oldPath && (await sameFile(options.oldPath, options.outputPath)))
       throw new UsageError('OUTPUT_IS_OLD', 'the output must not be the old image (A/B apply never writes the source)');
-    if (!/^https?:\/\//i.test(options.packagePath) && (await sameFile(options.packagePath, options.outputPath)))
+    if (!isPackageUrl(options.packagePath) && (await sameFile(options.packagePath, options.outputPath)))
       throw new UsageError('OUTPUT_IS_INPUT', `the output ${options.outputPath} is the package being applied`);
     let oldSha256 = '';
     if (part.source) {

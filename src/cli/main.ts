@@ -2,6 +2,7 @@
 // the one error boundary: OtaErrors become one line and their documented exit code.
 
 import { Command, CommanderError } from 'commander';
+import { fstatSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { ExitCode, ioError, OtaError, type ErrorCode } from '../errors/ota-error.js';
 import { printable, printableLines } from '../errors/printable.js';
@@ -25,9 +26,12 @@ const OUTPUT = {
   writeErr: (s: string) => process.stderr.write(s),
   outputError: (message: string, write: (s: string) => void) =>
     write(
-      `ota-build: error [USAGE]: ${printable(message.replace(/^error: /, '').trim())} (run with --help for usage)\n`,
+      `ota-build: error [USAGE]: ${printable(oneLine(message.replace(/^error: /, '')))} (run with --help for usage)\n`,
     ),
 };
+
+/** A message of several lines (commander's "(Did you mean build?)") as one. */
+const oneLine = (text: string): string => text.trim().replace(/\s*\n\s*/g, ' ');
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
@@ -76,15 +80,38 @@ export async function main(argv: readonly string[]): Promise<number> {
  */
 function writeStdout(text: string): Promise<void> {
   if (text === '') return Promise.resolve();
+  const failed = (err: unknown) => {
+    stdoutFailed = true;
+    return ioError('write the result to', 'standard output', err);
+  };
+  // A file: written here until every byte is (Node's stream makes one write and drops a short
+  // count, so a disk filling up part-way would cut the result with exit 0).
+  if (fileIsRegular(1)) {
+    const bytes = Buffer.from(text);
+    try {
+      for (let at = 0; at < bytes.length;) at += writeSync(1, bytes, at);
+    } catch (err) {
+      return Promise.reject(failed(err));
+    }
+    return Promise.resolve();
+  }
   // Reported through the callback below; unhandled, the stream's 'error' event would crash the process.
   if (process.stdout.listenerCount('error') === 0) process.stdout.on('error', () => undefined);
   return new Promise((resolve, reject) => {
     process.stdout.write(text, (err) => {
       if (!err) return resolve();
-      stdoutFailed = true;
-      reject(ioError('write the result to', 'standard output', err));
+      reject(failed(err));
     });
   });
+}
+
+/** Whether descriptor `fd` is a regular file. */
+function fileIsRegular(fd: number): boolean {
+  try {
+    return fstatSync(fd).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** A result could not be written to stdout: its error goes to stderr, even with --json. */
@@ -97,7 +124,7 @@ function report(err: unknown, json: boolean): number {
     if (err.code === 'commander.help') return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     if (json)
       process.stdout.write(
-        `${JSON.stringify({ error: { code: 'USAGE' satisfies ErrorCode, message: err.message.replace(/^error: /, '') } })}\n`,
+        `${JSON.stringify({ error: { code: 'USAGE' satisfies ErrorCode, message: oneLine(err.message.replace(/^error: /, '')) } })}\n`,
       );
     return ExitCode.usage;
   }

@@ -3,6 +3,7 @@
 
 import { UsageError } from '../errors/ota-error.js';
 import { sameFile } from '../image/same-file.js';
+import { isPackageUrl } from '../transport/byte-range-source.js';
 
 /** An option and the path it was given (undefined: not given). */
 export interface NamedPath {
@@ -18,7 +19,7 @@ export async function refuseOutputOverInput(
   for (const out of outputs) {
     if (out.path === undefined) continue;
     for (const input of inputs) {
-      if (input.path === undefined || /^https?:\/\//i.test(input.path)) continue;
+      if (input.path === undefined || isPackageUrl(input.path)) continue;
       if (await sameFile(input.path, out.path))
         throw new UsageError(
           'OUTPUT_IS_INPUT',

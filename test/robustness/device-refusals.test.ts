@@ -136,12 +136,17 @@ describe('refusals before any write', () => {
     const before = readFileSync(copy);
     const newPath = join(work, 'new.img');
     const newBefore = readFileSync(newPath);
+    writeFileSync(join(work, 'key.pub.pem'), 'not read: refused first');
     const link = join(work, 'link-to-copy.otapkg');
     spawnSync('ln', ['-sf', copy, link]);
     const cases: [string[], RegExp][] = [
       [['apply', copy, '--old', oldPath, '-o', copy], /output .*copy\.otapkg is the package being applied/],
       [['apply', link, '--old', oldPath, '-o', copy], /is the package being applied/],
       [['inspect', copy, '--html', link], /--html .* is the input package .*copy\.otapkg/],
+      [
+        ['inspect', copy, '--pubkey', join(work, 'key.pub.pem'), '--html', join(work, 'key.pub.pem')],
+        /is the input --pubkey /,
+      ],
       [['compare', '--old', oldPath, '--new', newPath, '--csv', newPath], /--csv .* is the input --new /],
       [['compare', '--new', newPath, '--html', newPath], /--html .* is the input --new /],
     ];

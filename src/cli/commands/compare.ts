@@ -59,6 +59,8 @@ export function compareCommand(run: (work: () => Promise<CommandResult>) => Prom
           [
             { option: '--old', path: o.old },
             { option: '--new', path: o.new },
+            // A target given as a profile file (an id names no file).
+            { option: '--target', path: /\.json$/i.test(o.target ?? '') ? o.target : undefined },
           ],
         );
         const reporter = await CliReporter.create({ forceProgress: o.progress });

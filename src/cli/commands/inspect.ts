@@ -27,7 +27,13 @@ export function inspectCommand(run: (work: () => Promise<CommandResult>) => Prom
     )
     .action(async (pkg: string, o) => {
       await run(async () => {
-        await refuseOutputOverInput([{ option: '--html', path: o.html }], [{ option: 'package', path: pkg }]);
+        await refuseOutputOverInput(
+          [{ option: '--html', path: o.html }],
+          [
+            { option: 'package', path: pkg },
+            ...((o.pubkey ?? []) as string[]).map((path) => ({ option: '--pubkey', path })),
+          ],
+        );
         const reporter = await CliReporter.create({});
         const { inspectPackage } = await import('../../inspect/inspect-package.js');
         const r = await inspectPackage({ packagePath: pkg, pubkeyPath: o.pubkey, reporter });
