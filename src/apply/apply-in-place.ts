@@ -95,17 +95,10 @@ export async function applyInPlace(options: InPlaceApplyOptions): Promise<InPlac
     );
     const store = await StashStore.open(options.stashDir);
     const lock = await lockOutput(join(options.stashDir, '.ota-lock'), options.inPlacePath);
-    const image = await InPlaceImage.open(options.inPlacePath, part.target.sizeBytes, bs).catch(async (err) => {
-      await lock.release();
-      // Nothing was written: a stash folder this applier made goes again (missing or wrong-size image).
-      if (!existed) {
-        await store.removeStashes();
-        await store.removeFolder();
-      }
-      throw err;
-    });
+    let image: InPlaceImage | undefined;
     let released = false;
     try {
+      image = await InPlaceImage.open(options.inPlacePath, part.target.sizeBytes, bs);
       const result = await rewrite(reader, image, options, store, peakStashBytes);
       if (streamed) await reader.verifyPayloadSignature();
       await store.removeStashes();
@@ -119,9 +112,10 @@ export async function applyInPlace(options: InPlaceApplyOptions): Promise<InPlac
         });
       return { ...result, targetId: header.targetId, stashFolderRemoved: removed };
     } catch (err) {
-      // Refused before the first block was written: leave no trace (a folder we made goes again).
-      // Once the image is touched, the stashes are what a re-run needs: they stay.
-      if (!image.wroteAny && !existed) {
+      // Refused before the first block was written (the image missing or of another size included):
+      // leave no trace (a folder we made goes again). Once the image is touched, the stashes are
+      // what a re-run needs: they stay.
+      if (!image?.wroteAny && !existed) {
         await store.removeStashes();
         await lock.release();
         released = true;
@@ -129,7 +123,7 @@ export async function applyInPlace(options: InPlaceApplyOptions): Promise<InPlac
       }
       throw err;
     } finally {
-      await image.close();
+      await image?.close();
       if (!released) await lock.release();
     }
   } finally {
