@@ -1,5 +1,6 @@
 // inspectPackage: a package described as plain data (for `inspect` and `inspect --json`).
 
+import type { HttpSourceOptions } from '../transport/http-range-source.js';
 import { SignatureError } from '../errors/ota-error.js';
 import type { PackageLayout } from '../format/package-header.js';
 import type { SignatureBlock } from '../format/signature-block.js';
@@ -18,6 +19,8 @@ export interface InspectOptions {
   /** Verify the metadata signature with this key; without it the signature is checked against the test key if it matches, else reported unverified. */
   readonly pubkeyPath?: string | readonly string[];
   readonly reporter?: Reporter;
+  /** Retries, timeouts and CA file for a package URL. */
+  readonly http?: HttpSourceOptions;
 }
 
 /** Totals for one op type or codec/differ. */
@@ -93,7 +96,11 @@ export async function inspectPackage(options: InspectOptions): Promise<InspectRe
   let reader: PackageReader;
   let metadataVerified = true;
   try {
-    reader = await PackageReader.openAt(options.packagePath, { pubkeyPath: options.pubkeyPath, reporter });
+    reader = await PackageReader.openAt(
+      options.packagePath,
+      { pubkeyPath: options.pubkeyPath, reporter },
+      options.http,
+    );
   } catch (err) {
     if (options.pubkeyPath?.length || !(err instanceof SignatureError) || err.code !== 'SIG_UNKNOWN_KEY') throw err;
     reporter.warn({
@@ -101,9 +108,9 @@ export async function inspectPackage(options: InspectOptions): Promise<InspectRe
       message: 'metadata signature not checked (signed by a key other than the test key; pass --pubkey to check it)',
     });
     // An unverified manifest is decoded only when it is small: anyone can sign a huge one.
-    const summary = await readUnverifiedSummary(options.packagePath);
+    const summary = await readUnverifiedSummary(options.packagePath, options.http);
     if (summary.counts.operationCount > UNVERIFIED_OP_LIST_MAX) return countsOnly(options.packagePath, summary);
-    reader = await PackageReader.openAt(options.packagePath, { verifyMetadata: false, reporter });
+    reader = await PackageReader.openAt(options.packagePath, { verifyMetadata: false, reporter }, options.http);
     metadataVerified = false;
   }
   // A URL was opened metadata-only: the payload signature section is its last bytes (no blob).

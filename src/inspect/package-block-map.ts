@@ -2,6 +2,7 @@
 // manifest through PackageReader (metadata signature checked first, exactly as `inspect` does).
 // A package URL is read by ranges: only its metadata is downloaded (no blob is needed).
 
+import type { HttpSourceOptions } from '../transport/http-range-source.js';
 import { PackageReader } from '../package/package-reader.js';
 import { CollectingReporter, type Reporter } from '../reporter.js';
 import { blockMapOf, type BlockMap } from './block-map.js';
@@ -14,6 +15,8 @@ export interface PackageBlockMapOptions {
   /** false only when the caller already reported the metadata as unverifiable (inspect without --pubkey). */
   readonly verifyMetadata?: boolean;
   readonly reporter?: Reporter;
+  /** Retries, timeouts and CA file for a package URL. */
+  readonly http?: HttpSourceOptions;
 }
 
 /** One partition's block map. */
@@ -24,11 +27,11 @@ export interface PartitionBlockMap {
 
 /** Reads the manifest and maps every partition, in manifest order. */
 export async function packageBlockMaps(o: PackageBlockMapOptions): Promise<PartitionBlockMap[]> {
-  const reader = await PackageReader.openAt(o.packagePath, {
-    pubkeyPath: o.pubkeyPath,
-    verifyMetadata: o.verifyMetadata,
-    reporter: o.reporter ?? new CollectingReporter(),
-  });
+  const reader = await PackageReader.openAt(
+    o.packagePath,
+    { pubkeyPath: o.pubkeyPath, verifyMetadata: o.verifyMetadata, reporter: o.reporter ?? new CollectingReporter() },
+    o.http,
+  );
   await reader.close();
   const { manifest } = reader;
   return manifest.partitions.map((p) => ({ name: p.name, map: blockMapOf(p, manifest.blockSizeBytes) }));

@@ -2,6 +2,7 @@
 // is large: header, target header, section sizes and the manifest's counts (walked on the wire),
 // never the decoded op list, so a package signed by any key costs little to describe.
 
+import type { HttpSourceOptions } from '../transport/http-range-source.js';
 import { HEADER_SIZE_BYTES } from '../format/limits.js';
 import { checkManifestCounts, type ManifestCounts } from '../format/manifest-counts.js';
 import {
@@ -33,8 +34,8 @@ export interface UnverifiedSummary {
  * Reads header, target header and signature blocks, and counts the manifest on the wire, from a
  * package file or URL (only those sections are read or fetched).
  */
-export async function readUnverifiedSummary(where: string): Promise<UnverifiedSummary> {
-  const source = await openPackageSource(where);
+export async function readUnverifiedSummary(where: string, http?: HttpSourceOptions): Promise<UnverifiedSummary> {
+  const source = await openPackageSource(where, http);
   try {
     const header = decodePackageHeader(
       await source.read(0, Math.min(HEADER_SIZE_BYTES, source.sizeBytes)),

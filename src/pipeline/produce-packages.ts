@@ -53,7 +53,7 @@ function warnMembersCut(o: ProduceOptions, job: PartitionJob, prepared: Prepared
   const larger = profiles.filter((p) => p.maxOperationBytes >= cut.shortestBytes && keepsWhole(p)).map((p) => p.id);
   const smaller = profiles.filter((p) => p.maxOperationBytes < cut.shortestBytes).map((p) => p.id);
   if (larger.length === 0 || smaller.length === 0) return;
-  const mib = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+  const mib = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(2)} MiB`;
   const and = (ids: readonly string[]) => ids.join(' and ');
   const one = cut.count === 1;
   const members = one ? '1 changed zip member' : `${cut.count} changed zip members`;

@@ -641,6 +641,10 @@ describe('messages name things once, as the user gave them', () => {
       /\[HTTP_FAILED\]: http:\/\/127\.0\.0\.1:1\/x\.otapkg: ECONNREFUSED; gave up after 1 retry at byte 0/,
     );
     expect(r.stderr.split(url).length - 1).toBe(1);
+    // inspect takes a URL too, and the same URL options.
+    const i = runCli(['inspect', url, '--retries', '0']);
+    expect(i.status, describeRun(i)).toBe(8);
+    expect(i.stderr).toMatch(/\[HTTP_FAILED\]: .*ECONNREFUSED; gave up after 0 retries/);
 
     const file = join(deltaDir, 'update-generic.otapkg');
     const out = join(work, 'no-such-folder', 'x.img');

@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 import { CliReporter } from '../cli-reporter.js';
 import { refuseOutputOverInput } from '../refuse-output-over-input.js';
+import { transportFrom, withTransportOptions } from '../transport-options.js';
 import type { CommandResult } from '../command-result.js';
 import { collect } from '../parse-options.js';
 import { printableLines } from '../../errors/printable.js';
@@ -12,7 +13,7 @@ import type { ImageSummary, InspectReport } from '../../inspect/inspect-package.
 
 /** Declares the command. */
 export function inspectCommand(run: (work: () => Promise<CommandResult>) => Promise<void>): Command {
-  return new Command('inspect')
+  return withTransportOptions(new Command('inspect'))
     .summary('describe a package')
     .argument('<package>', 'package file (.otapkg) or http(s) URL (fetches only the metadata and signatures)')
     .option('--pubkey <pem>', 'check the metadata signature with this key (repeatable: any of them)', collect)
@@ -36,18 +37,25 @@ export function inspectCommand(run: (work: () => Promise<CommandResult>) => Prom
         );
         const reporter = await CliReporter.create({});
         const { inspectPackage } = await import('../../inspect/inspect-package.js');
-        const r = await inspectPackage({ packagePath: pkg, pubkeyPath: o.pubkey, reporter });
-        if (o.html && !r.manifestNotDecoded) {
-          const { packageBlockMaps } = await import('../../inspect/package-block-map.js');
-          const { renderInspectHtml } = await import('../../report/inspect-html.js');
-          const { writeReportFile } = await import('../../report/write-report-file.js');
-          const maps = await packageBlockMaps({
-            packagePath: pkg,
-            pubkeyPath: o.pubkey,
-            verifyMetadata: r.metadataVerified,
-            reporter,
-          });
-          await writeReportFile(o.html, renderInspectHtml(r, maps));
+        const t = transportFrom(pkg, o);
+        let r: InspectReport;
+        try {
+          r = await inspectPackage({ packagePath: pkg, pubkeyPath: o.pubkey, reporter, http: t.http });
+          if (o.html && !r.manifestNotDecoded) {
+            const { packageBlockMaps } = await import('../../inspect/package-block-map.js');
+            const { renderInspectHtml } = await import('../../report/inspect-html.js');
+            const { writeReportFile } = await import('../../report/write-report-file.js');
+            const maps = await packageBlockMaps({
+              packagePath: pkg,
+              pubkeyPath: o.pubkey,
+              verifyMetadata: r.metadataVerified,
+              reporter,
+              http: t.http,
+            });
+            await writeReportFile(o.html, renderInspectHtml(r, maps));
+          }
+        } finally {
+          t.done();
         }
         // Every line may quote the (possibly unverified) package: control characters are escaped.
         return { json: r, text: printableLines(describe(r) + (o.html ? `\n\nwrote ${o.html}` : '')) };
