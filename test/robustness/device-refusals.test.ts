@@ -14,11 +14,13 @@ import {
   readdirSync,
   rmSync,
   writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyEdits, syntheticImage } from '../helpers/edit-images.js';
+import { withSmallTmpfs } from '../helpers/small-tmpfs.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const bin = join(root, 'bin/ota-build.js');
@@ -160,13 +162,18 @@ describe('refusals before any write', () => {
     expect(readFileSync(newPath).equals(newBefore)).toBe(true);
   });
 
-  it('a result that cannot be written to stdout (a full disk) → exit 8 IO_ENOSPC on stderr, also with --json', () => {
+  it('a result that cannot be written to stdout (a full disk) → exit 8 IO_ENOSPC on stderr, also with --json', async () => {
     const full = join(work, 'full-fs');
-    mkdirSync(full);
-    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=16k', 'tmpfs', full], { encoding: 'utf8' });
-    expect(m.status, `mounting a 16 KiB tmpfs (needs root): ${m.stderr}`).toBe(0);
-    try {
-      writeFileSync(join(full, 'fill'), Buffer.alloc(16 * 1024)); // the file system is now full
+    await withSmallTmpfs(full, 1, async () => {
+      // Filled 4 KiB at a time until the file system takes no more.
+      const fill = openSync(join(full, 'fill'), 'w');
+      try {
+        for (;;) writeSync(fill, Buffer.alloc(4096));
+      } catch (err) {
+        expect((err as NodeJS.ErrnoException).code).toBe('ENOSPC');
+      } finally {
+        closeSync(fill);
+      }
       for (const args of [['targets', '--json'], ['inspect', pkg, '--json'], ['targets']]) {
         const fd = openSync(join(full, 'result'), 'w');
         const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', stdio: ['ignore', fd, 'pipe'] });
@@ -174,9 +181,7 @@ describe('refusals before any write', () => {
         expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(8);
         expect(r.stderr).toMatch(/\[IO_ENOSPC\]: cannot write the result to standard output/);
       }
-    } finally {
-      spawnSync('umount', [full]);
-    }
+    });
   });
 
   it('an unsigned package (signature sizes zeroed) → exit 6 SIG_MISSING for verify and apply', () => {
