@@ -548,42 +548,26 @@ describe('verify and apply --json', () => {
 });
 
 describe('options that do not apply are refused, not ignored (exit 2 BAD_OPTION, nothing written)', () => {
+  /** A generic delta build of the pair into `out`, with `extra` options. */
+  const buildTo = (out: string, ...extra: string[]) => [
+    'build',
+    '--old',
+    pair.oldPath,
+    '--new',
+    pair.newPath,
+    '-o',
+    out,
+    '--target',
+    'generic',
+    ...extra,
+  ];
+
   it('--partitions/--exclude with single images, URL options with a local package, --old with --metadata-only', () => {
     const file = join(deltaDir, 'update-generic.otapkg');
     const out = join(work, 'refused-out');
     const cases: [string[], RegExp][] = [
-      [
-        [
-          'build',
-          '--old',
-          pair.oldPath,
-          '--new',
-          pair.newPath,
-          '-o',
-          out,
-          '--target',
-          'generic',
-          '--partitions',
-          'boot',
-        ],
-        /--partitions and --exclude choose partitions of a release/,
-      ],
-      [
-        [
-          'build',
-          '--old',
-          pair.oldPath,
-          '--new',
-          pair.newPath,
-          '-o',
-          out,
-          '--target',
-          'generic',
-          '--exclude',
-          'vendor',
-        ],
-        /--partitions and --exclude choose partitions of a release/,
-      ],
+      [buildTo(out, '--partitions', 'boot'), /--partitions and --exclude choose partitions of a release/],
+      [buildTo(out, '--exclude', 'vendor'), /--partitions and --exclude choose partitions of a release/],
       [
         ['apply', file, '--old', pair.oldPath, '-o', join(out, 'x.img'), '--ca-file', 'ca.pem', '--retries', '2'],
         /--retries, --ca-file are for a package URL; .* is a local file/,
@@ -603,7 +587,7 @@ describe('options that do not apply are refused, not ignored (exit 2 BAD_OPTION,
   it('build where a package name is taken by a folder → exit 2 OUTPUT_NOT_FILE before any work, folder intact', () => {
     const out = join(work, 'taken');
     mkdirSync(join(out, 'update-generic.properties.json'), { recursive: true });
-    const r = runCli(['build', '--old', pair.oldPath, '--new', pair.newPath, '-o', out, '--target', 'generic']);
+    const r = runCli(buildTo(out));
     expect(r.status, describeRun(r)).toBe(2);
     expect(r.stderr).toMatch(
       /\[OUTPUT_NOT_FILE\]: .*update-generic\.properties\.json exists and is not a regular file/,
@@ -613,17 +597,7 @@ describe('options that do not apply are refused, not ignored (exit 2 BAD_OPTION,
 
   it('build -o an existing file → exit 2 OUTPUT_NOT_FOLDER before any work, the file intact', () => {
     const before = readFileSync(pair.oldPath);
-    const r = runCli([
-      'build',
-      '--old',
-      pair.oldPath,
-      '--new',
-      pair.newPath,
-      '-o',
-      pair.oldPath,
-      '--target',
-      'generic',
-    ]);
+    const r = runCli(buildTo(pair.oldPath));
     expect(r.status, describeRun(r)).toBe(2);
     expect(r.stderr).toMatch(
       /\[OUTPUT_NOT_FOLDER\]: build writes one package per target into a folder: -o .* is an existing file/,
