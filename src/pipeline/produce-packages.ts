@@ -153,8 +153,8 @@ async function encodePartition(
     if (source === undefined || !sameIdentity(source, target)) checkHasData(job.name, prepared, target);
     const same = job.keepUnchanged && source !== undefined && sameIdentity(source, target);
     let convertedReplaceOps = 0;
-    if (!same) warnMembersCut(o, job, prepared);
     if (!same) {
+      warnMembersCut(o, job, prepared);
       let items: readonly PlanStep[] = prepared.items;
       if (o.inPlace) {
         if (source && source.sizeBytes !== target.sizeBytes)
