@@ -1,5 +1,5 @@
 // Our zlib deflate re-implementation against the real zlib (python3's zlib module, madler's
-// 1.2.x/1.3.x): the same bytes for every level, memLevel, windowBits and strategy we support,
+// 1.2.13 or later, as FORMAT.md requires): the same bytes for every level, memLevel, windowBits and strategy we support,
 // on text, machine code, random and zero data, tiny and empty inputs. Also its parameter checks
 // and the sink's cap.
 
