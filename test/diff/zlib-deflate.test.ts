@@ -1,7 +1,7 @@
 // Our zlib deflate re-implementation against the real zlib (python3's zlib module, madler's
-// 1.2.13 or later, as FORMAT.md requires): the same bytes for every level, memLevel, windowBits and strategy we support,
-// on text, machine code, random and zero data, tiny and empty inputs. Also its parameter checks
-// and the sink's cap.
+// 1.2.13 or later, as FORMAT.md requires): the same bytes for every level, memLevel, windowBits
+// and strategy we support, on text, machine code, random and zero data, tiny and empty inputs.
+// Also its parameter checks and the sink's cap.
 
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
