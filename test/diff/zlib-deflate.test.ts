@@ -36,6 +36,14 @@ function ours(data: Uint8Array, p: DeflateParams): Buffer {
 const mixed = Buffer.concat([textLike(60_000, 61), elfChunk(50_000), randomBytes(10_000, 62), Buffer.alloc(20_000)]);
 
 describe('zlib deflate re-implementation', () => {
+  it('is compared with a zlib FORMAT.md names (1.2.13 or later: older ones choose blocks differently)', () => {
+    const r = spawnSync('python3', ['-c', 'import zlib; print(zlib.ZLIB_RUNTIME_VERSION)']);
+    expect(r.status, r.stderr?.toString()).toBe(0);
+    const [major = 0, minor = 0, patch = 0] = r.stdout.toString().trim().split('.').map(Number);
+    expect(major * 1e6 + minor * 1e3 + patch, `python3's zlib is ${r.stdout.toString().trim()}`).toBeGreaterThanOrEqual(
+      1_002_013,
+    );
+  });
   it('matches real zlib byte for byte at levels 1-9, memLevel 8/9, windowBits 15 (mixed 140 KB)', () => {
     const params: DeflateParams[] = [];
     for (let level = 1; level <= 9; level++)
