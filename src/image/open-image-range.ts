@@ -5,6 +5,7 @@
 import { ImageError, ioError, OtaError } from '../errors/ota-error.js';
 import type { BlockSource } from './block-source.js';
 import { FileRange } from './file-range.js';
+import { assertRawImageSize } from './input-image-limit.js';
 import { RawImageSource } from './raw-image-source.js';
 import { SPARSE_HEADER_MAGIC } from './sparse-format.js';
 import { SparseImageSource } from './sparse-image-source.js';
@@ -40,6 +41,7 @@ export async function openImageRange(
     const { bytesRead } = await range.read(head, 0, 4, 0);
     if (bytesRead === 4 && head.readUInt32LE(0) === SPARSE_HEADER_MAGIC)
       return await SparseImageSource.fromHandle(displayPath, range, sizeBytes);
+    assertRawImageSize(displayPath, sizeBytes);
     return RawImageSource.fromHandle(displayPath, range, sizeBytes);
   } catch (err) {
     await fh.close().catch(() => undefined);

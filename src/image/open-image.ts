@@ -3,6 +3,7 @@
 
 import { ImageError, ioError, OtaError } from '../errors/ota-error.js';
 import type { BlockSource } from './block-source.js';
+import { assertRawImageSize } from './input-image-limit.js';
 import { RawImageSource } from './raw-image-source.js';
 import { SPARSE_HEADER_MAGIC } from './sparse-format.js';
 import { SparseImageSource } from './sparse-image-source.js';
@@ -25,6 +26,7 @@ export async function openImage(path: string): Promise<BlockSource> {
     const { bytesRead } = await fh.read(head, 0, 4, 0);
     if (bytesRead === 4 && head.readUInt32LE(0) === SPARSE_HEADER_MAGIC)
       return await SparseImageSource.fromHandle(path, fh, sizeBytes);
+    assertRawImageSize(path, sizeBytes);
     return RawImageSource.fromHandle(path, fh, sizeBytes);
   } catch (err) {
     await fh.close().catch(() => undefined);

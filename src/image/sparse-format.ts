@@ -3,6 +3,8 @@
 // is hashing/crc32.ts). Pure: decode, encode and field-consistency checks. No file I/O and no policy
 // (sparse-image-source.ts turns the problems found here into ImageErrors with positions).
 
+import { MAX_INPUT_IMAGE_BYTES, MAX_INPUT_IMAGE_LABEL } from './input-image-limit.js';
+
 /** Magic u32 at offset 0 (little-endian bytes `3a ff 26 ed`). */
 export const SPARSE_HEADER_MAGIC = 0xed26ff3a;
 /** The only major version there is; readers must reject others. Minor versions are compatible. */
@@ -13,11 +15,11 @@ export const SPARSE_FILE_HEADER_BYTES = 28;
 export const SPARSE_CHUNK_HEADER_BYTES = 12;
 
 /**
- * Largest logical (expanded) image accepted from a sparse file: 64 GiB. Hashing keeps one 32-byte
- * sha256 digest per 4 KiB block in memory, so 64 GiB of image costs 512 MiB of digests; a header
- * claiming more (total_blks × blk_sz) is refused before anything is sized from it.
+ * Largest logical (expanded) image accepted from a sparse file: the input image limit
+ * (input-image-limit.ts); a header claiming more (total_blks × blk_sz) is refused before anything
+ * is sized from it.
  */
-export const MAX_SPARSE_IMAGE_BYTES = 64 * 1024 ** 3;
+export const MAX_SPARSE_IMAGE_BYTES = MAX_INPUT_IMAGE_BYTES;
 
 /** Chunk type ids (u16 at chunk offset 0). */
 export const SparseChunkType = {
@@ -174,7 +176,7 @@ export function sparseFileHeaderProblem(h: SparseFileHeader): SparseHeaderProble
   if (expandedBytes > MAX_SPARSE_IMAGE_BYTES) {
     return {
       code: 'IMAGE_TOO_LARGE',
-      detail: `total_blks ${h.totalBlocks} × blk_sz ${h.blockSizeBytes} expands to ${expandedBytes} bytes, over the ${MAX_SPARSE_IMAGE_BYTES}-byte (64 GiB) limit for input images`,
+      detail: `total_blks ${h.totalBlocks} × blk_sz ${h.blockSizeBytes} expands to ${expandedBytes} bytes, over the ${MAX_SPARSE_IMAGE_BYTES}-byte (${MAX_INPUT_IMAGE_LABEL}) limit for input images`,
     };
   }
   if (h.totalBlocks === 0) return { code: 'IMAGE_EMPTY', detail: 'total_blks is 0: the image is empty' };

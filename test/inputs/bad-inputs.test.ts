@@ -11,6 +11,7 @@ import {
   readdirSync,
   rmSync,
   statSync,
+  truncateSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -108,6 +109,10 @@ beforeAll(() => {
   mkdirSync(bad.directory);
   bad.empty = join(work, 'empty.img');
   writeFileSync(bad.empty, Buffer.alloc(0));
+  // 600 GiB of hole: its block digests alone would take 4.7 GB.
+  bad.rawHuge = join(work, 'raw-huge.img');
+  writeFileSync(bad.rawHuge, Buffer.alloc(0));
+  truncateSync(bad.rawHuge, 600 * 1024 ** 3);
   bad.sparseHeader = join(work, 'sparse-magic.img');
   writeFileSync(bad.sparseHeader, Buffer.concat([Buffer.from([0x3a, 0xff, 0x26, 0xed]), Buffer.alloc(8192, 1)]));
   bad.sparseReal = join(work, 'sparse-real.img');
@@ -174,6 +179,7 @@ describe('images', () => {
     ['a sparse image cut inside its chunks', 3, 'SPARSE_TRUNCATED', 'sparseTruncated'],
     ['a sparse image whose header declares 2^31 chunks', 3, 'SPARSE_[A-Z_]+', 'sparseManyChunks'],
     ['a sparse image whose header declares a 8 TiB image', 3, 'IMAGE_TOO_LARGE|SPARSE_[A-Z_]+', 'sparseHuge'],
+    ['a raw image of 600 GiB (over the 64 GiB input limit)', 3, 'IMAGE_TOO_LARGE', 'rawHuge'],
   ];
 
   it.each(kinds)('build --new <%s> → exit %i %s', (_what, status, code, key) => {
