@@ -427,5 +427,12 @@ describe('item 5: the largest allowed manifest fits the memory budget', () => {
     const text = runCli(['inspect', pkg]);
     expect(text.status, describeRun(text)).toBe(0);
     expect(text.stdout).toContain('not decoded: an unverified package with more than 1000 operations');
+    // The HTML page draws every operation: asked for one, inspect says why it cannot and writes nothing.
+    const html = join(work, 'undecoded.html');
+    const refused = runCli(['inspect', pkg, '--html', html]);
+    expect(refused.status, describeRun(refused)).toBe(2);
+    expect(refused.stderr).toMatch(/error \[BAD_OPTION\]: --html .*1001.* pass --pubkey; nothing was written/);
+    expect(refused.stdout).not.toContain('wrote');
+    expect(existsSync(html)).toBe(false);
   });
 });

@@ -7,6 +7,7 @@ import { refuseOutputOverInput } from '../refuse-output-over-input.js';
 import { transportFrom, withTransportOptions } from '../transport-options.js';
 import type { CommandResult } from '../command-result.js';
 import { collect } from '../parse-options.js';
+import { UsageError } from '../../errors/ota-error.js';
 import { printableLines } from '../../errors/printable.js';
 import { formatBytes, renderTable } from '../render.js';
 import type { ImageSummary, InspectReport } from '../../inspect/inspect-package.js';
@@ -41,7 +42,13 @@ export function inspectCommand(run: (work: () => Promise<CommandResult>) => Prom
         let r: InspectReport;
         try {
           r = await inspectPackage({ packagePath: pkg, pubkeyPath: o.pubkey, reporter, http: t.http });
-          if (o.html && !r.manifestNotDecoded) {
+          // The page is the block map of every operation: an undecoded manifest has none to draw.
+          if (o.html && r.manifestNotDecoded)
+            throw new UsageError(
+              'BAD_OPTION',
+              `--html draws every operation, and an unverified package of more than 1000 operations (this one has ${r.manifestNotDecoded.operationCount}) is not decoded: pass --pubkey; nothing was written`,
+            );
+          if (o.html) {
             const { packageBlockMaps } = await import('../../inspect/package-block-map.js');
             const { renderInspectHtml } = await import('../../report/inspect-html.js');
             const { writeReportFile } = await import('../../report/write-report-file.js');
