@@ -217,23 +217,24 @@ describe('compare', () => {
     expect(JSON.parse(asJson.stdout)).toEqual({ error: { code, message: expect.stringMatching(message) } });
   });
 
-  it('a missing --new is a usage error; an unwritable --html is an I/O error after the run', () => {
+  it('a missing --new is a usage error; report destinations that cannot be written are refused before the run, and neither report is written', () => {
     expect(cli(['compare', '--old', oldPath]).status).toBe(2);
-    const r = cli([
-      'compare',
-      '--new',
-      newPath,
-      '--codecs',
-      'none',
-      '--differs',
-      'none',
-      '--jobs',
-      '1',
-      '--html',
-      join(work, 'no-such-dir', 'r.html'),
-    ]);
-    expect(r.status, show(r)).toBe(8);
-    expect(r.stderr).toMatch(/IO_ENOENT.*no-such-dir/);
+    const small = ['compare', '--new', newPath, '--codecs', 'none', '--differs', 'none', '--jobs', '1'];
+    const csv = join(work, 'kept-out.csv');
+    const cases: [string[], number, RegExp][] = [
+      [['--csv', csv, '--html', join(work, 'no-such-dir', 'r.html')], 8, /IO_ENOENT.*no-such-dir/],
+      [['--csv', csv, '--html', join(work, '.', 'kept-out.csv')], 2, /BAD_OPTION.*--csv and --html both name/],
+      [['--csv', work], 2, /OUTPUT_NOT_FILE.*--csv .* is a folder/],
+      [['--csv', join(oldPath, 'r.csv')], 8, /IO_ENOTDIR/],
+    ];
+    for (const [extra, status, message] of cases) {
+      const r = cli([...small, ...extra]);
+      expect(r.status, show(r)).toBe(status);
+      expect(r.stderr).toMatch(message);
+      // Refused before any combination was built: no table, no progress, no "wrote".
+      expect(r.stdout, show(r)).toBe('');
+      expect(existsSync(csv), show(r)).toBe(false);
+    }
   });
 
   it('--help lists the options and examples', () => {

@@ -63,10 +63,15 @@ export function compareCommand(run: (work: () => Promise<CommandResult>) => Prom
             { option: '--target', path: /\.json$/i.test(o.target ?? '') ? o.target : undefined },
           ],
         );
+        const { checkReportDestinations, writeReportFiles } = await import('../../report/write-report-file.js');
+        // Checked before the combinations are built (minutes on real images), not at the end.
+        await checkReportDestinations([
+          { option: '--csv', path: o.csv },
+          { option: '--html', path: o.html },
+        ]);
         const reporter = await CliReporter.create({ forceProgress: o.progress });
         const { compareCodecs } = await import('../../compare/compare-codecs.js');
         const { renderCompareTable } = await import('../../report/compare-table.js');
-        const { writeReportFile } = await import('../../report/write-report-file.js');
         const result = await compareCodecs({
           oldPath: o.old,
           newPath: o.new,
@@ -78,17 +83,18 @@ export function compareCommand(run: (work: () => Promise<CommandResult>) => Prom
           timestampSeconds: timestampFrom(o.timestamp, process.env),
           reporter,
         }).finally(() => reporter.stop());
-        const written: string[] = [];
+        const reports: { path: string; text: string }[] = [];
         if (o.csv) {
           const { renderCompareCsv } = await import('../../report/compare-csv.js');
-          await writeReportFile(o.csv, renderCompareCsv(result.entries));
-          written.push(o.csv);
+          reports.push({ path: o.csv, text: renderCompareCsv(result.entries) });
         }
         if (o.html) {
           const { renderCompareHtml } = await import('../../report/compare-html.js');
-          await writeReportFile(o.html, renderCompareHtml(result));
-          written.push(o.html);
+          reports.push({ path: o.html, text: renderCompareHtml(result) });
         }
+        // Both reports or neither.
+        await writeReportFiles(reports);
+        const written = reports.map((r) => r.path);
         const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
         const table = renderCompareTable(result, { widthColumns: process.stdout.columns || 100, color });
         return { json: result.entries, text: table + written.map((f) => `\nwrote ${f}`).join('') };

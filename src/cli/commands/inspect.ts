@@ -36,6 +36,8 @@ export function inspectCommand(run: (work: () => Promise<CommandResult>) => Prom
             ...((o.pubkey ?? []) as string[]).map((path) => ({ option: '--pubkey', path })),
           ],
         );
+        const { checkReportDestinations } = await import('../../report/write-report-file.js');
+        await checkReportDestinations([{ option: '--html', path: o.html }]);
         const reporter = await CliReporter.create({});
         const { inspectPackage } = await import('../../inspect/inspect-package.js');
         const t = transportFrom(pkg, o);
