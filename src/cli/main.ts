@@ -6,6 +6,7 @@ import { fstatSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { ExitCode, ioError, OtaError, type ErrorCode } from '../errors/ota-error.js';
 import { printable, printableLines } from '../errors/printable.js';
+import { runInterruptCleanupSync } from '../image/interrupt-cleanup.js';
 import type { CommandResult } from './command-result.js';
 import { applyCommand } from './commands/apply.js';
 import { buildCommand } from './commands/build.js';
@@ -145,6 +146,14 @@ function report(err: unknown, json: boolean): number {
 
 // Entry point when run as a program (bin/ota-build.js imports this module).
 export async function runFromProcess(): Promise<void> {
+  // An interrupted run removes its temporary files, then ends by the same signal, so a shell or
+  // a CI runner sees what it would have seen (exit 130 for Ctrl-C, 143 for SIGTERM).
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      runInterruptCleanupSync();
+      process.kill(process.pid, signal);
+    });
+  }
   const code = await main(process.argv.slice(2));
   process.exit(code);
 }

@@ -4,6 +4,7 @@
 // a CachingEncoder, so N combinations cost far less than N builds.
 
 import { mkdtemp, rm } from 'node:fs/promises';
+import { removeOnInterrupt } from '../image/interrupt-cleanup.js';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError, ioError } from '../errors/ota-error.js';
@@ -77,6 +78,7 @@ export async function compareCodecs(o: CompareOptions): Promise<CompareResult> {
   let replaceOnlyPlan: PreparedImages | undefined;
   let plainPlan: PreparedImages | undefined;
   let workDir: string | undefined;
+  let forgetWorkDir: (() => void) | undefined;
   let cache: CandidateCache | undefined;
   let pool: EncodePool | undefined;
   try {
@@ -85,6 +87,8 @@ export async function compareCodecs(o: CompareOptions): Promise<CompareResult> {
     workDir = await mkdtemp(join(parent, 'ota-compare-')).catch((err) => {
       throw ioError('create temp folder in', parent, err);
     });
+    // Its cache can hold gigabytes: an interrupted compare removes it too.
+    forgetWorkDir = removeOnInterrupt(workDir);
     cache = await CandidateCache.create(workDir);
     const runner = new CombinationRunner({
       profile,
@@ -162,6 +166,7 @@ export async function compareCodecs(o: CompareOptions): Promise<CompareResult> {
     await cache?.close();
     await prepared.close();
     if (workDir) await rm(workDir, { recursive: true, force: true });
+    forgetWorkDir?.();
   }
 }
 

@@ -1,7 +1,9 @@
-// makeFolders: `mkdir -p` that always ends, and its undo (removeMadeFolders). Node 20's recursive mkdir spins forever on a path in a
+// makeFolders: `mkdir -p` that always ends, and its undo (removeMadeFolders, and its synchronous
+// form for an interrupted run). Node 20's recursive mkdir spins forever on a path in a
 // file system that refuses new folders with ENOENT (`/proc/x`); this walks up to the nearest
 // existing folder and creates the missing ones one by one, so such a path fails at once.
 
+import { rmdirSync } from 'node:fs';
 import { mkdir, rmdir, stat } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
 
@@ -54,5 +56,18 @@ export async function removeMadeFolders(path: string, made: string): Promise<voi
       () => false,
     );
     if (!removed || d === top) return;
+  }
+}
+
+/** removeMadeFolders, synchronously (for an interrupted run: interrupt-cleanup.ts). */
+export function removeMadeFoldersSync(path: string, made: string): void {
+  const top = resolve(made);
+  for (let d = resolve(path); d === top || d.startsWith(top + sep); d = dirname(d)) {
+    try {
+      rmdirSync(d);
+    } catch {
+      return;
+    }
+    if (d === top) return;
   }
 }

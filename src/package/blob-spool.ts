@@ -2,6 +2,7 @@
 // packages; each package then copies the ranges it uses. Lives in the output folder.
 
 import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { removeOnInterrupt } from '../image/interrupt-cleanup.js';
 import { join } from 'node:path';
 import { ioError } from '../errors/ota-error.js';
 import { readFull } from '../image/read-full.js';
@@ -16,10 +17,15 @@ export interface SpoolRange {
 export class BlobSpool {
   private sizeBytes = 0;
 
+  /** Forgets the spool's interrupt cleanup (it removes the file itself when disposed). */
+  private readonly forget: () => void;
+
   private constructor(
     readonly path: string,
     private readonly fh: FileHandle,
-  ) {}
+  ) {
+    this.forget = removeOnInterrupt(path);
+  }
 
   /** Creates an empty spool file in `dir`. */
   static async create(dir: string): Promise<BlobSpool> {
@@ -58,5 +64,6 @@ export class BlobSpool {
   async dispose(): Promise<void> {
     await this.fh.close().catch(() => undefined);
     await unlink(this.path).catch(() => undefined);
+    this.forget();
   }
 }

@@ -5,7 +5,8 @@
 import { lstat, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { propertiesPathOf } from '../package/package-properties.js';
-import { makeFolders, removeMadeFolders } from '../image/make-folders.js';
+import { onInterrupt } from '../image/interrupt-cleanup.js';
+import { makeFolders, removeMadeFolders, removeMadeFoldersSync } from '../image/make-folders.js';
 import { ImageError, UnsupportedError, UsageError, ioError } from '../errors/ota-error.js';
 import type { PartitionLayout } from '../model/target-header.js';
 import type { StorageType, TargetProfile } from '../model/target-profile.js';
@@ -228,10 +229,13 @@ async function produce(
 ) {
   const selfCheckTotals = { ms: 0 };
   let created: string | undefined;
+  let forgetFolders: (() => void) | undefined;
   try {
     created = await makeFolders(options.outDir).catch((err) => {
       throw ioError('create output folder', options.outDir, err);
     });
+    const made = created;
+    if (made) forgetFolders = onInterrupt(() => removeMadeFoldersSync(options.outDir, made));
     return await producePackages({
       selfCheckTotals,
       partitions,
@@ -253,6 +257,7 @@ async function produce(
     if (created) await removeMadeFolders(options.outDir, created);
     throw err;
   } finally {
+    forgetFolders?.();
     // Thread time of the self-check (decoding every kept blob), summed over workers.
     s.timingsMs.selfCheckMs = (s.timingsMs.selfCheckMs ?? 0) + Math.round(selfCheckTotals.ms);
     await pool.close();

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { removeOnInterrupt } from '../image/interrupt-cleanup.js';
 import { BlobSpool } from '../package/blob-spool.js';
 import { PackageReader } from '../package/package-reader.js';
 import { packageProperties, propertiesPathOf, type PackageProperties } from '../package/package-properties.js';
@@ -234,6 +235,8 @@ interface StagedPackage {
   readonly tmp: string;
   readonly propertiesTmp: string;
   readonly built: BuiltPackage;
+  /** Forgets the temporaries' interrupt cleanup (once they are renamed or removed). */
+  readonly forget: () => void;
 }
 
 /**
@@ -253,6 +256,8 @@ async function stageVerified(
   const propertiesTmp = join(outDir, `.update-${a.profile.id}.properties.json.tmp-${randomBytes(8).toString('hex')}`);
   let properties: PackageProperties;
   let written: Awaited<ReturnType<typeof writePackage>>;
+  const interrupted = [removeOnInterrupt(tmp), removeOnInterrupt(propertiesTmp)];
+  const forget = () => interrupted.forEach((f) => f());
   try {
     written = await writePackage(tmp, {
       targetHeader: a.targetHeader(),
@@ -272,12 +277,14 @@ async function stageVerified(
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
     await unlink(propertiesTmp).catch(() => undefined);
+    forget();
     throw err;
   }
   const operationCounts = a.operationCounts();
   return {
     tmp,
     propertiesTmp,
+    forget,
     built: {
       target: a.profile.id,
       path: finalPath,
@@ -304,10 +311,12 @@ async function commitStaged(p: StagedPackage): Promise<void> {
     await unlink(p.built.propertiesPath).catch(() => undefined);
     throw err;
   });
+  p.forget();
 }
 
 /** Removes a staged package's files: its temporaries, and what it renamed into place when `committed`. */
 async function discardStaged(p: StagedPackage, committed: boolean): Promise<void> {
   const paths = committed ? [p.built.path, p.built.propertiesPath] : [p.tmp, p.propertiesTmp];
   for (const path of paths) await unlink(path).catch(() => undefined);
+  p.forget();
 }

@@ -1,0 +1,104 @@
+// An interrupted build or compare (Ctrl-C, SIGTERM) leaves nothing behind: the build's spool,
+// staged packages and the output folders it made, compare's temp folder (whose cache can hold
+// gigabytes). The process still ends by the signal, as a shell or CI runner expects.
+
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, TEST_KEYS } from '../helpers/run-cli.js';
+import { writeImagePair, type ImagePair } from '../helpers/synthetic-images.js';
+
+let work: string;
+let pair: ImagePair;
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'ota-interrupt-'));
+  // Large enough that the run is still encoding when the signal comes (seconds with one job).
+  pair = writeImagePair(work, 0x1e7, 24 * 1024 * 1024);
+});
+
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+/**
+ * Runs the CLI, sends `signal` once `ready()` holds (polled), and resolves with how it ended;
+ * `started` tells whether the signal came while it ran (false: it finished first).
+ */
+async function interrupt(
+  args: readonly string[],
+  ready: () => boolean,
+  signal: NodeJS.Signals,
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; started: boolean }> {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: 'ignore', env: { ...process.env, ...env } });
+  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, sig) => resolve({ code, signal: sig })),
+  );
+  const t0 = Date.now();
+  while (!ready() && child.exitCode === null && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 10));
+  const started = child.exitCode === null && ready();
+  child.kill(signal);
+  return { ...(await ended), started };
+}
+
+const entries = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
+
+describe('interrupted runs', () => {
+  it('build interrupted by Ctrl-C while encoding removes its spool, staged files and the folders it made', async () => {
+    const top = join(work, 'out-int');
+    const out = join(top, 'nested');
+    const r = await interrupt(
+      [
+        'build',
+        '--old',
+        pair.oldPath,
+        '--new',
+        pair.newPath,
+        '-o',
+        out,
+        '--target',
+        'generic,qualcomm',
+        '--jobs',
+        '1',
+        '--key',
+        join(TEST_KEYS, 'ed25519.pem'),
+      ],
+      () => entries(out).some((n) => n.startsWith('.ota-build-spool-')),
+      'SIGINT',
+    );
+    expect(r.started, 'the build finished before it could be interrupted').toBe(true);
+    expect(r.signal).toBe('SIGINT');
+    expect(existsSync(top), entries(out).join(', ')).toBe(false);
+  }, 90_000);
+
+  it('build into an existing folder keeps the folder and what was in it', async () => {
+    const out = join(work, 'out-existing');
+    mkdirSync(out);
+    writeFileSync(join(out, 'theirs.txt'), 'keep me');
+    const r = await interrupt(
+      ['build', '--old', pair.oldPath, '--new', pair.newPath, '-o', out, '--target', 'generic', '--jobs', '1'],
+      () => entries(out).some((n) => n.startsWith('.ota-build-spool-')),
+      'SIGTERM',
+    );
+    expect(r.started).toBe(true);
+    expect(r.signal).toBe('SIGTERM');
+    expect(entries(out)).toEqual(['theirs.txt']);
+  }, 90_000);
+
+  it('compare interrupted by SIGTERM removes its temp folder', async () => {
+    const tmp = join(work, 'tmp');
+    mkdirSync(tmp, { recursive: true });
+    const r = await interrupt(
+      ['compare', '--old', pair.oldPath, '--new', pair.newPath, '--codecs', 'xz', '--differs', 'bsdiff', '--jobs', '1'],
+      () => entries(tmp).some((n) => n.startsWith('ota-compare-')),
+      'SIGTERM',
+      { TMPDIR: tmp },
+    );
+    expect(r.started, 'compare finished before it could be interrupted').toBe(true);
+    expect(r.signal).toBe('SIGTERM');
+    expect(entries(tmp)).toEqual([]);
+  }, 90_000);
+});
