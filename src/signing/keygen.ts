@@ -1,7 +1,8 @@
 // Generates a key pair and writes `<prefix>.pem` (PKCS#8, mode 0600) and `<prefix>.pub.pem` (SPKI).
 
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { link, open, unlink } from 'node:fs/promises';
+import { link, lstat, open, stat, unlink } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import { UsageError, ioError } from '../errors/ota-error.js';
 import { algorithmByName, SIGNATURE_ALGORITHMS } from '../model/signature-algorithm.js';
 import { keyIdOf } from './key-pair.js';
@@ -58,22 +59,51 @@ export async function writeNew(path: string, data: string, mode: number): Promis
   }
 }
 
+/**
+ * Refuses, before a key is made, what would fail after it: a prefix that names no file (empty,
+ * or a folder: `keys/` would write the hidden `keys/.pem`), a key file that exists in any form
+ * (a dangling symlink too: the write would fail on it), a folder that does not exist.
+ */
+export async function checkKeyDestinations(prefix: string, paths: readonly string[]): Promise<void> {
+  if (prefix === '' || /[\\/]$/.test(prefix) || ['.', '..'].includes(basename(prefix)))
+    throw new UsageError(
+      'BAD_OPTION',
+      `-o ${JSON.stringify(prefix)} names no file: give a file prefix (-o keys/release writes keys/release.pem and keys/release.pub.pem)`,
+    );
+  for (const p of paths) {
+    const st = await lstat(p).catch(() => undefined);
+    if (st)
+      throw new UsageError(
+        'KEY_EXISTS',
+        `${p} already exists${st.isSymbolicLink() ? ' (a symbolic link)' : ''}; keygen never overwrites a key`,
+      );
+    await stat(dirname(p)).then(
+      (folder) => {
+        if (!folder.isDirectory())
+          throw ioError('write key file', p, Object.assign(new Error('not a folder'), { code: 'ENOTDIR' }));
+      },
+      (err: unknown) => {
+        throw ioError('write key file', p, err);
+      },
+    );
+  }
+}
+
 /** Generates a key pair for `algorithm` and writes both files. Refuses to overwrite existing keys. */
 export async function keygen(algorithm: string, prefix: string): Promise<KeygenResult> {
   if (!algorithmByName(algorithm)) generate(algorithm);
   const privateKeyPath = `${prefix}.pem`;
   const publicKeyPath = `${prefix}.pub.pem`;
   // Checked before the (slow, for RSA-4096) generation; writeNew re-checks atomically.
-  for (const p of [privateKeyPath, publicKeyPath]) {
-    try {
-      await open(p, 'r').then((fh) => fh.close());
-      throw new UsageError('KEY_EXISTS', `${p} already exists; keygen never overwrites a key`);
-    } catch (err) {
-      if (err instanceof UsageError) throw err;
-    }
-  }
+  await checkKeyDestinations(prefix, [privateKeyPath, publicKeyPath]);
   const { privateKey, publicKey } = generate(algorithm);
   await writeNew(privateKeyPath, privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, 0o600);
-  await writeNew(publicKeyPath, publicKey.export({ type: 'spki', format: 'pem' }) as string, 0o644);
+  try {
+    await writeNew(publicKeyPath, publicKey.export({ type: 'spki', format: 'pem' }) as string, 0o644);
+  } catch (err) {
+    // A key pair or nothing: no secret is left behind without its public half.
+    await unlink(privateKeyPath).catch(() => undefined);
+    throw err;
+  }
   return { algorithm, privateKeyPath, publicKeyPath, keyIdHex: keyIdOf(publicKey).toString('hex') };
 }

@@ -3,12 +3,11 @@
 // `<prefix>.pub.pem`, to pin on devices.
 
 import { randomBytes } from 'node:crypto';
-import { access as fsAccess } from 'node:fs/promises';
 import pkcs11js from 'pkcs11js';
 import { UsageError } from '../errors/ota-error.js';
 import { SIGNATURE_ALGORITHMS } from '../model/signature-algorithm.js';
 import { keyIdOf } from './key-pair.js';
-import { writeNew, type KeygenResult } from './keygen.js';
+import { checkKeyDestinations, writeNew, type KeygenResult } from './keygen.js';
 import type { SignerOptions } from './signer-options.js';
 import { ED25519_OID } from './pkcs11-public-key.js';
 import { tokenAccess, tokenPublicKey } from './pkcs11-signer.js';
@@ -53,13 +52,6 @@ function generatorFor(algorithm: string): { mechanism: number; name: string; pub
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  return fsAccess(path).then(
-    () => true,
-    () => false,
-  );
-}
-
 /**
  * Generates an `algorithm` key pair on the token a `pkcs11:` URI names (its `object` becomes the
  * label, its `id` the CKA_ID, else 8 random bytes) and writes `<prefix>.pub.pem`. Refuses when the
@@ -75,13 +67,11 @@ export async function pkcs11Keygen(
   const uri = parsePkcs11Uri(uriText);
   if (uri.object === undefined)
     throw new UsageError('PKCS11_BAD_URI', 'PKCS#11 URI: keygen needs object=<label> for the new key');
-  const access = await tokenAccess(uri, options);
-  const id = uri.id ?? randomBytes(8);
   const publicKeyPath = `${prefix}.pub.pem`;
   // Checked before the key is made, so a refused write leaves no orphan key on the token.
-  if (await exists(publicKeyPath)) {
-    throw new UsageError('KEY_EXISTS', `${publicKeyPath} already exists; keygen never overwrites a key`);
-  }
+  await checkKeyDestinations(prefix, [publicKeyPath]);
+  const access = await tokenAccess(uri, options);
+  const id = uri.id ?? randomBytes(8);
   const { publicKey, tokenLabel } = withTokenSession(access, true, (s) => {
     for (const cls of [pkcs11js.CKO_PRIVATE_KEY, pkcs11js.CKO_PUBLIC_KEY]) {
       if (findObject(s, { object: uri.object }, cls) || findObject(s, { id }, cls)) {

@@ -11,6 +11,7 @@ import {
   readdirSync,
   rmSync,
   statSync,
+  symlinkSync,
   truncateSync,
   writeFileSync,
 } from 'node:fs';
@@ -711,6 +712,26 @@ describe('keygen', () => {
     expect(existsSync(`${half}.pem`)).toBe(false);
     expect(readFileSync(`${half}.pub.pem`, 'utf8')).toBe('placeholder\n');
     expect(readdirSync(work).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+
+  it('destinations that cannot take a key pair are refused before a key is made, and no secret is left', () => {
+    const dir = join(work, 'kg-dest');
+    mkdirSync(dir);
+    // A dangling symlink where the public key goes: refused up front (it once left the private key).
+    symlinkSync(join(dir, 'nowhere'), join(dir, 'dangling.pub.pem'));
+    expectError(['keygen', '--algorithm', 'ed25519', '-o', join(dir, 'dangling')], 2, 'KEY_EXISTS');
+    // No file prefix: would have written hidden `.pem` files.
+    expectError(['keygen', '--algorithm', 'ed25519', '-o', ''], 2, 'BAD_OPTION');
+    expectError(['keygen', '--algorithm', 'ed25519', '-o', `${dir}/`], 2, 'BAD_OPTION');
+    // A folder that does not exist: an I/O error before the key is generated.
+    expectError(['keygen', '--algorithm', 'ed25519', '-o', join(dir, 'no-such', 'k')], 8, 'IO_ENOENT');
+    // A token's module without a token: refused, not ignored with the secret written to disk.
+    expectError(
+      ['keygen', '--algorithm', 'ed25519', '--pkcs11-module', '/no/such.so', '-o', join(dir, 'm')],
+      2,
+      'BAD_OPTION',
+    );
+    expect(readdirSync(dir)).toEqual(['dangling.pub.pem']);
   });
 
   it.each([['ed25519'], ['ecdsa-p256'], ['ecdsa-p384'], ['rsa-2048']])(

@@ -179,6 +179,20 @@ describe.skipIf(!available && !process.env.CI)('PKCS#11 keys on a SoftHSM2 token
     });
   }
 
+  it('keygen --pkcs11 with -o in a missing folder fails before the token holds a key (a retry then works)', () => {
+    const uri = 'pkcs11:token=ota-release;object=gen-nodir';
+    const refused = runCli(
+      ['keygen', '--algorithm', 'ecdsa-p256', '--pkcs11', uri, '-o', join(work, 'no-such-dir', 'k')],
+      { env },
+    );
+    expect(refused.status, describeRun(refused)).toBe(8);
+    expect(refused.stderr).toMatch(/\[IO_ENOENT\].*no-such-dir/);
+    const retry = runCli(['keygen', '--algorithm', 'ecdsa-p256', '--pkcs11', uri, '-o', join(work, 'gen-nodir')], {
+      env,
+    });
+    expect(retry.status, describeRun(retry)).toBe(0);
+  });
+
   it('a wrong PIN is exit 6 PKCS11_PIN_INCORRECT and the PIN is in no output', () => {
     const r = build('bad-pin', 'pkcs11:token=ota-release;object=ed', { OTA_PKCS11_PIN: 'wrong-9921' });
     expect(r.status, describeRun(r)).toBe(6);

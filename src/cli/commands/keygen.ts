@@ -2,6 +2,7 @@
 
 import { Command } from 'commander';
 import type { CommandResult } from '../command-result.js';
+import { UsageError } from '../../errors/ota-error.js';
 
 /** Declares the command. */
 export function keygenCommand(run: (work: () => Promise<CommandResult>) => Promise<void>): Command {
@@ -27,6 +28,11 @@ export function keygenCommand(run: (work: () => Promise<CommandResult>) => Promi
     )
     .action(async (o) => {
       await run(async () => {
+        if (o.pkcs11Module !== undefined && !o.pkcs11)
+          throw new UsageError(
+            'BAD_OPTION',
+            '--pkcs11-module applies with --pkcs11 (the key is made inside that token); without it the key is written to <prefix>.pem',
+          );
         if (o.pkcs11) {
           const { pkcs11Keygen } = await import('../../signing/pkcs11-keygen.js');
           const { signingOptionsFrom } = await import('../parse-options.js');
