@@ -58,9 +58,10 @@ export interface InspectReport {
     payloadSignatureBytes: number;
   };
   readonly sections: Record<string, { offsetBytes: number; sizeBytes: number }>;
-  readonly timestampSeconds: number;
-  readonly sourceVersion: string;
-  readonly targetVersion: string;
+  /** The manifest's scalars: null when it was not decoded (manifestNotDecoded). */
+  readonly timestampSeconds: number | null;
+  readonly sourceVersion: string | null;
+  readonly targetVersion: string | null;
   readonly partitions: readonly {
     name: string;
     /** `unchanged`: listed without ops, the device keeps the source (multi-partition packages). */
@@ -80,12 +81,12 @@ export interface InspectReport {
     /** DIFF ops that read back blocks the package wrote before (1.6), and the bytes they read. */
     targetReads?: { ops: number; bytes: number };
   }[];
-  readonly maxDecoderMemoryBytes: number;
-  readonly requiredSpaceBytes: number;
+  readonly maxDecoderMemoryBytes: number | null;
+  readonly requiredSpaceBytes: number | null;
   /**
    * Set when the manifest was NOT decoded (an unverified package with more than
    * UNVERIFIED_OP_LIST_MAX ops): its wire counts; `partitions` is then empty and the manifest's
-   * scalar fields are 0 / ''.
+   * scalar fields are null (unknown, not zero).
    */
   readonly manifestNotDecoded?: { partitionCount: number; operationCount: number; extentCount: number };
 }
@@ -201,12 +202,12 @@ function countsOnly(path: string, s: UnverifiedSummary): InspectReport {
     metadataVerified: false,
     target: targetOf(s.targetHeader),
     ...signaturesAndSections(s.metadataSignatures[0]!, s.metadataSignatures, s.payloadSignatures[0]!, layout),
-    timestampSeconds: 0,
-    sourceVersion: '',
-    targetVersion: '',
+    timestampSeconds: null,
+    sourceVersion: null,
+    targetVersion: null,
     partitions: [],
-    maxDecoderMemoryBytes: 0,
-    requiredSpaceBytes: 0,
+    maxDecoderMemoryBytes: null,
+    requiredSpaceBytes: null,
     manifestNotDecoded: { ...s.counts },
   };
 }

@@ -26,7 +26,7 @@ export function renderInspectHtml(r: InspectReport, maps: readonly PartitionBloc
     ['versions', `${r.sourceVersion || '-'} → ${r.targetVersion || '-'}, timestamp ${r.timestampSeconds}`],
     [
       'decoder memory',
-      `up to ${formatBytes(r.maxDecoderMemoryBytes)} (limit ${formatBytes(Number(t.decoderMemoryLimitBytes))})`,
+      `up to ${formatBytes(r.maxDecoderMemoryBytes ?? 0)} (limit ${formatBytes(Number(t.decoderMemoryLimitBytes))})`,
     ],
   ];
   const parts = [

@@ -423,6 +423,17 @@ describe('item 5: the largest allowed manifest fits the memory budget', () => {
     expect(j.metadataVerified).toBe(false);
     expect(j.manifestNotDecoded).toEqual({ partitionCount: 1, operationCount: 1001, extentCount: 1001 });
     expect(j.partitions).toEqual([]);
+    // What the undecoded manifest holds is unknown, not zero.
+    for (const field of [
+      'timestampSeconds',
+      'sourceVersion',
+      'targetVersion',
+      'maxDecoderMemoryBytes',
+      'requiredSpaceBytes',
+    ])
+      expect(j[field], field).toBeNull();
+    // Warnings are in the JSON too, as verify's and apply's are.
+    expect(j.warnings.map((w: { code: string }) => w.code)).toContain('UNVERIFIED');
     expect(j.target.targetId).toBe('generic');
     const text = runCli(['inspect', pkg]);
     expect(text.status, describeRun(text)).toBe(0);

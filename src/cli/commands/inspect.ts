@@ -67,7 +67,10 @@ export function inspectCommand(run: (work: () => Promise<CommandResult>) => Prom
           t.done();
         }
         // Every line may quote the (possibly unverified) package: control characters are escaped.
-        return { json: r, text: printableLines(describe(r) + (o.html ? `\n\nwrote ${o.html}` : '')) };
+        return {
+          json: { ...r, warnings: reporter.warnings },
+          text: printableLines(describe(r) + (o.html ? `\n\nwrote ${o.html}` : '')),
+        };
       });
     });
 }
@@ -96,7 +99,7 @@ function describe(r: InspectReport): string {
     `target     ${t.targetId} (${t.vendor} ${t.platform}, ${t.storage}, ${t.blockSizeBytes}-byte blocks, ${t.updateMode})${t.releaseLayout ? `, ${t.releaseLayout} release of ${r.partitions.length} partitions` : ''}`,
     `signature  ${r.signature.algorithm}, key ${(r.signature.keyIds ?? [r.signature.keyId]).map((k) => `${k.slice(0, 16)}…`).join(', ')}${r.metadataVerified ? '' : ' (NOT verified)'}`,
     `versions   ${r.sourceVersion || '-'} → ${r.targetVersion || '-'}, timestamp ${r.timestampSeconds}`,
-    `decoder    needs up to ${formatBytes(r.maxDecoderMemoryBytes)} (limit ${formatBytes(Number(t.decoderMemoryLimitBytes))})`,
+    `decoder    needs up to ${formatBytes(r.maxDecoderMemoryBytes ?? 0)} (limit ${formatBytes(Number(t.decoderMemoryLimitBytes))})`,
   ];
   for (const p of r.partitions) {
     lines.push('', `partition ${p.name} (${p.kind}): ${p.operationCount} operations`);
