@@ -323,6 +323,19 @@ describe('targets', () => {
     }
   });
 
+  it('a custom profile with control characters in its text is printed escaped, never raw to the terminal', () => {
+    const generic = jsonOf(runCliOk(['targets', 'generic', '--json'])) as Record<string, unknown>;
+    const p = join(work, 'hostile-text.json');
+    writeFileSync(
+      p,
+      JSON.stringify({ ...generic, id: 'hostile', vendor: 'V\u001b[31mRED', signatureRationale: 'a\u0007b' }),
+    );
+    const r = runCliOk(['targets', p]);
+    expect(r.stdout).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
+    expect(r.stdout).toContain('V\\x1b[31mRED');
+    expect(r.stdout).toContain('hostile: a\\x07b.');
+  });
+
   it('a profile from targets --json is itself a valid custom profile file', () => {
     const targets = jsonOf(runCliOk(['targets', '--json'])) as Record<string, unknown>[];
     const p = join(work, 'copy-of-generic.json');

@@ -237,6 +237,14 @@ describe('compare', () => {
     }
   });
 
+  it('names a report path with a newline escaped on its "wrote" line', () => {
+    const csv = join(work, 'two\nlines.csv');
+    const r = cli(['compare', '--new', newPath, '--codecs', 'none', '--differs', 'none', '--jobs', '1', '--csv', csv]);
+    expect(r.status, show(r)).toBe(0);
+    expect(r.stdout).toContain(`wrote ${join(work, 'two')}\\x0alines.csv`);
+    expect(existsSync(csv)).toBe(true);
+  });
+
   it('--help lists the options and examples', () => {
     const r = cli(['compare', '--help']);
     expect(r.status).toBe(0);

@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 import { availableParallelism } from 'node:os';
 import { CliReporter } from '../cli-reporter.js';
+import { printable } from '../../errors/printable.js';
 import { refuseOutputOverInput } from '../refuse-output-over-input.js';
 import type { CommandResult } from '../command-result.js';
 import { MAX_TIMESTAMP_SECONDS, parseIntOption, timestampFrom } from '../parse-options.js';
@@ -97,7 +98,7 @@ export function compareCommand(run: (work: () => Promise<CommandResult>) => Prom
         const written = reports.map((r) => r.path);
         const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
         const table = renderCompareTable(result, { widthColumns: process.stdout.columns || 100, color });
-        return { json: result.entries, text: table + written.map((f) => `\nwrote ${f}`).join('') };
+        return { json: result.entries, text: table + written.map((f) => `\nwrote ${printable(f)}`).join('') };
       });
     });
 }

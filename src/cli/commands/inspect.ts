@@ -8,7 +8,7 @@ import { transportFrom, withTransportOptions } from '../transport-options.js';
 import type { CommandResult } from '../command-result.js';
 import { collect } from '../parse-options.js';
 import { UsageError } from '../../errors/ota-error.js';
-import { printableLines } from '../../errors/printable.js';
+import { printable, printableLines } from '../../errors/printable.js';
 import { formatBytes, renderTable } from '../render.js';
 import type { ImageSummary, InspectReport } from '../../inspect/inspect-package.js';
 
@@ -69,7 +69,7 @@ export function inspectCommand(run: (work: () => Promise<CommandResult>) => Prom
         // Every line may quote the (possibly unverified) package: control characters are escaped.
         return {
           json: { ...r, warnings: reporter.warnings },
-          text: printableLines(describe(r) + (o.html ? `\n\nwrote ${o.html}` : '')),
+          text: printableLines(describe(r)) + (o.html ? `\n\nwrote ${printable(o.html)}` : ''),
         };
       });
     });

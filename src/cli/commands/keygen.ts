@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import type { CommandResult } from '../command-result.js';
 import { UsageError } from '../../errors/ota-error.js';
+import { printable } from '../../errors/printable.js';
 
 /** Declares the command. */
 export function keygenCommand(run: (work: () => Promise<CommandResult>) => Promise<void>): Command {
@@ -37,14 +38,14 @@ export function keygenCommand(run: (work: () => Promise<CommandResult>) => Promi
           const { pkcs11Keygen } = await import('../../signing/pkcs11-keygen.js');
           const { signingOptionsFrom } = await import('../parse-options.js');
           const r = await pkcs11Keygen(o.algorithm, o.pkcs11, o.out, signingOptionsFrom(o, process.env));
-          const text = `generated ${r.privateKeyPath} (sign with --key '<that URI>') and wrote ${r.publicKeyPath}; key id ${r.keyIdHex.slice(0, 16)}…`;
+          const text = `generated ${printable(r.privateKeyPath)} (sign with --key '<that URI>') and wrote ${printable(r.publicKeyPath)}; key id ${r.keyIdHex.slice(0, 16)}…`;
           return { json: r, text };
         }
         const { keygen } = await import('../../signing/keygen.js');
         const r = await keygen(o.algorithm, o.out);
         return {
           json: r,
-          text: `wrote ${r.privateKeyPath} (keep it secret) and ${r.publicKeyPath}; key id ${r.keyIdHex.slice(0, 16)}…`,
+          text: `wrote ${printable(r.privateKeyPath)} (keep it secret) and ${printable(r.publicKeyPath)}; key id ${r.keyIdHex.slice(0, 16)}…`,
         };
       });
     });

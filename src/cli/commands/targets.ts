@@ -1,6 +1,7 @@
 // `ota-build targets`: lists the chipset target profiles.
 
 import { Command } from 'commander';
+import { printableLines } from '../../errors/printable.js';
 import { UsageError } from '../../errors/ota-error.js';
 import type { CommandResult } from '../command-result.js';
 import { formatBytes, renderTable } from '../render.js';
@@ -57,7 +58,7 @@ export function targetsCommand(run: (work: () => Promise<CommandResult>) => Prom
           '\n\nmax stash: the most old blocks an in-place update (build --update-mode in-place) may keep at once in' +
           "\nthe device's stash folder; sized to what recovery's /cache can spare (see README, Chipset targets)." +
           '\n\nCustom targets: pass a profile file, e.g. --target ./my-soc.json (same fields as `targets --json`).';
-        return { json: only === undefined ? targets : targets[0], text: o.json ? '' : text };
+        return { json: only === undefined ? targets : targets[0], text: o.json ? '' : printableLines(text) };
       });
     });
 }
