@@ -12,7 +12,7 @@ import type { TargetProfile } from '../model/target-profile.js';
 import { phaseTimer, sharedBlockSize } from '../pipeline/build-packages.js';
 import { keepWholeOptions } from '../pipeline/candidate-specs.js';
 import { EncodePool } from '../pipeline/encode-pool.js';
-import { PreparedImages } from '../pipeline/prepared-images.js';
+import { joinsFoundRuns, PreparedImages } from '../pipeline/prepared-images.js';
 import type { CandidateSpec } from '../planner/candidates.js';
 import { CollectingReporter } from '../reporter.js';
 import { chooseSigner } from '../signing/choose-key.js';
@@ -28,6 +28,7 @@ import {
   replaceLabel,
   resolveSelection,
   specLabels,
+  unrestrictedProfile,
   type Combination,
   type Selection,
 } from './compare-combinations.js';
@@ -110,11 +111,18 @@ export async function compareCodecs(o: CompareOptions): Promise<CompareResult> {
       }
       const { label, specs, codec, level } = describe(combo, entries, profile, selection, delta);
       const forbidden = forbiddenReasons(profile, specs);
-      const plan = !specs.some((s) => s.kind === 'diff')
+      // As build plans for these candidates: found runs join chunks only where a differ can take
+      // them (a forbidden combination runs with the unrestricted profile: runner.run).
+      const joins = joinsFoundRuns(
+        [forbidden.length > 0 ? unrestrictedProfile(profile) : profile],
+        specs,
+        profile.maxOperationBytes,
+      );
+      const plan = !joins
         ? (replaceOnlyPlan ??= prepared.replanned(false))
         : keepWholeOptions(specs, [profile]).keepZipMembersWhole
           ? prepared
-          : (plainPlan ??= prepared.replanned(joinFoundRuns));
+          : (plainPlan ??= prepared.replanned(true));
       const m = await runner.run({
         label,
         specs,

@@ -20,6 +20,9 @@ import {
 import type { PlanItem } from '../planner/plan-items.js';
 import type { Reporter } from '../reporter.js';
 import type { Extent } from '../model/extent.js';
+import type { TargetProfile } from '../model/target-profile.js';
+import type { CandidateSpec } from '../planner/candidates.js';
+import { differByName } from '../diff/differ-registry.js';
 import type { InputSummary } from './build-options.js';
 import type { HashJob } from './hash-image-file.js';
 
@@ -39,6 +42,33 @@ import type { HashJob } from './hash-image-file.js';
 export const CHUNK_BYTES = 2 * 1024 * 1024;
 /** Most old bytes a changed chunk is diffed against (at most 4 x the chunk; see diffSources). */
 export const SOURCE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Whether found runs should join changed chunks (the planner's joinFoundRuns) for these targets
+ * and candidates: every target must take a DIFF from some candidate differ it allows whose
+ * decoder memory for a full-size chunk and its largest source (plans whose ops are at most
+ * `maxRunBytes`) is within the target's limit. A joined run is cheap only inside a DIFF; where
+ * no differ fits, its chunk becomes a REPLACE that stores the joined blocks a COPY would have
+ * moved (a 1 MiB-limit profile made packages 28 % larger than replace-only).
+ */
+export function joinsFoundRuns(
+  profiles: readonly TargetProfile[],
+  specs: readonly CandidateSpec[],
+  maxRunBytes: number,
+): boolean {
+  const chunkBytes = Math.min(CHUNK_BYTES, maxRunBytes);
+  const sourceBytes = Math.min(4 * chunkBytes, SOURCE_BYTES);
+  const differs = specs.flatMap((s) => (s.kind === 'diff' ? [s.differ] : []));
+  return profiles.every(
+    (p) =>
+      p.allowedOperations.includes('diff') &&
+      differs.some(
+        (d) =>
+          p.allowedDiffers.includes(d) &&
+          differByName(d).decoderMemoryBytes(sourceBytes, chunkBytes) <= p.decoderMemoryLimitBytes,
+      ),
+  );
+}
 
 /** The planner's options for a block size, the targets' op limit and whether they all DIFF. */
 function planLimits(
