@@ -28,7 +28,6 @@ import {
   replaceLabel,
   resolveSelection,
   specLabels,
-  unrestrictedProfile,
   type Combination,
   type Selection,
 } from './compare-combinations.js';
@@ -64,7 +63,7 @@ export async function compareCodecs(o: CompareOptions): Promise<CompareResult> {
   // Each combination gets the plan `build` would make for its candidates: found runs join changed
   // chunks only where it DIFFs (replaceOnlyPlan has no joins), and zip members stay whole only
   // where one of its differs needs them so (prepared; the other DIFF combinations get plainPlan).
-  const joinFoundRuns = profile.allowedOperations.includes('diff');
+  const joinFoundRuns = joinsFoundRuns([profile], profile.maxOperationBytes);
   const allDiffs = selection.differs.map((differ): CandidateSpec => ({ kind: 'diff', differ }));
   const prepared = await PreparedImages.prepare({
     oldPath: o.oldPath,
@@ -111,18 +110,11 @@ export async function compareCodecs(o: CompareOptions): Promise<CompareResult> {
       }
       const { label, specs, codec, level } = describe(combo, entries, profile, selection, delta);
       const forbidden = forbiddenReasons(profile, specs);
-      // As build plans for these candidates: found runs join chunks only where a differ can take
-      // them (a forbidden combination runs with the unrestricted profile: runner.run).
-      const joins = joinsFoundRuns(
-        [forbidden.length > 0 ? unrestrictedProfile(profile) : profile],
-        specs,
-        profile.maxOperationBytes,
-      );
-      const plan = !joins
+      const plan = !specs.some((s) => s.kind === 'diff')
         ? (replaceOnlyPlan ??= prepared.replanned(false))
         : keepWholeOptions(specs, [profile]).keepZipMembersWhole
           ? prepared
-          : (plainPlan ??= prepared.replanned(true));
+          : (plainPlan ??= prepared.replanned(joinFoundRuns));
       const m = await runner.run({
         label,
         specs,

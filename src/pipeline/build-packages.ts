@@ -202,7 +202,7 @@ async function setup(
     blockSizeBytes,
     maxRunBytes,
     largestRunBytes: Math.max(...profiles.map((p) => p.maxOperationBytes)),
-    joinFoundRuns: joinsFoundRuns(profiles, specs, maxRunBytes),
+    joinFoundRuns: joinsFoundRuns(profiles, maxRunBytes),
     ...keepWholeOptions(specs, profiles),
     reporter,
     timed: phaseTimer(timingsMs),

@@ -21,7 +21,6 @@ import type { PlanItem } from '../planner/plan-items.js';
 import type { Reporter } from '../reporter.js';
 import type { Extent } from '../model/extent.js';
 import type { TargetProfile } from '../model/target-profile.js';
-import type { CandidateSpec } from '../planner/candidates.js';
 import { differByName } from '../diff/differ-registry.js';
 import type { InputSummary } from './build-options.js';
 import type { HashJob } from './hash-image-file.js';
@@ -44,28 +43,22 @@ export const CHUNK_BYTES = 2 * 1024 * 1024;
 export const SOURCE_BYTES = 4 * 1024 * 1024;
 
 /**
- * Whether found runs should join changed chunks (the planner's joinFoundRuns) for these targets
- * and candidates: every target must take a DIFF from some candidate differ it allows whose
- * decoder memory for a full-size chunk and its largest source (plans whose ops are at most
- * `maxRunBytes`) is within the target's limit. A joined run is cheap only inside a DIFF; where
- * no differ fits, its chunk becomes a REPLACE that stores the joined blocks a COPY would have
- * moved (a 1 MiB-limit profile made packages 28 % larger than replace-only).
+ * Whether found runs should join changed chunks (the planner's joinFoundRuns) for these targets:
+ * every target must allow DIFF with some differ whose decoder memory for a full-size chunk and
+ * its largest source (plans whose ops are at most `maxRunBytes`) is within its limit. A joined
+ * run is cheap only inside a DIFF; where no differ fits, its chunk becomes a REPLACE that stores
+ * the joined blocks a COPY would have moved (a 1 MiB-limit profile made packages 28 % larger than
+ * replace-only). Decided by what each target allows, not by the differs a build asks for, so
+ * the built-in profiles (whose bsdiff-lzma fits) always join.
  */
-export function joinsFoundRuns(
-  profiles: readonly TargetProfile[],
-  specs: readonly CandidateSpec[],
-  maxRunBytes: number,
-): boolean {
+export function joinsFoundRuns(profiles: readonly TargetProfile[], maxRunBytes: number): boolean {
   const chunkBytes = Math.min(CHUNK_BYTES, maxRunBytes);
   const sourceBytes = Math.min(4 * chunkBytes, SOURCE_BYTES);
-  const differs = specs.flatMap((s) => (s.kind === 'diff' ? [s.differ] : []));
   return profiles.every(
     (p) =>
       p.allowedOperations.includes('diff') &&
-      differs.some(
-        (d) =>
-          p.allowedDiffers.includes(d) &&
-          differByName(d).decoderMemoryBytes(sourceBytes, chunkBytes) <= p.decoderMemoryLimitBytes,
+      p.allowedDiffers.some(
+        (d) => differByName(d).decoderMemoryBytes(sourceBytes, chunkBytes) <= p.decoderMemoryLimitBytes,
       ),
   );
 }
