@@ -1,12 +1,14 @@
 // The ota-build command line: declares commands (each lazily imports its library code), and is
-// the one error boundary: OtaErrors become one line and their documented exit code.
+// the one error boundary: OtaErrors become one line and their documented exit code. It also
+// handles interrupts while a run has temporaries to remove (handleSignalsWhileCleanupPending).
 
 import { Command, CommanderError } from 'commander';
 import { fstatSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { constants as osConstants } from 'node:os';
 import { ExitCode, ioError, OtaError, type ErrorCode } from '../errors/ota-error.js';
 import { printable, printableLines } from '../errors/printable.js';
-import { runInterruptCleanupSync } from '../image/interrupt-cleanup.js';
+import { runInterruptCleanupSync, watchInterruptCleanup } from '../image/interrupt-cleanup.js';
 import type { CommandResult } from './command-result.js';
 import { applyCommand } from './commands/apply.js';
 import { buildCommand } from './commands/build.js';
@@ -146,14 +148,31 @@ function report(err: unknown, json: boolean): number {
 
 // Entry point when run as a program (bin/ota-build.js imports this module).
 export async function runFromProcess(): Promise<void> {
-  // An interrupted run removes its temporary files, then ends by the same signal, so a shell or
-  // a CI runner sees what it would have seen (exit 130 for Ctrl-C, 143 for SIGTERM).
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(signal, () => {
-      runInterruptCleanupSync();
-      process.kill(process.pid, signal);
-    });
-  }
+  handleSignalsWhileCleanupPending();
   const code = await main(process.argv.slice(2));
   process.exit(code);
+}
+
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * While a run has temporaries registered (interrupt-cleanup.ts), an interrupt removes them, then
+ * ends the process by the same signal, so a shell or a CI runner sees what it would have seen
+ * (exit 130 for Ctrl-C, 143 for SIGTERM). Otherwise the signals keep their default action: a
+ * command with nothing to undo stops at once, even inside a long synchronous step.
+ */
+function handleSignalsWhileCleanupPending(): void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    runInterruptCleanupSync();
+    for (const s of SIGNALS) process.removeListener(s, onSignal);
+    process.kill(process.pid, signal);
+    // Still running: as PID 1 (a container without an init) the default action is ignored.
+    process.exit(128 + (osConstants.signals[signal] ?? 0));
+  };
+  watchInterruptCleanup((pending) => {
+    for (const s of SIGNALS) {
+      if (pending) process.on(s, onSignal);
+      else process.removeListener(s, onSignal);
+    }
+  });
 }

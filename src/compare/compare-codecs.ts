@@ -3,11 +3,12 @@
 // combination is one producePackages run over that plan, and encoder work is shared through
 // a CachingEncoder, so N combinations cost far less than N builds.
 
-import { mkdtemp, rm } from 'node:fs/promises';
-import { removeOnInterrupt } from '../image/interrupt-cleanup.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError, ioError } from '../errors/ota-error.js';
+import { onInterrupt } from '../image/interrupt-cleanup.js';
 import type { TargetProfile } from '../model/target-profile.js';
 import { phaseTimer, sharedBlockSize } from '../pipeline/build-packages.js';
 import { keepWholeOptions } from '../pipeline/candidate-specs.js';
@@ -84,11 +85,16 @@ export async function compareCodecs(o: CompareOptions): Promise<CompareResult> {
   try {
     pool = EncodePool.create(jobs);
     const parent = o.tempDir ?? tmpdir();
-    workDir = await mkdtemp(join(parent, 'ota-compare-')).catch((err) => {
-      throw ioError('create temp folder in', parent, err);
+    // Its cache can hold gigabytes: an interrupted compare removes it too. Registered before the
+    // folder is made, which is made synchronously, so no interrupt finds it made but unregistered.
+    forgetWorkDir = onInterrupt(() => {
+      if (workDir) rmSync(workDir, { recursive: true, force: true });
     });
-    // Its cache can hold gigabytes: an interrupted compare removes it too.
-    forgetWorkDir = removeOnInterrupt(workDir);
+    try {
+      workDir = mkdtempSync(join(parent, 'ota-compare-'));
+    } catch (err) {
+      throw ioError('create temp folder in', parent, err);
+    }
     cache = await CandidateCache.create(workDir);
     const runner = new CombinationRunner({
       profile,

@@ -5,6 +5,7 @@
 import bsdiffNode from 'bsdiff-node';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { removeOnInterrupt } from '../image/interrupt-cleanup.js';
 import { join } from 'node:path';
 import { describeCause } from '../codecs/codec-errors.js';
 import { ioError } from '../errors/ota-error.js';
@@ -40,6 +41,8 @@ async function runBsdiff(source: Uint8Array, target: Uint8Array): Promise<Buffer
   } catch (error) {
     throw ioError('create temp dir in', tmpdir(), error);
   }
+  // On the main thread (--jobs 1) an interrupt removes it; a worker's is inside the pool's folder.
+  const forget = removeOnInterrupt(dir);
   try {
     const oldFile = join(dir, 'old');
     const newFile = join(dir, 'new');
@@ -63,6 +66,7 @@ async function runBsdiff(source: Uint8Array, target: Uint8Array): Promise<Buffer
   } finally {
     // Best effort: a failed cleanup must not hide the result or the original error.
     await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    forget();
   }
 }
 

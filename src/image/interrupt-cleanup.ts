@@ -1,11 +1,15 @@
 // What a run undoes when it ends (temporary files, folders it made), remembered so that an
-// interrupted run (Ctrl-C, SIGTERM, SIGHUP) undoes it too: the command line's signal handler
-// calls runInterruptCleanupSync. The library never installs signal handlers itself.
+// interrupted run (Ctrl-C, SIGTERM, SIGHUP) undoes it too. The library never installs signal
+// handlers: the command line watches this registry (watchInterruptCleanup) and handles the
+// signals only while something is registered, calling runInterruptCleanupSync. Per thread: a
+// worker thread's registrations are its own (the encode pool gives its workers a temp folder
+// the main thread registers).
 
 import { rmSync } from 'node:fs';
 
 /** Cleanup actions, in the order registered; run newest first (files before their folders). */
 const actions = new Map<symbol, () => void>();
+let watcher: ((pending: boolean) => void) | undefined;
 
 /**
  * Remembers a synchronous cleanup `action` until the returned function is called, which the
@@ -14,12 +18,16 @@ const actions = new Map<symbol, () => void>();
 export function onInterrupt(action: () => void): () => void {
   const key = Symbol('cleanup');
   actions.set(key, action);
+  if (actions.size === 1) watcher?.(true);
   return () => {
-    actions.delete(key);
+    if (actions.delete(key) && actions.size === 0) watcher?.(false);
   };
 }
 
-/** onInterrupt for a temporary file or folder the caller made: removed whole. */
+/**
+ * onInterrupt for a temporary file or folder the caller is about to make or has made: removed
+ * whole (registering before making it leaves no moment when it exists unregistered).
+ */
 export function removeOnInterrupt(path: string): () => void {
   return onInterrupt(() => rmSync(path, { recursive: true, force: true }));
 }
@@ -34,4 +42,10 @@ export function runInterruptCleanupSync(): void {
     }
   }
   actions.clear();
+}
+
+/** Tells `listener` when the registry becomes non-empty (true) and empty again (false). */
+export function watchInterruptCleanup(listener: (pending: boolean) => void): void {
+  watcher = listener;
+  if (actions.size > 0) listener(true);
 }

@@ -23,16 +23,20 @@ export class BlobSpool {
   private constructor(
     readonly path: string,
     private readonly fh: FileHandle,
+    forget: () => void,
   ) {
-    this.forget = removeOnInterrupt(path);
+    this.forget = forget;
   }
 
   /** Creates an empty spool file in `dir`. */
   static async create(dir: string): Promise<BlobSpool> {
     const path = join(dir, `.ota-build-spool-${process.pid}-${Date.now().toString(36)}.tmp`);
+    // Registered before it exists: an interrupt never finds it made but unregistered.
+    const forget = removeOnInterrupt(path);
     try {
-      return new BlobSpool(path, await open(path, 'wx+', 0o600));
+      return new BlobSpool(path, await open(path, 'wx+', 0o600), forget);
     } catch (err) {
+      forget();
       throw ioError('create blob spool in', dir, err);
     }
   }

@@ -11,11 +11,14 @@
 // launcher's memory settings) is in bench/RESULTS.md: it depends on how many chunks need zstd at
 // once, not on the image size.
 
-import { availableParallelism } from 'node:os';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { errorFromWire, type ErrorWire } from '../errors/error-wire.js';
+import { removeOnInterrupt } from '../image/interrupt-cleanup.js';
 import type { BlockDigests, HashProgress } from '../hashing/block-digests.js';
 import type { EncodedCandidate } from '../planner/candidates.js';
 import type { ChunkEncoder } from './chunk-encoder.js';
@@ -48,6 +51,15 @@ async function encodeInProcess(task: EncodeTask, plugins: EncodePlugins): Promis
   return encodeChunk(task, plugins);
 }
 
+/** A new folder under the temp folder for the workers' files; undefined when none can be made. */
+function workersTempFolder(): string | undefined {
+  try {
+    return mkdtempSync(join(tmpdir(), 'ota-build-workers-'));
+  } catch {
+    return undefined; // the workers then use the temp folder itself, as before
+  }
+}
+
 /** Finds the compiled worker script (from dist/ even when this module runs from src/ in tests). */
 function workerUrl(): URL {
   const here = new URL('./encode-worker.js', import.meta.url);
@@ -62,14 +74,23 @@ export class EncodePool implements ChunkEncoder {
   private readonly pending = new Map<number, Pending>();
   private readonly workers: Worker[] = [];
   private nextId = 0;
+  private tempFolder: string | undefined;
+  private forgetTempFolder: (() => void) | undefined;
 
   private constructor(
     readonly jobs: number,
     private readonly plugins: EncodePlugins = {},
   ) {
     if (jobs <= 1) return;
+    // The workers' temporary files (bsdiff's inputs) go in one folder the main thread registers
+    // for an interrupt (a worker's own registrations are out of the signal handler's reach).
+    const tmp = workersTempFolder();
+    if (tmp) {
+      this.tempFolder = tmp;
+      this.forgetTempFolder = removeOnInterrupt(tmp);
+    }
     for (let i = 0; i < jobs; i++) {
-      const w = new Worker(workerUrl());
+      const w = new Worker(workerUrl(), tmp ? { env: { ...process.env, TMPDIR: tmp } } : {});
       w.on('message', (msg) => this.onMessage(w, msg));
       w.on('error', (err) => this.failAll(err));
       this.workers.push(w);
@@ -115,6 +136,8 @@ export class EncodePool implements ChunkEncoder {
   /** Stops the workers. */
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.terminate()));
+    if (this.tempFolder) await rm(this.tempFolder, { recursive: true, force: true }).catch(() => undefined);
+    this.forgetTempFolder?.();
   }
 
   private dispatch(): void {

@@ -3,7 +3,8 @@
 // Reports made together are staged first and put in place together (stageReportFile), and a
 // long run checks their destinations before it starts (checkReportDestinations).
 
-import { rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ioError, UsageError } from '../errors/ota-error.js';
@@ -46,18 +47,22 @@ export async function writeReportFile(path: string, text: string): Promise<void>
 }
 
 /**
- * Writes every report, or none: all are staged before any is put in place (a report that cannot
- * be written leaves none of the others).
+ * Writes every report: all are written under temporary names before any is put in place, so a
+ * report that cannot be written leaves none of the others. (A rename failing after another
+ * succeeded, which the checks before it make unlikely, leaves that other in place.)
  */
 export async function writeReportFiles(reports: readonly { path: string; text: string }[]): Promise<void> {
   const staged: StagedReport[] = [];
   try {
     for (const r of reports) staged.push(await stageReportFile(r.path, r.text));
+    while (staged.length > 0) {
+      await staged[0]!.commit();
+      staged.shift();
+    }
   } catch (err) {
     await Promise.all(staged.map((s) => s.discard()));
     throw err;
   }
-  for (const s of staged) await s.commit();
 }
 
 /**
@@ -76,6 +81,9 @@ export async function checkReportDestinations(outputs: readonly { option: string
     });
     if (!folderStat.isDirectory())
       throw ioError('write report', o.path, Object.assign(new Error(`${folder} is not a folder`), { code: 'ENOTDIR' }));
+    await access(folder, constants.W_OK | constants.X_OK).catch((err: unknown) => {
+      throw ioError('write report', o.path, err);
+    });
     const existing = await stat(o.path).catch(() => undefined);
     if (existing?.isDirectory())
       throw new UsageError('OUTPUT_NOT_FILE', `${o.option} ${o.path} is a folder; nothing was written`);

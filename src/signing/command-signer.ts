@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { removeOnInterrupt } from '../image/interrupt-cleanup.js';
 import { join } from 'node:path';
 import { SignatureError, ioError } from '../errors/ota-error.js';
 import type { Signer, Verifier } from './signer.js';
@@ -45,6 +46,7 @@ export class CommandSigner implements Signer {
     const dir = await mkdtemp(join(tmpdir(), 'ota-sign-')).catch((err) => {
       throw ioError('create temp folder in', tmpdir(), err);
     });
+    const forget = removeOnInterrupt(dir);
     try {
       const path = join(dir, 'statement.bin');
       const out = await open(path, 'wx', 0o600);
@@ -58,6 +60,7 @@ export class CommandSigner implements Signer {
       }
     } finally {
       await rm(dir, { recursive: true, force: true });
+      forget();
     }
   }
 

@@ -1,7 +1,8 @@
 // Generates a key pair and writes `<prefix>.pem` (PKCS#8, mode 0600) and `<prefix>.pub.pem` (SPKI).
 
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { link, lstat, open, stat, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, link, lstat, open, stat, unlink } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { UsageError, ioError } from '../errors/ota-error.js';
 import { algorithmByName, SIGNATURE_ALGORITHMS } from '../model/signature-algorithm.js';
@@ -86,6 +87,9 @@ export async function checkKeyDestinations(prefix: string, paths: readonly strin
         throw ioError('write key file', p, err);
       },
     );
+    await access(dirname(p), constants.W_OK | constants.X_OK).catch((err: unknown) => {
+      throw ioError('write key file', p, err);
+    });
   }
 }
 

@@ -223,7 +223,7 @@ describe('compare', () => {
     const csv = join(work, 'kept-out.csv');
     const cases: [string[], number, RegExp][] = [
       [['--csv', csv, '--html', join(work, 'no-such-dir', 'r.html')], 8, /IO_ENOENT.*no-such-dir/],
-      [['--csv', csv, '--html', join(work, '.', 'kept-out.csv')], 2, /BAD_OPTION.*--csv and --html both name/],
+      [['--csv', csv, '--html', `${work}/./kept-out.csv`], 2, /BAD_OPTION.*--csv and --html both name/],
       [['--csv', work], 2, /OUTPUT_NOT_FILE.*--csv .* is a folder/],
       [['--csv', join(oldPath, 'r.csv')], 8, /IO_ENOTDIR/],
     ];

@@ -1,6 +1,7 @@
 // An interrupted build or compare (Ctrl-C, SIGTERM) leaves nothing behind: the build's spool,
 // staged packages and the output folders it made, compare's temp folder (whose cache can hold
-// gigabytes). The process still ends by the signal, as a shell or CI runner expects.
+// gigabytes), the encode workers' temp files. The process still ends by the signal, as a shell
+// or CI runner expects.
 
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -86,6 +87,36 @@ describe('interrupted runs', () => {
     expect(r.started).toBe(true);
     expect(r.signal).toBe('SIGTERM');
     expect(entries(out)).toEqual(['theirs.txt']);
+  }, 90_000);
+
+  it("an interrupt while bsdiff runs on a worker thread removes the worker's temp files too", async () => {
+    const tmp = join(work, 'tmp-workers');
+    mkdirSync(tmp, { recursive: true });
+    const bsdiffRunning = () =>
+      entries(tmp).some(
+        (n) => n.startsWith('ota-build-workers-') && entries(join(tmp, n)).some((m) => m.startsWith('ota-bsdiff-')),
+      );
+    const r = await interrupt(
+      [
+        'compare',
+        '--old',
+        pair.oldPath,
+        '--new',
+        pair.newPath,
+        '--codecs',
+        'none',
+        '--differs',
+        'bsdiff',
+        '--jobs',
+        '2',
+      ],
+      bsdiffRunning,
+      'SIGTERM',
+      { TMPDIR: tmp },
+    );
+    expect(r.started, 'bsdiff never ran before compare ended').toBe(true);
+    expect(r.signal).toBe('SIGTERM');
+    expect(entries(tmp)).toEqual([]);
   }, 90_000);
 
   it('compare interrupted by SIGTERM removes its temp folder', async () => {
