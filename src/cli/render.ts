@@ -1,5 +1,7 @@
 // Small rendering helpers for human output: byte sizes, percentages, aligned tables.
 
+import { printable } from '../errors/printable.js';
+
 /** `1.5 MiB`-style size (the same formatting as compare's reports). */
 export { formatBytes } from '../report/format-units.js';
 
@@ -9,7 +11,10 @@ export function formatPercent(part: number, whole: number): string {
 }
 
 /** Renders rows as an aligned text table; numeric-looking cells are right-aligned. */
-export function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+export function renderTable(header: readonly string[], plainRows: readonly (readonly string[])[]): string {
+  // Cells may quote a file name or a custom profile: control characters are escaped before the
+  // widths are measured, so a hostile cell neither reaches the terminal raw nor breaks the layout.
+  const rows = plainRows.map((r) => r.map(printable));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const numeric = (s: string) => /^[\d.,]+( ?[%A-Za-z]+)?$/.test(s) && /\d/.test(s);
   const line = (cells: readonly string[]) =>

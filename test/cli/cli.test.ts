@@ -334,6 +334,9 @@ describe('targets', () => {
     expect(r.stdout).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
     expect(r.stdout).toContain('V\\x1b[31mRED');
     expect(r.stdout).toContain('hostile: a\\x07b.');
+    // Escaped before the layout: the columns after the hostile cell still line up.
+    const [head, , row] = r.stdout.split('\n');
+    expect(row!.indexOf('generic')).toBe(head!.indexOf('storage'));
   });
 
   it('a profile from targets --json is itself a valid custom profile file', () => {

@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { availableParallelism } from 'node:os';
 import { CliReporter } from '../cli-reporter.js';
 import type { CommandResult } from '../command-result.js';
-import { printableLines } from '../../errors/printable.js';
+import { printable, printableLines } from '../../errors/printable.js';
 import {
   MAX_TIMESTAMP_SECONDS,
   collect,
@@ -129,8 +129,8 @@ export function buildCommand(run: (work: () => Promise<CommandResult>) => Promis
           p.signatureAlgorithm,
         ]);
         const what = result.target
-          ? `${result.target.format} image ${result.target.path}`
-          : `${result.input} release ${o.new} (${result.partitions.length} partition${result.partitions.length === 1 ? '' : 's'})`;
+          ? `${result.target.format} image ${printable(result.target.path)}`
+          : `${result.input} release ${printable(o.new)} (${result.partitions.length} partition${result.partitions.length === 1 ? '' : 's'})`;
         const parts = result.target
           ? ''
           : renderTable(

@@ -88,14 +88,14 @@ function describe(r: InspectReport): string {
   const n = r.manifestNotDecoded;
   if (n)
     return [
-      `${r.path}: ota-build package ${r.formatVersion}, ${formatBytes(r.fileSizeBytes)}`,
+      `${printable(r.path)}: ota-build package ${r.formatVersion}, ${formatBytes(r.fileSizeBytes)}`,
       `target     ${t.targetId} (${t.vendor} ${t.platform}, ${t.storage}, ${t.blockSizeBytes}-byte blocks, ${t.updateMode})`,
       `signature  ${r.signature.algorithm}, key ${r.signature.keyId.slice(0, 16)}… (NOT verified)`,
       `manifest   ${formatBytes(r.sections.manifest!.sizeBytes)}: ${n.partitionCount} partitions, ${n.operationCount} operations, ${n.extentCount} extents`,
       `           not decoded: an unverified package with more than 1000 operations; pass --pubkey to list them`,
     ].join('\n');
   const lines = [
-    `${r.path}: ota-build package ${r.formatVersion}, ${formatBytes(r.fileSizeBytes)}`,
+    `${printable(r.path)}: ota-build package ${r.formatVersion}, ${formatBytes(r.fileSizeBytes)}`,
     `target     ${t.targetId} (${t.vendor} ${t.platform}, ${t.storage}, ${t.blockSizeBytes}-byte blocks, ${t.updateMode})${t.releaseLayout ? `, ${t.releaseLayout} release of ${r.partitions.length} partitions` : ''}`,
     `signature  ${r.signature.algorithm}, key ${(r.signature.keyIds ?? [r.signature.keyId]).map((k) => `${k.slice(0, 16)}…`).join(', ')}${r.metadataVerified ? '' : ' (NOT verified)'}`,
     `versions   ${r.sourceVersion || '-'} → ${r.targetVersion || '-'}, timestamp ${r.timestampSeconds}`,
