@@ -24,3 +24,20 @@ export function assertRawImageSize(displayPath: string, sizeBytes: number): void
       `${displayPath} is ${sizeBytes} bytes, over the ${MAX_INPUT_IMAGE_BYTES}-byte (${MAX_INPUT_IMAGE_LABEL}) limit for input images`,
     );
 }
+
+/** Most blocks an input image may have: 64 GiB of 4 KiB blocks (2^24), whatever the block size. */
+export const MAX_INPUT_IMAGE_BLOCKS = MAX_INPUT_IMAGE_BYTES / 4096;
+
+/**
+ * Throws IMAGE_TOO_LARGE (exit 3) for an image of more than MAX_INPUT_IMAGE_BLOCKS blocks of
+ * `blockSizeBytes`: a profile with small blocks would otherwise need more digest memory than the
+ * byte limit allows for (512-byte blocks: 4 GiB of digests at 64 GiB).
+ */
+export function assertImageBlockCount(displayPath: string, sizeBytes: number, blockSizeBytes: number): void {
+  const blocks = Math.ceil(sizeBytes / blockSizeBytes);
+  if (blocks > MAX_INPUT_IMAGE_BLOCKS)
+    throw new ImageError(
+      'IMAGE_TOO_LARGE',
+      `${displayPath} is ${blocks} blocks of ${blockSizeBytes} bytes, over the ${MAX_INPUT_IMAGE_BLOCKS} blocks an input image may have`,
+    );
+}

@@ -9,6 +9,7 @@ import { dontCareExtents, hashBlocks, type BlockDigests, type HashProgress } fro
 import { AnchorIndex } from '../hashing/anchor-index.js';
 import { DigestIndex } from '../hashing/digest-index.js';
 import type { BlockSource } from '../image/block-source.js';
+import { assertImageBlockCount } from '../image/input-image-limit.js';
 import { openImage } from '../image/open-image.js';
 import type { ImageIdentity } from '../model/manifest.js';
 import {
@@ -183,6 +184,8 @@ export class PreparedImages {
     let old: BlockSource | undefined;
     try {
       old = o.oldPath ? await openImage(o.oldPath) : undefined;
+      // Before the hashing threads size their digests from them.
+      for (const image of [next, old]) if (image) assertImageBlockCount(image.path, image.sizeBytes, o.blockSizeBytes);
       const hash = (path: string, withAnchors: boolean, phase: string, zipSpanMaxBlocks?: number) => {
         const digests = o.hashImageFile!(
           { path, blockSizeBytes: o.blockSizeBytes, withAnchors, zipSpanMaxBlocks },
@@ -216,6 +219,7 @@ export class PreparedImages {
     o: PlanOptions,
     hashed?: { old?: Promise<BlockDigests>; next?: Promise<BlockDigests> },
   ): Promise<PreparedImages> {
+    for (const image of [next, old]) if (image) assertImageBlockCount(image.path, image.sizeBytes, o.blockSizeBytes);
     const progress = (phase: string) => progressOf(o.reporter, phase);
     const zipSpans = zipSpanMaxBlocks(o, old !== undefined);
     const [oldDigests, newDigests] = await o.timed('hashMs', () =>

@@ -193,6 +193,20 @@ describe('images', () => {
     expectNoPackage(out);
   });
 
+  it('an image of more blocks than the input limit at a small block size → exit 3 IMAGE_TOO_LARGE, before hashing', () => {
+    // 9 GiB of hole is within 64 GiB, but at 512-byte blocks it is 18 Mi blocks (over 16 Mi).
+    const generic = JSON.parse(runCliOk(['targets', 'generic', '--json']).stdout) as Record<string, unknown>;
+    const profile = join(work, 'small-blocks.json');
+    writeFileSync(profile, JSON.stringify({ ...generic, id: 'small-blocks', aliases: [], blockSizeBytes: 512 }));
+    const image = join(work, 'nine-gib.img');
+    writeFileSync(image, Buffer.alloc(0));
+    truncateSync(image, 9 * 1024 ** 3);
+    const out = freshOut();
+    expectError(['build', '--new', image, '-o', out, '--target', profile, '--jobs', '1'], 3, 'IMAGE_TOO_LARGE');
+    expectNoPackage(out);
+    rmSync(image);
+  });
+
   it.each(kinds)('build --old <%s> → exit %i %s', (_what, status, code, key) => {
     const out = freshOut();
     expectError(
