@@ -45,29 +45,38 @@ export async function makeFolders(path: string): Promise<string | undefined> {
 }
 
 /**
+ * The folders removeMadeFolders tries, in order: `path`, then its parents up to `made`.
+ */
+function madeChain(path: string, made: string): string[] {
+  const top = resolve(made);
+  const chain: string[] = [];
+  for (let d = resolve(path); d === top || d.startsWith(top + sep); d = dirname(d)) {
+    chain.push(d);
+    if (d === top) break;
+  }
+  return chain;
+}
+
+/**
  * Undoes makeFolders after a failure: removes `path` and its parents up to `made` (what
  * makeFolders returned), each only if empty, stopping at the first that is not.
  */
 export async function removeMadeFolders(path: string, made: string): Promise<void> {
-  const top = resolve(made);
-  for (let d = resolve(path); d === top || d.startsWith(top + sep); d = dirname(d)) {
-    const removed = await rmdir(d).then(
-      () => true,
-      () => false,
-    );
-    if (!removed || d === top) return;
-  }
+  for (const d of madeChain(path, made))
+    if (
+      !(await rmdir(d).then(
+        () => true,
+        () => false,
+      ))
+    )
+      return;
 }
 
 /** removeMadeFolders, synchronously (for an interrupted run: interrupt-cleanup.ts). */
 export function removeMadeFoldersSync(path: string, made: string): void {
-  const top = resolve(made);
-  for (let d = resolve(path); d === top || d.startsWith(top + sep); d = dirname(d)) {
-    try {
-      rmdirSync(d);
-    } catch {
-      return;
-    }
-    if (d === top) return;
+  try {
+    for (const d of madeChain(path, made)) rmdirSync(d);
+  } catch {
+    // the first folder that is not empty (or not ours to remove) ends the walk
   }
 }

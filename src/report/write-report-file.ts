@@ -1,13 +1,11 @@
 // writeReportFile: writes a report (CSV, HTML) next to its destination and renames it into
 // place, so a failed run never leaves half a file; errors become IoErrors naming the path.
-// Reports made together are staged first and put in place together (stageReportFile), and a
-// long run checks their destinations before it starts (checkReportDestinations).
+// Reports made together are staged first and put in place together (writeReportFiles).
 
-import { constants } from 'node:fs';
-import { access, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { rename, unlink, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { basename, dirname, join, resolve } from 'node:path';
-import { ioError, UsageError } from '../errors/ota-error.js';
+import { basename, dirname, join } from 'node:path';
+import { ioError } from '../errors/ota-error.js';
 
 /** A report written beside its destination under a temporary name, not yet in place. */
 export interface StagedReport {
@@ -62,30 +60,5 @@ export async function writeReportFiles(reports: readonly { path: string; text: s
   } catch (err) {
     await Promise.all(staged.map((s) => s.discard()));
     throw err;
-  }
-}
-
-/**
- * Refuses, before a long run, report destinations that could not be written at its end: two
- * options naming one file (BAD_OPTION), a path that is a folder (OUTPUT_NOT_FILE), a folder that
- * does not exist or is not one (IoError naming the path, as the write would).
- */
-export async function checkReportDestinations(outputs: readonly { option: string; path?: string }[]): Promise<void> {
-  const given = outputs.filter((o): o is { option: string; path: string } => o.path !== undefined);
-  for (const [i, o] of given.entries()) {
-    const twin = given.slice(0, i).find((p) => resolve(p.path) === resolve(o.path));
-    if (twin) throw new UsageError('BAD_OPTION', `${twin.option} and ${o.option} both name ${o.path}`);
-    const folder = dirname(o.path);
-    const folderStat = await stat(folder).catch((err: unknown) => {
-      throw ioError('write report', o.path, err);
-    });
-    if (!folderStat.isDirectory())
-      throw ioError('write report', o.path, Object.assign(new Error(`${folder} is not a folder`), { code: 'ENOTDIR' }));
-    await access(folder, constants.W_OK | constants.X_OK).catch((err: unknown) => {
-      throw ioError('write report', o.path, err);
-    });
-    const existing = await stat(o.path).catch(() => undefined);
-    if (existing?.isDirectory())
-      throw new UsageError('OUTPUT_NOT_FILE', `${o.option} ${o.path} is a folder; nothing was written`);
   }
 }

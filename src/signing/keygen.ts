@@ -1,10 +1,10 @@
 // Generates a key pair and writes `<prefix>.pem` (PKCS#8, mode 0600) and `<prefix>.pub.pem` (SPKI).
 
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { constants } from 'node:fs';
-import { access, link, lstat, open, stat, unlink } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
+import { link, lstat, open, unlink } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { UsageError, ioError } from '../errors/ota-error.js';
+import { assertWritableFolder } from '../image/writable-folder.js';
 import { algorithmByName, SIGNATURE_ALGORITHMS } from '../model/signature-algorithm.js';
 import { keyIdOf } from './key-pair.js';
 
@@ -63,7 +63,8 @@ export async function writeNew(path: string, data: string, mode: number): Promis
 /**
  * Refuses, before a key is made, what would fail after it: a prefix that names no file (empty,
  * or a folder: `keys/` would write the hidden `keys/.pem`), a key file that exists in any form
- * (a dangling symlink too: the write would fail on it), a folder that does not exist.
+ * (a dangling symlink too: the write would fail on it), a folder that does not exist or may not
+ * be written.
  */
 export async function checkKeyDestinations(prefix: string, paths: readonly string[]): Promise<void> {
   if (prefix === '' || /[\\/]$/.test(prefix) || ['.', '..'].includes(basename(prefix)))
@@ -78,18 +79,7 @@ export async function checkKeyDestinations(prefix: string, paths: readonly strin
         'KEY_EXISTS',
         `${p} already exists${st.isSymbolicLink() ? ' (a symbolic link)' : ''}; keygen never overwrites a key`,
       );
-    await stat(dirname(p)).then(
-      (folder) => {
-        if (!folder.isDirectory())
-          throw ioError('write key file', p, Object.assign(new Error('not a folder'), { code: 'ENOTDIR' }));
-      },
-      (err: unknown) => {
-        throw ioError('write key file', p, err);
-      },
-    );
-    await access(dirname(p), constants.W_OK | constants.X_OK).catch((err: unknown) => {
-      throw ioError('write key file', p, err);
-    });
+    await assertWritableFolder(p, 'write key file');
   }
 }
 

@@ -47,26 +47,18 @@ async function interrupt(
 
 const entries = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
 
+/** A one-job delta build of the pair into `out`, with `extra` options. */
+const buildArgs = (out: string, ...extra: string[]) => [
+  ...['build', '--old', pair.oldPath, '--new', pair.newPath, '-o', out, '--jobs', '1'],
+  ...extra,
+];
+
 describe('interrupted runs', () => {
   it('build interrupted by Ctrl-C while encoding removes its spool, staged files and the folders it made', async () => {
     const top = join(work, 'out-int');
     const out = join(top, 'nested');
     const r = await interrupt(
-      [
-        'build',
-        '--old',
-        pair.oldPath,
-        '--new',
-        pair.newPath,
-        '-o',
-        out,
-        '--target',
-        'generic,qualcomm',
-        '--jobs',
-        '1',
-        '--key',
-        join(TEST_KEYS, 'ed25519.pem'),
-      ],
+      buildArgs(out, '--target', 'generic,qualcomm', '--key', join(TEST_KEYS, 'ed25519.pem')),
       () => entries(out).some((n) => n.startsWith('.ota-build-spool-')),
       'SIGINT',
     );
@@ -80,7 +72,7 @@ describe('interrupted runs', () => {
     mkdirSync(out);
     writeFileSync(join(out, 'theirs.txt'), 'keep me');
     const r = await interrupt(
-      ['build', '--old', pair.oldPath, '--new', pair.newPath, '-o', out, '--target', 'generic', '--jobs', '1'],
+      buildArgs(out, '--target', 'generic'),
       () => entries(out).some((n) => n.startsWith('.ota-build-spool-')),
       'SIGTERM',
     );

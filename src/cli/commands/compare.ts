@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { availableParallelism } from 'node:os';
 import { CliReporter } from '../cli-reporter.js';
 import { printable } from '../../errors/printable.js';
+import { checkReportDestinations } from '../check-report-destinations.js';
 import { refuseOutputOverInput } from '../refuse-output-over-input.js';
 import type { CommandResult } from '../command-result.js';
 import { MAX_TIMESTAMP_SECONDS, parseIntOption, timestampFrom } from '../parse-options.js';
@@ -64,7 +65,7 @@ export function compareCommand(run: (work: () => Promise<CommandResult>) => Prom
             { option: '--target', path: /\.json$/i.test(o.target ?? '') ? o.target : undefined },
           ],
         );
-        const { checkReportDestinations, writeReportFiles } = await import('../../report/write-report-file.js');
+        const { writeReportFiles } = await import('../../report/write-report-file.js');
         // Checked before the combinations are built (minutes on real images), not at the end.
         await checkReportDestinations([
           { option: '--csv', path: o.csv },

@@ -3,6 +3,7 @@
 
 import { Command } from 'commander';
 import { CliReporter } from '../cli-reporter.js';
+import { checkReportDestinations } from '../check-report-destinations.js';
 import { refuseOutputOverInput } from '../refuse-output-over-input.js';
 import { transportFrom, withTransportOptions } from '../transport-options.js';
 import type { CommandResult } from '../command-result.js';
@@ -36,7 +37,6 @@ export function inspectCommand(run: (work: () => Promise<CommandResult>) => Prom
             ...((o.pubkey ?? []) as string[]).map((path) => ({ option: '--pubkey', path })),
           ],
         );
-        const { checkReportDestinations } = await import('../../report/write-report-file.js');
         await checkReportDestinations([{ option: '--html', path: o.html }]);
         const reporter = await CliReporter.create({});
         const { inspectPackage } = await import('../../inspect/inspect-package.js');
