@@ -20,7 +20,7 @@ export class BrotliDecoder implements Decoder {
    * Refuses a window (2^WBITS, the decoder's ring buffer) larger than `memoryBytes`, the op's
    * declared decoder memory, and bytes after the end of the stream (Node's decoder ignores them).
    */
-  async decode(data: Uint8Array, expectedSizeBytes: number, memoryBytes?: number): Promise<Buffer> {
+  async decode(data: Uint8Array, expectedSizeBytes: number, memoryBytes?: number, into?: Buffer): Promise<Buffer> {
     assertExpectedSize(this.name, expectedSizeBytes);
     const windowBits = brotliWindowBits(data);
     if (memoryBytes !== undefined && 2 ** windowBits > memoryBytes)
@@ -31,7 +31,7 @@ export class BrotliDecoder implements Decoder {
     const decoder = zlib.createBrotliDecompress({
       chunkSize: Math.min(MAX_CHUNK_BYTES, Math.max(64, expectedSizeBytes)),
     });
-    const out = await decodeStreamCapped(this.name, decoder, data, expectedSizeBytes);
+    const out = await decodeStreamCapped(this.name, decoder, data, expectedSizeBytes, into);
     if (decoder.bytesWritten !== data.length) {
       throw blobDecodeError(this.name, `${data.length - decoder.bytesWritten} trailing bytes after the brotli stream`);
     }

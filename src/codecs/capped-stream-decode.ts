@@ -6,10 +6,12 @@
 
 import type { Duplex } from 'node:stream';
 import { blobDecodeError, describeCause } from './codec-errors.js';
+import { decodeOutput } from './decode-output.js';
 
 /**
- * Decodes `input` through `stream` and returns exactly `expectedSizeBytes` bytes.
- * Memory: one Buffer of `expectedSizeBytes` plus the stream's own chunk buffers.
+ * Decodes `input` through `stream` and returns exactly `expectedSizeBytes` bytes (in `into` when
+ * given, see decodeOutput). Memory: one Buffer of `expectedSizeBytes` (unless `into`) plus the
+ * stream's own chunk buffers.
  * Throws PackageFormatError (`BLOB_DECODE_FAILED`) on a stream error, on output past the cap,
  * or on output short of it.
  */
@@ -18,8 +20,9 @@ export function decodeStreamCapped(
   stream: Duplex,
   input: Uint8Array,
   expectedSizeBytes: number,
+  into?: Buffer,
 ): Promise<Buffer> {
-  const output = Buffer.allocUnsafe(expectedSizeBytes);
+  const output = decodeOutput(expectedSizeBytes, into);
   let producedBytes = 0;
   let settled = false;
 

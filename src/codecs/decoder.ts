@@ -13,7 +13,10 @@ export interface Decoder {
    * produces more than `expectedSizeBytes` (a decompression bomb stops at the cap).
    * `memoryBytes` is the op's declared decoder memory: a stream that needs a larger dictionary or
    * window is refused (absent: the dictionary or window must fit the output, FORMAT.md §4).
-   * Throws PackageFormatError (`BLOB_DECODE_FAILED`) on corrupt data or a size mismatch.
+   * With `into` (a buffer of exactly `expectedSizeBytes`, its contents overwritten), the output is
+   * decoded into it and it is returned: an applier reuses its buffers instead of allocating one
+   * per op. Throws PackageFormatError (`BLOB_DECODE_FAILED`) on corrupt data or a size mismatch;
+   * `into` then holds undefined bytes.
    */
-  decode(data: Uint8Array, expectedSizeBytes: number, memoryBytes?: number): Promise<Buffer>;
+  decode(data: Uint8Array, expectedSizeBytes: number, memoryBytes?: number, into?: Buffer): Promise<Buffer>;
 }

@@ -29,11 +29,11 @@ export class GzipDecoder implements Decoder {
    * chunk past the cap; checks its CRC-32 and ISIZE. Rejects a second member or any other
    * byte after the first member's trailer. (The 32 KiB window needs no memory check.)
    */
-  async decode(data: Uint8Array, expectedSizeBytes: number): Promise<Buffer> {
+  async decode(data: Uint8Array, expectedSizeBytes: number, _memoryBytes?: number, into?: Buffer): Promise<Buffer> {
     assertExpectedSize(this.name, expectedSizeBytes);
     const bodyStart = memberHeaderBytes(data);
     const inflater = zlib.createInflateRaw({ chunkSize: Math.min(MAX_CHUNK_BYTES, Math.max(64, expectedSizeBytes)) });
-    const out = await decodeStreamCapped(this.name, inflater, data.subarray(bodyStart), expectedSizeBytes);
+    const out = await decodeStreamCapped(this.name, inflater, data.subarray(bodyStart), expectedSizeBytes, into);
     const trailerAt = bodyStart + inflater.bytesWritten;
     if (trailerAt + TRAILER_BYTES > data.length) throw fail('member ends before its 8-byte trailer');
     const trailer = Buffer.from(data.buffer, data.byteOffset + trailerAt, TRAILER_BYTES);

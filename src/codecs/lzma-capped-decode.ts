@@ -6,6 +6,7 @@
 
 import type { NativeCoder } from 'lzma-native';
 import { blobDecodeError, describeCause } from './codec-errors.js';
+import { decodeOutput } from './decode-output.js';
 
 /**
  * Runs `input` through `coder` (a decoder, set up) and returns exactly `expectedSizeBytes` bytes
@@ -21,9 +22,7 @@ export function decodeCapped(
   sliceBytes: number,
   into?: Buffer,
 ): Buffer {
-  if (into && into.length !== expectedSizeBytes)
-    throw new RangeError(`decode buffer is ${into.length} bytes, not ${expectedSizeBytes}`);
-  const output = into ?? Buffer.allocUnsafe(expectedSizeBytes);
+  const output = decodeOutput(expectedSizeBytes, into);
   let producedBytes = 0;
   let ended = false;
   let consumedBytes = 0;

@@ -15,14 +15,16 @@ import { FILTER_LZMA2, readU32, type XzStreamLayout } from './xz-filter-chain.js
 
 /**
  * Decodes `data` (laid out as `layout`, one ARM64 block) into exactly `expectedSizeBytes` with
- * liblzma's memory limit at `memlimitBytes`. Throws BLOB_DECODE_FAILED on any mismatch.
- * Memory: a copy of the compressed block, the output and the LZMA2 decoder.
+ * liblzma's memory limit at `memlimitBytes` (in `into` when given, see decodeOutput). Throws
+ * BLOB_DECODE_FAILED on any mismatch. Memory: a copy of the compressed block, the output and the
+ * LZMA2 decoder.
  */
 export async function decodeXzArm64(
   data: Uint8Array,
   layout: XzStreamLayout,
   expectedSizeBytes: number,
   memlimitBytes: number,
+  into?: Buffer,
 ): Promise<Buffer> {
   const block = layout.blocks[0];
   if (block === undefined || layout.blocks.length !== 1)
@@ -51,6 +53,7 @@ export async function decodeXzArm64(
     plain,
     expectedSizeBytes,
     lzmaInputSliceBytes(expectedSizeBytes),
+    into,
   );
   arm64BcjDecode(output);
   const stored = data.subarray(checkAt, checkAt + layout.checkBytes);

@@ -31,20 +31,22 @@ export class XzDecoder implements Decoder {
    * expected) inside liblzma before the cap is seen. The ARM64 chain goes through xz-arm64-decode.ts
    * (liblzma 5.2 lacks that filter) with the same limit and cap.
    */
-  async decode(data: Uint8Array, expectedSizeBytes: number, memoryBytes?: number): Promise<Buffer> {
+  async decode(data: Uint8Array, expectedSizeBytes: number, memoryBytes?: number, into?: Buffer): Promise<Buffer> {
     assertExpectedSize(this.name, expectedSizeBytes);
     checkContainer(data);
     const layout = readXzLayout(data);
     const bcjBytes = layout.blocks.some((b) => b.chain !== 'lzma2') ? BCJ_DECODER_STATE_BYTES : 0;
     const declared = memoryBytes ?? XZ_CODEC.decoderMemoryBytes(XZ_CODEC.maxLevel, expectedSizeBytes) + bcjBytes;
     const memlimit = Math.max(1, Math.floor(declared)) + MEMLIMIT_SLACK_BYTES;
-    if (layout.blocks.some((b) => b.chain === 'arm64')) return decodeXzArm64(data, layout, expectedSizeBytes, memlimit);
+    if (layout.blocks.some((b) => b.chain === 'arm64'))
+      return decodeXzArm64(data, layout, expectedSizeBytes, memlimit, into);
     return decodeCapped(
       this.name,
       xzStreamDecoder(memlimit),
       data,
       expectedSizeBytes,
       lzmaInputSliceBytes(expectedSizeBytes),
+      into,
     );
   }
 }

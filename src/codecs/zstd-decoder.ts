@@ -11,8 +11,8 @@ export class ZstdDecoder implements Decoder {
   readonly wireId = ZSTD_CODEC.wireId;
 
   /** Decodes one frame into exactly `expectedSizeBytes` (see decodeZstdFrame for the checks). */
-  async decode(data: Uint8Array, expectedSizeBytes: number): Promise<Buffer> {
+  async decode(data: Uint8Array, expectedSizeBytes: number, _memoryBytes?: number, into?: Buffer): Promise<Buffer> {
     assertExpectedSize(this.name, expectedSizeBytes);
-    return decodeZstdFrame(this.name, data, expectedSizeBytes);
+    return decodeZstdFrame(this.name, data, expectedSizeBytes, undefined, into);
   }
 }

@@ -5,6 +5,7 @@
 import type bindingModule from 'zstd-napi/binding.js';
 import { createRequire } from 'node:module';
 import { blobDecodeError, describeCause } from './codec-errors.js';
+import { decodeOutput } from './decode-output.js';
 import { parseZstdFrameHeader } from './zstd-frame-header.js';
 
 /**
@@ -92,7 +93,8 @@ export function encodeZstdFrame(data: Uint8Array, options: ZstdFrameOptions): Bu
  * Decodes the single frame `frame` into exactly `expectedSizeBytes`. Before allocating it
  * checks the header: content size declared and equal to `expectedSizeBytes`, checksum present,
  * no dictionary id, window within 2^27, and exactly one frame with no trailing bytes. The
- * output buffer is then exactly the declared size and zstd cannot write past it.
+ * output buffer (`into` when given, see decodeOutput) is then exactly the declared size and zstd
+ * cannot write past it.
  * Throws PackageFormatError (`BLOB_DECODE_FAILED`) on any mismatch or corrupt data.
  */
 export function decodeZstdFrame(
@@ -100,6 +102,7 @@ export function decodeZstdFrame(
   frame: Uint8Array,
   expectedSizeBytes: number,
   dictionary?: Uint8Array,
+  into?: Buffer,
 ): Buffer {
   const header = parseZstdFrameHeader(what, frame);
   if (header.contentSizeBytes === undefined) throw blobDecodeError(what, 'frame does not declare its content size');
@@ -125,7 +128,7 @@ export function decodeZstdFrame(
   const dctx = reusedDCtx();
   dctx.setParameter(zstd().DParameter.windowLogMax, ZSTD_MAX_WINDOW_LOG);
   if (dictionary !== undefined) dctx.loadDictionary(zstdDictionaryView(dictionary));
-  const out = Buffer.allocUnsafe(expectedSizeBytes);
+  const out = decodeOutput(expectedSizeBytes, into);
   let producedBytes: number;
   try {
     producedBytes = dctx.decompress(out, frame);

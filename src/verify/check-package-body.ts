@@ -5,6 +5,7 @@
 
 import { decoderFor } from '../codecs/decoder-registry.js';
 import { patcherFor } from '../diff/patcher-registry.js';
+import { ScratchBuffer } from '../image/extent-io.js';
 import { totalBlocks } from '../model/extent.js';
 import { blobOf, targetSourceOf } from '../model/operation.js';
 import type { PackageReader } from '../package/package-reader.js';
@@ -32,13 +33,14 @@ export interface BodyCheckOptions {
  * Verifies the payload signature and every blob hash, decodes every REPLACE blob with its codec
  * and patches every sourceless DIFF blob (FORMAT.md §4, 1.4) onto zero bytes with its patcher,
  * bounded by the op's declared decoder memory (the output is dropped). Memory: one op's blob and
- * output at a time.
+ * one reused output buffer.
  */
 export async function checkPackageBody(reader: PackageReader, options: BodyCheckOptions = {}): Promise<BodyChecks> {
   if (!options.blobsFirst) await reader.verifyPayloadSignature();
   const bs = reader.manifest.blockSizeBytes;
   let blobCount = 0;
   let decodedCount = 0;
+  const output = new ScratchBuffer(); // every REPLACE decodes into it: the output is dropped
   for (const part of reader.manifest.partitions) {
     for (const [i, op] of part.operations.entries()) {
       const blob = blobOf(op);
@@ -47,7 +49,8 @@ export async function checkPackageBody(reader: PackageReader, options: BodyCheck
       blobCount++;
       if (options.decode === false) continue;
       const dstBytes = totalBlocks(op.dst) * bs;
-      if (op.type === 'replace') await decoderFor(op.codec).decode(bytes, dstBytes, op.decoderMemoryBytes);
+      if (op.type === 'replace')
+        await decoderFor(op.codec).decode(bytes, dstBytes, op.decoderMemoryBytes, output.take(dstBytes));
       else if (op.type === 'diff' && op.src.length === 0 && targetSourceOf(op).length === 0)
         await patcherFor(op.differ).patch(new Uint8Array(0), bytes, dstBytes, op.decoderMemoryBytes);
       else continue;

@@ -7,14 +7,15 @@ import { allEncoders, encoderByName } from '../../src/codecs/encoder-registry.js
 
 /** An encoder plus its decoder's `decode`. */
 export interface CodecPair extends Encoder {
-  decode(data: Uint8Array, expectedSizeBytes: number): Promise<Buffer>;
+  decode(data: Uint8Array, expectedSizeBytes: number, memoryBytes?: number, into?: Buffer): Promise<Buffer>;
 }
 
 /** Joins `encoder` with the decoder registered under its wire id. */
 export function pairCodec(encoder: Encoder): CodecPair {
   const decoder = decoderByWireId(encoder.wireId);
   const pair = Object.create(encoder) as CodecPair;
-  pair.decode = (data, expectedSizeBytes) => decoder.decode(data, expectedSizeBytes);
+  pair.decode = (data, expectedSizeBytes, memoryBytes, into) =>
+    decoder.decode(data, expectedSizeBytes, memoryBytes, into);
   return pair;
 }
 

@@ -22,6 +22,18 @@ describe.each(allCodecs().map((codec) => [codec.name, codec] as const))('%s code
     expect(decoded.equals(data)).toBe(true);
   });
 
+  it('decodes into a buffer the caller gives (an applier reuses its own), and refuses one of another size', async () => {
+    const data = textLike(256 * 1024, 12);
+    const encoded = await codec.encode(data, codec.defaultLevel);
+    const into = Buffer.alloc(data.length, 0xa5);
+    const decoded = await codec.decode(encoded, data.length, undefined, into);
+    expect(decoded).toBe(into);
+    expect(into.equals(data)).toBe(true);
+    await expect(codec.decode(encoded, data.length, undefined, Buffer.alloc(data.length + 1))).rejects.toThrow(
+      RangeError,
+    );
+  });
+
   it('round-trips at its minimum and maximum levels', async () => {
     const data = textLike(64 * 1024, 9);
     for (const level of [codec.minLevel, codec.maxLevel]) {

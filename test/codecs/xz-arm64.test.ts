@@ -31,6 +31,9 @@ describe('xz ARM64 chain', () => {
     expect(ours.length).toBeLessThan((await encoder.encode(data, 9, plainOptions)).length);
     expect(memory).toBeGreaterThan(encoder.decoderMemoryBytes(9, data.length));
     expect((await decoder.decode(ours, data.length, memory)).equals(data)).toBe(true);
+    const into = Buffer.alloc(data.length);
+    expect(await decoder.decode(ours, data.length, memory, into)).toBe(into);
+    expect(into.equals(data)).toBe(true);
     expect(runToolOk('xz', ['-d', '-c'], ours).equals(data)).toBe(true);
     // Block header: size, flags (2 filters), ARM64 (0x0a) without properties, LZMA2 (0x21).
     expect([...ours.subarray(12, 17)]).toEqual([2, 1, 0x0a, 0x00, 0x21]);
