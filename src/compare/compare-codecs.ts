@@ -13,7 +13,7 @@ import type { TargetProfile } from '../model/target-profile.js';
 import { phaseTimer, sharedBlockSize } from '../pipeline/build-packages.js';
 import { keepWholeOptions } from '../pipeline/candidate-specs.js';
 import { EncodePool } from '../pipeline/encode-pool.js';
-import { joinsFoundRuns, PreparedImages } from '../pipeline/prepared-images.js';
+import { joinsFoundRuns, PreparedImages, runSizes } from '../pipeline/prepared-images.js';
 import type { CandidateSpec } from '../planner/candidates.js';
 import { CollectingReporter } from '../reporter.js';
 import { chooseSigner } from '../signing/choose-key.js';
@@ -64,13 +64,14 @@ export async function compareCodecs(o: CompareOptions): Promise<CompareResult> {
   // Each combination gets the plan `build` would make for its candidates: found runs join changed
   // chunks only where it DIFFs (replaceOnlyPlan has no joins), and zip members stay whole only
   // where one of its differs needs them so (prepared; the other DIFF combinations get plainPlan).
-  const joinFoundRuns = joinsFoundRuns([profile], profile.maxOperationBytes);
+  const sizes = runSizes([profile]);
+  const joinFoundRuns = joinsFoundRuns([profile], sizes.maxRunBytes);
   const allDiffs = selection.differs.map((differ): CandidateSpec => ({ kind: 'diff', differ }));
   const prepared = await PreparedImages.prepare({
     oldPath: o.oldPath,
     newPath: o.newPath,
     blockSizeBytes: profile.blockSizeBytes,
-    maxRunBytes: profile.maxOperationBytes,
+    ...sizes,
     joinFoundRuns,
     ...keepWholeOptions(allDiffs, [profile]),
     reporter,
@@ -141,7 +142,7 @@ export async function compareCodecs(o: CompareOptions): Promise<CompareResult> {
         label: FULL_BASELINE,
         specs: autoSpecs(profile, selection, false),
         forbidden: [],
-        prepared: prepared.fullPlanView(profile.maxOperationBytes),
+        prepared: prepared.fullPlanView(),
         apply: false,
         index: total - 1,
         total,

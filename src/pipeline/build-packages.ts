@@ -20,7 +20,7 @@ import { DEFAULT_TARGETS, resolveTargets } from '../targets/target-registry.js';
 import type { BuildOptions, BuildResult } from './build-options.js';
 import { candidateSpecs, keepWholeOptions } from './candidate-specs.js';
 import { EncodePool } from './encode-pool.js';
-import { joinsFoundRuns, PreparedImages } from './prepared-images.js';
+import { joinsFoundRuns, PreparedImages, runSizes } from './prepared-images.js';
 import { preparedJob, producePackages, type PartitionJob } from './produce-packages.js';
 import { releaseJobs, selectRelease } from './release-jobs.js';
 import { TargetAssembly } from './target-assembly.js';
@@ -197,12 +197,11 @@ async function setup(
   // What each package needs whatever its ops (in-place, several keys, a release): refused now, not after encoding.
   for (const a of assemblies)
     checkFormatLimit(minorVersionOf(a.targetHeader(), { partitions: [] }, a.signers.length), a.profile);
-  const maxRunBytes = Math.min(...profiles.map((p) => p.maxOperationBytes));
+  const sizes = runSizes(profiles);
   const plan = {
     blockSizeBytes,
-    maxRunBytes,
-    largestRunBytes: Math.max(...profiles.map((p) => p.maxOperationBytes)),
-    joinFoundRuns: joinsFoundRuns(profiles, maxRunBytes),
+    ...sizes,
+    joinFoundRuns: joinsFoundRuns(profiles, sizes.maxRunBytes),
     ...keepWholeOptions(specs, profiles),
     reporter,
     timed: phaseTimer(timingsMs),

@@ -1,6 +1,6 @@
 // The plan of a full partition (no old image) regrouped by content before encoding: the changed
 // blocks are cut into segments, each sketched (hashing/content-sketch.ts), and alike segments are
-// gathered into chunks of up to the op size (planner/gather-similar.ts). Reads the new image once
+// gathered into chunks of up to `chunkBytes` (planner/gather-similar.ts). Reads the new image once
 // more, one planned chunk at a time. Memory: one chunk plus ~4 bytes per sampled shingle
 // (about 1/64 of the nonzero bytes).
 
@@ -19,7 +19,7 @@ export async function gatherFullChunks(
   next: BlockSource,
   items: readonly PlanItem[],
   blockSizeBytes: number,
-  maxRunBytes: number,
+  chunkBytes: number,
 ): Promise<PlanStep[]> {
   const zeros: ZeroItem[] = [];
   let changedBlocks = 0;
@@ -28,7 +28,7 @@ export async function gatherFullChunks(
     else if (item.kind === 'changed') changedBlocks += item.dst.blockCount;
     else return [...items]; // not a full plan: nothing to gather
   }
-  const maxRunBlocks = Math.max(1, Math.floor(maxRunBytes / blockSizeBytes));
+  const maxRunBlocks = Math.max(1, Math.floor(chunkBytes / blockSizeBytes));
   const perSegment = Math.max(
     1,
     Math.min(maxRunBlocks, Math.floor(SEGMENT_BYTES / blockSizeBytes)),

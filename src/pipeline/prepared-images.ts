@@ -42,6 +42,32 @@ import type { HashJob } from './hash-image-file.js';
 export const CHUNK_BYTES = 2 * 1024 * 1024;
 /** Most old bytes a changed chunk is diffed against (at most 4 x the chunk; see diffSources). */
 export const SOURCE_BYTES = 4 * 1024 * 1024;
+/**
+ * Largest run the planner makes (a COPY, a ZERO, a zip member kept whole) however large the
+ * targets' ops may be: an applier holds a COPY's blocks in memory (two steps in flight), and
+ * longer runs would save only a few manifest bytes.
+ */
+export const MAX_RUN_BYTES = 4 * 1024 * 1024;
+/**
+ * Largest chunk of a full partition (no old image) where the targets' ops are that large: one
+ * LZMA context over more alike content. On major-256 (xz -9e of the whole image: 30.92 MB) the
+ * full package was 31.18 MB with 4 MiB chunks, 30.65 MB with 8 MiB, 30.34 MB with 12 MiB and
+ * 30.16 MB with 16 MiB; the reference applier then peaked at 110, 130, 152 and 162-176 MiB RSS
+ * (its limit is 160 MiB: two decoded ops in flight and the LZMA dictionary grow with the chunk).
+ */
+export const FULL_CHUNK_BYTES = 8 * 1024 * 1024;
+
+/** The run sizes of one plan that `profiles` share (PlanOptions). */
+export function runSizes(
+  profiles: readonly TargetProfile[],
+): Pick<PlanOptions, 'maxRunBytes' | 'largestRunBytes' | 'fullChunkBytes'> {
+  const opBytes = profiles.map((p) => p.maxOperationBytes);
+  return {
+    maxRunBytes: Math.min(MAX_RUN_BYTES, ...opBytes),
+    largestRunBytes: Math.min(MAX_RUN_BYTES, Math.max(...opBytes)),
+    fullChunkBytes: Math.min(FULL_CHUNK_BYTES, ...opBytes),
+  };
+}
 
 /**
  * Whether found runs should join changed chunks (the planner's joinFoundRuns) for these targets:
@@ -103,13 +129,19 @@ function progressOf(reporter: Reporter, phase: string): HashProgress {
 /** How to plan: shared by prepare (paths) and fromSources (opened images). */
 export interface PlanOptions {
   readonly blockSizeBytes: number;
-  /** Smallest maxOperationBytes among the targets: no planned run is larger. */
+  /** Smallest maxOperationBytes among the targets, at most MAX_RUN_BYTES: no planned run is larger. */
   readonly maxRunBytes: number;
   /**
-   * Largest maxOperationBytes among the targets (default maxRunBytes): zip members up to this
-   * size are found, so the changed ones the plan cuts for a smaller op can be told (membersCut).
+   * Largest maxOperationBytes among the targets, at most MAX_RUN_BYTES (default maxRunBytes): zip
+   * members up to this size are found, so the changed ones the plan cuts for a smaller op can be
+   * told (membersCut).
    */
   readonly largestRunBytes?: number;
+  /**
+   * Largest chunk gathered for a full partition: the smallest maxOperationBytes among the targets,
+   * at most FULL_CHUNK_BYTES (default maxRunBytes).
+   */
+  readonly fullChunkBytes?: number;
   /** True when every target allows DIFF ops (see the planner's PlanOptions.joinFoundRuns). */
   readonly joinFoundRuns: boolean;
   /** A differ tried keeps zip members whole (traits.keepWhole): the planner keeps changed ones in one op. */
@@ -147,8 +179,10 @@ export class PreparedImages {
     private readonly oldView: OldImageView | undefined,
     readonly items: readonly PlanItem[],
     readonly blockSizeBytes: number,
-    /** Smallest maxOperationBytes among the targets: no planned run is larger. */
+    /** No planned run is larger (PlanOptions.maxRunBytes). */
     readonly maxRunBytes: number,
+    /** Largest chunk of a full partition (PlanOptions.fullChunkBytes). */
+    readonly fullChunkBytes: number,
   ) {}
 
   get oldDigests(): BlockDigests | undefined {
@@ -256,7 +290,8 @@ export class PreparedImages {
         ),
       };
     });
-    return new PreparedImages(next, old, newDigests, oldView, items, o.blockSizeBytes, o.maxRunBytes);
+    const fullChunkBytes = o.fullChunkBytes ?? o.maxRunBytes;
+    return new PreparedImages(next, old, newDigests, oldView, items, o.blockSizeBytes, o.maxRunBytes, fullChunkBytes);
   }
 
   /**
@@ -276,6 +311,7 @@ export class PreparedImages {
       items,
       this.blockSizeBytes,
       this.maxRunBytes,
+      this.fullChunkBytes,
     );
   }
 
@@ -283,8 +319,8 @@ export class PreparedImages {
    * The same new image planned as a full package (no old image), without hashing it again —
    * compare's "best full package" baseline in delta mode. Closing the view closes nothing.
    */
-  fullPlanView(maxRunBytes: number): PreparedImages {
-    const items = planBlocks(this.newDigests, undefined, planLimits(this.blockSizeBytes, maxRunBytes, false));
+  fullPlanView(): PreparedImages {
+    const items = planBlocks(this.newDigests, undefined, planLimits(this.blockSizeBytes, this.maxRunBytes, false));
     return new PreparedImages(
       this.next,
       undefined,
@@ -292,7 +328,8 @@ export class PreparedImages {
       undefined,
       items,
       this.blockSizeBytes,
-      maxRunBytes,
+      this.maxRunBytes,
+      this.fullChunkBytes,
     );
   }
 

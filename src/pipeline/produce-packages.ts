@@ -172,7 +172,7 @@ async function encodePartition(
       } else if (prepared.old === undefined) {
         // A full partition: alike content from anywhere in the image shares one op's compressor.
         items = await o.timed('gatherMs', () =>
-          gatherFullChunks(prepared.next, prepared.items, prepared.blockSizeBytes, prepared.maxRunBytes),
+          gatherFullChunks(prepared.next, prepared.items, prepared.blockSizeBytes, prepared.fullChunkBytes),
         );
       } else {
         // A/B delta: content repeated in the new image is coded once, in the op of its first copy.

@@ -264,7 +264,7 @@ describe('targets', () => {
       storage: 'generic',
       alg: 'ed25519',
       mem: 2 ** 30,
-      maxOp: 4 * 2 ** 20,
+      maxOp: 8 * 2 ** 20,
       codecs: ['none', 'gzip', 'brotli', 'zstd', 'xz'],
     },
   ];
