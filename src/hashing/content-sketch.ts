@@ -1,7 +1,8 @@
 // Content sketches of a full image's segments: a sample of the content's 8-byte shingles (chosen
 // by their own hash, so alike content gives alike samples wherever it sits) and a coarse class
-// (text, x86 code, other binary). The planner gathers alike segments into one op; the encoding
-// rules pick a codec by class. Pure: bytes in, numbers out.
+// (text, x86 code, other binary), and whether it is dense (already compressed). The planner
+// gathers alike segments into one op; the encoding rules pick a codec by class. Pure: bytes in,
+// numbers out.
 
 /** What a segment's content is, coarsely: what the full-image rules and the planner key on. */
 export type ContentClass = 'text' | 'x86' | 'binary';
@@ -11,7 +12,18 @@ export interface SegmentSketch {
   /** Distinct sampled shingle hashes (about one per 64 bytes of nonzero content). */
   readonly samples: Int32Array;
   readonly contentClass: ContentClass;
+  /**
+   * The nonzero bytes' order-0 entropy is at least DENSE_BITS_PER_BYTE: compressed data (deflated
+   * zip members, images), which a wider LZMA context does not shrink.
+   */
+  readonly dense: boolean;
 }
+
+/**
+ * Entropy (bits per byte) from which a segment is dense. Deflate streams measure ~7.9-8.0 on
+ * 64 KiB; x86-64 and AArch64 code 5.5-7, text 4-5.5.
+ */
+const DENSE_BITS_PER_BYTE = 7.5;
 
 /** Share of nonzero bytes that are printable ASCII or whitespace from which content counts as text. */
 const TEXT_SHARE = 0.85;
@@ -70,13 +82,29 @@ export function contentClassOf(data: Uint8Array): ContentClass {
   return classOf(countBytes(data));
 }
 
-/** The sample and class of one segment (one pass). */
+/** The sample, class and density of one segment (one pass). */
 export function sketchSegment(data: Uint8Array): SegmentSketch {
   const seen = new Set<number>();
+  const histogram = new Float64Array(256);
   let h = 0;
   const counts = countBytes(data, (i, b) => {
+    histogram[b]!++;
     h = ((h << 4) + GEAR[b]!) | 0;
     if (i >= 7 && b !== 0 && Math.imul(h, 0x9e3779b1) >>> SAMPLE_SHIFT === 0) seen.add(h);
   });
-  return { samples: Int32Array.from(seen), contentClass: classOf(counts) };
+  return {
+    samples: Int32Array.from(seen),
+    contentClass: classOf(counts),
+    dense: nonzeroEntropyBits(histogram, counts.nonzero) >= DENSE_BITS_PER_BYTE,
+  };
+}
+
+/** Order-0 entropy (bits per byte) of the `nonzero` bytes counted in `histogram` (0 when none). */
+function nonzeroEntropyBits(histogram: Float64Array, nonzero: number): number {
+  let bits = 0;
+  for (let b = 1; b < 256; b++) {
+    const p = histogram[b]! / nonzero;
+    if (p > 0) bits -= p * Math.log2(p);
+  }
+  return bits;
 }

@@ -2,6 +2,7 @@
 // of alike segments into one chunk (planner/gather-similar.ts), and the slow codecs a full-image
 // chunk gets (pipeline/full-image-rules.ts fullImageSlowCodecs).
 
+import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { contentClassOf, sketchSegment } from '../../src/hashing/content-sketch.js';
 import { gatherSimilar, type SketchedSegment } from '../../src/planner/gather-similar.js';
@@ -24,6 +25,14 @@ describe('content classes', () => {
     expect(contentClassOf(textLike(256 * KiB, 4))).toBe('text');
     expect(contentClassOf(randomBytes(256 * KiB, 5))).toBe('binary');
     expect(contentClassOf(elfChunk(256 * KiB))).toBe('x86');
+  });
+
+  it('marks compressed content dense, and text and code not', () => {
+    expect(sketchSegment(deflateRawSync(textLike(512 * KiB, 6))).dense).toBe(true);
+    expect(sketchSegment(randomBytes(64 * KiB, 6)).dense).toBe(true);
+    expect(sketchSegment(textLike(64 * KiB, 6)).dense).toBe(false);
+    expect(sketchSegment(elfChunk(64 * KiB)).dense).toBe(false);
+    expect(sketchSegment(Buffer.alloc(64 * KiB)).dense).toBe(false);
   });
 });
 
@@ -61,6 +70,25 @@ describe('gatherSimilar', () => {
       i.kind === 'gathered' ? i.dst[0]!.startBlock : i.kind === 'zero' ? i.dst.startBlock : -1,
     );
     expect(firsts).toEqual([...firsts].sort((x, y) => x - y));
+  });
+
+  it('counts dense segments twice against the chunk size', () => {
+    // Eight alike segments of 16 blocks (copies of one text, or of one deflate stream): the text
+    // fills chunks of 64 blocks, the deflated content chunks of 32.
+    const chunkSizes = (data: Buffer) =>
+      gathered(
+        gatherSimilar(
+          [],
+          Array.from({ length: 8 }, (_, k) => ({
+            dst: { startBlock: k * 16, blockCount: 16 },
+            sketch: sketchSegment(data),
+          })),
+          64,
+        ),
+      ).map((c) => c.reduce((t, e) => t + e.blockCount, 0));
+    expect(chunkSizes(textLike(64 * KiB, 11))).toEqual([64, 64]);
+    const deflated = deflateRawSync(textLike(512 * KiB, 11)).subarray(0, 64 * KiB);
+    expect(chunkSizes(deflated)).toEqual([32, 32, 32, 32]);
   });
 
   it('never gathers x86 code with other content', () => {
