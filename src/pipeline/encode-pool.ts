@@ -1,4 +1,4 @@
-// EncodePool: runs EncodeTasks on `jobs` worker threads (zstd-napi is synchronous, so encoding
+// EncodePool: runs EncodeTasks on up to `jobs` worker threads (zstd-napi is synchronous, so encoding
 // must leave the main thread), or in-process when jobs is 1; it also hashes an image file on a
 // worker (hashImage), so a build hashes its two images on two threads. Results never depend on
 // which worker ran a task, so packages are byte-identical for any job count.
@@ -67,7 +67,11 @@ function workerUrl(): URL {
   return new URL('../../dist/pipeline/encode-worker.js', import.meta.url);
 }
 
-/** A fixed pool of encode workers. */
+/**
+ * A pool of up to `jobs` encode workers: one per core (at most `jobs`) started at once, so they
+ * load while the caller prepares; the others only when a job finds none idle (`--jobs 256` on a
+ * small image starts as many as it has chunks in flight, not 256).
+ */
 export class EncodePool implements ChunkEncoder {
   private readonly idle: Worker[] = [];
   private readonly queue: Job[] = [];
@@ -76,6 +80,7 @@ export class EncodePool implements ChunkEncoder {
   private nextId = 0;
   private tempFolder: string | undefined;
   private forgetTempFolder: (() => void) | undefined;
+  private closed = false;
 
   private constructor(
     readonly jobs: number,
@@ -89,13 +94,21 @@ export class EncodePool implements ChunkEncoder {
       this.tempFolder = tmp;
       this.forgetTempFolder = removeOnInterrupt(tmp);
     }
-    for (let i = 0; i < jobs; i++) {
-      const w = new Worker(workerUrl(), tmp ? { env: { ...process.env, TMPDIR: tmp } } : {});
-      w.on('message', (msg) => this.onMessage(w, msg));
-      w.on('error', (err) => this.failAll(err));
-      this.workers.push(w);
-      this.idle.push(w);
-    }
+    for (let i = Math.min(jobs, availableParallelism()); i > 0; i--) this.idle.push(this.spawn());
+  }
+
+  /** Workers started so far (at most `jobs`). */
+  get startedWorkers(): number {
+    return this.workers.length;
+  }
+
+  private spawn(): Worker {
+    const tmp = this.tempFolder;
+    const w = new Worker(workerUrl(), tmp ? { env: { ...process.env, TMPDIR: tmp } } : {});
+    w.on('message', (msg) => this.onMessage(w, msg));
+    w.on('error', (err) => this.failAll(err));
+    this.workers.push(w);
+    return w;
   }
 
   /**
@@ -135,14 +148,16 @@ export class EncodePool implements ChunkEncoder {
 
   /** Stops the workers. */
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
     if (this.tempFolder) await rm(this.tempFolder, { recursive: true, force: true }).catch(() => undefined);
     this.forgetTempFolder?.();
   }
 
   private dispatch(): void {
-    while (this.idle.length > 0 && this.queue.length > 0) {
-      const w = this.idle.pop()!;
+    while (this.queue.length > 0 && !this.closed) {
+      const w = this.idle.pop() ?? (this.workers.length < this.jobs ? this.spawn() : undefined);
+      if (!w) return;
       const job = this.queue.shift()!;
       w.postMessage(
         job,

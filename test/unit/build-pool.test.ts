@@ -3,7 +3,7 @@
 // succeeds or fails, so no worker outlives it.
 
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { OtaError } from '../../src/errors/ota-error.js';
@@ -32,6 +32,23 @@ describe('a build given a pool', () => {
     expect(hashed).toHaveBeenCalledTimes(2);
     expect(encoded).toHaveBeenCalled();
     expect(closed).toHaveBeenCalled();
+  });
+
+  it('starts one worker per core at once, and more (up to --jobs) only as chunks find none idle', async () => {
+    const pool = EncodePool.create(64);
+    expect(pool.startedWorkers).toBe(Math.min(64, availableParallelism()));
+    const result = await buildPackages({
+      pool,
+      oldPath: join(samples, 'system-v1.img'),
+      newPath: join(samples, 'system-v2.img'),
+      outDir: join(work, 'many-jobs'),
+      targets: 'generic',
+      timestampSeconds: 1,
+    });
+    expect(result.packages).toHaveLength(1);
+    // The sample pair's few chunks, in flight together, need far fewer than 64.
+    expect(pool.startedWorkers).toBeGreaterThanOrEqual(Math.min(2, availableParallelism()));
+    expect(pool.startedWorkers).toBeLessThan(64);
   });
 
   it('closes it when the build fails before using it', async () => {
