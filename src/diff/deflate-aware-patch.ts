@@ -14,6 +14,7 @@ import { hexBytes } from '../errors/ota-error.js';
 import { applyBsdiffLzmaPatch, bsdiffLzmaApplyBytes } from './bsdiff-lzma-patch.js';
 import { DeflateMismatch, DeflateSink } from './deflate-sink.js';
 import { readVarint, writeVarint } from './varint.js';
+import { lend, type PatchBuffers } from './patcher.js';
 import { deflateStateBytes, validDeflateParams, zlibDeflateRaw, type DeflateParams } from './zlib-deflate.js';
 
 const WHAT = 'deflate-aware';
@@ -201,20 +202,25 @@ export function readDeflateAwareHeader(
  * the op's declared `memoryBytes`, before anything is allocated. Each old stream must inflate to
  * exactly its stated length and end exactly at its stated deflated length; each deflate segment
  * must re-deflate to exactly its stated length (the re-deflate writes into a buffer of that size
- * and stops at the first byte past it). Throws PackageFormatError (`BLOB_DECODE_FAILED`).
+ * and stops at the first byte past it). The expanded source (`work`), the inner patch's blocks
+ * and result (`expanded`) and the output are in `buffers` when given (an applier's reused ones:
+ * fresh ones per op stayed resident until a full collection). Throws PackageFormatError
+ * (`BLOB_DECODE_FAILED`).
  */
 export async function applyDeflateAwarePatch(
   source: Uint8Array,
   patch: Uint8Array,
   expectedSizeBytes: number,
   memoryBytes = Infinity,
+  buffers?: PatchBuffers,
 ): Promise<Buffer> {
   const { header, innerOffsetBytes } = readDeflateAwareHeader(patch, source.length, expectedSizeBytes);
   const needBytes = headerApplyBytes(header, source.length);
   if (needBytes > memoryBytes)
     throw fail(`patch needs ${needBytes} bytes of decoder memory, the op declares ${memoryBytes}`);
   const oldInflated = header.oldStreams.reduce((n, s) => n + s.inflatedBytes, 0);
-  const expandedSource = Buffer.allocUnsafe(source.length + oldInflated);
+  const expandedSource =
+    lend(buffers, source.length + oldInflated, 'work') ?? Buffer.allocUnsafe(source.length + oldInflated);
   expandedSource.set(source, 0);
   let at = source.length;
   header.oldStreams.forEach((s, i) => {
@@ -238,13 +244,17 @@ export async function applyDeflateAwarePatch(
     expandedSource.set(inflated, at);
     at += inflated.length;
   });
+  // The inner patch's result is this patcher's working data, not the applier's output.
+  const inner: PatchBuffers | undefined =
+    buffers && ((size, use = 'output') => buffers(size, use === 'output' ? 'expanded' : use));
   const expanded = await applyBsdiffLzmaPatch(
     expandedSource,
     patch.subarray(innerOffsetBytes),
     expandedTargetBytes(header.segments),
     memoryBytes,
+    inner,
   );
-  const out = Buffer.allocUnsafe(expectedSizeBytes);
+  const out = lend(buffers, expectedSizeBytes, 'output') ?? Buffer.allocUnsafe(expectedSizeBytes);
   let from = 0;
   let to = 0;
   header.segments.forEach((s, i) => {
@@ -254,7 +264,8 @@ export async function applyDeflateAwarePatch(
       to += s.sizeBytes;
       return;
     }
-    const sink = new DeflateSink(s.deflatedBytes);
+    // Re-deflated straight into its place in the output.
+    const sink = new DeflateSink(s.deflatedBytes, undefined, out.subarray(to, to + s.deflatedBytes));
     try {
       zlibDeflateRaw(expanded.subarray(from, from + s.inflatedBytes), s.params, sink);
     } catch (error) {
@@ -264,7 +275,6 @@ export async function applyDeflateAwarePatch(
     }
     if (sink.length !== s.deflatedBytes)
       throw fail(`segment ${i} re-deflates to ${sink.length} bytes, declared ${s.deflatedBytes}`);
-    out.set(sink.bytes(), to);
     from += s.inflatedBytes;
     to += s.deflatedBytes;
   });

@@ -21,14 +21,16 @@ export class DeflateSink {
   uncodedBytes = 0;
 
   /**
-   * `capacityBytes`: the most bytes the stream may have (allocated once). `expected`: when given,
-   * every byte must equal it (its length is the capacity).
+   * `capacityBytes`: the most bytes the stream may have (allocated once, unless `into`).
+   * `expected`: when given, every byte must equal it (its length is the capacity). `into`: when
+   * given (and no `expected`), the bytes are written there (its length is the capacity).
    */
   constructor(
     capacityBytes: number,
     private readonly expected?: Uint8Array,
+    into?: Uint8Array,
   ) {
-    this.out = expected ?? new Uint8Array(capacityBytes);
+    this.out = expected ?? into ?? new Uint8Array(capacityBytes);
   }
 
   /** Appends one byte; throws DeflateMismatch past the capacity or on a byte unlike `expected`. */

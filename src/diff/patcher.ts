@@ -24,16 +24,18 @@ export interface Patcher {
   ): Promise<Buffer>;
 }
 
-/** What a lent buffer holds: the result, a working copy, or one decoded block of a patch. */
-export type PatchBufferUse = 'output' | 'work' | 'control' | 'diff' | 'extra';
+/** What a lent buffer holds: the result, a working copy, an inner patch's result, or one decoded block of a patch. */
+export type PatchBufferUse = 'output' | 'work' | 'expanded' | 'control' | 'diff' | 'extra';
 
 /**
  * Buffers an applier lends a patcher instead of fresh allocations (a fresh multi-MiB buffer
  * page-faults on every 4 KiB, and the collector unmaps it again): `sizeBytes` bytes (any
  * contents) for one use, a different buffer for each, reused by the caller once it is done with
  * the result. `output` (the default) holds the result; the others are dropped before the patcher
- * returns: `work`, a copy it rewrites (the exec-aware patcher's adjusted source), and `control`,
- * `diff`, `extra`, its decoded blocks (bsdiff-lzma's). A patcher takes each use at most once per
+ * returns: `work`, a copy it rewrites (the exec-aware patcher's adjusted source, the deflate-aware
+ * patcher's source with its old streams inflated), `expanded`, an inner patch's result (the
+ * deflate-aware patcher's inflated target, before it re-deflates), and `control`, `diff`, `extra`,
+ * its decoded blocks (bsdiff-lzma's). A patcher takes each use at most once per
  * patch and never returns a view of any but `output`. Patchers may ignore them.
  */
 export type PatchBuffers = (sizeBytes: number, use?: PatchBufferUse) => Buffer;
