@@ -91,7 +91,7 @@ export async function produceStep(
     case 'replace': {
       const blob = await reader.readBlob(op.blob, where);
       // Into the step's reused output buffer: a new one per op stayed resident until a full GC
-      // (16 MiB ops of a full package: ~90 MiB more peak RSS).
+      // (full-package ops of 8 MiB: ~50 MiB more peak RSS).
       return decoderFor(op.codec).decode(blob, dstBytes, op.decoderMemoryBytes, buffers.patch(dstBytes, 'output'));
     }
     case 'diff': {

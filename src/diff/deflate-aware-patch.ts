@@ -244,9 +244,13 @@ export async function applyDeflateAwarePatch(
     expandedSource.set(inflated, at);
     at += inflated.length;
   });
-  // The inner patch's result is this patcher's working data, not the applier's output.
+  // The inner patch's result is this patcher's working data, not the applier's output. Without a
+  // source (a sourceless DIFF) none are lent: the inner result is then its extra block as it is,
+  // not a copy in a lent buffer.
   const inner: PatchBuffers | undefined =
-    buffers && ((size, use = 'output') => buffers(size, use === 'output' ? 'expanded' : use));
+    buffers && expandedSource.length > 0
+      ? (size, use = 'output') => buffers(size, use === 'output' ? 'expanded' : use)
+      : undefined;
   const expanded = await applyBsdiffLzmaPatch(
     expandedSource,
     patch.subarray(innerOffsetBytes),

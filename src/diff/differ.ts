@@ -17,7 +17,7 @@ export interface DifferTraits {
   readonly slowOnZeroRuns: boolean;
   /**
    * Content the differ can only use whole: `zip-members` asks the planner to keep each changed
-   * zip member in one op where the op size allows (the deflate-aware differ re-deflates whole
+   * zip member in one op where the op size and MAX_RUN_BYTES allow (the deflate-aware differ re-deflates whole
    * streams). Absent: any chunking.
    */
   readonly keepWhole?: 'zip-members';

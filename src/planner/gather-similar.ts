@@ -22,24 +22,18 @@ const MIN_SIMILARITY = 0.02;
 const NEIGHBOUR_BONUS = 0.05;
 
 /**
- * What a dense (compressed) segment's blocks count for against a chunk's size: a chunk of them
- * stays within half the op. A sourceless deflate-aware DIFF inflates such content ~3-4 x within
- * its own budget (16 MiB a side), and a wider LZMA context does not shrink it: on apk-64 (zip
- * archives) 8 MiB chunks made the full package 16.4 MB against 14.1 MB with 4 MiB ones.
- */
-const DENSE_WEIGHT = 2;
-
-/**
  * The items of a full plan with its changed items replaced by gathered chunks of at most
- * `maxRunBlocks` (a dense segment's blocks counting DENSE_WEIGHT times): size-capped
- * agglomerative clustering (edges by shared samples, strongest first; neighbours get a bonus),
- * clusters packed in image order into chunks of one class. Each chunk's extents are in
+ * `maxRunBlocks`, where a dense (compressed) segment's blocks count maxRunBlocks / maxDenseBlocks
+ * times, so a chunk of dense content stays within `maxDenseBlocks` (default: no difference):
+ * size-capped agglomerative clustering (edges by shared samples, strongest first; neighbours get
+ * a bonus), clusters packed in image order into chunks of one class. Each chunk's extents are in
  * ascending order. Zero items are kept as they are.
  */
 export function gatherSimilar(
   zeroItems: readonly ZeroItem[],
   segments: readonly SketchedSegment[],
   maxRunBlocks: number,
+  maxDenseBlocks = maxRunBlocks,
 ): PlanStep[] {
   const n = segments.length;
   // Code and the rest are kept apart (an x86 chunk may get a branch filter); text and other
@@ -76,7 +70,8 @@ export function gatherSimilar(
   // Strongest first; ties by position, so the result never depends on Map order.
   edges.sort((x, y) => y[0] - x[0] || x[1] - y[1] || x[2] - y[2]);
   const parent = Int32Array.from({ length: n }, (_, i) => i);
-  const weightOf = (s: SketchedSegment): number => s.dst.blockCount * (s.sketch.dense ? DENSE_WEIGHT : 1);
+  const denseWeight = Math.max(1, maxRunBlocks / Math.max(1, maxDenseBlocks));
+  const weightOf = (s: SketchedSegment): number => s.dst.blockCount * (s.sketch.dense ? denseWeight : 1);
   const blocks = Float64Array.from(segments, weightOf);
   const root = (a: number): number => {
     while (parent[a] !== a) a = parent[a] = parent[parent[a]!]!;

@@ -14,7 +14,7 @@ export const MIN_WINDOW_BLOCKS = 64;
 
 /** Planner limits, in blocks. */
 export interface PlanOptions {
-  /** Largest run any item covers (the target's maxOperationBytes / blockSize). */
+  /** Largest run any item covers (the targets' maxOperationBytes, at most 4 MiB, / blockSize). */
   readonly maxRunBlocks: number;
   /** Largest changed chunk handed to the encoders. */
   readonly chunkBlocks: number;

@@ -72,10 +72,10 @@ describe('gatherSimilar', () => {
     expect(firsts).toEqual([...firsts].sort((x, y) => x - y));
   });
 
-  it('counts dense segments twice against the chunk size', () => {
+  it('keeps chunks of dense segments within their own limit', () => {
     // Eight alike segments of 16 blocks (copies of one text, or of one deflate stream): the text
-    // fills chunks of 64 blocks, the deflated content chunks of 32.
-    const chunkSizes = (data: Buffer) =>
+    // fills chunks of 64 blocks, the deflated content chunks of 32 (64 without a dense limit).
+    const chunkSizes = (data: Buffer, maxDenseBlocks?: number) =>
       gathered(
         gatherSimilar(
           [],
@@ -84,11 +84,13 @@ describe('gatherSimilar', () => {
             sketch: sketchSegment(data),
           })),
           64,
+          maxDenseBlocks,
         ),
       ).map((c) => c.reduce((t, e) => t + e.blockCount, 0));
-    expect(chunkSizes(textLike(64 * KiB, 11))).toEqual([64, 64]);
+    expect(chunkSizes(textLike(64 * KiB, 11), 32)).toEqual([64, 64]);
     const deflated = deflateRawSync(textLike(512 * KiB, 11)).subarray(0, 64 * KiB);
-    expect(chunkSizes(deflated)).toEqual([32, 32, 32, 32]);
+    expect(chunkSizes(deflated, 32)).toEqual([32, 32, 32, 32]);
+    expect(chunkSizes(deflated)).toEqual([64, 64]);
   });
 
   it('never gathers x86 code with other content', () => {
