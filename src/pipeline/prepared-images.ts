@@ -52,7 +52,7 @@ export const MAX_RUN_BYTES = 4 * 1024 * 1024;
  * Largest chunk of a full partition (no old image) where the targets' ops are that large: one
  * LZMA context over more alike content. On major-256 (xz -9e of the whole image: 30.92 MB) the
  * full package was 31.18 MB with 4 MiB chunks, 30.65 MB with 8 MiB, 30.34 MB with 12 MiB and
- * 30.16 MB with 16 MiB; the reference applier then peaked at 110, 130, 152 and 162-176 MiB RSS
+ * 30.16 MB with 16 MiB; the reference applier then peaked at 107-109, 121-130, 149-161 and 158-172 MiB RSS
  * (its limit is 160 MiB: two decoded ops in flight and the LZMA dictionary grow with the chunk).
  */
 export const FULL_CHUNK_BYTES = 8 * 1024 * 1024;
