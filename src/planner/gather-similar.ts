@@ -72,7 +72,8 @@ export function gatherSimilar(
   const parent = Int32Array.from({ length: n }, (_, i) => i);
   const denseWeight = Math.max(1, maxRunBlocks / Math.max(1, maxDenseBlocks));
   const weightOf = (s: SketchedSegment): number => s.dst.blockCount * (s.sketch.dense ? denseWeight : 1);
-  const blocks = Float64Array.from(segments, weightOf);
+  // Each cluster's weight, at its root.
+  const weight = Float64Array.from(segments, weightOf);
   const root = (a: number): number => {
     while (parent[a] !== a) a = parent[a] = parent[parent[a]!]!;
     return a;
@@ -80,11 +81,11 @@ export function gatherSimilar(
   for (const [, a, b] of edges) {
     const ra = root(a);
     const rb = root(b);
-    if (ra === rb || blocks[ra]! + blocks[rb]! > maxRunBlocks) continue;
+    if (ra === rb || weight[ra]! + weight[rb]! > maxRunBlocks) continue;
     // The earlier segment's root stays the root, so clusters list in image order below.
     const [keep, drop] = ra < rb ? [ra, rb] : [rb, ra];
     parent[drop] = keep;
-    blocks[keep] = blocks[keep]! + blocks[drop]!;
+    weight[keep] = weight[keep]! + weight[drop]!;
   }
   const clusters = new Map<number, number[]>();
   for (let k = 0; k < n; k++) {
