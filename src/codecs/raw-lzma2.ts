@@ -9,6 +9,7 @@ import type { NativeCoder } from 'lzma-native';
 import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
 import { decodeCapped } from './lzma-capped-decode.js';
+import { nativeWork } from './native-work.js';
 import { assertExpectedSize, blobDecodeError, describeCause } from './codec-errors.js';
 import { windowLogFor } from './window-log.js';
 
@@ -57,17 +58,22 @@ export function lzmaInputSliceBytes(expectedSizeBytes: number): number {
   );
 }
 
-/** Writes all of `data` to an lzma-native encoder stream and concatenates what comes out. */
+/**
+ * Writes all of `data` to an lzma-native encoder stream and concatenates what comes out; in
+ * flight (nativeWork) until the stream ends or fails.
+ */
 export function encodeThrough(stream: Duplex, data: Uint8Array, what: string): Promise<Buffer> {
-  return new Promise<Buffer>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.on('error', (error: unknown) =>
-      reject(new Error(`${what} encoder failed: ${describeCause(error)}`, { cause: error })),
-    );
-    stream.on('end', () => resolve(Buffer.concat(chunks)));
-    stream.end(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
-  });
+  return nativeWork(
+    new Promise<Buffer>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('error', (error: unknown) =>
+        reject(new Error(`${what} encoder failed: ${describeCause(error)}`, { cause: error })),
+      );
+      stream.on('end', () => resolve(Buffer.concat(chunks)));
+      stream.end(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    }),
+  );
 }
 
 /** The smallest dictionary log that holds a stream of `sizeBytes` (12..28). */

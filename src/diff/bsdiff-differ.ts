@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { removeOnInterrupt } from '../image/interrupt-cleanup.js';
 import { join } from 'node:path';
 import { describeCause } from '../codecs/codec-errors.js';
+import { nativeWork } from '../codecs/native-work.js';
 import { ioError } from '../errors/ota-error.js';
 import { BSDIFF_DIFFER } from './bsdiff-descriptor.js';
 import type { Differ } from './differ.js';
@@ -54,7 +55,7 @@ async function runBsdiff(source: Uint8Array, target: Uint8Array): Promise<Buffer
       throw ioError('write diff inputs to', dir, error);
     }
     try {
-      await bsdiffNode.diff(oldFile, newFile, patchFile);
+      await nativeWork(bsdiffNode.diff(oldFile, newFile, patchFile));
     } catch (error) {
       throw new Error(`bsdiff failed: ${describeCause(error)}`, { cause: error });
     }

@@ -24,6 +24,7 @@ import type { EncodedCandidate } from '../planner/candidates.js';
 import type { ChunkEncoder } from './chunk-encoder.js';
 import type { EncodePlugins } from './encode-chunk.js';
 import type { EncodeTask } from './encode-task.js';
+import type { StopRequest } from './encode-worker.js';
 import { digestsFromWire, hashImageFile, wholeBuffersOf, type HashJob } from './hash-image-file.js';
 
 interface Pending {
@@ -33,6 +34,13 @@ interface Pending {
 }
 
 type Job = { id: number; task: EncodeTask } | { id: number; hash: HashJob };
+
+/**
+ * How long close() lets a worker that was given jobs end itself before terminating it: it ends at
+ * its job's next wait, once no native work is in flight (an LZMA encode of one op: seconds), so
+ * only a worker stuck in a loop is terminated.
+ */
+const STOP_GRACE_MS = 60_000;
 
 interface Reply {
   id: number;
@@ -77,10 +85,14 @@ export class EncodePool implements ChunkEncoder {
   private readonly queue: Job[] = [];
   private readonly pending = new Map<number, Pending>();
   private readonly workers: Worker[] = [];
+  /** The job each busy worker runs; workers given a job at least once; workers that have ended. */
+  private readonly running = new Map<Worker, number>();
+  private readonly used = new Set<Worker>();
+  private readonly exited = new Set<Worker>();
   private nextId = 0;
   private tempFolder: string | undefined;
   private forgetTempFolder: (() => void) | undefined;
-  private closed = false;
+  private closing: Promise<void> | undefined;
 
   private constructor(
     readonly jobs: number,
@@ -107,8 +119,20 @@ export class EncodePool implements ChunkEncoder {
     const w = new Worker(workerUrl(), tmp ? { env: { ...process.env, TMPDIR: tmp } } : {});
     w.on('message', (msg) => this.onMessage(w, msg));
     w.on('error', (err) => this.failAll(err));
+    w.on('exit', (code) => this.onExit(w, code));
     this.workers.push(w);
     return w;
+  }
+
+  /** A new worker when fewer than `jobs` run; when none can start and none runs, the queued jobs fail. */
+  private trySpawn(): Worker | undefined {
+    if (this.workers.length >= this.jobs) return undefined;
+    try {
+      return this.spawn();
+    } catch (err) {
+      if (this.workers.length === this.exited.size) this.failQueued(err);
+      return undefined; // the running workers take the queue
+    }
   }
 
   /**
@@ -138,27 +162,57 @@ export class EncodePool implements ChunkEncoder {
     job: (id: number) => Job,
     progress?: HashProgress,
   ): Promise<T> {
+    if (this.closing) return Promise.reject(new Error('the encode pool is closed'));
     const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
+    const result = new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (r: EncodedCandidate[] | BlockDigests) => void, reject, progress });
       this.queue.push(job(id));
       this.dispatch();
     });
+    // A job a failed build stopped waiting for is refused at close: not an unhandled rejection.
+    result.catch(() => undefined);
+    return result;
   }
 
-  /** Stops the workers. */
-  async close(): Promise<void> {
-    this.closed = true;
-    await Promise.all(this.workers.map((w) => w.terminate()));
+  /**
+   * Stops the workers and refuses the jobs not done. A worker never given a job is terminated; the
+   * others are asked to end themselves, which each does at its job's next wait once no native
+   * work of its is in flight: terminating a worker during an LZMA encode aborts the process
+   * (native-work.ts). So a failed build waits for at most one encode per worker. Safe to call again.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.stopAll();
+    return this.closing;
+  }
+
+  private async stopAll(): Promise<void> {
+    this.failQueued(new Error('the encode pool is closed'));
+    await Promise.all(this.workers.map((w) => this.stop(w)));
+    this.failAll(new Error('the encode pool is closed'));
     if (this.tempFolder) await rm(this.tempFolder, { recursive: true, force: true }).catch(() => undefined);
     this.forgetTempFolder?.();
   }
 
+  private stop(w: Worker): Promise<void> {
+    if (this.exited.has(w)) return Promise.resolve();
+    if (!this.used.has(w)) return w.terminate().then(() => undefined);
+    return new Promise<void>((resolve) => {
+      const stuck = setTimeout(() => void w.terminate(), STOP_GRACE_MS);
+      w.once('exit', () => {
+        clearTimeout(stuck);
+        resolve();
+      });
+      w.postMessage({ stop: true } satisfies StopRequest);
+    });
+  }
+
   private dispatch(): void {
-    while (this.queue.length > 0 && !this.closed) {
-      const w = this.idle.pop() ?? (this.workers.length < this.jobs ? this.spawn() : undefined);
+    while (this.queue.length > 0 && !this.closing) {
+      const w = this.idle.pop() ?? this.trySpawn();
       if (!w) return;
       const job = this.queue.shift()!;
+      this.running.set(w, job.id);
+      this.used.add(w);
       w.postMessage(
         job,
         'task' in job && job.task.handedOver ? wholeBuffersOf([job.task.newData, job.task.sourceData]) : [],
@@ -173,6 +227,7 @@ export class EncodePool implements ChunkEncoder {
     }
     const p = this.pending.get(msg.id);
     this.pending.delete(msg.id);
+    this.running.delete(w);
     this.idle.push(w);
     this.dispatch();
     if (!p) return;
@@ -187,8 +242,28 @@ export class EncodePool implements ChunkEncoder {
     }
   }
 
+  /** A worker ended: the job it ran, if any, fails (an error event has failed it already). */
+  private onExit(w: Worker, code: number): void {
+    this.exited.add(w);
+    const idle = this.idle.indexOf(w);
+    if (idle >= 0) this.idle.splice(idle, 1);
+    const id = this.running.get(w);
+    this.running.delete(w);
+    if (id === undefined) return;
+    this.pending.get(id)?.reject(new Error(`an encode worker ended (exit code ${code}) before answering`));
+    this.pending.delete(id);
+  }
+
   private failAll(err: unknown): void {
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
+  }
+
+  /** Refuses the jobs no worker has taken yet. */
+  private failQueued(err: unknown): void {
+    for (const job of this.queue.splice(0)) {
+      this.pending.get(job.id)?.reject(err);
+      this.pending.delete(job.id);
+    }
   }
 }

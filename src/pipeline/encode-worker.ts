@@ -2,8 +2,11 @@
 // or hashes a whole image (HashJob) so the two images of a build are hashed on two threads.
 // A build's first job is hashing, so the encoders and differs are loaded only after it (while
 // the main thread plans) or for the first task: hashing starts as soon as the thread is up.
+// Asked to stop, it ends itself once no native work is in flight (native-work.ts), never
+// while an LZMA encode runs on the libuv pool.
 
 import { parentPort } from 'node:worker_threads';
+import { whenNoNativeWork } from '../codecs/native-work.js';
 import { toWire } from '../errors/error-wire.js';
 import type * as EncodeChunkModule from './encode-chunk.js';
 import type { EncodeTask } from './encode-task.js';
@@ -11,7 +14,15 @@ import { hashImageFile, transferablesOf, type HashJob } from './hash-image-file.
 
 type Request = { id: number; task: EncodeTask } | { id: number; hash: HashJob };
 
-parentPort!.on('message', (msg: Request) => void answer(msg));
+/** EncodePool.close's request: end the thread (the job under way, if any, is abandoned). */
+export interface StopRequest {
+  readonly stop: true;
+}
+
+parentPort!.on('message', (msg: Request | StopRequest) => {
+  if ('stop' in msg) whenNoNativeWork(() => process.exit(0));
+  else void answer(msg);
+});
 
 let encoder: Promise<typeof EncodeChunkModule> | undefined;
 
