@@ -15,6 +15,7 @@ import { keepWholeOptions } from '../pipeline/candidate-specs.js';
 import { EncodePool } from '../pipeline/encode-pool.js';
 import { joinsFoundRuns, PreparedImages, runSizes } from '../pipeline/prepared-images.js';
 import type { CandidateSpec } from '../planner/candidates.js';
+import { detectRelease } from '../release/open-release.js';
 import { CollectingReporter } from '../reporter.js';
 import { chooseSigner } from '../signing/choose-key.js';
 import { resolveTargets } from '../targets/target-registry.js';
@@ -49,10 +50,27 @@ export async function resolveCompareTarget(spec: string): Promise<TargetProfile>
   return profiles[0]!;
 }
 
+/**
+ * Refuses a release (a rawprogram, scatter or PAC file, or a release folder) as `--old`/`--new`:
+ * compare measures one image, and would otherwise measure the layout file's own text as one.
+ * A path that cannot be read is left for the image reader to report.
+ */
+async function refuseRelease(path: string | undefined, flag: string): Promise<void> {
+  if (path === undefined) return;
+  const kind = await detectRelease(path).catch(() => undefined);
+  if (kind)
+    throw new UsageError(
+      'COMPARE_RELEASE',
+      `${flag} ${path} is a ${kind} release; compare measures one image: pass one of its partition images (build takes whole releases)`,
+    );
+}
+
 /** Runs every combination; see CompareEntry and CompareResult for what is measured. */
 export async function compareCodecs(o: CompareOptions): Promise<CompareResult> {
   const t0 = performance.now();
   const reporter = o.reporter ?? new CollectingReporter();
+  await refuseRelease(o.oldPath, '--old');
+  await refuseRelease(o.newPath, '--new');
   const profile = await resolveCompareTarget(o.target ?? 'generic');
   const selection = resolveSelection(o);
   const delta = o.oldPath !== undefined;

@@ -56,6 +56,7 @@ export const ERROR_CODES = {
   CODEC_NOT_ALLOWED: { exitCode: usage, summary: 'the chosen codec is not allowed by a target' },
   DIFFER_NOT_ALLOWED: { exitCode: usage, summary: 'the chosen differ is not allowed by a target' },
   MIXED_INPUTS: { exitCode: usage, summary: 'one input is an image and the other a release' },
+  COMPARE_RELEASE: { exitCode: usage, summary: 'compare was given a release; it measures one image' },
   MIXED_BLOCK_SIZES: { exitCode: usage, summary: 'the inputs have different block sizes' },
   UNKNOWN_PARTITION: { exitCode: usage, summary: '--partitions or --exclude names no partition' },
   NO_PARTITIONS: { exitCode: usage, summary: 'nothing is left to update after the partition filters' },

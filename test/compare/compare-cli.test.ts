@@ -14,6 +14,7 @@ import { suiteSeed } from '../helpers/seeded-random.js';
 
 const BIN = fileURLToPath(new URL('../../bin/ota-build.js', import.meta.url));
 const SEED = suiteSeed(0xc11c0);
+const RELEASES = fileURLToPath(new URL('../../sample-images/releases', import.meta.url));
 
 const ANSI = /\x1b\[/;
 
@@ -202,6 +203,19 @@ describe('compare', () => {
     [['--target', 'nokia'], 2, 'UNKNOWN_TARGET', /nokia/],
     [['--jobs', '0'], 2, 'BAD_OPTION', /--jobs/],
     [['--new', '/nonexistent/new.img'], 8, 'IO_ENOENT', /nonexistent/],
+    // A release's layout file was measured as an image of its own text; its folder was IMAGE_NOT_FILE.
+    [
+      ['--new', `${RELEASES}/mediatek/v2/MT6789_Android_scatter.txt`],
+      2,
+      'COMPARE_RELEASE',
+      /scatter\.txt is a mediatek-scatter release/,
+    ],
+    [
+      ['--old', `${RELEASES}/qualcomm/v1`],
+      2,
+      'COMPARE_RELEASE',
+      /--old .*qualcomm\/v1 is a qualcomm-rawprogram release/,
+    ],
   ])('%j exits %i (%s)', (extra, status, code, message) => {
     // A case that gives its own --new replaces the default one (a repeated --new is REPEATED_OPTION).
     const args = ['compare', ...(extra.includes('--new') ? [] : ['--new', newPath]), ...extra];

@@ -17,7 +17,7 @@ export function compareCommand(run: (work: () => Promise<CommandResult>) => Prom
     .description(
       'Builds a real signed package for each combination (replace-only per codec and level, each differ with the best replace codec as fallback, and auto) from ONE hashed and planned copy of the images, applies each once to a temp folder, deletes them, and reports size, build time, apply time and decoder memory. A combination the target forbids is still measured (with an unrestricted copy of the profile) and marked "not allowed".',
     )
-    .requiredOption('--new <img>', 'new image')
+    .requiredOption('--new <img>', 'new image (raw or sparse; of a release, one partition image)')
     .option('--old <img>', 'old image (omit to compare full packages; differs then do not apply)')
     .option(
       '--target <id>',
