@@ -2,8 +2,10 @@
 // number in flight, results are consumed strictly in item order (so output never depends on
 // thread timing), each target picks its smallest allowed candidate, and chosen blobs are spooled once.
 // Memory: the data (new data + sources + candidates) of at most IN_FLIGHT_PER_JOB × jobs changed
-// chunks being encoded, plus the kept candidates (what some target selects) of at most as many
-// more encoded ones waiting for an older one; and a plain record per zero/copy item queued behind.
+// chunks being encoded, plus the kept candidates (what some target selects) of encoded ones
+// waiting for an older one: no chunk starts while those hold as many bytes as that many of the
+// largest chunk (the ones still encoding then may add as much again); and a plain record per
+// zero/copy item queued behind.
 
 import { createHash } from 'node:crypto';
 import { readExtents, readExtentsAt } from '../image/extent-io.js';
@@ -75,6 +77,8 @@ interface Started {
   readonly work: Promise<ChunkResult | undefined>;
   /** The work has settled (its chunk's data is gone; only its result waits). */
   settled: boolean;
+  /** Bytes of the kept candidates its result holds until consumed (0 until settled). */
+  keptBytes: number;
 }
 
 /** What a changed chunk leaves for its turn: the candidates some target keeps, and hashes. */
@@ -93,27 +97,30 @@ export async function encodePlan(input: EncodePlanInput): Promise<void> {
   // Only changed chunks hold data while being encoded (zero and copy items wait as plain
   // records), so the window counts those. A chunk encoded before an older one still encoding waits
   // with its kept candidates only and does not hold a worker back: a slow chunk at the head of
-  // the plan once left the other worker idle for seconds. Started and unconsumed: at most 2 x the window.
+  // the plan once left the other worker idle for seconds. Those waiting are bounded by their
+  // bytes, not their number: small patches behind a slow chunk (2.8 s on the bench's major-64)
+  // once stopped the other worker after 8 of them, for most of a second.
   const windowChunks = Math.max(2, input.encoder.jobs * IN_FLIGHT_PER_JOB);
+  const waitingBudgetBytes = windowChunks * largestChunkBytes(input.items, input.blockSizeBytes);
   const started: Started[] = [];
   const total = input.items.length;
   // Only in-place ops carry the hash of what they write.
   const hashesNewData = input.assemblies.some((a) => a.profile.updateMode === 'in-place');
   let done = 0;
   let encodingChunks = 0;
-  let unconsumedChunks = 0;
+  let waitingBytes = 0;
   let failed = false;
   let wake: (() => void) | undefined;
   const finishOldest = async () => {
     const s = started.shift()!;
-    if (isData(s.item)) unconsumedChunks--;
+    waitingBytes -= s.keptBytes;
     await finish(input, s);
     input.reporter.progress({ phase: 'encoding', done: ++done, total });
   };
   for (const item of input.items) {
     if (isData(item)) {
       // Results are consumed only when a bound is reached: until then every chunk goes to the pool.
-      while (encodingChunks >= windowChunks || unconsumedChunks >= 2 * windowChunks) {
+      while (encodingChunks >= windowChunks || waitingBytes >= waitingBudgetBytes) {
         if (started[0]!.settled || encodingChunks < windowChunks) await finishOldest();
         else await new Promise<void>((resolve) => (wake = resolve)); // until a chunk settles
       }
@@ -122,22 +129,34 @@ export async function encodePlan(input: EncodePlanInput): Promise<void> {
     // first failure in plan order is thrown (the same whatever the timing).
     if (failed) break;
     const work = isData(item) ? startChunk(input, item, hashesNewData) : Promise.resolve(undefined);
-    const s: Started = { item, work, settled: !isData(item) };
+    const s: Started = { item, work, settled: !isData(item), keptBytes: 0 };
     if (isData(item)) {
       encodingChunks++;
-      unconsumedChunks++;
-      const settle = (ok: boolean) => () => {
+      const settle = (result: ChunkResult | undefined, ok: boolean) => {
         s.settled = true;
         if (!ok) failed = true;
+        s.keptBytes = result?.candidates.reduce((n, c) => n + c.bytes.length, 0) ?? 0;
+        waitingBytes += s.keptBytes;
         encodingChunks--;
         wake?.();
         wake = undefined;
       };
-      work.then(settle(true), settle(false)); // consumed in order below (its rejection too)
+      // Consumed in order below (its rejection too).
+      work.then(
+        (result) => settle(result, true),
+        () => settle(undefined, false),
+      );
     }
     started.push(s);
   }
   while (started.length > 0) await finishOldest();
+}
+
+/** Bytes of the largest chunk of `items` (0 when none carries data). */
+function largestChunkBytes(items: readonly PlanStep[], blockSizeBytes: number): number {
+  let blocks = 0;
+  for (const item of items) if (isData(item)) blocks = Math.max(blocks, totalBlocks(dstOf(item)));
+  return blocks * blockSizeBytes;
 }
 
 /** A step that carries data to encode: a changed chunk, or a full image's gathered one. */

@@ -1,6 +1,6 @@
 // encodePlan's scheduling (pipeline/encode-plan.ts): a slow chunk at the head of the plan does not
 // hold the other workers back (later chunks keep being encoded, up to the bounds on those encoding
-// and those waiting for it), the operations still come out in plan order whatever order the
+// and on the bytes of those waiting for it), the operations still come out in plan order whatever order the
 // encoder finishes in, and a failing chunk fails the plan with its own error.
 
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { BlobSpool } from '../../src/package/blob-spool.js';
 import type { ChunkEncoder } from '../../src/pipeline/chunk-encoder.js';
 import { encodePlan, targetNeeds } from '../../src/pipeline/encode-plan.js';
 import type { EncodeTask } from '../../src/pipeline/encode-task.js';
+import { encoderByName } from '../../src/codecs/encoder-registry.js';
 import { TargetAssembly } from '../../src/pipeline/target-assembly.js';
 import type { EncodedCandidate } from '../../src/planner/candidates.js';
 import type { PlanStep } from '../../src/planner/plan-items.js';
@@ -35,9 +36,9 @@ function memoryImage(): BlockSource {
 }
 
 /**
- * A 2-job encoder that stores every chunk as is: at once, except the blocks in `held` (until
- * release()), and failing the block `failing`. Records the blocks asked for and the most encodes
- * running at once.
+ * A 2-job encoder that stores every chunk as is (or, `tiny`, gzips it: a block of one byte value
+ * makes a few dozen bytes, as a small patch would): at once, except the blocks in `held` (until release()), and failing the
+ * block `failing`. Records the blocks asked for and the most encodes running at once.
  */
 class ScriptedEncoder implements ChunkEncoder {
   readonly jobs = 2;
@@ -50,6 +51,7 @@ class ScriptedEncoder implements ChunkEncoder {
   constructor(
     private readonly held: ReadonlySet<number>,
     private readonly failing = -1,
+    private readonly tiny = false,
   ) {}
 
   async encode(task: EncodeTask): Promise<EncodedCandidate[]> {
@@ -59,6 +61,12 @@ class ScriptedEncoder implements ChunkEncoder {
     try {
       if (this.held.has(block) && !this.releasing) await new Promise<void>((resolve) => this.waiting.push(resolve));
       if (block === this.failing) throw new Error(`chunk ${block} failed`);
+      if (this.tiny) {
+        const spec = { kind: 'replace', codec: 'gzip', level: 9 } as const;
+        const gzip = encoderByName('gzip');
+        const bytes = await gzip.encode(task.newData, 9);
+        return [{ spec, bytes, decoderMemoryBytes: gzip.decoderMemoryBytes(9, task.newData.length) }];
+      }
       const spec = { kind: 'replace', codec: 'none', level: 0 } as const;
       return [{ spec, bytes: Buffer.from(task.newData), decoderMemoryBytes: 0 }];
     } finally {
@@ -116,11 +124,15 @@ describe('encodePlan scheduling', () => {
   it('keeps encoding past a slow head chunk, up to its bounds, and writes the ops in plan order', async () => {
     const encoder = new ScriptedEncoder(new Set([0]));
     const { done, assembly, items } = await runPlan(encoder, async () => {
-      // 2 jobs: 4 chunks may be encoding, 8 started and unconsumed (the held head among them):
-      // while the head is held, 7 more are encoded and no more start.
-      await vi.waitFor(() => expect(encoder.calls.length).toBe(8), { timeout: 10_000, interval: 5 });
+      // 2 jobs: 4 chunks may be encoding, and no more start once those waiting for the head hold 4
+      // chunks' bytes (results as large as their chunks), so while the head is held 4 more are
+      // encoded, plus up to 3 that were started before the 4th finished: 5 to 8 in all.
+      await vi.waitFor(() => expect(encoder.calls.length).toBeGreaterThanOrEqual(5), { timeout: 10_000, interval: 5 });
       await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(encoder.calls.length).toBe(8);
+      const calls = encoder.calls.length;
+      expect(calls).toBeLessThanOrEqual(8);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(encoder.calls.length).toBe(calls);
     });
     await done;
     expect(encoder.calls.length).toBe(BLOCKS);
@@ -131,6 +143,17 @@ describe('encodePlan scheduling', () => {
     // Blobs were spooled in plan order too.
     const offsets = ops.flatMap((op) => ('blob' in op ? [op.blob.offsetBytes] : []));
     expect(offsets).toEqual([...offsets].sort((a, b) => a - b));
+  });
+
+  it('behind a slow head chunk, small results do not stop the others: all are encoded before it', async () => {
+    // The bound is bytes, not chunks: small patches behind a slow chunk once stopped a worker after 8.
+    const encoder = new ScriptedEncoder(new Set([0]), -1, true);
+    const { done, assembly } = await runPlan(encoder, async () => {
+      await vi.waitFor(() => expect(encoder.calls.length).toBe(BLOCKS), { timeout: 10_000, interval: 5 });
+    });
+    await done;
+    expect(encoder.peakRunning).toBeLessThanOrEqual(4);
+    expect(assembly.operations.filter((op) => op.type !== 'zero')).toHaveLength(BLOCKS);
   });
 
   it('never has more chunks encoding than the window, when many are slow', async () => {
