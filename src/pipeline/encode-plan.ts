@@ -4,8 +4,8 @@
 // Memory: the data (new data + sources + candidates) of at most IN_FLIGHT_PER_JOB × jobs changed
 // chunks being encoded, plus the kept candidates (what some target selects) of encoded ones
 // waiting for an older one: no chunk starts while those hold as many bytes as that many of the
-// largest chunk (the ones still encoding then may add as much again); and a plain record per
-// zero/copy item queued behind.
+// largest chunk, or number 16 times that many (the ones still encoding then may add as much
+// again); and a plain record per zero/copy item queued behind.
 
 import { createHash } from 'node:crypto';
 import { readExtents, readExtentsAt } from '../image/extent-io.js';
@@ -26,6 +26,8 @@ import type { TargetAssembly } from './target-assembly.js';
 
 /** Changed chunks being encoded at once (read, queued, encoded or proved), per worker. */
 const IN_FLIGHT_PER_JOB = 2;
+/** Encoded chunks that may wait for an older one, per chunk of the window, whatever their bytes. */
+const WAITING_PER_WINDOW_CHUNK = 16;
 
 /** Inputs of encodePlan. */
 export interface EncodePlanInput {
@@ -77,8 +79,10 @@ interface Started {
   readonly work: Promise<ChunkResult | undefined>;
   /** The work has settled (its chunk's data is gone; only its result waits). */
   settled: boolean;
-  /** Bytes of the kept candidates its result holds until consumed (0 until settled). */
-  keptBytes: number;
+  /** Bytes its kept candidates hold while waiting to be consumed (heldBytes); undefined while not waiting. */
+  waitingBytes?: number;
+  /** Consumed (finish has taken it): a result settling after that no longer counts as waiting. */
+  consumed: boolean;
 }
 
 /** What a changed chunk leaves for its turn: the candidates some target keeps, and hashes. */
@@ -102,6 +106,7 @@ export async function encodePlan(input: EncodePlanInput): Promise<void> {
   // once stopped the other worker after 8 of them, for most of a second.
   const windowChunks = Math.max(2, input.encoder.jobs * IN_FLIGHT_PER_JOB);
   const waitingBudgetBytes = windowChunks * largestChunkBytes(input.items, input.blockSizeBytes);
+  const maxWaitingChunks = WAITING_PER_WINDOW_CHUNK * windowChunks;
   const started: Started[] = [];
   const total = input.items.length;
   // Only in-place ops carry the hash of what they write.
@@ -109,18 +114,27 @@ export async function encodePlan(input: EncodePlanInput): Promise<void> {
   let done = 0;
   let encodingChunks = 0;
   let waitingBytes = 0;
+  let waitingChunks = 0;
   let failed = false;
   let wake: (() => void) | undefined;
   const finishOldest = async () => {
     const s = started.shift()!;
-    waitingBytes -= s.keptBytes;
+    s.consumed = true;
+    if (s.waitingBytes !== undefined) {
+      waitingBytes -= s.waitingBytes;
+      waitingChunks--;
+    }
     await finish(input, s);
     input.reporter.progress({ phase: 'encoding', done: ++done, total });
   };
   for (const item of input.items) {
     if (isData(item)) {
       // Results are consumed only when a bound is reached: until then every chunk goes to the pool.
-      while (encodingChunks >= windowChunks || waitingBytes >= waitingBudgetBytes) {
+      while (
+        encodingChunks >= windowChunks ||
+        waitingBytes >= waitingBudgetBytes ||
+        waitingChunks >= maxWaitingChunks
+      ) {
         if (started[0]!.settled || encodingChunks < windowChunks) await finishOldest();
         else await new Promise<void>((resolve) => (wake = resolve)); // until a chunk settles
       }
@@ -129,14 +143,18 @@ export async function encodePlan(input: EncodePlanInput): Promise<void> {
     // first failure in plan order is thrown (the same whatever the timing).
     if (failed) break;
     const work = isData(item) ? startChunk(input, item, hashesNewData) : Promise.resolve(undefined);
-    const s: Started = { item, work, settled: !isData(item), keptBytes: 0 };
+    const s: Started = { item, work, settled: !isData(item), consumed: false };
     if (isData(item)) {
       encodingChunks++;
       const settle = (result: ChunkResult | undefined, ok: boolean) => {
         s.settled = true;
         if (!ok) failed = true;
-        s.keptBytes = result?.candidates.reduce((n, c) => n + c.bytes.length, 0) ?? 0;
-        waitingBytes += s.keptBytes;
+        // Waiting only if not consumed already (finishOldest may take a chunk still encoding).
+        if (!s.consumed) {
+          s.waitingBytes = result ? heldBytes(result.candidates) : 0;
+          waitingBytes += s.waitingBytes;
+          waitingChunks++;
+        }
         encodingChunks--;
         wake?.();
         wake = undefined;
@@ -150,6 +168,16 @@ export async function encodePlan(input: EncodePlanInput): Promise<void> {
     started.push(s);
   }
   while (started.length > 0) await finishOldest();
+}
+
+/**
+ * Memory that candidates hold: each underlying buffer once, whole (a small patch that came from
+ * a worker may sit alone in an 8 KiB slab, and one sliced from a larger buffer keeps all of it).
+ */
+function heldBytes(candidates: readonly EncodedCandidate[]): number {
+  let bytes = 0;
+  for (const buffer of new Set(candidates.map((c) => c.bytes.buffer))) bytes += buffer.byteLength;
+  return bytes;
 }
 
 /** Bytes of the largest chunk of `items` (0 when none carries data). */

@@ -7,12 +7,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { encoderByName } from '../../src/codecs/encoder-registry.js';
 import type { BlockSource } from '../../src/image/block-source.js';
 import { BlobSpool } from '../../src/package/blob-spool.js';
 import type { ChunkEncoder } from '../../src/pipeline/chunk-encoder.js';
 import { encodePlan, targetNeeds } from '../../src/pipeline/encode-plan.js';
 import type { EncodeTask } from '../../src/pipeline/encode-task.js';
-import { encoderByName } from '../../src/codecs/encoder-registry.js';
 import { TargetAssembly } from '../../src/pipeline/target-assembly.js';
 import type { EncodedCandidate } from '../../src/planner/candidates.js';
 import type { PlanStep } from '../../src/planner/plan-items.js';
@@ -36,9 +36,10 @@ function memoryImage(): BlockSource {
 }
 
 /**
- * A 2-job encoder that stores every chunk as is (or, `tiny`, gzips it: a block of one byte value
- * makes a few dozen bytes, as a small patch would): at once, except the blocks in `held` (until release()), and failing the
- * block `failing`. Records the blocks asked for and the most encodes running at once.
+ * A 2-job encoder that stores every chunk as is (or, `tiny`, gzips it into a buffer of its own: a
+ * block of one byte value makes a few dozen bytes, as a small patch would): at once, except the
+ * blocks in `held` (until release()) and those in `slow` (after 30 ms), failing the block
+ * `failing`. Records the blocks asked for and the most encodes running at once.
  */
 class ScriptedEncoder implements ChunkEncoder {
   readonly jobs = 2;
@@ -52,6 +53,7 @@ class ScriptedEncoder implements ChunkEncoder {
     private readonly held: ReadonlySet<number>,
     private readonly failing = -1,
     private readonly tiny = false,
+    private readonly slow: ReadonlySet<number> = new Set(),
   ) {}
 
   async encode(task: EncodeTask): Promise<EncodedCandidate[]> {
@@ -60,11 +62,12 @@ class ScriptedEncoder implements ChunkEncoder {
     this.peakRunning = Math.max(this.peakRunning, ++this.running);
     try {
       if (this.held.has(block) && !this.releasing) await new Promise<void>((resolve) => this.waiting.push(resolve));
+      if (this.slow.has(block)) await new Promise((resolve) => setTimeout(resolve, 30));
       if (block === this.failing) throw new Error(`chunk ${block} failed`);
       if (this.tiny) {
         const spec = { kind: 'replace', codec: 'gzip', level: 9 } as const;
         const gzip = encoderByName('gzip');
-        const bytes = await gzip.encode(task.newData, 9);
+        const bytes = Buffer.from(new Uint8Array(await gzip.encode(task.newData, 9)).buffer);
         return [{ spec, bytes, decoderMemoryBytes: gzip.decoderMemoryBytes(9, task.newData.length) }];
       }
       const spec = { kind: 'replace', codec: 'none', level: 0 } as const;
@@ -154,6 +157,21 @@ describe('encodePlan scheduling', () => {
     await done;
     expect(encoder.peakRunning).toBeLessThanOrEqual(4);
     expect(assembly.operations.filter((op) => op.type !== 'zero')).toHaveLength(BLOCKS);
+  });
+
+  it('a slow chunk every few, with results as large as their chunks: the plan goes through in order', async () => {
+    // A slow head chunk is sometimes taken before it finishes (the waiting bytes at the bound):
+    // its result must not count as waiting after that, or the bound shrinks for good and stalls.
+    const encoder = new ScriptedEncoder(new Set(), -1, false, new Set([0, 5, 10, 15, 20]));
+    const { done, assembly, items } = await runPlan(encoder, async () => {
+      await vi.waitFor(() => expect(encoder.calls.length).toBe(BLOCKS), { timeout: 10_000, interval: 5 });
+    });
+    await done;
+    expect(assembly.operations.map((op) => op.dst[0]!.startBlock)).toEqual(
+      items.map((item) =>
+        item.kind === 'zero' ? item.dst.startBlock : item.kind === 'gathered' ? item.dst[0]!.startBlock : -1,
+      ),
+    );
   });
 
   it('never has more chunks encoding than the window, when many are slow', async () => {
