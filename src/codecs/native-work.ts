@@ -3,6 +3,9 @@
 // is in flight: lzma-native's completion callback then finds the thread's environment torn down
 // and throws a C++ exception nothing catches, and std::terminate aborts the whole process
 // (SIGABRT, the build's own error lost). The encode worker ends only once none is (encode-worker.ts).
+// bsdiff-node (Nan, no C++ exceptions) settles from its completion callback, a loop turn before
+// its handle is closed; counting it keeps a worker from ending in the middle of its diff. Here,
+// in codecs/, the lowest layer that starts such work (the differs build on it).
 
 let inFlight = 0;
 let onIdle: (() => void) | undefined;

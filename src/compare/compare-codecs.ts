@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UsageError, ioError } from '../errors/ota-error.js';
+import { OtaError, UsageError, ioError } from '../errors/ota-error.js';
 import { onInterrupt } from '../image/interrupt-cleanup.js';
 import type { TargetProfile } from '../model/target-profile.js';
 import { phaseTimer, sharedBlockSize } from '../pipeline/build-packages.js';
@@ -57,12 +57,17 @@ export async function resolveCompareTarget(spec: string): Promise<TargetProfile>
  */
 async function refuseRelease(path: string | undefined, flag: string): Promise<void> {
   if (path === undefined) return;
-  const kind = await detectRelease(path).catch(() => undefined);
-  if (kind)
-    throw new UsageError(
-      'COMPARE_RELEASE',
-      `${flag} ${path} is a ${kind} release; compare measures one image: pass one of its partition images (build takes whole releases)`,
-    );
+  // A folder of two layout files is a release too, if not one build could take.
+  const kind = await detectRelease(path).catch((err: unknown) =>
+    err instanceof OtaError && err.code === 'RELEASE_AMBIGUOUS' ? 'firmware' : undefined,
+  );
+  if (kind === undefined) return;
+  const which =
+    kind === 'unisoc-pac' ? 'one of the partition images it holds, extracted' : 'one of its partition images';
+  throw new UsageError(
+    'COMPARE_RELEASE',
+    `${flag} ${path} is a ${kind} release; compare measures one image: pass ${which} (build takes whole releases)`,
+  );
 }
 
 /** Runs every combination; see CompareEntry and CompareResult for what is measured. */

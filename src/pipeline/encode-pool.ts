@@ -36,9 +36,10 @@ interface Pending {
 type Job = { id: number; task: EncodeTask } | { id: number; hash: HashJob };
 
 /**
- * How long close() lets a worker that was given jobs end itself before terminating it: it ends at
- * its job's next wait, once no native work is in flight (an LZMA encode of one op: seconds), so
- * only a worker stuck in a loop is terminated.
+ * How long close() lets a worker that was given jobs end itself before terminating it: it reads
+ * the request when its thread is next free (its job waiting, or done) and ends then, or once its
+ * native work settles (an LZMA encode of one op: seconds), so only a worker stuck in a loop is
+ * terminated.
  */
 const STOP_GRACE_MS = 60_000;
 
@@ -124,9 +125,12 @@ export class EncodePool implements ChunkEncoder {
     return w;
   }
 
-  /** A new worker when fewer than `jobs` run; when none can start and none runs, the queued jobs fail. */
+  /**
+   * A new worker when fewer than `jobs` run (one that ended is replaced); when none can start and
+   * none runs, the queued jobs fail.
+   */
   private trySpawn(): Worker | undefined {
-    if (this.workers.length >= this.jobs) return undefined;
+    if (this.workers.length - this.exited.size >= this.jobs) return undefined;
     try {
       return this.spawn();
     } catch (err) {
@@ -176,8 +180,8 @@ export class EncodePool implements ChunkEncoder {
 
   /**
    * Stops the workers and refuses the jobs not done. A worker never given a job is terminated; the
-   * others are asked to end themselves, which each does at its job's next wait once no native
-   * work of its is in flight: terminating a worker during an LZMA encode aborts the process
+   * others are asked to end themselves, which each does when its thread is next free, or once
+   * its native work settles: terminating a worker during an LZMA encode aborts the process
    * (native-work.ts). So a failed build waits for at most one encode per worker. Safe to call again.
    */
   close(): Promise<void> {
@@ -249,14 +253,18 @@ export class EncodePool implements ChunkEncoder {
     if (idle >= 0) this.idle.splice(idle, 1);
     const id = this.running.get(w);
     this.running.delete(w);
-    if (id === undefined) return;
-    this.pending.get(id)?.reject(new Error(`an encode worker ended (exit code ${code}) before answering`));
-    this.pending.delete(id);
+    if (id !== undefined) {
+      this.pending.get(id)?.reject(new Error(`an encode worker ended (exit code ${code}) before answering`));
+      this.pending.delete(id);
+    }
+    this.dispatch(); // jobs still queued get a new worker (none while closing)
   }
 
+  /** A worker failed: every job fails, queued ones too (no one waits for them any more). */
   private failAll(err: unknown): void {
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
+    this.queue.length = 0;
   }
 
   /** Refuses the jobs no worker has taken yet. */

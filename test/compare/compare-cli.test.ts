@@ -216,6 +216,12 @@ describe('compare', () => {
       'COMPARE_RELEASE',
       /--old .*qualcomm\/v1 is a qualcomm-rawprogram release/,
     ],
+    [
+      ['--new', `${RELEASES}/unisoc/v1/UMS9230_4h10_v1.pac`],
+      2,
+      'COMPARE_RELEASE',
+      /unisoc-pac release.*images it holds, extracted/,
+    ],
   ])('%j exits %i (%s)', (extra, status, code, message) => {
     // A case that gives its own --new replaces the default one (a repeated --new is REPEATED_OPTION).
     const args = ['compare', ...(extra.includes('--new') ? [] : ['--new', newPath]), ...extra];

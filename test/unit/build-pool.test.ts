@@ -105,6 +105,21 @@ describe('closing the pool', () => {
     expect(r.stdout.trim()).toMatch(/^(encoded|refused: an encode worker ended)/);
   });
 
+  it('replaces workers that ended (killed): a later job still gets an answer', async () => {
+    const pool = EncodePool.create(2);
+    try {
+      const job = { path: join(samples, 'system-v1.img'), blockSizeBytes: 4096, withAnchors: false };
+      const first = await pool.hashImage(job);
+      // Both threads killed from outside the pool (as a crash would end them).
+      const workers = (pool as unknown as { workers: { terminate(): Promise<number> }[] }).workers;
+      await Promise.all(workers.map((w) => w.terminate()));
+      const again = await pool.hashImage(job);
+      expect(Buffer.from(again.imageSha256)).toEqual(Buffer.from(first.imageSha256));
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('refuses the jobs still queued at close, and any job after it', async () => {
     const pool = EncodePool.create(2);
     const jobs = Array.from({ length: 6 }, () => pool.encode(xzTask(64 * 1024)));
