@@ -1,7 +1,8 @@
 // FileRangeSource: a ByteRangeSource over a local package file (positional reads on one handle).
 
+import { readdirSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { PackageFormatError, ioError } from '../errors/ota-error.js';
+import { IoError, PackageFormatError } from '../errors/ota-error.js';
 import { openRegularFile } from '../image/open-read-only.js';
 import { readFull } from '../image/read-full.js';
 import type { ByteRangeSource } from './byte-range-source.js';
@@ -18,12 +19,13 @@ export class FileRangeSource implements ByteRangeSource {
 
   /**
    * Opens `path` read-only and non-blocking, regular files only: a FIFO or device named as the
-   * package is refused (PKG_NOT_FILE) instead of hanging the open; a folder stays IO_EISDIR.
+   * package is refused (PKG_NOT_FILE) instead of hanging the open; a folder stays IO_EISDIR
+   * (folderNamedAsPackage).
    */
   static async open(path: string): Promise<FileRangeSource> {
     const { fh, sizeBytes } = await openRegularFile(path, 'open package', (stats) =>
       stats.isDirectory()
-        ? ioError('open package', path, Object.assign(new Error('EISDIR'), { code: 'EISDIR' }))
+        ? folderNamedAsPackage(path)
         : new PackageFormatError(
             'PKG_NOT_FILE',
             `${path} is not a regular file (a FIFO or device); a package is a file`,
@@ -47,4 +49,25 @@ export class FileRangeSource implements ByteRangeSource {
   async close(): Promise<void> {
     await this.fh.close().catch(() => undefined);
   }
+}
+
+/** Packages a folder's message names at most (a build writes one per target). */
+const MAX_NAMED_PACKAGES = 3;
+
+/**
+ * IO_EISDIR for a folder given as the package, naming the .otapkg files it holds: the usual
+ * slip is passing `build -o`'s folder instead of a package in it.
+ */
+function folderNamedAsPackage(path: string): IoError {
+  let held: string[] = [];
+  try {
+    held = readdirSync(path)
+      .filter((name) => name.endsWith('.otapkg'))
+      .sort();
+  } catch {
+    // unreadable: the message says only what it is
+  }
+  const named = held.slice(0, MAX_NAMED_PACKAGES).join(', ') + (held.length > MAX_NAMED_PACKAGES ? ', …' : '');
+  const hint = held.length > 0 ? `pass a package in it (${named})` : 'a package is a file';
+  return new IoError('IO_EISDIR', `cannot open package ${path}: it is a folder; ${hint}`);
 }

@@ -16,7 +16,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../helpers/package-bytes.js';
@@ -344,6 +344,8 @@ describe('package files', () => {
     ['a PEM key', 4, 'PKG_BAD_MAGIC', () => `${goodKey}.pub.pem`],
     // Recorded behaviour: a directory is an I/O error (EISDIR), not a format error.
     ['a directory', 8, 'IO_EISDIR', () => bad.directory!],
+    // build -o's folder: the message names the package in it.
+    ['a build output folder', 8, 'IO_EISDIR', () => dirname(pkg)],
   ])('verify / inspect / apply <%s> → exit %i %s', (_what, status, code, pathOf) => {
     expectError(['verify', pathOf(), '--pubkey', `${goodKey}.pub.pem`], status, code);
     expectError(['inspect', pathOf(), '--pubkey', `${goodKey}.pub.pem`], status, code, { json: false });
@@ -356,6 +358,14 @@ describe('package files', () => {
       { json: false },
     );
     expectNoPackage(out);
+  });
+
+  it('a folder given as the package names the packages it holds', () => {
+    const r = runCli(['inspect', dirname(pkg)]);
+    expect(r.status, describeRun(r)).toBe(8);
+    expect(r.stderr).toMatch(/IO_EISDIR.*it is a folder; pass a package in it \(update-generic\.otapkg\)/);
+    const empty = runCli(['verify', bad.directory!]);
+    expect(empty.stderr).toMatch(/IO_EISDIR.*it is a folder; a package is a file/);
   });
 });
 
