@@ -95,13 +95,13 @@ export function gatherSimilar(
     else clusters.set(r, [k]);
   }
   // First fit, in image order of each cluster's first segment, among open chunks of its class.
-  const chunks: { cls: string; blockCount: number; members: number[] }[] = [];
+  const chunks: { cls: string; weight: number; members: number[] }[] = [];
   for (const members of [...clusters.values()].sort((x, y) => x[0]! - y[0]!)) {
-    const count = members.reduce((t, k) => t + weightOf(segments[k]!), 0);
-    let chunk = chunks.find((c) => c.cls === cls[members[0]!] && c.blockCount + count <= maxRunBlocks);
-    if (!chunk) chunks.push((chunk = { cls: cls[members[0]!]!, blockCount: 0, members: [] }));
+    const w = weight[members[0]!]!; // the cluster's weight, kept at its root, its first member
+    let chunk = chunks.find((c) => c.cls === cls[members[0]!] && c.weight + w <= maxRunBlocks);
+    if (!chunk) chunks.push((chunk = { cls: cls[members[0]!]!, weight: 0, members: [] }));
     chunk.members.push(...members);
-    chunk.blockCount += count;
+    chunk.weight += w;
   }
   const gathered: GatheredItem[] = chunks.map((c) => ({
     kind: 'gathered',
