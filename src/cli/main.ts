@@ -17,21 +17,27 @@ import { inspectCommand } from './commands/inspect.js';
 import { keygenCommand } from './commands/keygen.js';
 import { targetsCommand } from './commands/targets.js';
 import { verifyCommand } from './commands/verify.js';
+import { refuseEmptyValues } from './empty-values.js';
 import { guardRepeatedOptions } from './repeated-options.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
 /**
  * Where commander writes: help to stdout, the rest to stderr, and its parse errors (an unknown
- * command or option, a missing value) as one line in the form of every other error.
+ * command or option, a missing value) as one line in the form of every other error; with --json,
+ * report() prints them as JSON instead (once, on stdout, like every other error).
  */
-const OUTPUT = {
-  writeErr: (s: string) => process.stderr.write(s),
-  outputError: (message: string, write: (s: string) => void) =>
-    write(
-      `ota-build: error [USAGE]: ${printable(oneLine(message.replace(/^error: /, '')))} (run with --help for usage)\n`,
-    ),
-};
+function outputFor(json: boolean) {
+  return {
+    writeErr: (s: string) => process.stderr.write(s),
+    outputError: (message: string, write: (s: string) => void) => {
+      if (json) return;
+      write(
+        `ota-build: error [USAGE]: ${printable(oneLine(message.replace(/^error: /, '')))} (run with --help for usage)\n`,
+      );
+    },
+  };
+}
 
 /** A message of several lines (commander's "(Did you mean build?)") as one. */
 const oneLine = (text: string): string => text.trim().replace(/\s*\n\s*/g, ' ');
@@ -39,6 +45,7 @@ const oneLine = (text: string): string => text.trim().replace(/\s*\n\s*/g, ' ');
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   const wantsJson = argv.includes('--json');
+  const output = outputFor(wantsJson);
   let exitCode: number = ExitCode.ok;
   const run = async (work: () => Promise<CommandResult>) => {
     const result = await work();
@@ -48,7 +55,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .description('Build, sign, verify, apply and inspect delta OTA packages for Qualcomm, MediaTek and Unisoc phones.')
     .version(version)
     .exitOverride()
-    .configureOutput(OUTPUT)
+    .configureOutput(output)
     .addHelpText(
       'after',
       '\nQuick start:\n  ota-build build --old v1.img --new v2.img -o out\n  ota-build verify out/update-qualcomm.otapkg\n  ota-build apply out/update-qualcomm.otapkg --old v1.img -o v2-applied.img\n\nExit codes: 0 ok, 1 internal error, 2 usage, 3 bad input image, 4 bad package, 5 verification mismatch, 6 signature, 7 unsupported, 8 I/O.',
@@ -62,7 +69,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     keygenCommand,
     targetsCommand,
   ]) {
-    program.addCommand(guardRepeatedOptions(make(run)).exitOverride().configureOutput(OUTPUT));
+    program.addCommand(
+      refuseEmptyValues(guardRepeatedOptions(make(run)))
+        .exitOverride()
+        .configureOutput(output),
+    );
   }
   if (argv.length === 0) {
     // A script running `ota-build $CMD` with an empty $CMD must not see success.
