@@ -5,13 +5,18 @@ import { UsageError } from '../errors/ota-error.js';
 /** Largest accepted timestamp (year ~36812): keeps every value exact in a double. */
 export const MAX_TIMESTAMP_SECONDS = 2 ** 40;
 
-/** Parses a non-negative integer option. */
-export function parseIntOption(name: string, min: number, max: number) {
+/**
+ * Parses a decimal integer option in min..max (no max: any integer from min up, the range left
+ * to a later check that knows it, such as a codec's levels).
+ */
+export function parseIntOption(name: string, min: number, max?: number) {
   return (value: string): number => {
-    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-      throw new UsageError('BAD_OPTION', `${name} must be an integer in ${min}..${max}, got ${JSON.stringify(value)}`);
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || (max !== undefined && n > max) || !Number.isSafeInteger(n)) {
+      const range = max === undefined ? `of at least ${min}` : `in ${min}..${max}`;
+      throw new UsageError('BAD_OPTION', `${name} must be an integer ${range}, got ${JSON.stringify(value)}`);
     }
-    return Number(value);
+    return n;
   };
 }
 
@@ -45,6 +50,9 @@ export function splitKeys(
   const keyPaths: string[] = [];
   const named = (list: typeof targets, name: string) => list.find((t) => t.id === name || t.aliases.includes(name));
   for (const v of values) {
+    const bare = /^([a-z0-9._-]+)=$/i.exec(v);
+    if (bare && named(knownTargets, bare[1]!.toLowerCase()))
+      throw new UsageError('BAD_OPTION', `--key ${v} names target ${bare[1]} but no key after "="`);
     const m = /^([a-z0-9._-]+)=(.+)$/i.exec(v);
     const name = m?.[1]!.toLowerCase();
     const target = m && named(targets, name!);

@@ -5,6 +5,8 @@
 import { lstat, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { propertiesPathOf } from '../package/package-properties.js';
+import { sameFile } from '../image/same-file.js';
+import { isPartitionName } from '../model/partition-name.js';
 import { onInterrupt } from '../image/interrupt-cleanup.js';
 import { makeFolders, removeMadeFolders, removeMadeFoldersSync } from '../image/make-folders.js';
 import { ImageError, UnsupportedError, UsageError, ioError } from '../errors/ota-error.js';
@@ -144,6 +146,32 @@ function keysFor(options: BuildOptions, targetId: string): readonly string[] {
   );
 }
 
+/** The files a build reads that a package could land on: the images (or layout files) and key files. */
+function inputFiles(options: BuildOptions): { option: string; path: string }[] {
+  const keys = [
+    ...(options.keyPath ? [options.keyPath] : []),
+    ...(options.keyPaths ?? []),
+    ...Object.values(options.keyPathByTarget ?? {}),
+    ...Object.values(options.keyPathsByTarget ?? {}).flat(),
+  ].filter((k) => !k.startsWith('pkcs11:'));
+  return [
+    ...(options.oldPath ? [{ option: '--old', path: options.oldPath }] : []),
+    { option: '--new', path: options.newPath },
+    ...keys.map((path) => ({ option: '--key', path })),
+  ];
+}
+
+/** Throws OUTPUT_IS_INPUT when writing `output` (an existing file) would replace one of the build's inputs. */
+async function refuseReplacingInput(options: BuildOptions, output: string): Promise<void> {
+  for (const input of inputFiles(options)) {
+    if (await sameFile(input.path, output))
+      throw new UsageError(
+        'OUTPUT_IS_INPUT',
+        `${output} is the input ${input.option} ${input.path}: build would replace it with a package; choose another -o`,
+      );
+  }
+}
+
 /** A build's shared setup: targets, keys, candidate specs, timers. */
 async function setup(
   options: BuildOptions,
@@ -164,12 +192,14 @@ async function setup(
     options.updateMode ? { ...p, updateMode: options.updateMode } : p,
   );
   // What the packages will replace must be files: a rename over a folder would fail after encoding.
+  // Nor may they be an input that happens to sit in the output folder under a package's name.
   for (const p of profiles) {
     const pkg = join(options.outDir, `update-${p.id}.otapkg`);
     for (const path of [pkg, propertiesPathOf(pkg)]) {
       const st = await lstat(path).catch(() => undefined);
       if (st && !st.isFile())
         throw new UsageError('OUTPUT_NOT_FILE', `${path} exists and is not a regular file: build only replaces files`);
+      if (st) await refuseReplacingInput(options, path);
     }
   }
   if (release) checkTargetsFit(release, profiles);
@@ -269,6 +299,11 @@ async function buildFromImages(options: BuildOptions): Promise<BuildResult> {
     throw new UsageError(
       'BAD_OPTION',
       '--partitions and --exclude choose partitions of a release; a single image is one partition (name it with --partition-name)',
+    );
+  if (options.partitionName !== undefined && !isPartitionName(options.partitionName))
+    throw new UsageError(
+      'BAD_OPTION',
+      `--partition-name ${JSON.stringify(options.partitionName)} is not a partition name: 1-64 of A-Z a-z 0-9 _ . - (not . or ..)`,
     );
   const s = await setup(options, options.targets ?? DEFAULT_TARGETS, undefined);
   // Started first: the workers load while the images are opened, then hash one image each.

@@ -15,6 +15,15 @@ import {
   timestampFrom,
 } from '../parse-options.js';
 import { formatBytes, formatPercent, renderTable } from '../render.js';
+import { BROTLI_CODEC } from '../../codecs/brotli-descriptor.js';
+import { GZIP_CODEC } from '../../codecs/gzip-descriptor.js';
+import { XZ_CODEC } from '../../codecs/xz-descriptor.js';
+import { ZSTD_CODEC } from '../../codecs/zstd-descriptor.js';
+
+/** Each codec's levels and default, for --level's help (from the codecs' own descriptors). */
+const LEVEL_RANGES = [GZIP_CODEC, BROTLI_CODEC, ZSTD_CODEC, XZ_CODEC]
+  .map((c) => `${c.name} ${c.minLevel}..${c.maxLevel} (default ${c.defaultLevel})`)
+  .join(', ');
 
 /** Declares the command; `run` is given the finished result. */
 export function buildCommand(run: (work: () => Promise<CommandResult>) => Promise<void>): Command {
@@ -28,12 +37,12 @@ export function buildCommand(run: (work: () => Promise<CommandResult>) => Promis
     .requiredOption('-o, --out <dir>', 'output folder (created if missing)')
     .option(
       '--target <ids>',
-      "comma list: qualcomm, mediatek|mtk, unisoc|spreadtrum|sprd, generic, or a profile .json path (default: a vendor release's own chipset, else qualcomm,mediatek,unisoc); targets built together share one plan, cut to the smallest op size among them: one target per run gives each its smallest package",
+      "comma list: qualcomm, mediatek|mtk, unisoc|spreadtrum|sprd, generic, or a profile .json path (default: a vendor release's own chipset, else qualcomm,mediatek,unisoc); targets built together share one plan, cut to the smallest op size among them (a target with larger ops may get a smaller package built alone)",
     )
     .option('--partitions <names>', 'releases: update only these partitions (comma list, no slot suffix)', splitList)
     .option('--exclude <names>', 'releases: leave these partitions out (comma list)', splitList)
     .option('--codec <name>', 'auto (smallest per op among allowed codecs) | none | gzip | brotli | zstd | xz', 'auto')
-    .option('--level <n>', 'compression level for --codec', parseIntOption('--level', 0, 22))
+    .option('--level <n>', `compression level for --codec: ${LEVEL_RANGES}`, parseIntOption('--level', 0))
     .option(
       '--differ <name>',
       "auto | bsdiff-lzma (bsdiff's scan, sparse diff, LZMA2: the usual winner) | zstd-dict | bsdiff | bsdf2 (bsdiff with brotli blocks, Android's layout) | deflate-aware (zip/gzip/zlib members inflated, diffed and re-deflated exactly) | exec-aware (AArch64/x86-64 code: branches and calls follow their moved targets)",
@@ -43,7 +52,6 @@ export function buildCommand(run: (work: () => Promise<CommandResult>) => Promis
       '--key <pem|uri>',
       "private key: a PEM file or a PKCS#11 URI 'pkcs11:token=…;object=…'; <target>=<key> for one target; repeat to sign with up to 4 keys (key rotation); default: public test keys",
       collect,
-      [],
     )
     .option(
       '--pkcs11-module <path>',
@@ -105,7 +113,7 @@ export function buildCommand(run: (work: () => Promise<CommandResult>) => Promis
             codec: o.codec,
             level: o.level,
             differ: o.differ,
-            ...splitKeys(o.key, named, [...named, ...builtinTargets()]),
+            ...splitKeys(o.key ?? [], named, [...named, ...builtinTargets()]),
             signing: signingOptionsFrom(o, process.env),
             platform: o.platform,
             sourceVersion: o.sourceVersion,
