@@ -1,6 +1,7 @@
-// --strict on verify and apply: a package signed with a public test key passes with a TEST_KEY
+// --strict on verify, apply and inspect: a package signed with a public test key passes with a TEST_KEY
 // warning (exit 0) without it, and fails with STRICT_TEST_KEY (exit 2) with it, also when the
-// test key is passed explicitly; a package signed with a real key passes --strict. Spawns the real bin.
+// test key is passed explicitly; a package signed with a real key passes --strict, and inspect --strict
+// fails on a package whose signature it could not check (STRICT_UNVERIFIED). Spawns the real bin.
 
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -130,5 +131,23 @@ describe('build --strict with an explicit test key', () => {
     ]);
     expect(r.status, describeRun(r)).toBe(2);
     expect(jsonOf(r).error.code).toBe('STRICT_TEST_KEY');
+  });
+});
+
+describe('inspect --strict', () => {
+  it('a package signed by a key not given: UNVERIFIED warning without --strict, STRICT_UNVERIFIED (exit 2) with it', () => {
+    const loose = runCliOk(['inspect', realSigned, '--json']);
+    expect(jsonOf(loose).warnings.map((w: { code: string }) => w.code)).toEqual(['UNVERIFIED']);
+    const r = runCli(['inspect', realSigned, '--strict', '--json']);
+    expect(r.status, describeRun(r)).toBe(2);
+    expect(jsonOf(r).error.code).toBe('STRICT_UNVERIFIED');
+  });
+
+  it('a test-key package fails --strict; a package checked with its --pubkey passes', () => {
+    const r = runCli(['inspect', testSigned, '--strict', '--json']);
+    expect(r.status, describeRun(r)).toBe(2);
+    expect(jsonOf(r).error.code).toBe('STRICT_TEST_KEY');
+    const ok = runCliOk(['inspect', realSigned, '--pubkey', `${realKey}.pub.pem`, '--strict', '--json']);
+    expect(jsonOf(ok).warnings).toEqual([]);
   });
 });

@@ -10,7 +10,7 @@ import type { CommandResult } from '../command-result.js';
 import { collect } from '../parse-options.js';
 import { UsageError } from '../../errors/ota-error.js';
 import { printable, printableLines } from '../../errors/printable.js';
-import { formatBytes, renderTable } from '../render.js';
+import { formatBytes, formatCount, renderTable } from '../render.js';
 import type { ImageSummary, InspectReport } from '../../inspect/inspect-package.js';
 
 /** Declares the command. */
@@ -19,6 +19,10 @@ export function inspectCommand(run: (work: () => Promise<CommandResult>) => Prom
     .summary('describe a package')
     .argument('<package>', 'package file (.otapkg) or http(s) URL (fetches only the metadata and signatures)')
     .option('--pubkey <pem>', 'check the metadata signature with this key (repeatable: any of them)', collect)
+    .option(
+      '--strict',
+      'treat warnings as errors: a package whose signature was not checked (UNVERIFIED) or that is signed with a test key fails',
+    )
     .option('--json', 'print the description as JSON on stdout (section offsets included)')
     .addHelpText(
       'after',
@@ -38,7 +42,7 @@ export function inspectCommand(run: (work: () => Promise<CommandResult>) => Prom
           ],
         );
         await checkReportDestinations([{ option: '--html', path: o.html }]);
-        const reporter = await CliReporter.create({});
+        const reporter = await CliReporter.create({ strict: o.strict });
         const { inspectPackage } = await import('../../inspect/inspect-package.js');
         const t = transportFrom(pkg, o);
         let r: InspectReport;
@@ -91,7 +95,7 @@ function describe(r: InspectReport): string {
       `${printable(r.path)}: ota-build package ${r.formatVersion}, ${formatBytes(r.fileSizeBytes)}`,
       `target     ${t.targetId} (${t.vendor} ${t.platform}, ${t.storage}, ${t.blockSizeBytes}-byte blocks, ${t.updateMode})`,
       `signature  ${r.signature.algorithm}, key ${r.signature.keyId.slice(0, 16)}… (NOT verified)`,
-      `manifest   ${formatBytes(r.sections.manifest!.sizeBytes)}: ${n.partitionCount} partitions, ${n.operationCount} operations, ${n.extentCount} extents`,
+      `manifest   ${formatBytes(r.sections.manifest!.sizeBytes)}: ${formatCount(n.partitionCount, 'partition')}, ${formatCount(n.operationCount, 'operation')}, ${formatCount(n.extentCount, 'extent')}`,
       `           not decoded: an unverified package with more than 1000 operations; pass --pubkey to list them`,
     ].join('\n');
   const lines = [
@@ -102,7 +106,7 @@ function describe(r: InspectReport): string {
     `decoder    needs up to ${formatBytes(r.maxDecoderMemoryBytes ?? 0)} (limit ${formatBytes(Number(t.decoderMemoryLimitBytes))})`,
   ];
   for (const p of r.partitions) {
-    lines.push('', `partition ${p.name} (${p.kind}): ${p.operationCount} operations`);
+    lines.push('', `partition ${p.name} (${p.kind}): ${formatCount(p.operationCount, 'operation')}`);
     for (const l of p.layout ?? [])
       lines.push(
         `  layout ${Object.entries(l)
