@@ -144,7 +144,7 @@ const releaseLine = (r) => r.map((c, i) => c.padEnd(releaseWidths[i])).join('  '
 console.log(releaseLine(releaseHeader));
 console.log(releaseWidths.map((w) => '-'.repeat(w)).join('  '));
 releaseRows.forEach((r) => console.log(releaseLine(r)));
-console.log('\nnext: ota-build inspect demo-out/delta/update-qualcomm.otapkg');
+console.log('\nnext: npx ota-build inspect demo-out/delta/update-qualcomm.otapkg');
 console.log(
   '      ota-build inspect demo-out/release-mediatek/update-mediatek.otapkg   (every partition with its scatter region and address)',
 );

@@ -1,14 +1,15 @@
 // Human output of `apply`: one line for a single image, a table of partitions for a release.
 
 import type { ApplyResult } from '../apply/apply-result.js';
-import { formatBytes, renderTable } from './render.js';
+import { formatBytes, formatCount, renderTable } from './render.js';
 
 /** The text `apply` prints for `r`. */
 export function applyText(r: ApplyResult): string {
   if (r.kind === 'image') {
     const where = r.outputKind === 'block-device' ? `block device ${r.outputPath} (in place)` : r.outputPath;
     const resumed = r.resumedFromOp > 0 ? `, resumed after op ${r.resumedFromOp}` : '';
-    return `wrote ${where} (${r.outputFormat}, ${r.sizeBytes} bytes expanded, sha256 ${r.sha256}) from ${r.operationCount} operations${resumed} for ${r.targetId}`;
+    const expanded = r.outputFormat === 'sparse' ? ' expanded' : '';
+    return `wrote ${where} (${r.outputFormat}, ${r.sizeBytes} bytes${expanded}, sha256 ${r.sha256}) from ${formatCount(r.operationCount, 'operation')}${resumed} for ${r.targetId}`;
   }
   if (r.kind === 'in-place') {
     const start = {
@@ -18,11 +19,11 @@ export function applyText(r: ApplyResult): string {
     }[r.start];
     return (
       `updated ${r.imagePath} in place (${r.sizeBytes} bytes, sha256 ${r.sha256}) for ${r.targetId}, ${start}: ` +
-      `${r.opsRun} of ${r.operationCount} operations run, ${r.stashFilesWritten} stashes written (${formatBytes(r.stashBytesWritten)}; peak ${formatBytes(r.peakStashBytes)})`
+      `${r.opsRun} of ${formatCount(r.operationCount, 'operation')} run, ${formatCount(r.stashFilesWritten, 'stash', 'stashes')} written (${formatBytes(r.stashBytesWritten)}; peak ${formatBytes(r.peakStashBytes)})`
     );
   }
   return (
-    `wrote ${r.partitions.length} partitions into ${r.outputPath} for ${r.targetId}\n` +
+    `wrote ${formatCount(r.partitions.length, 'partition')} into ${r.outputPath} for ${r.targetId}\n` +
     renderTable(
       ['partition', 'status', 'file', 'size', 'sha256', 'resumed'],
       r.partitions.map((p) => [

@@ -3,7 +3,7 @@
 import { printable } from '../errors/printable.js';
 
 /** `1.5 MiB`-style size (the same formatting as compare's reports). */
-export { formatBytes } from '../report/format-units.js';
+export { formatBytes, formatCount } from '../report/format-units.js';
 
 /** `12.34 %` of a whole. */
 export function formatPercent(part: number, whole: number): string {

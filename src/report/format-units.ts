@@ -1,4 +1,4 @@
-// Human formatting of numbers (bytes, milliseconds, percentages) for compare's table and HTML
+// Human formatting of numbers (bytes, milliseconds, percentages, counts) for compare's table and HTML
 // reports; cli/render.ts re-exports formatBytes so the CLI and the reports print sizes alike. Pure.
 
 const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'] as const;
@@ -41,4 +41,9 @@ export function formatBytesShort(bytes: number): string {
   const { value, unit } = scaleBytes(bytes);
   const digits = Number.isInteger(value) ? 0 : value < 10 ? 1 : 0;
   return `${value.toFixed(digits)} ${unit}`;
+}
+
+/** `1 operation`, `2 operations`: a count with its noun (`plural` when it is not the noun + s). */
+export function formatCount(count: number, noun: string, plural = `${noun}s`): string {
+  return `${count} ${count === 1 ? noun : plural}`;
 }

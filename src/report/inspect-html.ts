@@ -5,7 +5,7 @@ import { basename } from 'node:path';
 import type { InspectReport } from '../inspect/inspect-package.js';
 import type { PartitionBlockMap } from '../inspect/package-block-map.js';
 import { blockMapSvg } from './block-map-svg.js';
-import { formatBytes } from './format-units.js';
+import { formatBytes, formatCount } from './format-units.js';
 import { figure, htmlPage, htmlTable } from './html-page.js';
 import { escapeXml } from './svg-chart.js';
 
@@ -34,7 +34,7 @@ export function renderInspectHtml(r: InspectReport, maps: readonly PartitionBloc
     `<dl>${summary.map(([k, v]) => `<dt>${escapeXml(k)}</dt><dd>${escapeXml(v)}</dd>`).join('')}</dl>`,
   ];
   for (const p of r.partitions) {
-    parts.push(`<h2>Partition ${escapeXml(p.name)} (${p.kind}): ${p.operationCount} operations</h2>`);
+    parts.push(`<h2>Partition ${escapeXml(p.name)} (${p.kind}): ${formatCount(p.operationCount, 'operation')}</h2>`);
     if (p.source)
       parts.push(
         `<p class="note">source ${escapeXml(formatBytes(p.source.sizeBytes))}, sha256 ${escapeXml(p.source.sha256)}</p>`,

@@ -13,7 +13,11 @@ import { openSigner, type SignerOptions } from './open-signer.js';
 import type { Signer, Verifier } from './signer.js';
 import { testPrivateKeyPath, testPublicKeyPath } from './test-keys.js';
 
-const TEST_KEY_WARNING = 'signed with a PUBLIC TEST KEY: anyone can make such packages; not for release (use --key)';
+const TEST_KEY = 'signed with a PUBLIC TEST KEY: anyone can make such packages; not for release';
+/** The warning where packages are signed (build: the fix is a key of one's own). */
+const SIGNING_TEST_KEY = `packages are ${TEST_KEY} (use --key)`;
+/** The warning where a package is checked (verify, apply, inspect: the fix is pinning the release key). */
+const VERIFYING_TEST_KEY = `package is ${TEST_KEY} (release packages are built with --key and checked with --pubkey)`;
 
 const short = (keyId: Uint8Array) => `${Buffer.from(keyId).toString('hex').slice(0, 16)}…`;
 
@@ -42,7 +46,7 @@ export async function chooseSigners(
     throw new UsageError('TOO_MANY_KEYS', `${count} signing keys given; a package carries at most ${MAX_SIGNATURES}`);
   }
   if (count === 0) {
-    reporter.warn({ code: 'TEST_KEY', message: `packages are ${TEST_KEY_WARNING}` });
+    reporter.warn({ code: 'TEST_KEY', message: SIGNING_TEST_KEY });
     return [await loadSigner(testPrivateKeyPath(defaultAlgorithm))];
   }
   const signers: Signer[] = [];
@@ -62,7 +66,7 @@ export async function chooseSigners(
     seen.add(hex);
   }
   // A key that is one of the public test keys is no better than no key at all.
-  if (await anyTestKey(signers)) reporter.warn({ code: 'TEST_KEY', message: `packages are ${TEST_KEY_WARNING}` });
+  if (await anyTestKey(signers)) reporter.warn({ code: 'TEST_KEY', message: SIGNING_TEST_KEY });
   return signers;
 }
 
@@ -96,14 +100,14 @@ export async function chooseVerifiers(
         `package is signed by key ${signedBy}, not by the public test key; pass the signer's public key with --pubkey`,
       );
     }
-    reporter.warn({ code: 'TEST_KEY', message: `package is ${TEST_KEY_WARNING}` });
+    reporter.warn({ code: 'TEST_KEY', message: VERIFYING_TEST_KEY });
     return [verifier];
   }
   const pinned: { path: string; verifier: Verifier }[] = [];
   for (const path of pubkeyPaths) pinned.push({ path, verifier: await loadVerifier(path) });
   const matching = pinned.filter((p) => signs(p.verifier)).map((p) => p.verifier);
   if (matching.length > 0) {
-    if (await anyTestKey(matching)) reporter.warn({ code: 'TEST_KEY', message: `package is ${TEST_KEY_WARNING}` });
+    if (await anyTestKey(matching)) reporter.warn({ code: 'TEST_KEY', message: VERIFYING_TEST_KEY });
     return matching;
   }
   const other = pinned.find((p) => p.verifier.algorithm.name !== algorithm.name);

@@ -11,9 +11,12 @@ export function keygenCommand(run: (work: () => Promise<CommandResult>) => Promi
     .summary('generate a signing key pair')
     .requiredOption(
       '--algorithm <alg>',
-      'ed25519 | ecdsa-p256 | ecdsa-p384 | rsa-2048 | rsa-4096 (ed25519 and rsa-* sign deterministically)',
+      'required: ed25519 | ecdsa-p256 | ecdsa-p384 | rsa-2048 | rsa-4096 (ed25519 and rsa-* sign deterministically)',
     )
-    .requiredOption('-o, --out <prefix>', 'writes <prefix>.pem (private, mode 0600) and <prefix>.pub.pem (public)')
+    .requiredOption(
+      '-o, --out <prefix>',
+      'required: writes <prefix>.pem (private, mode 0600) and <prefix>.pub.pem (public)',
+    )
     .option(
       '--pkcs11 <uri>',
       "generate the key inside this PKCS#11 token ('pkcs11:token=…;object=<label>'); writes only <prefix>.pub.pem",
