@@ -1,5 +1,6 @@
-// The CLI's Reporter: warnings to stderr (once each), progress as an ora spinner on a TTY only
-// (or plain lines with --progress when stderr is not a TTY). Nothing on stdout: that is for results.
+// The CLI's Reporter: warnings to stderr (once each; for build, once work begins), progress as an
+// ora spinner on a TTY only (or plain lines with --progress when stderr is not a TTY). Nothing on
+// stdout: that is for results.
 
 import type { Ora } from 'ora';
 import { UsageError } from '../errors/ota-error.js';
@@ -13,18 +14,28 @@ export interface CliReporterOptions {
   readonly forceProgress?: boolean;
   /** Promote warnings to errors. */
   readonly strict?: boolean;
+  /**
+   * Hold warnings until work begins (the first progress event: the inputs are open) or until
+   * showHeldWarnings(): a command that fails on its inputs first prints its error alone, not
+   * after warnings about a package it never made.
+   */
+  readonly holdWarnings?: boolean;
 }
 
 /** A Reporter that writes to stderr. */
 export class CliReporter implements Reporter {
   readonly warnings: Warning[] = [];
+  /** Warnings not shown yet (holdWarnings). */
+  private held: Warning[] | undefined;
   private spinner: Ora | undefined;
   private lastPlain = '';
 
   private constructor(
     private readonly options: CliReporterOptions,
     private readonly ora: ((o: object) => Ora) | undefined,
-  ) {}
+  ) {
+    if (options.holdWarnings) this.held = [];
+  }
 
   /** Creates a reporter; loads ora only when it will be used. */
   static async create(options: CliReporterOptions): Promise<CliReporter> {
@@ -41,10 +52,19 @@ export class CliReporter implements Reporter {
     // --strict: a warning aborts the command before anything is written.
     const strictCode = this.options.strict ? strictCodeOf(w.code) : undefined;
     if (strictCode) throw new UsageError(strictCode, `--strict: ${printable(w.message)}`);
-    this.pause(() => process.stderr.write(`warning [${printable(w.code)}]: ${printable(w.message)}\n`));
+    if (this.held) this.held.push(w);
+    else this.show(w);
+  }
+
+  /** Shows the warnings held so far (holdWarnings); later ones are shown as they come. */
+  showHeldWarnings(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const w of held) this.show(w);
   }
 
   progress(e: ProgressEvent): void {
+    this.showHeldWarnings();
     const pct = e.total > 0 ? Math.floor((100 * e.done) / e.total) : 0;
     const text = printable(`${e.phase} ${pct}%${e.detail ? ` ${e.detail}` : ''}`);
     if (this.ora) {
@@ -61,6 +81,10 @@ export class CliReporter implements Reporter {
   stop(): void {
     this.spinner?.stop();
     this.spinner = undefined;
+  }
+
+  private show(w: Warning): void {
+    this.pause(() => process.stderr.write(`warning [${printable(w.code)}]: ${printable(w.message)}\n`));
   }
 
   private pause(write: () => void): void {

@@ -2,9 +2,10 @@
 // for every value option of every command (taken from the commands themselves, so a new option is
 // covered too); and the other up-front refusals a slip at the prompt meets: a usage error printed
 // once with --json, a bad --partition-name or `--key <target>=` as BAD_OPTION, --level checked
-// against the codec it is for, and build refusing to write a package over one of its inputs.
+// against the codec it is for, build refusing to write a package over one of its inputs, and a
+// build failing on its inputs printing its error without the warnings it held.
 
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CommanderError, type Command } from 'commander';
@@ -119,6 +120,28 @@ describe('refused before any work, from the command line', () => {
     expect(r.stderr).toMatch(/^ota-build: error \[BAD_OPTION\]: --old is given an empty value/);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(existsSync(out)).toBe(false);
+  });
+
+  it('a build that fails on its inputs prints its error alone, without the warnings of packages it never made', () => {
+    const empty = join(work, 'empty.img');
+    writeFileSync(empty, '');
+    const r = runCli(['build', '--old', pair.oldPath, '--new', empty, '-o', join(work, 'none')]);
+    expect(r.status, describeRun(r)).toBe(3);
+    expect(r.stderr).toMatch(/^ota-build: error \[IMAGE_EMPTY\]: [^\n]*\n$/);
+    // A build that works still shows them (here the test key: runCli sets SOURCE_DATE_EPOCH).
+    const ok = runCli([
+      'build',
+      '--old',
+      pair.oldPath,
+      '--new',
+      pair.newPath,
+      '-o',
+      join(work, 'warned'),
+      '--target',
+      'generic',
+    ]);
+    expect(ok.status, describeRun(ok)).toBe(0);
+    expect(ok.stderr).toMatch(/^warning \[TEST_KEY\]: /);
   });
 
   it('verify --old "" is refused, not a verify that skipped its trial apply', () => {

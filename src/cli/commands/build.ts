@@ -100,7 +100,13 @@ export function buildCommand(run: (work: () => Promise<CommandResult>) => Promis
         const { EncodePool } = await import('../../pipeline/encode-pool.js');
         const pool = EncodePool.create(o.jobs);
         const build = async () => {
-          const reporter = await CliReporter.create({ forceProgress: o.progress, strict: o.strict });
+          // Warnings (test key, no timestamp) wait until the inputs are open: a build that fails on
+          // them prints its error alone.
+          const reporter = await CliReporter.create({
+            forceProgress: o.progress,
+            strict: o.strict,
+            holdWarnings: true,
+          });
           const { buildPackages } = await import('../../pipeline/build-packages.js');
           const { builtinTargets, resolveTargets } = await import('../../targets/target-registry.js');
           const named = o.target ? await resolveTargets(o.target) : builtinTargets();
@@ -125,6 +131,7 @@ export function buildCommand(run: (work: () => Promise<CommandResult>) => Promis
             updateMode: o.updateMode,
             reporter,
           }).finally(() => reporter.stop());
+          reporter.showHeldWarnings();
           return { result: built, warnings: reporter.warnings };
         };
         // buildPackages closes the pool; this also covers a failure before it is called.
