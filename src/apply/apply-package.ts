@@ -109,6 +109,12 @@ export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> 
         baseChecked.catch(() => undefined); // reported through the awaits
         oldSha256 = Buffer.from(part.source.sha256).toString('hex');
       } else oldSha256 = await checkBase(old, part, reader.manifest.blockSizeBytes);
+    } else if (options.oldPath) {
+      // Not an error (the package needs nothing of it), but a path that may hold a typo.
+      reporter.warn({
+        code: 'OLD_NOT_USED',
+        message: `${options.packagePath} is a full package: --old ${options.oldPath} is not read`,
+      });
     }
     // A streamed package's payload signature is checked as its body arrives, before the rename.
     if (!streamed) await reader.verifyPayloadSignature();

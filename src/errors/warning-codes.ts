@@ -11,6 +11,7 @@ export const WARNING_CODES = {
   RESUME_RESTART: { strict: true, summary: 'apply --resume could not resume and started over' },
   RESUMED: { strict: false, summary: 'apply --resume continued after re-verifying the partial output' },
   STASH_DIR_KEPT: { strict: false, summary: 'apply --in-place left a stash folder holding files it did not make' },
+  OLD_NOT_USED: { strict: false, summary: 'apply: --old given for a full package, which reads no old image' },
   UNVERIFIED: { strict: true, summary: 'inspect: the metadata signature was not checked' },
   ZIP_MEMBERS_CUT: {
     strict: false,

@@ -119,7 +119,10 @@ export function selectPartitions(
     });
   }
   if (chosen.length === 0)
-    throw new UsageError('NO_PARTITIONS', 'no partition of the new release is selected for the update');
+    throw new UsageError(
+      'NO_PARTITIONS',
+      `no partition of the new release is selected for the update${skipped.length > 0 ? ` (left out: ${skipped.join(', ')}; name them with --partitions to include them)` : ''}`,
+    );
   return chosen;
 }
 

@@ -563,6 +563,23 @@ describe('verify and apply --json', () => {
   });
 });
 
+describe('apply --old with a full package', () => {
+  it('applies (a full package reads no old image) and says --old was not read (OLD_NOT_USED)', () => {
+    const file = join(fullDir, 'update-generic.otapkg');
+    const out = join(work, 'full-applied.img');
+    const typo = join(work, 'no-such-old.img');
+    const j = jsonOf(runCliOk(['apply', file, '--old', typo, '-o', out, '--json']));
+    expect(j.warnings).toContainEqual({
+      code: 'OLD_NOT_USED',
+      message: `${file} is a full package: --old ${typo} is not read`,
+    });
+    expect(sha256(readFileSync(out))).toBe(sha256(pair.newImage));
+    // Without --old, no such warning.
+    const plain = jsonOf(runCliOk(['apply', file, '-o', join(work, 'full-plain.img'), '--json']));
+    expect(plain.warnings.map((w: { code: string }) => w.code)).not.toContain('OLD_NOT_USED');
+  });
+});
+
 describe('options that do not apply are refused, not ignored (exit 2 BAD_OPTION, nothing written)', () => {
   /** A generic delta build of the pair into `out`, with `extra` options. */
   const buildTo = (out: string, ...extra: string[]) => [
