@@ -2,7 +2,7 @@
 // Only cli/main.ts turns these into process exits; the library throws them. Codes and their exit
 // codes are listed once, in error-codes.ts.
 
-import { ExitCode, exitCodeOf, type CodeWithExit, type ErrorCode } from './error-codes.js';
+import { ERROR_CODES, ExitCode, exitCodeOf, type CodeWithExit, type ErrorCode } from './error-codes.js';
 import { printable } from './printable.js';
 
 export { ExitCode } from './error-codes.js';
@@ -101,9 +101,15 @@ export class IoError extends OtaError {
 /** Wraps a Node file-system error as an IoError naming the path and the action. */
 export function ioError(action: string, path: string, cause: unknown): IoError {
   const sys = cause as NodeJS.ErrnoException;
-  const reason = sys?.code ? `${sys.code}` : String((cause as Error)?.message ?? cause);
   const known = `IO_${String(sys?.code ?? 'FAILED').toUpperCase()}`;
   const code = exitCodeOf(known) === ExitCode.io ? (known as CodeWithExit<typeof ExitCode.io>) : 'IO_FAILED';
+  // A listed errno in words, with its name for searching: "no such file or folder (ENOENT)".
+  const reason =
+    code !== 'IO_FAILED'
+      ? `${ERROR_CODES[code].summary} (${sys.code})`
+      : sys?.code
+        ? `${sys.code}`
+        : String((cause as Error)?.message ?? cause);
   return new IoError(code, `cannot ${action} ${path}: ${reason}`, { cause });
 }
 

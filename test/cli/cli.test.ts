@@ -658,7 +658,7 @@ describe('messages name things once, as the user gave them', () => {
     const a = runCli(['apply', file, '--old', pair.oldPath, '-o', out]);
     expect(a.status, describeRun(a)).toBe(8);
     expect(a.stderr).toMatch(
-      /\[IO_ENOENT\]: cannot write output .*no-such-folder\/x\.img: folder .*no-such-folder: ENOENT/,
+      /\[IO_ENOENT\]: cannot write output .*no-such-folder\/x\.img: folder .*no-such-folder: no such file or folder \(ENOENT\)/,
     );
     expect(a.stderr).not.toMatch(/ota-lock/);
   });

@@ -48,7 +48,7 @@ describe('readFull', () => {
   it('wraps a failing read in an IoError naming the action and path', async () => {
     const err = await readFull(trickle(data, 7, true), Buffer.alloc(4), 0, purpose).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IoError);
-    expect((err as IoError).message).toBe('cannot read test file f.img: EIO');
+    expect((err as IoError).message).toBe('cannot read test file f.img: low-level I/O error (EIO)');
   });
 });
 

@@ -35,6 +35,6 @@ describe('writeFull', () => {
       path: 'o.img',
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IoError);
-    expect((err as IoError).message).toBe('cannot write output o.img: ENOSPC');
+    expect((err as IoError).message).toBe('cannot write output o.img: no space left on device (ENOSPC)');
   });
 });
