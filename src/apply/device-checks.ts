@@ -61,11 +61,18 @@ function badField(path: string, field: string, what: string): never {
 export function checkDeviceIdentity(header: TargetHeader, device: DeviceState): void {
   if (device.target !== undefined) {
     const wanted = device.target.trim().toLowerCase();
-    const id = builtinTargets().find((t) => t.id === wanted || t.aliases.includes(wanted))?.id ?? wanted;
+    const builtin = builtinTargets().find((t) => t.id === wanted || t.aliases.includes(wanted));
+    const id = builtin?.id ?? wanted;
     if (id !== header.targetId) {
+      // A custom id is allowed (a device of one's own profile), but most often it is a typo.
+      const custom = builtin
+        ? ''
+        : ` (not a built-in target: ${builtinTargets()
+            .map((t) => t.id)
+            .join(', ')})`;
       throw new VerificationError(
         'WRONG_TARGET',
-        `package is built for target ${header.targetId} (${header.vendor} ${header.platform}), this device is ${id}`,
+        `package is built for target ${header.targetId} (${header.vendor} ${header.platform}), this device is ${id}${custom}`,
       );
     }
   }

@@ -144,10 +144,16 @@ export function decodePackageHeader(buf: Uint8Array, fileSizeBytes: number): Pac
   const layout = packageLayout(header);
   if (layout.fileSizeBytes !== fileSizeBytes) {
     const code = fileSizeBytes < layout.fileSizeBytes ? 'PKG_TRUNCATED' : 'PKG_SIZE_MISMATCH';
+    // No checksum covers the header: a wrong section size reads like a cut or a longer file.
+    const why =
+      fileSizeBytes === layout.blobs.offsetBytes
+        ? 'it ends where the blob section begins: a metadata prefix, which verify --metadata-only checks'
+        : code === 'PKG_TRUNCATED'
+          ? 'truncated, or a section size in the header is wrong'
+          : 'trailing data, or a section size in the header is wrong';
     throw new PackageFormatError(
       code,
-      `package is ${fileSizeBytes} bytes but its header describes ${layout.fileSizeBytes} bytes` +
-        (code === 'PKG_TRUNCATED' ? ' (truncated)' : ' (trailing data)'),
+      `package is ${fileSizeBytes} bytes but its header describes ${layout.fileSizeBytes} bytes (${why})`,
     );
   }
   return header;

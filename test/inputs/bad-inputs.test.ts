@@ -599,7 +599,7 @@ describe('options', () => {
   it.each([
     ['--codec foo', ['--codec', 'foo', '--target', 'generic'], 'BAD_CODEC'],
     ['--differ foo', ['--differ', 'foo', '--target', 'generic'], 'BAD_DIFFER'],
-    ['--level 99 --codec zstd', ['--level', '99', '--codec', 'zstd', '--target', 'generic'], 'BAD_OPTION'],
+    ['--level 99 --codec zstd', ['--level', '99', '--codec', 'zstd', '--target', 'generic'], 'BAD_LEVEL'],
     ['--level 20 --codec gzip', ['--level', '20', '--codec', 'gzip', '--target', 'generic'], 'BAD_LEVEL'],
     ['--level 1.5 --codec zstd', ['--level', '1.5', '--codec', 'zstd', '--target', 'generic'], 'BAD_OPTION'],
     ['--level 5 without --codec', ['--level', '5', '--target', 'generic'], 'LEVEL_NEEDS_CODEC'],
@@ -609,7 +609,7 @@ describe('options', () => {
     ['--timestamp abc', ['--timestamp', 'abc', '--target', 'generic'], 'BAD_OPTION'],
     ['--timestamp 2^40+1', ['--timestamp', String(2 ** 40 + 1), '--target', 'generic'], 'BAD_OPTION'],
     ['--target nosuch', ['--target', 'nosuch'], 'UNKNOWN_TARGET'],
-    ['--target ""', ['--target', ''], 'UNKNOWN_TARGET'],
+    ['--target ""', ['--target', ''], 'BAD_OPTION'],
     ['--target ,', ['--target', ','], 'UNKNOWN_TARGET'],
     ['--codec brotli --target unisoc', ['--codec', 'brotli', '--target', 'unisoc'], 'CODEC_NOT_ALLOWED'],
     [
@@ -716,9 +716,10 @@ describe('environment', () => {
 describe('keygen', () => {
   it('an unknown algorithm → exit 2 BAD_ALGORITHM, nothing written', () => {
     const prefix = join(work, 'kg-unknown');
-    for (const alg of ['rsa-3072', 'secp256k1', 'ED25519x', '']) {
+    for (const alg of ['rsa-3072', 'secp256k1', 'ED25519x']) {
       expectError(['keygen', '--algorithm', alg, '-o', prefix], 2, 'BAD_ALGORITHM');
     }
+    expectError(['keygen', '--algorithm', '', '-o', prefix], 2, 'BAD_OPTION'); // empty: refused as such
     expect(existsSync(`${prefix}.pem`) || existsSync(`${prefix}.pub.pem`)).toBe(false);
   });
 

@@ -100,9 +100,11 @@ function describe(r: InspectReport): string {
     ].join('\n');
   const lines = [
     `${printable(r.path)}: ota-build package ${r.formatVersion}, ${formatBytes(r.fileSizeBytes)}`,
-    `target     ${t.targetId} (${t.vendor} ${t.platform}, ${t.storage}, ${t.blockSizeBytes}-byte blocks, ${t.updateMode})${t.releaseLayout ? `, ${t.releaseLayout} release of ${r.partitions.length} partitions` : ''}`,
+    // Strings from the package are escaped one by one (printable): a newline in a label must not
+    // pass for a line of this description.
+    `target     ${printable(`${t.targetId} (${t.vendor} ${t.platform}, ${t.storage}`)}, ${t.blockSizeBytes}-byte blocks, ${t.updateMode})${t.releaseLayout ? `, ${printable(String(t.releaseLayout))} release of ${formatCount(r.partitions.length, 'partition')}` : ''}`,
     `signature  ${r.signature.algorithm}, key ${(r.signature.keyIds ?? [r.signature.keyId]).map((k) => `${k.slice(0, 16)}…`).join(', ')}${r.metadataVerified ? '' : ' (NOT verified)'}`,
-    `versions   ${r.sourceVersion || '-'} → ${r.targetVersion || '-'}, timestamp ${r.timestampSeconds}`,
+    `versions   ${printable(String(r.sourceVersion || '-'))} → ${printable(String(r.targetVersion || '-'))}, timestamp ${r.timestampSeconds}`,
     `decoder    needs up to ${formatBytes(r.maxDecoderMemoryBytes ?? 0)} (limit ${formatBytes(Number(t.decoderMemoryLimitBytes))})`,
   ];
   for (const p of r.partitions) {
@@ -110,7 +112,7 @@ function describe(r: InspectReport): string {
     for (const l of p.layout ?? [])
       lines.push(
         `  layout ${Object.entries(l)
-          .map(([k, v]) => `${k}=${v}`)
+          .map(([k, v]) => `${k}=${printable(String(v))}`)
           .join(' ')}`,
       );
     if (p.source) lines.push(`  source ${image(p.source)}`);
