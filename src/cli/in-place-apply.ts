@@ -8,6 +8,7 @@ import { applyText } from './apply-text.js';
 import { printableLines } from '../errors/printable.js';
 import { UsageError } from '../errors/ota-error.js';
 import { transportFrom, transportJson } from './transport-options.js';
+import { withInterruptHint } from './interrupt-hint.js';
 
 /** The in-place paragraph of `apply --help`. */
 export const IN_PLACE_HELP =
@@ -30,14 +31,18 @@ export async function inPlace(pkg: string, o: Record<string, any>, reporter: Cli
     throw new UsageError('BAD_OPTION', '--in-place <image> and --stash-dir <dir> go together');
   const { applyInPlace } = await import('../apply/apply-in-place.js');
   const t = transportFrom(pkg, o);
-  const r = await applyInPlace({
-    packagePath: pkg,
-    inPlacePath: o.inPlace,
-    stashDir: o.stashDir,
-    ...deviceCheckOptions(o),
-    http: t.http,
-    reporter,
-  }).finally(t.done);
+  const r = await withInterruptHint(
+    'the image is part-way updated: run the same command again to finish it (do not use the image before)',
+    () =>
+      applyInPlace({
+        packagePath: pkg,
+        inPlacePath: o.inPlace,
+        stashDir: o.stashDir,
+        ...deviceCheckOptions(o),
+        http: t.http,
+        reporter,
+      }),
+  ).finally(t.done);
   const net = transportJson(pkg, t.stats());
   return { json: { ...r, ...net, warnings: reporter.warnings }, text: printableLines(applyText(r)) };
 }

@@ -1,5 +1,5 @@
-// SIGKILL of a running CLI at a chosen moment: once its partial output exists (the work has
-// begun), after a delay, or once a condition holds. The kill-and-resume suites share it.
+// SIGKILL (or another signal) of a running CLI at a chosen moment: once its partial output exists
+// (the work has begun), after a delay, or once a condition holds. The kill-and-resume suites share it.
 
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -19,12 +19,18 @@ export interface KillPlan {
   readonly pollMs?: number;
   /** Called just before the kill (to sample what is on disk then). */
   readonly atKill?: () => void;
+  /** The signal (default SIGKILL). */
+  readonly signal?: NodeJS.Signals;
+  /** Given the process's stderr once it has exited (else it is not kept). */
+  readonly stderr?: (text: string) => void;
 }
 
 /** Runs the plan; resolves true when the process exited 0 on its own before the kill. */
 export async function killAfterPartial(p: KillPlan): Promise<boolean> {
-  const child = spawn(process.execPath, [...p.argv], { stdio: 'ignore' });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const child = spawn(process.execPath, [...p.argv], { stdio: ['ignore', 'ignore', p.stderr ? 'pipe' : 'ignore'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   const started = Date.now();
   const partialExists = () => readdirSync(p.dir).some((n) => n.startsWith(p.partialPrefix));
   while (!partialExists() && Date.now() - started < 20_000 && child.exitCode === null)
@@ -33,6 +39,8 @@ export async function killAfterPartial(p: KillPlan): Promise<boolean> {
   while (p.until && !p.until() && Date.now() - started < 20_000 && child.exitCode === null)
     await new Promise((r) => setTimeout(r, p.pollMs ?? 5));
   p.atKill?.();
-  child.kill('SIGKILL');
-  return (await exited) === 0;
+  child.kill(p.signal ?? 'SIGKILL');
+  const code = await exited;
+  p.stderr?.(stderr);
+  return code === 0;
 }

@@ -131,6 +131,31 @@ describe('kill and resume', () => {
     );
   }, 600_000);
 
+  it('Ctrl-C (SIGINT) says how to go on, and --resume then continues from the checkpoint', async () => {
+    rmSync(out, { force: true });
+    let stderr = '';
+    const finished = await killAfterPartial({
+      argv: [bin, 'apply', pkg, '--old', oldPath, '-o', out, '--checkpoint-every', '4096'],
+      dir: work,
+      partialPrefix: '.applied.img.ota-partial-',
+      delayMs: 0,
+      // once a checkpoint names some ops, so the resume below has something to continue from
+      until: () => existsSync(join(work, '.applied.img.ota-checkpoint')),
+      signal: 'SIGINT',
+      stderr: (text) => (stderr = text),
+    });
+    expect(finished, 'the apply ended before the interrupt').toBe(false);
+    expect(stderr).toMatch(/^ota-build: interrupted: nothing was replaced; .* run the same command with --resume /m);
+    expect(existsSync(out)).toBe(false);
+    const r = spawnSync(process.execPath, [bin, 'apply', pkg, '--old', oldPath, '-o', out, '--resume', '--json'], {
+      encoding: 'utf8',
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).resumedFromOp).toBeGreaterThan(0);
+    expect(sha(out)).toBe(newSha);
+    expect(sha(oldPath)).toBe(oldSha);
+  });
+
   it('a corrupt or foreign checkpoint restarts from zero with a warning, and still gives the new image', () => {
     rmSync(out, { force: true });
     writeFileSync(join(work, '.applied.img.ota-checkpoint'), '{"version":2,"garbage":true}');

@@ -9,6 +9,11 @@ import { MAX_TIMESTAMP_SECONDS, collect, parseIntOption } from '../parse-options
 import { applyText } from '../apply-text.js';
 import { transportFrom, transportJson, withTransportOptions } from '../transport-options.js';
 import { IN_PLACE_EXAMPLES, IN_PLACE_HELP, inPlace } from '../in-place-apply.js';
+import { withInterruptHint } from '../interrupt-hint.js';
+
+/** Printed when an A/B apply is interrupted: a file or folder output keeps its last checkpoint. */
+const RESUME_HINT =
+  'nothing was replaced; the partial output beside -o is kept: run the same command with --resume to continue from its last checkpoint (a block device starts over)';
 
 /** Declares the command. */
 export function applyCommand(run: (work: () => Promise<CommandResult>) => Promise<void>): Command {
@@ -89,17 +94,19 @@ export function applyCommand(run: (work: () => Promise<CommandResult>) => Promis
         if (o.inPlace !== undefined || o.stashDir !== undefined) return inPlace(pkg, o, reporter);
         const { applyPackage } = await import('../../apply/apply-package.js');
         const t = transportFrom(pkg, o);
-        const r = await applyPackage({
-          packagePath: pkg,
-          oldPath: o.old,
-          outputPath: o.out,
-          ...deviceCheckOptions(o),
-          outputFormat: o.outputFormat,
-          resume: o.resume,
-          checkpointEveryBytes: o.checkpointEvery,
-          http: t.http,
-          reporter,
-        }).finally(t.done);
+        const r = await withInterruptHint(RESUME_HINT, () =>
+          applyPackage({
+            packagePath: pkg,
+            oldPath: o.old,
+            outputPath: o.out,
+            ...deviceCheckOptions(o),
+            outputFormat: o.outputFormat,
+            resume: o.resume,
+            checkpointEveryBytes: o.checkpointEvery,
+            http: t.http,
+            reporter,
+          }),
+        ).finally(t.done);
         const net = transportJson(pkg, t.stats());
         return { json: { ...r, ...net, warnings: reporter.warnings }, text: printableLines(applyText(r)) };
       });

@@ -1,0 +1,19 @@
+// What to do next, printed when a long command is interrupted (Ctrl-C, SIGTERM, SIGHUP) while its
+// work can be continued: registered with the interrupt cleanup (the command line then handles the
+// signals, prints this line and ends by the same signal, as it would have).
+
+import { writeSync } from 'node:fs';
+import { onInterrupt } from '../image/interrupt-cleanup.js';
+import { printable } from '../errors/printable.js';
+
+/** Runs `work`; an interrupt meanwhile prints `ota-build: interrupted: <hint>` on stderr. */
+export async function withInterruptHint<T>(hint: string, work: () => Promise<T>): Promise<T> {
+  const forget = onInterrupt(() => {
+    writeSync(2, `ota-build: interrupted: ${printable(hint)}\n`);
+  });
+  try {
+    return await work();
+  } finally {
+    forget();
+  }
+}
