@@ -13,7 +13,8 @@ export interface KeygenResult {
   readonly algorithm: string;
   readonly privateKeyPath: string;
   readonly publicKeyPath: string;
-  readonly keyIdHex: string;
+  /** The key id (sha256 of the public key's SPKI DER), hex: the same field verify and inspect report. */
+  readonly keyId: string;
 }
 
 function generate(name: string): { privateKey: KeyObject; publicKey: KeyObject } {
@@ -99,5 +100,5 @@ export async function keygen(algorithm: string, prefix: string): Promise<KeygenR
     await unlink(privateKeyPath).catch(() => undefined);
     throw err;
   }
-  return { algorithm, privateKeyPath, publicKeyPath, keyIdHex: keyIdOf(publicKey).toString('hex') };
+  return { algorithm, privateKeyPath, publicKeyPath, keyId: keyIdOf(publicKey).toString('hex') };
 }

@@ -106,5 +106,5 @@ export async function pkcs11Keygen(
   });
   await writeNew(publicKeyPath, publicKey.export({ type: 'spki', format: 'pem' }) as string, 0o644);
   const uriOut = `pkcs11:token=${encodeURIComponent(tokenLabel)};object=${encodeURIComponent(uri.object)};id=${[...id].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('')}`;
-  return { algorithm, privateKeyPath: uriOut, publicKeyPath, keyIdHex: keyIdOf(publicKey).toString('hex') };
+  return { algorithm, privateKeyPath: uriOut, publicKeyPath, keyId: keyIdOf(publicKey).toString('hex') };
 }

@@ -766,7 +766,7 @@ describe('keygen', () => {
       const r = runCliOk(['keygen', '--algorithm', alg, '-o', prefix, '--json']);
       const j = jsonOf(r);
       expect(j).toMatchObject({ algorithm: alg, privateKeyPath: `${prefix}.pem`, publicKeyPath: `${prefix}.pub.pem` });
-      expect(j.keyIdHex).toMatch(/^[0-9a-f]{64}$/);
+      expect(j.keyId).toMatch(/^[0-9a-f]{64}$/);
       expect(statSync(`${prefix}.pem`).mode & 0o777).toBe(0o600);
       expect(statSync(`${prefix}.pub.pem`).mode & 0o777).toBe(0o644 & ~process.umask());
       expect(readFileSync(`${prefix}.pem`, 'utf8')).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);

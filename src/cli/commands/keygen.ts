@@ -41,14 +41,14 @@ export function keygenCommand(run: (work: () => Promise<CommandResult>) => Promi
           const { pkcs11Keygen } = await import('../../signing/pkcs11-keygen.js');
           const { signingOptionsFrom } = await import('../parse-options.js');
           const r = await pkcs11Keygen(o.algorithm, o.pkcs11, o.out, signingOptionsFrom(o, process.env));
-          const text = `generated ${printable(r.privateKeyPath)} (sign with --key '<that URI>') and wrote ${printable(r.publicKeyPath)}; key id ${r.keyIdHex.slice(0, 16)}…`;
+          const text = `generated ${printable(r.privateKeyPath)} (sign with --key '<that URI>') and wrote ${printable(r.publicKeyPath)}; key id ${r.keyId.slice(0, 16)}…`;
           return { json: r, text };
         }
         const { keygen } = await import('../../signing/keygen.js');
         const r = await keygen(o.algorithm, o.out);
         return {
           json: r,
-          text: `wrote ${printable(r.privateKeyPath)} (keep it secret) and ${printable(r.publicKeyPath)}; key id ${r.keyIdHex.slice(0, 16)}…`,
+          text: `wrote ${printable(r.privateKeyPath)} (keep it secret) and ${printable(r.publicKeyPath)}; key id ${r.keyId.slice(0, 16)}…`,
         };
       });
     });
