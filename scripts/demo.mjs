@@ -146,7 +146,7 @@ console.log(releaseWidths.map((w) => '-'.repeat(w)).join('  '));
 releaseRows.forEach((r) => console.log(releaseLine(r)));
 console.log('\nnext: npx ota-build inspect demo-out/delta/update-qualcomm.otapkg');
 console.log(
-  '      ota-build inspect demo-out/release-mediatek/update-mediatek.otapkg   (every partition with its scatter region and address)',
+  '      npx ota-build inspect demo-out/release-mediatek/update-mediatek.otapkg   (every partition with its scatter region and address)',
 );
 if (!sameAsRaw || [...rows, ...releaseRows].some((r) => !r.at(-2).startsWith('ok') || !r.at(-1).startsWith('ok')))
   process.exit(1);

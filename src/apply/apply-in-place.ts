@@ -67,10 +67,14 @@ export async function applyInPlace(options: InPlaceApplyOptions): Promise<InPlac
     const deviceTarget = options.deviceTarget ?? fromFile.target;
     const profile = await deviceProfileFor(header, { ...options, deviceTarget });
     const named = options.deviceProfilePath !== undefined || options.deviceProfile !== undefined;
-    checkDeviceIdentity(header, {
-      target: deviceTarget ?? (named ? profile.id : undefined),
-      platform: options.devicePlatform ?? fromFile.platform,
-    });
+    checkDeviceIdentity(
+      header,
+      {
+        target: deviceTarget ?? (named ? profile.id : undefined),
+        platform: options.devicePlatform ?? fromFile.platform,
+      },
+      options.deviceTarget !== undefined,
+    );
     checkNotDowngrade(
       reader.manifest,
       { timestampSeconds: options.deviceTimestampSeconds ?? fromFile.timestampSeconds },

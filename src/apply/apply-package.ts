@@ -66,7 +66,7 @@ export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> 
       platform: options.devicePlatform ?? fromFile.platform,
       timestampSeconds: options.deviceTimestampSeconds ?? fromFile.timestampSeconds,
     };
-    checkDeviceIdentity(reader.targetHeader, device);
+    checkDeviceIdentity(reader.targetHeader, device, options.deviceTarget !== undefined);
     checkNotDowngrade(reader.manifest, device, options.allowDowngrade ?? false);
     checkDeviceLimits(reader.manifest, profile, reader.header.formatMinor);
     // From here on, body bytes: one response streams the blobs in op order.

@@ -57,19 +57,24 @@ function badField(path: string, field: string, what: string): never {
   throw new UsageError('BAD_DEVICE_STATE', `device state ${path}: ${field} must be ${what}`);
 }
 
-/** Refuses a package for another target or platform. */
-export function checkDeviceIdentity(header: TargetHeader, device: DeviceState): void {
+/**
+ * Refuses a package for another target or platform. `targetTyped`: the device's target id is the
+ * one the user typed (--device-target), so an id that is no built-in one may be a typo and the
+ * refusal lists the built-in ones (an id from a profile or state file is named as it is).
+ */
+export function checkDeviceIdentity(header: TargetHeader, device: DeviceState, targetTyped = false): void {
   if (device.target !== undefined) {
     const wanted = device.target.trim().toLowerCase();
     const builtin = builtinTargets().find((t) => t.id === wanted || t.aliases.includes(wanted));
     const id = builtin?.id ?? wanted;
     if (id !== header.targetId) {
-      // A custom id is allowed (a device of one's own profile), but most often it is a typo.
-      const custom = builtin
-        ? ''
-        : ` (not a built-in target: ${builtinTargets()
-            .map((t) => t.id)
-            .join(', ')})`;
+      // A custom id is allowed (a device of one's own profile), but typed, most often it is a typo.
+      const custom =
+        builtin || !targetTyped
+          ? ''
+          : ` (not a built-in target: ${builtinTargets()
+              .map((t) => t.id)
+              .join(', ')})`;
       throw new VerificationError(
         'WRONG_TARGET',
         `package is built for target ${header.targetId} (${header.vendor} ${header.platform}), this device is ${id}${custom}`,

@@ -6,10 +6,13 @@ import { writeSync } from 'node:fs';
 import { onInterrupt } from '../image/interrupt-cleanup.js';
 import { printable } from '../errors/printable.js';
 
-/** Runs `work`; an interrupt meanwhile prints `ota-build: interrupted: <hint>` on stderr. */
-export async function withInterruptHint<T>(hint: string, work: () => Promise<T>): Promise<T> {
+/**
+ * Runs `work`; an interrupt meanwhile prints `ota-build: interrupted: <hint>` on stderr (`hint`
+ * may be a function, called then: what to do can depend on what is on disk at that moment).
+ */
+export async function withInterruptHint<T>(hint: string | (() => string), work: () => Promise<T>): Promise<T> {
   const forget = onInterrupt(() => {
-    writeSync(2, `ota-build: interrupted: ${printable(hint)}\n`);
+    writeSync(2, `ota-build: interrupted: ${printable(typeof hint === 'string' ? hint : hint())}\n`);
   });
   try {
     return await work();

@@ -167,10 +167,12 @@ export async function runFromProcess(): Promise<void> {
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 /**
- * While a run has temporaries registered (interrupt-cleanup.ts), an interrupt removes them, then
- * ends the process by the same signal, so a shell or a CI runner sees what it would have seen
- * (exit 130 for Ctrl-C, 143 for SIGTERM). Otherwise the signals keep their default action: a
- * command with nothing to undo stops at once, even inside a long synchronous step.
+ * While a run has something registered (interrupt-cleanup.ts: temporaries to remove, or apply's
+ * hint on how to go on), an interrupt runs it, then ends the process by the same signal, so a
+ * shell or a CI runner sees what it would have seen (exit 130 for Ctrl-C, 143 for SIGTERM); the
+ * interrupt then waits for the synchronous step in progress (a block decode) to end. Otherwise
+ * the signals keep their default action: a command with nothing registered stops at once, even
+ * inside a long synchronous step.
  */
 function handleSignalsWhileCleanupPending(): void {
   const onSignal = (signal: NodeJS.Signals) => {

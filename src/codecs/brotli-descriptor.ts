@@ -2,6 +2,7 @@
 // (the encoder sets it, the device's ring buffer is sized by it) and the decoder's memory.
 
 import { CodecWireId, type CodecDescriptor } from './codec-descriptor.js';
+import { CODEC_LEVELS } from './codec-levels.js';
 import { windowLogFor } from './window-log.js';
 
 /** Brotli's window limits (RFC 7932 §9.1, without the large-window extension). */
@@ -28,13 +29,7 @@ export function brotliWindowLog(inputBytes: number): number {
 export const BROTLI_CODEC: CodecDescriptor = {
   name: 'brotli',
   wireId: CodecWireId.brotli,
-  minLevel: 0,
-  maxLevel: 11,
-  /**
-   * 9: on 1 MiB of an ELF binary, 10 and 11 are 9-14% smaller but 10-40x slower (0.3-1.6 MiB/s)
-   * and still lose to xz -9 on size, so brotli's useful point is fast decent compression.
-   */
-  defaultLevel: 9,
+  ...CODEC_LEVELS.brotli,
   /** The ring buffer (`2 ** lgwin` for this input) plus decoder state and Huffman tables. */
   decoderMemoryBytes: (_level, inputBytes) => 2 ** brotliWindowLog(inputBytes) + BROTLI_DECODER_STATE_BYTES,
 };

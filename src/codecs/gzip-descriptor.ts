@@ -1,6 +1,7 @@
 // gzip's shared facts (RFC 1952, deflate): wire id 1, levels 1..9, and the inflater's memory.
 
 import { CodecWireId, type CodecDescriptor } from './codec-descriptor.js';
+import { CODEC_LEVELS } from './codec-levels.js';
 
 /** Deflate's fixed 32 KiB history window. */
 const WINDOW_BYTES = 32 * 1024;
@@ -11,9 +12,7 @@ const INFLATE_STATE_BYTES = 8 * 1024;
 export const GZIP_CODEC: CodecDescriptor = {
   name: 'gzip',
   wireId: CodecWireId.gzip,
-  minLevel: 1,
-  maxLevel: 9,
-  defaultLevel: 9,
+  ...CODEC_LEVELS.gzip,
   /** Inflate needs its 32 KiB window plus ~8 KiB of state, whatever the level or input. */
   decoderMemoryBytes: () => WINDOW_BYTES + INFLATE_STATE_BYTES,
 };

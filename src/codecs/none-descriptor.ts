@@ -2,14 +2,13 @@
 // decoding needs nothing beyond the caller's buffers.
 
 import { CodecWireId, type CodecDescriptor } from './codec-descriptor.js';
+import { CODEC_LEVELS } from './codec-levels.js';
 
 /** none (wire id 0): stores bytes as they are. */
 export const NONE_CODEC: CodecDescriptor = {
   name: 'none',
   wireId: CodecWireId.none,
-  minLevel: 0,
-  maxLevel: 0,
-  defaultLevel: 0,
+  ...CODEC_LEVELS.none,
   /** Nothing beyond the caller's own buffers: bytes stream straight through. */
   decoderMemoryBytes: () => 0,
 };

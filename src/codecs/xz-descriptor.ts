@@ -2,6 +2,7 @@
 // the input (the encoder uses it, the device allocates it) and the decoder's memory.
 
 import { CodecWireId, type CodecDescriptor } from './codec-descriptor.js';
+import { CODEC_LEVELS } from './codec-levels.js';
 import { LZMA2_DECODER_STATE_BYTES, LZMA2_MIN_DICT_LOG } from './raw-lzma2.js';
 import { ceilLog2 } from './window-log.js';
 
@@ -21,10 +22,7 @@ export function xzDictBytes(level: number, inputBytes: number): number {
 export const XZ_CODEC: CodecDescriptor = {
   name: 'xz',
   wireId: CodecWireId.xz,
-  minLevel: 0,
-  maxLevel: 9,
-  /** 9: with the dictionary fitted to the input, presets 6..9 cost the same and 9 never loses. */
-  defaultLevel: 9,
+  ...CODEC_LEVELS.xz,
   /** The LZMA2 dictionary for this preset and input plus ~64 KiB of decoder state. */
   decoderMemoryBytes: (level, inputBytes) => xzDictBytes(level, inputBytes) + LZMA2_DECODER_STATE_BYTES,
 };

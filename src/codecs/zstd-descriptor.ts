@@ -2,6 +2,7 @@
 // and the streaming decoder's memory (the model itself lives in zstd-frame.ts).
 
 import { CodecWireId, type CodecDescriptor } from './codec-descriptor.js';
+import { CODEC_LEVELS } from './codec-levels.js';
 import { windowLogFor } from './window-log.js';
 import { zstdStreamingDecoderBytes, ZSTD_MAX_WINDOW_LOG, ZSTD_MIN_WINDOW_LOG } from './zstd-frame.js';
 
@@ -14,9 +15,7 @@ export function zstdWindowLog(inputBytes: number): number {
 export const ZSTD_CODEC: CodecDescriptor = {
   name: 'zstd',
   wireId: CodecWireId.zstd,
-  minLevel: 1,
-  maxLevel: 22,
-  defaultLevel: 19,
+  ...CODEC_LEVELS.zstd,
   /**
    * Window (the content size: our frames are single-segment, at least 1 KiB) plus the
    * streaming decoder's block buffers and context, independent of level.

@@ -221,7 +221,7 @@ export const ERROR_CODES = {
   IO_EXDEV: { exitCode: io, summary: 'rename across file systems' },
   IO_EIO: { exitCode: io, summary: 'low-level I/O error' },
   IO_ENAMETOOLONG: { exitCode: io, summary: 'file name too long' },
-  IO_ELOOP: { exitCode: io, summary: 'too many symbolic links' },
+  IO_ELOOP: { exitCode: io, summary: 'a symbolic link where none is followed, or too many of them' },
   IO_EFBIG: { exitCode: io, summary: 'file too large' },
   IO_EINVAL: { exitCode: io, summary: 'invalid argument to a file-system call' },
   IO_FAILED: { exitCode: io, summary: 'any other file-system failure' },

@@ -12,7 +12,7 @@ import { openRegularFile } from './open-read-only.js';
 export interface BoundedFileOptions {
   /** Largest accepted size; a larger file is refused before (or while) reading. */
   readonly maxBytes: number;
-  /** Verb phrase for I/O errors (`read device state` → "cannot read device state <path>: ENOENT"). */
+  /** Verb phrase for I/O errors (`read device state` → "cannot read device state <path>: no such file or folder (ENOENT)"). */
   readonly action: string;
   /** The typed error for a path that is not a regular file (FIFO, device, folder), given its stats. */
   readonly notFile: (stats: Stats) => OtaError;

@@ -261,8 +261,7 @@ const LAYOUT_FIELDS: Readonly<Record<string, readonly (keyof PartitionLayout)[]>
 function layoutFields(releaseLayout: string, l: PartitionLayout): Record<string, string | number> {
   const out: Record<string, string | number> = {};
   for (const f of LAYOUT_FIELDS[releaseLayout] ?? []) {
-    // An empty suffix (no slots) or file name (a slot the layout flashes from no file) says nothing.
-    if ((f === 'slotSuffix' || f === 'fileName') && l[f] === '') continue;
+    if (f === 'slotSuffix' && l.slotSuffix === '') continue;
     out[f] = l[f];
   }
   return out;

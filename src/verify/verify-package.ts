@@ -63,7 +63,7 @@ export async function verifyPackage(options: VerifyOptions): Promise<VerifyRepor
     checks.push('header and section lengths', 'metadata signature', 'target header and manifest invariants');
     const profile = await deviceProfileFor(header, options);
     const deviceTarget = options.deviceTarget ?? (options.deviceProfilePath !== undefined ? profile.id : undefined);
-    checkDeviceIdentity(header, { target: deviceTarget });
+    checkDeviceIdentity(header, { target: deviceTarget }, options.deviceTarget !== undefined);
     if (deviceTarget) checks.push(`device target ${header.targetId}`);
     checkDeviceLimits(reader.manifest, profile, reader.header.formatMinor);
     checks.push(`every op within the ${profile.id} device profile's limits`);

@@ -21,16 +21,18 @@ export interface KillPlan {
   readonly atKill?: () => void;
   /** The signal (default SIGKILL). */
   readonly signal?: NodeJS.Signals;
-  /** Given the process's stderr once it has exited (else it is not kept). */
-  readonly stderr?: (text: string) => void;
+  /** Told how the process ended, with its stderr (kept only when this is given). */
+  readonly ended?: (how: { code: number | null; signal: NodeJS.Signals | null; stderr: string }) => void;
 }
 
 /** Runs the plan; resolves true when the process exited 0 on its own before the kill. */
 export async function killAfterPartial(p: KillPlan): Promise<boolean> {
-  const child = spawn(process.execPath, [...p.argv], { stdio: ['ignore', 'ignore', p.stderr ? 'pipe' : 'ignore'] });
+  const child = spawn(process.execPath, [...p.argv], { stdio: ['ignore', 'ignore', p.ended ? 'pipe' : 'ignore'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal })),
+  );
   const started = Date.now();
   const partialExists = () => readdirSync(p.dir).some((n) => n.startsWith(p.partialPrefix));
   while (!partialExists() && Date.now() - started < 20_000 && child.exitCode === null)
@@ -40,7 +42,7 @@ export async function killAfterPartial(p: KillPlan): Promise<boolean> {
     await new Promise((r) => setTimeout(r, p.pollMs ?? 5));
   p.atKill?.();
   child.kill(p.signal ?? 'SIGKILL');
-  const code = await exited;
-  p.stderr?.(stderr);
-  return code === 0;
+  const how = await exited;
+  p.ended?.({ ...how, stderr });
+  return how.code === 0;
 }

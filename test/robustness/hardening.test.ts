@@ -241,7 +241,9 @@ describe('strings from a package are printed with control characters escaped', (
   /** Raw C0 (except the line feed), DEL or C1 characters. */
   const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
   const sourceVersion = 'v1\u001b[2K\r';
-  const targetVersion = 'v2\u009b31m';
+  // A line feed in a label must not start a line of its own in a description either.
+  const targetVersion = 'v2\u009b31m\nFORGED LINE';
+  const platform = 'soc\nFORGED PLATFORM';
   const vendor = 'Evil\u001b]0;pwned\u0007';
   let evilPkg: string;
   let key: string;
@@ -265,6 +267,8 @@ describe('strings from a package are printed with control characters escaped', (
       sourceVersion,
       '--target-version',
       targetVersion,
+      '--platform',
+      platform,
       '--jobs',
       '1',
       '--key',
@@ -285,6 +289,8 @@ describe('strings from a package are printed with control characters escaped', (
     expect(r.stdout).toContain('(NOT verified)');
     expect(r.stdout).toContain('v1\\x1b[2K\\x0d → v2\\x9b31m');
     expect(r.stdout).toContain('Evil\\x1b]0;pwned\\x07');
+    expect(r.stdout).toContain('soc\\x0aFORGED PLATFORM');
+    expect(r.stdout.split('\n').filter((line) => line.startsWith('FORGED'))).toEqual([]);
     const j = jsonOf(runCliOk(['inspect', evilPkg, '--json']));
     expect(j.sourceVersion).toBe(sourceVersion);
     expect(j.targetVersion).toBe(targetVersion);

@@ -133,7 +133,7 @@ describe('kill and resume', () => {
 
   it('Ctrl-C (SIGINT) says how to go on, and --resume then continues from the checkpoint', async () => {
     rmSync(out, { force: true });
-    let stderr = '';
+    let ended = { code: null as number | null, signal: null as NodeJS.Signals | null, stderr: '' };
     const finished = await killAfterPartial({
       argv: [bin, 'apply', pkg, '--old', oldPath, '-o', out, '--checkpoint-every', '4096'],
       dir: work,
@@ -142,10 +142,14 @@ describe('kill and resume', () => {
       // once a checkpoint names some ops, so the resume below has something to continue from
       until: () => existsSync(join(work, '.applied.img.ota-checkpoint')),
       signal: 'SIGINT',
-      stderr: (text) => (stderr = text),
+      ended: (how) => (ended = how),
     });
     expect(finished, 'the apply ended before the interrupt').toBe(false);
-    expect(stderr).toMatch(/^ota-build: interrupted: nothing was replaced; .* run the same command with --resume /m);
+    // It ends by the signal itself, as without the hint (a shell sees 130).
+    expect(ended.signal).toBe('SIGINT');
+    expect(ended.stderr).toMatch(
+      /^ota-build: interrupted: the output is not replaced yet; its partial file and last checkpoint are kept: run the same command with --resume /m,
+    );
     expect(existsSync(out)).toBe(false);
     const r = spawnSync(process.execPath, [bin, 'apply', pkg, '--old', oldPath, '-o', out, '--resume', '--json'], {
       encoding: 'utf8',
@@ -154,6 +158,23 @@ describe('kill and resume', () => {
     expect(JSON.parse(r.stdout).resumedFromOp).toBeGreaterThan(0);
     expect(sha(out)).toBe(newSha);
     expect(sha(oldPath)).toBe(oldSha);
+  });
+
+  it('Ctrl-C before any checkpoint says to run the same command again (no --resume, which would restart)', async () => {
+    rmSync(out, { force: true });
+    let stderr = '';
+    await killAfterPartial({
+      argv: [bin, 'apply', pkg, '--old', oldPath, '-o', out, '--checkpoint-every', String(2 ** 40)],
+      dir: work,
+      partialPrefix: '.applied.img.ota-partial-',
+      delayMs: 0,
+      signal: 'SIGINT',
+      ended: (how) => (stderr = how.stderr),
+    });
+    expect(stderr).toMatch(
+      /^ota-build: interrupted: the output is not replaced yet, and no checkpoint was written: run the same command again$/m,
+    );
+    expect(existsSync(out)).toBe(false);
   });
 
   it('a corrupt or foreign checkpoint restarts from zero with a warning, and still gives the new image', () => {

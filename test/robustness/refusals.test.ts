@@ -275,9 +275,28 @@ describe('wrong target', () => {
         t,
       ]);
       expectCliError(rr, 5, 'WRONG_TARGET');
+      // A typed id that is no built-in target may be a typo: the refusal lists the built-in ones.
+      if (t === 'some-custom-soc')
+        expect(rr.stderr).toContain('(not a built-in target: qualcomm, mediatek, unisoc, generic)');
+      else expect(rr.stderr).not.toContain('not a built-in target');
     }
     expect(filesIn(dir)).toEqual([]);
     expectCliError(runCli(['verify', qualcommPkg, '--device-target', 'mediatek']), 5, 'WRONG_TARGET');
+    // The same id from a device-state file is the device's own name, not a typo: no list.
+    const state = join(dir, '..', 'wrong-target-state.json');
+    writeFileSync(state, JSON.stringify({ target: 'some-custom-soc' }));
+    const fromState = runCli([
+      'apply',
+      qualcommPkg,
+      '--old',
+      pair.oldPath,
+      '-o',
+      join(dir, 'new.img'),
+      '--device-state',
+      state,
+    ]);
+    expectCliError(fromState, 5, 'WRONG_TARGET');
+    expect(fromState.stderr).not.toContain('not a built-in target');
     await expectOtaError(
       applyPackage({
         packagePath: mediatekPkg,

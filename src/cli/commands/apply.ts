@@ -10,10 +10,31 @@ import { applyText } from '../apply-text.js';
 import { transportFrom, transportJson, withTransportOptions } from '../transport-options.js';
 import { IN_PLACE_EXAMPLES, IN_PLACE_HELP, inPlace } from '../in-place-apply.js';
 import { withInterruptHint } from '../interrupt-hint.js';
+import { sideFilesOf } from '../../apply/side-files.js';
+import { existsSync, statSync } from 'node:fs';
 
-/** Printed when an A/B apply is interrupted: a file or folder output keeps its last checkpoint. */
-const RESUME_HINT =
-  'nothing was replaced; the partial output beside -o is kept: run the same command with --resume to continue from its last checkpoint (a block device starts over)';
+/**
+ * What to do after an interrupted A/B apply to `out`, judged when it happens from what is there:
+ * a block device is part-written; a release folder keeps its staging folder for --resume; a file
+ * keeps its partial output, resumable only once a checkpoint names some of it (a sparse output
+ * and the start of an apply have none: --resume would restart, which --strict refuses).
+ */
+function resumeHint(out: string): string {
+  const node = (() => {
+    try {
+      return statSync(out);
+    } catch {
+      return undefined;
+    }
+  })();
+  if (node?.isBlockDevice())
+    return 'the block device holds part of the new image and is not usable: run the same command again to write it whole';
+  if (node?.isDirectory())
+    return 'the images in the output folder are not replaced yet: run the same command with --resume to go on from the partitions already staged';
+  return existsSync(sideFilesOf(out).checkpointPath)
+    ? 'the output is not replaced yet; its partial file and last checkpoint are kept: run the same command with --resume to continue from there'
+    : 'the output is not replaced yet, and no checkpoint was written: run the same command again';
+}
 
 /** Declares the command. */
 export function applyCommand(run: (work: () => Promise<CommandResult>) => Promise<void>): Command {
@@ -94,18 +115,20 @@ export function applyCommand(run: (work: () => Promise<CommandResult>) => Promis
         if (o.inPlace !== undefined || o.stashDir !== undefined) return inPlace(pkg, o, reporter);
         const { applyPackage } = await import('../../apply/apply-package.js');
         const t = transportFrom(pkg, o);
-        const r = await withInterruptHint(RESUME_HINT, () =>
-          applyPackage({
-            packagePath: pkg,
-            oldPath: o.old,
-            outputPath: o.out,
-            ...deviceCheckOptions(o),
-            outputFormat: o.outputFormat,
-            resume: o.resume,
-            checkpointEveryBytes: o.checkpointEvery,
-            http: t.http,
-            reporter,
-          }),
+        const r = await withInterruptHint(
+          () => resumeHint(o.out),
+          () =>
+            applyPackage({
+              packagePath: pkg,
+              oldPath: o.old,
+              outputPath: o.out,
+              ...deviceCheckOptions(o),
+              outputFormat: o.outputFormat,
+              resume: o.resume,
+              checkpointEveryBytes: o.checkpointEvery,
+              http: t.http,
+              reporter,
+            }),
         ).finally(t.done);
         const net = transportJson(pkg, t.stats());
         return { json: { ...r, ...net, warnings: reporter.warnings }, text: printableLines(applyText(r)) };

@@ -15,14 +15,14 @@ import {
   timestampFrom,
 } from '../parse-options.js';
 import { formatBytes, formatPercent, renderTable } from '../render.js';
-import { BROTLI_CODEC } from '../../codecs/brotli-descriptor.js';
-import { GZIP_CODEC } from '../../codecs/gzip-descriptor.js';
-import { XZ_CODEC } from '../../codecs/xz-descriptor.js';
-import { ZSTD_CODEC } from '../../codecs/zstd-descriptor.js';
+import { CODEC_LEVELS } from '../../codecs/codec-levels.js';
 
-/** Each codec's levels and default, for --level's help (from the codecs' own descriptors). */
-const LEVEL_RANGES = [GZIP_CODEC, BROTLI_CODEC, ZSTD_CODEC, XZ_CODEC]
-  .map((c) => `${c.name} ${c.minLevel}..${c.maxLevel} (default ${c.defaultLevel})`)
+/** Each codec's levels and default, for --level's help (the table the codecs take them from). */
+const LEVEL_RANGES = (['gzip', 'brotli', 'zstd', 'xz'] as const)
+  .map((name) => {
+    const c = CODEC_LEVELS[name];
+    return `${name} ${c.minLevel}..${c.maxLevel} (default ${c.defaultLevel})`;
+  })
   .join(', ');
 
 /** Declares the command; `run` is given the finished result. */
@@ -37,7 +37,7 @@ export function buildCommand(run: (work: () => Promise<CommandResult>) => Promis
     .requiredOption('-o, --out <dir>', 'output folder (created if missing)')
     .option(
       '--target <ids>',
-      "comma list: qualcomm, mediatek|mtk, unisoc|spreadtrum|sprd, generic, or a profile .json path (default: a vendor release's own chipset, else qualcomm,mediatek,unisoc); targets built together share one plan, cut to the smallest op size among them (a target with larger ops may get a smaller package built alone)",
+      "comma list: qualcomm|qcom|snapdragon, mediatek|mtk, unisoc|spreadtrum|sprd, generic, or a profile .json path (default: a vendor release's own chipset, else qualcomm,mediatek,unisoc); targets built together share one plan, cut to the smallest op size among them (a target with larger ops may get a smaller package built alone)",
     )
     .option('--partitions <names>', 'releases: update only these partitions (comma list, no slot suffix)', splitList)
     .option('--exclude <names>', 'releases: leave these partitions out (comma list)', splitList)

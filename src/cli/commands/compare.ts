@@ -21,7 +21,7 @@ export function compareCommand(run: (work: () => Promise<CommandResult>) => Prom
     .option('--old <img>', 'old image (omit to compare full packages; differs then do not apply)')
     .option(
       '--target <id>',
-      'one target: qualcomm, mediatek|mtk, unisoc|spreadtrum|sprd, generic, or a profile .json path',
+      'one target: qualcomm|qcom|snapdragon, mediatek|mtk, unisoc|spreadtrum|sprd, generic, or a profile .json path',
       'generic',
     )
     .option('--codecs <list>', 'comma list of codecs (default: none,gzip,brotli,zstd,xz)')

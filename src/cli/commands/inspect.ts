@@ -84,7 +84,15 @@ function image(i: ImageSummary): string {
     i.claim === 'sparse'
       ? `sparse image with ${i.dontCareBlocks} DONT_CARE blocks`
       : 'full content (raw, or sparse without DONT_CARE)';
-  return `${formatBytes(i.sizeBytes)}${i.version ? ` version ${i.version}` : ''}, ${claim}, sha256 ${i.sha256}`;
+  return `${formatBytes(i.sizeBytes)}${i.version ? ` version ${printable(String(i.version))}` : ''}, ${claim}, sha256 ${i.sha256}`;
+}
+
+/**
+ * The target line. Strings from the package are escaped one by one (printable): a newline in a
+ * label must not pass for a line of this description (the whole text is escaped line by line).
+ */
+function targetLine(t: Record<string, string | number>, release: string): string {
+  return `target     ${printable(`${t.targetId} (${t.vendor} ${t.platform}, ${t.storage}`)}, ${t.blockSizeBytes}-byte blocks, ${t.updateMode})${release}`;
 }
 
 function describe(r: InspectReport): string {
@@ -93,16 +101,19 @@ function describe(r: InspectReport): string {
   if (n)
     return [
       `${printable(r.path)}: ota-build package ${r.formatVersion}, ${formatBytes(r.fileSizeBytes)}`,
-      `target     ${t.targetId} (${t.vendor} ${t.platform}, ${t.storage}, ${t.blockSizeBytes}-byte blocks, ${t.updateMode})`,
+      targetLine(t, ''),
       `signature  ${r.signature.algorithm}, key ${r.signature.keyId.slice(0, 16)}… (NOT verified)`,
       `manifest   ${formatBytes(r.sections.manifest!.sizeBytes)}: ${formatCount(n.partitionCount, 'partition')}, ${formatCount(n.operationCount, 'operation')}, ${formatCount(n.extentCount, 'extent')}`,
       `           not decoded: an unverified package with more than 1000 operations; pass --pubkey to list them`,
     ].join('\n');
   const lines = [
     `${printable(r.path)}: ota-build package ${r.formatVersion}, ${formatBytes(r.fileSizeBytes)}`,
-    // Strings from the package are escaped one by one (printable): a newline in a label must not
-    // pass for a line of this description.
-    `target     ${printable(`${t.targetId} (${t.vendor} ${t.platform}, ${t.storage}`)}, ${t.blockSizeBytes}-byte blocks, ${t.updateMode})${t.releaseLayout ? `, ${printable(String(t.releaseLayout))} release of ${formatCount(r.partitions.length, 'partition')}` : ''}`,
+    targetLine(
+      t,
+      t.releaseLayout
+        ? `, ${printable(String(t.releaseLayout))} release of ${formatCount(r.partitions.length, 'partition')}`
+        : '',
+    ),
     `signature  ${r.signature.algorithm}, key ${(r.signature.keyIds ?? [r.signature.keyId]).map((k) => `${k.slice(0, 16)}…`).join(', ')}${r.metadataVerified ? '' : ' (NOT verified)'}`,
     `versions   ${printable(String(r.sourceVersion || '-'))} → ${printable(String(r.targetVersion || '-'))}, timestamp ${r.timestampSeconds}`,
     `decoder    needs up to ${formatBytes(r.maxDecoderMemoryBytes ?? 0)} (limit ${formatBytes(Number(t.decoderMemoryLimitBytes))})`,
@@ -112,6 +123,7 @@ function describe(r: InspectReport): string {
     for (const l of p.layout ?? [])
       lines.push(
         `  layout ${Object.entries(l)
+          .filter(([k, v]) => !(k === 'fileName' && v === '')) // a slot flashed from no file
           .map(([k, v]) => `${k}=${printable(String(v))}`)
           .join(' ')}`,
       );
