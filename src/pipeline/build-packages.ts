@@ -5,7 +5,7 @@
 import { lstat, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { propertiesPathOf } from '../package/package-properties.js';
-import { sameFile } from '../image/same-file.js';
+import { refuseOutputOverInput, type NamedPath } from '../image/refuse-output-over-input.js';
 import { isPartitionName } from '../model/partition-name.js';
 import { onInterrupt } from '../image/interrupt-cleanup.js';
 import { makeFolders, removeMadeFolders, removeMadeFoldersSync } from '../image/make-folders.js';
@@ -147,7 +147,7 @@ function keysFor(options: BuildOptions, targetId: string): readonly string[] {
 }
 
 /** The files a build reads that a package could land on: the images (or layout files) and key files. */
-function inputFiles(options: BuildOptions): { option: string; path: string }[] {
+function inputFiles(options: BuildOptions): NamedPath[] {
   const keys = [
     ...(options.keyPath ? [options.keyPath] : []),
     ...(options.keyPaths ?? []),
@@ -155,21 +155,10 @@ function inputFiles(options: BuildOptions): { option: string; path: string }[] {
     ...Object.values(options.keyPathsByTarget ?? {}).flat(),
   ].filter((k) => !k.startsWith('pkcs11:'));
   return [
-    ...(options.oldPath ? [{ option: '--old', path: options.oldPath }] : []),
+    { option: '--old', path: options.oldPath },
     { option: '--new', path: options.newPath },
     ...keys.map((path) => ({ option: '--key', path })),
   ];
-}
-
-/** Throws OUTPUT_IS_INPUT when writing `output` (an existing file) would replace one of the build's inputs. */
-async function refuseReplacingInput(options: BuildOptions, output: string): Promise<void> {
-  for (const input of inputFiles(options)) {
-    if (await sameFile(input.path, output))
-      throw new UsageError(
-        'OUTPUT_IS_INPUT',
-        `${output} is the input ${input.option} ${input.path}: build would replace it with a package; choose another -o`,
-      );
-  }
 }
 
 /** A build's shared setup: targets, keys, candidate specs, timers. */
@@ -199,7 +188,7 @@ async function setup(
       const st = await lstat(path).catch(() => undefined);
       if (st && !st.isFile())
         throw new UsageError('OUTPUT_NOT_FILE', `${path} exists and is not a regular file: build only replaces files`);
-      if (st) await refuseReplacingInput(options, path);
+      if (st) await refuseOutputOverInput([{ option: 'package', path }], inputFiles(options));
     }
   }
   if (release) checkTargetsFit(release, profiles);

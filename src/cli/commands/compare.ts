@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { CliReporter } from '../cli-reporter.js';
 import { printable } from '../../errors/printable.js';
 import { checkReportDestinations } from '../check-report-destinations.js';
-import { refuseOutputOverInput } from '../refuse-output-over-input.js';
+import { refuseOutputOverInput } from '../../image/refuse-output-over-input.js';
 import type { CommandResult } from '../command-result.js';
 import { MAX_TIMESTAMP_SECONDS, parseIntOption, timestampFrom } from '../parse-options.js';
 

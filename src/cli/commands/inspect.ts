@@ -4,7 +4,7 @@
 import { Command } from 'commander';
 import { CliReporter } from '../cli-reporter.js';
 import { checkReportDestinations } from '../check-report-destinations.js';
-import { refuseOutputOverInput } from '../refuse-output-over-input.js';
+import { refuseOutputOverInput } from '../../image/refuse-output-over-input.js';
 import { transportFrom, withTransportOptions } from '../transport-options.js';
 import type { CommandResult } from '../command-result.js';
 import { collect } from '../parse-options.js';

@@ -1,8 +1,9 @@
-// Refuses, before any work, an output option that names one of the command's input files (the
-// same file through any name or link): writing the report would destroy what the user gave.
+// Refuses, before any work, an output that names one of the command's input files (the same file
+// through any name or link): writing it would destroy what the user gave (a report over an image,
+// a package over the image it was built from).
 
 import { UsageError } from '../errors/ota-error.js';
-import { sameFile } from '../image/same-file.js';
+import { sameFile } from './same-file.js';
 import { isPackageUrl } from '../transport/byte-range-source.js';
 
 /** An option and the path it was given (undefined: not given). */
