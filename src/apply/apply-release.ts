@@ -56,6 +56,11 @@ export async function applyRelease(
   }
   // Whenever an old release is named — even for a full package — the output must stay out of it.
   if (options.oldPath) await refuseOutputInside(options.oldPath, outDir);
+  if (options.oldPath && !needsOld)
+    reporter.warn({
+      code: 'OLD_NOT_USED',
+      message: `${options.packagePath} is a full package: --old ${options.oldPath} is not read`,
+    });
   const release = needsOld ? await openRelease(options.oldPath!) : undefined;
   const checked: Checked[] = [];
   try {

@@ -212,6 +212,9 @@ describe('generic folder releases', () => {
     }
     expect(readFileSync(join(v1(), 'boot.img')).equals(before)).toBe(true);
     expect(readdirSync(v1()).sort()).toEqual(['boot.img', 'system.img', 'vendor.img']);
+    // Outside it, the full package applies; --old, which it does not read, is named in a warning.
+    const applied = jsonOf(runCliOk(['apply', full, '--old', v1(), '-o', join(work, 'full-out'), '--json']));
+    expect(applied.warnings.map((w: { code: string }) => w.code)).toContain('OLD_NOT_USED');
     const delta = jsonOf(
       runCliOk(['build', '--old', v1(), '--new', v2(), '-o', join(work, 'guard'), '--target', 'generic', '--json']),
     ).packages[0].path;
