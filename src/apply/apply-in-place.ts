@@ -79,6 +79,7 @@ export async function applyInPlace(options: InPlaceApplyOptions): Promise<InPlac
       reader.manifest,
       { timestampSeconds: options.deviceTimestampSeconds ?? fromFile.timestampSeconds },
       options.allowDowngrade ?? false,
+      reporter,
     );
     checkDeviceLimits(reader.manifest, profile, reader.header.formatMinor);
     const part = reader.manifest.partitions[0]!;

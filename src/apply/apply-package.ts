@@ -67,7 +67,7 @@ export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> 
       timestampSeconds: options.deviceTimestampSeconds ?? fromFile.timestampSeconds,
     };
     checkDeviceIdentity(reader.targetHeader, device, options.deviceTarget !== undefined);
-    checkNotDowngrade(reader.manifest, device, options.allowDowngrade ?? false);
+    checkNotDowngrade(reader.manifest, device, options.allowDowngrade ?? false, reporter);
     checkDeviceLimits(reader.manifest, profile, reader.header.formatMinor);
     // From here on, body bytes: one response streams the blobs in op order.
     if (streamed) streamed.streamAhead = true;

@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import { IoError, UsageError, VerificationError, ioError } from '../errors/ota-error.js';
 import { readBoundedFile } from '../image/read-bounded-file.js';
 import type { Manifest } from '../model/manifest.js';
+import type { Reporter } from '../reporter.js';
 import type { TargetHeader } from '../model/target-header.js';
 import { builtinTargets } from '../targets/target-registry.js';
 
@@ -89,16 +90,29 @@ export function checkDeviceIdentity(header: TargetHeader, device: DeviceState, t
   }
 }
 
-/** Refuses a package older than what the device runs (anti-rollback), unless allowed. */
-export function checkNotDowngrade(manifest: Manifest, device: DeviceState, allowDowngrade: boolean): void {
+/**
+ * Refuses a package older than what the device runs (anti-rollback), unless allowed; an allowed
+ * rollback is reported (DOWNGRADE_ALLOWED), so logs show it was one.
+ */
+export function checkNotDowngrade(
+  manifest: Manifest,
+  device: DeviceState,
+  allowDowngrade: boolean,
+  reporter: Reporter,
+): void {
   const current = device.timestampSeconds;
-  if (current === undefined || allowDowngrade) return;
-  if (manifest.timestampSeconds < current) {
-    throw new VerificationError(
-      'DOWNGRADE',
-      `package timestamp ${manifest.timestampSeconds} is older than the device's ${current}: refusing a rollback (--allow-downgrade to force)`,
-    );
+  if (current === undefined || manifest.timestampSeconds >= current) return;
+  if (allowDowngrade) {
+    reporter.warn({
+      code: 'DOWNGRADE_ALLOWED',
+      message: `package timestamp ${manifest.timestampSeconds} is older than the device's ${current}: applied as a rollback (--allow-downgrade)`,
+    });
+    return;
   }
+  throw new VerificationError(
+    'DOWNGRADE',
+    `package timestamp ${manifest.timestampSeconds} is older than the device's ${current}: refusing a rollback (--allow-downgrade to force)`,
+  );
 }
 
 /** Refuses to start when the destination file system has less free space than `neededBytes`. */
