@@ -3,12 +3,12 @@
 // combination is one producePackages run over that plan, and encoder work is shared through
 // a CachingEncoder, so N combinations cost far less than N builds.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OtaError, UsageError, ioError } from '../errors/ota-error.js';
-import { onInterrupt } from '../image/interrupt-cleanup.js';
+import { onInterrupt, removeNowSync } from '../image/interrupt-cleanup.js';
 import type { TargetProfile } from '../model/target-profile.js';
 import { phaseTimer, sharedBlockSize } from '../pipeline/build-packages.js';
 import { keepWholeOptions } from '../pipeline/candidate-specs.js';
@@ -112,7 +112,7 @@ export async function compareCodecs(o: CompareOptions): Promise<CompareResult> {
     // Its cache can hold gigabytes: an interrupted compare removes it too. Registered before the
     // folder is made, which is made synchronously, so no interrupt finds it made but unregistered.
     forgetWorkDir = onInterrupt(() => {
-      if (workDir) rmSync(workDir, { recursive: true, force: true });
+      if (workDir) removeNowSync(workDir);
     });
     try {
       workDir = mkdtempSync(join(parent, 'ota-compare-'));

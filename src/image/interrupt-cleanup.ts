@@ -29,7 +29,16 @@ export function onInterrupt(action: () => void): () => void {
  * whole (registering before making it leaves no moment when it exists unregistered).
  */
 export function removeOnInterrupt(path: string): () => void {
-  return onInterrupt(() => rmSync(path, { recursive: true, force: true }));
+  return onInterrupt(() => removeNowSync(path));
+}
+
+/**
+ * Removes `path` whole, now. A write still running on the thread pool can add a file to a folder
+ * while it is being removed (ENOTEMPTY: an interrupted compare once left its temp folder so):
+ * the removal is retried a few times, waiting 10, 20, 30… ms, for such writes to land first.
+ */
+export function removeNowSync(path: string): void {
+  rmSync(path, { recursive: true, force: true, maxRetries: 5, retryDelay: 10 });
 }
 
 /** Runs every remembered action, newest first, synchronously (a signal handler cannot wait). */
