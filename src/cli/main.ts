@@ -39,6 +39,25 @@ function outputFor(json: boolean) {
   };
 }
 
+/** Every command, in the order the help lists them. */
+export const COMMANDS = [
+  buildCommand,
+  applyCommand,
+  verifyCommand,
+  inspectCommand,
+  compareCommand,
+  keygenCommand,
+  targetsCommand,
+] as const;
+
+/** A command as the CLI declares it (repeated and empty option values refused), running its work with `run`. */
+export function declareCommand(
+  make: (typeof COMMANDS)[number],
+  run: (work: () => Promise<CommandResult>) => Promise<void>,
+): Command {
+  return refuseEmptyValues(guardRepeatedOptions(make(run)));
+}
+
 /** A message of several lines (commander's "(Did you mean build?)") as one. */
 const oneLine = (text: string): string => text.trim().replace(/\s*\n\s*/g, ' ');
 
@@ -60,21 +79,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       'after',
       '\nQuick start:\n  ota-build build --old v1.img --new v2.img -o out\n  ota-build verify out/update-qualcomm.otapkg\n  ota-build apply out/update-qualcomm.otapkg --old v1.img -o v2-applied.img\n\nExit codes: 0 ok, 1 internal error, 2 usage, 3 bad input image, 4 bad package, 5 verification mismatch, 6 signature, 7 unsupported, 8 I/O.',
     );
-  for (const make of [
-    buildCommand,
-    applyCommand,
-    verifyCommand,
-    inspectCommand,
-    compareCommand,
-    keygenCommand,
-    targetsCommand,
-  ]) {
-    program.addCommand(
-      refuseEmptyValues(guardRepeatedOptions(make(run)))
-        .exitOverride()
-        .configureOutput(output),
-    );
-  }
+  for (const make of COMMANDS) program.addCommand(declareCommand(make, run).exitOverride().configureOutput(output));
   if (argv.length === 0) {
     // A script running `ota-build $CMD` with an empty $CMD must not see success.
     process.stderr.write(program.helpInformation());

@@ -11,10 +11,10 @@ export const MAX_TIMESTAMP_SECONDS = 2 ** 40;
  */
 export function parseIntOption(name: string, min: number, max?: number) {
   return (value: string): number => {
+    const digits = /^\d+$/.test(value);
     const n = Number(value);
-    if (!/^\d+$/.test(value) || n < min || (max !== undefined && n > max) || !Number.isSafeInteger(n)) {
-      const range =
-        max !== undefined ? `in ${min}..${max}` : /^\d+$/.test(value) ? `up to 2^53-1` : `of at least ${min}`;
+    if (!digits || n < min || (max !== undefined && n > max) || !Number.isSafeInteger(n)) {
+      const range = max !== undefined ? `in ${min}..${max}` : digits ? `up to 2^53-1` : `of at least ${min}`;
       throw new UsageError('BAD_OPTION', `${name} must be an integer ${range}, got ${JSON.stringify(value)}`);
     }
     return n;

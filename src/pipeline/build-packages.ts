@@ -6,7 +6,7 @@ import { lstat, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { propertiesPathOf } from '../package/package-properties.js';
 import { refuseOutputOverInput, type NamedPath } from '../image/refuse-output-over-input.js';
-import { isPartitionName } from '../model/partition-name.js';
+import { isPartitionName, PARTITION_NAME_RULE } from '../model/partition-name.js';
 import { onInterrupt } from '../image/interrupt-cleanup.js';
 import { makeFolders, removeMadeFolders, removeMadeFoldersSync } from '../image/make-folders.js';
 import { ImageError, UnsupportedError, UsageError, ioError } from '../errors/ota-error.js';
@@ -182,13 +182,14 @@ async function setup(
   );
   // What the packages will replace must be files: a rename over a folder would fail after encoding.
   // Nor may they be an input that happens to sit in the output folder under a package's name.
+  const inputs = inputFiles(options);
   for (const p of profiles) {
     const pkg = join(options.outDir, `update-${p.id}.otapkg`);
     for (const path of [pkg, propertiesPathOf(pkg)]) {
       const st = await lstat(path).catch(() => undefined);
       if (st && !st.isFile())
         throw new UsageError('OUTPUT_NOT_FILE', `${path} exists and is not a regular file: build only replaces files`);
-      if (st) await refuseOutputOverInput([{ option: 'package', path }], inputFiles(options));
+      if (st) await refuseOutputOverInput([{ option: 'package', path }], inputs);
     }
   }
   if (release) checkTargetsFit(release, profiles);
@@ -292,7 +293,7 @@ async function buildFromImages(options: BuildOptions): Promise<BuildResult> {
   if (options.partitionName !== undefined && !isPartitionName(options.partitionName))
     throw new UsageError(
       'BAD_OPTION',
-      `--partition-name ${JSON.stringify(options.partitionName)} is not a partition name: 1-64 of A-Z a-z 0-9 _ . - (not . or ..)`,
+      `--partition-name ${JSON.stringify(options.partitionName)} is not a partition name: ${PARTITION_NAME_RULE}`,
     );
   const s = await setup(options, options.targets ?? DEFAULT_TARGETS, undefined);
   // Started first: the workers load while the images are opened, then hash one image each.

@@ -19,23 +19,26 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
+/** A delta build of the pair into `out`, with `extra` options. */
+const deltaBuild = (out: string, ...extra: string[]) => [
+  'build',
+  '--old',
+  pair.oldPath,
+  '--new',
+  pair.newPath,
+  '-o',
+  out,
+  ...extra,
+];
+/** A full build of the pair's new image into `out`, with `extra` options. */
+const fullBuild = (out: string, ...extra: string[]) => ['build', '--new', pair.newPath, '-o', out, ...extra];
+
 describe('build refuses before any work', () => {
   it.each(['a/b', 'bad name', '..', 'x'.repeat(65)])(
     'build --partition-name %j → BAD_OPTION before encoding',
     (name) => {
       const out = join(work, 'named');
-      const r = runCli([
-        'build',
-        '--old',
-        pair.oldPath,
-        '--new',
-        pair.newPath,
-        '-o',
-        out,
-        '--partition-name',
-        name,
-        '--json',
-      ]);
+      const r = runCli(deltaBuild(out, '--partition-name', name, '--json'));
       expect(r.status, describeRun(r)).toBe(2);
       expect(jsonOf(r).error).toMatchObject({
         code: 'BAD_OPTION',
@@ -51,56 +54,21 @@ describe('build refuses before any work', () => {
     ['brotli', '12', "--level 12 is outside brotli's 0..11"],
     ['zstd', '23', "--level 23 is outside zstd's 1..22"],
   ])('build --codec %s --level %s names that codec range', (codec, level, message) => {
-    const r = runCli([
-      'build',
-      '--new',
-      pair.newPath,
-      '-o',
-      join(work, 'lv'),
-      '--target',
-      'generic',
-      '--codec',
-      codec,
-      '--level',
-      level,
-      '--json',
-    ]);
+    const r = runCli(fullBuild(join(work, 'lv'), '--target', 'generic', '--codec', codec, '--level', level, '--json'));
     expect(r.status, describeRun(r)).toBe(2);
     expect(jsonOf(r).error).toEqual({ code: 'BAD_LEVEL', message });
   });
 
   it('build --level abc is BAD_OPTION; a level too large for any number is too', () => {
     for (const level of ['abc', '-1', '99999999999999999999']) {
-      const r = runCli([
-        'build',
-        '--new',
-        pair.newPath,
-        '-o',
-        join(work, 'lv'),
-        '--codec',
-        'xz',
-        '--level',
-        level,
-        '--json',
-      ]);
+      const r = runCli(fullBuild(join(work, 'lv'), '--codec', 'xz', '--level', level, '--json'));
       expect(r.status, describeRun(r)).toBe(2);
       expect(jsonOf(r).error.code).toBe('BAD_OPTION');
     }
   });
 
   it('build --key qualcomm= (no key after the target) is BAD_OPTION, not a missing file named "qualcomm="', () => {
-    const r = runCli([
-      'build',
-      '--new',
-      pair.newPath,
-      '-o',
-      join(work, 'k'),
-      '--target',
-      'qualcomm',
-      '--key',
-      'qualcomm=',
-      '--json',
-    ]);
+    const r = runCli(fullBuild(join(work, 'k'), '--target', 'qualcomm', '--key', 'qualcomm=', '--json'));
     expect(r.status, describeRun(r)).toBe(2);
     expect(jsonOf(r).error).toMatchObject({ code: 'BAD_OPTION', message: expect.stringContaining('no key after "="') });
   });
@@ -134,14 +102,15 @@ describe('build refuses before any work', () => {
     mkdirSync(out);
     const key = join(out, 'update-generic.otapkg');
     cpSync(join(TEST_KEYS, 'ed25519.pem'), key);
-    const r = runCli(['build', '--new', pair.newPath, '-o', out, '--target', 'generic', '--key', key, '--json']);
+    const r = runCli(fullBuild(out, '--target', 'generic', '--key', key, '--json'));
     expect(r.status, describeRun(r)).toBe(2);
     expect(jsonOf(r).error.code).toBe('OUTPUT_IS_INPUT');
     expect(readFileSync(key, 'utf8')).toContain('PRIVATE KEY');
   });
+
   it('a rebuild into the folder of its earlier packages replaces them (they are no input)', () => {
     const out = join(work, 'rebuilt');
-    const args = ['build', '--old', pair.oldPath, '--new', pair.newPath, '-o', out, '--target', 'generic'];
+    const args = deltaBuild(out, '--target', 'generic');
     runCliOk(args);
     const first = readFileSync(join(out, 'update-generic.otapkg'));
     runCliOk(args);
@@ -157,17 +126,7 @@ describe('warnings of a build that fails', () => {
     expect(r.status, describeRun(r)).toBe(3);
     expect(r.stderr).toMatch(/^ota-build: error \[IMAGE_EMPTY\]: [^\n]*\n$/);
     // A build that works still shows them (here the test key: runCli sets SOURCE_DATE_EPOCH).
-    const ok = runCli([
-      'build',
-      '--old',
-      pair.oldPath,
-      '--new',
-      pair.newPath,
-      '-o',
-      join(work, 'warned'),
-      '--target',
-      'generic',
-    ]);
+    const ok = runCli(deltaBuild(join(work, 'warned'), '--target', 'generic'));
     expect(ok.status, describeRun(ok)).toBe(0);
     expect(ok.stderr).toMatch(/^warning \[TEST_KEY\]: /);
   });

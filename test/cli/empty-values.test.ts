@@ -9,31 +9,17 @@ import { CommanderError, type Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyCommand } from '../../src/cli/commands/apply.js';
 import { buildCommand } from '../../src/cli/commands/build.js';
-import { compareCommand } from '../../src/cli/commands/compare.js';
 import { inspectCommand } from '../../src/cli/commands/inspect.js';
-import { keygenCommand } from '../../src/cli/commands/keygen.js';
-import { targetsCommand } from '../../src/cli/commands/targets.js';
 import { verifyCommand } from '../../src/cli/commands/verify.js';
-import { refuseEmptyValues } from '../../src/cli/empty-values.js';
-import { guardRepeatedOptions } from '../../src/cli/repeated-options.js';
+import { COMMANDS, declareCommand } from '../../src/cli/main.js';
 import { OtaError } from '../../src/errors/ota-error.js';
 import { describeRun, jsonOf, runCli } from '../helpers/run-cli.js';
 import { writeImagePair, type ImagePair } from '../helpers/synthetic-images.js';
 
-const COMMANDS = [
-  buildCommand,
-  applyCommand,
-  verifyCommand,
-  inspectCommand,
-  compareCommand,
-  keygenCommand,
-  targetsCommand,
-];
-
 /** A command as main.ts declares it, with an action that must never run. */
 function declared(make: (typeof COMMANDS)[number]): Command {
   const never = () => Promise.reject(new Error('the action ran'));
-  const command = refuseEmptyValues(guardRepeatedOptions(make(never))).exitOverride();
+  const command = declareCommand(make, never).exitOverride();
   command.configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
   return command;
 }
