@@ -19,6 +19,7 @@ const FAST_SUITES = [
   'test/diff/bsdiff-lzma.test.ts',
   'test/diff/bzip2-stream.test.ts',
   'test/diff/deflate-aware.test.ts',
+  'test/diff/deflate-recipe.test.ts',
   'test/diff/deflate-streams.test.ts',
   'test/diff/exec-aware.test.ts',
   'test/diff/differ-interop.test.ts',

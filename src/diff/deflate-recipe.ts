@@ -1,0 +1,385 @@
+// A deflate recipe (FORMAT.md §4, deflate-aware segment kind 2): what, besides its inflated bytes,
+// re-makes a raw deflate stream bit for bit whatever compressor made it (zopfli, 7-Zip, gzip…):
+// each block's type and Huffman header, and its tokens (literal runs and matches, a match's
+// source given as its rank on a hash chain of the inflated bytes, nearly always small). Owns the
+// recipe layout, the chain both sides rank matches on, and remakeDeflate, the bounded re-encoder
+// the patcher runs. Pure; decode side: imports no encoder.
+
+import type { DeflateSink } from './deflate-sink.js';
+import { readVarint } from './varint.js';
+
+/** A deflate window: no match reaches farther back. */
+export const DEFLATE_WINDOW_BYTES = 32768;
+/** Most chain entries a match's rank may pass: a rank is 0..MAX_MATCH_RANK. */
+export const MAX_MATCH_RANK = 255;
+/** Match lengths deflate codes. */
+export const MIN_MATCH_BYTES = 3;
+export const MAX_MATCH_BYTES = 258;
+/** A token's source field: 0 ends the block, 1..256 a rank + 1, this one an explicit distance. */
+export const EXPLICIT_DISTANCE = MAX_MATCH_RANK + 2;
+/** Memory of a re-encode beyond its input and output: the chain's heads and links. */
+export const RECIPE_STATE_BYTES = 4 * (2 ** 15 + DEFLATE_WINDOW_BYTES);
+
+/** Block types, as in the deflate header. */
+export const BLOCK_STORED = 0;
+export const BLOCK_FIXED = 1;
+export const BLOCK_DYNAMIC = 2;
+/** The order of the code-length code's lengths in a dynamic header (RFC 1951 3.2.7). */
+export const CODE_LENGTH_ORDER = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15] as const;
+
+/** Length codes 257..285: base length and extra bits (RFC 1951 3.2.5). */
+export const LENGTH_BASE = [
+  3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258,
+] as const;
+export const LENGTH_EXTRA = [
+  0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0,
+] as const;
+/** Distance codes 0..29: base distance and extra bits. */
+export const DIST_BASE = [
+  1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145,
+  8193, 12289, 16385, 24577,
+] as const;
+export const DIST_EXTRA = [
+  0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13,
+] as const;
+
+/** The fixed code's literal/length lengths (288) and distance lengths (30). */
+export const FIXED_LITERAL_LENGTHS = Uint8Array.from({ length: 288 }, (_, s) =>
+  s < 144 ? 8 : s < 256 ? 9 : s < 280 ? 7 : 8,
+);
+export const FIXED_DIST_LENGTHS = new Uint8Array(30).fill(5);
+
+/** A recipe that cannot be followed: the patcher names it as a corrupt patch. */
+export class RecipeError extends Error {}
+
+/** The chain's tables, allocated once per thread (hundreds of streams per op otherwise allocate 256 KiB each). */
+let chainTables: { head: Int32Array; prev: Int32Array } | undefined;
+
+/**
+ * The hash chain both sides rank a match's source on: every position q of the inflated bytes with
+ * three bytes from it, linked to the previous one of the same hash H(q) =
+ * (imul(b0·2^16 + b1·2^8 + b2, 0x9E3779B1) mod 2^32) >>> 17 (15 bits), nearest first. A match at
+ * p of distance d has rank r when p - d is the chain's (r+1)-th entry from p (the entries before
+ * p only, collisions included). Memory: RECIPE_STATE_BYTES.
+ */
+export class MatchChain {
+  private readonly head: Int32Array;
+  private readonly prev: Int32Array;
+  /** Positions below this are linked. */
+  private linked = 0;
+
+  /** Takes over the thread's one pair of tables: a chain is used by one stream at a time. */
+  constructor(private readonly data: Uint8Array) {
+    chainTables ??= { head: new Int32Array(2 ** 15), prev: new Int32Array(DEFLATE_WINDOW_BYTES) };
+    this.head = chainTables.head.fill(-1);
+    this.prev = chainTables.prev;
+  }
+
+  private hashAt(q: number): number {
+    const d = this.data;
+    return Math.imul((d[q]! << 16) | (d[q + 1]! << 8) | d[q + 2]!, 0x9e3779b1) >>> 17;
+  }
+
+  /** Links every position below `p` that has three bytes. */
+  private linkBelow(p: number): void {
+    const end = Math.min(p, this.data.length - 2);
+    for (let q = this.linked; q < end; q++) {
+      const h = this.hashAt(q);
+      this.prev[q & (DEFLATE_WINDOW_BYTES - 1)] = this.head[h]!;
+      this.head[h] = q;
+    }
+    if (end > this.linked) this.linked = end;
+  }
+
+  /** The distance of rank `rank` at `p`, or -1 when the chain ends or leaves the window first. */
+  distanceAt(p: number, rank: number): number {
+    if (p + 3 > this.data.length) return -1;
+    this.linkBelow(p);
+    let q = this.head[this.hashAt(p)]!;
+    for (let i = 0; ; i++) {
+      if (q < 0 || p - q > DEFLATE_WINDOW_BYTES) return -1;
+      if (i === rank) return p - q;
+      q = this.prev[q & (DEFLATE_WINDOW_BYTES - 1)]!;
+    }
+  }
+
+  /** The rank (0..MAX_MATCH_RANK) of distance `dist` at `p`, or -1 when it has none. */
+  rankOf(p: number, dist: number): number {
+    if (p + 3 > this.data.length) return -1;
+    this.linkBelow(p);
+    let q = this.head[this.hashAt(p)]!;
+    for (let i = 0; i <= MAX_MATCH_RANK; i++) {
+      if (q < 0 || p - q > DEFLATE_WINDOW_BYTES) return -1;
+      if (p - q === dist) return i;
+      q = this.prev[q & (DEFLATE_WINDOW_BYTES - 1)]!;
+    }
+    return -1;
+  }
+}
+
+/**
+ * Canonical Huffman codes for `lengths` (RFC 1951 3.2.2), bit-reversed for LSB-first writing; 0
+ * for unused symbols. Throws RecipeError for an over-subscribed set (one that no inflater reads).
+ */
+export function canonicalCodes(lengths: Uint8Array, what: string): Uint16Array {
+  const count = new Uint16Array(16);
+  for (const l of lengths) count[l]! += 1;
+  count[0] = 0;
+  let left = 1;
+  for (let bits = 1; bits <= 15; bits++) {
+    left = left * 2 - count[bits]!;
+    if (left < 0) throw new RecipeError(`${what} code lengths are over-subscribed`);
+  }
+  const next = new Uint16Array(16);
+  let code = 0;
+  for (let bits = 1; bits <= 15; bits++) {
+    code = (code + count[bits - 1]!) << 1;
+    next[bits] = code;
+  }
+  const codes = new Uint16Array(lengths.length);
+  lengths.forEach((l, s) => {
+    if (l === 0) return;
+    const c = next[l]!++;
+    let r = 0;
+    for (let i = 0; i < l; i++) r |= ((c >> i) & 1) << (l - 1 - i);
+    codes[s] = r;
+  });
+  return codes;
+}
+
+/**
+ * The longest match at `pos` of distance `dist`: how many bytes from `pos` (at most
+ * MAX_MATCH_BYTES, within the content) equal those `dist` bytes before them. A recipe gives a
+ * match's length as how much shorter than this it is (most often 0).
+ */
+export function longestMatch(content: Uint8Array, pos: number, dist: number): number {
+  const end = Math.min(content.length, pos + MAX_MATCH_BYTES);
+  let i = pos;
+  while (i < end && content[i] === content[i - dist]) i++;
+  return i - pos;
+}
+
+/** The length code (0..28, for symbols 257..285) of a match length 3..258: 258 is always code 28. */
+export function lengthCode(length: number): number {
+  if (length === 258) return 28;
+  let c = 0;
+  while (c < 27 && LENGTH_BASE[c + 1]! <= length) c++;
+  return c;
+}
+
+/** The distance code (0..29) of a distance 1..32768. */
+export function distCode(dist: number): number {
+  let c = 0;
+  while (c < 29 && DIST_BASE[c + 1]! <= dist) c++;
+  return c;
+}
+
+/** LSB-first bit output into a DeflateSink. */
+class BitWriter {
+  private bits = 0;
+  /** Bits held in `bits` (< 8 between calls). */
+  count = 0;
+
+  constructor(private readonly sink: DeflateSink) {}
+
+  write(value: number, n: number): void {
+    this.bits |= value << this.count;
+    this.count += n;
+    while (this.count >= 8) {
+      this.sink.put(this.bits & 0xff);
+      this.bits >>>= 8;
+      this.count -= 8;
+    }
+  }
+}
+
+/** Reads a recipe front to back; every read checks its bounds. */
+class RecipeReader {
+  at = 0;
+  constructor(private readonly bytes: Uint8Array) {}
+
+  u8(what: string): number {
+    if (this.at >= this.bytes.length) throw new RecipeError(`recipe ends before ${what}`);
+    return this.bytes[this.at++]!;
+  }
+
+  varint(what: string, max: number): number {
+    const r = readVarint(this.bytes, this.at);
+    if (typeof r === 'string') throw new RecipeError(`recipe's ${what} at byte ${this.at} is ${r}`);
+    if (r.value > max) throw new RecipeError(`recipe's ${what} ${r.value} is over ${max}`);
+    this.at = r.end;
+    return r.value;
+  }
+
+  get done(): boolean {
+    return this.at === this.bytes.length;
+  }
+}
+
+/** A block's Huffman codes: literal/length and distance, with their lengths (0 = unused). */
+interface BlockCodes {
+  readonly litLengths: Uint8Array;
+  readonly litCodes: Uint16Array;
+  readonly distLengths: Uint8Array;
+  readonly distCodes: Uint16Array;
+}
+
+const FIXED_CODES: BlockCodes = {
+  litLengths: FIXED_LITERAL_LENGTHS,
+  litCodes: canonicalCodes(FIXED_LITERAL_LENGTHS, 'fixed'),
+  distLengths: FIXED_DIST_LENGTHS,
+  distCodes: canonicalCodes(FIXED_DIST_LENGTHS, 'fixed'),
+};
+
+/** Writes a dynamic block's header from the recipe and returns its codes. */
+function dynamicHeader(r: RecipeReader, w: BitWriter): BlockCodes {
+  const hlit = r.u8('HLIT');
+  const hdist = r.u8('HDIST');
+  const hclen = r.u8('HCLEN');
+  if (hlit > 29 || hdist > 29 || hclen > 15)
+    throw new RecipeError(`dynamic header HLIT ${hlit} HDIST ${hdist} HCLEN ${hclen} outside 0..29, 0..29, 0..15`);
+  w.write(hlit, 5);
+  w.write(hdist, 5);
+  w.write(hclen, 4);
+  const clLengths = new Uint8Array(19);
+  for (let i = 0; i < hclen + 4; i++) {
+    const l = r.u8('a code-length length');
+    if (l > 7) throw new RecipeError(`code-length length ${l} is over 7`);
+    clLengths[CODE_LENGTH_ORDER[i]!] = l;
+    w.write(l, 3);
+  }
+  const clCodes = canonicalCodes(clLengths, 'code-length');
+  const total = hlit + 257 + hdist + 1;
+  const lengths = new Uint8Array(total);
+  const symbols = r.varint('code-length symbol count', total);
+  let n = 0;
+  for (let i = 0; i < symbols; i++) {
+    const sym = r.u8('a code-length symbol');
+    if (sym > 18 || clLengths[sym] === 0) throw new RecipeError(`code-length symbol ${sym} has no code`);
+    w.write(clCodes[sym]!, clLengths[sym]!);
+    if (sym < 16) {
+      if (n >= total) throw new RecipeError(`code lengths run past ${total}`);
+      lengths[n++] = sym;
+      continue;
+    }
+    const [bits, base] = sym === 16 ? [2, 3] : sym === 17 ? [3, 3] : [7, 11];
+    const extra = r.u8('a repeat count');
+    if (extra >= 1 << bits) throw new RecipeError(`repeat count ${extra} of symbol ${sym} is over ${(1 << bits) - 1}`);
+    w.write(extra, bits);
+    const repeat = base + extra;
+    if (sym === 16 && n === 0) throw new RecipeError('code length repeat with no length before it');
+    if (n + repeat > total) throw new RecipeError(`code lengths run past ${total}`);
+    lengths.fill(sym === 16 ? lengths[n - 1]! : 0, n, n + repeat);
+    n += repeat;
+  }
+  if (n !== total) throw new RecipeError(`code-length symbols give ${n} lengths, the header states ${total}`);
+  const litLengths = lengths.subarray(0, hlit + 257);
+  const distLengths = lengths.subarray(hlit + 257);
+  return {
+    litLengths,
+    litCodes: canonicalCodes(litLengths, 'literal/length'),
+    distLengths,
+    distCodes: canonicalCodes(distLengths, 'distance'),
+  };
+}
+
+/**
+ * Re-makes a raw deflate stream from its inflated bytes `content` and its `recipe` into `sink`
+ * (which stops at its capacity, or at the first byte unlike the stream it checks against).
+ * Bounded: each recipe byte and each content byte is read once, a rank walks at most
+ * MAX_MATCH_RANK + 1 chain entries, memory is RECIPE_STATE_BYTES. Throws RecipeError when the
+ * recipe is malformed or does not use exactly the content; DeflateMismatch from the sink.
+ *
+ *   recipe := block… u8 trailing bits (those after the final block, to its last byte)
+ *   block  := u8 (final | type << 1), type 0 stored, 1 fixed, 2 dynamic; then
+ *     stored:  u8 padding bits (to the byte boundary), varint length (≤ 65535): content bytes
+ *     dynamic: u8 HLIT, u8 HDIST, u8 HCLEN, HCLEN+4 × u8 code-length length, varint count,
+ *              count × (u8 symbol 0..18, and for 16/17/18 a u8 repeat count)
+ *     fixed, dynamic: tokens until the end of the block: varint literals (copied from the
+ *              content), then varint k: 0 ends the block; else a match whose distance is, for
+ *              k = 1..256, that of rank k - 1 on the MatchChain at the match, for k = 257 the
+ *              varint after k plus 1; then varint s: the match is s bytes shorter than
+ *              longestMatch at that distance (and at least 3 long)
+ */
+export function remakeDeflate(content: Uint8Array, recipe: Uint8Array, sink: DeflateSink): void {
+  const r = new RecipeReader(recipe);
+  const w = new BitWriter(sink);
+  const chain = new MatchChain(content);
+  const n = content.length;
+  let pos = 0;
+  for (let block = 0; ; block++) {
+    const head = r.u8(`block ${block}'s type`);
+    const type = head >> 1;
+    if (head > 5) throw new RecipeError(`block ${block} has type byte ${head} (expected 0..5)`);
+    w.write(head & 1, 1);
+    w.write(type, 2);
+    if (type === BLOCK_STORED) {
+      const padBits = (8 - w.count) % 8;
+      const pad = r.u8(`block ${block}'s padding`);
+      if (pad >= 1 << padBits) throw new RecipeError(`block ${block}'s padding ${pad} is over ${padBits} bits`);
+      w.write(pad, padBits);
+      const length = r.varint(`block ${block}'s stored length`, 65535);
+      if (pos + length > n) throw new RecipeError(`stored block ${block} runs past the ${n} content bytes`);
+      w.write(length, 16);
+      w.write(length ^ 0xffff, 16);
+      for (let i = 0; i < length; i++) sink.put(content[pos + i]!);
+      pos += length;
+    } else {
+      const codes = type === BLOCK_FIXED ? FIXED_CODES : dynamicHeader(r, w);
+      pos = tokens(r, w, codes, content, chain, pos, block);
+    }
+    if (head & 1) break;
+  }
+  const trailing = r.u8('the trailing bits');
+  const trailingBits = (8 - w.count) % 8;
+  if (trailing >= 1 << trailingBits)
+    throw new RecipeError(`trailing bits ${trailing} are over the ${trailingBits} left`);
+  w.write(trailing, trailingBits);
+  if (!r.done) throw new RecipeError(`recipe has ${recipe.length - r.at} bytes after its last block`);
+  if (pos !== n) throw new RecipeError(`recipe uses ${pos} of the ${n} content bytes`);
+}
+
+/** Writes one block's tokens and its end code; returns the content position after them. */
+function tokens(
+  r: RecipeReader,
+  w: BitWriter,
+  c: BlockCodes,
+  content: Uint8Array,
+  chain: MatchChain,
+  start: number,
+  block: number,
+): number {
+  const n = content.length;
+  let pos = start;
+  const emit = (sym: number, lengths: Uint8Array, codes: Uint16Array, what: string): void => {
+    const l = sym < lengths.length ? lengths[sym]! : 0;
+    if (l === 0) throw new RecipeError(`block ${block} uses ${what} ${sym}, which has no code`);
+    w.write(codes[sym]!, l);
+  };
+  for (;;) {
+    const literals = r.varint('a literal run', n - pos);
+    for (let i = 0; i < literals; i++) emit(content[pos + i]!, c.litLengths, c.litCodes, 'literal');
+    pos += literals;
+    const k = r.varint('a match source', EXPLICIT_DISTANCE);
+    if (k === 0) {
+      emit(256, c.litLengths, c.litCodes, 'the end-of-block symbol');
+      return pos;
+    }
+    const dist =
+      k === EXPLICIT_DISTANCE
+        ? r.varint('a match distance', DEFLATE_WINDOW_BYTES - 1) + 1
+        : chain.distanceAt(pos, k - 1);
+    if (dist < 0) throw new RecipeError(`a match at content byte ${pos} has no chain entry of rank ${k - 1}`);
+    if (dist > pos) throw new RecipeError(`a match at content byte ${pos} reaches before its start`);
+    const length = longestMatch(content, pos, dist) - r.varint('a match shortening', MAX_MATCH_BYTES);
+    if (length < MIN_MATCH_BYTES)
+      throw new RecipeError(`a match at content byte ${pos} is shorter than ${MIN_MATCH_BYTES} bytes`);
+    const lc = lengthCode(length);
+    emit(257 + lc, c.litLengths, c.litCodes, 'length code');
+    w.write(length - LENGTH_BASE[lc]!, LENGTH_EXTRA[lc]!);
+    const dc = distCode(dist);
+    emit(dc, c.distLengths, c.distCodes, 'distance code');
+    w.write(dist - DIST_BASE[dc]!, DIST_EXTRA[dc]!);
+    pos += length;
+  }
+}
