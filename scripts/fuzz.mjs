@@ -72,6 +72,7 @@ async function makePackages() {
   writeFileSync(join(work, 'old-exec.img'), execImage(0));
   writeFileSync(join(work, 'new-exec.img'), execImage(1));
   writeFileSync(join(work, 'new-arm64.img'), arm64Image());
+  writeFileSync(join(work, 'new-recipes.img'), recipesImage());
   writeFileSync(join(work, 'old-labels.img'), labelImage(0));
   writeFileSync(join(work, 'new-labels.img'), labelImage(1));
   const repeat = repeatImages();
@@ -90,6 +91,8 @@ async function makePackages() {
     // x86-64 calls into functions that moved outside the changed chunk: an exec-aware op with a
     // label table (format 1.5).
     ['labels', { oldPath: join(work, 'old-labels.img'), targets: 'generic', differ: 'exec-aware' }, 'new-labels.img'],
+    // zlib streams no parameter set reproduces: a sourceless deflate-aware op with recipes (format 1.7).
+    ['recipes', { targets: 'generic' }, 'new-recipes.img'],
     // A full image of AArch64-like code: its op is an xz blob with the [ARM64 BCJ, LZMA2] chain.
     ['arm64', { targets: 'generic' }, 'new-arm64.img'],
     // New content and an edited copy of it in another chunk: a DIFF op reads back the first copy
@@ -106,7 +109,9 @@ async function makePackages() {
     });
     for (const p of res.packages) {
       const info = await inspectPackage({ packagePath: p.path, reporter: quiet });
-      if ((name === 'zip' || name === 'fullzip') && !info.partitions[0].byEncoding['differ:deflate-aware'])
+      if (name === 'recipes' && info.formatVersion !== '1.7')
+        throw new Error(`the recipes package is format ${info.formatVersion}: its deflate-aware op has no recipe`);
+      if (['zip', 'fullzip', 'recipes'].includes(name) && !info.partitions[0].byEncoding['differ:deflate-aware'])
         throw new Error(`the ${name} package has no deflate-aware op to fuzz`);
       if ((name === 'exec' || name === 'labels') && !info.partitions[0].byEncoding['differ:exec-aware'])
         throw new Error(`the ${name} package has no exec-aware op to fuzz`);
@@ -118,7 +123,7 @@ async function makePackages() {
       if (['zip', 'fullzip', 'exec', 'labels', 'repeat'].includes(name))
         pkg.resignable = await resignable(p.path, extra.oldPath);
       // verify --old applies a full package too (the old image is not read), so the decoder runs.
-      if (name === 'arm64') pkg.resignable = await resignable(p.path, join(work, 'old.img'));
+      if (name === 'arm64' || name === 'recipes') pkg.resignable = await resignable(p.path, join(work, 'old.img'));
       if (name === 'arm64' && pkg.resignable.contentOps.length === 0)
         throw new Error('the arm64 package has no xz ARM64 blob to fuzz');
       built.push(pkg);
@@ -152,6 +157,30 @@ function zipImage(version) {
   }
   const image = Buffer.alloc(256 * 1024);
   Buffer.concat(parts).copy(image);
+  return image;
+}
+
+/**
+ * 64 KiB image holding four zlib streams of much the same data (a short text each, then 12 KB
+ * shared), deflated with the filtered strategy, which no parameter search tries: the full
+ * package's op re-makes them from recipes.
+ */
+function recipesImage() {
+  const r = prng(19);
+  const text = (n) => {
+    const words = [];
+    while (words.join(' ').length < n) words.push(`w${Math.floor(r() * 300)}`);
+    return Buffer.from(words.join(' ').slice(0, n));
+  };
+  const shared = Buffer.concat([text(4000), Buffer.from(Array.from({ length: 8000 }, () => int(16) * 16))]);
+  const streams = [0, 1, 2, 3].map(() => {
+    const data = Buffer.concat([text(200), shared]);
+    const sink = new DeflateSink(data.length + 1024);
+    zlibDeflateRaw(data, { level: 6, windowBits: 15, memLevel: 8, strategy: 1 }, sink);
+    return Buffer.concat([Buffer.from([0x78, 0x9c]), sink.bytes(), Buffer.alloc(4)]);
+  });
+  const image = Buffer.alloc(64 * 1024);
+  Buffer.concat(streams).copy(image, 4096);
   return image;
 }
 
@@ -250,7 +279,8 @@ async function resignable(path, oldPath) {
           : -1,
       )
       .filter((i) => i >= 0);
-    return { oldPath, targetHeader: reader.targetHeader, manifest: reader.manifest, blobs, contentOps };
+    const formatMinor = reader.header.formatMinor;
+    return { oldPath, formatMinor, targetHeader: reader.targetHeader, manifest: reader.manifest, blobs, contentOps };
   } finally {
     await reader.close();
   }
@@ -279,7 +309,14 @@ async function resign(r, opIndex, blob, path) {
   const signer = await loadSigner(testPrivateKeyPath('ed25519'));
   rmSync(path, { force: true });
   try {
-    await writePackage(path, { signer, spool, blobRanges, targetHeader: r.targetHeader, manifest });
+    await writePackage(path, {
+      signer,
+      spool,
+      blobRanges,
+      targetHeader: r.targetHeader,
+      manifest,
+      leastFormatMinor: r.formatMinor,
+    });
   } finally {
     await spool.dispose();
   }

@@ -9,7 +9,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildPackages, inspectPackage } from '../src/index.js';
 import { applyEdits, syntheticImage } from './helpers/edit-images.js';
 import { zipTextImage } from './helpers/zip-archive.js';
-import { x86CallCode } from './codecs/sample-data.js';
+import { elfChunk, textLike, x86CallCode } from './codecs/sample-data.js';
+import { DeflateSink } from '../src/diff/deflate-sink.js';
+import { zlibDeflateRaw } from '../src/diff/zlib-deflate.js';
 
 const goldenDir = new URL('./golden/', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'ota-golden-'));
@@ -127,6 +129,36 @@ describe('golden packages', () => {
     });
     const { formatVersion, json } = await compareOrBlessPackage('full-zip-generic', built.packages[0]!.path);
     expect(formatVersion).toBe('1.4');
+    expect(json).toContain('differ:deflate-aware');
+  });
+
+  it('full package of zlib streams no parameter set reproduces (format 1.7: recipe segments) matches the committed bytes and inspect JSON', async () => {
+    // Four zlib streams of much the same data (a short text each, then 12 KB shared), deflated
+    // with the filtered strategy, which the parameter search never tries, at 4 KiB into 64 KiB.
+    const shared = Buffer.concat([textLike(4000, 71), elfChunk(8000)]);
+    const streams = [1, 2, 3, 4].map((i) => {
+      const sink = new DeflateSink(20_000);
+      zlibDeflateRaw(
+        Buffer.concat([textLike(200, i), shared]),
+        { level: 6, windowBits: 15, memLevel: 8, strategy: 1 },
+        sink,
+      );
+      return Buffer.concat([Buffer.from([0x78, 0x9c]), sink.bytes(), Buffer.alloc(4)]);
+    });
+    const image = Buffer.alloc(64 * 1024);
+    Buffer.concat(streams).copy(image, 4096);
+    const newPath = join(work, 'recipes.img');
+    writeFileSync(newPath, image);
+    const built = await buildPackages({
+      newPath,
+      outDir: join(work, 'out-recipes'),
+      targets: 'generic',
+      jobs: 1,
+      timestampSeconds: 1_700_000_000,
+      targetVersion: 'golden-2',
+    });
+    const { formatVersion, json } = await compareOrBlessPackage('recipes-generic-deflate', built.packages[0]!.path);
+    expect(formatVersion).toBe('1.7');
     expect(json).toContain('differ:deflate-aware');
   });
 

@@ -6,12 +6,17 @@
 //
 //   "DEFLDIFF"  varint newSize  varint K  K × (varint srcOffset, varint deflated, varint inflated)
 //   varint N  N × (u8 0, varint rawBytes | u8 1, u8 level, u8 windowBits, u8 memLevel,
-//                  u8 strategy, varint inflated, varint deflated)   then the bsdiff-lzma patch
+//                  u8 strategy, varint inflated, varint deflated
+//                  | u8 2, varint recipe, varint inflated, varint deflated)   then the bsdiff-lzma patch
+//
+// Kind 2 (format 1.7) re-makes a stream from a recipe (deflate-recipe.ts) whatever made it; the
+// recipes follow the raw and inflated bytes in the expanded target, in segment order.
 
 import { inflateRawSync } from 'node:zlib';
 import { blobDecodeError, describeCause } from '../codecs/codec-errors.js';
 import { hexBytes } from '../errors/ota-error.js';
 import { applyBsdiffLzmaPatch, bsdiffLzmaApplyBytes } from './bsdiff-lzma-patch.js';
+import { RECIPE_STATE_BYTES, RecipeError, remakeDeflate } from './deflate-recipe.js';
 import { DeflateMismatch, DeflateSink } from './deflate-sink.js';
 import { readVarint, writeVarint } from './varint.js';
 import { lend, type PatchBuffers } from './patcher.js';
@@ -28,7 +33,12 @@ export const MAX_SEGMENTS = 65536;
 export const MAX_EXPANDED_BYTES = 2 ** 30;
 const SEGMENT_RAW = 0;
 const SEGMENT_DEFLATE = 1;
-const LARGEST_DEFLATER = deflateStateBytes({ level: 9, windowBits: 15, memLevel: 9, strategy: 0 });
+const SEGMENT_RECIPE = 2;
+/** The largest re-deflate's state: zlib's at level 9, more than a recipe's re-encode needs. */
+const LARGEST_DEFLATER = Math.max(
+  deflateStateBytes({ level: 9, windowBits: 15, memLevel: 9, strategy: 0 }),
+  RECIPE_STATE_BYTES,
+);
 
 /** An old deflate stream in the source: where it is and what it inflates to. */
 export interface OldStreamRef {
@@ -45,6 +55,13 @@ export type DeflateAwareSegment =
       readonly params: DeflateParams;
       readonly inflatedBytes: number;
       readonly deflatedBytes: number;
+    }
+  | {
+      /** A stream re-made from its recipe (format 1.7), whatever compressor made it. */
+      readonly kind: 'recipe';
+      readonly recipeBytes: number;
+      readonly inflatedBytes: number;
+      readonly deflatedBytes: number;
     };
 
 /** A patch's header. */
@@ -54,9 +71,23 @@ export interface DeflateAwareHeader {
   readonly segments: readonly DeflateAwareSegment[];
 }
 
-/** Bytes of the expanded target the segments take (raw bytes plus inflated streams). */
+/** Bytes of the expanded target the segments take (raw bytes, inflated streams, then recipes). */
 export function expandedTargetBytes(segments: readonly DeflateAwareSegment[]): number {
-  return segments.reduce((n, s) => n + (s.kind === 'raw' ? s.sizeBytes : s.inflatedBytes), 0);
+  return segments.reduce(
+    (n, s) => n + (s.kind === 'raw' ? s.sizeBytes : s.inflatedBytes + (s.kind === 'recipe' ? s.recipeBytes : 0)),
+    0,
+  );
+}
+
+/** True when some segment of a well-formed `patch` is re-made from a recipe: it needs format 1.7. */
+export function patchUsesRecipes(patch: Uint8Array): boolean {
+  const newSize = readVarint(patch, 8);
+  if (typeof newSize === 'string') return false;
+  try {
+    return readDeflateAwareHeader(patch, Infinity, newSize.value).header.segments.some((s) => s.kind === 'recipe');
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -102,6 +133,11 @@ export function writeDeflateAwarePatch(h: DeflateAwareHeader, inner: Uint8Array)
     if (s.kind === 'raw') {
       out[at++] = SEGMENT_RAW;
       at = writeVarint(out, at, s.sizeBytes);
+      continue;
+    }
+    if (s.kind === 'recipe') {
+      out[at++] = SEGMENT_RECIPE;
+      for (const v of [s.recipeBytes, s.inflatedBytes, s.deflatedBytes]) at = writeVarint(out, at, v);
       continue;
     }
     out[at++] = SEGMENT_DEFLATE;
@@ -184,8 +220,16 @@ export function readDeflateAwareHeader(
       segments.push({ kind: 'deflate', params, inflatedBytes, deflatedBytes });
       outBytes += deflatedBytes;
       expanded += inflatedBytes;
+    } else if (kind === SEGMENT_RECIPE) {
+      const recipeBytes = varint(`segment ${i} recipe length`);
+      const inflatedBytes = varint(`segment ${i} inflated length`);
+      const deflatedBytes = varint(`segment ${i} deflated length`);
+      if (recipeBytes === 0 || deflatedBytes === 0) throw fail(`recipe segment ${i} has an empty recipe or stream`);
+      segments.push({ kind: 'recipe', recipeBytes, inflatedBytes, deflatedBytes });
+      outBytes += deflatedBytes;
+      expanded += inflatedBytes + recipeBytes;
     } else {
-      throw fail(`segment ${i} has unknown kind ${kind} (expected 0 raw or 1 deflate)`);
+      throw fail(`segment ${i} has unknown kind ${kind} (expected 0 raw, 1 deflate or 2 recipe)`);
     }
     if (outBytes > expectedSizeBytes)
       throw fail(`segments make more than the ${expectedSizeBytes} destination bytes (at segment ${i})`);
@@ -268,7 +312,30 @@ export async function applyDeflateAwarePatch(
   const out = lend(buffers, expectedSizeBytes, 'output') ?? Buffer.allocUnsafe(expectedSizeBytes);
   let from = 0;
   let to = 0;
+  // The recipes follow the raw and inflated bytes.
+  let recipeAt = header.segments.reduce((n, s) => n + (s.kind === 'raw' ? s.sizeBytes : s.inflatedBytes), 0);
   header.segments.forEach((s, i) => {
+    if (s.kind === 'recipe') {
+      const sink = new DeflateSink(s.deflatedBytes, undefined, out.subarray(to, to + s.deflatedBytes));
+      try {
+        remakeDeflate(
+          expanded.subarray(from, from + s.inflatedBytes),
+          expanded.subarray(recipeAt, recipeAt + s.recipeBytes),
+          sink,
+        );
+      } catch (error) {
+        if (error instanceof DeflateMismatch)
+          throw fail(`segment ${i}'s recipe makes more than its declared ${s.deflatedBytes} bytes`);
+        if (error instanceof RecipeError) throw fail(`segment ${i}: ${error.message}`);
+        throw error;
+      }
+      if (sink.length !== s.deflatedBytes)
+        throw fail(`segment ${i}'s recipe makes ${sink.length} bytes, declared ${s.deflatedBytes}`);
+      from += s.inflatedBytes;
+      recipeAt += s.recipeBytes;
+      to += s.deflatedBytes;
+      return;
+    }
     if (s.kind === 'raw') {
       out.set(expanded.subarray(from, from + s.sizeBytes), to);
       from += s.sizeBytes;

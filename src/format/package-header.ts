@@ -8,7 +8,7 @@ import { HEADER_SIZE_BYTES, MAX_BLOB_SECTION_BYTES, MAX_MANIFEST_BYTES, MAX_TARG
 export const PACKAGE_MAGIC = Buffer.from('OTAPKG', 'ascii');
 /** Format version this code writes and reads. */
 export const FORMAT_MAJOR = 1;
-export const FORMAT_MINOR = 6;
+export const FORMAT_MINOR = 7;
 /** Minor version whose features (release layouts, unchanged partitions) a package needs. */
 export const MINOR_RELEASE_LAYOUT = 1;
 /** Minor version a package signed by more than one key needs (signature sections, FORMAT.md §5). */
@@ -21,6 +21,8 @@ export const MINOR_SOURCELESS_DIFF = 4;
 export const MINOR_EXEC_LABELS = 5;
 /** Minor version a package needs when a DIFF op reads blocks of the partition being written (FORMAT.md §4). */
 export const MINOR_TARGET_SOURCE = 6;
+/** Minor version a package needs when a deflate-aware patch re-makes a stream from a recipe (FORMAT.md §4). */
+export const MINOR_DEFLATE_RECIPES = 7;
 /**
  * Minor version a package with an xz blob in the [ARM64 BCJ, LZMA2] chain needs (FORMAT.md §4):
  * the manifest does not show it, so the writer takes it from the blobs' encoders.

@@ -12,6 +12,7 @@ import {
   MINOR_MULTI_SIGNATURE,
   MINOR_RELEASE_LAYOUT,
   MINOR_SOURCELESS_DIFF,
+  MINOR_DEFLATE_RECIPES,
   MINOR_EXEC_LABELS,
   MINOR_TARGET_SOURCE,
   encodePackageHeader,
@@ -53,6 +54,7 @@ const MINOR_FEATURES: Readonly<Record<number, string>> = {
   [MINOR_SOURCELESS_DIFF]: "a DIFF op without a source or xz's ARM64 chain",
   [MINOR_EXEC_LABELS]: 'an exec-aware patch with a label table',
   [MINOR_TARGET_SOURCE]: 'a DIFF op that reads blocks the package wrote before',
+  [MINOR_DEFLATE_RECIPES]: 'a deflate stream re-made from a recipe',
 };
 
 /** Throws UsageError FORMAT_TOO_NEW (exit 2) when `target` does not read packages of `formatMinor`. */

@@ -1,6 +1,7 @@
 // The deflate-aware differ (id 5): APK-like zip pairs (ours and python3's), gzip members and zlib
-// streams diff through their inflated bytes and re-deflate exactly; streams nothing reproduces
-// stay bytes; seeded random edits of zip archives round-trip (fast-check). Its patcher refuses
+// streams diff through their inflated bytes and re-deflate exactly; streams no zlib parameter set
+// reproduces are re-made from recipes (format 1.7; older targets keep them as bytes); seeded random
+// edits of zip archives round-trip (fast-check). Its patcher refuses
 // hostile headers (parameters out of range, lying lengths, references outside the source, more
 // memory than declared, bit flips) with BLOB_DECODE_FAILED (exit 4) before allocating.
 
@@ -17,6 +18,7 @@ import {
   type DeflateAwareSegment,
 } from '../../src/diff/deflate-aware-patch.js';
 import { DeflateAwarePatcher } from '../../src/diff/deflate-aware-patcher.js';
+import { MINOR_DEFLATE_RECIPES } from '../../src/format/package-header.js';
 import { DeflateSink } from '../../src/diff/deflate-sink.js';
 import { GarbageBuffers } from '../helpers/garbage-buffers.js';
 import { zlibDeflateRaw } from '../../src/diff/zlib-deflate.js';
@@ -59,6 +61,7 @@ async function roundTrip(source: Buffer, target: Buffer): Promise<{ patch: Buffe
 }
 
 const deflateSegments = (h: DeflateAwareHeader) => h.segments.filter((s) => s.kind === 'deflate');
+const recipeSegments = (h: DeflateAwareHeader) => h.segments.filter((s) => s.kind === 'recipe');
 
 function gzipMember(data: Buffer, level: number): Buffer {
   const header = Buffer.from([0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, level === 9 ? 2 : 0, 3]);
@@ -67,6 +70,14 @@ function gzipMember(data: Buffer, level: number): Buffer {
   trailer.writeUInt32LE(data.length >>> 0, 4);
   return Buffer.concat([header, zlibRaw(data, level), trailer]);
 }
+
+/** Data of one family: a short text of its own, then what every member shares (text and code). */
+const shared = Buffer.concat([textLike(6000, 70), elfChunk(14_000)]);
+const family = (seed: number) => Buffer.concat([textLike(300, seed), shared]);
+
+/** A zlib stream Node's zlib (not the reference zlib) deflated, with a placeholder Adler-32. */
+const nodeZlibStream = (data: Buffer) =>
+  Buffer.concat([Buffer.from([0x78, 0x9c]), deflateRawSync(data, { level: 6 }), Buffer.alloc(4)]);
 
 function zlibStream(data: Buffer, level: number): Buffer {
   let a = 1;
@@ -148,19 +159,43 @@ describe('deflate-aware differ', () => {
     expect(header.oldStreams).toHaveLength(2);
   });
 
-  it("leaves streams nothing reproduces (Node's own zlib fork) to the byte differ, exactly", async () => {
-    const a = textLike(60_000, 75);
-    const b = Buffer.concat([a.subarray(0, 30_000), Buffer.from('x'), a.subarray(30_000)]);
-    const wrap = (d: Buffer) => Buffer.concat([Buffer.from([0x78, 0x9c]), deflateRawSync(d, { level: 6 })]);
-    const foreign = zlibRaw(b, 6).equals(deflateRawSync(b, { level: 6 }));
-    const { header } = await roundTrip(wrap(a), wrap(b));
-    if (!foreign) expect(deflateSegments(header)).toHaveLength(0);
+  it("re-makes streams no zlib parameter set reproduces (Node's own zlib fork) from recipes, as format 1.7; older targets keep them as bytes", async () => {
+    // Node's zlib (Chromium's fork) writes other streams than the reference zlib at these settings.
+    const b = family(1);
+    expect(zlibRaw(b, 6).equals(deflateRawSync(b, { level: 6 }))).toBe(false);
+    // Four streams of much the same data (as a font's subsets are): their inflated bytes code far
+    // smaller together than their deflated bytes do.
+    const target = Buffer.concat([1, 2, 3, 4].map((i) => nodeZlibStream(family(i))));
+    const { patch, header } = await roundTrip(Buffer.from('head'), target);
+    expect(recipeSegments(header)).toHaveLength(4);
+    expect(differ.patchFormatMinor(patch)).toBe(MINOR_DEFLATE_RECIPES);
+    const older = await differ.diff(Buffer.from('head'), target, { maxFormatMinor: MINOR_DEFLATE_RECIPES - 1 });
+    const olderHeader = readDeflateAwareHeader(older, 4, target.length).header;
+    expect(olderHeader.segments.every((s) => s.kind === 'raw')).toBe(true);
+    expect(differ.patchFormatMinor(older)).toBe(0);
+    const memory = differ.patchDecoderMemoryBytes(older, 4, target.length);
+    expect((await patcher.patch(Buffer.from('head'), older, target.length, memory)).equals(target)).toBe(true);
+    expect(patch.length).toBeLessThan(older.length / 2);
   });
 
-  it('stops trying a kind of stream after 8 that nothing reproduces, unless one of its kind was reproduced', async () => {
+  it('keeps a stream as bytes where that makes the smaller patch (its old version in the source, or a token-heavy stream)', async () => {
+    // One byte inserted: the stream's bytes diff against the old stream's, which its recipe cannot.
+    const a = textLike(60_000, 75);
+    const b = Buffer.concat([a.subarray(0, 30_000), Buffer.from('x'), a.subarray(30_000)]);
+    const [oldStream, newStream] = [nodeZlibStream(a), nodeZlibStream(b)];
+    const { patch, header } = await roundTrip(oldStream, newStream);
+    const asBytes = await differ.diff(oldStream, newStream, { maxFormatMinor: MINOR_DEFLATE_RECIPES - 1 });
+    expect(patch.length).toBe(asBytes.length);
+    expect(recipeSegments(header)).toHaveLength(0);
+    // Highly repetitive text alone: its recipe is nearly all tokens, no smaller than the stream.
+    const alone = await roundTrip(Buffer.from('head'), nodeZlibStream(textLike(20_000, 76)));
+    expect(recipeSegments(alone.header)).toHaveLength(0);
+  });
+
+  it('stops trying zlib parameters on a kind of stream after 8 that none reproduces (unless one did): the rest go to recipes', async () => {
     // The filtered strategy is not among the parameters searched: such members never reproduce.
     const foreign = (seed: number) => {
-      const data = textLike(20_000, seed);
+      const data = family(seed);
       const sink = new DeflateSink(30_000);
       zlibDeflateRaw(data, { level: 6, windowBits: 15, memLevel: 8, strategy: 1 }, sink);
       const member = gzipMember(data, 6);
@@ -170,14 +205,18 @@ describe('deflate-aware differ', () => {
     const zip = zipArchive([{ name: 'a.js', data: textLike(20_000, 90), level: 6 }]);
     const chunk = (foreignCount: number) =>
       Buffer.concat([...Array.from({ length: foreignCount }, (_, i) => foreign(80 + i)), plain(79), zip]);
-    // Eight misses: the reproducible gzip member after them is left as bytes; the zip member (another kind) is not.
+    // Eight misses: the reproducible gzip member after them gets a recipe; the zip member (another kind) its parameters.
     const gaveUp = (await roundTrip(Buffer.from('head'), chunk(8))).header;
     expect(deflateSegments(gaveUp)).toHaveLength(1);
+    expect(recipeSegments(gaveUp)).toHaveLength(9);
     const tried = (await roundTrip(Buffer.from('head'), chunk(7))).header;
     expect(deflateSegments(tried)).toHaveLength(2);
+    expect(recipeSegments(tried)).toHaveLength(7);
     // A kind with a hit first is tried to the end.
     const hitFirst = Buffer.concat([plain(79), ...Array.from({ length: 9 }, (_, i) => foreign(80 + i)), plain(78)]);
-    expect(deflateSegments((await roundTrip(Buffer.from('head'), hitFirst)).header)).toHaveLength(2);
+    const both = (await roundTrip(Buffer.from('head'), hitFirst)).header;
+    expect(deflateSegments(both)).toHaveLength(2);
+    expect(recipeSegments(both)).toHaveLength(9);
   });
 
   it('applies only where the target holds a whole deflate stream', () => {
@@ -193,14 +232,16 @@ describe('deflate-aware differ', () => {
     expect(differ.beatsByteDiffers(oldZip, newZip)).toBe(true);
     // The same archive: every stream is in the source unchanged.
     expect(differ.beatsByteDiffers(oldZip, Buffer.from(oldZip))).toBe(false);
-    // Only streams nothing reproduces (the filtered strategy is never searched).
+    // A stream no zlib parameter set reproduces (the filtered strategy is never searched).
     const data = textLike(20_000, 91);
     const sink = new DeflateSink(30_000);
     zlibDeflateRaw(data, { level: 6, windowBits: 15, memLevel: 8, strategy: 1 }, sink);
     const member = gzipMember(data, 6);
     const foreign = Buffer.concat([member.subarray(0, 10), sink.bytes(), member.subarray(member.length - 8)]);
     expect(differ.applies(Buffer.from('head'), foreign)).toBe(true);
-    expect(differ.beatsByteDiffers(Buffer.from('head'), foreign)).toBe(false);
+    // Re-made from a recipe unless the source holds it as it is.
+    expect(differ.beatsByteDiffers(Buffer.from('head'), foreign)).toBe(true);
+    expect(differ.beatsByteDiffers(Buffer.concat([Buffer.from('old'), foreign]), foreign)).toBe(false);
     // The search it keeps serves only the diff() of the same pair: another source's, or another
     // target's, is searched afresh (one member edited against the old archive, or none edited).
     expect(differ.beatsByteDiffers(oldZip, newZip)).toBe(true);

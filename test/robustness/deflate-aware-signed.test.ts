@@ -2,20 +2,27 @@
 // the blob sha256 matches, so only the patcher's own checks stand): zlib parameters out of range,
 // a lying inflated size, an old stream outside the source and a patch needing more memory than
 // its op declares are refused by verify --old and apply with BLOB_DECODE_FAILED (exit 4), with
-// no memory spike; the untouched patch applies.
+// no memory spike; the untouched patch applies. So are hostile recipes (format 1.7): cut short,
+// a rank with no chain entry, over-subscribed code lengths, bytes after the end, a lying length.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { applyPackage } from '../../src/index.js';
+import { BsdiffLzmaDiffer } from '../../src/diff/bsdiff-lzma-differ.js';
+import { applyBsdiffLzmaPatch } from '../../src/diff/bsdiff-lzma-patch.js';
 import { DeflateAwareDiffer } from '../../src/diff/deflate-aware-differ.js';
 import {
+  expandedTargetBytes,
   readDeflateAwareHeader,
   writeDeflateAwarePatch,
   type DeflateAwareHeader,
+  type DeflateAwareSegment,
 } from '../../src/diff/deflate-aware-patch.js';
-import { textLike } from '../codecs/sample-data.js';
+import { DeflateSink } from '../../src/diff/deflate-sink.js';
+import { zlibDeflateRaw } from '../../src/diff/zlib-deflate.js';
+import { elfChunk, textLike } from '../codecs/sample-data.js';
 import { wholeImageDiffCase, type HostilePatch } from '../helpers/one-op-package.js';
 import { zipArchive, type ZipMember } from '../helpers/zip-archive.js';
 
@@ -102,5 +109,85 @@ describe('signed packages with hostile deflate-aware blobs', () => {
       ['memory under what the header needs', patch, memory - 1],
     ];
     await expectAllRefused(hostile);
+  }, 120_000);
+});
+
+describe('signed packages with hostile deflate-aware recipes (format 1.7)', () => {
+  // Four zlib streams of much the same data that no zlib parameter set reproduces (the filtered
+  // strategy is never searched), over an old image of other bytes: the op re-makes them from recipes.
+  const dir = join(work, 'recipes');
+  mkdirSync(dir);
+  const shared = Buffer.concat([textLike(6000, 70), elfChunk(14_000)]);
+  const streams = [1, 2, 3, 4].map((i) => {
+    const sink = new DeflateSink(40_000);
+    zlibDeflateRaw(
+      Buffer.concat([textLike(300, i), shared]),
+      { level: 6, windowBits: 15, memLevel: 8, strategy: 1 },
+      sink,
+    );
+    return Buffer.concat([Buffer.from([0x78, 0x9c]), sink.bytes(), Buffer.alloc(4)]);
+  });
+  const oldRecipes = Buffer.alloc(IMAGE_BYTES, 0x33);
+  const newRecipes = Buffer.alloc(IMAGE_BYTES);
+  Buffer.concat(streams).copy(newRecipes, 4096);
+  const recipeCase = wholeImageDiffCase(dir, 'deflate-aware', oldRecipes, newRecipes);
+
+  it('applies the untouched patch, and refuses each hostile recipe with exit 4', async () => {
+    const differ = new DeflateAwareDiffer();
+    const patch = await differ.diff(oldRecipes, newRecipes);
+    const { header, innerOffsetBytes } = readDeflateAwareHeader(patch, oldRecipes.length, newRecipes.length);
+    expect(header.segments.filter((s) => s.kind === 'recipe')).toHaveLength(4);
+    expect(header.oldStreams).toHaveLength(0);
+    const memory = differ.patchDecoderMemoryBytes(patch, oldRecipes.length, newRecipes.length);
+    const good = await recipeCase.packageOf('good', patch, memory);
+    await applyPackage({ packagePath: good, oldPath: recipeCase.oldPath, outputPath: join(dir, 'good.img') });
+
+    // The expanded target, and a patch whose first recipe is replaced by `recipe`.
+    const expanded = await applyBsdiffLzmaPatch(
+      oldRecipes,
+      patch.subarray(innerOffsetBytes),
+      expandedTargetBytes(header.segments),
+    );
+    const firstRecipe = header.segments.findIndex((s) => s.kind === 'recipe');
+    const recipesAt = header.segments.reduce((n, s) => n + (s.kind === 'raw' ? s.sizeBytes : s.inflatedBytes), 0);
+    const withRecipe = async (recipe: Uint8Array): Promise<Buffer> => {
+      const first = header.segments[firstRecipe] as Extract<DeflateAwareSegment, { kind: 'recipe' }>;
+      const segments = header.segments.map((s, i) =>
+        i === firstRecipe ? { ...first, recipeBytes: recipe.length } : s,
+      );
+      const target = Buffer.concat([
+        expanded.subarray(0, recipesAt),
+        recipe,
+        expanded.subarray(recipesAt + first.recipeBytes),
+      ]);
+      const inner = await new BsdiffLzmaDiffer().diff(oldRecipes, target);
+      return writeDeflateAwarePatch({ ...header, segments }, inner);
+    };
+    const first = expanded.subarray(
+      recipesAt,
+      recipesAt + (header.segments[firstRecipe] as { recipeBytes: number }).recipeBytes,
+    );
+    // A fixed block whose first token is a match of rank 200 at byte 5: no such chain entry.
+    const noRank = Uint8Array.from([3, 5, 201, 0, 0]);
+    // A dynamic header with 19 code-length code lengths of 1: over-subscribed.
+    const overSubscribed = Uint8Array.from([5, 0, 0, 15, ...new Array(19).fill(1)]);
+    const hostile: HostilePatch[] = [
+      ['recipe cut short', await withRecipe(first.subarray(0, first.length >> 1)), memory],
+      ['rank with no chain entry', await withRecipe(noRank), memory],
+      ['over-subscribed code lengths', await withRecipe(overSubscribed), memory],
+      ['recipe with a byte after its end', await withRecipe(Buffer.concat([first, Buffer.from([0])])), memory],
+      [
+        'recipe length lies',
+        writeDeflateAwarePatch(
+          {
+            ...header,
+            segments: header.segments.map((s) => (s.kind === 'recipe' ? { ...s, recipeBytes: s.recipeBytes + 1 } : s)),
+          },
+          patch.subarray(innerOffsetBytes),
+        ),
+        memory,
+      ],
+    ];
+    await recipeCase.expectAllRefused(hostile);
   }, 120_000);
 });

@@ -294,8 +294,8 @@ describe('candidate rules', () => {
     const aware = await rules(zip.newData.length, {}, zip);
     expect(aware.ran[0]).toBe('diff/deflate-aware');
     for (const d of byteDiffers) expect(aware.ran).not.toContain(d);
-    // A stream it applies to but cannot re-make (zlib's filtered strategy is never searched): no
-    // differ runs at all, content-aware or not.
+    // A stream no zlib parameter set re-makes (zlib's filtered strategy is never searched) is
+    // re-made from its recipe (format 1.7): deflate-aware runs, the byte differs still do not.
     const inflated = textLike(200 * KiB, 31);
     const filtered = deflateRawSync(inflated, { level: 6, strategy: zlibConstants.Z_FILTERED });
     const trailer = Buffer.alloc(8);
@@ -305,9 +305,9 @@ describe('candidate rules', () => {
     const foreign = { ...unrelated, newData: Buffer.concat([dense.subarray(0, 900 * KiB), member]), specs };
     const deflateAware = new DeflateAwareDiffer();
     expect(deflateAware.applies(foreign.sourceData, foreign.newData)).toBe(true);
-    expect(deflateAware.beatsByteDiffers(foreign.sourceData, foreign.newData)).toBe(false);
-    const none = await rules(foreign.newData.length, {}, foreign);
-    expect(none.ran.filter((label) => label.startsWith('diff/'))).toEqual([]);
+    expect(deflateAware.beatsByteDiffers(foreign.sourceData, foreign.newData)).toBe(true);
+    const byRecipe = await rules(foreign.newData.length, {}, foreign);
+    expect(byRecipe.ran.filter((label) => label.startsWith('diff/'))).toEqual(['diff/deflate-aware']);
   });
 
   it('bsdiff and bsdf2 run only when bsdiff-lzma is not a candidate or some target cannot use it', async () => {
