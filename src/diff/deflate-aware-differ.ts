@@ -22,6 +22,7 @@ import {
 } from './deflate-aware-patch.js';
 import { findDeflateMatch } from './deflate-params-search.js';
 import { deflateRecipeOf } from './deflate-recipe-parse.js';
+import { matchChainTables } from './deflate-recipe.js';
 import { DEFAULT_SEARCH_LIMITS, findDeflateStreams, type FoundDeflateStream } from './deflate-streams.js';
 import type { DiffOptions, Differ } from './differ.js';
 import { entropyCodedFloorBytes } from './entropy-coded-floor.js';
@@ -58,13 +59,16 @@ const WHOLE_CHUNK_BYTES = 1024 * 1024;
  * off: the patch from no source was 0.3 % smaller and took 2.5 s instead of 4.1 s.
  */
 const MIN_SOURCE_GAIN_SHARE = 0.02;
-/** As zstd-dict's estimate: levels 1-5 index too little of a multi-MiB dictionary (no gain seen on esbuild's chunk of major-64, where 9 saw 55 %). */
+/**
+ * As zstd-dict's estimate: levels 1-5 index too little of a multi-MiB dictionary (on major-64's
+ * esbuild chunk they saw no gain where level 9 saw 55 %).
+ */
 const SOURCE_ESTIMATE_LEVEL = 9;
 
 /**
  * Streams of one container kind (zip, gzip, zlib) that no parameter set reproduces, before the
- * chunk's other streams of that kind are left as bytes untried: their producer is likely not zlib
- * (none of the 1,238 gzip members of the bench's major-64 image, Debian's documentation, is
+ * chunk's other streams of that kind go straight to their recipes, untried: their producer is
+ * likely not zlib (none of the 1,958 woff streams of the bench's major-64 fonts, zopfli's, is
  * reproduced), and each miss costs up to 18 trial deflates. A kind with one reproduced stream is
  * always tried.
  */
@@ -115,16 +119,18 @@ export class DeflateAwareDiffer implements Differ {
   }
 
   /**
-   * True when some deflate stream of `target` that the source does not hold as it is re-deflates
-   * bit for bit: elsewhere the patch is bsdiff-lzma's with a header. On a yes the search (both
-   * sides' inflated streams, at most MAX_INFLATED_PER_SIDE_BYTES each) is kept for the diff() of
-   * the same two buffers, until that diff() or until the target buffer is collected.
+   * True when some deflate stream of `target` that the source does not hold as it is is re-made
+   * bit for bit (by zlib parameters, or by recipe where the targets read format 1.7): elsewhere
+   * the patch is bsdiff-lzma's with a header. On a yes the search (both sides' inflated streams,
+   * at most MAX_INFLATED_PER_SIDE_BYTES each) is kept for the diff() of the same two buffers,
+   * until that diff() or until the target buffer is collected.
    */
-  beatsByteDiffers(source: Uint8Array, target: Uint8Array): boolean {
+  beatsByteDiffers(source: Uint8Array, target: Uint8Array, options: DiffOptions = {}): boolean {
     const changed = this.changedStreamsOf(source, target);
-    if (changed.kept.length > 0) this.searched.set(target, { ...changed, source });
+    const beats = (readsRecipes(options) ? changed.kept : byParams(changed.kept)).length > 0;
+    if (beats) this.searched.set(target, { ...changed, source });
     else this.searched.delete(target);
-    return changed.kept.length > 0;
+    return beats;
   }
 
   /** The source's streams, and the target's reproduced ones the source does not hold unchanged. */
@@ -146,7 +152,7 @@ export class DeflateAwareDiffer implements Differ {
     return this.lastSearch.streams;
   }
 
-  /** True when the patch re-deflates some stream (a deflate segment): else it is bsdiff-lzma's with a header. */
+  /** True when the patch re-makes some stream (a deflate or recipe segment): else it is bsdiff-lzma's with a header. */
   transformsContent(patch: Uint8Array, sourceBytes: number, targetBytes: number): boolean {
     try {
       return readDeflateAwareHeader(patch, sourceBytes, targetBytes).header.segments.some((s) => s.kind !== 'raw');
@@ -170,9 +176,11 @@ export class DeflateAwareDiffer implements Differ {
    * unchanged that we re-make (by zlib parameters, or by recipe where the targets read format
    * 1.7), picks the old streams (zip members of the same names first, then unnamed streams for
    * unnamed ones, within MAX_INFLATED_PER_SIDE_BYTES) and makes one bsdiff-lzma patch from source
-   * + old streams inflated to the expanded target. With a source and some recipe, also the patch
-   * without recipes: the smaller is kept. Deterministic. Memory: both sides inflated (≤ 2 x 16
-   * MiB) plus bsdiff-lzma's on those inputs (index ≤ 12 x expanded source + 64 MiB).
+   * + old streams inflated to the expanded target (from no source where it takes under
+   * MIN_SOURCE_GAIN_SHARE off a quick estimate). With some recipe, also the patch without
+   * recipes (with or without a source): the smaller is kept. Deterministic. Memory: both sides
+   * inflated (≤ 2 x 16 MiB), bsdiff-lzma's on those inputs (index ≤ 12 x expanded source +
+   * 64 MiB) and the estimate's zstd level-9 context (≈ 10 x its window, ≤ 2^26).
    */
   async diff(source: Uint8Array, target: Uint8Array, options: DiffOptions = {}): Promise<Buffer> {
     const targetDigest = digest(target);
@@ -180,28 +188,34 @@ export class DeflateAwareDiffer implements Differ {
     const searched = this.searched.get(target);
     this.searched.delete(target);
     const changed = searched?.source === source ? searched : this.changedStreamsOf(source, target, targetDigest);
-    const byParams = changed.kept.filter((k) => k.remake.params !== undefined);
+    // From no source every stream was searched: the floor is the target's own (replaceFloorBytes),
+    // whatever the targets read.
+    this.lastFloor =
+      source.length === 0 ? { digest: targetDigest, floorBytes: floorOf(target, changed.kept) } : undefined;
+    const asBytes = byParams(changed.kept);
     // Targets that read no recipe (format 1.7) keep those streams as bytes.
-    const readsRecipes = (options.maxFormatMinor ?? Infinity) >= MINOR_DEFLATE_RECIPES;
-    const kept = readsRecipes ? changed.kept : byParams;
-    // From no source every stream was searched: the floor is the target's own (replaceFloorBytes).
-    this.lastFloor = source.length === 0 ? { digest: targetDigest, floorBytes: floorOf(target, kept) } : undefined;
-    const patch = await this.patchOf(source, target, changed.oldStreams, kept);
-    if (kept.length === byParams.length) return patch;
+    if (!readsRecipes(options) || asBytes.length === changed.kept.length)
+      return (await this.patchOf(source, target, changed.oldStreams, asBytes)).patch;
     // A recipe pays for its tokens: where they are most of a stream (highly repetitive data), or
     // where the stream's old version is in the source (its recipe is not in the expanded source),
-    // the stream's bytes may cost less. The smaller of the two patches is kept.
-    const asBytes = await this.patchOf(source, target, changed.oldStreams, byParams);
-    return asBytes.length < patch.length ? asBytes : patch;
+    // the stream's bytes may cost less. The smaller of the two patches is kept (on a tie, the one
+    // older targets read too); whether the source helps is judged once, on the first.
+    const withRecipes = await this.patchOf(source, target, changed.oldStreams, changed.kept);
+    const bytes = await this.patchOf(source, target, changed.oldStreams, asBytes, withRecipes.usedSource);
+    return bytes.patch.length <= withRecipes.patch.length ? bytes.patch : withRecipes.patch;
   }
 
-  /** The patch that re-makes the `kept` streams and diffs the rest of `target` as bytes. */
+  /**
+   * The patch that re-makes the `kept` streams and diffs the rest of `target` as bytes, from the
+   * expanded source unless `useSource` is false or (undefined) it does not help (sourceHelps).
+   */
   private async patchOf(
     source: Uint8Array,
     target: Uint8Array,
     oldStreams: readonly FoundDeflateStream[],
     kept: readonly KeptStream[],
-  ): Promise<Buffer> {
+    useSource?: boolean,
+  ): Promise<{ patch: Buffer; usedSource: boolean }> {
     const segments: DeflateAwareSegment[] = [];
     const parts: Uint8Array[] = [];
     const recipes: Uint8Array[] = [];
@@ -232,7 +246,8 @@ export class DeflateAwareDiffer implements Differ {
       kept.map((k) => k.stream),
     );
     let expandedSource = Buffer.concat([source, ...olds.map((s) => s.inflated)]);
-    if (source.length > 0 && !sourceHelps(expandedSource, expandedTarget)) {
+    const usedSource = source.length > 0 && (useSource ?? sourceHelps(expandedSource, expandedTarget));
+    if (!usedSource) {
       olds = [];
       expandedSource = Buffer.alloc(0);
     }
@@ -244,7 +259,10 @@ export class DeflateAwareDiffer implements Differ {
     // From no source the inner patch is one control tuple, the expanded target its extra block,
     // which reads nothing of the op's source: valid whatever the source holds.
     const inner = await (source.length > 0 ? this.inner : this.sourcelessInner).diff(expandedSource, expandedTarget);
-    return writeDeflateAwarePatch({ newSizeBytes: target.length, oldStreams: refs, segments }, inner);
+    return {
+      patch: writeDeflateAwarePatch({ newSizeBytes: target.length, oldStreams: refs, segments }, inner),
+      usedSource,
+    };
   }
 
   /**
@@ -276,6 +294,7 @@ export class DeflateAwareDiffer implements Differ {
     const misses = new Map<FoundDeflateStream['kind'], number>();
     const found = this.streamsOf(target, targetDigest);
     this.lastSearch = undefined;
+    const tables = matchChainTables();
     for (const s of found) {
       const deflated = target.subarray(s.startByte, s.startByte + s.deflatedBytes);
       if (unchanged.has(digest(deflated))) continue;
@@ -290,12 +309,22 @@ export class DeflateAwareDiffer implements Differ {
         continue;
       }
       if (misses.get(s.kind) !== -1) misses.set(s.kind, (misses.get(s.kind) ?? 0) + 1);
-      const recipe = deflateRecipeOf(deflated, s.inflated);
+      const recipe = deflateRecipeOf(deflated, s.inflated, tables);
       if (recipe !== undefined)
-        kept.push({ stream: s, remake: { recipe: recipe.recipe }, uncodedBytes: recipe.storedBytes });
+        kept.push({ stream: s, remake: { recipe: recipe.recipe }, uncodedBytes: recipe.uncodedBytes });
     }
     return kept;
   }
+}
+
+/** Whether the targets read recipes (format 1.7). */
+function readsRecipes(options: DiffOptions): boolean {
+  return (options.maxFormatMinor ?? Infinity) >= MINOR_DEFLATE_RECIPES;
+}
+
+/** The kept streams re-made by zlib parameters (those a target reading format 1.6 at most can use). */
+function byParams(kept: readonly KeptStream[]): KeptStream[] {
+  return kept.filter((k) => k.remake.params !== undefined);
 }
 
 /** A pair's search with a source: the source's streams, and the target's reproduced ones it does not hold. */

@@ -1,7 +1,7 @@
 // The deflate-aware patch layout (FORMAT.md §4, differ id 5): the destination as segments, raw
-// bytes or deflate streams re-made with recorded zlib parameters, all taken from one "expanded
-// target" that an inner bsdiff-lzma patch makes from the "expanded source" (the source followed
-// by the old deflate streams it names, inflated). Owns the header, its checks, the memory bound
+// bytes or deflate streams re-made with recorded zlib parameters or (1.7) from recipes, all taken
+// from one "expanded target" that an inner bsdiff-lzma patch makes from the "expanded source"
+// (the source followed by the old deflate streams it names, inflated). Owns the header, its checks, the memory bound
 // and the capped apply. Decode side: imports no differ.
 //
 //   "DEFLDIFF"  varint newSize  varint K  K × (varint srcOffset, varint deflated, varint inflated)
@@ -16,7 +16,7 @@ import { inflateRawSync } from 'node:zlib';
 import { blobDecodeError, describeCause } from '../codecs/codec-errors.js';
 import { hexBytes } from '../errors/ota-error.js';
 import { applyBsdiffLzmaPatch, bsdiffLzmaApplyBytes } from './bsdiff-lzma-patch.js';
-import { RECIPE_STATE_BYTES, RecipeError, remakeDeflate } from './deflate-recipe.js';
+import { matchChainTables, RECIPE_STATE_BYTES, RecipeError, remakeDeflate } from './deflate-recipe.js';
 import { DeflateMismatch, DeflateSink } from './deflate-sink.js';
 import { readVarint, writeVarint } from './varint.js';
 import { lend, type PatchBuffers } from './patcher.js';
@@ -34,11 +34,8 @@ export const MAX_EXPANDED_BYTES = 2 ** 30;
 const SEGMENT_RAW = 0;
 const SEGMENT_DEFLATE = 1;
 const SEGMENT_RECIPE = 2;
-/** The largest re-deflate's state: zlib's at level 9, more than a recipe's re-encode needs. */
-const LARGEST_DEFLATER = Math.max(
-  deflateStateBytes({ level: 9, windowBits: 15, memLevel: 9, strategy: 0 }),
-  RECIPE_STATE_BYTES,
-);
+/** The largest re-deflate's state (zlib's at level 9); a patch with recipes also holds RECIPE_STATE_BYTES. */
+const LARGEST_DEFLATER = deflateStateBytes({ level: 9, windowBits: 15, memLevel: 9, strategy: 0 });
 
 /** An old deflate stream in the source: where it is and what it inflates to. */
 export interface OldStreamRef {
@@ -93,13 +90,15 @@ export function patchUsesRecipes(patch: Uint8Array): boolean {
 /**
  * Peak memory of applying a patch: the source, the expanded source (source + old streams
  * inflated) with one inflated stream in flight, the inner bsdiff-lzma apply into the expanded
- * target, the output, one re-deflated stream and the largest deflater's state.
+ * target, the output, one re-deflated stream and the largest deflater's state, and with
+ * `recipes` the recipe chain's tables too (both may be held at once).
  */
 export function deflateAwareApplyBytes(
   sourceBytes: number,
   oldInflatedBytes: number,
   expandedBytes: number,
   newSizeBytes: number,
+  recipes = false,
 ): number {
   const expandedSource = sourceBytes + oldInflatedBytes;
   return (
@@ -107,14 +106,16 @@ export function deflateAwareApplyBytes(
     oldInflatedBytes +
     bsdiffLzmaApplyBytes(expandedSource, expandedBytes) +
     2 * newSizeBytes +
-    LARGEST_DEFLATER
+    LARGEST_DEFLATER +
+    (recipes ? RECIPE_STATE_BYTES : 0)
   );
 }
 
 /** Memory a patch with this header needs against a source of `sourceBytes`. */
 export function headerApplyBytes(h: DeflateAwareHeader, sourceBytes: number): number {
   const oldInflated = h.oldStreams.reduce((n, s) => n + s.inflatedBytes, 0);
-  return deflateAwareApplyBytes(sourceBytes, oldInflated, expandedTargetBytes(h.segments), h.newSizeBytes);
+  const recipes = h.segments.some((s) => s.kind === 'recipe');
+  return deflateAwareApplyBytes(sourceBytes, oldInflated, expandedTargetBytes(h.segments), h.newSizeBytes, recipes);
 }
 
 /** Writes a patch: its header, then the inner bsdiff-lzma patch. */
@@ -245,8 +246,9 @@ export function readDeflateAwareHeader(
  * header is checked first (readDeflateAwareHeader), then its memory (headerApplyBytes) against
  * the op's declared `memoryBytes`, before anything is allocated. Each old stream must inflate to
  * exactly its stated length and end exactly at its stated deflated length; each deflate segment
- * must re-deflate to exactly its stated length (the re-deflate writes into a buffer of that size
- * and stops at the first byte past it). The expanded source (`work`), the inner patch's blocks
+ * must re-deflate, and each recipe segment be re-made (remakeDeflate: a malformed recipe is a
+ * RecipeError), to exactly its stated length (into a buffer of that size, stopping at the first
+ * byte past it). The expanded source (`work`), the inner patch's blocks
  * and result (`expanded`) and the output are in `buffers` when given (an applier's reused ones:
  * fresh ones per op stayed resident until a full collection). Throws PackageFormatError
  * (`BLOB_DECODE_FAILED`).
@@ -312,16 +314,18 @@ export async function applyDeflateAwarePatch(
   const out = lend(buffers, expectedSizeBytes, 'output') ?? Buffer.allocUnsafe(expectedSizeBytes);
   let from = 0;
   let to = 0;
-  // The recipes follow the raw and inflated bytes.
-  let recipeAt = header.segments.reduce((n, s) => n + (s.kind === 'raw' ? s.sizeBytes : s.inflatedBytes), 0);
+  // The recipes follow the raw and inflated bytes; one pair of chain tables serves them all.
+  let recipeAtByte = header.segments.reduce((n, s) => n + (s.kind === 'raw' ? s.sizeBytes : s.inflatedBytes), 0);
+  const tables = header.segments.some((s) => s.kind === 'recipe') ? matchChainTables() : undefined;
   header.segments.forEach((s, i) => {
     if (s.kind === 'recipe') {
       const sink = new DeflateSink(s.deflatedBytes, undefined, out.subarray(to, to + s.deflatedBytes));
       try {
         remakeDeflate(
           expanded.subarray(from, from + s.inflatedBytes),
-          expanded.subarray(recipeAt, recipeAt + s.recipeBytes),
+          expanded.subarray(recipeAtByte, recipeAtByte + s.recipeBytes),
           sink,
+          tables,
         );
       } catch (error) {
         if (error instanceof DeflateMismatch)
@@ -332,7 +336,7 @@ export async function applyDeflateAwarePatch(
       if (sink.length !== s.deflatedBytes)
         throw fail(`segment ${i}'s recipe makes ${sink.length} bytes, declared ${s.deflatedBytes}`);
       from += s.inflatedBytes;
-      recipeAt += s.recipeBytes;
+      recipeAtByte += s.recipeBytes;
       to += s.deflatedBytes;
       return;
     }

@@ -16,9 +16,12 @@ import {
   LENGTH_BASE,
   LENGTH_EXTRA,
   MatchChain,
+  canonicalCodes,
+  matchChainTables,
   longestMatch,
   RecipeError,
   remakeDeflate,
+  type MatchChainTables,
 } from './deflate-recipe.js';
 import { DeflateMismatch, DeflateSink } from './deflate-sink.js';
 import { writeVarint } from './varint.js';
@@ -61,27 +64,14 @@ interface DecodeTable {
   readonly maxBits: number;
 }
 
+/** The table of the canonical code remakeDeflate writes (canonicalCodes), so both sides agree. */
 function decodeTable(lengths: Uint8Array): DecodeTable {
   const maxBits = Math.max(1, ...lengths);
   const entries = new Uint32Array(1 << maxBits);
-  const count = new Uint16Array(16);
-  for (const l of lengths) count[l]! += 1;
-  count[0] = 0;
-  const next = new Uint16Array(16);
-  let code = 0;
-  let left = 1;
-  for (let bits = 1; bits <= 15; bits++) {
-    code = (code + count[bits - 1]!) << 1;
-    next[bits] = code;
-    left = left * 2 - count[bits]!;
-    if (left < 0) throw new Unrecipeable('over-subscribed code');
-  }
+  const codes = canonicalCodes(lengths, 'a');
   lengths.forEach((l, sym) => {
     if (l === 0) return;
-    const c = next[l]!++;
-    let rev = 0;
-    for (let i = 0; i < l; i++) rev |= ((c >> i) & 1) << (l - 1 - i);
-    for (let i = rev; i < entries.length; i += 1 << l) entries[i] = (sym << 4) | l;
+    for (let i = codes[sym]!; i < entries.length; i += 1 << l) entries[i] = (sym << 4) | l;
   });
   return { entries, maxBits };
 }
@@ -122,24 +112,33 @@ class RecipeWriter {
   }
 }
 
-/** The recipe of a raw deflate stream and the bytes of its stored blocks. */
+/** The recipe of a raw deflate stream and the bytes of its blocks not coded to fit their data. */
 export interface DeflateRecipe {
   readonly recipe: Uint8Array;
-  /** Bytes of the stream inside stored blocks (not entropy-coded). */
-  readonly storedBytes: number;
+  /**
+   * About the bytes of its stored and fixed-code blocks (stored ones exactly, fixed ones within 2
+   * bytes over), as DeflateSink.uncodedBytes counts them: what a codec may still shrink.
+   */
+  readonly uncodedBytes: number;
 }
 
 /**
  * The recipe that re-makes `deflated` (a whole raw deflate stream) from `inflated` (what it
  * inflates to), or undefined when the stream is malformed, inflates to other bytes, uses a
  * code a re-encoder would write otherwise (length 258 as code 284), or remakeDeflate does not
- * give back every byte of it. Memory: the recipe and the chain's state.
+ * give back every byte of it. Memory: the recipe and the chain's `tables` (fresh ones unless
+ * given: one pair serves the streams of a chunk one after another).
  */
-export function deflateRecipeOf(deflated: Uint8Array, inflated: Uint8Array): DeflateRecipe | undefined {
+export function deflateRecipeOf(
+  deflated: Uint8Array,
+  inflated: Uint8Array,
+  tables: MatchChainTables = matchChainTables(),
+): DeflateRecipe | undefined {
   try {
-    const parsed = parse(deflated, inflated);
-    remakeDeflate(inflated, parsed.recipe, new DeflateSink(deflated.length, deflated));
-    return parsed;
+    const parsed = parse(deflated, inflated, tables);
+    const sink = new DeflateSink(deflated.length, deflated);
+    remakeDeflate(inflated, parsed.recipe, sink, tables);
+    return sink.length === deflated.length ? parsed : undefined;
   } catch (error) {
     if (error instanceof Unrecipeable || error instanceof RecipeError || error instanceof DeflateMismatch)
       return undefined;
@@ -147,13 +146,13 @@ export function deflateRecipeOf(deflated: Uint8Array, inflated: Uint8Array): Def
   }
 }
 
-function parse(deflated: Uint8Array, content: Uint8Array): DeflateRecipe {
+function parse(deflated: Uint8Array, content: Uint8Array, tables: MatchChainTables): DeflateRecipe {
   const br = new BitReader(deflated);
   const out = new RecipeWriter();
-  const chain = new MatchChain(content);
+  const chain = new MatchChain(content, tables);
   const n = content.length;
   let pos = 0;
-  let storedBytes = 0;
+  let uncodedBytes = 0;
   for (;;) {
     const final = br.bits(1);
     const type = br.bits(2);
@@ -171,10 +170,12 @@ function parse(deflated: Uint8Array, content: Uint8Array): DeflateRecipe {
         if (deflated[at + i] !== content[pos + i]) throw new Unrecipeable('content differs');
       br.skip(8 * length);
       pos += length;
-      storedBytes += 5 + length;
+      uncodedBytes += 5 + length;
     } else {
-      const tables = type === BLOCK_FIXED ? FIXED_TABLES : dynamicHeader(br, out);
-      pos = blockTokens(br, out, tables, content, chain, pos);
+      const start = br.bitOffset;
+      const codes = type === BLOCK_FIXED ? FIXED_TABLES : dynamicHeader(br, out);
+      pos = blockTokens(br, out, codes, content, chain, pos);
+      if (type === BLOCK_FIXED) uncodedBytes += Math.ceil((br.bitOffset - start) / 8) + 2;
     }
     if (final) break;
   }
@@ -182,7 +183,7 @@ function parse(deflated: Uint8Array, content: Uint8Array): DeflateRecipe {
   out.u8(br.bits(trailingBits));
   if (br.bitOffset !== deflated.length * 8) throw new Unrecipeable('bytes after the final block');
   if (pos !== n) throw new Unrecipeable('stream inflates to fewer bytes');
-  return { recipe: out.bytes(), storedBytes };
+  return { recipe: out.bytes(), uncodedBytes };
 }
 
 function dynamicHeader(br: BitReader, out: RecipeWriter): { lit: DecodeTable; dist: DecodeTable } {

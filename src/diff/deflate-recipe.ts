@@ -3,7 +3,7 @@
 // each block's type and Huffman header, and its tokens (literal runs and matches, a match's
 // source given as its rank on a hash chain of the inflated bytes, nearly always small). Owns the
 // recipe layout, the chain both sides rank matches on, and remakeDeflate, the bounded re-encoder
-// the patcher runs. Pure; decode side: imports no encoder.
+// the patcher runs. Pure (its tables are the caller's); decode side: imports no encoder.
 
 import type { DeflateSink } from './deflate-sink.js';
 import { readVarint } from './varint.js';
@@ -52,8 +52,16 @@ export const FIXED_DIST_LENGTHS = new Uint8Array(30).fill(5);
 /** A recipe that cannot be followed: the patcher names it as a corrupt patch. */
 export class RecipeError extends Error {}
 
-/** The chain's tables, allocated once per thread (hundreds of streams per op otherwise allocate 256 KiB each). */
-let chainTables: { head: Int32Array; prev: Int32Array } | undefined;
+/** A chain's tables (RECIPE_STATE_BYTES): one pair serves streams one after another. */
+export interface MatchChainTables {
+  readonly head: Int32Array;
+  readonly prev: Int32Array;
+}
+
+/** Fresh tables for MatchChain, to reuse over the streams of one patch. */
+export function matchChainTables(): MatchChainTables {
+  return { head: new Int32Array(2 ** 15), prev: new Int32Array(DEFLATE_WINDOW_BYTES) };
+}
 
 /**
  * The hash chain both sides rank a match's source on: every position q of the inflated bytes with
@@ -68,11 +76,16 @@ export class MatchChain {
   /** Positions below this are linked. */
   private linked = 0;
 
-  /** Takes over the thread's one pair of tables: a chain is used by one stream at a time. */
-  constructor(private readonly data: Uint8Array) {
-    chainTables ??= { head: new Int32Array(2 ** 15), prev: new Int32Array(DEFLATE_WINDOW_BYTES) };
-    this.head = chainTables.head.fill(-1);
-    this.prev = chainTables.prev;
+  /**
+   * Over `tables` (reset here; only positions this chain links are read from `prev`): a chain
+   * made on them later takes them over, so a chain is used only until the next one is made.
+   */
+  constructor(
+    private readonly data: Uint8Array,
+    tables: MatchChainTables = matchChainTables(),
+  ) {
+    this.head = tables.head.fill(-1);
+    this.prev = tables.prev;
   }
 
   private hashAt(q: number): number {
@@ -286,9 +299,11 @@ function dynamicHeader(r: RecipeReader, w: BitWriter): BlockCodes {
 /**
  * Re-makes a raw deflate stream from its inflated bytes `content` and its `recipe` into `sink`
  * (which stops at its capacity, or at the first byte unlike the stream it checks against).
- * Bounded: each recipe byte and each content byte is read once, a rank walks at most
- * MAX_MATCH_RANK + 1 chain entries, memory is RECIPE_STATE_BYTES. Throws RecipeError when the
- * recipe is malformed or does not use exactly the content; DeflateMismatch from the sink.
+ * Bounded: each recipe byte is read once; each token writes at least 2 bits into the sink, and a
+ * match walks at most MAX_MATCH_RANK + 1 chain entries and compares at most MAX_MATCH_BYTES
+ * bytes, so the work is at most ~2,000 steps per byte of the sink's capacity (zlib at level 9
+ * can be driven as far); memory is RECIPE_STATE_BYTES (`tables`, when given). Throws RecipeError
+ * when the recipe is malformed or does not use exactly the content; DeflateMismatch from the sink.
  *
  *   recipe := block… u8 trailing bits (those after the final block, to its last byte)
  *   block  := u8 (final | type << 1), type 0 stored, 1 fixed, 2 dynamic; then
@@ -301,10 +316,15 @@ function dynamicHeader(r: RecipeReader, w: BitWriter): BlockCodes {
  *              varint after k plus 1; then varint s: the match is s bytes shorter than
  *              longestMatch at that distance (and at least 3 long)
  */
-export function remakeDeflate(content: Uint8Array, recipe: Uint8Array, sink: DeflateSink): void {
+export function remakeDeflate(
+  content: Uint8Array,
+  recipe: Uint8Array,
+  sink: DeflateSink,
+  tables?: MatchChainTables,
+): void {
   const r = new RecipeReader(recipe);
   const w = new BitWriter(sink);
-  const chain = new MatchChain(content);
+  const chain = new MatchChain(content, tables);
   const n = content.length;
   let pos = 0;
   for (let block = 0; ; block++) {

@@ -64,14 +64,15 @@ export interface Differ extends DifferDescriptor {
    */
   applies?(source: Uint8Array, target: Uint8Array): boolean;
   /**
-   * Content-aware differs only: whether this pair's patch can beat a byte differ's at all (e.g.
-   * deflate-aware: only where a changed stream re-deflates bit for bit; elsewhere its patch is
+   * Content-aware differs only: whether this pair's patch can beat a byte differ's at all, for
+   * targets that read what `options` says (e.g. deflate-aware: only where a changed stream is
+   * re-made bit for bit, by recipe only for targets reading format 1.7; elsewhere its patch is
    * bsdiff-lzma's plus a header). May cost diff()'s content search, which a diff() of the same
-   * buffers on the same thread may reuse. The encoding rules ask it only on chunks where they drop the byte
-   * differs (a poorly compressible chunk its source barely helps); there a differ without it does
-   * not run. Deterministic, looks only at the data.
+   * buffers on the same thread may reuse. The encoding rules ask it only on chunks where they drop
+   * the byte differs (a poorly compressible chunk its source barely helps); there a differ without
+   * it does not run. Deterministic, looks only at the data and options.
    */
-  beatsByteDiffers?(source: Uint8Array, target: Uint8Array): boolean;
+  beatsByteDiffers?(source: Uint8Array, target: Uint8Array, options?: DiffOptions): boolean;
   /**
    * Content-aware differs only: whether `patch` (one of this differ's, for a `sourceBytes`-byte
    * source and a `targetBytes`-byte target) transformed content (deflate-aware: re-deflates some

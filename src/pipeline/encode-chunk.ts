@@ -196,7 +196,8 @@ export async function encodeWithRules(
   const estimates = new ChunkEstimates(task);
   // Where the source barely helps a poorly compressible chunk, only the content-aware differs
   // that can tell they beat a byte differ there run (ChunkEstimates.sourceHelpsByteDiffers).
-  const beatsBytes = (s: DiffSpec) => differByName(s.differ).beatsByteDiffers?.(task.sourceData, task.newData) ?? false;
+  const beatsBytes = (s: DiffSpec) =>
+    differByName(s.differ).beatsByteDiffers?.(task.sourceData, task.newData, diffOptionsFor(task, s.differ)) ?? false;
   const diffSpecs =
     task.sourceData.length === 0
       ? []

@@ -239,8 +239,11 @@ describe('deflate-aware differ', () => {
     const member = gzipMember(data, 6);
     const foreign = Buffer.concat([member.subarray(0, 10), sink.bytes(), member.subarray(member.length - 8)]);
     expect(differ.applies(Buffer.from('head'), foreign)).toBe(true);
-    // Re-made from a recipe unless the source holds it as it is.
+    // Re-made from a recipe unless the source holds it as it is, or the targets read no recipe.
     expect(differ.beatsByteDiffers(Buffer.from('head'), foreign)).toBe(true);
+    expect(differ.beatsByteDiffers(Buffer.from('head'), foreign, { maxFormatMinor: MINOR_DEFLATE_RECIPES - 1 })).toBe(
+      false,
+    );
     expect(differ.beatsByteDiffers(Buffer.concat([Buffer.from('old'), foreign]), foreign)).toBe(false);
     // The search it keeps serves only the diff() of the same pair: another source's, or another
     // target's, is searched afresh (one member edited against the old archive, or none edited).
@@ -360,6 +363,45 @@ describe('deflate-aware patcher on hostile patches', () => {
     await expectBlobError(apply(head(0, 1, 0, 0)));
     const error = await expectBlobError(apply(Buffer.concat([Buffer.from('DEFLDIFX'), patch.subarray(8)])));
     expect(error.message).toMatch(/bad magic/);
+  });
+
+  it('refuses recipe segments whose lengths lie or are empty, and recipes past their memory', async () => {
+    const target = Buffer.concat([1, 2, 3, 4].map((i) => nodeZlibStream(family(i))));
+    const head = Buffer.from('head');
+    const patch = await differ.diff(head, target);
+    const { header, innerOffsetBytes } = readDeflateAwareHeader(patch, head.length, target.length);
+    const inner = patch.subarray(innerOffsetBytes);
+    const memory = differ.patchDecoderMemoryBytes(patch, head.length, target.length);
+    const at = header.segments.findIndex((s) => s.kind === 'recipe');
+    const next = header.segments.findIndex((s, i) => i > at && s.kind === 'recipe');
+    // Moves `by` of the destination's bytes from the first recipe segment's stream to the next's:
+    // the header still adds up, but the first stream is re-made longer or shorter than declared.
+    const shifted = (by: number) =>
+      writeDeflateAwarePatch(
+        {
+          ...header,
+          segments: header.segments.map((s, i) =>
+            s.kind !== 'recipe' || (i !== at && i !== next)
+              ? s
+              : { ...s, deflatedBytes: s.deflatedBytes + (i === at ? -by : by) },
+          ),
+        },
+        inner,
+      );
+    const run = (bytes: Uint8Array, declared = memory) => patcher.patch(head, bytes, target.length, declared);
+    expect((await expectBlobError(run(shifted(1)))).message).toMatch(/recipe makes more than its declared/);
+    expect((await expectBlobError(run(shifted(-1)))).message).toMatch(/recipe makes \d+ bytes, declared/);
+    const empty = writeDeflateAwarePatch(
+      {
+        ...header,
+        segments: header.segments.map((s, i) => (i === at && s.kind === 'recipe' ? { ...s, recipeBytes: 0 } : s)),
+      },
+      inner,
+    );
+    expect((await expectBlobError(run(empty))).message).toMatch(/empty recipe/);
+    // The recipe chain's tables are part of the memory a patch with recipes declares.
+    expect((await expectBlobError(run(patch, memory - 1))).message).toMatch(/decoder memory/);
+    expect((await run(patch)).equals(target)).toBe(true);
   });
 
   it('refuses a patch that needs more memory than the op declares, before allocating', async () => {
