@@ -22,7 +22,7 @@ import {
 } from './deflate-aware-patch.js';
 import { findDeflateMatch } from './deflate-params-search.js';
 import { deflateRecipeOf } from './deflate-recipe-parse.js';
-import { matchChainTables } from './deflate-recipe.js';
+import { matchChainTables } from './match-chain.js';
 import { DEFAULT_SEARCH_LIMITS, findDeflateStreams, type FoundDeflateStream } from './deflate-streams.js';
 import type { DiffOptions, Differ } from './differ.js';
 import { entropyCodedFloorBytes } from './entropy-coded-floor.js';
@@ -55,9 +55,9 @@ const WHOLE_CHUNK_BYTES = 1024 * 1024;
  * With a source and some stream re-made from its recipe, the inner patch is made from the
  * expanded source only where it takes at least this share off a quick zstd estimate of the
  * expanded target (level SOURCE_ESTIMATE_LEVEL, with and without it as dictionary); elsewhere
- * from no source, with no old streams. On major-64's two
- * chunks of new font files (546 and 490 streams re-made from recipes) the source took nothing
- * off: the patch from no source was 0.3 % smaller and took 2.5 s instead of 4.1 s.
+ * from no source, with no old streams. On major-64's two chunks of new font files (546 and 490
+ * streams re-made from recipes) the source took nothing off: the patch from no source was 0.3 %
+ * smaller and took 2.5 s instead of 4.1 s.
  */
 const MIN_SOURCE_GAIN_SHARE = 0.02;
 /**
@@ -179,9 +179,9 @@ export class DeflateAwareDiffer implements Differ {
    * unnamed ones, within MAX_INFLATED_PER_SIDE_BYTES) and makes one bsdiff-lzma patch from source
    * + old streams inflated to the expanded target (with some recipe, from no source where it
    * takes under MIN_SOURCE_GAIN_SHARE off a quick estimate). With some recipe, also the patch
-   * without recipes (with or without a source): the smaller is kept. Deterministic. Memory: both sides
-   * inflated (≤ 2 x 16 MiB), bsdiff-lzma's on those inputs (index ≤ 12 x expanded source +
-   * 64 MiB) and the estimate's zstd level-9 context (≈ 10 x its window, ≤ 2^26).
+   * without recipes (with or without a source): the smaller is kept. Deterministic. Memory:
+   * both sides inflated (≤ 2 x 16 MiB), bsdiff-lzma's on those inputs (index ≤ 12 x expanded
+   * source + 64 MiB) and the estimate's zstd level-9 context (≈ 10 x its window, ≤ 2^26).
    */
   async diff(source: Uint8Array, target: Uint8Array, options: DiffOptions = {}): Promise<Buffer> {
     const targetDigest = digest(target);
@@ -289,7 +289,8 @@ export class DeflateAwareDiffer implements Differ {
    * parameters where some set reproduces it (4 bytes), else its recipe (deflate-recipe.ts, any
    * compressor). Skips those whose deflated bytes are in `unchanged` (by digest); per container
    * kind, after MAX_MISSES_BEFORE_A_HIT streams no parameter set reproduces and none that one
-   * did, the parameter trials stop and the rest go straight to their recipes. Drops the cached search.
+   * did, the parameter trials stop and the rest go straight to their recipes. Drops the cached
+   * search.
    */
   private reproducedStreams(target: Uint8Array, targetDigest: string, unchanged: ReadonlySet<string>): KeptStream[] {
     const kept: KeptStream[] = [];

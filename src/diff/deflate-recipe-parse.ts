@@ -15,14 +15,12 @@ import {
   FIXED_LITERAL_LENGTHS,
   LENGTH_BASE,
   LENGTH_EXTRA,
-  MatchChain,
   canonicalCodes,
-  matchChainTables,
   longestMatch,
   RecipeError,
   remakeDeflate,
-  type MatchChainTables,
 } from './deflate-recipe.js';
+import { MatchChain, matchChainTables, type MatchChainTables } from './match-chain.js';
 import { DeflateMismatch, DeflateSink } from './deflate-sink.js';
 import { writeVarint } from './varint.js';
 

@@ -1,24 +1,27 @@
 // A deflate recipe (FORMAT.md §4, deflate-aware segment kind 2): what, besides its inflated bytes,
 // re-makes a raw deflate stream bit for bit whatever compressor made it (zopfli, 7-Zip, gzip…):
 // each block's type and Huffman header, and its tokens (literal runs and matches, a match's
-// source given as its rank on a hash chain of the inflated bytes, nearly always small). Owns the
-// recipe layout, the chain both sides rank matches on, and remakeDeflate, the bounded re-encoder
-// the patcher runs. Pure (its tables are the caller's); decode side: imports no encoder.
+// source given as its rank on the hash chain of the inflated bytes, match-chain.ts, nearly always
+// small). Owns the recipe layout, the RFC 1951 code tables both sides use, and remakeDeflate, the
+// bounded re-encoder the patcher runs. Pure; decode side: imports no encoder.
 
 import type { DeflateSink } from './deflate-sink.js';
+import {
+  DEFLATE_WINDOW_BYTES,
+  MATCH_CHAIN_TABLES_BYTES,
+  MAX_MATCH_RANK,
+  MatchChain,
+  type MatchChainTables,
+} from './match-chain.js';
 import { readVarint } from './varint.js';
 
-/** A deflate window: no match reaches farther back. */
-export const DEFLATE_WINDOW_BYTES = 32768;
-/** Most chain entries a match's rank may pass: a rank is 0..MAX_MATCH_RANK. */
-export const MAX_MATCH_RANK = 255;
 /** Match lengths deflate codes. */
 export const MIN_MATCH_BYTES = 3;
 export const MAX_MATCH_BYTES = 258;
 /** A token's source field: 0 ends the block, 1..256 a rank + 1, this one an explicit distance. */
 export const EXPLICIT_DISTANCE = MAX_MATCH_RANK + 2;
 /** Memory of a re-encode beyond its input and output: the chain's heads and links. */
-export const RECIPE_STATE_BYTES = 4 * (2 ** 15 + DEFLATE_WINDOW_BYTES);
+export const RECIPE_STATE_BYTES = MATCH_CHAIN_TABLES_BYTES;
 
 /** Block types, as in the deflate header. */
 export const BLOCK_STORED = 0;
@@ -51,84 +54,6 @@ export const FIXED_DIST_LENGTHS = new Uint8Array(30).fill(5);
 
 /** A recipe that cannot be followed: the patcher names it as a corrupt patch. */
 export class RecipeError extends Error {}
-
-/** A chain's tables (RECIPE_STATE_BYTES): one pair serves streams one after another. */
-export interface MatchChainTables {
-  readonly head: Int32Array;
-  readonly prev: Int32Array;
-}
-
-/** Fresh tables for MatchChain, to reuse over the streams of one patch. */
-export function matchChainTables(): MatchChainTables {
-  return { head: new Int32Array(2 ** 15), prev: new Int32Array(DEFLATE_WINDOW_BYTES) };
-}
-
-/**
- * The hash chain both sides rank a match's source on: every position q of the inflated bytes with
- * three bytes from it, linked to the previous one of the same hash H(q) =
- * (imul(b0·2^16 + b1·2^8 + b2, 0x9E3779B1) mod 2^32) >>> 17 (15 bits), nearest first. A match at
- * p of distance d has rank r when p - d is the chain's (r+1)-th entry from p (the entries before
- * p only, collisions included). Memory: RECIPE_STATE_BYTES.
- */
-export class MatchChain {
-  private readonly head: Int32Array;
-  private readonly prev: Int32Array;
-  /** Positions below this are linked. */
-  private linked = 0;
-
-  /**
-   * Over `tables` (reset here; only positions this chain links are read from `prev`): a chain
-   * made on them later takes them over, so a chain is used only until the next one is made.
-   */
-  constructor(
-    private readonly data: Uint8Array,
-    tables: MatchChainTables = matchChainTables(),
-  ) {
-    this.head = tables.head.fill(-1);
-    this.prev = tables.prev;
-  }
-
-  private hashAt(q: number): number {
-    const d = this.data;
-    return Math.imul((d[q]! << 16) | (d[q + 1]! << 8) | d[q + 2]!, 0x9e3779b1) >>> 17;
-  }
-
-  /** Links every position below `p` that has three bytes. */
-  private linkBelow(p: number): void {
-    const end = Math.min(p, this.data.length - 2);
-    for (let q = this.linked; q < end; q++) {
-      const h = this.hashAt(q);
-      this.prev[q & (DEFLATE_WINDOW_BYTES - 1)] = this.head[h]!;
-      this.head[h] = q;
-    }
-    if (end > this.linked) this.linked = end;
-  }
-
-  /** The distance of rank `rank` at `p`, or -1 when the chain ends or leaves the window first. */
-  distanceAt(p: number, rank: number): number {
-    if (p + 3 > this.data.length) return -1;
-    this.linkBelow(p);
-    let q = this.head[this.hashAt(p)]!;
-    for (let i = 0; ; i++) {
-      if (q < 0 || p - q > DEFLATE_WINDOW_BYTES) return -1;
-      if (i === rank) return p - q;
-      q = this.prev[q & (DEFLATE_WINDOW_BYTES - 1)]!;
-    }
-  }
-
-  /** The rank (0..MAX_MATCH_RANK) of distance `dist` at `p`, or -1 when it has none. */
-  rankOf(p: number, dist: number): number {
-    if (p + 3 > this.data.length) return -1;
-    this.linkBelow(p);
-    let q = this.head[this.hashAt(p)]!;
-    for (let i = 0; i <= MAX_MATCH_RANK; i++) {
-      if (q < 0 || p - q > DEFLATE_WINDOW_BYTES) return -1;
-      if (p - q === dist) return i;
-      q = this.prev[q & (DEFLATE_WINDOW_BYTES - 1)]!;
-    }
-    return -1;
-  }
-}
 
 /**
  * Canonical Huffman codes for `lengths` (RFC 1951 3.2.2), bit-reversed for LSB-first writing; 0

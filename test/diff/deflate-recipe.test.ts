@@ -16,8 +16,6 @@ import {
   DIST_EXTRA,
   EXPLICIT_DISTANCE,
   LENGTH_EXTRA,
-  MatchChain,
-  matchChainTables,
   RecipeError,
   distCode,
   lengthCode,
@@ -25,6 +23,7 @@ import {
   remakeDeflate,
 } from '../../src/diff/deflate-recipe.js';
 import { deflateRecipeOf } from '../../src/diff/deflate-recipe-parse.js';
+import { MatchChain, matchChainTables } from '../../src/diff/match-chain.js';
 import { DeflateMismatch, DeflateSink } from '../../src/diff/deflate-sink.js';
 import { zlibDeflateRaw } from '../../src/diff/zlib-deflate.js';
 import { writeVarint } from '../../src/diff/varint.js';
