@@ -2,9 +2,10 @@
 // heavy block movement, apply --in-place (and again: already done), verify --old (simulated on a
 // temp copy), inspect; the four unsafe orders as validly signed packages (mutated manifests,
 // signed again) refused with exit 4 before any write; a damaged block no op has touched refused
-// with exit 5 before any write; option clashes; a loop device where the machine allows one.
+// with exit 5 before any write; Ctrl-C part-way and its hint; option clashes; a loop device where
+// the machine allows one.
 
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,6 +83,38 @@ describe('apply --in-place', () => {
     expect(existsSync(stash)).toBe(false);
     const again = JSON.parse(runCliOk(['apply', pkg, '--in-place', img, '--stash-dir', stash, '--json']).stdout);
     expect(again).toMatchObject({ start: 'done', opsRun: 0 });
+  });
+
+  it('Ctrl-C part-way says the image is part-way updated and to run the same command again, which finishes it', async () => {
+    const img = copyOfOld('interrupted.img');
+    const stash = join(work, 'stash-interrupted');
+    const argv = ['apply', pkg, '--in-place', img, '--stash-dir', stash];
+    const child = spawn(process.execPath, [join(ROOT, 'bin/ota-build.js'), ...argv], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const ended = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.on('close', (_code, signal) => resolve(signal)),
+    );
+    // The stash folder exists from before the first write until the apply is done: stop the
+    // process there (so it cannot finish in between), interrupt it, and let it run on.
+    const started = Date.now();
+    while (!existsSync(stash) && child.exitCode === null && Date.now() - started < 20_000)
+      await new Promise((r) => setTimeout(r, 1));
+    child.kill('SIGSTOP');
+    const caught = existsSync(stash);
+    child.kill('SIGINT');
+    child.kill('SIGCONT');
+    const signal = await ended;
+    expect(caught, 'the apply ended before the interrupt').toBe(true);
+    expect(signal).toBe('SIGINT');
+    expect(stderr).toMatch(
+      /^ota-build: interrupted: the image is part-way updated: run the same command again to finish it \(do not use the image before\)$/m,
+    );
+    const again = JSON.parse(runCliOk([...argv, '--json']).stdout);
+    expect(again.sha256).toBe(newSha);
+    expect(sha256Hex(readFileSync(img))).toBe(newSha);
   });
 
   it('with no stash allowed (a profile with maxStashBytes 0) cycles are broken without stashing, and it still applies', () => {
