@@ -8,10 +8,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildPackages, inspectPackage } from '../src/index.js';
 import { applyEdits, syntheticImage } from './helpers/edit-images.js';
-import { zipTextImage } from './helpers/zip-archive.js';
+import { filteredRaw, zipTextImage, zlibWrapped } from './helpers/zip-archive.js';
 import { elfChunk, textLike, x86CallCode } from './codecs/sample-data.js';
-import { DeflateSink } from '../src/diff/deflate-sink.js';
-import { zlibDeflateRaw } from '../src/diff/zlib-deflate.js';
 
 const goldenDir = new URL('./golden/', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'ota-golden-'));
@@ -136,15 +134,7 @@ describe('golden packages', () => {
     // Four zlib streams of much the same data (a short text each, then 12 KB shared), deflated
     // with the filtered strategy, which the parameter search never tries, at 4 KiB into 64 KiB.
     const shared = Buffer.concat([textLike(4000, 71), elfChunk(8000)]);
-    const streams = [1, 2, 3, 4].map((i) => {
-      const sink = new DeflateSink(20_000);
-      zlibDeflateRaw(
-        Buffer.concat([textLike(200, i), shared]),
-        { level: 6, windowBits: 15, memLevel: 8, strategy: 1 },
-        sink,
-      );
-      return Buffer.concat([Buffer.from([0x78, 0x9c]), sink.bytes(), Buffer.alloc(4)]);
-    });
+    const streams = [1, 2, 3, 4].map((i) => zlibWrapped(filteredRaw(Buffer.concat([textLike(200, i), shared]))));
     const image = Buffer.alloc(64 * 1024);
     Buffer.concat(streams).copy(image, 4096);
     const newPath = join(work, 'recipes.img');

@@ -8,7 +8,6 @@
 // all (beatsByteDiffers: elsewhere its patch is bsdiff-lzma's plus a header).
 
 import { createHash } from 'node:crypto';
-import { encodeZstdFrame } from '../codecs/zstd-frame.js';
 import { BsdiffLzmaDiffer } from './bsdiff-lzma-differ.js';
 import { DEFLATE_AWARE_DIFFER } from './deflate-aware-descriptor.js';
 import { MINOR_DEFLATE_RECIPES } from '../format/package-header.js';
@@ -26,7 +25,7 @@ import { matchChainTables } from './match-chain.js';
 import { DEFAULT_SEARCH_LIMITS, findDeflateStreams, type FoundDeflateStream } from './deflate-streams.js';
 import type { DiffOptions, Differ } from './differ.js';
 import { entropyCodedFloorBytes } from './entropy-coded-floor.js';
-import { zstdDictWindowLog } from './zstd-dict-descriptor.js';
+import { ZstdDictDiffer } from './zstd-dict-differ.js';
 import type { DeflateParams } from './zlib-deflate.js';
 
 /**
@@ -54,7 +53,7 @@ const WHOLE_CHUNK_BYTES = 1024 * 1024;
 /**
  * With a source and some stream re-made from its recipe, the inner patch is made from the
  * expanded source only where it takes at least this share off a quick zstd estimate of the
- * expanded target (level SOURCE_ESTIMATE_LEVEL, with and without it as dictionary); elsewhere
+ * expanded target (zstd-dict's estimate, with and without it as dictionary); elsewhere
  * from no source, with no old streams. On major-64's two chunks of new font files (546 and 490
  * streams re-made from recipes) the source took nothing off: the patch from no source was 0.3 %
  * smaller and took 2.5 s instead of 4.1 s.
@@ -62,7 +61,7 @@ const WHOLE_CHUNK_BYTES = 1024 * 1024;
 const MIN_SOURCE_GAIN_SHARE = 0.02;
 /**
  * Where no source is used, the patch without recipes is made only when the recipe streams'
- * recipes and inflated bytes, zstd-coded together (SOURCE_ESTIMATE_LEVEL), come to at least this
+ * recipes and inflated bytes, zstd-coded together (zstd-dict's estimate), come to at least this
  * share of their deflated bytes; below it the recipes clearly win (zstd codes them some 15 % worse
  * than the patch's LZMA2, and the deflated bytes barely shrink). Measured: major-64's font chunks
  * 0.60 and 0.74, where the patch without recipes (LZMA2 of the chunk's bytes) cost 0.9 s of the
@@ -71,10 +70,11 @@ const MIN_SOURCE_GAIN_SHARE = 0.02;
 const RECIPES_CLEARLY_WIN_SHARE = 1;
 
 /**
- * As zstd-dict's estimate: levels 1-5 index too little of a multi-MiB dictionary (on major-64's
- * esbuild chunk they saw no gain where level 9 saw 55 %).
+ * The quick estimate both judgements use: zstd-dict's (a level-9 frame with the source as
+ * dictionary; lower levels index too little of a multi-MiB dictionary: on major-64's esbuild
+ * chunk they saw no gain where level 9 saw 55 %).
  */
-const SOURCE_ESTIMATE_LEVEL = 9;
+const ESTIMATOR = new ZstdDictDiffer();
 
 /**
  * Streams of one container kind (zip, gzip, zlib) that no parameter set reproduces, before the
@@ -215,7 +215,7 @@ export class DeflateAwareDiffer implements Differ {
     // older targets read too); whether the source helps is judged once, on the first.
     const withRecipes = await this.patchOf(source, target, changed.oldStreams, changed.kept);
     // From no source, the patch without them only matches what the REPLACE codecs try anyway.
-    if (!withRecipes.usedSource && recipesClearlyWin(changed.kept)) return withRecipes.patch;
+    if (!withRecipes.usedSource && (await recipesClearlyWin(changed.kept))) return withRecipes.patch;
     const bytes = await this.patchOf(source, target, changed.oldStreams, asBytes, withRecipes.usedSource);
     return bytes.patch.length <= withRecipes.patch.length ? bytes.patch : withRecipes.patch;
   }
@@ -256,16 +256,18 @@ export class DeflateAwareDiffer implements Differ {
     // The recipes follow the raw and inflated bytes: kept together, LZMA codes them ~2 % smaller.
     parts.push(...recipes);
     const expandedTarget = Buffer.concat(parts);
-    let olds = chooseOldStreams(
+    const chosen = chooseOldStreams(
       oldStreams,
       kept.map((k) => k.stream),
     );
-    let expandedSource = Buffer.concat([source, ...olds.map((s) => s.inflated)]);
-    const usedSource = source.length > 0 && (useSource ?? sourceHelps(expandedSource, expandedTarget));
-    if (!usedSource) {
-      olds = [];
-      expandedSource = Buffer.alloc(0);
-    }
+    // Judged on the expanded source (unless told): without it, no old streams either.
+    let expandedSource =
+      source.length > 0 && useSource !== false
+        ? Buffer.concat([source, ...chosen.map((s) => s.inflated)])
+        : Buffer.alloc(0);
+    const usedSource = expandedSource.length > 0 && (useSource ?? (await sourceHelps(expandedSource, expandedTarget)));
+    if (!usedSource) expandedSource = Buffer.alloc(0);
+    const olds = usedSource ? chosen : [];
     const refs: OldStreamRef[] = olds.map((s) => ({
       sourceOffsetBytes: s.startByte,
       deflatedBytes: s.deflatedBytes,
@@ -371,26 +373,17 @@ function floorOf(target: Uint8Array, kept: readonly KeptStream[]): number {
 }
 
 /** Whether the recipe streams of `kept` code, with their inflated bytes, under RECIPES_CLEARLY_WIN_SHARE of their deflated bytes. */
-function recipesClearlyWin(kept: readonly KeptStream[]): boolean {
+async function recipesClearlyWin(kept: readonly KeptStream[]): Promise<boolean> {
   const byRecipe = kept.filter((k) => k.remake.recipe !== undefined);
   const deflatedBytes = byRecipe.reduce((n, k) => n + k.stream.deflatedBytes, 0);
   const coded = Buffer.concat([...byRecipe.map((k) => k.stream.inflated), ...byRecipe.map((k) => k.remake.recipe!)]);
-  const estimate = encodeZstdFrame(coded, {
-    level: SOURCE_ESTIMATE_LEVEL,
-    windowLog: zstdDictWindowLog(0, coded.length),
-  }).length;
-  return estimate < deflatedBytes * RECIPES_CLEARLY_WIN_SHARE;
+  return (await ESTIMATOR.estimate!(new Uint8Array(0), coded)) < deflatedBytes * RECIPES_CLEARLY_WIN_SHARE;
 }
 
-/** Whether `source` takes at least MIN_SOURCE_GAIN_SHARE off a quick zstd estimate of `target`. */
-function sourceHelps(source: Uint8Array, target: Uint8Array): boolean {
-  const frame = (dictionary?: Uint8Array) =>
-    encodeZstdFrame(target, {
-      level: SOURCE_ESTIMATE_LEVEL,
-      windowLog: zstdDictWindowLog(dictionary?.length ?? 0, target.length),
-      ...(dictionary === undefined ? {} : { dictionary }),
-    }).length;
-  return frame(source) <= frame() * (1 - MIN_SOURCE_GAIN_SHARE);
+/** Whether `source` takes at least MIN_SOURCE_GAIN_SHARE off the quick estimate of `target`. */
+async function sourceHelps(source: Uint8Array, target: Uint8Array): Promise<boolean> {
+  const alone = await ESTIMATOR.estimate!(new Uint8Array(0), target);
+  return (await ESTIMATOR.estimate!(source, target)) <= alone * (1 - MIN_SOURCE_GAIN_SHARE);
 }
 
 function digest(bytes: Uint8Array): string {

@@ -7,14 +7,11 @@ import {
   BLOCK_DYNAMIC,
   BLOCK_FIXED,
   BLOCK_STORED,
-  CODE_LENGTH_ORDER,
   DIST_BASE,
-  DIST_EXTRA,
   EXPLICIT_DISTANCE,
   FIXED_DIST_LENGTHS,
   FIXED_LITERAL_LENGTHS,
   LENGTH_BASE,
-  LENGTH_EXTRA,
   canonicalCodes,
   longestMatch,
   RecipeError,
@@ -23,6 +20,7 @@ import {
 import { MatchChain, matchChainTables, type MatchChainTables } from './match-chain.js';
 import { DeflateMismatch, DeflateSink } from './deflate-sink.js';
 import { writeVarint } from './varint.js';
+import { BL_ORDER, EXTRA_DBITS, EXTRA_LBITS } from './zlib-deflate-trees.js';
 
 /** A stream the parser does not take: odd, or one it could not re-make exactly. */
 class Unrecipeable extends Error {}
@@ -195,7 +193,7 @@ function dynamicHeader(br: BitReader, out: RecipeWriter): { lit: DecodeTable; di
   const clLengths = new Uint8Array(19);
   for (let i = 0; i < hclen + 4; i++) {
     const l = br.bits(3);
-    clLengths[CODE_LENGTH_ORDER[i]!] = l;
+    clLengths[BL_ORDER[i]!] = l;
     out.u8(l);
   }
   const cl = decodeTable(clLengths);
@@ -252,11 +250,11 @@ function blockTokens(
     }
     const lc = sym - 257;
     if (lc > 28) throw new Unrecipeable('reserved length code');
-    const length = LENGTH_BASE[lc]! + br.bits(LENGTH_EXTRA[lc]!);
+    const length = LENGTH_BASE[lc]! + br.bits(EXTRA_LBITS[lc]!);
     if (lc === 27 && length === 258) throw new Unrecipeable('length 258 written as code 284');
     const dc = decode(br, t.dist);
     if (dc > 29) throw new Unrecipeable('reserved distance code');
-    const dist = DIST_BASE[dc]! + br.bits(DIST_EXTRA[dc]!);
+    const dist = DIST_BASE[dc]! + br.bits(EXTRA_DBITS[dc]!);
     if (dist > pos || pos + length > n) throw new Unrecipeable('match outside the content');
     for (let i = 0; i < length; i++)
       if (content[pos + i] !== content[pos + i - dist]) throw new Unrecipeable('content differs');

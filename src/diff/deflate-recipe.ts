@@ -14,6 +14,7 @@ import {
   type MatchChainTables,
 } from './match-chain.js';
 import { readVarint } from './varint.js';
+import { BL_ORDER, distCode, EXTRA_DBITS, EXTRA_LBITS, genCodes, lengthCode } from './zlib-deflate-trees.js';
 
 /** Match lengths deflate codes. */
 export const MIN_MATCH_BYTES = 3;
@@ -27,23 +28,14 @@ export const RECIPE_STATE_BYTES = MATCH_CHAIN_TABLES_BYTES;
 export const BLOCK_STORED = 0;
 export const BLOCK_FIXED = 1;
 export const BLOCK_DYNAMIC = 2;
-/** The order of the code-length code's lengths in a dynamic header (RFC 1951 3.2.7). */
-export const CODE_LENGTH_ORDER = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15] as const;
-
-/** Length codes 257..285: base length and extra bits (RFC 1951 3.2.5). */
+/** Length codes 257..285: base length (RFC 1951 3.2.5; extra bits: EXTRA_LBITS). */
 export const LENGTH_BASE = [
   3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258,
 ] as const;
-export const LENGTH_EXTRA = [
-  0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0,
-] as const;
-/** Distance codes 0..29: base distance and extra bits. */
+/** Distance codes 0..29: base distance (extra bits: EXTRA_DBITS). */
 export const DIST_BASE = [
   1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145,
   8193, 12289, 16385, 24577,
-] as const;
-export const DIST_EXTRA = [
-  0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13,
 ] as const;
 
 /** The fixed code's literal/length lengths (288) and distance lengths (30). */
@@ -68,20 +60,8 @@ export function canonicalCodes(lengths: Uint8Array, what: string): Uint16Array {
     left = left * 2 - count[bits]!;
     if (left < 0) throw new RecipeError(`${what} code lengths are over-subscribed`);
   }
-  const next = new Uint16Array(16);
-  let code = 0;
-  for (let bits = 1; bits <= 15; bits++) {
-    code = (code + count[bits - 1]!) << 1;
-    next[bits] = code;
-  }
   const codes = new Uint16Array(lengths.length);
-  lengths.forEach((l, s) => {
-    if (l === 0) return;
-    const c = next[l]!++;
-    let r = 0;
-    for (let i = 0; i < l; i++) r |= ((c >> i) & 1) << (l - 1 - i);
-    codes[s] = r;
-  });
+  genCodes(lengths, codes, lengths.length - 1, count);
   return codes;
 }
 
@@ -95,21 +75,6 @@ export function longestMatch(content: Uint8Array, pos: number, dist: number): nu
   let i = pos;
   while (i < end && content[i] === content[i - dist]) i++;
   return i - pos;
-}
-
-/** The length code (0..28, for symbols 257..285) of a match length 3..258: 258 is always code 28. */
-export function lengthCode(length: number): number {
-  if (length === 258) return 28;
-  let c = 0;
-  while (c < 27 && LENGTH_BASE[c + 1]! <= length) c++;
-  return c;
-}
-
-/** The distance code (0..29) of a distance 1..32768. */
-export function distCode(dist: number): number {
-  let c = 0;
-  while (c < 29 && DIST_BASE[c + 1]! <= dist) c++;
-  return c;
 }
 
 /** LSB-first bit output into a DeflateSink. */
@@ -183,7 +148,7 @@ function dynamicHeader(r: RecipeReader, w: BitWriter): BlockCodes {
   for (let i = 0; i < hclen + 4; i++) {
     const l = r.u8('a code-length length');
     if (l > 7) throw new RecipeError(`code-length length ${l} is over 7`);
-    clLengths[CODE_LENGTH_ORDER[i]!] = l;
+    clLengths[BL_ORDER[i]!] = l;
     w.write(l, 3);
   }
   const clCodes = canonicalCodes(clLengths, 'code-length');
@@ -321,10 +286,10 @@ function tokens(
       throw new RecipeError(`a match at content byte ${pos} is shorter than ${MIN_MATCH_BYTES} bytes`);
     const lc = lengthCode(length);
     emit(257 + lc, c.litLengths, c.litCodes, 'length code');
-    w.write(length - LENGTH_BASE[lc]!, LENGTH_EXTRA[lc]!);
-    const dc = distCode(dist);
+    w.write(length - LENGTH_BASE[lc]!, EXTRA_LBITS[lc]!);
+    const dc = distCode(dist - 1);
     emit(dc, c.distLengths, c.distCodes, 'distance code');
-    w.write(dist - DIST_BASE[dc]!, DIST_EXTRA[dc]!);
+    w.write(dist - DIST_BASE[dc]!, EXTRA_DBITS[dc]!);
     pos += length;
   }
 }

@@ -16,19 +16,27 @@ const END_BLOCK = 256;
 const REP_3_6 = 16;
 const REPZ_3_10 = 17;
 const REPZ_11_138 = 18;
-const EXTRA_LBITS = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
-const EXTRA_DBITS = [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13];
+/** Extra bits of length codes 257..285 and of distance codes 0..29 (RFC 1951 3.2.5). */
+export const EXTRA_LBITS = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
+export const EXTRA_DBITS = [
+  0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13,
+];
 const EXTRA_BLBITS = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 3, 7];
-const BL_ORDER = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
+/** The order of the code-length code's lengths in a dynamic block header (RFC 1951 3.2.7). */
+export const BL_ORDER = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
 
-function reverseBits(code: number, len: number): number {
+/** `code`'s low `len` bits reversed (deflate writes Huffman codes most significant bit first). */
+export function reverseBits(code: number, len: number): number {
   let res = 0;
   for (let i = 0; i < len; i++, code >>>= 1) res = (res << 1) | (code & 1);
   return res;
 }
 
-/** Canonical codes from bit lengths (gen_codes): `code` gets each symbol's bit-reversed code. */
-function genCodes(len: Uint16Array, code: Uint16Array, maxCode: number, blCount: Uint16Array): void {
+/**
+ * Canonical codes from bit lengths (gen_codes): `code` gets each symbol's bit-reversed code;
+ * `blCount[b]` is how many lengths are `b` (`blCount[0]` 0).
+ */
+export function genCodes(len: ArrayLike<number>, code: Uint16Array, maxCode: number, blCount: Uint16Array): void {
   const next = new Uint16Array(MAX_BITS + 1);
   let c = 0;
   for (let bits = 1; bits <= MAX_BITS; bits++) {
@@ -79,8 +87,13 @@ const STATIC_DCODE = new Uint16Array(D_CODES);
 }
 
 /** Distance code of `dist` = distance − 1 (zlib's d_code). */
-function distCode(dist: number): number {
+export function distCode(dist: number): number {
   return dist < 256 ? DIST_CODE[dist]! : DIST_CODE[256 + (dist >> 7)]!;
+}
+
+/** Length code (0..28, for symbols 257..285) of a match of `length` 3..258 (258: always 28). */
+export function lengthCode(length: number): number {
+  return LENGTH_CODE[length - 3]!;
 }
 
 /** A coder's sink outside a stream: no capacity, so any byte put is refused. */

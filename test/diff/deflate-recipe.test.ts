@@ -12,22 +12,14 @@ import { join } from 'node:path';
 import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  DIST_EXTRA,
-  EXPLICIT_DISTANCE,
-  LENGTH_EXTRA,
-  RecipeError,
-  distCode,
-  lengthCode,
-  longestMatch,
-  remakeDeflate,
-} from '../../src/diff/deflate-recipe.js';
+import { EXPLICIT_DISTANCE, RecipeError, longestMatch, remakeDeflate } from '../../src/diff/deflate-recipe.js';
 import { deflateRecipeOf } from '../../src/diff/deflate-recipe-parse.js';
+import { distCode, EXTRA_DBITS, EXTRA_LBITS, lengthCode } from '../../src/diff/zlib-deflate-trees.js';
 import { MatchChain, matchChainTables } from '../../src/diff/match-chain.js';
 import { DeflateMismatch, DeflateSink } from '../../src/diff/deflate-sink.js';
-import { zlibDeflateRaw } from '../../src/diff/zlib-deflate.js';
 import { writeVarint } from '../../src/diff/varint.js';
 import { elfChunk, flipBit, prng, randomBytes, textLike } from '../codecs/sample-data.js';
+import { filteredRaw } from '../helpers/zip-archive.js';
 
 /** Re-makes `content` from `recipe` into a buffer of at most `capacity` bytes. */
 function remake(content: Uint8Array, recipe: Uint8Array, capacity: number): Buffer {
@@ -43,13 +35,6 @@ function expectRecipeRoundTrip(deflated: Uint8Array): Uint8Array {
   expect(found).toBeDefined();
   expect(remake(content, found!.recipe, deflated.length).equals(Buffer.from(deflated))).toBe(true);
   return found!.recipe;
-}
-
-/** A stream our zlib writes with the filtered strategy: no parameter search tries it. */
-function filtered(data: Uint8Array): Uint8Array {
-  const sink = new DeflateSink(data.length + 1024);
-  zlibDeflateRaw(data, { level: 6, windowBits: 15, memLevel: 8, strategy: 1 }, sink);
-  return sink.bytes();
 }
 
 /** A recipe writer for hand-made streams (the layout remakeDeflate documents). */
@@ -80,7 +65,7 @@ function fixedTokenBits(content: Uint8Array, t: Token): number {
     return bits;
   }
   const lc = lengthCode(t.length);
-  return (lc < 23 ? 7 : 8) + LENGTH_EXTRA[lc]! + 5 + DIST_EXTRA[distCode(t.dist)]!;
+  return (lc < 23 ? 7 : 8) + EXTRA_LBITS[lc]! + 5 + EXTRA_DBITS[distCode(t.dist - 1)]!;
 }
 
 /**
@@ -160,7 +145,7 @@ describe('deflate recipes', () => {
   it('re-make streams of every producer at hand bit for bit', () => {
     const inputs = [textLike(70_000, 11), elfChunk(50_000), Buffer.alloc(40_000, 7), textLike(300, 12)];
     for (const data of inputs) {
-      expectRecipeRoundTrip(filtered(data));
+      expectRecipeRoundTrip(filteredRaw(data));
       for (const level of [0, 1, 4, 6, 9])
         for (const strategy of [
           constants.Z_DEFAULT_STRATEGY,

@@ -21,6 +21,21 @@ export function zlibRaw(data: Uint8Array, level: number): Buffer {
   return Buffer.from(sink.bytes());
 }
 
+/**
+ * Raw deflate of `data` as zlib makes it with the filtered strategy at level 6: a stream the
+ * parameter search never tries, so deflate-aware re-makes it only from a recipe.
+ */
+export function filteredRaw(data: Uint8Array): Buffer {
+  const sink = new DeflateSink(data.length + (data.length >> 3) + 1024);
+  zlibDeflateRaw(data, { level: 6, windowBits: 15, memLevel: 8, strategy: 1 }, sink);
+  return Buffer.from(sink.bytes());
+}
+
+/** A zlib stream around the raw deflate `raw`: header 78 9c and a placeholder Adler-32 (unchecked here). */
+export function zlibWrapped(raw: Uint8Array): Buffer {
+  return Buffer.concat([Buffer.from([0x78, 0x9c]), raw, Buffer.alloc(4)]);
+}
+
 /** A zip archive of `members`, in order. */
 export function zipArchive(members: readonly ZipMember[]): Buffer {
   const parts: Buffer[] = [];
