@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeRun, jsonOf, runCli, runCliOk, TEST_KEYS } from '../helpers/run-cli.js';
-import { writeImagePair, type ImagePair } from '../helpers/synthetic-images.js';
+import { deltaBuildArgs, writeImagePair, type ImagePair } from '../helpers/synthetic-images.js';
 
 let work: string;
 let pair: ImagePair;
@@ -20,16 +20,7 @@ beforeAll(() => {
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** A delta build of the pair into `out`, with `extra` options. */
-const deltaBuild = (out: string, ...extra: string[]) => [
-  'build',
-  '--old',
-  pair.oldPath,
-  '--new',
-  pair.newPath,
-  '-o',
-  out,
-  ...extra,
-];
+const deltaBuild = (out: string, ...extra: string[]) => deltaBuildArgs(pair, out, ...extra);
 /** A full build of the pair's new image into `out`, with `extra` options. */
 const fullBuild = (out: string, ...extra: string[]) => ['build', '--new', pair.newPath, '-o', out, ...extra];
 

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sectionsOf } from '../helpers/package-bytes.js';
 import { BIN, EPOCH, ROOT, describeRun, jsonOf, runCli, runCliOk } from '../helpers/run-cli.js';
 import { suiteSeed } from '../helpers/seeded-random.js';
-import { writeImagePair, type ImagePair } from '../helpers/synthetic-images.js';
+import { deltaBuildArgs, writeImagePair, type ImagePair } from '../helpers/synthetic-images.js';
 
 const SEED = suiteSeed(0xc11e2e);
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
@@ -582,18 +582,7 @@ describe('apply --old with a full package', () => {
 
 describe('options that do not apply are refused, not ignored (exit 2 BAD_OPTION, nothing written)', () => {
   /** A generic delta build of the pair into `out`, with `extra` options. */
-  const buildTo = (out: string, ...extra: string[]) => [
-    'build',
-    '--old',
-    pair.oldPath,
-    '--new',
-    pair.newPath,
-    '-o',
-    out,
-    '--target',
-    'generic',
-    ...extra,
-  ];
+  const buildTo = (out: string, ...extra: string[]) => deltaBuildArgs(pair, out, '--target', 'generic', ...extra);
 
   it('--partitions/--exclude with single images, URL options with a local package, --old with --metadata-only', () => {
     const file = join(deltaDir, 'update-generic.otapkg');

@@ -81,3 +81,8 @@ export function writeImagePair(dir: string, seed: number, sizeBytes = 512 * 1024
   writeFileSync(newPath, newImage);
   return { oldImage, newImage, oldPath, newPath };
 }
+
+/** `ota-build build` arguments for a delta of `pair` into `out`, then `extra`. */
+export function deltaBuildArgs(pair: ImagePair, out: string, ...extra: string[]): string[] {
+  return ['build', '--old', pair.oldPath, '--new', pair.newPath, '-o', out, ...extra];
+}

@@ -250,30 +250,15 @@ describe('wrong or unknown key', () => {
 describe('wrong target', () => {
   it('apply --device-target mediatek on a qualcomm package → exit 5 WRONG_TARGET, no output', async () => {
     const dir = outDir('wrong-target');
-    const r = runCli([
-      'apply',
-      qualcommPkg,
-      '--old',
-      pair.oldPath,
-      '-o',
-      join(dir, 'new.img'),
-      '--device-target',
-      'mediatek',
-    ]);
+    // The qualcomm package applied to the pair's old image, with how the device names itself.
+    const applyAs = (...device: string[]) =>
+      runCli(['apply', qualcommPkg, '--old', pair.oldPath, '-o', join(dir, 'new.img'), ...device]);
+    const r = applyAs('--device-target', 'mediatek');
     expectCliError(r, 5, 'WRONG_TARGET');
     expect(r.stderr).toContain('qualcomm');
     expect(filesIn(dir)).toEqual([]);
     for (const t of ['mtk', 'unisoc', 'generic', 'sprd', 'some-custom-soc']) {
-      const rr = runCli([
-        'apply',
-        qualcommPkg,
-        '--old',
-        pair.oldPath,
-        '-o',
-        join(dir, 'new.img'),
-        '--device-target',
-        t,
-      ]);
+      const rr = applyAs('--device-target', t);
       expectCliError(rr, 5, 'WRONG_TARGET');
       // A typed id that is no built-in target may be a typo: the refusal lists the built-in ones.
       if (t === 'some-custom-soc')
@@ -285,16 +270,7 @@ describe('wrong target', () => {
     // The same id from a device-state file is the device's own name, not a typo: no list.
     const state = join(dir, '..', 'wrong-target-state.json');
     writeFileSync(state, JSON.stringify({ target: 'some-custom-soc' }));
-    const fromState = runCli([
-      'apply',
-      qualcommPkg,
-      '--old',
-      pair.oldPath,
-      '-o',
-      join(dir, 'new.img'),
-      '--device-state',
-      state,
-    ]);
+    const fromState = applyAs('--device-state', state);
     expectCliError(fromState, 5, 'WRONG_TARGET');
     expect(fromState.stderr).not.toContain('not a built-in target');
     await expectOtaError(
