@@ -5,7 +5,7 @@
 // (the pool), and serves it from the CandidateCache to every later combination that needs it.
 
 import type { ChunkEncoder } from '../pipeline/chunk-encoder.js';
-import { encodeWithRules } from '../pipeline/encode-chunk.js';
+import { diffOptionsFor, encodeWithRules } from '../pipeline/encode-chunk.js';
 import type { EncodeTask } from '../pipeline/encode-task.js';
 import { candidateLabel, type CandidateSpec, type EncodedCandidate } from '../planner/candidates.js';
 import { CandidateCache, type CachedCandidate } from './candidate-cache.js';
@@ -52,7 +52,8 @@ export class CachingEncoder implements ChunkEncoder {
   }
 
   /** One candidate: from the cache, from a computation already under way, or computed now. */
-  private async candidate(key: string, task: EncodeTask, spec: CandidateSpec): Promise<CachedCandidate> {
+  private async candidate(chunkKey: string, task: EncodeTask, spec: CandidateSpec): Promise<CachedCandidate> {
+    const key = `${chunkKey}/${encodingContext(task, spec)}`;
     const cached = await this.cache.get(key, spec);
     if (cached) return cached;
     const id = `${key}/${candidateLabel(spec)}`;
@@ -65,7 +66,11 @@ export class CachingEncoder implements ChunkEncoder {
     return { candidate: { ...c.candidate, spec }, computeMs: c.computeMs };
   }
 
-  /** Runs a one-candidate task on the inner encoder while holding one of `jobs` slots, so its wall time is its encoder time. */
+  /**
+   * Runs a one-candidate task on the inner encoder while holding one of `jobs` slots, so its wall
+   * time is its encoder time. The task keeps what, besides the chunk, makes a candidate's bytes
+   * (encodingContext), and its targets prove the candidates they keep.
+   */
   private async compute(key: string, task: EncodeTask, spec: CandidateSpec): Promise<CachedCandidate> {
     await this.acquire();
     let result: EncodedCandidate[];
@@ -76,6 +81,9 @@ export class CachingEncoder implements ChunkEncoder {
         sourceData: task.sourceData,
         specs: [spec],
         replaceRequired: task.replaceRequired,
+        ...(task.targets !== undefined ? { targets: task.targets } : {}),
+        ...(task.fullImage !== undefined ? { fullImage: task.fullImage } : {}),
+        ...(task.sourcelessDiffAllowed !== undefined ? { sourcelessDiffAllowed: task.sourcelessDiffAllowed } : {}),
       });
     } finally {
       this.release();
@@ -107,6 +115,23 @@ export class CachingEncoder implements ChunkEncoder {
     if (next) next();
     else this.freeSlots++;
   }
+}
+
+/**
+ * What, besides the chunk's bytes and the candidate, decides the bytes encodeChunk makes of it:
+ * whether the chunk is a full image's (its codecs are then told its content: encodeOptions; a
+ * differ works without a source), and the format minor the targets read (a differ's options,
+ * diffOptionsFor; a codec's filter chain). Part of every cache key.
+ */
+function encodingContext(task: EncodeTask, spec: CandidateSpec): string {
+  const minors = (task.targets ?? []).map((t) => t.maxFormatMinor ?? Infinity);
+  const options =
+    spec.kind === 'diff' ? diffOptionsFor(task, spec.differ) : { leastMinor: Math.min(Infinity, ...minors) };
+  return JSON.stringify({
+    full: task.fullImage === true,
+    sourceless: task.sourcelessDiffAllowed !== false,
+    ...options,
+  });
 }
 
 /**

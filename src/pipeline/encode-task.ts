@@ -19,8 +19,9 @@ export interface EncodeTask {
    */
   readonly someDiffTargetWithoutLead?: boolean;
   /**
-   * The targets, so the self-check can prove just the candidates they keep; when absent (one
-   * candidate asked for by compare's cache) every candidate returned is proven.
+   * The targets: their format minors set the differs' options (diffOptionsFor), and the
+   * self-check proves just the candidates they keep; when absent, every candidate returned is
+   * proven.
    */
   readonly targets?: readonly TargetProfile[];
   /**

@@ -13,7 +13,11 @@ import { encodeChunk } from '../../src/pipeline/encode-chunk.js';
 import type { EncodeTask } from '../../src/pipeline/encode-task.js';
 import { EncodePool } from '../../src/pipeline/encode-pool.js';
 import { candidateLabel, type CandidateSpec } from '../../src/planner/candidates.js';
+import { MINOR_DEFLATE_RECIPES } from '../../src/format/package-header.js';
+import { resolveTargets } from '../../src/targets/target-registry.js';
+import { textLike } from '../codecs/sample-data.js';
 import { applyEdits, syntheticImage } from '../helpers/edit-images.js';
+import { filteredRaw, zlibWrapped } from '../helpers/zip-archive.js';
 import { suiteSeed } from '../helpers/seeded-random.js';
 
 const SEED = suiteSeed(0xcac4e);
@@ -112,6 +116,28 @@ describe('CachingEncoder', () => {
     }
     // The chunks exercise every skip rule (else the equivalence above proves little).
     expect([...branches].sort()).toEqual(['bsdiff beside zstd-dict', 'bsdiff skipped', 'slow codec skipped']);
+  });
+
+  it("makes a diff for the format minor the task's targets read, and never serves one made for other targets", async () => {
+    // zlib streams of the filtered strategy, which no parameter search tries: format 1.7 re-makes
+    // them from recipes, older targets keep them as bytes.
+    const shared = textLike(30_000, 0x5eed);
+    const stream = (seed: number) => zlibWrapped(filteredRaw(Buffer.concat([textLike(400, seed), shared])));
+    const newData = Buffer.concat([1, 2, 3].map(stream));
+    const sourceData = Buffer.from('an unrelated source');
+    const [generic] = await resolveTargets('generic');
+    const older = { ...generic!, id: 'older', maxFormatMinor: MINOR_DEFLATE_RECIPES - 1 };
+    const specs = [d('deflate-aware'), r('xz', 6)];
+    const minors: number[] = [];
+    for (const targets of [[generic!], [older], [generic!]]) {
+      const task: EncodeTask = { newData, sourceData, specs, replaceRequired: false, targets };
+      const expected = await encodeChunk(task);
+      const diff = expected.find((c) => c.spec.kind === 'diff');
+      minors.push(diff?.formatMinor ?? 0);
+      expect(summary(await encoder.encode(task)), targets[0]!.id).toEqual(summary(expected));
+    }
+    // The two kinds of target got different patches (else this proves nothing).
+    expect(minors).toEqual([MINOR_DEFLATE_RECIPES, 0, MINOR_DEFLATE_RECIPES]);
   });
 
   it("returns candidates carrying the caller's own spec objects (encodePlan matches them by identity)", async () => {
