@@ -24,6 +24,7 @@ import { CachingEncoder } from './caching-encoder.js';
 import { CandidateCache } from './candidate-cache.js';
 import { CombinationRunner, type RunMeasurement } from './combination-runner.js';
 import {
+  appliesWithoutOld,
   autoSpecs,
   forbiddenReasons,
   listCombinations,
@@ -129,12 +130,14 @@ export async function compareCodecs(o: CompareOptions): Promise<CompareResult> {
       reporter,
       labels: { sourceVersion: '', targetVersion: '', timestampSeconds: o.timestampSeconds ?? 0 },
     });
-    const runnable = combos.filter((c) => delta || c.kind !== 'diff');
+    // Without an old image, a differ runs only where it works without a source.
+    const runs = (c: Combination) => delta || c.kind !== 'diff' || appliesWithoutOld(c.differ);
+    const runnable = combos.filter(runs);
     const total = runnable.length + (delta ? 1 : 0);
     const entries: CompareEntry[] = [];
     let blockMap: BlockMap | null = null;
     for (const combo of combos) {
-      if (!delta && combo.kind === 'diff') {
+      if (combo.kind === 'diff' && !runs(combo)) {
         entries.push(notApplicable(combo.differ, forbiddenReasons(profile, [{ kind: 'diff', differ: combo.differ }])));
         continue;
       }
@@ -160,7 +163,8 @@ export async function compareCodecs(o: CompareOptions): Promise<CompareResult> {
     }
     let bestFull: BestFull | null;
     if (delta) {
-      // The baseline: the full package `build` would make without --old (auto, no differs).
+      // The baseline: the full package `build` would make without --old (auto: its codecs, and
+      // the differs that work without a source).
       const full = await runner.run({
         label: FULL_BASELINE,
         specs: autoSpecs(profile, selection, false),
@@ -280,7 +284,7 @@ function notApplicable(differ: string, forbidden: readonly string[]): CompareEnt
     applyMs: null,
     decoderMemoryBytes: null,
     allowed: forbidden.length === 0,
-    reason: ['not applicable without --old: a full package has no old image to diff against', ...forbidden].join('; '),
+    reason: [`not applicable without --old: ${differ} needs an old image to diff against`, ...forbidden].join('; '),
   };
 }
 

@@ -8,8 +8,18 @@ import type { TargetProfile } from '../model/target-profile.js';
 import { candidateLabel, type CandidateSpec } from '../planner/candidates.js';
 import { DEFAULT_COMPARE_LEVELS, parseLevels } from './parse-levels.js';
 
-/** Differs compared by default, in the order they are run. */
-export const DEFAULT_COMPARE_DIFFERS: readonly string[] = ['bsdiff-lzma', 'zstd-dict', 'bsdiff', 'bsdf2'];
+/**
+ * Differs compared by default, in the order they are run: every differ, in the built-in profiles'
+ * order, so that `auto` is what `build` makes.
+ */
+export const DEFAULT_COMPARE_DIFFERS: readonly string[] = [
+  'bsdiff-lzma',
+  'zstd-dict',
+  'bsdiff',
+  'bsdf2',
+  'deflate-aware',
+  'exec-aware',
+];
 
 /** What the user asked to compare (comma lists and a `--levels` spec). */
 export interface SelectionInput {
@@ -17,7 +27,7 @@ export interface SelectionInput {
   readonly codecs?: string;
   /** `--levels` spec; codecs it does not name keep DEFAULT_COMPARE_LEVELS. */
   readonly levels?: string;
-  /** Comma list of differs, or `none`; default bsdiff-lzma,zstd-dict,bsdiff,bsdf2. */
+  /** Comma list of differs, or `none`; default every differ (DEFAULT_COMPARE_DIFFERS). */
   readonly differs?: string;
 }
 
@@ -84,9 +94,18 @@ export function replaceLabel(codec: string, level: number): string {
 }
 
 /**
+ * Whether `differ` has a combination of its own without an old image: only differs that work
+ * without a source (traits.withoutSource) make a full package's DIFF ops, as `build` does.
+ */
+export function appliesWithoutOld(differ: string): boolean {
+  return differByName(differ).traits.withoutSource === true;
+}
+
+/**
  * What `auto` tries for `profile`: like `build --codec auto --differ auto` — each compared codec
  * the profile allows at its default level (every allowed codec when none of the compared ones
- * is allowed), then each compared differ it allows (delta only), in the same order as build.
+ * is allowed), then each compared differ it allows (without an old image, those that work
+ * without a source: appliesWithoutOld), in the same order as build.
  */
 export function autoSpecs(profile: TargetProfile, s: Selection, delta: boolean): CandidateSpec[] {
   const allowedCodecs = s.codecs.filter((c) => profile.allowedCodecs.includes(c));
@@ -96,8 +115,10 @@ export function autoSpecs(profile: TargetProfile, s: Selection, delta: boolean):
     codec,
     level: encoderByName(codec).defaultLevel,
   }));
-  if (delta && profile.allowedOperations.includes('diff')) {
-    for (const differ of s.differs) if (profile.allowedDiffers.includes(differ)) specs.push({ kind: 'diff', differ });
+  if (profile.allowedOperations.includes('diff')) {
+    for (const differ of s.differs)
+      if (profile.allowedDiffers.includes(differ) && (delta || appliesWithoutOld(differ)))
+        specs.push({ kind: 'diff', differ });
   }
   return specs;
 }

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appliesWithoutOld, DEFAULT_COMPARE_DIFFERS } from '../../src/compare/compare-combinations.js';
 import { CSV_FIELDS } from '../../src/report/compare-csv.js';
 import { applyEdits, syntheticImage } from '../helpers/edit-images.js';
 import { suiteSeed } from '../helpers/seeded-random.js';
@@ -282,6 +283,12 @@ describe('compare', () => {
       '--progress',
     ])
       expect(r.stdout).toContain(o);
+    // The help's defaults are the library's (kept as text: the CLI does not load the differs to start).
+    const help = r.stdout.replace(/\s+/g, ' ');
+    expect(help).toContain(`(default: all, ${DEFAULT_COMPARE_DIFFERS.join(',')})`);
+    const withoutOld = DEFAULT_COMPARE_DIFFERS.filter(appliesWithoutOld);
+    expect(withoutOld.length).toBe(1);
+    expect(help).toContain(`then only ${withoutOld[0]}, needing no source, diffs`);
   });
 });
 

@@ -21,8 +21,10 @@ import { compareCodecs, FULL_BASELINE } from '../../src/compare/compare-codecs.j
 import { bestValues, type CompareResult } from '../../src/compare/compare-result.js';
 import { PackageReader } from '../../src/package/package-reader.js';
 import { buildPackages } from '../../src/pipeline/build-packages.js';
+import { textLike } from '../codecs/sample-data.js';
 import { applyEdits, syntheticImage } from '../helpers/edit-images.js';
 import { suiteSeed } from '../helpers/seeded-random.js';
+import { filteredRaw, zlibWrapped } from '../helpers/zip-archive.js';
 
 const SEED = suiteSeed(0xc0a1e);
 const BS = 4096;
@@ -33,6 +35,8 @@ let tempRoot: string;
 let keep: string;
 let oldPath: string;
 let newPath: string;
+/** A small image of deflate streams (see beforeAll). */
+let streamsPath: string;
 let newSize: number;
 /** Size of each package when the hook saw it, by combination. */
 const hookSizes = new Map<string, number>();
@@ -59,6 +63,16 @@ beforeAll(async () => {
     ],
     SEED + 1,
   );
+  // New zlib streams that only a recipe re-makes (the filtered strategy no parameter search
+  // tries): deflate-aware diffs them inflated (with a source; and from none, where they are most
+  // of a chunk: streamsPath, a full package's DIFF op).
+  const shared = syntheticImage(48 * 1024, SEED + 2);
+  const streams = Buffer.concat(
+    [1, 2, 3, 4, 5, 6].map((i) => zlibWrapped(filteredRaw(Buffer.concat([textLike(300, SEED + i), shared])))),
+  );
+  streamsPath = join(work, 'streams.img');
+  writeFileSync(streamsPath, Buffer.concat([streams, Buffer.alloc(BS - (streams.length % BS))]));
+  next.set(streams, 560_000);
   oldPath = join(work, 'old.img');
   newPath = join(work, 'new.img');
   writeFileSync(oldPath, old);
@@ -95,6 +109,8 @@ describe('compare (delta, unisoc)', () => {
       expect.stringMatching(/^zstd-dict\+/),
       expect.stringMatching(/^bsdiff\+/),
       expect.stringMatching(/^bsdf2\+/),
+      expect.stringMatching(/^deflate-aware\+/),
+      expect.stringMatching(/^exec-aware\+/),
       'auto',
     ]);
     expect(delta).toMatchObject({ kind: 'delta', target: 'unisoc', jobs: 2 });
@@ -194,13 +210,26 @@ describe('compare (delta, unisoc)', () => {
 });
 
 describe('compare (full packages, and limits only a run can show)', () => {
-  it('without --old: differs are not applicable, best full is the smallest allowed package', async () => {
+  it('without --old: only differs that work without a source apply, best full is the smallest allowed package', async () => {
+    const full = new Map<string, string>();
+    // A target allowing the compared codecs only: its auto and build's try the same candidates.
+    const generic = JSON.parse(readFileSync(new URL('../../profiles/generic.json', import.meta.url), 'utf8'));
+    const target = join(work, 'gzip-zstd.json');
+    writeFileSync(
+      target,
+      JSON.stringify({ ...generic, id: 'gzip-zstd', aliases: [], allowedCodecs: ['gzip', 'zstd'] }),
+    );
     const r = await compareCodecs({
-      newPath,
+      newPath: streamsPath,
+      target,
       codecs: 'gzip,zstd',
       levels: 'gzip=6;zstd=3',
       jobs: 1,
       tempDir: tempRoot,
+      onPackage: (label, path) => {
+        full.set(label, join(work, `full-${label}.otapkg`));
+        copyFileSync(path, full.get(label)!);
+      },
     });
     expect(r.kind).toBe('full');
     expect(r.entries.map((e) => [e.combination, e.applicable])).toEqual([
@@ -210,6 +239,8 @@ describe('compare (full packages, and limits only a run can show)', () => {
       ['zstd-dict', false],
       ['bsdiff', false],
       ['bsdf2', false],
+      ['deflate-aware+zstd-3', true],
+      ['exec-aware', false],
       ['auto', true],
     ]);
     for (const e of r.entries.filter((x) => !x.applicable)) {
@@ -218,13 +249,33 @@ describe('compare (full packages, and limits only a run can show)', () => {
         buildMs: null,
         applyMs: null,
         percentOfBestFull: null,
-        reason: expect.stringMatching(/not applicable without --old/),
+        reason: `not applicable without --old: ${e.differ} needs an old image to diff against`,
       });
+    }
+    // The zlib streams diffed inflated from no source make the smaller full package.
+    expect(entry(r, 'deflate-aware+zstd-3').packageBytes!).toBeLessThan(entry(r, 'zstd-3').packageBytes!);
+    // auto is what build makes without --old, and a differ's row what build makes with it alone.
+    const builds: [string, Partial<Parameters<typeof buildPackages>[0]>][] = [
+      ['auto', {}],
+      ['deflate-aware+zstd-3', { codec: 'zstd', level: 3, differ: 'deflate-aware' }],
+    ];
+    for (const [label, choice] of builds) {
+      const built = await buildPackages({
+        newPath: streamsPath,
+        outDir: join(work, 'build', `full-${label}`),
+        targets: target,
+        timestampSeconds: 0,
+        jobs: 1,
+        ...choice,
+      });
+      expect(sha256(built.packages[0]!.path), label).toBe(sha256(full.get(label)!));
     }
     const smallest = Math.min(...ran(r).map((e) => e.packageBytes!));
     expect(r.bestFull!.packageBytes).toBe(smallest);
     expect(entry(r, r.bestFull!.combination).percentOfBestFull).toBe(100);
-    expect(r.blockMap!.totals).toMatchObject({ unchanged: 0, copied: 0, diffed: 0 });
+    // Nothing is kept or copied from an old image; auto's DIFF op is deflate-aware's, from no source.
+    expect(r.blockMap!.totals).toMatchObject({ unchanged: 0, copied: 0 });
+    expect(r.blockMap!.totals.diffed).toBeGreaterThan(0);
     expect(readdirSync(tempRoot)).toEqual([]);
   });
 

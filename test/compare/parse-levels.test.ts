@@ -62,20 +62,17 @@ describe('parseLevels', () => {
 });
 
 describe('resolveSelection and the combinations', () => {
-  it('defaults: every codec at its representative levels, bsdiff-lzma, zstd-dict, bsdiff and bsdf2, then auto', () => {
+  it("defaults: every codec at its representative levels, every differ in the profiles' order, then auto", async () => {
     const s = resolveSelection({});
     expect(s.codecs).toEqual(['none', 'gzip', 'brotli', 'zstd', 'xz']);
     expect(Object.fromEntries(s.levels)).toEqual(DEFAULT_COMPARE_LEVELS);
-    expect(s.differs).toEqual(['bsdiff-lzma', 'zstd-dict', 'bsdiff', 'bsdf2']);
+    expect(s.differs).toEqual(['bsdiff-lzma', 'zstd-dict', 'bsdiff', 'bsdf2', 'deflate-aware', 'exec-aware']);
+    // Every differ a built-in profile allows, in its order: auto is then what build makes.
+    for (const id of ['generic', 'qualcomm', 'mediatek', 'unisoc'])
+      expect((await resolveTarget(id)).allowedDiffers, id).toEqual(s.differs);
     const combos = listCombinations(s);
     expect(combos.filter((c) => c.kind === 'replace')).toHaveLength(12);
-    expect(combos.slice(-5)).toEqual([
-      { kind: 'diff', differ: 'bsdiff-lzma' },
-      { kind: 'diff', differ: 'zstd-dict' },
-      { kind: 'diff', differ: 'bsdiff' },
-      { kind: 'diff', differ: 'bsdf2' },
-      { kind: 'auto' },
-    ]);
+    expect(combos.slice(-7)).toEqual([...s.differs.map((differ) => ({ kind: 'diff', differ })), { kind: 'auto' }]);
   });
 
   it('--levels overrides only the codecs it names; --codecs narrows; --differs none drops differs', () => {
@@ -133,8 +130,15 @@ describe('resolveSelection and the combinations', () => {
       { kind: 'diff', differ: 'zstd-dict' },
       { kind: 'diff', differ: 'bsdiff' },
       { kind: 'diff', differ: 'bsdf2' },
+      { kind: 'diff', differ: 'deflate-aware' },
+      { kind: 'diff', differ: 'exec-aware' },
     ]);
-    expect(autoSpecs(unisoc, resolveSelection({ codecs: 'brotli' }), false)).toEqual(
+    // Without an old image: the differs that work without a source, as build's full packages.
+    expect(autoSpecs(unisoc, resolveSelection({ codecs: 'xz' }), false)).toEqual([
+      { kind: 'replace', codec: 'xz', level: 9 },
+      { kind: 'diff', differ: 'deflate-aware' },
+    ]);
+    expect(autoSpecs(unisoc, resolveSelection({ codecs: 'brotli', differs: 'none' }), false)).toEqual(
       unisoc.allowedCodecs.map((codec) => expect.objectContaining({ codec })),
     );
   });

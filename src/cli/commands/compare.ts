@@ -18,7 +18,10 @@ export function compareCommand(run: (work: () => Promise<CommandResult>) => Prom
       'Builds a real signed package for each combination (replace-only per codec and level, each differ with the best replace codec as fallback, and auto) from ONE hashed and planned copy of the images, applies each once to a temp folder, deletes them, and reports size, build time, apply time and decoder memory. A combination the target forbids is still measured (with an unrestricted copy of the profile) and marked "not allowed".',
     )
     .requiredOption('--new <img>', 'new image (raw or sparse; of a release, one partition image)')
-    .option('--old <img>', 'old image (omit to compare full packages; differs then do not apply)')
+    .option(
+      '--old <img>',
+      'old image (omit to compare full packages: then only deflate-aware, needing no source, diffs)',
+    )
     .option(
       '--target <id>',
       'one target: qualcomm|qcom|snapdragon, mediatek|mtk, unisoc|spreadtrum|sprd, generic, or a profile .json path',
@@ -31,7 +34,7 @@ export function compareCommand(run: (work: () => Promise<CommandResult>) => Prom
     )
     .option(
       '--differs <list>',
-      'comma list of differs, or none (default: bsdiff-lzma,zstd-dict,bsdiff,bsdf2; also deflate-aware, exec-aware)',
+      'comma list of differs, or none (default: all, bsdiff-lzma,zstd-dict,bsdiff,bsdf2,deflate-aware,exec-aware)',
     )
     .option(
       '-j, --jobs <n>',
