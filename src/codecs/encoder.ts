@@ -28,18 +28,18 @@ export interface EncoderTraits {
 /** What the build knows about a chunk that a codec may use (ignored by codecs that cannot). */
 export interface EncodeOptions {
   /**
-   * The chunk is x86 code in a full image (content class `x86`): a codec with an x86 branch
-   * filter applies it. Set only there, so delta packages keep their bytes.
+   * The chunk is x86 code (content class `x86`, over 256 KiB): a codec with an x86 branch filter
+   * applies it.
    */
   readonly x86Code?: boolean;
   /**
-   * The chunk is AArch64 code in a full image (arm64FilterGain at least ARM64_FILTER_MIN_GAIN):
-   * a codec with an ARM64 branch filter applies it. Set only there, so delta packages keep their bytes.
+   * The chunk is AArch64 code (arm64FilterGain at least ARM64_FILTER_MIN_GAIN, over 256 KiB): a
+   * codec with an ARM64 branch filter applies it.
    */
   readonly arm64Code?: boolean;
   /**
-   * The content class of a full-image chunk over 256 KiB: a codec may tune to it (xz picks its
-   * LZMA2 lc/lp/pb, lzma2-content-tuning.ts). Set only there, so delta packages keep their bytes.
+   * The content class of a chunk over 256 KiB: a codec may tune to it (xz picks its LZMA2
+   * lc/lp/pb, lzma2-content-tuning.ts).
    */
   readonly contentClass?: ContentClass;
   /**

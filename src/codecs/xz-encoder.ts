@@ -1,6 +1,6 @@
 // xz encoder through lzma-native: the preset's LZMA2 settings with a dictionary fitted to the
-// input (after the x86 or ARM64 BCJ filter for x86 or AArch64 code of full images, and with
-// lc/lp/pb fitted to the content of full-image chunks), one .xz stream with a CRC64 check.
+// input (after the x86 or ARM64 BCJ filter for x86 or AArch64 code, and with lc/lp/pb fitted to
+// the content of large chunks: EncodeOptions), one .xz stream with a CRC64 check.
 // Output decodes with `xz -d` (the ARM64 chain with xz >= 5.4).
 
 import { MINOR_XZ_ARM64 } from '../format/package-header.js';

@@ -16,13 +16,8 @@ import {
   type EncodedCandidate,
   type ReplaceSpec,
 } from '../planner/candidates.js';
-import {
-  encodeOptions,
-  fastStillNeeded,
-  fullImageSlowCodecs,
-  SMALL_CHUNK_BYTES,
-  sourcelessWins,
-} from './full-image-rules.js';
+import { encodeOptions } from './encode-options.js';
+import { fastStillNeeded, fullImageSlowCodecs, SMALL_CHUNK_BYTES, sourcelessWins } from './full-image-rules.js';
 import { hasQuickEstimate, worstBestAllowedDiff } from './quick-estimate.js';
 import { ChunkEstimates, hasEstimate } from './chunk-estimates.js';
 import { EarlyProofs } from './early-proofs.js';

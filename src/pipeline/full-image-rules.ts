@@ -1,15 +1,10 @@
-// The rules only full-image chunks (no old image) follow: what the codecs are told about a chunk's
-// content, which slow codec its class gets, when the fast codecs still matter, and when a
-// sourceless diff leaves the slow codecs nothing to win. Reads plugin traits and hooks, never names.
+// The rules only full-image chunks (no old image) follow: which slow codec a chunk's content class
+// gets, when the fast codecs still matter, and when a sourceless diff leaves the slow codecs
+// nothing to win. Reads plugin traits and hooks, never names.
 
-import { ARM64_FILTER_MIN_GAIN, arm64FilterGain } from '../codecs/arm64-filter-gain.js';
-import type { EncodeOptions } from '../codecs/encoder.js';
 import { encoderByName } from '../codecs/encoder-registry.js';
 import { differByName } from '../diff/differ-registry.js';
-import { byteLaneGapBits, isStronglyWordStructured } from '../codecs/lzma2-content-tuning.js';
 import { contentClassOf } from '../hashing/content-sketch.js';
-import { MINOR_XZ_ARM64 } from '../format/package-header.js';
-import { readsFormatMinor } from '../model/target-profile.js';
 import { allowedFor, type EncodedCandidate, type ReplaceSpec } from '../planner/candidates.js';
 import type { EncodeTask } from './encode-task.js';
 import { hasQuickEstimate, quickEstimateBytes, worstBestAllowedDiff } from './quick-estimate.js';
@@ -29,25 +24,6 @@ const FULL_FAST_WORTH_SHARE = 0.9;
  * sourceless diff wins: ~0.3 x on the bench's apk-64) no smaller at all.
  */
 const SOURCELESS_WINS_SHARE = 0.5;
-
-/**
- * What the codecs are told about a chunk: its content class and 4-byte structure (measured once
- * here, for every codec and level), and whether it is AArch64 code (by arm64FilterGain, whatever
- * its class) or x86 code (class x86 without the strong 4-byte structure of AArch64 code), only for full-image chunks
- * over SMALL_CHUNK_BYTES (delta packages and small chunks keep their bytes).
- */
-export function encodeOptions(task: EncodeTask): EncodeOptions {
-  if (task.fullImage !== true || task.newData.length <= SMALL_CHUNK_BYTES) return {};
-  const contentClass = contentClassOf(task.newData);
-  const laneGapBits = byteLaneGapBits(task.newData);
-  // The ARM64 chain needs format 1.4: only where every target reads it.
-  const arm64Readable = (task.targets ?? []).every((t) => readsFormatMinor(t, MINOR_XZ_ARM64));
-  if (arm64Readable && arm64FilterGain(task.newData) >= ARM64_FILTER_MIN_GAIN)
-    return { arm64Code: true, contentClass, laneGapBits };
-  return contentClass === 'x86' && !isStronglyWordStructured(laneGapBits)
-    ? { x86Code: true, contentClass, laneGapBits }
-    : { contentClass, laneGapBits };
-}
 
 /**
  * The slow codecs a full-image chunk gets: for each target (or, without targets, for any), the

@@ -11,7 +11,9 @@ import { crc64Bytes } from '../../src/codecs/xz-checksums.js';
 
 /** The byte at `at` (-1 past the end). */
 const b4 = (b: Buffer, at: number): number => b[at] ?? -1;
-import { encodeOptions } from '../../src/pipeline/full-image-rules.js';
+import { encodeOptions } from '../../src/pipeline/encode-options.js';
+import { MINOR_XZ_ARM64 } from '../../src/format/package-header.js';
+import { resolveTargets } from '../../src/targets/target-registry.js';
 import { runToolOk } from './cli-tool.js';
 import { expectBlobError } from './expect-blob-error.js';
 import { aarch64Like } from './sample-data.js';
@@ -142,9 +144,13 @@ describe('xz ARM64 chain', () => {
 });
 
 describe('encodeOptions', () => {
-  it('marks AArch64 code of a full image (over 256 KiB) for the ARM64 filter, not deltas', () => {
+  it('marks AArch64 code (over 256 KiB, of a full image or a delta) for the ARM64 filter where every target reads it', async () => {
     const task = { newData: aarch64Like(512 * KiB), sourceData: new Uint8Array(0), specs: [], replaceRequired: false };
     expect(encodeOptions({ ...task, fullImage: true })).toMatchObject({ arm64Code: true });
-    expect(encodeOptions(task)).toEqual({});
+    expect(encodeOptions({ ...task, sourceData: aarch64Like(64 * KiB) })).toMatchObject({ arm64Code: true });
+    const [generic] = await resolveTargets('generic');
+    const older = { ...generic!, maxFormatMinor: MINOR_XZ_ARM64 - 1 };
+    expect(encodeOptions({ ...task, targets: [generic!, older] })).not.toHaveProperty('arm64Code');
+    expect(encodeOptions({ ...task, newData: task.newData.subarray(0, 256 * KiB) })).toEqual({});
   });
 });

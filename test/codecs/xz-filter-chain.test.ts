@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { XzDecoder } from '../../src/codecs/xz-decoder.js';
 import { XzEncoder } from '../../src/codecs/xz-encoder.js';
-import { encodeOptions } from '../../src/pipeline/full-image-rules.js';
+import { encodeChunk } from '../../src/pipeline/encode-chunk.js';
+import { encodeOptions } from '../../src/pipeline/encode-options.js';
 import { runToolOk } from './cli-tool.js';
 import { expectBlobError } from './expect-blob-error.js';
 import { contentClassOf } from '../../src/hashing/content-sketch.js';
@@ -54,7 +55,7 @@ describe('xz x86 BCJ chain', () => {
 });
 
 describe('encodeOptions', () => {
-  it('gives the content class only to large chunks of full images, and marks the x86 ones', () => {
+  it('gives the content class only to large chunks (of full images and deltas), and marks the x86 ones', () => {
     const chunk = elfChunk(MiB);
     expect(
       encodeOptions({
@@ -65,9 +66,10 @@ describe('encodeOptions', () => {
         fullImage: true,
       }),
     ).toEqual({ x86Code: true, contentClass: 'x86', laneGapBits: expect.any(Number) });
-    expect(encodeOptions({ newData: chunk, sourceData: new Uint8Array(0), specs: [], replaceRequired: false })).toEqual(
-      {},
-    );
+    // A delta's chunk (with or without a source) is told the same.
+    expect(
+      encodeOptions({ newData: chunk, sourceData: chunk.subarray(0, 4096), specs: [], replaceRequired: false }),
+    ).toEqual({ x86Code: true, contentClass: 'x86', laneGapBits: expect.any(Number) });
     const small = chunk.subarray(0, 64 * 1024);
     expect(
       encodeOptions({
@@ -107,5 +109,21 @@ describe('encodeOptions', () => {
       contentClass: 'x86',
       laneGapBits: expect.any(Number),
     });
+  });
+});
+
+describe("a delta package's large chunks", () => {
+  it('get the content-fitted xz (x86 filter) as their REPLACE candidate: a rebuilt binary its old version barely helps', async () => {
+    const task = {
+      newData: data,
+      sourceData: elfChunk(MiB / 2, 99),
+      specs: [{ kind: 'replace', codec: 'xz', level: 9 } as const],
+      replaceRequired: true,
+    };
+    const [xz] = await encodeChunk(task);
+    const plain = await encoder.encode(data, 9);
+    expect(xz!.bytes.equals(await encoder.encode(data, 9, encodeOptions(task)))).toBe(true);
+    expect(xz!.bytes.length).toBeLessThan(plain.length);
+    expect((await decoder.decode(xz!.bytes, data.length, xz!.decoderMemoryBytes)).equals(data)).toBe(true);
   });
 });
