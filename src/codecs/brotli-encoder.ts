@@ -31,7 +31,7 @@ export class BrotliEncoder implements Encoder {
     return brotliCompressAsync(data, {
       params: {
         [zlib.constants.BROTLI_PARAM_QUALITY]: level,
-        [zlib.constants.BROTLI_PARAM_LGWIN]: brotliWindowLog(data.length),
+        [zlib.constants.BROTLI_PARAM_LGWIN]: brotliWindowLog(data.length, level),
         [zlib.constants.BROTLI_PARAM_SIZE_HINT]: data.length,
         [zlib.constants.BROTLI_PARAM_MODE]: zlib.constants.BROTLI_MODE_GENERIC,
       },
