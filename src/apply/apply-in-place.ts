@@ -20,8 +20,8 @@ import { openPackageSource } from '../transport/open-package-source.js';
 import { CollectingReporter } from '../reporter.js';
 import type { ApplyOptions } from './apply-options.js';
 import type { InPlaceApplyResult } from './apply-result.js';
-import { checkDeviceIdentity, checkFreeSpace, checkNotDowngrade, readDeviceState } from './device-checks.js';
-import { checkDeviceLimits, deviceProfileFor } from './device-limits.js';
+import { checkFreeSpace } from './device-checks.js';
+import { checkDevice } from './device-gate.js';
 import { InPlaceImage } from './in-place-image.js';
 import { InPlaceRun } from './in-place-run.js';
 import { lockOutput } from './output-lock.js';
@@ -63,25 +63,7 @@ export async function applyInPlace(options: InPlaceApplyOptions): Promise<InPlac
         'IN_PLACE_UNSUPPORTED',
         'in-place apply writes one image; this package has several partitions',
       );
-    const fromFile = options.deviceStatePath ? await readDeviceState(options.deviceStatePath) : {};
-    const deviceTarget = options.deviceTarget ?? fromFile.target;
-    const profile = await deviceProfileFor(header, { ...options, deviceTarget });
-    const named = options.deviceProfilePath !== undefined || options.deviceProfile !== undefined;
-    checkDeviceIdentity(
-      header,
-      {
-        target: deviceTarget ?? (named ? profile.id : undefined),
-        platform: options.devicePlatform ?? fromFile.platform,
-      },
-      options.deviceTarget !== undefined,
-    );
-    checkNotDowngrade(
-      reader.manifest,
-      { timestampSeconds: options.deviceTimestampSeconds ?? fromFile.timestampSeconds },
-      options.allowDowngrade ?? false,
-      reporter,
-    );
-    checkDeviceLimits(reader.manifest, profile, reader.header.formatMinor);
+    const { profile } = await checkDevice(reader, options, reporter);
     const part = reader.manifest.partitions[0]!;
     const bs = reader.manifest.blockSizeBytes;
     // Proven at open against the package's own limit; the device's own limit is checked here.

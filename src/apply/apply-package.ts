@@ -28,8 +28,7 @@ import { isPackageUrl } from '../transport/byte-range-source.js';
 import { needsRawStaging } from './staged-sparse-output.js';
 import { hasSparseForm } from './output-image.js';
 import { fileIdsOf } from './owned-file.js';
-import { checkDeviceIdentity, checkNotDowngrade, readDeviceState, type DeviceState } from './device-checks.js';
-import { checkDeviceLimits, deviceProfileFor } from './device-limits.js';
+import { checkDevice } from './device-gate.js';
 import { imageDestination, outputNode, type OutputDestination } from './output-destination.js';
 
 /** Applies a package; see the file comment for the guarantees. */
@@ -52,23 +51,7 @@ export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> 
         'OUTPUT_NOT_FOLDER',
         `${options.packagePath} is a release package: -o must be a folder, and ${options.outputPath} is a ${node === 'file' ? 'regular file' : 'block device'}`,
       );
-    const fromFile = options.deviceStatePath ? await readDeviceState(options.deviceStatePath) : {};
-    const deviceTarget = options.deviceTarget ?? fromFile.target;
-    const profile = await deviceProfileFor(reader.targetHeader, {
-      deviceProfilePath: options.deviceProfilePath,
-      deviceProfile: options.deviceProfile,
-      deviceTarget,
-    });
-    const device: DeviceState = {
-      target:
-        deviceTarget ??
-        (options.deviceProfilePath !== undefined || options.deviceProfile !== undefined ? profile.id : undefined),
-      platform: options.devicePlatform ?? fromFile.platform,
-      timestampSeconds: options.deviceTimestampSeconds ?? fromFile.timestampSeconds,
-    };
-    checkDeviceIdentity(reader.targetHeader, device, options.deviceTarget !== undefined);
-    checkNotDowngrade(reader.manifest, device, options.allowDowngrade ?? false, reporter);
-    checkDeviceLimits(reader.manifest, profile, reader.header.formatMinor);
+    await checkDevice(reader, options, reporter);
     // From here on, body bytes: one response streams the blobs in op order.
     if (streamed) streamed.streamAhead = true;
     if (reader.targetHeader.releaseLayout !== '') {

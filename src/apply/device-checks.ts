@@ -105,7 +105,7 @@ export function checkNotDowngrade(
   if (allowDowngrade) {
     reporter.warn({
       code: 'DOWNGRADE_ALLOWED',
-      message: `package timestamp ${manifest.timestampSeconds} is older than the device's ${current}: applied as a rollback (--allow-downgrade)`,
+      message: `package timestamp ${manifest.timestampSeconds} is older than the device's ${current}: accepted as a rollback (--allow-downgrade)`,
     });
     return;
   }

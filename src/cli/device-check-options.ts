@@ -1,5 +1,8 @@
-// The device-side check options both apply paths (A/B and --in-place) pass to the applier: pinned
-// keys, the device's target, profile, platform, rollback timestamp and state file.
+// The device-side check options `apply` (A/B and --in-place) and `verify` pass to the library:
+// pinned keys, the device's target, profile, platform, rollback timestamp and state file.
+
+import type { Command } from 'commander';
+import { MAX_TIMESTAMP_SECONDS, parseIntOption } from './parse-options.js';
 
 /** The parsed CLI options the device checks read. */
 export interface DeviceCheckCliOptions {
@@ -23,4 +26,28 @@ export function deviceCheckOptions(o: DeviceCheckCliOptions) {
     deviceStatePath: o.deviceState,
     allowDowngrade: o.allowDowngrade,
   };
+}
+
+/**
+ * Declares the options that describe the device (as `apply` and `verify` take them): its target,
+ * profile, platform, build timestamp and state file.
+ */
+export function withDeviceOptions(command: Command): Command {
+  return command
+    .option(
+      '--device-target <id>',
+      'refuse packages built for any other target (exit 5); a built-in id sets the limits',
+    )
+    .option('--device-profile <json>', "the device's profile file: its id and limits (op size, decoder memory…) apply")
+    .option('--device-platform <soc>', 'refuse packages built for any other SoC/platform (exit 5)')
+    .option(
+      '--device-timestamp <seconds>',
+      'timestamp of the build the device runs: older packages are refused (exit 5)',
+      parseIntOption('--device-timestamp', 0, MAX_TIMESTAMP_SECONDS),
+    )
+    .option(
+      '--device-state <json>',
+      'file with {"target","platform","timestampSeconds"} of the device (options above win)',
+    )
+    .option('--allow-downgrade', 'accept a package older than the device timestamp (warns DOWNGRADE_ALLOWED)');
 }

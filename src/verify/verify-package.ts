@@ -6,8 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyPackage } from '../apply/apply-package.js';
-import { checkDeviceIdentity } from '../apply/device-checks.js';
-import { checkDeviceLimits, deviceProfileFor } from '../apply/device-limits.js';
+import { checkDevice, type DeviceOptions } from '../apply/device-gate.js';
 import { simulateInPlace } from './simulate-in-place.js';
 import { PackageReader } from '../package/package-reader.js';
 import type { HttpSourceOptions } from '../transport/http-range-source.js';
@@ -15,13 +14,15 @@ import { CollectingReporter, type Reporter } from '../reporter.js';
 import { checkPackageBody } from './check-package-body.js';
 import { UsageError } from '../errors/ota-error.js';
 
-/** Options of `verify`. */
-export interface VerifyOptions {
+/**
+ * Options of `verify`. The device fields (DeviceOptions: target, profile, platform, timestamp,
+ * state file) are checked as `apply` checks them, so CI sees a device's refusal.
+ */
+export interface VerifyOptions extends DeviceOptions {
   readonly packagePath: string;
   readonly pubkeyPath?: string | readonly string[];
   /** When given, also prove the package applies to this image and yields its target sha256. */
   readonly oldPath?: string;
-  readonly deviceTarget?: string;
   /**
    * Check only the metadata prefix (header, lengths up to the metadata end, metadata signature,
    * manifest invariants); the file may hold just that prefix, and a URL is asked for nothing else.
@@ -29,8 +30,6 @@ export interface VerifyOptions {
   readonly metadataOnly?: boolean;
   /** Limits of an http(s) package URL. */
   readonly http?: HttpSourceOptions;
-  /** The device's profile file: its id is the device target, its limits are checked on every op. */
-  readonly deviceProfilePath?: string;
   readonly reporter?: Reporter;
 }
 
@@ -61,11 +60,16 @@ export async function verifyPackage(options: VerifyOptions): Promise<VerifyRepor
   const header = reader.targetHeader;
   try {
     checks.push('header and section lengths', 'metadata signature', 'target header and manifest invariants');
-    const profile = await deviceProfileFor(header, options);
-    const deviceTarget = options.deviceTarget ?? (options.deviceProfilePath !== undefined ? profile.id : undefined);
-    checkDeviceIdentity(header, { target: deviceTarget }, options.deviceTarget !== undefined);
-    if (deviceTarget) checks.push(`device target ${header.targetId}`);
-    checkDeviceLimits(reader.manifest, profile, reader.header.formatMinor);
+    const device = await checkDevice(reader, options, reporter);
+    if (device.target !== undefined) checks.push(`device target ${header.targetId}`);
+    if (device.platform !== undefined) checks.push(`device platform ${header.platform}`);
+    if (device.timestampSeconds !== undefined)
+      checks.push(
+        reader.manifest.timestampSeconds >= device.timestampSeconds
+          ? `not older than the device's build (timestamp ${device.timestampSeconds})`
+          : `older than the device's build (timestamp ${device.timestampSeconds}): allowed (--allow-downgrade)`,
+      );
+    const profile = device.profile;
     checks.push(`every op within the ${profile.id} device profile's limits`);
     if (!options.metadataOnly) {
       // Over a network the blobs come first, in order: they feed the payload hash (one download).
@@ -93,6 +97,10 @@ export async function verifyPackage(options: VerifyOptions): Promise<VerifyRepor
         outputFormat: 'raw',
         deviceTarget: options.deviceTarget,
         deviceProfilePath: options.deviceProfilePath,
+        devicePlatform: options.devicePlatform,
+        deviceTimestampSeconds: options.deviceTimestampSeconds,
+        deviceStatePath: options.deviceStatePath,
+        allowDowngrade: options.allowDowngrade,
         reporter,
       });
       checks.push(

@@ -117,6 +117,57 @@ describe('refusals before any write', () => {
     expect(cli(['apply', pkg, '--old', oldPath, '-o', join(work, 'ok4.img'), '--device-state', state]).status).toBe(0);
   });
 
+  it('verify makes the same refusals (CI sees what the device would), also on the metadata alone, and lists what it checked', () => {
+    const state = join(work, 'verify-device.json');
+    const refused = (args: string[], exit: number, code: string) => {
+      for (const only of [[], ['--metadata-only']]) {
+        const r = cli(['verify', pkg, ...only, ...args]);
+        expect(r.status, `${args.join(' ')} ${only.join(' ')}: ${r.stderr}`).toBe(exit);
+        expect(r.stderr.split('\n').filter((l) => l && !l.startsWith('warning'))).toEqual([
+          expect.stringContaining(`[${code}]`),
+        ]);
+      }
+    };
+    refused(['--device-platform', 'mt6789'], 5, 'WRONG_PLATFORM');
+    refused(['--device-timestamp', '3000'], 5, 'DOWNGRADE');
+    writeFileSync(state, JSON.stringify({ platform: 'sm8650', timestampSeconds: 2500 }));
+    refused(['--device-state', state], 5, 'DOWNGRADE');
+    writeFileSync(state, JSON.stringify({ target: 'mtk' }));
+    refused(['--device-state', state], 5, 'WRONG_TARGET');
+    writeFileSync(state, '{"platform": 7}');
+    refused(['--device-state', state], 2, 'BAD_DEVICE_STATE');
+    // Passing: the checks name the device's platform and build, and a forced rollback is said so.
+    const ok = cli([
+      'verify',
+      pkg,
+      '--device-platform',
+      'SM8650',
+      '--device-timestamp',
+      '3000',
+      '--allow-downgrade',
+      '--json',
+    ]);
+    expect(ok.status, ok.stderr).toBe(0);
+    const report = JSON.parse(ok.stdout);
+    expect(report.checks).toEqual(
+      expect.arrayContaining([
+        'device platform sm8650',
+        "older than the device's build (timestamp 3000): allowed (--allow-downgrade)",
+      ]),
+    );
+    expect(report.warnings.map((w: { code: string }) => w.code)).toContain('DOWNGRADE_ALLOWED');
+    writeFileSync(state, JSON.stringify({ target: 'qualcomm', platform: 'sm8650', timestampSeconds: 2000 }));
+    const fromState = JSON.parse(cli(['verify', pkg, '--device-state', state, '--old', oldPath, '--json']).stdout);
+    expect(fromState.checks).toEqual(
+      expect.arrayContaining([
+        'device target qualcomm',
+        'device platform sm8650',
+        "not older than the device's build (timestamp 2000)",
+        'applies to the old image and reproduces the target sha256',
+      ]),
+    );
+  });
+
   it('too little free space at the destination → exit 8 NO_SPACE before starting', () => {
     mkdirSync(small);
     const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', small], { encoding: 'utf8' });

@@ -1,11 +1,11 @@
 // `ota-build apply`: the reference applier (old image read-only; output renamed into place only after it verifies).
 
-import { deviceCheckOptions } from '../device-check-options.js';
+import { deviceCheckOptions, withDeviceOptions } from '../device-check-options.js';
 import { Command, Option } from 'commander';
 import { CliReporter } from '../cli-reporter.js';
 import type { CommandResult } from '../command-result.js';
 import { printableLines } from '../../errors/printable.js';
-import { MAX_TIMESTAMP_SECONDS, collect, parseIntOption } from '../parse-options.js';
+import { collect, parseIntOption } from '../parse-options.js';
 import { applyText } from '../apply-text.js';
 import { transportFrom, transportJson, withTransportOptions } from '../transport-options.js';
 import { IN_PLACE_EXAMPLES, IN_PLACE_HELP, inPlace } from '../in-place-apply.js';
@@ -38,7 +38,7 @@ function resumeHint(out: string): string {
 
 /** Declares the command. */
 export function applyCommand(run: (work: () => Promise<CommandResult>) => Promise<void>): Command {
-  return withTransportOptions(new Command('apply'))
+  const command = withTransportOptions(new Command('apply'))
     .summary('apply a package to an old image (or release), producing the new image(s)')
     .description(
       "Checks the signatures, the target and the old image's sha256 before writing anything; writes the output to a temp file beside it and renames it into place only when its sha256 matches the package. A block device as -o is written in place and read back; a character device, FIFO or socket is refused (exit 2).\n\nA release package (built from two releases) takes the old release with --old and a folder with -o: every partition is checked first, written into a staging folder, and moved to <folder>/<partition>.img only when all of them verify.\n\n" +
@@ -62,23 +62,8 @@ export function applyCommand(run: (work: () => Promise<CommandResult>) => Promis
       '--pubkey <pem>',
       'public key to verify with; repeatable: accepted when any of them signs (key rotation). Default: the public test key, with a warning',
       collect,
-    )
-    .option(
-      '--device-target <id>',
-      'refuse packages built for any other target (exit 5); a built-in id sets the limits',
-    )
-    .option('--device-profile <json>', "the device's profile file: its id and limits (op size, decoder memory…) apply")
-    .option('--device-platform <soc>', 'refuse packages built for any other SoC/platform (exit 5)')
-    .option(
-      '--device-timestamp <seconds>',
-      'timestamp of the build the device runs: older packages are refused (exit 5)',
-      parseIntOption('--device-timestamp', 0, MAX_TIMESTAMP_SECONDS),
-    )
-    .option(
-      '--device-state <json>',
-      'file with {"target","platform","timestampSeconds"} of the device (options above win)',
-    )
-    .option('--allow-downgrade', 'apply a package older than --device-timestamp')
+    );
+  return withDeviceOptions(command)
     .option(
       '--resume',
       'continue an interrupted apply from its checkpoint (re-verifies the partial output first; a URL continues the download after the applied blobs); not for --in-place',

@@ -50,7 +50,7 @@ export function buildCommand(run: (work: () => Promise<CommandResult>) => Promis
     )
     .option(
       '--key <pem|uri>',
-      "private key: a PEM file or a PKCS#11 URI 'pkcs11:token=…;object=…'; <target>=<key> for one target; repeat to sign with up to 4 keys (key rotation); default: public test keys",
+      "private key: a PEM file or a PKCS#11 URI 'pkcs11:token=…;object=…'; <target>=<key> for one target (its keys replace the ones given for all targets); repeat to sign with up to 4 keys (key rotation); default: public test keys",
       collect,
     )
     .option(

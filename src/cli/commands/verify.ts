@@ -4,15 +4,16 @@ import { Command } from 'commander';
 import { CliReporter } from '../cli-reporter.js';
 import type { CommandResult } from '../command-result.js';
 import { collect } from '../parse-options.js';
+import { deviceCheckOptions, withDeviceOptions } from '../device-check-options.js';
 import { printableLines } from '../../errors/printable.js';
 import { transportFrom, transportJson, withTransportOptions } from '../transport-options.js';
 
 /** Declares the command. */
 export function verifyCommand(run: (work: () => Promise<CommandResult>) => Promise<void>): Command {
-  return withTransportOptions(new Command('verify'))
+  const command = withTransportOptions(new Command('verify'))
     .summary('check a package: structure, both signatures, every blob hash')
     .description(
-      "Exit 0 only when everything checks. With --old it also applies the package to a temp copy and checks the result's sha256.",
+      "Exit 0 only when everything checks. With --old it also applies the package to a temp copy and checks the result's sha256. The --device-* options make the refusals the device would (another target or platform, an older build, limits of its profile), so CI sees them first.",
     )
     .argument('<package>', 'package file (.otapkg), its metadata prefix (with --metadata-only), or http(s) URL')
     .option('--metadata-only', 'check only the metadata prefix (header … metadata signature); fetches nothing else')
@@ -21,9 +22,8 @@ export function verifyCommand(run: (work: () => Promise<CommandResult>) => Promi
       'public key to verify with; repeatable: accepted when any of them signs (key rotation). Default: the public test key, with a warning',
       collect,
     )
-    .option('--old <img|release>', 'also prove the package applies to this image (or every partition of this release)')
-    .option('--device-target <id>', 'also require the package to be for this target (a built-in id sets the limits)')
-    .option('--device-profile <json>', "check every op against this device profile's limits (and its id)")
+    .option('--old <img|release>', 'also prove the package applies to this image (or every partition of this release)');
+  return withDeviceOptions(command)
     .option('--strict', 'treat warnings (e.g. the public test key) as errors: STRICT_<code>, exit 2')
     .option('--json', 'print the report as JSON on stdout')
     .addHelpText(
@@ -37,12 +37,10 @@ export function verifyCommand(run: (work: () => Promise<CommandResult>) => Promi
         const t = transportFrom(pkg, o);
         const r = await verifyPackage({
           packagePath: pkg,
-          pubkeyPath: o.pubkey,
           oldPath: o.old,
-          deviceTarget: o.deviceTarget,
+          ...deviceCheckOptions(o),
           metadataOnly: o.metadataOnly,
           http: t.http,
-          deviceProfilePath: o.deviceProfile,
           reporter,
         }).finally(t.done);
         const net = transportJson(pkg, t.stats());
