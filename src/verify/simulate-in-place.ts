@@ -7,6 +7,7 @@ import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyInPlace } from '../apply/apply-in-place.js';
+import type { DeviceOptions } from '../apply/device-gate.js';
 import { VerificationError, ioError } from '../errors/ota-error.js';
 import { openImage } from '../image/open-image.js';
 import { writeFull } from '../image/write-full.js';
@@ -14,13 +15,11 @@ import type { Reporter } from '../reporter.js';
 
 const COPY_CHUNK_BYTES = 4 * 1024 * 1024;
 
-/** What the simulation needs. */
-export interface SimulateInPlaceOptions {
+/** What the simulation needs: the package, the old image, the keys and the device (checked as in-place apply checks it). */
+export interface SimulateInPlaceOptions extends DeviceOptions {
   readonly packagePath: string;
   readonly oldPath: string;
   readonly pubkeyPath?: string | readonly string[];
-  readonly deviceTarget?: string;
-  readonly deviceProfilePath?: string;
   readonly reporter: Reporter;
 }
 
@@ -52,6 +51,11 @@ export async function simulateInPlace(o: SimulateInPlaceOptions): Promise<void> 
       pubkeyPath: o.pubkeyPath,
       deviceTarget: o.deviceTarget,
       deviceProfilePath: o.deviceProfilePath,
+      deviceProfile: o.deviceProfile,
+      devicePlatform: o.devicePlatform,
+      deviceTimestampSeconds: o.deviceTimestampSeconds,
+      deviceStatePath: o.deviceStatePath,
+      allowDowngrade: o.allowDowngrade,
       reporter: o.reporter,
     });
     // A re-run converges from an interrupted state, but verify asks about the base itself.

@@ -97,6 +97,7 @@ export async function verifyPackage(options: VerifyOptions): Promise<VerifyRepor
         outputFormat: 'raw',
         deviceTarget: options.deviceTarget,
         deviceProfilePath: options.deviceProfilePath,
+        deviceProfile: options.deviceProfile,
         devicePlatform: options.devicePlatform,
         deviceTimestampSeconds: options.deviceTimestampSeconds,
         deviceStatePath: options.deviceStatePath,
