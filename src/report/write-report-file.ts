@@ -1,8 +1,10 @@
 // writeReportFile: writes a report (CSV, HTML) next to its destination and renames it into
-// place, so a failed run never leaves half a file; errors become IoErrors naming the path.
-// Reports made together are staged first and put in place together (writeReportFiles).
+// place, so a failed run never leaves half a file; errors become IoErrors naming the path. A
+// destination that is a device, FIFO or socket (/dev/null, /dev/stdout, a pipe) is written
+// into, never replaced. Reports made together are staged first and put in place together
+// (writeReportFiles).
 
-import { rename, unlink, writeFile } from 'node:fs/promises';
+import { rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { ioError } from '../errors/ota-error.js';
@@ -15,8 +17,24 @@ export interface StagedReport {
   discard(): Promise<void>;
 }
 
-/** Writes `text` (UTF-8) beside `path` under a temporary name; commit puts it in place. */
+/**
+ * Writes `text` (UTF-8) beside `path` under a temporary name; commit puts it in place. Where
+ * `path` is (or links to) a device, FIFO or socket, commit writes `text` into it instead: a
+ * rename would put a regular file in its place (`--html /dev/null` run as root would replace
+ * /dev/null).
+ */
 export async function stageReportFile(path: string, text: string): Promise<StagedReport> {
+  const existing = await stat(path).catch(() => undefined);
+  if (existing !== undefined && !existing.isFile() && !existing.isDirectory()) {
+    return {
+      commit: async () => {
+        await writeFile(path, text, { encoding: 'utf8', flag: 'w' }).catch((err: unknown) => {
+          throw ioError('write report', path, err);
+        });
+      },
+      discard: async () => undefined,
+    };
+  }
   // An exclusively created temp with an unpredictable name: never written through a planted link.
   const tmp = join(dirname(path), `.${basename(path)}.tmp-${randomBytes(8).toString('hex')}`);
   const discard = () => unlink(tmp).catch(() => undefined);

@@ -3,8 +3,9 @@
 // node is left as it was; a block device (a real loop device where the kernel allows one, else a
 // regular file through the library's block-device path) is written in place and read back; side
 // files are created with O_EXCL at unpredictable names, so planted symlinks are never followed.
+// A report destination (--html, --csv) that is a FIFO or device is written into, not replaced.
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
   lstatSync,
   mkdirSync,
@@ -133,6 +134,31 @@ describe('outputs that are no image are refused before any work', () => {
     expect(r.status, describeRun(r)).toBe(2);
     expect(r.stderr).toMatch(/OUTPUT_NOT_FILE.*a-folder is a folder/);
     expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe('a report destination that is no regular file is written into, never replaced', () => {
+  it('inspect --html into a FIFO (and a symlink to it): the reader gets the report, the FIFO stays', async () => {
+    const html = join(work, 'report.html');
+    runCliOk(['inspect', pkg, '--html', html]);
+    const fifo = join(work, 'report.pipe');
+    execFileSync('mkfifo', [fifo]);
+    symlinkSync(fifo, join(work, 'report-link.pipe'));
+    for (const dest of [fifo, join(work, 'report-link.pipe')]) {
+      const got = join(work, 'from-pipe.html');
+      // The reader copies the FIFO to a file (a pipe back to this process would fill while runCli blocks).
+      const reader = spawn('sh', ['-c', 'cat "$1" > "$2"', 'sh', fifo, got]);
+      const done = new Promise<number | null>((resolve) => reader.on('exit', resolve));
+      const r = runCli(['inspect', pkg, '--html', dest], { timeoutMs: 30_000 });
+      expect(r.status, describeRun(r)).toBe(0);
+      // A FIFO replaced by a file leaves the reader waiting for a writer that never comes.
+      const stuck = setTimeout(() => reader.kill(), 10_000);
+      expect(await done).toBe(0);
+      clearTimeout(stuck);
+      expect(readFileSync(got).equals(readFileSync(html))).toBe(true);
+      expect(lstatSync(fifo).isFIFO()).toBe(true);
+    }
+    expect(lstatSync(join(work, 'report-link.pipe')).isSymbolicLink()).toBe(true);
   });
 });
 
