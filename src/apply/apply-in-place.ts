@@ -13,7 +13,6 @@
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UnsupportedError, UsageError, VerificationError, ioError } from '../errors/ota-error.js';
-import { proveInPlace } from '../format/in-place-proof.js';
 import { PackageReader } from '../package/package-reader.js';
 import { HttpRangeSource } from '../transport/http-range-source.js';
 import { openPackageSource } from '../transport/open-package-source.js';
@@ -22,6 +21,7 @@ import type { ApplyOptions } from './apply-options.js';
 import type { InPlaceApplyResult } from './apply-result.js';
 import { checkFreeSpace } from './device-checks.js';
 import { checkDevice } from './device-gate.js';
+import { checkStashLimit } from './device-limits.js';
 import { InPlaceImage } from './in-place-image.js';
 import { InPlaceRun } from './in-place-run.js';
 import { lockOutput } from './output-lock.js';
@@ -67,12 +67,7 @@ export async function applyInPlace(options: InPlaceApplyOptions): Promise<InPlac
     const part = reader.manifest.partitions[0]!;
     const bs = reader.manifest.blockSizeBytes;
     // Proven at open against the package's own limit; the device's own limit is checked here.
-    const { peakStashBytes } = proveInPlace(part, bs, header.maxStashBytes ?? 0);
-    if (peakStashBytes > profile.maxStashBytes)
-      throw new UnsupportedError(
-        'DEVICE_LIMIT_EXCEEDED',
-        `partition ${part.name}: the stash peaks at ${peakStashBytes} bytes, over the device's ${profile.maxStashBytes} (device profile ${profile.id})`,
-      );
+    const peakStashBytes = checkStashLimit(reader.manifest, header, profile);
     // A streamed body is hashed as its blobs arrive; its signature is checked once the image is done.
     if (streamed) streamed.streamAhead = true;
     else await reader.verifyPayloadSignature();

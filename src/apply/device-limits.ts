@@ -9,6 +9,7 @@ import type { Manifest } from '../model/manifest.js';
 import type { TargetHeader } from '../model/target-header.js';
 import { readsFormatMinor, type TargetProfile } from '../model/target-profile.js';
 import { builtinTargets, loadTargetFile } from '../targets/target-registry.js';
+import { proveInPlace } from '../format/in-place-proof.js';
 
 /** Where the device's limits come from. */
 export interface DeviceProfileSource {
@@ -75,4 +76,23 @@ export function checkDeviceLimits(manifest: Manifest, profile: TargetProfile, fo
         refuse(where, `differ ${op.differ} is not allowed`);
     }
   }
+}
+
+/**
+ * The stash peak of an in-place package's partitions (proved at open against the package's own
+ * limit), checked against the device's: over it, UnsupportedError `DEVICE_LIMIT_EXCEEDED` (exit
+ * 7). Returns the largest peak.
+ */
+export function checkStashLimit(manifest: Manifest, header: TargetHeader, profile: TargetProfile): number {
+  let largestBytes = 0;
+  for (const part of manifest.partitions) {
+    const { peakStashBytes } = proveInPlace(part, manifest.blockSizeBytes, header.maxStashBytes ?? 0);
+    if (peakStashBytes > profile.maxStashBytes)
+      throw new UnsupportedError(
+        'DEVICE_LIMIT_EXCEEDED',
+        `partition ${part.name}: the stash peaks at ${peakStashBytes} bytes, over the device's ${profile.maxStashBytes} (device profile ${profile.id})`,
+      );
+    largestBytes = Math.max(largestBytes, peakStashBytes);
+  }
+  return largestBytes;
 }

@@ -1,4 +1,4 @@
-// LZMA2 literal/position bits (lc, lp, pb) chosen by a full-image chunk's content: 4-byte
+// LZMA2 literal/position bits (lc, lp, pb) chosen by a large chunk's content: 4-byte
 // structured data (AArch64 code, tables of 32-bit words) gets lp=2/pb=2, x86 code and text
 // pb=0, the rest xz's defaults. The decoder reads them from the stream; nothing else changes.
 // Pure: bytes in, numbers out.
@@ -45,7 +45,7 @@ export function isStronglyWordStructured(laneGapBits: number): boolean {
 }
 
 /**
- * The tuning for a full-image chunk of class `contentClass` whose byteLaneGapBits is `gap`:
+ * The tuning for a chunk of class `contentClass` whose byteLaneGapBits is `gap`:
  * lp=2/pb=2 (lc 0 or 1) when its 4-byte lanes are skewed, else lc=4/pb=0 for x86 code (won 0.3-0.6 % on
  * every x86 chunk of the bench), lc=3/pb=0 (0.2-0.4 %) and nice length TEXT_NICE_LEN for text,
  * else xz's defaults.

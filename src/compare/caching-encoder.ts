@@ -119,9 +119,9 @@ export class CachingEncoder implements ChunkEncoder {
 
 /**
  * What, besides the chunk's bytes and the candidate, decides the bytes encodeChunk makes of it:
- * whether the chunk is a full image's (its codecs are then told its content: encodeOptions; a
- * differ works without a source), and the format minor the targets read (a differ's options,
- * diffOptionsFor; a codec's filter chain). Part of every cache key.
+ * whether the chunk is a full image's (a differ then works without a source; the candidates a
+ * full image's rules ask for are kept apart), and the format minor the targets read (a differ's
+ * options, diffOptionsFor; a codec's filter chain, encodeOptions). Part of every cache key.
  */
 function encodingContext(task: EncodeTask, spec: CandidateSpec): string {
   const minors = (task.targets ?? []).map((t) => t.maxFormatMinor ?? Infinity);

@@ -25,6 +25,7 @@ import { CandidateCache } from './candidate-cache.js';
 import { CombinationRunner, type RunMeasurement } from './combination-runner.js';
 import {
   appliesWithoutOld,
+  autoCodecSpecs,
   autoSpecs,
   forbiddenReasons,
   listCombinations,
@@ -229,7 +230,7 @@ function describe(
   const best = replaced.length > 0 ? replaced.reduce((a, b) => (b.packageBytes! < a.packageBytes! ? b : a)) : undefined;
   const fallback: CandidateSpec[] = best
     ? [{ kind: 'replace', codec: best.codec!, level: best.level! }]
-    : autoSpecs(profile, selection, false);
+    : autoCodecSpecs(profile, selection);
   const specs: CandidateSpec[] = [...fallback, { kind: 'diff', differ: combo.differ }];
   return {
     label: `${combo.differ}+${best ? best.combination : 'auto'}`,

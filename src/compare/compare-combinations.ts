@@ -108,19 +108,24 @@ export function appliesWithoutOld(differ: string): boolean {
  * without a source: appliesWithoutOld), in the same order as build.
  */
 export function autoSpecs(profile: TargetProfile, s: Selection, delta: boolean): CandidateSpec[] {
-  const allowedCodecs = s.codecs.filter((c) => profile.allowedCodecs.includes(c));
-  const codecs = allowedCodecs.length > 0 ? allowedCodecs : profile.allowedCodecs;
-  const specs: CandidateSpec[] = codecs.map((codec) => ({
-    kind: 'replace',
-    codec,
-    level: encoderByName(codec).defaultLevel,
-  }));
+  const specs: CandidateSpec[] = autoCodecSpecs(profile, s);
   if (profile.allowedOperations.includes('diff')) {
     for (const differ of s.differs)
       if (profile.allowedDiffers.includes(differ) && (delta || appliesWithoutOld(differ)))
         specs.push({ kind: 'diff', differ });
   }
   return specs;
+}
+
+/**
+ * auto's codecs: each compared codec the profile allows at its default level (every codec it
+ * allows when none of the compared ones is allowed). A differ's fallback when no replace-only
+ * combination is allowed (`bsdiff+auto`).
+ */
+export function autoCodecSpecs(profile: TargetProfile, s: Selection): CandidateSpec[] {
+  const allowedCodecs = s.codecs.filter((c) => profile.allowedCodecs.includes(c));
+  const codecs = allowedCodecs.length > 0 ? allowedCodecs : profile.allowedCodecs;
+  return codecs.map((codec) => ({ kind: 'replace', codec, level: encoderByName(codec).defaultLevel }));
 }
 
 /** Why `profile` forbids any of `specs` (empty when it allows them all). */

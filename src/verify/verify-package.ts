@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyPackage } from '../apply/apply-package.js';
 import { checkDevice, type DeviceOptions } from '../apply/device-gate.js';
+import { checkStashLimit } from '../apply/device-limits.js';
 import { simulateInPlace } from './simulate-in-place.js';
 import { PackageReader } from '../package/package-reader.js';
 import type { HttpSourceOptions } from '../transport/http-range-source.js';
@@ -70,7 +71,12 @@ export async function verifyPackage(options: VerifyOptions): Promise<VerifyRepor
           : `older than the device's build (timestamp ${device.timestampSeconds}): allowed (--allow-downgrade)`,
       );
     const profile = device.profile;
-    checks.push(`every op within the ${profile.id} device profile's limits`);
+    // An in-place package is verified as the device applies it: in place, its stash within the device's limit.
+    const stash =
+      header.updateMode === 'in-place'
+        ? ` and its ${checkStashLimit(reader.manifest, header, profile)}-byte stash peak`
+        : '';
+    checks.push(`every op${stash} within the ${profile.id} device profile's limits`);
     if (!options.metadataOnly) {
       // Over a network the blobs come first, in order: they feed the payload hash (one download).
       const body = await checkPackageBody(reader, { blobsFirst: reader.source.refetchable });

@@ -171,6 +171,27 @@ describe('compare (delta, unisoc)', () => {
     }
   });
 
+  it("with no replace-only combination allowed, a differ falls back to auto's codecs only (no other differ)", async () => {
+    const r = await compareCodecs({
+      oldPath,
+      newPath,
+      target: 'unisoc',
+      codecs: 'brotli',
+      levels: 'brotli=5',
+      differs: 'bsdiff,deflate-aware',
+      jobs: 2,
+      tempDir: tempRoot,
+    });
+    const codecs = ['replace/none-0', 'replace/gzip-9', 'replace/zstd-19', 'replace/xz-9'];
+    expect(r.entries.map((e) => [e.combination, e.candidates])).toEqual([
+      ['brotli-5', ['replace/brotli-5']],
+      ['bsdiff+auto', [...codecs, 'diff/bsdiff']],
+      ['deflate-aware+auto', [...codecs, 'diff/deflate-aware']],
+      ['auto', [...codecs, 'diff/bsdiff', 'diff/deflate-aware']],
+    ]);
+    expect(entry(r, 'brotli-5').allowed).toBe(false);
+  });
+
   it('packages are byte-identical to `build` with the same candidates (auto, a differ, the full baseline)', async () => {
     const out = (name: string) => join(work, 'build', name);
     const bsdiff = ran(delta).find((e) => e.differ === 'bsdiff')!;

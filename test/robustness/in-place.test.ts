@@ -117,6 +117,36 @@ describe('apply --in-place', () => {
     expect(sha256Hex(readFileSync(img))).toBe(newSha);
   });
 
+  it('a device whose stash limit is under the peak refuses it (exit 7), and verify says so as the device would', () => {
+    const profile = JSON.parse(readFileSync(join(ROOT, 'profiles', 'generic.json'), 'utf8'));
+    const path = join(work, 'small-stash.json');
+    writeFileSync(path, JSON.stringify({ ...profile, id: 'small-stash', maxStashBytes: BS }));
+    const img = copyOfOld('small-stash.img');
+    for (const argv of [
+      [
+        'apply',
+        pkg,
+        '--in-place',
+        img,
+        '--stash-dir',
+        join(work, 'stash-small'),
+        '--device-profile',
+        path,
+        '--device-target',
+        'generic',
+      ],
+      ['verify', pkg, '--device-profile', path, '--device-target', 'generic'],
+      ['verify', pkg, '--device-profile', path, '--device-target', 'generic', '--metadata-only'],
+    ]) {
+      const r = runCli(argv);
+      expect(r.status, `${argv[0]}: ${r.stderr}`).toBe(7);
+      expect(r.stderr).toMatch(/DEVICE_LIMIT_EXCEEDED.*stash peaks at \d+ bytes, over the device's 4096/);
+    }
+    expect(readFileSync(img).equals(readFileSync(oldPath))).toBe(true);
+    const ok = JSON.parse(runCliOk(['verify', pkg, '--json']).stdout);
+    expect(ok.checks).toContainEqual(expect.stringMatching(/^every op and its \d+-byte stash peak within the generic/));
+  });
+
   it('with no stash allowed (a profile with maxStashBytes 0) cycles are broken without stashing, and it still applies', () => {
     const profile = JSON.parse(readFileSync(join(ROOT, 'profiles', 'generic.json'), 'utf8'));
     const path = join(work, 'no-stash.json');
