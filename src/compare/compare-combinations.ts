@@ -105,14 +105,14 @@ export function appliesWithoutOld(differ: string): boolean {
  * What `auto` tries for `profile`: like `build --codec auto --differ auto` — each compared codec
  * the profile allows at its default level (every allowed codec when none of the compared ones
  * is allowed), then each compared differ it allows (without an old image, those that work
- * without a source: appliesWithoutOld), in the same order as build.
+ * without a source: appliesWithoutOld), in the profile's order, as build tries them (the order
+ * breaks ties between candidates of the same size).
  */
 export function autoSpecs(profile: TargetProfile, s: Selection, delta: boolean): CandidateSpec[] {
   const specs: CandidateSpec[] = autoCodecSpecs(profile, s);
   if (profile.allowedOperations.includes('diff')) {
-    for (const differ of s.differs)
-      if (profile.allowedDiffers.includes(differ) && (delta || appliesWithoutOld(differ)))
-        specs.push({ kind: 'diff', differ });
+    for (const differ of profile.allowedDiffers)
+      if (s.differs.includes(differ) && (delta || appliesWithoutOld(differ))) specs.push({ kind: 'diff', differ });
   }
   return specs;
 }
@@ -123,7 +123,7 @@ export function autoSpecs(profile: TargetProfile, s: Selection, delta: boolean):
  * combination is allowed (`bsdiff+auto`).
  */
 export function autoCodecSpecs(profile: TargetProfile, s: Selection): CandidateSpec[] {
-  const allowedCodecs = s.codecs.filter((c) => profile.allowedCodecs.includes(c));
+  const allowedCodecs = profile.allowedCodecs.filter((c) => s.codecs.includes(c));
   const codecs = allowedCodecs.length > 0 ? allowedCodecs : profile.allowedCodecs;
   return codecs.map((codec) => ({ kind: 'replace', codec, level: encoderByName(codec).defaultLevel }));
 }

@@ -138,6 +138,18 @@ describe('resolveSelection and the combinations', () => {
       { kind: 'replace', codec: 'xz', level: 9 },
       { kind: 'diff', differ: 'deflate-aware' },
     ]);
+    // In the profile's order, as build tries them, whatever order the lists give.
+    const reversed = {
+      ...unisoc,
+      allowedCodecs: [...unisoc.allowedCodecs].reverse(),
+      allowedDiffers: [...unisoc.allowedDiffers].reverse(),
+    };
+    expect(autoSpecs(reversed, resolveSelection({ codecs: 'none,xz', differs: 'bsdiff,exec-aware' }), true)).toEqual([
+      { kind: 'replace', codec: 'xz', level: 9 },
+      { kind: 'replace', codec: 'none', level: 0 },
+      { kind: 'diff', differ: 'exec-aware' },
+      { kind: 'diff', differ: 'bsdiff' },
+    ]);
     expect(autoSpecs(unisoc, resolveSelection({ codecs: 'brotli', differs: 'none' }), false)).toEqual(
       unisoc.allowedCodecs.map((codec) => expect.objectContaining({ codec })),
     );
