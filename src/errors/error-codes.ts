@@ -48,6 +48,7 @@ export const ERROR_CODES = {
   BAD_DEVICE_STATE: { exitCode: usage, summary: '--device-state file is unreadable or malformed' },
   KEY_EXISTS: { exitCode: usage, summary: 'keygen: the output key file already exists' },
   UNKNOWN_TARGET: { exitCode: usage, summary: '--target names no built-in or file profile' },
+  DUPLICATE_TARGET: { exitCode: usage, summary: '--target names two different profiles with one id' },
   PROFILE_INVALID: { exitCode: usage, summary: 'a target profile file is malformed' },
   FORMAT_TOO_NEW: {
     exitCode: usage,

@@ -2,6 +2,7 @@
 // profiles given as a JSON file path. The only place that reads profile files.
 
 import { readFileSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
 import { UsageError } from '../errors/ota-error.js';
 import { readBoundedFile } from '../image/read-bounded-file.js';
 import type { TargetProfile } from '../model/target-profile.js';
@@ -65,12 +66,23 @@ export async function resolveTarget(spec: string): Promise<TargetProfile> {
   return found;
 }
 
-/** Resolves a comma list (`qualcomm,mtk,./my-soc.json`), dropping duplicates, keeping order. */
+/**
+ * Resolves a comma list (`qualcomm,mtk,./my-soc.json`), dropping duplicates (the same profile
+ * named twice, e.g. by id and alias), keeping order. Two different profiles with one id are
+ * refused (`DUPLICATE_TARGET`): both would write `update-<id>.otapkg`, and which limits won would
+ * depend on the order given.
+ */
 export async function resolveTargets(list: string): Promise<TargetProfile[]> {
   const out: TargetProfile[] = [];
   for (const spec of list.split(',').filter((s) => s.trim() !== '')) {
     const t = await resolveTarget(spec);
-    if (!out.some((o) => o.id === t.id)) out.push(t);
+    const same = out.find((o) => o.id === t.id);
+    if (same === undefined) out.push(t);
+    else if (!isDeepStrictEqual(same, t))
+      throw new UsageError(
+        'DUPLICATE_TARGET',
+        `--target names two different profiles with id ${JSON.stringify(t.id)} (${spec.trim()} differs from the one given before): give each target once`,
+      );
   }
   if (out.length === 0) throw new UsageError('UNKNOWN_TARGET', `--target ${JSON.stringify(list)} names no target`);
   return out;

@@ -499,6 +499,24 @@ describe('target profiles', () => {
     expectNoPackage(out);
   });
 
+  it('two different profiles with one id → exit 2 DUPLICATE_TARGET in either order; the same profile twice is one target', () => {
+    const custom = variant('generic-strict', (o) => {
+      o.id = 'generic';
+      o.aliases = [];
+      o.allowedCodecs = ['none', 'gzip'];
+    });
+    for (const list of [`generic,${custom}`, `${custom},generic`]) {
+      const out = freshOut();
+      const r = expectError(buildWith(list, out), 2, 'DUPLICATE_TARGET');
+      expect(r.stderr).toContain('"generic"');
+      expectNoPackage(out);
+    }
+    const same = profile('generic-copy', readFileSync(join(ROOT, 'profiles', 'generic.json'), 'utf8'));
+    const r = runCli([...buildWith(`generic,${same}`, freshOut()), '--json']);
+    expect(r.status, describeRun(r)).toBe(0);
+    expect(jsonOf(r).packages.map((p: { target: string }) => p.target)).toEqual(['generic']);
+  });
+
   it('a profile with another block size cannot be mixed with a built-in target → exit 2 MIXED_BLOCK_SIZES', () => {
     const p = variant('mixed', (o) => (o.blockSizeBytes = 1024));
     const out = freshOut();
