@@ -151,7 +151,8 @@ async function rewrite(
       sizeBytes: part.target.sizeBytes,
       sha256: targetSha.toString('hex'),
       operationCount: part.operations.length,
-      start: fresh ? 'base' : done ? 'done' : 'interrupted',
+      // A full package has no base to tell an interrupted run's state from: any image can start it.
+      start: done ? 'done' : fresh ? 'base' : part.source ? 'interrupted' : 'full',
       ...counts,
       peakStashBytes,
       stashFilesWritten: store.filesWritten,

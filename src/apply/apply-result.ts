@@ -53,8 +53,11 @@ export interface InPlaceApplyResult {
   /** sha256 (hex) the image now has: the package's target. */
   readonly sha256: string;
   readonly operationCount: number;
-  /** What the image was when the run started: the base, the target already, or an interrupted run's state. */
-  readonly start: 'base' | 'done' | 'interrupted';
+  /**
+   * What the image was when the run started: the base, the target already, an interrupted run's
+   * state, or (a full package, which has no base) any other image.
+   */
+  readonly start: 'base' | 'done' | 'interrupted' | 'full';
   /** Ops this run executed, and ops it found done (or that write nothing). */
   readonly opsRun: number;
   readonly opsSkipped: number;

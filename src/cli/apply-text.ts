@@ -16,6 +16,7 @@ export function applyText(r: ApplyResult): string {
       base: 'from the base image',
       done: 'already up to date',
       interrupted: 'resumed from an interrupted run',
+      full: 'from the image as it was (a full package needs no base)',
     }[r.start];
     return (
       `updated ${r.imagePath} in place (${r.sizeBytes} bytes, sha256 ${r.sha256}) for ${r.targetId}, ${start}: ` +

@@ -117,6 +117,21 @@ describe('apply --in-place', () => {
     expect(sha256Hex(readFileSync(img))).toBe(newSha);
   });
 
+  it('a full package (no base to check) starts from the image as it was, not "resumed from an interrupted run"', () => {
+    const out = join(work, 'full-in-place');
+    runCliOk(['build', '--new', newPath, '-o', out, '--target', 'generic', '--update-mode', 'in-place', '--jobs', '1']);
+    const full = join(out, 'update-generic.otapkg');
+    const img = copyOfOld('full-in-place.img');
+    const argv = ['apply', full, '--in-place', img, '--stash-dir', join(work, 'stash-full')];
+    const first = runCliOk(argv);
+    expect(first.stdout).toContain('from the image as it was (a full package needs no base)');
+    expect(first.stdout).not.toContain('interrupted');
+    expect(sha256Hex(readFileSync(img))).toBe(newSha);
+    expect(JSON.parse(runCliOk([...argv, '--json']).stdout)).toMatchObject({ start: 'done', opsRun: 0 });
+    copyFileSync(oldPath, img);
+    expect(JSON.parse(runCliOk([...argv, '--json']).stdout)).toMatchObject({ start: 'full', sha256: newSha });
+  });
+
   it('a device whose stash limit is under the peak refuses it (exit 7), and verify says so as the device would', () => {
     const profile = JSON.parse(readFileSync(join(ROOT, 'profiles', 'generic.json'), 'utf8'));
     const path = join(work, 'small-stash.json');
