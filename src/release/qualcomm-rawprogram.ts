@@ -125,8 +125,9 @@ export function notUpgradableReason(e: RawProgramEntry): string | undefined {
 
 /**
  * Partition names: the label, unique in almost every layout. A label repeated only by entries
- * that are not upgradable (PrimaryGPT in every LUN's file) gets `@lun<N>` (and `#<k>` if still
- * repeated); a repeated label with an upgradable entry is refused.
+ * that are not upgradable (PrimaryGPT in every LUN's file) gets `.lun<N>` (and `.<k>` if still
+ * repeated): a name `--partitions` can give and a package can carry (A-Z a-z 0-9 _ . -). A
+ * repeated label with an upgradable entry is refused.
  */
 function partitionNames(entries: readonly RawProgramEntry[]): string[] {
   const byLabel = new Map<string, number[]>();
@@ -143,10 +144,10 @@ function partitionNames(entries: readonly RawProgramEntry[]): string[] {
     }
     const seen = new Map<string, number>();
     for (const i of indexes) {
-      const base = `${label}@lun${entries[i]!.lun}`;
+      const base = `${label}.lun${entries[i]!.lun}`;
       const k = (seen.get(base) ?? 0) + 1;
       seen.set(base, k);
-      names[i] = k === 1 ? base : `${base}#${k}`;
+      names[i] = k === 1 ? base : `${base}.${k}`;
     }
   }
   const all = new Set<string>();

@@ -172,7 +172,7 @@ export async function makeQualcommRelease(
     for (const p of programs) {
       const gpt = p.label.endsWith('GPT');
       partitions.push({
-        name: gpt ? `${p.label}@lun${lun}` : p.label,
+        name: gpt ? `${p.label}.lun${lun}` : p.label,
         fileName: p.fileName || undefined,
         layoutSizeBytes: p.sectors * SECTOR,
         upgradable: p.upgradable,

@@ -5,6 +5,7 @@ import { mkdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from 
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { openQualcommRelease } from '../../src/release/qualcomm-rawprogram.js';
+import { isPartitionName } from '../../src/model/partition-name.js';
 import { makeQualcommRelease, type QualcommRelease } from '../release-fixtures/make-qualcomm-release.js';
 import { expectImageError, expectReleaseMatches, readAll, scratch } from './release-test-kit.js';
 
@@ -46,8 +47,10 @@ describe('openQualcommRelease', () => {
     const reasons = Object.fromEntries(
       release.partitions.filter((p) => !p.upgradable).map((p) => [p.name, p.notUpgradableReason]),
     );
-    expect(reasons['PrimaryGPT@lun0']).toBe('GPT partition table');
-    expect(reasons['BackupGPT@lun4']).toBe('GPT partition table');
+    expect(reasons['PrimaryGPT.lun0']).toBe('GPT partition table');
+    expect(reasons['BackupGPT.lun4']).toBe('GPT partition table');
+    // Names a package can carry, so --partitions can include them.
+    for (const name of Object.keys(reasons)) expect(isPartitionName(name), name).toBe(true);
     expect(reasons['boot_b']).toBe('no image in the release');
     expect(reasons['metadata']).toBe('no image in the release');
     expect(reasons['modemst1']).toBe('no image in the release');
