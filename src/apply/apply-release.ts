@@ -5,7 +5,7 @@
 // and moves them all to `<partition>.img` only when every one matches its target sha256 — all or
 // none. The output folder is locked (output-lock.ts) for the whole run.
 
-import { lstat, realpath, rm } from 'node:fs/promises';
+import { lstat, readdir, realpath, rm } from 'node:fs/promises';
 import { makeFolders, removeMadeFolders } from '../image/make-folders.js';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { UsageError, VerificationError, ioError } from '../errors/ota-error.js';
@@ -27,6 +27,7 @@ import { checkFreeSpace } from './device-checks.js';
 import { lockOutput, type OutputLock } from './output-lock.js';
 import { fileIdsOf, type FileId } from './owned-file.js';
 import { finishedAlready, moveIntoPlace, prepareStaging } from './release-staging.js';
+import { isPartialName, sideFilesOf } from './side-files.js';
 
 /** A partition with its old image opened and checked. */
 interface Checked {
@@ -107,8 +108,10 @@ export async function applyRelease(
       };
     } catch (err) {
       // A failure (not an interruption) is final: nothing staged is kept, and a folder this run made
-      // goes too — except when verified images could not be moved in: they stay for --resume.
-      if ((err as { code?: string }).code !== 'RELEASE_NOT_MOVED') {
+      // goes too — except when verified images could not be moved in, or --strict refused a warning
+      // (a resume that must restart a partition): what is staged stays for --resume.
+      const code = (err as { code?: string }).code ?? '';
+      if (code !== 'RELEASE_NOT_MOVED' && !code.startsWith('STRICT_')) {
         await rm(staging, { recursive: true, force: true }).catch(() => undefined);
         await lock.release();
         lock = undefined;
@@ -222,8 +225,16 @@ async function stagePartition(
     forbidden,
     destination: { kind: 'file', path: stagedPath },
     format,
-    resume: options.resume ?? false,
+    // A partition the interrupted run never reached has nothing to resume: it starts afresh, unwarned.
+    resume: options.resume === true && (await reachedBefore(stagedPath)),
     everyBytes: options.checkpointEveryBytes ?? DEFAULT_CHECKPOINT_EVERY_BYTES,
     reporter,
   });
+}
+
+/** True when an earlier run left a checkpoint or a partial image of the staged `path`. */
+async function reachedBefore(path: string): Promise<boolean> {
+  const files = sideFilesOf(path);
+  const names = await readdir(files.folder).catch(() => [] as string[]);
+  return names.some((n) => n === basename(files.checkpointPath) || isPartialName(files, n));
 }

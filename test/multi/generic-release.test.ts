@@ -199,6 +199,61 @@ describe('generic folder releases', () => {
     expect(readdirSync(dest).sort()).toEqual(['boot.img', 'dtbo.img', 'system.img', 'vendor.img']);
   });
 
+  it('--resume --strict: partitions the interrupted run never reached start without a warning; one whose progress is lost is refused, and the staged ones are kept', () => {
+    // --strict refuses the public test key: a key of our own, and a timestamp.
+    const key = join(work, 'strict-key');
+    runCliOk(['keygen', '--algorithm', 'ed25519', '-o', key]);
+    const pkg = jsonOf(
+      runCliOk([
+        'build',
+        '--old',
+        v1(),
+        '--new',
+        v2(),
+        '-o',
+        join(work, 'strict-out'),
+        '--target',
+        'generic',
+        '--key',
+        `${key}.pem`,
+        '--timestamp',
+        '1700000000',
+        '--json',
+      ]),
+    ).packages[0].path;
+    const pub = ['--pubkey', `${key}.pub.pem`];
+    const info = jsonOf(runCliOk(['inspect', pkg, ...pub, '--json']));
+    const metadata = readFileSync(pkg).subarray(0, info.sections.metadataSignature.offsetBytes);
+    const staged = (dest: string) => {
+      const staging = join(dest, `.ota-staging-${createHash('sha256').update(metadata).digest('hex').slice(0, 16)}`);
+      mkdirSync(dest);
+      mkdirSync(staging, { mode: 0o700 });
+      // As an interrupted run leaves it: system finished, the others not reached.
+      writeFileSync(join(staging, 'system.img'), readFileSync(join(v2(), 'system.img')));
+      return staging;
+    };
+    const clean = join(work, 'strict-dest');
+    staged(clean);
+    const r = runCliOk(['apply', pkg, '--old', v1(), '-o', clean, '--resume', '--strict', ...pub, '--json']);
+    expect(jsonOf(r).warnings.map((w: { code: string }) => w.code)).not.toContain('RESUME_RESTART');
+    for (const f of readdirSync(v2()))
+      expect(readFileSync(join(clean, f)).equals(readFileSync(join(v2(), f))), f).toBe(true);
+    // boot was under way but left no checkpoint: its progress is lost, which --strict refuses.
+    const lost = join(work, 'strict-lost');
+    const staging = staged(lost);
+    writeFileSync(join(staging, '.boot.img.ota-partial-0123456789abcdef'), Buffer.alloc(4096));
+    const refused = runCli(['apply', pkg, '--old', v1(), '-o', lost, '--resume', '--strict', ...pub]);
+    expect(refused.status, describeRun(refused)).toBe(2);
+    expect(nonWarningLines(refused.stderr)).toEqual([expect.stringContaining('STRICT_RESUME_RESTART')]);
+    expect(readFileSync(join(staging, 'system.img')).equals(readFileSync(join(v2(), 'system.img')))).toBe(true);
+    const again = runCliOk(['apply', pkg, '--old', v1(), '-o', lost, '--resume', ...pub, '--json']);
+    expect(jsonOf(again).warnings.map((w: { code: string }) => w.code)).toEqual(
+      expect.arrayContaining(['RESUMED', 'RESUME_RESTART']),
+    );
+    for (const f of readdirSync(v2()))
+      expect(readFileSync(join(lost, f)).equals(readFileSync(join(v2(), f))), f).toBe(true);
+  });
+
   it('keep the old release out of reach: -o equal to or inside it (even for a full package) exit 2; an image as --old exit 2; a folder where an output goes exit 2', () => {
     const full = jsonOf(runCliOk(['build', '--new', v2(), '-o', join(work, 'full'), '--target', 'generic', '--json']))
       .packages[0].path;
