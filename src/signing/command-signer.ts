@@ -76,12 +76,25 @@ export class CommandSigner implements Signer {
       let outBytes = 0;
       let err = '';
       let failure: SignatureError | undefined;
+      let settled = false;
+      const settle = (done: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        done();
+      };
+      // A failure ends the run now: the group is killed and the pipes dropped, not waited for (a
+      // descendant that left the group, e.g. a daemon the command started, may hold them open).
       const fail = (
         code: 'SIG_COMMAND_FAILED' | 'SIG_COMMAND_TIMEOUT' | 'SIG_SIGNER_BAD_SIGNATURE',
         message: string,
       ) => {
         failure ??= new SignatureError(code, `sign command ${JSON.stringify(this.command)} ${message}`);
         killGroup(child.pid);
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+        child.unref();
+        settle(() => reject(failure));
       };
       const timer = setTimeout(
         () => fail('SIG_COMMAND_TIMEOUT', `did not finish within ${this.timeoutSeconds} s (--sign-timeout)`),
@@ -96,27 +109,28 @@ export class CommandSigner implements Signer {
         if (err.length < MAX_STDERR_BYTES) err += chunk.toString('utf8');
       });
       child.on('error', (e) => fail('SIG_COMMAND_FAILED', `could not start: ${e.message}`));
-      child.on('close', (code, signal) => {
-        clearTimeout(timer);
-        const why = err.trim().split('\n')[0]?.slice(0, 200);
-        if (failure) reject(failure);
-        else if (code !== 0) {
-          const how = signal ? `was killed by ${signal}` : `exited with status ${code}`;
-          reject(
-            new SignatureError(
-              'SIG_COMMAND_FAILED',
-              `sign command ${JSON.stringify(this.command)} ${how}${why ? `: ${why}` : ''}`,
-            ),
-          );
-        } else if (outBytes === 0) {
-          reject(
-            new SignatureError(
-              'SIG_COMMAND_FAILED',
-              `sign command ${JSON.stringify(this.command)} printed no signature`,
-            ),
-          );
-        } else resolve(Buffer.concat(out));
-      });
+      child.on('close', (code, signal) =>
+        settle(() => {
+          const why = err.trim().split('\n')[0]?.slice(0, 200);
+          if (failure) reject(failure);
+          else if (code !== 0) {
+            const how = signal ? `was killed by ${signal}` : `exited with status ${code}`;
+            reject(
+              new SignatureError(
+                'SIG_COMMAND_FAILED',
+                `sign command ${JSON.stringify(this.command)} ${how}${why ? `: ${why}` : ''}`,
+              ),
+            );
+          } else if (outBytes === 0) {
+            reject(
+              new SignatureError(
+                'SIG_COMMAND_FAILED',
+                `sign command ${JSON.stringify(this.command)} printed no signature`,
+              ),
+            );
+          } else resolve(Buffer.concat(out));
+        }),
+      );
     });
   }
 }

@@ -2,6 +2,7 @@
 // pkeyutl, RSA via dgst); a signer that lies, fails or hangs is refused with exit 6 and nothing
 // is written. Runs the real CLI.
 
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -111,6 +112,30 @@ describe('--sign-command', () => {
     expect(r.stderr).toMatch(/\[SIG_COMMAND_TIMEOUT\].*within 1 s/);
     expect(Date.now() - started).toBeLessThan(30_000);
     expect(existsSync(pkg('hangs'))).toBe(false);
+  });
+
+  it('a signer that leaves a process holding its output open (outside its process group) still times out, exit 6', () => {
+    // A daemon the command starts in its own session keeps stdout open: the build must not wait for it.
+    const pidFile = join(work, 'daemon.pid');
+    const sign = `openssl pkeyutl -sign -inkey ${join(work, 'ed.pem')} -rawin -in /dev/stdin`;
+    const started = Date.now();
+    const r = build(
+      'daemon',
+      '--sign-command',
+      `${sign}; setsid sh -c 'echo $$ > ${pidFile}; exec sleep 120' &`,
+      '--sign-pubkey',
+      join(work, 'ed.pub.pem'),
+      '--sign-timeout',
+      '2',
+    );
+    try {
+      expect(r.status, describeRun(r)).toBe(6);
+      expect(r.stderr).toMatch(/\[SIG_COMMAND_TIMEOUT\].*within 2 s/);
+      expect(Date.now() - started).toBeLessThan(30_000);
+      expect(existsSync(pkg('daemon'))).toBe(false);
+    } finally {
+      if (existsSync(pidFile)) spawnSync('kill', [readFileSync(pidFile, 'utf8').trim()]);
+    }
   });
 
   it('a signer that fails on the second target leaves no package of the first, nor the folders the build made', () => {
