@@ -24,7 +24,7 @@ import { DEFAULT_CHECKPOINT_EVERY_BYTES, SCRATCH_BYTES, writePartition } from '.
 import { checkBase, startBaseCheck } from './base-check.js';
 import type { ApplyResult } from './apply-result.js';
 import { sameFile } from '../image/same-file.js';
-import { isPackageUrl } from '../transport/byte-range-source.js';
+import { displayName, isPackageUrl } from '../transport/byte-range-source.js';
 import { needsRawStaging } from './staged-sparse-output.js';
 import { hasSparseForm } from './output-image.js';
 import { fileIdsOf } from './owned-file.js';
@@ -49,7 +49,7 @@ export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> 
     if (reader.targetHeader.releaseLayout !== '' && node !== 'missing' && node !== 'folder')
       throw new UsageError(
         'OUTPUT_NOT_FOLDER',
-        `${options.packagePath} is a release package: -o must be a folder, and ${options.outputPath} is a ${node === 'file' ? 'regular file' : 'block device'}`,
+        `${displayName(options.packagePath)} is a release package: -o must be a folder, and ${options.outputPath} is a ${node === 'file' ? 'regular file' : 'block device'}`,
       );
     await checkDevice(reader, options, reporter);
     // From here on, body bytes: one response streams the blobs in op order.
@@ -80,7 +80,7 @@ export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> 
       if (!options.oldPath)
         throw new UsageError(
           'OLD_REQUIRED',
-          `${options.packagePath} is a delta package: pass the old image with --old`,
+          `${displayName(options.packagePath)} is a delta package: pass the old image with --old`,
         );
       old = await openImage(options.oldPath);
       if (destination.kind === 'file') {
@@ -96,7 +96,7 @@ export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> 
       // Not an error (the package needs nothing of it), but a path that may hold a typo.
       reporter.warn({
         code: 'OLD_NOT_USED',
-        message: `${options.packagePath} is a full package: --old ${options.oldPath} is not read`,
+        message: `${displayName(options.packagePath)} is a full package: --old ${options.oldPath} is not read`,
       });
     }
     // A streamed package's payload signature is checked as its body arrives, before the rename.

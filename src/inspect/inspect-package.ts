@@ -12,6 +12,7 @@ import { blobOf, targetSourceOf } from '../model/operation.js';
 import { PackageReader } from '../package/package-reader.js';
 import { CollectingReporter, type Reporter } from '../reporter.js';
 import { readUnverifiedSummary, UNVERIFIED_OP_LIST_MAX, type UnverifiedSummary } from './unverified-summary.js';
+import { displayName } from '../transport/byte-range-source.js';
 
 /** Options of `inspect`. */
 export interface InspectOptions {
@@ -110,7 +111,8 @@ export async function inspectPackage(options: InspectOptions): Promise<InspectRe
     });
     // An unverified manifest is decoded only when it is small: anyone can sign a huge one.
     const summary = await readUnverifiedSummary(options.packagePath, options.http);
-    if (summary.counts.operationCount > UNVERIFIED_OP_LIST_MAX) return countsOnly(options.packagePath, summary);
+    if (summary.counts.operationCount > UNVERIFIED_OP_LIST_MAX)
+      return countsOnly(displayName(options.packagePath), summary);
     reader = await PackageReader.openAt(options.packagePath, { verifyMetadata: false, reporter }, options.http);
     metadataVerified = false;
   }
@@ -130,7 +132,7 @@ export async function inspectPackage(options: InspectOptions): Promise<InspectRe
   };
   const { layout } = reader;
   return {
-    path: options.packagePath,
+    path: displayName(options.packagePath),
     formatVersion: `${reader.header.formatMajor}.${reader.header.formatMinor}`,
     fileSizeBytes: layout.fileSizeBytes,
     metadataVerified,

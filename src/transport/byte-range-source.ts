@@ -25,3 +25,21 @@ export interface ByteRangeSource {
 export function isPackageUrl(where: string): boolean {
   return /^https?:\/\//i.test(where);
 }
+
+/**
+ * `where` as messages and results name it: an http(s) URL without its user name and password
+ * (they are sent, never printed: `***` stands for them); a path as it is.
+ */
+export function displayName(where: string): string {
+  if (!isPackageUrl(where)) return where;
+  let url: URL;
+  try {
+    url = new URL(where);
+  } catch {
+    return where.replace(/^(https?:\/\/)[^/?#]*@/i, '$1***@');
+  }
+  if (url.username === '' && url.password === '') return where;
+  url.username = '***';
+  url.password = '';
+  return url.href;
+}

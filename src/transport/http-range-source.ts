@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { IoError, PackageFormatError, UnsupportedError, ioError } from '../errors/ota-error.js';
-import type { ByteRangeSource } from './byte-range-source.js';
+import { displayName, type ByteRangeSource } from './byte-range-source.js';
 import { RetryableError, httpGetRange } from './http-request.js';
 import { emptyStats, type TransportStats } from './transport-stats.js';
 
@@ -76,7 +76,7 @@ export class HttpRangeSource implements ByteRangeSource {
       timeoutSeconds: options.timeoutSeconds ?? 30,
       backoffMs: options.backoffMs ?? 250,
     };
-    return new HttpRangeSource(url, url, o, ca);
+    return new HttpRangeSource(displayName(url), url, o, ca);
   }
 
   get sizeBytes(): number {

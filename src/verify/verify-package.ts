@@ -14,6 +14,7 @@ import type { HttpSourceOptions } from '../transport/http-range-source.js';
 import { CollectingReporter, type Reporter } from '../reporter.js';
 import { checkPackageBody } from './check-package-body.js';
 import { UsageError } from '../errors/ota-error.js';
+import { displayName } from '../transport/byte-range-source.js';
 
 /**
  * Options of `verify`. The device fields (DeviceOptions: target, profile, platform, timestamp,
@@ -120,7 +121,7 @@ export async function verifyPackage(options: VerifyOptions): Promise<VerifyRepor
     }
   }
   return {
-    package: options.packagePath,
+    package: displayName(options.packagePath),
     target: header.targetId,
     signatureAlgorithm: header.signatureAlgorithm,
     keyId: Buffer.from(reader.metadataSignature.keyId).toString('hex'),

@@ -86,6 +86,18 @@ describe.runIf(run)('metadata first', () => {
     expect(ranges).toEqual(['0-63', `64-${kit.props.metadataSizeBytes - 1}`]);
   }, 60_000);
 
+  it('a URL with a user name and password: they are sent, never printed (results, errors)', async () => {
+    const withCredentials = (path: string) => kit.nginx.base.replace('://', '://alice:s3cret@') + path;
+    const ok = await runCliAsync(['verify', withCredentials('/update-generic.otapkg'), '--metadata-only', '--json']);
+    expect(ok.status, describeRun(ok)).toBe(0);
+    expect(jsonOf(ok).package).toBe(withCredentials('/update-generic.otapkg').replace('alice:s3cret', '***'));
+    const text = await runCliAsync(['verify', withCredentials('/update-generic.otapkg'), '--metadata-only']);
+    const missing = await runCliAsync(['apply', withCredentials('/no-such.otapkg'), '-o', join(kit.work, 'x.img')]);
+    expect(missing.status, describeRun(missing)).toBe(8);
+    expect(missing.stderr).toMatch(/HTTP_STATUS.*\*\*\*@127\.0\.0\.1/);
+    for (const r of [ok, text, missing]) expect(r.stdout + r.stderr).not.toContain('s3cret');
+  }, 60_000);
+
   it('verify <URL> checks the whole package in one pass; inspect <URL> fetches no blob', async () => {
     const logBefore = kit.nginx.accessLog().length;
     const v = await runCliAsync(['verify', `${kit.nginx.base}/update-generic.otapkg`, '--json']);
