@@ -16,6 +16,7 @@ import { UnsupportedError, UsageError, VerificationError, ioError } from '../err
 import { PackageReader } from '../package/package-reader.js';
 import { HttpRangeSource } from '../transport/http-range-source.js';
 import { openPackageSource } from '../transport/open-package-source.js';
+import { displayName } from '../transport/byte-range-source.js';
 import { CollectingReporter } from '../reporter.js';
 import type { ApplyOptions } from './apply-options.js';
 import type { InPlaceApplyResult } from './apply-result.js';
@@ -56,7 +57,7 @@ export async function applyInPlace(options: InPlaceApplyOptions): Promise<InPlac
     if (header.updateMode !== 'in-place')
       throw new UsageError(
         'NOT_IN_PLACE_PACKAGE',
-        `${options.packagePath} is an ${header.updateMode} package: its op order is not proven safe in place; apply it with -o (nothing was written)`,
+        `${displayName(options.packagePath)} is an ${header.updateMode} package: its op order is not proven safe in place; apply it with -o (nothing was written)`,
       );
     if (header.releaseLayout !== '' || reader.manifest.partitions.length !== 1)
       throw new UnsupportedError(

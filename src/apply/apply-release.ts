@@ -6,6 +6,7 @@
 // none. The output folder is locked (output-lock.ts) for the whole run.
 
 import { lstat, readdir, realpath, rm } from 'node:fs/promises';
+import { displayName } from '../transport/byte-range-source.js';
 import { makeFolders, removeMadeFolders } from '../image/make-folders.js';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { UsageError, VerificationError, ioError } from '../errors/ota-error.js';
@@ -47,12 +48,15 @@ export async function applyRelease(
   const outDir = options.outputPath;
   const needsOld = manifest.partitions.some((p) => p.source);
   if (needsOld && !options.oldPath)
-    throw new UsageError('OLD_REQUIRED', `${options.packagePath} is a delta package: pass the old release with --old`);
+    throw new UsageError(
+      'OLD_REQUIRED',
+      `${displayName(options.packagePath)} is a delta package: pass the old release with --old`,
+    );
   // An old image where a release is needed is the first thing wrong (the folder it sits in is no release).
   if (needsOld && (await detectRelease(options.oldPath!)) === undefined) {
     throw new UsageError(
       'OLD_NOT_RELEASE',
-      `${options.packagePath} updates a whole ${reader.targetHeader.releaseLayout} release: --old must be the old release (folder or layout file), not ${options.oldPath}`,
+      `${displayName(options.packagePath)} updates a whole ${reader.targetHeader.releaseLayout} release: --old must be the old release (folder or layout file), not ${options.oldPath}`,
     );
   }
   // Whenever an old release is named — even for a full package — the output must stay out of it.
@@ -60,7 +64,7 @@ export async function applyRelease(
   if (options.oldPath && !needsOld)
     reporter.warn({
       code: 'OLD_NOT_USED',
-      message: `${options.packagePath} is a full package: --old ${options.oldPath} is not read`,
+      message: `${displayName(options.packagePath)} is a full package: --old ${options.oldPath} is not read`,
     });
   const release = needsOld ? await openRelease(options.oldPath!) : undefined;
   const checked: Checked[] = [];
