@@ -158,8 +158,9 @@ describe('generic folder releases', () => {
     expect(mixed.stderr).toMatch(/is a release but .*system\.img is a single image/);
   });
 
-  it('--resume keeps a partition an interrupted run finished (after re-hashing it) and rewrites a damaged one', () => {
-    const pkg = jsonOf(
+  /** A delta package of v1 → v2 built into `out` (with `extra` build options); its path. */
+  const buildDelta = (out: string, ...extra: string[]): string =>
+    jsonOf(
       runCliOk([
         'build',
         '--old',
@@ -167,21 +168,39 @@ describe('generic folder releases', () => {
         '--new',
         v2(),
         '-o',
-        join(work, 'resume-out'),
+        join(work, out),
         '--target',
         'generic',
+        ...extra,
         '--json',
       ]),
     ).packages[0].path;
-    const info = jsonOf(runCliOk(['inspect', pkg, '--json']));
-    // The staging folder is named after the metadata digest (header + target header + manifest).
+
+  /**
+   * `dest` as an interrupted apply of `pkg` leaves it: its staging folder (named after the
+   * metadata digest: header + target header + manifest; mode 0700 as the applier makes it, a
+   * folder others could write to is discarded) holding a finished system.img. Returns the folder.
+   */
+  const interrupted = (pkg: string, dest: string, pub: readonly string[] = []): string => {
+    const info = jsonOf(runCliOk(['inspect', pkg, ...pub, '--json']));
     const metadata = readFileSync(pkg).subarray(0, info.sections.metadataSignature.offsetBytes);
-    const dest = join(work, 'resume-dest');
     const staging = join(dest, `.ota-staging-${createHash('sha256').update(metadata).digest('hex').slice(0, 16)}`);
-    // As the applier makes it: mode 0700 (a staging folder others could write to is discarded).
     mkdirSync(dest);
     mkdirSync(staging, { mode: 0o700 });
     writeFileSync(join(staging, 'system.img'), readFileSync(join(v2(), 'system.img')));
+    return staging;
+  };
+
+  /** Every image of v2 is in `dest`, byte for byte. */
+  const expectV2In = (dest: string): void => {
+    for (const f of readdirSync(v2()))
+      expect(readFileSync(join(dest, f)).equals(readFileSync(join(v2(), f))), f).toBe(true);
+  };
+
+  it('--resume keeps a partition an interrupted run finished (after re-hashing it) and rewrites a damaged one', () => {
+    const pkg = buildDelta('resume-out');
+    const dest = join(work, 'resume-dest');
+    const staging = interrupted(pkg, dest);
     const damaged = readFileSync(join(v2(), 'boot.img'));
     damaged[5] = damaged[5]! ^ 0xff;
     writeFileSync(join(staging, 'boot.img'), damaged);
@@ -194,8 +213,7 @@ describe('generic folder releases', () => {
       .warnings.filter((w: any) => w.code === 'RESUMED')
       .map((w: any) => w.message);
     expect(resumed).toEqual([expect.stringMatching(/^partition system was already written/)]);
-    for (const f of readdirSync(v2()))
-      expect(readFileSync(join(dest, f)).equals(readFileSync(join(v2(), f))), f).toBe(true);
+    expectV2In(dest);
     expect(readdirSync(dest).sort()).toEqual(['boot.img', 'dtbo.img', 'system.img', 'vendor.img']);
   });
 
@@ -203,44 +221,17 @@ describe('generic folder releases', () => {
     // --strict refuses the public test key: a key of our own, and a timestamp.
     const key = join(work, 'strict-key');
     runCliOk(['keygen', '--algorithm', 'ed25519', '-o', key]);
-    const pkg = jsonOf(
-      runCliOk([
-        'build',
-        '--old',
-        v1(),
-        '--new',
-        v2(),
-        '-o',
-        join(work, 'strict-out'),
-        '--target',
-        'generic',
-        '--key',
-        `${key}.pem`,
-        '--timestamp',
-        '1700000000',
-        '--json',
-      ]),
-    ).packages[0].path;
+    const pkg = buildDelta('strict-out', '--key', `${key}.pem`, '--timestamp', '1700000000');
     const pub = ['--pubkey', `${key}.pub.pem`];
-    const info = jsonOf(runCliOk(['inspect', pkg, ...pub, '--json']));
-    const metadata = readFileSync(pkg).subarray(0, info.sections.metadataSignature.offsetBytes);
-    const staged = (dest: string) => {
-      const staging = join(dest, `.ota-staging-${createHash('sha256').update(metadata).digest('hex').slice(0, 16)}`);
-      mkdirSync(dest);
-      mkdirSync(staging, { mode: 0o700 });
-      // As an interrupted run leaves it: system finished, the others not reached.
-      writeFileSync(join(staging, 'system.img'), readFileSync(join(v2(), 'system.img')));
-      return staging;
-    };
+    // As an interrupted run leaves it: system finished, the others not reached.
     const clean = join(work, 'strict-dest');
-    staged(clean);
+    interrupted(pkg, clean, pub);
     const r = runCliOk(['apply', pkg, '--old', v1(), '-o', clean, '--resume', '--strict', ...pub, '--json']);
     expect(jsonOf(r).warnings.map((w: { code: string }) => w.code)).not.toContain('RESUME_RESTART');
-    for (const f of readdirSync(v2()))
-      expect(readFileSync(join(clean, f)).equals(readFileSync(join(v2(), f))), f).toBe(true);
+    expectV2In(clean);
     // boot was under way but left no checkpoint: its progress is lost, which --strict refuses.
     const lost = join(work, 'strict-lost');
-    const staging = staged(lost);
+    const staging = interrupted(pkg, lost, pub);
     writeFileSync(join(staging, '.boot.img.ota-partial-0123456789abcdef'), Buffer.alloc(4096));
     const refused = runCli(['apply', pkg, '--old', v1(), '-o', lost, '--resume', '--strict', ...pub]);
     expect(refused.status, describeRun(refused)).toBe(2);
@@ -250,8 +241,7 @@ describe('generic folder releases', () => {
     expect(jsonOf(again).warnings.map((w: { code: string }) => w.code)).toEqual(
       expect.arrayContaining(['RESUMED', 'RESUME_RESTART']),
     );
-    for (const f of readdirSync(v2()))
-      expect(readFileSync(join(lost, f)).equals(readFileSync(join(v2(), f))), f).toBe(true);
+    expectV2In(lost);
   });
 
   it('keep the old release out of reach: -o equal to or inside it (even for a full package) exit 2; an image as --old exit 2; a folder where an output goes exit 2', () => {
