@@ -4,7 +4,8 @@
 // into, never replaced. Reports made together are staged first and put in place together
 // (writeReportFiles).
 
-import { rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { ioError } from '../errors/ota-error.js';
@@ -26,14 +27,7 @@ export interface StagedReport {
 export async function stageReportFile(path: string, text: string): Promise<StagedReport> {
   const existing = await stat(path).catch(() => undefined);
   if (existing !== undefined && !existing.isFile() && !existing.isDirectory()) {
-    return {
-      commit: async () => {
-        await writeFile(path, text, { encoding: 'utf8', flag: 'w' }).catch((err: unknown) => {
-          throw ioError('write report', path, err);
-        });
-      },
-      discard: async () => undefined,
-    };
+    return { commit: () => writeIntoNode(path, text), discard: async () => undefined };
   }
   // An exclusively created temp with an unpredictable name: never written through a planted link.
   const tmp = join(dirname(path), `.${basename(path)}.tmp-${randomBytes(8).toString('hex')}`);
@@ -78,5 +72,25 @@ export async function writeReportFiles(reports: readonly { path: string; text: s
   } catch (err) {
     await Promise.all(staged.map((s) => s.discard()));
     throw err;
+  }
+}
+
+/**
+ * Writes `text` into the device, FIFO or socket at `path`: opened for writing without creating or
+ * truncating anything, and checked through the handle to be no regular file or folder (a file
+ * put there since would be refused, not overwritten).
+ */
+async function writeIntoNode(path: string, text: string): Promise<void> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(path, constants.O_WRONLY | constants.O_NOCTTY);
+    const st = await fh.stat();
+    if (st.isFile() || st.isDirectory())
+      throw new Error('it was replaced by a file or folder while the report was made');
+    await fh.writeFile(text, 'utf8');
+  } catch (err) {
+    throw ioError('write report', path, err);
+  } finally {
+    await fh?.close();
   }
 }
