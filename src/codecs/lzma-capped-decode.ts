@@ -1,12 +1,15 @@
-// Decodes through a lzma-native coder driven directly and synchronously (no Node stream, no event
-// loop turn per slice) into a buffer of exactly the declared size. The input is fed in slices and
-// the cap is checked after each, so a decompression bomb expands at most one slice past it (the
-// slice size bounds that: lzmaInputSliceBytes). Decode side: LZMA2 blocks and xz streams.
+// Decodes through a lzma-native coder driven directly (no Node stream) into a buffer of exactly
+// the declared size, checking the cap after each input slice, so a decompression bomb expands at
+// most one slice past it. Two drivers: synchronous (no event loop turn per slice; xz streams, fed
+// in slices small enough to bound the overshoot: lzmaInputSliceBytes) and on the libuv pool
+// (raw LZMA2 streams cut at chunk boundaries whose declared sizes were checked first:
+// lzma2-chunk-scan.ts), which leaves this thread free while it decodes. Decode side only.
 // A coder is used for one decode and reset: never pool them (a reset coder keeps queued output).
 
 import type { NativeCoder } from 'lzma-native';
 import { blobDecodeError, describeCause } from './codec-errors.js';
 import { decodeOutput } from './decode-output.js';
+import { nativeWork } from './native-work.js';
 
 /**
  * Runs `input` through `coder` (a decoder, set up) and returns exactly `expectedSizeBytes` bytes
@@ -22,39 +25,113 @@ export function decodeCapped(
   sliceBytes: number,
   into?: Buffer,
 ): Buffer {
-  const output = decodeOutput(expectedSizeBytes, into);
-  let producedBytes = 0;
-  let ended = false;
-  let consumedBytes = 0;
-  let failure: Error | undefined;
-  // The coder's own output buffer size (64 KiB): it allocates one per code() call, i.e. per slice.
-  coder.bufferHandler = (buf, _processedChunks, err, totalIn) => {
-    if (failure || ended) return;
-    if (err) failure = blobDecodeError(what, `corrupt stream: ${describeCause(err)}`, err);
-    else if (buf === null) {
-      ended = true;
-      consumedBytes = totalIn ?? -1;
-    } else if (buf) {
-      if (producedBytes + buf.length > expectedSizeBytes)
-        failure = blobDecodeError(what, `output exceeds the declared ${expectedSizeBytes} bytes`);
-      else producedBytes += buf.copy(output, producedBytes);
-    }
-  };
+  const sink = new CappedSink(what, coder, expectedSizeBytes, into);
   try {
     const step = Math.max(1, sliceBytes);
-    for (let at = 0; at < input.length && !failure && !ended; at += step) {
+    for (let at = 0; at < input.length && sink.open; at += step) {
       const end = Math.min(input.length, at + step);
       coder.code(Buffer.from(input.buffer, input.byteOffset + at, end - at), false);
     }
-    if (!failure && !ended) coder.code(null, false); // finish: liblzma reports a truncated stream
+    if (sink.open) coder.code(null, false); // finish: liblzma reports a truncated stream
   } finally {
     coder.resetUnderlying();
   }
-  if (failure) throw failure;
-  if (!ended) throw blobDecodeError(what, 'corrupt stream: the stream does not end');
-  if (consumedBytes !== input.length)
-    throw blobDecodeError(what, `the stream ends after ${consumedBytes} of its ${input.length} bytes`);
-  if (producedBytes !== expectedSizeBytes)
-    throw blobDecodeError(what, `output is ${producedBytes} bytes, declared ${expectedSizeBytes}`);
-  return output;
+  return sink.result(input.length);
+}
+
+/**
+ * decodeCapped on the libuv pool: `input` is fed in the slices ending at `inputEnds` (chunk
+ * boundaries: scanLzma2Chunks), one at a time, each decoded by a pool thread while this one
+ * runs. Same result and errors as decodeCapped; counted as native work while in flight.
+ */
+export function decodeCappedOnPool(
+  what: string,
+  coder: NativeCoder,
+  input: Uint8Array,
+  expectedSizeBytes: number,
+  inputEnds: readonly number[],
+  into?: Buffer,
+): Promise<Buffer> {
+  const sink = new CappedSink(what, coder, expectedSizeBytes, into);
+  const run = async (): Promise<Buffer> => {
+    try {
+      let at = 0;
+      for (const end of inputEnds) {
+        if (!sink.open) break;
+        await sink.codeOnPool(Buffer.from(input.buffer, input.byteOffset + at, end - at));
+        at = end;
+      }
+      if (sink.open && input.length > 0) await sink.codeOnPool(null); // finish: a truncated stream fails
+    } finally {
+      coder.resetUnderlying();
+    }
+    return sink.result(input.length);
+  };
+  return nativeWork(run());
+}
+
+/**
+ * Collects a coder's output into the result buffer, refusing bytes past the cap, and records how
+ * the stream ended. A pool call ends with lzma-native's processed-chunks callback, which follows
+ * the output, the end and any error of that call (every call consumes its one input buffer).
+ */
+class CappedSink {
+  private readonly output: Buffer;
+  private producedBytes = 0;
+  private ended = false;
+  private consumedBytes = 0;
+  private failure: Error | undefined;
+  private callDone: (() => void) | undefined;
+
+  constructor(
+    private readonly what: string,
+    private readonly coder: NativeCoder,
+    private readonly expectedSizeBytes: number,
+    into: Buffer | undefined,
+  ) {
+    this.output = decodeOutput(expectedSizeBytes, into);
+    // The coder's own output buffer size (64 KiB): it allocates one per code() call, i.e. per slice.
+    coder.bufferHandler = (buf, processedChunks, err, totalIn) => {
+      if (buf === undefined && err === undefined && processedChunks !== undefined) {
+        const done = this.callDone;
+        this.callDone = undefined;
+        done?.();
+        return;
+      }
+      if (this.failure || this.ended) return;
+      if (err) this.failure = blobDecodeError(what, `corrupt stream: ${describeCause(err)}`, err);
+      else if (buf === null) {
+        this.ended = true;
+        this.consumedBytes = totalIn ?? -1;
+      } else if (buf) {
+        if (this.producedBytes + buf.length > expectedSizeBytes)
+          this.failure = blobDecodeError(what, `output exceeds the declared ${expectedSizeBytes} bytes`);
+        else this.producedBytes += buf.copy(this.output, this.producedBytes);
+      }
+    };
+  }
+
+  /** Whether more input may be fed: no failure and no end yet. */
+  get open(): boolean {
+    return !this.failure && !this.ended;
+  }
+
+  /** Decodes `slice` (null: finish) on a pool thread; resolves once its output was taken. */
+  codeOnPool(slice: Buffer | null): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.callDone = resolve;
+      this.coder.code(slice, true);
+    });
+  }
+
+  /** The output, once all `inputBytes` were fed; throws what went wrong. */
+  result(inputBytes: number): Buffer {
+    if (this.failure) throw this.failure;
+    if (!this.ended) throw blobDecodeError(this.what, 'corrupt stream: the stream does not end');
+    if (this.consumedBytes !== inputBytes)
+      throw blobDecodeError(this.what, `the stream ends after ${this.consumedBytes} of its ${inputBytes} bytes`);
+    if (this.producedBytes !== this.expectedSizeBytes)
+      throw blobDecodeError(this.what, `output is ${this.producedBytes} bytes, declared ${this.expectedSizeBytes}`);
+    return this.output;
+  }
 }

@@ -8,7 +8,8 @@ import type lzmaModule from 'lzma-native';
 import type { NativeCoder } from 'lzma-native';
 import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
-import { decodeCapped } from './lzma-capped-decode.js';
+import { decodeCappedOnPool } from './lzma-capped-decode.js';
+import { scanLzma2Chunks } from './lzma2-chunk-scan.js';
 import { nativeWork } from './native-work.js';
 import { assertExpectedSize, blobDecodeError, describeCause } from './codec-errors.js';
 import { windowLogFor } from './window-log.js';
@@ -107,13 +108,20 @@ export function encodeRawLzma2(data: Uint8Array, tuning: Lzma2Tuning, dictLog: n
 }
 
 /**
- * Decodes a raw LZMA2 stream made with a 2^dictLog dictionary into exactly `expectedSizeBytes`.
- * Refuses a dictionary log outside 12..28 or larger than the output needs (a device must not be
- * made to allocate more than the data), then decodes with the output capped and the input fed
- * in small slices, into `into` when given (exactly `expectedSizeBytes` long). Throws
- * PackageFormatError (`BLOB_DECODE_FAILED`, labelled `what`).
+ * Decoded bytes per pool call of a raw LZMA2 decode (whole chunks of at most 2 MiB each): what
+ * lzma-native holds before the output is copied out, against one pool round trip per slice.
  */
-export function decodeRawLzma2(
+const RAW_SLICE_OUTPUT_BYTES = 1024 * 1024;
+
+/**
+ * Decodes a raw LZMA2 stream made with a 2^dictLog dictionary into exactly `expectedSizeBytes`,
+ * on the libuv pool (this thread runs on meanwhile). Refuses a dictionary log outside 12..28 or
+ * larger than the output needs (a device must not be made to allocate more than the data), and a
+ * stream whose chunk headers do not add up to the output (scanLzma2Chunks), before decoding;
+ * then decodes with the output capped, chunk slice by chunk slice, into `into` when given
+ * (exactly `expectedSizeBytes` long). Throws PackageFormatError (`BLOB_DECODE_FAILED`, labelled `what`).
+ */
+export async function decodeRawLzma2(
   what: string,
   data: Uint8Array,
   dictLog: number,
@@ -127,11 +135,10 @@ export function decodeRawLzma2(
       `LZMA2 dictionary log ${dictLog} is outside ${LZMA2_MIN_DICT_LOG}..${lzma2DictLogFor(expectedSizeBytes)} for ${expectedSizeBytes} bytes`,
     );
   }
-  return Promise.resolve().then(() => {
-    const coder = new (lzmaNative().Stream)();
-    coder.rawDecoder({ filters: [{ id: lzmaNative().FILTER_LZMA2, options: { dictSize: 2 ** dictLog } }] });
-    return decodeCapped(what, coder, data, expectedSizeBytes, lzmaInputSliceBytes(expectedSizeBytes), into);
-  });
+  const { inputEnds } = scanLzma2Chunks(what, data, expectedSizeBytes, RAW_SLICE_OUTPUT_BYTES);
+  const coder = new (lzmaNative().Stream)();
+  coder.rawDecoder({ filters: [{ id: lzmaNative().FILTER_LZMA2, options: { dictSize: 2 ** dictLog } }] });
+  return decodeCappedOnPool(what, coder, data, expectedSizeBytes, inputEnds, into);
 }
 
 /** Decoder memory for a stream of `sizeBytes`: its dictionary plus liblzma's state. */
