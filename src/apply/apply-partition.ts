@@ -6,7 +6,7 @@
 // locked (output-lock.ts) for the whole run, so side files are only ever touched by their owner,
 // and the rename is checked to have moved the very inode that was hashed.
 
-import { createHash } from 'node:crypto';
+import { createHash, webcrypto } from 'node:crypto';
 import { lstat, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IoError, UsageError, VerificationError, ioError } from '../errors/ota-error.js';
@@ -120,11 +120,11 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
     await checkFreeSpace(path, j.freeBytesNeeded);
   let out: OutputImage | undefined = state.resumed?.output;
   let { chain, bytesWritten } = state;
-  // Two ops are in flight: while op i is hashed and written, op i+1's blob and source are read and
-  // decoded (the thread pool's work overlaps the main thread's). Each has its own reused source
-  // and patch-output buffers, alternating by op index: an op's buffers are written out before the
-  // op two ahead reads into them. The patchers' other buffers (working copies, decoded blocks)
-  // come from one arena the two share: op i+1 starts only once op i's bytes are made.
+  // Two ops are in flight. Op i+1 starts once op i is made (its blob and source are read and
+  // decoded on the thread pool while op i is hashed and written), or, when its blob is worth it
+  // (worthOverlapping), before: then it decodes while op i is patched on this thread. Each has
+  // its own reused buffers (OpScratches), alternating by op index: an op's buffers are written
+  // out before the op two ahead starts.
   const scratches = new OpScratches();
   // For each op that reads back target blocks (1.6), the last op that writes one of them.
   const waitsFor = targetReadWriters(j.part.operations).lastWriter;
@@ -172,26 +172,43 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
       const where = `partition ${j.part.name} op ${i} (${steps[i]!.type})`;
       // What an op reads back is always checked (§6 step 6): a wrong read-back stops it there.
       const check = checkSources || readsTarget(steps[i]!);
-      const produced = produceStep(j.reader, steps[i]!, j.old, bs, where, scratches.forStep(i), check, written);
+      const buffers = scratches.forStep(i);
+      const produced = produceStep(j.reader, steps[i]!, j.old, bs, where, buffers, check, written).finally(
+        buffers.release,
+      );
       produced.catch(() => undefined); // reported when awaited, in op order
       return produced;
     };
+    // Op i + 1 may start while op i is made and written: not across a checkpoint (it records the
+    // payload hash at the blob of the next op to do), and not when it reads back blocks op i
+    // writes (those of the ops before are written). A streamed package's op starts only once the
+    // op before has its blob, so blobs are downloaded in order, once.
+    const mayStartNext = (i: number): boolean =>
+      i + 1 < steps.length && !checkpoints.has(i + 1) && (waitsFor[i + 1] ?? -1) < i;
+    const mayStartEarly = (i: number): boolean =>
+      !streamed && mayStartNext(i) && worthOverlapping(steps[i]!, steps[i + 1]!);
     for (let i = state.completedOps; i < steps.length; i++) {
       const op = steps[i]!;
-      const data = await (ahead ?? start(i));
-      // Not across a checkpoint: it records the payload hash at the blob of the next op to do; and
-      // not an op that reads back blocks this op writes: they are not written yet (those of the
-      // ops before it are).
-      ahead = i + 1 < steps.length && !checkpoints.has(i + 1) && (waitsFor[i + 1] ?? -1) < i ? start(i + 1) : undefined;
-      if (data) await out.write(op.dst, data);
-      else await out.zero(op.dst);
+      const current = ahead ?? start(i);
+      ahead = mayStartEarly(i) ? start(i + 1) : undefined;
+      const data = await current;
+      if (!ahead && mayStartNext(i)) ahead = start(i + 1);
       const dstBytes = totalBlocks(op.dst) * bs;
-      if (i < chainOps) {
-        // A copy's bytes are its source, whose sha256 the package declares: a partial whose copied
-        // bytes differ from it fails the resume's re-verification and restarts (resume-point.ts).
-        const written = op.type === 'copy' ? Buffer.from(op.srcSha256) : data ? sha256Of(data) : zerosSha256(dstBytes);
-        chain = chainStep(chain, written);
-      }
+      // A copy's bytes are its source, whose sha256 the package declares: a partial whose copied
+      // bytes differ from it fails the resume's re-verification and restarts (resume-point.ts).
+      // Other bytes are hashed on the thread pool while they are written (the buffer is reused
+      // only by the op two ahead, which starts after both).
+      const [, written] = await Promise.all([
+        data ? out.write(op.dst, data) : out.zero(op.dst),
+        i >= chainOps
+          ? undefined
+          : op.type === 'copy'
+            ? Buffer.from(op.srcSha256)
+            : data
+              ? sha256OnPool(data)
+              : zerosSha256(dstBytes),
+      ]);
+      if (written) chain = chainStep(chain, written);
       bytesWritten += dstBytes;
       if (files && checkpoints.has(i + 1)) {
         // Data first, then the checkpoint that names it: a checkpoint never claims unwritten bytes;
@@ -263,6 +280,25 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
   }
 }
 
+/**
+ * A blob smaller than this decodes in about a millisecond: starting its op early (before the op
+ * before it is made) gains less than holding both ops' buffers at once costs.
+ */
+export const EARLY_START_MIN_BLOB_BYTES = 64 * 1024;
+/** Most declared decoder memory two ops made at once may have together. */
+export const EARLY_START_MAX_DECODER_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Whether `next` is worth making while `current` is (its blob decoding on the thread pool while
+ * `current` is patched on this thread): a blob large enough, and both ops' declared decoder
+ * memory within EARLY_START_MAX_DECODER_BYTES (two ops' buffers are held at once).
+ */
+function worthOverlapping(current: ApplyStep, next: ApplyStep): boolean {
+  const memory = (step: ApplyStep): number => ('decoderMemoryBytes' in step ? (step.decoderMemoryBytes ?? 0) : 0);
+  const blobBytes = 'blob' in next ? next.blob.sizeBytes : 0;
+  return blobBytes >= EARLY_START_MIN_BLOB_BYTES && memory(current) + memory(next) <= EARLY_START_MAX_DECODER_BYTES;
+}
+
 /** True for a DIFF op that reads blocks of the image being written (1.6). */
 function readsTarget(step: ApplyStep): boolean {
   return step.type === 'diff' && (step.targetSrc?.length ?? 0) > 0;
@@ -294,8 +330,9 @@ function blobCursor(part: PartitionUpdate, doneOps: number): number | undefined 
   return undefined;
 }
 
-function sha256Of(data: Uint8Array): Buffer {
-  return createHash('sha256').update(data).digest();
+/** sha256 of `data` on the libuv pool (WebCrypto's digest), leaving this thread free. */
+async function sha256OnPool(data: Uint8Array): Promise<Buffer> {
+  return Buffer.from(await webcrypto.subtle.digest('SHA-256', data));
 }
 
 const ZERO_CHUNK = Buffer.alloc(1024 * 1024);
