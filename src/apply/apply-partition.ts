@@ -14,6 +14,7 @@ import type { BlockSource } from '../image/block-source.js';
 import { totalBlocks } from '../model/extent.js';
 import { isUnchanged, type PartitionUpdate } from '../model/manifest.js';
 import { blobOf } from '../model/operation.js';
+import { patcherFor } from '../diff/patcher-registry.js';
 import type { PackageReader } from '../package/package-reader.js';
 import type { Reporter } from '../reporter.js';
 import type { AppliedPartition } from './apply-result.js';
@@ -63,6 +64,11 @@ export interface PartitionJob {
    * before any checkpoint is written and before the output is checked and renamed.
    */
   readonly baseChecked?: Promise<unknown>;
+  /**
+   * The device's decoder memory limit for one op (its profile's): two ops are made at once only
+   * when their declared decoder memory together fits it (none: EARLY_START_MAX_DECODER_BYTES alone).
+   */
+  readonly decoderMemoryLimitBytes?: number;
   /** Runs after the output verified and before it is renamed (a streamed package's payload signature). */
   readonly beforeRename?: () => Promise<void>;
   readonly reporter: Reporter;
@@ -186,7 +192,7 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
     const mayStartNext = (i: number): boolean =>
       i + 1 < steps.length && !checkpoints.has(i + 1) && (waitsFor[i + 1] ?? -1) < i;
     const mayStartEarly = (i: number): boolean =>
-      !streamed && mayStartNext(i) && worthOverlapping(steps[i]!, steps[i + 1]!);
+      !streamed && mayStartNext(i) && worthOverlapping(steps[i]!, steps[i + 1]!, j.decoderMemoryLimitBytes ?? Infinity);
     for (let i = state.completedOps; i < steps.length; i++) {
       const op = steps[i]!;
       const current = ahead ?? start(i);
@@ -198,7 +204,7 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
       // bytes differ from it fails the resume's re-verification and restarts (resume-point.ts).
       // Other bytes are hashed on the thread pool while they are written (the buffer is reused
       // only by the op two ahead, which starts after both).
-      const [, written] = await Promise.all([
+      const [, opSha256] = await Promise.all([
         data ? out.write(op.dst, data) : out.zero(op.dst),
         i >= chainOps
           ? undefined
@@ -208,7 +214,7 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
               ? sha256OnPool(data)
               : zerosSha256(dstBytes),
       ]);
-      if (written) chain = chainStep(chain, written);
+      if (opSha256) chain = chainStep(chain, opSha256);
       bytesWritten += dstBytes;
       if (files && checkpoints.has(i + 1)) {
         // Data first, then the checkpoint that names it: a checkpoint never claims unwritten bytes;
@@ -290,13 +296,15 @@ export const EARLY_START_MAX_DECODER_BYTES = 64 * 1024 * 1024;
 
 /**
  * Whether `next` is worth making while `current` is (its blob decoding on the thread pool while
- * `current` is patched on this thread): a blob large enough, and both ops' declared decoder
- * memory within EARLY_START_MAX_DECODER_BYTES (two ops' buffers are held at once).
+ * `current` is patched on this thread): a DIFF op whose patcher decodes on the pool, a blob large
+ * enough, and both ops' declared decoder memory together within EARLY_START_MAX_DECODER_BYTES
+ * and the device's limit for one op (two ops' buffers are held at once).
  */
-function worthOverlapping(current: ApplyStep, next: ApplyStep): boolean {
+function worthOverlapping(current: ApplyStep, next: ApplyStep, decoderMemoryLimitBytes: number): boolean {
+  if (next.type !== 'diff' || next.blob.sizeBytes < EARLY_START_MIN_BLOB_BYTES) return false;
+  if (!patcherFor(next.differ).decodesOnPool) return false;
   const memory = (step: ApplyStep): number => ('decoderMemoryBytes' in step ? (step.decoderMemoryBytes ?? 0) : 0);
-  const blobBytes = 'blob' in next ? next.blob.sizeBytes : 0;
-  return blobBytes >= EARLY_START_MIN_BLOB_BYTES && memory(current) + memory(next) <= EARLY_START_MAX_DECODER_BYTES;
+  return memory(current) + memory(next) <= Math.min(EARLY_START_MAX_DECODER_BYTES, decoderMemoryLimitBytes);
 }
 
 /** True for a DIFF op that reads blocks of the image being written (1.6). */

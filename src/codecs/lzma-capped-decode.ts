@@ -1,36 +1,49 @@
 // Decodes through a lzma-native coder driven directly (no Node stream) into a buffer of exactly
 // the declared size, checking the cap after each input slice, so a decompression bomb expands at
-// most one slice past it. Two drivers: synchronous (no event loop turn per slice; xz streams, fed
-// in slices small enough to bound the overshoot: lzmaInputSliceBytes) and on the libuv pool
-// (raw LZMA2 streams cut at chunk boundaries whose declared sizes were checked first:
-// lzma2-chunk-scan.ts), which leaves this thread free while it decodes. Decode side only.
-// A coder is used for one decode and reset: never pool them (a reset coder keeps queued output).
+// most one slice past it. The caller cuts the input: xz streams in slices small enough to bound
+// the overshoot (evenSlices, lzmaInputSliceBytes), raw LZMA2 streams at chunk boundaries whose
+// declared sizes were checked first (lzma2-chunk-scan.ts). Two drivers: on this thread (no event
+// loop turn per slice) and on the libuv pool, which leaves this thread free while it decodes.
+// Decode side only. A coder is used for one decode and reset: never pool them (a reset coder
+// keeps queued output).
 
 import type { NativeCoder } from 'lzma-native';
 import { blobDecodeError, describeCause } from './codec-errors.js';
 import { decodeOutput } from './decode-output.js';
 import { nativeWork } from './native-work.js';
 
+/** Ends of `sliceBytes`-byte slices of a `lengthBytes`-byte input (the last one shorter). */
+export function evenSlices(lengthBytes: number, sliceBytes: number): number[] {
+  const step = Math.max(1, sliceBytes);
+  const ends: number[] = [];
+  for (let at = step; at < lengthBytes; at += step) ends.push(at);
+  if (lengthBytes > 0) ends.push(lengthBytes);
+  return ends;
+}
+
 /**
- * Runs `input` through `coder` (a decoder, set up) and returns exactly `expectedSizeBytes` bytes
- * (in `into` when given: a buffer of exactly that length, whose contents are overwritten).
- * Throws PackageFormatError (`BLOB_DECODE_FAILED`, labelled `what`) on a liblzma error, output
- * past the cap, output short of it, or input left after the stream's end (the stream must be all of it).
+ * Runs `input` through `coder` (a decoder, set up) on this thread, in the slices ending at
+ * `inputEnds` (ascending, the last one the input's length), and returns exactly
+ * `expectedSizeBytes` bytes (in `into` when given: a buffer of exactly that length, whose
+ * contents are overwritten). Throws PackageFormatError (`BLOB_DECODE_FAILED`, labelled `what`)
+ * on a liblzma error, output past the cap, output short of it, or input left after the stream's
+ * end (the stream must be all of it).
  */
 export function decodeCapped(
   what: string,
   coder: NativeCoder,
   input: Uint8Array,
   expectedSizeBytes: number,
-  sliceBytes: number,
+  inputEnds: readonly number[],
   into?: Buffer,
 ): Buffer {
   const sink = new CappedSink(what, coder, expectedSizeBytes, into);
   try {
-    const step = Math.max(1, sliceBytes);
-    for (let at = 0; at < input.length && sink.open; at += step) {
-      const end = Math.min(input.length, at + step);
+    let at = 0;
+    for (const end of inputEnds) {
+      if (!sink.open) break;
       coder.code(Buffer.from(input.buffer, input.byteOffset + at, end - at), false);
+      at = end;
     }
     if (sink.open) coder.code(null, false); // finish: liblzma reports a truncated stream
   } finally {
@@ -40,9 +53,8 @@ export function decodeCapped(
 }
 
 /**
- * decodeCapped on the libuv pool: `input` is fed in the slices ending at `inputEnds` (chunk
- * boundaries: scanLzma2Chunks), one at a time, each decoded by a pool thread while this one
- * runs. Same result and errors as decodeCapped; counted as native work while in flight.
+ * decodeCapped on the libuv pool: each slice is decoded by a pool thread while this one runs,
+ * one slice at a time. Same result and errors; counted as native work while in flight.
  */
 export function decodeCappedOnPool(
   what: string,

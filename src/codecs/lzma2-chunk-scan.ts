@@ -22,23 +22,26 @@ const FIRST_PROPS_CONTROL = 0xc0;
 
 /**
  * Cuts `data`, a raw LZMA2 stream that must decode to exactly `expectedSizeBytes`, into slices of
- * whole chunks, each decoding to at most `sliceOutputBytes` (or one chunk, when a chunk alone is
- * larger). Checks the framing only: every control byte valid, every chunk whole, the end marker
- * the last byte, the declared sizes adding up to `expectedSizeBytes`. The chunks' contents
- * (and whether the first one resets the dictionary) are liblzma's to check. Throws
- * PackageFormatError (`BLOB_DECODE_FAILED`, labelled `what`).
+ * whole chunks: a slice ends after the first chunk that takes its decoded or its encoded bytes to
+ * `sliceBytes` (a chunk decodes to at most 2 MiB from at most 64 KiB, so a slice is at most
+ * `sliceBytes` + 2 MiB decoded and `sliceBytes` + 64 KiB encoded). Checks the framing only: every
+ * control byte valid, every chunk whole, the end marker the last byte, the declared sizes adding
+ * up to `expectedSizeBytes`. The chunks' contents (and whether the first one resets the
+ * dictionary) are liblzma's to check. Throws PackageFormatError (`BLOB_DECODE_FAILED`, labelled
+ * `what`).
  */
 export function scanLzma2Chunks(
   what: string,
   data: Uint8Array,
   expectedSizeBytes: number,
-  sliceOutputBytes: number,
+  sliceBytes: number,
 ): Lzma2Cuts {
   const inputEnds: number[] = [];
   const outputEnds: number[] = [];
   let at = 0;
   let decodedBytes = 0;
   let sliceStartBytes = 0;
+  let sliceInputStart = 0;
   const need = (bytes: number, field: string): void => {
     if (at + bytes > data.length)
       throw blobDecodeError(what, `corrupt stream: ${field} at offset ${at} runs past the ${data.length}-byte stream`);
@@ -73,10 +76,11 @@ export function scanLzma2Chunks(
     decodedBytes += decoded;
     if (decodedBytes > expectedSizeBytes)
       throw blobDecodeError(what, `output exceeds the declared ${expectedSizeBytes} bytes`);
-    if (decodedBytes - sliceStartBytes >= sliceOutputBytes) {
+    if (decodedBytes - sliceStartBytes >= sliceBytes || at - sliceInputStart >= sliceBytes) {
       inputEnds.push(at);
       outputEnds.push(decodedBytes);
       sliceStartBytes = decodedBytes;
+      sliceInputStart = at;
     }
   }
   if (at !== data.length) throw blobDecodeError(what, `the stream ends after ${at} of its ${data.length} bytes`);

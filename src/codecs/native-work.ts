@@ -1,5 +1,5 @@
 // The native addon work this thread has queued on the libuv pool and not yet seen settle:
-// lzma-native's encoder streams and bsdiff-node's diff. A worker thread must not end while some
+// lzma-native's encoder streams and pool decodes, and bsdiff-node's diff. A worker thread must not end while some
 // is in flight: lzma-native's completion callback then finds the thread's environment torn down
 // and throws a C++ exception nothing catches, and std::terminate aborts the whole process
 // (SIGABRT, the build's own error lost). The encode worker ends only once none is (encode-worker.ts).

@@ -8,7 +8,8 @@ import type lzmaModule from 'lzma-native';
 import type { NativeCoder } from 'lzma-native';
 import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
-import { decodeCappedOnPool } from './lzma-capped-decode.js';
+import { isMainThread } from 'node:worker_threads';
+import { decodeCapped, decodeCappedOnPool } from './lzma-capped-decode.js';
 import { scanLzma2Chunks } from './lzma2-chunk-scan.js';
 import { nativeWork } from './native-work.js';
 import { assertExpectedSize, blobDecodeError, describeCause } from './codec-errors.js';
@@ -108,14 +109,17 @@ export function encodeRawLzma2(data: Uint8Array, tuning: Lzma2Tuning, dictLog: n
 }
 
 /**
- * Decoded bytes per pool call of a raw LZMA2 decode (whole chunks of at most 2 MiB each): what
- * lzma-native holds before the output is copied out, against one pool round trip per slice.
+ * A raw LZMA2 decode's input is fed in slices of whole chunks (of at most 2 MiB decoded, 64 KiB
+ * encoded each) that end once they reach this many decoded or encoded bytes: what lzma-native
+ * holds before the output is copied out, against one call (a pool round trip) per slice.
  */
-const RAW_SLICE_OUTPUT_BYTES = 1024 * 1024;
+const RAW_SLICE_BYTES = 1024 * 1024;
 
 /**
- * Decodes a raw LZMA2 stream made with a 2^dictLog dictionary into exactly `expectedSizeBytes`,
- * on the libuv pool (this thread runs on meanwhile). Refuses a dictionary log outside 12..28 or
+ * Decodes a raw LZMA2 stream made with a 2^dictLog dictionary into exactly `expectedSizeBytes`:
+ * on the main thread, on the libuv pool (the applier patches one op while the next decodes); on
+ * a worker thread (the build's self-check), on that thread itself, where it waits behind no
+ * encoder's pool work. Refuses a dictionary log outside 12..28 or
  * larger than the output needs (a device must not be made to allocate more than the data), and a
  * stream whose chunk headers do not add up to the output (scanLzma2Chunks), before decoding;
  * then decodes with the output capped, chunk slice by chunk slice, into `into` when given
@@ -135,10 +139,12 @@ export async function decodeRawLzma2(
       `LZMA2 dictionary log ${dictLog} is outside ${LZMA2_MIN_DICT_LOG}..${lzma2DictLogFor(expectedSizeBytes)} for ${expectedSizeBytes} bytes`,
     );
   }
-  const { inputEnds } = scanLzma2Chunks(what, data, expectedSizeBytes, RAW_SLICE_OUTPUT_BYTES);
+  const { inputEnds } = scanLzma2Chunks(what, data, expectedSizeBytes, RAW_SLICE_BYTES);
   const coder = new (lzmaNative().Stream)();
   coder.rawDecoder({ filters: [{ id: lzmaNative().FILTER_LZMA2, options: { dictSize: 2 ** dictLog } }] });
-  return decodeCappedOnPool(what, coder, data, expectedSizeBytes, inputEnds, into);
+  return isMainThread
+    ? decodeCappedOnPool(what, coder, data, expectedSizeBytes, inputEnds, into)
+    : decodeCapped(what, coder, data, expectedSizeBytes, inputEnds, into);
 }
 
 /** Decoder memory for a stream of `sizeBytes`: its dictionary plus liblzma's state. */

@@ -5,7 +5,7 @@
 
 import { createHash } from 'node:crypto';
 import { arm64BcjDecode } from './arm64-bcj.js';
-import { decodeCapped } from './lzma-capped-decode.js';
+import { decodeCapped, evenSlices } from './lzma-capped-decode.js';
 import { blobDecodeError } from './codec-errors.js';
 import { lzmaInputSliceBytes, xzStreamDecoder } from './raw-lzma2.js';
 import { crc32 } from '../hashing/crc32.js';
@@ -52,7 +52,7 @@ export async function decodeXzArm64(
     xzStreamDecoder(memlimitBytes),
     plain,
     expectedSizeBytes,
-    lzmaInputSliceBytes(expectedSizeBytes),
+    evenSlices(plain.length, lzmaInputSliceBytes(expectedSizeBytes)),
     into,
   );
   arm64BcjDecode(output);

@@ -2,7 +2,7 @@
 // memory-limited decode into exactly the declared size.
 
 import { hexBytes } from '../errors/ota-error.js';
-import { decodeCapped } from './lzma-capped-decode.js';
+import { decodeCapped, evenSlices } from './lzma-capped-decode.js';
 import { assertExpectedSize, blobDecodeError } from './codec-errors.js';
 import type { Decoder } from './decoder.js';
 import { lzmaInputSliceBytes, xzStreamDecoder } from './raw-lzma2.js';
@@ -45,7 +45,7 @@ export class XzDecoder implements Decoder {
       xzStreamDecoder(memlimit),
       data,
       expectedSizeBytes,
-      lzmaInputSliceBytes(expectedSizeBytes),
+      evenSlices(data.length, lzmaInputSliceBytes(expectedSizeBytes)),
       into,
     );
   }

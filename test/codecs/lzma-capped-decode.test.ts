@@ -2,7 +2,7 @@
 // buffer), every truncation and a wrong declared size refused with the typed error, a bomb stopped
 // one slice past its cap.
 import { describe, expect, it } from 'vitest';
-import { decodeCapped } from '../../src/codecs/lzma-capped-decode.js';
+import { decodeCapped, evenSlices } from '../../src/codecs/lzma-capped-decode.js';
 import { decodeRawLzma2, encodeRawLzma2, lzma2DictLogFor, xzStreamDecoder } from '../../src/codecs/raw-lzma2.js';
 import { XzDecoder } from '../../src/codecs/xz-decoder.js';
 import { crc32 } from '../../src/hashing/crc32.js';
@@ -75,7 +75,9 @@ describe('decodeRawLzma2 (direct, capped)', () => {
       ).toMatch(`the stream ends after ${packed.length} of its ${packed.length + extra} bytes`);
     const xz = execFileSync('xz', ['-c', '--check=crc64'], { input: data });
     const garbage = Buffer.concat([xz, Buffer.from('garbage')]);
-    expect(() => decodeCapped('xz', xzStreamDecoder(1 << 24), garbage, 5000, 512)).toThrow(/the stream ends after/);
+    expect(() => decodeCapped('xz', xzStreamDecoder(1 << 24), garbage, 5000, evenSlices(garbage.length, 512))).toThrow(
+      /the stream ends after/,
+    );
     // Two streams under one outer index and footer: the container checks see one stream of two blocks.
     expect((await expectBlobError(new XzDecoder().decode(twoStreamsAsOne(), 10_000, 16 << 20))).message).toMatch(
       /the stream ends after/,

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { scanLzma2Chunks } from '../../src/codecs/lzma2-chunk-scan.js';
-import { decodeCappedOnPool } from '../../src/codecs/lzma-capped-decode.js';
+import { decodeCapped, decodeCappedOnPool } from '../../src/codecs/lzma-capped-decode.js';
 import { decodeRawLzma2, encodeRawLzma2, lzmaNative } from '../../src/codecs/raw-lzma2.js';
 import { PackageFormatError } from '../../src/errors/ota-error.js';
 import { prng, suiteSeed } from '../helpers/seeded-random.js';
@@ -69,6 +69,20 @@ describe('scanLzma2Chunks', () => {
     expect((await decodeRawLzma2('t', packed, 23, data.length)).equals(data)).toBe(true);
   });
 
+  it('also ends a slice at a MiB of input: chunks declaring 1 byte from 64 KiB each are not fed whole', async () => {
+    const chunk = Buffer.concat([Buffer.from([0xe0, 0, 0, 0xff, 0xff, 0x5d]), Buffer.alloc(65536, 0x33)]);
+    const hostile = Buffer.concat([...Array.from({ length: 40 }, () => chunk), Buffer.from([0])]);
+    const cuts = scanLzma2Chunks('t', hostile, 40, MiB);
+    let before = 0;
+    for (const end of cuts.inputEnds) {
+      expect(end - before).toBeLessThanOrEqual(MiB + chunk.length + 1);
+      before = end;
+    }
+    expect(cuts.inputEnds.length).toBe(3);
+    // liblzma refuses the first chunk's contents.
+    await expectBlobError(decodeRawLzma2('t', hostile, 12, 40));
+  });
+
   it('reads stored chunks and the empty stream, and decodes them', async () => {
     const a = Buffer.from('stored chunk one, ');
     const b = Buffer.alloc(70_000, 0x42).subarray(0, 65536); // the largest stored chunk
@@ -103,7 +117,7 @@ describe('scanLzma2Chunks', () => {
     expect((await expectBlobError(decodeRawLzma2('t', packed, 18, data.length - 1))).message).toMatch(/exceeds/);
   });
 
-  it('a mutated stream decodes to exactly its declared size or is refused typed, never hangs (property)', async () => {
+  it('a mutated stream decodes to exactly its declared size or is refused typed, never hangs, the same on the pool and on this thread (property)', async () => {
     const data = sample(300_000, SEED + 1);
     const packed = await encodeRawLzma2(data, TUNING, 19);
     await fc.assert(
@@ -123,6 +137,26 @@ describe('scanLzma2Chunks', () => {
           else {
             expect(outcome).toBeInstanceOf(PackageFormatError);
             expect((outcome as PackageFormatError).code).toBe('BLOB_DECODE_FAILED');
+          }
+          // The worker-thread driver (decodeCapped) reaches the same outcome on the same cuts.
+          const cuts = (() => {
+            try {
+              return scanLzma2Chunks('t', mutated, data.length, MiB).inputEnds;
+            } catch {
+              return undefined;
+            }
+          })();
+          if (cuts) {
+            const coder = new (lzmaNative().Stream)();
+            coder.rawDecoder({ filters: [{ id: lzmaNative().FILTER_LZMA2, options: { dictSize: 2 ** 19 } }] });
+            let sync: unknown;
+            try {
+              sync = decodeCapped('t', coder, mutated, data.length, cuts).length;
+            } catch (e) {
+              sync = e;
+            }
+            if (typeof outcome === 'number') expect(sync).toBe(outcome);
+            else expect((sync as Error).message).toBe((outcome as Error).message);
           }
         },
       ),
