@@ -51,14 +51,14 @@ export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> 
         'OUTPUT_NOT_FOLDER',
         `${displayName(options.packagePath)} is a release package: -o must be a folder, and ${options.outputPath} is a ${node === 'file' ? 'regular file' : 'block device'}`,
       );
-    const { profile } = await checkDevice(reader, options, reporter);
+    await checkDevice(reader, options, reporter);
     // From here on, body bytes: one response streams the blobs in op order.
     if (streamed) streamed.streamAhead = true;
     if (reader.targetHeader.releaseLayout !== '') {
       // Loaded only for release packages: the release readers (XML layouts) cost a single-image
       // apply ~40 modules of start-up time.
       const { applyRelease } = await import('./apply-release.js');
-      return await applyRelease(reader, options, reporter, profile.decoderMemoryLimitBytes);
+      return await applyRelease(reader, options, reporter);
     }
     if (reader.manifest.partitions.length !== 1) {
       throw new UnsupportedError(
@@ -120,7 +120,6 @@ export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> 
       resume: options.resume ?? false,
       everyBytes: options.checkpointEveryBytes ?? DEFAULT_CHECKPOINT_EVERY_BYTES,
       baseChecked,
-      decoderMemoryLimitBytes: profile.decoderMemoryLimitBytes,
       // A sparse output of ops out of destination order, or of ops that read back what earlier ones
       // wrote, is written raw first, then converted beside it: room for both (the sparse image is
       // at most the raw one plus chunk headers).

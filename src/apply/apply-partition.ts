@@ -14,7 +14,6 @@ import type { BlockSource } from '../image/block-source.js';
 import { totalBlocks } from '../model/extent.js';
 import { isUnchanged, type PartitionUpdate } from '../model/manifest.js';
 import { blobOf } from '../model/operation.js';
-import { patcherFor } from '../diff/patcher-registry.js';
 import type { PackageReader } from '../package/package-reader.js';
 import type { Reporter } from '../reporter.js';
 import type { AppliedPartition } from './apply-result.js';
@@ -64,11 +63,6 @@ export interface PartitionJob {
    * before any checkpoint is written and before the output is checked and renamed.
    */
   readonly baseChecked?: Promise<unknown>;
-  /**
-   * The device's decoder memory limit for one op (its profile's): two ops are made at once only
-   * when their declared decoder memory together fits it (none: EARLY_START_MAX_DECODER_BYTES alone).
-   */
-  readonly decoderMemoryLimitBytes?: number;
   /** Runs after the output verified and before it is renamed (a streamed package's payload signature). */
   readonly beforeRename?: () => Promise<void>;
   readonly reporter: Reporter;
@@ -126,11 +120,11 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
     await checkFreeSpace(path, j.freeBytesNeeded);
   let out: OutputImage | undefined = state.resumed?.output;
   let { chain, bytesWritten } = state;
-  // Two ops are in flight. Op i+1 starts once op i is made (its blob and source are read and
-  // decoded on the thread pool while op i is hashed and written), or, when its blob is worth it
-  // (worthOverlapping), before: then it decodes while op i is patched on this thread. Each has
-  // its own reused buffers (OpScratches), alternating by op index: an op's buffers are written
-  // out before the op two ahead starts.
+  // Two ops are in flight: while op i is hashed and written, op i+1's blob and source are read and
+  // decoded (the thread pool's work overlaps the main thread's). Each has its own reused source
+  // and patch-output buffers, alternating by op index: an op's buffers are written out before the
+  // op two ahead reads into them. The patchers' other buffers (working copies, decoded blocks)
+  // come from one arena the two share: op i+1 starts only once op i's bytes are made.
   const scratches = new OpScratches();
   // For each op that reads back target blocks (1.6), the last op that writes one of them.
   const waitsFor = targetReadWriters(j.part.operations).lastWriter;
@@ -178,27 +172,17 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
       const where = `partition ${j.part.name} op ${i} (${steps[i]!.type})`;
       // What an op reads back is always checked (§6 step 6): a wrong read-back stops it there.
       const check = checkSources || readsTarget(steps[i]!);
-      const buffers = scratches.forStep(i);
-      const produced = produceStep(j.reader, steps[i]!, j.old, bs, where, buffers, check, written).finally(
-        buffers.release,
-      );
+      const produced = produceStep(j.reader, steps[i]!, j.old, bs, where, scratches.forStep(i), check, written);
       produced.catch(() => undefined); // reported when awaited, in op order
       return produced;
     };
-    // Op i + 1 may start while op i is made and written: not across a checkpoint (it records the
-    // payload hash at the blob of the next op to do), and not when it reads back blocks op i
-    // writes (those of the ops before are written). A streamed package's op starts only once the
-    // op before has its blob, so blobs are downloaded in order, once.
-    const mayStartNext = (i: number): boolean =>
-      i + 1 < steps.length && !checkpoints.has(i + 1) && (waitsFor[i + 1] ?? -1) < i;
-    const mayStartEarly = (i: number): boolean =>
-      !streamed && mayStartNext(i) && worthOverlapping(steps[i]!, steps[i + 1]!, j.decoderMemoryLimitBytes ?? Infinity);
     for (let i = state.completedOps; i < steps.length; i++) {
       const op = steps[i]!;
-      const current = ahead ?? start(i);
-      ahead = mayStartEarly(i) ? start(i + 1) : undefined;
-      const data = await current;
-      if (!ahead && mayStartNext(i)) ahead = start(i + 1);
+      const data = await (ahead ?? start(i));
+      // Not across a checkpoint: it records the payload hash at the blob of the next op to do; and
+      // not an op that reads back blocks this op writes: they are not written yet (those of the
+      // ops before it are).
+      ahead = i + 1 < steps.length && !checkpoints.has(i + 1) && (waitsFor[i + 1] ?? -1) < i ? start(i + 1) : undefined;
       const dstBytes = totalBlocks(op.dst) * bs;
       // A copy's bytes are its source, whose sha256 the package declares: a partial whose copied
       // bytes differ from it fails the resume's re-verification and restarts (resume-point.ts).
@@ -284,27 +268,6 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
       throw ioError('write output', partialPath, err);
     throw err;
   }
-}
-
-/**
- * A blob smaller than this decodes in about a millisecond: starting its op early (before the op
- * before it is made) gains less than holding both ops' buffers at once costs.
- */
-export const EARLY_START_MIN_BLOB_BYTES = 64 * 1024;
-/** Most declared decoder memory two ops made at once may have together. */
-export const EARLY_START_MAX_DECODER_BYTES = 64 * 1024 * 1024;
-
-/**
- * Whether `next` is worth making while `current` is (its blob decoding on the thread pool while
- * `current` is patched on this thread): a DIFF op whose patcher decodes on the pool, a blob large
- * enough, and both ops' declared decoder memory together within EARLY_START_MAX_DECODER_BYTES
- * and the device's limit for one op (two ops' buffers are held at once).
- */
-function worthOverlapping(current: ApplyStep, next: ApplyStep, decoderMemoryLimitBytes: number): boolean {
-  if (next.type !== 'diff' || next.blob.sizeBytes < EARLY_START_MIN_BLOB_BYTES) return false;
-  if (!patcherFor(next.differ).decodesOnPool) return false;
-  const memory = (step: ApplyStep): number => ('decoderMemoryBytes' in step ? (step.decoderMemoryBytes ?? 0) : 0);
-  return memory(current) + memory(next) <= Math.min(EARLY_START_MAX_DECODER_BYTES, decoderMemoryLimitBytes);
 }
 
 /** True for a DIFF op that reads blocks of the image being written (1.6). */

@@ -42,8 +42,6 @@ export async function applyRelease(
   reader: PackageReader,
   options: ApplyOptions,
   reporter: Reporter,
-  /** The device's decoder memory limit for one op (PartitionJob.decoderMemoryLimitBytes). */
-  decoderMemoryLimitBytes?: number,
 ): Promise<ReleaseApplyResult> {
   const { manifest } = reader;
   const bs = manifest.blockSizeBytes;
@@ -99,8 +97,7 @@ export async function applyRelease(
       await checkFreeSpace(join(outDir, 'x'), totalBytes + stagedRawBytes + SCRATCH_BYTES);
       const forbidden = await fileIdsOf(checked.flatMap((c) => (c.old ? [c.old.path] : [])));
       const staged: AppliedPartition[] = [];
-      for (const c of checked)
-        staged.push(await stagePartition(c, reader, options, staging, forbidden, reporter, decoderMemoryLimitBytes));
+      for (const c of checked) staged.push(await stagePartition(c, reader, options, staging, forbidden, reporter));
       if (reader.bodyStreamed) await reader.verifyPayloadSignature();
       // Every partition verified: move them into place together (or not at all).
       const applied = await moveIntoPlace(staged, outDir, staging);
@@ -200,7 +197,6 @@ async function stagePartition(
   staging: string,
   forbidden: readonly FileId[],
   reporter: Reporter,
-  decoderMemoryLimitBytes: number | undefined,
 ): Promise<AppliedPartition> {
   const { part, old } = c;
   const bs = reader.manifest.blockSizeBytes;
@@ -236,7 +232,6 @@ async function stagePartition(
     // A partition the interrupted run never reached has nothing to resume: it starts afresh, unwarned.
     resume: options.resume === true && (await reachedBefore(stagedPath)),
     everyBytes: options.checkpointEveryBytes ?? DEFAULT_CHECKPOINT_EVERY_BYTES,
-    decoderMemoryLimitBytes,
     reporter,
   });
 }

@@ -19,45 +19,37 @@ import type { ApplyStep } from './apply-steps.js';
 export interface StepBuffers {
   readonly source: ScratchBuffer;
   readonly patch: PatchBuffers;
-  /** Gives the arena back once the step is made (its lent buffers are no longer used). */
-  readonly release: () => void;
 }
 
 /**
  * The reused buffers of an applier's two in-flight steps: each its own source and output
- * (alternating by step index), and an arena for every other buffer a patcher asks for (its
- * working copy, its decoded blocks), handed out front to back for one step and given back when
- * the step is made. Arenas are reused: steps made one after the other share one, and only two
- * steps made at once (one decoding on the libuv pool while the other is patched on this thread)
- * hold two. Each holds the most one step asked for (rounded up to a whole MiB: grownSizeBytes),
- * which that step's declared decoder memory bounds.
+ * (alternating by step index), and one arena both share for every other buffer a patcher asks for
+ * (its working copy, its decoded blocks), handed out front to back for one op at a time. Ops
+ * decode one at a time (the next starts once the previous one's bytes are made), so the arena
+ * only ever holds the most one op asked for (rounded up to a whole MiB: grownSizeBytes), which
+ * that op's declared decoder memory bounds.
  */
 export class OpScratches {
   private readonly slots = [0, 1].map(() => ({ source: new ScratchBuffer(), output: new ScratchBuffer() }));
-  private readonly freeArenas: Buffer[] = [];
+  private arena = Buffer.alloc(0);
 
   /**
    * Step `index`'s buffers, taken when it starts: its slot's source and output stay valid until
-   * step index + 2 starts; what the arena lends, until `release` (once the step is made).
+   * step index + 2 starts; what the arena lends, until the next step starts.
    */
   forStep(index: number): StepBuffers {
     const slot = this.slots[index % 2]!;
-    let arena: Buffer | undefined;
     let usedBytes = 0;
     const patch: PatchBuffers = (sizeBytes, use = 'output') => {
       if (use === 'output') return slot.output.take(sizeBytes);
-      arena ??= this.freeArenas.pop() ?? Buffer.alloc(0);
-      // Grown to what this step has asked for so far; the views lent before stay on the old buffer.
-      if (usedBytes + sizeBytes > arena.length) arena = Buffer.allocUnsafeSlow(grownSizeBytes(usedBytes + sizeBytes));
-      const lent = arena.subarray(usedBytes, usedBytes + sizeBytes);
+      // Grown to what this op has asked for so far; the views lent before stay on the old buffer.
+      if (usedBytes + sizeBytes > this.arena.length)
+        this.arena = Buffer.allocUnsafeSlow(grownSizeBytes(usedBytes + sizeBytes));
+      const lent = this.arena.subarray(usedBytes, usedBytes + sizeBytes);
       usedBytes += sizeBytes;
       return lent;
     };
-    const release = (): void => {
-      if (arena) this.freeArenas.push(arena);
-      arena = undefined;
-    };
-    return { source: slot.source, patch, release };
+    return { source: slot.source, patch };
   }
 }
 

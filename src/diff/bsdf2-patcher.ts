@@ -10,8 +10,6 @@ import type { Patcher } from './patcher.js';
 export class Bsdf2Patcher implements Patcher {
   readonly name = BSDF2_DIFFER.name;
   readonly wireId = BSDF2_DIFFER.wireId;
-  /** Decodes on the calling thread. */
-  readonly decodesOnPool = false;
 
   /**
    * Applies a BSDF2 patch in memory into exactly `expectedSizeBytes` (see applyBsdf2Patch). Throws

@@ -10,8 +10,6 @@ import type { PatchBuffers, Patcher } from './patcher.js';
 export class BsdiffLzmaPatcher implements Patcher {
   readonly name = BSDIFF_LZMA_DIFFER.name;
   readonly wireId = BSDIFF_LZMA_DIFFER.wireId;
-  /** Its LZMA2 blocks decode on the libuv pool (decodeRawLzma2). */
-  readonly decodesOnPool = true;
 
   /**
    * Applies a bsdiff-lzma patch in memory into exactly `expectedSizeBytes` (see

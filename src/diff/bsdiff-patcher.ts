@@ -10,8 +10,6 @@ import type { Patcher } from './patcher.js';
 export class BsdiffPatcher implements Patcher {
   readonly name = BSDIFF_DIFFER.name;
   readonly wireId = BSDIFF_DIFFER.wireId;
-  /** Decodes on the calling thread. */
-  readonly decodesOnPool = false;
 
   /**
    * Applies a BSDIFF40 patch in memory. The header must declare exactly `expectedSizeBytes` and

@@ -10,8 +10,6 @@ import type { PatchBuffers, Patcher } from './patcher.js';
 export class DeflateAwarePatcher implements Patcher {
   readonly name = DEFLATE_AWARE_DIFFER.name;
   readonly wireId = DEFLATE_AWARE_DIFFER.wireId;
-  /** Its LZMA2 blocks decode on the libuv pool (decodeRawLzma2). */
-  readonly decodesOnPool = true;
 
   /**
    * Applies a deflate-aware patch into exactly `expectedSizeBytes` (see applyDeflateAwarePatch).

@@ -10,8 +10,6 @@ import type { PatchBuffers, Patcher } from './patcher.js';
 export class ExecAwarePatcher implements Patcher {
   readonly name = EXEC_AWARE_DIFFER.name;
   readonly wireId = EXEC_AWARE_DIFFER.wireId;
-  /** Its LZMA2 blocks decode on the libuv pool (decodeRawLzma2). */
-  readonly decodesOnPool = true;
 
   /**
    * Applies an exec-aware patch into exactly `expectedSizeBytes` (see applyExecAwarePatch).

@@ -9,31 +9,23 @@ import { loadedOnFirstUse } from '../model/loaded-on-first-use.js';
 import { DifferWireId, type DifferName } from '../model/wire-ids.js';
 import type { Patcher } from './patcher.js';
 
-/**
- * The patcher called `name`, its module imported by `load` on the first patch. `decodesOnPool`
- * is known before it loads (the registry test checks it against the loaded patcher's).
- */
-function patcherOnFirstUse(name: DifferName, decodesOnPool: boolean, load: () => Promise<Patcher>): Patcher {
+/** The patcher called `name`, its module imported by `load` on the first patch. */
+function patcherOnFirstUse(name: DifferName, load: () => Promise<Patcher>): Patcher {
   const id = { name, wireId: DifferWireId[name] };
   const loaded = loadedOnFirstUse(id, load);
-  return { ...id, decodesOnPool, patch: async (...args) => (await loaded()).patch(...args) };
+  return { ...id, patch: async (...args) => (await loaded()).patch(...args) };
 }
 
 const PATCHERS: readonly Patcher[] = [
-  patcherOnFirstUse('bsdiff', false, async () => new (await import('./bsdiff-patcher.js')).BsdiffPatcher()),
-  patcherOnFirstUse('zstd-dict', false, async () => new (await import('./zstd-dict-patcher.js')).ZstdDictPatcher()),
-  patcherOnFirstUse('bsdf2', false, async () => new (await import('./bsdf2-patcher.js')).Bsdf2Patcher()),
-  patcherOnFirstUse(
-    'bsdiff-lzma',
-    true,
-    async () => new (await import('./bsdiff-lzma-patcher.js')).BsdiffLzmaPatcher(),
-  ),
+  patcherOnFirstUse('bsdiff', async () => new (await import('./bsdiff-patcher.js')).BsdiffPatcher()),
+  patcherOnFirstUse('zstd-dict', async () => new (await import('./zstd-dict-patcher.js')).ZstdDictPatcher()),
+  patcherOnFirstUse('bsdf2', async () => new (await import('./bsdf2-patcher.js')).Bsdf2Patcher()),
+  patcherOnFirstUse('bsdiff-lzma', async () => new (await import('./bsdiff-lzma-patcher.js')).BsdiffLzmaPatcher()),
   patcherOnFirstUse(
     'deflate-aware',
-    true,
     async () => new (await import('./deflate-aware-patcher.js')).DeflateAwarePatcher(),
   ),
-  patcherOnFirstUse('exec-aware', true, async () => new (await import('./exec-aware-patcher.js')).ExecAwarePatcher()),
+  patcherOnFirstUse('exec-aware', async () => new (await import('./exec-aware-patcher.js')).ExecAwarePatcher()),
 ];
 
 /** Every patcher, in wire-id order. */

@@ -10,11 +10,6 @@ export interface Patcher {
   readonly name: DifferName;
   readonly wireId: number;
   /**
-   * Whether `patch`, called on the main thread, decodes its blob on the libuv pool: the applier
-   * then makes the next op while the one before is patched (apply-partition.ts).
-   */
-  readonly decodesOnPool: boolean;
-  /**
    * Applies `patch` to `source`; the result must be exactly `expectedSizeBytes` long and is
    * never allowed to grow past it. `memoryBytes` is the op's declared decoder memory: no decoded
    * patch block may be larger (absent: only the format's own caps apply). Throws

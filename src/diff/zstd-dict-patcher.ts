@@ -10,8 +10,6 @@ import { ZSTD_DICT_DIFFER } from './zstd-dict-descriptor.js';
 export class ZstdDictPatcher implements Patcher {
   readonly name = ZSTD_DICT_DIFFER.name;
   readonly wireId = ZSTD_DICT_DIFFER.wireId;
-  /** Decodes on the calling thread. */
-  readonly decodesOnPool = false;
 
   /** Decodes the frame with `source` as dictionary into exactly `expectedSizeBytes` (checked first). */
   async patch(source: Uint8Array, patch: Uint8Array, expectedSizeBytes: number): Promise<Buffer> {

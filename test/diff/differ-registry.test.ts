@@ -6,12 +6,6 @@ import { DifferWireId } from '../../src/diff/differ-descriptor.js';
 import { allDiffers, DIFFER_NAMES, differByName } from '../../src/diff/differ-registry.js';
 import { allPatchers, patcherByWireId, patcherFor } from '../../src/diff/patcher-registry.js';
 import { OtaError, UnsupportedError, UsageError } from '../../src/errors/ota-error.js';
-import { Bsdf2Patcher } from '../../src/diff/bsdf2-patcher.js';
-import { BsdiffLzmaPatcher } from '../../src/diff/bsdiff-lzma-patcher.js';
-import { BsdiffPatcher } from '../../src/diff/bsdiff-patcher.js';
-import { DeflateAwarePatcher } from '../../src/diff/deflate-aware-patcher.js';
-import { ExecAwarePatcher } from '../../src/diff/exec-aware-patcher.js';
-import { ZstdDictPatcher } from '../../src/diff/zstd-dict-patcher.js';
 
 function thrown(fn: () => unknown): OtaError {
   try {
@@ -61,26 +55,5 @@ describe('differ registry', () => {
       /^partition 1 op 0: unknown differ id 8/,
     );
     expect(thrown(() => patcherFor('xdelta3')).code).toBe('UNKNOWN_DIFFER');
-  });
-
-  it("declares each patcher's decodesOnPool before loading it as the patcher itself does, and a pool decoder lets the event loop turn", async () => {
-    const loaded = {
-      bsdiff: new BsdiffPatcher(),
-      'zstd-dict': new ZstdDictPatcher(),
-      bsdf2: new Bsdf2Patcher(),
-      'bsdiff-lzma': new BsdiffLzmaPatcher(),
-      'deflate-aware': new DeflateAwarePatcher(),
-      'exec-aware': new ExecAwarePatcher(),
-    } as const;
-    for (const name of DIFFER_NAMES) expect(patcherFor(name).decodesOnPool, name).toBe(loaded[name].decodesOnPool);
-    // A 4 MiB patch of random bytes: its decode takes milliseconds, during which a timer fires.
-    const source = Buffer.alloc(4 * 1024 * 1024);
-    const target = Buffer.from(Array.from({ length: source.length }, (_, i) => (i * 2654435761) >>> 24));
-    const patch = await differByName('bsdiff-lzma').diff(source, target);
-    let turned = false;
-    setImmediate(() => (turned = true));
-    const made = await patcherFor('bsdiff-lzma').patch(source, patch, target.length);
-    expect(made.equals(target)).toBe(true);
-    expect(turned).toBe(true);
   });
 });
