@@ -1,7 +1,7 @@
 // The options every command that takes a package URL shares (--retries, --timeout, --ca-file), the
 // HttpSourceOptions made of them, and the progress line drawn on a TTY (bytes, speed, ETA, retries).
 
-import { isPackageUrl } from '../transport/byte-range-source.js';
+import { isPackageUrl, refuseOtherUrl } from '../transport/byte-range-source.js';
 import type { Command } from 'commander';
 import type { HttpSourceOptions } from '../transport/http-range-source.js';
 import { emptyStats, type TransportStats } from '../transport/transport-stats.js';
@@ -37,6 +37,7 @@ export function transportFrom(
   stats: () => TransportStats;
   done: () => void;
 } {
+  refuseOtherUrl(pkg);
   if (!isPackageUrl(pkg)) {
     const given = [
       ['--retries', o.retries],

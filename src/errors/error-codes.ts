@@ -199,6 +199,7 @@ export const ERROR_CODES = {
   UNKNOWN_DIFFER: { exitCode: unsupported, summary: 'a differ wire id this version does not know' },
   NO_ALLOWED_ENCODING: { exitCode: unsupported, summary: 'no candidate encoding is allowed by a target' },
   HTTP_RANGE_UNSUPPORTED: { exitCode: unsupported, summary: 'the server ignores Range requests (answers 200)' },
+  URL_UNSUPPORTED: { exitCode: unsupported, summary: 'a package URL of a scheme other than http(s) (ftp://, s3://…)' },
   // 8: I/O (IO_<errno> for the errno codes listed; IO_FAILED for any other)
   PKCS11_MODULE_LOAD_FAILED: { exitCode: io, summary: 'the PKCS#11 module cannot be loaded' },
   NO_SPACE: { exitCode: io, summary: 'not enough free space (checked before apply starts)' },

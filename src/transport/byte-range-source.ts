@@ -2,6 +2,8 @@
 // package whose total size is known. File-backed (file-range-source.ts) and HTTP-backed
 // (http-range-source.ts). Decode side only: nothing here knows the package format.
 
+import { UnsupportedError } from '../errors/ota-error.js';
+
 /** Random-read access to the bytes of one package. */
 export interface ByteRangeSource {
   /** What to name in messages (a path or a URL). */
@@ -24,6 +26,21 @@ export interface ByteRangeSource {
 /** true when `where` names an http(s) URL rather than a file. */
 export function isPackageUrl(where: string): boolean {
   return /^https?:\/\//i.test(where);
+}
+
+/**
+ * Refuses a package named by a URL of another scheme (`ftp://`, `s3://`, `file://`…), which would
+ * otherwise be opened as a local path and fail as a missing file. Throws UnsupportedError
+ * `URL_UNSUPPORTED` (exit 7); the URL is named without its user name and password.
+ */
+export function refuseOtherUrl(where: string): void {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(where)?.[1];
+  if (scheme === undefined || isPackageUrl(where)) return;
+  const named = where.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1***@');
+  throw new UnsupportedError(
+    'URL_UNSUPPORTED',
+    `${named}: ${scheme}:// URLs are not read; a package URL is http:// or https:// (a local file whose path looks like a URL: start it with ./)`,
+  );
 }
 
 /**

@@ -606,6 +606,28 @@ describe('options that do not apply are refused, not ignored (exit 2 BAD_OPTION,
     }
   });
 
+  it('a package URL of another scheme (ftp, s3, file) → exit 7 URL_UNSUPPORTED, not a missing file; credentials never printed; nothing written', () => {
+    const out = join(work, 'url-refused.img');
+    const cases: [string[], string][] = [
+      [['verify', 'ftp://builder:s3cret@example.com/update.otapkg'], 'ftp://***@example.com/update.otapkg: ftp://'],
+      [['inspect', 's3://bucket/update.otapkg'], 's3://bucket/update.otapkg: s3://'],
+      [['apply', 'file:///srv/update.otapkg', '--old', pair.oldPath, '-o', out], 'file:///srv/update.otapkg: file://'],
+      [['verify', 'FTP://example.com/u.otapkg', '--retries', '2'], 'FTP://example.com/u.otapkg: FTP://'],
+    ];
+    for (const [args, named] of cases) {
+      const r = runCli(args);
+      expect(r.status, describeRun(r)).toBe(7);
+      expect(r.stderr).toContain(`[URL_UNSUPPORTED]: ${named}`);
+      expect(r.stderr).toMatch(/a package URL is http:\/\/ or https:\/\//);
+      expect(r.stderr).not.toContain('s3cret');
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+    const json = runCli(['inspect', 's3://bucket/update.otapkg', '--json']);
+    expect(json.status).toBe(7);
+    expect(JSON.parse(json.stdout).error.code).toBe('URL_UNSUPPORTED');
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('build where a package name is taken by a folder → exit 2 OUTPUT_NOT_FILE before any work, folder intact', () => {
     const out = join(work, 'taken');
     mkdirSync(join(out, 'update-generic.properties.json'), { recursive: true });
