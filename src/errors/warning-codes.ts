@@ -4,7 +4,7 @@
 /** Every warning code, what it means, and whether --strict refuses it. */
 export const WARNING_CODES = {
   TEST_KEY: { strict: true, summary: 'signed (or checked) with the public test keys' },
-  NO_TIMESTAMP: { strict: true, summary: 'no --timestamp or SOURCE_DATE_EPOCH: anti-rollback timestamp 0' },
+  NO_TIMESTAMP: { strict: true, summary: 'no --timestamp or SOURCE_DATE_EPOCH, or 0: anti-rollback timestamp 0' },
   PARTITIONS_LEFT_OUT: { strict: true, summary: 'partitions the layout marks not upgradable were left out' },
   PARTITIONS_REMOVED: { strict: true, summary: 'partitions of the old release are gone from the new' },
   PARTITION_NEW: { strict: true, summary: 'a partition is new in the new release (full update)' },

@@ -58,13 +58,19 @@ export function sharedBlockSize(profiles: readonly TargetProfile[]): number {
   return blockSizeBytes;
 }
 
-/** The package timestamp, warning when there is none. */
+/** The package timestamp, warning when there is none (or it is 0, which devices read as none). */
 export function packageTimestamp(timestampSeconds: number | undefined, reporter: Reporter): number {
   if (timestampSeconds === undefined)
     reporter.warn({
       code: 'NO_TIMESTAMP',
       message:
         'no SOURCE_DATE_EPOCH or --timestamp: the package timestamp is 0, so devices cannot use it against rollback',
+    });
+  else if (timestampSeconds === 0)
+    reporter.warn({
+      code: 'NO_TIMESTAMP',
+      message:
+        'the package timestamp is 0 (--timestamp 0 or SOURCE_DATE_EPOCH=0), so devices cannot use it against rollback',
     });
   return timestampSeconds ?? 0;
 }

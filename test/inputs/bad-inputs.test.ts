@@ -715,7 +715,7 @@ describe('environment', () => {
     },
   );
 
-  it('SOURCE_DATE_EPOCH sets the timestamp; --timestamp overrides it; empty means none (NO_TIMESTAMP warning)', () => {
+  it('SOURCE_DATE_EPOCH sets the timestamp; --timestamp overrides it; empty or 0 means none (NO_TIMESTAMP warning)', () => {
     const out = freshOut();
     runCliOk(build(out), { env: { SOURCE_DATE_EPOCH: '1234567890' } });
     const info = (dir: string) =>
@@ -728,6 +728,16 @@ describe('environment', () => {
     const r = runCliOk(build(out3), { env: { SOURCE_DATE_EPOCH: '' } });
     expect(r.stderr).toMatch(/^warning \[NO_TIMESTAMP\]: /m);
     expect(info(out3).timestampSeconds).toBe(0);
+    // 0 given on purpose is no timestamp to a device either: the same warning, an error with --strict.
+    const out4 = freshOut();
+    const zero = runCliOk([...build(out4), '--timestamp', '0']);
+    expect(zero.stderr).toMatch(
+      /^warning \[NO_TIMESTAMP\]: the package timestamp is 0 \(--timestamp 0 or SOURCE_DATE_EPOCH=0\)/m,
+    );
+    expect(info(out4).timestampSeconds).toBe(0);
+    const out5 = freshOut();
+    expectError([...build(out5), '--strict'], 2, 'STRICT_NO_TIMESTAMP', { env: { SOURCE_DATE_EPOCH: '0' } });
+    expect(existsSync(join(out5, 'update-generic.otapkg'))).toBe(false);
   });
 });
 
