@@ -175,7 +175,7 @@ const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
  * While a run has something registered (interrupt-cleanup.ts: temporaries to remove, or apply's
  * hint on how to go on), an interrupt runs it, then ends the process by the same signal, so a
  * shell or a CI runner sees what it would have seen (exit 130 for Ctrl-C, 143 for SIGTERM); the
- * interrupt then waits for the synchronous step in progress (a patch being applied) to end. Otherwise
+ * interrupt then waits for the synchronous step in progress (a patch being applied, an xz blob decoded) to end. Otherwise
  * the signals keep their default action: a command with nothing registered stops at once, even
  * inside a long synchronous step.
  */

@@ -118,8 +118,9 @@ const RAW_SLICE_BYTES = 1024 * 1024;
 /**
  * Decodes a raw LZMA2 stream made with a 2^dictLog dictionary into exactly `expectedSizeBytes`:
  * on the main thread, on the libuv pool (the main thread meanwhile runs the applier's other work:
- * writes, reads, an inline hash); on a worker thread (the build's self-check), on that thread
- * itself, where it waits behind no encoder's pool work. Refuses a dictionary log outside 12..28 or
+ * writes, reads, an inline hash); on a worker thread (the build's self-check in its encode
+ * workers), on that thread itself, where it waits behind no encoder's pool work (a build with
+ * in-process plugins self-checks on the main thread, so on the pool). Refuses a dictionary log outside 12..28 or
  * larger than the output needs (a device must not be made to allocate more than the data), and a
  * stream whose chunk headers do not add up to the output (scanLzma2Chunks), before decoding;
  * then decodes with the output capped, chunk slice by chunk slice, into `into` when given

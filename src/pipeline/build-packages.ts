@@ -70,7 +70,7 @@ export function packageTimestamp(timestampSeconds: number | undefined, reporter:
     reporter.warn({
       code: 'NO_TIMESTAMP',
       message:
-        'the package timestamp is 0 (--timestamp 0 or SOURCE_DATE_EPOCH=0), so devices cannot use it against rollback',
+        'the package timestamp is 0 (--timestamp 0 or SOURCE_DATE_EPOCH=0): it gives no rollback protection, and a device that has a timestamp refuses it as a downgrade',
     });
   return timestampSeconds ?? 0;
 }

@@ -34,13 +34,19 @@ export function isPackageUrl(where: string): boolean {
  * `URL_UNSUPPORTED` (exit 7); the URL is named without its user name and password.
  */
 export function refuseOtherUrl(where: string): void {
-  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(where)?.[1];
+  // Two characters at least: `C://dir/x.otapkg` is a Windows path, not a URL of scheme C.
+  const scheme = /^([a-z][a-z0-9+.-]+):\/\//i.exec(where)?.[1];
   if (scheme === undefined || isPackageUrl(where)) return;
-  const named = where.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1***@');
+  const named = withoutCredentials(where);
   throw new UnsupportedError(
     'URL_UNSUPPORTED',
     `${named}: ${scheme}:// URLs are not read; a package URL is http:// or https:// (a local file whose path looks like a URL: start it with ./)`,
   );
+}
+
+/** A URL with its user name and password (up to the last `@` of the authority) shown as `***`. */
+function withoutCredentials(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1***@');
 }
 
 /**
@@ -53,7 +59,7 @@ export function displayName(where: string): string {
   try {
     url = new URL(where);
   } catch {
-    return where.replace(/^(https?:\/\/)[^/?#]*@/i, '$1***@');
+    return withoutCredentials(where);
   }
   if (url.username === '' && url.password === '') return where;
   url.username = '***';

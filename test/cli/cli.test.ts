@@ -613,6 +613,8 @@ describe('options that do not apply are refused, not ignored (exit 2 BAD_OPTION,
       [['inspect', 's3://bucket/update.otapkg'], 's3://bucket/update.otapkg: s3://'],
       [['apply', 'file:///srv/update.otapkg', '--old', pair.oldPath, '-o', out], 'file:///srv/update.otapkg: file://'],
       [['verify', 'FTP://example.com/u.otapkg', '--retries', '2'], 'FTP://example.com/u.otapkg: FTP://'],
+      // The password holds an @: all of the user information is hidden, up to the last one.
+      [['inspect', 'sftp://builder:s3cret@x@example.com/u.otapkg'], 'sftp://***@example.com/u.otapkg: sftp://'],
     ];
     for (const [args, named] of cases) {
       const r = runCli(args);
@@ -626,6 +628,10 @@ describe('options that do not apply are refused, not ignored (exit 2 BAD_OPTION,
     expect(json.status).toBe(7);
     expect(JSON.parse(json.stdout).error.code).toBe('URL_UNSUPPORTED');
     expect(existsSync(out)).toBe(false);
+    // A one-letter scheme is a Windows drive: opened as a path (here missing), not refused as a URL.
+    const drive = runCli(['verify', 'C://no-such-dir/u.otapkg']);
+    expect(drive.status, describeRun(drive)).toBe(8);
+    expect(drive.stderr).not.toContain('URL_UNSUPPORTED');
   });
 
   it('build where a package name is taken by a folder → exit 2 OUTPUT_NOT_FILE before any work, folder intact', () => {

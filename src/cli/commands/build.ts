@@ -79,7 +79,7 @@ export function buildCommand(run: (work: () => Promise<CommandResult>) => Promis
     .option('--partition-name <name>', "partition the image belongs to (default: the profile's, usually system)")
     .option(
       '--timestamp <seconds>',
-      'anti-rollback timestamp (default: $SOURCE_DATE_EPOCH; none or 0 warns NO_TIMESTAMP: devices cannot refuse an older package)',
+      'anti-rollback timestamp (default: $SOURCE_DATE_EPOCH; none or 0 warns NO_TIMESTAMP: no rollback protection, and a device that has a timestamp refuses the package)',
       parseIntOption('--timestamp', 0, MAX_TIMESTAMP_SECONDS),
     )
     .option(
