@@ -186,8 +186,8 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
       const dstBytes = totalBlocks(op.dst) * bs;
       // A copy's bytes are its source, whose sha256 the package declares: a partial whose copied
       // bytes differ from it fails the resume's re-verification and restarts (resume-point.ts).
-      // Other bytes are hashed on the thread pool while they are written (the buffer is reused
-      // only by the op two ahead, which starts after both).
+      // Other bytes are hashed on the thread pool while they are written (WebCrypto copies them
+      // when called; the buffer is reused only by the op two ahead, which starts after both).
       const [, opSha256] = await Promise.all([
         data ? out.write(op.dst, data) : out.zero(op.dst),
         i >= chainOps

@@ -58,7 +58,7 @@ export function sharedBlockSize(profiles: readonly TargetProfile[]): number {
   return blockSizeBytes;
 }
 
-/** The package timestamp, warning when there is none (or it is 0, which devices read as none). */
+/** The package timestamp, warning when there is none or it is 0 (no rollback protection either way). */
 export function packageTimestamp(timestampSeconds: number | undefined, reporter: Reporter): number {
   if (timestampSeconds === undefined)
     reporter.warn({
