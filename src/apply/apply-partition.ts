@@ -6,7 +6,7 @@
 // locked (output-lock.ts) for the whole run, so side files are only ever touched by their owner,
 // and the rename is checked to have moved the very inode that was hashed.
 
-import { createHash, webcrypto } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { lstat, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IoError, UsageError, VerificationError, ioError } from '../errors/ota-error.js';
@@ -183,22 +183,15 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
       // not an op that reads back blocks this op writes: they are not written yet (those of the
       // ops before it are).
       ahead = i + 1 < steps.length && !checkpoints.has(i + 1) && (waitsFor[i + 1] ?? -1) < i ? start(i + 1) : undefined;
+      if (data) await out.write(op.dst, data);
+      else await out.zero(op.dst);
       const dstBytes = totalBlocks(op.dst) * bs;
-      // A copy's bytes are its source, whose sha256 the package declares: a partial whose copied
-      // bytes differ from it fails the resume's re-verification and restarts (resume-point.ts).
-      // Other bytes are hashed on the thread pool while they are written (WebCrypto copies them
-      // when called; the buffer is reused only by the op two ahead, which starts after both).
-      const [, opSha256] = await Promise.all([
-        data ? out.write(op.dst, data) : out.zero(op.dst),
-        i >= chainOps
-          ? undefined
-          : op.type === 'copy'
-            ? Buffer.from(op.srcSha256)
-            : data
-              ? sha256OnPool(data)
-              : zerosSha256(dstBytes),
-      ]);
-      if (opSha256) chain = chainStep(chain, opSha256);
+      if (i < chainOps) {
+        // A copy's bytes are its source, whose sha256 the package declares: a partial whose copied
+        // bytes differ from it fails the resume's re-verification and restarts (resume-point.ts).
+        const written = op.type === 'copy' ? Buffer.from(op.srcSha256) : data ? sha256Of(data) : zerosSha256(dstBytes);
+        chain = chainStep(chain, written);
+      }
       bytesWritten += dstBytes;
       if (files && checkpoints.has(i + 1)) {
         // Data first, then the checkpoint that names it: a checkpoint never claims unwritten bytes;
@@ -301,9 +294,8 @@ function blobCursor(part: PartitionUpdate, doneOps: number): number | undefined 
   return undefined;
 }
 
-/** sha256 of `data` on the libuv pool (WebCrypto's digest), leaving this thread free. */
-async function sha256OnPool(data: Uint8Array): Promise<Buffer> {
-  return Buffer.from(await webcrypto.subtle.digest('SHA-256', data));
+function sha256Of(data: Uint8Array): Buffer {
+  return createHash('sha256').update(data).digest();
 }
 
 const ZERO_CHUNK = Buffer.alloc(1024 * 1024);

@@ -39,13 +39,7 @@ export function decodeCapped(
 ): Buffer {
   const sink = new CappedSink(what, coder, expectedSizeBytes, into);
   try {
-    let at = 0;
-    for (const end of inputEnds) {
-      if (!sink.open) break;
-      coder.code(Buffer.from(input.buffer, input.byteOffset + at, end - at), false);
-      at = end;
-    }
-    if (sink.open) coder.code(null, false); // finish: liblzma reports a truncated stream
+    for (const slice of slicesOf(input, inputEnds, sink)) coder.code(slice, false);
   } finally {
     coder.resetUnderlying();
   }
@@ -67,19 +61,28 @@ export function decodeCappedOnPool(
   const sink = new CappedSink(what, coder, expectedSizeBytes, into);
   const run = async (): Promise<Buffer> => {
     try {
-      let at = 0;
-      for (const end of inputEnds) {
-        if (!sink.open) break;
-        await sink.codeOnPool(Buffer.from(input.buffer, input.byteOffset + at, end - at));
-        at = end;
-      }
-      if (sink.open && input.length > 0) await sink.codeOnPool(null); // finish: a truncated stream fails
+      for (const slice of slicesOf(input, inputEnds, sink)) await sink.codeOnPool(slice);
     } finally {
       coder.resetUnderlying();
     }
     return sink.result(input.length);
   };
   return nativeWork(run());
+}
+
+/**
+ * The slices of `input` ending at `inputEnds`, then null (finish: liblzma reports a truncated
+ * stream), each taken only while `sink` is open (no end or failure yet: a coder that ended resets
+ * itself and would never answer another call).
+ */
+function* slicesOf(input: Uint8Array, inputEnds: readonly number[], sink: CappedSink): Generator<Buffer | null> {
+  let at = 0;
+  for (const end of inputEnds) {
+    if (!sink.open) return;
+    yield Buffer.from(input.buffer, input.byteOffset + at, end - at);
+    at = end;
+  }
+  if (sink.open) yield null;
 }
 
 /**

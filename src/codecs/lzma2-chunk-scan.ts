@@ -86,7 +86,8 @@ export function scanLzma2Chunks(
   if (at !== data.length) throw blobDecodeError(what, `the stream ends after ${at} of its ${data.length} bytes`);
   if (decodedBytes !== expectedSizeBytes)
     throw blobDecodeError(what, `output is ${decodedBytes} bytes, declared ${expectedSizeBytes}`);
-  if (inputEnds.length > 0 && outputEnds.at(-1) === decodedBytes) inputEnds[inputEnds.length - 1] = at;
+  // The end marker joins the last slice when one ends right before it.
+  if (inputEnds.at(-1) === at - 1) inputEnds[inputEnds.length - 1] = at;
   else {
     inputEnds.push(at);
     outputEnds.push(decodedBytes);
