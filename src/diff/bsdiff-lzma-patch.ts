@@ -12,7 +12,13 @@
 //             …  the three encoded blocks back to back; the patch ends with the extra block
 
 import { blobDecodeError } from '../codecs/codec-errors.js';
-import { decodeRawLzma2, LZMA2_MIN_DICT_LOG, lzma2DictLogFor, rawLzma2DecoderBytes } from '../codecs/raw-lzma2.js';
+import {
+  decodeRawLzma2,
+  LZMA2_DECODER_STATE_BYTES,
+  LZMA2_MIN_DICT_LOG,
+  lzma2DictLogFor,
+  rawLzma2DecoderBytes,
+} from '../codecs/raw-lzma2.js';
 import { hexBytes } from '../errors/ota-error.js';
 import { applyBsdiffStreams, controlTotals, CTRL_TUPLE_BYTES } from './bsdiff-patch.js';
 import { lend, type PatchBuffers } from './patcher.js';
@@ -57,6 +63,24 @@ export function bsdiffLzmaApplyBytes(sourceBytes: number, newSizeBytes: number):
   return sourceBytes + 2 * newSizeBytes + maxDecodedBlockBytes(newSizeBytes) + rawLzma2DecoderBytes(newSizeBytes);
 }
 
+/**
+ * Whether the diff and extra blocks may decode at the same time: their decoded bytes and both
+ * LZMA2 decoders (dictionary and state) fit in the decoded blocks and the one decoder that
+ * bsdiffLzmaApplyBytes counts. The control block (decoded first when `controlDecoded`) counts
+ * with its decoded bytes only.
+ */
+function concurrentDecodeFits(
+  headers: readonly { readonly dictLog: number; readonly decodedBytes: number }[],
+  newSizeBytes: number,
+  controlDecoded: boolean,
+): boolean {
+  const lzma = headers.filter((h, i) => h.dictLog !== STORED_BLOCK && !(i === 0 && controlDecoded));
+  if (lzma.length < 2) return false;
+  const decodedBytes = headers.reduce((n, h) => n + h.decodedBytes, 0);
+  const decoderBytes = lzma.reduce((n, h) => n + 2 ** h.dictLog + LZMA2_DECODER_STATE_BYTES, 0);
+  return decodedBytes + decoderBytes <= maxDecodedBlockBytes(newSizeBytes) + rawLzma2DecoderBytes(newSizeBytes);
+}
+
 /** Writes a patch from its three blocks (control, sparse diff, extra). */
 export function writeBsdiffLzma(
   blocks: readonly [BsdiffLzmaBlock, BsdiffLzmaBlock, BsdiffLzmaBlock],
@@ -78,7 +102,8 @@ export function writeBsdiffLzma(
 }
 
 /**
- * Applies a bsdiff-lzma patch to `source` and returns exactly `expectedSizeBytes` bytes. The
+ * Applies a bsdiff-lzma patch to `source` (or to what `source()` makes, called while the blocks
+ * decode) and returns exactly `expectedSizeBytes` bytes. The
  * whole header is checked before any decoding: magic, new size as expected, decoded lengths
  * within their caps (sparse diff 2 per output byte, extra the output, all three together
  * maxDecodedBlockBytes), dictionaries no larger than their blocks (maxBlockDictLog), stored
@@ -88,7 +113,7 @@ export function writeBsdiffLzma(
  * in `buffers` when given.
  */
 export async function applyBsdiffLzmaPatch(
-  source: Uint8Array,
+  source: Uint8Array | (() => Uint8Array),
   patch: Uint8Array,
   expectedSizeBytes: number,
   memoryBytes = Infinity,
@@ -140,26 +165,43 @@ export async function applyBsdiffLzmaPatch(
   const bodyBytes = headers.reduce((n, h) => n + h.encodedBytes, 0);
   if (at + bodyBytes !== patch.length)
     throw fail(`blocks declare ${bodyBytes} bytes, the patch has ${patch.length - at} after its ${at}-byte header`);
-  const decoded: Buffer[] = [];
+  // The blocks decode on the libuv pool while the main thread makes the source (`source` as a
+  // function: exec-aware adjusts its copy meanwhile); together when two LZMA2 dictionaries fit the
+  // one the memory bound counts (concurrentDecodeFits), else one after the other.
+  const together = concurrentDecodeFits(headers, expectedSizeBytes, decodedControl !== undefined);
+  const pending: Promise<Buffer>[] = [];
+  let previous: Promise<unknown> = Promise.resolve();
   for (const [i, h] of headers.entries()) {
     const bytes = patch.subarray(at, at + h.encodedBytes);
     at += h.encodedBytes;
-    const known = decoded.length === 0 ? decodedControl : undefined;
+    const known = i === 0 ? decodedControl : undefined;
     if (known && known.length !== h.decodedBytes)
       throw fail(`control block declares ${h.decodedBytes} bytes, ${known.length} were decoded`);
-    decoded.push(
-      known
-        ? Buffer.from(known.buffer, known.byteOffset, known.length)
-        : h.dictLog === STORED_BLOCK
-          ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)
-          : await decodeRawLzma2(
-              `${WHAT} ${h.name} block`,
-              bytes,
-              h.dictLog,
-              h.decodedBytes,
-              lend(buffers, h.decodedBytes, BLOCK_USES[i]!),
-            ),
-    );
+    if (known) pending.push(Promise.resolve(Buffer.from(known.buffer, known.byteOffset, known.length)));
+    else if (h.dictLog === STORED_BLOCK)
+      pending.push(Promise.resolve(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)));
+    else {
+      const into = lend(buffers, h.decodedBytes, BLOCK_USES[i]!);
+      const decode = () => decodeRawLzma2(`${WHAT} ${h.name} block`, bytes, h.dictLog, h.decodedBytes, into);
+      // One after the other, a block after a failed one is not decoded (it fails with the same error).
+      const block = together ? decode() : previous.then(decode);
+      previous = block;
+      pending.push(block);
+    }
+  }
+  const settled = Promise.allSettled(pending);
+  let sourceBytes: Uint8Array;
+  try {
+    sourceBytes = typeof source === 'function' ? source() : source;
+  } finally {
+    // Nothing returns or throws while a decode still writes into a lent buffer.
+    await settled;
+  }
+  // The first block that failed, in block order (the same error whatever finished first).
+  const decoded: Buffer[] = [];
+  for (const result of await settled) {
+    if (result.status === 'rejected') throw result.reason;
+    decoded.push(result.value);
   }
   const [ctrl, sparse, extra] = decoded as [Buffer, Buffer, Buffer];
   const totals = controlTotals(ctrl, expectedSizeBytes, WHAT);
@@ -175,7 +217,7 @@ export async function applyBsdiffLzmaPatch(
   // reuses it for the next op while this one's result is still being written).
   if (!buffers && ctrl.length === CTRL_TUPLE_BYTES && totals.addBytes === 0 && ctrl.readBigInt64LE(16) === 0n)
     return extra;
-  return applyBsdiffStreams(source, { ctrl, diff, extra }, expectedSizeBytes, buffers);
+  return applyBsdiffStreams(sourceBytes, { ctrl, diff, extra }, expectedSizeBytes, buffers);
 }
 
 function fail(detail: string): Error {

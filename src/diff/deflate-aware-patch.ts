@@ -266,47 +266,51 @@ export async function applyDeflateAwarePatch(
   if (needBytes > memoryBytes)
     throw fail(`patch needs ${needBytes} bytes of decoder memory, the op declares ${memoryBytes}`);
   const oldInflated = header.oldStreams.reduce((n, s) => n + s.inflatedBytes, 0);
-  const expandedSource =
-    lend(buffers, source.length + oldInflated, 'work') ?? Buffer.allocUnsafe(source.length + oldInflated);
-  expandedSource.set(source, 0);
-  let at = source.length;
-  header.oldStreams.forEach((s, i) => {
-    const input = Buffer.from(source.buffer, source.byteOffset + s.sourceOffsetBytes, s.deflatedBytes);
-    let inflated: Buffer;
-    let consumed: number;
-    try {
-      // One output buffer of the declared size (+1, so a longer stream is caught by the limit, not
-      // a second buffer), not zlib's default 16 KiB chunks and then their concatenation, which held
-      // twice the stream until a collection (apk-256's apply: 131-153 MiB peak RSS in 4 runs, then 143-146).
-      const r = inflateRawSync(input, {
-        info: true,
-        chunkSize: Math.max(64, s.inflatedBytes + 1),
-        maxOutputLength: Math.max(1, s.inflatedBytes),
-      }) as unknown as {
-        buffer: Buffer;
-        engine: { bytesWritten: number };
-      };
-      inflated = r.buffer;
-      consumed = r.engine.bytesWritten;
-    } catch (error) {
-      throw fail(`old stream ${i} at source offset ${s.sourceOffsetBytes}: ${describeCause(error)}`, error);
-    }
-    if (inflated.length !== s.inflatedBytes || consumed !== s.deflatedBytes)
-      throw fail(
-        `old stream ${i} inflates ${consumed} bytes into ${inflated.length}, declared ${s.deflatedBytes} into ${s.inflatedBytes}`,
-      );
-    expandedSource.set(inflated, at);
-    at += inflated.length;
-  });
+  const expandedBytes = source.length + oldInflated;
+  // Made on the main thread while the inner patch's blocks decode on the pool.
+  const expandSource = (): Buffer => {
+    const expandedSource = lend(buffers, expandedBytes, 'work') ?? Buffer.allocUnsafe(expandedBytes);
+    expandedSource.set(source, 0);
+    let at = source.length;
+    header.oldStreams.forEach((s, i) => {
+      const input = Buffer.from(source.buffer, source.byteOffset + s.sourceOffsetBytes, s.deflatedBytes);
+      let inflated: Buffer;
+      let consumed: number;
+      try {
+        // One output buffer of the declared size (+1, so a longer stream is caught by the limit, not
+        // a second buffer), not zlib's default 16 KiB chunks and then their concatenation, which held
+        // twice the stream until a collection (apk-256's apply: 131-153 MiB peak RSS in 4 runs, then 143-146).
+        const r = inflateRawSync(input, {
+          info: true,
+          chunkSize: Math.max(64, s.inflatedBytes + 1),
+          maxOutputLength: Math.max(1, s.inflatedBytes),
+        }) as unknown as {
+          buffer: Buffer;
+          engine: { bytesWritten: number };
+        };
+        inflated = r.buffer;
+        consumed = r.engine.bytesWritten;
+      } catch (error) {
+        throw fail(`old stream ${i} at source offset ${s.sourceOffsetBytes}: ${describeCause(error)}`, error);
+      }
+      if (inflated.length !== s.inflatedBytes || consumed !== s.deflatedBytes)
+        throw fail(
+          `old stream ${i} inflates ${consumed} bytes into ${inflated.length}, declared ${s.deflatedBytes} into ${s.inflatedBytes}`,
+        );
+      expandedSource.set(inflated, at);
+      at += inflated.length;
+    });
+    return expandedSource;
+  };
   // The inner patch's result is this patcher's working data, not the applier's output. Without a
   // source (a sourceless DIFF) none are lent: the inner result is then its extra block as it is,
   // not a copy in a lent buffer.
   const inner: PatchBuffers | undefined =
-    buffers && expandedSource.length > 0
+    buffers && expandedBytes > 0
       ? (size, use = 'output') => buffers(size, use === 'output' ? 'expanded' : use)
       : undefined;
   const expanded = await applyBsdiffLzmaPatch(
-    expandedSource,
+    expandSource,
     patch.subarray(innerOffsetBytes),
     expandedTargetBytes(header.segments),
     memoryBytes,

@@ -362,6 +362,31 @@ describe('bsdiff-lzma differ', () => {
     });
   });
 
+  it.each([
+    ['decoding together (a small extra block)', 16],
+    ['decoding one after the other (two dictionaries would not fit)', MiB],
+  ] as const)('reports the first failing block in block order, %s', async (_label, extraBytes) => {
+    // The sparse diff block is long and corrupt near its end (it fails late); the extra block
+    // declares more than it holds (it fails at once). The error names the diff block either way.
+    const newBytes = MiB;
+    const text = textLike(1.5 * MiB, 66);
+    const diffStream = Buffer.from(await encodeRawLzma2(text, { lc: 3, lp: 0, pb: 2 }, 20));
+    diffStream[diffStream.length - 100] ^= 0x5a;
+    const extra = await encodeRawLzma2(Buffer.alloc(extraBytes - 1, 1), { lc: 3, lp: 0, pb: 2 }, 12);
+    const patch = writeBsdiffLzma(
+      [
+        stored(control([[0, newBytes, 0]])),
+        { dictLog: 20, decodedBytes: text.length, bytes: diffStream },
+        { dictLog: extraBytes > 4096 ? 20 : 12, decodedBytes: extraBytes, bytes: extra },
+      ],
+      newBytes,
+    );
+    for (let run = 0; run < 3; run++) {
+      const error = await expectBlobError(differ.patch(randomBytes(MiB, 67), patch, newBytes));
+      expect(error.message).toContain('sparse diff block');
+    }
+  });
+
   it('stops an LZMA2 extra block that expands past its declared length', async () => {
     const bomb = await encodeRawLzma2(Buffer.alloc(64 * MiB), { lc: 3, lp: 0, pb: 2 }, 20);
     const patch = writeBsdiffLzma(
