@@ -28,7 +28,7 @@ export type {
 export type { BlockSource, SourceRun } from './image/block-source.js';
 export type { PartitionLayout, TargetHeader } from './model/target-header.js';
 export { verifyPackage } from './verify/verify-package.js';
-export type { VerifyOptions, VerifyReport } from './verify/verify-package.js';
+export type { VerifyCheck, VerifyCheckId, VerifyOptions, VerifyReport } from './verify/verify-package.js';
 export { inspectPackage } from './inspect/inspect-package.js';
 export type { InspectOptions, InspectReport, OpStats } from './inspect/inspect-package.js';
 export { compareCodecs } from './compare/compare-codecs.js';

@@ -35,13 +35,40 @@ export interface VerifyOptions extends DeviceOptions {
   readonly reporter?: Reporter;
 }
 
+/**
+ * One check that passed: a stable `id` for machines, `text` for people, and the count or size it
+ * covered where it has one.
+ */
+export interface VerifyCheck {
+  readonly id: VerifyCheckId;
+  readonly text: string;
+  /** blob-hashes, blobs-decode: blobs checked; trial-apply of a release: partitions reproduced. */
+  readonly count?: number;
+  /** device-limits of an in-place package: its stash peak. */
+  readonly stashPeakBytes?: number;
+}
+
+/** The checks verify runs, in the order it runs them (README "verify"). */
+export type VerifyCheckId =
+  | 'structure'
+  | 'metadata-signature'
+  | 'manifest'
+  | 'device-target'
+  | 'device-platform'
+  | 'device-timestamp'
+  | 'device-limits'
+  | 'payload-signature'
+  | 'blob-hashes'
+  | 'blobs-decode'
+  | 'trial-apply';
+
 /** What was checked. Any failure throws instead. */
 export interface VerifyReport {
   readonly package: string;
   readonly target: string;
   readonly signatureAlgorithm: string;
   readonly keyId: string;
-  readonly checks: readonly string[];
+  readonly checks: readonly VerifyCheck[];
 }
 
 /** Verifies a package; throws the typed error of the first failed check. */
@@ -53,7 +80,9 @@ export async function verifyPackage(options: VerifyOptions): Promise<VerifyRepor
       'BAD_OPTION',
       '--old applies the package to prove it fits the image, which needs the whole package: leave out --metadata-only or --old',
     );
-  const checks: string[] = [];
+  const checks: VerifyCheck[] = [];
+  const passed = (id: VerifyCheckId, text: string, extra: Partial<VerifyCheck> = {}) =>
+    checks.push({ id, text, ...extra });
   const reader = await PackageReader.openAt(
     options.packagePath,
     { pubkeyPath: options.pubkeyPath, reporter, metadataOnly: options.metadataOnly ?? false },
@@ -61,35 +90,45 @@ export async function verifyPackage(options: VerifyOptions): Promise<VerifyRepor
   );
   const header = reader.targetHeader;
   try {
-    checks.push('header and section lengths', 'metadata signature', 'target header and manifest invariants');
+    passed('structure', 'header and section lengths');
+    passed('metadata-signature', 'metadata signature');
+    passed('manifest', 'target header and manifest invariants');
     const device = await checkDevice(reader, options, reporter);
-    if (device.target !== undefined) checks.push(`device target ${header.targetId}`);
-    if (device.platform !== undefined) checks.push(`device platform ${header.platform}`);
+    if (device.target !== undefined) passed('device-target', `device target ${header.targetId}`);
+    if (device.platform !== undefined) passed('device-platform', `device platform ${header.platform}`);
     if (device.timestampSeconds !== undefined)
-      checks.push(
+      passed(
+        'device-timestamp',
         reader.manifest.timestampSeconds >= device.timestampSeconds
           ? `not older than the device's build (timestamp ${device.timestampSeconds})`
           : `older than the device's build (timestamp ${device.timestampSeconds}): allowed (--allow-downgrade)`,
       );
     const profile = device.profile;
     // An in-place package is verified as the device applies it: in place, its stash within the device's limit.
-    const stash =
-      header.updateMode === 'in-place'
-        ? ` and its ${checkStashLimit(reader.manifest, header, profile)}-byte stash peak`
-        : '';
-    checks.push(`every op${stash} within the ${profile.id} device profile's limits`);
+    const stashPeakBytes =
+      header.updateMode === 'in-place' ? checkStashLimit(reader.manifest, header, profile) : undefined;
+    const stash = stashPeakBytes === undefined ? '' : ` and its ${stashPeakBytes}-byte stash peak`;
+    passed(
+      'device-limits',
+      `every op${stash} within the ${profile.id} device profile's limits`,
+      stashPeakBytes === undefined ? {} : { stashPeakBytes },
+    );
     if (!options.metadataOnly) {
       // Over a network the blobs come first, in order: they feed the payload hash (one download).
       const body = await checkPackageBody(reader, { blobsFirst: reader.source.refetchable });
-      checks.push('payload signature', `every blob matches its hash (${body.blobCount})`);
-      if (body.decodedCount > 0) checks.push(`every replace and sourceless diff blob decodes (${body.decodedCount})`);
+      passed('payload-signature', 'payload signature');
+      passed('blob-hashes', `every blob matches its hash (${body.blobCount})`, { count: body.blobCount });
+      if (body.decodedCount > 0)
+        passed('blobs-decode', `every replace and sourceless diff blob decodes (${body.decodedCount})`, {
+          count: body.decodedCount,
+        });
     }
   } finally {
     await reader.close();
   }
   if (options.oldPath && !options.metadataOnly && header.updateMode === 'in-place') {
     await simulateInPlace({ ...options, oldPath: options.oldPath, reporter });
-    checks.push('applied in place to a temp copy of the old image: reproduces the target sha256');
+    passed('trial-apply', 'applied in place to a temp copy of the old image: reproduces the target sha256');
   } else if (options.oldPath && !options.metadataOnly) {
     const dir = await mkdtemp(join(tmpdir(), 'ota-verify-'));
     try {
@@ -111,11 +150,13 @@ export async function verifyPackage(options: VerifyOptions): Promise<VerifyRepor
         allowDowngrade: options.allowDowngrade,
         reporter,
       });
-      checks.push(
-        applied.kind === 'release'
-          ? `applies to the old release and reproduces the target sha256 of all ${applied.partitions.length} partitions`
-          : 'applies to the old image and reproduces the target sha256',
-      );
+      if (applied.kind === 'release')
+        passed(
+          'trial-apply',
+          `applies to the old release and reproduces the target sha256 of all ${applied.partitions.length} partitions`,
+          { count: applied.partitions.length },
+        );
+      else passed('trial-apply', 'applies to the old image and reproduces the target sha256');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -541,8 +541,22 @@ describe('verify and apply --json', () => {
     const j = jsonOf(runCliOk(['verify', file, '--json', '--old', pair.oldPath, '--device-target', 'qcom']));
     expect(j).toMatchObject({ ok: true, package: file, target: 'qualcomm', signatureAlgorithm: 'rsa-4096' });
     expect(j.keyId).toMatch(/^[0-9a-f]{64}$/);
-    expect(j.checks.join('\n')).toMatch(/payload signature/);
-    expect(j.checks.join('\n')).toMatch(/applies to the old image/);
+    // Stable ids in the order verify runs them; text for people; counts where a check has one.
+    expect(j.checks.map((c: { id: string }) => c.id)).toEqual([
+      'structure',
+      'metadata-signature',
+      'manifest',
+      'device-target',
+      'device-limits',
+      'payload-signature',
+      'blob-hashes',
+      'blobs-decode',
+      'trial-apply',
+    ]);
+    const hashes = j.checks.find((c: { id: string }) => c.id === 'blob-hashes');
+    expect(hashes.count).toBeGreaterThan(0);
+    expect(hashes.text).toBe(`every blob matches its hash (${hashes.count})`);
+    expect(j.checks.at(-1).text).toBe('applies to the old image and reproduces the target sha256');
     expect(j.warnings.map((w: any) => w.code)).toEqual(['TEST_KEY']);
   });
 

@@ -95,7 +95,8 @@ describe.each(VENDORS)('%s sample release', (vendor) => {
       expect(actual, `${vendor} ${a.name}`).toBe(wanted.get(a.name));
     }
     const v = jsonOf(runCliOk(['verify', pkg, '--old', v1, '--device-target', vendor, '--json']));
-    expect(v.checks.at(-1)).toMatch(new RegExp(`all ${names.length} partitions`));
+    expect(v.checks.at(-1)).toMatchObject({ id: 'trial-apply', count: names.length });
+    expect(v.checks.at(-1).text).toMatch(new RegExp(`all ${names.length} partitions`));
   });
 
   it('refuses a package for another chipset target (exit 2) and an old release of another build (exit 5)', () => {

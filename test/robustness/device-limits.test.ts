@@ -373,7 +373,11 @@ describe('item 10: verify proves a full package decodes', () => {
     });
     const r = runCli(['verify', good, '--json']);
     expect(r.status, describeRun(r)).toBe(0);
-    expect(JSON.parse(r.stdout).checks.join('\n')).toContain('decode');
+    expect(JSON.parse(r.stdout).checks).toContainEqual({
+      id: 'blobs-decode',
+      text: 'every replace and sourceless diff blob decodes (1)',
+      count: 1,
+    });
   });
 });
 

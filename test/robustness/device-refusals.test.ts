@@ -151,8 +151,8 @@ describe('refusals before any write', () => {
     const report = JSON.parse(ok.stdout);
     expect(report.checks).toEqual(
       expect.arrayContaining([
-        'device platform sm8650',
-        "older than the device's build (timestamp 3000): allowed (--allow-downgrade)",
+        { id: 'device-platform', text: 'device platform sm8650' },
+        { id: 'device-timestamp', text: "older than the device's build (timestamp 3000): allowed (--allow-downgrade)" },
       ]),
     );
     expect(report.warnings.map((w: { code: string }) => w.code)).toContain('DOWNGRADE_ALLOWED');
@@ -160,10 +160,10 @@ describe('refusals before any write', () => {
     const fromState = JSON.parse(cli(['verify', pkg, '--device-state', state, '--old', oldPath, '--json']).stdout);
     expect(fromState.checks).toEqual(
       expect.arrayContaining([
-        'device target qualcomm',
-        'device platform sm8650',
-        "not older than the device's build (timestamp 2000)",
-        'applies to the old image and reproduces the target sha256',
+        { id: 'device-target', text: 'device target qualcomm' },
+        { id: 'device-platform', text: 'device platform sm8650' },
+        { id: 'device-timestamp', text: "not older than the device's build (timestamp 2000)" },
+        { id: 'trial-apply', text: 'applies to the old image and reproduces the target sha256' },
       ]),
     );
   });

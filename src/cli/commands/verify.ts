@@ -47,7 +47,7 @@ export function verifyCommand(run: (work: () => Promise<CommandResult>) => Promi
         return {
           json: { ok: true, ...r, ...net, warnings: reporter.warnings },
           text: printableLines(
-            `OK ${r.package}: ${r.target}, ${r.signatureAlgorithm} key ${r.keyId.slice(0, 16)}…\n${r.checks.map((c) => `  ✓ ${c}`).join('\n')}`,
+            `OK ${r.package}: ${r.target}, ${r.signatureAlgorithm} key ${r.keyId.slice(0, 16)}…\n${r.checks.map((c) => `  ✓ ${c.text}`).join('\n')}`,
           ),
         };
       });
