@@ -57,28 +57,42 @@ export function maxBlockDictLog(decodedBytes: number, newSizeBytes: number): num
 
 /**
  * Peak memory of applying a patch (this applier's, and a streaming one's upper bound): source,
- * output, the expanded diff block, the decoded blocks and one LZMA2 dictionary at a time.
+ * output, the expanded diff block, the decoded blocks and one LZMA2 dictionary (this applier
+ * decodes two blocks at once only where both dictionaries fit: concurrentDecodeFits).
  */
 export function bsdiffLzmaApplyBytes(sourceBytes: number, newSizeBytes: number): number {
   return sourceBytes + 2 * newSizeBytes + maxDecodedBlockBytes(newSizeBytes) + rawLzma2DecoderBytes(newSizeBytes);
 }
 
 /**
- * Whether the diff and extra blocks may decode at the same time: their decoded bytes and both
- * LZMA2 decoders (dictionary and state) fit in the decoded blocks and the one decoder that
- * bsdiffLzmaApplyBytes counts. The control block (decoded first when `controlDecoded`) counts
- * with its decoded bytes only.
+ * A source the patch makes while its blocks decode (exec-aware's adjusted copy, deflate-aware's
+ * expanded one): `sizeBytes` long, made by `make()` on the calling thread.
+ */
+export interface DeferredSource {
+  readonly sizeBytes: number;
+  make(): Uint8Array;
+}
+
+/**
+ * Whether the blocks may decode at the same time: the source, the output and expanded diff
+ * (2 x the output), the decoded blocks and a decoder (dictionary and state) for each LZMA2 block
+ * decoding at once fit both bsdiffLzmaApplyBytes (which counts one decoder) and the op's
+ * declared `memoryBytes`. A control block decoded before (`controlDecoded`) counts with its
+ * decoded bytes only.
  */
 function concurrentDecodeFits(
   headers: readonly { readonly dictLog: number; readonly decodedBytes: number }[],
+  sourceBytes: number,
   newSizeBytes: number,
+  memoryBytes: number,
   controlDecoded: boolean,
 ): boolean {
   const lzma = headers.filter((h, i) => h.dictLog !== STORED_BLOCK && !(i === 0 && controlDecoded));
   if (lzma.length < 2) return false;
   const decodedBytes = headers.reduce((n, h) => n + h.decodedBytes, 0);
   const decoderBytes = lzma.reduce((n, h) => n + 2 ** h.dictLog + LZMA2_DECODER_STATE_BYTES, 0);
-  return decodedBytes + decoderBytes <= maxDecodedBlockBytes(newSizeBytes) + rawLzma2DecoderBytes(newSizeBytes);
+  const peakBytes = sourceBytes + 2 * newSizeBytes + decodedBytes + decoderBytes;
+  return peakBytes <= Math.min(memoryBytes, bsdiffLzmaApplyBytes(sourceBytes, newSizeBytes));
 }
 
 /** Writes a patch from its three blocks (control, sparse diff, extra). */
@@ -102,7 +116,7 @@ export function writeBsdiffLzma(
 }
 
 /**
- * Applies a bsdiff-lzma patch to `source` (or to what `source()` makes, called while the blocks
+ * Applies a bsdiff-lzma patch to `source` (or to what a DeferredSource makes while the blocks
  * decode) and returns exactly `expectedSizeBytes` bytes. The
  * whole header is checked before any decoding: magic, new size as expected, decoded lengths
  * within their caps (sparse diff 2 per output byte, extra the output, all three together
@@ -113,7 +127,7 @@ export function writeBsdiffLzma(
  * in `buffers` when given.
  */
 export async function applyBsdiffLzmaPatch(
-  source: Uint8Array | (() => Uint8Array),
+  source: Uint8Array | DeferredSource,
   patch: Uint8Array,
   expectedSizeBytes: number,
   memoryBytes = Infinity,
@@ -165,38 +179,52 @@ export async function applyBsdiffLzmaPatch(
   const bodyBytes = headers.reduce((n, h) => n + h.encodedBytes, 0);
   if (at + bodyBytes !== patch.length)
     throw fail(`blocks declare ${bodyBytes} bytes, the patch has ${patch.length - at} after its ${at}-byte header`);
-  // The blocks decode on the libuv pool while the main thread makes the source (`source` as a
-  // function: exec-aware adjusts its copy meanwhile); together when two LZMA2 dictionaries fit the
-  // one the memory bound counts (concurrentDecodeFits), else one after the other.
-  const together = concurrentDecodeFits(headers, expectedSizeBytes, decodedControl !== undefined);
-  const pending: Promise<Buffer>[] = [];
-  let previous: Promise<unknown> = Promise.resolve();
-  for (const [i, h] of headers.entries()) {
+  // The LZMA2 blocks start decoding on the libuv pool before this thread makes a deferred source
+  // (a block's first slice decodes meanwhile; this thread feeds the next ones): all together
+  // where their decoders fit (concurrentDecodeFits), else one after the other. Their buffers are
+  // lent first, so nothing that throws runs once a decode has started.
+  const sourceBytes = source instanceof Uint8Array ? source.length : source.sizeBytes;
+  const together = concurrentDecodeFits(
+    headers,
+    sourceBytes,
+    expectedSizeBytes,
+    memoryBytes,
+    decodedControl !== undefined,
+  );
+  const blocks = headers.map((h, i) => {
     const bytes = patch.subarray(at, at + h.encodedBytes);
     at += h.encodedBytes;
-    const known = i === 0 ? decodedControl : undefined;
-    if (known && known.length !== h.decodedBytes)
-      throw fail(`control block declares ${h.decodedBytes} bytes, ${known.length} were decoded`);
-    if (known) pending.push(Promise.resolve(Buffer.from(known.buffer, known.byteOffset, known.length)));
-    else if (h.dictLog === STORED_BLOCK)
-      pending.push(Promise.resolve(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)));
-    else {
-      const into = lend(buffers, h.decodedBytes, BLOCK_USES[i]!);
-      const decode = () => decodeRawLzma2(`${WHAT} ${h.name} block`, bytes, h.dictLog, h.decodedBytes, into);
-      // One after the other, a block after a failed one is not decoded (it fails with the same error).
-      const block = together ? decode() : previous.then(decode);
-      previous = block;
-      pending.push(block);
+    if (i === 0 && decodedControl) {
+      if (decodedControl.length !== h.decodedBytes)
+        throw fail(`control block declares ${h.decodedBytes} bytes, ${decodedControl.length} were decoded`);
+      return { known: Buffer.from(decodedControl.buffer, decodedControl.byteOffset, decodedControl.length) };
     }
+    if (h.dictLog === STORED_BLOCK) return { known: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length) };
+    return { h, bytes, into: lend(buffers, h.decodedBytes, BLOCK_USES[i]!) };
+  });
+  const pending: Promise<Buffer>[] = [];
+  let previous: Promise<Buffer> | undefined;
+  for (const block of blocks) {
+    if (block.known) {
+      pending.push(Promise.resolve(block.known));
+      continue;
+    }
+    const { h, bytes, into } = block;
+    const decode = () => decodeRawLzma2(`${WHAT} ${h.name} block`, bytes, h.dictLog, h.decodedBytes, into);
+    // One after the other, a block after a failed one is not decoded (it fails with the same error).
+    const decoded = together || !previous ? decode() : previous.then(decode);
+    previous = decoded;
+    pending.push(decoded);
   }
   const settled = Promise.allSettled(pending);
-  let sourceBytes: Uint8Array;
+  let made: Uint8Array;
   try {
-    sourceBytes = typeof source === 'function' ? source() : source;
+    made = source instanceof Uint8Array ? source : source.make();
   } finally {
     // Nothing returns or throws while a decode still writes into a lent buffer.
     await settled;
   }
+  if (made.length !== sourceBytes) throw new Error(`deferred source made ${made.length} bytes, not ${sourceBytes}`);
   // The first block that failed, in block order (the same error whatever finished first).
   const decoded: Buffer[] = [];
   for (const result of await settled) {
@@ -217,7 +245,7 @@ export async function applyBsdiffLzmaPatch(
   // reuses it for the next op while this one's result is still being written).
   if (!buffers && ctrl.length === CTRL_TUPLE_BYTES && totals.addBytes === 0 && ctrl.readBigInt64LE(16) === 0n)
     return extra;
-  return applyBsdiffStreams(sourceBytes, { ctrl, diff, extra }, expectedSizeBytes, buffers);
+  return applyBsdiffStreams(made, { ctrl, diff, extra }, expectedSizeBytes, buffers);
 }
 
 function fail(detail: string): Error {

@@ -310,7 +310,7 @@ export async function applyDeflateAwarePatch(
       ? (size, use = 'output') => buffers(size, use === 'output' ? 'expanded' : use)
       : undefined;
   const expanded = await applyBsdiffLzmaPatch(
-    expandSource,
+    { sizeBytes: expandedBytes, make: expandSource },
     patch.subarray(innerOffsetBytes),
     expandedTargetBytes(header.segments),
     memoryBytes,

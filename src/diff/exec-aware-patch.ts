@@ -254,8 +254,12 @@ export async function applyExecAwarePatch(
   const regions = regionsFromControl(control, source.length);
   if (header.runs.length > regions.oldStart.length + 1)
     throw fail(`${header.runs.length} runs for ${regions.oldStart.length} regions`);
-  const adjusted = () =>
-    adjustSource(source, regions, header.arch, header.runs, header.labels, lend(buffers, source.length, 'work'));
+  // Adjusted while the inner patch's blocks decode.
+  const adjusted = {
+    sizeBytes: source.length,
+    make: () =>
+      adjustSource(source, regions, header.arch, header.runs, header.labels, lend(buffers, source.length, 'work')),
+  };
   return applyBsdiffLzmaPatch(adjusted, inner, expectedSizeBytes, memoryBytes, buffers, control);
 }
 

@@ -3,7 +3,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeRawLzma2 } from '../../src/codecs/raw-lzma2.js';
+import { encodeRawLzma2, lzma2DictLogFor } from '../../src/codecs/raw-lzma2.js';
 import { BsdiffLzmaDiffer } from '../../src/diff/bsdiff-lzma-differ.js';
 import {
   BSDIFF_LZMA_MAGIC,
@@ -12,6 +12,7 @@ import {
   type BsdiffLzmaBlock,
 } from '../../src/diff/bsdiff-lzma-patch.js';
 import { BsdiffDiffer } from '../../src/diff/bsdiff-differ.js';
+import { CTRL_TUPLE_BYTES } from '../../src/diff/bsdiff-patch.js';
 import type { PatchBufferUse, PatchBuffers } from '../../src/diff/patcher.js';
 import { encodeSparseDiff, expandSparseDiff, maxSparseBytes } from '../../src/diff/sparse-diff.js';
 import { readVarint, writeVarint } from '../../src/diff/varint.js';
@@ -385,6 +386,37 @@ describe('bsdiff-lzma differ', () => {
       const error = await expectBlobError(differ.patch(randomBytes(MiB, 67), patch, newBytes));
       expect(error.message).toContain('sparse diff block');
     }
+  });
+
+  it('starts no decode when a buffer cannot be lent: the error is the lend failure, and no decode fails unheard', async () => {
+    const text = textLike(256 * 1024, 68);
+    const lzma = async (data: Uint8Array, declaredBytes = data.length) => {
+      const dictLog = lzma2DictLogFor(declaredBytes);
+      return {
+        dictLog,
+        decodedBytes: declaredBytes,
+        bytes: await encodeRawLzma2(data, { lc: 3, lp: 0, pb: 2 }, dictLog),
+      };
+    };
+    // The control block declares twice what it holds: its decode fails (had it started before the
+    // lend that throws, that failure would be an unhandled rejection, which fails this suite).
+    const patch = writeBsdiffLzma(
+      [await lzma(control([[0, text.length, 0]]), 2 * CTRL_TUPLE_BYTES), await lzma(Buffer.alloc(0)), await lzma(text)],
+      text.length,
+    );
+    const asked: PatchBufferUse[] = [];
+    const buffers: PatchBuffers = (sizeBytes, use = 'output') => {
+      asked.push(use);
+      if (use === 'extra') throw new Error('no memory for the extra block');
+      return Buffer.alloc(sizeBytes);
+    };
+    await expect(differ.patch(new Uint8Array(0), patch, text.length, undefined, buffers)).rejects.toThrow(
+      'no memory for the extra block',
+    );
+    expect(asked).toEqual(['control', 'diff', 'extra']);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const error = await expectBlobError(differ.patch(new Uint8Array(0), patch, text.length));
+    expect(error.message).toContain('control block');
   });
 
   it('stops an LZMA2 extra block that expands past its declared length', async () => {
