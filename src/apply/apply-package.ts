@@ -29,13 +29,15 @@ import { needsRawStaging } from './staged-sparse-output.js';
 import { hasSparseForm } from './output-image.js';
 import { fileIdsOf } from './owned-file.js';
 import { checkDevice } from './device-gate.js';
-import { imageDestination, outputNode, type OutputDestination } from './output-destination.js';
+import { fileOutputPath, imageDestination, outputNode, type OutputDestination } from './output-destination.js';
 
 /** Applies a package; see the file comment for the guarantees. */
 export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> {
   const reporter = options.reporter ?? new CollectingReporter();
   // lstat/stat only: a FIFO or a device that is no block device is never opened.
   const node = await outputNode(options.outputPath);
+  // A symbolic link to the output file stays a link: the file it names is replaced.
+  const outputPath = node === 'file' ? await fileOutputPath(options.outputPath) : options.outputPath;
   const source = await openPackageSource(options.packagePath, options.http);
   const streamed = source instanceof HttpRangeSource ? source : undefined;
   const reader = await PackageReader.openSource(source, {
@@ -69,7 +71,7 @@ export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> 
     const part = reader.manifest.partitions[0]!;
     const destination: OutputDestination = options.outputAsBlockDevice
       ? { kind: 'block-device', path: options.outputPath }
-      : imageDestination(options.outputPath, node);
+      : imageDestination(outputPath, node);
     // Even a full package never replaces an old image the caller named.
     if (options.oldPath && (await sameFile(options.oldPath, options.outputPath)))
       throw new UsageError('OUTPUT_IS_OLD', 'the output must not be the old image (A/B apply never writes the source)');

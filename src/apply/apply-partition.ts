@@ -7,7 +7,7 @@
 // and the rename is checked to have moved the very inode that was hashed.
 
 import { createHash } from 'node:crypto';
-import { lstat, rename, unlink } from 'node:fs/promises';
+import { chmod, lstat, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IoError, UsageError, VerificationError, ioError } from '../errors/ota-error.js';
 import type { BlockSource } from '../image/block-source.js';
@@ -222,6 +222,12 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
     }
     await j.beforeRename?.();
     if (files) {
+      // An output replacing a file keeps that file's permissions (a private image stays private).
+      const replaced = await stat(path).catch(() => undefined);
+      if (replaced?.isFile())
+        await chmod(partialPath, replaced.mode & 0o7777).catch((err) => {
+          throw ioError('set the permissions of', partialPath, err);
+        });
       await rename(partialPath, path).catch((err) => {
         throw ioError('rename output to', path, err);
       });

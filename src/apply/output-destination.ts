@@ -4,6 +4,7 @@
 // dangling symlink, or a symlink to one of these) is refused before the applier does any work.
 
 import { lstat, stat } from 'node:fs/promises';
+import { linkTarget } from '../image/link-target.js';
 import type { Stats } from 'node:fs';
 import { UsageError } from '../errors/ota-error.js';
 import type { OutputKind } from './apply-result.js';
@@ -44,6 +45,21 @@ export async function outputNode(path: string): Promise<OutputNode> {
     'OUTPUT_NOT_FILE',
     `output ${path} is ${via}${typeName(st)}; apply writes only a regular file, a block device or a release folder; nothing was written`,
   );
+}
+
+/**
+ * The path a regular-file output at `path` is renamed to: `path`, or the file its symbolic links
+ * lead to (the link stays a link). Refuses, with `OUTPUT_NOT_FILE`, a link to a file a process
+ * holds open (/dev/stdout redirected to a file): a rename would replace the link, not fill that file.
+ */
+export async function fileOutputPath(path: string): Promise<string> {
+  const target = await linkTarget(path);
+  if (target.kind === 'process-file')
+    throw new UsageError(
+      'OUTPUT_NOT_FILE',
+      `output ${path} is a file a process holds open (through /proc); apply writes a regular file, a block device or a release folder; nothing was written`,
+    );
+  return target.path;
 }
 
 /** The destination of a single-image apply at `path`; a folder is refused (`OUTPUT_NOT_FILE`, exit 2). */

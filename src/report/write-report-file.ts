@@ -1,14 +1,17 @@
 // writeReportFile: writes a report (CSV, HTML) next to its destination and renames it into
 // place, so a failed run never leaves half a file; errors become IoErrors naming the path. A
-// destination that is a device, FIFO or socket (/dev/null, /dev/stdout, a pipe) is written
-// into, never replaced. Reports made together are staged first and put in place together
-// (writeReportFiles).
+// destination that is a device, FIFO or socket (/dev/null, a pipe) is written into, never
+// replaced; so is this process's own open file (/dev/stdout, /dev/fd/N: written through that
+// descriptor, after what the process wrote there before); a symbolic link stays a link (the file
+// it names is replaced), and a replaced file keeps its permissions. Reports made together are
+// staged first and put in place together (writeReportFiles).
 
-import { constants } from 'node:fs';
-import { open, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { constants, fstatSync, writeSync } from 'node:fs';
+import { chmod, open, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { ioError } from '../errors/ota-error.js';
+import { linkTarget } from '../image/link-target.js';
 
 /** A report written beside its destination under a temporary name, not yet in place. */
 export interface StagedReport {
@@ -25,15 +28,24 @@ export interface StagedReport {
  * /dev/null).
  */
 export async function stageReportFile(path: string, text: string): Promise<StagedReport> {
-  const existing = await stat(path).catch(() => undefined);
+  const target = await linkTarget(path);
+  if (target.kind === 'process-file') {
+    const fd = target.fd;
+    const commit = fd === undefined ? () => writeIntoNode(path, text) : () => writeIntoDescriptor(path, fd, text);
+    return { commit, discard: async () => undefined };
+  }
+  const destination = target.path;
+  const existing = await stat(destination).catch(() => undefined);
   if (existing !== undefined && !existing.isFile() && !existing.isDirectory()) {
-    return { commit: () => writeIntoNode(path, text), discard: async () => undefined };
+    return { commit: () => writeIntoNode(destination, text), discard: async () => undefined };
   }
   // An exclusively created temp with an unpredictable name: never written through a planted link.
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${randomBytes(8).toString('hex')}`);
+  const tmp = join(dirname(destination), `.${basename(destination)}.tmp-${randomBytes(8).toString('hex')}`);
   const discard = () => unlink(tmp).catch(() => undefined);
   try {
     await writeFile(tmp, text, { encoding: 'utf8', flag: 'wx', mode: 0o644 });
+    // A report replacing a file keeps that file's permissions (a private one stays private).
+    if (existing?.isFile()) await chmod(tmp, existing.mode & 0o7777);
   } catch (err) {
     await discard();
     throw ioError('write report', path, err);
@@ -41,7 +53,7 @@ export async function stageReportFile(path: string, text: string): Promise<Stage
   return {
     commit: async () => {
       try {
-        await rename(tmp, path);
+        await rename(tmp, destination);
       } catch (err) {
         await discard();
         throw ioError('write report', path, err);
@@ -92,5 +104,29 @@ async function writeIntoNode(path: string, text: string): Promise<void> {
     throw ioError('write report', path, err);
   } finally {
     await fh?.close();
+  }
+}
+
+/**
+ * Writes `text` (UTF-8) through this process's descriptor `fd` (what `path`, such as /dev/stdout,
+ * names through /proc): after what was written there before, where a new opening of the file it
+ * holds would start at its beginning and write over that.
+ */
+async function writeIntoDescriptor(path: string, fd: number, text: string): Promise<void> {
+  try {
+    if (fd === 1 || fd === 2) {
+      const stream = fd === 1 ? process.stdout : process.stderr;
+      // A file: written here until every byte is (the stream makes one write and drops a short count).
+      if (!fstatSync(fd).isFile()) {
+        // Reported through the callback; unhandled, the stream's 'error' event would end the process.
+        if (stream.listenerCount('error') === 0) stream.on('error', () => undefined);
+        await new Promise<void>((resolve, reject) => stream.write(text, (err) => (err ? reject(err) : resolve())));
+        return;
+      }
+    }
+    const bytes = Buffer.from(text, 'utf8');
+    for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at);
+  } catch (err) {
+    throw ioError('write report', path, err);
   }
 }

@@ -3,11 +3,17 @@
 // node is left as it was; a block device (a real loop device where the kernel allows one, else a
 // regular file through the library's block-device path) is written in place and read back; side
 // files are created with O_EXCL at unpredictable names, so planted symlinks are never followed.
-// A report destination (--html, --csv) that is a FIFO or device is written into, not replaced.
+// A report destination (--html, --csv) that is a FIFO or device is written into, not replaced;
+// a symbolic link stays a link, and the process's own standard output (/dev/fd/1) redirected to a
+// file gets a report after what the process wrote (apply refuses it).
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
+  chmodSync,
+  closeSync,
   lstatSync,
+  openSync,
+  readlinkSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -25,7 +31,7 @@ import { applyPackage, OtaError } from '../../src/index.js';
 import { createOutputImage } from '../../src/apply/create-output-image.js';
 import type { PartitionUpdate } from '../../src/model/manifest.js';
 import { sha256Hex } from '../helpers/package-bytes.js';
-import { describeRun, jsonOf, nonWarningLines, runCli, runCliOk } from '../helpers/run-cli.js';
+import { BIN, describeRun, EPOCH, jsonOf, nonWarningLines, ROOT, runCli, runCliOk } from '../helpers/run-cli.js';
 import { suiteSeed } from '../helpers/seeded-random.js';
 import { writeImagePair, type ImagePair } from '../helpers/synthetic-images.js';
 
@@ -159,6 +165,87 @@ describe('a report destination that is no regular file is written into, never re
       expect(lstatSync(fifo).isFIFO()).toBe(true);
     }
     expect(lstatSync(join(work, 'report-link.pipe')).isSymbolicLink()).toBe(true);
+  });
+});
+
+/** Runs the CLI with its standard output redirected to the file `stdoutPath` (as `> file` does). */
+function runCliToFile(args: readonly string[], stdoutPath: string): { status: number | null; stderr: string } {
+  const fd = openSync(stdoutPath, 'w');
+  try {
+    const r = spawnSync(process.execPath, [BIN, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, SOURCE_DATE_EPOCH: EPOCH },
+      stdio: ['ignore', fd, 'pipe'],
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    if (r.error) throw r.error;
+    return { status: r.status, stderr: r.stderr };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+describe('a symbolic link stays a link; an open file of the process is written through its descriptor', () => {
+  it('a report to /dev/fd/1 (or a link to /proc/self/fd/1) with stdout redirected to a file: the report, then the JSON', () => {
+    const html = join(work, 'reference.html');
+    runCliOk(['inspect', pkg, '--html', html]);
+    const link = join(work, 'stdout-link');
+    symlinkSync('/proc/self/fd/1', link);
+    for (const dest of ['/dev/fd/1', link]) {
+      const out = join(work, 'stdout.txt');
+      const r = runCliToFile(['inspect', pkg, '--html', dest, '--json'], out);
+      expect(r.status, r.stderr).toBe(0);
+      const got = readFileSync(out);
+      const report = readFileSync(html);
+      // Written where the process was writing, not over it from the start of the file.
+      expect(got.subarray(0, report.length).equals(report), dest).toBe(true);
+      expect(JSON.parse(got.subarray(report.length).toString('utf8')).path).toBe(pkg);
+    }
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readlinkSync(link)).toBe('/proc/self/fd/1');
+  });
+
+  it("a report to a link to a file replaces the file, keeps the link and the file's permissions", () => {
+    const html = join(work, 'reference2.html');
+    runCliOk(['inspect', pkg, '--html', html]);
+    const file = join(work, 'private-report.html');
+    writeFileSync(file, 'old report', { mode: 0o600 });
+    chmodSync(file, 0o600);
+    const link = join(work, 'report-link.html');
+    symlinkSync(file, link);
+    runCliOk(['inspect', pkg, '--html', link]);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readFileSync(file).equals(readFileSync(html))).toBe(true);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  it('apply -o a link to an image file: the file gets the image and keeps its permissions, the link stays', () => {
+    const file = join(work, 'private.img');
+    writeFileSync(file, 'an older image', { mode: 0o600 });
+    chmodSync(file, 0o600);
+    const link = join(work, 'image-link.img');
+    symlinkSync(file, link);
+    runCliOk(['apply', pkg, '--old', pair.oldPath, '-o', link]);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(sha256Hex(readFileSync(file))).toBe(newSha);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readdirSync(work).filter((n) => n.startsWith('.private.img') || n.startsWith('.image-link'))).toEqual([]);
+  });
+
+  it('apply -o /dev/fd/1 (or a link to it) with stdout redirected to a file: exit 2, OUTPUT_NOT_FILE, nothing written', () => {
+    const link = join(work, 'apply-stdout-link');
+    symlinkSync('/proc/self/fd/1', link);
+    for (const dest of ['/dev/fd/1', link]) {
+      const out = join(work, 'apply-stdout.txt');
+      const r = runCliToFile(['apply', pkg, '--old', pair.oldPath, '-o', dest], out);
+      expect(r.status, r.stderr).toBe(2);
+      expect(nonWarningLines(r.stderr)).toEqual([
+        expect.stringMatching(/OUTPUT_NOT_FILE.*a file a process holds open/),
+      ]);
+      expect(readFileSync(out).length).toBe(0);
+    }
+    expect(readlinkSync(link)).toBe('/proc/self/fd/1');
   });
 });
 
