@@ -5,6 +5,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { IoError } from '../errors/ota-error.js';
+import { displayName } from './byte-range-source.js';
 
 /** Redirects followed per request before HTTP_TOO_MANY_REDIRECTS. */
 export const MAX_REDIRECTS = 5;
@@ -44,16 +45,19 @@ export async function httpGetRange(r: RangeRequest): Promise<RangeResponse> {
       res.resume();
       url = new URL(res.headers.location, url).toString();
       if (!/^https?:/i.test(url))
-        throw new IoError('HTTP_STATUS', `${r.url} redirects to ${url}, which is no http(s) URL`);
+        throw new IoError(
+          'HTTP_STATUS',
+          `${displayName(r.url)} redirects to ${displayName(url)}, which is no http(s) URL`,
+        );
       continue;
     }
     if (status >= 500 || status === 408 || status === 429) {
       res.resume();
-      throw new RetryableError(`${url} answered ${status}`);
+      throw new RetryableError(`${displayName(url)} answered ${status}`);
     }
     return { res, url };
   }
-  throw new IoError('HTTP_TOO_MANY_REDIRECTS', `${r.url} redirected more than ${MAX_REDIRECTS} times`);
+  throw new IoError('HTTP_TOO_MANY_REDIRECTS', `${displayName(r.url)} redirected more than ${MAX_REDIRECTS} times`);
 }
 
 function getOnce(url: string, r: RangeRequest): Promise<IncomingMessage> {
@@ -65,12 +69,18 @@ function getOnce(url: string, r: RangeRequest): Promise<IncomingMessage> {
     // every request starts on a fresh one, whatever the previous response left unread.
     const options = { headers, agent: false, ...(https && r.ca ? { ca: r.ca } : {}) };
     const req = (https ? httpsRequest : httpRequest)(url, options, resolve);
-    req.setTimeout(r.timeoutMs, () => req.destroy(new RetryableError(`${url}: no response in ${r.timeoutMs} ms`)));
+    req.setTimeout(r.timeoutMs, () =>
+      req.destroy(new RetryableError(`${displayName(url)}: no response in ${r.timeoutMs} ms`)),
+    );
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (err instanceof RetryableError) reject(err);
       else if (err.code && TLS_CODES.test(err.code))
-        reject(new IoError('TLS_CERTIFICATE', `${url}: certificate does not verify (${err.code})`, { cause: err }));
-      else reject(new RetryableError(`${url}: ${err.code ?? err.message}`));
+        reject(
+          new IoError('TLS_CERTIFICATE', `${displayName(url)}: certificate does not verify (${err.code})`, {
+            cause: err,
+          }),
+        );
+      else reject(new RetryableError(`${displayName(url)}: ${err.code ?? err.message}`));
     });
     req.end();
   });

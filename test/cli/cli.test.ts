@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -646,6 +647,45 @@ describe('options that do not apply are refused, not ignored (exit 2 BAD_OPTION,
     const drive = runCli(['verify', 'C://no-such-dir/u.otapkg']);
     expect(drive.status, describeRun(drive)).toBe(8);
     expect(drive.stderr).not.toContain('URL_UNSUPPORTED');
+  });
+
+  it('a network failure (closed port, no answer) names the URL with its password hidden: exit 8, one line, in JSON too', async () => {
+    const out = join(work, 'url-failed.img');
+    const listening = async (server: Server) => {
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return (server.address() as AddressInfo).port;
+    };
+    const gone = createServer();
+    const closedPort = await listening(gone);
+    await new Promise((resolve) => gone.close(resolve));
+    // Accepts connections (the kernel does, while runCli blocks this thread) and never answers.
+    const silent = createServer(() => undefined);
+    const silentPort = await listening(silent);
+    try {
+      const url = (port: number) => `http://builder:s3cret@127.0.0.1:${port}/update.otapkg`;
+      const limits = ['--retries', '1', '--timeout', '1'];
+      const cases: [string[], RegExp][] = [
+        [['verify', url(closedPort), ...limits], /ECONNREFUSED/],
+        [['inspect', url(closedPort), ...limits], /ECONNREFUSED/],
+        [['apply', url(closedPort), '--old', pair.oldPath, '-o', out, ...limits], /ECONNREFUSED/],
+        [['verify', url(silentPort), ...limits], /no response in 1000 ms/],
+      ];
+      for (const [args, why] of cases) {
+        const r = runCli(args);
+        expect(r.status, describeRun(r)).toBe(8);
+        expect(r.stderr).toContain('[HTTP_FAILED]: http://***@127.0.0.1:');
+        expect(r.stderr).toMatch(why);
+        expect(r.stderr).not.toContain('s3cret');
+        expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      }
+      const json = runCli(['verify', url(closedPort), ...limits, '--json']);
+      expect(json.status).toBe(8);
+      expect(JSON.parse(json.stdout).error.code).toBe('HTTP_FAILED');
+      expect(json.stdout + json.stderr).not.toContain('s3cret');
+      expect(existsSync(out)).toBe(false);
+    } finally {
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 
   it('build where a package name is taken by a folder → exit 2 OUTPUT_NOT_FILE before any work, folder intact', () => {
