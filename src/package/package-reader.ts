@@ -124,7 +124,7 @@ export class PackageReader {
       const head = await source.read(0, Math.min(HEADER_SIZE_BYTES, source.sizeBytes));
       const header = decodePackageHeader(
         head,
-        options.metadataOnly ? metadataOnlySize(head, source.sizeBytes) : source.sizeBytes,
+        options.metadataOnly ? metadataOnlySize(path, head, source.sizeBytes) : source.sizeBytes,
       );
       const layout = packageLayout(header);
       // One range for the rest of the metadata and its signature (FORMAT.md "Streaming a package").
@@ -355,16 +355,22 @@ async function readPayloadSection(source: ByteRangeSource, layout: PackageLayout
 
 /**
  * The size to check the header against when only the metadata prefix may be present: the size the
- * header itself declares, provided the source holds at least the prefix or exactly the whole file.
+ * header itself declares, provided the source holds exactly the prefix or the whole file. Any
+ * other length is a cut copy (a download or upload that stopped part-way), refused as such.
  */
-function metadataOnlySize(head: Buffer, sourceSizeBytes: number): number {
+function metadataOnlySize(path: string, head: Buffer, sourceSizeBytes: number): number {
   const declared = declaredFileSizeBytes(head);
   if (declared === undefined || sourceSizeBytes >= declared) return sourceSizeBytes;
   const prefix = metadataPrefixSizeBytes(head);
   if (sourceSizeBytes < prefix)
     throw new PackageFormatError(
       'PKG_TRUNCATED',
-      `metadata prefix is ${sourceSizeBytes} bytes, shorter than the ${prefix} bytes its header describes`,
+      `${path}: metadata prefix is ${sourceSizeBytes} bytes, shorter than the ${prefix} bytes its header describes`,
+    );
+  if (sourceSizeBytes > prefix)
+    throw new PackageFormatError(
+      'PKG_TRUNCATED',
+      `${path} is ${sourceSizeBytes} bytes: neither its ${prefix}-byte metadata prefix nor the whole ${declared}-byte package (a copy cut part-way)`,
     );
   return declared;
 }

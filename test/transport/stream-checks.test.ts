@@ -81,6 +81,15 @@ describe.runIf(run)('metadata first', () => {
     expect(runCli(['verify', prefix, '--metadata-only']).status).toBe(6);
     writeFileSync(prefix, bytes.subarray(0, kit.props.metadataSizeBytes - 1));
     expect(runCli(['verify', prefix, '--metadata-only']).status).toBe(4);
+    // Longer than the prefix, shorter than the package: a copy cut part-way, not a prefix.
+    for (const cutBytes of [kit.props.metadataSizeBytes + 1, bytes.length - 1]) {
+      writeFileSync(prefix, bytes.subarray(0, cutBytes));
+      const cut = runCli(['verify', prefix, '--metadata-only']);
+      expect(cut.status, describeRun(cut)).toBe(4);
+      expect(cut.stderr).toContain(
+        `[PKG_TRUNCATED]: ${prefix} is ${cutBytes} bytes: neither its ${kit.props.metadataSizeBytes}-byte metadata prefix nor the whole ${bytes.length}-byte package`,
+      );
+    }
     const logBefore = kit.nginx.accessLog().length;
     const url = await runCliAsync(['verify', `${kit.nginx.base}/update-generic.otapkg`, '--metadata-only', '--json']);
     expect(url.status, describeRun(url)).toBe(0);

@@ -16,7 +16,10 @@ export function verifyCommand(run: (work: () => Promise<CommandResult>) => Promi
       "Exit 0 only when everything checks. With --old it also applies the package to a temp copy and checks the result's sha256. The --device-* options make the refusals the device would (another target or platform, an older build, limits of its profile), so CI sees them first.",
     )
     .argument('<package>', 'package file (.otapkg), its metadata prefix (with --metadata-only), or http(s) URL')
-    .option('--metadata-only', 'check only the metadata prefix (header … metadata signature); fetches nothing else')
+    .option(
+      '--metadata-only',
+      'check only the metadata prefix (header … metadata signature); fetches nothing else. A file must be exactly that prefix or the whole package (any other length is a cut copy: PKG_TRUNCATED)',
+    )
     .option(
       '--pubkey <pem>',
       'public key to verify with; repeatable: accepted when any of them signs (key rotation). Default: the public test key, with a warning',
