@@ -21,13 +21,18 @@ export const IN_PLACE_EXAMPLES =
 /** `apply --in-place`: only the options that make sense when the image is rewritten where it is. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- commander's parsed options
 export async function inPlace(pkg: string, o: Record<string, any>, reporter: CliReporter): Promise<CommandResult> {
+  if (o.inPlace === undefined)
+    throw new UsageError(
+      'BAD_OPTION',
+      '--stash-dir <dir> goes with --in-place <image> (an in-place apply); an A/B apply (--old, -o) keeps no stash',
+    );
   const clash = (['out', 'old', 'resume', 'outputFormat'] as const).find((k) => o[k] !== undefined);
   if (clash)
     throw new UsageError(
       'BAD_OPTION',
       `--in-place rewrites the image it names: --${clash === 'out' ? 'out (-o)' : clash === 'outputFormat' ? 'output-format' : clash} cannot be used with it`,
     );
-  if (o.inPlace === undefined || o.stashDir === undefined)
+  if (o.stashDir === undefined)
     throw new UsageError('BAD_OPTION', '--in-place <image> and --stash-dir <dir> go together');
   const { applyInPlace } = await import('../apply/apply-in-place.js');
   const t = transportFrom(pkg, o);

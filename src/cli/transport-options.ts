@@ -14,7 +14,7 @@ export function withTransportOptions(cmd: Command): Command {
   return cmd
     .option(
       '--retries <n>',
-      'package URL: attempts in a row without progress before giving up (default 5; backoff doubles from 250 ms with jitter, at most 10 s)',
+      'package URL: how many times a failed or stalled read is tried again, in a row without progress, before giving up (default 5, so up to 6 attempts; 0: none; the wait doubles from 250 ms with jitter, at most 10 s)',
       parseIntOption('--retries', 0, 100),
     )
     .option(

@@ -109,8 +109,11 @@ export class HttpRangeSource implements ByteRangeSource {
         if (++failures > this.o.retries) {
           // The request's own message already names the URL.
           const why = err.message.startsWith(`${this.name}: `) ? err.message.slice(this.name.length + 2) : err.message;
-          const retries = `${this.o.retries} ${this.o.retries === 1 ? 'retry' : 'retries'}`;
-          throw new IoError('HTTP_FAILED', `${this.name}: ${why}; gave up after ${retries} at byte ${at}`);
+          const gaveUp =
+            this.o.retries === 0
+              ? 'gave up (no retries allowed)'
+              : `gave up after ${this.o.retries} ${this.o.retries === 1 ? 'retry' : 'retries'}`;
+          throw new IoError('HTTP_FAILED', `${this.name}: ${why}; ${gaveUp} at byte ${at}`);
         }
         this.stats.retries++;
         const ceiling = Math.min(MAX_BACKOFF_MS, this.o.backoffMs * 2 ** (failures - 1));

@@ -722,7 +722,7 @@ describe('messages name things once, as the user gave them', () => {
     // inspect takes a URL too, and the same URL options.
     const i = runCli(['inspect', url, '--retries', '0']);
     expect(i.status, describeRun(i)).toBe(8);
-    expect(i.stderr).toMatch(/\[HTTP_FAILED\]: .*ECONNREFUSED; gave up after 0 retries/);
+    expect(i.stderr).toMatch(/\[HTTP_FAILED\]: .*ECONNREFUSED; gave up \(no retries allowed\) at byte 0/);
 
     const file = join(deltaDir, 'update-generic.otapkg');
     const out = join(work, 'no-such-folder', 'x.img');

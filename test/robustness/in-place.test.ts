@@ -246,6 +246,20 @@ describe('apply --in-place', () => {
       'BAD_OPTION',
     );
     expectError(runCli(['apply', pkg, '--in-place', img]), 2, 'BAD_OPTION');
+    // --stash-dir without --in-place is named as such, not as a clash with an --in-place never given.
+    const stashOnly = runCli([
+      'apply',
+      pkg,
+      '--old',
+      oldPath,
+      '-o',
+      join(work, 'y.img'),
+      '--stash-dir',
+      join(work, 's1'),
+    ]);
+    expectError(stashOnly, 2, 'BAD_OPTION');
+    expect(stashOnly.stderr).toContain('--stash-dir <dir> goes with --in-place <image>');
+    expect(existsSync(join(work, 'y.img'))).toBe(false);
     expect(sha256Hex(readFileSync(img))).toBe(sha256Hex(readFileSync(oldPath)));
     runCliOk(['apply', pkg, '--old', oldPath, '-o', join(work, 'ab-style.img')]);
     expect(sha256Hex(readFileSync(join(work, 'ab-style.img')))).toBe(newSha);
