@@ -41,13 +41,19 @@ function alive(pid: number): boolean {
 
 /** Takes the lock at `lockPath` for `outputPath`, or throws OUTPUT_BUSY when another live apply holds it. */
 export async function lockOutput(lockPath: string, outputPath: string): Promise<OutputLock> {
-  // Said about the output the user named, not the lock's side file (a missing folder, say).
-  await stat(dirname(lockPath)).catch((err: unknown) => {
-    throw ioError('write output', `${outputPath}: folder ${dirname(lockPath)}`, err);
+  // Said about the output the user named, not the lock's side files (a missing folder, a file
+  // where the folder should be, a folder this user may not write).
+  const folder = dirname(lockPath);
+  const folderError = (err: unknown) => ioError('write output', `${outputPath}: folder ${folder}`, err);
+  const st = await stat(folder).catch((err: unknown) => {
+    throw folderError(err);
   });
+  if (!st.isDirectory()) throw folderError(Object.assign(new Error(`${folder} is not a folder`), { code: 'ENOTDIR' }));
   await removeDeadSideFiles(lockPath);
   for (let attempt = 0; attempt < 3; attempt++) {
-    const made = await linkNewLock(lockPath);
+    const made = await linkNewLock(lockPath).catch((err: unknown) => {
+      throw err instanceof LockCreateError ? folderError(err.cause) : err;
+    });
     if (made) return { release: () => unlinkIfSame(lockPath, made.dev, made.ino) };
     const holder = await staleHolder(lockPath);
     if (holder.pid !== undefined) busy(outputPath, lockPath, `pid ${holder.pid}`);
@@ -55,6 +61,13 @@ export async function lockOutput(lockPath: string, outputPath: string): Promise<
     if (holder.dev !== undefined) await takeOver(lockPath, holder.dev, holder.ino!);
   }
   return busy(outputPath, lockPath, 'another apply');
+}
+
+/** A lock file could not be created (`cause`): reported as the output's folder's error (lockOutput). */
+class LockCreateError extends Error {
+  constructor(cause: unknown) {
+    super('cannot create the output lock', { cause });
+  }
 }
 
 /** `<lock>.<pid>.<random>.<kind>`: a side file of the apply with that pid. */
@@ -72,7 +85,7 @@ async function linkNewLock(lockPath: string): Promise<{ dev: number; ino: number
   try {
     fh = await open(fresh, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   } catch (err) {
-    throw ioError('create lock', fresh, err);
+    throw new LockCreateError(err);
   }
   try {
     await fh.writeFile(`${process.pid}\n`);
@@ -85,7 +98,7 @@ async function linkNewLock(lockPath: string): Promise<{ dev: number; ino: number
       const code = (err as NodeJS.ErrnoException).code ?? '';
       if (code === 'EEXIST') return undefined;
       if (NO_HARD_LINKS.has(code)) return await createNewLock(lockPath);
-      throw ioError('create lock', lockPath, err);
+      throw new LockCreateError(err);
     }
     return { dev: st.dev, ino: st.ino };
   } finally {
@@ -101,7 +114,7 @@ async function createNewLock(lockPath: string): Promise<{ dev: number; ino: numb
     fh = await open(lockPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
-    throw ioError('create lock', lockPath, err);
+    throw new LockCreateError(err);
   }
   try {
     await fh.writeFile(`${process.pid}\n`);

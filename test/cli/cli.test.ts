@@ -732,6 +732,14 @@ describe('messages name things once, as the user gave them', () => {
       /\[IO_ENOENT\]: cannot write output .*no-such-folder\/x\.img: folder .*no-such-folder: no such file or folder \(ENOENT\)/,
     );
     expect(a.stderr).not.toMatch(/ota-lock/);
+    // A file where the folder should be: the same, about the output and its folder.
+    const notFolder = join(work, 'a-plain-file');
+    writeFileSync(notFolder, 'not a folder');
+    const b = runCli(['apply', file, '--old', pair.oldPath, '-o', join(notFolder, 'x.img')]);
+    expect(b.status, describeRun(b)).toBe(8);
+    expect(b.stderr).toMatch(/\[IO_ENOTDIR\]: cannot write output .*a-plain-file\/x\.img: folder .*a-plain-file: /);
+    expect(b.stderr).not.toMatch(/ota-lock/);
+    expect(readFileSync(notFolder, 'utf8')).toBe('not a folder');
   });
 });
 
