@@ -11,10 +11,11 @@
 // it wrote its pid, and is taken over once EMPTY_LOCK_STALE_MS old.
 
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
+import { constants, lstatSync, unlinkSync } from 'node:fs';
 import { link, lstat, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { IoError, ioError } from '../errors/ota-error.js';
+import { onInterrupt } from '../image/interrupt-cleanup.js';
 import { openOwnedFile } from './owned-file.js';
 
 /** An empty lock (made without hard links, its pid not yet written) is stale once this old. */
@@ -54,7 +55,16 @@ export async function lockOutput(lockPath: string, outputPath: string): Promise<
     const made = await linkNewLock(lockPath).catch((err: unknown) => {
       throw err instanceof LockCreateError ? folderError(err.cause) : err;
     });
-    if (made) return { release: () => unlinkIfSame(lockPath, made.dev, made.ino) };
+    if (made) {
+      // An interrupted apply (Ctrl-C, SIGTERM) removes its lock too; its partial output stays for --resume.
+      const forget = onInterrupt(() => unlinkIfSameSync(lockPath, made.dev, made.ino));
+      return {
+        release: async () => {
+          forget();
+          await unlinkIfSame(lockPath, made.dev, made.ino);
+        },
+      };
+    }
     const holder = await staleHolder(lockPath);
     if (holder.pid !== undefined) busy(outputPath, lockPath, `pid ${holder.pid}`);
     if (!holder.stale) busy(outputPath, lockPath, holder.why ?? 'another apply');
@@ -178,6 +188,12 @@ async function takeOver(lockPath: string, dev: number, ino: number): Promise<voi
   const st = await lstat(aside).catch(() => undefined);
   if (st && (st.dev !== dev || st.ino !== ino)) await link(aside, lockPath).catch(() => undefined);
   await unlink(aside).catch(() => undefined);
+}
+
+/** unlinkIfSame, now (for an interrupt, which cannot wait). */
+function unlinkIfSameSync(lockPath: string, dev: number, ino: number): void {
+  const st = lstatSync(lockPath, { throwIfNoEntry: false });
+  if (st && st.dev === dev && st.ino === ino) unlinkSync(lockPath);
 }
 
 async function unlinkIfSame(lockPath: string, dev: number, ino: number): Promise<void> {

@@ -151,6 +151,9 @@ describe('kill and resume', () => {
       /^ota-build: interrupted: the output is not replaced yet; its partial file and last checkpoint are kept: run the same command with --resume /m,
     );
     expect(existsSync(out)).toBe(false);
+    // The partial file and checkpoint stay for --resume; the lock goes with the interrupted apply.
+    expect(readdirSync(work).filter((n) => n.startsWith('.applied.img.ota-lock'))).toEqual([]);
+    expect(readdirSync(work).some((n) => n.startsWith('.applied.img.ota-partial-'))).toBe(true);
     const r = spawnSync(process.execPath, [bin, 'apply', pkg, '--old', oldPath, '-o', out, '--resume', '--json'], {
       encoding: 'utf8',
     });
