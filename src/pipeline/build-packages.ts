@@ -21,6 +21,7 @@ import { checkFormatLimit } from '../package/package-writer.js';
 import { DEFAULT_TARGETS, resolveTargets } from '../targets/target-registry.js';
 import type { BuildOptions, BuildResult } from './build-options.js';
 import { candidateSpecs, keepWholeOptions } from './candidate-specs.js';
+import { differByName } from '../diff/differ-registry.js';
 import { EncodePool } from './encode-pool.js';
 import { joinsFoundRuns, PreparedImages, runSizes } from './prepared-images.js';
 import { preparedJob, producePackages, type PartitionJob } from './produce-packages.js';
@@ -206,6 +207,14 @@ async function setup(
     );
   const blockSizeBytes = sharedBlockSize(profiles);
   const specs = candidateSpecs(options, profiles);
+  // A full package has no old image: a differ that needs one is never tried (said, not silent).
+  if (!options.oldPath && options.differ !== undefined && options.differ !== 'auto') {
+    if (differByName(options.differ).traits.withoutSource !== true)
+      reporter.warn({
+        code: 'DIFFER_NOT_USED',
+        message: `--differ ${options.differ} needs an old image: without --old the package is full (REPLACE ops), and no differ is tried`,
+      });
+  }
   const timestampSeconds = packageTimestamp(options.timestampSeconds, reporter);
   const assemblies: TargetAssembly[] = [];
   for (const p of profiles) {

@@ -876,6 +876,42 @@ describe('--strict', () => {
     expect(jsonOf(ok).warnings).toEqual([]);
     expect(ok.stderr).toBe('');
   });
+
+  it('a full build with --differ that needs an old image warns DIFFER_NOT_USED (--strict: exit 2, nothing written); deflate-aware needs none', () => {
+    const full = (out: string, differ: string, ...more: string[]) => [
+      'build',
+      '--new',
+      pair.newPath,
+      '-o',
+      out,
+      '--target',
+      'generic',
+      '--jobs',
+      '1',
+      '--key',
+      `${edKey}.pem`,
+      '--differ',
+      differ,
+      ...more,
+    ];
+    const warned = runCliOk(full(join(work, 'full-differ'), 'bsdiff', '--json'));
+    expect(jsonOf(warned).warnings).toEqual([
+      {
+        code: 'DIFFER_NOT_USED',
+        message:
+          '--differ bsdiff needs an old image: without --old the package is full (REPLACE ops), and no differ is tried',
+      },
+    ]);
+    const strictOut = join(work, 'full-differ-strict');
+    const strict = runCli(full(strictOut, 'bsdiff-lzma', '--strict'));
+    expect(strict.status, describeRun(strict)).toBe(2);
+    expect(strict.stderr).toMatch(
+      /^ota-build: error \[STRICT_DIFFER_NOT_USED\]: --strict: --differ bsdiff-lzma needs an old image/,
+    );
+    expect(existsSync(strictOut) ? readdirSync(strictOut) : []).toEqual([]);
+    const sourceless = runCliOk(full(join(work, 'full-deflate'), 'deflate-aware', '--strict', '--json'));
+    expect(jsonOf(sourceless).warnings).toEqual([]);
+  });
 });
 
 describe('progress and stderr', () => {
