@@ -19,6 +19,7 @@ import { targetsCommand } from './commands/targets.js';
 import { verifyCommand } from './commands/verify.js';
 import { refuseEmptyValues } from './empty-values.js';
 import { guardRepeatedOptions } from './repeated-options.js';
+import { requireOptionsAfterParse } from './required-options.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -55,7 +56,7 @@ export function declareCommand(
   make: (typeof COMMANDS)[number],
   run: (work: () => Promise<CommandResult>) => Promise<void>,
 ): Command {
-  return refuseEmptyValues(guardRepeatedOptions(make(run)));
+  return refuseEmptyValues(guardRepeatedOptions(requireOptionsAfterParse(make(run))));
 }
 
 /** A message of several lines (commander's "(Did you mean build?)") as one. */
@@ -85,8 +86,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(program.helpInformation());
     return ExitCode.usage;
   }
+  // `help <unknown>`: commander prints the whole help with no word of what was wrong; parsed as
+  // the unknown command itself, it is the one-line error `ota-build <unknown>` gives (with its
+  // "Did you mean" suggestion).
+  const args =
+    argv[0] === 'help' && argv[1] !== undefined && !program.commands.some((c) => c.name() === argv[1])
+      ? argv.slice(1)
+      : argv;
   try {
-    await program.parseAsync([...argv], { from: 'user' });
+    await program.parseAsync([...args], { from: 'user' });
   } catch (err) {
     exitCode = report(err, wantsJson);
   }

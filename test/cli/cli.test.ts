@@ -196,20 +196,26 @@ describe('help and version', () => {
     expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
-  it('no command, or help for an unknown command, is a usage error: help on stderr and exit 2 (not 0)', () => {
-    // commander signals these with code commander.help and exitCode 1; a script running
-    // `ota-build $CMD` with an empty or misspelt $CMD must not see success.
-    for (const args of [[], ['help', 'frobnicate']]) {
-      const r = runCli(args);
-      expect(r.stderr, describeRun(r)).toContain('Usage: ota-build');
-      expect(r.stdout, describeRun(r)).toBe('');
-      expect(r.status, describeRun(r)).toBe(2);
-    }
+  it('no command, or help for an unknown command, is a usage error (exit 2, not 0): the help, or the unknown command named', () => {
+    // A script running `ota-build $CMD` with an empty or misspelt $CMD must not see success.
+    const none = runCli([]);
+    expect(none.stderr, describeRun(none)).toContain('Usage: ota-build');
+    expect(none.stdout, describeRun(none)).toBe('');
+    expect(none.status, describeRun(none)).toBe(2);
+    const unknown = runCli(['help', 'frobnicate']);
+    expect(unknown.status, describeRun(unknown)).toBe(2);
+    expect(unknown.stdout).toBe('');
+    expect(unknown.stderr).toBe("ota-build: error [USAGE]: unknown command 'frobnicate' (run with --help for usage)\n");
+    expect(runCli(['help', 'buidl']).stderr).toMatch(/unknown command 'buidl' \(Did you mean build\?\)/);
+    expect(runCliOk(['help', 'build']).stdout).toContain('Usage: ota-build build');
   });
 
   it('commander usage errors (an unknown command or option, a missing value) are one stderr line like every other error', () => {
     for (const args of [
       ['build', '--new', 'x.img', '-o', 'out', '--bogus'],
+      // An unknown option is named even when a required option is missing too.
+      ['build', '--bogus'],
+      ['compare', '--bogus'],
       ['apply', 'p.otapkg'],
       ['verify'],
       ['keygen', '-o', 'k'],
@@ -223,6 +229,9 @@ describe('help and version', () => {
         describeRun(r),
       ).toEqual([expect.stringMatching(/^ota-build: error \[USAGE\]: .* \(run with --help for usage\)$/)]);
     }
+    for (const command of ['build', 'compare', 'keygen'])
+      expect(runCli([command, '--bogus']).stderr).toContain("unknown option '--bogus'");
+    expect(runCli(['build']).stderr).toContain("required option '--new <img|release>' not specified");
   });
 });
 
