@@ -12,7 +12,7 @@
 // (reported with no file, never as a missing one).
 
 import { readdir, realpath, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ImageError, ioError } from '../errors/ota-error.js';
 import { readBoundedFile } from '../image/read-bounded-file.js';
 import { checkNoOverlap, type PlacedEntry } from './layout-overlap.js';
@@ -54,7 +54,7 @@ const BOOT_REGION = /^(EMMC_BOOT_?[12]|UFS_LU[01])$/i;
 export async function openMediatekRelease(path: string): Promise<ReleaseSource> {
   const scatterPath = await findScatterFile(path);
   const root = dirname(scatterPath);
-  const what = basename(scatterPath);
+  const what = scatterPath;
   const bytes = await readBoundedFile(scatterPath, {
     maxBytes: MAX_SCATTER_BYTES,
     action: 'read scatter file',

@@ -178,7 +178,7 @@ async function findRawprogramFiles(path: string): Promise<{ root: string; xmlPat
 
 /** Reads one rawprogram XML file into entries (other elements such as <read>/<erase> are ignored). */
 export async function readRawprogramFile(xmlPath: string): Promise<RawProgramEntry[]> {
-  const xmlFile = basename(xmlPath);
+  const xmlFile = xmlPath;
   const bytes = await readBoundedFile(xmlPath, {
     maxBytes: MAX_LAYOUT_XML_BYTES,
     action: 'read layout file',

@@ -63,7 +63,7 @@ export interface PacContents {
  */
 export async function openUnisocPac(path: string): Promise<ReleaseSource> {
   const pac = await readPac(path);
-  const what = basename(path);
+  const what = path;
   const seenPerId = new Map<string, number>();
   const names = new Map<string, string>();
   const partitions: ReleasePartition[] = [];
@@ -97,7 +97,7 @@ export async function openUnisocPac(path: string): Promise<ReleaseSource> {
         upgradable: reason === undefined,
         ...(reason === undefined ? {} : { notUpgradableReason: reason }),
         placement: { kind: 'unisoc', partitionId: e.fileId, addressBytes: e.addressCount > 0 ? e.addresses[0]! : 0 },
-        open: () => openEntry(path, e, `${what}:${displayName}`, where, layoutSizeBytes),
+        open: () => openEntry(path, e, `${basename(path)}:${displayName}`, where, layoutSizeBytes),
       });
     }
   } finally {
@@ -168,7 +168,7 @@ async function openEntry(
 
 /** Reads and verifies a PAC's header, entry table and config, in the order of trust above. */
 export async function readPac(path: string): Promise<PacContents> {
-  const what = basename(path);
+  const what = path;
   const { fh, sizeBytes: fileSizeBytes } = await openRegularFile(
     path,
     'open PAC',
@@ -281,7 +281,7 @@ async function readConfig(
   const entry =
     configs.find((e) => e.fileName.toLowerCase() === `${header.productName.toLowerCase()}.xml`) ?? configs[0];
   if (!entry) return undefined;
-  const what = `${basename(path)}: config entry ${entry.fileName || entry.fileId}`;
+  const what = `${path}: config entry ${entry.fileName || entry.fileId}`;
   if (entry.sizeBytes > MAX_CONFIG_BYTES)
     throw new ImageError(
       'PAC_BAD_CONFIG',
@@ -311,7 +311,7 @@ async function readPacBytes(fh: FileHandle, into: Buffer, position: number, path
     onShort: (endedAtBytes) =>
       new ImageError(
         'PAC_TRUNCATED',
-        `${basename(path)}: file ended at byte ${endedAtBytes} while reading ${into.length} bytes at ${position}; was it changed while being read?`,
+        `${path}: file ended at byte ${endedAtBytes} while reading ${into.length} bytes at ${position}; was it changed while being read?`,
       ),
   });
 }

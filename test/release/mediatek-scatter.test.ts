@@ -169,7 +169,7 @@ describe('openMediatekRelease refuses bad scatter files (exit 3, naming the part
     writeFileSync(join(tmp.dir, 'secret.bin'), Buffer.alloc(4096, 1));
     const up = await editedRelease('up', (t) => setField(t, 'boot_a', 'file_name', '../secret.bin'));
     await expectImageError(openMediatekRelease(up), 'RELEASE_PATH_ESCAPE', [
-      `${MTK_SCATTER_NAME}: boot_a`,
+      `${up}/${MTK_SCATTER_NAME}: boot_a`,
       '../secret.bin',
     ]);
     const abs = await editedRelease('abs', (t) => setField(t, 'boot_a', 'file_name', join(tmp.dir, 'secret.bin')));

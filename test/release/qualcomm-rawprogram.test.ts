@@ -259,9 +259,9 @@ describe('openQualcommRelease refuses bad layouts (exit 3, naming the entry)', (
     );
     await expectImageError(openQualcommRelease(badStart), 'RELEASE_BAD_LAYOUT', ['abl_a', 'start_sector "-5"']);
     const badXml = await editedRelease('bad-xml', 1, (x) => x.replace('</data>', ''));
+    // Named with its release's folder: --old and --new both hold a rawprogram1.xml.
     await expectImageError(openQualcommRelease(badXml), 'RELEASE_BAD_LAYOUT', [
-      'rawprogram1.xml',
-      'not well-formed XML',
+      `${badXml}/rawprogram1.xml: not well-formed XML`,
     ]);
     const dtd = await editedRelease('dtd', 1, (x) => x.replace('<data>', '<!DOCTYPE data [<!ENTITY a "aaaa">]><data>'));
     await expectImageError(openQualcommRelease(dtd), 'RELEASE_BAD_LAYOUT', ['rawprogram1.xml', 'DTD']);

@@ -197,11 +197,12 @@ describe('openUnisocPac', () => {
 
 describe('openUnisocPac refuses damaged PACs (exit 3)', () => {
   test('wrong magic, unknown version, truncated, short', async () => {
-    await expectImageError(
-      openUnisocPac(damaged(r2, 'magic.pac', (b) => b.writeUInt32LE(0x12345678, 2116))),
-      'PAC_BAD_MAGIC',
-      ['bad magic at offset 2116', 'expected fa ff fa ff', 'got 78 56 34 12'],
-    );
+    const magic = damaged(r2, 'magic.pac', (b) => b.writeUInt32LE(0x12345678, 2116));
+    await expectImageError(openUnisocPac(magic), 'PAC_BAD_MAGIC', [
+      `${magic}: bad magic at offset 2116`,
+      'expected fa ff fa ff',
+      'got 78 56 34 12',
+    ]);
     await expectImageError(
       openUnisocPac(damaged(r2, 'version.pac', (b) => b.write('BP_R9', 0, 'utf16le'))),
       'PAC_BAD_VERSION',
