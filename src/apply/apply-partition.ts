@@ -7,7 +7,8 @@
 // and the rename is checked to have moved the very inode that was hashed.
 
 import { createHash } from 'node:crypto';
-import { chmod, lstat, rename, stat, unlink } from 'node:fs/promises';
+import { lstat, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
 import { join } from 'node:path';
 import { IoError, UsageError, VerificationError, ioError } from '../errors/ota-error.js';
 import type { BlockSource } from '../image/block-source.js';
@@ -222,12 +223,10 @@ async function writeLocked(j: PartitionJob, files: SideFiles | undefined): Promi
     }
     await j.beforeRename?.();
     if (files) {
-      // An output replacing a file keeps that file's permissions (a private image stays private).
+      // An output replacing a file keeps that file's read and write permissions (a private image
+      // stays private).
       const replaced = await stat(path).catch(() => undefined);
-      if (replaced?.isFile())
-        await chmod(partialPath, replaced.mode & 0o7777).catch((err) => {
-          throw ioError('set the permissions of', partialPath, err);
-        });
+      if (replaced?.isFile() && fileId) await setModeOf(partialPath, fileId, replaced.mode & 0o777);
       await rename(partialPath, path).catch((err) => {
         throw ioError('rename output to', path, err);
       });
@@ -316,4 +315,22 @@ function zerosSha256(sizeBytes: number): Buffer {
     h.update(ZERO_CHUNK.subarray(0, Math.min(left, ZERO_CHUNK.length)));
   lastZeros = { sizeBytes, sha256: h.digest() };
   return lastZeros.sha256;
+}
+
+/**
+ * Gives the partial output at `partialPath` the permission bits `mode`, through a handle opened
+ * without following a link and only when it is still the file hashed (`fileId`): nothing put at
+ * that name since (a link to another file, in a folder others may write) gets them.
+ */
+async function setModeOf(partialPath: string, fileId: { dev: number; ino: number }, mode: number): Promise<void> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(partialPath, constants.O_RDONLY | constants.O_NOFOLLOW);
+    const st = await fh.stat();
+    if (st.dev === fileId.dev && st.ino === fileId.ino) await fh.chmod(mode);
+  } catch (err) {
+    throw ioError('set the permissions of', partialPath, err);
+  } finally {
+    await fh?.close().catch(() => undefined);
+  }
 }

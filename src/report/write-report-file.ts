@@ -7,10 +7,10 @@
 // staged first and put in place together (writeReportFiles).
 
 import { constants, fstatSync, writeSync } from 'node:fs';
-import { chmod, open, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
-import { ioError } from '../errors/ota-error.js';
+import { ioError, UsageError } from '../errors/ota-error.js';
 import { linkTarget } from '../image/link-target.js';
 
 /** A report written beside its destination under a temporary name, not yet in place. */
@@ -36,17 +36,25 @@ export async function stageReportFile(path: string, text: string): Promise<Stage
   }
   const destination = target.path;
   const existing = await stat(destination).catch(() => undefined);
+  if (existing === undefined && target.throughLink)
+    throw new UsageError('OUTPUT_NOT_FILE', `${path} is a dangling symlink (to ${destination}); nothing was written`);
   if (existing !== undefined && !existing.isFile() && !existing.isDirectory()) {
     return { commit: () => writeIntoNode(destination, text), discard: async () => undefined };
   }
   // An exclusively created temp with an unpredictable name: never written through a planted link.
   const tmp = join(dirname(destination), `.${basename(destination)}.tmp-${randomBytes(8).toString('hex')}`);
   const discard = () => unlink(tmp).catch(() => undefined);
+  let fh: FileHandle | undefined;
   try {
-    await writeFile(tmp, text, { encoding: 'utf8', flag: 'wx', mode: 0o644 });
-    // A report replacing a file keeps that file's permissions (a private one stays private).
-    if (existing?.isFile()) await chmod(tmp, existing.mode & 0o7777);
+    fh = await open(tmp, 'wx', 0o644);
+    await fh.writeFile(text, 'utf8');
+    // A report replacing a file keeps that file's read and write permissions (a private one
+    // stays private), set through the handle of the file this run created.
+    if (existing?.isFile()) await fh.chmod(existing.mode & 0o777);
+    await fh.close();
+    fh = undefined;
   } catch (err) {
+    await fh?.close().catch(() => undefined);
     await discard();
     throw ioError('write report', path, err);
   }

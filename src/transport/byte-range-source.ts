@@ -45,7 +45,7 @@ export function refuseOtherUrl(where: string): void {
 }
 
 /** A URL with its user name and password (up to the last `@` of the authority) shown as `***`. */
-function withoutCredentials(url: string): string {
+export function withoutCredentials(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1***@');
 }
 

@@ -5,7 +5,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { IoError } from '../errors/ota-error.js';
-import { displayName } from './byte-range-source.js';
+import { displayName, withoutCredentials } from './byte-range-source.js';
 
 /** Redirects followed per request before HTTP_TOO_MANY_REDIRECTS. */
 export const MAX_REDIRECTS = 5;
@@ -47,7 +47,7 @@ export async function httpGetRange(r: RangeRequest): Promise<RangeResponse> {
       if (!/^https?:/i.test(url))
         throw new IoError(
           'HTTP_STATUS',
-          `${displayName(r.url)} redirects to ${displayName(url)}, which is no http(s) URL`,
+          `${displayName(r.url)} redirects to ${withoutCredentials(url)}, which is no http(s) URL`,
         );
       continue;
     }

@@ -11,6 +11,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync,
   closeSync,
+  lchownSync,
   lstatSync,
   openSync,
   readlinkSync,
@@ -231,6 +232,44 @@ describe('a symbolic link stays a link; an open file of the process is written t
     expect(sha256Hex(readFileSync(file))).toBe(newSha);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(readdirSync(work).filter((n) => n.startsWith('.private.img') || n.startsWith('.image-link'))).toEqual([]);
+  });
+
+  it("a link another user planted in a sticky shared folder (/tmp's kind) is not followed: report and image refused, its target untouched", () => {
+    const shared = join(work, 'shared');
+    mkdirSync(shared);
+    chmodSync(shared, 0o1777);
+    const victim = join(work, 'victim.txt');
+    writeFileSync(victim, 'precious', { mode: 0o600 });
+    const planted = join(shared, 'out.html');
+    symlinkSync(victim, planted);
+    // As fs.protected_symlinks judges: the link belongs to nobody (65534), not to this user or the folder's owner.
+    lchownSync(planted, 65534, 65534);
+    const report = runCli(['inspect', pkg, '--html', planted]);
+    expect(report.status, describeRun(report)).toBe(2);
+    expect(report.stderr).toMatch(/OUTPUT_NOT_FILE.*symbolic link of another user in the shared folder/);
+    const image = runCli(['apply', pkg, '--old', pair.oldPath, '-o', planted]);
+    expect(image.status, describeRun(image)).toBe(2);
+    expect(image.stderr).toMatch(/OUTPUT_NOT_FILE.*symbolic link of another user in the shared folder/);
+    expect(readFileSync(victim, 'utf8')).toBe('precious');
+    expect(statSync(victim).mode & 0o7777).toBe(0o600);
+    expect(readdirSync(shared)).toEqual(['out.html']);
+    // The folder's owner's link (here this user's) is followed, as the kernel would.
+    lchownSync(planted, process.getuid!(), process.getgid!());
+    runCliOk(['inspect', pkg, '--html', planted]);
+    expect(readFileSync(victim, 'utf8')).toContain('<html');
+  });
+
+  it('a replaced file keeps its read and write bits, never set-id bits; a dangling link is no report destination', () => {
+    const file = join(work, 'setuid.img');
+    writeFileSync(file, 'old');
+    chmodSync(file, 0o4750);
+    runCliOk(['apply', pkg, '--old', pair.oldPath, '-o', file]);
+    expect(statSync(file).mode & 0o7777).toBe(0o750);
+    const dangling = join(work, 'dangling.html');
+    symlinkSync(join(work, 'no-such-folder', 'r.html'), dangling);
+    const r = runCli(['inspect', pkg, '--html', dangling]);
+    expect(r.status, describeRun(r)).toBe(2);
+    expect(r.stderr).toMatch(/OUTPUT_NOT_FILE.*dangling\.html is a dangling symlink/);
   });
 
   it('apply -o /dev/fd/1 (or a link to it) with stdout redirected to a file: exit 2, OUTPUT_NOT_FILE, nothing written', () => {

@@ -11,7 +11,7 @@ import { transportFrom, transportJson, withTransportOptions } from '../transport
 import { IN_PLACE_EXAMPLES, IN_PLACE_HELP, inPlace } from '../in-place-apply.js';
 import { withInterruptHint } from '../interrupt-hint.js';
 import { sideFilesOf } from '../../apply/side-files.js';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 
 /**
  * What to do after an interrupted A/B apply to `out`, judged when it happens from what is there:
@@ -31,7 +31,15 @@ function resumeHint(out: string): string {
     return 'the block device holds part of the new image and is not usable: run the same command again to write it whole';
   if (node?.isDirectory())
     return 'the images in the output folder are not replaced yet: run the same command with --resume to go on from the partitions already staged';
-  return existsSync(sideFilesOf(out).checkpointPath)
+  // Side files sit beside the file a symbolic link -o names (apply replaces that file).
+  const file = (() => {
+    try {
+      return node?.isFile() ? realpathSync(out) : out;
+    } catch {
+      return out;
+    }
+  })();
+  return existsSync(sideFilesOf(file).checkpointPath)
     ? 'the output is not replaced yet; its partial file and last checkpoint are kept: run the same command with --resume to continue from there'
     : 'the output is not replaced yet, and no checkpoint was written: run the same command again';
 }
