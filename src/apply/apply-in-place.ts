@@ -10,7 +10,7 @@
 // the signed manifest before use; the payload signature is checked after the image reaches the
 // target hash, and only an exit 0 says the image may be used (there is no rename to gate on).
 
-import { lstat } from 'node:fs/promises';
+import { lstat, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UnsupportedError, UsageError, VerificationError, ioError } from '../errors/ota-error.js';
 import { PackageReader } from '../package/package-reader.js';
@@ -26,6 +26,7 @@ import { checkStashLimit } from './device-limits.js';
 import { InPlaceImage } from './in-place-image.js';
 import { InPlaceRun } from './in-place-run.js';
 import { lockOutput } from './output-lock.js';
+import { sideFilesOf } from './side-files.js';
 import { StashStore } from './stash-store.js';
 
 /** Room beyond the stash peak: one stash temp and the lock. */
@@ -76,8 +77,20 @@ export async function applyInPlace(options: InPlaceApplyOptions): Promise<InPlac
       () => true,
       () => false,
     );
-    const store = await StashStore.open(options.stashDir);
-    const lock = await lockOutput(join(options.stashDir, '.ota-lock'), options.inPlacePath);
+    // One apply at a time per image (an image file's lock beside it; a block device is opened
+    // exclusively by InPlaceImage) and per stash folder.
+    const imageLock = (await isRegularFile(options.inPlacePath))
+      ? await lockOutput(sideFilesOf(options.inPlacePath).lockPath, options.inPlacePath)
+      : undefined;
+    let store: StashStore;
+    let lock: { release(): Promise<void> };
+    try {
+      store = await StashStore.open(options.stashDir, reader.metadataSha256.toString('hex'));
+      lock = await lockOutput(join(options.stashDir, '.ota-lock'), options.inPlacePath);
+    } catch (err) {
+      await imageLock?.release();
+      throw err;
+    }
     let image: InPlaceImage | undefined;
     let released = false;
     try {
@@ -108,6 +121,7 @@ export async function applyInPlace(options: InPlaceApplyOptions): Promise<InPlac
     } finally {
       await image?.close();
       if (!released) await lock.release();
+      await imageLock?.release();
     }
   } finally {
     await reader.close();
@@ -165,4 +179,12 @@ async function rewrite(
       throw ioError('update in place', options.inPlacePath, err);
     throw err;
   }
+}
+
+/** Whether `path` is a regular file (following a link); false when it is missing or anything else. */
+async function isRegularFile(path: string): Promise<boolean> {
+  return stat(path).then(
+    (st) => st.isFile(),
+    () => false,
+  );
 }

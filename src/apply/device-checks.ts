@@ -36,7 +36,8 @@ export async function readDeviceState(path: string): Promise<DeviceState> {
   const text = buf.toString('utf8');
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    // A byte-order mark (Windows editors write one) is no part of the JSON.
+    json = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (err) {
     throw new UsageError('BAD_DEVICE_STATE', `device state ${path} is not valid JSON: ${(err as Error).message}`);
   }

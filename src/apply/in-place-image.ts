@@ -6,8 +6,8 @@
 // clipped to it.
 
 import { constants } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
-import { UsageError, VerificationError, ioError } from '../errors/ota-error.js';
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import { IoError, UsageError, VerificationError, ioError } from '../errors/ota-error.js';
 import { imageSha256 } from '../hashing/image-sha256.js';
 import { readExtents } from '../image/extent-io.js';
 import { RawImageSource } from '../image/raw-image-source.js';
@@ -45,9 +45,20 @@ export class InPlaceImage {
    */
   static async open(path: string, sizeBytes: number, blockSizeBytes: number): Promise<InPlaceImage> {
     let fh: FileHandle;
+    // A block device is opened exclusively (Linux: EBUSY while it is mounted or another apply has
+    // it open); an image file is locked by the caller.
+    const device = await stat(path).then(
+      (st) => st.isBlockDevice(),
+      () => false,
+    );
     try {
-      fh = await open(path, constants.O_RDWR);
+      fh = await open(path, constants.O_RDWR | (device ? constants.O_EXCL : 0));
     } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EBUSY')
+        throw new IoError(
+          'OUTPUT_BUSY',
+          `block device ${path} is in use (mounted, or opened by another apply); nothing was written`,
+        );
       throw ioError('open image for in-place update', path, err);
     }
     try {

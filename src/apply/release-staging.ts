@@ -5,7 +5,7 @@
 // a staged image only if it passes the owned-file checks. The move keeps what it displaces until
 // every partition is in place, and rolls back if one rename fails.
 
-import { lstat, mkdir, rename, rm, unlink } from 'node:fs/promises';
+import { chmod, lstat, mkdir, rename, rm, unlink } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import { IoError, ioError } from '../errors/ota-error.js';
@@ -92,6 +92,15 @@ export async function moveIntoPlace(
     const st = await lstat(finalPath).catch(() => undefined);
     if (st && !st.isFile())
       throw new IoError('RELEASE_NOT_MOVED', `${finalPath} is no longer a regular file; nothing was moved; ${keep}`);
+    // An image replacing a file keeps its read and write permissions (the staged file is in this
+    // run's private staging folder, so its name is still the file written).
+    if (st)
+      await chmod(a.outputPath, st.mode & 0o777).catch((err: unknown) => {
+        throw new IoError(
+          'RELEASE_NOT_MOVED',
+          `cannot give ${a.outputPath} the permissions of ${finalPath} (${(err as NodeJS.ErrnoException).code ?? String(err)}); nothing was moved; ${keep}`,
+        );
+      });
   }
   const done: { finalPath: string; stagedPath: string; previous?: string; placed: boolean }[] = [];
   try {

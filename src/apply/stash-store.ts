@@ -4,6 +4,10 @@
 // a named stash file is always complete and durable before the blocks it saves are overwritten;
 // it is read back with O_NOFOLLOW, checked with fstat and hashed before use. The folder must be
 // ours (a real folder, not a symlink, our uid); it is created when missing and removed at the end.
+// Its stash files are known as this applier's by a marker (`.ota-stash-of`, naming the package)
+// written before the first of them: a folder already holding stash-named files without this
+// package's marker (a user's own files, another package's unfinished apply) is refused, never
+// written over or removed.
 
 import { createHash, randomBytes } from 'node:crypto';
 import { lstat, mkdir, open, readdir, rename, rmdir, unlink } from 'node:fs/promises';
@@ -14,6 +18,9 @@ import { openOwnedFile } from './owned-file.js';
 
 const STASH_NAME = /^stash-[1-9][0-9]{0,9}$/;
 const TEMP_NAME = /^stash-[1-9][0-9]{0,9}\.tmp-[0-9a-f]{16}$/;
+/** The marker naming the package whose stash files the folder holds. */
+const MARKER_NAME = '.ota-stash-of';
+const MARKER_TEMP = /^\.ota-stash-of\.tmp-[0-9a-f]{16}$/;
 
 /** The stash folder of one in-place apply. */
 export class StashStore {
@@ -25,10 +32,12 @@ export class StashStore {
   private constructor(readonly folder: string) {}
 
   /**
-   * Opens (creating when missing, mode 0700) the folder `dir`; refuses (`BAD_STASH_DIR`, exit 2)
-   * a symlink, a non-folder or a folder of another user. Removes temps a killed run left.
+   * Opens (creating when missing, mode 0700) the folder `dir` for the package `owner` names (its
+   * metadata digest); refuses (`BAD_STASH_DIR`, exit 2) a symlink, a non-folder, a folder of
+   * another user, and one holding stash-named files that are not this package's (no marker, or
+   * another package's). Removes temps a killed run left, then marks the folder as this package's.
    */
-  static async open(dir: string): Promise<StashStore> {
+  static async open(dir: string, owner: string): Promise<StashStore> {
     await mkdir(dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'EEXIST') throw ioError('create stash folder', dir, err);
     });
@@ -47,9 +56,54 @@ export class StashStore {
         `--stash-dir ${dir} belongs to uid ${st.uid}, not to us (${uid}); nothing was written`,
       );
     const store = new StashStore(dir);
-    for (const name of await store.names())
-      if (TEMP_NAME.test(name)) await unlink(join(dir, name)).catch(() => undefined);
+    const names = await store.names();
+    const marked = await store.markerOwner();
+    const stashes = names.filter((n) => STASH_NAME.test(n) || TEMP_NAME.test(n));
+    if (marked !== owner && stashes.length > 0)
+      throw new UsageError(
+        'BAD_STASH_DIR',
+        `--stash-dir ${dir} holds ${stashes.sort()[0]}${stashes.length > 1 ? ` and ${stashes.length - 1} more stash-named files` : ''}, ${marked === undefined ? 'which this applier did not write' : 'left by an unfinished in-place apply of another package'}; nothing was written: give an empty or new folder`,
+      );
+    for (const name of names)
+      if (TEMP_NAME.test(name) || MARKER_TEMP.test(name)) await unlink(join(dir, name)).catch(() => undefined);
+    if (marked !== owner) await store.writeMarker(owner);
     return store;
+  }
+
+  /** The package the marker names, or undefined when there is none (or it is not ours). */
+  private async markerOwner(): Promise<string | undefined> {
+    const opened = await openOwnedFile(join(this.folder, MARKER_NAME), 'read');
+    if ('problem' in opened) return undefined;
+    try {
+      const data = Buffer.alloc(Math.min(opened.st.size, 256));
+      const n = await readUpTo(opened.fh, data, 0, {
+        action: 'read stash marker',
+        path: join(this.folder, MARKER_NAME),
+      });
+      return data.subarray(0, n).toString('latin1').trim();
+    } finally {
+      await opened.fh.close();
+    }
+  }
+
+  /** Writes the marker durably, as a stash file is written, before any stash file. */
+  private async writeMarker(owner: string): Promise<void> {
+    const path = join(this.folder, MARKER_NAME);
+    const tmp = `${path}.tmp-${randomBytes(8).toString('hex')}`;
+    try {
+      const fh = await open(tmp, 'wx', 0o600);
+      try {
+        await fh.writeFile(`${owner}\n`);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, path);
+      await this.syncFolder();
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      throw ioError('write stash marker', path, err);
+    }
   }
 
   private async names(): Promise<string[]> {
@@ -106,10 +160,14 @@ export class StashStore {
     });
   }
 
-  /** Removes every stash file and temp this applier names (other files are left alone). */
+  /**
+   * Removes every stash file and temp this applier names, then the marker (other files are left
+   * alone; the folder was refused at open when stash-named files in it were not ours).
+   */
   async removeStashes(): Promise<void> {
     for (const name of await this.names())
       if (STASH_NAME.test(name) || TEMP_NAME.test(name)) await unlink(join(this.folder, name)).catch(() => undefined);
+    await unlink(join(this.folder, MARKER_NAME)).catch(() => undefined);
   }
 
   /** Removes the folder if it is empty; false when something else is left in it. */

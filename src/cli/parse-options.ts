@@ -1,5 +1,6 @@
 // Option value parsers shared by the commands: integers, key lists, SOURCE_DATE_EPOCH.
 
+import { existsSync } from 'node:fs';
 import { UsageError } from '../errors/ota-error.js';
 
 /** Largest accepted timestamp (year ~36812): keeps every value exact in a double. */
@@ -63,6 +64,12 @@ export function splitKeys(
       throw new UsageError(
         'BAD_OPTION',
         `--key ${v} names target ${name}, which this build does not make (--target ${targets.map((t) => t.id).join(',')})`,
+      );
+    } else if (m && !v.startsWith('pkcs11:') && !existsSync(v)) {
+      // Neither a target prefix nor a file: a mistyped target, said as such (not a missing key file).
+      throw new UsageError(
+        'BAD_OPTION',
+        `--key ${v}: ${m[1]} is no target (${[...new Set(knownTargets.map((t) => t.id))].join(', ')}) and no file is named ${v}`,
       );
     } else {
       keyPaths.push(v);

@@ -96,6 +96,18 @@ async function buildFromInputs(options: BuildOptions): Promise<BuildResult> {
     );
   }
   if (newKind === undefined) return buildFromImages(options);
+  // One rawprogram file is that LUN only, a folder every LUN: mixed, the other LUNs would look
+  // removed (or new, carried in full).
+  if (options.oldPath && oldKind === 'qualcomm-rawprogram' && newKind === 'qualcomm-rawprogram') {
+    const [oldFolder, newFolder] = await Promise.all([isFolder(options.oldPath), isFolder(options.newPath)]);
+    if (oldFolder !== newFolder) {
+      const [file, folder] = oldFolder ? [options.newPath, options.oldPath] : [options.oldPath, options.newPath];
+      throw new UsageError(
+        'MIXED_INPUTS',
+        `${file} is one rawprogram file (that LUN only) but ${folder} is a release folder (every LUN); give both releases the same way`,
+      );
+    }
+  }
   const next = await openRelease(options.newPath);
   let old: ReleaseSource | undefined;
   try {
@@ -374,4 +386,12 @@ async function buildFromReleases(
     packages,
     timingsMs: s.timingsMs,
   };
+}
+
+/** Whether `path` is a folder (following a link). */
+async function isFolder(path: string): Promise<boolean> {
+  return stat(path).then(
+    (st) => st.isDirectory(),
+    () => false,
+  );
 }

@@ -32,18 +32,40 @@ export async function loadSigner(path: string): Promise<Signer> {
       `${path} is a public key; --key takes the private key (the .pem without .pub)`,
     );
   }
+  refuseEncrypted(pem, path);
   let privateKey;
   try {
     privateKey = createPrivateKey(pem);
   } catch (err) {
     throw new SignatureError('KEY_INVALID', `${path} is not a PEM private key: ${firstLine(err)}`);
   }
-  return new KeySigner(privateKey, path, createPublicKey(privateKey));
+  const signer = new KeySigner(privateKey, path, createPublicKey(privateKey));
+  // A damaged key (an RSA key whose factors no longer match) loads but signs wrongly: found here,
+  // before a build hashes and encodes everything, not when its package fails to verify.
+  const probe = Buffer.from('ota-build key check');
+  const probeSignature = await signer.sign(probe).catch(() => undefined);
+  if (!probeSignature || !signer.verifier().verify(probe, probeSignature))
+    throw new SignatureError(
+      'KEY_INVALID',
+      `${path} is a damaged private key: a signature it makes does not verify with its own public key (openssl pkey -check -in ${path} says why)`,
+    );
+  return signer;
+}
+
+/** Refuses a passphrase-protected PEM key, which is read only unencrypted, saying what to do instead. */
+function refuseEncrypted(pem: Buffer, path: string): void {
+  const text = pem.toString('latin1');
+  if (/-----BEGIN ENCRYPTED PRIVATE KEY-----/.test(text) || /^Proc-Type: 4,ENCRYPTED/m.test(text))
+    throw new SignatureError(
+      'KEY_INVALID',
+      `${path} is a passphrase-protected private key, which ota-build does not read: keep the key on a PKCS#11 token (--key 'pkcs11:…'), or decrypt it to a file only the build can read (openssl pkey -in ${path} -out plain.pem)`,
+    );
 }
 
 /** Loads an SPKI PEM public key (or derives it from a private key file) as a Verifier. */
 export async function loadVerifier(path: string): Promise<Verifier> {
   const pem = await readKeyFile(path);
+  refuseEncrypted(pem, path);
   try {
     return new KeyVerifier(createPublicKey(pem), path);
   } catch (err) {

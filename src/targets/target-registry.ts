@@ -41,7 +41,8 @@ export async function loadTargetFile(path: string): Promise<TargetProfile> {
   const text = bytes.toString('utf8');
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    // A byte-order mark (Windows editors write one) is no part of the JSON.
+    json = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (err) {
     throw new UsageError('PROFILE_INVALID', `target profile ${path} is not valid JSON: ${(err as Error).message}`);
   }

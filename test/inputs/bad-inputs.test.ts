@@ -2,7 +2,7 @@
 // packages, keys, target profiles, options, the environment and keygen. Each case asserts the
 // exit code AND the error code in the one-line message, and that nothing was written.
 
-import { generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import {
   existsSync,
   mkdirSync,
@@ -144,7 +144,13 @@ beforeAll(() => {
   const k1 = generateKeyPairSync('ec', { namedCurve: 'secp256k1' });
   const ed448 = generateKeyPairSync('ed448');
   const good = readFileSync(`${goodKey}.pem`, 'utf8');
+  // An RSA key whose modulus no longer matches its factors: it loads, and signs wrongly.
+  const rsaJwk = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
+  const modulus = Buffer.from(rsaJwk.n!, 'base64url');
+  modulus[modulus.length - 5]! ^= 1;
+  const damagedRsa = createPrivateKey({ key: { ...rsaJwk, n: modulus.toString('base64url') }, format: 'jwk' });
   const keys: Record<string, string | Buffer> = {
+    damagedRsaKey: damagedRsa.export({ type: 'pkcs8', format: 'pem' }),
     emptyKey: '',
     truncatedKey: good.slice(0, Math.floor(good.length / 2)),
     headerOnlyKey: '-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----\n',
@@ -395,6 +401,7 @@ describe('keys', () => {
     ['binary garbage', 'garbageKey', 6, 'KEY_INVALID'],
     ['a DER (not PEM) key', 'derKey', 6, 'KEY_INVALID'],
     ['a passphrase-protected PEM', 'encryptedKey', 6, 'KEY_INVALID'],
+    ['a damaged RSA key (its modulus is not the product of its factors)', 'damagedRsaKey', 6, 'KEY_INVALID'],
     ['an RSA-3072 key', 'rsa3072Key', 7, 'KEY_UNSUPPORTED'],
     ['a secp256k1 key', 'secp256k1Key', 7, 'KEY_UNSUPPORTED'],
     ['an Ed448 key', 'ed448Key', 7, 'KEY_UNSUPPORTED'],
@@ -403,6 +410,29 @@ describe('keys', () => {
     rmSync(join(work, 'key-out'), { recursive: true, force: true });
     expectError(build(bad[key]!), status, code);
     expectNoPackage(join(work, 'key-out'));
+  });
+
+  it('a passphrase-protected or damaged key says so, before any work (not an OpenSSL message, not after the build)', () => {
+    rmSync(join(work, 'key-out'), { recursive: true, force: true });
+    const encrypted = expectError(build(bad.encryptedKey!), 6, 'KEY_INVALID');
+    expect(encrypted.stderr).toMatch(
+      /is a passphrase-protected private key, which ota-build does not read: keep the key on a PKCS#11 token/,
+    );
+    expect(
+      expectError(['verify', pkg, '--pubkey', bad.encryptedKey!], 6, 'KEY_INVALID', { json: false }).stderr,
+    ).toMatch(/passphrase-protected/);
+    const damaged = expectError(build(bad.damagedRsaKey!), 6, 'KEY_INVALID');
+    expect(damaged.stderr).toMatch(
+      /is a damaged private key: a signature it makes does not verify with its own public key/,
+    );
+    expectNoPackage(join(work, 'key-out'));
+  });
+
+  it('--key <word>=<path> where the word is no target and no such file exists → exit 2 BAD_OPTION, not a missing key file', () => {
+    const r = expectError(build(`qualcom=${goodKey}.pem`), 2, 'BAD_OPTION');
+    expect(r.stderr).toMatch(
+      /--key qualcom=.*: qualcom is no target \(generic, qualcomm, mediatek, unisoc\) and no file is named/,
+    );
   });
 
   it('build --key <a public key> → exit 6 KEY_NOT_PRIVATE', () => {
@@ -515,6 +545,13 @@ describe('target profiles', () => {
     const r = runCli([...buildWith(`generic,${same}`, freshOut()), '--json']);
     expect(r.status, describeRun(r)).toBe(0);
     expect(jsonOf(r).packages.map((p: { target: string }) => p.target)).toEqual(['generic']);
+  });
+
+  it('a profile saved with a byte-order mark (as Windows editors save JSON) is read as JSON', () => {
+    const withBom = profile('bom', `\uFEFF${JSON.stringify({ ...base, id: 'myco-bom' })}`);
+    const out = freshOut();
+    const r = jsonOf(runCliOk([...buildWith(withBom, out), '--json']));
+    expect(r.packages.map((p: { target: string }) => p.target)).toEqual(['myco-bom']);
   });
 
   it('a profile with another block size cannot be mixed with a built-in target → exit 2 MIXED_BLOCK_SIZES', () => {

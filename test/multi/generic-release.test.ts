@@ -4,7 +4,17 @@
 
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -75,6 +85,11 @@ describe('generic folder releases', () => {
     expect(readdirSync(applied).sort()).toEqual(['boot.img', 'dtbo.img', 'system.img', 'vendor.img']);
     for (const f of readdirSync(v2()))
       expect(readFileSync(join(applied, f)).equals(readFileSync(join(v2(), f))), f).toBe(true);
+    // Applied again over the images there: one made private keeps its permissions.
+    chmodSync(join(applied, 'boot.img'), 0o640);
+    runCliOk(['apply', pkg, '--old', v1(), '-o', applied]);
+    expect(statSync(join(applied, 'boot.img')).mode & 0o777).toBe(0o640);
+    expect(readFileSync(join(applied, 'boot.img')).equals(readFileSync(join(v2(), 'boot.img')))).toBe(true);
     const v = jsonOf(runCliOk(['verify', pkg, '--old', v1(), '--json']));
     expect(v.checks).toContainEqual({
       id: 'trial-apply',

@@ -173,6 +173,23 @@ describe('bad layouts → exit 3 naming the entry', () => {
     );
   });
 
+  it('qualcomm: one rawprogram file against a release folder → exit 2 MIXED_INPUTS (one LUN against every LUN), nothing written', () => {
+    const out = join(work, 'q-mixed');
+    for (const [old, next] of [
+      [join(v1('qualcomm'), 'rawprogram4.xml'), join(SAMPLES, 'qualcomm', 'v2')],
+      [v1('qualcomm'), join(SAMPLES, 'qualcomm', 'v2', 'rawprogram4.xml')],
+    ]) {
+      const r = runCli(['build', '--old', old!, '--new', next!, '-o', out, '--target', 'qualcomm']);
+      expect(r.status, describeRun(r)).toBe(2);
+      expect(nonWarningLines(r.stderr)).toEqual([
+        expect.stringMatching(
+          /MIXED_INPUTS.*rawprogram4\.xml is one rawprogram file \(that LUN only\) but .* is a release folder/,
+        ),
+      ]);
+      expect(existsSync(out)).toBe(false);
+    }
+  });
+
   it('mediatek: a path escape, overlapping partitions, an image larger than partition_size', () => {
     const edit = (name: string, f: (s: string) => string) => {
       const dir = copyOf('mediatek', 'v2', name);

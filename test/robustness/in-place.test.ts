@@ -6,7 +6,16 @@
 // the machine allows one.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -324,6 +333,38 @@ async function resigned(
   await spool.dispose();
   return path;
 }
+
+describe('apply --in-place shares nothing it did not make', () => {
+  it("a stash folder holding stash-named files that are not this package's is refused (exit 2); they stay, the image untouched", () => {
+    const img = copyOfOld('user-stash.img');
+    const stash = join(work, 'user-files');
+    mkdirSync(stash);
+    for (const n of [1, 2, 5]) writeFileSync(join(stash, `stash-${n}`), `precious ${n}`);
+    writeFileSync(join(stash, 'notes.txt'), 'notes');
+    const r = runCli(['apply', pkg, '--in-place', img, '--stash-dir', stash]);
+    expectError(r, 2, 'BAD_STASH_DIR');
+    expect(r.stderr).toMatch(/holds stash-1 and 2 more stash-named files, which this applier did not write/);
+    for (const n of [1, 2, 5]) expect(readFileSync(join(stash, `stash-${n}`), 'utf8')).toBe(`precious ${n}`);
+    expect(readdirSync(stash).sort()).toEqual(['notes.txt', 'stash-1', 'stash-2', 'stash-5']);
+    expect(sha256Hex(readFileSync(img))).toBe(sha256Hex(readFileSync(oldPath)));
+  });
+
+  it('an image another apply holds (its lock beside it, a live pid) is refused with OUTPUT_BUSY before any write, whatever the stash folder', () => {
+    const img = copyOfOld('locked.img');
+    const lock = join(work, '.locked.img.ota-lock');
+    writeFileSync(lock, `${process.pid}\n`);
+    const stash = join(work, 'stash-other');
+    const r = runCli(['apply', pkg, '--in-place', img, '--stash-dir', stash]);
+    expectError(r, 8, 'OUTPUT_BUSY');
+    expect(sha256Hex(readFileSync(img))).toBe(sha256Hex(readFileSync(oldPath)));
+    expect(existsSync(stash)).toBe(false);
+    rmSync(lock);
+    runCliOk(['apply', pkg, '--in-place', img, '--stash-dir', stash]);
+    expect(sha256Hex(readFileSync(img))).toBe(newSha);
+    expect(existsSync(lock)).toBe(false);
+    expect(existsSync(stash)).toBe(false);
+  });
+});
 
 describe('validly signed unsafe in-place packages are refused with exit 4 before any write', () => {
   const firstStash = (ops: Operation[]) => ops.findIndex((o) => o.type === 'stash');
