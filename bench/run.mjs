@@ -751,9 +751,7 @@ function ensureTools(o, pairs) {
 }
 
 function ensureDist(o) {
-  // The launcher runs the CLI's bundle, made after tsc by the same build.
-  if (existsSync(join(ROOT, 'dist', 'cli', 'main.js')) && existsSync(join(ROOT, 'dist', 'cli-bundle', 'main.js')))
-    return;
+  if (existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) return;
   if (o.dryRun) {
     log('would run: npm run build (dist/ missing)');
     return;

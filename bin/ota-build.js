@@ -1,9 +1,8 @@
 #!/bin/sh
 ':' //; export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"; exec node --max-semi-space-size=1 "$0" "$@"
-// Launcher: all logic lives in dist/cli/main.js, run from its bundle in dist/cli-bundle/ (made by
-// scripts/bundle-cli.mjs). Run as a program, the two lines above are a POSIX shell script (any sh:
-// BusyBox, dash, bash; pnpm's shims too) that starts Node with memory settings; for Node they are
-// a string and a comment. Measured on the bench pairs (2 cores) at
+// Launcher: all logic lives in dist/cli/main.js. Run as a program, the two lines above are a
+// POSIX shell script (any sh: BusyBox, dash, bash; pnpm's shims too) that starts Node with memory
+// settings; for Node they are a string and a comment. Measured on the bench pairs (2 cores) at
 // the same speed:
 // - --max-semi-space-size=1 keeps V8's young generation at 1 MiB semi-spaces. Decoding a large
 //   manifest otherwise grows them to 16 MiB, resident memory that `apply` never gives back.
@@ -12,6 +11,6 @@
 // Apply on the 1 GiB pair then peaks at 120-130 MiB RSS instead of 145-157 MiB; build on the
 // 256 MiB pair at ~510 MiB instead of ~580 (1 MiB chunks). `node bin/ota-build.js` runs the
 // same code without the settings.
-import { runFromProcess } from '../dist/cli-bundle/main.js';
+import { runFromProcess } from '../dist/cli/main.js';
 
 await runFromProcess();

@@ -1,6 +1,5 @@
-// Builds dist/ once before the suites: the CLI e2e tests spawn the real bin (which runs the CLI's
-// bundle, remade after tsc as `npm run build` does), the API test imports the built package, and
-// the encode worker threads load compiled code. Incrementally (~2 s after
+// Builds dist/ once before the suites: the CLI e2e tests spawn the real bin, the API test imports
+// the built package, and the encode worker threads load compiled code. Incrementally (~2 s after
 // the first run instead of ~7): tsc's record of what it emitted lives in dist/ and is dropped
 // whenever an entry point is missing, as tsc would not re-emit a deleted output it recorded.
 // `npm run build` stays a full build.
@@ -29,5 +28,4 @@ export default function setup(): void {
     ],
     { stdio: 'inherit', cwd: root },
   );
-  execFileSync(process.execPath, [`${root}scripts/bundle-cli.mjs`], { stdio: 'inherit', cwd: root });
 }
