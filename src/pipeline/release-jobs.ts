@@ -54,6 +54,11 @@ export function selectRelease(o: {
         message: `partitions of the old release missing from the new one are left alone: ${gone.join(', ')}`,
       });
   }
+  // A file the layout names but the release lacks stops the build only for a partition it updates.
+  for (const p of selected) {
+    const missing = p.image?.unavailable ?? oldByName.get(p.name)?.image?.unavailable;
+    if (missing) throw missing;
+  }
   for (const p of selected) {
     if (!isPartitionName(p.name))
       throw new ImageError(

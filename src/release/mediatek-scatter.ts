@@ -16,7 +16,7 @@ import { dirname, join } from 'node:path';
 import { ImageError, ioError } from '../errors/ota-error.js';
 import { readBoundedFile } from '../image/read-bounded-file.js';
 import { checkNoOverlap, type PlacedEntry } from './layout-overlap.js';
-import { checkImageFits, folderImageOpener, resolveReleaseFile, type ReleaseFile } from './release-file.js';
+import { checkImageFits, folderImageOpener, resolveReleaseFileOrMissing, type ReleaseFile } from './release-file.js';
 import type { ReleasePartition, ReleaseSource } from './release-source.js';
 import {
   MAX_SCATTER_BYTES,
@@ -82,9 +82,14 @@ export async function openMediatekRelease(path: string): Promise<ReleaseSource> 
     seen.add(e.name);
     const layoutSizeBytes = e.sizeBytes > 0 ? e.sizeBytes : undefined;
     let file: ReleaseFile | undefined;
+    let unavailable: ImageError | undefined;
     if (e.fileName !== undefined) {
-      file = await resolveReleaseFile(rootReal, e.fileName, where);
-      checkImageFits(where, e.fileName, file.imageSizeBytes, layoutSizeBytes, file.sparse);
+      const found = await resolveReleaseFileOrMissing(rootReal, e.fileName, where);
+      if (found instanceof ImageError) unavailable = found;
+      else {
+        file = found;
+        checkImageFits(where, e.fileName, file.imageSizeBytes, layoutSizeBytes, file.sparse);
+      }
     }
     if (!e.isReserved)
       placed.push({ entry: where, area: e.region, startBytes: e.linearStartBytes, sizeBytes: e.sizeBytes });
@@ -102,7 +107,10 @@ export async function openMediatekRelease(path: string): Promise<ReleaseSource> 
         physicalAddressBytes: e.physicalStartBytes,
         operationType: e.operationType,
       },
-      open: folderImageOpener(where, file, e.fileName, layoutSizeBytes),
+      ...(unavailable ? { unavailable } : {}),
+      open: unavailable
+        ? () => Promise.reject(unavailable)
+        : folderImageOpener(where, file, e.fileName, layoutSizeBytes),
     });
   }
   checkNoOverlap(placed);

@@ -16,7 +16,7 @@ import { basename, dirname } from 'node:path';
 import { ImageError, ioError } from '../errors/ota-error.js';
 import { readBoundedFile } from '../image/read-bounded-file.js';
 import { checkNoOverlap, type PlacedEntry } from './layout-overlap.js';
-import { checkImageFits, folderImageOpener, resolveReleaseFile, type ReleaseFile } from './release-file.js';
+import { checkImageFits, folderImageOpener, resolveReleaseFileOrMissing, type ReleaseFile } from './release-file.js';
 import type { ReleasePartition, ReleaseSource } from './release-source.js';
 import { MAX_LAYOUT_XML_BYTES, parseXmlDocument, xmlAttribute, xmlChildren } from './xml-document.js';
 
@@ -56,7 +56,7 @@ export async function openQualcommRelease(path: string): Promise<ReleaseSource> 
     throw new ImageError('RELEASE_BAD_LAYOUT', `${path}: the rawprogram files hold no <program> entries`);
 
   const names = partitionNames(entries);
-  const files = new Map<string, Promise<ReleaseFile>>();
+  const files = new Map<string, Promise<ReleaseFile | ImageError>>();
   const placed: PlacedEntry[] = [];
   const partitions: ReleasePartition[] = [];
   for (const [i, e] of entries.entries()) {
@@ -64,10 +64,16 @@ export async function openQualcommRelease(path: string): Promise<ReleaseSource> 
     const where = `${e.xmlFile}: ${name}`;
     const layoutSizeBytes = e.sectorCount > 0 ? e.sectorCount * e.sectorSizeBytes : undefined;
     let file: ReleaseFile | undefined;
-    if (e.fileName !== undefined) {
+    let unavailable: ImageError | undefined;
+    const found =
+      e.fileName === undefined
+        ? undefined
+        : await (files.get(e.fileName) ??
+            files.set(e.fileName, resolveReleaseFileOrMissing(rootReal, e.fileName, where)).get(e.fileName)!);
+    if (found instanceof ImageError) unavailable = found;
+    else if (found !== undefined && e.fileName !== undefined) {
       const fileName = e.fileName;
-      if (!files.has(fileName)) files.set(fileName, resolveReleaseFile(rootReal, fileName, where));
-      file = await files.get(fileName)!;
+      file = found;
       if (file.sparse !== e.sparse) {
         throw new ImageError(
           'RELEASE_BAD_LAYOUT',
@@ -98,7 +104,10 @@ export async function openQualcommRelease(path: string): Promise<ReleaseSource> 
         sectorSizeBytes: e.sectorSizeBytes,
         sectorCount: e.sectorCount,
       },
-      open: folderImageOpener(where, file, e.fileName, layoutSizeBytes),
+      ...(unavailable ? { unavailable } : {}),
+      open: unavailable
+        ? () => Promise.reject(unavailable)
+        : folderImageOpener(where, file, e.fileName, layoutSizeBytes),
     });
   }
   checkNoOverlap(placed);

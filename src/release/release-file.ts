@@ -74,6 +74,23 @@ export async function resolveReleaseFile(rootRealPath: string, fileName: string,
   return { realPath: real, ...(await probeImageFile(real, entry)) };
 }
 
+/**
+ * resolveReleaseFile, with a missing file returned as its error instead of thrown (the partition
+ * is then `unavailable`: ReleasePartition); any other problem is thrown.
+ */
+export async function resolveReleaseFileOrMissing(
+  rootRealPath: string,
+  fileName: string,
+  entry: string,
+): Promise<ReleaseFile | ImageError> {
+  try {
+    return await resolveReleaseFile(rootRealPath, fileName, entry);
+  } catch (err) {
+    if (err instanceof ImageError && err.code === 'RELEASE_MISSING_FILE') return err;
+    throw err;
+  }
+}
+
 /** Size on disk and logical size of an image file, reading at most its sparse file header. */
 export async function probeImageFile(path: string, entry: string): Promise<Omit<ReleaseFile, 'realPath'>> {
   const { fh, sizeBytes } = await openRegularFile(

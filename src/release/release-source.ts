@@ -3,6 +3,7 @@
 // <partition>.img files). Readers report entries as the layout states them; grouping A/B slots
 // and choosing what to update happens in release-partitions.ts.
 
+import type { ImageError } from '../errors/ota-error.js';
 import type { BlockSource } from '../image/block-source.js';
 
 /** Which layout a release was read from. Stable strings: they are written into packages. */
@@ -57,6 +58,12 @@ export interface ReleasePartition {
   /** Why `upgradable` is false, for the warning (e.g. `download loader (FDL1)`). */
   readonly notUpgradableReason?: string;
   readonly placement: PartitionPlacement;
+  /**
+   * Set when the layout names a file the release lacks (`RELEASE_MISSING_FILE`): open() throws it,
+   * and a build refuses it before any work only when it selects this partition (a missing
+   * `userdata.img`, left out by default, does not stop a build).
+   */
+  readonly unavailable?: ImageError;
   /**
    * Opens the partition's image read-only (raw or Android sparse, sniffed); throws ImageError
    * (exit 3) when there is no image. The caller closes it. Never reads outside the release.

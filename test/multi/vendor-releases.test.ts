@@ -190,6 +190,26 @@ describe('bad layouts → exit 3 naming the entry', () => {
     }
   });
 
+  it('a missing image stops a build only when its partition is built: userdata (left out) no; --partitions userdata or a missing boot image, exit 3 before any work', () => {
+    const out = join(work, 'm-missing');
+    const [old, next] = [copyOf('mediatek', 'v1', 'm-missing-v1'), copyOf('mediatek', 'v2', 'm-missing-v2')];
+    for (const dir of [old, next]) rmSync(join(dir, 'userdata.img'));
+    const ok = jsonOf(runCliOk(['build', '--old', old, '--new', next, '-o', out, '--json']));
+    expect(ok.partitions.map((p: { name: string }) => p.name)).not.toContain('userdata');
+    rmSync(out, { recursive: true, force: true });
+    const named = runCli(['build', '--old', old, '--new', next, '-o', out, '--partitions', 'userdata,boot']);
+    expect(named.status, describeRun(named)).toBe(3);
+    expect(nonWarningLines(named.stderr)).toEqual([
+      expect.stringMatching(/RELEASE_MISSING_FILE.*userdata.*userdata\.img/),
+    ]);
+    expect(existsSync(out)).toBe(false);
+    rmSync(join(next, 'boot.img'));
+    const boot = runCli(['build', '--old', old, '--new', next, '-o', out]);
+    expect(boot.status, describeRun(boot)).toBe(3);
+    expect(nonWarningLines(boot.stderr)).toEqual([expect.stringMatching(/RELEASE_MISSING_FILE.*boot.*boot\.img/)]);
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('mediatek: a path escape, overlapping partitions, an image larger than partition_size', () => {
     const edit = (name: string, f: (s: string) => string) => {
       const dir = copyOf('mediatek', 'v2', name);

@@ -192,7 +192,12 @@ describe('openMediatekRelease refuses bad scatter files (exit 3, naming the part
     ]);
     const missing = await editedRelease('missing', (t) => t);
     unlinkSync(join(missing, 'vbmeta.img'));
-    await expectImageError(openMediatekRelease(missing), 'RELEASE_MISSING_FILE', ['vbmeta_a', 'vbmeta.img']);
+    // The release opens; the partition is unavailable, and opening it is the error (a build refuses
+    // it only when it selects it).
+    const opened = await openMediatekRelease(missing);
+    const vbmeta = opened.partitions.find((p) => p.name === 'vbmeta_a')!;
+    expect(vbmeta.unavailable?.code).toBe('RELEASE_MISSING_FILE');
+    await expectImageError(vbmeta.open(), 'RELEASE_MISSING_FILE', ['vbmeta_a', 'vbmeta.img']);
     const num = await editedRelease('num', (t) => setField(t, 'lk_a', 'partition_size', '0xZZ'));
     await expectImageError(openMediatekRelease(num), 'RELEASE_BAD_LAYOUT', ['lk_a', 'partition_size "0xZZ"']);
     const huge = await editedRelease('huge', (t) => setField(t, 'lk_a', 'linear_start_addr', '0xffffffffffffffff'));

@@ -246,7 +246,10 @@ describe('openQualcommRelease refuses bad layouts (exit 3, naming the entry)', (
   test('a missing file, malformed numbers, bad XML, a sparse flag that lies, split images', async () => {
     const missing = await editedRelease('missing', 4, (x) => x);
     unlinkSync(join(missing, 'boot.img'));
-    await expectImageError(openQualcommRelease(missing), 'RELEASE_MISSING_FILE', ['boot_a', 'boot.img']);
+    const opened = await openQualcommRelease(missing);
+    const boot = opened.partitions.find((p) => p.name === 'boot_a')!;
+    expect(boot.unavailable?.code).toBe('RELEASE_MISSING_FILE');
+    await expectImageError(boot.open(), 'RELEASE_MISSING_FILE', ['boot_a', 'boot.img']);
     const badNumber = await editedRelease('bad-number', 4, (x) =>
       x.replace('label="abl_a" num_partition_sectors="16"', 'label="abl_a" num_partition_sectors="1x6"'),
     );
