@@ -133,7 +133,14 @@ export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> 
       beforeRename: streamed ? () => reader.verifyPayloadSignature() : undefined,
       reporter,
     });
-    return { kind: 'image', targetId: reader.targetHeader.targetId, partition: name, ...applied };
+    // Named as the caller gave it (a symbolic link stays the name; the file it names was written).
+    return {
+      kind: 'image',
+      targetId: reader.targetHeader.targetId,
+      partition: name,
+      ...applied,
+      outputPath: destination.kind === 'file' ? options.outputPath : applied.outputPath,
+    };
   } catch (err) {
     // Whatever failed once the base check had started, a wrong base is the reason to report.
     const baseError = await baseChecked?.then(

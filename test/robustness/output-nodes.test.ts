@@ -227,7 +227,8 @@ describe('a symbolic link stays a link; an open file of the process is written t
     chmodSync(file, 0o600);
     const link = join(work, 'image-link.img');
     symlinkSync(file, link);
-    runCliOk(['apply', pkg, '--old', pair.oldPath, '-o', link]);
+    const result = jsonOf(runCliOk(['apply', pkg, '--old', pair.oldPath, '-o', link, '--json']));
+    expect(result.outputPath).toBe(link); // named as given
     expect(lstatSync(link).isSymbolicLink()).toBe(true);
     expect(sha256Hex(readFileSync(file))).toBe(newSha);
     expect(statSync(file).mode & 0o777).toBe(0o600);
