@@ -33,8 +33,13 @@ async function interrupt(
   ready: () => boolean,
   signal: NodeJS.Signals,
   env: Record<string, string> = {},
-): Promise<{ code: number | null; signal: NodeJS.Signals | null; started: boolean }> {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: 'ignore', env: { ...process.env, ...env } });
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; started: boolean; stderr: string }> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('exit', (code, sig) => resolve({ code, signal: sig })),
   );
@@ -42,7 +47,8 @@ async function interrupt(
   while (!ready() && child.exitCode === null && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 10));
   const started = child.exitCode === null && ready();
   child.kill(signal);
-  return { ...(await ended), started };
+  const how = await ended;
+  return { ...how, started, stderr };
 }
 
 const entries = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
@@ -65,6 +71,10 @@ describe('interrupted runs', () => {
     expect(r.started, 'the build finished before it could be interrupted').toBe(true);
     expect(r.signal).toBe('SIGINT');
     expect(existsSync(top), entries(out).join(', ')).toBe(false);
+    // Says what happened and what to do, as an interrupted apply does.
+    expect(r.stderr).toMatch(
+      /^ota-build: interrupted: the build did not finish and its temporary files are removed: run the same command again$/m,
+    );
   }, 90_000);
 
   it('build into an existing folder keeps the folder and what was in it', async () => {

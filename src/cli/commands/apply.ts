@@ -11,7 +11,8 @@ import { transportFrom, transportJson, withTransportOptions } from '../transport
 import { IN_PLACE_EXAMPLES, IN_PLACE_HELP, inPlace } from '../in-place-apply.js';
 import { withInterruptHint } from '../interrupt-hint.js';
 import { sideFilesOf } from '../../apply/side-files.js';
-import { existsSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 
 /**
  * What to do after an interrupted A/B apply to `out`, judged when it happens from what is there:
@@ -30,7 +31,9 @@ function resumeHint(out: string): string {
   if (node?.isBlockDevice())
     return 'the block device holds part of the new image and is not usable: run the same command again to write it whole';
   if (node?.isDirectory())
-    return 'the images in the output folder are not replaced yet: run the same command with --resume to go on from the partitions already staged';
+    return stagedIn(out)
+      ? 'the images in the output folder are not replaced yet: run the same command with --resume to go on from the partitions already staged'
+      : 'the output folder is as it was (nothing was staged yet): run the same command again';
   // Side files sit beside the file a symbolic link -o names (apply replaces that file).
   const file = (() => {
     try {
@@ -42,6 +45,17 @@ function resumeHint(out: string): string {
   return existsSync(sideFilesOf(file).checkpointPath)
     ? 'the output is not replaced yet; its partial file and last checkpoint are kept: run the same command with --resume to continue from there'
     : 'the output is not replaced yet, and no checkpoint was written: run the same command again';
+}
+
+/** Whether a release apply's staging folder (`.ota-staging-*`) in `folder` holds anything yet. */
+function stagedIn(folder: string): boolean {
+  try {
+    return readdirSync(folder)
+      .filter((n) => n.startsWith('.ota-staging-'))
+      .some((n) => readdirSync(join(folder, n)).length > 0);
+  } catch {
+    return false;
+  }
 }
 
 /** Declares the command. */

@@ -2,6 +2,7 @@
 
 import { Command, Option } from 'commander';
 import { availableParallelism } from 'node:os';
+import { withInterruptHint } from '../interrupt-hint.js';
 import { CliReporter } from '../cli-reporter.js';
 import type { CommandResult } from '../command-result.js';
 import { printable, printableLines } from '../../errors/printable.js';
@@ -135,7 +136,10 @@ export function buildCommand(run: (work: () => Promise<CommandResult>) => Promis
           return { result: built, warnings: reporter.warnings };
         };
         // buildPackages closes the pool; this also covers a failure before it is called.
-        const { result, warnings } = await build().finally(() => pool.close());
+        const { result, warnings } = await withInterruptHint(
+          'the build did not finish and its temporary files are removed: run the same command again',
+          build,
+        ).finally(() => pool.close());
         const rows = result.packages.map((p) => [
           p.target,
           p.path,
