@@ -7,8 +7,7 @@
 // and the rename is checked to have moved the very inode that was hashed.
 
 import { createHash } from 'node:crypto';
-import { lstat, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { constants } from 'node:fs';
+import { lstat, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IoError, UsageError, VerificationError, ioError } from '../errors/ota-error.js';
 import type { BlockSource } from '../image/block-source.js';
@@ -29,7 +28,7 @@ import { createOutputImage } from './create-output-image.js';
 import { hasSparseForm, type OutputFormat, type OutputImage } from './output-image.js';
 import { needsRawStaging, StagedSparseOutput } from './staged-sparse-output.js';
 import { lockOutput } from './output-lock.js';
-import type { FileId } from './owned-file.js';
+import { openOwnedFile, type FileId } from './owned-file.js';
 import { resumePoint, type ResumeState } from './resume-point.js';
 import { newPartialName, removeStaleSideFiles, sideFilesOf, type SideFiles } from './side-files.js';
 
@@ -319,18 +318,18 @@ function zerosSha256(sizeBytes: number): Buffer {
 
 /**
  * Gives the partial output at `partialPath` the permission bits `mode`, through a handle opened
- * without following a link and only when it is still the file hashed (`fileId`): nothing put at
- * that name since (a link to another file, in a folder others may write) gets them.
+ * as every reopened side file is (openOwnedFile: no link followed, a regular file of ours) and
+ * only when it is still the file hashed (`fileId`): nothing put at that name since gets them
+ * (the rename's inode check then reports it).
  */
 async function setModeOf(partialPath: string, fileId: { dev: number; ino: number }, mode: number): Promise<void> {
-  let fh: FileHandle | undefined;
+  const opened = await openOwnedFile(partialPath, 'read');
+  if ('problem' in opened) return;
   try {
-    fh = await open(partialPath, constants.O_RDONLY | constants.O_NOFOLLOW);
-    const st = await fh.stat();
-    if (st.dev === fileId.dev && st.ino === fileId.ino) await fh.chmod(mode);
+    if (opened.st.dev === fileId.dev && opened.st.ino === fileId.ino) await opened.fh.chmod(mode);
   } catch (err) {
     throw ioError('set the permissions of', partialPath, err);
   } finally {
-    await fh?.close().catch(() => undefined);
+    await opened.fh.close().catch(() => undefined);
   }
 }

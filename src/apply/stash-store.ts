@@ -86,24 +86,9 @@ export class StashStore {
     }
   }
 
-  /** Writes the marker durably, as a stash file is written, before any stash file. */
+  /** Writes the marker durably (writeDurably), before any stash file. */
   private async writeMarker(owner: string): Promise<void> {
-    const path = join(this.folder, MARKER_NAME);
-    const tmp = `${path}.tmp-${randomBytes(8).toString('hex')}`;
-    try {
-      const fh = await open(tmp, 'wx', 0o600);
-      try {
-        await fh.writeFile(`${owner}\n`);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, path);
-      await this.syncFolder();
-    } catch (err) {
-      await unlink(tmp).catch(() => undefined);
-      throw ioError('write stash marker', path, err);
-    }
+    await this.writeDurably(join(this.folder, MARKER_NAME), Buffer.from(`${owner}\n`), 'write stash marker');
   }
 
   private async names(): Promise<string[]> {
@@ -131,24 +116,9 @@ export class StashStore {
     }
   }
 
-  /** Writes stash `id` durably: temp (O_EXCL), fsync, rename, fsync of the folder. */
+  /** Writes stash `id` durably (writeDurably). */
   async write(id: number, data: Buffer): Promise<void> {
-    const path = this.pathOf(id);
-    const tmp = `${path}.tmp-${randomBytes(8).toString('hex')}`;
-    try {
-      const fh = await open(tmp, 'wx', 0o600);
-      try {
-        await fh.writeFile(data);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, path);
-      await this.syncFolder();
-    } catch (err) {
-      await unlink(tmp).catch(() => undefined);
-      throw ioError('write stash', path, err);
-    }
+    await this.writeDurably(this.pathOf(id), data, 'write stash');
     this.bytesWritten += data.length;
     this.filesWritten++;
   }
@@ -176,6 +146,25 @@ export class StashStore {
       () => true,
       () => false,
     );
+  }
+
+  /** Writes `path` durably: a temp (O_EXCL, unpredictable name), fsync, rename, fsync of the folder. */
+  private async writeDurably(path: string, data: Buffer, action: string): Promise<void> {
+    const tmp = `${path}.tmp-${randomBytes(8).toString('hex')}`;
+    try {
+      const fh = await open(tmp, 'wx', 0o600);
+      try {
+        await fh.writeFile(data);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, path);
+      await this.syncFolder();
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      throw ioError(action, path, err);
+    }
   }
 
   private async syncFolder(): Promise<void> {

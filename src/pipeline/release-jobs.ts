@@ -54,12 +54,10 @@ export function selectRelease(o: {
         message: `partitions of the old release missing from the new one are left alone: ${gone.join(', ')}`,
       });
   }
-  // A file the layout names but the release lacks stops the build only for a partition it updates.
   for (const p of selected) {
+    // A file the layout names but the release lacks stops the build only for a partition it updates.
     const missing = p.image?.unavailable ?? oldByName.get(p.name)?.image?.unavailable;
     if (missing) throw missing;
-  }
-  for (const p of selected) {
     if (!isPartitionName(p.name))
       throw new ImageError(
         'RELEASE_BAD_NAME',

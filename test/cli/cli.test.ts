@@ -845,64 +845,35 @@ describe('--strict', () => {
     expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
   });
 
+  /** A full build of the pair's new image for generic, one worker, signed with the ed25519 key. */
+  const fullBuild = (out: string, ...extra: string[]) => [
+    'build',
+    '--new',
+    pair.newPath,
+    '-o',
+    out,
+    '--target',
+    'generic',
+    '--jobs',
+    '1',
+    '--key',
+    `${edKey}.pem`,
+    ...extra,
+  ];
+
   it('without SOURCE_DATE_EPOCH → exit 2 STRICT_NO_TIMESTAMP; with a real key and a timestamp it builds with no warnings', () => {
     const out = join(work, 'strict-ts');
-    const r = runCli(
-      [
-        'build',
-        '--new',
-        pair.newPath,
-        '-o',
-        out,
-        '--target',
-        'generic',
-        '--jobs',
-        '1',
-        '--strict',
-        '--key',
-        `${edKey}.pem`,
-      ],
-      { env: { SOURCE_DATE_EPOCH: undefined } },
-    );
+    const r = runCli(fullBuild(out, '--strict'), { env: { SOURCE_DATE_EPOCH: undefined } });
     expect(r.status, describeRun(r)).toBe(2);
     expect(r.stderr).toMatch(/^ota-build: error \[STRICT_NO_TIMESTAMP\]: /);
     expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
-    const ok = runCliOk([
-      'build',
-      '--new',
-      pair.newPath,
-      '-o',
-      out,
-      '--target',
-      'generic',
-      '--jobs',
-      '1',
-      '--strict',
-      '--key',
-      `${edKey}.pem`,
-      '--json',
-    ]);
+    const ok = runCliOk(fullBuild(out, '--strict', '--json'));
     expect(jsonOf(ok).warnings).toEqual([]);
     expect(ok.stderr).toBe('');
   });
 
   it('a full build with --differ that needs an old image warns DIFFER_NOT_USED (--strict: exit 2, nothing written); deflate-aware needs none', () => {
-    const full = (out: string, differ: string, ...more: string[]) => [
-      'build',
-      '--new',
-      pair.newPath,
-      '-o',
-      out,
-      '--target',
-      'generic',
-      '--jobs',
-      '1',
-      '--key',
-      `${edKey}.pem`,
-      '--differ',
-      differ,
-      ...more,
-    ];
+    const full = (out: string, differ: string, ...more: string[]) => fullBuild(out, '--differ', differ, ...more);
     const warned = runCliOk(full(join(work, 'full-differ'), 'bsdiff', '--json'));
     expect(jsonOf(warned).warnings).toEqual([
       {

@@ -372,7 +372,7 @@ describe('bsdiff-lzma differ', () => {
     const newBytes = MiB;
     const text = textLike(1.5 * MiB, 66);
     const diffStream = Buffer.from(await encodeRawLzma2(text, { lc: 3, lp: 0, pb: 2 }, 20));
-    diffStream[diffStream.length - 100] ^= 0x5a;
+    diffStream[diffStream.length - 100]! ^= 0x5a;
     const extra = await encodeRawLzma2(Buffer.alloc(extraBytes - 1, 1), { lc: 3, lp: 0, pb: 2 }, 12);
     const patch = writeBsdiffLzma(
       [

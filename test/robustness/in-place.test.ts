@@ -347,6 +347,13 @@ describe('apply --in-place shares nothing it did not make', () => {
     for (const n of [1, 2, 5]) expect(readFileSync(join(stash, `stash-${n}`), 'utf8')).toBe(`precious ${n}`);
     expect(readdirSync(stash).sort()).toEqual(['notes.txt', 'stash-1', 'stash-2', 'stash-5']);
     expect(sha256Hex(readFileSync(img))).toBe(sha256Hex(readFileSync(oldPath)));
+    // A marker naming another package (or a damaged one): its stash files are not this run's either.
+    writeFileSync(join(stash, '.ota-stash-of'), `${'0'.repeat(64)}\n`, { mode: 0o600 });
+    const other = runCli(['apply', pkg, '--in-place', img, '--stash-dir', stash]);
+    expectError(other, 2, 'BAD_STASH_DIR');
+    expect(other.stderr).toMatch(/left by an unfinished in-place apply of another package/);
+    for (const n of [1, 2, 5]) expect(readFileSync(join(stash, `stash-${n}`), 'utf8')).toBe(`precious ${n}`);
+    expect(sha256Hex(readFileSync(img))).toBe(sha256Hex(readFileSync(oldPath)));
   });
 
   it('an image another apply holds (its lock beside it, a live pid) is refused with OUTPUT_BUSY before any write, whatever the stash folder', () => {
