@@ -2,6 +2,7 @@
 // whole, with a hard cap: opened by openRegularFile (read-only, non-blocking, regular files only,
 // so /dev/zero or a FIFO is refused instead of growing memory or hanging), size checked by fstat
 // before reading, and the read itself stopped one byte past the cap for files growing underneath.
+// A folder is the same I/O error (IO_EISDIR, exit 8) for every kind of small input.
 
 import type { Stats } from 'node:fs';
 import type { OtaError } from '../errors/ota-error.js';
@@ -14,7 +15,7 @@ export interface BoundedFileOptions {
   readonly maxBytes: number;
   /** Verb phrase for I/O errors (`read device state` → "cannot read device state <path>: no such file or folder (ENOENT)"). */
   readonly action: string;
-  /** The typed error for a path that is not a regular file (FIFO, device, folder), given its stats. */
+  /** The typed error for a path that is neither a regular file nor a folder (FIFO, device, socket). */
   readonly notFile: (stats: Stats) => OtaError;
   /** The typed error for a file over `maxBytes`; `sizeBytes` is the size seen (at least maxBytes + 1). */
   readonly tooLarge: (sizeBytes: number) => OtaError;
@@ -22,10 +23,14 @@ export interface BoundedFileOptions {
 
 /**
  * Reads `path` whole into a Buffer of at most `maxBytes`. Memory: at most about 2 × (maxBytes + 1)
- * bytes while a growing file is caught. Throws `notFile()`, `tooLarge(size)`, or IoError (exit 8) naming `action` and the path.
+ * bytes while a growing file is caught. Throws IO_EISDIR for a folder, `notFile()`, `tooLarge(size)`, or IoError (exit 8) naming `action` and the path.
  */
 export async function readBoundedFile(path: string, options: BoundedFileOptions): Promise<Buffer> {
-  const { fh, sizeBytes } = await openRegularFile(path, options.action, options.notFile);
+  const notFile = (stats: Stats): OtaError =>
+    stats.isDirectory()
+      ? ioError(options.action, path, Object.assign(new Error('EISDIR'), { code: 'EISDIR' }))
+      : options.notFile(stats);
+  const { fh, sizeBytes } = await openRegularFile(path, options.action, notFile);
   try {
     if (sizeBytes > options.maxBytes) throw options.tooLarge(sizeBytes);
     // One byte of headroom tells "exactly at the cap" from "grew past it since fstat".

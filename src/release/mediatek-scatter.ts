@@ -58,7 +58,7 @@ export async function openMediatekRelease(path: string): Promise<ReleaseSource> 
   const bytes = await readBoundedFile(scatterPath, {
     maxBytes: MAX_SCATTER_BYTES,
     action: 'read scatter file',
-    notFile: () => new ImageError('RELEASE_BAD_LAYOUT', `${what}: not a regular file (FIFO, device or folder)`),
+    notFile: () => new ImageError('RELEASE_BAD_LAYOUT', `${what}: not a regular file (FIFO or device)`),
     tooLarge: (sizeBytes) =>
       new ImageError(
         'RELEASE_BAD_LAYOUT',

@@ -191,7 +191,7 @@ export async function readRawprogramFile(xmlPath: string): Promise<RawProgramEnt
   const bytes = await readBoundedFile(xmlPath, {
     maxBytes: MAX_LAYOUT_XML_BYTES,
     action: 'read layout file',
-    notFile: () => new ImageError('RELEASE_BAD_LAYOUT', `${xmlFile}: not a regular file (FIFO, device or folder)`),
+    notFile: () => new ImageError('RELEASE_BAD_LAYOUT', `${xmlFile}: not a regular file (FIFO or device)`),
     tooLarge: (sizeBytes) =>
       new ImageError(
         'RELEASE_BAD_LAYOUT',

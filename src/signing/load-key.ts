@@ -2,7 +2,7 @@
 // (missing file: exit 8; not a key, wrong kind of key: exit 6; unsupported algorithm: exit 7).
 
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { ioError, OtaError, SignatureError } from '../errors/ota-error.js';
+import { OtaError, SignatureError } from '../errors/ota-error.js';
 import { readBoundedFile } from '../image/read-bounded-file.js';
 import { KeySigner, KeyVerifier, type Signer, type Verifier } from './key-pair.js';
 
@@ -13,11 +13,7 @@ async function readKeyFile(path: string): Promise<Buffer> {
   return readBoundedFile(path, {
     maxBytes: MAX_KEY_FILE_BYTES,
     action: 'read key file',
-    // A folder stays the I/O error it always was (EISDIR); a FIFO or device is not a key.
-    notFile: (stats) =>
-      stats.isDirectory()
-        ? ioError('read key file', path, Object.assign(new Error('EISDIR'), { code: 'EISDIR' }))
-        : new SignatureError('KEY_INVALID', `${path} is not a regular file; a PEM key is a small file`),
+    notFile: () => new SignatureError('KEY_INVALID', `${path} is not a regular file; a PEM key is a small file`),
     tooLarge: (sizeBytes) =>
       new SignatureError('KEY_INVALID', `${path} is ${sizeBytes} bytes; a PEM key is at most ${MAX_KEY_FILE_BYTES}`),
   });

@@ -519,6 +519,16 @@ describe('target profiles', () => {
       () => profile('huge', JSON.stringify(base) + ' '.repeat(70 * 1024)),
     ],
     ['a missing file', 8, 'IO_ENOENT', () => join(work, 'no-such-profile.json')],
+    [
+      'a folder (the same I/O error as a folder given as a key or a package)',
+      8,
+      'IO_EISDIR',
+      () => {
+        const dir = join(work, 'profile-folder.json');
+        mkdirSync(dir, { recursive: true });
+        return dir;
+      },
+    ],
     ['no maxStashBytes', 2, 'PROFILE_INVALID', () => variant('no-stash', (o) => delete o.maxStashBytes)],
     ['a negative maxStashBytes', 2, 'PROFILE_INVALID', () => variant('neg-stash', (o) => (o.maxStashBytes = -1))],
     ['maxStashBytes over 2^40', 2, 'PROFILE_INVALID', () => variant('big-stash', (o) => (o.maxStashBytes = 2 ** 41))],

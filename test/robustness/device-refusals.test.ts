@@ -62,7 +62,7 @@ beforeAll(() => {
   expect(r.status, r.stderr).toBe(0);
 });
 
-function expectRefused(args: string[], exit: number, code: string, outDir = work): void {
+function expectRefused(args: string[], exit: number, code: string, outDir = work): { stderr: string } {
   const out = join(outDir, 'refused.img');
   const r = cli(['apply', pkg, '--old', oldPath, '-o', out, ...args]);
   expect(r.status, r.stderr).toBe(exit);
@@ -70,6 +70,7 @@ function expectRefused(args: string[], exit: number, code: string, outDir = work
   expect(lines).toEqual([expect.stringContaining(`[${code}]`)]);
   expect(existsSync(out)).toBe(false);
   expect(readdirSync(outDir).filter((f) => f.includes('refused'))).toEqual([]);
+  return r;
 }
 
 describe('refusals before any write', () => {
@@ -115,6 +116,13 @@ describe('refusals before any write', () => {
     expectRefused(['--device-state', state], 2, 'BAD_DEVICE_STATE');
     writeFileSync(state, JSON.stringify({ timestampSeconds: 1000 }));
     expect(cli(['apply', pkg, '--old', oldPath, '-o', join(work, 'ok4.img'), '--device-state', state]).status).toBe(0);
+    // A folder is the I/O error a folder given as a key or a package is, for a profile too.
+    const folder = join(work, 'state-folder.json');
+    mkdirSync(folder, { recursive: true });
+    expect(expectRefused(['--device-state', folder], 8, 'IO_EISDIR').stderr).toMatch(
+      /cannot read device state .*state-folder\.json: is a folder/,
+    );
+    expectRefused(['--device-profile', folder], 8, 'IO_EISDIR');
   });
 
   it('verify makes the same refusals (CI sees what the device would), also on the metadata alone, and lists what it checked', () => {
