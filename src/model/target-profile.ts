@@ -11,6 +11,7 @@ export type SignatureAlgorithmName = 'ed25519' | 'ecdsa-p256' | 'ecdsa-p384' | '
 export interface TargetProfile {
   /** Stable id written into the package (`qualcomm`, `mediatek`, `unisoc`, `generic`, or a custom one). */
   readonly id: string;
+  /** Other names `--target`/`--device-target` accept for a built-in profile (a custom one is named by its path). */
   readonly aliases: readonly string[];
   readonly vendor: string;
   readonly description: string;
@@ -34,7 +35,10 @@ export interface TargetProfile {
    * stash lives in a folder beside the partition, e.g. /cache). 0: no stash, cycles become REPLACE.
    */
   readonly maxStashBytes: number;
-  /** Layout the device expects: partition naming scheme. */
+  /**
+   * Layout the device expects: partition naming scheme, recorded in the target header. Its part
+   * before the first `-` is the release family it may be built from (`generic`: any release).
+   */
   readonly partitionLayout: string;
   /** A/B slot suffixes such as `_a`,`_b`; empty for in-place. */
   readonly slotSuffixes: readonly string[];
