@@ -10,7 +10,7 @@ import type { ReleasePartition, ReleaseSource } from './release-source.js';
 
 const IMAGE_FILE = /^(.+)\.img$/;
 
-/** Reads the folder listing; images are opened only when asked. */
+/** Reads the folder listing and resolves its links; images are opened only when asked. */
 export async function openGenericRelease(dir: string): Promise<ReleaseSource> {
   let files: string[];
   let root: string;
@@ -34,7 +34,18 @@ export async function openGenericRelease(dir: string): Promise<ReleaseSource> {
         `${dir}: ${JSON.stringify(f)} does not name a partition (1-64 of A-Z a-z 0-9 _ . -, then .img)`,
       );
   }
-  const partitions: ReleasePartition[] = files.map((fileName) => ({
+  const outside = (fileName: string, real: string): ImageError =>
+    new ImageError('RELEASE_PATH_ESCAPE', `${fileName} in ${dir} links to ${real}, outside the release folder`);
+  // Links are resolved now, so a file that leads out of the folder stops the build before any
+  // warning about it or any work; a dangling link is reported when its partition is opened.
+  const realPaths = await Promise.all(
+    files.map(async (fileName) => {
+      const real = await realpath(join(dir, fileName)).catch(() => undefined);
+      if (real !== undefined && !real.startsWith(root + sep)) throw outside(fileName, real);
+      return real;
+    }),
+  );
+  const partitions: ReleasePartition[] = files.map((fileName, i) => ({
     name: IMAGE_FILE.exec(fileName)![1]!,
     layoutSizeBytes: undefined,
     fileName,
@@ -42,14 +53,12 @@ export async function openGenericRelease(dir: string): Promise<ReleaseSource> {
     placement: { kind: 'generic' },
     async open() {
       const path = join(dir, fileName);
-      const real = await realpath(path).catch((err) => {
-        throw ioError('open image', path, err);
-      });
-      if (!real.startsWith(root + sep))
-        throw new ImageError(
-          'RELEASE_PATH_ESCAPE',
-          `${fileName} in ${dir} links to ${real}, outside the release folder`,
-        );
+      const real =
+        realPaths[i] ??
+        (await realpath(path).catch((err) => {
+          throw ioError('open image', path, err);
+        }));
+      if (!real.startsWith(root + sep)) throw outside(fileName, real);
       return openImage(real);
     },
   }));

@@ -13,6 +13,7 @@ import {
   readdirSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -296,6 +297,23 @@ describe('generic folder releases', () => {
     expect(dir.status, describeRun(dir)).toBe(2);
     expect(dir.stderr).toMatch(/OUTPUT_NOT_FILE.*system\.img exists and is not a regular file/);
     expect(readdirSync(blocked)).toEqual(['system.img']);
+  });
+
+  it('an image linked out of the release folder stops the build with that error alone, before any warning or work', () => {
+    // The old release's vendor.img leads out of its folder; v2 also has a new partition (dtbo,
+    // PARTITION_NEW) and no key or timestamp is given (TEST_KEY, NO_TIMESTAMP).
+    const linked = join(work, 'v1-linked');
+    mkdirSync(linked);
+    writeFileSync(join(linked, 'system.img'), readFileSync(join(v1(), 'system.img')));
+    symlinkSync(join(v1(), 'vendor.img'), join(linked, 'vendor.img'));
+    const r = runCli(['build', '--old', linked, '--new', v2(), '-o', join(work, 'linked-out'), '--target', 'generic']);
+    expect(r.status, describeRun(r)).toBe(3);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        /^ota-build: error \[RELEASE_PATH_ESCAPE\]: vendor\.img in .*v1-linked links to .*, outside the release folder$/,
+      ),
+    ]);
+    expect(existsSync(join(work, 'linked-out'))).toBe(false);
   });
 
   it('refuse a FIFO named as an image without hanging, an empty selection, and A/B slots naming different files', () => {
