@@ -787,6 +787,16 @@ async function snapshotOtaBuild() {
   die('dist/ keeps changing; could not take a consistent copy of ota-build (try --no-snapshot)');
 }
 
+/** lzma-native's version and whether its liblzma is the -O2 build of scripts/optimise-lzma-native.mjs (else the slower prebuilt one). */
+function lzmaNativeBuild() {
+  const dir = join(ROOT, 'node_modules', 'lzma-native');
+  const version = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version;
+  const stamp = join(dir, 'build', 'ota-build-optimised.json');
+  return existsSync(stamp)
+    ? `${version} (liblzma compiled here, CFLAGS ${JSON.parse(readFileSync(stamp, 'utf8')).cflags})`
+    : `${version} (**prebuilt, unoptimised liblzma**: xz coding about 2x slower)`;
+}
+
 function machineInfo() {
   const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
   const meminfo = existsSync('/proc/meminfo') ? readFileSync('/proc/meminfo', 'utf8') : '';
@@ -829,6 +839,7 @@ function machineInfo() {
       time: `GNU time ${dpkg('time')}`,
       e2fsprogs: dpkg('e2fsprogs'),
       ...(HDIFFZ ? { hdiffpatch: first(sh(HDIFFZ, ['-v']).out || 'missing').replace(/^HDiffPatch::/, '') } : {}),
+      'lzma-native': lzmaNativeBuild(),
     },
     otaBuild: {
       version: JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version,
