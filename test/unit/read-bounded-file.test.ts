@@ -1,6 +1,8 @@
 // readBoundedFile on real files: exactly at the cap is read whole, one byte over is refused with
-// the caller's error, a missing file is an IoError, and a folder is the caller's not-a-file error.
+// the caller's error, a missing file and a folder are IoErrors (IO_ENOENT, IO_EISDIR: the same for
+// every kind of small input), and a FIFO is the caller's not-a-file error.
 
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,10 +38,12 @@ describe('readBoundedFile', () => {
     expect((await readBoundedFile(join(dir, 'empty'), options)).length).toBe(0);
   });
 
-  it('refuses one byte over, a folder, and a missing path with the right errors', async () => {
+  it('refuses one byte over, a folder, a FIFO and a missing path with the right errors', async () => {
     writeFileSync(join(dir, 'over'), Buffer.alloc(101));
     expect(await codeOf(join(dir, 'over'))).toBe('IMAGE_TOO_LARGE');
-    expect(await codeOf(dir)).toBe('IMAGE_NOT_FILE');
+    expect(await codeOf(dir)).toBe('IO_EISDIR');
+    execFileSync('mkfifo', [join(dir, 'fifo')]);
+    expect(await codeOf(join(dir, 'fifo'))).toBe('IMAGE_NOT_FILE');
     expect(await codeOf(join(dir, 'missing'))).toBe('IO_ENOENT');
   });
 });
