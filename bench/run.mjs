@@ -1537,7 +1537,7 @@ function fullGoalChecks(pairRes) {
   const build = ours.build.wallS / ref.build.wallS;
   const checks = [
     `${ok(size <= 1)} full package size ≤ 1.00 × xz -9e -T1: ${size.toFixed(3)}× (${e.bytes} vs ${re.bytes} bytes)`,
-    `${ok(build <= 1)} full package build time ≤ xz -9e -T1's: ${build.toFixed(3)}× (${ours.build.wallS} s vs ${ref.build.wallS} s)`,
+    `${ok(build <= 1)} full package build time ≤ xz -9e -T1's: ${build.toFixed(3)}× (${+ours.build.wallS.toFixed(2)} s vs ${+ref.build.wallS.toFixed(2)} s)`,
   ];
   if (e.apply?.status === 'ok')
     checks.push(
