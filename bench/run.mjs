@@ -26,6 +26,7 @@ import {
 } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import { renderNetwork, runNetwork } from './network.mjs';
 import { cacheArgs, lookupPeerCache, recordDir, storePeerCache } from './peer-cache.mjs';
@@ -787,14 +788,24 @@ async function snapshotOtaBuild() {
   die('dist/ keeps changing; could not take a consistent copy of ota-build (try --no-snapshot)');
 }
 
-/** lzma-native's version and whether its liblzma is the -O2 build of scripts/optimise-lzma-native.mjs (else the slower prebuilt one). */
+/**
+ * lzma-native's version and which binary it loads: the -O2 build of scripts/optimise-lzma-native.mjs
+ * (build/Release with its stamp) or another (the prebuilt one, whose liblzma is unoptimised).
+ */
 function lzmaNativeBuild() {
   const dir = join(ROOT, 'node_modules', 'lzma-native');
   const version = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version;
-  const stamp = join(dir, 'build', 'ota-build-optimised.json');
-  return existsSync(stamp)
-    ? `${version} (liblzma compiled here, CFLAGS ${JSON.parse(readFileSync(stamp, 'utf8')).cflags})`
-    : `${version} (**prebuilt, unoptimised liblzma**: xz coding about 2x slower)`;
+  let loaded = '';
+  let stamp;
+  try {
+    loaded = createRequire(import.meta.url)('node-gyp-build').path(dir);
+    stamp = JSON.parse(readFileSync(join(dir, 'build', 'ota-build-optimised.json'), 'utf8'));
+  } catch {
+    // no stamp (or no loadable binary): reported as not ours below
+  }
+  return stamp && loaded === join(dir, 'build', 'Release', 'lzma_native.node')
+    ? `${version} (liblzma compiled here, CFLAGS ${stamp.cflags})`
+    : `${version} (**${relative(dir, loaded) || 'no binary'}: not the -O2 build**, xz coding about 2x slower)`;
 }
 
 function machineInfo() {
@@ -1537,7 +1548,7 @@ function fullGoalChecks(pairRes) {
   const build = ours.build.wallS / ref.build.wallS;
   const checks = [
     `${ok(size <= 1)} full package size ≤ 1.00 × xz -9e -T1: ${size.toFixed(3)}× (${e.bytes} vs ${re.bytes} bytes)`,
-    `${ok(build <= 1)} full package build time ≤ xz -9e -T1's: ${build.toFixed(3)}× (${+ours.build.wallS.toFixed(2)} s vs ${+ref.build.wallS.toFixed(2)} s)`,
+    `${ok(build <= 1)} full package build time ≤ xz -9e -T1's: ${build.toFixed(3)}× (${fmtS(ours.build.wallS)} s vs ${fmtS(ref.build.wallS)} s)`,
   ];
   if (e.apply?.status === 'ok')
     checks.push(

@@ -45,10 +45,14 @@ export const ERROR_CODES = {
   BAD_LEVEL: { exitCode: usage, summary: 'compression level out of range for the codec' },
   BAD_LEVELS: { exitCode: usage, summary: 'compare: malformed --levels list' },
   LEVEL_NEEDS_CODEC: { exitCode: usage, summary: '--level given without a single --codec' },
-  BAD_DEVICE_STATE: { exitCode: usage, summary: '--device-state file is unreadable or malformed' },
+  BAD_DEVICE_STATE: { exitCode: usage, summary: '--device-state file is malformed (a read failure is IO_<errno>)' },
   KEY_EXISTS: { exitCode: usage, summary: 'keygen: the output key file already exists' },
   UNKNOWN_TARGET: { exitCode: usage, summary: '--target names no built-in or file profile' },
   DUPLICATE_TARGET: { exitCode: usage, summary: '--target names two different profiles with one id' },
+  PARTITION_NAME_DIFFERS: {
+    exitCode: usage,
+    summary: "the targets' profiles give a single image different partition names and --partition-name is not given",
+  },
   PROFILE_INVALID: { exitCode: usage, summary: 'a target profile file is malformed' },
   FORMAT_TOO_NEW: {
     exitCode: usage,

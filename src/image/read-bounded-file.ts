@@ -1,4 +1,4 @@
-// Reads a small input file (device state, checkpoint, layout XML/scatter, target profile, key)
+// Reads a small input file (device state, layout XML/scatter, target profile, key)
 // whole, with a hard cap: opened by openRegularFile (read-only, non-blocking, regular files only,
 // so /dev/zero or a FIFO is refused instead of growing memory or hanging), size checked by fstat
 // before reading, and the read itself stopped one byte past the cap for files growing underneath.

@@ -311,6 +311,21 @@ async function produce(
   }
 }
 
+/**
+ * The partition name the targets' profiles give a single image (one package each, one plan for
+ * all): refused (`PARTITION_NAME_DIFFERS`) when they do not agree, rather than the first target's
+ * name going into every package.
+ */
+function defaultPartitionNameOf(profiles: readonly TargetProfile[]): string {
+  const names = [...new Set(profiles.map((p) => p.defaultPartitionName))];
+  if (names.length > 1)
+    throw new UsageError(
+      'PARTITION_NAME_DIFFERS',
+      `the targets name the image's partition differently (${profiles.map((p) => `${p.id}: ${p.defaultPartitionName}`).join(', ')}); choose one with --partition-name`,
+    );
+  return names[0]!;
+}
+
 async function buildFromImages(options: BuildOptions): Promise<BuildResult> {
   if (options.partitions !== undefined || options.excludePartitions !== undefined)
     throw new UsageError(
@@ -323,6 +338,7 @@ async function buildFromImages(options: BuildOptions): Promise<BuildResult> {
       `--partition-name ${JSON.stringify(options.partitionName)} is not a partition name: ${PARTITION_NAME_RULE}`,
     );
   const s = await setup(options, options.targets ?? DEFAULT_TARGETS, undefined);
+  const name = options.partitionName ?? defaultPartitionNameOf(s.profiles);
   // Started first: the workers load while the images are opened, then hash one image each.
   const pool = createPool(options);
   let prepared: PreparedImages;
@@ -338,7 +354,6 @@ async function buildFromImages(options: BuildOptions): Promise<BuildResult> {
     throw err;
   }
   try {
-    const name = options.partitionName ?? s.profiles[0]!.defaultPartitionName;
     const packages = await produce(options, s, [preparedJob(name, prepared)], pool);
     const source = prepared.summary('source');
     const target = prepared.summary('target')!;

@@ -37,15 +37,15 @@ export async function openGenericRelease(dir: string): Promise<ReleaseSource> {
   const outside = (fileName: string, real: string): ImageError =>
     new ImageError('RELEASE_PATH_ESCAPE', `${fileName} in ${dir} links to ${real}, outside the release folder`);
   // Links are resolved now, so a file that leads out of the folder stops the build before any
-  // warning about it or any work; a dangling link is reported when its partition is opened.
-  const realPaths = await Promise.all(
-    files.map(async (fileName) => {
-      const real = await realpath(join(dir, fileName)).catch(() => undefined);
-      if (real !== undefined && !real.startsWith(root + sep)) throw outside(fileName, real);
-      return real;
-    }),
-  );
-  const partitions: ReleasePartition[] = files.map((fileName, i) => ({
+  // warning about it or any work, whether or not its partition is selected (as a vendor layout's
+  // file would), the first such file by name; a dangling link is reported when its partition is
+  // opened. open() resolves the link again: it may have changed since.
+  const realPaths = await Promise.all(files.map((fileName) => realpath(join(dir, fileName)).catch(() => undefined)));
+  files.forEach((fileName, i) => {
+    const real = realPaths[i];
+    if (real !== undefined && !real.startsWith(root + sep)) throw outside(fileName, real);
+  });
+  const partitions: ReleasePartition[] = files.map((fileName) => ({
     name: IMAGE_FILE.exec(fileName)![1]!,
     layoutSizeBytes: undefined,
     fileName,
@@ -53,11 +53,9 @@ export async function openGenericRelease(dir: string): Promise<ReleaseSource> {
     placement: { kind: 'generic' },
     async open() {
       const path = join(dir, fileName);
-      const real =
-        realPaths[i] ??
-        (await realpath(path).catch((err) => {
-          throw ioError('open image', path, err);
-        }));
+      const real = await realpath(path).catch((err) => {
+        throw ioError('open image', path, err);
+      });
       if (!real.startsWith(root + sep)) throw outside(fileName, real);
       return openImage(real);
     },

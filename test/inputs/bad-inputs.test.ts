@@ -557,6 +557,17 @@ describe('target profiles', () => {
     expect(jsonOf(r).packages.map((p: { target: string }) => p.target)).toEqual(['generic']);
   });
 
+  it('targets whose default partition names differ → exit 2 PARTITION_NAME_DIFFERS before any work; --partition-name settles it', () => {
+    const vendor = variant('vendor-default', (o) => (o.defaultPartitionName = 'vendor'));
+    const out = freshOut();
+    const r = expectError(buildWith(`${vendor},generic`, out), 2, 'PARTITION_NAME_DIFFERS');
+    expect(r.stderr).toMatch(/myco: vendor, generic: system\); choose one with --partition-name/);
+    expectNoPackage(out);
+    const named = jsonOf(runCliOk([...buildWith(`${vendor},generic`, out), '--partition-name', 'system', '--json']));
+    expect(named.packages.map((p: { target: string }) => p.target)).toEqual(['myco', 'generic']);
+    expect(named.partitions.map((p: { name: string }) => p.name)).toEqual(['system']);
+  });
+
   it('a profile saved with a byte-order mark (as Windows editors save JSON) is read as JSON', () => {
     const withBom = profile('bom', `\uFEFF${JSON.stringify({ ...base, id: 'myco-bom' })}`);
     const out = freshOut();

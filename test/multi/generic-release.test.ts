@@ -314,6 +314,23 @@ describe('generic folder releases', () => {
       ),
     ]);
     expect(existsSync(join(work, 'linked-out'))).toBe(false);
+    // The same when vendor is not selected, as for a vendor layout's entry.
+    const unselected = runCli([
+      'build',
+      '--old',
+      linked,
+      '--new',
+      v2(),
+      '--partitions',
+      'system',
+      '-o',
+      join(work, 'linked-out'),
+      '--target',
+      'generic',
+    ]);
+    expect(unselected.status, describeRun(unselected)).toBe(3);
+    expect(unselected.stderr).toMatch(/RELEASE_PATH_ESCAPE.*vendor\.img/);
+    expect(existsSync(join(work, 'linked-out'))).toBe(false);
   });
 
   it('refuse a FIFO named as an image without hanging, an empty selection, and A/B slots naming different files', () => {

@@ -116,7 +116,7 @@ describe('refusals before any write', () => {
     expectRefused(['--device-state', state], 2, 'BAD_DEVICE_STATE');
     writeFileSync(state, JSON.stringify({ timestampSeconds: 1000 }));
     expect(cli(['apply', pkg, '--old', oldPath, '-o', join(work, 'ok4.img'), '--device-state', state]).status).toBe(0);
-    // A folder is the I/O error a folder given as a key or a package is, for a profile too.
+    // A folder, as device state or as device profile, is the I/O error a folder given as a key or a package is.
     const folder = join(work, 'state-folder.json');
     mkdirSync(folder, { recursive: true });
     expect(expectRefused(['--device-state', folder], 8, 'IO_EISDIR').stderr).toMatch(
