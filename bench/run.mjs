@@ -826,6 +826,9 @@ function machineInfo() {
     'package.json',
     'profiles',
     'proto',
+    'scripts',
+    'bench',
+    ':(exclude)bench/RESULTS.md', // what a run writes
   ).out;
   const untracked = git('ls-files', '--others', '--exclude-standard', '--', 'src').out;
   // Which build of ota-build actually ran: dist/ (compiled), compared with src/ mtimes.
@@ -1664,7 +1667,7 @@ function renderMarkdown(run) {
   L.push(
     `- ota-build ${ob.version} at commit \`${ob.commit}\`` +
       (ob.uncommitted
-        ? ` **plus uncommitted changes** in src/ (${ob.uncommitted.split('\n').length} files)`
+        ? ` **plus uncommitted changes** (${ob.uncommitted.split('\n').length} files in src/, bin/, bench/, scripts/, profiles/, proto/ or package.json)`
         : ' (clean)') +
       (ob.distNewerThanSrc === false
         ? '; **dist/ is older than src/**: the compiled dist/ is what ran'
