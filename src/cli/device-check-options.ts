@@ -2,6 +2,7 @@
 // pinned keys, the device's target, profile, platform, rollback timestamp and state file.
 
 import type { Command } from 'commander';
+import { UsageError } from '../errors/ota-error.js';
 import { MAX_TIMESTAMP_SECONDS, parseIntOption } from './parse-options.js';
 
 /** The parsed CLI options the device checks read. */
@@ -15,8 +16,16 @@ export interface DeviceCheckCliOptions {
   allowDowngrade?: boolean;
 }
 
-/** Maps the CLI's device-check options onto the applier's option names. */
+/**
+ * Maps the CLI's device-check options onto the applier's option names. A profile file given as
+ * `--device-target` (a path) is refused (BAD_OPTION): it would be read as a target id.
+ */
 export function deviceCheckOptions(o: DeviceCheckCliOptions) {
+  if (o.deviceTarget !== undefined && (o.deviceTarget.includes('/') || o.deviceTarget.endsWith('.json')))
+    throw new UsageError(
+      'BAD_OPTION',
+      `--device-target takes a target id (qualcomm, mtk, …); for a profile file use --device-profile ${o.deviceTarget}`,
+    );
   return {
     pubkeyPath: o.pubkey,
     deviceTarget: o.deviceTarget,

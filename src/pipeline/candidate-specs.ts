@@ -36,7 +36,9 @@ export function candidateSpecs(choice: EncodingChoice, targets: readonly TargetP
     if (differChoice !== 'auto' && !p.allowedDiffers.includes(differChoice))
       throw new UsageError(
         'DIFFER_NOT_ALLOWED',
-        `target ${p.id} does not allow differ ${differChoice} (allowed: ${p.allowedDiffers.join(', ')})`,
+        p.allowedOperations.includes('diff') && p.allowedDiffers.length > 0
+          ? `target ${p.id} does not allow differ ${differChoice} (allowed: ${p.allowedDiffers.join(', ')})`
+          : `target ${p.id} allows no differ (its profile allows no diff operation): drop --differ`,
       );
   }
   const union = (pick: (p: TargetProfile) => readonly string[]) => [...new Set(targets.flatMap(pick))];

@@ -38,27 +38,43 @@ export async function openGenericRelease(dir: string): Promise<ReleaseSource> {
     new ImageError('RELEASE_PATH_ESCAPE', `${fileName} in ${dir} links to ${real}, outside the release folder`);
   // Links are resolved now, so a file that leads out of the folder stops the build before any
   // warning about it or any work, whether or not its partition is selected (as a vendor layout's
-  // file would), the first such file by name; a dangling link is reported when its partition is
-  // opened. open() resolves the link again: it may have changed since.
-  const realPaths = await Promise.all(files.map((fileName) => realpath(join(dir, fileName)).catch(() => undefined)));
+  // file would), the first such file by name. open() resolves the link again: it may have changed since.
+  const resolved = await Promise.all(
+    files.map((fileName) =>
+      realpath(join(dir, fileName)).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? null : undefined)),
+    ),
+  );
   files.forEach((fileName, i) => {
-    const real = realPaths[i];
-    if (real !== undefined && !real.startsWith(root + sep)) throw outside(fileName, real);
+    const real = resolved[i];
+    if (typeof real === 'string' && !real.startsWith(root + sep)) throw outside(fileName, real);
   });
-  const partitions: ReleasePartition[] = files.map((fileName) => ({
-    name: IMAGE_FILE.exec(fileName)![1]!,
-    layoutSizeBytes: undefined,
-    fileName,
-    upgradable: true,
-    placement: { kind: 'generic' },
-    async open() {
-      const path = join(dir, fileName);
-      const real = await realpath(path).catch((err) => {
-        throw ioError('open image', path, err);
-      });
-      if (!real.startsWith(root + sep)) throw outside(fileName, real);
-      return openImage(real);
-    },
-  }));
+  const partitions: ReleasePartition[] = files.map((fileName, i) => {
+    // A link to nothing is a missing image, as a vendor layout's missing file is: it stops a
+    // build only when its partition is selected (release-jobs.ts).
+    const unavailable =
+      resolved[i] === null
+        ? new ImageError(
+            'RELEASE_MISSING_FILE',
+            `${fileName} in ${dir} is a symbolic link to a file that does not exist`,
+          )
+        : undefined;
+    return {
+      name: IMAGE_FILE.exec(fileName)![1]!,
+      layoutSizeBytes: undefined,
+      fileName,
+      upgradable: true,
+      placement: { kind: 'generic' },
+      ...(unavailable ? { unavailable } : {}),
+      async open() {
+        if (unavailable) throw unavailable;
+        const path = join(dir, fileName);
+        const real = await realpath(path).catch((err) => {
+          throw ioError('open image', path, err);
+        });
+        if (!real.startsWith(root + sep)) throw outside(fileName, real);
+        return openImage(real);
+      },
+    };
+  });
   return { layout: 'generic-folder', path: dir, partitions, close: async () => undefined };
 }

@@ -10,13 +10,16 @@ import { KeySigner, KeyVerifier, type Signer, type Verifier } from './key-pair.j
 const MAX_KEY_FILE_BYTES = 64 * 1024;
 
 async function readKeyFile(path: string): Promise<Buffer> {
-  return readBoundedFile(path, {
+  const pem = await readBoundedFile(path, {
     maxBytes: MAX_KEY_FILE_BYTES,
     action: 'read key file',
     notFile: () => new SignatureError('KEY_INVALID', `${path} is not a regular file; a PEM key is a small file`),
     tooLarge: (sizeBytes) =>
       new SignatureError('KEY_INVALID', `${path} is ${sizeBytes} bytes; a PEM key is at most ${MAX_KEY_FILE_BYTES}`),
   });
+  if (pem.toString('latin1').trim() === '')
+    throw new SignatureError('KEY_INVALID', `${path} is empty; a PEM key is text starting with -----BEGIN`);
+  return pem;
 }
 
 /** Loads a PKCS#8 (or traditional) PEM private key as a Signer. */

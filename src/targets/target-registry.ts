@@ -46,7 +46,33 @@ export async function loadTargetFile(path: string): Promise<TargetProfile> {
   } catch (err) {
     throw new UsageError('PROFILE_INVALID', `target profile ${path} is not valid JSON: ${(err as Error).message}`);
   }
-  return parseTargetProfile(json, path);
+  return refuseBuiltinNames(parseTargetProfile(json, path), path);
+}
+
+/**
+ * A custom profile may not take a built-in target's alias as its id (a device reads `qcom` as
+ * qualcomm: a package for it would be refused as another target's), nor a built-in's id or alias
+ * as its own alias unless it is that built-in's profile (`--key qualcomm=…` would sign the custom
+ * package instead). A profile with a built-in's id is that target, edited (DUPLICATE_TARGET
+ * keeps it from meeting the built-in one in a build).
+ */
+function refuseBuiltinNames(profile: TargetProfile, path: string): TargetProfile {
+  const owner = (name: string) => builtinTargets().find((t) => t.id === name || t.aliases.includes(name));
+  const idOwner = owner(profile.id);
+  if (idOwner !== undefined && idOwner.id !== profile.id)
+    throw new UsageError(
+      'PROFILE_INVALID',
+      `target profile ${path}: id ${JSON.stringify(profile.id)} is an alias of the built-in target ${idOwner.id}; choose another id`,
+    );
+  for (const alias of profile.aliases) {
+    const taken = owner(alias);
+    if (taken !== undefined && taken.id !== profile.id)
+      throw new UsageError(
+        'PROFILE_INVALID',
+        `target profile ${path}: alias ${JSON.stringify(alias)} names the built-in target ${taken.id}; choose another alias`,
+      );
+  }
+  return profile;
 }
 
 /** Resolves one id, alias or profile path. */

@@ -435,6 +435,16 @@ describe('keys', () => {
     );
   });
 
+  it('an empty key file says it is empty (not an OpenSSL decoder message)', () => {
+    rmSync(join(work, 'key-out'), { recursive: true, force: true });
+    expect(expectError(build(bad.emptyKey!), 6, 'KEY_INVALID').stderr).toMatch(
+      /is empty; a PEM key is text starting with -----BEGIN/,
+    );
+    expect(expectError(['verify', pkg, '--pubkey', bad.emptyKey!], 6, 'KEY_INVALID', { json: false }).stderr).toMatch(
+      /is empty/,
+    );
+  });
+
   it('build --key <a public key> → exit 6 KEY_NOT_PRIVATE', () => {
     rmSync(join(work, 'key-out'), { recursive: true, force: true });
     const r = expectError(build(`${goodKey}.pub.pem`), 6, 'KEY_NOT_PRIVATE');
@@ -530,6 +540,18 @@ describe('target profiles', () => {
       },
     ],
     ['no maxStashBytes', 2, 'PROFILE_INVALID', () => variant('no-stash', (o) => delete o.maxStashBytes)],
+    [
+      "a built-in target's alias as its id (a device reads qcom as qualcomm)",
+      2,
+      'PROFILE_INVALID',
+      () => variant('id-qcom', (o) => (o.id = 'qcom')),
+    ],
+    [
+      "a built-in target's name as its alias (--key qualcomm=… would sign it)",
+      2,
+      'PROFILE_INVALID',
+      () => variant('alias-qualcomm', (o) => (o.aliases = ['mine', 'qualcomm'])),
+    ],
     ['a negative maxStashBytes', 2, 'PROFILE_INVALID', () => variant('neg-stash', (o) => (o.maxStashBytes = -1))],
     ['maxStashBytes over 2^40', 2, 'PROFILE_INVALID', () => variant('big-stash', (o) => (o.maxStashBytes = 2 ** 41))],
   ])('--target <profile with %s> → exit %i %s, no package', (_what, status, code, pathOf) => {
@@ -555,6 +577,48 @@ describe('target profiles', () => {
     const r = runCli([...buildWith(`generic,${same}`, freshOut()), '--json']);
     expect(r.status, describeRun(r)).toBe(0);
     expect(jsonOf(r).packages.map((p: { target: string }) => p.target)).toEqual(['generic']);
+  });
+
+  it('names what is wrong: a missing field, a built-in name taken', () => {
+    const missing = expectError(
+      buildWith(
+        variant('no-vendor', (o) => delete o.vendor),
+        freshOut(),
+      ),
+      2,
+      'PROFILE_INVALID',
+    );
+    expect(missing.stderr).toMatch(/no-vendor\.json: vendor is missing \(every field but maxFormatMinor is required\)/);
+    const id = expectError(
+      buildWith(
+        variant('id-snapdragon', (o) => (o.id = 'snapdragon')),
+        freshOut(),
+      ),
+      2,
+      'PROFILE_INVALID',
+    );
+    expect(id.stderr).toMatch(/id "snapdragon" is an alias of the built-in target qualcomm; choose another id/);
+    const alias = expectError(
+      buildWith(
+        variant('alias-mtk', (o) => (o.aliases = ['mtk'])),
+        freshOut(),
+      ),
+      2,
+      'PROFILE_INVALID',
+    );
+    expect(alias.stderr).toMatch(/alias "mtk" names the built-in target mediatek; choose another alias/);
+    // --differ for a profile without DIFF says so, not "allowed: " and an empty list.
+    const noDiff = variant('no-diff', (o) => {
+      o.allowedOperations = ['zero', 'copy', 'replace'];
+      o.allowedDiffers = [];
+    });
+    const differ = expectError([...buildWith(noDiff, freshOut()), '--differ', 'bsdiff'], 2, 'DIFFER_NOT_ALLOWED');
+    expect(differ.stderr).toMatch(
+      /target myco allows no differ \(its profile allows no diff operation\): drop --differ/,
+    );
+    // A built-in profile's own file (id and aliases its own) is that target.
+    const copy = profile('qualcomm-copy', readFileSync(join(ROOT, 'profiles', 'qualcomm.json'), 'utf8'));
+    expect(runCli([...buildWith(copy, freshOut())]).status).toBe(0);
   });
 
   it('targets whose default partition names differ → exit 2 PARTITION_NAME_DIFFERS before any work; --partition-name settles it', () => {

@@ -333,6 +333,43 @@ describe('generic folder releases', () => {
     expect(existsSync(join(work, 'linked-out'))).toBe(false);
   });
 
+  it('a link to nothing is a missing image: RELEASE_MISSING_FILE (exit 3) before any warning when selected, nothing when left out', () => {
+    const dangling = join(work, 'v2-dangling');
+    mkdirSync(dangling);
+    writeFileSync(join(dangling, 'system.img'), readFileSync(join(v2(), 'system.img')));
+    symlinkSync('nothing.img', join(dangling, 'extra.img'));
+    const r = runCli([
+      'build',
+      '--old',
+      v1(),
+      '--new',
+      dangling,
+      '-o',
+      join(work, 'dangling-out'),
+      '--target',
+      'generic',
+    ]);
+    expect(r.status, describeRun(r)).toBe(3);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/RELEASE_MISSING_FILE.*extra\.img in .* is a symbolic link to a file that does not exist/),
+    ]);
+    expect(existsSync(join(work, 'dangling-out'))).toBe(false);
+    const left = runCli([
+      'build',
+      '--old',
+      v1(),
+      '--new',
+      dangling,
+      '-o',
+      join(work, 'dangling-out'),
+      '--target',
+      'generic',
+      '--exclude',
+      'extra',
+    ]);
+    expect(left.status, describeRun(left)).toBe(0);
+  });
+
   it('refuse a FIFO named as an image without hanging, an empty selection, and A/B slots naming different files', () => {
     const fifoDir = join(work, 'v2-fifo');
     mkdirSync(fifoDir);

@@ -123,6 +123,10 @@ describe('refusals before any write', () => {
       /cannot read device state .*state-folder\.json: is a folder/,
     );
     expectRefused(['--device-profile', folder], 8, 'IO_EISDIR');
+    // A profile file given as --device-target would be read as a target id.
+    expect(expectRefused(['--device-target', './my-soc.json'], 2, 'BAD_OPTION').stderr).toMatch(
+      /--device-target takes a target id .*; for a profile file use --device-profile \.\/my-soc\.json/,
+    );
   });
 
   it('verify makes the same refusals (CI sees what the device would), also on the metadata alone, and lists what it checked', () => {

@@ -12,12 +12,12 @@ export function targetsCommand(run: (work: () => Promise<CommandResult>) => Prom
     .summary('list chipset target profiles')
     .argument(
       '[target]',
-      'show only this target (id or alias); with --json, one profile object: a custom profile to start from',
+      'show only this target (id or alias, or a profile .json file, which is checked); with --json, one profile object: a custom profile to start from',
     )
     .option('--json', 'print the profiles as JSON on stdout (an array; one object with [target])')
     .addHelpText(
       'after',
-      '\nExamples:\n  ota-build targets\n  ota-build targets qualcomm --json > my-soc.json   # then edit it and use --target ./my-soc.json',
+      '\nExamples:\n  ota-build targets\n  ota-build targets qualcomm --json > my-soc.json   # then edit it and use --target ./my-soc.json\n  ota-build targets ./my-soc.json                   # checks the edited profile and shows it',
     )
     .action(async (only: string | undefined, o) => {
       await run(async () => {
