@@ -2,7 +2,9 @@
 // pinned keys, the device's target, profile, platform, rollback timestamp and state file.
 
 import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
 import { UsageError } from '../errors/ota-error.js';
+import { builtinTargets } from '../targets/target-registry.js';
 import { MAX_TIMESTAMP_SECONDS, parseIntOption } from './parse-options.js';
 
 /** The parsed CLI options the device checks read. */
@@ -18,13 +20,24 @@ export interface DeviceCheckCliOptions {
 
 /**
  * Maps the CLI's device-check options onto the applier's option names. A profile file given as
- * `--device-target` (a path) is refused (BAD_OPTION): it would be read as a target id.
+ * `--device-target` (a path), or a built-in target's name as `--device-profile` where no such
+ * file exists, is refused (BAD_OPTION) naming the other option.
  */
 export function deviceCheckOptions(o: DeviceCheckCliOptions) {
   if (o.deviceTarget !== undefined && (o.deviceTarget.includes('/') || o.deviceTarget.endsWith('.json')))
     throw new UsageError(
       'BAD_OPTION',
       `--device-target takes a target id (qualcomm, mtk, …); for a profile file use --device-profile ${o.deviceTarget}`,
+    );
+  const profile = o.deviceProfile;
+  if (
+    profile !== undefined &&
+    !existsSync(profile) &&
+    builtinTargets().some((t) => t.id === profile.toLowerCase() || t.aliases.includes(profile.toLowerCase()))
+  )
+    throw new UsageError(
+      'BAD_OPTION',
+      `--device-profile takes a profile file and there is no file ${profile}; for the built-in target use --device-target ${profile}`,
     );
   return {
     pubkeyPath: o.pubkey,

@@ -45,6 +45,17 @@ export function selectRelease(o: {
   const all = groupPartitions(o.next);
   const selected = selectPartitions(all, o.selection, o.reporter);
   const oldByName = new Map(o.old ? groupPartitions(o.old).map((p) => [p.name, p]) : []);
+  // Errors before warnings: a file the layout names but the release lacks (or that is no image)
+  // stops the build only for a partition it updates.
+  for (const p of selected) {
+    const missing = p.image?.unavailable ?? oldByName.get(p.name)?.image?.unavailable;
+    if (missing) throw missing;
+    if (!isPartitionName(p.name))
+      throw new ImageError(
+        'RELEASE_BAD_NAME',
+        `${o.next.path}: partition name ${JSON.stringify(p.name)} is not 1-64 of A-Z a-z 0-9 _ . -`,
+      );
+  }
   if (o.old) {
     const kept = new Set(all.map((p) => p.name));
     const gone = [...oldByName.keys()].filter((n) => !kept.has(n) && oldByName.get(n)!.image);
@@ -53,16 +64,6 @@ export function selectRelease(o: {
         code: 'PARTITIONS_REMOVED',
         message: `partitions of the old release missing from the new one are left alone: ${gone.join(', ')}`,
       });
-  }
-  for (const p of selected) {
-    // A file the layout names but the release lacks stops the build only for a partition it updates.
-    const missing = p.image?.unavailable ?? oldByName.get(p.name)?.image?.unavailable;
-    if (missing) throw missing;
-    if (!isPartitionName(p.name))
-      throw new ImageError(
-        'RELEASE_BAD_NAME',
-        `${o.next.path}: partition name ${JSON.stringify(p.name)} is not 1-64 of A-Z a-z 0-9 _ . -`,
-      );
   }
   return { old: o.old, next: o.next, selected, oldByName, layouts: partitionLayouts(selected) };
 }

@@ -1,7 +1,7 @@
 // The generic release layout: a folder of `<partition>.img` files (raw or Android sparse), one
 // per partition, with no layout file. Partition order is by name; the layout states no sizes.
 
-import { readdir, realpath } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { ImageError, ioError } from '../errors/ota-error.js';
 import { openImage } from '../image/open-image.js';
@@ -16,7 +16,7 @@ export async function openGenericRelease(dir: string): Promise<ReleaseSource> {
   let root: string;
   try {
     root = await realpath(dir);
-    // Every *.img counts, whatever its type: a FIFO or folder is refused when opened, not skipped.
+    // Every *.img counts, whatever its type: a FIFO or folder is refused (when selected), not skipped.
     files = (await readdir(dir)).filter((n) => IMAGE_FILE.test(n));
   } catch (err) {
     throw ioError('read release folder', dir, err);
@@ -48,16 +48,33 @@ export async function openGenericRelease(dir: string): Promise<ReleaseSource> {
     const real = resolved[i];
     if (typeof real === 'string' && !real.startsWith(root + sep)) throw outside(fileName, real);
   });
+  // What is not a regular file (a folder or FIFO named *.img) is known now too, so a selected one
+  // stops the build before any warning about its partition, as a missing one does.
+  const regular = await Promise.all(
+    resolved.map((real) =>
+      typeof real === 'string'
+        ? stat(real).then(
+            (st) => st.isFile(),
+            () => true,
+          )
+        : true,
+    ),
+  );
   const partitions: ReleasePartition[] = files.map((fileName, i) => {
-    // A link to nothing is a missing image, as a vendor layout's missing file is: it stops a
-    // build only when its partition is selected (release-jobs.ts).
+    // A link to nothing is a missing image, as a vendor layout's missing file is, and a folder or
+    // FIFO is no image: either stops a build only when its partition is selected (release-jobs.ts).
     const unavailable =
       resolved[i] === null
         ? new ImageError(
             'RELEASE_MISSING_FILE',
             `${fileName} in ${dir} is a symbolic link to a file that does not exist`,
           )
-        : undefined;
+        : !regular[i]
+          ? new ImageError(
+              'IMAGE_NOT_FILE',
+              `${join(dir, fileName)} is not a regular file (block devices, FIFOs and folders are not supported as images)`,
+            )
+          : undefined;
     return {
       name: IMAGE_FILE.exec(fileName)![1]!,
       layoutSizeBytes: undefined,

@@ -354,6 +354,26 @@ describe('generic folder releases', () => {
       expect.stringMatching(/RELEASE_MISSING_FILE.*extra\.img in .* is a symbolic link to a file that does not exist/),
     ]);
     expect(existsSync(join(work, 'dangling-out'))).toBe(false);
+    // A folder named as an image: its own error first, even with --strict (not STRICT_PARTITION_NEW).
+    const folderImage = join(work, 'v2-folder-image');
+    mkdirSync(join(folderImage, 'bad.img'), { recursive: true });
+    writeFileSync(join(folderImage, 'system.img'), readFileSync(join(v2(), 'system.img')));
+    const strict = runCli([
+      'build',
+      '--old',
+      v1(),
+      '--new',
+      folderImage,
+      '-o',
+      join(work, 'dangling-out'),
+      '--target',
+      'generic',
+      '--strict',
+    ]);
+    expect(strict.status, describeRun(strict)).toBe(3);
+    expect(strict.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/IMAGE_NOT_FILE.*bad\.img is not a regular file/),
+    ]);
     const left = runCli([
       'build',
       '--old',

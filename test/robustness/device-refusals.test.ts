@@ -123,6 +123,10 @@ describe('refusals before any write', () => {
       /cannot read device state .*state-folder\.json: is a folder/,
     );
     expectRefused(['--device-profile', folder], 8, 'IO_EISDIR');
+    // A built-in target's name given as --device-profile (no such file) points to --device-target.
+    expect(expectRefused(['--device-profile', 'qualcomm'], 2, 'BAD_OPTION').stderr).toMatch(
+      /--device-profile takes a profile file and there is no file qualcomm; for the built-in target use --device-target qualcomm/,
+    );
     // A profile file given as --device-target would be read as a target id.
     expect(expectRefused(['--device-target', './my-soc.json'], 2, 'BAD_OPTION').stderr).toMatch(
       /--device-target takes a target id .*; for a profile file use --device-profile \.\/my-soc\.json/,
