@@ -50,16 +50,13 @@ export async function openGenericRelease(dir: string): Promise<ReleaseSource> {
   });
   // What is not a regular file (a folder or FIFO named *.img) is known now too, so a selected one
   // stops the build before any warning about its partition, as a missing one does.
-  const regular = await Promise.all(
-    resolved.map((real) =>
-      typeof real === 'string'
-        ? stat(real).then(
-            (st) => st.isFile(),
-            () => true,
-          )
-        : true,
-    ),
-  );
+  const isRegular = async (real: string | null | undefined): Promise<boolean> =>
+    typeof real !== 'string' ||
+    (await stat(real).then(
+      (st) => st.isFile(),
+      () => true,
+    ));
+  const regular = await Promise.all(resolved.map(isRegular));
   const partitions: ReleasePartition[] = files.map((fileName, i) => {
     // A link to nothing is a missing image, as a vendor layout's missing file is, and a folder or
     // FIFO is no image: either stops a build only when its partition is selected (release-jobs.ts).
