@@ -59,9 +59,10 @@ export interface ReleasePartition {
   readonly notUpgradableReason?: string;
   readonly placement: PartitionPlacement;
   /**
-   * Set when the layout names a file the release lacks (`RELEASE_MISSING_FILE`): open() throws it,
-   * and a build refuses it before any work only when it selects this partition (a missing
-   * `userdata.img`, left out by default, does not stop a build).
+   * Set when the layout names a file the release lacks (`RELEASE_MISSING_FILE`, also a generic
+   * folder's link to nothing) or one that is no image file (`IMAGE_NOT_FILE`: a generic folder's
+   * FIFO or folder named `*.img`): open() throws it, and a build refuses it before any work only
+   * when it selects this partition (a missing `userdata.img`, left out by default, does not stop a build).
    */
   readonly unavailable?: ImageError;
   /**
