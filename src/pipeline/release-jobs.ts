@@ -4,7 +4,7 @@
 
 import { ImageError } from '../errors/ota-error.js';
 import type { BlockSource } from '../image/block-source.js';
-import { withProgressDetail, type Reporter } from '../reporter.js';
+import { withProgressDetail, type Reporter, type Warning } from '../reporter.js';
 import {
   groupPartitions,
   partitionLayouts,
@@ -43,7 +43,9 @@ export function selectRelease(o: {
   reporter: Reporter;
 }): ReleaseSelection {
   const all = groupPartitions(o.next);
-  const selected = selectPartitions(all, o.selection, o.reporter);
+  // The selection's warnings are given after the errors below, as the others are.
+  const held: Warning[] = [];
+  const selected = selectPartitions(all, o.selection, { warn: (w) => held.push(w) });
   const oldByName = new Map(o.old ? groupPartitions(o.old).map((p) => [p.name, p]) : []);
   // Errors before warnings: a file the layout names but the release lacks (or that is no image)
   // stops the build only for a partition it updates.
@@ -56,6 +58,7 @@ export function selectRelease(o: {
         `${o.next.path}: partition name ${JSON.stringify(p.name)} is not 1-64 of A-Z a-z 0-9 _ . -`,
       );
   }
+  for (const w of held) o.reporter.warn(w);
   if (o.old) {
     const kept = new Set(all.map((p) => p.name));
     const gone = [...oldByName.keys()].filter((n) => !kept.has(n) && oldByName.get(n)!.image);

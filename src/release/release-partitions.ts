@@ -71,7 +71,7 @@ export interface PartitionSelection {
 export function selectPartitions(
   all: readonly UpdatePartition[],
   selection: PartitionSelection,
-  reporter: Reporter,
+  reporter: Pick<Reporter, 'warn'>,
 ): UpdatePartition[] {
   const byName = new Map(all.map((p) => [p.name, p]));
   const known = () => all.map((p) => p.name).join(', ');

@@ -208,6 +208,11 @@ describe('bad layouts → exit 3 naming the entry', () => {
     expect(boot.status, describeRun(boot)).toBe(3);
     expect(nonWarningLines(boot.stderr)).toEqual([expect.stringMatching(/RELEASE_MISSING_FILE.*boot.*boot\.img/)]);
     expect(existsSync(out)).toBe(false);
+    // The error comes first, before the left-out partitions' warning (which --strict turns into its own error).
+    const strict = runCli(['build', '--old', old, '--new', next, '-o', out, '--strict']);
+    expect(strict.status, describeRun(strict)).toBe(3);
+    expect(strict.stderr.trim().split('\n')).toEqual([expect.stringMatching(/RELEASE_MISSING_FILE.*boot.*boot\.img/)]);
+    expect(existsSync(out)).toBe(false);
   });
 
   it('mediatek: a path escape, overlapping partitions, an image larger than partition_size', () => {
