@@ -9,7 +9,7 @@ import { readBoundedFile } from '../image/read-bounded-file.js';
 import type { Manifest } from '../model/manifest.js';
 import type { Reporter } from '../reporter.js';
 import type { TargetHeader } from '../model/target-header.js';
-import { builtinTargets } from '../targets/target-registry.js';
+import { builtinTargetNamed, builtinTargets } from '../targets/target-registry.js';
 
 /** What the device says about itself. Every field is optional: absent means "not checked". */
 export interface DeviceState {
@@ -67,7 +67,7 @@ function badField(path: string, field: string, what: string): never {
 export function checkDeviceIdentity(header: TargetHeader, device: DeviceState, targetTyped = false): void {
   if (device.target !== undefined) {
     const wanted = device.target.trim().toLowerCase();
-    const builtin = builtinTargets().find((t) => t.id === wanted || t.aliases.includes(wanted));
+    const builtin = builtinTargetNamed(wanted);
     const id = builtin?.id ?? wanted;
     if (id !== header.targetId) {
       // A custom id is allowed (a device of one's own profile), but typed, most often it is a typo.

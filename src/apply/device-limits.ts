@@ -8,7 +8,7 @@ import { totalBlocks } from '../model/extent.js';
 import type { Manifest } from '../model/manifest.js';
 import type { TargetHeader } from '../model/target-header.js';
 import { readsFormatMinor, type TargetProfile } from '../model/target-profile.js';
-import { builtinTargets, loadTargetFile } from '../targets/target-registry.js';
+import { builtinTargetNamed, loadTargetFile } from '../targets/target-registry.js';
 import { proveInPlace } from '../format/in-place-proof.js';
 
 /** Where the device's limits come from. */
@@ -24,12 +24,6 @@ export interface DeviceProfileSource {
 /** Profile id whose limits apply when nothing else names a built-in profile (the most permissive built-in). */
 export const FALLBACK_DEVICE_PROFILE_ID = 'generic';
 
-/** The built-in profile with this id or alias, if any. */
-function builtinProfile(idOrAlias: string): TargetProfile | undefined {
-  const key = idOrAlias.trim().toLowerCase();
-  return builtinTargets().find((t) => t.id === key || t.aliases.includes(key));
-}
-
 /**
  * The profile whose limits this device enforces: the --device-profile file; else the built-in
  * profile named by --device-target; else the built-in profile of the package's target id; else
@@ -39,8 +33,8 @@ function builtinProfile(idOrAlias: string): TargetProfile | undefined {
 export async function deviceProfileFor(header: TargetHeader, source: DeviceProfileSource): Promise<TargetProfile> {
   if (source.deviceProfile !== undefined) return source.deviceProfile;
   if (source.deviceProfilePath !== undefined) return await loadTargetFile(source.deviceProfilePath);
-  const named = source.deviceTarget !== undefined ? builtinProfile(source.deviceTarget) : undefined;
-  return named ?? builtinProfile(header.targetId) ?? builtinProfile(FALLBACK_DEVICE_PROFILE_ID)!;
+  const named = source.deviceTarget !== undefined ? builtinTargetNamed(source.deviceTarget) : undefined;
+  return named ?? builtinTargetNamed(header.targetId) ?? builtinTargetNamed(FALLBACK_DEVICE_PROFILE_ID)!;
 }
 
 /**

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { UsageError } from '../errors/ota-error.js';
-import { builtinTargets } from '../targets/target-registry.js';
+import { builtinTargetNamed } from '../targets/target-registry.js';
 import { MAX_TIMESTAMP_SECONDS, parseIntOption } from './parse-options.js';
 
 /** The parsed CLI options the device checks read. */
@@ -30,11 +30,7 @@ export function deviceCheckOptions(o: DeviceCheckCliOptions) {
       `--device-target takes a target id (qualcomm, mtk, …); for a profile file use --device-profile ${o.deviceTarget}`,
     );
   const profile = o.deviceProfile;
-  if (
-    profile !== undefined &&
-    !existsSync(profile) &&
-    builtinTargets().some((t) => t.id === profile.toLowerCase() || t.aliases.includes(profile.toLowerCase()))
-  )
+  if (profile !== undefined && !existsSync(profile) && builtinTargetNamed(profile) !== undefined)
     throw new UsageError(
       'BAD_OPTION',
       `--device-profile takes a profile file and there is no file ${profile}; for the built-in target use --device-target ${profile}`,

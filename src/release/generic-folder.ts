@@ -38,40 +38,24 @@ export async function openGenericRelease(dir: string): Promise<ReleaseSource> {
     new ImageError('RELEASE_PATH_ESCAPE', `${fileName} in ${dir} links to ${real}, outside the release folder`);
   // Links are resolved now, so a file that leads out of the folder stops the build before any
   // warning about it or any work, whether or not its partition is selected (as a vendor layout's
-  // file would), the first such file by name. open() resolves the link again: it may have changed since.
-  const resolved = await Promise.all(
-    files.map((fileName) =>
-      realpath(join(dir, fileName)).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? null : undefined)),
-    ),
-  );
+  // file would), the first such file by name. open() resolves the link again: it may have changed
+  // since. What is missing or no regular file is known now too (see `unavailable` below).
+  const probes = await Promise.all(files.map((fileName) => probe(join(dir, fileName))));
   files.forEach((fileName, i) => {
-    const real = resolved[i];
-    if (typeof real === 'string' && !real.startsWith(root + sep)) throw outside(fileName, real);
+    const real = probes[i]!.realPath;
+    if (real !== undefined && !real.startsWith(root + sep)) throw outside(fileName, real);
   });
-  // What is not a regular file (a folder or FIFO named *.img) is known now too, so a selected one
-  // stops the build before any warning about its partition, as a missing one does.
-  const isRegular = async (real: string | null | undefined): Promise<boolean> =>
-    typeof real !== 'string' ||
-    (await stat(real).then(
-      (st) => st.isFile(),
-      () => true,
-    ));
-  const regular = await Promise.all(resolved.map(isRegular));
   const partitions: ReleasePartition[] = files.map((fileName, i) => {
     // A link to nothing is a missing image, as a vendor layout's missing file is, and a folder or
     // FIFO is no image: either stops a build only when its partition is selected (release-jobs.ts).
-    const unavailable =
-      resolved[i] === null
+    const unavailable = probes[i]!.missing
+      ? new ImageError('RELEASE_MISSING_FILE', `${fileName} in ${dir} is a symbolic link to a file that does not exist`)
+      : !probes[i]!.regular
         ? new ImageError(
-            'RELEASE_MISSING_FILE',
-            `${fileName} in ${dir} is a symbolic link to a file that does not exist`,
+            'IMAGE_NOT_FILE',
+            `${join(dir, fileName)} is not a regular file (block devices, FIFOs and folders are not supported as images)`,
           )
-        : !regular[i]
-          ? new ImageError(
-              'IMAGE_NOT_FILE',
-              `${join(dir, fileName)} is not a regular file (block devices, FIFOs and folders are not supported as images)`,
-            )
-          : undefined;
+        : undefined;
     return {
       name: IMAGE_FILE.exec(fileName)![1]!,
       layoutSizeBytes: undefined,
@@ -91,4 +75,26 @@ export async function openGenericRelease(dir: string): Promise<ReleaseSource> {
     };
   });
   return { layout: 'generic-folder', path: dir, partitions, close: async () => undefined };
+}
+
+/** An entry's link target, whether it leads nowhere, and whether it is a regular file (unknown: true, open() says). */
+interface EntryProbe {
+  readonly realPath?: string;
+  readonly missing: boolean;
+  readonly regular: boolean;
+}
+
+async function probe(path: string): Promise<EntryProbe> {
+  let realPath: string;
+  try {
+    realPath = await realpath(path);
+  } catch (err) {
+    // ENOENT: a link to nothing; any other error is open()'s to report.
+    return { missing: (err as NodeJS.ErrnoException).code === 'ENOENT', regular: true };
+  }
+  const regular = await stat(realPath).then(
+    (st) => st.isFile(),
+    () => true,
+  );
+  return { realPath, missing: false, regular };
 }

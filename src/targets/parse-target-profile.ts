@@ -28,7 +28,8 @@ export function parseTargetProfile(json: unknown, source: string): TargetProfile
   const o = json as Record<string, unknown>;
   const known = new Set<string>([...PROFILE_FIELDS, ...OPTIONAL_PROFILE_FIELDS]);
   for (const k of Object.keys(o)) if (!known.has(k)) bad(k, 'is not a profile field');
-  for (const k of PROFILE_FIELDS) if (!(k in o)) bad(k, 'is missing (every field but maxFormatMinor is required)');
+  for (const k of PROFILE_FIELDS)
+    if (!(k in o)) bad(k, `is missing (every field but ${OPTIONAL_PROFILE_FIELDS.join(', ')} is required)`);
 
   const str = (k: string, pattern = /^.{0,200}$/): string => {
     const v = o[k];

@@ -57,15 +57,14 @@ export async function loadTargetFile(path: string): Promise<TargetProfile> {
  * keeps it from meeting the built-in one in a build).
  */
 function refuseBuiltinNames(profile: TargetProfile, path: string): TargetProfile {
-  const owner = (name: string) => builtinTargets().find((t) => t.id === name || t.aliases.includes(name));
-  const idOwner = owner(profile.id);
+  const idOwner = builtinTargetNamed(profile.id);
   if (idOwner !== undefined && idOwner.id !== profile.id)
     throw new UsageError(
       'PROFILE_INVALID',
       `target profile ${path}: id ${JSON.stringify(profile.id)} is an alias of the built-in target ${idOwner.id}; choose another id`,
     );
   for (const alias of profile.aliases) {
-    const taken = owner(alias);
+    const taken = builtinTargetNamed(alias);
     if (taken !== undefined && taken.id !== profile.id)
       throw new UsageError(
         'PROFILE_INVALID',
@@ -75,12 +74,17 @@ function refuseBuiltinNames(profile: TargetProfile, path: string): TargetProfile
   return profile;
 }
 
+/** The built-in profile with this id or alias (any case, spaces around ignored), if any. */
+export function builtinTargetNamed(idOrAlias: string): TargetProfile | undefined {
+  const key = idOrAlias.trim().toLowerCase();
+  return builtinTargets().find((t) => t.id === key || t.aliases.includes(key));
+}
+
 /** Resolves one id, alias or profile path. */
 export async function resolveTarget(spec: string): Promise<TargetProfile> {
   const trimmed = spec.trim();
   if (trimmed.includes('/') || trimmed.endsWith('.json')) return loadTargetFile(trimmed);
-  const key = trimmed.toLowerCase();
-  const found = builtinTargets().find((t) => t.id === key || t.aliases.includes(key));
+  const found = builtinTargetNamed(trimmed);
   if (!found) {
     const names = builtinTargets()
       .map((t) => [t.id, ...t.aliases].join('|'))

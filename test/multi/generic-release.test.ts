@@ -299,14 +299,33 @@ describe('generic folder releases', () => {
     expect(readdirSync(blocked)).toEqual(['system.img']);
   });
 
+  /** A release folder `name` (under work) holding only `from`'s system.img. */
+  const releaseWithSystem = (name: string, from: string): string => {
+    const dir = join(work, name);
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'system.img'), readFileSync(join(from, 'system.img')));
+    return dir;
+  };
+  /** `build` of the generic target from release `old` to `next` into `<work>/<out>`. */
+  const buildGeneric = (old: string, next: string, out: string, ...extra: string[]) => [
+    'build',
+    '--old',
+    old,
+    '--new',
+    next,
+    '-o',
+    join(work, out),
+    '--target',
+    'generic',
+    ...extra,
+  ];
+
   it('an image linked out of the release folder stops the build with that error alone, before any warning or work', () => {
     // The old release's vendor.img leads out of its folder; v2 also has a new partition (dtbo,
     // PARTITION_NEW) and no key or timestamp is given (TEST_KEY, NO_TIMESTAMP).
-    const linked = join(work, 'v1-linked');
-    mkdirSync(linked);
-    writeFileSync(join(linked, 'system.img'), readFileSync(join(v1(), 'system.img')));
+    const linked = releaseWithSystem('v1-linked', v1());
     symlinkSync(join(v1(), 'vendor.img'), join(linked, 'vendor.img'));
-    const r = runCli(['build', '--old', linked, '--new', v2(), '-o', join(work, 'linked-out'), '--target', 'generic']);
+    const r = runCli(buildGeneric(linked, v2(), 'linked-out'));
     expect(r.status, describeRun(r)).toBe(3);
     expect(r.stderr.trim().split('\n')).toEqual([
       expect.stringMatching(
@@ -315,78 +334,30 @@ describe('generic folder releases', () => {
     ]);
     expect(existsSync(join(work, 'linked-out'))).toBe(false);
     // The same when vendor is not selected, as for a vendor layout's entry.
-    const unselected = runCli([
-      'build',
-      '--old',
-      linked,
-      '--new',
-      v2(),
-      '--partitions',
-      'system',
-      '-o',
-      join(work, 'linked-out'),
-      '--target',
-      'generic',
-    ]);
+    const unselected = runCli(buildGeneric(linked, v2(), 'linked-out', '--partitions', 'system'));
     expect(unselected.status, describeRun(unselected)).toBe(3);
     expect(unselected.stderr).toMatch(/RELEASE_PATH_ESCAPE.*vendor\.img/);
     expect(existsSync(join(work, 'linked-out'))).toBe(false);
   });
 
   it('a link to nothing is a missing image: RELEASE_MISSING_FILE (exit 3) before any warning when selected, nothing when left out', () => {
-    const dangling = join(work, 'v2-dangling');
-    mkdirSync(dangling);
-    writeFileSync(join(dangling, 'system.img'), readFileSync(join(v2(), 'system.img')));
+    const dangling = releaseWithSystem('v2-dangling', v2());
     symlinkSync('nothing.img', join(dangling, 'extra.img'));
-    const r = runCli([
-      'build',
-      '--old',
-      v1(),
-      '--new',
-      dangling,
-      '-o',
-      join(work, 'dangling-out'),
-      '--target',
-      'generic',
-    ]);
+    const r = runCli(buildGeneric(v1(), dangling, 'dangling-out'));
     expect(r.status, describeRun(r)).toBe(3);
     expect(r.stderr.trim().split('\n')).toEqual([
       expect.stringMatching(/RELEASE_MISSING_FILE.*extra\.img in .* is a symbolic link to a file that does not exist/),
     ]);
     expect(existsSync(join(work, 'dangling-out'))).toBe(false);
     // A folder named as an image: its own error first, even with --strict (not STRICT_PARTITION_NEW).
-    const folderImage = join(work, 'v2-folder-image');
-    mkdirSync(join(folderImage, 'bad.img'), { recursive: true });
-    writeFileSync(join(folderImage, 'system.img'), readFileSync(join(v2(), 'system.img')));
-    const strict = runCli([
-      'build',
-      '--old',
-      v1(),
-      '--new',
-      folderImage,
-      '-o',
-      join(work, 'dangling-out'),
-      '--target',
-      'generic',
-      '--strict',
-    ]);
+    const folderImage = releaseWithSystem('v2-folder-image', v2());
+    mkdirSync(join(folderImage, 'bad.img'));
+    const strict = runCli(buildGeneric(v1(), folderImage, 'dangling-out', '--strict'));
     expect(strict.status, describeRun(strict)).toBe(3);
     expect(strict.stderr.trim().split('\n')).toEqual([
       expect.stringMatching(/IMAGE_NOT_FILE.*bad\.img is not a regular file/),
     ]);
-    const left = runCli([
-      'build',
-      '--old',
-      v1(),
-      '--new',
-      dangling,
-      '-o',
-      join(work, 'dangling-out'),
-      '--target',
-      'generic',
-      '--exclude',
-      'extra',
-    ]);
+    const left = runCli(buildGeneric(v1(), dangling, 'dangling-out', '--exclude', 'extra'));
     expect(left.status, describeRun(left)).toBe(0);
   });
 
