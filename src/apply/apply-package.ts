@@ -26,7 +26,7 @@ import type { ApplyResult } from './apply-result.js';
 import { sameFile } from '../image/same-file.js';
 import { displayName, isPackageUrl } from '../transport/byte-range-source.js';
 import { needsRawStaging } from './staged-sparse-output.js';
-import { hasSparseForm } from './output-image.js';
+import { defaultOutputFormat } from './output-image.js';
 import { fileIdsOf } from './owned-file.js';
 import { checkDevice } from './device-gate.js';
 import { fileOutputPath, imageDestination, outputNode, type OutputDestination } from './output-destination.js';
@@ -108,8 +108,8 @@ export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> 
     // when the image has a sparse form.
     const format =
       options.outputFormat ??
-      (destination.kind === 'file' && old?.format === 'sparse' && hasSparseForm(part.target.sizeBytes, bs)
-        ? 'sparse'
+      (destination.kind === 'file'
+        ? defaultOutputFormat(part.name, old?.format, part.target.sizeBytes, bs, reporter)
         : 'raw');
     const { name, ...applied } = await writePartition({
       reader,

@@ -21,7 +21,7 @@ import type { Reporter } from '../reporter.js';
 import type { ApplyOptions } from './apply-options.js';
 import { DEFAULT_CHECKPOINT_EVERY_BYTES, SCRATCH_BYTES, writePartition } from './apply-partition.js';
 import { needsRawStaging } from './staged-sparse-output.js';
-import { hasSparseForm } from './output-image.js';
+import { defaultOutputFormat } from './output-image.js';
 import { checkBase } from './base-check.js';
 import type { AppliedPartition, ReleaseApplyResult } from './apply-result.js';
 import { checkFreeSpace } from './device-checks.js';
@@ -202,7 +202,7 @@ async function stagePartition(
   const bs = reader.manifest.blockSizeBytes;
   const stagedPath = join(staging, `${part.name}.img`);
   const format =
-    options.outputFormat ?? (old?.format === 'sparse' && hasSparseForm(part.target.sizeBytes, bs) ? 'sparse' : 'raw');
+    options.outputFormat ?? defaultOutputFormat(part.name, old?.format, part.target.sizeBytes, bs, reporter);
   const expected = Buffer.from(part.target.sha256).toString('hex');
   if (options.resume && (await finishedAlready(stagedPath, part, bs, expected, forbidden))) {
     reporter.warn({

@@ -6,6 +6,7 @@
 // reopened with O_NOFOLLOW and checked with fstat (owned-file.ts) before it is truncated or written.
 
 import type { Extent } from '../model/extent.js';
+import type { Reporter } from '../reporter.js';
 import type { FileId } from './owned-file.js';
 
 /** Output container formats. */
@@ -14,6 +15,27 @@ export type OutputFormat = 'raw' | 'sparse';
 /** Whether an image of `sizeBytes` has an Android sparse form: whole blocks only. */
 export function hasSparseForm(sizeBytes: number, blockSizeBytes: number): boolean {
   return sizeBytes % blockSizeBytes === 0;
+}
+
+/**
+ * The container a partition's file output takes when --output-format is not given: sparse when
+ * the old image was and the new one has a sparse form, else raw. When the old image was sparse
+ * but the new one has none, says so (OUTPUT_RAW): the file is raw where a sparse one was expected.
+ */
+export function defaultOutputFormat(
+  partition: string,
+  oldFormat: string | undefined,
+  newSizeBytes: number,
+  blockSizeBytes: number,
+  reporter: Reporter,
+): OutputFormat {
+  if (oldFormat !== 'sparse') return 'raw';
+  if (hasSparseForm(newSizeBytes, blockSizeBytes)) return 'sparse';
+  reporter.warn({
+    code: 'OUTPUT_RAW',
+    message: `partition ${partition}: the old image is sparse, but the new one (${newSizeBytes} bytes) is not a whole number of the package's ${blockSizeBytes}-byte blocks, so it has no sparse form: written raw (--output-format raw says so and silences this)`,
+  });
+  return 'raw';
 }
 
 /** What a completed output is: its sha256 and, for a file hashed through its handle, the inode hashed. */

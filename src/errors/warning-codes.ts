@@ -12,6 +12,10 @@ export const WARNING_CODES = {
   RESUMED: { strict: false, summary: 'apply --resume continued after re-verifying the partial output' },
   STASH_DIR_KEPT: { strict: false, summary: 'apply --in-place left a stash folder holding files it did not make' },
   OLD_NOT_USED: { strict: false, summary: 'apply: --old given for a full package, which reads no old image' },
+  OUTPUT_RAW: {
+    strict: false,
+    summary: 'apply: the old image is sparse, the new one has no sparse form (not whole blocks): written raw',
+  },
   DIFFER_NOT_USED: {
     strict: true,
     summary: 'build: --differ names a differ that needs an old image, and --old is missing',

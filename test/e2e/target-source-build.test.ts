@@ -17,6 +17,7 @@ import { syntheticImage } from '../helpers/edit-images.js';
 import { repeatedContentPair } from '../helpers/repeated-content.js';
 import { withSmallTmpfs } from '../helpers/small-tmpfs.js';
 import { HEADER_FIELD, resign } from '../helpers/package-bytes.js';
+import { SparseBuilder } from '../sparse/sparse-test-kit.js';
 
 const MiB = 1024 * 1024;
 const BS = 4096;
@@ -202,5 +203,22 @@ describe('a grown image whose new part repeats itself', () => {
   it('verifies with and without the old image', async () => {
     await verifyPackage({ packagePath: pkg, reporter: quiet });
     await verifyPackage({ packagePath: pkg, oldPath, reporter: quiet });
+  }, 120_000);
+
+  it('writes raw from a sparse old image, and says so unless raw was asked for (OUTPUT_RAW)', async () => {
+    const sparseOld = join(dir, 'old.simg');
+    writeFileSync(sparseOld, new SparseBuilder(BS).raw(old).build());
+    const applyFrom = async (outputPath: string, outputFormat?: 'raw') => {
+      const warnings: { code: string; message: string }[] = [];
+      const reporter = { warn: (w: { code: string; message: string }) => warnings.push(w), progress() {} };
+      await applyPackage({ packagePath: pkg, oldPath: sparseOld, outputPath, outputFormat, reporter });
+      expect(readFileSync(outputPath).equals(next)).toBe(true);
+      return warnings;
+    };
+    const [said] = (await applyFrom(join(dir, 'from-sparse.img'))).filter((w) => w.code === 'OUTPUT_RAW');
+    expect(said?.message).toBe(
+      `partition system: the old image is sparse, but the new one (${next.length} bytes) is not a whole number of the package's 4096-byte blocks, so it has no sparse form: written raw (--output-format raw says so and silences this)`,
+    );
+    expect((await applyFrom(join(dir, 'asked-raw.img'), 'raw')).map((w) => w.code)).not.toContain('OUTPUT_RAW');
   }, 120_000);
 });

@@ -98,7 +98,7 @@ export function applyCommand(run: (work: () => Promise<CommandResult>) => Promis
     .addOption(
       new Option(
         '--output-format <format>',
-        'raw or sparse (Android sparse image; default: the format of --old)',
+        'raw or sparse (Android sparse image; default: the format of --old, raw for an image of part of a block)',
       ).choices(['raw', 'sparse']),
     )
     .option('--strict', 'treat warnings (e.g. the public test key) as errors: STRICT_<code>, exit 2')
