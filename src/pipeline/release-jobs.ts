@@ -43,10 +43,14 @@ export function selectRelease(o: {
   reporter: Reporter;
 }): ReleaseSelection {
   const all = groupPartitions(o.next);
+  const oldByName = new Map(o.old ? groupPartitions(o.old).map((p) => [p.name, p]) : []);
+  // Partitions with an image in the old release and none in the new: left alone. --exclude may
+  // name them (and so acknowledge it).
+  const names = new Set(all.map((p) => p.name));
+  const gone = [...oldByName.keys()].filter((n) => !names.has(n) && oldByName.get(n)!.image);
   // The selection's warnings are given after the errors below, as the others are.
   const held: Warning[] = [];
-  const selected = selectPartitions(all, o.selection, { warn: (w) => held.push(w) });
-  const oldByName = new Map(o.old ? groupPartitions(o.old).map((p) => [p.name, p]) : []);
+  const selected = selectPartitions(all, o.selection, { warn: (w) => held.push(w) }, gone);
   // Errors before warnings: a file the layout names but the release lacks (or that is no image)
   // stops the build only for a partition it updates.
   for (const p of selected) {
@@ -59,15 +63,15 @@ export function selectRelease(o: {
       );
   }
   for (const w of held) o.reporter.warn(w);
-  if (o.old) {
-    const kept = new Set(all.map((p) => p.name));
-    const gone = [...oldByName.keys()].filter((n) => !kept.has(n) && oldByName.get(n)!.image);
-    if (gone.length > 0)
-      o.reporter.warn({
-        code: 'PARTITIONS_REMOVED',
-        message: `partitions of the old release missing from the new one are left alone: ${gone.join(', ')}`,
-      });
-  }
+  // Not with --partitions: the update is scoped to the partitions it names, and leaves every
+  // other alone, a removed one too.
+  const excluded = new Set(o.selection.exclude ?? []);
+  const unsaid = gone.filter((n) => !excluded.has(n));
+  if (unsaid.length > 0 && !(o.selection.include && o.selection.include.length > 0))
+    o.reporter.warn({
+      code: 'PARTITIONS_REMOVED',
+      message: `partitions of the old release missing from the new one are left alone: ${unsaid.join(', ')}; --exclude ${unsaid.join(',')} says this is meant`,
+    });
   return { old: o.old, next: o.next, selected, oldByName, layouts: partitionLayouts(selected) };
 }
 

@@ -66,16 +66,20 @@ export interface PartitionSelection {
 /**
  * The partitions of the new release to put in the package. By default every partition with an
  * image whose layout entry is upgradable; the others are left out with one warning. Unknown
- * names in `include`/`exclude` are usage errors (exit 2).
+ * names in `include`/`exclude` are usage errors (exit 2); `exclude` may also name `removed`
+ * ones (the old release's, gone from the new: nothing to select, but named on purpose).
  */
 export function selectPartitions(
   all: readonly UpdatePartition[],
   selection: PartitionSelection,
   reporter: Pick<Reporter, 'warn'>,
+  removed: readonly string[] = [],
 ): UpdatePartition[] {
   const byName = new Map(all.map((p) => [p.name, p]));
   const known = () => all.map((p) => p.name).join(', ');
-  for (const name of [...(selection.include ?? []), ...(selection.exclude ?? [])]) {
+  const excludable = new Set(removed);
+  const named = [...(selection.include ?? []), ...(selection.exclude ?? []).filter((n) => !excludable.has(n))];
+  for (const name of named) {
     if (!byName.has(name))
       throw new UsageError(
         'UNKNOWN_PARTITION',

@@ -340,6 +340,44 @@ describe('generic folder releases', () => {
     expect(existsSync(join(work, 'linked-out'))).toBe(false);
   });
 
+  it('a partition gone from the new release is left alone with PARTITIONS_REMOVED, unless --exclude names it or --partitions scopes the update', () => {
+    // v1 has system and vendor; the new release only system (changed).
+    const old = releaseWithSystem('v1-removed', v1());
+    writeFileSync(join(old, 'vendor.img'), readFileSync(join(v1(), 'vendor.img')));
+    const next = releaseWithSystem('v2-removed', v2());
+    const codes = (run: ReturnType<typeof runCli>) => jsonOf(run).warnings.map((w: any) => w.code);
+    // --strict refuses the public test key: a key of our own.
+    const key = join(work, 'removed-key');
+    runCliOk(['keygen', '--algorithm', 'ed25519', '-o', key]);
+    const ownKey = `${key}.pem`;
+    const plain = runCliOk(buildGeneric(old, next, 'removed-plain', '--json', '--timestamp', '1'));
+    expect(jsonOf(plain).warnings.find((w: any) => w.code === 'PARTITIONS_REMOVED')?.message).toBe(
+      'partitions of the old release missing from the new one are left alone: vendor; --exclude vendor says this is meant',
+    );
+    const strict = runCli(buildGeneric(old, next, 'removed-strict', '--strict', '--key', ownKey));
+    expect(strict.status, describeRun(strict)).toBe(2);
+    expect(strict.stderr).toMatch(/STRICT_PARTITIONS_REMOVED/);
+    expect(existsSync(join(work, 'removed-strict'))).toBe(false);
+    // Named on purpose: no warning, so --strict passes; the package is the same.
+    for (const scope of [
+      ['--exclude', 'vendor'],
+      ['--partitions', 'system'],
+    ]) {
+      const out = `removed-${scope[0]!.slice(2)}`;
+      const run = runCliOk(
+        buildGeneric(old, next, out, ...scope, '--strict', '--key', ownKey, '--timestamp', '1', '--json'),
+      );
+      expect(codes(run)).toEqual([]);
+      expect(jsonOf(run).partitions.map((p: any) => p.name)).toEqual(['system']);
+    }
+    // --exclude still refuses a name neither release has.
+    const typo = runCli(buildGeneric(old, next, 'removed-typo', '--exclude', 'vendr'));
+    expect(typo.status, describeRun(typo)).toBe(2);
+    expect(nonWarningLines(typo.stderr)).toEqual([
+      expect.stringMatching(/UNKNOWN_PARTITION.*no partition "vendr"; it has system$/),
+    ]);
+  });
+
   it('a link to nothing is a missing image: RELEASE_MISSING_FILE (exit 3) before any warning when selected, nothing when left out', () => {
     const dangling = releaseWithSystem('v2-dangling', v2());
     symlinkSync('nothing.img', join(dangling, 'extra.img'));

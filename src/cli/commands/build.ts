@@ -41,7 +41,11 @@ export function buildCommand(run: (work: () => Promise<CommandResult>) => Promis
       "comma list: qualcomm|qcom|snapdragon, mediatek|mtk, unisoc|spreadtrum|sprd, generic, or a profile .json path (default: a vendor release's own chipset, else qualcomm,mediatek,unisoc); targets built together share one plan, cut to the smallest op size among them (a target with larger ops may get a smaller package built alone)",
     )
     .option('--partitions <names>', 'releases: update only these partitions (comma list, no slot suffix)', splitList)
-    .option('--exclude <names>', 'releases: leave these partitions out (comma list)', splitList)
+    .option(
+      '--exclude <names>',
+      'releases: leave these partitions out (comma list; may name one the new release removed, to say that is meant)',
+      splitList,
+    )
     .option('--codec <name>', 'auto (smallest per op among allowed codecs) | none | gzip | brotli | zstd | xz', 'auto')
     .option('--level <n>', `compression level for --codec: ${LEVEL_RANGES}`, parseIntOption('--level', 0))
     .option(
