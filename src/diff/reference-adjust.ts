@@ -117,6 +117,8 @@ function aarch64Field(w: number): readonly [number, number, number] | undefined 
 
 const signed = (value: number, bits: number): number => (value << (32 - bits)) >> (32 - bits);
 const fits = (value: number, bits: number): boolean => value >= -(2 ** (bits - 1)) && value < 2 ** (bits - 1);
+/** fits() for the AArch64 fields (bits ≤ 26): shifts, not powers, in the per-word loop. */
+const fitsField = (value: number, bits: number): boolean => value >= -(1 << (bits - 1)) && value < 1 << (bits - 1);
 /** ADR/ADRP's 21-bit immediate, sign-extended. */
 const adrImm = (w: number): number => signed(((w >>> 29) & 3) | ((w >>> 3) & 0x1ffffc), 21);
 const withAdrImm = (w: number, imm: number): number =>
@@ -136,25 +138,34 @@ interface RegionWork {
   readonly delta: number;
 }
 
+/**
+ * Where source position `t` went, for a reference inside region [start, end) moved by `delta`:
+ * most targets lie in that same region (no search then: regions are disjoint, so it is the one
+ * mapTarget would find), the others through mapTarget.
+ */
+function mapFrom(work: RegionWork, t: number): number | undefined {
+  return t >= work.start && t < work.end ? t + work.delta : mapTarget(work.regions, t, work.labels);
+}
+
 /** AArch64: rewrites the references of the region into the copy. */
 function adjustAarch64(work: RegionWork): void {
-  const { src, out, regions, labels, start, end, delta } = work;
-  for (let p = Math.ceil(start / 4) * 4; p + 4 <= end; p += 4) {
+  const { src, out, end, delta } = work;
+  for (let p = Math.ceil(work.start / 4) * 4; p + 4 <= end; p += 4) {
     const w = src.getUint32(p, true);
     const field = aarch64Field(w);
     if (field !== undefined) {
       const shift = field[0];
       const bits = field[1];
       const scale = field[2];
-      const mask = 2 ** bits - 1;
-      const to = mapTarget(regions, p + signed((w >>> shift) & mask, bits) * scale, labels);
+      const mask = (1 << bits) - 1;
+      const to = mapFrom(work, p + signed((w >>> shift) & mask, bits) * scale);
       if (to === undefined) continue;
       const rel = (to - (p + delta)) / scale;
-      if (Number.isInteger(rel) && fits(rel, bits))
-        out.setUint32(p, ((w & ~(mask * 2 ** shift)) | ((rel & mask) << shift)) >>> 0, true);
+      if (Number.isInteger(rel) && fitsField(rel, bits))
+        out.setUint32(p, ((w & ~(mask << shift)) | ((rel & mask) << shift)) >>> 0, true);
     } else if ((w & 0x9f000000) >>> 0 === 0x10000000) {
-      const to = mapTarget(regions, p + adrImm(w), labels); // ADR
-      if (to !== undefined && fits(to - (p + delta), 21)) out.setUint32(p, withAdrImm(w, to - (p + delta)), true);
+      const to = mapFrom(work, p + adrImm(w)); // ADR
+      if (to !== undefined && fitsField(to - (p + delta), 21)) out.setUint32(p, withAdrImm(w, to - (p + delta)), true);
     } else if ((w & 0x9f000000) >>> 0 === 0x90000000) {
       adjustAdrp(work, p, w);
     }
@@ -163,7 +174,7 @@ function adjustAarch64(work: RegionWork): void {
 
 /** ADRP at `p` and, when found, its lo12 partner: both rewritten to the moved full target. */
 function adjustAdrp(work: RegionWork, p: number, w: number): void {
-  const { src, out, regions, labels, end, delta } = work;
+  const { src, out, end, delta } = work;
   const rd = w & 31;
   let q = -1;
   let scaleLog = 0;
@@ -181,11 +192,11 @@ function adjustAdrp(work: RegionWork, p: number, w: number): void {
     lo = ((u >>> 10) & 0xfff) * 2 ** scaleLog;
     break;
   }
-  const to = mapTarget(regions, Math.floor(p / 4096) * 4096 + adrImm(w) * 4096 + lo, labels);
+  const to = mapFrom(work, Math.floor(p / 4096) * 4096 + adrImm(w) * 4096 + lo);
   if (to === undefined) return;
   const pages = Math.floor(to / 4096) - Math.floor((p + delta) / 4096);
   const newLo = to - Math.floor(to / 4096) * 4096;
-  if (!fits(pages, 21) || newLo % 2 ** scaleLog !== 0) return;
+  if (!fitsField(pages, 21) || newLo % (1 << scaleLog) !== 0) return;
   out.setUint32(p, withAdrImm(w, pages), true);
   if (q >= 0) {
     const u = src.getUint32(q, true);
@@ -267,13 +278,13 @@ function nextX86Reference(bytes: Uint8Array, src: DataView, p: number, start: nu
  * listed opcodes (x86Reference) in the region (`bytes` is the source as bytes).
  */
 function adjustX86(bytes: Uint8Array, work: RegionWork): void {
-  const { src, out, regions, labels, start, end, delta } = work;
+  const { src, out, start, end, delta } = work;
   for (let p = start; ;) {
     const ref = nextX86Reference(bytes, src, p, start, end);
     if (ref < 0) return;
     const at = Math.floor(ref / 8);
     const next = at + 4 + (ref % 8);
-    const to = mapTarget(regions, next + src.getInt32(at, true), labels);
+    const to = mapFrom(work, next + src.getInt32(at, true));
     if (to === undefined) {
       p = referenceStart + 1;
       continue;
