@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeRun, jsonOf, runCli, runCliOk } from '../helpers/run-cli.js';
+import { BIN, describeRun, EPOCH, jsonOf, runCli, runCliOk } from '../helpers/run-cli.js';
 import { writeImagePair, type ImagePair } from '../helpers/synthetic-images.js';
 
 const MODULE = '/usr/lib/softhsm/libsofthsm2.so';
@@ -139,6 +139,42 @@ describe.skipIf(!available && !process.env.CI)('PKCS#11 keys on a SoftHSM2 token
     });
     expect(r.status, describeRun(r)).toBe(0);
     expect(readFileSync(pkg('rsa-id')).equals(readFileSync(pkg('rsa-pem')))).toBe(true);
+  });
+
+  it('reads a PIN from a pipe, and refuses an endless or oversized PIN source at its 1 KiB cap without reading it whole', () => {
+    // A shell pipe, as a secrets manager's would be: /dev/stdin is a FIFO there.
+    const args = ['build', '--old', pair.oldPath, '--new', pair.newPath, '-o', join(work, 'rsa-pipe')];
+    const key = 'pkcs11:token=ota-release;object=rsa?pin-source=file:/dev/stdin';
+    const piped = spawnSync(
+      'sh',
+      [
+        '-c',
+        'printf "%s\\n" "$PIN" | "$0" "$@"',
+        process.execPath,
+        BIN,
+        ...args,
+        '--target',
+        'generic',
+        '--key',
+        key,
+        '-j',
+        '1',
+      ],
+      {
+        env: { ...process.env, ...env, OTA_PKCS11_PIN: '', PIN, SOURCE_DATE_EPOCH: EPOCH },
+        encoding: 'utf8',
+      },
+    );
+    expect(piped.status, piped.stderr).toBe(0);
+    expect(readFileSync(pkg('rsa-pipe')).equals(readFileSync(pkg('rsa-pem')))).toBe(true);
+    writeFileSync(join(work, 'big-pin.txt'), 'x'.repeat(64 * 1024));
+    for (const source of ['/dev/zero', join(work, 'big-pin.txt')]) {
+      const r = build('rsa-endless', `pkcs11:token=ota-release;object=rsa?pin-source=file:${source}`, {
+        OTA_PKCS11_PIN: undefined,
+      });
+      expect(r.status, describeRun(r)).toBe(2);
+      expect(r.stderr).toMatch(/PKCS11_BAD_PIN_SOURCE.*is larger than 1024 bytes/);
+    }
   });
 
   it('ecdsa-p256 on the token: raw r||s becomes DER and verifies with the PEM public key', () => {
