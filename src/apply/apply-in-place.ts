@@ -52,6 +52,8 @@ export async function applyInPlace(options: InPlaceApplyOptions): Promise<InPlac
     pubkeyPath: options.pubkeyPath,
     reporter,
     metadataOnly: streamed !== undefined,
+    // The body is streamed into the image: a server holding only the metadata prefix is refused now.
+    bodyNeeded: true,
   });
   try {
     const header = reader.targetHeader;

@@ -53,6 +53,11 @@ export interface OpenPackageOptions {
    * `verifyPayloadSignature` after the body (streaming).
    */
   readonly metadataOnly?: boolean;
+  /**
+   * With `metadataOnly`: the body will be read (apply streams it), so a source holding only the
+   * metadata prefix is refused at open (PKG_TRUNCATED), before anything is written.
+   */
+  readonly bodyNeeded?: boolean;
 }
 
 const READ_CHUNK_BYTES = 4 * 1024 * 1024;
@@ -124,7 +129,7 @@ export class PackageReader {
       const head = await source.read(0, Math.min(HEADER_SIZE_BYTES, source.sizeBytes));
       const header = decodePackageHeader(
         head,
-        options.metadataOnly ? metadataOnlySize(path, head, source.sizeBytes) : source.sizeBytes,
+        options.metadataOnly && !options.bodyNeeded ? metadataOnlySize(path, head, source.sizeBytes) : source.sizeBytes,
       );
       const layout = packageLayout(header);
       // One range for the rest of the metadata and its signature (FORMAT.md "Streaming a package").

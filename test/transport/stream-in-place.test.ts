@@ -33,7 +33,11 @@ let work = '';
 let oldPath = '';
 let oldSha = '';
 let newSha = '';
-let props: { fileSizeBytes: number; blobSection: { offsetBytes: number; sizeBytes: number } };
+let props: {
+  fileSizeBytes: number;
+  metadataSizeBytes: number;
+  blobSection: { offsetBytes: number; sizeBytes: number };
+};
 let nginx: NginxServer;
 let n = 0;
 
@@ -132,6 +136,18 @@ describe.runIf(run)('apply <URL> --in-place', () => {
         expect(existsSync(stash)).toBe(false);
       },
     );
+  }, 60_000);
+
+  it('a server holding only the metadata prefix: PKG_TRUNCATED (exit 4) before any write, the image and folder untouched', async () => {
+    const whole = readFileSync(join(work, 'served', 'update-unisoc.otapkg'));
+    const prefixBytes = props.metadataSizeBytes;
+    writeFileSync(join(work, 'served', 'prefix-only.otapkg'), whole.subarray(0, prefixBytes));
+    const { img, stash } = fresh();
+    const r = await runCliAsync(applyArgs(nginx.base, img, stash, [], 'prefix-only.otapkg'));
+    expect(r.status, describeRun(r)).toBe(4);
+    expect(jsonOf(r).error.code).toBe('PKG_TRUNCATED');
+    expect(sha(img)).toBe(oldSha);
+    expect(existsSync(stash)).toBe(false);
   }, 60_000);
 
   it('gives up mid-body (HTTP_FAILED), the image half rewritten; the same command again finishes it', async () => {
