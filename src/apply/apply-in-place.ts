@@ -26,6 +26,7 @@ import { checkStashLimit } from './device-limits.js';
 import { InPlaceImage } from './in-place-image.js';
 import { InPlaceRun } from './in-place-run.js';
 import { lockOutput } from './output-lock.js';
+import { fileOutputPath } from './output-destination.js';
 import { sideFilesOf } from './side-files.js';
 import { StashStore } from './stash-store.js';
 
@@ -79,16 +80,17 @@ export async function applyInPlace(options: InPlaceApplyOptions): Promise<InPlac
       () => true,
       () => false,
     );
-    // One apply at a time per image (an image file's lock beside it; a block device is opened
-    // exclusively by InPlaceImage) and per stash folder.
+    // One apply at a time per image (an image file's lock beside the file its links lead to, as
+    // -o's is, so a link and its file take one lock; a block device is opened exclusively by
+    // InPlaceImage) and per stash folder.
     const imageLock = (await isRegularFile(options.inPlacePath))
-      ? await lockOutput(sideFilesOf(options.inPlacePath).lockPath, options.inPlacePath)
+      ? await lockOutput(sideFilesOf(await fileOutputPath(options.inPlacePath)).lockPath, options.inPlacePath)
       : undefined;
     let store: StashStore;
     let lock: { release(): Promise<void> };
     try {
       store = await StashStore.open(options.stashDir, reader.metadataSha256.toString('hex'));
-      lock = await lockOutput(join(options.stashDir, '.ota-lock'), options.inPlacePath);
+      lock = await lockOutput(join(options.stashDir, '.ota-lock'), `stash folder ${options.stashDir}`);
     } catch (err) {
       await imageLock?.release();
       throw err;

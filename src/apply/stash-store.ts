@@ -62,7 +62,11 @@ export class StashStore {
     if (marked !== owner && stashes.length > 0)
       throw new UsageError(
         'BAD_STASH_DIR',
-        `--stash-dir ${dir} holds ${stashes.sort()[0]}${stashes.length > 1 ? ` and ${stashes.length - 1} more stash-named files` : ''}, ${marked === undefined ? 'which this applier did not write' : 'left by an unfinished in-place apply of another package'}; nothing was written: give an empty or new folder`,
+        `--stash-dir ${dir} holds ${stashes.sort()[0]}${stashes.length > 1 ? ` and ${stashes.length - 1} more stash-named files` : ''}, ${
+          marked === undefined
+            ? 'which this applier did not write; nothing was written: give an empty or new folder'
+            : `left by an unfinished in-place apply of another package (metadata sha256 ${marked.slice(0, 16)}…); nothing was written. If that apply was rewriting this image, they hold its only copy of the blocks it overwrote: keep the folder, and finish with that package and this folder; else give an empty or new folder`
+        }`,
       );
     for (const name of names)
       if (TEMP_NAME.test(name) || MARKER_TEMP.test(name)) await unlink(join(dir, name)).catch(() => undefined);

@@ -14,6 +14,7 @@ import {
   readFileSync,
   readdirSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -351,7 +352,9 @@ describe('apply --in-place shares nothing it did not make', () => {
     writeFileSync(join(stash, '.ota-stash-of'), `${'0'.repeat(64)}\n`, { mode: 0o600 });
     const other = runCli(['apply', pkg, '--in-place', img, '--stash-dir', stash]);
     expectError(other, 2, 'BAD_STASH_DIR');
-    expect(other.stderr).toMatch(/left by an unfinished in-place apply of another package/);
+    expect(other.stderr).toMatch(
+      /left by an unfinished in-place apply of another package \(metadata sha256 0{16}…\); nothing was written\. If that apply was rewriting this image, they hold its only copy of the blocks it overwrote: keep the folder/,
+    );
     for (const n of [1, 2, 5]) expect(readFileSync(join(stash, `stash-${n}`), 'utf8')).toBe(`precious ${n}`);
     expect(sha256Hex(readFileSync(img))).toBe(sha256Hex(readFileSync(oldPath)));
   });
@@ -365,6 +368,13 @@ describe('apply --in-place shares nothing it did not make', () => {
     expectError(r, 8, 'OUTPUT_BUSY');
     expect(sha256Hex(readFileSync(img))).toBe(sha256Hex(readFileSync(oldPath)));
     expect(existsSync(stash)).toBe(false);
+    // The same image through a link (another folder): one image, one lock.
+    mkdirSync(join(work, 'links'));
+    symlinkSync(img, join(work, 'links', 'link.img'));
+    const viaLink = runCli(['apply', pkg, '--in-place', join(work, 'links', 'link.img'), '--stash-dir', stash]);
+    expectError(viaLink, 8, 'OUTPUT_BUSY');
+    expect(viaLink.stderr).toContain(`(lock ${lock})`);
+    expect(sha256Hex(readFileSync(img))).toBe(sha256Hex(readFileSync(oldPath)));
     rmSync(lock);
     runCliOk(['apply', pkg, '--in-place', img, '--stash-dir', stash]);
     expect(sha256Hex(readFileSync(img))).toBe(newSha);
