@@ -121,6 +121,9 @@ export async function applyInPlace(options: InPlaceApplyOptions): Promise<InPlac
         released = true;
         await store.removeFolder();
       }
+      // Whatever failed, once a block is written the user must know the image is not the old one.
+      if (image?.wroteAny && err instanceof Error)
+        err.message += `; ${options.inPlacePath} is part-way updated: run the same command again to finish it, keeping ${options.stashDir} (do not use the image before)`;
       throw err;
     } finally {
       await image?.close();

@@ -160,6 +160,12 @@ describe.runIf(run)('apply <URL> --in-place', () => {
         const r = await runCliAsync(applyArgs(base, img, stash, ['--retries', '0']));
         expect(r.status, describeRun(r)).toBe(8);
         expect(jsonOf(r).error.code).toBe('HTTP_FAILED');
+        // The message says what the user now has and what to do.
+        expect(jsonOf(r).error.message).toMatch(
+          new RegExp(
+            `; ${img} is part-way updated: run the same command again to finish it, keeping ${stash} \\(do not use the image before\\)$`,
+          ),
+        );
       },
     );
     expect(sha(img)).not.toBe(oldSha);
