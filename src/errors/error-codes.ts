@@ -87,6 +87,10 @@ export const ERROR_CODES = {
   TOO_MANY_KEYS: { exitCode: usage, summary: 'more signing keys than a package carries (4)' },
   KEY_ALGORITHM_MISMATCH: { exitCode: usage, summary: 'the signing keys of one package use different algorithms' },
   DUPLICATE_KEY: { exitCode: usage, summary: 'the same signing key is given twice' },
+  KEY_MISSING: {
+    exitCode: usage,
+    summary: 'keys are given for some targets only: one left out would be signed with the public test key',
+  },
   SIGN_PUBKEY_REQUIRED: { exitCode: usage, summary: '--sign-command given without --sign-pubkey' },
   PKCS11_BAD_URI: { exitCode: usage, summary: 'a pkcs11: key URI is malformed (RFC 7512) or carries a pin-value' },
   PKCS11_NO_MODULE: { exitCode: usage, summary: 'no PKCS#11 module: --pkcs11-module or OTA_PKCS11_MODULE' },

@@ -16,6 +16,7 @@ import { detectRelease, openRelease } from '../release/open-release.js';
 import type { ReleaseSource } from '../release/release-source.js';
 import { CollectingReporter, type Reporter } from '../reporter.js';
 import { chooseSigners } from '../signing/choose-key.js';
+import type { SignerOptions } from '../signing/signer-options.js';
 import { minorVersionOf } from '../format/format-version.js';
 import { checkFormatLimit } from '../package/package-writer.js';
 import { DEFAULT_TARGETS, resolveTargets } from '../targets/target-registry.js';
@@ -155,14 +156,38 @@ function storageOf(release: ReleaseSource): StorageType | undefined {
 }
 
 /** The key specs that sign one target's package: per-target keys, else the keys for all. */
-function keysFor(options: BuildOptions, targetId: string): readonly string[] {
+function signingFor(options: BuildOptions, targetId: string): { keys: readonly string[]; signing: SignerOptions } {
   const one = (k: string | undefined) => (k ? [k] : []);
-  return (
+  const own =
     options.keyPathsByTarget?.[targetId] ??
-    (options.keyPathByTarget?.[targetId] !== undefined
-      ? one(options.keyPathByTarget[targetId])
-      : (options.keyPaths ?? one(options.keyPath)))
-  );
+    (options.keyPathByTarget?.[targetId] !== undefined ? one(options.keyPathByTarget[targetId]) : undefined);
+  // A target given keys of its own is signed by those only: not by the keys or the sign command for all.
+  if (own !== undefined) return { keys: own, signing: { ...options.signing, signCommand: undefined } };
+  return { keys: options.keyPaths ?? one(options.keyPath), signing: options.signing ?? {} };
+}
+
+/**
+ * Where any key is given (a PEM, a token key, a sign command, for all targets or some), every
+ * target needs one: one left out would be signed with the public test key, easily missed among
+ * warnings. Refused before any work (KEY_MISSING, exit 2).
+ */
+function checkEveryTargetSigned(options: BuildOptions, targetIds: readonly string[]): void {
+  const given =
+    options.keyPath !== undefined ||
+    (options.keyPaths?.length ?? 0) > 0 ||
+    Object.keys(options.keyPathByTarget ?? {}).length > 0 ||
+    Object.keys(options.keyPathsByTarget ?? {}).length > 0 ||
+    options.signing?.signCommand !== undefined;
+  if (!given) return;
+  const unsigned = targetIds.filter((id) => {
+    const { keys, signing } = signingFor(options, id);
+    return keys.length === 0 && signing.signCommand === undefined;
+  });
+  if (unsigned.length > 0)
+    throw new UsageError(
+      'KEY_MISSING',
+      `no key for target${unsigned.length > 1 ? 's' : ''} ${unsigned.join(', ')}: keys are given for the others only, and a target without one would be signed with the public test key; give each target a key (--key <pem> for all, --key <target>=<pem> for one) or leave it out of --target (nothing was written)`,
+    );
 }
 
 /** The files a build reads that a package could land on: the images (or layout files) and key files. */
@@ -229,13 +254,17 @@ async function setup(
   }
   const timestampSeconds = packageTimestamp(options.timestampSeconds, reporter);
   const assemblies: TargetAssembly[] = [];
+  checkEveryTargetSigned(
+    options,
+    profiles.map((p) => p.id),
+  );
   for (const p of profiles) {
-    const keys = keysFor(options, p.id);
+    const { keys, signing } = signingFor(options, p.id);
     const platform = options.platform ?? release?.platform?.toLowerCase() ?? p.defaultPlatform;
     assemblies.push(
       new TargetAssembly(
         p,
-        await chooseSigners(keys, options.signing ?? {}, p.defaultSignatureAlgorithm, reporter),
+        await chooseSigners(keys, signing, p.defaultSignatureAlgorithm, reporter),
         platform,
         release ? { layout: release.layout, storage: storageOf(release), partitionLayouts: layouts } : undefined,
       ),

@@ -65,6 +65,27 @@ describe('build refuses before any work', () => {
   });
 
   it.each([
+    [['--sign-pubkey', 'k.pub.pem'], '--sign-pubkey applies to --sign-command'],
+    [['--sign-timeout', '5'], '--sign-timeout applies to --sign-command'],
+    [['--pkcs11-module', '/usr/lib/softhsm/libsofthsm2.so'], '--pkcs11-module applies to a pkcs11: key'],
+    [['--pkcs11-module', 'm.so', '--key', join(TEST_KEYS, 'ed25519.pem')], '--pkcs11-module applies to a pkcs11: key'],
+  ])(
+    'build %j, with nothing for it to act on, is BAD_OPTION: never dropped into a test-key build',
+    (options, message) => {
+      const out = join(work, 'orphan');
+      const r = runCli(fullBuild(out, '--target', 'generic', ...options, '--json'));
+      expect(r.status, describeRun(r)).toBe(2);
+      expect(jsonOf(r).error).toEqual({
+        code: 'BAD_OPTION',
+        message: expect.stringMatching(
+          new RegExp(`^${message}.*, and none is given: it would be ignored \\(nothing was written\\)$`),
+        ),
+      });
+      expect(existsSync(out)).toBe(false);
+    },
+  );
+
+  it.each([
     ['--new', 'update-generic.otapkg'],
     ['--old', 'update-generic.otapkg'],
     ['--old', 'update-generic.properties.json'],

@@ -140,6 +140,56 @@ describe('signing key refusals', () => {
   });
 });
 
+describe('keys for some targets only', () => {
+  const buildFor = (out: string, targets: string, ...keyArgs: string[]) =>
+    runCli([
+      'build',
+      '--old',
+      pair.oldPath,
+      '--new',
+      pair.newPath,
+      '-o',
+      join(work, out),
+      '--target',
+      targets,
+      ...keyArgs,
+      '-j',
+      '1',
+    ]);
+
+  it('a target left without a key is KEY_MISSING (exit 2), nothing written: never silently test-signed', () => {
+    const r = buildFor('some-keys', 'generic,mediatek,unisoc', '--key', `mediatek=${key('rsa')}`);
+    expect(r.status, describeRun(r)).toBe(2);
+    expect(r.stderr.trim()).toBe(
+      'ota-build: error [KEY_MISSING]: no key for targets generic, unisoc: keys are given for the others only, and a target without one would be signed with the public test key; give each target a key (--key <pem> for all, --key <target>=<pem> for one) or leave it out of --target (nothing was written)',
+    );
+    expect(existsSync(join(work, 'some-keys'))).toBe(false);
+    // No key at all is still the (warned) test-key build.
+    const none = buildFor('no-keys', 'generic,mediatek');
+    expect(none.status, describeRun(none)).toBe(0);
+    expect(none.stderr).toMatch(/TEST_KEY/);
+  });
+
+  it('--sign-command signs the targets without keys of their own; a target with its own key is signed by it only', () => {
+    const sign = `openssl pkeyutl -sign -inkey ${key('old')} -rawin -in /dev/stdin`;
+    const r = buildFor(
+      'cmd-and-own',
+      'generic,mediatek',
+      '--sign-command',
+      sign,
+      '--sign-pubkey',
+      pub('old'),
+      '--key',
+      `mediatek=${key('rsa')}`,
+    );
+    expect(r.status, describeRun(r)).toBe(0);
+    const inspect = (target: string, pubkey: string) =>
+      jsonOf(runCliOk(['inspect', join(work, 'cmd-and-own', `update-${target}.otapkg`), '--pubkey', pubkey, '--json']));
+    expect(inspect('generic', pub('old')).signature.algorithm).toBe('ed25519');
+    expect(inspect('mediatek', pub('rsa')).signature.algorithm).toBe('rsa-2048');
+  });
+});
+
 describe('a target that reads an older format (maxFormatMinor)', () => {
   it('refuses a two-key build for a 1.1 target with FORMAT_TOO_NEW (exit 2) and writes no package', () => {
     const generic = JSON.parse(readFileSync(join(ROOT, 'profiles', 'generic.json'), 'utf8'));

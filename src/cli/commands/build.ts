@@ -8,6 +8,7 @@ import type { CommandResult } from '../command-result.js';
 import { printable, printableLines } from '../../errors/printable.js';
 import {
   MAX_TIMESTAMP_SECONDS,
+  checkSigningOptions,
   collect,
   parseIntOption,
   signingOptionsFrom,
@@ -55,7 +56,7 @@ export function buildCommand(run: (work: () => Promise<CommandResult>) => Promis
     )
     .option(
       '--key <pem|uri>',
-      "private key: a PEM file or a PKCS#11 URI 'pkcs11:token=…;object=…'; <target>=<key> for one target (its keys replace the ones given for all targets); repeat to sign with up to 4 keys (key rotation); default: public test keys",
+      "private key: a PEM file or a PKCS#11 URI 'pkcs11:token=…;object=…'; <target>=<key> for one target (its keys replace the ones and the --sign-command given for all targets); repeat to sign with up to 4 keys (key rotation); once any key is given, every target needs one; with none at all: the public test keys",
       collect,
     )
     .option(
@@ -101,6 +102,7 @@ export function buildCommand(run: (work: () => Promise<CommandResult>) => Promis
     )
     .action(async (o) => {
       await run(async () => {
+        checkSigningOptions(o);
         // The workers start first: they load and are ready to hash while this thread loads the build.
         const { EncodePool } = await import('../../pipeline/encode-pool.js');
         const pool = EncodePool.create(o.jobs);
