@@ -66,7 +66,11 @@ export async function chooseSigners(
     seen.add(hex);
   }
   // A key that is one of the public test keys is no better than no key at all.
-  if (await anyTestKey(signers)) reporter.warn({ code: 'TEST_KEY', message: SIGNING_TEST_KEY });
+  if (await anyTestKey(signers))
+    reporter.warn({
+      code: 'TEST_KEY',
+      message: `packages are ${TEST_KEY}: a key given is one of the public test keys; sign with a key of your own`,
+    });
   return signers;
 }
 
@@ -108,6 +112,15 @@ export async function chooseVerifiers(
   const matching = pinned.filter((p) => signs(p.verifier)).map((p) => p.verifier);
   if (matching.length > 0) {
     if (await anyTestKey(matching)) reporter.warn({ code: 'TEST_KEY', message: VERIFYING_TEST_KEY });
+    else {
+      // Checked with a release key, but also signed by a test key: a device trusting that key takes it too.
+      const test = await loadVerifier(testPublicKeyPath(algorithm.name));
+      if (signs(test))
+        reporter.warn({
+          code: 'TEST_KEY',
+          message: `package is also ${TEST_KEY} (key ${short(test.keyId)}, beside the --pubkey key): a device that trusts the test key accepts it`,
+        });
+    }
     return matching;
   }
   const other = pinned.find((p) => p.verifier.algorithm.name !== algorithm.name);

@@ -1,6 +1,6 @@
 // --strict on verify, apply and inspect: a package signed with a public test key passes with a TEST_KEY
 // warning (exit 0) without it, and fails with STRICT_TEST_KEY (exit 2) with it, also when the
-// test key is passed explicitly; a package signed with a real key passes --strict, and inspect --strict
+// test key is passed explicitly or co-signs beside a release key; a package signed with a real key passes --strict, and inspect --strict
 // fails on a package whose signature it could not check (STRICT_UNVERIFIED). Spawns the real bin.
 
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -38,12 +38,33 @@ beforeAll(() => {
     ]);
   build('test');
   build('real', '--key', `${realKey}.pem`);
+  build('co-signed', '--key', `${realKey}.pem`, '--key', join(TEST_KEYS, 'ed25519.pem'));
   testSigned = join(work, 'test', 'update-generic.otapkg');
   realSigned = join(work, 'real', 'update-generic.otapkg');
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const testPub = () => join(TEST_KEYS, 'ed25519.pub.pem');
+
+describe('a package co-signed by a release key and a public test key', () => {
+  it('checked with the release key: TEST_KEY names the test key beside it; --strict refuses it (verify, inspect)', () => {
+    const pkg = join(work, 'co-signed', 'update-generic.otapkg');
+    const plain = jsonOf(runCliOk(['verify', pkg, '--pubkey', `${realKey}.pub.pem`, '--json']));
+    expect(plain.warnings).toEqual([
+      {
+        code: 'TEST_KEY',
+        message: expect.stringMatching(
+          /^package is also signed with a PUBLIC TEST KEY: .*beside the --pubkey key\): a device that trusts the test key accepts it$/,
+        ),
+      },
+    ]);
+    for (const command of ['verify', 'inspect']) {
+      const r = runCli([command, pkg, '--pubkey', `${realKey}.pub.pem`, '--strict', '--json']);
+      expect(r.status, describeRun(r)).toBe(2);
+      expect(jsonOf(r).error.code).toBe('STRICT_TEST_KEY');
+    }
+  });
+});
 
 describe('verify --strict', () => {
   it('a test-key package: exit 0 with a TEST_KEY warning without --strict', () => {
