@@ -277,7 +277,11 @@ async function setup(
   const plan = {
     blockSizeBytes,
     ...sizes,
-    joinFoundRuns: joinsFoundRuns(profiles, sizes.maxRunBytes),
+    joinFoundRuns: joinsFoundRuns(
+      profiles,
+      sizes.maxRunBytes,
+      specs.flatMap((c) => (c.kind === 'diff' ? [c.differ] : [])),
+    ),
     ...keepWholeOptions(specs, profiles),
     reporter,
     timed: phaseTimer(timingsMs),
