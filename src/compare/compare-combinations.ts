@@ -27,7 +27,7 @@ export interface SelectionInput {
   readonly codecs?: string;
   /** `--levels` spec; codecs it does not name keep DEFAULT_COMPARE_LEVELS. */
   readonly levels?: string;
-  /** Comma list of differs, or `none`; default every differ (DEFAULT_COMPARE_DIFFERS). */
+  /** Comma list of differs, or `all` (the default: DEFAULT_COMPARE_DIFFERS) or `none`. */
   readonly differs?: string;
 }
 
@@ -58,15 +58,22 @@ function nameList(value: string, what: string, check: (name: string) => unknown)
   return names;
 }
 
+/** --differs: names, or `all` (the default) or `none` alone. */
+function differList(value: string | undefined): string[] {
+  const whole = value?.trim().toLowerCase();
+  if (whole === undefined || whole === 'all') return [...DEFAULT_COMPARE_DIFFERS];
+  if (whole === 'none') return [];
+  return nameList(value!, 'differs', (name) => {
+    if (name === 'all' || name === 'none')
+      throw new UsageError('BAD_OPTION', `--differs ${name} stands alone; it cannot be listed with differs (${value})`);
+    differByName(name);
+  });
+}
+
 /** Resolves and checks the user's lists. Throws UsageError (exit 2) on unknown names or bad levels. */
 export function resolveSelection(input: SelectionInput): Selection {
   const codecs = input.codecs === undefined ? [...CODEC_NAMES] : nameList(input.codecs, 'codecs', encoderByName);
-  const differs =
-    input.differs === undefined
-      ? [...DEFAULT_COMPARE_DIFFERS]
-      : input.differs.trim().toLowerCase() === 'none'
-        ? []
-        : nameList(input.differs, 'differs', differByName);
+  const differs = differList(input.differs);
   const given = input.levels === undefined ? new Map<string, number[]>() : parseLevels(input.levels);
   for (const name of given.keys()) {
     if (!codecs.includes(name))

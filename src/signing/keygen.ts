@@ -73,6 +73,11 @@ export async function checkKeyDestinations(prefix: string, paths: readonly strin
       'BAD_OPTION',
       `-o ${JSON.stringify(prefix)} names no file: give a file prefix (-o keys/release writes keys/release.pem and keys/release.pub.pem)`,
     );
+  if (/\.pem$/i.test(prefix))
+    throw new UsageError(
+      'BAD_OPTION',
+      `-o ${JSON.stringify(prefix)} is a prefix, to which keygen adds .pem and .pub.pem: give -o ${JSON.stringify(prefix.replace(/\.pem$/i, ''))}`,
+    );
   for (const p of paths) {
     const st = await lstat(p).catch(() => undefined);
     if (st)

@@ -246,6 +246,7 @@ describe('compare', () => {
       [['--csv', csv, '--html', join(work, 'no-such-dir', 'r.html')], 8, /IO_ENOENT.*no-such-dir/],
       [['--csv', csv, '--html', `${work}/./kept-out.csv`], 2, /BAD_OPTION.*--csv and --html both name/],
       [['--csv', work], 2, /OUTPUT_NOT_FILE.*--csv .* is a folder/],
+      [['--csv', '-'], 2, /BAD_OPTION.*--csv - : give a file name \(standard output carries the table, or --json\)/],
       [['--csv', join(oldPath, 'r.csv')], 8, /IO_ENOTDIR/],
     ];
     for (const [extra, status, message] of cases) {
@@ -285,7 +286,7 @@ describe('compare', () => {
       expect(r.stdout).toContain(o);
     // The help's defaults are the library's (kept as text: the CLI does not load the differs to start).
     const help = r.stdout.replace(/\s+/g, ' ');
-    expect(help).toContain(`(default: all, ${DEFAULT_COMPARE_DIFFERS.join(',')})`);
+    expect(help).toContain(`(default: all = ${DEFAULT_COMPARE_DIFFERS.join(',')})`);
     const withoutOld = DEFAULT_COMPARE_DIFFERS.filter(appliesWithoutOld);
     expect(withoutOld.length).toBe(1);
     expect(help).toContain(`then only ${withoutOld[0]}, needing no source, diffs`);

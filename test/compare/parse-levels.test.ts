@@ -75,6 +75,15 @@ describe('resolveSelection and the combinations', () => {
     expect(combos.slice(-7)).toEqual([...s.differs.map((differ) => ({ kind: 'diff', differ })), { kind: 'auto' }]);
   });
 
+  it('--differs all is the default set; all or none listed with differs is BAD_OPTION', () => {
+    expect(resolveSelection({ differs: ' ALL ' }).differs).toEqual(resolveSelection({}).differs);
+    for (const differs of ['none,bsdiff', 'bsdiff,all'])
+      expect(usageError(() => resolveSelection({ differs }))).toMatchObject({
+        code: 'BAD_OPTION',
+        message: expect.stringMatching(/^--differs (none|all) stands alone; it cannot be listed with differs/),
+      });
+  });
+
   it('--levels overrides only the codecs it names; --codecs narrows; --differs none drops differs', () => {
     const s = resolveSelection({ codecs: 'zstd, xz,zstd', levels: 'xz=6', differs: 'none' });
     expect(s.codecs).toEqual(['zstd', 'xz']);

@@ -898,6 +898,13 @@ describe('keygen', () => {
     // No file prefix: would have written hidden `.pem` files.
     expectError(['keygen', '--algorithm', 'ed25519', '-o', ''], 2, 'BAD_OPTION');
     expectError(['keygen', '--algorithm', 'ed25519', '-o', `${dir}/`], 2, 'BAD_OPTION');
+    // A file name, not a prefix: would have written release.pem.pem and release.pem.pub.pem.
+    const named = runCli(['keygen', '--algorithm', 'ed25519', '-o', join(dir, 'release.pem')]);
+    expect(named.status, describeRun(named)).toBe(2);
+    expect(named.stderr).toContain(
+      `is a prefix, to which keygen adds .pem and .pub.pem: give -o "${join(dir, 'release')}"`,
+    );
+    expect(readdirSync(dir).filter((f) => f.startsWith('release'))).toEqual([]);
     // A folder that does not exist: an I/O error before the key is generated.
     expectError(['keygen', '--algorithm', 'ed25519', '-o', join(dir, 'no-such', 'k')], 8, 'IO_ENOENT');
     // A token's module without a token: refused, not ignored with the secret written to disk.

@@ -34,7 +34,7 @@ export function compareCommand(run: (work: () => Promise<CommandResult>) => Prom
     )
     .option(
       '--differs <list>',
-      'comma list of differs, or none (default: all, bsdiff-lzma,zstd-dict,bsdiff,bsdf2,deflate-aware,exec-aware)',
+      'comma list of differs, or all or none alone (default: all = bsdiff-lzma,zstd-dict,bsdiff,bsdf2,deflate-aware,exec-aware)',
     )
     .option(
       '-j, --jobs <n>',
