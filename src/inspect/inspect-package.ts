@@ -47,6 +47,8 @@ export interface InspectReport {
   readonly formatVersion: string;
   readonly fileSizeBytes: number;
   readonly metadataVerified: boolean;
+  /** Always false: inspect reads no blob and checks no payload signature (verify does). */
+  readonly payloadVerified: false;
   /** The target header; `releaseLayout` only for release packages (partition layouts are per partition). */
   readonly target: Record<string, unknown>;
   readonly signature: {
@@ -136,6 +138,7 @@ export async function inspectPackage(options: InspectOptions): Promise<InspectRe
     formatVersion: `${reader.header.formatMajor}.${reader.header.formatMinor}`,
     fileSizeBytes: layout.fileSizeBytes,
     metadataVerified,
+    payloadVerified: false,
     target: targetOf(reader.targetHeader),
     ...signaturesAndSections(reader.metadataSignature, reader.metadataSignatures, reader.payloadSignature, layout),
     timestampSeconds: m.timestampSeconds,
@@ -202,6 +205,7 @@ function countsOnly(path: string, s: UnverifiedSummary): InspectReport {
     formatVersion: `${s.header.formatMajor}.${s.header.formatMinor}`,
     fileSizeBytes: layout.fileSizeBytes,
     metadataVerified: false,
+    payloadVerified: false,
     target: targetOf(s.targetHeader),
     ...signaturesAndSections(s.metadataSignatures[0]!, s.metadataSignatures, s.payloadSignatures[0]!, layout),
     timestampSeconds: null,

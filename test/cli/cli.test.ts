@@ -533,6 +533,9 @@ describe('inspect --json', () => {
     expect(text).toContain('target     generic (Generic generic, generic, 4096-byte blocks, ab)');
     expect(text).toContain(sha256(pair.newImage));
     expect(text).not.toContain('NOT verified');
+    // It says what it did not check.
+    expect(text).toContain('body       not checked: blobs and payload signature (ota-build verify checks them)');
+    expect(j.payloadVerified).toBe(false);
   });
 
   it('marks a package signed by an unknown key as NOT verified without --pubkey, and verified with it', () => {

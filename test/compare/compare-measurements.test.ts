@@ -199,7 +199,7 @@ describe('compare (delta, unisoc)', () => {
     )!;
     expect(replaceOnly, exec.combination).toBeDefined();
     // The same ops give the same bytes, less a few for a differ's header fields.
-    expect(exec.packageBytes).toBeLessThanOrEqual(replaceOnly.packageBytes + 64);
+    expect(exec.packageBytes).toBeLessThanOrEqual(replaceOnly.packageBytes! + 64);
   });
 
   it('packages are byte-identical to `build` with the same candidates (auto, differs, the full baseline)', async () => {

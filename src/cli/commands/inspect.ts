@@ -17,6 +17,9 @@ import type { ImageSummary, InspectReport } from '../../inspect/inspect-package.
 export function inspectCommand(run: (work: () => Promise<CommandResult>) => Promise<void>): Command {
   return withTransportOptions(new Command('inspect'))
     .summary('describe a package')
+    .description(
+      'Describes a package from its metadata: header, target, manifest and their signature, checked. The blobs and the payload signature are not read: a package damaged past its metadata inspects clean. `ota-build verify` checks the whole package.',
+    )
     .argument('<package>', 'package file (.otapkg) or http(s) URL (fetches only the metadata and signatures)')
     .option('--pubkey <pem>', 'check the metadata signature with this key (repeatable: any of them)', collect)
     .option(
@@ -117,6 +120,7 @@ function describe(r: InspectReport): string {
     `signature  ${r.signature.algorithm}, key ${(r.signature.keyIds ?? [r.signature.keyId]).map((k) => `${k.slice(0, 16)}…`).join(', ')}${r.metadataVerified ? '' : ' (NOT verified)'}`,
     `versions   ${printable(String(r.sourceVersion || '-'))} → ${printable(String(r.targetVersion || '-'))}, timestamp ${r.timestampSeconds}`,
     `decoder    needs up to ${formatBytes(r.maxDecoderMemoryBytes ?? 0)} (limit ${formatBytes(Number(t.decoderMemoryLimitBytes))})`,
+    'body       not checked: blobs and payload signature (ota-build verify checks them)',
   ];
   for (const p of r.partitions) {
     lines.push('', `partition ${p.name} (${p.kind}): ${formatCount(p.operationCount, 'operation')}`);
