@@ -25,12 +25,25 @@ async function readKeyFile(path: string): Promise<Buffer> {
 /** Loads a PKCS#8 (or traditional) PEM private key as a Signer. */
 export async function loadSigner(path: string): Promise<Signer> {
   const pem = await readKeyFile(path);
-  if (/-----BEGIN PUBLIC KEY-----/.test(pem.toString('latin1'))) {
-    throw new SignatureError(
-      'KEY_NOT_PRIVATE',
-      `${path} is a public key; --key takes the private key (the .pem without .pub)`,
-    );
+  const text = pem.toString('latin1');
+  const privateBlocks = pemBlocks(text, /^(|RSA |EC |ENCRYPTED )PRIVATE KEY$/);
+  if (privateBlocks === 0) {
+    const what = /-----BEGIN (RSA )?PUBLIC KEY-----/.test(text)
+      ? 'a public key'
+      : /-----BEGIN CERTIFICATE-----/.test(text)
+        ? 'a certificate (it holds a public key only)'
+        : undefined;
+    if (what)
+      throw new SignatureError(
+        'KEY_NOT_PRIVATE',
+        `${path} is ${what}; --key takes the private key (the .pem without .pub)`,
+      );
   }
+  if (privateBlocks > 1)
+    throw new SignatureError(
+      'KEY_INVALID',
+      `${path} holds ${privateBlocks} private keys; a key file holds one (give each with its own --key)`,
+    );
   refuseEncrypted(pem, path);
   let privateKey;
   try {
@@ -65,12 +78,23 @@ function refuseEncrypted(pem: Buffer, path: string): void {
 export async function loadVerifier(path: string): Promise<Verifier> {
   const pem = await readKeyFile(path);
   refuseEncrypted(pem, path);
+  const keys = pemBlocks(pem.toString('latin1'), /^(|RSA )PUBLIC KEY$|PRIVATE KEY$/);
+  if (keys > 1)
+    throw new SignatureError(
+      'KEY_INVALID',
+      `${path} holds ${keys} keys, and only one would be read; give each with its own --pubkey`,
+    );
   try {
     return new KeyVerifier(createPublicKey(pem), path);
   } catch (err) {
     if (err instanceof OtaError) throw err;
     throw new SignatureError('KEY_INVALID', `${path} is not a PEM public key: ${firstLine(err)}`);
   }
+}
+
+/** How many PEM blocks of `text` have a label (the word after BEGIN) matching `label`. */
+function pemBlocks(text: string, label: RegExp): number {
+  return [...text.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----/g)].filter((m) => label.test(m[1]!)).length;
 }
 
 function firstLine(err: unknown): string {

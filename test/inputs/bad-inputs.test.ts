@@ -17,7 +17,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../helpers/package-bytes.js';
 import { ROOT, TEST_KEYS, describeRun, jsonOf, runCli, runCliOk, type CliRun } from '../helpers/run-cli.js';
@@ -449,6 +449,50 @@ describe('keys', () => {
     rmSync(join(work, 'key-out'), { recursive: true, force: true });
     const r = expectError(build(`${goodKey}.pub.pem`), 6, 'KEY_NOT_PRIVATE');
     expect(r.stderr).toContain('public key');
+    expectNoPackage(join(work, 'key-out'));
+  });
+
+  it('a certificate or a PKCS#1 public key as --key is KEY_NOT_PRIVATE; a file of two private keys (or, for --pubkey, two keys) is KEY_INVALID', () => {
+    rmSync(join(work, 'key-out'), { recursive: true, force: true });
+    const pem = (name: string, ...args: string[]) => {
+      execFileSync('openssl', args, { stdio: 'ignore' });
+      return join(work, name);
+    };
+    const rsa = pem(
+      'k1.pem',
+      'genpkey',
+      '-algorithm',
+      'RSA',
+      '-pkeyopt',
+      'rsa_keygen_bits:2048',
+      '-out',
+      join(work, 'k1.pem'),
+    );
+    const cert = pem(
+      'k1.crt',
+      'req',
+      '-x509',
+      '-key',
+      rsa,
+      '-subj',
+      '/CN=ota',
+      '-days',
+      '1',
+      '-out',
+      join(work, 'k1.crt'),
+    );
+    const pkcs1 = pem('k1.rsapub', 'rsa', '-in', rsa, '-RSAPublicKey_out', '-out', join(work, 'k1.rsapub'));
+    expect(expectError(build(cert), 6, 'KEY_NOT_PRIVATE').stderr).toContain(
+      'is a certificate (it holds a public key only)',
+    );
+    expect(expectError(build(pkcs1), 6, 'KEY_NOT_PRIVATE').stderr).toContain('is a public key');
+    const two = join(work, 'two-keys.pem');
+    writeFileSync(two, Buffer.concat([readFileSync(rsa), readFileSync(`${goodKey}.pem`)]));
+    expect(expectError(build(two), 6, 'KEY_INVALID').stderr).toContain('holds 2 private keys; a key file holds one');
+    const twoPub = join(work, 'two-pub.pem');
+    writeFileSync(twoPub, Buffer.concat([readFileSync(`${goodKey}.pub.pem`), readFileSync(`${goodKey}.pub.pem`)]));
+    const v = expectError(['verify', pkg, '--pubkey', twoPub], 6, 'KEY_INVALID', { json: false });
+    expect(v.stderr).toContain('holds 2 keys, and only one would be read');
     expectNoPackage(join(work, 'key-out'));
   });
 
