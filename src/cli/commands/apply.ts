@@ -91,9 +91,10 @@ export function applyCommand(run: (work: () => Promise<CommandResult>) => Promis
       'continue an interrupted apply from its checkpoint (re-verifies the partial output first; a URL continues the download after the applied blobs); not for --in-place',
     )
     .addOption(
-      new Option('--checkpoint-every <bytes>', 'destination bytes between checkpoints')
-        .argParser(parseIntOption('--checkpoint-every', 4096, 2 ** 40))
-        .hideHelp(),
+      new Option(
+        '--checkpoint-every <bytes>',
+        'output bytes between checkpoints, the points --resume continues from (default 64 MiB; 4096..2^40): smaller for a slow or costly download',
+      ).argParser(parseIntOption('--checkpoint-every', 4096, 2 ** 40)),
     )
     .addOption(
       new Option(
