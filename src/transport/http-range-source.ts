@@ -6,9 +6,9 @@
 // reset or stall resumes at the first byte not yet received (bytes that arrived before a drop are
 // used), after exponential backoff with jitter; `retries` bounds the attempts in a row without progress.
 
-import { readFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
-import { IoError, PackageFormatError, UnsupportedError, ioError } from '../errors/ota-error.js';
+import { IoError, PackageFormatError, UnsupportedError, UsageError } from '../errors/ota-error.js';
+import { readBoundedFile } from '../image/read-bounded-file.js';
 import { displayName, type ByteRangeSource } from './byte-range-source.js';
 import { RetryableError, httpGetRange } from './http-request.js';
 import { emptyStats, type TransportStats } from './transport-stats.js';
@@ -68,8 +68,7 @@ export class HttpRangeSource implements ByteRangeSource {
   /** Connects and reads nothing but what the first read asks for (the size comes with it). */
   static async open(url: string, options: HttpSourceOptions = {}): Promise<HttpRangeSource> {
     let ca: Buffer | undefined;
-    if (options.caFile)
-      ca = await readFile(options.caFile).catch((err) => Promise.reject(ioError('read', options.caFile!, err)));
+    if (options.caFile) ca = await readCaFile(options.caFile);
     const o = {
       ...options,
       retries: options.retries ?? 5,
@@ -297,4 +296,24 @@ export class HttpRangeSource implements ByteRangeSource {
     if (a.res.isPaused() && !a.ended && a.queuedBytes < QUEUE_HIGH_WATER_BYTES / 2) a.res.resume();
     return n;
   }
+}
+
+/** Largest --ca-file read (a system bundle is some 200 KiB). */
+const MAX_CA_FILE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The certificates of --ca-file, read with a cap; a file holding no PEM certificate is refused
+ * (BAD_OPTION) rather than trusted as nothing, which failed later as an unverifiable server.
+ */
+async function readCaFile(path: string): Promise<Buffer> {
+  const bad = (why: string) => new UsageError('BAD_OPTION', `--ca-file ${path} ${why}`);
+  const pem = await readBoundedFile(path, {
+    maxBytes: MAX_CA_FILE_BYTES,
+    action: 'read CA file',
+    notFile: () => bad('is not a regular file'),
+    tooLarge: (sizeBytes) => bad(`is ${sizeBytes} bytes; CA certificates take at most ${MAX_CA_FILE_BYTES}`),
+  });
+  if (!pem.toString('latin1').includes('-----BEGIN CERTIFICATE-----'))
+    throw bad('holds no PEM certificate (-----BEGIN CERTIFICATE-----)');
+  return pem;
 }

@@ -53,7 +53,7 @@ export async function httpGetRange(r: RangeRequest): Promise<RangeResponse> {
     }
     if (status >= 500 || status === 408 || status === 429) {
       res.resume();
-      throw new RetryableError(`${displayName(url)} answered ${status}`);
+      throw new RetryableError(`${displayName(url)}: answered ${status}`);
     }
     return { res, url };
   }
@@ -79,6 +79,11 @@ function getOnce(url: string, r: RangeRequest): Promise<IncomingMessage> {
           new IoError('TLS_CERTIFICATE', `${displayName(url)}: certificate does not verify (${err.code})`, {
             cause: err,
           }),
+        );
+      // EPROTO on https: no TLS answer (often a plain-http port); said in words, still retried.
+      else if (https && err.code === 'EPROTO')
+        reject(
+          new RetryableError(`${displayName(url)}: TLS handshake failed (EPROTO: does the server speak https there?)`),
         );
       else reject(new RetryableError(`${displayName(url)}: ${err.code ?? err.message}`));
     });

@@ -1,5 +1,6 @@
 // apply over HTTPS from nginx with a certificate made by openssl: accepted with --ca-file,
-// refused with TLS_CERTIFICATE (exit 8) without it, before anything is written.
+// refused with TLS_CERTIFICATE (exit 8) without it, before anything is written; a --ca-file
+// holding no certificate, or an endless one, is BAD_OPTION; https to a plain-http port says so.
 
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -68,5 +69,34 @@ describe.runIf(run)('apply over https', () => {
     const ok = await runCliAsync(['apply', url, '--old', kit.oldPath, '-o', out, '--ca-file', ca, '--json']);
     expect(ok.status, describeRun(ok)).toBe(0);
     expect(sha(out)).toBe(kit.newSha);
+  }, 60_000);
+
+  it('a --ca-file that holds no certificate (a key, an image, /dev/zero) is BAD_OPTION before any request; https to an http port names the TLS failure', async () => {
+    const url = `${(tls as { tlsBase?: string }).tlsBase}/update-generic.otapkg`;
+    const dir = kit.outDir('tls-bad-ca');
+    for (const [file, why] of [
+      [join(kit.work, 'key.pem'), /holds no PEM certificate/],
+      [kit.oldPath, /holds no PEM certificate/],
+      ['/dev/zero', /is not a regular file/],
+    ] as const) {
+      const r = await runCliAsync([
+        'apply',
+        url,
+        '--old',
+        kit.oldPath,
+        '-o',
+        join(dir, 'new.img'),
+        '--ca-file',
+        file,
+        '--json',
+      ]);
+      expect(r.status, describeRun(r)).toBe(2);
+      expect(jsonOf(r).error).toMatchObject({ code: 'BAD_OPTION', message: expect.stringMatching(why) });
+    }
+    expect(filesIn(dir)).toEqual([]);
+    const plain = kit.nginx.base.replace(/^http:/, 'https:');
+    const r = await runCliAsync(['verify', `${plain}/update-generic.otapkg`, '--retries', '0', '--json']);
+    expect(r.status, describeRun(r)).toBe(8);
+    expect(jsonOf(r).error.message).toMatch(/TLS handshake failed \(EPROTO: does the server speak https there\?\)/);
   }, 60_000);
 });
