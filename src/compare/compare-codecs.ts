@@ -3,6 +3,7 @@
 // combination is one producePackages run over that plan, and encoder work is shared through
 // a CachingEncoder, so N combinations cost far less than N builds.
 
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -93,16 +94,26 @@ export async function compareCodecs(o: CompareOptions): Promise<CompareResult> {
   const joinFoundRuns = joinsFoundRuns([profile], sizes.maxRunBytes, selection.differs);
   const allDiffs = selection.differs.map((differ): CandidateSpec => ({ kind: 'diff', differ }));
   const wholeOptions = keepWholeOptions(allDiffs, [profile]);
-  const prepared = await PreparedImages.prepare({
-    oldPath: o.oldPath,
-    newPath: o.newPath,
-    blockSizeBytes: profile.blockSizeBytes,
-    ...sizes,
-    joinFoundRuns,
-    ...wholeOptions,
-    reporter,
-    timed: phaseTimer(timingsMs),
-  });
+  // The workers start first and hash the images, as build's do: each then loads its encoders, so
+  // the first combination's build time carries no thread start or module load.
+  const pool = EncodePool.create(jobs);
+  let prepared: PreparedImages;
+  try {
+    prepared = await PreparedImages.prepare({
+      oldPath: o.oldPath,
+      newPath: o.newPath,
+      blockSizeBytes: profile.blockSizeBytes,
+      ...sizes,
+      joinFoundRuns,
+      ...wholeOptions,
+      reporter,
+      timed: phaseTimer(timingsMs),
+      ...(pool.jobs > 1 ? { hashImageFile: (job, progress) => pool.hashImage(job, progress) } : {}),
+    });
+  } catch (err) {
+    await pool.close();
+    throw err;
+  }
   const plans = new Map<string, PreparedImages>();
   /** The plan `build` would make for a combination's candidates (prepared's own where it is that). */
   const planFor = (specs: readonly CandidateSpec[]): PreparedImages => {
@@ -121,9 +132,7 @@ export async function compareCodecs(o: CompareOptions): Promise<CompareResult> {
   let workDir: string | undefined;
   let forgetWorkDir: (() => void) | undefined;
   let cache: CandidateCache | undefined;
-  let pool: EncodePool | undefined;
   try {
-    pool = EncodePool.create(jobs);
     const parent = o.tempDir ?? tmpdir();
     // Its cache can hold gigabytes: an interrupted compare removes it too. Registered before the
     // folder is made, which is made synchronously, so no interrupt finds it made but unregistered.
@@ -145,6 +154,9 @@ export async function compareCodecs(o: CompareOptions): Promise<CompareResult> {
       reporter,
       labels: { sourceVersion: '', targetVersion: '', timestampSeconds: o.timestampSeconds ?? 0 },
     });
+    // Each worker codes one block with every compared codec first (not timed), so no row's build
+    // time carries a codec's first load.
+    await warmUp(pool, selection, profile.blockSizeBytes);
     // Without an old image, a differ runs only where it works without a source.
     const runs = (c: Combination) => delta || c.kind !== 'diff' || appliesWithoutOld(c.differ);
     const runnable = combos.filter(runs);
@@ -207,7 +219,7 @@ export async function compareCodecs(o: CompareOptions): Promise<CompareResult> {
       blockMap,
     };
   } finally {
-    await pool?.close();
+    await pool.close();
     await cache?.close();
     await prepared.close();
     if (workDir) await rm(workDir, { recursive: true, force: true });
@@ -307,4 +319,18 @@ function withPercentages(e: CompareEntry, newSizeBytes: number, best: BestFull |
     percentOfBestFull: best ? (100 * e.packageBytes) / best.packageBytes : null,
     bestFullBytes: best?.packageBytes ?? null,
   };
+}
+
+/** One block of random bytes coded with each compared codec at its compared levels, once per worker. */
+async function warmUp(pool: EncodePool, selection: Selection, blockSizeBytes: number): Promise<void> {
+  const specs: CandidateSpec[] = selection.codecs.flatMap((codec) =>
+    (selection.levels.get(codec) ?? []).map((level): CandidateSpec => ({ kind: 'replace', codec, level })),
+  );
+  if (specs.length === 0) return;
+  const block = randomBytes(blockSizeBytes);
+  await Promise.all(
+    Array.from({ length: pool.jobs }, () =>
+      pool.encode({ newData: Uint8Array.from(block), sourceData: new Uint8Array(0), specs, replaceRequired: true }),
+    ),
+  );
 }
