@@ -184,6 +184,16 @@ export class HttpRangeSource implements ByteRangeSource {
             `${this.name}: the server ignores Range (answered 200 to bytes=${startBytes}-${endBytes})`,
           ),
         );
+      // The same validator on the 200: the file did not change; the server (or a proxy) ignored
+      // Range on this request, as some CDNs do on an If-Range resume.
+      const validator = res.headers.etag ?? res.headers['last-modified'];
+      if (validator !== undefined && validator === this.validator)
+        throw fail(
+          new UnsupportedError(
+            'HTTP_RANGE_UNSUPPORTED',
+            `${this.name}: the server ignored Range on a resume (answered 200 to bytes=${startBytes}-${endBytes} with the same validator ${this.validator}); the package did not change`,
+          ),
+        );
       throw fail(
         new IoError(
           'PACKAGE_CHANGED',

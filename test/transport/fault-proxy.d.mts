@@ -18,6 +18,8 @@ export interface Fault {
   flipCount?: number;
   /** Pace the response to this many bytes a second (in 10 ms slices, each once the client took the last). */
   bytesPerSecond?: number;
+  /** Forward the request without its Range and If-Range lines (the server then answers 200). */
+  dropRange?: boolean;
 }
 
 /** A running proxy. */

@@ -1,6 +1,7 @@
 // A fault-injecting TCP proxy (node:net) between the CLI and nginx: per connection it can cut
 // after N response bytes, stall without closing, reset, delay the first byte, flip one response
-// byte at a given package offset, truncate, or pace the response to a bandwidth; counts every
+// byte at a given package offset, truncate, pace the response to a bandwidth, or drop the request's
+// Range (and If-Range) lines; counts every
 // response byte it forwards, and the body bytes by package offset. Plain JS (types in
 // fault-proxy.d.mts) so the transport tests and `npm run bench -- --network` share it.
 
@@ -27,7 +28,16 @@ export async function startFaultProxy(targetPort, faultFor) {
     let bodyStart = 0; // package offset of the current body's first byte
     let bodySeen = 0;
     let bodyLeft = 0;
-    client.on('data', (d) => upstream.write(d));
+    let requestStarted = false;
+    client.on('data', (d) => {
+      // dropRange: the request goes on without its Range and If-Range lines (a CDN that ignores them).
+      if (fault.dropRange && !requestStarted) {
+        requestStarted = true;
+        upstream.write(Buffer.from(d.toString('latin1').replace(/^(if-)?range:[^\r\n]*\r\n/gim, ''), 'latin1'));
+        return;
+      }
+      upstream.write(d);
+    });
     client.on('error', () => upstream.destroy());
     upstream.on('error', () => client.destroy());
     client.on('close', () => upstream.destroy());

@@ -196,6 +196,34 @@ describe.runIf(run)('interruptions', () => {
     }
   }, 60_000);
 
+  it('a resume the server answers 200 with the same validator (Range ignored) is HTTP_RANGE_UNSUPPORTED, not PACKAGE_CHANGED', async () => {
+    // Connections 0 and 1 fetch the header and the metadata; the body's first is cut, and the
+    // resume after it reaches the server without its Range.
+    const proxy: FaultProxy = await startFaultProxy(kit.nginx.port, (n) =>
+      n < 2 ? {} : n === 2 ? { cutAfterBytes: 64 * KiB } : { dropRange: true },
+    );
+    try {
+      const dir = kit.outDir('range-dropped');
+      const r = await runCliAsync([
+        'apply',
+        `${proxy.base}/update-generic.otapkg`,
+        '--old',
+        kit.oldPath,
+        '-o',
+        join(dir, 'new.img'),
+        '--json',
+      ]);
+      expect(r.status, describeRun(r)).toBe(7);
+      expect(jsonOf(r).error).toMatchObject({
+        code: 'HTTP_RANGE_UNSUPPORTED',
+        message: expect.stringMatching(/ignored Range on a resume .*; the package did not change$/),
+      });
+      expect(filesIn(dir)).toEqual([]);
+    } finally {
+      await proxy.close();
+    }
+  }, 60_000);
+
   it('SIGKILL at ≥ 10 random moments, each followed by --resume: identical output, body bytes ≤ body + one blob per kill', async () => {
     const rng = seededRng(seed);
     const blobAt = kit.props.blobSection.offsetBytes;
