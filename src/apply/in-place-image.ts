@@ -11,6 +11,7 @@ import { IoError, UsageError, VerificationError, ioError } from '../errors/ota-e
 import { imageSha256 } from '../hashing/image-sha256.js';
 import { readExtents } from '../image/extent-io.js';
 import { RawImageSource } from '../image/raw-image-source.js';
+import { SPARSE_HEADER_MAGIC } from '../image/sparse-format.js';
 import { writeFull } from '../image/write-full.js';
 import type { BlockSource } from '../image/block-source.js';
 import type { Extent } from '../model/extent.js';
@@ -59,15 +60,22 @@ export class InPlaceImage {
           'OUTPUT_BUSY',
           `block device ${path} is in use (mounted, or opened by another apply); nothing was written`,
         );
+      // As for a FIFO (below): the image named is no image.
+      if ((err as NodeJS.ErrnoException).code === 'EISDIR')
+        throw new UsageError('OUTPUT_NOT_FILE', `${path} is a folder, not an image; nothing was written`);
       throw ioError('open image for in-place update', path, err);
     }
     try {
       const st = await fh.stat();
-      if (st.isFile() && st.size !== sizeBytes)
+      if (st.isFile() && st.size !== sizeBytes) {
+        const head = Buffer.alloc(4);
+        await fh.read(head, 0, 4, 0);
+        const sparse = head.readUInt32LE(0) === SPARSE_HEADER_MAGIC;
         throw new VerificationError(
           'WRONG_BASE',
-          `image ${path} is ${st.size} bytes; the package rewrites a ${sizeBytes}-byte image; nothing was written`,
+          `image ${path} is ${st.size} bytes; the package rewrites a ${sizeBytes}-byte image; nothing was written${sparse ? ` (${path} is an Android sparse image: --in-place rewrites a raw one, which simg2img makes)` : ''}`,
         );
+      }
       if (!st.isFile() && !st.isBlockDevice())
         throw new UsageError(
           'OUTPUT_NOT_FILE',

@@ -5,7 +5,7 @@
 // with exit 5 before any write; Ctrl-C part-way and its hint; option clashes; a loop device where
 // the machine allows one.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
@@ -306,6 +306,18 @@ describe('apply --in-place', () => {
     expectError(runCli(['apply', pkg, '--in-place', short, '--stash-dir', shortStash]), 5, 'WRONG_BASE');
     expect(existsSync(shortStash)).toBe(false);
     expect(readFileSync(short).length).toBe(1024 * 1024);
+    // A folder is no image (as a FIFO is not); a sparse image is named as one, with the way out.
+    const folder = join(work, 'a-folder.img');
+    mkdirSync(folder);
+    const r = runCli(['apply', pkg, '--in-place', folder, '--stash-dir', shortStash]);
+    expectError(r, 2, 'OUTPUT_NOT_FILE');
+    expect(r.stderr).toContain('is a folder, not an image');
+    const sparse = join(work, 'old.simg');
+    execFileSync('img2simg', [oldPath, sparse]);
+    const s = runCli(['apply', pkg, '--in-place', sparse, '--stash-dir', shortStash]);
+    expectError(s, 5, 'WRONG_BASE');
+    expect(s.stderr).toContain('is an Android sparse image: --in-place rewrites a raw one, which simg2img makes');
+    expect(existsSync(shortStash)).toBe(false);
   });
 });
 
