@@ -153,7 +153,7 @@ export class InPlaceRun {
     if (!this.write)
       throw new VerificationError(
         'WRONG_BASE',
-        `image ${this.image.path} is neither the package's base nor a state an interrupted apply of it leaves: ${where}: ${why}; nothing was written`,
+        `image ${this.image.path} is neither the package's base nor a state an interrupted apply of it leaves: ${where}: ${why}; nothing was written (if an apply of this package was interrupted, give the --stash-dir it used: its stash files hold the blocks it overwrote)`,
       );
     throw new VerificationError('SOURCE_MISMATCH', `${where}: ${why} (the image changed during the apply?)`);
   }
