@@ -14,12 +14,12 @@ export function withTransportOptions(cmd: Command): Command {
   return cmd
     .option(
       '--retries <n>',
-      'package URL: how many times a failed or stalled read is tried again, in a row without progress, before giving up (default 5, so up to 6 attempts; 0: none; the wait doubles from 250 ms with jitter, at most 10 s)',
+      'package URL: how many times a failed or stalled read is tried again, in a row without progress, before giving up (0..100; default 5, so up to 6 attempts; 0: none; the wait doubles from 250 ms with jitter, at most 10 s)',
       parseIntOption('--retries', 0, 100),
     )
     .option(
       '--timeout <seconds>',
-      'package URL: a read that receives no byte for this long is retried (default 30)',
+      'package URL: a read that receives no byte for this long is retried (1..3600; default 30)',
       parseIntOption('--timeout', 1, 3600),
     )
     .option('--ca-file <pem>', 'package URL: trust these CA certificates for https instead of the system ones');

@@ -29,7 +29,7 @@ export function inspectCommand(run: (work: () => Promise<CommandResult>) => Prom
     .option('--json', 'print the description as JSON on stdout (section offsets included)')
     .addHelpText(
       'after',
-      '\nExamples:\n  ota-build inspect out/update-mediatek.otapkg\n  ota-build inspect out/update-mediatek.otapkg --pubkey release.pub.pem --json',
+      '\nExamples:\n  ota-build inspect out/update-mediatek.otapkg\n  ota-build inspect out/update-mediatek.otapkg --pubkey release.pub.pem --json\n  ota-build inspect https://cdn.example/update-mediatek.otapkg --pubkey release.pub.pem   # fetches the metadata and signatures only',
     )
     .option(
       '--html <file>',

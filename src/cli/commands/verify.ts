@@ -31,7 +31,7 @@ export function verifyCommand(run: (work: () => Promise<CommandResult>) => Promi
     .option('--json', 'print the report as JSON on stdout')
     .addHelpText(
       'after',
-      '\nExamples:\n  ota-build verify out/update-qualcomm.otapkg --pubkey release.pub.pem\n  ota-build verify out/update-qualcomm.otapkg --pubkey old-release.pub.pem --pubkey new-release.pub.pem\n  ota-build verify out/update-qualcomm.otapkg --pubkey release.pub.pem --old v1.img --device-target qualcomm --json',
+      '\nExamples:\n  ota-build verify out/update-qualcomm.otapkg --pubkey release.pub.pem\n  ota-build verify out/update-qualcomm.otapkg --pubkey old-release.pub.pem --pubkey new-release.pub.pem\n  ota-build verify out/update-qualcomm.otapkg --pubkey release.pub.pem --old v1.img --device-target qualcomm --json\n  ota-build verify https://cdn.example/update-qualcomm.otapkg --pubkey release.pub.pem --retries 3   # streams it once, stores nothing\n  ota-build verify prefix.otapkg --metadata-only --pubkey release.pub.pem   # just the metadata prefix (metadataSizeBytes in properties.json)',
     )
     .action(async (pkg: string, o) => {
       await run(async () => {
