@@ -78,6 +78,8 @@ function findSlot(mod: Module, uri: Pkcs11Uri): { slot: Handle; tokenLabel: stri
   const matches: { slot: Handle; tokenLabel: string }[] = [];
   for (const slot of mod.C_GetSlotList(true)) {
     const info = mod.C_GetTokenInfo(slot);
+    // A token never initialised (SoftHSM's free slot) holds no key: not a match.
+    if ((info.flags & pkcs11js.CKF_TOKEN_INITIALIZED) === 0) continue;
     const label = trimmed(info.label);
     if (uri.token !== undefined && label !== uri.token) continue;
     if (uri.serial !== undefined && trimmed(info.serialNumber) !== uri.serial) continue;
@@ -91,7 +93,7 @@ function findSlot(mod: Module, uri: Pkcs11Uri): { slot: Handle; tokenLabel: stri
   if (matches.length > 1) {
     throw new UsageError(
       'PKCS11_TOKEN_AMBIGUOUS',
-      `PKCS#11 URI matches ${matches.length} tokens; add token=<label> or serial=…`,
+      `PKCS#11 URI matches ${matches.length} tokens (${matches.map((m) => JSON.stringify(m.tokenLabel)).join(', ')}); add token=<label> or serial=…`,
     );
   }
   return matches[0]!;

@@ -280,4 +280,17 @@ describe.skipIf(!available && !process.env.CI)('PKCS#11 keys on a SoftHSM2 token
     for (const pub of ['ed.pub.pem', 'gen-ed25519-other.pub.pem'])
       runCliOk(['verify', pkg('mixed'), '--pubkey', join(work, pub)]);
   });
+
+  // Last: it adds a second token.
+  it('a URI without token= takes the one initialised token (not the free slot); with two it is ambiguous, naming both', () => {
+    const one = build('any-token', 'pkcs11:object=ed');
+    expect(one.status, describeRun(one)).toBe(0);
+    expect(readFileSync(pkg('any-token')).equals(readFileSync(pkg('ed-token')))).toBe(true);
+    softhsm('--init-token', '--free', '--label', 'ota-other', '--pin', PIN, '--so-pin', '12345678');
+    const two = build('two-tokens', 'pkcs11:object=ed');
+    expect(two.status, describeRun(two)).toBe(2);
+    expect(two.stderr).toMatch(
+      /\[PKCS11_TOKEN_AMBIGUOUS\]: PKCS#11 URI matches 2 tokens \((?:"ota-release", "ota-other"|"ota-other", "ota-release")\)/,
+    );
+  });
 });
