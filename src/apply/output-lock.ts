@@ -11,7 +11,7 @@
 // it wrote its pid, and is taken over once EMPTY_LOCK_STALE_MS old.
 
 import { randomBytes } from 'node:crypto';
-import { constants, lstatSync, unlinkSync } from 'node:fs';
+import { constants, lstatSync, readFileSync, unlinkSync } from 'node:fs';
 import { link, lstat, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { IoError, ioError } from '../errors/ota-error.js';
@@ -30,13 +30,27 @@ export interface OutputLock {
   release(): Promise<void>;
 }
 
-/** Whether process `pid` exists (EPERM: it exists under another user). */
+/**
+ * Whether process `pid` exists (EPERM: it exists under another user) and is not a zombie: a
+ * killed apply its parent has not yet reaped still answers signal 0, but holds nothing.
+ */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  return !zombie(pid);
+}
+
+/** True when /proc says `pid` is a zombie (state Z); false where there is no /proc. */
+function zombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // "pid (comm) state …": comm may hold spaces and parentheses, the state follows the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return false;
   }
 }
 

@@ -1,5 +1,7 @@
 // The output lock's file states: a lock appears with its owner's pid, a live owner refuses, a dead or
-// empty one is taken over, and the side files a killed apply leaves are cleared once it is dead.
+// empty one is taken over (a zombie's too), and the side files a killed apply leaves are cleared once it is dead.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import {
   lstatSync,
   mkdtempSync,
@@ -58,6 +60,23 @@ describe('output lock', () => {
     expect(readFileSync(lockPath, 'utf8')).toBe(`${process.pid}\n`);
     await lock.release();
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('takes over a lock whose holder is a zombie (killed, not yet reaped by its parent)', async () => {
+    // sh starts `true` in the background and becomes `sleep`, which never reaps it.
+    const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 10'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const pid = Number((await once(parent.stdout, 'data'))[0].toString().trim());
+      for (let i = 0; i < 200 && !/\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'latin1')); i++)
+        await new Promise((r) => setTimeout(r, 10));
+      expect(readFileSync(`/proc/${pid}/stat`, 'latin1')).toMatch(/\) Z /);
+      writeFileSync(lockPath, `${pid}\n`);
+      const lock = await lockOutput(lockPath, 'out.img');
+      expect(readFileSync(lockPath, 'utf8')).toBe(`${process.pid}\n`);
+      await lock.release();
+    } finally {
+      parent.kill();
+    }
   });
 
   it("removes a dead apply's side files and keeps a live one's and other names", async () => {
