@@ -63,8 +63,9 @@ describe('output lock', () => {
   });
 
   it('takes over a lock whose holder is a zombie (killed, not yet reaped by its parent)', async () => {
-    // sh starts `true` in the background and becomes `sleep`, which never reaps it.
-    const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 10'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // sh starts a short sleep in the background and becomes a long one, which never reaps it: the
+    // short one ends (after the exec, so sh cannot reap it either) and stays a zombie.
+    const parent = spawn('sh', ['-c', 'sleep 0.2 & echo $!; exec sleep 10'], { stdio: ['ignore', 'pipe', 'ignore'] });
     try {
       const pid = Number((await once(parent.stdout, 'data'))[0].toString().trim());
       for (let i = 0; i < 200 && !/\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'latin1')); i++)
