@@ -47,6 +47,7 @@ export async function inPlace(pkg: string, o: Record<string, any>, reporter: Cli
         http: t.http,
         reporter,
       }),
+    o.json,
   ).finally(t.done);
   const net = transportJson(pkg, t.stats());
   return { json: { ...r, ...net, warnings: reporter.warnings }, text: printableLines(applyText(r)) };

@@ -8,11 +8,18 @@ import { printable } from '../errors/printable.js';
 
 /**
  * Runs `work`; an interrupt meanwhile prints `ota-build: interrupted: <hint>` on stderr (`hint`
- * may be a function, called then: what to do can depend on what is on disk at that moment).
+ * may be a function, called then: what to do can depend on what is on disk at that moment), and
+ * with `json` also `{"interrupted":{"message":"<hint>"}}` on stdout, where a machine reads.
  */
-export async function withInterruptHint<T>(hint: string | (() => string), work: () => Promise<T>): Promise<T> {
+export async function withInterruptHint<T>(
+  hint: string | (() => string),
+  work: () => Promise<T>,
+  json = false,
+): Promise<T> {
   const forget = onInterrupt(() => {
-    writeSync(2, `ota-build: interrupted: ${printable(typeof hint === 'string' ? hint : hint())}\n`);
+    const message = printable(typeof hint === 'string' ? hint : hint());
+    writeSync(2, `ota-build: interrupted: ${message}\n`);
+    if (json) writeSync(1, `${JSON.stringify({ interrupted: { message } })}\n`);
   });
   try {
     return await work();

@@ -21,14 +21,22 @@ export interface KillPlan {
   readonly atKill?: () => void;
   /** The signal (default SIGKILL). */
   readonly signal?: NodeJS.Signals;
-  /** Told how the process ended, with its stderr (kept only when this is given). */
-  readonly ended?: (how: { code: number | null; signal: NodeJS.Signals | null; stderr: string }) => void;
+  /** Told how the process ended, with its stdout and stderr (kept only when this is given). */
+  readonly ended?: (how: {
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    stdout: string;
+    stderr: string;
+  }) => void;
 }
 
 /** Runs the plan; resolves true when the process exited 0 on its own before the kill. */
 export async function killAfterPartial(p: KillPlan): Promise<boolean> {
-  const child = spawn(process.execPath, [...p.argv], { stdio: ['ignore', 'ignore', p.ended ? 'pipe' : 'ignore'] });
+  const kept = p.ended ? 'pipe' : 'ignore';
+  const child = spawn(process.execPath, [...p.argv], { stdio: ['ignore', kept, kept] });
+  let stdout = '';
   let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('close', (code, signal) => resolve({ code, signal })),
@@ -43,6 +51,6 @@ export async function killAfterPartial(p: KillPlan): Promise<boolean> {
   p.atKill?.();
   child.kill(p.signal ?? 'SIGKILL');
   const how = await exited;
-  p.ended?.({ ...how, stderr });
+  p.ended?.({ ...how, stdout, stderr });
   return how.code === 0;
 }

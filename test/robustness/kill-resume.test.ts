@@ -163,20 +163,20 @@ describe('kill and resume', () => {
     expect(sha(oldPath)).toBe(oldSha);
   });
 
-  it('Ctrl-C before any checkpoint says to run the same command again (no --resume, which would restart)', async () => {
+  it('Ctrl-C before any checkpoint says to run the same command again (no --resume, which would restart); --json says it on stdout too', async () => {
     rmSync(out, { force: true });
-    let stderr = '';
+    let ended = { stdout: '', stderr: '' };
     await killAfterPartial({
-      argv: [bin, 'apply', pkg, '--old', oldPath, '-o', out, '--checkpoint-every', String(2 ** 40)],
+      argv: [bin, 'apply', pkg, '--old', oldPath, '-o', out, '--checkpoint-every', String(2 ** 40), '--json'],
       dir: work,
       partialPrefix: '.applied.img.ota-partial-',
       delayMs: 0,
       signal: 'SIGINT',
-      ended: (how) => (stderr = how.stderr),
+      ended: (how) => (ended = how),
     });
-    expect(stderr).toMatch(
-      /^ota-build: interrupted: the output is not replaced yet, and no checkpoint was written: run the same command again$/m,
-    );
+    const message = 'the output is not replaced yet, and no checkpoint was written: run the same command again';
+    expect(ended.stderr).toMatch(new RegExp(`^ota-build: interrupted: ${message}$`, 'm'));
+    expect(JSON.parse(ended.stdout)).toEqual({ interrupted: { message } });
     expect(existsSync(out)).toBe(false);
   });
 

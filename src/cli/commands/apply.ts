@@ -137,6 +137,7 @@ export function applyCommand(run: (work: () => Promise<CommandResult>) => Promis
               http: t.http,
               reporter,
             }),
+          o.json,
         ).finally(t.done);
         const net = transportJson(pkg, t.stats());
         return { json: { ...r, ...net, warnings: reporter.warnings }, text: printableLines(applyText(r)) };

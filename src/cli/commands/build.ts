@@ -145,6 +145,7 @@ export function buildCommand(run: (work: () => Promise<CommandResult>) => Promis
         const { result, warnings } = await withInterruptHint(
           'the build did not finish and its temporary files are removed: run the same command again',
           build,
+          o.json,
         ).finally(() => pool.close());
         const rows = result.packages.map((p) => [
           p.target,
