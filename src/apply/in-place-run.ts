@@ -85,8 +85,14 @@ export class InPlaceRun {
     }
     let source: Buffer | undefined;
     if (op.type === 'copy' || op.type === 'diff') {
-      source = await this.source(op.src, stashIdsOf(op));
-      if (!source || !sha256Of(source).equals(Buffer.from(op.srcSha256)))
+      const found = await this.source(op.src, stashIdsOf(op));
+      if (typeof found === 'number')
+        this.refuse(
+          where,
+          `it is not done and needs stash ${found}, which ${this.store.pathOf(found)} does not hold (missing or damaged) and the image no longer does`,
+        );
+      source = found;
+      if (!sha256Of(source).equals(Buffer.from(op.srcSha256)))
         this.refuse(where, 'it is not done and its source blocks do not hash as the package says');
     }
     this.counts.opsRun++;
@@ -129,13 +135,16 @@ export class InPlaceRun {
     this.stashes.set(op.stashId, { op, where: this.write ? 'file' : 'image' });
   }
 
-  /** The source of an op: image blocks, with the blocks inside named stashes taken from them. */
-  private async source(src: readonly Extent[], stashIds: readonly number[]): Promise<Buffer | undefined> {
+  /**
+   * The source of an op: image blocks, with the blocks inside named stashes taken from them; or
+   * the id of a named stash that neither its file nor the image holds.
+   */
+  private async source(src: readonly Extent[], stashIds: readonly number[]): Promise<Buffer | number> {
     const out = await this.image.read(src);
     // The first named stash holding a block wins: apply them last to first.
     for (const id of [...stashIds].reverse()) {
       const s = this.stashes.get(id);
-      if (!s) return undefined;
+      if (!s) return id;
       const sizeBytes = totalBlocks(s.op.src) * this.bs;
       const data =
         s.where === 'file'
@@ -143,7 +152,7 @@ export class InPlaceRun {
           : s.where === 'image'
             ? await this.image.read(s.op.src)
             : undefined;
-      if (!data) return undefined;
+      if (!data) return id;
       overlay(out, src, data, s.op.src, this.bs);
     }
     return out;

@@ -101,7 +101,8 @@ export class StashStore {
     });
   }
 
-  private pathOf(id: number): string {
+  /** Where stash `id` is kept. */
+  pathOf(id: number): string {
     return join(this.folder, `stash-${id}`);
   }
 

@@ -30,7 +30,7 @@ import { loadSigner } from '../../src/signing/load-key.js';
 import { testPrivateKeyPath } from '../../src/signing/test-keys.js';
 import { syntheticImage } from '../helpers/edit-images.js';
 import { sectionNamed, sha256Hex } from '../helpers/package-bytes.js';
-import { ROOT, runCli, runCliOk, type CliRun } from '../helpers/run-cli.js';
+import { jsonOf, ROOT, runCli, runCliOk, type CliRun } from '../helpers/run-cli.js';
 import { shuffledBlocks } from '../helpers/shuffled-blocks.js';
 
 const work = mkdtempSync(join(tmpdir(), 'ota-in-place-'));
@@ -125,6 +125,51 @@ describe('apply --in-place', () => {
     const again = JSON.parse(runCliOk([...argv, '--json']).stdout);
     expect(again.sha256).toBe(newSha);
     expect(sha256Hex(readFileSync(img))).toBe(newSha);
+  });
+
+  it('an image left part-way whose stash folder was emptied: WRONG_BASE naming the stash file it needs, nothing written', async () => {
+    // Two regions swapped: one is stashed, overwritten by the other, then written from the stash.
+    const dir = join(work, 'swap');
+    mkdirSync(dir);
+    const old = syntheticImage(256 * BS, 0x5a);
+    const next = Buffer.from(old);
+    old.copy(next, 16 * BS, 128 * BS, 160 * BS);
+    old.copy(next, 128 * BS, 16 * BS, 48 * BS);
+    writeFileSync(join(dir, 'old.img'), old);
+    writeFileSync(join(dir, 'new.img'), next);
+    const args = ['--old', join(dir, 'old.img'), '--new', join(dir, 'new.img'), '-o', join(dir, 'out')];
+    const built = jsonOf(runCliOk(['build', ...args, '--target', 'generic', '--update-mode', 'in-place', '--json']));
+    const swapPkg = built.packages[0].path as string;
+    const reader = await PackageReader.open(swapPkg);
+    const ops = reader.manifest.partitions[0]!.operations;
+    await reader.close();
+    // The state once the first op that overwrites a stash still to be read is done (every op up
+    // to it wrote its new blocks), its stash folder then emptied by hand.
+    const blocksOf = (extents: readonly { startBlock: number; blockCount: number }[]) =>
+      extents.flatMap((e) => Array.from({ length: e.blockCount }, (_, i) => e.startBlock + i));
+    const live = new Map<number, Set<number>>();
+    let doneThrough = -1;
+    for (const [i, op] of ops.entries()) {
+      if (op.type === 'stash') live.set(op.stashId, new Set(blocksOf(op.src)));
+      else if (op.type === 'free') live.delete(op.stashId);
+      else if (blocksOf(op.dst).some((b) => [...live.values()].some((blocks) => blocks.has(b)))) {
+        doneThrough = i;
+        break;
+      }
+    }
+    expect(doneThrough, 'an op overwrites a stash a later op reads').toBeGreaterThan(0);
+    const img = join(dir, 'image.img');
+    const image = Buffer.from(old);
+    for (const op of ops.slice(0, doneThrough + 1))
+      if (op.type !== 'stash' && op.type !== 'free')
+        for (const b of blocksOf(op.dst)) next.copy(image, b * BS, b * BS, (b + 1) * BS);
+    writeFileSync(img, image);
+    const r = runCli(['apply', swapPkg, '--in-place', img, '--stash-dir', join(dir, 'stash')]);
+    expectError(r, 5, 'WRONG_BASE');
+    expect(r.stderr).toMatch(
+      /op \d+ \(copy\): it is not done and needs stash \d+, which .*swap\/stash\/stash-\d+ does not hold \(missing or damaged\) and the image no longer does; nothing was written/,
+    );
+    expect(readFileSync(img).equals(image)).toBe(true);
   });
 
   it('a full package (no base to check) starts from the image as it was, not "resumed from an interrupted run"', () => {
