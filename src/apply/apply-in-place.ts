@@ -121,9 +121,6 @@ export async function applyInPlace(options: InPlaceApplyOptions): Promise<InPlac
         released = true;
         await store.removeFolder();
       }
-      // Whatever failed, once a block is written the user must know the image is not the old one.
-      if (image?.wroteAny && err instanceof Error)
-        err.message += `; ${options.inPlacePath} is part-way updated: run the same command again to finish it, keeping ${options.stashDir} (do not use the image before)`;
       throw err;
     } finally {
       await image?.close();
@@ -157,7 +154,16 @@ async function rewrite(
       if (fresh || store.filesWritten === 0)
         await checkFreeSpace(join(options.stashDir, '.stash'), peakStashBytes + STASH_SCRATCH_BYTES);
       const run = pass(true);
-      await run.all();
+      try {
+        await run.all();
+      } catch (err) {
+        // Whatever stopped the writing pass, once a block is written the user must know the image
+        // is neither the old one nor the new one, and how it is finished.
+        const e = asIoError(err, options.inPlacePath);
+        if (image.wroteAny && e instanceof Error)
+          e.message += `; ${options.inPlacePath} is part-way updated: run the same command again to finish it, keeping ${options.stashDir} (do not use the image before)`;
+        throw e;
+      }
       counts = run.counts;
       const actual = await image.sha256(part.target.dontCare);
       if (!actual.equals(targetSha))
@@ -181,11 +187,15 @@ async function rewrite(
       stashBytesWritten: store.bytesWritten,
     };
   } catch (err) {
-    // Only file-system failures become I/O errors; anything else is a bug and must say so.
-    if ((err as NodeJS.ErrnoException).code && !(err as { exitCode?: number }).exitCode)
-      throw ioError('update in place', options.inPlacePath, err);
-    throw err;
+    throw asIoError(err, options.inPlacePath);
   }
+}
+
+/** A file-system failure as an I/O error naming the image; anything else (a bug must say so) as it is. */
+function asIoError(err: unknown, path: string): unknown {
+  return (err as NodeJS.ErrnoException).code && !(err as { exitCode?: number }).exitCode
+    ? ioError('update in place', path, err)
+    : err;
 }
 
 /** Whether `path` is a regular file (following a link); false when it is missing or anything else. */

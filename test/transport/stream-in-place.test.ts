@@ -183,6 +183,8 @@ describe.runIf(run)('apply <URL> --in-place', () => {
       const r = await runCliAsync(applyArgs(nginx.base, img, stash, [], 'bad-payload.otapkg'));
       expect(r.status, `${start}: ${describeRun(r)}`).toBe(6);
       expect(jsonOf(r).error.code).toBe('SIG_PAYLOAD_INVALID');
+      // The image is the new one: no "part-way updated" to finish by a re-run (which cannot).
+      expect(jsonOf(r).error.message).not.toMatch(/part-way/);
     }
     // Every block written came from a blob the signed manifest vouches for.
     expect(sha(img)).toBe(newSha);
