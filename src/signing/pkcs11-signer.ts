@@ -3,9 +3,9 @@
 // sha256 (raw r||s turned into the DER FORMAT.md §5 stores), CKM_EDDSA over the statement.
 
 import { createHash, type KeyObject } from 'node:crypto';
-import { open } from 'node:fs/promises';
 import pkcs11js from 'pkcs11js';
-import { SignatureError, UsageError, ioError } from '../errors/ota-error.js';
+import { SignatureError, UsageError } from '../errors/ota-error.js';
+import { readCappedInput } from '../image/read-capped-input.js';
 import type { SignatureAlgorithmInfo } from '../model/signature-algorithm.js';
 import { ecdsaRawToDer } from './der.js';
 import { KeyVerifier, algorithmOfKey, keyIdOf } from './key-pair.js';
@@ -26,28 +26,6 @@ import type { Signer, Verifier } from './signer.js';
 /** Largest PIN file read. */
 const MAX_PIN_FILE_BYTES = 1024;
 
-/**
- * The first MAX_PIN_FILE_BYTES + 1 bytes of a PIN file, read up to its end or that cap, whatever
- * it is (a regular file, or a pipe a secrets manager writes): /dev/zero or a huge file is
- * refused at the cap, never read whole. Throws IoError (exit 8).
- */
-async function readPinFile(path: string): Promise<Buffer> {
-  try {
-    const fh = await open(path, 'r');
-    try {
-      const buf = Buffer.alloc(MAX_PIN_FILE_BYTES + 1);
-      let filled = 0;
-      for (let n = -1; n !== 0 && filled < buf.length; filled += n)
-        n = (await fh.read(buf, filled, buf.length - filled, null)).bytesRead;
-      return buf.subarray(0, filled);
-    } finally {
-      await fh.close();
-    }
-  } catch (err) {
-    throw ioError('read PIN file', path, err);
-  }
-}
-
 /** Module path and PIN for a URI: the URI's own, else the options' (flag or environment). */
 export async function tokenAccess(uri: Pkcs11Uri, options: SignerOptions): Promise<TokenAccess> {
   const modulePath = uri.modulePath ?? options.pkcs11ModulePath;
@@ -59,7 +37,7 @@ export async function tokenAccess(uri: Pkcs11Uri, options: SignerOptions): Promi
   }
   let pin = options.pkcs11Pin;
   if (uri.pinSourcePath !== undefined) {
-    const raw = await readPinFile(uri.pinSourcePath);
+    const raw = await readCappedInput(uri.pinSourcePath, MAX_PIN_FILE_BYTES, 'read PIN file');
     if (raw.length > MAX_PIN_FILE_BYTES)
       throw new UsageError(
         'PKCS11_BAD_PIN_SOURCE',

@@ -8,7 +8,7 @@
 
 import type { IncomingMessage } from 'node:http';
 import { IoError, PackageFormatError, UnsupportedError, UsageError } from '../errors/ota-error.js';
-import { readBoundedFile } from '../image/read-bounded-file.js';
+import { readCappedInput } from '../image/read-capped-input.js';
 import { displayName, type ByteRangeSource } from './byte-range-source.js';
 import { RetryableError, httpGetRange } from './http-request.js';
 import { emptyStats, type TransportStats } from './transport-stats.js';
@@ -312,18 +312,17 @@ export class HttpRangeSource implements ByteRangeSource {
 const MAX_CA_FILE_BYTES = 4 * 1024 * 1024;
 
 /**
- * The certificates of --ca-file, read with a cap; a file holding no PEM certificate is refused
- * (BAD_OPTION) rather than trusted as nothing, which failed later as an unverifiable server.
+ * The certificates of --ca-file (a file or a pipe), read with a cap; one holding no PEM certificate
+ * is refused (BAD_OPTION) rather than trusted as nothing, which failed later as an unverifiable server.
  */
 async function readCaFile(path: string): Promise<Buffer> {
-  const bad = (why: string) => new UsageError('BAD_OPTION', `--ca-file ${path} ${why}`);
-  const pem = await readBoundedFile(path, {
-    maxBytes: MAX_CA_FILE_BYTES,
-    action: 'read CA file',
-    notFile: () => bad('is not a regular file'),
-    tooLarge: (sizeBytes) => bad(`is ${sizeBytes} bytes; CA certificates take at most ${MAX_CA_FILE_BYTES}`),
-  });
+  const pem = await readCappedInput(path, MAX_CA_FILE_BYTES, 'read CA file');
+  if (pem.length > MAX_CA_FILE_BYTES)
+    throw new UsageError(
+      'BAD_OPTION',
+      `--ca-file ${path} is over ${MAX_CA_FILE_BYTES} bytes; CA certificates take less`,
+    );
   if (!pem.toString('latin1').includes('-----BEGIN CERTIFICATE-----'))
-    throw bad('holds no PEM certificate (-----BEGIN CERTIFICATE-----)');
+    throw new UsageError('BAD_OPTION', `--ca-file ${path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
   return pem;
 }

@@ -2,10 +2,10 @@
 // refused with TLS_CERTIFICATE (exit 8) without it, before anything is written; a --ca-file
 // holding no certificate, or an endless one, is BAD_OPTION; https to a plain-http port says so.
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeRun, jsonOf } from '../helpers/run-cli.js';
+import { BIN, describeRun, jsonOf } from '../helpers/run-cli.js';
 import { freePort, startNginx, type NginxServer } from './nginx-server.mjs';
 import { runCliAsync } from './run-cli-async.js';
 import { filesIn, makeStreamKit, requireNginx, sha, type StreamKit } from './stream-kit.js';
@@ -69,6 +69,13 @@ describe.runIf(run)('apply over https', () => {
     const ok = await runCliAsync(['apply', url, '--old', kit.oldPath, '-o', out, '--ca-file', ca, '--json']);
     expect(ok.status, describeRun(ok)).toBe(0);
     expect(sha(out)).toBe(kit.newSha);
+    // The certificates through a pipe, as from a secrets manager: <(…) in bash.
+    const piped = spawnSync(
+      'bash',
+      ['-c', '"$0" "$@" --ca-file <(cat "$CA")', process.execPath, BIN, 'verify', url, '--json'],
+      { env: { ...process.env, CA: ca }, encoding: 'utf8' },
+    );
+    expect(piped.status, piped.stderr).toBe(0);
   }, 60_000);
 
   it('a --ca-file that holds no certificate (a key, an image, /dev/zero) is BAD_OPTION before any request; https to an http port names the TLS failure', async () => {
@@ -77,7 +84,7 @@ describe.runIf(run)('apply over https', () => {
     for (const [file, why] of [
       [join(kit.work, 'key.pem'), /holds no PEM certificate/],
       [kit.oldPath, /holds no PEM certificate/],
-      ['/dev/zero', /is not a regular file/],
+      ['/dev/zero', /is over 4194304 bytes/],
     ] as const) {
       const r = await runCliAsync([
         'apply',
