@@ -3,7 +3,6 @@
 // combination is one producePackages run over that plan, and encoder work is shared through
 // a CachingEncoder, so N combinations cost far less than N builds.
 
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -22,6 +21,7 @@ import { chooseSigner } from '../signing/choose-key.js';
 import { resolveTargets } from '../targets/target-registry.js';
 import { blockMapOf, type BlockMap } from '../inspect/block-map.js';
 import { CachingEncoder } from './caching-encoder.js';
+import { warmUpPool } from './warm-up-pool.js';
 import { CandidateCache } from './candidate-cache.js';
 import { CombinationRunner, type RunMeasurement } from './combination-runner.js';
 import {
@@ -154,9 +154,9 @@ export async function compareCodecs(o: CompareOptions): Promise<CompareResult> {
       reporter,
       labels: { sourceVersion: '', targetVersion: '', timestampSeconds: o.timestampSeconds ?? 0 },
     });
-    // Each worker codes one block with every compared codec first (not timed), so no row's build
-    // time carries a codec's first load.
-    await warmUp(pool, selection, profile.blockSizeBytes);
+    // Each started worker codes one block with every compared codec first (not timed), so no
+    // row's build time carries a codec's first load.
+    await warmUpPool(pool, selection, profile.blockSizeBytes);
     // Without an old image, a differ runs only where it works without a source.
     const runs = (c: Combination) => delta || c.kind !== 'diff' || appliesWithoutOld(c.differ);
     const runnable = combos.filter(runs);
@@ -319,18 +319,4 @@ function withPercentages(e: CompareEntry, newSizeBytes: number, best: BestFull |
     percentOfBestFull: best ? (100 * e.packageBytes) / best.packageBytes : null,
     bestFullBytes: best?.packageBytes ?? null,
   };
-}
-
-/** One block of random bytes coded with each compared codec at its compared levels, once per worker. */
-async function warmUp(pool: EncodePool, selection: Selection, blockSizeBytes: number): Promise<void> {
-  const specs: CandidateSpec[] = selection.codecs.flatMap((codec) =>
-    (selection.levels.get(codec) ?? []).map((level): CandidateSpec => ({ kind: 'replace', codec, level })),
-  );
-  if (specs.length === 0) return;
-  const block = randomBytes(blockSizeBytes);
-  await Promise.all(
-    Array.from({ length: pool.jobs }, () =>
-      pool.encode({ newData: Uint8Array.from(block), sourceData: new Uint8Array(0), specs, replaceRequired: true }),
-    ),
-  );
 }
