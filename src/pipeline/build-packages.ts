@@ -16,12 +16,12 @@ import { detectRelease, openRelease } from '../release/open-release.js';
 import type { ReleaseSource } from '../release/release-source.js';
 import { CollectingReporter, type Reporter } from '../reporter.js';
 import { chooseSigners } from '../signing/choose-key.js';
-import type { SignerOptions } from '../signing/signer-options.js';
 import { minorVersionOf } from '../format/format-version.js';
 import { checkFormatLimit } from '../package/package-writer.js';
 import { DEFAULT_TARGETS, resolveTargets } from '../targets/target-registry.js';
 import type { BuildOptions, BuildResult } from './build-options.js';
 import { candidateSpecs, keepWholeOptions } from './candidate-specs.js';
+import { checkTargetSigning, signingFor } from './target-signing.js';
 import { differByName } from '../diff/differ-registry.js';
 import { EncodePool } from './encode-pool.js';
 import { joinsFoundRuns, PreparedImages, runSizes } from './prepared-images.js';
@@ -155,41 +155,6 @@ function storageOf(release: ReleaseSource): StorageType | undefined {
     : undefined;
 }
 
-/** The key specs that sign one target's package: per-target keys, else the keys for all. */
-function signingFor(options: BuildOptions, targetId: string): { keys: readonly string[]; signing: SignerOptions } {
-  const one = (k: string | undefined) => (k ? [k] : []);
-  const own =
-    options.keyPathsByTarget?.[targetId] ??
-    (options.keyPathByTarget?.[targetId] !== undefined ? one(options.keyPathByTarget[targetId]) : undefined);
-  // A target given keys of its own is signed by those only: not by the keys or the sign command for all.
-  if (own !== undefined) return { keys: own, signing: { ...options.signing, signCommand: undefined } };
-  return { keys: options.keyPaths ?? one(options.keyPath), signing: options.signing ?? {} };
-}
-
-/**
- * Where any key is given (a PEM, a token key, a sign command, for all targets or some), every
- * target needs one: one left out would be signed with the public test key, easily missed among
- * warnings. Refused before any work (KEY_MISSING, exit 2).
- */
-function checkEveryTargetSigned(options: BuildOptions, targetIds: readonly string[]): void {
-  const given =
-    options.keyPath !== undefined ||
-    (options.keyPaths?.length ?? 0) > 0 ||
-    Object.keys(options.keyPathByTarget ?? {}).length > 0 ||
-    Object.keys(options.keyPathsByTarget ?? {}).length > 0 ||
-    options.signing?.signCommand !== undefined;
-  if (!given) return;
-  const unsigned = targetIds.filter((id) => {
-    const { keys, signing } = signingFor(options, id);
-    return keys.length === 0 && signing.signCommand === undefined;
-  });
-  if (unsigned.length > 0)
-    throw new UsageError(
-      'KEY_MISSING',
-      `no key for target${unsigned.length > 1 ? 's' : ''} ${unsigned.join(', ')}: keys are given for the others only, and a target without one would be signed with the public test key; give each target a key (--key <pem> for all, --key <target>=<pem> for one) or leave it out of --target (nothing was written)`,
-    );
-}
-
 /** The files a build reads that a package could land on: the images (or layout files) and key files. */
 function inputFiles(options: BuildOptions): NamedPath[] {
   const keys = [
@@ -254,7 +219,7 @@ async function setup(
   }
   const timestampSeconds = packageTimestamp(options.timestampSeconds, reporter);
   const assemblies: TargetAssembly[] = [];
-  checkEveryTargetSigned(
+  checkTargetSigning(
     options,
     profiles.map((p) => p.id),
   );

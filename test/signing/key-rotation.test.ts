@@ -188,6 +188,22 @@ describe('keys for some targets only', () => {
     expect(inspect('generic', pub('old')).signature.algorithm).toBe('ed25519');
     expect(inspect('mediatek', pub('rsa')).signature.algorithm).toBe('rsa-2048');
   });
+
+  it('keys or a sign command for all targets, when every target has its own, would sign nothing: BAD_OPTION', () => {
+    const sign = `openssl pkeyutl -sign -inkey ${key('old')} -rawin -in /dev/stdin`;
+    const own = ['--key', `generic=${key('new')}`, '--key', `mediatek=${key('rsa')}`];
+    for (const [extra, unused] of [
+      [['--sign-command', sign, '--sign-pubkey', pub('old')], '--sign-command'],
+      [['--key', key('old')], 'the --key given for all targets'],
+    ] as const) {
+      const r = buildFor('all-own', 'generic,mediatek', ...own, ...extra);
+      expect(r.status, describeRun(r)).toBe(2);
+      expect(r.stderr).toContain(
+        `[BAD_OPTION]: every target has keys of its own (--key <target>=…), which replace ${unused}: it would sign nothing`,
+      );
+      expect(existsSync(join(work, 'all-own'))).toBe(false);
+    }
+  });
 });
 
 describe('a target that reads an older format (maxFormatMinor)', () => {
