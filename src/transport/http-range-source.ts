@@ -57,6 +57,7 @@ export class HttpRangeSource implements ByteRangeSource {
   private sizeKnown = -1;
   private validator: string | undefined;
   private etag: string | undefined;
+  private lastModified: string | undefined;
 
   private constructor(
     readonly name: string,
@@ -184,14 +185,18 @@ export class HttpRangeSource implements ByteRangeSource {
             `${this.name}: the server ignores Range (answered 200 to bytes=${startBytes}-${endBytes})`,
           ),
         );
-      // The same validator on the 200: the file did not change; the server (or a proxy) ignored
-      // Range on this request, as some CDNs do on an If-Range resume.
-      const validator = res.headers.etag ?? res.headers['last-modified'];
-      if (validator !== undefined && validator === this.validator)
+      // The whole file as first seen (same size, and the same ETag, else Last-Modified): it did
+      // not change; the server (or a proxy) ignored Range on this request, as some CDNs do on If-Range.
+      const sameFile =
+        Number(res.headers['content-length']) === this.sizeKnown &&
+        (this.etag !== undefined
+          ? res.headers.etag === this.etag
+          : this.lastModified !== undefined && res.headers['last-modified'] === this.lastModified);
+      if (sameFile)
         throw fail(
           new UnsupportedError(
             'HTTP_RANGE_UNSUPPORTED',
-            `${this.name}: the server ignored Range on a resume (answered 200 to bytes=${startBytes}-${endBytes} with the same validator ${this.validator}); the package did not change`,
+            `${this.name}: the server ignored Range on a later request (answered 200 to bytes=${startBytes}-${endBytes} with the whole, unchanged file)`,
           ),
         );
       throw fail(
@@ -239,6 +244,7 @@ export class HttpRangeSource implements ByteRangeSource {
     if (first) {
       this.sizeKnown = total;
       this.etag = etag;
+      this.lastModified = res.headers['last-modified'];
       // If-Range needs a strong ETag; a weak one (W/…) falls back to Last-Modified.
       this.validator = etag && !etag.startsWith('W/') ? etag : (res.headers['last-modified'] as string | undefined);
     }

@@ -80,10 +80,14 @@ function getOnce(url: string, r: RangeRequest): Promise<IncomingMessage> {
             cause: err,
           }),
         );
-      // EPROTO on https: no TLS answer (often a plain-http port); said in words, still retried.
+      // EPROTO on https: no TLS answer (a plain-http port, most often): a retry would meet the same.
       else if (https && err.code === 'EPROTO')
         reject(
-          new RetryableError(`${displayName(url)}: TLS handshake failed (EPROTO: does the server speak https there?)`),
+          new IoError(
+            'HTTP_FAILED',
+            `${displayName(url)}: TLS handshake failed (EPROTO: does the server speak https there?)`,
+            { cause: err },
+          ),
         );
       else reject(new RetryableError(`${displayName(url)}: ${err.code ?? err.message}`));
     });
