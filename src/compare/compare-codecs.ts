@@ -88,10 +88,10 @@ export async function compareCodecs(o: CompareOptions): Promise<CompareResult> {
   const signer = await chooseSigner(undefined, profile.defaultSignatureAlgorithm, new CollectingReporter());
   const timingsMs: Record<string, number> = {};
   // Each combination gets the plan `build` would make for its candidates: found runs join changed
-  // chunks only where one of its differs DIFFs any data (joinsFoundRuns), and zip members stay
-  // whole only where one of its differs needs them so. Plans are made once per kind (plans).
+  // chunks only where it DIFFs (replaceOnlyPlan has no joins), and zip members stay whole only
+  // where one of its differs needs them so (prepared; the other DIFF combinations get plainPlan).
   const sizes = runSizes([profile]);
-  const joinFoundRuns = joinsFoundRuns([profile], sizes.maxRunBytes, selection.differs);
+  const joinFoundRuns = joinsFoundRuns([profile], sizes.maxRunBytes);
   const allDiffs = selection.differs.map((differ): CandidateSpec => ({ kind: 'diff', differ }));
   const wholeOptions = keepWholeOptions(allDiffs, [profile]);
   // The workers start first and hash the images, as build's do: each then loads its encoders, so
@@ -114,21 +114,8 @@ export async function compareCodecs(o: CompareOptions): Promise<CompareResult> {
     await pool.close();
     throw err;
   }
-  const plans = new Map<string, PreparedImages>();
-  /** The plan `build` would make for a combination's candidates (prepared's own where it is that). */
-  const planFor = (specs: readonly CandidateSpec[]): PreparedImages => {
-    const differs = specs.flatMap((s) => (s.kind === 'diff' ? [s.differ] : []));
-    const join = differs.length > 0 && joinsFoundRuns([profile], sizes.maxRunBytes, differs);
-    const whole = keepWholeOptions(specs, [profile]);
-    if (join === joinFoundRuns && whole.keepZipMembersWhole === wholeOptions.keepZipMembersWhole) return prepared;
-    const key = `${join}/${whole.keepZipMembersWhole ? whole.wholeChunkBytes : 'no'}`;
-    let plan = plans.get(key);
-    if (!plan) {
-      plan = prepared.replanned(join, whole.keepZipMembersWhole ? whole : undefined);
-      plans.set(key, plan);
-    }
-    return plan;
-  };
+  let replaceOnlyPlan: PreparedImages | undefined;
+  let plainPlan: PreparedImages | undefined;
   let workDir: string | undefined;
   let forgetWorkDir: (() => void) | undefined;
   let cache: CandidateCache | undefined;
@@ -170,7 +157,11 @@ export async function compareCodecs(o: CompareOptions): Promise<CompareResult> {
       }
       const { label, specs, codec, level } = describe(combo, entries, profile, selection, delta);
       const forbidden = forbiddenReasons(profile, specs);
-      const plan = planFor(specs);
+      const plan = !specs.some((s) => s.kind === 'diff')
+        ? (replaceOnlyPlan ??= prepared.replanned(false))
+        : keepWholeOptions(specs, [profile]).keepZipMembersWhole
+          ? prepared
+          : (plainPlan ??= prepared.replanned(joinFoundRuns));
       const m = await runner.run({
         label,
         specs,

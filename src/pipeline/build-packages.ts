@@ -242,11 +242,7 @@ async function setup(
   const plan = {
     blockSizeBytes,
     ...sizes,
-    joinFoundRuns: joinsFoundRuns(
-      profiles,
-      sizes.maxRunBytes,
-      specs.flatMap((c) => (c.kind === 'diff' ? [c.differ] : [])),
-    ),
+    joinFoundRuns: joinsFoundRuns(profiles, sizes.maxRunBytes),
     ...keepWholeOptions(specs, profiles),
     reporter,
     timed: phaseTimer(timingsMs),

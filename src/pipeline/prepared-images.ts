@@ -70,34 +70,23 @@ export function runSizes(
 }
 
 /**
- * Whether found runs should join changed chunks (the planner's joinFoundRuns) for these targets
- * and the differs a build tries (`differs`; absent: every differ the targets allow): every target
- * must allow DIFF with one of them that applies to any data (no `applies` test: a content-specific
- * differ such as deflate-aware leaves chunks without its content to a REPLACE) and whose decoder
- * memory for a full-size chunk and its largest source (plans whose ops are at most `maxRunBytes`)
- * is within its limit. A joined run is cheap only inside a DIFF; where no differ fits or applies,
- * its chunk becomes a REPLACE that stores the joined blocks a COPY would have moved (a 1 MiB-limit
- * profile made packages 28 % larger than replace-only; --differ deflate-aware on data without
- * deflate streams, 25 × larger). The built-in profiles (whose bsdiff-lzma fits) join in auto mode.
+ * Whether found runs should join changed chunks (the planner's joinFoundRuns) for these targets:
+ * every target must allow DIFF with some differ whose decoder memory for a full-size chunk and
+ * its largest source (plans whose ops are at most `maxRunBytes`) is within its limit. A joined
+ * run is cheap only inside a DIFF; where no differ fits, its chunk becomes a REPLACE that stores
+ * the joined blocks a COPY would have moved (a 1 MiB-limit profile made packages 28 % larger than
+ * replace-only). Decided by what each target allows, not by the differs a build asks for, so
+ * the built-in profiles (whose bsdiff-lzma fits) always join.
  */
-export function joinsFoundRuns(
-  profiles: readonly TargetProfile[],
-  maxRunBytes: number,
-  differs?: readonly string[],
-): boolean {
+export function joinsFoundRuns(profiles: readonly TargetProfile[], maxRunBytes: number): boolean {
   const chunkBytes = Math.min(CHUNK_BYTES, maxRunBytes);
   const sourceBytes = Math.min(4 * chunkBytes, SOURCE_BYTES);
   return profiles.every(
     (p) =>
       p.allowedOperations.includes('diff') &&
-      p.allowedDiffers.some((d) => {
-        const differ = differByName(d);
-        return (
-          (differs === undefined || differs.includes(d)) &&
-          differ.applies === undefined &&
-          differ.decoderMemoryBytes(sourceBytes, chunkBytes) <= p.decoderMemoryLimitBytes
-        );
-      }),
+      p.allowedDiffers.some(
+        (d) => differByName(d).decoderMemoryBytes(sourceBytes, chunkBytes) <= p.decoderMemoryLimitBytes,
+      ),
   );
 }
 
@@ -306,21 +295,13 @@ export class PreparedImages {
   }
 
   /**
-   * The same images planned again with or without joined found runs, and with zip members kept
-   * whole only when asked (`keepZipMembersWhole`), without hashing again — compare's plan for a
-   * combination, as `build` would plan it (`joinFoundRuns` false: replace-only ones, or ones whose
-   * differs apply to some data only, where a REPLACE would store joined blocks as data). Closing
-   * the view closes nothing.
+   * The same images planned again without zip members kept whole, and with or without joined
+   * found runs, without hashing again — compare's plans for combinations whose differs need no
+   * whole members (`joinFoundRuns` false: replace-only ones, a REPLACE would store joined blocks
+   * as data), as `build` plans them. Closing the view closes nothing.
    */
-  replanned(joinFoundRuns: boolean, keepZipMembersWhole?: { wholeChunkBytes: number }): PreparedImages {
-    const keepWhole = keepZipMembersWhole ? this.newDigests.zipMemberSpans : undefined;
-    const limits = planLimits(
-      this.blockSizeBytes,
-      this.maxRunBytes,
-      joinFoundRuns,
-      keepWhole,
-      keepZipMembersWhole?.wholeChunkBytes,
-    );
+  replanned(joinFoundRuns: boolean): PreparedImages {
+    const limits = planLimits(this.blockSizeBytes, this.maxRunBytes, joinFoundRuns);
     const items = planBlocks(this.newDigests, this.oldView, limits);
     return new PreparedImages(
       this.next,
