@@ -44,7 +44,7 @@ export async function applyPackage(options: ApplyOptions): Promise<ApplyResult> 
     pubkeyPath: options.pubkeyPath,
     reporter,
     metadataOnly: streamed !== undefined,
-    // The body is streamed into the image: a server holding only the metadata prefix is refused now.
+    // The body is streamed into the output: a server holding only the metadata prefix is refused now.
     bodyNeeded: true,
   });
   let old: BlockSource | undefined;

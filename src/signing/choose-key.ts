@@ -118,7 +118,7 @@ export async function chooseVerifiers(
       if (signs(test))
         reporter.warn({
           code: 'TEST_KEY',
-          message: `package is also ${TEST_KEY} (key ${short(test.keyId)}, beside the --pubkey key): a device that trusts the test key accepts it`,
+          message: `package also carries a signature naming a PUBLIC TEST KEY (key ${short(test.keyId)}, beside the --pubkey key): a device that trusts the test key may accept it; not for release`,
         });
     }
     return matching;

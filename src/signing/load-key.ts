@@ -78,7 +78,9 @@ function refuseEncrypted(pem: Buffer, path: string): void {
 export async function loadVerifier(path: string): Promise<Verifier> {
   const pem = await readKeyFile(path);
   refuseEncrypted(pem, path);
-  const keys = pemBlocks(pem.toString('latin1'), /^(|RSA )PUBLIC KEY$|PRIVATE KEY$/);
+  // One key's private and public PEM together are one key; two of either kind are two keys.
+  const text = pem.toString('latin1');
+  const keys = Math.max(pemBlocks(text, /^(|RSA )PUBLIC KEY$/), pemBlocks(text, /PRIVATE KEY$/));
   if (keys > 1)
     throw new SignatureError(
       'KEY_INVALID',

@@ -75,7 +75,7 @@ function trimmed(s: string): string {
 }
 
 function findSlot(mod: Module, uri: Pkcs11Uri): { slot: Handle; tokenLabel: string } {
-  const matches: { slot: Handle; tokenLabel: string }[] = [];
+  const matches: { slot: Handle; tokenLabel: string; serial: string }[] = [];
   for (const slot of mod.C_GetSlotList(true)) {
     const info = mod.C_GetTokenInfo(slot);
     // A token never initialised (SoftHSM's free slot) holds no key: not a match.
@@ -86,14 +86,14 @@ function findSlot(mod: Module, uri: Pkcs11Uri): { slot: Handle; tokenLabel: stri
     if (uri.manufacturer !== undefined && trimmed(info.manufacturerID) !== uri.manufacturer) continue;
     if (uri.model !== undefined && trimmed(info.model) !== uri.model) continue;
     if (uri.slotId !== undefined && slot.readUIntLE(0, Math.min(6, slot.length)) !== uri.slotId) continue;
-    matches.push({ slot, tokenLabel: label });
+    matches.push({ slot, tokenLabel: label, serial: trimmed(info.serialNumber) });
   }
   const which = uri.token !== undefined ? `token ${JSON.stringify(uri.token)}` : 'a token';
   if (matches.length === 0) throw new SignatureError('PKCS11_TOKEN_NOT_FOUND', `PKCS#11 module has no ${which}`);
   if (matches.length > 1) {
     throw new UsageError(
       'PKCS11_TOKEN_AMBIGUOUS',
-      `PKCS#11 URI matches ${matches.length} tokens (${matches.map((m) => JSON.stringify(m.tokenLabel)).join(', ')}); add token=<label> or serial=…`,
+      `PKCS#11 URI matches ${matches.length} tokens (${matches.map((m) => `${JSON.stringify(m.tokenLabel)} serial ${m.serial}`).join(', ')}); add token=<label> or serial=<serial>`,
     );
   }
   return matches[0]!;

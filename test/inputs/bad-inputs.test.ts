@@ -493,6 +493,10 @@ describe('keys', () => {
     writeFileSync(twoPub, Buffer.concat([readFileSync(`${goodKey}.pub.pem`), readFileSync(`${goodKey}.pub.pem`)]));
     const v = expectError(['verify', pkg, '--pubkey', twoPub], 6, 'KEY_INVALID', { json: false });
     expect(v.stderr).toContain('holds 2 keys, and only one would be read');
+    // One key's private and public PEM in one file are one key: accepted.
+    const pair = join(work, 'pair.pem');
+    writeFileSync(pair, Buffer.concat([readFileSync(`${goodKey}.pem`), readFileSync(`${goodKey}.pub.pem`)]));
+    runCliOk(['verify', pkg, '--pubkey', pair]);
     expectNoPackage(join(work, 'key-out'));
   });
 

@@ -290,7 +290,7 @@ describe.skipIf(!available && !process.env.CI)('PKCS#11 keys on a SoftHSM2 token
     const two = build('two-tokens', 'pkcs11:object=ed');
     expect(two.status, describeRun(two)).toBe(2);
     expect(two.stderr).toMatch(
-      /\[PKCS11_TOKEN_AMBIGUOUS\]: PKCS#11 URI matches 2 tokens \((?:"ota-release", "ota-other"|"ota-other", "ota-release")\)/,
+      /\[PKCS11_TOKEN_AMBIGUOUS\]: PKCS#11 URI matches 2 tokens \((?:"ota-release" serial \w+, "ota-other" serial \w+|"ota-other" serial \w+, "ota-release" serial \w+)\); add token=<label> or serial=<serial>/,
     );
   });
 });

@@ -88,7 +88,7 @@ export function applyCommand(run: (work: () => Promise<CommandResult>) => Promis
   return withDeviceOptions(command)
     .option(
       '--resume',
-      'continue an interrupted apply from its checkpoint (re-verifies the partial output first; a URL continues the download after the applied blobs); not for --in-place',
+      'continue an interrupted apply from its last checkpoint (re-verifies the partial output first; a URL continues the download from there); not for --in-place',
     )
     .addOption(
       new Option(

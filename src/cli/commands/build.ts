@@ -6,9 +6,9 @@ import { withInterruptHint } from '../interrupt-hint.js';
 import { CliReporter } from '../cli-reporter.js';
 import type { CommandResult } from '../command-result.js';
 import { printable, printableLines } from '../../errors/printable.js';
+import { checkSigningOptions } from '../check-signing-options.js';
 import {
   MAX_TIMESTAMP_SECONDS,
-  checkSigningOptions,
   collect,
   parseIntOption,
   signingOptionsFrom,

@@ -18,7 +18,7 @@ export function inspectCommand(run: (work: () => Promise<CommandResult>) => Prom
   return withTransportOptions(new Command('inspect'))
     .summary('describe a package')
     .description(
-      'Describes a package from its metadata: header, target, manifest and their signature, checked. The blobs and the payload signature are not read: a package damaged past its metadata inspects clean. `ota-build verify` checks the whole package.',
+      'Describes a package from its metadata: header, target and manifest, whose signature is checked when a key is known (--pubkey, or a public test key). The blobs are not read and the payload signature is not checked: a package damaged past its metadata inspects clean. `ota-build verify` checks the whole package.',
     )
     .argument('<package>', 'package file (.otapkg) or http(s) URL (fetches only the metadata and signatures)')
     .option('--pubkey <pem>', 'check the metadata signature with this key (repeatable: any of them)', collect)
