@@ -8,28 +8,17 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeRun, jsonOf, ROOT, runCli, runCliOk } from '../helpers/run-cli.js';
 import { HEADER_FIELD } from '../helpers/package-bytes.js';
-import { writeImagePair, type ImagePair } from '../helpers/synthetic-images.js';
+import { deltaBuildArgs, writeImagePair, type ImagePair } from '../helpers/synthetic-images.js';
 
 const work = mkdtempSync(join(tmpdir(), 'ota-rotation-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 let pair: ImagePair;
 const key = (name: string) => join(work, `${name}.pem`);
 const pub = (name: string) => join(work, `${name}.pub.pem`);
-const build = (out: string, ...keyArgs: string[]) =>
-  runCli([
-    'build',
-    '--old',
-    pair.oldPath,
-    '--new',
-    pair.newPath,
-    '-o',
-    join(work, out),
-    '--target',
-    'generic',
-    ...keyArgs,
-    '-j',
-    '1',
-  ]);
+/** A delta build of the pair for `targets` into `<work>/<out>`, with `keyArgs`. */
+const buildFor = (out: string, targets: string, ...keyArgs: string[]) =>
+  runCli(deltaBuildArgs(pair, join(work, out), '--target', targets, ...keyArgs, '-j', '1'));
+const build = (out: string, ...keyArgs: string[]) => buildFor(out, 'generic', ...keyArgs);
 const pkg = (out: string) => join(work, out, 'update-generic.otapkg');
 
 beforeAll(() => {
@@ -141,22 +130,6 @@ describe('signing key refusals', () => {
 });
 
 describe('keys for some targets only', () => {
-  const buildFor = (out: string, targets: string, ...keyArgs: string[]) =>
-    runCli([
-      'build',
-      '--old',
-      pair.oldPath,
-      '--new',
-      pair.newPath,
-      '-o',
-      join(work, out),
-      '--target',
-      targets,
-      ...keyArgs,
-      '-j',
-      '1',
-    ]);
-
   it('a target left without a key is KEY_MISSING (exit 2), nothing written: never silently test-signed', () => {
     const r = buildFor('some-keys', 'generic,mediatek,unisoc', '--key', `mediatek=${key('rsa')}`);
     expect(r.status, describeRun(r)).toBe(2);

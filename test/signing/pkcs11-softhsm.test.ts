@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, describeRun, EPOCH, jsonOf, runCli, runCliOk } from '../helpers/run-cli.js';
-import { writeImagePair, type ImagePair } from '../helpers/synthetic-images.js';
+import { deltaBuildArgs, writeImagePair, type ImagePair } from '../helpers/synthetic-images.js';
 
 const MODULE = '/usr/lib/softhsm/libsofthsm2.so';
 const PIN = '4711-s3cret';
@@ -27,26 +27,13 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 let pair: ImagePair;
 const conf = join(work, 'softhsm2.conf');
 const env = { SOFTHSM2_CONF: conf, OTA_PKCS11_MODULE: MODULE, OTA_PKCS11_PIN: PIN };
+/** `build` arguments of the pair for generic into `<work>/<out>`, signed with `key`. */
+const buildArgs = (out: string, key: string, ...args: string[]) => [
+  ...deltaBuildArgs(pair, join(work, out), '--target', 'generic', '--key', key, '-j', '1'),
+  ...args,
+];
 const build = (out: string, key: string, extraEnv: Record<string, string | undefined> = {}, ...args: string[]) =>
-  runCli(
-    [
-      'build',
-      '--old',
-      pair.oldPath,
-      '--new',
-      pair.newPath,
-      '-o',
-      join(work, out),
-      '--target',
-      'generic',
-      '--key',
-      key,
-      '-j',
-      '1',
-      ...args,
-    ],
-    { env: { ...env, ...extraEnv } },
-  );
+  runCli(buildArgs(out, key, ...args), { env: { ...env, ...extraEnv } });
 const pkg = (out: string) => join(work, out, 'update-generic.otapkg');
 const softhsm = (...args: string[]) =>
   execFileSync('softhsm2-util', args, { env: { ...process.env, SOFTHSM2_CONF: conf } });
@@ -143,23 +130,10 @@ describe.skipIf(!available && !process.env.CI)('PKCS#11 keys on a SoftHSM2 token
 
   it('reads a PIN from a pipe, and refuses an endless or oversized PIN source at its 1 KiB cap without reading it whole', () => {
     // A shell pipe, as a secrets manager's would be: /dev/stdin is a FIFO there.
-    const args = ['build', '--old', pair.oldPath, '--new', pair.newPath, '-o', join(work, 'rsa-pipe')];
     const key = 'pkcs11:token=ota-release;object=rsa?pin-source=file:/dev/stdin';
     const piped = spawnSync(
       'sh',
-      [
-        '-c',
-        'printf "%s\\n" "$PIN" | "$0" "$@"',
-        process.execPath,
-        BIN,
-        ...args,
-        '--target',
-        'generic',
-        '--key',
-        key,
-        '-j',
-        '1',
-      ],
+      ['-c', 'printf "%s\\n" "$PIN" | "$0" "$@"', process.execPath, BIN, ...buildArgs('rsa-pipe', key)],
       {
         env: { ...process.env, ...env, OTA_PKCS11_PIN: '', PIN, SOURCE_DATE_EPOCH: EPOCH },
         encoding: 'utf8',

@@ -43,6 +43,17 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => kit?.dispose());
 
+/** `apply` of the served generic package through `proxy` into `<dir>/new.img`, as JSON. */
+const applyThrough = (proxy: FaultProxy, dir: string) => [
+  'apply',
+  `${proxy.base}/update-generic.otapkg`,
+  '--old',
+  kit.oldPath,
+  '-o',
+  join(dir, 'new.img'),
+  '--json',
+];
+
 describe.runIf(run)('metadata first', () => {
   it('properties.json beside every package describes its bytes', () => {
     for (const target of ['generic', 'mediatek']) {
@@ -177,15 +188,7 @@ describe.runIf(run)('interruptions', () => {
     sent.bytes = proxy.bytesSent;
     try {
       const dir = kit.outDir('changed');
-      const r = await runCliAsync([
-        'apply',
-        `${proxy.base}/update-generic.otapkg`,
-        '--old',
-        kit.oldPath,
-        '-o',
-        join(dir, 'new.img'),
-        '--json',
-      ]);
+      const r = await runCliAsync(applyThrough(proxy, dir));
       expect(replaced).toBe(true);
       expect(r.status, describeRun(r)).toBe(8);
       expect(jsonOf(r).error.code).toBe('PACKAGE_CHANGED');
@@ -204,15 +207,7 @@ describe.runIf(run)('interruptions', () => {
     );
     try {
       const dir = kit.outDir('range-dropped');
-      const r = await runCliAsync([
-        'apply',
-        `${proxy.base}/update-generic.otapkg`,
-        '--old',
-        kit.oldPath,
-        '-o',
-        join(dir, 'new.img'),
-        '--json',
-      ]);
+      const r = await runCliAsync(applyThrough(proxy, dir));
       expect(r.status, describeRun(r)).toBe(7);
       expect(jsonOf(r).error).toMatchObject({
         code: 'HTTP_RANGE_UNSUPPORTED',
