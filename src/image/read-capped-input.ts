@@ -15,6 +15,7 @@ export async function readCappedInput(path: string, maxBytes: number, action: st
     try {
       const buf = Buffer.alloc(maxBytes + 1);
       let filled = 0;
+      // Not readUpTo: that reads at positions, and a pipe has none (reads here follow the stream).
       for (let n = -1; n !== 0 && filled < buf.length; filled += n)
         n = (await fh.read(buf, filled, buf.length - filled, null)).bytesRead;
       return buf.subarray(0, filled);

@@ -8,6 +8,9 @@ import { KeySigner, KeyVerifier, type Signer, type Verifier } from './key-pair.j
 
 /** Key files larger than this are not keys. */
 const MAX_KEY_FILE_BYTES = 64 * 1024;
+/** PEM labels of a private key (PKCS#8, traditional, encrypted) and of a public one (SPKI, PKCS#1). */
+const PRIVATE_LABEL = /PRIVATE KEY$/;
+const PUBLIC_LABEL = /^(RSA )?PUBLIC KEY$/;
 
 async function readKeyFile(path: string): Promise<Buffer> {
   const pem = await readBoundedFile(path, {
@@ -26,13 +29,14 @@ async function readKeyFile(path: string): Promise<Buffer> {
 export async function loadSigner(path: string): Promise<Signer> {
   const pem = await readKeyFile(path);
   const text = pem.toString('latin1');
-  const privateBlocks = pemBlocks(text, /^(|RSA |EC |ENCRYPTED )PRIVATE KEY$/);
+  const privateBlocks = pemBlocks(text, PRIVATE_LABEL);
   if (privateBlocks === 0) {
-    const what = /-----BEGIN (RSA )?PUBLIC KEY-----/.test(text)
-      ? 'a public key'
-      : /-----BEGIN CERTIFICATE-----/.test(text)
-        ? 'a certificate (it holds a public key only)'
-        : undefined;
+    const what =
+      pemBlocks(text, PUBLIC_LABEL) > 0
+        ? 'a public key'
+        : /-----BEGIN CERTIFICATE-----/.test(text)
+          ? 'a certificate (it holds a public key only)'
+          : undefined;
     if (what)
       throw new SignatureError(
         'KEY_NOT_PRIVATE',
@@ -80,7 +84,7 @@ export async function loadVerifier(path: string): Promise<Verifier> {
   refuseEncrypted(pem, path);
   // One key's private and public PEM together are one key; two of either kind are two keys.
   const text = pem.toString('latin1');
-  const keys = Math.max(pemBlocks(text, /^(|RSA )PUBLIC KEY$/), pemBlocks(text, /PRIVATE KEY$/));
+  const keys = Math.max(pemBlocks(text, PUBLIC_LABEL), pemBlocks(text, PRIVATE_LABEL));
   if (keys > 1)
     throw new SignatureError(
       'KEY_INVALID',

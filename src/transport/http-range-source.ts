@@ -55,7 +55,7 @@ export class HttpRangeSource implements ByteRangeSource {
   readonly stats: TransportStats = emptyStats();
   private active: Active | undefined;
   private sizeKnown = -1;
-  private validator: string | undefined;
+  /** The first answer's ETag and Last-Modified: what a later answer must show to be the same file. */
   private etag: string | undefined;
   private lastModified: string | undefined;
 
@@ -65,6 +65,11 @@ export class HttpRangeSource implements ByteRangeSource {
     private readonly o: Required<Omit<HttpSourceOptions, 'caFile' | 'onProgress'>> & HttpSourceOptions,
     private readonly ca: Buffer | undefined,
   ) {}
+
+  /** The If-Range validator: the strong ETag, else (none, or a weak W/… one) Last-Modified. */
+  private get validator(): string | undefined {
+    return this.etag && !this.etag.startsWith('W/') ? this.etag : this.lastModified;
+  }
 
   /** Connects and reads nothing but what the first read asks for (the size comes with it). */
   static async open(url: string, options: HttpSourceOptions = {}): Promise<HttpRangeSource> {
@@ -245,8 +250,6 @@ export class HttpRangeSource implements ByteRangeSource {
       this.sizeKnown = total;
       this.etag = etag;
       this.lastModified = res.headers['last-modified'];
-      // If-Range needs a strong ETag; a weak one (W/…) falls back to Last-Modified.
-      this.validator = etag && !etag.startsWith('W/') ? etag : (res.headers['last-modified'] as string | undefined);
     }
     return this.reading(res, startBytes, end);
   }
