@@ -5,10 +5,7 @@
 import { ImageError, ioError, OtaError } from '../errors/ota-error.js';
 import type { BlockSource } from './block-source.js';
 import { FileRange } from './file-range.js';
-import { assertRawImageSize } from './input-image-limit.js';
-import { RawImageSource } from './raw-image-source.js';
-import { SPARSE_HEADER_MAGIC } from './sparse-format.js';
-import { SparseImageSource } from './sparse-image-source.js';
+import { sniffedImage } from './open-image.js';
 import { openRegularFile } from './open-read-only.js';
 
 /**
@@ -36,13 +33,7 @@ export async function openImageRange(
         `${displayPath}: bytes ${offsetBytes}..${offsetBytes + sizeBytes} run past the end of ${path} (${fileSizeBytes} bytes)`,
       );
     }
-    const range = new FileRange(fh, offsetBytes, sizeBytes);
-    const head = Buffer.alloc(4);
-    const { bytesRead } = await range.read(head, 0, 4, 0);
-    if (bytesRead === 4 && head.readUInt32LE(0) === SPARSE_HEADER_MAGIC)
-      return await SparseImageSource.fromHandle(displayPath, range, sizeBytes);
-    assertRawImageSize(displayPath, sizeBytes);
-    return RawImageSource.fromHandle(displayPath, range, sizeBytes);
+    return await sniffedImage(displayPath, new FileRange(fh, offsetBytes, sizeBytes), sizeBytes);
   } catch (err) {
     await fh.close().catch(() => undefined);
     if (err instanceof OtaError) throw err;

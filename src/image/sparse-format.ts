@@ -59,6 +59,34 @@ export interface SparseChunkHeader {
   readonly totalBytes: number;
 }
 
+/**
+ * What a file's first bytes (up to SPARSE_FILE_HEADER_BYTES) say it is: `sparse` (the magic),
+ * `damaged-sparse` (no magic, but bytes 4-15 are a sparse header's: version 1, the 28- and 12-byte
+ * header sizes and a block size that is a positive multiple of 4: a sparse image whose first
+ * bytes were damaged, which read as raw would be its container bytes, not the image it holds),
+ * or `raw`.
+ */
+export function sparseContainerOf(head: Uint8Array): 'sparse' | 'damaged-sparse' | 'raw' {
+  if (head.length < 4) return 'raw';
+  const v = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  if (v.getUint32(0, true) === SPARSE_HEADER_MAGIC) return 'sparse';
+  if (head.length < 16) return 'raw';
+  const blockSizeBytes = v.getUint32(12, true);
+  const restIsSparse =
+    v.getUint16(4, true) === SPARSE_MAJOR_VERSION &&
+    v.getUint16(8, true) === SPARSE_FILE_HEADER_BYTES &&
+    v.getUint16(10, true) === SPARSE_CHUNK_HEADER_BYTES &&
+    blockSizeBytes > 0 &&
+    blockSizeBytes % 4 === 0;
+  return restIsSparse ? 'damaged-sparse' : 'raw';
+}
+
+/** The detail of a damaged-sparse header (sparseContainerOf), for an error naming the file. */
+export function damagedSparseDetail(head: Uint8Array): string {
+  const got = Array.from(head.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
+  return `an Android sparse header with a damaged magic (expected 3a ff 26 ed at offset 0, got ${got}): refused rather than read as a raw image`;
+}
+
 /** A header problem: the error code to raise and what is wrong, without the path. */
 export interface SparseHeaderProblem {
   readonly code: 'SPARSE_BAD_HEADER' | 'IMAGE_TOO_LARGE' | 'IMAGE_EMPTY';

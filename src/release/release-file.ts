@@ -10,8 +10,9 @@ import type { BlockSource } from '../image/block-source.js';
 import { openImage } from '../image/open-image.js';
 import {
   SPARSE_FILE_HEADER_BYTES,
-  SPARSE_HEADER_MAGIC,
+  damagedSparseDetail,
   decodeSparseFileHeader,
+  sparseContainerOf,
   sparseFileHeaderProblem,
 } from '../image/sparse-format.js';
 import { openRegularFile } from '../image/open-read-only.js';
@@ -112,8 +113,10 @@ export async function probeImageFile(path: string, entry: string): Promise<Omit<
  * size when it starts with the sparse magic (whose header must then be valid), else its size.
  */
 export function probeHeader(head: Buffer, storedSizeBytes: number, what: string): Omit<ReleaseFile, 'realPath'> {
-  if (head.length < 4 || head.readUInt32LE(0) !== SPARSE_HEADER_MAGIC)
-    return { fileSizeBytes: storedSizeBytes, imageSizeBytes: storedSizeBytes, sparse: false };
+  const container = sparseContainerOf(head);
+  if (container === 'damaged-sparse')
+    throw new ImageError('SPARSE_BAD_HEADER', `${what}: ${damagedSparseDetail(head)}`);
+  if (container === 'raw') return { fileSizeBytes: storedSizeBytes, imageSizeBytes: storedSizeBytes, sparse: false };
   if (head.length < SPARSE_FILE_HEADER_BYTES)
     throw new ImageError(
       'SPARSE_TRUNCATED',

@@ -10,6 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImageError } from '../../src/errors/ota-error.js';
 import { MAX_SPARSE_IMAGE_BYTES, SparseChunkType } from '../../src/image/sparse-format.js';
 import { SparseImageSource } from '../../src/image/sparse-image-source.js';
+import { openImage } from '../../src/image/open-image.js';
+import { openImageRange } from '../../src/image/open-image-range.js';
+import { probeHeader } from '../../src/release/release-file.js';
 import { seededRng, suiteSeed } from '../helpers/seeded-random.js';
 import { SparseBuilder, expectImageError, scratchDir } from './sparse-test-kit.js';
 
@@ -282,5 +285,50 @@ describe('truncated and corrupted sparse images', () => {
 
   it('a directory is IMAGE_NOT_FILE', async () => {
     await expectImageError(SparseImageSource.open(scratch.dir), 'IMAGE_NOT_FILE');
+  });
+});
+
+describe('a sparse image whose magic is damaged', () => {
+  // Read as raw, its container bytes (headers, FILL values, no DONT_CARE gaps) would pass for the
+  // image it holds: a package built from it would write them to the partition.
+  const damaged: [string, (file: Buffer) => void][] = [
+    ['one magic byte flipped', (file) => (file[0]! ^= 0x01)],
+    ['the magic zeroed', (file) => file.fill(0, 0, 4)],
+    ['the magic overwritten with text', (file) => file.write('RAW!', 0, 'latin1')],
+  ];
+  for (const [name, damage] of damaged) {
+    it(`${name}: openImage, openImageRange and a release's probe refuse it (SPARSE_BAD_HEADER), never read it as raw`, async () => {
+      const file = valid().build();
+      damage(file);
+      const path = save(file);
+      const got = Array.from(file.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
+      const text = `damaged magic (expected 3a ff 26 ed at offset 0, got ${got})`;
+      await expectImageError(openImage(path), 'SPARSE_BAD_HEADER', path, text);
+      const inContainer = Buffer.concat([Buffer.alloc(512, 7), file]);
+      const containerPath = save(inContainer);
+      await expectImageError(
+        openImageRange(containerPath, 512, file.length, 'fw.pac:system.img'),
+        'SPARSE_BAD_HEADER',
+        'fw.pac:system.img',
+        text,
+      );
+      expect(() => probeHeader(file.subarray(0, 28), file.length, 'system: system.img')).toThrow(
+        expect.objectContaining({ code: 'SPARSE_BAD_HEADER', message: expect.stringContaining(text) }),
+      );
+    });
+  }
+
+  it('raw images are still raw: random bytes, zeros, and a sparse-like header with another block size rule', async () => {
+    const rng = seededRng(SEED + 1);
+    const heads: Buffer[] = [rng.bytes(8192), Buffer.alloc(8192)];
+    // Bytes 4-11 of a sparse header, but a block size that is not a multiple of 4.
+    const near = valid().build({ magic: 0, blockSizeBytes: 4098 });
+    heads.push(Buffer.concat([near, Buffer.alloc(8192 - (near.length % 4096))]).subarray(0, 8192));
+    for (const head of heads) {
+      const src = await openImage(save(head));
+      expect(src.sizeBytes).toBe(8192);
+      await src.close();
+      expect(probeHeader(head.subarray(0, 28), 8192, 'x').sparse).toBe(false);
+    }
   });
 });
