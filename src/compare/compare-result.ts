@@ -42,9 +42,9 @@ export interface CompareEntry {
   /** false for differs without --old: a full package has no source to diff against. */
   readonly applicable: boolean;
   readonly packageBytes: number | null;
-  /** 100 × packageBytes / new image size. */
+  /** 100 × packageBytes / new image size, to 4 decimals. */
   readonly percentOfNew: number | null;
-  /** 100 × packageBytes / bestFullBytes. */
+  /** 100 × packageBytes / bestFullBytes, to 4 decimals. */
   readonly percentOfBestFull: number | null;
   /** The best full package's size (see CompareResult.bestFull). */
   readonly bestFullBytes: number | null;
