@@ -20,7 +20,10 @@ const OPERATION_DST = 2;
 const OPERATION_SRC = 3;
 /** `target_src_extents` (1.6). */
 const OPERATION_TARGET_SRC = 14;
-/** Packed `stash_ids` (1.3): its byte length bounds the ids it holds, counted with the extents. */
+/**
+ * `stash_ids` (1.3), counted with the extents: written one tag per id (the schema's
+ * `packed = false`); a packed run, which a canonical manifest never holds, by its byte length.
+ */
 const OPERATION_STASH_IDS = 12;
 const IDENTITY_DONT_CARE = 5;
 
@@ -48,12 +51,19 @@ export function checkManifestCounts(bytes: Uint8Array): ManifestCounts {
           if (n > MAX_EXTENTS_PER_OPERATION) bad(`an operation has more than ${MAX_EXTENTS_PER_OPERATION} extents`);
           addExtents(n);
         }
-        forEachField(body, (f, ids) => {
-          if (f !== OPERATION_STASH_IDS) return;
-          if (ids.length > MAX_EXTENTS_PER_OPERATION)
-            bad(`an operation names more than ${MAX_EXTENTS_PER_OPERATION} stashes`);
-          addExtents(ids.length);
-        });
+        let stashIds = 0;
+        forEachField(
+          body,
+          (f, ids) => {
+            if (f === OPERATION_STASH_IDS) stashIds += ids.length;
+          },
+          (f) => {
+            if (f === OPERATION_STASH_IDS) stashIds++;
+          },
+        );
+        if (stashIds > MAX_EXTENTS_PER_OPERATION)
+          bad(`an operation names more than ${MAX_EXTENTS_PER_OPERATION} stashes`);
+        addExtents(stashIds);
       } else if (field === PARTITION_SOURCE || field === PARTITION_TARGET) {
         const n = countField(body, IDENTITY_DONT_CARE);
         if (n > MAX_DONT_CARE_EXTENTS) bad(`an image has more than ${MAX_DONT_CARE_EXTENTS} DONT_CARE extents`);
@@ -76,8 +86,12 @@ function countField(message: Uint8Array, field: number, each?: (body: Uint8Array
   return n;
 }
 
-/** Calls `each` with every length-delimited field of a message; skips scalar fields. */
-function forEachField(m: Uint8Array, each: (field: number, body: Uint8Array) => void): void {
+/** Calls `each` with every length-delimited field of a message, and `scalar` (if given) with the number of every other field. */
+function forEachField(
+  m: Uint8Array,
+  each: (field: number, body: Uint8Array) => void,
+  scalar?: (field: number) => void,
+): void {
   let at = 0;
   const varint = (): number => {
     let value = 0;
@@ -96,6 +110,7 @@ function forEachField(m: Uint8Array, each: (field: number, body: Uint8Array) => 
     if (wireType === 0) varint();
     else if (wireType === 1) at += 8;
     else if (wireType === 5) at += 4;
+    if (wireType === 0 || wireType === 1 || wireType === 5) scalar?.(field);
     else if (wireType === 2) {
       const length = varint();
       if (length > m.length - at) bad(`field ${field} runs past the end of its message`);

@@ -314,4 +314,54 @@ describe('hostile manifest sizes', () => {
     expect(process.memoryUsage().heapUsed - before).toBeLessThan(64 * 1024 * 1024);
     expectOta(() => checkManifestCounts(Buffer.from([0x2a, 0x05, 0x22])), 'PKG_BAD_MANIFEST', 4, /runs past/);
   });
+
+  it('stash_ids, written one tag per id, count against the per-op limit before decoding (and packed ones by their bytes)', async () => {
+    const { checkManifestCounts } = await import('../../src/format/manifest-counts.js');
+    const { MAX_EXTENTS_PER_OPERATION } = await import('../../src/format/limits.js');
+    const varint = (n: number) => {
+      const out: number[] = [];
+      do {
+        out.push((n & 0x7f) | (n >= 0x80 ? 0x80 : 0));
+        n = Math.floor(n / 128);
+      } while (n > 0);
+      return Buffer.from(out);
+    };
+    const manifestOf = (op: Buffer) => {
+      const partition = Buffer.concat([Buffer.from([0x22]), varint(op.length), op]);
+      return Buffer.concat([Buffer.from([0x2a]), varint(partition.length), partition]);
+    };
+    // COPY (type 2) naming stash 1 over and over: tag 0x60, value 1.
+    const unpacked = (ids: number) =>
+      Buffer.concat([Buffer.from([0x08, 0x02]), Buffer.alloc(2 * ids, Buffer.from([0x60, 0x01]))]);
+    expect(checkManifestCounts(manifestOf(unpacked(MAX_EXTENTS_PER_OPERATION))).extentCount).toBe(
+      MAX_EXTENTS_PER_OPERATION,
+    );
+    expectOta(
+      () => checkManifestCounts(manifestOf(unpacked(MAX_EXTENTS_PER_OPERATION + 1))),
+      'PKG_BAD_MANIFEST',
+      4,
+      /names more than \d+ stashes/,
+    );
+    const packedIds = Buffer.alloc(MAX_EXTENTS_PER_OPERATION + 1, 1);
+    const packed = Buffer.concat([Buffer.from([0x08, 0x02, 0x62]), varint(packedIds.length), packedIds]);
+    expectOta(() => checkManifestCounts(manifestOf(packed)), 'PKG_BAD_MANIFEST', 4, /names more than \d+ stashes/);
+  });
+});
+
+describe('the schema pins its encoding', () => {
+  it('stash_ids are written one tag per id (packed = false) by the build and by any parser generated from the published schema', async () => {
+    const { ManifestType, PROTO_TEXT } = await import('../../src/format/schema.js');
+    const { encodeMessage } = await import('../../src/format/proto-message.js');
+    const protobuf = (await import('protobufjs')).default;
+    const manifest = { partitions: [{ name: 'x', operations: [{ type: 2, stash_ids: [1, 2] }] }] };
+    // Operation { type: COPY, stash_ids: 1, stash_ids: 2 } inside partition 'x'.
+    const op = '0802' + '6001' + '6002';
+    expect(encodeMessage(ManifestType, manifest).toString('hex')).toContain(op);
+    // A schema resolved in full, as a code generator does: without the option, proto3's default
+    // (packed) took over there, and the same ids came out as 62 02 01 02.
+    const resolved = protobuf.parse(PROTO_TEXT, { keepCase: true }).root;
+    resolved.resolveAll();
+    const type = resolved.lookupType('otabuild.v1.Manifest');
+    expect(encodeMessage(type, manifest).toString('hex')).toContain(op);
+  });
 });
