@@ -27,36 +27,63 @@ const SELECT = gearTable(0x0a5c4e1d);
 const PRINT = gearTable(0x7f4a7c15);
 const SELECT_SHIFT = 32 - ANCHOR_BITS;
 
+/** Bytes a gear hash depends on: each step shifts by one, so a byte is gone from a 32-bit hash after 32. */
+const WINDOW_BYTES = 32;
+
 /** Streams an image's bytes (in order) and collects its anchors. */
 export class AnchorSampler {
   private select = 0;
-  private print = 0;
   private fingerprints = new Uint32Array(1024);
   private positions = new Float64Array(1024);
   private count = 0;
   private nextOffset = 0;
+  /** Bytes fed since the rolling state was last reset (counted up to WINDOW_BYTES). */
+  private run = 0;
+  /** The last WINDOW_BYTES bytes fed (the newest last), for a fingerprint whose window starts in an earlier call. */
+  private readonly tail = new Uint8Array(WINDOW_BYTES);
 
   /**
    * Feeds `data`, which starts at `offsetBytes` (must follow the previous call). Spans marked
-   * `skip` (zero or DONT_CARE blocks) reset the rolling state and yield no anchors.
+   * `skip` (zero or DONT_CARE blocks) reset the rolling state and yield no anchors. Only the
+   * selector rolls over every byte; an anchor's fingerprint (the second gear hash of the same
+   * window) is computed at the anchor from its window, the same value as rolled.
    */
   feed(offsetBytes: number, data: Uint8Array, skip = false): void {
     if (skip || offsetBytes !== this.nextOffset) {
       this.select = 0;
-      this.print = 0;
+      this.run = 0;
     }
     this.nextOffset = offsetBytes + data.length;
     if (skip) return;
     let s = this.select;
-    let p = this.print;
     for (let i = 0; i < data.length; i++) {
-      const b = data[i]!;
-      s = ((s << 1) + SELECT[b]!) | 0;
-      p = ((p << 1) + PRINT[b]!) | 0;
-      if (s >>> SELECT_SHIFT === 0) this.push(p >>> 0, offsetBytes + i + 1);
+      s = ((s << 1) + SELECT[data[i]!]!) | 0;
+      if (s >>> SELECT_SHIFT === 0) this.push(this.fingerprintAt(data, i), offsetBytes + i + 1);
     }
     this.select = s;
-    this.print = p;
+    this.keepTail(data);
+  }
+
+  /** The PRINT gear hash of the window ending at `data[i]`: the bytes since the reset, at most WINDOW_BYTES. */
+  private fingerprintAt(data: Uint8Array, i: number): number {
+    const windowBytes = Math.min(WINDOW_BYTES, this.run + i + 1);
+    let p = 0;
+    for (let j = i - windowBytes + 1; j <= i; j++) {
+      const b = j >= 0 ? data[j]! : this.tail[WINDOW_BYTES + j]!;
+      p = ((p << 1) + PRINT[b]!) | 0;
+    }
+    return p >>> 0;
+  }
+
+  /** Keeps the last WINDOW_BYTES bytes fed and counts the run. */
+  private keepTail(data: Uint8Array): void {
+    const n = data.length;
+    if (n >= WINDOW_BYTES) this.tail.set(data.subarray(n - WINDOW_BYTES));
+    else {
+      this.tail.copyWithin(0, n);
+      this.tail.set(data, WINDOW_BYTES - n);
+    }
+    this.run = Math.min(WINDOW_BYTES, this.run + n);
   }
 
   private push(fingerprint: number, position: number): void {

@@ -76,6 +76,46 @@ describe('anchors', () => {
     );
   });
 
+  it('its anchors are the two gear hashes rolled over every byte (the fingerprint is computed only at anchors, to the same value)', () => {
+    // The definition: gear tables from mulberry32 with these seeds, both hashes rolled as
+    // h = (h << 1) + table[byte] on 32 bits, reset to 0 at a skip or a gap; an anchor where the
+    // selector's top 10 bits are zero, with the print hash as its fingerprint.
+    const table = (seed: number) => {
+      const next = mulberry32(seed);
+      return Int32Array.from({ length: 256 }, () => next());
+    };
+    const select = table(0x0a5c4e1d);
+    const print = table(0x7f4a7c15);
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1_000_000 }), (seed) => {
+        const next = mulberry32(seed);
+        const data = Buffer.from(Uint32Array.from({ length: 16 * 1024 }, () => next()).buffer);
+        const sampler = new AnchorSampler();
+        const want: [number, number][] = [];
+        let s = 0;
+        let p = 0;
+        for (let at = 0; at < data.length;) {
+          const end = Math.min(data.length, at + 1 + (next() % 3000));
+          const skip = next() % 10 === 0;
+          sampler.feed(at, data.subarray(at, end), skip);
+          if (skip) [s, p] = [0, 0];
+          else
+            for (let i = at; i < end; i++) {
+              s = ((s << 1) + select[data[i]!]!) | 0;
+              p = ((p << 1) + print[data[i]!]!) | 0;
+              if (s >>> 22 === 0) want.push([i + 1, p >>> 0]);
+            }
+          at = end;
+        }
+        const got = sampler.finish();
+        expect(want.length).toBeGreaterThan(10);
+        expect(Array.from(got.positions)).toEqual(want.map(([position]) => position));
+        expect(Array.from(got.fingerprints)).toEqual(want.map(([, fingerprint]) => fingerprint));
+      }),
+      { numRuns: 20 },
+    );
+  });
+
   it('an anchor fingerprints its 32 bytes only: the same window after other bytes prints the same', () => {
     const content = syntheticImage(64 * 1024, 9);
     const a = anchorsOf(content);
