@@ -20,6 +20,7 @@ import {
   type OldStreamRef,
 } from './deflate-aware-patch.js';
 import { findDeflateMatch } from './deflate-params-search.js';
+import { provenDeflates } from './proven-deflates.js';
 import { deflateRecipeOf } from './deflate-recipe-parse.js';
 import { matchChainTables } from './match-chain.js';
 import { DEFAULT_SEARCH_LIMITS, findDeflateStreams, type FoundDeflateStream } from './deflate-streams.js';
@@ -307,6 +308,8 @@ export class DeflateAwareDiffer implements Differ {
    * search.
    */
   private reproducedStreams(target: Uint8Array, targetDigest: string, unchanged: ReadonlySet<string>): KeptStream[] {
+    // The trials below are proven for this chunk: its self-check reuses their bytes (proven-deflates.ts).
+    provenDeflates.begin(target);
     const kept: KeptStream[] = [];
     let preferred: DeflateParams | undefined;
     const misses = new Map<FoundDeflateStream['kind'], number>();

@@ -19,6 +19,7 @@ import { applyBsdiffLzmaPatch, bsdiffLzmaApplyBytes } from './bsdiff-lzma-patch.
 import { RECIPE_STATE_BYTES, RecipeError, remakeDeflate } from './deflate-recipe.js';
 import { matchChainTables } from './match-chain.js';
 import { DeflateMismatch, DeflateSink } from './deflate-sink.js';
+import { provenDeflates } from './proven-deflates.js';
 import { readVarint, writeVarint } from './varint.js';
 import { lend, type PatchBuffers } from './patcher.js';
 import { deflateStateBytes, validDeflateParams, zlibDeflateRaw, type DeflateParams } from './zlib-deflate.js';
@@ -324,14 +325,13 @@ export async function applyDeflateAwarePatch(
   const tables = header.segments.some((s) => s.kind === 'recipe') ? matchChainTables() : undefined;
   header.segments.forEach((s, i) => {
     if (s.kind === 'recipe') {
+      const inflated = expanded.subarray(from, from + s.inflatedBytes);
+      const recipe = expanded.subarray(recipeAtByte, recipeAtByte + s.recipeBytes);
       const sink = new DeflateSink(s.deflatedBytes, undefined, out.subarray(to, to + s.deflatedBytes));
       try {
-        remakeDeflate(
-          expanded.subarray(from, from + s.inflatedBytes),
-          expanded.subarray(recipeAtByte, recipeAtByte + s.recipeBytes),
-          sink,
-          tables,
-        );
+        const proven = provenDeflates.lookup(inflated, { recipe }, s.deflatedBytes);
+        if (proven) sink.putAll(proven);
+        else remakeDeflate(inflated, recipe, sink, tables);
       } catch (error) {
         if (error instanceof DeflateMismatch)
           throw fail(`segment ${i}'s recipe makes more than its declared ${s.deflatedBytes} bytes`);
@@ -353,8 +353,11 @@ export async function applyDeflateAwarePatch(
     }
     // Re-deflated straight into its place in the output.
     const sink = new DeflateSink(s.deflatedBytes, undefined, out.subarray(to, to + s.deflatedBytes));
+    const inflated = expanded.subarray(from, from + s.inflatedBytes);
     try {
-      zlibDeflateRaw(expanded.subarray(from, from + s.inflatedBytes), s.params, sink);
+      const proven = provenDeflates.lookup(inflated, { params: s.params }, s.deflatedBytes);
+      if (proven) sink.putAll(proven);
+      else zlibDeflateRaw(inflated, s.params, sink);
     } catch (error) {
       if (error instanceof DeflateMismatch)
         throw fail(`segment ${i} re-deflates to more than its declared ${s.deflatedBytes} bytes`);

@@ -4,6 +4,7 @@
 // so a miss costs little. Build side only (the deflate-aware differ).
 
 import { DeflateMismatch, DeflateSink } from './deflate-sink.js';
+import { provenDeflates } from './proven-deflates.js';
 import type { FoundDeflateStream } from './deflate-streams.js';
 import { zlibDeflateRaw, type DeflateParams } from './zlib-deflate.js';
 
@@ -38,7 +39,9 @@ function uncodedBytesIfReproduced(
     if (error instanceof DeflateMismatch) return undefined;
     throw error;
   }
-  return sink.length === deflated.length ? sink.uncodedBytes : undefined;
+  if (sink.length !== deflated.length) return undefined;
+  provenDeflates.record(inflated, { params }, deflated);
+  return sink.uncodedBytes;
 }
 
 /** Parameters that reproduce a stream, and how much of it is not coded by trees fitted to it. */

@@ -19,6 +19,7 @@ import {
 } from './deflate-recipe.js';
 import { MatchChain, matchChainTables, type MatchChainTables } from './match-chain.js';
 import { DeflateMismatch, DeflateSink } from './deflate-sink.js';
+import { provenDeflates } from './proven-deflates.js';
 import { writeVarint } from './varint.js';
 import { BL_ORDER, EXTRA_DBITS, EXTRA_LBITS } from './zlib-deflate-trees.js';
 
@@ -134,7 +135,9 @@ export function deflateRecipeOf(
     const parsed = parse(deflated, inflated, tables);
     const sink = new DeflateSink(deflated.length, deflated);
     remakeDeflate(inflated, parsed.recipe, sink, tables);
-    return sink.length === deflated.length ? parsed : undefined;
+    if (sink.length !== deflated.length) return undefined;
+    provenDeflates.record(inflated, { recipe: parsed.recipe }, deflated);
+    return parsed;
   } catch (error) {
     if (error instanceof Unrecipeable || error instanceof RecipeError || error instanceof DeflateMismatch)
       return undefined;

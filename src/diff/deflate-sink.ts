@@ -44,6 +44,17 @@ export class DeflateSink {
     this.out[this.length++] = byte;
   }
 
+  /** Appends `bytes` (as put() each, at once; bytes the caller has already proven are the stream's). */
+  putAll(bytes: Uint8Array): void {
+    if (this.length + bytes.length > this.out.length) throw new DeflateMismatch(this.out.length);
+    if (this.expected) {
+      for (let i = 0; i < bytes.length; i++) this.put(bytes[i]!);
+      return;
+    }
+    this.out.set(bytes, this.length);
+    this.length += bytes.length;
+  }
+
   /** The bytes written. */
   bytes(): Uint8Array {
     return this.out.subarray(0, this.length);

@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { decoderFor } from '../codecs/decoder-registry.js';
 import { patcherFor } from '../diff/patcher-registry.js';
+import { provenDeflates } from '../diff/proven-deflates.js';
 import { InternalError } from '../errors/ota-error.js';
 import type { TargetProfile } from '../model/target-profile.js';
 import { candidateLabel, selectCandidate, type EncodedCandidate } from '../planner/candidates.js';
@@ -64,11 +65,15 @@ async function proveOne(chunk: SelfCheckInput, c: EncodedCandidate): Promise<num
   const expected = chunk.newData;
   const what = `${candidateLabel(c.spec)} for ${chunk.where ?? `a ${expected.length}-byte chunk`}`;
   let decoded: Buffer;
+  const spec = c.spec;
   try {
     decoded =
-      c.spec.kind === 'replace'
-        ? await decoderFor(c.spec.codec).decode(c.bytes, expected.length, c.decoderMemoryBytes)
-        : await patcherFor(c.spec.differ).patch(chunk.sourceData, c.bytes, expected.length, c.decoderMemoryBytes);
+      spec.kind === 'replace'
+        ? await decoderFor(spec.codec).decode(c.bytes, expected.length, c.decoderMemoryBytes)
+        : // Re-deflations the differ proved for this chunk are reused (proven-deflates.ts).
+          await provenDeflates.selfChecking(() =>
+            patcherFor(spec.differ).patch(chunk.sourceData, c.bytes, expected.length, c.decoderMemoryBytes),
+          );
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw selfCheckError(`self-check: ${what} does not decode: ${reason}`, { cause: err });
