@@ -464,8 +464,8 @@ describe.skipIf(!available && !process.env.CI)('an independent reader written fr
     });
 
     it('a flipped blob byte (payload signature) and a flipped manifest byte (metadata signature)', () => {
-      refused('blob', (pkg) => flip(pkg, middleOf(pkg, 'blobs')), 6, 'SIG_INVALID');
-      refused('manifest', (pkg) => flip(pkg, middleOf(pkg, 'manifest')), 6, 'SIG_INVALID');
+      refused('blob', (pkg) => flip(pkg, middleOf(pkg, 'blobs')), 6, 'SIG_PAYLOAD_INVALID');
+      refused('manifest', (pkg) => flip(pkg, middleOf(pkg, 'manifest')), 6, 'SIG_METADATA_INVALID');
     });
 
     it('re-signed: a flipped blob byte (blob sha256) and a flipped target sha256 (output hash)', () => {
@@ -478,7 +478,7 @@ describe.skipIf(!available && !process.env.CI)('an independent reader written fr
           resign(flip(pkg, at + 5), testKey);
         },
         5,
-        'TARGET_MISMATCH',
+        'OUTPUT_MISMATCH',
       );
     });
 

@@ -72,14 +72,13 @@ import zlib
 FORMAT_MAJOR = 1
 READER_MINOR = 7
 
-# The exit code of each refusal code: FORMAT.md's where it names one; TARGET_MISMATCH and
-# SIG_INVALID are this reader's names for §6 step 7 and a signature that does not verify.
+# The exit code of each refusal code, as FORMAT.md names them.
 EXIT_CODES = {
     'PKG_TRUNCATED': 4, 'PKG_BAD_MAGIC': 4, 'PKG_UNSUPPORTED_VERSION': 4, 'PKG_BAD_HEADER': 4,
     'PKG_BAD_LENGTH': 4, 'PKG_SIZE_MISMATCH': 4, 'PKG_BAD_SIGNATURE_BLOCK': 4, 'PKG_BAD_MANIFEST': 4,
     'PKG_NON_CANONICAL': 4, 'PKG_IN_PLACE_UNSAFE': 4, 'BLOB_DECODE_FAILED': 4,
-    'WRONG_BASE': 5, 'SOURCE_MISMATCH': 5, 'BLOB_HASH_MISMATCH': 5, 'TARGET_MISMATCH': 5,
-    'SIG_MISSING': 6, 'SIG_KEY_MISMATCH': 6, 'SIG_WRONG_KEY': 6, 'SIG_INVALID': 6,
+    'WRONG_BASE': 5, 'SOURCE_MISMATCH': 5, 'BLOB_HASH_MISMATCH': 5, 'OUTPUT_MISMATCH': 5,
+    'SIG_MISSING': 6, 'SIG_KEY_MISMATCH': 6, 'SIG_WRONG_KEY': 6, 'SIG_METADATA_INVALID': 6, 'SIG_PAYLOAD_INVALID': 6,
     'PKG_NEWER_MINOR': 7, 'UNKNOWN_CODEC': 7, 'UNKNOWN_DIFFER': 7,
 }
 
@@ -342,7 +341,7 @@ def open_package(data, keys):
     k = pinned[0]
     p.signer_block, p.signer_key, p.alg, p.signatures = k, keys[mblocks[k][0]], alg, len(mblocks)
     if not openssl_verify(alg, p.signer_key, b'OTABUILD/1/METADATA\0' + sha(data[:o_ms]), mblocks[k][1]):
-        raise Refuse('SIG_INVALID', 'metadata signature (block %d)' % k)
+        raise Refuse('SIG_METADATA_INVALID', 'metadata signature (block %d)' % k)
     p.payload_statement = b'OTABUILD/1/PAYLOAD\0' + sha(data[:o_ps])
     p.payload_signature = pblocks[k][1]
     th_raw, man_raw = data[64:o_man], data[o_man:o_ms]
@@ -362,7 +361,7 @@ def open_package(data, keys):
 def verify_payload(p):
     """§6 step 5, with the block of the same index as the metadata signature's (§5)."""
     if not openssl_verify(p.alg, p.signer_key, p.payload_statement, p.payload_signature):
-        raise Refuse('SIG_INVALID', 'payload signature (block %d)' % p.signer_block)
+        raise Refuse('SIG_PAYLOAD_INVALID', 'payload signature (block %d)' % p.signer_block)
 
 
 # ================================================================= §3, §4 invariants
@@ -1738,7 +1737,7 @@ def apply_ab(p, part, old):
         write_blocks(out, op['dst_extents'], bs, data)
     result = bytes(out[:size])
     if identity_sha(result, tgt, bs) != tgt['sha256']:
-        raise Refuse('TARGET_MISMATCH', 'partition %s' % part['name'])
+        raise Refuse('OUTPUT_MISMATCH', 'partition %s' % part['name'])
     return result
 
 
@@ -1822,7 +1821,7 @@ def apply_in_place(p, part, path, old):
     with open(path, 'rb') as f:
         result = f.read()
     if identity_sha(result, tgt, bs) != tgt['sha256']:
-        raise Refuse('TARGET_MISMATCH', 'the image after the last op')
+        raise Refuse('OUTPUT_MISMATCH', 'the image after the last op')
 
 
 # ================================================================= main
