@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildPackages, inspectPackage } from '../src/index.js';
 import { applyEdits, syntheticImage } from './helpers/edit-images.js';
+import { tinyGoldenImages } from './helpers/golden-inputs.js';
 import { filteredRaw, zipTextImage, zlibWrapped } from './helpers/zip-archive.js';
 import { elfChunk, textLike, x86CallCode } from './codecs/sample-data.js';
 
@@ -16,16 +17,7 @@ const work = mkdtempSync(join(tmpdir(), 'ota-golden-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 function goldenInputs(): { oldPath: string; newPath: string } {
-  const old = syntheticImage(96 * 1024, 42);
-  const next = applyEdits(
-    old,
-    [
-      { kind: 'insert', at: 30_000, length: 100 },
-      { kind: 'zero', at: 70_000, length: 9000 },
-      { kind: 'random', at: 5000, length: 300 },
-    ],
-    42,
-  );
+  const { oldImage: old, newImage: next } = tinyGoldenImages();
   const oldPath = join(work, 'old.img');
   const newPath = join(work, 'new.img');
   writeFileSync(oldPath, old);

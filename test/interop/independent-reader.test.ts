@@ -14,6 +14,7 @@ import { delimiter, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aarch64Like, elfChunk, textLike, x86CallCode } from '../codecs/sample-data.js';
 import { applyEdits, syntheticImage } from '../helpers/edit-images.js';
+import { tinyGoldenImages } from '../helpers/golden-inputs.js';
 import { resign, sectionNamed } from '../helpers/package-bytes.js';
 import { ROOT, TEST_KEYS, runCliOk } from '../helpers/run-cli.js';
 import { seededRng } from '../helpers/seeded-random.js';
@@ -128,16 +129,7 @@ function build(name: string, oldPath: string | undefined, newPath: string, ...ex
 
 /** The golden suite's tiny inputs (test/golden.test.ts goldenInputs): 96 KiB with an insert, a zero run and random bytes. */
 function tinyPair(): { oldImage: Buffer; newImage: Buffer; oldPath: string; newPath: string } {
-  const oldImage = syntheticImage(96 * 1024, 42);
-  const newImage = applyEdits(
-    oldImage,
-    [
-      { kind: 'insert', at: 30_000, length: 100 },
-      { kind: 'zero', at: 70_000, length: 9000 },
-      { kind: 'random', at: 5000, length: 300 },
-    ],
-    42,
-  );
+  const { oldImage, newImage } = tinyGoldenImages();
   return { oldImage, newImage, oldPath: write('tiny/old.img', oldImage), newPath: write('tiny/new.img', newImage) };
 }
 

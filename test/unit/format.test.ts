@@ -293,21 +293,23 @@ describe('target header and manifest', () => {
   });
 });
 
+/** A protobuf varint. */
+function varint(n: number): Buffer {
+  const out: number[] = [];
+  do {
+    out.push((n & 0x7f) | (n >= 0x80 ? 0x80 : 0));
+    n = Math.floor(n / 128);
+  } while (n > 0);
+  return Buffer.from(out);
+}
+
 describe('hostile manifest sizes', () => {
   it('a manifest of millions of tiny ops is refused from its wire counts, before decoding, within a small memory budget', async () => {
     const { checkManifestCounts } = await import('../../src/format/manifest-counts.js');
     // Partition { operations: [{}, {}, …] }: each empty op is 2 bytes (tag 0x22, length 0).
     const ops = Buffer.alloc(2 * 600_000);
     for (let i = 0; i < ops.length; i += 2) ops[i] = 0x22;
-    const lenVarint = (n: number) => {
-      const out: number[] = [];
-      do {
-        out.push((n & 0x7f) | (n >= 0x80 ? 0x80 : 0));
-        n = Math.floor(n / 128);
-      } while (n > 0);
-      return Buffer.from(out);
-    };
-    const manifest = Buffer.concat([Buffer.from([0x2a]), lenVarint(ops.length), ops]);
+    const manifest = Buffer.concat([Buffer.from([0x2a]), varint(ops.length), ops]);
     const before = process.memoryUsage().heapUsed;
     expectOta(() => checkManifestCounts(manifest), 'PKG_BAD_MANIFEST', 4, /more than 32768 operations/);
     expectOta(() => decodeManifest(manifest, PLUGIN_WIRE_IDS), 'PKG_BAD_MANIFEST', 4, /operations/);
@@ -318,14 +320,6 @@ describe('hostile manifest sizes', () => {
   it('stash_ids, written one tag per id, count against the per-op limit before decoding (and packed ones by their bytes)', async () => {
     const { checkManifestCounts } = await import('../../src/format/manifest-counts.js');
     const { MAX_EXTENTS_PER_OPERATION } = await import('../../src/format/limits.js');
-    const varint = (n: number) => {
-      const out: number[] = [];
-      do {
-        out.push((n & 0x7f) | (n >= 0x80 ? 0x80 : 0));
-        n = Math.floor(n / 128);
-      } while (n > 0);
-      return Buffer.from(out);
-    };
     const manifestOf = (op: Buffer) => {
       const partition = Buffer.concat([Buffer.from([0x22]), varint(op.length), op]);
       return Buffer.concat([Buffer.from([0x2a]), varint(partition.length), partition]);
