@@ -19,7 +19,7 @@ import { applyBsdiffLzmaPatch, bsdiffLzmaApplyBytes } from './bsdiff-lzma-patch.
 import { RECIPE_STATE_BYTES, RecipeError, remakeDeflate } from './deflate-recipe.js';
 import { matchChainTables } from './match-chain.js';
 import { DeflateMismatch, DeflateSink } from './deflate-sink.js';
-import { provenDeflates } from './proven-deflates.js';
+import type { ProvenRemakes, Remake } from './proven-deflates.js';
 import { readVarint, writeVarint } from './varint.js';
 import { lend, type PatchBuffers } from './patcher.js';
 import { deflateStateBytes, validDeflateParams, zlibDeflateRaw, type DeflateParams } from './zlib-deflate.js';
@@ -244,6 +244,14 @@ export function readDeflateAwareHeader(
 }
 
 /**
+ * Streams of at most this many inflated bytes are re-made even where the build's self-check
+ * hands in proven re-deflations (PatchOptions.proven): cheap, and the self-check keeps running
+ * the re-deflate code on most chunks (apk-like members are mostly small); the large ones, where
+ * the time goes, come from the proof.
+ */
+const REMADE_ANYWAY_BYTES = 64 * 1024;
+
+/**
  * Applies a deflate-aware patch to `source` and returns exactly `expectedSizeBytes` bytes. The
  * header is checked first (readDeflateAwareHeader), then its memory (headerApplyBytes) against
  * the op's declared `memoryBytes`, before anything is allocated. Each old stream must inflate to
@@ -261,6 +269,7 @@ export async function applyDeflateAwarePatch(
   expectedSizeBytes: number,
   memoryBytes = Infinity,
   buffers?: PatchBuffers,
+  proven?: ProvenRemakes,
 ): Promise<Buffer> {
   const { header, innerOffsetBytes } = readDeflateAwareHeader(patch, source.length, expectedSizeBytes);
   const needBytes = headerApplyBytes(header, source.length);
@@ -323,14 +332,17 @@ export async function applyDeflateAwarePatch(
   // The recipes follow the raw and inflated bytes; one pair of chain tables serves them all.
   let recipeAtByte = header.segments.reduce((n, s) => n + (s.kind === 'raw' ? s.sizeBytes : s.inflatedBytes), 0);
   const tables = header.segments.some((s) => s.kind === 'recipe') ? matchChainTables() : undefined;
+  // With proven re-deflations (a self-check), streams of up to REMADE_ANYWAY_BYTES are still re-made here.
+  const provenBytes = (inflated: Uint8Array, remake: Remake, deflatedBytes: number) =>
+    inflated.length <= REMADE_ANYWAY_BYTES ? undefined : proven?.lookup(inflated, remake, deflatedBytes);
   header.segments.forEach((s, i) => {
     if (s.kind === 'recipe') {
       const inflated = expanded.subarray(from, from + s.inflatedBytes);
       const recipe = expanded.subarray(recipeAtByte, recipeAtByte + s.recipeBytes);
       const sink = new DeflateSink(s.deflatedBytes, undefined, out.subarray(to, to + s.deflatedBytes));
       try {
-        const proven = provenDeflates.lookup(inflated, { recipe }, s.deflatedBytes);
-        if (proven) sink.putAll(proven);
+        const bytes = provenBytes(inflated, { recipe }, s.deflatedBytes);
+        if (bytes) sink.putAll(bytes);
         else remakeDeflate(inflated, recipe, sink, tables);
       } catch (error) {
         if (error instanceof DeflateMismatch)
@@ -355,8 +367,8 @@ export async function applyDeflateAwarePatch(
     const sink = new DeflateSink(s.deflatedBytes, undefined, out.subarray(to, to + s.deflatedBytes));
     const inflated = expanded.subarray(from, from + s.inflatedBytes);
     try {
-      const proven = provenDeflates.lookup(inflated, { params: s.params }, s.deflatedBytes);
-      if (proven) sink.putAll(proven);
+      const bytes = provenBytes(inflated, { params: s.params }, s.deflatedBytes);
+      if (bytes) sink.putAll(bytes);
       else zlibDeflateRaw(inflated, s.params, sink);
     } catch (error) {
       if (error instanceof DeflateMismatch)

@@ -4,7 +4,7 @@
 import { assertExpectedSize } from '../codecs/codec-errors.js';
 import { DEFLATE_AWARE_DIFFER } from './deflate-aware-descriptor.js';
 import { applyDeflateAwarePatch } from './deflate-aware-patch.js';
-import type { PatchBuffers, Patcher } from './patcher.js';
+import type { PatchBuffers, PatchOptions, Patcher } from './patcher.js';
 
 /** Applies deflate-aware patches (wire id 5). */
 export class DeflateAwarePatcher implements Patcher {
@@ -15,7 +15,8 @@ export class DeflateAwarePatcher implements Patcher {
    * Applies a deflate-aware patch into exactly `expectedSizeBytes` (see applyDeflateAwarePatch).
    * Throws PackageFormatError (`BLOB_DECODE_FAILED`) on a corrupt, truncated or hostile patch,
    * or one that needs more than the op's declared `memoryBytes`. Its working buffers and the
-   * result are the applier's when it lends them (`buffers`).
+   * result are the applier's when it lends them (`buffers`). The build's self-check gives it the
+   * re-deflations the differ proved (`options.proven`).
    */
   async patch(
     source: Uint8Array,
@@ -23,8 +24,9 @@ export class DeflateAwarePatcher implements Patcher {
     expectedSizeBytes: number,
     memoryBytes?: number,
     buffers?: PatchBuffers,
+    options?: PatchOptions,
   ): Promise<Buffer> {
     assertExpectedSize(this.name, expectedSizeBytes);
-    return applyDeflateAwarePatch(source, patch, expectedSizeBytes, memoryBytes, buffers);
+    return applyDeflateAwarePatch(source, patch, expectedSizeBytes, memoryBytes, buffers, options?.proven);
   }
 }

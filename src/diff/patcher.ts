@@ -4,6 +4,7 @@
 // imports a differ.
 
 import type { DifferName } from '../model/wire-ids.js';
+import type { ProvenRemakes } from './proven-deflates.js';
 
 /** Applies patches of one patch format. */
 export interface Patcher {
@@ -21,7 +22,18 @@ export interface Patcher {
     expectedSizeBytes: number,
     memoryBytes?: number,
     buffers?: PatchBuffers,
+    options?: PatchOptions,
   ): Promise<Buffer>;
+}
+
+/** What only the build's self-check gives a patcher. */
+export interface PatchOptions {
+  /**
+   * Re-deflations the differ proved for this very chunk (proven-deflates.ts): a patcher that
+   * re-deflates may take their bytes for its large streams (it still re-makes the small ones, so
+   * the self-check keeps running the re-deflate code). Never given by an apply.
+   */
+  readonly proven?: ProvenRemakes;
 }
 
 /** What a lent buffer holds: the result, a working copy, an inner patch's result, or one decoded block of a patch. */

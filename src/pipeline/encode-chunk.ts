@@ -7,6 +7,7 @@
 import { encoderByName } from '../codecs/encoder-registry.js';
 import type { DifferTraits } from '../diff/differ.js';
 import { differByName } from '../diff/differ-registry.js';
+import { provenDeflates } from '../diff/proven-deflates.js';
 import type { EncodeOptions, Encoder } from '../codecs/encoder.js';
 import type { Differ, DiffOptions } from '../diff/differ.js';
 import {
@@ -130,7 +131,11 @@ export async function encodeChunk(task: EncodeTask, plugins: EncodePlugins = {})
     if (task.fullImage === true && task.sourceData.length === 0) early.add(made);
     return made;
   };
-  return proveKept(task, await early.settle(await encodeWithRules(task, compute, false)), task.targets);
+  try {
+    return await proveKept(task, await early.settle(await encodeWithRules(task, compute, false)), task.targets);
+  } finally {
+    provenDeflates.clear(); // the re-deflations proven for this chunk, and its buffer, go with it
+  }
 }
 
 /**

@@ -71,8 +71,15 @@ async function proveOne(chunk: SelfCheckInput, c: EncodedCandidate): Promise<num
       spec.kind === 'replace'
         ? await decoderFor(spec.codec).decode(c.bytes, expected.length, c.decoderMemoryBytes)
         : // Re-deflations the differ proved for this chunk are reused (proven-deflates.ts).
-          await provenDeflates.selfChecking(() =>
-            patcherFor(spec.differ).patch(chunk.sourceData, c.bytes, expected.length, c.decoderMemoryBytes),
+          await patcherFor(spec.differ).patch(
+            chunk.sourceData,
+            c.bytes,
+            expected.length,
+            c.decoderMemoryBytes,
+            undefined,
+            {
+              proven: provenDeflates,
+            },
           );
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
