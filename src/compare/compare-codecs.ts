@@ -302,17 +302,12 @@ function notApplicable(differ: string, forbidden: readonly string[]): CompareEnt
   };
 }
 
-/** 100 x part / whole, to 4 decimals (the bytes beside it are exact): 38.558, not 38.55795860290527. */
-function percentOf(part: number, whole: number): number {
-  return Math.round((1e6 * part) / whole) / 1e4;
-}
-
 function withPercentages(e: CompareEntry, newSizeBytes: number, best: BestFull | null): CompareEntry {
   if (e.packageBytes === null) return e;
   return {
     ...e,
-    percentOfNew: newSizeBytes > 0 ? percentOf(e.packageBytes, newSizeBytes) : null,
-    percentOfBestFull: best ? percentOf(e.packageBytes, best.packageBytes) : null,
+    percentOfNew: newSizeBytes > 0 ? (100 * e.packageBytes) / newSizeBytes : null,
+    percentOfBestFull: best ? (100 * e.packageBytes) / best.packageBytes : null,
     bestFullBytes: best?.packageBytes ?? null,
   };
 }

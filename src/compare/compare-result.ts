@@ -42,9 +42,9 @@ export interface CompareEntry {
   /** false for differs without --old: a full package has no source to diff against. */
   readonly applicable: boolean;
   readonly packageBytes: number | null;
-  /** 100 × packageBytes / new image size, to 4 decimals. */
+  /** 100 × packageBytes / new image size (to 4 decimals in JSON and CSV: entryForOutput). */
   readonly percentOfNew: number | null;
-  /** 100 × packageBytes / bestFullBytes, to 4 decimals. */
+  /** 100 × packageBytes / bestFullBytes (to 4 decimals in JSON and CSV: entryForOutput). */
   readonly percentOfBestFull: number | null;
   /** The best full package's size (see CompareResult.bestFull). */
   readonly bestFullBytes: number | null;
@@ -102,4 +102,13 @@ export function bestValues(entries: readonly CompareEntry[]): Record<Measure, nu
     out[m] = values.length > 0 ? Math.min(...values) : null;
   }
   return out;
+}
+
+/**
+ * `e` as JSON and CSV print it: percentages to 4 decimals (38.558, not 38.55795860290527; the
+ * bytes beside them are exact). The table and the HTML page format the exact values themselves.
+ */
+export function entryForOutput(e: CompareEntry): CompareEntry {
+  const round = (percent: number | null) => (percent === null ? null : Math.round(percent * 1e4) / 1e4);
+  return { ...e, percentOfNew: round(e.percentOfNew), percentOfBestFull: round(e.percentOfBestFull) };
 }

@@ -1,7 +1,7 @@
 // renderCompareCsv: compare's entries as RFC 4180 CSV (one header row, one row per combination,
 // the same fields and units as `compare --json`; lists joined by spaces, null as an empty cell).
 
-import type { CompareEntry } from '../compare/compare-result.js';
+import { entryForOutput, type CompareEntry } from '../compare/compare-result.js';
 
 /** CSV columns, in order (the CompareEntry field names). */
 export const CSV_FIELDS = [
@@ -31,6 +31,7 @@ export function csvCell(value: unknown): string {
 
 /** The CSV text, CRLF line ends as RFC 4180 says. */
 export function renderCompareCsv(entries: readonly CompareEntry[]): string {
-  const lines = [CSV_FIELDS.join(','), ...entries.map((e) => CSV_FIELDS.map((f) => csvCell(e[f])).join(','))];
+  const rows = entries.map(entryForOutput);
+  const lines = [CSV_FIELDS.join(','), ...rows.map((e) => CSV_FIELDS.map((f) => csvCell(e[f])).join(','))];
   return `${lines.join('\r\n')}\r\n`;
 }

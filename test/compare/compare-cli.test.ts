@@ -131,6 +131,10 @@ describe('compare', () => {
       ])
         expect(typeof e[f], `${e.combination}.${f}`).toBe('number');
     }
+    // Percentages to 4 decimals (the bytes beside them are exact).
+    for (const m of json.stdout.matchAll(/"percentOf(New|BestFull)": ([0-9.]+)/g))
+      expect(m[2]).toMatch(/^\d+(\.\d{1,4})?$/);
+    expect(json.stdout).toMatch(/"percentOfNew": /);
     expect(json.stderr).toBe('');
   });
 
@@ -142,6 +146,7 @@ describe('compare', () => {
     expect(lines[0]).toBe(CSV_FIELDS.join(','));
     expect(lines.slice(1).map((l) => l.split(',')[0])).toEqual(entries.map((e) => e.combination));
     expect(lines[1]!.split(',')[7]).toBe(String(entries[0]!.packageBytes));
+    expect(lines[1]!.split(',')[8]).toBe(String(entries[0]!.percentOfNew));
     const html = readFileSync(join(work, 'r.html'), 'utf8');
     expect(html.match(/<svg [^>]*data-chart="/g)).toHaveLength(4);
     expect(html).not.toMatch(/<script|<link |src="http|href="http|@import/);

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareCodecs, FULL_BASELINE } from '../../src/compare/compare-codecs.js';
-import { bestValues, type CompareResult } from '../../src/compare/compare-result.js';
+import { bestValues, type CompareResult, entryForOutput } from '../../src/compare/compare-result.js';
 import { PackageReader } from '../../src/package/package-reader.js';
 import { buildPackages } from '../../src/pipeline/build-packages.js';
 import { textLike } from '../codecs/sample-data.js';
@@ -140,14 +140,19 @@ describe('compare (delta, unisoc)', () => {
     expect(entry(delta, 'auto').packageBytes!).toBeLessThan(entry(delta, 'none').packageBytes!);
   });
 
-  it('percentages follow from the sizes, to 4 decimals; best full is the baseline full package it built', () => {
+  it('percentages follow from the sizes (4 decimals as JSON and CSV print them); best full is the baseline full package it built', () => {
     expect(delta.bestFull).toEqual({ combination: FULL_BASELINE, packageBytes: hookSizes.get(FULL_BASELINE) });
-    const fourDecimals = (x: number) => Math.round(x * 1e4) / 1e4;
     for (const e of ran(delta)) {
-      expect(e.percentOfNew, e.combination).toBe(fourDecimals((100 * e.packageBytes!) / newSize));
-      expect(e.percentOfBestFull, e.combination).toBe(
-        fourDecimals((100 * e.packageBytes!) / delta.bestFull!.packageBytes),
+      expect(e.percentOfNew, e.combination).toBeCloseTo((100 * e.packageBytes!) / newSize, 10);
+      expect(e.percentOfBestFull, e.combination).toBeCloseTo(
+        (100 * e.packageBytes!) / delta.bestFull!.packageBytes,
+        10,
       );
+      const printed = entryForOutput(e);
+      expect(printed.percentOfNew).toBeCloseTo(e.percentOfNew!, 4);
+      expect(String(printed.percentOfNew)).toMatch(/^\d+(\.\d{1,4})?$/);
+      expect(printed.percentOfBestFull).toBeCloseTo(e.percentOfBestFull!, 4);
+      expect(printed.packageBytes).toBe(e.packageBytes);
       expect(e.bestFullBytes).toBe(delta.bestFull!.packageBytes);
     }
   });

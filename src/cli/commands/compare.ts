@@ -76,6 +76,7 @@ export function compareCommand(run: (work: () => Promise<CommandResult>) => Prom
         ]);
         const reporter = await CliReporter.create({ forceProgress: o.progress });
         const { compareCodecs } = await import('../../compare/compare-codecs.js');
+        const { entryForOutput } = await import('../../compare/compare-result.js');
         const { renderCompareTable } = await import('../../report/compare-table.js');
         const result = await compareCodecs({
           oldPath: o.old,
@@ -102,7 +103,10 @@ export function compareCommand(run: (work: () => Promise<CommandResult>) => Prom
         const written = reports.map((r) => r.path);
         const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
         const table = renderCompareTable(result, { widthColumns: process.stdout.columns || 100, color });
-        return { json: result.entries, text: table + written.map((f) => `\nwrote ${printable(f)}`).join('') };
+        return {
+          json: result.entries.map(entryForOutput),
+          text: table + written.map((f) => `\nwrote ${printable(f)}`).join(''),
+        };
       });
     });
 }
