@@ -86,7 +86,10 @@ function countField(message: Uint8Array, field: number, each?: (body: Uint8Array
   return n;
 }
 
-/** Calls `each` with every length-delimited field of a message, and `scalar` (if given) with the number of every other field. */
+/**
+ * Calls `each` with every length-delimited field of a message, and `scalar` (if given) with the
+ * number of every other field.
+ */
 function forEachField(
   m: Uint8Array,
   each: (field: number, body: Uint8Array) => void,
@@ -107,16 +110,18 @@ function forEachField(
     const key = varint();
     const wireType = key % 8;
     const field = Math.floor(key / 8);
-    if (wireType === 0) varint();
-    else if (wireType === 1) at += 8;
-    else if (wireType === 5) at += 4;
-    if (wireType === 0 || wireType === 1 || wireType === 5) scalar?.(field);
-    else if (wireType === 2) {
+    if (wireType === 2) {
       const length = varint();
       if (length > m.length - at) bad(`field ${field} runs past the end of its message`);
       each(field, m.subarray(at, at + length));
       at += length;
-    } else bad(`unsupported wire type ${wireType} for field ${field}`);
+    } else {
+      if (wireType === 0) varint();
+      else if (wireType === 1) at += 8;
+      else if (wireType === 5) at += 4;
+      else bad(`unsupported wire type ${wireType} for field ${field}`);
+      scalar?.(field);
+    }
     if (at > m.length) bad('truncated field');
   }
 }

@@ -474,6 +474,21 @@ describe.skipIf(!available && !process.env.CI)('an independent reader written fr
       );
     });
 
+    it('a wrong old image (one byte changed): WRONG_BASE before anything is written', () => {
+      const wrong = Buffer.from(readFileSync(oldPath));
+      wrong[1000] = wrong[1000]! ^ 1;
+      const out = join(work, 'tampered', 'wrong-base.img');
+      const run = runReader(write('tampered/pristine-again.otapkg', pristine), [
+        '--old',
+        write('tampered/wrong-old.img', wrong),
+        '-o',
+        out,
+      ]);
+      expect(run.status, run.stderr).toBe(5);
+      expect(run.stderr).toMatch(/^REFUSED WRONG_BASE\b/m);
+      expect(() => readFileSync(out)).toThrow();
+    });
+
     it('a package no pinned key signed', () => {
       const keys = join(work, 'other-key');
       mkdirSync(keys, { recursive: true });
