@@ -5,6 +5,8 @@
 // (memory: at most QUEUE_HIGH_WATER_BYTES of arrived bytes; the socket holds the rest). A drop,
 // reset or stall resumes at the first byte not yet received (bytes that arrived before a drop are
 // used), after exponential backoff with jitter; `retries` bounds the attempts in a row without progress.
+// A later request answered 200 with the whole file and the same strong ETag (a server or CDN that
+// ignored Range there) is read from its start, the bytes before the wanted offset discarded.
 
 import type { IncomingMessage } from 'node:http';
 import { IoError, PackageFormatError, UnsupportedError, UsageError } from '../errors/ota-error.js';
@@ -105,7 +107,7 @@ export class HttpRangeSource implements ByteRangeSource {
           // The first answer tells the size: a file shorter than what is asked is truncated, not dropped.
           this.checkInside(offsetBytes, lengthBytes);
         }
-        const n = await this.pull(out, done, lengthBytes - done);
+        const n = await this.pull(this.active, out, done, lengthBytes - done);
         done += n;
         if (n > 0) failures = 0;
       } catch (err) {
@@ -192,8 +194,13 @@ export class HttpRangeSource implements ByteRangeSource {
         );
       // The whole file as first seen (same size, and the same ETag, else Last-Modified): it did
       // not change; the server (or a proxy) ignored Range on this request, as some CDNs do on If-Range.
+      const sameSize = Number(res.headers['content-length']) === this.sizeKnown;
+      // With the same strong ETag it is the same bytes: read on from its start, skipping what
+      // comes before `startBytes` (a re-download, but the apply goes on).
+      if (sameSize && this.etag !== undefined && !this.etag.startsWith('W/') && res.headers.etag === this.etag)
+        return this.skipTo(this.reading(res, 0, this.sizeKnown - 1), startBytes);
       const sameFile =
-        Number(res.headers['content-length']) === this.sizeKnown &&
+        sameSize &&
         (this.etag !== undefined
           ? res.headers.etag === this.etag
           : this.lastModified !== undefined && res.headers['last-modified'] === this.lastModified);
@@ -284,9 +291,23 @@ export class HttpRangeSource implements ByteRangeSource {
     return a;
   }
 
-  /** Copies up to `want` bytes of the active response into `out`; waits at most the timeout for one. */
-  private async pull(out: Buffer, at: number, want: number): Promise<number> {
-    const a = this.active!;
+  /**
+   * Discards the bytes of `a` (a whole-file answer) before `startBytes`, as they arrive (each
+   * wait bounded by the timeout, as pull's), and returns it positioned there.
+   */
+  private async skipTo(a: Active, startBytes: number): Promise<Active> {
+    const scratch = Buffer.allocUnsafe(Math.min(QUEUE_HIGH_WATER_BYTES, Math.max(1, startBytes)));
+    try {
+      while (a.cursor < startBytes) await this.pull(a, scratch, 0, Math.min(scratch.length, startBytes - a.cursor));
+    } catch (err) {
+      a.res.destroy();
+      throw err;
+    }
+    return a;
+  }
+
+  /** Copies up to `want` bytes of response `a` into `out`; waits at most the timeout for one. */
+  private async pull(a: Active, out: Buffer, at: number, want: number): Promise<number> {
     if (a.cursor > a.endBytes) throw new RetryableError(`range ended at ${a.endBytes}`);
     while (a.queue.length === 0) {
       if (a.ended)
