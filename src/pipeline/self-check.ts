@@ -66,20 +66,19 @@ async function proveOne(chunk: SelfCheckInput, c: EncodedCandidate): Promise<num
   const what = `${candidateLabel(c.spec)} for ${chunk.where ?? `a ${expected.length}-byte chunk`}`;
   let decoded: Buffer;
   const spec = c.spec;
+  // Re-deflations the differ proved for this chunk are reused (proven-deflates.ts).
+  const patchOptions = { proven: provenDeflates };
   try {
     decoded =
       spec.kind === 'replace'
         ? await decoderFor(spec.codec).decode(c.bytes, expected.length, c.decoderMemoryBytes)
-        : // Re-deflations the differ proved for this chunk are reused (proven-deflates.ts).
-          await patcherFor(spec.differ).patch(
+        : await patcherFor(spec.differ).patch(
             chunk.sourceData,
             c.bytes,
             expected.length,
             c.decoderMemoryBytes,
             undefined,
-            {
-              proven: provenDeflates,
-            },
+            patchOptions,
           );
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);

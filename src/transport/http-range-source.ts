@@ -296,9 +296,8 @@ export class HttpRangeSource implements ByteRangeSource {
    * wait bounded by the timeout, as pull's), and returns it positioned there.
    */
   private async skipTo(a: Active, startBytes: number): Promise<Active> {
-    const scratch = Buffer.allocUnsafe(Math.min(QUEUE_HIGH_WATER_BYTES, Math.max(1, startBytes)));
     try {
-      while (a.cursor < startBytes) await this.pull(a, scratch, 0, Math.min(scratch.length, startBytes - a.cursor));
+      while (a.cursor < startBytes) await this.pull(a, undefined, 0, startBytes - a.cursor);
     } catch (err) {
       a.res.destroy();
       throw err;
@@ -306,8 +305,11 @@ export class HttpRangeSource implements ByteRangeSource {
     return a;
   }
 
-  /** Copies up to `want` bytes of response `a` into `out`; waits at most the timeout for one. */
-  private async pull(a: Active, out: Buffer, at: number, want: number): Promise<number> {
+  /**
+   * Copies up to `want` bytes of response `a` into `out` at `at` (no `out`: drops them); waits at
+   * most the timeout for one.
+   */
+  private async pull(a: Active, out: Buffer | undefined, at: number, want: number): Promise<number> {
     if (a.cursor > a.endBytes) throw new RetryableError(`range ended at ${a.endBytes}`);
     while (a.queue.length === 0) {
       if (a.ended)
@@ -328,7 +330,7 @@ export class HttpRangeSource implements ByteRangeSource {
     }
     const chunk = a.queue[0]!;
     const n = Math.min(want, chunk.length, a.endBytes + 1 - a.cursor);
-    chunk.copy(out, at, 0, n);
+    out?.set(chunk.subarray(0, n), at);
     if (n === chunk.length) a.queue.shift();
     else a.queue[0] = chunk.subarray(n);
     a.queuedBytes -= n;
