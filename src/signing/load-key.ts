@@ -11,6 +11,8 @@ const MAX_KEY_FILE_BYTES = 64 * 1024;
 /** PEM labels of a private key (PKCS#8, traditional, encrypted) and of a public one (SPKI, PKCS#1). */
 const PRIVATE_LABEL = /PRIVATE KEY$/;
 const PUBLIC_LABEL = /^(RSA )?PUBLIC KEY$/;
+/** PEM label of an X.509 certificate, whose public key a verifier may take. */
+const CERTIFICATE_LABEL = /^CERTIFICATE$/;
 
 async function readKeyFile(path: string): Promise<Buffer> {
   const pem = await readBoundedFile(path, {
@@ -34,7 +36,7 @@ export async function loadSigner(path: string): Promise<Signer> {
     const what =
       pemBlocks(text, PUBLIC_LABEL) > 0
         ? 'a public key'
-        : /-----BEGIN CERTIFICATE-----/.test(text)
+        : pemBlocks(text, CERTIFICATE_LABEL) > 0
           ? 'a certificate (it holds a public key only)'
           : undefined;
     if (what)
@@ -78,7 +80,10 @@ function refuseEncrypted(pem: Buffer, path: string): void {
     );
 }
 
-/** Loads an SPKI PEM public key (or derives it from a private key file) as a Verifier. */
+/**
+ * Loads an SPKI PEM public key as a Verifier, or the public key of a PEM certificate or of a
+ * private key file.
+ */
 export async function loadVerifier(path: string): Promise<Verifier> {
   const pem = await readKeyFile(path);
   refuseEncrypted(pem, path);
@@ -89,6 +94,13 @@ export async function loadVerifier(path: string): Promise<Verifier> {
     throw new SignatureError(
       'KEY_INVALID',
       `${path} holds ${keys} keys, and only one would be read; give each with its own --pubkey`,
+    );
+  // A certificate chain would pin its first certificate's key, which may be the root's.
+  const certificates = pemBlocks(text, CERTIFICATE_LABEL);
+  if (certificates > 1)
+    throw new SignatureError(
+      'KEY_INVALID',
+      `${path} holds ${certificates} certificates (a chain?), and only the first one's key would be read; give the certificate of the signing key alone, or its public key`,
     );
   try {
     return new KeyVerifier(createPublicKey(pem), path);

@@ -452,7 +452,7 @@ describe('keys', () => {
     expectNoPackage(join(work, 'key-out'));
   });
 
-  it('a certificate or a PKCS#1 public key as --key is KEY_NOT_PRIVATE; a file of two private keys (or, for --pubkey, two keys) is KEY_INVALID', () => {
+  it('a certificate or a PKCS#1 public key as --key is KEY_NOT_PRIVATE; a file of two private keys (or, for --pubkey, two keys or a certificate chain) is KEY_INVALID; a certificate of the signing key verifies', () => {
     rmSync(join(work, 'key-out'), { recursive: true, force: true });
     const pem = (name: string, ...args: string[]) => {
       execFileSync('openssl', args, { stdio: 'ignore' });
@@ -497,6 +497,26 @@ describe('keys', () => {
     const pair = join(work, 'pair.pem');
     writeFileSync(pair, Buffer.concat([readFileSync(`${goodKey}.pem`), readFileSync(`${goodKey}.pub.pem`)]));
     runCliOk(['verify', pkg, '--pubkey', pair]);
+    // A certificate of the signing key pins its key; a chain would pin only its first one's.
+    const own = pem(
+      'own.crt',
+      'req',
+      '-x509',
+      '-key',
+      `${goodKey}.pem`,
+      '-subj',
+      '/CN=ota',
+      '-days',
+      '1',
+      '-out',
+      join(work, 'own.crt'),
+    );
+    runCliOk(['verify', pkg, '--pubkey', own]);
+    const chain = join(work, 'chain.pem');
+    writeFileSync(chain, Buffer.concat([readFileSync(own), readFileSync(cert)]));
+    expect(expectError(['verify', pkg, '--pubkey', chain], 6, 'KEY_INVALID', { json: false }).stderr).toContain(
+      'holds 2 certificates (a chain?), and only the first one',
+    );
     expectNoPackage(join(work, 'key-out'));
   });
 

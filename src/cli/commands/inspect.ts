@@ -21,7 +21,11 @@ export function inspectCommand(run: (work: () => Promise<CommandResult>) => Prom
       'Describes a package from its metadata: header, target and manifest, whose signature is checked when a key is known (--pubkey, or a public test key). The blobs are not read and the payload signature is not checked: a package damaged past its metadata inspects clean. `ota-build verify` checks the whole package.',
     )
     .argument('<package>', 'package file (.otapkg) or http(s) URL (fetches only the metadata and signatures)')
-    .option('--pubkey <pem>', 'check the metadata signature with this key (repeatable: any of them)', collect)
+    .option(
+      '--pubkey <pem>',
+      'check the metadata signature with this key (PEM, or a certificate holding it; repeatable: any of them)',
+      collect,
+    )
     .option(
       '--strict',
       'treat warnings as errors: a package whose signature was not checked (UNVERIFIED) or that is signed with a test key fails',

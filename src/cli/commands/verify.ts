@@ -22,7 +22,7 @@ export function verifyCommand(run: (work: () => Promise<CommandResult>) => Promi
     )
     .option(
       '--pubkey <pem>',
-      'public key to verify with; repeatable: accepted when any of them signs (key rotation). Default: the public test key, with a warning',
+      'public key (PEM, or a certificate holding it) to verify with; repeatable: accepted when any of them signs (key rotation). Default: the public test key, with a warning',
       collect,
     )
     .option('--old <img|release>', 'also prove the package applies to this image (or every partition of this release)');
