@@ -116,8 +116,7 @@ function aarch64Field(w: number): readonly [number, number, number] | undefined 
 }
 
 const signed = (value: number, bits: number): number => (value << (32 - bits)) >> (32 - bits);
-const fits = (value: number, bits: number): boolean => value >= -(2 ** (bits - 1)) && value < 2 ** (bits - 1);
-/** fits() for the AArch64 fields (bits ≤ 26): shifts, not powers, in the per-word loop. */
+/** Whether `value` fits a signed field of `bits` (≤ 26, the AArch64 fields): shifts, not powers, in the per-word loop. */
 const fitsField = (value: number, bits: number): boolean => value >= -(1 << (bits - 1)) && value < 1 << (bits - 1);
 /** ADR/ADRP's 21-bit immediate, sign-extended. */
 const adrImm = (w: number): number => signed(((w >>> 29) & 3) | ((w >>> 3) & 0x1ffffc), 21);
@@ -217,6 +216,11 @@ const X86_TWO_BYTE = opcodeTable([
   [1, '70 BA C2 C6'],
 ]);
 
+/** 1 for the bytes that open a rel32 reference by themselves or with the next byte: E8, E9, 0F. */
+const X86_OPENS = Uint8Array.from({ length: 256 }, (_, b) => (b === 0xe8 || b === 0xe9 || b === 0x0f ? 1 : 0));
+/** 1 for the ModRM bytes of a [rip + disp32] operand (mod 00, rm 101). */
+const X86_RIP_MODRM = Uint8Array.from({ length: 256 }, (_, b) => ((b & 0xc7) === 0x05 ? 1 : 0));
+
 function opcodeTable(rows: readonly (readonly [number, string])[]): Int8Array {
   const table = new Int8Array(256).fill(-1);
   for (const [immBytes, ops] of rows) for (const op of ops.split(' ')) table[parseInt(op, 16)] = immBytes;
@@ -228,21 +232,21 @@ function opcodeTable(rows: readonly (readonly [number, string])[]): Int8Array {
  * (no allocation: this runs for every byte of a code region): the signed 32-bit operand is at
  * `at`, the instruction ends at `at + 4 + imm` (the target is that end + the operand); -1 if none.
  */
-function x86Reference(src: DataView, p: number, start: number, end: number): number {
-  const op = src.getUint8(p);
+function x86Reference(bytes: Uint8Array, p: number, start: number, end: number): number {
+  const op = bytes[p]!;
   if (op === 0xe8 || op === 0xe9) return (p + 1) * 8;
   const two = op === 0x0f && p + 1 < end;
-  const op2 = two ? src.getUint8(p + 1) : -1;
+  const op2 = two ? bytes[p + 1]! : -1;
   if (two && (op2 & 0xf0) === 0x80) return (p + 2) * 8;
   const modrmAt = two ? p + 2 : p + 1;
   if (modrmAt >= end) return -1;
-  const modrm = src.getUint8(modrmAt);
+  const modrm = bytes[modrmAt]!;
   if ((modrm & 0xc7) !== 0x05) return -1; // mod 00, rm 101: [rip + disp32]
   let imm = two ? (X86_TWO_BYTE[op2] as number) : (X86_ONE_BYTE[op] as number);
   if (!two && (op & 0xfe) === 0xf6) imm = (modrm & 0x30) !== 0 ? 0 : op === 0xf6 ? 1 : 4; // TEST imm (reg 0, 1)
   if (imm < 0) return -1;
-  const before1 = p - 1 >= start ? src.getUint8(p - 1) : -1;
-  const before2 = p - 2 >= start ? src.getUint8(p - 2) : -1;
+  const before1 = p - 1 >= start ? bytes[p - 1]! : -1;
+  const before2 = p - 2 >= start ? bytes[p - 2]! : -1;
   const size16 = before1 === 0x66 || ((before1 & 0xf8) === 0x40 && before2 === 0x66);
   if (!two && imm === 4 && size16) imm = 2;
   return (modrmAt + 1) * 8 + imm;
@@ -258,13 +262,13 @@ let referenceStart = 0;
  * one that does not from referenceStart + 1 (the bytes may not be an instruction). A plain
  * function on plain arguments, called in a loop (no callback): V8 keeps the scan in registers.
  */
-function nextX86Reference(bytes: Uint8Array, src: DataView, p: number, start: number, end: number): number {
+function nextX86Reference(bytes: Uint8Array, p: number, start: number, end: number): number {
   for (; p < end; p++) {
     // Most bytes start no reference: neither E8/E9/0F nor followed by a [rip + disp32] ModRM
-    // (x86Reference's first tests, done here without the call).
-    const op = bytes[p]!;
-    if (op !== 0xe8 && op !== 0xe9 && op !== 0x0f && (p + 1 >= end || (bytes[p + 1]! & 0xc7) !== 0x05)) continue;
-    const ref = x86Reference(src, p, start, end);
+    // (x86Reference's first tests, done here without the call, by two table reads: a byte past
+    // `end` may pass the second, and x86Reference then refuses it).
+    if ((X86_OPENS[bytes[p]!]! | X86_RIP_MODRM[bytes[p + 1] ?? 0]!) === 0) continue;
+    const ref = x86Reference(bytes, p, start, end);
     if (ref >= 0 && Math.floor(ref / 8) + 4 <= end) {
       referenceStart = p;
       return ref;
@@ -280,7 +284,7 @@ function nextX86Reference(bytes: Uint8Array, src: DataView, p: number, start: nu
 function adjustX86(bytes: Uint8Array, work: RegionWork): void {
   const { src, out, start, end, delta } = work;
   for (let p = start; ;) {
-    const ref = nextX86Reference(bytes, src, p, start, end);
+    const ref = nextX86Reference(bytes, p, start, end);
     if (ref < 0) return;
     const at = Math.floor(ref / 8);
     const next = at + 4 + (ref % 8);
@@ -290,7 +294,7 @@ function adjustX86(bytes: Uint8Array, work: RegionWork): void {
       continue;
     }
     const rel = to - (next + delta);
-    if (fits(rel, 32)) out.setInt32(at, rel, true);
+    if (rel >= -0x80000000 && rel <= 0x7fffffff) out.setInt32(at, rel, true); // fits a rel32
     p = next;
   }
 }
@@ -339,7 +343,7 @@ export function labelMapFor(
     const delta = (regions.newStart[r] as number) - start;
     if (arch === 'x86-64') {
       for (let p = start; ;) {
-        const ref = nextX86Reference(source, src, p, start, end);
+        const ref = nextX86Reference(source, p, start, end);
         if (ref < 0) break;
         const at = Math.floor(ref / 8);
         const next = at + 4 + (ref % 8);
