@@ -11,8 +11,10 @@ const MAX_KEY_FILE_BYTES = 64 * 1024;
 /** PEM labels of a private key (PKCS#8, traditional, encrypted) and of a public one (SPKI, PKCS#1). */
 const PRIVATE_LABEL = /PRIVATE KEY$/;
 const PUBLIC_LABEL = /^(RSA )?PUBLIC KEY$/;
-/** PEM label of an X.509 certificate, whose public key a verifier may take. */
-const CERTIFICATE_LABEL = /^CERTIFICATE$/;
+/** PEM labels of an X.509 certificate, whose public key a verifier may take (OpenSSL's three). */
+const CERTIFICATE_LABEL = /^(X509 |TRUSTED )?CERTIFICATE$/;
+/** OpenSSL's certificate with trust settings appended, which Node does not read. */
+const TRUSTED_CERTIFICATE_LABEL = /^TRUSTED CERTIFICATE$/;
 
 async function readKeyFile(path: string): Promise<Buffer> {
   const pem = await readBoundedFile(path, {
@@ -81,14 +83,19 @@ function refuseEncrypted(pem: Buffer, path: string): void {
 }
 
 /**
- * Loads an SPKI PEM public key as a Verifier, or the public key of a PEM certificate or of a
- * private key file.
+ * Loads a PEM public key (SPKI or PKCS#1) as a Verifier, or the public key of a PEM certificate
+ * or of a private key file; refuses a file from which more than one key could be meant.
  */
 export async function loadVerifier(path: string): Promise<Verifier> {
   const pem = await readKeyFile(path);
   refuseEncrypted(pem, path);
-  // One key's private and public PEM together are one key; two of either kind are two keys.
   const text = pem.toString('latin1');
+  if (pemBlocks(text, TRUSTED_CERTIFICATE_LABEL) > 0)
+    throw new SignatureError(
+      'KEY_INVALID',
+      `${path} is an OpenSSL TRUSTED CERTIFICATE (trust settings appended), which is not read; give its public key: openssl x509 -in ${path} -pubkey -noout`,
+    );
+  // One key's private and public PEM together are one key; two of either kind are two keys.
   const keys = Math.max(pemBlocks(text, PUBLIC_LABEL), pemBlocks(text, PRIVATE_LABEL));
   if (keys > 1)
     throw new SignatureError(
@@ -100,14 +107,30 @@ export async function loadVerifier(path: string): Promise<Verifier> {
   if (certificates > 1)
     throw new SignatureError(
       'KEY_INVALID',
-      `${path} holds ${certificates} certificates (a chain?), and only the first one's key would be read; give the certificate of the signing key alone, or its public key`,
+      `${path} holds ${certificates} certificates (a chain?), and only the first one's key would be read; give the signing key's certificate alone, or its public key (openssl x509 -in ${path} -pubkey -noout)`,
     );
   try {
+    // A public key, a private key and a certificate together must be one key: only one is read.
+    const held = new Set(
+      keyBlocks(text).map((block) => createPublicKey(block).export({ type: 'spki', format: 'der' }).toString('hex')),
+    );
+    if (held.size > 1)
+      throw new SignatureError(
+        'KEY_INVALID',
+        `${path} holds ${held.size} different keys (a key and a certificate of another?), and only one would be read; give each with its own --pubkey`,
+      );
     return new KeyVerifier(createPublicKey(pem), path);
   } catch (err) {
     if (err instanceof OtaError) throw err;
     throw new SignatureError('KEY_INVALID', `${path} is not a PEM public key: ${firstLine(err)}`);
   }
+}
+
+/** The whole PEM blocks of `text` that hold a key: public, private (unencrypted) or certificate. */
+function keyBlocks(text: string): string[] {
+  return [...text.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g)]
+    .filter((m) => PUBLIC_LABEL.test(m[1]!) || PRIVATE_LABEL.test(m[1]!) || CERTIFICATE_LABEL.test(m[1]!))
+    .map((m) => m[0]);
 }
 
 /** How many PEM blocks of `text` have a label (the word after BEGIN) matching `label`. */

@@ -517,6 +517,26 @@ describe('keys', () => {
     expect(expectError(['verify', pkg, '--pubkey', chain], 6, 'KEY_INVALID', { json: false }).stderr).toContain(
       'holds 2 certificates (a chain?), and only the first one',
     );
+    // OpenSSL's other certificate labels count as certificates too.
+    const relabelled = join(work, 'chain-x509.pem');
+    writeFileSync(relabelled, readFileSync(chain, 'latin1').replaceAll(' CERTIFICATE-----', ' X509 CERTIFICATE-----'));
+    expect(expectError(['verify', pkg, '--pubkey', relabelled], 6, 'KEY_INVALID', { json: false }).stderr).toContain(
+      'holds 2 certificates (a chain?)',
+    );
+    const trusted = pem('own.trusted', 'x509', '-in', own, '-trustout', '-out', join(work, 'own.trusted'));
+    expect(expectError(['verify', pkg, '--pubkey', trusted], 6, 'KEY_INVALID', { json: false }).stderr).toContain(
+      'is an OpenSSL TRUSTED CERTIFICATE',
+    );
+    // A key and a certificate of another key: either could be meant. Its own private key and
+    // certificate together are one key.
+    const mixed = join(work, 'mixed.pem');
+    writeFileSync(mixed, Buffer.concat([readFileSync(cert), readFileSync(`${goodKey}.pub.pem`)]));
+    expect(expectError(['verify', pkg, '--pubkey', mixed], 6, 'KEY_INVALID', { json: false }).stderr).toContain(
+      'holds 2 different keys',
+    );
+    const ownPair = join(work, 'own-pair.pem');
+    writeFileSync(ownPair, Buffer.concat([readFileSync(own), readFileSync(`${goodKey}.pem`)]));
+    runCliOk(['verify', pkg, '--pubkey', ownPair]);
     expectNoPackage(join(work, 'key-out'));
   });
 

@@ -82,7 +82,7 @@ export function applyCommand(run: (work: () => Promise<CommandResult>) => Promis
     )
     .option(
       '--pubkey <pem>',
-      'public key (PEM, or a certificate holding it) to verify with; repeatable: accepted when any of them signs (key rotation). Default: the public test key, with a warning',
+      'key to verify with (PEM: a public key, a certificate or the private key); repeatable: accepted when any of them signs (key rotation). Default: the public test key, with a warning',
       collect,
     );
   return withDeviceOptions(command)

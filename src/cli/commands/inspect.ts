@@ -23,7 +23,7 @@ export function inspectCommand(run: (work: () => Promise<CommandResult>) => Prom
     .argument('<package>', 'package file (.otapkg) or http(s) URL (fetches only the metadata and signatures)')
     .option(
       '--pubkey <pem>',
-      'check the metadata signature with this key (PEM, or a certificate holding it; repeatable: any of them)',
+      'check the metadata signature with this key (PEM: a public key, a certificate or the private key; repeatable: any of them)',
       collect,
     )
     .option(

@@ -22,7 +22,7 @@ export function verifyCommand(run: (work: () => Promise<CommandResult>) => Promi
     )
     .option(
       '--pubkey <pem>',
-      'public key (PEM, or a certificate holding it) to verify with; repeatable: accepted when any of them signs (key rotation). Default: the public test key, with a warning',
+      'key to verify with (PEM: a public key, a certificate or the private key); repeatable: accepted when any of them signs (key rotation). Default: the public test key, with a warning',
       collect,
     )
     .option('--old <img|release>', 'also prove the package applies to this image (or every partition of this release)');
