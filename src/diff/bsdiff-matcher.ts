@@ -7,14 +7,19 @@
 // Why not bsdiff's suffix sort: on 1 MiB chunks with 1.3-4 MiB sources it costs 0.3-1.4 s and
 // 16 bytes of memory per source byte; this index costs 8-12 bytes per source byte and finds
 // covers as good on firmware images (the seed only has to be an exact 8-byte match; the
-// extension does the rest). Every byte compare is charged to a work budget, so crafted inputs
-// (periodic data, near-duplicate regions) cost at most a few hundred compares per byte.
+// extension does the rest). Every byte compare of the scan is charged to a work budget, so
+// crafted inputs (periodic data, near-duplicate regions) cost at most a few hundred compares per
+// byte; pairing twin blocks (below) costs a hash of each block and at most two block compares.
 //
 // Whole 4 KiB target blocks equal to an aligned source block (a file's unchanged blocks, moved or
 // not) are paired with it first (twinBlocks, as HDiffPatch covers equal blocks before its suffix
-// search): the scan tries a block's twin before the index, and the index leaves such blocks out.
-// On the chunk pairs of three bench pairs (major-64, arm64-64, patch-256) the matcher took 6 %
-// less time and made 0.3 % fewer extra bytes; on chunks of mostly unchanged blocks, half the time.
+// search): the scan tries a block's twin before the index, and the index leaves such blocks out,
+// so a lookup inside one may miss a source window of its bucket (not an exact match elsewhere:
+// the twin already gives one of at least the rest of the block). On the chunk pairs of three
+// bench pairs (major-64, arm64-64, patch-256) the matcher took 6 % less time and made 0.3 %
+// fewer extra bytes; on chunks of mostly unchanged blocks, half the time. Where target blocks
+// alternate between a source region and a near copy of it, the exact twins win over the near
+// copy's diagonal: more covers (control tuples) and fewer extra bytes.
 
 import { CTRL_TUPLE_BYTES, writeOfft, type BsdiffStreams } from './bsdiff-patch.js';
 
@@ -30,7 +35,7 @@ const MIN_GAIN_BYTES = 8;
  * Byte compares (searches and extensions) per target byte before the scan falls back to short
  * measurements: ordinary data uses a few; periodic data or near-duplicate source regions could
  * otherwise make the scan quadratic. Until the budget runs out the result is exactly bsdiff's
- * scan over this index; after, matches are measured to FALLBACK_MATCH_BYTES, only the first
+ * scan over this index and the twins; after, matches are measured to FALLBACK_MATCH_BYTES, only the first
  * chain entry is tried, and extensions stop after FALLBACK_EXTENSION_BYTES.
  */
 const WORK_PER_BYTE = 256;
@@ -107,9 +112,9 @@ function indexViews(tables: IndexTables, bits: number): IndexTables {
 
 /**
  * The source indexed by the hash of every 8-byte window (runs of one byte: their first window
- * only) whose hash bucket some window of the target also falls in: a lookup only ever walks the
- * buckets of target windows, so leaving the others out changes no chain a lookup sees (the same
- * covers, byte for byte) and spares most of the random writes into the head table, which cost
+ * only) whose hash bucket some window of the target also falls in (outside twin blocks, when given): a lookup only ever walks the
+ * buckets of target windows, so leaving the others out changes no chain a lookup outside a twin
+ * block sees and spares most of the random writes into the head table, which cost
  * more than the rest of the index (a bit per bucket fits in the cache; the head table does not).
  * `release` lends its arrays to the next index made on this thread; it must not be used after.
  */

@@ -38,6 +38,19 @@ describe('twinBlocks', () => {
     expect([...twinBlocks(source, target)]).toEqual([3, 4, 0, -1, 1, 1].map((b) => (b < 0 ? -1 : b * BLOCK)));
   });
 
+  it('pairs blocks of views that start inside a larger buffer, up to the last whole block of the source', () => {
+    // Buffers from Node's pool start at an offset of their ArrayBuffer; the hash reads words there.
+    const pool = new Uint8Array(7 + 3 * BLOCK + 5);
+    const source = pool.subarray(7, 7 + 3 * BLOCK);
+    source.set(blocks(2, 7));
+    source.set(block(source, 0), 2 * BLOCK); // blocks 0 and 2 equal
+    const target = Uint8Array.from([...block(source, 1), ...block(source, 2)]);
+    // Block 2, the last whole block of the source, follows block 1's twin: taken before block 0.
+    expect([...twinBlocks(source, target)]).toEqual([BLOCK, 2 * BLOCK]);
+    // A source one byte short of block 2: the first equal block, 0.
+    expect([...twinBlocks(source.subarray(0, 3 * BLOCK - 1), target)]).toEqual([BLOCK, 0]);
+  });
+
   it('has an entry only for whole target blocks, and none when the source is shorter than a block', () => {
     expect(twinBlocks(blocks(2, 2), new Uint8Array(BLOCK - 1)).length).toBe(0);
     expect([...twinBlocks(new Uint8Array(BLOCK - 1), new Uint8Array(2 * BLOCK))]).toEqual([-1, -1]);
