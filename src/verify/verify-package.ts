@@ -150,13 +150,22 @@ export async function verifyPackage(options: VerifyOptions): Promise<VerifyRepor
         allowDowngrade: options.allowDowngrade,
         reporter,
       });
+      // A full package reads no old image (OLD_NOT_USED): the check says so rather than claim it.
       if (applied.kind === 'release')
         passed(
           'trial-apply',
-          `applies to the old release and reproduces the target sha256 of all ${applied.partitions.length} partitions`,
+          applied.partitions.some((p) => p.status !== 'full')
+            ? `applies to the old release and reproduces the target sha256 of all ${applied.partitions.length} partitions`
+            : `applies without the old release (a full package reads none) and reproduces the target sha256 of all ${applied.partitions.length} partitions`,
           { count: applied.partitions.length },
         );
-      else passed('trial-apply', 'applies to the old image and reproduces the target sha256');
+      else
+        passed(
+          'trial-apply',
+          applied.kind === 'image' && applied.status === 'full'
+            ? 'applies without the old image (a full package reads none) and reproduces the target sha256'
+            : 'applies to the old image and reproduces the target sha256',
+        );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

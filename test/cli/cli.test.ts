@@ -605,6 +605,17 @@ describe('apply --old with a full package', () => {
     const plain = jsonOf(runCliOk(['apply', file, '-o', join(work, 'full-plain.img'), '--json']));
     expect(plain.warnings.map((w: { code: string }) => w.code)).not.toContain('OLD_NOT_USED');
   });
+
+  it('verify --old of a full package does not claim it applied to the old image', () => {
+    const file = join(fullDir, 'update-generic.otapkg');
+    const typo = join(work, 'no-such-old.img');
+    const j = jsonOf(runCliOk(['verify', file, '--old', typo, '--json']));
+    expect(j.checks.at(-1)).toMatchObject({
+      id: 'trial-apply',
+      text: 'applies without the old image (a full package reads none) and reproduces the target sha256',
+    });
+    expect(j.warnings.map((w: { code: string }) => w.code)).toContain('OLD_NOT_USED');
+  });
 });
 
 describe('options that do not apply are refused, not ignored (exit 2 BAD_OPTION, nothing written)', () => {
