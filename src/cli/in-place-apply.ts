@@ -26,11 +26,19 @@ export async function inPlace(pkg: string, o: Record<string, any>, reporter: Cli
       'BAD_OPTION',
       '--stash-dir <dir> goes with --in-place <image> (an in-place apply); an A/B apply (--old, -o) keeps no stash',
     );
-  const clash = (['out', 'old', 'resume', 'outputFormat'] as const).find((k) => o[k] !== undefined);
+  // An in-place apply keeps no checkpoint: a re-run checks the image op by op instead.
+  const clash = (['out', 'old', 'resume', 'outputFormat', 'checkpointEvery'] as const).find((k) => o[k] !== undefined);
+  const flags = {
+    out: 'out (-o)',
+    old: 'old',
+    resume: 'resume',
+    outputFormat: 'output-format',
+    checkpointEvery: 'checkpoint-every',
+  };
   if (clash)
     throw new UsageError(
       'BAD_OPTION',
-      `--in-place rewrites the image it names: --${clash === 'out' ? 'out (-o)' : clash === 'outputFormat' ? 'output-format' : clash} cannot be used with it`,
+      `--in-place rewrites the image it names: --${flags[clash]} cannot be used with it`,
     );
   if (o.stashDir === undefined)
     throw new UsageError('BAD_OPTION', '--in-place <image> and --stash-dir <dir> go together');

@@ -301,6 +301,11 @@ describe('apply --in-place', () => {
       'BAD_OPTION',
     );
     expectError(runCli(['apply', pkg, '--in-place', img]), 2, 'BAD_OPTION');
+    // No checkpoint is kept in place (a re-run checks the image op by op): not silently ignored.
+    const every = ['--checkpoint-every', '8192'];
+    const tuned = runCli(['apply', pkg, '--in-place', img, '--stash-dir', join(work, 's1'), ...every]);
+    expectError(tuned, 2, 'BAD_OPTION');
+    expect(tuned.stderr).toContain('--checkpoint-every cannot be used with it');
     // --stash-dir without --in-place is named as such, not as a clash with an --in-place never given.
     const stashOnly = runCli([
       'apply',
