@@ -53,10 +53,18 @@ export async function loadSigner(path: string): Promise<Signer> {
       `${path} holds ${privateBlocks} private keys; a key file holds one (give each with its own --key)`,
     );
   refuseEncrypted(pem, path);
+  refuseOtherFormats(pem, path, 'private');
   let privateKey;
   try {
     privateKey = createPrivateKey(pem);
+    // Its public key or certificate beside it is fine; another key's would leave which key is meant unclear.
+    if (distinctKeys(text) > 1)
+      throw new SignatureError(
+        'KEY_INVALID',
+        `${path} holds a private key and the public key or certificate of another key; give the private key alone`,
+      );
   } catch (err) {
+    if (err instanceof OtaError) throw err;
     throw new SignatureError('KEY_INVALID', `${path} is not a PEM private key: ${firstLine(err)}`);
   }
   const signer = new KeySigner(privateKey, path, createPublicKey(privateKey));
@@ -109,21 +117,57 @@ export async function loadVerifier(path: string): Promise<Verifier> {
       'KEY_INVALID',
       `${path} holds ${certificates} certificates (a chain?), and only the first one's key would be read; give the signing key's certificate alone, or its public key (openssl x509 -in ${path} -pubkey -noout)`,
     );
+  refuseOtherFormats(pem, path, 'public');
   try {
     // A public key, a private key and a certificate together must be one key: only one is read.
-    const held = new Set(
-      keyBlocks(text).map((block) => createPublicKey(block).export({ type: 'spki', format: 'der' }).toString('hex')),
-    );
-    if (held.size > 1)
+    const held = distinctKeys(text);
+    if (held > 1)
       throw new SignatureError(
         'KEY_INVALID',
-        `${path} holds ${held.size} different keys (a key and a certificate of another?), and only one would be read; give each with its own --pubkey`,
+        `${path} holds ${held} different keys (a key and a certificate of another?), and only one would be read; give each with its own --pubkey`,
       );
     return new KeyVerifier(createPublicKey(pem), path);
   } catch (err) {
     if (err instanceof OtaError) throw err;
     throw new SignatureError('KEY_INVALID', `${path} is not a PEM public key: ${firstLine(err)}`);
   }
+}
+
+/** How many different keys the key blocks of `text` hold (a private key counts as its public key). */
+function distinctKeys(text: string): number {
+  const spki = (block: string) => createPublicKey(block).export({ type: 'spki', format: 'der' }).toString('hex');
+  return new Set(keyBlocks(text).map(spki)).size;
+}
+
+/**
+ * Refuses a key in a format other than PEM (OpenSSH's, DER), naming it and the command that
+ * converts it, rather than an OpenSSL decoder error.
+ */
+function refuseOtherFormats(pem: Buffer, path: string, wanted: 'private' | 'public'): void {
+  const text = pem.toString('latin1');
+  const refuse = (what: string, convert: string) => {
+    throw new SignatureError('KEY_INVALID', `${path} is ${what}, which is not read (PEM only); convert it: ${convert}`);
+  };
+  if (/-----BEGIN OPENSSH PRIVATE KEY-----/.test(text))
+    refuse(
+      'an OpenSSH private key',
+      'ssh-keygen -p -m PKCS8 -f <a copy of it> rewrites an RSA or ECDSA key as PEM (OpenSSH writes no Ed25519 key as PEM: make one with ota-build keygen)',
+    );
+  if (/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) AAAA/.test(text.trimStart())) {
+    if (wanted === 'private')
+      throw new SignatureError('KEY_NOT_PRIVATE', `${path} is an OpenSSH public key; --key takes the private key`);
+    refuse(
+      'an OpenSSH public key',
+      `ssh-keygen -e -m PKCS8 -f ${path} > key.pub.pem (RSA and ECDSA keys; for Ed25519, the PEM public key of the private key that signs)`,
+    );
+  }
+  if (pem[0] === 0x30 && !text.includes('-----BEGIN'))
+    refuse(
+      'a DER (binary) key or certificate',
+      wanted === 'private'
+        ? `openssl pkey -inform DER -in ${path} -out key.pem`
+        : `openssl pkey -pubin -inform DER -in ${path} -out key.pub.pem (a certificate: openssl x509 -inform DER -in ${path} -out cert.pem)`,
+    );
 }
 
 /** The whole PEM blocks of `text` that hold a key: public, private (unencrypted) or certificate. */

@@ -392,6 +392,55 @@ describe('keys', () => {
     key,
   ];
 
+  it('keys in OpenSSH or DER form are named with the command that converts them; --key beside another key is KEY_INVALID', () => {
+    rmSync(join(work, 'key-out'), { recursive: true, force: true });
+    const file = (name: string, content: string | Buffer) => {
+      writeFileSync(join(work, name), content);
+      return join(work, name);
+    };
+    // Only the form matters: an OpenSSH private key's armour (its body begins "openssh-key-v1").
+    const sshPrivate = file(
+      'id_ed25519',
+      '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAAB\n-----END OPENSSH PRIVATE KEY-----\n',
+    );
+    const sshPublic = file(
+      'id_ed25519.pub',
+      'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGNvZGUgcmV2aWV3IGZpeHR1cmUga2V5IGJ5dGVzIQ== ota@test\n',
+    );
+    const der = (name: string, ...args: string[]) => {
+      execFileSync('openssl', ['pkey', '-in', `${goodKey}.pem`, '-outform', 'DER', ...args, '-out', join(work, name)]);
+      return join(work, name);
+    };
+    const derPrivate = der('key.der');
+    const derPublic = der('key.pub.der', '-pubout');
+    expect(expectError(build(sshPrivate), 6, 'KEY_INVALID').stderr).toContain(
+      'is an OpenSSH private key, which is not read (PEM only); convert it: ssh-keygen -p -m PKCS8',
+    );
+    expect(expectError(build(sshPublic), 6, 'KEY_NOT_PRIVATE').stderr).toContain('is an OpenSSH public key');
+    expect(expectError(build(derPrivate), 6, 'KEY_INVALID').stderr).toContain(
+      `convert it: openssl pkey -inform DER -in ${derPrivate} -out key.pem`,
+    );
+    const verify = (key: string) => expectError(['verify', pkg, '--pubkey', key], 6, 'KEY_INVALID', { json: false });
+    expect(verify(sshPublic).stderr).toContain('convert it: ssh-keygen -e -m PKCS8');
+    expect(verify(derPublic).stderr).toContain(`openssl pkey -pubin -inform DER -in ${derPublic}`);
+    // --key with another key's certificate (or public key) beside it: which key is meant is unclear.
+    const other = join(work, 'other.pem');
+    execFileSync('openssl', ['genpkey', '-algorithm', 'ED25519', '-out', other]);
+    const otherCert = join(work, 'other.crt');
+    execFileSync('openssl', ['req', '-x509', '-key', other, '-subj', '/CN=o', '-days', '1', '-out', otherCert]);
+    const mixed = file('mixed-key.pem', Buffer.concat([readFileSync(`${goodKey}.pem`), readFileSync(otherCert)]));
+    expect(expectError(build(mixed), 6, 'KEY_INVALID').stderr).toContain(
+      'holds a private key and the public key or certificate of another key',
+    );
+    expectNoPackage(join(work, 'key-out'));
+    // Its own public key beside it is one key: builds.
+    const own = file(
+      'own-pair-key.pem',
+      Buffer.concat([readFileSync(`${goodKey}.pem`), readFileSync(`${goodKey}.pub.pem`)]),
+    );
+    runCliOk(build(own));
+  });
+
   it.each([
     ['a missing file', 'missing', 8, 'IO_ENOENT'],
     ['a directory', 'directory', 8, 'IO_EISDIR'],
