@@ -172,7 +172,7 @@ describe('help and version', () => {
     }
   });
 
-  it('the launcher is a shell script to sh and a module to Node: it starts Node with its memory settings', () => {
+  it('the launcher is a shell script to sh and a module to Node: it starts Node with its memory and compiler settings', () => {
     expect(readFileSync(BIN, 'utf8').split('\n')[0]).toBe('#!/bin/sh');
     // A stand-in `node` first on PATH shows what the launcher runs and with which environment.
     const stubDir = mkdtempSync(join(tmpdir(), 'ota-launcher-'));
@@ -181,9 +181,9 @@ describe('help and version', () => {
       const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${stubDir}:${process.env.PATH ?? ''}` };
       delete env.MALLOC_ARENA_MAX;
       const r = spawnSync(BIN, ['apply', 'a b.otapkg'], { encoding: 'utf8', env });
-      expect(r.stdout.trim()).toBe(`2|--max-semi-space-size=1 ${BIN} apply a b.otapkg`);
+      expect(r.stdout.trim()).toBe(`2|--max-semi-space-size=1 --no-concurrent-osr ${BIN} apply a b.otapkg`);
       const own = spawnSync(BIN, ['--version'], { encoding: 'utf8', env: { ...env, MALLOC_ARENA_MAX: '8' } });
-      expect(own.stdout.trim()).toBe(`8|--max-semi-space-size=1 ${BIN} --version`);
+      expect(own.stdout.trim()).toBe(`8|--max-semi-space-size=1 --no-concurrent-osr ${BIN} --version`);
     } finally {
       rmSync(stubDir, { recursive: true, force: true });
     }
