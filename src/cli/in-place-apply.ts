@@ -26,15 +26,16 @@ export async function inPlace(pkg: string, o: Record<string, any>, reporter: Cli
       'BAD_OPTION',
       '--stash-dir <dir> goes with --in-place <image> (an in-place apply); an A/B apply (--old, -o) keeps no stash',
     );
-  // An in-place apply keeps no checkpoint: a re-run checks the image op by op instead.
-  const clash = (['out', 'old', 'resume', 'outputFormat', 'checkpointEvery'] as const).find((k) => o[k] !== undefined);
+  // The A/B options, by how they are spelled. An in-place apply keeps no checkpoint either: a
+  // re-run checks the image op by op instead.
   const flags = {
     out: 'out (-o)',
     old: 'old',
     resume: 'resume',
     outputFormat: 'output-format',
     checkpointEvery: 'checkpoint-every',
-  };
+  } as const;
+  const clash = (Object.keys(flags) as (keyof typeof flags)[]).find((k) => o[k] !== undefined);
   if (clash)
     throw new UsageError(
       'BAD_OPTION',

@@ -35,8 +35,8 @@ const MIN_GAIN_BYTES = 8;
  * Byte compares (searches and extensions) per target byte before the scan falls back to short
  * measurements: ordinary data uses a few; periodic data or near-duplicate source regions could
  * otherwise make the scan quadratic. Until the budget runs out the result is exactly bsdiff's
- * scan over this index and the twins; after, matches are measured to FALLBACK_MATCH_BYTES, only the first
- * chain entry is tried, and extensions stop after FALLBACK_EXTENSION_BYTES.
+ * scan over this index and the twins; after, matches are measured to FALLBACK_MATCH_BYTES, only
+ * the first chain entry is tried, and extensions stop after FALLBACK_EXTENSION_BYTES.
  */
 const WORK_PER_BYTE = 256;
 const FALLBACK_MATCH_BYTES = 64;
@@ -112,10 +112,11 @@ function indexViews(tables: IndexTables, bits: number): IndexTables {
 
 /**
  * The source indexed by the hash of every 8-byte window (runs of one byte: their first window
- * only) whose hash bucket some window of the target also falls in (outside twin blocks, when given): a lookup only ever walks the
- * buckets of target windows, so leaving the others out changes no chain a lookup outside a twin
- * block sees and spares most of the random writes into the head table, which cost
- * more than the rest of the index (a bit per bucket fits in the cache; the head table does not).
+ * only) whose hash bucket some window of the target also falls in (outside twin blocks, when
+ * given): a lookup only ever walks the buckets of target windows, so leaving the others out
+ * changes no chain a lookup outside a twin block sees and spares most of the random writes into
+ * the head table, which cost more than the rest of the index (a bit per bucket fits in the
+ * cache; the head table does not).
  * `release` lends its arrays to the next index made on this thread; it must not be used after.
  */
 export class SourceIndex {

@@ -53,7 +53,7 @@ export async function loadSigner(path: string): Promise<Signer> {
       `${path} holds ${privateBlocks} private keys; a key file holds one (give each with its own --key)`,
     );
   refuseEncrypted(pem, path);
-  refuseOtherFormats(pem, path, 'private');
+  refuseOtherFormats(pem, text, path, 'private');
   let privateKey;
   try {
     privateKey = createPrivateKey(pem);
@@ -117,7 +117,7 @@ export async function loadVerifier(path: string): Promise<Verifier> {
       'KEY_INVALID',
       `${path} holds ${certificates} certificates (a chain?), and only the first one's key would be read; give the signing key's certificate alone, or its public key (openssl x509 -in ${path} -pubkey -noout)`,
     );
-  refuseOtherFormats(pem, path, 'public');
+  refuseOtherFormats(pem, text, path, 'public');
   try {
     // A public key, a private key and a certificate together must be one key: only one is read.
     const held = distinctKeys(text);
@@ -143,8 +143,7 @@ function distinctKeys(text: string): number {
  * Refuses a key in a format other than PEM (OpenSSH's, DER), naming it and the command that
  * converts it, rather than an OpenSSL decoder error.
  */
-function refuseOtherFormats(pem: Buffer, path: string, wanted: 'private' | 'public'): void {
-  const text = pem.toString('latin1');
+function refuseOtherFormats(pem: Buffer, text: string, path: string, wanted: 'private' | 'public'): void {
   const refuse = (what: string, convert: string) => {
     throw new SignatureError('KEY_INVALID', `${path} is ${what}, which is not read (PEM only); convert it: ${convert}`);
   };

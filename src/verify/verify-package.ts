@@ -151,21 +151,26 @@ export async function verifyPackage(options: VerifyOptions): Promise<VerifyRepor
         reporter,
       });
       // A full package reads no old image (OLD_NOT_USED): the check says so rather than claim it.
+      const statuses =
+        applied.kind === 'release'
+          ? applied.partitions.map((p) => p.status)
+          : applied.kind === 'image'
+            ? [applied.status]
+            : [];
+      const old = applied.kind === 'release' ? 'release' : 'image';
+      const applies =
+        statuses.length > 0 && statuses.every((s) => s === 'full')
+          ? `applies without the old ${old} (a full package reads none)`
+          : `applies to the old ${old}`;
       if (applied.kind === 'release')
         passed(
           'trial-apply',
-          applied.partitions.some((p) => p.status !== 'full')
-            ? `applies to the old release and reproduces the target sha256 of all ${applied.partitions.length} partitions`
-            : `applies without the old release (a full package reads none) and reproduces the target sha256 of all ${applied.partitions.length} partitions`,
-          { count: applied.partitions.length },
+          `${applies} and reproduces the target sha256 of all ${applied.partitions.length} partitions`,
+          {
+            count: applied.partitions.length,
+          },
         );
-      else
-        passed(
-          'trial-apply',
-          applied.kind === 'image' && applied.status === 'full'
-            ? 'applies without the old image (a full package reads none) and reproduces the target sha256'
-            : 'applies to the old image and reproduces the target sha256',
-        );
+      else passed('trial-apply', `${applies} and reproduces the target sha256`);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -280,6 +280,11 @@ describe('generic folder releases', () => {
     // Outside it, the full package applies; --old, which it does not read, is named in a warning.
     const applied = jsonOf(runCliOk(['apply', full, '--old', v1(), '-o', join(work, 'full-out'), '--json']));
     expect(applied.warnings.map((w: { code: string }) => w.code)).toContain('OLD_NOT_USED');
+    // verify --old says so too, rather than claim the package applied to the old release.
+    const verified = jsonOf(runCliOk(['verify', full, '--old', v1(), '--json']));
+    expect(verified.checks.at(-1).text).toMatch(
+      /^applies without the old release \(a full package reads none\) and reproduces the target sha256 of all \d+ partitions$/,
+    );
     const delta = jsonOf(
       runCliOk(['build', '--old', v1(), '--new', v2(), '-o', join(work, 'guard'), '--target', 'generic', '--json']),
     ).packages[0].path;
